@@ -1,0 +1,121 @@
+"""The answer every method returns, matching the spec's JSON (``fa2opt solve --json``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from .problem import Problem
+
+STATUSES = ("optimal", "feasible", "no_solution", "infeasible", "time_limit", "error")
+DECISION_STATUSES = ("optimal", "feasible", "time_limit")  # may carry a decision
+
+
+@dataclass(frozen=True)
+class NodeDecision:
+    batch: int
+    hardware: str
+    units: float
+    variant: str | None
+    replicas: int
+    profile_latency_ms: float
+    latency_ms: float
+    cost: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"batch": self.batch, "hardware": self.hardware, "units": _num(self.units),
+                "variant": self.variant, "replicas": self.replicas,
+                "profile_latency_ms": self.profile_latency_ms, "latency_ms": self.latency_ms,
+                "cost": self.cost}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: str
+    method: str
+    solve_ms: float = 0.0
+    cost: float | None = None
+    nodes: Mapping[str, NodeDecision] = field(default_factory=dict)
+    flow_latency_ms: Mapping[str, float] = field(default_factory=dict)
+    lower_bound: float | None = None
+    message: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # breakdowns: build_ms, highs_ms, …
+    instance: str | None = None  # the instance's name, for tables
+
+    @property
+    def has_decision(self) -> bool:
+        return bool(self.nodes)
+
+    def with_(self, **changes: Any) -> "Answer":
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status, "method": self.method,
+            "cost": self.cost,
+            "flow_latency_ms": dict(self.flow_latency_ms),
+            "solve_ms": round(self.solve_ms, 6),
+            "nodes": {v: d.to_json() for v, d in self.nodes.items()},
+        }
+        if self.instance is not None:
+            out["instance"] = self.instance
+        if self.lower_bound is not None:
+            out["lower_bound"] = self.lower_bound
+        if self.message is not None:
+            out["message"] = self.message
+        out.update({k: v for k, v in self.extra.items() if k not in out})
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), allow_nan=False, default=_num)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Answer":
+        known = {"status", "method", "solve_ms", "cost", "nodes", "flow_latency_ms",
+                 "lower_bound", "message", "instance"}
+        return cls(
+            status=data["status"], method=data.get("method", ""),
+            solve_ms=float(data.get("solve_ms", 0.0)), cost=data.get("cost"),
+            nodes={v: NodeDecision(**d) for v, d in (data.get("nodes") or {}).items()},
+            flow_latency_ms=dict(data.get("flow_latency_ms") or {}),
+            lower_bound=data.get("lower_bound"), message=data.get("message"),
+            instance=data.get("instance"),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def _num(x: Any) -> Any:
+    """JSON-friendly number: integral floats print as ints (units 2, not 2.0)."""
+    if hasattr(x, "item"):
+        x = x.item()
+    if isinstance(x, float) and math.isfinite(x) and x.is_integer():
+        return int(x)
+    return x
+
+
+def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str, method: str,
+                    lower_bound: float | None = None, **extra: Any) -> Answer:
+    """Build an answer from a choice of one table position per node, reading every derived
+    number from the configuration tables (never re-deriving them)."""
+    inst = problem.instance
+    nodes = {}
+    for v in problem.node_names:
+        t, k = problem.tables[v], choice[v]
+        cfg = inst.node(v).configs[int(t.rows[k])]
+        nodes[v] = NodeDecision(
+            batch=cfg.batch, hardware=cfg.hardware, units=cfg.units, variant=cfg.variant,
+            replicas=int(t.replicas[k]), profile_latency_ms=cfg.latency_ms,
+            latency_ms=float(t.latency_ms[k]), cost=float(t.cost[k]),
+        )
+    return Answer(status=status, method=method, cost=problem.cost(choice), nodes=nodes,
+                  flow_latency_ms=problem.flow_latencies(choice), lower_bound=lower_bound,
+                  extra=extra, instance=inst.name)
+
+
+def empty_answer(status: str, method: str, *, lower_bound: float | None = None,
+                 message: str | None = None, instance: str | None = None, **extra: Any) -> Answer:
+    """An answer without a decision (infeasible, no_solution, error, time_limit w/o incumbent)."""
+    return Answer(status=status, method=method, lower_bound=lower_bound, message=message,
+                  extra=extra, instance=instance)

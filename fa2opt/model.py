@@ -1,0 +1,134 @@
+"""The problem's plain data: instance, node, flow, edge and configuration (profile row).
+
+These objects are immutable and hold the instance exactly as given (after validation by
+:mod:`fa2opt.io`); nothing here derives replicas, latency or cost -- that is
+:mod:`fa2opt.tables`, the single source of truth for the spec's rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Mapping
+
+QUEUEING_DEFAULT = "batch-fill"
+MAIN_FLOW = "main"
+
+
+@dataclass(frozen=True)
+class Config:
+    """One profile row: a batch of ``batch`` requests takes ``latency_ms`` on one replica that
+    holds ``units`` units of hardware kind ``hardware``."""
+
+    batch: int
+    hardware: str
+    units: float
+    latency_ms: float
+    variant: str | None = None
+    accuracy: float | None = None
+
+    @property
+    def identity(self) -> tuple[int, str, float, str | None]:
+        """A row is identified by (batch, hardware, units, variant) (spec)."""
+        return (self.batch, self.hardware, self.units, self.variant)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    configs: tuple[Config, ...]
+    multiplier: float = 1.0
+    max_replicas: int | None = None
+    max_batch: int | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    dst: str
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    rate_rps: float
+    sla_ms: float
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated problem instance. ``extra`` keeps the keys the base problem ignores (e.g. an
+    extension's ``capacity`` map); ``source`` is the file it came from, for messages."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    flows: tuple[Flow, ...]
+    prices: Mapping[str, float] = field(default_factory=dict)
+    queueing: str = QUEUEING_DEFAULT
+    max_utilization: float = 1.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "<memory>"
+
+    # -- lookups -----------------------------------------------------------------------
+    @cached_property
+    def node_index(self) -> dict[str, int]:
+        return {n.name: i for i, n in enumerate(self.nodes)}
+
+    def node(self, name: str) -> Node:
+        return self.nodes[self.node_index[name]]
+
+    def price(self, hardware: str) -> float:
+        """Cost per unit of a hardware kind; a kind missing from ``prices`` costs 1.0."""
+        return float(self.prices.get(hardware, 1.0))
+
+    def flow(self, name: str) -> Flow:
+        for f in self.flows:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def node_rate(self, name: str) -> float:
+        """λ_v = m_v · Σ_{f ∋ v} λ_f: the node serves every flow that contains it."""
+        total = sum(f.rate_rps for f in self.flows if name in f.nodes)
+        return self.node(name).multiplier * total
+
+    def flow_edges(self, flow: Flow) -> tuple[Edge, ...]:
+        """Edges whose two ends are both in the flow (the only ones that count for it)."""
+        members = set(flow.nodes)
+        return tuple(e for e in self.edges if e.src in members and e.dst in members)
+
+    @cached_property
+    def topological_order(self) -> tuple[str, ...]:
+        """Node names in a topological order of the whole graph (validated acyclic);
+        ties broken by declaration order so every solver sees the same order."""
+        indeg = {n.name: 0 for n in self.nodes}
+        succ: dict[str, list[str]] = {n.name: [] for n in self.nodes}
+        for e in self.edges:
+            indeg[e.dst] += 1
+            succ[e.src].append(e.dst)
+        ready = [n.name for n in self.nodes if indeg[n.name] == 0]
+        order: list[str] = []
+        while ready:
+            v = ready.pop(0)
+            order.append(v)
+            for w in succ[v]:
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    ready.append(w)
+        return tuple(order)
+
+    # -- variations (used by sweeps and decision tables) ---------------------------------
+    def with_rates(self, scale: float = 1.0, rates: Mapping[str, float] | None = None) -> "Instance":
+        """A copy with every flow's rate multiplied by ``scale`` and/or set from ``rates``."""
+        rates = dict(rates or {})
+        flows = tuple(
+            replace(f, rate_rps=rates.get(f.name, f.rate_rps) * scale) for f in self.flows
+        )
+        return replace(self, flows=flows)
+
+    def with_slas(self, slas: Mapping[str, float]) -> "Instance":
+        flows = tuple(replace(f, sla_ms=slas.get(f.name, f.sla_ms)) for f in self.flows)
+        return replace(self, flows=flows)

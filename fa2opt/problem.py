@@ -1,0 +1,111 @@
+"""A problem ready for solvers: an instance, its configuration tables and each flow's graph.
+
+Solvers receive a :class:`Problem` (the "configuration tables in memory" from which the
+spec times every decision) and answer with a choice of one table position per node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Mapping
+
+from .model import Instance
+from .tables import NodeTable, node_tables
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    """Flow f's subgraph: its nodes in topological order and, per node, its in-flow
+    predecessors with the edge latency d_e."""
+
+    name: str
+    sla_ms: float
+    nodes: tuple[str, ...]
+    preds: Mapping[str, tuple[tuple[str, float], ...]]
+
+    @cached_property
+    def succs(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        out: dict[str, list[tuple[str, float]]] = {v: [] for v in self.nodes}
+        for v in self.nodes:
+            for u, d in self.preds[v]:
+                out[u].append((v, d))
+        return {v: tuple(s) for v, s in out.items()}
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(v for v in self.nodes if not self.preds[v])
+
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        return tuple(v for v in self.nodes if not self.succs[v])
+
+    def longest_path(self, node_latency: Mapping[str, float]) -> float:
+        """Longest source→sink path: Σ L over its nodes plus Σ d_e over its edges. O(V+E)."""
+        finish: dict[str, float] = {}
+        for v in self.nodes:
+            start = max((finish[u] + d for u, d in self.preds[v]), default=0.0)
+            finish[v] = start + node_latency[v]
+        return max(finish.values())
+
+
+def flow_graphs(instance: Instance) -> tuple[FlowGraph, ...]:
+    order = instance.topological_order
+    graphs = []
+    for f in instance.flows:
+        members = set(f.nodes)
+        preds: dict[str, list[tuple[str, float]]] = {v: [] for v in members}
+        for e in instance.flow_edges(f):
+            preds[e.dst].append((e.src, e.latency_ms))
+        graphs.append(FlowGraph(
+            name=f.name, sla_ms=f.sla_ms,
+            nodes=tuple(v for v in order if v in members),
+            preds={v: tuple(p) for v, p in preds.items()},
+        ))
+    return tuple(graphs)
+
+
+@dataclass(frozen=True)
+class Problem:
+    instance: Instance
+    tables: Mapping[str, NodeTable]
+    flows: tuple[FlowGraph, ...]
+
+    @classmethod
+    def from_instance(cls, instance: Instance) -> "Problem":
+        return cls(instance, node_tables(instance), flow_graphs(instance))
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return tuple(self.tables)
+
+    @property
+    def empty_nodes(self) -> tuple[str, ...]:
+        """Nodes left with no available configuration (the instance is then infeasible)."""
+        return tuple(v for v, t in self.tables.items() if len(t) == 0)
+
+    def fastest_choice(self) -> dict[str, int] | None:
+        """The least-latency configuration per node (table position 0; ties by cost)."""
+        if self.empty_nodes:
+            return None
+        return {v: 0 for v in self.tables}
+
+    def latencies(self, choice: Mapping[str, int]) -> dict[str, float]:
+        return {v: float(self.tables[v].latency_ms[k]) for v, k in choice.items()}
+
+    def cost(self, choice: Mapping[str, int]) -> float:
+        return float(sum(self.tables[v].cost[k] for v, k in choice.items()))
+
+    def flow_latencies(self, choice: Mapping[str, int]) -> dict[str, float]:
+        lat = self.latencies(choice)
+        return {g.name: g.longest_path(lat) for g in self.flows}
+
+    def meets_slas(self, choice: Mapping[str, int], tol: float = 1e-6) -> bool:
+        lat = self.flow_latencies(choice)
+        return all(lat[g.name] <= g.sla_ms + tol for g in self.flows)
+
+    def is_feasible(self) -> bool:
+        """Exact feasibility: every flow's latency only grows with each node's L, so the
+        instance is feasible iff the all-fastest choice meets every SLA (spec)."""
+        fastest = self.fastest_choice()
+        return fastest is not None and self.meets_slas(fastest)

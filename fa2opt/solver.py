@@ -1,0 +1,133 @@
+"""One interface for every method (MILP, FA2, grid DP, baselines), in scikit-learn's spirit.
+
+A method is a :class:`Solver` subclass: ``Solver(**options).solve(problem) -> Answer``.
+Subclasses implement :meth:`Solver.decide`, returning a :class:`Decision` (status plus one
+table position per node); the base class times it as the spec defines ``solve_ms`` (from
+the configuration tables in memory to the finished answer) and builds the answer from the
+shared tables. :func:`solve` adds the independent :func:`~fa2opt.verify.verify` to every
+answer: a decision that fails it becomes an ``error``, never a silent wrong answer.
+
+Methods are registered by name with the import path of their class, so heavy dependencies
+(Pyomo, CuPy) load only when their method is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from .answer import Answer, decision_answer, empty_answer
+from .model import Instance
+from .problem import Problem
+from .verify import verify
+
+
+@dataclass
+class Decision:
+    """What a method decided: a status, and for a decision one table position per node."""
+
+    status: str
+    choice: Mapping[str, int] | None = None
+    lower_bound: float | None = None
+    message: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Solver:
+    """Base class of every method. ``name`` is what ``--method`` takes."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, **options: Any):
+        unknown = set(options) - set(self.option_names())
+        if unknown:
+            raise TypeError(f"method {self.name!r} takes no option(s) {sorted(unknown)}")
+        self.options = options
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        return ()
+
+    def decide(self, problem: Problem) -> Decision:
+        raise NotImplementedError
+
+    def solve(self, problem: Problem) -> Answer:
+        t0 = time.perf_counter()
+        d = self.decide(problem)
+        if d.choice is not None:
+            ans = decision_answer(problem, d.choice, status=d.status, method=self.name,
+                                  lower_bound=d.lower_bound, **d.extra)
+            if d.message:
+                ans = ans.with_(message=d.message)
+        else:
+            ans = empty_answer(d.status, self.name, lower_bound=d.lower_bound,
+                               message=d.message, instance=problem.instance.name, **d.extra)
+        return ans.with_(solve_ms=(time.perf_counter() - t0) * 1000.0)
+
+
+# -- registry ------------------------------------------------------------------------------
+_METHODS: dict[str, str] = {
+    "fa2": "fa2opt.fa2:FA2Solver",
+    "fa2-grid": "fa2opt.grid:GridSolver",
+    "milp": "formulations.solve:MILPSolver",
+    "brute-force": "fa2opt.baselines.brute_force:BruteForceSolver",
+    "slack-split": "fa2opt.baselines.slack_split:SlackSplitSolver",
+    "greedy": "fa2opt.baselines.greedy:GreedySolver",
+    "nexus": "fa2opt.baselines.nexus:NexusSolver",
+    "fixed-batch": "fa2opt.baselines.fixed_batch:FixedBatchSolver",
+}
+
+
+def register(name: str, target: str | type[Solver]) -> None:
+    """Register a method: ``target`` is a Solver subclass or its ``"module:Class"`` path."""
+    _METHODS[name] = target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+
+
+def solver_class(name: str) -> type[Solver]:
+    """The class of a method; KeyError if unknown or its module is not (yet) present."""
+    if name not in _METHODS:
+        raise KeyError(name)
+    module, _, attr = _METHODS[name].partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):  # the method's own module is absent
+            raise KeyError(name) from None
+        raise
+    return getattr(mod, attr)
+
+
+def available_methods() -> list[str]:
+    out = []
+    for name in _METHODS:
+        try:
+            solver_class(name)
+        except KeyError:
+            continue
+        out.append(name)
+    return out
+
+
+def get_solver(name: str, **options: Any) -> Solver:
+    return solver_class(name)(**options)
+
+
+def checked(problem: Problem, answer: Answer) -> Answer:
+    """Run the independent checks on an answer: a decision must pass :func:`verify`, and
+    ``infeasible`` must agree with the exact all-fastest test."""
+    if answer.has_decision:
+        v = verify(problem.instance, answer)
+        if not v.ok:
+            return answer.with_(status="error", message="verification failed: " + v.summary())
+    elif answer.status == "infeasible" and problem.is_feasible():
+        return empty_answer("error", answer.method, instance=answer.instance,
+                            message="claimed infeasible, but the all-fastest choice meets every SLA")
+    return answer
+
+
+def solve(instance: Instance | Problem, method: str = "fa2", **options: Any) -> Answer:
+    """Solve with a named method and verify the answer (the uniform entry point)."""
+    problem = instance if isinstance(instance, Problem) else Problem.from_instance(instance)
+    return checked(problem, get_solver(method, **options).solve(problem))

@@ -1,0 +1,129 @@
+"""The configuration table: the spec's derived quantities, computed in this one place.
+
+For configuration k = (b, h, u, p) of node v (``../shared/spec/problem.md``):
+
+    λ_v = m_v · Σ_{f ∋ v} λ_f                      node arrival rate (req/s)
+    μ_k = 1000 · b / p                             per-replica capacity (req/s)
+    n_k = max(1, ceil(λ_v / (ρ · μ_k) − 1e-9))     replicas
+    q_k = queueing model (none | batch-fill | worst-case)
+    L_k = p + q_k                                  node latency (ms)
+    c_k = n_k · u · price(h)                       node cost
+
+A row with n_k > max_replicas or b > max_batch is not available. Every solver reads
+these tables; none re-derives them. :func:`evaluate` broadcasts over a leading axis of
+rates, which is what the batched grid DP and decision tables use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import queueing
+from .model import Instance, Node
+
+REPLICA_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class ProfileArrays:
+    """A node's raw profile rows as arrays (row i is ``node.configs[i]``)."""
+
+    batch: np.ndarray  # int64
+    units: np.ndarray  # float64
+    latency_ms: np.ndarray  # float64 (p)
+    price: np.ndarray  # float64, price(h) per row
+
+    @classmethod
+    def of(cls, node: Node, instance: Instance) -> "ProfileArrays":
+        cs = node.configs
+        return cls(
+            batch=np.array([c.batch for c in cs], dtype=np.int64),
+            units=np.array([c.units for c in cs], dtype=np.float64),
+            latency_ms=np.array([c.latency_ms for c in cs], dtype=np.float64),
+            price=np.array([instance.price(c.hardware) for c in cs], dtype=np.float64),
+        )
+
+
+def evaluate(
+    prof: ProfileArrays,
+    rate_rps: Any,
+    *,
+    max_utilization: float,
+    queueing_model: str,
+    max_replicas: int | None = None,
+    max_batch: int | None = None,
+    xp: Any = np,
+) -> dict[str, Any]:
+    """Replicas, queueing delay, node latency, cost and availability of every profile row at
+    node rate(s) ``rate_rps`` (a scalar, or an array of shape (R, 1) giving (R, K) results).
+
+    ``xp`` is the array module (numpy or cupy); ``prof`` arrays are moved to it by the caller.
+    """
+    b = xp.asarray(prof.batch)
+    p = xp.asarray(prof.latency_ms)
+    mu = 1000.0 * b / p
+    replicas = xp.maximum(1.0, xp.ceil(rate_rps / (max_utilization * mu) - REPLICA_EPS))
+    q = queueing.get(queueing_model)(b, p, rate_rps, xp=xp)
+    latency = p + q
+    cost = replicas * xp.asarray(prof.units) * xp.asarray(prof.price)
+    available = xp.ones(latency.shape, dtype=bool)
+    if max_replicas is not None:
+        available &= replicas <= max_replicas
+    if max_batch is not None:
+        available &= b <= max_batch
+    return {"replicas": replicas, "queue_ms": q, "latency_ms": latency, "cost": cost,
+            "available": available}
+
+
+@dataclass(frozen=True)
+class NodeTable:
+    """The available configurations of one node at its arrival rate.
+
+    Position i of every array describes profile row ``rows[i]`` (an index into
+    ``node.configs``). Rows are sorted by (latency, cost) so position 0 is the fastest.
+    """
+
+    node: str
+    rate_rps: float
+    rows: np.ndarray  # int64 indices into node.configs
+    replicas: np.ndarray  # int64
+    queue_ms: np.ndarray
+    latency_ms: np.ndarray  # L
+    cost: np.ndarray  # c
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def position(self, row: int) -> int:
+        """Position in this table of profile row ``row`` (raises if not available)."""
+        hits = np.flatnonzero(self.rows == row)
+        if len(hits) == 0:
+            raise KeyError(f"profile row {row} of node {self.node!r} is not available")
+        return int(hits[0])
+
+
+def node_table(instance: Instance, node: Node) -> NodeTable:
+    lam = instance.node_rate(node.name)
+    prof = ProfileArrays.of(node, instance)
+    ev = evaluate(prof, lam, max_utilization=instance.max_utilization,
+                  queueing_model=instance.queueing, max_replicas=node.max_replicas,
+                  max_batch=node.max_batch)
+    rows = np.flatnonzero(ev["available"])
+    order = rows[np.lexsort((ev["cost"][rows], ev["latency_ms"][rows]))]
+    return NodeTable(
+        node=node.name,
+        rate_rps=lam,
+        rows=order.astype(np.int64),
+        replicas=ev["replicas"][order].astype(np.int64),
+        queue_ms=np.asarray(ev["queue_ms"], dtype=float)[order],
+        latency_ms=ev["latency_ms"][order],
+        cost=ev["cost"][order],
+    )
+
+
+def node_tables(instance: Instance) -> dict[str, NodeTable]:
+    """Every node's configuration table, keyed by node name (in declaration order)."""
+    return {n.name: node_table(instance, n) for n in instance.nodes}

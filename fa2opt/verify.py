@@ -1,0 +1,153 @@
+"""Independent verification of an answer against an instance.
+
+Deliberately written apart from :mod:`fa2opt.tables`: it recomputes replicas, queueing
+delay, node latency, cost and every flow's longest path from the raw profile rows with
+plain scalar arithmetic, so a bug in the shared configuration table cannot hide itself.
+(Queueing models beyond the spec's three come from the registry.)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from . import queueing
+from .answer import DECISION_STATUSES, STATUSES, Answer
+from .model import Instance
+
+SLA_TOL_MS = 1e-6
+REL_TOL = 1e-9
+
+
+@dataclass
+class Verification:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    cost: float | None = None
+    flow_latency_ms: dict[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def summary(self) -> str:
+        return "ok" if self.ok else "; ".join(self.problems)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b)) + 1e-9
+
+
+def _queue_ms(model: str, b: int, p: float, lam: float) -> float:
+    if model == "none":
+        return 0.0
+    if model == "batch-fill":
+        return 1000.0 * (b - 1) / lam
+    if model == "worst-case":
+        return p
+    return float(queueing.get(model)(b, p, lam))
+
+
+def verify(instance: Instance, answer: Answer) -> Verification:
+    """Check an answer: statuses and fields consistent, each chosen row exists and is
+    available, reported replicas/latency/cost equal the recomputed ones, and every flow's
+    longest source→sink path is within its SLA (+1e-6 ms)."""
+    problems: list[str] = []
+    if answer.status not in STATUSES:
+        return Verification(False, [f"unknown status {answer.status!r}"])
+    if answer.status not in DECISION_STATUSES or not answer.nodes:
+        if answer.nodes or answer.cost is not None:
+            problems.append(f"status {answer.status} must carry no decision")
+        if answer.status in ("optimal", "feasible"):
+            problems.append(f"status {answer.status} needs a decision")
+        return Verification(not problems, problems)
+
+    rho = instance.max_utilization
+    latency: dict[str, float] = {}
+    total = 0.0
+    missing = [n.name for n in instance.nodes if n.name not in answer.nodes]
+    unknown = [v for v in answer.nodes if v not in instance.node_index]
+    if missing:
+        problems.append(f"no decision for node(s) {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown node(s) {', '.join(unknown)}")
+    if missing or unknown:
+        return Verification(False, problems)
+
+    for node in instance.nodes:
+        d = answer.nodes[node.name]
+        ident = (d.batch, d.hardware, float(d.units), d.variant)
+        rows = [c for c in node.configs if (c.batch, c.hardware, float(c.units), c.variant) == ident]
+        if not rows:
+            problems.append(f"{node.name}: no profile row {ident}")
+            continue
+        row = rows[0]
+        lam = node.multiplier * sum(f.rate_rps for f in instance.flows if node.name in f.nodes)
+        mu = 1000.0 * row.batch / row.latency_ms
+        n = max(1, math.ceil(lam / (rho * mu) - 1e-9))
+        if node.max_replicas is not None and n > node.max_replicas:
+            problems.append(f"{node.name}: needs {n} replicas > max_replicas {node.max_replicas}")
+        if node.max_batch is not None and row.batch > node.max_batch:
+            problems.append(f"{node.name}: batch {row.batch} > max_batch {node.max_batch}")
+        lat = row.latency_ms + _queue_ms(instance.queueing, row.batch, row.latency_ms, lam)
+        cost = n * row.units * instance.price(row.hardware)
+        if d.replicas != n:
+            problems.append(f"{node.name}: replicas {d.replicas}, recomputed {n}")
+        if not _close(d.profile_latency_ms, row.latency_ms):
+            problems.append(f"{node.name}: profile_latency_ms {d.profile_latency_ms} != {row.latency_ms}")
+        if not _close(d.latency_ms, lat):
+            problems.append(f"{node.name}: latency_ms {d.latency_ms}, recomputed {lat}")
+        if not _close(d.cost, cost):
+            problems.append(f"{node.name}: cost {d.cost}, recomputed {cost}")
+        latency[node.name] = lat
+        total += cost
+    if problems:
+        return Verification(False, problems)
+
+    if answer.cost is None or not _close(answer.cost, total):
+        problems.append(f"total cost {answer.cost}, recomputed {total}")
+    flow_lat = {f.name: _longest_path(instance, f.nodes, latency) for f in instance.flows}
+    for f in instance.flows:
+        got = answer.flow_latency_ms.get(f.name)
+        if got is None or not _close(got, flow_lat[f.name]):
+            problems.append(f"flow {f.name}: latency {got}, recomputed {flow_lat[f.name]}")
+        if flow_lat[f.name] > f.sla_ms + SLA_TOL_MS:
+            problems.append(f"flow {f.name}: latency {flow_lat[f.name]:.6f} ms > SLA {f.sla_ms} ms")
+    if answer.lower_bound is not None and answer.lower_bound > total * (1 + REL_TOL) + 1e-9:
+        problems.append(f"lower_bound {answer.lower_bound} exceeds cost {total}")
+    return Verification(not problems, problems, total, flow_lat)
+
+
+def _longest_path(instance: Instance, members: tuple[str, ...], latency: Mapping[str, float]) -> float:
+    """Longest path over the flow's induced subgraph by memoised recursion on predecessors."""
+    inside = set(members)
+    preds: dict[str, list[tuple[str, float]]] = {v: [] for v in inside}
+    for e in instance.edges:
+        if e.src in inside and e.dst in inside:
+            preds[e.dst].append((e.src, e.latency_ms))
+    finish: dict[str, float] = {}
+
+    def fin(v: str) -> float:
+        if v not in finish:
+            stack = [v]  # iterative DFS so deep chains do not hit the recursion limit
+            while stack:
+                w = stack[-1]
+                todo = [u for u, _ in preds[w] if u not in finish]
+                if todo:
+                    stack.extend(todo)
+                    continue
+                stack.pop()
+                finish[w] = latency[w] + max((finish[u] + d for u, d in preds[w]), default=0.0)
+        return finish[v]
+
+    return max(fin(v) for v in inside)
+
+
+def matches(a: Answer, b: Answer) -> bool:
+    """Spec's match: both infeasible, or both carry a decision with
+    |cost_a − cost_b| ≤ 1e-9·max(1, |cost_b|). (Verification is checked separately.)"""
+    if a.status == "infeasible" or b.status == "infeasible":
+        return a.status == b.status
+    if a.cost is None or b.cost is None:
+        return False
+    return abs(a.cost - b.cost) <= REL_TOL * max(1.0, abs(b.cost))
