@@ -1,0 +1,89 @@
+"""Series-parallel expressions of a flow's latency: the common data both DPs work on.
+
+A flow's end-to-end latency is the longest source→sink path. When the flow's graph is
+series-parallel it equals the value of an expression tree:
+
+    Leaf(v)          node v's latency L_v
+    Delay(d)         a fixed latency (an edge's d_e, or a node whose configuration is fixed)
+    Series(a, b, …)  a + b + …   (one after the other)
+    Parallel(a, b, …) max(a, b, …) (branches that must all finish)
+
+For a graph that is not series-parallel the reduction duplicates some nodes (a node may
+then appear in several leaves); such nodes, like nodes shared by several flows, are the
+*coupling* nodes whose configuration must be the same everywhere. Fixing them turns
+their leaves into ``Delay``s and leaves independent series-parallel problems
+(Demeulemeester, Herroelen & Elmaghraby; Bein, Kamburowski & Stallmann).
+
+The exact Pareto DP (``fa2opt.fa2``) and the grid DP / GPU kernel (``fa2opt.grid``)
+evaluate the same trees with different curve arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping, Union
+
+
+@dataclass(frozen=True)
+class Leaf:
+    node: str
+
+
+@dataclass(frozen=True)
+class Delay:
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class Series:
+    parts: tuple["SPTree", ...]
+
+
+@dataclass(frozen=True)
+class Parallel:
+    parts: tuple["SPTree", ...]
+
+
+SPTree = Union[Leaf, Delay, Series, Parallel]
+
+
+def leaves(tree: SPTree) -> Iterator[str]:
+    """Node names of the leaves, left to right (a duplicated node appears more than once)."""
+    if isinstance(tree, Leaf):
+        yield tree.node
+    elif isinstance(tree, (Series, Parallel)):
+        for part in tree.parts:
+            yield from leaves(part)
+
+
+def evaluate(tree: SPTree, latency: Mapping[str, float]) -> float:
+    """The expression's value for given node latencies (the flow's longest path)."""
+    if isinstance(tree, Leaf):
+        return latency[tree.node]
+    if isinstance(tree, Delay):
+        return tree.latency_ms
+    values = [evaluate(p, latency) for p in tree.parts]
+    return sum(values) if isinstance(tree, Series) else max(values)
+
+
+def substitute(tree: SPTree, fixed: Mapping[str, float]) -> SPTree:
+    """Replace the leaves of fixed nodes by Delays of their latency."""
+    if isinstance(tree, Leaf):
+        return Delay(fixed[tree.node]) if tree.node in fixed else tree
+    if isinstance(tree, Delay):
+        return tree
+    return type(tree)(tuple(substitute(p, fixed) for p in tree.parts))
+
+
+def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parallel: Callable):
+    """Bottom-up evaluation with the given operations (the DPs' common skeleton)."""
+    if isinstance(tree, Leaf):
+        return leaf(tree.node)
+    if isinstance(tree, Delay):
+        return delay(tree.latency_ms)
+    parts = [fold(p, leaf, delay, series, parallel) for p in tree.parts]
+    op = series if isinstance(tree, Series) else parallel
+    acc = parts[0]
+    for p in parts[1:]:
+        acc = op(acc, p)
+    return acc
