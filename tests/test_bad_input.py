@@ -1,0 +1,190 @@
+"""Bad input gets one short line naming the file, the field and the reason, and exit code 2."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from fa2opt.cli import main
+from fa2opt.io import InputError, load_instance
+
+BASE: dict[str, Any] = {
+    "name": "t",
+    "sla_ms": 500, "rate_rps": 50,
+    "nodes": [
+        {"name": "a", "profile": "a.csv"},
+        {"name": "b", "multiplier": 2.0,
+         "configs": [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 20.0},
+                     {"batch": 4, "hardware": "gpu", "units": 1, "latency_ms": 30.0}]},
+    ],
+    "edges": [["a", "b", 1.0]],
+    "prices": {"gpu": 4.0},
+}
+CSV = "batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,45\n"
+
+
+def _set(path: list[Any], value: Any) -> Callable[[dict], None]:
+    def mutate(doc: dict) -> None:
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return mutate
+
+
+def _delete(path: list[Any]) -> Callable[[dict], None]:
+    def mutate(doc: dict) -> None:
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+    return mutate
+
+
+def _flows(doc: dict) -> None:
+    del doc["sla_ms"], doc["rate_rps"]
+    doc["flows"] = [{"name": "f", "rate_rps": 10, "sla_ms": 300, "nodes": ["a", "b"]}]
+
+
+# (id, mutation of the document, CSV text, expected field fragment, expected reason fragment)
+CASES: list[tuple[str, Callable[[dict], None] | None, str, str, str]] = [
+    ("edge-unknown-node", _set(["edges", 0], ["a", "zz"]), CSV, "edges[0]", "unknown node"),
+    ("flow-unknown-node", lambda d: (_flows(d), d["flows"][0]["nodes"].append("zz")), CSV,
+     "flows[f].nodes", "unknown node"),
+    ("self-loop", _set(["edges"], [["a", "b"], ["b", "b"]]), CSV, "edges[1]", "self-loop"),
+    ("cycle", lambda d: d["edges"].append(["b", "a"]), CSV, "edges", "cycle"),
+    ("node-in-no-flow", lambda d: (_flows(d), d["flows"][0]["nodes"].remove("b")), CSV,
+     "nodes[b]", "no flow"),
+    ("missing-rate", _delete(["rate_rps"]), CSV, "rate_rps", "missing"),
+    ("missing-sla", _delete(["sla_ms"]), CSV, "sla_ms", "missing"),
+    ("non-numeric-rate", _set(["rate_rps"], "fast"), CSV, "rate_rps", "not a number"),
+    ("nan-sla", _set(["sla_ms"], float("nan")), CSV, "sla_ms", "finite"),
+    ("inf-rate", _set(["rate_rps"], float("inf")), CSV, "rate_rps", "finite"),
+    ("zero-rate", _set(["rate_rps"], 0), CSV, "rate_rps", "> 0"),
+    ("negative-sla", _set(["sla_ms"], -5), CSV, "sla_ms", "> 0"),
+    ("flow-zero-rate", lambda d: (_flows(d), d["flows"][0].update(rate_rps=0)), CSV,
+     "flows[f].rate_rps", "> 0"),
+    ("zero-latency", _set(["nodes", 1, "configs", 0, "latency_ms"], 0), CSV,
+     "nodes[b].configs[0].latency_ms", "> 0"),
+    ("negative-units", _set(["nodes", 1, "configs", 1, "units"], -1), CSV,
+     "nodes[b].configs[1].units", "> 0"),
+    ("missing-latency", _delete(["nodes", 1, "configs", 0, "latency_ms"]), CSV,
+     "nodes[b].configs[0].latency_ms", "missing"),
+    ("zero-multiplier", _set(["nodes", 1, "multiplier"], 0), CSV, "nodes[b].multiplier", "> 0"),
+    ("string-multiplier", _set(["nodes", 1, "multiplier"], "x"), CSV, "nodes[b].multiplier",
+     "not a number"),
+    ("negative-edge-latency", _set(["edges", 0], ["a", "b", -1]), CSV, "edges[0].latency_ms",
+     ">= 0"),
+    ("fractional-batch", _set(["nodes", 1, "configs", 0, "batch"], 2.5), CSV,
+     "nodes[b].configs[0].batch", "positive integer"),
+    ("zero-batch", _set(["nodes", 1, "configs", 0, "batch"], 0), CSV,
+     "nodes[b].configs[0].batch", "positive integer"),
+    ("utilisation-zero", _set(["max_utilization"], 0), CSV, "max_utilization", "(0, 1]"),
+    ("utilisation-above-one", _set(["max_utilization"], 1.5), CSV, "max_utilization", "(0, 1]"),
+    ("unknown-queueing", _set(["queueing"], "mm1"), CSV, "queueing", "unknown queueing model"),
+    ("duplicate-node", lambda d: d["nodes"].append(copy.deepcopy(d["nodes"][1])), CSV, "nodes",
+     "duplicate node name"),
+    ("empty-configs", _set(["nodes", 1, "configs"], []), CSV, "nodes[b].configs", "empty profile"),
+    ("duplicate-identity", lambda d: d["nodes"][1]["configs"].append(
+        {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 99.0}), CSV,
+     "nodes[b].configs", "same identity"),
+    # profile CSV problems: the message names the CSV file
+    ("csv-missing-column", None, "batch,hardware,latency_ms\n1,cpu,40\n", "units",
+     "missing column"),
+    ("csv-non-numeric", None, "batch,hardware,units,latency_ms\n1,cpu,1,abc\n",
+     "line 2, column latency_ms", "not a number"),
+    ("csv-empty", None, "batch,hardware,units,latency_ms\n", "a.csv", "empty profile"),
+    ("csv-duplicate-identity", None, "batch,hardware,units,latency_ms\n1,cpu,1,40\n1,cpu,1,41\n",
+     "a.csv", "same identity"),
+    ("csv-nan", None, "batch,hardware,units,latency_ms\n1,cpu,1,nan\n", "latency_ms", "finite"),
+]
+
+
+def _write(tmp_path: Path, doc: dict, csv_text: str | None = CSV) -> Path:
+    if csv_text is not None:
+        (tmp_path / "a.csv").write_text(csv_text)
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_base_document_is_valid(tmp_path: Path) -> None:
+    inst = load_instance(_write(tmp_path, copy.deepcopy(BASE)))
+    assert [n.name for n in inst.nodes] == ["a", "b"]
+    assert inst.flows[0].name == "main" and inst.flows[0].nodes == ("a", "b")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_with_file_field_reason(tmp_path: Path, case, capsys) -> None:
+    _, mutate, csv_text, field, reason = case
+    doc = copy.deepcopy(BASE)
+    if mutate is not None:
+        mutate(doc)
+    path = _write(tmp_path, doc, csv_text)
+    with pytest.raises(InputError) as err:
+        load_instance(path)
+    msg = str(err.value)
+    assert field in msg and reason in msg, msg
+    expected_file = "a.csv" if case[0].startswith("csv-") else "inst.json"
+    assert expected_file in msg
+
+    assert main(["validate", str(path)]) == 2
+    out, errs = capsys.readouterr()
+    assert out == "" and errs.count("\n") == 1 and "Traceback" not in errs
+    assert field in errs and reason in errs
+
+    assert main(["solve", str(path), "--method", "brute-force", "--json"]) == 2
+    out, _ = capsys.readouterr()
+    answer = json.loads(out)
+    assert answer["status"] == "error" and field in answer["message"]
+    assert answer["nodes"] == {} and answer["cost"] is None
+
+
+@pytest.mark.parametrize("text,suffix,reason", [
+    ("{\"nodes\": [", ".json", "malformed JSON"),
+    ("nodes: [a, b\n", ".yaml", "malformed YAML"),
+    ("[1, 2, 3]", ".json", "not an object"),
+    ("- a\n- b\n", ".yml", "not an object"),
+])
+def test_malformed_documents(tmp_path: Path, text: str, suffix: str, reason: str, capsys) -> None:
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    _, errs = capsys.readouterr()
+    assert reason in errs and str(path) in errs and errs.count("\n") == 1
+
+
+def test_missing_files(tmp_path: Path, capsys) -> None:
+    assert main(["validate", str(tmp_path / "nope.json")]) == 2
+    assert "file not found" in capsys.readouterr().err
+    path = _write(tmp_path, copy.deepcopy(BASE), csv_text=None)  # a.csv absent
+    assert main(["validate", str(path)]) == 2
+    assert "a.csv" in capsys.readouterr().err
+
+
+def test_yaml_instance_equals_json(tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")
+    (tmp_path / "a.csv").write_text(CSV)
+    (tmp_path / "i.yaml").write_text(yaml.safe_dump(BASE))
+    assert load_instance(tmp_path / "i.yaml").nodes == load_instance(_write(tmp_path, BASE)).nodes
+
+
+def test_unknown_method_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    path = _write(tmp_path, copy.deepcopy(BASE))
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", str(path), "--method", "no-such-method"])
+    assert exc.value.code == 2
+    assert "unknown method" in capsys.readouterr().err
+
+
+def test_several_instances_one_bad(tmp_path: Path, capsys) -> None:
+    good = _write(tmp_path, copy.deepcopy(BASE))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    assert main(["solve", str(good), str(bad), "--method", "brute-force", "--json"]) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(x)["status"] for x in lines] == ["optimal", "error"]

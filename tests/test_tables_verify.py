@@ -1,0 +1,142 @@
+"""The spec's rules in the configuration table, and the independent verifier."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
+from fa2opt.answer import NodeDecision, decision_answer
+from fa2opt.io import instance_from_dict, instance_to_dict
+from fa2opt.tables import ProfileArrays, evaluate
+
+
+def _inst(queueing: str = "batch-fill", rho: float = 1.0, **node_kw) -> Instance:
+    a = Node("a", (Config(1, "cpu", 1, 73.875), Config(4, "cpu", 2, 100.0),
+                   Config(8, "gpu", 1, 40.0)), **node_kw)
+    b = Node("b", (Config(1, "cpu", 1, 12.0), Config(4, "cpu", 1, 30.0)), multiplier=1.5)
+    return Instance("t", (a, b), (Edge("a", "b", 2.0),), (Flow("main", 80.0, 600.0, ("a", "b")),),
+                    prices={"gpu": 10.0}, queueing=queueing, max_utilization=rho)
+
+
+def _row(p: Problem, node: str, batch: int) -> int:
+    t = p.tables[node]
+    cfgs = p.instance.node(node).configs
+    return next(i for i in range(len(t)) if cfgs[t.rows[i]].batch == batch)
+
+
+def test_rules_by_hand_batch_fill() -> None:
+    p = Problem.from_instance(_inst())
+    ta, tb = p.tables["a"], p.tables["b"]
+    assert ta.rate_rps == 80.0 and tb.rate_rps == pytest.approx(120.0)  # λ_b = 1.5·80
+    k = _row(p, "a", 1)  # μ = 1000/73.875 = 13.54/s → ceil(80/13.54) = 6 replicas
+    assert ta.replicas[k] == 6 and ta.latency_ms[k] == 73.875 and ta.cost[k] == 6.0
+    k = _row(p, "a", 4)  # μ = 40/s → 2 replicas of 2 cores; q = 3000/80 = 37.5 ms
+    assert ta.replicas[k] == 2 and ta.latency_ms[k] == pytest.approx(137.5) and ta.cost[k] == 4.0
+    k = _row(p, "a", 8)  # μ = 200/s → 1 GPU at price 10; q = 7000/80
+    assert ta.replicas[k] == 1 and ta.latency_ms[k] == pytest.approx(127.5) and ta.cost[k] == 10.0
+    k = _row(p, "b", 4)  # λ=120, μ=133.3 → 1 replica; q = 3000/120 = 25
+    assert tb.replicas[k] == 1 and tb.latency_ms[k] == pytest.approx(55.0)
+
+
+@pytest.mark.parametrize("model,expected", [("none", 100.0), ("worst-case", 200.0)])
+def test_other_queueing_models(model: str, expected: float) -> None:
+    p = Problem.from_instance(_inst(queueing=model))
+    assert p.tables["a"].latency_ms[_row(p, "a", 4)] == pytest.approx(expected)
+
+
+def test_utilisation_and_exact_capacity() -> None:
+    prof = ProfileArrays(np.array([1]), np.array([1.0]), np.array([10.0]), np.array([1.0]))
+    kw = dict(queueing_model="none")
+    # λ exactly at capacity (100/s) needs one replica, not two (the 1e-9 guard)
+    assert evaluate(prof, 100.0, max_utilization=1.0, **kw)["replicas"][0] == 1
+    assert evaluate(prof, 100.0 * (1 + 1e-12), max_utilization=1.0, **kw)["replicas"][0] == 1
+    assert evaluate(prof, 100.1, max_utilization=1.0, **kw)["replicas"][0] == 2
+    assert evaluate(prof, 100.0, max_utilization=0.5, **kw)["replicas"][0] == 2
+    assert evaluate(prof, 0.01, max_utilization=1.0, **kw)["replicas"][0] == 1  # at least one
+    # broadcasting over a leading axis of rates
+    out = evaluate(prof, np.array([[50.0], [150.0], [250.0]]), max_utilization=1.0, **kw)
+    assert out["replicas"].shape == (3, 1) and list(out["replicas"][:, 0]) == [1, 2, 3]
+
+
+def test_availability_max_replicas_and_max_batch() -> None:
+    p = Problem.from_instance(_inst(max_replicas=2, max_batch=4))
+    batches = sorted(p.instance.node("a").configs[r].batch for r in p.tables["a"].rows)
+    assert batches == [4]  # batch 1 needs 6 replicas, batch 8 exceeds max_batch
+    p = Problem.from_instance(_inst(max_replicas=1, max_batch=4))
+    assert p.empty_nodes == ("a",) and not p.is_feasible()
+    assert solve(p, "brute-force").status == "infeasible"
+
+
+def test_table_sorted_fastest_first() -> None:
+    t = Problem.from_instance(_inst()).tables["a"]
+    assert np.all(np.diff(t.latency_ms) >= 0)
+
+
+def test_verify_accepts_and_rejects() -> None:
+    inst = _inst()
+    p = Problem.from_instance(inst)
+    ans = solve(p, "brute-force")
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    d = ans.nodes["a"]
+    bad = [
+        ans.with_(nodes={**ans.nodes, "a": replace(d, replicas=d.replicas + 1)}),
+        ans.with_(nodes={**ans.nodes, "a": replace(d, cost=d.cost * 2)}),
+        ans.with_(nodes={**ans.nodes, "a": replace(d, latency_ms=d.latency_ms - 1)}),
+        ans.with_(nodes={**ans.nodes, "a": replace(d, batch=3)}),
+        ans.with_(cost=ans.cost + 1),
+        ans.with_(flow_latency_ms={"main": 1.0}),
+        ans.with_(nodes={"a": d}),
+        ans.with_(lower_bound=ans.cost + 1),
+    ]
+    for b in bad:
+        assert not verify(inst, b).ok
+    # an SLA just below the chosen decision's latency is caught
+    tight = inst.with_slas({"main": ans.flow_latency_ms["main"] - 1e-3})
+    assert not verify(tight, ans).ok
+    # the SLA tolerance of the spec (1e-6 ms) is honoured
+    assert verify(inst.with_slas({"main": ans.flow_latency_ms["main"] - 5e-7}), ans).ok
+
+
+def test_longest_path_with_edge_latencies_and_fork_join() -> None:
+    cfg = (Config(1, "cpu", 1, 10.0),)
+    nodes = tuple(Node(v, cfg) for v in "abcd")
+    edges = (Edge("a", "b", 5.0), Edge("a", "c"), Edge("b", "d"), Edge("c", "d", 1.0))
+    inst = Instance("fj", nodes, edges, (Flow("main", 1.0, 40.0, tuple("abcd")),),
+                    queueing="none")
+    p = Problem.from_instance(inst)
+    choice = {v: 0 for v in "abcd"}
+    assert p.flow_latencies(choice)["main"] == pytest.approx(35.0)  # a(10)+5+b(10)+d(10)
+    ans = decision_answer(p, choice, status="feasible", method="x")
+    assert verify(inst, ans).ok
+    assert not verify(inst.with_slas({"main": 34.9}), ans).ok
+
+
+def test_multi_flow_node_rate_and_edges_outside_flow() -> None:
+    cfg = (Config(1, "cpu", 1, 10.0),)
+    nodes = (Node("det", cfg), Node("face", cfg, multiplier=2.0), Node("ocr", cfg))
+    edges = (Edge("det", "face", 100.0), Edge("det", "ocr", 1.0))
+    flows = (Flow("faces", 40.0, 500.0, ("det", "face")), Flow("ocr", 25.0, 15.0, ("ocr",)))
+    inst = Instance("mf", nodes, edges, flows, queueing="none")
+    p = Problem.from_instance(inst)
+    assert p.tables["det"].rate_rps == 40.0 and p.tables["face"].rate_rps == 80.0
+    lat = p.flow_latencies({"det": 0, "face": 0, "ocr": 0})
+    assert lat == {"faces": pytest.approx(120.0), "ocr": pytest.approx(10.0)}  # det→ocr not in flow
+
+
+def test_instance_dict_round_trip() -> None:
+    inst = _inst(max_replicas=7)
+    again = instance_from_dict(instance_to_dict(inst))
+    assert again.nodes == inst.nodes and again.edges == inst.edges and again.flows == inst.flows
+    assert again.prices == inst.prices and again.queueing == inst.queueing
+
+
+def test_infeasible_claim_is_checked() -> None:
+    from fa2opt.answer import empty_answer
+    from fa2opt.solver import checked
+    p = Problem.from_instance(_inst())
+    assert checked(p, empty_answer("infeasible", "x")).status == "error"
+    tight = Problem.from_instance(_inst().with_slas({"main": 1.0}))
+    assert checked(tight, empty_answer("infeasible", "x")).status == "infeasible"
