@@ -399,8 +399,8 @@ def traces(shared: Path) -> dict[str, dict]:
     for p, s in stats.items():
         lines.append(f"| twitter_{p}.csv | {s['segments']} | {s['seconds']} | {s['mean_raw']:.4f} | "
                      f"{s['mean']:.4f} | {s['min']} | {s['p95']:.1f} | {s['max']} | {s['used_by']} |")
-    lines += ["", "The pipelines in `../pipelines/` take their default `rate_rps` from the `mean rps` "
-              "column (rounded to 4 decimals): `bursty` for single-flow pipelines; one pattern per flow "
+    lines += ["", "The pipelines in `../pipelines/` take their default `rate_rps` from the `mean rps_raw` "
+              "column (undamped, rounded to 4 decimals; see ../pipelines/README.md for why): `bursty` for single-flow pipelines; one pattern per flow "
               "in the shared-service graphs.", ""]
     (TRACES / "PROVENANCE.md").write_text("\n".join(lines))
     return stats
@@ -577,7 +577,7 @@ def ipa_pipelines(shared: Path, rate: float) -> dict[str, dict]:
                     f"({hw.upper()}): " + "; ".join(M[s][2] for s in stages) + ". SLA = IPA rule: "
                     f"per stage, batch-1 latency at the largest measured allocation x sla_factor 5 "
                     f"x 5, summed over stages (" + " + ".join(f"{x:.1f}" for x in stage_sla) +
-                    f" ms). rate_rps = mean of IPA's bursty Twitter window after damping by 8 "
+                    f" ms). rate_rps = mean undamped rate of IPA's bursty Twitter window "
                     f"(datasets/traces/twitter_bursty.csv). Prices: see datasets/pipelines/README.md."
                     f" Citations: IPA (Ghafouri et al., JSys 2024) and the profile sources in "
                     f"datasets/profiles/PROVENANCE.md."),
@@ -614,8 +614,8 @@ def traffic_analysis(shared: Path, rate: float) -> dict:
             f"{mult:.6f} x {br.loc[det, 'avg_face_branch_prob']:.6f}. Profiles: yolov5s and "
             "efficientnet-b0 (Loki's eb0 car-classifier checkpoint) from Loki's GTX 1080 Ti "
             "runtimes, genderNet from Loki's simulator runtimes (device unnamed, labelled "
-            f"gpu-pascal). sla_ms = Loki's latencySLOInMSec {slo:g}. rate_rps = mean of IPA's "
-            "bursty Twitter window after damping by 8. Citation: Loki (Ahmad, Guan, Sitaraman, "
+            f"gpu-pascal). sla_ms = Loki's latencySLOInMSec {slo:g}. rate_rps = mean undamped "
+            "rate of IPA's bursty Twitter window. Citation: Loki (Ahmad, Guan, Sitaraman, "
             "HPDC 2024)."),
         "rate_rps": rate, "sla_ms": slo, "queueing": QUEUEING, "max_utilization": 1.0,
         "prices": {"gpu-pascal": PRICES["gpu-pascal"]},
@@ -683,7 +683,7 @@ def shared_services(shared: Path, tstats: dict, hw: str) -> dict:
     flows = []
     for fname, pattern, fn in flow_def:
         lp = longest_path(fn, edges, b1)
-        flows.append({"name": fname, "rate_rps": round(tstats[pattern]["mean"], 4),
+        flows.append({"name": fname, "rate_rps": round(tstats[pattern]["mean_raw"], 4),
                       "sla_ms": round(SHARED_SLA_K * lp, 1), "nodes": fn})
     used = sorted({h for v in N.values() for h in _frames[v[idx]].hardware.unique()})
     return {
@@ -698,7 +698,7 @@ def shared_services(shared: Path, tstats: dict, hw: str) -> dict:
             f"per frame {objs:.6f}, car crops = objects x car share = {cars:.6f}, person crops = "
             f"objects x face share = {faces:.6f}; licence_plate_recognition sees every car crop "
             "(path product x 1); NLP services 1. Flow rates: mean of IPA's Twitter windows after "
-            "damping by 8 (traffic = bursty, faces = steady_low, moderation = steady_high, documents "
+            "no damping (traffic = bursty, faces = steady_low, moderation = steady_high, documents "
             f"= fluctuating). Flow SLA = {SHARED_SLA_K:g} x the flow's longest path of fastest "
             "batch-1 latencies, rounded to 0.1 ms. Prices: datasets/pipelines/README.md."),
         "queueing": QUEUEING, "max_utilization": 1.0,
@@ -725,7 +725,7 @@ def pipelines_readme(summaries: dict[str, dict], instances: dict[str, dict]) -> 
          "", "These ratios are an assumption of this project, not data; change `prices` to study "
          "other cost models. A hardware kind missing from `prices` costs 1.0 (spec).", "",
          "## SLA and rate rules", "",
-         "- Default `rate_rps`: mean of the damped per-second rates of IPA's Twitter windows "
+         "- Default `rate_rps`: mean of the undamped (`rps_raw`) per-second rates of IPA's Twitter windows "
          "(`../traces/PROVENANCE.md`): `bursty` for single-flow instances; one pattern per flow in "
          "the shared-service graphs.",
          "- IPA chains: IPA's rule (optimizer/models.py `Task.sla` with the configs' `sla_factor` 5): "
@@ -735,11 +735,12 @@ def pipelines_readme(summaries: dict[str, dict], instances: dict[str, dict]) -> 
          "p99 latencies; our profiles hold means except the ASR profile (p99).",
          "- `traffic_analysis_gpu`: Loki's own `latencySLOInMSec` (250 ms).",
          "- `shared_services*`: per flow, 5 x the flow's longest path of fastest batch-1 latencies.",
-         "- Note: the damped IPA rates are low (5-29 rps). At them several CPU chains are served by "
-         "one 1-core batch-1 replica per node, i.e. the optimum is the cost floor. For harder "
-         "instances scale `rate_rps` (e.g. by the damping factor 8: the undamped bursty mean is "
-         "99.80 rps) or use the window's p95/max (`../traces/PROVENANCE.md`); the instances stay "
-         "feasible at any rate because no `max_replicas` is set and b=1 rows have no queueing delay.",
+         "- Why undamped: IPA divided the trace by 8 to fit its small test cluster. At those damped "
+         "rates (5-29 rps) several CPU chains are served by one 1-core batch-1 replica per node, "
+         "i.e. the optimum is the cost floor and the decision is trivial. The real trace rate "
+         "(40-230 rps) makes batching and replication trade off. Scale `rate_rps` by 1/8 to get "
+         "IPA's damped load; the instances stay feasible at any rate because no `max_replicas` "
+         "is set and b=1 rows have no queueing delay.",
          "", "## Instances", "",
          "| file | flows: rate_rps / sla_ms | nodes -> profile (multiplier) | all-fastest longest path under none / batch-fill / worst-case (ms) |",
          "|---|---|---|---|"]
@@ -805,7 +806,7 @@ def main(argv=None) -> int:
     profiles_provenance()
 
     tstats = traces(shared)
-    rate = round(tstats["bursty"]["mean"], 4)
+    rate = round(tstats["bursty"]["mean_raw"], 4)
 
     instances = ipa_pipelines(shared, rate)
     instances["traffic_analysis_gpu.json"] = traffic_analysis(shared, rate)
