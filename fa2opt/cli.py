@@ -184,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name and mod.startswith(exc.name):
                 continue
             raise
-        module.add_parser(sub)
+        add = getattr(module, "add_parser", None)
+        if add is not None:
+            add(sub)
     return p
 
 
