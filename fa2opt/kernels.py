@@ -1,0 +1,228 @@
+"""The grid DP's array kernels, one code path for numpy (CPU) and CuPy (GPU).
+
+Every function takes arrays with a leading *batch* axis B (instances, rates, …) and the
+array module ``xp`` they live in. The two steps that need a loop with an argmin (for
+backtracking) exist twice: as a CuPy ``RawKernel`` (one CUDA thread per (b, t) entry) and
+as a vectorised numpy twin. The numpy twin is the reference: both scan candidates in the
+same order, keep the *first* minimum (strict ``<``) and do the same IEEE double
+additions, so they give bit-identical curves and identical argmins.
+
+Curves are arrays ``g[b, t]``, t = 0 … T (T+1 entries): the least cost of a sub-expression
+whose latency is at most t grid steps (``inf`` where impossible); they are non-increasing
+in t. The steps (FA2's DP over a discretised latency budget, Razavi et al., RTAS 2022):
+
+* :func:`leaf_fold` — put a node after a curve (series with a leaf)::
+
+      g'[b, t] = min_k ( c[b, k] + g[b, t − u[b, k]] )   over k with u[b, k] ≤ t
+
+  with ``arg[b, t]`` the first minimising k (−1 where g' is inf). O(B·T·K).
+  A fixed ``Delay`` of d steps is the same step with one row of cost 0.
+* :func:`minplus_conv` — two sub-expressions in series, the (min,+) convolution::
+
+      g[b, t] = min_{0 ≤ s ≤ t} ( a[b, s] + c[b, t − s] ),   split[b, t] = first minimising s
+
+  O(B·T²).
+* parallel branches must all finish within t: the pointwise sum ``a + c`` (no kernel).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+DEVICES = ("cpu", "gpu", "auto")
+_THREADS = 256
+
+
+class DeviceUnavailable(RuntimeError):
+    """``device="gpu"`` was asked for but CuPy or a CUDA device is missing (one-line text)."""
+
+
+def _cupy_or_reason() -> tuple[ModuleType | None, str]:
+    """CuPy if importable and a CUDA device answers, else (None, why not)."""
+    try:
+        import cupy  # type: ignore[import-not-found]
+    except ImportError:
+        return None, "CuPy is not installed (pip install 'fa2opt[gpu]')"
+    except Exception as exc:  # a broken CUDA install can fail at import
+        return None, f"CuPy cannot be imported ({type(exc).__name__}: {exc})"
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None, "no CUDA device found"
+    except Exception as exc:
+        return None, f"no CUDA device found ({type(exc).__name__})"
+    return cupy, ""
+
+
+def get_array_module(device: str = "cpu") -> ModuleType:
+    """The array module for a device: ``cpu`` → numpy, ``gpu`` → cupy (raises
+    :class:`DeviceUnavailable` with one clear line if CuPy or a CUDA device is missing),
+    ``auto`` → cupy when usable, else numpy."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)} (got {device!r})")
+    if device == "cpu":
+        return np
+    cp, why = _cupy_or_reason()
+    if cp is not None:
+        return cp
+    if device == "gpu":
+        raise DeviceUnavailable(f"--device gpu: {why}")
+    return np
+
+
+def gpu_available() -> bool:
+    return _cupy_or_reason()[0] is not None
+
+
+def is_cupy(xp: ModuleType) -> bool:
+    return xp is not np and getattr(xp, "__name__", "") == "cupy"
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A host (numpy) copy of a numpy or CuPy array."""
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+# -- CUDA kernels ---------------------------------------------------------------------------
+_CUDA_SOURCE = r"""
+extern "C" {
+
+__device__ __forceinline__ double _inf() { return __longlong_as_double(0x7ff0000000000000LL); }
+
+// g'[b,t] = min_k c[b,k] + g[b, t-u[b,k]] over u[b,k] <= t; arg = first minimising k or -1.
+__global__ void leaf_fold(const double* __restrict__ g, const long long* __restrict__ u,
+                          const double* __restrict__ c, double* __restrict__ out,
+                          int* __restrict__ arg, const long long B, const long long T1,
+                          const long long K) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B * T1) return;
+    long long b = i / T1, t = i - b * T1;
+    const double* gb = g + b * T1;
+    const long long* ub = u + b * K;
+    const double* cb = c + b * K;
+    double best = _inf();
+    int bk = -1;
+    for (long long k = 0; k < K; ++k) {
+        long long uk = ub[k];
+        if (uk <= t) {
+            double v = cb[k] + gb[t - uk];
+            if (v < best) { best = v; bk = (int)k; }
+        }
+    }
+    out[i] = best;
+    arg[i] = bk;
+}
+
+// g[b,t] = min_{0<=s<=t} a[b,s] + c[b,t-s]; split = first minimising s or -1.
+__global__ void minplus_conv(const double* __restrict__ a, const double* __restrict__ c,
+                             double* __restrict__ out, int* __restrict__ split,
+                             const long long B, const long long T1) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= B * T1) return;
+    long long b = i / T1, t = i - b * T1;
+    const double* ab = a + b * T1;
+    const double* cb = c + b * T1;
+    double best = _inf();
+    int bs = -1;
+    for (long long s = 0; s <= t; ++s) {
+        double v = ab[s] + cb[t - s];
+        if (v < best) { best = v; bs = (int)s; }
+    }
+    out[i] = best;
+    split[i] = bs;
+}
+
+}
+"""
+
+_MODULES: dict[int, Any] = {}
+
+
+def _cuda_kernel(xp: ModuleType, name: str) -> Any:
+    """The compiled RawKernel ``name`` (compiled once per process and device)."""
+    dev = int(xp.cuda.runtime.getDevice())
+    if dev not in _MODULES:
+        _MODULES[dev] = xp.RawModule(code=_CUDA_SOURCE, options=("-std=c++14",))
+    return _MODULES[dev].get_function(name)
+
+
+def _launch(xp: ModuleType, name: str, n: int, args: tuple) -> None:
+    blocks = (n + _THREADS - 1) // _THREADS
+    if blocks:
+        _cuda_kernel(xp, name)((blocks,), (_THREADS,), args)
+
+
+# -- the steps --------------------------------------------------------------------------------
+def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np) -> tuple[Any, Any]:
+    """Series with a leaf: ``g'[b,t] = min_k c[b,k] + g[b, t − u[b,k]]`` and its argmin.
+
+    ``g``: (B, T+1) float64 curve; ``ticks`` u: (B, K) int64 ≥ 0 (a row with u > T never
+    fits); ``cost`` c: (B, K) float64, ``inf`` for an unavailable row. Returns the new curve
+    (B, T+1) and ``arg`` (B, T+1) int32: the first minimising k, −1 where the curve is inf.
+    """
+    g = xp.ascontiguousarray(g, dtype=xp.float64)
+    B, T1 = g.shape
+    u = xp.ascontiguousarray(xp.minimum(ticks, T1), dtype=xp.int64)
+    c = xp.ascontiguousarray(cost, dtype=xp.float64)
+    K = u.shape[1]
+    if is_cupy(xp):
+        out = xp.empty((B, T1), dtype=xp.float64)
+        arg = xp.empty((B, T1), dtype=xp.int32)
+        _launch(xp, "leaf_fold", B * T1, (g, u, c, out, arg, np.int64(B), np.int64(T1), np.int64(K)))
+        return out, arg
+    return _leaf_fold_numpy(g, u, c)
+
+
+def _leaf_fold_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numpy twin of the ``leaf_fold`` kernel: k in increasing order, strict ``<``."""
+    B, T1 = g.shape
+    t = np.arange(T1)
+    best = np.full((B, T1), np.inf)
+    arg = np.full((B, T1), -1, dtype=np.int32)
+    for k in range(u.shape[1]):
+        src = t[None, :] - u[:, k, None]  # (B, T1)
+        fits = src >= 0
+        v = c[:, k, None] + np.take_along_axis(g, np.maximum(src, 0), axis=1)
+        better = fits & (v < best)
+        best = np.where(better, v, best)
+        arg[better] = k
+    return best, arg
+
+
+def minplus_conv(a: Any, c: Any, xp: ModuleType = np) -> tuple[Any, Any]:
+    """Series of two curves, the (min,+) convolution ``g[b,t] = min_{s≤t} a[b,s] + c[b,t−s]``;
+    returns g and ``split`` (B, T+1) int32, the first minimising s (−1 where g is inf)."""
+    a = xp.ascontiguousarray(a, dtype=xp.float64)
+    c = xp.ascontiguousarray(c, dtype=xp.float64)
+    B, T1 = a.shape
+    if is_cupy(xp):
+        out = xp.empty((B, T1), dtype=xp.float64)
+        split = xp.empty((B, T1), dtype=xp.int32)
+        _launch(xp, "minplus_conv", B * T1, (a, c, out, split, np.int64(B), np.int64(T1)))
+        return out, split
+    best = np.full((B, T1), np.inf)
+    split = np.full((B, T1), -1, dtype=np.int32)
+    for s in range(T1):  # twin of the kernel's loop: s increasing, strict <
+        v = a[:, s, None] + c[:, : T1 - s]
+        view = best[:, s:]
+        better = v < view
+        view[better] = v[better]
+        split[:, s:][better] = s
+    return best, split
+
+
+def parallel(a: Any, c: Any, xp: ModuleType = np) -> Any:
+    """Parallel branches (all must finish within t): the pointwise sum of their curves."""
+    return a + c
+
+
+def zero_curve(batch: int, length: int, xp: ModuleType = np) -> Any:
+    """The curve of an empty expression: cost 0 at every budget t ≥ 0."""
+    return xp.zeros((batch, length), dtype=xp.float64)
+
+
+def gather_rows(a: Any, t: Any, xp: ModuleType = np) -> Any:
+    """``a[b, t[b]]`` for every b (the backtracking lookup)."""
+    return a[xp.arange(a.shape[0]), t]
