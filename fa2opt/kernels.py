@@ -32,12 +32,18 @@ from typing import Any
 
 import numpy as np
 
+from .io import InputError
+
 DEVICES = ("cpu", "gpu", "auto")
 _THREADS = 256
 
 
-class DeviceUnavailable(RuntimeError):
-    """``device="gpu"`` was asked for but CuPy or a CUDA device is missing (one-line text)."""
+class DeviceUnavailable(InputError):
+    """``device="gpu"`` was asked for but CuPy or a CUDA device is missing. An
+    :class:`~fa2opt.io.InputError`, so the CLI prints its one line and exits with code 2."""
+
+    def __init__(self, reason: str):
+        super().__init__("--device gpu", "", reason)
 
 
 def _cupy_or_reason() -> tuple[ModuleType | None, str]:
@@ -61,14 +67,14 @@ def get_array_module(device: str = "cpu") -> ModuleType:
     :class:`DeviceUnavailable` with one clear line if CuPy or a CUDA device is missing),
     ``auto`` → cupy when usable, else numpy."""
     if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)} (got {device!r})")
+        raise InputError("--device", "", f"must be one of {', '.join(DEVICES)} (got {device!r})")
     if device == "cpu":
         return np
     cp, why = _cupy_or_reason()
     if cp is not None:
         return cp
     if device == "gpu":
-        raise DeviceUnavailable(f"--device gpu: {why}")
+        raise DeviceUnavailable(why)
     return np
 
 
