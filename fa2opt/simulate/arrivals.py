@@ -1,0 +1,125 @@
+"""Workloads: per-second rate traces and the request arrival times drawn from them.
+
+A trace is a piecewise-constant rate r_s (requests/s during second s). Arrivals are made by
+a time change: with the cumulative rate Λ(t) = ∫_0^t r(τ) dτ (piecewise linear), the k-th
+arrival is at Λ⁻¹(E_k) where
+
+* ``poisson``: E_k = E_1 + … + E_k with E_i ~ Exp(1), i.e. an inhomogeneous Poisson process
+  of intensity r(t) (Çinlar's inversion; O(N) after one sort-free ``np.interp``);
+* ``even``: E_k = k, i.e. deterministic, evenly spaced arrivals (spacing 1/r at a constant
+  rate r) — the fluid limit used by the deterministic tests;
+
+or timestamps are replayed as given (``replay``). Times are in milliseconds from 0.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..io import InputError
+
+ARRIVAL_MODES = ("poisson", "even")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Per-second request rates (req/s); ``rates[s]`` holds during [s, s+1) seconds."""
+
+    name: str
+    rates: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return float(len(self.rates))
+
+    @property
+    def mean_rps(self) -> float:
+        return float(np.mean(self.rates))
+
+    def scaled(self, factor: float) -> "Trace":
+        return Trace(self.name, self.rates * float(factor))
+
+    def window(self, start_s: int, seconds: int) -> "Trace":
+        return Trace(self.name, self.rates[start_s:start_s + seconds].copy())
+
+    @classmethod
+    def constant(cls, rate_rps: float, seconds: int, name: str = "constant") -> "Trace":
+        return cls(name, np.full(int(seconds), float(rate_rps)))
+
+
+def load_trace(path: str | Path, column: str = "rps") -> Trace:
+    """Read a trace CSV with a ``second`` column and a rate column (default ``rps``: the
+    damped rates of ``datasets/traces/``; ``rps_raw`` for the undamped ones).
+
+    Seconds must be 0, 1, 2, … in order; rates finite and ≥ 0; at least one rate > 0.
+    """
+    path = Path(path)
+    shown = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            for col in ("second", column):
+                if col not in header:
+                    raise InputError(shown, col, "missing column")
+            reader.fieldnames = header
+            rates = []
+            for line, row in enumerate(reader, start=2):
+                sec, val = (row.get("second") or "").strip(), (row.get(column) or "").strip()
+                try:
+                    s, r = float(sec), float(val)
+                except ValueError:
+                    raise InputError(shown, f"line {line}",
+                                     f"not a number (second={sec!r}, {column}={val!r})") from None
+                if s != len(rates):
+                    raise InputError(shown, f"line {line}.second",
+                                     f"expected {len(rates)} (seconds must be 0, 1, 2, ... in order)")
+                if not np.isfinite(r) or r < 0:
+                    raise InputError(shown, f"line {line}.{column}", f"must be finite and >= 0 (got {val!r})")
+                rates.append(r)
+    except FileNotFoundError:
+        raise InputError(shown, "", "trace file not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(shown, "", f"cannot read trace ({exc.__class__.__name__})") from None
+    if not rates:
+        raise InputError(shown, column, "no rows")
+    arr = np.asarray(rates, dtype=float)
+    if not (arr > 0).any():
+        raise InputError(shown, column, "every rate is 0")
+    return Trace(path.stem, arr)
+
+
+def arrival_times_ms(trace: Trace, mode: str = "poisson",
+                     rng: np.random.Generator | None = None) -> np.ndarray:
+    """Sorted arrival times (ms) of one flow's requests over the trace (see module doc)."""
+    if mode not in ARRIVAL_MODES:
+        raise ValueError(f"arrival mode must be one of {ARRIVAL_MODES} (got {mode!r})")
+    rates = np.asarray(trace.rates, dtype=float)
+    cum = np.concatenate(([0.0], np.cumsum(rates)))  # Λ at integer seconds
+    total = cum[-1]
+    if mode == "even":
+        marks = np.arange(0.0, total - 1e-9)  # k-th request (k = 0, 1, …) at Λ⁻¹(k)
+    else:
+        if rng is None:
+            raise ValueError("poisson arrivals need an rng")
+        n_guess = int(total + 10 * np.sqrt(total + 1) + 10)
+        marks = np.cumsum(rng.exponential(1.0, size=n_guess))
+        while marks[-1] < total:  # rare: extend
+            more = marks[-1] + np.cumsum(rng.exponential(1.0, size=n_guess))
+            marks = np.concatenate((marks, more))
+        marks = marks[marks < total]
+    # invert the piecewise-linear Λ: the last knot ≤ x starts a second of positive rate
+    i = np.clip(np.searchsorted(cum, marks, side="right") - 1, 0, len(rates) - 1)
+    t_s = i + (marks - cum[i]) / np.where(rates[i] > 0, rates[i], 1.0)
+    return t_s * 1000.0
+
+
+def observed_rates(arrivals_ms: np.ndarray, seconds: int) -> np.ndarray:
+    """Requests counted in each whole second (what an autoscaler's monitor sees)."""
+    sec = np.floor(np.asarray(arrivals_ms) / 1000.0).astype(np.int64)
+    sec = sec[(sec >= 0) & (sec < seconds)]
+    return np.bincount(sec, minlength=seconds).astype(float)

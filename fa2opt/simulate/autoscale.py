@@ -1,0 +1,133 @@
+"""The autoscaling loop: every adaptation interval, forecast each flow's rate, decide, and
+reconfigure (FA2's control loop, §III of the paper).
+
+At each decision time T_k = k·interval the predictor turns the per-second request counts
+observed before T_k into a forecast per flow; the decider (a registered method through
+:func:`fa2opt.solve`, or a decision table) answers for those rates; the decision holds
+until T_{k+1}. The first decision (T_0 = 0) is a warm start: the predictor is applied to the
+trace's own rates over the first interval, as if the system had been running already.
+
+A decider that gives no decision (``infeasible``, ``no_solution``, ``error``) leaves the
+previous configuration in force ("kept"); with none yet, the all-fastest configuration at the
+forecast rates is deployed ("fallback").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..answer import DECISION_STATUSES, Answer, decision_answer
+from ..model import Instance
+from ..problem import Problem
+from ..solver import solve
+from .engine import Plan, node_settings
+from .predictors import Predictor
+from .service import ServiceModel
+
+Decider = Callable[[Mapping[str, float]], Answer]
+MIN_RATE_RPS = 1.0  # forecasts are clamped to at least this (the spec needs rates > 0)
+
+
+class MethodDecider:
+    """Decide with a registered method at the forecast rates; answers are cached by the
+    rates (rounded to 1e-6 req/s), so repeated forecasts cost one solve."""
+
+    def __init__(self, instance: Instance, method: str, **options: Any):
+        self.instance, self.name, self.options = instance, method, options
+        self.cache: dict[tuple[float, ...], Answer] = {}
+        self.solves = 0
+
+    def __call__(self, rates: Mapping[str, float]) -> Answer:
+        key = tuple(round(float(rates[f.name]), 6) for f in self.instance.flows)
+        if key not in self.cache:
+            at = self.instance.with_rates(rates=dict(zip((f.name for f in self.instance.flows), key)))
+            self.cache[key] = solve(at, self.name, **self.options)
+            self.solves += 1
+        return self.cache[key]
+
+
+class TableDecider:
+    """Decide by looking up a decision table (``fa2opt.decision_table.DecisionTable``):
+    ``table.decide(rate)`` for one flow, ``table.decide(rates)`` for several."""
+
+    def __init__(self, table: Any, name: str = "table"):
+        self.table, self.name = table, name
+
+    def __call__(self, rates: Mapping[str, float]) -> Answer:
+        if len(rates) == 1:
+            out = self.table.decide(next(iter(rates.values())))
+        else:
+            out = self.table.decide(dict(rates))
+        if not isinstance(out, Answer):
+            raise TypeError(f"decision table returned {type(out).__name__}, not an Answer")
+        return out
+
+
+@dataclass
+class Step:
+    """One adaptation: when, the forecast, and the decision in force afterwards."""
+
+    time_s: float
+    forecast: dict[str, float]
+    answer: Answer
+    outcome: str  # decided | kept | fallback
+    status: str  # what the decider answered
+    decide_ms: float  # wall time of the decider call (a cache hit costs ~0)
+
+
+@dataclass
+class LoopResult:
+    steps: list[Step]
+    plan: Plan
+    extra: dict = field(default_factory=dict)
+
+
+def fastest_answer(instance: Instance) -> Answer:
+    problem = Problem.from_instance(instance)
+    choice = problem.fastest_choice()
+    if choice is None:
+        raise ValueError(f"{instance.name}: node(s) {problem.empty_nodes} have no available "
+                         "configuration at the forecast rate")
+    return decision_answer(problem, choice, status="feasible", method="fallback-fastest")
+
+
+def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
+                 warm: Mapping[str, np.ndarray], decider: Decider, predictor: Predictor,
+                 *, interval_s: int = 10, startup_s: float = 5.0,
+                 service: ServiceModel | None = None,
+                 min_rate_rps: float = MIN_RATE_RPS) -> LoopResult:
+    """Run the loop over the whole horizon (``len(observed[f])`` seconds) and return every
+    step and the resulting configuration :class:`Plan`.
+
+    ``observed[f]``: requests of flow f counted per second; ``warm[f]``: the history the first
+    decision sees. O(K · decide) for K = horizon / interval decisions.
+    """
+    if interval_s < 1:
+        raise ValueError(f"adaptation interval must be >= 1 s (got {interval_s})")
+    flows = [f.name for f in instance.flows]
+    horizon = min(len(observed[f]) for f in flows)
+    steps: list[Step] = []
+    settings = []
+    current: Answer | None = None
+    for t in range(0, horizon, interval_s):
+        forecast = {}
+        for f in flows:
+            history = observed[f][:t] if t > 0 else warm[f]
+            forecast[f] = max(min_rate_rps, predictor(history, interval_s))
+        t0 = time.perf_counter()
+        ans = decider(forecast)
+        ms = (time.perf_counter() - t0) * 1000.0
+        if ans.status in DECISION_STATUSES and ans.has_decision:
+            current, outcome, in_force = ans, "decided", forecast
+        elif current is not None:
+            outcome = "kept"
+        else:
+            current, outcome, in_force = fastest_answer(instance.with_rates(rates=forecast)), "fallback", forecast
+        steps.append(Step(float(t), forecast, current, outcome, ans.status, ms))
+        settings.append(node_settings(instance, current, in_force, service))
+    plan = Plan(tuple(1000.0 * s.time_s for s in steps), tuple(settings), 1000.0 * startup_s)
+    return LoopResult(steps, plan)
