@@ -1,0 +1,195 @@
+"""``fa2opt compare`` / ``scripts/compare_optimal.py``: the comparison run end to end.
+
+Output directory (``--out``, default ``results/compare``):
+
+``instances.csv``   the per-instance table (one row per instance and method; see
+                    :mod:`fa2opt.compare.table`); appended as instances finish, re-sorted
+                    and re-judged at the end; an existing one is resumed (``--fresh`` to
+                    start over)
+``summary.md``      the summary table with date, machine and versions (also printed)
+``summary.csv``     the same numbers, machine-readable
+``run.json``        settings and environment of the last run
+``*.png``           match rate vs grid step, decision time per method, time vs size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from ..io import InputError
+from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
+from .plots import make_plots
+from .runner import append_rows, run_tasks
+from .suites import DATASETS_DIR, DEFAULT_PERCENTILES, DEFAULT_SUITES, Task, load_suites
+from .summary import environment, markdown_report, summarize
+from .table import COLUMNS, annotate, read_table, write_table
+
+TABLE_FILE = "instances.csv"
+DEFAULT_OUT = Path("results/compare")
+DEFAULT_TIME_LIMIT_S = 60.0
+# --quick: a few minutes on two cores.
+QUICK = {"limit": 30, "percentiles": (50.0, 100.0), "time_limit": 20.0}
+
+
+def resolve_methods(methods: Sequence[str] | None, reference: str,
+                    grid_steps_ms: Sequence[float] = DEFAULT_GRID_STEPS_MS) -> tuple[list[MethodSpec], MethodSpec]:
+    """The method specs to run (defaults: every present method) with the reference first
+    if it was not listed. ValueError for an unknown method or option."""
+    specs = parse_methods(methods) if methods else default_methods(grid_steps_ms)
+    ref = parse_methods([reference])[0]
+    if ref.label not in {s.label for s in specs}:
+        specs = [ref] + specs
+    return specs, ref
+
+
+def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
+                methods: Sequence[str] | None = None, reference: str = "milp",
+                seed: int = 0, limit: int | None = None,
+                percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+                time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+                workers: int | None = None, scheduler: str | None = None,
+                progress: bool | None = None, plots: bool = True, fresh: bool = False,
+                datasets: Path = DATASETS_DIR, trace_column: str | None = None,
+                command: str = "") -> dict[str, Any]:
+    """Run (or resume) a comparison into ``out``; returns the table, summary and file paths."""
+    specs, ref = resolve_methods(methods, reference)
+    labels = [s.label for s in specs]
+    tasks: list[Task] = load_suites(suites, datasets=datasets, seed=seed,
+                                    percentiles=percentiles, limit=limit,
+                                    trace_column=trace_column)
+    if not tasks:
+        raise InputError(",".join(suites), "suite", "no instances")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table_path = out / TABLE_FILE
+    if fresh and table_path.exists():
+        table_path.unlink()
+    previous = read_table(table_path) if table_path.exists() else pd.DataFrame(columns=list(COLUMNS))
+    if table_path.exists():  # re-write in the current layout so appended rows line up
+        write_table(previous.reindex(columns=list(COLUMNS)), table_path)
+    done = set(zip(previous["suite"], previous["instance"], previous["method"]))
+    common = {"time_limit": time_limit} if time_limit is not None else {}
+    run_tasks(tasks, specs, done=done, common_options=common, workers=workers,
+              scheduler=scheduler, progress=progress,
+              on_rows=lambda rows: append_rows(table_path, rows, COLUMNS))
+
+    raw = read_table(table_path)
+    wanted = {t.key for t in tasks}
+    keep = [(s, i) in wanted and m in labels
+            for s, i, m in zip(raw["suite"], raw["instance"], raw["method"])]
+    everything = annotate(raw, ref.label, labels)
+    write_table(everything, table_path)
+    table = annotate(raw[keep], ref.label, labels)
+    summary = summarize(table, labels)
+    env = environment()
+    run = {"suites": list(suites), "methods": labels, "reference": ref.label, "seed": seed,
+           "limit": limit, "percentiles": list(percentiles), "time_limit_s": time_limit,
+           "trace_column": trace_column or "rps_raw (else rps)",
+           "workers": workers, "scheduler": scheduler, "instances": len(tasks),
+           "command": command}
+    report = markdown_report(summary, env, run)
+    (out / "summary.md").write_text(report, encoding="utf-8")
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "run.json").write_text(json.dumps({"run": run, "environment": env}, indent=1) + "\n",
+                                  encoding="utf-8")
+    pngs = make_plots(table, summary, labels, out) if plots else []
+    return {"table": table, "summary": summary, "report": report, "plots": pngs,
+            "table_path": table_path, "reference": ref.label, "methods": labels}
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+
+
+def _split(values: Sequence[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [x.strip() for v in values for x in v.split(",") if x.strip()]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``compare`` subcommand to ``fa2opt``."""
+    p = subparsers.add_parser(
+        "compare", help="match rate against the optimum and decision time of every method",
+        description="Run every method on suites of instances; per-instance table, summary "
+                    "(Markdown + CSV) and plots under --out.")
+    p.add_argument("--suite", action="append", metavar="SUITE",
+                   help="regression, pipelines, generated:NAME[:COUNT] or a directory/file "
+                        "of instances (repeat or comma-separate; default: regression,pipelines)")
+    p.add_argument("--methods", action="append", metavar="M",
+                   help="method labels/specs, comma-separated: fa2, milp, fa2-grid-5ms, "
+                        "fa2-grid:grid_ms=5, milp:time_limit=30, … (default: every present "
+                        "method, fa2-grid at 10,5,2,1 ms)")
+    p.add_argument("--reference", default="milp",
+                   help="ground-truth method whose optimal/infeasible answers count (default milp)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default results/compare)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: CPU count; 1 = in process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address "
+                   "(e.g. tcp://host:8786): fan out over that cluster instead")
+    p.add_argument("--quick", action="store_true",
+                   help=f"small default run (≤{QUICK['limit']} instances per suite, rate "
+                        f"percentiles {','.join(f'{q:g}' for q in QUICK['percentiles'])}, "
+                        f"MILP time limit {QUICK['time_limit']:g} s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of subsets and generated suites (default 0)")
+    p.add_argument("--limit", type=int, help="at most this many instances per suite (seeded subset)")
+    p.add_argument("--percentiles", type=_floats,
+                   help="rate percentiles of each trace window for the pipelines suite "
+                        "(default 5,50,95,100)")
+    p.add_argument("--trace-column", choices=("rps_raw", "rps"),
+                   help="trace column the pipelines are swept over (default rps_raw, the "
+                        "undamped rates the pipelines' defaults use; rps = damped by 8)")
+    p.add_argument("--time-limit", type=float,
+                   help=f"time limit (s) for methods that take one (default {DEFAULT_TIME_LIMIT_S:g})")
+    p.add_argument("--datasets", type=Path, default=DATASETS_DIR, help="datasets directory")
+    p.add_argument("--fresh", action="store_true", help="discard an existing table in --out instead of resuming")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compare)
+    return p
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    quick = bool(args.quick)
+    limit = args.limit if args.limit is not None else (QUICK["limit"] if quick else None)
+    percentiles = args.percentiles or (QUICK["percentiles"] if quick else DEFAULT_PERCENTILES)
+    time_limit = args.time_limit if args.time_limit is not None else (
+        QUICK["time_limit"] if quick else DEFAULT_TIME_LIMIT_S)
+    if args.workers is not None and args.workers < 1:
+        print("fa2opt compare: --workers must be >= 1", file=sys.stderr)
+        return 2
+    if limit is not None and limit < 1:
+        print("fa2opt compare: --limit must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        result = run_compare(
+            args.out, suites=_split(args.suite) or list(DEFAULT_SUITES),
+            methods=_split(args.methods), reference=args.reference, seed=args.seed,
+            limit=limit, percentiles=percentiles, time_limit=time_limit,
+            workers=args.workers, scheduler=args.scheduler,
+            progress=False if args.no_progress else None, plots=not args.no_plots,
+            fresh=args.fresh, datasets=args.datasets, trace_column=args.trace_column,
+            command="fa2opt compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+            if sys.argv[1:2] == ["compare"] else " ".join(shlex.quote(a) for a in sys.argv))
+    except ValueError as exc:  # unknown method/option (InputError is handled by fa2opt.cli)
+        if isinstance(exc, InputError):
+            raise
+        print(f"fa2opt compare: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"fa2opt compare: {exc}", file=sys.stderr)
+        return 2
+    print(result["report"])
+    print(f"per-instance table: {result['table_path']}")
+    for p in result["plots"]:
+        print(f"plot: {p}")
+    return 0

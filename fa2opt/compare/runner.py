@@ -1,0 +1,212 @@
+"""Running the comparison: every method on every instance, fanned out, resumable.
+
+A worker solves one *whole* instance with every requested method side by side (so the
+decision times of one instance are measured on the same machine under the same load --
+paired), and returns one row per method. Instances are independent, so tasks are
+submitted to a ``concurrent.futures`` executor: a local process pool by default, a
+``dask.distributed`` cluster's executor with ``scheduler=ADDRESS``, or an in-process
+serial executor with ``workers=1`` -- one code path through the executor interface.
+
+Decision time is the answer's ``solve_ms`` (the spec's definition: from the configuration
+tables in memory to the finished answer). Before its first timed solve of a method, each
+worker process solves a tiny built-in instance with it once (not recorded) so import and
+first-call costs do not land on whichever instance comes first.
+
+Rows are appended to the per-instance table as instances finish; a later run with the
+same output skips every (suite, instance, method) row already there (resume).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import traceback
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from ..answer import Answer
+from ..model import Config, Edge, Flow, Instance, Node
+from ..problem import Problem
+from ..solver import checked, get_solver, solver_class
+from .methods import MethodSpec
+from .suites import Task
+
+MESSAGE_CHARS = 300
+
+# Columns a worker fills, in table order (the derived reference columns come after).
+RAW_COLUMNS = ("suite", "instance", "method", "nodes", "edges", "flows", "configs",
+               "log10_combinations", "status", "cost", "lower_bound", "solve_ms",
+               "verified", "check", "message", "breakdown_ms")
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once in this process (``workers=1``; debugging, tests)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the caller through the future
+            fut.set_exception(exc)
+        return fut
+
+
+# -- one instance, every method ---------------------------------------------------------------
+_WARMED: set[str] = set()
+
+
+def _tiny_instance() -> Instance:
+    rows = (Config(1, "cpu", 1, 10.0), Config(4, "cpu", 2, 25.0))
+    return Instance(name="warm-up", nodes=(Node("a", rows), Node("b", rows)),
+                    edges=(Edge("a", "b"),), flows=(Flow("main", 20.0, 200.0, ("a", "b")),))
+
+
+def _warm_up(spec: MethodSpec, solver_options: dict[str, Any]) -> None:
+    if spec.label in _WARMED:
+        return
+    _WARMED.add(spec.label)
+    try:
+        get_solver(spec.name, **solver_options).solve(Problem.from_instance(_tiny_instance()))
+    except Exception:  # noqa: BLE001 -- the timed run reports any real error
+        pass
+
+
+def _check(problem: Problem, answer: Answer) -> tuple[bool, str]:
+    """The independent check of :func:`fa2opt.solver.checked` (:func:`~fa2opt.verify.verify`
+    on a decision; an ``infeasible`` claim against the exact all-fastest test), keeping the
+    method's own status in the table and the check's verdict beside it."""
+    if answer.status == "error":
+        return True, "ok"  # nothing to check; counted as an error
+    judged = checked(problem, answer)
+    if judged.status == "error":
+        return False, judged.message or "failed"
+    return True, "ok"
+
+
+def _size_columns(problem: Problem) -> dict[str, Any]:
+    sizes = [len(t) for t in problem.tables.values()]
+    return {
+        "nodes": len(problem.instance.nodes), "edges": len(problem.instance.edges),
+        "flows": len(problem.instance.flows), "configs": int(sum(sizes)),
+        "log10_combinations": (round(sum(math.log10(k) for k in sizes), 6)
+                               if all(sizes) else None),
+    }
+
+
+def solve_row(task: Task, problem: Problem, spec: MethodSpec,
+              common_options: dict[str, Any]) -> dict[str, Any]:
+    """Solve one instance with one method and check the answer; never raises."""
+    accepted = solver_class(spec.name).option_names()
+    options = {k: v for k, v in common_options.items() if k in accepted}
+    options.update(spec.option_dict)
+    _warm_up(spec, options)
+    row: dict[str, Any] = {"suite": task.suite, "instance": task.instance_id, "method": spec.label}
+    try:
+        answer = get_solver(spec.name, **options).solve(problem)
+    except Exception as exc:  # noqa: BLE001 -- a crash is an honest 'error' row
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        row.update(status="error", cost=None, lower_bound=None, solve_ms=None,
+                   verified=False, check="not checked (the method raised)",
+                   message=tb[:MESSAGE_CHARS], breakdown_ms=None)
+        return row
+    ok, check = _check(problem, answer)
+    breakdown = {k: round(float(v), 6) for k, v in answer.extra.items()
+                 if k.endswith("_ms") and isinstance(v, (int, float))}
+    row.update(status=answer.status, cost=answer.cost, lower_bound=answer.lower_bound,
+               solve_ms=answer.solve_ms, verified=ok, check=check[:MESSAGE_CHARS],
+               message=(answer.message or "")[:MESSAGE_CHARS] or None,
+               breakdown_ms=json.dumps(breakdown, sort_keys=True) if breakdown else None)
+    return row
+
+
+def solve_task(task: Task, specs: Sequence[MethodSpec],
+               common_options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Worker entry point: build the tables once, run every method on them in order."""
+    problem = Problem.from_instance(task.instance)
+    size = _size_columns(problem)
+    rows = []
+    for spec in specs:
+        row = solve_row(task, problem, spec, common_options)
+        row.update(size)
+        rows.append({c: row.get(c) for c in RAW_COLUMNS})
+    return rows
+
+
+# -- executors -------------------------------------------------------------------------------
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
+    """(executor, close): dask's executor for ``scheduler``, a process pool, or serial."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise RuntimeError("--scheduler needs dask.distributed (pip install 'fa2opt[dask]')") from None
+        client = Client(scheduler)
+        return client.get_executor(pure=False), client.close
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n <= 1:
+        return SerialExecutor(), lambda: None
+    pool = ProcessPoolExecutor(max_workers=n)
+    return pool, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_tasks(tasks: Sequence[Task], specs: Sequence[MethodSpec], *,
+              done: Iterable[tuple[str, str, str]] = (),
+              common_options: dict[str, Any] | None = None,
+              workers: int | None = None, scheduler: str | None = None,
+              on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
+              progress: bool | None = None) -> list[dict[str, Any]]:
+    """Solve every task with every method whose (suite, instance, method) row is not in
+    ``done``; ``on_rows`` gets each finished instance's rows (to append to the table)."""
+    done = set(done)
+    common_options = dict(common_options or {})
+    jobs = []
+    for t in tasks:
+        todo = [s for s in specs if (t.suite, t.instance_id, s.label) not in done]
+        if todo:
+            jobs.append((t, todo))
+    rows: list[dict[str, Any]] = []
+    if not jobs:
+        return rows
+    if progress is None:
+        progress = sys.stderr.isatty()
+    executor, close = make_executor(workers, scheduler)
+    try:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="instance", disable=not progress, file=sys.stderr)
+        try:
+            for got in _results(executor, jobs, common_options):
+                rows.extend(got)
+                if on_rows is not None:
+                    on_rows(got)
+                bar.update(1)
+        finally:
+            bar.close()
+    finally:
+        close()
+    return rows
+
+
+def _results(executor: Executor, jobs: Sequence[tuple[Task, list[MethodSpec]]],
+             common_options: dict[str, Any]) -> Iterable[list[dict[str, Any]]]:
+    """Each job's rows as it finishes: the serial executor runs one job per submit (so the
+    progress bar moves); pools get every job at once and answer in completion order."""
+    if isinstance(executor, SerialExecutor):
+        for t, todo in jobs:
+            yield executor.submit(solve_task, t, todo, common_options).result()
+        return
+    futures = [executor.submit(solve_task, t, todo, common_options) for t, todo in jobs]
+    for fut in as_completed(futures):
+        yield fut.result()
+
+
+def append_rows(path: Path, rows: list[dict[str, Any]], columns: Sequence[str] = RAW_COLUMNS) -> None:
+    """Append rows to a CSV table (header written when the file is new)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns))
+    new = not path.exists() or path.stat().st_size == 0
+    frame.to_csv(path, mode="w" if new else "a", header=new, index=False)

@@ -1,0 +1,223 @@
+"""Suites of instances for the comparison, each instance a :class:`Task` with a stable id.
+
+Suite specs (``--suite``):
+
+``regression``
+    ``datasets/suites/regression/*.json`` (the committed synthetic regression suite).
+``pipelines``
+    ``datasets/pipelines/*.json`` swept over request rates from the Twitter trace windows
+    ``datasets/traces/twitter_<window>.csv``: column ``rps_raw`` (the undamped per-second
+    rates, the scale of the pipelines' default ``rate_rps``) when present, else ``rps``
+    (``trace_column`` chooses; ``rps`` is IPA's load damped by 8). A *rate point* is a
+    percentile q of a window's per-second rates (default q ∈ {5, 50, 95, 100}; 100 = the
+    window's peak). A single-flow pipeline is swept over every window × percentile
+    (id ``video_cpu@bursty-p95``). In a multi-flow pipeline each flow keeps its own window
+    -- the one whose mean rate equals the flow's default ``rate_rps`` (the datasets take
+    default rates from window means) -- and every flow gets the q-th percentile of its own
+    window (id ``shared_services@own-p95``). If some flow's default rate is no window's
+    mean, all flows are scaled by ``pct_q(w) / mean(w)`` for every window w instead
+    (id ``…@bursty-x-p95``). SLAs stay as in the files.
+``generated:NAME[:COUNT]``
+    ``COUNT`` (default 20) instances of the synthetic generator's suite ``NAME``
+    (``fa2opt.generate``), drawn with ``--seed``.
+a path
+    a directory of instance files (``*.json``, ``*.yaml``, ``*.yml``; suite named after
+    the directory) or one instance file.
+
+``limit`` keeps a deterministic subset of a suite: ``random.Random(seed).sample`` of its
+ids in sorted order, re-sorted -- the same seed and suite give the same instances.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import inspect
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..io import InputError, load_instance
+from ..model import Instance
+
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
+DEFAULT_SUITES = ("regression", "pipelines")
+DEFAULT_PERCENTILES = (5.0, 50.0, 95.0, 100.0)
+INSTANCE_SUFFIXES = (".json", ".yaml", ".yml")
+MEAN_MATCH_RPS = 1e-3  # a flow's default rate "is" a window's mean within this
+
+
+@dataclass(frozen=True)
+class Task:
+    """One instance of one suite: what a worker solves with every method."""
+
+    suite: str
+    instance_id: str
+    instance: Instance
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.suite, self.instance_id)
+
+
+# -- traces ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TraceWindow:
+    name: str
+    rps: np.ndarray  # per-second request rates
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.rps))
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.rps, q))
+
+
+def load_trace_windows(traces_dir: Path, column: str | None = None) -> list[TraceWindow]:
+    """Every ``*.csv`` window in ``traces_dir``, sorted by name: the per-second rates of
+    ``column`` (default ``rps_raw`` when the file has it, else ``rps``)."""
+    windows = []
+    for path in sorted(Path(traces_dir).glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            col = column or ("rps_raw" if "rps_raw" in header else "rps")
+            if col not in header:
+                raise InputError(str(path), col, "missing column")
+            try:
+                rps = np.array([float(r[col]) for r in reader], dtype=float)
+            except (TypeError, ValueError):
+                raise InputError(str(path), col, "not a number") from None
+        if len(rps) == 0:
+            raise InputError(str(path), "", "empty trace")
+        name = path.stem.removeprefix("twitter_")
+        windows.append(TraceWindow(name, rps))
+    if not windows:
+        raise InputError(str(traces_dir), "", "no trace windows (*.csv)")
+    return windows
+
+
+def rate_points(instance: Instance, windows: Sequence[TraceWindow],
+                percentiles: Sequence[float]) -> list[tuple[str, dict[str, float]]]:
+    """(suffix, {flow: rate}) for each rate point of an instance (rules in the module doc)."""
+    points: list[tuple[str, dict[str, float]]] = []
+    flows = instance.flows
+    if len(flows) == 1:
+        for w in windows:
+            for q in percentiles:
+                points.append((f"{w.name}-p{q:g}", {flows[0].name: w.percentile(q)}))
+        return points
+    own: dict[str, TraceWindow] = {}
+    for f in flows:
+        hits = [w for w in windows if abs(w.mean - f.rate_rps) <= MEAN_MATCH_RPS * max(1.0, w.mean)]
+        if hits:
+            own[f.name] = hits[0]
+    if len(own) == len(flows):
+        for q in percentiles:
+            points.append((f"own-p{q:g}", {f.name: own[f.name].percentile(q) for f in flows}))
+        return points
+    for w in windows:
+        for q in percentiles:
+            s = w.percentile(q) / w.mean
+            points.append((f"{w.name}-x-p{q:g}", {f.name: f.rate_rps * s for f in flows}))
+    return points
+
+
+# -- suites ----------------------------------------------------------------------------------
+def _instance_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in INSTANCE_SUFFIXES)
+
+
+def directory_suite(name: str, directory: Path) -> list[Task]:
+    files = _instance_files(directory)
+    if not files:
+        raise InputError(str(directory), "", "no instance files (*.json, *.yaml)")
+    return [Task(name, p.stem, load_instance(p)) for p in files]
+
+
+def pipelines_suite(datasets: Path, percentiles: Sequence[float],
+                    trace_column: str | None = None) -> list[Task]:
+    windows = load_trace_windows(datasets / "traces", trace_column)
+    tasks = []
+    for path in _instance_files(datasets / "pipelines"):
+        inst = load_instance(path)
+        for suffix, rates in rate_points(inst, windows, percentiles):
+            if any(r <= 0 for r in rates.values()):
+                continue  # a window with idle seconds: no instance at rate 0 (rates must be > 0)
+            swept = inst.with_rates(rates=rates)
+            tasks.append(Task("pipelines", f"{path.stem}@{suffix}", swept))
+    return tasks
+
+
+def generated_suite(name: str, count: int, seed: int) -> list[Task]:
+    """Instances from the synthetic generator (``fa2opt.generate``), when it is present."""
+    try:
+        gen = importlib.import_module("fa2opt.generate")
+    except ModuleNotFoundError:
+        raise InputError(f"generated:{name}", "", "the generator (fa2opt.generate) is not present") from None
+    fn = getattr(gen, "generate_suite", None)
+    if fn is None:
+        raise InputError(f"generated:{name}", "", "fa2opt.generate has no generate_suite()")
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in (("count", count), ("seed", seed)) if k in params}
+    try:
+        instances = list(fn(name, **kwargs))
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"generated:{name}", "", str(exc)) from None
+    suite = f"generated-{name}"
+    return [Task(suite, inst.name or f"{i:04d}", inst) for i, inst in enumerate(instances)]
+
+
+def subset(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
+    """A deterministic subset of at most ``limit`` tasks (all when ``limit`` is None)."""
+    if limit is None or len(tasks) <= limit:
+        return tasks
+    ids = sorted(t.instance_id for t in tasks)
+    keep = set(random.Random(seed).sample(ids, limit))
+    return [t for t in tasks if t.instance_id in keep]
+
+
+def load_suite(spec: str, *, datasets: Path = DATASETS_DIR, seed: int = 0,
+               percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+               limit: int | None = None, trace_column: str | None = None) -> list[Task]:
+    """The tasks of one suite spec (see the module doc); InputError if it cannot be read."""
+    datasets = Path(datasets)
+    if spec == "regression":
+        directory = datasets / "suites" / "regression"
+        if not directory.is_dir():
+            raise InputError(str(directory), "", "regression suite not found")
+        tasks = directory_suite("regression", directory)
+    elif spec == "pipelines":
+        tasks = pipelines_suite(datasets, percentiles, trace_column)
+    elif spec.startswith("generated:"):
+        parts = spec.split(":")
+        try:
+            count = int(parts[2]) if len(parts) > 2 else 20
+        except ValueError:
+            raise InputError(spec, "count", f"not an integer ({parts[2]!r})") from None
+        tasks = generated_suite(parts[1], count, seed)
+    else:
+        path = Path(spec)
+        if path.is_dir():
+            tasks = directory_suite(path.name, path)
+        elif path.is_file():
+            tasks = [Task(path.parent.name or "files", path.stem, load_instance(path))]
+        else:
+            raise InputError(spec, "suite", "unknown suite (regression, pipelines, "
+                             "generated:NAME[:COUNT], or a directory/file of instances)")
+    ids = [t.key for t in tasks]
+    if len(set(ids)) != len(ids):
+        dup = next(k for k in ids if ids.count(k) > 1)
+        raise InputError(spec, "suite", f"duplicate instance id {dup[1]!r}")
+    return subset(tasks, limit, seed)
+
+
+def load_suites(specs: Iterable[str], **kwargs) -> list[Task]:
+    tasks: list[Task] = []
+    for spec in specs:
+        tasks.extend(load_suite(spec, **kwargs))
+    return tasks
