@@ -371,7 +371,8 @@ def decide_batch(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: Curve
     choice = {v: xp.where(use_fast, fastest[v], xp.where(feasible, k, -1)) for v, k in choice.items()}
     cost = xp.where(feasible, xp.where(up_ok, cost, fast_cost), xp.inf)
     lb = xp.where(feasible, xp.minimum(lb, cost), xp.inf)
-    gap_ok = xp.abs(cost - lb) <= REL_TOL * xp.maximum(1.0, xp.abs(cost))
+    with np.errstate(invalid="ignore"):  # inf − inf on infeasible items
+        gap_ok = xp.abs(cost - lb) <= REL_TOL * xp.maximum(1.0, xp.abs(cost))
     status = np.where(kernels.to_numpy(feasible),
                       np.where(kernels.to_numpy(gap_ok), "optimal", "feasible"), "infeasible")
     return BatchDecision(status, cost, lb, choice, use_fast)

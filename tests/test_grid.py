@@ -1,0 +1,142 @@
+"""fa2-grid: every answer verified, bounds bracket the exact optimum, exact on the grid,
+batched over rates equals solving each rate alone; on numpy and (where present) CuPy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fa2opt
+from fa2opt import kernels
+from fa2opt.cli import main
+from fa2opt.grid import CurveTables, decide_batch, flow_parts
+from fa2opt.model import Config, Flow, Instance, Node
+from fa2opt.problem import Problem
+from fa2opt.verify import matches, verify
+
+try:
+    from strategies import instances
+except ImportError:  # pragma: no cover
+    from tests.strategies import instances
+
+GPU = kernels.gpu_available()
+DEVICES = [
+    pytest.param("cpu", id="numpy"),
+    pytest.param("gpu", id="cupy", marks=[
+        pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
+]
+SHAPES = ("chain",)  # widened to every shape once the SP transformation is wired in
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def _exact(inst: Instance) -> fa2opt.Answer:
+    return fa2opt.solve(inst, "brute-force")
+
+
+def _check_against_exact(inst: Instance, ans: fa2opt.Answer) -> None:
+    ref = _exact(inst)
+    assert ans.status != "error", ans.message
+    if ref.status == "infeasible":
+        assert ans.status == "infeasible"
+        return
+    assert ans.status in ("optimal", "feasible")
+    assert verify(inst, ans).ok
+    assert ans.lower_bound is not None
+    assert ans.lower_bound <= ref.cost * (1 + 1e-9) + 1e-9 <= ans.cost * (1 + 1e-9) + 2e-9
+    if ans.status == "optimal":
+        assert matches(ans, ref)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("grid_ms", [0.5, 1.0, 7.0])
+@SETTINGS
+@given(inst=instances(max_nodes=4, max_configs=4, shapes=SHAPES))
+def test_grid_brackets_the_exact_optimum(device, grid_ms, inst):
+    _check_against_exact(inst, fa2opt.solve(inst, "fa2-grid", grid_ms=grid_ms, device=device))
+
+
+def _on_grid(inst: Instance, step: float) -> Instance:
+    """Latencies, edge latencies and SLAs moved onto multiples of ``step``; no queueing, so
+    node latency L = p lies on the grid too."""
+    up = lambda x: max(step, math.ceil(x / step) * step)  # noqa: E731
+    nodes = tuple(replace(n, configs=tuple(replace(c, latency_ms=up(c.latency_ms))
+                                           for c in n.configs)) for n in inst.nodes)
+    edges = tuple(replace(e, latency_ms=math.floor(e.latency_ms / step) * step) for e in inst.edges)
+    flows = tuple(replace(f, sla_ms=up(f.sla_ms)) for f in inst.flows)
+    return replace(inst, nodes=nodes, edges=edges, flows=flows, queueing="none")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@SETTINGS
+@given(inst=instances(max_nodes=4, max_configs=4, shapes=SHAPES), step=st.sampled_from([0.5, 1.0, 4.0]))
+def test_grid_is_exact_when_everything_is_on_the_grid(device, inst, step):
+    inst = _on_grid(inst, step)
+    ans = fa2opt.solve(inst, "fa2-grid", grid_ms=step, device=device)
+    ref = _exact(inst)
+    assert ans.status == ("infeasible" if ref.status == "infeasible" else "optimal"), ans.message
+    assert matches(ans, ref)
+
+
+def _one_node(configs, sla: float, queueing: str = "none") -> Instance:
+    return Instance(name="one", nodes=(Node("a", tuple(configs)),), edges=(),
+                    flows=(Flow("main", 10.0, sla, ("a",)),), queueing=queueing)
+
+
+def test_no_decision_on_the_up_grid_answers_all_fastest():
+    # fast row 10.3 ms (cost 5) fits the SLA 10.4 only off the 1-ms grid; the slow cheap row
+    # 10.6 ms (cost 1) fits only the down-rounded grid: lower bound 1, answer the fastest.
+    inst = _one_node([Config(1, "gpu", 5.0, 10.3), Config(1, "cpu", 1.0, 10.6)], sla=10.4)
+    ans = fa2opt.solve(inst, "fa2-grid", grid_ms=1.0)
+    assert ans.status == "feasible" and ans.cost == 5.0 and ans.lower_bound == 1.0
+    assert "all-fastest" in ans.message
+    assert matches(ans, _exact(inst))
+
+
+def test_infeasible_exactly_when_all_fastest_breaks_the_sla():
+    inst = _one_node([Config(1, "cpu", 1.0, 10.3)], sla=10.2)
+    assert fa2opt.solve(inst, "fa2-grid").status == "infeasible"
+    inst = _one_node([Config(1, "cpu", 1.0, 10.3)], sla=10.3)
+    ans = fa2opt.solve(inst, "fa2-grid")
+    assert ans.status == "optimal" and ans.cost == 1.0
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances(max_nodes=4, max_configs=4, shapes=SHAPES, queueing="batch-fill"),
+       scales=st.lists(st.floats(0.2, 3.0), min_size=1, max_size=6))
+def test_batched_over_rates_equals_each_rate_alone(device, inst, scales):
+    """One batched pass over rates gives, per rate, the single-instance solver's answer."""
+    xp = kernels.get_array_module(device)
+    scale = np.asarray(scales)
+    at = inst.with_rates(scale=scale)  # flow rates become arrays: node_rate broadcasts
+    tabs, _ = CurveTables.from_rates(inst, {n.name: at.node_rate(n.name) for n in inst.nodes}, xp)
+    parts, coupling = flow_parts(Problem.from_instance(inst))
+    d = decide_batch(parts, coupling, tabs, 1.0)
+    for i, s in enumerate(scales):
+        one = fa2opt.solve(inst.with_rates(scale=s), "fa2-grid", grid_ms=1.0)
+        assert d.status[i] == one.status
+        if one.has_decision:
+            assert float(kernels.to_numpy(d.cost)[i]) == pytest.approx(one.cost, rel=1e-12)
+            assert float(kernels.to_numpy(d.lower_bound)[i]) == pytest.approx(one.lower_bound, rel=1e-12)
+
+
+def test_example_instances_verified(capsys):
+    for name in ("chain", "shared-detector"):
+        inst = fa2opt.load_instance(f"/work/shared/spec/examples/{name}.json")
+        _check_against_exact(inst, fa2opt.solve(inst, "fa2-grid", grid_ms=2.0))
+
+
+def test_cli_device_gpu_without_gpu_is_one_line_exit_2(capsys):
+    if GPU:
+        pytest.skip("a GPU is present")
+    rc = main(["solve", "/work/shared/spec/examples/chain.json", "-m", "fa2-grid", "--device", "gpu"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "--device gpu" in err
+    assert main(["solve", "/work/shared/spec/examples/chain.json", "-m", "fa2-grid",
+                 "--device", "auto"]) == 0

@@ -1,0 +1,112 @@
+"""The grid DP's kernels: numpy twins against plain-Python definitions, and (where a CUDA
+device exists) the CuPy RawKernels against the numpy twins, bit for bit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fa2opt import kernels
+from fa2opt.io import InputError
+
+GPU = kernels.gpu_available()
+DEVICES = [
+    pytest.param("cpu", id="numpy"),
+    pytest.param("gpu", id="cupy", marks=[
+        pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
+]
+
+
+def _random_case(rng: np.random.Generator, B: int, T1: int, K: int):
+    g = np.sort(rng.integers(0, 50, size=(B, T1)).astype(float), axis=1)[:, ::-1].copy()
+    g[:, : rng.integers(0, 4)] = np.inf  # impossible small budgets
+    u = rng.integers(0, T1 + 3, size=(B, K))
+    c = rng.integers(0, 9, size=(B, K)).astype(float)  # small integers: many ties
+    c[rng.random((B, K)) < 0.2] = np.inf  # unavailable rows
+    return g, u, c
+
+
+def _leaf_fold_reference(g, u, c):
+    B, T1 = g.shape
+    out = np.full((B, T1), math.inf)
+    arg = np.full((B, T1), -1)
+    for b in range(B):
+        for t in range(T1):
+            for k in range(u.shape[1]):
+                if u[b, k] <= t and c[b, k] + g[b, t - u[b, k]] < out[b, t]:
+                    out[b, t], arg[b, t] = c[b, k] + g[b, t - u[b, k]], k
+    return out, arg
+
+
+def _conv_reference(a, c):
+    B, T1 = a.shape
+    out = np.full((B, T1), math.inf)
+    split = np.full((B, T1), -1)
+    for b in range(B):
+        for t in range(T1):
+            for s in range(t + 1):
+                if a[b, s] + c[b, t - s] < out[b, t]:
+                    out[b, t], split[b, t] = a[b, s] + c[b, t - s], s
+    return out, split
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_numpy_leaf_fold_is_the_definition(seed):
+    g, u, c = _random_case(np.random.default_rng(seed), B=3, T1=17, K=5)
+    out, arg = kernels.leaf_fold(g, u, c, np)
+    ref, ref_arg = _leaf_fold_reference(g, u, c)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(arg, ref_arg)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_numpy_minplus_conv_is_the_definition(seed):
+    rng = np.random.default_rng(seed)
+    a, _, _ = _random_case(rng, B=3, T1=15, K=1)
+    c, _, _ = _random_case(rng, B=3, T1=15, K=1)
+    out, split = kernels.minplus_conv(a, c, np)
+    ref, ref_split = _conv_reference(a, c)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(split, ref_split)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (4, 33, 6), (300, 257, 12)])
+def test_kernels_match_numpy_twin(device, shape):
+    """Same inputs through the chosen device and the numpy twin: identical curves and argmins."""
+    xp = kernels.get_array_module(device)
+    B, T1, K = shape
+    rng = np.random.default_rng(B * T1 + K)
+    g, u, c = _random_case(rng, B, T1, K)
+    g = g + rng.random((B, T1)) * 1e-3  # non-integral sums: bit-identity is meaningful
+    out, arg = kernels.leaf_fold(xp.asarray(g), xp.asarray(u), xp.asarray(c), xp)
+    ref, ref_arg = kernels.leaf_fold(g, u, c, np)
+    np.testing.assert_array_equal(kernels.to_numpy(out), ref)
+    np.testing.assert_array_equal(kernels.to_numpy(arg), ref_arg)
+    a2, _, _ = _random_case(rng, B, T1, 1)
+    out, split = kernels.minplus_conv(xp.asarray(g), xp.asarray(a2), xp)
+    ref, ref_split = kernels.minplus_conv(g, a2, np)
+    np.testing.assert_array_equal(kernels.to_numpy(out), ref)
+    np.testing.assert_array_equal(kernels.to_numpy(split), ref_split)
+
+
+def test_backend_selection_without_gpu():
+    assert kernels.get_array_module("cpu") is np
+    if GPU:
+        pytest.skip("a GPU is present: the no-GPU behaviour cannot be observed")
+    assert kernels.get_array_module("auto") is np
+    with pytest.raises(kernels.DeviceUnavailable) as exc:
+        kernels.get_array_module("gpu")
+    assert isinstance(exc.value, InputError)
+    assert "\n" not in str(exc.value) and "--device gpu" in str(exc.value)
+    with pytest.raises(InputError):
+        kernels.get_array_module("tpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")
+def test_gpu_selected_when_present():
+    xp = kernels.get_array_module("gpu")
+    assert kernels.is_cupy(xp) and kernels.get_array_module("auto") is xp
