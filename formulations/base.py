@@ -1,0 +1,134 @@
+"""``base``: the spec's problem, exactly, as a MILP (any DAG, any number of flows sharing nodes).
+
+Data (from the configuration tables ``problem.tables``, available rows only):
+
+    V                     nodes;  K_v  positions of node v's table (0 = fastest)
+    L_vk, c_vk            node latency (ms) and cost of configuration k of node v
+    F                     flows;  V_f ⊆ V its nodes;  E_f its edges (u, v, d_e), both ends in V_f
+    S_f                   flow f's SLA (ms);  ε = 1e-6 ms  the spec's SLA tolerance
+
+Variables:
+
+    x_vk ∈ {0, 1}                        configuration k is chosen for node v
+    t_fv ∈ [0, S_f + ε]   (v ∈ V_f)      finish time of node v in flow f (ms)
+
+Constraints:
+
+    Σ_k x_vk = 1                                   ∀ v                 (one configuration)
+    t_fv ≥ Σ_k L_vk x_vk                           ∀ f, v ∈ V_f source (no in-flow pred.)
+    t_fv ≥ t_fu + d_e + Σ_k L_vk x_vk              ∀ f, (u, v, d_e) ∈ E_f
+
+Objective:
+
+    minimise Σ_v Σ_k c_vk x_vk
+
+Why it is exact: for a fixed choice x, the least t satisfying the constraints is the
+longest-path finish time of every node (t_fv = L_v + max_pred(t_fu + d_e)), so some t fits
+under S_f + ε iff the flow's longest source→sink path is ≤ S_f + ε (spec). No path is
+enumerated (their number can be exponential), no big-M is needed, and nothing non-linear
+appears: replicas, latency and cost of each row come from the configuration table.
+Size: Σ_v K_v binaries, Σ_f |V_f| continuous variables, |V| + Σ_f (|sources_f| + |E_f|) rows.
+
+A node with no available row gets a pinned slack ``unavailable_v ∈ [0, 0]`` with
+``unavailable_v = 1``, so the model itself is infeasible exactly as the spec says (the
+solver can also short-circuit with the all-fastest test).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from fa2opt.problem import Problem
+
+from . import Formulation
+
+SLA_TOL_MS = 1e-6  # the spec's tolerance on every flow's SLA (fa2opt.verify.SLA_TOL_MS)
+INTEGRALITY_TOL = 1e-4  # a binary farther than this from 0/1 is not a valid read-back
+
+
+def build(problem: Problem) -> pyo.ConcreteModel:
+    """The base model: choice binaries, per-flow finish times, minimum-cost objective."""
+    m = pyo.ConcreteModel(name=f"base:{problem.instance.name}")
+    add_choice(m, problem)
+    add_flow_latency(m, problem)
+    m.cost = pyo.Objective(expr=cost_expression(m, problem), sense=pyo.minimize)
+    m.objective_is_cost = True
+    return m
+
+
+def add_choice(m: pyo.ConcreteModel, problem: Problem) -> None:
+    """``m.x[v, k]`` binaries with exactly one per node, and ``m.latency[v]`` = Σ_k L_vk x_vk.
+
+    Also stores plain-Python copies of the table columns the model uses (``m.L``, ``m.c``:
+    node → list of floats), which extensions reuse instead of re-reading numpy arrays.
+    """
+    tables = problem.tables
+    m.L = {v: t.latency_ms.tolist() for v, t in tables.items()}
+    m.c = {v: t.cost.tolist() for v, t in tables.items()}
+    m.V = pyo.Set(initialize=list(tables), ordered=True)
+    m.XI = pyo.Set(initialize=[(v, k) for v, t in tables.items() for k in range(len(t))],
+                   dimen=2, ordered=True)
+    m.x = pyo.Var(m.XI, within=pyo.Binary)
+    empty = [v for v, t in tables.items() if len(t) == 0]
+    m.EMPTY = pyo.Set(initialize=empty, ordered=True)
+    m.unavailable = pyo.Var(m.EMPTY, bounds=(0.0, 0.0))
+
+    def one(m: pyo.ConcreteModel, v: str):
+        if v in m.EMPTY:
+            return m.unavailable[v] == 1.0
+        return pyo.quicksum((m.x[v, k] for k in range(len(m.L[v])))) == 1.0
+
+    m.one = pyo.Constraint(m.V, rule=one)
+    m.latency = pyo.Expression(
+        m.V, rule=lambda m, v: pyo.quicksum((L * m.x[v, k] for k, L in enumerate(m.L[v]))))
+
+
+def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
+    """Finish times ``m.t[f, v]`` on each flow's own nodes, bounded by the flow's SLA."""
+    flows = problem.flows
+    sla = {g.name: g.sla_ms + SLA_TOL_MS for g in flows}
+    m.TI = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes], dimen=2,
+                   ordered=True)
+    m.t = pyo.Var(m.TI, bounds=lambda m, f, v: (0.0, sla[f]))
+    m.SRC = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes if not g.preds[v]],
+                    dimen=2, ordered=True)
+    m.EI = pyo.Set(initialize=[(g.name, u, v) for g in flows for v in g.nodes
+                               for u, _ in g.preds[v]], dimen=3, ordered=True)
+    delay = {(g.name, u, v): d for g in flows for v in g.nodes for u, d in g.preds[v]}
+    m.finish_source = pyo.Constraint(m.SRC, rule=lambda m, f, v: m.t[f, v] >= m.latency[v])
+    m.finish_edge = pyo.Constraint(
+        m.EI, rule=lambda m, f, u, v: m.t[f, v] >= m.t[f, u] + delay[f, u, v] + m.latency[v])
+
+
+def cost_expression(m: pyo.ConcreteModel, problem: Problem):
+    """Σ_v Σ_k c_vk x_vk (the spec's objective)."""
+    return pyo.quicksum((c * m.x[v, k] for v in m.V for k, c in enumerate(m.c[v])))
+
+
+def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
+    """The chosen table position per node: the binaries rounded to 0/1, exactly one per node.
+
+    Raises ValueError when a binary is not within ``INTEGRALITY_TOL`` of 0 or 1, has no
+    value, or a node does not get exactly one configuration.
+    """
+    chosen: dict[str, list[int]] = {v: [] for v in problem.tables}
+    for (v, k), var in m.x.items():
+        val = var.value
+        if val is None:
+            raise ValueError(f"binary x[{v},{k}] has no value")
+        r = round(val)
+        if abs(val - r) > INTEGRALITY_TOL or r not in (0, 1):
+            raise ValueError(f"binary x[{v},{k}] = {val!r} is not integral")
+        if r == 1:
+            chosen[v].append(k)
+    bad = [v for v, ks in chosen.items() if len(ks) != 1]
+    if bad:
+        raise ValueError(f"node {bad[0]!r} got {len(chosen[bad[0]])} configurations, not one")
+    return {v: ks[0] for v, ks in chosen.items()}
+
+
+FORMULATION = Formulation(
+    name="base", build=build, read_back=read_back,
+    summary="the spec's problem: one configuration per node, per-flow finish times ≤ SLA, "
+            "minimum total cost",
+)
