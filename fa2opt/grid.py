@@ -47,7 +47,8 @@ import numpy as np
 from . import kernels
 from .io import InputError
 from .model import Instance
-from .problem import FlowGraph, Problem
+from .problem import Problem
+from .reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
 from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, fold, leaves
 from .solver import Decision, Solver
 from .tables import ProfileArrays, evaluate
@@ -304,29 +305,16 @@ def _usable_columns(tabs: CurveTables, v: str) -> list[int]:
 # -- the flows' expressions -----------------------------------------------------------------------
 def flow_parts(problem: Problem, slas: Mapping[str, Any] | None = None
                ) -> tuple[list[FlowPart], list[str]]:
-    """Each flow's series-parallel expression (SLA from ``slas`` or the flow) and the
-    coupling nodes: nodes shared by several flows. (Minimal own path: chains only.)"""
+    """Each flow's series-parallel expression (from the shared graph transformation,
+    :func:`fa2opt.reductions.sp_decompose.flow_tree`, which duplicates nodes of non-SP
+    flows) with its SLA (``slas`` overrides, scalar or (B,) ms), and the coupling nodes: those
+    with more than one leaf over all trees (shared by flows or duplicated), most leaves first
+    as :class:`fa2opt.reductions.decouple.Decouple` orders them."""
     slas = slas or {}
-    parts = []
-    for g in problem.flows:
-        parts.append(FlowPart(g.name, chain_tree(g), slas.get(g.name, g.sla_ms)))
-    count: dict[str, int] = {}
-    for g in problem.flows:
-        for v in g.nodes:
-            count[v] = count.get(v, 0) + 1
-    return parts, [v for v in problem.node_names if count.get(v, 0) > 1]
-
-
-def chain_tree(g: "FlowGraph") -> SPTree:
-    """The expression of a chain flow: Series(Leaf, Delay(d_e), Leaf, …)."""
-    if len(g.sources) != 1 or any(len(g.preds[v]) > 1 or len(g.succs[v]) > 1 for v in g.nodes):
-        raise NotImplementedError(f"flow {g.name!r} is not a chain")
-    parts: list[SPTree] = []
-    for v in g.nodes:
-        if g.preds[v] and g.preds[v][0][1]:
-            parts.append(Delay(g.preds[v][0][1]))
-        parts.append(Leaf(v))
-    return Series(tuple(parts))
+    flows = [SPFlow(g.name, g.sla_ms, flow_tree(g)[0]) for g in problem.flows]
+    counts = leaf_counts(flows)
+    coupling = sorted((v for v, n in counts.items() if n > 1), key=lambda v: (-counts[v], v))
+    return [FlowPart(f.name, f.tree, slas.get(f.name, f.sla_ms)) for f in flows], coupling
 
 
 # -- decisions over a batch ---------------------------------------------------------------------

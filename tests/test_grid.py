@@ -30,7 +30,7 @@ DEVICES = [
     pytest.param("gpu", id="cupy", marks=[
         pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
 ]
-SHAPES = ("chain",)  # widened to every shape once the SP transformation is wired in
+from fa2opt.generate import SHAPES  # every shape: chain, fork-join, nested-sp, non-sp, tree, multi-flow
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
