@@ -1,0 +1,39 @@
+"""FA2's graph transformation as a chain of reductions, and the exact search it feeds.
+
+Usage (what :class:`fa2opt.fa2.FA2Solver` does; the grid DP swaps the remainder solver)::
+
+    from fa2opt.problem import Problem
+    from fa2opt.reductions import Chain, ParetoPrune, SeriesParallel, Decouple, search
+    from fa2opt.pareto import pareto_remainder
+
+    chain = Chain([ParetoPrune(), SeriesParallel(), Decouple()])
+    dp, inverse = chain.apply(problem)          # DecoupledProblem
+    result = search(dp, pareto_remainder)       # None: infeasible
+    positions = chain.invert(result.choice, inverse)   # {node: table position}
+
+Steps (each ``apply(problem) -> (simpler, inverse data)``, ``invert(solution, data)``):
+
+* :class:`ParetoPrune` (``pruning``): per node, the Pareto-optimal rows that can meet the
+  SLAs -> :class:`Candidates` (fastest first). Solutions: candidate index -> table position.
+* :class:`SeriesParallel` (``sp_decompose``): each flow -> an :class:`SPFlow` whose
+  expression tree (``sptree``: Leaf/Delay/Series/Parallel) equals its longest path; non-SP
+  flows are made SP by node reduction (duplicated leaves). Cached per graph structure.
+* :class:`Decouple` (``decouple``): names the coupling nodes (shared by flows or
+  duplicated) -> :class:`DecoupledProblem`.
+* :func:`search` (``search``): branch and bound over the coupling nodes' candidates with a
+  pluggable :class:`RemainderSolver` for each flow's independent SP remainder.
+"""
+
+from .base import Chain, Choice, Reduction
+from .decouple import DecoupledProblem, Decouple
+from .pruning import Candidates, ParetoPrune, PrunedProblem, latency_limits, pareto_rows
+from .search import RemainderSolver, SearchResult, search
+from .sp_decompose import (SPFlow, SPProblem, SeriesParallel, clear_cache, decompose,
+                           flow_tree, leaf_counts)
+from .sptree import Delay, Leaf, Parallel, Series, SPTree, evaluate, fold, leaves, substitute
+
+__all__ = ["Chain", "Choice", "Reduction", "DecoupledProblem", "Decouple", "Candidates",
+           "ParetoPrune", "PrunedProblem", "latency_limits", "pareto_rows", "RemainderSolver",
+           "SearchResult", "search", "SPFlow", "SPProblem", "SeriesParallel", "clear_cache",
+           "decompose", "flow_tree", "leaf_counts", "Delay", "Leaf", "Parallel", "Series",
+           "SPTree", "evaluate", "fold", "leaves", "substitute"]

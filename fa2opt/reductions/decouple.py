@@ -1,0 +1,60 @@
+"""Step 3: decoupling of flows at shared and duplicated nodes.
+
+Input: an :class:`~fa2opt.reductions.sp_decompose.SPProblem`. Output: a
+:class:`DecoupledProblem` naming the *coupling* nodes -- nodes with more than one leaf over
+all flows' trees: nodes shared by several flows, and nodes duplicated by the reduction of a
+non-series-parallel flow. Once every coupling node's configuration is fixed, the flows are
+independent series-parallel problems in which each remaining node occurs exactly once, so
+each is solved exactly by an SP curve DP (:mod:`.search` does that search).
+
+Cost accounting: the total cost is ``Σ_{coupling w} c_w + Σ_f (cost of f's other nodes)``,
+so a shared or duplicated node is counted once. Nodes in no flow (``free``) have no latency
+constraint and take their cheapest candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .base import Choice, Reduction
+from .pruning import Candidates
+from .sp_decompose import SPFlow, SPProblem, leaf_counts
+from .sptree import leaves
+
+
+@dataclass(frozen=True)
+class DecoupledProblem:
+    """What the coupling search needs.
+
+    ``coupling``: the coupling nodes in search order (most leaves first, then fewest
+    candidates); ``flow_coupling[i]``: the coupling nodes in ``flows[i]``'s tree;
+    ``leaf_count[v]``: v's number of leaves over all trees; ``free``: nodes in no flow.
+    """
+
+    candidates: Mapping[str, Candidates]
+    flows: tuple[SPFlow, ...]
+    coupling: tuple[str, ...]
+    flow_coupling: tuple[tuple[str, ...], ...]
+    leaf_count: Mapping[str, int]
+    free: tuple[str, ...]
+
+
+class Decouple(Reduction):
+    """SPProblem → DecoupledProblem; solutions pass through unchanged."""
+
+    def apply(self, sp: SPProblem) -> tuple[DecoupledProblem, None]:
+        counts = leaf_counts(sp.flows)
+        cands = sp.candidates
+        coupling = sorted((v for v, k in counts.items() if k > 1),
+                          key=lambda v: (-counts[v], len(cands[v]), v))
+        cset = set(coupling)
+        order = {v: i for i, v in enumerate(coupling)}
+        per_flow = tuple(
+            tuple(sorted({v for v in leaves(f.tree) if v in cset}, key=order.__getitem__))
+            for f in sp.flows)
+        free = tuple(v for v in cands if v not in counts)
+        return DecoupledProblem(cands, sp.flows, tuple(coupling), per_flow, dict(counts), free), None
+
+    def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
+        return dict(solution)

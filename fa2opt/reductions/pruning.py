@@ -1,0 +1,131 @@
+"""Step 1: Pareto pruning of each node's configurations.
+
+Input: a :class:`fa2opt.problem.Problem` (configuration tables sorted by (L, c), position 0
+the fastest). Output: a :class:`PrunedProblem` whose per-node :class:`Candidates` keep only
+
+* Pareto-optimal rows: a row is dropped when another is no slower and no cheaper (and
+  better in one); of rows with equal (L, c) one is kept. Because the table is sorted by
+  (L, c) this is one linear scan keeping each row strictly cheaper than all before it
+  (O(K) per node). Exact: replacing a dominated row by its dominator never raises any
+  flow's latency nor the cost.
+* rows that can still meet every SLA: with every other node at its fastest row, a node's
+  row k is usable only if, for every flow f containing v,
+  ``through_f(v) - L_v^fast + L_k <= S_f + 1e-6`` where ``through_f(v)`` is the longest
+  source→sink path of f through v at the all-fastest choice (head + tail, O(V+E) per flow).
+  This subsumes "latency alone exceeds an SLA" and is exact for the same monotonicity
+  reason the spec uses for infeasibility.
+
+Candidates are kept sorted by latency ascending with cost strictly descending, so index 0
+is the fastest row, the last is the cheapest, and a prefix is exactly the set of rows
+under a latency cap. A solution of the pruned problem is ``{node: candidate index}``;
+:meth:`ParetoPrune.invert` maps it to ``{node: table position}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..problem import FlowGraph, Problem
+from ..verify import SLA_TOL_MS
+from .base import Choice, Reduction
+
+# Keeping a row too many is harmless; dropping one because head + tail rounds differently
+# from the verifier's longest path is not, so the latency limits get this extra margin.
+_FP_MARGIN_MS = 1e-9
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A node's Pareto-optimal usable configurations, fastest first (cost descending).
+
+    ``latency[i]``, ``cost[i]`` describe table position ``positions[i]``. Plain Python lists
+    (the exact DP works on small fronts faster without numpy); :meth:`arrays` gives numpy.
+    """
+
+    node: str
+    latency: list[float]
+    cost: list[float]
+    positions: list[int]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.latency, dtype=float), np.asarray(self.cost, dtype=float)
+
+
+@dataclass(frozen=True)
+class PrunedProblem:
+    """The original problem plus each node's candidates (``candidates[v]`` may be empty
+    only when the instance is infeasible)."""
+
+    problem: Problem
+    candidates: Mapping[str, Candidates]
+
+    @property
+    def flows(self) -> tuple[FlowGraph, ...]:
+        return self.problem.flows
+
+
+def pareto_rows(latency: list[float], cost: list[float], max_latency: float = float("inf")) -> list[int]:
+    """Indices of the Pareto-optimal rows of a table sorted by (latency, cost), keeping
+    only rows with latency ≤ ``max_latency``. O(K)."""
+    keep: list[int] = []
+    best = float("inf")
+    for i, (lat, c) in enumerate(zip(latency, cost)):
+        if lat > max_latency:
+            break
+        if c < best:
+            best = c
+            keep.append(i)
+    return keep
+
+
+def latency_limits(problem: Problem) -> dict[str, float]:
+    """Per node, the largest latency L_k any feasible choice can give it: the minimum over
+    its flows f of ``S_f + tol - (through_f(v) - L_v^fast)`` (others at their fastest).
+    Nodes in no flow get +inf. O(V + E) per flow."""
+    tables = problem.tables
+    fast = {v: float(t.latency_ms[0]) if len(t) else 0.0 for v, t in tables.items()}
+    limit = {v: float("inf") for v in tables}
+    for g in problem.flows:
+        head: dict[str, float] = {}
+        for v in g.nodes:
+            head[v] = fast[v] + max((head[u] + d for u, d in g.preds[v]), default=0.0)
+        tail: dict[str, float] = {}
+        succs = g.succs
+        for v in reversed(g.nodes):
+            tail[v] = fast[v] + max((tail[w] + d for w, d in succs[v]), default=0.0)
+        budget = g.sla_ms + SLA_TOL_MS + _FP_MARGIN_MS
+        for v in g.nodes:
+            # head + tail counts L_v twice; the rest of the path is head + tail - 2 L_v.
+            room = budget - (head[v] + tail[v] - 2.0 * fast[v])
+            if room < limit[v]:
+                limit[v] = room
+    return limit
+
+
+class ParetoPrune(Reduction):
+    """Problem → PrunedProblem. ``slack=False`` keeps every Pareto row regardless of SLAs
+    (what the tests use to check the pruning alone)."""
+
+    def __init__(self, slack: bool = True):
+        self.slack = slack
+
+    def apply(self, problem: Problem) -> tuple[PrunedProblem, PrunedProblem]:
+        limits = latency_limits(problem) if self.slack else {}
+        cands: dict[str, Candidates] = {}
+        for v, t in problem.tables.items():
+            lat = t.latency_ms.tolist()
+            cost = t.cost.tolist()
+            keep = pareto_rows(lat, cost, limits.get(v, float("inf")))
+            cands[v] = Candidates(v, [lat[i] for i in keep], [cost[i] for i in keep], keep)
+        pruned = PrunedProblem(problem, cands)
+        return pruned, pruned
+
+    def invert(self, solution: Choice, inverse_data: PrunedProblem) -> dict[str, int]:
+        c = inverse_data.candidates
+        return {v: c[v].positions[i] for v, i in solution.items()}

@@ -1,0 +1,255 @@
+"""Step 2: series-parallel decomposition of each flow (with node duplication for the rest).
+
+Input: a :class:`~fa2opt.reductions.pruning.PrunedProblem`. Output: an :class:`SPProblem`
+holding, per flow, an expression tree (:mod:`fa2opt.reductions.sptree`) whose value for any
+node latencies equals the flow's longest source→sink path (node latencies plus edge d_e).
+
+Method (the classic reduction approach to two-terminal series-parallel recognition,
+Valdes–Tarjan–Lawler / Bein–Kamburowski–Stallmann):
+
+1. The node-weighted DAG becomes an edge-labelled two-terminal multigraph: node v is an
+   arc ``v_in → v_out`` labelled ``Leaf(v)``; a graph edge (u, v, d) is an arc
+   ``u_out → v_in`` labelled ``Delay(d)`` (no label when d = 0); a super-source s feeds every
+   source, every sink feeds a super-sink t (unlabelled arcs). An unlabelled arc is the
+   identity of both operations, since every latency is ≥ 0.
+2. *Series reduction*: an inner vertex with one arc in (A) and one out (B) is replaced by an
+   arc labelled ``Series(A, B)``. *Parallel reduction*: two arcs with the same ends merge
+   into ``Parallel(A, B)`` -- done at insertion, so it is a dict lookup. A worklist holds the
+   vertices whose degrees changed, so the whole recognition is O(V + E) dictionary
+   operations (plus tuple flattening of long series), i.e. near-linear.
+   A parallel merge drops a branch that is provably never longer than the other (same
+   objects: ``Parallel(Series(B, C), B) = Series(B, C)``; an unlabelled arc vs anything),
+   which removes zero-latency transitive edges and the duplicates of bridge-like graphs.
+3. The graph is series-parallel iff this ends with the single arc s → t. Otherwise
+   (*node reduction*, for non-SP flows) an inner vertex x with arcs a_i → x (A_i) and
+   x → b_j (B_j) is replaced by arcs a_i → b_j labelled ``Series(A_i, B_j)``: every path
+   through x keeps its length, so the expression stays exact, but the A_i (B_j) now occur
+   in several places. The vertex chosen is the one duplicating the fewest node leaves;
+   the duplicated nodes are the *coupling* nodes that :mod:`.decouple` hands to the search.
+
+The decomposition depends on the flow's graph only (not on rates, SLAs or profiles), so
+:class:`SeriesParallel` caches it per graph structure (an LRU of ``CACHE_SIZE`` entries,
+keyed by the flow's topological node tuple and predecessor lists). ``cache=False`` recomputes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from ..problem import FlowGraph
+from .base import Choice, Reduction
+from .pruning import Candidates, PrunedProblem
+from .sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
+
+CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class SPFlow:
+    """One flow as an expression: ``tree`` evaluates to its longest path.
+    ``node_reductions`` is 0 exactly when the flow's graph is series-parallel."""
+
+    name: str
+    sla_ms: float
+    tree: SPTree
+    node_reductions: int = 0
+
+    @property
+    def is_series_parallel(self) -> bool:
+        return self.node_reductions == 0
+
+
+@dataclass(frozen=True)
+class SPProblem:
+    """Candidates per node plus one :class:`SPFlow` per flow (in the problem's flow order)."""
+
+    pruned: PrunedProblem
+    flows: tuple[SPFlow, ...]
+
+    @property
+    def candidates(self) -> Mapping[str, Candidates]:
+        return self.pruned.candidates
+
+
+# -- label algebra (None = no label: the identity of both operations) ---------------------
+
+def _series(a: SPTree | None, b: SPTree | None) -> SPTree | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    pa = a.parts if isinstance(a, Series) else (a,)
+    pb = b.parts if isinstance(b, Series) else (b,)
+    return Series(pa + pb)
+
+
+def _is_subsequence(small: tuple, big: tuple) -> bool:
+    it = iter(big)
+    return all(any(x is y for y in it) for x in small)
+
+
+def _dominated(y: SPTree | None, x: SPTree | None) -> bool:
+    """A sufficient test that y ≤ x for every choice of (non-negative) latencies. It compares
+    sub-expressions by identity, which is what node reduction creates when it copies a label."""
+    if y is None or y is x:
+        return True
+    if x is None:
+        return False
+    if isinstance(y, Delay) and isinstance(x, Delay):
+        return y.latency_ms <= x.latency_ms
+    if isinstance(x, Series):
+        if any(p is y for p in x.parts):
+            return True
+        if isinstance(y, Series) and _is_subsequence(y.parts, x.parts):
+            return True
+    if isinstance(x, Parallel) and any(_dominated(y, p) for p in x.parts):
+        return True
+    if isinstance(y, Parallel):
+        return all(_dominated(p, x) for p in y.parts)
+    return False
+
+
+def _parallel(a: SPTree | None, b: SPTree | None) -> SPTree | None:
+    if _dominated(b, a):
+        return a
+    if _dominated(a, b):
+        return b
+    pa = a.parts if isinstance(a, Parallel) else (a,)
+    pb = b.parts if isinstance(b, Parallel) else (b,)
+    return Parallel(pa + pb)
+
+
+def _size(t: SPTree | None) -> int:
+    return 0 if t is None else sum(1 for _ in leaves(t))
+
+
+def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]]]) -> tuple[SPTree, int]:
+    """Expression tree of the longest path of a DAG given in topological order with
+    ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions)``.
+    Near-linear for series-parallel graphs; each node reduction scans the live vertices."""
+    if not nodes:
+        raise ValueError("a flow needs at least one node")
+    index = {v: i for i, v in enumerate(nodes)}
+    n = 2 + 2 * len(nodes)  # 0 = s, 1 = t, 2+2i = v_in, 3+2i = v_out
+    out: list[dict[int, None]] = [{} for _ in range(n)]
+    inn: list[dict[int, None]] = [{} for _ in range(n)]
+    arcs: dict[tuple[int, int], tuple[SPTree | None, int]] = {}
+
+    def add(a: int, b: int, label: SPTree | None, size: int) -> None:
+        old = arcs.get((a, b))
+        if old is None:
+            arcs[(a, b)] = (label, size)
+            out[a][b] = None
+            inn[b][a] = None
+            return
+        merged = _parallel(old[0], label)
+        msize = old[1] if merged is old[0] else size if merged is label else old[1] + size
+        arcs[(a, b)] = (merged, msize)
+
+    def remove(a: int, b: int) -> tuple[SPTree | None, int]:
+        del out[a][b], inn[b][a]
+        return arcs.pop((a, b))
+
+    has_succ: set[str] = set()
+    for v in nodes:
+        add(2 + 2 * index[v], 3 + 2 * index[v], Leaf(v), 1)
+    for v in nodes:
+        for u, d in preds[v]:
+            add(3 + 2 * index[u], 2 + 2 * index[v], Delay(float(d)) if d else None, 0)
+            has_succ.add(u)
+    for v in nodes:
+        if not preds[v]:
+            add(0, 2 + 2 * index[v], None, 0)
+        if v not in has_succ:
+            add(3 + 2 * index[v], 1, None, 0)
+
+    alive = set(range(2, n))
+    work = list(range(n - 1, 1, -1))
+    node_reductions = 0
+    while alive:
+        while work:
+            x = work.pop()
+            if x not in alive or len(inn[x]) != 1 or len(out[x]) != 1:
+                continue
+            (a,), (b,) = inn[x], out[x]
+            la, sa = remove(a, x)
+            lb, sb = remove(x, b)
+            alive.discard(x)
+            add(a, b, _series(la, lb), sa + sb)
+            work.append(a)
+            work.append(b)
+        if not alive:
+            break
+        # Not series-parallel (so far): reduce the vertex that duplicates the fewest leaves.
+        def dup_cost(x: int) -> tuple[int, int, int]:
+            p, q = len(inn[x]), len(out[x])
+            ins = sum(arcs[(a, x)][1] for a in inn[x])
+            outs = sum(arcs[(x, b)][1] for b in out[x])
+            return ((q - 1) * ins + (p - 1) * outs, p * q, x)
+
+        x = min(alive, key=dup_cost)
+        ins = [(a, remove(a, x)) for a in list(inn[x])]
+        outs = [(b, remove(x, b)) for b in list(out[x])]
+        alive.discard(x)
+        node_reductions += 1
+        for a, (la, sa) in ins:
+            for b, (lb, sb) in outs:
+                add(a, b, _series(la, lb), sa + sb)
+        work.extend(a for a, _ in ins)
+        work.extend(b for b, _ in outs)
+    tree = arcs[(0, 1)][0]
+    assert tree is not None and len(arcs) == 1
+    return tree, node_reductions
+
+
+_CACHE: "OrderedDict[tuple, tuple[SPTree, int]]" = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Forget every cached decomposition (benchmarks use it to time cold decisions)."""
+    _CACHE.clear()
+
+
+def flow_tree(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int]:
+    """The decomposition of one flow's graph, from the cache when ``cache``."""
+    if not cache:
+        return decompose(g.nodes, g.preds)
+    key = (g.nodes, tuple(g.preds[v] for v in g.nodes))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    hit = decompose(g.nodes, g.preds)
+    _CACHE[key] = hit
+    if len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return hit
+
+
+def leaf_counts(flows: Sequence[SPFlow]) -> Counter:
+    """How many leaves each node has over all flows' trees (> 1: a coupling node)."""
+    c: Counter = Counter()
+    for f in flows:
+        c.update(leaves(f.tree))
+    return c
+
+
+class SeriesParallel(Reduction):
+    """PrunedProblem → SPProblem (one expression tree per flow). Choices pass through
+    unchanged: duplicated leaves keep their node's name, so a node's candidate index means
+    the same in every copy (the search guarantees every copy gets the same one)."""
+
+    def __init__(self, cache: bool = True):
+        self.cache = cache
+
+    def apply(self, pruned: PrunedProblem) -> tuple[SPProblem, None]:
+        flows = []
+        for g in pruned.flows:
+            tree, reductions = flow_tree(g, self.cache)
+            flows.append(SPFlow(g.name, g.sla_ms, tree, reductions))
+        return SPProblem(pruned, tuple(flows)), None
+
+    def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
+        return dict(solution)
