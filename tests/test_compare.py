@@ -1,0 +1,320 @@
+"""The comparison pipeline (fa2opt.compare): labels, suites, judging, summary, fan-out,
+resume and reproducibility -- on small hand-built suites with brute-force as the reference."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from fa2opt import Problem
+from fa2opt.cli import main
+from fa2opt.compare import parse_method, run_compare
+from fa2opt.compare.methods import MethodSpec, parse_methods
+from fa2opt.compare.runner import solve_task
+from fa2opt.compare.suites import (DATASETS_DIR, Task, TraceWindow, load_suite,
+                                   load_trace_windows, rate_points, subset)
+from fa2opt.compare.summary import markdown_table, summarize
+from fa2opt.compare.table import TIMING_COLUMNS, annotate, read_table
+from fa2opt.io import dump_instance
+from fa2opt.model import Config, Edge, Flow, Instance, Node
+from fa2opt.solver import Decision, Solver, register
+from strategies import instances
+
+REF = "brute-force"
+
+
+# -- small instances, built by hand -----------------------------------------------------------
+def _chain(seed: int, *, infeasible: bool = False) -> Instance:
+    """A 1..3-node chain with 2..4 rows per node; SLA between the all-fastest latency and the
+    cheapest choice's latency (below the all-fastest one when ``infeasible``)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 4))
+    nodes = []
+    for i in range(n):
+        base = float(rng.uniform(5, 40))
+        rows, seen = [], set()
+        for _ in range(int(rng.integers(2, 5))):
+            b, u = int(rng.choice([1, 2, 4, 8])), int(rng.choice([1, 2, 4]))
+            if (b, u) in seen:
+                continue
+            seen.add((b, u))
+            rows.append(Config(b, "cpu", u, round(base * (0.6 + 0.4 * b) / u ** 0.7, 3)))
+        nodes.append(Node(f"v{i}", tuple(rows)))
+    names = tuple(x.name for x in nodes)
+    inst = Instance(name=f"chain{seed}", nodes=tuple(nodes),
+                    edges=tuple(Edge(a, b) for a, b in zip(names, names[1:])),
+                    flows=(Flow("main", float(rng.uniform(20, 200)), 1.0, names),))
+    p = Problem.from_instance(inst)
+    fastest = p.flow_latencies(p.fastest_choice())["main"]
+    cheapest = p.flow_latencies({v: int(np.argmin(t.cost)) for v, t in p.tables.items()})["main"]
+    sla = 0.9 * fastest if infeasible else fastest + float(rng.uniform(0.1, 1.0)) * (max(cheapest, fastest) - fastest) + 0.01
+    return inst.with_slas({"main": sla})
+
+
+@pytest.fixture(scope="module")
+def suite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("suites") / "tiny"
+    d.mkdir()
+    for s in range(8):
+        dump_instance(_chain(s), d / f"chain{s}.json")
+    dump_instance(_chain(99, infeasible=True), d / "infeasible.json")
+    return d
+
+
+# Deliberately weak methods (registered for these tests): the judging must catch them.
+class FastestSolver(Solver):
+    """Answers the all-fastest choice as 'optimal' (valid, rarely cheapest)."""
+
+    name = "test-fastest"
+
+    def decide(self, problem: Problem) -> Decision:
+        if not problem.is_feasible():
+            return Decision("infeasible")
+        return Decision("optimal", problem.fastest_choice())
+
+
+class LiarSolver(Solver):
+    """Claims every instance infeasible (the check must flag it on feasible ones)."""
+
+    name = "test-liar"
+
+    def decide(self, problem: Problem) -> Decision:
+        return Decision("infeasible")
+
+
+register("test-fastest", FastestSolver)
+register("test-liar", LiarSolver)
+
+
+# -- labels ------------------------------------------------------------------------------------
+def test_method_labels_are_canonical():
+    assert parse_method("fa2-grid-5ms") == parse_method("fa2-grid:grid_ms=5")
+    assert parse_method("fa2-grid:grid_ms=5").label == "fa2-grid-5ms"
+    assert parse_method("fa2-grid-0.5ms").grid_ms == 0.5
+    assert parse_method("milp:time_limit=30").label == "milp:time_limit=30"
+    assert parse_method("milp:time_limit=30").option_dict == {"time_limit": 30}
+    assert parse_method("fa2").label == "fa2" and parse_method("fa2").options == ()
+    spec = parse_method("brute-force:max_combinations=10")
+    assert spec == MethodSpec("brute-force", (("max_combinations", 10),))
+
+
+def test_bad_method_specs_are_refused():
+    with pytest.raises(ValueError, match="not available"):
+        parse_methods(["no-such-method"])
+    with pytest.raises(ValueError, match="takes no option"):
+        parse_methods(["brute-force:grid_ms=5"])
+    with pytest.raises(ValueError, match="key=value"):
+        parse_method("brute-force:oops")
+    # duplicates by label collapse
+    assert [s.label for s in parse_methods(["brute-force", "brute-force:"])] == ["brute-force"]
+
+
+# -- suites ------------------------------------------------------------------------------------
+def test_rate_points_rules():
+    w1 = TraceWindow("a", np.array([1.0, 2.0, 3.0, 10.0]))
+    w2 = TraceWindow("b", np.array([4.0, 4.0, 8.0, 8.0]))
+    one = _chain(1)
+    pts = rate_points(one, [w1, w2], [50, 100])
+    assert [s for s, _ in pts] == ["a-p50", "a-p100", "b-p50", "b-p100"]
+    assert [r["main"] for _, r in pts] == [2.5, 10.0, 6.0, 8.0]
+    # two flows whose default rates are the windows' means keep their own windows
+    rows = (Config(1, "cpu", 1, 5.0),)
+    two = Instance("two", (Node("x", rows), Node("y", rows)), (),
+                   (Flow("f", w2.mean, 50.0, ("x",)), Flow("g", w1.mean, 50.0, ("y",))))
+    pts = rate_points(two, [w1, w2], [50])
+    assert pts == [("own-p50", {"f": 6.0, "g": 2.5})]
+    # otherwise every flow is scaled by the window's percentile over its mean
+    other = two.with_rates(rates={"f": 3.0, "g": 7.0})
+    pts = dict(rate_points(other, [w1, w2], [100]))
+    assert pts["a-x-p100"] == pytest.approx({"f": 3.0 * 10 / 4, "g": 7.0 * 10 / 4})
+    assert pts["b-x-p100"] == pytest.approx({"f": 3.0 * 8 / 6, "g": 7.0 * 8 / 6})
+
+
+def test_pipelines_suite_rates_come_from_the_traces():
+    tasks = load_suite("pipelines", percentiles=(95,))
+    ids = [t.instance_id for t in tasks]
+    assert len(ids) == len(set(ids)) and ids
+    raw = pd.read_csv(DATASETS_DIR / "traces" / "twitter_bursty.csv")["rps_raw"]
+    video = next(t for t in tasks if t.instance_id == "video_cpu@bursty-p95")
+    assert video.instance.flows[0].rate_rps == pytest.approx(float(np.percentile(raw, 95)))
+    damped = load_suite("pipelines", percentiles=(95,), trace_column="rps")
+    video = next(t for t in damped if t.instance_id == "video_cpu@bursty-p95")
+    rps = pd.read_csv(DATASETS_DIR / "traces" / "twitter_bursty.csv")["rps"]
+    assert video.instance.flows[0].rate_rps == pytest.approx(float(np.percentile(rps, 95)))
+    assert len(load_trace_windows(DATASETS_DIR / "traces")) >= 1
+
+
+def test_subset_is_seeded_and_deterministic(suite_dir):
+    tasks = load_suite(str(suite_dir))
+    assert len(tasks) == 9 and all(t.suite == "tiny" for t in tasks)
+    a, b = subset(tasks, 4, seed=3), subset(tasks, 4, seed=3)
+    assert [t.key for t in a] == [t.key for t in b] and len(a) == 4
+    assert {t.key for t in subset(tasks, 4, seed=3)} != {t.key for t in subset(tasks, 4, seed=4)} \
+        or len(tasks) <= 4
+
+
+def test_unknown_suite_is_an_input_error(tmp_path, capsys):
+    rc = main(["compare", "--suite", str(tmp_path / "nope"), "--out", str(tmp_path / "o"),
+               "--methods", REF, "--reference", REF, "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "nope" in err and "suite" in err
+    rc = main(["compare", "--suite", str(tmp_path), "--methods", "bogus", "--reference", REF,
+               "--out", str(tmp_path / "o"), "--no-progress"])
+    assert rc == 2 and "bogus" in capsys.readouterr().err
+
+
+# -- judging -----------------------------------------------------------------------------------
+def _row(instance, method, status, cost=None, lb=None, ms=1.0, verified=True):
+    return {"suite": "s", "instance": instance, "method": method, "nodes": 2, "edges": 1,
+            "flows": 1, "configs": 4, "log10_combinations": 0.6, "status": status,
+            "cost": cost, "lower_bound": lb, "solve_ms": ms, "verified": verified,
+            "check": "ok" if verified else "bad", "message": None, "breakdown_ms": None}
+
+
+def test_annotate_and_summary_by_hand():
+    rows = [
+        _row("a", "ref", "optimal", 10.0, ms=100.0), _row("a", "m", "optimal", 10.0, ms=1.0),
+        _row("b", "ref", "optimal", 20.0, ms=50.0), _row("b", "m", "feasible", 25.0, lb=19.0, ms=5.0),
+        _row("c", "ref", "infeasible", ms=10.0), _row("c", "m", "infeasible", ms=1.0),
+        _row("d", "ref", "time_limit", 30.0, lb=28.0, ms=60000.0), _row("d", "m", "optimal", 29.0, ms=2.0),
+        _row("e", "ref", "optimal", 8.0, ms=10.0), _row("e", "m", "no_solution", ms=1.0),
+        _row("f", "ref", "optimal", 5.0, ms=10.0), _row("f", "m", "feasible", 5.0, lb=6.0, ms=1.0),
+        _row("g", "ref", "optimal", 4.0, ms=10.0), _row("g", "m", "optimal", 3.0, ms=1.0, verified=False),
+    ]
+    table = annotate(pd.DataFrame(rows), "ref", ["ref", "m"])
+    m = table[table["method"] == "m"].set_index("instance")
+    assert m.loc["a", "match"] is True and m.loc["a", "gap"] == 0.0
+    assert m.loc["b", "match"] is False and m.loc["b", "gap"] == pytest.approx(0.25)
+    assert m.loc["b", "lb_ok"] is True and m.loc["f", "lb_ok"] is False
+    assert m.loc["c", "match"] is True and m.loc["c", "infeasible_agree"] is True
+    assert m.loc["d", "proven"] is False and m.loc["d", "match"] is None  # time limit: apart
+    assert m.loc["e", "match"] is False and m.loc["e", "gap"] is None
+    assert m.loc["g", "match"] is False  # cheaper but failed the check
+    assert m.loc["a", "speedup"] == pytest.approx(100.0)
+    s = summarize(table, ["ref", "m"]).set_index("method")
+    assert s.loc["m", "proven"] == 6 and s.loc["m", "matches"] == 3
+    assert s.loc["m", "match_pct"] == pytest.approx(50.0)
+    assert s.loc["m", "ref_time_limit"] == 1 and s.loc["m", "lb_above_opt"] == 1
+    assert s.loc["m", "check_fail"] == 1 and s.loc["m", "no_solution"] == 1
+    assert s.loc["m", "mean_gap_pct"] == pytest.approx(100 * (0 + 0.25 + 0) / 3)
+    assert s.loc["m", "max_gap_pct"] == pytest.approx(25.0)
+    assert (s.loc["m", "infeasible_both"], s.loc["m", "infeasible_either"]) == (1, 1)
+    assert s.loc["ref", "match_pct"] == pytest.approx(100.0)
+    md = markdown_table(summarize(table, ["ref", "m"]), "ref").splitlines()
+    assert md[0].startswith("| method | suite | match % |")
+    assert md[3].startswith("| `m` | s | 50.0 |")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(max_nodes=3, max_configs=3))
+def test_reference_matches_itself_on_random_instances(inst):
+    rows = solve_task(Task("h", inst.name, inst),
+                      [MethodSpec(REF), MethodSpec("test-liar"), MethodSpec("test-fastest")], {})
+    t = annotate(pd.DataFrame(rows), REF, [REF, "test-liar", "test-fastest"]).set_index("method")
+    assert t.loc[REF, "proven"] and t.loc[REF, "match"] and t.loc[REF, "verified"]
+    feasible = Problem.from_instance(inst).is_feasible()
+    assert t.loc["test-liar", "verified"] == (not feasible)
+    assert t.loc["test-liar", "match"] == (not feasible)
+    fast = t.loc["test-fastest"]
+    assert fast["verified"]
+    if feasible:
+        assert fast["match"] == (abs(fast["cost"] - t.loc[REF, "cost"]) <= 1e-9 * max(1, t.loc[REF, "cost"]))
+        assert fast["gap"] >= 0
+
+
+# -- end to end --------------------------------------------------------------------------------
+METHODS = [REF, "brute-force:max_combinations=1", "test-fastest", "test-liar"]
+
+
+def _run(out: Path, suite_dir: Path, **kw):
+    kw.setdefault("methods", METHODS)
+    return run_compare(out, suites=[str(suite_dir)], reference=REF, progress=False, **kw)
+
+
+def _stable(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=list(TIMING_COLUMNS)).reset_index(drop=True)
+
+
+def test_end_to_end_outputs(tmp_path, suite_dir):
+    res = _run(tmp_path / "out", suite_dir, workers=1)
+    out = tmp_path / "out"
+    for f in ("instances.csv", "summary.md", "summary.csv", "run.json",
+              "decision_time_by_method.png", "decision_time_vs_size.png"):
+        assert (out / f).stat().st_size > 0, f
+    assert not (out / "match_rate_vs_grid.png").exists()  # no grid method in this run
+    table = read_table(out / "instances.csv")
+    assert len(table) == 9 * len(METHODS)
+    s = res["summary"].set_index("method")
+    # the reference against itself; the guarded brute force answers no_solution on
+    # multi-combination instances (misses) and only matches single-combination ones
+    assert s.loc[REF, "match_pct"] == 100.0 and s.loc[REF, "proven"] == 9
+    t = res["table"]
+    guarded = t[t["method"] == "brute-force:max_combinations=1"]
+    single = guarded["log10_combinations"].astype(float) == 0.0
+    assert (guarded.loc[~single, "status"] == "no_solution").all()
+    assert s.loc["brute-force:max_combinations=1", "matches"] == int(single.sum())
+    # the liar is caught on every feasible instance and matches only the infeasible one
+    assert s.loc["test-liar", "check_fail"] == 8 and s.loc["test-liar", "matches"] == 1
+    assert (s.loc["test-liar", "infeasible_both"], s.loc["test-liar", "infeasible_either"]) == (1, 9)
+    # the all-fastest choice is valid but never cheaper than the optimum
+    fast = t[t["method"] == "test-fastest"]
+    assert fast["verified"].all() and (fast["gap"].dropna().astype(float) >= 0).all()
+    md = (out / "summary.md").read_text()
+    assert "| `brute-force` | tiny | 100.0 |" in md and "96.8" in md
+    run = json.loads((out / "run.json").read_text())
+    assert run["environment"]["cores"] >= 1 and run["environment"]["numpy"] == np.__version__
+
+
+def test_pool_and_serial_give_identical_tables(tmp_path, suite_dir):
+    a = _run(tmp_path / "a", suite_dir, workers=1, plots=False)["table"]
+    b = _run(tmp_path / "b", suite_dir, workers=2, plots=False)["table"]
+    pd.testing.assert_frame_equal(_stable(a), _stable(b))
+    # and what is on disk is the same, read back
+    pd.testing.assert_frame_equal(_stable(pd.read_csv(tmp_path / "a" / "instances.csv")),
+                                  _stable(pd.read_csv(tmp_path / "b" / "instances.csv")))
+
+
+def test_resume_runs_only_missing_rows(tmp_path, suite_dir):
+    out = tmp_path / "r"
+    _run(out, suite_dir, workers=1, methods=[REF, "test-fastest"], plots=False)
+    first = read_table(out / "instances.csv").set_index(["instance", "method"])["solve_ms"]
+    res = _run(out, suite_dir, workers=1, plots=False)
+    again = read_table(out / "instances.csv").set_index(["instance", "method"])
+    assert len(again) == 9 * len(METHODS)
+    # rows already there were kept as they were (not re-solved: same measured times)
+    pd.testing.assert_series_equal(again.loc[first.index, "solve_ms"], first)
+    fresh = _run(tmp_path / "f", suite_dir, workers=1, plots=False)
+    pd.testing.assert_frame_equal(_stable(res["table"]), _stable(fresh["table"]))
+    # --fresh starts over
+    _run(out, suite_dir, workers=1, methods=[REF], plots=False, fresh=True)
+    assert len(read_table(out / "instances.csv")) == 9
+
+
+def test_dask_scheduler_gives_the_same_table(tmp_path, suite_dir):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        d = _run(tmp_path / "d", suite_dir, scheduler=cluster.scheduler_address, plots=False)
+        assert any("solve_task" in p for p in cluster.scheduler.task_prefixes)  # ran there
+    local = _run(tmp_path / "l", suite_dir, workers=1, plots=False)
+    pd.testing.assert_frame_equal(_stable(d["table"]), _stable(local["table"]))
+
+
+def test_script_wrapper_runs_the_same_command(tmp_path, suite_dir):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "compare_optimal.py"), "--suite", str(suite_dir),
+         "--methods", REF, "--reference", REF, "--out", str(tmp_path / "s"), "--workers", "1",
+         "--no-plots", "--no-progress"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "| `brute-force` | tiny | 100.0 | 9 / 9 |" in proc.stdout
