@@ -171,10 +171,11 @@ class FlowPart:
     sla_ms: Any
 
 
-def _terms(tree: SPTree) -> int:
+def count_terms(tree: SPTree) -> int:
+    """Leaves and delays of an expression (the rounding terms of its budget)."""
     if isinstance(tree, (Leaf, Delay)):
         return 1
-    return sum(_terms(p) for p in tree.parts)
+    return sum(count_terms(p) for p in tree.parts)
 
 
 def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
@@ -238,7 +239,7 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str
     """Least cost (B,) of one flow's nodes within its SLA on the grid, and the chosen column
     per node ((B,), −1 where the cost is inf)."""
     xp, B = tabs.xp, tabs.batch
-    T = xp.broadcast_to(budget_steps(part.sla_ms, grid_ms, mode, _terms(part.tree), xp), (B,))
+    T = xp.broadcast_to(budget_steps(part.sla_ms, grid_ms, mode, count_terms(part.tree), xp), (B,))
     tmax = int(T.max())
     if tmax < 0:
         return xp.full((B,), xp.inf), {v: xp.full((B,), -1, dtype=xp.int64)
@@ -374,7 +375,7 @@ def _both_passes(parts, coupling, tabs, grid_ms):
 
 def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
     """The longest curve (budget steps + 1) of the down pass (the larger one)."""
-    return int(max(int(np.max(budget_steps(p.sla_ms, grid_ms, "down", _terms(p.tree))))
+    return int(max(int(np.max(budget_steps(p.sla_ms, grid_ms, "down", count_terms(p.tree))))
                    for p in parts)) + 1
 
 
