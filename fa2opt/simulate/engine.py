@@ -131,8 +131,9 @@ class Plan:
 
 def run_node(arrivals_ms: Sequence[float], first: NodeSetting,
              events: Sequence[tuple[float, str, NodeSetting]], uniforms: np.ndarray | None,
-             startup_ms: float) -> tuple[np.ndarray, np.ndarray]:
-    """Batch start and finish time of every item of one node (items sorted by arrival).
+             startup_ms: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The batches of one node: first item index, start and finish time (items sorted by
+    arrival; batch k holds items ``first[k]:first[k+1]``).
 
     One pass over the batches: the next batch starts at
     ``s = max(earliest free replica, min(a_i + timeout, a_{i+b−1}), last reconfiguration)``
@@ -186,17 +187,37 @@ def run_node(arrivals_ms: Sequence[float], first: NodeSetting,
         finishes.append(f)
         nb += 1
         i = j
-    counts = np.diff(np.asarray(first_idx + [n_items], dtype=np.int64))
-    return (np.repeat(np.asarray(starts), counts), np.repeat(np.asarray(finishes), counts))
+    return (np.asarray(first_idx, dtype=np.int64), np.asarray(starts, dtype=float),
+            np.asarray(finishes, dtype=float))
 
 
 @dataclass
 class NodeRecord:
-    """Items of one node in arrival order: arrival, batch start and finish (ms)."""
+    """Items of one node in arrival order (arrival, its batch's start and finish, ms) and
+    the batches (first item index, size, start, finish) in dispatch order."""
 
     arrival_ms: np.ndarray
-    start_ms: np.ndarray
-    finish_ms: np.ndarray
+    batch_first: np.ndarray
+    batch_start_ms: np.ndarray
+    batch_finish_ms: np.ndarray
+
+    @property
+    def batch_size(self) -> np.ndarray:
+        return np.diff(np.append(self.batch_first, len(self.arrival_ms)))
+
+    @property
+    def start_ms(self) -> np.ndarray:
+        return np.repeat(self.batch_start_ms, self.batch_size)
+
+    @property
+    def finish_ms(self) -> np.ndarray:
+        return np.repeat(self.batch_finish_ms, self.batch_size)
+
+    def busy_replicas(self, times_ms: np.ndarray) -> np.ndarray:
+        """Batches in service (start ≤ t < finish) at each given time."""
+        started = np.searchsorted(np.sort(self.batch_start_ms), times_ms, side="right")
+        ended = np.searchsorted(np.sort(self.batch_finish_ms), times_ms, side="right")
+        return started - ended
 
     def queue_length(self, times_ms: np.ndarray) -> np.ndarray:
         """Items waiting (arrived, batch not started) at each given time."""
@@ -262,11 +283,11 @@ def simulate(instance: Instance, plan: Plan, arrivals_ms: Mapping[str, np.ndarra
         perm = np.argsort(items, kind="stable")
         sorted_items = items[perm]
         uniforms = rng.random(len(items)) if _sampled(plan, v) else None
-        start_s, finish_s = run_node(sorted_items, plan.settings[0][v], plan.events(v),
-                                     uniforms, plan.startup_ms)
-        nodes[v] = NodeRecord(sorted_items, start_s, finish_s)
-        finish = np.empty_like(finish_s)
-        finish[perm] = finish_s
+        first, b_start, b_finish = run_node(sorted_items, plan.settings[0][v], plan.events(v),
+                                            uniforms, plan.startup_ms)
+        rec = nodes[v] = NodeRecord(sorted_items, first, b_start, b_finish)
+        finish = np.empty(len(items))
+        finish[perm] = rec.finish_ms
         offset = 0
         for g, at, k in parts:
             n_items = int(k.sum())

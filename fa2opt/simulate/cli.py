@@ -1,0 +1,115 @@
+"""``fa2opt evaluate``: autoscale one instance over a trace with each method, simulate, and
+print (and with ``--out``, save as CSV and PNG) violations, latency and resource use."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..io import InputError, load_instance
+from ..solver import available_methods, solver_class
+from .arrivals import ARRIVAL_MODES, Trace, load_trace
+from .autoscale import MethodDecider
+from .predictors import PREDICTORS, Predictor
+from .report import format_table, save_run_outputs
+from .run import Run, evaluate, make_workload
+from .service import SERVICE_KINDS, ServiceModel, profile_ranges
+
+
+def parse_traces(specs: Sequence[str], column: str, scale: float,
+                 seconds: int | None) -> dict[str, Trace]:
+    """``--trace CSV`` (every flow) or ``--trace FLOW=CSV`` (one flow) -> traces by flow."""
+    out: dict[str, Trace] = {}
+    for spec in specs:
+        flow, sep, path = spec.partition("=")
+        if not sep or Path(spec).exists():
+            flow, path = "*", spec
+        tr = load_trace(path, column).scaled(scale)
+        out[flow] = tr.window(0, seconds) if seconds else tr
+    return out
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("evaluate", help="trace-driven simulation of autoscaling methods "
+                              "(SLA violations, latency, resource-time)")
+    p.add_argument("instance", metavar="INSTANCE")
+    p.add_argument("--trace", action="append", required=True, metavar="[FLOW=]CSV",
+                   help="rate trace (columns second,<column>); FLOW=CSV for one flow")
+    p.add_argument("--column", default="rps", help="trace column to read (rps, rps_raw)")
+    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply trace rates")
+    p.add_argument("--seconds", type=int, help="only the first N seconds of the trace")
+    p.add_argument("--method", "-m", action="append",
+                   help="method(s) to compare (repeatable; default: every available method "
+                        "except brute-force)")
+    p.add_argument("--predictor", choices=PREDICTORS, default="max")
+    p.add_argument("--window", type=int, help="predictor window (s)")
+    p.add_argument("--quantile", type=float, default=0.95)
+    p.add_argument("--headroom", type=float, default=0.0, help="scale forecasts by 1+h")
+    p.add_argument("--interval", type=int, default=10, help="adaptation interval (s)")
+    p.add_argument("--startup", type=float, default=5.0, help="replica start-up delay (s)")
+    p.add_argument("--arrivals", choices=ARRIVAL_MODES, default="poisson")
+    p.add_argument("--service", choices=SERVICE_KINDS, default="mean")
+    p.add_argument("--jitter", type=float, default=0.1, help="half-width for --service jitter")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the metrics")
+    p.add_argument("--time-limit", type=float, help="MILP time limit per decision (s)")
+    p.add_argument("--out", help="folder for CSV and PNG results")
+    p.add_argument("--json", action="store_true", help="one JSON row per method")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def default_methods() -> list[str]:
+    return [m for m in available_methods() if m != "brute-force"] or ["brute-force"]
+
+
+def method_options(method: str, time_limit: float | None) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if time_limit is not None and "time_limit" in solver_class(method).option_names():
+        opts["time_limit"] = time_limit
+    return opts
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    instance = load_instance(args.instance)
+    traces = parse_traces(args.trace, args.column, args.rate_scale, args.seconds)
+    methods = args.method or default_methods()
+    known = set(available_methods())
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        print(f"fa2opt evaluate: unknown method {unknown[0]!r} (available: "
+              f"{', '.join(sorted(known))})", file=sys.stderr)
+        return 2
+    try:
+        service = ServiceModel(args.service, args.jitter if args.service == "jitter" else 0.0,
+                               profile_ranges(args.instance) if args.service == "range" else {})
+        predictor = Predictor(args.predictor, args.window, args.quantile, args.headroom)
+        workload = make_workload(instance, traces, args.arrivals, args.seed)
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
+        return 2
+    runs: list[Run] = []
+    for m in methods:
+        decider = MethodDecider(instance, m, **method_options(m, args.time_limit))
+        try:
+            runs.append(evaluate(instance, workload, decider, name=m, predictor=predictor,
+                                 interval_s=args.interval, startup_s=args.startup,
+                                 service=service, seed=args.seed, warmup_s=args.warmup))
+        except ValueError as exc:
+            print(f"fa2opt evaluate: {m}: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        for r in runs:
+            print(json.dumps(r.row, default=float))
+    else:
+        print(f"{instance.name}: {workload.horizon_s} s, predictor {predictor.label}, "
+              f"interval {args.interval} s, start-up {args.startup:g} s, {args.arrivals} arrivals")
+        print(format_table([r.row for r in runs]))
+    if args.out:
+        save_run_outputs(runs, workload, Path(args.out), instance.name)
+        print(f"results in {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,76 @@
+"""Tables and files of an evaluation: a fixed-width text table of the summary rows, and
+CSV + PNG outputs (summary, per-flow rows, the decision log, plots)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .plots import plot_latency_cdf, plot_timeline
+from .run import Run, Workload
+
+TABLE_COLUMNS = (("method", "method", "{}"), ("requests", "requests", "{:d}"),
+                 ("violation_pct", "viol%", "{:.2f}"),
+                 ("worst_flow_violation_pct", "worst flow viol%", "{:.2f}"),
+                 ("p50_ms", "p50 ms", "{:.1f}"), ("p99_ms", "p99 ms", "{:.1f}"),
+                 ("mean_cost", "mean cost", "{:.2f}"), ("mean_model_cost", "model cost", "{:.2f}"),
+                 ("reconfigurations", "reconfs", "{:d}"), ("kept", "kept", "{:d}"),
+                 ("decide_ms_mean", "decide ms", "{:.2f}"), ("sim_s", "sim s", "{:.2f}"))
+
+
+def format_table(rows: Sequence[Mapping[str, Any]], extra: Iterable[str] = ()) -> str:
+    """Fixed-width table: the standard columns, every ``unit_s[...]`` column, then ``extra``."""
+    cols = list(TABLE_COLUMNS)
+    hw = sorted({k for r in rows for k in r if k.startswith("unit_s[")})
+    cols += [(k, k, "{:.0f}") for k in hw] + [(k, k, "{}") for k in extra]
+    cells = [[h for _, h, _ in cols]]
+    for r in rows:
+        line = []
+        for key, _, fmt in cols:
+            v = r.get(key)
+            try:
+                line.append("-" if v is None else fmt.format(v))
+            except (ValueError, TypeError):
+                line.append(str(v))
+        cells.append(line)
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
+                     for line in cells)
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def step_rows(run: Run) -> list[dict[str, Any]]:
+    """The decision log: per adaptation, forecast, outcome, cost and each node's setting."""
+    out = []
+    for s, settings in zip(run.loop.steps, run.sim.plan.settings):
+        row: dict[str, Any] = {"method": run.method, "time_s": s.time_s, "outcome": s.outcome,
+                               "status": s.status, "decide_ms": s.decide_ms,
+                               "cost": s.answer.cost}
+        row.update({f"forecast[{f}]": r for f, r in s.forecast.items()})
+        for v, st in settings.items():
+            row[f"{v}.batch"] = st.batch
+            row[f"{v}.replicas"] = st.replicas
+            row[f"{v}.units"] = st.units
+            row[f"{v}.timeout_ms"] = st.timeout_ms
+        out.append(row)
+    return out
+
+
+def save_run_outputs(runs: Sequence[Run], workload: Workload, out: Path, label: str) -> None:
+    """``{label}_summary.csv``, ``_flows.csv``, ``_steps.csv``, ``_timeline.png``, ``_cdf.png``."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv([r.row for r in runs], out / f"{label}_summary.csv")
+    write_csv([f for r in runs for f in r.flows], out / f"{label}_flows.csv")
+    write_csv([s for r in runs for s in step_rows(r)], out / f"{label}_steps.csv")
+    plot_timeline(runs, workload, out / f"{label}_timeline.png", title=label)
+    plot_latency_cdf(runs, out / f"{label}_cdf.png", title=label)
