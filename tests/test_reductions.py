@@ -1,0 +1,282 @@
+"""The transformation steps of FA2 (fa2opt.reductions) and the exact front arithmetic."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fa2opt.model import Config, Edge, Flow, Instance, Node
+from fa2opt.pareto import Front, parallel, pareto_remainder, series
+from fa2opt.problem import Problem
+from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, SeriesParallel,
+                               clear_cache, decompose, evaluate, flow_tree, leaf_counts, leaves,
+                               pareto_rows, search)
+from fa2opt.reductions.sptree import Delay, Parallel, Series
+
+try:
+    from strategies import instances
+except ImportError:  # pragma: no cover
+    from tests.strategies import instances
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def random_dag(rng: random.Random, n: int, p: float) -> tuple[list[str], dict[str, tuple]]:
+    """A random DAG on n nodes in topological order with random edge latencies."""
+    nodes = [f"v{i}" for i in range(n)]
+    preds: dict[str, list] = {v: [] for v in nodes}
+    for j in range(n):
+        for i in range(j):
+            if rng.random() < p:
+                preds[nodes[j]].append((nodes[i], rng.choice([0.0, 0.0, 1.5, 4.0])))
+    return nodes, {v: tuple(ps) for v, ps in preds.items()}
+
+
+def longest(nodes, preds, lat) -> float:
+    finish = {}
+    for v in nodes:
+        finish[v] = lat[v] + max((finish[u] + d for u, d in preds[v]), default=0.0)
+    return max(finish.values())
+
+
+def instance(nodes: dict[str, list[tuple[int, float, float]]], edges, flows) -> Instance:
+    """nodes: name -> [(batch, units, latency_ms)], flows: [(name, rate, sla, members)]."""
+    return Instance(
+        name="t",
+        nodes=tuple(Node(v, tuple(Config(b, "cpu", u, p) for b, u, p in rows))
+                    for v, rows in nodes.items()),
+        edges=tuple(Edge(*e) for e in edges),
+        flows=tuple(Flow(f, r, s, tuple(m)) for f, r, s, m in flows),
+        queueing="none")
+
+
+# -- Pareto pruning -----------------------------------------------------------------------
+
+@given(st.lists(st.tuples(st.integers(1, 6), st.integers(1, 6)), min_size=1, max_size=12))
+def test_pareto_rows_keeps_exactly_one_of_each_nondominated_point(rows):
+    rows = sorted(rows)
+    lat = [float(a) for a, _ in rows]
+    cost = [float(b) for _, b in rows]
+    kept = pareto_rows(lat, cost)
+    pts = {(lat[i], cost[i]) for i in kept}
+    assert len(pts) == len(kept)  # one of equal rows
+    for a, b in set(zip(lat, cost)):
+        dominated = any(x <= a and y <= b and (x, y) != (a, b) for x, y in zip(lat, cost))
+        assert ((a, b) in pts) == (not dominated)
+
+
+def test_prune_drops_dominated_and_sla_breaking_rows_and_inverts_to_positions():
+    # rows: (batch, units, latency); queueing none, one replica each (rate tiny)
+    inst = instance({"a": [(1, 1, 10.0), (1, 2, 10.0), (1, 3, 5.0), (1, 1, 12.0), (1, 1, 50.0)],
+                     "b": [(1, 1, 20.0), (1, 2, 8.0)]},
+                    [("a", "b")], [("main", 0.001, 40.0, ["a", "b"])])
+    problem = Problem.from_instance(inst)
+    step = ParetoPrune()
+    pruned, inv = step.apply(problem)
+    a = pruned.candidates["a"]
+    # (5,3) and (10,1) survive; (10,2) dominated, (12,1) dominated by (10,1); 50 > 40-8
+    assert a.latency == [5.0, 10.0] and a.cost == [3.0, 1.0]
+    assert pruned.candidates["b"].latency == [8.0, 20.0]
+    positions = step.invert({"a": 1, "b": 0}, inv)
+    t = problem.tables["a"]
+    assert float(t.latency_ms[positions["a"]]) == 10.0 and float(t.cost[positions["a"]]) == 1.0
+    loose, _ = ParetoPrune(slack=False).apply(problem)
+    assert loose.candidates["a"].latency == [5.0, 10.0]  # (50, 1) is dominated by (10, 1)
+
+
+def test_prune_slack_uses_the_longest_path_through_the_node():
+    # fork-join s -> {x, y} -> t: y's limit depends on the path through y only
+    inst = instance({"s": [(1, 1, 10.0)], "x": [(1, 1, 30.0)],
+                     "y": [(1, 4, 5.0), (1, 2, 25.0), (1, 1, 31.0)], "t": [(1, 1, 10.0)]},
+                    [("s", "x"), ("s", "y"), ("x", "t"), ("y", "t")],
+                    [("main", 0.001, 50.0, ["s", "x", "y", "t"])])
+    pruned, _ = ParetoPrune().apply(Problem.from_instance(inst))
+    assert pruned.candidates["y"].latency == [5.0, 25.0]  # 31 > 50 - 20
+
+
+# -- series-parallel decomposition ----------------------------------------------------------
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 9), st.floats(0.1, 0.8))
+def test_decomposition_evaluates_to_the_longest_path(seed, n, p):
+    rng = random.Random(seed)
+    nodes, preds = random_dag(rng, n, p)
+    tree, _ = decompose(nodes, preds)
+    assert set(leaves(tree)) == set(nodes)
+    for _ in range(5):
+        lat = {v: rng.choice([0.5, 1.0, 3.0, 7.25, 20.0]) for v in nodes}
+        assert evaluate(tree, lat) == pytest.approx(longest(nodes, preds, lat), abs=1e-9)
+
+
+def test_series_parallel_shapes_need_no_duplication():
+    chain = (["a", "b", "c"], {"a": (), "b": (("a", 2.0),), "c": (("b", 0.0),)})
+    tree, red = decompose(*chain)
+    assert red == 0 and tree == Series((Leaf("a"), Delay(2.0), Leaf("b"), Leaf("c")))
+    fj = (["s", "x", "y", "t"], {"s": (), "x": (("s", 0.0),), "y": (("s", 0.0),),
+                                  "t": (("x", 0.0), ("y", 0.0))})
+    tree, red = decompose(*fj)
+    assert red == 0 and isinstance(tree, Series) and isinstance(tree.parts[1], Parallel)
+    single, red = decompose(["a"], {"a": ()})
+    assert single == Leaf("a") and red == 0
+    # two disconnected chains: a parallel composition
+    disc, red = decompose(["a", "b", "c"], {"a": (), "b": (("a", 0.0),), "c": ()})
+    assert red == 0 and isinstance(disc, Parallel)
+
+
+def test_issue_bridge_is_series_parallel_once_transitive_edges_are_dominated():
+    # a→b, a→c, b→c, b→d, c→d with d_e = 0: a→c and b→d are never on a longest path
+    preds = {"a": (), "b": (("a", 0.0),), "c": (("a", 0.0), ("b", 0.0)), "d": (("b", 0.0), ("c", 0.0))}
+    tree, red = decompose(["a", "b", "c", "d"], preds)
+    assert list(leaves(tree)) == ["a", "b", "c", "d"]
+    # with edge latencies the transitive edges matter: still exact, possibly duplicated
+    preds = {"a": (), "b": (("a", 0.0),), "c": (("a", 9.0), ("b", 0.0)), "d": (("b", 9.0), ("c", 0.0))}
+    tree, red = decompose(["a", "b", "c", "d"], preds)
+    rng = random.Random(1)
+    for _ in range(50):
+        lat = {v: rng.uniform(0.1, 20) for v in "abcd"}
+        assert evaluate(tree, lat) == pytest.approx(longest("abcd", preds, lat))
+
+
+def test_n_graph_is_not_series_parallel_and_duplicates_one_node():
+    preds = {"a": (), "b": (), "c": (("a", 0.0), ("b", 0.0)), "d": (("b", 0.0),)}
+    tree, red = decompose(["a", "b", "c", "d"], preds)
+    assert red >= 1
+    counts = leaf_counts([type("F", (), {"tree": tree})()])
+    assert sorted(v for v, k in counts.items() if k > 1) in (["b"], ["c"])
+
+
+def test_decomposition_cache_returns_the_same_tree_for_the_same_graph():
+    clear_cache()
+    inst = instance({"a": [(1, 1, 1.0)], "b": [(1, 1, 1.0)]}, [("a", "b")],
+                    [("main", 1.0, 10.0, ["a", "b"])])
+    g = Problem.from_instance(inst).flows[0]
+    g2 = Problem.from_instance(inst.with_rates(3.0)).flows[0]
+    assert flow_tree(g)[0] is flow_tree(g2)[0]
+    assert flow_tree(g, cache=False)[0] == flow_tree(g)[0]
+
+
+# -- front arithmetic ------------------------------------------------------------------------
+
+def brute_front(points):
+    pts = sorted(set(points))
+    out, best = [], float("inf")
+    for l, c in pts:
+        if c < best:
+            if out and out[-1][0] == l:
+                out.pop()
+            out.append((l, c))
+            best = c
+    return out
+
+
+def rand_front(rng, n):
+    pts = [(rng.randint(1, 40) * 0.5, float(rng.randint(1, 30))) for _ in range(n)]
+    f = brute_front(pts)
+    return Front([l for l, _ in f], [c for _, c in f])
+
+
+@pytest.mark.parametrize("n", [3, 40])  # 40·40 pairs exercises the numpy path
+def test_series_and_parallel_equal_their_definitions(n):
+    rng = random.Random(n)
+    for _ in range(30):
+        a, b = rand_front(rng, n), rand_front(rng, rng.randint(1, n))
+        cap = rng.uniform(5, 45)
+        got = series(a, b, cap)
+        want = brute_front([(la + lb, ca + cb) for la, ca in zip(a.lat, a.cost)
+                            for lb, cb in zip(b.lat, b.cost) if la + lb <= cap])
+        assert list(zip(np.asarray(got.lat).tolist(), np.asarray(got.cost).tolist())) == want
+        for r in range(len(got)):  # back-pointers reproduce the point
+            i, j = int(got.I[r]), int(got.J[r])
+            assert a.lat[i] + b.lat[j] == got.lat[r] and a.cost[i] + b.cost[j] == got.cost[r]
+        got = parallel(a, b)
+        want = brute_front([(max(la, lb), ca + cb) for la, ca in zip(a.lat, a.cost)
+                            for lb, cb in zip(b.lat, b.cost)])
+        assert list(zip(np.asarray(got.lat).tolist(), np.asarray(got.cost).tolist())) == want
+
+
+def test_pareto_remainder_equals_enumeration_on_random_trees():
+    rng = random.Random(7)
+    for trial in range(60):
+        nodes, preds = random_dag(rng, rng.randint(1, 6), 0.5)
+        tree, _ = decompose(nodes, preds)
+        cands = {}
+        for v in nodes:
+            f = rand_front(rng, 4)
+            cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
+        counts = leaf_counts([type("F", (), {"tree": tree})()])
+        fixed = {v: rng.randrange(len(cands[v])) for v in nodes if counts[v] > 1}
+        budget = rng.uniform(5, 60)
+        best = None
+        free = [v for v in nodes if v not in fixed]
+        for combo in itertools.product(*(range(len(cands[v])) for v in free)):
+            ch = dict(zip(free, combo)) | fixed
+            lat = {v: cands[v].latency[k] for v, k in ch.items()}
+            if evaluate(tree, lat) <= budget:
+                c = sum(cands[v].cost[ch[v]] for v in free)
+                best = c if best is None else min(best, c)
+        got = pareto_remainder(tree, budget, cands, fixed)
+        assert (got is None) == (best is None)
+        if got is not None:
+            assert got[0] == pytest.approx(best)
+            ch = got[1] | fixed
+            assert evaluate(tree, {v: cands[v].latency[k] for v, k in ch.items()}) <= budget
+            assert sum(cands[v].cost[ch[v]] for v in free) == pytest.approx(got[0])
+
+
+# -- decoupling and the search with a pluggable remainder solver --------------------------------
+
+def enumerate_remainder(tree, budget, candidates, fixed=None, weight=None):
+    """A deliberately naive remainder solver (enumeration) -- any curve arithmetic plugs in."""
+    fixed, weight = fixed or {}, weight or {}
+    slots = list(enumerate(leaves(tree)))  # every leaf chooses for itself (relaxation)
+    free = [(i, v) for i, v in slots if v not in fixed]
+    best = None
+
+    def value(t, it, ch):
+        if isinstance(t, Leaf):
+            i = next(it)
+            return candidates[t.node].latency[fixed[t.node] if t.node in fixed else ch[i]]
+        if isinstance(t, Delay):
+            return t.latency_ms
+        vals = [value(p, it, ch) for p in t.parts]
+        return sum(vals) if isinstance(t, Series) else max(vals)
+
+    for combo in itertools.product(*(range(len(candidates[v])) for _, v in free)):
+        ch = {i: k for (i, _), k in zip(free, combo)}
+        if value(tree, iter(range(len(slots))), ch) <= budget:
+            c = sum(candidates[v].cost[k] * weight.get(v, 1.0) for (_, v), k in zip(free, combo))
+            if best is None or c < best[0]:
+                best = (c, {v: k for (_, v), k in zip(free, combo)})
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(max_nodes=5, max_configs=3))
+def test_search_with_a_plugged_in_remainder_solver_is_exact(inst):
+    problem = Problem.from_instance(inst)
+    chain = Chain([ParetoPrune(), SeriesParallel(), Decouple()])
+    ref = __import__("fa2opt").solve(inst, "brute-force")
+    if not problem.is_feasible():
+        assert ref.status == "infeasible"
+        return
+    dp, inverse = chain.apply(problem)
+    for remainder in (enumerate_remainder, pareto_remainder):
+        res = search(dp, remainder)
+        positions = chain.invert(res.choice, inverse)
+        assert problem.meets_slas(positions)
+        assert problem.cost(positions) == pytest.approx(ref.cost, rel=1e-9)
+        assert res.cost == pytest.approx(ref.cost, rel=1e-9)
+
+
+def test_decouple_names_shared_nodes_as_coupling():
+    inst = instance({"d": [(1, 1, 5.0), (1, 1, 9.0)], "f": [(1, 1, 5.0)], "p": [(1, 1, 5.0)]},
+                    [("d", "f"), ("d", "p")],
+                    [("faces", 1.0, 30.0, ["d", "f"]), ("plates", 1.0, 30.0, ["d", "p"])])
+    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(Problem.from_instance(inst))
+    assert dp.coupling == ("d",)
+    assert dp.flow_coupling == (("d",), ("d",))
+    assert dp.free == ()
