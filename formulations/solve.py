@@ -70,17 +70,27 @@ class MILPSolver(Solver):
 
     def __init__(self, **options: Any):
         super().__init__(**options)
+        # Bad option values become an ``error`` answer naming the option (the CLI prints
+        # it as one line and exits 2), not an exception from deep inside a batch run.
+        self.option_error: str | None = None
+        self.formulation: formulations.Formulation | None = None
         tl = options.get("time_limit")
+        th = options.get("threads")
         if tl is not None and (isinstance(tl, bool) or not isinstance(tl, (int, float))
                                or not math.isfinite(tl) or tl <= 0):
-            raise ValueError(f"time_limit must be a positive number of seconds (got {tl!r})")
-        th = options.get("threads")
-        if th is not None and (isinstance(th, bool) or not isinstance(th, int) or th < 1):
-            raise ValueError(f"threads must be a positive integer (got {th!r})")
-        self.formulation = formulations.get(options.get("formulation") or "base")
+            self.option_error = f"time_limit: must be a positive number of seconds (got {tl!r})"
+        elif th is not None and (isinstance(th, bool) or not isinstance(th, int) or th < 1):
+            self.option_error = f"threads: must be a positive integer (got {th!r})"
+        else:
+            try:
+                self.formulation = formulations.get(options.get("formulation") or "base")
+            except KeyError as exc:
+                self.option_error = f"formulation: {exc.args[0]}"
 
     def decide(self, problem: Problem) -> Decision:
         form = self.formulation
+        if form is None:
+            return Decision("error", message=f"milp: {self.option_error}")
         extra: dict[str, Any] = {"formulation": form.name}
         if self.options.get("short_circuit", True) and form.restricts_base \
                 and not problem.is_feasible():
