@@ -182,18 +182,29 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np) -> tuple[Any, 
 
 
 def _leaf_fold_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numpy twin of the ``leaf_fold`` kernel: k in increasing order, strict ``<``."""
+    """Numpy twin of the ``leaf_fold`` kernel: k in increasing order, strict ``<``.
+
+    ``g`` is padded with T+1 infinities on the left, so ``g[b, t − u]`` for all t is the
+    contiguous window starting at T+1 − u of the padded row (inf where t < u, which never
+    wins a strict ``<`` against inf): one row-gather per k instead of an element gather.
+    """
     B, T1 = g.shape
-    t = np.arange(T1)
+    padded = np.concatenate([np.full((B, T1), np.inf), g], axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, T1, axis=1)  # (B, T1+1, T1)
+    rows = np.arange(B)
     best = np.full((B, T1), np.inf)
     arg = np.full((B, T1), -1, dtype=np.int32)
+    better = np.empty((B, T1), dtype=bool)
     for k in range(u.shape[1]):
-        src = t[None, :] - u[:, k, None]  # (B, T1)
-        fits = src >= 0
-        v = c[:, k, None] + np.take_along_axis(g, np.maximum(src, 0), axis=1)
-        better = fits & (v < best)
-        best = np.where(better, v, best)
-        arg[better] = k
+        ck = c[:, k]
+        live = np.isfinite(ck)
+        if not live.any():
+            continue
+        v = windows[rows, T1 - u[:, k]]  # (B, T1) copy: g[b, t − u[b, k]]
+        np.add(ck[:, None], v, out=v)
+        np.less(v, best, out=better)
+        np.copyto(best, v, where=better)
+        np.copyto(arg, np.int32(k), where=better)
     return best, arg
 
 

@@ -1,0 +1,209 @@
+#!/usr/bin/env python
+"""Benchmark of the grid DP's array code path: numpy (CPU) vs CuPy (GPU), side by side.
+
+Workload: a synthetic 10-node pipeline (a chain; 12 profile rows per node: batch 1/2/4/8 ×
+1/2/4 units, batch-fill queueing), SLA 1000 ms, the grid step chosen so the curve has the
+asked length (grid length = ⌊SLA/Δ⌋ + 1 budget steps). A *decision* is one batch item (one
+rate): both passes (decision and lower bound), backtracking and the all-fastest check.
+
+Sections (one CSV, one printed table each):
+
+* ``throughput``: decisions/s per device over batch sizes × grid lengths; the first call
+  (CUDA compilation, allocation, caches) is timed apart as ``warmup_s``; the median of
+  ``--repeats`` timed calls is reported. Points above a device's work cap (batch × grid
+  length) are skipped and listed as such.
+* ``loop``: on the CPU, the batched numpy path vs the single-instance ``fa2-grid`` solver
+  called in a loop over the same rates (its problems built before timing), at ``--loop-batch``.
+* ``table``: the time to build a full decision table (``DecisionTable.build``), per device.
+
+Usage: ``python scripts/bench_kernel.py [--quick] [--out results/bench_kernel.csv]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fa2opt import kernels
+from fa2opt.decision_table import DecisionTable
+from fa2opt.grid import CurveTables, GridSolver, decide_batch, flow_parts
+from fa2opt.model import Config, Edge, Flow, Instance, Node
+from fa2opt.problem import Problem
+
+SLA_MS = 1000.0
+
+
+def pipeline(n_nodes: int = 10, seed: int = 0) -> Instance:
+    """A synthetic n-node chain with 12 correlated profile rows per node."""
+    rng = np.random.default_rng(seed)
+    nodes = []
+    for i in range(n_nodes):
+        base = float(rng.uniform(5.0, 30.0))
+        rows = tuple(Config(b, "cpu", float(u), round(base * b ** 0.8 / u ** 0.7 * rng.uniform(0.9, 1.1), 3))
+                     for b in (1, 2, 4, 8) for u in (1, 2, 4))
+        nodes.append(Node(f"n{i}", rows))
+    names = tuple(n.name for n in nodes)
+    edges = tuple(Edge(a, b, 1.0) for a, b in zip(names, names[1:]))
+    return Instance(name=f"pipeline{n_nodes}", nodes=tuple(nodes), edges=edges,
+                    flows=(Flow("main", 100.0, SLA_MS, names),), queueing="batch-fill")
+
+
+def grid_ms_for(length: int) -> float:
+    """Δ such that ⌊(SLA + tol)/Δ⌋ + 1 = length."""
+    return SLA_MS / (length - 1)
+
+
+def rates(batch: int) -> np.ndarray:
+    return np.linspace(50.0, 2000.0, batch)
+
+
+def batched(inst: Instance, r: np.ndarray, grid_ms: float, xp, chunk: int) -> None:
+    """Decide every rate with the batched grid DP (chunked to bound memory)."""
+    problem = Problem.from_instance(inst)
+    parts, coupling = flow_parts(problem)
+    for lo in range(0, len(r), chunk):
+        at = inst.with_rates(rates={"main": r[lo:lo + chunk]})
+        tabs, _ = CurveTables.from_rates(inst, {n.name: xp.asarray(at.node_rate(n.name))
+                                                for n in inst.nodes}, xp)
+        d = decide_batch(parts, coupling, tabs, grid_ms)
+        kernels.to_numpy(d.cost)  # synchronise: results on the host
+
+
+def timed(fn, repeats: int, budget_s: float) -> tuple[float, float, int]:
+    """(warm-up seconds, median seconds, timed runs): first call apart, then up to
+    ``repeats`` calls while under ``budget_s``."""
+    t0 = time.perf_counter()
+    fn()
+    warm = time.perf_counter() - t0
+    times: list[float] = []
+    while len(times) < repeats and (not times or sum(times) < budget_s):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return warm, statistics.median(times), len(times)
+
+
+def chunk_for(device: str, length: int) -> int:
+    cap = 1 << 33 if device == "gpu" else 1 << 28  # bytes of argmin arrays per pass
+    return max(1, cap // (4 * length * 10))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", default="1,10,100,1000,10000,100000")
+    ap.add_argument("--grids", default="500,2000,20000")
+    ap.add_argument("--devices", default="cpu,gpu", help="gpu is skipped where unavailable")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--budget-s", type=float, default=3.0, help="stop repeating after this")
+    ap.add_argument("--cap-cpu", type=float, default=2e7, help="max batch × grid length on cpu")
+    ap.add_argument("--cap-gpu", type=float, default=4e8, help="max batch × grid length on gpu")
+    ap.add_argument("--loop-batch", type=int, default=1000)
+    ap.add_argument("--table-rates", type=int, default=10000)
+    ap.add_argument("--table-grid", type=int, default=2000)
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    ap.add_argument("--out", default="results/bench_kernel.csv")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.batches, args.grids, args.repeats = "1,100,1000", "500,2000", 3
+        args.loop_batch, args.table_rates = 100, 1000
+
+    devices = []
+    for dev in args.devices.split(","):
+        try:
+            kernels.get_array_module(dev)
+            devices.append(dev)
+        except kernels.DeviceUnavailable as exc:
+            print(f"skipping {dev}: {exc}", file=sys.stderr)
+    gpu_name = ""
+    if "gpu" in devices:
+        cp = kernels.get_array_module("gpu")
+        gpu_name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"# bench_kernel {stamp}  host {platform.node()} {platform.processor() or platform.machine()}"
+          f"  python {platform.python_version()}  numpy {np.__version__}"
+          + (f"  gpu {gpu_name}" if gpu_name else "  (no gpu)"))
+
+    inst = pipeline()
+    rows: list[dict] = []
+    # -- throughput ------------------------------------------------------------------
+    for length in [int(x) for x in args.grids.split(",")]:
+        g = grid_ms_for(length)
+        for batch in [int(x) for x in args.batches.split(",")]:
+            r = rates(batch)
+            for dev in devices:
+                cap = args.cap_gpu if dev == "gpu" else args.cap_cpu
+                row = {"section": "throughput", "device": dev, "batch": batch, "grid_length": length}
+                if batch * length > cap:
+                    rows.append({**row, "note": f"skipped (batch × grid > cap {cap:g})"})
+                    continue
+                xp = kernels.get_array_module(dev)
+                warm, med, n = timed(lambda: batched(inst, r, g, xp, chunk_for(dev, length)),
+                                     args.repeats, args.budget_s)
+                rows.append({**row, "warmup_s": warm, "median_s": med, "runs": n,
+                             "decisions_per_s": batch / med})
+                print(f"  throughput {dev:<3} batch {batch:>6} grid {length:>5}: "
+                      f"{batch / med:>12.1f} decisions/s  (median {med * 1e3:.2f} ms, warm-up {warm * 1e3:.1f} ms)",
+                      flush=True)
+    # -- loop vs batched (CPU) -------------------------------------------------------
+    g = grid_ms_for(args.table_grid)
+    r = rates(args.loop_batch)
+    problems = [Problem.from_instance(inst.with_rates(rates={"main": float(x)})) for x in r]
+    solver = GridSolver(grid_ms=g, device="cpu")
+    t0 = time.perf_counter()
+    for p in problems:
+        solver.solve(p)
+    loop_s = time.perf_counter() - t0
+    warm, med, n = timed(lambda: batched(inst, r, g, np, chunk_for("cpu", args.table_grid)), 3, args.budget_s)
+    rows.append({"section": "loop", "device": "cpu", "batch": args.loop_batch,
+                 "grid_length": args.table_grid, "median_s": med, "warmup_s": warm, "runs": n,
+                 "loop_s": loop_s, "decisions_per_s": args.loop_batch / med,
+                 "speedup": loop_s / med})
+    print(f"  loop: {args.loop_batch} single solves {loop_s:.2f} s vs batched numpy {med:.3f} s "
+          f"-> {loop_s / med:.1f}x", flush=True)
+    # -- full decision table ---------------------------------------------------------
+    g = grid_ms_for(args.table_grid)
+    r = rates(args.table_rates)
+    for dev in devices:
+        warm, med, n = timed(lambda: DecisionTable.build(inst, r, grid_ms=g, device=dev), 3 if dev == "gpu" else 1,
+                             args.budget_s)
+        rows.append({"section": "table", "device": dev, "batch": args.table_rates,
+                     "grid_length": args.table_grid, "median_s": med, "warmup_s": warm, "runs": n,
+                     "decisions_per_s": args.table_rates / med})
+        print(f"  table {dev}: {args.table_rates} rates, grid {args.table_grid}: {med:.3f} s "
+              f"(warm-up {warm:.3f} s)", flush=True)
+
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "date", stamp)
+    frame.insert(1, "host", platform.node())
+    frame["gpu"] = gpu_name
+    # side by side: numpy vs cupy with the ratio
+    tp = frame[(frame.section == "throughput") & frame.get("decisions_per_s", pd.Series(dtype=float)).notna()]
+    if not tp.empty:
+        wide = tp.pivot_table(index=["grid_length", "batch"], columns="device", values="decisions_per_s")
+        if {"cpu", "gpu"} <= set(wide.columns):
+            wide["gpu/cpu"] = wide["gpu"] / wide["cpu"]
+        print("\n## decisions per second (median; warm-up excluded)")
+        print(wide.to_string(float_format=lambda x: f"{x:,.1f}"))
+    skipped = frame[frame.get("note", pd.Series(dtype=object)).notna()] if "note" in frame else frame.iloc[0:0]
+    if not skipped.empty:
+        print("\nskipped:", ", ".join(f"{d}@{b}x{l}" for d, b, l in
+                                      zip(skipped.device, skipped.batch, skipped.grid_length)))
+    print("\n## other sections")
+    print(frame[frame.section != "throughput"].drop(columns=["date", "host", "gpu"]).to_string(index=False))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
