@@ -133,6 +133,16 @@ def main(argv: list[str] | None = None) -> int:
 
     inst = pipeline()
     rows: list[dict] = []
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> pd.DataFrame:  # after every point, so a run cut short keeps its figures
+        frame = pd.DataFrame(rows)
+        frame.insert(0, "date", stamp)
+        frame.insert(1, "host", platform.node())
+        frame["gpu"] = gpu_name
+        frame.to_csv(out, index=False)
+        return frame
     # -- throughput ------------------------------------------------------------------
     for length in [int(x) for x in args.grids.split(",")]:
         g = grid_ms_for(length)
@@ -149,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                                      args.repeats, args.budget_s)
                 rows.append({**row, "warmup_s": warm, "median_s": med, "runs": n,
                              "decisions_per_s": batch / med})
+                save()
                 print(f"  throughput {dev:<3} batch {batch:>6} grid {length:>5}: "
                       f"{batch / med:>12.1f} decisions/s  (median {med * 1e3:.2f} ms, warm-up {warm * 1e3:.1f} ms)",
                       flush=True)
@@ -166,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                  "grid_length": args.table_grid, "median_s": med, "warmup_s": warm, "runs": n,
                  "loop_s": loop_s, "decisions_per_s": args.loop_batch / med,
                  "speedup": loop_s / med})
+    save()
     print(f"  loop: {args.loop_batch} single solves {loop_s:.2f} s vs batched numpy {med:.3f} s "
           f"-> {loop_s / med:.1f}x", flush=True)
     # -- full decision table ---------------------------------------------------------
@@ -177,13 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"section": "table", "device": dev, "batch": args.table_rates,
                      "grid_length": args.table_grid, "median_s": med, "warmup_s": warm, "runs": n,
                      "decisions_per_s": args.table_rates / med})
+        save()
         print(f"  table {dev}: {args.table_rates} rates, grid {args.table_grid}: {med:.3f} s "
               f"(warm-up {warm:.3f} s)", flush=True)
 
-    frame = pd.DataFrame(rows)
-    frame.insert(0, "date", stamp)
-    frame.insert(1, "host", platform.node())
-    frame["gpu"] = gpu_name
+    frame = save()
     # side by side: numpy vs cupy with the ratio
     tp = frame[(frame.section == "throughput") & frame.get("decisions_per_s", pd.Series(dtype=float)).notna()]
     if not tp.empty:
@@ -198,9 +208,6 @@ def main(argv: list[str] | None = None) -> int:
                                       zip(skipped.device, skipped.batch, skipped.grid_length)))
     print("\n## other sections")
     print(frame[frame.section != "throughput"].drop(columns=["date", "host", "gpu"]).to_string(index=False))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
     print(f"\nwrote {out}")
     return 0
 

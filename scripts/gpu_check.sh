@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One-shot GPU check (no network; CuPy must already be installed on the GPU machine):
+# device info, the gpu-marked tests together with the numpy twins of the same test files,
+# and the kernel benchmark (numpy vs CuPy side by side). Everything goes to one file.
+#
+#   scripts/gpu_check.sh [RESULT_FILE]        (default results/gpu_check.txt)
+#
+# Budget: a few minutes on an H100/H200 (the numpy side of the benchmark is the slow part;
+# its work is capped by --cap-cpu). Exit code: non-zero when the tests fail.
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-results/gpu_check.txt}"
+mkdir -p "$(dirname "$OUT")"
+CSV="${OUT%.txt}_bench.csv"
+export PYTHONUNBUFFERED=1
+{
+  echo "# gpu_check $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname)"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 || echo "nvidia-smi: not available"
+  python - <<'PY' 2>&1
+import platform, numpy
+print("python", platform.python_version(), "numpy", numpy.__version__)
+try:
+    import cupy
+    print("cupy", cupy.__version__, "devices", cupy.cuda.runtime.getDeviceCount(),
+          cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())
+except Exception as exc:  # noqa: BLE001
+    print("cupy unavailable:", type(exc).__name__, exc)
+PY
+  echo
+  echo "## tests: gpu-marked and the numpy twins of the same files"
+} > "$OUT"
+python -m pytest tests/test_kernels.py tests/test_grid.py tests/test_decision_table.py \
+  -m "gpu or not slow" -q -p no:cacheprovider >> "$OUT" 2>&1
+TESTS=$?
+{
+  echo "pytest exit code: $TESTS"
+  echo
+  echo "## benchmark (scripts/bench_kernel.py), CSV: $CSV"
+} >> "$OUT"
+timeout 420 python scripts/bench_kernel.py --devices cpu,gpu \
+  --batches 1,10,100,1000,10000,100000 --grids 500,2000,20000 --repeats 5 \
+  --cap-cpu 2e7 --cap-gpu 4e8 --out "$CSV" >> "$OUT" 2>&1
+echo "bench exit code: $?" >> "$OUT"
+echo "wrote $OUT"
+exit $TESTS
