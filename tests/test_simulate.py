@@ -266,9 +266,10 @@ def test_loop_constant_rate_no_reconfiguration_no_violation():
 def test_table_decider_and_kept_decisions():
     inst = single([Config(1, "cpu", 1, 30.0), Config(4, "cpu", 1, 80.0)], 60.0, sla=100.0)
 
-    class Table:  # stands in for fa2opt.decision_table.DecisionTable
+    class Table:  # stands in for fa2opt.decision_table.DecisionTable (one flow)
         def __init__(self):
             self.asked = []
+            self.instance = inst
 
         def decide(self, rate):
             self.asked.append(rate)
@@ -301,3 +302,20 @@ def test_cli_evaluate(tmp_path, capsys):
                  "-m", "brute-force"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "t.csv" in err
+
+
+def test_real_decision_table_when_present():
+    dt = pytest.importorskip("fa2opt.decision_table")
+    inst = single([Config(1, "cpu", 1, 30.0), Config(4, "cpu", 1, 80.0), Config(8, "cpu", 2, 100.0)],
+                  60.0, sla=300.0)
+    table = dt.DecisionTable.build(inst, np.arange(10.0, 201.0, 10.0))
+    rates = np.r_[np.full(30, 40.0), np.full(30, 150.0)]
+    w = make_workload(inst, {"*": Trace("steps", rates)}, "even")
+    run = evaluate(inst, w, TableDecider(table), name="table", predictor=Predictor("last"),
+                   startup_s=2.0)
+    direct = evaluate(inst, w, MethodDecider(inst, "brute-force"), name="bf",
+                      predictor=Predictor("last"), startup_s=2.0)
+    assert run.row["kept"] == 0 and run.row["fallback"] == 0
+    # the table's decisions hold at the forecast and cost at least the optimum
+    for s_t, s_b in zip(run.loop.steps, direct.loop.steps):
+        assert s_t.answer.cost >= s_b.answer.cost - 1e-9

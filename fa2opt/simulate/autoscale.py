@@ -51,17 +51,33 @@ class MethodDecider:
 
 
 class TableDecider:
-    """Decide by looking up a decision table (``fa2opt.decision_table.DecisionTable``):
-    ``table.decide(rate)`` for one flow, ``table.decide(rates)`` for several."""
+    """Decide by looking up a decision table (:class:`fa2opt.decision_table.DecisionTable`).
+
+    A table varies one rate: one flow's (the others keep the instance's rates), or, for a
+    table whose axis scales every flow by one factor (``table.scaled``), the total rate; then
+    the factor is the largest forecast/instance-rate ratio over the flows, so every flow is
+    provisioned for at least its forecast. :meth:`decision_rates` gives the flow rates the
+    answer was made for (they set the batching timeouts)."""
 
     def __init__(self, table: Any, name: str = "table"):
         self.table, self.name = table, name
+        self.instance: Instance = table.instance
 
-    def __call__(self, rates: Mapping[str, float]) -> Answer:
-        if len(rates) == 1:
-            out = self.table.decide(next(iter(rates.values())))
+    def decision_rates(self, forecast: Mapping[str, float]) -> dict[str, float]:
+        base = {f.name: f.rate_rps for f in self.instance.flows}
+        if getattr(self.table, "scaled", False):
+            scale = max(forecast[f] / base[f] for f in base)
+            return {f: scale * r for f, r in base.items()}
+        name = getattr(self.table, "flow_name", None) or self.instance.flows[0].name
+        return {**base, name: float(forecast[name])}
+
+    def __call__(self, forecast: Mapping[str, float]) -> Answer:
+        rates = self.decision_rates(forecast)
+        if getattr(self.table, "scaled", False):
+            out = self.table.decide(sum(rates.values()))
         else:
-            out = self.table.decide(dict(rates))
+            name = getattr(self.table, "flow_name", None) or self.instance.flows[0].name
+            out = self.table.decide(rates[name])
         if not isinstance(out, Answer):
             raise TypeError(f"decision table returned {type(out).__name__}, not an Answer")
         return out
@@ -122,7 +138,9 @@ def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
         ans = decider(forecast)
         ms = (time.perf_counter() - t0) * 1000.0
         if ans.status in DECISION_STATUSES and ans.has_decision:
-            current, outcome, in_force = ans, "decided", forecast
+            rates_of = getattr(decider, "decision_rates", None)
+            current, outcome = ans, "decided"
+            in_force = rates_of(forecast) if rates_of else forecast
         elif current is not None:
             outcome = "kept"
         else:
