@@ -202,13 +202,36 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     for p in simple:
         if isinstance(p, Leaf):
             u, c, node = steps[p.node], tabs.cost[p.node], p.node
+            keep = useful_columns(u, c, xp)
+            if len(keep) < u.shape[1]:
+                u, c = u[:, keep], c[:, keep]
         else:
             d = int(latency_steps(p.latency_ms, grid_ms, mode))
             u = xp.full((B, 1), d, dtype=xp.int64)
-            c, node = xp.zeros((B, 1), dtype=xp.float64), None
+            c, node, keep = xp.zeros((B, 1), dtype=xp.float64), None, [0]
         acc, arg = kernels.leaf_fold(acc, u, c, xp)
-        rec = ("leaf", node, arg, u, rec)
+        rec = ("leaf", node, arg, u, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
     return acc, rec
+
+
+def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
+    """Columns not dominated at every batch item (exact pruning of a leaf's rows).
+
+    At item b, column j dominates k when u_j ≤ u_k and c_j ≤ c_k, strictly in one or with
+    j < k on a tie (a strict order, so every dominated column is dominated by an undominated
+    one); an unavailable column (c = inf) is dominated. Dropping columns dominated at every
+    item changes no curve value. O(K²·B) against the fold's O(K·B·T).
+    """
+    K = u.shape[1]
+    if K <= 1:
+        return list(range(K))
+    dominated = ~xp.isfinite(c)  # (B, K)
+    cols = xp.arange(K)[None, :]
+    for j in range(K):  # O(B·K) memory
+        uj, cj = u[:, j:j + 1], c[:, j:j + 1]
+        dominated |= (uj <= u) & (cj <= c) & ((uj < u) | (cj < c) | (j < cols))
+    keep = np.flatnonzero(~kernels.to_numpy(dominated.all(axis=0)))
+    return [int(k) for k in keep] or [0]
 
 
 def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType) -> None:
@@ -227,10 +250,10 @@ def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType)
         _backtrack(left, s, ok, out, xp)
         _backtrack(right, t - s, ok, out, xp)
         return
-    _, node, arg, u, prev = rec
+    _, node, arg, u, prev, keep = rec
     k = xp.maximum(kernels.gather_rows(arg, t, xp), 0).astype(xp.int64)
     if node is not None:
-        out[node] = xp.where(ok, k, out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
+        out[node] = xp.where(ok, keep[k], out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
     _backtrack(prev, t - kernels.gather_rows(u, k, xp), ok, out, xp)
 
 
