@@ -35,7 +35,7 @@ import numpy as np
 
 from . import kernels
 from .answer import Answer, decision_answer, empty_answer
-from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, count_terms,
+from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
 from .io import InputError, load_instance
 from .model import Instance
@@ -44,8 +44,6 @@ from .solver import checked
 
 METHOD = "fa2-grid"
 WINDOW = 2
-# Bytes of backtracking arrays one chunk of the batch may hold (per pass).
-CHUNK_BYTES = {"cpu": 1 << 28, "gpu": 1 << 33}
 
 
 def parse_range(text: str, option: str) -> np.ndarray:
@@ -141,7 +139,7 @@ class DecisionTable:
             parts0, _ = flow_parts(problem, {f.name: float(sla_col.max()) for f in instance.flows})
         steps = grid_steps(parts0, grid_ms)
         leaf_steps = sum(count_terms(p.tree) for p in parts0)
-        chunk = max(1, CHUNK_BYTES[table.device] // max(1, 4 * steps * max(1, leaf_steps)))
+        chunk = chunk_size(steps, leaf_steps, table.device)
         out: dict[str, list] = {"status": [], "cost": [], "lb": []}
         choice: dict[str, list] = {n.name: [] for n in instance.nodes}
         reps: dict[str, list] = {n.name: [] for n in instance.nodes}

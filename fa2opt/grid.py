@@ -430,6 +430,17 @@ class GridSolver(Solver):
         return Decision(str(d.status[0]), choice, lower_bound=lb, message=message, extra=extra)
 
 
+# Batch items per chunk: on the CPU small chunks keep the curves in cache (measured fastest
+# around 2^18 curve entries); on the GPU a chunk's argmin arrays stay under 8 GiB per pass.
+CHUNK_ENTRIES = {"cpu": 1 << 18, "gpu": 1 << 31}
+
+
+def chunk_size(length: int, terms: int, device: str) -> int:
+    """Batch items per chunk for curves of ``length`` entries and ``terms`` fold steps."""
+    per_item = length if device == "cpu" else length * max(1, terms)
+    return max(1, CHUNK_ENTRIES[device] // max(1, per_item))
+
+
 def check_grid_ms(value: Any) -> float:
     """The grid step Δ in ms (default 1 ms); must be finite and > 0."""
     grid_ms = DEFAULT_GRID_MS if value is None else float(value)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from fa2opt import kernels
 from fa2opt.decision_table import DecisionTable
-from fa2opt.grid import CurveTables, GridSolver, decide_batch, flow_parts
+from fa2opt.grid import CurveTables, GridSolver, chunk_size, decide_batch, flow_parts
 from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
 
@@ -92,8 +92,7 @@ def timed(fn, repeats: int, budget_s: float) -> tuple[float, float, int]:
 
 
 def chunk_for(device: str, length: int) -> int:
-    cap = 1 << 33 if device == "gpu" else 1 << 28  # bytes of argmin arrays per pass
-    return max(1, cap // (4 * length * 10))
+    return chunk_size(length, 19, device)  # 10 leaves + 9 edge delays
 
 
 def main(argv: list[str] | None = None) -> int:
