@@ -319,7 +319,6 @@ def multi_flow(n: int, pick: Pick) -> Topology:
             part.nodes += a + b
             part.edges += [(seq[i], seq[i + 1], names.group()) for i in range(len(seq) - 1)]
             flows.append(seq)
-        # keep declaration order topological-looking: the shared node after the first prefix
         return _topology("multi-flow", part, flows, variant)
     whole = _chain_part(n, names) if pick(0, 1) else _sp_part(n, pick, names, "S")
     # a prefix of the topological order whose induced subgraph is connected to the sources
