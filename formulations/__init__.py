@@ -60,7 +60,7 @@ class Formulation:
 
 
 _REGISTERED: dict[str, Formulation] = {}
-_NOT_FORMULATIONS = {"solve"}
+_NOT_FORMULATIONS = {"solve", "bench"}
 
 
 def register(formulation: Formulation) -> Formulation:
