@@ -319,3 +319,21 @@ def test_real_decision_table_when_present():
     # the table's decisions hold at the forecast and cost at least the optimum
     for s_t, s_b in zip(run.loop.steps, direct.loop.steps):
         assert s_t.answer.cost >= s_b.answer.cost - 1e-9
+
+
+def test_range_service_times_from_profile_columns(tmp_path):
+    from fa2opt.io import load_instance
+    from fa2opt.simulate import profile_ranges
+    (tmp_path / "p.csv").write_text("batch,hardware,units,latency_ms,latency_min_ms,latency_max_ms\n"
+                                    "1,cpu,1,20,15,30\n2,cpu,1,35,30,40\n")
+    doc = {"name": "r", "sla_ms": 500, "rate_rps": 20, "nodes": [{"name": "a", "profile": "p.csv"}]}
+    (tmp_path / "i.json").write_text(json.dumps(doc))
+    inst = load_instance(tmp_path / "i.json")
+    ranges = profile_ranges(tmp_path / "i.json")
+    assert ranges[("a", 1, "cpu", 1.0, None)] == (15.0, 30.0)
+    arr = arrival_times_ms(Trace.constant(20.0, 60), "even")
+    ans, sim = fixed_run(inst, {"main": 20.0}, {"main": arr}, service=ServiceModel("range", ranges=ranges))
+    rec = sim.nodes["a"]
+    lo, hi = ranges[("a", ans.nodes["a"].batch, "cpu", 1.0, None)]
+    dur = rec.batch_finish_ms - rec.batch_start_ms
+    assert dur.min() >= lo - 1e-9 and dur.max() <= hi + 1e-9 and dur.std() > 0
