@@ -92,26 +92,27 @@ def series(a: Front, b: Front, cap: float) -> Front:
                 lat.append(s)
             m = len(lat)
             return Front(lat, [c + cb for c in ac[:m]], _COMB, None, a, b, list(range(m)), [0] * m)
-        pts = []
-        for j in range(nb):
-            lb, cb = bl[j], bc[j]
-            for i in range(na):
-                s = al[i] + lb
+        # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
+        L = [la + lb for lb in bl for la in al]
+        C = [ca + cb for cb in bc for ca in ac]
+        lat, cost, K = [], [], []
+        best = INF
+        for k in sorted(range(len(L)), key=L.__getitem__):
+            c = C[k]
+            if c < best:
+                s = L[k]
                 if s > cap:
                     break
-                pts.append((s, ac[i] + cb, i, j))
-        pts.sort()
-        lat, cost, I, J = [], [], [], []
-        best = INF
-        for s, c, i, j in pts:
-            if c < best:
-                if lat and lat[-1] == s:  # cannot happen after the sort by (s, c); kept for safety
-                    continue
                 best = c
-                lat.append(s)
-                cost.append(c)
-                I.append(i)
-                J.append(j)
+                if lat and lat[-1] == s:  # same latency, cheaper: replaces the last point
+                    cost[-1] = c
+                    K[-1] = k
+                else:
+                    lat.append(s)
+                    cost.append(c)
+                    K.append(k)
+        I = [k % na for k in K]
+        J = [k // na for k in K]
         return Front(lat, cost, _COMB, None, a, b, I, J)
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
@@ -165,46 +166,47 @@ def parallel(a: Front, b: Front) -> Front:
 
 # -- the DP over an expression tree ---------------------------------------------------------
 
-def _min_latency(tree: SPTree, fast: Mapping[str, float], memo: dict[int, float]) -> float:
-    if isinstance(tree, Leaf):
-        m = fast[tree.node]
-    elif isinstance(tree, Delay):
-        m = tree.latency_ms
-    else:
-        vals = [_min_latency(p, fast, memo) for p in tree.parts]
-        m = sum(vals) if isinstance(tree, Series) else max(vals)
-    memo[id(tree)] = m
-    return m
+class _Context:
+    """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
 
+    def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
+                 fixed: Mapping[str, int] | None, weight: Mapping[str, float] | None):
+        self.candidates = candidates
+        self.fixed = fixed or {}
+        self.weight = weight or {}
+        self.mins: dict[int, float] = {}
+        self.min_latency(tree)
 
-def pareto_front(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates],
-                 fixed: Mapping[str, int] | None = None,
-                 weight: Mapping[str, float] | None = None) -> Front:
-    """The front of ``tree`` cut at ``budget_ms``: leaves of ``fixed`` nodes are the single
-    point (their latency, 0) (their cost is counted by the caller); other leaves' costs are
-    multiplied by ``weight.get(v, 1)``. Empty front: nothing meets the budget."""
-    fixed = fixed or {}
-    weight = weight or {}
-    fast: dict[str, float] = {}
-    for v, c in candidates.items():
-        if v in fixed:
-            fast[v] = c.latency[fixed[v]]
+    def leaf_fastest(self, v: str) -> float:
+        c = self.candidates[v]
+        if v in self.fixed:
+            return c.latency[self.fixed[v]]
+        return c.latency[0] if len(c) else INF
+
+    def min_latency(self, tree: SPTree) -> float:
+        if isinstance(tree, Leaf):
+            m = self.leaf_fastest(tree.node)
+        elif isinstance(tree, Delay):
+            m = tree.latency_ms
         else:
-            fast[v] = c.latency[0] if len(c) else INF
-    mins: dict[int, float] = {}
-    _min_latency(tree, fast, mins)
+            vals = [self.min_latency(p) for p in tree.parts]
+            m = sum(vals) if isinstance(tree, Series) else max(vals)
+        self.mins[id(tree)] = m
+        return m
 
-    def solve(t: SPTree, cap: float) -> Front | None:
+    # -- full fronts -----------------------------------------------------------------------
+    def front(self, t: SPTree, cap: float) -> Front | None:
+        """The whole front of ``t`` up to ``cap`` (None: empty)."""
         if isinstance(t, Leaf):
             v = t.node
-            c = candidates[v]
-            if v in fixed:
-                k = fixed[v]
+            c = self.candidates[v]
+            if v in self.fixed:
+                k = self.fixed[v]
                 return Front([c.latency[k]], [0.0]) if c.latency[k] <= cap else None
             m = bisect_right(c.latency, cap)
             if m == 0:
                 return None
-            w = weight.get(v, 1.0)
+            w = self.weight.get(v, 1.0)
             cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
             return Front(c.latency[:m], cost, _LEAF, v)
         if isinstance(t, Delay):
@@ -213,25 +215,174 @@ def pareto_front(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candid
         if isinstance(t, Parallel):
             acc = None
             for p in parts:
-                f = solve(p, cap)
+                f = self.front(p, cap)
                 if f is None:
                     return None
                 acc = f if acc is None else parallel(acc, f)
             return acc
-        rest = sum(mins[id(p)] for p in parts)
-        acc = None
+        fronts = self.part_fronts(parts, cap)
+        if fronts is None:
+            return None
+        return _fold(fronts, [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])])
+
+    def part_fronts(self, parts: tuple, cap: float) -> list[Front] | None:
+        """Each series part's front, cut at the cap minus the others' least latencies."""
+        total = sum(self.mins[id(p)] for p in parts)
+        out = []
         for p in parts:
-            rest -= mins[id(p)]
-            head = acc.lat[0] if acc is not None else 0.0
-            f = solve(p, cap - rest - head)
+            f = self.front(p, cap - (total - self.mins[id(p)]))
             if f is None:
                 return None
-            acc = f if acc is None else series(acc, f, cap - rest)
-            if len(acc) == 0:
-                return None
-        return acc
+            out.append(f)
+        return out
 
-    return solve(tree, budget_ms) or Front([], [])
+    # -- the cheapest point only -------------------------------------------------------------
+    def cheapest(self, t: SPTree, cap: float) -> tuple[Front, int] | None:
+        """A front containing the cheapest way to keep ``t`` within ``cap``, and that point's
+        index. Parallel parts are independent here (each its own cheapest within cap);
+        long series use the Lagrangian-bounded fold (:func:`_fold_bounded`)."""
+        if isinstance(t, (Leaf, Delay)):
+            f = self.front(t, cap)
+            return None if f is None else (f, len(f) - 1)
+        if isinstance(t, Parallel):
+            picks = []
+            for p in t.parts:
+                r = self.cheapest(p, cap)
+                if r is None:
+                    return None
+                picks.append(r)
+            acc, ra = picks[0]
+            for f, r in picks[1:]:  # a one-point front per part keeps backtracking uniform
+                acc = Front([max(acc.lat[ra], f.lat[r])], [acc.cost[ra] + f.cost[r]], _COMB,
+                            None, acc, f, [ra], [r])
+                ra = 0
+            return acc, ra
+        fronts = self.part_fronts(t.parts, cap)
+        if fronts is None:
+            return None
+        caps = [cap - r for r in _suffix_sums([self.mins[id(p)] for p in t.parts])]
+        if len(fronts) >= LAGRANGE_PARTS:
+            f = _fold_bounded(fronts, caps, cap)
+        else:
+            f = _fold(fronts, caps)
+        if f is None or len(f) == 0:
+            return None
+        return f, len(f) - 1
+
+
+def _suffix_sums(values: list[float]) -> list[float]:
+    """``out[i] = Σ_{j > i} values[j]``."""
+    out = [0.0] * len(values)
+    acc = 0.0
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = acc
+        acc += values[i]
+    return out
+
+
+def _fold(fronts: list[Front], caps: list[float]) -> Front | None:
+    """Series of the fronts left to right; after part i latencies are cut at caps[i]."""
+    acc = fronts[0]
+    if caps[0] < INF:
+        acc = _cut(acc, caps[0])
+    for f, c in zip(fronts[1:], caps[1:]):
+        if len(acc) == 0:
+            return None
+        acc = series(acc, f, c)
+    return acc if len(acc) else None
+
+
+def _cut(f: Front, cap: float) -> Front:
+    m = bisect_right(f.lat, cap) if not isinstance(f.lat, np.ndarray) else int(np.searchsorted(f.lat, cap, "right"))
+    if m == len(f):
+        return f
+    return Front(f.lat[:m], f.cost[:m], _COMB, None, f, Front([0.0], [0.0]), list(range(m)), [0] * m)
+
+
+LAGRANGE_PARTS = 6  # series with at least this many parts use the bounded fold
+
+
+def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front | None:
+    """Cheapest point of a long series (a multiple-choice knapsack over the parts' fronts),
+    exact, with Lagrangian bounds pruning the partial fronts.
+
+    For μ ≥ 0 and any choice, Σ c ≥ Σ_i min_k (c_ik + μ l_ik) − μ·cap when Σ l ≤ cap, so a
+    partial point (l, c) after part i can be completed for at least
+    ``c + μ l + Σ_{j>i} g_j(μ) − μ cap`` with ``g_j(μ) = min_k (c_jk + μ l_jk)``; it is dropped
+    when that exceeds an upper bound UB (the cost of a feasible choice). μ is found by
+    bisection so that the per-part minimisers just meet the cap (the LP dual of the
+    knapsack), and that choice, improved greedily, gives UB. Exact because the optimal
+    point's bound is ≤ the optimum ≤ UB. Time: O(m·k·log) for μ plus the fold over the
+    surviving points (few: those within the duality gap of the Lagrangian line).
+    """
+    m = len(fronts)
+    k = max(len(f) for f in fronts)
+    L = np.zeros((m, k))
+    C = np.full((m, k), INF)
+    for i, f in enumerate(fronts):
+        L[i, :len(f)] = f.lat
+        C[i, :len(f)] = f.cost
+    rows = np.arange(m)
+
+    def pick(mu: float) -> np.ndarray:
+        return np.argmin(C + mu * L, axis=1)
+
+    lengths = np.array([len(f) for f in fronts])
+    cheapest = lengths - 1
+    if L[rows, cheapest].sum() <= cap:  # every part at its cheapest fits: done
+        mu = 0.0
+        idx = cheapest
+    else:
+        lo, hi = 0.0, 1.0
+        while L[rows, pick(hi)].sum() > cap and hi < 1e18:
+            lo, hi = hi, hi * 4.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if L[rows, pick(mid)].sum() > cap:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-12 * hi:
+                break
+        mu = hi
+        idx = pick(hi)
+    if L[rows, idx].sum() > cap:  # cannot happen when the fastest choice fits
+        return _fold(fronts, caps)
+    # greedy improvement of the feasible choice: spend the slack on cheaper rows
+    slack = cap - L[rows, idx].sum()
+    idx = idx.copy()
+    for i in np.argsort(-(C[rows, idx] - C[rows, cheapest])):
+        j = int(idx[i])
+        while j + 1 < lengths[i] and L[i, j + 1] - L[i, idx[i]] <= slack:
+            j += 1
+        if j != idx[i]:
+            slack -= L[i, j] - L[i, idx[i]]
+            idx[i] = j
+    ub = float(C[rows, idx].sum())
+    g = np.min(C + mu * L, axis=1)
+    rest = np.concatenate((np.cumsum(g[::-1])[::-1][1:], [0.0]))  # Σ_{j>i} g_j
+    tol = 1e-9 * max(1.0, abs(ub))
+    acc = None
+    for i, f in enumerate(fronts):
+        acc = _cut(f, caps[i]) if acc is None else series(acc, f, caps[i])
+        if len(acc) == 0:
+            return None
+        lat = np.asarray(acc.lat, float)
+        cost = np.asarray(acc.cost, float)
+        keep = np.flatnonzero(cost + mu * lat + rest[i] - mu * cap <= ub + tol)
+        if len(keep) < len(acc):
+            acc = Front(lat[keep], cost[keep], _COMB, None, acc, Front([0.0], [0.0]), keep,
+                        np.zeros(len(keep), dtype=np.int64))
+    return acc
+
+
+def pareto_front(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates],
+                 fixed: Mapping[str, int] | None = None,
+                 weight: Mapping[str, float] | None = None) -> Front:
+    """The whole front of ``tree`` cut at ``budget_ms``: leaves of ``fixed`` nodes are the
+    single point (their latency, 0) (their cost is counted by the caller); other leaves'
+    costs are multiplied by ``weight.get(v, 1)``. Empty front: nothing meets the budget."""
+    return _Context(tree, candidates, fixed, weight).front(tree, budget_ms) or Front([], [])
 
 
 def backtrack(front: Front, r: int) -> dict[str, int]:
@@ -252,9 +403,11 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
                      fixed: Mapping[str, int] | None = None,
                      weight: Mapping[str, float] | None = None) -> tuple[float, dict[str, int]] | None:
     """Exact remainder solver: the least (weighted) cost of the non-fixed leaves such that
-    the expression is ≤ ``budget_ms``, and the choice that attains it (None if none)."""
-    front = pareto_front(tree, budget_ms, candidates, fixed, weight)
-    if len(front) == 0:
+    the expression is ≤ ``budget_ms``, and the choice that attains it (None if none).
+    Only the cheapest point is needed, so parallel parts are solved independently and long
+    series use the Lagrangian-bounded fold."""
+    r = _Context(tree, candidates, fixed, weight).cheapest(tree, budget_ms)
+    if r is None:
         return None
-    r = len(front) - 1  # the cheapest point within the budget
-    return float(front.cost[r]), backtrack(front, r)
+    front, i = r
+    return float(front.cost[i]), backtrack(front, i)

@@ -280,3 +280,28 @@ def test_decouple_names_shared_nodes_as_coupling():
     assert dp.coupling == ("d",)
     assert dp.flow_coupling == (("d",), ("d",))
     assert dp.free == ()
+
+
+@pytest.mark.parametrize("parts", [6, 12, 40])
+def test_bounded_series_fold_equals_the_full_front(parts):
+    """Long series take the Lagrangian-bounded fold; it must find the full front's cheapest
+    point within the budget (and a choice that attains it)."""
+    from fa2opt.pareto import pareto_front
+    rng = random.Random(parts)
+    for trial in range(25):
+        names = [f"v{i}" for i in range(parts)]
+        tree = Series(tuple(Leaf(v) for v in names))
+        cands = {}
+        for v in names:
+            f = rand_front(rng, rng.randint(1, 8))
+            cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
+        lo = sum(c.latency[0] for c in cands.values())
+        hi = sum(c.latency[-1] for c in cands.values())
+        budget = lo + rng.uniform(-0.05, 1.1) * (hi - lo)
+        full = pareto_front(tree, budget, cands)
+        got = pareto_remainder(tree, budget, cands)
+        assert (got is None) == (len(full) == 0)
+        if got is not None:
+            assert got[0] == pytest.approx(float(full.cost[-1]))
+            assert sum(cands[v].latency[k] for v, k in got[1].items()) <= budget
+            assert sum(cands[v].cost[k] for v, k in got[1].items()) == pytest.approx(got[0])

@@ -35,6 +35,7 @@ from .base import Choice, Reduction
 # Keeping a row too many is harmless; dropping one because head + tail rounds differently
 # from the verifier's longest path is not, so the latency limits get this extra margin.
 _FP_MARGIN_MS = 1e-9
+_NUMPY_ROWS = 48  # prune tables longer than this with numpy (plain Python below)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,17 @@ def pareto_rows(latency: list[float], cost: list[float], max_latency: float = fl
     return keep
 
 
+def pareto_rows_array(latency: np.ndarray, cost: np.ndarray, max_latency: float = float("inf")) -> np.ndarray:
+    """:func:`pareto_rows` vectorised (for long tables): a row is kept iff strictly cheaper
+    than the running minimum of the rows before it."""
+    m = int(np.searchsorted(latency, max_latency, side="right"))
+    c = cost[:m]
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    prev = np.concatenate(([np.inf], np.minimum.accumulate(c)[:-1]))
+    return np.flatnonzero(c < prev)
+
+
 def latency_limits(problem: Problem) -> dict[str, float]:
     """Per node, the largest latency L_k any feasible choice can give it: the minimum over
     its flows f of ``S_f + tol - (through_f(v) - L_v^fast)`` (others at their fastest).
@@ -119,10 +131,16 @@ class ParetoPrune(Reduction):
         limits = latency_limits(problem) if self.slack else {}
         cands: dict[str, Candidates] = {}
         for v, t in problem.tables.items():
-            lat = t.latency_ms.tolist()
-            cost = t.cost.tolist()
-            keep = pareto_rows(lat, cost, limits.get(v, float("inf")))
-            cands[v] = Candidates(v, [lat[i] for i in keep], [cost[i] for i in keep], keep)
+            limit = limits.get(v, float("inf"))
+            if len(t) <= _NUMPY_ROWS:
+                lat = t.latency_ms.tolist()
+                cost = t.cost.tolist()
+                keep = pareto_rows(lat, cost, limit)
+                cands[v] = Candidates(v, [lat[i] for i in keep], [cost[i] for i in keep], keep)
+            else:
+                idx = pareto_rows_array(t.latency_ms, t.cost, limit)
+                cands[v] = Candidates(v, t.latency_ms[idx].tolist(), t.cost[idx].tolist(),
+                                      idx.tolist())
         pruned = PrunedProblem(problem, cands)
         return pruned, pruned
 

@@ -20,7 +20,12 @@ Valdes–Tarjan–Lawler / Bein–Kamburowski–Stallmann):
    A parallel merge drops a branch that is provably never longer than the other (same
    objects: ``Parallel(Series(B, C), B) = Series(B, C)``; an unlabelled arc vs anything),
    which removes zero-latency transitive edges and the duplicates of bridge-like graphs.
-3. The graph is series-parallel iff this ends with the single arc s → t. Otherwise
+3. When neither applies, a complete bipartite join -- vertices with the same ≥ 2 successors
+   (or predecessors) and the same label towards each -- gets a junction vertex (exact:
+   every path keeps its length). This makes every *vertex* series-parallel graph (series
+   composition = all sinks of one part to all sources of the next, as ``fa2opt.generate``
+   builds them) reduce without duplication.
+4. The graph is series-parallel iff this ends with the single arc s → t. Otherwise
    (*node reduction*, for non-SP flows) an inner vertex x with arcs a_i → x (A_i) and
    x → b_j (B_j) is replaced by arcs a_i → b_j labelled ``Series(A_i, B_j)``: every path
    through x keeps its length, so the expression stays exact, but the A_i (B_j) now occur
@@ -49,7 +54,8 @@ CACHE_SIZE = 4096
 @dataclass(frozen=True)
 class SPFlow:
     """One flow as an expression: ``tree`` evaluates to its longest path.
-    ``node_reductions`` is 0 exactly when the flow's graph is series-parallel."""
+    ``node_reductions``: node reductions that copied node leaves (0: every node occurs once
+    in ``tree`` before dominance simplification, i.e. the flow is series-parallel)."""
 
     name: str
     sla_ms: float
@@ -127,7 +133,8 @@ def _size(t: SPTree | None) -> int:
 
 def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]]]) -> tuple[SPTree, int]:
     """Expression tree of the longest path of a DAG given in topological order with
-    ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions)``.
+    ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions that copied
+    leaves)``.
     Near-linear for series-parallel graphs; each node reduction scans the live vertices."""
     if not nodes:
         raise ValueError("a flow needs at least one node")
@@ -182,7 +189,31 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
             work.append(b)
         if not alive:
             break
-        # Not series-parallel (so far): reduce the vertex that duplicates the fewest leaves.
+        # Stalled. A complete bipartite join (vertices with the same out- or in-neighbours
+        # and the same label towards each) gets a junction vertex: exact, no duplication.
+        junction = _find_join(alive, out, inn, arcs)
+        if junction is not None:
+            group, side = junction
+            j = len(out)
+            out.append({})
+            inn.append({})
+            alive.add(j)
+            if side == "out":
+                for x in group:
+                    moved = [(y, remove(x, y)) for y in list(out[x])]
+                    add(x, j, None, 0)
+                for y, (label, size) in moved:  # the same label from every x in the group
+                    add(j, y, label, size)
+            else:
+                for y in group:
+                    moved = [(x, remove(x, y)) for x in list(inn[y])]
+                    add(j, y, None, 0)
+                for x, (label, size) in moved:
+                    add(x, j, label, size)
+            work.extend(group)
+            work.append(j)
+            continue
+        # Not series-parallel: reduce the vertex that duplicates the fewest leaves.
         def dup_cost(x: int) -> tuple[int, int, int]:
             p, q = len(inn[x]), len(out[x])
             ins = sum(arcs[(a, x)][1] for a in inn[x])
@@ -190,10 +221,11 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
             return ((q - 1) * ins + (p - 1) * outs, p * q, x)
 
         x = min(alive, key=dup_cost)
+        if dup_cost(x)[0] > 0:
+            node_reductions += 1
         ins = [(a, remove(a, x)) for a in list(inn[x])]
         outs = [(b, remove(x, b)) for b in list(out[x])]
         alive.discard(x)
-        node_reductions += 1
         for a, (la, sa) in ins:
             for b, (lb, sb) in outs:
                 add(a, b, _series(la, lb), sa + sb)
@@ -202,6 +234,35 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     tree = arcs[(0, 1)][0]
     assert tree is not None and len(arcs) == 1
     return tree, node_reductions
+
+
+def _label_key(label: SPTree | None) -> object:
+    """Labels compared by value when they are plain delays, by identity otherwise."""
+    if label is None:
+        return 0.0
+    if isinstance(label, Delay):
+        return label.latency_ms or 0.0
+    return ("id", id(label))
+
+
+def _find_join(alive: set[int], out: list[dict[int, None]], inn: list[dict[int, None]],
+               arcs: dict) -> tuple[list[int], str] | None:
+    """Two or more vertices whose arcs go to the same ≥ 2 vertices with the same label per
+    target ("out"), or come from the same ≥ 2 vertices ("in"). O(E)."""
+    for side, nbrs in (("out", out), ("in", inn)):
+        groups: dict[tuple, list[int]] = {}
+        for x in sorted(alive):
+            if len(nbrs[x]) < 2:
+                continue
+            if side == "out":
+                key = tuple(sorted((y, _label_key(arcs[(x, y)][0])) for y in nbrs[x]))
+            else:
+                key = tuple(sorted((y, _label_key(arcs[(y, x)][0])) for y in nbrs[x]))
+            groups.setdefault(key, []).append(x)
+        for key, group in groups.items():
+            if len(group) >= 2:
+                return group, side
+    return None
 
 
 _CACHE: "OrderedDict[tuple, tuple[SPTree, int]]" = OrderedDict()
