@@ -89,6 +89,20 @@ class LiarSolver(Solver):
         return Decision("infeasible")
 
 
+class SleepySolver(Solver):
+    """Sleeps for a second, then answers like the reference (for the per-method timeout)."""
+
+    name = "test-sleepy"
+
+    def decide(self, problem: Problem) -> Decision:
+        import time
+
+        time.sleep(1.0)
+        return Decision("infeasible") if not problem.is_feasible() else \
+            Decision("feasible", problem.fastest_choice())
+
+
+register("test-sleepy", SleepySolver)
 register("test-fastest", FastestSolver)
 register("test-liar", LiarSolver)
 
@@ -227,6 +241,19 @@ def test_reference_matches_itself_on_random_instances(inst):
     if feasible:
         assert fast["match"] == (abs(fast["cost"] - t.loc[REF, "cost"]) <= 1e-9 * max(1, t.loc[REF, "cost"]))
         assert fast["gap"] >= 0
+
+
+def test_method_timeout_stops_one_method_only():
+    inst = _chain(3)
+    rows = solve_task(Task("t", "x", inst), [MethodSpec("test-sleepy"), MethodSpec(REF)], {},
+                      method_timeout=0.2)
+    assert rows[0]["status"] == "timeout" and rows[0]["solve_ms"] is None
+    assert rows[1]["status"] == "optimal" and rows[1]["verified"]
+    s = summarize(annotate(pd.DataFrame(rows), REF, [REF, "test-sleepy"])).set_index("method")
+    assert s.loc["test-sleepy", "timeouts"] == 1 and s.loc["test-sleepy", "matches"] == 0
+    assert s.loc["test-sleepy", "check_fail"] == 0 and s.loc["test-sleepy", "errors"] == 0
+    rows = solve_task(Task("t", "x", inst), [MethodSpec("test-sleepy")], {}, method_timeout=5)
+    assert rows[0]["status"] == "feasible"  # within the cap: answered, no alarm left over
 
 
 # -- end to end --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..io import InputError
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
+from .floors import record_floors
 from .plots import make_plots
 from .runner import append_rows, run_tasks
 from .suites import DATASETS_DIR, DEFAULT_PERCENTILES, DEFAULT_SUITES, Task, load_suites
@@ -34,8 +35,9 @@ from .table import COLUMNS, annotate, read_table, write_table
 TABLE_FILE = "instances.csv"
 DEFAULT_OUT = Path("results/compare")
 DEFAULT_TIME_LIMIT_S = 60.0
+DEFAULT_METHOD_TIMEOUT_S = 600.0
 # --quick: a few minutes on two cores.
-QUICK = {"limit": 30, "percentiles": (50.0, 100.0), "time_limit": 20.0}
+QUICK = {"limit": 30, "percentiles": (50.0, 100.0), "time_limit": 20.0, "method_timeout": 60.0}
 
 
 def resolve_methods(methods: Sequence[str] | None, reference: str,
@@ -54,11 +56,15 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
                 seed: int = 0, limit: int | None = None,
                 percentiles: Sequence[float] = DEFAULT_PERCENTILES,
                 time_limit: float | None = DEFAULT_TIME_LIMIT_S,
+                method_timeout: float | None = DEFAULT_METHOD_TIMEOUT_S,
                 workers: int | None = None, scheduler: str | None = None,
                 progress: bool | None = None, plots: bool = True, fresh: bool = False,
                 datasets: Path = DATASETS_DIR, trace_column: str | None = None,
+                record_floors_to: Path | None = None, floors_set: str | None = None,
                 command: str = "") -> dict[str, Any]:
     """Run (or resume) a comparison into ``out``; returns the table, summary and file paths."""
+    if record_floors_to is not None and len(suites) != 1:
+        raise ValueError("--record-floors needs exactly one suite")
     specs, ref = resolve_methods(methods, reference)
     labels = [s.label for s in specs]
     tasks: list[Task] = load_suites(suites, datasets=datasets, seed=seed,
@@ -77,7 +83,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     done = set(zip(previous["suite"], previous["instance"], previous["method"]))
     common = {"time_limit": time_limit} if time_limit is not None else {}
     run_tasks(tasks, specs, done=done, common_options=common, workers=workers,
-              scheduler=scheduler, progress=progress,
+              scheduler=scheduler, progress=progress, method_timeout=method_timeout,
               on_rows=lambda rows: append_rows(table_path, rows, COLUMNS))
 
     raw = read_table(table_path)
@@ -91,6 +97,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     env = environment()
     run = {"suites": list(suites), "methods": labels, "reference": ref.label, "seed": seed,
            "limit": limit, "percentiles": list(percentiles), "time_limit_s": time_limit,
+           "method_timeout_s": method_timeout,
            "trace_column": trace_column or "rps_raw (else rps)",
            "workers": workers, "scheduler": scheduler, "instances": len(tasks),
            "command": command}
@@ -100,7 +107,12 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     (out / "run.json").write_text(json.dumps({"run": run, "environment": env}, indent=1) + "\n",
                                   encoding="utf-8")
     pngs = make_plots(table, summary, labels, out) if plots else []
-    return {"table": table, "summary": summary, "report": report, "plots": pngs,
+    floors = None
+    if record_floors_to is not None:
+        name = floors_set or ("full" if limit is None else "subset")
+        floors = record_floors(record_floors_to, name, suite=tasks[0].suite, table=table,
+                               summary=summary, run=run, env=env)
+    return {"floors": floors, "table": table, "summary": summary, "report": report, "plots": pngs,
             "table_path": table_path, "reference": ref.label, "methods": labels}
 
 
@@ -139,7 +151,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help=f"small default run (≤{QUICK['limit']} instances per suite, rate "
                         f"percentiles {','.join(f'{q:g}' for q in QUICK['percentiles'])}, "
-                        f"MILP time limit {QUICK['time_limit']:g} s)")
+                        f"MILP time limit {QUICK['time_limit']:g} s, method timeout "
+                        f"{QUICK['method_timeout']:g} s)")
     p.add_argument("--seed", type=int, default=0, help="seed of subsets and generated suites (default 0)")
     p.add_argument("--limit", type=int, help="at most this many instances per suite (seeded subset)")
     p.add_argument("--percentiles", type=_floats,
@@ -150,8 +163,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "undamped rates the pipelines' defaults use; rps = damped by 8)")
     p.add_argument("--time-limit", type=float,
                    help=f"time limit (s) for methods that take one (default {DEFAULT_TIME_LIMIT_S:g})")
+    p.add_argument("--method-timeout", type=float,
+                   help="stop a method still running on one instance after this many seconds "
+                        f"(status timeout; default {DEFAULT_METHOD_TIMEOUT_S:g}, 0 = none; "
+                        "local workers only)")
     p.add_argument("--datasets", type=Path, default=DATASETS_DIR, help="datasets directory")
     p.add_argument("--fresh", action="store_true", help="discard an existing table in --out instead of resuming")
+    p.add_argument("--record-floors", type=Path, metavar="PATH",
+                   help="write this run's fa2-grid match rates as the floors the optimality "
+                        "regression asserts (e.g. datasets/regression_floors.json; one suite)")
+    p.add_argument("--floors-set", help="name of the floors set (default: full, or subset with --limit)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
@@ -164,6 +185,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     percentiles = args.percentiles or (QUICK["percentiles"] if quick else DEFAULT_PERCENTILES)
     time_limit = args.time_limit if args.time_limit is not None else (
         QUICK["time_limit"] if quick else DEFAULT_TIME_LIMIT_S)
+    method_timeout = args.method_timeout if args.method_timeout is not None else (
+        QUICK["method_timeout"] if quick else DEFAULT_METHOD_TIMEOUT_S)
     if args.workers is not None and args.workers < 1:
         print("fa2opt compare: --workers must be >= 1", file=sys.stderr)
         return 2
@@ -175,9 +198,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             args.out, suites=_split(args.suite) or list(DEFAULT_SUITES),
             methods=_split(args.methods), reference=args.reference, seed=args.seed,
             limit=limit, percentiles=percentiles, time_limit=time_limit,
+            method_timeout=method_timeout or None,
             workers=args.workers, scheduler=args.scheduler,
             progress=False if args.no_progress else None, plots=not args.no_plots,
             fresh=args.fresh, datasets=args.datasets, trace_column=args.trace_column,
+            record_floors_to=args.record_floors, floors_set=args.floors_set,
             command="fa2opt compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
             if sys.argv[1:2] == ["compare"] else " ".join(shlex.quote(a) for a in sys.argv))
     except ValueError as exc:  # unknown method/option (InputError is handled by fa2opt.cli)
@@ -192,4 +217,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"per-instance table: {result['table_path']}")
     for p in result["plots"]:
         print(f"plot: {p}")
+    if result["floors"]:
+        print(f"floors recorded in {args.record_floors}")
     return 0

@@ -21,11 +21,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import traceback
+from contextlib import contextmanager
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..answer import Answer
 from ..model import Config, Edge, Flow, Instance, Node
@@ -55,6 +58,33 @@ class SerialExecutor(Executor):
 
 
 # -- one instance, every method ---------------------------------------------------------------
+class MethodTimeout(BaseException):
+    """Raised in a worker when one method ran past ``method_timeout`` (a BaseException so a
+    solver's own ``except Exception`` cannot swallow it)."""
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Stop the enclosed call after ``seconds`` of wall time with :class:`MethodTimeout`
+    (SIGALRM: only in a process's main thread -- pool workers and the serial executor;
+    in a Dask worker thread there is no cap). Long C calls finish before it fires."""
+    if (not seconds or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def _fire(signum: int, frame: Any) -> None:
+        raise MethodTimeout()
+
+    previous = signal.signal(signal.SIGALRM, _fire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 _WARMED: set[str] = set()
 
 
@@ -97,15 +127,23 @@ def _size_columns(problem: Problem) -> dict[str, Any]:
 
 
 def solve_row(task: Task, problem: Problem, spec: MethodSpec,
-              common_options: dict[str, Any]) -> dict[str, Any]:
-    """Solve one instance with one method and check the answer; never raises."""
+              common_options: dict[str, Any], method_timeout: float | None = None) -> dict[str, Any]:
+    """Solve one instance with one method and check the answer; never raises. A method
+    still running after ``method_timeout`` s is stopped: status ``timeout`` (the harness's
+    own status, not the spec's -- the method gave no answer)."""
     accepted = solver_class(spec.name).option_names()
     options = {k: v for k, v in common_options.items() if k in accepted}
     options.update(spec.option_dict)
     _warm_up(spec, options)
     row: dict[str, Any] = {"suite": task.suite, "instance": task.instance_id, "method": spec.label}
     try:
-        answer = get_solver(spec.name, **options).solve(problem)
+        with deadline(method_timeout):
+            answer = get_solver(spec.name, **options).solve(problem)
+    except MethodTimeout:
+        row.update(status="timeout", cost=None, lower_bound=None, solve_ms=None,
+                   verified=False, check=f"not checked (stopped after {method_timeout:g} s)",
+                   message=f"no answer within {method_timeout:g} s", breakdown_ms=None)
+        return row
     except Exception as exc:  # noqa: BLE001 -- a crash is an honest 'error' row
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         row.update(status="error", cost=None, lower_bound=None, solve_ms=None,
@@ -122,14 +160,14 @@ def solve_row(task: Task, problem: Problem, spec: MethodSpec,
     return row
 
 
-def solve_task(task: Task, specs: Sequence[MethodSpec],
-               common_options: dict[str, Any]) -> list[dict[str, Any]]:
+def solve_task(task: Task, specs: Sequence[MethodSpec], common_options: dict[str, Any],
+               method_timeout: float | None = None) -> list[dict[str, Any]]:
     """Worker entry point: build the tables once, run every method on them in order."""
     problem = Problem.from_instance(task.instance)
     size = _size_columns(problem)
     rows = []
     for spec in specs:
-        row = solve_row(task, problem, spec, common_options)
+        row = solve_row(task, problem, spec, common_options, method_timeout)
         row.update(size)
         rows.append({c: row.get(c) for c in RAW_COLUMNS})
     return rows
@@ -157,7 +195,8 @@ def run_tasks(tasks: Sequence[Task], specs: Sequence[MethodSpec], *,
               common_options: dict[str, Any] | None = None,
               workers: int | None = None, scheduler: str | None = None,
               on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
-              progress: bool | None = None) -> list[dict[str, Any]]:
+              progress: bool | None = None,
+              method_timeout: float | None = None) -> list[dict[str, Any]]:
     """Solve every task with every method whose (suite, instance, method) row is not in
     ``done``; ``on_rows`` gets each finished instance's rows (to append to the table)."""
     done = set(done)
@@ -178,7 +217,7 @@ def run_tasks(tasks: Sequence[Task], specs: Sequence[MethodSpec], *,
 
         bar = tqdm(total=len(jobs), unit="instance", disable=not progress, file=sys.stderr)
         try:
-            for got in _results(executor, jobs, common_options):
+            for got in _results(executor, jobs, common_options, method_timeout):
                 rows.extend(got)
                 if on_rows is not None:
                     on_rows(got)
@@ -191,14 +230,16 @@ def run_tasks(tasks: Sequence[Task], specs: Sequence[MethodSpec], *,
 
 
 def _results(executor: Executor, jobs: Sequence[tuple[Task, list[MethodSpec]]],
-             common_options: dict[str, Any]) -> Iterable[list[dict[str, Any]]]:
+             common_options: dict[str, Any],
+             method_timeout: float | None) -> Iterable[list[dict[str, Any]]]:
     """Each job's rows as it finishes: the serial executor runs one job per submit (so the
     progress bar moves); pools get every job at once and answer in completion order."""
     if isinstance(executor, SerialExecutor):
         for t, todo in jobs:
-            yield executor.submit(solve_task, t, todo, common_options).result()
+            yield executor.submit(solve_task, t, todo, common_options, method_timeout).result()
         return
-    futures = [executor.submit(solve_task, t, todo, common_options) for t, todo in jobs]
+    futures = [executor.submit(solve_task, t, todo, common_options, method_timeout)
+               for t, todo in jobs]
     for fut in as_completed(futures):
         yield fut.result()
 

@@ -5,6 +5,7 @@ Per (method, suite), over the suite's instances:
 * **match %** = matches / instances the reference proved (``optimal`` or ``infeasible``);
 * **mean / max gap %** over the method's checked decisions on instances solved ``optimal``
   by the reference (0 for matches);
+* **timeouts** = runs stopped by the harness's per-method timeout (no answer: a miss);
 * **infeasible** = instances where both say ``infeasible`` / instances where either does
   (on proven instances);
 * **check fail** = answers that failed the independent check (:func:`fa2opt.verify.verify`,
@@ -31,7 +32,7 @@ import pandas as pd
 
 SUMMARY_COLUMNS = ("method", "suite", "instances", "proven", "matches", "match_pct",
                    "mean_gap_pct", "max_gap_pct", "infeasible_both", "infeasible_either",
-                   "check_fail", "errors", "no_solution", "ref_time_limit", "lb_above_opt",
+                   "check_fail", "errors", "timeouts", "no_solution", "ref_time_limit", "lb_above_opt",
                    "p50_ms", "p95_ms", "max_ms", "speedup_median")
 PAPER_MATCH_PCT = 96.8  # FA2 (RTAS 2022): share of cases where FA2 found the optimal cost
 
@@ -59,8 +60,9 @@ def _group_row(method: str, suite: str, g: pd.DataFrame) -> dict[str, Any]:
         "max_gap_pct": 100.0 * gaps.max() if len(gaps) else float("nan"),
         "infeasible_both": int((agree == True).sum()),  # noqa: E712 -- object column
         "infeasible_either": int(agree.notna().sum()),
-        "check_fail": int((~_truthy(g["verified"]) & (g["status"] != "error")).sum()),
+        "check_fail": int((~_truthy(g["verified"]) & ~g["status"].isin(["error", "timeout"])).sum()),
         "errors": int((g["status"] == "error").sum()),
+        "timeouts": int((g["status"] == "timeout").sum()),
         "no_solution": int((g["status"] == "no_solution").sum()),
         "ref_time_limit": int((g["ref_status"] == "time_limit").sum()),
         "lb_above_opt": int((g["lb_ok"].map(lambda x: x is False or str(x).lower() == "false")).sum()),
@@ -106,7 +108,7 @@ def _ms(x: float) -> str:
 def markdown_table(summary: pd.DataFrame, reference: str) -> str:
     """The summary as a Markdown table: method first, then suite, then match rate in %."""
     head = ["method", "suite", "match %", "matches / proven", "mean gap %", "max gap %",
-            "infeasible both / either", "check fail", "errors", "no solution",
+            "infeasible both / either", "check fail", "errors", "timeouts", "no solution",
             f"{reference} time limit", "lb > opt", "p50 ms", "p95 ms", "max ms",
             f"speed-up vs {reference}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -114,7 +116,7 @@ def markdown_table(summary: pd.DataFrame, reference: str) -> str:
         cells = [f"`{r.method}`", r.suite, _fmt(r.match_pct), f"{r.matches} / {r.proven}",
                  _fmt(r.mean_gap_pct, 2), _fmt(r.max_gap_pct, 2),
                  f"{r.infeasible_both} / {r.infeasible_either}", str(r.check_fail),
-                 str(r.errors), str(r.no_solution), str(r.ref_time_limit), str(r.lb_above_opt),
+                 str(r.errors), str(r.timeouts), str(r.no_solution), str(r.ref_time_limit), str(r.lb_above_opt),
                  _ms(r.p50_ms), _ms(r.p95_ms), _ms(r.max_ms),
                  "–" if np.isnan(r.speedup_median) else f"{r.speedup_median:.3g}×"]
         lines.append("| " + " | ".join(cells) + " |")

@@ -1,0 +1,56 @@
+"""Match-rate floors of ``fa2-grid``: recorded from an honest run, asserted by the tests.
+
+The floors file (``datasets/regression_floors.json``) holds, per named *set* of instances
+of one suite (``full``, or a seeded ``subset`` for the default test run), the ids of the
+instances, how and when the rates were measured, and per grid-step label the measured
+match rate in percent. ``tests/test_optimality_regression.py`` re-runs the same set and
+fails if any rate drops below its floor. Floors are written only by
+``fa2opt compare … --record-floors PATH`` (raising a floor is a deliberate commit).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .plots import _grid_ms
+
+FLOORS_FILE = Path(__file__).resolve().parents[2] / "datasets" / "regression_floors.json"
+ABOUT = ("fa2-grid match-rate floors (percent of instances with a proven MILP answer on which "
+         "fa2-grid's answer matches it), per grid step, measured by an honest run of "
+         "fa2opt compare and asserted by tests/test_optimality_regression.py. A change that "
+         "lowers a rate fails the test; raising a floor is a deliberate commit "
+         "(fa2opt compare ... --record-floors).")
+
+
+def load_floors(path: Path = FLOORS_FILE) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
+                  summary: pd.DataFrame, run: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+    """Write (or replace) one set's floors from a finished run; returns that entry."""
+    rows = summary[(summary["suite"] == suite) & summary["method"].map(lambda m: _grid_ms(m) is not None)]
+    if rows.empty:
+        raise ValueError(f"no fa2-grid results on suite {suite!r} to record floors from")
+    ids = sorted(set(table.loc[table["suite"] == suite, "instance"]))
+    proven = int(rows["proven"].iloc[0])
+    entry = {
+        "suite": suite, "reference": run.get("reference"), "limit": run.get("limit"),
+        "seed": run.get("seed"), "time_limit_s": run.get("time_limit_s"),
+        "instances": ids, "proven": proven,
+        "floors_pct": {r.method: round(float(r.match_pct), 6) for r in rows.itertuples()},
+        "matches": {r.method: int(r.matches) for r in rows.itertuples()},
+        "measured": {"date": env["date"], "machine": f"{env['cpu']}, {env['cores']} cores",
+                     "versions": {k: env[k] for k in ("python", "pyomo", "highspy", "numpy")},
+                     "command": run.get("command")},
+    }
+    path = Path(path)
+    doc = load_floors(path) if path.exists() else {"about": ABOUT, "sets": {}}
+    doc["about"] = ABOUT
+    doc.setdefault("sets", {})[set_name] = entry
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    return entry

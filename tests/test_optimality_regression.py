@@ -1,0 +1,63 @@
+"""Optimality regression on the committed regression suite (``datasets/suites/regression``).
+
+* the exact ``fa2`` matches the MILP on 100% of instances with a proven MILP answer;
+* ``fa2-grid``'s answers always pass the independent check and its lower bound never
+  exceeds the proven optimum;
+* ``fa2-grid``'s match rate at each grid step is at least the floor recorded in
+  ``datasets/regression_floors.json`` from the first honest run (raising a floor is a
+  deliberate commit: ``fa2opt compare … --record-floors``).
+
+By default a seeded subset of the suite runs (set ``subset`` of the floors file: a minute
+or so on two cores); the whole suite is the ``slow`` test (set ``full``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fa2opt.compare import run_compare
+from fa2opt.compare.floors import FLOORS_FILE, load_floors
+from fa2opt.compare.suites import DATASETS_DIR
+
+FLOORS = load_floors(FLOORS_FILE)
+
+
+def _check_set(name: str, tmp_path) -> None:
+    entry = FLOORS["sets"][name]
+    assert entry["suite"] == "regression" and entry["reference"] == "milp"
+    grids = list(entry["floors_pct"])
+    assert grids, "the floors file names no fa2-grid step"
+    res = run_compare(tmp_path, suites=["regression"], methods=["milp", "fa2", *grids],
+                      reference="milp", seed=entry["seed"], limit=entry["limit"],
+                      time_limit=entry["time_limit_s"], plots=False, progress=False,
+                      datasets=DATASETS_DIR)
+    table, summary = res["table"], res["summary"].set_index("method")
+    ids = sorted(set(table["instance"]))
+    assert ids == entry["instances"], (
+        "the regression suite or its subset changed since the floors were recorded; "
+        "re-record them deliberately (fa2opt compare --record-floors)")
+    proven = table[(table["method"] == "milp") & table["proven"].astype(bool)]
+    assert len(proven) > 0.9 * len(ids), "the MILP proved too few instances to judge"
+
+    exact = table[(table["method"] == "fa2") & table["proven"].astype(bool)]
+    missed = exact[exact["match"] != True]  # noqa: E712 -- object column
+    assert missed.empty, f"fa2 misses the optimum on {list(missed['instance'])}"
+
+    for g in grids:
+        rows = table[table["method"] == g]
+        bad = rows[~rows["verified"].astype(bool) | (rows["status"] == "error")]
+        assert bad.empty, f"{g}: answers failing the check on {list(bad['instance'])}: " \
+                          f"{list(bad['check'])[:3]}"
+        above = rows[rows["lb_ok"].map(lambda x: x is False)]
+        assert above.empty, f"{g}: lower bound above the optimum on {list(above['instance'])}"
+        rate, floor = float(summary.loc[g, "match_pct"]), entry["floors_pct"][g]
+        assert rate >= floor - 1e-9, f"{g}: match rate {rate:.2f}% fell below its floor {floor:.2f}%"
+
+
+def test_regression_subset(tmp_path):
+    _check_set("subset", tmp_path)
+
+
+@pytest.mark.slow
+def test_regression_full_suite(tmp_path):
+    _check_set("full", tmp_path)
