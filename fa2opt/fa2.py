@@ -8,9 +8,10 @@ by an exact branch and bound over the few coupling nodes.
 
 Pipeline (each step in :mod:`fa2opt.reductions`):
 
-1. infeasible ⇔ some node has no available row or the all-fastest choice breaks an SLA
-   (``Problem.is_feasible``, the spec's exact test);
-2. :class:`~fa2opt.reductions.ParetoPrune` -- Pareto-optimal, SLA-usable rows per node;
+1. :class:`~fa2opt.reductions.ParetoPrune` -- Pareto-optimal, SLA-usable rows per node;
+2. infeasible ⇔ some node has no available row, or pruning left a node without candidates
+   -- the latency limits come from the all-fastest choice, so this is exactly the spec's
+   test (``Problem.is_feasible``: the all-fastest choice breaks an SLA), computed on the way;
 3. :class:`~fa2opt.reductions.SeriesParallel` -- one expression tree per flow (cached per
    graph structure unless ``cache=False``);
 4. :class:`~fa2opt.reductions.Decouple` -- the coupling nodes;
@@ -37,25 +38,33 @@ class FA2Solver(Solver):
 
     name = "fa2"
 
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._prune = ParetoPrune()
+        self._rest = Chain([SeriesParallel(cache=bool(self.options.get("cache", True))), Decouple()])
+
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         return ("cache",)
 
     def decide(self, problem: Problem) -> Decision:
-        if not problem.is_feasible():
-            return Decision("infeasible")
         t0 = time.perf_counter()
-        prune = ParetoPrune()
-        pruned, inv_prune = prune.apply(problem)
+        if problem.empty_nodes:
+            return Decision("infeasible")
+        pruned, inv_prune = self._prune.apply(problem)
+        # The latency limits are computed from the all-fastest choice: a node is left with no
+        # candidate exactly when the all-fastest longest path through it breaks an SLA,
+        # i.e. exactly when Problem.is_feasible() is False (the spec's test).
+        if any(len(c) == 0 for c in pruned.candidates.values()):
+            return Decision("infeasible")
         t1 = time.perf_counter()
-        rest = Chain([SeriesParallel(cache=bool(self.options.get("cache", True))), Decouple()])
-        dp, inv_rest = rest.apply(pruned)
+        dp, inv_rest = self._rest.apply(pruned)
         t2 = time.perf_counter()
         result = search(dp, pareto_remainder)
         t3 = time.perf_counter()
-        if result is None:  # cannot happen on a feasible instance: the all-fastest choice is in the search space
-            return Decision("error", message="fa2: no decision on an instance whose all-fastest choice is feasible")
-        choice = prune.invert(rest.invert(result.choice, inv_rest), inv_prune)
+        if result is None:  # cannot happen: the all-fastest choice is in the search space
+            return Decision("error", message="fa2: no decision on a feasible instance")
+        choice = self._prune.invert(self._rest.invert(result.choice, inv_rest), inv_prune)
         extra = {"prune_ms": (t1 - t0) * 1e3, "transform_ms": (t2 - t1) * 1e3,
                  "dp_ms": (t3 - t2) * 1e3, "coupling_nodes": len(dp.coupling),
                  "search_nodes": result.explored}

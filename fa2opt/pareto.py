@@ -264,7 +264,7 @@ class _Context:
         if len(fronts) >= LAGRANGE_PARTS:
             f = _fold_bounded(fronts, caps, cap)
         else:
-            f = _fold(fronts, caps)
+            f = _fold(fronts, caps, cheapest=True)
         if f is None or len(f) == 0:
             return None
         return f, len(f) - 1
@@ -280,15 +280,42 @@ def _suffix_sums(values: list[float]) -> list[float]:
     return out
 
 
-def _fold(fronts: list[Front], caps: list[float]) -> Front | None:
+def series_min(a: Front, b: Front, cap: float) -> Front | None:
+    """The cheapest point of ``series(a, b, cap)`` only (a one-point front with its
+    back-pointers), by a two-pointer sweep: for a's points by rising latency the cheapest
+    fitting b point is the slowest one within ``cap - l_a``. O(|a| + |b|), no sort."""
+    al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
+    ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
+    bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
+    bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
+    j = len(bl) - 1
+    best, bi, bj = INF, -1, -1
+    for i in range(len(al)):
+        la = al[i]
+        while j >= 0 and la + bl[j] > cap:
+            j -= 1
+        if j < 0:
+            break
+        c = ac[i] + bc[j]
+        if c < best:
+            best, bi, bj = c, i, j
+    if bi < 0:
+        return None
+    return Front([al[bi] + bl[bj]], [best], _COMB, None, a, b, [bi], [bj])
+
+
+def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False) -> Front | None:
     """Series of the fronts left to right; after part i latencies are cut at caps[i]."""
     acc = fronts[0]
     if caps[0] < INF:
         acc = _cut(acc, caps[0])
-    for f, c in zip(fronts[1:], caps[1:]):
+    last = len(fronts) - 1
+    for i in range(1, last + 1):
         if len(acc) == 0:
             return None
-        acc = series(acc, f, c)
+        if cheapest and i == last:
+            return series_min(acc, fronts[i], caps[i])
+        acc = series(acc, fronts[i], caps[i])
     return acc if len(acc) else None
 
 
@@ -364,6 +391,8 @@ def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front |
     tol = 1e-9 * max(1.0, abs(ub))
     acc = None
     for i, f in enumerate(fronts):
+        if i == m - 1 and acc is not None:
+            return series_min(acc, f, caps[i])
         acc = _cut(f, caps[i]) if acc is None else series(acc, f, caps[i])
         if len(acc) == 0:
             return None

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.pareto import Front, parallel, pareto_remainder, series
 from fa2opt.problem import Problem
-from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, SeriesParallel,
+from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, SeriesParallel, SPFlow,
                                clear_cache, decompose, evaluate, flow_tree, leaf_counts, leaves,
                                pareto_rows, search)
 from fa2opt.reductions.sptree import Delay, Parallel, Series
@@ -145,7 +145,7 @@ def test_n_graph_is_not_series_parallel_and_duplicates_one_node():
     preds = {"a": (), "b": (), "c": (("a", 0.0), ("b", 0.0)), "d": (("b", 0.0),)}
     tree, red = decompose(["a", "b", "c", "d"], preds)
     assert red >= 1
-    counts = leaf_counts([type("F", (), {"tree": tree})()])
+    counts = leaf_counts([SPFlow("f", 1.0, tree)])
     assert sorted(v for v, k in counts.items() if k > 1) in (["b"], ["c"])
 
 
@@ -207,7 +207,7 @@ def test_pareto_remainder_equals_enumeration_on_random_trees():
         for v in nodes:
             f = rand_front(rng, 4)
             cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
-        counts = leaf_counts([type("F", (), {"tree": tree})()])
+        counts = leaf_counts([SPFlow("f", 1.0, tree)])
         fixed = {v: rng.randrange(len(cands[v])) for v in nodes if counts[v] > 1}
         budget = rng.uniform(5, 60)
         best = None
@@ -305,3 +305,16 @@ def test_bounded_series_fold_equals_the_full_front(parts):
             assert got[0] == pytest.approx(float(full.cost[-1]))
             assert sum(cands[v].latency[k] for v, k in got[1].items()) <= budget
             assert sum(cands[v].cost[k] for v, k in got[1].items()) == pytest.approx(got[0])
+
+
+def test_vectorised_pruning_equals_the_scan():
+    from fa2opt.reductions.pruning import pareto_rows_array
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(0, 30))
+        L = np.sort(rng.integers(0, 10, n)).astype(float)
+        C = rng.integers(0, 10, n).astype(float)
+        o = np.lexsort((C, L))
+        L, C = L[o], C[o]
+        lim = float(rng.uniform(-1, 11))
+        assert pareto_rows_array(L, C, lim).tolist() == pareto_rows(L.tolist(), C.tolist(), lim)

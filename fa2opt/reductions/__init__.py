@@ -29,11 +29,11 @@ from .decouple import DecoupledProblem, Decouple
 from .pruning import Candidates, ParetoPrune, PrunedProblem, latency_limits, pareto_rows
 from .search import RemainderSolver, SearchResult, search
 from .sp_decompose import (SPFlow, SPProblem, SeriesParallel, clear_cache, decompose,
-                           flow_tree, leaf_counts)
+                           flow_decomposition, flow_tree, leaf_counts)
 from .sptree import Delay, Leaf, Parallel, Series, SPTree, evaluate, fold, leaves, substitute
 
 __all__ = ["Chain", "Choice", "Reduction", "DecoupledProblem", "Decouple", "Candidates",
            "ParetoPrune", "PrunedProblem", "latency_limits", "pareto_rows", "RemainderSolver",
            "SearchResult", "search", "SPFlow", "SPProblem", "SeriesParallel", "clear_cache",
-           "decompose", "flow_tree", "leaf_counts", "Delay", "Leaf", "Parallel", "Series",
+           "decompose", "flow_decomposition", "flow_tree", "leaf_counts", "Delay", "Leaf", "Parallel", "Series",
            "SPTree", "evaluate", "fold", "leaves", "substitute"]

@@ -51,7 +51,8 @@ class Decouple(Reduction):
         cset = set(coupling)
         order = {v: i for i, v in enumerate(coupling)}
         per_flow = tuple(
-            tuple(sorted({v for v in leaves(f.tree) if v in cset}, key=order.__getitem__))
+            tuple(sorted({v for v in (f.leaf_count or leaves(f.tree)) if v in cset},
+                         key=order.__getitem__)) if cset else ()
             for f in sp.flows)
         free = tuple(v for v in cands if v not in counts)
         return DecoupledProblem(cands, sp.flows, tuple(coupling), per_flow, dict(counts), free), None

@@ -89,11 +89,8 @@ def pareto_rows_array(latency: np.ndarray, cost: np.ndarray, max_latency: float 
     """:func:`pareto_rows` vectorised (for long tables): a row is kept iff strictly cheaper
     than the running minimum of the rows before it."""
     m = int(np.searchsorted(latency, max_latency, side="right"))
-    c = cost[:m]
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    prev = np.concatenate(([np.inf], np.minimum.accumulate(c)[:-1]))
-    return np.flatnonzero(c < prev)
+    # the running minimum drops exactly at the rows strictly cheaper than all before them
+    return np.flatnonzero(np.diff(np.minimum.accumulate(cost[:m]), prepend=np.inf))
 
 
 def latency_limits(problem: Problem) -> dict[str, float]:
@@ -139,8 +136,8 @@ class ParetoPrune(Reduction):
                 cands[v] = Candidates(v, [lat[i] for i in keep], [cost[i] for i in keep], keep)
             else:
                 idx = pareto_rows_array(t.latency_ms, t.cost, limit)
-                cands[v] = Candidates(v, t.latency_ms[idx].tolist(), t.cost[idx].tolist(),
-                                      idx.tolist())
+                cands[v] = Candidates(v, t.latency_ms.take(idx).tolist(),
+                                      t.cost.take(idx).tolist(), idx.tolist())
         pruned = PrunedProblem(problem, cands)
         return pruned, pruned
 

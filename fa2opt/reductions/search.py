@@ -72,6 +72,18 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | N
         if len(c) == 0:
             return None
     coupling = dp.coupling
+    if not coupling:  # independent flows: one remainder solve each
+        total, choice = 0.0, {}
+        for f in dp.flows:
+            r = remainder(f.tree, f.sla_ms + SLA_TOL_MS, cands, None, None)
+            if r is None:
+                return None
+            total += r[0]
+            choice.update(r[1])
+        for v in dp.free:
+            choice[v] = len(cands[v]) - 1
+            total += cands[v].cost[-1]
+        return SearchResult(total, choice, 1, len(dp.flows))
     share = {w: 1.0 / dp.leaf_count[w] for w in coupling}
     budgets = [f.sla_ms + SLA_TOL_MS for f in dp.flows]
     memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
@@ -124,16 +136,10 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | N
                 dfs(depth + 1, fixed, fixed_cost + cw.cost[k])
             del fixed[w]
 
-    if coupling:
-        dfs(0, {}, 0.0)
-        if best[1] is None:
-            return None
-        fixed = best[1]
-    else:
-        fixed = {}
-        best[0] = bound(fixed, 0.0)
-        if best[0] == float("inf"):
-            return None
+    dfs(0, {}, 0.0)
+    if best[1] is None:
+        return None
+    fixed = best[1]
     choice: dict[str, int] = dict(fixed)
     for i in range(len(dp.flows)):
         r = flow_value(i, fixed)

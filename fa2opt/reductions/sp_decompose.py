@@ -61,6 +61,7 @@ class SPFlow:
     sla_ms: float
     tree: SPTree
     node_reductions: int = 0
+    leaf_count: Mapping[str, int] | None = None  # leaves per node (computed when None)
 
     @property
     def is_series_parallel(self) -> bool:
@@ -265,7 +266,7 @@ def _find_join(alive: set[int], out: list[dict[int, None]], inn: list[dict[int, 
     return None
 
 
-_CACHE: "OrderedDict[tuple, tuple[SPTree, int]]" = OrderedDict()
+_CACHE: "OrderedDict[tuple, tuple[SPTree, int, Counter]]" = OrderedDict()
 
 
 def clear_cache() -> None:
@@ -274,15 +275,23 @@ def clear_cache() -> None:
 
 
 def flow_tree(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int]:
-    """The decomposition of one flow's graph, from the cache when ``cache``."""
+    """The decomposition of one flow's graph ``(tree, node reductions)``, from the cache
+    when ``cache``."""
+    return flow_decomposition(g, cache)[:2]
+
+
+def flow_decomposition(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int, Counter]:
+    """:func:`flow_tree` plus the tree's leaves per node (cached together)."""
     if not cache:
-        return decompose(g.nodes, g.preds)
+        tree, red = decompose(g.nodes, g.preds)
+        return tree, red, Counter(leaves(tree))
     key = (g.nodes, tuple(g.preds[v] for v in g.nodes))
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    hit = decompose(g.nodes, g.preds)
+    tree, red = decompose(g.nodes, g.preds)
+    hit = (tree, red, Counter(leaves(tree)))
     _CACHE[key] = hit
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -293,7 +302,10 @@ def leaf_counts(flows: Sequence[SPFlow]) -> Counter:
     """How many leaves each node has over all flows' trees (> 1: a coupling node)."""
     c: Counter = Counter()
     for f in flows:
-        c.update(leaves(f.tree))
+        if f.leaf_count is not None:
+            c.update(f.leaf_count)
+        else:
+            c.update(leaves(f.tree))
     return c
 
 
@@ -308,8 +320,8 @@ class SeriesParallel(Reduction):
     def apply(self, pruned: PrunedProblem) -> tuple[SPProblem, None]:
         flows = []
         for g in pruned.flows:
-            tree, reductions = flow_tree(g, self.cache)
-            flows.append(SPFlow(g.name, g.sla_ms, tree, reductions))
+            tree, reductions, counts = flow_decomposition(g, self.cache)
+            flows.append(SPFlow(g.name, g.sla_ms, tree, reductions, counts))
         return SPProblem(pruned, tuple(flows)), None
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:

@@ -1,0 +1,205 @@
+#!/usr/bin/env python
+"""Decision-time benchmark: ``fa2`` (exact FA2) against the MILP, side by side in one run.
+
+Two parts, each printed as a table and saved as CSV under ``--out``
+(default ``results/bench_decision/``):
+
+* ``pipelines.csv`` -- every instance in ``datasets/pipelines/`` (real measured profiles)
+  plus the spec's examples: median ``solve_ms`` of fa2 (warm: the per-graph series-parallel
+  decomposition cached, as in repeated decisions; cold: cache cleared before every run)
+  and of the MILP (model build + HiGHS + read-back), their ratio, and whether both match.
+  Targets from the issue: fa2 median ≤ 0.2 ms on single-flow graphs of ≤ 10 nodes, and
+  ≥ 200× faster than the MILP.
+* ``scaling.csv`` -- ``fa2opt.generate.scaling_instance`` chains and nested series-parallel
+  graphs of 10, 100, 1,000 nodes with 50 and 200 rows per node: fa2 medians (and the MILP
+  up to ``--milp-max-nodes``), with the pruned candidates per node, to show how time grows
+  with nodes and rows. Target: a 1,000-node chain under a second.
+
+``solve_ms`` is what every answer reports (``fa2opt.solver.Solver.solve``): from the
+configuration tables in memory (``Problem``) to the finished answer. Each case runs
+``--reps`` times (fewer when one run exceeds ``--case-budget`` seconds); medians reported.
+
+    python scripts/bench_decision.py                 # everything
+    python scripts/bench_decision.py --quick         # fewer repetitions, scaling ≤ 100 nodes
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from fa2opt.io import load_instance  # noqa: E402
+from fa2opt.problem import Problem  # noqa: E402
+from fa2opt.reductions import ParetoPrune, clear_cache  # noqa: E402
+from fa2opt.solver import available_methods, checked, get_solver  # noqa: E402
+from fa2opt.verify import matches  # noqa: E402
+
+
+def timed_runs(run: Callable[[], object], reps: int, budget_s: float) -> tuple[list[float], object]:
+    """Run ``run`` (returning an Answer) up to ``reps`` times within ``budget_s`` seconds
+    (at least once); return the answers' solve_ms and the last answer."""
+    times, ans = [], None
+    t_end = time.perf_counter() + budget_s
+    for _ in range(reps):
+        ans = run()
+        times.append(ans.solve_ms)
+        if time.perf_counter() > t_end:
+            break
+    return times, ans
+
+
+def bench_problem(problem: Problem, *, reps: int, milp_reps: int, budget_s: float,
+                  milp: bool) -> dict:
+    fa2 = get_solver("fa2")
+    fa2.solve(problem)  # warm-up (imports, caches)
+    warm, a = timed_runs(lambda: fa2.solve(problem), reps, budget_s)
+
+    def cold_run():
+        clear_cache()
+        return fa2.solve(problem)
+
+    cold, _ = timed_runs(cold_run, max(1, reps // 4), budget_s)
+    a = checked(problem, a)
+    pruned, _ = ParetoPrune().apply(problem)
+    row = {
+        "instance": problem.instance.name,
+        "nodes": len(problem.tables),
+        "flows": len(problem.flows),
+        "rows_per_node": round(statistics.mean(len(t) for t in problem.tables.values()), 1),
+        "pruned_per_node": round(statistics.mean(len(c) for c in pruned.candidates.values()), 1),
+        "fa2_status": a.status,
+        "fa2_cost": a.cost,
+        "fa2_warm_median_ms": statistics.median(warm),
+        "fa2_cold_median_ms": statistics.median(cold),
+        "fa2_runs": len(warm),
+        "coupling_nodes": a.extra.get("coupling_nodes"),
+    }
+    if milp:
+        solver = get_solver("milp")
+        times, m = timed_runs(lambda: solver.solve(problem), milp_reps, budget_s)
+        m = checked(problem, m)
+        row.update({"milp_status": m.status, "milp_cost": m.cost,
+                    "milp_median_ms": statistics.median(times), "milp_runs": len(times),
+                    "milp_over_fa2": statistics.median(times) / statistics.median(warm),
+                    "match": m.status in ("optimal", "infeasible") and matches(a, m)})
+    return row
+
+
+def print_table(rows: list[dict], cols: list[str]) -> None:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
+        return str(v)
+    cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
+    print("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
+    for x in cells:
+        print("  ".join(v.rjust(w) for v, w in zip(x, widths)))
+
+
+def save(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=REPO / "results" / "bench_decision")
+    ap.add_argument("--reps", type=int, default=300, help="fa2 runs per case (warm)")
+    ap.add_argument("--milp-reps", type=int, default=15, help="MILP runs per case")
+    ap.add_argument("--case-budget", type=float, default=3.0, help="seconds per case and method")
+    ap.add_argument("--pipelines", type=Path, nargs="*",
+                    default=sorted((REPO / "datasets" / "pipelines").glob("*.json"))
+                    + sorted(Path("/work/shared/spec/examples").glob("*.json")))
+    ap.add_argument("--scaling-nodes", type=int, nargs="*", default=[10, 100, 1000])
+    ap.add_argument("--scaling-rows", type=int, nargs="*", default=[50, 200])
+    ap.add_argument("--milp-max-nodes", type=int, default=100,
+                    help="run the MILP on scaling instances up to this many nodes")
+    ap.add_argument("--quick", action="store_true", help="reps 50/5, scaling ≤ 100 nodes")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.reps, args.milp_reps = 50, 5
+        args.scaling_nodes = [n for n in args.scaling_nodes if n <= 100]
+    have_milp = "milp" in available_methods()
+    stamp = _dt.datetime.now().isoformat(timespec="seconds")
+    print(f"# bench_decision {stamp}  {platform.node()}  {platform.processor() or platform.machine()}  "
+          f"python {platform.python_version()}")
+    if not have_milp:
+        print("# MILP (formulations.solve) not present: fa2 only")
+
+    rows = []
+    for path in args.pipelines:
+        problem = Problem.from_instance(load_instance(path))
+        row = bench_problem(problem, reps=args.reps, milp_reps=args.milp_reps,
+                            budget_s=args.case_budget, milp=have_milp)
+        row["file"] = path.name
+        rows.append(row)
+    cols = ["file", "nodes", "flows", "rows_per_node", "pruned_per_node", "fa2_status",
+            "fa2_warm_median_ms", "fa2_cold_median_ms"]
+    if have_milp:
+        cols += ["milp_median_ms", "milp_over_fa2", "match"]
+    print("\n## Real pipelines (median solve_ms)")
+    print_table(rows, cols)
+    small = [r for r in rows if r["flows"] == 1 and r["nodes"] <= 10]
+    if small:
+        med = statistics.median(r["fa2_warm_median_ms"] for r in small)
+        worst = max(r["fa2_warm_median_ms"] for r in small)
+        print(f"\nsingle-flow ≤ 10 nodes: median of medians {med:.4f} ms, worst {worst:.4f} ms "
+              f"(target ≤ 0.2 ms: {'met' if worst <= 0.2 else 'NOT met'})")
+        if have_milp:
+            ratios = [r["milp_over_fa2"] for r in small]
+            print(f"MILP / fa2: median {statistics.median(ratios):.0f}x, min {min(ratios):.0f}x "
+                  f"(target ≥ 200x: {'met' if min(ratios) >= 200 else 'NOT met'})")
+            print(f"all answers match: {all(r['match'] for r in rows)}")
+    for r in rows:
+        r["date"] = stamp
+    save(rows, args.out / "pipelines.csv")
+
+    from fa2opt.generate import scaling_instance
+    srows = []
+    print("\n## Scaling (single flow, synthetic Amdahl profiles, batch-fill)")
+    for shape in ("chain", "sp"):
+        for n in args.scaling_nodes:
+            for k in args.scaling_rows:
+                problem = Problem.from_instance(scaling_instance(shape, n, k))
+                reps = args.reps if n <= 10 else max(3, args.reps // (n // 5))
+                row = bench_problem(problem, reps=reps, milp_reps=max(1, args.milp_reps // 3),
+                                    budget_s=args.case_budget,
+                                    milp=have_milp and n <= args.milp_max_nodes)
+                row.update({"shape": shape, "date": stamp})
+                srows.append(row)
+                print(f"  {shape:5} {n:5} nodes x {k:3} rows: fa2 {row['fa2_warm_median_ms']:.3f} ms"
+                      + (f", MILP {row['milp_median_ms']:.1f} ms" if "milp_median_ms" in row else ""),
+                      flush=True)
+    cols = ["shape", "nodes", "rows_per_node", "pruned_per_node", "fa2_warm_median_ms",
+            "fa2_cold_median_ms", "fa2_runs"]
+    if have_milp:
+        cols += ["milp_median_ms", "milp_over_fa2", "match"]
+    print()
+    print_table(srows, cols)
+    big = [r for r in srows if r["shape"] == "chain" and r["nodes"] >= 1000]
+    if big:
+        worst = max(r["fa2_warm_median_ms"] for r in big)
+        print(f"\n1,000-node chain: worst median {worst:.1f} ms (target < 1000 ms: "
+              f"{'met' if worst < 1000 else 'NOT met'})")
+    save(srows, args.out / "scaling.csv")
+    print(f"\nCSV: {args.out / 'pipelines.csv'}, {args.out / 'scaling.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
