@@ -144,3 +144,20 @@ def test_parse_range():
     np.testing.assert_allclose(parse_range("3,1", "--rates"), [3.0, 1.0])
     with pytest.raises(InputError):
         parse_range("1:2", "--rates")
+
+
+def test_cli_writes_and_reads_back_parquet(tmp_path):
+    """``--out FILE.parquet`` writes the same table as CSV (pyarrow is a dependency)."""
+    pytest.importorskip("pyarrow")
+    pq, csv = tmp_path / "t.parquet", tmp_path / "t.csv"
+    for out in (pq, csv):
+        assert main(["table", f"{EXAMPLES}/shared-detector.json", "--rates", "20:140:30",
+                     "--grid-ms", "5", "--out", str(out)]) == 0
+    a, b = pd.read_parquet(pq), pd.read_csv(csv)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) == 5
+    np.testing.assert_allclose(a["rate_rps"], b["rate_rps"])
+    np.testing.assert_allclose(a["cost"].astype(float), b["cost"].astype(float), equal_nan=True)
+    assert list(a["status"]) == list(b["status"])
+    for col in (c for c in a.columns if c.endswith(".batch") or c.endswith(".replicas")):
+        assert str(a[col].dtype) == "Int64"  # nullable integers survive the round trip
+        assert a[col].astype("float").fillna(-1).tolist() == b[col].fillna(-1).tolist()
