@@ -31,16 +31,27 @@ latencies on the grid are not pushed off it by floating-point noise; the budgets
 
 Everything is batched over a leading axis B (the same graph at many rates, used by the
 decision tables of :mod:`fa2opt.decision_table`) and runs on numpy or CuPy (``device``).
-Shared nodes and the coupling nodes of non-series-parallel flows are fixed by a search over
-their configurations; the rest of each flow is then an independent series-parallel problem.
+
+Coupling nodes (shared by flows, or duplicated by the reduction of non-series-parallel
+flows) are fixed by a search; fixed, every flow is an independent series-parallel problem.
+The single-instance :class:`GridSolver` runs the same transformation as the exact ``fa2``
+(:class:`~fa2opt.reductions.ParetoPrune`, :class:`~fa2opt.reductions.SeriesParallel`,
+:class:`~fa2opt.reductions.Decouple`) and its branch and bound
+(:func:`fa2opt.reductions.search`) with the grid DP as remainder solver
+(:class:`GridRemainder`), once per rounding: exact for each rounding, so the two passes keep
+their meaning. Batched passes enumerate the coupling columns while few combinations remain
+after dropping columns dominated at every batch item, else search per batch item
+(:func:`grid_pass`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -48,7 +59,11 @@ from . import kernels
 from .io import InputError
 from .model import Instance
 from .problem import Problem
-from .reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
+from .reductions import Chain, Decouple, ParetoPrune, SeriesParallel
+from .reductions.decouple import DecoupledProblem
+from .reductions.pruning import Candidates, PrunedProblem, pareto_rows
+from .reductions.search import SearchResult, search
+from .reductions.sp_decompose import SPFlow, SPProblem, flow_tree, leaf_counts
 from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, fold, leaves
 from .solver import Decision, Solver
 from .tables import ProfileArrays, evaluate
@@ -75,7 +90,15 @@ def budget_steps(sla_ms: Any, grid_ms: float, mode: str, terms: int, xp: ModuleT
     ``down``: T = ⌊(S + tol)/Δ + terms·δ⌋. A path with Σ L_i ≤ S + tol has steps
     u_i ≤ L_i/Δ + δ, so Σ u_i ≤ T: every feasible decision stays feasible (a relaxation).
     """
-    x = (xp.asarray(sla_ms, dtype=xp.float64) + SLA_TOL_MS) / grid_ms
+    return total_budget_steps(xp.asarray(sla_ms, dtype=xp.float64) + SLA_TOL_MS, grid_ms, mode,
+                              terms, xp)
+
+
+def total_budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
+                       xp: ModuleType = np) -> Any:
+    """:func:`budget_steps` from the budget S + tol already added (what the coupling search
+    hands its remainder solver: the same float sum, so both paths round alike)."""
+    x = xp.asarray(budget_ms, dtype=xp.float64) / grid_ms
     x = x - terms * SNAP if mode == "up" else x + terms * SNAP
     return xp.floor(x).astype(xp.int64)
 
@@ -179,38 +202,52 @@ def count_terms(tree: SPTree) -> int:
 
 
 def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
-           mode: str, length: int) -> tuple[Any, tuple]:
-    """The cost curve of ``tree`` (B, length) and its backtracking record."""
+           mode: str, length: int, record: bool = True) -> tuple[Any, tuple | None]:
+    """The cost curve of ``tree`` (B, length) and, with ``record``, what backtracking needs.
+
+    A series is evaluated as: (min,+) convolution of its nested sub-expressions, one shift by
+    the sum of its delays (each rounded on its own, as separate terms), then one leaf-fold per
+    leaf — the same values as folding the parts in their order (sums commute exactly on the
+    grid), with one array pass per series for all its delays instead of a fold per delay.
+    The kernels run without their argmin; the record keeps each step's input curves, and
+    :func:`_backtrack` recovers the argmin at the budgets on the chosen path only.
+    """
     xp, B = tabs.xp, tabs.batch
     if isinstance(tree, Parallel):
-        curves = [_curve(p, tabs, steps, grid_ms, mode, length) for p in tree.parts]
+        curves = [_curve(p, tabs, steps, grid_ms, mode, length, record) for p in tree.parts]
         total = curves[0][0]
         for c, _ in curves[1:]:
             total = kernels.parallel(total, c, xp)
-        return total, ("par", [r for _, r in curves])
+        return total, (("par", [r for _, r in curves]) if record else None)
     parts = tree.parts if isinstance(tree, Series) else (tree,)
-    simple = [p for p in parts if isinstance(p, (Leaf, Delay))]
     nested = [p for p in parts if not isinstance(p, (Leaf, Delay))]
-    if nested:  # series of sub-curves: (min,+) convolutions, then fold the leaves on
-        acc, rec = _curve(nested[0], tabs, steps, grid_ms, mode, length)
+    delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) for p in parts if isinstance(p, Delay))
+    rec: tuple | None
+    if nested:  # series of sub-curves: (min,+) convolutions, then the delays and leaves
+        acc, rec = _curve(nested[0], tabs, steps, grid_ms, mode, length, record)
         for p in nested[1:]:
-            other, orec = _curve(p, tabs, steps, grid_ms, mode, length)
-            acc, split = kernels.minplus_conv(acc, other, xp)
-            rec = ("conv", split, rec, orec)
+            other, orec = _curve(p, tabs, steps, grid_ms, mode, length, record)
+            new, _ = kernels.minplus_conv(acc, other, xp, with_arg=False)
+            rec = ("conv", acc, other, rec, orec) if record else None
+            acc = new
+        if delay:
+            acc = kernels.shift(acc, delay, xp)
+            rec = ("shift", delay, rec) if record else None
     else:
-        acc, rec = kernels.zero_curve(B, length, xp), ("zero",)
-    for p in simple:
-        if isinstance(p, Leaf):
-            u, c, node = steps[p.node], tabs.cost[p.node], p.node
-            keep = useful_columns(u, c, xp)
-            if len(keep) < u.shape[1]:
-                u, c = u[:, keep], c[:, keep]
-        else:
-            d = int(latency_steps(p.latency_ms, grid_ms, mode))
-            u = xp.full((B, 1), d, dtype=xp.int64)
-            c, node, keep = xp.zeros((B, 1), dtype=xp.float64), None, [0]
-        acc, arg = kernels.leaf_fold(acc, u, c, xp)
-        rec = ("leaf", node, arg, u, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
+        acc = kernels.shift(kernels.zero_curve(B, length, xp), delay, xp) if delay \
+            else kernels.zero_curve(B, length, xp)
+        rec = ("zero",) if record else None
+    for p in parts:
+        if not isinstance(p, Leaf):
+            continue
+        u, c = steps[p.node], tabs.cost[p.node]
+        keep = useful_columns(u, c, xp)
+        if len(keep) < u.shape[1]:
+            u, c = u[:, keep], c[:, keep]
+        new, _ = kernels.leaf_fold(acc, u, c, xp, with_arg=False)
+        if record:
+            rec = ("leaf", p.node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
+        acc = new
     return acc, rec
 
 
@@ -220,11 +257,19 @@ def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
     At item b, column j dominates k when u_j ≤ u_k and c_j ≤ c_k, strictly in one or with
     j < k on a tie (a strict order, so every dominated column is dominated by an undominated
     one); an unavailable column (c = inf) is dominated. Dropping columns dominated at every
-    item changes no curve value. O(K²·B) against the fold's O(K·B·T).
+    item changes no curve value. O(K²·B) against the fold's O(K·B·T); for B = 1 (the
+    single-instance solver) a sort by (u, c, k) and a running minimum, O(K log K).
     """
     K = u.shape[1]
     if K <= 1:
         return list(range(K))
+    if u.shape[0] == 1:
+        uu, cc = kernels.to_numpy(u)[0], kernels.to_numpy(c)[0]
+        order = np.lexsort((np.arange(K), cc, uu))
+        cs = cc[order]
+        prev = np.minimum.accumulate(np.concatenate([[np.inf], cs[:-1]]))
+        keep = np.sort(order[(cs < prev) & np.isfinite(cs)])
+        return [int(k) for k in keep] or [0]
     dominated = ~xp.isfinite(c)  # (B, K)
     cols = xp.arange(K)[None, :]
     for j in range(K):  # O(B·K) memory
@@ -235,7 +280,9 @@ def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
 
 
 def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType) -> None:
-    """Walk a record down from budgets t (B,), filling ``out[node]`` (B,) for items ``ok``."""
+    """Walk a record down from budgets t (B,), filling ``out[node]`` (B,) for items ``ok``.
+    The argmins are recomputed at t only (:func:`kernels.leaf_fold_argmin`,
+    :func:`kernels.minplus_conv_argmin`): the first minimiser, as the kernels' scans keep."""
     kind = rec[0]
     if kind == "zero":
         return
@@ -244,47 +291,135 @@ def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType)
             _backtrack(r, t, ok, out, xp)
         return
     t = xp.maximum(t, 0)
+    if kind == "shift":
+        _backtrack(rec[2], t - rec[1], ok, out, xp)
+        return
     if kind == "conv":
-        _, split, left, right = rec
-        s = xp.maximum(kernels.gather_rows(split, t, xp), 0)
+        _, a, c, left, right = rec
+        s = xp.maximum(kernels.minplus_conv_argmin(a, c, t, xp), 0)
         _backtrack(left, s, ok, out, xp)
         _backtrack(right, t - s, ok, out, xp)
         return
-    _, node, arg, u, prev, keep = rec
-    k = xp.maximum(kernels.gather_rows(arg, t, xp), 0).astype(xp.int64)
-    if node is not None:
-        out[node] = xp.where(ok, keep[k], out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
-    _backtrack(prev, t - kernels.gather_rows(u, k, xp), ok, out, xp)
+    _, node, prev, u, c, prev_rec, keep = rec
+    k = xp.maximum(kernels.leaf_fold_argmin(prev, u, c, t, xp), 0)
+    out[node] = xp.where(ok, keep[k], out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
+    _backtrack(prev_rec, t - kernels.gather_rows(u, k, xp), ok, out, xp)
 
 
-def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str
-              ) -> tuple[Any, dict[str, Any]]:
+def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
+              backtrack: bool = True) -> tuple[Any, dict[str, Any]]:
     """Least cost (B,) of one flow's nodes within its SLA on the grid, and the chosen column
-    per node ((B,), −1 where the cost is inf)."""
+    per node ((B,), −1 where the cost is inf; empty without ``backtrack``)."""
     xp, B = tabs.xp, tabs.batch
     T = xp.broadcast_to(budget_steps(part.sla_ms, grid_ms, mode, count_terms(part.tree), xp), (B,))
     tmax = int(T.max())
     if tmax < 0:
-        return xp.full((B,), xp.inf), {v: xp.full((B,), -1, dtype=xp.int64)
-                                       for v in set(leaves(part.tree))}
+        return xp.full((B,), xp.inf), ({v: xp.full((B,), -1, dtype=xp.int64)
+                                        for v in set(leaves(part.tree))} if backtrack else {})
     steps = {v: latency_steps(tabs.latency[v], grid_ms, mode, xp) for v in set(leaves(part.tree))}
-    curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1)
+    curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack)
     Tc = xp.maximum(T, 0)
     cost = xp.where(T >= 0, kernels.gather_rows(curve, Tc, xp), xp.inf)
+    if not backtrack:
+        return cost, {}
     ok = xp.isfinite(cost)
     choice: dict[str, Any] = {}
     _backtrack(rec, Tc, ok, choice, xp)
     return cost, {v: xp.where(ok, k, -1) for v, k in choice.items()}
 
 
+# -- the grid DP as the coupling search's remainder solver ---------------------------------------
+class GridRemainder:
+    """A :class:`fa2opt.reductions.search.RemainderSolver` on the grid (one instance, B = 1).
+
+    ``remainder(tree, budget_ms, candidates, fixed, weight)``: the least weighted cost of the
+    free leaves of ``tree`` with every latency rounded by ``mode`` and the budget
+    ``budget_ms`` (= S + 1e-6 ms, what the search passes) in steps as :func:`budget_steps`
+    rounds it, and the candidate index per free leaf node. A fixed node's leaves keep only its
+    fixed candidate at cost 0 (the search counts its cost once).
+
+    It is *exact for its arithmetic*: the optimum of the up-rounded restriction (``up``) or
+    of the down-rounded relaxation (``down``). The search's bound (each copy of an unfixed
+    coupling node chooses freely at cost c/n) is a relaxation in any fixed arithmetic, so
+    ``search(dp, GridRemainder(Δ, mode))`` returns that rounding's exact optimum over the
+    whole problem — the same value the exhaustive enumeration of coupling columns gives.
+    ``backtrack=False`` returns only the value (the lower-bound pass).
+    """
+
+    def __init__(self, grid_ms: float, mode: str, xp: ModuleType = np, backtrack: bool = True):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.grid_ms, self.mode, self.xp, self.backtrack = grid_ms, mode, xp, backtrack
+        self._terms: dict[int, tuple[SPTree, int, tuple[str, ...]]] = {}
+        self.solves = 0
+
+    def _shape(self, tree: SPTree) -> tuple[int, tuple[str, ...]]:
+        hit = self._terms.get(id(tree))
+        if hit is None or hit[0] is not tree:
+            hit = (tree, count_terms(tree), tuple(dict.fromkeys(leaves(tree))))
+            self._terms[id(tree)] = hit
+        return hit[1], hit[2]
+
+    def __call__(self, tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates],
+                 fixed: Mapping[str, int] | None = None,
+                 weight: Mapping[str, float] | None = None) -> tuple[float, dict[str, int]] | None:
+        xp, fixed, weight = self.xp, fixed or {}, weight or {}
+        self.solves += 1
+        terms, nodes = self._shape(tree)
+        T = int(total_budget_steps(budget_ms, self.grid_ms, self.mode, terms))
+        if T < 0:
+            return None
+        lat, cost = {}, {}
+        for v in nodes:
+            cv = candidates[v]
+            if v in fixed:
+                lat[v] = xp.asarray([[cv.latency[fixed[v]]]], dtype=xp.float64)
+                cost[v] = xp.zeros((1, 1), dtype=xp.float64)
+            else:
+                lat[v] = xp.asarray([cv.latency], dtype=xp.float64)
+                c = xp.asarray([cv.cost], dtype=xp.float64)
+                w = weight.get(v)
+                cost[v] = c if w is None else c * w
+        tabs = CurveTables(lat, cost, xp)
+        steps = {v: latency_steps(lat[v], self.grid_ms, self.mode, xp) for v in nodes}
+        curve, rec = _curve(tree, tabs, steps, self.grid_ms, self.mode, T + 1, self.backtrack)
+        value = float(kernels.to_numpy(curve[0, T]))
+        if not np.isfinite(value):
+            return None
+        if not self.backtrack:
+            return value, {}
+        out: dict[str, Any] = {}
+        _backtrack(rec, xp.asarray([T]), xp.asarray([True]), out, xp)
+        return value, {v: int(kernels.to_numpy(k)[0]) for v, k in out.items() if v not in fixed}
+
+
+def grid_search(dp: DecoupledProblem, grid_ms: float, mode: str, xp: ModuleType = np,
+                backtrack: bool = True) -> SearchResult | None:
+    """The exact optimum of one rounding over a decoupled problem: the colleague's branch
+    and bound over the coupling nodes (:func:`fa2opt.reductions.search.search`) with the
+    grid as remainder solver. None: no decision on this grid."""
+    return search(dp, GridRemainder(grid_ms, mode, xp, backtrack))
+
+
+# -- coupling nodes in a batch ------------------------------------------------------------------
+# Batched passes enumerate the coupling columns (after dropping those dominated at every batch
+# item) while there are at most this many combinations; above it, every batch item runs the
+# branch and bound on its own (see docs/grid-and-gpu.md for the measurement behind it).
+ENUMERATE_MAX = 8
+
+
 def grid_pass(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: CurveTables,
-              grid_ms: float, mode: str) -> tuple[Any, dict[str, Any]]:
+              grid_ms: float, mode: str, backtrack: bool = True) -> tuple[Any, dict[str, Any]]:
     """Least total cost (B,) and the choice per node over all flows, on one rounding.
 
-    With coupling nodes (shared by flows, or duplicated by the non-series-parallel
-    reduction), every combination of their columns is tried: fixed, they cost their price
-    once and act as fixed latencies, and each flow is an independent series-parallel
-    problem. Flows without coupling nodes are solved once. O(Π_coupling K · DP).
+    Flows without coupling nodes are solved once, batched. With coupling nodes (shared by
+    flows, or duplicated by the non-series-parallel reduction), their columns dominated at
+    every batch item in this rounding are dropped (exact: swapping a dominated column for its
+    dominator in every copy keeps every flow within budget at no more cost); if at most
+    :data:`ENUMERATE_MAX` combinations remain they are enumerated batched (fixed, a
+    coupling node costs its price once and acts as a fixed latency, each flow is an
+    independent series-parallel problem), else each batch item runs the branch and bound
+    (:func:`batch_item_search`). Both give the exact optimum of the rounding per item.
     """
     xp, B = tabs.xp, tabs.batch
     coupling = list(dict.fromkeys(coupling))
@@ -294,36 +429,83 @@ def grid_pass(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: CurveTab
     total = xp.zeros((B,), dtype=xp.float64)
     choice: dict[str, Any] = {}
     for p in free:
-        c, ch = flow_pass(p, tabs, grid_ms, mode)
+        c, ch = flow_pass(p, tabs, grid_ms, mode, backtrack)
         total = total + c
         choice.update(ch)
     if not coupling:
         return total, choice
-    best = xp.full((B,), xp.inf)
-    best_choice: dict[str, Any] = {}
-    columns = [_usable_columns(tabs, v) for v in coupling]
-    for combo in itertools.product(*columns):
-        fixed = dict(zip(coupling, combo))
-        sub = tabs.fix(fixed)
-        cost = sum((tabs.cost[v][:, k] for v, k in fixed.items()), xp.zeros((B,)))
-        ch: dict[str, Any] = {v: xp.full((B,), k, dtype=xp.int64) for v, k in fixed.items()}
-        for p in tied:
-            c, pch = flow_pass(p, sub, grid_ms, mode)
-            cost = cost + c
-            ch.update({v: k for v, k in pch.items() if v not in fixed})
-        better = cost < best
-        best = xp.where(better, cost, best)
-        for v, k in ch.items():
-            best_choice[v] = xp.where(better, k, best_choice.get(v, xp.full((B,), -1, dtype=xp.int64)))
+    columns = [useful_columns(latency_steps(tabs.latency[v], grid_ms, mode, xp), tabs.cost[v], xp)
+               for v in coupling]
+    if math.prod(len(c) for c in columns) <= ENUMERATE_MAX:
+        best, best_choice = _enumerate(tied, coupling, columns, tabs, grid_ms, mode, backtrack)
+    else:
+        best, best_choice = batch_item_search(tied, tabs, grid_ms, mode, backtrack)
     ok = xp.isfinite(best)
     choice = {v: xp.where(ok, k, -1) for v, k in choice.items()}
     choice.update({v: xp.where(ok, k, -1) for v, k in best_choice.items()})
     return total + best, choice
 
 
-def _usable_columns(tabs: CurveTables, v: str) -> list[int]:
-    c = kernels.to_numpy(tabs.cost[v])
-    return [int(k) for k in np.flatnonzero(np.isfinite(c).any(axis=0))]
+def _enumerate(tied: Sequence[FlowPart], coupling: Sequence[str], columns: Sequence[list[int]],
+               tabs: CurveTables, grid_ms: float, mode: str, backtrack: bool
+               ) -> tuple[Any, dict[str, Any]]:
+    """Every combination of the coupling nodes' columns, batched; per item the best."""
+    xp, B = tabs.xp, tabs.batch
+    best = xp.full((B,), xp.inf)
+    best_choice: dict[str, Any] = {}
+    for combo in itertools.product(*columns):
+        fixed = dict(zip(coupling, combo))
+        sub = tabs.fix(fixed)
+        cost = sum((tabs.cost[v][:, k] for v, k in fixed.items()), xp.zeros((B,)))
+        ch: dict[str, Any] = {v: xp.full((B,), k, dtype=xp.int64) for v, k in fixed.items()}
+        for p in tied:
+            c, pch = flow_pass(p, sub, grid_ms, mode, backtrack)
+            cost = cost + c
+            ch.update({v: k for v, k in pch.items() if v not in fixed})
+        better = cost < best
+        best = xp.where(better, cost, best)
+        for v, k in ch.items():
+            best_choice[v] = xp.where(better, k, best_choice.get(v, xp.full((B,), -1, dtype=xp.int64)))
+    return best, best_choice
+
+
+def candidates_at(tabs: CurveTables, node: str, b: int) -> Candidates:
+    """Batch item b's Pareto-optimal available columns of a node (fastest first; positions =
+    columns), the candidates the search expects (:func:`fa2opt.reductions.pruning.pareto_rows`)."""
+    lat = kernels.to_numpy(tabs.latency[node][b])
+    cost = kernels.to_numpy(tabs.cost[node][b])
+    cols = np.flatnonzero(np.isfinite(cost))
+    cols = cols[np.lexsort((cost[cols], lat[cols]))]
+    keep = pareto_rows(lat[cols].tolist(), cost[cols].tolist())
+    cols = cols[keep]
+    return Candidates(node, lat[cols].tolist(), cost[cols].tolist(), cols.tolist())
+
+
+def batch_item_search(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float, mode: str,
+                      backtrack: bool = True) -> tuple[Any, dict[str, Any]]:
+    """Per batch item, the branch and bound over the coupling nodes with the grid remainder
+    (on the host, B = 1), through the same decoupling as ``fa2``
+    (:class:`fa2opt.reductions.Decouple`). Cost (B,) and chosen column per node (B,)."""
+    xp, B = tabs.xp, tabs.batch
+    nodes = list(dict.fromkeys(v for p in parts for v in leaves(p.tree)))
+    cost = np.full(B, np.inf)
+    choice = {v: np.full(B, -1, dtype=np.int64) for v in nodes}
+    slas = [np.broadcast_to(kernels.to_numpy(xp.asarray(p.sla_ms)), (B,)) for p in parts]
+    counts = [Counter(leaves(p.tree)) for p in parts]
+    for b in range(B):
+        cands = {v: candidates_at(tabs, v, b) for v in nodes}
+        sp = SPProblem(PrunedProblem(None, cands),  # type: ignore[arg-type]
+                       tuple(SPFlow(p.name, float(s[b]), p.tree, 0, n)
+                             for p, s, n in zip(parts, slas, counts)))
+        dp, _ = Decouple().apply(sp)
+        res = grid_search(dp, grid_ms, mode, np, backtrack)
+        if res is None:
+            continue
+        cost[b] = res.cost
+        for v, k in res.choice.items():
+            if v in choice:
+                choice[v][b] = cands[v].positions[k]
+    return xp.asarray(cost), {v: xp.asarray(k) for v, k in choice.items()}
 
 
 # -- the flows' expressions -----------------------------------------------------------------------
@@ -391,8 +573,9 @@ def decide_batch(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: Curve
 
 
 def _both_passes(parts, coupling, tabs, grid_ms):
+    """Up pass with backtracking (the decision), down pass for its value only (the bound)."""
     cost, choice = grid_pass(parts, coupling, tabs, grid_ms, "up")
-    lb, _ = grid_pass(parts, coupling, tabs, grid_ms, "down")
+    lb, _ = grid_pass(parts, coupling, tabs, grid_ms, "down", backtrack=False)
     return cost, lb, choice
 
 
@@ -405,29 +588,66 @@ def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
 # -- the solver --------------------------------------------------------------------------------
 class GridSolver(Solver):
     """``fa2-grid``: FA2's DP over a latency grid of ``grid_ms`` (default 1 ms), on
-    ``device`` cpu (numpy, default), gpu (CuPy) or auto."""
+    ``device`` cpu (numpy, default), gpu (CuPy) or auto.
+
+    One decision: the exact test ``problem.is_feasible()`` (infeasible exactly when it
+    fails); then per rounding the transformation of ``fa2`` and its branch and bound over the
+    coupling nodes with :class:`GridRemainder`:
+
+    * up: :class:`~fa2opt.reductions.ParetoPrune` (dominated rows and rows that cannot meet
+      an SLA even with every other node at its fastest — neither can be in an up-feasible
+      decision, since up-feasible decisions meet the real SLAs) → the up optimum, a decision;
+    * down: ``ParetoPrune(slack=False)`` (dominated rows only: dominance survives rounding
+      down, the SLA test does not) → the optimum of the down-rounded relaxation over every
+      row, the certified lower bound (the same value the batched path computes).
+
+    ``optimal`` when the two meet (1e-9 relative); ``feasible`` with ``lower_bound`` otherwise;
+    the all-fastest choice (with a message) when the up grid has no decision.
+    """
 
     name = "fa2-grid"
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._prune_up, self._prune_down = ParetoPrune(), ParetoPrune(slack=False)
+        self._rest = Chain([SeriesParallel(), Decouple()])
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         return ("grid_ms", "device")
+
+    def _pass(self, problem: Problem, prune: ParetoPrune, grid_ms: float, mode: str,
+              xp: ModuleType) -> tuple[SearchResult | None, dict[str, int] | None, DecoupledProblem]:
+        pruned, inv_prune = prune.apply(problem)
+        dp, inv_rest = self._rest.apply(pruned)
+        res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"))
+        if res is None or mode == "down":
+            return res, None, dp
+        return res, prune.invert(self._rest.invert(res.choice, inv_rest), inv_prune), dp
 
     def decide(self, problem: Problem) -> Decision:
         grid_ms = check_grid_ms(self.options.get("grid_ms"))
         xp = kernels.get_array_module(self.options.get("device") or "cpu")
         if not problem.is_feasible():  # the spec's exact test
             return Decision("infeasible")
-        parts, coupling = flow_parts(problem)
-        d = decide_batch(parts, coupling, CurveTables.from_problem(problem, xp), grid_ms)
-        choice = {v: int(kernels.to_numpy(k)[0]) for v, k in d.choice.items()}
-        lb = float(kernels.to_numpy(d.lower_bound)[0])
-        extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
-                 "device": "gpu" if kernels.is_cupy(xp) else "cpu"}
+        up, choice, dp = self._pass(problem, self._prune_up, grid_ms, "up", xp)
+        down, _, _ = self._pass(problem, self._prune_down, grid_ms, "down", xp)
+        if down is None:  # cannot happen: the relaxation holds the all-fastest choice
+            return Decision("error", message="fa2-grid: no decision on the down-rounded grid "
+                            "of a feasible instance")
         message = None
-        if bool(kernels.to_numpy(d.fallback)[0]):
+        if choice is None or not problem.meets_slas(choice):  # (the latter: a safety net)
+            choice = problem.fastest_choice()
             message = "the up-rounded grid has no decision: answering the all-fastest choice"
-        return Decision(str(d.status[0]), choice, lower_bound=lb, message=message, extra=extra)
+        cost = problem.cost(choice)
+        lb = min(down.cost, cost)
+        status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
+        parts = [FlowPart(f.name, f.tree, f.sla_ms) for f in dp.flows]
+        extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
+                 "device": "gpu" if kernels.is_cupy(xp) else "cpu",
+                 "coupling_nodes": len(dp.coupling),
+                 "search_nodes": (up.explored if up else 0) + down.explored}
+        return Decision(status, choice, lower_bound=lb, message=message, extra=extra)
 
 
 # Batch items per chunk: on the CPU small chunks keep the curves in cache (measured fastest

@@ -161,12 +161,16 @@ def _launch(xp: ModuleType, name: str, n: int, args: tuple) -> None:
 
 
 # -- the steps --------------------------------------------------------------------------------
-def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np) -> tuple[Any, Any]:
+def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
+              with_arg: bool = True) -> tuple[Any, Any]:
     """Series with a leaf: ``g'[b,t] = min_k c[b,k] + g[b, t − u[b,k]]`` and its argmin.
 
     ``g``: (B, T+1) float64 curve; ``ticks`` u: (B, K) int64 ≥ 0 (a row with u > T never
     fits); ``cost`` c: (B, K) float64, ``inf`` for an unavailable row. Returns the new curve
     (B, T+1) and ``arg`` (B, T+1) int32: the first minimising k, −1 where the curve is inf.
+    With ``with_arg=False`` the argmin is not returned (None): the grid DP recovers it at the
+    few budgets backtracking visits with :func:`leaf_fold_argmin`, which lets the numpy path
+    run a running minimum (3 array passes per row instead of 5).
     """
     g = xp.ascontiguousarray(g, dtype=xp.float64)
     B, T1 = g.shape
@@ -177,8 +181,10 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np) -> tuple[Any, 
         out = xp.empty((B, T1), dtype=xp.float64)
         arg = xp.empty((B, T1), dtype=xp.int32)
         _launch(xp, "leaf_fold", B * T1, (g, u, c, out, arg, np.int64(B), np.int64(T1), np.int64(K)))
-        return out, arg
-    return _leaf_fold_numpy(g, u, c)
+        return out, (arg if with_arg else None)
+    if with_arg:
+        return _leaf_fold_numpy(g, u, c)
+    return _leaf_fold_min_numpy(g, u, c), None
 
 
 def _leaf_fold_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +214,82 @@ def _leaf_fold_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> tuple[np.nd
     return best, arg
 
 
-def minplus_conv(a: Any, c: Any, xp: ModuleType = np) -> tuple[Any, Any]:
+def first_finite(a: np.ndarray) -> int:
+    """The least t at which some row of a curve is finite (T+1 when none is): every curve
+    entry below it is inf, so the folds skip it."""
+    fin = np.isfinite(a).any(axis=0)
+    return int(fin.argmax()) if fin.any() else a.shape[1]
+
+
+def _leaf_fold_min_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The curve of :func:`leaf_fold` without the argmin, as a running minimum in place.
+
+    Per row k only budgets t ≥ lo_k = (least live u_k) + (first finite t of g) can be
+    finite, so only ``best[:, lo_k:]`` is touched. When every live batch item has the same
+    step u_k (rows without a rate-dependent queueing delay), ``g[b, t − u_k]`` is a plain
+    slice; otherwise one contiguous window per item is gathered from the left-padded curve.
+    Then ``best = min(best, window + c_k)`` with ``np.add``/``np.minimum(out=)`` on
+    preallocated buffers: 2–3 passes over the touched entries per row. An item whose c_k is
+    inf, or whose u_k cannot fit (u_k + first finite t > T), gets c_k = inf for this row:
+    inf + g = inf never changes the minimum. O(B·T·K).
+
+    The values are the same IEEE sums ``g + c`` as the kernel's, and min is exact, so the
+    curve equals the CUDA kernel's and :func:`_leaf_fold_numpy`'s bit for bit.
+    """
+    B, T1 = g.shape
+    best = np.full((B, T1), np.inf)
+    f0 = first_finite(g)
+    if f0 >= T1:
+        return best
+    buf = np.empty((B, T1))
+    rows = np.arange(B)
+    padded = None
+    for k in range(u.shape[1]):
+        ck, uk = c[:, k], u[:, k]
+        live = np.isfinite(ck) & (uk + f0 < T1)
+        if not live.any():
+            continue
+        if not live.all():  # an item whose row cannot fit adds inf (whatever its window)
+            ck = np.where(live, ck, np.inf)
+        ulive = uk[live]
+        umin = int(ulive.min())
+        lo = umin + f0
+        n = T1 - lo
+        if int(ulive.max()) == umin:  # one shift for every live item: a plain slice
+            v = buf[:, :n]
+            np.add(g[:, f0:f0 + n], ck[:, None], out=v)
+        else:
+            if padded is None:  # g[b, t − u] as windows of the left-padded curve
+                padded = np.concatenate([np.full((B, T1), np.inf), g], axis=1)
+            # row b, budgets t = lo … T: padded[b, T1 + t − u_b], a window of n entries
+            start = T1 + lo - uk
+            v = np.lib.stride_tricks.sliding_window_view(padded, n, axis=1)[rows, start]
+            np.add(v, ck[:, None], out=v)
+        np.minimum(best[:, lo:], v, out=best[:, lo:])
+    return best
+
+
+def leaf_fold_argmin(g: Any, ticks: Any, cost: Any, t: Any, xp: ModuleType = np) -> Any:
+    """The argmin of :func:`leaf_fold` at one budget per item: ``k[b]`` = the first k
+    minimising ``c[b,k] + g[b, t_b − u[b,k]]`` over u[b,k] ≤ t_b, −1 where that is inf.
+
+    The same sums as the forward fold, and ``argmin`` returns the first occurrence of the
+    minimum, which is what a strict-``<`` scan over increasing k keeps: equal to the forward
+    ``arg[b, t_b]``. O(B·K): backtracking needs it only along the chosen path.
+    """
+    B = g.shape[0]
+    rows = xp.arange(B)[:, None]
+    idx = xp.asarray(t)[:, None] - ticks
+    vals = g[rows, xp.maximum(idx, 0)] + cost
+    vals = xp.where(idx >= 0, vals, xp.inf)
+    k = xp.argmin(vals, axis=1)
+    return xp.where(xp.isfinite(vals[rows[:, 0], k]), k, -1).astype(xp.int64)
+
+
+def minplus_conv(a: Any, c: Any, xp: ModuleType = np, *, with_arg: bool = True) -> tuple[Any, Any]:
     """Series of two curves, the (min,+) convolution ``g[b,t] = min_{s≤t} a[b,s] + c[b,t−s]``;
-    returns g and ``split`` (B, T+1) int32, the first minimising s (−1 where g is inf)."""
+    returns g and ``split`` (B, T+1) int32, the first minimising s (−1 where g is inf).
+    ``with_arg=False``: split is None (recover it with :func:`minplus_conv_argmin`)."""
     a = xp.ascontiguousarray(a, dtype=xp.float64)
     c = xp.ascontiguousarray(c, dtype=xp.float64)
     B, T1 = a.shape
@@ -218,7 +297,9 @@ def minplus_conv(a: Any, c: Any, xp: ModuleType = np) -> tuple[Any, Any]:
         out = xp.empty((B, T1), dtype=xp.float64)
         split = xp.empty((B, T1), dtype=xp.int32)
         _launch(xp, "minplus_conv", B * T1, (a, c, out, split, np.int64(B), np.int64(T1)))
-        return out, split
+        return out, (split if with_arg else None)
+    if not with_arg:
+        return _minplus_conv_min_numpy(a, c), None
     best = np.full((B, T1), np.inf)
     split = np.full((B, T1), -1, dtype=np.int32)
     for s in range(T1):  # twin of the kernel's loop: s increasing, strict <
@@ -230,9 +311,49 @@ def minplus_conv(a: Any, c: Any, xp: ModuleType = np) -> tuple[Any, Any]:
     return best, split
 
 
+def _minplus_conv_min_numpy(a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The curve of :func:`minplus_conv` as a running minimum: for each s with a finite
+    ``a[:, s]``, ``best[:, s+f:] = min(best[:, s+f:], a[:, s] + c[:, f:T+1−s])`` where f is
+    the first finite budget of c (2 passes per s; the same sums as the kernel's). O(B·T²)."""
+    B, T1 = a.shape
+    best = np.full((B, T1), np.inf)
+    fc = first_finite(c)
+    buf = np.empty((B, T1))
+    live = np.isfinite(a).any(axis=0)
+    for s in np.flatnonzero(live[: max(0, T1 - fc)]):
+        n = T1 - s - fc
+        v = buf[:, :n]
+        np.add(a[:, s, None], c[:, fc:fc + n], out=v)
+        np.minimum(best[:, s + fc:], v, out=best[:, s + fc:])
+    return best
+
+
+def minplus_conv_argmin(a: Any, c: Any, t: Any, xp: ModuleType = np) -> Any:
+    """The split of :func:`minplus_conv` at one budget per item: the first s ≤ t_b
+    minimising ``a[b,s] + c[b,t_b−s]`` (−1 where inf); equal to the forward ``split[b, t_b]``.
+    O(B·T)."""
+    B, T1 = a.shape
+    rows = xp.arange(B)[:, None]
+    idx = xp.asarray(t)[:, None] - xp.arange(T1)[None, :]
+    vals = a + c[rows, xp.maximum(idx, 0)]
+    vals = xp.where(idx >= 0, vals, xp.inf)
+    s = xp.argmin(vals, axis=1)
+    return xp.where(xp.isfinite(vals[rows[:, 0], s]), s, -1).astype(xp.int64)
+
+
 def parallel(a: Any, c: Any, xp: ModuleType = np) -> Any:
     """Parallel branches (all must finish within t): the pointwise sum of their curves."""
     return a + c
+
+
+def shift(g: Any, d: int, xp: ModuleType = np) -> Any:
+    """A fixed delay of d ≥ 0 steps after a curve: ``g'[b, t] = g[b, t − d]`` (inf for t < d).
+    The same as a leaf-fold with one row of cost 0 (``g + 0.0`` is ``g``), without the fold."""
+    B, T1 = g.shape
+    out = xp.full((B, T1), xp.inf)
+    if d < T1:
+        out[:, d:] = g[:, : T1 - d]
+    return out
 
 
 def zero_curve(batch: int, length: int, xp: ModuleType = np) -> Any:
