@@ -7,8 +7,11 @@
   ``datasets/regression_floors.json`` from the first honest run (raising a floor is a
   deliberate commit: ``fa2opt compare … --record-floors``).
 
-By default a seeded subset of the suite runs (set ``subset`` of the floors file: a minute
-or so on two cores); the whole suite is the ``slow`` test (set ``full``).
+By default a seeded subset of the suite runs (set ``subset`` of the floors file, whose
+``note`` says how its instances were chosen; well under a minute on two cores); the whole
+suite is the ``slow`` test (set ``full``: about 17 minutes on two cores, with the per-method
+timeout the floors were measured under -- a timeout counts as a miss, so a much slower
+machine can fall below a floor there).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def _check_set(name: str, tmp_path) -> None:
     assert grids, "the floors file names no fa2-grid step"
     res = run_compare(tmp_path, suites=["regression"], methods=["milp", "fa2", *grids],
                       reference="milp", seed=entry["seed"], limit=entry["limit"],
-                      time_limit=entry["time_limit_s"], plots=False, progress=False,
+                      only=entry["instances"], time_limit=entry["time_limit_s"],
+                      method_timeout=entry["method_timeout_s"], plots=False, progress=False,
                       datasets=DATASETS_DIR)
     table, summary = res["table"], res["summary"].set_index("method")
     ids = sorted(set(table["instance"]))

@@ -61,6 +61,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
                 progress: bool | None = None, plots: bool = True, fresh: bool = False,
                 datasets: Path = DATASETS_DIR, trace_column: str | None = None,
                 record_floors_to: Path | None = None, floors_set: str | None = None,
+                only: Sequence[str] | None = None, floors_note: str | None = None,
                 command: str = "") -> dict[str, Any]:
     """Run (or resume) a comparison into ``out``; returns the table, summary and file paths."""
     if record_floors_to is not None and len(suites) != 1:
@@ -70,6 +71,11 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     tasks: list[Task] = load_suites(suites, datasets=datasets, seed=seed,
                                     percentiles=percentiles, limit=limit,
                                     trace_column=trace_column)
+    if only:
+        unknown = sorted(set(only) - {t.instance_id for t in tasks})
+        if unknown:
+            raise InputError(",".join(suites), "only", f"no instance {unknown[0]!r} in the suite(s)")
+        tasks = [t for t in tasks if t.instance_id in set(only)]
     if not tasks:
         raise InputError(",".join(suites), "suite", "no instances")
     out = Path(out)
@@ -97,7 +103,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     env = environment()
     run = {"suites": list(suites), "methods": labels, "reference": ref.label, "seed": seed,
            "limit": limit, "percentiles": list(percentiles), "time_limit_s": time_limit,
-           "method_timeout_s": method_timeout,
+           "method_timeout_s": method_timeout, "only": sorted(only) if only else None,
            "trace_column": trace_column or "rps_raw (else rps)",
            "workers": workers, "scheduler": scheduler, "instances": len(tasks),
            "command": command}
@@ -111,7 +117,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     if record_floors_to is not None:
         name = floors_set or ("full" if limit is None else "subset")
         floors = record_floors(record_floors_to, name, suite=tasks[0].suite, table=table,
-                               summary=summary, run=run, env=env)
+                               summary=summary, run=run, env=env, note=floors_note)
     return {"floors": floors, "table": table, "summary": summary, "report": report, "plots": pngs,
             "table_path": table_path, "reference": ref.label, "methods": labels}
 
@@ -155,6 +161,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         f"{QUICK['method_timeout']:g} s)")
     p.add_argument("--seed", type=int, default=0, help="seed of subsets and generated suites (default 0)")
     p.add_argument("--limit", type=int, help="at most this many instances per suite (seeded subset)")
+    p.add_argument("--only", action="append", metavar="ID",
+                   help="run only these instance ids (comma-separated or repeated)")
     p.add_argument("--percentiles", type=_floats,
                    help="rate percentiles of each trace window for the pipelines suite "
                         "(default 5,50,95,100)")
@@ -173,6 +181,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="write this run's fa2-grid match rates as the floors the optimality "
                         "regression asserts (e.g. datasets/regression_floors.json; one suite)")
     p.add_argument("--floors-set", help="name of the floors set (default: full, or subset with --limit)")
+    p.add_argument("--floors-note", help="a note kept with the recorded floors (e.g. how the set was chosen)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
@@ -203,6 +212,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             progress=False if args.no_progress else None, plots=not args.no_plots,
             fresh=args.fresh, datasets=args.datasets, trace_column=args.trace_column,
             record_floors_to=args.record_floors, floors_set=args.floors_set,
+            only=_split(args.only), floors_note=args.floors_note,
             command="fa2opt compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
             if sys.argv[1:2] == ["compare"] else " ".join(shlex.quote(a) for a in sys.argv))
     except ValueError as exc:  # unknown method/option (InputError is handled by fa2opt.cli)

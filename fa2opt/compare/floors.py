@@ -31,8 +31,10 @@ def load_floors(path: Path = FLOORS_FILE) -> dict[str, Any]:
 
 
 def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
-                  summary: pd.DataFrame, run: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
-    """Write (or replace) one set's floors from a finished run; returns that entry."""
+                  summary: pd.DataFrame, run: dict[str, Any], env: dict[str, Any],
+                  note: str | None = None) -> dict[str, Any]:
+    """Write (or replace) one set's floors from a finished run; returns that entry.
+    ``note`` (e.g. how a subset was chosen) is kept beside the numbers."""
     rows = summary[(summary["suite"] == suite) & summary["method"].map(lambda m: _grid_ms(m) is not None)]
     if rows.empty:
         raise ValueError(f"no fa2-grid results on suite {suite!r} to record floors from")
@@ -41,6 +43,7 @@ def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
     entry = {
         "suite": suite, "reference": run.get("reference"), "limit": run.get("limit"),
         "seed": run.get("seed"), "time_limit_s": run.get("time_limit_s"),
+        "method_timeout_s": run.get("method_timeout_s"),
         "instances": ids, "proven": proven,
         "floors_pct": {r.method: round(float(r.match_pct), 6) for r in rows.itertuples()},
         "matches": {r.method: int(r.matches) for r in rows.itertuples()},
@@ -49,6 +52,8 @@ def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
                      "command": run.get("command")},
     }
     path = Path(path)
+    if note:
+        entry["note"] = note
     doc = load_floors(path) if path.exists() else {"about": ABOUT, "sets": {}}
     doc["about"] = ABOUT
     doc.setdefault("sets", {})[set_name] = entry
