@@ -202,7 +202,8 @@ def count_terms(tree: SPTree) -> int:
 
 
 def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
-           mode: str, length: int, record: bool = True) -> tuple[Any, tuple | None]:
+           mode: str, length: int, record: bool = True,
+           need: tuple[int, int] | None = None) -> tuple[Any, tuple | None]:
     """The cost curve of ``tree`` (B, length) and, with ``record``, what backtracking needs.
 
     A series is evaluated as: (min,+) convolution of its nested sub-expressions, one shift by
@@ -211,10 +212,16 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     grid), with one array pass per series for all its delays instead of a fold per delay.
     The kernels run without their argmin; the record keeps each step's input curves, and
     :func:`_backtrack` recovers the argmin at the budgets on the chosen path only.
+
+    ``need = (lo, hi)``: only budgets lo ≤ t < hi of the result are wanted (the caller reads
+    nothing else; entries outside may be left inf). Going backwards through a series' leaves,
+    leaf i's input is wanted on [lo − max u_i, hi − min u_i) (its live steps), which is what
+    the leaf-folds compute: the last leaf of a flow computes one budget per item, the ones
+    before it a widening window. Backtracking reads only these ranges.
     """
     xp, B = tabs.xp, tabs.batch
     if isinstance(tree, Parallel):
-        curves = [_curve(p, tabs, steps, grid_ms, mode, length, record) for p in tree.parts]
+        curves = [_curve(p, tabs, steps, grid_ms, mode, length, record, need) for p in tree.parts]
         total = curves[0][0]
         for c, _ in curves[1:]:
             total = kernels.parallel(total, c, xp)
@@ -222,9 +229,22 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     parts = tree.parts if isinstance(tree, Series) else (tree,)
     nested = [p for p in parts if not isinstance(p, (Leaf, Delay))]
     delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) for p in parts if isinstance(p, Delay))
+    folds = []
+    for p in parts:  # each leaf's undominated columns
+        if isinstance(p, Leaf):
+            keep, u, c = undominated(steps[p.node], tabs.cost[p.node], xp)
+            folds.append((p.node, u, c, keep))
+    lo, hi = need if need is not None else (0, length)
+    needs: list[tuple[int, int]] = []
+    for _, u, c, _ in reversed(folds):  # wanted budgets of each fold's output, backwards
+        needs.append((lo, hi))
+        umin, umax = _step_range(u, c)
+        lo, hi = max(0, lo - umax), max(0, hi - umin)
+    needs.reverse()
     rec: tuple | None
     if nested:  # series of sub-curves: (min,+) convolutions, then the delays and leaves
-        acc, rec = _curve(nested[0], tabs, steps, grid_ms, mode, length, record)
+        inner = (max(0, lo - delay), max(0, hi - delay)) if len(nested) == 1 else None
+        acc, rec = _curve(nested[0], tabs, steps, grid_ms, mode, length, record, inner)
         for p in nested[1:]:
             other, orec = _curve(p, tabs, steps, grid_ms, mode, length, record)
             new, _ = kernels.minplus_conv(acc, other, xp, with_arg=False)
@@ -237,18 +257,21 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
         acc = kernels.shift(kernels.zero_curve(B, length, xp), delay, xp) if delay \
             else kernels.zero_curve(B, length, xp)
         rec = ("zero",) if record else None
-    for p in parts:
-        if not isinstance(p, Leaf):
-            continue
-        u, c = steps[p.node], tabs.cost[p.node]
-        keep = useful_columns(u, c, xp)
-        if len(keep) < u.shape[1]:
-            u, c = u[:, keep], c[:, keep]
-        new, _ = kernels.leaf_fold(acc, u, c, xp, with_arg=False)
+    for (node, u, c, keep), want in zip(folds, needs):
+        new, _ = kernels.leaf_fold(acc, u, c, xp, with_arg=False, need=want)
         if record:
-            rec = ("leaf", p.node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
+            rec = ("leaf", node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
         acc = new
     return acc, rec
+
+
+def _step_range(u: Any, c: Any) -> tuple[int, int]:
+    """Least and largest step among a leaf's available entries ((0, 0) if none)."""
+    uu, cc = kernels.to_numpy(u), kernels.to_numpy(c)
+    live = np.isfinite(cc)
+    if not live.any():
+        return 0, 0
+    return int(uu[live].min()), int(uu[live].max())
 
 
 def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
@@ -260,23 +283,34 @@ def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
     item changes no curve value. O(K²·B) against the fold's O(K·B·T); for B = 1 (the
     single-instance solver) a sort by (u, c, k) and a running minimum, O(K log K).
     """
+    return undominated(u, c, xp)[0]
+
+
+def undominated(u: Any, c: Any, xp: ModuleType = np) -> tuple[list[int], Any, Any]:
+    """:func:`useful_columns` ``keep``, and the leaf's steps and costs on those columns with
+    c = inf wherever the column is dominated *at that item* (the leaf-fold skips those
+    entries). Exact: curves are non-increasing in t, so c_j + g[t − u_j] ≤ c_k + g[t − u_k]
+    when j dominates k, and every dominated entry's dominator stays."""
     K = u.shape[1]
     if K <= 1:
-        return list(range(K))
+        return list(range(K)), u, c
     if u.shape[0] == 1:
         uu, cc = kernels.to_numpy(u)[0], kernels.to_numpy(c)[0]
         order = np.lexsort((np.arange(K), cc, uu))
         cs = cc[order]
         prev = np.minimum.accumulate(np.concatenate([[np.inf], cs[:-1]]))
-        keep = np.sort(order[(cs < prev) & np.isfinite(cs)])
-        return [int(k) for k in keep] or [0]
-    dominated = ~xp.isfinite(c)  # (B, K)
-    cols = xp.arange(K)[None, :]
-    for j in range(K):  # O(B·K) memory
-        uj, cj = u[:, j:j + 1], c[:, j:j + 1]
-        dominated |= (uj <= u) & (cj <= c) & ((uj < u) | (cj < c) | (j < cols))
-    keep = np.flatnonzero(~kernels.to_numpy(dominated.all(axis=0)))
-    return [int(k) for k in keep] or [0]
+        keep = [int(k) for k in np.sort(order[(cs < prev) & np.isfinite(cs)])] or [0]
+    else:
+        dominated = ~xp.isfinite(c)  # (B, K)
+        cols = xp.arange(K)[None, :]
+        for j in range(K):  # O(B·K) memory
+            uj, cj = u[:, j:j + 1], c[:, j:j + 1]
+            dominated |= (uj <= u) & (cj <= c) & ((uj < u) | (cj < c) | (j < cols))
+        keep = [int(k) for k in np.flatnonzero(~kernels.to_numpy(dominated.all(axis=0)))] or [0]
+        c = xp.where(dominated, xp.inf, c)
+    if len(keep) < K:
+        u, c = u[:, keep], c[:, keep]
+    return keep, u, c
 
 
 def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType) -> None:
@@ -317,7 +351,8 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
         return xp.full((B,), xp.inf), ({v: xp.full((B,), -1, dtype=xp.int64)
                                         for v in set(leaves(part.tree))} if backtrack else {})
     steps = {v: latency_steps(tabs.latency[v], grid_ms, mode, xp) for v in set(leaves(part.tree))}
-    curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack)
+    need = (max(0, int(T.min())), tmax + 1)  # only the budgets T are read
+    curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need)
     Tc = xp.maximum(T, 0)
     cost = xp.where(T >= 0, kernels.gather_rows(curve, Tc, xp), xp.inf)
     if not backtrack:
@@ -382,7 +417,8 @@ class GridRemainder:
                 cost[v] = c if w is None else c * w
         tabs = CurveTables(lat, cost, xp)
         steps = {v: latency_steps(lat[v], self.grid_ms, self.mode, xp) for v in nodes}
-        curve, rec = _curve(tree, tabs, steps, self.grid_ms, self.mode, T + 1, self.backtrack)
+        curve, rec = _curve(tree, tabs, steps, self.grid_ms, self.mode, T + 1, self.backtrack,
+                            (T, T + 1))
         value = float(kernels.to_numpy(curve[0, T]))
         if not np.isfinite(value):
             return None

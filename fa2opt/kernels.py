@@ -162,7 +162,7 @@ def _launch(xp: ModuleType, name: str, n: int, args: tuple) -> None:
 
 # -- the steps --------------------------------------------------------------------------------
 def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
-              with_arg: bool = True) -> tuple[Any, Any]:
+              with_arg: bool = True, need: tuple[int, int] | None = None) -> tuple[Any, Any]:
     """Series with a leaf: ``g'[b,t] = min_k c[b,k] + g[b, t − u[b,k]]`` and its argmin.
 
     ``g``: (B, T+1) float64 curve; ``ticks`` u: (B, K) int64 ≥ 0 (a row with u > T never
@@ -170,7 +170,12 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
     (B, T+1) and ``arg`` (B, T+1) int32: the first minimising k, −1 where the curve is inf.
     With ``with_arg=False`` the argmin is not returned (None): the grid DP recovers it at the
     few budgets backtracking visits with :func:`leaf_fold_argmin`, which lets the numpy path
-    run a running minimum (3 array passes per row instead of 5).
+    run a running minimum (2–3 array passes per row instead of 5).
+
+    ``need = (lo, hi)`` (with ``with_arg=False``): only budgets lo ≤ t < hi are wanted; the
+    numpy path computes just those and leaves the rest inf (the CUDA kernel computes all).
+    The wanted entries are the same either way; the grid DP asks each step only for the
+    budgets the steps after it can read.
     """
     g = xp.ascontiguousarray(g, dtype=xp.float64)
     B, T1 = g.shape
@@ -184,7 +189,8 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
         return out, (arg if with_arg else None)
     if with_arg:
         return _leaf_fold_numpy(g, u, c)
-    return _leaf_fold_min_numpy(g, u, c), None
+    lo, hi = need if need is not None else (0, T1)
+    return _leaf_fold_min_numpy(g, u, c, max(0, lo), min(T1, hi)), None
 
 
 def _leaf_fold_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,51 +227,75 @@ def first_finite(a: np.ndarray) -> int:
     return int(fin.argmax()) if fin.any() else a.shape[1]
 
 
-def _leaf_fold_min_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """The curve of :func:`leaf_fold` without the argmin, as a running minimum in place.
+# A run of items costs a few numpy calls (~µs); a gathered row one more pass over its entries.
+# Runs are used while there are at most ``entries / RUN_ENTRIES`` of them (and at least 1).
+RUN_ENTRIES = 1024
 
-    Per row k only budgets t ≥ lo_k = (least live u_k) + (first finite t of g) can be
-    finite, so only ``best[:, lo_k:]`` is touched. When every live batch item has the same
-    step u_k (rows without a rate-dependent queueing delay), ``g[b, t − u_k]`` is a plain
-    slice; otherwise one contiguous window per item is gathered from the left-padded curve.
-    Then ``best = min(best, window + c_k)`` with ``np.add``/``np.minimum(out=)`` on
-    preallocated buffers: 2–3 passes over the touched entries per row. An item whose c_k is
-    inf, or whose u_k cannot fit (u_k + first finite t > T), gets c_k = inf for this row:
-    inf + g = inf never changes the minimum. O(B·T·K).
 
-    The values are the same IEEE sums ``g + c`` as the kernel's, and min is exact, so the
-    curve equals the CUDA kernel's and :func:`_leaf_fold_numpy`'s bit for bit.
+def _leaf_fold_min_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray, lo: int = 0,
+                         hi: int | None = None) -> np.ndarray:
+    """The curve of :func:`leaf_fold` without the argmin, as a running minimum in place, on
+    the budgets lo ≤ t < hi (inf elsewhere).
+
+    Per row k, only live items (c finite, u_k + f0 < hi, f0: the first t at which any
+    item's g is finite) matter, and only budgets t ≥ max(lo, u_k + f0) can be finite, so
+    only ``best[b, max(lo, u_k + f0):hi]`` is touched. Work is shared across batch items with
+    equal steps: consecutive live items with the same u_k form a *run*, for which
+    ``g[b, t − u_k]`` is a plain 2-D slice (rows whose latency has no rate-dependent queueing
+    delay are one run; under batch-fill, neighbouring rates often round to the same step);
+    then ``best = min(best, g_slice + c_k)`` with ``np.add``/``np.minimum(out=)`` on a
+    preallocated buffer — 2 passes over the touched entries. With too many runs, one
+    contiguous window per item is gathered from the left-padded curve instead (3 passes).
+    An item whose c_k is inf, or whose u_k cannot fit, never changes the minimum and is
+    skipped (runs) or gets c_k = inf (gather). O(B·T·K).
+
+    The values are the same IEEE sums ``g + c`` as the kernel's and min is exact, so the
+    curve equals the CUDA kernel's and :func:`_leaf_fold_numpy`'s bit for bit on [lo, hi).
     """
     B, T1 = g.shape
+    hi = T1 if hi is None else hi
     best = np.full((B, T1), np.inf)
     f0 = first_finite(g)
-    if f0 >= T1:
+    if f0 >= hi or lo >= hi:
         return best
     buf = np.empty((B, T1))
+    if B == 1:  # one item (the single-instance solver): plain slices, least overhead
+        g0, best0, buf0 = g[0], best[0], buf[0]
+        for uk, ck in zip(u[0].tolist(), c[0].tolist()):
+            start = max(lo, uk + f0)
+            if start >= hi or ck == np.inf:
+                continue
+            v = buf0[:hi - start]
+            np.add(g0[start - uk:hi - uk], ck, out=v)
+            np.minimum(best0[start:hi], v, out=best0[start:hi])
+        return best
     rows = np.arange(B)
     padded = None
     for k in range(u.shape[1]):
         ck, uk = c[:, k], u[:, k]
-        live = np.isfinite(ck) & (uk + f0 < T1)
-        if not live.any():
+        live = np.isfinite(ck) & (uk + f0 < hi)
+        items = np.flatnonzero(live)
+        if items.size == 0:
             continue
-        if not live.all():  # an item whose row cannot fit adds inf (whatever its window)
+        ul = uk[items]
+        cut = np.flatnonzero((ul[1:] != ul[:-1]) | (items[1:] != items[:-1] + 1)) + 1
+        if cut.size < max(1, (items.size * (hi - f0)) // RUN_ENTRIES):
+            for s, e in zip(np.concatenate(([0], cut)).tolist(), np.concatenate((cut, [items.size])).tolist()):
+                b0, b1, uu = int(items[s]), int(items[e - 1]) + 1, int(ul[s])
+                start = max(lo, uu + f0)
+                v = buf[b0:b1, :hi - start]
+                np.add(g[b0:b1, start - uu:hi - uu], ck[b0:b1, None], out=v)
+                np.minimum(best[b0:b1, start:hi], v, out=best[b0:b1, start:hi])
+            continue
+        if items.size < B:  # an item whose row cannot fit adds inf (whatever its window)
             ck = np.where(live, ck, np.inf)
-        ulive = uk[live]
-        umin = int(ulive.min())
-        lo = umin + f0
-        n = T1 - lo
-        if int(ulive.max()) == umin:  # one shift for every live item: a plain slice
-            v = buf[:, :n]
-            np.add(g[:, f0:f0 + n], ck[:, None], out=v)
-        else:
-            if padded is None:  # g[b, t − u] as windows of the left-padded curve
-                padded = np.concatenate([np.full((B, T1), np.inf), g], axis=1)
-            # row b, budgets t = lo … T: padded[b, T1 + t − u_b], a window of n entries
-            start = T1 + lo - uk
-            v = np.lib.stride_tricks.sliding_window_view(padded, n, axis=1)[rows, start]
-            np.add(v, ck[:, None], out=v)
-        np.minimum(best[:, lo:], v, out=best[:, lo:])
+        start = max(lo, int(ul.min()) + f0)
+        if padded is None:  # g[b, t − u] as windows of the left-padded curve
+            padded = np.concatenate([np.full((B, T1), np.inf), g], axis=1)
+        # row b, budgets t = start … hi − 1: padded[b, T1 + t − u_b]
+        v = np.lib.stride_tricks.sliding_window_view(padded, hi - start, axis=1)[rows, T1 + start - uk]
+        np.add(v, ck[:, None], out=v)
+        np.minimum(best[:, start:hi], v, out=best[:, start:hi])
     return best
 
 
