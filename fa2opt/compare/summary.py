@@ -141,9 +141,26 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def git_revision() -> str:
+    """The working tree's commit (with ``+dirty`` when tracked files changed), if any."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                             capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (rev + ("+dirty" if dirty else "")) if rev else "unknown"
+
+
 def environment() -> dict[str, Any]:
     """Versions and hardware the summary names."""
     return {
+        "git": git_revision(),
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "fa2opt": _version("fa2opt"),
@@ -162,7 +179,8 @@ def markdown_report(summary: pd.DataFrame, env: dict[str, Any], run: dict[str, A
         "",
         f"- date: {env['date']}",
         f"- machine: {env['cpu']}, {env['cores']} cores ({env['platform']})",
-        f"- versions: Python {env['python']}, fa2opt {env['fa2opt']}, Pyomo {env['pyomo']}, "
+        f"- versions: Python {env['python']}, fa2opt {env['fa2opt']} (git {env.get('git', '?')}), "
+        f"Pyomo {env['pyomo']}, "
         f"HiGHS (highspy) {env['highspy']}, numpy {env['numpy']}, pandas {env['pandas']}",
         f"- reference (ground truth): `{reference}`; suites: {', '.join(run.get('suites', []))}; "
         f"seed {run.get('seed')}; workers {run.get('workers')}"
