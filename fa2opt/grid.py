@@ -173,6 +173,11 @@ class CurveTables:
             out[v] = xp.where(xp.isfinite(best[:, 0]), k, -1)
         return out
 
+    def take(self, items: Any) -> "CurveTables":
+        """The batch items ``items`` (an index array), in that order."""
+        return CurveTables({v: a[items] for v, a in self.latency.items()},
+                           {v: a[items] for v, a in self.cost.items()}, self.xp)
+
     def pick(self, which: str, choice: Mapping[str, Any]) -> dict[str, Any]:
         """Per node, the (B,) values of ``latency`` or ``cost`` at the chosen columns."""
         arrays = self.latency if which == "latency" else self.cost
@@ -609,10 +614,46 @@ def decide_batch(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: Curve
 
 
 def _both_passes(parts, coupling, tabs, grid_ms):
-    """Up pass with backtracking (the decision), down pass for its value only (the bound)."""
+    """Up pass with backtracking (the decision), down pass for its value only (the bound),
+    each distinct batch item once (:func:`distinct_items`)."""
+    xp, B = tabs.xp, tabs.batch
+    items, inverse = distinct_items(parts, tabs, grid_ms)
+    if items is not None:
+        sub = tabs.take(items)
+        sub_parts = [p if xp.ndim(xp.asarray(p.sla_ms)) == 0 else
+                     FlowPart(p.name, p.tree, xp.broadcast_to(xp.asarray(p.sla_ms), (B,))[items])
+                     for p in parts]
+        cost, lb, choice = _both_passes_all(sub_parts, coupling, sub, grid_ms)
+        return cost[inverse], lb[inverse], {v: k[inverse] for v, k in choice.items()}
+    return _both_passes_all(parts, coupling, tabs, grid_ms)
+
+
+def _both_passes_all(parts, coupling, tabs, grid_ms):
     cost, choice = grid_pass(parts, coupling, tabs, grid_ms, "up")
     lb, _ = grid_pass(parts, coupling, tabs, grid_ms, "down", backtrack=False)
     return cost, lb, choice
+
+
+def distinct_items(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float
+                   ) -> tuple[Any, Any] | tuple[None, None]:
+    """Batch items whose grid problems are identical — the same up and down steps and costs
+    of every column of every node, and the same SLAs — have the same answer in both passes;
+    neighbouring rates often do (replica counts are step functions of the rate, and queueing
+    delays round to the same steps). Returns (one index per distinct item, the map back), or
+    (None, None) when every item is distinct. O(B log B · ΣK) on the host."""
+    xp, B = tabs.xp, tabs.batch
+    if B < 2:
+        return None, None
+    cols = []
+    for v in tabs.cost:
+        cols += [latency_steps(tabs.latency[v], grid_ms, m, xp).astype(xp.float64) for m in MODES]
+        cols.append(tabs.cost[v])
+    cols += [xp.broadcast_to(xp.asarray(p.sla_ms, dtype=xp.float64), (B,))[:, None] for p in parts]
+    key = kernels.to_numpy(xp.concatenate(cols, axis=1))
+    _, items, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    if len(items) == B:
+        return None, None
+    return xp.asarray(items), xp.asarray(inverse.reshape(-1))
 
 
 def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:

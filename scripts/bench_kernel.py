@@ -13,7 +13,12 @@ Sections (one CSV, one printed table each):
   ``--repeats`` timed calls is reported. Points above a device's work cap (batch × grid
   length) are skipped and listed as such.
 * ``loop``: on the CPU, the batched numpy path vs the single-instance ``fa2-grid`` solver
-  called in a loop over the same rates (its problems built before timing), at ``--loop-batch``.
+  called in a loop over the same rates (its problems built before timing), at ``--loop-batch``;
+  the two alternate ``--loop-repeats`` times (same machine load), medians and their ratio.
+* ``coupling``: ``datasets/pipelines/shared_services.json`` (a detector shared by 3 flows):
+  one ``fa2-grid`` decision next to ``fa2``; a batch of 10 and 100 rates with coupling
+  columns enumerated vs the branch and bound per item (the measurement behind
+  ``grid.ENUMERATE_MAX``); the decision table at 50:500:50 rps.
 * ``table``: the time to build a full decision table (``DecisionTable.build``), per device.
 
 Usage: ``python scripts/bench_kernel.py [--quick] [--out results/bench_kernel.csv]``
@@ -32,9 +37,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fa2opt import kernels
+from fa2opt import grid, kernels
 from fa2opt.decision_table import DecisionTable
 from fa2opt.grid import CurveTables, GridSolver, chunk_size, decide_batch, flow_parts
+from fa2opt.io import load_instance
+from fa2opt.solver import get_solver
 from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
 
@@ -105,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap-cpu", type=float, default=2e7, help="max batch × grid length on cpu")
     ap.add_argument("--cap-gpu", type=float, default=4e8, help="max batch × grid length on gpu")
     ap.add_argument("--loop-batch", type=int, default=1000)
+    ap.add_argument("--loop-repeats", type=int, default=3, help="alternating loop/batched runs")
+    ap.add_argument("--coupling-instance", default="datasets/pipelines/shared_services.json")
     ap.add_argument("--table-rates", type=int, default=10000)
     ap.add_argument("--table-grid", type=int, default=2000)
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
@@ -112,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.batches, args.grids, args.repeats = "1,100,1000", "500,2000", 3
-        args.loop_batch, args.table_rates = 100, 1000
+        args.loop_batch, args.table_rates, args.loop_repeats = 100, 1000, 1
 
     devices = []
     for dev in args.devices.split(","):
@@ -163,22 +172,71 @@ def main(argv: list[str] | None = None) -> int:
                       f"{batch / med:>12.1f} decisions/s  (median {med * 1e3:.2f} ms, warm-up {warm * 1e3:.1f} ms)",
                       flush=True)
     # -- loop vs batched (CPU) -------------------------------------------------------
+    # The loop is what a user calls per rate: GridSolver.solve on a Problem built before
+    # timing. Loop and batched runs alternate, so both see the same machine load; medians.
     g = grid_ms_for(args.table_grid)
     r = rates(args.loop_batch)
     problems = [Problem.from_instance(inst.with_rates(rates={"main": float(x)})) for x in r]
     solver = GridSolver(grid_ms=g, device="cpu")
-    t0 = time.perf_counter()
-    for p in problems:
-        solver.solve(p)
-    loop_s = time.perf_counter() - t0
-    warm, med, n = timed(lambda: batched(inst, r, g, np, chunk_for("cpu", args.table_grid)), 3, args.budget_s)
+
+    def loop() -> None:
+        for p in problems:
+            solver.solve(p)
+
+    def batch_np() -> None:
+        batched(inst, r, g, np, chunk_for("cpu", args.table_grid))
+
+    loop_t, batch_t = [], []
+    batch_np()  # warm-up (caches, allocator)
+    loop()
+    for _ in range(max(1, args.loop_repeats)):
+        for fn, acc in ((loop, loop_t), (batch_np, batch_t)):
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    loop_s, med = statistics.median(loop_t), statistics.median(batch_t)
     rows.append({"section": "loop", "device": "cpu", "batch": args.loop_batch,
-                 "grid_length": args.table_grid, "median_s": med, "warmup_s": warm, "runs": n,
+                 "grid_length": args.table_grid, "median_s": med, "runs": len(batch_t),
                  "loop_s": loop_s, "decisions_per_s": args.loop_batch / med,
                  "speedup": loop_s / med})
     save()
-    print(f"  loop: {args.loop_batch} single solves {loop_s:.2f} s vs batched numpy {med:.3f} s "
-          f"-> {loop_s / med:.1f}x", flush=True)
+    print(f"  loop: {args.loop_batch} single solves {loop_s:.2f} s ({loop_s / args.loop_batch * 1e3:.3f} ms each) "
+          f"vs batched numpy {med:.3f} s ({med / args.loop_batch * 1e3:.3f} ms each) -> {loop_s / med:.1f}x "
+          f"(medians of {len(batch_t)} alternating runs)", flush=True)
+    # -- coupling nodes: a shared detector (datasets/pipelines/shared_services.json) --
+    if Path(args.coupling_instance).exists():
+        shared = load_instance(args.coupling_instance)
+        sp = Problem.from_instance(shared)
+        for method in ("fa2-grid", "fa2"):
+            solver_m = get_solver(method)
+            warm, med_m, n = timed(lambda: solver_m.solve(sp), args.repeats, args.budget_s)
+            rows.append({"section": "coupling", "device": "cpu", "batch": 1, "method": method,
+                         "grid_length": "", "median_s": med_m, "warmup_s": warm, "runs": n})
+            print(f"  coupling: one {method} decision on {shared.name}: {med_m * 1e3:.2f} ms", flush=True)
+        cparts, ccoupling = flow_parts(sp)
+        base = sum(f.rate_rps for f in shared.flows)
+        for batch in (10, 100):
+            scale = np.linspace(0.1, 1.0, batch)
+            at = shared.with_rates(scale=scale)
+            tabs, _ = CurveTables.from_rates(shared, {n.name: np.broadcast_to(at.node_rate(n.name), (batch,))
+                                                      for n in shared.nodes})
+            for strategy, limit in (("enumerate", 10 ** 9), ("search per item", 0)):
+                saved, grid.ENUMERATE_MAX = grid.ENUMERATE_MAX, limit
+                try:
+                    warm, med_m, n = timed(lambda: decide_batch(cparts, ccoupling, tabs, 1.0), 1, args.budget_s)
+                finally:
+                    grid.ENUMERATE_MAX = saved
+                rows.append({"section": "coupling", "device": "cpu", "batch": batch, "method": strategy,
+                             "grid_length": "", "median_s": med_m, "warmup_s": warm, "runs": n,
+                             "decisions_per_s": batch / med_m})
+                save()
+                print(f"  coupling: batch {batch} ({base * scale[0]:.0f}..{base:.0f} rps), {strategy}: "
+                      f"{med_m:.3f} s", flush=True)
+        warm, med_m, n = timed(lambda: DecisionTable.build(shared, np.arange(50.0, 501.0, 50.0)), 1, args.budget_s)
+        rows.append({"section": "coupling", "device": "cpu", "batch": 10, "method": "table 50:500:50",
+                     "grid_length": "", "median_s": med_m, "warmup_s": warm, "runs": n})
+        save()
+        print(f"  coupling: decision table 50:500:50 on {shared.name}: {med_m:.3f} s", flush=True)
     # -- full decision table ---------------------------------------------------------
     g = grid_ms_for(args.table_grid)
     r = rates(args.table_rates)

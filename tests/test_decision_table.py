@@ -161,3 +161,26 @@ def test_cli_writes_and_reads_back_parquet(tmp_path):
     for col in (c for c in a.columns if c.endswith(".batch") or c.endswith(".replicas")):
         assert str(a[col].dtype) == "Int64"  # nullable integers survive the round trip
         assert a[col].astype("float").fillna(-1).tolist() == b[col].fillna(-1).tolist()
+
+
+def test_shared_services_table_rows_bracket_fa2(tmp_path):
+    """``fa2opt table datasets/pipelines/shared_services.json --rates 50:500:50`` (a shared
+    detector): every row verified at its own rate, bound ≤ fa2's optimum ≤ cost, optimal
+    rows match fa2."""
+    out = tmp_path / "t.csv"
+    assert main(["table", "datasets/pipelines/shared_services.json", "--rates", "50:500:50",
+                 "--out", str(out)]) == 0
+    inst = fa2opt.load_instance("datasets/pipelines/shared_services.json")
+    table = DecisionTable.build(inst, np.arange(50.0, 501.0, 50.0))
+    assert len(pd.read_csv(out)) == len(table.rate_rps) == 10
+    for i, r in enumerate(table.rate_rps):
+        at = table.instance_at(float(r))
+        ref = fa2opt.solve(at, "fa2")
+        if ref.status == "infeasible":
+            assert table.status[i] == "infeasible"
+            continue
+        ans = _row_answer(table, i)
+        assert verify(at, ans).ok
+        assert table.lower_bound[i] <= ref.cost * (1 + 1e-9) and ref.cost <= table.cost[i] * (1 + 1e-9)
+        if table.status[i] == "optimal":
+            assert matches(ans, ref)

@@ -140,3 +140,71 @@ def test_cli_device_gpu_without_gpu_is_one_line_exit_2(capsys):
     assert rc == 2 and len(err.splitlines()) == 1 and "--device gpu" in err
     assert main(["solve", "/work/shared/spec/examples/chain.json", "-m", "fa2-grid",
                  "--device", "auto"]) == 0
+
+
+# -- coupling nodes: branch and bound with the grid remainder == exhaustive enumeration ------
+def _batched_values(inst: Instance, scales, grid_ms: float, enumerate_max: int, monkeypatch):
+    from fa2opt import grid
+    monkeypatch.setattr(grid, "ENUMERATE_MAX", enumerate_max)
+    at = inst.with_rates(scale=np.asarray(scales))
+    tabs, _ = CurveTables.from_rates(inst, {n.name: np.broadcast_to(at.node_rate(n.name), (len(scales),))
+                                            for n in inst.nodes})
+    parts, coupling = flow_parts(Problem.from_instance(inst))
+    return decide_batch(parts, coupling, tabs, grid_ms)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances(max_nodes=5, max_configs=4, shapes=("multi-flow", "non-sp")),
+       scales=st.lists(st.floats(0.3, 3.0), min_size=1, max_size=4),
+       grid_ms=st.sampled_from([0.5, 2.0]))
+def test_coupling_search_equals_enumeration(inst, scales, grid_ms):
+    """Per rate, the single solver (fa2's pruning/decoupling + branch and bound with the grid
+    remainder), the batched enumeration of coupling columns and the batched per-item search
+    give the same up cost (decision) and down cost (bound), and the same statuses."""
+    mp = pytest.MonkeyPatch()
+    try:
+        enum = _batched_values(inst, scales, grid_ms, 10 ** 9, mp)
+        per_item = _batched_values(inst, scales, grid_ms, 0, mp)
+    finally:
+        mp.undo()
+    for i, s in enumerate(scales):
+        one = fa2opt.solve(inst.with_rates(scale=s), "fa2-grid", grid_ms=grid_ms)
+        assert one.status != "error", one.message
+        for d in (enum, per_item):
+            assert d.status[i] == one.status
+            if one.has_decision:
+                assert float(d.cost[i]) == pytest.approx(one.cost, rel=1e-12)
+                assert float(d.lower_bound[i]) == pytest.approx(one.lower_bound, rel=1e-12)
+
+
+def test_shared_services_pipeline_is_fast_and_brackets_fa2():
+    """The real shared-detector pipeline (3 flows share object_detection): the grid decision
+    comes from the search (a handful of search nodes, not every detector row), is verified,
+    and brackets fa2's exact optimum. (Its speed is measured by scripts/bench_kernel.py.)"""
+    inst = fa2opt.load_instance("datasets/pipelines/shared_services.json")
+    ans = fa2opt.solve(inst, "fa2-grid")
+    ref = fa2opt.solve(inst, "fa2")
+    assert ans.status in ("optimal", "feasible") and verify(inst, ans).ok
+    assert ans.extra["coupling_nodes"] >= 1
+    assert ans.lower_bound <= ref.cost * (1 + 1e-9) and ref.cost <= ans.cost * (1 + 1e-9)
+    if ans.status == "optimal":
+        assert matches(ans, ref)
+
+
+def test_identical_batch_items_are_solved_once():
+    """Repeated rates share one solve (distinct_items) and still answer like the single
+    solver at every position of the batch."""
+    from fa2opt.grid import distinct_items
+    inst = fa2opt.load_instance("/work/shared/spec/examples/shared-detector.json")
+    scales = [1.0, 0.5, 1.0, 2.0, 0.5, 1.0]
+    at = inst.with_rates(scale=np.asarray(scales))
+    tabs, _ = CurveTables.from_rates(inst, {n.name: np.broadcast_to(at.node_rate(n.name), (6,))
+                                            for n in inst.nodes})
+    parts, coupling = flow_parts(Problem.from_instance(inst))
+    items, inverse = distinct_items(parts, tabs, 1.0)
+    assert items is not None and len(items) == 3
+    np.testing.assert_array_equal(np.asarray(scales)[items][inverse], scales)
+    d = decide_batch(parts, coupling, tabs, 1.0)
+    for i, s in enumerate(scales):
+        one = fa2opt.solve(inst.with_rates(scale=s), "fa2-grid", grid_ms=1.0)
+        assert d.status[i] == one.status and float(d.cost[i]) == pytest.approx(one.cost, rel=1e-12)

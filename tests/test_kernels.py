@@ -110,3 +110,78 @@ def test_backend_selection_without_gpu():
 def test_gpu_selected_when_present():
     xp = kernels.get_array_module("gpu")
     assert kernels.is_cupy(xp) and kernels.get_array_module("auto") is xp
+
+
+# -- the running-minimum path (no forward argmin) and the lazy argmins ----------------------
+def _monotone_case(rng: np.random.Generator, B: int, T1: int, K: int, runs: bool):
+    """Curves non-increasing in t (as every DP curve is), steps either random or in runs of
+    equal values over consecutive items (what neighbouring rates give)."""
+    g = np.sort(rng.integers(0, 50, size=(B, T1)) + rng.random((B, T1)), axis=1)[:, ::-1].copy()
+    g[:, : rng.integers(0, T1 + 1)] = np.inf
+    if B > 1 and rng.random() < 0.5:
+        g[rng.integers(0, B), : rng.integers(0, T1 + 1)] = np.inf
+    u = np.sort(rng.integers(0, 4, size=(B, K)), axis=0) if runs else rng.integers(0, T1 + 3, size=(B, K))
+    c = rng.integers(0, 9, size=(B, K)).astype(float)
+    c[rng.random((B, K)) < 0.2] = np.inf
+    return g, u, c
+
+
+@pytest.mark.parametrize("run_entries", [1, 1024, 10 ** 12])  # runs always / default / gather
+@pytest.mark.parametrize("seed", range(4))
+def test_running_minimum_equals_the_kernel_twin(monkeypatch, run_entries, seed):
+    """with_arg=False gives the same curve on the wanted budgets [lo, hi) (inf elsewhere),
+    by runs of equal steps, by gathered windows, and for B = 1."""
+    monkeypatch.setattr(kernels, "RUN_ENTRIES", run_entries)
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        B, T1, K = int(rng.integers(1, 7)), int(rng.integers(1, 30)), int(rng.integers(1, 6))
+        g, u, c = _monotone_case(rng, B, T1, K, runs=bool(rng.random() < 0.5))
+        ref, _ = kernels.leaf_fold(g, u, c, np)
+        lo = int(rng.integers(0, T1 + 1))
+        hi = int(rng.integers(lo, T1 + 1))
+        out, none = kernels.leaf_fold(g, u, c, np, with_arg=False, need=(lo, hi))
+        assert none is None
+        np.testing.assert_array_equal(out[:, lo:hi], ref[:, lo:hi])
+        assert np.isinf(out[:, :lo]).all() and np.isinf(out[:, hi:]).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lazy_argmins_equal_the_forward_ones(seed):
+    """The argmin recovered at one budget per item is the forward kernel's first minimiser."""
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(150):
+        B, T1, K = int(rng.integers(1, 6)), int(rng.integers(1, 30)), int(rng.integers(1, 6))
+        g, u, c = _monotone_case(rng, B, T1, K, runs=bool(rng.random() < 0.5))
+        _, arg = kernels.leaf_fold(g, u, c, np)
+        t = rng.integers(0, T1, size=B)
+        np.testing.assert_array_equal(kernels.leaf_fold_argmin(g, u, c, t, np), arg[np.arange(B), t])
+        other, _, _ = _monotone_case(rng, B, T1, 1, runs=False)
+        ref, split = kernels.minplus_conv(g, other, np)
+        out, none = kernels.minplus_conv(g, other, np, with_arg=False)
+        assert none is None
+        np.testing.assert_array_equal(out, ref)
+        np.testing.assert_array_equal(kernels.minplus_conv_argmin(g, other, t, np), split[np.arange(B), t])
+
+
+def test_shift_is_a_fold_with_one_free_row():
+    rng = np.random.default_rng(7)
+    g, _, _ = _monotone_case(rng, 4, 20, 1, runs=False)
+    for d in (0, 3, 19, 25):
+        ref, _ = kernels.leaf_fold(g, np.full((4, 1), d), np.zeros((4, 1)), np)
+        np.testing.assert_array_equal(kernels.shift(g, d, np), ref)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_running_minimum_matches_numpy(device):
+    """with_arg=False on the device equals the numpy running minimum on the wanted budgets."""
+    xp = kernels.get_array_module(device)
+    rng = np.random.default_rng(11)
+    g, u, c = _monotone_case(rng, 64, 300, 8, runs=True)
+    out, _ = kernels.leaf_fold(xp.asarray(g), xp.asarray(u), xp.asarray(c), xp, with_arg=False,
+                               need=(50, 300))
+    ref, _ = kernels.leaf_fold(g, u, c, np, with_arg=False, need=(50, 300))
+    np.testing.assert_array_equal(kernels.to_numpy(out)[:, 50:], ref[:, 50:])
+    t = rng.integers(50, 300, size=64)
+    np.testing.assert_array_equal(
+        kernels.to_numpy(kernels.leaf_fold_argmin(xp.asarray(g), xp.asarray(u), xp.asarray(c), xp.asarray(t), xp)),
+        kernels.leaf_fold_argmin(g, u, c, t, np))
