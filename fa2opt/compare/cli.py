@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -105,7 +106,8 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
            "limit": limit, "percentiles": list(percentiles), "time_limit_s": time_limit,
            "method_timeout_s": method_timeout, "only": sorted(only) if only else None,
            "trace_column": trace_column or "rps_raw (else rps)",
-           "workers": workers, "scheduler": scheduler, "instances": len(tasks),
+           "workers": None if scheduler else (workers or os.cpu_count() or 1),
+           "scheduler": scheduler, "instances": len(tasks),
            "command": command}
     report = markdown_report(summary, env, run)
     (out / "summary.md").write_text(report, encoding="utf-8")
