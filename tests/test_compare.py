@@ -4,8 +4,6 @@ resume and reproducibility -- on small hand-built suites with brute-force as the
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
