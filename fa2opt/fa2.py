@@ -34,7 +34,9 @@ from .solver import Decision, Solver
 
 class FA2Solver(Solver):
     """Exact FA2. Options: ``cache`` (bool, default True): reuse each flow graph's
-    series-parallel decomposition across decisions."""
+    series-parallel decomposition across decisions; ``time_limit`` (seconds, default none):
+    stop the coupling-node search there and answer ``time_limit`` with the incumbent and a
+    lower bound (the search is exponential in the coupling nodes in the worst case)."""
 
     name = "fa2"
 
@@ -45,7 +47,7 @@ class FA2Solver(Solver):
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ("cache",)
+        return ("cache", "time_limit")
 
     def decide(self, problem: Problem) -> Decision:
         t0 = time.perf_counter()
@@ -60,7 +62,9 @@ class FA2Solver(Solver):
         t1 = time.perf_counter()
         dp, inv_rest = self._rest.apply(pruned)
         t2 = time.perf_counter()
-        result = search(dp, pareto_remainder)
+        limit = self.options.get("time_limit")
+        deadline = None if limit is None else t0 + float(limit)
+        result = search(dp, pareto_remainder, deadline)
         t3 = time.perf_counter()
         if result is None:  # cannot happen: the all-fastest choice is in the search space
             return Decision("error", message="fa2: no decision on a feasible instance")
@@ -68,4 +72,8 @@ class FA2Solver(Solver):
         extra = {"prune_ms": (t1 - t0) * 1e3, "transform_ms": (t2 - t1) * 1e3,
                  "dp_ms": (t3 - t2) * 1e3, "coupling_nodes": len(dp.coupling),
                  "search_nodes": result.explored}
+        if result.timed_out:
+            return Decision("time_limit", choice, lower_bound=result.lower_bound,
+                            message=f"coupling-node search stopped after {limit} s "
+                                    f"({len(dp.coupling)} coupling nodes)", extra=extra)
         return Decision("optimal", choice, extra=extra)

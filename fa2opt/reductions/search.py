@@ -27,6 +27,7 @@ search is one remainder solve per flow.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
@@ -63,10 +64,21 @@ class SearchResult:
     explored: int = 0
     solves: int = 0
     stats: dict = field(default_factory=dict)
+    timed_out: bool = False  # stopped at the deadline: ``choice`` is the incumbent
+    lower_bound: float | None = None  # set when timed out
 
 
-def search(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | None:
-    """Exact search over the coupling nodes (see the module docstring); None: infeasible."""
+class _Deadline(Exception):
+    pass
+
+
+def search(dp: DecoupledProblem, remainder: RemainderSolver,
+           deadline: float | None = None) -> SearchResult | None:
+    """Exact search over the coupling nodes (see the module docstring); None: infeasible.
+
+    ``deadline`` (a ``time.perf_counter()`` value): stop there and return the incumbent
+    (or, without one, every node's fastest candidate, which is feasible whenever the
+    instance is) with ``timed_out=True`` and the root lower bound."""
     cands = dp.candidates
     for v, c in cands.items():
         if len(c) == 0:
@@ -116,6 +128,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | N
     best = [float("inf"), None]  # incumbent value, its coupling fixing
 
     def dfs(depth: int, fixed: dict[str, int], fixed_cost: float) -> None:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Deadline
         w = coupling[depth]
         cw = cands[w]
         children = []
@@ -136,7 +150,10 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | N
                 dfs(depth + 1, fixed, fixed_cost + cw.cost[k])
             del fixed[w]
 
-    dfs(0, {}, 0.0)
+    try:
+        dfs(0, {}, 0.0)
+    except _Deadline:
+        return _timed_out(dp, remainder, best, bound({}, 0.0) + free_cost, flow_value, counters)
     if best[1] is None:
         return None
     fixed = best[1]
@@ -148,3 +165,21 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | N
     for v in dp.free:
         choice[v] = len(cands[v]) - 1
     return SearchResult(best[0] + free_cost, choice, counters["explored"], counters["solves"])
+
+
+def _timed_out(dp: DecoupledProblem, remainder: RemainderSolver, best: list, root_bound: float,
+               flow_value, counters: dict) -> SearchResult:
+    """The incumbent (or the all-fastest choice) after the deadline, with the root bound."""
+    cands = dp.candidates
+    if best[1] is not None:
+        fixed = best[1]
+        choice: dict[str, int] = dict(fixed)
+        for i in range(len(dp.flows)):
+            choice.update(flow_value(i, fixed)[1])
+    else:
+        choice = {v: 0 for v in cands}
+    for v in dp.free:
+        choice[v] = len(cands[v]) - 1
+    cost = sum(cands[v].cost[k] for v, k in choice.items())
+    return SearchResult(cost, choice, counters["explored"], counters["solves"],
+                        timed_out=True, lower_bound=min(root_bound, cost))
