@@ -102,13 +102,11 @@ def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str,
     inst = problem.instance
     nodes = {}
     for v in problem.node_names:
-        t, k = problem.tables[v], choice[v]
-        cfg = inst.node(v).configs[int(t.rows[k])]
-        nodes[v] = NodeDecision(
-            batch=cfg.batch, hardware=cfg.hardware, units=cfg.units, variant=cfg.variant,
-            replicas=int(t.replicas[k]), profile_latency_ms=cfg.latency_ms,
-            latency_ms=float(t.latency_ms[k]), cost=float(t.cost[k]),
-        )
+        k = int(choice[v])
+        rows, replicas, latency, cost = problem.tables[v].lists
+        cfg = inst.node(v).configs[rows[k]]
+        nodes[v] = NodeDecision(cfg.batch, cfg.hardware, cfg.units, cfg.variant, replicas[k],
+                                cfg.latency_ms, latency[k], cost[k])
     return Answer(status=status, method=method, cost=problem.cost(choice), nodes=nodes,
                   flow_latency_ms=problem.flow_latencies(choice), lower_bound=lower_bound,
                   extra=extra, instance=inst.name)

@@ -91,10 +91,10 @@ class Problem:
         return {v: 0 for v in self.tables}
 
     def latencies(self, choice: Mapping[str, int]) -> dict[str, float]:
-        return {v: float(self.tables[v].latency_ms[k]) for v, k in choice.items()}
+        return {v: self.tables[v].lists[2][k] for v, k in choice.items()}
 
     def cost(self, choice: Mapping[str, int]) -> float:
-        return float(sum(self.tables[v].cost[k] for v, k in choice.items()))
+        return float(sum(self.tables[v].lists[3][k] for v, k in choice.items()))
 
     def flow_latencies(self, choice: Mapping[str, int]) -> dict[str, float]:
         lat = self.latencies(choice)

@@ -17,6 +17,7 @@ rates, which is what the batched grid DP and decision tables use.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,13 @@ class NodeTable:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
+        """(rows, replicas, latency_ms, cost) as Python lists: scalar reads from numpy
+        arrays cost ~100 ns each, which dominates building a small answer."""
+        return (self.rows.tolist(), self.replicas.tolist(), self.latency_ms.tolist(),
+                self.cost.tolist())
 
     def position(self, row: int) -> int:
         """Position in this table of profile row ``row`` (raises if not available)."""
