@@ -20,9 +20,11 @@ from fa2opt.io import load_instance
 from fa2opt.solver import available_methods
 from fa2opt.verify import matches, verify
 
+SPEC = str(Path(__file__).resolve().parent / "data" / "spec_examples")  # the spec's examples
+
 BASELINES = ("slack-split", "greedy", "nexus", "fixed-batch")
 EXACT = "fa2" if "fa2" in available_methods() else "brute-force"
-EXAMPLES = sorted(Path("/work/shared/spec/examples").glob("*.json"))
+EXAMPLES = sorted(Path(SPEC).glob("*.json"))
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -12,8 +12,10 @@ import pytest
 
 from fa2opt.solver import available_methods
 
+SPEC = str(Path(__file__).resolve().parent / "data" / "spec_examples")  # the spec's examples
+
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = Path("/work/shared/spec/examples")
+EXAMPLES = Path(SPEC)
 
 
 def _script():

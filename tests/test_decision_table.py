@@ -3,6 +3,8 @@ lookup holds at exactly the asked rate; CLI output, axis semantics and errors.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,8 @@ from fa2opt.io import InputError
 from fa2opt.problem import Problem
 from fa2opt.verify import matches, verify
 
+SPEC = str(Path(__file__).resolve().parent / "data" / "spec_examples")  # the spec's examples
+
 try:
     from strategies import instances
 except ImportError:  # pragma: no cover
@@ -28,7 +32,7 @@ DEVICES = [
     pytest.param("gpu", id="cupy", marks=[
         pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
 ]
-EXAMPLES = "/work/shared/spec/examples"
+EXAMPLES = SPEC
 
 
 def _row_answer(table: DecisionTable, i: int) -> fa2opt.Answer:

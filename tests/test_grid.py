@@ -4,6 +4,7 @@ batched over rates equals solving each rate alone; on numpy and (where present) 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -31,6 +32,8 @@ DEVICES = [
         pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
 ]
 from fa2opt.generate import SHAPES  # every shape: chain, fork-join, nested-sp, non-sp, tree, multi-flow
+
+SPEC = str(Path(__file__).resolve().parent / "data" / "spec_examples")  # the spec's examples
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
@@ -128,17 +131,17 @@ def test_batched_over_rates_equals_each_rate_alone(device, inst, scales):
 
 def test_example_instances_verified(capsys):
     for name in ("chain", "shared-detector"):
-        inst = fa2opt.load_instance(f"/work/shared/spec/examples/{name}.json")
+        inst = fa2opt.load_instance(f"{SPEC}/{name}.json")
         _check_against_exact(inst, fa2opt.solve(inst, "fa2-grid", grid_ms=2.0))
 
 
 def test_cli_device_gpu_without_gpu_is_one_line_exit_2(capsys):
     if GPU:
         pytest.skip("a GPU is present")
-    rc = main(["solve", "/work/shared/spec/examples/chain.json", "-m", "fa2-grid", "--device", "gpu"])
+    rc = main(["solve", f"{SPEC}/chain.json", "-m", "fa2-grid", "--device", "gpu"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "--device gpu" in err
-    assert main(["solve", "/work/shared/spec/examples/chain.json", "-m", "fa2-grid",
+    assert main(["solve", f"{SPEC}/chain.json", "-m", "fa2-grid",
                  "--device", "auto"]) == 0
 
 
@@ -195,7 +198,7 @@ def test_identical_batch_items_are_solved_once():
     """Repeated rates share one solve (distinct_items) and still answer like the single
     solver at every position of the batch."""
     from fa2opt.grid import distinct_items
-    inst = fa2opt.load_instance("/work/shared/spec/examples/shared-detector.json")
+    inst = fa2opt.load_instance(f"{SPEC}/shared-detector.json")
     scales = [1.0, 0.5, 1.0, 2.0, 0.5, 1.0]
     at = inst.with_rates(scale=np.asarray(scales))
     tabs, _ = CurveTables.from_rates(inst, {n.name: np.broadcast_to(at.node_rate(n.name), (6,))
