@@ -207,8 +207,10 @@ class _Context:
             if m == 0:
                 return None
             w = self.weight.get(v, 1.0)
-            cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
-            return Front(c.latency[:m], cost, _LEAF, v)
+            if isinstance(w, (int, float)):
+                cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
+                return Front(c.latency[:m], cost, _LEAF, v)
+            return _priced_leaf(v, c.latency[:m], w[:m])
         if isinstance(t, Delay):
             return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
         parts = t.parts
@@ -268,6 +270,24 @@ class _Context:
         if f is None or len(f) == 0:
             return None
         return f, len(f) - 1
+
+
+def _priced_leaf(v: str, lat: list[float], price: Any) -> Front:
+    """A leaf whose candidates cost ``price[i]`` (any reals, e.g. a Lagrangian share of the
+    node's cost) instead of their own cost: the prices need not fall with latency, so the
+    leaf's front keeps only the candidates strictly cheaper than every faster one (the
+    others are never chosen by a cheapest completion); back-pointers map to candidates."""
+    price = price.tolist() if isinstance(price, np.ndarray) else list(price)
+    keep, best = [], INF
+    for i, c in enumerate(price):
+        if c < best:
+            best = c
+            keep.append(i)
+    leaf = Front(lat, price, _LEAF, v)
+    if len(keep) == len(price):
+        return leaf
+    return Front([lat[i] for i in keep], [price[i] for i in keep], _COMB, None, leaf,
+                 Front([0.0], [0.0]), keep, [0] * len(keep))
 
 
 def _suffix_sums(values: list[float]) -> list[float]:
@@ -433,6 +453,9 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
                      weight: Mapping[str, float] | None = None) -> tuple[float, dict[str, int]] | None:
     """Exact remainder solver: the least (weighted) cost of the non-fixed leaves such that
     the expression is ≤ ``budget_ms``, and the choice that attains it (None if none).
+    ``weight[v]`` is a multiplier of v's costs, or a sequence of per-candidate *prices*
+    that replace them (each leaf of v pays ``weight[v][k]`` for candidate k; the coupling
+    search's Lagrangian cost split, see :func:`fa2opt.reductions.search.search`).
     Only the cheapest point is needed, so parallel parts are solved independently and long
     series use the Lagrangian-bounded fold."""
     r = _Context(tree, candidates, fixed, weight).cheapest(tree, budget_ms)
@@ -440,3 +463,6 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
         return None
     front, i = r
     return float(front.cost[i]), backtrack(front, i)
+
+
+pareto_remainder.accepts_prices = True  # type: ignore[attr-defined]  # sequences in ``weight``

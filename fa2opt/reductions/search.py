@@ -10,31 +10,64 @@ nodes' latencies fixed -- an independent series-parallel problem in which every 
 once, solved by a *remainder solver* (the exact Pareto DP, :func:`fa2opt.pareto.
 pareto_remainder`, or any other curve arithmetic with the same signature).
 
-Bound: with only some coupling nodes fixed, give each leaf of an unfixed coupling node w its
-own free choice at cost ``c_w / n_w`` (n_w = w's number of leaves over all flows) and solve
-each flow's remainder. The true problem is this relaxation restricted to equal choices in
-every copy, with the same objective, so ``Σ_fixed c_w + Σ_f R̃_f`` is a lower bound; when all
-coupling nodes are fixed it is exactly (1). Depth-first search, children visited in order of
-bound (best-first), pruned when the bound is not below the incumbent. Remainder results are
-memoised per flow on the flow's own coupling nodes' (partial) fixing, so fixing a node
-re-solves only the flows containing it.
+**Components.** Flows linked by coupling nodes form connected components; (1) separates
+over them, so each component is searched on its own and the results add up.
 
-Worst case exponential in the number of coupling nodes (the problem with shared nodes is
-NP-hard like the discrete time-cost trade-off); the pruned candidate lists and the bound
-keep the common shapes (a few shared detectors, bridges) small. Without coupling nodes the
-search is one remainder solve per flow.
+**Lagrangian cost splitting** (remainder solvers with ``accepts_prices``, e.g. the Pareto
+DP). Give every flow f its own copy of each coupling node w in it, and split w's cost over
+the copies: prices ``q_{w,f}(k)`` with ``Σ_f q_{w,f}(k) = c_w(k)`` for every candidate k
+(each of f's ``m_{w,f}`` leaves of w pays ``q_{w,f}(k) / m_{w,f}``). Dropping the agreement
+of the copies,
+
+    LB(q) = Σ_fixed c_w + Σ_f min over f's copies and other nodes (Σ_w q_{w,f}(k) + rest_f)
+
+is a lower bound for *any* such split (on agreeing choices both objectives are equal), and
+exact when the copies of the minimisers agree. The split is improved by projected
+subgradient ascent on the agreement constraints (Lagrangian decomposition; Guignard &
+Kim 1987): with ``x_{w,f}(k) = 1`` when f's copy of w picked k, the step
+``q_{w,f}(k) += t (x_{w,f}(k) − mean_g x_{w,g}(k))`` (keeping the sums) raises the price of
+what a copy picked where the others did not; Polyak steps ``t = θ (UB − LB) / ‖d‖²``,
+θ halved after ``STALL`` iterations without improvement; the best split found is kept.
+Each relaxed solution gives a feasible one for free: every coupling node takes the
+*fastest* of its copies' choices (no flow's latency rises, so every flow's relaxed choice
+stays within its SLA) and the remainders are re-solved -- the upper bound UB. When all
+copies agree (and that choice's exact value equals the bound) the subtree is solved: an
+exact early exit. Otherwise the search branches on the coupling node whose copies disagree
+most (largest cost spread), one child per candidate, each child bounded with the parent's
+split (warm start; only the flows containing the fixed node are re-solved), visited in
+bound order and then tightened by ``NODE_ITERS`` more steps (``ROOT_ITERS`` at the root).
+
+**Equal split** (any other remainder solver, e.g. the grid DP): each leaf of an unfixed
+coupling node w chooses freely at cost ``c_w / n_w`` (n_w = w's leaves over all flows) --
+the split above without the ascent -- with coupling nodes branched in the decoupling's order
+(most leaves first) and remainder results memoised per flow on its own coupling nodes'
+(partial) fixing.
+
+Both are exact: a subtree is pruned only when a valid lower bound is not below the
+incumbent (less a 1e-10 relative tolerance). Worst case exponential in the number of
+coupling nodes (the problem with shared nodes is NP-hard like the discrete time-cost
+trade-off); the Lagrangian bound makes flows that share most of their nodes (a flow over a
+prefix of another's pipeline) decide at the root or after a few branches. Without coupling
+nodes the search is one remainder solve per flow.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol
+from typing import Any, Mapping, Protocol, Sequence
 
 from ..verify import SLA_TOL_MS
 from .decouple import DecoupledProblem
 from .pruning import Candidates
-from .sptree import SPTree
+from .sptree import SPTree, leaves
+
+INF = float("inf")
+ROOT_ITERS = 60  # subgradient steps at the root of a component's search
+NODE_ITERS = 8  # further steps at every other search node (warm-started)
+STALL = 4  # steps without a better bound before the step factor θ is halved
+PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
 class RemainderSolver(Protocol):
@@ -42,22 +75,26 @@ class RemainderSolver(Protocol):
 
     ``fixed[v]``: candidate index of a fixed node (its leaves are fixed latencies, its cost is
     counted by the caller); every other leaf chooses freely among ``candidates[v]`` at cost
-    ``weight.get(v, 1) · cost``. Return ``(least weighted cost, {leaf node: candidate
-    index})`` with the expression's value ≤ ``budget_ms``, or None when nothing meets it.
+    ``weight.get(v, 1) · cost``. A solver whose attribute ``accepts_prices`` is true also
+    takes a sequence as ``weight[v]``: per-candidate prices that replace v's costs (any
+    reals, not necessarily falling with latency); the search then uses the Lagrangian cost
+    split. Return ``(least weighted cost, {leaf node: candidate index})`` with the
+    expression's value ≤ ``budget_ms``, or None when nothing meets it.
     An inexact solver may return an upper bound (a feasible choice); the search is then a
     heuristic and the caller must not claim optimality.
     """
 
     def __call__(self, tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates],
                  fixed: Mapping[str, int] | None = None,
-                 weight: Mapping[str, float] | None = None) -> tuple[float, dict[str, int]] | None: ...
+                 weight: Mapping[str, Any] | None = None) -> tuple[float, dict[str, int]] | None: ...
 
 
 @dataclass
 class SearchResult:
     """``cost``: the optimum of (1) plus the free nodes; ``choice``: a candidate index for
     every node; ``explored``: search nodes whose bound was computed; ``solves``: remainder
-    solves (memo misses)."""
+    solves (memo misses); ``stats``: ``components`` and ``root_gap`` (the relative gap
+    between the best root bound and the optimum, summed over components)."""
 
     cost: float
     choice: dict[str, int]
@@ -77,27 +114,351 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     """Exact search over the coupling nodes (see the module docstring); None: infeasible.
 
     ``deadline`` (a ``time.perf_counter()`` value): stop there and return the incumbent
-    (or, without one, every node's fastest candidate, which is feasible whenever the
-    instance is) with ``timed_out=True`` and the root lower bound."""
+    (or, without one, the coupling nodes at their fastest candidate, which is feasible
+    whenever the instance is) with ``timed_out=True`` and a lower bound (the root bounds)."""
     cands = dp.candidates
     for v, c in cands.items():
         if len(c) == 0:
             return None
-    coupling = dp.coupling
-    if not coupling:  # independent flows: one remainder solve each
-        total, choice = 0.0, {}
-        for f in dp.flows:
-            r = remainder(f.tree, f.sla_ms + SLA_TOL_MS, cands, None, None)
+    lagrange = bool(getattr(remainder, "accepts_prices", False))
+    total, lower, choice = 0.0, 0.0, {}
+    explored = solves = 0
+    timed_out = False
+    parts = components(dp)
+    for sub in parts:
+        if not sub.coupling:
+            res = _independent(sub, remainder)
+        elif lagrange:
+            res = _LagrangianSearch(sub, remainder, deadline).run()
+        else:
+            res = _equal_split_search(sub, remainder, deadline)
+        if res is None:
+            return None
+        total += res.cost
+        lower += res.lower_bound if res.timed_out else res.cost
+        choice.update(res.choice)
+        explored += res.explored
+        solves += res.solves
+        timed_out |= res.timed_out
+    for v in dp.free:
+        choice[v] = len(cands[v]) - 1
+        total += cands[v].cost[-1]
+        lower += cands[v].cost[-1]
+    return SearchResult(total, choice, explored, solves, {"components": len(parts)},
+                        timed_out=timed_out, lower_bound=min(lower, total) if timed_out else None)
+
+
+def components(dp: DecoupledProblem) -> list[DecoupledProblem]:
+    """The flows split into connected components (two flows are linked when they share a
+    coupling node), each as a DecoupledProblem of its own (no free nodes). O(Σ_f |coupling_f|)."""
+    n = len(dp.flows)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, cw in enumerate(dp.flow_coupling):
+        for w in cw:
+            j = first.setdefault(w, i)
+            a, b = find(i), find(j)
+            if a != b:
+                parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    if len(groups) == 1:
+        return [DecoupledProblem(dp.candidates, dp.flows, dp.coupling, dp.flow_coupling,
+                                 dp.leaf_count, ())]
+    out = []
+    for idx in groups.values():
+        cset = {w for i in idx for w in dp.flow_coupling[i]}
+        out.append(DecoupledProblem(dp.candidates, tuple(dp.flows[i] for i in idx),
+                                    tuple(w for w in dp.coupling if w in cset),
+                                    tuple(dp.flow_coupling[i] for i in idx), dp.leaf_count, ()))
+    return out
+
+
+def _independent(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResult | None:
+    """No coupling nodes: one remainder solve per flow."""
+    total, choice = 0.0, {}
+    for f in dp.flows:
+        r = remainder(f.tree, f.sla_ms + SLA_TOL_MS, dp.candidates, None, None)
+        if r is None:
+            return None
+        total += r[0]
+        choice.update(r[1])
+    return SearchResult(total, choice, 1, len(dp.flows))
+
+
+class _Exact:
+    """Exact values of full fixings of a component's coupling nodes (memoised per flow), and
+    the incumbent."""
+
+    def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver):
+        self.dp, self.remainder = dp, remainder
+        self.budgets = [f.sla_ms + SLA_TOL_MS for f in dp.flows]
+        self.memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
+        self.solves = 0
+        self.best, self.best_fix = INF, None
+
+    def flow(self, i: int, fixing: Mapping[str, int]) -> tuple[float, dict[str, int]] | None:
+        cw = self.dp.flow_coupling[i]
+        key = tuple(fixing[w] for w in cw)
+        m = self.memo[i]
+        if key in m:
+            return m[key]
+        self.solves += 1
+        r = self.remainder(self.dp.flows[i].tree, self.budgets[i], self.dp.candidates,
+                           {w: fixing[w] for w in cw}, None)
+        m[key] = r
+        return r
+
+    def value(self, fixing: Mapping[str, int]) -> float | None:
+        """Σ_w c_w + Σ_f R_f of a full fixing (None: some flow cannot meet its SLA); a better
+        one becomes the incumbent."""
+        cands = self.dp.candidates
+        total = sum(cands[w].cost[k] for w, k in fixing.items())
+        for i in range(len(self.dp.flows)):
+            r = self.flow(i, fixing)
             if r is None:
                 return None
             total += r[0]
-            choice.update(r[1])
-        for v in dp.free:
-            choice[v] = len(cands[v]) - 1
-            total += cands[v].cost[-1]
-        return SearchResult(total, choice, 1, len(dp.flows))
+        if total < self.best:
+            self.best, self.best_fix = total, dict(fixing)
+        return total
+
+    def result(self, explored: int, extra_solves: int, timed_out: bool = False,
+               lower_bound: float | None = None) -> SearchResult | None:
+        """The incumbent as a SearchResult (at the deadline without one: the coupling nodes
+        at their fastest, else every node at its fastest)."""
+        if self.best_fix is None:
+            if not timed_out:
+                return None
+            self.value({w: 0 for w in self.dp.coupling})
+        if self.best_fix is None:  # only when the instance is infeasible
+            choice = {v: 0 for f in self.dp.flows for v in leaves(f.tree)}
+            cost = sum(self.dp.candidates[v].cost[0] for v in choice)
+        else:
+            choice = dict(self.best_fix)
+            for i in range(len(self.dp.flows)):
+                choice.update(self.flow(i, self.best_fix)[1])
+            cost = self.best
+        lb = None if lower_bound is None else min(lower_bound, cost)
+        return SearchResult(cost, choice, explored, self.solves + extra_solves,
+                            timed_out=timed_out, lower_bound=lb)
+
+
+class _LagrangianSearch:
+    """Branch and bound with the Lagrangian cost split (see the module docstring)."""
+
+    def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, deadline: float | None):
+        self.dp, self.remainder, self.deadline = dp, remainder, deadline
+        self.exact = _Exact(dp, remainder)
+        self.cands = dp.candidates
+        F = len(dp.flows)
+        counts = [f.leaf_count if f.leaf_count is not None else Counter(leaves(f.tree))
+                  for f in dp.flows]
+        self.mult = [{w: counts[i][w] for w in dp.flow_coupling[i]} for i in range(F)]
+        self.owners = {w: [i for i in range(F) if w in self.mult[i]] for w in dp.coupling}
+        self.explored = self.solves = 0
+        self.root_lb = -INF
+
+    def tol(self) -> float:
+        b = self.exact.best
+        return PRUNE_TOL * max(1.0, abs(b)) if b < INF else 0.0
+
+    def initial_prices(self) -> dict[str, dict[int, list[float]]]:
+        """The equal split: each leaf pays c_w / n_w."""
+        n = self.dp.leaf_count
+        return {w: {i: [c * self.mult[i][w] / n[w] for c in self.cands[w].cost]
+                    for i in self.owners[w]} for w in self.dp.coupling}
+
+    def relax_flow(self, i: int, fixed: Mapping[str, int], q: Mapping[str, Mapping[int, list[float]]]
+                   ) -> tuple[float, dict[str, int]] | None:
+        cw = self.dp.flow_coupling[i]
+        fx, wt = {}, {}
+        for w in cw:
+            if w in fixed:
+                fx[w] = fixed[w]
+            else:
+                m = self.mult[i][w]
+                wt[w] = q[w][i] if m == 1 else [x / m for x in q[w][i]]
+        if not wt:
+            return self.exact.flow(i, fx)
+        self.solves += 1
+        f = self.dp.flows[i]
+        return self.remainder(f.tree, self.exact.budgets[i], self.cands, fx, wt)
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise _Deadline
+
+    def ascend(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
+               iters: int) -> tuple[str, float, dict, list | None]:
+        """Subgradient ascent from split ``q`` (``res``: the flows' relaxed solutions at q, if
+        known). Returns (status, best bound, its split, its relaxed solutions); status is
+        ``infeasible``, ``pruned``, ``solved`` (the subtree's optimum is the incumbent) or
+        ``branch``."""
+        free = [w for w in self.dp.coupling if w not in fixed]
+        F = len(self.dp.flows)
+        best_lb, best_q, best_res = -INF, q, res
+        theta, stall = 1.0, 0
+        exact = self.exact
+        for _ in range(max(1, iters)):
+            self.check_deadline()
+            if res is None:
+                res = []
+                for i in range(F):
+                    r = self.relax_flow(i, fixed, q)
+                    if r is None:
+                        return "infeasible", INF, q, None
+                    res.append(r)
+            lb = fixed_cost + sum(r[0] for r in res)
+            if lb > best_lb:
+                if lb > best_lb + 1e-12 * max(1.0, abs(lb)):
+                    stall = 0
+                best_lb, best_q, best_res = lb, q, res
+            else:
+                stall += 1
+                if stall >= STALL:
+                    theta, stall = theta * 0.5, 0
+            if best_lb >= exact.best - self.tol():
+                return "pruned", best_lb, best_q, best_res
+            # the primal: every coupling node at the fastest of its copies' choices
+            fixing = dict(fixed)
+            d: list[tuple[str, int, int, float]] = []
+            norm2 = 0.0
+            for w in free:
+                own = self.owners[w]
+                ks = [res[i][1].get(w, 0) for i in own]
+                fixing[w] = min(ks)
+                if len(own) < 2 or min(ks) == max(ks):
+                    continue
+                share = Counter(ks)
+                inv = 1.0 / len(own)
+                for i, ki in zip(own, ks):
+                    for k, cnt in share.items():
+                        g = (1.0 if ki == k else 0.0) - cnt * inv
+                        d.append((w, i, k, g))
+                        norm2 += g * g
+            val = exact.value(fixing)
+            if not d:  # the copies agree: the relaxed choice is feasible
+                if val is not None and val <= lb + PRUNE_TOL * max(1.0, abs(val)):
+                    return "solved", best_lb, best_q, best_res
+                return "branch", best_lb, best_q, best_res  # duplicated leaves disagree
+            if best_lb >= exact.best - self.tol():
+                return "pruned", best_lb, best_q, best_res
+            gap = exact.best - lb if exact.best < INF else 0.1 * max(1.0, abs(lb))
+            t = theta * gap / norm2
+            q = {w: dict(v) for w, v in q.items()}
+            touched: set[str] = set()
+            for w, i, k, g in d:
+                if w not in touched:
+                    q[w] = {j: list(p) for j, p in q[w].items()}
+                    touched.add(w)
+                q[w][i][k] += t * g
+            for w in touched:  # keep Σ_f q_{w,f}(k) = c_w(k) exactly
+                own = self.owners[w]
+                qw, last = q[w], own[-1]
+                for k, c in enumerate(self.cands[w].cost):
+                    qw[last][k] = c - sum(qw[i][k] for i in own[:-1])
+            res = None
+        return "branch", best_lb, best_q, best_res
+
+    def branching_node(self, fixed: Mapping[str, int], res: list) -> str | None:
+        """The unfixed coupling node whose copies disagree most (cost spread of their
+        choices); else one with several leaves in a flow (its leaves may disagree unseen);
+        else the first unfixed one."""
+        best, best_score = None, 0.0
+        for w in self.dp.coupling:
+            if w in fixed:
+                continue
+            ks = [res[i][1].get(w, 0) for i in self.owners[w]]
+            if min(ks) != max(ks):
+                c = self.cands[w].cost
+                score = max(c[k] for k in ks) - min(c[k] for k in ks) + 1e-12 * len(set(ks))
+                if best is None or score > best_score:
+                    best, best_score = w, score
+        if best is not None:
+            return best
+        for w in self.dp.coupling:
+            if w not in fixed and max(self.mult[i][w] for i in self.owners[w]) > 1:
+                return w
+        return next((w for w in self.dp.coupling if w not in fixed), None)
+
+    def node(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
+             iters: int) -> None:
+        self.explored += 1
+        status, lb, q, res = self.ascend(fixed, fixed_cost, q, res, iters)
+        if fixed == {}:
+            self.root_lb = lb
+        if status != "branch":
+            return
+        w = self.branching_node(fixed, res)
+        if w is None:
+            return
+        own = set(self.owners[w])
+        base = sum(r[0] for i, r in enumerate(res) if i not in own)
+        cw = self.cands[w].cost
+        children = []
+        for k in range(len(cw)):
+            self.check_deadline()
+            fixed[w] = k
+            child_res, total = list(res), fixed_cost + cw[k] + base
+            for i in own:
+                r = self.relax_flow(i, fixed, q)
+                if r is None:
+                    total = INF
+                    break
+                child_res[i] = r
+                total += r[0]
+            del fixed[w]
+            if total < self.exact.best - self.tol():
+                children.append((total, k, child_res))
+        children.sort(key=lambda x: (x[0], x[1]))
+        for total, k, child_res in children:
+            if total >= self.exact.best - self.tol():
+                break
+            fixed[w] = k
+            self.node(fixed, fixed_cost + cw[k], q, child_res, NODE_ITERS)
+            del fixed[w]
+
+    def run(self) -> SearchResult | None:
+        try:
+            self.node({}, 0.0, self.initial_prices(), None, ROOT_ITERS)
+        except _Deadline:
+            lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
+            return self.exact.result(self.explored, self.solves, True, lb)
+        res = self.exact.result(self.explored, self.solves)
+        if res is not None and self.root_lb > -INF:
+            res.stats["root_gap"] = (res.cost - self.root_lb) / max(1.0, abs(res.cost))
+        return res
+
+
+def _equal_split_bound(dp: DecoupledProblem, remainder: RemainderSolver) -> float:
+    """The root bound of the equal split (one solve per flow)."""
+    share = {w: 1.0 / dp.leaf_count[w] for w in dp.coupling}
+    total = 0.0
+    for f, cw in zip(dp.flows, dp.flow_coupling):
+        r = remainder(f.tree, f.sla_ms + SLA_TOL_MS, dp.candidates, None, {w: share[w] for w in cw})
+        if r is None:
+            return INF
+        total += r[0]
+    return total
+
+
+def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
+                        deadline: float | None) -> SearchResult | None:
+    """Depth-first branch and bound with the equal split (for any remainder solver)."""
+    cands = dp.candidates
+    coupling = dp.coupling
     share = {w: 1.0 / dp.leaf_count[w] for w in coupling}
-    budgets = [f.sla_ms + SLA_TOL_MS for f in dp.flows]
+    exact = _Exact(dp, remainder)
+    budgets = exact.budgets
     memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
     counters = {"explored": 0, "solves": 0}
 
@@ -112,6 +473,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         counters["solves"] += 1
         r = remainder(dp.flows[i].tree, budgets[i], cands, fx, wt)
         m[key] = r
+        if not wt:  # a full fixing: the exact value, shared with the incumbent's bookkeeping
+            exact.memo[i][tuple(fixed[w] for w in cw)] = r
         return r
 
     def bound(fixed: Mapping[str, int], fixed_cost: float) -> float:
@@ -120,12 +483,9 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         for i in range(len(dp.flows)):
             r = flow_value(i, fixed)
             if r is None:
-                return float("inf")
+                return INF
             total += r[0]
         return total
-
-    free_cost = sum(cands[v].cost[-1] for v in dp.free)
-    best = [float("inf"), None]  # incumbent value, its coupling fixing
 
     def dfs(depth: int, fixed: dict[str, int], fixed_cost: float) -> None:
         if deadline is not None and time.perf_counter() > deadline:
@@ -136,16 +496,16 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         for k in range(len(cw)):
             fixed[w] = k
             b = bound(fixed, fixed_cost + cw.cost[k])
-            if b < best[0]:
+            if b < exact.best:
                 children.append((b, k))
         del fixed[w]
         children.sort()
         for b, k in children:
-            if b >= best[0]:
+            if b >= exact.best:
                 break
             fixed[w] = k
             if depth + 1 == len(coupling):
-                best[0], best[1] = b, dict(fixed)
+                exact.best, exact.best_fix = b, dict(fixed)
             else:
                 dfs(depth + 1, fixed, fixed_cost + cw.cost[k])
             del fixed[w]
@@ -153,33 +513,6 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     try:
         dfs(0, {}, 0.0)
     except _Deadline:
-        return _timed_out(dp, remainder, best, bound({}, 0.0) + free_cost, flow_value, counters)
-    if best[1] is None:
-        return None
-    fixed = best[1]
-    choice: dict[str, int] = dict(fixed)
-    for i in range(len(dp.flows)):
-        r = flow_value(i, fixed)
-        assert r is not None
-        choice.update(r[1])
-    for v in dp.free:
-        choice[v] = len(cands[v]) - 1
-    return SearchResult(best[0] + free_cost, choice, counters["explored"], counters["solves"])
-
-
-def _timed_out(dp: DecoupledProblem, remainder: RemainderSolver, best: list, root_bound: float,
-               flow_value, counters: dict) -> SearchResult:
-    """The incumbent (or the all-fastest choice) after the deadline, with the root bound."""
-    cands = dp.candidates
-    if best[1] is not None:
-        fixed = best[1]
-        choice: dict[str, int] = dict(fixed)
-        for i in range(len(dp.flows)):
-            choice.update(flow_value(i, fixed)[1])
-    else:
-        choice = {v: 0 for v in cands}
-    for v in dp.free:
-        choice[v] = len(cands[v]) - 1
-    cost = sum(cands[v].cost[k] for v, k in choice.items())
-    return SearchResult(cost, choice, counters["explored"], counters["solves"],
-                        timed_out=True, lower_bound=min(root_bound, cost))
+        return exact.result(counters["explored"], counters["solves"], True,
+                            bound({}, 0.0))
+    return exact.result(counters["explored"], counters["solves"])
