@@ -43,7 +43,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .io import InputError, instance_from_dict, instance_to_dict
-from .model import MAIN_FLOW, Config, Edge, Flow, Instance, Node
+from .model import MAIN_FLOW, Config, Edge, Flow, Instance, Node, topological_order
 from .problem import Problem
 
 Pick = Callable[[int, int], int]
@@ -322,27 +322,9 @@ def multi_flow(n: int, pick: Pick) -> Topology:
         return _topology("multi-flow", part, flows, variant)
     whole = _chain_part(n, names) if pick(0, 1) else _sp_part(n, pick, names, "S")
     # a prefix of the topological order whose induced subgraph is connected to the sources
-    order = _topo_order(whole.nodes, [(s, d) for s, d, _ in whole.edges])
+    order = topological_order(whole.nodes, [(s, d) for s, d, _ in whole.edges])
     cut = pick(1, n - 1)
     return _topology("multi-flow", whole, [whole.nodes, order[:cut]], variant)
-
-
-def _topo_order(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[str]:
-    indeg = {v: 0 for v in nodes}
-    succ: dict[str, list[str]] = {v: [] for v in nodes}
-    for s, d in edges:
-        indeg[d] += 1
-        succ[s].append(d)
-    ready = [v for v in nodes if indeg[v] == 0]
-    out = []
-    while ready:
-        v = ready.pop(0)
-        out.append(v)
-        for w in succ[v]:
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                ready.append(w)
-    return out
 
 
 BUILDERS: Mapping[str, Callable[[int, Pick], Topology]] = {
@@ -905,7 +887,7 @@ def _closure(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> dict[str
     succ: dict[str, list[str]] = {v: [] for v in nodes}
     for s, d in edges:
         succ[s].append(d)
-    order = _topo_order(nodes, [(s, d) for s, ds in succ.items() for d in ds])
+    order = topological_order(nodes, [(s, d) for s, ds in succ.items() for d in ds])
     desc: dict[str, set[str]] = {}
     for v in reversed(order):
         desc[v] = set()
@@ -955,7 +937,7 @@ def has_bridge(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> bool:
 
 def is_chain(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> bool:
     es = list(edges)
-    order = _topo_order(nodes, es)
+    order = topological_order(nodes, es)
     return len(es) == len(nodes) - 1 and set(es) == set(zip(order, order[1:]))
 
 
@@ -966,7 +948,7 @@ def is_out_tree(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> bool:
         indeg[d] += 1
     roots = [v for v in nodes if indeg[v] == 0]
     return (len(roots) == 1 and all(indeg[v] == 1 for v in nodes if v != roots[0])
-            and len(_topo_order(nodes, es)) == len(nodes))
+            and len(topological_order(nodes, es)) == len(nodes))
 
 
 __all__ = ["Pick", "SHAPES", "Topology", "BUILDERS", "build", "chain", "fork_join",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 QUEUEING_DEFAULT = "batch-fill"
 MAIN_FLOW = "main"
@@ -102,23 +102,9 @@ class Instance:
 
     @cached_property
     def topological_order(self) -> tuple[str, ...]:
-        """Node names in a topological order of the whole graph (validated acyclic);
-        ties broken by declaration order so every solver sees the same order."""
-        indeg = {n.name: 0 for n in self.nodes}
-        succ: dict[str, list[str]] = {n.name: [] for n in self.nodes}
-        for e in self.edges:
-            indeg[e.dst] += 1
-            succ[e.src].append(e.dst)
-        ready = [n.name for n in self.nodes if indeg[n.name] == 0]
-        order: list[str] = []
-        while ready:
-            v = ready.pop(0)
-            order.append(v)
-            for w in succ[v]:
-                indeg[w] -= 1
-                if indeg[w] == 0:
-                    ready.append(w)
-        return tuple(order)
+        """Node names in a topological order of the whole graph (validated acyclic)."""
+        return tuple(topological_order([n.name for n in self.nodes],
+                                       [(e.src, e.dst) for e in self.edges]))
 
     # -- variations (used by sweeps and decision tables) ---------------------------------
     def with_rates(self, scale: float = 1.0, rates: Mapping[str, float] | None = None) -> "Instance":
@@ -132,3 +118,25 @@ class Instance:
     def with_slas(self, slas: Mapping[str, float]) -> "Instance":
         flows = tuple(replace(f, sla_ms=slas.get(f.name, f.sla_ms)) for f in self.flows)
         return replace(self, flows=flows)
+
+
+def topological_order(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> list[str]:
+    """Kahn's algorithm, ties broken by the order of ``nodes`` so every caller sees the same
+    order; nodes on a cycle are left out. O(V + E)."""
+    indeg = {v: 0 for v in nodes}
+    succ: dict[str, list[str]] = {v: [] for v in nodes}
+    for src, dst in edges:
+        indeg[dst] += 1
+        succ[src].append(dst)
+    ready = [v for v in nodes if indeg[v] == 0]
+    order: list[str] = []
+    i = 0
+    while i < len(ready):
+        v = ready[i]
+        i += 1
+        order.append(v)
+        for w in succ[v]:
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                ready.append(w)
+    return order
