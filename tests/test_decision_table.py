@@ -19,19 +19,13 @@ from fa2opt.io import InputError
 from fa2opt.problem import Problem
 from fa2opt.verify import matches, verify
 
-SPEC = str(Path(__file__).resolve().parent / "data" / "spec_examples")  # the spec's examples
 
 try:
     from strategies import instances
 except ImportError:  # pragma: no cover
     from tests.strategies import instances
 
-GPU = kernels.gpu_available()
-DEVICES = [
-    pytest.param("cpu", id="numpy"),
-    pytest.param("gpu", id="cupy", marks=[
-        pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
-]
+from devices import DEVICES, GPU, SPEC  # noqa: E402  (tests/devices.py)
 EXAMPLES = SPEC
 
 

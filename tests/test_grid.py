@@ -4,7 +4,6 @@ batched over rates equals solving each rate alone; on numpy and (where present) 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -25,15 +24,9 @@ try:
 except ImportError:  # pragma: no cover
     from tests.strategies import instances
 
-GPU = kernels.gpu_available()
-DEVICES = [
-    pytest.param("cpu", id="numpy"),
-    pytest.param("gpu", id="cupy", marks=[
-        pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
-]
+from devices import DEVICES, GPU, SPEC  # noqa: E402  (tests/devices.py)
 from fa2opt.generate import SHAPES  # every shape: chain, fork-join, nested-sp, non-sp, tree, multi-flow
 
-SPEC = str(Path(__file__).resolve().parent / "data" / "spec_examples")  # the spec's examples
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 

@@ -11,12 +11,7 @@ import pytest
 from fa2opt import kernels
 from fa2opt.io import InputError
 
-GPU = kernels.gpu_available()
-DEVICES = [
-    pytest.param("cpu", id="numpy"),
-    pytest.param("gpu", id="cupy", marks=[
-        pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CuPy or no CUDA device")]),
-]
+from devices import DEVICES, GPU, SPEC  # noqa: E402  (tests/devices.py)
 
 
 def _random_case(rng: np.random.Generator, B: int, T1: int, K: int):
