@@ -589,7 +589,7 @@ def flow_latencies(parts: Sequence[FlowPart], tabs: CurveTables, choice: Mapping
 def decide_batch(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: CurveTables,
                  grid_ms: float) -> BatchDecision:
     """The grid DP's answer for every batch item (see module doc for the statuses)."""
-    xp, B = tabs.xp, tabs.batch
+    xp = tabs.xp
     fastest = tabs.fastest()
     fast_cost = sum(tabs.pick("cost", fastest).values())
     lat = flow_latencies(parts, tabs, fastest)

@@ -575,12 +575,12 @@ def ipa_pipelines(shared: Path, rate: float) -> dict[str, dict]:
                     f"{' -> '.join(stages)} as in ipa/pipelines.yaml (IPA's router sends every "
                     f"request through each stage once, so all multipliers are 1). Stage profiles "
                     f"({hw.upper()}): " + "; ".join(M[s][2] for s in stages) + ". SLA = IPA rule: "
-                    f"per stage, batch-1 latency at the largest measured allocation x sla_factor 5 "
-                    f"x 5, summed over stages (" + " + ".join(f"{x:.1f}" for x in stage_sla) +
-                    f" ms). rate_rps = mean undamped rate of IPA's bursty Twitter window "
-                    f"(datasets/traces/twitter_bursty.csv). Prices: see datasets/pipelines/README.md."
-                    f" Citations: IPA (Ghafouri et al., JSys 2024) and the profile sources in "
-                    f"datasets/profiles/PROVENANCE.md."),
+                    "per stage, batch-1 latency at the largest measured allocation x sla_factor 5 "
+                    "x 5, summed over stages (" + " + ".join(f"{x:.1f}" for x in stage_sla) +
+                    " ms). rate_rps = mean undamped rate of IPA's bursty Twitter window "
+                    "(datasets/traces/twitter_bursty.csv). Prices: see datasets/pipelines/README.md."
+                    " Citations: IPA (Ghafouri et al., JSys 2024) and the profile sources in "
+                    "datasets/profiles/PROVENANCE.md."),
                 "rate_rps": rate, "sla_ms": sla, "queueing": QUEUEING, "max_utilization": 1.0,
                 "prices": {h: PRICES[h] for h in used},
                 "nodes": nodes,

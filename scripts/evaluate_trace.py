@@ -38,10 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fa2opt import Config, Flow, Instance, Node, available_methods, load_instance, solve  # noqa: E402
-from fa2opt.simulate import (MethodDecider, Plan, Predictor, Trace, arrival_times_ms,  # noqa: E402
-                             evaluate, load_trace, make_workload, node_settings, simulate)
+from fa2opt.simulate import (MethodDecider, Plan, Predictor, Trace, evaluate, load_trace, make_workload, node_settings, simulate)
 from fa2opt.simulate.plots import plot_latency_cdf, plot_timeline  # noqa: E402
-from fa2opt.simulate.report import format_table  # noqa: E402
 from fa2opt.solver import solver_class  # noqa: E402
 
 PIPELINES = ROOT / "datasets" / "pipelines"

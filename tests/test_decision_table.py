@@ -3,7 +3,6 @@ lookup holds at exactly the asked rate; CLI output, axis semantics and errors.""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fa2opt
-from fa2opt import kernels
 from fa2opt.cli import main
 from fa2opt.decision_table import DecisionTable, parse_range
 from fa2opt.io import InputError

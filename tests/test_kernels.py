@@ -11,7 +11,7 @@ import pytest
 from fa2opt import kernels
 from fa2opt.io import InputError
 
-from devices import DEVICES, GPU, SPEC  # noqa: E402  (tests/devices.py)
+from devices import DEVICES, GPU  # noqa: E402  (tests/devices.py)
 
 
 def _random_case(rng: np.random.Generator, B: int, T1: int, K: int):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
-from fa2opt.answer import NodeDecision, decision_answer
+from fa2opt.answer import decision_answer
 from fa2opt.io import instance_from_dict, instance_to_dict
 from fa2opt.tables import ProfileArrays, evaluate
 
