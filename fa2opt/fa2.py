@@ -32,11 +32,23 @@ from .reductions import Chain, Decouple, ParetoPrune, SeriesParallel, search
 from .solver import Decision, Solver
 
 
+def _equal_split_remainder(tree, budget_ms, candidates, fixed=None, weight=None):
+    """:func:`pareto_remainder` without ``accepts_prices``: the search then uses the equal
+    split of coupling costs (``bound="equal"``, the bound before the Lagrangian split)."""
+    return pareto_remainder(tree, budget_ms, candidates, fixed, weight)
+
+
+BOUNDS = {"lagrange": pareto_remainder, "equal": _equal_split_remainder}
+
+
 class FA2Solver(Solver):
     """Exact FA2. Options: ``cache`` (bool, default True): reuse each flow graph's
     series-parallel decomposition across decisions; ``time_limit`` (seconds, default none):
     stop the coupling-node search there and answer ``time_limit`` with the incumbent and a
-    lower bound (the search is exponential in the coupling nodes in the worst case)."""
+    lower bound (the search is exponential in the coupling nodes in the worst case);
+    ``bound`` (``"lagrange"``, the default, or ``"equal"``): how the coupling search bounds
+    (:mod:`fa2opt.reductions.search`: Lagrangian cost split over the flows, or the equal
+    split per leaf it replaced -- kept for comparison)."""
 
     name = "fa2"
 
@@ -44,10 +56,14 @@ class FA2Solver(Solver):
         super().__init__(**options)
         self._prune = ParetoPrune()
         self._rest = Chain([SeriesParallel(cache=bool(self.options.get("cache", True))), Decouple()])
+        bound = self.options.get("bound", "lagrange")
+        if bound not in BOUNDS:
+            raise ValueError(f"fa2: bound must be one of {sorted(BOUNDS)}, not {bound!r}")
+        self._remainder = BOUNDS[bound]
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ("cache", "time_limit")
+        return ("cache", "time_limit", "bound")
 
     def decide(self, problem: Problem) -> Decision:
         t0 = time.perf_counter()
@@ -64,7 +80,7 @@ class FA2Solver(Solver):
         t2 = time.perf_counter()
         limit = self.options.get("time_limit")
         deadline = None if limit is None else t0 + float(limit)
-        result = search(dp, pareto_remainder, deadline)
+        result = search(dp, self._remainder, deadline)
         t3 = time.perf_counter()
         if result is None:  # cannot happen: the all-fastest choice is in the search space
             return Decision("error", message="fa2: no decision on a feasible instance")

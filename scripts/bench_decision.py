@@ -15,6 +15,13 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   up to ``--milp-max-nodes``), with the pruned candidates per node, to show how time grows
   with nodes and rows. Target: a 1,000-node chain under a second.
 
+* ``shared.csv`` -- flows sharing most of their nodes (:func:`shared_instance`: two or
+  three flows over windows of one 15-30-node chain / nested series-parallel / fork-join
+  graph, real or Amdahl profiles, SLAs near the frontier), the hard case of the coupling
+  search: fa2 (Lagrangian cost split, the default) beside the MILP and, with
+  ``--shared-before``, the equal split it replaced (``bound="equal"``, capped at
+  ``--shared-limit`` seconds). Target: well under a second each.
+
 ``solve_ms`` is what every answer reports (``fa2opt.solver.Solver.solve``): from the
 configuration tables in memory (``Problem``) to the finished answer. Each case runs
 ``--reps`` times (fewer when one run exceeds ``--case-budget`` seconds); medians reported.
@@ -56,6 +63,52 @@ def timed_runs(run: Callable[[], object], reps: int, budget_s: float) -> tuple[l
         if time.perf_counter() > t_end:
             break
     return times, ans
+
+
+def shared_instance(rng: "np.random.Generator", name: str, nodes: tuple[int, int] = (15, 30),
+                    flows: tuple[int, int] = (2, 3), configs: tuple[int, int] = (10, 60),
+                    p_measured: float = 0.5):
+    """Flows that share most of their nodes (the hard case of fa2's coupling search).
+
+    A chain, nested series-parallel or fork-join graph (``fa2opt.generate.build``) of n ~
+    U(nodes) nodes; flow 0 covers it all, every other flow a window of its topological
+    order that drops at most a fifth of the nodes at each end (so flows share ≥ 60 % of the
+    nodes, usually far more). Profiles: a subset of a measured CSV (probability
+    ``p_measured``) or Amdahl rows (``fa2opt.generate``), batch-fill queueing, rates as
+    ``random_instance`` draws them (× logU(0.3, 10) of the flow's typical capacity), SLAs at
+    t ~ U(0.02, 0.6) of each flow's frontier (feasible, mostly binding)."""
+    import math
+    from fa2opt import generate as gen
+    pick = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    n = pick(*nodes)
+    shape = ("chain", "nested-sp", "fork-join")[pick(0, 2)]
+    topo = gen.build(shape, n, pick)
+    order = list(topo.nodes)
+    F = pick(*flows)
+    members = [tuple(order)]
+    for _ in range(F - 1):
+        a, b = pick(0, n // 5), n - pick(0, n // 5)
+        members.append(tuple(order[a:b]))
+    topo = gen.Topology("multi-flow", topo.nodes, topo.edges, tuple(members), "shared-" + shape)
+    files = gen.measured_profile_files()
+    rows = {}
+    for v in topo.nodes:
+        k = int(round(math.exp(rng.uniform(math.log(configs[0]), math.log(configs[1])))))
+        if files and rng.uniform() < p_measured:
+            rows[v], _ = gen.measured_profile(rng, k, Path(files[pick(0, len(files) - 1)]))
+        else:
+            rows[v] = gen.amdahl_profile(rng, k, bool(rng.uniform() < 0.4))
+    kinds = sorted({c.hardware for cs in rows.values() for c in cs})
+    prices = {h: gen.BASE_PRICES.get(h, 4.0) for h in kinds}
+    sharing = {v: sum(v in m for m in members) for v in topo.nodes}
+    rates = []
+    for m in members:
+        cap = [math.log(statistics.median(1000.0 * c.batch / c.latency_ms for c in rows[v])
+                        / sharing[v]) for v in m]
+        rates.append(round(math.exp(sum(cap) / len(cap) + rng.uniform(math.log(0.3), math.log(10.0))), 2))
+    inst = gen.assemble(topo, rows, name=name, rates=rates, prices=prices)
+    positions = {f: float(rng.uniform(0.02, 0.6)) for f in gen.flow_names(topo)}
+    return gen.place_slas(inst, positions, decimals=gen.SLA_DECIMALS)
 
 
 def bench_problem(problem: Problem, *, reps: int, milp_reps: int, budget_s: float,

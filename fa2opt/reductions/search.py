@@ -64,9 +64,12 @@ from .pruning import Candidates
 from .sptree import SPTree, leaves
 
 INF = float("inf")
-ROOT_ITERS = 60  # subgradient steps at the root of a component's search
+ROOT_ITERS = 30  # subgradient steps at the root of a component's search
 NODE_ITERS = 8  # further steps at every other search node (warm-started)
 STALL = 4  # steps without a better bound before the step factor θ is halved
+# Components with at most this many coupling combinations use the equal split (a few
+# memoised remainder solves beat the ascent's dozens there; measured in docs/fa2.md).
+LAGRANGE_MIN_SPACE = 4
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -128,7 +131,7 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     for sub in parts:
         if not sub.coupling:
             res = _independent(sub, remainder)
-        elif lagrange:
+        elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
             res = _LagrangianSearch(sub, remainder, deadline).run()
         else:
             res = _equal_split_search(sub, remainder, deadline)
@@ -146,6 +149,14 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         lower += cands[v].cost[-1]
     return SearchResult(total, choice, explored, solves, {"components": len(parts)},
                         timed_out=timed_out, lower_bound=min(lower, total) if timed_out else None)
+
+
+def _space(dp: DecoupledProblem) -> float:
+    """The number of combinations of the coupling nodes' candidates."""
+    out = 1.0
+    for w in dp.coupling:
+        out *= len(dp.candidates[w])
+    return out
 
 
 def components(dp: DecoupledProblem) -> list[DecoupledProblem]:
@@ -305,6 +316,14 @@ class _LagrangianSearch:
         ``branch``."""
         free = [w for w in self.dp.coupling if w not in fixed]
         F = len(self.dp.flows)
+        # never more steps than branching on all but the largest free node would take
+        sizes = sorted((len(self.cands[w]) for w in free), reverse=True)
+        space = 1
+        for k in sizes[1:]:
+            space *= k
+            if space >= iters:
+                break
+        iters = min(iters, space)
         best_lb, best_q, best_res = -INF, q, res
         theta, stall = 1.0, 0
         exact = self.exact
@@ -318,7 +337,8 @@ class _LagrangianSearch:
                         return "infeasible", INF, q, None
                     res.append(r)
             lb = fixed_cost + sum(r[0] for r in res)
-            if lb > best_lb:
+            improved = lb > best_lb
+            if improved:
                 if lb > best_lb + 1e-12 * max(1.0, abs(lb)):
                     stall = 0
                 best_lb, best_q, best_res = lb, q, res
@@ -345,13 +365,15 @@ class _LagrangianSearch:
                         g = (1.0 if ki == k else 0.0) - cnt * inv
                         d.append((w, i, k, g))
                         norm2 += g * g
-            val = exact.value(fixing)
             if not d:  # the copies agree: the relaxed choice is feasible
+                val = exact.value(fixing)
                 if val is not None and val <= lb + PRUNE_TOL * max(1.0, abs(val)):
                     return "solved", best_lb, best_q, best_res
                 return "branch", best_lb, best_q, best_res  # duplicated leaves disagree
-            if best_lb >= exact.best - self.tol():
-                return "pruned", best_lb, best_q, best_res
+            if improved or exact.best == INF:  # a primal from the better relaxed solutions only
+                exact.value(fixing)
+                if best_lb >= exact.best - self.tol():
+                    return "pruned", best_lb, best_q, best_res
             gap = exact.best - lb if exact.best < INF else 0.1 * max(1.0, abs(lb))
             t = theta * gap / norm2
             q = {w: dict(v) for w, v in q.items()}
