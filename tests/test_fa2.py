@@ -202,3 +202,47 @@ def test_time_limit_answers_with_a_verified_incumbent_and_a_lower_bound():
     ans = fa2opt.solve(g.instance, "fa2", time_limit=1e-9)
     assert ans.status == "time_limit" and verify(g.instance, ans).ok
     assert ans.lower_bound is not None and ans.lower_bound <= ans.cost * (1 + 1e-9)
+
+
+# -- flows sharing most of their nodes (the Lagrangian coupling search) ----------------------
+
+def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
+    """Flows over windows of one graph (scripts/bench_decision.py's builder)."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "bench_decision", Path(__file__).resolve().parents[1] / "scripts" / "bench_decision.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return [mod.shared_instance(np.random.default_rng([seed, i]), f"shared-{i}", **sizes)
+            for i in range(count)]
+
+
+def test_shared_small_instances_equal_brute_force_with_both_bounds():
+    for inst in shared_instances(15, 5, nodes=(4, 7), configs=(3, 6)):
+        check_against(inst)
+        check_against(inst, bound="equal")
+
+
+def test_bound_option_is_checked():
+    with pytest.raises(ValueError):
+        fa2opt.solve(shared_instances(1, 5, nodes=(4, 4), configs=(3, 3))[0], "fa2", bound="x")
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations.solve not present")
+def test_heavy_overlap_instances_decide_optimal_and_equal_the_milp():
+    """Two flows sharing 24 of 27 nodes (exponential for the equal split: minutes) and
+    four 15-30-node instances with 2-3 flows over mostly the same nodes."""
+    g = random_instance("multi-flow", np.random.default_rng([23, 107]), name="heavy-overlap",
+                        sizes=Sizes(nodes=(8, 30), configs=(10, 60)))
+    insts = [g.instance] + shared_instances(4, 7)
+    for inst in insts:
+        ans = check_against(inst, "milp", time_limit=60)
+        assert ans.status == "optimal" and ans.extra["coupling_nodes"] >= 15
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations.solve not present")
+def test_shared_instances_equal_the_milp():
+    for inst in shared_instances(40, 8):
+        check_against(inst, "milp", time_limit=120)

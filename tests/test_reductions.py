@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,13 +248,25 @@ def enumerate_remainder(tree, budget, candidates, fixed=None, weight=None):
         vals = [value(p, it, ch) for p in t.parts]
         return sum(vals) if isinstance(t, Series) else max(vals)
 
+    def price(v, k):
+        w = weight.get(v, 1.0)
+        return candidates[v].cost[k] * w if isinstance(w, (int, float)) else w[k]
+
     for combo in itertools.product(*(range(len(candidates[v])) for _, v in free)):
         ch = {i: k for (i, _), k in zip(free, combo)}
         if value(tree, iter(range(len(slots))), ch) <= budget:
-            c = sum(candidates[v].cost[k] * weight.get(v, 1.0) for (_, v), k in zip(free, combo))
+            c = sum(price(v, k) for (_, v), k in zip(free, combo))
             if best is None or c < best[0]:
                 best = (c, {v: k for (_, v), k in zip(free, combo)})
     return best
+
+
+def priced_enumerate_remainder(tree, budget, candidates, fixed=None, weight=None):
+    """:func:`enumerate_remainder` declaring per-candidate prices (the Lagrangian search)."""
+    return enumerate_remainder(tree, budget, candidates, fixed, weight)
+
+
+priced_enumerate_remainder.accepts_prices = True
 
 
 @settings(max_examples=40, deadline=None)
@@ -264,12 +279,88 @@ def test_search_with_a_plugged_in_remainder_solver_is_exact(inst):
         assert ref.status == "infeasible"
         return
     dp, inverse = chain.apply(problem)
-    for remainder in (enumerate_remainder, pareto_remainder):
+    for remainder in (enumerate_remainder, pareto_remainder, priced_enumerate_remainder):
         res = search(dp, remainder)
         positions = chain.invert(res.choice, inverse)
         assert problem.meets_slas(positions)
         assert problem.cost(positions) == pytest.approx(ref.cost, rel=1e-9)
         assert res.cost == pytest.approx(ref.cost, rel=1e-9)
+
+
+SEARCH = sys.modules["fa2opt.reductions.search"]  # the package re-exports the function
+
+
+def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
+    """Flows over windows of one graph (scripts/bench_decision.py's builder)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_decision", Path(__file__).resolve().parents[1] / "scripts" / "bench_decision.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return [mod.shared_instance(np.random.default_rng([seed, i]), f"shared-{i}", **sizes)
+            for i in range(count)]
+
+
+def test_lagrangian_search_equals_enumeration_and_brute_force(monkeypatch):
+    """The Lagrangian split forced on every component (also tiny ones), with the Pareto DP
+    and with the naive priced enumeration, against brute force, on flows sharing most
+    nodes; the equal split gives the same optimum."""
+    monkeypatch.setattr(SEARCH, "LAGRANGE_MIN_SPACE", 0)
+    chain = Chain([ParetoPrune(), SeriesParallel(), Decouple()])
+    lagrangian_runs = 0
+    for inst in shared_instances(12, 3, nodes=(4, 7), configs=(3, 6)):
+        problem = Problem.from_instance(inst)
+        ref = __import__("fa2opt").solve(inst, "brute-force")
+        assert ref.status == "optimal"
+        dp, inverse = chain.apply(problem)
+        lagrangian_runs += bool(dp.coupling)
+        for remainder in (pareto_remainder, priced_enumerate_remainder, enumerate_remainder):
+            res = search(dp, remainder)
+            positions = chain.invert(res.choice, inverse)
+            assert problem.meets_slas(positions)
+            assert problem.cost(positions) == pytest.approx(ref.cost, rel=1e-9)
+            assert res.cost == pytest.approx(ref.cost, rel=1e-9)
+    assert lagrangian_runs >= 10
+
+
+def test_pareto_remainder_with_prices_equals_enumeration():
+    """Per-candidate prices (any reals, not falling with latency, some negative) replace
+    the costs; the leaf front keeps only candidates cheaper than every faster one."""
+    rng = random.Random(11)
+    for trial in range(60):
+        nodes, preds = random_dag(rng, rng.randint(1, 6), 0.5)
+        tree, _ = decompose(nodes, preds)
+        cands = {}
+        for v in nodes:
+            f = rand_front(rng, 4)
+            cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
+        weight = {v: [rng.uniform(-3, 10) for _ in cands[v].cost] if rng.random() < 0.6
+                  else rng.choice([0.5, 1.0]) for v in nodes}
+        counts = leaf_counts([SPFlow("f", 1.0, tree)])
+        fixed = {v: rng.randrange(len(cands[v])) for v in nodes if counts[v] > 1}
+        budget = rng.uniform(5, 60)
+        want = enumerate_remainder(tree, budget, cands, fixed, weight)
+        got = pareto_remainder(tree, budget, cands, fixed, weight)
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert got[0] == pytest.approx(want[0])
+            ch = got[1] | fixed
+            assert evaluate(tree, {v: cands[v].latency[k] for v, k in ch.items()}) <= budget
+            w = lambda v, k: (cands[v].cost[k] * weight[v] if isinstance(weight[v], float)  # noqa: E731
+                              else weight[v][k])
+            assert sum(w(v, k) for v, k in got[1].items()) == pytest.approx(got[0])
+
+
+def test_components_split_flows_linked_by_coupling_nodes():
+    """Flows f0, f1 share a; f2 shares nothing: two components, searched apart."""
+    rows = [(1, 1, 10.0), (2, 1, 14.0), (4, 1, 20.0)]
+    inst = instance({v: rows for v in "abcde"}, [("a", "b"), ("a", "c"), ("d", "e")],
+                    [("f0", 50, 40.0, "ab"), ("f1", 50, 40.0, "ac"), ("f2", 50, 40.0, "de")])
+    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(Problem.from_instance(inst))
+    parts = SEARCH.components(dp)
+    assert sorted(tuple(f.name for f in p.flows) for p in parts) == [("f0", "f1"), ("f2",)]
+    assert [p.coupling for p in parts if len(p.flows) == 2] == [("a",)]
+    ref = __import__("fa2opt").solve(inst, "brute-force")
+    assert search(dp, pareto_remainder).cost == pytest.approx(ref.cost)
 
 
 def test_decouple_names_shared_nodes_as_coupling():
