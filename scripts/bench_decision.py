@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case-budget", type=float, default=3.0, help="seconds per case and method")
     ap.add_argument("--pipelines", type=Path, nargs="*",
                     default=sorted((REPO / "datasets" / "pipelines").glob("*.json"))
-                    + sorted(Path("/work/shared/spec/examples").glob("*.json")))
+                    + sorted((Path(__file__).resolve().parents[1] / "tests" / "data" / "spec_examples").glob("*.json")))
     ap.add_argument("--scaling-nodes", type=int, nargs="*", default=[10, 100, 1000])
     ap.add_argument("--scaling-rows", type=int, nargs="*", default=[50, 200])
     ap.add_argument("--milp-max-nodes", type=int, default=100,

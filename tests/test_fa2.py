@@ -17,6 +17,7 @@ from fa2opt.problem import Problem
 from fa2opt.reductions import clear_cache
 from fa2opt.solver import available_methods
 from fa2opt.verify import matches, verify
+from devices import SPEC  # noqa: E402  (tests/devices.py: the spec's examples)
 
 try:
     from strategies import instances
@@ -133,7 +134,7 @@ def test_cache_off_gives_the_same_answers():
 
 def test_example_and_pipeline_instances(tmp_path):
     from pathlib import Path
-    paths = sorted(Path("/work/shared/spec/examples").glob("*.json"))
+    paths = sorted(Path(SPEC).glob("*.json"))
     paths += sorted(Path(__file__).resolve().parents[1].joinpath("datasets", "pipelines").glob("*.json"))
     assert paths
     for p in paths:
@@ -187,7 +188,7 @@ def test_fa2_equals_milp_on_larger_instances():
 def test_cli_default_method_is_fa2(tmp_path, capsys):
     from fa2opt.cli import main
     import json
-    assert main(["solve", "/work/shared/spec/examples/chain.json", "--json"]) == 0
+    assert main(["solve", f"{SPEC}/chain.json", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["method"] == "fa2" and out["status"] == "optimal"
     assert {"prune_ms", "transform_ms", "dp_ms"} <= set(out)

@@ -56,7 +56,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol
 
 from ..verify import SLA_TOL_MS
 from .decouple import DecoupledProblem
