@@ -18,7 +18,7 @@ Sections (one CSV, one printed table each):
 * ``coupling``: ``datasets/pipelines/shared_services.json`` (a detector shared by 3 flows):
   one ``fa2-grid`` decision next to ``fa2``; a batch of 10 and 100 rates with coupling
   columns enumerated vs the branch and bound per item (the measurement behind
-  ``grid.ENUMERATE_MAX``); the decision table at 50:500:50 rps.
+  ``fa2opt.grid.coupling.ENUMERATE_MAX``); the decision table at 50:500:50 rps.
 * ``table``: the time to build a full decision table (``DecisionTable.build``), per device.
 
 Usage: ``python scripts/bench_kernel.py [--quick] [--out results/bench_kernel.csv]``
@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fa2opt import grid, kernels
+from fa2opt import kernels
 from fa2opt.decision_table import DecisionTable
-from fa2opt.grid import CurveTables, GridSolver, chunk_size, decide_batch, flow_parts
+from fa2opt.grid import CurveTables, GridSolver, chunk_size, coupling, decide_batch, flow_parts
 from fa2opt.io import load_instance
 from fa2opt.solver import get_solver
 from fa2opt.model import Config, Edge, Flow, Instance, Node
@@ -221,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
             tabs, _ = CurveTables.from_rates(shared, {n.name: np.broadcast_to(at.node_rate(n.name), (batch,))
                                                       for n in shared.nodes})
             for strategy, limit in (("enumerate", 10 ** 9), ("search per item", 0)):
-                saved, grid.ENUMERATE_MAX = grid.ENUMERATE_MAX, limit
+                saved, coupling.ENUMERATE_MAX = coupling.ENUMERATE_MAX, limit
                 try:
                     warm, med_m, n = timed(lambda: decide_batch(cparts, ccoupling, tabs, 1.0), 1, args.budget_s)
                 finally:
-                    grid.ENUMERATE_MAX = saved
+                    coupling.ENUMERATE_MAX = saved
                 rows.append({"section": "coupling", "device": "cpu", "batch": batch, "method": strategy,
                              "grid_length": "", "median_s": med_m, "warmup_s": warm, "runs": n,
                              "decisions_per_s": batch / med_m})

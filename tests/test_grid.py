@@ -140,8 +140,8 @@ def test_cli_device_gpu_without_gpu_is_one_line_exit_2(capsys):
 
 # -- coupling nodes: branch and bound with the grid remainder == exhaustive enumeration ------
 def _batched_values(inst: Instance, scales, grid_ms: float, enumerate_max: int, monkeypatch):
-    from fa2opt import grid
-    monkeypatch.setattr(grid, "ENUMERATE_MAX", enumerate_max)
+    from fa2opt.grid import coupling  # grid_pass reads its threshold there
+    monkeypatch.setattr(coupling, "ENUMERATE_MAX", enumerate_max)
     at = inst.with_rates(scale=np.asarray(scales))
     tabs, _ = CurveTables.from_rates(inst, {n.name: np.broadcast_to(at.node_rate(n.name), (len(scales),))
                                             for n in inst.nodes})

@@ -1,0 +1,195 @@
+"""FA2's grid DP for one series-parallel flow: its cost curve and the backtracking.
+
+Razavi et al. (FA2, IEEE RTAS 2022) solve each series-parallel piece of the inference graph
+with a DP over latency budgets discretised to a step Δ (``grid_ms``). Here that DP runs over
+the same series-parallel expression trees (:mod:`fa2opt.reductions.sptree`) as the exact
+Pareto DP, with *curves* instead of Pareto sets: ``g[t]`` = least cost of a sub-expression
+whose latency is at most t·Δ, for t = 0 … T, T = ⌊S/Δ⌋ (the kernels are in
+:mod:`fa2opt.kernels`)::
+
+    Leaf v:          g[t] = min_{k: u_k ≤ t} c_k            u_k = node latency L_k in steps
+    Delay d:         g[t] = 0 if t ≥ d else ∞
+    Series(a, b):    g[t] = min_s a[s] + b[t − s]           (min,+) convolution, O(T²);
+                     a leaf or delay after a curve is the cheaper O(T·K) leaf-fold step
+    Parallel(a, b):  g[t] = a[t] + b[t]                     (every branch within t)
+
+and an argmin per step for backtracking. Complexity per flow O(T·(Σ_v K_v) + T²·#conv).
+Latencies and budgets are rounded as :mod:`fa2opt.grid.rounding` describes (pass ``up`` or
+``down``). Everything is batched over a leading axis B and runs on numpy or CuPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import kernels
+from ..problem import Problem
+from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
+from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
+from .columns import undominated
+from .curves import CurveTables
+from .rounding import budget_steps, latency_steps
+
+
+@dataclass(frozen=True)
+class FlowPart:
+    """One series-parallel problem: a flow's expression and its SLA (scalar or (B,) ms)."""
+
+    name: str
+    tree: SPTree
+    sla_ms: Any
+
+
+def count_terms(tree: SPTree) -> int:
+    """Leaves and delays of an expression (the rounding terms of its budget)."""
+    if isinstance(tree, (Leaf, Delay)):
+        return 1
+    return sum(count_terms(p) for p in tree.parts)
+
+
+def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
+           mode: str, length: int, record: bool = True,
+           need: tuple[int, int] | None = None) -> tuple[Any, tuple | None]:
+    """The cost curve of ``tree`` (B, length) and, with ``record``, what backtracking needs.
+
+    A series is evaluated as: (min,+) convolution of its nested sub-expressions, one shift by
+    the sum of its delays (each rounded on its own, as separate terms), then one leaf-fold per
+    leaf — the same values as folding the parts in their order (sums commute exactly on the
+    grid), with one array pass per series for all its delays instead of a fold per delay.
+    The kernels run without their argmin; the record keeps each step's input curves, and
+    :func:`_backtrack` recovers the argmin at the budgets on the chosen path only.
+
+    ``need = (lo, hi)``: only budgets lo ≤ t < hi of the result are wanted (the caller reads
+    nothing else; entries outside may be left inf). Going backwards through a series' leaves,
+    leaf i's input is wanted on [lo − max u_i, hi − min u_i) (its live steps), which is what
+    the leaf-folds compute: the last leaf of a flow computes one budget per item, the ones
+    before it a widening window. Backtracking reads only these ranges.
+    """
+    xp, B = tabs.xp, tabs.batch
+    if isinstance(tree, Parallel):
+        curves = [_curve(p, tabs, steps, grid_ms, mode, length, record, need) for p in tree.parts]
+        total = curves[0][0]
+        for c, _ in curves[1:]:
+            total = kernels.parallel(total, c, xp)
+        return total, (("par", [r for _, r in curves]) if record else None)
+    parts = tree.parts if isinstance(tree, Series) else (tree,)
+    nested = [p for p in parts if not isinstance(p, (Leaf, Delay))]
+    delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) for p in parts if isinstance(p, Delay))
+    folds = []
+    for p in parts:  # each leaf's undominated columns
+        if isinstance(p, Leaf):
+            keep, u, c = undominated(steps[p.node], tabs.cost[p.node], xp)
+            folds.append((p.node, u, c, keep))
+    lo, hi = need if need is not None else (0, length)
+    needs: list[tuple[int, int]] = []
+    for _, u, c, _ in reversed(folds):  # wanted budgets of each fold's output, backwards
+        needs.append((lo, hi))
+        umin, umax = _step_range(u, c)
+        lo, hi = max(0, lo - umax), max(0, hi - umin)
+    needs.reverse()
+    rec: tuple | None
+    if nested:  # series of sub-curves: (min,+) convolutions, then the delays and leaves
+        inner = (max(0, lo - delay), max(0, hi - delay)) if len(nested) == 1 else None
+        acc, rec = _curve(nested[0], tabs, steps, grid_ms, mode, length, record, inner)
+        for p in nested[1:]:
+            other, orec = _curve(p, tabs, steps, grid_ms, mode, length, record)
+            new, _ = kernels.minplus_conv(acc, other, xp, with_arg=False)
+            rec = ("conv", acc, other, rec, orec) if record else None
+            acc = new
+        if delay:
+            acc = kernels.shift(acc, delay, xp)
+            rec = ("shift", delay, rec) if record else None
+    else:
+        acc = kernels.shift(kernels.zero_curve(B, length, xp), delay, xp) if delay \
+            else kernels.zero_curve(B, length, xp)
+        rec = ("zero",) if record else None
+    for (node, u, c, keep), want in zip(folds, needs):
+        new, _ = kernels.leaf_fold(acc, u, c, xp, with_arg=False, need=want)
+        if record:
+            rec = ("leaf", node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
+        acc = new
+    return acc, rec
+
+
+def _step_range(u: Any, c: Any) -> tuple[int, int]:
+    """Least and largest step among a leaf's available entries ((0, 0) if none)."""
+    uu, cc = kernels.to_numpy(u), kernels.to_numpy(c)
+    live = np.isfinite(cc)
+    if not live.any():
+        return 0, 0
+    return int(uu[live].min()), int(uu[live].max())
+
+
+def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType) -> None:
+    """Walk a record down from budgets t (B,), filling ``out[node]`` (B,) for items ``ok``.
+    The argmins are recomputed at t only (:func:`kernels.leaf_fold_argmin`,
+    :func:`kernels.minplus_conv_argmin`): the first minimiser, as the kernels' scans keep."""
+    kind = rec[0]
+    if kind == "zero":
+        return
+    if kind == "par":
+        for r in rec[1]:
+            _backtrack(r, t, ok, out, xp)
+        return
+    t = xp.maximum(t, 0)
+    if kind == "shift":
+        _backtrack(rec[2], t - rec[1], ok, out, xp)
+        return
+    if kind == "conv":
+        _, a, c, left, right = rec
+        s = xp.maximum(kernels.minplus_conv_argmin(a, c, t, xp), 0)
+        _backtrack(left, s, ok, out, xp)
+        _backtrack(right, t - s, ok, out, xp)
+        return
+    _, node, prev, u, c, prev_rec, keep = rec
+    k = xp.maximum(kernels.leaf_fold_argmin(prev, u, c, t, xp), 0)
+    out[node] = xp.where(ok, keep[k], out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
+    _backtrack(prev_rec, t - kernels.gather_rows(u, k, xp), ok, out, xp)
+
+
+def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
+              backtrack: bool = True) -> tuple[Any, dict[str, Any]]:
+    """Least cost (B,) of one flow's nodes within its SLA on the grid, and the chosen column
+    per node ((B,), −1 where the cost is inf; empty without ``backtrack``)."""
+    xp, B = tabs.xp, tabs.batch
+    T = xp.broadcast_to(budget_steps(part.sla_ms, grid_ms, mode, count_terms(part.tree), xp), (B,))
+    tmax = int(T.max())
+    if tmax < 0:
+        return xp.full((B,), xp.inf), ({v: xp.full((B,), -1, dtype=xp.int64)
+                                        for v in set(leaves(part.tree))} if backtrack else {})
+    steps = {v: latency_steps(tabs.latency[v], grid_ms, mode, xp) for v in set(leaves(part.tree))}
+    need = (max(0, int(T.min())), tmax + 1)  # only the budgets T are read
+    curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need)
+    Tc = xp.maximum(T, 0)
+    cost = xp.where(T >= 0, kernels.gather_rows(curve, Tc, xp), xp.inf)
+    if not backtrack:
+        return cost, {}
+    ok = xp.isfinite(cost)
+    choice: dict[str, Any] = {}
+    _backtrack(rec, Tc, ok, choice, xp)
+    return cost, {v: xp.where(ok, k, -1) for v, k in choice.items()}
+
+
+# -- the flows' expressions -----------------------------------------------------------------------
+def flow_parts(problem: Problem, slas: Mapping[str, Any] | None = None
+               ) -> tuple[list[FlowPart], list[str]]:
+    """Each flow's series-parallel expression (from the shared graph transformation,
+    :func:`fa2opt.reductions.sp_decompose.flow_tree`, which duplicates nodes of non-SP
+    flows) with its SLA (``slas`` overrides, scalar or (B,) ms), and the coupling nodes: those
+    with more than one leaf over all trees (shared by flows or duplicated), most leaves first
+    as :class:`fa2opt.reductions.decouple.Decouple` orders them."""
+    slas = slas or {}
+    flows = [SPFlow(g.name, g.sla_ms, flow_tree(g)[0]) for g in problem.flows]
+    counts = leaf_counts(flows)
+    coupling = sorted((v for v, n in counts.items() if n > 1), key=lambda v: (-counts[v], v))
+    return [FlowPart(f.name, f.tree, slas.get(f.name, f.sla_ms)) for f in flows], coupling
+
+
+def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
+    """The longest curve (budget steps + 1) of the down pass (the larger one)."""
+    return int(max(int(np.max(budget_steps(p.sla_ms, grid_ms, "down", count_terms(p.tree))))
+                   for p in parts)) + 1

@@ -1,0 +1,53 @@
+"""Rounding latencies and budgets to the latency grid of step Δ (``grid_ms``).
+
+Two passes make the grid DP's result honest:
+
+* **up**: latencies (node, edge and fixed delays) rounded *up* to the grid and the budget
+  rounded down: every decision the DP returns meets the real SLA (a restriction);
+* **down**: latencies rounded *down*, budget rounded up: every truly feasible decision is
+  feasible on this grid (a relaxation), so its optimum is a certified **lower bound**.
+
+Rounding uses a snap tolerance δ = 1e-9 step so that latencies on the grid are not pushed off
+it by floating-point noise; the budgets absorb δ per term, which keeps both passes rigorous
+(see :func:`budget_steps`).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ..verify import SLA_TOL_MS
+
+SNAP = 1e-9  # δ: rounding tolerance, in grid steps
+MODES = ("up", "down")
+
+
+def latency_steps(latency_ms: Any, grid_ms: float, mode: str, xp: ModuleType = np) -> Any:
+    """A latency in grid steps: ``up`` → ⌈L/Δ − δ⌉, ``down`` → ⌊L/Δ + δ⌋ (int64, ≥ 0)."""
+    x = xp.asarray(latency_ms, dtype=xp.float64) / grid_ms
+    s = xp.ceil(x - SNAP) if mode == "up" else xp.floor(x + SNAP)
+    return xp.maximum(s, 0).astype(xp.int64)
+
+
+def budget_steps(sla_ms: Any, grid_ms: float, mode: str, terms: int, xp: ModuleType = np) -> Any:
+    """The SLA in grid steps for an expression of ``terms`` leaves and delays.
+
+    ``up``: T = ⌊(S + tol)/Δ − terms·δ⌋. A path of steps u_i ≥ L_i/Δ − δ with Σ u_i ≤ T has
+    Σ L_i ≤ Δ(T + terms·δ) ≤ S + tol: the decision meets the SLA.
+    ``down``: T = ⌊(S + tol)/Δ + terms·δ⌋. A path with Σ L_i ≤ S + tol has steps
+    u_i ≤ L_i/Δ + δ, so Σ u_i ≤ T: every feasible decision stays feasible (a relaxation).
+    """
+    return total_budget_steps(xp.asarray(sla_ms, dtype=xp.float64) + SLA_TOL_MS, grid_ms, mode,
+                              terms, xp)
+
+
+def total_budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
+                       xp: ModuleType = np) -> Any:
+    """:func:`budget_steps` from the budget S + tol already added (what the coupling search
+    hands its remainder solver: the same float sum, so both paths round alike)."""
+    x = xp.asarray(budget_ms, dtype=xp.float64) / grid_ms
+    x = x - terms * SNAP if mode == "up" else x + terms * SNAP
+    return xp.floor(x).astype(xp.int64)
