@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from fa2opt import generate as gen
 from fa2opt.cli import main
 from fa2opt.io import instance_from_dict, instance_to_dict, load_instance
-from fa2opt.model import Instance
+from fa2opt.model import Config, Instance
 from fa2opt.problem import Problem
 from fa2opt.solver import get_solver
 
@@ -128,7 +128,7 @@ def test_topologies_have_their_structure_for_every_size(shape):
             rng = np.random.default_rng([seed, n])
             topo = gen.build(shape, n, lambda lo, hi: int(rng.integers(lo, hi + 1)))
             assert len(topo.nodes) == n
-            inst = gen.assemble(topo, {v: [gen.Config(1, "cpu", 1.0, 1.0)] for v in topo.nodes},
+            inst = gen.assemble(topo, {v: [Config(1, "cpu", 1.0, 1.0)] for v in topo.nodes},
                                 name="t", rates=[1.0] * len(gen.flow_names(topo)))
             instance_from_dict(instance_to_dict(inst))  # valid (acyclic, flows cover nodes)
             check_structure(shape, inst)
