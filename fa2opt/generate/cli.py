@@ -10,6 +10,7 @@ from .suites import SUITES, write_suite
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``generate`` subcommand to the ``fa2opt`` parser."""
     p = subparsers.add_parser(
         "generate", help="write a synthetic instance suite",
         description="Write COUNT synthetic instances of suite NAME into DIR (deterministic "
@@ -25,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """Write the suite; 0 on success, 2 (one line on stderr) on a bad argument or output."""
     if args.count < 1:
         print(f"--count: must be a positive integer (got {args.count})", file=sys.stderr)
         return 2
