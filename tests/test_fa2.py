@@ -18,6 +18,7 @@ from fa2opt.reductions import clear_cache
 from fa2opt.solver import available_methods
 from fa2opt.verify import matches, verify
 from devices import SPEC  # noqa: E402  (tests/devices.py: the spec's examples)
+from helpers import shared_instances  # noqa: E402  (tests/helpers.py)
 
 try:
     from strategies import instances
@@ -206,18 +207,6 @@ def test_time_limit_answers_with_a_verified_incumbent_and_a_lower_bound():
 
 
 # -- flows sharing most of their nodes (the Lagrangian coupling search) ----------------------
-
-def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
-    """Flows over windows of one graph (scripts/bench_decision.py's builder)."""
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "bench_decision", Path(__file__).resolve().parents[1] / "scripts" / "bench_decision.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return [mod.shared_instance(np.random.default_rng([seed, i]), f"shared-{i}", **sizes)
-            for i in range(count)]
-
 
 def test_shared_small_instances_equal_brute_force_with_both_bounds():
     for inst in shared_instances(15, 5, nodes=(4, 7), configs=(3, 6)):

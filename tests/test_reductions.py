@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import random
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,12 +16,14 @@ from fa2opt.problem import Problem
 from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, SeriesParallel, SPFlow,
                                clear_cache, decompose, evaluate, flow_tree, leaf_counts, leaves,
                                pareto_rows, search)
-from fa2opt.reductions.sptree import Delay, Parallel, Series
+from fa2opt.reductions.sptree import Delay, Parallel, Series, SPTree
 
 try:
     from strategies import instances
 except ImportError:  # pragma: no cover
     from tests.strategies import instances
+
+from helpers import shared_instances  # noqa: E402  (tests/helpers.py)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -201,17 +201,30 @@ def test_series_and_parallel_equal_their_definitions(n):
         assert list(zip(np.asarray(got.lat).tolist(), np.asarray(got.cost).tolist())) == want
 
 
+def random_tree_candidates(rng: random.Random) -> tuple[list[str], SPTree, dict[str, Candidates]]:
+    """A random DAG of 1..6 nodes as a series-parallel tree, and a random front of up to 4
+    candidates per node (positions = indices)."""
+    nodes, preds = random_dag(rng, rng.randint(1, 6), 0.5)
+    tree, _ = decompose(nodes, preds)
+    cands = {}
+    for v in nodes:
+        f = rand_front(rng, 4)
+        cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
+    return nodes, tree, cands
+
+
+def random_fixed(rng: random.Random, tree: SPTree, cands: dict[str, Candidates]) -> dict[str, int]:
+    """A random candidate for every node with more than one leaf in ``tree`` (duplicated by the
+    reduction), as the coupling search fixes them."""
+    counts = leaf_counts([SPFlow("f", 1.0, tree)])
+    return {v: rng.randrange(len(cands[v])) for v in cands if counts[v] > 1}
+
+
 def test_pareto_remainder_equals_enumeration_on_random_trees():
     rng = random.Random(7)
     for trial in range(60):
-        nodes, preds = random_dag(rng, rng.randint(1, 6), 0.5)
-        tree, _ = decompose(nodes, preds)
-        cands = {}
-        for v in nodes:
-            f = rand_front(rng, 4)
-            cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
-        counts = leaf_counts([SPFlow("f", 1.0, tree)])
-        fixed = {v: rng.randrange(len(cands[v])) for v in nodes if counts[v] > 1}
+        nodes, tree, cands = random_tree_candidates(rng)
+        fixed = random_fixed(rng, tree, cands)
         budget = rng.uniform(5, 60)
         best = None
         free = [v for v in nodes if v not in fixed]
@@ -269,6 +282,17 @@ def priced_enumerate_remainder(tree, budget, candidates, fixed=None, weight=None
 priced_enumerate_remainder.accepts_prices = True
 
 
+def assert_search_exact(problem, chain, dp, inverse, ref_cost, remainders) -> None:
+    """With each remainder solver, the search's decision (mapped back through ``chain``)
+    meets the SLAs and costs the reference optimum, as does the search's own value."""
+    for remainder in remainders:
+        res = search(dp, remainder)
+        positions = chain.invert(res.choice, inverse)
+        assert problem.meets_slas(positions)
+        assert problem.cost(positions) == pytest.approx(ref_cost, rel=1e-9)
+        assert res.cost == pytest.approx(ref_cost, rel=1e-9)
+
+
 @settings(max_examples=40, deadline=None)
 @given(instances(max_nodes=5, max_configs=3))
 def test_search_with_a_plugged_in_remainder_solver_is_exact(inst):
@@ -279,25 +303,11 @@ def test_search_with_a_plugged_in_remainder_solver_is_exact(inst):
         assert ref.status == "infeasible"
         return
     dp, inverse = chain.apply(problem)
-    for remainder in (enumerate_remainder, pareto_remainder, priced_enumerate_remainder):
-        res = search(dp, remainder)
-        positions = chain.invert(res.choice, inverse)
-        assert problem.meets_slas(positions)
-        assert problem.cost(positions) == pytest.approx(ref.cost, rel=1e-9)
-        assert res.cost == pytest.approx(ref.cost, rel=1e-9)
+    assert_search_exact(problem, chain, dp, inverse, ref.cost,
+                        (enumerate_remainder, pareto_remainder, priced_enumerate_remainder))
 
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the package re-exports the function
-
-
-def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
-    """Flows over windows of one graph (scripts/bench_decision.py's builder)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_decision", Path(__file__).resolve().parents[1] / "scripts" / "bench_decision.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return [mod.shared_instance(np.random.default_rng([seed, i]), f"shared-{i}", **sizes)
-            for i in range(count)]
 
 
 def test_lagrangian_search_equals_enumeration_and_brute_force(monkeypatch):
@@ -313,12 +323,8 @@ def test_lagrangian_search_equals_enumeration_and_brute_force(monkeypatch):
         assert ref.status == "optimal"
         dp, inverse = chain.apply(problem)
         lagrangian_runs += bool(dp.coupling)
-        for remainder in (pareto_remainder, priced_enumerate_remainder, enumerate_remainder):
-            res = search(dp, remainder)
-            positions = chain.invert(res.choice, inverse)
-            assert problem.meets_slas(positions)
-            assert problem.cost(positions) == pytest.approx(ref.cost, rel=1e-9)
-            assert res.cost == pytest.approx(ref.cost, rel=1e-9)
+        assert_search_exact(problem, chain, dp, inverse, ref.cost,
+                            (pareto_remainder, priced_enumerate_remainder, enumerate_remainder))
     assert lagrangian_runs >= 10
 
 
@@ -327,16 +333,10 @@ def test_pareto_remainder_with_prices_equals_enumeration():
     the costs; the leaf front keeps only candidates cheaper than every faster one."""
     rng = random.Random(11)
     for trial in range(60):
-        nodes, preds = random_dag(rng, rng.randint(1, 6), 0.5)
-        tree, _ = decompose(nodes, preds)
-        cands = {}
-        for v in nodes:
-            f = rand_front(rng, 4)
-            cands[v] = Candidates(v, list(f.lat), list(f.cost), list(range(len(f))))
+        nodes, tree, cands = random_tree_candidates(rng)
         weight = {v: [rng.uniform(-3, 10) for _ in cands[v].cost] if rng.random() < 0.6
                   else rng.choice([0.5, 1.0]) for v in nodes}
-        counts = leaf_counts([SPFlow("f", 1.0, tree)])
-        fixed = {v: rng.randrange(len(cands[v])) for v in nodes if counts[v] > 1}
+        fixed = random_fixed(rng, tree, cands)
         budget = rng.uniform(5, 60)
         want = enumerate_remainder(tree, budget, cands, fixed, weight)
         got = pareto_remainder(tree, budget, cands, fixed, weight)
