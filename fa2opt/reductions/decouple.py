@@ -15,6 +15,7 @@ constraint and take their cheapest candidate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Mapping
 
 from .base import Choice, Reduction
@@ -44,18 +45,25 @@ class Decouple(Reduction):
     """SPProblem → DecoupledProblem; solutions pass through unchanged."""
 
     def apply(self, sp: SPProblem) -> tuple[DecoupledProblem, None]:
-        counts = leaf_counts(sp.flows)
+        flows = sp.flows
         cands = sp.candidates
-        coupling = sorted((v for v, k in counts.items() if k > 1),
-                          key=lambda v: (-counts[v], len(cands[v]), v))
-        cset = set(coupling)
-        order = {v: i for i, v in enumerate(coupling)}
-        per_flow = tuple(
-            tuple(sorted({v for v in (f.leaf_count or leaves(f.tree)) if v in cset},
-                         key=order.__getitem__)) if cset else ()
-            for f in sp.flows)
+        if len(flows) == 1 and flows[0].leaf_count is not None:
+            # one flow: its own (cached, hence read-only here) counts, no merging
+            counts = MappingProxyType(flows[0].leaf_count)
+        else:
+            counts = leaf_counts(flows)
+        coupling = [v for v, k in counts.items() if k > 1]
+        if coupling:
+            coupling.sort(key=lambda v: (-counts[v], len(cands[v]), v))
+            order = {v: i for i, v in enumerate(coupling)}
+            per_flow = tuple(
+                tuple(sorted({v for v in (f.leaf_count or leaves(f.tree)) if v in order},
+                             key=order.__getitem__))
+                for f in flows)
+        else:  # the common case: every flow series-parallel, no node shared
+            per_flow = ((),) * len(flows)
         free = tuple(v for v in cands if v not in counts)
-        return DecoupledProblem(cands, sp.flows, tuple(coupling), per_flow, dict(counts), free), None
+        return DecoupledProblem(cands, flows, tuple(coupling), per_flow, counts, free), None
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
         return dict(solution)

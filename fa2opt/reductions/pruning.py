@@ -23,6 +23,7 @@ under a latency cap. A solution of the pruned problem is ``{node: candidate inde
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -35,7 +36,8 @@ from .base import Choice, Reduction
 # Keeping a row too many is harmless; dropping one because head + tail rounds differently
 # from the verifier's longest path is not, so the latency limits get this extra margin.
 _FP_MARGIN_MS = 1e-9
-_NUMPY_ROWS = 48  # prune tables longer than this with numpy (plain Python below)
+_NUMPY_ROWS = 64  # prune tables longer than this with numpy (plain Python below; measured)
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -91,33 +93,74 @@ def pareto_rows_array(latency: np.ndarray, cost: np.ndarray, max_latency: float 
     m = int(latency.searchsorted(max_latency, side="right"))
     if m == 0:
         return np.empty(0, dtype=np.intp)
-    # the running minimum drops exactly at the rows strictly cheaper than all before them;
-    # row 0 always starts the front (written without np.diff, whose overhead dominates here)
+    return _front_mask(cost, m).nonzero()[0]
+
+
+def _front_mask(cost: np.ndarray, m: int) -> np.ndarray:
+    """Row i < m is on the front iff the running minimum of ``cost[:m]`` drops at i (row 0
+    always starts it). Four numpy calls, no ``np.diff``/``concatenate`` (their overhead
+    dominates at these sizes)."""
     acc = np.minimum.accumulate(cost[:m])
-    keep = np.flatnonzero(acc[1:] < acc[:-1])
-    keep += 1
-    return np.concatenate((np.zeros(1, dtype=keep.dtype), keep))
+    mask = np.empty(m, dtype=bool)
+    mask[0] = True
+    np.less(acc[1:], acc[:-1], out=mask[1:])
+    return mask
+
+
+def prune_table(latency: np.ndarray, cost: np.ndarray,
+                max_latency: float) -> tuple[list[float], list[float], list[int]]:
+    """The front of one (latency, cost)-sorted table under ``max_latency`` as three lists
+    ``(latency, cost, positions)`` -- :func:`pareto_rows` in plain Python for short tables,
+    :func:`pareto_rows_array` for long ones (each the faster below/above ``_NUMPY_ROWS``)."""
+    if len(latency) <= _NUMPY_ROWS:
+        lat = latency.tolist()
+        keep: list[int] = []
+        kl: list[float] = []
+        kc: list[float] = []
+        best = _INF
+        for i, c in enumerate(cost[:bisect_right(lat, max_latency)].tolist()):
+            if c < best:
+                best = c
+                keep.append(i)
+                kl.append(lat[i])
+                kc.append(c)
+        return kl, kc, keep
+    m = int(latency.searchsorted(max_latency, side="right"))
+    if m == 0:
+        return [], [], []
+    idx = _front_mask(cost, m).nonzero()[0]
+    return latency[idx].tolist(), cost[idx].tolist(), idx.tolist()
 
 
 def latency_limits(problem: Problem) -> dict[str, float]:
     """Per node, the largest latency L_k any feasible choice can give it: the minimum over
     its flows f of ``S_f + tol - (through_f(v) - L_v^fast)`` (others at their fastest).
-    Nodes in no flow get +inf. O(V + E) per flow."""
+    Nodes in no flow get +inf. O(V + E) per flow (one forward and one backward pass)."""
     tables = problem.tables
     fast = {v: float(t.latency_ms[0]) if len(t) else 0.0 for v, t in tables.items()}
-    limit = {v: float("inf") for v in tables}
+    limit = dict.fromkeys(tables, _INF)
     for g in problem.flows:
-        head: dict[str, float] = {}
-        for v in g.nodes:
-            head[v] = fast[v] + max((head[u] + d for u, d in g.preds[v]), default=0.0)
-        tail: dict[str, float] = {}
-        succs = g.succs
-        for v in reversed(g.nodes):
-            tail[v] = fast[v] + max((tail[w] + d for w, d in succs[v]), default=0.0)
+        nodes, preds, succs = g.nodes, g.preds, g.succs
+        head: dict[str, float] = {}  # longest path ending with v (L_v included)
+        for v in nodes:
+            s = 0.0
+            for u, d in preds[v]:
+                x = head[u] + d
+                if x > s:
+                    s = x
+            head[v] = s + fast[v]
+        tail: dict[str, float] = {}  # longest path starting with v (L_v included)
         budget = g.sla_ms + SLA_TOL_MS + _FP_MARGIN_MS
-        for v in g.nodes:
+        for v in reversed(nodes):
+            s = 0.0
+            for w, d in succs[v]:
+                x = tail[w] + d
+                if x > s:
+                    s = x
+            fv = fast[v]
+            tail[v] = s + fv
             # head + tail counts L_v twice; the rest of the path is head + tail - 2 L_v.
-            room = budget - (head[v] + tail[v] - 2.0 * fast[v])
+            room = budget - (head[v] + s - fv)
             if room < limit[v]:
                 limit[v] = room
     return limit
@@ -134,16 +177,8 @@ class ParetoPrune(Reduction):
         limits = latency_limits(problem) if self.slack else {}
         cands: dict[str, Candidates] = {}
         for v, t in problem.tables.items():
-            limit = limits.get(v, float("inf"))
-            if len(t) <= _NUMPY_ROWS:
-                lat = t.latency_ms.tolist()
-                cost = t.cost.tolist()
-                keep = pareto_rows(lat, cost, limit)
-                cands[v] = Candidates(v, [lat[i] for i in keep], [cost[i] for i in keep], keep)
-            else:
-                idx = pareto_rows_array(t.latency_ms, t.cost, limit)
-                cands[v] = Candidates(v, t.latency_ms.take(idx).tolist(),
-                                      t.cost.take(idx).tolist(), idx.tolist())
+            lat, cost, keep = prune_table(t.latency_ms, t.cost, limits.get(v, _INF))
+            cands[v] = Candidates(v, lat, cost, keep)
         pruned = PrunedProblem(problem, cands)
         return pruned, pruned
 

@@ -123,6 +123,14 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     for v, c in cands.items():
         if len(c) == 0:
             return None
+    if not dp.coupling:  # independent flows (the common case): no components to find
+        res = _independent(dp, remainder)
+        if res is None:
+            return None
+        _add_free(dp, res)
+        res.explored = len(dp.flows)  # each flow is a component of one search node
+        res.stats["components"] = len(dp.flows)
+        return res
     lagrange = bool(getattr(remainder, "accepts_prices", False))
     total, lower, choice = 0.0, 0.0, {}
     explored = solves = 0
@@ -149,6 +157,14 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         lower += cands[v].cost[-1]
     return SearchResult(total, choice, explored, solves, {"components": len(parts)},
                         timed_out=timed_out, lower_bound=min(lower, total) if timed_out else None)
+
+
+def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
+    """Nodes in no flow take their cheapest candidate (the last)."""
+    cands = dp.candidates
+    for v in dp.free:
+        res.choice[v] = len(cands[v]) - 1
+        res.cost += cands[v].cost[-1]
 
 
 def _space(dp: DecoupledProblem) -> float:
