@@ -448,6 +448,104 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
     return choice
 
 
+CHAIN_TRIPLE_STEPS = 4096  # chains of 3 nodes: the sweep below when |x|·(|y|+|z|) ≤ this
+_NOT_CHAIN = object()
+
+
+def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates]) -> Any:
+    """:func:`pareto_remainder` for a *chain* of one to three nodes (a Leaf, or a Series of
+    Leaves and Delays) with no fixed or weighted leaf -- most real pipelines -- on the
+    candidate lists directly, without building fronts; ``_NOT_CHAIN`` for anything else.
+
+    Delays only lower the budget B. Each node's candidates are cut at B minus the others'
+    least latencies (exact, as in :meth:`_Context.part_fronts`). Then:
+
+    * one node: its slowest (cheapest) candidate within B;
+    * two nodes a, b: the two-pointer sweep of :func:`series_min` -- for a's candidates by
+      rising latency the cheapest fitting b is the slowest within ``B - l_a``. O(|a| + |b|);
+    * three nodes: x (the shortest list) from its cheapest candidate towards the fastest,
+      each with the sweep over y, z within ``B - l_x``; it stops once ``c_x`` plus the
+      cheapest of y and z cannot beat the best found (x's cost rises towards the fastest).
+      O(|x|·(|y| + |z|)) at worst, no pair list, no sort; longer lists (above
+      ``CHAIN_TRIPLE_STEPS``) and longer chains go through the front DP.
+    """
+    parts = tree.parts if type(tree) is Series else (tree,)
+    if len(parts) > 5:
+        return _NOT_CHAIN
+    nodes: list[str] = []
+    for p in parts:
+        tp = type(p)
+        if tp is Leaf:
+            nodes.append(p.node)
+        elif tp is Delay:
+            budget_ms -= p.latency_ms
+        else:
+            return _NOT_CHAIN
+    k = len(nodes)
+    if k > 3:
+        return _NOT_CHAIN
+    if k == 0:
+        return (0.0, {}) if budget_ms >= 0.0 else None
+    cs = [candidates[v] for v in nodes]
+    total = 0.0
+    for c in cs:
+        if not c.latency:
+            return None
+        total += c.latency[0]
+    if total > budget_ms:
+        return None
+    if k == 1:
+        m = bisect_right(cs[0].latency, budget_ms)
+        return cs[0].cost[m - 1], {nodes[0]: m - 1}
+    lats, costs = [], []
+    for c in cs:  # cut at the budget minus the others' least latencies
+        m = bisect_right(c.latency, budget_ms - (total - c.latency[0]))
+        if m == 0:  # only by rounding when the fastest choice just fits (as in front())
+            return None
+        lats.append(c.latency[:m])
+        costs.append(c.cost[:m])
+    if k == 2:
+        r = _pair_min(lats[0], costs[0], lats[1], costs[1], budget_ms, INF)
+        if r is None:  # cannot happen: the fastest pair fits
+            return None
+        return r[0], {nodes[0]: r[1], nodes[1]: r[2]}
+    x, y, z = sorted(range(3), key=lambda i: len(lats[i]))
+    xl, xc = lats[x], costs[x]
+    if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_TRIPLE_STEPS:
+        return _NOT_CHAIN
+    yl, yc, zl, zc = lats[y], costs[y], lats[z], costs[z]
+    floor = yc[-1] + zc[-1]  # the least cost of y and z together
+    best, pick = INF, None
+    for i in range(len(xl) - 1, -1, -1):
+        cx = xc[i]
+        if cx + floor >= best:
+            break
+        r = _pair_min(yl, yc, zl, zc, budget_ms - xl[i], best - cx)
+        if r is not None:
+            best, pick = cx + r[0], (i, r[1], r[2])
+    if pick is None:
+        return None
+    return best, {nodes[x]: pick[0], nodes[y]: pick[1], nodes[z]: pick[2]}
+
+
+def _pair_min(al: list[float], ac: list[float], bl: list[float], bc: list[float],
+              cap: float, below: float) -> tuple[float, int, int] | None:
+    """The cheapest (i, j) with ``al[i] + bl[j] <= cap`` and cost below ``below`` (None if
+    none): the two-pointer sweep of :func:`series_min` on plain lists. O(|a| + |b|)."""
+    j = len(bl) - 1
+    best, bi, bj = below, -1, -1
+    for i in range(len(al)):
+        la = al[i]
+        while j >= 0 and la + bl[j] > cap:
+            j -= 1
+        if j < 0:
+            break
+        c = ac[i] + bc[j]
+        if c < best:
+            best, bi, bj = c, i, j
+    return None if bi < 0 else (best, bi, bj)
+
+
 def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates],
                      fixed: Mapping[str, int] | None = None,
                      weight: Mapping[str, float] | None = None) -> tuple[float, dict[str, int]] | None:
@@ -457,7 +555,12 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     that replace them (each leaf of v pays ``weight[v][k]`` for candidate k; the coupling
     search's Lagrangian cost split, see :func:`fa2opt.reductions.search.search`).
     Only the cheapest point is needed, so parallel parts are solved independently and long
-    series use the Lagrangian-bounded fold."""
+    series use the Lagrangian-bounded fold; chains of up to three free nodes are swept on
+    the candidate lists directly (:func:`_chain_cheapest`)."""
+    if not fixed and not weight:
+        r = _chain_cheapest(tree, budget_ms, candidates)
+        if r is not _NOT_CHAIN:
+            return r
     r = _Context(tree, candidates, fixed, weight).cheapest(tree, budget_ms)
     if r is None:
         return None
