@@ -9,9 +9,9 @@ by an exact branch and bound over the few coupling nodes.
 Pipeline (each step in :mod:`fa2opt.reductions`):
 
 1. :class:`~fa2opt.reductions.ParetoPrune` -- Pareto-optimal, SLA-usable rows per node;
-2. infeasible ⇔ some node has no available row, or pruning left a node without candidates
-   -- the latency limits come from the all-fastest choice, so this is exactly the spec's
-   test (``Problem.is_feasible``: the all-fastest choice breaks an SLA), computed on the way;
+2. infeasible ⇔ pruning left a node without candidates (no available row, or none within
+   its latency limit) -- the limits come from the all-fastest choice, so this is exactly
+   the spec's test (``Problem.is_feasible``: the all-fastest choice breaks an SLA), computed on the way;
 3. :class:`~fa2opt.reductions.SeriesParallel` -- one expression tree per flow (cached per
    graph structure unless ``cache=False``);
 4. :class:`~fa2opt.reductions.Decouple` -- the coupling nodes;
@@ -67,13 +67,12 @@ class FA2Solver(Solver):
 
     def decide(self, problem: Problem) -> Decision:
         t0 = time.perf_counter()
-        if problem.empty_nodes:
-            return Decision("infeasible")
         pruned, inv_prune = self._prune.apply(problem)
         # The latency limits are computed from the all-fastest choice: a node is left with no
-        # candidate exactly when the all-fastest longest path through it breaks an SLA,
-        # i.e. exactly when Problem.is_feasible() is False (the spec's test).
-        if any(len(c) == 0 for c in pruned.candidates.values()):
+        # candidate exactly when it has no available row or the all-fastest longest path
+        # through it breaks an SLA, i.e. exactly when Problem.is_feasible() is False (the
+        # spec's test).
+        if not all(c.positions for c in pruned.candidates.values()):
             return Decision("infeasible")
         t1 = time.perf_counter()
         dp, inv_rest = self._rest.apply(pruned)

@@ -118,14 +118,15 @@ def prune_table(latency: np.ndarray, cost: np.ndarray,
         kl: list[float] = []
         kc: list[float] = []
         best = _INF
-        for i, c in enumerate(cost[:bisect_right(lat, max_latency)].tolist()):
+        for i, c in enumerate(cost.tolist() if max_latency == _INF
+                              else cost[:bisect_right(lat, max_latency)].tolist()):
             if c < best:
                 best = c
                 keep.append(i)
                 kl.append(lat[i])
                 kc.append(c)
         return kl, kc, keep
-    m = int(latency.searchsorted(max_latency, side="right"))
+    m = len(latency) if max_latency == _INF else int(latency.searchsorted(max_latency, side="right"))
     if m == 0:
         return [], [], []
     idx = _front_mask(cost, m).nonzero()[0]
@@ -136,10 +137,14 @@ def latency_limits(problem: Problem) -> dict[str, float]:
     """Per node, the largest latency L_k any feasible choice can give it: the minimum over
     its flows f of ``S_f + tol - (through_f(v) - L_v^fast)`` (others at their fastest).
     Nodes in no flow get +inf. O(V + E) per flow (one forward and one backward pass)."""
-    tables = problem.tables
-    fast = {v: float(t.latency_ms[0]) if len(t) else 0.0 for v, t in tables.items()}
-    limit = dict.fromkeys(tables, _INF)
-    for g in problem.flows:
+    fast = {v: float(t.latency_ms[0]) if len(t) else 0.0 for v, t in problem.tables.items()}
+    return _limits(problem.flows, fast)
+
+
+def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, float]:
+    """:func:`latency_limits` from the nodes' fastest latencies ``fast``."""
+    limit = dict.fromkeys(fast, _INF)
+    for g in flows:
         nodes, preds, succs = g.nodes, g.preds, g.succs
         head: dict[str, float] = {}  # longest path ending with v (L_v included)
         for v in nodes:
@@ -168,17 +173,28 @@ def latency_limits(problem: Problem) -> dict[str, float]:
 
 class ParetoPrune(Reduction):
     """Problem → PrunedProblem. ``slack=False`` keeps every Pareto row regardless of SLAs
-    (what the tests use to check the pruning alone)."""
+    (what the tests use to check the pruning alone).
+
+    One pass over the tables: each table's Pareto front (:func:`prune_table`, no limit);
+    its first point is the table's fastest row, which is all :func:`latency_limits` needs;
+    then each front is cut at its node's limit (a prefix, found by bisection)."""
 
     def __init__(self, slack: bool = True):
         self.slack = slack
 
     def apply(self, problem: Problem) -> tuple[PrunedProblem, PrunedProblem]:
-        limits = latency_limits(problem) if self.slack else {}
+        fronts = {v: prune_table(t.latency_ms, t.cost, _INF) for v, t in problem.tables.items()}
         cands: dict[str, Candidates] = {}
-        for v, t in problem.tables.items():
-            lat, cost, keep = prune_table(t.latency_ms, t.cost, limits.get(v, _INF))
-            cands[v] = Candidates(v, lat, cost, keep)
+        if not self.slack:
+            for v, (lat, cost, keep) in fronts.items():
+                cands[v] = Candidates(v, lat, cost, keep)
+        else:
+            limits = _limits(problem.flows, {v: f[0][0] if f[0] else 0.0 for v, f in fronts.items()})
+            for v, (lat, cost, keep) in fronts.items():
+                m = bisect_right(lat, limits[v])
+                if m < len(lat):
+                    lat, cost, keep = lat[:m], cost[:m], keep[:m]
+                cands[v] = Candidates(v, lat, cost, keep)
         pruned = PrunedProblem(problem, cands)
         return pruned, pruned
 

@@ -272,6 +272,7 @@ _CACHE: "OrderedDict[tuple, tuple[SPTree, int, Counter]]" = OrderedDict()
 def clear_cache() -> None:
     """Forget every cached decomposition (benchmarks use it to time cold decisions)."""
     _CACHE.clear()
+    _FLOWS.clear()
 
 
 def flow_tree(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int]:
@@ -309,6 +310,14 @@ def leaf_counts(flows: Sequence[SPFlow]) -> Counter:
     return c
 
 
+_FLOWS: "dict[tuple, SPFlow]" = {}  # SPFlow per (name, SLA, graph structure), FIFO-bounded
+
+
+def _sp_flow(g: FlowGraph, cache: bool) -> SPFlow:
+    tree, reductions, counts = flow_decomposition(g, cache)
+    return SPFlow(g.name, g.sla_ms, tree, reductions, counts)
+
+
 class SeriesParallel(Reduction):
     """PrunedProblem → SPProblem (one expression tree per flow). Choices pass through
     unchanged: duplicated leaves keep their node's name, so a node's candidate index means
@@ -318,10 +327,19 @@ class SeriesParallel(Reduction):
         self.cache = cache
 
     def apply(self, pruned: PrunedProblem) -> tuple[SPProblem, None]:
+        if not self.cache:
+            return SPProblem(pruned, tuple(_sp_flow(g, False) for g in pruned.flows)), None
         flows = []
         for g in pruned.flows:
-            tree, reductions, counts = flow_decomposition(g, self.cache)
-            flows.append(SPFlow(g.name, g.sla_ms, tree, reductions, counts))
+            # the SPFlow itself is cached with the decomposition (it holds the flow's name
+            # and SLA besides, so they are part of the key; nothing of rates or tables)
+            key = (g.name, g.sla_ms, g.nodes, tuple(g.preds[v] for v in g.nodes))
+            f = _FLOWS.get(key)
+            if f is None:
+                f = _FLOWS[key] = _sp_flow(g, True)
+                if len(_FLOWS) > CACHE_SIZE:
+                    _FLOWS.pop(next(iter(_FLOWS)))
+            flows.append(f)
         return SPProblem(pruned, tuple(flows)), None
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
