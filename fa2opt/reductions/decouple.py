@@ -66,4 +66,4 @@ class Decouple(Reduction):
         return DecoupledProblem(cands, flows, tuple(coupling), per_flow, counts, free), None
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
-        return dict(solution)
+        return solution if type(solution) is dict else dict(solution)  # Chain passes a copy

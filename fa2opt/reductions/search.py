@@ -120,9 +120,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     (or, without one, the coupling nodes at their fastest candidate, which is feasible
     whenever the instance is) with ``timed_out=True`` and a lower bound (the root bounds)."""
     cands = dp.candidates
-    for v, c in cands.items():
-        if len(c) == 0:
-            return None
+    if not all(c.positions for c in cands.values()):
+        return None
     if not dp.coupling:  # independent flows (the common case): no components to find
         res = _independent(dp, remainder)
         if res is None:

@@ -343,4 +343,4 @@ class SeriesParallel(Reduction):
         return SPProblem(pruned, tuple(flows)), None
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
-        return dict(solution)
+        return solution if type(solution) is dict else dict(solution)  # Chain passes a copy
