@@ -470,20 +470,18 @@ def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Can
       ``CHAIN_TRIPLE_STEPS``) and longer chains go through the front DP.
     """
     parts = tree.parts if type(tree) is Series else (tree,)
-    if len(parts) > 5:
-        return _NOT_CHAIN
     nodes: list[str] = []
     for p in parts:
         tp = type(p)
         if tp is Leaf:
+            if len(nodes) == 3:
+                return _NOT_CHAIN
             nodes.append(p.node)
         elif tp is Delay:
             budget_ms -= p.latency_ms
         else:
             return _NOT_CHAIN
     k = len(nodes)
-    if k > 3:
-        return _NOT_CHAIN
     if k == 0:
         return (0.0, {}) if budget_ms >= 0.0 else None
     cs = [candidates[v] for v in nodes]

@@ -1,0 +1,128 @@
+"""The fa2 hot path's shortcuts against the general code they bypass.
+
+* ``pareto._chain_cheapest`` (chains of 1-3 free nodes swept on candidate lists) against
+  the general front DP (``_Context.cheapest``) and plain enumeration;
+* ``pruning.prune_table`` (plain-Python and numpy paths) against ``pareto_rows``;
+* ``ParetoPrune`` (one pass: front, limits from its fastest point, prefix cut) against the
+  definition: ``pareto_rows`` of each table under ``latency_limits``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from fa2opt.generate import SHAPES, Sizes, random_instance
+from fa2opt.pareto import _NOT_CHAIN, _Context, _chain_cheapest, backtrack, pareto_remainder
+from fa2opt.problem import Problem
+from fa2opt.reductions import Candidates, Delay, Leaf, ParetoPrune, Series, latency_limits, pareto_rows
+from fa2opt.reductions import pruning
+
+
+def random_candidates(rng: random.Random, name: str, k: int) -> Candidates:
+    """A front of k points: latency strictly rising, cost strictly falling (ties possible in
+    the sums, as with real profiles: values on a coarse grid)."""
+    lat = sorted(rng.sample(range(1, 60), k))
+    cost = sorted(rng.sample(range(1, 40), k), reverse=True)
+    return Candidates(name, [float(x) for x in lat], [float(x) for x in cost], list(range(k)))
+
+
+def enumerate_cheapest(nodes: list[str], delay: float, budget: float, cands) -> float | None:
+    best = None
+    for ks in itertools.product(*(range(len(cands[v])) for v in nodes)):
+        lat = delay + sum(cands[v].latency[k] for v, k in zip(nodes, ks))
+        if lat <= budget:
+            c = sum(cands[v].cost[k] for v, k in zip(nodes, ks))
+            best = c if best is None else min(best, c)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_chain_shortcut_equals_front_dp_and_enumeration(seed):
+    rng = random.Random(seed)
+    k = rng.randint(1, 3)
+    nodes = [f"n{i}" for i in range(k)]
+    cands = {v: random_candidates(rng, v, rng.randint(1, 12)) for v in nodes}
+    parts, delay = [], 0.0
+    for v in nodes:
+        parts.append(Leaf(v))
+        if rng.random() < 0.4:
+            d = float(rng.randint(0, 5))
+            parts.append(Delay(d))
+            delay += d
+    tree = parts[0] if len(parts) == 1 else Series(tuple(parts))
+    fastest = delay + sum(cands[v].latency[0] for v in nodes)
+    slowest = delay + sum(cands[v].latency[-1] for v in nodes)
+    budget = rng.choice([fastest - 1.0, fastest, slowest, rng.uniform(fastest, slowest)])
+
+    fast = _chain_cheapest(tree, budget, cands)
+    assert fast is not _NOT_CHAIN
+    expected = enumerate_cheapest(nodes, delay, budget, cands)
+    general = _Context(tree, cands, None, None).cheapest(tree, budget)
+    if expected is None:
+        assert fast is None and general is None
+        return
+    cost, choice = fast
+    assert cost == pytest.approx(expected, abs=1e-9)
+    assert float(general[0].cost[general[1]]) == pytest.approx(expected, abs=1e-9)
+    assert set(choice) == set(nodes)
+    assert sum(cands[v].cost[i] for v, i in choice.items()) == pytest.approx(cost, abs=1e-9)
+    assert delay + sum(cands[v].latency[i] for v, i in choice.items()) <= budget + 1e-9
+    assert pareto_remainder(tree, budget, cands) == fast  # the public entry takes the shortcut
+    assert backtrack(*general).keys() == choice.keys()
+
+
+def test_chain_shortcut_declines_what_it_does_not_handle():
+    rng = random.Random(1)
+    cands = {v: random_candidates(rng, v, 3) for v in "abcd"}
+    four = Series(tuple(Leaf(v) for v in "abcd"))
+    assert _chain_cheapest(four, 100.0, cands) is _NOT_CHAIN
+    # long candidate lists of three nodes go through the front DP
+    big = {v: Candidates(v, [float(i) for i in range(1, 60)], [float(100 - i) for i in range(1, 60)],
+                         list(range(59))) for v in "abc"}
+    three = Series(tuple(Leaf(v) for v in "abc"))
+    assert _chain_cheapest(three, 90.0, big) is _NOT_CHAIN
+    r = pareto_remainder(three, 90.0, big)
+    assert r is not None and r[0] == pytest.approx(enumerate_cheapest(list("abc"), 0.0, 90.0, big))
+    # fixed or weighted leaves never take the shortcut (their costs are not the candidates')
+    two = Series((Leaf("a"), Leaf("b")))
+    r = pareto_remainder(two, 100.0, cands, None, {"a": 0.5})
+    assert r[0] == pytest.approx(min(0.5 * cands["a"].cost[i] + cands["b"].cost[j]
+                                     for i in range(3) for j in range(3)
+                                     if cands["a"].latency[i] + cands["b"].latency[j] <= 100.0))
+
+
+@pytest.mark.parametrize("rows", [1, 5, 40, 64, 65, 200])
+def test_prune_table_equals_pareto_rows_on_both_paths(rows):
+    rng = np.random.default_rng(rows)
+    for _ in range(30):
+        lat = np.sort(rng.integers(1, 50, rows).astype(float))
+        cost = rng.integers(1, 30, rows).astype(float)
+        order = np.lexsort((cost, lat))
+        lat, cost = lat[order], cost[order]
+        for limit in (float("inf"), float(rng.uniform(0, 55)), float(lat[0]) - 1.0):
+            keep = pareto_rows(lat.tolist(), cost.tolist(), limit)
+            got = pruning.prune_table(lat, cost, limit)
+            assert got == ([lat[i] for i in keep], [cost[i] for i in keep], keep)
+            assert pruning.pareto_rows_array(lat, cost, limit).tolist() == keep
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_one_pass_pruning_equals_its_definition(shape):
+    rng = np.random.default_rng(7)
+    for i in range(10):
+        inst = random_instance(shape, rng, name=f"{shape}-{i}",
+                               sizes=Sizes(nodes=(2, 8), configs=(1, 90))).instance
+        problem = Problem.from_instance(inst)
+        limits = latency_limits(problem)
+        pruned, _ = ParetoPrune().apply(problem)
+        loose, _ = ParetoPrune(slack=False).apply(problem)
+        for v, t in problem.tables.items():
+            keep = pareto_rows(t.latency_ms.tolist(), t.cost.tolist(), limits[v])
+            assert pruned.candidates[v].positions == keep
+            assert pruned.candidates[v].latency == [float(t.latency_ms[k]) for k in keep]
+            assert pruned.candidates[v].cost == [float(t.cost[k]) for k in keep]
+            assert loose.candidates[v].positions == pareto_rows(t.latency_ms.tolist(), t.cost.tolist())
