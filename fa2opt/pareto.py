@@ -470,6 +470,7 @@ def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Can
       ``CHAIN_TRIPLE_STEPS``) and longer chains go through the front DP.
     """
     parts = tree.parts if type(tree) is Series else (tree,)
+    budget = budget_ms
     nodes: list[str] = []
     for p in parts:
         tp = type(p)
@@ -479,6 +480,8 @@ def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Can
             nodes.append(p.node)
         elif tp is Delay:
             budget_ms -= p.latency_ms
+        elif tp is Parallel:
+            return _fork_cheapest(parts, budget, candidates)
         else:
             return _NOT_CHAIN
     k = len(nodes)
@@ -524,6 +527,84 @@ def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Can
     if pick is None:
         return None
     return best, {nodes[x]: pick[0], nodes[y]: pick[1], nodes[z]: pick[2]}
+
+
+def _fork_cheapest(parts: tuple, budget_ms: float, candidates: Mapping[str, Candidates]) -> Any:
+    """:func:`_chain_cheapest` for a fork: the series ``parts`` (with Delays, which lower
+    the budget) hold one ``Parallel`` of ``Leaf``s -- branches that are single
+    nodes and must all finish within the same latency, each then independently at its
+    cheapest -- and at most one other node; ``_NOT_CHAIN`` for anything else.
+
+    The fork's least latency is the largest of its nodes' fastest; each node is cut at the
+    budget minus the other stage's least latency. Alone, each fork node takes its slowest
+    candidate within the budget; after a node a, the sweep of :func:`_pair_min` with one
+    pointer per fork node (:func:`_sweep`). O(|a| + Σ|b|)."""
+    single: str | None = None
+    fork: tuple | None = None
+    for p in parts:
+        tp = type(p)
+        if tp is Leaf and single is None:
+            single = p.node
+        elif tp is Parallel and fork is None and all(type(q) is Leaf for q in p.parts):
+            fork = tuple(q.node for q in p.parts)
+        elif tp is Delay:
+            budget_ms -= p.latency_ms
+        else:
+            return _NOT_CHAIN
+    cs = [candidates[v] for v in fork]
+    if not all(c.latency for c in cs):
+        return None
+    fork_min = max(c.latency[0] for c in cs)
+    if single is None:
+        if fork_min > budget_ms:
+            return None
+        cost, choice = 0.0, {}
+        for v, c in zip(fork, cs):
+            m = bisect_right(c.latency, budget_ms)
+            cost += c.cost[m - 1]
+            choice[v] = m - 1
+        return cost, choice
+    a = candidates[single]
+    if not a.latency:
+        return None
+    if a.latency[0] + fork_min > budget_ms:
+        return None
+    m = bisect_right(a.latency, budget_ms - fork_min)
+    stage = []
+    for c in cs:
+        k = bisect_right(c.latency, budget_ms - a.latency[0])
+        if m == 0 or k == 0:  # only by rounding when the fastest choice just fits
+            return None
+        stage.append((c.latency[:k], c.cost[:k]))
+    r = _sweep(a.latency[:m], a.cost[:m], stage, budget_ms, INF)
+    if r is None:  # cannot happen: the fastest choice fits
+        return None
+    choice = {single: r[1]}
+    choice.update(zip(fork, r[2]))
+    return r[0], choice
+
+
+def _sweep(al: list[float], ac: list[float], stage: list[tuple[list[float], list[float]]],
+           cap: float, below: float) -> tuple[float, int, list[int]] | None:
+    """:func:`_pair_min` with one pointer per node of ``stage`` (lists (latency, cost)):
+    the cheapest candidate i of a and j_g of every node g with ``al[i] + bl_g[j_g] <= cap``
+    for every g (None if none). O(|a| + Σ_g |b_g|)."""
+    js = [len(bl) - 1 for bl, _ in stage]
+    best, bi, bj = below, -1, js
+    for i in range(len(al)):
+        la = al[i]
+        c = ac[i]
+        for g, (bl, bc) in enumerate(stage):
+            j = js[g]
+            while j >= 0 and la + bl[j] > cap:
+                j -= 1
+            if j < 0:
+                return None if bi < 0 else (best, bi, bj)
+            js[g] = j
+            c += bc[j]
+        if c < best:
+            best, bi, bj = c, i, list(js)
+    return None if bi < 0 else (best, bi, bj)
 
 
 def _pair_min(al: list[float], ac: list[float], bl: list[float], bc: list[float],

@@ -1,7 +1,8 @@
 """The fa2 hot path's shortcuts against the general code they bypass.
 
-* ``pareto._chain_cheapest`` (chains of 1-3 free nodes swept on candidate lists) against
-  the general front DP (``_Context.cheapest``) and plain enumeration;
+* ``pareto._chain_cheapest`` (chains of 1-3 free nodes, and a node plus a fork of single
+  nodes, swept on candidate lists) against the general front DP (``_Context.cheapest``)
+  and plain enumeration;
 * ``pruning.prune_table`` (plain-Python and numpy paths) against ``pareto_rows``;
 * ``ParetoPrune`` (one pass: front, limits from its fastest point, prefix cut) against the
   definition: ``pareto_rows`` of each table under ``latency_limits``.
@@ -18,7 +19,8 @@ import pytest
 from fa2opt.generate import SHAPES, Sizes, random_instance
 from fa2opt.pareto import _NOT_CHAIN, _Context, _chain_cheapest, backtrack, pareto_remainder
 from fa2opt.problem import Problem
-from fa2opt.reductions import Candidates, Delay, Leaf, ParetoPrune, Series, latency_limits, pareto_rows
+from fa2opt.reductions import (Candidates, Delay, Leaf, Parallel, ParetoPrune, Series, evaluate,
+                               latency_limits, pareto_rows)
 from fa2opt.reductions import pruning
 
 
@@ -75,11 +77,60 @@ def test_chain_shortcut_equals_front_dp_and_enumeration(seed):
     assert backtrack(*general).keys() == choice.keys()
 
 
+@pytest.mark.parametrize("seed", range(200))
+def test_fork_shortcut_equals_front_dp_and_enumeration(seed):
+    """A node then a fork of 2-3 single nodes (either order, delays between), or the fork
+    alone: the shortcut equals the general DP and enumeration (latency = the tree's value)."""
+    rng = random.Random(1000 + seed)
+    width = rng.randint(2, 3)
+    fork_nodes = [f"b{i}" for i in range(width)]
+    fork = Parallel(tuple(Leaf(v) for v in fork_nodes))
+    nodes = list(fork_nodes)
+    if rng.random() < 0.2:
+        tree = fork
+    else:
+        nodes.append("a")
+        parts = [Leaf("a"), fork]
+        if rng.random() < 0.5:
+            parts.reverse()
+        if rng.random() < 0.5:
+            parts.insert(1, Delay(float(rng.randint(0, 5))))
+        tree = Series(tuple(parts))
+    cands = {v: random_candidates(rng, v, rng.randint(1, 10)) for v in nodes}
+    fastest = evaluate(tree, {v: cands[v].latency[0] for v in nodes})
+    slowest = evaluate(tree, {v: cands[v].latency[-1] for v in nodes})
+    budget = rng.choice([fastest - 1.0, fastest, slowest, rng.uniform(fastest, slowest)])
+
+    fast = _chain_cheapest(tree, budget, cands)
+    assert fast is not _NOT_CHAIN
+    expected = None
+    for ks in itertools.product(*(range(len(cands[v])) for v in nodes)):
+        if evaluate(tree, {v: cands[v].latency[k] for v, k in zip(nodes, ks)}) <= budget:
+            c = sum(cands[v].cost[k] for v, k in zip(nodes, ks))
+            expected = c if expected is None else min(expected, c)
+    general = _Context(tree, cands, None, None).cheapest(tree, budget)
+    if expected is None:
+        assert fast is None and general is None
+        return
+    cost, choice = fast
+    assert cost == pytest.approx(expected, abs=1e-9)
+    assert float(general[0].cost[general[1]]) == pytest.approx(expected, abs=1e-9)
+    assert set(choice) == set(nodes)
+    assert sum(cands[v].cost[i] for v, i in choice.items()) == pytest.approx(cost, abs=1e-9)
+    assert evaluate(tree, {v: cands[v].latency[i] for v, i in choice.items()}) <= budget + 1e-9
+
+
 def test_chain_shortcut_declines_what_it_does_not_handle():
     rng = random.Random(1)
     cands = {v: random_candidates(rng, v, 3) for v in "abcd"}
     four = Series(tuple(Leaf(v) for v in "abcd"))
     assert _chain_cheapest(four, 100.0, cands) is _NOT_CHAIN
+    two_forks = Series((Parallel((Leaf("a"), Leaf("b"))), Parallel((Leaf("c"), Leaf("d")))))
+    assert _chain_cheapest(two_forks, 100.0, cands) is _NOT_CHAIN
+    nested = Series((Leaf("a"), Parallel((Leaf("b"), Series((Leaf("c"), Leaf("d")))))))
+    assert _chain_cheapest(nested, 100.0, cands) is _NOT_CHAIN
+    two_and_fork = Series((Leaf("a"), Leaf("b"), Parallel((Leaf("c"), Leaf("d")))))
+    assert _chain_cheapest(two_and_fork, 100.0, cands) is _NOT_CHAIN
     # long candidate lists of three nodes go through the front DP
     big = {v: Candidates(v, [float(i) for i in range(1, 60)], [float(100 - i) for i in range(1, 60)],
                          list(range(59))) for v in "abc"}
