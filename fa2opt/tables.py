@@ -17,7 +17,6 @@ rates, which is what the batched grid DP and decision tables use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -94,16 +93,13 @@ class NodeTable:
     queue_ms: np.ndarray
     latency_ms: np.ndarray  # L
     cost: np.ndarray  # c
+    # (rows, replicas, latency_ms, cost) as Python lists, made with the table (so no solver's
+    # timed decision pays for them): numpy scalar reads cost ~100 ns each, which would
+    # dominate building a small answer
+    lists: tuple[list[int], list[int], list[float], list[float]]
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    @cached_property
-    def lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
-        """(rows, replicas, latency_ms, cost) as Python lists: scalar reads from numpy
-        arrays cost ~100 ns each, which dominates building a small answer."""
-        return (self.rows.tolist(), self.replicas.tolist(), self.latency_ms.tolist(),
-                self.cost.tolist())
 
     def position(self, row: int) -> int:
         """Position in this table of profile row ``row`` (raises if not available)."""
@@ -121,14 +117,13 @@ def node_table(instance: Instance, node: Node) -> NodeTable:
                   max_batch=node.max_batch)
     rows = np.flatnonzero(ev["available"])
     order = rows[np.lexsort((ev["cost"][rows], ev["latency_ms"][rows]))]
+    rows = order.astype(np.int64)
+    replicas = ev["replicas"][order].astype(np.int64)
+    latency, cost = ev["latency_ms"][order], ev["cost"][order]
     return NodeTable(
-        node=node.name,
-        rate_rps=lam,
-        rows=order.astype(np.int64),
-        replicas=ev["replicas"][order].astype(np.int64),
-        queue_ms=np.asarray(ev["queue_ms"], dtype=float)[order],
-        latency_ms=ev["latency_ms"][order],
-        cost=ev["cost"][order],
+        node=node.name, rate_rps=lam, rows=rows, replicas=replicas,
+        queue_ms=np.asarray(ev["queue_ms"], dtype=float)[order], latency_ms=latency, cost=cost,
+        lists=(rows.tolist(), replicas.tolist(), latency.tolist(), cost.tolist()),
     )
 
 
