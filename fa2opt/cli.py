@@ -136,7 +136,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {len(info['nodes'])} nodes, {len(info['edges'])} edges, "
               f"{info['combinations']:.3g} configuration combinations")
         for n in info["nodes"]:
-            print(f"  node {n['name']:<22} m={n['multiplier']:<6g} λ={n['rate_rps']:<9.4g} "
+            print(f"  node {n['name']:<26} m={n['multiplier']:<8.4g} λ={n['rate_rps']:<9.4g} "
                   f"rows={n['profile_rows']:<4} available={n['available']}")
         for e in info["edges"]:
             print(f"  edge {e[0]} -> {e[1]}" + (f" ({e[2]:g} ms)" if e[2] else ""))
