@@ -61,7 +61,7 @@ from typing import Any, Mapping, Protocol
 from ..verify import SLA_TOL_MS
 from .decouple import DecoupledProblem
 from .pruning import Candidates
-from .sptree import SPTree, leaves
+from .sptree import SPTree, leaves, split_leaves
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -290,6 +290,30 @@ class _LagrangianSearch:
                   for f in dp.flows]
         self.mult = [{w: counts[i][w] for w in dp.flow_coupling[i]} for i in range(F)]
         self.owners = {w: [i for i in range(F) if w in self.mult[i]] for w in dp.coupling}
+        # copies: one per (flow, leaf) of a coupling node duplicated inside a flow (its
+        # leaves renamed to aliases, each with its own price), else one per (flow, node)
+        self.copies: dict[str, list[tuple[int, str]]] = {w: [] for w in dp.coupling}
+        self.flow_copies: list[list[tuple[str, int, str]]] = []  # (w, copy index, leaf name)
+        self.trees, self.flow_cands = [], []
+        for i, f in enumerate(dp.flows):
+            dup = {w for w in dp.flow_coupling[i] if self.mult[i][w] > 1}
+            tree, fc, names = f.tree, self.cands, {w: [w] for w in dp.flow_coupling[i]}
+            if dup:
+                tree, alias = split_leaves(f.tree, dup)
+                fc = dict(self.cands)
+                for w in dup:
+                    names[w] = []
+                for a, w in alias.items():
+                    fc[a] = self.cands[w]
+                    names[w].append(a)
+            own = []
+            for w in dp.flow_coupling[i]:
+                for a in names[w]:
+                    own.append((w, len(self.copies[w]), a))
+                    self.copies[w].append((i, a))
+            self.flow_copies.append(own)
+            self.trees.append(tree)
+            self.flow_cands.append(fc)
         self.explored = self.solves = 0
         self.root_lb = -INF
 
@@ -297,27 +321,32 @@ class _LagrangianSearch:
         b = self.exact.best
         return PRUNE_TOL * max(1.0, abs(b)) if b < INF else 0.0
 
-    def initial_prices(self) -> dict[str, dict[int, list[float]]]:
-        """The equal split: each leaf pays c_w / n_w."""
-        n = self.dp.leaf_count
-        return {w: {i: [c * self.mult[i][w] / n[w] for c in self.cands[w].cost]
-                    for i in self.owners[w]} for w in self.dp.coupling}
+    def initial_prices(self) -> dict[str, list[list[float]]]:
+        """The equal split: each copy (leaf) pays c_w / n_w."""
+        out = {}
+        for w in self.dp.coupling:
+            n = len(self.copies[w])
+            out[w] = [[c / n for c in self.cands[w].cost] for _ in range(n)]
+        return out
 
-    def relax_flow(self, i: int, fixed: Mapping[str, int], q: Mapping[str, Mapping[int, list[float]]]
+    def relax_flow(self, i: int, fixed: Mapping[str, int], q: Mapping[str, list[list[float]]]
                    ) -> tuple[float, dict[str, int]] | None:
-        cw = self.dp.flow_coupling[i]
+        """Flow i's relaxed problem: fixed coupling nodes as delays, every copy of an unfixed
+        one choosing freely at its own prices (the choice is keyed by leaf name)."""
         fx, wt = {}, {}
-        for w in cw:
+        for w, j, a in self.flow_copies[i]:
             if w in fixed:
-                fx[w] = fixed[w]
+                fx[a] = fixed[w]
             else:
-                m = self.mult[i][w]
-                wt[w] = q[w][i] if m == 1 else [x / m for x in q[w][i]]
+                wt[a] = q[w][j]
         if not wt:
-            return self.exact.flow(i, fx)
+            return self.exact.flow(i, fixed)
         self.solves += 1
-        f = self.dp.flows[i]
-        return self.remainder(f.tree, self.exact.budgets[i], self.cands, fx, wt)
+        return self.remainder(self.trees[i], self.exact.budgets[i], self.flow_cands[i], fx, wt)
+
+    def copy_choices(self, w: str, res: list) -> list[int]:
+        """The candidate each copy of w picked in the relaxed solutions ``res``."""
+        return [res[i][1].get(a, 0) for i, a in self.copies[w]]
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -368,17 +397,16 @@ class _LagrangianSearch:
             d: list[tuple[str, int, int, float]] = []
             norm2 = 0.0
             for w in free:
-                own = self.owners[w]
-                ks = [res[i][1].get(w, 0) for i in own]
+                ks = self.copy_choices(w, res)
                 fixing[w] = min(ks)
-                if len(own) < 2 or min(ks) == max(ks):
+                if len(ks) < 2 or min(ks) == max(ks):
                     continue
                 share = Counter(ks)
-                inv = 1.0 / len(own)
-                for i, ki in zip(own, ks):
+                inv = 1.0 / len(ks)
+                for j, kj in enumerate(ks):
                     for k, cnt in share.items():
-                        g = (1.0 if ki == k else 0.0) - cnt * inv
-                        d.append((w, i, k, g))
+                        g = (1.0 if kj == k else 0.0) - cnt * inv
+                        d.append((w, j, k, g))
                         norm2 += g * g
             if not d:  # the copies agree: the relaxed choice is feasible
                 val = exact.value(fixing)
@@ -391,18 +419,18 @@ class _LagrangianSearch:
                     return "pruned", best_lb, best_q, best_res
             gap = exact.best - lb if exact.best < INF else 0.1 * max(1.0, abs(lb))
             t = theta * gap / norm2
-            q = {w: dict(v) for w, v in q.items()}
+            q = dict(q)
             touched: set[str] = set()
-            for w, i, k, g in d:
+            for w, j, k, g in d:
                 if w not in touched:
-                    q[w] = {j: list(p) for j, p in q[w].items()}
+                    q[w] = [list(p) for p in q[w]]
                     touched.add(w)
-                q[w][i][k] += t * g
-            for w in touched:  # keep Σ_f q_{w,f}(k) = c_w(k) exactly
-                own = self.owners[w]
-                qw, last = q[w], own[-1]
+                q[w][j][k] += t * g
+            for w in touched:  # keep Σ_copies q_{w,j}(k) = c_w(k) exactly
+                qw = q[w]
+                last = len(qw) - 1
                 for k, c in enumerate(self.cands[w].cost):
-                    qw[last][k] = c - sum(qw[i][k] for i in own[:-1])
+                    qw[last][k] = c - sum(qw[j][k] for j in range(last))
             res = None
         return "branch", best_lb, best_q, best_res
 
@@ -414,7 +442,7 @@ class _LagrangianSearch:
         for w in self.dp.coupling:
             if w in fixed:
                 continue
-            ks = [res[i][1].get(w, 0) for i in self.owners[w]]
+            ks = self.copy_choices(w, res)
             if min(ks) != max(ks):
                 c = self.cands[w].cost
                 score = max(c[k] for k in ks) - min(c[k] for k in ks) + 1e-12 * len(set(ks))

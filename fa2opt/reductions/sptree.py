@@ -87,3 +87,32 @@ def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parall
     for p in parts[1:]:
         acc = op(acc, p)
     return acc
+
+
+COPY_SEP = "\x00"  # alias of a duplicated leaf: f"{node}{COPY_SEP}{occurrence}"
+
+
+def split_leaves(tree: SPTree, nodes: set[str] | frozenset[str]) -> tuple[SPTree, dict[str, str]]:
+    """The tree with every leaf of a node in ``nodes`` renamed to a distinct alias
+    ``node\\0j`` (j = its occurrence, left to right; a sub-expression shared by several
+    places is unfolded, so each place gets its own aliases), and ``{alias: node}``.
+
+    The coupling search gives each copy of a node duplicated inside one flow its own
+    Lagrangian price through these aliases (:mod:`fa2opt.reductions.search`). O(tree size)."""
+    alias: dict[str, str] = {}
+    seen: dict[str, int] = {}
+
+    def go(t: SPTree) -> SPTree:
+        if isinstance(t, Leaf):
+            if t.node not in nodes:
+                return t
+            j = seen.get(t.node, 0)
+            seen[t.node] = j + 1
+            a = f"{t.node}{COPY_SEP}{j}"
+            alias[a] = t.node
+            return Leaf(a)
+        if isinstance(t, Delay):
+            return t
+        return type(t)(tuple(go(p) for p in t.parts))
+
+    return go(tree), alias
