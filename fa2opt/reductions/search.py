@@ -393,7 +393,7 @@ class _LagrangianSearch:
             if best_lb >= exact.best - self.tol():
                 return "pruned", best_lb, best_q, best_res
             # the primal: every coupling node at the fastest of its copies' choices
-            fixing = dict(fixed)
+            fixing, slow = dict(fixed), {}
             d: list[tuple[str, int, int, float]] = []
             norm2 = 0.0
             for w in free:
@@ -401,6 +401,7 @@ class _LagrangianSearch:
                 fixing[w] = min(ks)
                 if len(ks) < 2 or min(ks) == max(ks):
                     continue
+                slow[w] = max(ks)
                 share = Counter(ks)
                 inv = 1.0 / len(ks)
                 for j, kj in enumerate(ks):
@@ -415,6 +416,8 @@ class _LagrangianSearch:
                 return "branch", best_lb, best_q, best_res  # duplicated leaves disagree
             if improved or exact.best == INF:  # a primal from the better relaxed solutions only
                 exact.value(fixing)
+                if len(slow) < len(self.copies):  # and the slowest choices (may not fit)
+                    exact.value({**fixing, **slow})
                 if best_lb >= exact.best - self.tol():
                     return "pruned", best_lb, best_q, best_res
             gap = exact.best - lb if exact.best < INF else 0.1 * max(1.0, abs(lb))
