@@ -22,6 +22,11 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   ``--shared-before``, the equal split it replaced (``bound="equal"``, capped at
   ``--shared-limit`` seconds). Target: well under a second each.
 
+* ``dense.csv`` -- random dense single-flow DAGs (:func:`dense_instance`: 8-30 nodes, edge
+  probability 0.12-0.4, 12 rows per node, SLA at 1.05-1.6x the all-fastest latency), not
+  series-parallel, so the decomposition duplicates many nodes inside the flow: fa2 beside
+  the MILP. Target: every case well under a second.
+
 ``solve_ms`` is what every answer reports (``fa2opt.solver.Solver.solve``): from the
 configuration tables in memory (``Problem``) to the finished answer. Each case runs
 ``--reps`` times (fewer when one run exceeds ``--case-budget`` seconds); medians reported.
@@ -171,6 +176,31 @@ def save(rows: list[dict], path: Path) -> None:
         w.writerows(rows)
 
 
+DENSE_CASES = ((8, 0.4), (12, 0.3), (16, 0.25), (20, 0.2), (25, 0.15), (30, 0.12))
+
+
+def dense_instance(rng: "np.random.Generator", n: int, p: float, k: int = 12):
+    """A random dense DAG of n nodes as one flow (the hard case of node duplication).
+
+    Node i has k of 12 rows (batch 1/2/4/8 x 1/2/4 cpu units; latency base ~ U(5, 40) x
+    (0.3 + 0.7 b) x (0.2 + 0.8 / u) x U(0.9, 1.1)); edge i -> j (i < j) with probability p,
+    delay 0, 1 or 2 ms; rate 50/s; SLA = all-fastest latency x U(1.05, 1.6)."""
+    from fa2opt import Config, Edge, Flow, Instance, Node
+    nodes = []
+    for i in range(n):
+        base = rng.uniform(5, 40)
+        cfgs = [Config(b, "cpu", c, round(base * (0.3 + 0.7 * b) * (0.2 + 0.8 / c) * rng.uniform(0.9, 1.1), 3))
+                for b in (1, 2, 4, 8) for c in (1, 2, 4)]
+        nodes.append(Node(f"n{i}", tuple(cfgs[:k])))
+    edges = [Edge(f"n{i}", f"n{j}", float(rng.integers(0, 3)))
+             for i in range(n) for j in range(i + 1, n) if rng.random() < p]
+    inst = Instance(f"dense-{n}-{p:g}", tuple(nodes), tuple(edges),
+                    (Flow("main", 50.0, 1e9, tuple(v.name for v in nodes)),))
+    problem = Problem.from_instance(inst)
+    fast = problem.flow_latencies(problem.fastest_choice())["main"]
+    return inst.with_slas({"main": fast * rng.uniform(1.05, 1.6)})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "results" / "bench_decision")
@@ -190,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time the equal split (bound='equal') on the shared instances")
     ap.add_argument("--shared-limit", type=float, default=10.0,
                     help="time limit (s) of each equal-split run")
-    ap.add_argument("--only", choices=("pipelines", "scaling", "shared"), nargs="*",
+    ap.add_argument("--dense-reps", type=int, default=3, help="instances per dense (n, p) case")
+    ap.add_argument("--only", choices=("pipelines", "scaling", "shared", "dense"), nargs="*",
                     help="run only these sections")
     args = ap.parse_args(argv)
     if args.quick:
@@ -203,14 +234,65 @@ def main(argv: list[str] | None = None) -> int:
     if not have_milp:
         print("# MILP (formulations.solve) not present: fa2 only")
 
-    only = set(args.only or ("pipelines", "scaling", "shared"))
+    only = set(args.only or ("pipelines", "scaling", "shared", "dense"))
     if "pipelines" in only:
         bench_pipelines(args, have_milp, stamp)
     if "scaling" in only:
         bench_scaling(args, have_milp, stamp)
     if "shared" in only:
         bench_shared(args, have_milp, stamp)
+    if "dense" in only:
+        bench_dense(args, have_milp, stamp)
     return 0
+
+
+def bench_dense(args, have_milp: bool, stamp: str) -> None:
+    """Random dense single-flow DAGs (:func:`dense_instance`): fa2 vs MILP, medians per
+    instance, CSV ``dense.csv``."""
+    from fa2opt.reductions import Chain, Decouple, SeriesParallel
+    print("\n## Dense (random single-flow DAGs, 12 rows per node, nodes duplicated by the reduction)")
+    rows = []
+    rng = np.random.default_rng(0)
+    for n, p in DENSE_CASES:
+        for rep in range(args.dense_reps):
+            inst = dense_instance(rng, n, p)
+            problem = Problem.from_instance(inst)
+            dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
+            fa2 = get_solver("fa2", time_limit=60)
+            first = fa2.solve(problem)
+            times, a = timed_runs(lambda: fa2.solve(problem), max(3, args.reps // 60), args.case_budget)
+            times.append(first.solve_ms)
+            a = checked(problem, a)
+            row = {"instance": f"{inst.name}-{rep}", "nodes": n, "edges": len(inst.edges),
+                   "coupling_nodes": len(dp.coupling), "fa2_status": a.status,
+                   "fa2_median_ms": statistics.median(times), "fa2_max_ms": max(times),
+                   "search_nodes": a.extra.get("search_nodes"), "fa2_runs": len(times)}
+            if have_milp:
+                solver = get_solver("milp", time_limit=60)
+                mt, m = timed_runs(lambda: solver.solve(problem), max(1, args.milp_reps // 3), args.case_budget)
+                m = checked(problem, m)
+                row.update({"milp_status": m.status, "milp_median_ms": statistics.median(mt),
+                            "milp_over_fa2": statistics.median(mt) / row["fa2_median_ms"],
+                            "match": m.status in ("optimal", "infeasible") and matches(a, m)})
+            row["date"] = stamp
+            rows.append(row)
+            print(f"  {row['instance']}: {row['coupling_nodes']} coupling: fa2 {row['fa2_median_ms']:.1f} ms"
+                  + (f", MILP {row['milp_median_ms']:.1f} ms" if have_milp else ""), flush=True)
+    cols = ["instance", "nodes", "edges", "coupling_nodes", "fa2_status", "fa2_median_ms",
+            "fa2_max_ms", "search_nodes"]
+    if have_milp:
+        cols += ["milp_median_ms", "milp_over_fa2", "match"]
+    print()
+    print_table(rows, cols)
+    if rows:
+        med = [r["fa2_median_ms"] for r in rows]
+        print(f"\nfa2 on dense DAGs: median {statistics.median(med):.1f} ms, worst {max(med):.1f} ms "
+              f"(target well under 1000 ms: {'met' if max(med) < 1000 else 'NOT met'})")
+        if have_milp:
+            print(f"MILP: median {statistics.median(r['milp_median_ms'] for r in rows):.1f} ms; "
+                  f"all answers match: {all(r['match'] for r in rows)}")
+    save(rows, args.out / "dense.csv")
+    print(f"CSV: {args.out / 'dense.csv'}")
 
 
 def bench_shared(args, have_milp: bool, stamp: str) -> None:
