@@ -314,6 +314,9 @@ class _LagrangianSearch:
             self.flow_copies.append(own)
             self.trees.append(tree)
             self.flow_cands.append(fc)
+        # some node has several copies in one flow: the fastest of the copies' choices is a
+        # weaker primal there (a flow's own copies agreed on the slack), so also try the slowest
+        self.dup_in_flow = any(len(self.copies[w]) > len(self.owners[w]) for w in dp.coupling)
         self.explored = self.solves = 0
         self.root_lb = -INF
 
@@ -416,7 +419,7 @@ class _LagrangianSearch:
                 return "branch", best_lb, best_q, best_res  # duplicated leaves disagree
             if improved or exact.best == INF:  # a primal from the better relaxed solutions only
                 exact.value(fixing)
-                if len(slow) < len(self.copies):  # and the slowest choices (may not fit)
+                if slow and self.dup_in_flow:  # and the slowest choices (may not fit)
                     exact.value({**fixing, **slow})
                 if best_lb >= exact.best - self.tol():
                     return "pruned", best_lb, best_q, best_res
