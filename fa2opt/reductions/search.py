@@ -16,7 +16,10 @@ over them, so each component is searched on its own and the results add up.
 **Lagrangian cost splitting** (remainder solvers with ``accepts_prices``, e.g. the Pareto
 DP). Give every flow f its own copy of each coupling node w in it, and split w's cost over
 the copies: prices ``q_{w,f}(k)`` with ``Σ_f q_{w,f}(k) = c_w(k)`` for every candidate k
-(each of f's ``m_{w,f}`` leaves of w pays ``q_{w,f}(k) / m_{w,f}``). Dropping the agreement
+(a node with several leaves in one flow -- duplicated by the non-SP reduction -- has one
+copy per leaf instead: its leaves are renamed to aliases, :func:`~fa2opt.reductions.sptree.
+split_leaves`, each with its own prices, so the remainder reports each leaf's choice and
+their disagreement is priced too). Dropping the agreement
 of the copies,
 
     LB(q) = Σ_fixed c_w + Σ_f min over f's copies and other nodes (Σ_w q_{w,f}(k) + rest_f)
