@@ -308,19 +308,10 @@ def series_min(a: Front, b: Front, cap: float) -> Front | None:
     ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
     bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
     bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
-    j = len(bl) - 1
-    best, bi, bj = INF, -1, -1
-    for i in range(len(al)):
-        la = al[i]
-        while j >= 0 and la + bl[j] > cap:
-            j -= 1
-        if j < 0:
-            break
-        c = ac[i] + bc[j]
-        if c < best:
-            best, bi, bj = c, i, j
-    if bi < 0:
+    hit = _pair_min(al, ac, bl, bc, cap, INF)
+    if hit is None:
         return None
+    best, bi, bj = hit
     return Front([al[bi] + bl[bj]], [best], _COMB, None, a, b, [bi], [bj])
 
 

@@ -201,6 +201,19 @@ def dense_instance(rng: "np.random.Generator", n: int, p: float, k: int = 12):
     return inst.with_slas({"main": fast * rng.uniform(1.05, 1.6)})
 
 
+
+def summarize_family(rows: list[dict], label: str, have_milp: bool) -> None:
+    """One family's closing lines: fa2's median and worst time against the 1 s target, and
+    the MILP's median with whether every answer matched."""
+    if not rows:
+        return
+    med = [r["fa2_median_ms"] for r in rows]
+    print(f"\nfa2 on {label}: median {statistics.median(med):.1f} ms, worst {max(med):.1f} ms "
+          f"(target well under 1000 ms: {'met' if max(med) < 1000 else 'NOT met'})")
+    if have_milp:
+        print(f"MILP: median {statistics.median(r['milp_median_ms'] for r in rows):.1f} ms; "
+              f"all answers match: {all(r['match'] for r in rows)}")
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "results" / "bench_decision")
@@ -284,13 +297,7 @@ def bench_dense(args, have_milp: bool, stamp: str) -> None:
         cols += ["milp_median_ms", "milp_over_fa2", "match"]
     print()
     print_table(rows, cols)
-    if rows:
-        med = [r["fa2_median_ms"] for r in rows]
-        print(f"\nfa2 on dense DAGs: median {statistics.median(med):.1f} ms, worst {max(med):.1f} ms "
-              f"(target well under 1000 ms: {'met' if max(med) < 1000 else 'NOT met'})")
-        if have_milp:
-            print(f"MILP: median {statistics.median(r['milp_median_ms'] for r in rows):.1f} ms; "
-                  f"all answers match: {all(r['match'] for r in rows)}")
+    summarize_family(rows, "dense DAGs", have_milp)
     save(rows, args.out / "dense.csv")
     print(f"CSV: {args.out / 'dense.csv'}")
 
@@ -341,16 +348,10 @@ def bench_shared(args, have_milp: bool, stamp: str) -> None:
         cols += ["milp_median_ms", "milp_over_fa2", "match"]
     print()
     print_table(rows, cols)
-    if rows:
-        med = [r["fa2_median_ms"] for r in rows]
-        print(f"\nfa2 on shared instances: median {statistics.median(med):.1f} ms, worst "
-              f"{max(med):.1f} ms (target well under 1000 ms: {'met' if max(med) < 1000 else 'NOT met'})")
-        if have_milp:
-            print(f"MILP: median {statistics.median(r['milp_median_ms'] for r in rows):.1f} ms; "
-                  f"all answers match: {all(r['match'] for r in rows)}")
-        if args.shared_before:
-            done = sum(r["equal_status"] == "optimal" for r in rows)
-            print(f"equal split: {done}/{len(rows)} finished within {args.shared_limit:g} s")
+    summarize_family(rows, "shared instances", have_milp)
+    if rows and args.shared_before:
+        done = sum(r["equal_status"] == "optimal" for r in rows)
+        print(f"equal split: {done}/{len(rows)} finished within {args.shared_limit:g} s")
     save(rows, args.out / "shared.csv")
     print(f"CSV: {args.out / 'shared.csv'}")
 
