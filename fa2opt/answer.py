@@ -96,20 +96,26 @@ def _num(x: Any) -> Any:
 
 
 def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str, method: str,
-                    lower_bound: float | None = None, **extra: Any) -> Answer:
+                    lower_bound: float | None = None, message: str | None = None,
+                    extra: Mapping[str, Any] | None = None) -> Answer:
     """Build an answer from a choice of one table position per node, reading every derived
-    number from the configuration tables (never re-deriving them)."""
+    number from the configuration tables (never re-deriving them). One pass over the nodes
+    collects the decisions, the total cost and the node latencies for the flows' paths."""
     inst = problem.instance
-    nodes = {}
-    for v in problem.node_names:
+    nodes: dict[str, NodeDecision] = {}
+    latency_of: dict[str, float] = {}
+    total = 0.0
+    for v, table in problem.tables.items():
         k = int(choice[v])
-        rows, replicas, latency, cost = problem.tables[v].lists
+        rows, replicas, latency, cost = table.lists
         cfg = inst.node(v).configs[rows[k]]
         nodes[v] = NodeDecision(cfg.batch, cfg.hardware, cfg.units, cfg.variant, replicas[k],
                                 cfg.latency_ms, latency[k], cost[k])
-    return Answer(status=status, method=method, cost=problem.cost(choice), nodes=nodes,
-                  flow_latency_ms=problem.flow_latencies(choice), lower_bound=lower_bound,
-                  extra=extra, instance=inst.name)
+        latency_of[v] = latency[k]
+        total += cost[k]
+    return Answer(status, method, 0.0, total, nodes,
+                  {g.name: g.longest_path(latency_of) for g in problem.flows},
+                  lower_bound, message, extra if extra is not None else {}, inst.name)
 
 
 def empty_answer(status: str, method: str, *, lower_bound: float | None = None,

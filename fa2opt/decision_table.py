@@ -198,7 +198,8 @@ class DecisionTable:
             exact = self.rate_rps[i] == rate
             ans = decision_answer(problem, choice, status=str(self.status[i]) if exact else "feasible",
                                   method=METHOD, lower_bound=float(self.lower_bound[i]) if exact else None,
-                                  source="table", table_rate_rps=float(self.rate_rps[i]))
+                                  extra={"source": "table",
+                                         "table_rate_rps": float(self.rate_rps[i])})
             ans = checked(problem, ans)
             if ans.status != "error":
                 self.stats["hits"] += 1

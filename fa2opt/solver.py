@@ -58,9 +58,7 @@ class Solver:
         d = self.decide(problem)
         if d.choice is not None:
             ans = decision_answer(problem, d.choice, status=d.status, method=self.name,
-                                  lower_bound=d.lower_bound, **d.extra)
-            if d.message:
-                ans = ans.with_(message=d.message)
+                                  lower_bound=d.lower_bound, message=d.message, extra=d.extra)
         else:
             ans = empty_answer(d.status, self.name, lower_bound=d.lower_bound,
                                message=d.message, instance=problem.instance.name, **d.extra)
