@@ -202,6 +202,17 @@ def dense_instance(rng: "np.random.Generator", n: int, p: float, k: int = 12):
 
 
 
+def milp_columns(problem: Problem, fa2_answer, fa2_median_ms: float, args, **options) -> dict:
+    """The MILP side of a side-by-side row: its status, median time, the MILP/fa2 ratio and
+    whether the two answers match (spec's rule, on a proven MILP answer)."""
+    solver = get_solver("milp", **options)
+    mt, m = timed_runs(lambda: solver.solve(problem), max(1, args.milp_reps // 3), args.case_budget)
+    m = checked(problem, m)
+    return {"milp_status": m.status, "milp_median_ms": statistics.median(mt),
+            "milp_over_fa2": statistics.median(mt) / fa2_median_ms,
+            "match": m.status in ("optimal", "infeasible") and matches(fa2_answer, m)}
+
+
 def summarize_family(rows: list[dict], label: str, have_milp: bool) -> None:
     """One family's closing lines: fa2's median and worst time against the 1 s target, and
     the MILP's median with whether every answer matched."""
@@ -281,12 +292,7 @@ def bench_dense(args, have_milp: bool, stamp: str) -> None:
                    "fa2_median_ms": statistics.median(times), "fa2_max_ms": max(times),
                    "search_nodes": a.extra.get("search_nodes"), "fa2_runs": len(times)}
             if have_milp:
-                solver = get_solver("milp", time_limit=60)
-                mt, m = timed_runs(lambda: solver.solve(problem), max(1, args.milp_reps // 3), args.case_budget)
-                m = checked(problem, m)
-                row.update({"milp_status": m.status, "milp_median_ms": statistics.median(mt),
-                            "milp_over_fa2": statistics.median(mt) / row["fa2_median_ms"],
-                            "match": m.status in ("optimal", "infeasible") and matches(a, m)})
+                row.update(milp_columns(problem, a, row["fa2_median_ms"], args, time_limit=60))
             row["date"] = stamp
             rows.append(row)
             print(f"  {row['instance']}: {row['coupling_nodes']} coupling: fa2 {row['fa2_median_ms']:.1f} ms"
@@ -328,12 +334,7 @@ def bench_shared(args, have_milp: bool, stamp: str) -> None:
             row.update({"equal_status": e.status, "equal_ms": e.solve_ms,
                         "equal_over_fa2": e.solve_ms / row["fa2_median_ms"]})
         if have_milp:
-            solver = get_solver("milp")
-            mt, m = timed_runs(lambda: solver.solve(problem), max(1, args.milp_reps // 3), args.case_budget)
-            m = checked(problem, m)
-            row.update({"milp_status": m.status, "milp_median_ms": statistics.median(mt),
-                        "milp_over_fa2": statistics.median(mt) / row["fa2_median_ms"],
-                        "match": m.status in ("optimal", "infeasible") and matches(a, m)})
+            row.update(milp_columns(problem, a, row["fa2_median_ms"], args))
         row["date"] = stamp
         rows.append(row)
         print(f"  {inst.name}: {row['nodes']} nodes, {row['flows']} flows, "
