@@ -36,11 +36,7 @@ def plot_timeline(runs: Sequence[Run], workload: Workload, path: str | Path, tit
     ax2.set_ylabel("replicas (all nodes)")
     ax2.set_xlabel("time (s)")
     ax2.legend(fontsize=7)
-    if title:
-        ax1.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(plt, fig, ax1, path, title)
 
 
 def plot_latency_cdf(runs: Sequence[Run], path: str | Path, title: str = "") -> None:
@@ -60,6 +56,11 @@ def plot_latency_cdf(runs: Sequence[Run], path: str | Path, title: str = "") -> 
     ax.set_xlabel("end-to-end latency (ms)")
     ax.set_ylabel("fraction of requests")
     ax.legend(fontsize=8)
+    _finish(plt, fig, ax, path, title)
+
+
+def _finish(plt, fig, ax, path: str | Path, title: str) -> None:
+    """Title (if any) on ``ax``, tight layout, PNG at 110 dpi, figure closed."""
     if title:
         ax.set_title(title)
     fig.tight_layout()
