@@ -42,6 +42,23 @@ def enumerate_cheapest(nodes: list[str], delay: float, budget: float, cands) -> 
     return best
 
 
+def assert_shortcut_agrees(tree, budget, cands, nodes, fast, general, expected) -> bool:
+    """The shortcut's answer ``fast`` and the general DP's ``general`` both equal the
+    enumerated optimum ``expected`` (None: both find nothing); the shortcut's choice covers
+    ``nodes``, costs what it says and meets the budget (the tree's value). True when there
+    is a choice."""
+    if expected is None:
+        assert fast is None and general is None
+        return False
+    cost, choice = fast
+    assert cost == pytest.approx(expected, abs=1e-9)
+    assert float(general[0].cost[general[1]]) == pytest.approx(expected, abs=1e-9)
+    assert set(choice) == set(nodes)
+    assert sum(cands[v].cost[i] for v, i in choice.items()) == pytest.approx(cost, abs=1e-9)
+    assert evaluate(tree, {v: cands[v].latency[i] for v, i in choice.items()}) <= budget + 1e-9
+    return True
+
+
 @pytest.mark.parametrize("seed", range(300))
 def test_chain_shortcut_equals_front_dp_and_enumeration(seed):
     rng = random.Random(seed)
@@ -64,15 +81,9 @@ def test_chain_shortcut_equals_front_dp_and_enumeration(seed):
     assert fast is not _NOT_CHAIN
     expected = enumerate_cheapest(nodes, delay, budget, cands)
     general = _Context(tree, cands, None, None).cheapest(tree, budget)
-    if expected is None:
-        assert fast is None and general is None
+    if not assert_shortcut_agrees(tree, budget, cands, nodes, fast, general, expected):
         return
-    cost, choice = fast
-    assert cost == pytest.approx(expected, abs=1e-9)
-    assert float(general[0].cost[general[1]]) == pytest.approx(expected, abs=1e-9)
-    assert set(choice) == set(nodes)
-    assert sum(cands[v].cost[i] for v, i in choice.items()) == pytest.approx(cost, abs=1e-9)
-    assert delay + sum(cands[v].latency[i] for v, i in choice.items()) <= budget + 1e-9
+    choice = fast[1]
     assert pareto_remainder(tree, budget, cands) == fast  # the public entry takes the shortcut
     assert backtrack(*general).keys() == choice.keys()
 
@@ -109,15 +120,7 @@ def test_fork_shortcut_equals_front_dp_and_enumeration(seed):
             c = sum(cands[v].cost[k] for v, k in zip(nodes, ks))
             expected = c if expected is None else min(expected, c)
     general = _Context(tree, cands, None, None).cheapest(tree, budget)
-    if expected is None:
-        assert fast is None and general is None
-        return
-    cost, choice = fast
-    assert cost == pytest.approx(expected, abs=1e-9)
-    assert float(general[0].cost[general[1]]) == pytest.approx(expected, abs=1e-9)
-    assert set(choice) == set(nodes)
-    assert sum(cands[v].cost[i] for v, i in choice.items()) == pytest.approx(cost, abs=1e-9)
-    assert evaluate(tree, {v: cands[v].latency[i] for v, i in choice.items()}) <= budget + 1e-9
+    assert_shortcut_agrees(tree, budget, cands, nodes, fast, general, expected)
 
 
 def test_chain_shortcut_declines_what_it_does_not_handle():
