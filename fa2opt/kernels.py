@@ -23,6 +23,12 @@ in t. The steps (FA2's DP over a discretised latency budget, Razavi et al., RTAS
 
   O(B·T²).
 * parallel branches must all finish within t: the pointwise sum ``a + c`` (no kernel).
+
+On the CPU the value-only forms (``with_arg=False``, what the grid DP runs; backtracking
+recovers argmins at the few budgets it visits) run as compiled breakpoint sweeps
+(:mod:`fa2opt.cpu_kernels`, Numba) where Numba is available: the same IEEE sums and exact
+minima over the breakpoints of the non-increasing curves, so the same curves, in
+O(T + K·P) instead of O(T·K) per item (P breakpoints, a few dozen on real profiles).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from . import cpu_kernels
 from .io import InputError
 
 DEVICES = ("cpu", "gpu", "auto")
@@ -173,7 +180,8 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
     run a running minimum (2–3 array passes per row instead of 5).
 
     ``need = (lo, hi)`` (with ``with_arg=False``): only budgets lo ≤ t < hi are wanted; the
-    numpy path computes just those and leaves the rest inf (the CUDA kernel computes all).
+    numpy and compiled CPU paths compute just those and leave the rest inf (the CUDA kernel
+    computes all); the compiled path needs g non-increasing on the budgets they read.
     The wanted entries are the same either way; the grid DP asks each step only for the
     budgets the steps after it can read.
     """
@@ -190,7 +198,10 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
     if with_arg:
         return _leaf_fold_numpy(g, u, c)
     lo, hi = need if need is not None else (0, T1)
-    return _leaf_fold_min_numpy(g, u, c, max(0, lo), min(T1, hi)), None
+    lo, hi = max(0, lo), min(T1, hi)
+    if cpu_kernels.available():  # the compiled breakpoint sweep: same values, O(T + K·P) per item
+        return cpu_kernels.leaf_fold_min(g, u, c, lo, hi), None
+    return _leaf_fold_min_numpy(g, u, c, lo, hi), None
 
 
 def _leaf_fold_numpy(g: np.ndarray, u: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -329,6 +340,8 @@ def minplus_conv(a: Any, c: Any, xp: ModuleType = np, *, with_arg: bool = True) 
         _launch(xp, "minplus_conv", B * T1, (a, c, out, split, np.int64(B), np.int64(T1)))
         return out, (split if with_arg else None)
     if not with_arg:
+        if cpu_kernels.available():
+            return cpu_kernels.minplus_conv_min(a, c), None
         return _minplus_conv_min_numpy(a, c), None
     best = np.full((B, T1), np.inf)
     split = np.full((B, T1), -1, dtype=np.int32)

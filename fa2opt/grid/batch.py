@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import kernels
+from .. import cpu_kernels, kernels
 from ..reductions.sptree import fold
 from ..verify import REL_TOL, SLA_TOL_MS
 from .coupling import grid_pass
@@ -117,12 +117,16 @@ def distinct_items(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float
     return xp.asarray(items), xp.asarray(inverse.reshape(-1))
 
 
-# Batch items per chunk: on the CPU small chunks keep the curves in cache (measured fastest
-# around 2^18 curve entries); on the GPU a chunk's argmin arrays stay under 8 GiB per pass.
-CHUNK_ENTRIES = {"cpu": 1 << 18, "gpu": 1 << 31}
+# Batch items per chunk: with the numpy twins small chunks keep the curves in cache (measured
+# fastest around 2^18 curve entries); the compiled CPU kernels (fa2opt.cpu_kernels) keep no
+# dense curve of a chain and sweep the others item by item, so there larger chunks only save
+# per-chunk overhead (2^21 measured best at grid length 2,000); on the GPU a chunk's argmin
+# arrays stay under 8 GiB per pass.
+CHUNK_ENTRIES = {"cpu": 1 << 18, "cpu-compiled": 1 << 21, "gpu": 1 << 31}
 
 
 def chunk_size(length: int, terms: int, device: str) -> int:
     """Batch items per chunk for curves of ``length`` entries and ``terms`` fold steps."""
     per_item = length if device == "cpu" else length * max(1, terms)
-    return max(1, CHUNK_ENTRIES[device] // max(1, per_item))
+    key = "cpu-compiled" if device == "cpu" and cpu_kernels.available() else device
+    return max(1, CHUNK_ENTRIES[key] // max(1, per_item))

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import kernels
+from .. import cpu_kernels, kernels
 from ..problem import Problem
 from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
 from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
@@ -59,7 +59,8 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     A series is evaluated as: (min,+) convolution of its nested sub-expressions, one shift by
     the sum of its delays (each rounded on its own, as separate terms), then one leaf-fold per
     leaf — the same values as folding the parts in their order (sums commute exactly on the
-    grid), with one array pass per series for all its delays instead of a fold per delay.
+    grid), with one array pass per series for all its delays instead of a fold per delay
+    (none when the series has no nested part: the delays then join the first leaf's steps).
     The kernels run without their argmin; the record keeps each step's input curves, and
     :func:`_backtrack` recovers the argmin at the budgets on the chosen path only.
 
@@ -84,6 +85,9 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
         if isinstance(p, Leaf):
             keep, u, c = undominated(steps[p.node], tabs.cost[p.node], xp)
             folds.append((p.node, u, c, keep))
+    if delay and folds and not nested:  # fold(shift(zero, d), u) = fold(zero, u + d): no shift pass
+        node, u, c, keep = folds[0]
+        folds[0], delay = (node, u + delay, c, keep), 0
     lo, hi = need if need is not None else (0, length)
     needs: list[tuple[int, int]] = []
     for _, u, c, _ in reversed(folds):  # wanted budgets of each fold's output, backwards
@@ -162,6 +166,9 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
         return xp.full((B,), xp.inf), ({v: xp.full((B,), -1, dtype=xp.int64)
                                         for v in set(leaves(part.tree))} if backtrack else {})
     steps = {v: latency_steps(tabs.latency[v], grid_ms, mode, xp) for v in set(leaves(part.tree))}
+    chain = _chain(part.tree)
+    if chain is not None and xp is np and cpu_kernels.available():
+        return _chain_pass(chain, tabs, steps, grid_ms, mode, T, backtrack)
     need = (max(0, int(T.min())), tmax + 1)  # only the budgets T are read
     curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need)
     Tc = xp.maximum(T, 0)
@@ -172,6 +179,40 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
     choice: dict[str, Any] = {}
     _backtrack(rec, Tc, ok, choice, xp)
     return cost, {v: xp.where(ok, k, -1) for v, k in choice.items()}
+
+
+def _chain(tree: SPTree) -> tuple[list[Leaf], list[Delay]] | None:
+    """The leaves and delays of a series of leaves and delays (a chain), else None."""
+    parts = tree.parts if isinstance(tree, Series) else (tree,)
+    if not all(isinstance(p, (Leaf, Delay)) for p in parts):
+        return None
+    chain = [p for p in parts if isinstance(p, Leaf)]
+    return (chain, [p for p in parts if isinstance(p, Delay)]) if chain else None
+
+
+def _chain_pass(chain: tuple[list[Leaf], list[Delay]], tabs: CurveTables, steps: Mapping[str, Any],
+                grid_ms: float, mode: str, T: np.ndarray, backtrack: bool) -> tuple[Any, dict[str, Any]]:
+    """:func:`flow_pass` of a chain on the CPU by the compiled sparse-curve DP
+    (:func:`fa2opt.cpu_kernels.chain_dp`): the same columns (undominated, delays added to the
+    first leaf's steps as :func:`_curve` does), costs and first-minimiser choices as the
+    dense kernels, without a (B, T+1) curve."""
+    nodes, delays = chain
+    cols = [undominated(steps[v.node], tabs.cost[v.node], np) for v in nodes]
+    B, K = tabs.batch, max(len(keep) for keep, _, _ in cols)
+    U = np.zeros((len(nodes), B, K), dtype=np.int64)
+    C = np.full((len(nodes), B, K), np.inf)
+    for i, (keep, u, c) in enumerate(cols):
+        U[i, :, :len(keep)], C[i, :, :len(keep)] = u, c
+    U[0] += sum(int(latency_steps(d.latency_ms, grid_ms, mode)) for d in delays)
+    cost, arg = cpu_kernels.chain_dp(U, C, T, backtrack)
+    if arg is None:
+        return cost, {}
+    ok = np.isfinite(cost)
+    choice: dict[str, Any] = {}
+    for i in reversed(range(len(nodes))):  # a repeated node keeps its first leaf's column, as _backtrack
+        keep = np.asarray(cols[i][0], dtype=np.int64)
+        choice[nodes[i].node] = np.where(ok, keep[np.maximum(arg[i], 0)], -1)
+    return cost, choice
 
 
 # -- the flows' expressions -----------------------------------------------------------------------

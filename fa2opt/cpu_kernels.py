@@ -1,0 +1,151 @@
+"""Compiled CPU kernels (Numba) for the grid DP on numpy arrays: the same values as the
+numpy twins of :mod:`fa2opt.kernels`, from the curves' breakpoints instead of every budget.
+
+The dense kernels cost O(B·T·K) per leaf-fold and O(B·T²) per (min,+) convolution. Curves are
+non-increasing step functions of the budget t with few steps on real profiles (a handful to
+a few dozen within the budgets a step must provide, against T = 500 … 20,000), so the same
+values follow from their *breakpoints* (the budgets where a curve strictly drops):
+
+* leaf-fold ``g'[t] = min_k c_k + g[t − u_k]``: since g is non-increasing,
+  ``g[t − u_k] = g[p]`` for the last breakpoint p ≤ t − u_k, so
+  ``g'[t] = min { c_k + g[p] : p + u_k ≤ t }`` — K·P candidates, each valid from budget
+  p + u_k on; sorted by that budget, a running minimum gives g'. O(T + P·log T +
+  K·P·log(K·P)) per item instead of O(T·K) (:func:`leaf_fold_min`).
+* (min,+) convolution: likewise ``min { a[p] + c[q] : p + q ≤ t }`` over the breakpoints of
+  both curves (:func:`minplus_conv_min`).
+* a whole chain (a series of leaves and delays, the common flow shape) never needs a dense
+  curve: :func:`chain_dp` keeps each level as its breakpoint list, restricted to the budgets
+  the rest of the chain can read, and backtracks on those lists. O(L·K·P) per item.
+
+Breakpoints of a dense curve are found by galloping (exponential then binary search),
+O(P·log T). Every value is one of the IEEE sums the dense kernels form (``c_k + g[p]``,
+``a[p] + c[q]``) and min is exact, so curves, costs and first-minimiser choices equal the
+numpy twins' and the CUDA kernels' bit for bit (tests/test_cpu_kernels.py).
+
+Preconditions (what the grid DP guarantees, :mod:`fa2opt.grid.flow_dp`): the input curve of
+a leaf-fold is non-increasing on the budgets the wanted outputs read,
+``[lo − max u, hi − min u)`` (a windowed fold's output is exact on its window and may be
+inf elsewhere); the inputs of a convolution are non-increasing on all budgets.
+
+Numba is a dependency of the package; where it cannot be imported, with the environment
+variable ``FA2OPT_NUMBA=0``, or inside :func:`disabled`, :func:`available` is False and the
+numpy twins run. The first call in a process compiles (about 3 s; cached on disk by Numba,
+later processes load the cache in about 0.5 s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from functools import cache
+from types import ModuleType
+from typing import Iterator
+
+import numpy as np
+
+
+@cache
+def _numba() -> ModuleType | None:
+    if os.environ.get("FA2OPT_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import numba  # type: ignore[import-not-found]
+    except Exception:  # not installed, or no wheel / LLVM for this platform
+        return None
+    return numba
+
+
+_OFF = threading.local()
+
+
+def available() -> bool:
+    """Whether the compiled kernels run (Numba importable, not disabled)."""
+    return not getattr(_OFF, "on", False) and _numba() is not None
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Within the block (this thread), the numpy twins run instead: for side-by-side
+    measurements and for tests that check both give the same answers."""
+    before = getattr(_OFF, "on", False)
+    _OFF.on = True
+    try:
+        yield
+    finally:
+        _OFF.on = before
+
+
+# -- output arrays ------------------------------------------------------------------------------
+# The batched grid DP keeps every step's curve until backtracking is done, then drops them
+# all; freshly allocated arrays of that size cost a page fault per 4 KiB page on first touch
+# (glibc returns the freed block to the system), more than the sweep itself. So outputs come
+# from a small per-thread pool of arrays and an array is handed out again only when nothing
+# else references it (its reference count: the pool's list, the loop variable and the
+# argument of sys.getrefcount; a live view counts as a reference to its base).
+POOL_BYTES = 1 << 28  # at most this many bytes stay pooled per thread
+_POOL = threading.local()
+
+
+def _empty(shape: tuple[int, int]) -> np.ndarray:
+    pool: list[np.ndarray] = _POOL.__dict__.setdefault("arrays", [])
+    for buf in pool:
+        if buf.shape == shape and sys.getrefcount(buf) == 3:
+            return buf
+    buf = np.empty(shape)
+    if buf.nbytes * (len(pool) + 1) <= POOL_BYTES:
+        pool.append(buf)
+    return buf
+
+
+def leaf_fold_min(g: np.ndarray, u: np.ndarray, c: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``out[b, t] = min_k c[b,k] + g[b, t − u[b,k]]`` (u[b,k] ≤ t) on lo ≤ t < hi, inf elsewhere.
+    ``g`` (B, T+1) float64, ``u`` (B, K) int64, ``c`` (B, K) float64 (inf: unavailable)."""
+    out = _empty(g.shape)
+    _compiled().leaf_fold(g, u, c, lo, hi, out)
+    return out
+
+
+def minplus_conv_min(a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``out[b, t] = min_{s ≤ t} a[b, s] + c[b, t − s]`` on every budget (inf where impossible)."""
+    out = _empty(a.shape)
+    _compiled().minplus_conv(a, c, out)
+    return out
+
+
+@cache
+def _compiled() -> ModuleType:
+    if _numba() is None:
+        raise RuntimeError("fa2opt.cpu_kernels: Numba is not available (check available() first)")
+    from . import numba_kernels
+    return numba_kernels
+
+
+def chain_dp(u: np.ndarray, c: np.ndarray, T: np.ndarray, backtrack: bool
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A whole series of leaves at once, on sparse curves, per batch item: the grid DP of a
+    chain (the common flow shape) without any dense (B, T+1) array.
+
+    ``u``/``c``: (L, B, K) steps and costs of the L leaves in series order (a leaf with fewer
+    columns padded with c = inf; fixed delays already added to the first leaf's steps);
+    ``T``: (B,) budgets in steps. Per item, level by level::
+
+        g_0 = {(0, 0)}                      the empty expression: cost 0 from budget 0
+        g_{l+1} = breakpoints of  t ↦ min { c_k + g_l(p) : (p, ·) ∈ g_l, p + u_k ≤ t },  t ≤ T
+
+    by merging the K candidate lists (each increasing in budget) and keeping the budgets
+    where the running minimum strictly drops. The cost is the last value of g_L. Backtracking
+    from t = T takes at each leaf (last to first) the first column k minimising
+    ``c_k + g_l(t − u_k)`` — the dense argmin's choice — and t −= u_k. O(L·K·P) per item for
+    curves of P breakpoints, plus O(L·K·log P) to backtrack. The values are the dense
+    kernels' sums, so cost and choice equal the dense grid DP's bit for bit.
+
+    Returns cost (B,) and, with ``backtrack``, the chosen column per leaf (L, B) (−1 where the
+    cost is inf)."""
+    L, B, _ = u.shape
+    cost = np.empty(B)
+    arg = np.empty((L, B), np.int64)
+    _compiled().chain_dp(np.ascontiguousarray(u, dtype=np.int64), np.ascontiguousarray(c, dtype=np.float64),
+                         np.ascontiguousarray(T, dtype=np.int64), backtrack, cost, arg)
+    return cost, (arg if backtrack else None)
