@@ -14,7 +14,9 @@ Sections (one CSV, one printed table each):
   length) are skipped and listed as such.
 * ``loop``: on the CPU, the batched numpy path vs the single-instance ``fa2-grid`` solver
   called in a loop over the same rates (its problems built before timing), at ``--loop-batch``;
-  the two alternate ``--loop-repeats`` times (same machine load), medians and their ratio.
+  the two alternate ``--loop-repeats`` times (same machine load), medians and their ratio;
+  once with the compiled CPU kernels (:mod:`fa2opt.cpu_kernels`, where Numba is available)
+  and once with the numpy twins alone, each on both sides.
 * ``coupling``: ``datasets/pipelines/shared_services.json`` (a detector shared by 3 flows):
   one ``fa2-grid`` decision next to ``fa2``; a batch of 10 and 100 rates with coupling
   columns enumerated vs the branch and bound per item (the measurement behind
@@ -27,6 +29,7 @@ Usage: ``python scripts/bench_kernel.py [--quick] [--out results/bench_kernel.cs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import statistics
 import sys
@@ -37,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fa2opt import kernels
+from fa2opt import cpu_kernels, kernels
 from fa2opt.decision_table import DecisionTable
 from fa2opt.grid import CurveTables, GridSolver, chunk_size, coupling, decide_batch, flow_parts
 from fa2opt.io import load_instance
@@ -98,6 +101,11 @@ def timed(fn, repeats: int, budget_s: float) -> tuple[float, float, int]:
     return warm, statistics.median(times), len(times)
 
 
+def _numba_version() -> str:
+    import numba
+    return numba.__version__
+
+
 def chunk_for(device: str, length: int) -> int:
     return chunk_size(length, 19, device)  # 10 leaves + 9 edge delays
 
@@ -137,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"# bench_kernel {stamp}  host {platform.node()} {platform.processor() or platform.machine()}"
           f"  python {platform.python_version()}  numpy {np.__version__}"
-          + (f"  gpu {gpu_name}" if gpu_name else "  (no gpu)"))
+          + (f"  gpu {gpu_name}" if gpu_name else "  (no gpu)")
+          + ("  cpu kernels: compiled (numba " + _numba_version() + ")" if cpu_kernels.available()
+             else "  cpu kernels: numpy twins (numba unavailable)"))
 
     inst = pipeline()
     rows: list[dict] = []
@@ -174,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     # -- loop vs batched (CPU) -------------------------------------------------------
     # The loop is what a user calls per rate: GridSolver.solve on a Problem built before
     # timing. Loop and batched runs alternate, so both see the same machine load; medians.
+    # Both sides use the same CPU kernels: compiled (Numba) where available, and again with
+    # the numpy twins alone (cpu_kernels.disabled()), so each ratio compares like with like.
     g = grid_ms_for(args.table_grid)
     r = rates(args.loop_batch)
     problems = [Problem.from_instance(inst.with_rates(rates={"main": float(x)})) for x in r]
@@ -186,23 +198,27 @@ def main(argv: list[str] | None = None) -> int:
     def batch_np() -> None:
         batched(inst, r, g, np, chunk_for("cpu", args.table_grid))
 
-    loop_t, batch_t = [], []
-    batch_np()  # warm-up (caches, allocator)
-    loop()
-    for _ in range(max(1, args.loop_repeats)):
-        for fn, acc in ((loop, loop_t), (batch_np, batch_t)):
-            t0 = time.perf_counter()
-            fn()
-            acc.append(time.perf_counter() - t0)
-    loop_s, med = statistics.median(loop_t), statistics.median(batch_t)
-    rows.append({"section": "loop", "device": "cpu", "batch": args.loop_batch,
-                 "grid_length": args.table_grid, "median_s": med, "runs": len(batch_t),
-                 "loop_s": loop_s, "decisions_per_s": args.loop_batch / med,
-                 "speedup": loop_s / med})
-    save()
-    print(f"  loop: {args.loop_batch} single solves {loop_s:.2f} s ({loop_s / args.loop_batch * 1e3:.3f} ms each) "
-          f"vs batched numpy {med:.3f} s ({med / args.loop_batch * 1e3:.3f} ms each) -> {loop_s / med:.1f}x "
-          f"(medians of {len(batch_t)} alternating runs)", flush=True)
+    modes = (["compiled"] if cpu_kernels.available() else []) + ["numpy twins"]
+    for mode in modes:
+        with cpu_kernels.disabled() if mode == "numpy twins" else contextlib.nullcontext():
+            loop_t, batch_t = [], []
+            batch_np()  # warm-up (compilation, caches, allocator)
+            loop()
+            for _ in range(max(1, args.loop_repeats)):
+                for fn, acc in ((loop, loop_t), (batch_np, batch_t)):
+                    t0 = time.perf_counter()
+                    fn()
+                    acc.append(time.perf_counter() - t0)
+        loop_s, med = statistics.median(loop_t), statistics.median(batch_t)
+        rows.append({"section": "loop", "device": "cpu", "method": f"kernels: {mode}", "batch": args.loop_batch,
+                     "grid_length": args.table_grid, "median_s": med, "runs": len(batch_t),
+                     "loop_s": loop_s, "decisions_per_s": args.loop_batch / med,
+                     "speedup": loop_s / med})
+        save()
+        print(f"  loop ({mode} kernels): {args.loop_batch} single solves {loop_s:.2f} s "
+              f"({loop_s / args.loop_batch * 1e3:.3f} ms each) vs batched numpy {med:.3f} s "
+              f"({med / args.loop_batch * 1e3:.3f} ms each) -> {loop_s / med:.1f}x "
+              f"(medians of {len(batch_t)} alternating runs)", flush=True)
     # -- coupling nodes: a shared detector (datasets/pipelines/shared_services.json) --
     if Path(args.coupling_instance).exists():
         shared = load_instance(args.coupling_instance)
