@@ -8,8 +8,10 @@ rate): both passes (decision and lower bound), backtracking and the all-fastest 
 
 Sections (one CSV, one printed table each):
 
-* ``throughput``: decisions/s per device over batch sizes × grid lengths; the first call
-  (CUDA compilation, allocation, caches) is timed apart as ``warmup_s``; the median of
+* ``throughput``: decisions/s per device (``cpu``: numpy arrays with the compiled CPU kernels
+  where Numba is available; ``cpu-numpy``: the numpy twins alone; ``gpu``: CuPy) over batch
+  sizes × grid lengths; the first call
+  (CUDA/Numba compilation, allocation, caches) is timed apart as ``warmup_s``; the median of
   ``--repeats`` timed calls is reported. Points above a device's work cap (batch × grid
   length) are skipped and listed as such.
 * ``loop``: on the CPU, the batched numpy path vs the single-instance ``fa2-grid`` solver
@@ -23,6 +25,9 @@ Sections (one CSV, one printed table each):
   ``fa2opt.grid.coupling.ENUMERATE_MAX``); the decision table at 50:500:50 rps.
 * ``table``: the time to build a full decision table (``DecisionTable.build``), per device.
 
+Every timed call runs after a garbage collection with the collector paused (as ``timeit``
+does), so neither side pays for collecting the other's garbage.
+
 Usage: ``python scripts/bench_kernel.py [--quick] [--out results/bench_kernel.csv]``
 """
 
@@ -30,12 +35,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import platform
 import statistics
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -87,17 +94,26 @@ def batched(inst: Instance, r: np.ndarray, grid_ms: float, xp, chunk: int) -> No
         kernels.to_numpy(d.cost)  # synchronise: results on the host
 
 
+def clock(fn) -> float:
+    """Seconds of one call, garbage collected before and paused during it (as ``timeit``
+    does): otherwise one side pays for collecting the other side's garbage."""
+    gc.collect()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        gc.enable()
+
+
 def timed(fn, repeats: int, budget_s: float) -> tuple[float, float, int]:
     """(warm-up seconds, median seconds, timed runs): first call apart, then up to
     ``repeats`` calls while under ``budget_s``."""
-    t0 = time.perf_counter()
-    fn()
-    warm = time.perf_counter() - t0
+    warm = clock(fn)
     times: list[float] = []
     while len(times) < repeats and (not times or sum(times) < budget_s):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock(fn))
     return warm, statistics.median(times), len(times)
 
 
@@ -106,15 +122,27 @@ def _numba_version() -> str:
     return numba.__version__
 
 
+def backend(device: str) -> tuple[ModuleType, contextlib.AbstractContextManager]:
+    """A benchmark device's array module and the scope to run it in: ``cpu`` (numpy arrays,
+    the compiled CPU kernels where Numba is available), ``cpu-numpy`` (numpy arrays, the
+    numpy twins alone) or ``gpu`` (CuPy)."""
+    if device == "cpu-numpy":
+        return np, cpu_kernels.disabled()
+    return kernels.get_array_module(device), contextlib.nullcontext()
+
+
 def chunk_for(device: str, length: int) -> int:
-    return chunk_size(length, 19, device)  # 10 leaves + 9 edge delays
+    """Items per chunk (call inside the device's scope)."""
+    return chunk_size(length, 19, "cpu" if device == "cpu-numpy" else device)  # 10 leaves + 9 edge delays
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", default="1,10,100,1000,10000,100000")
     ap.add_argument("--grids", default="500,2000,20000")
-    ap.add_argument("--devices", default="cpu,gpu", help="gpu is skipped where unavailable")
+    ap.add_argument("--devices", default="cpu,gpu",
+                    help="of cpu (compiled kernels where available), cpu-numpy (numpy twins alone), gpu "
+                         "(skipped where unavailable)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--budget-s", type=float, default=3.0, help="stop repeating after this")
     ap.add_argument("--cap-cpu", type=float, default=2e7, help="max batch × grid length on cpu")
@@ -134,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     devices = []
     for dev in args.devices.split(","):
         try:
-            kernels.get_array_module(dev)
+            backend(dev)
             devices.append(dev)
         except kernels.DeviceUnavailable as exc:
             print(f"skipping {dev}: {exc}", file=sys.stderr)
@@ -172,13 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                 if batch * length > cap:
                     rows.append({**row, "note": f"skipped (batch × grid > cap {cap:g})"})
                     continue
-                xp = kernels.get_array_module(dev)
-                warm, med, n = timed(lambda: batched(inst, r, g, xp, chunk_for(dev, length)),
-                                     args.repeats, args.budget_s)
+                xp, scope = backend(dev)
+                with scope:
+                    chunk = chunk_for(dev, length)
+                    warm, med, n = timed(lambda: batched(inst, r, g, xp, chunk), args.repeats, args.budget_s)
                 rows.append({**row, "warmup_s": warm, "median_s": med, "runs": n,
                              "decisions_per_s": batch / med})
                 save()
-                print(f"  throughput {dev:<3} batch {batch:>6} grid {length:>5}: "
+                print(f"  throughput {dev:<9} batch {batch:>6} grid {length:>5}: "
                       f"{batch / med:>12.1f} decisions/s  (median {med * 1e3:.2f} ms, warm-up {warm * 1e3:.1f} ms)",
                       flush=True)
     # -- loop vs batched (CPU) -------------------------------------------------------
@@ -206,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             loop()
             for _ in range(max(1, args.loop_repeats)):
                 for fn, acc in ((loop, loop_t), (batch_np, batch_t)):
-                    t0 = time.perf_counter()
-                    fn()
-                    acc.append(time.perf_counter() - t0)
+                    acc.append(clock(fn))
         loop_s, med = statistics.median(loop_t), statistics.median(batch_t)
         rows.append({"section": "loop", "device": "cpu", "method": f"kernels: {mode}", "batch": args.loop_batch,
                      "grid_length": args.table_grid, "median_s": med, "runs": len(batch_t),
@@ -257,8 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     g = grid_ms_for(args.table_grid)
     r = rates(args.table_rates)
     for dev in devices:
-        warm, med, n = timed(lambda: DecisionTable.build(inst, r, grid_ms=g, device=dev), 3 if dev == "gpu" else 1,
-                             args.budget_s)
+        _, scope = backend(dev)
+        with scope:
+            warm, med, n = timed(lambda: DecisionTable.build(inst, r, grid_ms=g, device=dev.removesuffix("-numpy")),
+                                 3 if dev == "gpu" else 1, args.budget_s)
         rows.append({"section": "table", "device": dev, "batch": args.table_rates,
                      "grid_length": args.table_grid, "median_s": med, "warmup_s": warm, "runs": n,
                      "decisions_per_s": args.table_rates / med})
@@ -271,8 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     tp = frame[(frame.section == "throughput") & frame.get("decisions_per_s", pd.Series(dtype=float)).notna()]
     if not tp.empty:
         wide = tp.pivot_table(index=["grid_length", "batch"], columns="device", values="decisions_per_s")
-        if {"cpu", "gpu"} <= set(wide.columns):
-            wide["gpu/cpu"] = wide["gpu"] / wide["cpu"]
+        for cpu in ("cpu", "cpu-numpy"):
+            if {cpu, "gpu"} <= set(wide.columns):
+                wide[f"gpu/{cpu}"] = wide["gpu"] / wide[cpu]
+        if {"cpu", "cpu-numpy"} <= set(wide.columns):
+            wide["cpu/cpu-numpy"] = wide["cpu"] / wide["cpu-numpy"]
         print("\n## decisions per second (median; warm-up excluded)")
         print(wide.to_string(float_format=lambda x: f"{x:,.1f}"))
     skipped = frame[frame.get("note", pd.Series(dtype=object)).notna()] if "note" in frame else frame.iloc[0:0]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot GPU check (no network; CuPy must already be installed on the GPU machine):
 # device info, the gpu-marked tests together with the numpy twins of the same test files,
-# and the kernel benchmark (numpy vs CuPy side by side). Everything goes to one file.
+# and the kernel benchmark (CuPy vs numpy with the compiled CPU kernels and with the numpy twins
+# alone, side by side). Everything goes to one file.
 #
 #   scripts/gpu_check.sh [RESULT_FILE]        (default results/gpu_check.txt)
 #
@@ -37,7 +38,7 @@ TESTS=$?
   echo
   echo "## benchmark (scripts/bench_kernel.py), CSV: $CSV"
 } >> "$OUT"
-timeout 420 python scripts/bench_kernel.py --devices cpu,gpu \
+timeout 420 python scripts/bench_kernel.py --devices cpu,cpu-numpy,gpu \
   --batches 1,10,100,1000,10000,100000 --grids 500,2000,20000 --repeats 5 \
   --cap-cpu 2e7 --cap-gpu 4e8 --out "$CSV" >> "$OUT" 2>&1
 echo "bench exit code: $?" >> "$OUT"
