@@ -7,12 +7,14 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from .frozen import dict_init
 from .problem import Problem
 
 STATUSES = ("optimal", "feasible", "no_solution", "infeasible", "time_limit", "error")
 DECISION_STATUSES = ("optimal", "feasible", "time_limit")  # may carry a decision
 
 
+@dict_init
 @dataclass(frozen=True)
 class NodeDecision:
     batch: int
@@ -31,6 +33,7 @@ class NodeDecision:
                 "cost": self.cost}
 
 
+@dict_init
 @dataclass(frozen=True)
 class Answer:
     status: str
@@ -102,13 +105,14 @@ def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str,
     number from the configuration tables (never re-deriving them). One pass over the nodes
     collects the decisions, the total cost and the node latencies for the flows' paths."""
     inst = problem.instance
+    index, spec = inst.node_index, inst.nodes
     nodes: dict[str, NodeDecision] = {}
     latency_of: dict[str, float] = {}
     total = 0.0
     for v, table in problem.tables.items():
         k = int(choice[v])
         rows, replicas, latency, cost = table.lists
-        cfg = inst.node(v).configs[rows[k]]
+        cfg = spec[index[v]].configs[rows[k]]
         nodes[v] = NodeDecision(cfg.batch, cfg.hardware, cfg.units, cfg.variant, replicas[k],
                                 cfg.latency_ms, latency[k], cost[k])
         latency_of[v] = latency[k]

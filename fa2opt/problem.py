@@ -40,13 +40,27 @@ class FlowGraph:
     def sinks(self) -> tuple[str, ...]:
         return tuple(v for v in self.nodes if not self.succs[v])
 
+    @cached_property
+    def structure(self) -> tuple[tuple[str, ...], tuple[tuple[tuple[str, float], ...], ...]]:
+        """The graph alone (nodes in order, each one's predecessor list): the key under which
+        its series-parallel decomposition is cached (:mod:`fa2opt.reductions.sp_decompose`)."""
+        return self.nodes, tuple(self.preds[v] for v in self.nodes)
+
     def longest_path(self, node_latency: Mapping[str, float]) -> float:
         """Longest source→sink path: Σ L over its nodes plus Σ d_e over its edges. O(V+E)."""
         finish: dict[str, float] = {}
+        preds = self.preds
+        longest = -float("inf")
         for v in self.nodes:
-            start = max((finish[u] + d for u, d in self.preds[v]), default=0.0)
-            finish[v] = start + node_latency[v]
-        return max(finish.values())
+            start = 0.0
+            for u, d in preds[v]:
+                x = finish[u] + d
+                if x > start:
+                    start = x
+            x = finish[v] = start + node_latency[v]
+            if x > longest:
+                longest = x
+        return longest
 
 
 def flow_graphs(instance: Instance) -> tuple[FlowGraph, ...]:

@@ -5,17 +5,21 @@
   and plain enumeration;
 * ``pruning.prune_table`` (plain-Python and numpy paths) against ``pareto_rows``;
 * ``ParetoPrune`` (one pass: front, limits from its fastest point, prefix cut) against the
-  definition: ``pareto_rows`` of each table under ``latency_limits``.
+  definition: ``pareto_rows`` of each table under ``latency_limits``;
+* ``frozen.dict_init`` (the one-step constructor of the answer's dataclasses) against the
+  dataclass behaviour it must keep.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 
 import numpy as np
 import pytest
 
+from fa2opt.answer import Answer, NodeDecision
 from fa2opt.generate import SHAPES, Sizes, random_instance
 from fa2opt.pareto import _NOT_CHAIN, _Context, _chain_cheapest, backtrack, pareto_remainder
 from fa2opt.problem import Problem
@@ -180,3 +184,26 @@ def test_one_pass_pruning_equals_its_definition(shape):
             assert pruned.candidates[v].latency == [float(t.latency_ms[k]) for k in keep]
             assert pruned.candidates[v].cost == [float(t.cost[k]) for k in keep]
             assert loose.candidates[v].positions == pareto_rows(t.latency_ms.tolist(), t.cost.tolist())
+
+
+def test_dict_init_keeps_frozen_dataclass_behaviour():
+    """dict_init's one-step constructor: same fields, defaults, fresh default factories,
+    equality, hashing, replace, frozenness."""
+    nd = NodeDecision(4, "cpu", 2.0, None, 3, 10.0, 12.5, 6.0)
+    assert nd == NodeDecision(batch=4, hardware="cpu", units=2.0, variant=None, replicas=3,
+                              profile_latency_ms=10.0, latency_ms=12.5, cost=6.0)
+    assert hash(nd) == hash(NodeDecision(4, "cpu", 2.0, None, 3, 10.0, 12.5, 6.0))
+    assert dataclasses.replace(nd, batch=8).batch == 8 and nd.batch == 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        nd.batch = 1  # type: ignore[misc]
+    a, b = Answer("optimal", "fa2"), Answer("optimal", "fa2")
+    assert a.solve_ms == 0.0 and a.cost is None and a.nodes == {} and a.extra == {}
+    assert a.nodes is not b.nodes and a.extra is not b.extra  # fresh default factories
+    assert a == b and a.with_(cost=1.0).cost == 1.0
+    assert Answer.from_json(a.with_(nodes={"x": nd}).to_json()).nodes == {"x": nd}
+    with pytest.raises(TypeError):
+        Answer()  # type: ignore[call-arg]
+    c = Candidates("v", [1.0], [2.0], [0])
+    assert c == Candidates(node="v", latency=[1.0], cost=[2.0], positions=[0]) and len(c) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.node = "w"  # type: ignore[misc]
