@@ -4,8 +4,11 @@
   nodes, swept on candidate lists) against the general front DP (``_Context.cheapest``)
   and plain enumeration;
 * ``pruning.prune_table`` (plain-Python and numpy paths) against ``pareto_rows``;
-* ``ParetoPrune`` (one pass: front, limits from its fastest point, prefix cut) against the
-  definition: ``pareto_rows`` of each table under ``latency_limits``;
+* ``ParetoPrune`` (one pass: limits from each table's fastest row, then the front under
+  the limit) against the definition: ``pareto_rows`` of each table under
+  ``latency_limits``; ``pruning.prune_front`` (the tables' lists, numpy above
+  ``_LIST_ROWS``) against ``pareto_rows``;
+* ``sptree.flat_shape`` on chains, forks and the rest;
 * ``frozen.dict_init`` (the one-step constructor of the answer's dataclasses) against the
   dataclass behaviour it must keep.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -26,6 +30,7 @@ from fa2opt.problem import Problem
 from fa2opt.reductions import (Candidates, Delay, Leaf, Parallel, ParetoPrune, Series, evaluate,
                                latency_limits, pareto_rows)
 from fa2opt.reductions import pruning
+from fa2opt.reductions.sptree import flat_shape
 
 
 def random_candidates(rng: random.Random, name: str, k: int) -> Candidates:
@@ -184,6 +189,37 @@ def test_one_pass_pruning_equals_its_definition(shape):
             assert pruned.candidates[v].latency == [float(t.latency_ms[k]) for k in keep]
             assert pruned.candidates[v].cost == [float(t.cost[k]) for k in keep]
             assert loose.candidates[v].positions == pareto_rows(t.latency_ms.tolist(), t.cost.tolist())
+
+
+def test_flat_shape_of_chains_forks_and_the_rest():
+    a, b, c, d = (Leaf(v) for v in "abcd")
+    assert flat_shape(a) == (("a",), (), ())
+    assert flat_shape(Series((a, Delay(1.0), b, Delay(2.0), c))) == (("a", "b", "c"), (), (1.0, 2.0))
+    assert flat_shape(Series((Parallel((b, c)), Delay(0.5), a))) == (("a",), ("b", "c"), (0.5,))
+    assert flat_shape(Parallel((a, b, c))) == ((), ("a", "b", "c"), ())
+    # several series nodes and a fork is flat too (the sweeps decline it)
+    assert flat_shape(Series((a, d, Parallel((b, c))))) == (("a", "d"), ("b", "c"), ())
+    assert flat_shape(Series((Parallel((a, b)), Parallel((c, d))))) is None
+    assert flat_shape(Series((a, Parallel((b, Series((c, d))))))) is None
+    assert flat_shape(Parallel((a, Series((b, c))))) is None
+
+
+def test_prune_front_lists_equal_the_array_path():
+    """prune_front scans the table's lists up to _LIST_ROWS rows and uses numpy above: both
+    equal pareto_rows under any limit."""
+    rng = np.random.default_rng(11)
+    for rows in (1, 7, pruning._LIST_ROWS, pruning._LIST_ROWS + 1, 400):
+        for _ in range(10):
+            lat = np.sort(rng.integers(1, 80, rows).astype(float))
+            cost = rng.integers(1, 40, rows).astype(float)
+            order = np.lexsort((cost, lat))
+            lat, cost = lat[order], cost[order]
+            table = SimpleNamespace(latency_ms=lat, cost=cost,
+                                    lists=(list(range(rows)), [1] * rows, lat.tolist(), cost.tolist()))
+            for limit in (float("inf"), float(rng.uniform(0, 85)), float(lat[0]) - 1.0):
+                keep = pareto_rows(lat.tolist(), cost.tolist(), limit)
+                assert pruning.prune_front(table, limit) == (
+                    [float(lat[i]) for i in keep], [float(cost[i]) for i in keep], keep)
 
 
 def test_dict_init_keeps_frozen_dataclass_behaviour():

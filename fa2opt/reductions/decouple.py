@@ -48,11 +48,13 @@ class Decouple(Reduction):
         flows = sp.flows
         cands = sp.candidates
         if len(flows) == 1 and flows[0].leaf_count is not None:
-            # one flow: its own (cached, hence read-only here) counts, no merging
+            # one flow: its own (cached, hence read-only here) counts, no merging, and its
+            # duplicated nodes (cached with it) are the coupling nodes
             counts = MappingProxyType(flows[0].leaf_count)
+            coupling = list(flows[0].duplicated)
         else:
             counts = leaf_counts(flows)
-        coupling = [v for v, k in counts.items() if k > 1]
+            coupling = [v for v, k in counts.items() if k > 1]
         if coupling:
             coupling.sort(key=lambda v: (-counts[v], len(cands[v]), v))
             order = {v: i for i, v in enumerate(coupling)}
@@ -62,7 +64,8 @@ class Decouple(Reduction):
                 for f in flows)
         else:  # the common case: every flow series-parallel, no node shared
             per_flow = ((),) * len(flows)
-        free = tuple(v for v in cands if v not in counts)
+        # the trees' nodes are candidate nodes, so equal sizes mean no free node
+        free = () if len(counts) == len(cands) else tuple(v for v in cands if v not in counts)
         return DecoupledProblem(cands, flows, tuple(coupling), per_flow, counts, free), None
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:

@@ -29,17 +29,21 @@ from typing import Mapping
 
 import numpy as np
 
+from ..frozen import dict_init
 from ..problem import FlowGraph, Problem
+from ..tables import NodeTable
 from ..verify import SLA_TOL_MS
 from .base import Choice, Reduction
 
 # Keeping a row too many is harmless; dropping one because head + tail rounds differently
 # from the verifier's longest path is not, so the latency limits get this extra margin.
 _FP_MARGIN_MS = 1e-9
-_NUMPY_ROWS = 64  # prune tables longer than this with numpy (plain Python below; measured)
+_NUMPY_ROWS = 64  # prune_table: arrays longer than this with numpy (plain Python below; measured)
+_LIST_ROWS = 192  # prune_front: tables longer than this with numpy (a scan of the lists below)
 _INF = float("inf")
 
 
+@dict_init
 @dataclass(frozen=True)
 class Candidates:
     """A node's Pareto-optimal usable configurations, fastest first (cost descending).
@@ -133,6 +137,32 @@ def prune_table(latency: np.ndarray, cost: np.ndarray,
     return latency[idx].tolist(), cost[idx].tolist(), idx.tolist()
 
 
+def prune_front(table: NodeTable, max_latency: float) -> tuple[list[float], list[float], list[int]]:
+    """:func:`prune_table` of a configuration table, on the Python lists it is built with
+    (``NodeTable.lists``: no array conversion per decision) up to ``_LIST_ROWS`` rows, with
+    numpy above (each the faster there; measured in docs/fa2.md)."""
+    _, _, lat, cost = table.lists
+    if len(lat) > _LIST_ROWS:
+        return prune_table(table.latency_ms, table.cost, max_latency)
+    if max_latency != _INF:
+        m = bisect_right(lat, max_latency)
+        if m < len(cost):
+            cost = cost[:m]
+    keep: list[int] = []
+    kl: list[float] = []
+    kc: list[float] = []
+    best = _INF
+    i = 0
+    for c in cost:
+        if c < best:
+            best = c
+            keep.append(i)
+            kl.append(lat[i])
+            kc.append(c)
+        i += 1
+    return kl, kc, keep
+
+
 def latency_limits(problem: Problem) -> dict[str, float]:
     """Per node, the largest latency L_k any feasible choice can give it: the minimum over
     its flows f of ``S_f + tol - (through_f(v) - L_v^fast)`` (others at their fastest).
@@ -171,30 +201,34 @@ def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, f
     return limit
 
 
+def fronts(problem: Problem, slack: bool = True) -> dict[str, tuple[list[float], list[float], list[int]]]:
+    """Per node, its candidates as lists ``(latency, cost, table positions)`` -- what
+    :class:`ParetoPrune` wraps into :class:`Candidates` (and fa2's shortcut for flat
+    single flows uses as they are): the latency limits first (with ``slack``;
+    :func:`latency_limits` needs only each table's fastest row, its position 0), then each
+    table's Pareto front under its node's limit (:func:`prune_front`)."""
+    tables = problem.tables
+    if not slack:
+        return {v: prune_front(t, _INF) for v, t in tables.items()}
+    limits = _limits(problem.flows, {v: t.lists[2][0] if t.lists[2] else 0.0
+                                     for v, t in tables.items()})
+    return {v: prune_front(t, limits[v]) for v, t in tables.items()}
+
+
 class ParetoPrune(Reduction):
     """Problem → PrunedProblem. ``slack=False`` keeps every Pareto row regardless of SLAs
     (what the tests use to check the pruning alone).
 
-    One pass over the tables: each table's Pareto front (:func:`prune_table`, no limit);
-    its first point is the table's fastest row, which is all :func:`latency_limits` needs;
-    then each front is cut at its node's limit (a prefix, found by bisection)."""
+    One pass over the tables (:func:`fronts`): the latency limits first, then each table's
+    Pareto front under its node's limit (:func:`prune_front`: the rows within the limit are
+    a prefix of the table, and the front of that prefix is the front's prefix within the
+    limit)."""
 
     def __init__(self, slack: bool = True):
         self.slack = slack
 
     def apply(self, problem: Problem) -> tuple[PrunedProblem, PrunedProblem]:
-        fronts = {v: prune_table(t.latency_ms, t.cost, _INF) for v, t in problem.tables.items()}
-        cands: dict[str, Candidates] = {}
-        if not self.slack:
-            for v, (lat, cost, keep) in fronts.items():
-                cands[v] = Candidates(v, lat, cost, keep)
-        else:
-            limits = _limits(problem.flows, {v: f[0][0] if f[0] else 0.0 for v, f in fronts.items()})
-            for v, (lat, cost, keep) in fronts.items():
-                m = bisect_right(lat, limits[v])
-                if m < len(lat):
-                    lat, cost, keep = lat[:m], cost[:m], keep[:m]
-                cands[v] = Candidates(v, lat, cost, keep)
+        cands = {v: Candidates(v, *f) for v, f in fronts(problem, self.slack).items()}
         pruned = PrunedProblem(problem, cands)
         return pruned, pruned
 

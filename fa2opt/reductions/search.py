@@ -123,15 +123,16 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     (or, without one, the coupling nodes at their fastest candidate, which is feasible
     whenever the instance is) with ``timed_out=True`` and a lower bound (the root bounds)."""
     cands = dp.candidates
-    if not all(c.positions for c in cands.values()):
-        return None
+    for c in cands.values():
+        if not c.positions:
+            return None
     if not dp.coupling:  # independent flows (the common case): no components to find
         res = _independent(dp, remainder)
         if res is None:
             return None
-        _add_free(dp, res)
-        res.explored = len(dp.flows)  # each flow is a component of one search node
-        res.stats["components"] = len(dp.flows)
+        if dp.free:
+            _add_free(dp, res)
+        res.stats["components"] = res.explored = len(dp.flows)  # a component per flow
         return res
     lagrange = bool(getattr(remainder, "accepts_prices", False))
     total, lower, choice = 0.0, 0.0, {}

@@ -41,12 +41,13 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping, Sequence
 
 from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
-from .sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
+from .sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape, leaves
 
 CACHE_SIZE = 4096
 
@@ -66,6 +67,19 @@ class SPFlow:
     @property
     def is_series_parallel(self) -> bool:
         return self.node_reductions == 0
+
+    @cached_property
+    def flat_shape(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None:
+        """:func:`~fa2opt.reductions.sptree.flat_shape` of ``tree`` (structure only: computed
+        once per cached flow)."""
+        return flat_shape(self.tree)
+
+    @cached_property
+    def duplicated(self) -> tuple[str, ...]:
+        """The nodes with several leaves in ``tree`` (structure only: computed once per
+        cached flow), in leaf order."""
+        counts = self.leaf_count if self.leaf_count is not None else Counter(leaves(self.tree))
+        return tuple(v for v, k in counts.items() if k > 1)
 
 
 @dataclass(frozen=True)
@@ -286,7 +300,7 @@ def flow_decomposition(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int, C
     if not cache:
         tree, red = decompose(g.nodes, g.preds)
         return tree, red, Counter(leaves(tree))
-    key = (g.nodes, tuple(g.preds[v] for v in g.nodes))
+    key = g.structure
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
@@ -327,20 +341,21 @@ class SeriesParallel(Reduction):
         self.cache = cache
 
     def apply(self, pruned: PrunedProblem) -> tuple[SPProblem, None]:
+        return SPProblem(pruned, tuple(self.flow(g) for g in pruned.flows)), None
+
+    def flow(self, g: FlowGraph) -> SPFlow:
+        """One flow's :class:`SPFlow`: from the cache unless ``cache=False``. The SPFlow
+        itself is cached with the decomposition (it holds the flow's name and SLA besides,
+        so they are part of the key; nothing of rates or tables)."""
         if not self.cache:
-            return SPProblem(pruned, tuple(_sp_flow(g, False) for g in pruned.flows)), None
-        flows = []
-        for g in pruned.flows:
-            # the SPFlow itself is cached with the decomposition (it holds the flow's name
-            # and SLA besides, so they are part of the key; nothing of rates or tables)
-            key = (g.name, g.sla_ms, g.nodes, tuple(g.preds[v] for v in g.nodes))
-            f = _FLOWS.get(key)
-            if f is None:
-                f = _FLOWS[key] = _sp_flow(g, True)
-                if len(_FLOWS) > CACHE_SIZE:
-                    _FLOWS.pop(next(iter(_FLOWS)))
-            flows.append(f)
-        return SPProblem(pruned, tuple(flows)), None
+            return _sp_flow(g, False)
+        key = (g.name, g.sla_ms, g.structure)
+        f = _FLOWS.get(key)
+        if f is None:
+            f = _FLOWS[key] = _sp_flow(g, True)
+            if len(_FLOWS) > CACHE_SIZE:
+                _FLOWS.pop(next(iter(_FLOWS)))
+        return f
 
     def invert(self, solution: Choice, inverse_data: None) -> dict[str, int]:
         return solution if type(solution) is dict else dict(solution)  # Chain passes a copy

@@ -89,6 +89,29 @@ def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parall
     return acc
 
 
+def flat_shape(tree: SPTree) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None:
+    """A tree that is a series of single-node leaves, delays and at most one parallel of
+    single-node leaves (or one such part alone) as ``(series nodes, parallel nodes,
+    delays)``, each in left-to-right order; None for anything else. The value of such a
+    tree is ``Σ delays + Σ_series L_v + max_parallel L_v`` (0 for an empty max). O(parts)."""
+    t = type(tree)
+    parts = tree.parts if t is Series else (tree,)
+    series: list[str] = []
+    fork: tuple[str, ...] = ()
+    delays: list[float] = []
+    for p in parts:
+        tp = type(p)
+        if tp is Leaf:
+            series.append(p.node)
+        elif tp is Delay:
+            delays.append(p.latency_ms)
+        elif tp is Parallel and not fork and all(type(q) is Leaf for q in p.parts):
+            fork = tuple(q.node for q in p.parts)
+        else:
+            return None
+    return tuple(series), fork, tuple(delays)
+
+
 COPY_SEP = "\x00"  # alias of a duplicated leaf: f"{node}{COPY_SEP}{occurrence}"
 
 
