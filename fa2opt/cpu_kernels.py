@@ -84,18 +84,23 @@ def disabled() -> Iterator[None]:
 # from a small per-thread pool of arrays and an array is handed out again only when nothing
 # else references it (its reference count: the pool's list, the loop variable and the
 # argument of sys.getrefcount; a live view counts as a reference to its base).
-POOL_BYTES = 1 << 28  # at most this many bytes stay pooled per thread
+# Small arrays (below POOL_MIN_BYTES) come from malloc's heap without page faults and are
+# not pooled.
+POOL_MIN_BYTES, POOL_ARRAYS = 1 << 20, 64  # pooled: arrays ≥ 1 MiB, at most 64 per thread
 _POOL = threading.local()
 
 
 def _empty(shape: tuple[int, int]) -> np.ndarray:
+    if shape[0] * shape[1] * 8 < POOL_MIN_BYTES:
+        return np.empty(shape)
     pool: list[np.ndarray] = _POOL.__dict__.setdefault("arrays", [])
     for buf in pool:
         if buf.shape == shape and sys.getrefcount(buf) == 3:
             return buf
     buf = np.empty(shape)
-    if buf.nbytes * (len(pool) + 1) <= POOL_BYTES:
-        pool.append(buf)
+    if len(pool) == POOL_ARRAYS:  # forget the oldest (freed once nothing else holds it)
+        pool.pop(0)
+    pool.append(buf)
     return buf
 
 
@@ -149,3 +154,16 @@ def chain_dp(u: np.ndarray, c: np.ndarray, T: np.ndarray, backtrack: bool
     _compiled().chain_dp(np.ascontiguousarray(u, dtype=np.int64), np.ascontiguousarray(c, dtype=np.float64),
                          np.ascontiguousarray(T, dtype=np.int64), backtrack, cost, arg)
     return cost, (arg if backtrack else None)
+
+
+@cache
+def warm_up() -> bool:
+    """Compile (or load from Numba's disk cache) every kernel now, on tiny inputs, so that
+    the first decision's time does not include it; once per process. Returns available()."""
+    if not available():
+        return False
+    g, u, c = np.zeros((1, 2)), np.zeros((1, 1), np.int64), np.zeros((1, 1))
+    leaf_fold_min(g, u, c, 0, 2)
+    minplus_conv_min(g, g)
+    chain_dp(u[None], c[None], np.zeros(1, np.int64), True)
+    return True

@@ -31,7 +31,7 @@ from ..reductions.sp_decompose import SPFlow, SPProblem
 from ..reductions.sptree import SPTree, leaves
 from .columns import useful_columns
 from .curves import CurveTables
-from .flow_dp import FlowPart, _backtrack, _curve, count_terms, flow_pass
+from .flow_dp import FlowPart, count_terms, flow_pass, tree_pass
 from .rounding import MODES, latency_steps, total_budget_steps
 
 
@@ -88,16 +88,11 @@ class GridRemainder:
                 cost[v] = c if w is None else c * w
         tabs = CurveTables(lat, cost, xp)
         steps = {v: latency_steps(lat[v], self.grid_ms, self.mode, xp) for v in nodes}
-        curve, rec = _curve(tree, tabs, steps, self.grid_ms, self.mode, T + 1, self.backtrack,
-                            (T, T + 1))
-        value = float(kernels.to_numpy(curve[0, T]))
+        cost, choice = tree_pass(tree, tabs, steps, self.grid_ms, self.mode, xp.asarray([T]), self.backtrack)
+        value = float(kernels.to_numpy(cost)[0])
         if not np.isfinite(value):
             return None
-        if not self.backtrack:
-            return value, {}
-        out: dict[str, Any] = {}
-        _backtrack(rec, xp.asarray([T]), xp.asarray([True]), out, xp)
-        return value, {v: int(kernels.to_numpy(k)[0]) for v, k in out.items() if v not in fixed}
+        return value, {v: int(kernels.to_numpy(k)[0]) for v, k in choice.items() if v not in fixed}
 
 
 def grid_search(dp: DecoupledProblem, grid_ms: float, mode: str, xp: ModuleType = np,

@@ -166,11 +166,22 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
         return xp.full((B,), xp.inf), ({v: xp.full((B,), -1, dtype=xp.int64)
                                         for v in set(leaves(part.tree))} if backtrack else {})
     steps = {v: latency_steps(tabs.latency[v], grid_ms, mode, xp) for v in set(leaves(part.tree))}
-    chain = _chain(part.tree)
+    return tree_pass(part.tree, tabs, steps, grid_ms, mode, T, backtrack)
+
+
+def tree_pass(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float, mode: str,
+              T: Any, backtrack: bool = True) -> tuple[Any, dict[str, Any]]:
+    """Least cost (B,) of an expression within budgets ``T`` (B,) steps (max ≥ 0) and the
+    chosen column per node ((B,), −1 where the cost is inf; empty without ``backtrack``):
+    a chain on the CPU by the compiled sparse-curve DP (:func:`_chain_pass`), anything
+    else by dense curves (:func:`_curve`, :func:`_backtrack`) — the same answers."""
+    xp = tabs.xp
+    chain = _chain(tree)
     if chain is not None and xp is np and cpu_kernels.available():
-        return _chain_pass(chain, tabs, steps, grid_ms, mode, T, backtrack)
+        return _chain_pass(chain, tabs, steps, grid_ms, mode, np.asarray(T), backtrack)
+    tmax = int(T.max())
     need = (max(0, int(T.min())), tmax + 1)  # only the budgets T are read
-    curve, rec = _curve(part.tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need)
+    curve, rec = _curve(tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need)
     Tc = xp.maximum(T, 0)
     cost = xp.where(T >= 0, kernels.gather_rows(curve, Tc, xp), xp.inf)
     if not backtrack:

