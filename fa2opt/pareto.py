@@ -28,12 +28,12 @@ RemainderSolver`; the grid DP plugs a different one into the same search.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .reductions.pruning import Candidates
-from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree
+from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
@@ -445,62 +445,83 @@ _NOT_CHAIN = object()
 
 def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates]) -> Any:
     """:func:`pareto_remainder` for a *chain* of one to three nodes (a Leaf, or a Series of
-    Leaves and Delays) with no fixed or weighted leaf -- most real pipelines -- on the
-    candidate lists directly, without building fronts; ``_NOT_CHAIN`` for anything else.
+    Leaves and Delays), or a *fork* (a Series of Delays, one Parallel of Leaves and at most
+    one other Leaf; or that Parallel alone), with no fixed or weighted leaf -- most real
+    pipelines -- on the candidate lists directly, without building fronts; ``_NOT_CHAIN``
+    for anything else. The shape is :func:`~fa2opt.reductions.sptree.flat_shape`'s; the
+    sweeps are :func:`flat_cheapest`'s."""
+    shape = flat_shape(tree)
+    if shape is None:
+        return _NOT_CHAIN
+    series, fork, delays = shape
+    for d in delays:  # in order, as the budget was always lowered
+        budget_ms -= d
+    r = flat_cheapest([(c.latency, c.cost) for c in map(candidates.__getitem__, series)],
+                      [(c.latency, c.cost) for c in map(candidates.__getitem__, fork)], budget_ms)
+    if r is None or r is _NOT_CHAIN:
+        return r
+    choice = dict(zip(series, r[1]))
+    if fork:
+        choice.update(zip(fork, r[2]))
+    return r[0], choice
 
-    Delays only lower the budget B. Each node's candidates are cut at B minus the others'
-    least latencies (exact, as in :meth:`_Context.part_fronts`). Then:
 
-    * one node: its slowest (cheapest) candidate within B;
+def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequence[list[float]]],
+                  budget_ms: float) -> Any:
+    """The cheapest choice for a chain or fork given as lists: ``series[i]`` and ``fork[g]``
+    are ``(latency, cost, …)`` candidate lists (fastest first, cost falling) of the series
+    nodes and of the parallel (fork) nodes of a :func:`~fa2opt.reductions.sptree.
+    flat_shape`, ``budget_ms`` is the budget less the delays. Returns ``(cost, series
+    indices, fork indices)``, None when nothing fits, or ``_NOT_CHAIN`` for what the sweeps
+    do not handle (more than three series nodes; a fork with more than one series node; a
+    triple above ``CHAIN_TRIPLE_STEPS``: the caller's front DP decides those). Every node's
+    list is first cut at the budget minus the others' least latencies (exact, as in
+    :meth:`_Context.part_fronts`). Then:
+
+    * chain of one node: its slowest (cheapest) candidate within B;
     * two nodes a, b: the two-pointer sweep of :func:`series_min` -- for a's candidates by
       rising latency the cheapest fitting b is the slowest within ``B - l_a``. O(|a| + |b|);
     * three nodes: x (the shortest list) from its cheapest candidate towards the fastest,
       each with the sweep over y, z within ``B - l_x``; it stops once ``c_x`` plus the
       cheapest of y and z cannot beat the best found (x's cost rises towards the fastest).
-      O(|x|·(|y| + |z|)) at worst, no pair list, no sort; longer lists (above
-      ``CHAIN_TRIPLE_STEPS``) and longer chains go through the front DP.
+      O(|x|·(|y| + |z|)) at worst, no pair list, no sort;
+    * fork: the branches must all finish within the same latency, each then independently
+      at its cheapest. Alone, each fork node takes its slowest candidate within B; after a
+      node a, the sweep of :func:`_pair_min` with one pointer per fork node
+      (:func:`_sweep`). O(|a| + Σ|b|).
     """
-    parts = tree.parts if type(tree) is Series else (tree,)
-    budget = budget_ms
-    nodes: list[str] = []
-    for p in parts:
-        tp = type(p)
-        if tp is Leaf:
-            if len(nodes) == 3:
-                return _NOT_CHAIN
-            nodes.append(p.node)
-        elif tp is Delay:
-            budget_ms -= p.latency_ms
-        elif tp is Parallel:
-            return _fork_cheapest(parts, budget, candidates)
-        else:
+    if fork:
+        if len(series) > 1:
             return _NOT_CHAIN
-    k = len(nodes)
+        return _fork_lists(series[0] if series else None, fork, budget_ms)
+    k = len(series)
+    if k > 3:
+        return _NOT_CHAIN
     if k == 0:
-        return (0.0, {}) if budget_ms >= 0.0 else None
-    cs = [candidates[v] for v in nodes]
+        return (0.0, [], []) if budget_ms >= 0.0 else None
     total = 0.0
-    for c in cs:
-        if not c.latency:
+    for x in series:
+        if not x[0]:
             return None
-        total += c.latency[0]
+        total += x[0][0]
     if total > budget_ms:
         return None
     if k == 1:
-        m = bisect_right(cs[0].latency, budget_ms)
-        return cs[0].cost[m - 1], {nodes[0]: m - 1}
+        m = bisect_right(series[0][0], budget_ms)
+        return series[0][1][m - 1], [m - 1], []
     lats, costs = [], []
-    for c in cs:  # cut at the budget minus the others' least latencies
-        m = bisect_right(c.latency, budget_ms - (total - c.latency[0]))
+    for x in series:  # cut at the budget minus the others' least latencies
+        lat = x[0]
+        m = bisect_right(lat, budget_ms - (total - lat[0]))
         if m == 0:  # only by rounding when the fastest choice just fits (as in front())
             return None
-        lats.append(c.latency[:m])
-        costs.append(c.cost[:m])
+        lats.append(lat[:m])
+        costs.append(x[1][:m])
     if k == 2:
         r = _pair_min(lats[0], costs[0], lats[1], costs[1], budget_ms, INF)
         if r is None:  # cannot happen: the fastest pair fits
             return None
-        return r[0], {nodes[0]: r[1], nodes[1]: r[2]}
+        return r[0], [r[1], r[2]], []
     x, y, z = sorted(range(3), key=lambda i: len(lats[i]))
     xl, xc = lats[x], costs[x]
     if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_TRIPLE_STEPS:
@@ -517,62 +538,47 @@ def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Can
             best, pick = cx + r[0], (i, r[1], r[2])
     if pick is None:
         return None
-    return best, {nodes[x]: pick[0], nodes[y]: pick[1], nodes[z]: pick[2]}
+    idx = [0, 0, 0]
+    idx[x], idx[y], idx[z] = pick
+    return best, idx, []
 
 
-def _fork_cheapest(parts: tuple, budget_ms: float, candidates: Mapping[str, Candidates]) -> Any:
-    """:func:`_chain_cheapest` for a fork: the series ``parts`` (with Delays, which lower
-    the budget) hold one ``Parallel`` of ``Leaf``s -- branches that are single
-    nodes and must all finish within the same latency, each then independently at its
-    cheapest -- and at most one other node; ``_NOT_CHAIN`` for anything else.
-
-    The fork's least latency is the largest of its nodes' fastest; each node is cut at the
-    budget minus the other stage's least latency. Alone, each fork node takes its slowest
-    candidate within the budget; after a node a, the sweep of :func:`_pair_min` with one
-    pointer per fork node (:func:`_sweep`). O(|a| + Σ|b|)."""
-    single: str | None = None
-    fork: tuple | None = None
-    for p in parts:
-        tp = type(p)
-        if tp is Leaf and single is None:
-            single = p.node
-        elif tp is Parallel and fork is None and all(type(q) is Leaf for q in p.parts):
-            fork = tuple(q.node for q in p.parts)
-        elif tp is Delay:
-            budget_ms -= p.latency_ms
-        else:
-            return _NOT_CHAIN
-    cs = [candidates[v] for v in fork]
-    if not all(c.latency for c in cs):
-        return None
-    fork_min = max(c.latency[0] for c in cs)
-    if single is None:
+def _fork_lists(head: Sequence[list[float]] | None, fork: Sequence[Sequence[list[float]]],
+                budget_ms: float) -> tuple[float, list[int], list[int]] | None:
+    """:func:`flat_cheapest` for a fork (``head``: the series node's lists, or None). The
+    fork's least latency is the largest of its nodes' fastest; each node is cut at the
+    budget minus the other stage's least latency."""
+    fork_min = 0.0
+    for x in fork:
+        if not x[0]:
+            return None
+        if x[0][0] > fork_min:
+            fork_min = x[0][0]
+    if head is None:
         if fork_min > budget_ms:
             return None
-        cost, choice = 0.0, {}
-        for v, c in zip(fork, cs):
-            m = bisect_right(c.latency, budget_ms)
-            cost += c.cost[m - 1]
-            choice[v] = m - 1
-        return cost, choice
-    a = candidates[single]
-    if not a.latency:
+        cost, idx = 0.0, []
+        for x in fork:
+            m = bisect_right(x[0], budget_ms)
+            cost += x[1][m - 1]
+            idx.append(m - 1)
+        return cost, [], idx
+    al, ac = head[0], head[1]
+    if not al:
         return None
-    if a.latency[0] + fork_min > budget_ms:
+    if al[0] + fork_min > budget_ms:
         return None
-    m = bisect_right(a.latency, budget_ms - fork_min)
+    m = bisect_right(al, budget_ms - fork_min)
     stage = []
-    for c in cs:
-        k = bisect_right(c.latency, budget_ms - a.latency[0])
+    for x in fork:
+        k = bisect_right(x[0], budget_ms - al[0])
         if m == 0 or k == 0:  # only by rounding when the fastest choice just fits
             return None
-        stage.append((c.latency[:k], c.cost[:k]))
-    r = _sweep(a.latency[:m], a.cost[:m], stage, budget_ms, INF)
+        stage.append((x[0][:k], x[1][:k]))
+    r = _sweep(al[:m], ac[:m], stage, budget_ms, INF)
     if r is None:  # cannot happen: the fastest choice fits
         return None
-    choice = {single: r[1]}
-    choice.update(zip(fork, r[2]))
-    return r[0], choice
+    return r[0], [r[1]], r[2]
 
 
 def _sweep(al: list[float], ac: list[float], stage: list[tuple[list[float], list[float]]],

@@ -8,7 +8,9 @@
   the limit) against the definition: ``pareto_rows`` of each table under
   ``latency_limits``; ``pruning.prune_front`` (the tables' lists, numpy above
   ``_LIST_ROWS``) against ``pareto_rows``;
-* ``sptree.flat_shape`` on chains, forks and the rest;
+* ``FA2Solver.decide_flat`` (the chain fused for single flows whose decomposition is a
+  small chain or fork, ``sptree.flat_shape`` and ``pareto.flat_cheapest``) against
+  ``FA2Solver.decide_chain`` (the same positions) and the full solver without it;
 * ``frozen.dict_init`` (the one-step constructor of the answer's dataclasses) against the
   dataclass behaviour it must keep.
 """
@@ -18,19 +20,27 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
-from fa2opt.answer import Answer, NodeDecision
+from fa2opt.answer import Answer, NodeDecision, decision_answer
+from fa2opt.fa2 import FA2Solver
 from fa2opt.generate import SHAPES, Sizes, random_instance
-from fa2opt.pareto import _NOT_CHAIN, _Context, _chain_cheapest, backtrack, pareto_remainder
+from fa2opt.io import load_instance
+from fa2opt.model import Config, Flow, Instance, Node
+from fa2opt.pareto import _NOT_CHAIN, _Context, _chain_cheapest, backtrack, flat_cheapest, pareto_remainder
 from fa2opt.problem import Problem
 from fa2opt.reductions import (Candidates, Delay, Leaf, Parallel, ParetoPrune, Series, evaluate,
                                latency_limits, pareto_rows)
 from fa2opt.reductions import pruning
+from fa2opt.reductions.sp_decompose import flow_tree
 from fa2opt.reductions.sptree import flat_shape
+from fa2opt.solver import Decision, checked, solve
+from fa2opt.verify import matches, verify
 
 
 def random_candidates(rng: random.Random, name: str, k: int) -> Candidates:
@@ -191,6 +201,16 @@ def test_one_pass_pruning_equals_its_definition(shape):
             assert loose.candidates[v].positions == pareto_rows(t.latency_ms.tolist(), t.cost.tolist())
 
 
+# -- fa2's shortcut for flat single flows (FA2Solver.decide_flat) ---------------------------
+
+try:
+    from strategies import instances
+except ImportError:  # pragma: no cover
+    from tests.strategies import instances
+
+PIPELINES = sorted((Path(__file__).resolve().parents[1] / "datasets" / "pipelines").glob("*.json"))
+
+
 def test_flat_shape_of_chains_forks_and_the_rest():
     a, b, c, d = (Leaf(v) for v in "abcd")
     assert flat_shape(a) == (("a",), (), ())
@@ -202,6 +222,91 @@ def test_flat_shape_of_chains_forks_and_the_rest():
     assert flat_shape(Series((Parallel((a, b)), Parallel((c, d))))) is None
     assert flat_shape(Series((a, Parallel((b, Series((c, d))))))) is None
     assert flat_shape(Parallel((a, Series((b, c))))) is None
+
+
+def test_flat_cheapest_declines_what_the_sweeps_do_not_take():
+    one = ([1.0, 2.0], [2.0, 1.0])
+    assert flat_cheapest([one] * 4, [], 100.0) is _NOT_CHAIN
+    assert flat_cheapest([one] * 2, [one] * 2, 100.0) is _NOT_CHAIN
+    assert flat_cheapest([], [], 0.0) == (0.0, [], [])
+    assert flat_cheapest([], [], -1.0) is None
+    assert flat_cheapest([one, ([], [])], [], 100.0) is None
+    assert flat_cheapest([one], [one, one], 3.0) == (4.0, [0], [1, 1])
+    assert flat_cheapest([one], [one, one], 2.0) == (6.0, [0], [0, 0])
+    assert flat_cheapest([one], [one, one], 1.5) is None
+
+
+def check_flat(problem: Problem, **options) -> Decision | None:
+    """decide_flat agrees with the reduction chain (status and the very same positions);
+    returns the flat decision (None: the shortcut declined)."""
+    solver = FA2Solver(**options)
+    flat = solver.decide_flat(problem)
+    general = solver.decide_chain(problem)
+    if flat is None:
+        return None
+    assert flat.status == general.status
+    assert flat.choice == general.choice
+    if flat.choice is not None:
+        a = checked(problem, decision_answer(problem, flat.choice, status=flat.status, method="fa2"))
+        assert a.status == "optimal" and verify(problem.instance, a).ok
+        assert set(flat.extra) == set(general.extra)
+    return flat
+
+
+@settings(max_examples=400)
+@given(instances(max_nodes=4, max_configs=8, shapes=("chain", "tree", "nested-sp", "fork-join"),
+                 multi_flow=False))
+def test_flat_shortcut_equals_the_reduction_chain(inst):
+    """Single flows of chains, trees (a node then a fork) and small series-parallel graphs,
+    with delays, caps, every queueing model, infeasible SLAs: where the shortcut decides it
+    decides exactly what the chain decides; the solver's answer equals the chain's."""
+    problem = Problem.from_instance(inst)
+    check_flat(problem)
+    check_flat(problem, cache=False)
+    a = solve(problem, "fa2")
+    b = solve(problem, "fa2", shortcut=False)
+    assert a.status == b.status and matches(a, b)
+    assert a.status in ("optimal", "infeasible")
+
+
+@settings(max_examples=200)
+@given(instances(max_nodes=3, max_configs=12, shapes=("chain", "tree"), multi_flow=False))
+def test_flat_shortcut_takes_every_small_chain_and_tree(inst):
+    """Chains of 1-3 nodes and trees of 2-3 nodes (a node, then a fork) are flat unless a
+    fork branch carries a delay: the shortcut decides every flat one (the triple sweep's
+    step cap is not reached at 12 rows)."""
+    problem = Problem.from_instance(inst)
+    shape = flat_shape(flow_tree(problem.flows[0])[0])
+    assert (check_flat(problem) is not None) == (shape is not None)
+    if inst.name == "hyp-chain" or not any(d for p in problem.flows[0].preds.values() for _, d in p):
+        assert shape is not None
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.stem)
+def test_flat_shortcut_on_the_real_pipelines(path):
+    """Every single-flow real pipeline takes the shortcut (the multi-flow ones never do)."""
+    problem = Problem.from_instance(load_instance(path))
+    flat = check_flat(problem)
+    assert (flat is not None) == (len(problem.flows) == 1)
+    if flat is not None:
+        assert flat.status == "optimal"
+
+
+def test_flat_shortcut_declines_multi_flow_free_nodes_and_long_chains():
+    rng = np.random.default_rng(3)
+    problems = []
+    for shape, n in (("multi-flow", 4), ("chain", 4), ("fork-join", 4), ("non-sp", 4)):
+        inst = random_instance(shape, rng, name=f"{shape}-{n}", sizes=Sizes(nodes=(n, n))).instance
+        problems.append(Problem.from_instance(inst))
+    rows = (Config(1, "cpu", 1.0, 10.0), Config(4, "cpu", 1.0, 25.0))
+    free = Instance("free-node", (Node("a", rows), Node("b", rows)), (),
+                    (Flow("main", 50.0, 100.0, ("a",)),), queueing="none")  # b in no flow
+    problems.append(Problem.from_instance(free))
+    for problem in problems:
+        assert FA2Solver().decide_flat(problem) is None
+        a = solve(problem, "fa2")
+        assert a.status in ("optimal", "infeasible") and a == solve(problem, "fa2", shortcut=False).with_(
+            solve_ms=a.solve_ms, extra=a.extra)
 
 
 def test_prune_front_lists_equal_the_array_path():
