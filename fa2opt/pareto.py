@@ -522,7 +522,11 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
         if r is None:  # cannot happen: the fastest pair fits
             return None
         return r[0], [r[1], r[2]], []
-    x, y, z = sorted(range(3), key=lambda i: len(lats[i]))
+    n0, n1, n2 = len(lats[0]), len(lats[1]), len(lats[2])  # x, y, z: by length, stable
+    if n0 <= n1:
+        x, y, z = (0, 1, 2) if n1 <= n2 else (0, 2, 1) if n0 <= n2 else (2, 0, 1)
+    else:
+        x, y, z = (1, 0, 2) if n0 <= n2 else (1, 2, 0) if n1 <= n2 else (2, 1, 0)
     xl, xc = lats[x], costs[x]
     if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_TRIPLE_STEPS:
         return _NOT_CHAIN
