@@ -3,12 +3,13 @@ device exists) the CuPy RawKernels against the numpy twins, bit for bit."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 import pytest
 
-from fa2opt import kernels
+from fa2opt import cpu_kernels, kernels
 from fa2opt.io import InputError
 
 from devices import DEVICES, GPU  # noqa: E402  (tests/devices.py)
@@ -121,23 +122,30 @@ def _monotone_case(rng: np.random.Generator, B: int, T1: int, K: int, runs: bool
     return g, u, c
 
 
-@pytest.mark.parametrize("run_entries", [1, 1024, 10 ** 12])  # runs always / default / gather
+# numpy running minimum with runs always / by default / gathered windows; the compiled sweep
+RUNNING_MINIMUM = [("numpy", 1), ("numpy", 1024), ("numpy", 10 ** 12)] + (
+    [("compiled", 1024)] if cpu_kernels.available() else [])
+
+
+@pytest.mark.parametrize("path,run_entries", RUNNING_MINIMUM)
 @pytest.mark.parametrize("seed", range(4))
-def test_running_minimum_equals_the_kernel_twin(monkeypatch, run_entries, seed):
+def test_running_minimum_equals_the_kernel_twin(monkeypatch, path, run_entries, seed):
     """with_arg=False gives the same curve on the wanted budgets [lo, hi) (inf elsewhere),
-    by runs of equal steps, by gathered windows, and for B = 1."""
+    by the numpy running minimum (runs of equal steps, gathered windows, B = 1) and by the
+    compiled breakpoint sweep."""
     monkeypatch.setattr(kernels, "RUN_ENTRIES", run_entries)
     rng = np.random.default_rng(seed)
-    for _ in range(150):
-        B, T1, K = int(rng.integers(1, 7)), int(rng.integers(1, 30)), int(rng.integers(1, 6))
-        g, u, c = _monotone_case(rng, B, T1, K, runs=bool(rng.random() < 0.5))
-        ref, _ = kernels.leaf_fold(g, u, c, np)
-        lo = int(rng.integers(0, T1 + 1))
-        hi = int(rng.integers(lo, T1 + 1))
-        out, none = kernels.leaf_fold(g, u, c, np, with_arg=False, need=(lo, hi))
-        assert none is None
-        np.testing.assert_array_equal(out[:, lo:hi], ref[:, lo:hi])
-        assert np.isinf(out[:, :lo]).all() and np.isinf(out[:, hi:]).all()
+    with cpu_kernels.disabled() if path == "numpy" else contextlib.nullcontext():
+        for _ in range(150):
+            B, T1, K = int(rng.integers(1, 7)), int(rng.integers(1, 30)), int(rng.integers(1, 6))
+            g, u, c = _monotone_case(rng, B, T1, K, runs=bool(rng.random() < 0.5))
+            ref, _ = kernels.leaf_fold(g, u, c, np)
+            lo = int(rng.integers(0, T1 + 1))
+            hi = int(rng.integers(lo, T1 + 1))
+            out, none = kernels.leaf_fold(g, u, c, np, with_arg=False, need=(lo, hi))
+            assert none is None
+            np.testing.assert_array_equal(out[:, lo:hi], ref[:, lo:hi])
+            assert np.isinf(out[:, :lo]).all() and np.isinf(out[:, hi:]).all()
 
 
 @pytest.mark.parametrize("seed", range(4))
