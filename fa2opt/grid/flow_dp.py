@@ -79,15 +79,7 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
         return total, (("par", [r for _, r in curves]) if record else None)
     parts = tree.parts if isinstance(tree, Series) else (tree,)
     nested = [p for p in parts if not isinstance(p, (Leaf, Delay))]
-    delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) for p in parts if isinstance(p, Delay))
-    folds = []
-    for p in parts:  # each leaf's undominated columns
-        if isinstance(p, Leaf):
-            keep, u, c = undominated(steps[p.node], tabs.cost[p.node], xp)
-            folds.append((p.node, u, c, keep))
-    if delay and folds and not nested:  # fold(shift(zero, d), u) = fold(zero, u + d): no shift pass
-        node, u, c, keep = folds[0]
-        folds[0], delay = (node, u + delay, c, keep), 0
+    folds, delay = _series_folds(parts, tabs, steps, grid_ms, mode, bool(nested))
     lo, hi = need if need is not None else (0, length)
     needs: list[tuple[int, int]] = []
     for _, u, c, _ in reversed(folds):  # wanted budgets of each fold's output, backwards
@@ -117,6 +109,24 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
             rec = ("leaf", node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
         acc = new
     return acc, rec
+
+
+def _series_folds(parts: Sequence[SPTree], tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
+                  mode: str, nested: bool) -> tuple[list[tuple[str, Any, Any, list[int]]], int]:
+    """A series' leaves as folds ``(node, steps u, costs c, kept columns)`` (each leaf's
+    undominated columns) and the steps of its delays (each rounded on its own). Without
+    ``nested`` parts the delays join the first leaf's steps — folding the zero curve
+    shifted by d with steps u is folding it with u + d — and 0 steps are left."""
+    delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) for p in parts if isinstance(p, Delay))
+    folds = []
+    for p in parts:
+        if isinstance(p, Leaf):
+            keep, u, c = undominated(steps[p.node], tabs.cost[p.node], tabs.xp)
+            folds.append((p.node, u, c, keep))
+    if delay and folds and not nested:
+        node, u, c, keep = folds[0]
+        folds[0], delay = (node, u + delay, c, keep), 0
+    return folds, delay
 
 
 def _step_range(u: Any, c: Any) -> tuple[int, int]:
@@ -192,37 +202,34 @@ def tree_pass(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms
     return cost, {v: xp.where(ok, k, -1) for v, k in choice.items()}
 
 
-def _chain(tree: SPTree) -> tuple[list[Leaf], list[Delay]] | None:
-    """The leaves and delays of a series of leaves and delays (a chain), else None."""
+def _chain(tree: SPTree) -> tuple[SPTree, ...] | None:
+    """The parts of a series of leaves and delays with at least one leaf (a chain), else None."""
     parts = tree.parts if isinstance(tree, Series) else (tree,)
-    if not all(isinstance(p, (Leaf, Delay)) for p in parts):
-        return None
-    chain = [p for p in parts if isinstance(p, Leaf)]
-    return (chain, [p for p in parts if isinstance(p, Delay)]) if chain else None
+    if all(isinstance(p, (Leaf, Delay)) for p in parts) and any(isinstance(p, Leaf) for p in parts):
+        return parts
+    return None
 
 
-def _chain_pass(chain: tuple[list[Leaf], list[Delay]], tabs: CurveTables, steps: Mapping[str, Any],
+def _chain_pass(parts: tuple[SPTree, ...], tabs: CurveTables, steps: Mapping[str, Any],
                 grid_ms: float, mode: str, T: np.ndarray, backtrack: bool) -> tuple[Any, dict[str, Any]]:
-    """:func:`flow_pass` of a chain on the CPU by the compiled sparse-curve DP
-    (:func:`fa2opt.cpu_kernels.chain_dp`): the same columns (undominated, delays added to the
-    first leaf's steps as :func:`_curve` does), costs and first-minimiser choices as the
-    dense kernels, without a (B, T+1) curve."""
-    nodes, delays = chain
-    cols = [undominated(steps[v.node], tabs.cost[v.node], np) for v in nodes]
-    B, K = tabs.batch, max(len(keep) for keep, _, _ in cols)
-    U = np.zeros((len(nodes), B, K), dtype=np.int64)
-    C = np.full((len(nodes), B, K), np.inf)
-    for i, (keep, u, c) in enumerate(cols):
+    """:func:`tree_pass` of a chain on the CPU by the compiled sparse-curve DP
+    (:func:`fa2opt.cpu_kernels.chain_dp`): the same folds as :func:`_curve`
+    (:func:`_series_folds`), costs and first-minimiser choices as the dense kernels, without
+    a (B, T+1) curve."""
+    folds, _ = _series_folds(parts, tabs, steps, grid_ms, mode, nested=False)
+    L, B, K = len(folds), tabs.batch, max(len(keep) for _, _, _, keep in folds)
+    U = np.zeros((L, B, K), dtype=np.int64)
+    C = np.full((L, B, K), np.inf)
+    for i, (_, u, c, keep) in enumerate(folds):
         U[i, :, :len(keep)], C[i, :, :len(keep)] = u, c
-    U[0] += sum(int(latency_steps(d.latency_ms, grid_ms, mode)) for d in delays)
     cost, arg = cpu_kernels.chain_dp(U, C, T, backtrack)
     if arg is None:
         return cost, {}
     ok = np.isfinite(cost)
     choice: dict[str, Any] = {}
-    for i in reversed(range(len(nodes))):  # a repeated node keeps its first leaf's column, as _backtrack
-        keep = np.asarray(cols[i][0], dtype=np.int64)
-        choice[nodes[i].node] = np.where(ok, keep[np.maximum(arg[i], 0)], -1)
+    for i in reversed(range(L)):  # a repeated node keeps its first leaf's column, as _backtrack
+        node, _, _, keep = folds[i]
+        choice[node] = np.where(ok, np.asarray(keep, dtype=np.int64)[np.maximum(arg[i], 0)], -1)
     return cost, choice
 
 
