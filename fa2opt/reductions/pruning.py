@@ -117,19 +117,7 @@ def prune_table(latency: np.ndarray, cost: np.ndarray,
     ``(latency, cost, positions)`` -- :func:`pareto_rows` in plain Python for short tables,
     :func:`pareto_rows_array` for long ones (each the faster below/above ``_NUMPY_ROWS``)."""
     if len(latency) <= _NUMPY_ROWS:
-        lat = latency.tolist()
-        keep: list[int] = []
-        kl: list[float] = []
-        kc: list[float] = []
-        best = _INF
-        for i, c in enumerate(cost.tolist() if max_latency == _INF
-                              else cost[:bisect_right(lat, max_latency)].tolist()):
-            if c < best:
-                best = c
-                keep.append(i)
-                kl.append(lat[i])
-                kc.append(c)
-        return kl, kc, keep
+        return _front_of_lists(latency.tolist(), cost.tolist(), max_latency)
     m = len(latency) if max_latency == _INF else int(latency.searchsorted(max_latency, side="right"))
     if m == 0:
         return [], [], []
@@ -144,6 +132,13 @@ def prune_front(table: NodeTable, max_latency: float) -> tuple[list[float], list
     _, _, lat, cost = table.lists
     if len(lat) > _LIST_ROWS:
         return prune_table(table.latency_ms, table.cost, max_latency)
+    return _front_of_lists(lat, cost, max_latency)
+
+
+def _front_of_lists(lat: list[float], cost: list[float],
+                    max_latency: float) -> tuple[list[float], list[float], list[int]]:
+    """:func:`pareto_rows` of (latency, cost)-sorted lists under ``max_latency``: the rows
+    where the running minimum of the cost drops, as ``(latency, cost, positions)``."""
     if max_latency != _INF:
         m = bisect_right(lat, max_latency)
         if m < len(cost):
