@@ -35,7 +35,6 @@ from .problem import Problem
 from .reductions import Chain, Decouple, ParetoPrune, SeriesParallel, search
 from .reductions.pruning import fronts
 from .solver import Decision, Solver
-from .verify import SLA_TOL_MS
 
 
 def _equal_split_remainder(tree, budget_ms, candidates, fixed=None, weight=None):
@@ -119,7 +118,7 @@ class FA2Solver(Solver):
             if not x[2]:
                 return Decision("infeasible")
         t2 = time.perf_counter()
-        budget = f.sla_ms + SLA_TOL_MS
+        budget = f.budget_ms
         for d in delays:  # in order, as pareto_remainder lowers the budget
             budget -= d
         r = flat_cheapest([front[v] for v in series], [front[v] for v in fork], budget)

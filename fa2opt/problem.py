@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping
 
+from . import spec
 from .model import Instance
 from .tables import NodeTable, node_tables
 
@@ -23,6 +24,13 @@ class FlowGraph:
     sla_ms: float
     nodes: tuple[str, ...]
     preds: Mapping[str, tuple[tuple[str, float], ...]]
+    # what the DP compares path latencies with: fl(S + 1e-6) (spec.budget_ms); solvers widen
+    # or narrow it by spec.fp_margin_ms and settle the last bits by meets_sla (fa2opt.edge)
+    budget_ms: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if self.budget_ms != self.budget_ms:  # NaN: not given
+            object.__setattr__(self, "budget_ms", spec.budget_ms(self.sla_ms))
 
     @cached_property
     def succs(self) -> dict[str, tuple[tuple[str, float], ...]]:
@@ -47,20 +55,11 @@ class FlowGraph:
         return self.nodes, tuple(self.preds[v] for v in self.nodes)
 
     def longest_path(self, node_latency: Mapping[str, float]) -> float:
-        """Longest source→sink path: Σ L over its nodes plus Σ d_e over its edges. O(V+E)."""
-        finish: dict[str, float] = {}
-        preds = self.preds
-        longest = -float("inf")
-        for v in self.nodes:
-            start = 0.0
-            for u, d in preds[v]:
-                x = finish[u] + d
-                if x > start:
-                    start = x
-            x = finish[v] = start + node_latency[v]
-            if x > longest:
-                longest = x
-        return longest
+        """Longest source→sink path by the spec's one rule (:func:`fa2opt.spec.longest_path`)."""
+        return spec.longest_path(self.nodes, self.preds, node_latency)
+
+    def meets_sla(self, node_latency: Mapping[str, float]) -> bool:
+        return spec.meets(self.longest_path(node_latency), self.sla_ms)
 
 
 def flow_graphs(instance: Instance) -> tuple[FlowGraph, ...]:
@@ -114,9 +113,10 @@ class Problem:
         lat = self.latencies(choice)
         return {g.name: g.longest_path(lat) for g in self.flows}
 
-    def meets_slas(self, choice: Mapping[str, int], tol: float = 1e-6) -> bool:
-        lat = self.flow_latencies(choice)
-        return all(lat[g.name] <= g.sla_ms + tol for g in self.flows)
+    def meets_slas(self, choice: Mapping[str, int]) -> bool:
+        """The spec's SLA test (:mod:`fa2opt.spec`) on every flow."""
+        lat = self.latencies(choice)
+        return all(g.meets_sla(lat) for g in self.flows)
 
     def is_feasible(self) -> bool:
         """Exact feasibility: every flow's latency only grows with each node's L, so the

@@ -23,8 +23,7 @@ import numpy as np
 
 from . import queueing
 from .model import Instance, Node
-
-REPLICA_EPS = 1e-9
+from .spec import REPLICA_EPS
 
 
 @dataclass(frozen=True)

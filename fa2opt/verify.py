@@ -12,12 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from . import queueing
+from . import queueing, spec
 from .answer import DECISION_STATUSES, STATUSES, Answer
 from .model import Instance
-
-SLA_TOL_MS = 1e-6
-REL_TOL = 1e-9
+from .spec import REL_TOL, REPLICA_EPS, SLA_TOL_MS  # noqa: F401  (re-exported for callers)
 
 
 @dataclass
@@ -84,7 +82,7 @@ def verify(instance: Instance, answer: Answer) -> Verification:
         row = rows[0]
         lam = node.multiplier * sum(f.rate_rps for f in instance.flows if node.name in f.nodes)
         mu = 1000.0 * row.batch / row.latency_ms
-        n = max(1, math.ceil(lam / (rho * mu) - 1e-9))
+        n = max(1, math.ceil(lam / (rho * mu) - REPLICA_EPS))
         if node.max_replicas is not None and n > node.max_replicas:
             problems.append(f"{node.name}: needs {n} replicas > max_replicas {node.max_replicas}")
         if node.max_batch is not None and row.batch > node.max_batch:
@@ -111,7 +109,7 @@ def verify(instance: Instance, answer: Answer) -> Verification:
         got = answer.flow_latency_ms.get(f.name)
         if got is None or not _close(got, flow_lat[f.name]):
             problems.append(f"flow {f.name}: latency {got}, recomputed {flow_lat[f.name]}")
-        if flow_lat[f.name] > f.sla_ms + SLA_TOL_MS:
+        if not spec.meets(flow_lat[f.name], f.sla_ms):
             problems.append(f"flow {f.name}: latency {flow_lat[f.name]:.6f} ms > SLA {f.sla_ms} ms")
     if answer.lower_bound is not None and answer.lower_bound > total * (1 + REL_TOL) + 1e-9:
         problems.append(f"lower_bound {answer.lower_bound} exceeds cost {total}")
@@ -119,28 +117,24 @@ def verify(instance: Instance, answer: Answer) -> Verification:
 
 
 def _longest_path(instance: Instance, members: tuple[str, ...], latency: Mapping[str, float]) -> float:
-    """Longest path over the flow's induced subgraph by memoised recursion on predecessors."""
+    """The flow's longest path by the spec's one rule (:func:`fa2opt.spec.longest_path`), on
+    the induced subgraph rebuilt here from the raw edges (topological order by Kahn's
+    algorithm, so nothing of :mod:`fa2opt.problem` is trusted)."""
     inside = set(members)
     preds: dict[str, list[tuple[str, float]]] = {v: [] for v in inside}
+    succs: dict[str, list[str]] = {v: [] for v in inside}
     for e in instance.edges:
         if e.src in inside and e.dst in inside:
             preds[e.dst].append((e.src, e.latency_ms))
-    finish: dict[str, float] = {}
-
-    def fin(v: str) -> float:
-        if v not in finish:
-            stack = [v]  # iterative DFS so deep chains do not hit the recursion limit
-            while stack:
-                w = stack[-1]
-                todo = [u for u, _ in preds[w] if u not in finish]
-                if todo:
-                    stack.extend(todo)
-                    continue
-                stack.pop()
-                finish[w] = latency[w] + max((finish[u] + d for u, d in preds[w]), default=0.0)
-        return finish[v]
-
-    return max(fin(v) for v in inside)
+            succs[e.src].append(e.dst)
+    indeg = {v: len(preds[v]) for v in inside}
+    order = [v for v in members if indeg[v] == 0]
+    for v in order:  # grows while it is walked
+        for w in succs[v]:
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                order.append(w)
+    return spec.longest_path(order, preds, latency)
 
 
 def matches(a: Answer, b: Answer) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..problem import Problem
 from ..solver import Decision, Solver
-from ..verify import SLA_TOL_MS
+from ..spec import SLA_TOL_MS
 
 
 class BruteForceSolver(Solver):

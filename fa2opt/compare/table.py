@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..answer import Answer
-from ..verify import REL_TOL, matches
+from ..spec import REL_TOL
+from ..verify import matches
 from .runner import RAW_COLUMNS
 
 DERIVED_COLUMNS = ("ref_status", "ref_cost", "proven", "match", "gap", "lb_ok",

@@ -33,7 +33,7 @@ from .columns import undominated, useful_columns
 from .coupling import GridRemainder, batch_item_search, candidates_at, grid_pass, grid_search
 from .curves import CurveTables
 from .flow_dp import FlowPart, count_terms, flow_parts, flow_pass, grid_steps
-from .rounding import MODES, SNAP, budget_steps, latency_steps, total_budget_steps
+from .rounding import MODES, SNAP, budget_steps, latency_steps
 from .solver import DEFAULT_GRID_MS, GridSolver, check_grid_ms
 
 # ENUMERATE_MAX is deliberately not re-exported: it is read by grid_pass in
@@ -43,5 +43,5 @@ __all__ = [
     "GridSolver", "MODES", "SNAP", "batch_item_search", "budget_steps", "candidates_at",
     "check_grid_ms", "chunk_size", "count_terms", "decide_batch", "distinct_items", "flow_latencies",
     "flow_parts", "flow_pass", "grid_pass", "grid_search", "grid_steps", "latency_steps",
-    "total_budget_steps", "undominated", "useful_columns",
+    "undominated", "useful_columns",
 ]

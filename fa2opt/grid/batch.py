@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import cpu_kernels, kernels
 from ..reductions.sptree import fold
-from ..verify import REL_TOL, SLA_TOL_MS
+from ..spec import REL_TOL
 from .coupling import grid_pass
 from .curves import CurveTables
 from .flow_dp import FlowPart
@@ -56,13 +56,13 @@ def decide_batch(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: Curve
     lat = flow_latencies(parts, tabs, fastest)
     feasible = xp.isfinite(fast_cost)
     for p in parts:
-        feasible &= lat[p.name] <= xp.asarray(p.sla_ms) + SLA_TOL_MS
+        feasible &= lat[p.name] <= xp.asarray(p.budget_ms)
     cost, lb, choice = _both_passes(parts, coupling, tabs, grid_ms)
     up_ok = xp.isfinite(cost)
     if up_ok.any():  # safety net: every decision must meet its SLAs (true by construction)
         lat = flow_latencies(parts, tabs, choice)
         for p in parts:
-            up_ok &= lat[p.name] <= xp.asarray(p.sla_ms) + SLA_TOL_MS
+            up_ok &= lat[p.name] <= xp.asarray(p.budget_ms)
     use_fast = feasible & ~up_ok
     choice = {v: xp.where(use_fast, fastest[v], xp.where(feasible, k, -1)) for v, k in choice.items()}
     cost = xp.where(feasible, xp.where(up_ok, cost, fast_cost), xp.inf)
@@ -81,8 +81,8 @@ def _both_passes(parts, coupling, tabs, grid_ms):
     items, inverse = distinct_items(parts, tabs, grid_ms)
     if items is not None:
         sub = tabs.take(items)
-        sub_parts = [p if xp.ndim(xp.asarray(p.sla_ms)) == 0 else
-                     FlowPart(p.name, p.tree, xp.broadcast_to(xp.asarray(p.sla_ms), (B,))[items])
+        sub_parts = [p if xp.ndim(xp.asarray(p.budget_ms)) == 0 else
+                     FlowPart(p.name, p.tree, xp.broadcast_to(xp.asarray(p.budget_ms), (B,))[items])
                      for p in parts]
         cost, lb, choice = _both_passes_all(sub_parts, coupling, sub, grid_ms)
         return cost[inverse], lb[inverse], {v: k[inverse] for v, k in choice.items()}
@@ -109,7 +109,7 @@ def distinct_items(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float
     for v in tabs.cost:
         cols += [latency_steps(tabs.latency[v], grid_ms, m, xp).astype(xp.float64) for m in MODES]
         cols.append(tabs.cost[v])
-    cols += [xp.broadcast_to(xp.asarray(p.sla_ms, dtype=xp.float64), (B,))[:, None] for p in parts]
+    cols += [xp.broadcast_to(xp.asarray(p.budget_ms, dtype=xp.float64), (B,))[:, None] for p in parts]
     key = kernels.to_numpy(xp.concatenate(cols, axis=1))
     _, items, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     if len(items) == B:

@@ -32,7 +32,7 @@ from ..reductions.sptree import SPTree, leaves
 from .columns import useful_columns
 from .curves import CurveTables
 from .flow_dp import FlowPart, count_terms, flow_pass, tree_pass
-from .rounding import MODES, latency_steps, total_budget_steps
+from .rounding import MODES, budget_steps, latency_steps
 
 
 class GridRemainder:
@@ -72,7 +72,7 @@ class GridRemainder:
         xp, fixed, weight = self.xp, fixed or {}, weight or {}
         self.solves += 1
         terms, nodes = self._shape(tree)
-        T = int(total_budget_steps(budget_ms, self.grid_ms, self.mode, terms))
+        T = int(budget_steps(budget_ms, self.grid_ms, self.mode, terms))
         if T < 0:
             return None
         lat, cost = {}, {}
@@ -192,7 +192,7 @@ def batch_item_search(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: flo
     nodes = list(dict.fromkeys(v for p in parts for v in leaves(p.tree)))
     cost = np.full(B, np.inf)
     choice = {v: np.full(B, -1, dtype=np.int64) for v in nodes}
-    slas = [np.broadcast_to(kernels.to_numpy(xp.asarray(p.sla_ms)), (B,)) for p in parts]
+    slas = [np.broadcast_to(kernels.to_numpy(xp.asarray(p.budget_ms)), (B,)) for p in parts]
     counts = [Counter(leaves(p.tree)) for p in parts]
     for b in range(B):
         cands = {v: candidates_at(tabs, v, b) for v in nodes}

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import cpu_kernels, kernels
+from .. import cpu_kernels, kernels, spec
 from ..problem import Problem
 from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
 from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
@@ -37,11 +37,12 @@ from .rounding import budget_steps, latency_steps
 
 @dataclass(frozen=True)
 class FlowPart:
-    """One series-parallel problem: a flow's expression and its SLA (scalar or (B,) ms)."""
+    """One series-parallel problem: a flow's expression and its budget ``S + tol`` (scalar or
+    (B,) ms; :func:`fa2opt.spec.budget_ms`)."""
 
     name: str
     tree: SPTree
-    sla_ms: Any
+    budget_ms: Any
 
 
 def count_terms(tree: SPTree) -> int:
@@ -170,7 +171,7 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
     """Least cost (B,) of one flow's nodes within its SLA on the grid, and the chosen column
     per node ((B,), −1 where the cost is inf; empty without ``backtrack``)."""
     xp, B = tabs.xp, tabs.batch
-    T = xp.broadcast_to(budget_steps(part.sla_ms, grid_ms, mode, count_terms(part.tree), xp), (B,))
+    T = xp.broadcast_to(budget_steps(part.budget_ms, grid_ms, mode, count_terms(part.tree), xp), (B,))
     tmax = int(T.max())
     if tmax < 0:
         return xp.full((B,), xp.inf), ({v: xp.full((B,), -1, dtype=xp.int64)
@@ -242,13 +243,14 @@ def flow_parts(problem: Problem, slas: Mapping[str, Any] | None = None
     with more than one leaf over all trees (shared by flows or duplicated), most leaves first
     as :class:`fa2opt.reductions.decouple.Decouple` orders them."""
     slas = slas or {}
-    flows = [SPFlow(g.name, g.sla_ms, flow_tree(g)[0]) for g in problem.flows]
+    flows = [SPFlow(g.name, g.budget_ms, flow_tree(g)[0]) for g in problem.flows]
     counts = leaf_counts(flows)
     coupling = sorted((v for v, n in counts.items() if n > 1), key=lambda v: (-counts[v], v))
-    return [FlowPart(f.name, f.tree, slas.get(f.name, f.sla_ms)) for f in flows], coupling
+    return [FlowPart(f.name, f.tree, spec.budget_ms(slas[f.name]) if f.name in slas else f.budget_ms)
+            for f in flows], coupling
 
 
 def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
     """The longest curve (budget steps + 1) of the down pass (the larger one)."""
-    return int(max(int(np.max(budget_steps(p.sla_ms, grid_ms, "down", count_terms(p.tree))))
+    return int(max(int(np.max(budget_steps(p.budget_ms, grid_ms, "down", count_terms(p.tree))))
                    for p in parts)) + 1

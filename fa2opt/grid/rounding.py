@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from ..verify import SLA_TOL_MS
 
 SNAP = 1e-9  # δ: rounding tolerance, in grid steps
 MODES = ("up", "down")
@@ -32,22 +31,16 @@ def latency_steps(latency_ms: Any, grid_ms: float, mode: str, xp: ModuleType = n
     return xp.maximum(s, 0).astype(xp.int64)
 
 
-def budget_steps(sla_ms: Any, grid_ms: float, mode: str, terms: int, xp: ModuleType = np) -> Any:
-    """The SLA in grid steps for an expression of ``terms`` leaves and delays.
+def budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
+                 xp: ModuleType = np) -> Any:
+    """A flow's budget ``S + tol`` (:func:`fa2opt.spec.budget_ms`, scalar or (B,)) in grid
+    steps for an expression of ``terms`` leaves and delays.
 
     ``up``: T = ⌊(S + tol)/Δ − terms·δ⌋. A path of steps u_i ≥ L_i/Δ − δ with Σ u_i ≤ T has
     Σ L_i ≤ Δ(T + terms·δ) ≤ S + tol: the decision meets the SLA.
     ``down``: T = ⌊(S + tol)/Δ + terms·δ⌋. A path with Σ L_i ≤ S + tol has steps
     u_i ≤ L_i/Δ + δ, so Σ u_i ≤ T: every feasible decision stays feasible (a relaxation).
     """
-    return total_budget_steps(xp.asarray(sla_ms, dtype=xp.float64) + SLA_TOL_MS, grid_ms, mode,
-                              terms, xp)
-
-
-def total_budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
-                       xp: ModuleType = np) -> Any:
-    """:func:`budget_steps` from the budget S + tol already added (what the coupling search
-    hands its remainder solver: the same float sum, so both paths round alike)."""
     x = xp.asarray(budget_ms, dtype=xp.float64) / grid_ms
     x = x - terms * SNAP if mode == "up" else x + terms * SNAP
     return xp.floor(x).astype(xp.int64)

@@ -14,7 +14,7 @@ from ..reductions import Chain, Decouple, ParetoPrune, SeriesParallel
 from ..reductions.decouple import DecoupledProblem
 from ..reductions.search import SearchResult
 from ..solver import Decision, Solver
-from ..verify import REL_TOL
+from ..spec import REL_TOL
 from .coupling import grid_search
 from .flow_dp import FlowPart, grid_steps
 
@@ -79,7 +79,7 @@ class GridSolver(Solver):
         cost = problem.cost(choice)
         lb = min(down.cost, cost)
         status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
-        parts = [FlowPart(f.name, f.tree, f.sla_ms) for f in dp.flows]
+        parts = [FlowPart(f.name, f.tree, f.budget_ms) for f in dp.flows]
         extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
                  "device": "gpu" if kernels.is_cupy(xp) else "cpu",
                  "coupling_nodes": len(dp.coupling),

@@ -32,7 +32,7 @@ import numpy as np
 from ..frozen import dict_init
 from ..problem import FlowGraph, Problem
 from ..tables import NodeTable
-from ..verify import SLA_TOL_MS
+from ..spec import SLA_TOL_MS
 from .base import Choice, Reduction
 
 # Keeping a row too many is harmless; dropping one because head + tail rounds differently

@@ -61,7 +61,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
-from ..verify import SLA_TOL_MS
 from .decouple import DecoupledProblem
 from .pruning import Candidates
 from .sptree import SPTree, leaves, split_leaves
@@ -216,7 +215,7 @@ def _independent(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResu
     """No coupling nodes: one remainder solve per flow."""
     total, choice = 0.0, {}
     for f in dp.flows:
-        r = remainder(f.tree, f.sla_ms + SLA_TOL_MS, dp.candidates, None, None)
+        r = remainder(f.tree, f.budget_ms, dp.candidates, None, None)
         if r is None:
             return None
         total += r[0]
@@ -230,7 +229,7 @@ class _Exact:
 
     def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver):
         self.dp, self.remainder = dp, remainder
-        self.budgets = [f.sla_ms + SLA_TOL_MS for f in dp.flows]
+        self.budgets = [f.budget_ms for f in dp.flows]
         self.memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
         self.solves = 0
         self.best, self.best_fix = INF, None
@@ -519,7 +518,7 @@ def _equal_split_bound(dp: DecoupledProblem, remainder: RemainderSolver) -> floa
     share = {w: 1.0 / dp.leaf_count[w] for w in dp.coupling}
     total = 0.0
     for f, cw in zip(dp.flows, dp.flow_coupling):
-        r = remainder(f.tree, f.sla_ms + SLA_TOL_MS, dp.candidates, None, {w: share[w] for w in cw})
+        r = remainder(f.tree, f.budget_ms, dp.candidates, None, {w: share[w] for w in cw})
         if r is None:
             return INF
         total += r[0]

@@ -59,7 +59,7 @@ class SPFlow:
     in ``tree`` before dominance simplification, i.e. the flow is series-parallel)."""
 
     name: str
-    sla_ms: float
+    budget_ms: float  # the flow's FlowGraph.budget_ms: fl(S + 1e-6), or that ± a margin
     tree: SPTree
     node_reductions: int = 0
     leaf_count: Mapping[str, int] | None = None  # leaves per node (computed when None)
@@ -329,7 +329,7 @@ _FLOWS: "dict[tuple, SPFlow]" = {}  # SPFlow per (name, SLA, graph structure), F
 
 def _sp_flow(g: FlowGraph, cache: bool) -> SPFlow:
     tree, reductions, counts = flow_decomposition(g, cache)
-    return SPFlow(g.name, g.sla_ms, tree, reductions, counts)
+    return SPFlow(g.name, g.budget_ms, tree, reductions, counts)
 
 
 class SeriesParallel(Reduction):
@@ -349,7 +349,7 @@ class SeriesParallel(Reduction):
         so they are part of the key; nothing of rates or tables)."""
         if not self.cache:
             return _sp_flow(g, False)
-        key = (g.name, g.sla_ms, g.structure)
+        key = (g.name, g.budget_ms, g.structure)
         f = _FLOWS.get(key)
         if f is None:
             f = _FLOWS[key] = _sp_flow(g, True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..verify import SLA_TOL_MS
+from ..spec import SLA_TOL_MS
 from .autoscale import LoopResult
 from .engine import Plan, SimResult
 

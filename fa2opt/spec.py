@@ -1,0 +1,65 @@
+"""The spec's constants and its SLA rule, in one place (``../shared/spec/problem.md``).
+
+Every solver, pruning step, bound, the answer builder and :func:`fa2opt.verify.verify` read
+the SLA test from here, so that all of them agree to the last bit.
+
+**The SLA rule.** A flow's latency is its longest source→sink path, computed in IEEE double
+arithmetic in one fixed order (:func:`longest_path`): nodes in topological order,
+
+    finish(v) = fl( max_{(u,v)} fl(finish(u) + d_uv)  +  L_v )      (max over no edge: 0)
+
+so a path's latency is its terms ``L_s, d_1, L_1, d_2, L_2, …`` added left to right from the
+source (rounding is monotone, hence the recurrence gives exactly the largest such sum).
+The flow meets its SLA iff that value is ``<= fl(S_f + 1e-6)`` (:func:`budget_ms`,
+:func:`meets`). Floating-point addition is not associative: a DP that adds the same terms
+grouped differently (series-parallel fronts, budgets lowered by delays) may differ in the
+last bits. Solvers therefore decide with budgets widened or narrowed by
+:func:`fp_margin_ms` (a bound on that difference) and settle the last bits with this rule
+(:mod:`fa2opt.edge`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+SLA_TOL_MS = 1e-6  # the spec's tolerance on every flow's SLA (ms)
+REL_TOL = 1e-9  # the spec's relative tolerance when comparing costs / objectives
+REPLICA_EPS = 1e-9  # n_k = max(1, ceil(λ_v / (ρ μ_k) − 1e-9))
+UNIT_ROUNDOFF = 2.0 ** -53
+
+
+def budget_ms(sla_ms: float) -> float:
+    """The largest latency a flow of SLA ``sla_ms`` may have: ``fl(S + 1e-6)``."""
+    return sla_ms + SLA_TOL_MS
+
+
+def meets(latency_ms: float, sla_ms: float) -> bool:
+    """The spec's SLA test on a flow latency computed by :func:`longest_path`."""
+    return latency_ms <= sla_ms + SLA_TOL_MS
+
+
+def longest_path(nodes: Iterable[str], preds: Mapping[str, Sequence[tuple[str, float]]],
+                 latency: Mapping[str, float]) -> float:
+    """The canonical flow latency: ``nodes`` in topological order, ``preds[v]`` the in-flow
+    predecessors ``(u, d_uv)`` of v, ``latency[v]`` = L_v. O(V + E), no recursion."""
+    finish: dict[str, float] = {}
+    longest = -float("inf")
+    for v in nodes:
+        start = 0.0
+        for u, d in preds[v]:
+            x = finish[u] + d
+            if x > start:
+                start = x
+        x = finish[v] = start + latency[v]
+        if x > longest:
+            longest = x
+    return longest
+
+
+def fp_margin_ms(budget: float, terms: int) -> float:
+    """A bound on how far a sum of ``terms`` non-negative doubles (and budgets lowered by
+    them), added in any order, can be from the canonical left-to-right sum when the values
+    involved are at most about ``budget``: each addition or subtraction errs by at most
+    u·|result| (u = 2⁻⁵³), and a DP performs fewer than 2·terms of them on any path.
+    Generous by a factor 4, so a margin that is too small cannot occur."""
+    return 8.0 * (terms + 4) * UNIT_ROUNDOFF * abs(budget)
