@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 
 from .pareto import _NOT_CHAIN, flat_cheapest, pareto_remainder
+from .edge import decide_exact
 from .problem import Problem
 from .reductions import Chain, Decouple, ParetoPrune, SeriesParallel, search
 from .reductions.pruning import fronts
@@ -74,7 +75,31 @@ class FA2Solver(Solver):
         return ("cache", "time_limit", "bound", "shortcut")
 
     def decide(self, problem: Problem) -> Decision:
+        """The DP below, made exact under the spec's SLA rule by :func:`fa2opt.edge.decide_exact`
+        (one DP with budgets widened by the float margin, then the rule's check; more solves
+        only at the SLA's edge)."""
         t0 = time.perf_counter()
+        first: list[Decision] = []
+
+        def dp(p: Problem) -> tuple[str, dict[str, int] | None, float | None]:
+            d = self.decide_dp(p, t0)
+            first.append(d)
+            if d.status == "time_limit":
+                return d.status, d.choice, d.lower_bound
+            return "optimal", d.choice if d.status == "optimal" else None, None
+
+        status, choice, lb, solves = decide_exact(problem, dp)
+        extra = dict(first[0].extra) if first else {}
+        extra["dp_solves"] = solves
+        if status == "time_limit":
+            return Decision(status, choice, lower_bound=lb, message=first[0].message, extra=extra)
+        if status == "error":
+            return Decision(status, message="fa2: no decision on a feasible instance", extra=extra)
+        return Decision(status, choice, extra=extra)
+
+    def decide_dp(self, problem: Problem, t0: float) -> Decision:
+        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the flat shortcut or
+        the reduction chain."""
         if self._shortcut and len(problem.flows) == 1:
             d = self.decide_flat(problem, t0)
             if d is not None:

@@ -17,6 +17,7 @@ most 4^5 = 1024 configuration combinations, so brute force is instant.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Sequence
 
@@ -130,3 +131,36 @@ def instances(draw: st.DrawFn, max_nodes: int = 5, max_configs: int = 4,
     if infeasible or (infeasible is None and draw(_chance(p_infeasible))):
         positions[draw(st.sampled_from(fnames))] = draw(st.floats(-0.2, -0.01))
     return place_slas(inst, positions)
+
+
+def _ulps(x: float, k: int) -> float:
+    """``x`` moved ``k`` units in the last place (negative: down)."""
+    for _ in range(abs(k)):
+        x = math.nextafter(x, math.inf if k > 0 else -math.inf)
+    return x
+
+
+@st.composite
+def edge_instances(draw: st.DrawFn, max_nodes: int = 5, max_configs: int = 4,
+                   multi_flow: bool = True) -> Instance:
+    """An instance of :func:`instances` whose flows' SLAs sit at the spec's tolerance edge:
+    for a random choice of rows (a flow's latency L under the spec's rule), the SLA is
+    ``L − 1e-6`` moved a few ulps either way, so ``fl(S + 1e-6)`` lands on, just below or
+    just above L. Latencies with many significant digits (edge latencies like 33.333)
+    make the float sums inexact, so the order in which a solver adds them matters."""
+    inst = draw(instances(max_nodes=max_nodes, max_configs=max_configs,
+                          multi_flow=multi_flow, infeasible=False))
+    scale = draw(st.sampled_from([1.0, 1 / 3, 0.1, 7.77]))
+    edges = tuple(replace(e, latency_ms=round(e.latency_ms * scale + draw(
+        st.sampled_from([0.0, 0.3, 33.333, 0.1])), 6)) for e in inst.edges)
+    inst = replace(inst, edges=edges)
+    problem = Problem.from_instance(inst)
+    if problem.empty_nodes:
+        return inst
+    choice = {v: draw(st.integers(0, len(t) - 1)) for v, t in problem.tables.items()}
+    lat = problem.flow_latencies(choice)
+    slas = {}
+    for g in problem.flows:
+        target = lat[g.name] - 1e-6
+        slas[g.name] = max(1e-9, _ulps(target, draw(st.integers(-3, 3))))
+    return inst.with_slas(slas)

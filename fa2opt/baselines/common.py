@@ -13,6 +13,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .. import spec
 from ..problem import Problem
 from ..solver import Decision
 
@@ -36,7 +37,7 @@ def conclude(problem: Problem, choice: Mapping[str, int] | None, rule: str,
         return Decision("feasible", dict(choice), extra=dict(extra))
     lat = problem.flow_latencies(choice)
     broken = [f"{g.name} {lat[g.name]:.3f} ms > SLA {g.sla_ms:g} ms"
-              for g in problem.flows if lat[g.name] > g.sla_ms + 1e-6]
+              for g in problem.flows if not spec.meets(lat[g.name], g.sla_ms)]
     return Decision("no_solution", message=f"{rule}: its choice breaks {'; '.join(broken)}",
                     extra=dict(extra))
 

@@ -32,12 +32,9 @@ import numpy as np
 from ..frozen import dict_init
 from ..problem import FlowGraph, Problem
 from ..tables import NodeTable
-from ..spec import SLA_TOL_MS
+from .. import spec
 from .base import Choice, Reduction
 
-# Keeping a row too many is harmless; dropping one because head + tail rounds differently
-# from the verifier's longest path is not, so the latency limits get this extra margin.
-_FP_MARGIN_MS = 1e-9
 _NUMPY_ROWS = 64  # prune_table: arrays longer than this with numpy (plain Python below; measured)
 _LIST_ROWS = 192  # prune_front: tables longer than this with numpy (a scan of the lists below)
 _INF = float("inf")
@@ -180,7 +177,9 @@ def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, f
                     s = x
             head[v] = s + fast[v]
         tail: dict[str, float] = {}  # longest path starting with v (L_v included)
-        budget = g.sla_ms + SLA_TOL_MS + _FP_MARGIN_MS
+        # keeping a row too many is harmless; dropping one because head + tail rounds
+        # differently from the rule's longest path is not: the limits get the float margin
+        budget = g.budget_ms + spec.fp_margin_ms(g.budget_ms, len(nodes))
         for v in reversed(nodes):
             s = 0.0
             for w, d in succs[v]:

@@ -1,0 +1,139 @@
+"""Exact at the SLA's edge: a float DP made to decide by the spec's one SLA rule.
+
+A DP over (latency, cost) fronts adds a flow's latencies grouped as its decomposition
+dictates (series-parallel fronts, budgets lowered by delays), while the spec's rule
+(:mod:`fa2opt.spec`) adds them left to right along each path. The two may differ in the
+last bits, so a decision the DP accepts can break the rule by an ulp, and one the rule
+accepts can be cut by the DP. This module wraps any such DP (``decide``: a problem → a
+choice) so that its answer is the optimum *under the rule*:
+
+1. infeasible ⇔ the all-fastest choice breaks the rule (float addition and max are
+   monotone, so it is the least latency of every flow);
+2. **relaxation**: decide with every budget widened by δ_f = :func:`fa2opt.spec.fp_margin_ms`
+   (≥ the largest difference between the DP's and the rule's sums). Every choice the rule
+   accepts is within the widened budget, so the result x⁻ costs at most the optimum; if x⁻
+   meets the rule it is optimal. This is the only step taken on all but edge instances;
+3. otherwise **restriction**: decide with budgets narrowed by δ_f. Everything the DP accepts
+   then meets the rule, so the result x⁺ is feasible and an upper bound; equal cost → x⁺;
+4. otherwise enumerate in the manner of Murty / Lawler (k-best solutions, "An algorithm for
+   ranking all the assignments in order of increasing cost", Oper. Res. 1968): best-first
+   over subproblems that restrict nodes' rows, bounded by the relaxed DP; a popped
+   subproblem whose relaxed optimum meets the rule is optimal; one that does not is split
+   into |V| children that exclude exactly that choice (node i ≠ x_i with nodes < i fixed).
+   Only choices within δ of a budget are ever split, and subproblems whose bound reaches
+   x⁺'s cost are dropped, so this ends after a handful of solves.
+
+Cost: one DP plus one O(V + E) check per flow on ordinary instances.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import replace
+from typing import Callable, Mapping
+
+import numpy as np
+
+from . import spec
+from .problem import FlowGraph, Problem
+from .tables import NodeTable
+
+Choice = dict[str, int]
+# a DP on a problem → (status, choice or None, lower bound or None); status "optimal" or
+# "time_limit" (then the choice is its incumbent)
+Decide = Callable[[Problem], tuple[str, "Choice | None", "float | None"]]
+
+MAX_SUBPROBLEMS = 10_000  # enumeration guard (never approached: see the module doc)
+
+
+def margin_ms(g: FlowGraph) -> float:
+    """δ_f of a flow: terms = its nodes plus edges."""
+    terms = len(g.nodes) + sum(len(p) for p in g.preds.values())
+    return spec.fp_margin_ms(spec.budget_ms(g.sla_ms), terms)
+
+
+def with_margin(problem: Problem, sign: int) -> Problem:
+    """The problem with every flow's budget widened (+1) or narrowed (−1) by its δ_f."""
+    flows = []
+    for g in problem.flows:
+        h = replace(g, budget_ms=spec.budget_ms(g.sla_ms) + sign * margin_ms(g))
+        for key in ("succs", "structure"):  # structure-only cached properties: carry them over
+            if key in g.__dict__:
+                h.__dict__[key] = g.__dict__[key]
+        flows.append(h)
+    return Problem(problem.instance, problem.tables, tuple(flows))
+
+
+def subset(table: NodeTable, keep: np.ndarray) -> NodeTable:
+    """The table restricted to positions ``keep`` (ascending: the order, hence position 0 =
+    fastest, is kept)."""
+    rows, replicas = table.rows[keep], table.replicas[keep]
+    latency, cost = table.latency_ms[keep], table.cost[keep]
+    return NodeTable(table.node, table.rate_rps, rows, replicas, table.queue_ms[keep],
+                     latency, cost, (rows.tolist(), replicas.tolist(), latency.tolist(),
+                                     cost.tolist()))
+
+
+def restricted(problem: Problem, allowed: Mapping[str, np.ndarray]) -> Problem:
+    """The problem with node v's table cut to positions ``allowed[v]`` (others whole)."""
+    tables = {v: subset(t, allowed[v]) if v in allowed else t for v, t in problem.tables.items()}
+    return Problem(problem.instance, tables, problem.flows)
+
+
+def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, float | None, int]:
+    """The optimum of ``problem`` under the spec's SLA rule, by the steps of the module doc.
+    Returns (status, choice, lower_bound, DP solves); status ``optimal``, ``infeasible`` or
+    ``time_limit`` (choice: an incumbent that meets the rule, or None)."""
+    fastest = problem.fastest_choice()
+    if fastest is None or not problem.meets_slas(fastest):
+        return "infeasible", None, None, 0
+    wide = with_margin(problem, +1)
+    status, x, lb = decide(wide)
+    if x is not None and problem.meets_slas(x):
+        return status, x, lb, 1
+    if status != "optimal":  # stopped early: keep the bound, drop an incumbent the rule rejects
+        return status, None, lb, 1
+    assert x is not None  # the all-fastest choice is within the widened budgets
+    narrow_status, best, _ = decide(with_margin(problem, -1))
+    if best is not None and not problem.meets_slas(best):  # (a DP true to its margin: never)
+        best = None
+    best_cost = problem.cost(best) if best is not None else float("inf")
+    solves = 2
+    bound = problem.cost(x)
+    if best is not None and best_cost <= bound:
+        return narrow_status, best, bound, solves
+    # best-first enumeration; a subproblem: per node the allowed table positions
+    full = {v: np.arange(len(t)) for v, t in problem.tables.items()}
+    order = list(problem.tables)
+    heap: list[tuple[float, int, dict[str, np.ndarray], Choice]] = [(bound, 0, full, x)]
+    tick = 1
+    while heap and solves < MAX_SUBPROBLEMS:
+        bound, _, allowed, x = heapq.heappop(heap)
+        if bound >= best_cost:
+            return "optimal", best, best_cost, solves
+        if problem.meets_slas(x):
+            return "optimal", x, bound, solves
+        for i, v in enumerate(order):  # children: nodes before i fixed to x, node i ≠ x_i
+            child = dict(allowed)
+            for w in order[:i]:
+                child[w] = np.array([x[w]])
+            child[v] = allowed[v][allowed[v] != x[v]]
+            if len(child[v]) == 0:
+                continue
+            sub = restricted(wide, child)
+            s, y, _ = decide(sub)
+            solves += 1
+            if y is None:
+                continue
+            if s != "optimal":
+                return s, best, None, solves
+            y = {w: int(child[w][k]) for w, k in y.items()}  # back to the full tables
+            c = problem.cost(y)
+            if problem.meets_slas(y) and c < best_cost:
+                best, best_cost = y, c
+            if c < best_cost:
+                heapq.heappush(heap, (c, tick, child, y))
+                tick += 1
+    if best is None:
+        return "error", None, None, solves
+    return ("optimal" if not heap else "time_limit"), best, (best_cost if not heap else bound), solves
