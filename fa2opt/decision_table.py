@@ -37,6 +37,7 @@ from . import cpu_kernels, kernels
 from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
+from .grid.flow_dp import capped
 from .io import InputError, load_instance
 from .model import Instance
 from .problem import Problem
@@ -139,7 +140,13 @@ class DecisionTable:
         parts0, _ = flow_parts(problem)
         if sla_col is not None:
             parts0, _ = flow_parts(problem, {f.name: float(sla_col.max()) for f in instance.flows})
-        steps = grid_steps(parts0, grid_ms)
+        # curve length for chunking: budgets capped at what the profiles reach at the lowest
+        # and highest rate (queueing delays change with the rate), as decide_batch caps them
+        ends = table.instance_at(np.array([rates[0], rates[-1]]))
+        tabs0, _ = CurveTables.from_rates(
+            instance, {n.name: xp.asarray(np.broadcast_to(ends.node_rate(n.name), (2,)))
+                       for n in instance.nodes}, xp)
+        steps = grid_steps(capped(parts0, tabs0, grid_ms), grid_ms)
         leaf_steps = sum(count_terms(p.tree) for p in parts0)
         chunk = chunk_size(steps, leaf_steps, table.device)
         out: dict[str, list] = {"status": [], "cost": [], "lb": []}

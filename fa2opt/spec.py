@@ -20,7 +20,7 @@ last bits. Solvers therefore decide with budgets widened or narrowed by
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 SLA_TOL_MS = 1e-6  # the spec's tolerance on every flow's SLA (ms)
 REL_TOL = 1e-9  # the spec's relative tolerance when comparing costs / objectives
@@ -39,9 +39,23 @@ def meets(latency_ms: float, sla_ms: float) -> bool:
 
 
 def longest_path(nodes: Iterable[str], preds: Mapping[str, Sequence[tuple[str, float]]],
-                 latency: Mapping[str, float]) -> float:
+                 latency: Mapping[str, Any], maximum: Callable[[Any, Any], Any] | None = None
+                 ) -> Any:
     """The canonical flow latency: ``nodes`` in topological order, ``preds[v]`` the in-flow
-    predecessors ``(u, d_uv)`` of v, ``latency[v]`` = L_v. O(V + E), no recursion."""
+    predecessors ``(u, d_uv)`` of v, ``latency[v]`` = L_v. O(V + E), no recursion.
+
+    ``maximum`` (e.g. ``numpy.maximum``) evaluates it on arrays of latencies (one per batch
+    item) with the same additions in the same order; without it, on floats."""
+    if maximum is not None:
+        finish_a: dict[str, Any] = {}
+        longest_a: Any = None
+        for v in nodes:
+            start_a: Any = 0.0
+            for u, d in preds[v]:
+                start_a = maximum(start_a, finish_a[u] + d)
+            x = finish_a[v] = start_a + latency[v]
+            longest_a = x if longest_a is None else maximum(longest_a, x)
+        return longest_a
     finish: dict[str, float] = {}
     longest = -float("inf")
     for v in nodes:

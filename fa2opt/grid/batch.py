@@ -17,12 +17,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import cpu_kernels, kernels
-from ..reductions.sptree import fold
+from .. import cpu_kernels, kernels, spec
 from ..spec import REL_TOL
 from .coupling import grid_pass
 from .curves import CurveTables
-from .flow_dp import FlowPart
+from .flow_dp import FlowPart, capped
 from .rounding import MODES, latency_steps
 
 
@@ -40,10 +39,11 @@ class BatchDecision:
 
 def flow_latencies(parts: Sequence[FlowPart], tabs: CurveTables, choice: Mapping[str, Any]
                    ) -> dict[str, Any]:
-    """Each flow's longest path (B,) for a choice, by evaluating its expression on arrays."""
+    """Each flow's latency (B,) for a choice by the spec's rule (:func:`fa2opt.spec.longest_path`
+    on arrays), so the batch's SLA checks agree with ``verify`` to the last bit."""
     xp = tabs.xp
     lat = tabs.pick("latency", choice)
-    return {p.name: fold(p.tree, lambda v: lat[v], lambda d: d, lambda a, b: a + b, xp.maximum)
+    return {p.name: spec.longest_path(p.graph.nodes, p.graph.preds, lat, xp.maximum)
             for p in parts}
 
 
@@ -51,6 +51,7 @@ def decide_batch(parts: Sequence[FlowPart], coupling: Sequence[str], tabs: Curve
                  grid_ms: float) -> BatchDecision:
     """The grid DP's answer for every batch item (see module doc for the statuses)."""
     xp = tabs.xp
+    parts = capped(parts, tabs, grid_ms)  # huge SLAs: the grid spans what the profiles reach
     fastest = tabs.fastest()
     fast_cost = sum(tabs.pick("cost", fastest).values())
     lat = flow_latencies(parts, tabs, fastest)
@@ -82,7 +83,8 @@ def _both_passes(parts, coupling, tabs, grid_ms):
     if items is not None:
         sub = tabs.take(items)
         sub_parts = [p if xp.ndim(xp.asarray(p.budget_ms)) == 0 else
-                     FlowPart(p.name, p.tree, xp.broadcast_to(xp.asarray(p.budget_ms), (B,))[items])
+                     FlowPart(p.name, p.tree, xp.broadcast_to(xp.asarray(p.budget_ms), (B,))[items],
+                              p.graph)
                      for p in parts]
         cost, lb, choice = _both_passes_all(sub_parts, coupling, sub, grid_ms)
         return cost[inverse], lb[inverse], {v: k[inverse] for v, k in choice.items()}

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import cpu_kernels, kernels, spec
-from ..problem import Problem
+from ..problem import FlowGraph, Problem
 from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
 from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
 from .columns import undominated
@@ -43,6 +43,7 @@ class FlowPart:
     name: str
     tree: SPTree
     budget_ms: Any
+    graph: FlowGraph  # the flow's graph: its decisions are checked by the spec's rule on it
 
 
 def count_terms(tree: SPTree) -> int:
@@ -246,11 +247,33 @@ def flow_parts(problem: Problem, slas: Mapping[str, Any] | None = None
     flows = [SPFlow(g.name, g.budget_ms, flow_tree(g)[0]) for g in problem.flows]
     counts = leaf_counts(flows)
     coupling = sorted((v for v, n in counts.items() if n > 1), key=lambda v: (-counts[v], v))
-    return [FlowPart(f.name, f.tree, spec.budget_ms(slas[f.name]) if f.name in slas else f.budget_ms)
-            for f in flows], coupling
+    return [FlowPart(f.name, f.tree, spec.budget_ms(slas[f.name]) if f.name in slas else f.budget_ms,
+                     g) for f, g in zip(flows, problem.flows)], coupling
 
 
 def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
     """The longest curve (budget steps + 1) of the down pass (the larger one)."""
     return int(max(int(np.max(budget_steps(p.budget_ms, grid_ms, "down", count_terms(p.tree))))
                    for p in parts)) + 1
+
+
+def reachable_ms(graph: FlowGraph, slowest: Mapping[str, Any], grid_ms: float, xp: ModuleType = np
+                 ) -> Any:
+    """A budget beyond which a flow is unconstrained on the grid: its latency by the spec's
+    rule with every node at its slowest available row (``slowest[v]``, scalar or (B,)), plus
+    one grid step per leaf and delay and one more (up-rounding adds less than a step to
+    each). No choice is slower (the rule is monotone), so capping the budget there changes
+    no decision, while memory and time follow what the profiles reach, not the SLA's size."""
+    terms = len(graph.nodes) + sum(len(p) for p in graph.preds.values())
+    return (spec.longest_path(graph.nodes, graph.preds, slowest, np.maximum if xp is np else xp.maximum)
+            + (terms + 1) * grid_ms)
+
+
+def capped(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float) -> list[FlowPart]:
+    """``parts`` with each budget cut to :func:`reachable_ms` (per batch item)."""
+    xp = tabs.xp
+    slowest = {v: xp.max(xp.where(xp.isfinite(c), tabs.latency[v], -xp.inf), axis=1)
+               for v, c in tabs.cost.items()}
+    return [FlowPart(p.name, p.tree, xp.minimum(xp.asarray(p.budget_ms),
+                                                 reachable_ms(p.graph, slowest, grid_ms, xp)),
+                     p.graph) for p in parts]

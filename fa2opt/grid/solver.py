@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..reductions.search import SearchResult
 from ..solver import Decision, Solver
 from ..spec import REL_TOL
 from .coupling import grid_search
-from .flow_dp import FlowPart, grid_steps
+from .flow_dp import FlowPart, grid_steps, reachable_ms
 
 DEFAULT_GRID_MS = 1.0
 
@@ -67,8 +68,9 @@ class GridSolver(Solver):
         xp = kernels.get_array_module(self.options.get("device") or "cpu")
         if not problem.is_feasible():  # the spec's exact test
             return Decision("infeasible")
-        up, choice, dp = self._pass(problem, self._prune_up, grid_ms, "up", xp)
-        down, _, _ = self._pass(problem, self._prune_down, grid_ms, "down", xp)
+        grid_problem = _capped(problem, grid_ms)
+        up, choice, dp = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp)
+        down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp)
         if down is None:  # cannot happen: the relaxation holds the all-fastest choice
             return Decision("error", message="fa2-grid: no decision on the down-rounded grid "
                             "of a feasible instance")
@@ -79,12 +81,22 @@ class GridSolver(Solver):
         cost = problem.cost(choice)
         lb = min(down.cost, cost)
         status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
-        parts = [FlowPart(f.name, f.tree, f.budget_ms) for f in dp.flows]
+        parts = [FlowPart(f.name, f.tree, f.budget_ms, g) for f, g in zip(dp.flows, problem.flows)]
         extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
                  "device": "gpu" if kernels.is_cupy(xp) else "cpu",
                  "coupling_nodes": len(dp.coupling),
                  "search_nodes": (up.explored if up else 0) + down.explored}
         return Decision(status, choice, lower_bound=lb, message=message, extra=extra)
+
+
+def _capped(problem: Problem, grid_ms: float) -> Problem:
+    """The problem with each flow's budget cut to :func:`~fa2opt.grid.flow_dp.reachable_ms`
+    (tables are sorted by latency: the last row is a node's slowest), so a huge SLA costs no
+    more grid than the profiles reach."""
+    slowest = {v: t.lists[2][-1] for v, t in problem.tables.items()}
+    flows = tuple(replace(g, budget_ms=min(g.budget_ms, float(reachable_ms(g, slowest, grid_ms))))
+                  for g in problem.flows)
+    return Problem(problem.instance, problem.tables, flows)
 
 
 def check_grid_ms(value: Any) -> float:
