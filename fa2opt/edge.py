@@ -7,14 +7,15 @@ last bits, so a decision the DP accepts can break the rule by an ulp, and one th
 accepts can be cut by the DP. This module wraps any such DP (``decide``: a problem → a
 choice) so that its answer is the optimum *under the rule*:
 
-1. infeasible ⇔ the all-fastest choice breaks the rule (float addition and max are
-   monotone, so it is the least latency of every flow);
-2. **relaxation**: decide with every budget widened by δ_f = :func:`fa2opt.spec.fp_margin_ms`
+1. **relaxation**: decide with every budget widened by δ_f = :func:`fa2opt.spec.fp_margin_ms`
    (≥ the largest difference between the DP's and the rule's sums). Every choice the rule
    accepts is within the widened budget, so the result x⁻ costs at most the optimum; if x⁻
-   meets the rule it is optimal. This is the only step taken on all but edge instances;
-3. otherwise **restriction**: decide with budgets narrowed by δ_f. Everything the DP accepts
-   then meets the rule, so the result x⁺ is feasible and an upper bound; equal cost → x⁺;
+   meets the rule it is optimal. This is the only step taken on all but edge instances.
+   No x⁻ at all proves infeasibility. Otherwise:
+2. infeasible ⇔ the all-fastest choice breaks the rule (float addition and max are
+   monotone, so it is the least latency of every flow);
+3. **restriction**: decide with budgets narrowed by δ_f. Everything the DP accepts then
+   meets the rule, so the result x⁺ is feasible and an upper bound; equal cost → x⁺;
 4. otherwise enumerate in the manner of Murty / Lawler (k-best solutions, "An algorithm for
    ranking all the assignments in order of increasing cost", Oper. Res. 1968): best-first
    over subproblems that restrict nodes' rows, bounded by the relaxed DP; a popped
@@ -29,7 +30,6 @@ Cost: one DP plus one O(V + E) check per flow on ordinary instances.
 from __future__ import annotations
 
 import heapq
-from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -48,18 +48,17 @@ MAX_SUBPROBLEMS = 10_000  # enumeration guard (never approached: see the module 
 
 def margin_ms(g: FlowGraph) -> float:
     """δ_f of a flow: terms = its nodes plus edges."""
-    terms = len(g.nodes) + sum(len(p) for p in g.preds.values())
-    return spec.fp_margin_ms(spec.budget_ms(g.sla_ms), terms)
+    return spec.fp_margin_ms(spec.budget_ms(g.sla_ms), g.terms)
 
 
 def with_margin(problem: Problem, sign: int) -> Problem:
     """The problem with every flow's budget widened (+1) or narrowed (−1) by its δ_f."""
     flows = []
     for g in problem.flows:
-        h = replace(g, budget_ms=spec.budget_ms(g.sla_ms) + sign * margin_ms(g))
-        for key in ("succs", "structure"):  # structure-only cached properties: carry them over
-            if key in g.__dict__:
-                h.__dict__[key] = g.__dict__[key]
+        h = FlowGraph(g.name, g.sla_ms, g.nodes, g.preds,
+                      spec.budget_ms(g.sla_ms) + sign * margin_ms(g))
+        h.__dict__["succs"] = g.succs  # structure-only cached properties: computed once
+        h.__dict__["structure"] = g.structure
         flows.append(h)
     return Problem(problem.instance, problem.tables, tuple(flows))
 
@@ -84,16 +83,15 @@ def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, 
     """The optimum of ``problem`` under the spec's SLA rule, by the steps of the module doc.
     Returns (status, choice, lower_bound, DP solves); status ``optimal``, ``infeasible`` or
     ``time_limit`` (choice: an incumbent that meets the rule, or None)."""
-    fastest = problem.fastest_choice()
-    if fastest is None or not problem.meets_slas(fastest):
-        return "infeasible", None, None, 0
     wide = with_margin(problem, +1)
     status, x, lb = decide(wide)
     if x is not None and problem.meets_slas(x):
         return status, x, lb, 1
-    if status != "optimal":  # stopped early: keep the bound, drop an incumbent the rule rejects
-        return status, None, lb, 1
-    assert x is not None  # the all-fastest choice is within the widened budgets
+    fastest = problem.fastest_choice()
+    if fastest is None or not problem.meets_slas(fastest):
+        return "infeasible", None, None, 1
+    if status != "optimal" or x is None:  # stopped early: keep the bound, drop an incumbent
+        return status if status != "optimal" else "error", None, lb, 1  # the rule rejects
     narrow_status, best, _ = decide(with_margin(problem, -1))
     if best is not None and not problem.meets_slas(best):  # (a DP true to its margin: never)
         best = None

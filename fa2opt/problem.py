@@ -40,6 +40,11 @@ class FlowGraph:
                 out[u].append((v, d))
         return {v: tuple(s) for v, s in out.items()}
 
+    @cached_property
+    def terms(self) -> int:
+        """Nodes plus edges: the terms of a path sum (for the float margin, spec.fp_margin_ms)."""
+        return len(self.nodes) + sum(len(p) for p in self.preds.values())
+
     @property
     def sources(self) -> tuple[str, ...]:
         return tuple(v for v in self.nodes if not self.preds[v])

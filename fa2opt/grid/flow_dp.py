@@ -264,9 +264,8 @@ def reachable_ms(graph: FlowGraph, slowest: Mapping[str, Any], grid_ms: float, x
     one grid step per leaf and delay and one more (up-rounding adds less than a step to
     each). No choice is slower (the rule is monotone), so capping the budget there changes
     no decision, while memory and time follow what the profiles reach, not the SLA's size."""
-    terms = len(graph.nodes) + sum(len(p) for p in graph.preds.values())
-    return (spec.longest_path(graph.nodes, graph.preds, slowest, np.maximum if xp is np else xp.maximum)
-            + (terms + 1) * grid_ms)
+    return (spec.longest_path(graph.nodes, graph.preds, slowest, xp.maximum)
+            + (graph.terms + 1) * grid_ms)
 
 
 def capped(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float) -> list[FlowPart]:
