@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import spec
+
 
 SNAP = 1e-9  # δ: rounding tolerance, in grid steps
 MODES = ("up", "down")
@@ -42,5 +44,7 @@ def budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
     u_i ≤ L_i/Δ + δ, so Σ u_i ≤ T: every feasible decision stays feasible (a relaxation).
     """
     x = xp.asarray(budget_ms, dtype=xp.float64) / grid_ms
-    x = x - terms * SNAP if mode == "up" else x + terms * SNAP
-    return xp.floor(x).astype(xp.int64)
+    # δ per term, plus the float error of the terms' sum and of L/Δ at this magnitude (which
+    # outgrows δ once budgets pass ~10⁷ steps)
+    slack = terms * SNAP + spec.fp_margin_ms(x, terms)
+    return xp.floor(x - slack if mode == "up" else x + slack).astype(xp.int64)
