@@ -41,7 +41,9 @@ from fa2opt.solver import Decision, Solver
 import formulations
 
 DEFAULT_THREADS = 1
-HIGHS_TOLERANCES = {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}
+HIGHS_TOLERANCES = {"mip_feasibility_tolerance": formulations.FEAS_TOL,
+                    "primal_feasibility_tolerance": formulations.FEAS_TOL}
+MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
 _process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
 
@@ -99,8 +101,6 @@ class MILPSolver(Solver):
                             message="the all-fastest choice breaks an SLA (or a node has no "
                                     "available row); no model built")
         from pyomo.common.gc_manager import PauseGC
-        from pyomo.contrib.solver.common.results import TerminationCondition as TC
-        from pyomo.contrib.solver.solvers.highs import Highs
 
         # Pyomo creates several objects per model term; the cyclic garbage collector would
         # rescan them over and over (it dominated the build of 10^4-term models), so it is
@@ -109,54 +109,133 @@ class MILPSolver(Solver):
             t0 = time.perf_counter()
             model = form.build(problem)  # may raise InputError for bad extension keys
             t1 = time.perf_counter()
+            extra["build_ms"] = (t1 - t0) * 1e3
             threads = process_threads(self.options.get("threads"))
-            results = Highs().solve(
-                model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                time_limit=self.options.get("time_limit"), threads=threads, rel_gap=0.0,
-                abs_gap=0.0, solver_options=dict(HIGHS_TOLERANCES))
+            return solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
+                                 extra)
+
+
+def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, threads: int,
+                  time_limit: float | None, extra: dict[str, Any]) -> Decision:
+    """Solve ``model`` with HiGHS until its decision passes every rule of the spec (see the
+    module's docstring): cut off what the exact check rejects, re-solve without presolve
+    when HiGHS answers outside its own model or claims infeasibility that is not certain."""
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.common.results import TerminationCondition as TC
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    from formulations import base
+
+    t_start = time.perf_counter()
+    deadline = None if time_limit is None else t_start + time_limit
+    highs = Highs()
+    model.no_good = pyo.ConstraintList()
+    checks = getattr(model, "rule_checks", None) or [
+        lambda choice: base.sla_violations(problem, model, choice)]
+    table_objective = getattr(model, "table_objective", None)  # None: the objective is cost
+    # the base problem's exact test settles an infeasible answer of any formulation that
+    # only restricts it; otherwise HiGHS's claim is re-checked without presolve
+    settled_infeasible = form.restricts_base and not problem.is_feasible()
+    presolve, solves, run_s, recovered = "choose", 0, 0.0, []
+
+    def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
+                 message: str | None = None, **more: Any) -> Decision:
+        t_end = time.perf_counter()
+        extra.update(highs_ms=(t_end - t_start) * 1e3, highs_run_ms=run_s * 1e3,
+                     threads=threads, highs_solves=solves, cuts=len(model.no_good),
+                     presolve=presolve, **more)
+        if recovered:
+            extra["recovered"] = "; ".join(recovered)[:500]
+        if table_objective is not None:
+            extra["objective_bound"] = bound
+            if choice is not None:
+                extra["objective"] = table_objective(choice)
+            bound = None
+        if status == "infeasible" and form.extra_constraints:
+            # infeasible for this formulation's own constraints, not necessarily for the base
+            # problem: fa2opt.solver.checked must not hold it against the all-fastest test
+            extra["restricted"] = True
+        return Decision(status, choice, lower_bound=bound if status == "time_limit" else None,
+                        message=message, extra=extra)
+
+    while True:
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            return decision("time_limit", message="time limit reached while re-solving; "
+                                                  "no lower bound")
+        results = highs.solve(
+            model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+            time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
+            solver_options={**HIGHS_TOLERANCES, "presolve": presolve})
+        solves += 1
+        run_s += float(getattr(results.timing_info, "highs_time", 0.0))
+        tc = results.termination_condition
+        extra["termination"] = str(tc.name)
+        if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
+            if settled_infeasible or presolve == "off":
+                return decision("infeasible")
+            presolve = "off"
+            recovered.append("HiGHS claimed infeasible with presolve; re-solved without")
+            continue
         has_incumbent = results.incumbent_objective is not None
-        if has_incumbent:
-            results.solution_loader.load_vars()
-        t2 = time.perf_counter()
-        extra.update(build_ms=(t1 - t0) * 1e3, highs_ms=(t2 - t1) * 1e3,
-                     highs_run_ms=float(getattr(results.timing_info, "highs_time", 0.0)) * 1e3,
-                     threads=threads, termination=str(results.termination_condition.name))
-        objective_is_cost = getattr(model, "objective_is_cost", True)
         bound = results.objective_bound
         bound = None if bound is None or not math.isfinite(bound) else float(bound)
-        if not objective_is_cost:
-            extra.update(objective=results.incumbent_objective, objective_bound=bound)
-        tc = results.termination_condition
-        if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
-            extra.pop("objective", None)
-            if form.extra_constraints:
-                # Infeasible for this formulation's own constraints, not necessarily for the
-                # base problem: the independent check (fa2opt.solver.checked) must not
-                # compare it with the base problem's all-fastest test.
-                extra["restricted"] = True
-            return Decision("infeasible", extra=extra)
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
         elif tc == TC.maxTimeLimit:
             status = "time_limit"
         else:
-            return Decision("error", extra=extra,
-                            message=f"HiGHS stopped with {tc.name} "
-                                    f"({'with' if has_incumbent else 'no'} incumbent)")
-        lower = bound if (status == "time_limit" and objective_is_cost) else None
+            return decision("error", message=f"HiGHS stopped with {tc.name} "
+                                             f"({'with' if has_incumbent else 'no'} incumbent)")
+        no_bound = "" if bound is not None else "; HiGHS has no lower bound yet"
         if not has_incumbent:
-            return Decision(status, lower_bound=lower, extra=extra,
-                            message="time limit reached before HiGHS found a solution")
+            return decision(status, bound=bound,
+                            message="time limit reached before HiGHS found a solution" + no_bound)
         t3 = time.perf_counter()
+        results.solution_loader.load_vars()
         try:
             choice = form.read_back(problem, model)
         except ValueError as exc:
-            return Decision("error", extra=extra, message=f"reading the solution back: {exc}")
+            if presolve != "off":
+                presolve = "off"
+                recovered.append(f"unreadable solution ({exc}); re-solved without presolve")
+                continue
+            return decision("error", message=f"reading the solution back: {exc}")
+        violations = [v for check in checks for v in check(choice)]
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
-        message = None
-        if objective_is_cost:
-            cost, inc = problem.cost(choice), float(results.incumbent_objective)
-            if abs(cost - inc) > 1e-6 * max(1.0, abs(cost)):
-                message = (f"warning: HiGHS objective {inc!r} differs from the table cost "
-                           f"{cost!r} of the rounded solution")
-        return Decision(status, choice, lower_bound=lower, message=message, extra=extra)
+        if not violations:
+            return decision(status, choice, bound, message=_objective_warning(
+                problem, choice, table_objective, results.incumbent_objective))
+        if status == "time_limit":
+            return decision(status, bound=bound, message=(
+                f"time limit reached; HiGHS's incumbent breaks the rule ({violations[0].what}) "
+                f"and was dropped" + no_bound))
+        if any(not v.cut for v in violations):
+            recovered.append(next(v.what for v in violations if not v.cut) +
+                             ", and so does every choice")
+            return decision("infeasible")
+        if any(v.beyond_model for v in violations) and presolve != "off":
+            presolve = "off"
+            recovered.append(f"HiGHS's solution breaks its own model ({violations[0].what}); "
+                             f"re-solved without presolve")
+        if len(model.no_good) + len(violations) > MAX_CUTS:
+            return decision("error", message=f"gave up after {len(model.no_good)} cuts: HiGHS "
+                                             f"keeps returning decisions the spec's rule rejects "
+                                             f"({violations[0].what})")
+        for v in violations:
+            model.no_good.add(base.linear([model.x[u, k] for u, ks in v.cut.items() for k in ks],
+                                          [1.0] * sum(len(ks) for ks in v.cut.values()))
+                              <= len(v.cut) - 1)
+
+
+def _objective_warning(problem: Problem, choice: dict[str, int], table_objective: Any,
+                       highs_objective: float | None) -> str | None:
+    """A warning when HiGHS's objective differs from the one recomputed from the tables (the
+    answer always reports the tables' value)."""
+    if highs_objective is None:
+        return None
+    mine = problem.cost(choice) if table_objective is None else table_objective(choice)
+    if abs(mine - float(highs_objective)) > 1e-6 * max(1.0, abs(mine)):
+        return (f"warning: HiGHS objective {float(highs_objective)!r} differs from the "
+                f"tables' {mine!r} for the rounded solution")
+    return None
