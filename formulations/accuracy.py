@@ -140,7 +140,7 @@ def build(problem: Problem) -> pyo.ConcreteModel:
                 for k, la in enumerate(log_acc[v]):
                     if la < bound[f]:
                         m.x[v, k].setub(0)
-        m.floor_rhs = {f: b - base.row_margin(b, len(members[f]), max(
+        m.floor_rhs = {f: b - base.row_margin(m, b, len(members[f]), max(
             [-la for v in members[f] for la in log_acc[v]] + [0.0])) for f, b in bound.items()}
 
         def product_floor(m: pyo.ConcreteModel, f: str):

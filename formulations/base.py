@@ -48,6 +48,7 @@ from . import FEAS_TOL, Formulation, Violation
 
 SLA_TOL_MS = spec.SLA_TOL_MS  # re-exported for callers of this module
 INTEGRALITY_TOL = 1e-4  # a binary farther than this from 0/1 is not a valid read-back
+REL_FEAS_TOL = 1e-14  # HiGHS's tolerance relative to a row's values (feasibility_tolerance)
 
 
 def build(problem: Problem) -> pyo.ConcreteModel:
@@ -60,14 +61,24 @@ def build(problem: Problem) -> pyo.ConcreteModel:
     return m
 
 
-def row_margin(bound: float, terms: int, coef_max: float) -> float:
+def feasibility_tolerance(scale: float) -> float:
+    """HiGHS's feasibility tolerance for rows whose values reach ``scale``: 1e-9, or
+    ``REL_FEAS_TOL · scale`` where 1e-9 would be finer than HiGHS can compute with such
+    values (latencies of 1e9 ms have an ulp of 1e-7; HiGHS then reports solve errors or
+    false infeasibility)."""
+    return max(FEAS_TOL, REL_FEAS_TOL * scale)
+
+
+def row_margin(m: pyo.ConcreteModel, bound: float, terms: int, coef_max: float) -> float:
     """How far a model row's bound is widened past the rule's bound, so that HiGHS cuts off
     nothing the rule accepts: the rule sums ``terms`` doubles in one order, HiGHS in others
-    (:func:`fa2opt.spec.fp_margin_ms`), and HiGHS judges rows with its feasibility tolerance
-    after scaling them (up to a factor of the row's largest coefficient), on each of up to
-    ``terms + 1`` rows along a path. What the widening lets in is removed by the exact check
-    and a cut (:mod:`formulations.solve`)."""
-    return spec.fp_margin_ms(bound, terms) + FEAS_TOL * (terms + 1) * max(1.0, coef_max)
+    (:func:`fa2opt.spec.fp_margin_ms`), and HiGHS judges each of up to ``terms + 1`` rows
+    along a path with its feasibility tolerance. What the widening lets in is removed by the
+    exact check and a cut (:mod:`formulations.solve`). Raises ``m.feas_tol`` (the tolerance
+    the solver gives HiGHS) to this row's :func:`feasibility_tolerance`."""
+    tol = feasibility_tolerance(max(abs(bound), abs(coef_max)))
+    m.feas_tol = max(m.feas_tol, tol)
+    return spec.fp_margin_ms(bound, terms) + (terms + 1) * tol
 
 
 def node_budgets(problem: Problem) -> dict[str, float]:
@@ -93,6 +104,7 @@ def add_choice(m: pyo.ConcreteModel, problem: Problem) -> None:
     from a slow arrival stream) out of HiGHS's rows.
     """
     tables = problem.tables
+    m.feas_tol = FEAS_TOL  # raised by row_margin for rows with large values
     m.L = {v: t.latency_ms.tolist() for v, t in tables.items()}
     m.c = {v: t.cost.tolist() for v, t in tables.items()}
     caps = node_budgets(problem)
@@ -142,7 +154,7 @@ def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
         coef_max = max([lat for v in g.nodes for lat in usable_lat[v]]
                        + [d for v in g.nodes for _, d in g.preds[v]] + [0.0])
         budget = spec.budget_ms(g.sla_ms)
-        m.sla_rhs[g.name] = budget + row_margin(budget, 2 * len(g.nodes), coef_max)
+        m.sla_rhs[g.name] = budget + row_margin(m, budget, 2 * len(g.nodes), coef_max)
     flows = [g for g in problem.flows if g.name in m.sla_rhs]
     m.TI = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes], dimen=2,
                    ordered=True)

@@ -90,7 +90,7 @@ def build(problem: Problem) -> pyo.ConcreteModel:
                 m.x[v, k].setub(0)
     terms = {h: [(v, k, nu) for v, rows in units.items() for k, (g, nu) in enumerate(rows)
                  if g == h and nu <= limits[h]] for h in limits}
-    m.cap_rhs = {h: lim + base.row_margin(lim, len(units), max([nu for *_, nu in terms[h]]
+    m.cap_rhs = {h: lim + base.row_margin(m, lim, len(units), max([nu for *_, nu in terms[h]]
                                                                  + [0.0]))
                  for h, lim in limits.items()}
     m.H = pyo.Set(initialize=list(limits), ordered=True)

@@ -41,8 +41,8 @@ from fa2opt.solver import Decision, Solver
 import formulations
 
 DEFAULT_THREADS = 1
-HIGHS_TOLERANCES = {"mip_feasibility_tolerance": formulations.FEAS_TOL,
-                    "primal_feasibility_tolerance": formulations.FEAS_TOL}
+TOLERANCES = ("mip_feasibility_tolerance", "primal_feasibility_tolerance")
+LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without presolve
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
 _process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
@@ -137,13 +137,15 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     # only restricts it; otherwise HiGHS's claim is re-checked without presolve
     settled_infeasible = form.restricts_base and not problem.is_feasible()
     presolve, solves, run_s, recovered = "choose", 0, 0.0, []
+    tolerance = getattr(model, "feas_tol", formulations.FEAS_TOL)
+    loosened = False
 
     def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
                  message: str | None = None, **more: Any) -> Decision:
         t_end = time.perf_counter()
         extra.update(highs_ms=(t_end - t_start) * 1e3, highs_run_ms=run_s * 1e3,
                      threads=threads, highs_solves=solves, cuts=len(model.no_good),
-                     presolve=presolve, **more)
+                     presolve=presolve, feasibility_tolerance=tolerance, **more)
         if recovered:
             extra["recovered"] = "; ".join(recovered)[:500]
         if table_objective is not None:
@@ -166,9 +168,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         results = highs.solve(
             model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
             time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
-            solver_options={**HIGHS_TOLERANCES, "presolve": presolve})
+            solver_options={**dict.fromkeys(TOLERANCES, tolerance), "presolve": presolve})
         solves += 1
-        run_s += float(getattr(results.timing_info, "highs_time", 0.0))
+        run_s = float(getattr(results.timing_info, "highs_time", 0.0))  # HiGHS: cumulative
         tc = results.termination_condition
         extra["termination"] = str(tc.name)
         if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
@@ -184,6 +186,15 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             status = "optimal"
         elif tc == TC.maxTimeLimit:
             status = "time_limit"
+        elif presolve != "off" or not loosened:
+            if presolve != "off":
+                presolve = "off"
+                recovered.append(f"HiGHS stopped with {tc.name}; re-solved without presolve")
+            else:
+                tolerance, loosened = tolerance * LOOSE_FACTOR, True
+                recovered.append(f"HiGHS stopped with {tc.name} without presolve; re-solved "
+                                 f"with feasibility tolerance {tolerance:g}")
+            continue
         else:
             return decision("error", message=f"HiGHS stopped with {tc.name} "
                                              f"({'with' if has_incumbent else 'no'} incumbent)")
