@@ -5,12 +5,13 @@ Data (from the configuration tables ``problem.tables``, available rows only):
     V                     nodes;  K_v  positions of node v's table (0 = fastest)
     L_vk, c_vk            node latency (ms) and cost of configuration k of node v
     F                     flows;  V_f ⊆ V its nodes;  E_f its edges (u, v, d_e), both ends in V_f
-    S_f                   flow f's SLA (ms);  ε = 1e-6 ms  the spec's SLA tolerance
+    S_f                   flow f's SLA (ms);  B_f = fl(S_f + 1e-6) its budget (spec.budget_ms)
+    B_f⁺ = B_f + margin_f  the budget widened by row_margin (≪ 1e-6 ms on ordinary instances)
 
 Variables:
 
     x_vk ∈ {0, 1}                        configuration k is chosen for node v
-    t_fv ∈ [0, S_f + ε]   (v ∈ V_f)      finish time of node v in flow f (ms)
+    t_fv ∈ [0, B_f⁺]      (v ∈ V_f)      finish time of node v in flow f (ms)
 
 Constraints:
 
@@ -24,10 +25,18 @@ Objective:
 
 Why it is exact: for a fixed choice x, the least t satisfying the constraints is the
 longest-path finish time of every node (t_fv = L_v + max_pred(t_fu + d_e)), so some t fits
-under S_f + ε iff the flow's longest source→sink path is ≤ S_f + ε (spec). No path is
+under B_f⁺ iff the flow's longest source→sink path is ≤ B_f⁺ in exact arithmetic. The
+spec's rule compares the canonical floating-point sum with B_f; the margin makes the model a
+(tight) relaxation of it, and :mod:`formulations.solve` settles the last bits: it re-checks
+every decision with the rule (``m.rule_checks``) and cuts off what the rule rejects. No path is
 enumerated (their number can be exponential), no big-M is needed, and nothing non-linear
 appears: replicas, latency and cost of each row come from the configuration table.
 Size: Σ_v K_v binaries, Σ_f |V_f| continuous variables, |V| + Σ_f (|sources_f| + |E_f|) rows.
+
+Exact reductions: a row whose own latency exceeds the least budget of its node's flows is
+fixed to 0 and left out of the rows (every flow's latency is at least each node's L), and a
+flow that even its slowest usable rows meet (e.g. ``sla_ms`` 1e19, which HiGHS would read as
+infinite) gets no finish times and no rows.
 
 A node with no available row gets a pinned slack ``unavailable_v ∈ [0, 0]`` with
 ``unavailable_v = 1``, so the model itself is infeasible exactly as the spec says (the

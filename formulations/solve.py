@@ -8,24 +8,63 @@ that APPSI was promoted into (APPSI is slated for removal), it takes ``time_limi
 termination condition, incumbent, HiGHS's dual bound and HiGHS's own run time without
 raising on a non-optimal outcome (``raise_exception_on_nonoptimal_result=False``).
 
+**Exact by the spec's rule, not by HiGHS's tolerance.** HiGHS accepts a point that breaks a
+row by up to its feasibility tolerance, and its arithmetic adds a path's terms in other
+orders than the spec's one rule (:mod:`fa2opt.spec`: the canonical left-to-right longest
+path against ``fl(S + 1e-6)``). So HiGHS's decision is never trusted as is:
+
+1. *The model is a relaxation.* Every row that stands for a spec rule (flow SLA, capacity,
+   accuracy floor) has its bound widened by :func:`formulations.base.row_margin` (a bound on
+   the floating-point difference between summation orders, plus HiGHS's tolerance per row
+   of a path), so no decision the rule accepts is cut off by HiGHS's rounding. Rows whose
+   own value already breaks a budget or limit are fixed to 0 (exact: the rule is monotone),
+   and flows that even the slowest rows meet (an SLA of 1e19 or 1e300 ms, which HiGHS would
+   read as infinite) get no rows at all.
+2. *Exact re-check.* The decision read back from HiGHS is checked by each of the model's
+   ``rule_checks`` (the SLA rule, and the extension's rules recomputed from the tables).
+3. *Cut and re-solve.* A rejected decision gets a no-good cut, strengthened by
+   monotonicity (:class:`formulations.Violation`): on the violated flow's nodes, at least
+   one node must take a row strictly faster than now (``Σ_v Σ_{k: L_vk ≥ L_v*} x_vk ≤
+   |V_f| − 1``; likewise fewer units on the over-full hardware kind, more accuracy on the
+   flow below its floor). The cut removes that decision and others the rule rejects too,
+   never one it accepts; HiGHS re-solves the same (persistent) model. Each round removes at
+   least one decision, so the loop ends; at ``MAX_CUTS`` cuts the answer is ``error``.
+   The answer is the first decision that passes, optimal because the model minus the cuts
+   still contains every decision the rule accepts.
+4. *Recovery from HiGHS itself.* A decision that breaks the model's own widened row by more
+   than its widening (HiGHS 1.16's presolve was seen returning one over a capacity row by 6
+   units), an unreadable solution, or a HiGHS error status, makes every further solve run
+   with ``presolve = off`` (an error persisting without presolve: once more with a 100×
+   looser tolerance). An ``infeasible`` claim is re-checked without presolve unless the
+   base problem's exact all-fastest test already proves it.
+5. *Time limit.* ``time_limit`` keeps HiGHS's dual bound as ``lower_bound`` (valid: the
+   model with any cuts is a relaxation) and the incumbent only if it passes the rule.
+
+The extras report ``highs_solves``, ``cuts``, ``presolve`` (``choose`` or ``off``),
+``feasibility_tolerance`` and, when a recovery happened, ``recovered`` (why). The objective
+reported with a non-cost objective is recomputed from the tables (``model.table_objective``),
+never read from HiGHS, and the cost always is (HiGHS's objective differing by more than 1e-6
+relative adds a warning ``message``).
+
 HiGHS settings: ``mip_rel_gap = mip_abs_gap = 0`` (a proven optimum, not a near one);
-feasibility and integrality tolerances tightened to 1e-9 so that a rounded solution's
-latencies are the model's (a binary 1e-6 off its integer value times a latency of 10⁴ ms
-would otherwise hide 0.01 ms); ``threads`` is fixed once per process (HiGHS keeps one global
-thread pool; a later, different request is ignored with a warning and the effective value is
-reported as ``threads`` in the answer). Default: 1 thread.
+feasibility and integrality tolerances ``model.feas_tol``: 1e-9, or 1e-14 × the largest
+value in a row where that is larger (values near 1e9 ms have ulps of 1e-7, and HiGHS then
+reports errors or false infeasibility at 1e-9); ``threads`` is fixed once per process
+(HiGHS keeps one global thread pool; a later, different request is ignored with a warning
+and the effective value is reported as ``threads`` in the answer). Default: 1 thread.
 
 Statuses (spec): HiGHS ``kOptimal`` → ``optimal``; ``kInfeasible`` → ``infeasible``;
 ``kUnboundedOrInfeasible`` → ``infeasible`` too, because every variable of these models is
-bounded (binaries, finish times in [0, S_f + ε]) so the model cannot be unbounded;
-``kTimeLimit`` → ``time_limit`` with the incumbent (when HiGHS has one) and HiGHS's best
-bound as ``lower_bound``; anything else → ``error`` with HiGHS's status in the message.
-The base class builds the answer and :func:`fa2opt.solve` verifies every decision.
+bounded (binaries, finish times in [0, widened budget]) so the model cannot be unbounded;
+``kTimeLimit`` → ``time_limit`` (above); anything else, after the recoveries → ``error``
+with HiGHS's status in the message. The base class builds the answer from the tables and
+:func:`fa2opt.solve` verifies every decision; an answer without a decision has none.
 
 Timing (``solve_ms`` by the base class, from the tables in memory): ``build_ms`` (Pyomo
 model), ``highs_ms`` (the interface's solve call: loading the model into HiGHS, HiGHS's run,
-reading values back into Pyomo), ``highs_run_ms`` (HiGHS's own run timer, part of
-``highs_ms``) and ``readback_ms`` (rounding the binaries into a choice).
+reading values back into Pyomo; all re-solves included), ``highs_run_ms`` (HiGHS's own run timer, part of
+``highs_ms``; HiGHS's timer is cumulative over the re-solves) and ``readback_ms`` (rounding
+the binaries into a choice and the exact re-check).
 """
 
 from __future__ import annotations
@@ -138,7 +177,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     settled_infeasible = form.restricts_base and not problem.is_feasible()
     presolve, solves, run_s, recovered = "choose", 0, 0.0, []
     tolerance = getattr(model, "feas_tol", formulations.FEAS_TOL)
-    loosened = False
+    loosened, last_bound = False, None
 
     def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
                  message: str | None = None, **more: Any) -> Decision:
@@ -163,8 +202,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     while True:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
-            return decision("time_limit", message="time limit reached while re-solving; "
-                                                  "no lower bound")
+            return decision("time_limit", bound=last_bound, message=(
+                "time limit reached while re-solving" + ("" if last_bound is not None else
+                                                         "; no lower bound")))
         results = highs.solve(
             model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
             time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
@@ -182,6 +222,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         has_incumbent = results.incumbent_objective is not None
         bound = results.objective_bound
         bound = None if bound is None or not math.isfinite(bound) else float(bound)
+        # the model with any of the cuts is a relaxation of the spec's problem (its rows
+        # widened, each cut removing only decisions the rule rejects): its bound stays valid
+        last_bound = bound if bound is not None else last_bound
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
         elif tc == TC.maxTimeLimit:

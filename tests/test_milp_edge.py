@@ -113,7 +113,8 @@ def test_issue_three_node_chain_at_the_edge(edges_ms: list[float]) -> None:
 
 # -- the property test --------------------------------------------------------------------------
 @st.composite
-def edge_instances(draw: st.DrawFn, extreme: bool = False) -> Instance:
+def edge_instances(draw: st.DrawFn, extreme: bool = False,
+                   units: tuple[float, ...] = (1.0, 2.0, 5.0)) -> Instance:
     """2–5 nodes (chain or fork-join), one or two flows, 1–3 batch-1 rows per node (slower
     rows use fewer units), the first flow's SLA at the edge of a random combination's
     canonical latency L: L − 1e-6 moved by −3…3 ulps; a second flow at its edge or loose
@@ -126,7 +127,7 @@ def edge_instances(draw: st.DrawFn, extreme: bool = False) -> Instance:
     else:  # fork-join: n0 → n1..n_{n-2} → n_{n-1}
         pairs = [(0, i) for i in range(1, n - 1)] + [(i, n - 1) for i in range(1, n - 1)]
     edges = tuple(Edge(names[a], names[b], draw(st.sampled_from(edge_ms))) for a, b in pairs)
-    units = (1.0, 2.0, 5.0) if not extreme else (1.0, 7.0, 1e4)
+    units = units if not extreme else (1.0, 7.0, 1e4)
     nodes = []
     for v in names:
         lat = draw(st.lists(st.sampled_from(row_ms), min_size=1, max_size=3, unique=True))
@@ -191,6 +192,82 @@ def test_costs_up_to_1e17_are_read_from_the_tables() -> None:
     assert max(max(t.cost) for t in problem.tables.values()) >= 1e16
     ans = assert_exact(inst)
     assert ans.cost == sum(d.cost for d in ans.nodes.values())
+
+
+def exhaustive_objective(problem: Problem, ok) -> float | None:
+    """The least cost over every combination meeting the SLA rule and ``ok``."""
+    names = problem.node_names
+    costs = [problem.cost(ch) for ch in (dict(zip(names, combo)) for combo in itertools.product(
+        *(range(len(problem.tables[v])) for v in names))) if problem.meets_slas(ch) and ok(ch)]
+    return min(costs) if costs else None
+
+
+def assert_extension_exact(inst: Instance, formulation: str, ok) -> None:
+    problem = Problem.from_instance(inst)
+    best = exhaustive_objective(problem, ok)
+    ans = solve(problem, "milp", formulation=formulation)
+    assert ans.status == ("infeasible" if best is None else "optimal"), (ans.status, ans.message)
+    if best is not None:
+        assert abs(ans.cost - best) <= 1e-9 * max(1.0, best), (ans.cost, best)
+        assert ok(choice_of(problem, ans)) and problem.meets_slas(choice_of(problem, ans))
+
+
+def cpu_units(problem: Problem, choice: Mapping[str, int]) -> float:
+    """The spec's Σ_v n_v · u_v for the only kind (cpu), nodes in table order."""
+    total = 0.0
+    for v, t in problem.tables.items():
+        total += int(t.replicas[choice[v]]) * problem.instance.node(v).configs[
+            int(t.rows[choice[v]])].units
+    return total
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(edge_instances(units=(0.1, 0.2, 0.7)), st.data())
+def test_capacity_at_its_edge(inst: Instance, data) -> None:
+    """A capacity exactly at the edge of a random combination's units in use (C + 1e-9 vs
+    a float sum of 0.1/0.2/0.7 units), ± a few ulps."""
+    problem = Problem.from_instance(inst)
+    combo = {v: data.draw(st.integers(0, len(t) - 1)) for v, t in problem.tables.items()}
+    cap = shifted(cpu_units(problem, combo) - 1e-9, data.draw(st.integers(-3, 3)))
+    assert_extension_exact(replace(inst, extra={"capacity": {"cpu": cap}}), "capacity",
+                           lambda ch: cpu_units(problem, ch) <= cap + 1e-9)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(edge_instances(), st.data())
+def test_accuracy_floor_at_its_edge(inst: Instance, data) -> None:
+    """A floor exactly at the edge of a random combination's accuracy: product
+    (Σ ln a ≥ ln A − 1e-9, flow order) or min (a ≥ A − 1e-9), ± a few ulps."""
+    values = data.draw(st.lists(st.sampled_from((0.3, 0.15, 0.7, 0.9, 0.999, 1.0)),
+                                min_size=1, max_size=3))
+    nodes = tuple(replace(n, configs=tuple(replace(c, accuracy=values[j % len(values)])
+                                           for j, c in enumerate(n.configs)))
+                  for n in inst.nodes)
+    inst = replace(inst, nodes=nodes)
+    problem = Problem.from_instance(inst)
+    acc = {v: [problem.instance.node(v).configs[r].accuracy for r in t.rows.tolist()]
+           for v, t in problem.tables.items()}
+    combo = {v: data.draw(st.integers(0, len(t) - 1)) for v, t in problem.tables.items()}
+    main = problem.flows[0]
+    aggregate = data.draw(st.sampled_from(("product", "min")))
+
+    def log_sum(ch: Mapping[str, int]) -> float:
+        total = 0.0
+        for v in main.nodes:
+            total += math.log(acc[v][ch[v]])
+        return total
+
+    ulps = data.draw(st.integers(-3, 3))
+    if aggregate == "product":
+        floor = min(1.0, shifted(math.exp(log_sum(combo) + 1e-9), ulps))
+        ok = lambda ch: log_sum(ch) >= math.log(floor) - 1e-9  # noqa: E731
+    else:
+        floor = min(1.0, shifted(min(acc[v][combo[v]] for v in main.nodes) + 1e-9, ulps))
+        ok = lambda ch: all(acc[v][ch[v]] >= floor - 1e-9 for v in main.nodes)  # noqa: E731
+    inst = replace(inst, extra={"accuracy": {"min": {main.name: floor}, "aggregate": aggregate}})
+    assert_extension_exact(inst, "accuracy", ok)
 
 
 # -- recovery paths -----------------------------------------------------------------------------
