@@ -61,9 +61,9 @@ with HiGHS's status in the message. The base class builds the answer from the ta
 :func:`fa2opt.solve` verifies every decision; an answer without a decision has none.
 
 Timing (``solve_ms`` by the base class, from the tables in memory): ``build_ms`` (Pyomo
-model), ``highs_ms`` (the interface's solve call: loading the model into HiGHS, HiGHS's run,
-reading values back into Pyomo; all re-solves included), ``highs_run_ms`` (HiGHS's own run timer, part of
-``highs_ms``; HiGHS's timer is cumulative over the re-solves) and ``readback_ms`` (rounding
+model), ``highs_ms`` (the interface's solve calls: loading the model into HiGHS, HiGHS's
+run, reading values back into Pyomo; all re-solves included), ``highs_run_ms`` (HiGHS's own
+run timer, part of ``highs_ms``; cumulative over the re-solves) and ``readback_ms`` (rounding
 the binaries into a choice and the exact re-check).
 """
 
@@ -175,14 +175,13 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     # the base problem's exact test settles an infeasible answer of any formulation that
     # only restricts it; otherwise HiGHS's claim is re-checked without presolve
     settled_infeasible = form.restricts_base and not problem.is_feasible()
-    presolve, solves, run_s, recovered = "choose", 0, 0.0, []
+    presolve, solves, run_s, highs_s, recovered = "choose", 0, 0.0, 0.0, []
     tolerance = getattr(model, "feas_tol", formulations.FEAS_TOL)
     loosened, last_bound = False, None
 
     def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
                  message: str | None = None, **more: Any) -> Decision:
-        t_end = time.perf_counter()
-        extra.update(highs_ms=(t_end - t_start) * 1e3, highs_run_ms=run_s * 1e3,
+        extra.update(highs_ms=highs_s * 1e3, highs_run_ms=run_s * 1e3,
                      threads=threads, highs_solves=solves, cuts=len(model.no_good),
                      presolve=presolve, feasibility_tolerance=tolerance, **more)
         if recovered:
@@ -205,11 +204,13 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             return decision("time_limit", bound=last_bound, message=(
                 "time limit reached while re-solving" + ("" if last_bound is not None else
                                                          "; no lower bound")))
+        t2 = time.perf_counter()
         results = highs.solve(
             model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
             time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
             solver_options={**dict.fromkeys(TOLERANCES, tolerance), "presolve": presolve})
         solves += 1
+        highs_s += time.perf_counter() - t2
         run_s = float(getattr(results.timing_info, "highs_time", 0.0))  # HiGHS: cumulative
         tc = results.termination_condition
         extra["termination"] = str(tc.name)
@@ -224,7 +225,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         bound = None if bound is None or not math.isfinite(bound) else float(bound)
         # the model with any of the cuts is a relaxation of the spec's problem (its rows
         # widened, each cut removing only decisions the rule rejects): its bound stays valid
-        last_bound = bound if bound is not None else last_bound
+        last_bound = bound = bound if bound is not None else last_bound
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
         elif tc == TC.maxTimeLimit:
@@ -245,8 +246,10 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         if not has_incumbent:
             return decision(status, bound=bound,
                             message="time limit reached before HiGHS found a solution" + no_bound)
+        t_load = time.perf_counter()
+        results.solution_loader.load_vars()  # reading values back into Pyomo: part of highs_ms
         t3 = time.perf_counter()
-        results.solution_loader.load_vars()
+        highs_s += t3 - t_load
         try:
             choice = form.read_back(problem, model)
         except ValueError as exc:
@@ -258,8 +261,11 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         violations = [v for check in checks for v in check(choice)]
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
         if not violations:
-            return decision(status, choice, bound, message=_objective_warning(
-                problem, choice, table_objective, results.incumbent_objective))
+            notes = [_objective_warning(problem, choice, table_objective,
+                                        results.incumbent_objective),
+                     "time limit reached" + no_bound if status == "time_limit" else None]
+            return decision(status, choice, bound,
+                            message="; ".join(n for n in notes if n) or None)
         if status == "time_limit":
             return decision(status, bound=bound, message=(
                 f"time limit reached; HiGHS's incumbent breaks the rule ({violations[0].what}) "
