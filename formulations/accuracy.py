@@ -13,8 +13,12 @@ w ≥ 0 the weight.
 
 Constraints, in addition to ``base``'s:
 
-    product:  Σ_{v ∈ V_f} Σ_k ln(a_vk) · x_vk ≥ ln(A_f)         ∀ f ∈ F_min
-    min:      Σ_{k : a_vk < A_f} x_vk = 0                        ∀ f ∈ F_min, v ∈ V_f
+    product:  Σ_{v ∈ V_f} Σ_k ln(a_vk) · x_vk ≥ ln(A_f) − 1e-9 − margin     ∀ f ∈ F_min
+    min:      Σ_{k : not a_vk ≥ A_f − 1e-9} x_vk = 0                    ∀ f ∈ F_min, v ∈ V_f
+
+(the spec's floors with their 1e-9 tolerance; the product row is widened by
+:func:`formulations.base.row_margin` and the solver re-checks every decision with the rule,
+:func:`violations`; the min rows are exact).
 
 Objective: minimise Σ_v Σ_k c_vk x_vk − w · Σ_v Σ_k a_vk x_vk.
 
