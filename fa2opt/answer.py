@@ -54,6 +54,14 @@ class Answer:
     def with_(self, **changes: Any) -> "Answer":
         return replace(self, **changes)
 
+    def without_decision(self, status: str, message: str | None) -> "Answer":
+        """This answer turned into one without a decision (spec: ``nodes`` and
+        ``flow_latency_ms`` empty, ``cost`` null), e.g. a decision that failed verification
+        becoming ``error``; timing and extras are kept, a lower bound only for ``time_limit``."""
+        return replace(self, status=status, message=message, cost=None, nodes={},
+                       flow_latency_ms={},
+                       lower_bound=self.lower_bound if status == "time_limit" else None)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "status": self.status, "method": self.method,

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-from .answer import Answer, decision_answer, empty_answer
+from .answer import DECISION_STATUSES, Answer, decision_answer, empty_answer
 from .model import Instance
 from .problem import Problem
 from .verify import verify
@@ -56,7 +56,7 @@ class Solver:
     def solve(self, problem: Problem) -> Answer:
         t0 = time.perf_counter()
         d = self.decide(problem)
-        if d.choice is not None:
+        if d.choice is not None and d.status in DECISION_STATUSES:
             ans = decision_answer(problem, d.choice, status=d.status, method=self.name,
                                   lower_bound=d.lower_bound, message=d.message, extra=d.extra)
         else:
@@ -118,17 +118,21 @@ def get_solver(name: str, **options: Any) -> Solver:
 def checked(problem: Problem, answer: Answer) -> Answer:
     """Run the independent checks on an answer: a decision must pass :func:`verify`, and
     ``infeasible`` must agree with the exact all-fastest test (unless the answer's extras
-    say ``restricted``: a formulation with constraints beyond the base problem)."""
+    say ``restricted``: a formulation with constraints beyond the base problem). A failed
+    check gives an ``error`` that carries no decision (spec), only the message."""
+    if answer.status not in DECISION_STATUSES and (
+            answer.has_decision or answer.cost is not None or answer.flow_latency_ms):
+        answer = answer.without_decision(answer.status, answer.message)
     if answer.has_decision:
         v = verify(problem.instance, answer)
         if not v.ok:
-            return answer.with_(status="error", message="verification failed: " + v.summary())
+            return answer.without_decision("error", "verification failed: " + v.summary())
     elif (answer.status == "infeasible" and not answer.extra.get("restricted")
           and problem.is_feasible()):
         # (``restricted``: the method solved the base problem plus extra constraints, e.g.
         # a MILP extension formulation, so its infeasibility is not the base problem's.)
-        return empty_answer("error", answer.method, instance=answer.instance,
-                            message="claimed infeasible, but the all-fastest choice meets every SLA")
+        return answer.without_decision(
+            "error", "claimed infeasible, but the all-fastest choice meets every SLA")
     return answer
 
 

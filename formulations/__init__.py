@@ -27,7 +27,29 @@ if TYPE_CHECKING:  # Pyomo loads only when a formulation is used
 
     from fa2opt.problem import Problem
 
-__all__ = ["Formulation", "get", "names", "register"]
+__all__ = ["Formulation", "Violation", "get", "names", "register"]
+
+FEAS_TOL = 1e-9  # HiGHS's primal and MIP feasibility tolerance (set by formulations.solve)
+EXTENSION_TOL = 1e-9  # the spec's tolerance on the capacity and accuracy rows
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A decision HiGHS returned that breaks one of the spec's rules when recomputed exactly
+    from the tables (the solver then cuts it off and re-solves, :mod:`formulations.solve`).
+
+    ``cut``: node → table positions such that *every* combination choosing one of the listed
+    positions at every listed node breaks the same rule (the rule is monotone in those rows'
+    values); the solver adds ``Σ_{v ∈ cut} Σ_{k ∈ cut[v]} x_vk ≤ |cut| − 1``. It contains the
+    offending decision's own positions, so each cut removes at least that decision. An empty
+    ``cut`` means no combination can meet the rule (the instance is infeasible).
+    ``beyond_model``: the decision breaks the model's own (widened) row by more than HiGHS's
+    tolerance explains, i.e. HiGHS returned a point outside its model (seen with presolve).
+    """
+
+    what: str
+    cut: Mapping[str, tuple[int, ...]]
+    beyond_model: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,12 @@ w ≥ 0 the weight.
 
 Constraints, in addition to ``base``'s:
 
-    product:  Σ_{v ∈ V_f} Σ_k ln(a_vk) · x_vk ≥ ln(A_f)         ∀ f ∈ F_min
-    min:      Σ_{k : a_vk < A_f} x_vk = 0                        ∀ f ∈ F_min, v ∈ V_f
+    product:  Σ_{v ∈ V_f} Σ_k ln(a_vk) · x_vk ≥ ln(A_f) − 1e-9 − margin     ∀ f ∈ F_min
+    min:      Σ_{k : not a_vk ≥ A_f − 1e-9} x_vk = 0                    ∀ f ∈ F_min, v ∈ V_f
+
+(the spec's floors with their 1e-9 tolerance; the product row is widened by
+:func:`formulations.base.row_margin` and the solver re-checks every decision with the rule,
+:func:`violations`; the min rows are exact).
 
 Objective: minimise Σ_v Σ_k c_vk x_vk − w · Σ_v Σ_k a_vk x_vk.
 
@@ -41,7 +45,7 @@ import pyomo.environ as pyo
 from fa2opt.io import InputError
 from fa2opt.problem import Problem
 
-from . import Formulation
+from . import EXTENSION_TOL, Formulation, Violation
 from . import base
 
 KEY = "accuracy"
@@ -120,7 +124,11 @@ def row_accuracies(problem: Problem, scale: float) -> dict[str, list[float]]:
 
 
 def build(problem: Problem) -> pyo.ConcreteModel:
-    """``base``'s model plus the accuracy floors and, with w > 0, the weighted objective."""
+    """``base``'s model plus the accuracy floors and, with w > 0, the weighted objective.
+
+    Floors are the spec's, ``Σ ln a ≥ ln A_f − 1e-9`` (product; widened by
+    :func:`formulations.base.row_margin`, the exact check :func:`violations` settles the last
+    bits) or ``a_v ≥ A_f − 1e-9`` (min: the rows that break it are fixed to 0, exactly)."""
     s = settings(problem)  # validate before building anything
     acc = row_accuracies(problem, s["scale"])
     m = base.build(problem)
@@ -130,21 +138,34 @@ def build(problem: Problem) -> pyo.ConcreteModel:
     m.FMIN = pyo.Set(initialize=list(floors), ordered=True)
     if s["aggregate"] == "product":
         log_acc = {v: [math.log(a) for a in av] for v, av in acc.items()}
+        bound = {f: math.log(a) - EXTENSION_TOL for f, a in floors.items()}
+        for f in floors:  # a row whose own log breaks the floor breaks it under any choice
+            for v in members[f]:
+                for k, la in enumerate(log_acc[v]):
+                    if la < bound[f]:
+                        m.x[v, k].setub(0)
+        m.floor_rhs = {f: b - base.row_margin(m, b, len(members[f]), max(
+            [-la for v in members[f] for la in log_acc[v]] + [0.0])) for f, b in bound.items()}
 
         def product_floor(m: pyo.ConcreteModel, f: str):
             terms = [(v, k, la) for v in members[f] for k, la in enumerate(log_acc[v])
                      if la != 0.0]
             if not terms:  # every stage is exact (a = 1): 0 ≥ ln A_f always holds
                 return pyo.Constraint.Skip
-            return pyo.quicksum(la * m.x[v, k] for v, k, la in terms) >= math.log(floors[f])
+            return base.linear([m.x[v, k] for v, k, _ in terms],
+                               [la for *_, la in terms]) >= m.floor_rhs[f]
 
         m.accuracy_floor = pyo.Constraint(m.FMIN, rule=product_floor)
     else:
-        pairs = [(f, v) for f in floors for v in members[f]
-                 if any(a < floors[f] for a in acc[v])]
+        def below(f: str, a: float) -> bool:
+            return not a >= floors[f] - EXTENSION_TOL
+
+        pairs = [(f, v) for f in floors for v in members[f] if any(below(f, a) for a in acc[v])]
         m.FV = pyo.Set(initialize=pairs, dimen=2, ordered=True)
         m.accuracy_floor = pyo.Constraint(m.FV, rule=lambda m, f, v: pyo.quicksum(
-            m.x[v, k] for k, a in enumerate(acc[v]) if a < floors[f]) == 0.0)
+            m.x[v, k] for k, a in enumerate(acc[v]) if below(f, a)) == 0.0)
+    rhs = getattr(m, "floor_rhs", None)
+    m.rule_checks.append(lambda choice: violations(problem, s, acc, choice, rhs))
     if s["weight"] > 0:
         w = s["weight"]
         m.cost.deactivate()
@@ -153,7 +174,49 @@ def build(problem: Problem) -> pyo.ConcreteModel:
                 a * m.x[v, k] for v, av in acc.items() for k, a in enumerate(av)),
             sense=pyo.minimize)
         m.objective_is_cost = False
+        m.table_objective = lambda choice: objective(problem, s, acc, choice)
     return m
+
+
+def objective(problem: Problem, s: Mapping[str, Any], acc: Mapping[str, list[float]],
+              choice: Mapping[str, int]) -> float:
+    """The spec's objective Σ_v c_v − w · Σ_v a_v, from the tables (nodes in table order)."""
+    return problem.cost(choice) - s["weight"] * sum(acc[v][choice[v]] for v in acc)
+
+
+def violations(problem: Problem, s: Mapping[str, Any], acc: Mapping[str, list[float]],
+               choice: Mapping[str, int],
+               rhs: Mapping[str, float] | None = None) -> list[Violation]:
+    """The floors the choice breaks by the spec's rule: ``Σ_{v ∈ f} ln a_v ≥ ln A_f − 1e-9``
+    (flow's nodes in topological order) or ``a_v ≥ A_f − 1e-9`` for every v ∈ f. Cut: the
+    flow's nodes keep a row at most as accurate (the sum of logs only falls). ``rhs``: the
+    model's widened product rows (a violation past them is HiGHS leaving its model; the min
+    rows are exact, so any violation of them is)."""
+    out = []
+    minus_log = {v: [-math.log(a) for a in av] for v, av in acc.items()}
+    for g in problem.flows:
+        floor = s["floors"].get(g.name)
+        if floor is None:
+            continue
+        if s["aggregate"] == "product":
+            total = 0.0
+            for v in g.nodes:
+                total += math.log(acc[v][choice[v]])
+            if total >= math.log(floor) - EXTENSION_TOL:
+                continue
+            what = f"flow {g.name}: Σ ln accuracy {total!r} < ln {floor!r} − 1e-9"
+            nodes: tuple[str, ...] = g.nodes
+            bound = math.log(floor) - EXTENSION_TOL
+            beyond = rhs is None or total < rhs[g.name] - (bound - rhs[g.name])
+        else:
+            nodes = tuple(v for v in g.nodes if not acc[v][choice[v]] >= floor - EXTENSION_TOL)
+            if not nodes:
+                continue
+            a = acc[nodes[0]][choice[nodes[0]]]
+            what = f"flow {g.name}: node {nodes[0]} accuracy {a!r} < {floor!r} − 1e-9"
+            beyond = True
+        out.append(Violation(what, base.monotone_cut(minus_log, choice, nodes), beyond))
+    return out
 
 
 def flow_accuracy(problem: Problem, choice: Mapping[str, int]) -> dict[str, float]:

@@ -5,12 +5,13 @@ Data (from the configuration tables ``problem.tables``, available rows only):
     V                     nodes;  K_v  positions of node v's table (0 = fastest)
     L_vk, c_vk            node latency (ms) and cost of configuration k of node v
     F                     flows;  V_f ⊆ V its nodes;  E_f its edges (u, v, d_e), both ends in V_f
-    S_f                   flow f's SLA (ms);  ε = 1e-6 ms  the spec's SLA tolerance
+    S_f                   flow f's SLA (ms);  B_f = fl(S_f + 1e-6) its budget (spec.budget_ms)
+    B_f⁺ = B_f + margin_f  the budget widened by row_margin (≪ 1e-6 ms on ordinary instances)
 
 Variables:
 
     x_vk ∈ {0, 1}                        configuration k is chosen for node v
-    t_fv ∈ [0, S_f + ε]   (v ∈ V_f)      finish time of node v in flow f (ms)
+    t_fv ∈ [0, B_f⁺]      (v ∈ V_f)      finish time of node v in flow f (ms)
 
 Constraints:
 
@@ -24,10 +25,18 @@ Objective:
 
 Why it is exact: for a fixed choice x, the least t satisfying the constraints is the
 longest-path finish time of every node (t_fv = L_v + max_pred(t_fu + d_e)), so some t fits
-under S_f + ε iff the flow's longest source→sink path is ≤ S_f + ε (spec). No path is
+under B_f⁺ iff the flow's longest source→sink path is ≤ B_f⁺ in exact arithmetic. The
+spec's rule compares the canonical floating-point sum with B_f; the margin makes the model a
+(tight) relaxation of it, and :mod:`formulations.solve` settles the last bits: it re-checks
+every decision with the rule (``m.rule_checks``) and cuts off what the rule rejects. No path is
 enumerated (their number can be exponential), no big-M is needed, and nothing non-linear
 appears: replicas, latency and cost of each row come from the configuration table.
 Size: Σ_v K_v binaries, Σ_f |V_f| continuous variables, |V| + Σ_f (|sources_f| + |E_f|) rows.
+
+Exact reductions: a row whose own latency exceeds the least budget of its node's flows is
+fixed to 0 and left out of the rows (every flow's latency is at least each node's L), and a
+flow that even its slowest usable rows meet (e.g. ``sla_ms`` 1e19, which HiGHS would read as
+infinite) gets no finish times and no rows.
 
 A node with no available row gets a pinned slack ``unavailable_v ∈ [0, 0]`` with
 ``unavailable_v = 1``, so the model itself is infeasible exactly as the spec says (the
@@ -36,15 +45,19 @@ solver can also short-circuit with the all-fastest test).
 
 from __future__ import annotations
 
+from typing import Iterable, Mapping
+
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from fa2opt import spec
 from fa2opt.problem import Problem
 
-from . import Formulation
+from . import FEAS_TOL, Formulation, Violation
 
-SLA_TOL_MS = 1e-6  # the spec's tolerance on every flow's SLA (fa2opt.verify.SLA_TOL_MS)
+SLA_TOL_MS = spec.SLA_TOL_MS  # re-exported for callers of this module
 INTEGRALITY_TOL = 1e-4  # a binary farther than this from 0/1 is not a valid read-back
+REL_FEAS_TOL = 1e-14  # HiGHS's tolerance relative to a row's values (feasibility_tolerance)
 
 
 def build(problem: Problem) -> pyo.ConcreteModel:
@@ -57,21 +70,63 @@ def build(problem: Problem) -> pyo.ConcreteModel:
     return m
 
 
+def feasibility_tolerance(scale: float) -> float:
+    """HiGHS's feasibility tolerance for rows whose values reach ``scale``: 1e-9, or
+    ``REL_FEAS_TOL · scale`` where 1e-9 would be finer than HiGHS can compute with such
+    values (latencies of 1e9 ms have an ulp of 1e-7; HiGHS then reports solve errors or
+    false infeasibility)."""
+    return max(FEAS_TOL, REL_FEAS_TOL * scale)
+
+
+def row_margin(m: pyo.ConcreteModel, bound: float, terms: int, coef_max: float) -> float:
+    """How far a model row's bound is widened past the rule's bound, so that HiGHS cuts off
+    nothing the rule accepts: the rule sums ``terms`` doubles in one order, HiGHS in others
+    (:func:`fa2opt.spec.fp_margin_ms`), and HiGHS judges each of up to ``terms + 1`` rows
+    along a path with its feasibility tolerance. What the widening lets in is removed by the
+    exact check and a cut (:mod:`formulations.solve`). Raises ``m.feas_tol`` (the tolerance
+    the solver gives HiGHS) to this row's :func:`feasibility_tolerance`."""
+    tol = feasibility_tolerance(max(abs(bound), abs(coef_max)))
+    m.feas_tol = max(m.feas_tol, tol)
+    return spec.fp_margin_ms(bound, terms) + (terms + 1) * tol
+
+
+def node_budgets(problem: Problem) -> dict[str, float]:
+    """Per node, the least budget ``fl(S_f + 1e-6)`` of the flows containing it: a row whose
+    own latency exceeds it breaks that flow under any choice (a flow's latency is at least
+    each of its nodes' L), so it is unusable."""
+    out: dict[str, float] = {}
+    for g in problem.flows:
+        b = spec.budget_ms(g.sla_ms)
+        for v in g.nodes:
+            out[v] = min(out.get(v, b), b)
+    return out
+
+
 def add_choice(m: pyo.ConcreteModel, problem: Problem) -> None:
     """``m.x[v, k]`` binaries with exactly one per node, and ``m.latency[v]`` = Σ_k L_vk x_vk.
 
     Also stores plain-Python copies of the table columns the model uses (``m.L``, ``m.c``:
     node → list of floats) and each node's binaries in table order (``m.xs``: node → list
-    of variables), which extensions reuse instead of re-indexing.
+    of variables), which extensions reuse instead of re-indexing. A row whose latency alone
+    breaks a flow's SLA (:func:`node_budgets`) is fixed to 0 and left out of ``m.latency``
+    (``m.usable[v]``: the positions that stay), which keeps huge latencies (up to 10^13 ms
+    from a slow arrival stream) out of HiGHS's rows.
     """
     tables = problem.tables
+    m.feas_tol = FEAS_TOL  # raised by row_margin for rows with large values
     m.L = {v: t.latency_ms.tolist() for v, t in tables.items()}
     m.c = {v: t.cost.tolist() for v, t in tables.items()}
+    caps = node_budgets(problem)
+    m.usable = {v: [k for k, lat in enumerate(m.L[v]) if lat <= caps.get(v, float("inf"))]
+                for v in tables}
     m.V = pyo.Set(initialize=list(tables), ordered=True)
     m.XI = pyo.Set(initialize=[(v, k) for v, t in tables.items() for k in range(len(t))],
                    dimen=2, ordered=True)
     m.x = pyo.Var(m.XI, within=pyo.Binary)
     m.xs = {v: [m.x[v, k] for k in range(len(t))] for v, t in tables.items()}  # per node
+    for v, t in tables.items():
+        for k in sorted(set(range(len(t))) - set(m.usable[v])):
+            m.x[v, k].setub(0)
     empty = [v for v, t in tables.items() if len(t) == 0]
     m.EMPTY = pyo.Set(initialize=empty, ordered=True)
     m.unavailable = pyo.Var(m.EMPTY, bounds=(0.0, 0.0))
@@ -82,7 +137,8 @@ def add_choice(m: pyo.ConcreteModel, problem: Problem) -> None:
         return linear(m.xs[v], [1.0] * len(m.xs[v])) == 1.0
 
     m.one = pyo.Constraint(m.V, rule=one)
-    m.latency = pyo.Expression(m.V, rule=lambda m, v: linear(m.xs[v], m.L[v]))
+    m.latency = pyo.Expression(m.V, rule=lambda m, v: linear(
+        [m.xs[v][k] for k in m.usable[v]], [m.L[v][k] for k in m.usable[v]]))
 
 
 def linear(variables: list, coefs: list[float]) -> LinearExpression:
@@ -92,12 +148,26 @@ def linear(variables: list, coefs: list[float]) -> LinearExpression:
 
 
 def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
-    """Finish times ``m.t[f, v]`` on each flow's own nodes, bounded by the flow's SLA."""
-    flows = problem.flows
-    sla = {g.name: g.sla_ms + SLA_TOL_MS for g in flows}
+    """Finish times ``m.t[f, v]`` on each constrained flow's nodes, bounded by the flow's
+    widened budget ``m.sla_rhs[f]``, and ``m.rule_checks`` = [the exact SLA check].
+
+    A flow whose SLA even the slowest usable rows meet (e.g. ``sla_ms`` 1e19, which HiGHS
+    would read as infinite) constrains nothing and gets no rows (``m.sla_rhs`` lacks it).
+    """
+    usable_lat = {v: [m.L[v][k] for k in ks] for v, ks in m.usable.items()}
+    m.sla_rhs = {}
+    for g in problem.flows:
+        if all(usable_lat[v] for v in g.nodes) and g.meets_sla(
+                {v: usable_lat[v][-1] for v in g.nodes}):  # tables are sorted by latency
+            continue
+        coef_max = max([lat for v in g.nodes for lat in usable_lat[v]]
+                       + [d for v in g.nodes for _, d in g.preds[v]] + [0.0])
+        budget = spec.budget_ms(g.sla_ms)
+        m.sla_rhs[g.name] = budget + row_margin(m, budget, 2 * len(g.nodes), coef_max)
+    flows = [g for g in problem.flows if g.name in m.sla_rhs]
     m.TI = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes], dimen=2,
                    ordered=True)
-    m.t = pyo.Var(m.TI, bounds=lambda m, f, v: (0.0, sla[f]))
+    m.t = pyo.Var(m.TI, bounds=lambda m, f, v: (0.0, m.sla_rhs[f]))
     m.SRC = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes if not g.preds[v]],
                     dimen=2, ordered=True)
     m.EI = pyo.Set(initialize=[(g.name, u, v) for g in flows for v in g.nodes
@@ -106,6 +176,44 @@ def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
     m.finish_source = pyo.Constraint(m.SRC, rule=lambda m, f, v: m.t[f, v] >= m.latency[v])
     m.finish_edge = pyo.Constraint(
         m.EI, rule=lambda m, f, u, v: m.t[f, v] >= m.t[f, u] + delay[f, u, v] + m.latency[v])
+    m.rule_checks = [lambda choice: sla_violations(problem, m, choice)]
+
+
+def monotone_cut(values: Mapping[str, list[float]], chosen: Mapping[str, int],
+                 nodes: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """The cut (:class:`formulations.Violation`) of a rule broken by ``chosen`` that only
+    gets more broken as any node's value grows (latency; units in use; −ln accuracy): per
+    node, the positions whose value is ≥ the chosen one's. Nodes where that is every
+    position are left out (they constrain nothing)."""
+    cut: dict[str, tuple[int, ...]] = {}
+    for v in nodes:
+        mine = values[v][chosen[v]]
+        ks = tuple(k for k, val in enumerate(values[v]) if val >= mine)
+        if len(ks) < len(values[v]):
+            cut[v] = ks
+    return cut
+
+
+def sla_violations(problem: Problem, m: pyo.ConcreteModel,
+                   choice: Mapping[str, int]) -> list[Violation]:
+    """The flows whose SLA the decision breaks by the spec's one rule (the canonical longest
+    path against ``fl(S + 1e-6)``). Cut: any choice at least as slow on the flow's nodes
+    breaks it too (the canonical sum is monotone in each L)."""
+    lat = problem.latencies(choice)
+    out = []
+    for g in problem.flows:
+        longest = g.longest_path(lat)
+        if spec.meets(longest, g.sla_ms):
+            continue
+        budget = spec.budget_ms(g.sla_ms)
+        rhs = m.sla_rhs.get(g.name)
+        # overshooting the widened row by more than its widening is not HiGHS's tolerance
+        beyond = (rhs is None or longest > rhs + (rhs - budget)
+                  or any(choice[v] not in m.usable[v] for v in g.nodes))
+        out.append(Violation(
+            f"flow {g.name}: latency {longest!r} ms > fl(SLA + 1e-6) = {budget!r} ms",
+            monotone_cut(m.L, choice, g.nodes), beyond))
+    return out
 
 
 def cost_expression(m: pyo.ConcreteModel, problem: Problem):

@@ -9,7 +9,7 @@ Data, in addition to ``base``'s: n_vk replicas and u_vk units of configuration k
 
 Constraints, in addition to ``base``'s:
 
-    Σ_v Σ_{k : h_vk = h} n_vk · u_vk · x_vk ≤ C_h        ∀ h with a capacity
+    Σ_v Σ_{k : h_vk = h} n_vk · u_vk · x_vk ≤ C_h + 1e-9 (+ margin)      ∀ h with a capacity
 
 Objective: ``base``'s (minimise Σ c_vk x_vk). Still linear: n_vk · u_vk is a table
 constant. With a capacity that binds, the cheapest decision may move a node to another
@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from fa2opt.io import InputError
 from fa2opt.problem import Problem
 
-from . import Formulation
+from . import EXTENSION_TOL, Formulation, Violation
 from . import base
 
 KEY = "capacity"
@@ -53,29 +53,68 @@ def capacities(problem: Problem) -> dict[str, float]:
     return out
 
 
-def units_in_use(problem: Problem) -> dict[str, list[tuple[str, int, float]]]:
-    """Per hardware kind, the (node, table position, n_vk · u_vk) of every available row."""
+def node_units(problem: Problem) -> dict[str, list[tuple[str, float]]]:
+    """Per node, in table order: (hardware kind h_vk, units in use n_vk · u_vk) of each row."""
     inst = problem.instance
-    out: dict[str, list[tuple[str, int, float]]] = {}
+    out: dict[str, list[tuple[str, float]]] = {}
     for v, t in problem.tables.items():
         configs = inst.node(v).configs
-        for k, row in enumerate(t.rows.tolist()):
-            cfg = configs[row]
-            out.setdefault(cfg.hardware, []).append((v, k, float(t.replicas[k]) * cfg.units))
+        out[v] = [(configs[row].hardware, float(n) * configs[row].units)
+                  for row, n in zip(t.rows.tolist(), t.replicas.tolist())]
+    return out
+
+
+def units_in_use(units: Mapping[str, list[tuple[str, float]]],
+                 choice: Mapping[str, int]) -> dict[str, float]:
+    """The spec's Σ_v n_v · u_v per hardware kind under a choice (nodes in table order)."""
+    out: dict[str, float] = {}
+    for v in units:
+        h, nu = units[v][choice[v]]
+        out[h] = out.get(h, 0.0) + nu
     return out
 
 
 def build(problem: Problem) -> pyo.ConcreteModel:
-    """``base``'s model plus ``m.capacity[h]``: units in use of kind h ≤ C_h."""
+    """``base``'s model plus ``m.capacity[h]``: units in use of kind h ≤ C_h + 1e-9, widened
+    by :func:`formulations.base.row_margin` (the exact check :func:`violations` settles the
+    last bits). A row that alone needs more than C_h + 1e-9 units is fixed to 0."""
     caps = capacities(problem)  # validate before building anything
     m = base.build(problem)
     m.name = f"capacity:{problem.instance.name}"
-    usage = units_in_use(problem)
-    limited = [h for h in caps if h in usage]  # a kind no row uses cannot bind
-    m.H = pyo.Set(initialize=limited, ordered=True)
-    m.capacity = pyo.Constraint(m.H, rule=lambda m, h: pyo.quicksum(
-        (nu * m.x[v, k] for v, k, nu in usage[h])) <= caps[h])
+    units = node_units(problem)
+    kinds = {h for rows in units.values() for h, _ in rows}
+    limits = {h: c + EXTENSION_TOL for h, c in caps.items() if h in kinds}  # others can't bind
+    for v, rows in units.items():
+        for k, (h, nu) in enumerate(rows):
+            if h in limits and nu > limits[h]:
+                m.x[v, k].setub(0)
+    terms = {h: [(v, k, nu) for v, rows in units.items() for k, (g, nu) in enumerate(rows)
+                 if g == h and nu <= limits[h]] for h in limits}
+    m.cap_rhs = {h: lim + base.row_margin(m, lim, len(units), max([nu for *_, nu in terms[h]]
+                                                                 + [0.0]))
+                 for h, lim in limits.items()}
+    m.H = pyo.Set(initialize=list(limits), ordered=True)
+    m.capacity = pyo.Constraint(m.H, rule=lambda m, h: base.linear(
+        [m.x[v, k] for v, k, _ in terms[h]], [nu for *_, nu in terms[h]]) <= m.cap_rhs[h])
+    m.rule_checks.append(lambda choice: violations(m, units, limits, choice))
     return m
+
+
+def violations(m: pyo.ConcreteModel, units: Mapping[str, list[tuple[str, float]]],
+               limits: Mapping[str, float], choice: Mapping[str, int]) -> list[Violation]:
+    """The hardware kinds whose limit the choice breaks by the spec's rule. Cut: the nodes on
+    kind h keep a row of kind h with at least as many units in use (the sum only grows)."""
+    out = []
+    for h, used in units_in_use(units, choice).items():
+        if h not in limits or used <= limits[h]:
+            continue
+        values = {v: [nu if g == h else -math.inf for g, nu in rows] for v, rows in units.items()}
+        on_h = [v for v, k in choice.items() if units[v][k][0] == h]
+        rhs = m.cap_rhs[h]
+        out.append(Violation(f"capacity {h}: {used!r} units in use > {limits[h]!r}",
+                             base.monotone_cut(values, choice, on_h),
+                             used > rhs + (rhs - limits[h])))
+    return out
 
 
 FORMULATION = Formulation(

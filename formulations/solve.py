@@ -8,24 +8,63 @@ that APPSI was promoted into (APPSI is slated for removal), it takes ``time_limi
 termination condition, incumbent, HiGHS's dual bound and HiGHS's own run time without
 raising on a non-optimal outcome (``raise_exception_on_nonoptimal_result=False``).
 
+**Exact by the spec's rule, not by HiGHS's tolerance.** HiGHS accepts a point that breaks a
+row by up to its feasibility tolerance, and its arithmetic adds a path's terms in other
+orders than the spec's one rule (:mod:`fa2opt.spec`: the canonical left-to-right longest
+path against ``fl(S + 1e-6)``). So HiGHS's decision is never trusted as is:
+
+1. *The model is a relaxation.* Every row that stands for a spec rule (flow SLA, capacity,
+   accuracy floor) has its bound widened by :func:`formulations.base.row_margin` (a bound on
+   the floating-point difference between summation orders, plus HiGHS's tolerance per row
+   of a path), so no decision the rule accepts is cut off by HiGHS's rounding. Rows whose
+   own value already breaks a budget or limit are fixed to 0 (exact: the rule is monotone),
+   and flows that even the slowest rows meet (an SLA of 1e19 or 1e300 ms, which HiGHS would
+   read as infinite) get no rows at all.
+2. *Exact re-check.* The decision read back from HiGHS is checked by each of the model's
+   ``rule_checks`` (the SLA rule, and the extension's rules recomputed from the tables).
+3. *Cut and re-solve.* A rejected decision gets a no-good cut, strengthened by
+   monotonicity (:class:`formulations.Violation`): on the violated flow's nodes, at least
+   one node must take a row strictly faster than now (``Σ_v Σ_{k: L_vk ≥ L_v*} x_vk ≤
+   |V_f| − 1``; likewise fewer units on the over-full hardware kind, more accuracy on the
+   flow below its floor). The cut removes that decision and others the rule rejects too,
+   never one it accepts; HiGHS re-solves the same (persistent) model. Each round removes at
+   least one decision, so the loop ends; at ``MAX_CUTS`` cuts the answer is ``error``.
+   The answer is the first decision that passes, optimal because the model minus the cuts
+   still contains every decision the rule accepts.
+4. *Recovery from HiGHS itself.* A decision that breaks the model's own widened row by more
+   than its widening (HiGHS 1.16's presolve was seen returning one over a capacity row by 6
+   units), an unreadable solution, or a HiGHS error status, makes every further solve run
+   with ``presolve = off`` (an error persisting without presolve: once more with a 100×
+   looser tolerance). An ``infeasible`` claim is re-checked without presolve unless the
+   base problem's exact all-fastest test already proves it.
+5. *Time limit.* ``time_limit`` keeps HiGHS's dual bound as ``lower_bound`` (valid: the
+   model with any cuts is a relaxation) and the incumbent only if it passes the rule.
+
+The extras report ``highs_solves``, ``cuts``, ``presolve`` (``choose`` or ``off``),
+``feasibility_tolerance`` and, when a recovery happened, ``recovered`` (why). The objective
+reported with a non-cost objective is recomputed from the tables (``model.table_objective``),
+never read from HiGHS, and the cost always is (HiGHS's objective differing by more than 1e-6
+relative adds a warning ``message``).
+
 HiGHS settings: ``mip_rel_gap = mip_abs_gap = 0`` (a proven optimum, not a near one);
-feasibility and integrality tolerances tightened to 1e-9 so that a rounded solution's
-latencies are the model's (a binary 1e-6 off its integer value times a latency of 10⁴ ms
-would otherwise hide 0.01 ms); ``threads`` is fixed once per process (HiGHS keeps one global
-thread pool; a later, different request is ignored with a warning and the effective value is
-reported as ``threads`` in the answer). Default: 1 thread.
+feasibility and integrality tolerances ``model.feas_tol``: 1e-9, or 1e-14 × the largest
+value in a row where that is larger (values near 1e9 ms have ulps of 1e-7, and HiGHS then
+reports errors or false infeasibility at 1e-9); ``threads`` is fixed once per process
+(HiGHS keeps one global thread pool; a later, different request is ignored with a warning
+and the effective value is reported as ``threads`` in the answer). Default: 1 thread.
 
 Statuses (spec): HiGHS ``kOptimal`` → ``optimal``; ``kInfeasible`` → ``infeasible``;
 ``kUnboundedOrInfeasible`` → ``infeasible`` too, because every variable of these models is
-bounded (binaries, finish times in [0, S_f + ε]) so the model cannot be unbounded;
-``kTimeLimit`` → ``time_limit`` with the incumbent (when HiGHS has one) and HiGHS's best
-bound as ``lower_bound``; anything else → ``error`` with HiGHS's status in the message.
-The base class builds the answer and :func:`fa2opt.solve` verifies every decision.
+bounded (binaries, finish times in [0, widened budget]) so the model cannot be unbounded;
+``kTimeLimit`` → ``time_limit`` (above); anything else, after the recoveries → ``error``
+with HiGHS's status in the message. The base class builds the answer from the tables and
+:func:`fa2opt.solve` verifies every decision; an answer without a decision has none.
 
 Timing (``solve_ms`` by the base class, from the tables in memory): ``build_ms`` (Pyomo
-model), ``highs_ms`` (the interface's solve call: loading the model into HiGHS, HiGHS's run,
-reading values back into Pyomo), ``highs_run_ms`` (HiGHS's own run timer, part of
-``highs_ms``) and ``readback_ms`` (rounding the binaries into a choice).
+model), ``highs_ms`` (the interface's solve calls: loading the model into HiGHS, HiGHS's
+run, reading values back into Pyomo; all re-solves included), ``highs_run_ms`` (HiGHS's own
+run timer, part of ``highs_ms``; cumulative over the re-solves) and ``readback_ms`` (rounding
+the binaries into a choice and the exact re-check).
 """
 
 from __future__ import annotations
@@ -41,7 +80,9 @@ from fa2opt.solver import Decision, Solver
 import formulations
 
 DEFAULT_THREADS = 1
-HIGHS_TOLERANCES = {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}
+TOLERANCES = ("mip_feasibility_tolerance", "primal_feasibility_tolerance")
+LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without presolve
+MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
 _process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
 
@@ -99,8 +140,6 @@ class MILPSolver(Solver):
                             message="the all-fastest choice breaks an SLA (or a node has no "
                                     "available row); no model built")
         from pyomo.common.gc_manager import PauseGC
-        from pyomo.contrib.solver.common.results import TerminationCondition as TC
-        from pyomo.contrib.solver.solvers.highs import Highs
 
         # Pyomo creates several objects per model term; the cyclic garbage collector would
         # rescan them over and over (it dominated the build of 10^4-term models), so it is
@@ -109,54 +148,154 @@ class MILPSolver(Solver):
             t0 = time.perf_counter()
             model = form.build(problem)  # may raise InputError for bad extension keys
             t1 = time.perf_counter()
+            extra["build_ms"] = (t1 - t0) * 1e3
             threads = process_threads(self.options.get("threads"))
-            results = Highs().solve(
-                model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                time_limit=self.options.get("time_limit"), threads=threads, rel_gap=0.0,
-                abs_gap=0.0, solver_options=dict(HIGHS_TOLERANCES))
-        has_incumbent = results.incumbent_objective is not None
-        if has_incumbent:
-            results.solution_loader.load_vars()
+            return solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
+                                 extra)
+
+
+def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, threads: int,
+                  time_limit: float | None, extra: dict[str, Any]) -> Decision:
+    """Solve ``model`` with HiGHS until its decision passes every rule of the spec (see the
+    module's docstring): cut off what the exact check rejects, re-solve without presolve
+    when HiGHS answers outside its own model or claims infeasibility that is not certain."""
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.common.results import TerminationCondition as TC
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    from formulations import base
+
+    t_start = time.perf_counter()
+    deadline = None if time_limit is None else t_start + time_limit
+    highs = Highs()
+    model.no_good = pyo.ConstraintList()
+    checks = getattr(model, "rule_checks", None) or [
+        lambda choice: base.sla_violations(problem, model, choice)]
+    table_objective = getattr(model, "table_objective", None)  # None: the objective is cost
+    # the base problem's exact test settles an infeasible answer of any formulation that
+    # only restricts it; otherwise HiGHS's claim is re-checked without presolve
+    settled_infeasible = form.restricts_base and not problem.is_feasible()
+    presolve, solves, run_s, highs_s, recovered = "choose", 0, 0.0, 0.0, []
+    tolerance = getattr(model, "feas_tol", formulations.FEAS_TOL)
+    loosened, last_bound = False, None
+
+    def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
+                 message: str | None = None, **more: Any) -> Decision:
+        extra.update(highs_ms=highs_s * 1e3, highs_run_ms=run_s * 1e3,
+                     threads=threads, highs_solves=solves, cuts=len(model.no_good),
+                     presolve=presolve, feasibility_tolerance=tolerance, **more)
+        if recovered:
+            extra["recovered"] = "; ".join(recovered)[:500]
+        if table_objective is not None:
+            extra["objective_bound"] = bound
+            if choice is not None:
+                extra["objective"] = table_objective(choice)
+            bound = None
+        if status == "infeasible" and form.extra_constraints:
+            # infeasible for this formulation's own constraints, not necessarily for the base
+            # problem: fa2opt.solver.checked must not hold it against the all-fastest test
+            extra["restricted"] = True
+        return Decision(status, choice, lower_bound=bound if status == "time_limit" else None,
+                        message=message, extra=extra)
+
+    while True:
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            return decision("time_limit", bound=last_bound, message=(
+                "time limit reached while re-solving" + ("" if last_bound is not None else
+                                                         "; no lower bound")))
         t2 = time.perf_counter()
-        extra.update(build_ms=(t1 - t0) * 1e3, highs_ms=(t2 - t1) * 1e3,
-                     highs_run_ms=float(getattr(results.timing_info, "highs_time", 0.0)) * 1e3,
-                     threads=threads, termination=str(results.termination_condition.name))
-        objective_is_cost = getattr(model, "objective_is_cost", True)
+        results = highs.solve(
+            model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+            time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
+            solver_options={**dict.fromkeys(TOLERANCES, tolerance), "presolve": presolve})
+        solves += 1
+        highs_s += time.perf_counter() - t2
+        run_s = float(getattr(results.timing_info, "highs_time", 0.0))  # HiGHS: cumulative
+        tc = results.termination_condition
+        extra["termination"] = str(tc.name)
+        if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
+            if settled_infeasible or presolve == "off":
+                return decision("infeasible")
+            presolve = "off"
+            recovered.append("HiGHS claimed infeasible with presolve; re-solved without")
+            continue
+        has_incumbent = results.incumbent_objective is not None
         bound = results.objective_bound
         bound = None if bound is None or not math.isfinite(bound) else float(bound)
-        if not objective_is_cost:
-            extra.update(objective=results.incumbent_objective, objective_bound=bound)
-        tc = results.termination_condition
-        if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
-            extra.pop("objective", None)
-            if form.extra_constraints:
-                # Infeasible for this formulation's own constraints, not necessarily for the
-                # base problem: the independent check (fa2opt.solver.checked) must not
-                # compare it with the base problem's all-fastest test.
-                extra["restricted"] = True
-            return Decision("infeasible", extra=extra)
+        # the model with any of the cuts is a relaxation of the spec's problem (its rows
+        # widened, each cut removing only decisions the rule rejects): its bound stays valid
+        last_bound = bound = bound if bound is not None else last_bound
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
         elif tc == TC.maxTimeLimit:
             status = "time_limit"
+        elif presolve != "off" or not loosened:
+            if presolve != "off":
+                presolve = "off"
+                recovered.append(f"HiGHS stopped with {tc.name}; re-solved without presolve")
+            else:
+                tolerance, loosened = tolerance * LOOSE_FACTOR, True
+                recovered.append(f"HiGHS stopped with {tc.name} without presolve; re-solved "
+                                 f"with feasibility tolerance {tolerance:g}")
+            continue
         else:
-            return Decision("error", extra=extra,
-                            message=f"HiGHS stopped with {tc.name} "
-                                    f"({'with' if has_incumbent else 'no'} incumbent)")
-        lower = bound if (status == "time_limit" and objective_is_cost) else None
+            return decision("error", message=f"HiGHS stopped with {tc.name} "
+                                             f"({'with' if has_incumbent else 'no'} incumbent)")
+        no_bound = "" if bound is not None else "; HiGHS has no lower bound yet"
         if not has_incumbent:
-            return Decision(status, lower_bound=lower, extra=extra,
-                            message="time limit reached before HiGHS found a solution")
+            return decision(status, bound=bound,
+                            message="time limit reached before HiGHS found a solution" + no_bound)
+        t_load = time.perf_counter()
+        results.solution_loader.load_vars()  # reading values back into Pyomo: part of highs_ms
         t3 = time.perf_counter()
+        highs_s += t3 - t_load
         try:
             choice = form.read_back(problem, model)
         except ValueError as exc:
-            return Decision("error", extra=extra, message=f"reading the solution back: {exc}")
+            if presolve != "off":
+                presolve = "off"
+                recovered.append(f"unreadable solution ({exc}); re-solved without presolve")
+                continue
+            return decision("error", message=f"reading the solution back: {exc}")
+        violations = [v for check in checks for v in check(choice)]
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
-        message = None
-        if objective_is_cost:
-            cost, inc = problem.cost(choice), float(results.incumbent_objective)
-            if abs(cost - inc) > 1e-6 * max(1.0, abs(cost)):
-                message = (f"warning: HiGHS objective {inc!r} differs from the table cost "
-                           f"{cost!r} of the rounded solution")
-        return Decision(status, choice, lower_bound=lower, message=message, extra=extra)
+        if not violations:
+            notes = [_objective_warning(problem, choice, table_objective,
+                                        results.incumbent_objective),
+                     "time limit reached" + no_bound if status == "time_limit" else None]
+            return decision(status, choice, bound,
+                            message="; ".join(n for n in notes if n) or None)
+        if status == "time_limit":
+            return decision(status, bound=bound, message=(
+                f"time limit reached; HiGHS's incumbent breaks the rule ({violations[0].what}) "
+                f"and was dropped" + no_bound))
+        if any(not v.cut for v in violations):
+            recovered.append(next(v.what for v in violations if not v.cut) +
+                             ", and so does every choice")
+            return decision("infeasible")
+        if any(v.beyond_model for v in violations) and presolve != "off":
+            presolve = "off"
+            recovered.append(f"HiGHS's solution breaks its own model ({violations[0].what}); "
+                             f"re-solved without presolve")
+        if len(model.no_good) + len(violations) > MAX_CUTS:
+            return decision("error", message=f"gave up after {len(model.no_good)} cuts: HiGHS "
+                                             f"keeps returning decisions the spec's rule rejects "
+                                             f"({violations[0].what})")
+        for v in violations:
+            model.no_good.add(base.linear([model.x[u, k] for u, ks in v.cut.items() for k in ks],
+                                          [1.0] * sum(len(ks) for ks in v.cut.values()))
+                              <= len(v.cut) - 1)
+
+
+def _objective_warning(problem: Problem, choice: dict[str, int], table_objective: Any,
+                       highs_objective: float | None) -> str | None:
+    """A warning when HiGHS's objective differs from the one recomputed from the tables (the
+    answer always reports the tables' value)."""
+    if highs_objective is None:
+        return None
+    mine = problem.cost(choice) if table_objective is None else table_objective(choice)
+    if abs(mine - float(highs_objective)) > 1e-6 * max(1.0, abs(mine)):
+        return (f"warning: HiGHS objective {float(highs_objective)!r} differs from the "
+                f"tables' {mine!r} for the rounded solution")
+    return None

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..problem import Problem
 from ..solver import Decision, Solver
-from ..spec import SLA_TOL_MS
+from .. import spec
 
 
 class BruteForceSolver(Solver):
@@ -39,6 +39,9 @@ class BruteForceSolver(Solver):
         cost = sum(problem.tables[v].cost[idx[v]] for v in names)
         ok = np.ones(total, dtype=bool)
         for g in problem.flows:
+            # the spec's one rule (fa2opt.spec.longest_path), vectorised with the same
+            # additions in the same order: start = max over preds of (finish[u] + d), from 0;
+            # finish = start + L; the flow's latency is the largest finish
             finish: dict[str, np.ndarray] = {}
             for v in g.nodes:
                 start = np.zeros(total)
@@ -46,7 +49,7 @@ class BruteForceSolver(Solver):
                     start = np.maximum(start, finish[u] + d)
                 finish[v] = start + lat[v]
             longest = np.max(np.stack(list(finish.values())), axis=0)
-            ok &= longest <= g.sla_ms + SLA_TOL_MS
+            ok &= longest <= spec.budget_ms(g.sla_ms)
         if not ok.any():
             return Decision("infeasible")
         best = int(np.argmin(np.where(ok, cost, np.inf)))
