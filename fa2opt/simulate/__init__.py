@@ -15,10 +15,10 @@ from .arrivals import Trace, arrival_times_ms, load_trace, observed_rates
 from .autoscale import MethodDecider, TableDecider, control_loop
 from .engine import NodeSetting, Plan, SimResult, node_settings, simulate
 from .predictors import Predictor
-from .run import Run, Workload, evaluate, make_workload
+from .run import Run, SimOptions, Workload, evaluate, make_workload
 from .service import ServiceModel, profile_ranges
 
 __all__ = ["Trace", "arrival_times_ms", "load_trace", "observed_rates", "MethodDecider",
            "TableDecider", "control_loop", "NodeSetting", "Plan", "SimResult", "node_settings",
-           "simulate", "Predictor", "Run", "Workload", "evaluate", "make_workload",
+           "simulate", "Predictor", "Run", "SimOptions", "Workload", "evaluate", "make_workload",
            "ServiceModel", "profile_ranges"]
