@@ -295,3 +295,31 @@ def test_cli_simulator_flags(tmp_path, capsys):
     assert main(args + ["--service", "lognormal", "--cv", "-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cv" in err
+
+
+def test_options_report_script(tmp_path):
+    """scripts/simulator_options.py: every variant on the same workloads; the summary's
+    paired change is the mean of (variant − default) over the runs in runs.csv."""
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "simulator_options.py"
+    spec = importlib.util.spec_from_file_location("simulator_options", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "so"
+    assert mod.main(["--out", str(out), "--pipelines", "video_cpu", "--traces", "steady_low",
+                     "--seeds", "0", "1", "--start", "20", "--history", "10", "--seconds", "30",
+                     "--variants", "round-robin", "warm: cold"]) == 0
+    runs = pd.read_csv(out / "runs.csv")
+    summary = pd.read_csv(out / "summary.csv").set_index("variant")
+    assert len(runs) == 6 and set(runs.variant) == {"default", "round-robin", "warm: cold"}
+    assert runs.groupby("seed").requests.nunique().eq(1).all()  # one workload per seed
+    base = runs[runs.variant == "default"].set_index("seed").violation_pct
+    for name in ("round-robin", "warm: cold"):
+        mine = runs[runs.variant == name].set_index("seed").violation_pct
+        assert summary.loc[name, "delta_pp"] == pytest.approx((mine - base).mean())
+    assert summary.loc["default", "delta_pp"] == 0
+    assert "| warm: cold |" in (out / "summary.md").read_text()
