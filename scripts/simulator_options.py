@@ -3,7 +3,7 @@
 
 One method (default ``fa2``) autoscales real pipelines over the Twitter windows; every
 variant of the simulator (:class:`fa2opt.simulate.SimOptions`: one option changed from the
-default, plus all realistic options together) replays the *same* arrivals (common random
+default, plus four of them combined) replays the *same* arrivals (common random
 numbers) for several seeds. The window simulated is ``[start, start + seconds)`` of each
 trace; the ``history`` seconds before it are observed only (for the ``history`` warm start;
 the default ``peek`` warm start reads the window's first interval instead).
@@ -43,6 +43,7 @@ from fa2opt.simulate import MethodDecider, Predictor, SimOptions, evaluate, load
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "round-robin": {"dispatch": "round-robin"},
+    "round-robin, replica timeout": {"dispatch": "round-robin", "batch_timeout": "replica"},
     "jitter 0.1": {"service": "jitter", "jitter": 0.1},
     "lognormal cv 0.1": {"service": "lognormal", "cv": 0.1},
     "lognormal cv 0.3": {"service": "lognormal", "cv": 0.3},
@@ -50,10 +51,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "warm: history": {"warm_start": "history"},
     "warm: cold": {"warm_start": "cold"},
     "fan-out: first item": {"fanout": "first"},
-    "all realistic": {"dispatch": "round-robin", "service": "lognormal", "cv": 0.1,
+    "combined": {"dispatch": "round-robin", "service": "lognormal", "cv": 0.1,
                       "apply_batch": "when-ready", "warm_start": "history"},
 }
-DEFAULT_PIPELINES = ("video_cpu", "nlp_cpu", "traffic_analysis_gpu")
+DEFAULT_PIPELINES = ("video_cpu", "nlp_cpu", "traffic_analysis_gpu", "shared_services")
 
 
 def run_case(case: Mapping[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:

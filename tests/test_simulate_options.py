@@ -63,6 +63,13 @@ def test_round_robin_batches_alone_where_central_fills(b, p, rate, n):
     np.testing.assert_array_equal(rec.item_replica, np.arange(len(rec.arrival_ms)) % n)
     assert rec.batch_size.max() == 1
     np.testing.assert_allclose(rr.flows["main"].latency_ms, timeout + p)
+    # a replica that waits for its own share to fill (n× the timeout) fills batches of b,
+    # and its first item waits n times the model's batch-fill delay
+    own = simulate(inst, plan, arr, dispatch="round-robin", batch_timeout="replica")
+    assert np.all(own.nodes["a"].batch_size[:-n] == b)
+    assert own.flows["main"].latency_ms.max() == pytest.approx(p + n * timeout, rel=1e-9)
+    with pytest.raises(ValueError, match="batch_timeout"):
+        simulate(inst, plan, arr, batch_timeout="replica")
 
 
 def test_round_robin_follows_replicas_added_removed_and_switched():
@@ -255,6 +262,10 @@ def test_sim_options_from_mapping_and_label():
         SimOptions.from_mapping({"queue": "x"})
     with pytest.raises(ValueError, match="dispatch"):
         SimOptions.from_mapping({"dispatch": "random"})
+    with pytest.raises(ValueError, match="round-robin"):
+        SimOptions(batch_timeout="replica")
+    assert SimOptions("round-robin", batch_timeout="replica").label == \
+        "dispatch=round-robin,batch_timeout=replica"
     with pytest.raises(ValueError, match="service"):
         SimOptions.from_mapping({"service": "lognormal", "cv": "high"})
 

@@ -13,7 +13,7 @@ from ..io import InputError, load_instance
 from ..solver import available_methods, solver_class
 from .arrivals import ARRIVAL_MODES, Trace, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
-from .engine import APPLY_BATCH_MODES, DISPATCH_MODES, FANOUT_MODES
+from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES
 from .predictors import PREDICTORS, Predictor
 from .report import format_table, save_run_outputs
 from .run import Run, SimOptions, evaluate, make_workload
@@ -69,6 +69,8 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cv", type=float, default=DEFAULT_CV, help="coefficient of variation for --service lognormal")
     p.add_argument("--dispatch", choices=DISPATCH_MODES, default="central",
                    help="one queue per node, or round-robin to per-replica batchers")
+    p.add_argument("--batch-timeout", choices=BATCH_TIMEOUTS, default="node",
+                   help="round-robin: a replica waits the node's batch fill time or its own (n times longer)")
     p.add_argument("--apply-batch", choices=APPLY_BATCH_MODES, default="immediate",
                    help="a new batch size applies at once or when the replicas it needs are ready")
     p.add_argument("--warm-start", choices=WARM_STARTS, default="peek",
@@ -84,7 +86,8 @@ def sim_options(args: argparse.Namespace, instance_path: str | Path | None = Non
     service = ServiceModel(args.service, args.jitter if args.service == "jitter" else 0.0,
                            profile_ranges(instance_path) if args.service == "range" and instance_path else {},
                            cv=args.cv if args.service == "lognormal" else 0.0)
-    return SimOptions(args.dispatch, service, args.apply_batch, args.warm_start, args.fanout)
+    return SimOptions(args.dispatch, service, args.apply_batch, args.warm_start, args.fanout,
+                      args.batch_timeout)
 
 
 def default_methods() -> list[str]:

@@ -61,6 +61,7 @@ INF = float("inf")
 TIME_EPS_MS = 1e-6  # an item arriving within this of a dispatch joins that batch
 DISPATCH_MODES = ("central", "round-robin")
 APPLY_BATCH_MODES = ("immediate", "when-ready")
+BATCH_TIMEOUTS = ("node", "replica")  # a per-replica batcher waits the node's or its own fill time
 FANOUT_MODES = ("all", "first")  # a request has finished v when all / the first of its items have
 Event = tuple[float, str, "NodeSetting", float]  # (time, adjust|switch, setting, added replicas ready)
 
@@ -236,11 +237,13 @@ def run_node(arrivals_ms: Sequence[float], first: NodeSetting, events: Sequence[
             np.asarray(finishes, dtype=float))
 
 
-def round_robin_replicas(first: NodeSetting, events: Sequence[Event]
+def round_robin_replicas(first: NodeSetting, events: Sequence[Event], batch_timeout: str = "node"
                          ) -> tuple[list[tuple[float, list[int]]], list[tuple[NodeSetting, list[Event]]]]:
     """The replicas of a node under round-robin dispatch: the ready set over time
     (``(from time, replica ids in dispatch order)``) and each replica's own timeline
-    (its first setting and its adjust events, as a one-replica node).
+    (its first setting and its adjust events, as a one-replica node). Its batching timeout
+    is the decision's (``node``: 1000·(b−1)/λ_v) or n times it (``replica``: the time a
+    batch takes to fill from the replica's own share λ_v/n of the stream).
 
     A replica belongs to one deployment: it follows that deployment's batch-size changes
     until a switch (or a scale-down, which removes the newest replicas first) retires it."""
@@ -248,7 +251,8 @@ def round_robin_replicas(first: NodeSetting, events: Sequence[Event]
 
     def single(st: NodeSetting) -> NodeSetting:
         if st not in one:
-            one[st] = replace(st, replicas=1)
+            scale = st.replicas if batch_timeout == "replica" else 1
+            one[st] = replace(st, replicas=1, timeout_ms=st.timeout_ms * scale)
         return one[st]
 
     replicas: list[tuple[NodeSetting, list[Event]]] = [(single(first), []) for _ in range(first.replicas)]
@@ -284,7 +288,7 @@ def round_robin_replicas(first: NodeSetting, events: Sequence[Event]
 
 
 def run_node_round_robin(arrivals_ms: np.ndarray, first: NodeSetting, events: Sequence[Event],
-                         draws: Draws = Draws()
+                         draws: Draws = Draws(), batch_timeout: str = "node"
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One node behind a round-robin load balancer: item k (in arrival order) goes to the
     k-th ready replica in turn; each replica is a one-replica batching queue
@@ -292,7 +296,7 @@ def run_node_round_robin(arrivals_ms: np.ndarray, first: NodeSetting, events: Se
     first item, start and finish (batches ordered by start). O(N + B log B)."""
     arr = np.asarray(arrivals_ms, dtype=float)
     n = len(arr)
-    sets, replicas = round_robin_replicas(first, events)
+    sets, replicas = round_robin_replicas(first, events, batch_timeout)
     owner = np.empty(n, dtype=np.int64)
     bounds = [int(np.searchsorted(arr, t, side="left")) for t, _ in sets] + [n]
     count = 0
@@ -401,16 +405,20 @@ def fanout_counts(multiplier: float, n: int, rng: np.random.Generator) -> np.nda
 
 def simulate(instance: Instance, plan: Plan, arrivals_ms: Mapping[str, np.ndarray],
              seed: int = 0, graphs: Sequence[FlowGraph] | None = None,
-             dispatch: str = "central", fanout: str = "all") -> SimResult:
+             dispatch: str = "central", fanout: str = "all", batch_timeout: str = "node") -> SimResult:
     """Simulate every flow's requests (``arrivals_ms[flow]``, sorted) through the graph under
     ``plan``; deterministic for a seed (fan-out draws and sampled service times).
 
-    ``dispatch``: ``central`` (one queue per node) or ``round-robin`` (per-replica queues);
+    ``dispatch``: ``central`` (one queue per node) or ``round-robin`` (per-replica queues,
+    whose timeout is the node's fill time or, with ``batch_timeout="replica"``, their own);
     ``fanout``: a request has finished a node when ``all`` its K items have (the spec's
     "processed", default) or when the ``first`` has (what a simulator that times items
     alone would report; the difference is what the fan-out groups add)."""
     if dispatch not in DISPATCH_MODES:
         raise ValueError(f"dispatch must be one of {DISPATCH_MODES} (got {dispatch!r})")
+    if batch_timeout not in BATCH_TIMEOUTS or (batch_timeout == "replica" and dispatch == "central"):
+        raise ValueError(f"batch_timeout must be one of {BATCH_TIMEOUTS}, 'replica' only with "
+                         f"round-robin dispatch (got {batch_timeout!r} with {dispatch!r})")
     if fanout not in FANOUT_MODES:
         raise ValueError(f"fanout must be one of {FANOUT_MODES} (got {fanout!r})")
     graphs = tuple(graphs or flow_graphs(instance))
@@ -446,7 +454,7 @@ def simulate(instance: Instance, plan: Plan, arrivals_ms: Mapping[str, np.ndarra
             rec = nodes[v] = NodeRecord(sorted_items, first, b_start, b_finish)
         else:
             item_batch, owner, first, b_start, b_finish = run_node_round_robin(
-                sorted_items, plan.settings[0][v], plan.events(v), draws)
+                sorted_items, plan.settings[0][v], plan.events(v), draws, batch_timeout)
             rec = nodes[v] = NodeRecord(sorted_items, first, b_start, b_finish, item_batch, owner)
         finish = np.empty(len(items))
         finish[perm] = rec.finish_ms

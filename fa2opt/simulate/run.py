@@ -13,7 +13,8 @@ import numpy as np
 from ..model import Instance
 from .arrivals import Trace, arrival_times_ms, observed_rates
 from .autoscale import WARM_STARTS, Decider, LoopResult, control_loop
-from .engine import APPLY_BATCH_MODES, DISPATCH_MODES, FANOUT_MODES, SimResult, simulate
+from .engine import (APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, SimResult,
+                     simulate)
 from .metrics import flow_rows, summary_row
 from .predictors import Predictor
 from .service import DEFAULT_CV, DEFAULT_JITTER, ServiceModel
@@ -70,6 +71,8 @@ class SimOptions:
 
     * ``dispatch``: ``central`` (one queue per node) | ``round-robin`` (per-replica batchers
       behind a round-robin load balancer);
+    * ``batch_timeout`` (round-robin only): each replica's batcher waits the node's fill time
+      1000·(b−1)/λ_v (``node``) or its own share's, n times longer (``replica``);
     * ``service``: the service-time model (``mean``, ``jitter``, ``range``, ``lognormal``);
     * ``apply_batch``: ``immediate`` | ``when-ready`` (a decision that adds replicas changes
       the batch size only when they serve);
@@ -82,18 +85,24 @@ class SimOptions:
     apply_batch: str = "immediate"
     warm_start: str = "peek"
     fanout: str = "all"
+    batch_timeout: str = "node"
 
     def __post_init__(self) -> None:
         for name, allowed in (("dispatch", DISPATCH_MODES), ("apply_batch", APPLY_BATCH_MODES),
-                              ("warm_start", WARM_STARTS), ("fanout", FANOUT_MODES)):
+                              ("warm_start", WARM_STARTS), ("fanout", FANOUT_MODES),
+                              ("batch_timeout", BATCH_TIMEOUTS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed} (got {getattr(self, name)!r})")
+        if self.batch_timeout == "replica" and self.dispatch != "round-robin":
+            raise ValueError("batch_timeout 'replica' needs dispatch 'round-robin' (a central "
+                             "queue fills from the whole node stream)")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "SimOptions":
-        """From a flat config mapping (keys: dispatch, service, jitter, cv, apply_batch,
-        warm_start, fanout); an unknown key or bad value is a ValueError naming it."""
-        known = {"dispatch", "service", "jitter", "cv", "apply_batch", "warm_start", "fanout"}
+        """From a flat config mapping (keys: dispatch, batch_timeout, service, jitter, cv,
+        apply_batch, warm_start, fanout); an unknown key or bad value is a ValueError naming it."""
+        known = {"dispatch", "batch_timeout", "service", "jitter", "cv", "apply_batch",
+                 "warm_start", "fanout"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"unknown simulator option {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -103,12 +112,13 @@ class SimOptions:
                                    cv=float(raw.get("cv", DEFAULT_CV if kind == "lognormal" else 0.0)))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"service: {exc}") from None
-        return cls(**{k: str(raw[k]) for k in ("dispatch", "apply_batch", "warm_start", "fanout")
-                      if k in raw}, service=service)
+        return cls(**{k: str(raw[k]) for k in ("dispatch", "apply_batch", "warm_start", "fanout",
+                                               "batch_timeout") if k in raw}, service=service)
 
     def as_dict(self) -> dict[str, Any]:
         """Flat columns for result tables."""
-        return {"dispatch": self.dispatch, "service": self.service.label,
+        return {"dispatch": self.dispatch, "batch_timeout": self.batch_timeout,
+                "service": self.service.label,
                 "apply_batch": self.apply_batch, "warm_start": self.warm_start,
                 "fanout": self.fanout}
 
@@ -153,7 +163,8 @@ def evaluate(instance: Instance, workload: Workload, decider: Decider, *, name: 
                         history=history, apply_batch=options.apply_batch)
     t1 = time.perf_counter()
     sim = simulate(instance, loop.plan, workload.arrivals_ms, seed=seed,
-                   dispatch=options.dispatch, fanout=options.fanout)
+                   dispatch=options.dispatch, fanout=options.fanout,
+                   batch_timeout=options.batch_timeout)
     t2 = time.perf_counter()
     row = {"method": name, **summary_row(loop, sim, workload.horizon_s, warmup_s),
            "loop_s": t1 - t0, "sim_s": t2 - t1}
