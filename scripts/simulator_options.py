@@ -10,7 +10,8 @@ the default ``peek`` warm start reads the window's first interval instead).
 
 Outputs under ``--out``: ``runs.csv`` (pipeline × trace × seed × variant), ``summary.csv``
 and ``summary.md`` (per variant: pooled and mean violation %, the paired change against the
-default with a 95% t-interval over runs, resource-time and cost relative to the default).
+default with a 95% t-interval over runs, resource-time and cost relative to the default),
+``by_pipeline.csv`` (pooled violation % per variant × pipeline, also in ``summary.md``).
 
     python scripts/simulator_options.py --out results/sim_options --jobs 2
     python scripts/simulator_options.py --quick --out /tmp/sim_options_quick
@@ -24,6 +25,7 @@ import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
@@ -60,6 +62,8 @@ DEFAULT_PIPELINES = ("video_cpu", "nlp_cpu", "traffic_analysis_gpu", "shared_ser
 def run_case(case: Mapping[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every variant on one pipeline × trace × seed (one workload, one decision cache)."""
     inst = load_instance(PIPELINES / f"{case['pipeline']}.json")
+    if args.rho is not None:
+        inst = replace(inst, max_utilization=args.rho)
     lo = args.start - args.history
     traces = {f: load_trace(p, args.column).window(lo, args.history + args.seconds)
               for f, p in case["flows"].items()}
@@ -114,6 +118,19 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def by_pipeline(runs: pd.DataFrame) -> pd.DataFrame:
+    """Pooled violation % per variant (rows, in run order) × pipeline (columns)."""
+    g = runs.groupby(["variant", "pipeline"], sort=False)[["violations", "requests"]].sum()
+    table = (100.0 * g["violations"] / g["requests"]).unstack("pipeline")
+    return table.loc[list(dict.fromkeys(runs.variant))]
+
+
+def markdown_by_pipeline(table: pd.DataFrame) -> str:
+    lines = ["| variant | " + " | ".join(table.columns) + " |", "|" + "---|" * (len(table.columns) + 1)]
+    lines += [f"| {name} | " + " | ".join(f"{x:.2f}" for x in row) + " |" for name, row in table.iterrows()]
+    return "\n".join(lines)
+
+
 def markdown(summary: pd.DataFrame) -> str:
     head = ("| variant | runs | violations, pooled % | mean % per run (± 95% CI) | change vs default, "
             "pp (± 95% CI) | p99 ms (median) | CPU core·s vs default | GPU·s vs default |")
@@ -145,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--history", type=int, default=60, help="seconds before --start observed only")
     ap.add_argument("--interval", type=int, default=10)
     ap.add_argument("--startup", type=float, default=5.0)
+    ap.add_argument("--rho", type=float, help="override every pipeline's max_utilization")
     ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args(argv)
     if args.quick:
@@ -179,8 +197,12 @@ def main(argv: list[str] | None = None) -> int:
               f"pipelines {', '.join(args.pipelines)}; traces {', '.join(args.traces)} ({args.column}), "
               f"seconds [{args.start}, {args.start + args.seconds}) after {args.history} s of history; "
               f"seeds {', '.join(map(str, args.seeds))}; predictor {args.predictor}, interval "
-              f"{args.interval} s, start-up {args.startup:g} s")
-    table = markdown(summary)
+              f"{args.interval} s, start-up {args.startup:g} s, rho "
+              f"{args.rho if args.rho is not None else 'per instance'}")
+    per = by_pipeline(runs)
+    per.to_csv(out / "by_pipeline.csv")
+    table = (markdown(summary) + "\n\nViolations, pooled %, by pipeline:\n\n"
+             + markdown_by_pipeline(per))
     (out / "summary.md").write_text(header + "\n\n" + table + "\n", encoding="utf-8")
     print(header + "\n\n" + table)
     return 0
