@@ -46,6 +46,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "round-robin": {"dispatch": "round-robin"},
     "round-robin, replica timeout": {"dispatch": "round-robin", "batch_timeout": "replica"},
+    "partial batches: profile": {"partial_batch": "profile"},
+    "round-robin + partial: profile": {"dispatch": "round-robin", "partial_batch": "profile"},
     "jitter 0.1": {"service": "jitter", "jitter": 0.1},
     "lognormal cv 0.1": {"service": "lognormal", "cv": 0.1},
     "lognormal cv 0.3": {"service": "lognormal", "cv": 0.3},
@@ -53,8 +55,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "warm: history": {"warm_start": "history"},
     "warm: cold": {"warm_start": "cold"},
     "fan-out: first item": {"fanout": "first"},
-    "combined": {"dispatch": "round-robin", "service": "lognormal", "cv": 0.1,
-                      "apply_batch": "when-ready", "warm_start": "history"},
+    "combined": {"dispatch": "round-robin", "partial_batch": "profile", "service": "lognormal",
+                 "cv": 0.1, "apply_batch": "when-ready", "warm_start": "history"},
 }
 DEFAULT_PIPELINES = ("video_cpu", "nlp_cpu", "traffic_analysis_gpu", "shared_services")
 

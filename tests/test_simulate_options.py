@@ -148,6 +148,29 @@ def test_lognormal_service_keeps_the_mean_and_has_the_cv():
         ServiceModel("lognormal", cv=-0.1)
 
 
+def test_partial_batches_take_the_profiled_time_of_their_size():
+    """``profile``: a batch of k < b items takes the latency of the smallest profiled batch
+    ≥ k on the same hardware and units (here 1 → 10 ms, 2 → 16 ms, 3–4 → 25 ms); ``padded``
+    (default): always p(b) = 25 ms. Rows of other units do not count."""
+    configs = [Config(1, "cpu", 1, 10.0), Config(2, "cpu", 1, 16.0), Config(4, "cpu", 1, 25.0),
+               Config(3, "cpu", 2, 5.0)]
+    inst = single(configs, 20.0)
+    arr = {"main": arrival_times_ms(Trace.constant(20.0, 200), "poisson", np.random.default_rng(2))}
+    ans = solve(inst, "brute-force")
+    d = replace(ans.nodes["a"], batch=4, replicas=1, units=1.0, profile_latency_ms=25.0)
+    ans = ans.with_(nodes={"a": d})
+    expect = {1: 10.0, 2: 16.0, 3: 25.0, 4: 25.0}
+    for partial in ("padded", "profile"):
+        plan = Plan.fixed(node_settings(inst, ans, {"main": 20.0}, partial=partial))
+        rec = simulate(inst, plan, arr).nodes["a"]
+        dur, size = rec.batch_finish_ms - rec.batch_start_ms, rec.batch_size
+        assert set(size) == {1, 2, 3, 4}  # the timeout (150 ms at 20 req/s) cuts partial batches
+        want = np.array([expect[k] for k in size]) if partial == "profile" else 25.0
+        np.testing.assert_allclose(dur, want)
+    with pytest.raises(ValueError, match="partial"):
+        node_settings(inst, ans, {"main": 20.0}, partial="linear")
+
+
 # -- 3. new batch sizes when the replicas they need are ready -----------------------------
 def test_when_ready_holds_the_old_batch_size_until_added_replicas_serve():
     inst = single([Config(1, "cpu", 1, 40.0), Config(4, "cpu", 1, 60.0)], 100.0)

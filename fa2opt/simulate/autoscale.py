@@ -126,14 +126,14 @@ def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
                  service: ServiceModel | None = None,
                  min_rate_rps: float = MIN_RATE_RPS,
                  history: Mapping[str, np.ndarray] | None = None,
-                 apply_batch: str = "immediate") -> LoopResult:
+                 apply_batch: str = "immediate", partial: str = "padded") -> LoopResult:
     """Run the loop over the whole horizon (``len(observed[f])`` seconds) and return every
     step and the resulting configuration :class:`Plan`.
 
     ``observed[f]``: requests of flow f counted per second; ``warm[f]``: what the first
     decision sees (``peek``); ``history[f]``: counts observed before t = 0, seen by every
     decision (``history``); neither: the first decision is at the floor rate (``cold``).
-    ``apply_batch`` goes to the plan. O(K · decide) for K = horizon / interval decisions.
+    ``apply_batch`` goes to the plan, ``partial`` to :func:`node_settings`. O(K · decide) for K = horizon / interval decisions.
     """
     if interval_s < 1:
         raise ValueError(f"adaptation interval must be >= 1 s (got {interval_s})")
@@ -163,7 +163,7 @@ def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
         else:
             current, outcome, in_force = fastest_answer(instance.with_rates(rates=forecast)), "fallback", forecast
         steps.append(Step(float(t), forecast, current, outcome, ans.status, ms))
-        settings.append(node_settings(instance, current, in_force, service))
+        settings.append(node_settings(instance, current, in_force, service, partial))
     plan = Plan(tuple(1000.0 * s.time_s for s in steps), tuple(settings), 1000.0 * startup_s,
                 apply_batch)
     return LoopResult(steps, plan)

@@ -13,7 +13,7 @@ from ..io import InputError, load_instance
 from ..solver import available_methods, solver_class
 from .arrivals import ARRIVAL_MODES, Trace, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
-from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES
+from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
 from .predictors import PREDICTORS, Predictor
 from .report import format_table, save_run_outputs
 from .run import Run, SimOptions, evaluate, make_workload
@@ -77,6 +77,8 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
                    help="first decision: the trace's first interval (peek), the --history seconds, or the floor rate")
     p.add_argument("--history", type=int, default=0,
                    help="seconds at the trace's start observed before t = 0 (not simulated)")
+    p.add_argument("--partial-batch", choices=PARTIAL_MODES, default="padded",
+                   help="a batch of fewer than b items takes p(b) (padded) or the profiled time of its size")
     p.add_argument("--fanout", choices=FANOUT_MODES, default="all",
                    help="a request finishes a fan-out node with its last (all) or first item")
 
@@ -87,7 +89,7 @@ def sim_options(args: argparse.Namespace, instance_path: str | Path | None = Non
                            profile_ranges(instance_path) if args.service == "range" and instance_path else {},
                            cv=args.cv if args.service == "lognormal" else 0.0)
     return SimOptions(args.dispatch, service, args.apply_batch, args.warm_start, args.fanout,
-                      args.batch_timeout)
+                      args.batch_timeout, args.partial_batch)
 
 
 def default_methods() -> list[str]:

@@ -7,7 +7,9 @@ Model (one replica set per node, as the optimizer's decision describes it):
   ``b`` are waiting, or when the oldest has waited the **batching timeout**
   ``1000·(b−1)/λ_v`` ms (λ_v = the node rate the decision was made for), so a batch never
   waits past what the batch-fill queueing model assumed. Service time: see
-  :mod:`.service`; partial batches take the full batch's time.
+  :mod:`.service`; partial batches take the full batch's time (padding), or with
+  ``node_settings(partial="profile")`` the profile's time for the smallest profiled batch
+  size that holds them.
 * **Fan-out** (multiplier m_v, relative to the flow's entry): a request reaching v becomes
   K = ⌊m_v⌋ + Bernoulli(m_v − ⌊m_v⌋) items, drawn independently per (request, node), so
   E[K] = m_v. The K items of one request form a group; the request has *finished v* when
@@ -52,7 +54,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..answer import Answer
+from ..answer import Answer, NodeDecision
 from ..model import Instance
 from ..problem import FlowGraph, flow_graphs
 from .service import ServiceModel
@@ -62,6 +64,7 @@ TIME_EPS_MS = 1e-6  # an item arriving within this of a dispatch joins that batc
 DISPATCH_MODES = ("central", "round-robin")
 APPLY_BATCH_MODES = ("immediate", "when-ready")
 BATCH_TIMEOUTS = ("node", "replica")  # a per-replica batcher waits the node's or its own fill time
+PARTIAL_MODES = ("padded", "profile")  # a partial batch takes p(b), or p of the profiled size
 FANOUT_MODES = ("all", "first")  # a request has finished v when all / the first of its items have
 Event = tuple[float, str, "NodeSetting", float]  # (time, adjust|switch, setting, added replicas ready)
 
@@ -80,6 +83,7 @@ class NodeSetting:
     variant: str | None
     price: float
     service_sigma: float = 0.0  # lognormal spread: each batch time × exp(σz − σ²/2), z ~ N(0, 1)
+    partial_scale: tuple[float, ...] | None = None  # time of a k-item batch / p, k = 1..b (None: padded)
 
     @property
     def deployment(self) -> tuple[str, float, str | None]:
@@ -92,10 +96,27 @@ class NodeSetting:
         return (self.batch, self.replicas, self.deployment)
 
 
+def partial_scale(instance: Instance, node: str, d: NodeDecision) -> tuple[float, ...]:
+    """Time of a partial batch of k = 1..b items relative to p(b): the profile's latency for
+    the smallest profiled batch ≥ k on the same hardware, units and variant (capped at p(b):
+    a runtime can always pad to the configured shape)."""
+    p = float(d.profile_latency_ms)
+    rows = sorted((c.batch, c.latency_ms) for c in instance.node(node).configs
+                  if (c.hardware, float(c.units), c.variant) == (d.hardware, float(d.units), d.variant))
+    out = []
+    for k in range(1, int(d.batch) + 1):
+        lat = next((lat for b, lat in rows if b >= k), p)
+        out.append(min(lat, p) / p)
+    return tuple(out)
+
+
 def node_settings(instance: Instance, answer: Answer, rates: Mapping[str, float],
-                  service: ServiceModel | None = None) -> dict[str, NodeSetting]:
+                  service: ServiceModel | None = None, partial: str = "padded") -> dict[str, NodeSetting]:
     """The settings an answer's decision gives each node, with the batching timeout
-    1000·(b−1)/λ_v at the flow rates the decision was made for."""
+    1000·(b−1)/λ_v at the flow rates the decision was made for; ``partial`` says what a
+    batch of fewer than b items takes (``padded``: p; ``profile``: :func:`partial_scale`)."""
+    if partial not in PARTIAL_MODES:
+        raise ValueError(f"partial batch must be one of {PARTIAL_MODES} (got {partial!r})")
     service = service or ServiceModel()
     at = instance.with_rates(rates=rates)
     out = {}
@@ -105,7 +126,8 @@ def node_settings(instance: Instance, answer: Answer, rates: Mapping[str, float]
         out[v] = NodeSetting(batch=int(d.batch), replicas=int(d.replicas), service_lo_ms=lo,
                              service_hi_ms=hi, timeout_ms=1000.0 * (int(d.batch) - 1) / lam,
                              hardware=d.hardware, units=float(d.units), variant=d.variant,
-                             price=instance.price(d.hardware), service_sigma=service.sigma)
+                             price=instance.price(d.hardware), service_sigma=service.sigma,
+                             partial_scale=partial_scale(instance, v, d) if partial == "profile" else None)
     return out
 
 
@@ -177,14 +199,14 @@ def run_node(arrivals_ms: Sequence[float], first: NodeSetting, events: Sequence[
     One pass over the batches: the next batch starts at
     ``s = max(earliest free replica, min(a_i + timeout, a_{i+b−1}), last reconfiguration)``
     and takes the items that have arrived by s (at most b). Batch k's service time is
-    ``(lo + (hi − lo)·uniforms[k]) · exp(σ·normals[k] − σ²/2)``. O(B log n) for B batches,
-    n replicas.
+    ``(lo + (hi − lo)·uniforms[k]) · exp(σ·normals[k] − σ²/2)``, times the setting's
+    ``partial_scale`` for its size when set. O(B log n) for B batches, n replicas.
     """
     arr = list(arrivals_ms)
     n_items = len(arr)
     s0 = first
     b, lo, span, timeout = s0.batch, s0.service_lo_ms, s0.service_hi_ms - s0.service_lo_ms, s0.timeout_ms
-    sig = s0.service_sigma
+    sig, ratio = s0.service_sigma, s0.partial_scale
     free = [0.0] * s0.replicas  # a heap of replica free times (warm start: all idle at 0)
     ev, next_t, floor_t = 0, (events[0][0] if events else INF), 0.0
     u = draws.uniforms.tolist() if draws.uniforms is not None else None
@@ -211,7 +233,7 @@ def run_node(arrivals_ms: Sequence[float], first: NodeSetting, events: Sequence[
             floor_t = t
             b, lo, span, timeout = (new.batch, new.service_lo_ms,
                                     new.service_hi_ms - new.service_lo_ms, new.timeout_ms)
-            sig = new.service_sigma
+            sig, ratio = new.service_sigma, new.partial_scale
             if kind == "switch":
                 free = [t] * new.replicas
             elif new.replicas > len(free):
@@ -226,6 +248,8 @@ def run_node(arrivals_ms: Sequence[float], first: NodeSetting, events: Sequence[
         d = lo + span * u[nb] if span > 0.0 else lo
         if sig > 0.0:
             d *= exp(sig * z[nb] - 0.5 * sig * sig)
+        if ratio is not None:
+            d *= ratio[j - i - 1]
         f = s + d
         heapreplace(free, f)
         first_idx.append(i)

@@ -13,8 +13,8 @@ import numpy as np
 from ..model import Instance
 from .arrivals import Trace, arrival_times_ms, observed_rates
 from .autoscale import WARM_STARTS, Decider, LoopResult, control_loop
-from .engine import (APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, SimResult,
-                     simulate)
+from .engine import (APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES,
+                     PARTIAL_MODES, SimResult, simulate)
 from .metrics import flow_rows, summary_row
 from .predictors import Predictor
 from .service import DEFAULT_CV, DEFAULT_JITTER, ServiceModel
@@ -77,7 +77,9 @@ class SimOptions:
     * ``apply_batch``: ``immediate`` | ``when-ready`` (a decision that adds replicas changes
       the batch size only when they serve);
     * ``warm_start``: ``peek`` | ``history`` | ``cold`` (:mod:`.autoscale`);
-    * ``fanout``: ``all`` (a request finishes a node with its last item) | ``first``.
+    * ``fanout``: ``all`` (a request finishes a node with its last item) | ``first``;
+    * ``partial_batch``: ``padded`` (a batch of fewer than b items takes p(b)) | ``profile``
+      (the profile's time for the smallest profiled batch size that holds it).
     """
 
     dispatch: str = "central"
@@ -86,11 +88,12 @@ class SimOptions:
     warm_start: str = "peek"
     fanout: str = "all"
     batch_timeout: str = "node"
+    partial_batch: str = "padded"
 
     def __post_init__(self) -> None:
         for name, allowed in (("dispatch", DISPATCH_MODES), ("apply_batch", APPLY_BATCH_MODES),
                               ("warm_start", WARM_STARTS), ("fanout", FANOUT_MODES),
-                              ("batch_timeout", BATCH_TIMEOUTS)):
+                              ("batch_timeout", BATCH_TIMEOUTS), ("partial_batch", PARTIAL_MODES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed} (got {getattr(self, name)!r})")
         if self.batch_timeout == "replica" and self.dispatch != "round-robin":
@@ -100,9 +103,10 @@ class SimOptions:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "SimOptions":
         """From a flat config mapping (keys: dispatch, batch_timeout, service, jitter, cv,
-        apply_batch, warm_start, fanout); an unknown key or bad value is a ValueError naming it."""
+        apply_batch, warm_start, fanout, partial_batch); an unknown key or bad value is a
+        ValueError naming it."""
         known = {"dispatch", "batch_timeout", "service", "jitter", "cv", "apply_batch",
-                 "warm_start", "fanout"}
+                 "warm_start", "fanout", "partial_batch"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"unknown simulator option {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -113,14 +117,15 @@ class SimOptions:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"service: {exc}") from None
         return cls(**{k: str(raw[k]) for k in ("dispatch", "apply_batch", "warm_start", "fanout",
-                                               "batch_timeout") if k in raw}, service=service)
+                                               "batch_timeout", "partial_batch") if k in raw},
+                   service=service)
 
     def as_dict(self) -> dict[str, Any]:
         """Flat columns for result tables."""
         return {"dispatch": self.dispatch, "batch_timeout": self.batch_timeout,
                 "service": self.service.label,
                 "apply_batch": self.apply_batch, "warm_start": self.warm_start,
-                "fanout": self.fanout}
+                "fanout": self.fanout, "partial_batch": self.partial_batch}
 
     @property
     def label(self) -> str:
@@ -160,7 +165,8 @@ def evaluate(instance: Instance, workload: Workload, decider: Decider, *, name: 
     t0 = time.perf_counter()
     loop = control_loop(instance, workload.observed, warm, decider, predictor,
                         interval_s=interval_s, startup_s=startup_s, service=options.service,
-                        history=history, apply_batch=options.apply_batch)
+                        history=history, apply_batch=options.apply_batch,
+                        partial=options.partial_batch)
     t1 = time.perf_counter()
     sim = simulate(instance, loop.plan, workload.arrivals_ms, seed=seed,
                    dispatch=options.dispatch, fanout=options.fanout,
