@@ -2,9 +2,9 @@
 resource use? (issue 8; FA2 reports < 1.5% SLA violations over real traces).
 
 * :mod:`.arrivals` — traces and Poisson / evenly spaced arrivals;
-* :mod:`.service` — service-time models (profile mean, jitter, measured min–max);
-* :mod:`.engine` — the discrete-event simulator of batching queues, replicas, fan-out,
-  joins and reconfiguration;
+* :mod:`.service` — service-time models (profile mean, jitter, measured min–max, lognormal);
+* :mod:`.engine` — the discrete-event simulator of batching queues (central or per
+  replica), replicas, fan-out, joins and reconfiguration;
 * :mod:`.predictors` — rate forecasts; :mod:`.autoscale` — the adaptation loop;
 * :mod:`.metrics` — violations, percentiles, resource-time, cost, reconfigurations;
 * :mod:`.run` — one evaluation end to end; :mod:`.plots` — figures; :mod:`.cli` —
