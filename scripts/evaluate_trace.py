@@ -226,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (experiments in parallel)")
     add_sim_options(ap)  # simulator model options (docs/simulation.md), defaults = the original model
     args = ap.parse_args(argv)
+    if args.history < 0:
+        ap.error(f"--history must be >= 0 (got {args.history})")
     if args.bench:
         return bench(args)
     args.predictor = args.predictor or ["max:60"]

@@ -178,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--pipelines: no datasets/pipelines/{missing[0]}.json")
     cases = [{**e, "seed": s} for e in experiments(args.pipelines, args.traces, args.column)
              for s in args.seeds]
+    shortest = min(len(load_trace(p, args.column).rates) for c in cases for p in c["flows"].values())
+    if args.seconds < 1 or args.start + args.seconds > shortest:
+        ap.error(f"--start + --seconds must be within the traces ({shortest} s; got "
+                 f"{args.start} + {args.seconds})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
