@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from fa2opt import Config, Flow, Instance, Node, available_methods, load_instance, solve  # noqa: E402
 from fa2opt.simulate import (MethodDecider, Plan, Predictor, Trace, evaluate, load_trace, make_workload, node_settings, simulate)
+from fa2opt.simulate.cli import add_sim_options, sim_options  # noqa: E402
 from fa2opt.simulate.plots import plot_latency_cdf, plot_timeline  # noqa: E402
 from fa2opt.solver import solver_class  # noqa: E402
 
@@ -76,8 +77,10 @@ def run_experiment(exp: dict[str, Any], args: argparse.Namespace) -> tuple[list[
     inst = load_instance(PIPELINES / f"{exp['pipeline']}.json")
     if args.rho is not None:
         inst = replace(inst, max_utilization=args.rho)
-    traces = {f: load_trace(p, args.column).window(0, args.seconds) for f, p in exp["flows"].items()}
-    work = make_workload(inst, traces, "poisson", args.seed)
+    traces = {f: load_trace(p, args.column).window(0, args.history + args.seconds)
+              for f, p in exp["flows"].items()}
+    work = make_workload(inst, traces, "poisson", args.seed, args.history)
+    options = sim_options(args, PIPELINES / f"{exp['pipeline']}.json")
     rows, flows = [], []
     out = Path(args.out)
     for pred_spec in args.predictor:
@@ -89,8 +92,10 @@ def run_experiment(exp: dict[str, Any], args: argparse.Namespace) -> tuple[list[
             if args.time_limit and "time_limit" in solver_class(m).option_names():
                 opts["time_limit"] = args.time_limit
             run = evaluate(inst, work, MethodDecider(inst, m, **opts), name=m, predictor=predictor,
-                           interval_s=args.interval, startup_s=args.startup, seed=args.seed)
-            key = {"pipeline": exp["pipeline"], "trace": exp["trace"], "predictor": predictor.label}
+                           interval_s=args.interval, startup_s=args.startup, seed=args.seed,
+                           options=options)
+            key = {"pipeline": exp["pipeline"], "trace": exp["trace"], "predictor": predictor.label,
+                   "sim_options": options.label}
             rows.append({**key, **run.row})
             flows += [{**key, **f} for f in run.flows]
             runs.append(run)
@@ -219,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rho", type=float, help="override every pipeline's max_utilization")
     ap.add_argument("--headroom", type=float, default=0.0, help="scale forecasts by 1+h")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (experiments in parallel)")
+    add_sim_options(ap)  # simulator model options (docs/simulation.md), defaults = the original model
     args = ap.parse_args(argv)
+    if args.history < 0:
+        ap.error(f"--history must be >= 0 (got {args.history})")
     if args.bench:
         return bench(args)
     args.predictor = args.predictor or ["max:60"]

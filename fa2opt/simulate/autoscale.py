@@ -4,8 +4,16 @@ reconfigure (FA2's control loop, §III of the paper).
 At each decision time T_k = k·interval the predictor turns the per-second request counts
 observed before T_k into a forecast per flow; the decider (a registered method through
 :func:`fa2opt.solve`, or a decision table) answers for those rates; the decision holds
-until T_{k+1}. The first decision (T_0 = 0) is a warm start: the predictor is applied to the
-trace's own rates over the first interval, as if the system had been running already.
+until T_{k+1}. The first decision (T_0 = 0) depends on the warm start
+(:data:`WARM_STARTS`, chosen in :func:`fa2opt.simulate.run.evaluate`):
+
+* ``peek`` (default, the original behaviour): the predictor applied to the trace's own rates
+  over the first interval, as if the system had been running already — it sees the future;
+* ``history``: the predictor applied to the requests observed *before* t = 0 (a stretch of
+  the trace before the simulated window, ``make_workload(history_s=...)``); that history
+  also precedes every later forecast, as a monitor that was running would have it;
+* ``cold``: nothing observed yet: the decision at the floor rate (``min_rate_rps`` per flow,
+  a system scaled to its minimum); the first interval's rate is acted on at T_1.
 
 A decider that gives no decision (``infeasible``, ``no_solution``, ``error``) leaves the
 previous configuration in force ("kept"); with none yet, the all-fastest configuration at the
@@ -29,6 +37,7 @@ from .predictors import Predictor
 from .service import ServiceModel
 
 Decider = Callable[[Mapping[str, float]], Answer]
+WARM_STARTS = ("peek", "history", "cold")
 MIN_RATE_RPS = 1.0  # forecasts are clamped to at least this (the spec needs rates > 0)
 
 
@@ -112,15 +121,19 @@ def fastest_answer(instance: Instance) -> Answer:
 
 
 def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
-                 warm: Mapping[str, np.ndarray], decider: Decider, predictor: Predictor,
+                 warm: Mapping[str, np.ndarray] | None, decider: Decider, predictor: Predictor,
                  *, interval_s: int = 10, startup_s: float = 5.0,
                  service: ServiceModel | None = None,
-                 min_rate_rps: float = MIN_RATE_RPS) -> LoopResult:
+                 min_rate_rps: float = MIN_RATE_RPS,
+                 history: Mapping[str, np.ndarray] | None = None,
+                 apply_batch: str = "immediate", partial: str = "padded") -> LoopResult:
     """Run the loop over the whole horizon (``len(observed[f])`` seconds) and return every
     step and the resulting configuration :class:`Plan`.
 
-    ``observed[f]``: requests of flow f counted per second; ``warm[f]``: the history the first
-    decision sees. O(K · decide) for K = horizon / interval decisions.
+    ``observed[f]``: requests of flow f counted per second; ``warm[f]``: what the first
+    decision sees (``peek``); ``history[f]``: counts observed before t = 0, seen by every
+    decision (``history``); neither: the first decision is at the floor rate (``cold``).
+    ``apply_batch`` goes to the plan, ``partial`` to :func:`node_settings`. O(K · decide) for K = horizon / interval decisions.
     """
     if interval_s < 1:
         raise ValueError(f"adaptation interval must be >= 1 s (got {interval_s})")
@@ -132,8 +145,12 @@ def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
     for t in range(0, horizon, interval_s):
         forecast = {}
         for f in flows:
-            history = observed[f][:t] if t > 0 else warm[f]
-            forecast[f] = max(min_rate_rps, predictor(history, interval_s))
+            seen = observed[f][:t]
+            if history is not None:
+                seen = np.concatenate((history[f], seen))
+            elif t == 0 and warm is not None:
+                seen = warm[f]
+            forecast[f] = max(min_rate_rps, predictor(seen, interval_s)) if len(seen) else min_rate_rps
         t0 = time.perf_counter()
         ans = decider(forecast)
         ms = (time.perf_counter() - t0) * 1000.0
@@ -146,6 +163,7 @@ def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
         else:
             current, outcome, in_force = fastest_answer(instance.with_rates(rates=forecast)), "fallback", forecast
         steps.append(Step(float(t), forecast, current, outcome, ans.status, ms))
-        settings.append(node_settings(instance, current, in_force, service))
-    plan = Plan(tuple(1000.0 * s.time_s for s in steps), tuple(settings), 1000.0 * startup_s)
+        settings.append(node_settings(instance, current, in_force, service, partial))
+    plan = Plan(tuple(1000.0 * s.time_s for s in steps), tuple(settings), 1000.0 * startup_s,
+                apply_batch)
     return LoopResult(steps, plan)

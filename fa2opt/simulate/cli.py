@@ -12,11 +12,12 @@ from typing import Any, Sequence
 from ..io import InputError, load_instance
 from ..solver import available_methods, solver_class
 from .arrivals import ARRIVAL_MODES, Trace, load_trace
-from .autoscale import MethodDecider
+from .autoscale import WARM_STARTS, MethodDecider
+from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
 from .predictors import PREDICTORS, Predictor
 from .report import format_table, save_run_outputs
-from .run import Run, evaluate, make_workload
-from .service import SERVICE_KINDS, ServiceModel, profile_ranges
+from .run import Run, SimOptions, evaluate, make_workload
+from .service import DEFAULT_CV, DEFAULT_JITTER, SERVICE_KINDS, ServiceModel, profile_ranges
 
 
 def parse_traces(specs: Sequence[str], column: str, scale: float,
@@ -51,14 +52,44 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--interval", type=int, default=10, help="adaptation interval (s)")
     p.add_argument("--startup", type=float, default=5.0, help="replica start-up delay (s)")
     p.add_argument("--arrivals", choices=ARRIVAL_MODES, default="poisson")
-    p.add_argument("--service", choices=SERVICE_KINDS, default="mean")
-    p.add_argument("--jitter", type=float, default=0.1, help="half-width for --service jitter")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the metrics")
     p.add_argument("--time-limit", type=float, help="MILP time limit per decision (s)")
     p.add_argument("--out", help="folder for CSV and PNG results")
     p.add_argument("--json", action="store_true", help="one JSON row per method")
+    add_sim_options(p)
     p.set_defaults(func=cmd_evaluate)
+
+
+# -- simulator options (issue 15 item 4; docs/simulation.md), shared with scripts/evaluate_trace.py
+def add_sim_options(p: argparse.ArgumentParser) -> None:
+    """The simulator's model options as flags (defaults: the original model)."""
+    p.add_argument("--service", choices=SERVICE_KINDS, default="mean", help="service-time model")
+    p.add_argument("--jitter", type=float, default=DEFAULT_JITTER, help="half-width for --service jitter")
+    p.add_argument("--cv", type=float, default=DEFAULT_CV, help="coefficient of variation for --service lognormal")
+    p.add_argument("--dispatch", choices=DISPATCH_MODES, default="central",
+                   help="one queue per node, or round-robin to per-replica batchers")
+    p.add_argument("--batch-timeout", choices=BATCH_TIMEOUTS, default="node",
+                   help="round-robin: a replica waits the node's batch fill time or its own (n times longer)")
+    p.add_argument("--apply-batch", choices=APPLY_BATCH_MODES, default="immediate",
+                   help="a new batch size applies at once or when the replicas it needs are ready")
+    p.add_argument("--warm-start", choices=WARM_STARTS, default="peek",
+                   help="first decision: the trace's first interval (peek), the --history seconds, or the floor rate")
+    p.add_argument("--history", type=int, default=0,
+                   help="seconds at the trace's start observed before t = 0 (not simulated)")
+    p.add_argument("--partial-batch", choices=PARTIAL_MODES, default="padded",
+                   help="a batch of fewer than b items takes p(b) (padded) or the profiled time of its size")
+    p.add_argument("--fanout", choices=FANOUT_MODES, default="all",
+                   help="a request finishes a fan-out node with its last (all) or first item")
+
+
+def sim_options(args: argparse.Namespace, instance_path: str | Path | None = None) -> SimOptions:
+    """:class:`SimOptions` from :func:`add_sim_options` flags (ValueError on bad values)."""
+    service = ServiceModel(args.service, args.jitter if args.service == "jitter" else 0.0,
+                           profile_ranges(instance_path) if args.service == "range" and instance_path else {},
+                           cv=args.cv if args.service == "lognormal" else 0.0)
+    return SimOptions(args.dispatch, service, args.apply_batch, args.warm_start, args.fanout,
+                      args.batch_timeout, args.partial_batch)
 
 
 def default_methods() -> list[str]:
@@ -74,7 +105,8 @@ def method_options(method: str, time_limit: float | None) -> dict[str, Any]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
-    traces = parse_traces(args.trace, args.column, args.rate_scale, args.seconds)
+    traces = parse_traces(args.trace, args.column, args.rate_scale,
+                          args.seconds + args.history if args.seconds else None)
     methods = args.method or default_methods()
     known = set(available_methods())
     unknown = [m for m in methods if m not in known]
@@ -83,10 +115,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f"{', '.join(sorted(known))})", file=sys.stderr)
         return 2
     try:
-        service = ServiceModel(args.service, args.jitter if args.service == "jitter" else 0.0,
-                               profile_ranges(args.instance) if args.service == "range" else {})
+        options = sim_options(args, args.instance)
         predictor = Predictor(args.predictor, args.window, args.quantile, args.headroom)
-        workload = make_workload(instance, traces, args.arrivals, args.seed)
+        workload = make_workload(instance, traces, args.arrivals, args.seed, args.history)
     except ValueError as exc:
         if isinstance(exc, InputError):
             raise
@@ -98,7 +129,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         try:
             runs.append(evaluate(instance, workload, decider, name=m, predictor=predictor,
                                  interval_s=args.interval, startup_s=args.startup,
-                                 service=service, seed=args.seed, warmup_s=args.warmup))
+                                 seed=args.seed, warmup_s=args.warmup, options=options))
         except ValueError as exc:
             print(f"fa2opt evaluate: {m}: {exc}", file=sys.stderr)
             return 2
@@ -107,7 +138,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(json.dumps(r.row, default=float))
     else:
         print(f"{instance.name}: {workload.horizon_s} s, predictor {predictor.label}, "
-              f"interval {args.interval} s, start-up {args.startup:g} s, {args.arrivals} arrivals")
+              f"interval {args.interval} s, start-up {args.startup:g} s, {args.arrivals} arrivals, "
+              f"simulator {options.label}")
         print(format_table([r.row for r in runs]))
     if args.out:
         save_run_outputs(runs, workload, Path(args.out), instance.name)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec import SLA_TOL_MS
+from ..spec import budget_ms
 from .autoscale import LoopResult
 from .engine import Plan, SimResult
 
@@ -56,7 +56,7 @@ def latency_stats(latency_ms: np.ndarray, sla_ms: float) -> dict[str, float]:
         out.update({"violations": 0, "violation_pct": float("nan"), "mean_ms": float("nan"),
                     "max_ms": float("nan"), **{f"p{q}_ms": float("nan") for q in PERCENTILES}})
         return out
-    viol = int(np.count_nonzero(latency_ms > sla_ms + SLA_TOL_MS))
+    viol = int(np.count_nonzero(latency_ms > budget_ms(sla_ms)))
     pct = np.percentile(latency_ms, PERCENTILES)
     out.update({"violations": viol, "violation_pct": 100.0 * viol / n,
                 "mean_ms": float(latency_ms.mean()), "max_ms": float(latency_ms.max()),
@@ -83,7 +83,7 @@ def summary_row(loop: LoopResult, sim: SimResult, horizon_s: float,
     violation rate, resource-time per hardware kind, cost, reconfigurations, decisions."""
     lat = [measured(sim, f, warmup_s, horizon_s) for f in sim.flows]
     n = sum(len(x) for x in lat)
-    viol = sum(int(np.count_nonzero(x > rec.sla_ms + SLA_TOL_MS))
+    viol = sum(int(np.count_nonzero(x > budget_ms(rec.sla_ms)))
                for x, rec in zip(lat, sim.flows.values()))
     per_flow = flow_rows(sim, horizon_s, warmup_s)
     pooled = np.concatenate(lat) if lat else np.zeros(0)

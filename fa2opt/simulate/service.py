@@ -5,7 +5,16 @@ A batch on a replica of the configuration (b, h, u, variant) with profile latenc
 * ``mean``: exactly p (deterministic; what the optimizer's model assumes);
 * ``jitter``: uniform in [p·(1−j), p·(1+j)] (a symmetric spread of relative half-width j);
 * ``range``: uniform in [min, max] where the profile row carries measured
-  ``latency_min_ms`` and ``latency_max_ms`` columns (the mean p for rows that do not).
+  ``latency_min_ms`` and ``latency_max_ms`` columns (the mean p for rows that do not);
+* ``lognormal``: p·X with X lognormal of mean 1 and coefficient of variation ``cv``
+  (σ² = ln(1 + cv²), X = exp(σz − σ²/2)): the mean stays the profile's, a right tail as
+  measured latencies have. The sources' percentiles give the scale: Proteus and Loki rows'
+  p90/p50 ratios, read as lognormal, give cv ≈ 0.01 (median) to 0.04–0.11 (90th
+  percentile) for isolated benchmarks (docs/simulation.md).
+
+No derived profile carries a p99 beside its mean: the only p99 figures in the sources are
+IPA's ASR rows, and there the profile latency *is* the p99 (``datasets/profiles/PROVENANCE.md``),
+so ``mean`` already runs them at their p99.
 
 A partial batch (one dispatched on the batching timeout) takes the same time as a full one:
 the replica runs the configured batch shape (padding), which is what the profile measured.
@@ -13,6 +22,7 @@ the replica runs the configured batch shape (padding), which is what the profile
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,7 +30,9 @@ from typing import Any, Mapping
 from ..answer import NodeDecision
 from ..io import InputError, read_document, read_profile_csv
 
-SERVICE_KINDS = ("mean", "jitter", "range")
+SERVICE_KINDS = ("mean", "jitter", "range", "lognormal")
+DEFAULT_JITTER = 0.1  # half-width of ``jitter`` when none is given
+DEFAULT_CV = 0.1  # cv of ``lognormal`` when none is given: the sources' 90th-percentile spread
 RowKey = tuple[str, int, str, float, "str | None"]  # (node, batch, hardware, units, variant)
 
 
@@ -29,12 +41,26 @@ class ServiceModel:
     kind: str = "mean"
     jitter: float = 0.0
     ranges: Mapping[RowKey, tuple[float, float]] = field(default_factory=dict)
+    cv: float = 0.0  # coefficient of variation of ``lognormal``
 
     def __post_init__(self) -> None:
         if self.kind not in SERVICE_KINDS:
             raise ValueError(f"service model must be one of {SERVICE_KINDS} (got {self.kind!r})")
         if not 0.0 <= self.jitter < 1.0:
             raise ValueError(f"jitter must be in [0, 1) (got {self.jitter})")
+        if not (0.0 <= self.cv <= 10.0):
+            raise ValueError(f"cv must be in [0, 10] (got {self.cv})")
+
+    @property
+    def sigma(self) -> float:
+        """σ of the lognormal factor (0 unless ``lognormal``)."""
+        return math.sqrt(math.log1p(self.cv * self.cv)) if self.kind == "lognormal" else 0.0
+
+    @property
+    def label(self) -> str:
+        if self.kind == "jitter":
+            return f"jitter:{self.jitter:g}"
+        return f"lognormal:{self.cv:g}" if self.kind == "lognormal" else self.kind
 
     def bounds_ms(self, node: str, d: NodeDecision) -> tuple[float, float]:
         """(lo, hi) of the uniform service time of a batch (lo == hi: deterministic)."""
