@@ -137,8 +137,8 @@ class DecisionTable:
               device: str = "cpu") -> "DecisionTable":
         """Solve every (rate, SLA) of the grid in batched passes of the grid DP."""
         if flow is not None and flow not in {f.name for f in instance.flows}:
-            raise InputError("--flow", "", f"no flow named {flow!r} "
-                             f"(flows: {', '.join(f.name for f in instance.flows)})")
+            raise InputError("--flow", "", f"no flow named {quote(flow)} "
+                             f"(flows: {quote([f.name for f in instance.flows])})")
         grid_ms = check_grid_ms(grid_ms)
         xp = kernels.get_array_module(device)
         if not kernels.is_cupy(xp):

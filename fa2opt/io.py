@@ -67,8 +67,10 @@ def quote(value: Any) -> str:
 
 
 def label(name: str) -> str:
-    """A user-given name as it appears inside a field (``nodes[NAME]``), cut to 40 chars."""
-    return name if len(name) <= 40 else name[:37] + "..."
+    """A user-given name as it appears inside a field (``nodes[NAME]``): cut to 40 chars,
+    escaped when it holds a newline or other non-printable character (one line)."""
+    text = name if name.isprintable() else repr(name[:80])[1:-1]
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _HugeNumber:
@@ -212,15 +214,44 @@ def json_depth(text: str) -> int:
     return int(np.cumsum(step).max()) if step.size else 0
 
 
-def _json_object(shown: str) -> Any:
+class _Duplicated(dict):
+    """An object in which the JSON text names ``key`` twice (the parser's hook builds
+    objects bottom-up and cannot know where they sit; :func:`_duplicate_path` finds it)."""
+
+    key: str = ""
+
+
+def _json_pairs(found: list[int]) -> Any:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise InputError(shown, label(key), "duplicate key (an object names it twice)")
-            out[key] = value
-        return out
+        out: dict[str, Any] = dict(items)
+        if len(out) == len(items):
+            return out
+        marked = _Duplicated(out)
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                marked.key = key
+                break
+            seen.add(key)
+        found.append(1)
+        return marked
     return pairs
+
+
+def _duplicate_path(data: Any) -> str:
+    """The field path (``prices.gpu``, ``nodes[1].configs[0].batch``) of the first duplicated
+    key, found top-down without recursion."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Duplicated):
+            return f"{path}.{label(node.key)}" if path else label(node.key)
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{label(str(k))}" if path else label(str(k)))
+                         for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return "?"
 
 
 def _json_int(text: str) -> int | _HugeNumber:
@@ -288,8 +319,9 @@ _YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_yaml_
 
 
 def _load_yaml(text: str, shown: str) -> Any:
-    loader = _YamlLoader(text, shown)
+    loader = None
     try:
+        loader = _YamlLoader(text, shown)  # the reader already refuses some characters
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -300,7 +332,8 @@ def _load_yaml(text: str, shown: str) -> Any:
             raise
         raise InputError(shown, "", f"malformed YAML ({quote(str(exc))})") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
@@ -313,12 +346,15 @@ def read_document(path: str | Path) -> dict[str, Any]:
     else:
         if json_depth(text) > MAX_DEPTH:
             raise InputError(shown, "", f"nested deeper than {MAX_DEPTH} levels")
+        found: list[int] = []
         try:
-            data = json.loads(text, object_pairs_hook=_json_object(shown), parse_int=_json_int)
+            data = json.loads(text, object_pairs_hook=_json_pairs(found), parse_int=_json_int)
         except json.JSONDecodeError as exc:
             raise InputError(shown, "", f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
         except RecursionError:  # json_depth should have caught it; never a traceback
             raise InputError(shown, "", f"nested deeper than {MAX_DEPTH} levels") from None
+        if found:
+            raise InputError(shown, _duplicate_path(data), "duplicate key (an object names it twice)")
     if not isinstance(data, dict):
         raise InputError(shown, "", f"not an object (top level is {type(data).__name__})")
     return data
