@@ -466,8 +466,12 @@ def hostile_files(draw: st.DrawFn) -> tuple[str, bytes, bytes]:
         path = draw(st.sampled_from(paths))
         parent, key = _parent(doc, path), path[-1]
         op = draw(st.sampled_from(["drop", "set", "dup", "nest", "huge-list", "retype", "extreme",
-                                   "add-key"]))
-        if op == "add-key" and isinstance(parent, dict):
+                                   "add-key", "scale", "scale"]))
+        if op == "scale":  # mostly valid: an ordinary instance, sometimes infeasible
+            v = parent[key]
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                parent[key] = v * draw(st.sampled_from([0.01, 0.3, 3.0, 100.0]))
+        elif op == "add-key" and isinstance(parent, dict):
             key = draw(st.sampled_from(["batch", "units", "multiplier", "max_batch", "flows",
                                         "variant", "profile", "configs", "zzz", ""]))
             parent[key] = draw(HOSTILE_VALUES)
@@ -533,7 +537,7 @@ def test_hostile_files_end_in_exit_0_or_2(case: tuple[str, bytes, bytes]) -> Non
 
 
 @pytest.mark.slow
-@settings(max_examples=500)
+@settings(max_examples=2000)
 @given(hostile_files())
 def test_hostile_files_end_in_exit_0_or_2_many(case: tuple[str, bytes, bytes]) -> None:
     _check_file(*case)
