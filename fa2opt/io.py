@@ -316,6 +316,11 @@ class _YamlLoader(yaml.SafeLoader):
 
 
 _YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_yaml_int)
+# YAML 1.2 reads ``1e9`` as a number; PyYAML's 1.1 rules read it as the string "1e9", which
+# the strict types would then refuse (numbers are written as numbers, not as strings)
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def _load_yaml(text: str, shown: str) -> Any:

@@ -358,6 +358,15 @@ def test_yaml_implicit_types_are_not_numbers_or_names(tmp_path: Path, line: str,
     _refused(_write(tmp_path, text, "i.yaml"), field)
 
 
+def test_yaml_exponent_numbers_are_numbers(tmp_path: Path) -> None:
+    """YAML 1.2 reads 1e2 as a number (PyYAML's 1.1 rules alone would make it a string)."""
+    text = yaml.safe_dump(_set(_doc(), ["rate_rps"], 12345)).replace("12345", "5e1")
+    text = text.replace("sla_ms: 500", "sla_ms: 5E+2")
+    inst = load_instance(_write(tmp_path, text, "i.yaml"))
+    assert inst.flows[0].rate_rps == 50.0 and inst.flows[0].sla_ms == 500.0
+    assert inst.nodes == load_instance(_write(tmp_path, json.dumps(_doc()))).nodes
+
+
 def test_csv_cells_stay_text_parsed(tmp_path: Path) -> None:
     inst = load_instance(_write(tmp_path, json.dumps(_doc())))
     assert inst.nodes[0].configs[1].latency_ms == 45.0
