@@ -35,6 +35,7 @@ KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "pric
 MAX_FILE_BYTES = 64 * 2**20  # an instance or profile file larger than this is refused
 MAX_DEPTH = 100  # lists/objects nested deeper than this are refused (real instances need < 10)
 MAX_ALIAS_NODES = 10_000  # YAML aliases may add at most this many nodes by expansion
+MAX_YAML_EVENTS = 1_000_000  # a YAML file of more nodes is refused (PyYAML builds ~100k/s)
 MAX_NUMBER_DIGITS = 300  # longer integer literals are out of every range (and slow to parse)
 QUOTE_CHARS = 80  # at most this many characters of user data in a message
 CYCLE_SHOWN = 6  # a cycle message names this many nodes, then the cycle's length
@@ -258,46 +259,55 @@ def _json_int(text: str) -> int | _HugeNumber:
     return int(text) if len(text) <= MAX_NUMBER_DIGITS else _HugeNumber(text)
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader that refuses, while the events stream in (iteratively, before the
-    recursive composer goes deep): nesting beyond MAX_DEPTH, alias expansion beyond
-    MAX_ALIAS_NODES nodes, recursive aliases; and duplicate mapping keys."""
+_YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+def _check_yaml_events(text: str, shown: str) -> None:
+    """Refuse, in one iterative pass over the event stream (before the composer, which
+    recurses per level, builds anything): more than MAX_YAML_EVENTS events, nesting beyond
+    MAX_DEPTH, alias expansion beyond MAX_ALIAS_NODES nodes, recursive aliases."""
+    opened: list[list[Any]] = [[0, None]]  # per open collection: [nodes, anchor]
+    sizes: dict[str, int] = {}  # anchor -> nodes its expansion holds
+    alias_nodes = 0
+
+    def refuse(event: Any, reason: str) -> InputError:
+        mark = event.start_mark
+        return InputError(shown, f"line {mark.line + 1}" if mark else "", reason)
+
+    for count, event in enumerate(yaml.parse(text, Loader=_YAML_BASE)):
+        if count > MAX_YAML_EVENTS:
+            raise refuse(event, f"more than {MAX_YAML_EVENTS} YAML nodes")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(opened) > MAX_DEPTH:
+                raise refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+            opened.append([1, event.anchor])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            size, anchor = opened.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            opened[-1][0] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            opened[-1][0] += 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(a == event.anchor for _, a in opened):
+                raise refuse(event, f"recursive alias *{label(str(event.anchor))}")
+            size = sizes.get(event.anchor, 1)
+            alias_nodes += size
+            if alias_nodes > MAX_ALIAS_NODES:
+                raise refuse(event, f"aliases expand to more than {MAX_ALIAS_NODES} nodes")
+            opened[-1][0] += size
+
+
+class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
+    """The safe loader with strict mappings (a key named twice is an error) and integer
+    literals too long to be a number in range kept as :class:`_HugeNumber`. Run only on
+    text that :func:`_check_yaml_events` accepted."""
 
     def __init__(self, text: str, shown: str):
         super().__init__(text)
         self.shown = shown
-        self.open: list[list[Any]] = [[0, None]]  # per open collection: [nodes, anchor]
-        self.sizes: dict[str, int] = {}  # anchor -> nodes its expansion holds
-        self.alias_nodes = 0
-
-    def get_event(self) -> Any:
-        event = super().get_event()
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            if len(self.open) > MAX_DEPTH:
-                self._refuse(event, f"nested deeper than {MAX_DEPTH} levels")
-            self.open.append([1, event.anchor])
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            count, anchor = self.open.pop()
-            if anchor is not None:
-                self.sizes[anchor] = count
-            self.open[-1][0] += count
-        elif isinstance(event, yaml.ScalarEvent):
-            if event.anchor is not None:
-                self.sizes[event.anchor] = 1
-            self.open[-1][0] += 1
-        elif isinstance(event, yaml.AliasEvent):
-            if any(a == event.anchor for _, a in self.open):
-                self._refuse(event, f"recursive alias *{label(event.anchor)}")
-            size = self.sizes.get(event.anchor, 1)
-            self.alias_nodes += size
-            if self.alias_nodes > MAX_ALIAS_NODES:
-                self._refuse(event, f"aliases expand to more than {MAX_ALIAS_NODES} nodes")
-            self.open[-1][0] += size
-        return event
-
-    def _refuse(self, event: Any, reason: str) -> None:
-        mark = event.start_mark
-        raise InputError(self.shown, f"line {mark.line + 1}" if mark else "", reason)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
@@ -326,7 +336,8 @@ _YamlLoader.add_implicit_resolver(
 def _load_yaml(text: str, shown: str) -> Any:
     loader = None
     try:
-        loader = _YamlLoader(text, shown)  # the reader already refuses some characters
+        _check_yaml_events(text, shown)
+        loader = _YamlLoader(text, shown)
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

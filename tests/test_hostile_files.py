@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from fa2opt import spec
 from fa2opt.answer import Answer
 from fa2opt.cli import main
-from fa2opt.io import (MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, QUOTE_CHARS, InputError,
-                       instance_from_dict, load_instance, quote)
+from fa2opt.io import (MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, MAX_YAML_EVENTS, QUOTE_CHARS,
+                       InputError, instance_from_dict, load_instance, quote)
 from fa2opt.solver import solve
 from fa2opt.verify import matches, verify
 
@@ -146,6 +146,12 @@ def test_modest_aliases_are_accepted(tmp_path: Path) -> None:
     aliased = load_instance(_write(tmp_path, text, "i.yaml"))
     plain = load_instance(_write(tmp_path, json.dumps(doc), "i.json"))
     assert aliased.nodes == plain.nodes
+
+
+def test_yaml_with_too_many_nodes_is_refused_before_building_them(tmp_path: Path) -> None:
+    """PyYAML builds ~100k nodes/s in Python; beyond MAX_YAML_EVENTS the event pass refuses."""
+    text = yaml.safe_dump(_doc()) + "x: [" + "1, " * MAX_YAML_EVENTS + "1]\n"
+    _refused(_write(tmp_path, text, "many.yaml"), f"more than {MAX_YAML_EVENTS} YAML nodes")
 
 
 # -- 3. numbers -----------------------------------------------------------------------------
