@@ -35,6 +35,7 @@ KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "pric
 MAX_FILE_BYTES = 64 * 2**20  # an instance or profile file larger than this is refused
 MAX_DEPTH = 100  # lists/objects nested deeper than this are refused (real instances need < 10)
 MAX_ALIAS_NODES = 10_000  # YAML aliases may add at most this many nodes by expansion
+MAX_JSON_VALUES = 5_000_000  # a JSON file of more values is refused (~1 GB once parsed)
 MAX_YAML_EVENTS = 1_000_000  # a YAML file of more nodes is refused (PyYAML builds ~100k/s)
 MAX_NUMBER_DIGITS = 300  # longer integer literals are out of every range (and slow to parse)
 QUOTE_CHARS = 80  # at most this many characters of user data in a message
@@ -206,13 +207,15 @@ def output_dir(path: str | Path, option: str = "--out") -> Path:
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
-def json_depth(text: str) -> int:
-    """How deep JSON text nests lists/objects (brackets outside strings), without recursion
-    and in linear time: the parser recurses per level, so it must not see a deep file."""
+def json_shape(text: str) -> tuple[int, int]:
+    """(nesting depth, about how many values) of JSON text -- brackets and commas outside
+    strings -- without recursion and in linear time: the parser recurses per level and
+    builds every value, so it must not see a deep file or tens of millions of values."""
     raw = np.frombuffer(_JSON_STRING.sub('""', text).encode("utf-8", "replace"), dtype=np.uint8)
-    step = ((raw == ord("[")) | (raw == ord("{"))).astype(np.int32)
-    step -= ((raw == ord("]")) | (raw == ord("}"))).astype(np.int32)
-    return int(np.cumsum(step).max()) if step.size else 0
+    opens = (raw == ord("[")) | (raw == ord("{"))
+    step = opens.astype(np.int32) - ((raw == ord("]")) | (raw == ord("}"))).astype(np.int32)
+    depth = int(np.cumsum(step).max()) if step.size else 0
+    return depth, int(opens.sum()) + int((raw == ord(",")).sum())
 
 
 class _Duplicated(dict):
@@ -360,14 +363,17 @@ def read_document(path: str | Path) -> dict[str, Any]:
     if path.suffix.lower() in (".yaml", ".yml"):
         data = _load_yaml(text, shown)
     else:
-        if json_depth(text) > MAX_DEPTH:
+        depth, values = json_shape(text)
+        if depth > MAX_DEPTH:
             raise InputError(shown, "", f"nested deeper than {MAX_DEPTH} levels")
+        if values > MAX_JSON_VALUES:
+            raise InputError(shown, "", f"more than {MAX_JSON_VALUES} JSON values")
         found: list[int] = []
         try:
             data = json.loads(text, object_pairs_hook=_json_pairs(found), parse_int=_json_int)
         except json.JSONDecodeError as exc:
             raise InputError(shown, "", f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:  # json_depth should have caught it; never a traceback
+        except RecursionError:  # json_shape should have caught it; never a traceback
             raise InputError(shown, "", f"nested deeper than {MAX_DEPTH} levels") from None
         if found:
             raise InputError(shown, _duplicate_path(data), "duplicate key (an object names it twice)")

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from fa2opt import spec
 from fa2opt.answer import Answer
 from fa2opt.cli import main
-from fa2opt.io import (MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, MAX_YAML_EVENTS, QUOTE_CHARS,
-                       InputError, instance_from_dict, load_instance, quote)
+from fa2opt.io import (MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, MAX_JSON_VALUES,
+                       MAX_YAML_EVENTS, QUOTE_CHARS, InputError, instance_from_dict,
+                       load_instance, quote)
 from fa2opt.solver import solve
 from fa2opt.verify import matches, verify
 
@@ -152,6 +153,11 @@ def test_yaml_with_too_many_nodes_is_refused_before_building_them(tmp_path: Path
     """PyYAML builds ~100k nodes/s in Python; beyond MAX_YAML_EVENTS the event pass refuses."""
     text = yaml.safe_dump(_doc()) + "x: [" + "1, " * MAX_YAML_EVENTS + "1]\n"
     _refused(_write(tmp_path, text, "many.yaml"), f"more than {MAX_YAML_EVENTS} YAML nodes")
+
+
+def test_json_with_too_many_values_is_refused_before_parsing(tmp_path: Path) -> None:
+    text = json.dumps(_doc())[:-1] + ', "x": [' + "[]," * MAX_JSON_VALUES + "[]]}"
+    _refused(_write(tmp_path, text), f"more than {MAX_JSON_VALUES} JSON values")
 
 
 # -- 3. numbers -----------------------------------------------------------------------------
