@@ -17,6 +17,7 @@ from .answer import Answer, empty_answer
 from .io import InputError, load_instance
 from .problem import Problem
 from .solver import available_methods, checked, solver_class
+from .tables import ReplicaRangeError
 
 # Modules that add a subcommand through ``add_parser(subparsers)`` (absent ones are skipped).
 SUBCOMMAND_MODULES = ("fa2opt.generate", "fa2opt.decision_table", "fa2opt.compare",
@@ -206,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown method {args.method!r} (available: {', '.join(available_methods())})")
     try:
         return int(args.func(args) or 0)
-    except InputError as exc:
+    except (InputError, ReplicaRangeError) as exc:  # bad input: one line, never a traceback
         print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -37,35 +37,51 @@ from . import cpu_kernels, kernels
 from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
-from .grid.flow_dp import capped
-from .io import InputError, load_instance
+from .grid.flow_dp import capped, grid_too_long
+from .io import InputError, load_instance, output_file, quote
 from .model import Instance
 from .problem import Problem
 from .solver import checked
+from .spec import RATE_RPS_RANGE
+from .tables import ReplicaRangeError
 
 METHOD = "fa2-grid"
 WINDOW = 2
 
 
-def parse_range(text: str, option: str) -> np.ndarray:
+MAX_RANGE_VALUES = 1_000_000  # a START:STOP:STEP grid longer than this is refused (memory)
+
+
+def parse_range(text: str, option: str,
+                within: tuple[float, float] | None = None) -> np.ndarray:
     """``START:STOP:STEP`` (STOP included when on the grid), a single value, or a
-    comma-separated list; every value finite and > 0. Bad text → InputError."""
+    comma-separated list; every value finite and > 0 (and in ``within`` when given), at
+    most MAX_RANGE_VALUES of them. Bad text → InputError."""
+    shown = quote(text)
     try:
         if ":" in text:
             parts = [float(x) for x in text.split(":")]
             if len(parts) != 3:
-                raise InputError(option, "", f"expected START:STOP:STEP (got {text!r})")
+                raise InputError(option, "", f"expected START:STOP:STEP (got {shown})")
             start, stop, step = parts
             if not all(map(math.isfinite, parts)) or step <= 0 or stop < start:
-                raise InputError(option, "", f"needs finite START <= STOP and STEP > 0 (got {text!r})")
-            n = int(math.floor((stop - start) / step + 1e-9)) + 1
-            values = start + step * np.arange(n)
+                raise InputError(option, "", f"needs finite START <= STOP and STEP > 0 (got {shown})")
+            count = math.floor((stop - start) / step + 1e-9) + 1
+            if count > MAX_RANGE_VALUES:
+                raise InputError(option, "", f"{count:.3g} values (at most {MAX_RANGE_VALUES}); "
+                                 f"use a larger STEP (got {shown})")
+            values = start + step * np.arange(int(count))
         else:
             values = np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise InputError(option, "", f"not a number list or START:STOP:STEP (got {text!r})") from None
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(option, "", f"not a number list or START:STOP:STEP (got {shown})") from None
     if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise InputError(option, "", f"every value must be finite and > 0 (got {text!r})")
+        raise InputError(option, "", f"every value must be finite and > 0 (got {shown})")
+    if within is not None and (values.min() < within[0] or values.max() > within[1]):
+        raise InputError(option, "", f"out of range: every value must be in [{within[0]:g}, "
+                         f"{within[1]:g}] (got {shown})")
     return values
 
 
@@ -122,8 +138,8 @@ class DecisionTable:
               device: str = "cpu") -> "DecisionTable":
         """Solve every (rate, SLA) of the grid in batched passes of the grid DP."""
         if flow is not None and flow not in {f.name for f in instance.flows}:
-            raise InputError("--flow", "", f"no flow named {flow!r} "
-                             f"(flows: {', '.join(f.name for f in instance.flows)})")
+            raise InputError("--flow", "", f"no flow named {quote(flow)} "
+                             f"(flows: {quote([f.name for f in instance.flows])})")
         grid_ms = check_grid_ms(grid_ms)
         xp = kernels.get_array_module(device)
         if not kernels.is_cupy(xp):
@@ -147,6 +163,9 @@ class DecisionTable:
             instance, {n.name: xp.asarray(np.broadcast_to(ends.node_rate(n.name), (2,)))
                        for n in instance.nodes}, xp)
         steps = grid_steps(capped(parts0, tabs0, grid_ms), grid_ms)
+        too_long = grid_too_long(steps, grid_ms)
+        if too_long:
+            raise InputError("--grid-ms", "", too_long)
         leaf_steps = sum(count_terms(p.tree) for p in parts0)
         chunk = chunk_size(steps, leaf_steps, table.device)
         out: dict[str, list] = {"status": [], "cost": [], "lb": []}
@@ -269,9 +288,7 @@ class DecisionTable:
 
     def write(self, path: str | Path) -> None:
         """CSV, or Parquet when the name ends in ``.parquet`` (needs pyarrow or fastparquet)."""
-        path = Path(path)
-        if not path.parent.exists():
-            raise InputError(str(path), "--out", "folder does not exist")
+        path = output_file(path)
         frame = self.to_frame()
         if path.suffix == ".parquet":
             try:
@@ -313,10 +330,14 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_table(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
-    rates = parse_range(args.rates, "--rates")
+    rates = parse_range(args.rates, "--rates", within=RATE_RPS_RANGE)
     slas = None if args.sla_ms is None else parse_range(args.sla_ms, "--sla-ms")
-    table = DecisionTable.build(inst, rates, flow=args.flow, sla_ms=slas, grid_ms=args.grid_ms,
-                                device=args.device)
+    output_file(args.out)  # before the work, not after it
+    try:
+        table = DecisionTable.build(inst, rates, flow=args.flow, sla_ms=slas,
+                                    grid_ms=args.grid_ms, device=args.device)
+    except ReplicaRangeError as exc:  # a rate of the range makes some row's replicas explode
+        raise InputError("--rates", "", f"{args.instance}: {exc}") from None
     table.write(args.out)
     counts = {s: int(np.sum(table.status == s)) for s in ("optimal", "feasible", "infeasible")}
     print(f"{args.out}: {len(table.rate_rps)} rows ({', '.join(f'{n} {s}' for s, n in counts.items())}) "

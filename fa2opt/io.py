@@ -1,25 +1,45 @@
 """Reading instance files (JSON or YAML, profiles inline or as CSV) with strict validation.
 
 Every problem with the input raises :class:`InputError`, whose text names the file, the
-field and the reason in one line; the CLI prints it and exits with code 2.
+field and the reason in one short line (user data is quoted through :func:`quote`, at most
+~80 characters); the CLI prints it and exits with code 2. Hostile files are refused before
+they cost memory or time: only regular files of at most MAX_FILE_BYTES, nesting at most
+MAX_DEPTH levels (checked without recursion), YAML aliases adding at most MAX_ALIAS_NODES
+nodes, numbers of the JSON/YAML types only (strings are not numbers) and inside the
+representable range of :mod:`fa2opt.spec`.
 """
 
 from __future__ import annotations
 
 import csv
+import io as _io
 import json
 import math
+import os
+import re
+import reprlib
+import stat
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import yaml
 
-from . import queueing
+from . import queueing, spec
 from .model import MAIN_FLOW, QUEUEING_DEFAULT, Config, Edge, Flow, Instance, Node
+from .tables import ProfileArrays, replicas_needed
 
 PROFILE_COLUMNS = ("batch", "hardware", "units", "latency_ms")
 KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "prices", "nodes",
               "edges", "flows"}
+MAX_FILE_BYTES = 64 * 2**20  # an instance or profile file larger than this is refused
+MAX_DEPTH = 100  # lists/objects nested deeper than this are refused (real instances need < 10)
+MAX_ALIAS_NODES = 10_000  # YAML aliases may add at most this many nodes by expansion
+MAX_JSON_VALUES = 5_000_000  # a JSON file of more values is refused (~1 GB once parsed)
+MAX_YAML_EVENTS = 1_000_000  # a YAML file of more nodes is refused (PyYAML builds ~100k/s)
+MAX_NUMBER_DIGITS = 300  # longer integer literals are out of every range (and slow to parse)
+QUOTE_CHARS = 80  # at most this many characters of user data in a message
+CYCLE_SHOWN = 6  # a cycle message names this many nodes, then the cycle's length
 
 
 class InputError(ValueError):
@@ -30,43 +50,99 @@ class InputError(ValueError):
         super().__init__(f"{self.file}: {field}: {reason}" if field else f"{self.file}: {reason}")
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = QUOTE_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_REPR.maxlevel = 3
+
+
+def quote(value: Any) -> str:
+    """A repr of user data of at most QUOTE_CHARS characters (a million-item list or a
+    megabyte name must not become a megabyte message)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<integer of about {int(value.bit_length() * 0.30103)} digits>"
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):  # e.g. ints too long for str() deep inside
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 3] + "..."
+
+
+def label(name: str) -> str:
+    """A user-given name as it appears inside a field (``nodes[NAME]``): cut to 40 chars,
+    escaped when it holds a newline or other non-printable character (one line)."""
+    text = name if name.isprintable() else repr(name[:80])[1:-1]
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _HugeNumber:
+    """An integer literal too long to convert (Python refuses > 4300 digits, and any beyond
+    MAX_NUMBER_DIGITS lies outside every range): kept as its length, rejected by the checks."""
+
+    def __init__(self, text: str):
+        self.digits = len(text.lstrip("+-"))
+
+    def __repr__(self) -> str:
+        return f"<integer of {self.digits} digits>"
+
+
 # -- scalar checks -------------------------------------------------------------------------
 class _Checker:
-    """Field checks bound to one file, so every error names it."""
+    """Field checks bound to one file, so every error names it. ``text_numbers``: the file is
+    a CSV, whose cells are text by nature, so numbers come as strings there (and only there)."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, *, text_numbers: bool = False):
         self.file = file
+        self.text_numbers = text_numbers
 
     def fail(self, field: str, reason: str) -> InputError:
         return InputError(self.file, field, reason)
 
-    def number(self, value: Any, field: str, *, positive: bool = False,
-               nonneg: bool = False) -> float:
+    def number(self, value: Any, field: str, *, positive: bool = False, nonneg: bool = False,
+               within: tuple[float, float] | None = None, zero_ok: bool = False) -> float:
+        """A finite number (JSON/YAML number; text only in a CSV), optionally > 0, >= 0, and
+        in ``within`` (or exactly 0 with ``zero_ok``)."""
         if value is None:
             raise self.fail(field, "missing")
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise self.fail(field, f"not a number ({value!r})")
-        try:
+        if isinstance(value, _HugeNumber):
+            raise self.fail(field, f"out of range (an integer of {value.digits} digits)")
+        if isinstance(value, str) and self.text_numbers:
+            try:
+                x = float(value)
+            except ValueError:
+                raise self.fail(field, f"not a number (got {quote(value)})") from None
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            hint = "; write numbers without quotes" if isinstance(value, str) else ""
+            raise self.fail(field, f"not a number (got {quote(value)}{hint})")
+        elif isinstance(value, int) and abs(value) > 2**1000:
+            raise self.fail(field, f"out of range (got {quote(value)})")
+        else:
             x = float(value)
-        except ValueError:
-            raise self.fail(field, f"not a number ({value!r})") from None
         if not math.isfinite(x):
-            raise self.fail(field, f"must be finite (got {value!r})")
+            raise self.fail(field, f"must be finite (got {quote(value)})")
         if positive and x <= 0:
-            raise self.fail(field, f"must be > 0 (got {value!r})")
+            raise self.fail(field, f"must be > 0 (got {quote(value)})")
         if nonneg and x < 0:
-            raise self.fail(field, f"must be >= 0 (got {value!r})")
+            raise self.fail(field, f"must be >= 0 (got {quote(value)})")
+        if within is not None and not (within[0] <= x <= within[1] or (zero_ok and x == 0)):
+            zero = "0 or " if zero_ok else ""
+            raise self.fail(field, f"out of range: must be {zero}in [{within[0]:g}, {within[1]:g}] "
+                            f"(got {x:g})")
         return x
 
-    def positive_int(self, value: Any, field: str) -> int:
+    def positive_int(self, value: Any, field: str,
+                     within: tuple[float, float] = spec.COUNT_RANGE) -> int:
         x = self.number(value, field)
         if not float(x).is_integer() or x < 1:
-            raise self.fail(field, f"must be a positive integer (got {value!r})")
+            raise self.fail(field, f"must be a positive integer (got {quote(value)})")
+        if not within[0] <= x <= within[1]:
+            raise self.fail(field, f"out of range: must be an integer in [{within[0]:g}, "
+                            f"{within[1]:g}] (got {x:g})")
         return int(x)
 
     def name(self, value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(field, f"must be a non-empty string (got {value!r})")
+            raise self.fail(field, f"must be a non-empty string (got {quote(value)})")
         return value
 
     def mapping(self, value: Any, field: str) -> Mapping[str, Any]:
@@ -83,29 +159,226 @@ class _Checker:
 
 
 # -- files ---------------------------------------------------------------------------------
+def read_text(path: str | Path, shown: str | None = None, what: str = "file") -> str:
+    """A regular file's text (UTF-8, a leading BOM dropped), refusing directories, devices,
+    pipes and anything over MAX_FILE_BYTES before reading it whole."""
+    path = Path(path)
+    shown = str(path) if shown is None else shown
+    try:
+        with open(path, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+                raise InputError(shown, "", f"is {kind} (expected a {what})")
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(shown, "", f"{what} not found") from None
+    except IsADirectoryError:
+        raise InputError(shown, "", f"is a directory (expected a {what})") from None
+    except OSError as exc:
+        raise InputError(shown, "", f"cannot read {what} ({exc.__class__.__name__})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(shown, "", f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(shown, "", f"not UTF-8 text (byte {exc.start})") from None
+
+
+def output_file(path: str | Path, option: str = "--out") -> Path:
+    """An output file path that can be written: not a directory, its folder exists (a clean
+    input error before any work, rather than IsADirectoryError after it)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(str(path), option, "is a directory (expected a file name)")
+    if not path.parent.is_dir():
+        raise InputError(str(path), option, "folder does not exist")
+    return path
+
+
+def output_dir(path: str | Path, option: str = "--out") -> Path:
+    """An output folder path: absent (it will be made) or an existing directory."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(str(path), option, "exists and is not a directory")
+    return path
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def json_shape(text: str) -> tuple[int, int]:
+    """(nesting depth, about how many values) of JSON text -- brackets and commas outside
+    strings -- without recursion and in linear time: the parser recurses per level and
+    builds every value, so it must not see a deep file or tens of millions of values."""
+    raw = np.frombuffer(_JSON_STRING.sub('""', text).encode("utf-8", "replace"), dtype=np.uint8)
+    opens = (raw == ord("[")) | (raw == ord("{"))
+    step = opens.astype(np.int32) - ((raw == ord("]")) | (raw == ord("}"))).astype(np.int32)
+    depth = int(np.cumsum(step).max()) if step.size else 0
+    return depth, int(opens.sum()) + int((raw == ord(",")).sum())
+
+
+class _Duplicated(dict):
+    """An object in which the JSON text names ``key`` twice (the parser's hook builds
+    objects bottom-up and cannot know where they sit; :func:`_duplicate_path` finds it)."""
+
+    key: str = ""
+
+
+def _json_pairs(found: list[int]) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = dict(items)
+        if len(out) == len(items):
+            return out
+        marked = _Duplicated(out)
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                marked.key = key
+                break
+            seen.add(key)
+        found.append(1)
+        return marked
+    return pairs
+
+
+def _duplicate_path(data: Any) -> str:
+    """The field path (``prices.gpu``, ``nodes[1].configs[0].batch``) of the first duplicated
+    key, found top-down without recursion."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Duplicated):
+            return f"{path}.{label(node.key)}" if path else label(node.key)
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{label(str(k))}" if path else label(str(k)))
+                         for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return "?"
+
+
+def _json_int(text: str) -> int | _HugeNumber:
+    return int(text) if len(text) <= MAX_NUMBER_DIGITS else _HugeNumber(text)
+
+
+_YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+def _check_yaml_events(text: str, shown: str) -> None:
+    """Refuse, in one iterative pass over the event stream (before the composer, which
+    recurses per level, builds anything): more than MAX_YAML_EVENTS events, nesting beyond
+    MAX_DEPTH, alias expansion beyond MAX_ALIAS_NODES nodes, recursive aliases."""
+    opened: list[list[Any]] = [[0, None]]  # per open collection: [nodes, anchor]
+    sizes: dict[str, int] = {}  # anchor -> nodes its expansion holds
+    alias_nodes = 0
+
+    def refuse(event: Any, reason: str) -> InputError:
+        mark = event.start_mark
+        return InputError(shown, f"line {mark.line + 1}" if mark else "", reason)
+
+    for count, event in enumerate(yaml.parse(text, Loader=_YAML_BASE)):
+        if count > MAX_YAML_EVENTS:
+            raise refuse(event, f"more than {MAX_YAML_EVENTS} YAML nodes")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(opened) > MAX_DEPTH:
+                raise refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+            opened.append([1, event.anchor])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            size, anchor = opened.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            opened[-1][0] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            opened[-1][0] += 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(a == event.anchor for _, a in opened):
+                raise refuse(event, f"recursive alias *{label(str(event.anchor))}")
+            size = sizes.get(event.anchor, 1)
+            alias_nodes += size
+            if alias_nodes > MAX_ALIAS_NODES:
+                raise refuse(event, f"aliases expand to more than {MAX_ALIAS_NODES} nodes")
+            opened[-1][0] += size
+
+
+class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
+    """The safe loader with strict mappings (a key named twice is an error) and integer
+    literals too long to be a number in range kept as :class:`_HugeNumber`. Run only on
+    text that :func:`_check_yaml_events` accepted."""
+
+    def __init__(self, text: str, shown: str):
+        super().__init__(text)
+        self.shown = shown
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in seen:
+                        raise InputError(self.shown, label(str(key.value)),
+                                         f"duplicate key (line {key.start_mark.line + 1})")
+                    seen.add(key.value)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> int | _HugeNumber:
+        text = str(node.value).replace("_", "")
+        return _HugeNumber(text) if len(text) > MAX_NUMBER_DIGITS else super().construct_yaml_int(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_yaml_int)
+# YAML 1.2 reads ``1e9`` as a number; PyYAML's 1.1 rules read it as the string "1e9", which
+# the strict types would then refuse (numbers are written as numbers, not as strings)
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _load_yaml(text: str, shown: str) -> Any:
+    loader = None
+    try:
+        _check_yaml_events(text, shown)
+        loader = _YamlLoader(text, shown)
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(shown, "", f"malformed YAML{where}") from None
+    except (ValueError, TypeError) as exc:  # a constructor refusing a value (e.g. a bad date)
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(shown, "", f"malformed YAML ({quote(str(exc))})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def read_document(path: str | Path) -> dict[str, Any]:
     """Parse a JSON or YAML file into a dict (raising InputError for anything else)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), "", f"cannot read file ({exc.__class__.__name__})") from None
+    shown = str(path)
+    text = read_text(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise InputError(str(path), "", f"malformed YAML{where}") from None
+        data = _load_yaml(text, shown)
     else:
+        depth, values = json_shape(text)
+        if depth > MAX_DEPTH:
+            raise InputError(shown, "", f"nested deeper than {MAX_DEPTH} levels")
+        if values > MAX_JSON_VALUES:
+            raise InputError(shown, "", f"more than {MAX_JSON_VALUES} JSON values")
+        found: list[int] = []
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_pairs(found), parse_int=_json_int)
         except json.JSONDecodeError as exc:
-            raise InputError(str(path), "", f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
+            raise InputError(shown, "", f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:  # json_shape should have caught it; never a traceback
+            raise InputError(shown, "", f"nested deeper than {MAX_DEPTH} levels") from None
+        if found:
+            raise InputError(shown, _duplicate_path(data), "duplicate key (an object names it twice)")
     if not isinstance(data, dict):
-        raise InputError(str(path), "", f"not an object (top level is {type(data).__name__})")
+        raise InputError(shown, "", f"not an object (top level is {type(data).__name__})")
     return data
 
 
@@ -117,25 +390,23 @@ def load_instance(path: str | Path) -> Instance:
 
 def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
     """Rows of a profile CSV as dicts of strings (empty cells dropped)."""
+    text = read_text(path, shown, "profile file")
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            missing = [c for c in PROFILE_COLUMNS if c not in header]
-            if missing:
-                raise InputError(shown, missing[0], "missing column")
-            reader.fieldnames = header
-            rows = []
-            for i, row in enumerate(reader, start=2):
-                cleaned = {k: v.strip() for k, v in row.items()
-                           if k is not None and v is not None and v.strip() != ""}
-                cleaned["_line"] = i
-                rows.append(cleaned)
-            return rows
-    except FileNotFoundError:
-        raise InputError(shown, "", "profile file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(shown, "", f"cannot read profile ({exc})") from None
+        reader = csv.DictReader(_io.StringIO(text, newline=""))
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in PROFILE_COLUMNS if c not in header]
+        if missing:
+            raise InputError(shown, missing[0], "missing column")
+        reader.fieldnames = header
+        rows = []
+        for i, row in enumerate(reader, start=2):
+            cleaned = {k: v.strip() for k, v in row.items()
+                       if isinstance(k, str) and isinstance(v, str) and v.strip() != ""}
+            cleaned["_line"] = i
+            rows.append(cleaned)
+        return rows
+    except csv.Error as exc:
+        raise InputError(shown, "", f"cannot read profile ({quote(str(exc))})") from None
 
 
 # -- the instance ----------------------------------------------------------------------------
@@ -143,14 +414,16 @@ def _config(chk: _Checker, row: Mapping[str, Any], where: str, sep: str = ".") -
     """One profile row; a field is named ``{where}{sep}{column}``."""
     chk.mapping(row, where)
     variant = row.get("variant")
-    if variant is not None and not isinstance(variant, str):
-        variant = str(variant)
+    if variant is not None:
+        variant = chk.name(variant, f"{where}{sep}variant")
     accuracy = row.get("accuracy")
     return Config(
-        batch=chk.positive_int(row.get("batch"), f"{where}{sep}batch"),
+        batch=chk.positive_int(row.get("batch"), f"{where}{sep}batch", spec.BATCH_RANGE),
         hardware=chk.name(row.get("hardware"), f"{where}{sep}hardware"),
-        units=chk.number(row.get("units"), f"{where}{sep}units", positive=True),
-        latency_ms=chk.number(row.get("latency_ms"), f"{where}{sep}latency_ms", positive=True),
+        units=chk.number(row.get("units"), f"{where}{sep}units", positive=True,
+                         within=spec.UNITS_RANGE),
+        latency_ms=chk.number(row.get("latency_ms"), f"{where}{sep}latency_ms", positive=True,
+                              within=spec.LATENCY_MS_RANGE),
         variant=variant,
         accuracy=None if accuracy is None else chk.number(accuracy, f"{where}{sep}accuracy"),
     )
@@ -160,16 +433,16 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
     where = f"nodes[{i}]"
     chk.mapping(raw, where)
     name = chk.name(raw.get("name"), f"{where}.name")
-    where = f"nodes[{name}]"
+    where = f"nodes[{label(name)}]"
     has_profile, has_configs = "profile" in raw, "configs" in raw
     if has_profile == has_configs:
         raise chk.fail(where, "needs exactly one of 'profile' (CSV path) or 'configs' (rows)")
     if has_profile:
         rel = chk.name(raw["profile"], f"{where}.profile")
-        csv_path = base_dir / rel
-        rows_raw = read_profile_csv(csv_path, str(csv_path))
-        csv_chk = _Checker(str(csv_path))
-        configs = [_config(csv_chk, r, f"line {r['_line']}", ", column ") for r in rows_raw]
+        # a CSV problem names the instance, the node's field and the CSV, in that order
+        csv_chk = _Checker(f"{chk.file}: {where}.profile ({quote(rel)[1:-1]})", text_numbers=True)
+        rows_raw = read_profile_csv(base_dir / rel, csv_chk.file)
+        configs = [_config(csv_chk, r, f"line {r['_line']}", ": ") for r in rows_raw]
         empty_where, owner = "", csv_chk
     else:
         rows_raw = chk.sequence(raw["configs"], f"{where}.configs", nonempty=False)
@@ -181,13 +454,14 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
     for j, c in enumerate(configs):
         if c.identity in seen:
             b, h, u, var = c.identity
-            raise owner.fail(empty_where, f"rows {seen[c.identity]} and {j} have the same "
-                             f"identity (batch={b}, hardware={h}, units={u:g}, variant={var})")
+            raise owner.fail(empty_where, f"rows {seen[c.identity]} and {j} have the same identity "
+                             f"(batch={b}, hardware={quote(h)}, units={u:g}, variant={quote(var)})")
         seen[c.identity] = j
     mult = raw.get("multiplier", 1.0)
     return Node(
         name=name, configs=tuple(configs),
-        multiplier=chk.number(mult, f"{where}.multiplier", positive=True),
+        multiplier=chk.number(mult, f"{where}.multiplier", positive=True,
+                              within=spec.MULTIPLIER_RANGE),
         max_replicas=None if raw.get("max_replicas") is None
         else chk.positive_int(raw["max_replicas"], f"{where}.max_replicas"),
         max_batch=None if raw.get("max_batch") is None
@@ -195,28 +469,44 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
     )
 
 
+def _first_duplicate(names: list[str]) -> str | None:
+    """The first name that occurs twice (linear: a set, not ``list.count``)."""
+    seen: set[str] = set()
+    for v in names:
+        if v in seen:
+            return v
+        seen.add(v)
+    return None
+
+
 def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
                        base_dir: Path | str = ".", default_name: str = "instance") -> Instance:
-    """Validate a parsed instance document and build an :class:`Instance`."""
+    """Validate a parsed instance document and build an :class:`Instance` (linear time)."""
     chk = _Checker(source)
     base_dir = Path(base_dir)
     chk.mapping(data, "")
 
     q = data.get("queueing", QUEUEING_DEFAULT)
-    if q not in queueing.names():
-        raise chk.fail("queueing", f"unknown queueing model {q!r} (known: {', '.join(queueing.names())})")
+    if not isinstance(q, str) or q not in queueing.names():
+        raise chk.fail("queueing", f"unknown queueing model {quote(q)} "
+                       f"(known: {', '.join(queueing.names())})")
     rho = chk.number(data.get("max_utilization", 1.0), "max_utilization")
     if not 0 < rho <= 1:
         raise chk.fail("max_utilization", f"must be in (0, 1] (got {rho:g})")
-    prices = {str(h): chk.number(p, f"prices.{h}", nonneg=True)
-              for h, p in chk.mapping(data.get("prices", {}), "prices").items()}
+    chk.number(rho, "max_utilization", within=spec.MAX_UTILIZATION_RANGE)
+    prices: dict[str, float] = {}
+    for h, p in chk.mapping(data.get("prices", {}), "prices").items():
+        if not isinstance(h, str):
+            raise chk.fail("prices", f"keys must be hardware names (got {quote(h)})")
+        prices[h] = chk.number(p, f"prices.{label(h)}", nonneg=True, within=spec.PRICE_RANGE,
+                               zero_ok=True)
 
     nodes = [_node(chk, raw, i, base_dir)
              for i, raw in enumerate(chk.sequence(data.get("nodes"), "nodes"))]
     names = [n.name for n in nodes]
-    dup = sorted({v for v in names if names.count(v) > 1})
-    if dup:
-        raise chk.fail("nodes", f"duplicate node name {dup[0]!r}")
+    dup = _first_duplicate(names)
+    if dup is not None:
+        raise chk.fail("nodes", f"duplicate node name {quote(dup)}")
     known = set(names)
 
     edges: list[Edge] = []
@@ -228,13 +518,15 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
         src, dst = raw[0], raw[1]
         for end in (src, dst):
             if not isinstance(end, str) or end not in known:
-                raise chk.fail(where, f"unknown node {end!r}")
+                raise chk.fail(where, f"unknown node {quote(end)}")
         if src == dst:
-            raise chk.fail(where, f"self-loop on {src!r}")
+            raise chk.fail(where, f"self-loop on {quote(src)}")
         if (src, dst) in seen_edges:
-            raise chk.fail(where, f"duplicate edge {src!r} -> {dst!r}")
+            raise chk.fail(where, f"duplicate edge {quote(src)} -> {quote(dst)}")
         seen_edges.add((src, dst))
-        d = chk.number(raw[2], f"{where}.latency_ms", nonneg=True) if len(raw) == 3 else 0.0
+        d = (chk.number(raw[2], f"{where}.latency_ms", nonneg=True,
+                        within=spec.EDGE_LATENCY_MS_RANGE, zero_ok=True)
+             if len(raw) == 3 else 0.0)
         edges.append(Edge(src, dst, d))
 
     flows: list[Flow] = []
@@ -243,40 +535,69 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
             where = f"flows[{i}]"
             chk.mapping(raw, where)
             fname = chk.name(raw.get("name"), f"{where}.name")
-            where = f"flows[{fname}]"
+            where = f"flows[{label(fname)}]"
             members = chk.sequence(raw.get("nodes"), f"{where}.nodes")
             for v in members:
                 if not isinstance(v, str) or v not in known:
-                    raise chk.fail(f"{where}.nodes", f"unknown node {v!r}")
+                    raise chk.fail(f"{where}.nodes", f"unknown node {quote(v)}")
             if len(set(members)) != len(members):
                 raise chk.fail(f"{where}.nodes", "lists a node twice")
-            flows.append(Flow(fname, chk.number(raw.get("rate_rps"), f"{where}.rate_rps", positive=True),
+            flows.append(Flow(fname, chk.number(raw.get("rate_rps"), f"{where}.rate_rps",
+                                                positive=True, within=spec.RATE_RPS_RANGE),
                               chk.number(raw.get("sla_ms"), f"{where}.sla_ms", positive=True),
                               tuple(members)))
-        fnames = [f.name for f in flows]
-        dup = sorted({f for f in fnames if fnames.count(f) > 1})
-        if dup:
-            raise chk.fail("flows", f"duplicate flow name {dup[0]!r}")
+        dup = _first_duplicate([f.name for f in flows])
+        if dup is not None:
+            raise chk.fail("flows", f"duplicate flow name {quote(dup)}")
     else:
         flows.append(Flow(MAIN_FLOW,
-                          chk.number(data.get("rate_rps"), "rate_rps", positive=True),
+                          chk.number(data.get("rate_rps"), "rate_rps", positive=True,
+                                     within=spec.RATE_RPS_RANGE),
                           chk.number(data.get("sla_ms"), "sla_ms", positive=True),
                           tuple(names)))
     covered = {v for f in flows for v in f.nodes}
     orphans = [v for v in names if v not in covered]
     if orphans:
-        raise chk.fail(f"nodes[{orphans[0]}]", "belongs to no flow")
+        raise chk.fail(f"nodes[{label(orphans[0])}]", "belongs to no flow")
 
     cycle = _find_cycle(names, edges)
     if cycle:
-        raise chk.fail("edges", "cycle " + " -> ".join(cycle))
+        shown = " -> ".join(quote(v) for v in cycle[:CYCLE_SHOWN])
+        more = f" -> ... ({len(cycle) - 1} nodes)" if len(cycle) > CYCLE_SHOWN else ""
+        raise chk.fail("edges", f"cycle {shown}{more}")
 
-    name = data.get("name", default_name)
-    return Instance(
-        name=str(name), nodes=tuple(nodes), edges=tuple(edges), flows=tuple(flows),
+    name = chk.name(data["name"], "name") if "name" in data else default_name
+    inst = Instance(
+        name=name, nodes=tuple(nodes), edges=tuple(edges), flows=tuple(flows),
         prices=prices, queueing=q, max_utilization=rho,
         extra={k: v for k, v in data.items() if k not in KNOWN_KEYS}, source=source,
     )
+    _check_replicas(chk, inst)
+    return inst
+
+
+def _check_replicas(chk: _Checker, inst: Instance) -> None:
+    """The derived bound: at the instance's rates no profile row may need more than
+    spec.MAX_ROW_REPLICAS replicas (so replicas stay exact and costs <= 1e17, inside HiGHS's
+    range). One vectorised pass over all rows."""
+    owners = [n for n in inst.nodes for _ in n.configs]
+    rows = [c for n in inst.nodes for c in n.configs]
+    prof = ProfileArrays(batch=np.array([c.batch for c in rows], dtype=np.int64),
+                         units=np.array([c.units for c in rows], dtype=np.float64),
+                         latency_ms=np.array([c.latency_ms for c in rows], dtype=np.float64),
+                         price=np.ones(len(rows)))
+    rates = {n.name: inst.node_rate(n.name) for n in inst.nodes}
+    lam = np.array([rates[n.name] for n in owners], dtype=np.float64)
+    need = replicas_needed(prof, lam, inst.max_utilization)
+    bad = np.flatnonzero(need > spec.MAX_ROW_REPLICAS)
+    if bad.size:
+        k = int(bad[0])
+        node, row = owners[k], rows[k]
+        raise chk.fail(f"nodes[{label(node.name)}]",
+                       f"the row batch={row.batch}, latency_ms={row.latency_ms:g} would need "
+                       f"{need[k]:.3g} replicas (more than {spec.MAX_ROW_REPLICAS:.0e}) at "
+                       f"rate_rps x multiplier = {lam[k]:.3g} rps, max_utilization "
+                       f"{inst.max_utilization:g}: lower the rate or multiplier, or drop the row")
 
 
 def _find_cycle(names: list[str], edges: list[Edge]) -> list[str] | None:

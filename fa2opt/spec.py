@@ -77,3 +77,21 @@ def fp_margin_ms(budget: float, terms: int) -> float:
     u·|result| (u = 2⁻⁵³), and a DP performs fewer than 2·terms of them on any path.
     Generous by a factor 4, so a margin that is too small cannot occur."""
     return 8.0 * (terms + 4) * UNIT_ROUNDOFF * abs(budget)
+
+
+# -- representable range -------------------------------------------------------------------
+# The spec asks only for finite, positive numbers; these bounds are where the derived
+# quantities (replicas, costs, batch-fill delays) stay exact in int64/double and inside
+# HiGHS's range (|value| < 1e20). An instance outside them is an input error naming the
+# field (fa2opt.io); everything inside must solve. sla_ms has no bound beyond "finite > 0"
+# (a huge SLA means unconstrained).
+RATE_RPS_RANGE = (1e-6, 1e9)  # a flow's rate_rps (and `table --rates`)
+MULTIPLIER_RANGE = (1e-6, 1e6)  # a node's multiplier
+LATENCY_MS_RANGE = (1e-6, 1e9)  # a profile row's latency_ms p
+BATCH_RANGE = (1, 10**6)  # a profile row's batch (integer)
+UNITS_RANGE = (1e-6, 1e4)  # a profile row's units
+PRICE_RANGE = (1e-6, 1e4)  # a hardware price; exactly 0 is also allowed
+EDGE_LATENCY_MS_RANGE = (1e-9, 1e9)  # an edge's d_e; exactly 0 is also allowed
+MAX_UTILIZATION_RANGE = (1e-3, 1.0)  # ρ
+COUNT_RANGE = (1, 2**53)  # max_replicas, max_batch (integers)
+MAX_ROW_REPLICAS = 1e9  # n_k of any profile row at the instance's rates (so c_k <= 1e17)

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import queueing
 from .model import Instance, Node
-from .spec import REPLICA_EPS
+from .spec import MAX_ROW_REPLICAS, REPLICA_EPS
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,32 @@ class ProfileArrays:
         )
 
 
+class ReplicaRangeError(ValueError):
+    """A profile row would need more than MAX_ROW_REPLICAS replicas: its replica count and
+    cost would leave the exact range of int64 / HiGHS. The CLI reports it as bad input."""
+
+
+def replicas_needed(prof: "ProfileArrays", rate_rps: Any, max_utilization: float,
+                    xp: Any = np) -> Any:
+    """n_k = max(1, ceil(λ_v / (ρ · μ_k) − 1e-9)) with μ_k = 1000 · b / p, as floats (the one
+    place this rule is written; :func:`evaluate` and the input check in :mod:`fa2opt.io`
+    read it)."""
+    mu = 1000.0 * xp.asarray(prof.batch) / xp.asarray(prof.latency_ms)
+    return xp.maximum(1.0, xp.ceil(rate_rps / (max_utilization * mu) - REPLICA_EPS))
+
+
+def guard_replicas(replicas: Any, rate_rps: Any, xp: Any = np) -> None:
+    """Refuse replica counts beyond MAX_ROW_REPLICAS rather than let them overflow int64
+    (to -2^63) or make costs that HiGHS cannot represent."""
+    if getattr(replicas, "size", 1) == 0:
+        return
+    worst = float(xp.max(replicas))
+    if worst > MAX_ROW_REPLICAS:
+        rate = float(xp.max(xp.asarray(rate_rps)))
+        raise ReplicaRangeError(f"a profile row would need {worst:.3g} replicas (more than "
+                                f"{MAX_ROW_REPLICAS:.0e}) at node rate up to {rate:.3g} rps")
+
+
 def evaluate(
     prof: ProfileArrays,
     rate_rps: Any,
@@ -63,8 +89,8 @@ def evaluate(
     """
     b = xp.asarray(prof.batch)
     p = xp.asarray(prof.latency_ms)
-    mu = 1000.0 * b / p
-    replicas = xp.maximum(1.0, xp.ceil(rate_rps / (max_utilization * mu) - REPLICA_EPS))
+    replicas = replicas_needed(prof, rate_rps, max_utilization, xp)
+    guard_replicas(replicas, rate_rps, xp)
     q = queueing.get(queueing_model)(b, p, rate_rps, xp=xp)
     latency = p + q
     cost = replicas * xp.asarray(prof.units) * xp.asarray(prof.price)

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ..io import InputError
+from ..io import InputError, output_dir
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
 from .floors import record_floors
 from .plots import make_plots
@@ -204,6 +204,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if limit is not None and limit < 1:
         print("fa2opt compare: --limit must be >= 1", file=sys.stderr)
         return 2
+    output_dir(args.out)
     try:
         result = run_compare(
             args.out, suites=_split(args.suite) or list(DEFAULT_SUITES),

@@ -251,6 +251,20 @@ def flow_parts(problem: Problem, slas: Mapping[str, Any] | None = None
                      g) for f, g in zip(flows, problem.flows)], coupling
 
 
+MAX_GRID_STEPS = 1_000_000  # a curve of more steps is refused: memory ~ steps × terms × 16 B
+
+
+def grid_too_long(steps: int, grid_ms: float) -> str | None:
+    """Why a grid of ``steps`` (the longest curve) is refused, or None. Budgets are capped at
+    what the profiles reach (:func:`reachable_ms`), so only latencies of that many steps —
+    e.g. batch-fill delays of hours at a tiny rate — get here: a coarser Δ is the remedy."""
+    if steps <= MAX_GRID_STEPS:
+        return None
+    return (f"the latency grid would need {steps:.3g} steps of {grid_ms:g} ms (more than "
+            f"{MAX_GRID_STEPS:.0e}): the profiles reach {steps * grid_ms:.3g} ms; "
+            f"use a coarser --grid-ms")
+
+
 def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
     """The longest curve (budget steps + 1) of the down pass (the larger one)."""
     return int(max(int(np.max(budget_steps(p.budget_ms, grid_ms, "down", count_terms(p.tree))))

@@ -17,7 +17,8 @@ from ..reductions.search import SearchResult
 from ..solver import Decision, Solver
 from ..spec import REL_TOL
 from .coupling import grid_search
-from .flow_dp import FlowPart, grid_steps, reachable_ms
+from .flow_dp import FlowPart, grid_steps, grid_too_long, reachable_ms
+from .rounding import budget_steps
 
 DEFAULT_GRID_MS = 1.0
 
@@ -69,6 +70,10 @@ class GridSolver(Solver):
         if not problem.is_feasible():  # the spec's exact test
             return Decision("infeasible")
         grid_problem = _capped(problem, grid_ms)
+        steps = max(int(budget_steps(g.budget_ms, grid_ms, "down", g.terms)) for g in grid_problem.flows) + 1
+        too_long = grid_too_long(steps, grid_ms)
+        if too_long:
+            return Decision("error", message=f"fa2-grid: {too_long}")
         up, choice, dp = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp)
         down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp)
         if down is None:  # cannot happen: the relaxation holds the all-fastest choice

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..io import InputError, load_instance
+from ..io import InputError, load_instance, output_dir
 from ..solver import available_methods, solver_class
 from .arrivals import ARRIVAL_MODES, Trace, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
@@ -105,6 +105,8 @@ def method_options(method: str, time_limit: float | None) -> dict[str, Any]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
+    if args.out:
+        output_dir(args.out)
     traces = parse_traces(args.trace, args.column, args.rate_scale,
                           args.seconds + args.history if args.seconds else None)
     methods = args.method or default_methods()
