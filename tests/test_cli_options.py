@@ -166,3 +166,39 @@ def test_milp_time_limit_answer_carries_a_bound_or_says_so():
     p = Problem.from_instance(inst)
     fast = p.flow_latencies(p.fastest_choice())["main"]
     _bound_or_said(fa2opt.solve(inst.with_slas({"main": fast * 1.3}), "milp", time_limit=0.02))
+
+
+# -- progress: a bar on a terminal only; plain lines in pipes and logs -----------------------------
+def _evaluate_files(tmp_path):
+    import json
+
+    inst = {"name": "cli", "sla_ms": 300, "rate_rps": 50,
+            "nodes": [{"name": "a", "configs": [
+                {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 30},
+                {"batch": 4, "hardware": "cpu", "units": 1, "latency_ms": 80}]}]}
+    (tmp_path / "i.json").write_text(json.dumps(inst))
+    (tmp_path / "t.csv").write_text("second,rps\n" + "".join(f"{s},{40 + s % 7}\n" for s in range(30)))
+    return [str(tmp_path / "i.json"), "--trace", str(tmp_path / "t.csv")]
+
+
+def test_evaluate_progress_in_a_pipe_is_one_plain_line_per_method(tmp_path, capsys):
+    args = _evaluate_files(tmp_path)
+    assert main(["evaluate", *args, "-m", "brute-force", "-m", "fa2", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "brute-force" in lines[0] and "(2/2)" in lines[1]
+    assert main(["evaluate", *args, "-m", "fa2", "--json", "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    # bad option values stop it before any simulation, in one line
+    assert main(["evaluate", *args, "-m", "milp", "--time-limit", "-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "time_limit" in err
+
+
+def test_evaluate_progress_on_a_terminal_is_a_bar(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(["evaluate", *_evaluate_files(tmp_path), "-m", "fa2", "--json"]) == 0
+    assert "1/1" in capsys.readouterr().err  # tqdm's frame
