@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from .answer import Answer, empty_answer
 from .io import InputError, load_instance
 from .problem import Problem
+from .spec import meets
 from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
 
 # Modules that add a subcommand through ``add_parser(subparsers)`` (absent ones are skipped).
@@ -135,7 +136,7 @@ def instance_info(problem: Problem) -> dict[str, Any]:
         "edges": [[e.src, e.dst, e.latency_ms] for e in inst.edges],
         "flows": [{"name": f.name, "rate_rps": f.rate_rps, "sla_ms": f.sla_ms,
                    "nodes": len(f.nodes), "fastest_ms": fast_lat.get(f.name),
-                   "feasible": fast_lat.get(f.name, float("inf")) <= f.sla_ms + 1e-6}
+                   "feasible": meets(fast_lat.get(f.name, float("inf")), f.sla_ms)}
                   for f in inst.flows],
         "combinations": float(_prod(len(t) for t in problem.tables.values())),
         "feasible": problem.is_feasible(),
