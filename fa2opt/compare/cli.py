@@ -40,7 +40,7 @@ from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_m
 from .floors import record_floors
 from .plots import make_plots
 from ..solver import check_options, solver_class
-from .runner import append_rows, run_tasks
+from .runner import append_rows, method_options, run_tasks
 from .suites import DATASETS_DIR, DEFAULT_PERCENTILES, DEFAULT_SUITES, Task, load_suites
 from .summary import code_revision, environment, failures, markdown_report, summarize
 from .table import COLUMNS, KEY, annotate, read_table, write_table
@@ -106,9 +106,8 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
                            trace_column=trace_column, datasets=datasets)
     common = {"time_limit": time_limit} if time_limit is not None else {}
     for spec in specs:  # bad values fail here, once, not as an error row per instance
-        accepted = solver_class(spec.name).option_names()
-        check_options(spec.name, {**{k: v for k, v in common.items() if k in accepted},
-                                  **spec.option_dict}, accepted)
+        check_options(spec.name, method_options(spec, common),
+                      solver_class(spec.name).option_names())
     done, resumed = resumable(previous, tasks, labels, code=code, settings=settings,
                               resume_any=resume_any, source=table_path)
     if resumed["rows"] or resumed["recomputed"]:
@@ -122,12 +121,9 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
               on_rows=append)
 
     raw = read_table(table_path)
-    wanted = {t.key for t in tasks}
-    keep = [(s, i) in wanted and m in labels
-            for s, i, m in zip(raw["suite"], raw["instance"], raw["method"])]
     everything = annotate(raw, ref.label, labels)
     write_table(everything, table_path)
-    table = annotate(raw[keep], ref.label, labels)
+    table = annotate(raw.loc[requested(raw, tasks, labels)], ref.label, labels)
     summary = summarize(table, labels)
     env = environment()
     run = {"suites": list(suites), "methods": labels, "reference": ref.label, "seed": seed,
@@ -157,6 +153,13 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
             "failed": failed, "resumed": resumed}
 
 
+def requested(table: pd.DataFrame, tasks: Sequence[Task], labels: Sequence[str]) -> np.ndarray:
+    """Mask of the table's rows this run asks for (its instances, its methods)."""
+    wanted, labels = {t.key for t in tasks}, set(labels)
+    return np.array([(s, i) in wanted and m in labels for s, i, m in
+                     zip(table["suite"], table["instance"], table["method"])], dtype=bool)
+
+
 def settings_id(**settings: Any) -> str:
     """A short hash of the settings that change a row's content besides the code and the
     method's own options (which are in its label): time limits, trace column, datasets."""
@@ -170,10 +173,7 @@ def resumable(previous: pd.DataFrame, tasks: Sequence[Task], labels: Sequence[st
     """The (suite, instance, method) keys a rerun may keep, and what to say about it. Rows
     count only when this run asks for them; a row of other code or settings (or of unknown
     code, outside a git checkout) is recomputed unless ``resume_any``."""
-    wanted = {t.key for t in tasks}
-    mine = previous.loc[np.array([(s, i) in wanted and m in labels for s, i, m in
-                                  zip(previous["suite"], previous["instance"], previous["method"])],
-                                 dtype=bool)]
+    mine = previous.loc[requested(previous, tasks, labels)]
     same = (mine["code"].astype(str) == code) & (mine["settings"].astype(str) == settings) \
         & (code != "unknown")
     keep = mine if resume_any else mine.loc[same.to_numpy(dtype=bool)]
