@@ -47,13 +47,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from fa2opt.compare.suites import TraceWindow, load_trace_windows
-from fa2opt.io import InputError, load_instance
-from fa2opt.model import Instance
-from fa2opt.problem import Problem
-from fa2opt.solver import available_methods, solve
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's code, whatever fa2opt is installed
+
+from fa2opt.compare.suites import TraceWindow, load_trace_windows  # noqa: E402
+from fa2opt.io import InputError, load_instance  # noqa: E402
+from fa2opt.model import Instance  # noqa: E402
+from fa2opt.problem import Problem  # noqa: E402
+from fa2opt.solver import available_methods, solve  # noqa: E402
 BASELINES = ("slack-split", "greedy", "nexus", "fixed-batch")
 SOLVED = ("optimal", "feasible")
 PLOT_WINDOW = "bursty"
