@@ -16,7 +16,7 @@ from . import spec
 from .answer import Answer, empty_answer
 from .io import InputError, load_instance
 from .problem import Problem
-from .solver import available_methods, checked, solver_class
+from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
 from .tables import ReplicaRangeError
 
 # Modules that add a subcommand through ``add_parser(subparsers)`` (absent ones are skipped).
@@ -28,16 +28,30 @@ SOLVER_FLAGS = {"time_limit": "time_limit", "formulation": "formulation", "grid_
                 "max_combinations": "max_combinations", "device": "device"}
 
 
-def _solve_one(path: str, method: str, flags: dict[str, Any]) -> Answer:
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def make_solver(method: str, flags: dict[str, Any]) -> Solver:
+    """The method's solver with the options given as flags. ValueError (one line) for a flag
+    the method does not take (refused, never silently ignored) or a bad value."""
+    cls = solver_class(method)
+    given = {dest: flags[dest] for dest in SOLVER_FLAGS if flags.get(dest) is not None}
+    refused = [dest for dest in given if SOLVER_FLAGS[dest] not in cls.option_names()]
+    if refused:
+        takes = [_flag(d) for d, opt in SOLVER_FLAGS.items() if opt in cls.option_names()]
+        raise ValueError(f"method {method!r} takes no option {_flag(refused[0])} "
+                         f"(its options: {', '.join(takes) or 'none'})")
+    return cls(**{SOLVER_FLAGS[dest]: v for dest, v in given.items()})
+
+
+def _solve_one(path: str, method: str, solver: Solver) -> Answer:
     try:
         problem = Problem.from_instance(load_instance(path))
     except InputError as exc:
         return empty_answer("error", method, message=str(exc), instance=path)
-    cls = solver_class(method)
-    options = {opt: flags[dest] for dest, opt in SOLVER_FLAGS.items()
-               if flags.get(dest) is not None and opt in cls.option_names()}
     try:
-        answer = cls(**options).solve(problem)
+        answer = solver.solve(problem)
     except InputError as exc:  # e.g. an extension formulation reading a bad extra key
         return empty_answer("error", method, message=str(exc), instance=problem.instance.name)
     return checked(problem, answer)
@@ -58,18 +72,35 @@ def _print_answer(ans: Answer, path: str) -> None:
     for flow, lat in ans.flow_latency_ms.items():
         print(f"  flow {flow}: {lat:.3f} ms")
     if ans.nodes:
-        print(f"  {'node':<20} {'batch':>5} {'hardware':<14} {'units':>5} {'variant':<18} "
-              f"{'replicas':>8} {'p_ms':>9} {'L_ms':>9} {'cost':>8}")
-        for v, d in ans.nodes.items():
-            print(f"  {v:<20} {d.batch:>5} {d.hardware:<14} {d.units:>5g} {str(d.variant or '-'):<18} "
-                  f"{d.replicas:>8} {d.profile_latency_ms:>9.3f} {d.latency_ms:>9.3f} {d.cost:>8g}")
+        head = ("node", "batch", "hardware", "units", "variant", "replicas", "p_ms", "L_ms", "cost")
+        rows = [(v, str(d.batch), d.hardware, f"{d.units:g}", str(d.variant or "-"),
+                 str(d.replicas), f"{d.profile_latency_ms:.3f}", f"{d.latency_ms:.3f}",
+                 f"{d.cost:g}") for v, d in ans.nodes.items()]
+        print(format_columns(head, rows, left=("node", "hardware", "variant"), indent="  "))
+
+
+def format_columns(head: Sequence[str], rows: Sequence[Sequence[str]], *,
+                   left: Sequence[str] = (), indent: str = "") -> str:
+    """A plain-text table whose columns are as wide as their longest cell (long node names
+    must not shift the columns after them); columns named in ``left`` align left."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
+
+    def line(cells: Sequence[str]) -> str:
+        return indent + " ".join(c.ljust(w) if h in left else c.rjust(w)
+                                 for c, w, h in zip(cells, widths, head)).rstrip()
+
+    return "\n".join([line(head)] + [line(r) for r in rows])
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    flags = vars(args)
+    try:
+        solver = make_solver(args.method, vars(args))
+    except ValueError as exc:
+        print(f"fa2opt solve: {exc}", file=sys.stderr)
+        return 2
     status = 0
     for path in args.instances:
-        ans = _solve_one(path, args.method, flags)
+        ans = _solve_one(path, args.method, solver)
         if ans.status == "error":
             status = 2
         if args.json:
@@ -155,19 +186,46 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
+def version() -> str:
+    """The installed distribution's version (the package's own when not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("fa2opt")
+    except metadata.PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+def option_help(option: str) -> str:
+    """--help text of a solver flag from :data:`~fa2opt.solver.OPTIONS`: what it does, the
+    methods that take it and their defaults (declared once, shown as declared)."""
+    takers = {m: o[option] for m, o in OPTIONS.items() if option in o}
+    what = next((o.help for o in takers.values() if o.help), "")
+    defaults = ", ".join(f"{m}: {'none' if o.default is None else o.default}"
+                         for m, o in takers.items())
+    return f"{what} (default {defaults}; other methods refuse it)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="fa2opt", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"fa2opt {version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    s = sub.add_parser("solve", help="solve instance files with one method")
+    s = sub.add_parser("solve", help="solve instance files with one method",
+                       description="Solve instance files with one method; exit code 2 for bad "
+                                   "input, a bad option or an error answer.")
     s.add_argument("instances", nargs="+", metavar="INSTANCE")
-    s.add_argument("--method", "-m", default="fa2", help="fa2 (default), fa2-grid, milp, baselines…")
+    s.add_argument("--method", "-m", default="fa2", metavar="METHOD",
+                   help=f"one of {', '.join(method_names())} (default fa2)")
     s.add_argument("--json", action="store_true", help="one JSON answer per line")
-    s.add_argument("--time-limit", type=float, help="MILP time limit (s)")
-    s.add_argument("--formulation", help="MILP formulation (base, capacity, accuracy)")
-    s.add_argument("--grid-ms", type=float, help="grid step Δ for fa2-grid (ms)")
-    s.add_argument("--max-combinations", type=int, help="guard for brute-force")
-    s.add_argument("--device", choices=("cpu", "gpu", "auto"), help="array device for fa2-grid")
+    s.add_argument("--time-limit", type=float, metavar="S", help=option_help("time_limit"))
+    s.add_argument("--formulation", help=option_help("formulation").replace(
+        "(formulations/)", "(base, capacity, accuracy, or one added in formulations/)"))
+    s.add_argument("--grid-ms", type=float, metavar="MS", help=option_help("grid_ms"))
+    s.add_argument("--max-combinations", type=int, metavar="N", help=option_help("max_combinations"))
+    s.add_argument("--device", choices=("cpu", "gpu", "auto"), help=option_help("device"))
     s.set_defaults(func=cmd_solve)
 
     v = sub.add_parser("validate", help="check instance files")

@@ -14,9 +14,10 @@ Methods are registered by name with the import path of their class, so heavy dep
 from __future__ import annotations
 
 import importlib
+import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from .answer import DECISION_STATUSES, Answer, decision_answer, empty_answer
 from .model import Instance
@@ -35,16 +36,113 @@ class Decision:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# -- options: declared once per method, validated the same way for all of them -------------
+@dataclass(frozen=True)
+class Option:
+    """One option of a method: its type and range (checked by :func:`check_options` for
+    every method alike, so ``fa2 time_limit=-1`` is refused as ``milp``'s is) and the
+    default the method uses when it is absent (shown by ``fa2opt solve --help``)."""
+
+    kind: type                      # float, int, bool or str
+    default: Any = None             # None: no default (e.g. no time limit)
+    positive: bool = False          # numbers: finite and > 0
+    minimum: int | None = None      # ints: at least this
+    choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
+    help: str = ""
+
+    def check(self, method: str, name: str, value: Any) -> Any:
+        """The value, normalised to ``kind``; ValueError naming method, option and reason."""
+        def bad(reason: str) -> ValueError:
+            return ValueError(f"method {method!r}: option {name} must be {reason} (got {value!r})")
+
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise bad("true or false")
+            return value
+        if self.kind is str:
+            choices = self.choices() if callable(self.choices) else self.choices
+            if not isinstance(value, str) or (choices is not None and value not in choices):
+                raise bad("one of " + ", ".join(sorted(choices or ())) if choices else "a string")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        if self.kind is int:
+            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+                raise bad("an integer")
+            value = int(value)
+            if self.minimum is not None and value < self.minimum:
+                raise bad(f"an integer >= {self.minimum}")
+            return value
+        value = float(value)
+        if self.positive and not (math.isfinite(value) and value > 0):
+            raise bad("a finite number > 0")
+        if not math.isfinite(value):
+            raise bad("a finite number")
+        return value
+
+
+def _formulation_names() -> list[str]:
+    import formulations  # the MILP's registry; imported only when milp options are checked
+
+    return list(formulations.names())
+
+
+_TIME_LIMIT = Option(float, positive=True,
+                     help="stop after this many seconds and answer time_limit with the "
+                          "incumbent and a lower bound")
+# Every registered method's options. A method registered without an entry here (e.g. by a
+# test) is checked for option names only (its class's option_names()).
+OPTIONS: dict[str, dict[str, Option]] = {
+    "fa2": {"time_limit": _TIME_LIMIT,
+            "cache": Option(bool, True, help="reuse each flow's decomposition across decisions"),
+            "bound": Option(str, "lagrange", choices=("lagrange", "equal"),
+                            help="bound of the coupling-node search"),
+            "shortcut": Option(bool, True, help="fused path for flat single flows")},
+    "fa2-grid": {"grid_ms": Option(float, 1.0, positive=True, help="grid step Δ (ms)"),
+                 "device": Option(str, "cpu", choices=("cpu", "gpu", "auto"),
+                                  help="array device")},
+    "milp": {"time_limit": _TIME_LIMIT,
+             "formulation": Option(str, "base", choices=_formulation_names,
+                                   help="MILP formulation (formulations/)"),
+             "threads": Option(int, 1, minimum=1, help="HiGHS threads (fixed once per process)"),
+             "short_circuit": Option(bool, True, help="answer infeasible from the all-fastest "
+                                                      "test without building the model")},
+    "brute-force": {"max_combinations": Option(int, 2_000_000, minimum=1,
+                                               help="guard: no_solution beyond this many")},
+    "slack-split": {},
+    "greedy": {"max_steps": Option(int, 100_000, minimum=1, help="upgrade steps at most")},
+    "nexus": {"slo_steps": Option(int, 500, minimum=1, help="latency-split steps")},
+    "fixed-batch": {"batch": Option(int, 1, minimum=1, help="batch of every node"),
+                    "units": Option(float, 1.0, positive=True, help="units of every replica")},
+}
+
+
+def check_options(method: str, options: Mapping[str, Any],
+                  names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Validate a method's options (names, types, ranges) and return them normalised.
+    ValueError with one line naming the method, the option and the reason. ``names``: the
+    options the method's class takes (default: its :data:`OPTIONS` entry, else its class's)."""
+    table = OPTIONS.get(method)
+    if names is None:
+        names = table.keys() if table is not None else solver_class(method).option_names()
+    names = tuple(names)
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        takes = ", ".join(names) or "none"
+        raise ValueError(f"method {method!r} takes no option {unknown[0]} (its options: {takes})")
+    if table is None:
+        return dict(options)
+    return {k: (v if v is None else table[k].check(method, k, v)) if k in table else v
+            for k, v in options.items()}
+
+
 class Solver:
     """Base class of every method. ``name`` is what ``--method`` takes."""
 
     name: ClassVar[str] = ""
 
     def __init__(self, **options: Any):
-        unknown = set(options) - set(self.option_names())
-        if unknown:
-            raise TypeError(f"method {self.name!r} takes no option(s) {sorted(unknown)}")
-        self.options = options
+        self.options = check_options(self.name, options, self.option_names())
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -62,6 +160,11 @@ class Solver:
         else:
             ans = empty_answer(d.status, self.name, lower_bound=d.lower_bound,
                                message=d.message, instance=problem.instance.name, **d.extra)
+        if ans.status == "time_limit" and ans.lower_bound is None:
+            # the spec: a time_limit answer carries lower_bound; null only when none exists,
+            # and then the answer says so
+            note = "no lower bound known when the time limit stopped the method"
+            ans = ans.with_(message=f"{ans.message}; {note}" if ans.message else note)
         # set on the fresh (frozen) answer in place: dataclasses.replace would add its own
         # cost to the very time it reports
         object.__setattr__(ans, "solve_ms", (time.perf_counter() - t0) * 1000.0)
@@ -98,6 +201,11 @@ def solver_class(name: str) -> type[Solver]:
             raise KeyError(name) from None
         raise
     return getattr(mod, attr)
+
+
+def method_names() -> list[str]:
+    """Registered method names, without importing their modules (for help texts)."""
+    return list(_METHODS)
 
 
 def available_methods() -> list[str]:

@@ -10,11 +10,12 @@ every decision is verified.
 
 Rates. The rate of interval i is the *peak* per-second rate of the chosen column within
 seconds [10i, 10i+10) -- what an autoscaler that re-plans every 10 s with a perfect
-predictor of the next interval's maximum has to provision for. ``--column rps`` (default)
-is IPA's load (damped by 8, the pipelines' default scale); ``--column rps_raw`` is the
-undamped trace. A single-flow pipeline is run over every window (``--quick``: ``bursty``
-only); in a multi-flow pipeline each flow follows its own window, the one whose mean
-``rps`` equals the flow's default ``rate_rps`` (how the datasets assign them).
+predictor of the next interval's maximum has to provision for. ``--column rps_raw``
+(default) is the undamped trace, the scale of the pipelines' default rates (as in
+``fa2opt compare`` and ``scripts/evaluate_trace.py``); ``--column rps`` is IPA's load
+(damped by 8). A single-flow pipeline is run over every window (``--quick``: ``bursty``
+only); in a multi-flow pipeline each flow follows its own window, the one whose mean in
+the same column is nearest the flow's default ``rate_rps`` (how the datasets assign them).
 
 Per hardware class (a pipeline is ``gpu`` when any profile row runs on a ``gpu*`` kind)
 and method, the summary gives: points solved, ``no_solution`` where a solution exists,
@@ -29,7 +30,7 @@ multi-flow pipeline's own windows).
 
     python scripts/compare_baselines.py --quick          # a couple of minutes on 2 cores
     python scripts/compare_baselines.py                  # every window and interval
-    python scripts/compare_baselines.py --column rps_raw --out results/baselines-raw
+    python scripts/compare_baselines.py --column rps --out results/baselines-damped
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from fa2opt.compare.suites import TraceWindow, load_trace_windows
-from fa2opt.io import InputError, load_instance
-from fa2opt.model import Instance
-from fa2opt.problem import Problem
-from fa2opt.solver import available_methods, solve
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's code, whatever fa2opt is installed
+
+from fa2opt.compare.suites import TraceWindow, load_trace_windows  # noqa: E402
+from fa2opt.io import InputError, load_instance  # noqa: E402
+from fa2opt.model import Instance  # noqa: E402
+from fa2opt.problem import Problem  # noqa: E402
+from fa2opt.solver import available_methods, solve  # noqa: E402
 BASELINES = ("slack-split", "greedy", "nexus", "fixed-batch")
 SOLVED = ("optimal", "feasible")
 PLOT_WINDOW = "bursty"
@@ -81,14 +83,16 @@ def interval_peaks(rps: np.ndarray, interval_s: int) -> np.ndarray:
 
 
 def own_windows(inst: Instance, by_mean: Sequence[TraceWindow]) -> dict[str, str]:
-    """Each flow's window: the one whose mean ``rps`` is the flow's default rate (nearest)."""
+    """Each flow's window: the one whose mean is nearest the flow's default rate."""
     return {f.name: min(by_mean, key=lambda w: abs(w.mean - f.rate_rps)).name for f in inst.flows}
 
 
 def build_points(pipelines: Sequence[Path], traces: Path, column: str, interval_s: int,
                  windows: Sequence[str] | None, every: int) -> tuple[list[Point], dict[str, Instance]]:
     peaks = {w.name: interval_peaks(w.rps, interval_s) for w in load_trace_windows(traces, column)}
-    by_mean = load_trace_windows(traces, "rps")
+    # means in the swept column: matching undamped default rates against damped means
+    # sent every flow of a shared graph to the busiest window
+    by_mean = load_trace_windows(traces, column)
     points: list[Point] = []
     instances: dict[str, Instance] = {}
     for path in pipelines:
@@ -245,8 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--pipelines", type=Path, default=REPO / "datasets" / "pipelines")
     ap.add_argument("--traces", type=Path, default=REPO / "datasets" / "traces")
     ap.add_argument("--out", type=Path, default=REPO / "results" / "baselines")
-    ap.add_argument("--column", default="rps", choices=("rps", "rps_raw"),
-                    help="trace column: rps (damped by 8, default) or rps_raw")
+    ap.add_argument("--column", default="rps_raw", choices=("rps", "rps_raw"),
+                    help="trace column: rps_raw (undamped, default; the pipelines' default "
+                         "rates are its means) or rps (damped by 8)")
     ap.add_argument("--interval-s", type=int, default=10, help="adaptation interval (s)")
     ap.add_argument("--reference", default=None, help="exact reference (default: milp, else fa2)")
     ap.add_argument("--max-utilization", type=float, default=None,
@@ -277,7 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     t0 = time.perf_counter()
-    df = run(points, instances, methods, reference, args.max_utilization, not args.no_progress)
+    # a bar only on a terminal: tqdm's carriage-return frames must not land in pipes and logs
+    df = run(points, instances, methods, reference, args.max_utilization,
+             not args.no_progress and sys.stderr.isatty())
     wall = time.perf_counter() - t0
     summary = summarize(df, methods, reference)
 

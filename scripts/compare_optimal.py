@@ -9,8 +9,12 @@ Thin wrapper of ``fa2opt compare`` (same code, same options), e.g.::
 """
 
 import sys
+from pathlib import Path
 
-from fa2opt.cli import main
+# this checkout's code, whatever fa2opt is installed (as the other scripts do)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fa2opt.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["compare", *sys.argv[1:]]))

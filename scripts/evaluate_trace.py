@@ -13,9 +13,9 @@ Outputs under ``--out``: ``runs.csv`` (one row per pipeline × trace × predicto
 relative to FA2), ``savings.csv`` (FA2's resource savings vs each method by hardware class,
 next to the paper's claims), and per experiment ``<pipeline>__<trace>_{timeline,cdf}.png``.
 
-    python scripts/evaluate_trace.py --quick --out results/trace_quick
-    python scripts/evaluate_trace.py --out results/trace_full --jobs 2
-    python scripts/evaluate_trace.py --bench --out results/sim_bench   # simulator speed
+    python scripts/evaluate_trace.py --quick                 # -> results/trace-quick
+    python scripts/evaluate_trace.py --jobs 2                # -> results/trace
+    python scripts/evaluate_trace.py --bench                 # simulator speed -> results/sim_bench
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ def bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="output folder (default results/trace, with --quick "
+                                  "results/trace-quick, with --bench results/sim_bench)")
     ap.add_argument("--quick", action="store_true",
                     help=f"pipelines {', '.join(QUICK_PIPELINES)}; no fa2-grid, brute-force")
     ap.add_argument("--bench", action="store_true", help="only the simulator speed benchmark")
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.history < 0:
         ap.error(f"--history must be >= 0 (got {args.history})")
+    args.out = args.out or ("results/sim_bench" if args.bench else
+                            "results/trace-quick" if args.quick else "results/trace")
     if args.bench:
         return bench(args)
     args.predictor = args.predictor or ["max:60"]

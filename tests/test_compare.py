@@ -343,3 +343,120 @@ def test_script_wrapper_runs_the_same_command(tmp_path, suite_dir):
          "--no-plots", "--no-progress"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "| `brute-force` | tiny | 100.0 | 9 / 9 |" in proc.stdout
+
+
+# -- failures that must not look like success ----------------------------------------------------
+class BrokenSolver(Solver):
+    """Fails on every instance, as the MILP did on Python 3.10 without typing_extensions."""
+
+    name = "test-broken"
+
+    def decide(self, problem: Problem) -> Decision:
+        raise ModuleNotFoundError("No module named 'typing_extensions'")
+
+
+class ErrorSolver(Solver):
+    """Answers ``error`` on every instance."""
+
+    name = "test-error"
+
+    def decide(self, problem: Problem) -> Decision:
+        return Decision("error", message="test-error: always")
+
+
+register("test-broken", BrokenSolver)
+register("test-error", ErrorSolver)
+
+
+def _cli(out: Path, suite_dir: Path, methods: str, reference: str = REF, *extra: str) -> int:
+    return main(["compare", "--suite", str(suite_dir), "--methods", methods, "--reference",
+                 reference, "--out", str(out), "--workers", "1", "--no-plots", "--no-progress",
+                 *extra])
+
+
+def test_a_method_answering_error_fails_the_run_and_is_counted(tmp_path, suite_dir, capsys):
+    rc = _cli(tmp_path / "o", suite_dir, f"{REF},test-error")
+    err = capsys.readouterr().err
+    assert rc == 2 and "FAILED" in err and "test-error" in err
+    md = (tmp_path / "o" / "summary.md").read_text()
+    assert "error answers per method: `brute-force` 0, `test-error` 9" in md
+    assert "**FAILED**" in md
+    s = pd.read_csv(tmp_path / "o" / "summary.csv").set_index("method")
+    assert s.loc["test-error", "errors"] == 9 and s.loc["test-error", "match_pct"] == 0.0
+    # a clean run says so and exits 0
+    assert _cli(tmp_path / "ok", suite_dir, REF) == 0
+    assert "status: ok" in (tmp_path / "ok" / "summary.md").read_text()
+
+
+def test_a_broken_reference_fails_the_run_and_keeps_every_instance_in_the_denominator(
+        tmp_path, suite_dir, capsys):
+    rc = _cli(tmp_path / "o", suite_dir, f"test-broken,{REF}", "test-broken")
+    err = capsys.readouterr().err
+    assert rc == 2 and "no ground truth on 9 of 9" in err
+    s = pd.read_csv(tmp_path / "o" / "summary.csv").set_index("method")
+    # brute force is right on every instance, but nothing proves it: 0 of 9, not 100% of 0
+    assert s.loc[REF, "judged"] == 9 and s.loc[REF, "matches"] == 0
+    assert s.loc[REF, "match_pct"] == 0.0 and s.loc[REF, "ref_errors"] == 9
+    assert s.loc["test-broken", "errors"] == 9
+    md = (tmp_path / "o" / "summary.md").read_text()
+    assert "| `brute-force` | tiny | 0.0 | 0 / 9 |" in md
+
+
+def test_reference_time_limit_is_apart_and_errors_are_misses():
+    rows = [_row("a", "ref", "optimal", 10.0), _row("a", "m", "optimal", 10.0),
+            _row("b", "ref", "time_limit", 30.0, lb=28.0), _row("b", "m", "optimal", 29.0),
+            _row("c", "ref", "error"), _row("c", "m", "optimal", 5.0),
+            _row("d", "ref", "optimal", 4.0), _row("d", "m", "error", verified=False),
+            _row("e", "ref", "optimal", 4.0), _row("e", "m", "timeout", verified=False)]
+    s = summarize(annotate(pd.DataFrame(rows), "ref", ["ref", "m"]), ["ref", "m"]).set_index("method")
+    assert s.loc["m", "instances"] == 5 and s.loc["m", "judged"] == 4  # b: apart
+    assert s.loc["m", "matches"] == 1 and s.loc["m", "match_pct"] == pytest.approx(25.0)
+    assert s.loc["m", "ref_errors"] == 1 and s.loc["m", "ref_time_limit"] == 1
+    assert s.loc["ref", "match_pct"] == pytest.approx(100.0 * 3 / 4)
+
+
+def test_resume_keeps_only_rows_of_the_same_code_and_settings(tmp_path, suite_dir, monkeypatch):
+    from fa2opt.compare import cli as compare_cli
+
+    out = tmp_path / "r"
+    _run(out, suite_dir, workers=1, methods=[REF], plots=False)
+    assert json.loads((out / "run.json").read_text())["run"]["resumed_rows"] == 0
+    again = _run(out, suite_dir, workers=1, methods=[REF], plots=False)
+    assert again["resumed"]["rows"] == 9 and again["resumed"]["recomputed"] == 0
+    run = json.loads((out / "run.json").read_text())["run"]
+    assert run["resumed_rows"] == 9 and run["resumed"].startswith("resumed 9 rows from")
+    assert "resumed 9 rows from" in (out / "summary.md").read_text()
+    # other code: nothing is reused unless asked
+    monkeypatch.setattr(compare_cli, "code_revision", lambda: "0000000+dirty.feedface00")
+    other = _run(out, suite_dir, workers=1, methods=[REF], plots=False)
+    assert other["resumed"]["rows"] == 0 and other["resumed"]["recomputed"] == 9
+    assert set(read_table(out / "instances.csv")["code"]) == {"0000000+dirty.feedface00"}
+    monkeypatch.undo()
+    anyway = _run(out, suite_dir, workers=1, methods=[REF], plots=False, resume_any=True)
+    assert anyway["resumed"]["rows"] == 9 and "--resume-any" in anyway["resumed"]["text"]
+    # other settings (a time limit changes what the MILP answers): recomputed
+    timed = _run(out, suite_dir, workers=1, methods=[REF], plots=False, time_limit=5.0)
+    assert timed["resumed"]["rows"] == 0 and timed["resumed"]["recomputed"] == 9
+
+
+def test_quick_and_full_runs_write_to_different_folders(monkeypatch):
+    from fa2opt.compare import cli as compare_cli
+
+    seen = []
+
+    def fake(out, **kw):
+        seen.append(Path(out))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(compare_cli, "run_compare", fake)
+    main(["compare", "--quick", "--no-progress"])
+    main(["compare", "--no-progress"])
+    assert seen == [compare_cli.QUICK_OUT, compare_cli.DEFAULT_OUT] and seen[0] != seen[1]
+
+
+def test_bad_option_values_are_refused_before_running(tmp_path, suite_dir, capsys):
+    assert _cli(tmp_path / "o", suite_dir, "fa2:time_limit=-1", "fa2") == 2
+    assert "time_limit" in capsys.readouterr().err
+    assert main(["compare", "--suite", str(suite_dir), "--methods", "fa2", "--reference", "fa2",
+                 "--time-limit", "0", "--out", str(tmp_path / "p"), "--no-progress"]) == 2
+    assert "time_limit" in capsys.readouterr().err

@@ -15,13 +15,14 @@ from dataclasses import replace
 from typing import Mapping
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import formulations
 from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
 from fa2opt.answer import Answer
 from fa2opt.solver import Decision, Solver, checked
+from fa2opt.tables import ReplicaRangeError
 from fa2opt.verify import matches
 from formulations import base
 from formulations import solve as milp_solve
@@ -141,7 +142,10 @@ def edge_instances(draw: st.DrawFn, extreme: bool = False,
     prices = {"cpu": draw(st.sampled_from((1.0, 1e4)))} if extreme else {}
     inst = Instance("edge", tuple(nodes), edges, tuple(replace(f, rate_rps=rate) for f in flows),
                     queueing="none", prices=prices)
-    problem = Problem.from_instance(inst)
+    try:
+        problem = Problem.from_instance(inst)
+    except ReplicaRangeError:  # outside the representable range (an input error): redraw
+        assume(False)
     combo = {v: draw(st.integers(0, len(problem.tables[v]) - 1)) for v in names}
     latency = problem.flow_latencies(combo)
     slas = {}

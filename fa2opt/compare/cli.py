@@ -1,20 +1,30 @@
 """``fa2opt compare`` / ``scripts/compare_optimal.py``: the comparison run end to end.
 
-Output directory (``--out``, default ``results/compare``):
+Output directory (``--out``; default ``results/compare``, with ``--quick``
+``results/compare-quick`` so a quick run never overwrites a full one):
 
 ``instances.csv``   the per-instance table (one row per instance and method; see
                     :mod:`fa2opt.compare.table`); appended as instances finish, re-sorted
-                    and re-judged at the end; an existing one is resumed (``--fresh`` to
-                    start over)
+                    and re-judged at the end. An existing one is resumed, but only its rows
+                    computed by the same code (git revision and a hash of uncommitted
+                    changes) with the same settings (time limits, trace column, datasets);
+                    other rows are recomputed (``--resume-any`` keeps them, ``--fresh``
+                    starts over). What was resumed is printed and recorded in
+                    ``summary.md`` and ``run.json``
 ``summary.md``      the summary table with date, machine and versions (also printed)
 ``summary.csv``     the same numbers, machine-readable
 ``run.json``        settings and environment of the last run
 ``*.png``           match rate vs grid step, decision time per method, time vs size
+
+Exit code 2 when the run cannot be trusted (:func:`~fa2opt.compare.summary.failures`: an
+``error`` answer or a failed check of any method, or an instance without ground truth
+because the reference errored), after writing and printing everything.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -22,19 +32,22 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..io import InputError, output_dir
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
 from .floors import record_floors
 from .plots import make_plots
-from .runner import append_rows, run_tasks
+from ..solver import check_options, solver_class
+from .runner import append_rows, method_options, run_tasks
 from .suites import DATASETS_DIR, DEFAULT_PERCENTILES, DEFAULT_SUITES, Task, load_suites
-from .summary import environment, markdown_report, summarize
-from .table import COLUMNS, annotate, read_table, write_table
+from .summary import code_revision, environment, failures, markdown_report, summarize
+from .table import COLUMNS, KEY, annotate, read_table, write_table
 
 TABLE_FILE = "instances.csv"
 DEFAULT_OUT = Path("results/compare")
+QUICK_OUT = Path("results/compare-quick")  # apart from a full run's outputs
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_METHOD_TIMEOUT_S = 600.0
 # --quick: a few minutes on two cores.
@@ -63,8 +76,9 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
                 datasets: Path = DATASETS_DIR, trace_column: str | None = None,
                 record_floors_to: Path | None = None, floors_set: str | None = None,
                 only: Sequence[str] | None = None, floors_note: str | None = None,
-                command: str = "") -> dict[str, Any]:
-    """Run (or resume) a comparison into ``out``; returns the table, summary and file paths."""
+                command: str = "", resume_any: bool = False) -> dict[str, Any]:
+    """Run (or resume) a comparison into ``out``; returns the table, summary, file paths and
+    ``failed`` (why the run cannot be trusted; empty when it can)."""
     if record_floors_to is not None and len(suites) != 1:
         raise ValueError("--record-floors needs exactly one suite")
     specs, ref = resolve_methods(methods, reference)
@@ -87,19 +101,29 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     previous = read_table(table_path) if table_path.exists() else pd.DataFrame(columns=list(COLUMNS))
     if table_path.exists():  # re-write in the current layout so appended rows line up
         write_table(previous.reindex(columns=list(COLUMNS)), table_path)
-    done = set(zip(previous["suite"], previous["instance"], previous["method"]))
+    code = code_revision()
+    settings = settings_id(time_limit=time_limit, method_timeout=method_timeout,
+                           trace_column=trace_column, datasets=datasets)
     common = {"time_limit": time_limit} if time_limit is not None else {}
+    for spec in specs:  # bad values fail here, once, not as an error row per instance
+        check_options(spec.name, method_options(spec, common),
+                      solver_class(spec.name).option_names())
+    done, resumed = resumable(previous, tasks, labels, code=code, settings=settings,
+                              resume_any=resume_any, source=table_path)
+    if resumed["rows"] or resumed["recomputed"]:
+        print(f"fa2opt compare: {resumed['text']}", file=sys.stderr, flush=True)
+
+    def append(rows: list[dict[str, Any]]) -> None:
+        append_rows(table_path, [{**r, "code": code, "settings": settings} for r in rows], COLUMNS)
+
     run_tasks(tasks, specs, done=done, common_options=common, workers=workers,
               scheduler=scheduler, progress=progress, method_timeout=method_timeout,
-              on_rows=lambda rows: append_rows(table_path, rows, COLUMNS))
+              on_rows=append)
 
     raw = read_table(table_path)
-    wanted = {t.key for t in tasks}
-    keep = [(s, i) in wanted and m in labels
-            for s, i, m in zip(raw["suite"], raw["instance"], raw["method"])]
     everything = annotate(raw, ref.label, labels)
     write_table(everything, table_path)
-    table = annotate(raw[keep], ref.label, labels)
+    table = annotate(raw.loc[requested(raw, tasks, labels)], ref.label, labels)
     summary = summarize(table, labels)
     env = environment()
     run = {"suites": list(suites), "methods": labels, "reference": ref.label, "seed": seed,
@@ -108,7 +132,11 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
            "trace_column": trace_column or "rps_raw (else rps)",
            "workers": None if scheduler else (workers or os.cpu_count() or 1),
            "scheduler": scheduler, "instances": len(tasks),
-           "command": command}
+           "command": command, "code": code, "settings": settings,
+           "resumed": resumed["text"], "resumed_rows": resumed["rows"],
+           "recomputed_rows": resumed["recomputed"], "resume_any": resume_any}
+    failed = failures(summary, ref.label)
+    run["failed"] = failed
     report = markdown_report(summary, env, run)
     (out / "summary.md").write_text(report, encoding="utf-8")
     summary.to_csv(out / "summary.csv", index=False)
@@ -121,7 +149,48 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
         floors = record_floors(record_floors_to, name, suite=tasks[0].suite, table=table,
                                summary=summary, run=run, env=env, note=floors_note)
     return {"floors": floors, "table": table, "summary": summary, "report": report, "plots": pngs,
-            "table_path": table_path, "reference": ref.label, "methods": labels}
+            "table_path": table_path, "reference": ref.label, "methods": labels,
+            "failed": failed, "resumed": resumed}
+
+
+def requested(table: pd.DataFrame, tasks: Sequence[Task], labels: Sequence[str]) -> np.ndarray:
+    """Mask of the table's rows this run asks for (its instances, its methods)."""
+    wanted, labels = {t.key for t in tasks}, set(labels)
+    return np.array([(s, i) in wanted and m in labels for s, i, m in
+                     zip(table["suite"], table["instance"], table["method"])], dtype=bool)
+
+
+def settings_id(**settings: Any) -> str:
+    """A short hash of the settings that change a row's content besides the code and the
+    method's own options (which are in its label): time limits, trace column, datasets."""
+    text = json.dumps({k: str(Path(v).resolve()) if isinstance(v, Path) else v
+                       for k, v in settings.items()}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def resumable(previous: pd.DataFrame, tasks: Sequence[Task], labels: Sequence[str], *,
+              code: str, settings: str, resume_any: bool, source: Path) -> tuple[set, dict[str, Any]]:
+    """The (suite, instance, method) keys a rerun may keep, and what to say about it. Rows
+    count only when this run asks for them; a row of other code or settings (or of unknown
+    code, outside a git checkout) is recomputed unless ``resume_any``."""
+    mine = previous.loc[requested(previous, tasks, labels)]
+    same = (mine["code"].astype(str) == code) & (mine["settings"].astype(str) == settings) \
+        & (code != "unknown")
+    keep = mine if resume_any else mine.loc[same.to_numpy(dtype=bool)]
+    n, stale = len(keep), len(mine) - len(keep)
+    if not n and not stale:
+        text = "nothing (every row computed in this run)"
+    elif resume_any:
+        codes = ", ".join(sorted({str(c) for c in keep["code"]}))
+        text = (f"resumed {n} rows from {source} (--resume-any: whatever code and settings "
+                f"computed them; code {codes})")
+    else:
+        text = f"resumed {n} rows from {source} (same code {code} and settings {settings})"
+        if stale:
+            text += (f"; recomputed {stale} rows there that other code or settings computed "
+                     f"(--resume-any keeps them)")
+    done = set(map(tuple, keep[KEY].itertuples(index=False, name=None)))
+    return done, {"rows": n, "recomputed": stale, "text": text}
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -152,7 +221,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "method, fa2-grid at 10,5,2,1 ms)")
     p.add_argument("--reference", default="milp",
                    help="ground-truth method whose optimal/infeasible answers count (default milp)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default results/compare)")
+    p.add_argument("--out", type=Path, help=f"output directory (default {DEFAULT_OUT}; "
+                                            f"{QUICK_OUT} with --quick)")
     p.add_argument("--workers", type=int, help="local worker processes (default: CPU count; 1 = in process)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address "
                    "(e.g. tcp://host:8786): fan out over that cluster instead")
@@ -179,6 +249,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "local workers only)")
     p.add_argument("--datasets", type=Path, default=DATASETS_DIR, help="datasets directory")
     p.add_argument("--fresh", action="store_true", help="discard an existing table in --out instead of resuming")
+    p.add_argument("--resume-any", action="store_true",
+                   help="resume every row of an existing table, whatever code or settings "
+                        "computed it (default: only rows of the same code and settings)")
     p.add_argument("--record-floors", type=Path, metavar="PATH",
                    help="write this run's fa2-grid match rates as the floors the optimality "
                         "regression asserts (e.g. datasets/regression_floors.json; one suite)")
@@ -207,7 +280,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     output_dir(args.out)
     try:
         result = run_compare(
-            args.out, suites=_split(args.suite) or list(DEFAULT_SUITES),
+            args.out or (QUICK_OUT if quick else DEFAULT_OUT), suites=_split(args.suite) or list(DEFAULT_SUITES),
             methods=_split(args.methods), reference=args.reference, seed=args.seed,
             limit=limit, percentiles=percentiles, time_limit=time_limit,
             method_timeout=method_timeout or None,
@@ -215,7 +288,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             progress=False if args.no_progress else None, plots=not args.no_plots,
             fresh=args.fresh, datasets=args.datasets, trace_column=args.trace_column,
             record_floors_to=args.record_floors, floors_set=args.floors_set,
-            only=_split(args.only), floors_note=args.floors_note,
+            only=_split(args.only), floors_note=args.floors_note, resume_any=args.resume_any,
             command="fa2opt compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
             if sys.argv[1:2] == ["compare"] else " ".join(shlex.quote(a) for a in sys.argv))
     except ValueError as exc:  # unknown method/option (InputError is handled by fa2opt.cli)
@@ -232,4 +305,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"plot: {p}")
     if result["floors"]:
         print(f"floors recorded in {args.record_floors}")
+    if result["failed"]:
+        for line in result["failed"]:
+            print(f"fa2opt compare: FAILED: {line}", file=sys.stderr)
+        return 2
     return 0

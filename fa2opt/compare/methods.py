@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..solver import available_methods, solver_class
+from ..solver import available_methods, check_options, solver_class
 
 DEFAULT_GRID_STEPS_MS = (10.0, 5.0, 2.0, 1.0)
 BASELINES = ("slack-split", "greedy", "nexus", "fixed-batch")
@@ -104,9 +104,7 @@ def check_method(spec: MethodSpec) -> None:
     except KeyError:
         raise ValueError(f"method {spec.name!r} is not available "
                          f"(available: {', '.join(available_methods())})") from None
-    unknown = set(spec.option_dict) - set(cls.option_names())
-    if unknown:
-        raise ValueError(f"method {spec.name!r} takes no option(s) {', '.join(sorted(unknown))}")
+    check_options(spec.name, spec.option_dict, cls.option_names())  # names, types, ranges
 
 
 def parse_methods(texts: Iterable[str]) -> list[MethodSpec]:

@@ -126,14 +126,19 @@ def _size_columns(problem: Problem) -> dict[str, Any]:
     }
 
 
+def method_options(spec: MethodSpec, common_options: dict[str, Any]) -> dict[str, Any]:
+    """A method's options in this run: the common ones it takes (e.g. ``time_limit``),
+    overridden by the spec's own."""
+    accepted = solver_class(spec.name).option_names()
+    return {**{k: v for k, v in common_options.items() if k in accepted}, **spec.option_dict}
+
+
 def solve_row(task: Task, problem: Problem, spec: MethodSpec,
               common_options: dict[str, Any], method_timeout: float | None = None) -> dict[str, Any]:
     """Solve one instance with one method and check the answer; never raises. A method
     still running after ``method_timeout`` s is stopped: status ``timeout`` (the harness's
     own status, not the spec's -- the method gave no answer)."""
-    accepted = solver_class(spec.name).option_names()
-    options = {k: v for k, v in common_options.items() if k in accepted}
-    options.update(spec.option_dict)
+    options = method_options(spec, common_options)
     _warm_up(spec, options)
     row: dict[str, Any] = {"suite": task.suite, "instance": task.instance_id, "method": spec.label}
     try:

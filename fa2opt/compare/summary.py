@@ -2,7 +2,13 @@
 
 Per (method, suite), over the suite's instances:
 
-* **match %** = matches / instances the reference proved (``optimal`` or ``infeasible``);
+* **match %** = matches / *judged* instances, where judged = every instance of the suite
+  except those on which the reference stopped on its time limit (the spec reports those
+  apart). Nothing else leaves the denominator: where the reference errored, was stopped by
+  the harness or failed the check there is no ground truth, and that instance is a miss
+  for every method (the reference included) -- so a broken reference shows as a low match
+  rate and in **ref errors**, never as 100% over a few instances. A method's own errors
+  and timeouts are misses too;
 * **mean / max gap %** over the method's checked decisions on instances solved ``optimal``
   by the reference (0 for matches);
 * **timeouts** = runs stopped by the harness's per-method timeout (no answer: a miss);
@@ -30,7 +36,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-SUMMARY_COLUMNS = ("method", "suite", "instances", "proven", "matches", "match_pct",
+SUMMARY_COLUMNS = ("method", "suite", "instances", "judged", "proven", "ref_errors", "matches",
+                   "match_pct",
                    "mean_gap_pct", "max_gap_pct", "infeasible_both", "infeasible_either",
                    "check_fail", "errors", "timeouts", "no_solution", "ref_time_limit", "lb_above_opt",
                    "p50_ms", "p95_ms", "max_ms", "speedup_median")
@@ -52,10 +59,12 @@ def _group_row(method: str, suite: str, g: pd.DataFrame) -> dict[str, Any]:
                                       else (x is True or str(x).lower() == "true"))
     n_proven = int(proven.sum())
     n_match = int((match & proven).sum())
+    ref_time_limit = int((g["ref_status"] == "time_limit").sum())
+    judged = len(g) - ref_time_limit
     return {
-        "method": method, "suite": suite, "instances": len(g), "proven": n_proven,
-        "matches": n_match,
-        "match_pct": 100.0 * n_match / n_proven if n_proven else float("nan"),
+        "method": method, "suite": suite, "instances": len(g), "judged": judged,
+        "proven": n_proven, "ref_errors": judged - n_proven, "matches": n_match,
+        "match_pct": 100.0 * n_match / judged if judged else float("nan"),
         "mean_gap_pct": 100.0 * gaps.mean() if len(gaps) else float("nan"),
         "max_gap_pct": 100.0 * gaps.max() if len(gaps) else float("nan"),
         "infeasible_both": int((agree == True).sum()),  # noqa: E712 -- object column
@@ -64,7 +73,7 @@ def _group_row(method: str, suite: str, g: pd.DataFrame) -> dict[str, Any]:
         "errors": int((g["status"] == "error").sum()),
         "timeouts": int((g["status"] == "timeout").sum()),
         "no_solution": int((g["status"] == "no_solution").sum()),
-        "ref_time_limit": int((g["ref_status"] == "time_limit").sum()),
+        "ref_time_limit": ref_time_limit,
         "lb_above_opt": int((g["lb_ok"].map(lambda x: x is False or str(x).lower() == "false")).sum()),
         "p50_ms": float(times.quantile(0.5)) if len(times) else float("nan"),
         "p95_ms": float(times.quantile(0.95)) if len(times) else float("nan"),
@@ -107,16 +116,17 @@ def _ms(x: float) -> str:
 
 def markdown_table(summary: pd.DataFrame, reference: str) -> str:
     """The summary as a Markdown table: method first, then suite, then match rate in %."""
-    head = ["method", "suite", "match %", "matches / proven", "mean gap %", "max gap %",
+    head = ["method", "suite", "match %", "matches / judged", "mean gap %", "max gap %",
             "infeasible both / either", "check fail", "errors", "timeouts", "no solution",
-            f"{reference} time limit", "lb > opt", "p50 ms", "p95 ms", "max ms",
-            f"speed-up vs {reference}"]
+            f"{reference} unproven (misses)", f"{reference} time limit (apart)", "lb > opt",
+            "p50 ms", "p95 ms", "max ms", f"speed-up vs {reference}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in summary.itertuples(index=False):
-        cells = [f"`{r.method}`", r.suite, _fmt(r.match_pct), f"{r.matches} / {r.proven}",
+        cells = [f"`{r.method}`", r.suite, _fmt(r.match_pct), f"{r.matches} / {r.judged}",
                  _fmt(r.mean_gap_pct, 2), _fmt(r.max_gap_pct, 2),
                  f"{r.infeasible_both} / {r.infeasible_either}", str(r.check_fail),
-                 str(r.errors), str(r.timeouts), str(r.no_solution), str(r.ref_time_limit), str(r.lb_above_opt),
+                 str(r.errors), str(r.timeouts), str(r.no_solution), str(r.ref_errors),
+                 str(r.ref_time_limit), str(r.lb_above_opt),
                  _ms(r.p50_ms), _ms(r.p95_ms), _ms(r.max_ms),
                  "–" if np.isnan(r.speedup_median) else f"{r.speedup_median:.3g}×"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -157,10 +167,35 @@ def git_revision() -> str:
     return (rev + ("+dirty" if dirty else "")) if rev else "unknown"
 
 
+_CODE: dict[str, str] = {}
+
+
+def code_revision() -> str:
+    """Which code computes a row, for resuming only rows the same code computed: the commit,
+    plus ``+dirty.<hash of the diff>`` when tracked files differ from it (so two different
+    uncommitted states are told apart), or ``unknown`` outside a git checkout."""
+    if "rev" in _CODE:
+        return _CODE["rev"]
+    import hashlib
+    import subprocess
+    from pathlib import Path
+
+    rev = git_revision()
+    if rev.endswith("+dirty"):
+        try:
+            diff = subprocess.run(["git", "diff", "HEAD", "--", "."], capture_output=True,
+                                  cwd=Path(__file__).resolve().parents[2], timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            diff = b""
+        rev = f"{rev}.{hashlib.sha1(diff).hexdigest()[:10]}" if diff else rev
+    _CODE["rev"] = rev
+    return rev
+
+
 def environment() -> dict[str, Any]:
     """Versions and hardware the summary names."""
     return {
-        "git": git_revision(),
+        "git": git_revision(), "code": code_revision(),
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "fa2opt": _version("fa2opt"),
@@ -169,6 +204,39 @@ def environment() -> dict[str, Any]:
         "cpu": cpu_model(), "cores": os.cpu_count(),
         "platform": platform.platform(),
     }
+
+
+def failures(summary: pd.DataFrame, reference: str) -> list[str]:
+    """Why a run cannot be trusted, one line each (empty when it can): any method that
+    answered ``error`` or failed the independent check, and any instance the reference
+    left without ground truth (error, harness timeout, failed check; its time limit is
+    reported apart and is not a failure). The main job exits non-zero when this is not
+    empty."""
+    pooled = _pooled(summary)
+    out = []
+    for r in pooled.itertuples(index=False):
+        if r.errors or r.check_fail:
+            out.append(f"{r.method}: {r.errors} error answer(s), {r.check_fail} failed check(s) "
+                       f"of {r.instances} instances")
+    ref = pooled[pooled["method"] == reference]
+    if not ref.empty and int(ref["ref_errors"].iloc[0]):
+        r = ref.iloc[0]
+        out.append(f"reference {reference}: no ground truth on {int(r.ref_errors)} of "
+                   f"{int(r.judged)} judged instances (each counted as a miss for every method)")
+    return out
+
+
+def _pooled(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per method: its ``all`` row where the run had several suites."""
+    several = set(summary.loc[summary["suite"] == "all", "method"])
+    keep = [(r.suite == "all") == (r.method in several) for r in summary.itertuples(index=False)]
+    return summary[keep]
+
+
+def errors_line(summary: pd.DataFrame) -> str:
+    """Error answers per method over the whole run (0s included: 'none' is a result too)."""
+    pooled = _pooled(summary)
+    return ", ".join(f"`{r.method}` {int(r.errors)}" for r in pooled.itertuples(index=False))
 
 
 def markdown_report(summary: pd.DataFrame, env: dict[str, Any], run: dict[str, Any]) -> str:
@@ -186,11 +254,21 @@ def markdown_report(summary: pd.DataFrame, env: dict[str, Any], run: dict[str, A
         f"seed {run.get('seed')}; workers {run.get('workers')}"
         + (f"; scheduler {run['scheduler']}" if run.get("scheduler") else ""),
         f"- command: `{run.get('command', '')}`",
+        f"- resumed: {run.get('resumed', 'nothing (every row computed in this run)')}",
+        f"- error answers per method: {errors_line(summary)}",
+    ]
+    failed = failures(summary, reference)
+    lines += ([f"- **FAILED** (exit code 2): {'; '.join(failed)}"] if failed
+              else ["- status: ok (no error answer, no failed check, ground truth on every "
+                    "judged instance)"])
+    lines += [
         "",
         markdown_table(summary, reference),
         "",
-        f"Match % = matches / instances with a proven reference answer. For comparison, the "
-        f"FA2 paper reports {PAPER_MATCH_PCT}% of cases at the optimal cost.",
+        f"Match % = matches / judged instances: every instance except those where `{reference}` "
+        f"stopped on its time limit (reported apart, as the spec says). Errors, timeouts and "
+        f"instances the reference left unproven count as misses. For comparison, the FA2 "
+        f"paper reports {PAPER_MATCH_PCT}% of cases at the optimal cost.",
         "",
     ]
     return "\n".join(lines)

@@ -40,7 +40,10 @@ from .runner import RAW_COLUMNS
 
 DERIVED_COLUMNS = ("ref_status", "ref_cost", "proven", "match", "gap", "lb_ok",
                    "infeasible_agree", "speedup")
-COLUMNS = RAW_COLUMNS + DERIVED_COLUMNS
+# Which code and settings computed a row (set by the run, not the worker): a rerun resumes
+# only rows whose provenance is its own (fa2opt.compare.cli.run_compare).
+PROVENANCE_COLUMNS = ("code", "settings")
+COLUMNS = RAW_COLUMNS + PROVENANCE_COLUMNS + DERIVED_COLUMNS
 KEY = ["suite", "instance", "method"]
 PROVEN = ("optimal", "infeasible")
 # Columns that depend on timing or the machine, left out of reproducibility comparisons.
@@ -63,7 +66,7 @@ def _as_bool(x: Any) -> bool:
 
 def annotate(raw: pd.DataFrame, reference: str, method_order: Sequence[str] = ()) -> pd.DataFrame:
     """Add the derived columns and sort by (suite, instance, method order)."""
-    df = raw.loc[:, list(RAW_COLUMNS)].copy()
+    df = raw.reindex(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS)).copy()
     df["verified"] = df["verified"].map(_as_bool)
     ref = (df[df["method"] == reference]
            .set_index(["suite", "instance"])[["status", "cost", "solve_ms", "verified"]]
@@ -110,13 +113,13 @@ def read_table(path: Path) -> pd.DataFrame:
     """A per-instance table written by :func:`write_table` or appended by the runner."""
     df = pd.read_csv(path, dtype={"suite": str, "instance": str, "method": str,
                                   "status": str, "check": str, "message": str,
-                                  "breakdown_ms": str})
+                                  "breakdown_ms": str, "code": str, "settings": str})
     missing = [c for c in RAW_COLUMNS if c not in df.columns]
     if missing:
         from ..io import InputError
 
         raise InputError(str(path), missing[0], "missing column (not a comparison table)")
-    df = df.loc[:, list(RAW_COLUMNS)]
+    df = df.reindex(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS))  # older tables: no provenance
     return df.drop_duplicates(subset=KEY, keep="last")
 
 

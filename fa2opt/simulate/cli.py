@@ -1,16 +1,21 @@
 """``fa2opt evaluate``: autoscale one instance over a trace with each method, simulate, and
-print (and with ``--out``, save as CSV and PNG) violations, latency and resource use."""
+print (and with ``--out``, save as CSV and PNG) violations, latency and resource use.
+
+Progress goes to stderr: a tqdm bar over the methods when stderr is a terminal, else one
+plain line per finished method (no ``\\r`` frames in pipes and logs); ``--no-progress``
+silences both."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..io import InputError, load_instance, output_dir
-from ..solver import available_methods, solver_class
+from ..solver import available_methods, check_options, solver_class
 from .arrivals import ARRIVAL_MODES, Trace, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
 from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
@@ -57,6 +62,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--time-limit", type=float, help="MILP time limit per decision (s)")
     p.add_argument("--out", help="folder for CSV and PNG results")
     p.add_argument("--json", action="store_true", help="one JSON row per method")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, else a line per method)")
     add_sim_options(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -97,10 +104,42 @@ def default_methods() -> list[str]:
 
 
 def method_options(method: str, time_limit: float | None) -> dict[str, Any]:
+    """The method's options from the flags, validated (ValueError, one line) before any run."""
     opts: dict[str, Any] = {}
     if time_limit is not None and "time_limit" in solver_class(method).option_names():
         opts["time_limit"] = time_limit
-    return opts
+    return check_options(method, opts, solver_class(method).option_names())
+
+
+class Progress:
+    """Progress over the methods on stderr: tqdm on a terminal; elsewhere (pipes, logs) a
+    plain line per step, so no carriage-return frames land in files."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.bar = None
+        if self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="method", file=sys.stderr)
+
+    def start(self, name: str) -> None:
+        self.t0 = time.perf_counter()
+        if self.bar is not None:
+            self.bar.set_description(name)
+
+    def finish(self, name: str) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.enabled:
+            print(f"fa2opt evaluate: {name} simulated in {time.perf_counter() - self.t0:.1f} s "
+                  f"({self.done}/{self.total})", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -125,16 +164,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise
         print(f"fa2opt evaluate: {exc}", file=sys.stderr)
         return 2
+    try:
+        method_opts = {m: method_options(m, args.time_limit) for m in methods}
+    except ValueError as exc:
+        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
+        return 2
     runs: list[Run] = []
-    for m in methods:
-        decider = MethodDecider(instance, m, **method_options(m, args.time_limit))
-        try:
-            runs.append(evaluate(instance, workload, decider, name=m, predictor=predictor,
-                                 interval_s=args.interval, startup_s=args.startup,
-                                 seed=args.seed, warmup_s=args.warmup, options=options))
-        except ValueError as exc:
-            print(f"fa2opt evaluate: {m}: {exc}", file=sys.stderr)
-            return 2
+    progress = Progress(len(methods), enabled=not args.no_progress)
+    try:
+        for m in methods:
+            progress.start(m)
+            decider = MethodDecider(instance, m, **method_opts[m])
+            try:
+                runs.append(evaluate(instance, workload, decider, name=m, predictor=predictor,
+                                     interval_s=args.interval, startup_s=args.startup,
+                                     seed=args.seed, warmup_s=args.warmup, options=options))
+            except ValueError as exc:
+                print(f"fa2opt evaluate: {m}: {exc}", file=sys.stderr)
+                return 2
+            progress.finish(m)
+    finally:
+        progress.close()
     if args.json:
         for r in runs:
             print(json.dumps(r.row, default=float))
