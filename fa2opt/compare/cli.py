@@ -277,10 +277,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if limit is not None and limit < 1:
         print("fa2opt compare: --limit must be >= 1", file=sys.stderr)
         return 2
-    output_dir(args.out)
+    out = args.out or (QUICK_OUT if quick else DEFAULT_OUT)
+    output_dir(out)
     try:
         result = run_compare(
-            args.out or (QUICK_OUT if quick else DEFAULT_OUT), suites=_split(args.suite) or list(DEFAULT_SUITES),
+            out, suites=_split(args.suite) or list(DEFAULT_SUITES),
             methods=_split(args.methods), reference=args.reference, seed=args.seed,
             limit=limit, percentiles=percentiles, time_limit=time_limit,
             method_timeout=method_timeout or None,
