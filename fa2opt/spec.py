@@ -56,18 +56,23 @@ def longest_path(nodes: Iterable[str], preds: Mapping[str, Sequence[tuple[str, f
             x = finish_a[v] = start_a + latency[v]
             longest_a = x if longest_a is None else maximum(longest_a, x)
         return longest_a
+    finish = finish_times(nodes, preds, latency)
+    return max(finish.values()) if finish else -float("inf")
+
+
+def finish_times(nodes: Iterable[str], preds: Mapping[str, Sequence[tuple[str, float]]],
+                 latency: Mapping[str, float]) -> dict[str, float]:
+    """finish(v) of the rule's recurrence for every node (the longest path ending with v,
+    L_v included), in the rule's order of additions."""
     finish: dict[str, float] = {}
-    longest = -float("inf")
     for v in nodes:
         start = 0.0
         for u, d in preds[v]:
             x = finish[u] + d
             if x > start:
                 start = x
-        x = finish[v] = start + latency[v]
-        if x > longest:
-            longest = x
-    return longest
+        finish[v] = start + latency[v]
+    return finish
 
 
 def fp_margin_ms(budget: float, terms: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,3 +19,20 @@ def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
     spec.loader.exec_module(mod)
     return [mod.shared_instance(np.random.default_rng([seed, i]), f"shared-{i}", **sizes)
             for i in range(count)]
+
+
+# A small valid instance document (one node's profile in a CSV beside it, one inline) that the
+# bad-input and hostile-file tests mutate.
+BAD_INPUT_CSV = "batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,45\n"
+BAD_INPUT_BASE: dict[str, Any] = {
+    "name": "t",
+    "sla_ms": 500, "rate_rps": 50,
+    "nodes": [
+        {"name": "a", "profile": "a.csv"},
+        {"name": "b", "multiplier": 2.0,
+         "configs": [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 20.0},
+                     {"batch": 4, "hardware": "gpu", "units": 1, "latency_ms": 30.0}]},
+    ],
+    "edges": [["a", "b", 1.0]],
+    "prices": {"gpu": 4.0},
+}

@@ -11,20 +11,9 @@ import pytest
 
 from fa2opt.cli import main
 from fa2opt.io import InputError, load_instance
+from helpers import BAD_INPUT_BASE, BAD_INPUT_CSV
 
-BASE: dict[str, Any] = {
-    "name": "t",
-    "sla_ms": 500, "rate_rps": 50,
-    "nodes": [
-        {"name": "a", "profile": "a.csv"},
-        {"name": "b", "multiplier": 2.0,
-         "configs": [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 20.0},
-                     {"batch": 4, "hardware": "gpu", "units": 1, "latency_ms": 30.0}]},
-    ],
-    "edges": [["a", "b", 1.0]],
-    "prices": {"gpu": 4.0},
-}
-CSV = "batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,45\n"
+BASE, CSV = BAD_INPUT_BASE, BAD_INPUT_CSV
 
 
 def _set(path: list[Any], value: Any) -> Callable[[dict], None]:

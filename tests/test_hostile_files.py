@@ -30,20 +30,10 @@ from fa2opt.io import (MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, MAX_JSON_VALU
                        load_instance, quote)
 from fa2opt.solver import solve
 from fa2opt.verify import matches, verify
+from helpers import BAD_INPUT_BASE, BAD_INPUT_CSV
 
 REPO = Path(__file__).resolve().parents[1]
-CSV = "batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,45\n"
-BASE: dict[str, Any] = {
-    "name": "t", "sla_ms": 500, "rate_rps": 50,
-    "nodes": [
-        {"name": "a", "profile": "a.csv"},
-        {"name": "b", "multiplier": 2.0,
-         "configs": [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 20.0},
-                     {"batch": 4, "hardware": "gpu", "units": 1, "latency_ms": 30.0}]},
-    ],
-    "edges": [["a", "b", 1.0]],
-    "prices": {"gpu": 4.0},
-}
+BASE, CSV = BAD_INPUT_BASE, BAD_INPUT_CSV
 # a message may quote QUOTE_CHARS of user data a few times, plus the file name
 MAX_MESSAGE = 6 * QUOTE_CHARS + 200
 

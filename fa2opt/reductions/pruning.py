@@ -168,14 +168,7 @@ def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, f
     limit = dict.fromkeys(fast, _INF)
     for g in flows:
         nodes, preds, succs = g.nodes, g.preds, g.succs
-        head: dict[str, float] = {}  # longest path ending with v (L_v included)
-        for v in nodes:
-            s = 0.0
-            for u, d in preds[v]:
-                x = head[u] + d
-                if x > s:
-                    s = x
-            head[v] = s + fast[v]
+        head = spec.finish_times(nodes, preds, fast)  # longest path ending with v (L_v in)
         tail: dict[str, float] = {}  # longest path starting with v (L_v included)
         # keeping a row too many is harmless; dropping one because head + tail rounds
         # differently from the rule's longest path is not: the limits get the float margin
