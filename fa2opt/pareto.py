@@ -28,12 +28,12 @@ RemainderSolver`; the grid DP plugs a different one into the same search.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any, Mapping, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
 from .reductions.pruning import Candidates
-from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape
+from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
@@ -184,19 +184,33 @@ class _Context:
         return c.latency[0] if len(c) else INF
 
     def min_latency(self, tree: SPTree) -> float:
-        if isinstance(tree, Leaf):
-            m = self.leaf_fastest(tree.node)
-        elif isinstance(tree, Delay):
-            m = tree.latency_ms
-        else:
-            vals = [self.min_latency(p) for p in tree.parts]
-            m = sum(vals) if isinstance(tree, Series) else max(vals)
-        self.mins[id(tree)] = m
-        return m
+        """The least latency of ``tree`` and of each of its sub-expressions (``mins``, by id):
+        a series sums its parts' (``sum``, left to right), a parallel takes their max.
+        Post-order on an explicit stack (trees nest as deep as the graph); a sub-expression
+        shared by several places is computed once (its value is the same everywhere)."""
+        mins = self.mins
+        stack: list = [tree]
+        while stack:
+            t = stack.pop()
+            tp = type(t)
+            if tp is tuple:  # (composite,): its parts are done
+                t = t[0]
+                vals = [mins[id(p)] for p in t.parts]
+                mins[id(t)] = sum(vals) if type(t) is Series else max(vals)
+            elif id(t) in mins:
+                continue
+            elif tp is Leaf:
+                mins[id(t)] = self.leaf_fastest(t.node)
+            elif tp is Delay:
+                mins[id(t)] = t.latency_ms
+            else:
+                stack.append((t,))
+                stack.extend(reversed(t.parts))
+        return mins[id(tree)]
 
     # -- full fronts -----------------------------------------------------------------------
-    def front(self, t: SPTree, cap: float) -> Front | None:
-        """The whole front of ``t`` up to ``cap`` (None: empty)."""
+    def leaf_front(self, t: Leaf | Delay, cap: float) -> Front | None:
+        """The front of a leaf or delay up to ``cap`` (None: empty)."""
         if isinstance(t, Leaf):
             v = t.node
             c = self.candidates[v]
@@ -211,28 +225,40 @@ class _Context:
                 cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
                 return Front(c.latency[:m], cost, _LEAF, v)
             return _priced_leaf(v, c.latency[:m], w[:m])
-        if isinstance(t, Delay):
-            return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
+        return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
+
+    def front(self, t: SPTree, cap: float) -> Front | None:
+        """The whole front of ``t`` up to ``cap`` (None: empty)."""
+        if isinstance(t, (Leaf, Delay)):
+            return self.leaf_front(t, cap)
+        return trampoline(self._front(t, cap))
+
+    def _front(self, t: Series | Parallel, cap: float) -> Generator:
+        """:meth:`front` of a series or parallel as a :func:`~fa2opt.reductions.sptree.
+        trampoline` generator: a nested part's front is asked for by yielding its generator
+        (the recursion, without Python's stack)."""
         parts = t.parts
         if isinstance(t, Parallel):
             acc = None
             for p in parts:
-                f = self.front(p, cap)
+                f = self.leaf_front(p, cap) if isinstance(p, (Leaf, Delay)) else (yield self._front(p, cap))
                 if f is None:
                     return None
                 acc = f if acc is None else parallel(acc, f)
             return acc
-        fronts = self.part_fronts(parts, cap)
+        fronts = yield from self.part_fronts(parts, cap)
         if fronts is None:
             return None
         return _fold(fronts, [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])])
 
-    def part_fronts(self, parts: tuple, cap: float) -> list[Front] | None:
-        """Each series part's front, cut at the cap minus the others' least latencies."""
+    def part_fronts(self, parts: tuple, cap: float) -> Generator:
+        """Each series part's front, cut at the cap minus the others' least latencies (None
+        if one is empty); a generator for :meth:`_front`'s trampoline."""
         total = sum(self.mins[id(p)] for p in parts)
         out = []
         for p in parts:
-            f = self.front(p, cap - (total - self.mins[id(p)]))
+            pcap = cap - (total - self.mins[id(p)])
+            f = self.leaf_front(p, pcap) if isinstance(p, (Leaf, Delay)) else (yield self._front(p, pcap))
             if f is None:
                 return None
             out.append(f)
@@ -244,12 +270,20 @@ class _Context:
         index. Parallel parts are independent here (each its own cheapest within cap);
         long series use the Lagrangian-bounded fold (:func:`_fold_bounded`)."""
         if isinstance(t, (Leaf, Delay)):
-            f = self.front(t, cap)
+            f = self.leaf_front(t, cap)
             return None if f is None else (f, len(f) - 1)
+        return trampoline(self._cheapest(t, cap))
+
+    def _cheapest(self, t: Series | Parallel, cap: float) -> Generator:
+        """:meth:`cheapest` of a series or parallel as a trampoline generator."""
         if isinstance(t, Parallel):
             picks = []
             for p in t.parts:
-                r = self.cheapest(p, cap)
+                if isinstance(p, (Leaf, Delay)):
+                    f = self.leaf_front(p, cap)
+                    r = None if f is None else (f, len(f) - 1)
+                else:
+                    r = yield self._cheapest(p, cap)
                 if r is None:
                     return None
                 picks.append(r)
@@ -259,7 +293,7 @@ class _Context:
                             None, acc, f, [ra], [r])
                 ra = 0
             return acc, ra
-        fronts = self.part_fronts(t.parts, cap)
+        fronts = yield from self.part_fronts(t.parts, cap)
         if fronts is None:
             return None
         caps = [cap - r for r in _suffix_sums([self.mins[id(p)] for p in t.parts])]
