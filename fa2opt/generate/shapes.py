@@ -188,7 +188,8 @@ def deep_sp(n: int, pick: Pick | None = None) -> Topology:
     level i of d = ⌊(n − 1)/3⌋ levels is the series ``h_i → (s_i ∥ level i+1) → t_i`` (a
     head, a parallel of a side node and the next level, a tail), the innermost level's
     middle a chain of the 1-3 nodes left. Its expression tree nests 2·d deep (series,
-    parallel, series, …), so depth 1,000 is 3,001 nodes. Built level by level without
+    parallel, series, …; one more when that chain has several nodes), so depth 1,000 is
+    3,001 nodes. Built level by level without
     recursion; ``pick`` is not used (the shape is fixed by n). Variant ``depth-<d>``."""
     assert n >= 1
     depth = (n - 1) // 3
