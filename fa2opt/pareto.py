@@ -28,6 +28,7 @@ RemainderSolver`; the grid DP plugs a different one into the same search.
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import repeat
 from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
@@ -175,7 +176,11 @@ class _Context:
         self.fixed = fixed or {}
         self.weight = weight or {}
         self.mins: dict[int, float] = {}
+        self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
+        self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
         self.min_latency(tree)
+        if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
+            self.deep_min_latency(tree)
 
     def leaf_fastest(self, v: str) -> float:
         c = self.candidates[v]
@@ -183,34 +188,60 @@ class _Context:
             return c.latency[self.fixed[v]]
         return c.latency[0] if len(c) else INF
 
-    def min_latency(self, tree: SPTree) -> float:
+    def min_latency(self, tree: SPTree, depth: int = 0) -> float:
         """The least latency of ``tree`` and of each of its sub-expressions (``mins``, by id):
         a series sums its parts' (``sum``, left to right), a parallel takes their max.
-        Post-order on an explicit stack (trees nest as deep as the graph); a sub-expression
-        shared by several places is computed once (its value is the same everywhere)."""
+        Recursive while at most :data:`DIRECT_HEIGHT` deep (most trees, fastest); a deeper
+        part is done by :meth:`deep_min_latency`, which also marks the ``tall`` composites."""
+        if isinstance(tree, Leaf):
+            m = self.leaf_fastest(tree.node)
+        elif isinstance(tree, Delay):
+            m = tree.latency_ms
+        elif depth == DIRECT_HEIGHT:
+            self.deep = True
+            return self.deep_min_latency(tree)
+        else:
+            vals = [self.min_latency(p, depth + 1) for p in tree.parts]
+            m = sum(vals) if isinstance(tree, Series) else max(vals)
+        self.mins[id(tree)] = m
+        return m
+
+    def deep_min_latency(self, tree: Series | Parallel) -> float:
+        """:meth:`min_latency` of a deep composite without recursion (leaves as they are met,
+        composites afterwards in reverse pre-order, each after all of its parts), and the
+        composites higher than :data:`DIRECT_HEIGHT` into ``tall`` (run again over the
+        whole tree once the recursion returns, so that their ancestors are marked too)."""
         mins = self.mins
-        stack: list = [tree]
+        comps = []
+        stack = [tree]
         while stack:
             t = stack.pop()
-            tp = type(t)
-            if tp is tuple:  # (composite,): its parts are done
-                t = t[0]
-                vals = [mins[id(p)] for p in t.parts]
-                mins[id(t)] = sum(vals) if type(t) is Series else max(vals)
-            elif id(t) in mins:
-                continue
-            elif tp is Leaf:
-                mins[id(t)] = self.leaf_fastest(t.node)
-            elif tp is Delay:
-                mins[id(t)] = t.latency_ms
-            else:
-                stack.append((t,))
-                stack.extend(reversed(t.parts))
+            comps.append(t)
+            for p in t.parts:
+                tp = type(p)
+                if tp is Leaf:
+                    mins[id(p)] = self.leaf_fastest(p.node)
+                elif tp is Delay:
+                    mins[id(p)] = p.latency_ms
+                else:
+                    stack.append(p)
+        heights: dict[int, int] = {}
+        for t in reversed(comps):
+            vals = [mins[id(p)] for p in t.parts]
+            mins[id(t)] = sum(vals) if type(t) is Series else max(vals)
+            h = heights[id(t)] = 1 + max(heights.get(id(p), 0) for p in t.parts)
+            if h > DIRECT_HEIGHT:
+                self.tall.add(id(t))
         return mins[id(tree)]
 
     # -- full fronts -----------------------------------------------------------------------
-    def leaf_front(self, t: Leaf | Delay, cap: float) -> Front | None:
-        """The front of a leaf or delay up to ``cap`` (None: empty)."""
+    # A sub-expression at most DIRECT_HEIGHT high (every one in most trees) is evaluated by
+    # plain recursion, bounded by that height; a taller one (``tall``) by :meth:`_nested`, a
+    # generator on :func:`~fa2opt.reductions.sptree.trampoline` (trees nest as deep as the
+    # graph) that evaluates the same way: parts left to right, the first empty one ends it.
+
+    def front(self, t: SPTree, cap: float) -> Front | None:
+        """The whole front of ``t`` up to ``cap`` (None: empty)."""
         if isinstance(t, Leaf):
             v = t.node
             c = self.candidates[v]
@@ -225,44 +256,45 @@ class _Context:
                 cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
                 return Front(c.latency[:m], cost, _LEAF, v)
             return _priced_leaf(v, c.latency[:m], w[:m])
-        return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
-
-    def front(self, t: SPTree, cap: float) -> Front | None:
-        """The whole front of ``t`` up to ``cap`` (None: empty)."""
-        if isinstance(t, (Leaf, Delay)):
-            return self.leaf_front(t, cap)
-        return trampoline(self._front(t, cap))
-
-    def _front(self, t: Series | Parallel, cap: float) -> Generator:
-        """:meth:`front` of a series or parallel as a :func:`~fa2opt.reductions.sptree.
-        trampoline` generator: a nested part's front is asked for by yielding its generator
-        (the recursion, without Python's stack)."""
+        if isinstance(t, Delay):
+            return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
+        if self.tall and id(t) in self.tall:
+            return trampoline(self._nested(t, cap, False))
         parts = t.parts
         if isinstance(t, Parallel):
             acc = None
             for p in parts:
-                f = self.leaf_front(p, cap) if isinstance(p, (Leaf, Delay)) else (yield self._front(p, cap))
+                f = self.front(p, cap)
                 if f is None:
                     return None
                 acc = f if acc is None else parallel(acc, f)
             return acc
-        fronts = yield from self.part_fronts(parts, cap)
+        fronts = self.part_fronts(parts, cap)
         if fronts is None:
             return None
-        return _fold(fronts, [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])])
+        return _fold(fronts, self.fold_caps(parts, cap))
 
-    def part_fronts(self, parts: tuple, cap: float) -> Generator:
-        """Each series part's front, cut at the cap minus the others' least latencies (None
-        if one is empty); a generator for :meth:`_front`'s trampoline."""
+    def part_caps(self, parts: tuple, cap: float) -> list[float]:
+        """Each series part's cap: the cap minus the other parts' least latencies."""
         total = sum(self.mins[id(p)] for p in parts)
+        return [cap - (total - self.mins[id(p)]) for p in parts]
+
+    def part_fronts(self, parts: tuple, cap: float) -> list[Front] | None:
+        """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty)."""
+        mins = self.mins
+        total = sum(mins[id(p)] for p in parts)
         out = []
         for p in parts:
-            pcap = cap - (total - self.mins[id(p)])
-            f = self.leaf_front(p, pcap) if isinstance(p, (Leaf, Delay)) else (yield self._front(p, pcap))
+            f = self.front(p, cap - (total - mins[id(p)]))  # (part_caps, inline: hot path)
             if f is None:
                 return None
             out.append(f)
         return out
+
+    def fold_caps(self, parts: tuple, cap: float) -> list[float]:
+        """The caps of a series' fold: after part i, the cap minus the later parts' least
+        latencies."""
+        return [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])]
 
     # -- the cheapest point only -------------------------------------------------------------
     def cheapest(self, t: SPTree, cap: float) -> tuple[Front, int] | None:
@@ -270,33 +302,26 @@ class _Context:
         index. Parallel parts are independent here (each its own cheapest within cap);
         long series use the Lagrangian-bounded fold (:func:`_fold_bounded`)."""
         if isinstance(t, (Leaf, Delay)):
-            f = self.leaf_front(t, cap)
+            f = self.front(t, cap)
             return None if f is None else (f, len(f) - 1)
-        return trampoline(self._cheapest(t, cap))
-
-    def _cheapest(self, t: Series | Parallel, cap: float) -> Generator:
-        """:meth:`cheapest` of a series or parallel as a trampoline generator."""
+        if self.tall and id(t) in self.tall:
+            return trampoline(self._nested(t, cap, True))
         if isinstance(t, Parallel):
             picks = []
             for p in t.parts:
-                if isinstance(p, (Leaf, Delay)):
-                    f = self.leaf_front(p, cap)
-                    r = None if f is None else (f, len(f) - 1)
-                else:
-                    r = yield self._cheapest(p, cap)
+                r = self.cheapest(p, cap)
                 if r is None:
                     return None
                 picks.append(r)
-            acc, ra = picks[0]
-            for f, r in picks[1:]:  # a one-point front per part keeps backtracking uniform
-                acc = Front([max(acc.lat[ra], f.lat[r])], [acc.cost[ra] + f.cost[r]], _COMB,
-                            None, acc, f, [ra], [r])
-                ra = 0
-            return acc, ra
-        fronts = yield from self.part_fronts(t.parts, cap)
+            return _pick_parallel(picks)
+        fronts = self.part_fronts(t.parts, cap)
         if fronts is None:
             return None
-        caps = [cap - r for r in _suffix_sums([self.mins[id(p)] for p in t.parts])]
+        return self.series_cheapest(t.parts, fronts, cap)
+
+    def series_cheapest(self, parts: tuple, fronts: list[Front], cap: float) -> tuple[Front, int] | None:
+        """A series' cheapest point from its parts' fronts."""
+        caps = self.fold_caps(parts, cap)
         if len(fronts) >= LAGRANGE_PARTS:
             f = _fold_bounded(fronts, caps, cap)
         else:
@@ -304,6 +329,45 @@ class _Context:
         if f is None or len(f) == 0:
             return None
         return f, len(f) - 1
+
+    def _nested(self, t: Series | Parallel, cap: float, cheap: bool) -> Generator:
+        """:meth:`front` (``cheap`` False) or :meth:`cheapest` of a tall composite, as a
+        trampoline generator: a tall part is asked for by yielding its generator."""
+        par = isinstance(t, Parallel)
+        sub = cheap and par  # a parallel's parts at their cheapest; a series' whole fronts
+        out = []
+        for p, pcap in zip(t.parts, repeat(cap) if par else self.part_caps(t.parts, cap)):
+            if id(p) in self.tall:
+                r = yield self._nested(p, pcap, sub)
+            else:
+                r = self.cheapest(p, pcap) if sub else self.front(p, pcap)
+            if r is None:
+                return None
+            out.append(r)
+        if not par:
+            if cheap:
+                return self.series_cheapest(t.parts, out, cap)
+            return _fold(out, self.fold_caps(t.parts, cap))
+        if cheap:
+            return _pick_parallel(out)
+        acc = out[0]
+        for f in out[1:]:
+            acc = parallel(acc, f)
+        return acc
+
+
+DIRECT_HEIGHT = 24  # sub-expressions at most this high are evaluated by (bounded) recursion
+
+
+def _pick_parallel(picks: list[tuple[Front, int]]) -> tuple[Front, int]:
+    """The cheapest points of a parallel's parts as one point: a one-point front per part
+    keeps backtracking uniform."""
+    acc, ra = picks[0]
+    for f, r in picks[1:]:
+        acc = Front([max(acc.lat[ra], f.lat[r])], [acc.cost[ra] + f.cost[r]], _COMB,
+                    None, acc, f, [ra], [r])
+        ra = 0
+    return acc, ra
 
 
 def _priced_leaf(v: str, lat: list[float], price: Any) -> Front:
@@ -510,7 +574,7 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     do not handle (more than three series nodes; a fork with more than one series node; a
     triple above ``CHAIN_TRIPLE_STEPS``: the caller's front DP decides those). Every node's
     list is first cut at the budget minus the others' least latencies (exact, as in
-    :meth:`_Context.part_fronts`). Then:
+    :meth:`_Context.part_caps`). Then:
 
     * chain of one node: its slowest (cheapest) candidate within B;
     * two nodes a, b: the two-pointer sweep of :func:`series_min` -- for a's candidates by
