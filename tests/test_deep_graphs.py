@@ -236,6 +236,33 @@ def test_trampoline_runs_deep_generator_recursion_in_order():
     assert seen == list(range(n, -1, -1))
 
 
+def test_tall_subtrees_on_the_trampoline_equal_the_recursion(monkeypatch):
+    """The exact DP evaluates sub-expressions up to DIRECT_HEIGHT high by (bounded)
+    recursion and taller ones on the trampoline: any split gives the same fronts and
+    choices, bit for bit (plain recursion: a limit above the tree's height)."""
+    import fa2opt.pareto as P
+    from fa2opt.reductions import ParetoPrune
+    p = Problem.from_instance(deep_instance(30, rows=5, seed=5))  # tree height 60
+    cands = ParetoPrune().apply(p)[0].candidates
+    tree, budget = flow_tree(p.flows[0])[0], p.flows[0].budget_ms
+    prices = {v: [c * (1.0 + 0.1 * (i % 3)) for i, c in enumerate(cands[v].cost)]
+              for v in list(cands)[::4]}
+
+    def run() -> tuple:
+        f = P.pareto_front(tree, budget, cands)
+        return ([float(x) for x in f.lat], [float(x) for x in f.cost],
+                P.pareto_remainder(tree, budget * 0.97, cands, None, prices),
+                P.pareto_remainder(tree, budget, cands, {"n3": 0}, {"n7": 0.5}))
+
+    assert P._Context(tree, cands, None, None).tall  # the default splits this tree
+    results = []
+    for height in (P.DIRECT_HEIGHT, 1, 7, 10**6):
+        monkeypatch.setattr(P, "DIRECT_HEIGHT", height)
+        results.append(run())
+    assert results[0][2] is not None and len(results[0][0]) > 10
+    assert all(r == results[0] for r in results[1:])
+
+
 # -- small sizes: against brute force ----------------------------------------------------------
 @pytest.mark.parametrize("n", [4, 5, 6, 7, 8, 10])
 def test_small_deep_graphs_against_brute_force(n):
