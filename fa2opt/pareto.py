@@ -117,6 +117,9 @@ def series(a: Front, b: Front, cap: float) -> Front:
         return Front(lat, cost, _COMB, None, a, b, I, J)
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
+    if na * nb > MERGE_PAIRS and na >= MERGE_ROW:
+        L, C, I, J = _series_rows(al, ac, bl, bc, cap)
+        return Front(L, C, _COMB, None, a, b, I, J)
     # Row j of the (nb, na) grid is a's front shifted by b's point j: nb sorted runs.
     L = (bl[:, None] + al[None, :]).ravel()
     C = (bc[:, None] + ac[None, :]).ravel()
@@ -127,6 +130,48 @@ def series(a: Front, b: Front, cap: float) -> Front:
     flat = ok[keep]
     J, I = np.divmod(flat, na)
     return Front(L[keep], C[keep], _COMB, None, a, b, I, J)
+
+
+MERGE_PAIRS = 4096  # above this many pairs series() goes by rows (_series_rows) ...
+MERGE_ROW = 512  # ... when a's front is at least this long (a row's numpy calls pay off)
+MERGE_BLOCK = 32  # rows of _series_rows per sort
+
+
+def _series_rows(al: np.ndarray, ac: np.ndarray, bl: np.ndarray, bc: np.ndarray,
+                 cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`series` of large fronts without sorting every pair. Row j is a's front
+    shifted by b's point j (cut at ``cap``); rows are taken in blocks of
+    :data:`MERGE_BLOCK`: each row keeps only its points strictly cheaper than the front so
+    far at their latency (the others are dominated by a point before them), and the front
+    so far plus the block's survivors are sorted (stable) and pruned. The same points and
+    back-pointers as sorting all pairs: pair j·|a| + i keeps its place in the stable
+    order (the front so far comes from earlier rows), and a dropped point is dominated by
+    one that precedes it, so no other point's running minimum changes. Rows beyond the
+    front's reach are a window each, so this is O(|b|·|a| + sort of the survivors)."""
+    m = int(np.searchsorted(bl[0] + al, cap, side="right"))  # row 0 alone is nearly a front
+    L, C = (bl[0] + al)[:m], bc[0] + ac[:m]
+    keep = pareto_prune_points(L, C, np.arange(m))
+    L, C, I, J = L[keep], C[keep], keep, np.zeros(len(keep), dtype=np.int64)
+    nb = len(bl)
+    for j0 in range(1, nb, MERGE_BLOCK):
+        if m == 0:
+            break
+        parts = [(L, C, I, J)]
+        prev = np.concatenate(([INF], C))  # prev[p]: cost of the front's p-th point, 1-based
+        for j in range(j0, min(j0 + MERGE_BLOCK, nb)):
+            rl = bl[j] + al
+            m = int(np.searchsorted(rl, cap, side="right"))
+            if m == 0:  # b's later points are slower still
+                break
+            rl, rc = rl[:m], bc[j] + ac[:m]
+            ok = np.flatnonzero(rc < prev[np.searchsorted(L, rl, side="right")])
+            if len(ok):
+                parts.append((rl[ok], rc[ok], ok, np.full(len(ok), j, dtype=np.int64)))
+        if len(parts) > 1:
+            L, C, I, J = (np.concatenate(x) for x in zip(*parts))
+            keep = pareto_prune_points(L, C, np.argsort(L, kind="stable"))
+            L, C, I, J = L[keep], C[keep], I[keep], J[keep]
+    return L, C, I, J
 
 
 def parallel(a: Front, b: Front) -> Front:

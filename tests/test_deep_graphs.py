@@ -263,6 +263,35 @@ def test_tall_subtrees_on_the_trampoline_equal_the_recursion(monkeypatch):
     assert all(r == results[0] for r in results[1:])
 
 
+def test_series_by_rows_equals_series_by_sorting_all_pairs(monkeypatch):
+    """Large fronts go into series by rows (pareto._series_rows): the same points and
+    back-pointers as sorting all pairs, ties of latency (rounding) and cost included."""
+    import fa2opt.pareto as P
+    rng = np.random.default_rng(3)
+
+    def front(n: int, ties: bool) -> P.Front:
+        lat = np.unique(np.round(np.cumsum(rng.uniform(0, 2, n)), 1 if ties else 9))
+        cost = np.unique(rng.integers(0, 300, len(lat)).astype(float) if ties
+                         else rng.uniform(0, 100, len(lat)))[::-1]
+        k = min(len(lat), len(cost))
+        return P.Front(lat[:k], cost[:k])
+
+    used = []
+    monkeypatch.setattr(P, "_series_rows", lambda *a, f=P._series_rows: used.append(1) or f(*a))
+    for case in range(60):
+        a, b = front(int(rng.integers(30, 700)), case % 2 == 0), front(int(rng.integers(2, 300)), case % 3 == 0)
+        cap = float(rng.uniform(0.3, 1.2) * (a.lat[-1] + b.lat[-1]))
+        out = []
+        for pairs, row in ((10**12, 10**12), (0, 0)):
+            monkeypatch.setattr(P, "MERGE_PAIRS", pairs)
+            monkeypatch.setattr(P, "MERGE_ROW", row)
+            f = P.series(a, b, cap)
+            out.append([np.asarray(x) for x in (f.lat, f.cost, f.I, f.J)])
+        for x, y in zip(*out):
+            assert x.dtype == y.dtype and np.array_equal(x, y), case
+    assert len(used) >= 50  # (the few with under NUMPY_PAIRS pairs take the list path)
+
+
 # -- small sizes: against brute force ----------------------------------------------------------
 @pytest.mark.parametrize("n", [4, 5, 6, 7, 8, 10])
 def test_small_deep_graphs_against_brute_force(n):
