@@ -19,7 +19,11 @@ choice of every leaf is recovered by walking back from the chosen root point.
 
 Small fronts are combined in plain Python (faster below a few hundred pairs); larger ones
 with numpy (pairs by broadcasting, a stable sort that exploits the |B| sorted runs, a
-running minimum for the pruning).
+running minimum for the pruning); a series with a long front (≥ 512 points) row by row,
+each shifted copy kept only where it beats the front so far (:func:`_series_rows`, the
+same result without sorting every pair). Trees nest as deep as the graph: sub-expressions
+up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller ones on a
+generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`).
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
 RemainderSolver`; the grid DP plugs a different one into the same search.
