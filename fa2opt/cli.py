@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from typing import Any, Sequence
 
@@ -139,9 +140,16 @@ def instance_info(problem: Problem) -> dict[str, Any]:
                    "nodes": len(f.nodes), "fastest_ms": fast_lat.get(f.name),
                    "feasible": spec.meets(fast_lat.get(f.name, float("inf")), f.sla_ms)}
                   for f in inst.flows],
-        "combinations": float(_prod(len(t) for t in problem.tables.values())),
+        **_combinations(_prod(len(t) for t in problem.tables.values())),
         "feasible": problem.is_feasible(),
     }
+
+
+def _combinations(total: int) -> dict[str, Any]:
+    """The count as a float (None beyond a double's range: deep or long graphs reach
+    4^751) and its log10 (None when some node has no available row)."""
+    return {"combinations": float(total) if total.bit_length() <= 1023 else None,
+            "log10_combinations": round(math.log10(total), 3) if total else None}
 
 
 def _prod(xs: Any) -> int:
@@ -167,7 +175,8 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"max_utilization={info['max_utilization']:g}  "
               f"{'feasible' if info['feasible'] else 'INFEASIBLE'}")
         print(f"  {len(info['nodes'])} nodes, {len(info['edges'])} edges, "
-              f"{info['combinations']:.3g} configuration combinations")
+              + (f"{info['combinations']:.3g}" if info["combinations"] is not None
+                 else f"10^{info['log10_combinations']:.1f}") + " configuration combinations")
         for n in info["nodes"]:
             print(f"  node {n['name']:<26} m={n['multiplier']:<8.4g} λ={n['rate_rps']:<9.4g} "
                   f"rows={n['profile_rows']:<4} available={n['available']}")

@@ -19,7 +19,11 @@ choice of every leaf is recovered by walking back from the chosen root point.
 
 Small fronts are combined in plain Python (faster below a few hundred pairs); larger ones
 with numpy (pairs by broadcasting, a stable sort that exploits the |B| sorted runs, a
-running minimum for the pruning).
+running minimum for the pruning); a series with a long front (≥ 512 points) row by row,
+each shifted copy kept only where it beats the front so far (:func:`_series_rows`, the
+same result without sorting every pair). Trees nest as deep as the graph: sub-expressions
+up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller ones on a
+generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`).
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
 RemainderSolver`; the grid DP plugs a different one into the same search.
@@ -28,12 +32,13 @@ RemainderSolver`; the grid DP plugs a different one into the same search.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any, Mapping, Sequence
+from itertools import repeat
+from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
 from .reductions.pruning import Candidates
-from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape
+from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
@@ -116,6 +121,9 @@ def series(a: Front, b: Front, cap: float) -> Front:
         return Front(lat, cost, _COMB, None, a, b, I, J)
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
+    if na * nb > MERGE_PAIRS and na >= MERGE_ROW:
+        L, C, I, J = _series_rows(al, ac, bl, bc, cap)
+        return Front(L, C, _COMB, None, a, b, I, J)
     # Row j of the (nb, na) grid is a's front shifted by b's point j: nb sorted runs.
     L = (bl[:, None] + al[None, :]).ravel()
     C = (bc[:, None] + ac[None, :]).ravel()
@@ -126,6 +134,48 @@ def series(a: Front, b: Front, cap: float) -> Front:
     flat = ok[keep]
     J, I = np.divmod(flat, na)
     return Front(L[keep], C[keep], _COMB, None, a, b, I, J)
+
+
+MERGE_PAIRS = 4096  # above this many pairs series() goes by rows (_series_rows) ...
+MERGE_ROW = 512  # ... when a's front is at least this long (a row's numpy calls pay off)
+MERGE_BLOCK = 32  # rows of _series_rows per sort
+
+
+def _series_rows(al: np.ndarray, ac: np.ndarray, bl: np.ndarray, bc: np.ndarray,
+                 cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`series` of large fronts without sorting every pair. Row j is a's front
+    shifted by b's point j (cut at ``cap``); rows are taken in blocks of
+    :data:`MERGE_BLOCK`: each row keeps only its points strictly cheaper than the front so
+    far at their latency (the others are dominated by a point before them), and the front
+    so far plus the block's survivors are sorted (stable) and pruned. The same points and
+    back-pointers as sorting all pairs: pair j·|a| + i keeps its place in the stable
+    order (the front so far comes from earlier rows), and a dropped point is dominated by
+    one that precedes it, so no other point's running minimum changes. Rows beyond the
+    front's reach are a window each, so this is O(|b|·|a| + sort of the survivors)."""
+    m = int(np.searchsorted(bl[0] + al, cap, side="right"))  # row 0 alone is nearly a front
+    L, C = (bl[0] + al)[:m], bc[0] + ac[:m]
+    keep = pareto_prune_points(L, C, np.arange(m))
+    L, C, I, J = L[keep], C[keep], keep, np.zeros(len(keep), dtype=np.int64)
+    nb = len(bl)
+    for j0 in range(1, nb, MERGE_BLOCK):
+        if m == 0:
+            break
+        parts = [(L, C, I, J)]
+        prev = np.concatenate(([INF], C))  # prev[p]: cost of the front's p-th point, 1-based
+        for j in range(j0, min(j0 + MERGE_BLOCK, nb)):
+            rl = bl[j] + al
+            m = int(np.searchsorted(rl, cap, side="right"))
+            if m == 0:  # b's later points are slower still
+                break
+            rl, rc = rl[:m], bc[j] + ac[:m]
+            ok = np.flatnonzero(rc < prev[np.searchsorted(L, rl, side="right")])
+            if len(ok):
+                parts.append((rl[ok], rc[ok], ok, np.full(len(ok), j, dtype=np.int64)))
+        if len(parts) > 1:
+            L, C, I, J = (np.concatenate(x) for x in zip(*parts))
+            keep = pareto_prune_points(L, C, np.argsort(L, kind="stable"))
+            L, C, I, J = L[keep], C[keep], I[keep], J[keep]
+    return L, C, I, J
 
 
 def parallel(a: Front, b: Front) -> Front:
@@ -175,7 +225,11 @@ class _Context:
         self.fixed = fixed or {}
         self.weight = weight or {}
         self.mins: dict[int, float] = {}
+        self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
+        self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
         self.min_latency(tree)
+        if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
+            self.deep_min_latency(tree)
 
     def leaf_fastest(self, v: str) -> float:
         c = self.candidates[v]
@@ -183,18 +237,58 @@ class _Context:
             return c.latency[self.fixed[v]]
         return c.latency[0] if len(c) else INF
 
-    def min_latency(self, tree: SPTree) -> float:
+    def min_latency(self, tree: SPTree, depth: int = 0) -> float:
+        """The least latency of ``tree`` and of each of its sub-expressions (``mins``, by id):
+        a series sums its parts' (``sum``, left to right), a parallel takes their max.
+        Recursive while at most :data:`DIRECT_HEIGHT` deep (most trees, fastest); a deeper
+        part is done by :meth:`deep_min_latency`, which also marks the ``tall`` composites."""
         if isinstance(tree, Leaf):
             m = self.leaf_fastest(tree.node)
         elif isinstance(tree, Delay):
             m = tree.latency_ms
+        elif depth == DIRECT_HEIGHT:
+            self.deep = True
+            return self.deep_min_latency(tree)
         else:
-            vals = [self.min_latency(p) for p in tree.parts]
+            vals = [self.min_latency(p, depth + 1) for p in tree.parts]
             m = sum(vals) if isinstance(tree, Series) else max(vals)
         self.mins[id(tree)] = m
         return m
 
+    def deep_min_latency(self, tree: Series | Parallel) -> float:
+        """:meth:`min_latency` of a deep composite without recursion (leaves as they are met,
+        composites afterwards in reverse pre-order, each after all of its parts), and the
+        composites higher than :data:`DIRECT_HEIGHT` into ``tall`` (run again over the
+        whole tree once the recursion returns, so that their ancestors are marked too)."""
+        mins = self.mins
+        comps = []
+        stack = [tree]
+        while stack:
+            t = stack.pop()
+            comps.append(t)
+            for p in t.parts:
+                tp = type(p)
+                if tp is Leaf:
+                    mins[id(p)] = self.leaf_fastest(p.node)
+                elif tp is Delay:
+                    mins[id(p)] = p.latency_ms
+                else:
+                    stack.append(p)
+        heights: dict[int, int] = {}
+        for t in reversed(comps):
+            vals = [mins[id(p)] for p in t.parts]
+            mins[id(t)] = sum(vals) if type(t) is Series else max(vals)
+            h = heights[id(t)] = 1 + max(heights.get(id(p), 0) for p in t.parts)
+            if h > DIRECT_HEIGHT:
+                self.tall.add(id(t))
+        return mins[id(tree)]
+
     # -- full fronts -----------------------------------------------------------------------
+    # A sub-expression at most DIRECT_HEIGHT high (every one in most trees) is evaluated by
+    # plain recursion, bounded by that height; a taller one (``tall``) by :meth:`_nested`, a
+    # generator on :func:`~fa2opt.reductions.sptree.trampoline` (trees nest as deep as the
+    # graph) that evaluates the same way: parts left to right, the first empty one ends it.
+
     def front(self, t: SPTree, cap: float) -> Front | None:
         """The whole front of ``t`` up to ``cap`` (None: empty)."""
         if isinstance(t, Leaf):
@@ -213,6 +307,8 @@ class _Context:
             return _priced_leaf(v, c.latency[:m], w[:m])
         if isinstance(t, Delay):
             return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
+        if self.tall and id(t) in self.tall:
+            return trampoline(self._nested(t, cap, False))
         parts = t.parts
         if isinstance(t, Parallel):
             acc = None
@@ -225,18 +321,29 @@ class _Context:
         fronts = self.part_fronts(parts, cap)
         if fronts is None:
             return None
-        return _fold(fronts, [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])])
+        return _fold(fronts, self.fold_caps(parts, cap))
+
+    def part_caps(self, parts: tuple, cap: float) -> list[float]:
+        """Each series part's cap: the cap minus the other parts' least latencies."""
+        total = sum(self.mins[id(p)] for p in parts)
+        return [cap - (total - self.mins[id(p)]) for p in parts]
 
     def part_fronts(self, parts: tuple, cap: float) -> list[Front] | None:
-        """Each series part's front, cut at the cap minus the others' least latencies."""
-        total = sum(self.mins[id(p)] for p in parts)
+        """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty)."""
+        mins = self.mins
+        total = sum(mins[id(p)] for p in parts)
         out = []
         for p in parts:
-            f = self.front(p, cap - (total - self.mins[id(p)]))
+            f = self.front(p, cap - (total - mins[id(p)]))  # (part_caps, inline: hot path)
             if f is None:
                 return None
             out.append(f)
         return out
+
+    def fold_caps(self, parts: tuple, cap: float) -> list[float]:
+        """The caps of a series' fold: after part i, the cap minus the later parts' least
+        latencies."""
+        return [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])]
 
     # -- the cheapest point only -------------------------------------------------------------
     def cheapest(self, t: SPTree, cap: float) -> tuple[Front, int] | None:
@@ -246,6 +353,8 @@ class _Context:
         if isinstance(t, (Leaf, Delay)):
             f = self.front(t, cap)
             return None if f is None else (f, len(f) - 1)
+        if self.tall and id(t) in self.tall:
+            return trampoline(self._nested(t, cap, True))
         if isinstance(t, Parallel):
             picks = []
             for p in t.parts:
@@ -253,16 +362,15 @@ class _Context:
                 if r is None:
                     return None
                 picks.append(r)
-            acc, ra = picks[0]
-            for f, r in picks[1:]:  # a one-point front per part keeps backtracking uniform
-                acc = Front([max(acc.lat[ra], f.lat[r])], [acc.cost[ra] + f.cost[r]], _COMB,
-                            None, acc, f, [ra], [r])
-                ra = 0
-            return acc, ra
+            return _pick_parallel(picks)
         fronts = self.part_fronts(t.parts, cap)
         if fronts is None:
             return None
-        caps = [cap - r for r in _suffix_sums([self.mins[id(p)] for p in t.parts])]
+        return self.series_cheapest(t.parts, fronts, cap)
+
+    def series_cheapest(self, parts: tuple, fronts: list[Front], cap: float) -> tuple[Front, int] | None:
+        """A series' cheapest point from its parts' fronts."""
+        caps = self.fold_caps(parts, cap)
         if len(fronts) >= LAGRANGE_PARTS:
             f = _fold_bounded(fronts, caps, cap)
         else:
@@ -270,6 +378,45 @@ class _Context:
         if f is None or len(f) == 0:
             return None
         return f, len(f) - 1
+
+    def _nested(self, t: Series | Parallel, cap: float, cheap: bool) -> Generator:
+        """:meth:`front` (``cheap`` False) or :meth:`cheapest` of a tall composite, as a
+        trampoline generator: a tall part is asked for by yielding its generator."""
+        par = isinstance(t, Parallel)
+        sub = cheap and par  # a parallel's parts at their cheapest; a series' whole fronts
+        out = []
+        for p, pcap in zip(t.parts, repeat(cap) if par else self.part_caps(t.parts, cap)):
+            if id(p) in self.tall:
+                r = yield self._nested(p, pcap, sub)
+            else:
+                r = self.cheapest(p, pcap) if sub else self.front(p, pcap)
+            if r is None:
+                return None
+            out.append(r)
+        if not par:
+            if cheap:
+                return self.series_cheapest(t.parts, out, cap)
+            return _fold(out, self.fold_caps(t.parts, cap))
+        if cheap:
+            return _pick_parallel(out)
+        acc = out[0]
+        for f in out[1:]:
+            acc = parallel(acc, f)
+        return acc
+
+
+DIRECT_HEIGHT = 24  # sub-expressions at most this high are evaluated by (bounded) recursion
+
+
+def _pick_parallel(picks: list[tuple[Front, int]]) -> tuple[Front, int]:
+    """The cheapest points of a parallel's parts as one point: a one-point front per part
+    keeps backtracking uniform."""
+    acc, ra = picks[0]
+    for f, r in picks[1:]:
+        acc = Front([max(acc.lat[ra], f.lat[r])], [acc.cost[ra] + f.cost[r]], _COMB,
+                    None, acc, f, [ra], [r])
+        ra = 0
+    return acc, ra
 
 
 def _priced_leaf(v: str, lat: list[float], price: Any) -> Front:
@@ -476,7 +623,7 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     do not handle (more than three series nodes; a fork with more than one series node; a
     triple above ``CHAIN_TRIPLE_STEPS``: the caller's front DP decides those). Every node's
     list is first cut at the budget minus the others' least latencies (exact, as in
-    :meth:`_Context.part_fronts`). Then:
+    :meth:`_Context.part_caps`). Then:
 
     * chain of one node: its slowest (cheapest) candidate within B;
     * two nodes a, b: the two-pointer sweep of :func:`series_min` -- for a's candidates by

@@ -22,6 +22,12 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   ``--shared-before``, the equal split it replaced (``bound="equal"``, capped at
   ``--shared-limit`` seconds). Target: well under a second each.
 
+* ``deep.csv`` -- size and depth (issue 13): nested series-parallel graphs of 1,000 nodes
+  (``scaling_instance("sp", 1000, ·)``, 50 and 200 rows), chains of 10,000 nodes and
+  graphs nested 1,000 levels deep (``scaling_instance("deep-sp", 3001, ·)``): fa2's warm and
+  cold medians with its prune / DP breakdown. Targets: nested SP of 1,000 nodes < 0.2 s, a
+  10,000-node chain < 1 s, depth 1,000 solves.
+
 * ``dense.csv`` -- random dense single-flow DAGs (:func:`dense_instance`: 8-30 nodes, edge
   probability 0.12-0.4, 12 rows per node, SLA at 1.05-1.6x the all-fastest latency), not
   series-parallel, so the decomposition duplicates many nodes inside the flow: fa2 beside
@@ -33,6 +39,7 @@ configuration tables in memory (``Problem``) to the finished answer. Each case r
 
     python scripts/bench_decision.py                 # everything
     python scripts/bench_decision.py --quick         # fewer repetitions, scaling ≤ 100 nodes
+    python scripts/bench_decision.py --only deep     # size and depth only
 """
 
 from __future__ import annotations
@@ -143,6 +150,8 @@ def bench_problem(problem: Problem, *, reps: int, milp_reps: int, budget_s: floa
         "fa2_cold_median_ms": statistics.median(cold),
         "fa2_runs": len(warm),
         "coupling_nodes": a.extra.get("coupling_nodes"),
+        "fa2_prune_ms": a.extra.get("prune_ms"),
+        "fa2_dp_ms": a.extra.get("dp_ms"),
     }
     if milp:
         solver = get_solver("milp")
@@ -245,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared-limit", type=float, default=10.0,
                     help="time limit (s) of each equal-split run")
     ap.add_argument("--dense-reps", type=int, default=3, help="instances per dense (n, p) case")
-    ap.add_argument("--only", choices=("pipelines", "scaling", "shared", "dense"), nargs="*",
+    ap.add_argument("--deep-reps", type=int, default=3, help="fa2 runs per deep case (warm)")
+    ap.add_argument("--only", choices=("pipelines", "scaling", "shared", "dense", "deep"), nargs="*",
                     help="run only these sections")
     args = ap.parse_args(argv)
     if args.quick:
@@ -258,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if not have_milp:
         print("# MILP (formulations.solve) not present: fa2 only")
 
-    only = set(args.only or ("pipelines", "scaling", "shared", "dense"))
+    only = set(args.only or ("pipelines", "scaling", "shared", "dense", "deep"))
     if "pipelines" in only:
         bench_pipelines(args, have_milp, stamp)
     if "scaling" in only:
@@ -267,7 +277,41 @@ def main(argv: list[str] | None = None) -> int:
         bench_shared(args, have_milp, stamp)
     if "dense" in only:
         bench_dense(args, have_milp, stamp)
+    if "deep" in only:
+        bench_deep(args, stamp)
     return 0
+
+
+DEEP_CASES = (  # (label, scaling shape, nodes, rows per node, target in ms or None)
+    ("nested SP, 1,000 nodes", "sp", 1000, 50, 200.0),
+    ("nested SP, 1,000 nodes", "sp", 1000, 200, 200.0),
+    ("chain, 10,000 nodes", "chain", 10_000, 50, 1000.0),
+    ("depth 1,000 (3,001 nodes)", "deep-sp", 3001, 3, None),
+)
+
+
+def bench_deep(args, stamp: str) -> None:
+    """Size and depth: fa2 on the :data:`DEEP_CASES` (no MILP; the tests compare the MILP on
+    depth 120 and 250). Prints a table, writes ``deep.csv``."""
+    from fa2opt.generate import scaling_instance
+    rows = []
+    print("\n## Size and depth (single flow, synthetic Amdahl profiles, batch-fill)")
+    for label, shape, n, k, target in DEEP_CASES:
+        problem = Problem.from_instance(scaling_instance(shape, n, k))
+        row = bench_problem(problem, reps=args.deep_reps, milp_reps=0,
+                            budget_s=args.case_budget, milp=False)
+        med = row["fa2_warm_median_ms"]
+        row.update({"case": label, "shape": shape, "target_ms": target,
+                    "target": "-" if target is None else "met" if med < target
+                    else f"missed x{med / target:.1f}", "date": stamp})
+        rows.append(row)
+        print(f"  {label} x {k} rows: fa2 {med:.1f} ms ({row['target']})", flush=True)
+    print()
+    print_table(rows, ["case", "nodes", "rows_per_node", "pruned_per_node", "fa2_status",
+                       "fa2_warm_median_ms", "fa2_cold_median_ms", "fa2_prune_ms", "fa2_dp_ms",
+                       "fa2_runs", "target_ms", "target"])
+    save(rows, args.out / "deep.csv")
+    print(f"\nCSV: {args.out / 'deep.csv'}")
 
 
 def bench_dense(args, have_milp: bool, stamp: str) -> None:

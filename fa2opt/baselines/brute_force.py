@@ -34,7 +34,7 @@ class BruteForceSolver(Solver):
         total = math.prod(shape)
         if total > limit:
             return Decision("no_solution", message=f"{total} combinations exceed the guard {limit}")
-        idx = dict(zip(names, np.unravel_index(np.arange(total), shape)))
+        idx = dict(zip(names, _unravel(total, shape)))
         lat = {v: problem.tables[v].latency_ms[idx[v]] for v in names}
         cost = sum(problem.tables[v].cost[idx[v]] for v in names)
         ok = np.ones(total, dtype=bool)
@@ -54,3 +54,14 @@ class BruteForceSolver(Solver):
             return Decision("infeasible")
         best = int(np.argmin(np.where(ok, cost, np.inf)))
         return Decision("optimal", {v: int(idx[v][best]) for v in names})
+
+
+def _unravel(total: int, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """``np.unravel_index(np.arange(total), shape)`` (the last node varies fastest) for any
+    number of nodes (numpy's stops at 64 dimensions; a long graph has more nodes even when
+    most have one row)."""
+    out, rest = [], np.arange(total)
+    for k in reversed(shape):
+        out.append(rest % k)
+        rest = rest // k
+    return out[::-1]

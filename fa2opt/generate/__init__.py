@@ -4,7 +4,8 @@ Three layers, each usable on its own (tests and ``tests/strategies.py`` use the 
 
 1. **Shapes** (:mod:`.shapes`, :class:`Topology`): chains, fork-joins, nested
    series-parallel graphs, graphs that are not series-parallel (the bridge and the "N"),
-   out-trees and multi-flow graphs with shared nodes, plus structure checks. Each builder
+   out-trees and multi-flow graphs with shared nodes, series-parallel graphs nested as deep
+   as their size allows (:func:`deep_sp`), plus structure checks. Each builder
    takes the node count and a ``pick(lo, hi)`` callable returning an integer in
    ``[lo, hi]``, so the same code serves a seeded numpy generator (suites) and hypothesis
    draws (property tests, with shrinking).
@@ -36,16 +37,17 @@ from .instances import (SCALING_SHAPES, SLA_DECIMALS, SPEC_QUEUEING, Generated, 
 from .profiles import (AMDAHL_BATCHES, AMDAHL_CORES, BASE_PRICES, FALLBACK_PROFILES, GPU_BATCHES,
                        LATENCY_DECIMALS, PROFILE_DIRS, amdahl_profile, measured_profile,
                        measured_profile_files, read_profile, reference_capacity)
-from .shapes import (BRIDGE_EDGES, BUILDERS, MIN_NODES, N_EDGES, SHAPES, Pick, Topology, build,
-                     chain, fork_join, has_bridge, has_induced_n, is_chain, is_out_tree,
-                     multi_flow, nested_sp, non_sp, tree)
-from .suites import (FILE_PATTERN, MANIFEST, MANIFEST_COLUMNS, README, SUITES, file_name,
-                     generate_generated, generate_suite, instance_json, write_suite)
+from .shapes import (BRIDGE_EDGES, BUILDERS, DEEP_SHAPES, MIN_NODES, N_EDGES, SHAPES, Pick, Topology,
+                     build, chain, deep_sp, fork_join, has_bridge, has_induced_n, is_chain,
+                     is_out_tree, multi_flow, nested_sp, non_sp, tree)
+from .suites import (FILE_PATTERN, MANIFEST, MANIFEST_COLUMNS, README, SUITE_SIZES, SUITES,
+                     file_name, generate_generated, generate_suite, instance_json, write_suite)
 
 __all__ = [
     # shapes
     "Pick", "SHAPES", "Topology", "BUILDERS", "MIN_NODES", "BRIDGE_EDGES", "N_EDGES", "build",
-    "chain", "fork_join", "nested_sp", "non_sp", "tree", "multi_flow", "has_induced_n",
+    "chain", "fork_join", "nested_sp", "non_sp", "tree", "multi_flow", "DEEP_SHAPES", "deep_sp",
+    "has_induced_n",
     "has_bridge", "is_chain", "is_out_tree",
     # profiles
     "PROFILE_DIRS", "FALLBACK_PROFILES", "AMDAHL_BATCHES", "AMDAHL_CORES", "GPU_BATCHES",
@@ -56,7 +58,7 @@ __all__ = [
     "flow_frontier", "sla_at", "place_slas", "random_instance", "SCALING_SHAPES",
     "scaling_instance", "scaling_family",
     # suites
-    "SUITES", "FILE_PATTERN", "MANIFEST", "MANIFEST_COLUMNS", "README", "generate_suite",
+    "SUITES", "SUITE_SIZES", "FILE_PATTERN", "MANIFEST", "MANIFEST_COLUMNS", "README", "generate_suite",
     "generate_generated", "write_suite", "instance_json", "file_name",
     # the ``fa2opt generate`` subcommand
     "add_parser", "cmd_generate",

@@ -23,7 +23,7 @@ from ..problem import Problem
 from .draws import choice, log_uniform, rng_pick
 from .profiles import (AMDAHL_BATCHES, AMDAHL_CORES, BASE_PRICES, GPU_BATCHES, amdahl_profile,
                        measured_profile, measured_profile_files, reference_capacity)
-from .shapes import MIN_NODES, Topology, build, chain, nested_sp
+from .shapes import MIN_NODES, Topology, build, chain, deep_sp, nested_sp
 
 SPEC_QUEUEING = ("batch-fill", "none", "worst-case")
 SLA_DECIMALS = 3
@@ -226,13 +226,14 @@ def _random_caps(inst: Instance, rng: np.random.Generator, p_cap: float = 0.1) -
 
 
 # -- scaling family (benchmarks; not committed) -------------------------------------------------
-SCALING_SHAPES = ("chain", "sp")
+SCALING_SHAPES = ("chain", "sp", "deep-sp")
 
 
 def scaling_instance(shape: str, nodes: int, configs: int, seed: int = 0,
                      sla_position: float = 0.3, queueing: str = "batch-fill") -> Instance:
-    """A large single-flow instance for benchmarks: a chain or a nested series-parallel
-    graph (``shape`` "sp") of ``nodes`` nodes, each with exactly ``configs`` synthetic
+    """A large single-flow instance for benchmarks: a chain, a nested series-parallel
+    graph (``shape`` "sp", random nesting) or one nested as deep as it can be ("deep-sp":
+    :func:`~fa2opt.generate.shapes.deep_sp`, depth ⌊(nodes − 1)/3⌋) of ``nodes`` nodes, each with exactly ``configs`` synthetic
     Amdahl rows (≤ 200; every node gets the GPU option when more than 192 are asked),
     rate from the nodes' capacities, SLA at ``sla_at(F, C, sla_position)`` (feasible for
     positions ≥ 0)."""
@@ -242,7 +243,8 @@ def scaling_instance(shape: str, nodes: int, configs: int, seed: int = 0,
     if not 1 <= configs <= limit:
         raise ValueError(f"configs must be in [1, {limit}]")
     rng = np.random.default_rng([int(seed), zlib.crc32(f"scaling-{shape}".encode()), nodes, configs])
-    topo = chain(nodes) if shape == "chain" else nested_sp(nodes, rng_pick(rng))
+    topo = (chain(nodes) if shape == "chain" else deep_sp(nodes) if shape == "deep-sp"
+            else nested_sp(nodes, rng_pick(rng)))
     rows = {}
     for v in topo.nodes:
         gpu = configs > len(AMDAHL_BATCHES) * len(AMDAHL_CORES) or bool(rng.uniform() < 0.4)
@@ -255,7 +257,7 @@ def scaling_instance(shape: str, nodes: int, configs: int, seed: int = 0,
     return place_slas(inst, {MAIN_FLOW: sla_position}, decimals=SLA_DECIMALS)
 
 
-def scaling_family(shapes: Sequence[str] = SCALING_SHAPES, nodes: Sequence[int] = (10, 100, 1000),
+def scaling_family(shapes: Sequence[str] = ("chain", "sp"), nodes: Sequence[int] = (10, 100, 1000),
                    configs: Sequence[int] = (50, 200), seed: int = 0) -> list[Instance]:
     """:func:`scaling_instance` for every (shape, node count, row count)."""
     return [scaling_instance(s, n, k, seed) for s in shapes for n in nodes for k in configs]

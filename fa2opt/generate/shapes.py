@@ -1,7 +1,8 @@
 """Graph shapes for the generator: :class:`Topology`, its builders and structure checks.
 
 Chains, fork-joins, nested series-parallel graphs, graphs that are not series-parallel (the
-bridge and the "N"), out-trees and multi-flow graphs with shared nodes. Each builder takes
+bridge and the "N"), out-trees and multi-flow graphs with shared nodes; and, for size and
+depth, series-parallel graphs nested as deep as their node count allows (:func:`deep_sp`). Each builder takes
 the node count and a ``pick(lo, hi)`` callable returning an integer in ``[lo, hi]``, so the
 same code serves a seeded numpy generator (suites) and hypothesis draws (property tests,
 with shrinking). The structure checks (:func:`has_induced_n`, :func:`has_bridge`,
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import permutations
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Generator, Iterable, Mapping, Sequence
 
 from ..model import topological_order
+from ..reductions.sptree import trampoline
 
 Pick = Callable[[int, int], int]
 """``pick(lo, hi)`` -> an integer in ``[lo, hi]`` (both inclusive)."""
 
 SHAPES = ("chain", "fork-join", "nested-sp", "non-sp", "tree", "multi-flow")
+# shapes for size and depth (built by :func:`build`, not among the random suites' SHAPES)
+DEEP_SHAPES = ("deep-sp",)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,14 @@ def _split(total: int, parts: int, pick: Pick, minimum: int = 1) -> list[int]:
 def _sp_part(n: int, pick: Pick, names: _Names, kind: str | None = None) -> _Part:
     """A random vertex series-parallel piece with ``n`` nodes whose top operation is
     ``kind`` (``"S"``/``"P"``, random when None); children alternate the operation so
-    nesting is real (a series of series is just a longer series)."""
+    nesting is real (a series of series is just a longer series). Run on a trampoline
+    (:func:`_sp_steps`): no recursion, the same draws and names in the same order."""
+    return trampoline(_sp_steps(n, pick, names, kind))
+
+
+def _sp_steps(n: int, pick: Pick, names: _Names, kind: str | None) -> Generator:
+    """:func:`_sp_part` as a trampoline generator: a child piece is built by yielding its
+    generator, children left to right, each complete before the next."""
     if n == 1:
         return _leaf(names)
     if kind is None:
@@ -124,7 +135,9 @@ def _sp_part(n: int, pick: Pick, names: _Names, kind: str | None = None) -> _Par
     m = pick(2, min(n, 3))
     sizes = _split(n, m, pick)
     other = "P" if kind == "S" else "S"
-    parts = [_sp_part(k, pick, names, other) for k in sizes]
+    parts = []
+    for k in sizes:
+        parts.append((yield _sp_steps(k, pick, names, other)))
     return _series(parts, names) if kind == "S" else _parallel(parts)
 
 
@@ -168,6 +181,30 @@ def nested_sp(n: int, pick: Pick) -> Topology:
     names = _Names()
     part = _sp_part(n, pick, names, "S")
     return _topology("nested-sp", part)
+
+
+def deep_sp(n: int, pick: Pick | None = None) -> Topology:
+    """Series and parallel compositions nested as deep as ``n`` nodes allow (n ≥ 1):
+    level i of d = ⌊(n − 1)/3⌋ levels is the series ``h_i → (s_i ∥ level i+1) → t_i`` (a
+    head, a parallel of a side node and the next level, a tail), the innermost level's
+    middle a chain of the 1-3 nodes left. Its expression tree nests 2·d deep (series,
+    parallel, series, …; one more when that chain has several nodes), so depth 1,000 is
+    3,001 nodes. Built level by level without
+    recursion; ``pick`` is not used (the shape is fixed by n). Variant ``depth-<d>``."""
+    assert n >= 1
+    depth = (n - 1) // 3
+    k = n - 3 * depth  # nodes of the innermost chain (1-3)
+    nodes = tuple(f"n{i}" for i in range(n))  # h0, s0, h1, s1, …, the chain, …, t1, t0
+    heads, sides = nodes[0:2 * depth:2], nodes[1:2 * depth:2]
+    inner, tails = nodes[2 * depth:2 * depth + k], nodes[::-1][:depth]
+    edges = list(zip(inner, inner[1:]))
+    first, last = inner[0], inner[-1]  # the source and sink of the level below
+    for i in reversed(range(depth)):
+        h, side, t = heads[i], sides[i], tails[i]
+        edges += [(h, first), (h, side), (last, t), (side, t)]
+        first, last = h, t
+    return Topology("deep-sp", nodes, tuple((a, b, g) for g, (a, b) in enumerate(edges)),
+                    variant=f"depth-{depth}")
 
 
 def _substituted(gadget_nodes: Sequence[str], gadget_edges: Sequence[tuple[str, str]],
@@ -292,16 +329,16 @@ def multi_flow(n: int, pick: Pick) -> Topology:
 
 BUILDERS: Mapping[str, Callable[[int, Pick], Topology]] = {
     "chain": chain, "fork-join": fork_join, "nested-sp": nested_sp, "non-sp": non_sp,
-    "tree": tree, "multi-flow": multi_flow,
+    "tree": tree, "multi-flow": multi_flow, "deep-sp": deep_sp,
 }
 MIN_NODES = {"chain": 1, "fork-join": 4, "nested-sp": 1, "non-sp": 4, "tree": 2,
-             "multi-flow": 3}
+             "multi-flow": 3, "deep-sp": 4}
 
 
 def build(shape: str, n: int, pick: Pick) -> Topology:
     """The topology of ``shape`` with ``n`` nodes (n is raised to the shape's minimum)."""
     if shape not in BUILDERS:
-        raise KeyError(f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
+        raise KeyError(f"unknown shape {shape!r} (known: {', '.join(BUILDERS)})")
     return BUILDERS[shape](max(n, MIN_NODES[shape]), pick)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from ..io import InputError, instance_to_dict
 from ..model import Instance
 from .draws import choice
-from .instances import SPEC_QUEUEING, Generated, random_instance
+from .instances import SPEC_QUEUEING, Generated, Sizes, random_instance
 from .profiles import measured_profile_files
 from .shapes import SHAPES
 
@@ -32,6 +32,13 @@ SUITES: Mapping[str, tuple[str, ...]] = {
     **{shape: (shape,) for shape in SHAPES},
     "mixed": SHAPES,       # a random shape per instance
     "regression": SHAPES,  # shapes in turn (instance i has shape SHAPES[i % 6])
+    "deep-sp": ("deep-sp",),  # nested 100-1,000 levels deep (SUITE_SIZES)
+    "long-chain": ("chain",),  # chains of 1,000-10,000 nodes
+}
+# node and row ranges of the suites for size and depth (every other suite: Sizes())
+SUITE_SIZES: Mapping[str, Sizes] = {
+    "deep-sp": Sizes(nodes=(301, 3001), configs=(2, 8)),
+    "long-chain": Sizes(nodes=(1000, 10000), configs=(2, 8)),
 }
 FILE_PATTERN = re.compile(r"^\d{4,}-[a-z-]+\.json$")
 MANIFEST = "manifest.csv"
@@ -65,6 +72,7 @@ def generate_generated(name: str, count: int, seed: int = 0,
         else:
             shape = choice(rng, shapes)
         out.append(random_instance(shape, rng, name=f"{name}-{i:0{width}d}-{shape}",
+                                   sizes=SUITE_SIZES.get(name, Sizes()),
                                    profile_files=profile_files))
     return out
 
@@ -163,7 +171,7 @@ def _readme(generated: Sequence[Generated], suite: str, count: int, seed: int, c
         "| shape | instances | infeasible | nodes (min-max) | rows per node (min-max) | flows (min-max) |",
         "|---|---:|---:|---|---|---|",
     ]
-    for shape in SHAPES:
+    for shape in (*SHAPES, *(s for s in by_shape if s not in SHAPES)):
         gs = by_shape.get(shape, [])
         if not gs:
             continue

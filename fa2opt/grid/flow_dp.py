@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Mapping, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
 from .. import cpu_kernels, kernels, spec
 from ..problem import FlowGraph, Problem
 from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
-from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
+from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves, trampoline
 from .columns import undominated
 from .curves import CurveTables
 from .rounding import budget_steps, latency_steps
@@ -47,15 +47,30 @@ class FlowPart:
 
 
 def count_terms(tree: SPTree) -> int:
-    """Leaves and delays of an expression (the rounding terms of its budget)."""
-    if isinstance(tree, (Leaf, Delay)):
-        return 1
-    return sum(count_terms(p) for p in tree.parts)
+    """Leaves and delays of an expression (the rounding terms of its budget); an explicit
+    stack, as the tree nests as deep as the graph."""
+    n = 0
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, (Leaf, Delay)):
+            n += 1
+        else:
+            stack.extend(t.parts)
+    return n
 
 
 def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
            mode: str, length: int, record: bool = True,
            need: tuple[int, int] | None = None) -> tuple[Any, tuple | None]:
+    """:func:`_curve_steps` run on a :func:`~fa2opt.reductions.sptree.trampoline` (the
+    tree nests as deep as the graph: no recursion)."""
+    return trampoline(_curve_steps(tree, tabs, steps, grid_ms, mode, length, record, need))
+
+
+def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
+                 mode: str, length: int, record: bool = True,
+                 need: tuple[int, int] | None = None) -> Generator:
     """The cost curve of ``tree`` (B, length) and, with ``record``, what backtracking needs.
 
     A series is evaluated as: (min,+) convolution of its nested sub-expressions, one shift by
@@ -65,6 +80,7 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     (none when the series has no nested part: the delays then join the first leaf's steps).
     The kernels run without their argmin; the record keeps each step's input curves, and
     :func:`_backtrack` recovers the argmin at the budgets on the chosen path only.
+    A generator: a nested part's curve is asked for by yielding its generator.
 
     ``need = (lo, hi)``: only budgets lo ≤ t < hi of the result are wanted (the caller reads
     nothing else; entries outside may be left inf). Going backwards through a series' leaves,
@@ -74,7 +90,9 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     """
     xp, B = tabs.xp, tabs.batch
     if isinstance(tree, Parallel):
-        curves = [_curve(p, tabs, steps, grid_ms, mode, length, record, need) for p in tree.parts]
+        curves = []
+        for p in tree.parts:
+            curves.append((yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record, need)))
         total = curves[0][0]
         for c, _ in curves[1:]:
             total = kernels.parallel(total, c, xp)
@@ -92,9 +110,9 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     rec: tuple | None
     if nested:  # series of sub-curves: (min,+) convolutions, then the delays and leaves
         inner = (max(0, lo - delay), max(0, hi - delay)) if len(nested) == 1 else None
-        acc, rec = _curve(nested[0], tabs, steps, grid_ms, mode, length, record, inner)
+        acc, rec = yield _curve_steps(nested[0], tabs, steps, grid_ms, mode, length, record, inner)
         for p in nested[1:]:
-            other, orec = _curve(p, tabs, steps, grid_ms, mode, length, record)
+            other, orec = yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record)
             new, _ = kernels.minplus_conv(acc, other, xp, with_arg=False)
             rec = ("conv", acc, other, rec, orec) if record else None
             acc = new
@@ -143,28 +161,32 @@ def _step_range(u: Any, c: Any) -> tuple[int, int]:
 def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType) -> None:
     """Walk a record down from budgets t (B,), filling ``out[node]`` (B,) for items ``ok``.
     The argmins are recomputed at t only (:func:`kernels.leaf_fold_argmin`,
-    :func:`kernels.minplus_conv_argmin`): the first minimiser, as the kernels' scans keep."""
-    kind = rec[0]
-    if kind == "zero":
-        return
-    if kind == "par":
-        for r in rec[1]:
-            _backtrack(r, t, ok, out, xp)
-        return
-    t = xp.maximum(t, 0)
-    if kind == "shift":
-        _backtrack(rec[2], t - rec[1], ok, out, xp)
-        return
-    if kind == "conv":
-        _, a, c, left, right = rec
-        s = xp.maximum(kernels.minplus_conv_argmin(a, c, t, xp), 0)
-        _backtrack(left, s, ok, out, xp)
-        _backtrack(right, t - s, ok, out, xp)
-        return
-    _, node, prev, u, c, prev_rec, keep = rec
-    k = xp.maximum(kernels.leaf_fold_argmin(prev, u, c, t, xp), 0)
-    out[node] = xp.where(ok, keep[k], out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
-    _backtrack(prev_rec, t - kernels.gather_rows(u, k, xp), ok, out, xp)
+    :func:`kernels.minplus_conv_argmin`): the first minimiser, as the kernels' scans keep.
+    Depth first, left part before right, on an explicit stack: a series' leaf records are
+    nested one per leaf, so the walk is as deep as the flow is long."""
+    stack = [(rec, t)]
+    while stack:
+        rec, t = stack.pop()
+        kind = rec[0]
+        if kind == "zero":
+            continue
+        if kind == "par":
+            stack.extend((r, t) for r in reversed(rec[1]))
+            continue
+        t = xp.maximum(t, 0)
+        if kind == "shift":
+            stack.append((rec[2], t - rec[1]))
+            continue
+        if kind == "conv":
+            _, a, c, left, right = rec
+            s = xp.maximum(kernels.minplus_conv_argmin(a, c, t, xp), 0)
+            stack.append((right, t - s))
+            stack.append((left, s))
+            continue
+        _, node, prev, u, c, prev_rec, keep = rec
+        k = xp.maximum(kernels.leaf_fold_argmin(prev, u, c, t, xp), 0)
+        out[node] = xp.where(ok, keep[k], out.get(node, xp.full(k.shape, -1, dtype=xp.int64)))
+        stack.append((prev_rec, t - kernels.gather_rows(u, k, xp)))
 
 
 def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,

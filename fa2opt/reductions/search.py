@@ -59,11 +59,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Generator, Mapping, Protocol
 
 from .decouple import DecoupledProblem
 from .pruning import Candidates
-from .sptree import SPTree, leaves, split_leaves
+from .sptree import SPTree, leaves, split_leaves, trampoline
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -465,7 +465,10 @@ class _LagrangianSearch:
         return next((w for w in self.dp.coupling if w not in fixed), None)
 
     def node(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
-             iters: int) -> None:
+             iters: int) -> Generator:
+        """One search node: bound it, then branch; a child node is visited by yielding its
+        generator (:func:`~fa2opt.reductions.sptree.trampoline`: the search is as deep as
+        there are coupling nodes, which grows with the graph)."""
         self.explored += 1
         status, lb, q, res = self.ascend(fixed, fixed_cost, q, res, iters)
         if fixed == {}:
@@ -498,12 +501,12 @@ class _LagrangianSearch:
             if total >= self.exact.best - self.tol():
                 break
             fixed[w] = k
-            self.node(fixed, fixed_cost + cw[k], q, child_res, NODE_ITERS)
+            yield self.node(fixed, fixed_cost + cw[k], q, child_res, NODE_ITERS)
             del fixed[w]
 
     def run(self) -> SearchResult | None:
         try:
-            self.node({}, 0.0, self.initial_prices(), None, ROOT_ITERS)
+            trampoline(self.node({}, 0.0, self.initial_prices(), None, ROOT_ITERS))
         except _Deadline:
             lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
             return self.exact.result(self.explored, self.solves, True, lb)
@@ -561,7 +564,9 @@ def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
             total += r[0]
         return total
 
-    def dfs(depth: int, fixed: dict[str, int], fixed_cost: float) -> None:
+    def dfs(depth: int, fixed: dict[str, int], fixed_cost: float) -> Generator:
+        """Branch on ``coupling[depth]``; a child is visited by yielding its generator
+        (:func:`~fa2opt.reductions.sptree.trampoline`: as deep as the coupling nodes)."""
         if deadline is not None and time.perf_counter() > deadline:
             raise _Deadline
         w = coupling[depth]
@@ -581,11 +586,11 @@ def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
             if depth + 1 == len(coupling):
                 exact.best, exact.best_fix = b, dict(fixed)
             else:
-                dfs(depth + 1, fixed, fixed_cost + cw.cost[k])
+                yield dfs(depth + 1, fixed, fixed_cost + cw.cost[k])
             del fixed[w]
 
     try:
-        dfs(0, {}, 0.0)
+        trampoline(dfs(0, {}, 0.0))
     except _Deadline:
         return exact.result(counters["explored"], counters["solves"], True,
                             bound({}, 0.0))

@@ -16,12 +16,17 @@ their leaves into ``Delay``s and leaves independent series-parallel problems
 
 The exact Pareto DP (``fa2opt.fa2``) and the grid DP / GPU kernel (``fa2opt.grid``)
 evaluate the same trees with different curve arithmetic.
+
+A tree nests as deep as its graph (a graph nested 1,000 levels deep gives 2,000 levels),
+so nothing here recurses: traversals use an explicit stack (:func:`reduce_tree`,
+:func:`leaves`), and recursive DPs elsewhere run their recursion as generators on
+:func:`trampoline` -- same code, same order of operations, Python's stack left alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, Union
+from typing import Any, Callable, Generator, Iterator, Mapping, Union
 
 
 @dataclass(frozen=True)
@@ -48,45 +53,94 @@ SPTree = Union[Leaf, Delay, Series, Parallel]
 
 
 def leaves(tree: SPTree) -> Iterator[str]:
-    """Node names of the leaves, left to right (a duplicated node appears more than once)."""
-    if isinstance(tree, Leaf):
-        yield tree.node
-    elif isinstance(tree, (Series, Parallel)):
-        for part in tree.parts:
-            yield from leaves(part)
+    """Node names of the leaves, left to right (a duplicated node appears more than once).
+    An explicit stack, not recursion: trees nest as deep as the graph (thousands of levels)."""
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        tp = type(t)
+        if tp is Leaf:
+            yield t.node
+        elif tp is Series or tp is Parallel:
+            stack.extend(reversed(t.parts))
+
+
+def reduce_tree(tree: SPTree, leaf: Callable[[Leaf], Any], delay: Callable[[Delay], Any],
+                compose: Callable[[SPTree, list], Any]) -> Any:
+    """Bottom-up evaluation without recursion: ``leaf(t)``/``delay(t)`` for every leaf and
+    delay occurrence, left to right, and ``compose(t, values)`` for every Series/Parallel
+    occurrence once its parts' values (in order) are known -- the calls a recursive
+    post-order makes, in the same order, on an explicit stack (depth grows with the graph).
+    A sub-expression shared by several places is evaluated at each place."""
+    values: list = []
+    stack: list = [tree]
+    while stack:
+        t = stack.pop()
+        tp = type(t)
+        if tp is Leaf:
+            values.append(leaf(t))
+        elif tp is Delay:
+            values.append(delay(t))
+        elif tp is tuple:  # (composite,): its parts' values are the last ones
+            t = t[0]
+            k = len(values) - len(t.parts)
+            vals = values[k:]
+            del values[k:]
+            values.append(compose(t, vals))
+        else:
+            stack.append((t,))
+            stack.extend(reversed(t.parts))
+    return values[0]
 
 
 def evaluate(tree: SPTree, latency: Mapping[str, float]) -> float:
-    """The expression's value for given node latencies (the flow's longest path)."""
-    if isinstance(tree, Leaf):
-        return latency[tree.node]
-    if isinstance(tree, Delay):
-        return tree.latency_ms
-    values = [evaluate(p, latency) for p in tree.parts]
-    return sum(values) if isinstance(tree, Series) else max(values)
+    """The expression's value for given node latencies (the flow's longest path): ``sum``
+    of a series' parts (left to right), ``max`` of a parallel's."""
+    return reduce_tree(tree, lambda t: latency[t.node], lambda t: t.latency_ms,
+                       lambda t, vals: sum(vals) if type(t) is Series else max(vals))
 
 
 def substitute(tree: SPTree, fixed: Mapping[str, float]) -> SPTree:
     """Replace the leaves of fixed nodes by Delays of their latency."""
-    if isinstance(tree, Leaf):
-        return Delay(fixed[tree.node]) if tree.node in fixed else tree
-    if isinstance(tree, Delay):
-        return tree
-    return type(tree)(tuple(substitute(p, fixed) for p in tree.parts))
+    return reduce_tree(tree, lambda t: Delay(fixed[t.node]) if t.node in fixed else t,
+                       lambda t: t, lambda t, vals: type(t)(tuple(vals)))
 
 
 def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parallel: Callable):
-    """Bottom-up evaluation with the given operations (the DPs' common skeleton)."""
-    if isinstance(tree, Leaf):
-        return leaf(tree.node)
-    if isinstance(tree, Delay):
-        return delay(tree.latency_ms)
-    parts = [fold(p, leaf, delay, series, parallel) for p in tree.parts]
-    op = series if isinstance(tree, Series) else parallel
-    acc = parts[0]
-    for p in parts[1:]:
-        acc = op(acc, p)
-    return acc
+    """Bottom-up evaluation with the given operations (the DPs' common skeleton): a node's
+    parts are combined left to right, ``op(op(p0, p1), p2)``."""
+    def compose(t: SPTree, vals: list) -> Any:
+        op = series if type(t) is Series else parallel
+        acc = vals[0]
+        for p in vals[1:]:
+            acc = op(acc, p)
+        return acc
+
+    return reduce_tree(tree, lambda t: leaf(t.node), lambda t: delay(t.latency_ms), compose)
+
+
+def trampoline(gen: Generator) -> Any:
+    """Run a recursion written as generators, on an explicit stack instead of Python's.
+
+    A generator stands for one call: where the recursive code would call itself it yields
+    the child call's generator, and the child's return value is sent back in. So a
+    recursive evaluation keeps its code, its order of operations (hence its results, bit
+    for bit) and its early exits, while its depth -- that of the expression tree or of a
+    search, which grows with the graph -- no longer meets the interpreter's recursion
+    limit. Returns the outermost generator's return value; exceptions propagate."""
+    stack = [gen]
+    value = None
+    while True:
+        try:
+            child = stack[-1].send(value)
+        except StopIteration as stop:
+            stack.pop()
+            if not stack:
+                return stop.value
+            value = stop.value
+            continue
+        stack.append(child)
+        value = None
 
 
 def flat_shape(tree: SPTree) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None:
@@ -125,17 +179,13 @@ def split_leaves(tree: SPTree, nodes: set[str] | frozenset[str]) -> tuple[SPTree
     alias: dict[str, str] = {}
     seen: dict[str, int] = {}
 
-    def go(t: SPTree) -> SPTree:
-        if isinstance(t, Leaf):
-            if t.node not in nodes:
-                return t
-            j = seen.get(t.node, 0)
-            seen[t.node] = j + 1
-            a = f"{t.node}{COPY_SEP}{j}"
-            alias[a] = t.node
-            return Leaf(a)
-        if isinstance(t, Delay):
+    def leaf(t: Leaf) -> SPTree:
+        if t.node not in nodes:
             return t
-        return type(t)(tuple(go(p) for p in t.parts))
+        j = seen.get(t.node, 0)
+        seen[t.node] = j + 1
+        a = f"{t.node}{COPY_SEP}{j}"
+        alias[a] = t.node
+        return Leaf(a)
 
-    return go(tree), alias
+    return reduce_tree(tree, leaf, lambda t: t, lambda t, vals: type(t)(tuple(vals))), alias
