@@ -34,7 +34,7 @@ O(T + K·P) instead of O(T·K) per item (P breakpoints, a few dozen on real prof
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from . import cpu_kernels
 from .io import InputError
 
 DEVICES = ("cpu", "gpu", "auto")
-_THREADS = 256
+THREADS = 256  # CUDA threads per block
 
 
 class DeviceUnavailable(InputError):
@@ -99,7 +99,9 @@ def to_numpy(a: Any) -> np.ndarray:
 
 
 # -- CUDA kernels ---------------------------------------------------------------------------
-_CUDA_SOURCE = r"""
+# Compiled by CuPy (NVRTC) on a GPU and, unchanged, by the host C++ compiler through the shim
+# in fa2opt.cuda_host for the tests (tests/test_cuda_source.py), so it runs before any GPU does.
+CUDA_SOURCE = r"""
 extern "C" {
 
 __device__ __forceinline__ double _inf() { return __longlong_as_double(0x7ff0000000000000LL); }
@@ -157,14 +159,72 @@ def _cuda_kernel(xp: ModuleType, name: str) -> Any:
     """The compiled RawKernel ``name`` (compiled once per process and device)."""
     dev = int(xp.cuda.runtime.getDevice())
     if dev not in _MODULES:
-        _MODULES[dev] = xp.RawModule(code=_CUDA_SOURCE, options=("-std=c++14",))
+        _MODULES[dev] = xp.RawModule(code=CUDA_SOURCE, options=("-std=c++14",))
     return _MODULES[dev].get_function(name)
 
 
-def _launch(xp: ModuleType, name: str, n: int, args: tuple) -> None:
-    blocks = (n + _THREADS - 1) // _THREADS
-    if blocks:
-        _cuda_kernel(xp, name)((blocks,), (_THREADS,), args)
+class KernelCall(NamedTuple):
+    """One launch of a kernel in :data:`CUDA_SOURCE`: its name, the thread count n (one per
+    (b, t) entry), the arguments in the kernel's parameter order (arrays, numpy scalars) and
+    the output arrays it fills. Built once for CuPy and for the host shim
+    (:func:`fa2opt.cuda_host.launch`), so the tests launch the kernel as the GPU path does."""
+
+    name: str
+    n: int
+    args: tuple
+    outputs: tuple
+
+
+def launch_geometry(n: int) -> tuple[tuple[int], tuple[int]]:
+    """(grid, block) for n threads: ``ceil(n / THREADS)`` blocks of ``THREADS``; the kernels
+    return early for the last block's threads with index ≥ n."""
+    return ((n + THREADS - 1) // THREADS,), (THREADS,)
+
+
+def launch(call: KernelCall, kernel: Callable[[str], Callable[..., None]]) -> tuple:
+    """Launch ``call`` with :func:`launch_geometry` (nothing for n = 0) and return its outputs;
+    ``kernel(name)`` is the launchable ``f(grid, block, args)``: CuPy's RawKernel on a GPU, the
+    host-compiled source in the tests (:func:`fa2opt.cuda_host.kernel`)."""
+    grid, block = launch_geometry(call.n)
+    if grid[0]:
+        kernel(call.name)(grid, block, call.args)
+    return call.outputs
+
+
+def _launch(xp: ModuleType, call: KernelCall) -> tuple:
+    return launch(call, lambda name: _cuda_kernel(xp, name))
+
+
+def leaf_fold_call(g: Any, u: Any, c: Any, xp: ModuleType) -> KernelCall:
+    """The ``leaf_fold`` launch on prepared inputs (:func:`_leaf_fold_inputs`): g (B, T+1)
+    float64, u (B, K) int64 ≤ T+1, c (B, K) float64, all C-contiguous; outputs (curve, arg)."""
+    B, T1 = g.shape
+    K = u.shape[1]
+    out = xp.empty((B, T1), dtype=xp.float64)
+    arg = xp.empty((B, T1), dtype=xp.int32)
+    return KernelCall("leaf_fold", B * T1, (g, u, c, out, arg, np.int64(B), np.int64(T1), np.int64(K)),
+                      (out, arg))
+
+
+def minplus_conv_call(a: Any, c: Any, xp: ModuleType) -> KernelCall:
+    """The ``minplus_conv`` launch on a, c (B, T+1) float64, C-contiguous; outputs (curve, split)."""
+    B, T1 = a.shape
+    out = xp.empty((B, T1), dtype=xp.float64)
+    split = xp.empty((B, T1), dtype=xp.int32)
+    return KernelCall("minplus_conv", B * T1, (a, c, out, split, np.int64(B), np.int64(T1)), (out, split))
+
+
+# every kernel of CUDA_SOURCE and its launch builder (the host tests check none is missing)
+CUDA_CALLS: dict[str, Callable[..., KernelCall]] = {
+    "leaf_fold": leaf_fold_call, "minplus_conv": minplus_conv_call}
+
+
+def _leaf_fold_inputs(g: Any, ticks: Any, cost: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
+    """The arrays every leaf-fold path runs on: contiguous float64 g and c, and the steps as
+    int64 capped at T+1 (a row that cannot fit any budget)."""
+    g = xp.ascontiguousarray(g, dtype=xp.float64)
+    u = xp.ascontiguousarray(xp.minimum(ticks, g.shape[1]), dtype=xp.int64)
+    return g, u, xp.ascontiguousarray(cost, dtype=xp.float64)
 
 
 # -- the steps --------------------------------------------------------------------------------
@@ -185,15 +245,10 @@ def leaf_fold(g: Any, ticks: Any, cost: Any, xp: ModuleType = np, *,
     The wanted entries are the same either way; the grid DP asks each step only for the
     budgets the steps after it can read.
     """
-    g = xp.ascontiguousarray(g, dtype=xp.float64)
-    B, T1 = g.shape
-    u = xp.ascontiguousarray(xp.minimum(ticks, T1), dtype=xp.int64)
-    c = xp.ascontiguousarray(cost, dtype=xp.float64)
-    K = u.shape[1]
+    g, u, c = _leaf_fold_inputs(g, ticks, cost, xp)
+    T1 = g.shape[1]
     if is_cupy(xp):
-        out = xp.empty((B, T1), dtype=xp.float64)
-        arg = xp.empty((B, T1), dtype=xp.int32)
-        _launch(xp, "leaf_fold", B * T1, (g, u, c, out, arg, np.int64(B), np.int64(T1), np.int64(K)))
+        out, arg = _launch(xp, leaf_fold_call(g, u, c, xp))
         return out, (arg if with_arg else None)
     if with_arg:
         return _leaf_fold_numpy(g, u, c)
@@ -335,9 +390,7 @@ def minplus_conv(a: Any, c: Any, xp: ModuleType = np, *, with_arg: bool = True) 
     c = xp.ascontiguousarray(c, dtype=xp.float64)
     B, T1 = a.shape
     if is_cupy(xp):
-        out = xp.empty((B, T1), dtype=xp.float64)
-        split = xp.empty((B, T1), dtype=xp.int32)
-        _launch(xp, "minplus_conv", B * T1, (a, c, out, split, np.int64(B), np.int64(T1)))
+        out, split = _launch(xp, minplus_conv_call(a, c, xp))
         return out, (split if with_arg else None)
     if not with_arg:
         if cpu_kernels.available():
