@@ -34,7 +34,8 @@ def _solve_one(path: str, method: str, flags: dict[str, Any]) -> Answer:
         return empty_answer("error", method, message=str(exc), instance=path)
     cls = solver_class(method)
     options = {opt: flags[dest] for dest, opt in SOLVER_FLAGS.items()
-               if flags.get(dest) is not None and opt in cls.option_names()}
+               if flags.get(dest) is not None
+               and (opt in cls.option_names() or opt == "formulation")}  # every method takes it
     try:
         answer = cls(**options).solve(problem)
     except InputError as exc:  # e.g. an extension formulation reading a bad extra key
@@ -163,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", "-m", default="fa2", help="fa2 (default), fa2-grid, milp, baselines…")
     s.add_argument("--json", action="store_true", help="one JSON answer per line")
     s.add_argument("--time-limit", type=float, help="MILP time limit (s)")
-    s.add_argument("--formulation", help="MILP formulation (base, capacity, accuracy)")
+    s.add_argument("--formulation", help="what to solve: by default every extension key the "
+                   "instance carries; 'base' ignores them (every method); milp also takes a "
+                   "formulation name (capacity, accuracy, switch, or a MILP-only one)")
     s.add_argument("--grid-ms", type=float, help="grid step Δ for fa2-grid (ms)")
     s.add_argument("--max-combinations", type=int, help="guard for brute-force")
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), help="array device for fa2-grid")

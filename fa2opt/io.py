@@ -272,11 +272,14 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
         raise chk.fail("edges", "cycle " + " -> ".join(cycle))
 
     name = data.get("name", default_name)
-    return Instance(
+    inst = Instance(
         name=str(name), nodes=tuple(nodes), edges=tuple(edges), flows=tuple(flows),
         prices=prices, queueing=q, max_utilization=rho,
         extra={k: v for k, v in data.items() if k not in KNOWN_KEYS}, source=source,
     )
+    from .extensions import validate  # extension keys (issue 14); lazy: they import io
+    validate(inst)
+    return inst
 
 
 def _find_cycle(names: list[str], edges: list[Edge]) -> list[str] | None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
 from .answer import DECISION_STATUSES, Answer, decision_answer, empty_answer
+from .extensions import requested
+from .extensions.solve import decide as extended_decide
 from .model import Instance
 from .problem import Problem
 from .verify import verify
@@ -33,15 +35,19 @@ class Decision:
     lower_bound: float | None = None
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    objective: float | None = None  # set when the extended objective is not the cost
 
 
 class Solver:
     """Base class of every method. ``name`` is what ``--method`` takes."""
 
     name: ClassVar[str] = ""
+    # True: decide() honours the instance's extensions itself (else fa2opt.extensions.solve)
+    native_extensions: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
-        unknown = set(options) - set(self.option_names())
+        # every method takes ``formulation`` (None: every extension key present; "base")
+        unknown = set(options) - set(self.option_names()) - {"formulation"}
         if unknown:
             raise TypeError(f"method {self.name!r} takes no option(s) {sorted(unknown)}")
         self.options = options
@@ -53,9 +59,20 @@ class Solver:
     def decide(self, problem: Problem) -> Decision:
         raise NotImplementedError
 
+    def extension_names(self, problem: Problem) -> tuple[str, ...]:
+        """The extensions this method solves on ``problem`` (:func:`fa2opt.extensions.requested`)."""
+        return requested(problem.instance, self.options.get("formulation"))
+
     def solve(self, problem: Problem) -> Answer:
         t0 = time.perf_counter()
-        d = self.decide(problem)
+        try:
+            names = self.extension_names(problem)
+        except KeyError as exc:
+            names, d = (), Decision("error", message=f"{self.name}: formulation {exc.args[0]!r} "
+                                                     f"is not one this method solves")
+        else:
+            d = (self.decide(problem) if not names or self.native_extensions
+                 else extended_decide(self, problem, names))
         if d.choice is not None and d.status in DECISION_STATUSES:
             ans = decision_answer(problem, d.choice, status=d.status, method=self.name,
                                   lower_bound=d.lower_bound, message=d.message, extra=d.extra)
@@ -65,6 +82,10 @@ class Solver:
         # set on the fresh (frozen) answer in place: dataclasses.replace would add its own
         # cost to the very time it reports
         object.__setattr__(ans, "solve_ms", (time.perf_counter() - t0) * 1000.0)
+        if names:
+            object.__setattr__(ans, "formulation", tuple(names))
+            if d.objective is not None and ans.has_decision:
+                object.__setattr__(ans, "objective", d.objective)
         return ans
 
 

@@ -77,3 +77,21 @@ def fp_margin_ms(budget: float, terms: int) -> float:
     u·|result| (u = 2⁻⁵³), and a DP performs fewer than 2·terms of them on any path.
     Generous by a factor 4, so a margin that is too small cannot occur."""
     return 8.0 * (terms + 4) * UNIT_ROUNDOFF * abs(budget)
+
+
+# -- extensions (the spec's "Extensions" section) --------------------------------------------
+CAPACITY_TOL = 1e-9  # Σ_v n_v·u_v ≤ C_h + 1e-9 per listed hardware kind
+ACCURACY_TOL = 1e-9  # product: Σ ln a_v ≥ ln A_f − 1e-9;  min: a_v ≥ A_f − 1e-9
+
+
+def budget_sum(values: Iterable[float]) -> float:
+    """The one summation order of every additive extension budget (units in use, −ln
+    accuracy): the values of the block's nodes (a flow's in topological order, global
+    budgets in the instance's node order) added left to right from 0.0. Solvers, the
+    MILP's exact re-check and :func:`fa2opt.verify.verify` all add in this order, so a
+    limit at its tolerance edge is decided identically to the last bit (float addition is
+    monotone, so the sum only grows with each term)."""
+    total = 0.0
+    for x in values:
+        total += x
+    return total
