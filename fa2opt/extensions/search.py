@@ -50,8 +50,9 @@ Choice = dict[str, int]
 # an exact base solver: problem → (status, choice or None, lower bound or None)
 Exact = Callable[[Problem], tuple[str, "Choice | None", "float | None"]]
 
-ROOT_ITERATIONS = 12  # subgradient steps at the root
-ITERATIONS = 4  # per child (warm-started)
+ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
+MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
+ASCEND_CHILDREN = True  # children: bound under the parent's multipliers (one DP each)
 MAX_SUBPROBLEMS = 20_000
 TOL = 1e-12  # relative: a bound this close to an objective counts as reaching it
 
@@ -81,6 +82,18 @@ def reshaped(problem: Problem, allowed: Mapping[str, np.ndarray],
     return Problem(problem.instance, tables, problem.flows), pos, const
 
 
+def effective_limit(b: Budget) -> float:
+    """The largest use a choice within the budget can have, as far as cheaply known: with
+    integral uses (units of integral replicas × integral units) every sum is an integer, so
+    ``floor(limit)``; else ``limit``. Bounds subtract it rather than ``limit``: the spec's
+    1e-9 tolerance would otherwise leave a gap of μ·1e-9 between the Lagrangian bound and an
+    optimum that fills the budget, and the search could never prune the ties at that bound."""
+    values = [x for v in b.nodes for x in b.use[v].tolist()]
+    if b.limit < 2.0 ** 52 and all(float(x).is_integer() and abs(x) < 2.0 ** 52 for x in values):
+        return float(math.floor(b.limit))
+    return b.limit
+
+
 @dataclass
 class Result:
     status: str  # optimal | infeasible | time_limit
@@ -97,10 +110,12 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     order = list(problem.tables)
     cost = {v: t.cost for v, t in problem.tables.items()}
     lists = [(b.nodes, {v: b.use[v].tolist() for v in b.nodes}, b.limit) for b in budgets]
+    slack_limit = [effective_limit(b) for b in budgets]  # what bounds subtract (≤ limit)
     uses = [{v: np.asarray(b.use[v], dtype=float) for v in b.nodes} for b in budgets]
     zero = {v: np.zeros(len(t)) for v, t in problem.tables.items()}
     stats = {"bb_subproblems": 0, "bb_dp_solves": 0}
     best: list = [math.inf, None]  # incumbent objective, choice
+    donor: list = [None]  # a choice within the budgets (the last least-use one), for repair
 
     def used(j: int, x: Mapping[str, int]) -> float:
         nodes, use, _ = lists[j]
@@ -110,7 +125,7 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         """The objective and the budget slacks (use − limit) of x; x becomes the incumbent
         when it meets every budget and beats it."""
         val = problem.cost(x)
-        over = [used(j, x) - lists[j][2] for j in range(len(lists))]
+        over = [used(j, x) - slack_limit[j] for j in range(len(lists))]
         if all(used(j, x) <= lists[j][2] for j in range(len(lists))) and val < best[0]:
             best[0], best[1] = val, dict(x)
         return val, over
@@ -121,49 +136,123 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         _, y, _ = exact(sub)
         return None if y is None else {v: int(pos[v][k]) for v, k in y.items()}
 
-    def evaluate(allow: Mapping[str, np.ndarray], mu0: list[float], iterations: int):
-        """(bound, relaxed choice, μ) of a subproblem, or None when it is dropped."""
+    def evaluate(allow: Mapping[str, np.ndarray], mu0: list[float], ascend: bool):
+        """(bound, relaxed choice, μ) of a subproblem, or None when it is dropped. With
+        ``ascend``, the multipliers are improved first (:func:`dual_ascent`)."""
         stats["bb_subproblems"] += 1
         for j, (nodes, use, limit) in enumerate(lists):
             if spec.budget_sum(float(uses[j][v][allow[v]].min()) for v in nodes) > limit:
                 return None
-        mu = list(mu0)
-        top: tuple[float, Choice | None, list[float]] = (-math.inf, None, mu)
-        for it in range(iterations):
-            weight = {v: cost[v] + sum(m * uses[j].get(v, zero[v])
-                                       for j, m in enumerate(mu) if m > 0) for v in order}
+        top: list = [-math.inf, None, list(mu0)]
+
+        def at(mu: list[float], weight: Mapping[str, np.ndarray] | None = None):
+            """The relaxed solution under ``mu`` (or the given weights): (y, objective,
+            budget slacks), with the bound kept in ``top``; None: no choice meets the SLAs."""
+            if weight is None:
+                weight = {v: cost[v] + sum(m * uses[j].get(v, zero[v])
+                                           for j, m in enumerate(mu) if m > 0) for v in order}
             y = relax(allow, weight)
             if y is None:
-                return None  # no choice of this subproblem meets the SLAs
+                return None
             val, over = offer(y)
             bound = val + sum(m * g for m, g in zip(mu, over))
             if bound > top[0]:
-                top = (bound, y, list(mu))
-            if all(g <= 0 for g in over) and val <= bound + TOL * max(1.0, abs(val)):
-                return None  # solved: y is this subproblem's optimum (and the incumbent's)
-            if top[0] >= best[0] - TOL * max(1.0, abs(best[0])):
-                return None
-            if it == 0 and best[1] is None:  # least use of each broken budget under the SLAs
-                for j, g in enumerate(over):
-                    if g > 0:
-                        z = relax(allow, {v: uses[j].get(v, zero[v]) for v in order})
-                        if z is None or used(j, z) > lists[j][2]:
-                            return None
-                        offer(z)
-            sub = [g if (m > 0 or g > 0) else 0.0 for m, g in zip(mu, over)]
-            norm = sum(g * g for g in sub)
-            if norm == 0.0:
-                break
-            target = best[0] if best[1] is not None else bound + max(1.0, abs(bound))
-            step = (target - bound) / norm
-            mu = [max(0.0, m + step * g) for m, g in zip(mu, sub)]
-        return top
+                top[:] = [bound, y, list(mu)]
+            return y, val, over
+
+        first = at(list(mu0))
+        if first is None:
+            return None  # no choice of this subproblem meets the SLAs
+        _, val, over = first
+        if all(g <= 0 for g in over) and val <= top[0] + TOL * max(1.0, abs(val)):
+            return None  # solved: y is this subproblem's optimum (and offered as incumbent)
+        if ascend:
+            for _ in range(ASCENT_ROUNDS):
+                for j in range(len(lists)):
+                    if not ascend_one(j, at, allow, top):
+                        return None
+        for d in (best[1], donor[0]):  # primal heuristic: no DP, so on every subproblem
+            if d is not None:
+                repair(top[1], d, allow)
+        if top[0] >= best[0] - TOL * max(1.0, abs(best[0])):
+            return None
+        return tuple(top)
+
+    def repair(y: Choice, d: Choice, allow: Mapping[str, np.ndarray]) -> None:
+        """Move ``y`` towards ``d`` (a choice within the budgets) one node at a time, each
+        step the node whose switch removes the most budget excess per unit of objective,
+        until every budget holds; offer the result if it meets the SLAs. At a multiplier's
+        breakpoint the relaxed solution and its tie partner straddle the budget, and a mix
+        of the two is often the optimum (e.g. two of three nodes on the scarce hardware)."""
+        x = dict(y)
+        nodes = [v for v in order if x[v] != d[v] and (allow[v] == d[v]).any()]
+
+        def excess(c: Choice) -> float:
+            return sum(max(0.0, used(j, c) - lists[j][2]) for j in range(len(lists)))
+
+        now = excess(x)
+        while now > 0 and nodes:
+            cur = problem.cost(x)
+            scored = []
+            for v in nodes:
+                trial = {**x, v: d[v]}
+                gain = now - excess(trial)
+                if gain > 0:
+                    scored.append((max(problem.cost(trial) - cur, 1e-12) / gain, v))
+            if not scored:
+                return
+            v = min(scored)[1]
+            x[v] = d[v]
+            nodes.remove(v)
+            now = excess(x)
+        if now == 0 and problem.meets_slas(x):
+            offer(x)
+
+    def ascend_one(j: int, at, allow: Mapping[str, np.ndarray], top: list) -> bool:
+        """Maximise the Lagrangian bound over μ_j ≥ 0, the other multipliers fixed, exactly
+        (Kelley's cutting planes in one dimension: each solution x is the line
+        a_x + μ_j·b_x, b_x = its slack on budget j; the bound is their lower envelope).
+        False when budget j cannot be met in this subproblem (even its least use breaks it)."""
+        mu = list(top[2])
+        y = top[1]
+
+        def line(x: Choice, m: list[float]) -> tuple[float, float]:
+            val = problem.cost(x)
+            over = [used(i, x) - slack_limit[i] for i in range(len(lists))]
+            return val + sum(mm * g for i, (mm, g) in enumerate(zip(m, over)) if i != j), over[j]
+
+        a_y, b_y = line(y, mu)
+        if b_y <= 0:
+            return True  # budget j is not what holds this bound back
+        z = relax(allow, {v: uses[j].get(v, zero[v]) for v in order})  # μ_j → ∞
+        if z is None or used(j, z) > lists[j][2]:
+            return False
+        offer(z)
+        donor[0] = z
+        a_z, b_z = line(z, mu)
+        for _ in range(MAX_ASCENT_STEPS):
+            m_j = (a_z - a_y) / (b_y - b_z)  # where the two lines meet
+            if not m_j > 0:
+                return True
+            mu[j] = m_j
+            r = at(mu)
+            if r is None:
+                return True
+            a_w, b_w = line(r[0], mu)
+            meet = a_y + m_j * b_y
+            if a_w + m_j * b_w >= meet - TOL * max(1.0, abs(meet)):
+                return True  # the envelope touches the meeting point: μ_j is optimal
+            if b_w > 0:
+                a_y, b_y = a_w, b_w
+            else:
+                a_z, b_z = a_w, b_w
+        return True
 
     full = {v: np.arange(len(t)) for v, t in problem.tables.items()} if allowed is None \
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
-    root = evaluate(full, [0.0] * len(lists), ROOT_ITERATIONS)
+    root = evaluate(full, [0.0] * len(lists), True)
     heap: list = [] if root is None else [(root[0], 0, full, root[1], root[2])]
     tick = 1
     while heap:
@@ -174,11 +263,15 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         if stats["bb_subproblems"] >= MAX_SUBPROBLEMS:
             heapq.heappush(heap, (bound, 0, allow, y, mu))
             break
-        for child in partition(allow, y, order):
-            r = evaluate(child, mu, ITERATIONS)
+        if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,
+            r = evaluate(allow, mu, ASCEND_CHILDREN)  # so children never reached cost nothing)
             if r is not None:
-                heapq.heappush(heap, (r[0], tick, child, r[1], r[2]))
+                heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
                 tick += 1
+            continue
+        for child in partition(allow, y, order):
+            heapq.heappush(heap, (bound, tick, child, None, mu))
+            tick += 1
     if heap:  # stopped by the guard
         return Result("time_limit", best[1], min(heap[0][0], best[0]), stats)
     if best[1] is None:

@@ -1,0 +1,248 @@
+"""Extensions (issue 14): fa2 = milp = brute force on property-generated extended instances
+(each extension alone and combined, limits and floors placed at their tolerance edge,
+infeasible by capacity or accuracy), honoured by default / refused by name, verify's
+independent recomputation, and input errors for every malformed extension key."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
+from fa2opt.cli import main as cli_main
+from fa2opt.extensions import extensions_of
+from fa2opt.io import InputError, dump_instance, instance_from_dict
+from fa2opt.verify import matches
+
+from strategies import instances
+
+EXACT = ("fa2", "milp", "brute-force")
+
+
+def value(ans) -> float:
+    return ans.cost if ans.objective is None else ans.objective
+
+
+def with_extra(inst: Instance, **extra: Any) -> Instance:
+    return replace(inst, extra={**inst.extra, **extra})
+
+
+def assert_exact_methods_agree(inst: Instance) -> dict:
+    """Every exact method verified, all infeasible or all optimal with equal objectives."""
+    problem = Problem.from_instance(inst)
+    answers = {m: solve(problem, m) for m in EXACT}
+    ref = answers["brute-force"]
+    for m, ans in answers.items():
+        assert ans.status in ("optimal", "infeasible"), (m, ans.status, ans.message)
+        assert ans.formulation == extensions_of(inst), (m, ans.formulation)
+        assert ans.status == ref.status, (m, ans.status, ref.status, ans.message)
+        if ans.has_decision:
+            assert verify(inst, ans).ok, (m, verify(inst, ans).summary())
+            assert matches(ans, ref), (m, value(ans), value(ref))
+    return answers
+
+
+@st.composite
+def extended(draw: st.DrawFn) -> Instance:
+    """A small instance with any subset of capacity / accuracy / switch, limits and floors
+    drawn around a random choice's own use (at the tolerance edge, just inside or past)."""
+    inst = draw(instances(max_nodes=4, max_configs=4, infeasible=False))
+    acc_pool = [0.5, 0.7, 0.8, 0.9, 0.95, 1.0]
+    nodes = []
+    for n in inst.nodes:
+        if draw(st.booleans()):
+            n = replace(n, configs=tuple(replace(c, accuracy=draw(st.sampled_from(acc_pool)))
+                                         for c in n.configs))
+        nodes.append(n)
+    inst = replace(inst, nodes=tuple(nodes))
+    problem = Problem.from_instance(inst)
+    if problem.empty_nodes:
+        return inst
+    pick = {v: draw(st.integers(0, len(t) - 1), label=f"pick {v}")
+            for v, t in problem.tables.items()}
+    edge = st.sampled_from([0.0, 1e-9, -1e-9, 2e-9, -2e-9, 5e-10, 0.5, -0.5, 3.0])
+    extra: dict[str, Any] = {}
+    if draw(st.booleans()):  # capacity around the pick's units in use
+        used: dict[str, float] = {}
+        for v, k in pick.items():  # instance node order: the one summation order
+            t = problem.tables[v]
+            cfg = inst.node(v).configs[t.lists[0][k]]
+            used[cfg.hardware] = used.get(cfg.hardware, 0.0) + t.lists[1][k] * cfg.units
+        extra["capacity"] = {h: max(0.0, u + draw(edge) - 1e-9 * draw(st.sampled_from([0, 1])))
+                             for h, u in used.items() if draw(st.booleans())}
+    if draw(st.booleans()):  # accuracy: floors around the pick's product (or min)
+        aggregate = draw(st.sampled_from(["product", "min"]))
+        acc: dict[str, Any] = {"aggregate": aggregate}
+        floors = {}
+        for f in inst.flows:
+            if draw(st.booleans()):
+                a = [(inst.node(v).configs[problem.tables[v].lists[0][pick[v]]].accuracy or 1.0)
+                     for v in f.nodes]
+                base = math.prod(a) if aggregate == "product" else min(a)
+                floors[f.name] = min(1.0, max(1e-6, base * (1 + draw(edge) * 1e-1)
+                                              + draw(st.sampled_from([0.0, 1e-9, -1e-9]))))
+        acc["min"] = floors
+        if draw(st.booleans()):
+            acc["weight"] = draw(st.sampled_from([0.5, 2.0, 10.0]))
+        extra["accuracy"] = acc
+    if draw(st.booleans()):  # switch: some nodes currently on some row
+        current = {}
+        for n in inst.nodes:
+            if draw(st.booleans()):
+                c = draw(st.sampled_from(n.configs))
+                current[n.name] = {"batch": c.batch, "hardware": c.hardware, "units": c.units,
+                                   "variant": c.variant}
+        extra["current"] = current
+        extra["switch_cost"] = draw(st.one_of(
+            st.sampled_from([0.0, 0.5, 3.0]),
+            st.fixed_dictionaries({n.name: st.sampled_from([0.0, 1.0, 5.0]) for n in inst.nodes})))
+    return with_extra(inst, **extra)
+
+
+@settings(max_examples=120)
+@given(extended())
+def test_fa2_equals_milp_and_brute_force_on_extended_instances(inst: Instance) -> None:
+    assert_exact_methods_agree(inst)
+
+
+# -- hand-made: each extension binds, infeasible by capacity / accuracy ----------------------
+def _variants() -> Instance:
+    """detector → classifier; each a cheap 'small' (60%) and a dear 'large' (90%) variant."""
+    def rows() -> tuple[Config, ...]:
+        return (Config(1, "cpu", 1.0, 10.0, "small", 60.0), Config(1, "cpu", 2.0, 10.0, "large", 90.0),
+                Config(4, "gpu", 1.0, 12.0, "large", 90.0))
+    return Instance("variants", (Node("detector", rows()), Node("classifier", rows())),
+                    (Edge("detector", "classifier"),),
+                    (Flow("main", 10.0, 100.0, ("detector", "classifier")),),
+                    prices={"gpu": 3.0}, queueing="none")
+
+
+@pytest.mark.parametrize("extra, status", [
+    ({"accuracy": {"min": {"main": 0.81}, "scale": 100}, "capacity": {"gpu": 1}}, "optimal"),
+    ({"accuracy": {"min": {"main": 0.81}, "scale": 100}, "capacity": {"gpu": 0, "cpu": 3}},
+     "infeasible"),  # 0.81 needs two large rows: 4 CPU units, or a GPU
+    ({"accuracy": {"min": {"main": 0.82}, "scale": 100}}, "infeasible"),  # 0.9² = 0.81
+    ({"capacity": {"cpu": 0, "gpu": 0}}, "infeasible"),
+    ({"accuracy": {"min": {"main": 0.9}, "aggregate": "min", "scale": 100, "weight": 1.0},
+      "current": {"detector": {"batch": 4, "hardware": "gpu", "units": 1, "variant": "large"}},
+      "switch_cost": 5.0, "capacity": {"gpu": 1}}, "optimal"),
+])
+def test_binding_extensions_alone_and_combined(extra, status) -> None:
+    inst = with_extra(_variants(), **extra)
+    answers = assert_exact_methods_agree(inst)
+    assert answers["fa2"].status == status
+    assert Problem.from_instance(inst).is_feasible()  # the base problem always is
+    if status == "infeasible":
+        assert answers["fa2"].extra.get("restricted") is True
+
+
+def test_switch_keeps_the_current_row_unless_the_saving_pays_for_the_switch() -> None:
+    cur = {"detector": {"batch": 1, "hardware": "cpu", "units": 2, "variant": "large"}}
+    for s, kept in ((0.5, False), (1.5, True)):  # large costs 1 more than small
+        ans = solve(with_extra(_variants(), current=cur, switch_cost=s), "fa2")
+        assert (ans.nodes["detector"].variant == "large") is kept
+        assert ans.objective == pytest.approx(ans.cost + (0 if kept else s))
+
+
+def test_honoured_by_default_base_on_request_refused_by_name() -> None:
+    inst = with_extra(_variants(), capacity={"cpu": 0, "gpu": 0})
+    for m in ("fa2", "milp", "brute-force"):
+        assert solve(inst, m).status == "infeasible"
+        base = solve(inst, m, formulation="base")
+        assert base.status == "optimal" and base.formulation == ()
+    for m in ("greedy", "slack-split", "nexus", "fixed-batch", "fa2-grid"):
+        ans = solve(inst, m)
+        assert ans.status == "error" and "capacity" in ans.message, (m, ans.message)
+        assert solve(inst, m, formulation="base").status != "error"
+    # row filters and terms are honoured by every method (heuristics stay heuristics)
+    floor = with_extra(_variants(), accuracy={"min": {"main": 0.9}, "aggregate": "min",
+                                              "scale": 100})
+    for m in ("greedy", "slack-split", "nexus", "fixed-batch", "fa2-grid"):
+        ans = solve(floor, m)
+        assert ans.formulation == ("accuracy",)
+        if ans.has_decision:
+            assert {d.variant for d in ans.nodes.values()} == {"large"}, m
+
+
+def test_verify_rechecks_extensions_and_the_objective() -> None:
+    inst = with_extra(_variants(), accuracy={"min": {"main": 0.5}, "scale": 100, "weight": 2.0})
+    ans = solve(inst, "fa2")
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert not verify(inst, ans.with_(objective=ans.objective + 1e-3)).ok
+    assert not verify(inst, ans.with_(objective=None)).ok
+    stricter = with_extra(inst, accuracy={"min": {"main": 0.99}, "scale": 100, "weight": 2.0})
+    assert "accuracy main" in verify(stricter, ans).summary()
+    tight = with_extra(inst, capacity={"cpu": 1})
+    assert "capacity cpu" in verify(tight, ans.with_(formulation=("accuracy", "capacity"))).summary()
+
+
+def test_answer_json_names_the_formulation(tmp_path, capsys) -> None:
+    path = tmp_path / "v.json"
+    dump_instance(with_extra(_variants(), accuracy={"weight": 2.0, "scale": 100},
+                             capacity={"gpu": 1}), path)
+    assert cli_main(["solve", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["formulation"] == ["capacity", "accuracy"] and "objective" in doc
+    assert cli_main(["solve", str(path), "--json", "--formulation", "base"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["formulation"] == [] and "objective" not in doc
+
+
+# -- input errors ---------------------------------------------------------------------------------
+def _doc(**extra: Any) -> dict:
+    rows = [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10, "variant": "s",
+             "accuracy": 60},
+            {"batch": 1, "hardware": "cpu", "units": 2, "latency_ms": 10, "variant": "l",
+             "accuracy": 90}]
+    return {"name": "d", "sla_ms": 100, "rate_rps": 10,
+            "nodes": [{"name": "a", "configs": rows},
+                      {"name": "b", "configs": [dict(r) for r in rows]}],
+            "edges": [["a", "b"]], **extra}
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"capacity": [1]}, "capacity"),
+    ({"capacity": {"cpu": -1}}, "capacity.cpu"),
+    ({"capacity": {"cpu": "x"}}, "capacity.cpu"),
+    ({"accuracy": "high"}, "accuracy"),
+    ({"accuracy": {"min": {"nope": 0.5}, "scale": 100}}, "accuracy.min.nope"),
+    ({"accuracy": {"min": {"main": 0}, "scale": 100}}, "accuracy.min.main"),
+    ({"accuracy": {"aggregate": "mean", "scale": 100}}, "accuracy.aggregate"),
+    ({"accuracy": {"scale": -1}}, "accuracy.scale"),
+    ({"accuracy": {"weight": -1, "scale": 100}}, "accuracy.weight"),
+    ({"accuracy": {"floors": {}, "scale": 100}}, "accuracy.floors"),
+    ({"accuracy": {}}, "nodes[a].accuracy"),  # 60 / scale 1 is not in (0, 1]
+    ({"current": []}, "current"),
+    ({"current": {"zz": {"batch": 1, "hardware": "cpu", "units": 1}}}, "current.zz"),
+    ({"current": {"a": {"batch": 2, "hardware": "cpu", "units": 1, "variant": "s"}}},
+     "current.a"),  # no such row
+    ({"current": {"a": {"batch": 1, "hardware": "cpu"}}}, "current.a.units"),
+    ({"current": {"a": {"batch": 1, "hardware": "cpu", "units": 1, "colour": 1}}},
+     "current.a.colour"),
+    ({"switch_cost": -1}, "switch_cost"),
+    ({"switch_cost": {"zz": 1}}, "switch_cost.zz"),
+    ({"switch_cost": {"a": "x"}}, "switch_cost.a"),
+])
+def test_malformed_extension_keys_are_input_errors(tmp_path, capsys, extra, field) -> None:
+    with pytest.raises(InputError) as err:
+        instance_from_dict(_doc(**extra), source="x.json")
+    assert err.value.field == field and "\n" not in str(err.value)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_doc(**extra)))
+    assert cli_main(["solve", str(path)]) == 2
+    out = capsys.readouterr().err.strip().splitlines()
+    assert len(out) == 1 and field in out[0] and str(path) in out[0]
+
+
+def test_partial_accuracy_columns_are_an_input_error(tmp_path) -> None:
+    doc = _doc(accuracy={"scale": 100})
+    del doc["nodes"][1]["configs"][1]["accuracy"]
+    with pytest.raises(InputError) as err:
+        instance_from_dict(doc, source="x.json")
+    assert err.value.field == "nodes[b].accuracy" and "row 1" in str(err.value)
