@@ -28,13 +28,15 @@ incumbent is optimal, and no incumbent proves infeasibility (not the all-fastest
 Complexity: each subproblem costs ≤ ``ITERATIONS`` DPs (plus one per violated budget while
 there is no incumbent); the tree is finite (each split removes one choice) but exponential
 in the worst case, like any exact method for these NP-hard budgets (knapsack is a special
-case); ``MAX_SUBPROBLEMS`` guards it (then ``time_limit`` with the incumbent and the bound).
+case); ``MAX_SUBPROBLEMS`` and fa2's ``time_limit`` guard it (then ``time_limit`` with the
+incumbent and the least open bound).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -103,7 +105,8 @@ class Result:
 
 
 def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
-                     allowed: Mapping[str, np.ndarray] | None = None) -> Result:
+                     allowed: Mapping[str, np.ndarray] | None = None,
+                     deadline: float | None = None) -> Result:
     """The least ``problem.cost`` (the objective: reshape first) over the choices meeting
     the SLAs and every budget (uses indexed by ``problem``'s table positions), restricted to
     ``allowed`` rows; by the method of the module doc."""
@@ -260,7 +263,8 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         if bound >= best[0] - TOL * max(1.0, abs(best[0])):
             heap.clear()
             break
-        if stats["bb_subproblems"] >= MAX_SUBPROBLEMS:
+        if stats["bb_subproblems"] >= MAX_SUBPROBLEMS or (
+                deadline is not None and time.perf_counter() > deadline):
             heapq.heappush(heap, (bound, 0, allow, y, mu))
             break
         if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,

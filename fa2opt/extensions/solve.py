@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Sequence
 
 from ..problem import Problem
@@ -41,10 +42,13 @@ def decide(solver: Any, problem: Problem, names: Sequence[str]) -> Any:
     sub, pos, const = reshaped(problem, allowed, row_objective(problem, blocks))
     if limits:
         moved = [_moved(b, pos) for b in limits]
-        r = branch_and_bound(sub, moved, exact)
-        d = Decision(r.status, r.choice, lower_bound=r.bound, extra=dict(r.stats))
+        limit = getattr(solver, "options", {}).get("time_limit")
+        deadline = None if limit is None else time.perf_counter() + float(limit)
+        r = branch_and_bound(sub, moved, exact, deadline=deadline)
+        d = Decision(r.status, r.choice, extra=dict(r.stats),
+                     lower_bound=r.bound if r.status == "time_limit" else None)
         if r.status == "time_limit":
-            d.message = "branch and bound stopped at its subproblem guard"
+            d.message = "extension branch and bound stopped (time limit or subproblem guard)"
     else:
         d = solver.decide(sub)
     if d.status == "infeasible" and restricting:
