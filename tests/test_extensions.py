@@ -225,6 +225,8 @@ def _doc(**extra: Any) -> dict:
     ({"current": {"a": {"batch": 1, "hardware": "cpu"}}}, "current.a.units"),
     ({"current": {"a": {"batch": 1, "hardware": "cpu", "units": 1, "colour": 1}}},
      "current.a.colour"),
+    ({"current": {"a": {"batch": 1, "hardware": "cpu", "units": "one"}}}, "current.a.units"),
+    ({"current": {"a": {"batch": 1.5, "hardware": "cpu", "units": 1}}}, "current.a.batch"),
     ({"switch_cost": -1}, "switch_cost"),
     ({"switch_cost": {"zz": 1}}, "switch_cost.zz"),
     ({"switch_cost": {"a": "x"}}, "switch_cost.a"),
@@ -246,3 +248,39 @@ def test_partial_accuracy_columns_are_an_input_error(tmp_path) -> None:
     with pytest.raises(InputError) as err:
         instance_from_dict(doc, source="x.json")
     assert err.value.field == "nodes[b].accuracy" and "row 1" in str(err.value)
+
+
+def test_milp_only_formulations_are_marked_and_refused_by_other_methods() -> None:
+    import pyomo.environ as pyo
+
+    import formulations
+    from formulations import base
+
+    def build(problem: Problem) -> pyo.ConcreteModel:
+        m = base.build(problem)
+        m.only_small = pyo.Constraint(expr=sum(
+            m.x[v, k] for v, t in problem.tables.items() for k, r in enumerate(t.lists[0])
+            if problem.instance.node(v).configs[r].variant != "small") == 0)
+        return m
+
+    formulations.register(formulations.Formulation(
+        name="test-only-small", build=build, read_back=base.read_back, summary="test",
+        extra_constraints=True))
+    inst = with_extra(_variants(), accuracy={"weight": 100.0, "scale": 100})
+    ans = solve(inst, "milp", formulation="test-only-small")
+    assert ans.formulation == ("test-only-small",) and ans.extra["milp_only"] is True
+    assert {d.variant for d in ans.nodes.values()} == {"small"} and ans.objective is None
+    assert solve(inst, "milp").nodes["detector"].variant == "large"  # the weight, honoured
+    for m in ("fa2", "brute-force", "greedy"):
+        other = solve(inst, m, formulation="test-only-small")
+        assert other.status == "error" and "test-only-small" in other.message
+
+
+def test_one_named_extension_solves_only_that_one() -> None:
+    inst = with_extra(_variants(), accuracy={"min": {"main": 0.81}, "scale": 100},
+                      capacity={"gpu": 0, "cpu": 3})
+    for m in EXACT:
+        assert solve(inst, m).status == "infeasible"
+        only = solve(inst, m, formulation="capacity")
+        assert only.status == "optimal" and only.formulation == ("capacity",)
+        assert {d.variant for d in only.nodes.values()} == {"small"}

@@ -42,6 +42,14 @@ def parse(instance: Any) -> dict[str, Any]:
         if unknown or missing:
             raise InputError(src, f"{field}.{(unknown or missing)[0]}",
                              "unknown key" if unknown else "missing")
+        checks = {"batch": lambda x: isinstance(x, int) and not isinstance(x, bool),
+                  "hardware": lambda x: isinstance(x, str),
+                  "units": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+                  and math.isfinite(x),
+                  "variant": lambda x: x is None or isinstance(x, str)}
+        for key, ok in checks.items():
+            if key in row and not ok(row[key]):
+                raise InputError(src, f"{field}.{key}", f"invalid value {row[key]!r}")
         ident = (row["batch"], row["hardware"], row["units"], row.get("variant"))
         rows = [c.identity for c in instance.node(v).configs]
         if not any(_same(ident, r) for r in rows):
