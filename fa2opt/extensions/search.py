@@ -10,26 +10,29 @@ never modified; every extension becomes something it already solves:
   tables' invariant (position 0 fastest) holds; a position map leads back.
 - **budgets** (Σ use ≤ limit, per flow or global) → :func:`branch_and_bound`: for multipliers
   μ ≥ 0 the DP on ``objective + Σ_j μ_j·use_j`` gives the Lagrangian lower bound
-  ``DP(μ) − Σ_j μ_j·limit_j`` of a subproblem (node → allowed rows); a few projected
-  subgradient steps (Polyak's step towards the incumbent) per subproblem, warm-started from
-  its parent's μ; every relaxed solution that meets every budget (checked by the one
-  summation order, :func:`fa2opt.extensions.budget_use`) is offered as the incumbent; one
-  whose objective equals the bound solves its subproblem. Subproblems are dropped when the
-  bound reaches the incumbent, when even the least use of a budget (Σ over nodes of the
-  least allowed use, or — while there is no incumbent — a DP minimising that use under the
-  SLAs) exceeds its limit, or when the DP finds no choice meeting the SLAs. Otherwise the
-  subproblem is split by the Murty / Lawler partition around its relaxed solution
-  (:func:`fa2opt.edge.partition`), best-first by bound.
+  ``DP(μ) − Σ_j μ_j·limit'_j`` of a subproblem (node → allowed rows; ``limit'`` =
+  :func:`effective_limit`). Each μ_j is maximised exactly in one dimension by cutting planes
+  (``ascend_one``: every choice is a line ``a + μ_j·slack_j``, the bound their lower envelope;
+  the least-use choice, a DP on ``use_j`` alone, closes the bracket or proves the subproblem
+  infeasible), at the root and in every child (warm-started from its parent's μ). Every
+  relaxed choice within every budget (checked by the one summation order,
+  :func:`fa2opt.extensions.budget_use`) is offered as the incumbent, and a repair step moves
+  the relaxed choice towards a within-budget one (no DP); a choice whose objective equals the
+  bound solves its subproblem. Subproblems are dropped when the bound reaches the incumbent,
+  when the least allowed use of a budget exceeds it, or when no choice meets the SLAs.
+  Otherwise the subproblem is split by the Murty / Lawler partition around its relaxed choice
+  (:func:`fa2opt.edge.partition`), best-first by bound; children are queued with their
+  parent's bound and evaluated when popped.
 
 Exactness: the children of a split hold every choice of their parent except the relaxed
-solution split on, which is either over a budget or already offered as incumbent; bounds are
+choice split on, which is either over a budget or already offered as incumbent; bounds are
 valid (weak duality) and the DP is exact under the SLA rule, so when the heap empties the
-incumbent is optimal, and no incumbent proves infeasibility (not the all-fastest test).
-Complexity: each subproblem costs ≤ ``ITERATIONS`` DPs (plus one per violated budget while
-there is no incumbent); the tree is finite (each split removes one choice) but exponential
-in the worst case, like any exact method for these NP-hard budgets (knapsack is a special
-case); ``MAX_SUBPROBLEMS`` and fa2's ``time_limit`` guard it (then ``time_limit`` with the
-incumbent and the least open bound).
+incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``), and no incumbent proves
+infeasibility (not the all-fastest test). Complexity: a DP per cutting-plane step (a handful
+per budget: the envelope has few breakpoints) and per subproblem; the tree is finite (each
+split removes one choice) but exponential in the worst case, as for any exact method on
+these NP-hard budgets (knapsack is a special case); ``MAX_SUBPROBLEMS`` and fa2's
+``time_limit`` guard it (then ``time_limit`` with the incumbent and the least open bound).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ Exact = Callable[[Problem], tuple[str, "Choice | None", "float | None"]]
 
 ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
 MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
-ASCEND_CHILDREN = True  # children: bound under the parent's multipliers (one DP each)
+ASCEND_CHILDREN = True  # children re-ascend from their parent's multipliers
 MAX_SUBPROBLEMS = 20_000
 TOL = 1e-12  # relative: a bound this close to an objective counts as reaching it
 
