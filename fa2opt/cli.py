@@ -50,8 +50,12 @@ def _print_answer(ans: Answer, path: str) -> None:
     head = f"{path}: {ans.status}"
     if ans.cost is not None:
         head += f"  cost {ans.cost:g}"
+    if ans.objective is not None:  # extensions (issue 14): the objective is not the cost
+        head += f"  objective {ans.objective:g}"
     if ans.lower_bound is not None:
         head += f"  lower bound {ans.lower_bound:g}"
+    if ans.formulation:
+        head += f"  [{', '.join(ans.formulation)}]"
     print(f"{head}  ({ans.method}, {ans.solve_ms:.3f} ms)")
     if ans.message:
         print(f"  {ans.message}")

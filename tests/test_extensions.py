@@ -284,3 +284,31 @@ def test_one_named_extension_solves_only_that_one() -> None:
         only = solve(inst, m, formulation="capacity")
         assert only.status == "optimal" and only.formulation == ("capacity",)
         assert {d.variant for d in only.nodes.values()} == {"small"}
+
+
+@pytest.mark.parametrize("offset", [-3e-9, -2e-9, -1e-9, -5e-10, 0.0, 1e-9])
+def test_capacity_at_its_tolerance_edge(offset) -> None:
+    """One node; its cheapest row needs 3 CPU units (3 replicas × 1), the next 4, a GPU row
+    costs 5. With C = 3 + offset the cheap row is allowed exactly when the spec's rule
+    3 ≤ fl(C + 1e-9) says so."""
+    rows = (Config(1, "cpu", 1.0, 30.0), Config(1, "cpu", 2.0, 20.0), Config(1, "gpu", 1.0, 5.0))
+    inst = Instance("edge", (Node("m", rows),), (), (Flow("main", 100.0, 500.0, ("m",)),),
+                    prices={"gpu": 5.0}, queueing="none",
+                    extra={"capacity": {"cpu": 3.0 + offset}})
+    answers = assert_exact_methods_agree(inst)
+    cheap_ok = 3.0 <= (3.0 + offset) + 1e-9
+    assert (answers["fa2"].nodes["m"].hardware == "cpu") is cheap_ok
+
+
+@pytest.mark.parametrize("nudge", [-1e-9, -5e-10, 0.0, 5e-10, 1e-9, 2e-9])
+def test_product_floor_at_its_tolerance_edge(nudge) -> None:
+    """The floor sits at the product of one choice's accuracies, nudged by ±1e-9 around the
+    spec's tolerance; the choice is allowed exactly when Σ ln a ≥ ln A − 1e-9 says so."""
+    inst = _variants()
+    a = 0.9 * 0.6
+    floor = a + nudge
+    inst = with_extra(inst, accuracy={"min": {"main": floor}, "scale": 100})
+    answers = assert_exact_methods_agree(inst)
+    mixed_ok = math.log(0.6) + math.log(0.9) >= math.log(floor) - 1e-9
+    got = sorted(d.variant for d in answers["fa2"].nodes.values())
+    assert (got == ["large", "small"]) is mixed_ok
