@@ -55,7 +55,7 @@ def _print_answer(ans: Answer, path: str) -> None:
     if ans.lower_bound is not None:
         head += f"  lower bound {ans.lower_bound:g}"
     if ans.formulation:
-        head += f"  [{', '.join(ans.formulation)}]"
+        head += f"  [{', '.join(ans.formulation)}{'; MILP-only' if ans.extra.get('milp_only') else ''}]"
     print(f"{head}  ({ans.method}, {ans.solve_ms:.3f} ms)")
     if ans.message:
         print(f"  {ans.message}")

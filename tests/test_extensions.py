@@ -312,3 +312,41 @@ def test_product_floor_at_its_tolerance_edge(nudge) -> None:
     mixed_ok = math.log(0.6) + math.log(0.9) >= math.log(floor) - 1e-9
     got = sorted(d.variant for d in answers["fa2"].nodes.values())
     assert (got == ["large", "small"]) is mixed_ok
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_extensions.py"
+    spec = importlib.util.spec_from_file_location("bench_extensions", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_real_pipelines_with_measured_accuracies_capacity_and_current_deployment() -> None:
+    """Every shipped pipeline with each extension and all three (scripts/bench_extensions.py:
+    measured accuracies, a binding cluster capacity, the previous window's decision as
+    ``current``): fa2 = milp = verified, statuses and objectives."""
+    from pathlib import Path
+
+    from fa2opt import load_instance
+
+    bench = _bench_module()
+    seen = set()
+    for path in sorted((Path(__file__).resolve().parents[1] / "datasets" / "pipelines")
+                       .glob("*.json")):
+        inst = load_instance(path)
+        for name, extra in bench.variants(inst).items():
+            ext = with_extra(inst, **extra)
+            problem = Problem.from_instance(ext)
+            fa2, milp = solve(problem, "fa2"), solve(problem, "milp")
+            assert fa2.status == milp.status and fa2.status in ("optimal", "infeasible"), \
+                (path.stem, name, fa2.status, milp.status, fa2.message, milp.message)
+            assert fa2.formulation == milp.formulation == extensions_of(ext)
+            if fa2.has_decision:
+                assert verify(ext, fa2).ok and matches(fa2, milp), (path.stem, name)
+            seen.add((name, fa2.status))
+    assert {n for n, _ in seen} == {"capacity", "accuracy", "switch", "combined"}
+    assert ("capacity", "optimal") in seen and ("combined", "optimal") in seen
