@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # Pyomo loads only when a formulation is used
 __all__ = ["Formulation", "Violation", "get", "names", "register"]
 
 FEAS_TOL = 1e-9  # HiGHS's primal and MIP feasibility tolerance (set by formulations.solve)
-EXTENSION_TOL = 1e-9  # the spec's tolerance on the capacity and accuracy rows
 
 
 @dataclass(frozen=True)
