@@ -350,3 +350,23 @@ def test_real_pipelines_with_measured_accuracies_capacity_and_current_deployment
             seen.add((name, fa2.status))
     assert {n for n, _ in seen} == {"capacity", "accuracy", "switch", "combined"}
     assert ("capacity", "optimal") in seen and ("combined", "optimal") in seen
+
+
+def test_fa2_time_limit_on_an_extended_instance_keeps_a_verified_incumbent_and_bound() -> None:
+    """The slowest shipped case (shared_services_gpu with a binding GPU cap, ~0.15 s) stopped
+    after 5 ms: time_limit, a verified incumbent, a lower bound below its objective."""
+    from pathlib import Path
+
+    from fa2opt import load_instance
+
+    path = Path(__file__).resolve().parents[1] / "datasets" / "pipelines" / "shared_services_gpu.json"
+    inst = load_instance(path)
+    ext = with_extra(inst, **_bench_module().variants(inst)["capacity"])
+    ans = solve(ext, "fa2", time_limit=0.005)
+    assert ans.status == "time_limit" and ans.formulation == ("capacity",)
+    if ans.has_decision:
+        assert verify(ext, ans).ok
+        assert ans.lower_bound is None or ans.lower_bound <= ans.cost
+    full = solve(ext, "fa2")
+    assert full.status == "optimal" and matches(full, solve(ext, "milp"))
+    assert ans.lower_bound is None or ans.lower_bound <= full.cost + 1e-9

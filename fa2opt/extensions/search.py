@@ -137,14 +137,19 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         return val, over
 
     def relax(allow: Mapping[str, np.ndarray], weight: Mapping[str, np.ndarray]) -> Choice | None:
+        """The exact optimum of ``weight`` over the subproblem (None: no choice meets the
+        SLAs); raises :class:`_Stopped` when the DP did not prove its answer optimal (its time
+        limit), since a bound from it would not be valid."""
         sub, pos, _ = reshaped(problem, allow, weight)
         stats["bb_dp_solves"] += 1
-        _, y, _ = exact(sub)
+        status, y, _ = exact(sub)
+        if status not in ("optimal", "infeasible"):
+            raise _Stopped(status)
         return None if y is None else {v: int(pos[v][k]) for v, k in y.items()}
 
     def evaluate(allow: Mapping[str, np.ndarray], mu0: list[float], ascend: bool):
         """(bound, relaxed choice, μ) of a subproblem, or None when it is dropped. With
-        ``ascend``, the multipliers are improved first (:func:`dual_ascent`)."""
+        ``ascend``, the multipliers are improved first (``ascend_one`` per budget)."""
         stats["bb_subproblems"] += 1
         for j, (nodes, use, limit) in enumerate(lists):
             if spec.budget_sum(float(uses[j][v][allow[v]].min()) for v in nodes) > limit:
@@ -258,29 +263,41 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
-    root = evaluate(full, [0.0] * len(lists), True)
-    heap: list = [] if root is None else [(root[0], 0, full, root[1], root[2])]
-    tick = 1
-    while heap:
-        bound, _, allow, y, mu = heapq.heappop(heap)
-        if bound >= best[0] - TOL * max(1.0, abs(best[0])):
-            heap.clear()
-            break
-        if stats["bb_subproblems"] >= MAX_SUBPROBLEMS or (
-                deadline is not None and time.perf_counter() > deadline):
-            heapq.heappush(heap, (bound, 0, allow, y, mu))
-            break
-        if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,
-            r = evaluate(allow, mu, ASCEND_CHILDREN)  # so children never reached cost nothing)
-            if r is not None:
-                heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
+
+    def search_tree() -> Result:
+        """Best-first over subproblems (the module doc)."""
+        root = evaluate(full, [0.0] * len(lists), True)
+        heap: list = [] if root is None else [(root[0], 0, full, root[1], root[2])]
+        tick = 1
+        while heap:
+            bound, _, allow, y, mu = heapq.heappop(heap)
+            if bound >= best[0] - TOL * max(1.0, abs(best[0])):
+                heap.clear()
+                break
+            if stats["bb_subproblems"] >= MAX_SUBPROBLEMS or (
+                    deadline is not None and time.perf_counter() > deadline):
+                heapq.heappush(heap, (bound, 0, allow, y, mu))
+                break
+            if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,
+                r = evaluate(allow, mu, ASCEND_CHILDREN)  # so children never reached cost nothing)
+                if r is not None:
+                    heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
+                    tick += 1
+                continue
+            for child in partition(allow, y, order):
+                heapq.heappush(heap, (bound, tick, child, None, mu))
                 tick += 1
-            continue
-        for child in partition(allow, y, order):
-            heapq.heappush(heap, (bound, tick, child, None, mu))
-            tick += 1
-    if heap:  # stopped by the guard
-        return Result("time_limit", best[1], min(heap[0][0], best[0]), stats)
-    if best[1] is None:
-        return Result("infeasible", None, None, stats)
-    return Result("optimal", best[1], best[0], stats)
+        if heap:  # stopped by the guard
+            return Result("time_limit", best[1], min(heap[0][0], best[0]), stats)
+        if best[1] is None:
+            return Result("infeasible", None, None, stats)
+        return Result("optimal", best[1], best[0], stats)
+
+    try:
+        return search_tree()
+    except _Stopped:  # the DP stopped early (time limit): the incumbent, and no bound
+        return Result("time_limit", best[1], None, stats)
+
+
+class _Stopped(Exception):
+    """A DP call stopped before proving its answer (fa2's ``time_limit``)."""
