@@ -33,9 +33,10 @@ def decide(solver: Any, problem: Problem, names: Sequence[str]) -> Any:
     exact = getattr(solver, "exact_base", None)
     if limits and exact is None:
         keys = ", ".join(keys_of(limits))
-        return Decision("error", message=f"{solver.name}: cannot honour the extension key(s) "
-                                         f"{keys} (budgets need an exact method; use fa2, "
-                                         f"milp or brute-force, or --formulation base)")
+        return Decision("error", message=f"{problem.instance.source}: {keys}: method "
+                                         f"{solver.name} cannot honour this extension key "
+                                         f"(budgets need an exact method: fa2, milp or "
+                                         f"brute-force; --formulation base ignores it)")
     allowed = allowed_rows(problem, blocks)
     restricting = bool(limits) or any(len(a) < len(problem.tables[v])
                                       for v, a in allowed.items())
