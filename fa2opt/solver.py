@@ -68,8 +68,9 @@ class Solver:
         try:
             names = self.extension_names(problem)
         except KeyError as exc:
-            names, d = (), Decision("error", message=f"{self.name}: formulation {exc.args[0]!r} "
-                                                     f"is not one this method solves")
+            names, d = (), Decision("error", message=(
+                f"{problem.instance.source}: formulation: method {self.name} cannot solve "
+                f"{exc.args[0]!r} (it takes 'base', 'extended' or an extension's name)"))
         else:
             d = (self.decide(problem) if not names or self.native_extensions
                  else extended_decide(self, problem, names))
