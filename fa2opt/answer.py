@@ -46,6 +46,10 @@ class Answer:
     message: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # breakdowns: build_ms, highs_ms, …
     instance: str | None = None  # the instance's name, for tables
+    # the extensions solved (spec: [] for the base problem) and, when the objective is not
+    # the plain cost, its value (``lower_bound`` then bounds the objective)
+    formulation: tuple[str, ...] = ()
+    objective: float | None = None
 
     @property
     def has_decision(self) -> bool:
@@ -59,7 +63,7 @@ class Answer:
         ``flow_latency_ms`` empty, ``cost`` null), e.g. a decision that failed verification
         becoming ``error``; timing and extras are kept, a lower bound only for ``time_limit``."""
         return replace(self, status=status, message=message, cost=None, nodes={},
-                       flow_latency_ms={},
+                       flow_latency_ms={}, objective=None,
                        lower_bound=self.lower_bound if status == "time_limit" else None)
 
     def to_json(self) -> dict[str, Any]:
@@ -69,7 +73,10 @@ class Answer:
             "flow_latency_ms": dict(self.flow_latency_ms),
             "solve_ms": round(self.solve_ms, 6),
             "nodes": {v: d.to_json() for v, d in self.nodes.items()},
+            "formulation": list(self.formulation),
         }
+        if self.objective is not None:
+            out["objective"] = self.objective
         if self.instance is not None:
             out["instance"] = self.instance
         if self.lower_bound is not None:
@@ -85,7 +92,7 @@ class Answer:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Answer":
         known = {"status", "method", "solve_ms", "cost", "nodes", "flow_latency_ms",
-                 "lower_bound", "message", "instance"}
+                 "lower_bound", "message", "instance", "formulation", "objective"}
         return cls(
             status=data["status"], method=data.get("method", ""),
             solve_ms=float(data.get("solve_ms", 0.0)), cost=data.get("cost"),
@@ -93,6 +100,7 @@ class Answer:
             flow_latency_ms=dict(data.get("flow_latency_ms") or {}),
             lower_bound=data.get("lower_bound"), message=data.get("message"),
             instance=data.get("instance"),
+            formulation=tuple(data.get("formulation") or ()), objective=data.get("objective"),
             extra={k: v for k, v in data.items() if k not in known},
         )
 

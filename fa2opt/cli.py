@@ -38,9 +38,10 @@ def make_solver(method: str, flags: dict[str, Any]) -> Solver:
     the method does not take (refused, never silently ignored) or a bad value."""
     cls = solver_class(method)
     given = {dest: flags[dest] for dest in SOLVER_FLAGS if flags.get(dest) is not None}
-    refused = [dest for dest in given if SOLVER_FLAGS[dest] not in cls.option_names()]
+    takes_opts = set(cls.option_names()) | {"formulation"}  # every method takes formulation
+    refused = [dest for dest in given if SOLVER_FLAGS[dest] not in takes_opts]
     if refused:
-        takes = [_flag(d) for d, opt in SOLVER_FLAGS.items() if opt in cls.option_names()]
+        takes = [_flag(d) for d, opt in SOLVER_FLAGS.items() if opt in takes_opts]
         raise ValueError(f"method {method!r} takes no option {_flag(refused[0])} "
                          f"(its options: {', '.join(takes) or 'none'})")
     return cls(**{SOLVER_FLAGS[dest]: v for dest, v in given.items()})
@@ -65,8 +66,12 @@ def _print_answer(ans: Answer, path: str) -> None:
     head = f"{path}: {ans.status}"
     if ans.cost is not None:
         head += f"  cost {ans.cost:g}"
+    if ans.objective is not None:  # extensions (issue 14): the objective is not the cost
+        head += f"  objective {ans.objective:g}"
     if ans.lower_bound is not None:
         head += f"  lower bound {ans.lower_bound:g}"
+    if ans.formulation:
+        head += f"  [{', '.join(ans.formulation)}{'; MILP-only' if ans.extra.get('milp_only') else ''}]"
     print(f"{head}  ({ans.method}, {ans.solve_ms:.3f} ms)")
     if ans.message:
         print(f"  {ans.message}")
@@ -230,8 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of {', '.join(method_names())} (default fa2)")
     s.add_argument("--json", action="store_true", help="one JSON answer per line")
     s.add_argument("--time-limit", type=float, metavar="S", help=option_help("time_limit"))
-    s.add_argument("--formulation", help=option_help("formulation").replace(
-        "(formulations/)", "(base, capacity, accuracy, or one added in formulations/)"))
+    s.add_argument("--formulation", help="what to solve: by default every extension key the "
+                   "instance carries; 'base' ignores them (every method); milp also takes a "
+                   "formulation name (capacity, accuracy, switch, or a MILP-only one)")
     s.add_argument("--grid-ms", type=float, metavar="MS", help=option_help("grid_ms"))
     s.add_argument("--max-combinations", type=int, metavar="N", help=option_help("max_combinations"))
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), help=option_help("device"))

@@ -79,6 +79,21 @@ def restricted(problem: Problem, allowed: Mapping[str, np.ndarray]) -> Problem:
     return Problem(problem.instance, tables, problem.flows)
 
 
+def partition(allowed: Mapping[str, np.ndarray], x: Mapping[str, int], order: list[str]):
+    """The Murty / Lawler partition of a subproblem (node → allowed table positions) minus
+    the one choice ``x`` in it: child i fixes the nodes before i to x and excludes x_i at
+    node i (children with no row left are skipped). The children are disjoint and together
+    hold every choice of the subproblem except x. Shared by :func:`decide_exact` and the
+    extensions' branch and bound (:mod:`fa2opt.extensions.search`)."""
+    for i, v in enumerate(order):
+        child = dict(allowed)
+        for w in order[:i]:
+            child[w] = np.array([x[w]])
+        child[v] = allowed[v][allowed[v] != x[v]]
+        if len(child[v]):
+            yield child
+
+
 def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, float | None, int]:
     """The optimum of ``problem`` under the spec's SLA rule, by the steps of the module doc.
     Returns (status, choice, lower_bound, DP solves); status ``optimal``, ``infeasible`` or
@@ -111,13 +126,7 @@ def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, 
             return "optimal", best, best_cost, solves
         if problem.meets_slas(x):
             return "optimal", x, bound, solves
-        for i, v in enumerate(order):  # children: nodes before i fixed to x, node i ≠ x_i
-            child = dict(allowed)
-            for w in order[:i]:
-                child[w] = np.array([x[w]])
-            child[v] = allowed[v][allowed[v] != x[v]]
-            if len(child[v]) == 0:
-                continue
+        for child in partition(allowed, x, order):
             sub = restricted(wide, child)
             s, y, _ = decide(sub)
             solves += 1

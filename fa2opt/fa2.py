@@ -97,6 +97,21 @@ class FA2Solver(Solver):
             return Decision(status, message="fa2: no decision on a feasible instance", extra=extra)
         return Decision(status, choice, extra=extra)
 
+    def exact_base(self, problem: Problem) -> tuple[str, dict[str, int] | None, float | None]:
+        """The optimum of a base problem under the spec's SLA rule (the DP through
+        :func:`fa2opt.edge.decide_exact`): what the extensions' branch and bound calls on each
+        subproblem (:mod:`fa2opt.extensions.search`)."""
+        t0 = time.perf_counter()
+
+        def dp(p: Problem) -> tuple[str, dict[str, int] | None, float | None]:
+            d = self.decide_dp(p, t0)
+            if d.status == "time_limit":
+                return d.status, d.choice, d.lower_bound
+            return "optimal", d.choice if d.status == "optimal" else None, None
+
+        status, choice, lb, _ = decide_exact(problem, dp)
+        return status, choice, lb
+
     def decide_dp(self, problem: Problem, t0: float) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the flat shortcut or
         the reduction chain."""

@@ -573,6 +573,8 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
         extra={k: v for k, v in data.items() if k not in KNOWN_KEYS}, source=source,
     )
     _check_replicas(chk, inst)
+    from .extensions import validate  # extension keys (issue 14); lazy: they import io
+    validate(inst)
     return inst
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from .answer import DECISION_STATUSES, Answer, decision_answer, empty_answer
+from .extensions import requested
+from .extensions.solve import decide as extended_decide
 from .model import Instance
 from .problem import Problem
 from .verify import verify
@@ -34,6 +36,7 @@ class Decision:
     lower_bound: float | None = None
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    objective: float | None = None  # set when the extended objective is not the cost
 
 
 # -- options: declared once per method, validated the same way for all of them -------------
@@ -102,8 +105,9 @@ OPTIONS: dict[str, dict[str, Option]] = {
                  "device": Option(str, "cpu", choices=("cpu", "gpu", "auto"),
                                   help="array device")},
     "milp": {"time_limit": _TIME_LIMIT,
-             "formulation": Option(str, "base", choices=_formulation_names,
-                                   help="MILP formulation (formulations/)"),
+             "formulation": Option(str, "extended", choices=_formulation_names,
+                                   help="MILP formulation (formulations/; 'extended': every "
+                                        "extension key present, 'base': none)"),
              "threads": Option(int, 1, minimum=1, help="HiGHS threads (fixed once per process)"),
              "short_circuit": Option(bool, True, help="answer infeasible from the all-fastest "
                                                       "test without building the model")},
@@ -115,6 +119,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "fixed-batch": {"batch": Option(int, 1, minimum=1, help="batch of every node"),
                     "units": Option(float, 1.0, positive=True, help="units of every replica")},
 }
+_FORMULATION = Option(str, None, help="'base', 'extended' (default: every extension key the "
+                                      "instance has) or one extension's name")
+for _method, _table in OPTIONS.items():
+    _table.setdefault("formulation", _FORMULATION)
 
 
 def check_options(method: str, options: Mapping[str, Any],
@@ -140,9 +148,14 @@ class Solver:
     """Base class of every method. ``name`` is what ``--method`` takes."""
 
     name: ClassVar[str] = ""
+    # True: decide() honours the instance's extensions itself (else fa2opt.extensions.solve)
+    native_extensions: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
-        self.options = check_options(self.name, options, self.option_names())
+        # every method takes ``formulation`` (None: every extension key present; "base")
+        names = tuple(self.option_names())
+        self.options = check_options(self.name, options,
+                                     names if "formulation" in names else names + ("formulation",))
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -151,9 +164,21 @@ class Solver:
     def decide(self, problem: Problem) -> Decision:
         raise NotImplementedError
 
+    def extension_names(self, problem: Problem) -> tuple[str, ...]:
+        """The extensions this method solves on ``problem`` (:func:`fa2opt.extensions.requested`)."""
+        return requested(problem.instance, self.options.get("formulation"))
+
     def solve(self, problem: Problem) -> Answer:
         t0 = time.perf_counter()
-        d = self.decide(problem)
+        try:
+            names = self.extension_names(problem)
+        except KeyError as exc:
+            names, d = (), Decision("error", message=(
+                f"{problem.instance.source}: formulation: method {self.name} cannot solve "
+                f"{exc.args[0]!r} (it takes 'base', 'extended' or an extension's name)"))
+        else:
+            d = (self.decide(problem) if not names or self.native_extensions
+                 else extended_decide(self, problem, names))
         if d.choice is not None and d.status in DECISION_STATUSES:
             ans = decision_answer(problem, d.choice, status=d.status, method=self.name,
                                   lower_bound=d.lower_bound, message=d.message, extra=d.extra)
@@ -168,6 +193,10 @@ class Solver:
         # set on the fresh (frozen) answer in place: dataclasses.replace would add its own
         # cost to the very time it reports
         object.__setattr__(ans, "solve_ms", (time.perf_counter() - t0) * 1000.0)
+        if names:
+            object.__setattr__(ans, "formulation", tuple(names))
+            if d.objective is not None and ans.has_decision:
+                object.__setattr__(ans, "objective", d.objective)
         return ans
 
 

@@ -100,3 +100,21 @@ EDGE_LATENCY_MS_RANGE = (1e-9, 1e9)  # an edge's d_e; exactly 0 is also allowed
 MAX_UTILIZATION_RANGE = (1e-3, 1.0)  # ρ
 COUNT_RANGE = (1, 2**53)  # max_replicas, max_batch (integers)
 MAX_ROW_REPLICAS = 1e9  # n_k of any profile row at the instance's rates (so c_k <= 1e17)
+
+
+# -- extensions (the spec's "Extensions" section) --------------------------------------------
+CAPACITY_TOL = 1e-9  # Σ_v n_v·u_v ≤ C_h + 1e-9 per listed hardware kind
+ACCURACY_TOL = 1e-9  # product: Σ ln a_v ≥ ln A_f − 1e-9;  min: a_v ≥ A_f − 1e-9
+
+
+def budget_sum(values: Iterable[float]) -> float:
+    """The one summation order of every additive extension budget (units in use, −ln
+    accuracy): the values of the block's nodes (a flow's in topological order, global
+    budgets in the instance's node order) added left to right from 0.0. Solvers, the
+    MILP's exact re-check and :func:`fa2opt.verify.verify` all add in this order, so a
+    limit at its tolerance edge is decided identically to the last bit (float addition is
+    monotone, so the sum only grows with each term)."""
+    total = 0.0
+    for x in values:
+        total += x
+    return total

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from . import queueing, spec
+from . import extensions, queueing, spec
 from .answer import DECISION_STATUSES, STATUSES, Answer
 from .model import Instance
 from .spec import REL_TOL, REPLICA_EPS, SLA_TOL_MS  # noqa: F401  (re-exported for callers)
@@ -62,6 +62,7 @@ def verify(instance: Instance, answer: Answer) -> Verification:
 
     rho = instance.max_utilization
     latency: dict[str, float] = {}
+    chosen: dict[str, tuple] = {}  # node → (raw profile row, replicas): for the extensions
     total = 0.0
     missing = [n.name for n in instance.nodes if n.name not in answer.nodes]
     unknown = [v for v in answer.nodes if v not in instance.node_index]
@@ -98,6 +99,7 @@ def verify(instance: Instance, answer: Answer) -> Verification:
         if not _close(d.cost, cost):
             problems.append(f"{node.name}: cost {d.cost}, recomputed {cost}")
         latency[node.name] = lat
+        chosen[node.name] = (row, n)
         total += cost
     if problems:
         return Verification(False, problems)
@@ -111,8 +113,24 @@ def verify(instance: Instance, answer: Answer) -> Verification:
             problems.append(f"flow {f.name}: latency {got}, recomputed {flow_lat[f.name]}")
         if not spec.meets(flow_lat[f.name], f.sla_ms):
             problems.append(f"flow {f.name}: latency {flow_lat[f.name]:.6f} ms > SLA {f.sla_ms} ms")
-    if answer.lower_bound is not None and answer.lower_bound > total * (1 + REL_TOL) + 1e-9:
-        problems.append(f"lower_bound {answer.lower_bound} exceeds cost {total}")
+    value, terms = total, False
+    present = extensions.extensions_of(instance)
+    for name in answer.formulation:  # each extension solved, recomputed from the raw rows
+        if name not in present:  # (a MILP-only formulation, or a key this instance lacks)
+            continue
+        mod = extensions.module(name)
+        settings = mod.parse(instance)
+        broken, term = mod.check(instance, settings, chosen)
+        problems += broken
+        terms = terms or mod.has_term(settings)
+        value += term
+    if terms and (answer.objective is None or not _close(answer.objective, value)):
+        problems.append(f"objective {answer.objective}, recomputed {value}")
+    if not terms and answer.objective is not None and not _close(answer.objective, total):
+        problems.append(f"objective {answer.objective} is not the cost {total}")
+    if answer.lower_bound is not None and \
+            answer.lower_bound > value + REL_TOL * max(1.0, abs(value)) + 1e-9:
+        problems.append(f"lower_bound {answer.lower_bound} exceeds the objective {value}")
     return Verification(not problems, problems, total, flow_lat)
 
 
@@ -138,10 +156,13 @@ def _longest_path(instance: Instance, members: tuple[str, ...], latency: Mapping
 
 
 def matches(a: Answer, b: Answer) -> bool:
-    """Spec's match: both infeasible, or both carry a decision with
-    |cost_a − cost_b| ≤ 1e-9·max(1, |cost_b|). (Verification is checked separately.)"""
+    """Spec's match: both infeasible, or both carry a decision whose objectives (the cost
+    unless the answer reports ``objective``) agree within 1e-9·max(1, |b's|). (Verification
+    is checked separately.)"""
     if a.status == "infeasible" or b.status == "infeasible":
         return a.status == b.status
     if a.cost is None or b.cost is None:
         return False
-    return abs(a.cost - b.cost) <= REL_TOL * max(1.0, abs(b.cost))
+    va = a.cost if a.objective is None else a.objective
+    vb = b.cost if b.objective is None else b.objective
+    return abs(va - vb) <= REL_TOL * max(1.0, abs(vb))

@@ -10,9 +10,9 @@ its module-level ``FORMULATION``. Adding a formulation is therefore one new modu
 package that defines ``FORMULATION = Formulation(...)`` (a ``-`` in a name maps to ``_`` in
 the module name); :func:`register` adds one that lives elsewhere. See ``docs/formulations.md``.
 
-Shipped formulations: ``base`` (the spec's problem, exactly), ``capacity`` (a cluster limit
-per hardware kind) and ``accuracy`` (model variants with per-flow accuracy floors and an
-optional IPA-style cost−accuracy objective).
+Shipped formulations: ``base`` (the spec's problem, exactly), ``extended`` (base plus every
+extension the instance carries, built from the shared vocabulary :mod:`fa2opt.extensions`:
+the milp default), and ``capacity``, ``accuracy``, ``switch`` (one extension each).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # Pyomo loads only when a formulation is used
 __all__ = ["Formulation", "Violation", "get", "names", "register"]
 
 FEAS_TOL = 1e-9  # HiGHS's primal and MIP feasibility tolerance (set by formulations.solve)
-EXTENSION_TOL = 1e-9  # the spec's tolerance on the capacity and accuracy rows
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,11 @@ class Formulation:
     summary: str
     restricts_base: bool = True
     extra_constraints: bool = False
+    # the vocabulary's extensions it honours (None: every one the instance carries; (): none)
+    # and whether it is a Pyomo-only formulation outside the vocabulary (marked ``milp_only``
+    # in every answer: no other method can solve it)
+    extensions: tuple[str, ...] | None = ()
+    milp_only: bool = True
 
 
 _REGISTERED: dict[str, Formulation] = {}

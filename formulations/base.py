@@ -244,7 +244,7 @@ def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
 
 
 FORMULATION = Formulation(
-    name="base", build=build, read_back=read_back,
+    name="base", build=build, read_back=read_back, milp_only=False,
     summary="the spec's problem: one configuration per node, per-flow finish times ≤ SLA, "
             "minimum total cost",
 )

@@ -42,8 +42,8 @@ path against ``fl(S + 1e-6)``). So HiGHS's decision is never trusted as is:
 
 The extras report ``highs_solves``, ``cuts``, ``presolve`` (``choose`` or ``off``),
 ``feasibility_tolerance`` and, when a recovery happened, ``recovered`` (why). The objective
-reported with a non-cost objective is recomputed from the tables (``model.table_objective``),
-never read from HiGHS, and the cost always is (HiGHS's objective differing by more than 1e-6
+reported with a non-cost objective (the answer's ``objective``; ``lower_bound`` then bounds
+it) is recomputed from the tables (``model.table_objective``), never read from HiGHS, and the cost always is (HiGHS's objective differing by more than 1e-6
 relative adds a warning ``message``).
 
 HiGHS settings: ``mip_rel_gap = mip_abs_gap = 0`` (a proven optimum, not a near one);
@@ -74,6 +74,7 @@ import time
 import warnings
 from typing import Any
 
+from fa2opt.extensions import extensions_of
 from fa2opt.problem import Problem
 from fa2opt.solver import Decision, Solver
 
@@ -104,6 +105,7 @@ class MILPSolver(Solver):
     without building the model, for formulations that only add constraints)."""
 
     name = "milp"
+    native_extensions = True  # its formulation builds the extensions into the model
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -124,15 +126,29 @@ class MILPSolver(Solver):
             self.option_error = f"threads: must be a positive integer (got {th!r})"
         else:
             try:
-                self.formulation = formulations.get(options.get("formulation") or "base")
+                self.formulation = formulations.get(options.get("formulation") or "extended")
             except KeyError as exc:
                 self.option_error = f"formulation: {exc.args[0]}"
+
+    def extension_names(self, problem: Problem) -> tuple[str, ...]:
+        """What the formulation solves: the vocabulary's extensions it honours that the
+        instance carries, or its own name for a MILP-only formulation."""
+        form = self.formulation
+        if form is None:
+            return ()
+        if form.milp_only:
+            return (form.name,)
+        present = extensions_of(problem.instance)
+        return present if form.extensions is None else tuple(
+            n for n in present if n in form.extensions)
 
     def decide(self, problem: Problem) -> Decision:
         form = self.formulation
         if form is None:
             return Decision("error", message=f"milp: {self.option_error}")
-        extra: dict[str, Any] = {"formulation": form.name}
+        extra: dict[str, Any] = {"milp_formulation": form.name}
+        if form.milp_only:
+            extra["milp_only"] = True  # outside the vocabulary: no other method solves it
         if self.options.get("short_circuit", True) and form.restricts_base \
                 and not problem.is_feasible():
             extra.update(build_ms=0.0, highs_ms=0.0, short_circuit=True)
@@ -186,17 +202,15 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                      presolve=presolve, feasibility_tolerance=tolerance, **more)
         if recovered:
             extra["recovered"] = "; ".join(recovered)[:500]
-        if table_objective is not None:
-            extra["objective_bound"] = bound
-            if choice is not None:
-                extra["objective"] = table_objective(choice)
-            bound = None
+        objective = None  # the tables' value (lower_bound then bounds the objective)
+        if table_objective is not None and choice is not None:
+            objective = table_objective(choice)
         if status == "infeasible" and form.extra_constraints:
             # infeasible for this formulation's own constraints, not necessarily for the base
             # problem: fa2opt.solver.checked must not hold it against the all-fastest test
             extra["restricted"] = True
         return Decision(status, choice, lower_bound=bound if status == "time_limit" else None,
-                        message=message, extra=extra)
+                        message=message, extra=extra, objective=objective)
 
     while True:
         left = None if deadline is None else deadline - time.perf_counter()

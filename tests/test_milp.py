@@ -163,7 +163,7 @@ def test_answer_timing_breakdown_and_extras() -> None:
         assert ans.extra[key] >= 0
     assert ans.extra["build_ms"] + ans.extra["highs_ms"] <= ans.solve_ms
     assert ans.extra["highs_run_ms"] <= ans.extra["highs_ms"]
-    assert ans.extra["formulation"] == "base"
+    assert ans.extra["milp_formulation"] == "extended" and ans.formulation == ()
     doc = json.loads(ans.dumps())
     assert doc["method"] == "milp" and "build_ms" in doc and "highs_ms" in doc
 

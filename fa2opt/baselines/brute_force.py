@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..extensions import RowFilter, RowTerm, declare, has_terms, objective
 from ..problem import Problem
 from ..solver import Decision, Solver
 from .. import spec
@@ -20,6 +21,7 @@ from .. import spec
 
 class BruteForceSolver(Solver):
     name = "brute-force"
+    native_extensions = True  # enumerates the extended problem itself (the tests' reference)
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -38,22 +40,29 @@ class BruteForceSolver(Solver):
         lat = {v: problem.tables[v].latency_ms[idx[v]] for v in names}
         cost = sum(problem.tables[v].cost[idx[v]] for v in names)
         ok = np.ones(total, dtype=bool)
-        for g in problem.flows:
-            # the spec's one rule (fa2opt.spec.longest_path), vectorised with the same
-            # additions in the same order: start = max over preds of (finish[u] + d), from 0;
-            # finish = start + L; the flow's latency is the largest finish
-            finish: dict[str, np.ndarray] = {}
-            for v in g.nodes:
-                start = np.zeros(total)
-                for u, d in g.preds[v]:
-                    start = np.maximum(start, finish[u] + d)
-                finish[v] = start + lat[v]
-            longest = np.max(np.stack(list(finish.values())), axis=0)
-            ok &= longest <= spec.budget_ms(g.sla_ms)
+        for g in problem.flows:  # the spec's one rule on arrays (same additions, same order)
+            ok &= spec.longest_path(g.nodes, g.preds, lat, np.maximum) <= spec.budget_ms(g.sla_ms)
+        blocks = declare(problem, self.extension_names(problem))
+        value = cost
+        for b in blocks:  # the objective's terms and the blocks' constraints, per combination
+            if isinstance(b, RowFilter):
+                for v, allowed in b.allowed.items():
+                    ok &= allowed[idx[v]]
+            elif isinstance(b, RowTerm):
+                for v in names:  # the order of fa2opt.extensions.objective
+                    if v in b.term:
+                        value = value + b.term[v][idx[v]]
+            else:  # a budget, summed in spec.budget_sum's order (same additions, same bits)
+                used = np.zeros(total)
+                for v in b.nodes:
+                    used = used + b.use[v][idx[v]]
+                ok &= used <= b.limit
         if not ok.any():
-            return Decision("infeasible")
-        best = int(np.argmin(np.where(ok, cost, np.inf)))
-        return Decision("optimal", {v: int(idx[v][best]) for v in names})
+            return Decision("infeasible", extra={"restricted": True} if blocks else {})
+        best = int(np.argmin(np.where(ok, value, np.inf)))
+        choice = {v: int(idx[v][best]) for v in names}
+        return Decision("optimal", choice,
+                        objective=objective(problem, blocks, choice) if has_terms(blocks) else None)
 
 
 def _unravel(total: int, shape: tuple[int, ...]) -> list[np.ndarray]:

@@ -1,0 +1,204 @@
+"""Extensions of the base problem, declared once in a small vocabulary both solvers read.
+
+The spec's **Extensions** (``capacity``, ``accuracy``, ``switch``) are each a short module
+here with ``KEY``, ``INSTANCE_KEYS`` (the instance keys that turn it on), ``parse(instance)
+-> settings`` (validation: :class:`fa2opt.io.InputError` naming the field),
+``declare(problem, settings) -> list[Block]`` and ``check(instance, settings, chosen) ->
+(problems, objective term)`` (the independent recomputation :func:`fa2opt.verify.verify`
+runs on the raw profile rows). A *block* is one of four plain dataclasses, indexed by node
+and **table position** (``problem.tables`` order):
+
+- :class:`RowFilter` -- rows a node may not take (accuracy ``min`` floors);
+- :class:`RowTerm` -- an additive objective term per row (accuracy weight, switch cost);
+- :class:`FlowBudget` -- ``Σ_{v ∈ f} use_v ≤ limit`` for one flow (accuracy ``product``);
+- :class:`GlobalBudget` -- ``Σ_v use_v ≤ limit`` instance-wide (capacity per hardware kind).
+
+Budgets are summed in one order (:func:`fa2opt.spec.budget_sum` over ``block.nodes``) by
+every solver and by the MILP's exact re-check, so a limit at its tolerance edge is decided
+identically everywhere. The MILP turns blocks into rows (:mod:`formulations.extended`);
+FA2 into reshaped tables plus a Lagrangian branch and bound (:mod:`.search`); brute force
+enumerates and checks them. Objective: ``cost + Σ RowTerm`` (:func:`objective`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
+
+import numpy as np
+
+from .. import spec
+
+if TYPE_CHECKING:
+    from ..model import Instance
+    from ..problem import Problem
+
+# extension name → module (registry order is the order answers list them)
+MODULES: dict[str, str] = {
+    "capacity": "fa2opt.extensions.capacity",
+    "accuracy": "fa2opt.extensions.accuracy",
+    "switch": "fa2opt.extensions.switch",
+}
+# instance key → extension name
+INSTANCE_KEYS: dict[str, str] = {"capacity": "capacity", "accuracy": "accuracy",
+                                 "current": "switch", "switch_cost": "switch"}
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """``allowed[v][k]`` False: node v may not take table position k."""
+
+    key: str
+    allowed: Mapping[str, np.ndarray]  # bool per table position
+
+
+@dataclass(frozen=True)
+class RowTerm:
+    """``term[v][k]`` is added to the objective when node v takes position k."""
+
+    key: str
+    term: Mapping[str, np.ndarray]  # float per table position
+
+
+@dataclass(frozen=True)
+class FlowBudget:
+    """``budget_sum(use[v][x_v] for v in nodes) ≤ limit`` (nodes: the flow's, topological)."""
+
+    key: str
+    name: str  # the flow
+    nodes: tuple[str, ...]
+    use: Mapping[str, np.ndarray]
+    limit: float
+
+
+@dataclass(frozen=True)
+class GlobalBudget:
+    """``budget_sum(use[v][x_v] for v in nodes) ≤ limit`` (nodes in table order)."""
+
+    key: str
+    name: str  # e.g. "capacity gpu"
+    nodes: tuple[str, ...]
+    use: Mapping[str, np.ndarray]
+    limit: float
+
+
+Budget = Union[FlowBudget, GlobalBudget]
+Block = Union[RowFilter, RowTerm, FlowBudget, GlobalBudget]
+
+
+def module(name: str) -> Any:
+    """The extension module called ``name``."""
+    return importlib.import_module(MODULES[name])
+
+
+def extensions_of(instance: "Instance") -> tuple[str, ...]:
+    """The extensions whose keys the instance carries (registry order)."""
+    extra = instance.extra
+    if not extra:
+        return ()
+    present = {INSTANCE_KEYS[k] for k in extra if k in INSTANCE_KEYS}
+    return tuple(n for n in MODULES if n in present)
+
+
+def validate(instance: "Instance") -> None:
+    """Parse every extension key present (InputError naming the field otherwise); called at
+    the end of :func:`fa2opt.io.instance_from_dict`."""
+    for name in extensions_of(instance):
+        module(name).parse(instance)
+
+
+def requested(instance: "Instance", formulation: str | None) -> tuple[str, ...]:
+    """What a method solves: every extension present (``formulation`` None, the default, or
+    ``"extended"``), none (``"base"``), or the one named that is present. KeyError for a
+    name that is not an extension (e.g. a MILP-only formulation)."""
+    if formulation is None or formulation == "extended":
+        return extensions_of(instance)
+    if formulation == "base":
+        return ()
+    if formulation not in MODULES:
+        raise KeyError(formulation)
+    return tuple(n for n in extensions_of(instance) if n == formulation)
+
+
+def declare(problem: "Problem", names: Iterable[str]) -> list[Block]:
+    """Every block of the named extensions on ``problem``'s tables."""
+    blocks: list[Block] = []
+    for name in names:
+        mod = module(name)
+        blocks.extend(mod.declare(problem, mod.parse(problem.instance)))
+    return blocks
+
+
+# -- reading blocks ----------------------------------------------------------------------------
+def budgets(blocks: Sequence[Block]) -> list[Budget]:
+    return [b for b in blocks if isinstance(b, (FlowBudget, GlobalBudget))]
+
+
+def has_terms(blocks: Sequence[Block]) -> bool:
+    """The objective is not the plain cost (the answer then reports ``objective``)."""
+    return any(isinstance(b, RowTerm) for b in blocks)
+
+
+def allowed_rows(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
+    """Per node, the table positions every :class:`RowFilter` allows (ascending)."""
+    keep = {v: np.ones(len(t), dtype=bool) for v, t in problem.tables.items()}
+    for b in blocks:
+        if isinstance(b, RowFilter):
+            for v, ok in b.allowed.items():
+                keep[v] &= ok
+    return {v: np.flatnonzero(k) for v, k in keep.items()}
+
+
+def row_objective(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
+    """Per node and table position: cost plus every :class:`RowTerm` (the objective's rows)."""
+    out = {v: np.array(t.cost, dtype=float) for v, t in problem.tables.items()}
+    for b in blocks:
+        if isinstance(b, RowTerm):
+            for v, term in b.term.items():
+                out[v] = out[v] + term
+    return out
+
+
+def budget_use(b: Budget, choice: Mapping[str, int]) -> float:
+    """The budget's use under a choice, in its one summation order."""
+    return spec.budget_sum(float(b.use[v][choice[v]]) for v in b.nodes)
+
+
+def objective(problem: "Problem", blocks: Sequence[Block], choice: Mapping[str, int]) -> float:
+    """The spec's objective: Σ_v c_v plus every row term (blocks in order, nodes in table
+    order)."""
+    total = problem.cost(choice)
+    for b in blocks:
+        if isinstance(b, RowTerm):
+            for v in problem.tables:
+                if v in b.term:
+                    total += float(b.term[v][choice[v]])
+    return total
+
+
+def violations(problem: "Problem", blocks: Sequence[Block], choice: Mapping[str, int]
+               ) -> list[str]:
+    """The blocks a choice breaks (filters, and budgets by :func:`budget_use`)."""
+    out = []
+    for b in blocks:
+        if isinstance(b, RowFilter):
+            out += [f"{b.key}: node {v} may not take position {choice[v]}"
+                    for v, ok in b.allowed.items() if not ok[choice[v]]]
+        elif isinstance(b, (FlowBudget, GlobalBudget)):
+            used = budget_use(b, choice)
+            if not used <= b.limit:
+                out.append(f"{b.key} {b.name}: {used!r} > {b.limit!r}")
+    return out
+
+
+def keys_of(blocks: Iterable[Block]) -> list[str]:
+    """The extension keys behind some blocks (registry order, once each)."""
+    keys = {b.key for b in blocks}
+    return [n for n in MODULES if n in keys]
+
+
+__all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
+           "MODULES", "allowed_rows", "budget_use", "budgets", "declare", "extensions_of",
+           "has_terms", "keys_of", "module", "objective", "requested", "row_objective",
+           "validate", "violations"]

@@ -1,0 +1,303 @@
+"""FA2 on extended problems, exactly: reshaped tables plus a Lagrangian branch and bound.
+
+The exact DP (``exact``: a base :class:`~fa2opt.problem.Problem` → its optimum under the
+spec's SLA rule, i.e. :func:`fa2opt.edge.decide_exact` around ``FA2Solver.decide_dp``) is
+never modified; every extension becomes something it already solves:
+
+- **row filters and row terms** → :func:`reshaped`: the tables cut to the allowed rows, each
+  row's ``cost`` replaced by its objective (cost + terms) shifted by the node's minimum (so
+  costs stay ≥ 0; the constant is added back), rows re-sorted by (L, new cost) so the
+  tables' invariant (position 0 fastest) holds; a position map leads back.
+- **budgets** (Σ use ≤ limit, per flow or global) → :func:`branch_and_bound`: for multipliers
+  μ ≥ 0 the DP on ``objective + Σ_j μ_j·use_j`` gives the Lagrangian lower bound
+  ``DP(μ) − Σ_j μ_j·limit'_j`` of a subproblem (node → allowed rows; ``limit'`` =
+  :func:`effective_limit`). Each μ_j is maximised exactly in one dimension by cutting planes
+  (``ascend_one``: every choice is a line ``a + μ_j·slack_j``, the bound their lower envelope;
+  the least-use choice, a DP on ``use_j`` alone, closes the bracket or proves the subproblem
+  infeasible), at the root and in every child (warm-started from its parent's μ). Every
+  relaxed choice within every budget (checked by the one summation order,
+  :func:`fa2opt.extensions.budget_use`) is offered as the incumbent, and a repair step moves
+  the relaxed choice towards a within-budget one (no DP); a choice whose objective equals the
+  bound solves its subproblem. Subproblems are dropped when the bound reaches the incumbent,
+  when the least allowed use of a budget exceeds it, or when no choice meets the SLAs.
+  Otherwise the subproblem is split by the Murty / Lawler partition around its relaxed choice
+  (:func:`fa2opt.edge.partition`), best-first by bound; children are queued with their
+  parent's bound and evaluated when popped.
+
+Exactness: the children of a split hold every choice of their parent except the relaxed
+choice split on, which is either over a budget or already offered as incumbent; bounds are
+valid (weak duality) and the DP is exact under the SLA rule, so when the heap empties the
+incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``), and no incumbent proves
+infeasibility (not the all-fastest test). Complexity: a DP per cutting-plane step (a handful
+per budget: the envelope has few breakpoints) and per subproblem; the tree is finite (each
+split removes one choice) but exponential in the worst case, as for any exact method on
+these NP-hard budgets (knapsack is a special case); ``MAX_SUBPROBLEMS`` and fa2's
+``time_limit`` guard it (then ``time_limit`` with the incumbent and the least open bound).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .. import spec
+from ..edge import partition
+from ..problem import Problem
+from ..tables import NodeTable
+from . import Budget
+
+Choice = dict[str, int]
+# an exact base solver: problem → (status, choice or None, lower bound or None)
+Exact = Callable[[Problem], tuple[str, "Choice | None", "float | None"]]
+
+ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
+MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
+ASCEND_CHILDREN = True  # children re-ascend from their parent's multipliers
+MAX_SUBPROBLEMS = 20_000
+TOL = 1e-12  # relative: a bound this close to an objective counts as reaching it
+
+
+def reshaped(problem: Problem, allowed: Mapping[str, np.ndarray],
+             weight: Mapping[str, np.ndarray]) -> tuple[Problem, dict[str, np.ndarray], float]:
+    """``problem`` with node v's table cut to positions ``allowed[v]`` and its costs replaced
+    by ``weight[v]`` (per position of the full table) minus their least allowed value, rows
+    re-sorted by (L, new cost). Returns (problem, position map: new position → position of
+    ``problem``'s table, the constant Σ_v min to add back)."""
+    tables: dict[str, NodeTable] = {}
+    pos: dict[str, np.ndarray] = {}
+    const = 0.0
+    for v, t in problem.tables.items():
+        keep = allowed[v]
+        w = weight[v][keep]
+        low = float(w.min()) if len(w) else 0.0
+        const += low
+        w = w - low
+        order = np.lexsort((w, t.latency_ms[keep]))
+        p = keep[order]
+        rows, replicas, latency, cost = t.rows[p], t.replicas[p], t.latency_ms[p], w[order]
+        tables[v] = NodeTable(v, t.rate_rps, rows, replicas, t.queue_ms[p], latency, cost,
+                              (rows.tolist(), replicas.tolist(), latency.tolist(),
+                               cost.tolist()))
+        pos[v] = p
+    return Problem(problem.instance, tables, problem.flows), pos, const
+
+
+def effective_limit(b: Budget) -> float:
+    """The largest use a choice within the budget can have, as far as cheaply known: with
+    integral uses (units of integral replicas × integral units) every sum is an integer, so
+    ``floor(limit)``; else ``limit``. Bounds subtract it rather than ``limit``: the spec's
+    1e-9 tolerance would otherwise leave a gap of μ·1e-9 between the Lagrangian bound and an
+    optimum that fills the budget, and the search could never prune the ties at that bound."""
+    values = [x for v in b.nodes for x in b.use[v].tolist()]
+    if b.limit < 2.0 ** 52 and all(float(x).is_integer() and abs(x) < 2.0 ** 52 for x in values):
+        return float(math.floor(b.limit))
+    return b.limit
+
+
+@dataclass
+class Result:
+    status: str  # optimal | infeasible | time_limit
+    choice: Choice | None
+    bound: float | None
+    stats: dict = field(default_factory=dict)
+
+
+def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
+                     allowed: Mapping[str, np.ndarray] | None = None,
+                     deadline: float | None = None) -> Result:
+    """The least ``problem.cost`` (the objective: reshape first) over the choices meeting
+    the SLAs and every budget (uses indexed by ``problem``'s table positions), restricted to
+    ``allowed`` rows; by the method of the module doc."""
+    order = list(problem.tables)
+    cost = {v: t.cost for v, t in problem.tables.items()}
+    lists = [(b.nodes, {v: b.use[v].tolist() for v in b.nodes}, b.limit) for b in budgets]
+    slack_limit = [effective_limit(b) for b in budgets]  # what bounds subtract (≤ limit)
+    uses = [{v: np.asarray(b.use[v], dtype=float) for v in b.nodes} for b in budgets]
+    zero = {v: np.zeros(len(t)) for v, t in problem.tables.items()}
+    stats = {"bb_subproblems": 0, "bb_dp_solves": 0}
+    best: list = [math.inf, None]  # incumbent objective, choice
+    donor: list = [None]  # a choice within the budgets (the last least-use one), for repair
+
+    def used(j: int, x: Mapping[str, int]) -> float:
+        nodes, use, _ = lists[j]
+        return spec.budget_sum(use[v][x[v]] for v in nodes)
+
+    def offer(x: Choice) -> tuple[float, list[float]]:
+        """The objective and the budget slacks (use − limit) of x; x becomes the incumbent
+        when it meets every budget and beats it."""
+        val = problem.cost(x)
+        over = [used(j, x) - slack_limit[j] for j in range(len(lists))]
+        if all(used(j, x) <= lists[j][2] for j in range(len(lists))) and val < best[0]:
+            best[0], best[1] = val, dict(x)
+        return val, over
+
+    def relax(allow: Mapping[str, np.ndarray], weight: Mapping[str, np.ndarray]) -> Choice | None:
+        """The exact optimum of ``weight`` over the subproblem (None: no choice meets the
+        SLAs); raises :class:`_Stopped` when the DP did not prove its answer optimal (its time
+        limit), since a bound from it would not be valid."""
+        sub, pos, _ = reshaped(problem, allow, weight)
+        stats["bb_dp_solves"] += 1
+        status, y, _ = exact(sub)
+        if status not in ("optimal", "infeasible"):
+            raise _Stopped(status)
+        return None if y is None else {v: int(pos[v][k]) for v, k in y.items()}
+
+    def evaluate(allow: Mapping[str, np.ndarray], mu0: list[float], ascend: bool):
+        """(bound, relaxed choice, μ) of a subproblem, or None when it is dropped. With
+        ``ascend``, the multipliers are improved first (``ascend_one`` per budget)."""
+        stats["bb_subproblems"] += 1
+        for j, (nodes, use, limit) in enumerate(lists):
+            if spec.budget_sum(float(uses[j][v][allow[v]].min()) for v in nodes) > limit:
+                return None
+        top: list = [-math.inf, None, list(mu0)]
+
+        def at(mu: list[float], weight: Mapping[str, np.ndarray] | None = None):
+            """The relaxed solution under ``mu`` (or the given weights): (y, objective,
+            budget slacks), with the bound kept in ``top``; None: no choice meets the SLAs."""
+            if weight is None:
+                weight = {v: cost[v] + sum(m * uses[j].get(v, zero[v])
+                                           for j, m in enumerate(mu) if m > 0) for v in order}
+            y = relax(allow, weight)
+            if y is None:
+                return None
+            val, over = offer(y)
+            bound = val + sum(m * g for m, g in zip(mu, over))
+            if bound > top[0]:
+                top[:] = [bound, y, list(mu)]
+            return y, val, over
+
+        first = at(list(mu0))
+        if first is None:
+            return None  # no choice of this subproblem meets the SLAs
+        _, val, over = first
+        if all(g <= 0 for g in over) and val <= top[0] + TOL * max(1.0, abs(val)):
+            return None  # solved: y is this subproblem's optimum (and offered as incumbent)
+        if ascend:
+            for _ in range(ASCENT_ROUNDS):
+                for j in range(len(lists)):
+                    if not ascend_one(j, at, allow, top):
+                        return None
+        for d in (best[1], donor[0]):  # primal heuristic: no DP, so on every subproblem
+            if d is not None:
+                repair(top[1], d, allow)
+        if top[0] >= best[0] - TOL * max(1.0, abs(best[0])):
+            return None
+        return tuple(top)
+
+    def repair(y: Choice, d: Choice, allow: Mapping[str, np.ndarray]) -> None:
+        """Move ``y`` towards ``d`` (a choice within the budgets) one node at a time, each
+        step the node whose switch removes the most budget excess per unit of objective,
+        until every budget holds; offer the result if it meets the SLAs. At a multiplier's
+        breakpoint the relaxed solution and its tie partner straddle the budget, and a mix
+        of the two is often the optimum (e.g. two of three nodes on the scarce hardware)."""
+        x = dict(y)
+        nodes = [v for v in order if x[v] != d[v] and (allow[v] == d[v]).any()]
+
+        def excess(c: Choice) -> float:
+            return sum(max(0.0, used(j, c) - lists[j][2]) for j in range(len(lists)))
+
+        now = excess(x)
+        while now > 0 and nodes:
+            cur = problem.cost(x)
+            scored = []
+            for v in nodes:
+                trial = {**x, v: d[v]}
+                gain = now - excess(trial)
+                if gain > 0:
+                    scored.append((max(problem.cost(trial) - cur, 1e-12) / gain, v))
+            if not scored:
+                return
+            v = min(scored)[1]
+            x[v] = d[v]
+            nodes.remove(v)
+            now = excess(x)
+        if now == 0 and problem.meets_slas(x):
+            offer(x)
+
+    def ascend_one(j: int, at, allow: Mapping[str, np.ndarray], top: list) -> bool:
+        """Maximise the Lagrangian bound over μ_j ≥ 0, the other multipliers fixed, exactly
+        (Kelley's cutting planes in one dimension: each solution x is the line
+        a_x + μ_j·b_x, b_x = its slack on budget j; the bound is their lower envelope).
+        False when budget j cannot be met in this subproblem (even its least use breaks it)."""
+        mu = list(top[2])
+        y = top[1]
+
+        def line(x: Choice, m: list[float]) -> tuple[float, float]:
+            val = problem.cost(x)
+            over = [used(i, x) - slack_limit[i] for i in range(len(lists))]
+            return val + sum(mm * g for i, (mm, g) in enumerate(zip(m, over)) if i != j), over[j]
+
+        a_y, b_y = line(y, mu)
+        if b_y <= 0:
+            return True  # budget j is not what holds this bound back
+        z = relax(allow, {v: uses[j].get(v, zero[v]) for v in order})  # μ_j → ∞
+        if z is None or used(j, z) > lists[j][2]:
+            return False
+        offer(z)
+        donor[0] = z
+        a_z, b_z = line(z, mu)
+        for _ in range(MAX_ASCENT_STEPS):
+            m_j = (a_z - a_y) / (b_y - b_z)  # where the two lines meet
+            if not m_j > 0:
+                return True
+            mu[j] = m_j
+            r = at(mu)
+            if r is None:
+                return True
+            a_w, b_w = line(r[0], mu)
+            meet = a_y + m_j * b_y
+            if a_w + m_j * b_w >= meet - TOL * max(1.0, abs(meet)):
+                return True  # the envelope touches the meeting point: μ_j is optimal
+            if b_w > 0:
+                a_y, b_y = a_w, b_w
+            else:
+                a_z, b_z = a_w, b_w
+        return True
+
+    full = {v: np.arange(len(t)) for v, t in problem.tables.items()} if allowed is None \
+        else dict(allowed)
+    if any(len(a) == 0 for a in full.values()):
+        return Result("infeasible", None, None, stats)
+
+    def search_tree() -> Result:
+        """Best-first over subproblems (the module doc)."""
+        root = evaluate(full, [0.0] * len(lists), True)
+        heap: list = [] if root is None else [(root[0], 0, full, root[1], root[2])]
+        tick = 1
+        while heap:
+            bound, _, allow, y, mu = heapq.heappop(heap)
+            if bound >= best[0] - TOL * max(1.0, abs(best[0])):
+                heap.clear()
+                break
+            if stats["bb_subproblems"] >= MAX_SUBPROBLEMS or (
+                    deadline is not None and time.perf_counter() > deadline):
+                heapq.heappush(heap, (bound, 0, allow, y, mu))
+                break
+            if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,
+                r = evaluate(allow, mu, ASCEND_CHILDREN)  # so children never reached cost nothing)
+                if r is not None:
+                    heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
+                    tick += 1
+                continue
+            for child in partition(allow, y, order):
+                heapq.heappush(heap, (bound, tick, child, None, mu))
+                tick += 1
+        if heap:  # stopped by the guard
+            return Result("time_limit", best[1], min(heap[0][0], best[0]), stats)
+        if best[1] is None:
+            return Result("infeasible", None, None, stats)
+        return Result("optimal", best[1], best[0], stats)
+
+    try:
+        return search_tree()
+    except _Stopped:  # the DP stopped early (time limit): the incumbent, and no bound
+        return Result("time_limit", best[1], None, stats)
+
+
+class _Stopped(Exception):
+    """A DP call stopped before proving its answer (fa2's ``time_limit``)."""
