@@ -11,7 +11,8 @@ Data (from the configuration tables ``problem.tables``, available rows only):
 Variables:
 
     x_vk ∈ {0, 1}                        configuration k is chosen for node v
-    t_fv ∈ [0, B_f⁺]      (v ∈ V_f)      finish time of node v in flow f (ms)
+    t_fv ∈ [0, B_f⁺]      (v ∈ V_f)      finish time of node v in flow f (ms; the rows are
+                                         divided by a power of two, row_scale, for HiGHS)
 
 Constraints:
 
@@ -45,6 +46,7 @@ solver can also short-circuit with the all-fastest test).
 
 from __future__ import annotations
 
+import math
 from typing import Iterable, Mapping
 
 import pyomo.environ as pyo
@@ -57,7 +59,6 @@ from . import FEAS_TOL, Formulation, Violation
 
 SLA_TOL_MS = spec.SLA_TOL_MS  # re-exported for callers of this module
 INTEGRALITY_TOL = 1e-4  # a binary farther than this from 0/1 is not a valid read-back
-REL_FEAS_TOL = 1e-14  # HiGHS's tolerance relative to a row's values (feasibility_tolerance)
 
 
 def build(problem: Problem) -> pyo.ConcreteModel:
@@ -70,24 +71,24 @@ def build(problem: Problem) -> pyo.ConcreteModel:
     return m
 
 
-def feasibility_tolerance(scale: float) -> float:
-    """HiGHS's feasibility tolerance for rows whose values reach ``scale``: 1e-9, or
-    ``REL_FEAS_TOL · scale`` where 1e-9 would be finer than HiGHS can compute with such
-    values (latencies of 1e9 ms have an ulp of 1e-7; HiGHS then reports solve errors or
-    false infeasibility)."""
-    return max(FEAS_TOL, REL_FEAS_TOL * scale)
+def row_scale(bound: float, coef_max: float) -> float:
+    """The power of two (≥ 1) that a row's coefficients and bound are divided by, so its
+    values are at most about 1 for HiGHS. Dividing by a power of two is exact, and HiGHS's
+    tolerance (1e-9, also its integrality tolerance) stays meaningful: with values of 1e9 ms
+    unscaled, 1e-9 is below their ulp (HiGHS reports errors or false infeasibility), while a
+    tolerance raised to match lets binaries sit 1e-5 off 0/1 and returns suboptimal choices."""
+    _, exponent = math.frexp(max(1.0, abs(bound), abs(coef_max)))
+    return math.ldexp(1.0, exponent)
 
 
-def row_margin(m: pyo.ConcreteModel, bound: float, terms: int, coef_max: float) -> float:
-    """How far a model row's bound is widened past the rule's bound, so that HiGHS cuts off
-    nothing the rule accepts: the rule sums ``terms`` doubles in one order, HiGHS in others
-    (:func:`fa2opt.spec.fp_margin_ms`), and HiGHS judges each of up to ``terms + 1`` rows
-    along a path with its feasibility tolerance. What the widening lets in is removed by the
-    exact check and a cut (:mod:`formulations.solve`). Raises ``m.feas_tol`` (the tolerance
-    the solver gives HiGHS) to this row's :func:`feasibility_tolerance`."""
-    tol = feasibility_tolerance(max(abs(bound), abs(coef_max)))
-    m.feas_tol = max(m.feas_tol, tol)
-    return spec.fp_margin_ms(bound, terms) + (terms + 1) * tol
+def row_margin(bound: float, terms: int, scale: float) -> float:
+    """How far a model row's bound is widened past the rule's bound (in the row's own units),
+    so that HiGHS cuts off nothing the rule accepts: the rule sums ``terms`` doubles in one
+    order, HiGHS in others (:func:`fa2opt.spec.fp_margin_ms`), and HiGHS judges each of up to
+    ``terms + 1`` rows along a path with its feasibility tolerance (FEAS_TOL on the row
+    divided by ``scale``). What the widening lets in is removed by the exact check and a cut
+    (:mod:`formulations.solve`)."""
+    return spec.fp_margin_ms(bound, terms) + (terms + 1) * FEAS_TOL * scale
 
 
 def node_budgets(problem: Problem) -> dict[str, float]:
@@ -113,7 +114,7 @@ def add_choice(m: pyo.ConcreteModel, problem: Problem) -> None:
     from a slow arrival stream) out of HiGHS's rows.
     """
     tables = problem.tables
-    m.feas_tol = FEAS_TOL  # raised by row_margin for rows with large values
+    m.feas_tol = FEAS_TOL  # rows are scaled to values ≤ ~1 (row_scale), so this fits them all
     m.L = {v: t.latency_ms.tolist() for v, t in tables.items()}
     m.c = {v: t.cost.tolist() for v, t in tables.items()}
     caps = node_budgets(problem)
@@ -156,6 +157,7 @@ def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
     """
     usable_lat = {v: [m.L[v][k] for k in ks] for v, ks in m.usable.items()}
     m.sla_rhs = {}
+    scale: dict[str, float] = {}
     for g in problem.flows:
         if all(usable_lat[v] for v in g.nodes) and g.meets_sla(
                 {v: usable_lat[v][-1] for v in g.nodes}):  # tables are sorted by latency
@@ -163,19 +165,23 @@ def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
         coef_max = max([lat for v in g.nodes for lat in usable_lat[v]]
                        + [d for v in g.nodes for _, d in g.preds[v]] + [0.0])
         budget = spec.budget_ms(g.sla_ms)
-        m.sla_rhs[g.name] = budget + row_margin(m, budget, 2 * len(g.nodes), coef_max)
+        scale[g.name] = row_scale(budget, coef_max)
+        m.sla_rhs[g.name] = budget + row_margin(budget, 2 * len(g.nodes), scale[g.name])
     flows = [g for g in problem.flows if g.name in m.sla_rhs]
     m.TI = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes], dimen=2,
                    ordered=True)
-    m.t = pyo.Var(m.TI, bounds=lambda m, f, v: (0.0, m.sla_rhs[f]))
+    # finish times in units of the flow's row_scale (t_fv · scale_f ms)
+    m.t = pyo.Var(m.TI, bounds=lambda m, f, v: (0.0, m.sla_rhs[f] / scale[f]))
+    inv = {f: 1.0 / s for f, s in scale.items()}  # exact: powers of two
     m.SRC = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes if not g.preds[v]],
                     dimen=2, ordered=True)
     m.EI = pyo.Set(initialize=[(g.name, u, v) for g in flows for v in g.nodes
                                for u, _ in g.preds[v]], dimen=3, ordered=True)
     delay = {(g.name, u, v): d for g in flows for v in g.nodes for u, d in g.preds[v]}
-    m.finish_source = pyo.Constraint(m.SRC, rule=lambda m, f, v: m.t[f, v] >= m.latency[v])
-    m.finish_edge = pyo.Constraint(
-        m.EI, rule=lambda m, f, u, v: m.t[f, v] >= m.t[f, u] + delay[f, u, v] + m.latency[v])
+    m.finish_source = pyo.Constraint(
+        m.SRC, rule=lambda m, f, v: m.t[f, v] >= inv[f] * m.latency[v])
+    m.finish_edge = pyo.Constraint(m.EI, rule=lambda m, f, u, v: m.t[f, v] >= (
+        m.t[f, u] + inv[f] * delay[f, u, v] + inv[f] * m.latency[v]))
     m.rule_checks = [lambda choice: sla_violations(problem, m, choice)]
 
 

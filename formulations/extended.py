@@ -70,9 +70,10 @@ def add_blocks(m: pyo.ConcreteModel, problem: Problem, blocks: Sequence[extensio
             if not pairs:
                 continue
             coef = max(abs(u) for _, u in pairs)
-            m.budget_rhs[i] = b.limit + base.row_margin(m, b.limit, len(b.nodes), coef)
-            m.budget_rows.add(base.linear([x for x, _ in pairs], [u for _, u in pairs])
-                              <= m.budget_rhs[i])
+            scale = base.row_scale(b.limit, coef)  # a power of two: the division is exact
+            m.budget_rhs[i] = b.limit + base.row_margin(b.limit, len(b.nodes), scale)
+            m.budget_rows.add(base.linear([x for x, _ in pairs], [u / scale for _, u in pairs])
+                              <= m.budget_rhs[i] / scale)
     m.rule_checks.append(lambda choice: violations(m, blocks, choice))
     if any(isinstance(b, extensions.RowTerm) for b in blocks):
         m.cost.deactivate()

@@ -47,9 +47,11 @@ it) is recomputed from the tables (``model.table_objective``), never read from H
 relative adds a warning ``message``).
 
 HiGHS settings: ``mip_rel_gap = mip_abs_gap = 0`` (a proven optimum, not a near one);
-feasibility and integrality tolerances ``model.feas_tol``: 1e-9, or 1e-14 × the largest
-value in a row where that is larger (values near 1e9 ms have ulps of 1e-7, and HiGHS then
-reports errors or false infeasibility at 1e-9); ``threads`` is fixed once per process
+feasibility and integrality tolerances ``model.feas_tol`` = 1e-9, on rows divided by a power
+of two so their values are at most about 1 (:func:`formulations.base.row_scale`: values near
+1e9 ms have ulps of 1e-7, at which HiGHS reports errors or false infeasibility, and raising
+the tolerance instead let binaries sit 1e-5 off 0/1 and returned a suboptimal choice);
+``threads`` is fixed once per process
 (HiGHS keeps one global thread pool; a later, different request is ignored with a warning
 and the effective value is reported as ``threads`` in the answer). Default: 1 thread.
 

@@ -394,3 +394,25 @@ def test_time_limit_keeps_a_valid_lower_bound_and_only_a_passing_incumbent() -> 
     _register("test-reject-all", "all")
     ans = solve(problem, "milp", formulation="test-reject-all", time_limit=0.3)
     assert ans.status == "time_limit" and not ans.has_decision and ans.cost is None
+
+
+def test_rows_of_1e9_ms_keep_binaries_integral() -> None:
+    """Found by hypothesis: latencies of 1e-6 … 1e9 ms in one chain. With HiGHS's tolerance
+    raised to the rows' magnitude (1.5e-5), binaries could sit that far off 0/1 and the MILP
+    answered 760015 where the optimum is 760009; rows are now scaled by a power of two and
+    the tolerance stays 1e-9."""
+    def rows(*pairs: tuple[float, float]) -> tuple[Config, ...]:
+        return tuple(Config(1, "cpu", u, p) for p, u in pairs)
+
+    nodes = (Node("n0", rows((1e-6, 1.0))),
+             Node("n1", rows((1e9, 1.0), (1000.0, 7.0), (1e-6, 1e4))),
+             Node("n2", rows((7.5e8, 1.0))),
+             Node("n3", rows((1e9, 1.0), (7.5e8, 7.0), (1e-6, 1e4))),
+             Node("n4", rows((0.3, 1.0), (1e-6, 7.0))))
+    edges = (Edge("n0", "n1", 0.0), Edge("n1", "n2", 0.0), Edge("n2", "n3", 0.0),
+             Edge("n3", "n4", 33.333))
+    inst = Instance("edge", nodes, edges,
+                    (Flow("main", 1.0, 1500000033.6330009, tuple(n.name for n in nodes)),),
+                    queueing="none")
+    ans = assert_exact(inst)
+    assert ans.extra["feasibility_tolerance"] == 1e-9
