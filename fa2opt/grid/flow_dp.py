@@ -309,6 +309,11 @@ def capped(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float) -> list
     xp = tabs.xp
     slowest = {v: xp.max(xp.where(xp.isfinite(c), tabs.latency[v], -xp.inf), axis=1)
                for v, c in tabs.cost.items()}
-    return [FlowPart(p.name, p.tree, xp.minimum(xp.asarray(p.budget_ms),
-                                                 reachable_ms(p.graph, slowest, grid_ms, xp)),
-                     p.graph) for p in parts]
+    out = []
+    for p in parts:
+        cap = reachable_ms(p.graph, slowest, grid_ms, xp)
+        budget = xp.asarray(p.budget_ms)
+        # −inf where some node has no available row (an infeasible item): keep its budget
+        out.append(FlowPart(p.name, p.tree, xp.where(xp.isfinite(cap), xp.minimum(budget, cap),
+                                                     budget), p.graph))
+    return out
