@@ -16,6 +16,7 @@ next to the paper's claims), and per experiment ``<pipeline>__<trace>_{timeline,
     python scripts/evaluate_trace.py --quick                 # -> results/trace-quick
     python scripts/evaluate_trace.py --jobs 2                # -> results/trace
     python scripts/evaluate_trace.py --bench                 # simulator speed -> results/sim_bench
+    python scripts/evaluate_trace.py --methods fa2 --switch-cost 5   # with and without switching
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from fa2opt import Config, Flow, Instance, Node, available_methods, load_instance, solve  # noqa: E402
 from fa2opt.simulate import (MethodDecider, Plan, Predictor, Trace, evaluate, load_trace, make_workload, node_settings, simulate)
-from fa2opt.simulate.cli import add_sim_options, sim_options  # noqa: E402
+from fa2opt.simulate.cli import add_sim_options, sim_options, switch_variants  # noqa: E402
 from fa2opt.simulate.plots import plot_latency_cdf, plot_timeline  # noqa: E402
 from fa2opt.solver import solver_class  # noqa: E402
 
@@ -87,19 +88,19 @@ def run_experiment(exp: dict[str, Any], args: argparse.Namespace) -> tuple[list[
         kind, _, win = pred_spec.partition(":")
         predictor = Predictor(kind, int(win) if win else None, headroom=args.headroom)
         runs = []
-        for m in args.methods:
+        for label, m, switch_cost in switch_variants(args.methods, args.switch_cost):
             opts = {}
             if args.time_limit and "time_limit" in solver_class(m).option_names():
                 opts["time_limit"] = args.time_limit
-            run = evaluate(inst, work, MethodDecider(inst, m, **opts), name=m, predictor=predictor,
-                           interval_s=args.interval, startup_s=args.startup, seed=args.seed,
-                           options=options)
+            run = evaluate(inst, work, MethodDecider(inst, m, switch_cost=switch_cost, **opts),
+                           name=label, predictor=predictor, interval_s=args.interval,
+                           startup_s=args.startup, seed=args.seed, options=options)
             key = {"pipeline": exp["pipeline"], "trace": exp["trace"], "predictor": predictor.label,
                    "sim_options": options.label}
             rows.append({**key, **run.row})
             flows += [{**key, **f} for f in run.flows]
             runs.append(run)
-            print(f"  {exp['pipeline']:<22} {exp['trace']:<12} {predictor.label:<8} {m:<12} "
+            print(f"  {exp['pipeline']:<22} {exp['trace']:<12} {predictor.label:<8} {label:<12} "
                   f"viol {run.row['violation_pct']:6.2f}%  mean cost {run.row['mean_cost']:9.2f}  "
                   f"sim {run.row['sim_s']:.2f}s", flush=True)
         stem = f"{exp['pipeline']}__{exp['trace']}__{predictor.kind}"
@@ -123,6 +124,7 @@ def by_method(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
                 max_viol_pct=("violation_pct", "max"), p99_ms_median=("p99_ms", "median"),
                 cpu_unit_s=("cpu_unit_s", "sum"), gpu_unit_s=("gpu_unit_s", "sum"),
                 cost_s=("cost_s", "sum"), reconfigurations=("reconfigurations", "sum"),
+                row_changes=("row_changes", "sum"),
                 kept=("kept", "sum"), decide_ms_mean=("decide_ms_mean", "mean")).reset_index()
     agg["pooled_viol_pct"] = 100.0 * agg["violations"] / agg["requests"]
     for col in ("cpu_unit_s", "gpu_unit_s", "cost_s"):
@@ -225,10 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rho", type=float, help="override every pipeline's max_utilization")
     ap.add_argument("--headroom", type=float, default=0.0, help="scale forecasts by 1+h")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (experiments in parallel)")
+    ap.add_argument("--switch-cost", type=float, metavar="S",
+                    help="also run each method deciding with the deployed configuration as "
+                         "'current' and switch cost S per node-row change (label 'M switch=S')")
     add_sim_options(ap)  # simulator model options (docs/simulation.md), defaults = the original model
     args = ap.parse_args(argv)
     if args.history < 0:
         ap.error(f"--history must be >= 0 (got {args.history})")
+    try:
+        switch_variants([], args.switch_cost)
+    except ValueError as exc:
+        ap.error(str(exc))
     args.out = args.out or ("results/sim_bench" if args.bench else
                             "results/trace-quick" if args.quick else "results/trace")
     if args.bench:
@@ -277,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
           f"rho {args.rho if args.rho is not None else 'per instance'}, headroom {args.headroom:g}")
     show = ["predictor", "method", "runs", "pooled_viol_pct", "mean_viol_pct", "max_viol_pct",
             "p99_ms_median", "cpu_unit_s", "gpu_unit_s", f"cpu_unit_s_vs_{reference}",
-            f"gpu_unit_s_vs_{reference}", f"cost_s_vs_{reference}", "reconfigurations", "kept"]
+            f"gpu_unit_s_vs_{reference}", f"cost_s_vs_{reference}", "reconfigurations",
+            "row_changes", "kept"]
     print(agg[show].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if not sav.empty:
         print(f"\n{reference} resource-time saving vs each method (paper: {PAPER['cpu']:g}% CPU, "

@@ -220,8 +220,8 @@ def test_annotate_and_summary_by_hand():
     assert (s.loc["m", "infeasible_both"], s.loc["m", "infeasible_either"]) == (1, 1)
     assert s.loc["ref", "match_pct"] == pytest.approx(100.0)
     md = markdown_table(summarize(table, ["ref", "m"]), "ref").splitlines()
-    assert md[0].startswith("| method | suite | match % |")
-    assert md[3].startswith("| `m` | s | 50.0 |")
+    assert md[0].startswith("| method | suite | formulation | match % |")
+    assert md[3].startswith("| `m` | s | – | 50.0 |")  # rows without a formulation column
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -292,7 +292,7 @@ def test_end_to_end_outputs(tmp_path, suite_dir):
     fast = t[t["method"] == "test-fastest"]
     assert fast["verified"].all() and (fast["gap"].dropna().astype(float) >= 0).all()
     md = (out / "summary.md").read_text()
-    assert "| `brute-force` | tiny | 100.0 |" in md and "96.8" in md
+    assert "| `brute-force` | tiny | base | 100.0 |" in md and "96.8" in md
     run = json.loads((out / "run.json").read_text())
     assert run["environment"]["cores"] >= 1 and run["environment"]["numpy"] == np.__version__
 
@@ -342,7 +342,7 @@ def test_script_wrapper_runs_the_same_command(tmp_path, suite_dir):
          "--methods", REF, "--reference", REF, "--out", str(tmp_path / "s"), "--workers", "1",
          "--no-plots", "--no-progress"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "| `brute-force` | tiny | 100.0 | 9 / 9 |" in proc.stdout
+    assert "| `brute-force` | tiny | base | 100.0 | 9 / 9 |" in proc.stdout
 
 
 # -- failures that must not look like success ----------------------------------------------------
@@ -399,7 +399,7 @@ def test_a_broken_reference_fails_the_run_and_keeps_every_instance_in_the_denomi
     assert s.loc[REF, "match_pct"] == 0.0 and s.loc[REF, "ref_errors"] == 9
     assert s.loc["test-broken", "errors"] == 9
     md = (tmp_path / "o" / "summary.md").read_text()
-    assert "| `brute-force` | tiny | 0.0 | 0 / 9 |" in md
+    assert "| `brute-force` | tiny | base | 0.0 | 0 / 9 |" in md
 
 
 def test_reference_time_limit_is_apart_and_errors_are_misses():
@@ -460,3 +460,65 @@ def test_bad_option_values_are_refused_before_running(tmp_path, suite_dir, capsy
     assert main(["compare", "--suite", str(suite_dir), "--methods", "fa2", "--reference", "fa2",
                  "--time-limit", "0", "--out", str(tmp_path / "p"), "--no-progress"]) == 2
     assert "time_limit" in capsys.readouterr().err
+
+
+# -- extensions in the main job (issue 14) -------------------------------------------------------
+def test_extension_suites_add_the_keys_of_their_set():
+    base = {t.instance_id: t for t in load_suite("pipelines", percentiles=(100.0,))}
+    for which, keys in (("capacity", {"capacity"}), ("accuracy", {"accuracy"}),
+                        ("switch", {"current", "switch_cost"})):
+        tasks = load_suite(f"pipelines+{which}", percentiles=(100.0,), limit=4)
+        assert tasks and {t.suite for t in tasks} == {f"pipelines+{which}"}
+        for t in tasks:
+            assert keys <= set(t.instance.extra) and t.instance_id in base
+            assert t.instance.nodes == base[t.instance_id].instance.nodes  # same pipeline
+    # accuracy floors only where model variants carry measured accuracies
+    acc = load_suite("pipelines+accuracy", percentiles=(100.0,))
+    assert all(any(c.accuracy is not None for n in t.instance.nodes for c in n.configs)
+               for t in acc)
+    assert len(acc) < len(base)
+    combined = load_suite("pipelines+combined", percentiles=(100.0,), limit=3)
+    assert all({"capacity", "current"} <= set(t.instance.extra) for t in combined)
+
+
+def test_an_unknown_extension_set_is_an_input_error(tmp_path, capsys):
+    assert main(["compare", "--suite", "pipelines+bogus", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pipelines+bogus" in err[0] and "+capacity" in err[0]
+
+
+def test_matching_uses_the_objective_when_there_is_one():
+    rows = [dict(_row("a", "ref", "optimal", 10.0), objective=7.0),
+            dict(_row("a", "m", "optimal", 10.0), objective=8.0),  # same cost, worse objective
+            dict(_row("b", "ref", "optimal", 10.0), objective=7.0),
+            dict(_row("b", "m", "optimal", 11.0), objective=7.0),  # a tie on the objective
+            dict(_row("c", "ref", "optimal", 4.0), objective=-2.0),
+            dict(_row("c", "m", "feasible", 4.0), objective=-1.0, lower_bound=-3.0)]
+    m = annotate(pd.DataFrame(rows), "ref", ["ref", "m"])
+    m = m[m["method"] == "m"].set_index("instance")
+    assert m.loc["a", "match"] is False and m.loc["a", "gap"] == pytest.approx(1 / 7)
+    assert m.loc["b", "match"] is True and m.loc["b", "gap"] == 0.0
+    assert m.loc["c", "match"] is False and m.loc["c", "gap"] == pytest.approx(0.5)
+    assert m.loc["c", "lb_ok"] is True
+
+
+def test_extended_run_reports_per_formulation_and_refusals_do_not_fail_it(tmp_path):
+    res = run_compare(tmp_path / "o", suites=["pipelines", "pipelines+capacity",
+                                              "pipelines+switch"],
+                      methods=["milp", "fa2", "greedy"], limit=3, percentiles=(100.0,),
+                      workers=1, plots=False, progress=False)
+    assert not res["failed"], res["failed"]
+    s = res["summary"].set_index(["method", "suite"])
+    assert s.loc[("fa2", "pipelines"), "formulation"] == "base"
+    assert s.loc[("fa2", "pipelines+capacity"), "formulation"] == "capacity"
+    assert s.loc[("fa2", "pipelines+switch"), "formulation"] == "switch"
+    for suite in ("pipelines", "pipelines+capacity", "pipelines+switch"):
+        assert s.loc[("fa2", suite), "match_pct"] == 100.0
+    # greedy cannot honour a capacity budget: it refuses (a miss), it does not fail the run
+    assert s.loc[("greedy", "pipelines+capacity"), "refused"] == 3
+    assert s.loc[("greedy", "pipelines+capacity"), "errors"] == 0
+    assert s.loc[("greedy", "pipelines+switch"), "refused"] == 0
+    t = res["table"]
+    sw = t[(t["suite"] == "pipelines+switch") & (t["method"] == "milp")]
+    assert (sw["formulation"] == "switch").all() and sw["objective"].notna().all()
+    assert "| formulation |" in res["report"] and "| pipelines+capacity | capacity |" in res["report"]

@@ -314,31 +314,22 @@ def test_product_floor_at_its_tolerance_edge(nudge) -> None:
     assert (got == ["large", "small"]) is mixed_ok
 
 
-def _bench_module():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_extensions.py"
-    spec = importlib.util.spec_from_file_location("bench_extensions", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_real_pipelines_with_measured_accuracies_capacity_and_current_deployment() -> None:
-    """Every shipped pipeline with each extension and all three (scripts/bench_extensions.py:
-    measured accuracies, a binding cluster capacity, the previous window's decision as
+    """Every shipped pipeline with each extension and all three (fa2opt.extensions.realistic,
+    the rules of scripts/bench_extensions.py and the main job's SUITE+EXT suites: measured
+    accuracies, a binding cluster capacity, the previous window's decision as
     ``current``): fa2 = milp = verified, statuses and objectives."""
     from pathlib import Path
 
     from fa2opt import load_instance
 
-    bench = _bench_module()
+    from fa2opt.extensions.realistic import extension_keys
+
     seen = set()
     for path in sorted((Path(__file__).resolve().parents[1] / "datasets" / "pipelines")
                        .glob("*.json")):
         inst = load_instance(path)
-        for name, extra in bench.variants(inst).items():
+        for name, extra in extension_keys(inst).items():
             ext = with_extra(inst, **extra)
             problem = Problem.from_instance(ext)
             fa2, milp = solve(problem, "fa2"), solve(problem, "milp")
@@ -361,7 +352,9 @@ def test_fa2_time_limit_on_an_extended_instance_keeps_a_verified_incumbent_and_b
 
     path = Path(__file__).resolve().parents[1] / "datasets" / "pipelines" / "shared_services_gpu.json"
     inst = load_instance(path)
-    ext = with_extra(inst, **_bench_module().variants(inst)["capacity"])
+    from fa2opt.extensions.realistic import extension_keys
+
+    ext = with_extra(inst, **extension_keys(inst)["capacity"])
     ans = solve(ext, "fa2", time_limit=0.005)
     assert ans.status == "time_limit" and ans.formulation == ("capacity",)
     if ans.has_decision:

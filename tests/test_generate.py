@@ -390,3 +390,23 @@ def test_strategy_options(inst):
     assert inst.queueing == "none" and len(inst.flows) == 1
     problem = Problem.from_instance(inst)
     assert problem.is_feasible() or problem.empty_nodes
+
+
+def test_generated_suites_can_carry_extension_keys(tmp_path):
+    plain = gen.generate_suite("mixed", 6, seed=3)
+    ext = gen.generate_suite("mixed", 6, seed=3, extensions="combined")
+    assert [i.nodes for i in ext] == [i.nodes for i in plain]  # the same draws, keys added
+    feasible = [i for i, p in zip(ext, plain) if Problem.from_instance(p).is_feasible()]
+    assert feasible and all({"capacity", "current", "switch_cost"} <= set(i.extra)
+                            for i in feasible)
+    for inst in feasible:  # the keys round-trip through the file format and are honoured
+        again = instance_from_dict(json.loads(json.dumps(instance_to_dict(inst))))
+        assert again.extra == inst.extra
+        ans = get_solver("milp").solve(Problem.from_instance(again))
+        assert set(ans.formulation) >= {"capacity", "switch"} and ans.status != "error"
+    assert main(["generate", "--suite", "mixed", "--count", "3", "--seed", "3",
+                 "--extensions", "switch", "--out", str(tmp_path / "s")]) == 0
+    files = sorted((tmp_path / "s").glob("0*.json"))
+    assert len(files) == 3 and "--extensions switch" in (tmp_path / "s" / "README.md").read_text()
+    with pytest.raises(ValueError, match="unknown extension set"):
+        gen.generate_suite("mixed", 1, extensions="bogus")

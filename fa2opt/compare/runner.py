@@ -40,8 +40,9 @@ from .suites import Task
 MESSAGE_CHARS = 300
 
 # Columns a worker fills, in table order (the derived reference columns come after).
-RAW_COLUMNS = ("suite", "instance", "method", "nodes", "edges", "flows", "configs",
-               "log10_combinations", "status", "cost", "lower_bound", "solve_ms",
+RAW_COLUMNS = ("suite", "instance", "method", "formulation", "nodes", "edges", "flows",
+               "configs", "log10_combinations", "status", "cost", "objective", "lower_bound",
+               "solve_ms",
                "verified", "check", "message", "breakdown_ms")
 
 
@@ -137,7 +138,11 @@ def solve_row(task: Task, problem: Problem, spec: MethodSpec,
               common_options: dict[str, Any], method_timeout: float | None = None) -> dict[str, Any]:
     """Solve one instance with one method and check the answer; never raises. A method
     still running after ``method_timeout`` s is stopped: status ``timeout`` (the harness's
-    own status, not the spec's -- the method gave no answer)."""
+    own status, not the spec's -- the method gave no answer). A method that answers
+    ``error`` because it cannot honour an extension key of the instance gets status
+    ``refused`` (also the harness's: the spec's clean refusal, a miss but not a failure).
+    ``formulation`` is what the answer solved (``base`` or the extensions, ``+``-joined)
+    and ``objective`` the spec's objective (the cost unless extensions add terms)."""
     options = method_options(spec, common_options)
     _warm_up(spec, options)
     row: dict[str, Any] = {"suite": task.suite, "instance": task.instance_id, "method": spec.label}
@@ -155,10 +160,18 @@ def solve_row(task: Task, problem: Problem, spec: MethodSpec,
                    verified=False, check="not checked (the method raised)",
                    message=tb[:MESSAGE_CHARS], breakdown_ms=None)
         return row
+    row["formulation"] = "+".join(answer.formulation) or "base"
+    if answer.status == "error" and answer.extra.get("refused"):
+        row.update(status="refused", cost=None, objective=None, lower_bound=None,
+                   solve_ms=None, verified=True, check="not checked (refused)",
+                   message=(answer.message or "")[:MESSAGE_CHARS] or None, breakdown_ms=None)
+        return row
     ok, check = _check(problem, answer)
     breakdown = {k: round(float(v), 6) for k, v in answer.extra.items()
                  if k.endswith("_ms") and isinstance(v, (int, float))}
-    row.update(status=answer.status, cost=answer.cost, lower_bound=answer.lower_bound,
+    row.update(status=answer.status, cost=answer.cost,
+               objective=answer.cost if answer.objective is None else answer.objective,
+               lower_bound=answer.lower_bound,
                solve_ms=answer.solve_ms, verified=ok, check=check[:MESSAGE_CHARS],
                message=(answer.message or "")[:MESSAGE_CHARS] or None,
                breakdown_ms=json.dumps(breakdown, sort_keys=True) if breakdown else None)

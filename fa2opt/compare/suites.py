@@ -23,6 +23,14 @@ Suite specs (``--suite``):
 a path
     a directory of instance files (``*.json``, ``*.yaml``, ``*.yml``; suite named after
     the directory) or one instance file.
+``SUITE+EXT``
+    any of the above with extension keys added (spec, Extensions), ``EXT`` one of
+    ``capacity``, ``accuracy``, ``switch``, ``combined``: the keys a real deployment would
+    have (:mod:`fa2opt.extensions.realistic`: capacities sized from the base optimum,
+    accuracy floors from measured accuracies of model variants, the previous window's
+    decision as ``current``). Suite named ``SUITE+EXT`` (e.g. ``pipelines+capacity``), ids
+    unchanged; instances the set does not apply to (no measured accuracies, an infeasible
+    base problem) are left out. ``limit`` picks the subset before the keys are added.
 
 ``limit`` keeps a deterministic subset of a suite: ``random.Random(seed).sample`` of its
 ids in sorted order, re-sorted -- the same seed and suite give the same instances.
@@ -40,11 +48,15 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..extensions.realistic import EXTENSION_SETS, extended
 from ..io import InputError, load_instance
 from ..model import Instance
 
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
-DEFAULT_SUITES = ("regression", "pipelines")
+# the base problem, then the same pipelines with each extension and their combination, and
+# generated instances with all of them (issue 14: match rate and decision time per formulation)
+DEFAULT_SUITES = ("regression", "pipelines", "pipelines+capacity", "pipelines+accuracy",
+                  "pipelines+switch", "pipelines+combined", "generated:mixed:20+combined")
 DEFAULT_PERCENTILES = (5.0, 50.0, 95.0, 100.0)
 INSTANCE_SUFFIXES = (".json", ".yaml", ".yml")
 MEAN_MATCH_RPS = 1e-3  # a flow's default rate "is" a window's mean within this
@@ -185,6 +197,11 @@ def load_suite(spec: str, *, datasets: Path = DATASETS_DIR, seed: int = 0,
                percentiles: Sequence[float] = DEFAULT_PERCENTILES,
                limit: int | None = None, trace_column: str | None = None) -> list[Task]:
     """The tasks of one suite spec (see the module doc); InputError if it cannot be read."""
+    base, plus, which = spec.rpartition("+")
+    if plus and which in EXTENSION_SETS:
+        return extended_suite(load_suite(base, datasets=datasets, seed=seed,
+                                         percentiles=percentiles, limit=limit,
+                                         trace_column=trace_column), which)
     datasets = Path(datasets)
     if spec == "regression":
         directory = datasets / "suites" / "regression"
@@ -208,12 +225,23 @@ def load_suite(spec: str, *, datasets: Path = DATASETS_DIR, seed: int = 0,
             tasks = [Task(path.parent.name or "files", path.stem, load_instance(path))]
         else:
             raise InputError(spec, "suite", "unknown suite (regression, pipelines, "
-                             "generated:NAME[:COUNT], or a directory/file of instances)")
+                             "generated:NAME[:COUNT], or a directory/file of instances; "
+                             f"each optionally +{'|+'.join(EXTENSION_SETS)})")
     ids = [t.key for t in tasks]
     if len(set(ids)) != len(ids):
         dup = next(k for k in ids if ids.count(k) > 1)
         raise InputError(spec, "suite", f"duplicate instance id {dup[1]!r}")
     return subset(tasks, limit, seed)
+
+
+def extended_suite(tasks: Sequence[Task], which: str) -> list[Task]:
+    """``tasks`` with the extension keys of set ``which`` (suite ``<suite>+<which>``)."""
+    out = []
+    for t in tasks:
+        inst = extended(t.instance, which)
+        if inst is not None:
+            out.append(Task(f"{t.suite}+{which}", t.instance_id, inst))
+    return out
 
 
 def load_suites(specs: Iterable[str], **kwargs) -> list[Task]:

@@ -11,6 +11,11 @@ Per (method, suite), over the suite's instances:
   and timeouts are misses too;
 * **mean / max gap %** over the method's checked decisions on instances solved ``optimal``
   by the reference (0 for matches);
+* **formulation** = what the suite's answers solved (spec, Extensions): ``base``, or the
+  extensions ``+``-joined (e.g. ``capacity+accuracy+switch``; several, comma-separated,
+  when instances differ);
+* **refused** = answers ``error`` because the method cannot honour an extension key of
+  the instance (the spec's clean refusal: a miss, not a failure of the run);
 * **timeouts** = runs stopped by the harness's per-method timeout (no answer: a miss);
 * **infeasible** = instances where both say ``infeasible`` / instances where either does
   (on proven instances);
@@ -36,10 +41,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-SUMMARY_COLUMNS = ("method", "suite", "instances", "judged", "proven", "ref_errors", "matches",
+SUMMARY_COLUMNS = ("method", "suite", "formulation", "instances", "judged", "proven", "ref_errors", "matches",
                    "match_pct",
                    "mean_gap_pct", "max_gap_pct", "infeasible_both", "infeasible_either",
-                   "check_fail", "errors", "timeouts", "no_solution", "ref_time_limit", "lb_above_opt",
+                   "check_fail", "errors", "refused", "timeouts", "no_solution", "ref_time_limit", "lb_above_opt",
                    "p50_ms", "p95_ms", "max_ms", "speedup_median")
 PAPER_MATCH_PCT = 96.8  # FA2 (RTAS 2022): share of cases where FA2 found the optimal cost
 
@@ -61,8 +66,11 @@ def _group_row(method: str, suite: str, g: pd.DataFrame) -> dict[str, Any]:
     n_match = int((match & proven).sum())
     ref_time_limit = int((g["ref_status"] == "time_limit").sum())
     judged = len(g) - ref_time_limit
+    forms = sorted({str(f) for f, st in zip(g.get("formulation", []), g["status"])
+                    if isinstance(f, str) and st != "refused"})
     return {
-        "method": method, "suite": suite, "instances": len(g), "judged": judged,
+        "method": method, "suite": suite, "formulation": ",".join(forms) or "–",
+        "instances": len(g), "judged": judged,
         "proven": n_proven, "ref_errors": judged - n_proven, "matches": n_match,
         "match_pct": 100.0 * n_match / judged if judged else float("nan"),
         "mean_gap_pct": 100.0 * gaps.mean() if len(gaps) else float("nan"),
@@ -71,6 +79,7 @@ def _group_row(method: str, suite: str, g: pd.DataFrame) -> dict[str, Any]:
         "infeasible_either": int(agree.notna().sum()),
         "check_fail": int((~_truthy(g["verified"]) & ~g["status"].isin(["error", "timeout"])).sum()),
         "errors": int((g["status"] == "error").sum()),
+        "refused": int((g["status"] == "refused").sum()),
         "timeouts": int((g["status"] == "timeout").sum()),
         "no_solution": int((g["status"] == "no_solution").sum()),
         "ref_time_limit": ref_time_limit,
@@ -116,16 +125,18 @@ def _ms(x: float) -> str:
 
 def markdown_table(summary: pd.DataFrame, reference: str) -> str:
     """The summary as a Markdown table: method first, then suite, then match rate in %."""
-    head = ["method", "suite", "match %", "matches / judged", "mean gap %", "max gap %",
-            "infeasible both / either", "check fail", "errors", "timeouts", "no solution",
+    head = ["method", "suite", "formulation", "match %", "matches / judged", "mean gap %",
+            "max gap %", "infeasible both / either", "check fail", "errors", "refused",
+            "timeouts", "no solution",
             f"{reference} unproven (misses)", f"{reference} time limit (apart)", "lb > opt",
             "p50 ms", "p95 ms", "max ms", f"speed-up vs {reference}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in summary.itertuples(index=False):
-        cells = [f"`{r.method}`", r.suite, _fmt(r.match_pct), f"{r.matches} / {r.judged}",
+        cells = [f"`{r.method}`", r.suite, r.formulation, _fmt(r.match_pct),
+                 f"{r.matches} / {r.judged}",
                  _fmt(r.mean_gap_pct, 2), _fmt(r.max_gap_pct, 2),
                  f"{r.infeasible_both} / {r.infeasible_either}", str(r.check_fail),
-                 str(r.errors), str(r.timeouts), str(r.no_solution), str(r.ref_errors),
+                 str(r.errors), str(r.refused), str(r.timeouts), str(r.no_solution), str(r.ref_errors),
                  str(r.ref_time_limit), str(r.lb_above_opt),
                  _ms(r.p50_ms), _ms(r.p95_ms), _ms(r.max_ms),
                  "–" if np.isnan(r.speedup_median) else f"{r.speedup_median:.3g}×"]

@@ -12,11 +12,11 @@ the same way as a fresh one):
     stopped on its time limit (``time_limit``) is reported apart (spec).
 ``match``
     on proven instances: the method's answer passed the check and
-    :func:`fa2opt.verify.matches` the reference (both infeasible, or equal cost within
-    1e-9 relative); empty otherwise.
+    :func:`fa2opt.verify.matches` the reference (both infeasible, or equal objective --
+    the cost on the base problem -- within 1e-9·max(1, |objective|)); empty otherwise.
 ``gap``
-    (cost − optimum) / optimum for a checked decision on an instance the reference solved
-    ``optimal`` (0 for a match); empty otherwise.
+    (objective − optimum) / |optimum| for a checked decision on an instance the reference
+    solved ``optimal`` (0 for a match); empty otherwise.
 ``lb_ok``
     a reported ``lower_bound`` does not exceed the proven optimum (1e-9 relative).
 ``infeasible_agree``
@@ -54,8 +54,14 @@ def _cost(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
 
-def _answer(status: str, cost: Any) -> Answer:
-    return Answer(status=status, method="", cost=_cost(cost))
+def _answer(status: str, cost: Any, objective: Any = None) -> Answer:
+    return Answer(status=status, method="", cost=_cost(cost), objective=_cost(objective))
+
+
+def _objective(cost: Any, objective: Any) -> float | None:
+    """The row's objective: its own column, else (older tables, the base problem) the cost."""
+    value = _cost(objective)
+    return _cost(cost) if value is None else value
 
 
 def _as_bool(x: Any) -> bool:
@@ -69,7 +75,8 @@ def annotate(raw: pd.DataFrame, reference: str, method_order: Sequence[str] = ()
     df = raw.reindex(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS)).copy()
     df["verified"] = df["verified"].map(_as_bool)
     ref = (df[df["method"] == reference]
-           .set_index(["suite", "instance"])[["status", "cost", "solve_ms", "verified"]]
+           .set_index(["suite", "instance"])[["status", "cost", "objective", "solve_ms",
+                                              "verified"]]
            .rename(columns=lambda c: "ref_" + c))
     df = df.join(ref, on=["suite", "instance"])
     out: dict[str, list[Any]] = {c: [] for c in DERIVED_COLUMNS}
@@ -78,16 +85,19 @@ def annotate(raw: pd.DataFrame, reference: str, method_order: Sequence[str] = ()
         proven = ref_status in PROVEN and _as_bool(r.ref_verified)
         match = gap = lb_ok = agree = None
         ref_cost = _cost(r.ref_cost)
-        cost = _cost(r.cost)
+        cost = _objective(r.cost, r.objective)
+        ref_obj = _objective(r.ref_cost, r.ref_objective)
         if proven:
-            match = bool(r.verified) and matches(_answer(r.status, cost), _answer(ref_status, ref_cost))
+            match = bool(r.verified) and matches(_answer(r.status, r.cost, cost),
+                                                 _answer(ref_status, r.ref_cost, ref_obj))
             if "infeasible" in (r.status, ref_status):
                 agree = r.status == ref_status
             if ref_status == "optimal" and r.verified and cost is not None:
-                gap = 0.0 if match else (cost - ref_cost) / ref_cost if ref_cost > 0 else float("inf")
+                gap = (0.0 if match else (cost - ref_obj) / abs(ref_obj) if ref_obj
+                       else float("inf"))
             lb = _cost(r.lower_bound)
             if ref_status == "optimal" and lb is not None:
-                lb_ok = lb <= ref_cost * (1 + REL_TOL) + 1e-9
+                lb_ok = lb <= ref_obj + REL_TOL * max(1.0, abs(ref_obj))
         speed = None
         t, t_ref = _cost(r.solve_ms), _cost(r.ref_solve_ms)
         if t is not None and t_ref is not None and t > 0:
@@ -100,7 +110,8 @@ def annotate(raw: pd.DataFrame, reference: str, method_order: Sequence[str] = ()
         out["lb_ok"].append(lb_ok)
         out["infeasible_agree"].append(agree)
         out["speedup"].append(speed)
-    df = df.drop(columns=["ref_status", "ref_cost", "ref_solve_ms", "ref_verified"])
+    df = df.drop(columns=["ref_status", "ref_cost", "ref_objective", "ref_solve_ms",
+                          "ref_verified"])
     for c in DERIVED_COLUMNS:
         df[c] = pd.Series(out[c], index=df.index, dtype=object)
     order = {m: i for i, m in enumerate(method_order)}
@@ -113,8 +124,10 @@ def read_table(path: Path) -> pd.DataFrame:
     """A per-instance table written by :func:`write_table` or appended by the runner."""
     df = pd.read_csv(path, dtype={"suite": str, "instance": str, "method": str,
                                   "status": str, "check": str, "message": str,
+                                  "formulation": str,
                                   "breakdown_ms": str, "code": str, "settings": str})
-    missing = [c for c in RAW_COLUMNS if c not in df.columns]
+    missing = [c for c in RAW_COLUMNS if c not in df.columns
+               and c not in ("formulation", "objective")]  # older tables lack these two
     if missing:
         from ..io import InputError
 

@@ -39,10 +39,28 @@ MODULES: dict[str, str] = {
     "capacity": "fa2opt.extensions.capacity",
     "accuracy": "fa2opt.extensions.accuracy",
     "switch": "fa2opt.extensions.switch",
+    "energy": "fa2opt.extensions.energy",  # the worked example of docs/formulations.md
 }
 # instance key → extension name
 INSTANCE_KEYS: dict[str, str] = {"capacity": "capacity", "accuracy": "accuracy",
-                                 "current": "switch", "switch_cost": "switch"}
+                                 "current": "switch", "switch_cost": "switch",
+                                 "energy": "energy"}
+
+
+def register(name: str, module_path: str, instance_keys: Iterable[str]) -> None:
+    """Add an extension that lives outside this package: ``module_path`` (importable) with
+    ``KEY``, ``parse``, ``declare``, ``check`` and ``has_term``, turned on by
+    ``instance_keys``. Every method then honours it by default, ``verify`` checks it, and
+    (with Pyomo present) ``milp --formulation NAME`` solves it alone."""
+    MODULES[name] = module_path
+    for key in instance_keys:
+        INSTANCE_KEYS[key] = name
+    try:
+        import formulations
+        from formulations.extended import formulation
+    except ImportError:  # no Pyomo: the MILP is absent, fa2 and brute force still honour it
+        return
+    formulations.register(formulation(name, f"base + the {name} extension ({module_path})"))
 
 
 @dataclass(frozen=True)
@@ -200,5 +218,5 @@ def keys_of(blocks: Iterable[Block]) -> list[str]:
 
 __all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
            "MODULES", "allowed_rows", "budget_use", "budgets", "declare", "extensions_of",
-           "has_terms", "keys_of", "module", "objective", "requested", "row_objective",
+           "has_terms", "keys_of", "module", "objective", "register", "requested", "row_objective",
            "validate", "violations"]

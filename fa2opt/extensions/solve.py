@@ -36,7 +36,8 @@ def decide(solver: Any, problem: Problem, names: Sequence[str]) -> Any:
         return Decision("error", message=f"{problem.instance.source}: {keys}: method "
                                          f"{solver.name} cannot honour this extension key "
                                          f"(budgets need an exact method: fa2, milp or "
-                                         f"brute-force; --formulation base ignores it)")
+                                         f"brute-force; --formulation base ignores it)",
+                        extra={"refused": keys_of(limits)})
     allowed = allowed_rows(problem, blocks)
     restricting = bool(limits) or any(len(a) < len(problem.tables[v])
                                       for v, a in allowed.items())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..extensions.realistic import EXTENSION_SETS
 from .suites import SUITES, write_suite
 
 
@@ -20,6 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--count", required=True, type=int, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="default 0")
     p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--extensions", choices=list(EXTENSION_SETS), metavar="SET",
+                   help="add the extension keys a real deployment would have (spec, "
+                        "Extensions): one of " + ", ".join(EXTENSION_SETS))
     p.add_argument("--force", action="store_true",
                    help="replace generated files already in DIR")
     p.set_defaults(func=cmd_generate)
@@ -34,7 +38,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"--seed: must be >= 0 (got {args.seed})", file=sys.stderr)
         return 2
     try:
-        generated = write_suite(args.suite, args.count, args.seed, args.out, force=args.force)
+        generated = write_suite(args.suite, args.count, args.seed, args.out, force=args.force,
+                                extensions=args.extensions)
     except OSError as exc:
         print(f"{args.out}: --out: cannot write ({exc.strerror or exc})", file=sys.stderr)
         return 2

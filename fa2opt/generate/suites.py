@@ -21,6 +21,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from dataclasses import replace
+
+from ..extensions.realistic import EXTENSION_SETS, extended
 from ..io import InputError, instance_to_dict
 from ..model import Instance
 from .draws import choice
@@ -52,10 +55,19 @@ def _instance_rng(suite: str, seed: int, index: int) -> np.random.Generator:
 
 
 def generate_generated(name: str, count: int, seed: int = 0,
-                       profile_files: Sequence[Path] | None = None) -> list[Generated]:
-    """``count`` instances of suite ``name`` with their manifest facts."""
+                       profile_files: Sequence[Path] | None = None,
+                       extensions: str | None = None) -> list[Generated]:
+    """``count`` instances of suite ``name`` with their manifest facts. ``extensions``
+    (one of :data:`~fa2opt.extensions.realistic.EXTENSION_SETS`) adds the extension keys a
+    real deployment would have (:func:`~fa2opt.extensions.realistic.extended`, the rules
+    of the main job's ``SUITE+EXT`` suites) to every instance the set applies to; the
+    others (an infeasible base problem, no accuracies) stay as drawn. The manifest's
+    ``feasible`` is the base problem's."""
     if name not in SUITES:
         raise KeyError(f"unknown suite {name!r} (known: {', '.join(SUITES)})")
+    if extensions is not None and extensions not in EXTENSION_SETS:
+        raise ValueError(f"unknown extension set {extensions!r} "
+                         f"(known: {', '.join(EXTENSION_SETS)})")
     if count < 0:
         raise ValueError("count must be >= 0")
     if profile_files is None:
@@ -71,16 +83,20 @@ def generate_generated(name: str, count: int, seed: int = 0,
             shape = shapes[0]
         else:
             shape = choice(rng, shapes)
-        out.append(random_instance(shape, rng, name=f"{name}-{i:0{width}d}-{shape}",
-                                   sizes=SUITE_SIZES.get(name, Sizes()),
-                                   profile_files=profile_files))
+        g = random_instance(shape, rng, name=f"{name}-{i:0{width}d}-{shape}",
+                            sizes=SUITE_SIZES.get(name, Sizes()), profile_files=profile_files)
+        if extensions is not None:
+            g = replace(g, instance=extended(g.instance, extensions) or g.instance)
+        out.append(g)
     return out
 
 
-def generate_suite(name: str, count: int, seed: int = 0) -> list[Instance]:
+def generate_suite(name: str, count: int, seed: int = 0,
+                   extensions: str | None = None) -> list[Instance]:
     """``count`` instances of suite ``name`` (one of :data:`SUITES`), deterministic for
-    ``seed`` (given the same measured profile files)."""
-    return [g.instance for g in generate_generated(name, count, seed)]
+    ``seed`` (given the same measured profile files), with the extension keys of set
+    ``extensions`` where it applies (:func:`generate_generated`)."""
+    return [g.instance for g in generate_generated(name, count, seed, extensions=extensions)]
 
 
 def instance_json(inst: Instance) -> str:
@@ -95,7 +111,7 @@ def file_name(inst: Instance, suite: str) -> str:
 
 
 def write_suite(name: str, count: int, seed: int, out: str | Path, force: bool = False,
-                command: str | None = None) -> list[Generated]:
+                command: str | None = None, extensions: str | None = None) -> list[Generated]:
     """Write suite ``name`` into ``out``: one compact JSON file per instance, plus
     ``manifest.csv`` (one row per instance) and ``README.md`` (how it was generated).
 
@@ -113,12 +129,14 @@ def write_suite(name: str, count: int, seed: int, out: str | Path, force: bool =
     for p in old:
         p.unlink()
     profile_files = measured_profile_files()
-    generated = generate_generated(name, count, seed, profile_files)
+    generated = generate_generated(name, count, seed, profile_files, extensions=extensions)
     for g in generated:
         (out / file_name(g.instance, name)).write_text(instance_json(g.instance), encoding="utf-8")
     (out / MANIFEST).write_text(_manifest_csv(generated, name), encoding="utf-8")
     if command is None:
-        command = f"fa2opt generate --suite {name} --count {count} --seed {seed} --out {out.as_posix()}"
+        command = (f"fa2opt generate --suite {name} --count {count} --seed {seed} "
+                   + (f"--extensions {extensions} " if extensions else "")
+                   + f"--out {out.as_posix()}")
     (out / README).write_text(_readme(generated, name, count, seed, command, profile_files),
                               encoding="utf-8")
     return generated

@@ -15,6 +15,11 @@ until T_{k+1}. The first decision (T_0 = 0) depends on the warm start
 * ``cold``: nothing observed yet: the decision at the floor rate (``min_rate_rps`` per flow,
   a system scaled to its minimum); the first interval's rate is acted on at T_1.
 
+With a switch cost (``MethodDecider(..., switch_cost=s)``; spec, Extensions: ``switch``)
+each decision is made with the configuration in force as ``current``: changing a node's row
+(batch, hardware, units, variant) costs ``s`` in the objective, changing only its replica
+count is free, so the loop trades a little cost for fewer row changes (less flapping).
+
 A decider that gives no decision (``infeasible``, ``no_solution``, ``error``) leaves the
 previous configuration in force ("kept"); with none yet, the all-fastest configuration at the
 forecast rates is deployed ("fallback").
@@ -43,20 +48,44 @@ MIN_RATE_RPS = 1.0  # forecasts are clamped to at least this (the spec needs rat
 
 class MethodDecider:
     """Decide with a registered method at the forecast rates; answers are cached by the
-    rates (rounded to 1e-6 req/s), so repeated forecasts cost one solve."""
+    rates (rounded to 1e-6 req/s) and, with a ``switch_cost``, the deployed rows, so
+    repeated situations cost one solve. With ``switch_cost`` (≥ 0) the loop passes the
+    configuration in force and the decision is made with it as the instance's ``current``
+    and ``switch_cost`` (:func:`with_current`)."""
 
-    def __init__(self, instance: Instance, method: str, **options: Any):
+    def __init__(self, instance: Instance, method: str, switch_cost: float | None = None,
+                 **options: Any):
         self.instance, self.name, self.options = instance, method, options
-        self.cache: dict[tuple[float, ...], Answer] = {}
+        self.switch_cost = switch_cost
+        self.takes_current = switch_cost is not None  # control_loop passes what is deployed
+        self.cache: dict[tuple, Answer] = {}
         self.solves = 0
 
-    def __call__(self, rates: Mapping[str, float]) -> Answer:
-        key = tuple(round(float(rates[f.name]), 6) for f in self.instance.flows)
-        if key not in self.cache:
+    def __call__(self, rates: Mapping[str, float], current: Answer | None = None) -> Answer:
+        key: tuple = tuple(round(float(rates[f.name]), 6) for f in self.instance.flows)
+        deployed = rows_of(current) if self.takes_current and current is not None else None
+        cache_key = (key, tuple(sorted(deployed.items())) if deployed else None)
+        if cache_key not in self.cache:
             at = self.instance.with_rates(rates=dict(zip((f.name for f in self.instance.flows), key)))
-            self.cache[key] = solve(at, self.name, **self.options)
+            if deployed:
+                at = with_current(at, deployed, float(self.switch_cost or 0.0))
+            self.cache[cache_key] = solve(at, self.name, **self.options)
             self.solves += 1
-        return self.cache[key]
+        return self.cache[cache_key]
+
+
+def rows_of(answer: Answer) -> dict[str, tuple]:
+    """Each node's row identity (batch, hardware, units, variant) in a decision."""
+    return {v: (d.batch, d.hardware, d.units, d.variant) for v, d in answer.nodes.items()}
+
+
+def with_current(instance: Instance, rows: Mapping[str, tuple], switch_cost: float) -> Instance:
+    """``instance`` with the deployed rows as ``current`` and a uniform ``switch_cost``."""
+    from ..extensions.realistic import with_keys
+
+    current = {v: {"batch": b, "hardware": h, "units": u, "variant": x}
+               for v, (b, h, u, x) in rows.items()}
+    return with_keys(instance, {"current": current, "switch_cost": switch_cost})
 
 
 class TableDecider:
@@ -152,7 +181,8 @@ def control_loop(instance: Instance, observed: Mapping[str, np.ndarray],
                 seen = warm[f]
             forecast[f] = max(min_rate_rps, predictor(seen, interval_s)) if len(seen) else min_rate_rps
         t0 = time.perf_counter()
-        ans = decider(forecast)
+        ans = (decider(forecast, current) if getattr(decider, "takes_current", False)
+               else decider(forecast))
         ms = (time.perf_counter() - t0) * 1000.0
         if ans.status in DECISION_STATUSES and ans.has_decision:
             rates_of = getattr(decider, "decision_rates", None)

@@ -60,6 +60,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the metrics")
     p.add_argument("--time-limit", type=float, help="MILP time limit per decision (s)")
+    p.add_argument("--switch-cost", type=float, metavar="S",
+                   help="also run each method deciding with the deployed configuration as "
+                        "'current' and switch cost S per node-row change (label 'M switch=S'; "
+                        "spec, Extensions: switch)")
     p.add_argument("--out", help="folder for CSV and PNG results")
     p.add_argument("--json", action="store_true", help="one JSON row per method")
     p.add_argument("--no-progress", action="store_true",
@@ -142,6 +146,18 @@ class Progress:
             self.bar.close()
 
 
+def switch_variants(methods: Sequence[str], switch_cost: float | None
+                    ) -> list[tuple[str, str, float | None]]:
+    """(label, method, switch cost) of every run: each method as is and, with a switch cost,
+    again deciding with the deployed configuration as ``current`` (ValueError for S < 0)."""
+    if switch_cost is None:
+        return [(m, m, None) for m in methods]
+    if not switch_cost >= 0 or switch_cost == float("inf"):
+        raise ValueError(f"--switch-cost must be a finite number >= 0 (got {switch_cost:g})")
+    return [run for m in methods for run in ((m, m, None), (f"{m} switch={switch_cost:g}", m,
+                                                            switch_cost))]
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
     if args.out:
@@ -166,23 +182,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     try:
         method_opts = {m: method_options(m, args.time_limit) for m in methods}
+        variants = switch_variants(methods, args.switch_cost)
     except ValueError as exc:
         print(f"fa2opt evaluate: {exc}", file=sys.stderr)
         return 2
     runs: list[Run] = []
-    progress = Progress(len(methods), enabled=not args.no_progress)
+    progress = Progress(len(variants), enabled=not args.no_progress)
     try:
-        for m in methods:
-            progress.start(m)
-            decider = MethodDecider(instance, m, **method_opts[m])
+        for label, m, switch_cost in variants:
+            progress.start(label)
+            decider = MethodDecider(instance, m, switch_cost=switch_cost, **method_opts[m])
             try:
-                runs.append(evaluate(instance, workload, decider, name=m, predictor=predictor,
+                runs.append(evaluate(instance, workload, decider, name=label, predictor=predictor,
                                      interval_s=args.interval, startup_s=args.startup,
                                      seed=args.seed, warmup_s=args.warmup, options=options))
             except ValueError as exc:
-                print(f"fa2opt evaluate: {m}: {exc}", file=sys.stderr)
+                print(f"fa2opt evaluate: {label}: {exc}", file=sys.stderr)
                 return 2
-            progress.finish(m)
+            progress.finish(label)
     finally:
         progress.close()
     if args.json:

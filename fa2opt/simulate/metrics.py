@@ -10,7 +10,9 @@ reconfigurations.
   overlap). **Cost-time** multiplies by the hardware price; the mean cost (cost-time /
   horizon) is comparable with the decisions' cost Σ_v c_v.
 * A **reconfiguration** is a change of a node's decided row or replica count at a decision
-  time (a change of the batching timeout alone is not counted).
+  time (a change of the batching timeout alone is not counted); a **row change** is a change
+  of a node's row (batch, hardware, units, variant) alone -- what a switch cost prices
+  (replica changes are free, spec: ``switch``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ def billing(plan: Plan, horizon_s: float) -> tuple[dict[str, float], float]:
 def reconfigurations(plan: Plan) -> int:
     return sum(1 for k in range(1, len(plan.settings)) for v, s in plan.settings[k].items()
                if s.shape != plan.settings[k - 1][v].shape)
+
+
+def row_changes(loop: LoopResult) -> int:
+    """Node-row changes between consecutive configurations in force (replicas ignored)."""
+    out = 0
+    for prev, now in zip(loop.steps, loop.steps[1:]):
+        a, b = prev.answer.nodes, now.answer.nodes
+        out += sum(1 for v, d in b.items() if v in a and
+                   (d.batch, d.hardware, d.units, d.variant)
+                   != (a[v].batch, a[v].hardware, a[v].units, a[v].variant))
+    return out
 
 
 def latency_stats(latency_ms: np.ndarray, sla_ms: float) -> dict[str, float]:
@@ -100,6 +113,7 @@ def summary_row(loop: LoopResult, sim: SimResult, horizon_s: float,
         "cost_s": cost_s, "mean_cost": cost_s / horizon_s,
         "mean_model_cost": float(np.mean(model_costs)) if model_costs else float("nan"),
         "reconfigurations": reconfigurations(sim.plan),
+        "row_changes": row_changes(loop),
         "decisions": len(loop.steps), "kept": outcomes.count("kept"),
         "fallback": outcomes.count("fallback"),
         "decide_ms_mean": float(np.mean([s.decide_ms for s in loop.steps])),

@@ -15,7 +15,8 @@ TABLE_COLUMNS = (("method", "method", "{}"), ("requests", "requests", "{:d}"),
                  ("worst_flow_violation_pct", "worst flow viol%", "{:.2f}"),
                  ("p50_ms", "p50 ms", "{:.1f}"), ("p99_ms", "p99 ms", "{:.1f}"),
                  ("mean_cost", "mean cost", "{:.2f}"), ("mean_model_cost", "model cost", "{:.2f}"),
-                 ("reconfigurations", "reconfs", "{:d}"), ("kept", "kept", "{:d}"),
+                 ("reconfigurations", "reconfs", "{:d}"), ("row_changes", "row changes", "{:d}"),
+                 ("kept", "kept", "{:d}"),
                  ("decide_ms_mean", "decide ms", "{:.2f}"), ("sim_s", "sim s", "{:.2f}"))
 
 
