@@ -114,11 +114,14 @@ def plot_heatmaps(cells: pd.DataFrame, path_of: Any) -> list[str]:
                     if (k, ld) in d.index:
                         grid[i, j] = d.loc[(k, ld), "saving_pct"]
                         ns = int(d.loc[(k, ld), "no_solution"])
+                        nf = int(d.loc[(k, ld), "infeasible"])
                         txt = "-" if np.isnan(grid[i, j]) else f"{grid[i, j]:.0f}"
                         if ns:
                             txt += f"\nns {ns}"
+                        if nf:
+                            txt += f"\ninf {nf}"
                         ax.text(j, i, txt, ha="center", va="center", fontsize=6)
-            im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=vmax, aspect="auto", origin="lower")
+            im = ax.imshow(grid, cmap="YlOrRd", vmin=0, vmax=vmax, aspect="auto", origin="lower")
             ax.set_xticks(range(len(loads)), [f"{x:g}" for x in loads], fontsize=7)
             ax.set_yticks(range(len(ks)), [f"{x:g}" for x in ks], fontsize=7)
             ax.set_xlabel("load × trace rates", fontsize=7)
@@ -126,7 +129,8 @@ def plot_heatmaps(cells: pd.DataFrame, path_of: Any) -> list[str]:
         axes[0][0].set_ylabel("SLA = k × fastest", fontsize=7)
         if im is not None:
             fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="fa2 saving %")
-        fig.suptitle(f"{hw.upper()} pipelines: fa2's saving (Σ over pipelines); ns = no-solution points",
+        fig.suptitle(f"{hw.upper()} pipelines: fa2's saving % (Σ over pipelines); "
+                     "ns = points without a baseline solution, inf = infeasible points",
                      fontsize=8)
         name = f"savings_{hw}.png"
         fig.savefig(path_of(name), dpi=80)

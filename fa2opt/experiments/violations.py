@@ -27,7 +27,7 @@ from ..simulate import MethodDecider, Predictor, evaluate, load_trace, make_work
 from ..simulate.service import ServiceModel
 from .common import fan_out, hardware_class, pipeline
 from .config import TRACES_DIR
-from .stats import cost_at_violation, mean_ci
+from .stats import cost_at_violation, frontier, mean_ci
 
 
 def own_windows(means: Mapping[str, float], rates: Mapping[str, float]) -> dict[str, str]:
@@ -146,7 +146,10 @@ def equal_violation_savings(at: pd.DataFrame, reference: str) -> tuple[pd.DataFr
 
 def plot_curves(points: pd.DataFrame, levels: Sequence[float], path_of: Any) -> list[str]:
     """One PNG per hardware class: mean cost vs violation % per method, one panel per
-    (pipeline, window), error bars = 95 % t-intervals over seeds on both axes."""
+    (pipeline, window): a marker per headroom setting (error bars = 95 % t-intervals over
+    seeds on both axes) and a line along the frontier of the means, read as
+    :func:`~.stats.cost_at_violation` reads it (what the method needs at each violation
+    level)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,14 +162,21 @@ def plot_curves(points: pd.DataFrame, levels: Sequence[float], path_of: Any) -> 
         nrow = -(-len(panels) // ncol)
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 2.9 * nrow), squeeze=False)
         for ax, ((p, w), g) in zip(axes.flat, panels):
-            for m, d in g.groupby("method", sort=False):
-                d = d.sort_values("violation_pct")
-                ax.errorbar(d.violation_pct, d.mean_cost, xerr=d.violation_ci95.fillna(0),
-                            yerr=d.mean_cost_ci95.fillna(0), marker="o", ms=3, lw=1.6 if m == "fa2" else 0.9,
-                            capsize=2, label=m)
+            for i, (m, d) in enumerate(g.groupby("method", sort=False)):
+                color = f"C{i}"
+                xh = d.violation_ci95.fillna(0).to_numpy()
+                xlo = np.minimum(xh, d.violation_pct.to_numpy())  # no bar below 0 %
+                ax.errorbar(d.violation_pct, d.mean_cost, xerr=[xlo, xh],
+                            yerr=d.mean_cost_ci95.fillna(0), fmt="o", ms=3, color=color,
+                            elinewidth=0.6, capsize=1.5, alpha=0.8)
+                fv, fc = frontier(d.violation_pct, d.mean_cost)  # read as stats does:
+                fv = np.append(fv, g.violation_pct.max())  # linear between frontier points,
+                fc = np.append(fc, fc[-1])  # flat past the last
+                ax.plot(fv, fc, color=color, lw=1.8 if m == "fa2" else 1.0, label=m)
             for lv in levels:
                 ax.axvline(lv, color="grey", lw=0.6, ls=":")
-            ax.set_xscale("symlog", linthresh=1.0)
+            ax.set_xscale("symlog", linthresh=0.1)
+            ax.set_xlim(left=0)
             ax.set_title(f"{p} / {w}", fontsize=8)
             ax.set_xlabel("SLA violations % (pooled)", fontsize=7)
             ax.set_ylabel("mean cost", fontsize=7)
