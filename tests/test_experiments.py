@@ -118,6 +118,11 @@ def test_tightest_match_table(smoke: Path) -> None:
     close = np.isclose(solved.cost, solved.opt_cost, rtol=1e-9, atol=0)
     assert (solved.match == close).all()
     assert pts.fa2_matches_milp.dropna().astype(bool).all()
+    assert set(pts.step) == {"5 ms", "SLA/100"}
+    grid = pts[pts.method == "fa2-grid"].set_index(["instance", "load", "k", "step"])
+    rule = pts[pts.method == "fa2-grid-tightest"].set_index(["instance", "load", "k", "step"])
+    same = np.isclose(rule.cost, grid.loc[rule.index].cost, rtol=1e-9, atol=0)
+    assert (rule.rule_match.astype(bool) == same).all()
 
 
 @pytest.mark.parametrize("workers", [2])

@@ -154,7 +154,8 @@ def _schema(kind: str, f: _Fields) -> dict[str, tuple[Check, Any]]:
             "limit": (lambda v, p: f.integer(v, p, 1), None),
             "sla_k": (lambda v, p: f.items(v, p, pos), ...),
             "load": (lambda v, p: f.items(v, p, pos), [1.0]),
-            "grid_ms": (lambda v, p: f.items(v, p, pos), ...),
+            "grid_ms": (lambda v, p: f.items(v, p, pos), []),
+            "grid_rel": (lambda v, p: f.items(v, p, lambda x, q: f.number(x, q, 0.0, 1.0, lo_open=True)), []),
             "milp_check_every": (lambda v, p: f.integer(v, p, 0), 0),
         })
     elif kind == "setup-table":
@@ -245,6 +246,8 @@ def load_config(path: str | Path, profile: str | None = None) -> dict[str, Any]:
             out[key] = copy.deepcopy(default) if not callable(default) else default
     if kind == "equal-violations" and not raw.get("simulator"):
         out["simulator"] = _simulator(f, {}, "simulator")
+    if kind == "tightest-match" and not (out["grid_ms"] or out["grid_rel"]):
+        raise f.fail("grid_ms", "missing (give grid_ms and/or grid_rel)")
     for key in ("methods",):
         if key in out and "reference" in out and out["reference"] not in out[key]:
             raise f.fail("reference", f"{out['reference']!r} is not among the methods")

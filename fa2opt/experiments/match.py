@@ -5,10 +5,14 @@ tightness.
 
 Instances: the configured files and folders (``shared_only``: those with a node in several
 flows — the rule's subject), each at every ``load`` × its rates with every flow's SLA set to
-``k`` × its fastest latency (:func:`~.common.at_point`). The optimum is ``fa2`` (exact: it
-equals the MILP on every instance of the project's suites); ``milp_check_every`` n solves
-every n-th point with the MILP as well and records whether fa2 matches it. A match is the
-spec's (:func:`fa2opt.verify.matches`).
+``k`` × its fastest latency (:func:`~.common.at_point`). Grid steps are absolute
+(``grid_ms``: Δ ms) or relative (``grid_rel`` r: Δ = r × the point's least flow SLA, e.g.
+0.001 = a thousand steps over the tightest SLA). The optimum is ``fa2`` (exact: it equals the
+MILP on every instance of the project's suites); ``milp_check_every`` n solves every n-th
+point with the MILP as well and records whether fa2 matches it. A match is the spec's
+(:func:`fa2opt.verify.matches`); ``rule_match`` (on both methods' rows) says whether the
+tightest rule matched the exact coupling search on the same grid (what the rule alone costs,
+apart from the grid).
 """
 
 from __future__ import annotations
@@ -58,8 +62,10 @@ def tasks(config: Mapping[str, Any]) -> list[tuple]:
             for k in config["sla_k"]:
                 checks.append(bool(milp and i % every == 0))
                 i += 1
+            steps = tuple([("ms", float(g)) for g in config["grid_ms"]]
+                          + [("rel", float(r)) for r in config["grid_rel"]])
             out.append((str(path), float(load), tuple(float(k) for k in config["sla_k"]),
-                        tuple(float(g) for g in config["grid_ms"]), tuple(checks)))
+                        steps, tuple(checks)))
     return out
 
 
@@ -83,14 +89,21 @@ def match_task(path: str, load: float, ks: Sequence[float], steps: Sequence[floa
         if check:
             m = solve(inst, "milp")
             milp_ok = None if m.status == "time_limit" else matches(opt, m)
-        for g in steps:
+        for kind, x in steps:
+            g = x if kind == "ms" else x * min(f.sla_ms for f in inst.flows)
+            step = f"{x:g} ms" if kind == "ms" else f"SLA/{1 / x:g}"
+            got = {}
             for meth in GRID_METHODS:
-                a = solve(inst, meth, grid_ms=g)
+                a = got[meth] = solve(inst, meth, grid_ms=g)
                 gap = (100.0 * (a.cost / opt.cost - 1.0)
                        if a.cost is not None and opt.cost and a.status in SOLVED else np.nan)
-                rows.append({**base, "grid_ms": g, "method": meth, "status": a.status, "cost": a.cost,
-                             "opt_status": opt.status, "opt_cost": opt.cost, "match": matches(a, opt),
-                             "excess_pct": gap, "solve_ms": a.solve_ms, "fa2_matches_milp": milp_ok})
+                rows.append({**base, "step": step, "grid_ms": g, "method": meth, "status": a.status,
+                             "cost": a.cost, "opt_status": opt.status, "opt_cost": opt.cost,
+                             "match": matches(a, opt), "excess_pct": gap, "solve_ms": a.solve_ms,
+                             "fa2_matches_milp": milp_ok})
+            agree = matches(got["fa2-grid-tightest"], got["fa2-grid"])
+            for r in rows[-len(GRID_METHODS):]:
+                r["rule_match"] = agree
     return rows
 
 
@@ -100,7 +113,7 @@ def run(config: Mapping[str, Any], workers: int | None, scheduler: str | None,
     for got in fan_out(match_task, tasks(config), workers=workers, scheduler=scheduler,
                        progress=progress):
         rows.extend(got)
-    return pd.DataFrame(rows).sort_values(["instance", "load", "k", "grid_ms", "method"],
+    return pd.DataFrame(rows).sort_values(["instance", "load", "k", "step", "method"],
                                           kind="stable", ignore_index=True)
 
 
@@ -114,7 +127,8 @@ def rates(points: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
                     "infeasible_points": int((g.opt_status == "infeasible").sum()),
                     "matches": int(feas.match.sum()),
                     "match_pct": 100.0 * float(feas.match.mean()) if len(feas) else np.nan,
-                    "mean_excess_pct": float(feas.excess_pct.mean()) if len(feas) else np.nan})
+                    "mean_excess_pct": float(feas.excess_pct.mean()) if len(feas) else np.nan,
+                    "rule_match_pct": 100.0 * float(feas.rule_match.mean()) if len(feas) else np.nan})
     return pd.DataFrame(out)
 
 
@@ -129,11 +143,14 @@ def plot_match(by_step_k: pd.DataFrame, path_of: Any) -> list[str]:
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.0), squeeze=False, sharey=True)
     for ax, m in zip(axes[0], methods):
         d = by_step_k[by_step_k.method == m]
-        for g, s in d.groupby("grid_ms"):
+        for g, s in d.groupby("step", sort=False):
             s = s.sort_values("k")
-            ax.plot(s.k, s.match_pct, marker="o", ms=3, label=f"Δ = {g:g} ms")
+            ax.plot(s.k, s.match_pct, marker="o", ms=3, label=f"Δ = {g}")
         ax.axhline(96.8, color="red", lw=0.8, ls="--", label="paper 96.8%")
         ax.set_xscale("log")
+        ks = sorted(d.k.unique())
+        ax.set_xticks(ks, [f"{k:g}" for k in ks])
+        ax.minorticks_off()
         ax.set_xlabel("SLA = k × fastest latency", fontsize=7)
         ax.set_title(m, fontsize=8)
         ax.tick_params(labelsize=7)
