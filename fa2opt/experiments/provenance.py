@@ -58,16 +58,17 @@ def now_utc() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def write_run_json(path: Path, config: Mapping[str, Any], *, started: str, wall_s: float,
-                   outputs: list[str], counts: Mapping[str, Any], workers: int | None,
-                   scheduler: str | None) -> dict[str, Any]:
-    """Write ``run.json`` and return its contents."""
+def write_run_json(path: Path, config: Mapping[str, Any], *, started: str, git: Mapping[str, Any],
+                   wall_s: float, outputs: list[str], counts: Mapping[str, Any],
+                   workers: int | None, scheduler: str | None) -> dict[str, Any]:
+    """Write ``run.json`` and return its contents; ``git`` is :func:`git_state` taken when
+    the run started (the code that ran, not whatever is checked out when it ends)."""
     body = {
         "experiment": config["name"], "kind": config["kind"], "profile": config["profile"],
         "config_path": config["config_path"], "config_sha256": config_hash(config),
         "config": {k: v for k, v in config.items() if k != "config_path"},
         "seeds": list(config.get("seeds", [])),
-        "git": git_state(), "versions": versions(), "machine": machine(),
+        "git": dict(git), "versions": versions(), "machine": machine(),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "workers": workers, "scheduler": scheduler,
         "started_utc": started, "finished_utc": now_utc(), "wall_s": round(wall_s, 3),

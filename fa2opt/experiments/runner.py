@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import match, savings, violations
-from .provenance import now_utc, write_run_json
+from .provenance import git_state, now_utc, write_run_json
 from .setup import setup_table
 
 
@@ -138,11 +138,11 @@ def run_config(config: Mapping[str, Any], root: Path, *, workers: int | None = N
     """Run one resolved config; returns its run.json contents."""
     out = Outputs(out_dir(config, root))
     workers = workers if workers is not None else config.get("workers")
-    started, t0 = now_utc(), time.perf_counter()
+    started, git, t0 = now_utc(), git_state(), time.perf_counter()
     body, counts = KINDS[config["kind"]](config, out, workers, scheduler, progress)
     wall = time.perf_counter() - t0
     head = (f"# {config['name']} ({config['profile']})\n\n{config['description']}\n\n"
             f"Config `{config['config_path']}`; wall {wall:.1f} s; provenance in `run.json`.\n\n")
     out.text("summary.md", head + body)
-    return write_run_json(out.path("run.json"), config, started=started, wall_s=wall,
+    return write_run_json(out.path("run.json"), config, started=started, git=git, wall_s=wall,
                           outputs=list(out.names), counts=counts, workers=workers, scheduler=scheduler)
