@@ -135,6 +135,21 @@ def test_process_pool_gives_the_serial_rows(tmp_path: Path, smoke: Path, workers
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_dask_scheduler_gives_the_serial_rows(tmp_path: Path, smoke: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert _script().main(["experiments/savings-grid.yaml", "--smoke", "--scheduler",
+                               cluster.scheduler_address, "--out-root", str(tmp_path),
+                               "--no-progress"]) == 0
+        assert any("solve_point" in p for p in cluster.scheduler.task_prefixes)  # ran there
+    cols = ["pipeline", "k", "load", "method", "status", "cost"]
+    a = pd.read_csv(smoke / "savings-grid-smoke" / "points.csv")[cols]
+    b = pd.read_csv(tmp_path / "savings-grid-smoke" / "points.csv")[cols]
+    pd.testing.assert_frame_equal(a, b)
+    assert json.loads((tmp_path / "savings-grid-smoke" / "run.json").read_text())["scheduler"]
+
+
 # -- config validation: one line naming file, field and reason; exit 2 ----------------------------
 BAD = [
     ("kind: savings-grid\n", "name", "missing"),

@@ -7,7 +7,7 @@ import sys
 from concurrent.futures import as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..compare.runner import SerialExecutor, make_executor
 from ..io import load_instance
