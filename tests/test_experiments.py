@@ -154,6 +154,10 @@ def test_dask_scheduler_gives_the_serial_rows(tmp_path: Path, smoke: Path) -> No
 BAD = [
     ("kind: savings-grid\n", "name", "missing"),
     ("name: x\nkind: nonsense\n", "kind", "must be one of"),
+    ("name: ../up\nkind: setup-table\nexperiments: [experiments/savings-grid.yaml]\n", "name", "must be letters"),
+    ("name: x\nkind: savings-grid\npipelines: [video_cpu]\nsla_k: [2]\nload: {cpu: [1]}\nmethods: [greedy]\n",
+     "reference", "not among the methods"),
+    ("- just\n- a list\n", "", "must be a mapping"),
     ("name: x\nkind: savings-grid\npipelines: [video_cpu]\nsla_k: [2]\nload: {cpu: [1]}\nbogus: 1\n",
      "bogus", "unknown key"),
     ("name: x\nkind: savings-grid\npipelines: [video_cpu]\nsla_k: [-2]\nload: {cpu: [1]}\n",

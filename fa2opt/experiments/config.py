@@ -14,6 +14,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -98,6 +99,14 @@ def _pipeline(f: _Fields, value: Any, field: str) -> str:
     return name
 
 
+def _name(f: _Fields, value: Any, field: str) -> str:
+    """The experiment's name is its output folder's: letters, digits, ``-``, ``_``, ``.``."""
+    name = f.text(value, field)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise f.fail(field, f"must be letters, digits, '-', '_' or '.' (got {value!r})")
+    return name
+
+
 def _instance_source(f: _Fields, value: Any, field: str) -> str:
     path = REPO / f.text(value, field)
     if not path.exists():
@@ -117,7 +126,7 @@ def _schema(kind: str, f: _Fields) -> dict[str, tuple[Check, Any]]:
     pos = lambda v, p: f.number(v, p, 0.0, lo_open=True)  # noqa: E731
     rho = lambda v, p: f.number(v, p, 0.0, 1.0, lo_open=True)  # noqa: E731
     common: dict[str, tuple[Check, Any]] = {
-        "name": (lambda v, p: f.text(v, p), ...),
+        "name": (lambda v, p: _name(f, v, p), ...),
         "kind": (lambda v, p: f.text(v, p, KINDS), ...),
         "description": (lambda v, p: f.text(v, p), ""),
         "seeds": (lambda v, p: f.items(v, p, lambda x, q: f.integer(x, q, 0)), [0]),
@@ -248,9 +257,8 @@ def load_config(path: str | Path, profile: str | None = None) -> dict[str, Any]:
         out["simulator"] = _simulator(f, {}, "simulator")
     if kind == "tightest-match" and not (out["grid_ms"] or out["grid_rel"]):
         raise f.fail("grid_ms", "missing (give grid_ms and/or grid_rel)")
-    for key in ("methods",):
-        if key in out and "reference" in out and out["reference"] not in out[key]:
-            raise f.fail("reference", f"{out['reference']!r} is not among the methods")
+    if "reference" in out and out["reference"] not in out["methods"]:
+        raise f.fail("reference", f"{out['reference']!r} is not among the methods")
     out["profile"] = profile or "full"
     from .common import rel_path
 
