@@ -154,6 +154,7 @@ def _schema(kind: str, f: _Fields) -> dict[str, tuple[Check, Any]]:
             "rho": (lambda v, p: f.items(v, p, rho), [1.0]),
             "headroom": (lambda v, p: f.items(v, p, lambda x, q: f.number(x, q, 0.0)), [0.0]),
             "violation_levels": (lambda v, p: f.items(v, p, lambda x, q: f.number(x, q, 0.0, 100.0, lo_open=True)), [1.0, 5.0]),
+            "sla_k": (lambda v, p: f.number(v, p, 1.0), None),
             "simulator": (lambda v, p: _simulator(f, v, p), {}),
         })
     elif kind == "tightest-match":

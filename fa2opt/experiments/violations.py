@@ -1,7 +1,8 @@
 """Cost at equal violations (issue 15, item 3): trace simulation per method over a headroom
 sweep, cost-vs-violation curves, and fa2's savings read at equal violation rates.
 
-A run is one pipeline on one trace window (a multi-flow pipeline: each flow on the window
+A run is one pipeline (its own SLAs, or with ``sla_k`` every flow's SLA at k × its fastest
+latency at the default rates) on one trace window (a multi-flow pipeline: each flow on the window
 whose mean is its default rate, labelled ``own``) with one seed, one headroom setting —
 max utilization ρ (the decision's replica headroom) × forecast headroom h (the predictor's
 forecast scaled by 1 + h) — and one method, through :func:`fa2opt.simulate.evaluate`. Every
@@ -25,7 +26,7 @@ import pandas as pd
 
 from ..simulate import MethodDecider, Predictor, evaluate, load_trace, make_workload
 from ..simulate.service import ServiceModel
-from .common import fan_out, hardware_class, pipeline
+from .common import at_point, fan_out, hardware_class, pipeline
 from .config import TRACES_DIR
 from .stats import cost_at_violation, frontier, mean_ci
 
@@ -50,15 +51,19 @@ def tasks(config: Mapping[str, Any]) -> list[tuple]:
             for seed in config["seeds"]:
                 out.append((name, label, tuple(sorted(assign.items())), int(seed), knobs,
                             tuple(config["methods"]), column, int(config["seconds"]),
-                            dict(config["simulator"])))
+                            dict(config["simulator"]), config["sla_k"]))
     return out
 
 
 def simulate_task(name: str, label: str, assign: tuple, seed: int, knobs: tuple,
                   methods: Sequence[str], column: str, seconds: int,
-                  sim: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Worker: one (pipeline, window, seed): every headroom setting × method on one workload."""
+                  sim: Mapping[str, Any], sla_k: float | None = None) -> list[dict[str, Any]]:
+    """Worker: one (pipeline, window, seed): every headroom setting × method on one workload.
+    ``sla_k``: every flow's SLA set to k × its fastest latency at the pipeline's default
+    rates (:func:`~.common.at_point` at load 1) instead of the pipeline's own SLA."""
     inst = pipeline(name)
+    if sla_k is not None:
+        inst = at_point(inst, 1.0, sla_k) or inst
     traces = {f: load_trace(TRACES_DIR / f"twitter_{w}.csv", column).window(0, seconds)
               for f, w in assign}
     work = make_workload(inst, traces, sim["arrivals"], seed)
