@@ -34,12 +34,12 @@ def _pipes(c: Mapping[str, Any]) -> str:
 
 
 def _sla(c: Mapping[str, Any]) -> str:
+    if c.get("kind") == "equal-violations":
+        if c.get("sla_k") is not None:
+            return f"k × each flow's fastest latency at the default rates, k = {c['sla_k']:g}"
+        return "the pipelines' own (IPA rule: 25× batch-1 stage latency; Loki 250 ms; shared: 5× fastest)"
     if "sla_k" in c:
         return f"k × each flow's fastest latency, k ∈ {{{_list(c['sla_k'])}}}"
-    if c.get("kind") == "equal-violations" and c.get("sla_k"):
-        return f"k × each flow's fastest latency at the default rates, k = {c['sla_k']:g}"
-    if c.get("kind") == "equal-violations":
-        return "the pipelines' own (IPA rule: 25× batch-1 stage latency; Loki 250 ms; shared: 5× fastest)"
     return "-"
 
 
