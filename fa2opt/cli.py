@@ -11,6 +11,7 @@ import importlib
 import json
 import math
 import sys
+import textwrap
 from typing import Any, Sequence
 
 from . import spec
@@ -195,7 +196,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     return status
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help text wrapped without breaking method names such as fa2-grid-tightest at a hyphen."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one short line and exit code 2, no usage dump
         self.exit(2, f"{self.prog}: {message}\n")
 

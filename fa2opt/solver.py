@@ -213,9 +213,14 @@ _METHODS: dict[str, str] = {
 }
 
 
-def register(name: str, target: str | type[Solver]) -> None:
-    """Register a method: ``target`` is a Solver subclass or its ``"module:Class"`` path."""
+def register(name: str, target: str | type[Solver],
+             options: Mapping[str, Option] | None = None) -> None:
+    """Register a method: ``target`` is a Solver subclass or its ``"module:Class"`` path;
+    ``options`` declares its options as :data:`OPTIONS` does for the shipped ones (without
+    them only the names its class takes are checked)."""
     _METHODS[name] = target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+    if options is not None:
+        OPTIONS[name] = {**options, "formulation": options.get("formulation", _FORMULATION)}
 
 
 def solver_class(name: str) -> type[Solver]:

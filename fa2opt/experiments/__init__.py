@@ -17,9 +17,10 @@ Importing this package registers ``fa2-grid-tightest`` (without editing the solv
 
 from __future__ import annotations
 
-from ..solver import available_methods, register
+from ..solver import OPTIONS, available_methods, register
 
-register("fa2-grid-tightest", "fa2opt.experiments.tightest:TightestGridSolver")
+# the same options as fa2-grid (its solver takes GridSolver's)
+register("fa2-grid-tightest", "fa2opt.experiments.tightest:TightestGridSolver", OPTIONS["fa2-grid"])
 
 
 def available() -> set[str]:
