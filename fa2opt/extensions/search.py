@@ -20,12 +20,14 @@ never modified; every extension becomes something it already solves:
   the relaxed choice towards a within-budget one (no DP); a choice whose objective equals the
   bound solves its subproblem. Subproblems are dropped when the bound reaches the incumbent,
   when the least allowed use of a budget exceeds it, or when no choice meets the SLAs.
-  Otherwise the subproblem is split by the Murty / Lawler partition around its relaxed choice
-  (:func:`fa2opt.edge.partition`), best-first by bound; children are queued with their
+  Otherwise the subproblem is split, best-first by bound: a relaxed choice over a budget by
+  :func:`orthant_partition` (every choice using at least as much at each of the budget's
+  nodes breaks it too, and is dropped with it), one within every budget by the Murty /
+  Lawler partition around it (:func:`fa2opt.edge.partition`); children are queued with their
   parent's bound and evaluated when popped.
 
 Exactness: the children of a split hold every choice of their parent except the relaxed
-choice split on, which is either over a budget or already offered as incumbent; bounds are
+choice split on (already offered as incumbent) or choices that break a budget; bounds are
 valid (weak duality) and the DP is exact under the SLA rule, so when the heap empties the
 incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``), and no incumbent proves
 infeasibility (not the all-fastest test). Complexity: a DP per cutting-plane step (a handful
@@ -284,7 +286,10 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
                     heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
                     tick += 1
                 continue
-            for child in partition(allow, y, order):
+            over = [j for j in range(len(lists)) if used(j, y) > lists[j][2]]
+            children = (orthant_partition(allow, y, order, uses[over[0]]) if over
+                        else partition(allow, y, order))
+            for child in children:
                 heapq.heappush(heap, (bound, tick, child, None, mu))
                 tick += 1
         if heap:  # stopped by the guard
@@ -297,6 +302,24 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         return search_tree()
     except _Stopped:  # the DP stopped early (time limit): the incumbent, and no bound
         return Result("time_limit", best[1], None, stats)
+
+
+def orthant_partition(allowed: Mapping[str, np.ndarray], x: Mapping[str, int], order: list[str],
+                      use: Mapping[str, np.ndarray]):
+    """The subproblem minus every choice using at least as much of a budget as ``x`` at each
+    of its nodes (x breaks the budget, and the sum only grows with each node's use, so they
+    all break it): child i keeps the nodes before i at uses ≥ x's and node i at uses < x's.
+    The children are disjoint and hold every other choice. Splitting off this orthant rather
+    than x alone (:func:`fa2opt.edge.partition`) removes many over-budget choices per split."""
+    rest = dict(allowed)
+    for v in order:
+        if v not in use:
+            continue
+        a, u = rest[v], use[v]
+        low = a[u[a] < u[x[v]]]
+        if len(low):
+            yield {**rest, v: low}
+        rest[v] = a[u[a] >= u[x[v]]]
 
 
 class _Stopped(Exception):
