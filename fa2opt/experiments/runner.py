@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from . import match, savings, violations
+from . import match, savings, script, violations
 from .provenance import git_state, now_utc, write_run_json
 from .setup import setup_table
 
@@ -129,8 +129,17 @@ def _setup(config: Mapping[str, Any], out: Outputs, workers: int | None, schedul
     return markdown(table), {"rows": len(table), "experiments": len(config["experiments"])}
 
 
+def _script(config: Mapping[str, Any], out: Outputs, workers: int | None, scheduler: str | None,
+            progress: bool) -> tuple[str, dict[str, Any]]:
+    runs = script.run(config, out.folder, workers)
+    out.table(runs, "runs")
+    for r in runs.run:  # every file the entry point wrote, for run.json
+        out.names += sorted(str(p.relative_to(out.folder)) for p in (out.folder / r).rglob("*") if p.is_file())
+    return script.summary(config, out.folder, runs), {"runs": len(runs), "files": int(runs.files.sum())}
+
+
 KINDS = {"savings-grid": _savings, "equal-violations": _violations, "tightest-match": _match,
-         "setup-table": _setup}
+         "setup-table": _setup, "script": _script}
 
 
 def run_config(config: Mapping[str, Any], root: Path, *, workers: int | None = None,
