@@ -142,6 +142,28 @@ KINDS = {"savings-grid": _savings, "equal-violations": _violations, "tightest-ma
          "setup-table": _setup, "script": _script}
 
 
+RECORD_SUFFIXES = (".md", ".csv", ".json", ".txt")
+RECORD_MAX_BYTES = 256 * 1024
+
+
+def record(folder: Path, dest: Path) -> list[str]:
+    """Copy a run's small text outputs (summaries, tables, run.json; no plots, nothing over
+    ``RECORD_MAX_BYTES``) into ``dest`` (``docs/recorded/NAME``), replacing what was there, so
+    the figures the docs quote keep their numbers and provenance in git."""
+    import shutil
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    kept = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix in RECORD_SUFFIXES and p.stat().st_size <= RECORD_MAX_BYTES:
+            target = dest / p.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, target)
+            kept.append(str(p.relative_to(folder)))
+    return kept
+
+
 def run_config(config: Mapping[str, Any], root: Path, *, workers: int | None = None,
                scheduler: str | None = None, progress: bool = False) -> dict[str, Any]:
     """Run one resolved config; returns its run.json contents."""

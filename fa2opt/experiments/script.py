@@ -64,7 +64,14 @@ def entry_main(entry: str) -> Callable[[Sequence[str]], int]:
     """``argv -> exit code`` of one entry point (its fixed leading arguments included)."""
     target, lead = ENTRIES[entry]
     main = _load(target).main
-    return lambda argv: int(main([*lead, *argv]) or 0)
+
+    def call(argv: Sequence[str]) -> int:
+        try:
+            return int(main([*lead, *argv]) or 0)
+        except SystemExit as exc:  # argparse rejects bad arguments by exiting (code 2)
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+
+    return call
 
 
 def run(config: Mapping[str, Any], folder: Path, workers: int | None) -> pd.DataFrame:
