@@ -41,6 +41,16 @@ ENTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
 STDOUT_TAIL = 60  # lines of a run's stdout quoted in summary.md
 
 
+def command(entry: str) -> str:
+    """The entry point as the docs write its command line."""
+    target, lead = ENTRIES[entry]
+    if target.endswith(".py"):
+        return f"python {target}"
+    if target == "fa2opt.cli":
+        return " ".join(["python -m fa2opt", *lead])
+    return " ".join([f"python -m {target}", *lead])
+
+
 def _load(target: str) -> ModuleType:
     """The entry point's module: a package module by name, or a script under ``scripts/``
     loaded from its file (registered under its stem so process pools can pickle its
@@ -101,8 +111,7 @@ def run(config: Mapping[str, Any], folder: Path, workers: int | None) -> pd.Data
 def summary(config: Mapping[str, Any], folder: Path, runs: pd.DataFrame) -> str:
     """Per run: its command, wall time, and its own ``summary.md`` where it wrote one, else
     the tail of its stdout."""
-    target, lead = ENTRIES[config["entry"]]
-    cmd = f"python -m {target} {' '.join(lead)}".strip() if not target.endswith(".py") else f"python {target}"
+    cmd = command(config["entry"])
     parts = []
     for _, r in runs.iterrows():
         sub = folder / r["run"]
