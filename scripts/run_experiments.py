@@ -5,6 +5,7 @@
     python scripts/run_experiments.py --all --quick                          # every one, minutes
     python scripts/run_experiments.py experiments/NAME.yaml --smoke          # seconds (tests)
     python scripts/run_experiments.py --all --scheduler tcp://HOST:8786      # over Dask
+    python scripts/run_experiments.py experiments/trace.yaml --record        # + docs/recorded/trace/
 
 Each run writes into ``results/experiments/NAME[-quick|-smoke]/`` (``--out-root``):
 CSV and Parquet tables, PNG figures, ``summary.md`` and ``run.json`` (git revision, dirty
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fa2opt.experiments.config import load_config  # noqa: E402
-from fa2opt.experiments.runner import out_dir, run_config  # noqa: E402
+from fa2opt.experiments.runner import out_dir, record, run_config  # noqa: E402
 from fa2opt.io import InputError  # noqa: E402
 
 
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, help="local processes (default: the config's, else all cores)")
     ap.add_argument("--scheduler", help="dask.distributed scheduler address (scale-out)")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--record", action="store_true",
+                    help="also copy each run's summaries, tables and run.json (no plots) to "
+                         "docs/recorded/NAME[-quick|-smoke]/, where the docs' figures cite them")
     args = ap.parse_args(argv)
     paths = list(args.configs)
     if args.all:
@@ -63,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 2
         print(f"{c['name']} ({c['profile']}): {info['wall_s']:.1f} s -> {out_dir(c, args.out_root)}")
+        if args.record:
+            dest = out_dir(c, ROOT / "docs" / "recorded")
+            kept = record(out_dir(c, args.out_root), dest)
+            print(f"  recorded {len(kept)} files -> {dest.relative_to(ROOT)}")
     return 0
 
 

@@ -25,7 +25,7 @@ from ..io import InputError
 REPO = Path(__file__).resolve().parents[2]
 PIPELINES_DIR = REPO / "datasets" / "pipelines"
 TRACES_DIR = REPO / "datasets" / "traces"
-KINDS = ("savings-grid", "equal-violations", "tightest-match", "setup-table")
+KINDS = ("savings-grid", "equal-violations", "tightest-match", "setup-table", "script")
 PROFILES = ("quick", "smoke")
 WINDOWS = ("bursty", "fluctuating", "steady_high", "steady_low")
 
@@ -172,7 +172,35 @@ def _schema(kind: str, f: _Fields) -> dict[str, tuple[Check, Any]]:
         common.update({
             "experiments": (lambda v, p: f.items(v, p, lambda x, q: _config_path(f, x, q)), ...),
         })
+    elif kind == "script":
+        from .script import ENTRIES
+
+        common.update({
+            "entry": (lambda v, p: f.text(v, p, tuple(ENTRIES)), ...),
+            "runs": (lambda v, p: _runs(f, v, p), ...),
+            "workers_arg": (lambda v, p: f.text(v, p), None),
+        })
     return common
+
+
+def _runs(f: _Fields, value: Any, field: str) -> list[dict[str, Any]]:
+    """A script config's runs: each a ``name`` (its sub-folder) and ``args`` (strings;
+    numbers are taken as written), names unique."""
+    def one(v: Any, p: str) -> dict[str, Any]:
+        item = f.mapping(v, p, ("name", "args"))
+        args = item.get("args", [])
+        if not isinstance(args, list):
+            raise f.fail(f"{p}.args", f"must be a list (got {args!r})")
+        for j, a in enumerate(args):
+            if isinstance(a, bool) or not isinstance(a, (str, int, float)):
+                raise f.fail(f"{p}.args[{j}]", f"must be a string or number (got {a!r})")
+        return {"name": _name(f, item.get("name"), f"{p}.name"), "args": [str(a) for a in args]}
+
+    runs = f.items(value, field, one)
+    names = [r["name"] for r in runs]
+    if len(set(names)) != len(names):
+        raise f.fail(field, f"run names must be unique (got {', '.join(names)})")
+    return runs
 
 
 SIMULATOR_DEFAULTS: dict[str, Any] = {

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from . import match, savings, violations
+from . import match, savings, script, violations
 from .provenance import git_state, now_utc, write_run_json
 from .setup import setup_table
 
@@ -129,8 +129,39 @@ def _setup(config: Mapping[str, Any], out: Outputs, workers: int | None, schedul
     return markdown(table), {"rows": len(table), "experiments": len(config["experiments"])}
 
 
+def _script(config: Mapping[str, Any], out: Outputs, workers: int | None, scheduler: str | None,
+            progress: bool) -> tuple[str, dict[str, Any]]:
+    runs = script.run(config, out.folder, workers)
+    out.table(runs, "runs")
+    for r in runs.run:  # every file the entry point wrote, for run.json
+        out.names += sorted(str(p.relative_to(out.folder)) for p in (out.folder / r).rglob("*") if p.is_file())
+    return script.summary(config, out.folder, runs), {"runs": len(runs), "files": int(runs.files.sum())}
+
+
 KINDS = {"savings-grid": _savings, "equal-violations": _violations, "tightest-match": _match,
-         "setup-table": _setup}
+         "setup-table": _setup, "script": _script}
+
+
+RECORD_SUFFIXES = (".md", ".csv", ".json", ".txt")
+RECORD_MAX_BYTES = 256 * 1024
+
+
+def record(folder: Path, dest: Path) -> list[str]:
+    """Copy a run's small text outputs (summaries, tables, run.json; no plots, nothing over
+    ``RECORD_MAX_BYTES``) into ``dest`` (``docs/recorded/NAME``), replacing what was there, so
+    the figures the docs quote keep their numbers and provenance in git."""
+    import shutil
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    kept = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix in RECORD_SUFFIXES and p.stat().st_size <= RECORD_MAX_BYTES:
+            target = dest / p.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, target)
+            kept.append(str(p.relative_to(folder)))
+    return kept
 
 
 def run_config(config: Mapping[str, Any], root: Path, *, workers: int | None = None,
