@@ -71,6 +71,18 @@ def fan_out(fn: Callable[..., list[dict[str, Any]]], tasks: Sequence[tuple], *,
         close()
 
 
+def collect(fn: Callable[..., list[dict[str, Any]]], tasks: Sequence[tuple], order: list[str], *,
+            workers: int | None, scheduler: str | None, progress: bool = False) -> Any:
+    """Every task's rows (:func:`fan_out`) as one table in a reproducible order (tasks finish
+    in any order on a pool): sorted stably by the columns ``order``."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for got in fan_out(fn, tasks, workers=workers, scheduler=scheduler, progress=progress):
+        rows.extend(got)
+    return pd.DataFrame(rows).sort_values(order, kind="stable", ignore_index=True)
+
+
 def rel_path(path: str | Path) -> str:
     from .config import REPO
 

@@ -27,7 +27,7 @@ from ..io import load_instance
 from ..model import Instance
 from ..solver import available_methods, solve
 from ..verify import matches
-from .common import SOLVED, at_point, fan_out
+from .common import SOLVED, at_point, collect
 from .config import REPO
 
 GRID_METHODS = ("fa2-grid", "fa2-grid-tightest")
@@ -109,12 +109,8 @@ def match_task(path: str, load: float, ks: Sequence[float], steps: Sequence[floa
 
 def run(config: Mapping[str, Any], workers: int | None, scheduler: str | None,
         progress: bool) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for got in fan_out(match_task, tasks(config), workers=workers, scheduler=scheduler,
-                       progress=progress):
-        rows.extend(got)
-    return pd.DataFrame(rows).sort_values(["instance", "load", "k", "step", "method"],
-                                          kind="stable", ignore_index=True)
+    return collect(match_task, tasks(config), ["instance", "load", "k", "step", "method"],
+                   workers=workers, scheduler=scheduler, progress=progress)
 
 
 def rates(points: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:

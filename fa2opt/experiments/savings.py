@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..solver import solve
-from .common import SOLVED, at_point, fan_out, hardware_class, pipeline
+from .common import SOLVED, at_point, collect, hardware_class, pipeline
 
 
 def tasks(config: Mapping[str, Any]) -> list[tuple]:
@@ -54,12 +54,8 @@ def solve_point(name: str, hw: str, load: float, k: float, rho: float,
 
 def run(config: Mapping[str, Any], workers: int | None, scheduler: str | None,
         progress: bool) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for got in fan_out(solve_point, tasks(config), workers=workers, scheduler=scheduler,
-                       progress=progress):
-        rows.extend(got)
-    return pd.DataFrame(rows).sort_values(["hardware", "pipeline", "k", "load", "rho", "method"],
-                                          kind="stable", ignore_index=True)
+    return collect(solve_point, tasks(config), ["hardware", "pipeline", "k", "load", "rho", "method"],
+                   workers=workers, scheduler=scheduler, progress=progress)
 
 
 def summarize(points: pd.DataFrame, reference: str, by: Sequence[str]) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..simulate import MethodDecider, Predictor, evaluate, load_trace, make_workload
 from ..simulate.service import ServiceModel
-from .common import at_point, fan_out, hardware_class, pipeline
+from .common import at_point, collect, hardware_class, pipeline
 from .config import TRACES_DIR
 from .stats import cost_at_violation, frontier, mean_ci
 
@@ -88,12 +88,8 @@ def simulate_task(name: str, label: str, assign: tuple, seed: int, knobs: tuple,
 
 def run(config: Mapping[str, Any], workers: int | None, scheduler: str | None,
         progress: bool) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for got in fan_out(simulate_task, tasks(config), workers=workers, scheduler=scheduler,
-                       progress=progress):
-        rows.extend(got)
-    return pd.DataFrame(rows).sort_values(["hardware", "pipeline", "window", "seed", "rho", "headroom",
-                                           "method"], kind="stable", ignore_index=True)
+    return collect(simulate_task, tasks(config), ["hardware", "pipeline", "window", "seed", "rho", "headroom", "method"],
+                   workers=workers, scheduler=scheduler, progress=progress)
 
 
 def curve_points(runs: pd.DataFrame) -> pd.DataFrame:
