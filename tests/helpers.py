@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fa2opt.model import Instance
+
+if TYPE_CHECKING:
+    from fa2opt.problem import Problem
 
 
 def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
@@ -36,3 +39,20 @@ BAD_INPUT_BASE: dict[str, Any] = {
     "edges": [["a", "b", 1.0]],
     "prices": {"gpu": 4.0},
 }
+
+
+def choice_of(problem: "Problem", answer: Any) -> dict[str, int]:
+    """An answer's decision as table positions (node → position of the chosen row)."""
+    inst = problem.instance
+    return {v: problem.tables[v].position(next(
+        j for j, c in enumerate(inst.node(v).configs)
+        if c.identity == (d.batch, d.hardware, d.units, d.variant)))
+        for v, d in answer.nodes.items()}
+
+
+def poisson_arrivals(inst: Instance, seconds: int = 5) -> dict[str, Any]:
+    """Poisson arrival times (ms) at each flow's constant rate, one seeded stream per flow."""
+    from fa2opt.simulate.arrivals import Trace, arrival_times_ms
+
+    return {f.name: arrival_times_ms(Trace.constant(f.rate_rps, seconds), "poisson",
+                                     np.random.default_rng(i)) for i, f in enumerate(inst.flows)}

@@ -24,6 +24,7 @@ from fa2opt.answer import Answer
 from fa2opt.solver import Decision, Solver, checked
 from fa2opt.tables import ReplicaRangeError
 from fa2opt.verify import matches
+from helpers import choice_of
 from formulations import base
 from formulations import solve as milp_solve
 
@@ -52,13 +53,6 @@ def exhaustive_cost(problem: Problem) -> float | None:
         *(range(len(problem.tables[v])) for v in names))) if problem.meets_slas(ch)]
     return min(costs) if costs else None
 
-
-def choice_of(problem: Problem, answer: Answer) -> dict[str, int]:
-    inst = problem.instance
-    return {v: problem.tables[v].position(next(
-        j for j, c in enumerate(inst.node(v).configs)
-        if c.identity == (d.batch, d.hardware, d.units, d.variant)))
-        for v, d in answer.nodes.items()}
 
 
 def assert_exact(inst: Instance, **options) -> Answer:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
 from fa2opt.cli import main as cli_main
 from fa2opt.io import InputError, dump_instance
+from helpers import choice_of
 from formulations.accuracy import flow_accuracy
 
 from strategies import instances
@@ -39,13 +40,6 @@ def exhaustive(problem: Problem, ok: Callable[[Mapping[str, int]], bool],
                 best = (val, choice)
     return best
 
-
-def choice_of(problem: Problem, answer) -> dict[str, int]:
-    inst = problem.instance
-    return {v: problem.tables[v].position(next(
-        j for j, c in enumerate(inst.node(v).configs)
-        if c.identity == (d.batch, d.hardware, d.units, d.variant)))
-        for v, d in answer.nodes.items()}
 
 
 def with_extra(inst: Instance, **extra) -> Instance:

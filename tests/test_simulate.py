@@ -17,6 +17,7 @@ from fa2opt.simulate import (MethodDecider, Plan, Predictor, ServiceModel, Table
                              arrival_times_ms, evaluate, load_trace, make_workload,
                              node_settings, observed_rates, simulate)
 from fa2opt.simulate.metrics import billing, reconfigurations
+from helpers import poisson_arrivals
 
 try:
     from strategies import instances
@@ -154,8 +155,7 @@ def test_simulator_invariants_on_random_instances(inst):
     if not ans.has_decision:
         return
     rates = {f.name: f.rate_rps for f in inst.flows}
-    arr = {f.name: arrival_times_ms(Trace.constant(f.rate_rps, 5), "poisson",
-                                    np.random.default_rng(i)) for i, f in enumerate(inst.flows)}
+    arr = poisson_arrivals(inst)
     _, sim = fixed_run(inst, rates, arr)
     for v, rec in sim.nodes.items():
         d = ans.nodes[v]

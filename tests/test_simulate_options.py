@@ -16,6 +16,7 @@ from fa2opt import Config, Flow, Instance, Node, solve
 from fa2opt.cli import main
 from fa2opt.simulate import (MethodDecider, Plan, Predictor, ServiceModel, SimOptions, Trace,
                              arrival_times_ms, evaluate, make_workload, node_settings, simulate)
+from helpers import poisson_arrivals
 
 try:
     from strategies import instances
@@ -109,8 +110,7 @@ def test_round_robin_invariants_on_random_instances(inst):
     if not ans.has_decision:
         return
     rates = {f.name: f.rate_rps for f in inst.flows}
-    arr = {f.name: arrival_times_ms(Trace.constant(f.rate_rps, 5), "poisson",
-                                    np.random.default_rng(i)) for i, f in enumerate(inst.flows)}
+    arr = poisson_arrivals(inst)
     sim = simulate(inst, Plan.fixed(node_settings(inst, ans, rates)), arr, dispatch="round-robin")
     for v, rec in sim.nodes.items():
         d = ans.nodes[v]
