@@ -63,7 +63,7 @@ from typing import Any, Generator, Mapping, Protocol
 
 from .decouple import DecoupledProblem
 from .pruning import Candidates
-from .sptree import SPTree, leaves, split_leaves, trampoline
+from .sptree import Delay, SPTree, fix_leaves, leaves, split_leaves, trampoline
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -72,6 +72,7 @@ STALL = 4  # steps without a better bound before the step factor θ is halved
 # Components with at most this many coupling combinations use the equal split (a few
 # memoised remainder solves beat the ascent's dozens there; measured in docs/fa2.md).
 LAGRANGE_MIN_SPACE = 4
+FLOW_BOUND = True  # non-series-parallel components: the flow-bound search (.flow_bound)
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -141,6 +142,9 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     for sub in parts:
         if not sub.coupling:
             res = _independent(sub, remainder)
+        elif lagrange and FLOW_BOUND and _not_series_parallel(sub):
+            from .flow_bound import lp_search
+            res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline)
         elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
             res = _LagrangianSearch(sub, remainder, deadline).run()
         else:
@@ -167,6 +171,13 @@ def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
     for v in dp.free:
         res.choice[v] = len(cands[v]) - 1
         res.cost += cands[v].cost[-1]
+
+
+def _not_series_parallel(dp: DecoupledProblem) -> bool:
+    """Some flow was made series-parallel by node reduction (its DAG is known): the
+    duplicated leaves make the copy-agreement bound slow, so the flow bound searches."""
+    return (any(f.node_reductions for f in dp.flows)
+            and all(f.graph is not None for f in dp.flows))
 
 
 def _space(dp: DecoupledProblem) -> float:
@@ -241,8 +252,13 @@ class _Exact:
         if key in m:
             return m[key]
         self.solves += 1
-        r = self.remainder(self.dp.flows[i].tree, self.budgets[i], self.dp.candidates,
-                           {w: fixing[w] for w in cw}, None)
+        cands = self.dp.candidates
+        # the fixed leaves folded into delays first: the DP then sees only the free ones
+        tree = fix_leaves(self.dp.flows[i].tree, {w: cands[w].latency[fixing[w]] for w in cw})
+        if type(tree) is Delay:
+            r = (0.0, {}) if tree.latency_ms <= self.budgets[i] else None
+        else:
+            r = self.remainder(tree, self.budgets[i], cands, None, None)
         m[key] = r
         return r
 
