@@ -425,9 +425,8 @@ __global__ void lagrange_node_min(const double* __restrict__ y,
     int bk = -1;
     long long a = cand_ptr[v];
     for (long long c = a; c < cand_ptr[v + 1]; ++c) {
-        if (!al[c]) continue;
         double x = __dadd_rn(cand_cost[c], __dmul_rn(yv, cand_lat[c]));
-        if (x < best) { best = x; bk = (int)(c - a); }
+        if (al[c] && x < best) { best = x; bk = (int)(c - a); }
     }
     node_min[i] = best;
     arg[i] = bk;
@@ -513,9 +512,9 @@ def _launch(xp: ModuleType, call: KernelCall) -> tuple:
 
 def _evaluate_cuda(dag: DagStructure, lat: Any, cost: Any, budget: Any, xp: ModuleType) -> Fixings:
     B = lat.shape[0]
-    step = max(1, GPU_CHUNK_ENTRIES // max(1, dag.slots))
+    step = max(1, GPU_CHUNK_ENTRIES // max(1, dag.slots))  # rows per launch: bounds the scratch
     parts = [_launch(xp, evaluate_call(dag.on(xp), lat[lo:lo + step], cost[lo:lo + step], budget, xp))[:3]
-             for lo in range(0, B, step)] or [_launch(xp, evaluate_call(dag.on(xp), lat, cost, budget, xp))[:3]]
+             for lo in range(0, max(B, 1), step)]
     lat_f, ok, total = (xp.concatenate(p) if len(parts) > 1 else p[0] for p in zip(*parts))
     return Fixings(lat_f, ok.view(xp.bool_), total)
 

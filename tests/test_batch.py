@@ -343,7 +343,6 @@ def test_device_matches_numpy_twin(device):
     xp = kernels.get_array_module(device)
     rng = np.random.default_rng(13)
     names, flows = random_dag(rng, 200, 4, 0.03)
-    dag = DagStructure.from_flows(names, flows)
     B = 700
     lat, cost = random_latencies(rng, B, 200), random_latencies(rng, B, 200)
     flows = with_edge_slas(flows, names, lat[1], rng)
@@ -386,3 +385,27 @@ def test_module_docstring_example_runs():
     exec("\n".join(lines), ns)  # noqa: S102
     assert ns["ev"].lat_f.shape == (1000, len(ns["dag"].flows))
     assert ns["lb"].arg.shape == (1000, len(ns["dag"].nodes))
+
+
+def test_bench_script_smoke(tmp_path):
+    """scripts/bench_batch.py end to end on a small DAG (CPU devices): rows for every
+    (primitive, device, batch), every device bit-identical to the numpy twin, exit 0."""
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_batch.py"
+    spec_ = importlib.util.spec_from_file_location("bench_batch", path)
+    mod = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(mod)
+    out = tmp_path / "b.csv"
+    devices = "numpy,numba" if cpu_kernels.available() else "numpy"
+    assert mod.main(["--nodes", "30", "--flows", "3", "--batches", "1,40", "--repeats", "1",
+                     "--budget-s", "0.1", "--devices", devices, "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    n_dev = len(devices.split(","))
+    assert len(frame) == 2 * 2 * n_dev and frame["same_bits"].all() and (frame["per_s"] > 0).all()
+    inst = mod.random_dag_instance(30, 3)
+    problem = Problem.from_instance(inst)
+    assert not problem.empty_nodes and problem.is_feasible()
+    assert {v for f in inst.flows for v in f.nodes} == {n.name for n in inst.nodes}
