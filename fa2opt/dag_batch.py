@@ -250,6 +250,8 @@ def evaluate_fixings(dag: DagStructure, lat: Any, cost: Any, xp: ModuleType = np
     B fixings; see the module docstring. ``lat``, ``cost``: (B, V) float64 in ``dag.nodes``
     order; ``budget``: (F,) to replace the flows' ``fl(S + 1e-6)``."""
     bud = dag.on(xp)["budget"] if budget is None else xp.asarray(budget, dtype=xp.float64)
+    if bud.shape != (len(dag.flows),):
+        raise ValueError(f"budget must be ({len(dag.flows)},), got {bud.shape}")
     lat = xp.ascontiguousarray(lat, dtype=xp.float64)
     cost = xp.ascontiguousarray(cost, dtype=xp.float64)
     _check_bv(lat, cost, len(dag.nodes))

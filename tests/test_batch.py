@@ -186,6 +186,8 @@ def test_budget_override():
     budget = np.median(ev.lat_f, axis=0)
     for got in (evaluate_fixings(dag, lat, lat, budget=budget), evaluate_fixings_numpy(dag, lat, lat, budget)):
         np.testing.assert_array_equal(got.ok, (ev.lat_f <= budget).all(axis=1))
+    with pytest.raises(ValueError, match=r"budget must be \(2,\)"):
+        evaluate_fixings(dag, lat, lat, budget=np.zeros((20, 2)))
 
 
 # -- (2) Lagrangian node minima: numpy twin vs the definition -------------------------------
