@@ -322,7 +322,8 @@ def lagrangian_bound(cands: Candidates, y: Any, allowed: Any = None, xp: ModuleT
     if cpu_kernels.available():
         from . import dag_batch_numba as nb
         B = y.shape[0]
-        al = np.ones((1, C), dtype=np.bool_) if allowed is None else allowed.reshape(-1, C)
+        al = (np.ones((1, C), dtype=np.bool_) if allowed is None
+              else allowed if allowed.ndim == 2 else allowed.reshape(1, C))
         val, arg, mins = np.empty(B), np.empty((B, V), dtype=np.int32), np.empty((B, V))
         nb.node_min(y, np.asarray(cands.ptr, dtype=np.int64), np.asarray(cands.lat, dtype=np.float64),
                     np.asarray(cands.cost, dtype=np.float64), al, val, arg, mins)

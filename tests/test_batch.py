@@ -250,6 +250,26 @@ def test_numpy_bound_is_the_definition(V, B, kmax, seed, kind, empty):
     np.testing.assert_array_equal(got.arg, arg)
 
 
+def test_nodes_without_candidates():
+    """No candidate at all (C = 0), or a node whose candidates are all masked: val inf, arg −1,
+    on every backend (and the host-compiled source)."""
+    y = np.ones((3, 2))
+    empty = Candidates(np.zeros(3, dtype=np.int64), np.zeros(0), np.zeros(0))
+    one = Candidates(np.array([0, 1, 2]), np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    cases = [(empty, None), (empty, np.zeros(0, bool)), (empty, np.zeros((3, 0), bool)),
+             (one, np.array([True, False])), (one, np.array([[True, True], [False, True], [False, False]]))]
+    for cands, allowed in cases:
+        want = bound_reference(cands, y, allowed)
+        got = [lagrangian_bound_numpy(cands, y, allowed), lagrangian_bound(cands, y, allowed)]
+        if cuda_host.compiler() is not None:
+            node_min, arg = _host(dag_batch.node_min_call(cands, y, allowed, np))
+            got.append(dag_batch.Bound(_host(dag_batch.row_sums_call(node_min, np))[0], arg, node_min))
+        for g in got:
+            _same_bits(g.val, want[0])
+            np.testing.assert_array_equal(g.arg, want[1])
+            _same_bits(g.node_min, want[2])
+
+
 # -- Numba vs numpy -------------------------------------------------------------------------
 needs_numba = pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available")
 
