@@ -102,7 +102,7 @@ class DagStructure:
     pred_delay: np.ndarray  # (E,) float64
     sink_ptr: np.ndarray  # (F+1,) int64: flow f's sinks are sink_slot[sink_ptr[f]:sink_ptr[f+1]]
     sink_slot: np.ndarray  # slots without an in-flow successor
-    _device: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # device copies, levels
 
     @classmethod
     def from_problem(cls, problem: Any) -> "DagStructure":
@@ -157,17 +157,17 @@ class DagStructure:
     def on(self, xp: ModuleType) -> dict[str, Any]:
         """The index arrays in ``xp`` (copied to the device once per module and device)."""
         key = (getattr(xp, "__name__", ""), int(xp.cuda.runtime.getDevice()) if is_cupy(xp) else -1)
-        if key not in self._device:
+        if key not in self._cache:
             names = ("slot_node", "flow_ptr", "pred_ptr", "pred_slot", "pred_delay", "budget")
-            self._device[key] = {n: xp.asarray(getattr(self, n)) for n in names}
-        return self._device[key]
+            self._cache[key] = {n: xp.asarray(getattr(self, n)) for n in names}
+        return self._cache[key]
 
     def levels(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The numpy twin's schedule: slots grouped by depth (0 for no predecessor, else
         1 + the deepest predecessor), per level (slots, padded predecessor slots (n, D),
         padded delays (n, D)); padding points at slot S (a finish of −inf) with delay 0.
         Slots of one level never depend on each other. Cached."""
-        if "levels" not in self._device:
+        if "levels" not in self._cache:
             S = self.slots
             depth = np.zeros(S, dtype=np.int64)
             for s in range(S):  # predecessors are earlier slots
@@ -185,8 +185,8 @@ class DagStructure:
                     ps[i, :e1 - e0] = self.pred_slot[e0:e1]
                     ds[i, :e1 - e0] = self.pred_delay[e0:e1]
                 out.append((ss, ps, ds))
-            self._device["levels"] = out
-        return self._device["levels"]
+            self._cache["levels"] = out
+        return self._cache["levels"]
 
 
 class Candidates(NamedTuple):
