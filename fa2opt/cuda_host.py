@@ -5,16 +5,20 @@ on a device this project rarely has. So that the first GPU run is not the source
 run, the tests compile the *unchanged* source with ``g++`` (or ``$CXX``) after
 :data:`SHIM`, a header that defines what the kernels use — ``__global__``, ``__device__``,
 ``__forceinline__``, ``blockIdx``/``blockDim``/``threadIdx``/``gridDim``,
-``__longlong_as_double`` (``__restrict__`` and ``extern "C"`` are already C++) — and append
-one launcher per kernel. A launcher runs the grid serially: every block, and inside it every
-thread, calls the kernel body with the indices set, exactly as many threads as CuPy
-launches (the last block's surplus threads included, so the bounds guard runs too).
+``__longlong_as_double``, ``__dadd_rn``/``__dmul_rn`` (``__restrict__`` and ``extern "C"``
+are already C++) — and append one launcher per kernel. A launcher runs the grid serially:
+every block, and inside it every thread, calls the kernel body with the indices set, exactly
+as many threads as CuPy launches (the last block's surplus threads included, so the bounds
+guard runs too). Any CUDA source of this form runs (``source=``): the grid DP's
+(:data:`fa2opt.kernels.CUDA_SOURCE`, the default) and the batched DAG primitives'
+(:data:`fa2opt.dag_batch.CUDA_SOURCE`).
 
 Serial threads are valid only for kernels whose threads do not wait on each other: the shim
 turns ``__syncthreads`` (and ``__shared__``) into a compile error rather than run such a
 kernel wrongly; atomics are not defined (the kernels use none). The host build uses
 ``-ffp-contract=off``: no FMA contraction, so each ``a + b`` is one IEEE double addition as on
-the GPU (the kernels have no multiply-add that NVRTC could fuse).
+the GPU (a kernel with a multiply-add writes it ``__dadd_rn(c, __dmul_rn(y, l))``, which NVRTC
+does not fuse either).
 
 What a GPU would catch as an illegal address is caught too: array arguments run framed by
 canary bytes (a write just past an array fails the launch), and a segmentation fault inside
@@ -59,6 +63,9 @@ static thread_local uint3 threadIdx, blockIdx;
 static thread_local dim3 blockDim, gridDim;
 static inline double __longlong_as_double(long long v) { double d; std::memcpy(&d, &v, sizeof d); return d; }
 static inline long long __double_as_longlong(double d) { long long v; std::memcpy(&v, &d, sizeof v); return v; }
+// one IEEE operation each, rounded to nearest (the host build has -ffp-contract=off: no FMA)
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
 #define __syncthreads() static_assert(false, "cuda_host: __syncthreads needs concurrent threads; the serial host launcher cannot run this kernel")
 #define __shared__ static_assert(false, "cuda_host: __shared__ memory needs concurrent threads; the serial host launcher cannot run this kernel");
 """

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-shot GPU check (no network; CuPy must already be installed on the GPU machine):
 # device info, the gpu-marked tests together with the numpy twins of the same test files,
-# and the kernel benchmark (CuPy vs numpy with the compiled CPU kernels and with the numpy twins
-# alone, side by side). Everything goes to one file.
+# the large-instance benchmark of the batched DAG primitives (scripts/bench_batch.py: numpy
+# vs Numba vs CuPy) and the grid kernel benchmark (CuPy vs numpy with the compiled CPU kernels
+# and with the numpy twins alone, side by side). Everything goes to one file.
 #
 #   scripts/gpu_check.sh [RESULT_FILE]        (default results/gpu_check.txt)
 #
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 OUT="${1:-results/gpu_check.txt}"
 mkdir -p "$(dirname "$OUT")"
 CSV="${OUT%.txt}_bench.csv"
+BATCH_CSV="${OUT%.txt}_bench_batch.csv"
 export PYTHONUNBUFFERED=1
 {
   echo "# gpu_check $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname)"
@@ -31,10 +33,18 @@ PY
   echo "## tests: gpu-marked and the numpy twins of the same files"
 } > "$OUT"
 python -m pytest tests/test_kernels.py tests/test_grid.py tests/test_decision_table.py \
-  -m "gpu or not slow" -q -p no:cacheprovider >> "$OUT" 2>&1
+  tests/test_batch.py tests/test_cuda_source.py -m "gpu or not slow" -q -p no:cacheprovider >> "$OUT" 2>&1
 TESTS=$?
 {
   echo "pytest exit code: $TESTS"
+  echo
+  echo "## large-instance benchmark (scripts/bench_batch.py), CSV: $BATCH_CSV"
+} >> "$OUT"
+# one 200-node DAG, B = 1 … 65,536 fixings / multiplier vectors, numpy vs Numba vs CuPy (≈ 1 min)
+timeout 240 python scripts/bench_batch.py --devices numpy,numba,cupy \
+  --batches 1,16,256,4096,65536 --repeats 3 --budget-s 2 --cap-cpu 65536 --out "$BATCH_CSV" >> "$OUT" 2>&1
+echo "bench_batch exit code: $?" >> "$OUT"
+{
   echo
   echo "## benchmark (scripts/bench_kernel.py), CSV: $CSV"
 } >> "$OUT"
