@@ -50,6 +50,7 @@ DAGs and lattices. At the deadline: the incumbent, with the least open bound as 
 from __future__ import annotations
 
 import heapq
+import sys
 import time
 from typing import Mapping
 
@@ -58,10 +59,13 @@ import numpy as np
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
 from .. import spec
+from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from .search import PRUNE_TOL, INF, RemainderSolver, SearchResult, _Exact
 
 _LP_INF = 1e30  # HiGHS's infinity
-STRONG = 4  # branching candidates whose children's LPs are solved to choose among them
+LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
+STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
 
 class FlowLP:
@@ -74,6 +78,7 @@ class FlowLP:
     Objective Σ c_{v,k} λ_{v,k}. Built once per search (O(Σ candidates + Σ_f |G_f|))."""
 
     def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph]):
+        """``graphs[i]``: the DAG of ``dp.flows[i]`` (its budget is the SPFlow's)."""
         import highspy._core as highs  # the raw class: the wrapper prints a banner on stdout
 
         cands = dp.candidates
@@ -93,7 +98,8 @@ class FlowLP:
         # per flow, in topological order: (node index, source row or -1,
         # [(pred position, edge row, d)], first out-edge row or -1, is sink)
         self.flows: list[tuple[list, float]] = []
-        for g in graphs:
+        self.budgets = [f.budget_ms for f in dp.flows]
+        for g, budget in zip(graphs, self.budgets):
             t0 = n_lam + len(t_ub)
             pos = {v: j for j, v in enumerate(g.nodes)}
             plan: list[list] = []
@@ -114,8 +120,8 @@ class FlowLP:
                         plan[pos[u]][3] = r
                 sink = not g.succs[v]
                 plan.append([self.index[v], src, ins, -1, sink])
-                t_ub.append(g.budget_ms if sink else _LP_INF)
-            self.flows.append(([tuple(x) for x in plan], g.budget_ms))
+                t_ub.append(budget if sink else _LP_INF)
+            self.flows.append(([tuple(x) for x in plan], budget))
         n_flow_rows = len(rows)
         for i in range(len(nodes)):  # Σ_k λ_{v,k} = 1
             rows.append([(k, 1.0) for k in range(int(ptr[i]), int(ptr[i + 1]))])
@@ -240,6 +246,10 @@ class LPSearch:
         self.trivial = float(sum(dp.candidates[v].cost[-1] for v in self.lp.nodes))
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
+        self.dp = dp
+        self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
+        self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
+        self.dag_budget = np.asarray(self.lp.budgets, dtype=float)
         # per flow: plan positions of the coupling slots, successor lists, float margin
         self.where = {vi: i for i, vi in enumerate(self.slot)}
         self.succ = []
@@ -299,6 +309,57 @@ class LPSearch:
                 out[i] = m
         return tuple(out)
 
+    def improve(self) -> None:
+        """Local search from the incumbent (the primal side's batch work): every move of one
+        node to a cheaper candidate, then every pair of one node one step faster and another
+        cheaper, evaluated at once by :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's
+        longest-path rule); the best feasible cheaper move is taken until none is left, and
+        the coupling nodes' result goes back to the DP (:class:`~.search._Exact`) for the
+        other nodes. O(moves · (V + E)) per round, on the batch backend."""
+        exact = self.exact
+        if exact.best_fix is None:
+            return
+        lp = self.lp
+        choice = dict(exact.best_fix)
+        for i in range(len(self.dp.flows)):
+            choice.update(exact.flow(i, exact.best_fix)[1])
+        idx = np.asarray([lp.ptr[j] + choice.get(v, 0) for j, v in enumerate(lp.nodes)])
+        lo, hi = lp.ptr[:-1], lp.ptr[1:]
+        for _ in range(4 * len(lp.nodes)):
+            cur = float(lp.cost[idx].sum())
+            # single moves: node v to a cheaper (slower) candidate c
+            cols = np.arange(lp.n_lam)
+            owner = lp.owner
+            single = cols[cols > idx[owner]]
+            rows_v, rows_c = owner[single], single
+            # pairs: u one step faster, v to a cheaper candidate, cheaper in total
+            faster = idx - 1
+            us = np.nonzero(faster >= lo)[0]
+            gain = lp.cost[faster[us]] - lp.cost[idx[us]]  # (U,) what speeding u up costs
+            save = lp.cost[single] - lp.cost[idx[owner[single]]]  # (S,) what a single move saves
+            iu, iv = np.nonzero((gain[:, None] + save[None, :] < -1e-12)
+                                & (us[:, None] != owner[single][None, :]))
+            pu, pv = us[iu], single[iv]
+            B = rows_v.size + pu.size
+            if B == 0:
+                break
+            moves = np.tile(idx, (B, 1))
+            moves[np.arange(rows_v.size), rows_v] = rows_c
+            r = np.arange(rows_v.size, B)
+            moves[r, pu] = faster[pu]
+            moves[r, owner[pv]] = pv
+            # the compiled kernel once Numba is loaded; else the numpy twin (same bits), so a
+            # single decision does not pay for loading Numba's cache
+            evaluate = evaluate_fixings if "numba" in sys.modules else evaluate_fixings_numpy
+            ev = evaluate(self.dag, lp.lat[moves], lp.cost[moves], budget=self.dag_budget)
+            total = np.where(ev.ok, ev.total, INF)
+            b = int(np.argmin(total))
+            if not total[b] < cur - 1e-12 * max(1.0, cur):
+                break
+            idx = moves[b]
+        fix = {w: int(idx[s] - lp.ptr[s]) for w, s in zip(self.coupling, self.slot)}
+        exact.value(fix)
+
     def tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
         almost the cost grain when every cost is a multiple of it (nothing better than the
@@ -357,19 +418,21 @@ class LPSearch:
                     options.append((cost[a + picks[i]] - float(x @ cost[a:b]), i, fast, m & ~fast))
         if options:
             options.sort(reverse=True)
-            best = options[0]
-            if len(options) > 1 and STRONG > 1:  # strong branching: the children's LP values
-                base = self.lp.value
-                best_score = -1.0
-                for opt in options[:STRONG]:
-                    _, i, fast, slow = opt
-                    gains = []
-                    for c in (fast, slow):
-                        v = self.lp.objective(self.upper_bounds(masks[:i] + (c,) + masks[i + 1:]))
-                        gains.append(max(v - base, 1e-9))
-                    score = gains[0] * gains[1]
-                    if score > best_score:
-                        best, best_score = opt, score
+            best, best_score = options[0], -1.0
+            base = self.lp.value
+            for opt in options[:STRONG] if len(options) > 1 else ():
+                _, i, fast, slow = opt
+                seen = self.pseudo[i]
+                if seen[2] >= RELIABLE:  # reliable: the average gains observed so far
+                    gains = (seen[0] / seen[2], seen[1] / seen[2])
+                else:  # strong branching: solve both children's LPs, and remember the gains
+                    gains = tuple(max(self.lp.objective(self.upper_bounds(
+                        masks[:i] + (c,) + masks[i + 1:])) - base, 1e-9) for c in (fast, slow))
+                    gains = tuple(min(g, 1e9) for g in gains)
+                    self.pseudo[i] = [seen[0] + gains[0], seen[1] + gains[1], seen[2] + 1]
+                score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
+                if score > best_score:
+                    best, best_score = opt, score
             _, i, fast, slow = best
             return [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
         i = max(range(len(masks)), key=lambda j: (bin(masks[j]).count("1"), -j))
@@ -428,8 +491,11 @@ class LPSearch:
             if root_lb is None:
                 root_lb = lb
             picks = self.rounding(lam, masks) if lam is not None else self.fastest(masks)
+            before = exact.best
             if self.value(picks) is None and lam is not None:
                 self.value(self.fastest(masks))
+            if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
+                self.improve()
             if lb >= exact.best - self.tol():
                 continue
             if exact.best < INF:
