@@ -5,6 +5,7 @@ is found exactly, and the search equals brute force (and keeps a valid bound at 
 from __future__ import annotations
 
 import random
+import sys
 import time
 from dataclasses import replace
 
@@ -21,6 +22,15 @@ from fa2opt.reductions.flow_bound import FlowLP, LPSearch, cost_grain
 from fa2opt.verify import matches, verify
 
 from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+
+SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
+
+
+def solve_with_flow_bound(inst: Instance, **options) -> fa2opt.Answer:
+    """fa2 with the flow-bound search on every non-SP component (not only large ones)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        return fa2opt.solve(inst, "fa2", **options)
 
 
 def decoupled(inst: Instance):
@@ -93,7 +103,7 @@ def test_fa2_equals_brute_force_on_non_sp_graphs_with_delays(seed, shared):
     rng = random.Random(seed)
     inst = two_flow_instance(rng) if shared else random_dag_instance(
         rng, rng.randint(4, 8), 3, rng.uniform(0.3, 0.8))
-    ans = fa2opt.solve(inst, "fa2")
+    ans = solve_with_flow_bound(inst)
     ref = fa2opt.solve(inst, "brute-force")
     assert ans.status == ref.status
     assert matches(ans, ref), (ans.cost, ref.cost)
@@ -123,8 +133,24 @@ def test_time_limit_answer_is_honest():
     not above its cost."""
     rng = random.Random(21)
     inst = random_dag_instance(rng, 9, 3, 0.7)
-    ans = fa2opt.solve(inst, "fa2", time_limit=1e-9)
+    ans = solve_with_flow_bound(inst, time_limit=1e-9)
     assert ans.status in ("time_limit", "optimal")
     if ans.status == "time_limit":
         assert ans.lower_bound is not None and ans.lower_bound <= ans.cost + 1e-9
         assert verify(inst, ans).ok
+
+
+def test_flow_bound_search_is_taken_for_large_non_sp_components(monkeypatch):
+    """The dispatch: a 20-node dense DAG (every node duplicated) goes to the flow bound, and
+    its answer equals the MILP's where the MILP is present."""
+    calls = []
+    real = LPSearch.run
+    monkeypatch.setattr(LPSearch, "run", lambda self: calls.append(1) or real(self))
+    rng = random.Random(4)
+    inst = random_dag_instance(rng, 20, 3, 0.5)
+    problem, dp = decoupled(inst)
+    assert len(dp.coupling) >= SEARCH.FLOW_MIN_COUPLING
+    ans = fa2opt.solve(inst, "fa2")
+    assert calls and ans.status in ("optimal", "infeasible")
+    if "milp" in fa2opt.solver.available_methods():
+        assert matches(ans, fa2opt.solve(inst, "milp"))

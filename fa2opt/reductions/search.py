@@ -72,7 +72,10 @@ STALL = 4  # steps without a better bound before the step factor θ is halved
 # Components with at most this many coupling combinations use the equal split (a few
 # memoised remainder solves beat the ascent's dozens there; measured in docs/fa2.md).
 LAGRANGE_MIN_SPACE = 4
-FLOW_BOUND = True  # non-series-parallel components: the flow-bound search (.flow_bound)
+FLOW_BOUND = True  # large non-series-parallel components: the flow-bound search (.flow_bound)
+# ... from this many coupling nodes (below it the copy split's few DP solves beat the LP's
+# set-up: measured on random non-SP DAGs of 4-16 nodes, docs/fa2.md)
+FLOW_MIN_COUPLING = 16
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -174,9 +177,11 @@ def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
 
 
 def _not_series_parallel(dp: DecoupledProblem) -> bool:
-    """Some flow was made series-parallel by node reduction (its DAG is known): the
-    duplicated leaves make the copy-agreement bound slow, so the flow bound searches."""
-    return (any(f.node_reductions for f in dp.flows)
+    """Some flow was made series-parallel by node reduction (its DAG is known) and the
+    component has at least FLOW_MIN_COUPLING coupling nodes: the duplicated leaves make the
+    copy-agreement bound slow, so the flow bound searches."""
+    return (len(dp.coupling) >= FLOW_MIN_COUPLING
+            and any(f.node_reductions for f in dp.flows)
             and all(f.graph is not None for f in dp.flows))
 
 
