@@ -7,17 +7,17 @@ are measured CSV subsets or synthetic Amdahl rows (:func:`.profiles.measured_pro
 synthetic grid of the benchmark it came from; SLAs sit near each flow's frontier
 (:func:`.instances.place_slas`) so they bind.
 
-=====================  =====================================================================
-family                 why it is hard for the FA2 reduction
-=====================  =====================================================================
-:func:`dense_dag`      dense, not series-parallel: node reduction duplicates most nodes
-:func:`random_dag`     50-200 nodes, out-degree ~2 inside a window: many N's, long coupling
-:func:`lattice`        a grid: every interior node is on exponentially many paths
-:func:`vsp_edge_latency`  series-parallel, but ~15 % of the edges of series joins carry their
-                       own latency, so the joins no longer reduce (coupling nodes)
-:func:`shared_flows`   several flows over mostly the same nodes: one coupled choice per node
-:func:`small_single_flow`  2-12 nodes of every shape: per-decision overhead, not search
-=====================  =====================================================================
+Why each is hard for the FA2 reduction:
+
+- :func:`dense_dag`: dense and not series-parallel, so node reduction duplicates most nodes;
+- :func:`random_dag`: 50-200 nodes with out-degree ~2 inside a window: many overlapping N's,
+  almost every node left coupled;
+- :func:`lattice`: a grid, every interior node on exponentially many paths;
+- :func:`vsp_edge_latency`: series-parallel, but ~15 % of the edges of series joins carry
+  their own latency, so those joins no longer reduce (coupling nodes);
+- :func:`shared_flows`: several flows over mostly the same nodes, one coupled choice per node;
+- :func:`small_single_flow`: 2-12 nodes of every shape, no search at all: the per-decision
+  overhead.
 
 :data:`FAMILIES` maps a family name to its generator and default size grid, so the
 benchmark (``scripts/bench_decision.py``) and the tests iterate over all of them.
@@ -170,9 +170,9 @@ def random_dag(rng: np.random.Generator, n: int, *, window: int = 6, out_degree:
 
 def lattice_topology(rows: int, cols: int) -> Topology:
     """The rows x cols grid DAG: node ``r{i}c{j}``, edges right (i, j) → (i, j+1) and down
-    (i, j) → (i+1, j); one source r0c0, one sink at the far corner. Not series-parallel as
-    soon as rows, cols ≥ 2 (the 2 x 2 grid holds the bridge's N once a third row or column
-    is added; a 2 x 2 grid itself is a fork-join)."""
+    (i, j) → (i+1, j); one source r0c0, one sink at the far corner. Series-parallel only when
+    a side is 1 (a chain) or the grid is 2 x 2 (a fork-join); any larger grid holds an
+    induced N (w = r1c0, x = r0c1, y = r1c1, z = r0c2 in a 2 x 3 grid)."""
     assert rows >= 1 and cols >= 1
     name = [[f"r{i}c{j}" for j in range(cols)] for i in range(rows)]
     pairs = [(name[i][j], name[i][j + 1]) for i in range(rows) for j in range(cols - 1)]
