@@ -15,7 +15,7 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   up to ``--milp-max-nodes``), with the pruned candidates per node, to show how time grows
   with nodes and rows. Target: a 1,000-node chain under a second.
 
-* ``shared.csv`` -- flows sharing most of their nodes (:func:`shared_instance`: two or
+* ``shared.csv`` -- flows sharing most of their nodes (``fa2opt.generate.shared_flows``: two or
   three flows over windows of one 15-30-node chain / nested series-parallel / fork-join
   graph, real or Amdahl profiles, SLAs near the frontier), the hard case of the coupling
   search: fa2 (Lagrangian cost split, the default) beside the MILP and, with
@@ -28,10 +28,26 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   cold medians with its prune / DP breakdown. Targets: nested SP of 1,000 nodes < 0.2 s, a
   10,000-node chain < 1 s, depth 1,000 solves.
 
-* ``dense.csv`` -- random dense single-flow DAGs (:func:`dense_instance`: 8-30 nodes, edge
+* ``dense.csv`` -- random dense single-flow DAGs (``fa2opt.generate.dense_dag``: 8-30 nodes, edge
   probability 0.12-0.4, 12 rows per node, SLA at 1.05-1.6x the all-fastest latency), not
   series-parallel, so the decomposition duplicates many nodes inside the flow: fa2 beside
   the MILP. Target: every case well under a second.
+
+* ``random.csv``, ``lattice.csv``, ``vsp.csv``, ``shared-large.csv`` -- issue 13's large
+  families from ``fa2opt.generate.FAMILIES`` (random DAGs of 50/100/200 nodes; lattices
+  5x5, 7x7, 8x8, 10x10, 3x12; vertex series-parallel graphs of 60-200 nodes with ~15 % of
+  edges carrying their own latency; 3-6 flows over 60-120-node graphs), ``--family-instances``
+  per size: fa2 beside the MILP, both with ``--time-limit`` per run (each run also stopped
+  at 1.5 x the limit + 2 s: status ``killed``), medians, worst, MILP/fa2 and HiGHS/fa2,
+  match (only when both answers are proven). Target: fa2 no slower than the MILP, median
+  and worst. The dense and shared sections print their target too (hard: fa2 median
+  ≤ 1/3 of the MILP's, worst ≤ the MILP's worst).
+
+* ``small.csv`` -- single-flow graphs of 2-12 nodes of every shape: fa2's first decision on
+  a new structure (cold caches) beside the Pyomo MILP and HiGHS alone, and the repeated
+  decision's p50. Targets: ≥ 200x the MILP, ≥ 50x HiGHS; repeated p50 ≤ 0.05 ms.
+
+Each target prints as one ``SUMMARY`` line with ``met`` or ``NOT met``.
 
 ``solve_ms`` is what every answer reports (``fa2opt.solver.Solver.solve``): from the
 configuration tables in memory (``Problem``) to the finished answer. Each case runs
@@ -40,6 +56,7 @@ configuration tables in memory (``Problem``) to the finished answer. Each case r
     python scripts/bench_decision.py                 # everything
     python scripts/bench_decision.py --quick         # fewer repetitions, scaling ≤ 100 nodes
     python scripts/bench_decision.py --only deep     # size and depth only
+    python scripts/bench_decision.py --quick --only random lattice vsp shared-large small
 """
 
 from __future__ import annotations
@@ -52,6 +69,7 @@ import platform
 import statistics
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -60,6 +78,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fa2opt.answer import Answer  # noqa: E402
+from fa2opt.generate import DENSE_CASES, FAMILIES, dense_dag, shared_flows  # noqa: E402
 from fa2opt.io import load_instance  # noqa: E402
 from fa2opt.problem import Problem  # noqa: E402
 from fa2opt.reductions import ParetoPrune, clear_cache  # noqa: E402
@@ -67,63 +87,59 @@ from fa2opt.solver import available_methods, checked, get_solver  # noqa: E402
 from fa2opt.verify import matches  # noqa: E402
 
 
-def timed_runs(run: Callable[[], object], reps: int, budget_s: float) -> tuple[list[float], object]:
+PROVEN = ("optimal", "infeasible")  # answers that prove their claim (match is only judged on these)
+
+
+class Overrun(BaseException):
+    """Raised by the benchmark's alarm when a run passes its hard limit (a BaseException, so
+    no solver's ``except Exception`` turns it into an answer)."""
+
+
+def hard_limit(time_limit_s: float | None) -> float | None:
+    """The wall-clock guard for a run with ``time_limit_s``: 1.5 × the limit + 2 s (a method
+    that honours its limit answers ``time_limit`` well before)."""
+    return None if time_limit_s is None else 1.5 * time_limit_s + 2.0
+
+
+def guarded(run: Callable[[], Answer], hard_s: float | None, method: str) -> Answer:
+    """``run()``; when it has not returned after ``hard_s`` seconds (SIGALRM), an answer with
+    status ``killed``, no decision and the elapsed wall time as ``solve_ms`` (a lower bound
+    on the real time), so a method whose own ``time_limit`` does not stop it cannot hang the
+    benchmark. fa2's caches are cleared after a kill (a structure may be half-built)."""
+    if hard_s is None:
+        return run()
+    import signal
+
+    def alarm(signum, frame):
+        raise Overrun()
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, hard_s)
+    t0 = time.perf_counter()
+    try:
+        return run()
+    except Overrun:
+        clear_cache()
+        return Answer("killed", method, solve_ms=(time.perf_counter() - t0) * 1000.0,
+                      message=f"no answer within {hard_s:g} s (stopped by the benchmark)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def timed_runs(run: Callable[[], object], reps: int, budget_s: float,
+               hard_s: float | None = None, method: str = "") -> tuple[list[float], object]:
     """Run ``run`` (returning an Answer) up to ``reps`` times within ``budget_s`` seconds
-    (at least once); return the answers' solve_ms and the last answer."""
+    (at least once), each run stopped after ``hard_s`` seconds when given (:func:`guarded`);
+    return the answers' solve_ms and the last answer."""
     times, ans = [], None
     t_end = time.perf_counter() + budget_s
     for _ in range(reps):
-        ans = run()
+        ans = guarded(run, hard_s, method)
         times.append(ans.solve_ms)
-        if time.perf_counter() > t_end:
+        if time.perf_counter() > t_end or ans.status == "killed":
             break
     return times, ans
-
-
-def shared_instance(rng: "np.random.Generator", name: str, nodes: tuple[int, int] = (15, 30),
-                    flows: tuple[int, int] = (2, 3), configs: tuple[int, int] = (10, 60),
-                    p_measured: float = 0.5):
-    """Flows that share most of their nodes (the hard case of fa2's coupling search).
-
-    A chain, nested series-parallel or fork-join graph (``fa2opt.generate.build``) of n ~
-    U(nodes) nodes; flow 0 covers it all, every other flow a window of its topological
-    order that drops at most a fifth of the nodes at each end (so flows share ≥ 60 % of the
-    nodes, usually far more). Profiles: a subset of a measured CSV (probability
-    ``p_measured``) or Amdahl rows (``fa2opt.generate``), batch-fill queueing, rates as
-    ``random_instance`` draws them (× logU(0.3, 10) of the flow's typical capacity), SLAs at
-    t ~ U(0.02, 0.6) of each flow's frontier (feasible, mostly binding)."""
-    import math
-    from fa2opt import generate as gen
-    pick = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
-    n = pick(*nodes)
-    shape = ("chain", "nested-sp", "fork-join")[pick(0, 2)]
-    topo = gen.build(shape, n, pick)
-    order = list(topo.nodes)
-    F = pick(*flows)
-    members = [tuple(order)]
-    for _ in range(F - 1):
-        a, b = pick(0, n // 5), n - pick(0, n // 5)
-        members.append(tuple(order[a:b]))
-    topo = gen.Topology("multi-flow", topo.nodes, topo.edges, tuple(members), "shared-" + shape)
-    files = gen.measured_profile_files()
-    rows = {}
-    for v in topo.nodes:
-        k = int(round(math.exp(rng.uniform(math.log(configs[0]), math.log(configs[1])))))
-        if files and rng.uniform() < p_measured:
-            rows[v], _ = gen.measured_profile(rng, k, Path(files[pick(0, len(files) - 1)]))
-        else:
-            rows[v] = gen.amdahl_profile(rng, k, bool(rng.uniform() < 0.4))
-    kinds = sorted({c.hardware for cs in rows.values() for c in cs})
-    prices = {h: gen.BASE_PRICES.get(h, 4.0) for h in kinds}
-    sharing = {v: sum(v in m for m in members) for v in topo.nodes}
-    rates = []
-    for m in members:
-        cap = [math.log(statistics.median(1000.0 * c.batch / c.latency_ms for c in rows[v])
-                        / sharing[v]) for v in m]
-        rates.append(round(math.exp(sum(cap) / len(cap) + rng.uniform(math.log(0.3), math.log(10.0))), 2))
-    inst = gen.assemble(topo, rows, name=name, rates=rates, prices=prices)
-    positions = {f: float(rng.uniform(0.02, 0.6)) for f in gen.flow_names(topo)}
-    return gen.place_slas(inst, positions, decimals=gen.SLA_DECIMALS)
 
 
 def bench_problem(problem: Problem, *, reps: int, milp_reps: int, budget_s: float,
@@ -181,62 +197,71 @@ def save(rows: list[dict], path: Path) -> None:
         w.writerows(rows)
 
 
-DENSE_CASES = ((8, 0.4), (12, 0.3), (16, 0.25), (20, 0.2), (25, 0.15), (30, 0.12))
-
-
-def dense_instance(rng: "np.random.Generator", n: int, p: float, k: int = 12):
-    """A random dense DAG of n nodes as one flow (the hard case of node duplication).
-
-    Node i has k of 12 rows (batch 1/2/4/8 x 1/2/4 cpu units; latency base ~ U(5, 40) x
-    (0.3 + 0.7 b) x (0.2 + 0.8 / u) x U(0.9, 1.1)); edge i -> j (i < j) with probability p,
-    delay 0, 1 or 2 ms; rate 50/s; SLA = all-fastest latency x U(1.05, 1.6)."""
-    from fa2opt import Config, Edge, Flow, Instance, Node
-    nodes = []
-    for i in range(n):
-        base = rng.uniform(5, 40)
-        cfgs = [Config(b, "cpu", c, round(base * (0.3 + 0.7 * b) * (0.2 + 0.8 / c) * rng.uniform(0.9, 1.1), 3))
-                for b in (1, 2, 4, 8) for c in (1, 2, 4)]
-        nodes.append(Node(f"n{i}", tuple(cfgs[:k])))
-    edges = [Edge(f"n{i}", f"n{j}", float(rng.integers(0, 3)))
-             for i in range(n) for j in range(i + 1, n) if rng.random() < p]
-    inst = Instance(f"dense-{n}-{p:g}", tuple(nodes), tuple(edges),
-                    (Flow("main", 50.0, 1e9, tuple(v.name for v in nodes)),))
-    problem = Problem.from_instance(inst)
-    fast = problem.flow_latencies(problem.fastest_choice())["main"]
-    return inst.with_slas({"main": fast * rng.uniform(1.05, 1.6)})
-
-
-
 def milp_columns(problem: Problem, fa2_answer, fa2_median_ms: float, reps: int,
                  budget_s: float, **options) -> dict:
     """The MILP side of a side-by-side row, against both yardsticks: the Pyomo MILP as the
-    ``milp`` method runs it (model build + HiGHS + read-back: ``milp_median_ms``) and HiGHS
-    alone on the same model (its own run timer, ``highs_run_ms``: ``highs_median_ms``), each
-    as a ratio over fa2's median; its status and whether the answers match (spec's rule, on a
-    proven MILP answer)."""
+    ``milp`` method runs it (model build + HiGHS + read-back: ``milp_median_ms``, worst run
+    ``milp_max_ms``) and HiGHS alone on the same model (its own run timer, ``highs_run_ms``:
+    ``highs_median_ms``), each as a ratio over fa2's median; its status and whether the
+    answers match (spec's rule; ``-`` unless both answers are proven). With a ``time_limit``
+    option each run is also stopped by :func:`guarded` at :func:`hard_limit`."""
     solver = get_solver("milp", **options)
     answers: list = []
-    mt, m = timed_runs(lambda: answers.append(solver.solve(problem)) or answers[-1], reps, budget_s)
+    mt, m = timed_runs(lambda: answers.append(solver.solve(problem)) or answers[-1], reps, budget_s,
+                       hard_limit(options.get("time_limit")), "milp")
     m = checked(problem, m)
-    highs = statistics.median(float(x.extra.get("highs_run_ms", math.nan)) for x in answers)
+    highs = statistics.median(float(x.extra.get("highs_run_ms", math.nan)) for x in answers) \
+        if answers else math.nan
+    proven = m.status in PROVEN and fa2_answer.status in PROVEN
     return {"milp_status": m.status, "_milp_cost": m.cost, "milp_runs": len(mt),
-            "milp_median_ms": statistics.median(mt), "highs_median_ms": highs,
+            "milp_median_ms": statistics.median(mt), "milp_max_ms": max(mt),
+            "highs_median_ms": highs,
             "milp_over_fa2": statistics.median(mt) / fa2_median_ms,
             "highs_over_fa2": highs / fa2_median_ms,
-            "match": m.status in ("optimal", "infeasible") and matches(fa2_answer, m)}
+            "match": matches(fa2_answer, m) if proven else "-"}
 
 
-def summarize_family(rows: list[dict], label: str, have_milp: bool) -> None:
-    """One family's closing lines: fa2's median and worst time against the 1 s target, and
-    the MILP's median with whether every answer matched."""
+TARGETS = {  # issue 13's targets per kind of family: (factor on the MILP median, label)
+    "hard": (1 / 3, "fa2 median ≤ 1/3 of the MILP median and worst ≤ the MILP worst"),
+    "large": (1.0, "fa2 no slower than the MILP, median and worst"),
+}
+
+
+def summarize_family(rows: list[dict], label: str, have_milp: bool,
+                     target: str | None = None) -> None:
+    """One family's closing lines. Without ``target``: fa2's median and worst time against
+    the 1 s target, and the MILP's median with whether every answer matched. With
+    ``target`` ("hard" or "large", :data:`TARGETS`): the issue's target for the family,
+    met or NOT met (met needs every fa2 answer proven), the medians and worst cases of
+    both over the per-case medians, how many answers are unproven (their times are lower
+    bounds) and how many proven pairs match."""
     if not rows:
         return
     med = [r["fa2_median_ms"] for r in rows]
-    print(f"\nfa2 on {label}: median {statistics.median(med):.1f} ms, worst {max(med):.1f} ms "
-          f"(target well under 1000 ms: {'met' if max(med) < 1000 else 'NOT met'})")
-    if have_milp:
-        print(f"MILP: median {statistics.median(r['milp_median_ms'] for r in rows):.1f} ms; "
-              f"all answers match: {all(r['match'] for r in rows)}")
+    if target is None:
+        print(f"\nfa2 on {label}: median {statistics.median(med):.1f} ms, worst {max(med):.1f} ms "
+              f"(target well under 1000 ms: {'met' if max(med) < 1000 else 'NOT met'})")
+        if have_milp:
+            print(f"MILP: median {statistics.median(r['milp_median_ms'] for r in rows):.1f} ms; "
+                  f"all answers match: {all(r['match'] is True for r in rows)}")
+        return
+    factor, goal = TARGETS[target]
+    fa2_open = sum(r["fa2_status"] not in PROVEN for r in rows)
+    line = (f"SUMMARY {label} ({len(rows)} cases): fa2 median {statistics.median(med):.1f} ms, "
+            f"worst {max(med):.1f} ms")
+    if not have_milp:
+        print(f"{line}; no MILP: target ({goal}) not judged")
+        return
+    mm = [r["milp_median_ms"] for r in rows]
+    judged = [r["match"] for r in rows if r["match"] != "-"]
+    ok = (fa2_open == 0 and statistics.median(med) <= factor * statistics.median(mm)
+          and max(med) <= max(mm))
+    print(f"{line}; MILP median {statistics.median(mm):.1f} ms, worst {max(mm):.1f} ms "
+          f"(MILP/fa2 of medians {statistics.median(mm) / statistics.median(med):.2f}x); "
+          f"unproven: fa2 {fa2_open}, MILP {sum(r['milp_status'] not in PROVEN for r in rows)}; "
+          f"match {sum(judged)}/{len(judged)} proven pairs; "
+          f"target [{target}: {goal}]: {'met' if ok else 'NOT met'}")
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -259,12 +284,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="time limit (s) of each equal-split run")
     ap.add_argument("--dense-reps", type=int, default=3, help="instances per dense (n, p) case")
     ap.add_argument("--deep-reps", type=int, default=3, help="fa2 runs per deep case (warm)")
-    ap.add_argument("--only", choices=("pipelines", "scaling", "shared", "dense", "deep"), nargs="*",
-                    help="run only these sections")
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="seconds per fa2 and per MILP run in the random, lattice, vsp, "
+                         "shared-large and small sections (default 60; 10 with --quick)")
+    ap.add_argument("--family-instances", type=int, default=None,
+                    help="instances per size in the random, lattice, vsp and shared-large "
+                         "sections (default 2; 1 with --quick)")
+    ap.add_argument("--small-instances", type=int, default=None,
+                    help="instances per (nodes, shape) in the small section (default 2; 1 with --quick)")
+    ap.add_argument("--only", choices=SECTIONS, nargs="*", help="run only these sections")
     args = ap.parse_args(argv)
     if args.quick:
         args.reps, args.milp_reps = 50, 5
         args.scaling_nodes = [n for n in args.scaling_nodes if n <= 100]
+    quick = 1 if args.quick else 2
+    args.time_limit = args.time_limit or (10.0 if args.quick else 60.0)
+    args.family_instances = args.family_instances or quick
+    args.small_instances = args.small_instances or quick
     have_milp = "milp" in available_methods()
     stamp = _dt.datetime.now().isoformat(timespec="seconds")
     print(f"# bench_decision {stamp}  {platform.node()}  {platform.processor() or platform.machine()}  "
@@ -272,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     if not have_milp:
         print("# MILP (formulations.solve) not present: fa2 only")
 
-    only = set(args.only or ("pipelines", "scaling", "shared", "dense", "deep"))
+    only = set(args.only or SECTIONS)
     if "pipelines" in only:
         bench_pipelines(args, have_milp, stamp)
     if "scaling" in only:
@@ -283,7 +319,162 @@ def main(argv: list[str] | None = None) -> int:
         bench_dense(args, have_milp, stamp)
     if "deep" in only:
         bench_deep(args, stamp)
+    for section in FAMILY_SECTIONS:
+        if section in only:
+            bench_family(args, have_milp, stamp, section)
+    if "small" in only:
+        bench_small(args, have_milp, stamp)
     return 0
+
+
+# --only names -> (family of fa2opt.generate.FAMILIES, title, issue 13's target kind, --quick sizes)
+FAMILY_SECTIONS = {
+    "random": ("random", "Random DAGs (one flow; successors of node i in a window of 6 after it, "
+               "out-degree ~2; 30% of edges with a transfer latency)", "large", ((50,), (100,))),
+    "lattice": ("lattice", "Lattices (rows x cols grid, right and down edges, one flow; 20% of "
+                "edges with a transfer latency)", "large", ((5, 5), (7, 7), (3, 12))),
+    "vsp": ("vsp", "Vertex series-parallel graphs with ~15% of edges carrying their own transfer "
+            "latency (breaks series joins)", "large", ((60,), (100,))),
+    "shared-large": ("shared-large", "Shared, large (3-6 flows over windows of one 60-120-node "
+                     "graph, 25% of edge groups with a transfer latency)", "large",
+                     ((60, 3), (80, 4))),
+}
+SECTIONS = ("pipelines", "scaling", "shared", "dense", "deep", *FAMILY_SECTIONS, "small")
+
+
+def family_rng(family: str, size: tuple, rep: int) -> np.random.Generator:
+    """Instance ``rep`` of ``size`` of a family: its own stream, the same in --quick and full
+    runs (the quick grids are subsets)."""
+    return np.random.default_rng([2026, zlib.crc32(f"{family}{tuple(size)}".encode()), rep])
+
+
+def fa2_columns(problem: Problem, limit_s: float, runs: int, budget_s: float) -> tuple[dict, Answer]:
+    """fa2 with ``time_limit`` = ``limit_s`` (each run stopped at :func:`hard_limit`): a first
+    decision with cold caches, then, when it was proven within ``budget_s``, up to ``runs``
+    more within the budget. The row's fa2 columns (median and worst over all runs) and the
+    last answer, checked."""
+    fa2 = get_solver("fa2", time_limit=limit_s)
+    hard = hard_limit(limit_s)
+    clear_cache()
+    first = checked(problem, guarded(lambda: fa2.solve(problem), hard, "fa2"))
+    times, a = [first.solve_ms], first
+    if first.status in PROVEN and first.solve_ms < budget_s * 1000.0:
+        more, a = timed_runs(lambda: fa2.solve(problem), runs, budget_s, hard, "fa2")
+        a = checked(problem, a)
+        times += more
+    return {"fa2_status": a.status, "fa2_median_ms": statistics.median(times),
+            "fa2_max_ms": max(times), "fa2_first_ms": first.solve_ms, "fa2_runs": len(times),
+            "fa2_cost": a.cost, "fa2_lower_bound": a.lower_bound,
+            "coupling_nodes": a.extra.get("coupling_nodes"),
+            "search_nodes": a.extra.get("search_nodes")}, a
+
+
+def bench_family(args, have_milp: bool, stamp: str, section: str) -> None:
+    """One family of :data:`FAMILY_SECTIONS` (issue 13's large families): every size of its
+    grid (``--quick``: the quick sizes), ``--family-instances`` instances each, fa2 beside
+    the MILP with the same ``--time-limit``; a table, the target line
+    (:func:`summarize_family`) and ``<section>.csv``."""
+    family, title, target, quick_sizes = FAMILY_SECTIONS[section]
+    generator, sizes = FAMILIES[family]
+    sizes = quick_sizes if args.quick else sizes
+    print(f"\n## {title}; time limit {args.time_limit:g} s per run")
+    rows = []
+    for size in sizes:
+        for rep in range(args.family_instances):
+            inst = generator(family_rng(family, size, rep), *size)
+            problem = Problem.from_instance(inst)
+            row = {"instance": f"{inst.name}-{rep}", "size": "x".join(map(str, size)),
+                   "nodes": len(inst.nodes), "edges": len(inst.edges), "flows": len(inst.flows),
+                   "edge_latencies": sum(e.latency_ms > 0 for e in inst.edges)}
+            cols, a = fa2_columns(problem, args.time_limit, max(3, args.reps // 60), args.case_budget)
+            row.update(cols)
+            if have_milp:
+                row.update(milp_columns(problem, a, row["fa2_median_ms"], max(1, args.milp_reps // 3),
+                                        args.case_budget, time_limit=args.time_limit))
+                row["milp_cost"] = row.pop("_milp_cost")
+            row.update({"time_limit_s": args.time_limit, "date": stamp})
+            rows.append(row)
+            print(f"  {row['instance']}: {row['nodes']} nodes, {row['edges']} edges, "
+                  f"{row['flows']} flows: fa2 {row['fa2_status']} {row['fa2_median_ms']:.1f} ms"
+                  + (f", MILP {row['milp_status']} {row['milp_median_ms']:.1f} ms" if have_milp else ""),
+                  flush=True)
+    cols = ["instance", "nodes", "edges", "flows", "coupling_nodes", "fa2_status", "fa2_median_ms",
+            "fa2_max_ms", "fa2_runs"]
+    if have_milp:
+        cols += ["milp_status", "milp_median_ms", "milp_max_ms", "milp_over_fa2", "highs_median_ms",
+                 "highs_over_fa2", "match"]
+    print()
+    print_table(rows, cols)
+    summarize_family(rows, section, have_milp, target)
+    save(rows, args.out / f"{section}.csv")
+    print(f"CSV: {args.out / f'{section}.csv'}")
+
+
+SMALL_QUICK_NODES = (2, 4, 8, 12)
+
+
+def bench_small(args, have_milp: bool, stamp: str) -> None:
+    """Small single-flow graphs of every shape (``FAMILIES["small"]``: 2-12 nodes x chain,
+    fork-join, nested-sp, non-sp, tree; measured and Amdahl profiles; ``--quick``: 2, 4, 8,
+    12 nodes), ``--small-instances`` each: fa2's first decision on a new structure (caches
+    cleared, a new solver; median of 3) beside the Pyomo MILP and HiGHS alone, and the
+    repeated decision's p50 (warm, up to ``--reps`` runs). Targets (issue 13): first
+    decision ≥ 200x the MILP and ≥ 50x HiGHS; repeated p50 ≤ 0.05 ms. ``small.csv``."""
+    generator, sizes = FAMILIES["small"]
+    if args.quick:
+        sizes = tuple(s for s in sizes if s[0] in SMALL_QUICK_NODES)
+    print(f"\n## Small single-flow graphs (2-12 nodes, every shape; first decision cold, "
+          f"then repeated); time limit {args.time_limit:g} s per run")
+    rows = []
+    hard = hard_limit(args.time_limit)
+    for size in sizes:
+        for rep in range(args.small_instances):
+            inst = generator(family_rng("small", size, rep), *size)
+            problem = Problem.from_instance(inst)
+            first = []
+            for _ in range(3):
+                clear_cache()
+                fa2 = get_solver("fa2", time_limit=args.time_limit)
+                a = checked(problem, guarded(lambda: fa2.solve(problem), hard, "fa2"))
+                first.append(a.solve_ms)
+            repeated, a = timed_runs(lambda: fa2.solve(problem), args.reps, args.case_budget, hard, "fa2")
+            a = checked(problem, a)
+            row = {"instance": f"{inst.name}-{rep}", "shape": size[1], "nodes": len(inst.nodes),
+                   "edges": len(inst.edges), "rows_per_node":
+                   round(statistics.mean(len(v.configs) for v in inst.nodes), 1),
+                   "fa2_status": a.status, "fa2_first_ms": statistics.median(first),
+                   "fa2_median_ms": statistics.median(first), "fa2_first_max_ms": max(first),
+                   "fa2_repeat_p50_ms": statistics.median(repeated), "fa2_runs": len(repeated)}
+            if have_milp:
+                row.update(milp_columns(problem, a, row["fa2_first_ms"], args.milp_reps,
+                                        args.case_budget, time_limit=args.time_limit))
+                row["milp_cost"] = row.pop("_milp_cost")
+            row.update({"time_limit_s": args.time_limit, "date": stamp})
+            rows.append(row)
+    cols = ["instance", "nodes", "edges", "rows_per_node", "fa2_status", "fa2_first_ms",
+            "fa2_repeat_p50_ms"]
+    if have_milp:
+        cols += ["milp_status", "milp_median_ms", "milp_over_fa2", "highs_median_ms",
+                 "highs_over_fa2", "match"]
+    print_table(rows, cols)
+    if rows:
+        fm = [r["fa2_first_ms"] for r in rows]
+        rp = [r["fa2_repeat_p50_ms"] for r in rows]
+        print(f"\nSUMMARY small ({len(rows)} cases): fa2 first decision median "
+              f"{statistics.median(fm):.3f} ms, worst {max(fm):.3f} ms; repeated p50 median "
+              f"{statistics.median(rp):.4f} ms, worst {max(rp):.4f} ms "
+              f"(target ≤ 0.05 ms: {'met' if max(rp) <= 0.05 else 'NOT met'})")
+        if have_milp:
+            mr = [r["milp_over_fa2"] for r in rows]
+            hr = [r["highs_over_fa2"] for r in rows]
+            judged = [r["match"] for r in rows if r["match"] != "-"]
+            print(f"SUMMARY small: first decision MILP/fa2 median {statistics.median(mr):.0f}x, "
+                  f"min {min(mr):.0f}x (target ≥ 200x: {'met' if min(mr) >= 200 else 'NOT met'}); "
+                  f"HiGHS alone/fa2 median {statistics.median(hr):.0f}x, min {min(hr):.0f}x "
+                  f"(target ≥ 50x: {'met' if min(hr) >= 50 else 'NOT met'}); "
+                  f"match {sum(judged)}/{len(judged)} proven pairs")
+    save(rows, args.out / "small.csv")
+    print(f"CSV: {args.out / 'small.csv'}")
 
 
 DEEP_CASES = (  # (label, scaling shape, nodes, rows per node, target in ms or None)
@@ -319,7 +510,7 @@ def bench_deep(args, stamp: str) -> None:
 
 
 def bench_dense(args, have_milp: bool, stamp: str) -> None:
-    """Random dense single-flow DAGs (:func:`dense_instance`): fa2 vs MILP, medians per
+    """Random dense single-flow DAGs (``fa2opt.generate.dense_dag``): fa2 vs MILP, medians per
     instance, CSV ``dense.csv``."""
     from fa2opt.reductions import Chain, Decouple, SeriesParallel
     print("\n## Dense (random single-flow DAGs, 12 rows per node, nodes duplicated by the reduction)")
@@ -327,7 +518,7 @@ def bench_dense(args, have_milp: bool, stamp: str) -> None:
     rng = np.random.default_rng(0)
     for n, p in DENSE_CASES:
         for rep in range(args.dense_reps):
-            inst = dense_instance(rng, n, p)
+            inst = dense_dag(rng, n, p)
             problem = Problem.from_instance(inst)
             dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
             fa2 = get_solver("fa2", time_limit=60)
@@ -353,6 +544,7 @@ def bench_dense(args, have_milp: bool, stamp: str) -> None:
     print()
     print_table(rows, cols)
     summarize_family(rows, "dense DAGs", have_milp)
+    summarize_family(rows, "dense", have_milp, "hard")
     save(rows, args.out / "dense.csv")
     print(f"CSV: {args.out / 'dense.csv'}")
 
@@ -365,7 +557,7 @@ def bench_shared(args, have_milp: bool, stamp: str) -> None:
     print("\n## Shared (2-3 flows over windows of one 15-30-node graph, SLAs near the frontier)")
     rows = []
     for i in range(args.shared):
-        inst = shared_instance(np.random.default_rng([2026, i]), f"shared-{i:02d}")
+        inst = shared_flows(np.random.default_rng([2026, i]), name=f"shared-{i:02d}")
         problem = Problem.from_instance(inst)
         dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
         fa2 = get_solver("fa2")
@@ -400,6 +592,7 @@ def bench_shared(args, have_milp: bool, stamp: str) -> None:
     print()
     print_table(rows, cols)
     summarize_family(rows, "shared instances", have_milp)
+    summarize_family(rows, "shared", have_milp, "hard")
     if rows and args.shared_before:
         done = sum(r["equal_status"] == "optimal" for r in rows)
         print(f"equal split: {done}/{len(rows)} finished within {args.shared_limit:g} s")
@@ -434,7 +627,7 @@ def bench_pipelines(args, have_milp: bool, stamp: str) -> None:
             highs = [r["highs_over_fa2"] for r in small]
             print(f"HiGHS alone / fa2: median {statistics.median(highs):.0f}x, min {min(highs):.0f}x "
                   f"(target ≥ 50x: {'met' if min(highs) >= 50 else 'NOT met'})")
-            print(f"all answers match: {all(r['match'] for r in rows)}")
+            print(f"all answers match: {all(r['match'] is True for r in rows)}")
     for r in rows:
         r["date"] = stamp
     save(rows, args.out / "pipelines.csv")

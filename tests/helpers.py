@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,13 +12,13 @@ if TYPE_CHECKING:
     from fa2opt.problem import Problem
 
 
-def shared_instances(count: int, seed: int, **sizes) -> list[Instance]:
-    """Flows over windows of one graph (scripts/bench_decision.py's builder)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_decision", Path(__file__).resolve().parents[1] / "scripts" / "bench_decision.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return [mod.shared_instance(np.random.default_rng([seed, i]), f"shared-{i}", **sizes)
+def shared_instances(count: int, seed: int, nodes: tuple[int, int] = (15, 30),
+                     **sizes) -> list[Instance]:
+    """Flows over windows of one graph (:func:`fa2opt.generate.shared_flows`, the
+    benchmark's builder; ``nodes`` is its node-count range)."""
+    from fa2opt.generate import shared_flows
+
+    return [shared_flows(np.random.default_rng([seed, i]), nodes, name=f"shared-{i}", **sizes)
             for i in range(count)]
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import fa2opt
-from fa2opt.generate import SHAPES, Sizes, random_instance
+from fa2opt.generate import DENSE_CASES, SHAPES, Sizes, dense_dag, random_instance
 from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
 from fa2opt.reductions import clear_cache
@@ -240,25 +240,13 @@ def test_shared_instances_equal_the_milp():
 
 # -- dense DAGs: nodes duplicated inside one flow (per-copy Lagrangian prices) ---------------
 
-def bench_module():
-    """scripts/bench_decision.py, where the dense-DAG builder lives (like shared_instance)."""
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "bench_decision", Path(__file__).resolve().parents[1] / "scripts" / "bench_decision.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.skipif(not HAVE_MILP, reason="formulations.solve not present")
 def test_dense_dags_with_many_duplicated_nodes_decide_optimal_and_equal_the_milp():
     """Random dense single-flow DAGs of 20-30 nodes (12 rows each; before per-copy prices
     such cases took up to ~30 s): fa2 answers optimal, equal to the MILP."""
-    mod = bench_module()
     rng = np.random.default_rng([5, 1])
     for n, p in ((20, 0.2), (25, 0.15), (30, 0.12)):
-        inst = mod.dense_instance(rng, n, p)
+        inst = dense_dag(rng, n, p)
         ans = check_against(inst, "milp", time_limit=60)
         assert ans.status == "optimal" and ans.extra["coupling_nodes"] >= 10
 
@@ -266,7 +254,6 @@ def test_dense_dags_with_many_duplicated_nodes_decide_optimal_and_equal_the_milp
 @pytest.mark.skipif(not HAVE_MILP, reason="formulations.solve not present")
 def test_more_dense_dags_equal_the_milp():
     """24 more dense DAGs of 8-30 nodes (every case of the benchmark's dense section)."""
-    mod = bench_module()
     rng = np.random.default_rng([5, 2])
-    for n, p in mod.DENSE_CASES * 4:
-        check_against(mod.dense_instance(rng, n, p), "milp", time_limit=60)
+    for n, p in DENSE_CASES * 4:
+        check_against(dense_dag(rng, n, p), "milp", time_limit=60)

@@ -23,6 +23,11 @@ Three layers, each usable on its own (tests and ``tests/strategies.py`` use the 
    deterministic for a seed (instance i uses ``numpy.random.default_rng([seed,
    crc32(suite), i])``; same seed -> byte-identical files).
 
+:mod:`.families` holds the large and hard families of issue 13 (dense and random DAGs,
+lattices, series-parallel graphs with per-edge latencies, flows sharing most nodes, small
+single-flow graphs of every shape), one seeded generator each and the :data:`FAMILIES`
+registry the decision benchmark and the tests iterate over.
+
 :mod:`.draws` holds the random-draw helpers the layers share. Every public name is
 re-exported here, so ``from fa2opt.generate import ...`` works for all of them. See
 ``docs/generator.md`` for the choices made where the issue was silent.
@@ -31,6 +36,10 @@ re-exported here, so ``from fa2opt.generate import ...`` works for all of them. 
 from __future__ import annotations
 
 from .cli import add_parser, cmd_generate
+from .families import (DENSE_CASES, FAMILIES, SHARED_SHAPES, SMALL_SHAPES, Family, dense_dag,
+                       lattice, lattice_topology, own_latency_edges, random_dag,
+                       random_dag_topology, shared_flows, small_single_flow, vsp_edge_latency,
+                       vsp_edge_latency_topology)
 from .instances import (SCALING_SHAPES, SLA_DECIMALS, SPEC_QUEUEING, Generated, Sizes, assemble,
                         flow_frontier, flow_names, place_slas, random_instance, scaling_family,
                         scaling_instance, sla_at)
@@ -57,6 +66,10 @@ __all__ = [
     "SPEC_QUEUEING", "SLA_DECIMALS", "Sizes", "Generated", "flow_names", "assemble",
     "flow_frontier", "sla_at", "place_slas", "random_instance", "SCALING_SHAPES",
     "scaling_instance", "scaling_family",
+    # families (issue 13)
+    "FAMILIES", "Family", "DENSE_CASES", "SHARED_SHAPES", "SMALL_SHAPES", "dense_dag",
+    "random_dag", "random_dag_topology", "lattice", "lattice_topology", "own_latency_edges",
+    "vsp_edge_latency", "vsp_edge_latency_topology", "shared_flows", "small_single_flow",
     # suites
     "SUITES", "SUITE_SIZES", "FILE_PATTERN", "MANIFEST", "MANIFEST_COLUMNS", "README", "generate_suite",
     "generate_generated", "write_suite", "instance_json", "file_name",
