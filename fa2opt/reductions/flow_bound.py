@@ -64,6 +64,7 @@ from .search import PRUNE_TOL, INF, RemainderSolver, SearchResult, _Exact
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
+MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
@@ -326,6 +327,8 @@ class LPSearch:
         idx = np.asarray([lp.ptr[j] + choice.get(v, 0) for j, v in enumerate(lp.nodes)])
         lo, hi = lp.ptr[:-1], lp.ptr[1:]
         for _ in range(4 * len(lp.nodes)):
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                break
             cur = float(lp.cost[idx].sum())
             # single moves: node v to a cheaper (slower) candidate c
             cols = np.arange(lp.n_lam)
@@ -339,6 +342,9 @@ class LPSearch:
             save = lp.cost[single] - lp.cost[idx[owner[single]]]  # (S,) what a single move saves
             iu, iv = np.nonzero((gain[:, None] + save[None, :] < -1e-12)
                                 & (us[:, None] != owner[single][None, :]))
+            if iu.size > MAX_PAIRS:  # the pairs that would save most
+                keep = np.argpartition(gain[iu] + save[iv], MAX_PAIRS)[:MAX_PAIRS]
+                iu, iv = iu[keep], iv[keep]
             pu, pv = us[iu], single[iv]
             B = rows_v.size + pu.size
             if B == 0:

@@ -72,7 +72,7 @@ STALL = 4  # steps without a better bound before the step factor θ is halved
 # Components with at most this many coupling combinations use the equal split (a few
 # memoised remainder solves beat the ascent's dozens there; measured in docs/fa2.md).
 LAGRANGE_MIN_SPACE = 4
-FLOW_BOUND = True  # large non-series-parallel components: the flow-bound search (.flow_bound)
+FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # ... from this many coupling nodes (below it the copy split's few DP solves beat the LP's
 # set-up: measured on random non-SP DAGs of 4-16 nodes, docs/fa2.md)
 FLOW_MIN_COUPLING = 16
@@ -145,7 +145,7 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     for sub in parts:
         if not sub.coupling:
             res = _independent(sub, remainder)
-        elif lagrange and FLOW_BOUND and _not_series_parallel(sub):
+        elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
             res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline)
         elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
@@ -176,13 +176,12 @@ def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
         res.cost += cands[v].cost[-1]
 
 
-def _not_series_parallel(dp: DecoupledProblem) -> bool:
-    """Some flow was made series-parallel by node reduction (its DAG is known) and the
-    component has at least FLOW_MIN_COUPLING coupling nodes: the duplicated leaves make the
-    copy-agreement bound slow, so the flow bound searches."""
-    return (len(dp.coupling) >= FLOW_MIN_COUPLING
-            and any(f.node_reductions for f in dp.flows)
-            and all(f.graph is not None for f in dp.flows))
+def _use_flow_bound(dp: DecoupledProblem) -> bool:
+    """At least FLOW_MIN_COUPLING coupling nodes (and the flows' DAGs known): the flow
+    bound searches. The copy split needs DP solves over every flow's tree per search node,
+    and its bound weakens as flows share or duplicate more nodes (measured in docs/fa2.md:
+    shared 60-120-node graphs 0.3-10 s with it, 0.01-1.9 s with the flow bound)."""
+    return len(dp.coupling) >= FLOW_MIN_COUPLING and all(f.graph is not None for f in dp.flows)
 
 
 def _space(dp: DecoupledProblem) -> float:
