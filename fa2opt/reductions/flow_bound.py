@@ -248,6 +248,9 @@ class LPSearch:
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
         self.dp = dp
+        coupled = set(self.slot)
+        self.free_floor = float(sum(self.lp.cost[self.lp.ptr[i + 1] - 1]
+                                    for i in range(len(self.lp.nodes)) if i not in coupled))
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
         self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
         self.dag_budget = np.asarray(self.lp.budgets, dtype=float)
@@ -384,26 +387,32 @@ class LPSearch:
                     ub[a + k] = 0.0
         return ub
 
-    def rounding(self, lam: np.ndarray, masks: tuple[int, ...]) -> list[int]:
+    def rounding(self, lam: np.ndarray, ub: np.ndarray) -> list[int]:
         """Each coupling node at its cheapest allowed candidate no slower than its LP latency
         (its fastest allowed one when the LP's tolerance leaves none)."""
-        lat = self.lp.lat
-        out = []
-        for (a, b), m in zip(self.wcols, masks):
-            ell = float(lam[a:b] @ lat[a:b])
-            ell += 1e-9 * max(1.0, abs(ell))
-            pick = -1
-            for k in range(b - a):
-                if (m >> k) & 1 and (pick < 0 or lat[a + k] <= ell):
-                    pick = k
-            out.append(pick)
-        return out
+        lp = self.lp
+        starts = lp.ptr[:-1]
+        ell = np.add.reduceat(lam * lp.lat, starts)
+        ell += 1e-9 * np.maximum(1.0, np.abs(ell))
+        cols = np.arange(lp.n_lam)
+        allowed = ub > 0
+        fits = np.maximum.reduceat(np.where(allowed & (lp.lat <= ell[lp.owner]), cols, -1), starts)
+        first = np.minimum.reduceat(np.where(allowed, cols, lp.n_lam), starts)
+        pick = np.where(fits >= 0, fits, first) - starts
+        return pick[self.slot].tolist()
 
     @staticmethod
     def fastest(masks: tuple[int, ...]) -> list[int]:
         return [(m & -m).bit_length() - 1 for m in masks]
 
     def value(self, picks: list[int]) -> float | None:
+        """The exact value of a coupling fixing (the DP decides the other nodes), or None
+        when it cannot beat the incumbent: skipped outright when even the other nodes at their
+        cheapest would not (most roundings), so only promising fixings reach the DP."""
+        lp = self.lp
+        fixed = sum(float(lp.cost[a + k]) for (a, _), k in zip(self.wcols, picks))
+        if fixed + self.free_floor >= self.exact.best - self.tol():
+            return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
     def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int]
@@ -496,9 +505,9 @@ class LPSearch:
             lb = max(lb, parent_lb)
             if root_lb is None:
                 root_lb = lb
-            picks = self.rounding(lam, masks) if lam is not None else self.fastest(masks)
+            picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
             before = exact.best
-            if self.value(picks) is None and lam is not None:
+            if self.value(picks) is None and lam is not None and exact.best == INF:
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
