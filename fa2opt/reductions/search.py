@@ -63,7 +63,7 @@ from typing import Any, Generator, Mapping, Protocol
 
 from .decouple import DecoupledProblem
 from .pruning import Candidates
-from .sptree import SPTree, leaves, split_leaves, trampoline
+from .sptree import Delay, SPTree, fix_leaves, leaves, split_leaves, trampoline
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -72,6 +72,10 @@ STALL = 4  # steps without a better bound before the step factor θ is halved
 # Components with at most this many coupling combinations use the equal split (a few
 # memoised remainder solves beat the ascent's dozens there; measured in docs/fa2.md).
 LAGRANGE_MIN_SPACE = 4
+FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
+# ... from this many coupling nodes (below it the copy split's few DP solves beat the LP's
+# set-up: measured on random non-SP DAGs of 4-16 nodes, docs/fa2.md)
+FLOW_MIN_COUPLING = 16
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -141,6 +145,9 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     for sub in parts:
         if not sub.coupling:
             res = _independent(sub, remainder)
+        elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
+            from .flow_bound import lp_search
+            res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline)
         elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
             res = _LagrangianSearch(sub, remainder, deadline).run()
         else:
@@ -167,6 +174,14 @@ def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
     for v in dp.free:
         res.choice[v] = len(cands[v]) - 1
         res.cost += cands[v].cost[-1]
+
+
+def _use_flow_bound(dp: DecoupledProblem) -> bool:
+    """At least FLOW_MIN_COUPLING coupling nodes (and the flows' DAGs known): the flow
+    bound searches. The copy split needs DP solves over every flow's tree per search node,
+    and its bound weakens as flows share or duplicate more nodes (measured in docs/fa2.md:
+    shared 60-120-node graphs 0.3-10 s with it, 0.01-1.9 s with the flow bound)."""
+    return len(dp.coupling) >= FLOW_MIN_COUPLING and all(f.graph is not None for f in dp.flows)
 
 
 def _space(dp: DecoupledProblem) -> float:
@@ -241,8 +256,13 @@ class _Exact:
         if key in m:
             return m[key]
         self.solves += 1
-        r = self.remainder(self.dp.flows[i].tree, self.budgets[i], self.dp.candidates,
-                           {w: fixing[w] for w in cw}, None)
+        cands = self.dp.candidates
+        # the fixed leaves folded into delays first: the DP then sees only the free ones
+        tree = fix_leaves(self.dp.flows[i].tree, {w: cands[w].latency[fixing[w]] for w in cw})
+        if type(tree) is Delay:
+            r = (0.0, {}) if tree.latency_ms <= self.budgets[i] else None
+        else:
+            r = self.remainder(tree, self.budgets[i], cands, None, None)
         m[key] = r
         return r
 

@@ -40,7 +40,7 @@ keyed by the flow's topological node tuple and predecessor lists). ``cache=False
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Sequence
 
@@ -63,6 +63,8 @@ class SPFlow:
     tree: SPTree
     node_reductions: int = 0
     leaf_count: Mapping[str, int] | None = None  # leaves per node (computed when None)
+    # the flow's DAG (what the flow bound of .flow_bound works on); not part of the value
+    graph: FlowGraph | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_series_parallel(self) -> bool:
@@ -329,7 +331,7 @@ _FLOWS: "dict[tuple, SPFlow]" = {}  # SPFlow per (name, SLA, graph structure), F
 
 def _sp_flow(g: FlowGraph, cache: bool) -> SPFlow:
     tree, reductions, counts = flow_decomposition(g, cache)
-    return SPFlow(g.name, g.budget_ms, tree, reductions, counts)
+    return SPFlow(g.name, g.budget_ms, tree, reductions, counts, g)
 
 
 class SeriesParallel(Reduction):

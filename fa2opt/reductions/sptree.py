@@ -106,6 +106,45 @@ def substitute(tree: SPTree, fixed: Mapping[str, float]) -> SPTree:
                        lambda t: t, lambda t, vals: type(t)(tuple(vals)))
 
 
+def fix_leaves(tree: SPTree, latency: Mapping[str, float]) -> SPTree:
+    """``tree`` with the leaves of the nodes in ``latency`` replaced by their latencies and
+    folded away: a series' delays summed into one, a parallel's into their maximum, a part
+    without free leaves into one Delay -- the same value for every choice of the other
+    leaves, with only those leaves left (what a remainder DP needs when most nodes are
+    fixed). Sub-expressions shared by several places (node reduction's copies) are folded
+    once (memoised by identity). Without recursion; O(distinct sub-expressions)."""
+    memo: dict[int, SPTree] = {}
+    stack: list = [tree]
+    while stack:
+        t = stack.pop()
+        if type(t) is tuple:
+            t = t[0]
+            parts = [memo[id(p)] for p in t.parts]
+            delays = [p.latency_ms for p in parts if type(p) is Delay]
+            rest = [p for p in parts if type(p) is not Delay]
+            if type(t) is Series:
+                d = sum(delays) if delays else 0.0
+                if rest and d == 0.0:
+                    parts = rest
+                else:
+                    parts = rest + [Delay(d)]
+            else:
+                parts = rest + ([Delay(max(delays))] if delays else [])
+            memo[id(t)] = parts[0] if len(parts) == 1 else type(t)(tuple(parts))
+            continue
+        if id(t) in memo:
+            continue
+        tp = type(t)
+        if tp is Leaf:
+            memo[id(t)] = Delay(latency[t.node]) if t.node in latency else t
+        elif tp is Delay:
+            memo[id(t)] = t
+        else:
+            stack.append((t,))
+            stack.extend(p for p in t.parts if id(p) not in memo)
+    return memo[id(tree)]
+
+
 def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parallel: Callable):
     """Bottom-up evaluation with the given operations (the DPs' common skeleton): a node's
     parts are combined left to right, ``op(op(p0, p1), p2)``."""

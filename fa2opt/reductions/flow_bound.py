@@ -1,0 +1,542 @@
+"""The coupling search for graphs that are not series-parallel: branch and bound with an
+LP-guided flow-Lagrangian bound; the decision is the DP's.
+
+When node reduction duplicates many nodes (dense DAGs, lattices, joins whose edges carry
+their own latencies), nearly every node is a coupling node and the copy-agreement bound of
+:mod:`.search` needs many DP solves over a large duplicated tree per search node. This
+search bounds on the *original* DAGs instead, by a relaxation of the longest-path rule that
+costs one pass over the nodes.
+
+**The bound.** Let flow f have DAG G_f and budget B_f, and let y_f ≥ 0 be any flow in G_f
+from a super-source (into f's sources) to a super-sink (out of f's sinks), Y_{f,v} the flow
+through node v and |y_f| its value. It decomposes into weighted paths, and every path P of a
+choice meeting the budget has length ≤ B_f, so Σ_v Y_{f,v} L_v + Σ_e y_{f,e} d_e ≤ |y_f| B_f.
+Hence for every such y (Lagrangian relaxation of the path constraints)
+
+    LB(y) = Σ_v min_{k allowed at v} (c_{v,k} + Y_v L_{v,k})
+            + Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f),          Y_v = Σ_f Y_{f,v}          (1)
+
+is a lower bound on the cost of every feasible choice. Its maximum over y equals the LP
+relaxation in which each node's candidates are convexified -- the continuous time-cost
+trade-off (Fulkerson 1961, Kelley 1961; used as the bound of branch and bound for the
+discrete problem by Demeulemeester, Herroelen & Elmaghraby, EJOR 1996). We solve that LP
+with HiGHS (dual simplex, warm-started from node to node) only to *find* a good y: its row
+duals, made exactly conservative by one topological pass, are plugged into (1), so the bound
+is computed by the formula, valid whatever the LP's tolerances, and an LP that fails leaves
+the parent's y, still a valid bound.
+
+**Fixing by reduced cost.** With w forced to candidate k, (1) rises by
+``r_{w,k} = c_{w,k} + Y_w L_{w,k} − min_j (c_{w,j} + Y_w L_{w,j})``; a candidate with
+``LB + r_{w,k} ≥ incumbent`` cannot improve on the incumbent and leaves the subtree.
+
+**The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
+bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each coupling
+node at the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k}
+(every node no slower than in the LP keeps every path within the budget), the rest of each
+flow decided exactly by the remainder DP (:class:`~.search._Exact`, memoised per flow) -- so
+the decision is always the DP's. Branch on the coupling node whose rounding loses most
+against its LP cost, by latency: candidates at most ℓ_w, and slower ones (both children cut
+off the LP point); where the LP picks a single candidate at every coupling node but the
+DP's value is still above the bound, the widest undecided node is split at its LP choice.
+A search node whose coupling nodes are all decided is the DP's exact value: a leaf.
+
+Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
+relative, as in :mod:`.search`). Per search node O(LP + Σ_f |G_f| + Σ_v |candidates|);
+exponential in the coupling nodes in the worst case (the problem is strongly NP-hard, De,
+Dunne, Ghosh & Wells 1997), but the LP bound closes most of the gap at the root on random
+DAGs and lattices. At the deadline: the incumbent, with the least open bound as lower bound.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+import time
+from typing import Mapping
+
+import numpy as np
+
+from ..problem import FlowGraph
+from .decouple import DecoupledProblem
+from .. import spec
+from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
+from .search import PRUNE_TOL, INF, RemainderSolver, SearchResult, _Exact
+
+_LP_INF = 1e30  # HiGHS's infinity
+LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
+MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
+STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
+
+
+class FlowLP:
+    """The convexified LP of one component and the bound (1) from its duals.
+
+    Columns: λ_{v,k} for every candidate of every node in the component's flows, then a
+    finish time T_{f,v} per flow and node. Rows: Σ_k λ_{v,k} = 1 per node; per flow,
+    ``T_{f,v} − ℓ_v ≥ 0`` at each source and ``T_{f,v} − T_{f,u} − ℓ_v ≥ d_{uv}`` per edge,
+    with ℓ_v = Σ_k L_{v,k} λ_{v,k}; ``T_{f,v} ≤ B_f`` at f's sinks (column bound).
+    Objective Σ c_{v,k} λ_{v,k}. Built once per search (O(Σ candidates + Σ_f |G_f|))."""
+
+    def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph]):
+        """``graphs[i]``: the DAG of ``dp.flows[i]`` (its budget is the SPFlow's)."""
+        import highspy._core as highs  # the raw class: the wrapper prints a banner on stdout
+
+        cands = dp.candidates
+        nodes = list(dict.fromkeys(v for g in graphs for v in g.nodes))
+        self.nodes = nodes
+        self.index = {v: i for i, v in enumerate(nodes)}
+        ptr = np.zeros(len(nodes) + 1, dtype=np.int64)
+        np.cumsum([len(cands[v]) for v in nodes], out=ptr[1:])
+        self.ptr = ptr
+        self.lat = np.asarray([x for v in nodes for x in cands[v].latency], dtype=float)
+        self.cost = np.asarray([x for v in nodes for x in cands[v].cost], dtype=float)
+        self.owner = np.repeat(np.arange(len(nodes)), np.diff(ptr))  # node of each λ column
+        self.n_lam = n_lam = int(ptr[-1])
+        rows: list[list[tuple[int, float]]] = []  # row-wise matrix
+        row_lo: list[float] = []
+        t_ub: list[float] = []
+        # per flow, in topological order: (node index, source row or -1,
+        # [(pred position, edge row, d)], first out-edge row or -1, is sink)
+        self.flows: list[tuple[list, float]] = []
+        self.budgets = [f.budget_ms for f in dp.flows]
+        for g, budget in zip(graphs, self.budgets):
+            t0 = n_lam + len(t_ub)
+            pos = {v: j for j, v in enumerate(g.nodes)}
+            plan: list[list] = []
+            for j, v in enumerate(g.nodes):
+                a, b = int(ptr[self.index[v]]), int(ptr[self.index[v] + 1])
+                minus_ell = [(k, -float(self.lat[k])) for k in range(a, b)]
+                src, ins = -1, []
+                if not g.preds[v]:  # T_v − ℓ_v ≥ 0
+                    src = len(rows)
+                    rows.append([(t0 + j, 1.0)] + minus_ell)
+                    row_lo.append(0.0)
+                for u, d in g.preds[v]:  # T_v − T_u − ℓ_v ≥ d
+                    r = len(rows)
+                    rows.append([(t0 + j, 1.0), (t0 + pos[u], -1.0)] + minus_ell)
+                    row_lo.append(float(d))
+                    ins.append((pos[u], r, float(d)))
+                    if plan[pos[u]][3] < 0:
+                        plan[pos[u]][3] = r
+                sink = not g.succs[v]
+                plan.append([self.index[v], src, ins, -1, sink])
+                t_ub.append(budget if sink else _LP_INF)
+            self.flows.append(([tuple(x) for x in plan], budget))
+        n_flow_rows = len(rows)
+        for i in range(len(nodes)):  # Σ_k λ_{v,k} = 1
+            rows.append([(k, 1.0) for k in range(int(ptr[i]), int(ptr[i + 1]))])
+            row_lo.append(1.0)
+        row_hi = [_LP_INF] * n_flow_rows + [1.0] * len(nodes)
+        lp = highs._Highs()
+        lp.setOptionValue("output_flag", False)
+        lp.setOptionValue("threads", 1)
+        n_col = n_lam + len(t_ub)
+        lp.addCols(n_col, np.concatenate([self.cost, np.zeros(len(t_ub))]), np.zeros(n_col),
+                   np.concatenate([np.ones(n_lam), np.asarray(t_ub, dtype=float)]),
+                   0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        starts = np.zeros(len(rows), dtype=np.int32)
+        np.cumsum([len(r) for r in rows[:-1]], out=starts[1:])
+        lp.addRows(len(rows), np.asarray(row_lo, float), np.asarray(row_hi, float),
+                   sum(len(r) for r in rows), starts,
+                   np.asarray([j for r in rows for j, _ in r], np.int32),
+                   np.asarray([a for r in rows for _, a in r], float))
+        self.lp = lp
+        self.optimal = highs.HighsModelStatus.kOptimal
+        self.all_cols = np.arange(n_lam, dtype=np.int32)
+
+    def solve(self, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started from the
+        last basis: (λ, row duals), or None when HiGHS reports no optimum."""
+        n = self.n_lam
+        self.lp.changeColsBounds(n, self.all_cols, np.zeros(n), ub)
+        self.lp.run()
+        if self.lp.getModelStatus() != self.optimal:
+            return None
+        sol = self.lp.getSolution()
+        self.value = self.lp.getInfo().objective_function_value
+        return np.asarray(sol.col_value)[:n], np.asarray(sol.row_dual)
+
+    def objective(self, ub: np.ndarray) -> float:
+        """The LP's optimal value with λ's upper bounds ``ub`` (inf when it reports no
+        optimum): for choosing a branch only, never as a bound."""
+        n = self.n_lam
+        self.lp.changeColsBounds(n, self.all_cols, np.zeros(n), ub)
+        self.lp.run()
+        if self.lp.getModelStatus() != self.optimal:
+            return INF
+        return self.lp.getInfo().objective_function_value
+
+    def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float, list]:
+        """Exactly conservative flows y_f from the LP's row duals (one topological pass per
+        flow: a node's inflow leaves through its out-edges in proportion to their duals, along
+        the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of (1) and its
+        constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
+        Y = np.zeros(len(self.nodes))
+        const = 0.0
+        per_flow = []  # (inflow per plan position, this flow's constant)
+        y = np.maximum(duals, 0.0).tolist()
+        for plan, budget in self.flows:
+            const_f = 0.0
+            out_raw = [0.0] * len(plan)  # Σ of each node's out-edge duals
+            for _, _, ins, _, _ in plan:
+                for u, r, _ in ins:
+                    out_raw[u] += y[r]
+            inflow = [0.0] * len(plan)
+            value_in = value_out = 0.0
+            for j, (vi, src, ins, _, sink) in enumerate(plan):
+                f = 0.0
+                if src >= 0:
+                    f = y[src]
+                    value_in += f
+                for u, r, d in ins:
+                    if out_raw[u] > 0.0:
+                        e = inflow[u] * (y[r] / out_raw[u])
+                    else:
+                        e = inflow[u] if r == plan[u][3] else 0.0
+                    f += e
+                    const_f += e * d
+                inflow[j] = f
+                Y[vi] += f
+                if sink:
+                    value_out += f
+            # conservation holds up to rounding: the larger value keeps (1) a lower bound
+            const_f -= max(value_in, value_out) * budget
+            const += const_f
+            per_flow.append((inflow, const_f, y))
+        return Y, const, per_flow
+
+    def bound(self, Y: np.ndarray, const: float, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(1) over the allowed candidates (``ub`` > 0): the bound, each column's value
+        c + Y·L (inf where excluded) and each node's minimum."""
+        val = self.cost + Y[self.owner] * self.lat
+        val = np.where(ub > 0, val, INF)
+        mins = np.minimum.reduceat(val, self.ptr[:-1])
+        return float(mins.sum()) + const, val, mins
+
+
+def cost_grain(costs: np.ndarray) -> float:
+    """The largest g such that every cost is an integer multiple of g (within 1e-9
+    relative), found among decimal scalings 10⁰…10⁶; 0 when there is none. Then every
+    choice's total is a multiple of g too (the objective's integrality, as MILP solvers
+    detect it), so a bound above incumbent − g already prunes."""
+    for k in range(7):
+        x = costs * 10.0 ** k
+        r = np.round(x)
+        if r.size and r.max() < 2.0 ** 52 and np.all(np.abs(x - r) <= 1e-9 * np.maximum(1.0, x)):
+            g = int(np.gcd.reduce(r.astype(np.int64)))
+            return g / 10.0 ** k if g > 0 else 0.0
+    return 0.0
+
+
+class LPSearch:
+    """Branch and bound over one component's coupling nodes with the bound of :class:`FlowLP`
+    (see the module docstring). A search node is a tuple of bit masks, one per coupling node
+    (bit k: candidate k allowed)."""
+
+    def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
+                 deadline: float | None):
+        self.deadline = deadline
+        self.exact = _Exact(dp, remainder)
+        self.lp = FlowLP(dp, graphs)
+        self.coupling = list(dp.coupling)
+        ix = self.lp.index
+        self.slot = [ix[w] for w in self.coupling]
+        self.wcols = [(int(self.lp.ptr[i]), int(self.lp.ptr[i + 1])) for i in self.slot]
+        # with nothing known: every node at its cheapest candidate (costs are positive)
+        self.trivial = float(sum(dp.candidates[v].cost[-1] for v in self.lp.nodes))
+        self.explored = 0
+        self.grain = cost_grain(self.lp.cost)
+        self.dp = dp
+        coupled = set(self.slot)
+        self.free_floor = float(sum(self.lp.cost[self.lp.ptr[i + 1] - 1]
+                                    for i in range(len(self.lp.nodes)) if i not in coupled))
+        self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
+        self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
+        self.dag_budget = np.asarray(self.lp.budgets, dtype=float)
+        # per flow: plan positions of the coupling slots, successor lists, float margin
+        self.where = {vi: i for i, vi in enumerate(self.slot)}
+        self.succ = []
+        for plan, budget in self.lp.flows:
+            out: list[list[tuple[int, float]]] = [[] for _ in plan]
+            for j, (_, _, ins, _, _) in enumerate(plan):
+                for u, _, d in ins:
+                    out[u].append((j, d))
+            terms = len(plan) + sum(len(x[2]) for x in plan)
+            self.succ.append((out, budget + spec.fp_margin_ms(budget, terms)))
+
+    def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
+        """Drop each coupling node's candidates that break a flow's budget even with every
+        other node at its fastest allowed candidate: ``start_v + L_{v,k} + tail_v`` above the
+        budget (widened by the float margin), start/tail from one pass each way over the
+        flow's DAG. None: some node keeps none (the search node is infeasible). O(Σ_f |G_f|)."""
+        lat = self.lp.lat
+        fast = self.lp.lat[self.lp.ptr[:-1]].copy()  # fastest latency per node (all allowed)
+        for i, ((a, b), m) in enumerate(zip(self.wcols, masks)):
+            fast[self.slot[i]] = lat[a + (m & -m).bit_length() - 1]
+        out = list(masks)
+        for (plan, _), (succ, budget) in zip(self.lp.flows, self.succ):
+            n = len(plan)
+            start = [0.0] * n
+            finish = [0.0] * n
+            for j, (vi, _, ins, _, _) in enumerate(plan):
+                s0 = 0.0
+                for u, _, d in ins:
+                    t = finish[u] + d
+                    if t > s0:
+                        s0 = t
+                start[j] = s0
+                finish[j] = s0 + fast[vi]
+            tail = [0.0] * n
+            for j in range(n - 1, -1, -1):
+                t0 = 0.0
+                for c, d in succ[j]:
+                    t = d + fast[plan[c][0]] + tail[c]
+                    if t > t0:
+                        t0 = t
+                tail[j] = t0
+            for j, (vi, _, _, _, _) in enumerate(plan):
+                i = self.where.get(vi)
+                if i is None:
+                    continue
+                a, b = self.wcols[i]
+                room = budget - start[j] - tail[j]
+                m = out[i]
+                for k in range(b - 1 - a, -1, -1):  # slowest first: stop at the first that fits
+                    if not (m >> k) & 1:
+                        continue
+                    if lat[a + k] <= room:
+                        break
+                    m &= ~(1 << k)
+                if not m:
+                    return None
+                out[i] = m
+        return tuple(out)
+
+    def improve(self) -> None:
+        """Local search from the incumbent (the primal side's batch work): every move of one
+        node to a cheaper candidate, then every pair of one node one step faster and another
+        cheaper, evaluated at once by :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's
+        longest-path rule); the best feasible cheaper move is taken until none is left, and
+        the coupling nodes' result goes back to the DP (:class:`~.search._Exact`) for the
+        other nodes. O(moves · (V + E)) per round, on the batch backend."""
+        exact = self.exact
+        if exact.best_fix is None:
+            return
+        lp = self.lp
+        choice = dict(exact.best_fix)
+        for i in range(len(self.dp.flows)):
+            choice.update(exact.flow(i, exact.best_fix)[1])
+        idx = np.asarray([lp.ptr[j] + choice.get(v, 0) for j, v in enumerate(lp.nodes)])
+        lo, hi = lp.ptr[:-1], lp.ptr[1:]
+        for _ in range(4 * len(lp.nodes)):
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                break
+            cur = float(lp.cost[idx].sum())
+            # single moves: node v to a cheaper (slower) candidate c
+            cols = np.arange(lp.n_lam)
+            owner = lp.owner
+            single = cols[cols > idx[owner]]
+            rows_v, rows_c = owner[single], single
+            # pairs: u one step faster, v to a cheaper candidate, cheaper in total
+            faster = idx - 1
+            us = np.nonzero(faster >= lo)[0]
+            gain = lp.cost[faster[us]] - lp.cost[idx[us]]  # (U,) what speeding u up costs
+            save = lp.cost[single] - lp.cost[idx[owner[single]]]  # (S,) what a single move saves
+            iu, iv = np.nonzero((gain[:, None] + save[None, :] < -1e-12)
+                                & (us[:, None] != owner[single][None, :]))
+            if iu.size > MAX_PAIRS:  # the pairs that would save most
+                keep = np.argpartition(gain[iu] + save[iv], MAX_PAIRS)[:MAX_PAIRS]
+                iu, iv = iu[keep], iv[keep]
+            pu, pv = us[iu], single[iv]
+            B = rows_v.size + pu.size
+            if B == 0:
+                break
+            moves = np.tile(idx, (B, 1))
+            moves[np.arange(rows_v.size), rows_v] = rows_c
+            r = np.arange(rows_v.size, B)
+            moves[r, pu] = faster[pu]
+            moves[r, owner[pv]] = pv
+            # the compiled kernel once Numba is loaded; else the numpy twin (same bits), so a
+            # single decision does not pay for loading Numba's cache
+            evaluate = evaluate_fixings if "numba" in sys.modules else evaluate_fixings_numpy
+            ev = evaluate(self.dag, lp.lat[moves], lp.cost[moves], budget=self.dag_budget)
+            total = np.where(ev.ok, ev.total, INF)
+            b = int(np.argmin(total))
+            if not total[b] < cur - 1e-12 * max(1.0, cur):
+                break
+            idx = moves[b]
+        fix = {w: int(idx[s] - lp.ptr[s]) for w, s in zip(self.coupling, self.slot)}
+        exact.value(fix)
+
+    def tol(self) -> float:
+        """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
+        almost the cost grain when every cost is a multiple of it (nothing better than the
+        incumbent costs more than incumbent − grain)."""
+        b = self.exact.best
+        if b == INF:
+            return 0.0
+        scale = max(1.0, abs(b))
+        return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
+
+    def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
+        ub = np.ones(self.lp.n_lam)
+        for (a, b), m in zip(self.wcols, masks):
+            for k in range(b - a):
+                if not (m >> k) & 1:
+                    ub[a + k] = 0.0
+        return ub
+
+    def rounding(self, lam: np.ndarray, ub: np.ndarray) -> list[int]:
+        """Each coupling node at its cheapest allowed candidate no slower than its LP latency
+        (its fastest allowed one when the LP's tolerance leaves none)."""
+        lp = self.lp
+        starts = lp.ptr[:-1]
+        ell = np.add.reduceat(lam * lp.lat, starts)
+        ell += 1e-9 * np.maximum(1.0, np.abs(ell))
+        cols = np.arange(lp.n_lam)
+        allowed = ub > 0
+        fits = np.maximum.reduceat(np.where(allowed & (lp.lat <= ell[lp.owner]), cols, -1), starts)
+        first = np.minimum.reduceat(np.where(allowed, cols, lp.n_lam), starts)
+        pick = np.where(fits >= 0, fits, first) - starts
+        return pick[self.slot].tolist()
+
+    @staticmethod
+    def fastest(masks: tuple[int, ...]) -> list[int]:
+        return [(m & -m).bit_length() - 1 for m in masks]
+
+    def value(self, picks: list[int]) -> float | None:
+        """The exact value of a coupling fixing (the DP decides the other nodes), or None
+        when it cannot beat the incumbent: skipped outright when even the other nodes at their
+        cheapest would not (most roundings), so only promising fixings reach the DP."""
+        lp = self.lp
+        fixed = sum(float(lp.cost[a + k]) for (a, _), k in zip(self.wcols, picks))
+        if fixed + self.free_floor >= self.exact.best - self.tol():
+            return None
+        return self.exact.value(dict(zip(self.coupling, picks)))
+
+    def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int]
+               ) -> list[tuple[int, ...]]:
+        """Children of a search node: by latency at the coupling node whose rounding loses
+        most against its LP cost; without a fractional one, the widest undecided node split
+        into its rounded candidate, the faster and the slower ones."""
+        lat, cost = self.lp.lat, self.lp.cost
+        options = []  # (rounding loss, coupling slot, fast mask, slow mask)
+        if lam is not None:
+            for i, ((a, b), m) in enumerate(zip(self.wcols, masks)):
+                x = lam[a:b]
+                if m & (m - 1) == 0 or np.count_nonzero(x > 1e-9) < 2:
+                    continue
+                split = float(x @ lat[a:b])
+                fast = sum(1 << k for k in range(b - a) if (m >> k) & 1 and lat[a + k] <= split)
+                if fast and m & ~fast:
+                    options.append((cost[a + picks[i]] - float(x @ cost[a:b]), i, fast, m & ~fast))
+        if options:
+            options.sort(reverse=True)
+            best, best_score = options[0], -1.0
+            base = self.lp.value
+            for opt in options[:STRONG] if len(options) > 1 else ():
+                _, i, fast, slow = opt
+                seen = self.pseudo[i]
+                if seen[2] >= RELIABLE:  # reliable: the average gains observed so far
+                    gains = (seen[0] / seen[2], seen[1] / seen[2])
+                else:  # strong branching: solve both children's LPs, and remember the gains
+                    gains = tuple(max(self.lp.objective(self.upper_bounds(
+                        masks[:i] + (c,) + masks[i + 1:])) - base, 1e-9) for c in (fast, slow))
+                    gains = tuple(min(g, 1e9) for g in gains)
+                    self.pseudo[i] = [seen[0] + gains[0], seen[1] + gains[1], seen[2] + 1]
+                score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
+                if score > best_score:
+                    best, best_score = opt, score
+            _, i, fast, slow = best
+            return [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
+        i = max(range(len(masks)), key=lambda j: (bin(masks[j]).count("1"), -j))
+        m, k = masks[i], picks[i]
+        if m & (m - 1) == 0:
+            return []
+        parts = (m & (1 << k), m & ((1 << k) - 1), m & ~((1 << (k + 1)) - 1))
+        return [masks[:i] + (c,) + masks[i + 1:] for c in parts if c]
+
+    def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
+                            lb: float) -> tuple[int, ...] | None:
+        """Drop every candidate whose forced bound ``lb + r`` reaches the incumbent; None when
+        a node keeps none (the subtree cannot beat the incumbent)."""
+        limit = self.exact.best - self.tol() - lb
+        out = []
+        for (a, b), m, s in zip(self.wcols, masks, self.slot):
+            r = val[a:b] - mins[s]
+            for k in range(b - a):
+                if (m >> k) & 1 and r[k] >= limit:
+                    m &= ~(1 << k)
+            if not m:
+                return None
+            out.append(m)
+        return tuple(out)
+
+    def run(self) -> SearchResult | None:
+        exact = self.exact
+        counter = 0
+        heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None)]
+        root_lb: float | None = None
+        timed_out = False
+        while heap:
+            parent_lb, _, masks, parent_y = heapq.heappop(heap)
+            if parent_lb >= exact.best - self.tol():
+                continue
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                heapq.heappush(heap, (parent_lb, 0, masks, parent_y))
+                timed_out = True
+                break
+            self.explored += 1
+            masks = self.propagate(masks)
+            if masks is None:
+                continue
+            ub = self.upper_bounds(masks)
+            sol = self.lp.solve(ub)
+            lam = None
+            if sol is not None:
+                lam = sol[0]
+                y = self.lp.flow_weights(sol[1])
+            elif parent_y is not None:  # any y bounds: keep the parent's
+                y = parent_y
+            else:
+                y = (np.zeros(len(self.lp.nodes)), 0.0)
+            lb, val, mins = self.lp.bound(y[0], y[1], ub)
+            lb = max(lb, parent_lb)
+            if root_lb is None:
+                root_lb = lb
+            picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
+            before = exact.best
+            if self.value(picks) is None and lam is not None and exact.best == INF:
+                self.value(self.fastest(masks))
+            if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
+                self.improve()
+            if lb >= exact.best - self.tol():
+                continue
+            if exact.best < INF:
+                tightened = self.fix_by_reduced_cost(masks, val, mins, lb)
+                if tightened is None:
+                    continue
+                if tightened != masks:
+                    picks = [k if (m >> k) & 1 else (m & -m).bit_length() - 1
+                             for k, m in zip(picks, tightened)]
+                    masks = tightened
+            if all(m & (m - 1) == 0 for m in masks):  # every coupling node decided: the DP's value
+                self.value(self.fastest(masks))
+                continue
+            for child in self.branch(lam, masks, picks):
+                counter += 1
+                heapq.heappush(heap, (lb, counter, child, y))
+        lower = None
+        if timed_out:
+            lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)
+        res = exact.result(self.explored, 0, timed_out, lower)
+        if res is not None and root_lb is not None and not timed_out:
+            res.stats["root_gap"] = (res.cost - root_lb) / max(1.0, abs(res.cost))
+        return res
+
+
+def lp_search(dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
+              deadline: float | None) -> SearchResult | None:
+    """Exact search over ``dp``'s coupling nodes (one component) with the flow bound."""
+    return LPSearch(dp, graphs, remainder, deadline).run()

@@ -1,0 +1,156 @@
+"""The flow-bound search of non-series-parallel components (fa2opt.reductions.flow_bound):
+the bound (1) is a lower bound for any multipliers, equals the LP at its duals, the cost grain
+is found exactly, and the search equals brute force (and keeps a valid bound at a deadline)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import fa2opt
+from fa2opt.model import Edge, Flow, Instance
+from fa2opt.pareto import pareto_remainder
+from fa2opt.problem import Problem
+from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel
+from fa2opt.reductions.flow_bound import FlowLP, LPSearch, cost_grain
+from fa2opt.verify import matches, verify
+
+from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+
+SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
+
+
+def solve_with_flow_bound(inst: Instance, **options) -> fa2opt.Answer:
+    """fa2 with the flow-bound search on every non-SP component (not only large ones)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        return fa2opt.solve(inst, "fa2", **options)
+
+
+def decoupled(inst: Instance):
+    problem = Problem.from_instance(inst)
+    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
+    return problem, dp
+
+
+def two_flow_instance(rng: random.Random) -> Instance:
+    """A non-SP DAG with per-edge delays, a second flow over a window of it (shared nodes)."""
+    base = random_dag_instance(rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7))
+    names = [v.name for v in base.nodes]
+    a = rng.randint(0, 2)
+    window = tuple(names[a:])
+    flows = (base.flows[0], Flow("part", rng.uniform(5, 40), 1.0, window))
+    inst = replace(base, flows=flows)
+    problem = Problem.from_instance(inst)
+    fast = problem.flow_latencies(problem.fastest_choice())
+    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
+    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.8) * (slow[f] - fast[f]), 3)
+                           for f in fast})
+
+
+def test_bound_is_below_the_optimum_for_any_multipliers_and_equals_the_lp_at_its_duals():
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(40):
+        inst = two_flow_instance(rng) if rng.random() < 0.5 else random_dag_instance(
+            rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7))
+        problem, dp = decoupled(inst)
+        if any(not c.positions for c in dp.candidates.values()):
+            continue  # infeasible: nothing to bound
+        opt = fa2opt.solve(inst, "brute-force")
+        assert opt.status == "optimal"
+        lp = FlowLP(dp, [f.graph for f in dp.flows])
+        ub = np.ones(lp.n_lam)
+        lam, duals = lp.solve(ub)
+        Y, const, _ = lp.flow_weights(duals)
+        at_duals = lp.bound(Y, const, ub)[0]
+        assert at_duals == pytest.approx(lp.value, rel=1e-7, abs=1e-7)
+        assert at_duals <= opt.cost * (1 + 1e-12)
+        nprng = np.random.default_rng(checked)
+        for _ in range(5):  # any non-negative duals, made conservative, still bound
+            noisy = duals * nprng.uniform(0, 3, duals.size) + nprng.exponential(0.5, duals.size)
+            Y, const, _ = lp.flow_weights(noisy)
+            assert lp.bound(Y, const, ub)[0] <= opt.cost * (1 + 1e-12)
+        checked += 1
+    assert checked >= 30
+
+
+@pytest.mark.parametrize("costs, grain", [
+    ([1.0, 2.0, 4.0], 1.0), ([2.0, 4.0, 6.0], 2.0), ([0.5, 1.5, 3.0], 0.5),
+    ([0.1, 0.3, 0.7], 0.1), ([1 / 3, 1.0], 0.0), ([np.pi, 2.0], 0.0), ([1e15, 3.0], 1.0)])
+def test_cost_grain(costs, grain):
+    assert cost_grain(np.asarray(costs)) == pytest.approx(grain, rel=1e-12, abs=0)
+
+
+def test_cost_grain_is_a_divisor_of_every_cost():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        g = cost_grain(costs := np.round(rng.uniform(0.01, 50, rng.integers(1, 9)), int(rng.integers(0, 4))))
+        if g:
+            q = costs / g
+            assert np.allclose(q, np.round(q), rtol=0, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_fa2_equals_brute_force_on_non_sp_graphs_with_delays(seed, shared):
+    rng = random.Random(seed)
+    inst = two_flow_instance(rng) if shared else random_dag_instance(
+        rng, rng.randint(4, 8), 3, rng.uniform(0.3, 0.8))
+    ans = solve_with_flow_bound(inst)
+    ref = fa2opt.solve(inst, "brute-force")
+    assert ans.status == ref.status
+    assert matches(ans, ref), (ans.cost, ref.cost)
+    if ans.has_decision:
+        assert verify(inst, ans).ok
+
+
+def test_deadline_keeps_a_feasible_incumbent_and_a_valid_lower_bound():
+    rng = random.Random(8)
+    done = 0
+    for _ in range(30):
+        inst = random_dag_instance(rng, 8, 3, 0.6)
+        problem, dp = decoupled(inst)
+        if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+            continue
+        opt = fa2opt.solve(inst, "brute-force")
+        res = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, time.perf_counter()).run()
+        assert res.timed_out and res.lower_bound is not None
+        assert res.lower_bound <= opt.cost * (1 + 1e-12)
+        assert res.cost >= opt.cost * (1 - 1e-12)
+        done += 1
+    assert done >= 10
+
+
+def test_time_limit_answer_is_honest():
+    """A hard instance cut off at once: ``time_limit`` with a verified decision and a bound
+    not above its cost."""
+    rng = random.Random(21)
+    inst = random_dag_instance(rng, 9, 3, 0.7)
+    ans = solve_with_flow_bound(inst, time_limit=1e-9)
+    assert ans.status in ("time_limit", "optimal")
+    if ans.status == "time_limit":
+        assert ans.lower_bound is not None and ans.lower_bound <= ans.cost + 1e-9
+        assert verify(inst, ans).ok
+
+
+def test_flow_bound_search_is_taken_for_large_non_sp_components(monkeypatch):
+    """The dispatch: a 20-node dense DAG (every node duplicated) goes to the flow bound, and
+    its answer equals the MILP's where the MILP is present."""
+    calls = []
+    real = LPSearch.run
+    monkeypatch.setattr(LPSearch, "run", lambda self: calls.append(1) or real(self))
+    rng = random.Random(4)
+    inst = random_dag_instance(rng, 20, 3, 0.5)
+    problem, dp = decoupled(inst)
+    assert len(dp.coupling) >= SEARCH.FLOW_MIN_COUPLING
+    ans = fa2opt.solve(inst, "fa2")
+    assert calls and ans.status in ("optimal", "infeasible")
+    if "milp" in fa2opt.solver.available_methods():
+        assert matches(ans, fa2opt.solve(inst, "milp"))
