@@ -448,7 +448,7 @@ class LPSearch:
             for opt in options[:STRONG] if len(options) > 1 else ():
                 _, i, fast, slow = opt
                 seen = self.pseudo[i]
-                if seen[2] >= RELIABLE:  # reliable: the average gains observed so far
+                if seen[2] and seen[2] >= RELIABLE:  # reliable: the average gains observed so far
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:  # strong branching: solve both children's LPs, and remember the gains
                     gains = tuple(max(self.lp.objective(self.upper_bounds(
