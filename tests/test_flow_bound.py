@@ -68,14 +68,14 @@ def test_bound_is_below_the_optimum_for_any_multipliers_and_equals_the_lp_at_its
         lp = FlowLP(dp, [f.graph for f in dp.flows])
         ub = np.ones(lp.n_lam)
         lam, duals = lp.solve(ub)
-        Y, const, _ = lp.flow_weights(duals)
+        Y, const = lp.flow_weights(duals)
         at_duals = lp.bound(Y, const, ub)[0]
         assert at_duals == pytest.approx(lp.value, rel=1e-7, abs=1e-7)
         assert at_duals <= opt.cost * (1 + 1e-12)
         nprng = np.random.default_rng(checked)
         for _ in range(5):  # any non-negative duals, made conservative, still bound
             noisy = duals * nprng.uniform(0, 3, duals.size) + nprng.exponential(0.5, duals.size)
-            Y, const, _ = lp.flow_weights(noisy)
+            Y, const = lp.flow_weights(noisy)
             assert lp.bound(Y, const, ub)[0] <= opt.cost * (1 + 1e-12)
         checked += 1
     assert checked >= 30

@@ -144,6 +144,40 @@ class FlowLP:
         self.lp = lp
         self.optimal = highs.HighsModelStatus.kOptimal
         self.all_cols = np.arange(n_lam, dtype=np.int32)
+        self._slots()
+
+    def _slots(self) -> None:
+        """The flows' (flow, node) *slots* as flat arrays, edges grouped by the level (hop
+        depth) of their head, so the passes over the DAGs are a few numpy calls per level."""
+        slot_node, slot_flow, sink, first_out, level = [], [], [], [], []
+        e_u, e_v, e_row, e_d, src_slot, src_row = [], [], [], [], [], []
+        for f, (plan, _) in enumerate(self.flows):
+            base = len(slot_node)
+            for j, (vi, src, ins, first, is_sink) in enumerate(plan):
+                slot_node.append(vi)
+                slot_flow.append(f)
+                sink.append(is_sink)
+                first_out.append(first)
+                level.append(1 + max((level[base + u] for u, _, _ in ins), default=-1))
+                if src >= 0:
+                    src_slot.append(base + j)
+                    src_row.append(src)
+                for u, r, d in ins:
+                    e_u.append(base + u)
+                    e_v.append(base + j)
+                    e_row.append(r)
+                    e_d.append(d)
+        i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
+        self.slot_node, self.slot_flow, self.first_out = i64(slot_node), i64(slot_flow), i64(first_out)
+        self.sink = np.asarray(sink, dtype=bool)
+        self.e_u, self.e_v, self.e_row = i64(e_u), i64(e_v), i64(e_row)
+        self.e_d = np.asarray(e_d, dtype=float)
+        self.src_slot, self.src_row = i64(src_slot), i64(src_row)
+        lev = i64(level)
+        head_level = lev[self.e_v] if len(e_v) else i64([])
+        self.levels = [(np.nonzero(lev == L)[0], np.nonzero(head_level == L)[0])
+                       for L in range(int(lev.max(initial=0)) + 1)]  # (slots, edges into them)
+        self.budget = np.asarray([b for _, b in self.flows], dtype=float)
 
     def solve(self, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started from the
@@ -167,44 +201,32 @@ class FlowLP:
             return INF
         return self.lp.getInfo().objective_function_value
 
-    def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float, list]:
-        """Exactly conservative flows y_f from the LP's row duals (one topological pass per
-        flow: a node's inflow leaves through its out-edges in proportion to their duals, along
-        the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of (1) and its
-        constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
-        Y = np.zeros(len(self.nodes))
-        const = 0.0
-        per_flow = []  # (inflow per plan position, this flow's constant)
-        y = np.maximum(duals, 0.0).tolist()
-        for plan, budget in self.flows:
-            const_f = 0.0
-            out_raw = [0.0] * len(plan)  # Σ of each node's out-edge duals
-            for _, _, ins, _, _ in plan:
-                for u, r, _ in ins:
-                    out_raw[u] += y[r]
-            inflow = [0.0] * len(plan)
-            value_in = value_out = 0.0
-            for j, (vi, src, ins, _, sink) in enumerate(plan):
-                f = 0.0
-                if src >= 0:
-                    f = y[src]
-                    value_in += f
-                for u, r, d in ins:
-                    if out_raw[u] > 0.0:
-                        e = inflow[u] * (y[r] / out_raw[u])
-                    else:
-                        e = inflow[u] if r == plan[u][3] else 0.0
-                    f += e
-                    const_f += e * d
-                inflow[j] = f
-                Y[vi] += f
-                if sink:
-                    value_out += f
-            # conservation holds up to rounding: the larger value keeps (1) a lower bound
-            const_f -= max(value_in, value_out) * budget
-            const += const_f
-            per_flow.append((inflow, const_f, y))
-        return Y, const, per_flow
+    def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float]:
+        """Exactly conservative flows y_f from the LP's row duals (one pass down the levels of
+        every flow: a node's inflow leaves through its out-edges in proportion to their
+        duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
+        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
+        y = np.maximum(duals, 0.0)
+        S = len(self.slot_node)
+        raw = y[self.e_row]
+        out_raw = np.bincount(self.e_u, weights=raw, minlength=S)
+        tot = out_raw[self.e_u]
+        ratio = np.where(tot > 0, raw / np.where(tot > 0, tot, 1.0),
+                         (self.e_row == self.first_out[self.e_u]).astype(float))
+        inflow = np.zeros(S)
+        inflow[self.src_slot] = y[self.src_row]
+        edge = np.zeros(len(self.e_u))
+        for _, idx in self.levels[1:]:
+            flow = inflow[self.e_u[idx]] * ratio[idx]
+            edge[idx] = flow
+            np.add.at(inflow, self.e_v[idx], flow)
+        F = len(self.flows)
+        Y = np.bincount(self.slot_node, weights=inflow, minlength=len(self.nodes))
+        value_in = np.bincount(self.slot_flow[self.src_slot], weights=y[self.src_row], minlength=F)
+        value_out = np.bincount(self.slot_flow[self.sink], weights=inflow[self.sink], minlength=F)
+        # conservation holds up to rounding: the larger value keeps (1) a lower bound
+        const = float(np.dot(edge, self.e_d) - np.dot(np.maximum(value_in, value_out), self.budget))
+        return Y, const
 
     def bound(self, Y: np.ndarray, const: float, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(1) over the allowed candidates (``ub`` > 0): the bound, each column's value
@@ -254,63 +276,51 @@ class LPSearch:
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
         self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
         self.dag_budget = np.asarray(self.lp.budgets, dtype=float)
-        # per flow: plan positions of the coupling slots, successor lists, float margin
-        self.where = {vi: i for i, vi in enumerate(self.slot)}
-        self.succ = []
-        for plan, budget in self.lp.flows:
-            out: list[list[tuple[int, float]]] = [[] for _ in plan]
-            for j, (_, _, ins, _, _) in enumerate(plan):
-                for u, _, d in ins:
-                    out[u].append((j, d))
-            terms = len(plan) + sum(len(x[2]) for x in plan)
-            self.succ.append((out, budget + spec.fp_margin_ms(budget, terms)))
+        # the budgets widened by the float margin (propagation must not drop a fitting row);
+        # each λ column's coupling slot (−1: not a coupling node's)
+        self.slack_budget = np.asarray(
+            [budget + spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
+             for plan, budget in self.lp.flows], dtype=float)
+        col_slot = np.full(self.lp.n_lam, -1, dtype=np.int64)
+        for i, (a, b) in enumerate(self.wcols):
+            col_slot[a:b] = i
+        self.coupled_col = col_slot >= 0
+        self.col_slot = col_slot.tolist()
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
         other node at its fastest allowed candidate: ``start_v + L_{v,k} + tail_v`` above the
         budget (widened by the float margin), start/tail from one pass each way over the
-        flow's DAG. None: some node keeps none (the search node is infeasible). O(Σ_f |G_f|)."""
-        lat = self.lp.lat
-        fast = self.lp.lat[self.lp.ptr[:-1]].copy()  # fastest latency per node (all allowed)
-        for i, ((a, b), m) in enumerate(zip(self.wcols, masks)):
-            fast[self.slot[i]] = lat[a + (m & -m).bit_length() - 1]
+        levels of every flow. None: some node keeps none (the search node is infeasible).
+        O(Σ_f |G_f|) in a few numpy calls per level."""
+        lp = self.lp
+        lat = lp.lat
+        fast = lat[lp.ptr[:-1]].copy()  # fastest allowed latency per node
+        for s_, (a, _), m in zip(self.slot, self.wcols, masks):
+            fast[s_] = lat[a + (m & -m).bit_length() - 1]
+        L = fast[lp.slot_node]  # per slot
+        start = np.zeros(len(L))
+        finish = L.copy()
+        e_u, e_v, e_d = lp.e_u, lp.e_v, lp.e_d
+        for slots, idx in lp.levels[1:]:
+            np.maximum.at(start, e_v[idx], finish[e_u[idx]] + e_d[idx])
+            finish[slots] = start[slots] + L[slots]
+        tail = np.zeros(len(L))
+        for _, idx in reversed(lp.levels[1:]):
+            v = e_v[idx]
+            np.maximum.at(tail, e_u[idx], e_d[idx] + L[v] + tail[v])
+        room_slot = self.slack_budget[lp.slot_flow] - start - tail
+        room = np.full(len(lp.nodes), INF)
+        np.minimum.at(room, lp.slot_node, room_slot)
+        bad = np.nonzero((lat > room[lp.owner]) & self.coupled_col)[0]
+        if not bad.size:
+            return masks
         out = list(masks)
-        for (plan, _), (succ, budget) in zip(self.lp.flows, self.succ):
-            n = len(plan)
-            start = [0.0] * n
-            finish = [0.0] * n
-            for j, (vi, _, ins, _, _) in enumerate(plan):
-                s0 = 0.0
-                for u, _, d in ins:
-                    t = finish[u] + d
-                    if t > s0:
-                        s0 = t
-                start[j] = s0
-                finish[j] = s0 + fast[vi]
-            tail = [0.0] * n
-            for j in range(n - 1, -1, -1):
-                t0 = 0.0
-                for c, d in succ[j]:
-                    t = d + fast[plan[c][0]] + tail[c]
-                    if t > t0:
-                        t0 = t
-                tail[j] = t0
-            for j, (vi, _, _, _, _) in enumerate(plan):
-                i = self.where.get(vi)
-                if i is None:
-                    continue
-                a, b = self.wcols[i]
-                room = budget - start[j] - tail[j]
-                m = out[i]
-                for k in range(b - 1 - a, -1, -1):  # slowest first: stop at the first that fits
-                    if not (m >> k) & 1:
-                        continue
-                    if lat[a + k] <= room:
-                        break
-                    m &= ~(1 << k)
-                if not m:
-                    return None
-                out[i] = m
+        for c in bad.tolist():
+            i = self.col_slot[c]
+            out[i] &= ~(1 << (c - self.wcols[i][0]))
+        if not all(out):
+            return None
         return tuple(out)
 
     def improve(self) -> None:
@@ -438,7 +448,7 @@ class LPSearch:
             for opt in options[:STRONG] if len(options) > 1 else ():
                 _, i, fast, slow = opt
                 seen = self.pseudo[i]
-                if seen[2] >= RELIABLE:  # reliable: the average gains observed so far
+                if seen[2] and seen[2] >= RELIABLE:  # reliable: the average gains observed so far
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:  # strong branching: solve both children's LPs, and remember the gains
                     gains = tuple(max(self.lp.objective(self.upper_bounds(

@@ -74,8 +74,9 @@ STALL = 4  # steps without a better bound before the step factor θ is halved
 LAGRANGE_MIN_SPACE = 4
 FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # ... from this many coupling nodes (below it the copy split's few DP solves beat the LP's
-# set-up: measured on random non-SP DAGs of 4-16 nodes, docs/fa2.md)
-FLOW_MIN_COUPLING = 16
+# set-up; measured side by side on the dense and shared families and small non-SP DAGs,
+# docs/fa2.md)
+FLOW_MIN_COUPLING = 8
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
