@@ -52,6 +52,7 @@ from ..edge import partition
 from ..problem import Problem
 from ..tables import NodeTable
 from . import Budget
+from .leaf import BudgetArrays, Leaf, choices, tighten, undominated
 
 Choice = dict[str, int]
 # an exact base solver: problem → (status, choice or None, lower bound or None)
@@ -61,6 +62,10 @@ ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
 MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
 ASCEND_CHILDREN = True  # children re-ascend from their parent's multipliers
 MAX_SUBPROBLEMS = 20_000
+LEAF_CHOICES = 4096  # a subproblem with at most this many choices is enumerated (leaf.py)
+LEAF_WORK = 50_000  # larger ones: enumeration tried first, given up past this many partial choices
+ROOT_LEAF_WORK = (200_000, 1_000_000)  # ... at the root: before and after the least-use DPs
+SPLIT = "dichotomy"  # within-budget split: "dichotomy" (by use) or "murty" (one choice)
 TOL = 1e-12  # relative: a bound this close to an objective counts as reaching it
 
 
@@ -121,7 +126,9 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     slack_limit = [effective_limit(b) for b in budgets]  # what bounds subtract (≤ limit)
     uses = [{v: np.asarray(b.use[v], dtype=float) for v in b.nodes} for b in budgets]
     zero = {v: np.zeros(len(t)) for v, t in problem.tables.items()}
-    stats = {"bb_subproblems": 0, "bb_dp_solves": 0}
+    stats = {"bb_subproblems": 0, "bb_dp_solves": 0, "bb_leaves": 0, "bb_leaf_tries": 0}
+    arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in budgets]
+    leaf = Leaf(problem, arrays, [effective_limit(b) for b in budgets])
     best: list = [math.inf, None]  # incumbent objective, choice
     donor: list = [None]  # a choice within the budgets (the last least-use one), for repair
 
@@ -153,9 +160,22 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         """(bound, relaxed choice, μ) of a subproblem, or None when it is dropped. With
         ``ascend``, the multipliers are improved first (``ascend_one`` per budget)."""
         stats["bb_subproblems"] += 1
+        allow = tighten(problem, arrays, allow, best[0])
+        if allow is None:
+            return None  # no choice meets the budgets and beats the incumbent
         for j, (nodes, use, limit) in enumerate(lists):
             if spec.budget_sum(float(uses[j][v][allow[v]].min()) for v in nodes) > limit:
                 return None
+        n = choices(allow, order)
+        if n <= LEAF_CHOICES or LEAF_WORK:
+            work = None if n <= LEAF_CHOICES else LEAF_WORK
+            stats["bb_leaf_tries"] += work is not None
+            finished, x = leaf.best(allow, best[0], leaf.multipliers(allow), work, deadline)
+            if x is not None:
+                offer(x)
+            if finished:
+                stats["bb_leaves"] += 1
+                return None  # solved exactly by enumeration
         top: list = [-math.inf, None, list(mu0)]
 
         def at(mu: list[float], weight: Mapping[str, np.ndarray] | None = None):
@@ -189,7 +209,7 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
                 repair(top[1], d, allow)
         if top[0] >= best[0] - TOL * max(1.0, abs(best[0])):
             return None
-        return tuple(top)
+        return top[0], top[1], top[2], allow
 
     def repair(y: Choice, d: Choice, allow: Mapping[str, np.ndarray]) -> None:
         """Move ``y`` towards ``d`` (a choice within the budgets) one node at a time, each
@@ -265,11 +285,53 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
+    try:  # the plain optimum first: when it meets every budget (often) that is all
+        y0 = relax(full, cost)
+    except _Stopped:
+        return Result("time_limit", None, None, stats)
+    if y0 is None:
+        return Result("infeasible", None, None, stats)
+    offer(y0)
+    if best[1] is not None:
+        return Result("optimal", best[1], best[0], stats)
+    full = undominated(problem, arrays, full)
+
+    def solved_by_leaf(work: int) -> bool:
+        """The root enumerated within ``work`` (True: the incumbent, or none, is final)."""
+        allow = tighten(problem, arrays, full, best[0])
+        if allow is None:
+            return True
+        stats["bb_leaf_tries"] += 1
+        finished, x = leaf.best(allow, best[0], leaf.multipliers(allow), work, deadline)
+        if x is not None:
+            offer(x)
+        stats["bb_leaves"] += finished
+        return finished
+
+    def final() -> Result:
+        return Result("infeasible", None, None, stats) if best[1] is None \
+            else Result("optimal", best[1], best[0], stats)
+
+    if solved_by_leaf(ROOT_LEAF_WORK[0]):
+        return final()
+    for j in range(len(lists)):  # each broken budget's least-use choice: proof or incumbent
+        if used(j, y0) > lists[j][2]:
+            try:
+                z = relax(full, {v: uses[j].get(v, zero[v]) for v in order})
+            except _Stopped:
+                return Result("time_limit", best[1], None, stats)
+            if z is None or used(j, z) > lists[j][2]:
+                return Result("infeasible", None, None, stats)
+            offer(z)
+            donor[0] = z
+            repair(y0, z, full)
+    if solved_by_leaf(ROOT_LEAF_WORK[1]):
+        return final()
 
     def search_tree() -> Result:
         """Best-first over subproblems (the module doc)."""
         root = evaluate(full, [0.0] * len(lists), True)
-        heap: list = [] if root is None else [(root[0], 0, full, root[1], root[2])]
+        heap: list = [] if root is None else [(root[0], 0, root[3], root[1], root[2])]
         tick = 1
         while heap:
             bound, _, allow, y, mu = heapq.heappop(heap)
@@ -283,12 +345,16 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
             if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,
                 r = evaluate(allow, mu, ASCEND_CHILDREN)  # so children never reached cost nothing)
                 if r is not None:
-                    heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
+                    heapq.heappush(heap, (max(bound, r[0]), tick, r[3], r[1], r[2]))
                     tick += 1
                 continue
             over = [j for j in range(len(lists)) if used(j, y) > lists[j][2]]
-            children = (orthant_partition(allow, y, order, uses[over[0]]) if over
-                        else partition(allow, y, order))
+            if over:
+                children = orthant_partition(allow, y, order, uses[over[0]])
+            else:
+                children = (SPLIT == "dichotomy" and dichotomy(allow, y, mu, uses, lists,
+                                                               slack_limit)) \
+                    or partition(allow, y, order)
             for child in children:
                 heapq.heappush(heap, (bound, tick, child, None, mu))
                 tick += 1
@@ -320,6 +386,40 @@ def orthant_partition(allowed: Mapping[str, np.ndarray], x: Mapping[str, int], o
         if len(low):
             yield {**rest, v: low}
         rest[v] = a[u[a] >= u[x[v]]]
+
+
+def dichotomy(allowed: Mapping[str, np.ndarray], y: Mapping[str, int], mu: Sequence[float],
+              uses: Sequence[Mapping[str, np.ndarray]], lists: Sequence, slack_limit: Sequence[float]
+              ) -> list[dict[str, np.ndarray]] | None:
+    """Split a subproblem whose relaxed choice ``y`` is within every budget but whose bound
+    is below its objective (the duality gap is open): the gap is ``Σ_j μ_j·(limit'_j −
+    use_j(y))``; take the budget j with the largest term, and among its nodes the one whose
+    allowed rows span the widest μ_j-weighted use (ties: the most rows); its rows are cut at
+    the median of their distinct uses into rows using less and rows using at least as much.
+    Both children are non-empty and together hold every choice of the parent, and each has
+    at most about half the parent's rows at that node, so ∏|allowed| at least roughly halves
+    per level and subproblems reach the enumeration leaf after O(log(N / LEAF_CHOICES))
+    levels. None when no budget has a positive term or no node has two distinct uses."""
+    terms = []
+    for j, (nodes, use, _) in enumerate(lists):
+        gap = mu[j] * (slack_limit[j] - spec.budget_sum(use[v][y[v]] for v in nodes))
+        terms.append((gap, j))
+    for gap, j in sorted(terms, reverse=True):
+        if not gap > 0:
+            return None
+        best = None
+        for v in lists[j][0]:
+            u = uses[j][v][allowed[v]]
+            span = float(u.max() - u.min())
+            if span > 0 and (best is None or (span, len(u)) > best[0]):
+                best = ((span, len(u)), v, u)
+        if best is None:
+            continue
+        _, v, u = best
+        values = np.unique(u)
+        cut = values[len(values) // 2]  # ≥ 1 distinct value below it, ≥ 1 at or above
+        return [{**allowed, v: allowed[v][u < cut]}, {**allowed, v: allowed[v][u >= cut]}]
+    return None
 
 
 class _Stopped(Exception):
