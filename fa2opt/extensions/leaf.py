@@ -45,6 +45,7 @@ from ..problem import Problem
 Choice = dict[str, int]
 
 EPS = np.finfo(float).eps
+ORDER = 'ratio'
 CHUNK = 1024  # rows per batch of the leaf
 DIVE_CHUNK = 128  # ... until the first complete choices: a narrow first dive finds an incumbent
 
@@ -148,45 +149,59 @@ class Leaf:
             self.cand_use.append(u)
 
     def multipliers(self, allowed: Mapping[str, np.ndarray], rounds: int = 2,
-                    steps: int = 40) -> list[float]:
-        """Multipliers μ ≥ 0 that (nearly) maximise the *separable* Lagrangian bound the
-        enumeration prunes with, ``Σ_v min_k (obj_vk + Σ_j μ_j·use_jvk) − Σ_j μ_j·limit'_j``
-        (the SLAs dropped, so no DP): per budget in turn (``rounds`` passes), bisection on the
-        sign of its concave function's slope ``Σ_v use_j(argmin_v) − limit'_j`` over
-        ``steps`` halvings. Any μ ≥ 0 gives a valid bound; these only make it strong."""
+                    steps: int = 30) -> list[float]:
+        """Multipliers μ ≥ 0 that maximise the *separable* Lagrangian bound the enumeration
+        prunes with, ``g(μ) = Σ_v min_k (obj_vk + Σ_j μ_j·use_jvk) − Σ_j μ_j·limit'_j`` (the
+        SLAs dropped, so no DP): per budget in turn (``rounds`` passes), exactly in one
+        dimension by Kelley's cutting planes, as :func:`.search.branch_and_bound`'s
+        ``ascend_one`` does with the DP: each per-node choice is a line ``a + μ_j·b`` (b =
+        its use of budget j minus limit'_j), g is their lower envelope; start from the
+        minimisers at μ_j = 0 and at μ_j → ∞ (least use), and cut at the lines' meeting
+        point until the envelope touches it (≤ ``steps`` cuts; few breakpoints in
+        practice). Any μ ≥ 0 gives a valid bound; these only make it strong."""
         ptr = self.cands.ptr
         idx = np.concatenate([ptr[c] + np.asarray(allowed[v], dtype=np.int64)
                               for c, v in enumerate(self.order)])
-        seg = np.concatenate(([0], np.cumsum([len(allowed[v]) for v in self.order])[:-1]))
+        counts = np.array([len(allowed[v]) for v in self.order])
+        seg = np.concatenate(([0], np.cumsum(counts)[:-1]))
         cost = self.cands.cost[idx]
         uses = [u[idx] for u in self.cand_use]
         mu = [0.0] * len(uses)
 
-        def slope(j: int, m: float) -> float:
-            w = cost + sum(mm * u for i, (mm, u) in enumerate(zip(mu, uses)) if i != j and mm > 0)
-            w = w + m * uses[j]
+        def line(w: np.ndarray, u: np.ndarray, j: int, m: float) -> tuple[float, float]:
+            """The line (intercept, slope) of the per-node minimisers of ``w = base + m·u``
+            (ties: the least use, the envelope's right-hand line at m)."""
             low = np.minimum.reduceat(w, seg)
-            at = w <= np.repeat(low, np.diff(np.append(seg, len(w))))  # the minimisers
-            # the least use among each node's minimisers: the right derivative
-            u = np.where(at, uses[j], np.inf)
-            return float(np.minimum.reduceat(u, seg).sum()) - self.slack_limit[j]
+            used = float(np.minimum.reduceat(np.where(w <= np.repeat(low, counts), u, np.inf),
+                                             seg).sum())
+            return float(low.sum()) - m * used, used - self.slack_limit[j]
 
         for _ in range(rounds):
-            for j in range(len(uses)):
-                if slope(j, 0.0) <= 0:
+            for j, u in enumerate(uses):
+                base = cost + sum(m * uu for i, (m, uu) in enumerate(zip(mu, uses))
+                                  if i != j and m > 0)
+                a0, b0 = line(base, u, j, 0.0)
+                if b0 <= 0:
                     mu[j] = 0.0
                     continue
-                hi = 1.0
-                while slope(j, hi) > 0 and hi < 1e12:
-                    hi *= 4.0
-                lo = 0.0
+                # μ_j → ∞: per node the least use, ties by the least base
+                big = np.where(u <= np.repeat(np.minimum.reduceat(u, seg), counts), base, np.inf)
+                a1 = float(np.minimum.reduceat(big, seg).sum())
+                b1 = float(np.minimum.reduceat(u, seg).sum()) - self.slack_limit[j]
+                if b1 >= 0:  # budget j cannot be met with room to spare: keep μ_j
+                    continue
+                m = mu[j]
                 for _ in range(steps):
-                    mid = 0.5 * (lo + hi)
-                    if slope(j, mid) > 0:
-                        lo = mid
+                    m = (a1 - a0) / (b0 - b1)  # where the two lines meet
+                    a, b = line(base + m * u, u, j, m)
+                    meet = a0 + m * b0
+                    if a + m * b >= meet - 1e-12 * max(1.0, abs(meet)):
+                        break  # the envelope touches the meeting point: m is optimal
+                    if b > 0:
+                        a0, b0 = a, b
                     else:
-                        hi = mid
-                mu[j] = hi
+                        a1, b1 = a, b
+                mu[j] = max(0.0, m)
         return mu
 
     def best(self, allowed: Mapping[str, np.ndarray], incumbent: float,
@@ -209,7 +224,12 @@ class Leaf:
             if m > 0:
                 lag_c = lag_c + m * u
         spread = [float(lag_c[k].max() - lag_c[k].min()) for k in cand]
-        seq = sorted(range(V), key=lambda c: (-spread[c], len(cand[c])))  # strongest first
+        if ORDER == "spread":
+            seq = sorted(range(V), key=lambda c: (-spread[c], len(cand[c])))  # strongest first
+        elif ORDER == "table":
+            seq = list(range(V))
+        else:
+            seq = sorted(range(V), key=lambda c: (-spread[c] / len(cand[c]), len(cand[c])))
         # what the unfixed columns contribute at least, after level i (suffix sums)
         low_lag = np.array([lag_c[cand[c]].min() for c in seq])
         low_obj = np.array([cost_c[cand[c]].min() for c in seq])

@@ -65,6 +65,7 @@ MAX_SUBPROBLEMS = 20_000
 LEAF_CHOICES = 4096  # a subproblem with at most this many choices is enumerated (leaf.py)
 LEAF_WORK = 50_000  # larger ones: enumeration tried first, given up past this many partial choices
 ROOT_LEAF_WORK = (200_000, 1_000_000)  # ... at the root: before and after the least-use DPs
+LEAF_WORK_PER_DP_S = 2e6  # the first try's work: about the time of two DPs (≈1 µs per partial)
 SPLIT = "dichotomy"  # within-budget split: "dichotomy" (by use) or "murty" (one choice)
 TOL = 1e-12  # relative: a bound this close to an objective counts as reaching it
 
@@ -286,7 +287,9 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
     try:  # the plain optimum first: when it meets every budget (often) that is all
+        t0 = time.perf_counter()
         y0 = relax(full, cost)
+        dp_s = time.perf_counter() - t0  # what a DP costs here: sizes the first leaf's work
     except _Stopped:
         return Result("time_limit", None, None, stats)
     if y0 is None:
@@ -312,7 +315,10 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         return Result("infeasible", None, None, stats) if best[1] is None \
             else Result("optimal", best[1], best[0], stats)
 
-    if solved_by_leaf(ROOT_LEAF_WORK[0]):
+    first = ROOT_LEAF_WORK[0]
+    if first is not None:  # about LEAF_WORK_PER_DP_S · dp_s partial choices, at least 10,000
+        first = min(first, max(10_000, int(LEAF_WORK_PER_DP_S * dp_s)))
+    if solved_by_leaf(first):
         return final()
     for j in range(len(lists)):  # each broken budget's least-use choice: proof or incumbent
         if used(j, y0) > lists[j][2]:
