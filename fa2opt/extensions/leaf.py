@@ -15,20 +15,33 @@ the objective, with budgets ``budget_sum(use_j[v][x_v] for v in nodes_j) ≤ lim
   (objective), a row whose budget sum exceeds the limit (whose objective cannot beat the
   incumbent) is dropped. The sums are formed as ``total − min_v + value`` in O(1) per row,
   so they carry rounding; a row is dropped only when it loses by more than a bound on that
-  rounding (:func:`_slack`: ``(n + 2)·ε·Σ|terms|``), which keeps the test exact (it only
+  rounding (:func:`_slack`: ``2(n + 3)·ε·Σ|terms|``), which keeps the test exact (it only
   drops rows the exact order would drop too). O(Σ_v K_v·m) per subproblem.
-- **Enumeration leaf** (:func:`enumerate_best`): a subproblem of at most ``LEAF_CHOICES``
-  choices (∏_v |allowed_v|) is solved by evaluating all of them at once, in chunks of
-  ``CHUNK`` rows: choices as mixed-radix digits (the last node fastest), the objective added
-  left to right in node order (as :meth:`fa2opt.problem.Problem.cost`), rows that cannot
-  beat the incumbent dropped, each budget summed in its one order
-  (:func:`fa2opt.spec.budget_sum`'s, vectorised), then the SLAs of the survivors by
-  :func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the spec's rule, same bits). The least
-  objective among the survivors is re-checked by :meth:`~fa2opt.problem.Problem.meets_slas`
-  and returned (first in enumeration order among equals). O(N·(V + S + E + Σ_j |nodes_j|))
-  for N choices — the batch axis of :mod:`fa2opt.dag_batch` carrying the choices of one
-  subproblem. The numpy twin rather than Numba: a leaf holds at most a few thousand rows,
-  and it costs no compilation or cache load in a fresh process.
+- **Enumeration leaf** (:meth:`Leaf.best`): the subproblem's choices formed node by node,
+  depth-first in batches (a batch: up to ``CHUNK`` partial choices, as rows of a (B, V)
+  array of table positions whose unfixed columns hold the node's fastest allowed row). Each
+  level extends a batch by every allowed row of the next node and drops the rows that
+  (1) cannot beat the incumbent by the *separable Lagrangian bound* — partial
+  ``obj + Σ_j μ_j·use_j`` plus, for every unfixed node, its least ``obj + Σ_j μ_j·use_j``,
+  minus ``Σ_j μ_j·limit'_j``: a lower bound on the objective of every completion within
+  the budgets, for any μ ≥ 0 (:meth:`Leaf.multipliers` maximises it by exact 1-D cutting
+  planes; it drops the SLAs, so it needs no DP) — or by the plain objective bound;
+  (2) break a budget even with every unfixed node at its least use; (3) break an SLA even
+  with every unfixed node at its fastest row, by :func:`fa2opt.dag_batch.evaluate_fixings_numpy`
+  (the spec's rule, same bits; latency only grows with each L). Bounds (1) and (2) are
+  compared with a 1e-9 relative margin, so rounding never drops a row the exact order keeps.
+  Complete choices get the exact checks: the objective added left to right in node order
+  (as :meth:`fa2opt.problem.Problem.cost`), each budget in its one summation order
+  (:func:`fa2opt.spec.budget_sum`'s, vectorised), the SLA test; the least objective below
+  the incumbent, re-checked by :meth:`~fa2opt.problem.Problem.meets_slas`, becomes the
+  incumbent and prunes the rest. Nodes go in decreasing spread of their Lagrangian weight
+  per row (strong bounds early); the least-bound rows are extended first, the first dive
+  in narrow batches (``DIVE_CHUNK``) so an incumbent comes early. O(W·(V + S + E + m)) for
+  W partial choices formed, S flow-node slots and E in-flow edges: the batch axis of
+  :mod:`fa2opt.dag_batch` carrying the choices of one subproblem. A call may be given a
+  work cap W (and a deadline): past it the leaf stops unfinished, and the branch and bound
+  splits instead. The numpy twin rather than Numba: batches are small, and it costs no
+  compilation or cache load (≈ 0.6 s) in a fresh process.
 """
 
 from __future__ import annotations
@@ -45,7 +58,6 @@ from ..problem import Problem
 Choice = dict[str, int]
 
 EPS = np.finfo(float).eps
-ORDER = 'ratio'
 CHUNK = 1024  # rows per batch of the leaf
 DIVE_CHUNK = 128  # ... until the first complete choices: a narrow first dive finds an incumbent
 
@@ -224,12 +236,7 @@ class Leaf:
             if m > 0:
                 lag_c = lag_c + m * u
         spread = [float(lag_c[k].max() - lag_c[k].min()) for k in cand]
-        if ORDER == "spread":
-            seq = sorted(range(V), key=lambda c: (-spread[c], len(cand[c])))  # strongest first
-        elif ORDER == "table":
-            seq = list(range(V))
-        else:
-            seq = sorted(range(V), key=lambda c: (-spread[c] / len(cand[c]), len(cand[c])))
+        seq = sorted(range(V), key=lambda c: (-spread[c] / len(cand[c]), len(cand[c])))
         # what the unfixed columns contribute at least, after level i (suffix sums)
         low_lag = np.array([lag_c[cand[c]].min() for c in seq])
         low_obj = np.array([cost_c[cand[c]].min() for c in seq])

@@ -22,19 +22,44 @@ never modified; every extension becomes something it already solves:
   when the least allowed use of a budget exceeds it, or when no choice meets the SLAs.
   Otherwise the subproblem is split, best-first by bound: a relaxed choice over a budget by
   :func:`orthant_partition` (every choice using at least as much at each of the budget's
-  nodes breaks it too, and is dropped with it), one within every budget by the Murty /
-  Lawler partition around it (:func:`fa2opt.edge.partition`); children are queued with their
-  parent's bound and evaluated when popped.
+  nodes breaks it too, and is dropped with it), one within every budget (the duality gap
+  open) by :func:`dichotomy`: the node of the budget with the largest complementary-slackness
+  term ``μ_j·(limit'_j − use_j)`` whose rows span the widest use has its rows halved at their
+  median use (``SPLIT = "murty"``: the Murty / Lawler partition around the relaxed choice,
+  :func:`fa2opt.edge.partition`, which removes one choice per split; the Murty split is also
+  the fallback when no node's rows differ in use). Children are queued with their parent's
+  bound and evaluated when popped.
+
+**Enumeration instead of DPs** (:mod:`.leaf`). The root drops dominated rows (another row of
+the node no worse in L, objective and every use; exact by monotonicity), every subproblem is
+tightened by per-row bounds (a row whose objective, or use of a budget, with every other
+node at its least, cannot beat the incumbent or meet the budget), and a subproblem is
+*solved by enumeration* — all its choices evaluated in batches through
+:func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the SLA rule, same bits), depth-first over
+nodes with pruning by the separable Lagrangian bound (the SLAs dropped, so no DP; its μ by
+exact 1-D cutting planes), by the budgets and by the SLAs at the fastest completion — when
+that finishes within a work cap: always at ≤ ``LEAF_CHOICES`` choices, else within
+``LEAF_WORK`` partial choices per subproblem. At the root, after the plain DP (one DP when the
+budgets do not bind): an enumeration sized to about two DPs' time (``LEAF_WORK_PER_DP_S``,
+at most ``ROOT_LEAF_WORK[0]``), then each broken budget's least-use DP (infeasibility proof,
+or an incumbent and a repair), then one with ``ROOT_LEAF_WORK[1]``; only then the tree.
+Measured (docs/fa2.md): every shipped pipeline and the main job's generated suite with every
+extension end at the root; the issue's 5-node instance (295,680 choices, 800 after
+dominance) is one enumeration of 800 choices instead of 20,000 subproblems.
 
 Exactness: the children of a split hold every choice of their parent except the relaxed
-choice split on (already offered as incumbent) or choices that break a budget; bounds are
-valid (weak duality) and the DP is exact under the SLA rule, so when the heap empties the
-incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``), and no incumbent proves
-infeasibility (not the all-fastest test). Complexity: a DP per cutting-plane step (a handful
-per budget: the envelope has few breakpoints) and per subproblem; the tree is finite (each
-split removes one choice) but exponential in the worst case, as for any exact method on
-these NP-hard budgets (knapsack is a special case); ``MAX_SUBPROBLEMS`` and fa2's
-``time_limit`` guard it (then ``time_limit`` with the incumbent and the least open bound).
+choice split on (already offered as incumbent) or choices that break a budget; rows are
+dropped only when no choice holding them can meet the budgets and beat the incumbent (with
+a margin over the rounding of the bound's sums) or when a dominating row remains; bounds are
+valid (weak duality) and the DP and the enumeration are exact under the SLA rule, so when
+the heap empties the incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``),
+and no incumbent proves infeasibility (not the all-fastest test). Complexity: a DP per
+cutting-plane step (a handful per budget: the envelope has few breakpoints) and per
+subproblem; an enumeration O(W·(V + S + E)) for W partial choices formed (≤ its work cap);
+dominance O(Σ_v K_v²·(2 + m)) once. The tree is finite (every split shrinks a node's rows)
+but exponential in the worst case, as for any exact method on these NP-hard budgets
+(knapsack is a special case); ``MAX_SUBPROBLEMS`` and fa2's ``time_limit`` guard it (then
+``time_limit`` with the incumbent and the least open bound).
 """
 
 from __future__ import annotations
