@@ -185,3 +185,26 @@ def test_generated_suite_with_every_extension_equals_the_milp() -> None:
         assert fa2.status == milp.status and fa2.status in ("optimal", "infeasible"), inst.name
         if fa2.has_decision:
             assert verify(inst, fa2).ok and matches(fa2, milp), inst.name
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
+def test_bench_extensions_parts_write_their_csvs(tmp_path, capsys) -> None:
+    """A tiny run of every part of scripts/bench_extensions.py: a CSV per part and family,
+    every row matched, a SUMMARY line per part."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_extensions.py"
+    spec = importlib.util.spec_from_file_location("bench_extensions", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--repeat", "1", "--pipelines", str(path.parents[1] / "tests" / "data"
+                                                            / "spec_examples"),
+                       "--generated", "2", "--families", "small", "--sizes", "2",
+                       "--sets", "capacity", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("SUMMARY") == 3
+    for name in ("pipelines", "generated", "family-small"):
+        rows = list(csv.DictReader((tmp_path / f"{name}.csv").open()))
+        assert rows and all(r["match"] == "yes" for r in rows), name
