@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import fa2opt.extensions.leaf as leaf_module
 import fa2opt.extensions.search as search
 from fa2opt import Problem, available_methods, solve, verify
 from fa2opt.extensions import allowed_rows, budgets, declare, extensions_of, row_objective
@@ -28,24 +29,30 @@ HAVE_MILP = "milp" in available_methods()
 
 # the search's knobs for each path: the B&B alone (no leaf), the leaf alone, and the leaf
 # given up after a few partial choices (B&B and leaves mixed)
+# (the leaf's one-batch path for ≤ FLAT_CHOICES choices is switched off except in "leaf-flat":
+# the instances here are that small, and the pruned depth-first path must be the one tested)
+NO_FLAT = dict(FLAT_CHOICES=0)
 PATHS = {
     "bb-dichotomy": dict(LEAF_CHOICES=0, LEAF_WORK=0, ROOT_LEAF_WORK=(0, 0), SPLIT="dichotomy"),
     "bb-murty": dict(LEAF_CHOICES=0, LEAF_WORK=0, ROOT_LEAF_WORK=(0, 0), SPLIT="murty"),
-    "leaf": dict(LEAF_CHOICES=10**12, ROOT_LEAF_WORK=(None, None)),
-    "leaf-given-up": dict(LEAF_CHOICES=1, LEAF_WORK=7, ROOT_LEAF_WORK=(3, 5)),
+    "leaf": dict(LEAF_CHOICES=10**12, ROOT_LEAF_WORK=(None, None), **NO_FLAT),
+    "leaf-flat": dict(LEAF_CHOICES=10**12, ROOT_LEAF_WORK=(None, None)),
+    "leaf-given-up": dict(LEAF_CHOICES=1, LEAF_WORK=7, ROOT_LEAF_WORK=(3, 5), **NO_FLAT),
 }
 
 
 @contextmanager
 def knobs(**values) -> Iterator[None]:
-    old = {k: getattr(search, k) for k in values}
-    for k, v in values.items():
-        setattr(search, k, v)
+    """Set search (and, for FLAT_CHOICES, leaf) module constants for the block."""
+    mods = [search] + ([leaf_module] if "FLAT_CHOICES" in values else [])
+    old = [(m, k, getattr(m, k)) for m in mods for k in values if hasattr(m, k)]
+    for m, k, _ in old:
+        setattr(m, k, values[k])
     try:
         yield
     finally:
-        for k, v in old.items():
-            setattr(search, k, v)
+        for m, k, v in old:
+            setattr(m, k, v)
 
 
 def value(ans) -> float:
@@ -129,9 +136,10 @@ def test_leaf_equals_branch_and_bound_on_random_subproblems(inst, data) -> None:
     mus = [leaf.multipliers(allowed), [data.draw(st.sampled_from([0.0, 0.3, 5.0, 1e3]))
                                        for _ in moved]]
     above = want + 1e-6 * max(1.0, abs(want))  # an incumbent just above: pruning at work
-    for mu in mus:
+    for mu, flat in [(m, f) for m in mus for f in (True, False)]:
         for incumbent in (math.inf, above):
-            finished, x = leaf.best(allowed, incumbent, mu)
+            with knobs(**({} if flat else NO_FLAT)):
+                finished, x = leaf.best(allowed, incumbent, mu)
             assert finished
             got = math.inf if x is None else sub.cost(x)
             assert got == want or abs(got - want) <= 1e-9 * max(1.0, abs(want)), \

@@ -59,6 +59,7 @@ Choice = dict[str, int]
 
 EPS = np.finfo(float).eps
 CHUNK = 1024  # rows per batch of the leaf
+FLAT_CHOICES = 1024  # at most this many choices: one batch, no pruning
 DIVE_CHUNK = 128  # ... until the first complete choices: a narrow first dive finds an incumbent
 
 
@@ -228,6 +229,8 @@ class Leaf:
         is not solved)."""
         V = len(self.order)
         ptr, lat_c, cost_c = self.cands.ptr, self.cands.lat, self.cands.cost
+        if choices(allowed, self.order) <= FLAT_CHOICES:
+            return True, self._flat(allowed, incumbent)
         mu = [float(m) for m in mu] + [0.0] * (len(self.budgets) - len(mu))
         # per column: allowed candidates (global indices), their objective, use, Lagrangian
         cand = [ptr[c] + np.asarray(allowed[v], dtype=np.int64) for c, v in enumerate(self.order)]
@@ -290,18 +293,40 @@ class Leaf:
                     stack.append((level + 1, pick[rows], lag[rows], obj[rows],
                                   [a[rows] for a in use]))
                 continue
-            # complete choices: the exact checks (objective as Problem.cost, budgets in order)
-            chunk = CHUNK
-            total = ev.total  # left to right in column (= table) order
-            ok = total < best_val
-            for b in self.budgets:
-                s = np.zeros(len(pick))
-                for v in b.nodes:
-                    s += b.use[v][pick[:, self.col[v]] - ptr[self.col[v]]]
-                ok &= s <= b.limit
-            for i in np.flatnonzero(ok)[np.argsort(total[ok], kind="stable")]:
-                x = {v: int(pick[i, c] - ptr[c]) for c, v in enumerate(self.order)}
-                if self.problem.meets_slas(x):  # the rule itself, once, on the winner
-                    best_val, best_x = float(total[i]), x
-                    break
+            chunk = CHUNK  # complete choices: the first dive is over
+            x, val = self._complete(pick, np.ones(len(pick), dtype=bool), ev.total, best_val)
+            if x is not None:
+                best_val, best_x = val, x
         return True, best_x
+
+    def _flat(self, allowed: Mapping[str, np.ndarray], incumbent: float) -> Choice | None:
+        """A small subproblem in one batch: every choice (mixed-radix digits, the last node
+        fastest), the exact checks, no pruning."""
+        ptr = self.cands.ptr
+        sizes = [len(allowed[v]) for v in self.order]
+        r = np.arange(math.prod(sizes), dtype=np.int64)
+        pick = np.empty((len(r), len(sizes)), dtype=np.int64)  # candidate indices
+        for c in range(len(sizes) - 1, -1, -1):
+            r, d = np.divmod(r, sizes[c])
+            pick[:, c] = ptr[c] + np.asarray(allowed[self.order[c]], dtype=np.int64)[d]
+        ev = evaluate_fixings_numpy(self.dag, self.cands.lat[pick], self.cands.cost[pick])
+        return self._complete(pick, ev.ok, ev.total, incumbent)[0]
+
+    def _complete(self, pick: np.ndarray, ok: np.ndarray, total: np.ndarray, incumbent: float
+                  ) -> tuple[Choice | None, float]:
+        """Among complete choices (candidate indices, their SLA test and objective in column
+        order, as :meth:`~fa2opt.problem.Problem.cost` adds), the least objective below
+        ``incumbent`` within every budget (each summed in its one order), re-checked by
+        :meth:`~fa2opt.problem.Problem.meets_slas`; (None, incumbent) when there is none."""
+        ptr = self.cands.ptr
+        ok = ok & (total < incumbent)
+        for b in self.budgets:
+            s = np.zeros(len(pick))
+            for v in b.nodes:
+                s += b.use[v][pick[:, self.col[v]] - ptr[self.col[v]]]
+            ok &= s <= b.limit
+        for i in np.flatnonzero(ok)[np.argsort(total[ok], kind="stable")]:
+            x = {v: int(pick[i, c] - ptr[c]) for c, v in enumerate(self.order)}
+            if self.problem.meets_slas(x):  # the rule itself, once, on the winner
+                return x, float(total[i])
+        return None, incumbent

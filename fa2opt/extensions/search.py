@@ -77,7 +77,7 @@ from ..edge import partition
 from ..problem import Problem
 from ..tables import NodeTable
 from . import Budget
-from .leaf import BudgetArrays, Leaf, choices, tighten, undominated
+from .leaf import FLAT_CHOICES, BudgetArrays, Leaf, choices, tighten, undominated
 
 Choice = dict[str, int]
 # an exact base solver: problem → (status, choice or None, lower bound or None)
@@ -196,7 +196,8 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         if n <= LEAF_CHOICES or LEAF_WORK:
             work = None if n <= LEAF_CHOICES else LEAF_WORK
             stats["bb_leaf_tries"] += work is not None
-            finished, x = leaf.best(allow, best[0], leaf.multipliers(allow), work, deadline)
+            mu = leaf.multipliers(allow) if n > FLAT_CHOICES else ()
+            finished, x = leaf.best(allow, best[0], mu, work, deadline)
             if x is not None:
                 offer(x)
             if finished:
@@ -330,7 +331,8 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         if allow is None:
             return True
         stats["bb_leaf_tries"] += 1
-        finished, x = leaf.best(allow, best[0], leaf.multipliers(allow), work, deadline)
+        mu = leaf.multipliers(allow) if choices(allow, order) > FLAT_CHOICES else ()
+        finished, x = leaf.best(allow, best[0], mu, work, deadline)
         if x is not None:
             offer(x)
         stats["bb_leaves"] += finished
