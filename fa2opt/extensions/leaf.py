@@ -40,7 +40,10 @@ the objective, with budgets ``budget_sum(use_j[v][x_v] for v in nodes_j) ≤ lim
   W partial choices formed, S flow-node slots and E in-flow edges: the batch axis of
   :mod:`fa2opt.dag_batch` carrying the choices of one subproblem. A call may be given a
   work cap W (and a deadline): past it the leaf stops unfinished, and the branch and bound
-  splits instead. The numpy twin rather than Numba: batches are small, and it costs no
+  splits instead. A subproblem of at most ``FLAT_CHOICES`` choices skips all that: every
+  choice in one batch (mixed-radix digits), one SLA pass, the exact checks
+  (:meth:`Leaf._flat`; the shipped pipelines' usual case, 0.8 → 0.55 ms on one).
+  The numpy twin rather than Numba: batches are small, and it costs no
   compilation or cache load (≈ 0.6 s) in a fresh process.
 """
 
