@@ -154,7 +154,7 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     zero = {v: np.zeros(len(t)) for v, t in problem.tables.items()}
     stats = {"bb_subproblems": 0, "bb_dp_solves": 0, "bb_leaves": 0, "bb_leaf_tries": 0}
     arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in budgets]
-    leaf = Leaf(problem, arrays, [effective_limit(b) for b in budgets])
+    leaf = Leaf(problem, arrays, slack_limit)
     best: list = [math.inf, None]  # incumbent objective, choice
     donor: list = [None]  # a choice within the budgets (the last least-use one), for repair
 
@@ -323,7 +323,8 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     offer(y0)
     if best[1] is not None:
         return Result("optimal", best[1], best[0], stats)
-    full = undominated(problem, arrays, full)
+    if choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
+        full = undominated(problem, arrays, full)
 
     def solved_by_leaf(work: int) -> bool:
         """The root enumerated within ``work`` (True: the incumbent, or none, is final)."""
