@@ -343,10 +343,17 @@ def test_real_pipelines_with_measured_accuracies_capacity_and_current_deployment
     assert ("capacity", "optimal") in seen and ("combined", "optimal") in seen
 
 
-def test_fa2_time_limit_on_an_extended_instance_keeps_a_verified_incumbent_and_bound() -> None:
-    """The slowest shipped case (shared_services_gpu with a binding GPU cap, ~0.15 s) stopped
+def test_fa2_time_limit_on_an_extended_instance_keeps_a_verified_incumbent_and_bound(
+        monkeypatch) -> None:
+    """The slowest shipped case (shared_services_gpu with a binding GPU cap) with the
+    enumeration leaf switched off (the Lagrangian branch and bound alone: ~0.1 s) stopped
     after 5 ms: time_limit, a verified incumbent, a lower bound below its objective."""
     from pathlib import Path
+
+    import fa2opt.extensions.search as search
+
+    for knob, off in (("LEAF_CHOICES", 0), ("LEAF_WORK", 0), ("ROOT_LEAF_WORK", (0, 0))):
+        monkeypatch.setattr(search, knob, off)
 
     from fa2opt import load_instance
 

@@ -22,19 +22,44 @@ never modified; every extension becomes something it already solves:
   when the least allowed use of a budget exceeds it, or when no choice meets the SLAs.
   Otherwise the subproblem is split, best-first by bound: a relaxed choice over a budget by
   :func:`orthant_partition` (every choice using at least as much at each of the budget's
-  nodes breaks it too, and is dropped with it), one within every budget by the Murty /
-  Lawler partition around it (:func:`fa2opt.edge.partition`); children are queued with their
-  parent's bound and evaluated when popped.
+  nodes breaks it too, and is dropped with it), one within every budget (the duality gap
+  open) by :func:`dichotomy`: the node of the budget with the largest complementary-slackness
+  term ``μ_j·(limit'_j − use_j)`` whose rows span the widest use has its rows halved at their
+  median use (``SPLIT = "murty"``: the Murty / Lawler partition around the relaxed choice,
+  :func:`fa2opt.edge.partition`, which removes one choice per split; the Murty split is also
+  the fallback when no node's rows differ in use). Children are queued with their parent's
+  bound and evaluated when popped.
+
+**Enumeration instead of DPs** (:mod:`.leaf`). The root drops dominated rows (another row of
+the node no worse in L, objective and every use; exact by monotonicity), every subproblem is
+tightened by per-row bounds (a row whose objective, or use of a budget, with every other
+node at its least, cannot beat the incumbent or meet the budget), and a subproblem is
+*solved by enumeration* — all its choices evaluated in batches through
+:func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the SLA rule, same bits), depth-first over
+nodes with pruning by the separable Lagrangian bound (the SLAs dropped, so no DP; its μ by
+exact 1-D cutting planes), by the budgets and by the SLAs at the fastest completion — when
+that finishes within a work cap: always at ≤ ``LEAF_CHOICES`` choices, else within
+``LEAF_WORK`` partial choices per subproblem. At the root, after the plain DP (one DP when the
+budgets do not bind): an enumeration sized to about two DPs' time (``LEAF_WORK_PER_DP_S``,
+at most ``ROOT_LEAF_WORK[0]``), then each broken budget's least-use DP (infeasibility proof,
+or an incumbent and a repair), then one with ``ROOT_LEAF_WORK[1]``; only then the tree.
+Measured (docs/fa2.md): every shipped pipeline and the main job's generated suite with every
+extension end at the root; the issue's 5-node instance (295,680 choices, 800 after
+dominance) is one enumeration of 800 choices instead of 20,000 subproblems.
 
 Exactness: the children of a split hold every choice of their parent except the relaxed
-choice split on (already offered as incumbent) or choices that break a budget; bounds are
-valid (weak duality) and the DP is exact under the SLA rule, so when the heap empties the
-incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``), and no incumbent proves
-infeasibility (not the all-fastest test). Complexity: a DP per cutting-plane step (a handful
-per budget: the envelope has few breakpoints) and per subproblem; the tree is finite (each
-split removes one choice) but exponential in the worst case, as for any exact method on
-these NP-hard budgets (knapsack is a special case); ``MAX_SUBPROBLEMS`` and fa2's
-``time_limit`` guard it (then ``time_limit`` with the incumbent and the least open bound).
+choice split on (already offered as incumbent) or choices that break a budget; rows are
+dropped only when no choice holding them can meet the budgets and beat the incumbent (with
+a margin over the rounding of the bound's sums) or when a dominating row remains; bounds are
+valid (weak duality) and the DP and the enumeration are exact under the SLA rule, so when
+the heap empties the incumbent is optimal (to the 1e-12 relative prune tolerance ``TOL``),
+and no incumbent proves infeasibility (not the all-fastest test). Complexity: a DP per
+cutting-plane step (a handful per budget: the envelope has few breakpoints) and per
+subproblem; an enumeration O(W·(V + S + E)) for W partial choices formed (≤ its work cap);
+dominance O(Σ_v K_v²·(2 + m)) once. The tree is finite (every split shrinks a node's rows)
+but exponential in the worst case, as for any exact method on these NP-hard budgets
+(knapsack is a special case); ``MAX_SUBPROBLEMS`` and fa2's ``time_limit`` guard it (then
+``time_limit`` with the incumbent and the least open bound).
 """
 
 from __future__ import annotations
@@ -52,6 +77,7 @@ from ..edge import partition
 from ..problem import Problem
 from ..tables import NodeTable
 from . import Budget
+from .leaf import FLAT_CHOICES, BudgetArrays, Leaf, choices, tighten, undominated
 
 Choice = dict[str, int]
 # an exact base solver: problem → (status, choice or None, lower bound or None)
@@ -61,6 +87,11 @@ ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
 MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
 ASCEND_CHILDREN = True  # children re-ascend from their parent's multipliers
 MAX_SUBPROBLEMS = 20_000
+LEAF_CHOICES = 4096  # a subproblem with at most this many choices is enumerated (leaf.py)
+LEAF_WORK = 50_000  # larger ones: enumeration tried first, given up past this many partial choices
+ROOT_LEAF_WORK = (200_000, 1_000_000)  # ... at the root: before and after the least-use DPs
+LEAF_WORK_PER_DP_S = 2e6  # the first try's work: about the time of two DPs (≈1 µs per partial)
+SPLIT = "dichotomy"  # within-budget split: "dichotomy" (by use) or "murty" (one choice)
 TOL = 1e-12  # relative: a bound this close to an objective counts as reaching it
 
 
@@ -121,7 +152,9 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     slack_limit = [effective_limit(b) for b in budgets]  # what bounds subtract (≤ limit)
     uses = [{v: np.asarray(b.use[v], dtype=float) for v in b.nodes} for b in budgets]
     zero = {v: np.zeros(len(t)) for v, t in problem.tables.items()}
-    stats = {"bb_subproblems": 0, "bb_dp_solves": 0}
+    stats = {"bb_subproblems": 0, "bb_dp_solves": 0, "bb_leaves": 0, "bb_leaf_tries": 0}
+    arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in budgets]
+    leaf = Leaf(problem, arrays, slack_limit)
     best: list = [math.inf, None]  # incumbent objective, choice
     donor: list = [None]  # a choice within the budgets (the last least-use one), for repair
 
@@ -153,9 +186,23 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         """(bound, relaxed choice, μ) of a subproblem, or None when it is dropped. With
         ``ascend``, the multipliers are improved first (``ascend_one`` per budget)."""
         stats["bb_subproblems"] += 1
+        allow = tighten(problem, arrays, allow, best[0])
+        if allow is None:
+            return None  # no choice meets the budgets and beats the incumbent
         for j, (nodes, use, limit) in enumerate(lists):
             if spec.budget_sum(float(uses[j][v][allow[v]].min()) for v in nodes) > limit:
                 return None
+        n = choices(allow, order)
+        if n <= LEAF_CHOICES or LEAF_WORK:
+            work = None if n <= LEAF_CHOICES else LEAF_WORK
+            stats["bb_leaf_tries"] += work is not None
+            mu = leaf.multipliers(allow) if n > FLAT_CHOICES else ()
+            finished, x = leaf.best(allow, best[0], mu, work, deadline)
+            if x is not None:
+                offer(x)
+            if finished:
+                stats["bb_leaves"] += 1
+                return None  # solved exactly by enumeration
         top: list = [-math.inf, None, list(mu0)]
 
         def at(mu: list[float], weight: Mapping[str, np.ndarray] | None = None):
@@ -189,7 +236,7 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
                 repair(top[1], d, allow)
         if top[0] >= best[0] - TOL * max(1.0, abs(best[0])):
             return None
-        return tuple(top)
+        return top[0], top[1], top[2], allow
 
     def repair(y: Choice, d: Choice, allow: Mapping[str, np.ndarray]) -> None:
         """Move ``y`` towards ``d`` (a choice within the budgets) one node at a time, each
@@ -265,11 +312,60 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
+    try:  # the plain optimum first: when it meets every budget (often) that is all
+        t0 = time.perf_counter()
+        y0 = relax(full, cost)
+        dp_s = time.perf_counter() - t0  # what a DP costs here: sizes the first leaf's work
+    except _Stopped:
+        return Result("time_limit", None, None, stats)
+    if y0 is None:
+        return Result("infeasible", None, None, stats)
+    offer(y0)
+    if best[1] is not None:
+        return Result("optimal", best[1], best[0], stats)
+    if choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
+        full = undominated(problem, arrays, full)
+
+    def solved_by_leaf(work: int) -> bool:
+        """The root enumerated within ``work`` (True: the incumbent, or none, is final)."""
+        allow = tighten(problem, arrays, full, best[0])
+        if allow is None:
+            return True
+        stats["bb_leaf_tries"] += 1
+        mu = leaf.multipliers(allow) if choices(allow, order) > FLAT_CHOICES else ()
+        finished, x = leaf.best(allow, best[0], mu, work, deadline)
+        if x is not None:
+            offer(x)
+        stats["bb_leaves"] += finished
+        return finished
+
+    def final() -> Result:
+        return Result("infeasible", None, None, stats) if best[1] is None \
+            else Result("optimal", best[1], best[0], stats)
+
+    first = ROOT_LEAF_WORK[0]
+    if first is not None:  # about LEAF_WORK_PER_DP_S · dp_s partial choices, at least 10,000
+        first = min(first, max(10_000, int(LEAF_WORK_PER_DP_S * dp_s)))
+    if solved_by_leaf(first):
+        return final()
+    for j in range(len(lists)):  # each broken budget's least-use choice: proof or incumbent
+        if used(j, y0) > lists[j][2]:
+            try:
+                z = relax(full, {v: uses[j].get(v, zero[v]) for v in order})
+            except _Stopped:
+                return Result("time_limit", best[1], None, stats)
+            if z is None or used(j, z) > lists[j][2]:
+                return Result("infeasible", None, None, stats)
+            offer(z)
+            donor[0] = z
+            repair(y0, z, full)
+    if solved_by_leaf(ROOT_LEAF_WORK[1]):
+        return final()
 
     def search_tree() -> Result:
         """Best-first over subproblems (the module doc)."""
         root = evaluate(full, [0.0] * len(lists), True)
-        heap: list = [] if root is None else [(root[0], 0, full, root[1], root[2])]
+        heap: list = [] if root is None else [(root[0], 0, root[3], root[1], root[2])]
         tick = 1
         while heap:
             bound, _, allow, y, mu = heapq.heappop(heap)
@@ -283,12 +379,16 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
             if y is None:  # a child, queued with its parent's bound: evaluate it now (lazily,
                 r = evaluate(allow, mu, ASCEND_CHILDREN)  # so children never reached cost nothing)
                 if r is not None:
-                    heapq.heappush(heap, (max(bound, r[0]), tick, allow, r[1], r[2]))
+                    heapq.heappush(heap, (max(bound, r[0]), tick, r[3], r[1], r[2]))
                     tick += 1
                 continue
             over = [j for j in range(len(lists)) if used(j, y) > lists[j][2]]
-            children = (orthant_partition(allow, y, order, uses[over[0]]) if over
-                        else partition(allow, y, order))
+            if over:
+                children = orthant_partition(allow, y, order, uses[over[0]])
+            else:
+                children = (SPLIT == "dichotomy" and dichotomy(allow, y, mu, uses, lists,
+                                                               slack_limit)) \
+                    or partition(allow, y, order)
             for child in children:
                 heapq.heappush(heap, (bound, tick, child, None, mu))
                 tick += 1
@@ -320,6 +420,40 @@ def orthant_partition(allowed: Mapping[str, np.ndarray], x: Mapping[str, int], o
         if len(low):
             yield {**rest, v: low}
         rest[v] = a[u[a] >= u[x[v]]]
+
+
+def dichotomy(allowed: Mapping[str, np.ndarray], y: Mapping[str, int], mu: Sequence[float],
+              uses: Sequence[Mapping[str, np.ndarray]], lists: Sequence, slack_limit: Sequence[float]
+              ) -> list[dict[str, np.ndarray]] | None:
+    """Split a subproblem whose relaxed choice ``y`` is within every budget but whose bound
+    is below its objective (the duality gap is open): the gap is ``Σ_j μ_j·(limit'_j −
+    use_j(y))``; take the budget j with the largest term, and among its nodes the one whose
+    allowed rows span the widest μ_j-weighted use (ties: the most rows); its rows are cut at
+    the median of their distinct uses into rows using less and rows using at least as much.
+    Both children are non-empty and together hold every choice of the parent, and each has
+    at most about half the parent's rows at that node, so ∏|allowed| at least roughly halves
+    per level and subproblems reach the enumeration leaf after O(log(N / LEAF_CHOICES))
+    levels. None when no budget has a positive term or no node has two distinct uses."""
+    terms = []
+    for j, (nodes, use, _) in enumerate(lists):
+        gap = mu[j] * (slack_limit[j] - spec.budget_sum(use[v][y[v]] for v in nodes))
+        terms.append((gap, j))
+    for gap, j in sorted(terms, reverse=True):
+        if not gap > 0:
+            return None
+        best = None
+        for v in lists[j][0]:
+            u = uses[j][v][allowed[v]]
+            span = float(u.max() - u.min())
+            if span > 0 and (best is None or (span, len(u)) > best[0]):
+                best = ((span, len(u)), v, u)
+        if best is None:
+            continue
+        _, v, u = best
+        values = np.unique(u)
+        cut = values[len(values) // 2]  # ≥ 1 distinct value below it, ≥ 1 at or above
+        return [{**allowed, v: allowed[v][u < cut]}, {**allowed, v: allowed[v][u >= cut]}]
+    return None
 
 
 class _Stopped(Exception):

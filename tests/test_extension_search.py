@@ -1,0 +1,218 @@
+"""The extensions' exact search (issue 14): dominance, per-row bounds, the pruned batched
+enumeration leaf and the dichotomy split of :mod:`fa2opt.extensions.search` /
+:mod:`fa2opt.extensions.leaf`, each against brute force (and the MILP where present) on
+property-generated extended instances, with the search forced down one path at a time."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fa2opt.extensions.leaf as leaf_module
+import fa2opt.extensions.search as search
+from fa2opt import Problem, available_methods, solve, verify
+from fa2opt.extensions import allowed_rows, budgets, declare, extensions_of, row_objective
+from fa2opt.extensions.leaf import BudgetArrays, Leaf, choices, tighten, undominated
+from fa2opt.extensions.solve import _moved
+from fa2opt.solver import get_solver
+from fa2opt.verify import matches
+
+from test_extensions import extended
+
+HAVE_MILP = "milp" in available_methods()
+
+# the search's knobs for each path: the B&B alone (no leaf), the leaf alone, and the leaf
+# given up after a few partial choices (B&B and leaves mixed)
+# (the leaf's one-batch path for ≤ FLAT_CHOICES choices is switched off except in "leaf-flat":
+# the instances here are that small, and the pruned depth-first path must be the one tested)
+NO_FLAT = dict(FLAT_CHOICES=0)
+PATHS = {
+    "bb-dichotomy": dict(LEAF_CHOICES=0, LEAF_WORK=0, ROOT_LEAF_WORK=(0, 0), SPLIT="dichotomy"),
+    "bb-murty": dict(LEAF_CHOICES=0, LEAF_WORK=0, ROOT_LEAF_WORK=(0, 0), SPLIT="murty"),
+    "leaf": dict(LEAF_CHOICES=10**12, ROOT_LEAF_WORK=(None, None), **NO_FLAT),
+    "leaf-flat": dict(LEAF_CHOICES=10**12, ROOT_LEAF_WORK=(None, None)),
+    "leaf-given-up": dict(LEAF_CHOICES=1, LEAF_WORK=7, ROOT_LEAF_WORK=(3, 5), **NO_FLAT),
+}
+
+
+@contextmanager
+def knobs(**values) -> Iterator[None]:
+    """Set search (and, for FLAT_CHOICES, leaf) module constants for the block."""
+    mods = [search] + ([leaf_module] if "FLAT_CHOICES" in values else [])
+    old = [(m, k, getattr(m, k)) for m in mods for k in values if hasattr(m, k)]
+    for m, k, _ in old:
+        setattr(m, k, values[k])
+    try:
+        yield
+    finally:
+        for m, k, v in old:
+            setattr(m, k, v)
+
+
+def value(ans) -> float:
+    return ans.cost if ans.objective is None else ans.objective
+
+
+def test_the_issue_instance_is_proven_optimal() -> None:
+    """5 nodes, 295,680 choices, capacity + accuracy floor + switch: the Murty split alone
+    hit MAX_SUBPROBLEMS (time_limit); now optimal, equal to brute force and the MILP."""
+    from fa2opt.generate import generate_suite
+
+    inst = generate_suite("mixed", 6, seed=3, extensions="combined")[2]
+    fa2 = solve(inst, "fa2", time_limit=60)
+    assert fa2.status == "optimal", (fa2.status, fa2.message, fa2.extra)
+    assert verify(inst, fa2).ok
+    refs = [solve(inst, "brute-force")] + ([solve(inst, "milp")] if HAVE_MILP else [])
+    for ref in refs:
+        assert ref.status == "optimal" and matches(fa2, ref), (ref.method, value(fa2), value(ref))
+    assert fa2.extra["bb_subproblems"] < 100
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+@settings(max_examples=60, deadline=None)
+@given(inst=extended())
+def test_each_search_path_equals_brute_force(path, inst) -> None:
+    ref = solve(inst, "brute-force")
+    with knobs(**PATHS[path]):
+        ans = solve(inst, "fa2")
+    assert ans.status == ref.status, (path, ans.status, ref.status, ans.message)
+    if ans.has_decision:
+        assert verify(inst, ans).ok, verify(inst, ans).summary()
+        assert matches(ans, ref), (path, value(ans), value(ref))
+
+
+def _subproblem(inst, data):
+    """The reshaped problem of ``inst``, its budgets (also as arrays), and a random
+    subproblem (a non-empty random subset of every node's rows)."""
+    problem = Problem.from_instance(inst)
+    blocks = declare(problem, extensions_of(inst))
+    sub, pos, _ = search.reshaped(problem, allowed_rows(problem, blocks),
+                                  row_objective(problem, blocks))
+    moved = [_moved(b, pos) for b in budgets(blocks)]
+    allowed = {}
+    for v, t in sub.tables.items():
+        keep = data.draw(st.lists(st.booleans(), min_size=len(t), max_size=len(t)), label=v)
+        a = np.flatnonzero(keep)
+        allowed[v] = a if len(a) else np.arange(len(t))
+    return sub, moved, allowed
+
+
+def _brute(sub, moved, allowed) -> float:
+    """The least objective over the subproblem's choices meeting SLAs and budgets."""
+    import itertools
+
+    from fa2opt.extensions import budget_use
+
+    order = list(sub.tables)
+    best = math.inf
+    for pick in itertools.product(*(allowed[v].tolist() for v in order)):
+        x = dict(zip(order, pick))
+        if sub.meets_slas(x) and all(budget_use(b, x) <= b.limit for b in moved):
+            best = min(best, sub.cost(x))
+    return best
+
+
+@settings(max_examples=80, deadline=None)
+@given(inst=extended(), data=st.data())
+def test_leaf_equals_branch_and_bound_on_random_subproblems(inst, data) -> None:
+    """On a random subproblem: the leaf (any multipliers: every μ ≥ 0 gives a valid bound)
+    = the branch and bound without leaves = brute force over the subproblem."""
+    problem = Problem.from_instance(inst)
+    if problem.empty_nodes:
+        return
+    sub, moved, allowed = _subproblem(inst, data)
+    if not moved:
+        return
+    arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in moved]
+    leaf = Leaf(sub, arrays, [search.effective_limit(b) for b in moved])
+    exact = get_solver("fa2").exact_base
+    want = _brute(sub, moved, allowed)
+    mus = [leaf.multipliers(allowed), [data.draw(st.sampled_from([0.0, 0.3, 5.0, 1e3]))
+                                       for _ in moved]]
+    above = want + 1e-6 * max(1.0, abs(want))  # an incumbent just above: pruning at work
+    for mu, flat in [(m, f) for m in mus for f in (True, False)]:
+        for incumbent in (math.inf, above):
+            with knobs(**({} if flat else NO_FLAT)):
+                finished, x = leaf.best(allowed, incumbent, mu)
+            assert finished
+            got = math.inf if x is None else sub.cost(x)
+            assert got == want or abs(got - want) <= 1e-9 * max(1.0, abs(want)), \
+                (mu, incumbent, got, want)
+    with knobs(**PATHS["bb-dichotomy"]):
+        r = search.branch_and_bound(sub, moved, exact, allowed=allowed)
+    assert r.status in ("optimal", "infeasible")
+    got = math.inf if r.choice is None else sub.cost(r.choice)
+    assert abs(got - want) <= 1e-9 * max(1.0, abs(want)) or got == want, (got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=extended(), data=st.data())
+def test_dominance_and_row_bounds_keep_the_optimum(inst, data) -> None:
+    """``undominated`` and ``tighten`` (with the optimum as incumbent + a little) drop rows
+    but never the subproblem's optimum value; the dichotomy split partitions its parent."""
+    problem = Problem.from_instance(inst)
+    if problem.empty_nodes:
+        return
+    sub, moved, allowed = _subproblem(inst, data)
+    arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in moved]
+    want = _brute(sub, moved, allowed)
+    kept = undominated(sub, arrays, allowed)
+    assert _brute(sub, moved, kept) == want
+    if math.isfinite(want):
+        t = tighten(sub, arrays, kept, want + 1e-6 * max(1.0, abs(want)))
+        assert t is not None and _brute(sub, moved, t) == want
+    if moved:  # the split: disjoint children whose union is the parent
+        y = {v: int(a[0]) for v, a in allowed.items()}
+        lists = [(b.nodes, {v: b.use[v].tolist() for v in b.nodes}, b.limit) for b in moved]
+        uses = [{v: np.asarray(b.use[v], dtype=float) for v in b.nodes} for b in moved]
+        kids = search.dichotomy(allowed, y, [1.0] * len(moved), uses, lists,
+                                [b.limit + 1e6 for b in moved])
+        if kids is not None:
+            assert len(kids) == 2 and all(choices(k, list(k)) > 0 for k in kids)
+            assert sum(choices(k, list(k)) for k in kids) == choices(allowed, list(allowed))
+            split = [v for v in allowed if not all(np.array_equal(k[v], allowed[v]) for k in kids)]
+            assert len(split) == 1
+            a, b = (k[split[0]] for k in kids)
+            assert not set(a.tolist()) & set(b.tolist())
+            assert sorted(a.tolist() + b.tolist()) == allowed[split[0]].tolist()
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
+def test_generated_suite_with_every_extension_equals_the_milp() -> None:
+    """The main job's generated suite (mixed, every extension): fa2 = MILP, all proven."""
+    from fa2opt.generate import generate_suite
+
+    for inst in generate_suite("mixed", 12, seed=0, extensions="combined"):
+        fa2, milp = solve(inst, "fa2"), solve(inst, "milp")
+        assert fa2.status == milp.status and fa2.status in ("optimal", "infeasible"), inst.name
+        if fa2.has_decision:
+            assert verify(inst, fa2).ok and matches(fa2, milp), inst.name
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
+def test_bench_extensions_parts_write_their_csvs(tmp_path, capsys) -> None:
+    """A tiny run of every part of scripts/bench_extensions.py: a CSV per part and family,
+    every row matched, a SUMMARY line per part."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_extensions.py"
+    spec = importlib.util.spec_from_file_location("bench_extensions", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--repeat", "1", "--pipelines", str(path.parents[1] / "tests" / "data"
+                                                            / "spec_examples"),
+                       "--generated", "2", "--families", "small", "--sizes", "2",
+                       "--sets", "capacity", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("SUMMARY") == 3
+    for name in ("pipelines", "generated", "family-small"):
+        rows = list(csv.DictReader((tmp_path / f"{name}.csv").open()))
+        assert rows and all(r["match"] == "yes" for r in rows), name
