@@ -26,7 +26,9 @@ up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller 
 generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`).
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
-RemainderSolver`; the grid DP plugs a different one into the same search.
+RemainderSolver`, declared with its capabilities as :data:`EXACT_FRONTS` (an
+:class:`~fa2opt.arithmetic.Arithmetic`); the grid DP declares a different one for the same
+plan and search.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from .reductions.pruning import Candidates
-from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape, trampoline
+from .arithmetic import Arithmetic
+from .reductions.pruning import Candidates, front_rows
+from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
@@ -425,16 +428,11 @@ def _priced_leaf(v: str, lat: list[float], price: Any) -> Front:
     leaf's front keeps only the candidates strictly cheaper than every faster one (the
     others are never chosen by a cheapest completion); back-pointers map to candidates."""
     price = price.tolist() if isinstance(price, np.ndarray) else list(price)
-    keep, best = [], INF
-    for i, c in enumerate(price):
-        if c < best:
-            best = c
-            keep.append(i)
+    kl, kc, keep = front_rows(lat, price)  # the one pruning scan (lat rises: a sorted table)
     leaf = Front(lat, price, _LEAF, v)
     if len(keep) == len(price):
         return leaf
-    return Front([lat[i] for i in keep], [price[i] for i in keep], _COMB, None, leaf,
-                 Front([0.0], [0.0]), keep, [0] * len(keep))
+    return Front(kl, kc, _COMB, None, leaf, Front([0.0], [0.0]), keep, [0] * len(keep))
 
 
 def _suffix_sums(values: list[float]) -> list[float]:
@@ -587,30 +585,7 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
 
 
 CHAIN_TRIPLE_STEPS = 4096  # chains of 3 nodes: the sweep below when |x|·(|y|+|z|) ≤ this
-_NOT_CHAIN = object()
-
-
-def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates]) -> Any:
-    """:func:`pareto_remainder` for a *chain* of one to three nodes (a Leaf, or a Series of
-    Leaves and Delays), or a *fork* (a Series of Delays, one Parallel of Leaves and at most
-    one other Leaf; or that Parallel alone), with no fixed or weighted leaf -- most real
-    pipelines -- on the candidate lists directly, without building fronts; ``_NOT_CHAIN``
-    for anything else. The shape is :func:`~fa2opt.reductions.sptree.flat_shape`'s; the
-    sweeps are :func:`flat_cheapest`'s."""
-    shape = flat_shape(tree)
-    if shape is None:
-        return _NOT_CHAIN
-    series, fork, delays = shape
-    for d in delays:  # in order, as the budget was always lowered
-        budget_ms -= d
-    r = flat_cheapest([(c.latency, c.cost) for c in map(candidates.__getitem__, series)],
-                      [(c.latency, c.cost) for c in map(candidates.__getitem__, fork)], budget_ms)
-    if r is None or r is _NOT_CHAIN:
-        return r
-    choice = dict(zip(series, r[1]))
-    if fork:
-        choice.update(zip(fork, r[2]))
-    return r[0], choice
+NOT_FLAT = object()  # flat_cheapest declines: the remainder DP decides
 
 
 def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequence[list[float]]],
@@ -619,7 +594,7 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     are ``(latency, cost, …)`` candidate lists (fastest first, cost falling) of the series
     nodes and of the parallel (fork) nodes of a :func:`~fa2opt.reductions.sptree.
     flat_shape`, ``budget_ms`` is the budget less the delays. Returns ``(cost, series
-    indices, fork indices)``, None when nothing fits, or ``_NOT_CHAIN`` for what the sweeps
+    indices, fork indices)``, None when nothing fits, or ``NOT_FLAT`` for what the sweeps
     do not handle (more than three series nodes; a fork with more than one series node; a
     triple above ``CHAIN_TRIPLE_STEPS``: the caller's front DP decides those). Every node's
     list is first cut at the budget minus the others' least latencies (exact, as in
@@ -639,11 +614,11 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     """
     if fork:
         if len(series) > 1:
-            return _NOT_CHAIN
+            return NOT_FLAT
         return _fork_lists(series[0] if series else None, fork, budget_ms)
     k = len(series)
     if k > 3:
-        return _NOT_CHAIN
+        return NOT_FLAT
     if k == 0:
         return (0.0, [], []) if budget_ms >= 0.0 else None
     total = 0.0
@@ -676,7 +651,7 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
         x, y, z = (1, 0, 2) if n0 <= n2 else (1, 2, 0) if n1 <= n2 else (2, 1, 0)
     xl, xc = lats[x], costs[x]
     if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_TRIPLE_STEPS:
-        return _NOT_CHAIN
+        return NOT_FLAT
     yl, yc, zl, zc = lats[y], costs[y], lats[z], costs[z]
     floor = yc[-1] + zc[-1]  # the least cost of y and z together
     best, pick = INF, None
@@ -782,12 +757,8 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     that replace them (each leaf of v pays ``weight[v][k]`` for candidate k; the coupling
     search's Lagrangian cost split, see :func:`fa2opt.reductions.search.search`).
     Only the cheapest point is needed, so parallel parts are solved independently and long
-    series use the Lagrangian-bounded fold; chains of up to three free nodes are swept on
-    the candidate lists directly (:func:`_chain_cheapest`)."""
-    if not fixed and not weight:
-        r = _chain_cheapest(tree, budget_ms, candidates)
-        if r is not _NOT_CHAIN:
-            return r
+    series use the Lagrangian-bounded fold. (Flat single flows are swept on the candidate
+    lists by :func:`flat_cheapest`, which a plan calls directly: :data:`EXACT_FRONTS`.)"""
     r = _Context(tree, candidates, fixed, weight).cheapest(tree, budget_ms)
     if r is None:
         return None
@@ -795,4 +766,10 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     return float(front.cost[i]), backtrack(front, i)
 
 
-pareto_remainder.accepts_prices = True  # type: ignore[attr-defined]  # sequences in ``weight``
+# The exact arithmetic, declared: per-candidate prices accepted (the coupling search's
+# Lagrangian split), flat single flows swept on the candidate lists.
+EXACT_FRONTS = Arithmetic("exact fronts", pareto_remainder, prices=True, flat=flat_cheapest)
+# The same arithmetic with the equal split in the coupling search (fa2's ``bound="equal"``,
+# the bound before the Lagrangian split; kept for comparison).
+EXACT_FRONTS_EQUAL_SPLIT = Arithmetic("exact fronts, equal split", pareto_remainder,
+                                      prices=False, flat=flat_cheapest)

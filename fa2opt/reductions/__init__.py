@@ -26,14 +26,14 @@ Steps (each ``apply(problem) -> (simpler, inverse data)``, ``invert(solution, da
 
 from .base import Chain, Choice, Reduction
 from .decouple import DecoupledProblem, Decouple
-from .pruning import Candidates, ParetoPrune, PrunedProblem, latency_limits, pareto_rows
+from .pruning import Candidates, ParetoPrune, PrunedProblem, front_rows, latency_limits
 from .search import RemainderSolver, SearchResult, search
 from .sp_decompose import (SPFlow, SPProblem, SeriesParallel, clear_cache, decompose,
                            flow_decomposition, flow_tree, leaf_counts)
 from .sptree import Delay, Leaf, Parallel, Series, SPTree, evaluate, fold, leaves, substitute
 
 __all__ = ["Chain", "Choice", "Reduction", "DecoupledProblem", "Decouple", "Candidates",
-           "ParetoPrune", "PrunedProblem", "latency_limits", "pareto_rows", "RemainderSolver",
+           "ParetoPrune", "PrunedProblem", "front_rows", "latency_limits", "RemainderSolver",
            "SearchResult", "search", "SPFlow", "SPProblem", "SeriesParallel", "clear_cache",
            "decompose", "flow_decomposition", "flow_tree", "leaf_counts", "Delay", "Leaf", "Parallel", "Series",
            "SPTree", "evaluate", "fold", "leaves", "substitute"]

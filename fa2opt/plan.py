@@ -1,0 +1,275 @@
+"""FA2's transformation compiled once per graph structure: a :class:`Plan`.
+
+What a decision does to a problem splits into what depends only on the *structure* -- the
+node names, each flow's nodes, edges and edge delays -- and what depends on the *data*:
+rates, SLAs, profiles, hence the configuration tables. As cvxpy compiles a parametrised
+problem once and re-solves it with new parameter values, :func:`compile_plan` does the
+structural part once and a :class:`Plan` is reused for every rate, SLA and profile of that
+structure (cached per structure key, bounded, :func:`plan_for`):
+
+* per flow its series-parallel expression tree (:func:`~fa2opt.reductions.sp_decompose.
+  flow_decomposition`: the decomposition with node reduction for non-SP flows) and its
+  leaves per node;
+* the coupling nodes (more than one leaf over all trees: shared by flows, or duplicated by
+  the reduction -- :class:`~fa2opt.reductions.Decouple`'s definition), each flow's coupling
+  nodes, the nodes in no flow;
+* the *components*: flows linked by coupling nodes (the optimum adds up over them), each
+  with its **strategy**:
+
+  - ``flat sweep`` -- one flow, no coupling node, a flat tree
+    (:func:`~fa2opt.reductions.sptree.flat_shape`: a chain of one to three nodes, or a node
+    and a fork of single nodes, or the fork alone; delays anywhere in the series): the
+    arithmetic's sweep on the candidate lists when it declares one (``Arithmetic.flat``;
+    the exact one is :func:`fa2opt.pareto.flat_cheapest`), else a tree DP;
+  - ``tree DP`` -- one flow, no coupling node: one remainder solve of its tree;
+  - ``coupling search`` -- flows linked by coupling nodes: the branch and bound
+    :func:`~fa2opt.reductions.search.search` on that component.
+
+:meth:`Plan.decide` runs, for a problem of the plan's structure and an arithmetic
+(:mod:`fa2opt.arithmetic`): **prune** (:func:`~fa2opt.reductions.pruning.fronts`, the one
+pruning scan; a node left without candidates is exactly the spec's infeasibility) →
+**each component's strategy** → **invert** (candidate indices → table positions; nodes in
+no flow take their cheapest candidate). These are the reductions' own steps
+(``ParetoPrune``, ``SeriesParallel``, ``Decouple``, ``search`` and their inverse maps), which
+stay usable alone; the plan only does their structural work once. Per decision the cost is
+the pruning (O(Σ rows) plus O(V + E) per flow for the latency limits) and the strategies;
+the only data-dependent ordering kept per decision is the coupling search's node order
+(most leaves first, then fewest candidates). Nothing here recurses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .arithmetic import Arithmetic
+from .pareto import NOT_FLAT
+from .problem import FlowGraph, Problem
+from .reductions import sp_decompose
+from .reductions.decouple import DecoupledProblem
+from .reductions.pruning import Candidates, fronts
+from .reductions.search import search
+from .reductions.sp_decompose import SPFlow, flow_decomposition
+from .reductions.sptree import SPTree, flat_shape
+from .solver import Decision
+
+FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
+CACHE_SIZE = 4096  # plans kept (the oldest compiled goes first)
+
+
+@dataclass(slots=True)
+class Component:
+    """Flows linked by coupling nodes (indices into the problem's flows), their coupling
+    nodes (unordered: the search orders them per decision), the strategy and, for
+    ``flat sweep``, the tree's flat shape ``(series nodes, fork nodes, delays)``."""
+
+    flows: tuple[int, ...]
+    coupling: frozenset[str]
+    strategy: str
+    shape: tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything a decision needs that depends only on the structure (see the module
+    docstring). ``trees[i]``, ``reductions[i]``, ``leaves[i]`` (leaves per node) and
+    ``flow_coupling[i]`` belong to flow i (the problem's flow order); ``leaf_count`` merges
+    the flows' leaves; ``free``: nodes in no flow. Read-only once compiled (a plain
+    dataclass: built on every first decision of a structure, where a frozen one's
+    constructor costs a µs)."""
+
+    nodes: tuple[str, ...]
+    trees: tuple[SPTree, ...]
+    reductions: tuple[int, ...]
+    leaves: tuple[Counter, ...]
+    leaf_count: Counter
+    coupling: frozenset[str]
+    flow_coupling: tuple[frozenset[str], ...]
+    free: tuple[str, ...]
+    components: tuple[Component, ...]
+
+    def decide(self, problem: Problem, arithmetic: Arithmetic,
+               deadline: float | None = None) -> Decision:
+        """Prune → each component's strategy → invert, on ``problem`` (of this plan's
+        structure) with ``arithmetic``. ``deadline`` (a ``time.perf_counter()`` value) stops
+        the coupling search there: ``time_limit`` with the incumbent and a lower bound.
+        A decision keeps the flows' own budgets (``FlowGraph.budget_ms``); status
+        ``infeasible`` when pruning leaves a node without candidates (the all-fastest
+        choice breaks an SLA), ``error`` when a strategy finds nothing (cannot happen on a
+        feasible problem). Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``,
+        ``search_nodes``."""
+        t0 = time.perf_counter()
+        front = fronts(problem)
+        for x in front.values():
+            if not x[2]:
+                return Decision("infeasible")
+        t1 = time.perf_counter()
+        flows = problem.flows
+        choice: dict[str, int] = {}
+        total = lower = 0.0
+        explored = 0
+        timed_out = False
+        cands: dict[str, Candidates] | None = None
+        for comp in self.components:
+            if comp.strategy == FLAT and arithmetic.flat is not None:
+                series, fork, delays = comp.shape
+                budget = flows[comp.flows[0]].budget_ms
+                for d in delays:  # in order, as the remainder DP lowers the budget
+                    budget -= d
+                r = arithmetic.flat([front[v] for v in series], [front[v] for v in fork], budget)
+                if r is not NOT_FLAT:
+                    if r is None:
+                        return _nothing()
+                    for v, k in zip(series, r[1]):
+                        choice[v] = front[v][2][k]
+                    for v, k in zip(fork, r[2]):
+                        choice[v] = front[v][2][k]
+                    total += r[0]
+                    lower += r[0]
+                    explored += 1
+                    continue
+            if cands is None:
+                cands = {v: Candidates(v, *f) for v, f in front.items()}
+            if comp.strategy != SEARCH:
+                i = comp.flows[0]
+                r = arithmetic.remainder(self.trees[i], flows[i].budget_ms, cands, None, None)
+                if r is None:
+                    return _nothing()
+                for v, k in r[1].items():
+                    choice[v] = cands[v].positions[k]
+                total += r[0]
+                lower += r[0]
+                explored += 1
+                continue
+            res = search(self.decoupled(problem, comp, cands), arithmetic, deadline)
+            if res is None:
+                return _nothing()
+            for v, k in res.choice.items():
+                choice[v] = cands[v].positions[k]
+            total += res.cost
+            lower += res.lower_bound if res.timed_out else res.cost
+            explored += res.explored
+            timed_out |= res.timed_out
+        for v in self.free:  # in no flow: no latency constraint, the cheapest candidate
+            choice[v] = front[v][2][-1]
+            total += front[v][1][-1]
+            lower += front[v][1][-1]
+        t2 = time.perf_counter()
+        extra = {"prune_ms": (t1 - t0) * 1e3, "dp_ms": (t2 - t1) * 1e3,
+                 "coupling_nodes": len(self.coupling), "search_nodes": explored}
+        if timed_out:
+            return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
+        return Decision("optimal", choice, extra=extra)
+
+    def decoupled(self, problem: Problem, comp: Component,
+                  cands: Mapping[str, Candidates]) -> DecoupledProblem:
+        """A ``coupling search`` component as the search's
+        :class:`~fa2opt.reductions.decouple.DecoupledProblem`: its flows with this
+        decision's budgets, its coupling nodes in search order (most leaves first, then
+        fewest candidates: the one per-decision ordering)."""
+        counts = self.leaf_count
+        order = sorted(comp.coupling, key=lambda v: (-counts[v], len(cands[v]), v))
+        rank = {v: i for i, v in enumerate(order)}
+        flows = problem.flows
+        sp = tuple(SPFlow(flows[i].name, flows[i].budget_ms, self.trees[i], self.reductions[i],
+                          self.leaves[i]) for i in comp.flows)
+        per_flow = tuple(tuple(sorted(self.flow_coupling[i], key=rank.__getitem__))
+                         for i in comp.flows)
+        return DecoupledProblem(cands, sp, tuple(order), per_flow, counts, ())
+
+
+def _nothing() -> Decision:
+    return Decision("error", message="fa2: no decision on a feasible instance")
+
+
+def structure_key(problem: Problem) -> tuple:
+    """What a plan depends on: the node names (table order) and each flow's graph
+    (``FlowGraph.structure``: nodes in topological order, predecessor lists with delays)."""
+    return tuple(problem.tables), tuple([g.structure for g in problem.flows])
+
+
+def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool = True) -> Plan:
+    """The plan of a structure: the flows' decompositions (from the decompositions' own
+    cache unless ``cache`` is False), coupling nodes, components (union-find over flows
+    sharing a coupling node, O(Σ_f |coupling_f|)) and each component's strategy.
+    O(V + E) per series-parallel flow plus the node reductions of non-SP ones."""
+    decs = [flow_decomposition(g, cache) for g in flows]
+    if len(decs) == 1:  # one flow (most pipelines): its own counts, one component
+        counts = decs[0][2]
+        coupling = frozenset(v for v, k in counts.items() if k > 1)
+        per_flow: tuple[frozenset[str], ...] = (coupling,)
+        groups = [[0]]
+    else:
+        counts = Counter()
+        for _, _, c in decs:
+            counts.update(c)
+        coupling = frozenset(v for v, k in counts.items() if k > 1)
+        per_flow = tuple(frozenset(v for v in c if v in coupling) for _, _, c in decs)
+        groups = _linked(per_flow)
+    components = []
+    for idx in groups:
+        cw = frozenset().union(*(per_flow[i] for i in idx))
+        if cw:
+            components.append(Component(tuple(idx), cw, SEARCH))
+            continue
+        (i,) = idx  # no coupling node: a component per flow
+        shape = flat_shape(decs[i][0])
+        if shape is not None and _sweepable(shape):
+            components.append(Component((i,), cw, FLAT, shape))
+        else:
+            components.append(Component((i,), cw, TREE))
+    free = () if len(counts) == len(nodes) else tuple(v for v in nodes if v not in counts)
+    return Plan(tuple(nodes), tuple(d[0] for d in decs), tuple(d[1] for d in decs),
+                tuple(d[2] for d in decs), counts, coupling, per_flow, free, tuple(components))
+
+
+def _linked(per_flow: Sequence[frozenset[str]]) -> list[list[int]]:
+    """The flows grouped into components: union-find over flows sharing a coupling node."""
+    parent = list(range(len(per_flow)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, cw in enumerate(per_flow):
+        for w in cw:
+            a, b = find(i), find(first.setdefault(w, i))
+            if a != b:
+                parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for i in range(len(per_flow)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def _sweepable(shape: tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]) -> bool:
+    """The flat shapes the sweeps take: a chain of at most three nodes, or at most one node
+    and a fork."""
+    series, fork, _ = shape
+    return len(series) <= 1 if fork else len(series) <= 3
+
+
+_PLANS: "dict[tuple, Plan]" = {}
+
+
+def plan_for(problem: Problem, cache: bool = True) -> Plan:
+    """The plan of ``problem``'s structure: from the cache (the last ``CACHE_SIZE`` plans
+    compiled, keyed by :func:`structure_key`) unless ``cache`` is False (then compiled afresh, decompositions
+    too)."""
+    if not cache:
+        return compile_plan(tuple(problem.tables), problem.flows, cache=False)
+    key = (tuple(problem.tables), tuple([g.structure for g in problem.flows]))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = compile_plan(key[0], problem.flows)
+        if len(_PLANS) > CACHE_SIZE:  # oldest first (a dict keeps insertion order)
+            del _PLANS[next(iter(_PLANS))]
+    return plan
+
+
+sp_decompose._DERIVED.append(_PLANS.clear)  # clear_cache() forgets the plans too
