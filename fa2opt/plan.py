@@ -17,13 +17,17 @@ structure (cached per structure key, bounded, :func:`plan_for`):
   with its **strategy**:
 
   - ``flat sweep`` -- one flow, no coupling node, a flat tree
-    (:func:`~fa2opt.reductions.sptree.flat_shape`: a chain of one to three nodes, or a node
-    and a fork of single nodes, or the fork alone; delays anywhere in the series): the
+    (:func:`~fa2opt.reductions.sptree.flat_shape`: a chain of one to three nodes, or at
+    most one node and a fork of single nodes whose branches may carry delays): the
     arithmetic's sweep on the candidate lists when it declares one (``Arithmetic.flat``;
     the exact one is :func:`fa2opt.pareto.flat_cheapest`), else a tree DP;
   - ``tree DP`` -- one flow, no coupling node: one remainder solve of its tree;
   - ``coupling search`` -- flows linked by coupling nodes: the branch and bound
-    :func:`~fa2opt.reductions.search.search` on that component.
+    :func:`~fa2opt.reductions.search.search` on that component; or, when every tree of
+    the component is flat with its coupling nodes fixed (they become known latencies) and
+    this decision's candidates give at most :data:`ENUMERATE_MAX` combinations of them,
+    every combination with each flow swept (:func:`_enumerate`; the shipped shared-detector
+    pipelines: one coupling node, 2-13 candidates).
 
 :meth:`Plan.decide` runs, for a problem of the plan's structure and an arithmetic
 (:mod:`fa2opt.arithmetic`): **prune** (:func:`~fa2opt.reductions.pruning.fronts`, the one
@@ -42,6 +46,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
+from itertools import product
 from typing import Mapping, Sequence
 
 from .arithmetic import Arithmetic
@@ -52,23 +57,26 @@ from .reductions.decouple import DecoupledProblem
 from .reductions.pruning import Candidates, fronts
 from .reductions.search import search
 from .reductions.sp_decompose import SPFlow, flow_decomposition
-from .reductions.sptree import SPTree, flat_shape
+from .reductions.sptree import FlatShape, SPTree, flat_shape
 from .solver import Decision
 
 FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
 CACHE_SIZE = 4096  # plans kept (the oldest compiled goes first)
+INF = float("inf")
 
 
 @dataclass(slots=True)
 class Component:
     """Flows linked by coupling nodes (indices into the problem's flows), their coupling
-    nodes (unordered: the search orders them per decision), the strategy and, for
-    ``flat sweep``, the tree's flat shape ``(series nodes, fork nodes, delays)``."""
+    nodes (unordered: the search orders them per decision), the strategy and the flat shape
+    of each flow's tree with the coupling nodes fixed (``shapes``; None where a tree is not
+    flat or a shape is not one the sweeps take): a ``flat sweep`` component's one tree, or
+    a ``coupling search`` component's trees that a small coupling space enumerates."""
 
     flows: tuple[int, ...]
-    coupling: frozenset[str]
+    coupling: tuple[str, ...]
     strategy: str
-    shape: tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None = None
+    shapes: tuple[FlatShape, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -113,21 +121,28 @@ class Plan:
         timed_out = False
         cands: dict[str, Candidates] | None = None
         for comp in self.components:
-            if comp.strategy == FLAT and arithmetic.flat is not None:
-                series, fork, delays = comp.shape
-                budget = flows[comp.flows[0]].budget_ms
-                for d in delays:  # in order, as the remainder DP lowers the budget
-                    budget -= d
-                r = arithmetic.flat([front[v] for v in series], [front[v] for v in fork], budget)
-                if r is not NOT_FLAT:
-                    if r is None:
+            if comp.shapes is not None and arithmetic.flat is not None:
+                if comp.strategy == FLAT:
+                    i = comp.flows[0]
+                    r = _sweep(arithmetic.flat, comp.shapes[0], front, flows[i].budget_ms, {})
+                    hits: list | None = (None if r is NOT_FLAT else []
+                                         if r is None else [(comp.shapes[0], {}, r)])
+                else:
+                    hits = _enumerate(arithmetic.flat, comp, front, flows)
+                if hits is not None:  # NOT_FLAT: the tree DP or the search decides
+                    if not hits:
                         return _nothing()
-                    for v, k in zip(series, r[1]):
-                        choice[v] = front[v][2][k]
-                    for v, k in zip(fork, r[2]):
-                        choice[v] = front[v][2][k]
-                    total += r[0]
-                    lower += r[0]
+                    for shape, fixed, r in hits:
+                        for v, k in fixed.items():
+                            choice[v] = front[v][2][k]
+                        for v, k in zip(shape.series, r[1]):
+                            choice[v] = front[v][2][k]
+                        for v, k in zip(shape.fork, r[2]):
+                            choice[v] = front[v][2][k]
+                    cost = sum(r[0] for _, _, r in hits) + sum(
+                        front[v][1][k] for v, k in hits[0][1].items())
+                    total += cost
+                    lower += cost
                     explored += 1
                     continue
             if cands is None:
@@ -211,15 +226,12 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
     components = []
     for idx in groups:
         cw = frozenset().union(*(per_flow[i] for i in idx))
-        if cw:
-            components.append(Component(tuple(idx), cw, SEARCH))
-            continue
-        (i,) = idx  # no coupling node: a component per flow
-        shape = flat_shape(decs[i][0])
-        if shape is not None and _sweepable(shape):
-            components.append(Component((i,), cw, FLAT, shape))
-        else:
-            components.append(Component((i,), cw, TREE))
+        shapes = [flat_shape(decs[i][0], cw) for i in idx]
+        sweepable = tuple(shapes) if all(x is not None and _sweepable(x) for x in shapes) else None
+        if cw:  # enumerated when the coupling space is small (data: decided per decision)
+            components.append(Component(tuple(idx), tuple(sorted(cw)), SEARCH, sweepable))
+        else:  # no coupling node: a component per flow
+            components.append(Component(tuple(idx), (), FLAT if sweepable else TREE, sweepable))
     free = () if len(counts) == len(nodes) else tuple(v for v in nodes if v not in counts)
     return Plan(tuple(nodes), tuple(d[0] for d in decs), tuple(d[1] for d in decs),
                 tuple(d[2] for d in decs), counts, coupling, per_flow, free, tuple(components))
@@ -247,11 +259,69 @@ def _linked(per_flow: Sequence[frozenset[str]]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _sweepable(shape: tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]) -> bool:
+def _sweepable(shape: FlatShape) -> bool:
     """The flat shapes the sweeps take: a chain of at most three nodes, or at most one node
     and a fork."""
-    series, fork, _ = shape
-    return len(series) <= 1 if fork else len(series) <= 3
+    return len(shape.series) <= 1 if shape.fork else len(shape.series) <= 3
+
+
+ENUMERATE_MAX = 64  # a coupling search component with at most this many combinations of
+# its coupling nodes' candidates, every tree flat with them fixed, is enumerated (each flow a
+# sweep per combination) instead of searched (measured in docs/fa2.md)
+
+
+def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping[str, int]):
+    """The arithmetic's flat sweep of one flow: its budget less the series' fixed terms (in
+    order), each fork branch's fixed terms as its offset; fixed nodes at candidate
+    ``fixed[v]``. (cost, series indices, fork indices), None or NOT_FLAT."""
+    for d in shape.delays:
+        budget -= d if type(d) is float else front[d][0][fixed[d]]
+    offsets = None
+    if shape.fork_delays and any(shape.fork_delays):
+        offsets = []
+        for terms in shape.fork_delays:
+            off = 0.0
+            for d in terms:
+                off += d if type(d) is float else front[d][0][fixed[d]]
+            offsets.append(off)
+    return flat([front[v] for v in shape.series], [front[v] for v in shape.fork], budget, offsets)
+
+
+def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]) -> list | None:
+    """A coupling search component decided by enumeration when its coupling space is at most
+    :data:`ENUMERATE_MAX` combinations: for each, Σ_w c_w + Σ_f (flow f swept with the
+    coupling nodes fixed), the least kept (ties: the first, fastest candidates first).
+    Exact: every combination is evaluated by an exact sweep. Returns ``[(shape, fixing,
+    sweep result)]`` per flow ([] when nothing fits), or None for the search (space too
+    large, or a sweep declined)."""
+    ws = comp.coupling
+    sizes = [len(front[w][0]) for w in ws]
+    space = 1
+    for k in sizes:
+        space *= k
+    if space > ENUMERATE_MAX:
+        return None
+    best, pick = INF, None
+    for combo in product(*map(range, sizes)):
+        fixed = dict(zip(ws, combo))
+        total = 0.0
+        for w, k in fixed.items():
+            total += front[w][1][k]
+        hits = []
+        for i, shape in zip(comp.flows, comp.shapes):
+            r = _sweep(flat, shape, front, flows[i].budget_ms, fixed)
+            if r is NOT_FLAT:
+                return None
+            if r is None:
+                total = INF
+                break
+            total += r[0]
+            if total >= best:
+                break
+            hits.append((shape, fixed, r))
+        if total < best:
+            best, pick = total, hits
+    return pick or []
 
 
 _PLANS: "dict[tuple, Plan]" = {}

@@ -35,6 +35,7 @@ from fa2opt.model import Config, Flow, Instance, Node
 from fa2opt.pareto import (EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT, NOT_FLAT, flat_cheapest,
                            pareto_remainder)
 from fa2opt.plan import FLAT, SEARCH, TREE, compile_plan, plan_for
+from fa2opt.plan import _sweep as plan_sweep
 from fa2opt.problem import Problem
 from fa2opt.reductions import (Candidates, Delay, Leaf, Parallel, ParetoPrune, Series, clear_cache,
                                evaluate, front_rows, latency_limits)
@@ -70,20 +71,21 @@ def enumerate_cheapest(nodes: list[str], delay: float, budget: float, cands) -> 
     return best
 
 
-def sweep(tree, budget, cands):
-    """The exact arithmetic's flat sweep as a plan calls it: budget less the delays, the
-    candidate lists of the series and fork nodes. (cost, {node: index}), None or NOT_FLAT."""
-    series, fork, delays = flat_shape(tree)
-    for d in delays:
-        budget -= d
-    r = flat_cheapest([(cands[v].latency, cands[v].cost) for v in series],
-                      [(cands[v].latency, cands[v].cost) for v in fork], budget)
+def sweep(tree, budget, cands, fixed=None):
+    """The exact arithmetic's flat sweep as a plan calls it (``plan._sweep``: budget less
+    the series' fixed terms, each fork branch's as its offset) on a tree whose ``fixed``
+    nodes (node → candidate) are at their candidate. (cost, {node: index}), None or
+    NOT_FLAT."""
+    fixed = fixed or {}
+    shape = flat_shape(tree, set(fixed))
+    front = {v: (c.latency, c.cost, c.positions) for v, c in cands.items()}
+    r = plan_sweep(flat_cheapest, shape, front, budget, fixed)
     if r is None or r is NOT_FLAT:
         return r
-    return r[0], {**dict(zip(series, r[1])), **dict(zip(fork, r[2]))}
+    return r[0], {**dict(zip(shape.series, r[1])), **dict(zip(shape.fork, r[2]))}
 
 
-def assert_sweep_is_optimal(tree, budget, cands, nodes, got, expected) -> None:
+def assert_sweep_is_optimal(tree, budget, cands, nodes, got, expected, fixed_lat=None) -> None:
     """The sweep's answer ``got`` equals the enumerated optimum ``expected`` (None: nothing
     fits); its choice covers ``nodes``, costs what it says and meets the budget."""
     if expected is None:
@@ -93,7 +95,8 @@ def assert_sweep_is_optimal(tree, budget, cands, nodes, got, expected) -> None:
     assert cost == pytest.approx(expected, abs=1e-9)
     assert set(choice) == set(nodes)
     assert sum(cands[v].cost[i] for v, i in choice.items()) == pytest.approx(cost, abs=1e-9)
-    assert evaluate(tree, {v: cands[v].latency[i] for v, i in choice.items()}) <= budget + 1e-9
+    lat = {v: cands[v].latency[i] for v, i in choice.items()}
+    assert evaluate(tree, {**lat, **(fixed_lat or {})}) <= budget + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(200))
@@ -121,7 +124,8 @@ def test_flat_sweep_of_chains_equals_enumeration(seed):
 @pytest.mark.parametrize("seed", range(150))
 def test_flat_sweep_of_forks_equals_enumeration(seed):
     """A node then a fork of 2-3 single nodes (either order, delays between), or the fork
-    alone: the sweep equals enumeration (latency = the tree's value)."""
+    alone, its branches with or without a delay or a fixed node: the sweep equals
+    enumeration (latency = the tree's value)."""
     rng = random.Random(1000 + seed)
     width = rng.randint(2, 3)
     fork_nodes = [f"b{i}" for i in range(width)]
@@ -138,30 +142,47 @@ def test_flat_sweep_of_forks_equals_enumeration(seed):
             parts.insert(1, Delay(float(rng.randint(0, 5))))
         tree = Series(tuple(parts))
     cands = {v: random_candidates(rng, v, rng.randint(1, 10)) for v in nodes}
-    fastest = evaluate(tree, {v: cands[v].latency[0] for v in nodes})
-    slowest = evaluate(tree, {v: cands[v].latency[-1] for v in nodes})
+    fixed = {}
+    if rng.random() < 0.5:  # a fixed node (coupling node at a candidate) or a delay per branch
+        branches = []
+        for j, q in enumerate(fork.parts):
+            extra = Leaf(f"w{j}") if rng.random() < 0.5 else Delay(float(rng.randint(0, 5)))
+            if type(extra) is Leaf:
+                cands[extra.node] = random_candidates(rng, extra.node, 3)
+                fixed[extra.node] = rng.randrange(3)
+            branches.append(Series((extra, q)) if rng.random() < 0.5 else Series((q, extra)))
+        tree = Parallel(tuple(branches)) if tree is fork else Series(tuple(
+            Parallel(tuple(branches)) if p is fork else p for p in tree.parts))
+    lat = {v: cands[v].latency[k] for v, k in fixed.items()}
+    fastest = evaluate(tree, {**{v: cands[v].latency[0] for v in nodes}, **lat})
+    slowest = evaluate(tree, {**{v: cands[v].latency[-1] for v in nodes}, **lat})
     budget = rng.choice([fastest - 1.0, fastest, slowest, rng.uniform(fastest, slowest)])
-    got = sweep(tree, budget, cands)
+    got = sweep(tree, budget, cands, fixed)
     assert got is not NOT_FLAT
     expected = None
     for ks in itertools.product(*(range(len(cands[v])) for v in nodes)):
-        if evaluate(tree, {v: cands[v].latency[k] for v, k in zip(nodes, ks)}) <= budget:
+        if evaluate(tree, {**{v: cands[v].latency[k] for v, k in zip(nodes, ks)}, **lat}) <= budget:
             c = sum(cands[v].cost[k] for v, k in zip(nodes, ks))
             expected = c if expected is None else min(expected, c)
-    assert_sweep_is_optimal(tree, budget, cands, nodes, got, expected)
+    assert_sweep_is_optimal(tree, budget, cands, nodes, got, expected, lat)
 
 
 def test_flat_shape_of_chains_forks_and_the_rest():
     a, b, c, d = (Leaf(v) for v in "abcd")
-    assert flat_shape(a) == (("a",), (), ())
-    assert flat_shape(Series((a, Delay(1.0), b, Delay(2.0), c))) == (("a", "b", "c"), (), (1.0, 2.0))
-    assert flat_shape(Series((Parallel((b, c)), Delay(0.5), a))) == (("a",), ("b", "c"), (0.5,))
-    assert flat_shape(Parallel((a, b, c))) == ((), ("a", "b", "c"), ())
+    assert flat_shape(a) == (("a",), (), (), ())
+    assert flat_shape(Series((a, Delay(1.0), b, Delay(2.0), c))) == (("a", "b", "c"), (), (1.0, 2.0), ())
+    assert flat_shape(Series((Parallel((b, c)), Delay(0.5), a))) == (("a",), ("b", "c"), (0.5,), ((), ()))
+    assert flat_shape(Parallel((a, b, c))) == ((), ("a", "b", "c"), (), ((), (), ()))
     # several series nodes and a fork is flat too (the sweeps decline it)
-    assert flat_shape(Series((a, d, Parallel((b, c))))) == (("a", "d"), ("b", "c"), ())
+    assert flat_shape(Series((a, d, Parallel((b, c))))) == (("a", "d"), ("b", "c"), (), ((), ()))
+    # fork branches may carry delays and fixed nodes (a latency known per decision)
+    assert flat_shape(Parallel((Series((Delay(1.0), a)), b))) == ((), ("a", "b"), (), ((1.0,), ()))
+    assert flat_shape(Parallel((Series((a, b)), c)), {"a"}) == ((), ("b", "c"), (), (("a",), ()))
+    assert flat_shape(Series((a, b, c)), {"b"}) == (("a", "c"), (), ("b",), ())
     assert flat_shape(Series((Parallel((a, b)), Parallel((c, d))))) is None
     assert flat_shape(Series((a, Parallel((b, Series((c, d))))))) is None
     assert flat_shape(Parallel((a, Series((b, c))))) is None
+    assert flat_shape(Parallel((a, b)), {"a"}) is None  # a branch without a free node
 
 
 def test_flat_sweep_declines_what_it_does_not_take():
@@ -338,3 +359,25 @@ def test_dict_init_keeps_frozen_dataclass_behaviour():
     assert c == Candidates(node="v", latency=[1.0], cost=[2.0], positions=[0]) and len(c) == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.node = "w"  # type: ignore[misc]
+
+
+def test_enumerated_coupling_equals_the_search_and_brute_force(monkeypatch):
+    """Components of flows sharing nodes (and non-SP flows) whose trees are flat with the
+    coupling nodes fixed: enumerating every combination (forced on any space) and the
+    search (enumeration off) both decide brute force's optimum."""
+    import fa2opt.plan as plan_module
+    from helpers import shared_instances
+
+    rng = np.random.default_rng(5)
+    problems = [Problem.from_instance(i) for i in shared_instances(10, 3, nodes=(3, 5), configs=(2, 5))]
+    problems += [Problem.from_instance(random_instance("non-sp", rng, name=f"n{i}",
+                                                       sizes=Sizes(nodes=(4, 5))).instance)
+                 for i in range(8)]
+    enumerable = 0
+    for problem in problems:
+        comps = [c for c in plan_for(problem).components if c.strategy == SEARCH]
+        enumerable += any(c.shapes is not None for c in comps)
+        for limit in (10**9, 0):
+            monkeypatch.setattr(plan_module, "ENUMERATE_MAX", limit)
+            assert_plan_optimal(problem)
+    assert enumerable >= 5
