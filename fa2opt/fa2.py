@@ -113,8 +113,8 @@ class FA2Solver(Solver):
         plan = plan_for(problem, self._cache)
         t2 = time.perf_counter()
         limit = self.options.get("time_limit")
-        deadline = None if limit is None else (t1 if t0 is None else t0) + float(limit)
-        d = plan.decide(problem, self.arithmetic, deadline)
+        d = plan.decide(problem, self.arithmetic,
+                        None if limit is None else (t1 if t0 is None else t0) + float(limit))
         d.extra["transform_ms"] = (t2 - t1) * 1e3
         if d.status == "time_limit":
             d.message = (f"coupling-node search stopped after {limit} s "

@@ -616,8 +616,7 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     if fork:
         if len(series) > 1:
             return NOT_FLAT
-        return _fork_lists(series[0] if series else None, fork, budget_ms,
-                           fork_offsets or [0.0] * len(fork))
+        return _fork_lists(series[0] if series else None, fork, budget_ms, fork_offsets)
     k = len(series)
     if k > 3:
         return NOT_FLAT
@@ -672,38 +671,38 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
 
 
 def _fork_lists(head: Sequence[list[float]] | None, fork: Sequence[Sequence[list[float]]],
-                budget_ms: float, offsets: Sequence[float]) -> tuple[float, list[int], list[int]] | None:
+                budget_ms: float, offsets: Sequence[float] | None
+                ) -> tuple[float, list[int], list[int]] | None:
     """:func:`flat_cheapest` for a fork (``head``: the series node's lists, or None; fork
-    node g's branch also holds the fixed latency ``offsets[g]``, so its own cap is the
-    budget less that). The fork's least latency is the largest of its branches' fastest;
-    each node is cut at its cap minus the other stage's least latency."""
-    fork_min = 0.0
-    for x, off in zip(fork, offsets):
+    node g's branch also holds the fixed latency ``offsets[g]`` (None: 0), so its own cap
+    is the budget less that). The fork's least latency is the largest of its branches'
+    fastest; each node is cut at its cap minus the other stage's least latency."""
+    caps = [budget_ms] * len(fork) if offsets is None else [budget_ms - o for o in offsets]
+    fork_min = -INF  # the least cap slack: max_g (fastest_g - cap_g), plus the budget
+    for x, cap in zip(fork, caps):
         if not x[0]:
             return None
-        if x[0][0] + off > fork_min:
-            fork_min = x[0][0] + off
+        if x[0][0] - cap > fork_min:
+            fork_min = x[0][0] - cap
     if head is None:
-        if fork_min > budget_ms:
+        if fork_min > 0.0:
             return None
         cost, idx = 0.0, []
-        for x, off in zip(fork, offsets):
-            m = bisect_right(x[0], budget_ms - off)
+        for x, cap in zip(fork, caps):
+            m = bisect_right(x[0], cap)
             if m == 0:  # only by rounding when the fastest choice just fits
                 return None
             cost += x[1][m - 1]
             idx.append(m - 1)
         return cost, [], idx
     al, ac = head[0], head[1]
-    if not al:
+    if not al or al[0] + fork_min > 0.0:
         return None
-    if al[0] + fork_min > budget_ms:
-        return None
-    m = bisect_right(al, budget_ms - fork_min)
+    m = bisect_right(al, -fork_min)
     stage = []
-    for x, off in zip(fork, offsets):
-        cap = budget_ms - off
-        k = bisect_right(x[0], cap - al[0])
+    a0 = al[0]
+    for x, cap in zip(fork, caps):
+        k = bisect_right(x[0], cap - a0)
         if m == 0 or k == 0:  # only by rounding when the fastest choice just fits
             return None
         stage.append((x[0][:k], x[1][:k], cap))

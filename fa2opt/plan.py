@@ -63,6 +63,7 @@ from .solver import Decision
 FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
 CACHE_SIZE = 4096  # plans kept (the oldest compiled goes first)
 INF = float("inf")
+_NO_FIXING: dict[str, int] = {}
 
 
 @dataclass(slots=True)
@@ -97,6 +98,7 @@ class Plan:
     flow_coupling: tuple[frozenset[str], ...]
     free: tuple[str, ...]
     components: tuple[Component, ...]
+    flat: FlatShape | None = None  # the one flat sweep's shape when that is the whole plan
 
     def decide(self, problem: Problem, arithmetic: Arithmetic,
                deadline: float | None = None) -> Decision:
@@ -115,6 +117,21 @@ class Plan:
                 return Decision("infeasible")
         t1 = time.perf_counter()
         flows = problem.flows
+        if self.flat is not None and arithmetic.flat is not None:
+            # one flat flow holding every node (most pipelines): the component loop below,
+            # without its bookkeeping
+            shape = self.flat
+            r = _sweep(arithmetic.flat, shape, front, flows[0].budget_ms, _NO_FIXING)
+            if r is not NOT_FLAT:
+                if r is None:
+                    return _nothing()
+                choice = {v: front[v][2][k] for v, k in zip(shape.series, r[1])}
+                if shape.fork:
+                    for v, k in zip(shape.fork, r[2]):
+                        choice[v] = front[v][2][k]
+                return Decision("optimal", choice, extra={
+                    "prune_ms": (t1 - t0) * 1e3, "dp_ms": (time.perf_counter() - t1) * 1e3,
+                    "coupling_nodes": 0, "search_nodes": 1})
         choice: dict[str, int] = {}
         total = lower = 0.0
         explored = 0
@@ -212,8 +229,15 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
     O(V + E) per series-parallel flow plus the node reductions of non-SP ones."""
     decs = [flow_decomposition(g, cache) for g in flows]
     if len(decs) == 1:  # one flow (most pipelines): its own counts, one component
-        counts = decs[0][2]
-        coupling = frozenset(v for v, k in counts.items() if k > 1)
+        tree, red, counts = decs[0]
+        coupling = frozenset([v for v, k in counts.items() if k > 1])
+        if not coupling:  # (the loop below, without its generality: a µs of a first decision)
+            free = () if len(counts) == len(nodes) else tuple(v for v in nodes if v not in counts)
+            shape = flat_shape(tree)
+            flat = shape is not None and _sweepable(shape)
+            comp = Component((0,), (), FLAT if flat else TREE, (shape,) if flat else None)
+            return Plan(tuple(nodes), (tree,), (red,), (counts,), counts, coupling, (coupling,),
+                        free, (comp,), shape if flat and not free else None)
         per_flow: tuple[frozenset[str], ...] = (coupling,)
         groups = [[0]]
     else:
@@ -233,8 +257,10 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
         else:  # no coupling node: a component per flow
             components.append(Component(tuple(idx), (), FLAT if sweepable else TREE, sweepable))
     free = () if len(counts) == len(nodes) else tuple(v for v in nodes if v not in counts)
+    only = components[0] if len(components) == 1 and not free else None
     return Plan(tuple(nodes), tuple(d[0] for d in decs), tuple(d[1] for d in decs),
-                tuple(d[2] for d in decs), counts, coupling, per_flow, free, tuple(components))
+                tuple(d[2] for d in decs), counts, coupling, per_flow, free, tuple(components),
+                only.shapes[0] if only is not None and only.strategy == FLAT else None)
 
 
 def _linked(per_flow: Sequence[frozenset[str]]) -> list[list[int]]:
@@ -277,7 +303,7 @@ def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping
     for d in shape.delays:
         budget -= d if type(d) is float else front[d][0][fixed[d]]
     offsets = None
-    if shape.fork_delays and any(shape.fork_delays):
+    if shape.fork and any(shape.fork_delays):
         offsets = []
         for terms in shape.fork_delays:
             off = 0.0

@@ -155,13 +155,15 @@ def fronts(problem: Problem, slack: bool = True) -> dict[str, tuple[list[float],
     table's fastest row, its position 0), then each table's front under its node's limit
     (:func:`front_rows` on the table's own lists, ``NodeTable.lists``)."""
     tables = problem.tables
-    if not slack:
-        return {v: front_rows(t.lists[2], t.lists[3], _INF, (t.latency_ms, t.cost))
-                for v, t in tables.items()}
-    limits = _limits(problem.flows, {v: t.lists[2][0] if t.lists[2] else 0.0
-                                     for v, t in tables.items()})
-    return {v: front_rows(t.lists[2], t.lists[3], limits[v], (t.latency_ms, t.cost))
-            for v, t in tables.items()}
+    limits = (dict.fromkeys(tables, _INF) if not slack else
+              _limits(problem.flows, {v: t.lists[2][0] if t.lists[2] else 0.0
+                                      for v, t in tables.items()}))
+    out = {}
+    for v, t in tables.items():
+        lat, cost = t.lists[2], t.lists[3]
+        out[v] = front_rows(lat, cost, limits[v],
+                            (t.latency_ms, t.cost) if len(lat) > _NUMPY_ROWS else None)
+    return out
 
 
 class ParetoPrune(Reduction):
