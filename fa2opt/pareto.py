@@ -609,14 +609,17 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
       cheapest of y and z cannot beat the best found (x's cost rises towards the fastest).
       O(|x|·(|y| + |z|)) at worst, no pair list, no sort;
     * fork: the branches must all finish within the same latency, each then independently
-      at its cheapest. Alone, each fork node g takes its slowest candidate within
-      ``B - offset_g``; after a node a, the sweep of :func:`_pair_min` with one pointer per
-      fork node (:func:`_sweep`). O(|a| + Σ|b|).
+      at its cheapest (a branch's offset is added to its node's latencies, O(|b|)). Alone,
+      each fork node takes its slowest candidate within B; after a node a, the sweep of
+      :func:`_pair_min` with one pointer per fork node (:func:`_sweep`). O(|a| + Σ|b|).
     """
     if fork:
         if len(series) > 1:
             return NOT_FLAT
-        return _fork_lists(series[0] if series else None, fork, budget_ms, fork_offsets)
+        if fork_offsets:  # a branch's fixed latency, added to its node's candidates
+            fork = [([lat + off for lat in x[0]], x[1]) if off else x
+                    for x, off in zip(fork, fork_offsets)]
+        return _fork_lists(series[0] if series else None, fork, budget_ms)
     k = len(series)
     if k > 3:
         return NOT_FLAT
@@ -671,58 +674,54 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
 
 
 def _fork_lists(head: Sequence[list[float]] | None, fork: Sequence[Sequence[list[float]]],
-                budget_ms: float, offsets: Sequence[float] | None
-                ) -> tuple[float, list[int], list[int]] | None:
-    """:func:`flat_cheapest` for a fork (``head``: the series node's lists, or None; fork
-    node g's branch also holds the fixed latency ``offsets[g]`` (None: 0), so its own cap
-    is the budget less that). The fork's least latency is the largest of its branches'
-    fastest; each node is cut at its cap minus the other stage's least latency."""
-    caps = [budget_ms] * len(fork) if offsets is None else [budget_ms - o for o in offsets]
-    fork_min = -INF  # the least cap slack: max_g (fastest_g - cap_g), plus the budget
-    for x, cap in zip(fork, caps):
+                budget_ms: float) -> tuple[float, list[int], list[int]] | None:
+    """:func:`flat_cheapest` for a fork (``head``: the series node's lists, or None). The
+    fork's least latency is the largest of its nodes' fastest; each node is cut at the
+    budget minus the other stage's least latency."""
+    fork_min = 0.0
+    for x in fork:
         if not x[0]:
             return None
-        if x[0][0] - cap > fork_min:
-            fork_min = x[0][0] - cap
+        if x[0][0] > fork_min:
+            fork_min = x[0][0]
     if head is None:
-        if fork_min > 0.0:
+        if fork_min > budget_ms:
             return None
         cost, idx = 0.0, []
-        for x, cap in zip(fork, caps):
-            m = bisect_right(x[0], cap)
-            if m == 0:  # only by rounding when the fastest choice just fits
-                return None
+        for x in fork:
+            m = bisect_right(x[0], budget_ms)
             cost += x[1][m - 1]
             idx.append(m - 1)
         return cost, [], idx
     al, ac = head[0], head[1]
-    if not al or al[0] + fork_min > 0.0:
+    if not al:
         return None
-    m = bisect_right(al, -fork_min)
+    if al[0] + fork_min > budget_ms:
+        return None
+    m = bisect_right(al, budget_ms - fork_min)
     stage = []
-    a0 = al[0]
-    for x, cap in zip(fork, caps):
-        k = bisect_right(x[0], cap - a0)
+    for x in fork:
+        k = bisect_right(x[0], budget_ms - al[0])
         if m == 0 or k == 0:  # only by rounding when the fastest choice just fits
             return None
-        stage.append((x[0][:k], x[1][:k], cap))
-    r = _sweep(al[:m], ac[:m], stage, INF)
+        stage.append((x[0][:k], x[1][:k]))
+    r = _sweep(al[:m], ac[:m], stage, budget_ms, INF)
     if r is None:  # cannot happen: the fastest choice fits
         return None
     return r[0], [r[1]], r[2]
 
 
-def _sweep(al: list[float], ac: list[float], stage: list[tuple[list[float], list[float], float]],
-           below: float) -> tuple[float, int, list[int]] | None:
-    """:func:`_pair_min` with one pointer per node of ``stage`` (lists (latency, cost) and
-    the node's cap): the cheapest candidate i of a and j_g of every node g with
-    ``al[i] + bl_g[j_g] <= cap_g`` for every g (None if none). O(|a| + Σ_g |b_g|)."""
-    js = [len(st[0]) - 1 for st in stage]
+def _sweep(al: list[float], ac: list[float], stage: list[tuple[list[float], list[float]]],
+           cap: float, below: float) -> tuple[float, int, list[int]] | None:
+    """:func:`_pair_min` with one pointer per node of ``stage`` (lists (latency, cost)):
+    the cheapest candidate i of a and j_g of every node g with ``al[i] + bl_g[j_g] <= cap``
+    for every g (None if none). O(|a| + Σ_g |b_g|)."""
+    js = [len(bl) - 1 for bl, _ in stage]
     best, bi, bj = below, -1, js
     for i in range(len(al)):
         la = al[i]
         c = ac[i]
-        for g, (bl, bc, cap) in enumerate(stage):
+        for g, (bl, bc) in enumerate(stage):
             j = js[g]
             while j >= 0 and la + bl[j] > cap:
                 j -= 1

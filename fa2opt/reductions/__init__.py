@@ -1,14 +1,15 @@
 """FA2's graph transformation as a chain of reductions, and the exact search it feeds.
 
-Usage (what :class:`fa2opt.fa2.FA2Solver` does; the grid DP swaps the remainder solver)::
+Usage alone, cvxpy-style (what ``fa2-grid`` does with its own arithmetic; ``fa2`` runs the
+same steps through a plan compiled once per structure, :mod:`fa2opt.plan`)::
 
     from fa2opt.problem import Problem
     from fa2opt.reductions import Chain, ParetoPrune, SeriesParallel, Decouple, search
-    from fa2opt.pareto import pareto_remainder
+    from fa2opt.pareto import EXACT_FRONTS
 
     chain = Chain([ParetoPrune(), SeriesParallel(), Decouple()])
     dp, inverse = chain.apply(problem)          # DecoupledProblem
-    result = search(dp, pareto_remainder)       # None: infeasible
+    result = search(dp, EXACT_FRONTS)           # None: infeasible
     positions = chain.invert(result.choice, inverse)   # {node: table position}
 
 Steps (each ``apply(problem) -> (simpler, inverse data)``, ``invert(solution, data)``):
@@ -21,7 +22,8 @@ Steps (each ``apply(problem) -> (simpler, inverse data)``, ``invert(solution, da
 * :class:`Decouple` (``decouple``): names the coupling nodes (shared by flows or
   duplicated) -> :class:`DecoupledProblem`.
 * :func:`search` (``search``): branch and bound over the coupling nodes' candidates with a
-  pluggable :class:`RemainderSolver` for each flow's independent SP remainder.
+  pluggable arithmetic (:class:`fa2opt.arithmetic.Arithmetic`, or a plain
+  :class:`RemainderSolver`) for each flow's independent SP remainder.
 """
 
 from .base import Chain, Choice, Reduction
