@@ -584,7 +584,7 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
     return choice
 
 
-CHAIN_TRIPLE_STEPS = 4096  # chains of 3 nodes: the sweep below when |x|·(|y|+|z|) ≤ this
+CHAIN_STEPS = 4096  # chains of 3+ nodes: the sweep below when its worst-case steps ≤ this
 NOT_FLAT = object()  # flat_cheapest declines: the remainder DP decides
 
 
@@ -596,18 +596,19 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     flat_shape`, ``budget_ms`` is the budget less the series' fixed terms, ``fork_offsets[g]``
     the fixed terms of fork node g's branch (default none). Returns ``(cost, series
     indices, fork indices)``, None when nothing fits, or ``NOT_FLAT`` for what the sweeps
-    do not handle (more than three series nodes; a fork with more than one series node; a
-    triple above ``CHAIN_TRIPLE_STEPS``: the caller's front DP decides those). Every node's
+    do not handle (a fork with more than one series node; a chain of three or more whose
+    sweep could take more than ``CHAIN_STEPS`` steps: the caller's front DP decides those). Every node's
     list is first cut at the budget minus the others' least latencies (exact, as in
     :meth:`_Context.part_caps`). Then:
 
     * chain of one node: its slowest (cheapest) candidate within B;
     * two nodes a, b: the two-pointer sweep of :func:`series_min` -- for a's candidates by
       rising latency the cheapest fitting b is the slowest within ``B - l_a``. O(|a| + |b|);
-    * three nodes: x (the shortest list) from its cheapest candidate towards the fastest,
-      each with the sweep over y, z within ``B - l_x``; it stops once ``c_x`` plus the
-      cheapest of y and z cannot beat the best found (x's cost rises towards the fastest).
-      O(|x|·(|y| + |z|)) at worst, no pair list, no sort;
+    * three nodes or more: x (the shortest list) from its cheapest candidate towards the
+      fastest, each with the rest swept within ``B - l_x`` (:func:`_chain_sweep`); it stops
+      once ``c_x`` plus the rest's cheapest cannot beat the best found (x's cost rises
+      towards the fastest). O(|x|·(|y| + |z|)) at worst for three, the product of all but
+      the two longest lists times their sum for more; no pair list, no sort;
     * fork: the branches must all finish within the same latency, each then independently
       at its cheapest (a branch's offset is added to its node's latencies, O(|b|)). Alone,
       each fork node takes its slowest candidate within B; after a node a, the sweep of
@@ -621,8 +622,6 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
                     for x, off in zip(fork, fork_offsets)]
         return _fork_lists(series[0] if series else None, fork, budget_ms)
     k = len(series)
-    if k > 3:
-        return NOT_FLAT
     if k == 0:
         return (0.0, [], []) if budget_ms >= 0.0 else None
     total = 0.0
@@ -648,13 +647,27 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
         if r is None:  # cannot happen: the fastest pair fits
             return None
         return r[0], [r[1], r[2]], []
+    if k > 3:  # the three-node sweep below, generalised (:func:`_chain_sweep`)
+        order = sorted(range(k), key=lambda i: len(lats[i]))  # by length, stable
+        steps = len(lats[order[-2]]) + len(lats[order[-1]])
+        for i in order[:-2]:
+            steps *= len(lats[i])
+        if steps > CHAIN_STEPS:
+            return NOT_FLAT
+        r = _chain_sweep(lats, costs, order, budget_ms, INF)
+        if r is None:
+            return None
+        idx = [0] * k
+        for i, j in zip(order, r[1]):
+            idx[i] = j
+        return r[0], idx, []
     n0, n1, n2 = len(lats[0]), len(lats[1]), len(lats[2])  # x, y, z: by length, stable
     if n0 <= n1:
         x, y, z = (0, 1, 2) if n1 <= n2 else (0, 2, 1) if n0 <= n2 else (2, 0, 1)
     else:
         x, y, z = (1, 0, 2) if n0 <= n2 else (1, 2, 0) if n1 <= n2 else (2, 1, 0)
     xl, xc = lats[x], costs[x]
-    if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_TRIPLE_STEPS:
+    if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_STEPS:
         return NOT_FLAT
     yl, yc, zl, zc = lats[y], costs[y], lats[z], costs[z]
     floor = yc[-1] + zc[-1]  # the least cost of y and z together
@@ -671,6 +684,34 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     idx = [0, 0, 0]
     idx[x], idx[y], idx[z] = pick
     return best, idx, []
+
+
+def _chain_sweep(lats: list[list[float]], costs: list[list[float]], order: list[int],
+                 budget: float, below: float) -> tuple[float, tuple[int, ...]] | None:
+    """The cheapest choice below ``below`` of a chain of lists within ``budget`` (None if
+    none), as (cost, the lists' indices in ``order``'s order): two lists by the
+    :func:`_pair_min` sweep; more: x = ``order[0]`` (the shortest) from its cheapest
+    candidate towards the fastest, each with the rest (this, one list fewer) within
+    ``budget - l_x``, stopping once ``c_x`` plus the rest's least cost cannot beat the best
+    (x's cost rises towards the fastest) -- the three-node sweep of :func:`flat_cheapest`,
+    generalised. O(Π_{all but the two longest} |x| · (sum of the two longest)). Depth: the
+    chain's length (at most the plan's ``FLAT_CHAIN_MAX``)."""
+    if len(order) == 2:
+        y, z = order
+        r = _pair_min(lats[y], costs[y], lats[z], costs[z], budget, below)
+        return None if r is None else (r[0], (r[1], r[2]))
+    x, rest = order[0], order[1:]
+    xl, xc = lats[x], costs[x]
+    floor = sum(costs[j][-1] for j in rest)
+    best, pick = below, None
+    for i in range(len(xl) - 1, -1, -1):
+        cx = xc[i]
+        if cx + floor >= best:
+            break
+        r = _chain_sweep(lats, costs, rest, budget - xl[i], best - cx)
+        if r is not None:
+            best, pick = cx + r[0], (i, *r[1])
+    return None if pick is None else (best, pick)
 
 
 def _fork_lists(head: Sequence[list[float]] | None, fork: Sequence[Sequence[list[float]]],

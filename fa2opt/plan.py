@@ -285,10 +285,14 @@ def _linked(per_flow: Sequence[frozenset[str]]) -> list[list[int]]:
     return list(groups.values())
 
 
+FLAT_CHAIN_MAX = 8  # longer flat chains take the tree DP (the sweep's steps grow as a product)
+
+
 def _sweepable(shape: FlatShape) -> bool:
-    """The flat shapes the sweeps take: a chain of at most three nodes, or at most one node
-    and a fork."""
-    return len(shape.series) <= 1 if shape.fork else len(shape.series) <= 3
+    """The flat shapes the sweeps take: a chain of at most ``FLAT_CHAIN_MAX`` nodes, or at
+    most one node and a fork (the sweep may still decline one by its data: then the tree
+    DP decides)."""
+    return len(shape.series) <= 1 if shape.fork else len(shape.series) <= FLAT_CHAIN_MAX
 
 
 ENUMERATE_MAX = 64  # a coupling search component with at most this many combinations of
