@@ -17,7 +17,8 @@ structure (cached per structure key, bounded, :func:`plan_for`):
   with its **strategy**:
 
   - ``flat sweep`` -- one flow, no coupling node, a flat tree
-    (:func:`~fa2opt.reductions.sptree.flat_shape`: a chain of one to three nodes, or at
+    (:func:`~fa2opt.reductions.sptree.flat_shape`: a chain of up to ``FLAT_CHAIN_MAX``
+    (8) nodes, or at
     most one node and a fork of single nodes whose branches may carry delays): the
     arithmetic's sweep on the candidate lists when it declares one (``Arithmetic.flat``;
     the exact one is :func:`fa2opt.pareto.flat_cheapest`), else a tree DP;
