@@ -70,7 +70,7 @@ _NO_FIXING: dict[str, int] = {}
 @dataclass(slots=True)
 class Component:
     """Flows linked by coupling nodes (indices into the problem's flows), their coupling
-    nodes (unordered: the search orders them per decision), the strategy and the flat shape
+    nodes (by name: the search orders them per decision), the strategy and the flat shape
     of each flow's tree with the coupling nodes fixed (``shapes``; None where a tree is not
     flat or a shape is not one the sweeps take): a ``flat sweep`` component's one tree, or
     a ``coupling search`` component's trees that a small coupling space enumerates."""
