@@ -301,10 +301,12 @@ ENUMERATE_MAX = 64  # a coupling search component with at most this many combina
 # sweep per combination) instead of searched (measured in docs/fa2.md)
 
 
-def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping[str, int]):
+def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping[str, int],
+           lists: tuple[list, list] | None = None):
     """The arithmetic's flat sweep of one flow: its budget less the series' fixed terms (in
     order), each fork branch's fixed terms as its offset; fixed nodes at candidate
-    ``fixed[v]``. (cost, series indices, fork indices), None or NOT_FLAT."""
+    ``fixed[v]``; ``lists``: the series and fork nodes' candidate lists when the caller has
+    them. (cost, series indices, fork indices), None or NOT_FLAT."""
     for d in shape.delays:
         budget -= d if type(d) is float else front[d][0][fixed[d]]
     offsets = None
@@ -315,16 +317,19 @@ def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping
             for d in terms:
                 off += d if type(d) is float else front[d][0][fixed[d]]
             offsets.append(off)
-    return flat([front[v] for v in shape.series], [front[v] for v in shape.fork], budget, offsets)
+    if lists is None:
+        lists = [front[v] for v in shape.series], [front[v] for v in shape.fork]
+    return flat(lists[0], lists[1], budget, offsets)
 
 
 def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]) -> list | None:
     """A coupling search component decided by enumeration when its coupling space is at most
     :data:`ENUMERATE_MAX` combinations: for each, Σ_w c_w + Σ_f (flow f swept with the
-    coupling nodes fixed), the least kept (ties: the first, fastest candidates first).
-    Exact: every combination is evaluated by an exact sweep. Returns ``[(shape, fixing,
-    sweep result)]`` per flow ([] when nothing fits), or None for the search (space too
-    large, or a sweep declined)."""
+    coupling nodes fixed), the least kept (ties: the first, fastest candidates first; a
+    combination is dropped as soon as its partial sum reaches the best). Exact: every
+    combination is evaluated by an exact sweep. Returns ``[(shape, fixing, sweep result)]``
+    per flow ([] when nothing fits), or None for the search (space too large, or a sweep
+    declined)."""
     ws = comp.coupling
     sizes = [len(front[w][0]) for w in ws]
     space = 1
@@ -332,15 +337,20 @@ def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]
         space *= k
     if space > ENUMERATE_MAX:
         return None
+    parts = [(shape, flows[i].budget_ms,
+              ([front[v] for v in shape.series], [front[v] for v in shape.fork]))
+             for i, shape in zip(comp.flows, comp.shapes)]  # the same lists for every fixing
     best, pick = INF, None
     for combo in product(*map(range, sizes)):
         fixed = dict(zip(ws, combo))
         total = 0.0
         for w, k in fixed.items():
             total += front[w][1][k]
+        if total >= best:
+            continue
         hits = []
-        for i, shape in zip(comp.flows, comp.shapes):
-            r = _sweep(flat, shape, front, flows[i].budget_ms, fixed)
+        for shape, budget, lists in parts:
+            r = _sweep(flat, shape, front, budget, fixed, lists)
             if r is NOT_FLAT:
                 return None
             if r is None:
