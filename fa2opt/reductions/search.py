@@ -14,10 +14,11 @@ pareto_remainder`, or any other curve arithmetic with the same signature).
 over them, so each component is searched on its own and the results add up.
 
 **Lagrangian cost splitting** (an arithmetic that declares ``prices``,
-:class:`fa2opt.arithmetic.Arithmetic`, e.g. the Pareto DP's ``EXACT_FRONTS``). Give every flow f its own copy of each coupling node w in it, and split w's cost over
-the copies: prices ``q_{w,f}(k)`` with ``Σ_f q_{w,f}(k) = c_w(k)`` for every candidate k
-(a node with several leaves in one flow -- duplicated by the non-SP reduction -- has one
-copy per leaf instead: its leaves are renamed to aliases, :func:`~fa2opt.reductions.sptree.
+:class:`fa2opt.arithmetic.Arithmetic`, e.g. the Pareto DP's ``EXACT_FRONTS``). Give every
+flow f its own copy of each coupling node w in it, and split w's cost over the copies:
+prices ``q_{w,f}(k)`` with ``Σ_f q_{w,f}(k) = c_w(k)`` for every candidate k (a node with
+several leaves in one flow -- duplicated by the non-SP reduction -- has one copy per leaf
+instead: its leaves are renamed to aliases, :func:`~fa2opt.reductions.sptree.
 split_leaves`, each with its own prices, so the remainder reports each leaf's choice and
 their disagreement is priced too). Dropping the agreement
 of the copies,
@@ -40,8 +41,8 @@ most (largest cost spread), one child per candidate, each child bounded with the
 split (warm start; only the flows containing the fixed node are re-solved), visited in
 bound order and then tightened by ``NODE_ITERS`` more steps (``ROOT_ITERS`` at the root).
 
-**Equal split** (any other arithmetic or plain remainder solver, e.g. the grid DP): each leaf of an unfixed
-coupling node w chooses freely at cost ``c_w / n_w`` (n_w = w's leaves over all flows) --
+**Equal split** (any other arithmetic or plain remainder solver, e.g. the grid DP): each
+leaf of an unfixed coupling node w chooses freely at cost ``c_w / n_w`` (n_w = w's leaves over all flows) --
 the split above without the ascent -- with coupling nodes branched in the decoupling's order
 (most leaves first) and remainder results memoised per flow on its own coupling nodes'
 (partial) fixing.
@@ -84,8 +85,8 @@ class RemainderSolver(Protocol):
     ``weight.get(v, 1) · cost``. An :class:`~fa2opt.arithmetic.Arithmetic` that declares
     ``prices`` also takes a sequence as ``weight[v]``: per-candidate prices that replace v's
     costs (any reals, not necessarily falling with latency); the search then uses the
-    Lagrangian cost split. Return ``(least weighted cost, {leaf node: candidate index})`` with the
-    expression's value ≤ ``budget_ms``, or None when nothing meets it.
+    Lagrangian cost split. Return ``(least weighted cost, {leaf node: candidate index})``
+    with the expression's value ≤ ``budget_ms``, or None when nothing meets it.
     An inexact solver may return an upper bound (a feasible choice); the search is then a
     heuristic and the caller must not claim optimality.
     """
