@@ -6,73 +6,67 @@ optimum in 96.8% of cases; here the DP works on exact (latency, cost) Pareto fro
 graphs FA2 handles approximately (non-series-parallel flows, flows sharing nodes) are solved
 by an exact branch and bound over the few coupling nodes.
 
-Pipeline (each step in :mod:`fa2opt.reductions`):
+Pipeline: plan → search → arithmetic.
 
-1. :class:`~fa2opt.reductions.ParetoPrune` -- Pareto-optimal, SLA-usable rows per node;
-2. infeasible ⇔ pruning left a node without candidates (no available row, or none within
-   its latency limit) -- the limits come from the all-fastest choice, so this is exactly
-   the spec's test (``Problem.is_feasible``: the all-fastest choice breaks an SLA), computed on the way;
-3. :class:`~fa2opt.reductions.SeriesParallel` -- one expression tree per flow (cached per
-   graph structure unless ``cache=False``);
-4. :class:`~fa2opt.reductions.Decouple` -- the coupling nodes;
-5. :func:`~fa2opt.reductions.search` with :func:`~fa2opt.pareto.pareto_remainder`.
+1. :func:`fa2opt.plan.plan_for` -- the transformation compiled once per graph structure
+   (series-parallel decomposition, node reduction, coupling nodes, components and a
+   strategy for each), reused for every rate, SLA and profile (``cache=False``: compiled
+   afresh on every decision);
+2. :meth:`Plan.decide <fa2opt.plan.Plan.decide>` -- prune (infeasible ⇔ a node is left
+   without candidates: exactly the spec's test, ``Problem.is_feasible``), each component's
+   strategy (flat sweep, tree DP, or the coupling search :func:`~fa2opt.reductions.search`),
+   invert to table positions;
+3. the arithmetic: :data:`fa2opt.pareto.EXACT_FRONTS`, exact Pareto fronts (its declared
+   per-candidate prices give the search its Lagrangian bound; ``bound="equal"`` declares
+   none: the equal split).
 
-A single flow whose decomposition is a chain of one to three nodes or a node plus a fork
-(most real pipelines) takes :meth:`FA2Solver.decide_flat`: the same steps fused on plain
-lists (same decision, without the chain's intermediate objects).
-
-``solve_ms`` (timed by :class:`~fa2opt.solver.Solver`) covers all five steps and building
-the answer. The answer carries a breakdown: ``prune_ms``, ``transform_ms`` (steps 3-4),
-``dp_ms`` (step 5), ``coupling_nodes``, ``search_nodes``.
+``solve_ms`` (timed by :class:`~fa2opt.solver.Solver`) covers all steps and building the
+answer. The answer carries a breakdown: ``prune_ms``, ``transform_ms`` (the plan's lookup,
+or its compilation), ``dp_ms`` (the strategies), ``coupling_nodes``, ``search_nodes``,
+``dp_solves``.
 """
 
 from __future__ import annotations
 
 import time
 
-from .pareto import _NOT_CHAIN, flat_cheapest, pareto_remainder
+from .arithmetic import Arithmetic
 from .edge import decide_exact
+from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
+from .plan import Plan, plan_for
 from .problem import Problem
-from .reductions import Chain, Decouple, ParetoPrune, SeriesParallel, search
-from .reductions.pruning import fronts
 from .solver import Decision, Solver
 
-
-def _equal_split_remainder(tree, budget_ms, candidates, fixed=None, weight=None):
-    """:func:`pareto_remainder` without ``accepts_prices``: the search then uses the equal
-    split of coupling costs (``bound="equal"``, the bound before the Lagrangian split)."""
-    return pareto_remainder(tree, budget_ms, candidates, fixed, weight)
-
-
-BOUNDS = {"lagrange": pareto_remainder, "equal": _equal_split_remainder}
+# fa2's ``bound`` option: the arithmetic's declared capabilities choose the search's bound
+ARITHMETIC = {"lagrange": EXACT_FRONTS, "equal": EXACT_FRONTS_EQUAL_SPLIT}
 
 
 class FA2Solver(Solver):
-    """Exact FA2. Options: ``cache`` (bool, default True): reuse each flow graph's
-    series-parallel decomposition across decisions; ``time_limit`` (seconds, default none):
-    stop the coupling-node search there and answer ``time_limit`` with the incumbent and a
-    lower bound (the search is exponential in the coupling nodes in the worst case);
-    ``bound`` (``"lagrange"``, the default, or ``"equal"``): how the coupling search bounds
-    (:mod:`fa2opt.reductions.search`: Lagrangian cost split over the flows, or the equal
-    split per leaf it replaced -- kept for comparison); ``shortcut`` (bool, default True):
-    decide flat single flows by :meth:`decide_flat` (False: always the reduction chain)."""
+    """Exact FA2: a thin shell over the plan (:mod:`fa2opt.plan`) with the exact
+    arithmetic. Options: ``cache`` (bool, default True): reuse each structure's compiled
+    plan across decisions; ``time_limit`` (seconds, default none): stop the coupling-node
+    search there and answer ``time_limit`` with the incumbent and a lower bound (the search
+    is exponential in the coupling nodes in the worst case); ``bound`` (``"lagrange"``, the
+    default, or ``"equal"``): how the coupling search bounds (Lagrangian cost split over the
+    flows, or the equal split per leaf it replaced -- kept for comparison)."""
 
     name = "fa2"
 
     def __init__(self, **options):
         super().__init__(**options)
-        self._prune = ParetoPrune()
-        self._sp = SeriesParallel(cache=bool(self.options.get("cache", True)))
-        self._rest = Chain([self._sp, Decouple()])
+        self._cache = bool(self.options.get("cache", True))
         bound = self.options.get("bound", "lagrange")
-        if bound not in BOUNDS:
-            raise ValueError(f"fa2: bound must be one of {sorted(BOUNDS)}, not {bound!r}")
-        self._remainder = BOUNDS[bound]
-        self._shortcut = bool(self.options.get("shortcut", True))
+        if bound not in ARITHMETIC:
+            raise ValueError(f"fa2: bound must be one of {sorted(ARITHMETIC)}, not {bound!r}")
+        self.arithmetic: Arithmetic = ARITHMETIC[bound]
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ("cache", "time_limit", "bound", "shortcut")
+        return ("cache", "time_limit", "bound")
+
+    def plan(self, problem: Problem) -> Plan:
+        """The compiled plan of ``problem``'s structure (cached unless ``cache=False``)."""
+        return plan_for(problem, self._cache)
 
     def decide(self, problem: Problem) -> Decision:
         """The DP below, made exact under the spec's SLA rule by :func:`fa2opt.edge.decide_exact`
@@ -112,94 +106,17 @@ class FA2Solver(Solver):
         status, choice, lb, _ = decide_exact(problem, dp)
         return status, choice, lb
 
-    def decide_dp(self, problem: Problem, t0: float) -> Decision:
-        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the flat shortcut or
-        the reduction chain."""
-        if self._shortcut and len(problem.flows) == 1:
-            d = self.decide_flat(problem, t0)
-            if d is not None:
-                return d
-        return self.decide_chain(problem, t0)
-
-    def decide_flat(self, problem: Problem, t0: float | None = None) -> Decision | None:
-        """The reduction chain fused for one flow whose decomposition is *flat* -- a chain of
-        one to three nodes, or a fork (a node, then parallel single nodes; or the fork alone)
-        with delays, every node once (:func:`~fa2opt.reductions.sptree.flat_shape`: most
-        real pipelines); None for anything else (then :meth:`decide_chain` decides).
-
-        The same steps on plain lists, with none of the chain's intermediate objects:
-
-        1. :meth:`SeriesParallel.flow <fa2opt.reductions.SeriesParallel.flow>` -- the flow's
-           (cached) decomposition and its flat shape (cached with it);
-        2. :func:`~fa2opt.reductions.pruning.fronts` -- what :class:`ParetoPrune` makes
-           its :class:`Candidates` of; a node left without one: ``infeasible`` (as in
-           :meth:`decide_chain`);
-        3. no coupling node (every node occurs once), so :func:`~fa2opt.reductions.search`
-           would make one remainder solve, which :func:`~fa2opt.pareto.pareto_remainder`
-           makes by :func:`~fa2opt.pareto.flat_cheapest` (the sweep it uses for such trees:
-           O(|a| + |b|) for two nodes or a node and a fork, O(|x|·(|y| + |z|)) for three);
-        4. candidate index → table position (:meth:`ParetoPrune.invert`).
-
-        Hence the same decision as :meth:`decide_chain`, in O(Σ rows) plus the sweep."""
-        t0 = time.perf_counter() if t0 is None else t0
-        if len(problem.flows) != 1:
-            return None
-        f = self._sp.flow(problem.flows[0])
-        shape = f.flat_shape
-        if shape is None or f.duplicated:
-            return None
-        series, fork, delays = shape
-        if (len(series) > 3 or (fork and len(series) > 1)
-                or len(series) + len(fork) != len(problem.tables)):
-            return None  # not every node in the flow, or a shape the sweeps do not take
+    def decide_dp(self, problem: Problem, t0: float | None = None) -> Decision:
+        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
+        structure, decided with the solver's arithmetic."""
         t1 = time.perf_counter()
-        front = fronts(problem)
-        for x in front.values():
-            if not x[2]:
-                return Decision("infeasible")
-        t2 = time.perf_counter()
-        budget = f.budget_ms
-        for d in delays:  # in order, as pareto_remainder lowers the budget
-            budget -= d
-        r = flat_cheapest([front[v] for v in series], [front[v] for v in fork], budget)
-        if r is _NOT_CHAIN:  # three long lists: the front DP of the chain decides
-            return None
-        t3 = time.perf_counter()
-        if r is None:  # cannot happen: the all-fastest choice fits
-            return Decision("error", message="fa2: no decision on a feasible instance")
-        choice = {v: front[v][2][i] for v, i in zip(series, r[1])}
-        for v, i in zip(fork, r[2]):
-            choice[v] = front[v][2][i]
-        return Decision("optimal", choice, extra={
-            "prune_ms": (t2 - t1) * 1e3, "transform_ms": (t1 - t0) * 1e3,
-            "dp_ms": (t3 - t2) * 1e3, "coupling_nodes": 0, "search_nodes": 1})
-
-    def decide_chain(self, problem: Problem, t0: float | None = None) -> Decision:
-        """The general path: the reduction chain, the search, the inverse maps."""
-        t0 = time.perf_counter() if t0 is None else t0
-        pruned, inv_prune = self._prune.apply(problem)
-        # The latency limits are computed from the all-fastest choice: a node is left with no
-        # candidate exactly when it has no available row or the all-fastest longest path
-        # through it breaks an SLA, i.e. exactly when Problem.is_feasible() is False (the
-        # spec's test).
-        for c in pruned.candidates.values():
-            if not c.positions:
-                return Decision("infeasible")
-        t1 = time.perf_counter()
-        dp, inv_rest = self._rest.apply(pruned)
+        plan = plan_for(problem, self._cache)
         t2 = time.perf_counter()
         limit = self.options.get("time_limit")
-        deadline = None if limit is None else t0 + float(limit)
-        result = search(dp, self._remainder, deadline)
-        t3 = time.perf_counter()
-        if result is None:  # cannot happen: the all-fastest choice is in the search space
-            return Decision("error", message="fa2: no decision on a feasible instance")
-        choice = self._prune.invert(self._rest.invert(result.choice, inv_rest), inv_prune)
-        extra = {"prune_ms": (t1 - t0) * 1e3, "transform_ms": (t2 - t1) * 1e3,
-                 "dp_ms": (t3 - t2) * 1e3, "coupling_nodes": len(dp.coupling),
-                 "search_nodes": result.explored}
-        if result.timed_out:
-            return Decision("time_limit", choice, lower_bound=result.lower_bound,
-                            message=f"coupling-node search stopped after {limit} s "
-                                    f"({len(dp.coupling)} coupling nodes)", extra=extra)
-        return Decision("optimal", choice, extra=extra)
+        d = plan.decide(problem, self.arithmetic,
+                        None if limit is None else (t1 if t0 is None else t0) + float(limit))
+        d.extra["transform_ms"] = (t2 - t1) * 1e3
+        if d.status == "time_limit":
+            d.message = (f"coupling-node search stopped after {limit} s "
+                         f"({len(plan.coupling)} coupling nodes)")
+        return d

@@ -26,7 +26,9 @@ up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller 
 generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`).
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
-RemainderSolver`; the grid DP plugs a different one into the same search.
+RemainderSolver`, declared with its capabilities as :data:`EXACT_FRONTS` (an
+:class:`~fa2opt.arithmetic.Arithmetic`); the grid DP declares a different one for the same
+plan and search.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from .reductions.pruning import Candidates
-from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape, trampoline
+from .arithmetic import Arithmetic
+from .reductions.pruning import Candidates, front_rows
+from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
@@ -425,16 +428,11 @@ def _priced_leaf(v: str, lat: list[float], price: Any) -> Front:
     leaf's front keeps only the candidates strictly cheaper than every faster one (the
     others are never chosen by a cheapest completion); back-pointers map to candidates."""
     price = price.tolist() if isinstance(price, np.ndarray) else list(price)
-    keep, best = [], INF
-    for i, c in enumerate(price):
-        if c < best:
-            best = c
-            keep.append(i)
+    kl, kc, keep = front_rows(lat, price)  # the one pruning scan (lat rises: a sorted table)
     leaf = Front(lat, price, _LEAF, v)
     if len(keep) == len(price):
         return leaf
-    return Front([lat[i] for i in keep], [price[i] for i in keep], _COMB, None, leaf,
-                 Front([0.0], [0.0]), keep, [0] * len(keep))
+    return Front(kl, kc, _COMB, None, leaf, Front([0.0], [0.0]), keep, [0] * len(keep))
 
 
 def _suffix_sums(values: list[float]) -> list[float]:
@@ -586,64 +584,44 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
     return choice
 
 
-CHAIN_TRIPLE_STEPS = 4096  # chains of 3 nodes: the sweep below when |x|·(|y|+|z|) ≤ this
-_NOT_CHAIN = object()
-
-
-def _chain_cheapest(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates]) -> Any:
-    """:func:`pareto_remainder` for a *chain* of one to three nodes (a Leaf, or a Series of
-    Leaves and Delays), or a *fork* (a Series of Delays, one Parallel of Leaves and at most
-    one other Leaf; or that Parallel alone), with no fixed or weighted leaf -- most real
-    pipelines -- on the candidate lists directly, without building fronts; ``_NOT_CHAIN``
-    for anything else. The shape is :func:`~fa2opt.reductions.sptree.flat_shape`'s; the
-    sweeps are :func:`flat_cheapest`'s."""
-    shape = flat_shape(tree)
-    if shape is None:
-        return _NOT_CHAIN
-    series, fork, delays = shape
-    for d in delays:  # in order, as the budget was always lowered
-        budget_ms -= d
-    r = flat_cheapest([(c.latency, c.cost) for c in map(candidates.__getitem__, series)],
-                      [(c.latency, c.cost) for c in map(candidates.__getitem__, fork)], budget_ms)
-    if r is None or r is _NOT_CHAIN:
-        return r
-    choice = dict(zip(series, r[1]))
-    if fork:
-        choice.update(zip(fork, r[2]))
-    return r[0], choice
+CHAIN_STEPS = 4096  # chains of 3+ nodes: the sweep below when its worst-case steps ≤ this
+NOT_FLAT = object()  # flat_cheapest declines: the remainder DP decides
 
 
 def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequence[list[float]]],
-                  budget_ms: float) -> Any:
+                  budget_ms: float, fork_offsets: Sequence[float] | None = None) -> Any:
     """The cheapest choice for a chain or fork given as lists: ``series[i]`` and ``fork[g]``
     are ``(latency, cost, …)`` candidate lists (fastest first, cost falling) of the series
     nodes and of the parallel (fork) nodes of a :func:`~fa2opt.reductions.sptree.
-    flat_shape`, ``budget_ms`` is the budget less the delays. Returns ``(cost, series
-    indices, fork indices)``, None when nothing fits, or ``_NOT_CHAIN`` for what the sweeps
-    do not handle (more than three series nodes; a fork with more than one series node; a
-    triple above ``CHAIN_TRIPLE_STEPS``: the caller's front DP decides those). Every node's
+    flat_shape`, ``budget_ms`` is the budget less the series' fixed terms, ``fork_offsets[g]``
+    the fixed terms of fork node g's branch (default none). Returns ``(cost, series
+    indices, fork indices)``, None when nothing fits, or ``NOT_FLAT`` for what the sweeps
+    do not handle (a fork with more than one series node; a chain of three or more whose
+    sweep could take more than ``CHAIN_STEPS`` steps: the caller's front DP decides those). Every node's
     list is first cut at the budget minus the others' least latencies (exact, as in
     :meth:`_Context.part_caps`). Then:
 
     * chain of one node: its slowest (cheapest) candidate within B;
     * two nodes a, b: the two-pointer sweep of :func:`series_min` -- for a's candidates by
       rising latency the cheapest fitting b is the slowest within ``B - l_a``. O(|a| + |b|);
-    * three nodes: x (the shortest list) from its cheapest candidate towards the fastest,
-      each with the sweep over y, z within ``B - l_x``; it stops once ``c_x`` plus the
-      cheapest of y and z cannot beat the best found (x's cost rises towards the fastest).
-      O(|x|·(|y| + |z|)) at worst, no pair list, no sort;
+    * three nodes or more: x (the shortest list) from its cheapest candidate towards the
+      fastest, each with the rest swept within ``B - l_x`` (:func:`_chain_sweep`); it stops
+      once ``c_x`` plus the rest's cheapest cannot beat the best found (x's cost rises
+      towards the fastest). O(|x|·(|y| + |z|)) at worst for three, the product of all but
+      the two longest lists times their sum for more; no pair list, no sort;
     * fork: the branches must all finish within the same latency, each then independently
-      at its cheapest. Alone, each fork node takes its slowest candidate within B; after a
-      node a, the sweep of :func:`_pair_min` with one pointer per fork node
-      (:func:`_sweep`). O(|a| + Σ|b|).
+      at its cheapest (a branch's offset is added to its node's latencies, O(|b|)). Alone,
+      each fork node takes its slowest candidate within B; after a node a, the sweep of
+      :func:`_pair_min` with one pointer per fork node (:func:`_sweep`). O(|a| + Σ|b|).
     """
     if fork:
         if len(series) > 1:
-            return _NOT_CHAIN
+            return NOT_FLAT
+        if fork_offsets:  # a branch's fixed latency, added to its node's candidates
+            fork = [([lat + off for lat in x[0]], x[1]) if off else x
+                    for x, off in zip(fork, fork_offsets)]
         return _fork_lists(series[0] if series else None, fork, budget_ms)
     k = len(series)
-    if k > 3:
-        return _NOT_CHAIN
     if k == 0:
         return (0.0, [], []) if budget_ms >= 0.0 else None
     total = 0.0
@@ -669,14 +647,28 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
         if r is None:  # cannot happen: the fastest pair fits
             return None
         return r[0], [r[1], r[2]], []
+    if k > 3:  # the three-node sweep below, generalised (:func:`_chain_sweep`)
+        order = sorted(range(k), key=lambda i: len(lats[i]))  # by length, stable
+        steps = len(lats[order[-2]]) + len(lats[order[-1]])
+        for i in order[:-2]:
+            steps *= len(lats[i])
+        if steps > CHAIN_STEPS:
+            return NOT_FLAT
+        r = _chain_sweep(lats, costs, order, budget_ms, INF)
+        if r is None:
+            return None
+        idx = [0] * k
+        for i, j in zip(order, r[1]):
+            idx[i] = j
+        return r[0], idx, []
     n0, n1, n2 = len(lats[0]), len(lats[1]), len(lats[2])  # x, y, z: by length, stable
     if n0 <= n1:
         x, y, z = (0, 1, 2) if n1 <= n2 else (0, 2, 1) if n0 <= n2 else (2, 0, 1)
     else:
         x, y, z = (1, 0, 2) if n0 <= n2 else (1, 2, 0) if n1 <= n2 else (2, 1, 0)
     xl, xc = lats[x], costs[x]
-    if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_TRIPLE_STEPS:
-        return _NOT_CHAIN
+    if len(xl) * (len(lats[y]) + len(lats[z])) > CHAIN_STEPS:
+        return NOT_FLAT
     yl, yc, zl, zc = lats[y], costs[y], lats[z], costs[z]
     floor = yc[-1] + zc[-1]  # the least cost of y and z together
     best, pick = INF, None
@@ -692,6 +684,34 @@ def flat_cheapest(series: Sequence[Sequence[list[float]]], fork: Sequence[Sequen
     idx = [0, 0, 0]
     idx[x], idx[y], idx[z] = pick
     return best, idx, []
+
+
+def _chain_sweep(lats: list[list[float]], costs: list[list[float]], order: list[int],
+                 budget: float, below: float) -> tuple[float, tuple[int, ...]] | None:
+    """The cheapest choice below ``below`` of a chain of lists within ``budget`` (None if
+    none), as (cost, the lists' indices in ``order``'s order): two lists by the
+    :func:`_pair_min` sweep; more: x = ``order[0]`` (the shortest) from its cheapest
+    candidate towards the fastest, each with the rest (this, one list fewer) within
+    ``budget - l_x``, stopping once ``c_x`` plus the rest's least cost cannot beat the best
+    (x's cost rises towards the fastest) -- the three-node sweep of :func:`flat_cheapest`,
+    generalised. O(Π_{all but the two longest} |x| · (sum of the two longest)). Depth: the
+    chain's length (at most the plan's ``FLAT_CHAIN_MAX``)."""
+    if len(order) == 2:
+        y, z = order
+        r = _pair_min(lats[y], costs[y], lats[z], costs[z], budget, below)
+        return None if r is None else (r[0], (r[1], r[2]))
+    x, rest = order[0], order[1:]
+    xl, xc = lats[x], costs[x]
+    floor = sum(costs[j][-1] for j in rest)
+    best, pick = below, None
+    for i in range(len(xl) - 1, -1, -1):
+        cx = xc[i]
+        if cx + floor >= best:
+            break
+        r = _chain_sweep(lats, costs, rest, budget - xl[i], best - cx)
+        if r is not None:
+            best, pick = cx + r[0], (i, *r[1])
+    return None if pick is None else (best, pick)
 
 
 def _fork_lists(head: Sequence[list[float]] | None, fork: Sequence[Sequence[list[float]]],
@@ -782,12 +802,8 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     that replace them (each leaf of v pays ``weight[v][k]`` for candidate k; the coupling
     search's Lagrangian cost split, see :func:`fa2opt.reductions.search.search`).
     Only the cheapest point is needed, so parallel parts are solved independently and long
-    series use the Lagrangian-bounded fold; chains of up to three free nodes are swept on
-    the candidate lists directly (:func:`_chain_cheapest`)."""
-    if not fixed and not weight:
-        r = _chain_cheapest(tree, budget_ms, candidates)
-        if r is not _NOT_CHAIN:
-            return r
+    series use the Lagrangian-bounded fold. (Flat single flows are swept on the candidate
+    lists by :func:`flat_cheapest`, which a plan calls directly: :data:`EXACT_FRONTS`.)"""
     r = _Context(tree, candidates, fixed, weight).cheapest(tree, budget_ms)
     if r is None:
         return None
@@ -795,4 +811,10 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     return float(front.cost[i]), backtrack(front, i)
 
 
-pareto_remainder.accepts_prices = True  # type: ignore[attr-defined]  # sequences in ``weight``
+# The exact arithmetic, declared: per-candidate prices accepted (the coupling search's
+# Lagrangian split), flat single flows swept on the candidate lists.
+EXACT_FRONTS = Arithmetic("exact fronts", pareto_remainder, prices=True, flat=flat_cheapest)
+# The same arithmetic with the equal split in the coupling search (fa2's ``bound="equal"``,
+# the bound before the Lagrangian split; kept for comparison).
+EXACT_FRONTS_EQUAL_SPLIT = Arithmetic("exact fronts, equal split", pareto_remainder,
+                                      prices=False, flat=flat_cheapest)

@@ -98,10 +98,9 @@ _TIME_LIMIT = Option(float, positive=True,
 # test) is checked for option names only (its class's option_names()).
 OPTIONS: dict[str, dict[str, Option]] = {
     "fa2": {"time_limit": _TIME_LIMIT,
-            "cache": Option(bool, True, help="reuse each flow's decomposition across decisions"),
+            "cache": Option(bool, True, help="reuse each structure's compiled plan across decisions"),
             "bound": Option(str, "lagrange", choices=("lagrange", "equal"),
-                            help="bound of the coupling-node search"),
-            "shortcut": Option(bool, True, help="fused path for flat single flows")},
+                            help="bound of the coupling-node search")},
     "fa2-grid": {"grid_ms": Option(float, 1.0, positive=True, help="grid step Δ (ms)"),
                  "device": Option(str, "cpu", choices=("cpu", "gpu", "auto"),
                                   help="array device")},

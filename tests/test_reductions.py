@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from fa2opt.model import Config, Edge, Flow, Instance, Node
-from fa2opt.pareto import Front, parallel, pareto_remainder, series
+from fa2opt.arithmetic import Arithmetic
+from fa2opt.pareto import EXACT_FRONTS, Front, parallel, pareto_remainder, series
 from fa2opt.problem import Problem
 from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, SeriesParallel, SPFlow,
                                clear_cache, decompose, evaluate, flow_tree, leaf_counts, leaves,
-                               pareto_rows, search)
+                               front_rows, search)
 from fa2opt.reductions.sptree import Delay, Parallel, Series, SPTree
 
 try:
@@ -60,11 +61,11 @@ def instance(nodes: dict[str, list[tuple[int, float, float]]], edges, flows) -> 
 # -- Pareto pruning -----------------------------------------------------------------------
 
 @given(st.lists(st.tuples(st.integers(1, 6), st.integers(1, 6)), min_size=1, max_size=12))
-def test_pareto_rows_keeps_exactly_one_of_each_nondominated_point(rows):
+def test_front_rows_keeps_exactly_one_of_each_nondominated_point(rows):
     rows = sorted(rows)
     lat = [float(a) for a, _ in rows]
     cost = [float(b) for _, b in rows]
-    kept = pareto_rows(lat, cost)
+    kept = front_rows(lat, cost)[2]
     pts = {(lat[i], cost[i]) for i in kept}
     assert len(pts) == len(kept)  # one of equal rows
     for a, b in set(zip(lat, cost)):
@@ -274,12 +275,8 @@ def enumerate_remainder(tree, budget, candidates, fixed=None, weight=None):
     return best
 
 
-def priced_enumerate_remainder(tree, budget, candidates, fixed=None, weight=None):
-    """:func:`enumerate_remainder` declaring per-candidate prices (the Lagrangian search)."""
-    return enumerate_remainder(tree, budget, candidates, fixed, weight)
-
-
-priced_enumerate_remainder.accepts_prices = True
+# :func:`enumerate_remainder` declaring per-candidate prices (the Lagrangian search)
+priced_enumerate_remainder = Arithmetic("enumeration", enumerate_remainder, prices=True)
 
 
 def assert_search_exact(problem, chain, dp, inverse, ref_cost, remainders) -> None:
@@ -304,7 +301,7 @@ def test_search_with_a_plugged_in_remainder_solver_is_exact(inst):
         return
     dp, inverse = chain.apply(problem)
     assert_search_exact(problem, chain, dp, inverse, ref.cost,
-                        (enumerate_remainder, pareto_remainder, priced_enumerate_remainder))
+                        (enumerate_remainder, pareto_remainder, EXACT_FRONTS, priced_enumerate_remainder))
 
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the package re-exports the function
@@ -324,7 +321,7 @@ def test_lagrangian_search_equals_enumeration_and_brute_force(monkeypatch):
         dp, inverse = chain.apply(problem)
         lagrangian_runs += bool(dp.coupling)
         assert_search_exact(problem, chain, dp, inverse, ref.cost,
-                            (pareto_remainder, priced_enumerate_remainder, enumerate_remainder))
+                            (EXACT_FRONTS, priced_enumerate_remainder, enumerate_remainder))
     assert lagrangian_runs >= 10
 
 
@@ -398,19 +395,6 @@ def test_bounded_series_fold_equals_the_full_front(parts):
             assert sum(cands[v].cost[k] for v, k in got[1].items()) == pytest.approx(got[0])
 
 
-def test_vectorised_pruning_equals_the_scan():
-    from fa2opt.reductions.pruning import pareto_rows_array
-    rng = np.random.default_rng(0)
-    for _ in range(500):
-        n = int(rng.integers(0, 30))
-        L = np.sort(rng.integers(0, 10, n)).astype(float)
-        C = rng.integers(0, 10, n).astype(float)
-        o = np.lexsort((C, L))
-        L, C = L[o], C[o]
-        lim = float(rng.uniform(-1, 11))
-        assert pareto_rows_array(L, C, lim).tolist() == pareto_rows(L.tolist(), C.tolist(), lim)
-
-
 # -- nodes duplicated inside one flow: per-leaf (per-copy) Lagrangian prices ------------------
 
 def test_split_leaves_gives_every_duplicated_leaf_its_own_alias():
@@ -474,7 +458,7 @@ def test_lagrangian_search_with_duplicated_nodes_equals_brute_force(monkeypatch)
         assert ref.status == "optimal"
         dp, inverse = chain.apply(problem)
         duplicated += any(k > 1 for k in dp.flows[0].leaf_count.values())
-        rems = [pareto_remainder]
+        rems = [EXACT_FRONTS]
         if sum(dp.flows[0].leaf_count.values()) <= 8:  # enumeration: K^leaves per solve
             rems += [priced_enumerate_remainder, enumerate_remainder]
         assert_search_exact(problem, chain, dp, inverse, ref.cost, rems)

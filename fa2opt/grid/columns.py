@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
+from ..reductions.pruning import front_rows
 
 
 def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
@@ -17,7 +18,8 @@ def useful_columns(u: Any, c: Any, xp: ModuleType = np) -> list[int]:
     j < k on a tie (a strict order, so every dominated column is dominated by an undominated
     one); an unavailable column (c = inf) is dominated. Dropping columns dominated at every
     item changes no curve value. O(K²·B) against the fold's O(K·B·T); for B = 1 (the
-    single-instance solver) a sort by (u, c, k) and a running minimum, O(K log K).
+    single-instance solver) a sort by (u, c, k) and the one pruning scan
+    (:func:`fa2opt.reductions.pruning.front_rows`), O(K log K).
     """
     return undominated(u, c, xp)[0]
 
@@ -33,9 +35,9 @@ def undominated(u: Any, c: Any, xp: ModuleType = np) -> tuple[list[int], Any, An
     if u.shape[0] == 1:
         uu, cc = kernels.to_numpy(u)[0], kernels.to_numpy(c)[0]
         order = np.lexsort((np.arange(K), cc, uu))
-        cs = cc[order]
-        prev = np.minimum.accumulate(np.concatenate([[np.inf], cs[:-1]]))
-        keep = [int(k) for k in np.sort(order[(cs < prev) & np.isfinite(cs)])] or [0]
+        # the one pruning scan (an unavailable column, c = inf, is never strictly cheaper)
+        rows = front_rows(uu[order].tolist(), cc[order].tolist())[2]
+        keep = sorted(int(order[i]) for i in rows) or [0]
     else:
         dominated = ~xp.isfinite(c)  # (B, K)
         cols = xp.arange(K)[None, :]

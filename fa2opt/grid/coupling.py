@@ -23,9 +23,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import kernels
+from ..arithmetic import Arithmetic
 from ..reductions import Decouple
 from ..reductions.decouple import DecoupledProblem
-from ..reductions.pruning import Candidates, PrunedProblem, pareto_rows
+from ..reductions.pruning import Candidates, PrunedProblem, front_rows
 from ..reductions.search import SearchResult, search
 from ..reductions.sp_decompose import SPFlow, SPProblem
 from ..reductions.sptree import SPTree, leaves
@@ -95,12 +96,20 @@ class GridRemainder:
         return value, {v: int(kernels.to_numpy(k)[0]) for v, k in choice.items() if v not in fixed}
 
 
+def grid_arithmetic(grid_ms: float, mode: str, xp: ModuleType = np,
+                    backtrack: bool = True) -> Arithmetic:
+    """FA2's grid of Δ = ``grid_ms`` on backend ``xp``, one rounding ``mode``, as a declared
+    :class:`~fa2opt.arithmetic.Arithmetic`: exact for its rounding, no per-candidate prices
+    (the search bounds by the equal split), no flat sweep."""
+    return Arithmetic(f"grid {grid_ms:g} ms {mode}", GridRemainder(grid_ms, mode, xp, backtrack))
+
+
 def grid_search(dp: DecoupledProblem, grid_ms: float, mode: str, xp: ModuleType = np,
                 backtrack: bool = True) -> SearchResult | None:
     """The exact optimum of one rounding over a decoupled problem: the colleague's branch
     and bound over the coupling nodes (:func:`fa2opt.reductions.search.search`) with the
-    grid as remainder solver. None: no decision on this grid."""
-    return search(dp, GridRemainder(grid_ms, mode, xp, backtrack))
+    grid arithmetic (:func:`grid_arithmetic`). None: no decision on this grid."""
+    return search(dp, grid_arithmetic(grid_ms, mode, xp, backtrack))
 
 
 # -- coupling nodes in a batch ------------------------------------------------------------------
@@ -173,14 +182,13 @@ def _enumerate(tied: Sequence[FlowPart], coupling: Sequence[str], columns: Seque
 
 def candidates_at(tabs: CurveTables, node: str, b: int) -> Candidates:
     """Batch item b's Pareto-optimal available columns of a node (fastest first; positions =
-    columns), the candidates the search expects (:func:`fa2opt.reductions.pruning.pareto_rows`)."""
+    columns), the candidates the search expects (:func:`fa2opt.reductions.pruning.front_rows`)."""
     lat = kernels.to_numpy(tabs.latency[node][b])
     cost = kernels.to_numpy(tabs.cost[node][b])
     cols = np.flatnonzero(np.isfinite(cost))
     cols = cols[np.lexsort((cost[cols], lat[cols]))]
-    keep = pareto_rows(lat[cols].tolist(), cost[cols].tolist())
-    cols = cols[keep]
-    return Candidates(node, lat[cols].tolist(), cost[cols].tolist(), cols.tolist())
+    kl, kc, keep = front_rows(lat[cols].tolist(), cost[cols].tolist())
+    return Candidates(node, kl, kc, cols[keep].tolist())
 
 
 def batch_item_search(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: float, mode: str,

@@ -25,18 +25,16 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..frozen import dict_init
 from ..problem import FlowGraph, Problem
-from ..tables import NodeTable
 from .. import spec
 from .base import Choice, Reduction
 
-_NUMPY_ROWS = 64  # prune_table: arrays longer than this with numpy (plain Python below; measured)
-_LIST_ROWS = 192  # prune_front: tables longer than this with numpy (a scan of the lists below)
+_NUMPY_ROWS = 192  # front_rows: tables longer than this with numpy (a scan of the lists below)
 _INF = float("inf")
 
 
@@ -74,71 +72,33 @@ class PrunedProblem:
         return self.problem.flows
 
 
-def pareto_rows(latency: list[float], cost: list[float], max_latency: float = float("inf")) -> list[int]:
-    """Indices of the Pareto-optimal rows of a table sorted by (latency, cost), keeping
-    only rows with latency ≤ ``max_latency``. O(K)."""
-    keep: list[int] = []
-    best = float("inf")
-    for i, (lat, c) in enumerate(zip(latency, cost)):
-        if lat > max_latency:
-            break
-        if c < best:
-            best = c
-            keep.append(i)
-    return keep
+def front_rows(latency: Sequence[float], cost: Sequence[float], max_latency: float = _INF,
+               arrays: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[list[float], list[float], list[int]]:
+    """The one Pareto scan (every path prunes with it): of rows sorted by (latency, cost),
+    those with latency ≤ ``max_latency`` that are strictly cheaper than every row before
+    them, as three lists ``(latency, cost, positions)``. The rows within the limit are a
+    prefix (found by bisection), and the front of that prefix is the front's prefix within
+    the limit. O(K).
 
-
-def pareto_rows_array(latency: np.ndarray, cost: np.ndarray, max_latency: float = float("inf")) -> np.ndarray:
-    """:func:`pareto_rows` vectorised (for long tables): a row is kept iff strictly cheaper
-    than the running minimum of the rows before it."""
-    m = int(latency.searchsorted(max_latency, side="right"))
-    if m == 0:
-        return np.empty(0, dtype=np.intp)
-    return _front_mask(cost, m).nonzero()[0]
-
-
-def _front_mask(cost: np.ndarray, m: int) -> np.ndarray:
-    """Row i < m is on the front iff the running minimum of ``cost[:m]`` drops at i (row 0
-    always starts it). Four numpy calls, no ``np.diff``/``concatenate`` (their overhead
-    dominates at these sizes)."""
-    acc = np.minimum.accumulate(cost[:m])
-    mask = np.empty(m, dtype=bool)
-    mask[0] = True
-    np.less(acc[1:], acc[:-1], out=mask[1:])
-    return mask
-
-
-def prune_table(latency: np.ndarray, cost: np.ndarray,
-                max_latency: float) -> tuple[list[float], list[float], list[int]]:
-    """The front of one (latency, cost)-sorted table under ``max_latency`` as three lists
-    ``(latency, cost, positions)`` -- :func:`pareto_rows` in plain Python for short tables,
-    :func:`pareto_rows_array` for long ones (each the faster below/above ``_NUMPY_ROWS``)."""
-    if len(latency) <= _NUMPY_ROWS:
-        return _front_of_lists(latency.tolist(), cost.tolist(), max_latency)
-    m = len(latency) if max_latency == _INF else int(latency.searchsorted(max_latency, side="right"))
-    if m == 0:
-        return [], [], []
-    idx = _front_mask(cost, m).nonzero()[0]
-    return latency[idx].tolist(), cost[idx].tolist(), idx.tolist()
-
-
-def prune_front(table: NodeTable, max_latency: float) -> tuple[list[float], list[float], list[int]]:
-    """:func:`prune_table` of a configuration table, on the Python lists it is built with
-    (``NodeTable.lists``: no array conversion per decision) up to ``_LIST_ROWS`` rows, with
-    numpy above (each the faster there; measured in docs/fa2.md)."""
-    _, _, lat, cost = table.lists
-    if len(lat) > _LIST_ROWS:
-        return prune_table(table.latency_ms, table.cost, max_latency)
-    return _front_of_lists(lat, cost, max_latency)
-
-
-def _front_of_lists(lat: list[float], cost: list[float],
-                    max_latency: float) -> tuple[list[float], list[float], list[int]]:
-    """:func:`pareto_rows` of (latency, cost)-sorted lists under ``max_latency``: the rows
-    where the running minimum of the cost drops, as ``(latency, cost, positions)``."""
+    ``arrays``: the same rows as numpy arrays; above ``_NUMPY_ROWS`` rows the scan is one
+    mask of the running minimum on them instead of a Python loop (the same rows; faster
+    there, measured in docs/fa2.md)."""
+    n = len(latency)
+    if arrays is not None and n > _NUMPY_ROWS:
+        lat_a, cost_a = arrays
+        m = n if max_latency == _INF else int(lat_a.searchsorted(max_latency, side="right"))
+        if m == 0:
+            return [], [], []
+        acc = np.minimum.accumulate(cost_a[:m])
+        mask = np.empty(m, dtype=bool)
+        mask[0] = True
+        np.less(acc[1:], acc[:-1], out=mask[1:])
+        idx = mask.nonzero()[0]
+        return lat_a[idx].tolist(), cost_a[idx].tolist(), idx.tolist()
     if max_latency != _INF:
-        m = bisect_right(lat, max_latency)
-        if m < len(cost):
+        m = bisect_right(latency, max_latency)
+        if m < n:
             cost = cost[:m]
     keep: list[int] = []
     kl: list[float] = []
@@ -149,7 +109,7 @@ def _front_of_lists(lat: list[float], cost: list[float],
         if c < best:
             best = c
             keep.append(i)
-            kl.append(lat[i])
+            kl.append(latency[i])
             kc.append(c)
         i += 1
     return kl, kc, keep
@@ -190,16 +150,20 @@ def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, f
 
 def fronts(problem: Problem, slack: bool = True) -> dict[str, tuple[list[float], list[float], list[int]]]:
     """Per node, its candidates as lists ``(latency, cost, table positions)`` -- what
-    :class:`ParetoPrune` wraps into :class:`Candidates` (and fa2's shortcut for flat
-    single flows uses as they are): the latency limits first (with ``slack``;
-    :func:`latency_limits` needs only each table's fastest row, its position 0), then each
-    table's Pareto front under its node's limit (:func:`prune_front`)."""
+    :class:`ParetoPrune` wraps into :class:`Candidates` (and a plan's flat sweep uses as they
+    are): the latency limits first (with ``slack``; :func:`latency_limits` needs only each
+    table's fastest row, its position 0), then each table's front under its node's limit
+    (:func:`front_rows` on the table's own lists, ``NodeTable.lists``)."""
     tables = problem.tables
-    if not slack:
-        return {v: prune_front(t, _INF) for v, t in tables.items()}
-    limits = _limits(problem.flows, {v: t.lists[2][0] if t.lists[2] else 0.0
-                                     for v, t in tables.items()})
-    return {v: prune_front(t, limits[v]) for v, t in tables.items()}
+    limits = (dict.fromkeys(tables, _INF) if not slack else
+              _limits(problem.flows, {v: t.lists[2][0] if t.lists[2] else 0.0
+                                      for v, t in tables.items()}))
+    out = {}
+    for v, t in tables.items():
+        lat, cost = t.lists[2], t.lists[3]
+        out[v] = front_rows(lat, cost, limits[v],
+                            (t.latency_ms, t.cost) if len(lat) > _NUMPY_ROWS else None)
+    return out
 
 
 class ParetoPrune(Reduction):
@@ -207,9 +171,7 @@ class ParetoPrune(Reduction):
     (what the tests use to check the pruning alone).
 
     One pass over the tables (:func:`fronts`): the latency limits first, then each table's
-    Pareto front under its node's limit (:func:`prune_front`: the rows within the limit are
-    a prefix of the table, and the front of that prefix is the front's prefix within the
-    limit)."""
+    Pareto front under its node's limit (:func:`front_rows`)."""
 
     def __init__(self, slack: bool = True):
         self.slack = slack

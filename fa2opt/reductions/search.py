@@ -13,11 +13,12 @@ pareto_remainder`, or any other curve arithmetic with the same signature).
 **Components.** Flows linked by coupling nodes form connected components; (1) separates
 over them, so each component is searched on its own and the results add up.
 
-**Lagrangian cost splitting** (remainder solvers with ``accepts_prices``, e.g. the Pareto
-DP). Give every flow f its own copy of each coupling node w in it, and split w's cost over
-the copies: prices ``q_{w,f}(k)`` with ``Σ_f q_{w,f}(k) = c_w(k)`` for every candidate k
-(a node with several leaves in one flow -- duplicated by the non-SP reduction -- has one
-copy per leaf instead: its leaves are renamed to aliases, :func:`~fa2opt.reductions.sptree.
+**Lagrangian cost splitting** (an arithmetic that declares ``prices``,
+:class:`fa2opt.arithmetic.Arithmetic`, e.g. the Pareto DP's ``EXACT_FRONTS``). Give every
+flow f its own copy of each coupling node w in it, and split w's cost over the copies:
+prices ``q_{w,f}(k)`` with ``Σ_f q_{w,f}(k) = c_w(k)`` for every candidate k (a node with
+several leaves in one flow -- duplicated by the non-SP reduction -- has one copy per leaf
+instead: its leaves are renamed to aliases, :func:`~fa2opt.reductions.sptree.
 split_leaves`, each with its own prices, so the remainder reports each leaf's choice and
 their disagreement is priced too). Dropping the agreement
 of the copies,
@@ -40,8 +41,8 @@ most (largest cost spread), one child per candidate, each child bounded with the
 split (warm start; only the flows containing the fixed node are re-solved), visited in
 bound order and then tightened by ``NODE_ITERS`` more steps (``ROOT_ITERS`` at the root).
 
-**Equal split** (any other remainder solver, e.g. the grid DP): each leaf of an unfixed
-coupling node w chooses freely at cost ``c_w / n_w`` (n_w = w's leaves over all flows) --
+**Equal split** (any other arithmetic or plain remainder solver, e.g. the grid DP): each
+leaf of an unfixed coupling node w chooses freely at cost ``c_w / n_w`` (n_w = w's leaves over all flows) --
 the split above without the ascent -- with coupling nodes branched in the decoupling's order
 (most leaves first) and remainder results memoised per flow on its own coupling nodes'
 (partial) fixing.
@@ -61,6 +62,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Generator, Mapping, Protocol
 
+from ..arithmetic import as_arithmetic
 from .decouple import DecoupledProblem
 from .pruning import Candidates
 from .sptree import Delay, SPTree, fix_leaves, leaves, split_leaves, trampoline
@@ -85,11 +87,11 @@ class RemainderSolver(Protocol):
 
     ``fixed[v]``: candidate index of a fixed node (its leaves are fixed latencies, its cost is
     counted by the caller); every other leaf chooses freely among ``candidates[v]`` at cost
-    ``weight.get(v, 1) · cost``. A solver whose attribute ``accepts_prices`` is true also
-    takes a sequence as ``weight[v]``: per-candidate prices that replace v's costs (any
-    reals, not necessarily falling with latency); the search then uses the Lagrangian cost
-    split. Return ``(least weighted cost, {leaf node: candidate index})`` with the
-    expression's value ≤ ``budget_ms``, or None when nothing meets it.
+    ``weight.get(v, 1) · cost``. An :class:`~fa2opt.arithmetic.Arithmetic` that declares
+    ``prices`` also takes a sequence as ``weight[v]``: per-candidate prices that replace v's
+    costs (any reals, not necessarily falling with latency); the search then uses the
+    Lagrangian cost split. Return ``(least weighted cost, {leaf node: candidate index})``
+    with the expression's value ≤ ``budget_ms``, or None when nothing meets it.
     An inexact solver may return an upper bound (a feasible choice); the search is then a
     heuristic and the caller must not claim optimality.
     """
@@ -123,9 +125,14 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
            deadline: float | None = None) -> SearchResult | None:
     """Exact search over the coupling nodes (see the module docstring); None: infeasible.
 
+    ``remainder``: an :class:`~fa2opt.arithmetic.Arithmetic` (its declared ``prices``
+    selects the Lagrangian bound) or a plain remainder solver (equal split).
+
     ``deadline`` (a ``time.perf_counter()`` value): stop there and return the incumbent
     (or, without one, the coupling nodes at their fastest candidate, which is feasible
     whenever the instance is) with ``timed_out=True`` and a lower bound (the root bounds)."""
+    arithmetic = as_arithmetic(remainder)
+    remainder = arithmetic.remainder
     cands = dp.candidates
     for c in cands.values():
         if not c.positions:
@@ -138,7 +145,7 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
             _add_free(dp, res)
         res.stats["components"] = res.explored = len(dp.flows)  # a component per flow
         return res
-    lagrange = bool(getattr(remainder, "accepts_prices", False))
+    lagrange = arithmetic.prices
     total, lower, choice = 0.0, 0.0, {}
     explored = solves = 0
     timed_out = False

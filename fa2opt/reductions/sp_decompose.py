@@ -47,7 +47,7 @@ from typing import Mapping, Sequence
 from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
-from .sptree import Delay, Leaf, Parallel, Series, SPTree, flat_shape, leaves
+from .sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
 
 CACHE_SIZE = 4096
 
@@ -69,12 +69,6 @@ class SPFlow:
     @property
     def is_series_parallel(self) -> bool:
         return self.node_reductions == 0
-
-    @cached_property
-    def flat_shape(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None:
-        """:func:`~fa2opt.reductions.sptree.flat_shape` of ``tree`` (structure only: computed
-        once per cached flow)."""
-        return flat_shape(self.tree)
 
     @cached_property
     def duplicated(self) -> tuple[str, ...]:
@@ -283,12 +277,16 @@ def _find_join(alive: set[int], out: list[dict[int, None]], inn: list[dict[int, 
 
 
 _CACHE: "OrderedDict[tuple, tuple[SPTree, int, Counter]]" = OrderedDict()
+_DERIVED: list = []  # clear() of the caches built from decompositions (fa2opt.plan's plans)
 
 
 def clear_cache() -> None:
-    """Forget every cached decomposition (benchmarks use it to time cold decisions)."""
+    """Forget every cached decomposition, and what was compiled from them (the plans of
+    :mod:`fa2opt.plan`): benchmarks use it to time cold decisions."""
     _CACHE.clear()
     _FLOWS.clear()
+    for clear in _DERIVED:
+        clear()
 
 
 def flow_tree(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int]:

@@ -26,7 +26,7 @@ so nothing here recurses: traversals use an explicit stack (:func:`reduce_tree`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Iterator, Mapping, Union
+from typing import Any, Callable, Generator, Iterator, Mapping, NamedTuple, Union
 
 
 @dataclass(frozen=True)
@@ -182,27 +182,69 @@ def trampoline(gen: Generator) -> Any:
         value = None
 
 
-def flat_shape(tree: SPTree) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]] | None:
-    """A tree that is a series of single-node leaves, delays and at most one parallel of
-    single-node leaves (or one such part alone) as ``(series nodes, parallel nodes,
-    delays)``, each in left-to-right order; None for anything else. The value of such a
-    tree is ``Σ delays + Σ_series L_v + max_parallel L_v`` (0 for an empty max). O(parts)."""
+class FlatShape(NamedTuple):
+    """A flat tree (:func:`flat_shape`): its series-level free nodes and fork nodes, and the
+    fixed terms -- a delay (float) or a fixed node (its name: a latency known per decision)
+    -- of the series (``delays``, left to right) and of each fork node's branch
+    (``fork_delays[g]``). Its value is ``Σ delays + Σ_series L_v + max_g (Σ fork_delays[g] +
+    L_fork[g])`` (0 for an empty max)."""
+
+    series: tuple[str, ...]
+    fork: tuple[str, ...]
+    delays: tuple[float | str, ...]
+    fork_delays: tuple[tuple[float | str, ...], ...]
+
+
+def flat_shape(tree: SPTree, fixed: frozenset[str] | set[str] = frozenset()) -> FlatShape | None:
+    """The one definition of a *flat* tree: a series (or a single part) of free leaves,
+    delays, leaves of ``fixed`` nodes, and at most one parallel whose branches each hold one
+    free leaf, alone or in series with delays and fixed leaves. None for anything else. The
+    sweeps of the exact arithmetic (:func:`fa2opt.pareto.flat_cheapest`) decide such trees
+    on the candidate lists. O(parts)."""
     t = type(tree)
     parts = tree.parts if t is Series else (tree,)
     series: list[str] = []
-    fork: tuple[str, ...] = ()
-    delays: list[float] = []
+    fork: list[str] = []
+    delays: list[float | str] = []
+    fork_delays: list[tuple[float | str, ...]] = []
+    seen_fork = False
     for p in parts:
         tp = type(p)
         if tp is Leaf:
-            series.append(p.node)
+            (delays if p.node in fixed else series).append(p.node)
         elif tp is Delay:
             delays.append(p.latency_ms)
-        elif tp is Parallel and not fork and all(type(q) is Leaf for q in p.parts):
-            fork = tuple(q.node for q in p.parts)
+        elif tp is Parallel and not seen_fork:
+            seen_fork = True
+            for q in p.parts:
+                branch = _branch(q, fixed)
+                if branch is None:
+                    return None
+                fork.append(branch[0])
+                fork_delays.append(branch[1])
         else:
             return None
-    return tuple(series), fork, tuple(delays)
+    return FlatShape(tuple(series), tuple(fork), tuple(delays), tuple(fork_delays))
+
+
+def _branch(t: SPTree, fixed: frozenset[str] | set[str]) -> tuple[str, tuple[float | str, ...]] | None:
+    """A fork branch of :func:`flat_shape`: (its one free leaf, its delays and fixed
+    leaves), or None."""
+    parts = t.parts if type(t) is Series else (t,)
+    node, terms = None, []
+    for p in parts:
+        tp = type(p)
+        if tp is Leaf and p.node not in fixed:
+            if node is not None:
+                return None
+            node = p.node
+        elif tp is Leaf:
+            terms.append(p.node)
+        elif tp is Delay:
+            terms.append(p.latency_ms)
+        else:
+            return None
+    return None if node is None else (node, tuple(terms))
 
 
 COPY_SEP = "\x00"  # alias of a duplicated leaf: f"{node}{COPY_SEP}{occurrence}"

@@ -1,0 +1,387 @@
+"""FA2's transformation compiled once per graph structure: a :class:`Plan`.
+
+What a decision does to a problem splits into what depends only on the *structure* -- the
+node names, each flow's nodes, edges and edge delays -- and what depends on the *data*:
+rates, SLAs, profiles, hence the configuration tables. As cvxpy compiles a parametrised
+problem once and re-solves it with new parameter values, :func:`compile_plan` does the
+structural part once and a :class:`Plan` is reused for every rate, SLA and profile of that
+structure (cached per structure key, bounded, :func:`plan_for`):
+
+* per flow its series-parallel expression tree (:func:`~fa2opt.reductions.sp_decompose.
+  flow_decomposition`: the decomposition with node reduction for non-SP flows) and its
+  leaves per node;
+* the coupling nodes (more than one leaf over all trees: shared by flows, or duplicated by
+  the reduction -- :class:`~fa2opt.reductions.Decouple`'s definition), each flow's coupling
+  nodes, the nodes in no flow;
+* the *components*: flows linked by coupling nodes (the optimum adds up over them), each
+  with its **strategy**:
+
+  - ``flat sweep`` -- one flow, no coupling node, a flat tree
+    (:func:`~fa2opt.reductions.sptree.flat_shape`: a chain of up to ``FLAT_CHAIN_MAX``
+    (8) nodes, or at
+    most one node and a fork of single nodes whose branches may carry delays): the
+    arithmetic's sweep on the candidate lists when it declares one (``Arithmetic.flat``;
+    the exact one is :func:`fa2opt.pareto.flat_cheapest`), else a tree DP;
+  - ``tree DP`` -- one flow, no coupling node: one remainder solve of its tree;
+  - ``coupling search`` -- flows linked by coupling nodes: the branch and bound
+    :func:`~fa2opt.reductions.search.search` on that component; or, when every tree of
+    the component is flat with its coupling nodes fixed (they become known latencies) and
+    this decision's candidates give at most :data:`ENUMERATE_MAX` (256) combinations of them,
+    every combination with each flow swept (:func:`_enumerate`; the shipped shared-detector
+    pipelines: one coupling node, 2-13 candidates).
+
+:meth:`Plan.decide` runs, for a problem of the plan's structure and an arithmetic
+(:mod:`fa2opt.arithmetic`): **prune** (:func:`~fa2opt.reductions.pruning.fronts`, the one
+pruning scan; a node left without candidates is exactly the spec's infeasibility) →
+**each component's strategy** → **invert** (candidate indices → table positions; nodes in
+no flow take their cheapest candidate). These are the reductions' own steps
+(``ParetoPrune``, ``SeriesParallel``, ``Decouple``, ``search`` and their inverse maps), which
+stay usable alone; the plan only does their structural work once. Per decision the cost is
+the pruning (O(Σ rows) plus O(V + E) per flow for the latency limits) and the strategies;
+the only data-dependent ordering kept per decision is the coupling search's node order
+(most leaves first, then fewest candidates). Nothing here recurses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from itertools import product
+from typing import Mapping, Sequence
+
+from .arithmetic import Arithmetic
+from .pareto import NOT_FLAT
+from .problem import FlowGraph, Problem
+from .reductions import sp_decompose
+from .reductions.decouple import DecoupledProblem
+from .reductions.pruning import Candidates, fronts
+from .reductions.search import search
+from .reductions.sp_decompose import SPFlow, flow_decomposition
+from .reductions.sptree import FlatShape, SPTree, flat_shape
+from .solver import Decision
+
+FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
+CACHE_SIZE = 4096  # plans kept (the oldest compiled goes first)
+INF = float("inf")
+_NO_FIXING: dict[str, int] = {}
+
+
+@dataclass(slots=True)
+class Component:
+    """Flows linked by coupling nodes (indices into the problem's flows), their coupling
+    nodes (by name: the search orders them per decision), the strategy and the flat shape
+    of each flow's tree with the coupling nodes fixed (``shapes``; None where a tree is not
+    flat or a shape is not one the sweeps take): a ``flat sweep`` component's one tree, or
+    a ``coupling search`` component's trees that a small coupling space enumerates."""
+
+    flows: tuple[int, ...]
+    coupling: tuple[str, ...]
+    strategy: str
+    shapes: tuple[FlatShape, ...] | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything a decision needs that depends only on the structure (see the module
+    docstring). ``trees[i]``, ``reductions[i]``, ``leaves[i]`` (leaves per node) and
+    ``flow_coupling[i]`` belong to flow i (the problem's flow order); ``leaf_count`` merges
+    the flows' leaves; ``free``: nodes in no flow. Read-only once compiled (a plain
+    dataclass: built on every first decision of a structure, where a frozen one's
+    constructor costs a µs)."""
+
+    nodes: tuple[str, ...]
+    trees: tuple[SPTree, ...]
+    reductions: tuple[int, ...]
+    leaves: tuple[Counter, ...]
+    leaf_count: Counter
+    coupling: frozenset[str]
+    flow_coupling: tuple[frozenset[str], ...]
+    free: tuple[str, ...]
+    components: tuple[Component, ...]
+    flat: FlatShape | None = None  # the one flat sweep's shape when that is the whole plan
+
+    def decide(self, problem: Problem, arithmetic: Arithmetic,
+               deadline: float | None = None) -> Decision:
+        """Prune → each component's strategy → invert, on ``problem`` (of this plan's
+        structure) with ``arithmetic``. ``deadline`` (a ``time.perf_counter()`` value) stops
+        the coupling search there: ``time_limit`` with the incumbent and a lower bound.
+        A decision keeps the flows' own budgets (``FlowGraph.budget_ms``); status
+        ``infeasible`` when pruning leaves a node without candidates (the all-fastest
+        choice breaks an SLA), ``error`` when a strategy finds nothing (cannot happen on a
+        feasible problem). Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``,
+        ``search_nodes``."""
+        t0 = time.perf_counter()
+        front = fronts(problem)
+        for x in front.values():
+            if not x[2]:
+                return Decision("infeasible")
+        t1 = time.perf_counter()
+        flows = problem.flows
+        if self.flat is not None and arithmetic.flat is not None:
+            # one flat flow holding every node (most pipelines): the component loop below,
+            # without its bookkeeping
+            shape = self.flat
+            r = _sweep(arithmetic.flat, shape, front, flows[0].budget_ms, _NO_FIXING)
+            if r is not NOT_FLAT:
+                if r is None:
+                    return _nothing()
+                choice = {v: front[v][2][k] for v, k in zip(shape.series, r[1])}
+                if shape.fork:
+                    for v, k in zip(shape.fork, r[2]):
+                        choice[v] = front[v][2][k]
+                return Decision("optimal", choice, extra={
+                    "prune_ms": (t1 - t0) * 1e3, "dp_ms": (time.perf_counter() - t1) * 1e3,
+                    "coupling_nodes": 0, "search_nodes": 1})
+        choice: dict[str, int] = {}
+        total = lower = 0.0
+        explored = 0
+        timed_out = False
+        cands: dict[str, Candidates] | None = None
+        for comp in self.components:
+            if comp.shapes is not None and arithmetic.flat is not None:
+                if comp.strategy == FLAT:
+                    i = comp.flows[0]
+                    r = _sweep(arithmetic.flat, comp.shapes[0], front, flows[i].budget_ms, {})
+                    hits: list | None = (None if r is NOT_FLAT else []
+                                         if r is None else [(comp.shapes[0], {}, r)])
+                else:
+                    hits = _enumerate(arithmetic.flat, comp, front, flows)
+                if hits is not None:  # NOT_FLAT: the tree DP or the search decides
+                    if not hits:
+                        return _nothing()
+                    for shape, fixed, r in hits:
+                        for v, k in fixed.items():
+                            choice[v] = front[v][2][k]
+                        for v, k in zip(shape.series, r[1]):
+                            choice[v] = front[v][2][k]
+                        for v, k in zip(shape.fork, r[2]):
+                            choice[v] = front[v][2][k]
+                    cost = sum(r[0] for _, _, r in hits) + sum(
+                        front[v][1][k] for v, k in hits[0][1].items())
+                    total += cost
+                    lower += cost
+                    explored += 1
+                    continue
+            if cands is None:
+                cands = {v: Candidates(v, *f) for v, f in front.items()}
+            if comp.strategy != SEARCH:
+                i = comp.flows[0]
+                r = arithmetic.remainder(self.trees[i], flows[i].budget_ms, cands, None, None)
+                if r is None:
+                    return _nothing()
+                for v, k in r[1].items():
+                    choice[v] = cands[v].positions[k]
+                total += r[0]
+                lower += r[0]
+                explored += 1
+                continue
+            res = search(self.decoupled(problem, comp, cands), arithmetic, deadline)
+            if res is None:
+                return _nothing()
+            for v, k in res.choice.items():
+                choice[v] = cands[v].positions[k]
+            total += res.cost
+            lower += res.lower_bound if res.timed_out else res.cost
+            explored += res.explored
+            timed_out |= res.timed_out
+        for v in self.free:  # in no flow: no latency constraint, the cheapest candidate
+            choice[v] = front[v][2][-1]
+            total += front[v][1][-1]
+            lower += front[v][1][-1]
+        t2 = time.perf_counter()
+        extra = {"prune_ms": (t1 - t0) * 1e3, "dp_ms": (t2 - t1) * 1e3,
+                 "coupling_nodes": len(self.coupling), "search_nodes": explored}
+        if timed_out:
+            return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
+        return Decision("optimal", choice, extra=extra)
+
+    def decoupled(self, problem: Problem, comp: Component,
+                  cands: Mapping[str, Candidates]) -> DecoupledProblem:
+        """A ``coupling search`` component as the search's
+        :class:`~fa2opt.reductions.decouple.DecoupledProblem`: its flows with this
+        decision's budgets, its coupling nodes in search order (most leaves first, then
+        fewest candidates: the one per-decision ordering)."""
+        counts = self.leaf_count
+        order = sorted(comp.coupling, key=lambda v: (-counts[v], len(cands[v]), v))
+        rank = {v: i for i, v in enumerate(order)}
+        flows = problem.flows
+        sp = tuple(SPFlow(flows[i].name, flows[i].budget_ms, self.trees[i], self.reductions[i],
+                          self.leaves[i], flows[i]) for i in comp.flows)
+        per_flow = tuple(tuple(sorted(self.flow_coupling[i], key=rank.__getitem__))
+                         for i in comp.flows)
+        return DecoupledProblem(cands, sp, tuple(order), per_flow, counts, ())
+
+
+def _nothing() -> Decision:
+    return Decision("error", message="fa2: no decision on a feasible instance")
+
+
+def structure_key(problem: Problem) -> tuple:
+    """What a plan depends on: the node names (table order) and each flow's graph
+    (``FlowGraph.structure``: nodes in topological order, predecessor lists with delays)."""
+    return tuple(problem.tables), tuple([g.structure for g in problem.flows])
+
+
+def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool = True) -> Plan:
+    """The plan of a structure: the flows' decompositions (from the decompositions' own
+    cache unless ``cache`` is False), coupling nodes, components (union-find over flows
+    sharing a coupling node, O(Σ_f |coupling_f|)) and each component's strategy.
+    O(V + E) per series-parallel flow plus the node reductions of non-SP ones."""
+    decs = [flow_decomposition(g, cache) for g in flows]
+    if len(decs) == 1:  # one flow (most pipelines): its own counts, one component
+        tree, red, counts = decs[0]
+        coupling = frozenset([v for v, k in counts.items() if k > 1])
+        if not coupling:  # (the loop below, without its generality: a µs of a first decision)
+            free = () if len(counts) == len(nodes) else tuple(v for v in nodes if v not in counts)
+            shape = flat_shape(tree)
+            flat = shape is not None and _sweepable(shape)
+            comp = Component((0,), (), FLAT if flat else TREE, (shape,) if flat else None)
+            return Plan(tuple(nodes), (tree,), (red,), (counts,), counts, coupling, (coupling,),
+                        free, (comp,), shape if flat and not free else None)
+        per_flow: tuple[frozenset[str], ...] = (coupling,)
+        groups = [[0]]
+    else:
+        counts = Counter()
+        for _, _, c in decs:
+            counts.update(c)
+        coupling = frozenset(v for v, k in counts.items() if k > 1)
+        per_flow = tuple(frozenset(v for v in c if v in coupling) for _, _, c in decs)
+        groups = _linked(per_flow)
+    components = []
+    for idx in groups:
+        cw = frozenset().union(*(per_flow[i] for i in idx))
+        shapes = [flat_shape(decs[i][0], cw) for i in idx]
+        sweepable = tuple(shapes) if all(x is not None and _sweepable(x) for x in shapes) else None
+        if cw:  # enumerated when the coupling space is small (data: decided per decision)
+            components.append(Component(tuple(idx), tuple(sorted(cw)), SEARCH, sweepable))
+        else:  # no coupling node: a component per flow
+            components.append(Component(tuple(idx), (), FLAT if sweepable else TREE, sweepable))
+    free = () if len(counts) == len(nodes) else tuple(v for v in nodes if v not in counts)
+    only = components[0] if len(components) == 1 and not free else None
+    return Plan(tuple(nodes), tuple(d[0] for d in decs), tuple(d[1] for d in decs),
+                tuple(d[2] for d in decs), counts, coupling, per_flow, free, tuple(components),
+                only.shapes[0] if only is not None and only.strategy == FLAT else None)
+
+
+def _linked(per_flow: Sequence[frozenset[str]]) -> list[list[int]]:
+    """The flows grouped into components: union-find over flows sharing a coupling node."""
+    parent = list(range(len(per_flow)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, cw in enumerate(per_flow):
+        for w in cw:
+            a, b = find(i), find(first.setdefault(w, i))
+            if a != b:
+                parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for i in range(len(per_flow)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+FLAT_CHAIN_MAX = 8  # longer flat chains take the tree DP (the sweep's steps grow as a product)
+
+
+def _sweepable(shape: FlatShape) -> bool:
+    """The flat shapes the sweeps take: a chain of at most ``FLAT_CHAIN_MAX`` nodes, or at
+    most one node and a fork (the sweep may still decline one by its data: then the tree
+    DP decides)."""
+    return len(shape.series) <= 1 if shape.fork else len(shape.series) <= FLAT_CHAIN_MAX
+
+
+ENUMERATE_MAX = 256  # a coupling search component with at most this many combinations of
+# its coupling nodes' candidates, every tree flat with them fixed, is enumerated (each flow a
+# sweep per combination) instead of searched: 0.07-0.45x the search's time up to 256
+# combinations on 46 small shared instances (measured in docs/fa2.md)
+
+
+def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping[str, int],
+           lists: tuple[list, list] | None = None):
+    """The arithmetic's flat sweep of one flow: its budget less the series' fixed terms (in
+    order), each fork branch's fixed terms as its offset; fixed nodes at candidate
+    ``fixed[v]``; ``lists``: the series and fork nodes' candidate lists when the caller has
+    them. (cost, series indices, fork indices), None or NOT_FLAT."""
+    for d in shape.delays:
+        budget -= d if type(d) is float else front[d][0][fixed[d]]
+    offsets = None
+    if shape.fork and any(shape.fork_delays):
+        offsets = []
+        for terms in shape.fork_delays:
+            off = 0.0
+            for d in terms:
+                off += d if type(d) is float else front[d][0][fixed[d]]
+            offsets.append(off)
+    if lists is None:
+        lists = [front[v] for v in shape.series], [front[v] for v in shape.fork]
+    return flat(lists[0], lists[1], budget, offsets)
+
+
+def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]) -> list | None:
+    """A coupling search component decided by enumeration when its coupling space is at most
+    :data:`ENUMERATE_MAX` combinations: for each, Σ_w c_w + Σ_f (flow f swept with the
+    coupling nodes fixed), the least kept (ties: the first, fastest candidates first; a
+    combination is dropped as soon as its partial sum reaches the best). Exact: every
+    combination is evaluated by an exact sweep. Returns ``[(shape, fixing, sweep result)]``
+    per flow ([] when nothing fits), or None for the search (space too large, or a sweep
+    declined)."""
+    ws = comp.coupling
+    sizes = [len(front[w][0]) for w in ws]
+    space = 1
+    for k in sizes:
+        space *= k
+    if space > ENUMERATE_MAX:
+        return None
+    parts = [(shape, flows[i].budget_ms,
+              ([front[v] for v in shape.series], [front[v] for v in shape.fork]))
+             for i, shape in zip(comp.flows, comp.shapes)]  # the same lists for every fixing
+    best, pick = INF, None
+    for combo in product(*map(range, sizes)):
+        fixed = dict(zip(ws, combo))
+        total = 0.0
+        for w, k in fixed.items():
+            total += front[w][1][k]
+        if total >= best:
+            continue
+        hits = []
+        for shape, budget, lists in parts:
+            r = _sweep(flat, shape, front, budget, fixed, lists)
+            if r is NOT_FLAT:
+                return None
+            if r is None:
+                total = INF
+                break
+            total += r[0]
+            if total >= best:
+                break
+            hits.append((shape, fixed, r))
+        if total < best:
+            best, pick = total, hits
+    return pick or []
+
+
+_PLANS: "dict[tuple, Plan]" = {}
+
+
+def plan_for(problem: Problem, cache: bool = True) -> Plan:
+    """The plan of ``problem``'s structure: from the cache (the last ``CACHE_SIZE`` plans
+    compiled, keyed by :func:`structure_key`) unless ``cache`` is False (then compiled afresh, decompositions
+    too)."""
+    if not cache:
+        return compile_plan(tuple(problem.tables), problem.flows, cache=False)
+    key = (tuple(problem.tables), tuple([g.structure for g in problem.flows]))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = compile_plan(key[0], problem.flows)
+        if len(_PLANS) > CACHE_SIZE:  # oldest first (a dict keeps insertion order)
+            del _PLANS[next(iter(_PLANS))]
+    return plan
+
+
+sp_decompose._DERIVED.append(_PLANS.clear)  # clear_cache() forgets the plans too
