@@ -167,7 +167,8 @@ def test_dominance_and_row_bounds_keep_the_optimum(inst, data) -> None:
     if math.isfinite(want):
         t = tighten(sub, arrays, kept, want + 1e-6 * max(1.0, abs(want)))
         assert t is not None and _brute(sub, moved, t) == want
-    if moved and all(len(a) for a in allowed.values()):  # the split: disjoint children whose union is the parent
+    if moved and all(len(a) for a in allowed.values()):
+        # the split (needs a row at every node): disjoint children whose union is the parent
         y = {v: int(a[0]) for v, a in allowed.items()}
         lists = [(b.nodes, {v: b.use[v].tolist() for v in b.nodes}, b.limit) for b in moved]
         uses = [{v: np.asarray(b.use[v], dtype=float) for v in b.nodes} for b in moved]
