@@ -1,11 +1,12 @@
-"""The coupling search for graphs that are not series-parallel: branch and bound with an
-LP-guided flow-Lagrangian bound; the decision is the DP's.
+"""The coupling search for large components: branch and bound with an LP-guided
+flow-Lagrangian bound; the decision is the DP's.
 
 When node reduction duplicates many nodes (dense DAGs, lattices, joins whose edges carry
-their own latencies), nearly every node is a coupling node and the copy-agreement bound of
-:mod:`.search` needs many DP solves over a large duplicated tree per search node. This
-search bounds on the *original* DAGs instead, by a relaxation of the longest-path rule that
-costs one pass over the nodes.
+their own latencies) or many flows share most nodes, nearly every node is a coupling node and
+the copy-agreement bound of :mod:`.search` needs many DP solves over large trees per search
+node. This search (taken by :func:`.search.search` for components of at least
+``FLOW_MIN_COUPLING`` coupling nodes) bounds on the *original* DAGs instead, by a relaxation
+of the longest-path rule that costs one pass over the nodes.
 
 **The bound.** Let flow f have DAG G_f and budget B_f, and let y_f ≥ 0 be any flow in G_f
 from a super-source (into f's sources) to a super-sink (out of f's sinks), Y_{f,v} the flow
@@ -28,6 +29,9 @@ the parent's y, still a valid bound.
 **Fixing by reduced cost.** With w forced to candidate k, (1) rises by
 ``r_{w,k} = c_{w,k} + Y_w L_{w,k} − min_j (c_{w,j} + Y_w L_{w,j})``; a candidate with
 ``LB + r_{w,k} ≥ incumbent`` cannot improve on the incumbent and leaves the subtree.
+**Propagation**: a candidate that breaks a budget even with every other node at its fastest
+allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when every cost is a
+multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each coupling
@@ -36,9 +40,13 @@ node at the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_
 flow decided exactly by the remainder DP (:class:`~.search._Exact`, memoised per flow) -- so
 the decision is always the DP's. Branch on the coupling node whose rounding loses most
 against its LP cost, by latency: candidates at most ℓ_w, and slower ones (both children cut
-off the LP point); where the LP picks a single candidate at every coupling node but the
-DP's value is still above the bound, the widest undecided node is split at its LP choice.
-A search node whose coupling nodes are all decided is the DP's exact value: a leaf.
+off the LP point), chosen among the ``STRONG`` best by their children's LP values (strong
+branching until a node has ``RELIABLE`` observations, then its average gains: reliability
+branching); where the LP picks a single candidate at every coupling node but the DP's value
+is still above the bound, the widest undecided node is split at its LP choice. A search node
+whose coupling nodes are all decided is the DP's exact value: a leaf. A better incumbent is
+improved by local search whose moves are evaluated in one batch
+(:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis over one instance's subproblems).
 
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
 relative, as in :mod:`.search`). Per search node O(LP + Σ_f |G_f| + Σ_v |candidates|);
@@ -52,15 +60,14 @@ from __future__ import annotations
 import heapq
 import sys
 import time
-from typing import Mapping
 
 import numpy as np
 
-from ..problem import FlowGraph
-from .decouple import DecoupledProblem
 from .. import spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
-from .search import PRUNE_TOL, INF, RemainderSolver, SearchResult, _Exact
+from ..problem import FlowGraph
+from .decouple import DecoupledProblem
+from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
