@@ -448,17 +448,6 @@ __global__ void row_sums(const double* __restrict__ a, double* __restrict__ out,
 }
 """
 
-_MODULES: dict[int, Any] = {}
-
-
-def _cuda_kernel(xp: ModuleType, name: str) -> Any:
-    """The compiled RawKernel ``name`` of :data:`CUDA_SOURCE` (once per process and device)."""
-    dev = int(xp.cuda.runtime.getDevice())
-    if dev not in _MODULES:
-        _MODULES[dev] = xp.RawModule(code=CUDA_SOURCE, options=("-std=c++14",))
-    return _MODULES[dev].get_function(name)
-
-
 def evaluate_call(dag_arrays: Mapping[str, Any], lat: Any, cost: Any, budget: Any,
                   xp: ModuleType) -> KernelCall:
     """The ``dag_evaluate`` launch (one thread per row) on (B, V) float64 ``lat``/``cost``
@@ -510,7 +499,7 @@ GPU_CHUNK_ENTRIES = 1 << 27  # dag_evaluate's scratch: rows per launch × slots 
 
 
 def _launch(xp: ModuleType, call: KernelCall) -> tuple:
-    return kernels.launch(call, lambda name: _cuda_kernel(xp, name))
+    return kernels.launch(call, lambda name: kernels.cuda_kernel(xp, name, CUDA_SOURCE))
 
 
 def _evaluate_cuda(dag: DagStructure, lat: Any, cost: Any, budget: Any, xp: ModuleType) -> Fixings:

@@ -152,15 +152,16 @@ __global__ void minplus_conv(const double* __restrict__ a, const double* __restr
 }
 """
 
-_MODULES: dict[int, Any] = {}
+_MODULES: dict[tuple[int, str], Any] = {}
 
 
-def _cuda_kernel(xp: ModuleType, name: str) -> Any:
-    """The compiled RawKernel ``name`` (compiled once per process and device)."""
-    dev = int(xp.cuda.runtime.getDevice())
-    if dev not in _MODULES:
-        _MODULES[dev] = xp.RawModule(code=CUDA_SOURCE, options=("-std=c++14",))
-    return _MODULES[dev].get_function(name)
+def cuda_kernel(xp: ModuleType, name: str, source: str = CUDA_SOURCE) -> Any:
+    """The compiled RawKernel ``name`` of ``source`` (each source compiled once per process
+    and device; :mod:`fa2opt.dag_batch` passes its own)."""
+    key = (int(xp.cuda.runtime.getDevice()), source)
+    if key not in _MODULES:
+        _MODULES[key] = xp.RawModule(code=source, options=("-std=c++14",))
+    return _MODULES[key].get_function(name)
 
 
 class KernelCall(NamedTuple):
@@ -192,7 +193,7 @@ def launch(call: KernelCall, kernel: Callable[[str], Callable[..., None]]) -> tu
 
 
 def _launch(xp: ModuleType, call: KernelCall) -> tuple:
-    return launch(call, lambda name: _cuda_kernel(xp, name))
+    return launch(call, lambda name: cuda_kernel(xp, name))
 
 
 def leaf_fold_call(g: Any, u: Any, c: Any, xp: ModuleType) -> KernelCall:

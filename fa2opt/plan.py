@@ -54,7 +54,7 @@ from .arithmetic import Arithmetic
 from .pareto import NOT_FLAT
 from .problem import FlowGraph, Problem
 from .reductions import sp_decompose
-from .reductions.decouple import DecoupledProblem
+from .reductions.decouple import DecoupledProblem, linked_flows
 from .reductions.pruning import Candidates, fronts
 from .reductions.search import search
 from .reductions.sp_decompose import SPFlow, flow_decomposition
@@ -247,7 +247,7 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
             counts.update(c)
         coupling = frozenset(v for v, k in counts.items() if k > 1)
         per_flow = tuple(frozenset(v for v in c if v in coupling) for _, _, c in decs)
-        groups = _linked(per_flow)
+        groups = linked_flows(per_flow)
     components = []
     for idx in groups:
         cw = frozenset().union(*(per_flow[i] for i in idx))
@@ -262,28 +262,6 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
     return Plan(tuple(nodes), tuple(d[0] for d in decs), tuple(d[1] for d in decs),
                 tuple(d[2] for d in decs), counts, coupling, per_flow, free, tuple(components),
                 only.shapes[0] if only is not None and only.strategy == FLAT else None)
-
-
-def _linked(per_flow: Sequence[frozenset[str]]) -> list[list[int]]:
-    """The flows grouped into components: union-find over flows sharing a coupling node."""
-    parent = list(range(len(per_flow)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[str, int] = {}
-    for i, cw in enumerate(per_flow):
-        for w in cw:
-            a, b = find(i), find(first.setdefault(w, i))
-            if a != b:
-                parent[a] = b
-    groups: dict[int, list[int]] = {}
-    for i in range(len(per_flow)):
-        groups.setdefault(find(i), []).append(i)
-    return list(groups.values())
 
 
 FLAT_CHAIN_MAX = 8  # longer flat chains take the tree DP (the sweep's steps grow as a product)

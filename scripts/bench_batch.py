@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import platform
-import statistics
 import sys
 import time
 from datetime import datetime, timezone
@@ -47,6 +45,9 @@ from fa2opt import cpu_kernels, dag_batch, kernels
 from fa2opt.dag_batch import Candidates, DagStructure, choose, evaluate_fixings, lagrangian_bound
 from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script's timing helpers
+from bench_kernel import clock, timed  # noqa: E402
 
 DEVICES = ("numpy", "numba", "cupy")
 
@@ -77,27 +78,6 @@ def random_dag_instance(n_nodes: int = 200, n_flows: int = 4, seed: int = 0) -> 
     problem = Problem.from_instance(inst)
     fastest = problem.flow_latencies(problem.fastest_choice())
     return inst.with_slas({g: 1.3 * fastest[g] for g in fastest})
-
-
-def clock(fn: Callable[[], Any]) -> float:
-    """Seconds of one call, garbage collected before and paused during it (as timeit does)."""
-    gc.collect()
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-    finally:
-        gc.enable()
-
-
-def timed(fn: Callable[[], Any], repeats: int, budget_s: float) -> tuple[float, float, int]:
-    """(warm-up seconds, median seconds, timed runs)."""
-    warm = clock(fn)
-    times: list[float] = []
-    while len(times) < repeats and (not times or sum(times) < budget_s):
-        times.append(clock(fn))
-    return warm, statistics.median(times), len(times)
 
 
 def scope(device: str) -> contextlib.AbstractContextManager:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterable, Mapping, Sequence
 
 from .base import Choice, Reduction
 from .pruning import Candidates
@@ -39,6 +39,29 @@ class DecoupledProblem:
     flow_coupling: tuple[tuple[str, ...], ...]
     leaf_count: Mapping[str, int]
     free: tuple[str, ...]
+
+
+def linked_flows(per_flow: Sequence[Iterable[str]]) -> list[list[int]]:
+    """The flows grouped into connected components (two flows are linked when they share a
+    coupling node): union-find with path halving, O(Σ_f |coupling_f| · α)."""
+    parent = list(range(len(per_flow)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, cw in enumerate(per_flow):
+        for w in cw:
+            a, b = find(i), find(first.setdefault(w, i))
+            if a != b:
+                parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for i in range(len(per_flow)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
 
 
 class Decouple(Reduction):

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generator, Mapping, Protocol
 
 from ..arithmetic import as_arithmetic
-from .decouple import DecoupledProblem
+from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
 from .sptree import Delay, SPTree, fix_leaves, leaves, split_leaves, trampoline
 
@@ -203,30 +203,12 @@ def _space(dp: DecoupledProblem) -> float:
 def components(dp: DecoupledProblem) -> list[DecoupledProblem]:
     """The flows split into connected components (two flows are linked when they share a
     coupling node), each as a DecoupledProblem of its own (no free nodes). O(Σ_f |coupling_f|)."""
-    n = len(dp.flows)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[str, int] = {}
-    for i, cw in enumerate(dp.flow_coupling):
-        for w in cw:
-            j = first.setdefault(w, i)
-            a, b = find(i), find(j)
-            if a != b:
-                parent[a] = b
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
+    groups = linked_flows(dp.flow_coupling)
     if len(groups) == 1:
         return [DecoupledProblem(dp.candidates, dp.flows, dp.coupling, dp.flow_coupling,
                                  dp.leaf_count, ())]
     out = []
-    for idx in groups.values():
+    for idx in groups:
         cset = {w for i in idx for w in dp.flow_coupling[i]}
         out.append(DecoupledProblem(dp.candidates, tuple(dp.flows[i] for i in idx),
                                     tuple(w for w in dp.coupling if w in cset),
