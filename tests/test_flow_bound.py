@@ -21,6 +21,7 @@ from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel
 from fa2opt.reductions.flow_bound import FlowLP, LPSearch, cost_grain
 from fa2opt.verify import matches, verify
 
+from strategies import edge_instances  # noqa: E402  (tests/strategies.py)
 from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
@@ -154,3 +155,17 @@ def test_flow_bound_search_is_taken_for_large_non_sp_components(monkeypatch):
     assert calls and ans.status in ("optimal", "infeasible")
     if "milp" in fa2opt.solver.available_methods():
         assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=edge_instances(max_nodes=6))
+def test_flow_bound_at_the_sla_edge_equals_brute_force(inst):
+    """SLAs within ulps of a choice's latency (tests/strategies.edge_instances), the flow
+    bound forced on every component with a coupling node: the spec's rule decides exactly
+    as brute force does (fa2opt.edge settles the last bits around the search)."""
+    ans = solve_with_flow_bound(inst)
+    ref = fa2opt.solve(inst, "brute-force")
+    assert ans.status == ref.status
+    assert matches(ans, ref), (ans.cost, ref.cost)
+    if ans.has_decision:
+        assert verify(inst, ans).ok
