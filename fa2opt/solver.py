@@ -237,6 +237,13 @@ def register(name: str, target: str | type[Solver],
         OPTIONS[name] = {**options, "formulation": options.get("formulation", _FORMULATION)}
 
 
+def unregister(name: str) -> None:
+    """Forget a method registered by :func:`register` (tests that register throw-away
+    solvers remove them again, so later runs of "every available method" do not meet them)."""
+    _METHODS.pop(name, None)
+    OPTIONS.pop(name, None)
+
+
 def solver_class(name: str) -> type[Solver]:
     """The class of a method; KeyError if unknown or its module is not (yet) present."""
     if name not in _METHODS:

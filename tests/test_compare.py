@@ -22,7 +22,7 @@ from fa2opt.compare.summary import markdown_table, summarize
 from fa2opt.compare.table import TIMING_COLUMNS, annotate, read_table
 from fa2opt.io import dump_instance
 from fa2opt.model import Config, Edge, Flow, Instance, Node
-from fa2opt.solver import Decision, Solver, register
+from fa2opt.solver import Decision, Solver, register, unregister
 from strategies import instances
 
 REF = "brute-force"
@@ -366,6 +366,17 @@ class ErrorSolver(Solver):
 
 register("test-broken", BrokenSolver)
 register("test-error", ErrorSolver)
+TEST_METHODS = ("test-sleepy", "test-fastest", "test-liar", "test-broken", "test-error")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _forget_test_methods():
+    """The throw-away solvers above leave the registry with this module: experiments that
+    run every available method in the same process (tests/test_experiments.py) must not
+    meet them."""
+    yield
+    for name in TEST_METHODS:
+        unregister(name)
 
 
 def _cli(out: Path, suite_dir: Path, methods: str, reference: str = REF, *extra: str) -> int:

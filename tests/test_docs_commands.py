@@ -1,9 +1,9 @@
 """Every command in README.md and docs/*.md runs as written.
 
 Each fenced ``bash`` block is run line by line (``\\`` continues a line) and each ``python``
-block as a script, in a fresh temporary folder that sees the repository's ``datasets`` and
-``scripts`` (so outputs such as ``results/`` or ``table.csv`` land there, not in the
-checkout) with this checkout's code first on ``PYTHONPATH``. ``fa2opt`` means
+block as a script, in a fresh temporary folder that sees the repository's ``datasets``,
+``scripts``, ``experiments`` and ``tests`` (so outputs such as ``results/`` or ``table.csv``
+land there, not in the checkout) with this checkout's code first on ``PYTHONPATH``. ``fa2opt`` means
 ``python -m fa2opt`` (this checkout, not whatever is installed), ``pip`` is skipped (the
 environment is already installed) and ``python -m pytest`` too (that is this run). A python
 block that starts ``# formulations/NAME.py -> COMMAND`` is a new module: it is written into
@@ -84,7 +84,7 @@ def test_docs_have_commands_to_run():
 
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
-    for name in ("datasets", "scripts"):
+    for name in ("datasets", "scripts", "experiments", "tests"):
         (tmp_path / name).symlink_to(ROOT / name)
     return tmp_path
 
