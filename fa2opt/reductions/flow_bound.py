@@ -106,8 +106,8 @@ class FlowLP:
         # per flow, in topological order: (node index, source row or -1,
         # [(pred position, edge row, d)], first out-edge row or -1, is sink)
         self.flows: list[tuple[list, float]] = []
-        self.budgets = [f.budget_ms for f in dp.flows]
-        for g, budget in zip(graphs, self.budgets):
+        self.budget = np.asarray([f.budget_ms for f in dp.flows], dtype=float)
+        for g, budget in zip(graphs, self.budget.tolist()):
             t0 = n_lam + len(t_ub)
             pos = {v: j for j, v in enumerate(g.nodes)}
             plan: list[list] = []
@@ -184,29 +184,28 @@ class FlowLP:
         head_level = lev[self.e_v] if len(e_v) else i64([])
         self.levels = [(np.nonzero(lev == L)[0], np.nonzero(head_level == L)[0])
                        for L in range(int(lev.max(initial=0)) + 1)]  # (slots, edges into them)
-        self.budget = np.asarray([b for _, b in self.flows], dtype=float)
 
-    def solve(self, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started from the
-        last basis: (λ, row duals), or None when HiGHS reports no optimum."""
+    def _run(self, ub: np.ndarray) -> bool:
+        """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
+        from the last basis; whether HiGHS reports an optimum."""
         n = self.n_lam
         self.lp.changeColsBounds(n, self.all_cols, np.zeros(n), ub)
         self.lp.run()
-        if self.lp.getModelStatus() != self.optimal:
+        return self.lp.getModelStatus() == self.optimal
+
+    def solve(self, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(λ, row duals) of the LP with upper bounds ``ub`` (its value kept in ``value``),
+        or None when HiGHS reports no optimum."""
+        if not self._run(ub):
             return None
         sol = self.lp.getSolution()
         self.value = self.lp.getInfo().objective_function_value
-        return np.asarray(sol.col_value)[:n], np.asarray(sol.row_dual)
+        return np.asarray(sol.col_value)[:self.n_lam], np.asarray(sol.row_dual)
 
     def objective(self, ub: np.ndarray) -> float:
-        """The LP's optimal value with λ's upper bounds ``ub`` (inf when it reports no
+        """The LP's optimal value with upper bounds ``ub`` (inf when it reports no
         optimum): for choosing a branch only, never as a bound."""
-        n = self.n_lam
-        self.lp.changeColsBounds(n, self.all_cols, np.zeros(n), ub)
-        self.lp.run()
-        if self.lp.getModelStatus() != self.optimal:
-            return INF
-        return self.lp.getInfo().objective_function_value
+        return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
     def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float]:
         """Exactly conservative flows y_f from the LP's row duals (one pass down the levels of
@@ -272,17 +271,17 @@ class LPSearch:
         ix = self.lp.index
         self.slot = [ix[w] for w in self.coupling]
         self.wcols = [(int(self.lp.ptr[i]), int(self.lp.ptr[i + 1])) for i in self.slot]
-        # with nothing known: every node at its cheapest candidate (costs are positive)
-        self.trivial = float(sum(dp.candidates[v].cost[-1] for v in self.lp.nodes))
+        # every node at its cheapest candidate (the last): the bound with nothing known
+        # (costs are positive), and the least the non-coupling nodes can add to a fixing
+        cheapest = self.lp.cost[self.lp.ptr[1:] - 1]
+        self.trivial = float(cheapest.sum())
+        free = np.ones(len(cheapest), dtype=bool)
+        free[self.slot] = False
+        self.free_floor = float(cheapest[free].sum())
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
-        self.dp = dp
-        coupled = set(self.slot)
-        self.free_floor = float(sum(self.lp.cost[self.lp.ptr[i + 1] - 1]
-                                    for i in range(len(self.lp.nodes)) if i not in coupled))
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
         self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
-        self.dag_budget = np.asarray(self.lp.budgets, dtype=float)
         # the budgets widened by the float margin (propagation must not drop a fitting row);
         # each λ column's coupling slot (−1: not a coupling node's)
         self.slack_budget = np.asarray(
@@ -342,26 +341,24 @@ class LPSearch:
             return
         lp = self.lp
         choice = dict(exact.best_fix)
-        for i in range(len(self.dp.flows)):
+        for i in range(len(exact.dp.flows)):
             choice.update(exact.flow(i, exact.best_fix)[1])
         idx = np.asarray([lp.ptr[j] + choice.get(v, 0) for j, v in enumerate(lp.nodes)])
-        lo, hi = lp.ptr[:-1], lp.ptr[1:]
+        first, owner, cols = lp.ptr[:-1], lp.owner, np.arange(lp.n_lam)
         for _ in range(4 * len(lp.nodes)):
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 break
             cur = float(lp.cost[idx].sum())
-            # single moves: node v to a cheaper (slower) candidate c
-            cols = np.arange(lp.n_lam)
-            owner = lp.owner
+            # single moves: node owner[c] to a cheaper (slower) candidate c
             single = cols[cols > idx[owner]]
-            rows_v, rows_c = owner[single], single
+            rows_v = owner[single]
             # pairs: u one step faster, v to a cheaper candidate, cheaper in total
             faster = idx - 1
-            us = np.nonzero(faster >= lo)[0]
+            us = np.nonzero(faster >= first)[0]
             gain = lp.cost[faster[us]] - lp.cost[idx[us]]  # (U,) what speeding u up costs
-            save = lp.cost[single] - lp.cost[idx[owner[single]]]  # (S,) what a single move saves
+            save = lp.cost[single] - lp.cost[idx[rows_v]]  # (S,) what a single move saves
             iu, iv = np.nonzero((gain[:, None] + save[None, :] < -1e-12)
-                                & (us[:, None] != owner[single][None, :]))
+                                & (us[:, None] != rows_v[None, :]))
             if iu.size > MAX_PAIRS:  # the pairs that would save most
                 keep = np.argpartition(gain[iu] + save[iv], MAX_PAIRS)[:MAX_PAIRS]
                 iu, iv = iu[keep], iv[keep]
@@ -370,14 +367,14 @@ class LPSearch:
             if B == 0:
                 break
             moves = np.tile(idx, (B, 1))
-            moves[np.arange(rows_v.size), rows_v] = rows_c
+            moves[np.arange(rows_v.size), rows_v] = single
             r = np.arange(rows_v.size, B)
             moves[r, pu] = faster[pu]
             moves[r, owner[pv]] = pv
             # the compiled kernel once Numba is loaded; else the numpy twin (same bits), so a
             # single decision does not pay for loading Numba's cache
             evaluate = evaluate_fixings if "numba" in sys.modules else evaluate_fixings_numpy
-            ev = evaluate(self.dag, lp.lat[moves], lp.cost[moves], budget=self.dag_budget)
+            ev = evaluate(self.dag, lp.lat[moves], lp.cost[moves], budget=lp.budget)
             total = np.where(ev.ok, ev.total, INF)
             b = int(np.argmin(total))
             if not total[b] < cur - 1e-12 * max(1.0, cur):
