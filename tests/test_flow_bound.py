@@ -22,16 +22,25 @@ from fa2opt.reductions.flow_bound import FlowLP, LPSearch, cost_grain
 from fa2opt.verify import matches, verify
 
 from strategies import edge_instances  # noqa: E402  (tests/strategies.py)
-from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
 
 
 def solve_with_flow_bound(inst: Instance, **options) -> fa2opt.Answer:
-    """fa2 with the flow-bound search on every non-SP component (not only large ones)."""
+    """fa2 with the flow-bound search on every component with a coupling node (not only
+    large ones)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
         return fa2opt.solve(inst, "fa2", **options)
+
+
+def check_with_flow_bound(inst: Instance) -> None:
+    """:func:`test_fa2.check_against` (fa2 = brute force, verified) with the flow bound
+    forced as in :func:`solve_with_flow_bound`."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        check_against(inst)
 
 
 def decoupled(inst: Instance):
@@ -104,12 +113,7 @@ def test_fa2_equals_brute_force_on_non_sp_graphs_with_delays(seed, shared):
     rng = random.Random(seed)
     inst = two_flow_instance(rng) if shared else random_dag_instance(
         rng, rng.randint(4, 8), 3, rng.uniform(0.3, 0.8))
-    ans = solve_with_flow_bound(inst)
-    ref = fa2opt.solve(inst, "brute-force")
-    assert ans.status == ref.status
-    assert matches(ans, ref), (ans.cost, ref.cost)
-    if ans.has_decision:
-        assert verify(inst, ans).ok
+    check_with_flow_bound(inst)
 
 
 def test_deadline_keeps_a_feasible_incumbent_and_a_valid_lower_bound():
@@ -163,9 +167,4 @@ def test_flow_bound_at_the_sla_edge_equals_brute_force(inst):
     """SLAs within ulps of a choice's latency (tests/strategies.edge_instances), the flow
     bound forced on every component with a coupling node: the spec's rule decides exactly
     as brute force does (fa2opt.edge settles the last bits around the search)."""
-    ans = solve_with_flow_bound(inst)
-    ref = fa2opt.solve(inst, "brute-force")
-    assert ans.status == ref.status
-    assert matches(ans, ref), (ans.cost, ref.cost)
-    if ans.has_decision:
-        assert verify(inst, ans).ok
+    check_with_flow_bound(inst)

@@ -467,3 +467,24 @@ def test_lagrangian_search_with_duplicated_nodes_equals_brute_force(monkeypatch)
             assert lag.run().cost == pytest.approx(ref.cost, rel=1e-9)
             assert lag.root_lb <= ref.cost * (1 + 1e-9)
     assert duplicated >= 25
+
+
+def test_fix_leaves_keeps_the_value_and_only_the_free_leaves():
+    """``sptree.fix_leaves`` (what the search's exact values fold before the DP) on the
+    decompositions of random non-SP DAGs with delays: for any latencies, its value equals the
+    tree's with the fixed nodes at their latencies (up to the order of the float sums), and
+    only the unfixed nodes keep leaves."""
+    from fa2opt.reductions.sptree import evaluate, fix_leaves, leaves
+    from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+
+    rng = random.Random(12)
+    for _ in range(60):
+        inst = random_dag_instance(rng, rng.randint(3, 9), 3, rng.uniform(0.3, 0.8))
+        g = Problem.from_instance(inst).flows[0]
+        tree = SeriesParallel().flow(g).tree
+        names = sorted(set(leaves(tree)))
+        lat = {v: rng.uniform(0.5, 40.0) for v in names}
+        fixed = {v: lat[v] for v in names if rng.random() < 0.6}
+        folded = fix_leaves(tree, fixed)
+        assert set(leaves(folded)) == set(names) - set(fixed)
+        assert evaluate(folded, lat) == pytest.approx(evaluate(tree, lat), rel=1e-12)
