@@ -47,7 +47,7 @@ from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script's timing helpers
-from bench_kernel import clock, timed  # noqa: E402
+from bench_kernel import clock, save_rows, timed  # noqa: E402
 
 DEVICES = ("numpy", "numba", "cupy")
 
@@ -142,12 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> pd.DataFrame:
-        frame = pd.DataFrame(rows)
-        frame.insert(0, "date", stamp)
-        frame.insert(1, "host", platform.node())
-        frame["gpu"] = gpu_name
-        frame.to_csv(out, index=False)
-        return frame
+        return save_rows(rows, out, stamp, gpu_name)
 
     rng = np.random.default_rng(1)
     for B in [int(x) for x in args.batches.split(",")]:

@@ -107,6 +107,17 @@ def clock(fn) -> float:
         gc.enable()
 
 
+def save_rows(rows: list[dict], out: Path, stamp: str, gpu_name: str | None) -> pd.DataFrame:
+    """The rows so far as a CSV at ``out``, stamped with date, host and GPU (also
+    ``scripts/bench_batch.py``'s)."""
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "date", stamp)
+    frame.insert(1, "host", platform.node())
+    frame["gpu"] = gpu_name
+    frame.to_csv(out, index=False)
+    return frame
+
+
 def timed(fn, repeats: int, budget_s: float) -> tuple[float, float, int]:
     """(warm-up seconds, median seconds, timed runs): first call apart, then up to
     ``repeats`` calls while under ``budget_s``."""
@@ -183,12 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> pd.DataFrame:  # after every point, so a run cut short keeps its figures
-        frame = pd.DataFrame(rows)
-        frame.insert(0, "date", stamp)
-        frame.insert(1, "host", platform.node())
-        frame["gpu"] = gpu_name
-        frame.to_csv(out, index=False)
-        return frame
+        return save_rows(rows, out, stamp, gpu_name)
     # -- throughput ------------------------------------------------------------------
     for length in [int(x) for x in args.grids.split(",")]:
         g = grid_ms_for(length)
