@@ -20,7 +20,7 @@ import re
 import reprlib
 import stat
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import yaml
@@ -265,6 +265,20 @@ def _json_int(text: str) -> int | _HugeNumber:
 _YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 
+def _yaml_events(text: str, shown: str) -> Iterator[Any]:
+    """``yaml.parse``'s events, streamed. libyaml ≥ 0.2.5 (PyYAML 6.0.4's wheels) stops at
+    its own nesting limit of 1,000 before the deep events reach :func:`_check_yaml_events`:
+    that is deeper than MAX_DEPTH, so it is refused as such, not as malformed YAML."""
+    try:
+        yield from yaml.parse(text, Loader=_YAML_BASE)
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" not in str(exc):
+            raise
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(shown, f"line {mark.line + 1}" if mark else "",
+                         f"nested deeper than {MAX_DEPTH} levels") from None
+
+
 def _check_yaml_events(text: str, shown: str) -> None:
     """Refuse, in one iterative pass over the event stream (before the composer, which
     recurses per level, builds anything): more than MAX_YAML_EVENTS events, nesting beyond
@@ -277,7 +291,7 @@ def _check_yaml_events(text: str, shown: str) -> None:
         mark = event.start_mark
         return InputError(shown, f"line {mark.line + 1}" if mark else "", reason)
 
-    for count, event in enumerate(yaml.parse(text, Loader=_YAML_BASE)):
+    for count, event in enumerate(_yaml_events(text, shown)):
         if count > MAX_YAML_EVENTS:
             raise refuse(event, f"more than {MAX_YAML_EVENTS} YAML nodes")
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
