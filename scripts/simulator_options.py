@@ -32,7 +32,6 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from evaluate_trace import PATTERNS, PIPELINES, experiments, hw_class  # noqa: E402
 from fa2opt import load_instance  # noqa: E402
+from fa2opt.experiments.stats import mean_ci  # noqa: E402
 from fa2opt.simulate import MethodDecider, Predictor, SimOptions, evaluate, load_trace, make_workload  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -92,10 +92,9 @@ def run_case(case: Mapping[str, Any], args: argparse.Namespace) -> list[dict[str
 
 
 def ci95(x: np.ndarray) -> float:
-    """Half-width of the 95% t-interval of the mean (nan for fewer than 2 values)."""
-    if len(x) < 2:
-        return float("nan")
-    return float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+    """Half-width of the 95% t-interval of the mean (nan for fewer than 2 values): the
+    experiments' one definition, :func:`fa2opt.experiments.stats.mean_ci`."""
+    return mean_ci(x.tolist())[1]
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
