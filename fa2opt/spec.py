@@ -75,6 +75,32 @@ def finish_times(nodes: Iterable[str], preds: Mapping[str, Sequence[tuple[str, f
     return finish
 
 
+def critical_path(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]]],
+                  latency: Mapping[str, float]) -> list[str]:
+    """The nodes of a path whose sum by the rule *is* the flow latency (sink first): from the
+    node of largest finish, each step goes to a predecessor u whose ``fl(finish(u) + d_uv)``
+    is the maximum that started v, until a node started at 0.
+
+    Every choice that keeps the rows of these nodes has a flow latency at least as large:
+    rounding and max are monotone, so along this path its finish times are at least these
+    (the no-good of :func:`fa2opt.edge.decide_exact`). O(V + E)."""
+    finish = finish_times(nodes, preds, latency)
+    if not finish:
+        return []
+    v = max(finish, key=finish.__getitem__)
+    path = [v]
+    while True:
+        best_u, best = None, 0.0
+        for u, d in preds[v]:
+            x = finish[u] + d
+            if x > best:
+                best_u, best = u, x
+        if best_u is None:
+            return path
+        v = best_u
+        path.append(v)
+
+
 def fp_margin_ms(budget: float, terms: int) -> float:
     """A bound on how far a sum of ``terms`` non-negative doubles (and budgets lowered by
     them), added in any order, can be from the canonical left-to-right sum when the values

@@ -9,8 +9,9 @@ import math
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fa2opt import solve
+from fa2opt import solve, spec
 from fa2opt.edge import decide_exact, with_margin
 from fa2opt.io import instance_from_dict
 from fa2opt.problem import Problem
@@ -79,6 +80,59 @@ def test_enumeration_finds_the_optimum_when_the_dp_errs():
     assert solves > 2  # the enumeration ran
     assert status == "optimal" and problem.meets_slas(choice)
     assert math.isclose(problem.cost(choice), ref.cost) and ref.cost == 3.0
+
+
+def test_enumeration_splits_on_the_violated_path_only():
+    """The no-good of the enumeration: only the nodes of the broken critical path (a → b) are
+    split, not the five side nodes c_i, so the sloppy DP's edge choice costs two children
+    (one per path node) instead of one per node."""
+    import itertools
+
+    side = [(f"c{i}", [(0.1, 1), (0.05, 2)]) for i in range(5)]
+    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])] + side,
+                     [["a", "b"]] + [["a", c] for c, _ in side], 2.0 - 5e-7 - 1e-6)
+    problem = Problem.from_instance(inst)
+
+    def sloppy(p: Problem):
+        best = None
+        for combo in itertools.product(*(range(len(t)) for t in p.tables.values())):
+            x = dict(zip(p.tables, combo))
+            lat = p.latencies(x)
+            if all(g.longest_path(lat) - 1e-6 <= g.budget_ms for g in p.flows):
+                c = p.cost(x)
+                if best is None or c < best[0]:
+                    best = (c, x)
+        return "optimal", (None if best is None else best[1]), None
+
+    ref = solve(inst, "brute-force")
+    status, choice, _, solves = decide_exact(problem, sloppy)
+    assert status == "optimal" and problem.meets_slas(choice)
+    assert math.isclose(problem.cost(choice), ref.cost)
+    assert solves == 2 + 2  # wide, narrow, then one child per node of the path a → b
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_critical_path_is_a_no_good(data):
+    """spec.critical_path: a path of the DAG whose rule sum is the flow latency, and every
+    latency vector that keeps the path's latencies (others arbitrary) is at least as slow."""
+    n = data.draw(st.integers(1, 8))
+    names = [f"v{i}" for i in range(n)]
+    lat_st = st.sampled_from([0.0, 1e-9, 0.1, 0.3, 1 / 3, 33.333, 1.0, 7.77, 1e6])
+    preds = {v: [(names[i], data.draw(lat_st)) for i in range(j)
+                 if data.draw(st.booleans())] for j, v in enumerate(names)}
+    x = {v: data.draw(lat_st) for v in names}
+    path = spec.critical_path(names, preds, x)
+    total = spec.longest_path(names, preds, x)
+    s, prev = 0.0, None
+    for v in reversed(path):  # the path's terms added left to right from its source
+        if prev is not None:
+            s += dict(preds[v])[prev]
+        s += x[v]
+        prev = v
+    assert s == total
+    y = {v: x[v] if v in path else data.draw(lat_st) for v in names}
+    assert spec.longest_path(names, preds, y) >= total
 
 
 @settings(max_examples=150)
