@@ -150,13 +150,13 @@ class FlowLP:
                    np.asarray([a for r in rows for _, a in r], float))
         self.lp = lp
         self.optimal = highs.HighsModelStatus.kOptimal
-        self.all_cols = np.arange(n_lam, dtype=np.int32)
+        self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
         self._slots()
 
     def _slots(self) -> None:
-        """The flows' (flow, node) *slots* as flat arrays, edges grouped by the level (hop
-        depth) of their head, so the passes over the DAGs are a few numpy calls per level."""
-        slot_node, slot_flow, sink, first_out, level = [], [], [], [], []
+        """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
+        for the passes over the DAGs."""
+        slot_node, slot_flow, sink, first_out = [], [], [], []
         e_u, e_v, e_row, e_d, src_slot, src_row = [], [], [], [], [], []
         for f, (plan, _) in enumerate(self.flows):
             base = len(slot_node)
@@ -165,7 +165,6 @@ class FlowLP:
                 slot_flow.append(f)
                 sink.append(is_sink)
                 first_out.append(first)
-                level.append(1 + max((level[base + u] for u, _, _ in ins), default=-1))
                 if src >= 0:
                     src_slot.append(base + j)
                     src_row.append(src)
@@ -180,16 +179,27 @@ class FlowLP:
         self.e_u, self.e_v, self.e_row = i64(e_u), i64(e_v), i64(e_row)
         self.e_d = np.asarray(e_d, dtype=float)
         self.src_slot, self.src_row = i64(src_slot), i64(src_row)
-        lev = i64(level)
-        head_level = lev[self.e_v] if len(e_v) else i64([])
-        self.levels = [(np.nonzero(lev == L)[0], np.nonzero(head_level == L)[0])
-                       for L in range(int(lev.max(initial=0)) + 1)]  # (slots, edges into them)
+        # per slot, in topological order (flows one after another): its in-edges (tail slot,
+        # d), out-edges (head slot, d) and out-edge indices -- plain lists, since a pass over a
+        # few hundred edges in Python costs less than a few numpy calls per hop level
+        S = len(slot_node)
+        self.ins: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+        self.outs: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+        self.out_edges: list[list[tuple[int, int]]] = [[] for _ in range(S)]
+        for e, (u, v, d) in enumerate(zip(e_u, e_v, e_d)):
+            self.ins[v].append((u, d))
+            self.outs[u].append((v, d))
+            self.out_edges[u].append((e, v))
+        self.slot_node_list = list(slot_node)
 
     def _run(self, ub: np.ndarray) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
         from the last basis; whether HiGHS reports an optimum."""
-        n = self.n_lam
-        self.lp.changeColsBounds(n, self.all_cols, np.zeros(n), ub)
+        changed = np.nonzero(ub != self.last_ub)[0]
+        if changed.size:
+            self.lp.changeColsBounds(changed.size, changed.astype(np.int32), np.zeros(changed.size),
+                                     ub[changed])
+            self.last_ub = ub
         self.lp.run()
         return self.lp.getModelStatus() == self.optimal
 
@@ -208,8 +218,8 @@ class FlowLP:
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
     def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float]:
-        """Exactly conservative flows y_f from the LP's row duals (one pass down the levels of
-        every flow: a node's inflow leaves through its out-edges in proportion to their
+        """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
+        topological order: a node's inflow leaves through its out-edges in proportion to their
         duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
         (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
         y = np.maximum(duals, 0.0)
@@ -219,13 +229,19 @@ class FlowLP:
         tot = out_raw[self.e_u]
         ratio = np.where(tot > 0, raw / np.where(tot > 0, tot, 1.0),
                          (self.e_row == self.first_out[self.e_u]).astype(float))
-        inflow = np.zeros(S)
-        inflow[self.src_slot] = y[self.src_row]
-        edge = np.zeros(len(self.e_u))
-        for _, idx in self.levels[1:]:
-            flow = inflow[self.e_u[idx]] * ratio[idx]
-            edge[idx] = flow
-            np.add.at(inflow, self.e_v[idx], flow)
+        inflow_a = np.zeros(S)
+        inflow_a[self.src_slot] = y[self.src_row]
+        inflow, r = inflow_a.tolist(), ratio.tolist()
+        edge = [0.0] * len(r)
+        for s, outs in enumerate(self.out_edges):  # topological: a slot's inflow is complete
+            x = inflow[s]
+            if x:
+                for e, v in outs:
+                    f = x * r[e]
+                    edge[e] = f
+                    inflow[v] += f
+        inflow = np.asarray(inflow)
+        edge = np.asarray(edge)
         F = len(self.flows)
         Y = np.bincount(self.slot_node, weights=inflow, minlength=len(self.nodes))
         value_in = np.bincount(self.slot_flow[self.src_slot], weights=y[self.src_row], minlength=F)
@@ -292,29 +308,44 @@ class LPSearch:
             col_slot[a:b] = i
         self.coupled_col = col_slot >= 0
         self.col_slot = col_slot.tolist()
+        # the coupled columns, their slots and bits: masks <-> bounds in a few numpy calls
+        # (masks of up to 62 candidates fit an int64; wider ones take the Python loop)
+        self.cc = np.nonzero(self.coupled_col)[0]
+        self.cc_slot = col_slot[self.cc]
+        self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
+        self.narrow = all(b - a <= 62 for a, b in self.wcols)
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
         other node at its fastest allowed candidate: ``start_v + L_{v,k} + tail_v`` above the
-        budget (widened by the float margin), start/tail from one pass each way over the
-        levels of every flow. None: some node keeps none (the search node is infeasible).
-        O(Σ_f |G_f|) in a few numpy calls per level."""
+        budget (widened by the float margin), start/tail from one pass each way over every
+        flow in topological order. None: some node keeps none (the search node is
+        infeasible). O(Σ_f |G_f|)."""
         lp = self.lp
         lat = lp.lat
         fast = lat[lp.ptr[:-1]].copy()  # fastest allowed latency per node
         for s_, (a, _), m in zip(self.slot, self.wcols, masks):
             fast[s_] = lat[a + (m & -m).bit_length() - 1]
-        L = fast[lp.slot_node]  # per slot
-        start = np.zeros(len(L))
-        finish = L.copy()
-        e_u, e_v, e_d = lp.e_u, lp.e_v, lp.e_d
-        for slots, idx in lp.levels[1:]:
-            np.maximum.at(start, e_v[idx], finish[e_u[idx]] + e_d[idx])
-            finish[slots] = start[slots] + L[slots]
-        tail = np.zeros(len(L))
-        for _, idx in reversed(lp.levels[1:]):
-            v = e_v[idx]
-            np.maximum.at(tail, e_u[idx], e_d[idx] + L[v] + tail[v])
+        L = fast[lp.slot_node].tolist()  # per slot
+        S = len(L)
+        start, finish = [0.0] * S, [0.0] * S
+        for v, ins in enumerate(lp.ins):  # slots in topological order
+            st = 0.0
+            for u, d in ins:
+                t = finish[u] + d
+                if t > st:
+                    st = t
+            start[v] = st
+            finish[v] = st + L[v]
+        tail = [0.0] * S
+        for u in range(S - 1, -1, -1):
+            tl = 0.0
+            for v, d in lp.outs[u]:
+                t = d + L[v] + tail[v]
+                if t > tl:
+                    tl = t
+            tail[u] = tl
+        start, tail = np.asarray(start), np.asarray(tail)
         room_slot = self.slack_budget[lp.slot_flow] - start - tail
         room = np.full(len(lp.nodes), INF)
         np.minimum.at(room, lp.slot_node, room_slot)
@@ -394,7 +425,12 @@ class LPSearch:
         return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
 
     def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
+        """λ's upper bounds of a search node: 0 for the candidates its masks exclude, else 1."""
         ub = np.ones(self.lp.n_lam)
+        if self.narrow:
+            m = np.asarray(masks, dtype=np.int64)
+            ub[self.cc] = (m[self.cc_slot] >> self.cc_bit) & 1
+            return ub
         for (a, b), m in zip(self.wcols, masks):
             for k in range(b - a):
                 if not (m >> k) & 1:
@@ -476,15 +512,15 @@ class LPSearch:
         """Drop every candidate whose forced bound ``lb + r`` reaches the incumbent; None when
         a node keeps none (the subtree cannot beat the incumbent)."""
         limit = self.exact.best - self.tol() - lb
-        out = []
-        for (a, b), m, s in zip(self.wcols, masks, self.slot):
-            r = val[a:b] - mins[s]
-            for k in range(b - a):
-                if (m >> k) & 1 and r[k] >= limit:
-                    m &= ~(1 << k)
-            if not m:
-                return None
-            out.append(m)
+        drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
+        if not drop.size:
+            return masks
+        out = list(masks)
+        for c in drop.tolist():
+            i = self.col_slot[c]
+            out[i] &= ~(1 << (c - self.wcols[i][0]))
+        if not all(out):
+            return None
         return tuple(out)
 
     def run(self) -> SearchResult | None:
