@@ -73,6 +73,7 @@ _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+FILL = True  # greedy slack filling of every rounding
 RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
 
@@ -303,6 +304,9 @@ class LPSearch:
         self.slack_budget = np.asarray(
             [budget + spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
              for plan, budget in self.lp.flows], dtype=float)
+        self.tight_budget = np.asarray(
+            [budget - spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
+             for plan, budget in self.lp.flows], dtype=float)
         col_slot = np.full(self.lp.n_lam, -1, dtype=np.int64)
         for i, (a, b) in enumerate(self.wcols):
             col_slot[a:b] = i
@@ -326,26 +330,7 @@ class LPSearch:
         fast = lat[lp.ptr[:-1]].copy()  # fastest allowed latency per node
         for s_, (a, _), m in zip(self.slot, self.wcols, masks):
             fast[s_] = lat[a + (m & -m).bit_length() - 1]
-        L = fast[lp.slot_node].tolist()  # per slot
-        S = len(L)
-        start, finish = [0.0] * S, [0.0] * S
-        for v, ins in enumerate(lp.ins):  # slots in topological order
-            st = 0.0
-            for u, d in ins:
-                t = finish[u] + d
-                if t > st:
-                    st = t
-            start[v] = st
-            finish[v] = st + L[v]
-        tail = [0.0] * S
-        for u in range(S - 1, -1, -1):
-            tl = 0.0
-            for v, d in lp.outs[u]:
-                t = d + L[v] + tail[v]
-                if t > tl:
-                    tl = t
-            tail[u] = tl
-        start, tail = np.asarray(start), np.asarray(tail)
+        start, tail = self.start_tail(fast)
         room_slot = self.slack_budget[lp.slot_flow] - start - tail
         room = np.full(len(lp.nodes), INF)
         np.minimum.at(room, lp.slot_node, room_slot)
@@ -439,7 +424,7 @@ class LPSearch:
 
     def rounding(self, lam: np.ndarray, ub: np.ndarray) -> list[int]:
         """Each coupling node at its cheapest allowed candidate no slower than its LP latency
-        (its fastest allowed one when the LP's tolerance leaves none)."""
+        (its fastest allowed one when the LP's tolerance leaves none), then :meth:`fill`."""
         lp = self.lp
         starts = lp.ptr[:-1]
         ell = np.add.reduceat(lam * lp.lat, starts)
@@ -448,8 +433,56 @@ class LPSearch:
         allowed = ub > 0
         fits = np.maximum.reduceat(np.where(allowed & (lp.lat <= ell[lp.owner]), cols, -1), starts)
         first = np.minimum.reduceat(np.where(allowed, cols, lp.n_lam), starts)
-        pick = np.where(fits >= 0, fits, first) - starts
-        return pick[self.slot].tolist()
+        pick = np.where(fits >= 0, fits, first)
+        if FILL:
+            pick = self.fill(pick, allowed)
+        return (pick - starts)[self.slot].tolist()
+
+    def fill(self, pick: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Greedy slack filling of a full choice (column per node): while some node can move
+        to a cheaper allowed candidate that keeps every path through it within the budget
+        (``start_v + L + tail_v``, the other nodes as chosen; budgets narrowed by the float
+        margin), take the move saving most. O(moves · Σ_f |G_f|)."""
+        lp = self.lp
+        lat, cost, owner = lp.lat, lp.cost, lp.owner
+        pick = pick.copy()
+        for _ in range(len(lp.nodes)):
+            start, tail = self.start_tail(lat[pick])
+            room_slot = self.tight_budget[lp.slot_flow] - start - tail
+            room = np.full(len(lp.nodes), INF)
+            np.minimum.at(room, lp.slot_node, room_slot)
+            cur = pick[owner]
+            saving = np.where(allowed & (lat <= room[owner]) & (cost < cost[cur]), cost[cur] - cost, 0.0)
+            c = int(np.argmax(saving))
+            if saving[c] <= 0:
+                break
+            pick[owner[c]] = c
+        return pick
+
+    def start_tail(self, L_node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per slot, the longest path ending just before it (start) and leaving it (tail),
+        node latencies ``L_node``: one pass each way in topological order, O(Σ_f |G_f|)."""
+        lp = self.lp
+        L = L_node[lp.slot_node].tolist()
+        S = len(L)
+        start, finish = [0.0] * S, [0.0] * S
+        for v, ins in enumerate(lp.ins):
+            st = 0.0
+            for u, d in ins:
+                t = finish[u] + d
+                if t > st:
+                    st = t
+            start[v] = st
+            finish[v] = st + L[v]
+        tail = [0.0] * S
+        for u in range(S - 1, -1, -1):
+            tl = 0.0
+            for v, d in lp.outs[u]:
+                t = d + L[v] + tail[v]
+                if t > tl:
+                    tl = t
+            tail[u] = tl
+        return np.asarray(start), np.asarray(tail)
 
     @staticmethod
     def fastest(masks: tuple[int, ...]) -> list[int]:
