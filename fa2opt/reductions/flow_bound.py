@@ -73,6 +73,7 @@ _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+REUSE = True  # strong branching's child LPs carried into the children
 FILL = True  # greedy slack filling of every rounding
 RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
@@ -498,11 +499,25 @@ class LPSearch:
             return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
-    def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int]
-               ) -> list[tuple[int, ...]]:
-        """Children of a search node: by latency at the coupling node whose rounding loses
-        most against its LP cost; without a fractional one, the widest undecided node split
-        into its rounded candidate, the faster and the slower ones."""
+    def child_lp(self, child: tuple[int, ...], parent_lb: float) -> tuple[float, tuple | None]:
+        """A child's LP for strong branching: (its LP value for the score, INF when HiGHS
+        reports no optimum; and (bound (1) at its duals, y, λ, LP value) to carry into the
+        child, so it is not solved again and is dropped at once when the bound prunes)."""
+        ub = self.upper_bounds(child)
+        sol = self.lp.solve(ub)
+        if sol is None:
+            return INF, None
+        y = self.lp.flow_weights(sol[1])
+        lb = max(self.lp.bound(y[0], y[1], ub)[0], parent_lb)
+        return self.lp.value, (lb, y, sol[0], self.lp.value)
+
+    def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
+               lb: float) -> list[tuple[tuple[int, ...], tuple | None]]:
+        """Children of a search node (each with what strong branching learnt of it, or None):
+        by latency at the coupling node whose rounding loses most against its LP cost; without
+        a fractional one, the widest undecided node split into its rounded candidate, the
+        faster and the slower ones. A child whose strong-branching bound prunes is left out
+        (its sibling alone: a fixing)."""
         lat, cost = self.lp.lat, self.lp.cost
         options = []  # (rounding loss, coupling slot, fast mask, slow mask)
         if lam is not None:
@@ -516,29 +531,38 @@ class LPSearch:
                     options.append((cost[a + picks[i]] - float(x @ cost[a:b]), i, fast, m & ~fast))
         if options:
             options.sort(reverse=True)
-            best, best_score = options[0], -1.0
+            best, best_score, best_info = options[0], -1.0, (None, None)
             base = self.lp.value
             for opt in options[:STRONG] if len(options) > 1 else ():
                 _, i, fast, slow = opt
                 seen = self.pseudo[i]
+                info = (None, None)
                 if seen[2] and seen[2] >= RELIABLE:  # reliable: the average gains observed so far
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:  # strong branching: solve both children's LPs, and remember the gains
-                    gains = tuple(max(self.lp.objective(self.upper_bounds(
-                        masks[:i] + (c,) + masks[i + 1:])) - base, 1e-9) for c in (fast, slow))
-                    gains = tuple(min(g, 1e9) for g in gains)
+                    kids = [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
+                    (v0, i0), (v1, i1) = (self.child_lp(k, lb) for k in kids)
+                    info = (i0, i1)
+                    gains = tuple(min(max(v - base, 1e-9), 1e9) for v in (v0, v1))
                     self.pseudo[i] = [seen[0] + gains[0], seen[1] + gains[1], seen[2] + 1]
+                    if REUSE:
+                        limit = self.exact.best - self.tol()
+                        alive = [(k, x) for k, x in zip(kids, info) if x is None or x[0] < limit]
+                        if len(alive) < 2:  # a child pruned: branch here, on the other alone
+                            return alive
                 score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
                 if score > best_score:
-                    best, best_score = opt, score
+                    best, best_score, best_info = opt, score, info
             _, i, fast, slow = best
-            return [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
+            if not REUSE:
+                best_info = (None, None)
+            return [(masks[:i] + (c,) + masks[i + 1:], x) for c, x in zip((fast, slow), best_info)]
         i = max(range(len(masks)), key=lambda j: (bin(masks[j]).count("1"), -j))
         m, k = masks[i], picks[i]
         if m & (m - 1) == 0:
             return []
         parts = (m & (1 << k), m & ((1 << k) - 1), m & ~((1 << (k + 1)) - 1))
-        return [masks[:i] + (c,) + masks[i + 1:] for c in parts if c]
+        return [(masks[:i] + (c,) + masks[i + 1:], None) for c in parts if c]
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
                             lb: float) -> tuple[int, ...] | None:
@@ -559,31 +583,36 @@ class LPSearch:
     def run(self) -> SearchResult | None:
         exact = self.exact
         counter = 0
-        heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None)]
+        # (bound, tie, masks, the parent's y, what strong branching solved of this node)
+        heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None, None)]
         root_lb: float | None = None
         timed_out = False
         while heap:
-            parent_lb, _, masks, parent_y = heapq.heappop(heap)
+            parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
             if parent_lb >= exact.best - self.tol():
                 continue
             if self.deadline is not None and time.perf_counter() > self.deadline:
-                heapq.heappush(heap, (parent_lb, 0, masks, parent_y))
+                heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
                 break
             self.explored += 1
-            masks = self.propagate(masks)
-            if masks is None:
+            narrowed = self.propagate(masks)
+            if narrowed is None:
                 continue
-            ub = self.upper_bounds(masks)
-            sol = self.lp.solve(ub)
+            ub = self.upper_bounds(narrowed)
             lam = None
-            if sol is not None:
-                lam = sol[0]
-                y = self.lp.flow_weights(sol[1])
-            elif parent_y is not None:  # any y bounds: keep the parent's
-                y = parent_y
+            if known is not None and narrowed == masks:  # its LP is solved already
+                _, y, lam, self.lp.value = known
             else:
-                y = (np.zeros(len(self.lp.nodes)), 0.0)
+                sol = self.lp.solve(ub)
+                if sol is not None:
+                    lam = sol[0]
+                    y = self.lp.flow_weights(sol[1])
+                elif parent_y is not None:  # any y bounds: keep the parent's
+                    y = parent_y
+                else:
+                    y = (np.zeros(len(self.lp.nodes)), 0.0)
+            masks = narrowed
             lb, val, mins = self.lp.bound(y[0], y[1], ub)
             lb = max(lb, parent_lb)
             if root_lb is None:
@@ -607,9 +636,9 @@ class LPSearch:
             if all(m & (m - 1) == 0 for m in masks):  # every coupling node decided: the DP's value
                 self.value(self.fastest(masks))
                 continue
-            for child in self.branch(lam, masks, picks):
+            for child, known in self.branch(lam, masks, picks, lb):
                 counter += 1
-                heapq.heappush(heap, (lb, counter, child, y))
+                heapq.heappush(heap, (lb if known is None else known[0], counter, child, y, known))
         lower = None
         if timed_out:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)
