@@ -74,6 +74,7 @@ LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improve
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 REUSE = True  # strong branching's child LPs carried into the children
+LAGRANGE_SKIP = True  # a rounding goes to the DP only when bound (1) with it fixed may beat the incumbent
 FILL = True  # greedy slack filling of every rounding
 RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
@@ -296,6 +297,8 @@ class LPSearch:
         free = np.ones(len(cheapest), dtype=bool)
         free[self.slot] = False
         self.free_floor = float(cheapest[free].sum())
+        self.free = np.nonzero(free)[0]  # the nodes that are not coupling nodes
+        self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
@@ -489,14 +492,22 @@ class LPSearch:
     def fastest(masks: tuple[int, ...]) -> list[int]:
         return [(m & -m).bit_length() - 1 for m in masks]
 
-    def value(self, picks: list[int]) -> float | None:
+    def value(self, picks: list[int], lagrange: tuple | None = None) -> float | None:
         """The exact value of a coupling fixing (the DP decides the other nodes), or None
         when it cannot beat the incumbent: skipped outright when even the other nodes at their
-        cheapest would not (most roundings), so only promising fixings reach the DP."""
+        cheapest would not (most roundings), or when the search node's bound (1) with these
+        coupling nodes fixed does not (``lagrange`` = (val, mins, const) of
+        :meth:`FlowLP.bound`: ``const + Σ_w val[w, pick] + Σ_{other v} mins_v``, a lower bound
+        of every choice with this fixing), so only promising fixings reach the DP."""
         lp = self.lp
-        fixed = sum(float(lp.cost[a + k]) for (a, _), k in zip(self.wcols, picks))
-        if fixed + self.free_floor >= self.exact.best - self.tol():
+        cols = self.wstart + np.asarray(picks, dtype=np.int64)
+        limit = self.exact.best - self.tol()
+        if float(lp.cost[cols].sum()) + self.free_floor >= limit:
             return None
+        if lagrange is not None:
+            val, mins, const = lagrange
+            if const + float(val[cols].sum()) + float(mins[self.free].sum()) >= limit:
+                return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
     def child_lp(self, child: tuple[int, ...], parent_lb: float) -> tuple[float, tuple | None]:
@@ -619,7 +630,8 @@ class LPSearch:
                 root_lb = lb
             picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
             before = exact.best
-            if self.value(picks) is None and lam is not None and exact.best == INF:
+            if self.value(picks, (val, mins, y[1]) if LAGRANGE_SKIP else None) is None \
+                    and lam is not None and exact.best == INF:
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
