@@ -75,6 +75,8 @@ MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most savi
 STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 REUSE = True  # strong branching's child LPs carried into the children
 LAGRANGE_SKIP = True  # a rounding goes to the DP only when bound (1) with it fixed may beat the incumbent
+EXCLUDE = True  # an LP-integral node: its fixing valued, the rest partitioned around it
+CHILD_BOUND = True  # children queued by bound (1) at the parent's y over their candidates
 FILL = True  # greedy slack filling of every rounding
 RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
@@ -568,12 +570,45 @@ class LPSearch:
             if not REUSE:
                 best_info = (None, None)
             return [(masks[:i] + (c,) + masks[i + 1:], x) for c, x in zip((fast, slow), best_info)]
-        i = max(range(len(masks)), key=lambda j: (bin(masks[j]).count("1"), -j))
-        m, k = masks[i], picks[i]
-        if m & (m - 1) == 0:
+        undecided = sorted((j for j, m in enumerate(masks) if m & (m - 1)),
+                           key=lambda j: (-bin(masks[j]).count("1"), j))
+        if not undecided:
             return []
+        if lam is not None and EXCLUDE:
+            # the LP picks one candidate F_w at every coupling node: F's exact value is the
+            # DP's (valued here), and the rest of the subtree is partitioned without it: for
+            # each undecided node j in turn, j faster / slower than F_j with the nodes before
+            # it at F (Murty 1968's partition) -- no chain of children that keep F's LP point
+            F = [int(np.argmax(lam[a:b])) for a, b in self.wcols]
+            if all((m >> k) & 1 for m, k in zip(masks, F)):
+                self.value(F)
+                kids, fixed = [], list(masks)
+                for j in undecided:
+                    m, k = masks[j], F[j]
+                    for part in (m & ((1 << k) - 1), m & ~((1 << (k + 1)) - 1)):
+                        if part:
+                            kids.append((tuple(fixed[:j]) + (part,) + tuple(fixed[j + 1:]), None))
+                    fixed[j] = 1 << k
+                return kids
+        i = undecided[0]
+        m, k = masks[i], picks[i]
         parts = (m & (1 << k), m & ((1 << k) - 1), m & ~((1 << (k + 1)) - 1))
         return [(masks[:i] + (c,) + masks[i + 1:], None) for c in parts if c]
+
+    def child_bound(self, child: tuple[int, ...], masks: tuple[int, ...], val: np.ndarray,
+                    mins: np.ndarray, raw: float, lb: float) -> float:
+        """A child's bound before its own LP: (1) at the parent's y over the child's allowed
+        candidates (``raw`` plus, at each coupling node the child narrows, its least reduced
+        cost left), and never below the parent's ``lb``."""
+        if not CHILD_BOUND:
+            return lb
+        add = 0.0
+        for i, (c, m) in enumerate(zip(child, masks)):
+            if c != m:
+                a, b = self.wcols[i]
+                s_ = self.slot[i]
+                add += min(float(val[a + k]) for k in range(b - a) if (c >> k) & 1) - float(mins[s_])
+        return max(lb, raw + add)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
                             lb: float) -> tuple[int, ...] | None:
@@ -624,8 +659,8 @@ class LPSearch:
                 else:
                     y = (np.zeros(len(self.lp.nodes)), 0.0)
             masks = narrowed
-            lb, val, mins = self.lp.bound(y[0], y[1], ub)
-            lb = max(lb, parent_lb)
+            raw, val, mins = self.lp.bound(y[0], y[1], ub)
+            lb = max(raw, parent_lb)
             if root_lb is None:
                 root_lb = lb
             picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
@@ -650,7 +685,8 @@ class LPSearch:
                 continue
             for child, known in self.branch(lam, masks, picks, lb):
                 counter += 1
-                heapq.heappush(heap, (lb if known is None else known[0], counter, child, y, known))
+                key = known[0] if known is not None else self.child_bound(child, masks, val, mins, raw, lb)
+                heapq.heappush(heap, (key, counter, child, y, known))
         lower = None
         if timed_out:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)
