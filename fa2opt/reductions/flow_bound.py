@@ -663,6 +663,8 @@ class LPSearch:
             lb = max(raw, parent_lb)
             if root_lb is None:
                 root_lb = lb
+            if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
+                continue
             picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
             before = exact.best
             if self.value(picks, (val, mins, y[1]) if LAGRANGE_SKIP else None) is None \
