@@ -77,6 +77,7 @@ REUSE = True  # strong branching's child LPs carried into the children
 LAGRANGE_SKIP = True  # a rounding goes to the DP only when bound (1) with it fixed may beat the incumbent
 EXCLUDE = True  # an LP-integral node: its fixing valued, the rest partitioned around it
 CHILD_BOUND = True  # children queued by bound (1) at the parent's y over their candidates
+FIXING_ROOM = True  # a fixing goes to the DP only when its nodes' cheapest fitting candidates may beat the incumbent
 FILL = True  # greedy slack filling of every rounding
 RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
 
@@ -300,6 +301,7 @@ class LPSearch:
         free[self.slot] = False
         self.free_floor = float(cheapest[free].sum())
         self.free = np.nonzero(free)[0]  # the nodes that are not coupling nodes
+        self.col_index = np.arange(self.lp.n_lam)
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
@@ -509,6 +511,21 @@ class LPSearch:
         if lagrange is not None:
             val, mins, const = lagrange
             if const + float(val[cols].sum()) + float(mins[self.free].sum()) >= limit:
+                return None
+        if self.free.size and FIXING_ROOM:
+            # every other node at its cheapest candidate that fits beside the fixed ones and
+            # the rest at their fastest (the budgets widened by the float margin): a lower
+            # bound of the DP's completion, None when some node fits nowhere
+            L = lp.lat[lp.ptr[:-1]]
+            L[self.slot] = lp.lat[cols]
+            start, tail = self.start_tail(L)
+            room = np.full(len(lp.nodes), INF)
+            np.minimum.at(room, lp.slot_node, self.slack_budget[lp.slot_flow] - start - tail)
+            fit = np.maximum.reduceat(np.where(lp.lat <= room[lp.owner], self.col_index, -1),
+                                      lp.ptr[:-1])
+            if (fit[self.slot] < cols).any() or (fit < 0).any():
+                return None
+            if float(lp.cost[cols].sum()) + float(lp.cost[fit[self.free]].sum()) >= limit:
                 return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
