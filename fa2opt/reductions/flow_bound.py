@@ -335,9 +335,8 @@ class LPSearch:
         infeasible). O(Σ_f |G_f|)."""
         lp = self.lp
         lat = lp.lat
-        fast = lat[lp.ptr[:-1]].copy()  # fastest allowed latency per node
-        for s_, (a, _), m in zip(self.slot, self.wcols, masks):
-            fast[s_] = lat[a + (m & -m).bit_length() - 1]
+        fast = lat[lp.ptr[:-1]]  # fastest allowed latency per node
+        fast[self.slot] = lat[self.wstart + self.lowest_bits(masks)]
         start, tail = self.start_tail(fast)
         room_slot = self.slack_budget[lp.slot_flow] - start - tail
         room = np.full(len(lp.nodes), INF)
@@ -496,6 +495,13 @@ class LPSearch:
     def fastest(masks: tuple[int, ...]) -> list[int]:
         return [(m & -m).bit_length() - 1 for m in masks]
 
+    def lowest_bits(self, masks: tuple[int, ...]) -> np.ndarray:
+        """Each mask's lowest set bit (its fastest allowed candidate), as an array."""
+        if not self.narrow:
+            return np.asarray(self.fastest(masks), dtype=np.int64)
+        m = np.asarray(masks, dtype=np.int64)
+        return np.frexp((m & -m).astype(float))[1].astype(np.int64) - 1  # exact: powers of 2
+
     def value(self, picks: list[int], lagrange: tuple | None = None) -> float | None:
         """The exact value of a coupling fixing (the DP decides the other nodes), or None
         when it cannot beat the incumbent: skipped outright when even the other nodes at their
@@ -551,10 +557,13 @@ class LPSearch:
         lat, cost = self.lp.lat, self.lp.cost
         options = []  # (rounding loss, coupling slot, fast mask, slow mask)
         if lam is not None:
-            for i, ((a, b), m) in enumerate(zip(self.wcols, masks)):
-                x = lam[a:b]
-                if m & (m - 1) == 0 or np.count_nonzero(x > 1e-9) < 2:
+            # the coupling nodes with at least two candidates in the LP's support
+            support = np.add.reduceat((lam > 1e-9).astype(np.int64), self.lp.ptr[:-1])[self.slot]
+            for i in np.nonzero(support >= 2)[0].tolist():
+                (a, b), m = self.wcols[i], masks[i]
+                if m & (m - 1) == 0:
                     continue
+                x = lam[a:b]
                 split = float(x @ lat[a:b])
                 fast = sum(1 << k for k in range(b - a) if (m >> k) & 1 and lat[a + k] <= split)
                 if fast and m & ~fast:
