@@ -72,14 +72,14 @@ from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
-STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 REUSE = True  # strong branching's child LPs carried into the children
 LAGRANGE_SKIP = True  # a rounding goes to the DP only when bound (1) with it fixed may beat the incumbent
 EXCLUDE = True  # an LP-integral node: its fixing valued, the rest partitioned around it
 CHILD_BOUND = True  # children queued by bound (1) at the parent's y over their candidates
 FIXING_ROOM = True  # a fixing goes to the DP only when its nodes' cheapest fitting candidates may beat the incumbent
 FILL = True  # greedy slack filling of every rounding
-RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
+RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 
 
 class FlowLP:
