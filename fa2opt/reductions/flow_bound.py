@@ -502,26 +502,29 @@ class LPSearch:
         m = np.asarray(masks, dtype=np.int64)
         return np.frexp((m & -m).astype(float))[1].astype(np.int64) - 1  # exact: powers of 2
 
-    def value(self, picks: list[int], lagrange: tuple | None = None) -> float | None:
-        """The exact value of a coupling fixing (the DP decides the other nodes), or None
-        when it cannot beat the incumbent: skipped outright when even the other nodes at their
-        cheapest would not (most roundings), or when the search node's bound (1) with these
-        coupling nodes fixed does not (``lagrange`` = (val, mins, const) of
-        :meth:`FlowLP.bound`: ``const + Σ_w val[w, pick] + Σ_{other v} mins_v``, a lower bound
-        of every choice with this fixing), so only promising fixings reach the DP."""
+    def fixing_bound(self, picks: list[int], lagrange: tuple | None = None,
+                     limit: float = INF) -> float:
+        """A lower bound of the exact value of a coupling fixing (coupling costs plus the DP's
+        completion; INF when no completion meets the budgets), the largest of: the other nodes
+        at their cheapest; the search node's bound (1) with the coupling nodes fixed
+        (``lagrange`` = (val, mins, const) of :meth:`FlowLP.bound`: ``const + Σ_w val[w, pick]
+        + Σ_{other v} mins_v`` -- (1) holds for every choice, this one included); and every
+        other node at its cheapest candidate that fits beside the fixed nodes with the rest at
+        their fastest (``start_v + L + tail_v`` within the budget widened by the float margin;
+        INF when some node fits nowhere). Returns as soon as one reaches ``limit``.
+        O(Σ_f |G_f| + Σ candidates)."""
         lp = self.lp
         cols = self.wstart + np.asarray(picks, dtype=np.int64)
-        limit = self.exact.best - self.tol()
-        if float(lp.cost[cols].sum()) + self.free_floor >= limit:
-            return None
+        fixed = float(lp.cost[cols].sum())
+        lb = fixed + self.free_floor
+        if lb >= limit:
+            return lb
         if lagrange is not None:
             val, mins, const = lagrange
-            if const + float(val[cols].sum()) + float(mins[self.free].sum()) >= limit:
-                return None
+            lb = max(lb, const + float(val[cols].sum()) + float(mins[self.free].sum()))
+            if lb >= limit:
+                return lb
         if self.free.size and FIXING_ROOM:
-            # every other node at its cheapest candidate that fits beside the fixed ones and
-            # the rest at their fastest (the budgets widened by the float margin): a lower
-            # bound of the DP's completion, None when some node fits nowhere
             L = lp.lat[lp.ptr[:-1]]
             L[self.slot] = lp.lat[cols]
             start, tail = self.start_tail(L)
@@ -530,9 +533,17 @@ class LPSearch:
             fit = np.maximum.reduceat(np.where(lp.lat <= room[lp.owner], self.col_index, -1),
                                       lp.ptr[:-1])
             if (fit[self.slot] < cols).any() or (fit < 0).any():
-                return None
-            if float(lp.cost[cols].sum()) + float(lp.cost[fit[self.free]].sum()) >= limit:
-                return None
+                return INF
+            lb = max(lb, fixed + float(lp.cost[fit[self.free]].sum()))
+        return lb
+
+    def value(self, picks: list[int], lagrange: tuple | None = None) -> float | None:
+        """The exact value of a coupling fixing (the DP decides the other nodes), or None
+        when it cannot beat the incumbent: the DP runs only when :meth:`fixing_bound` is below
+        the incumbent (most roundings are settled by it)."""
+        limit = self.exact.best - self.tol()
+        if self.fixing_bound(picks, lagrange, limit) >= limit:
+            return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
     def child_lp(self, child: tuple[int, ...], parent_lb: float) -> tuple[float, tuple | None]:
