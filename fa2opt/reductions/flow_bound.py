@@ -354,8 +354,9 @@ class LPSearch:
 
     def improve(self) -> None:
         """Local search from the incumbent (the primal side's batch work): every move of one
-        node to a cheaper candidate, then every pair of one node one step faster and another
-        cheaper, evaluated at once by :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's
+        node to a cheaper candidate that fits its room (the budget less the longest path
+        through it without it), then every pair of one node one step faster and another
+        cheaper that fits only with the latency given back, evaluated at once by :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's
         longest-path rule); the best feasible cheaper move is taken until none is left, and
         the coupling nodes' result goes back to the DP (:class:`~.search._Exact`) for the
         other nodes. O(moves · (V + E)) per round, on the batch backend."""
@@ -372,20 +373,32 @@ class LPSearch:
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 break
             cur = float(lp.cost[idx].sum())
+            # each node's room: the budget (widened by the float margin) less the longest
+            # path through it without it; a move that cannot fit in it (or, for a pair, in it
+            # plus what speeding the other node up gives back) is not evaluated
+            start, tail = self.start_tail(lp.lat[idx])
+            room = np.full(len(lp.nodes), INF)
+            np.minimum.at(room, lp.slot_node, self.slack_budget[lp.slot_flow] - start - tail)
+            cheaper = cols > idx[owner]
+            need = lp.lat - room[owner]
             # single moves: node owner[c] to a cheaper (slower) candidate c
-            single = cols[cols > idx[owner]]
+            single = cols[cheaper & (need <= 0)]
             rows_v = owner[single]
-            # pairs: u one step faster, v to a cheaper candidate, cheaper in total
+            # pairs: u one step faster, v to a cheaper candidate that does not fit alone,
+            # cheaper in total
+            over = cols[cheaper & (need > 0)]
             faster = idx - 1
             us = np.nonzero(faster >= first)[0]
             gain = lp.cost[faster[us]] - lp.cost[idx[us]]  # (U,) what speeding u up costs
-            save = lp.cost[single] - lp.cost[idx[rows_v]]  # (S,) what a single move saves
+            back = lp.lat[idx[us]] - lp.lat[faster[us]]  # (U,) the latency it gives back
+            save = lp.cost[over] - lp.cost[idx[owner[over]]]  # (O,) what the move saves
             iu, iv = np.nonzero((gain[:, None] + save[None, :] < -1e-12)
-                                & (us[:, None] != rows_v[None, :]))
+                                & (us[:, None] != owner[over][None, :])
+                                & (need[over][None, :] <= back[:, None]))
             if iu.size > MAX_PAIRS:  # the pairs that would save most
                 keep = np.argpartition(gain[iu] + save[iv], MAX_PAIRS)[:MAX_PAIRS]
                 iu, iv = iu[keep], iv[keep]
-            pu, pv = us[iu], single[iv]
+            pu, pv = us[iu], over[iv]
             B = rows_v.size + pu.size
             if B == 0:
                 break
