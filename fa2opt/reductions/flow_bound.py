@@ -559,17 +559,24 @@ class LPSearch:
             return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
-    def child_lp(self, child: tuple[int, ...], parent_lb: float) -> tuple[float, tuple | None]:
+    def child_lp(self, child: tuple[int, ...]) -> tuple[float, tuple | None]:
         """A child's LP for strong branching: (its LP value for the score, INF when HiGHS
-        reports no optimum; and (bound (1) at its duals, y, λ, LP value) to carry into the
-        child, so it is not solved again and is dropped at once when the bound prunes)."""
+        reports no optimum; and what :meth:`settle` turns into the child's bound)."""
         ub = self.upper_bounds(child)
         sol = self.lp.solve(ub)
         if sol is None:
             return INF, None
-        y = self.lp.flow_weights(sol[1])
-        lb = max(self.lp.bound(y[0], y[1], ub)[0], parent_lb)
-        return self.lp.value, (lb, y, sol[0], self.lp.value)
+        return self.lp.value, (ub, sol[0], sol[1], self.lp.value, None)
+
+    def settle(self, solved: tuple | None, parent_lb: float) -> tuple | None:
+        """(bound (1) at a strong-branching child's duals, y, λ, LP value): carried into the
+        child, so it is not solved again and is dropped at once when the bound prunes.
+        ``solved``: what :meth:`child_lp` returned (5 entries), or already settled (4)."""
+        if solved is None or len(solved) == 4:
+            return solved
+        ub, lam, duals, value, _ = solved
+        y = self.lp.flow_weights(duals)
+        return (max(self.lp.bound(y[0], y[1], ub)[0], parent_lb), y, lam, value)
 
     def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
                lb: float) -> list[tuple[tuple[int, ...], tuple | None]]:
@@ -604,22 +611,29 @@ class LPSearch:
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:  # strong branching: solve both children's LPs, and remember the gains
                     kids = [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
-                    (v0, i0), (v1, i1) = (self.child_lp(k, lb) for k in kids)
+                    (v0, i0), (v1, i1) = (self.child_lp(k) for k in kids)
                     info = (i0, i1)
                     gains = tuple(min(max(v - base, 1e-9), 1e9) for v in (v0, v1))
                     self.pseudo[i] = [seen[0] + gains[0], seen[1] + gains[1], seen[2] + 1]
                     if REUSE:
+                        # the bound (1) only where the LP value says it may prune (it equals
+                        # the LP's value up to the LP's tolerances)
                         limit = self.exact.best - self.tol()
-                        alive = [(k, x) for k, x in zip(kids, info) if x is None or x[0] < limit]
+                        near = limit - 1e-6 * max(1.0, abs(limit))
+                        info = tuple(self.settle(x, lb) if v >= near else x
+                                     for v, x in zip((v0, v1), info))
+                        alive = [(k, x) for k, x in zip(kids, info)
+                                 if x is None or len(x) == 5 or x[0] < limit]
                         if len(alive) < 2:  # a child pruned: branch here, on the other alone
-                            return alive
+                            return [(k, self.settle(x, lb)) for k, x in alive]
                 score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
                 if score > best_score:
                     best, best_score, best_info = opt, score, info
             _, i, fast, slow = best
             if not REUSE:
                 best_info = (None, None)
-            return [(masks[:i] + (c,) + masks[i + 1:], x) for c, x in zip((fast, slow), best_info)]
+            return [(masks[:i] + (c,) + masks[i + 1:], self.settle(x, lb))
+                    for c, x in zip((fast, slow), best_info)]
         undecided = sorted((j for j, m in enumerate(masks) if m & (m - 1)),
                            key=lambda j: (-bin(masks[j]).count("1"), j))
         if not undecided:
