@@ -34,22 +34,32 @@ allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when eve
 multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
-bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each coupling
-node at the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k}
-(every node no slower than in the LP keeps every path within the budget), the rest of each
-flow decided exactly by the remainder DP (:class:`~.search._Exact`, memoised per flow) -- so
-the decision is always the DP's. Branch on the coupling node whose rounding loses most
+bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
+the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k} (every
+node no slower than in the LP keeps every path within the budget), then greedy slack filling
+(while some node fits a cheaper candidate in its room -- the budget less the longest path
+through it without it -- the move saving most), and the rest of each flow decided exactly by
+the remainder DP (:class:`~.search._Exact`, memoised per flow) -- so the decision is always the
+DP's. A fixing reaches the DP only when :meth:`LPSearch.fixing_bound` (the other nodes at
+their cheapest; (1) with the fixing; the other nodes at their cheapest candidate that fits
+beside it) is below the incumbent. Branch on the coupling node whose rounding loses most
 against its LP cost, by latency: candidates at most ℓ_w, and slower ones (both children cut
 off the LP point), chosen among the ``STRONG`` best by their children's LP values (strong
 branching until a node has ``RELIABLE`` observations, then its average gains: reliability
-branching); where the LP picks a single candidate at every coupling node but the DP's value
-is still above the bound, the widest undecided node is split at its LP choice. A search node
-whose coupling nodes are all decided is the DP's exact value: a leaf. A better incumbent is
-improved by local search whose moves are evaluated in one batch
-(:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis over one instance's subproblems).
+branching); a strong-branching child keeps its LP solution and bound (1) at its duals, so it
+is not solved again, and when that bound prunes, its sibling alone is the branch. Where the LP
+picks a single candidate F_w at every coupling node but the DP's value is above the bound, F
+is valued and the rest of the node partitioned around it (for each undecided node j in turn:
+j faster or slower than F_j, the nodes before it at F; Murty 1968). Children are queued by (1)
+at their parent's y over their own candidates. A search node whose coupling nodes are all
+decided is the DP's exact value: a leaf. A better incumbent is improved by local search whose
+moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
+over one instance's subproblems).
 
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
-relative, as in :mod:`.search`). Per search node O(LP + Σ_f |G_f| + Σ_v |candidates|);
+relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
+value is not below it (``tests/test_flow_bound.py`` checks both bounds, and that the
+partition around F loses no fixing, against enumeration). Per search node O(LP + Σ_f |G_f| + Σ_v |candidates|);
 exponential in the coupling nodes in the worst case (the problem is strongly NP-hard, De,
 Dunne, Ghosh & Wells 1997), but the LP bound closes most of the gap at the root on random
 DAGs and lattices. At the deadline: the incumbent, with the least open bound as lower bound.
@@ -73,12 +83,6 @@ _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
-REUSE = True  # strong branching's child LPs carried into the children
-LAGRANGE_SKIP = True  # a rounding goes to the DP only when bound (1) with it fixed may beat the incumbent
-EXCLUDE = True  # an LP-integral node: its fixing valued, the rest partitioned around it
-CHILD_BOUND = True  # children queued by bound (1) at the parent's y over their candidates
-FIXING_ROOM = True  # a fixing goes to the DP only when its nodes' cheapest fitting candidates may beat the incumbent
-FILL = True  # greedy slack filling of every rounding
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 
 
@@ -196,7 +200,6 @@ class FlowLP:
             self.ins[v].append((u, d))
             self.outs[u].append((v, d))
             self.out_edges[u].append((e, v))
-        self.slot_node_list = list(slot_node)
 
     def _run(self, ub: np.ndarray) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
@@ -356,8 +359,8 @@ class LPSearch:
         """Local search from the incumbent (the primal side's batch work): every move of one
         node to a cheaper candidate that fits its room (the budget less the longest path
         through it without it), then every pair of one node one step faster and another
-        cheaper that fits only with the latency given back, evaluated at once by :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's
-        longest-path rule); the best feasible cheaper move is taken until none is left, and
+        cheaper that fits only with the latency given back, evaluated at once by
+        :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's longest-path rule); the best feasible cheaper move is taken until none is left, and
         the coupling nodes' result goes back to the DP (:class:`~.search._Exact`) for the
         other nodes. O(moves · (V + E)) per round, on the batch backend."""
         exact = self.exact
@@ -454,8 +457,7 @@ class LPSearch:
         fits = np.maximum.reduceat(np.where(allowed & (lp.lat <= ell[lp.owner]), cols, -1), starts)
         first = np.minimum.reduceat(np.where(allowed, cols, lp.n_lam), starts)
         pick = np.where(fits >= 0, fits, first)
-        if FILL:
-            pick = self.fill(pick, allowed)
+        pick = self.fill(pick, allowed)
         return (pick - starts)[self.slot].tolist()
 
     def fill(self, pick: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -472,7 +474,8 @@ class LPSearch:
             room = np.full(len(lp.nodes), INF)
             np.minimum.at(room, lp.slot_node, room_slot)
             cur = pick[owner]
-            saving = np.where(allowed & (lat <= room[owner]) & (cost < cost[cur]), cost[cur] - cost, 0.0)
+            saving = np.where(allowed & (lat <= room[owner]) & (cost < cost[cur]),
+                              cost[cur] - cost, 0.0)
             c = int(np.argmax(saving))
             if saving[c] <= 0:
                 break
@@ -537,7 +540,7 @@ class LPSearch:
             lb = max(lb, const + float(val[cols].sum()) + float(mins[self.free].sum()))
             if lb >= limit:
                 return lb
-        if self.free.size and FIXING_ROOM:
+        if self.free.size:
             L = lp.lat[lp.ptr[:-1]]
             L[self.slot] = lp.lat[cols]
             start, tail = self.start_tail(L)
@@ -615,30 +618,27 @@ class LPSearch:
                     info = (i0, i1)
                     gains = tuple(min(max(v - base, 1e-9), 1e9) for v in (v0, v1))
                     self.pseudo[i] = [seen[0] + gains[0], seen[1] + gains[1], seen[2] + 1]
-                    if REUSE:
-                        # the bound (1) only where the LP value says it may prune (it equals
-                        # the LP's value up to the LP's tolerances)
-                        limit = self.exact.best - self.tol()
-                        near = limit - 1e-6 * max(1.0, abs(limit))
-                        info = tuple(self.settle(x, lb) if v >= near else x
-                                     for v, x in zip((v0, v1), info))
-                        alive = [(k, x) for k, x in zip(kids, info)
-                                 if x is None or len(x) == 5 or x[0] < limit]
-                        if len(alive) < 2:  # a child pruned: branch here, on the other alone
-                            return [(k, self.settle(x, lb)) for k, x in alive]
+                    # the bound (1) only where the LP value says it may prune (it equals the
+                    # LP's value up to the LP's tolerances)
+                    limit = self.exact.best - self.tol()
+                    near = limit - 1e-6 * max(1.0, abs(limit))
+                    info = tuple(self.settle(x, lb) if v >= near else x
+                                 for v, x in zip((v0, v1), info))
+                    alive = [(k, x) for k, x in zip(kids, info)
+                             if x is None or len(x) == 5 or x[0] < limit]
+                    if len(alive) < 2:  # a child pruned: branch here, on the other alone
+                        return [(k, self.settle(x, lb)) for k, x in alive]
                 score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
                 if score > best_score:
                     best, best_score, best_info = opt, score, info
             _, i, fast, slow = best
-            if not REUSE:
-                best_info = (None, None)
             return [(masks[:i] + (c,) + masks[i + 1:], self.settle(x, lb))
                     for c, x in zip((fast, slow), best_info)]
         undecided = sorted((j for j, m in enumerate(masks) if m & (m - 1)),
                            key=lambda j: (-bin(masks[j]).count("1"), j))
         if not undecided:
             return []
-        if lam is not None and EXCLUDE:
+        if lam is not None:
             # the LP picks one candidate F_w at every coupling node: F's exact value is the
             # DP's (valued here), and the rest of the subtree is partitioned without it: for
             # each undecided node j in turn, j faster / slower than F_j with the nodes before
@@ -664,14 +664,13 @@ class LPSearch:
         """A child's bound before its own LP: (1) at the parent's y over the child's allowed
         candidates (``raw`` plus, at each coupling node the child narrows, its least reduced
         cost left), and never below the parent's ``lb``."""
-        if not CHILD_BOUND:
-            return lb
         add = 0.0
         for i, (c, m) in enumerate(zip(child, masks)):
             if c != m:
                 a, b = self.wcols[i]
                 s_ = self.slot[i]
-                add += min(float(val[a + k]) for k in range(b - a) if (c >> k) & 1) - float(mins[s_])
+                least = min(float(val[a + k]) for k in range(b - a) if (c >> k) & 1)
+                add += least - float(mins[s_])
         return max(lb, raw + add)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
@@ -731,8 +730,8 @@ class LPSearch:
                 continue
             picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
             before = exact.best
-            if self.value(picks, (val, mins, y[1]) if LAGRANGE_SKIP else None) is None \
-                    and lam is not None and exact.best == INF:
+            if (self.value(picks, (val, mins, y[1])) is None and lam is not None
+                    and exact.best == INF):
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
@@ -751,7 +750,8 @@ class LPSearch:
                 continue
             for child, known in self.branch(lam, masks, picks, lb):
                 counter += 1
-                key = known[0] if known is not None else self.child_bound(child, masks, val, mins, raw, lb)
+                key = (known[0] if known is not None
+                       else self.child_bound(child, masks, val, mins, raw, lb))
                 heapq.heappush(heap, (key, counter, child, y, known))
         lower = None
         if timed_out:
