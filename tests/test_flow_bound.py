@@ -273,3 +273,26 @@ def test_an_lp_integral_node_is_partitioned_around_its_fixing():
             assert n == (0 if list(p) == F else 1), (masks, F, p, kids)
         checked += 1
     assert checked >= 15
+
+
+def test_mask_arrays_equal_the_python_loops():
+    """upper_bounds / lowest_bits in numpy (masks of ≤ 62 candidates) equal the Python loops
+    taken for wider masks."""
+    rng = random.Random(17)
+    checked = 0
+    for inst in _small_instances(14, 30):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s = got[0]
+        for _ in range(5):
+            masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols)
+            fast_ub, fast_low = s.upper_bounds(masks), s.lowest_bits(masks)
+            s.narrow = False
+            try:
+                assert np.array_equal(fast_ub, s.upper_bounds(masks))
+                assert np.array_equal(fast_low, s.lowest_bits(masks))
+            finally:
+                s.narrow = True
+            checked += 1
+    assert checked >= 50
