@@ -168,3 +168,131 @@ def test_flow_bound_at_the_sla_edge_equals_brute_force(inst):
     bound forced on every component with a coupling node: the spec's rule decides exactly
     as brute force does (fa2opt.edge settles the last bits around the search)."""
     check_with_flow_bound(inst)
+
+
+def _search_and_fixings(inst: Instance):
+    """The flow-bound search of ``inst``'s component (None when it has no coupling node or
+    is infeasible), its root LP's (val, mins, const, raw bound) and every coupling fixing
+    with its exact value (the DP's, None when infeasible), by enumeration."""
+    import itertools
+    problem, dp = decoupled(inst)
+    if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+        return None
+    s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+    sizes = [b - a for a, b in s.wcols]
+    if int(np.prod(sizes)) > 400:
+        return None
+    ub = np.ones(s.lp.n_lam)
+    sol = s.lp.solve(ub)
+    if sol is None:
+        return None
+    Y, const = s.lp.flow_weights(sol[1])
+    raw, val, mins = s.lp.bound(Y, const, ub)
+    exact = SEARCH._Exact(dp, pareto_remainder)
+    values = {picks: exact.value(dict(zip(s.coupling, picks)))
+              for picks in itertools.product(*(range(n) for n in sizes))}
+    return s, (val, mins, const, raw), values
+
+
+def _small_instances(seed: int, count: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        yield two_flow_instance(rng) if rng.random() < 0.4 else random_dag_instance(
+            rng, rng.randint(4, 7), 3, rng.uniform(0.35, 0.8))
+
+
+def test_fixing_bound_never_exceeds_a_fixings_exact_value():
+    """The DP is skipped for a fixing whose :meth:`LPSearch.fixing_bound` reaches the
+    incumbent: the bound (cheapest others, (1) with the fixing, cheapest fitting others) is
+    below the DP's exact value of every coupling fixing, and INF only for fixings no
+    completion makes feasible -- so no optimum is skipped."""
+    checked = infeasible = 0
+    for inst in _small_instances(11, 60):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s, (val, mins, const, _), values = got
+        for picks, exact in values.items():
+            b = s.fixing_bound(list(picks), (val, mins, const))
+            if exact is None:
+                infeasible += b == float("inf")
+                continue
+            assert b <= exact * (1 + 1e-12) + 1e-9, (picks, b, exact)
+            checked += 1
+    assert checked >= 200 and infeasible >= 1
+
+
+def test_child_bound_never_exceeds_the_childs_optimum():
+    """A child enters the queue with (1) at its parent's y over its own candidates: never
+    above the best exact value of a fixing in the child (brute force over its fixings)."""
+    rng = random.Random(5)
+    checked = 0
+    for inst in _small_instances(12, 60):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s, (val, mins, const, raw), values = got
+        full = tuple((1 << (b - a)) - 1 for a, b in s.wcols)
+        for _ in range(10):
+            child = tuple(m if rng.random() < 0.5 else (rng.randrange(1, m + 1) or 1) for m in full)
+            inside = [v for p, v in values.items()
+                      if v is not None and all((c >> k) & 1 for c, k in zip(child, p))]
+            key = s.child_bound(child, full, val, mins, raw, raw)
+            if inside:
+                assert key <= min(inside) * (1 + 1e-12) + 1e-9
+                checked += 1
+    assert checked >= 100
+
+
+def test_an_lp_integral_node_is_partitioned_around_its_fixing():
+    """Where the LP picks one candidate F_w at every coupling node, the children and F
+    partition the node's fixings: every other fixing lies in exactly one child, F in none."""
+    import itertools
+    rng = random.Random(9)
+    checked = 0
+    for inst in _small_instances(13, 80):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s = got[0]
+        masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols)
+        if all(m & (m - 1) == 0 for m in masks):
+            continue
+        F = [rng.choice([k for k in range(m.bit_length()) if (m >> k) & 1]) for m in masks]
+        lam = np.zeros(s.lp.n_lam)
+        lam[s.lp.ptr[:-1]] = 1.0  # other nodes: their fastest, whole
+        for (a, b), k in zip(s.wcols, F):
+            lam[a:b] = 0.0
+            lam[a + k] = 1.0
+        kids = [c for c, _ in s.branch(lam, masks, list(F), -np.inf)]
+        inside = lambda ms, p: all((m >> k) & 1 for m, k in zip(ms, p))  # noqa: E731
+        for p in itertools.product(*(range(m.bit_length()) for m in masks)):
+            if not inside(masks, p):
+                continue
+            n = sum(inside(c, p) for c in kids)
+            assert n == (0 if list(p) == F else 1), (masks, F, p, kids)
+        checked += 1
+    assert checked >= 15
+
+
+def test_mask_arrays_equal_the_python_loops():
+    """upper_bounds / lowest_bits in numpy (masks of ≤ 62 candidates) equal the Python loops
+    taken for wider masks."""
+    rng = random.Random(17)
+    checked = 0
+    for inst in _small_instances(14, 30):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s = got[0]
+        for _ in range(5):
+            masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols)
+            fast_ub, fast_low = s.upper_bounds(masks), s.lowest_bits(masks)
+            s.narrow = False
+            try:
+                assert np.array_equal(fast_ub, s.upper_bounds(masks))
+                assert np.array_equal(fast_low, s.lowest_bits(masks))
+            finally:
+                s.narrow = True
+            checked += 1
+    assert checked >= 50

@@ -34,22 +34,32 @@ allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when eve
 multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
-bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each coupling
-node at the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k}
-(every node no slower than in the LP keeps every path within the budget), the rest of each
-flow decided exactly by the remainder DP (:class:`~.search._Exact`, memoised per flow) -- so
-the decision is always the DP's. Branch on the coupling node whose rounding loses most
+bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
+the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k} (every
+node no slower than in the LP keeps every path within the budget), then greedy slack filling
+(while some node fits a cheaper candidate in its room -- the budget less the longest path
+through it without it -- the move saving most), and the rest of each flow decided exactly by
+the remainder DP (:class:`~.search._Exact`, memoised per flow) -- so the decision is always the
+DP's. A fixing reaches the DP only when :meth:`LPSearch.fixing_bound` (the other nodes at
+their cheapest; (1) with the fixing; the other nodes at their cheapest candidate that fits
+beside it) is below the incumbent. Branch on the coupling node whose rounding loses most
 against its LP cost, by latency: candidates at most ℓ_w, and slower ones (both children cut
 off the LP point), chosen among the ``STRONG`` best by their children's LP values (strong
 branching until a node has ``RELIABLE`` observations, then its average gains: reliability
-branching); where the LP picks a single candidate at every coupling node but the DP's value
-is still above the bound, the widest undecided node is split at its LP choice. A search node
-whose coupling nodes are all decided is the DP's exact value: a leaf. A better incumbent is
-improved by local search whose moves are evaluated in one batch
-(:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis over one instance's subproblems).
+branching); a strong-branching child keeps its LP solution and bound (1) at its duals, so it
+is not solved again, and when that bound prunes, its sibling alone is the branch. Where the LP
+picks a single candidate F_w at every coupling node but the DP's value is above the bound, F
+is valued and the rest of the node partitioned around it (for each undecided node j in turn:
+j faster or slower than F_j, the nodes before it at F; Murty 1968). Children are queued by (1)
+at their parent's y over their own candidates. A search node whose coupling nodes are all
+decided is the DP's exact value: a leaf. A better incumbent is improved by local search whose
+moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
+over one instance's subproblems).
 
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
-relative, as in :mod:`.search`). Per search node O(LP + Σ_f |G_f| + Σ_v |candidates|);
+relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
+value is not below it (``tests/test_flow_bound.py`` checks both bounds, and that the
+partition around F loses no fixing, against enumeration). Per search node O(LP + Σ_f |G_f| + Σ_v |candidates|);
 exponential in the coupling nodes in the worst case (the problem is strongly NP-hard, De,
 Dunne, Ghosh & Wells 1997), but the LP bound closes most of the gap at the root on random
 DAGs and lattices. At the deadline: the incumbent, with the least open bound as lower bound.
@@ -72,8 +82,8 @@ from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
-STRONG = 4  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
-RELIABLE = 2  # strong-branching observations of a node after which its average gains stand in
+STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 
 
 class FlowLP:
@@ -150,13 +160,13 @@ class FlowLP:
                    np.asarray([a for r in rows for _, a in r], float))
         self.lp = lp
         self.optimal = highs.HighsModelStatus.kOptimal
-        self.all_cols = np.arange(n_lam, dtype=np.int32)
+        self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
         self._slots()
 
     def _slots(self) -> None:
-        """The flows' (flow, node) *slots* as flat arrays, edges grouped by the level (hop
-        depth) of their head, so the passes over the DAGs are a few numpy calls per level."""
-        slot_node, slot_flow, sink, first_out, level = [], [], [], [], []
+        """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
+        for the passes over the DAGs."""
+        slot_node, slot_flow, sink, first_out = [], [], [], []
         e_u, e_v, e_row, e_d, src_slot, src_row = [], [], [], [], [], []
         for f, (plan, _) in enumerate(self.flows):
             base = len(slot_node)
@@ -165,7 +175,6 @@ class FlowLP:
                 slot_flow.append(f)
                 sink.append(is_sink)
                 first_out.append(first)
-                level.append(1 + max((level[base + u] for u, _, _ in ins), default=-1))
                 if src >= 0:
                     src_slot.append(base + j)
                     src_row.append(src)
@@ -180,16 +189,26 @@ class FlowLP:
         self.e_u, self.e_v, self.e_row = i64(e_u), i64(e_v), i64(e_row)
         self.e_d = np.asarray(e_d, dtype=float)
         self.src_slot, self.src_row = i64(src_slot), i64(src_row)
-        lev = i64(level)
-        head_level = lev[self.e_v] if len(e_v) else i64([])
-        self.levels = [(np.nonzero(lev == L)[0], np.nonzero(head_level == L)[0])
-                       for L in range(int(lev.max(initial=0)) + 1)]  # (slots, edges into them)
+        # per slot, in topological order (flows one after another): its in-edges (tail slot,
+        # d), out-edges (head slot, d) and out-edge indices -- plain lists, since a pass over a
+        # few hundred edges in Python costs less than a few numpy calls per hop level
+        S = len(slot_node)
+        self.ins: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+        self.outs: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+        self.out_edges: list[list[tuple[int, int]]] = [[] for _ in range(S)]
+        for e, (u, v, d) in enumerate(zip(e_u, e_v, e_d)):
+            self.ins[v].append((u, d))
+            self.outs[u].append((v, d))
+            self.out_edges[u].append((e, v))
 
     def _run(self, ub: np.ndarray) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
         from the last basis; whether HiGHS reports an optimum."""
-        n = self.n_lam
-        self.lp.changeColsBounds(n, self.all_cols, np.zeros(n), ub)
+        changed = np.nonzero(ub != self.last_ub)[0]
+        if changed.size:
+            self.lp.changeColsBounds(changed.size, changed.astype(np.int32), np.zeros(changed.size),
+                                     ub[changed])
+            self.last_ub = ub
         self.lp.run()
         return self.lp.getModelStatus() == self.optimal
 
@@ -208,8 +227,8 @@ class FlowLP:
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
     def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float]:
-        """Exactly conservative flows y_f from the LP's row duals (one pass down the levels of
-        every flow: a node's inflow leaves through its out-edges in proportion to their
+        """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
+        topological order: a node's inflow leaves through its out-edges in proportion to their
         duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
         (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
         y = np.maximum(duals, 0.0)
@@ -219,13 +238,19 @@ class FlowLP:
         tot = out_raw[self.e_u]
         ratio = np.where(tot > 0, raw / np.where(tot > 0, tot, 1.0),
                          (self.e_row == self.first_out[self.e_u]).astype(float))
-        inflow = np.zeros(S)
-        inflow[self.src_slot] = y[self.src_row]
-        edge = np.zeros(len(self.e_u))
-        for _, idx in self.levels[1:]:
-            flow = inflow[self.e_u[idx]] * ratio[idx]
-            edge[idx] = flow
-            np.add.at(inflow, self.e_v[idx], flow)
+        inflow_a = np.zeros(S)
+        inflow_a[self.src_slot] = y[self.src_row]
+        inflow, r = inflow_a.tolist(), ratio.tolist()
+        edge = [0.0] * len(r)
+        for s, outs in enumerate(self.out_edges):  # topological: a slot's inflow is complete
+            x = inflow[s]
+            if x:
+                for e, v in outs:
+                    f = x * r[e]
+                    edge[e] = f
+                    inflow[v] += f
+        inflow = np.asarray(inflow)
+        edge = np.asarray(edge)
         F = len(self.flows)
         Y = np.bincount(self.slot_node, weights=inflow, minlength=len(self.nodes))
         value_in = np.bincount(self.slot_flow[self.src_slot], weights=y[self.src_row], minlength=F)
@@ -278,6 +303,9 @@ class LPSearch:
         free = np.ones(len(cheapest), dtype=bool)
         free[self.slot] = False
         self.free_floor = float(cheapest[free].sum())
+        self.free = np.nonzero(free)[0]  # the nodes that are not coupling nodes
+        self.col_index = np.arange(self.lp.n_lam)
+        self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
@@ -287,34 +315,32 @@ class LPSearch:
         self.slack_budget = np.asarray(
             [budget + spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
              for plan, budget in self.lp.flows], dtype=float)
+        self.tight_budget = np.asarray(
+            [budget - spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
+             for plan, budget in self.lp.flows], dtype=float)
         col_slot = np.full(self.lp.n_lam, -1, dtype=np.int64)
         for i, (a, b) in enumerate(self.wcols):
             col_slot[a:b] = i
         self.coupled_col = col_slot >= 0
         self.col_slot = col_slot.tolist()
+        # the coupled columns, their slots and bits: masks <-> bounds in a few numpy calls
+        # (masks of up to 62 candidates fit an int64; wider ones take the Python loop)
+        self.cc = np.nonzero(self.coupled_col)[0]
+        self.cc_slot = col_slot[self.cc]
+        self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
+        self.narrow = all(b - a <= 62 for a, b in self.wcols)
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
         other node at its fastest allowed candidate: ``start_v + L_{v,k} + tail_v`` above the
-        budget (widened by the float margin), start/tail from one pass each way over the
-        levels of every flow. None: some node keeps none (the search node is infeasible).
-        O(Σ_f |G_f|) in a few numpy calls per level."""
+        budget (widened by the float margin), start/tail from one pass each way over every
+        flow in topological order. None: some node keeps none (the search node is
+        infeasible). O(Σ_f |G_f|)."""
         lp = self.lp
         lat = lp.lat
-        fast = lat[lp.ptr[:-1]].copy()  # fastest allowed latency per node
-        for s_, (a, _), m in zip(self.slot, self.wcols, masks):
-            fast[s_] = lat[a + (m & -m).bit_length() - 1]
-        L = fast[lp.slot_node]  # per slot
-        start = np.zeros(len(L))
-        finish = L.copy()
-        e_u, e_v, e_d = lp.e_u, lp.e_v, lp.e_d
-        for slots, idx in lp.levels[1:]:
-            np.maximum.at(start, e_v[idx], finish[e_u[idx]] + e_d[idx])
-            finish[slots] = start[slots] + L[slots]
-        tail = np.zeros(len(L))
-        for _, idx in reversed(lp.levels[1:]):
-            v = e_v[idx]
-            np.maximum.at(tail, e_u[idx], e_d[idx] + L[v] + tail[v])
+        fast = lat[lp.ptr[:-1]]  # fastest allowed latency per node
+        fast[self.slot] = lat[self.wstart + self.lowest_bits(masks)]
+        start, tail = self.start_tail(fast)
         room_slot = self.slack_budget[lp.slot_flow] - start - tail
         room = np.full(len(lp.nodes), INF)
         np.minimum.at(room, lp.slot_node, room_slot)
@@ -331,9 +357,10 @@ class LPSearch:
 
     def improve(self) -> None:
         """Local search from the incumbent (the primal side's batch work): every move of one
-        node to a cheaper candidate, then every pair of one node one step faster and another
-        cheaper, evaluated at once by :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's
-        longest-path rule); the best feasible cheaper move is taken until none is left, and
+        node to a cheaper candidate that fits its room (the budget less the longest path
+        through it without it), then every pair of one node one step faster and another
+        cheaper that fits only with the latency given back, evaluated at once by
+        :func:`fa2opt.dag_batch.evaluate_fixings` (the spec's longest-path rule); the best feasible cheaper move is taken until none is left, and
         the coupling nodes' result goes back to the DP (:class:`~.search._Exact`) for the
         other nodes. O(moves · (V + E)) per round, on the batch backend."""
         exact = self.exact
@@ -349,20 +376,32 @@ class LPSearch:
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 break
             cur = float(lp.cost[idx].sum())
+            # each node's room: the budget (widened by the float margin) less the longest
+            # path through it without it; a move that cannot fit in it (or, for a pair, in it
+            # plus what speeding the other node up gives back) is not evaluated
+            start, tail = self.start_tail(lp.lat[idx])
+            room = np.full(len(lp.nodes), INF)
+            np.minimum.at(room, lp.slot_node, self.slack_budget[lp.slot_flow] - start - tail)
+            cheaper = cols > idx[owner]
+            need = lp.lat - room[owner]
             # single moves: node owner[c] to a cheaper (slower) candidate c
-            single = cols[cols > idx[owner]]
+            single = cols[cheaper & (need <= 0)]
             rows_v = owner[single]
-            # pairs: u one step faster, v to a cheaper candidate, cheaper in total
+            # pairs: u one step faster, v to a cheaper candidate that does not fit alone,
+            # cheaper in total
+            over = cols[cheaper & (need > 0)]
             faster = idx - 1
             us = np.nonzero(faster >= first)[0]
             gain = lp.cost[faster[us]] - lp.cost[idx[us]]  # (U,) what speeding u up costs
-            save = lp.cost[single] - lp.cost[idx[rows_v]]  # (S,) what a single move saves
+            back = lp.lat[idx[us]] - lp.lat[faster[us]]  # (U,) the latency it gives back
+            save = lp.cost[over] - lp.cost[idx[owner[over]]]  # (O,) what the move saves
             iu, iv = np.nonzero((gain[:, None] + save[None, :] < -1e-12)
-                                & (us[:, None] != rows_v[None, :]))
+                                & (us[:, None] != owner[over][None, :])
+                                & (need[over][None, :] <= back[:, None]))
             if iu.size > MAX_PAIRS:  # the pairs that would save most
                 keep = np.argpartition(gain[iu] + save[iv], MAX_PAIRS)[:MAX_PAIRS]
                 iu, iv = iu[keep], iv[keep]
-            pu, pv = us[iu], single[iv]
+            pu, pv = us[iu], over[iv]
             B = rows_v.size + pu.size
             if B == 0:
                 break
@@ -394,7 +433,12 @@ class LPSearch:
         return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
 
     def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
+        """λ's upper bounds of a search node: 0 for the candidates its masks exclude, else 1."""
         ub = np.ones(self.lp.n_lam)
+        if self.narrow:
+            m = np.asarray(masks, dtype=np.int64)
+            ub[self.cc] = (m[self.cc_slot] >> self.cc_bit) & 1
+            return ub
         for (a, b), m in zip(self.wcols, masks):
             for k in range(b - a):
                 if not (m >> k) & 1:
@@ -403,7 +447,7 @@ class LPSearch:
 
     def rounding(self, lam: np.ndarray, ub: np.ndarray) -> list[int]:
         """Each coupling node at its cheapest allowed candidate no slower than its LP latency
-        (its fastest allowed one when the LP's tolerance leaves none)."""
+        (its fastest allowed one when the LP's tolerance leaves none), then :meth:`fill`."""
         lp = self.lp
         starts = lp.ptr[:-1]
         ell = np.add.reduceat(lam * lp.lat, starts)
@@ -412,116 +456,282 @@ class LPSearch:
         allowed = ub > 0
         fits = np.maximum.reduceat(np.where(allowed & (lp.lat <= ell[lp.owner]), cols, -1), starts)
         first = np.minimum.reduceat(np.where(allowed, cols, lp.n_lam), starts)
-        pick = np.where(fits >= 0, fits, first) - starts
-        return pick[self.slot].tolist()
+        pick = np.where(fits >= 0, fits, first)
+        pick = self.fill(pick, allowed)
+        return (pick - starts)[self.slot].tolist()
+
+    def fill(self, pick: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Greedy slack filling of a full choice (column per node): while some node can move
+        to a cheaper allowed candidate that keeps every path through it within the budget
+        (``start_v + L + tail_v``, the other nodes as chosen; budgets narrowed by the float
+        margin), take the move saving most. O(moves · Σ_f |G_f|)."""
+        lp = self.lp
+        lat, cost, owner = lp.lat, lp.cost, lp.owner
+        pick = pick.copy()
+        for _ in range(len(lp.nodes)):
+            start, tail = self.start_tail(lat[pick])
+            room_slot = self.tight_budget[lp.slot_flow] - start - tail
+            room = np.full(len(lp.nodes), INF)
+            np.minimum.at(room, lp.slot_node, room_slot)
+            cur = pick[owner]
+            saving = np.where(allowed & (lat <= room[owner]) & (cost < cost[cur]),
+                              cost[cur] - cost, 0.0)
+            c = int(np.argmax(saving))
+            if saving[c] <= 0:
+                break
+            pick[owner[c]] = c
+        return pick
+
+    def start_tail(self, L_node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per slot, the longest path ending just before it (start) and leaving it (tail),
+        node latencies ``L_node``: one pass each way in topological order, O(Σ_f |G_f|)."""
+        lp = self.lp
+        L = L_node[lp.slot_node].tolist()
+        S = len(L)
+        start, finish = [0.0] * S, [0.0] * S
+        for v, ins in enumerate(lp.ins):
+            st = 0.0
+            for u, d in ins:
+                t = finish[u] + d
+                if t > st:
+                    st = t
+            start[v] = st
+            finish[v] = st + L[v]
+        tail = [0.0] * S
+        for u in range(S - 1, -1, -1):
+            tl = 0.0
+            for v, d in lp.outs[u]:
+                t = d + L[v] + tail[v]
+                if t > tl:
+                    tl = t
+            tail[u] = tl
+        return np.asarray(start), np.asarray(tail)
 
     @staticmethod
     def fastest(masks: tuple[int, ...]) -> list[int]:
         return [(m & -m).bit_length() - 1 for m in masks]
 
-    def value(self, picks: list[int]) -> float | None:
-        """The exact value of a coupling fixing (the DP decides the other nodes), or None
-        when it cannot beat the incumbent: skipped outright when even the other nodes at their
-        cheapest would not (most roundings), so only promising fixings reach the DP."""
+    def lowest_bits(self, masks: tuple[int, ...]) -> np.ndarray:
+        """Each mask's lowest set bit (its fastest allowed candidate), as an array."""
+        if not self.narrow:
+            return np.asarray(self.fastest(masks), dtype=np.int64)
+        m = np.asarray(masks, dtype=np.int64)
+        return np.frexp((m & -m).astype(float))[1].astype(np.int64) - 1  # exact: powers of 2
+
+    def fixing_bound(self, picks: list[int], lagrange: tuple | None = None,
+                     limit: float = INF) -> float:
+        """A lower bound of the exact value of a coupling fixing (coupling costs plus the DP's
+        completion; INF when no completion meets the budgets), the largest of: the other nodes
+        at their cheapest; the search node's bound (1) with the coupling nodes fixed
+        (``lagrange`` = (val, mins, const) of :meth:`FlowLP.bound`: ``const + Σ_w val[w, pick]
+        + Σ_{other v} mins_v`` -- (1) holds for every choice, this one included); and every
+        other node at its cheapest candidate that fits beside the fixed nodes with the rest at
+        their fastest (``start_v + L + tail_v`` within the budget widened by the float margin;
+        INF when some node fits nowhere). Returns as soon as one reaches ``limit``.
+        O(Σ_f |G_f| + Σ candidates)."""
         lp = self.lp
-        fixed = sum(float(lp.cost[a + k]) for (a, _), k in zip(self.wcols, picks))
-        if fixed + self.free_floor >= self.exact.best - self.tol():
+        cols = self.wstart + np.asarray(picks, dtype=np.int64)
+        fixed = float(lp.cost[cols].sum())
+        lb = fixed + self.free_floor
+        if lb >= limit:
+            return lb
+        if lagrange is not None:
+            val, mins, const = lagrange
+            lb = max(lb, const + float(val[cols].sum()) + float(mins[self.free].sum()))
+            if lb >= limit:
+                return lb
+        if self.free.size:
+            L = lp.lat[lp.ptr[:-1]]
+            L[self.slot] = lp.lat[cols]
+            start, tail = self.start_tail(L)
+            room = np.full(len(lp.nodes), INF)
+            np.minimum.at(room, lp.slot_node, self.slack_budget[lp.slot_flow] - start - tail)
+            fit = np.maximum.reduceat(np.where(lp.lat <= room[lp.owner], self.col_index, -1),
+                                      lp.ptr[:-1])
+            if (fit[self.slot] < cols).any() or (fit < 0).any():
+                return INF
+            lb = max(lb, fixed + float(lp.cost[fit[self.free]].sum()))
+        return lb
+
+    def value(self, picks: list[int], lagrange: tuple | None = None) -> float | None:
+        """The exact value of a coupling fixing (the DP decides the other nodes), or None
+        when it cannot beat the incumbent: the DP runs only when :meth:`fixing_bound` is below
+        the incumbent (most roundings are settled by it)."""
+        limit = self.exact.best - self.tol()
+        if self.fixing_bound(picks, lagrange, limit) >= limit:
             return None
         return self.exact.value(dict(zip(self.coupling, picks)))
 
-    def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int]
-               ) -> list[tuple[int, ...]]:
-        """Children of a search node: by latency at the coupling node whose rounding loses
-        most against its LP cost; without a fractional one, the widest undecided node split
-        into its rounded candidate, the faster and the slower ones."""
+    def child_lp(self, child: tuple[int, ...]) -> tuple[float, tuple | None]:
+        """A child's LP for strong branching: (its LP value for the score, INF when HiGHS
+        reports no optimum; and what :meth:`settle` turns into the child's bound)."""
+        ub = self.upper_bounds(child)
+        sol = self.lp.solve(ub)
+        if sol is None:
+            return INF, None
+        return self.lp.value, (ub, sol[0], sol[1], self.lp.value, None)
+
+    def settle(self, solved: tuple | None, parent_lb: float) -> tuple | None:
+        """(bound (1) at a strong-branching child's duals, y, λ, LP value): carried into the
+        child, so it is not solved again and is dropped at once when the bound prunes.
+        ``solved``: what :meth:`child_lp` returned (5 entries), or already settled (4)."""
+        if solved is None or len(solved) == 4:
+            return solved
+        ub, lam, duals, value, _ = solved
+        y = self.lp.flow_weights(duals)
+        return (max(self.lp.bound(y[0], y[1], ub)[0], parent_lb), y, lam, value)
+
+    def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
+               lb: float) -> list[tuple[tuple[int, ...], tuple | None]]:
+        """Children of a search node (each with what strong branching learnt of it, or None):
+        by latency at the coupling node whose rounding loses most against its LP cost; without
+        a fractional one, the widest undecided node split into its rounded candidate, the
+        faster and the slower ones. A child whose strong-branching bound prunes is left out
+        (its sibling alone: a fixing)."""
         lat, cost = self.lp.lat, self.lp.cost
         options = []  # (rounding loss, coupling slot, fast mask, slow mask)
         if lam is not None:
-            for i, ((a, b), m) in enumerate(zip(self.wcols, masks)):
-                x = lam[a:b]
-                if m & (m - 1) == 0 or np.count_nonzero(x > 1e-9) < 2:
+            # the coupling nodes with at least two candidates in the LP's support
+            support = np.add.reduceat((lam > 1e-9).astype(np.int64), self.lp.ptr[:-1])[self.slot]
+            for i in np.nonzero(support >= 2)[0].tolist():
+                (a, b), m = self.wcols[i], masks[i]
+                if m & (m - 1) == 0:
                     continue
+                x = lam[a:b]
                 split = float(x @ lat[a:b])
                 fast = sum(1 << k for k in range(b - a) if (m >> k) & 1 and lat[a + k] <= split)
                 if fast and m & ~fast:
                     options.append((cost[a + picks[i]] - float(x @ cost[a:b]), i, fast, m & ~fast))
         if options:
             options.sort(reverse=True)
-            best, best_score = options[0], -1.0
+            best, best_score, best_info = options[0], -1.0, (None, None)
             base = self.lp.value
             for opt in options[:STRONG] if len(options) > 1 else ():
                 _, i, fast, slow = opt
                 seen = self.pseudo[i]
+                info = (None, None)
                 if seen[2] and seen[2] >= RELIABLE:  # reliable: the average gains observed so far
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:  # strong branching: solve both children's LPs, and remember the gains
-                    gains = tuple(max(self.lp.objective(self.upper_bounds(
-                        masks[:i] + (c,) + masks[i + 1:])) - base, 1e-9) for c in (fast, slow))
-                    gains = tuple(min(g, 1e9) for g in gains)
+                    kids = [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
+                    (v0, i0), (v1, i1) = (self.child_lp(k) for k in kids)
+                    info = (i0, i1)
+                    gains = tuple(min(max(v - base, 1e-9), 1e9) for v in (v0, v1))
                     self.pseudo[i] = [seen[0] + gains[0], seen[1] + gains[1], seen[2] + 1]
+                    # the bound (1) only where the LP value says it may prune (it equals the
+                    # LP's value up to the LP's tolerances)
+                    limit = self.exact.best - self.tol()
+                    near = limit - 1e-6 * max(1.0, abs(limit))
+                    info = tuple(self.settle(x, lb) if v >= near else x
+                                 for v, x in zip((v0, v1), info))
+                    alive = [(k, x) for k, x in zip(kids, info)
+                             if x is None or len(x) == 5 or x[0] < limit]
+                    if len(alive) < 2:  # a child pruned: branch here, on the other alone
+                        return [(k, self.settle(x, lb)) for k, x in alive]
                 score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
                 if score > best_score:
-                    best, best_score = opt, score
+                    best, best_score, best_info = opt, score, info
             _, i, fast, slow = best
-            return [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
-        i = max(range(len(masks)), key=lambda j: (bin(masks[j]).count("1"), -j))
-        m, k = masks[i], picks[i]
-        if m & (m - 1) == 0:
+            return [(masks[:i] + (c,) + masks[i + 1:], self.settle(x, lb))
+                    for c, x in zip((fast, slow), best_info)]
+        undecided = sorted((j for j, m in enumerate(masks) if m & (m - 1)),
+                           key=lambda j: (-bin(masks[j]).count("1"), j))
+        if not undecided:
             return []
+        if lam is not None:
+            # the LP picks one candidate F_w at every coupling node: F's exact value is the
+            # DP's (valued here), and the rest of the subtree is partitioned without it: for
+            # each undecided node j in turn, j faster / slower than F_j with the nodes before
+            # it at F (Murty 1968's partition) -- no chain of children that keep F's LP point
+            F = [int(np.argmax(lam[a:b])) for a, b in self.wcols]
+            if all((m >> k) & 1 for m, k in zip(masks, F)):
+                self.value(F)
+                kids, fixed = [], list(masks)
+                for j in undecided:
+                    m, k = masks[j], F[j]
+                    for part in (m & ((1 << k) - 1), m & ~((1 << (k + 1)) - 1)):
+                        if part:
+                            kids.append((tuple(fixed[:j]) + (part,) + tuple(fixed[j + 1:]), None))
+                    fixed[j] = 1 << k
+                return kids
+        i = undecided[0]
+        m, k = masks[i], picks[i]
         parts = (m & (1 << k), m & ((1 << k) - 1), m & ~((1 << (k + 1)) - 1))
-        return [masks[:i] + (c,) + masks[i + 1:] for c in parts if c]
+        return [(masks[:i] + (c,) + masks[i + 1:], None) for c in parts if c]
+
+    def child_bound(self, child: tuple[int, ...], masks: tuple[int, ...], val: np.ndarray,
+                    mins: np.ndarray, raw: float, lb: float) -> float:
+        """A child's bound before its own LP: (1) at the parent's y over the child's allowed
+        candidates (``raw`` plus, at each coupling node the child narrows, its least reduced
+        cost left), and never below the parent's ``lb``."""
+        add = 0.0
+        for i, (c, m) in enumerate(zip(child, masks)):
+            if c != m:
+                a, b = self.wcols[i]
+                s_ = self.slot[i]
+                least = min(float(val[a + k]) for k in range(b - a) if (c >> k) & 1)
+                add += least - float(mins[s_])
+        return max(lb, raw + add)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
                             lb: float) -> tuple[int, ...] | None:
         """Drop every candidate whose forced bound ``lb + r`` reaches the incumbent; None when
         a node keeps none (the subtree cannot beat the incumbent)."""
         limit = self.exact.best - self.tol() - lb
-        out = []
-        for (a, b), m, s in zip(self.wcols, masks, self.slot):
-            r = val[a:b] - mins[s]
-            for k in range(b - a):
-                if (m >> k) & 1 and r[k] >= limit:
-                    m &= ~(1 << k)
-            if not m:
-                return None
-            out.append(m)
+        drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
+        if not drop.size:
+            return masks
+        out = list(masks)
+        for c in drop.tolist():
+            i = self.col_slot[c]
+            out[i] &= ~(1 << (c - self.wcols[i][0]))
+        if not all(out):
+            return None
         return tuple(out)
 
     def run(self) -> SearchResult | None:
         exact = self.exact
         counter = 0
-        heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None)]
+        # (bound, tie, masks, the parent's y, what strong branching solved of this node)
+        heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None, None)]
         root_lb: float | None = None
         timed_out = False
         while heap:
-            parent_lb, _, masks, parent_y = heapq.heappop(heap)
+            parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
             if parent_lb >= exact.best - self.tol():
                 continue
             if self.deadline is not None and time.perf_counter() > self.deadline:
-                heapq.heappush(heap, (parent_lb, 0, masks, parent_y))
+                heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
                 break
             self.explored += 1
-            masks = self.propagate(masks)
-            if masks is None:
+            narrowed = self.propagate(masks)
+            if narrowed is None:
                 continue
-            ub = self.upper_bounds(masks)
-            sol = self.lp.solve(ub)
+            ub = self.upper_bounds(narrowed)
             lam = None
-            if sol is not None:
-                lam = sol[0]
-                y = self.lp.flow_weights(sol[1])
-            elif parent_y is not None:  # any y bounds: keep the parent's
-                y = parent_y
+            if known is not None and narrowed == masks:  # its LP is solved already
+                _, y, lam, self.lp.value = known
             else:
-                y = (np.zeros(len(self.lp.nodes)), 0.0)
-            lb, val, mins = self.lp.bound(y[0], y[1], ub)
-            lb = max(lb, parent_lb)
+                sol = self.lp.solve(ub)
+                if sol is not None:
+                    lam = sol[0]
+                    y = self.lp.flow_weights(sol[1])
+                elif parent_y is not None:  # any y bounds: keep the parent's
+                    y = parent_y
+                else:
+                    y = (np.zeros(len(self.lp.nodes)), 0.0)
+            masks = narrowed
+            raw, val, mins = self.lp.bound(y[0], y[1], ub)
+            lb = max(raw, parent_lb)
             if root_lb is None:
                 root_lb = lb
+            if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
+                continue
             picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
             before = exact.best
-            if self.value(picks) is None and lam is not None and exact.best == INF:
+            if (self.value(picks, (val, mins, y[1])) is None and lam is not None
+                    and exact.best == INF):
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
@@ -538,9 +748,11 @@ class LPSearch:
             if all(m & (m - 1) == 0 for m in masks):  # every coupling node decided: the DP's value
                 self.value(self.fastest(masks))
                 continue
-            for child in self.branch(lam, masks, picks):
+            for child, known in self.branch(lam, masks, picks, lb):
                 counter += 1
-                heapq.heappush(heap, (lb, counter, child, y))
+                key = (known[0] if known is not None
+                       else self.child_bound(child, masks, val, mins, raw, lb))
+                heapq.heappush(heap, (key, counter, child, y, known))
         lower = None
         if timed_out:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)
