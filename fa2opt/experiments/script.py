@@ -37,6 +37,7 @@ ENTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "decision-bench": ("scripts/bench_decision.py", ()),
     "kernel-bench": ("scripts/bench_kernel.py", ()),
     "milp-bench": ("formulations.bench", ()),
+    "stress": ("scripts/stress_families.py", ()),
 }
 STDOUT_TAIL = 60  # lines of a run's stdout quoted in summary.md
 

@@ -1,0 +1,199 @@
+"""Stress campaign: fa2 against the MILP on randomly drawn instances of every generated family,
+as drawn, at the SLA's tolerance edge, and with an extension set added.
+
+The benchmarks (``bench_decision.py``, ``bench_extensions.py``) time a fixed grid of two
+instances per size; a researcher's instances are draws the grid never saw. This campaign
+draws ``--draws`` instances (seeded: family, size and instance seed from one generator) of
+the families of :data:`fa2opt.generate.FAMILIES` at small and middle sizes
+(:data:`SIZES`), and solves each with both methods in up to three variants:
+
+* ``base`` -- the instance as drawn;
+* ``edge`` -- every flow's SLA moved to the tolerance edge of the MILP optimum's latency L_f:
+  ``S_f = L_f − 1e-6`` shifted by k ∈ [−3, 3] ulps (so ``fl(S_f + 1e-6)`` lands on, just
+  below or just above L_f: the optimum becomes exactly feasible or breaks the rule by an
+  ulp, which is where a DP that adds in another order than the spec's rule errs);
+* an extension set (``capacity``, ``accuracy``, ``switch`` or ``combined``, drawn) by the
+  rules of :mod:`fa2opt.extensions.realistic`, on the families where sizing those keys
+  (an fa2 solve of the base instance and of its variants) stays cheap (:data:`EXTENDED`).
+
+Every answer goes through ``verify``; a pair matches when both are proven and agree (spec
+tolerance), ``unproven`` when either hit ``--time-limit``. Prints a table per family and
+variant (count, matches, fa2 and MILP medians and worst, the worst per-instance MILP/fa2)
+and the draws where fa2 was slower than the MILP, with their seeds (``--out``: a CSV of every
+run). Not a test: timings vary by machine; the counts do not.
+
+    python scripts/stress_families.py [--draws 150] [--time-limit 60] [--seed 0] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fa2opt import Problem, get_solver  # noqa: E402
+from fa2opt.extensions.realistic import EXTENSION_SETS, extended  # noqa: E402
+from fa2opt.generate import FAMILIES  # noqa: E402
+from fa2opt.solver import checked  # noqa: E402
+from fa2opt.verify import matches  # noqa: E402
+
+PROVEN = ("optimal", "infeasible")
+# sizes drawn per family: small and middle (the benchmarks time the large ones)
+SIZES: dict[str, list[tuple]] = {
+    "dense": [(10, 0.3), (14, 0.25), (18, 0.2), (22, 0.15)],
+    "shared": [(15, 2), (20, 3)],
+    "random": [(30,), (50,)],
+    "lattice": [(4, 4), (5, 5)],
+    "vsp": [(40,), (60,)],
+    "shared-large": [(40, 3)],
+    "small": [s for s in FAMILIES["small"].sizes if s[0] <= 8],
+}
+EXTENDED = ("dense", "shared", "lattice", "small")  # families that get an extension variant
+EDGE_ULPS = 3
+
+
+def ulps(x: float, k: int) -> float:
+    """x moved k ulps (up for k > 0)."""
+    for _ in range(abs(k)):
+        x = math.nextafter(x, math.inf if k > 0 else -math.inf)
+    return x
+
+
+def pair(problem: Problem, time_limit: float) -> dict[str, Any]:
+    """Both methods on one problem, each answer checked by verify."""
+    out: dict[str, Any] = {}
+    for method in ("milp", "fa2"):
+        t = time.perf_counter()
+        ans = checked(problem, get_solver(method, time_limit=time_limit).solve(problem))
+        out[method] = ans
+        out[f"{method}_ms"] = round((time.perf_counter() - t) * 1e3, 3)
+    m, f = out["milp"], out["fa2"]
+    proven = m.status in PROVEN and f.status in PROVEN
+    out["match"] = "yes" if proven and matches(f, m) else ("NO" if proven else "unproven")
+    return out
+
+
+def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[dict[str, Any]]:
+    family = str(rng.choice(list(SIZES)))
+    size = SIZES[family][int(rng.integers(len(SIZES[family])))]
+    seed = int(rng.integers(1 << 30))
+    k = int(rng.integers(-EDGE_ULPS, EDGE_ULPS + 1))
+    which = str(rng.choice(EXTENSION_SETS))
+    base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+    name = f"{family}-{'x'.join(map(str, size))}-{seed}"
+    rows = []
+
+    def record(variant: str, inst) -> dict[str, Any]:
+        res = pair(Problem.from_instance(inst), time_limit)
+        m, f = res["milp"], res["fa2"]
+        rows.append({"draw": draw, "family": family, "size": "x".join(map(str, size)),
+                     "seed": seed, "variant": variant, "nodes": len(inst.nodes),
+                     "flows": len(inst.flows), "milp_status": m.status, "fa2_status": f.status,
+                     "match": res["match"], "milp_ms": res["milp_ms"], "fa2_ms": res["fa2_ms"],
+                     "milp_over_fa2": round(res["milp_ms"] / max(res["fa2_ms"], 1e-9), 3),
+                     "fa2_search_nodes": f.extra.get("search_nodes"),
+                     "fa2_dp_solves": f.extra.get("dp_solves")})
+        r = rows[-1]
+        print(f"{name:<34} {variant:<10} {r['milp_status']:<11} {r['fa2_status']:<11} "
+              f"{r['match']:<8} {r['fa2_ms']:10.1f} {r['milp_ms']:10.1f}", flush=True)
+        return res
+
+    res = record("base", base)
+    if res["milp"].status == "optimal":
+        slas = {g: max(1e-9, ulps(lat - 1e-6, k))
+                for g, lat in res["milp"].flow_latency_ms.items()}
+        record(f"edge{k:+d}", base.with_slas(slas))
+    if family in EXTENDED:
+        ext = extended(base, which)
+        if ext is not None:
+            record(which, ext)
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per family and variant kind (base, edge, extension)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        kind = "edge" if r["variant"].startswith("edge") else r["variant"]
+        groups.setdefault((r["family"], kind), []).append(r)
+    table = []
+    for (family, kind), rs in sorted(groups.items()):
+        fa2 = [r["fa2_ms"] for r in rs]
+        milp = [r["milp_ms"] for r in rs]
+        table.append({"family": family, "variant": kind, "runs": len(rs),
+                      "match": sum(r["match"] == "yes" for r in rs),
+                      "differ": sum(r["match"] == "NO" for r in rs),
+                      "unproven": sum(r["match"] == "unproven" for r in rs),
+                      "fa2_median_ms": round(statistics.median(fa2), 2),
+                      "fa2_worst_ms": round(max(fa2), 1),
+                      "milp_median_ms": round(statistics.median(milp), 2),
+                      "milp_worst_ms": round(max(milp), 1),
+                      "fa2_slower": sum(r["fa2_ms"] > r["milp_ms"] for r in rs),
+                      "worst_milp_over_fa2": min(r["milp_over_fa2"] for r in rs)})
+    return table
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    print("  ".join(c.rjust(width[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r[c]).rjust(width[c]) for c in cols))
+
+
+def save(rows: list[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"CSV: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=150, help="instances drawn (each: up to 3 runs)")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per run, both methods")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=None, help="folder for runs.csv and summary.csv")
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    print(f"{'draw':<34} {'variant':<10} {'milp':<11} {'fa2':<11} {'match':<8} "
+          f"{'fa2 ms':>10} {'milp ms':>10}")
+    warm = Problem.from_instance(FAMILIES["small"].generator(np.random.default_rng(0), 4, "chain"))
+    pair(warm, args.time_limit)  # imports and first-call set-up, not timed in any row
+    rows: list[dict[str, Any]] = []
+    for d in range(args.draws):
+        rows += draw_rows(rng, d, args.time_limit)
+    table = summarize(rows)
+    print()
+    print_table(table)
+    differ = sum(r["match"] == "NO" for r in rows)
+    unproven = sum(r["match"] == "unproven" for r in rows)
+    slower = sorted((r for r in rows if r["fa2_ms"] > r["milp_ms"]),
+                    key=lambda r: r["milp_over_fa2"])
+    print(f"\nSUMMARY stress ({args.draws} draws, {len(rows)} runs): {len(rows) - differ - unproven} "
+          f"match, {differ} differ, {unproven} unproven; fa2 slower than the MILP on "
+          f"{len(slower)} runs")
+    for r in slower[:10]:
+        print(f"  slower: {r['family']} {r['size']} seed {r['seed']} {r['variant']}: fa2 "
+              f"{r['fa2_ms']:.1f} ms, MILP {r['milp_ms']:.1f} ms")
+    if args.out is not None and rows:
+        save(rows, args.out / "runs.csv")
+        save(table, args.out / "summary.csv")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
