@@ -97,34 +97,48 @@ def _series(a: SPTree | None, b: SPTree | None) -> SPTree | None:
         return b
     if b is None:
         return a
-    pa = a.parts if isinstance(a, Series) else (a,)
-    pb = b.parts if isinstance(b, Series) else (b,)
+    pa = a.parts if type(a) is Series else (a,)
+    pb = b.parts if type(b) is Series else (b,)
     return Series(pa + pb)
 
 
 def _is_subsequence(small: tuple, big: tuple) -> bool:
-    it = iter(big)
-    return all(any(x is y for y in it) for x in small)
+    j, n = 0, len(big)
+    for x in small:
+        while j < n and big[j] is not x:
+            j += 1
+        if j == n:
+            return False
+        j += 1
+    return True
 
 
 def _dominated(y: SPTree | None, x: SPTree | None) -> bool:
     """A sufficient test that y ≤ x for every choice of (non-negative) latencies. It compares
-    sub-expressions by identity, which is what node reduction creates when it copies a label."""
+    sub-expressions by identity, which is what node reduction creates when it copies a label.
+    (Plain loops and ``type`` tests: it runs on every parallel merge of a decomposition.)"""
     if y is None or y is x:
         return True
     if x is None:
         return False
-    if isinstance(y, Delay) and isinstance(x, Delay):
+    ty, tx = type(y), type(x)
+    if ty is Delay and tx is Delay:
         return y.latency_ms <= x.latency_ms
-    if isinstance(x, Series):
-        if any(p is y for p in x.parts):
+    if tx is Series:
+        for p in x.parts:
+            if p is y:
+                return True
+        if ty is Series and _is_subsequence(y.parts, x.parts):
             return True
-        if isinstance(y, Series) and _is_subsequence(y.parts, x.parts):
-            return True
-    if isinstance(x, Parallel) and any(_dominated(y, p) for p in x.parts):
+    elif tx is Parallel:
+        for p in x.parts:
+            if _dominated(y, p):
+                return True
+    if ty is Parallel:
+        for p in y.parts:
+            if not _dominated(p, x):
+                return False
         return True
-    if isinstance(y, Parallel):
-        return all(_dominated(p, x) for p in y.parts)
     return False
 
 
@@ -133,8 +147,8 @@ def _parallel(a: SPTree | None, b: SPTree | None) -> SPTree | None:
         return a
     if _dominated(a, b):
         return b
-    pa = a.parts if isinstance(a, Parallel) else (a,)
-    pb = b.parts if isinstance(b, Parallel) else (b,)
+    pa = a.parts if type(a) is Parallel else (a,)
+    pb = b.parts if type(b) is Parallel else (b,)
     return Parallel(pa + pb)
 
 
@@ -192,8 +206,9 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
             if x not in alive or len(inn[x]) != 1 or len(out[x]) != 1:
                 continue
             (a,), (b,) = inn[x], out[x]
-            la, sa = remove(a, x)
-            lb, sb = remove(x, b)
+            del out[a][x], inn[x][a], out[x][b], inn[b][x]  # (remove, inline: hot loop)
+            la, sa = arcs.pop((a, x))
+            lb, sb = arcs.pop((x, b))
             alive.discard(x)
             add(a, b, _series(la, lb), sa + sb)
             work.append(a)
