@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
 from .frozen import dict_init
@@ -114,6 +114,13 @@ def _num(x: Any) -> Any:
     return x
 
 
+_new, _set = object.__new__, object.__setattr__
+# decision_answer builds NodeDecisions field by field: they must be exactly these
+assert [f.name for f in fields(NodeDecision)] == [
+    "batch", "hardware", "units", "variant", "replicas", "profile_latency_ms", "latency_ms",
+    "cost"], "decision_answer's NodeDecision fields are out of date"
+
+
 def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str, method: str,
                     lower_bound: float | None = None, message: str | None = None,
                     extra: Mapping[str, Any] | None = None) -> Answer:
@@ -126,13 +133,21 @@ def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str,
     latency_of: dict[str, float] = {}
     total = 0.0
     for v, table in problem.tables.items():
-        k = int(choice[v])
+        k = choice[v]
+        if type(k) is not int:
+            k = int(k)
         rows, replicas, latency, cost = table.lists
         cfg = spec[index[v]].configs[rows[k]]
-        nodes[v] = NodeDecision(cfg.batch, cfg.hardware, cfg.units, cfg.variant, replicas[k],
-                                cfg.latency_ms, latency[k], cost[k])
-        latency_of[v] = latency[k]
-        total += cost[k]
+        lat, c = latency[k], cost[k]
+        # NodeDecision's own one-step constructor (frozen.dict_init), without the call
+        nd = _new(NodeDecision)
+        _set(nd, "__dict__", {"batch": cfg.batch, "hardware": cfg.hardware, "units": cfg.units,
+                              "variant": cfg.variant, "replicas": replicas[k],
+                              "profile_latency_ms": cfg.latency_ms, "latency_ms": lat,
+                              "cost": c})
+        nodes[v] = nd
+        latency_of[v] = lat
+        total += c
     return Answer(status, method, 0.0, total, nodes,
                   {g.name: g.longest_path(latency_of) for g in problem.flows},
                   lower_bound, message, extra if extra is not None else {}, inst.name)
