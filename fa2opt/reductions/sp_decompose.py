@@ -184,21 +184,32 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
         del out[a][b], inn[b][a]
         return arcs.pop((a, b))
 
+    # A node with one in-arc (one predecessor, or a source fed by s) needs no v_in vertex:
+    # its leaf goes on that arc, after the edge's delay (the series reduction of v_in,
+    # done here; it halves the vertices of chains and trees).
     has_succ: set[str] = set()
-    for v in nodes:
-        add(2 + 2 * index[v], 3 + 2 * index[v], Leaf(v), 1)
-    for v in nodes:
-        for u, d in preds[v]:
-            add(3 + 2 * index[u], 2 + 2 * index[v], Delay(float(d)) if d else None, 0)
+    alive: set[int] = set()
+    for i, v in enumerate(nodes):
+        vout = 3 + 2 * i
+        alive.add(vout)
+        p = preds[v]
+        if len(p) > 1:
+            alive.add(vout - 1)
+            add(vout - 1, vout, Leaf(v), 1)
+            for u, d in p:
+                add(3 + 2 * index[u], vout - 1, Delay(float(d)) if d else None, 0)
+                has_succ.add(u)
+        elif p:
+            u, d = p[0]
+            add(3 + 2 * index[u], vout, Series((Delay(float(d)), Leaf(v))) if d else Leaf(v), 1)
             has_succ.add(u)
-    for v in nodes:
-        if not preds[v]:
-            add(0, 2 + 2 * index[v], None, 0)
+        else:
+            add(0, vout, Leaf(v), 1)
+    for i, v in enumerate(nodes):
         if v not in has_succ:
-            add(3 + 2 * index[v], 1, None, 0)
+            add(3 + 2 * i, 1, None, 0)
 
-    alive = set(range(2, n))
-    work = list(range(n - 1, 1, -1))
+    work = sorted(alive, reverse=True)
     node_reductions = 0
     while alive:
         while work:
@@ -237,6 +248,7 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                 for x, (label, size) in moved:
                     add(x, j, label, size)
             work.extend(group)
+            work.extend(y for y, _ in moved)  # their arcs now meet j: maybe series now
             work.append(j)
             continue
         # Not series-parallel: reduce the vertex that duplicates the fewest leaves.
