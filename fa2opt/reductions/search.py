@@ -78,7 +78,7 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # ... from this many coupling nodes (below it the copy split's few DP solves beat the LP's
 # set-up; measured side by side on the dense and shared families and small non-SP DAGs,
 # docs/fa2.md)
-FLOW_MIN_COUPLING = 8
+FLOW_MIN_COUPLING = 6
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
