@@ -1,0 +1,206 @@
+"""Lagrangian bounds for the exact front DP of a large series-parallel tree.
+
+Relax the flow's latency constraint with a path flow of value μ ≥ 0 from source to sink
+(Lagrangian relaxation of the path constraints; for series-parallel time-cost trade-offs
+see Demeulemeester, Herroelen & Elmaghraby, EJOR 1996). Contract any set of disjoint
+sub-expressions ``s`` covering the tree to single "super nodes" of latency ``T_s`` and cost
+``c_s``; the flow through s is ``μ_s`` (a series passes its flow to every part, a parallel
+splits it among its parts, any split ≥ 0). For every choice within the budget B:
+
+    cost = Σ_s c_s ≥ Σ_s (c_s + μ_s T_s) − μ B ≥ Σ_s Φ_s(μ_s) − μ B,
+    Φ_s(μ) = min_t (H_s(t) + μ t),
+
+where ``H_s`` is any convex function below s's front (s's least cost within latency t).
+Keeping one sub-expression e exact gives the bound of a point (ℓ, c) of e's front:
+
+    c + μ_e ℓ + Σ_{s ≠ e} Φ_s(μ_s) − μ B  ≤  cost of every completion within B,
+
+so a point whose bound exceeds an upper bound UB (the cost of a feasible choice) is in no
+better solution than UB and is dropped: the optimum's points (or points dominating them)
+always stay. The DP carries ``(μ_e, lim_e)`` down the tree and keeps the points with
+``c + μ_e ℓ ≤ lim_e`` (:meth:`~fa2opt.pareto._Context.front`): the root's limit is
+``UB + μ B``, a part's is its parent's less its siblings' Φ (a series' parts and its fold's
+prefixes share the series' flow; a parallel's parts get the split below). Bound pruning
+keeps the DP exact; it only needs the flows to be non-negative and conserved.
+
+``H_s`` (:func:`hulls`, bottom-up, O(Σ hull sizes) numpy work): a leaf's lower convex hull;
+a series' the Minkowski sum of its parts' hulls (edges merged by slope: exactly the hull of
+the series' front); a parallel's the pointwise sum of its parts' hulls (≤ the parallel's
+front, the sum of theirs). The flow μ at the root is the (negated) slope of the root's hull
+at B, the LP dual optimum of the relaxation (μ = 0 when the relaxed cheapest choice fits);
+a parallel of flow μ splits it by its parts' slopes at the point t where its hull meets
+slope −μ (then Σ Φ_i(μ_i) = Φ(μ), the best split). UB (:func:`greedy_choice`): the same
+hulls decompose B over the tree (a series' target along its hull's edge of slope −μ split
+into its parts' vertices, a parallel's target given to every part), each leaf taking its
+cheapest candidate within its target: a feasible choice within a rounding of the LP
+point.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+INF = float("inf")
+
+
+class Hull:
+    """A convex, non-increasing piecewise-linear function of latency: vertices ``t``
+    (rising), ``c`` and edge slopes ``s`` (rising, < 0); constant after the last vertex,
+    +∞ before the first."""
+
+    __slots__ = ("t", "c", "s")
+
+    def __init__(self, t: np.ndarray, c: np.ndarray, s: np.ndarray | None = None):
+        self.t, self.c = t, c
+        if s is None:
+            s = np.diff(c) / np.diff(t) if len(t) > 1 else np.empty(0)
+        self.s = s
+
+    def phi(self, mu: float) -> float:
+        """Φ(μ) = min_t (H(t) + μ t) (the least value at a vertex)."""
+        return float(np.min(self.c + mu * self.t))
+
+    def slopes_at(self, t: float) -> tuple[float, float]:
+        """The left and right slopes at t (−∞ left of the first vertex, 0 after the last)."""
+        k = int(np.searchsorted(self.t, t, "left"))
+        n = len(self.t)
+        if k < n and self.t[k] == t:
+            return (float(self.s[k - 1]) if k > 0 else -INF), (float(self.s[k]) if k < n - 1 else 0.0)
+        if k == 0:
+            return -INF, -INF
+        if k == n:
+            return 0.0, 0.0
+        v = float(self.s[k - 1])
+        return v, v
+
+    def vertex_at_slope(self, slope: float) -> tuple[int, int]:
+        """The first and last vertex minimising H(t) − slope·t (the edges of that slope
+        lie between them)."""
+        return (int(np.searchsorted(self.s, slope, "left")),
+                int(np.searchsorted(self.s, slope, "right")))
+
+
+def leaf_hull(lat: Sequence[float], cost: Sequence[float]) -> Hull:
+    """Lower convex hull of a front (latency rising, cost falling): monotone chain, O(K)."""
+    T: list[float] = []
+    C: list[float] = []
+    for l, c in zip(lat, cost):
+        while len(T) >= 2 and (C[-1] - C[-2]) * (l - T[-2]) >= (c - C[-2]) * (T[-1] - T[-2]):
+            T.pop()
+            C.pop()
+        if T and c >= C[-1]:  # (not a front: keep the cheaper faster point)
+            continue
+        T.append(l)
+        C.append(c)
+    return Hull(np.array(T), np.array(C))
+
+
+def series_hull(parts: Sequence[Hull]) -> Hull:
+    """Minkowski sum: the first vertices added, the edges merged by slope. O(E log E)."""
+    t0 = sum(float(h.t[0]) for h in parts)
+    c0 = sum(float(h.c[0]) for h in parts)
+    edges = [h for h in parts if len(h.t) > 1]
+    if not edges:
+        return Hull(np.array([t0]), np.array([c0]))
+    s = np.concatenate([h.s for h in edges])
+    dt = np.concatenate([np.diff(h.t) for h in edges])
+    dc = np.concatenate([np.diff(h.c) for h in edges])
+    order = np.argsort(s, kind="stable")
+    t = np.concatenate(([t0], t0 + np.cumsum(dt[order])))
+    c = np.concatenate(([c0], c0 + np.cumsum(dc[order])))
+    return Hull(t, c, s[order])  # the parts' own slopes: a vertex at slope σ is theirs at σ
+
+
+def parallel_hull(parts: Sequence[Hull]) -> Hull:
+    """Pointwise sum over the common domain (from the slowest first vertex on): convex,
+    below the parallel's front. O(Σ sizes · parts)."""
+    start = max(float(h.t[0]) for h in parts)
+    t = np.unique(np.concatenate([h.t for h in parts] + [np.array([start])]))
+    t = t[t >= start]
+    c = np.zeros(len(t))
+    for h in parts:
+        c += np.interp(t, h.t, h.c)
+    return Hull(t, c)
+
+
+def split_flow(parts: Sequence[Hull], t: float, mu: float) -> list[float]:
+    """A parallel's flow μ split over its parts by their slopes at t: part i takes between
+    −(right slope) and −(left slope), the rest where there is room; always ≥ 0 and summing
+    to μ (any such split is a valid bound; this one is the best when t minimises the
+    parallel's H + μ t)."""
+    lo, hi = [], []
+    for h in parts:
+        sl, sr = h.slopes_at(t)
+        lo.append(max(0.0, -sr))
+        hi.append(max(0.0, -sl))
+    total = sum(lo)
+    if total > mu:  # (rounding) scale down
+        return [x * mu / total for x in lo] if total > 0 else [mu / len(parts)] * len(parts)
+    out = list(lo)
+    rest = mu - total
+    for i in range(len(out)):
+        if rest <= 0.0:
+            break
+        add = min(rest, hi[i] - lo[i])
+        out[i] += add
+        rest -= add
+    if rest > 0.0:
+        out[0] += rest
+    return out
+
+
+def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
+                  leaf: Callable[[Any, float], tuple[float, float] | None],
+                  is_series: Callable[[Any], bool]) -> tuple[float, float] | None:
+    """A feasible choice near the relaxation's optimum, as (its latency, its cost), or None.
+    Targets go down the tree (explicit stack): the root's is the budget; a series' target t
+    is decomposed along its hull (the vertices at slope −μ, μ its slope at t, plus the
+    edge's slack in order), a parallel's target goes to every part; ``leaf(t, target)``
+    gives a leaf's (latency, cost) within its target (None: none). The latency is
+    evaluated bottom-up (series summed left to right, parallel max), as the DP would."""
+    values: list[tuple[float, float]] = []
+    stack: list = [(tree, budget)]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:  # [composite]: its parts' values are the last ones
+            t = item[0]
+            k = len(values) - len(t.parts)
+            vals = values[k:]
+            del values[k:]
+            if is_series(t):
+                lat = 0.0
+                for v in vals:
+                    lat += v[0]
+            else:
+                lat = max(v[0] for v in vals)
+            values.append((lat, sum(v[1] for v in vals)))
+            continue
+        t, target = item
+        parts = getattr(t, "parts", None)
+        if parts is None:
+            v = leaf(t, target)
+            if v is None:
+                return None
+            values.append(v)
+            continue
+        stack.append([t])
+        if is_series(t):
+            slope = hull(t).slopes_at(target)[1]
+            hs = [hull(p) for p in parts]
+            firsts, lasts = [], []
+            for h in hs:
+                a, b = h.vertex_at_slope(slope)
+                firsts.append(float(h.t[a]))
+                lasts.append(float(h.t[min(b, len(h.t) - 1)]))
+            slack = target - sum(firsts)
+            targets = []
+            for a, b in zip(firsts, lasts):
+                add = min(max(slack, 0.0), b - a)
+                targets.append(a + add)
+                slack -= add
+            stack.extend(zip(reversed(parts), reversed(targets)))
+        else:
+            stack.extend((p, target) for p in reversed(parts))
+    return values[0]
