@@ -233,15 +233,20 @@ class _Context:
         self.mins: dict[int, float] = {}
         self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
         self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
+        self.composites = 0  # series and parallel occurrences ...
+        self.size = 0  # ... and the leaves' candidates: when to bound (pareto_remainder)
         self.hulls: dict = {}  # sub-expression (by id) -> its Hull (:meth:`root_bound`)
         self.min_latency(tree)
         if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
+            self.composites = self.size = 0  # (counted again, over the whole tree)
             self.deep_min_latency(tree)
 
     def leaf_fastest(self, v: str) -> float:
         c = self.candidates[v]
         if v in self.fixed:
+            self.size += 1
             return c.latency[self.fixed[v]]
+        self.size += len(c)
         return c.latency[0] if len(c) else INF
 
     def min_latency(self, tree: SPTree, depth: int = 0) -> float:
@@ -257,6 +262,7 @@ class _Context:
             self.deep = True
             return self.deep_min_latency(tree)
         else:
+            self.composites += 1
             vals = [self.min_latency(p, depth + 1) for p in tree.parts]
             m = sum(vals) if isinstance(tree, Series) else max(vals)
         self.mins[id(tree)] = m
@@ -281,6 +287,7 @@ class _Context:
                     mins[id(p)] = p.latency_ms
                 else:
                     stack.append(p)
+        self.composites += len(comps)
         heights: dict[int, int] = {}
         for t in reversed(comps):
             vals = [mins[id(p)] for p in t.parts]
@@ -429,10 +436,9 @@ class _Context:
         sl, sr = h.slopes_at(budget)
         mu = max(0.0, -0.5 * (sl + sr)) if sl > -INF else max(0.0, -sr)
 
-        def leaf(t: SPTree, target: float) -> tuple[float, float] | None:
+        def leaf(t: SPTree) -> tuple[list[float], list[float]]:
             f = full[id(t)]
-            m = bisect_right(f.lat, target)
-            return None if m == 0 else (f.lat[m - 1], f.cost[m - 1])
+            return f.lat, f.cost
 
         g = greedy_choice(tree, budget, lambda t: hulls[id(t)], leaf, lambda t: type(t) is Series)
         if g is None or not g[0] <= budget:
@@ -615,7 +621,8 @@ def _cut(f: Front, cap: float) -> Front:
     return Front(f.lat[:m], f.cost[:m], _COMB, None, f, Front([0.0], [0.0]), list(range(m)), [0] * m)
 
 
-BOUND_EXPRESSIONS = 64  # trees of at least this many sub-expressions: Lagrangian bounds
+BOUND_COMPOSITES = 32  # trees of at least this many series/parallels ...
+BOUND_CANDIDATES = 1500  # ... and leaf candidates in all: the DP with Lagrangian bounds
 LAGRANGE_PARTS = 6  # series with at least this many parts use the bounded fold
 
 
@@ -939,7 +946,8 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     series use the Lagrangian-bounded fold. (Flat single flows are swept on the candidate
     lists by :func:`flat_cheapest`, which a plan calls directly: :data:`EXACT_FRONTS`.)"""
     ctx = _Context(tree, candidates, fixed, weight)
-    root = ctx.root_bound(tree, budget_ms) if len(ctx.mins) >= BOUND_EXPRESSIONS else None
+    big = ctx.composites >= BOUND_COMPOSITES and ctx.size >= BOUND_CANDIDATES
+    root = ctx.root_bound(tree, budget_ms) if big else None
     if root is not None:
         bd, ub = root
         r = ctx.cheapest(tree, budget_ms, bd)

@@ -38,6 +38,7 @@ point.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -48,11 +49,12 @@ INF = float("inf")
 class Hull:
     """A convex, non-increasing piecewise-linear function of latency: vertices ``t``
     (rising), ``c`` and edge slopes ``s`` (rising, < 0); constant after the last vertex,
-    +∞ before the first."""
+    +∞ before the first. Leaves hold Python lists (short, many), composites numpy arrays;
+    the look-ups bisect either."""
 
     __slots__ = ("t", "c", "s")
 
-    def __init__(self, t: np.ndarray, c: np.ndarray, s: np.ndarray | None = None):
+    def __init__(self, t: Any, c: Any, s: Any = None):
         self.t, self.c = t, c
         if s is None:
             s = np.diff(c) / np.diff(t) if len(t) > 1 else np.empty(0)
@@ -60,11 +62,13 @@ class Hull:
 
     def phi(self, mu: float) -> float:
         """Φ(μ) = min_t (H(t) + μ t) (the least value at a vertex)."""
+        if type(self.t) is list:
+            return min(c + mu * t for t, c in zip(self.t, self.c))
         return float(np.min(self.c + mu * self.t))
 
     def slopes_at(self, t: float) -> tuple[float, float]:
         """The left and right slopes at t (−∞ left of the first vertex, 0 after the last)."""
-        k = int(np.searchsorted(self.t, t, "left"))
+        k = bisect_left(self.t, t)
         n = len(self.t)
         if k < n and self.t[k] == t:
             return (float(self.s[k - 1]) if k > 0 else -INF), (float(self.s[k]) if k < n - 1 else 0.0)
@@ -78,8 +82,7 @@ class Hull:
     def vertex_at_slope(self, slope: float) -> tuple[int, int]:
         """The first and last vertex minimising H(t) − slope·t (the edges of that slope
         lie between them)."""
-        return (int(np.searchsorted(self.s, slope, "left")),
-                int(np.searchsorted(self.s, slope, "right")))
+        return bisect_left(self.s, slope), bisect_right(self.s, slope)
 
 
 def leaf_hull(lat: Sequence[float], cost: Sequence[float]) -> Hull:
@@ -94,19 +97,29 @@ def leaf_hull(lat: Sequence[float], cost: Sequence[float]) -> Hull:
             continue
         T.append(l)
         C.append(c)
-    return Hull(np.array(T), np.array(C))
+    return Hull(T, C, [(C[i + 1] - C[i]) / (T[i + 1] - T[i]) for i in range(len(T) - 1)])
 
 
 def series_hull(parts: Sequence[Hull]) -> Hull:
     """Minkowski sum: the first vertices added, the edges merged by slope. O(E log E)."""
     t0 = sum(float(h.t[0]) for h in parts)
     c0 = sum(float(h.c[0]) for h in parts)
-    edges = [h for h in parts if len(h.t) > 1]
-    if not edges:
+    ls, ldt, ldc, arrays = [], [], [], []
+    for h in parts:
+        if len(h.t) < 2:
+            continue
+        if type(h.t) is list:
+            t, c = h.t, h.c
+            ls.extend(h.s)
+            ldt.extend([t[i + 1] - t[i] for i in range(len(t) - 1)])
+            ldc.extend([c[i + 1] - c[i] for i in range(len(c) - 1)])
+        else:
+            arrays.append((h.s, np.diff(h.t), np.diff(h.c)))
+    if ls:
+        arrays.append((np.array(ls), np.array(ldt), np.array(ldc)))
+    if not arrays:
         return Hull(np.array([t0]), np.array([c0]))
-    s = np.concatenate([h.s for h in edges])
-    dt = np.concatenate([np.diff(h.t) for h in edges])
-    dc = np.concatenate([np.diff(h.c) for h in edges])
+    s, dt, dc = (np.concatenate(x) for x in zip(*arrays))
     order = np.argsort(s, kind="stable")
     t = np.concatenate(([t0], t0 + np.cumsum(dt[order])))
     c = np.concatenate(([c0], c0 + np.cumsum(dc[order])))
@@ -152,55 +165,115 @@ def split_flow(parts: Sequence[Hull], t: float, mu: float) -> list[float]:
 
 
 def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
-                  leaf: Callable[[Any, float], tuple[float, float] | None],
+                  leaf: Callable[[Any], tuple[Sequence[float], Sequence[float]]],
                   is_series: Callable[[Any], bool]) -> tuple[float, float] | None:
     """A feasible choice near the relaxation's optimum, as (its latency, its cost), or None.
-    Targets go down the tree (explicit stack): the root's is the budget; a series' target t
-    is decomposed along its hull (the vertices at slope −μ, μ its slope at t, plus the
-    edge's slack in order), a parallel's target goes to every part; ``leaf(t, target)``
-    gives a leaf's (latency, cost) within its target (None: none). The latency is
-    evaluated bottom-up (series summed left to right, parallel max), as the DP would."""
-    values: list[tuple[float, float]] = []
-    stack: list = [(tree, budget)]
-    while stack:
-        item = stack.pop()
-        if type(item) is list:  # [composite]: its parts' values are the last ones
-            t = item[0]
-            k = len(values) - len(t.parts)
-            vals = values[k:]
-            del values[k:]
-            if is_series(t):
-                lat = 0.0
-                for v in vals:
-                    lat += v[0]
-            else:
-                lat = max(v[0] for v in vals)
-            values.append((lat, sum(v[1] for v in vals)))
-            continue
-        t, target = item
+
+    1. Targets go down the tree: the root's is the budget; a series' target t is decomposed
+       along its hull (its parts' vertices at slope −μ, μ its slope at t, plus the edge's
+       slack in order), a parallel's target goes to every part; each leaf (``leaf(t)``: its
+       front's latencies and costs) takes its cheapest point within its target.
+    2. Slack filling: down the tree again, each part may use what its siblings left (a
+       series part: its parent's allowance less the others' latencies, the parts before
+       it already refilled), each leaf its cheapest point within that.
+    Latencies are evaluated as the DP does (series summed left to right, parallel max);
+    both passes are generators on :func:`~fa2opt.reductions.sptree.trampoline` (the tree
+    nests as deep as the graph). O(tree · log K)."""
+    from .reductions.sptree import trampoline
+
+    picks: list[int] = []  # per leaf occurrence, left to right: its point
+    old: list[float] = []  # per occurrence, pre-order: its latency after pass 1
+
+    def down(t: Any, target: float):
+        k = len(old)
+        old.append(0.0)
         parts = getattr(t, "parts", None)
         if parts is None:
-            v = leaf(t, target)
-            if v is None:
-                return None
-            values.append(v)
-            continue
-        stack.append([t])
+            lat, _ = leaf(t)
+            m = max(1, bisect_right(lat, target))
+            picks.append(m - 1)
+            old[k] = v = lat[m - 1]
+            return v
         if is_series(t):
             slope = hull(t).slopes_at(target)[1]
-            hs = [hull(p) for p in parts]
             firsts, lasts = [], []
-            for h in hs:
+            for p in parts:
+                h = hull(p)
                 a, b = h.vertex_at_slope(slope)
-                firsts.append(float(h.t[a]))
+                firsts.append(float(h.t[min(a, len(h.t) - 1)]))
                 lasts.append(float(h.t[min(b, len(h.t) - 1)]))
             slack = target - sum(firsts)
-            targets = []
-            for a, b in zip(firsts, lasts):
+            v = 0.0
+            for p, a, b in zip(parts, firsts, lasts):
                 add = min(max(slack, 0.0), b - a)
-                targets.append(a + add)
                 slack -= add
-            stack.extend(zip(reversed(parts), reversed(targets)))
+                v += yield down(p, a + add)
         else:
-            stack.extend((p, target) for p in reversed(parts))
-    return values[0]
+            v = -INF
+            for p in parts:
+                v = max(v, (yield down(p, target)))
+        old[k] = v
+        return v
+
+    pos = [0, 0]  # next occurrence, next leaf
+
+    def fill(t: Any, allowed: float):
+        k = pos[0]
+        pos[0] += 1
+        parts = getattr(t, "parts", None)
+        if parts is None:
+            i = pos[1]
+            pos[1] += 1
+            lat, _ = leaf(t)
+            picks[i] = max(picks[i], bisect_right(lat, allowed) - 1)
+            return lat[picks[i]]
+        if not is_series(t):
+            v = -INF
+            for p in parts:
+                v = max(v, (yield fill(p, allowed)))
+            return v
+        kids = []  # the parts' occurrences: each after the previous one's subtree
+        j = k + 1
+        for p in parts:
+            kids.append(j)
+            j = _skip(p, j)
+        rest = sum(old[j] for j in kids)
+        v = 0.0
+        for p, j in zip(parts, kids):
+            rest -= old[j]
+            v += yield fill(p, allowed - v - rest)
+        return v
+
+    def _skip(t: Any, j: int) -> int:  # the occurrence after t's subtree (sizes memoised)
+        return j + size(t)
+
+    sizes: dict[int, int] = {}
+
+    def size(t: Any) -> int:
+        n = sizes.get(id(t))
+        if n is None:
+            stack, n = [t], 0
+            while stack:
+                x = stack.pop()
+                n += 1
+                stack.extend(getattr(x, "parts", ()))
+            sizes[id(t)] = n
+        return n
+
+    first = trampoline(down(tree, budget))
+    first_picks = list(picks)
+    filled = trampoline(fill(tree, budget))
+    if not filled <= budget:  # (rounding) keep pass 1's choice
+        picks[:] = first_picks
+        filled = first
+    cost = 0.0
+    it = iter(picks)
+    stack = [tree]
+    while stack:  # the leaves in order
+        t = stack.pop()
+        parts = getattr(t, "parts", None)
+        if parts is None:
+            cost += leaf(t)[1][next(it)]
+        else:
+            stack.extend(reversed(parts))
+    return filled, cost
