@@ -23,7 +23,10 @@ running minimum for the pruning); a series with a long front (≥ 512 points) ro
 each shifted copy kept only where it beats the front so far (:func:`_series_rows`, the
 same result without sorting every pair). Trees nest as deep as the graph: sub-expressions
 up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller ones on a
-generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`).
+generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`). Large trees (at least
+``BOUND_COMPOSITES`` series/parallels and ``BOUND_CANDIDATES`` leaf candidates) prune every
+front by a Lagrangian bound against a greedy upper bound (:mod:`fa2opt.pareto_bound`,
+:meth:`_Context.root_bound`): exact, the fronts stay short.
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
 RemainderSolver`, declared with its capabilities as :data:`EXACT_FRONTS` (an
