@@ -182,11 +182,13 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
     from .reductions.sptree import trampoline
 
     picks: list[int] = []  # per leaf occurrence, left to right: its point
-    old: list[float] = []  # per occurrence, pre-order: its latency after pass 1
+    old: list[float] = []  # per occurrence, pre-order: its latency after pass 1 ...
+    span: list[int] = []  # ... and the number of occurrences in its subtree
 
     def down(t: Any, target: float):
         k = len(old)
         old.append(0.0)
+        span.append(1)
         parts = getattr(t, "parts", None)
         if parts is None:
             lat, _ = leaf(t)
@@ -213,6 +215,7 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
             for p in parts:
                 v = max(v, (yield down(p, target)))
         old[k] = v
+        span[k] = len(old) - k
         return v
 
     pos = [0, 0]  # next occurrence, next leaf
@@ -234,31 +237,15 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
             return v
         kids = []  # the parts' occurrences: each after the previous one's subtree
         j = k + 1
-        for p in parts:
+        for _ in parts:
             kids.append(j)
-            j = _skip(p, j)
+            j += span[j]
         rest = sum(old[j] for j in kids)
         v = 0.0
         for p, j in zip(parts, kids):
             rest -= old[j]
             v += yield fill(p, allowed - v - rest)
         return v
-
-    def _skip(t: Any, j: int) -> int:  # the occurrence after t's subtree (sizes memoised)
-        return j + size(t)
-
-    sizes: dict[int, int] = {}
-
-    def size(t: Any) -> int:
-        n = sizes.get(id(t))
-        if n is None:
-            stack, n = [t], 0
-            while stack:
-                x = stack.pop()
-                n += 1
-                stack.extend(getattr(x, "parts", ()))
-            sizes[id(t)] = n
-        return n
 
     first = trampoline(down(tree, budget))
     first_picks = list(picks)
