@@ -43,7 +43,7 @@ from typing import Any, Generator, Mapping, Sequence
 import numpy as np
 
 from .arithmetic import Arithmetic
-from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow
+from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow, truncate
 from .reductions.pruning import Candidates, front_rows
 from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
@@ -407,11 +407,32 @@ class _Context:
         rest = _suffix_sums([self.hulls[id(p)].phi(mu) for p in parts])
         return [(mu, lim - r) for r in rest]
 
+    def caps(self, tree: SPTree, budget: float) -> dict[int, float]:
+        """Every sub-expression's cap (by id; the largest over the places it occurs): the
+        budget less the least latency of what is in series with it, as in :meth:`front`.
+        No feasible choice is slower there, so hulls are cut at it."""
+        mins = self.mins
+        caps: dict[int, float] = {}
+        stack = [(tree, budget)]
+        while stack:
+            t, cap = stack.pop()
+            if caps.get(id(t), -INF) >= cap:
+                continue
+            caps[id(t)] = cap
+            tp = type(t)
+            if tp is Series:
+                total = sum(mins[id(p)] for p in t.parts)
+                stack.extend((p, cap - (total - mins[id(p)])) for p in t.parts)
+            elif tp is Parallel:
+                stack.extend((p, cap) for p in t.parts)
+        return caps
+
     def root_bound(self, tree: SPTree, budget: float) -> tuple[Bound, float] | None:
         """The root's bound ``(μ, UB + tol + μ·budget)`` and UB, from the hulls of every
         sub-expression (:attr:`hulls`, computed here), μ the negated slope of the root's hull
         at the budget and UB the cost of :func:`~fa2opt.pareto_bound.greedy_choice`. None
         when no feasible choice was found (then nothing is pruned)."""
+        caps = self.caps(tree, budget)
         hulls = self.hulls = {}
         full: dict[int, Front] = {}
         stack: list = [tree]
@@ -420,12 +441,13 @@ class _Context:
             if type(t) is tuple:
                 t = t[0]
                 hs = [hulls[id(p)] for p in t.parts]
-                hulls[id(t)] = series_hull(hs) if type(t) is Series else parallel_hull(hs)
+                h = series_hull(hs) if type(t) is Series else parallel_hull(hs)
+                hulls[id(t)] = truncate(h, caps[id(t)])
                 continue
             if id(t) in hulls:
                 continue
             if type(t) is Leaf or type(t) is Delay:
-                f = self.front(t, INF)
+                f = self.front(t, max(caps[id(t)], self.mins[id(t)]))
                 if f is None:
                     return None
                 full[id(t)] = f
@@ -437,6 +459,8 @@ class _Context:
         if budget < h.t[0]:
             return None
         sl, sr = h.slopes_at(budget)
+        if budget == h.t[-1]:  # the hull cut at the budget: its last edge's slope
+            sr = sl
         mu = max(0.0, -0.5 * (sl + sr)) if sl > -INF else max(0.0, -sr)
 
         def leaf(t: SPTree) -> tuple[list[float], list[float]]:

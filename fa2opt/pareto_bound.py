@@ -138,6 +138,22 @@ def parallel_hull(parts: Sequence[Hull]) -> Hull:
     return Hull(t, c)
 
 
+def truncate(h: Hull, cap: float) -> Hull:
+    """``h`` on latencies ≤ cap only (its last edge cut there, slope kept): a lower bound of
+    every choice no slower than cap, shorter. The first vertex stays even above cap."""
+    n = bisect_right(h.t, cap)
+    if n == len(h.t):
+        return h
+    if n == 0:
+        return Hull(h.t[:1], h.c[:1], h.s[:0])
+    if h.t[n - 1] == cap:
+        return Hull(h.t[:n], h.c[:n], h.s[:n - 1])
+    c = h.c[n - 1] + h.s[n - 1] * (cap - h.t[n - 1])
+    if type(h.t) is list:
+        return Hull(h.t[:n] + [cap], h.c[:n] + [c], h.s[:n])
+    return Hull(np.append(h.t[:n], cap), np.append(h.c[:n], c), h.s[:n])
+
+
 def split_flow(parts: Sequence[Hull], t: float, mu: float) -> list[float]:
     """A parallel's flow μ split over its parts by their slopes at t: part i takes between
     −(right slope) and −(left slope), the rest where there is room; always ≥ 0 and summing
@@ -197,7 +213,9 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
             old[k] = v = lat[m - 1]
             return v
         if is_series(t):
-            slope = hull(t).slopes_at(target)[1]
+            h = hull(t)
+            sl, sr = h.slopes_at(target)
+            slope = sr if target < h.t[-1] else sl  # (at the end: along its last edge)
             firsts, lasts = [], []
             for p in parts:
                 h = hull(p)
