@@ -213,6 +213,15 @@ def parallel(a: Front, b: Front) -> Front:
                 I.append(i)
                 J.append(j)
         return Front(lat, cost, _COMB, None, a, b, I, J)
+    return _parallel_arrays(a, b)
+
+
+PARALLEL_ARRAYS = 128  # the bounded DP merges parallels of more points than this in numpy
+
+
+def _parallel_arrays(a: Front, b: Front) -> Front:
+    """:func:`parallel` in numpy: the union of breakpoints, each branch's cheapest point
+    within it by ``searchsorted``. O((|A| + |B|) log)."""
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
     t = np.union1d(al, bl)
@@ -339,7 +348,7 @@ class _Context:
                 f = self.front(p, cap, pb)
                 if f is None:
                     return None
-                acc = f if acc is None else parallel(acc, f)
+                acc = f if acc is None else _merge(acc, f, bd)
             return acc if bd is None else _bounded(acc, bd)
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
@@ -536,11 +545,18 @@ class _Context:
             return _pick_parallel(out)
         acc = out[0]
         for f in out[1:]:
-            acc = parallel(acc, f)
+            acc = _merge(acc, f, bd)
         return acc if bd is None else _bounded(acc, bd)
 
 
 DIRECT_HEIGHT = 24  # sub-expressions at most this high are evaluated by (bounded) recursion
+
+
+def _merge(a: Front, b: Front, bd: Bound | None) -> Front:
+    """:func:`parallel`; in the bounded DP (``bd``) long fronts in numpy."""
+    if bd is not None and len(a) + len(b) > PARALLEL_ARRAYS:
+        return _parallel_arrays(a, b)
+    return parallel(a, b)
 
 
 def _pick_parallel(picks: list[tuple[Front, int]]) -> tuple[Front, int]:
