@@ -24,9 +24,9 @@ each shifted copy kept only where it beats the front so far (:func:`_series_rows
 same result without sorting every pair). Trees nest as deep as the graph: sub-expressions
 up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller ones on a
 generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`). Large trees (at least
-``BOUND_COMPOSITES`` series/parallels and ``BOUND_CANDIDATES`` leaf candidates) prune every
-front by a Lagrangian bound against a greedy upper bound (:mod:`fa2opt.pareto_bound`,
-:meth:`_Context.root_bound`): exact, the fronts stay short.
+``BOUND_COMPOSITES`` series/parallels, whose plain DP forms more than ``BOUND_PAIRS`` pairs:
+it is stopped there) prune every front by a Lagrangian bound against a greedy upper bound
+(:mod:`fa2opt.pareto_bound`, :meth:`_Context.root_bound`): exact, the fronts stay short.
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
 RemainderSolver`, declared with its capabilities as :data:`EXACT_FRONTS` (an
@@ -245,20 +245,18 @@ class _Context:
         self.mins: dict[int, float] = {}
         self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
         self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
-        self.composites = 0  # series and parallel occurrences ...
-        self.size = 0  # ... and the leaves' candidates: when to bound (pareto_remainder)
+        self.composites = 0  # series and parallel occurrences (when to bound: pareto_remainder)
         self.hulls: dict = {}  # sub-expression (by id) -> its Hull (:meth:`root_bound`)
+        self.work: list | None = None  # [pairs the plain DP may still form] (pareto_remainder)
         self.min_latency(tree)
         if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
-            self.composites = self.size = 0  # (counted again, over the whole tree)
+            self.composites = 0  # (counted again, over the whole tree)
             self.deep_min_latency(tree)
 
     def leaf_fastest(self, v: str) -> float:
         c = self.candidates[v]
         if v in self.fixed:
-            self.size += 1
             return c.latency[self.fixed[v]]
-        self.size += len(c)
         return c.latency[0] if len(c) else INF
 
     def min_latency(self, tree: SPTree, depth: int = 0) -> float:
@@ -353,7 +351,8 @@ class _Context:
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
-        return _fold(fronts, self.fold_caps(parts, cap), bounds=self.prefix_bounds(parts, bd))
+        return _fold(fronts, self.fold_caps(parts, cap), bounds=self.prefix_bounds(parts, bd),
+                     work=self.work)
 
     def part_caps(self, parts: tuple, cap: float) -> list[float]:
         """Each series part's cap: the cap minus the other parts' least latencies."""
@@ -514,9 +513,9 @@ class _Context:
         if bd is not None:
             f = _fold(fronts, caps, cheapest=True, bounds=self.prefix_bounds(parts, bd))
         elif len(fronts) >= LAGRANGE_PARTS:
-            f = _fold_bounded(fronts, caps, cap)
+            f = _fold_bounded(fronts, caps, cap, self.work)
         else:
-            f = _fold(fronts, caps, cheapest=True)
+            f = _fold(fronts, caps, cheapest=True, work=self.work)
         if f is None or len(f) == 0:
             return None
         return f, len(f) - 1
@@ -540,7 +539,8 @@ class _Context:
         if not par:
             if cheap:
                 return self.series_cheapest(t.parts, out, cap, bd)
-            return _fold(out, self.fold_caps(t.parts, cap), bounds=self.prefix_bounds(t.parts, bd))
+            return _fold(out, self.fold_caps(t.parts, cap), bounds=self.prefix_bounds(t.parts, bd),
+                         work=self.work)
         if cheap:
             return _pick_parallel(out)
         acc = out[0]
@@ -609,9 +609,10 @@ def series_min(a: Front, b: Front, cap: float) -> Front | None:
 
 
 def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
-          bounds: list | None = None) -> Front | None:
+          bounds: list | None = None, work: list | None = None) -> Front | None:
     """Series of the fronts left to right; after part i latencies are cut at caps[i] (and,
-    with ``bounds``, the points pruned by bounds[i], :func:`_bounded`)."""
+    with ``bounds``, the points pruned by bounds[i], :func:`_bounded`). ``work``: [pairs
+    left] (:func:`_spend`)."""
     acc = fronts[0]
     if caps[0] < INF:
         acc = _cut(acc, caps[0])
@@ -623,10 +624,26 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
             return None
         if cheapest and i == last:
             return series_min(acc, fronts[i], caps[i])
+        if work is not None:
+            _spend(work, len(acc) * len(fronts[i]))
         acc = series(acc, fronts[i], caps[i])
         if bounds is not None and len(acc):
             acc = _bounded(acc, bounds[i])
     return acc if acc is not None and len(acc) else None
+
+
+_UNSOLVED = object()  # pareto_remainder: no answer yet
+
+
+class _LargeFronts(Exception):
+    """The plain DP has spent its pairs (:data:`BOUND_PAIRS`): the bounded DP takes over."""
+
+
+def _spend(work: list, pairs: int) -> None:
+    """Count ``pairs`` against ``work[0]``; raise :class:`_LargeFronts` when it runs out."""
+    work[0] -= pairs
+    if work[0] < 0:
+        raise _LargeFronts
 
 
 def _bounded(f: Front, bd: Bound) -> Front | None:
@@ -664,12 +681,13 @@ def _cut(f: Front, cap: float) -> Front:
     return Front(f.lat[:m], f.cost[:m], _COMB, None, f, Front([0.0], [0.0]), list(range(m)), [0] * m)
 
 
-BOUND_COMPOSITES = 32  # trees of at least this many series/parallels ...
-BOUND_CANDIDATES = 1500  # ... and leaf candidates in all: the DP with Lagrangian bounds
+BOUND_COMPOSITES = 32  # trees of at least this many series/parallels whose plain DP ...
+BOUND_PAIRS = 100_000  # ... forms more pairs than this (then aborted): the bounded DP
 LAGRANGE_PARTS = 6  # series with at least this many parts use the bounded fold
 
 
-def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front | None:
+def _fold_bounded(fronts: list[Front], caps: list[float], cap: float,
+                  work: list | None = None) -> Front | None:
     """Cheapest point of a long series (a multiple-choice knapsack over the parts' fronts),
     exact, with Lagrangian bounds pruning the partial fronts.
 
@@ -714,7 +732,7 @@ def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front |
         mu = hi
         idx = pick(hi)
     if L[rows, idx].sum() > cap:  # cannot happen when the fastest choice fits
-        return _fold(fronts, caps)
+        return _fold(fronts, caps, work=work)
     # greedy improvement of the feasible choice: spend the slack on cheaper rows
     slack = cap - L[rows, idx].sum()
     idx = idx.copy()
@@ -733,6 +751,8 @@ def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front |
     for i, f in enumerate(fronts):
         if i == m - 1 and acc is not None:
             return series_min(acc, f, caps[i])
+        if acc is not None and work is not None:
+            _spend(work, len(acc) * len(f))
         acc = _cut(f, caps[i]) if acc is None else series(acc, f, caps[i])
         if len(acc) == 0:
             return None
@@ -989,14 +1009,23 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     series use the Lagrangian-bounded fold. (Flat single flows are swept on the candidate
     lists by :func:`flat_cheapest`, which a plan calls directly: :data:`EXACT_FRONTS`.)"""
     ctx = _Context(tree, candidates, fixed, weight)
-    big = ctx.composites >= BOUND_COMPOSITES and ctx.size >= BOUND_CANDIDATES
-    root = ctx.root_bound(tree, budget_ms) if big else None
-    if root is not None:
-        bd, ub = root
-        r = ctx.cheapest(tree, budget_ms, bd)
-        if r is None or not r[0].cost[r[1]] <= bd[1] - bd[0] * budget_ms:
-            r = ctx.cheapest(tree, budget_ms)  # (only by rounding: UB's choice not the DP's)
-    else:
+    r: Any = _UNSOLVED
+    if ctx.composites >= BOUND_COMPOSITES:
+        if BOUND_PAIRS > 0:  # the plain DP first, while its series form at most BOUND_PAIRS pairs
+            ctx.work = [BOUND_PAIRS]
+            try:
+                r = ctx.cheapest(tree, budget_ms)
+            except _LargeFronts:
+                pass
+            ctx.work = None
+        if r is _UNSOLVED:
+            root = ctx.root_bound(tree, budget_ms)
+            if root is not None:
+                bd, ub = root
+                r = ctx.cheapest(tree, budget_ms, bd)
+                if r is None or not r[0].cost[r[1]] <= bd[1] - bd[0] * budget_ms:
+                    r = _UNSOLVED  # (only by rounding: UB's choice not the DP's)
+    if r is _UNSOLVED:
         r = ctx.cheapest(tree, budget_ms)
     if r is None:
         return None

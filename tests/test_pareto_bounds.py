@@ -93,7 +93,7 @@ def case(seed: int):
 def forced(monkeypatch):
     """Every tree takes the bounded DP."""
     monkeypatch.setattr(P, "BOUND_COMPOSITES", 0)
-    monkeypatch.setattr(P, "BOUND_CANDIDATES", 0)
+    monkeypatch.setattr(P, "BOUND_PAIRS", 0)
 
 
 @settings(max_examples=300, deadline=None)
@@ -101,15 +101,16 @@ def forced(monkeypatch):
 def test_bounded_dp_equals_brute_force(seed):
     tree, budget, cands, fixed, weight = case(seed)
     want = brute(tree, budget, cands, fixed, weight)
-    old = P.BOUND_COMPOSITES, P.BOUND_CANDIDATES
-    P.BOUND_COMPOSITES = P.BOUND_CANDIDATES = 0
-    try:
-        got = P.pareto_remainder(tree, budget, cands, fixed, weight)
-    finally:
-        P.BOUND_COMPOSITES, P.BOUND_CANDIDATES = old
-    assert (got is None) == (want is None)
-    if got is not None:
-        assert got[0] == pytest.approx(want, abs=1e-9)
+    old = P.BOUND_COMPOSITES, P.BOUND_PAIRS
+    for pairs in (0, 12):  # bounded from the start; the plain DP stopped after 12 pairs
+        P.BOUND_COMPOSITES, P.BOUND_PAIRS = 0, pairs
+        try:
+            got = P.pareto_remainder(tree, budget, cands, fixed, weight)
+        finally:
+            P.BOUND_COMPOSITES, P.BOUND_PAIRS = old
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert got[0] == pytest.approx(want, abs=1e-9)
 
 
 @settings(max_examples=200, deadline=None)
@@ -174,7 +175,7 @@ def test_pruning_drops_points_on_a_large_tree():
     cands = {v: Candidates(v, *f) for v, f in fronts(p).items()}
     budget = p.flows[0].budget_ms
     ctx = P._Context(tree, cands, None, None)
-    assert ctx.composites >= P.BOUND_COMPOSITES and ctx.size >= P.BOUND_CANDIDATES
+    assert ctx.composites >= P.BOUND_COMPOSITES
     (mu, lim), ub = ctx.root_bound(tree, budget)
     full = ctx.front(tree, budget)
     pruned = ctx.front(tree, budget, (mu, lim))
