@@ -51,8 +51,8 @@ NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python b
 INF = float("inf")
 
 _LEAF, _FIXED, _COMB = 0, 1, 2
-Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (:mod:`fa2opt.pareto_bound`)
-BOUND_TOL = 1e-9  # relative slack of the bound's limit (rounding in the sums of Φ and of latencies)
+Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
+BOUND_TOL = 1e-9  # relative slack of the bound's limit (rounding in the sums of Φ, latencies)
 
 
 class Front:

@@ -43,6 +43,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .reductions.sptree import trampoline
+
 INF = float("inf")
 
 
@@ -71,7 +73,8 @@ class Hull:
         k = bisect_left(self.t, t)
         n = len(self.t)
         if k < n and self.t[k] == t:
-            return (float(self.s[k - 1]) if k > 0 else -INF), (float(self.s[k]) if k < n - 1 else 0.0)
+            return ((float(self.s[k - 1]) if k > 0 else -INF),
+                    (float(self.s[k]) if k < n - 1 else 0.0))
         if k == 0:
             return -INF, -INF
         if k == n:
@@ -195,8 +198,6 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
     Latencies are evaluated as the DP does (series summed left to right, parallel max);
     both passes are generators on :func:`~fa2opt.reductions.sptree.trampoline` (the tree
     nests as deep as the graph). O(tree · log K)."""
-    from .reductions.sptree import trampoline
-
     picks: list[int] = []  # per leaf occurrence, left to right: its point
     old: list[float] = []  # per occurrence, pre-order: its latency after pass 1 ...
     span: list[int] = []  # ... and the number of occurrences in its subtree
@@ -236,41 +237,42 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
         span[k] = len(old) - k
         return v
 
-    pos = [0, 0]  # next occurrence, next leaf
-
-    def fill(t: Any, allowed: float):
-        k = pos[0]
-        pos[0] += 1
+    def fill(t: Any, k: int, allowed: float):
         parts = getattr(t, "parts", None)
         if parts is None:
-            i = pos[1]
-            pos[1] += 1
+            i = leaf_of[k]
             lat, _ = leaf(t)
             picks[i] = max(picks[i], bisect_right(lat, allowed) - 1)
-            return lat[picks[i]]
-        if not is_series(t):
-            v = -INF
-            for p in parts:
-                v = max(v, (yield fill(p, allowed)))
+            old[k] = v = lat[picks[i]]
             return v
         kids = []  # the parts' occurrences: each after the previous one's subtree
         j = k + 1
         for _ in parts:
             kids.append(j)
             j += span[j]
-        rest = sum(old[j] for j in kids)
-        v = 0.0
-        for p, j in zip(parts, kids):
-            rest -= old[j]
-            v += yield fill(p, allowed - v - rest)
+        if not is_series(t):
+            v = -INF
+            for p, j in zip(parts, kids):
+                v = max(v, (yield fill(p, j, allowed)))
+        else:
+            rest = sum(old[j] for j in kids)
+            v = 0.0
+            for p, j in zip(parts, kids):
+                rest -= old[j]
+                v += yield fill(p, j, allowed - v - rest)
+        old[k] = v
         return v
 
-    first = trampoline(down(tree, budget))
-    first_picks = list(picks)
-    filled = trampoline(fill(tree, budget))
-    if not filled <= budget:  # (rounding) keep pass 1's choice
-        picks[:] = first_picks
-        filled = first
+    filled = trampoline(down(tree, budget))
+    if not filled <= budget:
+        return None
+    leaf_of = {k: i for i, k in enumerate(k for k, n in enumerate(span) if n == 1)}  # -> picks
+    keep = list(picks)
+    v = trampoline(fill(tree, 0, budget))
+    if v <= budget:
+        filled = v
+    else:  # (rounding) keep pass 1's choice
+        picks[:] = keep
     cost = 0.0
     it = iter(picks)
     stack = [tree]
