@@ -23,7 +23,10 @@ running minimum for the pruning); a series with a long front (≥ 512 points) ro
 each shifted copy kept only where it beats the front so far (:func:`_series_rows`, the
 same result without sorting every pair). Trees nest as deep as the graph: sub-expressions
 up to ``DIRECT_HEIGHT`` high are evaluated by plain (bounded) recursion, taller ones on a
-generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`).
+generator trampoline (:func:`~fa2opt.reductions.sptree.trampoline`). Large trees (at least
+``BOUND_COMPOSITES`` series/parallels, whose plain DP forms more than ``BOUND_PAIRS`` pairs:
+it is stopped there) prune every front by a Lagrangian bound against a greedy upper bound
+(:mod:`fa2opt.pareto_bound`, :meth:`_Context.root_bound`): exact, the fronts stay short.
 
 This module's :func:`pareto_remainder` is the exact :class:`~fa2opt.reductions.search.
 RemainderSolver`, declared with its capabilities as :data:`EXACT_FRONTS` (an
@@ -40,6 +43,7 @@ from typing import Any, Generator, Mapping, Sequence
 import numpy as np
 
 from .arithmetic import Arithmetic
+from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow, truncate
 from .reductions.pruning import Candidates, front_rows
 from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
@@ -47,6 +51,8 @@ NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python b
 INF = float("inf")
 
 _LEAF, _FIXED, _COMB = 0, 1, 2
+Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
+BOUND_TOL = 1e-9  # relative slack of the bound's limit (rounding in the sums of Φ, latencies)
 
 
 class Front:
@@ -207,6 +213,15 @@ def parallel(a: Front, b: Front) -> Front:
                 I.append(i)
                 J.append(j)
         return Front(lat, cost, _COMB, None, a, b, I, J)
+    return _parallel_arrays(a, b)
+
+
+PARALLEL_ARRAYS = 128  # the bounded DP merges parallels of more points than this in numpy
+
+
+def _parallel_arrays(a: Front, b: Front) -> Front:
+    """:func:`parallel` in numpy: the union of breakpoints, each branch's cheapest point
+    within it by ``searchsorted``. O((|A| + |B|) log)."""
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
     t = np.union1d(al, bl)
@@ -230,8 +245,12 @@ class _Context:
         self.mins: dict[int, float] = {}
         self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
         self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
+        self.composites = 0  # series and parallel occurrences (when to bound: pareto_remainder)
+        self.hulls: dict = {}  # sub-expression (by id) -> its Hull (:meth:`root_bound`)
+        self.work: list | None = None  # [pairs the plain DP may still form] (pareto_remainder)
         self.min_latency(tree)
         if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
+            self.composites = 0  # (counted again, over the whole tree)
             self.deep_min_latency(tree)
 
     def leaf_fastest(self, v: str) -> float:
@@ -253,6 +272,7 @@ class _Context:
             self.deep = True
             return self.deep_min_latency(tree)
         else:
+            self.composites += 1
             vals = [self.min_latency(p, depth + 1) for p in tree.parts]
             m = sum(vals) if isinstance(tree, Series) else max(vals)
         self.mins[id(tree)] = m
@@ -277,6 +297,7 @@ class _Context:
                     mins[id(p)] = p.latency_ms
                 else:
                     stack.append(p)
+        self.composites += len(comps)
         heights: dict[int, int] = {}
         for t in reversed(comps):
             vals = [mins[id(p)] for p in t.parts]
@@ -292,52 +313,61 @@ class _Context:
     # generator on :func:`~fa2opt.reductions.sptree.trampoline` (trees nest as deep as the
     # graph) that evaluates the same way: parts left to right, the first empty one ends it.
 
-    def front(self, t: SPTree, cap: float) -> Front | None:
-        """The whole front of ``t`` up to ``cap`` (None: empty)."""
+    def front(self, t: SPTree, cap: float, bd: Bound | None = None) -> Front | None:
+        """The whole front of ``t`` up to ``cap`` (None: empty); with a bound ``bd`` = (μ,
+        lim) only its points with ``c + μ l ≤ lim`` (:mod:`fa2opt.pareto_bound`)."""
         if isinstance(t, Leaf):
             v = t.node
             c = self.candidates[v]
             if v in self.fixed:
                 k = self.fixed[v]
-                return Front([c.latency[k]], [0.0]) if c.latency[k] <= cap else None
-            m = bisect_right(c.latency, cap)
-            if m == 0:
-                return None
-            w = self.weight.get(v, 1.0)
-            if isinstance(w, (int, float)):
-                cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
-                return Front(c.latency[:m], cost, _LEAF, v)
-            return _priced_leaf(v, c.latency[:m], w[:m])
+                f = Front([c.latency[k]], [0.0]) if c.latency[k] <= cap else None
+            else:
+                m = bisect_right(c.latency, cap)
+                if m == 0:
+                    return None
+                w = self.weight.get(v, 1.0)
+                if isinstance(w, (int, float)):
+                    cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
+                    f = Front(c.latency[:m], cost, _LEAF, v)
+                else:
+                    f = _priced_leaf(v, c.latency[:m], w[:m])
+            return f if bd is None or f is None else _bounded(f, bd)
         if isinstance(t, Delay):
-            return Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
+            f = Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
+            return f if bd is None or f is None else _bounded(f, bd)
         if self.tall and id(t) in self.tall:
-            return trampoline(self._nested(t, cap, False))
+            return trampoline(self._nested(t, cap, False, bd))
         parts = t.parts
         if isinstance(t, Parallel):
+            bds = self.split(t, bd)
             acc = None
-            for p in parts:
-                f = self.front(p, cap)
+            for p, pb in zip(parts, bds):
+                f = self.front(p, cap, pb)
                 if f is None:
                     return None
-                acc = f if acc is None else parallel(acc, f)
-            return acc
-        fronts = self.part_fronts(parts, cap)
+                acc = f if acc is None else _merge(acc, f, bd)
+            return acc if bd is None else _bounded(acc, bd)
+        fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
-        return _fold(fronts, self.fold_caps(parts, cap))
+        return _fold(fronts, self.fold_caps(parts, cap), bounds=self.prefix_bounds(parts, bd),
+                     work=self.work)
 
     def part_caps(self, parts: tuple, cap: float) -> list[float]:
         """Each series part's cap: the cap minus the other parts' least latencies."""
         total = sum(self.mins[id(p)] for p in parts)
         return [cap - (total - self.mins[id(p)]) for p in parts]
 
-    def part_fronts(self, parts: tuple, cap: float) -> list[Front] | None:
-        """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty)."""
+    def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
+        """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
+        with the series' bound ``bd``, each part's own (:meth:`split`)."""
         mins = self.mins
         total = sum(mins[id(p)] for p in parts)
         out = []
-        for p in parts:
-            f = self.front(p, cap - (total - mins[id(p)]))  # (part_caps, inline: hot path)
+        bds = self.split_series(parts, bd)
+        for p, pb in zip(parts, bds):
+            f = self.front(p, cap - (total - mins[id(p)]), pb)  # (part_caps, inline: hot path)
             if f is None:
                 return None
             out.append(f)
@@ -348,67 +378,185 @@ class _Context:
         latencies."""
         return [cap - r for r in _suffix_sums([self.mins[id(p)] for p in parts])]
 
+    # -- Lagrangian bounds (large trees; :mod:`fa2opt.pareto_bound`) ------------------------
+    def split(self, t: Series | Parallel, bd: Bound | None) -> list:
+        """The parts' bounds of a composite with bound ``bd`` ([None, …] without): a series
+        passes its flow μ to every part, a parallel splits it by its parts' hull slopes at
+        the point of slope −μ of its own hull; a part's limit is ``bd``'s less the other
+        parts' Φ at their flows."""
+        if bd is None:
+            return [None] * len(t.parts)
+        if type(t) is Series:
+            return self.split_series(t.parts, bd)
+        mu, lim = bd
+        hs = [self.hulls[id(p)] for p in t.parts]
+        h = self.hulls[id(t)]
+        at = float(h.t[h.vertex_at_slope(-mu)[0]])
+        flows = split_flow(hs, at, mu)
+        phis = [x.phi(f) for x, f in zip(hs, flows)]
+        total = sum(phis)
+        return [(f, lim - (total - p)) for f, p in zip(flows, phis)]
+
+    def split_series(self, parts: tuple, bd: Bound | None) -> list:
+        """:meth:`split` of a series' parts."""
+        if bd is None:
+            return [None] * len(parts)
+        mu, lim = bd
+        phis = [self.hulls[id(p)].phi(mu) for p in parts]
+        total = sum(phis)
+        return [(mu, lim - (total - p)) for p in phis]
+
+    def prefix_bounds(self, parts: tuple, bd: Bound | None) -> list | None:
+        """The bounds of a series' fold after each part: the flow μ, the limit less the
+        later parts' Φ(μ)."""
+        if bd is None:
+            return None
+        mu, lim = bd
+        rest = _suffix_sums([self.hulls[id(p)].phi(mu) for p in parts])
+        return [(mu, lim - r) for r in rest]
+
+    def caps(self, tree: SPTree, budget: float) -> dict[int, float]:
+        """Every sub-expression's cap (by id; the largest over the places it occurs): the
+        budget less the least latency of what is in series with it, as in :meth:`front`.
+        No feasible choice is slower there, so hulls are cut at it."""
+        mins = self.mins
+        caps: dict[int, float] = {}
+        stack = [(tree, budget)]
+        while stack:
+            t, cap = stack.pop()
+            if caps.get(id(t), -INF) >= cap:
+                continue
+            caps[id(t)] = cap
+            tp = type(t)
+            if tp is Series:
+                total = sum(mins[id(p)] for p in t.parts)
+                stack.extend((p, cap - (total - mins[id(p)])) for p in t.parts)
+            elif tp is Parallel:
+                stack.extend((p, cap) for p in t.parts)
+        return caps
+
+    def root_bound(self, tree: SPTree, budget: float) -> tuple[Bound, float] | None:
+        """The root's bound ``(μ, UB + tol + μ·budget)`` and UB, from the hulls of every
+        sub-expression (:attr:`hulls`, computed here), μ the negated slope of the root's hull
+        at the budget and UB the cost of :func:`~fa2opt.pareto_bound.greedy_choice`. None
+        when no feasible choice was found (then nothing is pruned)."""
+        caps = self.caps(tree, budget)
+        hulls = self.hulls = {}
+        full: dict[int, Front] = {}
+        stack: list = [tree]
+        while stack:  # post-order, explicit stack, shared sub-expressions once
+            t = stack.pop()
+            if type(t) is tuple:
+                t = t[0]
+                hs = [hulls[id(p)] for p in t.parts]
+                h = series_hull(hs) if type(t) is Series else parallel_hull(hs)
+                hulls[id(t)] = truncate(h, caps[id(t)])
+                continue
+            if id(t) in hulls:
+                continue
+            if type(t) is Leaf or type(t) is Delay:
+                f = self.front(t, max(caps[id(t)], self.mins[id(t)]))
+                if f is None:
+                    return None
+                full[id(t)] = f
+                hulls[id(t)] = leaf_hull(f.lat, f.cost)
+            else:
+                stack.append((t,))
+                stack.extend(p for p in t.parts if id(p) not in hulls)
+        h = hulls[id(tree)]
+        if budget < h.t[0]:
+            return None
+        sl, sr = h.slopes_at(budget)
+        if budget == h.t[-1]:  # the hull cut at the budget: its last edge's slope
+            sr = sl
+        mu = max(0.0, -0.5 * (sl + sr)) if sl > -INF else max(0.0, -sr)
+
+        def leaf(t: SPTree) -> tuple[list[float], list[float]]:
+            f = full[id(t)]
+            return f.lat, f.cost
+
+        g = greedy_choice(tree, budget, lambda t: hulls[id(t)], leaf, lambda t: type(t) is Series)
+        if g is None or not g[0] <= budget:
+            return None
+        ub = g[1]
+        tol = BOUND_TOL * (abs(ub) + mu * abs(budget) + 1.0)
+        return (mu, ub + tol + mu * budget), ub
+
     # -- the cheapest point only -------------------------------------------------------------
-    def cheapest(self, t: SPTree, cap: float) -> tuple[Front, int] | None:
+    def cheapest(self, t: SPTree, cap: float, bd: Bound | None = None) -> tuple[Front, int] | None:
         """A front containing the cheapest way to keep ``t`` within ``cap``, and that point's
         index. Parallel parts are independent here (each its own cheapest within cap);
-        long series use the Lagrangian-bounded fold (:func:`_fold_bounded`)."""
+        long series use the Lagrangian-bounded fold (:func:`_fold_bounded`), or, with a
+        bound ``bd``, the bounded fold of :meth:`front`."""
         if isinstance(t, (Leaf, Delay)):
-            f = self.front(t, cap)
+            f = self.front(t, cap, bd)
             return None if f is None else (f, len(f) - 1)
         if self.tall and id(t) in self.tall:
-            return trampoline(self._nested(t, cap, True))
+            return trampoline(self._nested(t, cap, True, bd))
         if isinstance(t, Parallel):
             picks = []
-            for p in t.parts:
-                r = self.cheapest(p, cap)
+            for p, pb in zip(t.parts, self.split(t, bd)):
+                r = self.cheapest(p, cap, pb)
                 if r is None:
                     return None
                 picks.append(r)
             return _pick_parallel(picks)
-        fronts = self.part_fronts(t.parts, cap)
+        fronts = self.part_fronts(t.parts, cap, bd)
         if fronts is None:
             return None
-        return self.series_cheapest(t.parts, fronts, cap)
+        return self.series_cheapest(t.parts, fronts, cap, bd)
 
-    def series_cheapest(self, parts: tuple, fronts: list[Front], cap: float) -> tuple[Front, int] | None:
+    def series_cheapest(self, parts: tuple, fronts: list[Front], cap: float,
+                        bd: Bound | None = None) -> tuple[Front, int] | None:
         """A series' cheapest point from its parts' fronts."""
         caps = self.fold_caps(parts, cap)
-        if len(fronts) >= LAGRANGE_PARTS:
-            f = _fold_bounded(fronts, caps, cap)
+        if bd is not None:
+            f = _fold(fronts, caps, cheapest=True, bounds=self.prefix_bounds(parts, bd))
+        elif len(fronts) >= LAGRANGE_PARTS:
+            f = _fold_bounded(fronts, caps, cap, self.work)
         else:
-            f = _fold(fronts, caps, cheapest=True)
+            f = _fold(fronts, caps, cheapest=True, work=self.work)
         if f is None or len(f) == 0:
             return None
         return f, len(f) - 1
 
-    def _nested(self, t: Series | Parallel, cap: float, cheap: bool) -> Generator:
+    def _nested(self, t: Series | Parallel, cap: float, cheap: bool,
+                bd: Bound | None = None) -> Generator:
         """:meth:`front` (``cheap`` False) or :meth:`cheapest` of a tall composite, as a
         trampoline generator: a tall part is asked for by yielding its generator."""
         par = isinstance(t, Parallel)
         sub = cheap and par  # a parallel's parts at their cheapest; a series' whole fronts
         out = []
-        for p, pcap in zip(t.parts, repeat(cap) if par else self.part_caps(t.parts, cap)):
+        for p, pcap, pb in zip(t.parts, repeat(cap) if par else self.part_caps(t.parts, cap),
+                               self.split(t, bd)):
             if id(p) in self.tall:
-                r = yield self._nested(p, pcap, sub)
+                r = yield self._nested(p, pcap, sub, pb)
             else:
-                r = self.cheapest(p, pcap) if sub else self.front(p, pcap)
+                r = self.cheapest(p, pcap, pb) if sub else self.front(p, pcap, pb)
             if r is None:
                 return None
             out.append(r)
         if not par:
             if cheap:
-                return self.series_cheapest(t.parts, out, cap)
-            return _fold(out, self.fold_caps(t.parts, cap))
+                return self.series_cheapest(t.parts, out, cap, bd)
+            return _fold(out, self.fold_caps(t.parts, cap), bounds=self.prefix_bounds(t.parts, bd),
+                         work=self.work)
         if cheap:
             return _pick_parallel(out)
         acc = out[0]
         for f in out[1:]:
-            acc = parallel(acc, f)
-        return acc
+            acc = _merge(acc, f, bd)
+        return acc if bd is None else _bounded(acc, bd)
 
 
 DIRECT_HEIGHT = 24  # sub-expressions at most this high are evaluated by (bounded) recursion
+
+
+def _merge(a: Front, b: Front, bd: Bound | None) -> Front:
+    """:func:`parallel`; in the bounded DP (``bd``) long fronts in numpy."""
+    if bd is not None and len(a) + len(b) > PARALLEL_ARRAYS:
+        return _parallel_arrays(a, b)
+    return parallel(a, b)
 
 
 def _pick_parallel(picks: list[tuple[Front, int]]) -> tuple[Front, int]:
@@ -460,19 +608,70 @@ def series_min(a: Front, b: Front, cap: float) -> Front | None:
     return Front([al[bi] + bl[bj]], [best], _COMB, None, a, b, [bi], [bj])
 
 
-def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False) -> Front | None:
-    """Series of the fronts left to right; after part i latencies are cut at caps[i]."""
+def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
+          bounds: list | None = None, work: list | None = None) -> Front | None:
+    """Series of the fronts left to right; after part i latencies are cut at caps[i] (and,
+    with ``bounds``, the points pruned by bounds[i], :func:`_bounded`). ``work``: [pairs
+    left] (:func:`_spend`)."""
     acc = fronts[0]
     if caps[0] < INF:
         acc = _cut(acc, caps[0])
+    if bounds is not None and len(acc):
+        acc = _bounded(acc, bounds[0])
     last = len(fronts) - 1
     for i in range(1, last + 1):
-        if len(acc) == 0:
+        if acc is None or len(acc) == 0:
             return None
         if cheapest and i == last:
             return series_min(acc, fronts[i], caps[i])
+        if work is not None:
+            _spend(work, len(acc) * len(fronts[i]))
         acc = series(acc, fronts[i], caps[i])
-    return acc if len(acc) else None
+        if bounds is not None and len(acc):
+            acc = _bounded(acc, bounds[i])
+    return acc if acc is not None and len(acc) else None
+
+
+_UNSOLVED = object()  # pareto_remainder: no answer yet
+
+
+class _LargeFronts(Exception):
+    """The plain DP has spent its pairs (:data:`BOUND_PAIRS`): the bounded DP takes over."""
+
+
+def _spend(work: list, pairs: int) -> None:
+    """Count ``pairs`` against ``work[0]``; raise :class:`_LargeFronts` when it runs out."""
+    work[0] -= pairs
+    if work[0] < 0:
+        raise _LargeFronts
+
+
+def _bounded(f: Front, bd: Bound) -> Front | None:
+    """The points of ``f`` with ``c + μ l ≤ lim`` (``bd`` = (μ, lim)), back-pointers kept;
+    None when none is left."""
+    mu, lim = bd
+    if isinstance(f.lat, np.ndarray):
+        keep = np.flatnonzero(f.cost + mu * f.lat <= lim)
+        if len(keep) == len(f):
+            return f
+        if len(keep) == 0:
+            return None
+        if f.kind == _COMB:
+            return Front(f.lat[keep], f.cost[keep], _COMB, None, f.a, f.b,
+                         np.asarray(f.I)[keep], np.asarray(f.J)[keep])
+        return Front(f.lat[keep], f.cost[keep], _COMB, None, f, Front([0.0], [0.0]), keep,
+                     np.zeros(len(keep), dtype=np.int64))
+    lat, cost = f.lat, f.cost
+    keep = [i for i in range(len(lat)) if cost[i] + mu * lat[i] <= lim]
+    if len(keep) == len(lat):
+        return f
+    if not keep:
+        return None
+    if f.kind == _COMB:
+        return Front([lat[i] for i in keep], [cost[i] for i in keep], _COMB, None, f.a, f.b,
+                     [f.I[i] for i in keep], [f.J[i] for i in keep])
+    return Front([lat[i] for i in keep], [cost[i] for i in keep], _COMB, None, f,
+                 Front([0.0], [0.0]), keep, [0] * len(keep))
 
 
 def _cut(f: Front, cap: float) -> Front:
@@ -482,10 +681,13 @@ def _cut(f: Front, cap: float) -> Front:
     return Front(f.lat[:m], f.cost[:m], _COMB, None, f, Front([0.0], [0.0]), list(range(m)), [0] * m)
 
 
+BOUND_COMPOSITES = 32  # trees of at least this many series/parallels whose plain DP ...
+BOUND_PAIRS = 100_000  # ... forms more pairs than this (then aborted): the bounded DP
 LAGRANGE_PARTS = 6  # series with at least this many parts use the bounded fold
 
 
-def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front | None:
+def _fold_bounded(fronts: list[Front], caps: list[float], cap: float,
+                  work: list | None = None) -> Front | None:
     """Cheapest point of a long series (a multiple-choice knapsack over the parts' fronts),
     exact, with Lagrangian bounds pruning the partial fronts.
 
@@ -530,7 +732,7 @@ def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front |
         mu = hi
         idx = pick(hi)
     if L[rows, idx].sum() > cap:  # cannot happen when the fastest choice fits
-        return _fold(fronts, caps)
+        return _fold(fronts, caps, work=work)
     # greedy improvement of the feasible choice: spend the slack on cheaper rows
     slack = cap - L[rows, idx].sum()
     idx = idx.copy()
@@ -549,6 +751,8 @@ def _fold_bounded(fronts: list[Front], caps: list[float], cap: float) -> Front |
     for i, f in enumerate(fronts):
         if i == m - 1 and acc is not None:
             return series_min(acc, f, caps[i])
+        if acc is not None and work is not None:
+            _spend(work, len(acc) * len(f))
         acc = _cut(f, caps[i]) if acc is None else series(acc, f, caps[i])
         if len(acc) == 0:
             return None
@@ -804,7 +1008,25 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
     Only the cheapest point is needed, so parallel parts are solved independently and long
     series use the Lagrangian-bounded fold. (Flat single flows are swept on the candidate
     lists by :func:`flat_cheapest`, which a plan calls directly: :data:`EXACT_FRONTS`.)"""
-    r = _Context(tree, candidates, fixed, weight).cheapest(tree, budget_ms)
+    ctx = _Context(tree, candidates, fixed, weight)
+    r: Any = _UNSOLVED
+    if ctx.composites >= BOUND_COMPOSITES:
+        if BOUND_PAIRS > 0:  # the plain DP first, while its series form at most BOUND_PAIRS pairs
+            ctx.work = [BOUND_PAIRS]
+            try:
+                r = ctx.cheapest(tree, budget_ms)
+            except _LargeFronts:
+                pass
+            ctx.work = None
+        if r is _UNSOLVED:
+            root = ctx.root_bound(tree, budget_ms)
+            if root is not None:
+                bd, ub = root
+                r = ctx.cheapest(tree, budget_ms, bd)
+                if r is None or not r[0].cost[r[1]] <= bd[1] - bd[0] * budget_ms:
+                    r = _UNSOLVED  # (only by rounding: UB's choice not the DP's)
+    if r is _UNSOLVED:
+        r = ctx.cheapest(tree, budget_ms)
     if r is None:
         return None
     front, i = r

@@ -1,0 +1,219 @@
+"""The front DP's Lagrangian bound pruning (fa2opt.pareto_bound, issue 13) against brute force.
+
+Large trees prune every sub-expression's front by ``c + μ_e l + Σ_{others} Φ ≤ UB``; these
+tests force that path on small random series-parallel trees (thresholds set to 0) and
+compare with enumeration: the answer, the hulls (below every front), the bound (≤ the
+optimum), the greedy choice (feasible, ≥ the optimum) and the fallback when UB is wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import fa2opt.pareto as P
+from fa2opt import pareto_bound as PB
+from fa2opt.reductions import Candidates
+from fa2opt.reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves
+
+
+def random_tree(rng: random.Random, names: list[str], size: int, depth: int = 0) -> SPTree:
+    """A random series-parallel tree of ``size`` leaves (nodes may repeat: a leaf chooses
+    on its own), with a few delays."""
+    if size == 1 or depth > 4:
+        return Leaf(rng.choice(names)) if rng.random() > 0.1 else Delay(round(rng.uniform(0, 5), 2))
+    k = rng.randint(2, min(3, size))
+    cuts = sorted(rng.sample(range(1, size), k - 1))
+    sizes = [b - a for a, b in zip([0] + cuts, cuts + [size])]
+    parts = tuple(random_tree(rng, names, s, depth + 1) for s in sizes)
+    return (Series if rng.random() < 0.5 else Parallel)(parts)
+
+
+def random_front(rng: random.Random, k: int) -> tuple[list[float], list[float]]:
+    lat = sorted({round(rng.uniform(0.5, 20), 1) for _ in range(k)})
+    cost = sorted({float(rng.randint(1, 40)) for _ in range(len(lat))}, reverse=True)
+    m = min(len(lat), len(cost))
+    return lat[:m], cost[:m]
+
+
+def brute(tree: SPTree, budget: float, cands, fixed, weight) -> float | None:
+    """The least cost over every choice of every leaf (each leaf on its own)."""
+    occ = [v for v in leaves(tree)]
+    free = [i for i, v in enumerate(occ) if v not in fixed]
+
+    def value(t, it, ch):
+        if type(t) is Leaf:
+            i = next(it)
+            v = t.node
+            return cands[v].latency[fixed[v] if v in fixed else ch[i]]
+        if type(t) is Delay:
+            return t.latency_ms
+        vals = [value(p, it, ch) for p in t.parts]
+        return sum(vals) if type(t) is Series else max(vals)
+
+    def price(v, k):
+        w = weight.get(v, 1.0)
+        return cands[v].cost[k] * w if isinstance(w, (int, float)) else w[k]
+
+    best = None
+    for combo in itertools.product(*(range(len(cands[occ[i]])) for i in free)):
+        ch = dict(zip(free, combo))
+        if value(tree, iter(range(len(occ))), ch) <= budget:
+            c = sum(price(occ[i], k) for i, k in ch.items())
+            best = c if best is None or c < best else best
+    return best
+
+
+def case(seed: int):
+    rng = random.Random(seed)
+    names = [f"v{i}" for i in range(rng.randint(1, 6))]
+    tree = random_tree(rng, names, rng.randint(2, 7))
+    cands = {}
+    for v in names:
+        lat, cost = random_front(rng, rng.randint(1, 4))
+        cands[v] = Candidates(v, lat, cost, list(range(len(lat))))
+    used = set(leaves(tree))
+    fixed = {v: rng.randrange(len(cands[v])) for v in used if rng.random() < 0.15}
+    weight = {}
+    for v in used:
+        r = rng.random()
+        if r < 0.2:  # Lagrangian prices of the coupling search: any reals
+            weight[v] = [rng.uniform(-3, 10) for _ in cands[v].cost]
+        elif r < 0.3:
+            weight[v] = 0.5
+    budget = rng.uniform(3, 50)
+    return tree, budget, cands, fixed, weight
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """Every tree takes the bounded DP."""
+    monkeypatch.setattr(P, "BOUND_COMPOSITES", 0)
+    monkeypatch.setattr(P, "BOUND_PAIRS", 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32))
+def test_bounded_dp_equals_brute_force(seed):
+    tree, budget, cands, fixed, weight = case(seed)
+    want = brute(tree, budget, cands, fixed, weight)
+    old = P.BOUND_COMPOSITES, P.BOUND_PAIRS
+    for pairs in (0, 12):  # bounded from the start; the plain DP stopped after 12 pairs
+        P.BOUND_COMPOSITES, P.BOUND_PAIRS = 0, pairs
+        try:
+            got = P.pareto_remainder(tree, budget, cands, fixed, weight)
+        finally:
+            P.BOUND_COMPOSITES, P.BOUND_PAIRS = old
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert got[0] == pytest.approx(want, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32))
+def test_hulls_below_fronts_and_bound_below_optimum(seed):
+    """Every sub-expression's hull lies below its exact front (within its cap, where the hull
+    is cut); the root's Lagrangian bound
+    ``Φ(μ) − μB`` is ≤ the optimum and the greedy choice's cost is ≥ it."""
+    tree, budget, cands, fixed, weight = case(seed)
+    want = brute(tree, budget, cands, fixed, weight)
+    ctx = P._Context(tree, cands, fixed, weight)
+    root = ctx.root_bound(tree, budget)
+    if want is None:
+        return
+    caps = ctx.caps(tree, budget)
+    stack = [tree]
+    while stack:  # each sub-expression: hull(t) ≤ front value at each point within its cap
+        t = stack.pop()
+        stack.extend(getattr(t, "parts", ()))
+        f = ctx.front(t, caps[id(t)])
+        if f is None:
+            continue
+        h = ctx.hulls[id(t)]
+        lat, cost = np.asarray(f.lat, float), np.asarray(f.cost, float)
+        assert np.all(np.interp(lat, h.t, h.c) <= cost + 1e-9 * (1 + np.abs(cost)))
+        assert lat[0] >= h.t[0] - 1e-9
+    if root is None:
+        return
+    (mu, lim), ub = root
+    lb = ctx.hulls[id(tree)].phi(mu) - mu * budget
+    assert lb <= want + 1e-9 * (1 + abs(want))
+    assert ub >= want - 1e-9 * (1 + abs(want))
+
+
+def test_a_wrong_upper_bound_falls_back_to_the_exact_dp(monkeypatch, forced):
+    """The greedy's UB is only trusted when the pruned DP finds a point within it: with a
+    UB below the optimum (a broken primal) the answer is still the optimum."""
+    rng = random.Random(5)
+    checked = 0
+    for seed in range(200):
+        tree, budget, cands, fixed, weight = case(rng.randrange(2**32))
+        want = brute(tree, budget, cands, fixed, weight)
+        if want is None:
+            continue
+        monkeypatch.setattr(P, "greedy_choice", lambda *a, w=want: (-P.INF, w - 5.0))
+        got = P.pareto_remainder(tree, budget, cands, fixed, weight)
+        assert got is not None and got[0] == pytest.approx(want, abs=1e-9)
+        checked += 1
+    assert checked > 100
+
+
+def test_pruning_drops_points_on_a_large_tree():
+    """On a 300-node nested series-parallel flow the bounded DP keeps fewer points than the
+    plain one, and both give the same cost (the bound is not vacuous)."""
+    from fa2opt.generate import scaling_instance
+    from fa2opt.plan import plan_for
+    from fa2opt.problem import Problem
+    from fa2opt.reductions.pruning import fronts
+
+    p = Problem.from_instance(scaling_instance("sp", 300, 50))
+    tree = plan_for(p).trees[0]
+    cands = {v: Candidates(v, *f) for v, f in fronts(p).items()}
+    budget = p.flows[0].budget_ms
+    ctx = P._Context(tree, cands, None, None)
+    assert ctx.composites >= P.BOUND_COMPOSITES
+    (mu, lim), ub = ctx.root_bound(tree, budget)
+    full = ctx.front(tree, budget)
+    pruned = ctx.front(tree, budget, (mu, lim))
+    assert len(pruned) < len(full) / 2
+    assert P.pareto_remainder(tree, budget, cands)[0] == float(full.cost[-1])
+
+
+def test_hull_arithmetic_on_hand_made_fronts():
+    a = PB.leaf_hull([1.0, 2.0, 3.0, 5.0], [10.0, 6.0, 5.0, 1.0])  # (3, 5) above the hull
+    assert a.t == [1.0, 2.0, 5.0] and a.c == [10.0, 6.0, 1.0]
+    b = PB.leaf_hull([2.0, 4.0], [4.0, 0.0])
+    s = PB.series_hull([a, b])  # Minkowski sum: slopes -4, -2, -5/3 merged
+    assert np.allclose(s.t, [3, 4, 6, 9]) and np.allclose(s.c, [14, 10, 6, 1])
+    q = PB.parallel_hull([a, b])  # pointwise sum from t = 2
+    assert np.allclose(q.t, [2, 4, 5]) and np.allclose(q.c, [10, 8 / 3, 1])
+    # at t = 4: a inside its edge of slope -5/3 (flow 5/3), b at its last vertex (0..2)
+    assert PB.split_flow([a, b], 4.0, 3.5) == pytest.approx([5 / 3, 3.5 - 5 / 3])
+    assert PB.split_flow([a, b], 4.0, 1.0) == pytest.approx([1.0, 0.0])  # scaled down
+    assert s.phi(3.0) == pytest.approx(min(c + 3.0 * t for t, c in zip(s.t, s.c)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("fa2opt.generate", fromlist=["x"]).scaling_instance("sp", 120, 50),
+    lambda: __import__("fa2opt.generate", fromlist=["x"]).scaling_instance("deep-sp", 301, 3),
+    lambda: __import__("fa2opt.generate.families", fromlist=["x"]).vsp_edge_latency(
+        np.random.default_rng(1), 60, 0.0),
+    lambda: __import__("fa2opt.generate.families", fromlist=["x"]).vsp_edge_latency(
+        np.random.default_rng(7), 60, 0.15),  # coupling search: fixed nodes, prices
+], ids=["sp-120", "deep-100", "vsp-60", "vsp-60-edges"])
+def test_fa2_with_bounds_equals_milp(make, forced):
+    """fa2 with every remainder solved by the bounded DP equals the MILP (both verified)."""
+    from fa2opt.problem import Problem
+    from fa2opt.solver import get_solver
+    from fa2opt.verify import matches, verify
+
+    inst = make()
+    p = Problem.from_instance(inst)
+    a = get_solver("fa2").solve(p)
+    m = get_solver("milp").solve(p)
+    assert a.status == m.status == "optimal", (a.status, a.message, m.status)
+    assert verify(inst, a).ok and matches(a, m)
