@@ -76,7 +76,7 @@ from .. import spec
 from ..edge import partition
 from ..problem import Problem
 from ..tables import NodeTable
-from . import Budget
+from . import Budget, lp_search
 from .leaf import FLAT_CHOICES, BudgetArrays, Leaf, choices, tighten, undominated
 
 Choice = dict[str, int]
@@ -87,6 +87,7 @@ ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
 MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
 ASCEND_CHILDREN = True  # children re-ascend from their parent's multipliers
 MAX_SUBPROBLEMS = 20_000
+LP_SEARCH = True  # large problems: one LP-based branch and bound (.lp_search) instead
 LEAF_CHOICES = 4096  # a subproblem with at most this many choices is enumerated (leaf.py)
 LEAF_WORK = 50_000  # larger ones: enumeration tried first, given up past this many partial choices
 ROOT_LEAF_WORK = (200_000, 1_000_000)  # ... at the root: before and after the least-use DPs
@@ -325,6 +326,17 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         return Result("optimal", best[1], best[0], stats)
     if choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
         full = undominated(problem, arrays, full)
+    if LP_SEARCH and choices(full, order) > LEAF_CHOICES and lp_search.applies(problem):
+        try:  # large graphs: the budgets as rows of the flow bound's LP (.lp_search)
+            status, lower = lp_search.lp_branch_and_bound(
+                problem, arrays, slack_limit, full, best, offer,
+                lambda allow: relax(allow, cost), leaf, deadline, stats, LEAF_CHOICES)
+        except _Stopped:
+            return Result("time_limit", best[1], None, stats)
+        if status == "time_limit":
+            return Result("time_limit", best[1], lower, stats)
+        return Result("infeasible", None, None, stats) if best[1] is None \
+            else Result("optimal", best[1], best[0], stats)
 
     def solved_by_leaf(work: int) -> bool:
         """The root enumerated within ``work`` (True: the incumbent, or none, is final)."""
