@@ -146,6 +146,36 @@ class BudgetLP:
             ub[[c[int(k)] for k in a]] = 1.0
         return ub
 
+    def infeasible(self, ub: np.ndarray) -> bool:
+        """After the LP reported no optimum: whether HiGHS's dual ray (y, μ), checked by the
+        formula, proves that no choice meets the SLAs and the budgets: with the costs
+        dropped, (1) at (y, μ) is ``g = Σ_v min_k (Y_v L_vk + Σ_b μ_b use_bvk) + Σ_f (Σ_e
+        y_fe d_e − |y_f| B_f) − Σ_b μ_b limit''_b``, and (1) at t·(y, μ) is at least
+        ``Σ_v min_k c_vk + t·g``; g > 0 (beyond rounding) makes the bound unbounded as
+        t → ∞. Both signs of the ray are tried (any one that passes is a proof)."""
+        lp = self.lp
+        try:
+            _, has, ray = lp.lp.getDualRay()
+        except Exception:  # noqa: BLE001 (no ray: no proof)
+            return False
+        if not has:
+            return False
+        ray = np.asarray(ray, dtype=float)
+        for r in (ray, -ray):
+            Y, const = lp.flow_weights(r)
+            mu = np.maximum(-r[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
+            g = Y[lp.owner] * lp.lat
+            for m, u in zip(mu.tolist(), self.use):
+                if m > 0:
+                    g = g + m * u
+            g = np.where(ub > 0, g, INF)
+            mins = np.minimum.reduceat(g, lp.ptr[:-1])
+            gap = float(mins.sum()) + const - float(np.dot(mu, self.limits))
+            mag = float(np.abs(mins).sum()) + abs(const) + float(np.dot(mu, np.abs(self.limits)))
+            if gap > 1e-9 * mag:
+                return True
+        return False
+
     def bound(self, duals: np.ndarray | None, ub: np.ndarray, parent: tuple | None
               ) -> tuple[float, np.ndarray, np.ndarray, tuple]:
         """(1) at the LP's duals (or the parent's multipliers, or zero, when ``duals`` is
@@ -386,6 +416,9 @@ class _Search:
             ub = m.astype(float)
             sol = lp.solve(ub)
             lam, duals = (sol if sol is not None else (None, None))
+            if sol is None and self.blp.infeasible(ub):
+                stats["lp_farkas"] = stats.get("lp_farkas", 0) + 1
+                continue  # proven: no choice of this subproblem meets the SLAs and budgets
             lb, w, mins, mult = self.blp.bound(duals, ub, parent)
             lb = max(lb, parent_lb)
             if "lp_root_bound" not in stats:
