@@ -70,7 +70,7 @@ from ..reductions.search import PRUNE_TOL
 from .leaf import BudgetArrays, Leaf, _slack
 
 Choice = dict[str, int]
-LP_MIN_NODES = 20  # from this many nodes (measured in docs/fa2.md); tests force it with 0
+LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); tests force 0
 STRONG = 4  # branching candidates scored by their children's LP values (as the flow bound)
 RELIABLE = 2  # ... until a node has this many observations; then its average rises
 INF = math.inf

@@ -1,0 +1,125 @@
+"""Budgets as rows of the flow bound's LP (fa2opt.extensions.lp_search, issue 14): the bound
+is below the optimum for any multipliers and equals the LP at its duals, and the LP-based
+branch and bound -- forced on small instances the way tests/test_flow_bound.py forces the
+flow bound -- equals brute force (property-generated extended instances, random
+subproblems) and the MILP (generated families with extensions)."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fa2opt.extensions.lp_search as lp_search
+import fa2opt.extensions.search as search
+from fa2opt import Problem, available_methods, solve, verify
+from fa2opt.extensions.leaf import BudgetArrays
+from fa2opt.solver import get_solver
+from fa2opt.verify import matches
+
+from test_extension_search import _brute, _subproblem, value
+from test_extensions import extended
+
+HAVE_MILP = "milp" in available_methods()
+
+# the LP search on every problem whose budgets bind; "lp" without the enumeration leaf (the
+# LP, roundings, branching, DP leaves and dual-ray proofs do all the work), "lp-leaf" with it
+FORCED = {"lp": dict(LP_MIN_NODES=0, LEAF_CHOICES=0),
+          "lp-leaf": dict(LP_MIN_NODES=0, LEAF_CHOICES=8)}
+
+
+@contextmanager
+def forced(**values) -> Iterator[None]:
+    """Set lp_search / search module constants for the block."""
+    old = [(m, k, getattr(m, k)) for m in (lp_search, search) for k in values if hasattr(m, k)]
+    for m, k, _ in old:
+        setattr(m, k, values[k])
+    try:
+        yield
+    finally:
+        for m, k, v in old:
+            setattr(m, k, v)
+
+
+@pytest.mark.parametrize("path", sorted(FORCED))
+@settings(max_examples=80, deadline=None)
+@given(inst=extended())
+def test_lp_search_equals_brute_force(path, inst) -> None:
+    ref = solve(inst, "brute-force")
+    with forced(**FORCED[path]):
+        ans = solve(inst, "fa2")
+    assert ans.status == ref.status, (path, ans.status, ref.status, ans.message, ans.extra)
+    if ans.has_decision:
+        assert verify(inst, ans).ok, verify(inst, ans).summary()
+        assert matches(ans, ref), (path, value(ans), value(ref))
+
+
+@settings(max_examples=80, deadline=None)
+@given(inst=extended(), data=st.data())
+def test_lp_search_on_random_subproblems_and_the_bound(inst, data) -> None:
+    """On a random subproblem: (1) at random multipliers is below the optimum, at the LP's
+    duals it equals the LP's value; the forced LP search finds the optimum."""
+    problem = Problem.from_instance(inst)
+    if problem.empty_nodes:
+        return
+    sub, moved, allowed = _subproblem(inst, data)
+    if not moved or not all(v in {u for g in sub.flows for u in g.nodes} for v in sub.tables):
+        return
+    want = _brute(sub, moved, allowed)
+    arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in moved]
+    limits = [lp_search.bound_limit(a, search.effective_limit(b)) for a, b in zip(arrays, moved)]
+    blp = lp_search.BudgetLP(sub, arrays, limits, allowed)
+    ub = np.ones(blp.lp.n_lam)
+    rows = blp.lp.lp.getNumRow()
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    for duals in (rng.normal(0.0, 3.0, rows), rng.exponential(1.0, rows), -rng.exponential(1.0, rows)):
+        lb = blp.bound(duals, ub, None)[0]
+        assert lb <= want + 1e-9 * max(1.0, abs(lb)), (lb, want)
+    sol = blp.lp.solve(ub)
+    if sol is not None:
+        lb = blp.bound(sol[1], ub, None)[0]
+        assert lb <= want + 1e-9 * max(1.0, abs(want))
+        assert abs(lb - blp.lp.value) <= 1e-6 * max(1.0, abs(lb))
+    elif math.isfinite(want):  # an LP without optimum never yields a false proof
+        assert not blp.infeasible(ub)
+    exact = get_solver("fa2").exact_base
+    with forced(**FORCED["lp"]):
+        r = search.branch_and_bound(sub, moved, exact, allowed=allowed)
+    assert r.status in ("optimal", "infeasible")
+    got = math.inf if r.choice is None else sub.cost(r.choice)
+    assert got == want or abs(got - want) <= 1e-9 * max(1.0, abs(want)), (got, want)
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
+@pytest.mark.parametrize("family,size", [("shared", (15, 2)), ("small", (6, "non-sp")),
+                                         ("small", (8, "tree")), ("small", (7, "fork-join"))])
+def test_lp_search_equals_the_milp_on_generated_families(family, size) -> None:
+    """Issue 13's families with every extension set, the LP search forced: fa2 = MILP."""
+    import zlib
+
+    from fa2opt.extensions.realistic import EXTENSION_SETS, extended as with_set
+    from fa2opt.generate import FAMILIES
+
+    generator = FAMILIES[family][0]
+    ran = 0
+    for rep in range(2):
+        rng = np.random.default_rng([7, zlib.crc32(f"{family}{size}".encode()), rep])
+        base = generator(rng, *size)
+        for which in EXTENSION_SETS:
+            inst = with_set(base, which)
+            if inst is None:
+                continue
+            milp = solve(inst, "milp")
+            with forced(**FORCED["lp"]):
+                fa2 = solve(inst, "fa2", time_limit=60)
+            assert fa2.status == milp.status and fa2.status in ("optimal", "infeasible"), \
+                (inst.name, which, fa2.status, milp.status)
+            if fa2.has_decision:
+                assert verify(inst, fa2).ok and matches(fa2, milp), (which, value(fa2), value(milp))
+            ran += fa2.extra.get("lp_nodes", 0) > 0
+    assert ran  # the LP search did run
