@@ -7,8 +7,9 @@ subproblems) and the MILP (generated families with extensions)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -17,13 +18,14 @@ from hypothesis import strategies as st
 
 import fa2opt.extensions.lp_search as lp_search
 import fa2opt.extensions.search as search
-from fa2opt import Problem, available_methods, solve, verify
+from fa2opt import Instance, Problem, available_methods, solve, verify
 from fa2opt.extensions.leaf import BudgetArrays
 from fa2opt.solver import get_solver
 from fa2opt.verify import matches
 
 from test_extension_search import _brute, _subproblem, value
-from test_extensions import extended
+from strategies import instances  # noqa: E402  (tests/strategies.py)
+from test_extensions import extended, with_extra
 
 HAVE_MILP = "milp" in available_methods()
 
@@ -46,9 +48,49 @@ def forced(**values) -> Iterator[None]:
             setattr(m, k, v)
 
 
+@st.composite
+def binding(draw: st.DrawFn) -> Instance:
+    """Up to 6 nodes with accuracies, capacity on every hardware kind and a product floor on
+    every flow, each drawn around the use of a choice that meets the SLAs (at the tolerance
+    edge, just inside or past): feasible or not, the budgets usually bind (the cheapest
+    choice breaks them), so the LP search runs; sometimes an accuracy weight and a switch."""
+    inst = draw(instances(max_nodes=6, max_configs=5, infeasible=False))
+    pool = [0.5, 0.7, 0.8, 0.9, 0.95, 1.0]
+    inst = replace(inst, nodes=tuple(
+        replace(n, configs=tuple(replace(c, accuracy=draw(st.sampled_from(pool))) for c in n.configs))
+        for n in inst.nodes))
+    problem = Problem.from_instance(inst)
+    if problem.empty_nodes:
+        return inst
+    pick = {v: draw(st.integers(0, len(t) - 1), label=f"pick {v}") for v, t in problem.tables.items()}
+    if not problem.meets_slas(pick):
+        pick = problem.fastest_choice()
+    edge = st.sampled_from([0.0, 1e-9, -1e-9, 0.5, -0.5, 2.0])
+    used: dict[str, float] = {}
+    for v, k in pick.items():
+        t = problem.tables[v]
+        cfg = inst.node(v).configs[t.lists[0][k]]
+        used[cfg.hardware] = used.get(cfg.hardware, 0.0) + t.lists[1][k] * cfg.units
+    extra: dict[str, Any] = {"capacity": {h: max(0.0, u + draw(edge)) for h, u in used.items()}}
+    floors = {}
+    for f in inst.flows:
+        a = [inst.node(v).configs[problem.tables[v].lists[0][pick[v]]].accuracy for v in f.nodes]
+        floors[f.name] = min(1.0, max(1e-6, math.prod(a) * (1 + draw(edge) * 1e-1)))
+    extra["accuracy"] = {"aggregate": "product", "min": floors}
+    if draw(st.booleans()):
+        extra["accuracy"]["weight"] = draw(st.sampled_from([0.5, 10.0]))
+    if draw(st.booleans()):
+        n = draw(st.sampled_from(inst.nodes))
+        c = draw(st.sampled_from(n.configs))
+        extra["current"] = {n.name: {"batch": c.batch, "hardware": c.hardware, "units": c.units,
+                                     "variant": c.variant}}
+        extra["switch_cost"] = 2.0
+    return with_extra(inst, **extra)
+
+
 @pytest.mark.parametrize("path", sorted(FORCED))
 @settings(max_examples=80, deadline=None)
-@given(inst=extended())
+@given(inst=st.one_of(extended(), binding()))
 def test_lp_search_equals_brute_force(path, inst) -> None:
     ref = solve(inst, "brute-force")
     with forced(**FORCED[path]):
@@ -60,7 +102,7 @@ def test_lp_search_equals_brute_force(path, inst) -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(inst=extended(), data=st.data())
+@given(inst=st.one_of(extended(), binding()), data=st.data())
 def test_lp_search_on_random_subproblems_and_the_bound(inst, data) -> None:
     """On a random subproblem: (1) at random multipliers is below the optimum, at the LP's
     duals it equals the LP's value; the forced LP search finds the optimum."""

@@ -64,6 +64,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from .. import spec
+from ..dag_batch import DagStructure, evaluate_fixings_numpy
 from ..problem import Problem
 from ..reductions.flow_bound import FlowLP
 from ..reductions.search import PRUNE_TOL
@@ -72,6 +73,10 @@ from .leaf import BudgetArrays, Leaf, _slack
 Choice = dict[str, int]
 LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); tests force 0
 STRONG = 4  # branching candidates scored by their children's LP values (as the flow bound)
+LEAF_CHOICES = 4096  # a subproblem of at most this many choices is enumerated (.leaf)
+IMPROVE_STEPS = 200  # local-search steps of the primal (improve)
+IMPROVE_BATCH = 256  # best-scored moves checked against the SLAs per step
+IMPROVE_EVERY = 8  # the local search at subproblems 1, 2, 4, 8, 16, 24, ... (and without incumbent)
 RELIABLE = 2  # ... until a node has this many observations; then its average rises
 INF = math.inf
 
@@ -243,6 +248,7 @@ class _Search:
             self.varying |= (hi > lo)[lp.owner]
         self.inside = [np.isin(lp.owner, nodes) for _, nodes, _ in self.bud]  # columns in each
         self.use_all = sum(blp.use) if blp.use else np.zeros(lp.n_lam)
+        self.dag = DagStructure.from_flows(lp.nodes, problem.flows)
         self.pseudo = np.zeros((len(lp.nodes), 3))  # Σ gain down, Σ gain up, observations
 
     # -- masks ---------------------------------------------------------------------------
@@ -298,7 +304,7 @@ class _Search:
         return m
 
     # -- the steps of a subproblem -------------------------------------------------------
-    def roundings(self, lam: np.ndarray, mu: np.ndarray, m: np.ndarray) -> None:
+    def roundings(self, lam: np.ndarray, mu: np.ndarray, m: np.ndarray, improve: bool) -> None:
         """Offer each rounding of the LP point (module doc) that meets the SLAs (``offer``
         checks the budgets)."""
         lp = self.lp
@@ -320,6 +326,57 @@ class _Search:
             x = self.choice(cols)
             if self.problem.meets_slas(x):
                 self.offer(x)
+            if key is lag and (improve or not math.isfinite(self.best[0])):
+                self.improve(cols, m)
+
+    def improve(self, cols: np.ndarray, m: np.ndarray) -> None:
+        """Local search from a choice meeting the SLAs (one column per LP node): while some
+        budget is broken, the single move (one node to another allowed row) that removes
+        most excess per unit of objective; then, within the budgets, the move that saves
+        most; moves kept only when they meet the SLAs, evaluated in one batch per step by
+        :func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the spec's rule, same bits). The
+        result is offered (``offer`` re-checks everything exactly). O(steps · moves · (V +
+        S + E)); at most ``IMPROVE_STEPS`` steps."""
+        lp, owner = self.lp, self.lp.owner
+        cur = cols.copy()
+        cand = np.flatnonzero(m)
+        if not self.bud or not len(cand):
+            return
+        U = np.vstack(self.blp.use)
+        limits = np.asarray([lim for _, _, lim in self.bud])
+        scale = np.maximum(1.0, np.abs(limits))
+        for _ in range(IMPROVE_STEPS):
+            mv = cand[cand != cur[owner[cand]]]
+            if not len(mv):
+                break
+            old = cur[owner[mv]]
+            used = U[:, cur].sum(axis=1)
+            exc = float((np.maximum(used - limits, 0.0) / scale).sum())
+            new = used[:, None] + U[:, mv] - U[:, old]
+            exc_new = (np.maximum(new - limits[:, None], 0.0) / scale[:, None]).sum(axis=0)
+            d_obj = lp.cost[mv] - lp.cost[old]
+            if exc > 0:
+                gain = exc - exc_new
+                ok = gain > 1e-12
+                score = np.where(ok, d_obj / np.where(ok, gain, 1.0), INF)
+            else:
+                obj = float(lp.cost[cur].sum())
+                ok = (exc_new <= 0) & (d_obj < -1e-12 * max(1.0, abs(obj)))
+                score = np.where(ok, d_obj, INF)
+            idx = np.flatnonzero(ok)
+            if not len(idx):
+                break
+            idx = idx[np.argsort(score[idx], kind="stable")][:IMPROVE_BATCH]
+            lat = np.tile(lp.lat[cur], (len(idx), 1))
+            lat[np.arange(len(idx)), owner[mv[idx]]] = lp.lat[mv[idx]]
+            ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+            if not ev.ok.any():
+                break
+            c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move that meets the SLAs
+            cur[owner[c]] = c
+        x = self.choice(cur)
+        if self.problem.meets_slas(x):
+            self.offer(x)
 
     def lp_value(self, m: np.ndarray) -> float:
         return self.lp.objective(m.astype(float))
@@ -424,7 +481,8 @@ class _Search:
             if "lp_root_bound" not in stats:
                 stats["lp_root_bound"] = lb
             if lam is not None:
-                self.roundings(lam, mult[2], m)
+                n = stats["lp_nodes"]
+                self.roundings(lam, mult[2], m, n & (n - 1) == 0 or n % IMPROVE_EVERY == 0)
             if lb >= best[0] - self.tol():
                 continue
             if math.isfinite(best[0]):  # reduced-cost fixing

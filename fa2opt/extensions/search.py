@@ -330,7 +330,8 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         try:  # large graphs: the budgets as rows of the flow bound's LP (.lp_search)
             status, lower = lp_search.lp_branch_and_bound(
                 problem, arrays, slack_limit, full, best, offer,
-                lambda allow: relax(allow, cost), leaf, deadline, stats, LEAF_CHOICES)
+                lambda allow: relax(allow, cost), leaf, deadline, stats,
+                min(LEAF_CHOICES, lp_search.LEAF_CHOICES))
         except _Stopped:
             return Result("time_limit", best[1], None, stats)
         if status == "time_limit":
