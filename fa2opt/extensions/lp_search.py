@@ -76,6 +76,7 @@ STRONG = 4  # branching candidates scored by their children's LP values (as the 
 LEAF_CHOICES = 4096  # a subproblem of at most this many choices is enumerated (.leaf)
 IMPROVE_STEPS = 200  # local-search steps of the primal (improve)
 IMPROVE_BATCH = 256  # best-scored moves checked against the SLAs per step
+PAIR_MOVES = 32  # pair moves: from the most saving, least using and fastest singles, each
 IMPROVE_EVERY = 8  # the local search at subproblems 1, 2, 4, 8, 16, 24, ... (and without incumbent)
 RELIABLE = 2  # ... until a node has this many observations; then its average rises
 INF = math.inf
@@ -249,6 +250,7 @@ class _Search:
         self.inside = [np.isin(lp.owner, nodes) for _, nodes, _ in self.bud]  # columns in each
         self.use_all = sum(blp.use) if blp.use else np.zeros(lp.n_lam)
         self.dag = DagStructure.from_flows(lp.nodes, problem.flows)
+        self.blp_use_matrix = np.vstack(blp.use) if blp.use else np.zeros((0, lp.n_lam))
         self.pseudo = np.zeros((len(lp.nodes), 3))  # Σ gain down, Σ gain up, observations
 
     # -- masks ---------------------------------------------------------------------------
@@ -333,7 +335,7 @@ class _Search:
         """Local search from a choice meeting the SLAs (one column per LP node): while some
         budget is broken, the single move (one node to another allowed row) that removes
         most excess per unit of objective; then, within the budgets, the move that saves
-        most; moves kept only when they meet the SLAs, evaluated in one batch per step by
+        most, or else the best saving pair (:meth:`pair_move`); moves kept only when they meet the SLAs, evaluated in one batch per step by
         :func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the spec's rule, same bits). The
         result is offered (``offer`` re-checks everything exactly). O(steps · moves · (V +
         S + E)); at most ``IMPROVE_STEPS`` steps."""
@@ -342,7 +344,7 @@ class _Search:
         cand = np.flatnonzero(m)
         if not self.bud or not len(cand):
             return
-        U = np.vstack(self.blp.use)
+        U = self.blp_use_matrix
         limits = np.asarray([lim for _, _, lim in self.bud])
         scale = np.maximum(1.0, np.abs(limits))
         for _ in range(IMPROVE_STEPS):
@@ -364,19 +366,58 @@ class _Search:
                 ok = (exc_new <= 0) & (d_obj < -1e-12 * max(1.0, abs(obj)))
                 score = np.where(ok, d_obj, INF)
             idx = np.flatnonzero(ok)
-            if not len(idx):
+            if len(idx):
+                idx = idx[np.argsort(score[idx], kind="stable")][:IMPROVE_BATCH]
+                lat = np.tile(lp.lat[cur], (len(idx), 1))
+                lat[np.arange(len(idx)), owner[mv[idx]]] = lp.lat[mv[idx]]
+                ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+                if ev.ok.any():
+                    c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move meeting the SLAs
+                    cur[owner[c]] = c
+                    continue
+            if exc > 0 or not self.pair_move(cur, mv, old, new, d_obj, limits):
                 break
-            idx = idx[np.argsort(score[idx], kind="stable")][:IMPROVE_BATCH]
-            lat = np.tile(lp.lat[cur], (len(idx), 1))
-            lat[np.arange(len(idx)), owner[mv[idx]]] = lp.lat[mv[idx]]
-            ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
-            if not ev.ok.any():
-                break
-            c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move that meets the SLAs
-            cur[owner[c]] = c
         x = self.choice(cur)
         if self.problem.meets_slas(x):
             self.offer(x)
+
+    def pair_move(self, cur: np.ndarray, mv: np.ndarray, old: np.ndarray, new: np.ndarray,
+                  d_obj: np.ndarray, limits: np.ndarray) -> bool:
+        """Within the budgets and without a saving single move: the best pair of single
+        moves at two nodes (among the ``PAIR_MOVES`` that save most and the ``PAIR_MOVES``
+        that use least or are fastest) that saves, stays within every budget and meets the
+        SLAs; applied to ``cur``. Whether one was found."""
+        lp, owner = self.lp, self.lp.owner
+        used = new[:, 0] - (self.blp_use_matrix[:, mv[0]] - self.blp_use_matrix[:, old[0]])
+        du = new - used[:, None]  # (budgets, moves): each move's change of use
+        k = PAIR_MOVES
+        pool = np.unique(np.concatenate([
+            np.argsort(d_obj, kind="stable")[:k],
+            np.argsort((du / np.maximum(1.0, np.abs(limits))[:, None]).sum(axis=0), kind="stable")[:k],
+            np.argsort(lp.lat[mv] - lp.lat[old], kind="stable")[:k]]))
+        a, b = np.meshgrid(pool, pool, indexing="ij")
+        a, b = a.ravel(), b.ravel()
+        keep = (a < b) & (owner[mv[a]] != owner[mv[b]])
+        a, b = a[keep], b[keep]
+        obj = float(lp.cost[cur].sum())
+        gain = d_obj[a] + d_obj[b]
+        ok = gain < -1e-12 * max(1.0, abs(obj))
+        ok &= (used[:, None] + du[:, a] + du[:, b] <= limits[:, None]).all(axis=0)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            return False
+        idx = idx[np.argsort(gain[idx], kind="stable")][:IMPROVE_BATCH]
+        lat = np.tile(lp.lat[cur], (len(idx), 1))
+        r = np.arange(len(idx))
+        lat[r, owner[mv[a[idx]]]] = lp.lat[mv[a[idx]]]
+        lat[r, owner[mv[b[idx]]]] = lp.lat[mv[b[idx]]]
+        ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+        if not ev.ok.any():
+            return False
+        j = idx[int(np.argmax(ev.ok))]
+        cur[owner[mv[a[j]]]] = mv[a[j]]
+        cur[owner[mv[b[j]]]] = mv[b[j]]
+        return True
 
     def lp_value(self, m: np.ndarray) -> float:
         return self.lp.objective(m.astype(float))
