@@ -47,6 +47,12 @@ Measured (docs/fa2.md): every shipped pipeline and the main job's generated suit
 extension end at the root; the issue's 5-node instance (295,680 choices, 800 after
 dominance) is one enumeration of 800 choices instead of 20,000 subproblems.
 
+**Large problems** (at least :data:`.lp_search.LP_MIN_NODES` nodes, every one in a flow,
+``LP_SEARCH``): after the plain DP (when its optimum breaks a budget) and dominance, the
+budgets become rows of the flow bound's LP and one LP-based branch and bound
+(:mod:`.lp_search`) replaces the leaf tries, the least-use DPs and the tree below; its
+leaves are the enumeration leaf or, once every node carrying budget use is decided, the DP.
+
 Exactness: the children of a split hold every choice of their parent except the relaxed
 choice split on (already offered as incumbent) or choices that break a budget; rows are
 dropped only when no choice holding them can meet the budgets and beat the incumbent (with
