@@ -165,3 +165,30 @@ def test_lp_search_equals_the_milp_on_generated_families(family, size) -> None:
                 assert verify(inst, fa2).ok and matches(fa2, milp), (which, value(fa2), value(milp))
             ran += fa2.extra.get("lp_nodes", 0) > 0
     assert ran  # the LP search did run
+
+
+def test_lp_search_at_a_deadline_keeps_a_valid_answer() -> None:
+    """Stopped early (time limits from 1 µs up), the LP search answers ``time_limit`` with
+    a verified incumbent, if any, and a lower bound not above the optimum, or the optimum."""
+    import zlib
+
+    from fa2opt.extensions.realistic import extended as with_set
+    from fa2opt.generate import FAMILIES
+
+    rng = np.random.default_rng([7, zlib.crc32(b"small(6, 'non-sp')"), 1])
+    inst = with_set(FAMILIES["small"][0](rng, 6, "non-sp"), "combined")
+    ref = solve(inst, "brute-force")
+    assert ref.status == "optimal"
+    seen = set()
+    for limit in (1e-6, 1e-3, 5e-3, 2e-2, 60.0):
+        with forced(**FORCED["lp"]):
+            ans = solve(inst, "fa2", time_limit=limit)
+        seen.add(ans.status)
+        assert ans.status in ("optimal", "time_limit"), ans.status
+        if ans.has_decision:
+            assert verify(inst, ans).ok
+        if ans.status == "optimal":
+            assert matches(ans, ref)
+        elif ans.lower_bound is not None:
+            assert ans.lower_bound <= value(ref) + 1e-9 * max(1.0, abs(value(ref)))
+    assert "optimal" in seen

@@ -348,6 +348,8 @@ class _Search:
         limits = np.asarray([lim for _, _, lim in self.bud])
         scale = np.maximum(1.0, np.abs(limits))
         for _ in range(IMPROVE_STEPS):
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                break
             mv = cand[cand != cur[owner[cand]]]
             if not len(mv):
                 break
@@ -540,5 +542,6 @@ class _Search:
         if math.isfinite(best[0]) and "lp_root_bound" in stats:
             stats["lp_root_gap"] = (best[0] - stats["lp_root_bound"]) / max(1.0, abs(best[0]))
         if timed_out:
-            return "time_limit", min([h[0] for h in heap] + [best[0]])
+            low = min([h[0] for h in heap] + [best[0]])
+            return "time_limit", low if math.isfinite(low) else None
         return "optimal", None
