@@ -318,18 +318,15 @@ class _Search:
         for mm, u in zip(mu.tolist(), self.blp.use):
             if mm > 0:
                 lag = lag + mm * u
-        seen = set()
-        for key in (lag, lp.cost, self.use_all, -lam):
-            cols = self.argmin(key, fits)
-            t = cols.tobytes()
-            if t in seen:
-                continue
-            seen.add(t)
+        picks = np.unique(np.vstack([self.argmin(key, fits)
+                                     for key in (lag, lp.cost, self.use_all, -lam)]), axis=0)
+        ev = evaluate_fixings_numpy(self.dag, lp.lat[picks], lp.cost[picks])
+        for cols in picks[ev.ok]:  # the rule itself on the few that pass; offer: budgets
             x = self.choice(cols)
             if self.problem.meets_slas(x):
                 self.offer(x)
-            if key is lag and (improve or not math.isfinite(self.best[0])):
-                self.improve(cols, m)
+        if improve or not math.isfinite(self.best[0]):
+            self.improve(self.argmin(lag, fits), m)
 
     def improve(self, cols: np.ndarray, m: np.ndarray) -> None:
         """Local search from a choice meeting the SLAs (one column per LP node): while some
@@ -377,18 +374,19 @@ class _Search:
                     c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move meeting the SLAs
                     cur[owner[c]] = c
                     continue
-            if exc > 0 or not self.pair_move(cur, mv, old, new, d_obj, limits):
+            if not self.pair_move(cur, mv, old, new, d_obj, limits, exc):
                 break
         x = self.choice(cur)
         if self.problem.meets_slas(x):
             self.offer(x)
 
     def pair_move(self, cur: np.ndarray, mv: np.ndarray, old: np.ndarray, new: np.ndarray,
-                  d_obj: np.ndarray, limits: np.ndarray) -> bool:
-        """Within the budgets and without a saving single move: the best pair of single
-        moves at two nodes (among the ``PAIR_MOVES`` that save most and the ``PAIR_MOVES``
-        that use least or are fastest) that saves, stays within every budget and meets the
-        SLAs; applied to ``cur``. Whether one was found."""
+                  d_obj: np.ndarray, limits: np.ndarray, exc: float) -> bool:
+        """Without a useful single move: the best pair of single moves at two nodes (among
+        the ``PAIR_MOVES`` that save most, use least or are fastest) that meets the SLAs and,
+        while a budget is broken (``exc`` > 0, the scaled excess), removes most excess per
+        unit of objective, else saves most within every budget; applied to ``cur``.
+        Whether one was found."""
         lp, owner = self.lp, self.lp.owner
         used = new[:, 0] - (self.blp_use_matrix[:, mv[0]] - self.blp_use_matrix[:, old[0]])
         du = new - used[:, None]  # (budgets, moves): each move's change of use
@@ -403,8 +401,15 @@ class _Search:
         a, b = a[keep], b[keep]
         obj = float(lp.cost[cur].sum())
         gain = d_obj[a] + d_obj[b]
-        ok = gain < -1e-12 * max(1.0, abs(obj))
-        ok &= (used[:, None] + du[:, a] + du[:, b] <= limits[:, None]).all(axis=0)
+        after = used[:, None] + du[:, a] + du[:, b]
+        if exc > 0:  # repair: excess removed per unit of objective
+            scale = np.maximum(1.0, np.abs(limits))[:, None]
+            less = exc - (np.maximum(after - limits[:, None], 0.0) / scale).sum(axis=0)
+            ok = less > 1e-12
+            gain = np.where(ok, gain / np.where(ok, less, 1.0), INF)
+        else:
+            ok = gain < -1e-12 * max(1.0, abs(obj))
+            ok &= (after <= limits[:, None]).all(axis=0)
         idx = np.flatnonzero(ok)
         if not len(idx):
             return False
