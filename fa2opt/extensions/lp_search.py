@@ -525,7 +525,7 @@ class _Search:
                 stats["lp_farkas"] = stats.get("lp_farkas", 0) + 1
                 continue  # proven: no choice of this subproblem meets the SLAs and budgets
             lb, w, mins, mult = self.blp.bound(duals, ub, parent)
-            lb = max(lb, parent_lb)
+            own, lb = lb, max(lb, parent_lb)  # fixing needs the bound of these multipliers
             if "lp_root_bound" not in stats:
                 stats["lp_root_bound"] = lb
             if lam is not None:
@@ -534,14 +534,14 @@ class _Search:
             if lb >= best[0] - self.tol():
                 continue
             if math.isfinite(best[0]):  # reduced-cost fixing
-                keep = m & (w - mins[lp.owner] < best[0] - self.tol() - lb)
+                keep = m & (w - mins[lp.owner] < best[0] - self.tol() - own)
                 if not self.count(keep).all():
                     continue
                 if (keep != m).any():  # rows left: the LP again on what remains
                     heapq.heappush(heap, (lb, tick, keep, mult))
                     tick += 1
                     continue
-            for child in self.branch(m, lam, lb):
+            for child in self.branch(m, lam, own):
                 heapq.heappush(heap, (lb, tick, child, mult))
                 tick += 1
         if math.isfinite(best[0]) and "lp_root_bound" in stats:
