@@ -66,7 +66,7 @@ import numpy as np
 from .. import spec
 from ..dag_batch import DagStructure, evaluate_fixings_numpy
 from ..problem import Problem
-from ..reductions.flow_bound import FlowLP
+from ..reductions.flow_bound import FlowLP, cost_grain
 from ..reductions.search import PRUNE_TOL
 from .leaf import BudgetArrays, Leaf, _slack
 
@@ -251,7 +251,8 @@ class _Search:
         self.use_all = sum(blp.use) if blp.use else np.zeros(lp.n_lam)
         self.dag = DagStructure.from_flows(lp.nodes, problem.flows)
         self.blp_use_matrix = np.vstack(blp.use) if blp.use else np.zeros((0, lp.n_lam))
-        self.pseudo = np.zeros((len(lp.nodes), 3))  # Σ gain down, Σ gain up, observations
+        self.pseudo = np.zeros((len(lp.nodes), 3))
+        self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
 
     # -- masks ---------------------------------------------------------------------------
     def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
@@ -275,8 +276,15 @@ class _Search:
         return hit[first]
 
     def tol(self) -> float:
+        """How far below the incumbent a bound must be to keep a subtree: ``PRUNE_TOL``, or
+        almost the cost grain when every row's objective is a multiple of it
+        (:func:`~fa2opt.reductions.flow_bound.cost_grain`: then nothing better than the
+        incumbent has an objective above incumbent − grain)."""
         b = self.best[0]
-        return PRUNE_TOL * max(1.0, abs(b)) if math.isfinite(b) else 0.0
+        if not math.isfinite(b):
+            return 0.0
+        scale = max(1.0, abs(b))
+        return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
 
     def tighten(self, m: np.ndarray) -> np.ndarray | None:
         """The per-row budget bounds (a row that breaks a budget with every other node at
