@@ -192,3 +192,18 @@ def test_lp_search_at_a_deadline_keeps_a_valid_answer() -> None:
         elif ans.lower_bound is not None:
             assert ans.lower_bound <= value(ref) + 1e-9 * max(1.0, abs(value(ref)))
     assert "optimal" in seen
+
+
+def test_realistic_accuracy_floors_stay_positive_on_long_flows() -> None:
+    """A product of hundreds of accuracies rounded down to 1e-6 was 0 (random-200 + accuracy
+    failed to parse); the floor now keeps 6 significant digits there, and is unchanged
+    wherever the 1e-6 rounding was positive."""
+    from fa2opt.extensions.realistic import _floor_fraction
+
+    for x in (1.0, 0.987654321, 0.5, 1e-3 + 3e-9, 1.5e-6, 9.99e-7, 3.3e-9, 1e-30):
+        f = _floor_fraction(x)
+        assert 0 < f <= x
+        if x >= 1e-6:
+            assert f == math.floor(x * 1e6) / 1e6
+        else:
+            assert f >= x * (1 - 1e-5)
