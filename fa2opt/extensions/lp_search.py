@@ -205,19 +205,33 @@ class BudgetLP:
         return lb, w, mins, (Y, const, mu)
 
 
+def root_lp(problem: Problem, budgets: Sequence[BudgetArrays], slack_limit: Sequence[float],
+            allowed: Mapping[str, np.ndarray]) -> "BudgetLP | None":
+    """The :class:`BudgetLP` of the subproblem ``allowed``, its root solved (warm for the
+    search); None when its dual ray proves that no choice meets the SLAs and the budgets
+    (:meth:`BudgetLP.infeasible`) -- before any DP: on a 120-node graph with six flows
+    whose capacity cannot be met, one LP instead of a 2 s base decision."""
+    blp = BudgetLP(problem, budgets, [bound_limit(b, lim) for b, lim in zip(budgets, slack_limit)],
+                   allowed)
+    ub = np.ones(blp.lp.n_lam)
+    if blp.lp.solve(ub) is None and blp.infeasible(ub):
+        return None
+    return blp
+
+
 def lp_branch_and_bound(problem: Problem, budgets: Sequence[BudgetArrays],
                         slack_limit: Sequence[float], allowed: Mapping[str, np.ndarray],
                         best: list, offer: Callable[[Choice], object],
                         relax: Callable[[Mapping[str, np.ndarray]], "Choice | None"],
                         leaf: Leaf, deadline: float | None, stats: dict,
-                        leaf_choices: int) -> tuple[str, float | None]:
+                        leaf_choices: int, blp: "BudgetLP | None" = None) -> tuple[str, float | None]:
     """Search the subproblem ``allowed`` by the method of the module doc. ``best`` is the
     caller's [incumbent objective, choice], improved through ``offer`` (which checks the
     budgets); ``relax(allow)``: the DP's optimum of the objective over a subproblem (None:
     no choice meets the SLAs). Returns (``optimal`` | ``time_limit``, the least open bound
-    at a time limit)."""
+    at a time limit). ``blp``: the :func:`root_lp` of the same subproblem, if built."""
     return _Search(problem, budgets, slack_limit, allowed, best, offer, relax, leaf, deadline,
-                   stats, leaf_choices).run()
+                   stats, leaf_choices, blp).run()
 
 
 class _Search:
@@ -225,14 +239,14 @@ class _Search:
     LP's λ columns (the allowed rows of every node)."""
 
     def __init__(self, problem, budgets, slack_limit, allowed, best, offer, relax, leaf,
-                 deadline, stats, leaf_choices):
+                 deadline, stats, leaf_choices, blp=None):
         self.problem, self.budgets, self.best, self.offer = problem, budgets, best, offer
         self.relax, self.leaf, self.deadline, self.stats = relax, leaf, deadline, stats
         self.leaf_choices = leaf_choices
         self.order = list(problem.tables)
-        self.blp = blp = BudgetLP(problem, budgets,
-                                  [bound_limit(b, lim) for b, lim in zip(budgets, slack_limit)],
-                                  allowed)
+        self.blp = blp = blp if blp is not None else BudgetLP(
+            problem, budgets, [bound_limit(b, lim) for b, lim in zip(budgets, slack_limit)],
+            allowed)
         lp = self.lp = blp.lp
         self.starts = lp.ptr[:-1]
         self.counts = np.diff(lp.ptr)

@@ -319,6 +319,13 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
+    blp = None  # large problems: the LP of .lp_search, its root solved before the first DP
+    if LP_SEARCH and lists and choices(full, order) > LEAF_CHOICES and lp_search.applies(problem):
+        full = undominated(problem, arrays, full)
+        blp = lp_search.root_lp(problem, arrays, slack_limit, full)
+        if blp is None:  # the root LP's dual ray proves that no choice meets SLAs and budgets
+            stats["lp_farkas"] = 1
+            return Result("infeasible", None, None, stats)
     try:  # the plain optimum first: when it meets every budget (often) that is all
         t0 = time.perf_counter()
         y0 = relax(full, cost)
@@ -330,14 +337,14 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     offer(y0)
     if best[1] is not None:
         return Result("optimal", best[1], best[0], stats)
-    if choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
+    if blp is None and choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
         full = undominated(problem, arrays, full)
-    if LP_SEARCH and choices(full, order) > LEAF_CHOICES and lp_search.applies(problem):
+    if blp is not None:
         try:  # large graphs: the budgets as rows of the flow bound's LP (.lp_search)
             status, lower = lp_search.lp_branch_and_bound(
                 problem, arrays, slack_limit, full, best, offer,
                 lambda allow: relax(allow, cost), leaf, deadline, stats,
-                min(LEAF_CHOICES, lp_search.LEAF_CHOICES))
+                min(LEAF_CHOICES, lp_search.LEAF_CHOICES), blp)
         except _Stopped:
             return Result("time_limit", best[1], None, stats)
         if status == "time_limit":
