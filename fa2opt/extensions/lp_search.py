@@ -27,30 +27,35 @@ is a lower bound on the objective of every choice meeting the SLAs and the budge
 by the formula, so it is valid whatever the LP's tolerances, and at the LP's duals it
 equals the LP's value.
 
-**The search.** Best bound first over subproblems (node → allowed rows, a 0/1 upper bound
-per λ column). Per subproblem: the per-row budget and incumbent bounds
-(:func:`.leaf.tighten`) and two exact feasibility tests (every budget at its least use, the
-SLAs at the fastest allowed rows); the LP (HiGHS dual simplex, warm-started) → (1) →
-reduced-cost fixing (a row whose forced bound ``LB + w_vk − min_k w_vk`` reaches the
-incumbent leaves); the primal: roundings of the LP point (each node at the allowed row no
+**The search.** Best bound first over subproblems (a 0/1 mask over the λ columns). The root
+LP is solved before the caller's first DP (:func:`root_lp`): when HiGHS reports it
+infeasible, its dual ray, put into (1) with the costs dropped, proves infeasibility
+(:meth:`BudgetLP.infeasible`) without any DP. Per subproblem: per-row budget bounds (a row
+breaking a budget with every other node at its least use leaves) and two exact tests (every
+budget at its least use in its summation order, the SLAs at the fastest allowed rows); the
+LP (HiGHS dual simplex, warm-started) → (1), or the dual-ray proof; reduced-cost fixing (a
+row whose forced bound ``LB + w_vk − min_k w_vk`` reaches the incumbent leaves; the LP again
+on what is left); the primal: roundings of the LP point (each node at the allowed row no
 slower than its LP latency ``ℓ_v = Σ_k λ_vk L_vk`` -- no path gets longer than in the LP --
-with the least Lagrangian weight ``c + μ·use``, or the least objective, or least use), each
-offered when it meets the SLA rule and every budget by its one summation order. A
-subproblem ends when its bound reaches the incumbent, when it holds at most
-``.search.LEAF_CHOICES`` choices (the exact enumeration leaf, :class:`.leaf.Leaf`), or when
-every node whose rows differ in some budget's use is decided: the budgets are then
-constants, and the rest is the base problem, decided by the DP (``relax``). Otherwise the
-node whose rounding loses most against its LP weight is split at its LP latency (rows in
-(L, objective) order up to the λ mass's middle, and the rest: both children cut off the LP
-point).
+with the least Lagrangian weight ``c + μ·use``, objective or use), checked by the SLA rule
+in one batch, and a batched local search (:meth:`_Search.improve`) at subproblems 1, 2, 4,
+8, 16, 24, … and while there is no incumbent; ``offer`` checks every budget in its one
+summation order. A subproblem ends when its bound reaches the incumbent (less ``PRUNE_TOL``
+relative, or almost the cost grain), when it holds at most ``LEAF_CHOICES`` choices (the
+exact enumeration leaf, :class:`.leaf.Leaf`), or when every node whose rows differ in some
+budget's use is decided: the budgets are then constants and the rest is the base problem,
+decided by the DP (``relax``). Otherwise it is split at a node where λ is fractional: its
+rows in table order (by L) up to the middle of the λ mass, and the rest -- both children cut
+off the LP point; the node among the ``STRONG`` most fractional by its children's LP values
+(strong branching until ``RELIABLE`` observations, then their averages), as the flow bound.
 
-Exact: rows leave only by valid bounds (incumbent less ``PRUNE_TOL`` relative) or exact
-infeasibility tests; leaves are exact (the enumeration, or the DP with the budgets
-constant); an LP that reports no optimum leaves the parent's bound and the subproblem is
-split. Empty heap: the incumbent is optimal, none proves infeasibility. Per subproblem
-O(LP + Σ_f |G_f| + Σ_v K_v·(1 + m)) for K_v allowed rows and m budgets; exponential in the
-worst case (knapsack is a special case), guarded by the deadline (``time_limit`` with the
-least open bound).
+Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
+or the DP with the budgets constant); an LP that reports no optimum without a verified
+ray leaves the parent's bound and the subproblem is split. Empty heap: the incumbent is
+optimal, none proves infeasibility. Per subproblem O(LP + Σ_f |G_f| + Σ_v K_v·(1 + m)) for
+K_v allowed rows and m budgets, plus O(steps · moves · (V + S + E)) when the local search
+runs; exponential in the worst case (knapsack is a special case), guarded by the deadline
+(``time_limit`` with the least open bound).
 """
 
 from __future__ import annotations
