@@ -30,9 +30,11 @@ from test_extensions import extended, with_extra
 HAVE_MILP = "milp" in available_methods()
 
 # the LP search on every problem whose budgets bind; "lp" without the enumeration leaf (the
-# LP, roundings, branching, DP leaves and dual-ray proofs do all the work), "lp-leaf" with it
+# LP, roundings, branching, DP leaves and dual-ray proofs do all the work), "lp-leaf" with it,
+# "lp-first" with the root LP (and its infeasibility proof) before the plain DP
 FORCED = {"lp": dict(LP_MIN_NODES=0, LEAF_CHOICES=0),
-          "lp-leaf": dict(LP_MIN_NODES=0, LEAF_CHOICES=8)}
+          "lp-leaf": dict(LP_MIN_NODES=0, LEAF_CHOICES=8),
+          "lp-first": dict(LP_MIN_NODES=0, LEAF_CHOICES=0, LP_FIRST_NODES=0)}
 
 
 @contextmanager

@@ -27,8 +27,9 @@ is a lower bound on the objective of every choice meeting the SLAs and the budge
 by the formula, so it is valid whatever the LP's tolerances, and at the LP's duals it
 equals the LP's value.
 
-**The search.** Best bound first over subproblems (a 0/1 mask over the λ columns). The root
-LP is solved before the caller's first DP (:func:`root_lp`): when HiGHS reports it
+**The search.** Best bound first over subproblems (a 0/1 mask over the λ columns). From
+``LP_FIRST_NODES`` nodes the root LP is solved before the caller's first DP
+(:func:`root_lp`): when HiGHS reports it
 infeasible, its dual ray, put into (1) with the costs dropped, proves infeasibility
 (:meth:`BudgetLP.infeasible`) without any DP. Per subproblem: per-row budget bounds (a row
 breaking a budget with every other node at its least use leaves) and two exact tests (every
@@ -77,6 +78,9 @@ from .leaf import BudgetArrays, Leaf, _slack
 
 Choice = dict[str, int]
 LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); tests force 0
+# ... and from this many its root LP comes before the plain DP (a dual-ray proof then saves
+# the DP; on smaller ones the DP is cheap and usually ends it: budgets that do not bind)
+LP_FIRST_NODES = 50
 STRONG = 4  # branching candidates scored by their children's LP values (as the flow bound)
 LEAF_CHOICES = 4096  # a subproblem of at most this many choices is enumerated (.leaf)
 IMPROVE_STEPS = 200  # local-search steps of the primal (improve)

@@ -319,8 +319,10 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
-    blp = None  # large problems: the LP of .lp_search, its root solved before the first DP
-    if LP_SEARCH and lists and choices(full, order) > LEAF_CHOICES and lp_search.applies(problem):
+    use_lp = LP_SEARCH and bool(lists) and choices(full, order) > LEAF_CHOICES \
+        and lp_search.applies(problem)
+    blp = None  # the LP of .lp_search; on the largest problems its root comes before any DP
+    if use_lp and len(order) >= lp_search.LP_FIRST_NODES:
         full = undominated(problem, arrays, full)
         blp = lp_search.root_lp(problem, arrays, slack_limit, full)
         if blp is None:  # the root LP's dual ray proves that no choice meets SLAs and budgets
@@ -339,7 +341,7 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         return Result("optimal", best[1], best[0], stats)
     if blp is None and choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
         full = undominated(problem, arrays, full)
-    if blp is not None:
+    if use_lp:
         try:  # large graphs: the budgets as rows of the flow bound's LP (.lp_search)
             status, lower = lp_search.lp_branch_and_bound(
                 problem, arrays, slack_limit, full, best, offer,
