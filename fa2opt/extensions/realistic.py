@@ -10,7 +10,8 @@ extended instance is built one way:
   floors ask for larger variants);
 - ``accuracy`` (pipelines with measured accuracies of model variants only): per flow, a
   product floor halfway between the base optimum's product of accuracies and that of the
-  most accurate choice within the SLAs (rounded down to 1e-6);
+  most accurate choice within the SLAs (rounded down to 1e-6, or to 6 significant digits
+  where that would leave 0);
 - ``switch``: the decision at :data:`PREVIOUS_RATE` of the rate as ``current`` (the
   previous decision window, before the load rose) and a switch cost of half its mean
   node cost (rounded to 1e-3);
@@ -46,6 +47,17 @@ def chosen_rows(inst: Instance, answer: Any) -> dict[str, Any]:
             for v, d in answer.nodes.items()}
 
 
+def _floor_fraction(x: float) -> float:
+    """``x`` (a product of accuracies, in (0, 1]) rounded down to 1e-6, or, where that would
+    leave 0 (a flow of hundreds of nodes: the spec wants a floor in (0, 1]), to 6
+    significant digits."""
+    out = math.floor(x * 1e6) / 1e6
+    if out > 0 or not x > 0:
+        return out
+    scale = 10.0 ** (math.floor(math.log10(x)) - 5)
+    return max(math.floor(x / scale) * scale, math.nextafter(0.0, 1.0))
+
+
 def has_accuracies(inst: Instance) -> bool:
     return any(c.accuracy is not None for n in inst.nodes for c in n.configs)
 
@@ -79,7 +91,7 @@ def extension_keys(inst: Instance, previous: Instance | None = None) -> dict[str
             for f in inst.flows:
                 now = math.prod(a(rows[v]) for v in f.nodes)
                 best = math.prod(a(top_rows[v]) for v in f.nodes)
-                floors[f.name] = math.floor((now + 0.5 * (best - now)) * 1e6) / 1e6
+                floors[f.name] = _floor_fraction(now + 0.5 * (best - now))
             out["accuracy"] = {"accuracy": {"min": floors, "scale": ACCURACY_SCALE}}
     prev = _fa2(previous if previous is not None else inst.with_rates(PREVIOUS_RATE))
     if prev.has_decision:

@@ -47,6 +47,12 @@ Measured (docs/fa2.md): every shipped pipeline and the main job's generated suit
 extension end at the root; the issue's 5-node instance (295,680 choices, 800 after
 dominance) is one enumeration of 800 choices instead of 20,000 subproblems.
 
+**Large problems** (at least :data:`.lp_search.LP_MIN_NODES` nodes, every one in a flow,
+``LP_SEARCH``): after the plain DP (when its optimum breaks a budget) and dominance, the
+budgets become rows of the flow bound's LP and one LP-based branch and bound
+(:mod:`.lp_search`) replaces the leaf tries, the least-use DPs and the tree below; its
+leaves are the enumeration leaf or, once every node carrying budget use is decided, the DP.
+
 Exactness: the children of a split hold every choice of their parent except the relaxed
 choice split on (already offered as incumbent) or choices that break a budget; rows are
 dropped only when no choice holding them can meet the budgets and beat the incumbent (with
@@ -76,7 +82,7 @@ from .. import spec
 from ..edge import partition
 from ..problem import Problem
 from ..tables import NodeTable
-from . import Budget
+from . import Budget, lp_search
 from .leaf import FLAT_CHOICES, BudgetArrays, Leaf, choices, tighten, undominated
 
 Choice = dict[str, int]
@@ -87,6 +93,7 @@ ASCENT_ROUNDS = 2  # passes of one-dimensional dual ascent over the budgets
 MAX_ASCENT_STEPS = 40  # cutting-plane steps per budget and pass (finite: few breakpoints)
 ASCEND_CHILDREN = True  # children re-ascend from their parent's multipliers
 MAX_SUBPROBLEMS = 20_000
+LP_SEARCH = True  # large problems: one LP-based branch and bound (.lp_search) instead
 LEAF_CHOICES = 4096  # a subproblem with at most this many choices is enumerated (leaf.py)
 LEAF_WORK = 50_000  # larger ones: enumeration tried first, given up past this many partial choices
 ROOT_LEAF_WORK = (200_000, 1_000_000)  # ... at the root: before and after the least-use DPs
@@ -312,6 +319,15 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         else dict(allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
+    use_lp = LP_SEARCH and bool(lists) and choices(full, order) > LEAF_CHOICES \
+        and lp_search.applies(problem)
+    blp = None  # the LP of .lp_search; on the largest problems its root comes before any DP
+    if use_lp and len(order) >= lp_search.LP_FIRST_NODES:
+        full = undominated(problem, arrays, full)
+        blp = lp_search.root_lp(problem, arrays, slack_limit, full)
+        if blp is None:  # the root LP's dual ray proves that no choice meets SLAs and budgets
+            stats["lp_farkas"] = 1
+            return Result("infeasible", None, None, stats)
     try:  # the plain optimum first: when it meets every budget (often) that is all
         t0 = time.perf_counter()
         y0 = relax(full, cost)
@@ -323,8 +339,20 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     offer(y0)
     if best[1] is not None:
         return Result("optimal", best[1], best[0], stats)
-    if choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
+    if blp is None and choices(full, order) > FLAT_CHOICES:  # (one batch needs no fewer rows)
         full = undominated(problem, arrays, full)
+    if use_lp:
+        try:  # large graphs: the budgets as rows of the flow bound's LP (.lp_search)
+            status, lower = lp_search.lp_branch_and_bound(
+                problem, arrays, slack_limit, full, best, offer,
+                lambda allow: relax(allow, cost), leaf, deadline, stats,
+                min(LEAF_CHOICES, lp_search.LEAF_CHOICES), blp)
+        except _Stopped:
+            return Result("time_limit", best[1], None, stats)
+        if status == "time_limit":
+            return Result("time_limit", best[1], lower, stats)
+        return Result("infeasible", None, None, stats) if best[1] is None \
+            else Result("optimal", best[1], best[0], stats)
 
     def solved_by_leaf(work: int) -> bool:
         """The root enumerated within ``work`` (True: the incumbent, or none, is final)."""

@@ -1,0 +1,583 @@
+"""Budgets as rows of the flow bound's LP: one LP-based branch and bound for large extended
+problems (issue 14; taken by :func:`.search.branch_and_bound` on problems of at least
+``LP_MIN_NODES`` nodes whose budgets bind).
+
+The Lagrangian branch and bound of :mod:`.search` prices the budgets and calls the whole
+base DP as an oracle per multiplier step and per subproblem; on large, coupling-heavy
+graphs each DP is itself a flow-bound search (:mod:`fa2opt.reductions.flow_bound`), and its
+leaf enumeration bounds with the SLAs dropped. Here the budgets join the flow bound's LP
+instead, so one LP handles the SLAs and the budgets at once:
+
+**The LP** (:class:`BudgetLP`): :class:`~fa2opt.reductions.flow_bound.FlowLP` over every
+node's allowed rows (not only the base problem's (L, cost) Pareto candidates: a slower,
+dearer row may use less of a budget; rows dominated in L, objective and every use are gone,
+:func:`.leaf.undominated`), the flows' budgets widened by the float margin, plus one row per
+budget ``Σ_{v∈b} Σ_k use_{b,v,k} λ_{v,k} ≤ limit''_b`` (``limit''``: :func:`.search.
+effective_limit` widened by the rounding of a sum of the budget's terms, so every choice
+within the budget by its one summation order lies within the row).
+
+**The bound.** For flows y ≥ 0 (from the flow rows' duals, made conservative by
+:meth:`FlowLP.flow_weights`) and μ ≥ 0 (the budget rows' duals, clipped)
+
+    LB(y, μ) = Σ_v min_{k allowed} (c_vk + Y_v L_vk + Σ_b μ_b use_bvk)
+               + Σ_f (Σ_e y_fe d_e − |y_f| B_f) − Σ_b μ_b limit''_b                     (1)
+
+is a lower bound on the objective of every choice meeting the SLAs and the budgets
+(Lagrangian relaxation of both: each dropped term is ≤ 0 on such a choice); it is computed
+by the formula, so it is valid whatever the LP's tolerances, and at the LP's duals it
+equals the LP's value.
+
+**The search.** Best bound first over subproblems (a 0/1 mask over the λ columns). From
+``LP_FIRST_NODES`` nodes the root LP is solved before the caller's first DP
+(:func:`root_lp`): when HiGHS reports it
+infeasible, its dual ray, put into (1) with the costs dropped, proves infeasibility
+(:meth:`BudgetLP.infeasible`) without any DP. Per subproblem: per-row budget bounds (a row
+breaking a budget with every other node at its least use leaves) and two exact tests (every
+budget at its least use in its summation order, the SLAs at the fastest allowed rows); the
+LP (HiGHS dual simplex, warm-started) → (1), or the dual-ray proof; reduced-cost fixing (a
+row whose forced bound ``LB + w_vk − min_k w_vk`` reaches the incumbent leaves; the LP again
+on what is left); the primal: roundings of the LP point (each node at the allowed row no
+slower than its LP latency ``ℓ_v = Σ_k λ_vk L_vk`` -- no path gets longer than in the LP --
+with the least Lagrangian weight ``c + μ·use``, objective or use), checked by the SLA rule
+in one batch, and a batched local search (:meth:`_Search.improve`) at subproblems 1, 2, 4,
+8, 16, 24, … and while there is no incumbent; ``offer`` checks every budget in its one
+summation order. A subproblem ends when its bound reaches the incumbent (less ``PRUNE_TOL``
+relative, or almost the cost grain), when it holds at most ``LEAF_CHOICES`` choices (the
+exact enumeration leaf, :class:`.leaf.Leaf`), or when every node whose rows differ in some
+budget's use is decided: the budgets are then constants and the rest is the base problem,
+decided by the DP (``relax``). Otherwise it is split at a node where λ is fractional: its
+rows in table order (by L) up to the middle of the λ mass, and the rest -- both children cut
+off the LP point; the node among the ``STRONG`` most fractional by its children's LP values
+(strong branching until ``RELIABLE`` observations, then their averages), as the flow bound.
+
+Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
+or the DP with the budgets constant); an LP that reports no optimum without a verified
+ray leaves the parent's bound and the subproblem is split. Empty heap: the incumbent is
+optimal, none proves infeasibility. Per subproblem O(LP + Σ_f |G_f| + Σ_v K_v·(1 + m)) for
+K_v allowed rows and m budgets, plus O(steps · moves · (V + S + E)) when the local search
+runs; exponential in the worst case (knapsack is a special case), guarded by the deadline
+(``time_limit`` with the least open bound).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from types import SimpleNamespace
+from typing import Callable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from .. import spec
+from ..dag_batch import DagStructure, evaluate_fixings_numpy
+from ..problem import Problem
+from ..reductions.flow_bound import FlowLP, cost_grain
+from ..reductions.search import PRUNE_TOL
+from .leaf import BudgetArrays, Leaf, _slack
+
+Choice = dict[str, int]
+LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); tests force 0
+# ... and from this many its root LP comes before the plain DP (a dual-ray proof then saves
+# the DP; on smaller ones the DP is cheap and usually ends it: budgets that do not bind)
+LP_FIRST_NODES = 50
+STRONG = 4  # branching candidates scored by their children's LP values (as the flow bound)
+LEAF_CHOICES = 4096  # a subproblem of at most this many choices is enumerated (.leaf)
+IMPROVE_STEPS = 200  # local-search steps of the primal (improve)
+IMPROVE_BATCH = 256  # best-scored moves checked against the SLAs per step
+PAIR_MOVES = 32  # pair moves: from the most saving, least using and fastest singles, each
+IMPROVE_EVERY = 8  # the local search at subproblems 1, 2, 4, 8, 16, 24, ... (and without incumbent)
+RELIABLE = 2  # ... until a node has this many observations; then its average rises
+INF = math.inf
+
+
+def applies(problem: Problem) -> bool:
+    """The LP search is taken: enough nodes, and every node in some flow (the LP's columns
+    are the flows' nodes)."""
+    inflow = {v for g in problem.flows for v in g.nodes}
+    return len(problem.tables) >= LP_MIN_NODES and all(v in inflow for v in problem.tables)
+
+
+def bound_limit(b: BudgetArrays, limit: float) -> float:
+    """``limit`` (the effective limit) widened by the rounding of a sum of the budget's terms
+    in any order (:func:`fa2opt.spec.fp_margin_ms` on the largest total use), so every choice
+    whose one-order sum is within ``limit`` satisfies the exact inequality with this one."""
+    top = math.fsum(float(np.abs(b.use[v]).max()) for v in b.nodes if len(b.use[v]))
+    return limit + spec.fp_margin_ms(max(top, abs(limit)), len(b.nodes))
+
+
+class _Rows(NamedTuple):
+    """What :class:`FlowLP` reads of a node's candidates: its allowed rows' L and objective."""
+
+    latency: list
+    cost: list
+
+    def __len__(self) -> int:  # the number of rows (not the tuple's two fields)
+        return len(self.latency)
+
+
+class BudgetLP:
+    """:class:`FlowLP` over the allowed rows of every node plus one row per budget."""
+
+    def __init__(self, problem: Problem, budgets: Sequence[BudgetArrays],
+                 limits: Sequence[float], allowed: Mapping[str, np.ndarray]):
+        self.problem = problem
+        self.pos = {v: np.asarray(allowed[v], dtype=np.int64) for v in problem.tables}
+        cands = {v: _Rows(problem.tables[v].latency_ms[self.pos[v]].tolist(),
+                          problem.tables[v].cost[self.pos[v]].tolist())
+                 for v in problem.tables}
+        flows = [SimpleNamespace(budget_ms=g.budget_ms + spec.fp_margin_ms(g.budget_ms, g.terms))
+                 for g in problem.flows]
+        self.lp = lp = FlowLP(SimpleNamespace(candidates=cands, flows=flows), list(problem.flows))
+        self.n_rows_base = lp.lp.getNumRow()
+        # per budget, its use per λ column (0 at nodes outside it)
+        self.use = []
+        for b in budgets:
+            u = np.zeros(lp.n_lam)
+            for v in b.nodes:
+                i = lp.index[v]
+                u[lp.ptr[i]:lp.ptr[i + 1]] = b.use[v][self.pos[v]]
+            self.use.append(u)
+        self.limits = np.asarray(limits, dtype=float)
+        idx, val, starts = [], [], []
+        for u in self.use:
+            starts.append(len(idx))
+            nz = np.flatnonzero(u)
+            idx.extend(nz.tolist())
+            val.extend(u[nz].tolist())
+        if self.use:
+            lp.lp.addRows(len(self.use), np.full(len(self.use), -1e30), self.limits, len(idx),
+                          np.asarray(starts, np.int32), np.asarray(idx, np.int32),
+                          np.asarray(val, float))
+        # the column of each (node, table position), for turning choices into columns
+        self.col = {v: {int(k): int(lp.ptr[lp.index[v]] + j) for j, k in enumerate(self.pos[v])}
+                    for v in problem.tables}
+
+    def ub(self, allowed: Mapping[str, np.ndarray]) -> np.ndarray:
+        """λ's upper bounds: 1 on the allowed rows, 0 elsewhere."""
+        ub = np.zeros(self.lp.n_lam)
+        for v, a in allowed.items():
+            c = self.col[v]
+            ub[[c[int(k)] for k in a]] = 1.0
+        return ub
+
+    def infeasible(self, ub: np.ndarray) -> bool:
+        """After the LP reported no optimum: whether HiGHS's dual ray (y, μ), checked by the
+        formula, proves that no choice meets the SLAs and the budgets: with the costs
+        dropped, (1) at (y, μ) is ``g = Σ_v min_k (Y_v L_vk + Σ_b μ_b use_bvk) + Σ_f (Σ_e
+        y_fe d_e − |y_f| B_f) − Σ_b μ_b limit''_b``, and (1) at t·(y, μ) is at least
+        ``Σ_v min_k c_vk + t·g``; g > 0 (beyond rounding) makes the bound unbounded as
+        t → ∞. Both signs of the ray are tried (any one that passes is a proof)."""
+        lp = self.lp
+        try:
+            _, has, ray = lp.lp.getDualRay()
+        except Exception:  # noqa: BLE001 (no ray: no proof)
+            return False
+        if not has:
+            return False
+        ray = np.asarray(ray, dtype=float)
+        for r in (ray, -ray):
+            Y, const = lp.flow_weights(r)
+            mu = np.maximum(-r[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
+            g = Y[lp.owner] * lp.lat
+            for m, u in zip(mu.tolist(), self.use):
+                if m > 0:
+                    g = g + m * u
+            g = np.where(ub > 0, g, INF)
+            mins = np.minimum.reduceat(g, lp.ptr[:-1])
+            gap = float(mins.sum()) + const - float(np.dot(mu, self.limits))
+            mag = float(np.abs(mins).sum()) + abs(const) + float(np.dot(mu, np.abs(self.limits)))
+            if gap > 1e-9 * mag:
+                return True
+        return False
+
+    def bound(self, duals: np.ndarray | None, ub: np.ndarray, parent: tuple | None
+              ) -> tuple[float, np.ndarray, np.ndarray, tuple]:
+        """(1) at the LP's duals (or the parent's multipliers, or zero, when ``duals`` is
+        None): the bound, each column's weight (inf where excluded), each node's minimum,
+        and the multipliers (Y, const, μ)."""
+        lp = self.lp
+        if duals is not None:
+            Y, const = lp.flow_weights(duals)
+            mu = np.maximum(-duals[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
+        elif parent is not None:
+            Y, const, mu = parent
+        else:
+            Y, const, mu = np.zeros(len(lp.nodes)), 0.0, np.zeros(len(self.use))
+        w = lp.cost + Y[lp.owner] * lp.lat
+        for m, u in zip(mu.tolist(), self.use):
+            if m > 0:
+                w = w + m * u
+        w = np.where(ub > 0, w, INF)
+        mins = np.minimum.reduceat(w, lp.ptr[:-1])
+        lb = float(mins.sum()) + const - float(np.dot(mu, self.limits))
+        return lb, w, mins, (Y, const, mu)
+
+
+def root_lp(problem: Problem, budgets: Sequence[BudgetArrays], slack_limit: Sequence[float],
+            allowed: Mapping[str, np.ndarray]) -> "BudgetLP | None":
+    """The :class:`BudgetLP` of the subproblem ``allowed``, its root solved (warm for the
+    search); None when its dual ray proves that no choice meets the SLAs and the budgets
+    (:meth:`BudgetLP.infeasible`) -- before any DP: on a 120-node graph with six flows
+    whose capacity cannot be met, one LP instead of a 2 s base decision."""
+    blp = BudgetLP(problem, budgets, [bound_limit(b, lim) for b, lim in zip(budgets, slack_limit)],
+                   allowed)
+    ub = np.ones(blp.lp.n_lam)
+    if blp.lp.solve(ub) is None and blp.infeasible(ub):
+        return None
+    return blp
+
+
+def lp_branch_and_bound(problem: Problem, budgets: Sequence[BudgetArrays],
+                        slack_limit: Sequence[float], allowed: Mapping[str, np.ndarray],
+                        best: list, offer: Callable[[Choice], object],
+                        relax: Callable[[Mapping[str, np.ndarray]], "Choice | None"],
+                        leaf: Leaf, deadline: float | None, stats: dict,
+                        leaf_choices: int, blp: "BudgetLP | None" = None) -> tuple[str, float | None]:
+    """Search the subproblem ``allowed`` by the method of the module doc. ``best`` is the
+    caller's [incumbent objective, choice], improved through ``offer`` (which checks the
+    budgets); ``relax(allow)``: the DP's optimum of the objective over a subproblem (None:
+    no choice meets the SLAs). Returns (``optimal`` | ``time_limit``, the least open bound
+    at a time limit). ``blp``: the :func:`root_lp` of the same subproblem, if built."""
+    return _Search(problem, budgets, slack_limit, allowed, best, offer, relax, leaf, deadline,
+                   stats, leaf_choices, blp).run()
+
+
+class _Search:
+    """The state of one :func:`lp_branch_and_bound`. A subproblem is a bool mask over the
+    LP's λ columns (the allowed rows of every node)."""
+
+    def __init__(self, problem, budgets, slack_limit, allowed, best, offer, relax, leaf,
+                 deadline, stats, leaf_choices, blp=None):
+        self.problem, self.budgets, self.best, self.offer = problem, budgets, best, offer
+        self.relax, self.leaf, self.deadline, self.stats = relax, leaf, deadline, stats
+        self.leaf_choices = leaf_choices
+        self.order = list(problem.tables)
+        self.blp = blp = blp if blp is not None else BudgetLP(
+            problem, budgets, [bound_limit(b, lim) for b, lim in zip(budgets, slack_limit)],
+            allowed)
+        lp = self.lp = blp.lp
+        self.starts = lp.ptr[:-1]
+        self.counts = np.diff(lp.ptr)
+        self.col_pos = np.concatenate([blp.pos[v] for v in lp.nodes])  # table position per column
+        self.node_of = [lp.index[v] for v in self.order]
+        # per budget: (its use per column, the node indices in its summation order, limit)
+        self.bud = [(u, [lp.index[v] for v in b.nodes], b.limit) for u, b in zip(blp.use, budgets)]
+        # columns of nodes whose rows differ in some budget's use (deciding those makes the
+        # budgets constants), and the Lagrangian keys of the roundings
+        self.varying = np.zeros(lp.n_lam, dtype=bool)
+        for u in blp.use:
+            lo = np.minimum.reduceat(u, self.starts)
+            hi = np.maximum.reduceat(u, self.starts)
+            self.varying |= (hi > lo)[lp.owner]
+        self.inside = [np.isin(lp.owner, nodes) for _, nodes, _ in self.bud]  # columns in each
+        self.use_all = sum(blp.use) if blp.use else np.zeros(lp.n_lam)
+        self.dag = DagStructure.from_flows(lp.nodes, problem.flows)
+        self.blp_use_matrix = np.vstack(blp.use) if blp.use else np.zeros((0, lp.n_lam))
+        self.pseudo = np.zeros((len(lp.nodes), 3))
+        self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
+
+    # -- masks ---------------------------------------------------------------------------
+    def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
+        lp = self.lp
+        return {v: self.col_pos[lp.ptr[i]:lp.ptr[i + 1]][m[lp.ptr[i]:lp.ptr[i + 1]]]
+                for v, i in zip(self.order, self.node_of)}
+
+    def count(self, m: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(m.astype(np.int64), self.starts)
+
+    def choice(self, cols: np.ndarray) -> Choice:
+        """One column per LP node → table positions by node name."""
+        return {v: int(self.col_pos[cols[i]]) for v, i in zip(self.order, self.node_of)}
+
+    def argmin(self, key: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Per node, the first allowed column of least ``key``."""
+        k = np.where(m, key, INF)
+        low = np.minimum.reduceat(k, self.starts)
+        hit = np.flatnonzero(k <= low[self.lp.owner])
+        _, first = np.unique(self.lp.owner[hit], return_index=True)
+        return hit[first]
+
+    def tol(self) -> float:
+        """How far below the incumbent a bound must be to keep a subtree: ``PRUNE_TOL``, or
+        almost the cost grain when every row's objective is a multiple of it
+        (:func:`~fa2opt.reductions.flow_bound.cost_grain`: then nothing better than the
+        incumbent has an objective above incumbent − grain)."""
+        b = self.best[0]
+        if not math.isfinite(b):
+            return 0.0
+        scale = max(1.0, abs(b))
+        return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
+
+    def tighten(self, m: np.ndarray) -> np.ndarray | None:
+        """The per-row budget bounds (a row that breaks a budget with every other node at
+        its least use leaves; compared with a margin over the sums' rounding, as
+        :func:`.leaf.tighten`), then the exact tests: every budget at its least use (in its
+        summation order), the SLAs at the fastest allowed rows. None: no choice left."""
+        owner = self.lp.owner
+        for (u, nodes, limit), inside in zip(self.bud, self.inside):
+            low = np.minimum.reduceat(np.where(m, u, INF), self.starts)
+            total = math.fsum(low[nodes])
+            mag = math.fsum(np.abs(low[nodes]))
+            if not math.isfinite(total):
+                return None  # a node of the budget has no row left
+            lows = np.where(inside, low[owner], 0.0)
+            keep = total - lows + u <= limit + _slack(len(nodes), mag + np.abs(u))
+            m = m & (keep | ~inside)
+        cnt = self.count(m)
+        if not cnt.all():
+            return None
+        for u, nodes, limit in self.bud:
+            low = np.minimum.reduceat(np.where(m, u, INF), self.starts)
+            if spec.budget_sum(float(low[i]) for i in nodes) > limit:
+                return None
+        first = np.minimum.reduceat(np.where(m, np.arange(len(m)), len(m)), self.starts)
+        if not self.problem.meets_slas(self.choice(first)):
+            return None
+        return m
+
+    # -- the steps of a subproblem -------------------------------------------------------
+    def roundings(self, lam: np.ndarray, mu: np.ndarray, m: np.ndarray, improve: bool) -> None:
+        """Offer each rounding of the LP point (module doc) that meets the SLAs (``offer``
+        checks the budgets)."""
+        lp = self.lp
+        ell = np.add.reduceat(lam * lp.lat, self.starts)
+        ell += 1e-9 * np.maximum(1.0, np.abs(ell))
+        fits = m & (lp.lat <= ell[lp.owner])
+        fits |= m & ~np.logical_or.reduceat(fits, self.starts)[lp.owner]  # (none: any)
+        lag = lp.cost.copy()
+        for mm, u in zip(mu.tolist(), self.blp.use):
+            if mm > 0:
+                lag = lag + mm * u
+        picks = np.unique(np.vstack([self.argmin(key, fits)
+                                     for key in (lag, lp.cost, self.use_all, -lam)]), axis=0)
+        ev = evaluate_fixings_numpy(self.dag, lp.lat[picks], lp.cost[picks])
+        for cols in picks[ev.ok]:  # the rule itself on the few that pass; offer: budgets
+            x = self.choice(cols)
+            if self.problem.meets_slas(x):
+                self.offer(x)
+        if improve or not math.isfinite(self.best[0]):
+            self.improve(self.argmin(lag, fits), m)
+
+    def improve(self, cols: np.ndarray, m: np.ndarray) -> None:
+        """Local search from a choice meeting the SLAs (one column per LP node): while some
+        budget is broken, the single move (one node to another allowed row) that removes
+        most excess per unit of objective; then, within the budgets, the move that saves
+        most, or else the best saving pair (:meth:`pair_move`); moves kept only when they meet the SLAs, evaluated in one batch per step by
+        :func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the spec's rule, same bits). The
+        result is offered (``offer`` re-checks everything exactly). O(steps · moves · (V +
+        S + E)); at most ``IMPROVE_STEPS`` steps."""
+        lp, owner = self.lp, self.lp.owner
+        cur = cols.copy()
+        cand = np.flatnonzero(m)
+        if not self.bud or not len(cand):
+            return
+        U = self.blp_use_matrix
+        limits = np.asarray([lim for _, _, lim in self.bud])
+        scale = np.maximum(1.0, np.abs(limits))
+        for _ in range(IMPROVE_STEPS):
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                break
+            mv = cand[cand != cur[owner[cand]]]
+            if not len(mv):
+                break
+            old = cur[owner[mv]]
+            used = U[:, cur].sum(axis=1)
+            exc = float((np.maximum(used - limits, 0.0) / scale).sum())
+            new = used[:, None] + U[:, mv] - U[:, old]
+            exc_new = (np.maximum(new - limits[:, None], 0.0) / scale[:, None]).sum(axis=0)
+            d_obj = lp.cost[mv] - lp.cost[old]
+            if exc > 0:
+                gain = exc - exc_new
+                ok = gain > 1e-12
+                score = np.where(ok, d_obj / np.where(ok, gain, 1.0), INF)
+            else:
+                obj = float(lp.cost[cur].sum())
+                ok = (exc_new <= 0) & (d_obj < -1e-12 * max(1.0, abs(obj)))
+                score = np.where(ok, d_obj, INF)
+            idx = np.flatnonzero(ok)
+            if len(idx):
+                idx = idx[np.argsort(score[idx], kind="stable")][:IMPROVE_BATCH]
+                lat = np.tile(lp.lat[cur], (len(idx), 1))
+                lat[np.arange(len(idx)), owner[mv[idx]]] = lp.lat[mv[idx]]
+                ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+                if ev.ok.any():
+                    c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move meeting the SLAs
+                    cur[owner[c]] = c
+                    continue
+            if not self.pair_move(cur, mv, old, new, d_obj, limits, exc):
+                break
+        x = self.choice(cur)
+        if self.problem.meets_slas(x):
+            self.offer(x)
+
+    def pair_move(self, cur: np.ndarray, mv: np.ndarray, old: np.ndarray, new: np.ndarray,
+                  d_obj: np.ndarray, limits: np.ndarray, exc: float) -> bool:
+        """Without a useful single move: the best pair of single moves at two nodes (among
+        the ``PAIR_MOVES`` that save most, use least or are fastest) that meets the SLAs and,
+        while a budget is broken (``exc`` > 0, the scaled excess), removes most excess per
+        unit of objective, else saves most within every budget; applied to ``cur``.
+        Whether one was found."""
+        lp, owner = self.lp, self.lp.owner
+        used = new[:, 0] - (self.blp_use_matrix[:, mv[0]] - self.blp_use_matrix[:, old[0]])
+        du = new - used[:, None]  # (budgets, moves): each move's change of use
+        k = PAIR_MOVES
+        pool = np.unique(np.concatenate([
+            np.argsort(d_obj, kind="stable")[:k],
+            np.argsort((du / np.maximum(1.0, np.abs(limits))[:, None]).sum(axis=0), kind="stable")[:k],
+            np.argsort(lp.lat[mv] - lp.lat[old], kind="stable")[:k]]))
+        a, b = np.meshgrid(pool, pool, indexing="ij")
+        a, b = a.ravel(), b.ravel()
+        keep = (a < b) & (owner[mv[a]] != owner[mv[b]])
+        a, b = a[keep], b[keep]
+        obj = float(lp.cost[cur].sum())
+        gain = d_obj[a] + d_obj[b]
+        after = used[:, None] + du[:, a] + du[:, b]
+        if exc > 0:  # repair: excess removed per unit of objective
+            scale = np.maximum(1.0, np.abs(limits))[:, None]
+            less = exc - (np.maximum(after - limits[:, None], 0.0) / scale).sum(axis=0)
+            ok = less > 1e-12
+            gain = np.where(ok, gain / np.where(ok, less, 1.0), INF)
+        else:
+            ok = gain < -1e-12 * max(1.0, abs(obj))
+            ok &= (after <= limits[:, None]).all(axis=0)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            return False
+        idx = idx[np.argsort(gain[idx], kind="stable")][:IMPROVE_BATCH]
+        lat = np.tile(lp.lat[cur], (len(idx), 1))
+        r = np.arange(len(idx))
+        lat[r, owner[mv[a[idx]]]] = lp.lat[mv[a[idx]]]
+        lat[r, owner[mv[b[idx]]]] = lp.lat[mv[b[idx]]]
+        ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+        if not ev.ok.any():
+            return False
+        j = idx[int(np.argmax(ev.ok))]
+        cur[owner[mv[a[j]]]] = mv[a[j]]
+        cur[owner[mv[b[j]]]] = mv[b[j]]
+        return True
+
+    def lp_value(self, m: np.ndarray) -> float:
+        return self.lp.objective(m.astype(float))
+
+    def branch(self, m: np.ndarray, lam: np.ndarray | None, lb: float) -> list[np.ndarray]:
+        """Two children cutting off the LP point, at a node where λ is fractional: its rows
+        (table order, i.e. by L) up to the middle of the λ mass, and the rest. The node:
+        among the ``STRONG`` most fractional, the one whose children's LP values rise most
+        (product), by strong branching until it has ``RELIABLE`` observations, then by its
+        average observed rises (reliability branching, as the flow bound does). Without a
+        fractional node (or an LP), the node with most rows is halved."""
+        lp = self.lp
+        cuts = []  # (fractionality, node index, first child's mask)
+        if lam is not None:
+            frac = 1.0 - np.maximum.reduceat(lam, self.starts)
+            for i in np.flatnonzero(frac > 1e-9).tolist():
+                a, b = int(lp.ptr[i]), int(lp.ptr[i + 1])
+                x = lam[a:b]
+                sup = np.flatnonzero(x > 1e-9)
+                if len(sup) < 2:
+                    continue
+                mass = np.cumsum(x[sup])
+                cut = a + sup[int(np.clip(np.searchsorted(mass, 0.5 * mass[-1]), 0, len(sup) - 2))]
+                low = m.copy()
+                low[cut + 1:b] = False
+                cuts.append((float(frac[i]), i, low, cut, a, b))
+        if cuts:
+            cuts.sort(key=lambda c: -c[0])
+            best_c, best_score = cuts[0], -1.0
+            for c in cuts[:STRONG] if len(cuts) > 1 else ():
+                _, i, low, cut, a, b = c
+                high = m.copy()
+                high[a:cut + 1] = False
+                seen = self.pseudo[i]
+                if seen[2] >= RELIABLE:
+                    gains = (seen[0] / seen[2], seen[1] / seen[2])
+                else:
+                    gains = tuple(min(max(self.lp_value(k) - lb, 1e-9), 1e9) for k in (low, high))
+                    self.pseudo[i] += (gains[0], gains[1], 1)
+                    self.stats["lp_strong"] = self.stats.get("lp_strong", 0) + 1
+                score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
+                if score > best_score:
+                    best_c, best_score = c, score
+            _, i, low, cut, a, b = best_c
+            high = m.copy()
+            high[a:cut + 1] = False
+            return [low, high]
+        cnt = self.count(m)
+        i = int(np.argmax(cnt))
+        if cnt[i] < 2:
+            return []
+        a, b = int(lp.ptr[i]), int(lp.ptr[i + 1])
+        on = a + np.flatnonzero(m[a:b])
+        low, high = m.copy(), m.copy()
+        low[on[len(on) // 2:]] = False
+        high[on[:len(on) // 2]] = False
+        return [low, high]
+
+    def run(self) -> tuple[str, float | None]:
+        lp, best, stats = self.lp, self.best, self.stats
+        root = np.zeros(lp.n_lam, dtype=bool)
+        root[:] = True  # every column is an allowed row of the caller's subproblem
+        heap: list = [(-INF, 0, root, None)]
+        tick = 1
+        timed_out = False
+        while heap:
+            parent_lb, _, m, parent = heapq.heappop(heap)
+            if parent_lb >= best[0] - self.tol():
+                continue
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                heapq.heappush(heap, (parent_lb, 0, m, parent))
+                timed_out = True
+                break
+            stats["lp_nodes"] = stats.get("lp_nodes", 0) + 1
+            m = self.tighten(m)
+            if m is None:
+                continue
+            cnt = self.count(m)
+            if math.prod(cnt.tolist()) <= self.leaf_choices:  # the enumeration leaf
+                allow = self.allow(m)
+                finished, x = self.leaf.best(allow, best[0], self.leaf.multipliers(allow), None,
+                                             self.deadline)
+                if x is not None:
+                    self.offer(x)
+                if finished:
+                    stats["bb_leaves"] += 1
+                    continue
+            if not (m & self.varying).any() or (cnt[lp.owner[m & self.varying]] == 1).all():
+                x = self.relax(self.allow(m))  # the budgets are constants: the DP decides
+                stats["lp_dp_leaves"] = stats.get("lp_dp_leaves", 0) + 1
+                if x is not None:
+                    self.offer(x)
+                continue
+            ub = m.astype(float)
+            sol = lp.solve(ub)
+            lam, duals = (sol if sol is not None else (None, None))
+            if sol is None and self.blp.infeasible(ub):
+                stats["lp_farkas"] = stats.get("lp_farkas", 0) + 1
+                continue  # proven: no choice of this subproblem meets the SLAs and budgets
+            lb, w, mins, mult = self.blp.bound(duals, ub, parent)
+            own, lb = lb, max(lb, parent_lb)  # fixing needs the bound of these multipliers
+            if "lp_root_bound" not in stats:
+                stats["lp_root_bound"] = lb
+            if lam is not None:
+                n = stats["lp_nodes"]
+                self.roundings(lam, mult[2], m, n & (n - 1) == 0 or n % IMPROVE_EVERY == 0)
+            if lb >= best[0] - self.tol():
+                continue
+            if math.isfinite(best[0]):  # reduced-cost fixing
+                keep = m & (w - mins[lp.owner] < best[0] - self.tol() - own)
+                if not self.count(keep).all():
+                    continue
+                if (keep != m).any():  # rows left: the LP again on what remains
+                    heapq.heappush(heap, (lb, tick, keep, mult))
+                    tick += 1
+                    continue
+            for child in self.branch(m, lam, own):
+                heapq.heappush(heap, (lb, tick, child, mult))
+                tick += 1
+        if math.isfinite(best[0]) and "lp_root_bound" in stats:
+            stats["lp_root_gap"] = (best[0] - stats["lp_root_bound"]) / max(1.0, abs(best[0]))
+        if timed_out:
+            low = min([h[0] for h in heap] + [best[0]])
+            return "time_limit", low if math.isfinite(low) else None
+        return "optimal", None
