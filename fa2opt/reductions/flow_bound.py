@@ -674,10 +674,12 @@ class LPSearch:
         return max(lb, raw + add)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
-                            lb: float) -> tuple[int, ...] | None:
-        """Drop every candidate whose forced bound ``lb + r`` reaches the incumbent; None when
-        a node keeps none (the subtree cannot beat the incumbent)."""
-        limit = self.exact.best - self.tol() - lb
+                            raw: float) -> tuple[int, ...] | None:
+        """Drop every candidate whose forced bound ``raw + r`` reaches the incumbent (``raw``:
+        bound (1) at the y that gave the reduced costs r -- not a larger bound inherited from
+        an ancestor, which plus r bounds nothing); None when a node keeps none (the subtree
+        cannot beat the incumbent)."""
+        limit = self.exact.best - self.tol() - raw
         drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
         if not drop.size:
             return masks
@@ -738,7 +740,8 @@ class LPSearch:
             if lb >= exact.best - self.tol():
                 continue
             if exact.best < INF:
-                tightened = self.fix_by_reduced_cost(masks, val, mins, lb)
+                # (1) at this y plus r bounds a forced candidate; the ancestors' lb does not
+                tightened = self.fix_by_reduced_cost(masks, val, mins, raw)
                 if tightened is None:
                     continue
                 if tightened != masks:
