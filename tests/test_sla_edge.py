@@ -55,7 +55,7 @@ def test_margin_brackets_the_budget():
     assert with_margin(p, -1).flows[0].budget_ms < b < with_margin(p, +1).flows[0].budget_ms
 
 
-def sloppy(p: Problem):
+def sloppy(p: Problem, cutoff: float = math.inf):
     """A 'DP' that is brute force on its budgets with 1e-6 ms of error: it keeps choosing a
     choice up to 1e-6 ms over the budget, in the relaxed and the narrowed solve."""
     best = None

@@ -288,9 +288,9 @@ class LPSearch:
     (bit k: candidate k allowed)."""
 
     def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
-                 deadline: float | None):
+                 deadline: float | None, cutoff: float = INF):
         self.deadline = deadline
-        self.exact = _Exact(dp, remainder)
+        self.exact = _Exact(dp, remainder, cutoff)
         self.lp = FlowLP(dp, graphs)
         self.coupling = list(dp.coupling)
         ix = self.lp.index
@@ -430,6 +430,8 @@ class LPSearch:
         if b == INF:
             return 0.0
         scale = max(1.0, abs(b))
+        if self.exact.best_fix is None:  # a cutoff, no choice behind it: maybe off the grain
+            return PRUNE_TOL * scale
         return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
 
     def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
@@ -766,6 +768,7 @@ class LPSearch:
 
 
 def lp_search(dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
-              deadline: float | None) -> SearchResult | None:
-    """Exact search over ``dp``'s coupling nodes (one component) with the flow bound."""
-    return LPSearch(dp, graphs, remainder, deadline).run()
+              deadline: float | None, cutoff: float = INF) -> SearchResult | None:
+    """Exact search over ``dp``'s coupling nodes (one component) with the flow bound
+    (``cutoff``: see :func:`.search.search`)."""
+    return LPSearch(dp, graphs, remainder, deadline, cutoff).run()
