@@ -1,0 +1,122 @@
+"""A bound for the flow-bound search that keeps one flow's non-convexity: one flow decided
+exactly by the DP, the others' path constraints priced by the LP's flows.
+
+The flow bound (1) of :mod:`.flow_bound` relaxes *every* flow's path constraints with one
+flow y_f per flow; its best value is the LP in which each node's (latency, cost) candidates
+are convexified. When the objective is not the cost (a weighted accuracy term: rows of
+different model variants differ by a large amount, so a node's candidates are far from
+convex) that LP is weak -- 30 % of the optimum on 40-node shared graphs, where the search then
+runs for hours. Keeping one flow i's constraints exactly and relaxing only the others',
+
+    LB_i(y) = DP_i(c_v + Y'_v L_v over f_i's nodes) + Σ_{v ∉ f_i} min_k (c_{v,k} + Y'_v L_{v,k})
+              + Σ_{f ≠ i} (Σ_e y_{f,e} d_e − |y_f| B_f),        Y'_v = Σ_{f ≠ i} Y_{f,v}    (2)
+
+(DP_i: the least price of a choice meeting flow i's SLA, by the exact remainder DP over its
+tree with per-candidate prices; a node with several leaves in the tree -- duplicated by the
+non-SP reduction -- gives each leaf the price divided by their number, its leaves free to
+disagree, which only relaxes) is a lower bound on the cost of every feasible choice for every
+y ≥ 0: on a feasible choice the dropped penalties Σ_{f≠i} y_f·(path − B_f) are ≤ 0 and the
+choice is one of those DP_i ranges over. When flow i's tree has each node once, (2) is
+not below (1) at the same y (flow i's penalty term is the Lagrangian relaxation of what DP_i
+keeps exactly; with duplicated leaves free to disagree it may be), so the search takes
+max((1), (2)) with the LP's own y -- no new multipliers to find. Candidates a search node
+excludes are priced ``BIG`` (an excluded row that would still be chosen makes (2) exceed any
+incumbent, so it prunes, which is right: nothing in the subtree may take it).
+
+Cost: one DP over flow i's tree per search node (O(tree · front)), against the LP's few
+simplex iterations; :class:`DPBound` therefore measures at the root (every flow's (2), the
+best flow kept) and stays on only where it closes a share of the root gap
+(``MIN_GAIN``), i.e. where the candidates are not close to convex (accuracy, switch costs);
+on cost-only instances (1) and (2) agree and the root DPs are its whole price.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from .decouple import DecoupledProblem
+from .search import RemainderSolver
+from .sptree import leaves, split_leaves
+
+BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
+MIN_GAIN = 0.1  # (2) stays on when at the root it closes this share of the LP's gap
+MAX_ROOT_FLOWS = 16  # flows tried at the root (the longest ones first)
+
+
+class DPBound:
+    """Bound (2) for the search nodes of :class:`~.flow_bound.LPSearch` (its FlowLP ``lp``)."""
+
+    def __init__(self, dp: DecoupledProblem, lp, remainder: RemainderSolver):
+        self.lp, self.remainder = lp, remainder
+        self.flows = []  # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow mask)
+        self.ok = True
+        for f in dp.flows:
+            counts = Counter(leaves(f.tree))  # the tree's own leaves (after its simplification)
+            if any(v not in lp.index for v in counts):  # a leaf the LP does not know: off
+                self.ok = False
+                return
+            dup = {v for v, m in counts.items() if m > 1}
+            tree, cands = f.tree, dp.candidates
+            names = [(v, v) for v in counts if v not in dup]
+            if dup:
+                tree, alias = split_leaves(f.tree, dup)
+                cands = dict(dp.candidates)
+                for a, v in alias.items():
+                    cands[a] = dp.candidates[v]
+                    names.append((a, v))
+            leaves_of = Counter(v for _, v in names)
+            slots = [(a, lp.index[v], 1.0 / leaves_of[v]) for a, v in names]
+            outside = np.ones(len(lp.nodes), dtype=bool)
+            outside[[lp.index[v] for v in counts]] = False
+            self.flows.append((tree, cands, slots, outside, f.budget_ms))
+        self.kept: int | None = None  # the flow whose (2) is used below the root
+
+    def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+        """(Y_{f,v} per flow and node, const_f per flow) of the LP's flows ``y`` (the third
+        entry of :meth:`~.flow_bound.FlowLP.flow_weights`); None when y lacks it."""
+        return y[2] if len(y) > 2 else None
+
+    def flow_bound(self, i: int, y: tuple, ub: np.ndarray) -> float:
+        """(2) with flow i kept (``ub``: the search node's λ upper bounds, 0 excluded)."""
+        parts = self.per_flow(y)
+        if parts is None:
+            return -np.inf
+        Yf, cf = parts
+        lp = self.lp
+        others = np.arange(len(cf)) != i
+        Y_other = Yf[others].sum(axis=0)
+        val = lp.cost + Y_other[lp.owner] * lp.lat
+        val = np.where(ub > 0, val, BIG)
+        tree, cands, slots, outside, budget = self.flows[i]
+        ptr = lp.ptr
+        weight = {a: (val[ptr[j]:ptr[j + 1]] * share).tolist() for a, j, share in slots}
+        r = self.remainder(tree, budget, cands, None, weight)
+        if r is None:
+            return np.inf  # flow i meets its SLA with no allowed choice: nothing here is feasible
+        rest = float(np.minimum.reduceat(val, ptr[:-1])[outside].sum())
+        return r[0] + rest + float(cf[others].sum())
+
+    def root(self, y: tuple, ub: np.ndarray, lb: float, best: float) -> float:
+        """At the root: (2) for every flow (up to ``MAX_ROOT_FLOWS``), the best kept for the
+        search when it closes at least ``MIN_GAIN`` of the gap ``best − lb``; returns the
+        best (2)."""
+        if not self.ok:
+            return -np.inf
+        order = sorted(range(len(self.flows)), key=lambda i: -len(self.flows[i][2]))
+        top, arg = -np.inf, None
+        for i in order[:MAX_ROOT_FLOWS]:
+            b = self.flow_bound(i, y, ub)
+            if b > top:
+                top, arg = b, i
+        gap = best - lb
+        if arg is not None and np.isfinite(gap) and gap > 0 and top - lb >= MIN_GAIN * gap:
+            self.kept = arg
+        return top
+
+    def node(self, y: tuple, ub: np.ndarray) -> float:
+        """(2) at a search node below the root (−inf when it is off)."""
+        if self.kept is None:
+            return -np.inf
+        return self.flow_bound(self.kept, y, ub)

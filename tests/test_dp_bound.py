@@ -1,0 +1,101 @@
+"""The one-flow-exact bound (2) of fa2opt.reductions.dp_bound: a lower bound below every
+coupling fixing's exact value for any multipliers and any search node, and the flow-bound
+search with it forced equals brute force on small instances with a weighted accuracy
+objective (non-convex candidates, the case it is for)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import fa2opt
+from fa2opt.model import Instance
+from fa2opt.reductions import dp_bound
+
+from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+from test_flow_bound import SEARCH, _search_and_fixings, _small_instances, two_flow_instance  # noqa: E402
+
+
+def with_accuracy(inst: Instance, rng: random.Random, weight: float) -> Instance:
+    """Every row a model variant of random accuracy; objective cost − weight · Σ accuracy."""
+    nodes = tuple(replace(n, configs=tuple(replace(c, accuracy=rng.choice([0.5, 0.7, 0.85, 1.0]))
+                                           for c in n.configs)) for n in inst.nodes)
+    return replace(inst, nodes=nodes, extra={**inst.extra, "accuracy": {"weight": weight}})
+
+
+def test_bound_never_exceeds_a_fixings_exact_value_for_any_multipliers_and_masks():
+    """(2) with each flow kept, at the LP's duals and at random non-negative ones, over random
+    search nodes (masks): never above the least exact value of a coupling fixing inside."""
+    rng = random.Random(2)
+    checked = tight = 0
+    for inst in _small_instances(21, 60):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s, (_, _, _, raw), values = got
+        ub0 = np.ones(s.lp.n_lam)
+        _, duals = s.lp.solve(ub0)
+        full = tuple((1 << (b - a)) - 1 for a, b in s.wcols)
+        nprng = np.random.default_rng(checked)
+        for trial in range(8):
+            d = duals if trial == 0 else duals * nprng.uniform(0, 3, duals.size) + nprng.exponential(0.5, duals.size)
+            y = s.lp.flow_weights(d, True)
+            masks = full if trial < 2 else tuple(
+                m if rng.random() < 0.5 else (rng.randrange(1, m + 1) or 1) for m in full)
+            ub = s.upper_bounds(masks)
+            inside = [v for p, v in values.items()
+                      if v is not None and all((m >> k) & 1 for m, k in zip(masks, p))]
+            best = min(inside, default=float("inf"))
+            for i in range(len(s.dpb.flows)):
+                b = s.dpb.flow_bound(i, y, ub)
+                assert b <= best * (1 + 1e-12) + 1e-9, (inst.name, i, b, best)
+                if trial == 0:  # (2) above (1) at the LP's duals somewhere (the point of it)
+                    tight += b > raw + 1e-9 * max(1.0, abs(raw))
+                checked += 1
+    assert checked >= 300 and tight >= 1
+
+
+def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(monkeypatch):
+    """Flow bound on every coupled component, (2) kept from the root whatever it gains: fa2
+    = brute force (objective cost − w · Σ accuracy, verified), and (2) was used below the
+    root on some instances."""
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(dp_bound, "MIN_GAIN", -np.inf)
+    calls = []
+    real = dp_bound.DPBound.node
+    monkeypatch.setattr(dp_bound.DPBound, "node",
+                        lambda self, y, ub: calls.append(self.kept) or real(self, y, ub))
+    rng = random.Random(100)
+    for _ in range(60):
+        inst = two_flow_instance(rng) if rng.random() < 0.6 else random_dag_instance(
+            rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7))
+        check_against(with_accuracy(inst, rng, rng.choice([20.0, 100.0, 1000.0])))
+    assert any(k is not None for k in calls)
+
+
+def test_root_keeps_the_bound_only_where_it_closes_the_gap():
+    """On an instance whose root LP is exact the bound is measured once and left off."""
+    seen = 0
+    for inst in _small_instances(31, 40):
+        got = _search_and_fixings(inst)
+        if got is None:
+            continue
+        s, _, values = got
+        opt = min((v for v in values.values() if v is not None), default=None)
+        if opt is None:
+            continue
+        ub = np.ones(s.lp.n_lam)
+        _, duals = s.lp.solve(ub)
+        y = s.lp.flow_weights(duals, True)
+        raw = s.lp.bound(y[0], y[1], ub)[0]
+        top = s.dpb.root(y, ub, raw, opt)
+        gap = opt - raw
+        if gap > 1e-9 and top - raw >= dp_bound.MIN_GAIN * gap:
+            assert s.dpb.kept is not None
+        else:
+            assert s.dpb.kept is None
+        seen += 1
+    assert seen >= 10
