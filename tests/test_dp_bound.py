@@ -5,6 +5,7 @@ objective (non-convex candidates, the case it is for)."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import replace
 
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 import fa2opt
-from fa2opt.model import Instance
+from fa2opt.model import Edge, Flow, Instance
+from fa2opt.problem import Problem
 from fa2opt.reductions import dp_bound
 
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
@@ -26,12 +28,33 @@ def with_accuracy(inst: Instance, rng: random.Random, weight: float) -> Instance
     return replace(inst, nodes=nodes, extra={**inst.extra, "accuracy": {"weight": weight}})
 
 
+def sp_shared_instance(rng: random.Random) -> Instance:
+    """A series-parallel DAG (a chain with a parallel pair) and three flows over windows of
+    it: every tree has each node once (the flows the root tries), shared nodes couple them."""
+    n = rng.randint(5, 7)
+    base = random_dag_instance(rng, n, 3, 0.0)
+    names = [f"v{i}" for i in range(n)]
+    edges = [Edge(names[i], names[i + 1], rng.choice([0.0, 1.0])) for i in range(n - 1)]
+    edges.append(Edge(names[0], names[2]))  # v1 in parallel with the edge v0 -> v2
+    flows = [Flow("all", 10.0, 1.0, tuple(names))]
+    for j in range(2):
+        a = rng.randint(1, n - 3)
+        flows.append(Flow(f"w{j}", 10.0, 1.0, tuple(names[a:a + rng.randint(2, n - a)])))
+    inst = replace(base, edges=tuple(edges), flows=tuple(flows))
+    problem = Problem.from_instance(inst)
+    fast = problem.flow_latencies(problem.fastest_choice())
+    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
+    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.7) * (slow[f] - fast[f]), 3)
+                           for f in fast})
+
+
 def test_bound_never_exceeds_a_fixings_exact_value_for_any_multipliers_and_masks():
     """(2) with each flow kept, at the LP's duals and at random non-negative ones, over random
     search nodes (masks): never above the least exact value of a coupling fixing inside."""
     rng = random.Random(2)
     checked = tight = 0
-    for inst in _small_instances(21, 60):
+    sp = random.Random(22)
+    for inst in itertools.chain(_small_instances(21, 60), (sp_shared_instance(sp) for _ in range(30))):
         got = _search_and_fixings(inst)
         if got is None:
             continue
@@ -64,14 +87,16 @@ def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(mo
     root on some instances."""
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
     monkeypatch.setattr(dp_bound, "MIN_GAIN", -np.inf)
+    monkeypatch.setattr(dp_bound, "MAX_LEAVES_PER_NODE", np.inf)  # non-SP flows tried too
     calls = []
     real = dp_bound.DPBound.node
     monkeypatch.setattr(dp_bound.DPBound, "node",
                         lambda self, y, ub: calls.append(self.kept) or real(self, y, ub))
     rng = random.Random(100)
     for _ in range(60):
-        inst = two_flow_instance(rng) if rng.random() < 0.6 else random_dag_instance(
-            rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7))
+        u = rng.random()
+        inst = (sp_shared_instance(rng) if u < 0.4 else two_flow_instance(rng) if u < 0.7
+                else random_dag_instance(rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7)))
         check_against(with_accuracy(inst, rng, rng.choice([20.0, 100.0, 1000.0])))
     assert any(k is not None for k in calls)
 

@@ -43,6 +43,10 @@ from .sptree import leaves, split_leaves
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when at the root it closes this share of the LP's gap
 MAX_ROOT_FLOWS = 16  # flows tried at the root (the longest ones first)
+# flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
+# reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
+# lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)
+MAX_LEAVES_PER_NODE = 1.25
 
 
 class DPBound:
@@ -50,13 +54,17 @@ class DPBound:
 
     def __init__(self, dp: DecoupledProblem, lp, remainder: RemainderSolver):
         self.lp, self.remainder = lp, remainder
-        self.flows = []  # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow mask)
+        # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow
+        # mask, budget), and whether the root tries it
+        self.flows: list[tuple] = []
+        self.tried: list[bool] = []
         self.ok = True
         for f in dp.flows:
             counts = Counter(leaves(f.tree))  # the tree's own leaves (after its simplification)
             if any(v not in lp.index for v in counts):  # a leaf the LP does not know: off
                 self.ok = False
                 return
+            self.tried.append(sum(counts.values()) <= MAX_LEAVES_PER_NODE * len(counts))
             dup = {v for v, m in counts.items() if m > 1}
             tree, cands = f.tree, dp.candidates
             names = [(v, v) for v in counts if v not in dup]
@@ -104,7 +112,8 @@ class DPBound:
         best (2)."""
         if not self.ok:
             return -np.inf
-        order = sorted(range(len(self.flows)), key=lambda i: -len(self.flows[i][2]))
+        order = sorted((i for i, t in enumerate(self.tried) if t),
+                       key=lambda i: -len(self.flows[i][2]))
         top, arg = -np.inf, None
         for i in order[:MAX_ROOT_FLOWS]:
             b = self.flow_bound(i, y, ub)
