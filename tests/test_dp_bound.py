@@ -28,23 +28,36 @@ def with_accuracy(inst: Instance, rng: random.Random, weight: float) -> Instance
     return replace(inst, nodes=nodes, extra={**inst.extra, "accuracy": {"weight": weight}})
 
 
-def sp_shared_instance(rng: random.Random) -> Instance:
+def sp_shared_instance(rng: random.Random, k: int = 3) -> Instance:
     """A series-parallel DAG (a chain with a parallel pair) and three flows over windows of
-    it: every tree has each node once (the flows the root tries), shared nodes couple them."""
+    it (two overlapping in the middle): every tree has each node once (the flows the root
+    tries), shared nodes couple them."""
     n = rng.randint(5, 7)
-    base = random_dag_instance(rng, n, 3, 0.0)
+    base = random_dag_instance(rng, n, k, 0.0)
     names = [f"v{i}" for i in range(n)]
     edges = [Edge(names[i], names[i + 1], rng.choice([0.0, 1.0])) for i in range(n - 1)]
     edges.append(Edge(names[0], names[2]))  # v1 in parallel with the edge v0 -> v2
-    flows = [Flow("all", 10.0, 1.0, tuple(names))]
-    for j in range(2):
-        a = rng.randint(1, n - 3)
-        flows.append(Flow(f"w{j}", 10.0, 1.0, tuple(names[a:a + rng.randint(2, n - a)])))
+    cut = rng.randint(2, n - 3)  # two flows overlapping in the middle, a third window
+    flows = [Flow("head", 10.0, 1.0, tuple(names[:cut + 2])), Flow("tail", 10.0, 1.0, tuple(names[cut:]))]
+    a = rng.randint(1, n - 3)
+    flows.append(Flow("window", 10.0, 1.0, tuple(names[a:a + rng.randint(2, n - a)])))
     inst = replace(base, edges=tuple(edges), flows=tuple(flows))
     problem = Problem.from_instance(inst)
     fast = problem.flow_latencies(problem.fastest_choice())
     slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
     return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.7) * (slow[f] - fast[f]), 3)
+                           for f in fast})
+
+
+def window_instance(rng: random.Random, k: int) -> Instance:
+    """A random non-SP DAG of ``k`` rows a node and a second flow over a suffix of it."""
+    base = random_dag_instance(rng, rng.randint(5, 7), k, rng.uniform(0.3, 0.6))
+    names = [v.name for v in base.nodes]
+    inst = replace(base, flows=(base.flows[0], Flow("part", 10.0, 1.0, tuple(names[rng.randint(1, 3):]))))
+    problem = Problem.from_instance(inst)
+    fast = problem.flow_latencies(problem.fastest_choice())
+    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
+    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.6) * (slow[f] - fast[f]), 3)
                            for f in fast})
 
 
@@ -95,7 +108,7 @@ def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(mo
     rng = random.Random(100)
     for _ in range(60):
         u = rng.random()
-        inst = (sp_shared_instance(rng) if u < 0.4 else two_flow_instance(rng) if u < 0.7
+        inst = (window_instance(rng, 4) if u < 0.4 else two_flow_instance(rng) if u < 0.7
                 else random_dag_instance(rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7)))
         check_against(with_accuracy(inst, rng, rng.choice([20.0, 100.0, 1000.0])))
     assert any(k is not None for k in calls)
