@@ -15,7 +15,7 @@ import pytest
 import fa2opt
 from fa2opt.model import Edge, Flow, Instance
 from fa2opt.problem import Problem
-from fa2opt.reductions import dp_bound
+from fa2opt.reductions import dp_bound, flow_bound
 
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 from test_flow_bound import SEARCH, _search_and_fixings, _small_instances, two_flow_instance  # noqa: E402
@@ -101,6 +101,8 @@ def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(mo
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
     monkeypatch.setattr(dp_bound, "MIN_GAIN", -np.inf)
     monkeypatch.setattr(dp_bound, "MAX_LEAVES_PER_NODE", np.inf)  # non-SP flows tried too
+    monkeypatch.setattr(dp_bound, "SHARE", np.inf)  # every node's DP, however long it takes
+    monkeypatch.setattr(flow_bound, "DP_BOUND_FROM", 1)  # measured at the root
     calls = []
     real = dp_bound.DPBound.node
     monkeypatch.setattr(dp_bound.DPBound, "node",

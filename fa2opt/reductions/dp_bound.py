@@ -32,6 +32,7 @@ on cost-only instances (1) and (2) agree and the root DPs are its whole price.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import numpy as np
@@ -42,7 +43,8 @@ from .sptree import leaves, split_leaves
 
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when at the root it closes this share of the LP's gap
-MAX_ROOT_FLOWS = 16  # flows tried at the root (the longest ones first)
+ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
+SHARE = 1.0  # the DPs' time at most this many times the rest of the search's
 # flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
 # reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
 # lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)
@@ -80,6 +82,7 @@ class DPBound:
             outside[[lp.index[v] for v in counts]] = False
             self.flows.append((tree, cands, slots, outside, f.budget_ms))
         self.kept: int | None = None  # the flow whose (2) is used below the root
+        self.t0, self.spent = time.perf_counter(), 0.0  # the search's start, seconds in DPs
 
     def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:
         """(Y_{f,v} per flow and node, const_f per flow) of the LP's flows ``y`` (the third
@@ -100,22 +103,27 @@ class DPBound:
         tree, cands, slots, outside, budget = self.flows[i]
         ptr = lp.ptr
         weight = {a: (val[ptr[j]:ptr[j + 1]] * share).tolist() for a, j, share in slots}
+        t = time.perf_counter()
         r = self.remainder(tree, budget, cands, None, weight)
+        self.spent += time.perf_counter() - t
         if r is None:
             return np.inf  # flow i meets its SLA with no allowed choice: nothing here is feasible
         rest = float(np.minimum.reduceat(val, ptr[:-1])[outside].sum())
         return r[0] + rest + float(cf[others].sum())
 
     def root(self, y: tuple, ub: np.ndarray, lb: float, best: float) -> float:
-        """At the root: (2) for every flow (up to ``MAX_ROOT_FLOWS``), the best kept for the
-        search when it closes at least ``MIN_GAIN`` of the gap ``best − lb``; returns the
-        best (2)."""
-        if not self.ok:
+        """At the first search node that measures: (2) for the ``ROOT_FLOWS`` flows with the
+        most LP flow (Σ_v Y_{f,v}; a flow the LP does not price gains nothing from being
+        kept), the best one kept for the search when it closes at least ``MIN_GAIN`` of the
+        gap ``best − lb``; returns the best (2)."""
+        parts = self.per_flow(y)
+        if not self.ok or parts is None:
             return -np.inf
-        order = sorted((i for i, t in enumerate(self.tried) if t),
-                       key=lambda i: -len(self.flows[i][2]))
+        mass = parts[0].sum(axis=1)
+        order = sorted((i for i, t in enumerate(self.tried) if t and mass[i] > 0),
+                       key=lambda i: -mass[i])
         top, arg = -np.inf, None
-        for i in order[:MAX_ROOT_FLOWS]:
+        for i in order[:ROOT_FLOWS]:
             b = self.flow_bound(i, y, ub)
             if b > top:
                 top, arg = b, i
@@ -125,7 +133,12 @@ class DPBound:
         return top
 
     def node(self, y: tuple, ub: np.ndarray) -> float:
-        """(2) at a search node below the root (−inf when it is off)."""
+        """(2) at a later search node (−inf when it is off, or while the DPs have taken
+        more than ``SHARE`` times the rest of the search's time: they then wait for the LP
+        search to catch up, so a search they do not shorten is at most about 1 + SHARE
+        times slower)."""
         if self.kept is None:
+            return -np.inf
+        if self.spent > SHARE * (time.perf_counter() - self.t0 - self.spent):
             return -np.inf
         return self.flow_bound(self.kept, y, ub)

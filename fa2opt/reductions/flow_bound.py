@@ -85,6 +85,9 @@ LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improve
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
+# the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
+# where it pays): searches the LP bound closes in fewer nodes never pay its DPs
+DP_BOUND_FROM = 6
 
 
 class FlowLP:
@@ -748,8 +751,8 @@ class LPSearch:
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
-            if lb < exact.best - self.tol():  # one flow kept exact (.dp_bound)
-                lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == 1
+            if lb < exact.best - self.tol() and self.explored >= DP_BOUND_FROM:  # (.dp_bound)
+                lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == DP_BOUND_FROM
                          else self.dpb.node(y, ub))
                 root_lb = lb if self.explored == 1 else root_lb
             if lb >= exact.best - self.tol():
