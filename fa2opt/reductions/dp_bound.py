@@ -44,7 +44,7 @@ from .sptree import leaves, split_leaves
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when at the root it closes this share of the LP's gap
 ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
-SHARE = 1.0  # the DPs' time at most this many times the rest of the search's
+SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
 # flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
 # reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
 # lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)
