@@ -116,10 +116,13 @@ def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(mo
     assert any(k is not None for k in calls)
 
 
-def test_root_keeps_the_bound_only_where_it_closes_the_gap():
-    """On an instance whose root LP is exact the bound is measured once and left off."""
-    seen = 0
-    for inst in _small_instances(31, 40):
+def test_root_keeps_the_bound_only_where_it_closes_the_gap(monkeypatch):
+    """The measurement: a flow is kept exactly when its (2) closes MIN_GAIN of the gap to
+    the incumbent, and then (2) is what the search gets; otherwise −inf (never used)."""
+    monkeypatch.setattr(dp_bound, "MAX_LEAVES_PER_NODE", np.inf)
+    sp = random.Random(32)
+    kept = dropped = 0
+    for inst in itertools.chain(_small_instances(31, 40), (sp_shared_instance(sp) for _ in range(20))):
         got = _search_and_fixings(inst)
         if got is None:
             continue
@@ -131,11 +134,13 @@ def test_root_keeps_the_bound_only_where_it_closes_the_gap():
         _, duals = s.lp.solve(ub)
         y = s.lp.flow_weights(duals, True)
         raw = s.lp.bound(y[0], y[1], ub)[0]
-        top = s.dpb.root(y, ub, raw, opt)
-        gap = opt - raw
-        if gap > 1e-9 and top - raw >= dp_bound.MIN_GAIN * gap:
-            assert s.dpb.kept is not None
+        got = s.dpb.root(y, ub, raw, opt)
+        if s.dpb.kept is not None:
+            assert got == s.dpb.flow_bound(s.dpb.kept, y, ub)
+            assert got - raw >= dp_bound.MIN_GAIN * (opt - raw) > 0
+            assert got <= opt * (1 + 1e-12) + 1e-9
+            kept += 1
         else:
-            assert s.dpb.kept is None
-        seen += 1
-    assert seen >= 10
+            assert got == -np.inf
+            dropped += 1
+    assert kept >= 1 and dropped >= 1

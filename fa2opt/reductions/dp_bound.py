@@ -113,9 +113,9 @@ class DPBound:
 
     def root(self, y: tuple, ub: np.ndarray, lb: float, best: float) -> float:
         """At the first search node that measures: (2) for the ``ROOT_FLOWS`` flows with the
-        most LP flow (Σ_v Y_{f,v}; a flow the LP does not price gains nothing from being
-        kept), the best one kept for the search when it closes at least ``MIN_GAIN`` of the
-        gap ``best − lb``; returns the best (2)."""
+        most LP flow (Σ_v Y_{f,v}; a flow the LP does not price gained nothing from being
+        kept on every shared instance measured, docs/fa2.md), the best one kept for the search when it closes at least ``MIN_GAIN`` of the
+        gap ``best − lb``; returns the best (2) when it is kept, else −inf."""
         parts = self.per_flow(y)
         if not self.ok or parts is None:
             return -np.inf
@@ -130,7 +130,10 @@ class DPBound:
         gap = best - lb
         if arg is not None and np.isfinite(gap) and gap > 0 and top - lb >= MIN_GAIN * gap:
             self.kept = arg
-        return top
+            return top
+        # not kept: not used here either (the search's reduced-cost fixing adds to its node
+        # bounds while no (2) has raised them)
+        return -np.inf
 
     def node(self, y: tuple, ub: np.ndarray) -> float:
         """(2) at a later search node (−inf when it is off, or while the DPs have taken
