@@ -45,7 +45,7 @@ from .search import RemainderSolver
 from .sptree import leaves, split_leaves
 
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
-MIN_GAIN = 0.1  # (2) stays on when where it is measured it closes this share of the gap
+MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
 ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
 SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
 # flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
