@@ -134,8 +134,7 @@ class DPBound:
         if arg is not None and np.isfinite(gap) and gap > 0 and top - lb >= MIN_GAIN * gap:
             self.kept = arg
             return top
-        # not kept: not used here either (the search's reduced-cost fixing adds to its node
-        # bounds while no (2) has raised them)
+        # not kept: not used here either (one rule: (2) bounds a node only where it is on)
         return -np.inf
 
     def node(self, y: tuple, ub: np.ndarray) -> float:
