@@ -78,12 +78,16 @@ from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
 from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
+from .dp_bound import DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
+# the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
+# where it pays): searches the LP bound closes in fewer nodes never pay its DPs
+DP_BOUND_FROM = 6
 
 
 class FlowLP:
@@ -226,11 +230,12 @@ class FlowLP:
         optimum): for choosing a branch only, never as a bound."""
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
-    def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float]:
+    def flow_weights(self, duals: np.ndarray, per_flow: bool = False) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
         topological order: a node's inflow leaves through its out-edges in proportion to their
         duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
-        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
+        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f); ``per_flow``: also
+        (Y_{f,v} per flow and node, each flow's constant), for :mod:`.dp_bound`."""
         y = np.maximum(duals, 0.0)
         S = len(self.slot_node)
         raw = y[self.e_row]
@@ -257,7 +262,13 @@ class FlowLP:
         value_out = np.bincount(self.slot_flow[self.sink], weights=inflow[self.sink], minlength=F)
         # conservation holds up to rounding: the larger value keeps (1) a lower bound
         const = float(np.dot(edge, self.e_d) - np.dot(np.maximum(value_in, value_out), self.budget))
-        return Y, const
+        if not per_flow:
+            return Y, const
+        N = len(self.nodes)
+        Yf = np.bincount(self.slot_flow * N + self.slot_node, weights=inflow, minlength=F * N)
+        cf = (np.bincount(self.slot_flow[self.e_u], weights=edge * self.e_d, minlength=F)
+              - np.maximum(value_in, value_out) * self.budget)
+        return Y, const, (Yf.reshape(F, N), cf)
 
     def bound(self, Y: np.ndarray, const: float, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """(1) over the allowed candidates (``ub`` > 0): the bound, each column's value
@@ -329,6 +340,7 @@ class LPSearch:
         self.cc_slot = col_slot[self.cc]
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
+        self.dpb = DPBound(dp, self.lp, remainder)
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -580,7 +592,7 @@ class LPSearch:
         if solved is None or len(solved) == 4:
             return solved
         ub, lam, duals, value, _ = solved
-        y = self.lp.flow_weights(duals)
+        y = self.lp.flow_weights(duals, True)
         return (max(self.lp.bound(y[0], y[1], ub)[0], parent_lb), y, lam, value)
 
     def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
@@ -720,7 +732,7 @@ class LPSearch:
                 sol = self.lp.solve(ub)
                 if sol is not None:
                     lam = sol[0]
-                    y = self.lp.flow_weights(sol[1])
+                    y = self.lp.flow_weights(sol[1], True)
                 elif parent_y is not None:  # any y bounds: keep the parent's
                     y = parent_y
                 else:
@@ -739,6 +751,10 @@ class LPSearch:
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
+            if lb < exact.best - self.tol() and self.explored >= DP_BOUND_FROM:  # (.dp_bound)
+                lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == DP_BOUND_FROM
+                         else self.dpb.node(y, ub))
+                root_lb = lb if self.explored == 1 else root_lb
             if lb >= exact.best - self.tol():
                 continue
             if exact.best < INF:
