@@ -77,12 +77,14 @@ from .. import spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
+from . import flow_cuts
 from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+CUT_NODES = 1  # search nodes (in the order explored) whose LP is tightened by cover cuts (2)
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 
 
@@ -159,6 +161,10 @@ class FlowLP:
                    np.asarray([j for r in rows for j, _ in r], np.int32),
                    np.asarray([a for r in rows for _, a in r], float))
         self.lp = lp
+        self.n_base_rows = len(rows)  # path and convexity rows; the cuts (2) follow them
+        self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
+        self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
+        self.cut_rhs = np.zeros(0)
         self.optimal = highs.HighsModelStatus.kOptimal
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
         self._slots()
@@ -226,11 +232,30 @@ class FlowLP:
         optimum): for choosing a branch only, never as a bound."""
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
-    def flow_weights(self, duals: np.ndarray) -> tuple[np.ndarray, float]:
+    def add_cuts(self, cuts: list[tuple[list[int], float]]) -> None:
+        """Add cover cuts (2) of :mod:`.flow_cuts` (each: its λ columns, all coefficient 1,
+        and its right side) as rows ``Σ λ ≤ rhs`` of the LP."""
+        if not cuts:
+            return
+        lens = [len(c) for c, _ in cuts]
+        idx = np.asarray([j for c, _ in cuts for j in c], dtype=np.int64)
+        rhs = np.asarray([r for _, r in cuts], dtype=float)
+        starts = np.zeros(len(cuts), dtype=np.int32)
+        np.cumsum(lens[:-1], out=starts[1:])
+        self.lp.addRows(len(cuts), np.full(len(cuts), -_LP_INF), rhs, idx.size, starts,
+                        idx.astype(np.int32), np.ones(idx.size))
+        first = self.cut_rhs.size
+        self.cut_idx = np.concatenate([self.cut_idx, idx])
+        self.cut_row = np.concatenate([self.cut_row, np.repeat(np.arange(first, first + len(cuts)), lens)])
+        self.cut_rhs = np.concatenate([self.cut_rhs, rhs])
+
+    def flow_weights(self, duals: np.ndarray) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
         topological order: a node's inflow leaves through its out-edges in proportion to their
         duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
-        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f)."""
+        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f). With cuts (2) in the LP, their
+        multipliers π = max(0, −dual) (HiGHS: a ≤ row's dual is ≤ 0) as a third entry, each
+        column's π·α, with −π·β in the constant: (1) relaxes the cuts too, valid for any π ≥ 0."""
         y = np.maximum(duals, 0.0)
         S = len(self.slot_node)
         raw = y[self.e_row]
@@ -257,12 +282,19 @@ class FlowLP:
         value_out = np.bincount(self.slot_flow[self.sink], weights=inflow[self.sink], minlength=F)
         # conservation holds up to rounding: the larger value keeps (1) a lower bound
         const = float(np.dot(edge, self.e_d) - np.dot(np.maximum(value_in, value_out), self.budget))
-        return Y, const
+        if not self.cut_rhs.size:
+            return Y, const
+        pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
+        shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
+        return Y, const - float(pi @ self.cut_rhs), shift
 
-    def bound(self, Y: np.ndarray, const: float, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def bound(self, Y: np.ndarray, const: float, ub: np.ndarray,
+              shift: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
         """(1) over the allowed candidates (``ub`` > 0): the bound, each column's value
-        c + Y·L (inf where excluded) and each node's minimum."""
+        c + Y·L (+ the cuts' π·α, ``shift``) (inf where excluded) and each node's minimum."""
         val = self.cost + Y[self.owner] * self.lat
+        if shift is not None:
+            val = val + shift
         val = np.where(ub > 0, val, INF)
         mins = np.minimum.reduceat(val, self.ptr[:-1])
         return float(mins.sum()) + const, val, mins
@@ -422,6 +454,25 @@ class LPSearch:
         fix = {w: int(idx[s] - lp.ptr[s]) for w, s in zip(self.coupling, self.slot)}
         exact.value(fix)
 
+    def separate(self, ub: np.ndarray, sol: tuple) -> tuple | None:
+        """Rounds of cover cuts (2) (:func:`.flow_cuts.cover_cuts`) violated by the LP's λ,
+        each added to the LP (globally: they hold for every choice meeting the budgets) and
+        the LP solved again, until none is found, the LP value stalls, or ``MAX_CUTS`` are in.
+        Returns the last (λ, duals), or None when HiGHS reports no optimum."""
+        lp = self.lp
+        for _ in range(flow_cuts.MAX_ROUNDS):
+            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS:
+                break
+            cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget, sol[0])
+            if not cuts:
+                break
+            before = lp.value
+            lp.add_cuts(cuts)
+            sol = lp.solve(ub)
+            if sol is None or lp.value - before < 1e-6 * max(1.0, abs(before)):
+                break
+        return sol
+
     def tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
         almost the cost grain when every cost is a multiple of it (nothing better than the
@@ -579,7 +630,7 @@ class LPSearch:
             return solved
         ub, lam, duals, value, _ = solved
         y = self.lp.flow_weights(duals)
-        return (max(self.lp.bound(y[0], y[1], ub)[0], parent_lb), y, lam, value)
+        return (max(self.lp.bound(*y[:2], ub, *y[2:])[0], parent_lb), y, lam, value)
 
     def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
                lb: float) -> list[tuple[tuple[int, ...], tuple | None]]:
@@ -716,6 +767,8 @@ class LPSearch:
                 _, y, lam, self.lp.value = known
             else:
                 sol = self.lp.solve(ub)
+                if sol is not None and self.explored <= CUT_NODES:
+                    sol = self.separate(ub, sol)
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1])
@@ -724,7 +777,7 @@ class LPSearch:
                 else:
                     y = (np.zeros(len(self.lp.nodes)), 0.0)
             masks = narrowed
-            raw, val, mins = self.lp.bound(y[0], y[1], ub)
+            raw, val, mins = self.lp.bound(*y[:2], ub, *y[2:])
             lb = max(raw, parent_lb)
             if root_lb is None:
                 root_lb = lb
