@@ -106,5 +106,5 @@ def test_fa2_with_cuts_at_every_node_equals_brute_force(seed, shared):
         rng, rng.randint(4, 8), 3, rng.uniform(0.3, 0.8))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
-        mp.setattr(FB, "CUT_NODES", 10**9)
+        mp.setattr(FB, "CUT_FIRST", 1)
         check_against(inst)

@@ -84,7 +84,12 @@ _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
-CUT_NODES = 1  # search nodes (in the order explored) whose LP is tightened by cover cuts (2)
+# cover cuts (2) are separated at the root's LP when the CUT_FIRST-th search node is explored
+# (0: never): where the plain LP bound closes the gap within a few hundred nodes, separating
+# costs more than it saves (measured in docs/fa2.md); the cuts are global, so every node
+# solved afterwards has them
+CUT_FIRST = 256
+DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 
 
@@ -248,6 +253,21 @@ class FlowLP:
         self.cut_idx = np.concatenate([self.cut_idx, idx])
         self.cut_row = np.concatenate([self.cut_row, np.repeat(np.arange(first, first + len(cuts)), lens)])
         self.cut_rhs = np.concatenate([self.cut_rhs, rhs])
+
+    def drop_slack_cuts(self, duals: np.ndarray) -> None:
+        """Remove the cuts whose multiplier π is 0 at ``duals`` (not binding: they only make
+        every later LP solve slower)."""
+        pi = -np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size])
+        slack = np.nonzero(pi <= 0)[0]
+        if not slack.size:
+            return
+        self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
+        keep = np.ones(self.cut_rhs.size, dtype=bool)
+        keep[slack] = False
+        renum = np.cumsum(keep) - 1
+        entry = keep[self.cut_row]
+        self.cut_idx, self.cut_row = self.cut_idx[entry], renum[self.cut_row[entry]]
+        self.cut_rhs = self.cut_rhs[keep]
 
     def flow_weights(self, duals: np.ndarray) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
@@ -460,6 +480,8 @@ class LPSearch:
         the LP solved again, until none is found, the LP value stalls, or ``MAX_CUTS`` are in.
         Returns the last (λ, duals), or None when HiGHS reports no optimum."""
         lp = self.lp
+        if sol is None:
+            return None
         for _ in range(flow_cuts.MAX_ROUNDS):
             if lp.cut_rhs.size >= flow_cuts.MAX_CUTS:
                 break
@@ -471,6 +493,9 @@ class LPSearch:
             sol = lp.solve(ub)
             if sol is None or lp.value - before < 1e-6 * max(1.0, abs(before)):
                 break
+        if sol is not None and lp.cut_rhs.size and DROP_SLACK:
+            lp.drop_slack_cuts(sol[1])
+            sol = lp.solve(ub)
         return sol
 
     def tol(self) -> float:
@@ -767,8 +792,12 @@ class LPSearch:
                 _, y, lam, self.lp.value = known
             else:
                 sol = self.lp.solve(ub)
-                if sol is not None and self.explored <= CUT_NODES:
-                    sol = self.separate(ub, sol)
+                if sol is not None and self.explored == CUT_FIRST:
+                    # separate at the root's LP (every candidate allowed): its covers are
+                    # global, and every node solved from now on has them
+                    root = np.ones(self.lp.n_lam)
+                    if self.separate(root, self.lp.solve(root)) is not None or ub.all():
+                        sol = self.lp.solve(ub)
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1])
