@@ -33,6 +33,11 @@ the parent's y, still a valid bound.
 allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when every cost is a
 multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
 
+**Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
+(:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
+duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
+(1) stays a bound for any π.
+
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
 the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k} (every
