@@ -27,7 +27,10 @@ choice) so that its answer is the optimum *under the rule*:
    within δ of a budget are ever split, subproblems whose bound reaches x⁺'s cost are
    dropped, and each split removes every completion of P (not one choice, as a split over
    all |V| nodes would: a 30-node DAG whose optimum sat at the edge took 2,336 DP solves
-   that way), so this ends after a few solves.
+   that way), so this ends after a few solves. A child is decided with the incumbent's cost
+   as a *cutoff* (``Decide``'s second argument): its search starts from that value, so it
+   only explores what could beat it and answers no choice when nothing does (a 50-node
+   random DAG: 27 solves took 35 s without, 0.24 s with; the MILP 0.27 s).
 
 Cost: one DP plus one O(V + E) check per flow on ordinary instances.
 """
@@ -44,9 +47,11 @@ from .problem import FlowGraph, Problem
 from .tables import NodeTable
 
 Choice = dict[str, int]
-# a DP on a problem → (status, choice or None, lower bound or None); status "optimal" or
-# "time_limit" (then the choice is its incumbent)
-Decide = Callable[[Problem], tuple[str, "Choice | None", "float | None"]]
+# a DP on a problem and a cutoff → (status, choice or None, lower bound or None); status
+# "optimal" or "time_limit" (then the choice is its incumbent). With a finite cutoff only a
+# choice cheaper than it is wanted: the DP may answer no choice when it proves none is.
+Decide = Callable[[Problem, float], tuple[str, "Choice | None", "float | None"]]
+INF = float("inf")
 
 MAX_SUBPROBLEMS = 10_000  # enumeration guard (never approached: see the module doc)
 
@@ -114,7 +119,7 @@ def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, 
     Returns (status, choice, lower_bound, DP solves); status ``optimal``, ``infeasible`` or
     ``time_limit`` (choice: an incumbent that meets the rule, or None)."""
     wide = with_margin(problem, +1)
-    status, x, lb = decide(wide)
+    status, x, lb = decide(wide, INF)
     if x is not None and problem.meets_slas(x):
         return status, x, lb, 1
     fastest = problem.fastest_choice()
@@ -122,7 +127,7 @@ def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, 
         return "infeasible", None, None, 1
     if status != "optimal" or x is None:  # stopped early: keep the bound, drop an incumbent
         return status if status != "optimal" else "error", None, lb, 1  # the rule rejects
-    narrow_status, best, _ = decide(with_margin(problem, -1))
+    narrow_status, best, _ = decide(with_margin(problem, -1), INF)
     if best is not None and not problem.meets_slas(best):  # (a DP true to its margin: never)
         best = None
     best_cost = problem.cost(best) if best is not None else float("inf")
@@ -142,7 +147,7 @@ def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, 
             return "optimal", x, bound, solves
         for child in partition(allowed, x, violated_path(problem, x)):
             sub = restricted(wide, child)
-            s, y, _ = decide(sub)
+            s, y, _ = decide(sub, best_cost)  # only what beats the incumbent matters
             solves += 1
             if y is None:
                 continue

@@ -75,8 +75,8 @@ class FA2Solver(Solver):
         t0 = time.perf_counter()
         first: list[Decision] = []
 
-        def dp(p: Problem) -> tuple[str, dict[str, int] | None, float | None]:
-            d = self.decide_dp(p, t0)
+        def dp(p: Problem, cutoff: float) -> tuple[str, dict[str, int] | None, float | None]:
+            d = self.decide_dp(p, t0, cutoff)
             first.append(d)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
@@ -97,8 +97,8 @@ class FA2Solver(Solver):
         subproblem (:mod:`fa2opt.extensions.search`)."""
         t0 = time.perf_counter()
 
-        def dp(p: Problem) -> tuple[str, dict[str, int] | None, float | None]:
-            d = self.decide_dp(p, t0)
+        def dp(p: Problem, cutoff: float) -> tuple[str, dict[str, int] | None, float | None]:
+            d = self.decide_dp(p, t0, cutoff)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
             return "optimal", d.choice if d.status == "optimal" else None, None
@@ -106,15 +106,17 @@ class FA2Solver(Solver):
         status, choice, lb, _ = decide_exact(problem, dp)
         return status, choice, lb
 
-    def decide_dp(self, problem: Problem, t0: float | None = None) -> Decision:
+    def decide_dp(self, problem: Problem, t0: float | None = None,
+                  cutoff: float = float("inf")) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
-        structure, decided with the solver's arithmetic."""
+        structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`)."""
         t1 = time.perf_counter()
         plan = plan_for(problem, self._cache)
         t2 = time.perf_counter()
         limit = self.options.get("time_limit")
         d = plan.decide(problem, self.arithmetic,
-                        None if limit is None else (t1 if t0 is None else t0) + float(limit))
+                        None if limit is None else (t1 if t0 is None else t0) + float(limit),
+                        cutoff)
         d.extra["transform_ms"] = (t2 - t1) * 1e3
         if d.status == "time_limit":
             d.message = (f"coupling-node search stopped after {limit} s "

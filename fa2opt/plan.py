@@ -102,10 +102,13 @@ class Plan:
     flat: FlatShape | None = None  # the one flat sweep's shape when that is the whole plan
 
     def decide(self, problem: Problem, arithmetic: Arithmetic,
-               deadline: float | None = None) -> Decision:
+               deadline: float | None = None, cutoff: float = INF) -> Decision:
         """Prune → each component's strategy → invert, on ``problem`` (of this plan's
         structure) with ``arithmetic``. ``deadline`` (a ``time.perf_counter()`` value) stops
         the coupling search there: ``time_limit`` with the incumbent and a lower bound.
+        ``cutoff``: only a decision cheaper than it is wanted; the coupling searches run last,
+        the last one from ``cutoff`` less everything else (:func:`~fa2opt.reductions.search.
+        search`), and status ``cutoff`` (no choice) when none is.
         A decision keeps the flows' own budgets (``FlowGraph.budget_ms``); status
         ``infeasible`` when pruning leaves a node without candidates (the all-fastest
         choice breaks an SLA), ``error`` when a strategy finds nothing (cannot happen on a
@@ -138,6 +141,7 @@ class Plan:
         explored = 0
         timed_out = False
         cands: dict[str, Candidates] | None = None
+        searches: list[Component] = []
         for comp in self.components:
             if comp.shapes is not None and arithmetic.flat is not None:
                 if comp.strategy == FLAT:
@@ -176,19 +180,23 @@ class Plan:
                 lower += r[0]
                 explored += 1
                 continue
-            res = search(self.decoupled(problem, comp, cands), arithmetic, deadline)
+            searches.append(comp)
+        for v in self.free:  # in no flow: no latency constraint, the cheapest candidate
+            choice[v] = front[v][2][-1]
+            total += front[v][1][-1]
+            lower += front[v][1][-1]
+        for j, comp in enumerate(searches):
+            assert cands is not None
+            cut = cutoff - total if j == len(searches) - 1 else INF
+            res = search(self.decoupled(problem, comp, cands), arithmetic, deadline, cut)
             if res is None:
-                return _nothing()
+                return _nothing() if cut == INF else Decision("cutoff")
             for v, k in res.choice.items():
                 choice[v] = cands[v].positions[k]
             total += res.cost
             lower += res.lower_bound if res.timed_out else res.cost
             explored += res.explored
             timed_out |= res.timed_out
-        for v in self.free:  # in no flow: no latency constraint, the cheapest candidate
-            choice[v] = front[v][2][-1]
-            total += front[v][1][-1]
-            lower += front[v][1][-1]
         t2 = time.perf_counter()
         extra = {"prune_ms": (t1 - t0) * 1e3, "dp_ms": (t2 - t1) * 1e3,
                  "coupling_nodes": len(self.coupling), "search_nodes": explored}

@@ -22,13 +22,12 @@ variant (count, matches, fa2 and MILP medians and worst, the worst per-instance 
 and the draws where fa2 was slower than the MILP, with their seeds (``--out``: a CSV of every
 run). Not a test: timings vary by machine; the counts do not.
 
-    python scripts/stress_families.py [--draws 150] [--time-limit 60] [--seed 0] [--out DIR]
+    python scripts/stress_families.py [--draws 300] [--time-limit 60] [--seed 0] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import statistics
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -154,16 +154,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def save(rows: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    pd.DataFrame(rows).to_csv(path, index=False)
     print(f"CSV: {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--draws", type=int, default=150, help="instances drawn (each: up to 3 runs)")
+    ap.add_argument("--draws", type=int, default=300, help="instances drawn (each: up to 3 runs)")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per run, both methods")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="folder for runs.csv and summary.csv")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -54,3 +56,16 @@ def poisson_arrivals(inst: Instance, seconds: int = 5) -> dict[str, Any]:
 
     return {f.name: arrival_times_ms(Trace.constant(f.rate_rps, seconds), "poisson",
                                      np.random.default_rng(i)) for i, f in enumerate(inst.flows)}
+
+
+@contextmanager
+def module_constants(modules: Sequence[ModuleType], **values: Any) -> Iterator[None]:
+    """Set each named constant on every module of ``modules`` that has it, for the block."""
+    old = [(m, k, getattr(m, k)) for m in modules for k in values if hasattr(m, k)]
+    for m, k, _ in old:
+        setattr(m, k, values[k])
+    try:
+        yield
+    finally:
+        for m, k, v in old:
+            setattr(m, k, v)

@@ -6,14 +6,13 @@ property-generated extended instances, with the search forced down one path at a
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import module_constants
 import fa2opt.extensions.leaf as leaf_module
 import fa2opt.extensions.search as search
 from fa2opt import Problem, available_methods, solve, verify
@@ -41,18 +40,10 @@ PATHS = {
 }
 
 
-@contextmanager
-def knobs(**values) -> Iterator[None]:
+def knobs(**values):
     """Set search (and, for FLAT_CHOICES, leaf) module constants for the block."""
-    mods = [search] + ([leaf_module] if "FLAT_CHOICES" in values else [])
-    old = [(m, k, getattr(m, k)) for m in mods for k in values if hasattr(m, k)]
-    for m, k, _ in old:
-        setattr(m, k, values[k])
-    try:
-        yield
-    finally:
-        for m, k, v in old:
-            setattr(m, k, v)
+    return module_constants([search] + ([leaf_module] if "FLAT_CHOICES" in values else []),
+                            **values)
 
 
 def value(ans) -> float:

@@ -296,3 +296,43 @@ def test_mask_arrays_equal_the_python_loops():
                 s.narrow = True
             checked += 1
     assert checked >= 50
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans(), flow_bound=st.booleans())
+def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
+    """``decide_dp`` with a cutoff (what the SLA edge's enumeration asks of its subproblems):
+    above the optimum it returns the optimum; at the optimum nothing (status ``cutoff``), by
+    the flow bound and by the copy split alike (seed 5604: an ulp below)."""
+    from fa2opt.solver import get_solver
+
+    rng = random.Random(seed)
+    inst = two_flow_instance(rng) if shared else random_dag_instance(rng, rng.randint(4, 8), 3, 0.5)
+    problem = Problem.from_instance(inst)
+    ref = fa2opt.solve(inst, "brute-force")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1 if flow_bound else 10**9)
+        solver = get_solver("fa2")
+        plain = solver.decide_dp(problem)
+        if ref.status != "optimal" or plain.status != "optimal" or \
+                not Problem.from_instance(inst).meets_slas(plain.choice):
+            return  # infeasible, or an SLA-edge instance (decide_exact's business)
+        opt = problem.cost(plain.choice)
+        above = solver.decide_dp(problem, cutoff=opt + 0.5)
+        assert above.status == "optimal" and problem.cost(above.choice) == pytest.approx(opt)
+        at = solver.decide_dp(problem, cutoff=opt)
+        # nothing cheaper than the optimum: no choice (the coupling search), or one that costs
+        # the optimum (the tree DP ignores the cutoff; a search's float sum of the optimum may
+        # come out an ulp below the cutoff summed in another order)
+        assert at.status in ("cutoff", "optimal")
+        if at.status == "optimal":
+            assert problem.cost(at.choice) == pytest.approx(opt)
+        else:
+            assert at.choice is None and plain.extra.get("coupling_nodes")
+    assert opt == pytest.approx(ref.cost)
+
+
+def test_a_cutoff_at_the_optimum_summed_in_another_order():
+    """The example hypothesis found: the copy split's float sum of the optimum lands an ulp
+    below the cutoff (the optimum summed by Problem.cost)."""
+    test_a_cutoff_keeps_exactly_what_beats_it.hypothesis.inner_test(5604, False, False)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import module_constants
 import fa2opt.extensions.lp_search as lp_search
 import fa2opt.extensions.search as search
 from fa2opt import Instance, Problem, available_methods, solve, verify
@@ -37,17 +37,9 @@ FORCED = {"lp": dict(LP_MIN_NODES=0, LEAF_CHOICES=0),
           "lp-first": dict(LP_MIN_NODES=0, LEAF_CHOICES=0, LP_FIRST_NODES=0)}
 
 
-@contextmanager
-def forced(**values) -> Iterator[None]:
+def forced(**values):
     """Set lp_search / search module constants for the block."""
-    old = [(m, k, getattr(m, k)) for m in (lp_search, search) for k in values if hasattr(m, k)]
-    for m, k, _ in old:
-        setattr(m, k, values[k])
-    try:
-        yield
-    finally:
-        for m, k, v in old:
-            setattr(m, k, v)
+    return module_constants((lp_search, search), **values)
 
 
 @st.composite

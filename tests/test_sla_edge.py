@@ -5,6 +5,7 @@ return a choice the rule rejects."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -54,26 +55,27 @@ def test_margin_brackets_the_budget():
     assert with_margin(p, -1).flows[0].budget_ms < b < with_margin(p, +1).flows[0].budget_ms
 
 
+def sloppy(p: Problem, cutoff: float = math.inf):
+    """A 'DP' that is brute force on its budgets with 1e-6 ms of error: it keeps choosing a
+    choice up to 1e-6 ms over the budget, in the relaxed and the narrowed solve."""
+    best = None
+    for combo in itertools.product(*(range(len(t)) for t in p.tables.values())):
+        x = dict(zip(p.tables, combo))
+        lat = p.latencies(x)
+        if all(g.longest_path(lat) - 1e-6 <= g.budget_ms for g in p.flows):
+            c = p.cost(x)
+            if best is None or c < best[0]:
+                best = (c, x)
+    return "optimal", (None if best is None else best[1]), None
+
+
 def test_enumeration_finds_the_optimum_when_the_dp_errs():
     """A DP whose sums err by far more than the margin is still made exact by the
     enumeration: here a 'DP' that is brute force on its budgets with 1e-6 ms of error, so it
     keeps choosing a choice 5e-7 ms over the budget, in the relaxed and the narrowed solve."""
-    import itertools
-
     inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
                      [["a", "b"]], 2.0 - 5e-7 - 1e-6)
     problem = Problem.from_instance(inst)
-
-    def sloppy(p: Problem):
-        best = None
-        for combo in itertools.product(*(range(len(t)) for t in p.tables.values())):
-            x = dict(zip(p.tables, combo))
-            lat = p.latencies(x)
-            if all(g.longest_path(lat) - 1e-6 <= g.budget_ms for g in p.flows):
-                c = p.cost(x)
-                if best is None or c < best[0]:
-                    best = (c, x)
-        return "optimal", (None if best is None else best[1]), None
 
     ref = solve(inst, "brute-force")
     status, choice, _, solves = decide_exact(problem, sloppy)
@@ -86,23 +88,10 @@ def test_enumeration_splits_on_the_violated_path_only():
     """The no-good of the enumeration: only the nodes of the broken critical path (a → b) are
     split, not the five side nodes c_i, so the sloppy DP's edge choice costs two children
     (one per path node) instead of one per node."""
-    import itertools
-
     side = [(f"c{i}", [(0.1, 1), (0.05, 2)]) for i in range(5)]
     inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])] + side,
                      [["a", "b"]] + [["a", c] for c, _ in side], 2.0 - 5e-7 - 1e-6)
     problem = Problem.from_instance(inst)
-
-    def sloppy(p: Problem):
-        best = None
-        for combo in itertools.product(*(range(len(t)) for t in p.tables.values())):
-            x = dict(zip(p.tables, combo))
-            lat = p.latencies(x)
-            if all(g.longest_path(lat) - 1e-6 <= g.budget_ms for g in p.flows):
-                c = p.cost(x)
-                if best is None or c < best[0]:
-                    best = (c, x)
-        return "optimal", (None if best is None else best[1]), None
 
     ref = solve(inst, "brute-force")
     status, choice, _, solves = decide_exact(problem, sloppy)

@@ -84,6 +84,7 @@ from ..problem import FlowGraph
 from .decouple import DecoupledProblem
 from . import flow_cuts
 from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
+from .dp_bound import DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
@@ -96,6 +97,9 @@ STRONG = 8  # branching candidates scored (by their children's LPs until RELIABL
 CUT_FIRST = 256
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
+# the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
+# where it pays): searches the LP bound closes in fewer nodes never pay its DPs
+DP_BOUND_FROM = 6
 
 
 class FlowLP:
@@ -274,13 +278,15 @@ class FlowLP:
         self.cut_idx, self.cut_row = self.cut_idx[entry], renum[self.cut_row[entry]]
         self.cut_rhs = self.cut_rhs[keep]
 
-    def flow_weights(self, duals: np.ndarray) -> tuple:
+    def flow_weights(self, duals: np.ndarray, per_flow: bool = False) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
         topological order: a node's inflow leaves through its out-edges in proportion to their
         duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
-        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f). With cuts (2) in the LP, their
-        multipliers π = max(0, −dual) (HiGHS: a ≤ row's dual is ≤ 0) as a third entry, each
-        column's π·α, with −π·β in the constant: (1) relaxes the cuts too, valid for any π ≥ 0."""
+        (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f); ``per_flow``: also
+        (Y_{f,v} per flow and node, each flow's constant), for :mod:`.dp_bound` (third entry,
+        None without ``per_flow``). With cuts (2) in the LP, their multipliers
+        π = max(0, −dual) (HiGHS: a ≤ row's dual is ≤ 0): each column's π·α as a fourth entry
+        and −π·β in the constant: (1) relaxes the cuts too, valid for any π ≥ 0."""
         y = np.maximum(duals, 0.0)
         S = len(self.slot_node)
         raw = y[self.e_row]
@@ -307,11 +313,22 @@ class FlowLP:
         value_out = np.bincount(self.slot_flow[self.sink], weights=inflow[self.sink], minlength=F)
         # conservation holds up to rounding: the larger value keeps (1) a lower bound
         const = float(np.dot(edge, self.e_d) - np.dot(np.maximum(value_in, value_out), self.budget))
+        extra = None
+        if per_flow:
+            N = len(self.nodes)
+            Yf = np.bincount(self.slot_flow * N + self.slot_node, weights=inflow, minlength=F * N)
+            cf = (np.bincount(self.slot_flow[self.e_u], weights=edge * self.e_d, minlength=F)
+                  - np.maximum(value_in, value_out) * self.budget)
+            extra = (Yf.reshape(F, N), cf)
         if not self.cut_rhs.size:
-            return Y, const
+            return (Y, const) if extra is None else (Y, const, extra)
         pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
         shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
-        return Y, const - float(pi @ self.cut_rhs), shift
+        return Y, const - float(pi @ self.cut_rhs), extra, shift
+
+    def bound_at(self, y: tuple, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`bound` at what :meth:`flow_weights` returned (its cut entry included)."""
+        return self.bound(y[0], y[1], ub, y[3] if len(y) > 3 else None)
 
     def bound(self, Y: np.ndarray, const: float, ub: np.ndarray,
               shift: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
@@ -345,9 +362,9 @@ class LPSearch:
     (bit k: candidate k allowed)."""
 
     def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
-                 deadline: float | None):
+                 deadline: float | None, cutoff: float = INF):
         self.deadline = deadline
-        self.exact = _Exact(dp, remainder)
+        self.exact = _Exact(dp, remainder, cutoff)
         self.lp = FlowLP(dp, graphs)
         self.coupling = list(dp.coupling)
         ix = self.lp.index
@@ -386,6 +403,7 @@ class LPSearch:
         self.cc_slot = col_slot[self.cc]
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
+        self.dpb = DPBound(dp, self.lp, remainder)
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -511,6 +529,8 @@ class LPSearch:
         if b == INF:
             return 0.0
         scale = max(1.0, abs(b))
+        if self.exact.best_fix is None:  # a cutoff, no choice behind it: maybe off the grain
+            return PRUNE_TOL * scale
         return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
 
     def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
@@ -659,8 +679,8 @@ class LPSearch:
         if solved is None or len(solved) == 4:
             return solved
         ub, lam, duals, value, _ = solved
-        y = self.lp.flow_weights(duals)
-        return (max(self.lp.bound(*y[:2], ub, *y[2:])[0], parent_lb), y, lam, value)
+        y = self.lp.flow_weights(duals, True)
+        return (max(self.lp.bound_at(y, ub)[0], parent_lb), y, lam, value)
 
     def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
                lb: float) -> list[tuple[tuple[int, ...], tuple | None]]:
@@ -801,17 +821,17 @@ class LPSearch:
                     # separate at the root's LP (every candidate allowed): its covers are
                     # global, and every node solved from now on has them
                     root = np.ones(self.lp.n_lam)
-                    if self.separate(root, self.lp.solve(root)) is not None or ub.all():
-                        sol = self.lp.solve(ub)
+                    self.separate(root, self.lp.solve(root))
+                    sol = self.lp.solve(ub)
                 if sol is not None:
                     lam = sol[0]
-                    y = self.lp.flow_weights(sol[1])
+                    y = self.lp.flow_weights(sol[1], True)
                 elif parent_y is not None:  # any y bounds: keep the parent's
                     y = parent_y
                 else:
                     y = (np.zeros(len(self.lp.nodes)), 0.0)
             masks = narrowed
-            raw, val, mins = self.lp.bound(*y[:2], ub, *y[2:])
+            raw, val, mins = self.lp.bound_at(y, ub)
             lb = max(raw, parent_lb)
             if root_lb is None:
                 root_lb = lb
@@ -824,6 +844,10 @@ class LPSearch:
                 self.value(self.fastest(masks))
             if exact.best < before and len(self.coupling) >= LOCAL_SEARCH_MIN:
                 self.improve()
+            if lb < exact.best - self.tol() and self.explored >= DP_BOUND_FROM:  # (.dp_bound)
+                lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == DP_BOUND_FROM
+                         else self.dpb.node(y, ub))
+                root_lb = lb if self.explored == 1 else root_lb
             if lb >= exact.best - self.tol():
                 continue
             if exact.best < INF:
@@ -853,6 +877,7 @@ class LPSearch:
 
 
 def lp_search(dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
-              deadline: float | None) -> SearchResult | None:
-    """Exact search over ``dp``'s coupling nodes (one component) with the flow bound."""
-    return LPSearch(dp, graphs, remainder, deadline).run()
+              deadline: float | None, cutoff: float = INF) -> SearchResult | None:
+    """Exact search over ``dp``'s coupling nodes (one component) with the flow bound
+    (``cutoff``: see :func:`.search.search`)."""
+    return LPSearch(dp, graphs, remainder, deadline, cutoff).run()

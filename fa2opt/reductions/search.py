@@ -122,8 +122,11 @@ class _Deadline(Exception):
 
 
 def search(dp: DecoupledProblem, remainder: RemainderSolver,
-           deadline: float | None = None) -> SearchResult | None:
-    """Exact search over the coupling nodes (see the module docstring); None: infeasible.
+           deadline: float | None = None, cutoff: float = INF) -> SearchResult | None:
+    """Exact search over the coupling nodes (see the module docstring); None: infeasible,
+    or (with a finite ``cutoff``) no choice costs less than ``cutoff``: the searches start
+    from it as their incumbent's value, so they explore only what could beat it (what
+    :func:`fa2opt.edge.decide_exact` asks of its enumeration's subproblems).
 
     ``remainder``: an :class:`~fa2opt.arithmetic.Arithmetic` (its declared ``prices``
     selects the Lagrangian bound) or a plain remainder solver (equal split).
@@ -150,16 +153,19 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     explored = solves = 0
     timed_out = False
     parts = components(dp)
-    for sub in parts:
+    free_cost = sum(cands[v].cost[-1] for v in dp.free)
+    for j, sub in enumerate(parts):
+        # the cutoff bounds the last part, the others decided (parts add up)
+        cut = cutoff - total - free_cost if j == len(parts) - 1 else INF
         if not sub.coupling:
             res = _independent(sub, remainder)
         elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
-            res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline)
+            res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline, cut)
         elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
-            res = _LagrangianSearch(sub, remainder, deadline).run()
+            res = _LagrangianSearch(sub, remainder, deadline, cut).run()
         else:
-            res = _equal_split_search(sub, remainder, deadline)
+            res = _equal_split_search(sub, remainder, deadline, cut)
         if res is None:
             return None
         total += res.cost
@@ -232,12 +238,13 @@ class _Exact:
     """Exact values of full fixings of a component's coupling nodes (memoised per flow), and
     the incumbent."""
 
-    def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver):
+    def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, cutoff: float = INF):
         self.dp, self.remainder = dp, remainder
         self.budgets = [f.budget_ms for f in dp.flows]
         self.memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
         self.solves = 0
-        self.best, self.best_fix = INF, None
+        # the incumbent's value starts at the cutoff: only cheaper fixings are kept or explored
+        self.best, self.best_fix = cutoff, None
 
     def flow(self, i: int, fixing: Mapping[str, int]) -> tuple[float, dict[str, int]] | None:
         cw = self.dp.flow_coupling[i]
@@ -294,9 +301,10 @@ class _Exact:
 class _LagrangianSearch:
     """Branch and bound with the Lagrangian cost split (see the module docstring)."""
 
-    def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, deadline: float | None):
+    def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, deadline: float | None,
+                 cutoff: float = INF):
         self.dp, self.remainder, self.deadline = dp, remainder, deadline
-        self.exact = _Exact(dp, remainder)
+        self.exact = _Exact(dp, remainder, cutoff)
         self.cands = dp.candidates
         F = len(dp.flows)
         counts = [f.leaf_count if f.leaf_count is not None else Counter(leaves(f.tree))
@@ -539,12 +547,12 @@ def _equal_split_bound(dp: DecoupledProblem, remainder: RemainderSolver) -> floa
 
 
 def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
-                        deadline: float | None) -> SearchResult | None:
+                        deadline: float | None, cutoff: float = INF) -> SearchResult | None:
     """Depth-first branch and bound with the equal split (for any remainder solver)."""
     cands = dp.candidates
     coupling = dp.coupling
     share = {w: 1.0 / dp.leaf_count[w] for w in coupling}
-    exact = _Exact(dp, remainder)
+    exact = _Exact(dp, remainder, cutoff)
     budgets = exact.budgets
     memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
     counters = {"explored": 0, "solves": 0}

@@ -1,0 +1,149 @@
+"""A bound for the flow-bound search that keeps one flow's non-convexity: one flow decided
+exactly by the DP, the others' path constraints priced by the LP's flows.
+
+The flow bound (1) of :mod:`.flow_bound` relaxes *every* flow's path constraints with one
+flow y_f per flow; its best value is the LP in which each node's (latency, cost) candidates
+are convexified. When the objective is not the cost (a weighted accuracy term: rows of
+different model variants differ by a large amount, so a node's candidates are far from
+convex) that LP is weak -- 30 % of the optimum on 40-node shared graphs, where the search then
+runs for hours. Keeping one flow i's constraints exactly and relaxing only the others',
+
+    LB_i(y) = DP_i(c_v + Y'_v L_v over f_i's nodes) + Σ_{v ∉ f_i} min_k (c_{v,k} + Y'_v L_{v,k})
+              + Σ_{f ≠ i} (Σ_e y_{f,e} d_e − |y_f| B_f),        Y'_v = Σ_{f ≠ i} Y_{f,v}    (2)
+
+(DP_i: the least price of a choice meeting flow i's SLA, by the exact remainder DP over its
+tree with per-candidate prices; a node with several leaves in the tree -- duplicated by the
+non-SP reduction -- gives each leaf the price divided by their number, its leaves free to
+disagree, which only relaxes) is a lower bound on the cost of every feasible choice for every
+y ≥ 0: on a feasible choice the dropped penalties Σ_{f≠i} y_f·(path − B_f) are ≤ 0 and the
+choice is one of those DP_i ranges over. When flow i's tree has each node once, (2) is
+not below (1) at the same y (flow i's penalty term is the Lagrangian relaxation of what DP_i
+keeps exactly; with duplicated leaves free to disagree it may be), so the search takes
+max((1), (2)) with the LP's own y -- no new multipliers to find. Candidates a search node
+excludes are priced ``BIG`` (an excluded row that would still be chosen makes (2) exceed any
+incumbent, so it prunes, which is right: nothing in the subtree may take it).
+
+Cost: one DP over flow i's tree per search node (O(tree · front); ~20 ms on an 80-node tree
+against ~1.3 ms for the LP), so :class:`DPBound` is measured once, at the search's
+``flow_bound.DP_BOUND_FROM``-th node (searches the LP closes sooner never pay), for the
+``ROOT_FLOWS`` flows with the most LP flow, and the best flow kept only when it closes
+``MIN_GAIN`` of the gap there; below, a node's DP runs while the DPs have used at most
+``SHARE`` times the rest of the search's time. Flows with many non-SP copies are not tried
+(``MAX_LEAVES_PER_NODE``). Measured in docs/fa2.md: the weighted-accuracy shared graphs that
+ran into any time limit now close in tens of nodes; cost-only shared graphs gain too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import numpy as np
+
+from .decouple import DecoupledProblem
+from .search import RemainderSolver
+from .sptree import leaves, split_leaves
+
+BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
+MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
+ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
+SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
+# flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
+# reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
+# lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)
+MAX_LEAVES_PER_NODE = 1.25
+
+
+class DPBound:
+    """Bound (2) for the search nodes of :class:`~.flow_bound.LPSearch` (its FlowLP ``lp``)."""
+
+    def __init__(self, dp: DecoupledProblem, lp, remainder: RemainderSolver):
+        self.lp, self.remainder = lp, remainder
+        # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow
+        # mask, budget), and whether the root tries it
+        self.flows: list[tuple] = []
+        self.tried: list[bool] = []
+        self.ok = True
+        for f in dp.flows:
+            counts = Counter(leaves(f.tree))  # the tree's own leaves (after its simplification)
+            if any(v not in lp.index for v in counts):  # a leaf the LP does not know: off
+                self.ok = False
+                return
+            self.tried.append(sum(counts.values()) <= MAX_LEAVES_PER_NODE * len(counts))
+            dup = {v for v, m in counts.items() if m > 1}
+            tree, cands = f.tree, dp.candidates
+            names = [(v, v) for v in counts if v not in dup]
+            if dup:
+                tree, alias = split_leaves(f.tree, dup)
+                cands = dict(dp.candidates)
+                for a, v in alias.items():
+                    cands[a] = dp.candidates[v]
+                    names.append((a, v))
+            leaves_of = Counter(v for _, v in names)
+            slots = [(a, lp.index[v], 1.0 / leaves_of[v]) for a, v in names]
+            outside = np.ones(len(lp.nodes), dtype=bool)
+            outside[[lp.index[v] for v in counts]] = False
+            self.flows.append((tree, cands, slots, outside, f.budget_ms))
+        self.kept: int | None = None  # the flow whose (2) is used below the root
+        self.t0, self.spent = time.perf_counter(), 0.0  # the search's start, seconds in DPs
+
+    def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+        """(Y_{f,v} per flow and node, const_f per flow) of the LP's flows ``y`` (the third
+        entry of :meth:`~.flow_bound.FlowLP.flow_weights`); None when y lacks it."""
+        return y[2] if len(y) > 2 else None
+
+    def flow_bound(self, i: int, y: tuple, ub: np.ndarray) -> float:
+        """(2) with flow i kept (``ub``: the search node's λ upper bounds, 0 excluded)."""
+        parts = self.per_flow(y)
+        if parts is None:
+            return -np.inf
+        Yf, cf = parts
+        lp = self.lp
+        others = np.arange(len(cf)) != i
+        Y_other = Yf[others].sum(axis=0)
+        val = lp.cost + Y_other[lp.owner] * lp.lat
+        val = np.where(ub > 0, val, BIG)
+        tree, cands, slots, outside, budget = self.flows[i]
+        ptr = lp.ptr
+        weight = {a: (val[ptr[j]:ptr[j + 1]] * share).tolist() for a, j, share in slots}
+        t = time.perf_counter()
+        r = self.remainder(tree, budget, cands, None, weight)
+        self.spent += time.perf_counter() - t
+        if r is None:
+            return np.inf  # flow i meets its SLA with no allowed choice: nothing here is feasible
+        rest = float(np.minimum.reduceat(val, ptr[:-1])[outside].sum())
+        return r[0] + rest + float(cf[others].sum())
+
+    def root(self, y: tuple, ub: np.ndarray, lb: float, best: float) -> float:
+        """At the first search node that measures: (2) for the ``ROOT_FLOWS`` flows with the
+        most LP flow (Σ_v Y_{f,v}; a flow the LP does not price gained nothing from being
+        kept on every shared instance measured, docs/fa2.md), the best one kept for the search when it closes at least ``MIN_GAIN`` of the
+        gap ``best − lb``; returns the best (2) when it is kept, else −inf."""
+        parts = self.per_flow(y)
+        if not self.ok or parts is None:
+            return -np.inf
+        mass = parts[0].sum(axis=1)
+        order = sorted((i for i, t in enumerate(self.tried) if t and mass[i] > 0),
+                       key=lambda i: -mass[i])
+        top, arg = -np.inf, None
+        for i in order[:ROOT_FLOWS]:
+            b = self.flow_bound(i, y, ub)
+            if b > top:
+                top, arg = b, i
+        gap = best - lb
+        if arg is not None and np.isfinite(gap) and gap > 0 and top - lb >= MIN_GAIN * gap:
+            self.kept = arg
+            return top
+        # not kept: not used here either (one rule: (2) bounds a node only where it is on)
+        return -np.inf
+
+    def node(self, y: tuple, ub: np.ndarray) -> float:
+        """(2) at a later search node (−inf when it is off, or while the DPs have taken
+        more than ``SHARE`` times the rest of the search's time: they then wait for the LP
+        search to catch up, so a search they do not shorten is at most about 1 + SHARE
+        times slower)."""
+        if self.kept is None:
+            return -np.inf
+        if self.spent > SHARE * (time.perf_counter() - self.t0 - self.spent):
+            return -np.inf
+        return self.flow_bound(self.kept, y, ub)
