@@ -33,6 +33,11 @@ the parent's y, still a valid bound.
 allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when every cost is a
 multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
 
+**Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
+(:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
+duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
+(1) stays a bound for any π.
+
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
 the cheapest allowed candidate no slower than its LP latency ℓ_w = Σ_k λ_{w,k} L_{w,k} (every
@@ -77,6 +82,7 @@ from .. import spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
+from . import flow_cuts
 from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 from .dp_bound import DPBound
 
@@ -84,6 +90,12 @@ _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
+# cover cuts (3) are separated at the root's LP when the CUT_FIRST-th search node is explored
+# (0: never): where the plain LP bound closes the gap within a few hundred nodes, separating
+# costs more than it saves (measured in docs/fa2.md); the cuts are global, so every node
+# solved afterwards has them
+CUT_FIRST = 256
+DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
@@ -163,6 +175,10 @@ class FlowLP:
                    np.asarray([j for r in rows for j, _ in r], np.int32),
                    np.asarray([a for r in rows for _, a in r], float))
         self.lp = lp
+        self.n_base_rows = len(rows)  # path and convexity rows; the cuts (3) follow them
+        self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
+        self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
+        self.cut_rhs = np.zeros(0)
         self.optimal = highs.HighsModelStatus.kOptimal
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
         self._slots()
@@ -230,12 +246,47 @@ class FlowLP:
         optimum): for choosing a branch only, never as a bound."""
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
+    def add_cuts(self, cuts: list[tuple[list[int], float]]) -> None:
+        """Add cover cuts (3) of :mod:`.flow_cuts` (each: its λ columns, all coefficient 1,
+        and its right side) as rows ``Σ λ ≤ rhs`` of the LP."""
+        if not cuts:
+            return
+        lens = [len(c) for c, _ in cuts]
+        idx = np.asarray([j for c, _ in cuts for j in c], dtype=np.int64)
+        rhs = np.asarray([r for _, r in cuts], dtype=float)
+        starts = np.zeros(len(cuts), dtype=np.int32)
+        np.cumsum(lens[:-1], out=starts[1:])
+        self.lp.addRows(len(cuts), np.full(len(cuts), -_LP_INF), rhs, idx.size, starts,
+                        idx.astype(np.int32), np.ones(idx.size))
+        first = self.cut_rhs.size
+        self.cut_idx = np.concatenate([self.cut_idx, idx])
+        self.cut_row = np.concatenate([self.cut_row, np.repeat(np.arange(first, first + len(cuts)), lens)])
+        self.cut_rhs = np.concatenate([self.cut_rhs, rhs])
+
+    def drop_slack_cuts(self, duals: np.ndarray) -> None:
+        """Remove the cuts whose multiplier π is 0 at ``duals`` (not binding: they only make
+        every later LP solve slower)."""
+        pi = -np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size])
+        slack = np.nonzero(pi <= 0)[0]
+        if not slack.size:
+            return
+        self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
+        keep = np.ones(self.cut_rhs.size, dtype=bool)
+        keep[slack] = False
+        renum = np.cumsum(keep) - 1
+        entry = keep[self.cut_row]
+        self.cut_idx, self.cut_row = self.cut_idx[entry], renum[self.cut_row[entry]]
+        self.cut_rhs = self.cut_rhs[keep]
+
     def flow_weights(self, duals: np.ndarray, per_flow: bool = False) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
         topological order: a node's inflow leaves through its out-edges in proportion to their
         duals, along the first one when they are all zero): the weights Y_v = Σ_f Y_{f,v} of
         (1) and its constant Σ_f (Σ_e y_{f,e} d_e − |y_f| B_f); ``per_flow``: also
-        (Y_{f,v} per flow and node, each flow's constant), for :mod:`.dp_bound`."""
+        (Y_{f,v} per flow and node, each flow's constant), for :mod:`.dp_bound` (third entry,
+        None without ``per_flow``). With cuts (3) in the LP, their multipliers
+        π = max(0, −dual) (HiGHS: a ≤ row's dual is ≤ 0): each column's π·α as a fourth entry
+        and −π·β in the constant: (1) relaxes the cuts too, valid for any π ≥ 0."""
         y = np.maximum(duals, 0.0)
         S = len(self.slot_node)
         raw = y[self.e_row]
@@ -262,18 +313,30 @@ class FlowLP:
         value_out = np.bincount(self.slot_flow[self.sink], weights=inflow[self.sink], minlength=F)
         # conservation holds up to rounding: the larger value keeps (1) a lower bound
         const = float(np.dot(edge, self.e_d) - np.dot(np.maximum(value_in, value_out), self.budget))
-        if not per_flow:
-            return Y, const
-        N = len(self.nodes)
-        Yf = np.bincount(self.slot_flow * N + self.slot_node, weights=inflow, minlength=F * N)
-        cf = (np.bincount(self.slot_flow[self.e_u], weights=edge * self.e_d, minlength=F)
-              - np.maximum(value_in, value_out) * self.budget)
-        return Y, const, (Yf.reshape(F, N), cf)
+        extra = None
+        if per_flow:
+            N = len(self.nodes)
+            Yf = np.bincount(self.slot_flow * N + self.slot_node, weights=inflow, minlength=F * N)
+            cf = (np.bincount(self.slot_flow[self.e_u], weights=edge * self.e_d, minlength=F)
+                  - np.maximum(value_in, value_out) * self.budget)
+            extra = (Yf.reshape(F, N), cf)
+        if not self.cut_rhs.size:
+            return (Y, const) if extra is None else (Y, const, extra)
+        pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
+        shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
+        return Y, const - float(pi @ self.cut_rhs), extra, shift
 
-    def bound(self, Y: np.ndarray, const: float, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def bound_at(self, y: tuple, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`bound` at what :meth:`flow_weights` returned (its cut entry included)."""
+        return self.bound(y[0], y[1], ub, y[3] if len(y) > 3 else None)
+
+    def bound(self, Y: np.ndarray, const: float, ub: np.ndarray,
+              shift: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
         """(1) over the allowed candidates (``ub`` > 0): the bound, each column's value
-        c + Y·L (inf where excluded) and each node's minimum."""
+        c + Y·L (+ the cuts' π·α, ``shift``) (inf where excluded) and each node's minimum."""
         val = self.cost + Y[self.owner] * self.lat
+        if shift is not None:
+            val = val + shift
         val = np.where(ub > 0, val, INF)
         mins = np.minimum.reduceat(val, self.ptr[:-1])
         return float(mins.sum()) + const, val, mins
@@ -434,6 +497,30 @@ class LPSearch:
         fix = {w: int(idx[s] - lp.ptr[s]) for w, s in zip(self.coupling, self.slot)}
         exact.value(fix)
 
+    def separate(self, ub: np.ndarray, sol: tuple) -> tuple | None:
+        """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) violated by the LP's λ,
+        each added to the LP (globally: they hold for every choice meeting the budgets) and
+        the LP solved again, until none is found, the LP value stalls, or ``MAX_CUTS`` are in.
+        Returns the last (λ, duals), or None when HiGHS reports no optimum."""
+        lp = self.lp
+        if sol is None:
+            return None
+        for _ in range(flow_cuts.MAX_ROUNDS):
+            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS:
+                break
+            cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget, sol[0])
+            if not cuts:
+                break
+            before = lp.value
+            lp.add_cuts(cuts)
+            sol = lp.solve(ub)
+            if sol is None or lp.value - before < 1e-6 * max(1.0, abs(before)):
+                break
+        if sol is not None and lp.cut_rhs.size and DROP_SLACK:
+            lp.drop_slack_cuts(sol[1])
+            sol = lp.solve(ub)
+        return sol
+
     def tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
         almost the cost grain when every cost is a multiple of it (nothing better than the
@@ -593,7 +680,7 @@ class LPSearch:
             return solved
         ub, lam, duals, value, _ = solved
         y = self.lp.flow_weights(duals, True)
-        return (max(self.lp.bound(y[0], y[1], ub)[0], parent_lb), y, lam, value)
+        return (max(self.lp.bound_at(y, ub)[0], parent_lb), y, lam, value)
 
     def branch(self, lam: np.ndarray | None, masks: tuple[int, ...], picks: list[int],
                lb: float) -> list[tuple[tuple[int, ...], tuple | None]]:
@@ -730,6 +817,12 @@ class LPSearch:
                 _, y, lam, self.lp.value = known
             else:
                 sol = self.lp.solve(ub)
+                if sol is not None and self.explored == CUT_FIRST:
+                    # separate at the root's LP (every candidate allowed): its covers are
+                    # global, and every node solved from now on has them
+                    root = np.ones(self.lp.n_lam)
+                    self.separate(root, self.lp.solve(root))
+                    sol = self.lp.solve(ub)
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)
@@ -738,7 +831,7 @@ class LPSearch:
                 else:
                     y = (np.zeros(len(self.lp.nodes)), 0.0)
             masks = narrowed
-            raw, val, mins = self.lp.bound(y[0], y[1], ub)
+            raw, val, mins = self.lp.bound_at(y, ub)
             lb = max(raw, parent_lb)
             if root_lb is None:
                 root_lb = lb

@@ -1,0 +1,117 @@
+"""Path cover cuts for the flow bound (:mod:`.flow_bound`).
+
+**The cuts.** Let P be a path of flow f's DAG (edge delays d(P)), C a set of its nodes and
+θ_v a latency of one of v's candidates for each v ∈ C. If every node of P \\ C at its fastest
+candidate and every v ∈ C at θ_v already break the budget,
+
+    d(P) + Σ_{v ∈ P\\C} L_v^min + Σ_{v ∈ C} θ_v > B_f   (widened by the spec's float margin),
+
+then no choice meeting the budget has every v ∈ C at a candidate of latency ≥ θ_v, so
+
+    Σ_{v ∈ C} Σ_{k: L_{v,k} ≥ θ_v} λ_{v,k} ≤ |C| − 1                                   (3)
+
+holds for every feasible choice (each node takes one candidate: each inner sum is 0 or 1).
+These are the cover inequalities of the path's multiple-choice knapsack
+Σ_{v ∈ P} L_v ≤ B_f − d(P) (Balas 1975; Johnson & Padberg 1981 for the GUB form), with
+the cover's thresholds lowered while it stays a cover (a larger left side: a stronger cut).
+They hold whatever the search node, so they are global; the fastest latencies are each
+node's fastest candidate overall (not the search node's).
+
+**In the bound.** A cut α·λ ≤ β with multiplier π ≥ 0 enters bound (1) of :mod:`.flow_bound`
+as π·α_{v,k} added to candidate k's value at v and −π·β to the constant (Lagrangian
+relaxation of (3) beside the path rows): a valid bound for every π ≥ 0, the LP's dual of the
+cut's row only chooses π.
+
+**Separation.** Given the LP's λ, a most violated cover is a path and thresholds minimising
+Σ_{v ∈ C} (1 − x_v(θ_v)), x_v(θ) = Σ_{k: L_{v,k} ≥ θ} λ_{v,k}, subject to the path's length
+exceeding the budget; the cut is violated when that sum is below 1. One pass over each flow's
+DAG in topological order with labels (length so far, cost so far, thresholds) per node,
+Pareto-pruned (longer and cheaper), costs ≥ 1 dropped, at most ``LABELS`` per node
+(a heuristic: a missed cover only leaves the bound weaker). O(Σ_f |G_f| · LABELS · K),
+K the most candidates of a node.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LABELS = 24  # labels kept per DAG node in the separation pass
+VIOLATION = 0.02  # least violation of a cut worth adding
+MAX_ROUNDS = 100  # separation rounds at the root
+MAX_CUTS = 1000  # cuts kept in the LP at most
+
+
+def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.ndarray,
+               lam: np.ndarray, most: int = 50) -> list[tuple[list[int], float]]:
+    """Violated cuts (3) at ``lam``: each as (its λ columns, its right side |C| − 1).
+
+    ``lat``/``ptr``: the candidates' latencies and each node's column range (FlowLP's);
+    ``flows``: FlowLP.flows (per flow its topological plan: node index, source row,
+    [(pred position, row, d)], first out-row, is sink); ``slack_budget``: each flow's budget
+    widened by the spec's float margin (a cover must break it)."""
+    n = len(ptr) - 1
+    fastest = np.minimum.reduceat(lat, ptr[:-1])
+    # per node its thresholds above the fastest: (θ, 1 − x_v(θ), columns with L ≥ θ)
+    opts: list[list[tuple[float, float, tuple[int, ...]]]] = []
+    for v in range(n):
+        a, b = int(ptr[v]), int(ptr[v + 1])
+        L = lat[a:b]
+        o = []
+        for th in sorted(set(L.tolist())):
+            if th <= fastest[v]:
+                continue
+            cols = tuple(a + k for k in range(b - a) if L[k] >= th)
+            o.append((th, max(0.0, 1.0 - float(lam[list(cols)].sum())), cols))
+        opts.append(o)
+    found: dict[tuple, tuple[float, list[int], float]] = {}
+    for (plan, _), cap in zip(flows, slack_budget.tolist()):
+        labels: list[list[tuple[float, float, tuple]]] = []
+        for vi, src, ins, _first, is_sink in plan:
+            inc: list[tuple[float, float, tuple]] = []
+            if src >= 0:
+                inc.append((0.0, 0.0, ()))
+            for u, _r, d in ins:
+                inc.extend((ln + d, c, ch) for ln, c, ch in labels[u])
+            out = [(ln + fastest[vi], c, ch) for ln, c, ch in inc]
+            for th, cost, _cols in opts[vi]:
+                if cost < 1.0 - VIOLATION:
+                    out.extend((ln + th, c + cost, ch + ((vi, th),)) for ln, c, ch in inc
+                               if c + cost < 1.0 - VIOLATION)
+            out = _pareto(out)
+            labels.append(out)
+            if is_sink:
+                for ln, c, ch in out:
+                    if ch and ln > cap * (1 + 1e-12) + 1e-12:
+                        key = tuple(sorted(ch))
+                        if key not in found:
+                            found[key] = (c, ln, cap)
+    cuts = []
+    for key, (c, ln, cap) in sorted(found.items(), key=lambda kv: kv[1][0])[:most]:
+        chosen = dict(key)
+        # lower each threshold while the cover still breaks the budget (a stronger cut)
+        for vi in sorted(chosen, key=lambda v: -chosen[v]):
+            for th, _cost, _cols in opts[vi]:
+                if th >= chosen[vi]:
+                    break
+                if ln - chosen[vi] + th > cap * (1 + 1e-12) + 1e-12:
+                    ln += th - chosen[vi]
+                    chosen[vi] = th
+                    break
+        cols = [col for vi in chosen for th, _c, cs in opts[vi] if th == chosen[vi] for col in cs]
+        cuts.append((cols, float(len(chosen) - 1)))
+    return cuts
+
+
+def _pareto(labels: list[tuple[float, float, tuple]]) -> list[tuple[float, float, tuple]]:
+    """The labels no other is both longer (or as long) and cheaper (or as cheap) than, at
+    most LABELS of them (the cheapest, then the longest, then spread between)."""
+    labels.sort(key=lambda t: (t[1], -t[0]))
+    keep, best = [], -np.inf
+    for t in labels:
+        if t[0] > best:
+            keep.append(t)
+            best = t[0]
+    if len(keep) > LABELS:
+        idx = np.linspace(0, len(keep) - 1, LABELS).round().astype(int)
+        keep = [keep[i] for i in sorted(set(idx.tolist()))]
+    return keep
