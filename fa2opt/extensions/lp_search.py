@@ -177,14 +177,8 @@ class BudgetLP:
             return False
         ray = np.asarray(ray, dtype=float)
         for r in (ray, -ray):
-            Y, const = lp.flow_weights(r)
-            mu = np.maximum(-r[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
-            g = Y[lp.owner] * lp.lat
-            for m, u in zip(mu.tolist(), self.use):
-                if m > 0:
-                    g = g + m * u
-            g = np.where(ub > 0, g, INF)
-            mins = np.minimum.reduceat(g, lp.ptr[:-1])
+            Y, const, mu = self.multipliers(r)
+            _, mins = self.columns(Y, mu, ub, costs=False)
             gap = float(mins.sum()) + const - float(np.dot(mu, self.limits))
             mag = float(np.abs(mins).sum()) + abs(const) + float(np.dot(mu, np.abs(self.limits)))
             if gap > 1e-9 * mag:
@@ -196,22 +190,34 @@ class BudgetLP:
         """(1) at the LP's duals (or the parent's multipliers, or zero, when ``duals`` is
         None): the bound, each column's weight (inf where excluded), each node's minimum,
         and the multipliers (Y, const, μ)."""
-        lp = self.lp
         if duals is not None:
-            Y, const = lp.flow_weights(duals)
-            mu = np.maximum(-duals[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
+            Y, const, mu = self.multipliers(duals)
         elif parent is not None:
             Y, const, mu = parent
         else:
-            Y, const, mu = np.zeros(len(lp.nodes)), 0.0, np.zeros(len(self.use))
-        w = lp.cost + Y[lp.owner] * lp.lat
+            Y, const, mu = np.zeros(len(self.lp.nodes)), 0.0, np.zeros(len(self.use))
+        w, mins = self.columns(Y, mu, ub)
+        lb = float(mins.sum()) + const - float(np.dot(mu, self.limits))
+        return lb, w, mins, (Y, const, mu)
+
+    def multipliers(self, duals: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        """(Y, const, μ) of (1) from row duals (or a dual ray): the flows' weights and
+        constant (:meth:`FlowLP.flow_weights`) and the budgets' μ ≥ 0."""
+        Y, const = self.lp.flow_weights(duals)
+        mu = np.maximum(-duals[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
+        return Y, const, mu
+
+    def columns(self, Y: np.ndarray, mu: np.ndarray, ub: np.ndarray, costs: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's weight in (1), ``c + Y_v L + Σ_b μ_b use_b`` (without c for a
+        ray), inf where ``ub`` excludes it, and each node's minimum."""
+        lp = self.lp
+        w = (lp.cost if costs else 0.0) + Y[lp.owner] * lp.lat
         for m, u in zip(mu.tolist(), self.use):
             if m > 0:
                 w = w + m * u
         w = np.where(ub > 0, w, INF)
-        mins = np.minimum.reduceat(w, lp.ptr[:-1])
-        lb = float(mins.sum()) + const - float(np.dot(mu, self.limits))
-        return lb, w, mins, (Y, const, mu)
+        return w, np.minimum.reduceat(w, lp.ptr[:-1])
 
 
 def root_lp(problem: Problem, budgets: Sequence[BudgetArrays], slack_limit: Sequence[float],

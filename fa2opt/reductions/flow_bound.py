@@ -422,8 +422,12 @@ class LPSearch:
         bad = np.nonzero((lat > room[lp.owner]) & self.coupled_col)[0]
         if not bad.size:
             return masks
+        return self.without(masks, bad)
+
+    def without(self, masks: tuple[int, ...], cols: np.ndarray) -> tuple[int, ...] | None:
+        """``masks`` less the candidates of columns ``cols``; None when a node keeps none."""
         out = list(masks)
-        for c in bad.tolist():
+        for c in cols.tolist():
             i = self.col_slot[c]
             out[i] &= ~(1 << (c - self.wcols[i][0]))
         if not all(out):
@@ -784,13 +788,7 @@ class LPSearch:
         drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
         if not drop.size:
             return masks
-        out = list(masks)
-        for c in drop.tolist():
-            i = self.col_slot[c]
-            out[i] &= ~(1 << (c - self.wcols[i][0]))
-        if not all(out):
-            return None
-        return tuple(out)
+        return self.without(masks, drop)
 
     def run(self) -> SearchResult | None:
         exact = self.exact
