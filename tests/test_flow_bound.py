@@ -43,6 +43,14 @@ def check_with_flow_bound(inst: Instance) -> None:
         check_against(inst)
 
 
+def drawn_instance(seed: int, shared: bool, max_nodes: int = 8) -> Instance:
+    """The property tests' instance: a window-sharing second flow over a non-SP DAG, or one
+    non-SP DAG of 4..max_nodes nodes with 3 rows each."""
+    rng = random.Random(seed)
+    return two_flow_instance(rng) if shared else random_dag_instance(
+        rng, rng.randint(4, max_nodes), 3, rng.uniform(0.3, 0.8))
+
+
 def decoupled(inst: Instance):
     problem = Problem.from_instance(inst)
     dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
@@ -110,10 +118,7 @@ def test_cost_grain_is_a_divisor_of_every_cost():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_fa2_equals_brute_force_on_non_sp_graphs_with_delays(seed, shared):
-    rng = random.Random(seed)
-    inst = two_flow_instance(rng) if shared else random_dag_instance(
-        rng, rng.randint(4, 8), 3, rng.uniform(0.3, 0.8))
-    check_with_flow_bound(inst)
+    check_with_flow_bound(drawn_instance(seed, shared))
 
 
 def test_deadline_keeps_a_feasible_incumbent_and_a_valid_lower_bound():

@@ -19,7 +19,7 @@ from fa2opt.reductions.flow_bound import FlowLP, LPSearch
 from fa2opt.pareto import pareto_remainder
 
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
-from test_flow_bound import decoupled, two_flow_instance  # noqa: E402
+from test_flow_bound import decoupled, drawn_instance, two_flow_instance  # noqa: E402
 
 SEARCH = sys.modules["fa2opt.reductions.search"]
 FB = sys.modules["fa2opt.reductions.flow_bound"]
@@ -41,9 +41,7 @@ def _feasible_choices(dp, lp: FlowLP) -> list[np.ndarray]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_every_cut_holds_for_every_feasible_choice(seed, shared):
-    rng = random.Random(seed)
-    inst = two_flow_instance(rng) if shared else random_dag_instance(
-        rng, rng.randint(4, 7), 3, rng.uniform(0.3, 0.8))
+    inst = drawn_instance(seed, shared, max_nodes=7)
     _, dp = decoupled(inst)
     if any(not c.positions for c in dp.candidates.values()):
         return
@@ -101,9 +99,7 @@ def test_cuts_are_found_and_the_bound_with_them_stays_below_the_optimum():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_fa2_with_cuts_at_every_node_equals_brute_force(seed, shared):
-    rng = random.Random(seed)
-    inst = two_flow_instance(rng) if shared else random_dag_instance(
-        rng, rng.randint(4, 8), 3, rng.uniform(0.3, 0.8))
+    inst = drawn_instance(seed, shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
         mp.setattr(FB, "CUT_FIRST", 1)
