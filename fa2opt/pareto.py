@@ -694,75 +694,85 @@ def _fold_bounded(fronts: list[Front], caps: list[float], cap: float,
     For μ ≥ 0 and any choice, Σ c ≥ Σ_i min_k (c_ik + μ l_ik) − μ·cap when Σ l ≤ cap, so a
     partial point (l, c) after part i can be completed for at least
     ``c + μ l + Σ_{j>i} g_j(μ) − μ cap`` with ``g_j(μ) = min_k (c_jk + μ l_jk)``; it is dropped
-    when that exceeds an upper bound UB (the cost of a feasible choice). μ is found by
-    bisection so that the per-part minimisers just meet the cap (the LP dual of the
-    knapsack), and that choice, improved greedily, gives UB. Exact because the optimal
-    point's bound is ≤ the optimum ≤ UB. Time: O(m·k·log) for μ plus the fold over the
-    surviving points (few: those within the duality gap of the Lagrangian line).
+    when that exceeds an upper bound UB (the cost of a feasible choice). μ is the LP dual of
+    the knapsack (:func:`_multiplier`), and its LP solution rounded to a feasible choice,
+    improved greedily (:func:`_fill_slack`), gives UB. Exact because the optimal point's
+    bound is ≤ the optimum ≤ UB; the fold is :func:`_fold` with these bounds. Time: the
+    multiplier plus the fold over the surviving points (few: those within the duality gap
+    of the Lagrangian line).
     """
-    m = len(fronts)
-    k = max(len(f) for f in fronts)
-    L = np.zeros((m, k))
-    C = np.full((m, k), INF)
+    hit = _multiplier(fronts, cap)
+    if hit is None:  # cannot happen when the fastest choice fits (caps are cut by it)
+        return _fold(fronts, caps, cheapest=True, work=work)
+    mu, idx = hit
+    ub = 0.0
+    for f, k in zip(fronts, _fill_slack(fronts, idx, cap)):
+        ub += f.cost[k]
+    rest = _suffix_sums([min([c + mu * x for x, c in zip(f.lat, f.cost)]) if len(f) <= NUMPY_PAIRS
+                         else float(np.min(np.asarray(f.cost) + mu * np.asarray(f.lat)))
+                         for f in fronts])
+    lim = ub + BOUND_TOL * (abs(ub) + mu * abs(cap) + 1.0) + mu * cap
+    f = _fold(fronts, caps, cheapest=True, bounds=[(mu, lim - r) for r in rest], work=work)
+    if f is None or len(f) == 0:  # only by rounding (UB's choice is never pruned)
+        return _fold(fronts, caps, cheapest=True, work=work)
+    return f
+
+
+def _multiplier(fronts: list[Front], cap: float) -> tuple[float, list[int]] | None:
+    """The optimal dual μ of the LP relaxation of min Σ c s.t. Σ l ≤ cap, one point per
+    front, and a feasible choice at μ (each front's index; None when even the fastest
+    points exceed ``cap``). Exact by Sinha & Zoltners' greedy ("The multiple-choice knapsack
+    problem", Oper. Res. 1979): start at every front's cheapest (slowest) point; the edges
+    of each front's lower convex hull, taken towards faster points in order of rising
+    efficiency (cost added per ms saved), are taken until the latencies fit; μ is the
+    efficiency of the edge that makes them fit. O(P log P) for P points."""
+    idx = [len(f) - 1 for f in fronts]
+    total = 0.0
+    for f in fronts:
+        total += f.lat[-1]
+    if total <= cap:  # every part at its cheapest fits
+        return 0.0, idx
+    edges = []
     for i, f in enumerate(fronts):
-        L[i, :len(f)] = f.lat
-        C[i, :len(f)] = f.cost
-    rows = np.arange(m)
+        lat = f.lat.tolist() if isinstance(f.lat, np.ndarray) else f.lat
+        cost = f.cost.tolist() if isinstance(f.cost, np.ndarray) else f.cost
+        hull = [len(lat) - 1]  # from the slowest point towards the fastest
+        for k in range(len(lat) - 2, -1, -1):
+            while len(hull) >= 2:
+                a, b = hull[-2], hull[-1]  # drop b when it is not below the line a→k
+                if (cost[b] - cost[a]) * (lat[b] - lat[k]) < (cost[k] - cost[b]) * (lat[a] - lat[b]):
+                    break
+                hull.pop()
+            hull.append(k)
+        for a, b in zip(hull, hull[1:]):
+            edges.append(((cost[b] - cost[a]) / (lat[a] - lat[b]), i, b, lat[a] - lat[b]))
+    edges.sort()
+    for e, i, b, dl in edges:
+        total -= dl
+        idx[i] = b
+        if total <= cap:
+            break
+    if sum(f.lat[k] for f, k in zip(fronts, idx)) > cap:  # the fastest do not fit (or a
+        return None  # running sum's rounding): the caller folds without bounds
+    return e, idx
 
-    def pick(mu: float) -> np.ndarray:
-        return np.argmin(C + mu * L, axis=1)
 
-    lengths = np.array([len(f) for f in fronts])
-    cheapest = lengths - 1
-    if L[rows, cheapest].sum() <= cap:  # every part at its cheapest fits: done
-        mu = 0.0
-        idx = cheapest
-    else:
-        lo, hi = 0.0, 1.0
-        while L[rows, pick(hi)].sum() > cap and hi < 1e18:
-            lo, hi = hi, hi * 4.0
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if L[rows, pick(mid)].sum() > cap:
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo <= 1e-12 * hi:
-                break
-        mu = hi
-        idx = pick(hi)
-    if L[rows, idx].sum() > cap:  # cannot happen when the fastest choice fits
-        return _fold(fronts, caps, work=work)
-    # greedy improvement of the feasible choice: spend the slack on cheaper rows
-    slack = cap - L[rows, idx].sum()
-    idx = idx.copy()
-    for i in np.argsort(-(C[rows, idx] - C[rows, cheapest])):
-        j = int(idx[i])
-        while j + 1 < lengths[i] and L[i, j + 1] - L[i, idx[i]] <= slack:
+def _fill_slack(fronts: list[Front], idx: list[int], cap: float) -> list[int]:
+    """A feasible choice improved greedily: the slack under ``cap`` spent on cheaper (slower)
+    points, fronts that save the most first. O(P log m)."""
+    slack = cap
+    for f, k in zip(fronts, idx):
+        slack -= f.lat[k]
+    idx = list(idx)
+    for i in sorted(range(len(fronts)), key=lambda i: fronts[i].cost[-1] - fronts[i].cost[idx[i]]):
+        f, j = fronts[i], idx[i]
+        lat, n = f.lat, len(f)
+        while j + 1 < n and lat[j + 1] - lat[idx[i]] <= slack:
             j += 1
         if j != idx[i]:
-            slack -= L[i, j] - L[i, idx[i]]
+            slack -= lat[j] - lat[idx[i]]
             idx[i] = j
-    ub = float(C[rows, idx].sum())
-    g = np.min(C + mu * L, axis=1)
-    rest = np.concatenate((np.cumsum(g[::-1])[::-1][1:], [0.0]))  # Σ_{j>i} g_j
-    tol = 1e-9 * max(1.0, abs(ub))
-    acc = None
-    for i, f in enumerate(fronts):
-        if i == m - 1 and acc is not None:
-            return series_min(acc, f, caps[i])
-        if acc is not None and work is not None:
-            _spend(work, len(acc) * len(f))
-        acc = _cut(f, caps[i]) if acc is None else series(acc, f, caps[i])
-        if len(acc) == 0:
-            return None
-        lat = np.asarray(acc.lat, float)
-        cost = np.asarray(acc.cost, float)
-        keep = np.flatnonzero(cost + mu * lat + rest[i] - mu * cap <= ub + tol)
-        if len(keep) < len(acc):
-            acc = Front(lat[keep], cost[keep], _COMB, None, acc, Front([0.0], [0.0]), keep,
-                        np.zeros(len(keep), dtype=np.int64))
-    return acc
+    return idx
 
 
 def pareto_front(tree: SPTree, budget_ms: float, candidates: Mapping[str, Candidates],

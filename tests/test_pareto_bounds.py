@@ -217,3 +217,26 @@ def test_fa2_with_bounds_equals_milp(make, forced):
     m = get_solver("milp").solve(p)
     assert a.status == m.status == "optimal", (a.status, a.message, m.status)
     assert verify(inst, a).ok and matches(a, m)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 10**6), st.integers(2, 9))
+def test_long_series_bounded_fold_vs_brute_force(seed: int, parts: int):
+    """A long series' cheapest point by the Lagrangian-bounded fold (``_fold_bounded``, μ by
+    the hull edges' greedy) equals enumeration; the multiplier's choice is feasible."""
+    rng = random.Random(seed)
+    fronts = [P.Front(*random_front(rng, rng.randint(1, 6)), P._LEAF, f"v{i}") for i in range(parts)]
+    least = sum(f.lat[0] for f in fronts)
+    cap = least + 1e-9 + rng.choice([0.0, rng.uniform(0, 30), 1e3])  # (the DP's margin)
+    caps = [cap - r for r in P._suffix_sums([f.lat[0] for f in fronts])]
+    best = min((sum(f.cost[k] for f, k in zip(fronts, ks))
+                for ks in itertools.product(*(range(len(f)) for f in fronts))
+                if sum(f.lat[k] for f, k in zip(fronts, ks)) <= cap), default=None)
+    hit = P._multiplier(fronts, cap)
+    got = P._fold_bounded(fronts, caps, cap)
+    assert hit is not None and sum(f.lat[k] for f, k in zip(fronts, hit[1])) <= cap
+    assert best is not None and got is not None
+    assert got.cost[-1] == pytest.approx(best, rel=1e-12, abs=1e-12)
+    choice = P.backtrack(got, len(got) - 1)
+    assert sum(f.cost[choice[f.node]] for f in fronts) == pytest.approx(best, rel=1e-12)
+    assert sum(f.lat[choice[f.node]] for f in fronts) <= cap + 1e-9
