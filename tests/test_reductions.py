@@ -119,7 +119,10 @@ def test_decomposition_evaluates_to_the_longest_path(seed, n, p):
 def test_series_parallel_shapes_need_no_duplication():
     chain = (["a", "b", "c"], {"a": (), "b": (("a", 2.0),), "c": (("b", 0.0),)})
     tree, red = decompose(*chain)
-    assert red == 0 and tree == Series((Leaf("a"), Delay(2.0), Leaf("b"), Leaf("c")))
+    # a series' delays: one Delay, its last part
+    assert red == 0 and tree == Series((Leaf("a"), Leaf("b"), Leaf("c"), Delay(2.0)))
+    chain2 = (["a", "b", "c"], {"a": (), "b": (("a", 2.0),), "c": (("b", 0.5),)})
+    assert decompose(*chain2)[0] == Series((Leaf("a"), Leaf("b"), Leaf("c"), Delay(2.5)))
     fj = (["s", "x", "y", "t"], {"s": (), "x": (("s", 0.0),), "y": (("s", 0.0),),
                                   "t": (("x", 0.0), ("y", 0.0))})
     tree, red = decompose(*fj)

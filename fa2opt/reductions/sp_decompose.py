@@ -93,12 +93,21 @@ class SPProblem:
 # -- label algebra (None = no label: the identity of both operations) ---------------------
 
 def _series(a: SPTree | None, b: SPTree | None) -> SPTree | None:
+    """a then b. A series keeps its delays as one Delay, its last part (their sum: the
+    order of a sum does not change its value beyond rounding, which the SLA rule's margin
+    covers, :mod:`fa2opt.edge`): the DPs then fold one constant per series, not one per
+    edge."""
     if a is None:
         return b
     if b is None:
         return a
     pa = a.parts if type(a) is Series else (a,)
     pb = b.parts if type(b) is Series else (b,)
+    da, db = pa[-1], pb[-1]
+    if type(da) is Delay:
+        if type(db) is Delay:
+            return Series(pa[:-1] + pb[:-1] + (Delay(da.latency_ms + db.latency_ms),))
+        return Series(pa[:-1] + pb + (da,))
     return Series(pa + pb)
 
 
@@ -130,6 +139,10 @@ def _dominated(y: SPTree | None, x: SPTree | None) -> bool:
                 return True
         if ty is Series and _is_subsequence(y.parts, x.parts):
             return True
+        if ty is Series and type(y.parts[-1]) is Delay:  # (a series' one delay: last)
+            dx = x.parts[-1].latency_ms if type(x.parts[-1]) is Delay else 0.0
+            if y.parts[-1].latency_ms <= dx and _is_subsequence(y.parts[:-1], x.parts):
+                return True
     elif tx is Parallel:
         for p in x.parts:
             if _dominated(y, p):
@@ -201,7 +214,7 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                 has_succ.add(u)
         elif p:
             u, d = p[0]
-            add(3 + 2 * index[u], vout, Series((Delay(float(d)), Leaf(v))) if d else Leaf(v), 1)
+            add(3 + 2 * index[u], vout, Series((Leaf(v), Delay(float(d)))) if d else Leaf(v), 1)
             has_succ.add(u)
         else:
             add(0, vout, Leaf(v), 1)
