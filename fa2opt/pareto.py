@@ -254,27 +254,33 @@ class _Context:
             self.deep_min_latency(tree)
 
     def leaf_fastest(self, v: str) -> float:
-        c = self.candidates[v]
-        if v in self.fixed:
-            return c.latency[self.fixed[v]]
-        return c.latency[0] if len(c) else INF
+        lat = self.candidates[v].latency
+        if self.fixed and v in self.fixed:
+            return lat[self.fixed[v]]
+        return lat[0] if len(lat) else INF
 
     def min_latency(self, tree: SPTree, depth: int = 0) -> float:
         """The least latency of ``tree`` and of each of its sub-expressions (``mins``, by id):
         a series sums its parts' (``sum``, left to right), a parallel takes their max.
         Recursive while at most :data:`DIRECT_HEIGHT` deep (most trees, fastest); a deeper
         part is done by :meth:`deep_min_latency`, which also marks the ``tall`` composites."""
-        if isinstance(tree, Leaf):
+        tp = type(tree)
+        if tp is Leaf:
             m = self.leaf_fastest(tree.node)
-        elif isinstance(tree, Delay):
+        elif tp is Delay:
             m = tree.latency_ms
         elif depth == DIRECT_HEIGHT:
             self.deep = True
             return self.deep_min_latency(tree)
         else:
             self.composites += 1
-            vals = [self.min_latency(p, depth + 1) for p in tree.parts]
-            m = sum(vals) if isinstance(tree, Series) else max(vals)
+            depth += 1
+            if tp is Series:
+                m = 0.0
+                for p in tree.parts:
+                    m += self.min_latency(p, depth)
+            else:
+                m = max([self.min_latency(p, depth) for p in tree.parts])
         self.mins[id(tree)] = m
         return m
 
@@ -316,30 +322,33 @@ class _Context:
     def front(self, t: SPTree, cap: float, bd: Bound | None = None) -> Front | None:
         """The whole front of ``t`` up to ``cap`` (None: empty); with a bound ``bd`` = (μ,
         lim) only its points with ``c + μ l ≤ lim`` (:mod:`fa2opt.pareto_bound`)."""
-        if isinstance(t, Leaf):
+        tp = type(t)
+        if tp is Leaf:
             v = t.node
             c = self.candidates[v]
-            if v in self.fixed:
+            if self.fixed and v in self.fixed:
                 k = self.fixed[v]
                 f = Front([c.latency[k]], [0.0]) if c.latency[k] <= cap else None
             else:
-                m = bisect_right(c.latency, cap)
+                lat = c.latency
+                m = bisect_right(lat, cap)
                 if m == 0:
                     return None
-                w = self.weight.get(v, 1.0)
-                if isinstance(w, (int, float)):
-                    cost = c.cost[:m] if w == 1.0 else [x * w for x in c.cost[:m]]
-                    f = Front(c.latency[:m], cost, _LEAF, v)
+                w = self.weight.get(v, 1.0) if self.weight else 1.0
+                if w == 1.0:  # (a plain cost: the hot path)
+                    f = Front(lat[:m] if m < len(lat) else lat, c.cost[:m], _LEAF, v)
+                elif isinstance(w, (int, float)):
+                    f = Front(lat[:m], [x * w for x in c.cost[:m]], _LEAF, v)
                 else:
-                    f = _priced_leaf(v, c.latency[:m], w[:m])
+                    f = _priced_leaf(v, lat[:m], w[:m])
             return f if bd is None or f is None else _bounded(f, bd)
-        if isinstance(t, Delay):
+        if tp is Delay:
             f = Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
             return f if bd is None or f is None else _bounded(f, bd)
         if self.tall and id(t) in self.tall:
             return trampoline(self._nested(t, cap, False, bd))
         parts = t.parts
-        if isinstance(t, Parallel):
+        if tp is Parallel:
             bds = self.split(t, bd)
             acc = None
             for p, pb in zip(parts, bds):
@@ -363,11 +372,19 @@ class _Context:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
         with the series' bound ``bd``, each part's own (:meth:`split`)."""
         mins = self.mins
-        total = sum(mins[id(p)] for p in parts)
+        ms = [mins[id(p)] for p in parts]
+        cap -= sum(ms)  # part p's cap: cap − the others' least latencies (part_caps, inline)
         out = []
-        bds = self.split_series(parts, bd)
-        for p, pb in zip(parts, bds):
-            f = self.front(p, cap - (total - mins[id(p)]), pb)  # (part_caps, inline: hot path)
+        front = self.front
+        if bd is None:
+            for p, m in zip(parts, ms):
+                f = front(p, cap + m)
+                if f is None:
+                    return None
+                out.append(f)
+            return out
+        for p, m, pb in zip(parts, ms, self.split_series(parts, bd)):
+            f = front(p, cap + m, pb)
             if f is None:
                 return None
             out.append(f)
