@@ -105,3 +105,33 @@ def test_hostile_extension_values_give_one_short_line(tmp_path: Path, case,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     _, keys, value, field = case
     _refused(_write(tmp_path, keys, value), field, capsys)
+
+
+# -- objective terms inside HiGHS's range -------------------------------------------------------
+# The MILP answered `error` ("HiGHS stopped with unknown") at accuracy.weight 1e20 (HiGHS reads
+# |coefficient| >= 1e20 as infinite) and fa2 overflowed to an objective of -inf at 1.7e308.
+@pytest.mark.parametrize("keys,value,field", [
+    (["accuracy", "weight"], 1e20, "accuracy.weight"),
+    (["accuracy", "weight"], 1.7e308, "accuracy.weight"),
+    (["switch_cost"], 1e20, "switch_cost"),
+    (["switch_cost", "a"], 1.7e308, "switch_cost.a"),
+])
+def test_objective_terms_beyond_the_range_are_refused(tmp_path: Path, keys, value, field,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    msg = _refused(_write(tmp_path, keys, value), field, capsys)
+    assert "out of range" in msg
+
+
+@pytest.mark.parametrize("keys", [["accuracy", "weight"], ["switch_cost", "a"]])
+def test_objective_terms_at_the_range_edge_solve_alike(tmp_path: Path, keys,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from fa2opt import spec
+
+    path = _write(tmp_path, keys, spec.OBJECTIVE_TERM_RANGE[1])
+    answers = []
+    for method in ("fa2", "milp", "brute-force"):
+        assert main(["solve", str(path), "--json", "-m", method]) == 0
+        answers.append(json.loads(capsys.readouterr().out))
+    assert [a["status"] for a in answers] == ["optimal"] * 3
+    objectives = [a["objective"] for a in answers]
+    assert max(objectives) - min(objectives) <= 1e-9 * max(1.0, abs(objectives[0]))

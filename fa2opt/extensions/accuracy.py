@@ -63,6 +63,9 @@ def parse(instance: Any) -> dict[str, Any]:
     weight = number(raw.get("weight", 0.0), "weight")
     if weight < 0:
         raise fail("weight", f"must be >= 0 (got {weight:g})")
+    if weight > spec.OBJECTIVE_TERM_RANGE[1]:
+        raise fail("weight", f"out of range: must be in [0, {spec.OBJECTIVE_TERM_RANGE[1]:g}] "
+                             f"(got {weight:g})")
     floors_raw = raw.get("min", {})
     if not isinstance(floors_raw, Mapping):
         raise fail("min", f"must be an object mapping flow to a floor (got "

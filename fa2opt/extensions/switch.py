@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import spec
 from ..io import InputError, label, quote
 from . import RowTerm
 
@@ -78,6 +79,9 @@ def _cost(src: str, field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value < 0:
         raise InputError(src, field, f"must be a finite number >= 0 (got {quote(value)})")
+    if value > spec.OBJECTIVE_TERM_RANGE[1]:
+        raise InputError(src, field, f"out of range: must be in [0, "
+                                     f"{spec.OBJECTIVE_TERM_RANGE[1]:g}] (got {value:g})")
     return float(value)
 
 
