@@ -1,0 +1,40 @@
+"""Adversarial audit: the readable output (``solve`` without ``--json``, ``info``) never ends
+in a traceback, whatever the names in a valid instance. JSON allows ``\\ud800`` escapes, which
+decode to lone surrogates that UTF-8 cannot encode: ``print`` raised UnicodeEncodeError on the
+node table (exit 1 and a traceback) while ``--json`` (ASCII escapes) answered fine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+DOC = {
+    "name": "surrogates",
+    "nodes": [{"name": "\ud800det", "configs": [
+                  {"batch": 1, "hardware": "c\udfffpu", "units": 1, "latency_ms": 20.0,
+                   "variant": "v\ud83d"}]},
+              {"name": "cls", "configs": [{"batch": 2, "hardware": "cpu", "units": 1,
+                                           "latency_ms": 10.0}]}],
+    "edges": [["\ud800det", "cls", 1.0]],
+    "flows": [{"name": "\udcfff", "rate_rps": 20, "sla_ms": 500, "nodes": ["\ud800det", "cls"]}],
+}
+
+
+@pytest.mark.parametrize("args", [["solve"], ["solve", "--json"], ["info"], ["validate"]])
+def test_lone_surrogates_in_names_never_give_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(DOC))  # ensure_ascii: the file is plain ASCII with \u escapes
+    proc = subprocess.run([sys.executable, "-m", "fa2opt", args[0], str(path), *args[1:]],
+                          cwd=REPO, capture_output=True, text=True, errors="replace", timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert str(path) in proc.stdout or args == ["solve", "--json"]
+    if args == ["solve", "--json"]:
+        assert json.loads(proc.stdout)["status"] == "optimal"
+    elif args == ["solve"]:
+        assert "optimal" in proc.stdout and "det" in proc.stdout
