@@ -411,9 +411,17 @@ def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
         missing = [c for c in PROFILE_COLUMNS if c not in header]
         if missing:
             raise InputError(shown, missing[0], "missing column")
+        twice = _first_duplicate([h for h in header if h])
+        if twice is not None:  # DictReader would keep the later cell without a word
+            raise InputError(shown, label(twice), "column named twice in the header")
         reader.fieldnames = header
         rows = []
         for i, row in enumerate(reader, start=2):
+            # cells beyond the header (DictReader's None key), e.g. an unquoted comma in a
+            # variant: refused rather than dropped; empty trailing cells are no cells
+            if any(str(x).strip() for x in row.get(None) or ()):  # type: ignore[call-overload]
+                raise InputError(shown, f"line {i}", f"more cells than columns "
+                                                     f"({len(header)} in the header)")
             cleaned = {k: v.strip() for k, v in row.items()
                        if isinstance(k, str) and isinstance(v, str) and v.strip() != ""}
             cleaned["_line"] = i
