@@ -416,7 +416,8 @@ def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
             raise InputError(shown, label(twice), "column named twice in the header")
         reader.fieldnames = header
         rows = []
-        for i, row in enumerate(reader, start=2):
+        for row in reader:
+            i = reader.line_num  # the row's last physical line (blank lines, quoted newlines)
             # cells beyond the header (DictReader's None key), e.g. an unquoted comma in a
             # variant: refused rather than dropped; empty trailing cells are no cells
             if any(str(x).strip() for x in row.get(None) or ()):  # type: ignore[call-overload]
