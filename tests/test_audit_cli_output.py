@@ -38,3 +38,27 @@ def test_lone_surrogates_in_names_never_give_a_traceback(tmp_path: Path, args: l
         assert json.loads(proc.stdout)["status"] == "optimal"
     elif args == ["solve"]:
         assert "optimal" in proc.stdout and "det" in proc.stdout
+
+
+def test_every_error_answer_names_the_file(tmp_path: Path) -> None:
+    """Spec: ``error`` comes "with message naming the file, the field and the reason". A
+    method's own refusal (here fa2-grid's grid bound at latencies of ~2e17 ms) named only the
+    method, so among several INSTANCE paths nothing said which file it was about."""
+    from test_audit_huge_latency import DOC
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"sla_ms": 100, "rate_rps": 10, "nodes": [
+        {"name": "a", "configs": [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 5}]}]}))
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(DOC))
+    proc = subprocess.run([sys.executable, "-m", "fa2opt", "solve", str(good), str(huge),
+                           "-m", "fa2-grid", "--json"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    ok, err = (json.loads(line) for line in proc.stdout.splitlines())
+    assert ok["status"] == "optimal" and err["status"] == "error"
+    assert err["message"].startswith(f"{huge}: ") and "--grid-ms" in err["message"]
+    proc = subprocess.run([sys.executable, "-m", "fa2opt", "solve", str(huge), "-m", "fa2-grid"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"{huge}: ")
+    assert proc.stderr.count("\n") == 1
