@@ -27,7 +27,7 @@ import yaml
 
 from . import queueing, spec
 from .model import MAIN_FLOW, QUEUEING_DEFAULT, Config, Edge, Flow, Instance, Node
-from .tables import ProfileArrays, replicas_needed
+from .tables import ProfileArrays, replicas_needed, row_available
 
 PROFILE_COLUMNS = ("batch", "hardware", "units", "latency_ms")
 KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "prices", "nodes",
@@ -602,9 +602,10 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
 
 
 def _check_replicas(chk: _Checker, inst: Instance) -> None:
-    """The derived bound: at the instance's rates no profile row may need more than
-    spec.MAX_ROW_REPLICAS replicas (so replicas stay exact and costs <= 1e17, inside HiGHS's
-    range). One vectorised pass over all rows."""
+    """The derived bound: at the instance's rates no available profile row may need more
+    than spec.MAX_ROW_REPLICAS replicas (so replicas stay exact and costs <= 1e17, inside
+    HiGHS's range); a row above max_replicas or max_batch is never taken, so it may. One
+    vectorised pass over all rows."""
     owners = [n for n in inst.nodes for _ in n.configs]
     rows = [c for n in inst.nodes for c in n.configs]
     prof = ProfileArrays(batch=np.array([c.batch for c in rows], dtype=np.int64),
@@ -614,7 +615,14 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
     rates = {n.name: inst.node_rate(n.name) for n in inst.nodes}
     lam = np.array([rates[n.name] for n in owners], dtype=np.float64)
     need = replicas_needed(prof, lam, inst.max_utilization)
-    bad = np.flatnonzero(need > spec.MAX_ROW_REPLICAS)
+    no_limit = float("inf")
+    max_replicas = np.array([no_limit if n.max_replicas is None else n.max_replicas
+                             for n in owners], dtype=np.float64)
+    max_batch = np.array([no_limit if n.max_batch is None else n.max_batch for n in owners],
+                         dtype=np.float64)
+    available = row_available(need, prof.batch, max_replicas, max_batch,  # type: ignore[arg-type]
+                              need.shape)
+    bad = np.flatnonzero((need > spec.MAX_ROW_REPLICAS) & available)
     if bad.size:
         k = int(bad[0])
         node, row = owners[k], rows[k]
