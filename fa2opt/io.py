@@ -161,11 +161,14 @@ class _Checker:
 # -- files ---------------------------------------------------------------------------------
 def read_text(path: str | Path, shown: str | None = None, what: str = "file") -> str:
     """A regular file's text (UTF-8, a leading BOM dropped), refusing directories, devices,
-    pipes and anything over MAX_FILE_BYTES before reading it whole."""
+    pipes (opened without blocking) and anything over MAX_FILE_BYTES before reading it whole."""
     path = Path(path)
     shown = str(path) if shown is None else shown
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer (it would hang); on a
+        # regular file the flag changes nothing
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as fh:
             mode = os.fstat(fh.fileno()).st_mode
             if not stat.S_ISREG(mode):
                 kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
