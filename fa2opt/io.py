@@ -167,7 +167,11 @@ def read_text(path: str | Path, shown: str | None = None, what: str = "file") ->
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer (it would hang); on a
         # regular file the flag changes nothing
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except ValueError as exc:  # a NUL byte, a lone surrogate: no path the OS can take
+            raise InputError(shown, "", f"cannot read {what} (invalid path: "
+                                        f"{exc.__class__.__name__})") from None
         with open(fd, "rb") as fh:
             mode = os.fstat(fh.fileno()).st_mode
             if not stat.S_ISREG(mode):
