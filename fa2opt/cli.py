@@ -290,21 +290,7 @@ def _known_method(name: str) -> bool:
     return True
 
 
-def _escape_unencodable_output() -> None:
-    """Names may hold characters the terminal's encoding cannot write (JSON's ``\\ud800``
-    escapes decode to lone surrogates, which no UTF-8 stream takes): write them as
-    backslash escapes rather than end in UnicodeEncodeError after the answer was found."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            try:
-                reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):  # e.g. a stream already written to in a way
-                pass  # that forbids it: keep its handler
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _escape_unencodable_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "solve" and not _known_method(args.method):

@@ -143,6 +143,11 @@ class _Checker:
     def name(self, value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field, f"must be a non-empty string (got {quote(value)})")
+        try:  # JSON's \ud800 escapes decode to lone surrogates, which no UTF-8 output
+            value.encode("utf-8")  # (a terminal, a CSV, a parquet table) can write
+        except UnicodeEncodeError:
+            raise self.fail(field, f"not valid Unicode text (a lone surrogate; got "
+                                   f"{quote(value)})") from None
         return value
 
     def mapping(self, value: Any, field: str) -> Mapping[str, Any]:

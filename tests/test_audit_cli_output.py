@@ -1,7 +1,10 @@
-"""Adversarial audit: the readable output (``solve`` without ``--json``, ``info``) never ends
-in a traceback, whatever the names in a valid instance. JSON allows ``\\ud800`` escapes, which
-decode to lone surrogates that UTF-8 cannot encode: ``print`` raised UnicodeEncodeError on the
-node table (exit 1 and a traceback) while ``--json`` (ASCII escapes) answered fine."""
+"""Adversarial audit: the CLI's output never ends in a traceback, and every error names the
+file.
+
+JSON allows ``\\ud800`` escapes, which decode to lone surrogates that no UTF-8 output can
+encode: such an instance solved with ``--json`` (ASCII escapes), then the readable ``solve``
+and ``info`` output died in UnicodeEncodeError (exit 1, a traceback) and ``table --out``
+could not write its CSV. A name that is not valid Unicode text is now an input error."""
 
 from __future__ import annotations
 
@@ -16,28 +19,48 @@ REPO = Path(__file__).resolve().parents[1]
 
 DOC = {
     "name": "surrogates",
-    "nodes": [{"name": "\ud800det", "configs": [
-                  {"batch": 1, "hardware": "c\udfffpu", "units": 1, "latency_ms": 20.0,
-                   "variant": "v\ud83d"}]},
+    "nodes": [{"name": "det", "configs": [
+                  {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 20.0}]},
               {"name": "cls", "configs": [{"batch": 2, "hardware": "cpu", "units": 1,
                                            "latency_ms": 10.0}]}],
-    "edges": [["\ud800det", "cls", 1.0]],
-    "flows": [{"name": "\udcfff", "rate_rps": 20, "sla_ms": 500, "nodes": ["\ud800det", "cls"]}],
+    "edges": [["det", "cls", 1.0]],
+    "flows": [{"name": "f", "rate_rps": 20, "sla_ms": 500, "nodes": ["det", "cls"]}],
 }
 
 
-@pytest.mark.parametrize("args", [["solve"], ["solve", "--json"], ["info"], ["validate"]])
-def test_lone_surrogates_in_names_never_give_a_traceback(tmp_path: Path, args: list[str]) -> None:
+def _with_surrogate(where: str) -> tuple[dict, str]:
+    doc = json.loads(json.dumps(DOC))
+    bad = "\ud800x"
+    if where == "node":
+        doc["nodes"][0]["name"] = bad
+        doc["edges"][0][0] = bad
+        doc["flows"][0]["nodes"][0] = bad
+        return doc, "nodes[0].name"
+    if where == "hardware":
+        doc["nodes"][0]["configs"][0]["hardware"] = bad
+        return doc, "nodes[det].configs[0].hardware"
+    if where == "variant":
+        doc["nodes"][0]["configs"][0]["variant"] = "v\udfff"
+        return doc, "nodes[det].configs[0].variant"
+    doc["flows"][0]["name"] = bad
+    return doc, "flows[0].name"
+
+
+@pytest.mark.parametrize("where", ["node", "hardware", "variant", "flow"])
+@pytest.mark.parametrize("args", [["solve"], ["solve", "--json"], ["info"], ["validate"],
+                                  ["table", "--rates", "10:30:10", "--out", "OUT"]])
+def test_lone_surrogates_in_names_are_one_line_input_errors(tmp_path: Path, args: list[str],
+                                                            where: str) -> None:
+    doc, field = _with_surrogate(where)
     path = tmp_path / "inst.json"
-    path.write_text(json.dumps(DOC))  # ensure_ascii: the file is plain ASCII with \u escapes
+    path.write_text(json.dumps(doc))  # ensure_ascii: the file is plain ASCII with \u escapes
+    args = [str(tmp_path / "t.csv") if a == "OUT" else a for a in args]
     proc = subprocess.run([sys.executable, "-m", "fa2opt", args[0], str(path), *args[1:]],
                           cwd=REPO, capture_output=True, text=True, errors="replace", timeout=120)
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert str(path) in proc.stdout or args == ["solve", "--json"]
-    if args == ["solve", "--json"]:
-        assert json.loads(proc.stdout)["status"] == "optimal"
-    elif args == ["solve"]:
-        assert "optimal" in proc.stdout and "det" in proc.stdout
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    message = json.loads(proc.stdout)["message"] if "--json" in args else proc.stderr.strip()
+    assert message.startswith(f"{path}: {field}: not valid Unicode text"), message
+    assert "\n" not in message
 
 
 def test_every_error_answer_names_the_file(tmp_path: Path) -> None:
