@@ -135,3 +135,21 @@ def test_objective_terms_at_the_range_edge_solve_alike(tmp_path: Path, keys,
     assert [a["status"] for a in answers] == ["optimal"] * 3
     objectives = [a["objective"] for a in answers]
     assert max(objectives) - min(objectives) <= 1e-9 * max(1.0, abs(objectives[0]))
+
+
+def test_current_row_identity_takes_numbers_as_the_profile_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile row's batch may be written 4.0 (an integral number); the same row copied
+    into ``current`` was refused ("invalid value 4.0"), so a tool that copies its rows into
+    the deployment got exit 2 for a row that is in the profile."""
+    doc = copy.deepcopy(BASE)
+    doc["nodes"][0]["configs"][1]["batch"] = 4.0
+    doc["current"] = {"a": dict(doc["nodes"][0]["configs"][1])}
+    del doc["current"]["a"]["latency_ms"], doc["current"]["a"]["accuracy"]
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    assert main(["solve", str(path), "--json"]) == 0, capsys.readouterr()
+    assert json.loads(capsys.readouterr().out)["status"] == "optimal"
+    doc["current"]["a"]["batch"] = 4.5
+    path.write_text(json.dumps(doc))
+    _refused(path, "current.a.batch", capsys)

@@ -43,7 +43,8 @@ def parse(instance: Any) -> dict[str, Any]:
         if unknown or missing:
             raise InputError(src, f"{field}.{label(str((unknown or missing)[0]))}",
                              "unknown key" if unknown else "missing")
-        checks = {"batch": lambda x: isinstance(x, int) and not isinstance(x, bool),
+        checks = {"batch": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+                  and math.isfinite(x) and float(x).is_integer(),  # 4.0 as a profile takes it
                   "hardware": lambda x: isinstance(x, str),
                   "units": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
                   and math.isfinite(x),
@@ -51,7 +52,7 @@ def parse(instance: Any) -> dict[str, Any]:
         for key, ok in checks.items():
             if key in row and not ok(row[key]):
                 raise InputError(src, f"{field}.{key}", f"invalid value {quote(row[key])}")
-        ident = (row["batch"], row["hardware"], row["units"], row.get("variant"))
+        ident = (int(row["batch"]), row["hardware"], row["units"], row.get("variant"))
         rows = [c.identity for c in instance.node(v).configs]
         if not any(_same(ident, r) for r in rows):
             raise InputError(src, field, f"no row of the node's profile has identity "
