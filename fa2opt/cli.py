@@ -57,7 +57,12 @@ def _solve_one(path: str, method: str, solver: Solver) -> Answer:
         answer = solver.solve(problem)
     except InputError as exc:  # e.g. an extension formulation reading a bad extra key
         return empty_answer("error", method, message=str(exc), instance=problem.instance.name)
-    return checked(problem, answer)
+    answer = checked(problem, answer)
+    if answer.status == "error" and not (answer.message or "").startswith(f"{path}: "):
+        # spec: an error names the file; a method's own refusal (a grid bound, HiGHS, a
+        # failed verification) knows only the method
+        answer = answer.with_(message=f"{path}: {answer.message or 'error'}")
+    return answer
 
 
 def _print_answer(ans: Answer, path: str) -> None:

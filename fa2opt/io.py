@@ -27,7 +27,7 @@ import yaml
 
 from . import queueing, spec
 from .model import MAIN_FLOW, QUEUEING_DEFAULT, Config, Edge, Flow, Instance, Node
-from .tables import ProfileArrays, replicas_needed
+from .tables import ProfileArrays, replicas_needed, row_available
 
 PROFILE_COLUMNS = ("batch", "hardware", "units", "latency_ms")
 KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "prices", "nodes",
@@ -143,6 +143,11 @@ class _Checker:
     def name(self, value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field, f"must be a non-empty string (got {quote(value)})")
+        try:  # JSON's \ud800 escapes decode to lone surrogates, which no UTF-8 output
+            value.encode("utf-8")  # (a terminal, a CSV, a parquet table) can write
+        except UnicodeEncodeError:
+            raise self.fail(field, f"not valid Unicode text (a lone surrogate; got "
+                                   f"{quote(value)})") from None
         return value
 
     def mapping(self, value: Any, field: str) -> Mapping[str, Any]:
@@ -161,11 +166,18 @@ class _Checker:
 # -- files ---------------------------------------------------------------------------------
 def read_text(path: str | Path, shown: str | None = None, what: str = "file") -> str:
     """A regular file's text (UTF-8, a leading BOM dropped), refusing directories, devices,
-    pipes and anything over MAX_FILE_BYTES before reading it whole."""
+    pipes (opened without blocking) and anything over MAX_FILE_BYTES before reading it whole."""
     path = Path(path)
     shown = str(path) if shown is None else shown
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer (it would hang); on a
+        # regular file the flag changes nothing
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except ValueError as exc:  # a NUL byte, a lone surrogate: no path the OS can take
+            raise InputError(shown, "", f"cannot read {what} (invalid path: "
+                                        f"{exc.__class__.__name__})") from None
+        with open(fd, "rb") as fh:
             mode = os.fstat(fh.fileno()).st_mode
             if not stat.S_ISREG(mode):
                 kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
@@ -411,9 +423,18 @@ def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
         missing = [c for c in PROFILE_COLUMNS if c not in header]
         if missing:
             raise InputError(shown, missing[0], "missing column")
+        twice = _first_duplicate([h for h in header if h])
+        if twice is not None:  # DictReader would keep the later cell without a word
+            raise InputError(shown, label(twice), "column named twice in the header")
         reader.fieldnames = header
         rows = []
-        for i, row in enumerate(reader, start=2):
+        for row in reader:
+            i = reader.line_num  # the row's last physical line (blank lines, quoted newlines)
+            # cells beyond the header (DictReader's None key), e.g. an unquoted comma in a
+            # variant: refused rather than dropped; empty trailing cells are no cells
+            if any(str(x).strip() for x in row.get(None) or ()):  # type: ignore[call-overload]
+                raise InputError(shown, f"line {i}", f"more cells than columns "
+                                                     f"({len(header)} in the header)")
             cleaned = {k: v.strip() for k, v in row.items()
                        if isinstance(k, str) and isinstance(v, str) and v.strip() != ""}
             cleaned["_line"] = i
@@ -593,9 +614,10 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
 
 
 def _check_replicas(chk: _Checker, inst: Instance) -> None:
-    """The derived bound: at the instance's rates no profile row may need more than
-    spec.MAX_ROW_REPLICAS replicas (so replicas stay exact and costs <= 1e17, inside HiGHS's
-    range). One vectorised pass over all rows."""
+    """The derived bound: at the instance's rates no available profile row may need more
+    than spec.MAX_ROW_REPLICAS replicas (so replicas stay exact and costs <= 1e17, inside
+    HiGHS's range); a row above max_replicas or max_batch is never taken, so it may. One
+    vectorised pass over all rows."""
     owners = [n for n in inst.nodes for _ in n.configs]
     rows = [c for n in inst.nodes for c in n.configs]
     prof = ProfileArrays(batch=np.array([c.batch for c in rows], dtype=np.int64),
@@ -605,7 +627,14 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
     rates = {n.name: inst.node_rate(n.name) for n in inst.nodes}
     lam = np.array([rates[n.name] for n in owners], dtype=np.float64)
     need = replicas_needed(prof, lam, inst.max_utilization)
-    bad = np.flatnonzero(need > spec.MAX_ROW_REPLICAS)
+    no_limit = float("inf")
+    max_replicas = np.array([no_limit if n.max_replicas is None else n.max_replicas
+                             for n in owners], dtype=np.float64)
+    max_batch = np.array([no_limit if n.max_batch is None else n.max_batch for n in owners],
+                         dtype=np.float64)
+    available = row_available(need, prof.batch, max_replicas, max_batch,  # type: ignore[arg-type]
+                              need.shape)
+    bad = np.flatnonzero((need > spec.MAX_ROW_REPLICAS) & available)
     if bad.size:
         k = int(bad[0])
         node, row = owners[k], rows[k]

@@ -131,6 +131,10 @@ MAX_ROW_REPLICAS = 1e9  # n_k of any profile row at the instance's rates (so c_k
 # -- extensions (the spec's "Extensions" section) --------------------------------------------
 CAPACITY_TOL = 1e-9  # Σ_v n_v·u_v ≤ C_h + 1e-9 per listed hardware kind
 ACCURACY_TOL = 1e-9  # product: Σ ln a_v ≥ ln A_f − 1e-9;  min: a_v ≥ A_f − 1e-9
+# accuracy.weight w and every switch cost s_v: like a row's cost (<= 1e17), each objective
+# term stays inside HiGHS's range (it reads |coefficient| >= 1e20 as infinite) and sums of
+# them stay finite (w = 1.7e308 made the objective -inf)
+OBJECTIVE_TERM_RANGE = (0.0, 1e17)
 
 
 def budget_sum(values: Iterable[float]) -> float:

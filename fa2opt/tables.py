@@ -72,6 +72,18 @@ def guard_replicas(replicas: Any, rate_rps: Any, xp: Any = np) -> None:
                                 f"{MAX_ROW_REPLICAS:.0e}) at node rate up to {rate:.3g} rps")
 
 
+def row_available(replicas: Any, batch: Any, max_replicas: int | None, max_batch: int | None,
+                  shape: Any, xp: Any = np) -> Any:
+    """The spec's availability: not n_k > max_replicas and not b > max_batch (bool array of
+    ``shape``; the one place this rule is written)."""
+    available = xp.ones(shape, dtype=bool)
+    if max_replicas is not None:
+        available &= replicas <= max_replicas
+    if max_batch is not None:
+        available &= batch <= max_batch
+    return available
+
+
 def evaluate(
     prof: ProfileArrays,
     rate_rps: Any,
@@ -90,15 +102,12 @@ def evaluate(
     b = xp.asarray(prof.batch)
     p = xp.asarray(prof.latency_ms)
     replicas = replicas_needed(prof, rate_rps, max_utilization, xp)
-    guard_replicas(replicas, rate_rps, xp)
     q = queueing.get(queueing_model)(b, p, rate_rps, xp=xp)
     latency = p + q
     cost = replicas * xp.asarray(prof.units) * xp.asarray(prof.price)
-    available = xp.ones(latency.shape, dtype=bool)
-    if max_replicas is not None:
-        available &= replicas <= max_replicas
-    if max_batch is not None:
-        available &= b <= max_batch
+    available = row_available(replicas, b, max_replicas, max_batch, latency.shape, xp)
+    # only rows a node can take must stay in range: an unavailable row's count is never used
+    guard_replicas(xp.where(available, replicas, 1.0), rate_rps, xp)
     return {"replicas": replicas, "queue_ms": q, "latency_ms": latency, "cost": cost,
             "available": available}
 

@@ -19,6 +19,12 @@ from ..solver import Decision, Solver
 from .. import spec
 
 
+def _count(total: int) -> str:
+    """A combination count for a message: exact up to 16 digits, else its power of ten (the
+    exact number of a large graph has thousands of digits, beyond Python's int → str limit)."""
+    return str(total) if total < 10**16 else f"about 10^{math.log10(total):.1f}"
+
+
 class BruteForceSolver(Solver):
     name = "brute-force"
     native_extensions = True  # enumerates the extended problem itself (the tests' reference)
@@ -35,7 +41,8 @@ class BruteForceSolver(Solver):
         shape = tuple(len(problem.tables[v]) for v in names)
         total = math.prod(shape)
         if total > limit:
-            return Decision("no_solution", message=f"{total} combinations exceed the guard {limit}")
+            return Decision("no_solution",
+                            message=f"{_count(total)} combinations exceed the guard {limit}")
         idx = dict(zip(names, _unravel(total, shape)))
         lat = {v: problem.tables[v].latency_ms[idx[v]] for v in names}
         cost = sum(problem.tables[v].cost[idx[v]] for v in names)

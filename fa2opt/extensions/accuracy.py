@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import spec
-from ..io import InputError
+from ..io import InputError, label, quote
 from . import Block, FlowBudget, RowFilter, RowTerm
 
 KEY = "accuracy"
@@ -46,23 +46,26 @@ def parse(instance: Any) -> dict[str, Any]:
         raise fail("", f"must be an object (got {type(raw).__name__})")
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
-        raise fail(str(unknown[0]), f"unknown key (known: {', '.join(sorted(_KEYS))})")
+        raise fail(label(str(unknown[0])), f"unknown key (known: {', '.join(sorted(_KEYS))})")
 
     def number(value: Any, field: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value):
-            raise fail(field, f"not a finite number ({value!r})")
+            raise fail(field, f"not a finite number ({quote(value)})")
         return float(value)
 
     aggregate = raw.get("aggregate", "product")
     if aggregate not in AGGREGATES:
-        raise fail("aggregate", f"must be one of {', '.join(AGGREGATES)} (got {aggregate!r})")
+        raise fail("aggregate", f"must be one of {', '.join(AGGREGATES)} (got {quote(aggregate)})")
     scale = number(raw.get("scale", 1.0), "scale")
     if scale <= 0:
         raise fail("scale", f"must be > 0 (got {scale:g})")
     weight = number(raw.get("weight", 0.0), "weight")
     if weight < 0:
         raise fail("weight", f"must be >= 0 (got {weight:g})")
+    if weight > spec.OBJECTIVE_TERM_RANGE[1]:
+        raise fail("weight", f"out of range: must be in [0, {spec.OBJECTIVE_TERM_RANGE[1]:g}] "
+                             f"(got {weight:g})")
     floors_raw = raw.get("min", {})
     if not isinstance(floors_raw, Mapping):
         raise fail("min", f"must be an object mapping flow to a floor (got "
@@ -71,10 +74,10 @@ def parse(instance: Any) -> dict[str, Any]:
     floors: dict[str, float] = {}
     for f, a in floors_raw.items():
         if f not in flows:
-            raise fail(f"min.{f}", f"unknown flow (flows: {', '.join(sorted(flows))})")
-        a = number(a, f"min.{f}")
+            raise fail(f"min.{label(str(f))}", f"unknown flow (flows: {quote(sorted(flows))})")
+        a = number(a, f"min.{label(f)}")
         if not 0 < a <= 1:
-            raise fail(f"min.{f}", f"must be in (0, 1] (a fraction; got {a:g})")
+            raise fail(f"min.{label(f)}", f"must be in (0, 1] (a fraction; got {a:g})")
         floors[f] = a
     acc: dict[str, list[float]] = {}
     for node in instance.nodes:
@@ -83,12 +86,12 @@ def parse(instance: Any) -> dict[str, Any]:
             acc[node.name] = [1.0] * len(node.configs)
             continue
         if not all(given):
-            raise InputError(src, f"nodes[{node.name}].accuracy",
+            raise InputError(src, f"nodes[{label(node.name)}].accuracy",
                              f"row {given.index(False)} has no accuracy while other rows of "
                              f"the node do")
         for j, c in enumerate(node.configs):
             if not 0 < c.accuracy / scale <= 1:
-                raise InputError(src, f"nodes[{node.name}].accuracy",
+                raise InputError(src, f"nodes[{label(node.name)}].accuracy",
                                  f"row {j}: accuracy {c.accuracy:g} / scale {scale:g} is not "
                                  f"in (0, 1] (set '{KEY}.scale', e.g. 100 for percentages)")
         acc[node.name] = [c.accuracy / scale for c in node.configs]

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import spec
-from ..io import InputError
+from ..io import InputError, label, quote
 from . import GlobalBudget
 
 KEY = "capacity"
@@ -30,11 +30,12 @@ def parse(instance: Any) -> dict[str, float]:
                                                f"a limit (got {type(raw).__name__})")
     out: dict[str, float] = {}
     for hw, limit in raw.items():
-        field = f"{KEY}.{hw}"
+        field = f"{KEY}.{label(str(hw))}"
         if isinstance(limit, bool) or not isinstance(limit, (int, float)):
-            raise InputError(instance.source, field, f"not a number ({limit!r})")
+            raise InputError(instance.source, field, f"not a number ({quote(limit)})")
         if not math.isfinite(limit) or limit < 0:
-            raise InputError(instance.source, field, f"must be finite and >= 0 (got {limit!r})")
+            raise InputError(instance.source, field,
+                             f"must be finite and >= 0 (got {quote(limit)})")
         out[str(hw)] = float(limit)
     return out
 

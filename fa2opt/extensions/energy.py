@@ -18,7 +18,7 @@ import numpy as np
 
 from fa2opt import spec
 from fa2opt.extensions import FlowBudget
-from fa2opt.io import InputError
+from fa2opt.io import InputError, label, quote
 
 KEY = "energy"
 TOL_J = 1e-9  # absolute tolerance of the budget, as the spec's capacity rule has
@@ -39,18 +39,18 @@ def parse(instance: Any) -> dict[str, dict[str, float]]:
         for name, x in values.items():
             if isinstance(x, bool) or not isinstance(x, (int, float)) \
                     or not math.isfinite(x) or x < 0:
-                raise InputError(src, f"{KEY}.{part}.{name}", f"must be a finite number >= 0 "
-                                                              f"(got {x!r})")
+                raise InputError(src, f"{KEY}.{part}.{label(str(name))}",
+                                 f"must be a finite number >= 0 (got {quote(x)})")
         out[part] = {str(k): float(x) for k, x in values.items()}
     flows = {f.name: f for f in instance.flows}
     for name in out["max_j"]:
         if name not in flows:
-            raise InputError(src, f"{KEY}.max_j.{name}", "unknown flow")
+            raise InputError(src, f"{KEY}.max_j.{label(str(name))}", "unknown flow")
         for v in flows[name].nodes:
             for c in instance.node(v).configs:
                 if c.hardware not in out["power_w"]:
-                    raise InputError(src, f"{KEY}.power_w.{c.hardware}", "missing (a row of "
-                                     f"node {v} in flow {name} uses it)")
+                    raise InputError(src, f"{KEY}.power_w.{label(c.hardware)}", "missing (a row "
+                                     f"of node {quote(v)} in flow {quote(name)} uses it)")
     return out
 
 

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..io import InputError
+from .. import spec
+from ..io import InputError, label, quote
 from . import RowTerm
 
 KEY = "switch"
@@ -31,7 +32,7 @@ def parse(instance: Any) -> dict[str, Any]:
                                          f"row (got {type(raw).__name__})")
     current: dict[str, tuple] = {}
     for v, row in raw.items():
-        field = f"current.{v}"
+        field = f"current.{label(str(v))}"
         if v not in nodes:
             raise InputError(src, field, "unknown node")
         if not isinstance(row, Mapping):
@@ -40,44 +41,48 @@ def parse(instance: Any) -> dict[str, Any]:
         unknown = sorted(set(row) - _ROW_KEYS)
         missing = sorted({"batch", "hardware", "units"} - set(row))
         if unknown or missing:
-            raise InputError(src, f"{field}.{(unknown or missing)[0]}",
+            raise InputError(src, f"{field}.{label(str((unknown or missing)[0]))}",
                              "unknown key" if unknown else "missing")
-        checks = {"batch": lambda x: isinstance(x, int) and not isinstance(x, bool),
+        checks = {"batch": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+                  and math.isfinite(x) and float(x).is_integer(),  # 4.0 as a profile takes it
                   "hardware": lambda x: isinstance(x, str),
                   "units": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
                   and math.isfinite(x),
                   "variant": lambda x: x is None or isinstance(x, str)}
         for key, ok in checks.items():
             if key in row and not ok(row[key]):
-                raise InputError(src, f"{field}.{key}", f"invalid value {row[key]!r}")
-        ident = (row["batch"], row["hardware"], row["units"], row.get("variant"))
+                raise InputError(src, f"{field}.{key}", f"invalid value {quote(row[key])}")
+        ident = (int(row["batch"]), row["hardware"], row["units"], row.get("variant"))
         rows = [c.identity for c in instance.node(v).configs]
         if not any(_same(ident, r) for r in rows):
             raise InputError(src, field, f"no row of the node's profile has identity "
-                                         f"(batch {ident[0]!r}, hardware {ident[1]!r}, units "
-                                         f"{ident[2]!r}, variant {ident[3]!r})")
+                                         f"(batch {quote(ident[0])}, hardware {quote(ident[1])}, "
+                                         f"units {quote(ident[2])}, variant {quote(ident[3])})")
         current[v] = ident
     raw_cost = extra.get("switch_cost", 0.0)
     per_node: Mapping[str, Any]
     if isinstance(raw_cost, Mapping):
         for v in raw_cost:
             if v not in nodes:
-                raise InputError(src, f"switch_cost.{v}", "unknown node")
+                raise InputError(src, f"switch_cost.{label(str(v))}", "unknown node")
         per_node = raw_cost
         default = 0.0
     else:
         per_node, default = {}, _cost(src, "switch_cost", raw_cost)
-    cost = {v: _cost(src, f"switch_cost.{v}", per_node[v]) if v in per_node else default
+    cost = {v: _cost(src, f"switch_cost.{label(v)}", per_node[v]) if v in per_node else default
             for v in current}
     for v in per_node:  # validate entries of nodes without a current row too
-        _cost(src, f"switch_cost.{v}", per_node[v])
+        _cost(src, f"switch_cost.{label(v)}", per_node[v])
     return {"current": current, "cost": cost}
 
 
 def _cost(src: str, field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value < 0:
-        raise InputError(src, field, f"must be a finite number >= 0 (got {value!r})")
+        raise InputError(src, field, f"must be a finite number >= 0 (got {quote(value)})")
+    if value > spec.OBJECTIVE_TERM_RANGE[1]:
+        raise InputError(src, field, f"out of range: must be in [0, "
+                                     f"{spec.OBJECTIVE_TERM_RANGE[1]:g}] (got {value:g})")
     return float(value)
 
 

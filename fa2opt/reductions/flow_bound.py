@@ -73,6 +73,7 @@ DAGs and lattices. At the deadline: the incumbent, with the least open bound as 
 from __future__ import annotations
 
 import heapq
+import math
 import sys
 import time
 
@@ -164,16 +165,23 @@ class FlowLP:
         lp = highs._Highs()
         lp.setOptionValue("output_flag", False)
         lp.setOptionValue("threads", 1)
+        # latencies reach ~1e21 ms inside the input range (batch-fill delays at λ_v = 1e-12):
+        # HiGHS refuses matrix entries above large_matrix_value (default 1e15), and addRows
+        # would leave the LP without rows (empty duals); any finite entry is fine for the
+        # bound, which (1) recomputes from the duals
+        lp.setOptionValue("large_matrix_value", math.inf)
         n_col = n_lam + len(t_ub)
         lp.addCols(n_col, np.concatenate([self.cost, np.zeros(len(t_ub))]), np.zeros(n_col),
                    np.concatenate([np.ones(n_lam), np.asarray(t_ub, dtype=float)]),
                    0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
         starts = np.zeros(len(rows), dtype=np.int32)
         np.cumsum([len(r) for r in rows[:-1]], out=starts[1:])
-        lp.addRows(len(rows), np.asarray(row_lo, float), np.asarray(row_hi, float),
-                   sum(len(r) for r in rows), starts,
-                   np.asarray([j for r in rows for j, _ in r], np.int32),
-                   np.asarray([a for r in rows for _, a in r], float))
+        status = lp.addRows(len(rows), np.asarray(row_lo, float), np.asarray(row_hi, float),
+                            sum(len(r) for r in rows), starts,
+                            np.asarray([j for r in rows for j, _ in r], np.int32),
+                            np.asarray([a for r in rows for _, a in r], float))
+        if status == highs.HighsStatus.kError:  # never silently an LP without its rows
+            raise RuntimeError("HiGHS refused the flow LP's rows")
         self.lp = lp
         self.n_base_rows = len(rows)  # path and convexity rows; the cuts (3) follow them
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated

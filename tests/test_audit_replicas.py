@@ -1,0 +1,54 @@
+"""Adversarial audit: the replica bound (fa2opt.spec.MAX_ROW_REPLICAS) applies to rows a node
+can take. Spec: "a row with n_k > max_replicas or b > max_batch is not available" -- such a
+row's replica count is never used, so an instance whose only rows beyond 1e9 replicas are
+unavailable anyway is valid and must solve (it was refused as an input error)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import fa2opt
+from fa2opt.cli import main
+from fa2opt.io import InputError, instance_from_dict
+from fa2opt.verify import matches
+
+
+def _doc(**node_limits: int) -> dict:
+    # at 1e9 rps the batch-8 row of 1e9 ms needs 1.25e14 replicas; the batch-1 row of 0.5 ms
+    # needs 5e5 (available under max_replicas 10**6)
+    return {"sla_ms": 2e9, "rate_rps": 1e9, "queueing": "none",
+            "nodes": [{"name": "a", **node_limits, "configs": [
+                {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 0.5},
+                {"batch": 8, "hardware": "cpu", "units": 1, "latency_ms": 1e9}]},
+                {"name": "b", "configs": [
+                    {"batch": 1, "hardware": "cpu", "units": 2, "latency_ms": 1e-3}]}],
+            "edges": [["a", "b"]]}
+
+
+@pytest.mark.parametrize("limits", [{"max_replicas": 10**6}, {"max_batch": 4},
+                                    {"max_replicas": 10**6, "max_batch": 1}])
+def test_unavailable_rows_beyond_the_replica_bound_do_not_refuse_the_instance(
+        tmp_path: Path, limits: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    inst = instance_from_dict(_doc(**limits))
+    reference = fa2opt.solve(inst, "brute-force")
+    assert reference.status == "optimal" and reference.nodes["a"].batch == 1
+    for method in ("fa2", "milp", "fa2-grid", "greedy"):
+        answer = fa2opt.solve(inst, method)
+        assert answer.status in ("optimal", "feasible"), (method, answer.message)
+        assert fa2opt.verify(inst, answer).ok
+        if answer.status == "optimal":
+            assert matches(answer, reference), method
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(_doc(**limits)))
+    assert main(["solve", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cost"] == reference.cost
+
+
+def test_available_rows_beyond_the_replica_bound_are_still_refused() -> None:
+    with pytest.raises(InputError, match="replicas"):
+        instance_from_dict(_doc())
+    with pytest.raises(InputError, match="replicas"):
+        instance_from_dict(_doc(max_replicas=2 * 10**14))  # the row stays available
