@@ -19,6 +19,8 @@ from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, S
                                front_rows, search)
 from fa2opt.reductions.sptree import Delay, Parallel, Series, SPTree
 
+sp_decompose_module = sys.modules["fa2opt.reductions.sp_decompose"]
+
 try:
     from strategies import instances
 except ImportError:  # pragma: no cover
@@ -105,11 +107,14 @@ def test_prune_slack_uses_the_longest_path_through_the_node():
 # -- series-parallel decomposition ----------------------------------------------------------
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(0, 10**6), st.integers(1, 9), st.floats(0.1, 0.8))
-def test_decomposition_evaluates_to_the_longest_path(seed, n, p):
+@given(st.integers(0, 10**6), st.integers(1, 9), st.floats(0.1, 0.8), st.sampled_from([1, 64]))
+def test_decomposition_evaluates_to_the_longest_path(seed, n, p, scan):
+    """Also with the dominance scan cut to one part (it only drops redundant branches)."""
     rng = random.Random(seed)
     nodes, preds = random_dag(rng, n, p)
-    tree, _ = decompose(nodes, preds)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sp_decompose_module, "DOMINANCE_SCAN", scan)
+        tree, _ = decompose(nodes, preds)
     assert set(leaves(tree)) == set(nodes)
     for _ in range(5):
         lat = {v: rng.choice([0.5, 1.0, 3.0, 7.25, 20.0]) for v in nodes}
