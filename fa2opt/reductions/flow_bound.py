@@ -78,7 +78,7 @@ import time
 
 import numpy as np
 
-from .. import spec
+from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
@@ -100,6 +100,22 @@ RELIABLE = 1  # strong-branching observations of a node after which its average 
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
+
+
+def _csr(lists: list[list[tuple[int, float]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-slot lists of (slot, delay) as CSR arrays (pointers, slots, delays), in order."""
+    ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lists], out=ptr[1:])
+    return (ptr, np.asarray([u for x in lists for u, _ in x], dtype=np.int64),
+            np.asarray([d for x in lists for _, d in x], dtype=float))
+
+
+def _kernels():
+    """The compiled passes (:mod:`.flow_numba`) when Numba runs, else None (Python loops)."""
+    if not cpu_kernels.available():
+        return None
+    from . import flow_numba
+    return flow_numba
 
 
 class FlowLP:
@@ -220,6 +236,9 @@ class FlowLP:
             self.ins[v].append((u, d))
             self.outs[u].append((v, d))
             self.out_edges[u].append((e, v))
+        # the same in- and out-edges as CSR arrays, for the compiled passes (.flow_numba)
+        self.in_ptr, self.in_src, self.in_d = _csr(self.ins)
+        self.out_ptr, self.out_dst, self.out_d = _csr(self.outs)
 
     def _run(self, ub: np.ndarray) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
@@ -573,6 +592,13 @@ class LPSearch:
         lp = self.lp
         lat, cost, owner = lp.lat, lp.cost, lp.owner
         pick = pick.copy()
+        nb = _kernels()
+        if nb is not None:  # the same moves, compiled (.flow_numba)
+            pick = pick.astype(np.int64)
+            nb.fill(pick, np.ascontiguousarray(allowed, dtype=np.bool_), lat, cost, owner,
+                    lp.slot_node, lp.slot_flow, self.tight_budget, lp.in_ptr, lp.in_src, lp.in_d,
+                    lp.out_ptr, lp.out_dst, lp.out_d)
+            return pick
         for _ in range(len(lp.nodes)):
             start, tail = self.start_tail(lat[pick])
             room_slot = self.tight_budget[lp.slot_flow] - start - tail
@@ -591,6 +617,13 @@ class LPSearch:
         """Per slot, the longest path ending just before it (start) and leaving it (tail),
         node latencies ``L_node``: one pass each way in topological order, O(Σ_f |G_f|)."""
         lp = self.lp
+        nb = _kernels()
+        if nb is not None:  # the same sums, compiled (.flow_numba)
+            L_slot = np.ascontiguousarray(L_node[lp.slot_node], dtype=float)
+            start, tail = np.empty(L_slot.size), np.empty(L_slot.size)
+            nb.start_tail(L_slot, lp.in_ptr, lp.in_src, lp.in_d, lp.out_ptr, lp.out_dst, lp.out_d,
+                          start, tail)
+            return start, tail
         L = L_node[lp.slot_node].tolist()
         S = len(L)
         start, finish = [0.0] * S, [0.0] * S
