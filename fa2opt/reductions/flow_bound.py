@@ -95,6 +95,12 @@ STRONG = 8  # branching candidates scored (by their children's LPs until RELIABL
 # costs more than it saves (measured in docs/fa2.md); the cuts are global, so every node
 # solved afterwards has them
 CUT_FIRST = 256
+# ... or already at the CUT_EARLY-th node when the bounds popped so far have closed less than
+# CUT_STALL of the root's gap to the incumbent: on the bench families the search had closed
+# 43-96 % of it by its 32nd node (random 50-300, lattices 5x5-12x12 and 4x30, vsp 60-100),
+# on the fuzzed 5x5 lattice that ran 105,560 nodes without cuts 9 % (docs/fa2.md)
+CUT_EARLY = 32
+CUT_STALL = 0.25
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
@@ -823,22 +829,50 @@ class LPSearch:
             return masks
         return self.without(masks, drop)
 
+    def rekey(self, heap: list, root_sol: tuple) -> list:
+        """After cuts are separated at the root: the root's rounding with them valued (where
+        they close the gap it is often the optimum), and every open search node's key raised
+        to bound (1) at the root's new y over its own candidates (the cuts' multipliers
+        included: (1) holds for every y and π ≥ 0), those that then reach the incumbent
+        dropped -- instead of popping and solving each (a fuzzed 5x5 lattice whose cuts close
+        the whole gap at node 32 still solved the ~390 nodes queued by then). O(open nodes ·
+        coupling candidates)."""
+        lam, duals = root_sol
+        every = np.ones(self.lp.n_lam)
+        self.value(self.rounding(lam, every))
+        raw, val, mins = self.lp.bound_at(self.lp.flow_weights(duals, True), every)
+        full = tuple((1 << (b - a)) - 1 for a, b in self.wcols)
+        limit = self.exact.best - self.tol()
+        out = []
+        for key, tie, masks, parent_y, known in heap:
+            key = self.child_bound(masks, full, val, mins, raw, key)
+            if key < limit:
+                out.append((key, tie, masks, parent_y, known))
+        heapq.heapify(out)
+        return out
+
     def run(self) -> SearchResult | None:
         exact = self.exact
         counter = 0
         # (bound, tie, masks, the parent's y, what strong branching solved of this node)
         heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None, None)]
         root_lb: float | None = None
+        popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
+        cut_at = CUT_FIRST
         while heap:
             parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
             if parent_lb >= exact.best - self.tol():
                 continue
+            popped = max(popped, parent_lb)
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
                 break
             self.explored += 1
+            if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
+                    and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
+                cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
             narrowed = self.propagate(masks)
             if narrowed is None:
                 continue
@@ -848,11 +882,15 @@ class LPSearch:
                 _, y, lam, self.lp.value = known
             else:
                 sol = self.lp.solve(ub)
-                if sol is not None and self.explored == CUT_FIRST:
+                if sol is not None and self.explored >= cut_at:
                     # separate at the root's LP (every candidate allowed): its covers are
-                    # global, and every node solved from now on has them
+                    # global, and every node solved from now on has them (once: at the
+                    # first node from cut_at whose LP is solved here)
+                    cut_at = INF
                     root = np.ones(self.lp.n_lam)
-                    self.separate(root, self.lp.solve(root))
+                    cut_sol = self.separate(root, self.lp.solve(root))
+                    if cut_sol is not None:
+                        heap = self.rekey(heap, cut_sol)
                     sol = self.lp.solve(ub)
                 if sol is not None:
                     lam = sol[0]
