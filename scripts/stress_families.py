@@ -125,6 +125,8 @@ def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int, which:
                      "flows": len(inst.flows), "milp_status": m.status, "fa2_status": f.status,
                      "match": res["match"], "milp_ms": res["milp_ms"], "fa2_ms": res["fa2_ms"],
                      "milp_over_fa2": round(res["milp_ms"] / max(res["fa2_ms"], 1e-9), 3),
+                     "fa2_cost": f.cost, "milp_cost": m.cost,
+                     "fa2_lower": f.lower_bound, "milp_lower": m.lower_bound,
                      "fa2_search_nodes": f.extra.get("search_nodes"),
                      "fa2_dp_solves": f.extra.get("dp_solves")})
         r = rows[-1]

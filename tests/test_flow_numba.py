@@ -14,6 +14,7 @@ from fa2opt import cpu_kernels
 from fa2opt.generate import FAMILIES
 from fa2opt.pareto import pareto_remainder
 from fa2opt.reductions.dp_bound import leaf_stats
+from fa2opt.reductions import flow_bound as FB
 from fa2opt.reductions.flow_bound import LPSearch
 from fa2opt.reductions.sptree import leaves
 
@@ -39,7 +40,8 @@ def _searches():
 
 
 @needs_numba
-def test_compiled_passes_equal_the_python_loops():
+def test_compiled_passes_equal_the_python_loops(monkeypatch):
+    monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)  # compiled from the first pass
     rng = np.random.default_rng(5)
     checked = 0
     for s in _searches():
@@ -58,6 +60,16 @@ def test_compiled_passes_equal_the_python_loops():
             assert np.array_equal(fill, py_fill)
             checked += 1
     assert checked >= 60
+
+
+def test_numba_is_not_loaded_for_short_searches(monkeypatch):
+    """Short searches keep the Python loops unless Numba is already imported (loading it
+    costs ~0.3 s in a fresh process); past NUMBA_AFTER_S they take the compiled passes."""
+    s = _searches()[0]
+    monkeypatch.delitem(__import__("sys").modules, "numba", raising=False)
+    assert FB._kernels(s.started) is None
+    monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)
+    assert (FB._kernels(s.started) is not None) == cpu_kernels.available()
 
 
 def test_leaf_stats_equal_the_unfolded_count():

@@ -101,6 +101,7 @@ CUT_FIRST = 256
 # on the fuzzed 5x5 lattice that ran 105,560 nodes without cuts 9 % (docs/fa2.md)
 CUT_EARLY = 32
 CUT_STALL = 0.25
+NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
@@ -116,8 +117,14 @@ def _csr(lists: list[list[tuple[int, float]]]) -> tuple[np.ndarray, np.ndarray, 
             np.asarray([d for x in lists for _, d in x], dtype=float))
 
 
-def _kernels():
-    """The compiled passes (:mod:`.flow_numba`) when Numba runs, else None (Python loops)."""
+def _kernels(started: float) -> object | None:
+    """The compiled passes (:mod:`.flow_numba`), or None (the Python loops, same values):
+    only when Numba runs and is already imported, or the search (started at ``started``,
+    ``perf_counter``) has run ``NUMBA_AFTER_S``: loading Numba and the kernels' cache costs
+    ~0.3 s in a fresh process (a CLI call solving a 5x5 lattice: 14 -> 322 ms) and the
+    passes gain 10-20 % of a search, so only long searches pay for it."""
+    if "numba" not in sys.modules and time.perf_counter() - started < NUMBA_AFTER_S:
+        return None
     if not cpu_kernels.available():
         return None
     from . import flow_numba
@@ -389,6 +396,7 @@ class LPSearch:
     def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
                  deadline: float | None, cutoff: float = INF):
         self.deadline = deadline
+        self.started = time.perf_counter()
         self.exact = _Exact(dp, remainder, cutoff)
         self.lp = FlowLP(dp, graphs)
         self.coupling = list(dp.coupling)
@@ -598,7 +606,7 @@ class LPSearch:
         lp = self.lp
         lat, cost, owner = lp.lat, lp.cost, lp.owner
         pick = pick.copy()
-        nb = _kernels()
+        nb = _kernels(self.started)
         if nb is not None:  # the same moves, compiled (.flow_numba)
             pick = pick.astype(np.int64)
             nb.fill(pick, np.ascontiguousarray(allowed, dtype=np.bool_), lat, cost, owner,
@@ -623,7 +631,7 @@ class LPSearch:
         """Per slot, the longest path ending just before it (start) and leaving it (tail),
         node latencies ``L_node``: one pass each way in topological order, O(Σ_f |G_f|)."""
         lp = self.lp
-        nb = _kernels()
+        nb = _kernels(self.started)
         if nb is not None:  # the same sums, compiled (.flow_numba)
             L_slot = np.ascontiguousarray(L_node[lp.slot_node], dtype=float)
             start, tail = np.empty(L_slot.size), np.empty(L_slot.size)
