@@ -149,10 +149,13 @@ def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, 
             sub = restricted(wide, child)
             s, y, _ = decide(sub, best_cost)  # only what beats the incumbent matters
             solves += 1
+            if s != "optimal":
+                # stopped at the deadline, with or without a choice: nothing is proven of
+                # this child; every choice left is in the popped subproblem (its relaxed
+                # optimum ``bound`` bounds its children) or in the heap (keys ≥ bound)
+                return "time_limit", best, min(bound, best_cost), solves
             if y is None:
                 continue
-            if s != "optimal":
-                return s, best, None, solves
             y = {w: int(child[w][k]) for w, k in y.items()}  # back to the full tables
             c = problem.cost(y)
             if problem.meets_slas(y) and c < best_cost:

@@ -22,7 +22,14 @@ variant (count, matches, fa2 and MILP medians and worst, the worst per-instance 
 and the draws where fa2 was slower than the MILP, with their seeds (``--out``: a CSV of every
 run). Not a test: timings vary by machine; the counts do not.
 
+``--beyond`` solves a fixed grid *beyond* the benchmarks' sizes instead (:data:`BEYOND`: each
+family at 1.5-3x its largest size in :data:`fa2opt.generate.FAMILIES`), ``--seeds`` instances
+per size (instance seed s = 0 … seeds−1: ``FAMILIES[family].generator(default_rng(s), *size)``),
+each as drawn and at the SLA edge (k drawn as above), no extension variant; the CSV is
+rewritten after every run, so a long campaign leaves what it finished.
+
     python scripts/stress_families.py [--draws 300] [--time-limit 60] [--seed 0] [--out DIR]
+    python scripts/stress_families.py --beyond [--seeds 2] [--only random lattice] [--out DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +64,16 @@ SIZES: dict[str, list[tuple]] = {
     "shared-large": [(40, 3)],
     "small": [s for s in FAMILIES["small"].sizes if s[0] <= 8],
 }
+# beyond the benchmarks' grid (issue 13's checks run sizes the grid never saw): 1.5-3x each
+# family's largest size (random 200, lattice 10x10 / 3x12, vsp 200, 120 x 6, dense 30, shared 30 x 4)
+BEYOND: dict[str, list[tuple]] = {
+    "dense": [(35, 0.1), (40, 0.1)],
+    "shared": [(40, 5), (40, 6)],
+    "random": [(300,), (400,)],
+    "lattice": [(12, 12), (4, 30)],
+    "vsp": [(300,), (400,)],
+    "shared-large": [(150, 6), (200, 8), (200, 10)],
+}
 EXTENDED = ("dense", "shared", "lattice", "small")  # families that get an extension variant
 EDGE_ULPS = 3
 
@@ -88,6 +105,14 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
     seed = int(rng.integers(1 << 30))
     k = int(rng.integers(-EDGE_ULPS, EDGE_ULPS + 1))
     which = str(rng.choice(EXTENSION_SETS))
+    return instance_rows(draw, family, size, seed, k, which, time_limit)
+
+
+def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int, which: str | None,
+                  time_limit: float) -> list[dict[str, Any]]:
+    """The runs of one instance (``FAMILIES[family].generator(default_rng(seed), *size)``):
+    as drawn, at the SLA edge shifted by k ulps, and with extension set ``which`` (families
+    of :data:`EXTENDED`; None: none)."""
     base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
     name = f"{family}-{'x'.join(map(str, size))}-{seed}"
     rows = []
@@ -100,6 +125,8 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
                      "flows": len(inst.flows), "milp_status": m.status, "fa2_status": f.status,
                      "match": res["match"], "milp_ms": res["milp_ms"], "fa2_ms": res["fa2_ms"],
                      "milp_over_fa2": round(res["milp_ms"] / max(res["fa2_ms"], 1e-9), 3),
+                     "fa2_cost": f.cost, "milp_cost": m.cost,
+                     "fa2_lower": f.lower_bound, "milp_lower": m.lower_bound,
                      "fa2_search_nodes": f.extra.get("search_nodes"),
                      "fa2_dp_solves": f.extra.get("dp_solves")})
         r = rows[-1]
@@ -112,7 +139,7 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
         slas = {g: max(1e-9, ulps(lat - 1e-6, k))
                 for g, lat in res["milp"].flow_latency_ms.items()}
         record(f"edge{k:+d}", base.with_slas(slas))
-    if family in EXTENDED:
+    if which is not None and family in EXTENDED:
         ext = extended(base, which)
         if ext is not None:
             record(which, ext)
@@ -152,6 +179,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         print("  ".join(str(r[c]).rjust(width[c]) for c in cols))
 
 
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def save(rows: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -164,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per run, both methods")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="folder for runs.csv and summary.csv")
+    ap.add_argument("--beyond", action="store_true",
+                    help="the fixed grid BEYOND the benchmarks' sizes instead of random draws")
+    ap.add_argument("--seeds", type=int, default=2, help="--beyond: instances per size")
+    ap.add_argument("--only", nargs="+", default=None, choices=sorted(BEYOND),
+                    help="--beyond: these families only")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     print(f"{'draw':<34} {'variant':<10} {'milp':<11} {'fa2':<11} {'match':<8} "
@@ -171,8 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     warm = Problem.from_instance(FAMILIES["small"].generator(np.random.default_rng(0), 4, "chain"))
     pair(warm, args.time_limit)  # imports and first-call set-up, not timed in any row
     rows: list[dict[str, Any]] = []
-    for d in range(args.draws):
-        rows += draw_rows(rng, d, args.time_limit)
+    if args.beyond:
+        d = 0
+        for family in args.only or BEYOND:
+            for size in BEYOND[family]:
+                for seed in range(args.seeds):
+                    k = int(rng.integers(-EDGE_ULPS, EDGE_ULPS + 1))
+                    rows += instance_rows(d, family, size, seed, k, None, args.time_limit)
+                    d += 1
+                    if args.out is not None:
+                        pd.DataFrame(rows).to_csv(_mkdir(args.out) / "runs.csv", index=False)
+    else:
+        for d in range(args.draws):
+            rows += draw_rows(rng, d, args.time_limit)
     table = summarize(rows)
     print()
     print_table(table)
@@ -180,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     unproven = sum(r["match"] == "unproven" for r in rows)
     slower = sorted((r for r in rows if r["fa2_ms"] > r["milp_ms"]),
                     key=lambda r: r["milp_over_fa2"])
-    print(f"\nSUMMARY stress ({args.draws} draws, {len(rows)} runs): {len(rows) - differ - unproven} "
+    what = f"beyond, {d} instances" if args.beyond else f"{args.draws} draws"
+    print(f"\nSUMMARY stress ({what}, {len(rows)} runs): {len(rows) - differ - unproven} "
           f"match, {differ} differ, {unproven} unproven; fa2 slower than the MILP on "
           f"{len(slower)} runs")
     for r in slower[:10]:

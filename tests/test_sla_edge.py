@@ -147,3 +147,29 @@ def test_every_method_answers_by_the_rule_at_the_edge(inst):
             assert verify(inst, ans).ok
         if ans.status == "optimal" or ref.status == "infeasible":
             assert matches(ans, ref), (method, ans.status, ans.cost, ref.status, ref.cost)
+
+
+@pytest.mark.parametrize("with_incumbent", [False, True])
+def test_a_child_stopped_by_the_deadline_is_not_a_proof(with_incumbent):
+    """When a child's decision of the enumeration stops at the deadline (``time_limit``,
+    with or without a choice), the answer is ``time_limit`` with a lower bound at most the
+    optimum -- not ``optimal`` (a child stopped with no choice is not proven empty) and not
+    without a bound (issue 13: time_limit answers keep a valid lower bound)."""
+    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
+                     [["a", "b"]], 2.0 - 5e-7 - 1e-6)
+    problem = Problem.from_instance(inst)
+    ref = solve(inst, "brute-force")
+    calls = []
+
+    def stops(p: Problem, cutoff: float = math.inf):
+        calls.append(cutoff)
+        status, x, lb = sloppy(p, cutoff)
+        if len(calls) <= 2:  # the relaxed and the narrowed solve finish
+            return status, x, lb
+        return "time_limit", (x if with_incumbent else None), None
+
+    status, choice, lower, solves = decide_exact(problem, stops)
+    assert solves > 2  # a child was decided
+    assert status == "time_limit"
+    assert lower is not None and lower <= ref.cost + 1e-9
+    assert choice is None or problem.meets_slas(choice)

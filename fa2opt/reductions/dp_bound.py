@@ -42,7 +42,7 @@ import numpy as np
 
 from .decouple import DecoupledProblem
 from .search import RemainderSolver
-from .sptree import leaves, split_leaves
+from .sptree import Leaf, Parallel, Series, SPTree, leaves, split_leaves
 
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
@@ -54,22 +54,63 @@ SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
 MAX_LEAVES_PER_NODE = 1.25
 
 
+def leaf_stats(tree: SPTree) -> tuple[set[str], int]:
+    """The distinct leaf nodes of ``tree`` and its number of leaves counted with
+    multiplicity (as :func:`.sptree.leaves` yields them), without unfolding: the trees of
+    non-SP reductions share sub-expressions (a 300-node random DAG's tree has ~200,000
+    leaves but a few thousand distinct sub-trees), so each distinct sub-tree (by identity)
+    is visited once, bottom-up with an explicit stack. O(distinct sub-trees)."""
+    count: dict[int, int] = {}
+    nodes: set[str] = set()
+    stack: list[tuple[SPTree, bool]] = [(tree, False)]
+    while stack:
+        t, done = stack.pop()
+        key = id(t)
+        if key in count and not done:
+            continue
+        tp = type(t)
+        if tp is Leaf:
+            nodes.add(t.node)
+            count[key] = 1
+        elif tp is Series or tp is Parallel:
+            if done:
+                count[key] = sum(count[id(x)] for x in t.parts)
+            else:
+                stack.append((t, True))
+                stack.extend((x, False) for x in t.parts if id(x) not in count)
+        else:  # a Delay
+            count[key] = 0
+    return nodes, count[id(tree)]
+
+
 class DPBound:
     """Bound (2) for the search nodes of :class:`~.flow_bound.LPSearch` (its FlowLP ``lp``)."""
 
     def __init__(self, dp: DecoupledProblem, lp, remainder: RemainderSolver):
         self.lp, self.remainder = lp, remainder
         # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow
-        # mask, budget), and whether the root tries it
-        self.flows: list[tuple] = []
+        # mask, budget), built when first used (None until then), and whether the root tries
+        # it; flows not tried are never unfolded (a non-SP tree unfolds to 10^5 leaves)
+        self.dp = dp
+        self.flows: list[tuple | None] = []
         self.tried: list[bool] = []
         self.ok = True
         for f in dp.flows:
-            counts = Counter(leaves(f.tree))  # the tree's own leaves (after its simplification)
-            if any(v not in lp.index for v in counts):  # a leaf the LP does not know: off
+            nodes, total = leaf_stats(f.tree)  # the tree's own leaves (after its simplification)
+            if any(v not in lp.index for v in nodes):  # a leaf the LP does not know: off
                 self.ok = False
                 return
-            self.tried.append(sum(counts.values()) <= MAX_LEAVES_PER_NODE * len(counts))
+            self.tried.append(total <= MAX_LEAVES_PER_NODE * len(nodes))
+            self.flows.append(None)
+        self.kept: int | None = None  # the flow whose (2) is used below the root
+        self.t0, self.spent = time.perf_counter(), 0.0  # the search's start, seconds in DPs
+
+    def flow_parts(self, i: int) -> tuple:
+        """Flow i's (tree with each duplicated leaf its own alias, candidates with the
+        aliases, [(alias, LP node, share)], not-in-flow mask, budget), built once."""
+        if self.flows[i] is None:
+            lp, dp, f = self.lp, self.dp, self.dp.flows[i]
+            counts = Counter(leaves(f.tree))
             dup = {v for v, m in counts.items() if m > 1}
             tree, cands = f.tree, dp.candidates
             names = [(v, v) for v in counts if v not in dup]
@@ -83,9 +124,8 @@ class DPBound:
             slots = [(a, lp.index[v], 1.0 / leaves_of[v]) for a, v in names]
             outside = np.ones(len(lp.nodes), dtype=bool)
             outside[[lp.index[v] for v in counts]] = False
-            self.flows.append((tree, cands, slots, outside, f.budget_ms))
-        self.kept: int | None = None  # the flow whose (2) is used below the root
-        self.t0, self.spent = time.perf_counter(), 0.0  # the search's start, seconds in DPs
+            self.flows[i] = (tree, cands, slots, outside, f.budget_ms)
+        return self.flows[i]
 
     def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:
         """(Y_{f,v} per flow and node, const_f per flow) of the LP's flows ``y`` (the third
@@ -103,7 +143,7 @@ class DPBound:
         Y_other = Yf[others].sum(axis=0)
         val = lp.cost + Y_other[lp.owner] * lp.lat
         val = np.where(ub > 0, val, BIG)
-        tree, cands, slots, outside, budget = self.flows[i]
+        tree, cands, slots, outside, budget = self.flow_parts(i)
         ptr = lp.ptr
         weight = {a: (val[ptr[j]:ptr[j + 1]] * share).tolist() for a, j, share in slots}
         t = time.perf_counter()

@@ -79,7 +79,7 @@ import time
 
 import numpy as np
 
-from .. import spec
+from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
@@ -96,11 +96,41 @@ STRONG = 8  # branching candidates scored (by their children's LPs until RELIABL
 # costs more than it saves (measured in docs/fa2.md); the cuts are global, so every node
 # solved afterwards has them
 CUT_FIRST = 256
+# ... or already at the CUT_EARLY-th node when the bounds popped so far have closed less than
+# CUT_STALL of the root's gap to the incumbent: on the bench families the search had closed
+# 43-96 % of it by its 32nd node (random 50-300, lattices 5x5-12x12 and 4x30, vsp 60-100),
+# on the fuzzed 5x5 lattice that ran 105,560 nodes without cuts 9 % (docs/fa2.md)
+CUT_EARLY = 32
+CUT_STALL = 0.25
+SEPARATE_SHARE, SEPARATE_MIN_S = 0.25, 0.1  # separation rounds' time budget (LPSearch.separate)
+NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
+
+
+def _csr(lists: list[list[tuple[int, float]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-slot lists of (slot, delay) as CSR arrays (pointers, slots, delays), in order."""
+    ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lists], out=ptr[1:])
+    return (ptr, np.asarray([u for x in lists for u, _ in x], dtype=np.int64),
+            np.asarray([d for x in lists for _, d in x], dtype=float))
+
+
+def _kernels(started: float) -> object | None:
+    """The compiled passes (:mod:`.flow_numba`), or None (the Python loops, same values):
+    only when Numba runs and is already imported, or the search (started at ``started``,
+    ``perf_counter``) has run ``NUMBA_AFTER_S``: loading Numba and the kernels' cache costs
+    ~0.3 s in a fresh process (a CLI call solving a 5x5 lattice: 14 -> 322 ms) and the
+    passes gain 10-20 % of a search, so only long searches pay for it."""
+    if "numba" not in sys.modules and time.perf_counter() - started < NUMBA_AFTER_S:
+        return None
+    if not cpu_kernels.available():
+        return None
+    from . import flow_numba
+    return flow_numba
 
 
 class FlowLP:
@@ -228,6 +258,9 @@ class FlowLP:
             self.ins[v].append((u, d))
             self.outs[u].append((v, d))
             self.out_edges[u].append((e, v))
+        # the same in- and out-edges as CSR arrays, for the compiled passes (.flow_numba)
+        self.in_ptr, self.in_src, self.in_d = _csr(self.ins)
+        self.out_ptr, self.out_dst, self.out_d = _csr(self.outs)
 
     def _run(self, ub: np.ndarray) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
@@ -372,6 +405,7 @@ class LPSearch:
     def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
                  deadline: float | None, cutoff: float = INF):
         self.deadline = deadline
+        self.started = time.perf_counter()
         self.exact = _Exact(dp, remainder, cutoff)
         self.lp = FlowLP(dp, graphs)
         self.coupling = list(dp.coupling)
@@ -517,8 +551,15 @@ class LPSearch:
         lp = self.lp
         if sol is None:
             return None
+        # separation time at most SEPARATE_SHARE of the search's so far (at least
+        # SEPARATE_MIN_S): six flows over 150 nodes took 2.4 s of rounds after a 1.9 s search
+        # that they did not shorten; the stalled lattice's took 0.07 s
+        t0 = time.perf_counter()
+        stop = t0 + max(SEPARATE_MIN_S, SEPARATE_SHARE * (t0 - self.started))
+        if self.deadline is not None:
+            stop = min(stop, self.deadline)
         for _ in range(flow_cuts.MAX_ROUNDS):
-            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS:
+            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or time.perf_counter() > stop:
                 break
             cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget, sol[0])
             if not cuts:
@@ -581,6 +622,13 @@ class LPSearch:
         lp = self.lp
         lat, cost, owner = lp.lat, lp.cost, lp.owner
         pick = pick.copy()
+        nb = _kernels(self.started)
+        if nb is not None:  # the same moves, compiled (.flow_numba)
+            pick = pick.astype(np.int64)
+            nb.fill(pick, np.ascontiguousarray(allowed, dtype=np.bool_), lat, cost, owner,
+                    lp.slot_node, lp.slot_flow, self.tight_budget, lp.in_ptr, lp.in_src, lp.in_d,
+                    lp.out_ptr, lp.out_dst, lp.out_d)
+            return pick
         for _ in range(len(lp.nodes)):
             start, tail = self.start_tail(lat[pick])
             room_slot = self.tight_budget[lp.slot_flow] - start - tail
@@ -599,6 +647,13 @@ class LPSearch:
         """Per slot, the longest path ending just before it (start) and leaving it (tail),
         node latencies ``L_node``: one pass each way in topological order, O(Σ_f |G_f|)."""
         lp = self.lp
+        nb = _kernels(self.started)
+        if nb is not None:  # the same sums, compiled (.flow_numba)
+            L_slot = np.ascontiguousarray(L_node[lp.slot_node], dtype=float)
+            start, tail = np.empty(L_slot.size), np.empty(L_slot.size)
+            nb.start_tail(L_slot, lp.in_ptr, lp.in_src, lp.in_d, lp.out_ptr, lp.out_dst, lp.out_d,
+                          start, tail)
+            return start, tail
         L = L_node[lp.slot_node].tolist()
         S = len(L)
         start, finish = [0.0] * S, [0.0] * S
@@ -798,22 +853,50 @@ class LPSearch:
             return masks
         return self.without(masks, drop)
 
+    def rekey(self, heap: list, root_sol: tuple) -> list:
+        """After cuts are separated at the root: the root's rounding with them valued (where
+        they close the gap it is often the optimum), and every open search node's key raised
+        to bound (1) at the root's new y over its own candidates (the cuts' multipliers
+        included: (1) holds for every y and π ≥ 0), those that then reach the incumbent
+        dropped -- instead of popping and solving each (a fuzzed 5x5 lattice whose cuts close
+        the whole gap at node 32 still solved the ~390 nodes queued by then). O(open nodes ·
+        coupling candidates)."""
+        lam, duals = root_sol
+        every = np.ones(self.lp.n_lam)
+        self.value(self.rounding(lam, every))
+        raw, val, mins = self.lp.bound_at(self.lp.flow_weights(duals, True), every)
+        full = tuple((1 << (b - a)) - 1 for a, b in self.wcols)
+        limit = self.exact.best - self.tol()
+        out = []
+        for key, tie, masks, parent_y, known in heap:
+            key = self.child_bound(masks, full, val, mins, raw, key)
+            if key < limit:
+                out.append((key, tie, masks, parent_y, known))
+        heapq.heapify(out)
+        return out
+
     def run(self) -> SearchResult | None:
         exact = self.exact
         counter = 0
         # (bound, tie, masks, the parent's y, what strong branching solved of this node)
         heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None, None)]
         root_lb: float | None = None
+        popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
+        cut_at = CUT_FIRST
         while heap:
             parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
             if parent_lb >= exact.best - self.tol():
                 continue
+            popped = max(popped, parent_lb)
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
                 break
             self.explored += 1
+            if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
+                    and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
+                cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
             narrowed = self.propagate(masks)
             if narrowed is None:
                 continue
@@ -823,11 +906,15 @@ class LPSearch:
                 _, y, lam, self.lp.value = known
             else:
                 sol = self.lp.solve(ub)
-                if sol is not None and self.explored == CUT_FIRST:
+                if sol is not None and self.explored >= cut_at:
                     # separate at the root's LP (every candidate allowed): its covers are
-                    # global, and every node solved from now on has them
+                    # global, and every node solved from now on has them (once: at the
+                    # first node from cut_at whose LP is solved here)
+                    cut_at = INF
                     root = np.ones(self.lp.n_lam)
-                    self.separate(root, self.lp.solve(root))
+                    cut_sol = self.separate(root, self.lp.solve(root))
+                    if cut_sol is not None:
+                        heap = self.rekey(heap, cut_sol)
                     sol = self.lp.solve(ub)
                 if sol is not None:
                     lam = sol[0]

@@ -1,0 +1,84 @@
+"""The flow-bound search's compiled passes (fa2opt.reductions.flow_numba) equal the Python
+loops bit for bit (start/tail per slot, and greedy slack filling's moves), and the bound (2)'s
+leaf statistics (fa2opt.reductions.dp_bound.leaf_stats) equal an unfolding count."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from fa2opt import cpu_kernels
+from fa2opt.generate import FAMILIES
+from fa2opt.pareto import pareto_remainder
+from fa2opt.reductions.dp_bound import leaf_stats
+from fa2opt.reductions import flow_bound as FB
+from fa2opt.reductions.flow_bound import LPSearch
+from fa2opt.reductions.sptree import leaves
+
+from test_flow_bound import decoupled, drawn_instance  # noqa: E402  (tests/test_flow_bound.py)
+
+needs_numba = pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available")
+
+
+def _searches():
+    """LPSearch objects of small drawn instances and of generated non-SP / shared graphs
+    (edge delays, several flows over shared nodes)."""
+    out = []
+    insts = [drawn_instance(s, s % 2 == 0, max_nodes=9) for s in range(12)]
+    insts += [FAMILIES["random"].generator(np.random.default_rng(s), 30) for s in range(2)]
+    insts += [FAMILIES["shared-large"].generator(np.random.default_rng(s), 30, 3) for s in range(2)]
+    insts += [FAMILIES["lattice"].generator(np.random.default_rng(0), 4, 5)]
+    for inst in insts:
+        _, dp = decoupled(inst)
+        if not dp.coupling or any(f.graph is None for f in dp.flows):
+            continue
+        out.append(LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None))
+    return out
+
+
+@needs_numba
+def test_compiled_passes_equal_the_python_loops(monkeypatch):
+    monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)  # compiled from the first pass
+    rng = np.random.default_rng(5)
+    checked = 0
+    for s in _searches():
+        lp = s.lp
+        for _ in range(6):
+            pick = lp.ptr[:-1] + (rng.random(len(lp.nodes)) * np.diff(lp.ptr)).astype(np.int64)
+            allowed = rng.random(lp.n_lam) < 0.8
+            allowed[pick] = True
+            L = lp.lat[pick]
+            start, tail = s.start_tail(L)
+            fill = s.fill(pick, allowed)
+            with cpu_kernels.disabled():
+                py_start, py_tail = s.start_tail(L)
+                py_fill = s.fill(pick, allowed)
+            assert np.array_equal(start, py_start) and np.array_equal(tail, py_tail)
+            assert np.array_equal(fill, py_fill)
+            checked += 1
+    assert checked >= 60
+
+
+def test_numba_is_not_loaded_for_short_searches(monkeypatch):
+    """Short searches keep the Python loops unless Numba is already imported (loading it
+    costs ~0.3 s in a fresh process); past NUMBA_AFTER_S they take the compiled passes."""
+    s = _searches()[0]
+    monkeypatch.delitem(__import__("sys").modules, "numba", raising=False)
+    assert FB._kernels(s.started) is None
+    monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)
+    assert (FB._kernels(s.started) is not None) == cpu_kernels.available()
+
+
+def test_leaf_stats_equal_the_unfolded_count():
+    checked = 0
+    for inst in [drawn_instance(s, s % 2 == 0, max_nodes=9) for s in range(20)] + [
+            FAMILIES["random"].generator(np.random.default_rng(1), 40)]:
+        _, dp = decoupled(inst)
+        for f in dp.flows:
+            counts = Counter(leaves(f.tree))
+            assert leaf_stats(f.tree) == (set(counts), sum(counts.values()))
+            checked += sum(m > 1 for m in counts.values())  # trees that share sub-expressions
+    assert checked > 0
