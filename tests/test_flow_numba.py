@@ -1,6 +1,6 @@
 """The flow-bound search's compiled passes (fa2opt.reductions.flow_numba) equal the Python
-loops bit for bit (start/tail per slot, and greedy slack filling's moves), and the bound (2)'s
-leaf statistics (fa2opt.reductions.dp_bound.leaf_stats) equal an unfolding count."""
+loops bit for bit (start/tail per slot, and greedy slack filling's moves), and the leaf counts
+without unfolding (fa2opt.reductions.sptree.count_leaves) equal an unfolding count."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import pytest
 from fa2opt import cpu_kernels
 from fa2opt.generate import FAMILIES
 from fa2opt.pareto import pareto_remainder
-from fa2opt.reductions.dp_bound import leaf_stats
 from fa2opt.reductions import flow_bound as FB
 from fa2opt.reductions.flow_bound import LPSearch
-from fa2opt.reductions.sptree import leaves
+from fa2opt.reductions.sptree import count_leaves, leaves
 
 from test_flow_bound import decoupled, drawn_instance  # noqa: E402  (tests/test_flow_bound.py)
 
@@ -72,13 +71,13 @@ def test_numba_is_not_loaded_for_short_searches(monkeypatch):
     assert (FB._kernels(s.started) is not None) == cpu_kernels.available()
 
 
-def test_leaf_stats_equal_the_unfolded_count():
+def test_count_leaves_equals_the_unfolded_count():
     checked = 0
     for inst in [drawn_instance(s, s % 2 == 0, max_nodes=9) for s in range(20)] + [
             FAMILIES["random"].generator(np.random.default_rng(1), 40)]:
         _, dp = decoupled(inst)
         for f in dp.flows:
             counts = Counter(leaves(f.tree))
-            assert leaf_stats(f.tree) == (set(counts), sum(counts.values()))
+            assert count_leaves(f.tree) == counts
             checked += sum(m > 1 for m in counts.values())  # trees that share sub-expressions
     assert checked > 0

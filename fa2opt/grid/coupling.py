@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
 from types import ModuleType
 from typing import Any, Mapping, Sequence
 
@@ -29,7 +28,7 @@ from ..reductions.decouple import DecoupledProblem
 from ..reductions.pruning import Candidates, PrunedProblem, front_rows
 from ..reductions.search import SearchResult, search
 from ..reductions.sp_decompose import SPFlow, SPProblem
-from ..reductions.sptree import SPTree, leaves
+from ..reductions.sptree import SPTree, count_leaves, leaves
 from .columns import useful_columns
 from .curves import CurveTables
 from .flow_dp import FlowPart, count_terms, flow_pass, tree_pass
@@ -201,7 +200,7 @@ def batch_item_search(parts: Sequence[FlowPart], tabs: CurveTables, grid_ms: flo
     cost = np.full(B, np.inf)
     choice = {v: np.full(B, -1, dtype=np.int64) for v in nodes}
     slas = [np.broadcast_to(kernels.to_numpy(xp.asarray(p.budget_ms)), (B,)) for p in parts]
-    counts = [Counter(leaves(p.tree)) for p in parts]
+    counts = [count_leaves(p.tree) for p in parts]
     for b in range(B):
         cands = {v: candidates_at(tabs, v, b) for v in nodes}
         sp = SPProblem(PrunedProblem(None, cands),  # type: ignore[arg-type]

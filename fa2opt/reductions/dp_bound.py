@@ -42,7 +42,7 @@ import numpy as np
 
 from .decouple import DecoupledProblem
 from .search import RemainderSolver
-from .sptree import Leaf, Parallel, Series, SPTree, leaves, split_leaves
+from .sptree import count_leaves, split_leaves
 
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
@@ -52,35 +52,6 @@ SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
 # reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
 # lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)
 MAX_LEAVES_PER_NODE = 1.25
-
-
-def leaf_stats(tree: SPTree) -> tuple[set[str], int]:
-    """The distinct leaf nodes of ``tree`` and its number of leaves counted with
-    multiplicity (as :func:`.sptree.leaves` yields them), without unfolding: the trees of
-    non-SP reductions share sub-expressions (a 300-node random DAG's tree has ~200,000
-    leaves but a few thousand distinct sub-trees), so each distinct sub-tree (by identity)
-    is visited once, bottom-up with an explicit stack. O(distinct sub-trees)."""
-    count: dict[int, int] = {}
-    nodes: set[str] = set()
-    stack: list[tuple[SPTree, bool]] = [(tree, False)]
-    while stack:
-        t, done = stack.pop()
-        key = id(t)
-        if key in count and not done:
-            continue
-        tp = type(t)
-        if tp is Leaf:
-            nodes.add(t.node)
-            count[key] = 1
-        elif tp is Series or tp is Parallel:
-            if done:
-                count[key] = sum(count[id(x)] for x in t.parts)
-            else:
-                stack.append((t, True))
-                stack.extend((x, False) for x in t.parts if id(x) not in count)
-        else:  # a Delay
-            count[key] = 0
-    return nodes, count[id(tree)]
 
 
 class DPBound:
@@ -96,7 +67,8 @@ class DPBound:
         self.tried: list[bool] = []
         self.ok = True
         for f in dp.flows:
-            nodes, total = leaf_stats(f.tree)  # the tree's own leaves (after its simplification)
+            counts = count_leaves(f.tree)  # the tree's own leaves (counted, not unfolded)
+            nodes, total = set(counts), sum(counts.values())
             if any(v not in lp.index for v in nodes):  # a leaf the LP does not know: off
                 self.ok = False
                 return
@@ -110,7 +82,7 @@ class DPBound:
         aliases, [(alias, LP node, share)], not-in-flow mask, budget), built once."""
         if self.flows[i] is None:
             lp, dp, f = self.lp, self.dp, self.dp.flows[i]
-            counts = Counter(leaves(f.tree))
+            counts = count_leaves(f.tree)
             dup = {v for v, m in counts.items() if m > 1}
             tree, cands = f.tree, dp.candidates
             names = [(v, v) for v in counts if v not in dup]

@@ -65,7 +65,7 @@ from typing import Any, Generator, Mapping, Protocol
 from ..arithmetic import as_arithmetic
 from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
-from .sptree import Delay, SPTree, fix_leaves, leaves, split_leaves, trampoline
+from .sptree import Delay, SPTree, count_leaves, fix_leaves, leaves, split_leaves, trampoline
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -307,7 +307,7 @@ class _LagrangianSearch:
         self.exact = _Exact(dp, remainder, cutoff)
         self.cands = dp.candidates
         F = len(dp.flows)
-        counts = [f.leaf_count if f.leaf_count is not None else Counter(leaves(f.tree))
+        counts = [f.leaf_count if f.leaf_count is not None else count_leaves(f.tree)
                   for f in dp.flows]
         self.mult = [{w: counts[i][w] for w in dp.flow_coupling[i]} for i in range(F)]
         self.owners = {w: [i for i in range(F) if w in self.mult[i]] for w in dp.coupling}
