@@ -31,6 +31,9 @@ Valdes–Tarjan–Lawler / Bein–Kamburowski–Stallmann):
    through x keeps its length, so the expression stays exact, but the A_i (B_j) now occur
    in several places. The vertex chosen is the one duplicating the fewest node leaves;
    the duplicated nodes are the *coupling* nodes that :mod:`.decouple` hands to the search.
+   From the first stall on, the joins (:class:`_JoinIndex`) and the vertices' duplication
+   costs (a heap) are re-keyed only where arcs changed: O(changed arcs · log) per stall
+   instead of a scan of every vertex's arcs (a 300-node random DAG stalls ~400 times).
 
 The decomposition depends on the flow's graph only (not on rates, SLAs or profiles), so
 :class:`SeriesParallel` caches it per graph structure (an LRU of ``CACHE_SIZE`` entries,
@@ -176,7 +179,7 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     """Expression tree of the longest path of a DAG given in topological order with
     ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions that copied
     leaves)``.
-    Near-linear for series-parallel graphs; each node reduction scans the live vertices."""
+    Near-linear for series-parallel graphs; a stall costs O(changed arcs · log)."""
     if not nodes:
         raise ValueError("a flow needs at least one node")
     index = {v: i for i, v in enumerate(nodes)}
