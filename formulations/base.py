@@ -61,12 +61,14 @@ SLA_TOL_MS = spec.SLA_TOL_MS  # re-exported for callers of this module
 INTEGRALITY_TOL = 1e-4  # a binary farther than this from 0/1 is not a valid read-back
 
 
-def build(problem: Problem) -> pyo.ConcreteModel:
-    """The base model: choice binaries, per-flow finish times, minimum-cost objective."""
+def build(problem: Problem, prune: bool = False) -> pyo.ConcreteModel:
+    """The base model: choice binaries, per-flow finish times, minimum-cost objective.
+    ``prune`` (only where no rows will be added: the ``base`` formulation): see
+    :func:`objective_for_highs`."""
     m = pyo.ConcreteModel(name=f"base:{problem.instance.name}")
     add_choice(m, problem)
     add_flow_latency(m, problem)
-    m.cost = pyo.Objective(expr=cost_expression(m, problem), sense=pyo.minimize)
+    m.cost = pyo.Objective(expr=cost_expression(m, problem, prune=prune), sense=pyo.minimize)
     m.objective_is_cost = True
     return m
 
@@ -222,9 +224,107 @@ def sla_violations(problem: Problem, m: pyo.ConcreteModel,
     return out
 
 
-def cost_expression(m: pyo.ConcreteModel, problem: Problem):
-    """Σ_v Σ_k c_vk x_vk (the spec's objective)."""
-    return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in m.c[v]])
+def cost_expression(m: pyo.ConcreteModel, problem: Problem, terms: Iterable = (),
+                    prune: bool = False):
+    """Σ_v Σ_k c_vk x_vk (the spec's objective) plus ``terms`` ((binary, coefficient) pairs:
+    an extension's objective), as HiGHS can hold it (:func:`objective_for_highs`)."""
+    coef = {v: list(m.c[v]) for v in m.V}
+    for x, t in terms:
+        v, k = x.index()
+        coef[v][k] += t
+    return objective_for_highs(m, coef, prune)
+
+
+# HiGHS reads an objective coefficient of magnitude >= 1e20 as infinite (``infinite_cost``),
+# and costs c_k = n·u·price reach 1e45 inside the representable range (fa2opt.spec).
+OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: the largest objective coefficient HiGHS is given
+# HiGHS resolves objective differences down to about its tolerances (1e-9 integrality,
+# 1e-7 dual feasibility) times the largest coefficient: a model whose row objectives differ
+# by more than OBJECTIVE_SPAN × max(1, |the least possible objective|) is refused (answer
+# `error`) rather than risk a suboptimal decision (measured: spans of 1e22 and 1e28 gave
+# decisions worse by far more than the spec's 1e-9; ordinary instances span < 1e10).
+OBJECTIVE_SPAN = 1e15
+
+
+def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
+                        prune: bool = False):
+    """The objective Σ_v Σ_k coef[v][k] x_vk for HiGHS, which minimises the same decision:
+
+    - rows fixed to 0 (unusable) get coefficient 0 (exact: they are 0 in every solution);
+    - when some coefficient exceeds OBJECTIVE_MAX: with ``prune`` (the model is final and
+      ``m.rule_checks`` covers every row: never inside ``build`` that others extend), rows
+      that cannot be optimal by the all-fastest choice's objective are fixed to 0
+      (:func:`_prune_above_fastest`); each node's least free coefficient
+      ``low_v`` is subtracted (exact up to a constant: exactly one row per node is 1) and the
+      rest is divided by a power of two (exact) so none exceeds OBJECTIVE_MAX;
+      ``m.objective_offset`` = Σ_v low_v and ``m.objective_scale`` carry HiGHS's values
+      back (:mod:`formulations.solve`); when the differences left span more than
+      OBJECTIVE_SPAN × max(1, |Σ_v low_v|), ``m.objective_error`` says why the MILP answers
+      ``error``. Ordinary instances: offset 0, scale 1, the model as written.
+
+    The answer's cost and objective are recomputed from the tables, never read from HiGHS."""
+    m.objective_scale, m.objective_offset, m.objective_error = 1.0, 0.0, None
+    free = {v: [k for k, x in enumerate(m.xs[v]) if x.ub is None or x.ub > 0] for v in m.V}
+    use = {v: [0.0] * len(coef[v]) for v in m.V}
+    for v in m.V:
+        for k in free[v]:
+            use[v][k] = coef[v][k]
+    big = max((abs(c) for cs in use.values() for c in cs), default=0.0)
+    if big > OBJECTIVE_MAX:
+        low = {v: min((use[v][k] for k in free[v]), default=0.0) for v in m.V}
+        if prune:
+            _prune_above_fastest(m, use, free, low)
+        for v in m.V:
+            for k in free[v]:
+                use[v][k] -= low[v]
+        m.objective_offset = offset = math.fsum(low.values())
+        spread = max((c for cs in use.values() for c in cs), default=0.0)
+        if spread > OBJECTIVE_SPAN * max(1.0, abs(offset)):
+            m.objective_error = (
+                f"HiGHS cannot resolve this objective: the rows' objective values differ by up "
+                f"to {spread:.3g} while the least possible objective is {offset:.3g} (more "
+                f"than {OBJECTIVE_SPAN:.0e} x max(1, |it|) apart); use --method fa2")
+        m.objective_scale = scale = objective_scale([spread])
+        use = {v: [c / scale for c in cs] for v, cs in use.items()}
+    return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in use[v]])
+
+
+def _prune_above_fastest(m: pyo.ConcreteModel, use: dict[str, list[float]],
+                         free: dict[str, list[int]], low: Mapping[str, float]) -> None:
+    """Exact pruning before scaling: when the all-fastest choice (position 0 everywhere)
+    passes every exact rule check, its objective U bounds the optimum, and a row with
+    ``use_vk − low_v > U − Σ_w low_w`` cannot be in an optimal decision (every decision with
+    it costs more than U): it is fixed to 0 and leaves the objective (shrinking the span
+    HiGHS must resolve). A margin of 1e-9 relative keeps rounding from pruning a tie."""
+    if any(not free[v] or free[v][0] != 0 for v in m.V):
+        return
+    fastest = {v: 0 for v in m.V}
+    if any(check(fastest) for check in getattr(m, "rule_checks", [])):
+        return
+    upper = math.fsum(use[v][0] for v in m.V)
+    base = math.fsum(low.values())
+    gap = upper - base
+    margin = 1e-9 * (abs(upper) + math.fsum(abs(x) for x in low.values()))
+    for v in m.V:
+        keep = []
+        for k in free[v]:
+            if use[v][k] - low[v] > gap + margin:
+                m.xs[v][k].setub(0)
+                use[v][k] = 0.0
+            else:
+                keep.append(k)
+        free[v] = keep
+
+
+def objective_scale(coefs: Iterable[float]) -> float:
+    """The power of two (≥ 1) that objective coefficients are divided by so that none
+    exceeds OBJECTIVE_MAX (1 when none does). Dividing by a power of two is exact here (no
+    subnormals at these magnitudes) and does not change which decision is optimal."""
+    big = max((abs(c) for c in coefs), default=0.0)
+    if big <= OBJECTIVE_MAX:
+        return 1.0
+    _, exponent = math.frexp(big / OBJECTIVE_MAX)  # big / 2^exponent < OBJECTIVE_MAX
+    return math.ldexp(1.0, exponent)
 
 
 def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
@@ -250,7 +350,7 @@ def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
 
 
 FORMULATION = Formulation(
-    name="base", build=build, read_back=read_back, milp_only=False,
+    name="base", build=lambda problem: build(problem, prune=True), read_back=read_back, milp_only=False,
     summary="the spec's problem: one configuration per node, per-flow finish times ≤ SLA, "
             "minimum total cost",
 )

@@ -196,6 +196,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     presolve, solves, run_s, highs_s, recovered = "choose", 0, 0.0, 0.0, []
     tolerance = getattr(model, "feas_tol", formulations.FEAS_TOL)
     loosened, last_bound = False, None
+    # HiGHS minimises (objective − offset) / scale (base.objective_for_highs)
+    obj_scale = getattr(model, "objective_scale", 1.0)
+    obj_offset = getattr(model, "objective_offset", 0.0)
 
     def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
                  message: str | None = None, **more: Any) -> Decision:
@@ -214,6 +217,8 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         return Decision(status, choice, lower_bound=bound if status == "time_limit" else None,
                         message=message, extra=extra, objective=objective)
 
+    if getattr(model, "objective_error", None):
+        return decision("error", message=model.objective_error)
     while True:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
@@ -238,7 +243,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             continue
         has_incumbent = results.incumbent_objective is not None
         bound = results.objective_bound
-        bound = None if bound is None or not math.isfinite(bound) else float(bound)
+        # HiGHS solved the objective divided by a power of two (base.objective_scale)
+        bound = (None if bound is None or not math.isfinite(bound)
+                 else float(bound) * obj_scale + obj_offset)
         # the model with any of the cuts is a relaxation of the spec's problem (its rows
         # widened, each cut removing only decisions the rule rejects): its bound stays valid
         last_bound = bound = bound if bound is not None else last_bound
@@ -278,7 +285,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
         if not violations:
             notes = [_objective_warning(problem, choice, table_objective,
-                                        results.incumbent_objective),
+                                        None if results.incumbent_objective is None
+                                        else float(results.incumbent_objective) * obj_scale
+                                        + obj_offset),
                      "time limit reached" + no_bound if status == "time_limit" else None]
             return decision(status, choice, bound,
                             message="; ".join(n for n in notes if n) or None)
