@@ -128,14 +128,16 @@ def fp_margin_ms(budget: float, terms: int) -> float:
 #   q_k = 1000(b−1)/λ_v ≤ 1e3·2^53/1e-30 ≈ 9e48;  L_k = p + q_k finite, path sums of up to
 #                        10^7 terms ≤ 1e56 finite (sla_ms may be up to 1.8e308)
 #   c_k = n·u·price     ≤ 1e15·1e15·1e15 = 1e45;  Σ_v c_v ≤ 1e52 finite
-# Edge latencies and prices may also be exactly 0; ρ ∈ [1e-15, 1].
+# Prices may also be exactly 0, edge latencies anything in [0, 1e15]; ρ ∈ [1e-15, 1].
 MAGNITUDE_RANGE = (1e-15, 1e15)
 RATE_RPS_RANGE = MAGNITUDE_RANGE  # a flow's rate_rps (and `table --rates`)
 MULTIPLIER_RANGE = MAGNITUDE_RANGE  # a node's multiplier
 LATENCY_MS_RANGE = MAGNITUDE_RANGE  # a profile row's latency_ms p
 UNITS_RANGE = MAGNITUDE_RANGE  # a profile row's units
 PRICE_RANGE = MAGNITUDE_RANGE  # a hardware price; exactly 0 is also allowed
-EDGE_LATENCY_MS_RANGE = MAGNITUDE_RANGE  # an edge's d_e; exactly 0 is also allowed
+# an edge's d_e: only added to path sums (never multiplied or divided), so any finite value
+# >= 0 up to the window's top is exact enough -- no lower bound
+EDGE_LATENCY_MS_RANGE = (0.0, MAGNITUDE_RANGE[1])
 MAX_UTILIZATION_RANGE = (MAGNITUDE_RANGE[0], 1.0)  # ρ (the spec's (0, 1])
 # integers: exact in a double (every table column is float64) and in int64
 BATCH_RANGE = (1, 2**53)  # a profile row's batch

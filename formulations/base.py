@@ -238,12 +238,15 @@ def cost_expression(m: pyo.ConcreteModel, problem: Problem, terms: Iterable = ()
 # HiGHS reads an objective coefficient of magnitude >= 1e20 as infinite (``infinite_cost``),
 # and costs c_k = n·u·price reach 1e45 inside the representable range (fa2opt.spec).
 OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: the largest objective coefficient HiGHS is given
-# HiGHS resolves objective differences down to about its tolerances (1e-9 integrality,
-# 1e-7 dual feasibility) times the largest coefficient: a model whose row objectives differ
-# by more than OBJECTIVE_SPAN × max(1, |the least possible objective|) is refused (answer
-# `error`) rather than risk a suboptimal decision (measured: spans of 1e22 and 1e28 gave
-# decisions worse by far more than the spec's 1e-9; ordinary instances span < 1e10).
-OBJECTIVE_SPAN = 1e15
+# HiGHS resolves objective differences only to about its tolerances (1e-9 integrality,
+# 1e-7 dual feasibility) relative to the largest coefficient, while the spec compares
+# objectives to 1e-9 x max(1, |objective|). Rows whose objective exceeds the least possible
+# one by more than OBJECTIVE_SPAN x max(1, least) are left out of the model (the answer is
+# kept only when provably optimal without them) or the MILP answers `error` -- never a
+# suboptimal decision. Measured on instances drawn at the range's extremes (tests/
+# test_extreme_ranges.py): spans of 1e15..1e28 gave decisions worse than the spec's 1e-9
+# allows; 1e6 gave none. Ordinary instances stay below it (their model is unchanged).
+OBJECTIVE_SPAN = 1e6
 
 
 def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
@@ -251,27 +254,38 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
     """The objective Σ_v Σ_k coef[v][k] x_vk for HiGHS, which minimises the same decision:
 
     - rows fixed to 0 (unusable) get coefficient 0 (exact: they are 0 in every solution);
-    - when some coefficient exceeds OBJECTIVE_MAX: with ``prune`` (the model is final and
-      ``m.rule_checks`` covers every row: never inside ``build`` that others extend), rows
+    - when some coefficient exceeds OBJECTIVE_MAX or the span below is exceeded: with
+      ``prune`` (the model is final and ``m.rule_checks`` covers every row: never inside
+      ``build``, which others extend), rows
       that cannot be optimal by the all-fastest choice's objective are fixed to 0
       (:func:`_prune_above_fastest`); each node's least free coefficient
       ``low_v`` is subtracted (exact up to a constant: exactly one row per node is 1) and the
       rest is divided by a power of two (exact) so none exceeds OBJECTIVE_MAX;
       ``m.objective_offset`` = Σ_v low_v and ``m.objective_scale`` carry HiGHS's values
-      back (:mod:`formulations.solve`); when the differences left span more than
-      OBJECTIVE_SPAN × max(1, |Σ_v low_v|), ``m.objective_error`` says why the MILP answers
-      ``error``. Ordinary instances: offset 0, scale 1, the model as written.
+      back (:mod:`formulations.solve`);
+    - when the differences left span more than ``limit`` = :func:`span_limit` (Σ_v low_v):
+      with ``prune``, the rows beyond ``limit`` are fixed to 0 and
+      ``m.objective_cutoff`` = Σ_v low_v + limit: a decision of this restricted model whose
+      objective is below it is optimal for the whole (every decision holding a row left out
+      costs more), otherwise -- or when the restricted model is infeasible -- the MILP
+      answers ``error``; without ``prune``, ``m.objective_error`` says why it answers
+      ``error`` at once.
+
+    Ordinary instances: offset 0, scale 1, the model as written.
 
     The answer's cost and objective are recomputed from the tables, never read from HiGHS."""
     m.objective_scale, m.objective_offset, m.objective_error = 1.0, 0.0, None
+    m.objective_cutoff = None
     free = {v: [k for k, x in enumerate(m.xs[v]) if x.ub is None or x.ub > 0] for v in m.V}
     use = {v: [0.0] * len(coef[v]) for v in m.V}
     for v in m.V:
         for k in free[v]:
             use[v][k] = coef[v][k]
     big = max((abs(c) for cs in use.values() for c in cs), default=0.0)
-    if big > OBJECTIVE_MAX:
-        low = {v: min((use[v][k] for k in free[v]), default=0.0) for v in m.V}
+    low = {v: min((use[v][k] for k in free[v]), default=0.0) for v in m.V}
+    wide = max((use[v][k] - low[v] for v in m.V for k in free[v]), default=0.0) \
+        > span_limit(math.fsum(low.values()))
+    if big > OBJECTIVE_MAX or wide:
         if prune:
             _prune_above_fastest(m, use, free, low)
         for v in m.V:
@@ -279,14 +293,34 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
                 use[v][k] -= low[v]
         m.objective_offset = offset = math.fsum(low.values())
         spread = max((c for cs in use.values() for c in cs), default=0.0)
-        if spread > OBJECTIVE_SPAN * max(1.0, abs(offset)):
+        limit = span_limit(offset)
+        if spread > limit and prune:
+            # restrict: rows beyond the span leave the model; a decision of the restricted
+            # model proves optimal iff its objective is below offset + limit (each row left
+            # out makes every decision holding it cost more): formulations.solve checks
+            for v in m.V:
+                for k in list(free[v]):
+                    if use[v][k] > limit:
+                        m.xs[v][k].setub(0)
+                        use[v][k] = 0.0
+                        free[v].remove(k)
+            m.objective_cutoff = offset + limit * (1.0 - 1e-9)
+            spread = max((c for cs in use.values() for c in cs), default=0.0)
+        elif spread > limit:
             m.objective_error = (
                 f"HiGHS cannot resolve this objective: the rows' objective values differ by up "
                 f"to {spread:.3g} while the least possible objective is {offset:.3g} (more "
-                f"than {OBJECTIVE_SPAN:.0e} x max(1, |it|) apart); use --method fa2")
+                f"than {OBJECTIVE_SPAN:.0e} x max(1, it) apart); use --method fa2")
         m.objective_scale = scale = objective_scale([spread])
         use = {v: [c / scale for c in cs] for v, cs in use.items()}
     return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in use[v]])
+
+
+def span_limit(least: float) -> float:
+    """OBJECTIVE_SPAN × the spec's tolerance scale max(1, |objective|), bounded below by
+    ``least`` (the least possible objective): with negative terms (an accuracy weight) the
+    optimum may be near 0 whatever ``least`` is, so then 1."""
+    return OBJECTIVE_SPAN * max(1.0, least)
 
 
 def _prune_above_fastest(m: pyo.ConcreteModel, use: dict[str, list[float]],

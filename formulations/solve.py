@@ -219,6 +219,12 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
 
     if getattr(model, "objective_error", None):
         return decision("error", message=model.objective_error)
+    # rows beyond the objective span HiGHS resolves were left out (base.objective_for_highs):
+    # the restricted model's answer holds only below this objective
+    cutoff = getattr(model, "objective_cutoff", None)
+    beyond = ("HiGHS cannot resolve this objective: rows whose objective exceeds the least "
+              f"possible one by more than {base.OBJECTIVE_SPAN:.0e} x max(1, it) "
+              "were left out, and ")
     while True:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
@@ -236,6 +242,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         tc = results.termination_condition
         extra["termination"] = str(tc.name)
         if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
+            if cutoff is not None and not settled_infeasible and presolve == "off":
+                return decision("error", message=beyond + "without them there is no "
+                                                          "decision; use --method fa2")
             if settled_infeasible or presolve == "off":
                 return decision("infeasible")
             presolve = "off"
@@ -249,6 +258,8 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         # the model with any of the cuts is a relaxation of the spec's problem (its rows
         # widened, each cut removing only decisions the rule rejects): its bound stays valid
         last_bound = bound = bound if bound is not None else last_bound
+        if cutoff is not None:  # the restricted model's bound does not bound the whole
+            last_bound = bound = None
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
         elif tc == TC.maxTimeLimit:
@@ -283,6 +294,12 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             return decision("error", message=f"reading the solution back: {exc}")
         violations = [v for check in checks for v in check(choice)]
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
+        if not violations and cutoff is not None:
+            value = problem.cost(choice) if table_objective is None else table_objective(choice)
+            if status == "optimal" and not value <= cutoff:
+                return decision("error", message=beyond + f"the best decision without them "
+                                                          f"({value:.3g}) may not be optimal; "
+                                                          f"use --method fa2")
         if not violations:
             notes = [_objective_warning(problem, choice, table_objective,
                                         None if results.incumbent_objective is None
