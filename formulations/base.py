@@ -237,7 +237,7 @@ def cost_expression(m: pyo.ConcreteModel, problem: Problem, terms: Iterable = ()
 
 # HiGHS reads an objective coefficient of magnitude >= 1e20 as infinite (``infinite_cost``),
 # and costs c_k = n·u·price reach 1e45 inside the representable range (fa2opt.spec).
-OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: the largest objective coefficient HiGHS is given
+OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: a larger coefficient is shifted and scaled (below)
 # HiGHS resolves objective differences only to about its tolerances (1e-9 integrality,
 # 1e-7 dual feasibility) relative to the largest coefficient, while the spec compares
 # objectives to 1e-9 x max(1, |objective|). Rows whose objective exceeds the least possible
@@ -247,6 +247,7 @@ OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: the largest objective coefficient HiGHS
 # test_extreme_ranges.py): spans of 1e15..1e28 gave decisions worse than the spec's 1e-9
 # allows; 1e6 gave none. Ordinary instances stay below it (their model is unchanged).
 OBJECTIVE_SPAN = 1e6
+OBJECTIVE_FINE = 1e-6  # a row difference below this × max(1, least) triggers the same path
 
 
 def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
@@ -254,13 +255,16 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
     """The objective Σ_v Σ_k coef[v][k] x_vk for HiGHS, which minimises the same decision:
 
     - rows fixed to 0 (unusable) get coefficient 0 (exact: they are 0 in every solution);
-    - when some coefficient exceeds OBJECTIVE_MAX or the span below is exceeded: with
+    - when some coefficient exceeds OBJECTIVE_MAX, some difference between a node's rows is
+      below OBJECTIVE_FINE × max(1, least) (HiGHS's absolute tolerances would not see it)
+      or the span below is exceeded: with
       ``prune`` (the model is final and ``m.rule_checks`` covers every row: never inside
       ``build``, which others extend), rows
       that cannot be optimal by the all-fastest choice's objective are fixed to 0
       (:func:`_prune_above_fastest`); each node's least free coefficient
       ``low_v`` is subtracted (exact up to a constant: exactly one row per node is 1) and the
-      rest is divided by a power of two (exact) so none exceeds OBJECTIVE_MAX;
+      rest is divided by a power of two (exact, :func:`normalizing_scale`: the largest lands
+      in [2^39, 2^40));
       ``m.objective_offset`` = Σ_v low_v and ``m.objective_scale`` carry HiGHS's values
       back (:mod:`formulations.solve`);
     - when the differences left span more than ``limit`` = :func:`span_limit` (Σ_v low_v):
@@ -283,9 +287,13 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
             use[v][k] = coef[v][k]
     big = max((abs(c) for cs in use.values() for c in cs), default=0.0)
     low = {v: min((use[v][k] for k in free[v]), default=0.0) for v in m.V}
-    wide = max((use[v][k] - low[v] for v in m.V for k in free[v]), default=0.0) \
-        > span_limit(math.fsum(low.values()))
-    if big > OBJECTIVE_MAX or wide:
+    diffs = [use[v][k] - low[v] for v in m.V for k in free[v]]
+    least = math.fsum(low.values())
+    wide = max(diffs, default=0.0) > span_limit(least)
+    # a difference HiGHS's absolute tolerances (1e-7 on reduced costs) would not see, though
+    # the spec's 1e-9 × max(1, |objective|) does (a switch cost of 1e-8 was ignored)
+    fine = any(0.0 < d < OBJECTIVE_FINE * max(1.0, least) for d in diffs)
+    if big > OBJECTIVE_MAX or wide or fine:
         if prune:
             _prune_above_fastest(m, use, free, low)
         for v in m.V:
@@ -311,7 +319,7 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
                 f"HiGHS cannot resolve this objective: the rows' objective values differ by up "
                 f"to {spread:.3g} while the least possible objective is {offset:.3g} (more "
                 f"than {OBJECTIVE_SPAN:.0e} x max(1, it) apart); use --method fa2")
-        m.objective_scale = scale = objective_scale([spread])
+        m.objective_scale = scale = normalizing_scale(spread)
         use = {v: [c / scale for c in cs] for v, cs in use.items()}
     return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in use[v]])
 
@@ -350,15 +358,16 @@ def _prune_above_fastest(m: pyo.ConcreteModel, use: dict[str, list[float]],
         free[v] = keep
 
 
-def objective_scale(coefs: Iterable[float]) -> float:
-    """The power of two (≥ 1) that objective coefficients are divided by so that none
-    exceeds OBJECTIVE_MAX (1 when none does). Dividing by a power of two is exact here (no
-    subnormals at these magnitudes) and does not change which decision is optimal."""
-    big = max((abs(c) for c in coefs), default=0.0)
-    if big <= OBJECTIVE_MAX:
+def normalizing_scale(spread: float) -> float:
+    """The power of two that the shifted objective is divided by so that its largest
+    coefficient ``spread`` lands in [2^39, 2^40) (1 for 0): below HiGHS's infinity (1e20)
+    by far, and high enough that the differences the spec resolves (1e-9 × max(1, least) ≥
+    spread / (1e6 · 1e9) after :func:`span_limit`) are ≥ 1e-3, far above HiGHS's absolute
+    tolerances. Dividing by a power of two is exact and keeps the optimal decisions."""
+    if spread <= 0.0:
         return 1.0
-    _, exponent = math.frexp(big / OBJECTIVE_MAX)  # big / 2^exponent < OBJECTIVE_MAX
-    return math.ldexp(1.0, exponent)
+    _, exponent = math.frexp(spread)  # spread = f · 2^exponent, f in [0.5, 1)
+    return math.ldexp(1.0, exponent - 40)
 
 
 def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
