@@ -393,7 +393,8 @@ def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
 
 
 FORMULATION = Formulation(
-    name="base", build=lambda problem: build(problem, prune=True), read_back=read_back, milp_only=False,
+    name="base", build=lambda problem: build(problem, prune=True), read_back=read_back,
+    milp_only=False,
     summary="the spec's problem: one configuration per node, per-flow finish times ≤ SLA, "
             "minimum total cost",
 )

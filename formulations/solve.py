@@ -252,7 +252,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             continue
         has_incumbent = results.incumbent_objective is not None
         bound = results.objective_bound
-        # HiGHS solved the objective divided by a power of two (base.normalizing_scale), less base.objective_for_highs's offset
+        # HiGHS solved (objective − offset) / scale (base.objective_for_highs): undo it
         bound = (None if bound is None or not math.isfinite(bound)
                  else float(bound) * obj_scale + obj_offset)
         # the model with any of the cuts is a relaxation of the spec's problem (its rows
