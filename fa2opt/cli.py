@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from . import spec
 from .answer import Answer, empty_answer
+from .extensions import validate as validate_extensions
 from .io import InputError, load_instance
 from .problem import Problem
 from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
@@ -127,6 +128,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.instances:
         try:
             inst = load_instance(path)
+            validate_extensions(inst)  # the extension keys too (a base solve ignores them)
         except InputError as exc:
             print(exc, file=sys.stderr)
             status = 2

@@ -132,9 +132,16 @@ class _Checker:
 
     def positive_int(self, value: Any, field: str,
                      within: tuple[float, float] = spec.COUNT_RANGE) -> int:
-        x = self.number(value, field)
-        if not float(x).is_integer() or x < 1:
-            raise self.fail(field, f"must be a positive integer (got {quote(value)})")
+        """An integer in ``within`` (its lower end 1: a positive integer; 0: >= 0)."""
+        x: float | int = self.number(value, field)
+        # compare an integer literal itself: float() rounds 2^53 + 1 into the range
+        if isinstance(value, int) and not isinstance(value, bool):
+            x = value
+        elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            x = int(value)
+        if not float(x).is_integer() or x < within[0]:
+            kind = "a positive integer" if within[0] >= 1 else f"an integer >= {within[0]:g}"
+            raise self.fail(field, f"must be {kind} (got {quote(value)})")
         if not within[0] <= x <= within[1]:
             raise self.fail(field, f"out of range: must be an integer in [{within[0]:g}, "
                             f"{within[1]:g}] (got {x:g})")
@@ -500,7 +507,7 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
         max_replicas=None if raw.get("max_replicas") is None
         else chk.positive_int(raw["max_replicas"], f"{where}.max_replicas"),
         max_batch=None if raw.get("max_batch") is None
-        else chk.positive_int(raw["max_batch"], f"{where}.max_batch"),
+        else chk.positive_int(raw["max_batch"], f"{where}.max_batch", spec.MAX_BATCH_RANGE),
     )
 
 
@@ -605,19 +612,24 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
     inst = Instance(
         name=name, nodes=tuple(nodes), edges=tuple(edges), flows=tuple(flows),
         prices=prices, queueing=q, max_utilization=rho,
-        extra={k: v for k, v in data.items() if k not in KNOWN_KEYS}, source=source,
+        # a top-level key outside the base whose value is null is that key absent (for
+        # every extension key alike: "capacity": null and "current": null mean the same)
+        extra={k: v for k, v in data.items() if k not in KNOWN_KEYS and v is not None},
+        source=source,
     )
     _check_replicas(chk, inst)
-    from .extensions import validate  # extension keys (issue 14); lazy: they import io
-    validate(inst)
+    # Extension keys are not validated here: the spec's `--formulation base` ignores them,
+    # so a malformed one must not fail a base solve. They are parsed (InputError naming the
+    # field) when an extension is solved (fa2opt.extensions.declare), verified
+    # (fa2opt.verify) or by `fa2opt validate` (fa2opt.extensions.validate).
     return inst
 
 
 def _check_replicas(chk: _Checker, inst: Instance) -> None:
     """The derived bound: at the instance's rates no available profile row may need more
-    than spec.MAX_ROW_REPLICAS replicas (so replicas stay exact and costs <= 1e17, inside
-    HiGHS's range); a row above max_replicas or max_batch is never taken, so it may. One
-    vectorised pass over all rows."""
+    than spec.MAX_ROW_REPLICAS replicas (so replica counts stay exact integers in a double
+    and int64, and costs <= 1e45); a row above max_replicas or max_batch is never taken, so
+    it may. One vectorised pass over all rows."""
     owners = [n for n in inst.nodes for _ in n.configs]
     rows = [c for n in inst.nodes for c in n.configs]
     prof = ProfileArrays(batch=np.array([c.batch for c in rows], dtype=np.int64),

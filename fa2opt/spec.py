@@ -111,21 +111,42 @@ def fp_margin_ms(budget: float, terms: int) -> float:
 
 
 # -- representable range -------------------------------------------------------------------
-# The spec asks only for finite, positive numbers; these bounds are where the derived
-# quantities (replicas, costs, batch-fill delays) stay exact in int64/double and inside
-# HiGHS's range (|value| < 1e20). An instance outside them is an input error naming the
-# field (fa2opt.io); everything inside must solve. sla_ms has no bound beyond "finite > 0"
-# (a huge SLA means unconstrained).
-RATE_RPS_RANGE = (1e-6, 1e9)  # a flow's rate_rps (and `table --rates`)
-MULTIPLIER_RANGE = (1e-6, 1e6)  # a node's multiplier
-LATENCY_MS_RANGE = (1e-6, 1e9)  # a profile row's latency_ms p
-BATCH_RANGE = (1, 10**6)  # a profile row's batch (integer)
-UNITS_RANGE = (1e-6, 1e4)  # a profile row's units
-PRICE_RANGE = (1e-6, 1e4)  # a hardware price; exactly 0 is also allowed
-EDGE_LATENCY_MS_RANGE = (1e-9, 1e9)  # an edge's d_e; exactly 0 is also allowed
-MAX_UTILIZATION_RANGE = (1e-3, 1.0)  # ρ
-COUNT_RANGE = (1, 2**53)  # max_replicas, max_batch (integers)
-MAX_ROW_REPLICAS = 1e9  # n_k of any profile row at the instance's rates (so c_k <= 1e17)
+# The spec asks only for finite numbers, positive rates/SLAs/latencies/units/multipliers and
+# non-negative prices and edge latencies. These bounds are not the MILP's comfort zone: they
+# are what keeps the spec's derived quantities finite, non-zero and exact in IEEE doubles
+# (no inf, no NaN, no overflow, no underflow to 0) for every method, `verify` and the answer
+# JSON. An instance outside them is an input error naming the field (fa2opt.io); everything
+# inside must solve (the MILP may answer `error` where HiGHS cannot hold the model:
+# formulations.solve). sla_ms has no bound beyond "finite > 0" (a huge SLA means
+# unconstrained; fl(S + 1e-6) of a finite S is finite).
+#
+# One magnitude window for every positive real field: [1e-15, 1e15] (30 decades around 1).
+# With it (b ≤ 2^53, F flows, F ≤ 5·10^6 by the file limits):
+#   λ_v = m·Σλ_f        ∈ [1e-30, 1e30·F]          normal doubles, never 0 or inf
+#   μ_k = 1000·b/p      ∈ [1e-12, 1e3·2^53·1e15 ≈ 9e33]
+#   λ_v/(ρ·μ_k)         ≤ 1e30·F/(1e-15·1e-12) ≈ 5e63  finite (then the replica guard below)
+#   q_k = 1000(b−1)/λ_v ≤ 1e3·2^53/1e-30 ≈ 9e48;  L_k = p + q_k finite, path sums of up to
+#                        10^7 terms ≤ 1e56 finite (sla_ms may be up to 1.8e308)
+#   c_k = n·u·price     ≤ 1e15·1e15·1e15 = 1e45;  Σ_v c_v ≤ 1e52 finite
+# Prices may also be exactly 0, edge latencies anything in [0, 1e15]; ρ ∈ [1e-15, 1].
+MAGNITUDE_RANGE = (1e-15, 1e15)
+RATE_RPS_RANGE = MAGNITUDE_RANGE  # a flow's rate_rps (and `table --rates`)
+MULTIPLIER_RANGE = MAGNITUDE_RANGE  # a node's multiplier
+LATENCY_MS_RANGE = MAGNITUDE_RANGE  # a profile row's latency_ms p
+UNITS_RANGE = MAGNITUDE_RANGE  # a profile row's units
+PRICE_RANGE = MAGNITUDE_RANGE  # a hardware price; exactly 0 is also allowed
+# an edge's d_e: only added to path sums (never multiplied or divided), so any finite value
+# >= 0 up to the window's top is exact enough -- no lower bound
+EDGE_LATENCY_MS_RANGE = (0.0, MAGNITUDE_RANGE[1])
+MAX_UTILIZATION_RANGE = (MAGNITUDE_RANGE[0], 1.0)  # ρ (the spec's (0, 1])
+# integers: exact in a double (every table column is float64) and in int64
+BATCH_RANGE = (1, 2**53)  # a profile row's batch
+COUNT_RANGE = (1, 2**53)  # max_replicas
+MAX_BATCH_RANGE = (0, 2**53)  # max_batch: 0 leaves the node without rows (infeasible)
+# The one derived guard: n_k of every *available* row ≤ 1e15 (a round bound below 2^53 ≈
+# 9.007e15), so replica counts are exact integers in a double and in int64 and c_k ≤ 1e45.
+# A row above max_replicas or max_batch is never taken, so it may need more.
+MAX_ROW_REPLICAS = 1e15
 
 
 # -- extensions (the spec's "Extensions" section) --------------------------------------------

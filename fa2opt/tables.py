@@ -47,8 +47,8 @@ class ProfileArrays:
 
 
 class ReplicaRangeError(ValueError):
-    """A profile row would need more than MAX_ROW_REPLICAS replicas: its replica count and
-    cost would leave the exact range of int64 / HiGHS. The CLI reports it as bad input."""
+    """A profile row would need more than MAX_ROW_REPLICAS replicas: its replica count would
+    leave the exact integers of a double. The CLI reports it as bad input."""
 
 
 def replicas_needed(prof: "ProfileArrays", rate_rps: Any, max_utilization: float,
@@ -61,8 +61,8 @@ def replicas_needed(prof: "ProfileArrays", rate_rps: Any, max_utilization: float
 
 
 def guard_replicas(replicas: Any, rate_rps: Any, xp: Any = np) -> None:
-    """Refuse replica counts beyond MAX_ROW_REPLICAS rather than let them overflow int64
-    (to -2^63) or make costs that HiGHS cannot represent."""
+    """Refuse replica counts beyond MAX_ROW_REPLICAS (1e15 < 2^53) rather than let them
+    become inexact in a double or overflow int64 (to -2^63)."""
     if getattr(replicas, "size", 1) == 0:
         return
     worst = float(xp.max(replicas))

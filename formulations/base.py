@@ -61,12 +61,14 @@ SLA_TOL_MS = spec.SLA_TOL_MS  # re-exported for callers of this module
 INTEGRALITY_TOL = 1e-4  # a binary farther than this from 0/1 is not a valid read-back
 
 
-def build(problem: Problem) -> pyo.ConcreteModel:
-    """The base model: choice binaries, per-flow finish times, minimum-cost objective."""
+def build(problem: Problem, prune: bool = False) -> pyo.ConcreteModel:
+    """The base model: choice binaries, per-flow finish times, minimum-cost objective.
+    ``prune`` (only where no rows will be added: the ``base`` formulation): see
+    :func:`objective_for_highs`."""
     m = pyo.ConcreteModel(name=f"base:{problem.instance.name}")
     add_choice(m, problem)
     add_flow_latency(m, problem)
-    m.cost = pyo.Objective(expr=cost_expression(m, problem), sense=pyo.minimize)
+    m.cost = pyo.Objective(expr=cost_expression(m, problem, prune=prune), sense=pyo.minimize)
     m.objective_is_cost = True
     return m
 
@@ -222,9 +224,150 @@ def sla_violations(problem: Problem, m: pyo.ConcreteModel,
     return out
 
 
-def cost_expression(m: pyo.ConcreteModel, problem: Problem):
-    """Σ_v Σ_k c_vk x_vk (the spec's objective)."""
-    return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in m.c[v]])
+def cost_expression(m: pyo.ConcreteModel, problem: Problem, terms: Iterable = (),
+                    prune: bool = False):
+    """Σ_v Σ_k c_vk x_vk (the spec's objective) plus ``terms`` ((binary, coefficient) pairs:
+    an extension's objective), as HiGHS can hold it (:func:`objective_for_highs`)."""
+    coef = {v: list(m.c[v]) for v in m.V}
+    for x, t in terms:
+        v, k = x.index()
+        coef[v][k] += t
+    return objective_for_highs(m, coef, prune)
+
+
+# HiGHS reads an objective coefficient of magnitude >= 1e20 as infinite (``infinite_cost``),
+# and costs c_k = n·u·price reach 1e45 inside the representable range (fa2opt.spec).
+OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: a larger coefficient is shifted and scaled (below)
+# HiGHS resolves objective differences only to about its tolerances (1e-9 integrality,
+# 1e-7 dual feasibility) relative to the largest coefficient, while the spec compares
+# objectives to 1e-9 x max(1, |objective|). Rows whose objective exceeds the least possible
+# one by more than OBJECTIVE_SPAN x max(1, least) are left out of the model (the answer is
+# kept only when provably optimal without them) or the MILP answers `error` -- never a
+# suboptimal decision. Measured on instances drawn at the range's extremes (tests/
+# test_extreme_ranges.py): spans of 1e15..1e28 gave decisions worse than the spec's 1e-9
+# allows; 1e6 gave none. Ordinary instances stay below it (their model is unchanged).
+OBJECTIVE_SPAN = 1e6
+OBJECTIVE_FINE = 1e-6  # a row difference below this × max(1, least) triggers the same path
+
+
+def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
+                        prune: bool = False):
+    """The objective Σ_v Σ_k coef[v][k] x_vk for HiGHS, which minimises the same decision:
+
+    - rows fixed to 0 (unusable) get coefficient 0 (exact: they are 0 in every solution);
+    - when some coefficient exceeds OBJECTIVE_MAX, some difference between a node's rows is
+      below OBJECTIVE_FINE × max(1, least) (HiGHS's absolute tolerances would not see it)
+      or the span below is exceeded: with
+      ``prune`` (the model is final and ``m.rule_checks`` covers every row: never inside
+      ``build``, which others extend), rows
+      that cannot be optimal by the all-fastest choice's objective are fixed to 0
+      (:func:`_prune_above_fastest`); each node's least free coefficient
+      ``low_v`` is subtracted (exact up to a constant: exactly one row per node is 1) and the
+      rest is divided by a power of two (exact, :func:`normalizing_scale`: the largest lands
+      in [2^39, 2^40));
+      ``m.objective_offset`` = Σ_v low_v and ``m.objective_scale`` carry HiGHS's values
+      back (:mod:`formulations.solve`);
+    - when the differences left span more than ``limit`` = :func:`span_limit` (Σ_v low_v):
+      with ``prune``, the rows beyond ``limit`` are fixed to 0 and
+      ``m.objective_cutoff`` = Σ_v low_v + limit: a decision of this restricted model whose
+      objective is below it is optimal for the whole (every decision holding a row left out
+      costs more), otherwise -- or when the restricted model is infeasible -- the MILP
+      answers ``error``; without ``prune``, ``m.objective_error`` says why it answers
+      ``error`` at once.
+
+    Ordinary instances: offset 0, scale 1, the model as written.
+
+    The answer's cost and objective are recomputed from the tables, never read from HiGHS."""
+    m.objective_scale, m.objective_offset, m.objective_error = 1.0, 0.0, None
+    m.objective_cutoff = None
+    free = {v: [k for k, x in enumerate(m.xs[v]) if x.ub is None or x.ub > 0] for v in m.V}
+    use = {v: [0.0] * len(coef[v]) for v in m.V}
+    for v in m.V:
+        for k in free[v]:
+            use[v][k] = coef[v][k]
+    big = max((abs(c) for cs in use.values() for c in cs), default=0.0)
+    low = {v: min((use[v][k] for k in free[v]), default=0.0) for v in m.V}
+    diffs = [use[v][k] - low[v] for v in m.V for k in free[v]]
+    least = math.fsum(low.values())
+    wide = max(diffs, default=0.0) > span_limit(least)
+    # a difference HiGHS's absolute tolerances (1e-7 on reduced costs) would not see, though
+    # the spec's 1e-9 × max(1, |objective|) does (a switch cost of 1e-8 was ignored)
+    fine = any(0.0 < d < OBJECTIVE_FINE * max(1.0, least) for d in diffs)
+    if big > OBJECTIVE_MAX or wide or fine:
+        if prune:
+            _prune_above_fastest(m, use, free, low)
+        for v in m.V:
+            for k in free[v]:
+                use[v][k] -= low[v]
+        m.objective_offset = offset = math.fsum(low.values())
+        spread = max((c for cs in use.values() for c in cs), default=0.0)
+        limit = span_limit(offset)
+        if spread > limit and prune:
+            # restrict: rows beyond the span leave the model; a decision of the restricted
+            # model proves optimal iff its objective is below offset + limit (each row left
+            # out makes every decision holding it cost more): formulations.solve checks
+            for v in m.V:
+                for k in list(free[v]):
+                    if use[v][k] > limit:
+                        m.xs[v][k].setub(0)
+                        use[v][k] = 0.0
+                        free[v].remove(k)
+            m.objective_cutoff = offset + limit * (1.0 - 1e-9)
+            spread = max((c for cs in use.values() for c in cs), default=0.0)
+        elif spread > limit:
+            m.objective_error = (
+                f"HiGHS cannot resolve this objective: the rows' objective values differ by up "
+                f"to {spread:.3g} while the least possible objective is {offset:.3g} (more "
+                f"than {OBJECTIVE_SPAN:.0e} x max(1, it) apart); use --method fa2")
+        m.objective_scale = scale = normalizing_scale(spread)
+        use = {v: [c / scale for c in cs] for v, cs in use.items()}
+    return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in use[v]])
+
+
+def span_limit(least: float) -> float:
+    """OBJECTIVE_SPAN × the spec's tolerance scale max(1, |objective|), bounded below by
+    ``least`` (the least possible objective): with negative terms (an accuracy weight) the
+    optimum may be near 0 whatever ``least`` is, so then 1."""
+    return OBJECTIVE_SPAN * max(1.0, least)
+
+
+def _prune_above_fastest(m: pyo.ConcreteModel, use: dict[str, list[float]],
+                         free: dict[str, list[int]], low: Mapping[str, float]) -> None:
+    """Exact pruning before scaling: when the all-fastest choice (position 0 everywhere)
+    passes every exact rule check, its objective U bounds the optimum, and a row with
+    ``use_vk − low_v > U − Σ_w low_w`` cannot be in an optimal decision (every decision with
+    it costs more than U): it is fixed to 0 and leaves the objective (shrinking the span
+    HiGHS must resolve). A margin of 1e-9 relative keeps rounding from pruning a tie."""
+    if any(not free[v] or free[v][0] != 0 for v in m.V):
+        return
+    fastest = {v: 0 for v in m.V}
+    if any(check(fastest) for check in getattr(m, "rule_checks", [])):
+        return
+    upper = math.fsum(use[v][0] for v in m.V)
+    base = math.fsum(low.values())
+    gap = upper - base
+    margin = 1e-9 * (abs(upper) + math.fsum(abs(x) for x in low.values()))
+    for v in m.V:
+        keep = []
+        for k in free[v]:
+            if use[v][k] - low[v] > gap + margin:
+                m.xs[v][k].setub(0)
+                use[v][k] = 0.0
+            else:
+                keep.append(k)
+        free[v] = keep
+
+
+def normalizing_scale(spread: float) -> float:
+    """The power of two that the shifted objective is divided by so that its largest
+    coefficient ``spread`` lands in [2^39, 2^40) (1 for 0): below HiGHS's infinity (1e20)
+    by far, and high enough that the differences the spec resolves (1e-9 × max(1, least) ≥
+    spread / (1e6 · 1e9) after :func:`span_limit`) are ≥ 1e-3, far above HiGHS's absolute
+    tolerances. Dividing by a power of two is exact and keeps the optimal decisions."""
+    if spread <= 0.0:
+        return 1.0
+    _, exponent = math.frexp(spread)  # spread = f · 2^exponent, f in [0.5, 1)
+    return math.ldexp(1.0, exponent - 40)
 
 
 def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
@@ -250,7 +393,8 @@ def read_back(problem: Problem, m: pyo.ConcreteModel) -> dict[str, int]:
 
 
 FORMULATION = Formulation(
-    name="base", build=build, read_back=read_back, milp_only=False,
+    name="base", build=lambda problem: build(problem, prune=True), read_back=read_back,
+    milp_only=False,
     summary="the spec's problem: one configuration per node, per-flow finish times ≤ SLA, "
             "minimum total cost",
 )

@@ -75,12 +75,14 @@ def add_blocks(m: pyo.ConcreteModel, problem: Problem, blocks: Sequence[extensio
             m.budget_rows.add(base.linear([x for x, _ in pairs], [u / scale for _, u in pairs])
                               <= m.budget_rhs[i] / scale)
     m.rule_checks.append(lambda choice: violations(m, blocks, choice))
+    # the objective rebuilt on the final model (base.objective_for_highs): rows the blocks
+    # fixed to 0 leave it, and every row now has its exact check, so pruning is safe
+    if not terms:
+        m.cost.expr = base.cost_expression(m, problem, prune=True)
     if any(isinstance(b, extensions.RowTerm) for b in blocks):
         m.cost.deactivate()
         m.objective = pyo.Objective(
-            expr=base.cost_expression(m, problem) + base.linear([x for x, _ in terms],
-                                                                [t for _, t in terms]),
-            sense=pyo.minimize)
+            expr=base.cost_expression(m, problem, terms, prune=True), sense=pyo.minimize)
         m.objective_is_cost = False
         m.table_objective = lambda choice: extensions.objective(problem, blocks, choice)
 

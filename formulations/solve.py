@@ -196,6 +196,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     presolve, solves, run_s, highs_s, recovered = "choose", 0, 0.0, 0.0, []
     tolerance = getattr(model, "feas_tol", formulations.FEAS_TOL)
     loosened, last_bound = False, None
+    # HiGHS minimises (objective − offset) / scale (base.objective_for_highs)
+    obj_scale = getattr(model, "objective_scale", 1.0)
+    obj_offset = getattr(model, "objective_offset", 0.0)
 
     def decision(status: str, choice: dict[str, int] | None = None, bound: float | None = None,
                  message: str | None = None, **more: Any) -> Decision:
@@ -214,6 +217,14 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         return Decision(status, choice, lower_bound=bound if status == "time_limit" else None,
                         message=message, extra=extra, objective=objective)
 
+    if getattr(model, "objective_error", None):
+        return decision("error", message=model.objective_error)
+    # rows beyond the objective span HiGHS resolves were left out (base.objective_for_highs):
+    # the restricted model's answer holds only below this objective
+    cutoff = getattr(model, "objective_cutoff", None)
+    beyond = ("HiGHS cannot resolve this objective: rows whose objective exceeds the least "
+              f"possible one by more than {base.OBJECTIVE_SPAN:.0e} x max(1, it) "
+              "were left out, and ")
     while True:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
@@ -231,6 +242,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         tc = results.termination_condition
         extra["termination"] = str(tc.name)
         if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
+            if cutoff is not None and not settled_infeasible and presolve == "off":
+                return decision("error", message=beyond + "without them there is no "
+                                                          "decision; use --method fa2")
             if settled_infeasible or presolve == "off":
                 return decision("infeasible")
             presolve = "off"
@@ -238,10 +252,14 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             continue
         has_incumbent = results.incumbent_objective is not None
         bound = results.objective_bound
-        bound = None if bound is None or not math.isfinite(bound) else float(bound)
+        # HiGHS solved (objective − offset) / scale (base.objective_for_highs): undo it
+        bound = (None if bound is None or not math.isfinite(bound)
+                 else float(bound) * obj_scale + obj_offset)
         # the model with any of the cuts is a relaxation of the spec's problem (its rows
         # widened, each cut removing only decisions the rule rejects): its bound stays valid
         last_bound = bound = bound if bound is not None else last_bound
+        if cutoff is not None:  # the restricted model's bound does not bound the whole
+            last_bound = bound = None
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
         elif tc == TC.maxTimeLimit:
@@ -276,9 +294,17 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             return decision("error", message=f"reading the solution back: {exc}")
         violations = [v for check in checks for v in check(choice)]
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
+        if not violations and cutoff is not None:
+            value = problem.cost(choice) if table_objective is None else table_objective(choice)
+            if status == "optimal" and not value <= cutoff:
+                return decision("error", message=beyond + f"the best decision without them "
+                                                          f"({value:.3g}) may not be optimal; "
+                                                          f"use --method fa2")
         if not violations:
             notes = [_objective_warning(problem, choice, table_objective,
-                                        results.incumbent_objective),
+                                        None if results.incumbent_objective is None
+                                        else float(results.incumbent_objective) * obj_scale
+                                        + obj_offset),
                      "time limit reached" + no_bound if status == "time_limit" else None]
             return decision(status, choice, bound,
                             message="; ".join(n for n in notes if n) or None)

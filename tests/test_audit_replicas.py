@@ -1,6 +1,6 @@
 """Adversarial audit: the replica bound (fa2opt.spec.MAX_ROW_REPLICAS) applies to rows a node
 can take. Spec: "a row with n_k > max_replicas or b > max_batch is not available" -- such a
-row's replica count is never used, so an instance whose only rows beyond 1e9 replicas are
+row's replica count is never used, so an instance whose only rows beyond 1e15 replicas are
 unavailable anyway is valid and must solve (it was refused as an input error)."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from fa2opt.verify import matches
 
 
 def _doc(**node_limits: int) -> dict:
-    # at 1e9 rps the batch-8 row of 1e9 ms needs 1.25e14 replicas; the batch-1 row of 0.5 ms
-    # needs 5e5 (available under max_replicas 10**6)
-    return {"sla_ms": 2e9, "rate_rps": 1e9, "queueing": "none",
+    # at 1e15 rps the batch-8 row of 1e9 ms needs 1.25e20 replicas; the batch-1 row of 0.5 ms
+    # needs 5e11 (available under max_replicas 10**12)
+    return {"sla_ms": 2e9, "rate_rps": 1e15, "queueing": "none",
             "nodes": [{"name": "a", **node_limits, "configs": [
                 {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 0.5},
                 {"batch": 8, "hardware": "cpu", "units": 1, "latency_ms": 1e9}]},
@@ -28,8 +28,8 @@ def _doc(**node_limits: int) -> dict:
             "edges": [["a", "b"]]}
 
 
-@pytest.mark.parametrize("limits", [{"max_replicas": 10**6}, {"max_batch": 4},
-                                    {"max_replicas": 10**6, "max_batch": 1}])
+@pytest.mark.parametrize("limits", [{"max_replicas": 10**12}, {"max_batch": 4},
+                                    {"max_replicas": 10**12, "max_batch": 1}])
 def test_unavailable_rows_beyond_the_replica_bound_do_not_refuse_the_instance(
         tmp_path: Path, limits: dict, capsys: pytest.CaptureFixture[str]) -> None:
     inst = instance_from_dict(_doc(**limits))
@@ -51,4 +51,6 @@ def test_available_rows_beyond_the_replica_bound_are_still_refused() -> None:
     with pytest.raises(InputError, match="replicas"):
         instance_from_dict(_doc())
     with pytest.raises(InputError, match="replicas"):
-        instance_from_dict(_doc(max_replicas=2 * 10**14))  # the row stays available
+        doc = _doc(max_replicas=2**53)
+        doc["nodes"][0]["configs"][1]["latency_ms"] = 4e4  # needs 5e15 <= 2^53: available
+        instance_from_dict(doc)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
 from fa2opt.cli import main as cli_main
 from fa2opt.extensions import extensions_of
+from fa2opt.extensions import validate as validate_extensions
 from fa2opt.io import InputError, dump_instance, instance_from_dict
 from fa2opt.verify import matches
 
@@ -232,21 +233,31 @@ def _doc(**extra: Any) -> dict:
     ({"switch_cost": {"a": "x"}}, "switch_cost.a"),
 ])
 def test_malformed_extension_keys_are_input_errors(tmp_path, capsys, extra, field) -> None:
+    """Refused where an extension is validated or solved; ignored by ``--formulation base``
+    (spec: it "solves the base problem and ignores them"), so loading does not refuse it."""
+    inst = instance_from_dict(_doc(**extra), source="x.json")
     with pytest.raises(InputError) as err:
-        instance_from_dict(_doc(**extra), source="x.json")
+        validate_extensions(inst)
     assert err.value.field == field and "\n" not in str(err.value)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(_doc(**extra)))
-    assert cli_main(["solve", str(path)]) == 2
-    out = capsys.readouterr().err.strip().splitlines()
-    assert len(out) == 1 and field in out[0] and str(path) in out[0]
+    for argv in (["solve", str(path)], ["solve", str(path), "-m", "milp"],
+                 ["solve", str(path), "-m", "brute-force"], ["validate", str(path)]):
+        assert cli_main(argv) == 2, argv
+        out = capsys.readouterr().err.strip().splitlines()
+        assert len(out) == 1 and field in out[0] and str(path) in out[0], (argv, out)
+    for method in ("fa2", "milp", "brute-force"):
+        assert cli_main(["solve", str(path), "-m", method, "--formulation", "base",
+                         "--json"]) == 0, method
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["status"] == "optimal" and doc["formulation"] == [], (method, doc)
 
 
 def test_partial_accuracy_columns_are_an_input_error(tmp_path) -> None:
     doc = _doc(accuracy={"scale": 100})
     del doc["nodes"][1]["configs"][1]["accuracy"]
     with pytest.raises(InputError) as err:
-        instance_from_dict(doc, source="x.json")
+        validate_extensions(instance_from_dict(doc, source="x.json"))
     assert err.value.field == "nodes[b].accuracy" and "row 1" in str(err.value)
 
 

@@ -178,10 +178,9 @@ OUT_OF_RANGE = [
     ("price-tiny", ["prices", "gpu"], spec.PRICE_RANGE[0] / 2, "prices.gpu"),
     ("multiplier-above", ["nodes", 1, "multiplier"], spec.MULTIPLIER_RANGE[1] * 2, "nodes[b].multiplier"),
     ("multiplier-below", ["nodes", 1, "multiplier"], spec.MULTIPLIER_RANGE[0] / 2, "nodes[b].multiplier"),
-    ("edge-tiny", ["edges", 0, 2], spec.EDGE_LATENCY_MS_RANGE[0] / 2, "edges[0].latency_ms"),
     ("edge-above", ["edges", 0, 2], spec.EDGE_LATENCY_MS_RANGE[1] * 2, "edges[0].latency_ms"),
     ("max-replicas-above", ["nodes", 1, "max_replicas"], spec.COUNT_RANGE[1] * 4, "nodes[b].max_replicas"),
-    ("max-batch-above", ["nodes", 1, "max_batch"], spec.COUNT_RANGE[1] * 4, "nodes[b].max_batch"),
+    ("max-batch-above", ["nodes", 1, "max_batch"], spec.MAX_BATCH_RANGE[1] * 4, "nodes[b].max_batch"),
 ]
 
 
@@ -244,7 +243,7 @@ def _corner_docs() -> list[dict[str, Any]]:
             {"batch": spec.BATCH_RANGE[1], "hardware": "cpu", "units": 3, "latency_ms": 5e3}]
     docs = []
     for rate, mult, edge, rho, q, sla, prices in itertools.product(
-            spec.RATE_RPS_RANGE, spec.MULTIPLIER_RANGE, (0, spec.EDGE_LATENCY_MS_RANGE[0], 1e3),
+            spec.RATE_RPS_RANGE, spec.MULTIPLIER_RANGE, (0, 5e-324, spec.MAGNITUDE_RANGE[0], 1e3),
             spec.MAX_UTILIZATION_RANGE, ("batch-fill", "worst-case"), (1e-3, 50.0, 2e9),
             ({"cheap": spec.PRICE_RANGE[0], "dear": spec.PRICE_RANGE[1]}, {"cheap": 0})):
         docs.append({"sla_ms": sla, "rate_rps": rate, "queueing": q, "max_utilization": rho,
@@ -268,14 +267,22 @@ def _corner_instances() -> list[Any]:
 
 @pytest.mark.parametrize("method", ["fa2", "milp"])
 def test_instances_inside_the_range_solve(method: str) -> None:
-    """Every corner inside the range: the method answers, verify passes, brute force agrees."""
+    """Every corner inside the range: the method answers, verify passes, brute force agrees.
+    The MILP may refuse an objective whose row costs span more than HiGHS resolves
+    (formulations.base.OBJECTIVE_SPAN), with that reason, never a wrong decision."""
     insts = _corner_instances()
     assert len(insts) > len(_corner_docs()) // 2
+    refused = 0
     for inst in insts:
         ans, ref = solve(inst, method), solve(inst, "brute-force")
+        if method == "milp" and ans.status == "error":
+            assert "HiGHS cannot resolve this objective" in (ans.message or ""), ans.message
+            refused += 1
+            continue
         assert ans.status in ("optimal", "infeasible"), (inst, ans.message)
         assert verify(inst, ans), (inst, verify(inst, ans).summary())
         assert matches(ans, ref), (inst, ans.cost, ref.cost)
+    assert refused <= len(insts) // 4, refused  # measured: 0 of 240
 
 
 # -- 4. files -------------------------------------------------------------------------------

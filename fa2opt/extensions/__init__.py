@@ -120,8 +120,9 @@ def extensions_of(instance: "Instance") -> tuple[str, ...]:
 
 
 def validate(instance: "Instance") -> None:
-    """Parse every extension key present (InputError naming the field otherwise); called at
-    the end of :func:`fa2opt.io.instance_from_dict`."""
+    """Parse every extension key present (InputError naming the field otherwise). Loading
+    does not call it (``--formulation base`` ignores extension keys, spec); ``fa2opt
+    validate`` does, and solving an extension parses its keys through :func:`declare`."""
     for name in extensions_of(instance):
         module(name).parse(instance)
 
