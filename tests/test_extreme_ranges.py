@@ -441,8 +441,6 @@ _CAST_DOCS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="grid/nexus cast unbounded step counts to int64 "
-                                        "(files outside this branch)")
 @pytest.mark.parametrize("method", sorted(_CAST_DOCS))
 def test_grid_methods_cast_no_unbounded_step_count(method: str) -> None:
     inst = instance_from_dict(_CAST_DOCS[method])

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from ..grid.rounding import STEP_CAP
 from ..problem import FlowGraph, Problem
 from ..solver import Decision, Solver
 from ..tables import ProfileArrays, evaluate
@@ -52,7 +53,9 @@ def worst_case_latency(problem: Problem, node: str) -> np.ndarray:
 
 
 def _steps(ms: np.ndarray | float, delta: float) -> np.ndarray:
-    return np.ceil(np.asarray(ms, dtype=float) / delta - 1e-9).astype(np.int64)
+    """Latencies in steps of ``delta``, rounded up; capped at 2^52 before int64 (latencies in
+    range reach ~1e48 steps; one that long fits no budget anyway)."""
+    return np.minimum(np.ceil(np.asarray(ms, dtype=float) / delta - 1e-9), STEP_CAP).astype(np.int64)
 
 
 def is_out_forest(flow: FlowGraph) -> bool:

@@ -24,13 +24,18 @@ from .. import spec
 
 SNAP = 1e-9  # δ: rounding tolerance, in grid steps
 MODES = ("up", "down")
+# step counts are capped here before int64: latencies reach 1e15 ms and batch-fill delays far
+# more (spec.py's ranges), ~1e48 steps, which int64 cannot hold; a latency this many steps
+# long fits no budget the grid accepts (its steps are bounded far lower), so the cap changes
+# no decision, and a budget this long is refused by the grid's own limit
+STEP_CAP = float(2**52)
 
 
 def latency_steps(latency_ms: Any, grid_ms: float, mode: str, xp: ModuleType = np) -> Any:
     """A latency in grid steps: ``up`` → ⌈L/Δ − δ⌉, ``down`` → ⌊L/Δ + δ⌋ (int64, ≥ 0)."""
     x = xp.asarray(latency_ms, dtype=xp.float64) / grid_ms
     s = xp.ceil(x - SNAP) if mode == "up" else xp.floor(x + SNAP)
-    return xp.maximum(s, 0).astype(xp.int64)
+    return xp.minimum(xp.maximum(s, 0), STEP_CAP).astype(xp.int64)
 
 
 def budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
@@ -47,4 +52,5 @@ def budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
     # δ per term, plus the float error of the terms' sum and of L/Δ at this magnitude (which
     # outgrows δ once budgets pass ~10⁷ steps)
     slack = terms * SNAP + spec.fp_margin_ms(x, terms)
-    return xp.floor(x - slack if mode == "up" else x + slack).astype(xp.int64)
+    t = xp.floor(x - slack if mode == "up" else x + slack)
+    return xp.clip(t, -STEP_CAP, STEP_CAP).astype(xp.int64)
