@@ -41,6 +41,17 @@ BAD_INPUT_BASE: dict[str, Any] = {
 }
 
 
+def with_drawn_slas(inst: Instance, rng: Any, spread: float) -> Instance:
+    """``inst`` with each flow's SLA drawn between its all-fastest and all-cheapest latency:
+    fastest + U(0, ``spread``)·(cheapest − fastest), rounded to 3 decimals (flows in order)."""
+    from fa2opt.problem import Problem
+    problem = Problem.from_instance(inst)
+    fast = problem.flow_latencies(problem.fastest_choice())
+    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
+    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, spread) * (slow[f] - fast[f]), 3)
+                           for f in fast})
+
+
 def choice_of(problem: "Problem", answer: Any) -> dict[str, int]:
     """An answer's decision as table positions (node → position of the chosen row)."""
     inst = problem.instance

@@ -10,14 +10,13 @@ import random
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 import fa2opt
 from fa2opt.model import Edge, Flow, Instance
-from fa2opt.problem import Problem
 from fa2opt.reductions import dp_bound, flow_bound
 
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+from helpers import with_drawn_slas  # noqa: E402  (tests/helpers.py)
 from test_flow_bound import SEARCH, _search_and_fixings, _small_instances, two_flow_instance  # noqa: E402
 
 
@@ -42,11 +41,7 @@ def sp_shared_instance(rng: random.Random, k: int = 3) -> Instance:
     a = rng.randint(1, n - 3)
     flows.append(Flow("window", 10.0, 1.0, tuple(names[a:a + rng.randint(2, n - a)])))
     inst = replace(base, edges=tuple(edges), flows=tuple(flows))
-    problem = Problem.from_instance(inst)
-    fast = problem.flow_latencies(problem.fastest_choice())
-    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
-    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.7) * (slow[f] - fast[f]), 3)
-                           for f in fast})
+    return with_drawn_slas(inst, rng, 0.7)
 
 
 def window_instance(rng: random.Random, k: int) -> Instance:
@@ -54,11 +49,7 @@ def window_instance(rng: random.Random, k: int) -> Instance:
     base = random_dag_instance(rng, rng.randint(5, 7), k, rng.uniform(0.3, 0.6))
     names = [v.name for v in base.nodes]
     inst = replace(base, flows=(base.flows[0], Flow("part", 10.0, 1.0, tuple(names[rng.randint(1, 3):]))))
-    problem = Problem.from_instance(inst)
-    fast = problem.flow_latencies(problem.fastest_choice())
-    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
-    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.6) * (slow[f] - fast[f]), 3)
-                           for f in fast})
+    return with_drawn_slas(inst, rng, 0.6)
 
 
 def test_bound_never_exceeds_a_fixings_exact_value_for_any_multipliers_and_masks():

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import fa2opt
-from fa2opt.model import Edge, Flow, Instance
+from fa2opt.model import Flow, Instance
 from fa2opt.pareto import pareto_remainder
 from fa2opt.problem import Problem
 from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel
@@ -23,6 +23,7 @@ from fa2opt.verify import matches, verify
 
 from strategies import edge_instances  # noqa: E402  (tests/strategies.py)
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+from helpers import with_drawn_slas  # noqa: E402  (tests/helpers.py)
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
 
@@ -65,11 +66,7 @@ def two_flow_instance(rng: random.Random) -> Instance:
     window = tuple(names[a:])
     flows = (base.flows[0], Flow("part", rng.uniform(5, 40), 1.0, window))
     inst = replace(base, flows=flows)
-    problem = Problem.from_instance(inst)
-    fast = problem.flow_latencies(problem.fastest_choice())
-    slow = problem.flow_latencies({v: len(t) - 1 for v, t in problem.tables.items()})
-    return inst.with_slas({f: round(fast[f] + rng.uniform(0.0, 0.8) * (slow[f] - fast[f]), 3)
-                           for f in fast})
+    return with_drawn_slas(inst, rng, 0.8)
 
 
 def test_bound_is_below_the_optimum_for_any_multipliers_and_equals_the_lp_at_its_duals():
@@ -206,17 +203,21 @@ def _small_instances(seed: int, count: int):
             rng, rng.randint(4, 7), 3, rng.uniform(0.35, 0.8))
 
 
+def _small_searches(seed: int, count: int):
+    """:func:`_search_and_fixings` of the :func:`_small_instances` it takes."""
+    for inst in _small_instances(seed, count):
+        got = _search_and_fixings(inst)
+        if got is not None:
+            yield got
+
+
 def test_fixing_bound_never_exceeds_a_fixings_exact_value():
     """The DP is skipped for a fixing whose :meth:`LPSearch.fixing_bound` reaches the
     incumbent: the bound (cheapest others, (1) with the fixing, cheapest fitting others) is
     below the DP's exact value of every coupling fixing, and INF only for fixings no
     completion makes feasible -- so no optimum is skipped."""
     checked = infeasible = 0
-    for inst in _small_instances(11, 60):
-        got = _search_and_fixings(inst)
-        if got is None:
-            continue
-        s, (val, mins, const, _), values = got
+    for s, (val, mins, const, _), values in _small_searches(11, 60):
         for picks, exact in values.items():
             b = s.fixing_bound(list(picks), (val, mins, const))
             if exact is None:
@@ -232,11 +233,7 @@ def test_child_bound_never_exceeds_the_childs_optimum():
     above the best exact value of a fixing in the child (brute force over its fixings)."""
     rng = random.Random(5)
     checked = 0
-    for inst in _small_instances(12, 60):
-        got = _search_and_fixings(inst)
-        if got is None:
-            continue
-        s, (val, mins, const, raw), values = got
+    for s, (val, mins, const, raw), values in _small_searches(12, 60):
         full = tuple((1 << (b - a)) - 1 for a, b in s.wcols)
         for _ in range(10):
             child = tuple(m if rng.random() < 0.5 else (rng.randrange(1, m + 1) or 1) for m in full)
@@ -255,11 +252,7 @@ def test_an_lp_integral_node_is_partitioned_around_its_fixing():
     import itertools
     rng = random.Random(9)
     checked = 0
-    for inst in _small_instances(13, 80):
-        got = _search_and_fixings(inst)
-        if got is None:
-            continue
-        s = got[0]
+    for s, _, _ in _small_searches(13, 80):
         masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols)
         if all(m & (m - 1) == 0 for m in masks):
             continue
@@ -285,11 +278,7 @@ def test_mask_arrays_equal_the_python_loops():
     taken for wider masks."""
     rng = random.Random(17)
     checked = 0
-    for inst in _small_instances(14, 30):
-        got = _search_and_fixings(inst)
-        if got is None:
-            continue
-        s = got[0]
+    for s, _, _ in _small_searches(14, 30):
         for _ in range(5):
             masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols)
             fast_ub, fast_low = s.upper_bounds(masks), s.lowest_bits(masks)

@@ -19,7 +19,7 @@ from fa2opt.reductions.flow_bound import FlowLP, LPSearch
 from fa2opt.pareto import pareto_remainder
 
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
-from test_flow_bound import (_search_and_fixings, _small_instances, decoupled,  # noqa: E402
+from test_flow_bound import (_small_searches, decoupled,  # noqa: E402
                              drawn_instance, two_flow_instance)
 
 SEARCH = sys.modules["fa2opt.reductions.search"]
@@ -129,11 +129,7 @@ def test_rekeyed_bounds_never_exceed_a_nodes_optimum():
     the search's one rule, key ≥ incumbent − tolerance, which these keys make safe.)"""
     rng = random.Random(9)
     checked = raised = with_cuts = 0
-    for inst in _small_instances(21, 80):
-        got = _search_and_fixings(inst)
-        if got is None:
-            continue
-        s, _, values = got
+    for s, _, values in _small_searches(21, 80):
         every = np.ones(s.lp.n_lam)
         sol = s.separate(every, s.lp.solve(every))
         if sol is None:
