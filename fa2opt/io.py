@@ -499,7 +499,8 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
             raise owner.fail(empty_where, f"rows {seen[c.identity]} and {j} have the same identity "
                              f"(batch={b}, hardware={quote(h)}, units={u:g}, variant={quote(var)})")
         seen[c.identity] = j
-    mult = raw.get("multiplier", 1.0)
+    mult = raw.get("multiplier")  # null: the default, as for max_replicas and max_batch
+    mult = 1.0 if mult is None else mult
     return Node(
         name=name, configs=tuple(configs),
         multiplier=chk.number(mult, f"{where}.multiplier", positive=True,
@@ -527,6 +528,9 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
     chk = _Checker(source)
     base_dir = Path(base_dir)
     chk.mapping(data, "")
+    # a top-level key whose value is null is that key absent (the README's choice): an
+    # optional one takes its default, a required one is missing
+    data = {k: v for k, v in data.items() if v is not None}
 
     q = data.get("queueing", QUEUEING_DEFAULT)
     if not isinstance(q, str) or q not in queueing.names():
@@ -612,9 +616,7 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
     inst = Instance(
         name=name, nodes=tuple(nodes), edges=tuple(edges), flows=tuple(flows),
         prices=prices, queueing=q, max_utilization=rho,
-        # a top-level key outside the base whose value is null is that key absent (for
-        # every extension key alike: "capacity": null and "current": null mean the same)
-        extra={k: v for k, v in data.items() if k not in KNOWN_KEYS and v is not None},
+        extra={k: v for k, v in data.items() if k not in KNOWN_KEYS},
         source=source,
     )
     _check_replicas(chk, inst)

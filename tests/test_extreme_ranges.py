@@ -448,3 +448,20 @@ def test_grid_methods_cast_no_unbounded_step_count(method: str) -> None:
         warnings.simplefilter("error", RuntimeWarning)
         answer = fa2opt.solve(inst, method)
     assert answer.status != "error" or "grid" in (answer.message or "")
+
+
+@pytest.mark.parametrize("key", ["name", "queueing", "max_utilization", "prices", "edges", "flows"])
+def test_null_base_keys_mean_absent(key: str) -> None:
+    """The README's rule holds for the base problem's optional keys too: ``"KEY": null``
+    is the key absent (its default), and a node's ``"multiplier": null`` is 1; a required
+    key set to null is missing (one message naming it)."""
+    doc = {"rate_rps": 2.0, "sla_ms": 100.0, key: None,
+           "nodes": [{"name": "a", "multiplier": None, "configs": [
+               {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10.0}]}]}
+    inst = instance_from_dict(doc, default_name="dflt")
+    assert inst == instance_from_dict({k: v for k, v in doc.items() if k != key},
+                                      default_name="dflt")
+    assert inst.nodes[0].multiplier == 1.0
+    doc["sla_ms"] = None
+    with pytest.raises(InputError, match="sla_ms"):
+        instance_from_dict(doc)
