@@ -50,6 +50,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's code, whatever fa2opt is installed
 
+from fa2opt.compare.plots import finish_panels  # noqa: E402
 from fa2opt.compare.suites import TraceWindow, load_trace_windows  # noqa: E402
 from fa2opt.io import InputError, load_instance  # noqa: E402
 from fa2opt.model import Instance  # noqa: E402
@@ -222,14 +223,9 @@ def plot(df: pd.DataFrame, methods: Sequence[str], path: Path) -> None:
         ax.set_xlabel("time in trace window (s)", fontsize=8)
         ax.set_ylabel("cost (price-weighted units)", fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(pipes):]:
-        ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower right", fontsize=9, ncol=1)
-    fig.suptitle("Cost over the trace window per method (gaps: no_solution)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish_panels(fig, axes, len(pipes), "Cost over the trace window per method (gaps: no_solution)",
+                  path, dpi=110, legend={"loc": "lower right", "fontsize": 9, "ncol": 1},
+                  title_size=11)
 
 
 def markdown(summary: pd.DataFrame, header: str) -> str:

@@ -24,6 +24,21 @@ def _plt():
     return plt
 
 
+def finish_panels(fig, axes, used: int, title: str, path, *, dpi: int, legend: dict,
+                  title_size: float, rect: tuple | None = None) -> None:
+    """Finish a grid of panels: the panels past the first ``used`` hidden, one figure legend
+    from the first panel's lines (``legend``: matplotlib's legend options), the title, the
+    layout (within ``rect`` when given), the PNG at ``path`` written and the figure closed."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, **legend)
+    fig.suptitle(title, fontsize=title_size)
+    fig.tight_layout(**({} if rect is None else {"rect": rect}))
+    fig.savefig(path, dpi=dpi)
+    _plt().close(fig)
+
+
 def _grid_ms(label: str) -> float | None:
     try:
         spec = parse_method(label)

@@ -24,6 +24,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..compare.plots import finish_panels
 from ..simulate import MethodDecider, Predictor, evaluate, load_trace, make_workload
 from ..simulate.service import ServiceModel
 from .common import at_point, collect, hardware_class, pipeline
@@ -182,15 +183,11 @@ def plot_curves(points: pd.DataFrame, levels: Sequence[float], path_of: Any) -> 
             ax.set_xlabel("SLA violations % (pooled)", fontsize=7)
             ax.set_ylabel("mean cost", fontsize=7)
             ax.tick_params(labelsize=6)
-        for ax in list(axes.flat)[len(panels):]:
-            ax.axis("off")
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="upper right", fontsize=7)
-        fig.suptitle(f"{hw.upper()}: cost vs violations over the headroom sweep (95% CI over seeds)", fontsize=9)
-        fig.tight_layout(rect=(0, 0, 0.9, 0.95))
         name = f"cost_vs_violations_{hw}.png"
-        fig.savefig(path_of(name), dpi=75)
-        plt.close(fig)
+        finish_panels(fig, axes, len(panels),
+                      f"{hw.upper()}: cost vs violations over the headroom sweep (95% CI over seeds)",
+                      path_of(name), dpi=75, legend={"loc": "upper right", "fontsize": 7},
+                      title_size=9, rect=(0, 0, 0.9, 0.95))
         written.append(name)
     return written
 
