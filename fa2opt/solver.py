@@ -203,10 +203,15 @@ class Solver:
         if ans.status == "time_limit" and ans.lower_bound is None:
             # the spec: a time_limit answer carries lower_bound. A method stopped before it
             # had one falls back to the relaxation without SLAs and budgets (always valid);
-            # null only where even that is unknown (a MILP-only objective, or a node
-            # without rows), and then the answer says so
+            # a node the extensions leave without rows proves the instance infeasible; null
+            # only for a MILP-only objective, and then the answer says so
             bound = _relaxed_bound(problem, names)
-            if bound is not None:
+            if bound == math.inf:
+                ans = empty_answer("infeasible", self.name, message=(
+                    "a node has no row the extensions allow (proven when the time limit "
+                    "stopped the method)"), instance=problem.instance.name,
+                    **{**d.extra, "restricted": bool(names)})
+            elif bound is not None:
                 ans = ans.with_(lower_bound=bound)
             else:
                 note = "no lower bound known when the time limit stopped the method"

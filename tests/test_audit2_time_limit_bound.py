@@ -4,7 +4,9 @@ stopped; with the incumbent, if any, and lower_bound)").
 A valid bound always exists: dropping every SLA and budget leaves a separable objective, so
 Σ_v min_k (c_k + row terms) over each node's allowed rows bounds every decision. Stopped at
 once (a time limit of 1e-9 s), the MILP answered ``time_limit`` with no ``lower_bound`` on
-every instance, and fa2 did so on instances with extensions."""
+every instance, and fa2 did so on instances with extensions. Where an accuracy floor leaves a
+node without rows that relaxation is infeasible, and so is the instance: the answer is
+``infeasible`` (the MILP answered ``time_limit`` without a bound)."""
 
 from __future__ import annotations
 
@@ -54,3 +56,15 @@ def test_a_time_limit_answer_carries_a_valid_lower_bound(method: str, doc: dict)
     assert answer.status == "time_limit", (answer.status, answer.message)
     assert answer.lower_bound is not None, answer.message
     assert answer.lower_bound <= best + REL_TOL * max(1.0, abs(best))
+
+
+def test_a_node_without_allowed_rows_is_infeasible_even_when_stopped() -> None:
+    # every row of b is below the `min` floor of flow main: no decision exists
+    doc = {**EXT, "accuracy": {"aggregate": "min", "min": {"main": 0.85}},
+           "nodes": [EXT["nodes"][0], {"name": "b", "configs": _rows(
+               (1, "cpu", 2, 10.0, {"accuracy": 0.8}), (8, "gpu", 1, 60.0, {"accuracy": 0.5}))}]}
+    inst = instance_from_dict(doc)
+    assert fa2opt.solve(inst, "brute-force").status == "infeasible"
+    for method in ("fa2", "milp"):
+        answer = fa2opt.solve(inst, method, time_limit=1e-9)
+        assert answer.status == "infeasible", (method, answer.status, answer.message)

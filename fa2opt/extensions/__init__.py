@@ -182,13 +182,13 @@ def row_objective(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.n
 def relaxed_bound(problem: "Problem", blocks: Sequence[Block]) -> float | None:
     """A lower bound on the objective of every feasible decision: drop every SLA and budget,
     and the objective (cost plus row terms) separates by node, so Σ_v min_k over each
-    node's allowed rows bounds it. None when a node has no allowed row (nothing is feasible,
-    no bound is needed). O(total rows)."""
+    node's allowed rows bounds it. ``inf`` when a node has no allowed row: then the
+    relaxation, and with it the instance, is infeasible. O(total rows)."""
     obj = row_objective(problem, blocks)
     total = 0.0
     for v, keep in allowed_rows(problem, blocks).items():
         if len(keep) == 0:
-            return None
+            return float("inf")
         total += float(np.min(obj[v][keep]))
     return total
 
