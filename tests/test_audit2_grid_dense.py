@@ -45,3 +45,24 @@ def test_grid_decides_a_dense_dag_of_single_row_nodes_in_bounded_time_and_memory
     assert out.returncode == 0, out.stderr[-500:]
     answer = json.loads(out.stdout)
     assert answer["status"] in ("optimal", "feasible"), answer.get("message")
+
+
+@pytest.mark.slow
+def test_running_out_of_memory_is_an_error_answer_and_the_next_path_is_solved(tmp_path: Path) -> None:
+    # spec: several paths give one JSON answer per line, in order, exit code 2 after all of
+    # them when one is `error`; a MemoryError killed the CLI with a traceback instead
+    small = {"name": "small", "sla_ms": 100, "rate_rps": 50, "edges": [],
+             "nodes": [{"name": "a", "configs": [
+                 {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10}]}]}
+    (tmp_path / "small.json").write_text(json.dumps(small))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "fa2opt", "solve", str(INSTANCE),
+                          str(tmp_path / "small.json"), "--json", "-m", "fa2-grid"],
+                         capture_output=True, text=True, env=env, timeout=120,
+                         preexec_fn=_limit_memory)
+    lines = out.stdout.splitlines()
+    if len(lines) == 2 and json.loads(lines[0])["status"] != "error":
+        pytest.skip("fa2-grid fit in 3 GiB here: nothing to test")
+    assert out.returncode == 2, out.stderr[-500:]
+    assert [json.loads(x)["status"] for x in lines] == ["error", "optimal"]
+    assert "out of memory" in json.loads(lines[0])["message"]

@@ -82,7 +82,8 @@ def draw_flows(rng, names, edges):
     return sets
 
 
-def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=False, multi=None):
+def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=False, multi=None,
+         tight=False):
     n = rng.randint(n_lo, n_hi)
     shape = rng.choice(["chain", "fan", "manysrc", "empty", "bip", "rand", "rand"])
     names = [f"v{i}" for i in range(n)]
@@ -271,7 +272,7 @@ def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=Fals
         mode = rng.choice(["edge", "edge", "edge", "edge", "between", "between", "loose", "below", "fast"])
         if medium:
             mode = rng.choice(["edge", "between", "between", "loose"] if not hard else ["edge", "between", "between"])
-        if multi:
+        if multi or tight:
             mode = rng.choice(["tight", "tight", "tight", "between", "loose"])
         Lr = {v: ctx.rows[v][rnd[v]]["L"] for v in ctx.names}
         x = longest(ordr, preds, Lr)

@@ -1,5 +1,5 @@
 """Medium draws (30-120 nodes): fa2 vs milp only, with a time limit; the decisions checked
-by ref.Ctx (no brute force). python medium.py SEED COUNT [TL]"""
+by ref.Ctx (no brute force). python medium.py SEED COUNT [TL_FA2] [TL_MILP] [hard] [tight]"""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,8 @@ def main():
     seed, count = int(sys.argv[1]), int(sys.argv[2])
     tl = sys.argv[3] if len(sys.argv) > 3 else "20"
     tls = {"fa2": tl, "milp": sys.argv[4] if len(sys.argv) > 4 else tl}
-    hard = len(sys.argv) > 5 and sys.argv[5] == "hard"
+    hard = "hard" in sys.argv[5:]
+    tight = "tight" in sys.argv[5:]  # SLAs at the last ulp of a random choice's latency
     rng = random.Random(seed)
     d = f"{WORK}/med{seed}"
     os.makedirs(d, exist_ok=True)
@@ -29,7 +30,8 @@ def main():
     for b0 in range(0, count, batch):
         insts, paths = [], []
         for i in range(b0, min(count, b0 + batch)):
-            inst = draw(rng, n_lo=30, n_hi=120, max_comb=10 ** 300, ext_p=0.3, medium=True, hard=hard)
+            inst = draw(rng, n_lo=30, n_hi=120, max_comb=10 ** 300, ext_p=0.3, medium=True, hard=hard,
+                        tight=tight)
             p = f"{d}/m{i}.json"
             with open(p, "w") as fh:
                 json.dump(inst, fh)
