@@ -208,8 +208,8 @@ class Solver:
             bound = _relaxed_bound(problem, names)
             if bound == math.inf:
                 ans = empty_answer("infeasible", self.name, message=(
-                    "a node has no row the extensions allow (proven when the time limit "
-                    "stopped the method)"), instance=problem.instance.name,
+                    "a node has no row it may take (max_replicas, max_batch or an "
+                    "extension's filter; proven when the time limit stopped the method)"), instance=problem.instance.name,
                     **{**d.extra, "restricted": bool(names)})
             elif bound is not None:
                 ans = ans.with_(lower_bound=bound)
