@@ -58,6 +58,9 @@ def _solve_one(path: str, method: str, solver: Solver) -> Answer:
         answer = solver.solve(problem)
     except InputError as exc:  # e.g. an extension formulation reading a bad extra key
         return empty_answer("error", method, message=str(exc), instance=problem.instance.name)
+    except MemoryError:  # spec: one answer per path; the next paths still get theirs
+        return empty_answer("error", method, instance=problem.instance.name, message=(
+            f"{path}: method {method} ran out of memory"))
     answer = checked(problem, answer)
     if answer.status == "error" and not (answer.message or "").startswith(f"{path}: "):
         # spec: an error names the file; a method's own refusal (a grid bound, HiGHS, a

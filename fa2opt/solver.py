@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from .answer import DECISION_STATUSES, Answer, decision_answer, empty_answer
+from . import extensions
 from .extensions import requested
 from .extensions.solve import decide as extended_decide
 from .model import Instance
@@ -200,10 +201,21 @@ class Solver:
             ans = empty_answer(d.status, self.name, lower_bound=d.lower_bound,
                                message=d.message, instance=problem.instance.name, **d.extra)
         if ans.status == "time_limit" and ans.lower_bound is None:
-            # the spec: a time_limit answer carries lower_bound; null only when none exists,
-            # and then the answer says so
-            note = "no lower bound known when the time limit stopped the method"
-            ans = ans.with_(message=f"{ans.message}; {note}" if ans.message else note)
+            # the spec: a time_limit answer carries lower_bound. A method stopped before it
+            # had one falls back to the relaxation without SLAs and budgets (always valid);
+            # a node the extensions leave without rows proves the instance infeasible; null
+            # only for a MILP-only objective, and then the answer says so
+            bound = _relaxed_bound(problem, names)
+            if bound == math.inf:
+                ans = empty_answer("infeasible", self.name, message=(
+                    "a node has no row it may take (max_replicas, max_batch or an "
+                    "extension's filter; proven when the time limit stopped the method)"), instance=problem.instance.name,
+                    **{**d.extra, "restricted": bool(names)})
+            elif bound is not None:
+                ans = ans.with_(lower_bound=bound)
+            else:
+                note = "no lower bound known when the time limit stopped the method"
+                ans = ans.with_(message=f"{ans.message}; {note}" if ans.message else note)
         # set on the fresh (frozen) answer in place: dataclasses.replace would add its own
         # cost to the very time it reports
         object.__setattr__(ans, "solve_ms", (time.perf_counter() - t0) * 1000.0)
@@ -212,6 +224,14 @@ class Solver:
             if d.objective is not None and ans.has_decision:
                 object.__setattr__(ans, "objective", d.objective)
         return ans
+
+
+def _relaxed_bound(problem: Problem, names: Iterable[str]) -> float | None:
+    """:func:`fa2opt.extensions.relaxed_bound` of the extensions solved (None for a
+    MILP-only formulation, whose objective the vocabulary does not know)."""
+    if any(n not in extensions.MODULES for n in names):
+        return None
+    return extensions.relaxed_bound(problem, extensions.declare(problem, names))
 
 
 # -- registry ------------------------------------------------------------------------------

@@ -230,7 +230,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         if left is not None and left <= 0:
             return decision("time_limit", bound=last_bound, message=(
                 "time limit reached while re-solving" + ("" if last_bound is not None else
-                                                         "; no lower bound")))
+                                                         "; HiGHS gave no lower bound")))
         t2 = time.perf_counter()
         results = highs.solve(
             model, load_solutions=False, raise_exception_on_nonoptimal_result=False,

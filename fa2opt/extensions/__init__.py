@@ -179,6 +179,20 @@ def row_objective(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.n
     return out
 
 
+def relaxed_bound(problem: "Problem", blocks: Sequence[Block]) -> float | None:
+    """A lower bound on the objective of every feasible decision: drop every SLA and budget,
+    and the objective (cost plus row terms) separates by node, so Σ_v min_k over each
+    node's allowed rows bounds it. ``inf`` when a node has no allowed row: then the
+    relaxation, and with it the instance, is infeasible. O(total rows)."""
+    obj = row_objective(problem, blocks)
+    total = 0.0
+    for v, keep in allowed_rows(problem, blocks).items():
+        if len(keep) == 0:
+            return float("inf")
+        total += float(np.min(obj[v][keep]))
+    return total
+
+
 def budget_use(b: Budget, choice: Mapping[str, int]) -> float:
     """The budget's use under a choice, in its one summation order."""
     return spec.budget_sum(float(b.use[v][choice[v]]) for v in b.nodes)
