@@ -105,6 +105,21 @@ CUT_STALL = 0.25
 SEPARATE_SHARE, SEPARATE_MIN_S = 0.25, 0.1  # separation rounds' time budget (LPSearch.separate)
 NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
+# the cut family separated: "gmi" (GMI cuts (4) from the root's tableau, bound (5)) or
+# "cover" (path covers (3), bound (1))
+CUTS = "gmi"
+# ... GMI only for components of at least GMI_MIN_COUPLING coupling nodes (covers below):
+# on the benchmark families (<= 200 nodes) GMI at the root was slower as often as faster
+# (shared-large 100x5: 0.35 -> 4.1 s, the one-flow-exact bound (2) needs (1)'s per-flow
+# weights), on random and vsp graphs of 300-400 nodes it closes what the search could not
+# (docs/fa2.md)
+GMI_MIN_COUPLING = 250
+# GMI rounds are separated at the CUT_FIRST_GMI-th node (the root): they close most of the
+# root gap where the search is long (random 300: 16433.6 -> 16461.8 of the optimum 16464)
+# and cost ~10 ms on a 50-node DAG; at most GMI_ROUNDS rounds of GMI_PER_ROUND cuts, until
+# a round gains less than GMI_STALL of what the rounds before gained
+CUT_FIRST_GMI = 1
+GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
@@ -213,6 +228,12 @@ class FlowLP:
         if status == highs.HighsStatus.kError:  # never silently an LP without its rows
             raise RuntimeError("HiGHS refused the flow LP's rows")
         self.lp = lp
+        # each finish-time column's box for the general bound (5): [0, its flow's budget]
+        # (a choice meeting the budgets has finish times T_{f,v} ≤ B_f: its earliest ones)
+        self.t_cap = np.repeat(self.budget, [len(plan) for plan, _ in self.flows])
+        self.n_col = n_col
+        self.general = False  # a cut with finish-time columns (GMI) is in: (5), not (1)
+        self._rows = None  # (row matrix, lower, upper) of the LP as HiGHS holds it, cached
         self.n_base_rows = len(rows)  # path and convexity rows; the cuts (3) follow them
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
@@ -328,6 +349,8 @@ class FlowLP:
         None without ``per_flow``). With cuts (3) in the LP, their multipliers
         π = max(0, −dual) (HiGHS: a ≤ row's dual is ≤ 0): each column's π·α as a fourth entry
         and −π·β in the constant: (1) relaxes the cuts too, valid for any π ≥ 0."""
+        if self.general:
+            return self.lagrange_weights(duals)
         y = np.maximum(duals, 0.0)
         S = len(self.slot_node)
         raw = y[self.e_row]
@@ -366,6 +389,69 @@ class FlowLP:
         pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
         shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
         return Y, const - float(pi @ self.cut_rhs), extra, shift
+
+    def rows(self) -> tuple:
+        """(row matrix in CSR over every column, row lower, row upper bounds) of the LP as
+        HiGHS holds it now (cuts included); rebuilt only after the rows change."""
+        if self._rows is None:
+            a = self.lp.getLp()
+            self._rows = (flow_cuts.matrix_entries(a.a_matrix_, self.n_col),
+                          np.asarray(a.row_lower_), np.asarray(a.row_upper_))
+        return self._rows
+
+    def lagrange_weights(self, duals: np.ndarray) -> tuple:
+        """Bound (5): the Lagrangian relaxation of every row but the convexity rows, at the
+        multipliers μ = the LP's row duals clipped to their valid sign (≥ 0 on a ≥ row,
+        ≤ 0 on a ≤ row), over λ in each node's simplex and each finish time T in
+        [0, ``t_cap``]:
+
+            LB(μ) = Σ_r μ_r b_r + Σ_v min_k (c − A^T μ)_{v,k} + Σ_T min(0, (−A^T μ)_T) · cap_T
+
+        (b_r: the row's bound on μ_r's side). A lower bound for every such μ (on a feasible
+        choice with its earliest finish times every dropped term μ_r (a_r x − b_r) is ≥ 0),
+        whatever the rows (GMI cuts with finish-time columns included) and the LP's
+        tolerances; at the LP's optimal duals it equals the LP's value. Returned in the form
+        of :meth:`flow_weights` (Y = 0, the constant, no per-flow part, each λ column's
+        −(A^T μ) as the shift), so :meth:`bound` computes it. O(nonzeros)."""
+        (ent_col, ent_row, ent_val), lo, hi = self.rows()
+        mu = np.asarray(duals[:lo.size], dtype=float).copy()
+        ge = lo > -_LP_INF / 2
+        le = hi < _LP_INF / 2
+        mu[ge & ~le] = np.maximum(mu[ge & ~le], 0.0)
+        mu[le & ~ge] = np.minimum(mu[le & ~ge], 0.0)
+        mu[ge & le] = 0.0  # the convexity rows (equalities): each node's min takes them
+        mu[~ge & ~le] = 0.0
+        side = np.where(mu > 0, lo, np.where(mu < 0, hi, 0.0))
+        const = float(mu @ side)
+        atmu = np.bincount(ent_col, weights=ent_val * mu[ent_row], minlength=self.n_col)
+        rc_t = -atmu[self.n_lam:]
+        const += float(np.minimum(rc_t, 0.0) @ self.t_cap)
+        return np.zeros(len(self.nodes)), const, None, -atmu[:self.n_lam]
+
+    def add_general_cuts(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
+        """Add cuts ``Σ a x ≥ rhs`` over any columns (λ and finish times: GMI cuts (4) of
+        :func:`.flow_cuts.gmi_cuts`, each as (columns, coefficients, rhs)); from then on the
+        bound is (5)."""
+        if not cuts:
+            return
+        lens = [len(c[0]) for c in cuts]
+        starts = np.zeros(len(cuts), dtype=np.int32)
+        np.cumsum(lens[:-1], out=starts[1:])
+        self.lp.addRows(len(cuts), np.asarray([c[2] for c in cuts], dtype=float),
+                        np.full(len(cuts), _LP_INF), int(sum(lens)), starts,
+                        np.concatenate([c[0] for c in cuts]).astype(np.int32),
+                        np.concatenate([c[1] for c in cuts]).astype(float))
+        self.general = True
+        self._rows = None
+
+    def drop_slack_rows(self, duals: np.ndarray) -> None:
+        """In (5)'s mode: remove every cut row whose dual is 0 at ``duals``."""
+        m = self.lp.getNumRow()
+        d = np.asarray(duals[self.n_base_rows:m])
+        slack = np.nonzero(d == 0.0)[0]
+        if slack.size:
+            self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
+            self._rows = None
 
     def bound_at(self, y: tuple, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """:meth:`bound` at what :meth:`flow_weights` returned (its cut entry included)."""
@@ -446,6 +532,7 @@ class LPSearch:
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
+        self.cuts = "gmi" if CUTS == "gmi" and len(self.coupling) >= GMI_MIN_COUPLING else "cover"
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -558,6 +645,8 @@ class LPSearch:
         stop = t0 + max(SEPARATE_MIN_S, SEPARATE_SHARE * (t0 - self.started))
         if self.deadline is not None:
             stop = min(stop, self.deadline)
+        if self.cuts == "gmi":
+            return self.separate_gmi(ub, sol, stop)
         for _ in range(flow_cuts.MAX_ROUNDS):
             if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or time.perf_counter() > stop:
                 break
@@ -571,6 +660,32 @@ class LPSearch:
                 break
         if sol is not None and lp.cut_rhs.size and DROP_SLACK:
             lp.drop_slack_cuts(sol[1])
+            sol = lp.solve(ub)
+        return sol
+
+    def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
+        """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``:
+        every candidate allowed, so the cuts are global), until none is violated, the LP
+        value gains less than ``GMI_STALL`` of the gap left by the round before, ``stop``
+        or ``GMI_ROUNDS``; then the cuts with a zero dual are dropped."""
+        lp = self.lp
+        first = lp.value
+        for _ in range(GMI_ROUNDS):
+            if time.perf_counter() > stop:
+                break
+            cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND)
+            if not cuts:
+                break
+            before = lp.value
+            lp.add_general_cuts(cuts)
+            sol = lp.solve(ub)
+            if sol is None:
+                return None
+            gained = lp.value - before
+            if gained < GMI_STALL * max(lp.value - first, 1e-9 * max(1.0, abs(first))):
+                break
+        if DROP_SLACK and lp.general:
+            lp.drop_slack_rows(sol[1])
             sol = lp.solve(ub)
         return sol
 
@@ -883,7 +998,7 @@ class LPSearch:
         root_lb: float | None = None
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
-        cut_at = CUT_FIRST
+        cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
         while heap:
             parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
             if parent_lb >= exact.best - self.tol():
