@@ -36,7 +36,14 @@ multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
 (:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
 duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
-(1) stays a bound for any π.
+(1) stays a bound for any π. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
+Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separated at the
+root (:func:`.flow_cuts.gmi_cuts`); they have finish-time columns, which (1)'s flows cannot
+price, so the bound is then the general Lagrangian relaxation (5) of every row but the
+convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
+each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a formula valid for
+any multipliers, computed in the same form as (1) (a value per candidate and a constant), so
+reduced-cost fixing, the children's keys and the fixing bound use it unchanged.
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
@@ -120,6 +127,13 @@ GMI_MIN_COUPLING = 250
 # a round gains less than GMI_STALL of what the rounds before gained
 CUT_FIRST_GMI = 1
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
+# the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
+# on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
+GMI_MAX_S = 2.0
+# plunges (components of at least GMI_MIN_COUPLING coupling nodes): every PLUNGE_EVERY-th
+# search node popped from the queue starts a dive of up to PLUNGE_DEPTH steps, each into the
+# best child of the node before (its LP near integral, its rounding a better primal)
+PLUNGE_EVERY, PLUNGE_DEPTH = 50, 20
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
 # ... in components of at least GMI_MIN_COUPLING coupling nodes: their searches run to
 # thousands of nodes, where more observations pay (vsp 300 seed 1: 2,088 -> 751 nodes, 6.4 ->
@@ -540,6 +554,7 @@ class LPSearch:
         large = len(self.coupling) >= GMI_MIN_COUPLING
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
         self.reliable = RELIABLE_LARGE if large else RELIABLE
+        self.plunge = large
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -653,6 +668,9 @@ class LPSearch:
         if self.deadline is not None:
             stop = min(stop, self.deadline)
         if self.cuts == "gmi":
+            stop = t0 + GMI_MAX_S
+            if self.deadline is not None:
+                stop = min(stop, self.deadline)
             return self.separate_gmi(ub, sol, stop)
         for _ in range(flow_cuts.MAX_ROUNDS):
             if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or time.perf_counter() > stop:
@@ -1006,11 +1024,19 @@ class LPSearch:
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
         cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
-        while heap:
-            parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
+        dive, dive_left = None, 0  # the child a plunge takes next, and its steps left
+        while heap or dive is not None:
+            if dive is not None:
+                parent_lb, _, masks, parent_y, known = dive
+                dive = None
+            else:
+                parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
+                if parent_lb < exact.best - self.tol():
+                    popped = max(popped, parent_lb)
+                    dive_left = (PLUNGE_DEPTH if self.plunge and self.explored % PLUNGE_EVERY == 0
+                                 else 0)
             if parent_lb >= exact.best - self.tol():
                 continue
-            popped = max(popped, parent_lb)
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
@@ -1077,11 +1103,18 @@ class LPSearch:
             if all(m & (m - 1) == 0 for m in masks):  # every coupling node decided: the DP's value
                 self.value(self.fastest(masks))
                 continue
+            kids = []
             for child, known in self.branch(lam, masks, picks, lb):
                 counter += 1
                 key = (known[0] if known is not None
                        else self.child_bound(child, masks, val, mins, raw, lb))
-                heapq.heappush(heap, (key, counter, child, y, known))
+                kids.append((key, counter, child, y, known))
+            if dive_left > 0 and kids:  # plunging: the best child next, not the queue's best
+                dive_left -= 1
+                dive = min(kids, key=lambda t: (t[0], t[1]))
+                kids.remove(dive)
+            for kid in kids:
+                heapq.heappush(heap, kid)
         lower = None
         if timed_out:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)

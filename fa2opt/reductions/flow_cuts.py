@@ -1,4 +1,4 @@
-"""Path cover cuts for the flow bound (:mod:`.flow_bound`).
+"""Cuts for the flow bound (:mod:`.flow_bound`): path covers (3) and GMI cuts (4).
 
 **The cuts.** Let P be a path of flow f's DAG (edge delays d(P)), C a set of its nodes and
 θ_v a latency of one of v's candidates for each v ∈ C. If every node of P \\ C at its fastest
@@ -29,6 +29,27 @@ DAG in topological order with labels (length so far, cost so far, thresholds) pe
 Pareto-pruned (longer and cheaper), costs ≥ 1 dropped, at most ``LABELS`` per node
 (a heuristic: a missed cover only leaves the bound weaker). O(Σ_f |G_f| · LABELS · K),
 K the most candidates of a node.
+
+**GMI cuts (4).** A row of the root LP's optimal simplex tableau whose basic variable is a
+λ_{v,k} with fractional value β (distance f0 = β − ⌊β⌋ ∈ (0.01, 0.99)),
+x_B + Σ_{j nonbasic} ā_j x_j = β, with every nonbasic column and row activity moved to its
+bound (x_j = l_j + x'_j or u_j − x'_j, x' ≥ 0), gives the Gomory mixed-integer cut
+(Gomory 1960; Balas, Ceria, Cornuéjols & Natraj, Oper. Res. Lett. 19, 1996)
+
+    Σ_{j int} min(f_j/f0, (1 − f_j)/(1 − f0)) x'_j + Σ_{j cont} max(ā_j/f0, −ā_j/(1 − f0)) x'_j ≥ 1
+
+(f_j the fractional part of ā_j; the λ are integer, finish times and row activities
+continuous), written back over the columns (a row activity through its row of the matrix).
+It holds for every (λ, T) meeting the LP's rows with λ ∈ {0, 1} -- every feasible choice
+with its earliest finish times -- because the root's bounds are global (every λ ≤ 1); later
+rounds cut the LP with the earlier cuts in (rank 2 and up), still valid. Numerical safety
+(the tableau is computed in floating point; Cook, Dash, Fukasawa & Goycoolea, INFORMS J.
+Comput. 21, 2009 discuss the failure modes): rows with f0 within 0.01 of an integer are
+skipped, coefficients below 1e-6 of the largest are removed with their worst case over the
+column's box moved to the right side, and the right side is lowered by 1e-7 relative.
+``tests/test_gmi_cuts.py`` checks every cut of several rounds against every enumerated
+feasible choice. O(nonbasic columns + rows) per tableau row (one B⁻¹ row and one B⁻¹A row
+from HiGHS), one row per fractional basic λ.
 """
 
 from __future__ import annotations
