@@ -64,7 +64,11 @@ picks a single candidate F_w at every coupling node but the DP's value is above 
 is valued and the rest of the node partitioned around it (for each undecided node j in turn:
 j faster or slower than F_j, the nodes before it at F; Murty 1968). Children are queued by (1)
 at their parent's y over their own candidates. A search node whose coupling nodes are all
-decided is the DP's exact value: a leaf. A better incumbent is improved by local search whose
+decided is the DP's exact value: a leaf. In components of at least ``GMI_MIN_COUPLING``
+coupling nodes pseudocosts are trusted after ``RELIABLE_LARGE`` observations, and every
+``PLUNGE_EVERY``-th node popped starts a dive of up to ``PLUNGE_DEPTH`` steps into the best
+child (depth first for a better incumbent; the other children queued as usual). A better
+incumbent is improved by local search whose
 moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
 over one instance's subproblems).
 
@@ -410,8 +414,8 @@ class FlowLP:
         return Y, const - float(pi @ self.cut_rhs), extra, shift
 
     def rows(self) -> tuple:
-        """(row matrix in CSR over every column, row lower, row upper bounds) of the LP as
-        HiGHS holds it now (cuts included); rebuilt only after the rows change."""
+        """((column, row, value) of every matrix entry, row lower bounds, row upper bounds) of
+        the LP as HiGHS holds it now (cuts included); rebuilt only after the rows change."""
         if self._rows is None:
             a = self.lp.getLp()
             self._rows = (flow_cuts.matrix_entries(a.a_matrix_, self.n_col),
@@ -690,9 +694,9 @@ class LPSearch:
 
     def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
         """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``:
-        every candidate allowed, so the cuts are global), until none is violated, the LP
-        value gains less than ``GMI_STALL`` of the gap left by the round before, ``stop``
-        or ``GMI_ROUNDS``; then the cuts with a zero dual are dropped."""
+        every candidate allowed, so the cuts are global), until none is violated, a round
+        raises the LP value by less than ``GMI_STALL`` of what the rounds before raised it,
+        ``stop``, or ``GMI_ROUNDS`` rounds; then the cuts with a zero dual are dropped."""
         lp = self.lp
         first = lp.value
         for _ in range(GMI_ROUNDS):
