@@ -127,6 +127,7 @@ def test_fa2_with_gmi_cuts_at_the_root_equals_brute_force(seed, shared):
         mp.setattr(FB, "CUTS", "gmi")
         mp.setattr(FB, "GMI_MIN_COUPLING", 1)
         mp.setattr(FB, "CUT_FIRST_GMI", 1)
+        mp.setattr(FB, "PLUNGE_EVERY", 2)  # dives from every other node popped
         check_against(inst)
 
 
@@ -139,6 +140,7 @@ def test_fa2_with_gmi_cuts_on_generated_graphs_equals_the_milp(monkeypatch):
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
     monkeypatch.setattr(FB, "CUTS", "gmi")
     monkeypatch.setattr(FB, "GMI_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "PLUNGE_EVERY", 3)
     cases = [("lattice", (4, 4)), ("lattice", (3, 6)), ("random", (20,)), ("dense", (10, 0.3)),
              ("vsp", (30,))]
     for seed in range(3):
@@ -147,3 +149,42 @@ def test_fa2_with_gmi_cuts_on_generated_graphs_equals_the_milp(monkeypatch):
             got = fa2opt.solve(inst, "fa2", time_limit=60)
             want = fa2opt.solve(inst, "milp", time_limit=60)
             assert got.status == want.status and matches(got, want), (family, size, seed)
+
+
+def test_a_gmi_search_stopped_by_the_deadline_keeps_a_valid_lower_bound(monkeypatch):
+    """Searches with GMI cuts, reliability 4 and plunges on generated graphs, stopped after a
+    few nodes (the deadline passes once ``stop_after`` nodes are explored, so a dive may be
+    under way): ``timed_out`` with a lower bound not above the MILP's optimum and a cost not
+    below it."""
+    import time as _time
+    from fa2opt.generate import FAMILIES
+
+    monkeypatch.setattr(FB, "GMI_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "PLUNGE_EVERY", 2)
+    stopped = 0
+    cases = [("lattice", (5, 5)), ("random", (30,)), ("vsp", (40,)), ("lattice", (4, 6))]
+    for seed in range(4):
+        for family, size in cases:
+            inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            _, dp = decoupled(inst)
+            if len(dp.flows) != 1 or dp.free or len(dp.coupling) < 2:
+                continue
+            s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+            stop_after = 2 + (seed % 3)
+            real = s.propagate
+
+            def propagate(masks, s=s, real=real, stop_after=stop_after):
+                if s.explored >= stop_after:
+                    s.deadline = _time.perf_counter() - 1.0  # checked at the next pop
+                return real(masks)
+
+            s.propagate = propagate
+            res = s.run()
+            if res is None or not res.timed_out:
+                continue
+            stopped += 1
+            opt = fa2opt.solve(inst, "milp", time_limit=60)
+            assert opt.status == "optimal"
+            assert res.lower_bound <= opt.cost * (1 + 1e-9) + 1e-9, (family, seed, res.lower_bound)
+            assert res.cost >= opt.cost * (1 - 1e-9) - 1e-9
+    assert stopped >= 4
