@@ -30,6 +30,11 @@ rewritten after every run, so a long campaign leaves what it finished.
 
     python scripts/stress_families.py [--draws 300] [--time-limit 60] [--seed 0] [--out DIR]
     python scripts/stress_families.py --beyond [--seeds 2] [--only random lattice] [--out DIR]
+    python scripts/stress_families.py --one random 300 1 [--edge K] [--time-limit 60]
+
+``--one FAMILY SIZE SEED`` solves one instance (``FAMILIES[FAMILY].generator(default_rng(SEED),
+*SIZE)``, SIZE as in the CSV: ``300``, ``12x12``, ``35x0.1``) with both methods side by side, as
+drawn and, with ``--edge K``, at the SLA edge shifted by K ulps (the CSV's ``edge+K`` variant).
 """
 
 from __future__ import annotations
@@ -99,6 +104,12 @@ def pair(problem: Problem, time_limit: float) -> dict[str, Any]:
     return out
 
 
+def parse_size(text: str) -> tuple:
+    """A size as the CSV writes it (``300``, ``12x12``, ``35x0.1``) back to the generator's
+    arguments (ints where they are ints)."""
+    return tuple(int(x) if x.lstrip("-").isdigit() else float(x) for x in text.split("x"))
+
+
 def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[dict[str, Any]]:
     family = str(rng.choice(list(SIZES)))
     size = SIZES[family][int(rng.integers(len(SIZES[family])))]
@@ -108,11 +119,11 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
     return instance_rows(draw, family, size, seed, k, which, time_limit)
 
 
-def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int, which: str | None,
+def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None, which: str | None,
                   time_limit: float) -> list[dict[str, Any]]:
     """The runs of one instance (``FAMILIES[family].generator(default_rng(seed), *size)``):
-    as drawn, at the SLA edge shifted by k ulps, and with extension set ``which`` (families
-    of :data:`EXTENDED`; None: none)."""
+    as drawn, at the SLA edge shifted by k ulps (None: not), and with extension set ``which``
+    (families of :data:`EXTENDED`; None: none)."""
     base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
     name = f"{family}-{'x'.join(map(str, size))}-{seed}"
     rows = []
@@ -135,7 +146,7 @@ def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int, which:
         return res
 
     res = record("base", base)
-    if res["milp"].status == "optimal":
+    if k is not None and res["milp"].status == "optimal":
         slas = {g: max(1e-9, ulps(lat - 1e-6, k))
                 for g, lat in res["milp"].flow_latency_ms.items()}
         record(f"edge{k:+d}", base.with_slas(slas))
@@ -201,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2, help="--beyond: instances per size")
     ap.add_argument("--only", nargs="+", default=None, choices=sorted(BEYOND),
                     help="--beyond: these families only")
+    ap.add_argument("--one", nargs=3, metavar=("FAMILY", "SIZE", "SEED"), default=None,
+                    help="one instance, e.g. --one random 300 1 (SIZE as in the CSV: 12x12)")
+    ap.add_argument("--edge", type=int, default=None, metavar="K",
+                    help="--one: also the SLA-edge variant shifted by K ulps")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     print(f"{'draw':<34} {'variant':<10} {'milp':<11} {'fa2':<11} {'match':<8} "
@@ -208,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     warm = Problem.from_instance(FAMILIES["small"].generator(np.random.default_rng(0), 4, "chain"))
     pair(warm, args.time_limit)  # imports and first-call set-up, not timed in any row
     rows: list[dict[str, Any]] = []
+    if args.one is not None:
+        family, size, seed = args.one
+        rows = instance_rows(0, family, parse_size(size), int(seed), args.edge, None,
+                             args.time_limit)
+        if args.out is not None and rows:
+            save(rows, args.out / "runs.csv")
+        return 1 if any(r["match"] == "NO" for r in rows) else 0
     if args.beyond:
         d = 0
         for family in args.only or BEYOND:

@@ -36,7 +36,14 @@ multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
 (:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
 duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
-(1) stays a bound for any π.
+(1) stays a bound for any π. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
+Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separated at the
+root (:func:`.flow_cuts.gmi_cuts`); they have finish-time columns, which (1)'s flows cannot
+price, so the bound is then the general Lagrangian relaxation (5) of every row but the
+convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
+each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a formula valid for
+any multipliers, computed in the same form as (1) (a value per candidate and a constant), so
+reduced-cost fixing, the children's keys and the fixing bound use it unchanged.
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
@@ -57,7 +64,11 @@ picks a single candidate F_w at every coupling node but the DP's value is above 
 is valued and the rest of the node partitioned around it (for each undecided node j in turn:
 j faster or slower than F_j, the nodes before it at F; Murty 1968). Children are queued by (1)
 at their parent's y over their own candidates. A search node whose coupling nodes are all
-decided is the DP's exact value: a leaf. A better incumbent is improved by local search whose
+decided is the DP's exact value: a leaf. In components of at least ``GMI_MIN_COUPLING``
+coupling nodes pseudocosts are trusted after ``RELIABLE_LARGE`` observations, and every
+``PLUNGE_EVERY``-th node popped starts a dive of up to ``PLUNGE_DEPTH`` steps into the best
+child (depth first for a better incumbent; the other children queued as usual). A better
+incumbent is improved by local search whose
 moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
 over one instance's subproblems).
 
@@ -105,7 +116,34 @@ CUT_STALL = 0.25
 SEPARATE_SHARE, SEPARATE_MIN_S = 0.25, 0.1  # separation rounds' time budget (LPSearch.separate)
 NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
+# the cut family separated: "gmi" (GMI cuts (4) from the root's tableau, bound (5)) or
+# "cover" (path covers (3), bound (1))
+CUTS = "gmi"
+# ... GMI only for components of at least GMI_MIN_COUPLING coupling nodes (covers below):
+# on the benchmark families (<= 200 nodes) GMI at the root was slower as often as faster
+# (shared-large 100x5: 0.35 -> 4.1 s, the one-flow-exact bound (2) needs (1)'s per-flow
+# weights), on random and vsp graphs of 300-400 nodes it closes what the search could not
+# (docs/fa2.md)
+GMI_MIN_COUPLING = 250
+# GMI rounds are separated at the CUT_FIRST_GMI-th node (the root): they close most of the
+# root gap where the search is long (random 300: 16433.6 -> 16461.8 of the optimum 16464)
+# and cost ~10 ms on a 50-node DAG; at most GMI_ROUNDS rounds of GMI_PER_ROUND cuts, until
+# a round gains less than GMI_STALL of what the rounds before gained
+CUT_FIRST_GMI = 1
+GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
+# the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
+# on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
+GMI_MAX_S = 2.0
+# plunges (components of at least GMI_MIN_COUPLING coupling nodes): every PLUNGE_EVERY-th
+# search node popped from the queue starts a dive of up to PLUNGE_DEPTH steps, each into the
+# best child of the node before (its LP near integral, its rounding a better primal)
+PLUNGE_EVERY, PLUNGE_DEPTH = 50, 20
 RELIABLE = 1  # strong-branching observations of a node after which its average gains stand in
+# ... in components of at least GMI_MIN_COUPLING coupling nodes: their searches run to
+# thousands of nodes, where more observations pay (vsp 300 seed 1: 2,088 -> 751 nodes, 6.4 ->
+# 3.6 s; random 400 seed 1: 15,730 -> 8,446 nodes, 48 -> 25 s); on the benchmark families
+# 4 searched fewer nodes but took longer as often as not (docs/fa2.md)
+RELIABLE_LARGE = 4
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
@@ -213,6 +251,12 @@ class FlowLP:
         if status == highs.HighsStatus.kError:  # never silently an LP without its rows
             raise RuntimeError("HiGHS refused the flow LP's rows")
         self.lp = lp
+        # each finish-time column's box for the general bound (5): [0, its flow's budget]
+        # (a choice meeting the budgets has finish times T_{f,v} ≤ B_f: its earliest ones)
+        self.t_cap = np.repeat(self.budget, [len(plan) for plan, _ in self.flows])
+        self.n_col = n_col
+        self.general = False  # a cut with finish-time columns (GMI) is in: (5), not (1)
+        self._rows = None  # (row matrix, lower, upper) of the LP as HiGHS holds it, cached
         self.n_base_rows = len(rows)  # path and convexity rows; the cuts (3) follow them
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
@@ -328,6 +372,8 @@ class FlowLP:
         None without ``per_flow``). With cuts (3) in the LP, their multipliers
         π = max(0, −dual) (HiGHS: a ≤ row's dual is ≤ 0): each column's π·α as a fourth entry
         and −π·β in the constant: (1) relaxes the cuts too, valid for any π ≥ 0."""
+        if self.general:
+            return self.lagrange_weights(duals)
         y = np.maximum(duals, 0.0)
         S = len(self.slot_node)
         raw = y[self.e_row]
@@ -366,6 +412,69 @@ class FlowLP:
         pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
         shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
         return Y, const - float(pi @ self.cut_rhs), extra, shift
+
+    def rows(self) -> tuple:
+        """((column, row, value) of every matrix entry, row lower bounds, row upper bounds) of
+        the LP as HiGHS holds it now (cuts included); rebuilt only after the rows change."""
+        if self._rows is None:
+            a = self.lp.getLp()
+            self._rows = (flow_cuts.matrix_entries(a.a_matrix_, self.n_col),
+                          np.asarray(a.row_lower_), np.asarray(a.row_upper_))
+        return self._rows
+
+    def lagrange_weights(self, duals: np.ndarray) -> tuple:
+        """Bound (5): the Lagrangian relaxation of every row but the convexity rows, at the
+        multipliers μ = the LP's row duals clipped to their valid sign (≥ 0 on a ≥ row,
+        ≤ 0 on a ≤ row), over λ in each node's simplex and each finish time T in
+        [0, ``t_cap``]:
+
+            LB(μ) = Σ_r μ_r b_r + Σ_v min_k (c − A^T μ)_{v,k} + Σ_T min(0, (−A^T μ)_T) · cap_T
+
+        (b_r: the row's bound on μ_r's side). A lower bound for every such μ (on a feasible
+        choice with its earliest finish times every dropped term μ_r (a_r x − b_r) is ≥ 0),
+        whatever the rows (GMI cuts with finish-time columns included) and the LP's
+        tolerances; at the LP's optimal duals it equals the LP's value. Returned in the form
+        of :meth:`flow_weights` (Y = 0, the constant, no per-flow part, each λ column's
+        −(A^T μ) as the shift), so :meth:`bound` computes it. O(nonzeros)."""
+        (ent_col, ent_row, ent_val), lo, hi = self.rows()
+        mu = np.asarray(duals[:lo.size], dtype=float).copy()
+        ge = lo > -_LP_INF / 2
+        le = hi < _LP_INF / 2
+        mu[ge & ~le] = np.maximum(mu[ge & ~le], 0.0)
+        mu[le & ~ge] = np.minimum(mu[le & ~ge], 0.0)
+        mu[ge & le] = 0.0  # the convexity rows (equalities): each node's min takes them
+        mu[~ge & ~le] = 0.0
+        side = np.where(mu > 0, lo, np.where(mu < 0, hi, 0.0))
+        const = float(mu @ side)
+        atmu = np.bincount(ent_col, weights=ent_val * mu[ent_row], minlength=self.n_col)
+        rc_t = -atmu[self.n_lam:]
+        const += float(np.minimum(rc_t, 0.0) @ self.t_cap)
+        return np.zeros(len(self.nodes)), const, None, -atmu[:self.n_lam]
+
+    def add_general_cuts(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
+        """Add cuts ``Σ a x ≥ rhs`` over any columns (λ and finish times: GMI cuts (4) of
+        :func:`.flow_cuts.gmi_cuts`, each as (columns, coefficients, rhs)); from then on the
+        bound is (5)."""
+        if not cuts:
+            return
+        lens = [len(c[0]) for c in cuts]
+        starts = np.zeros(len(cuts), dtype=np.int32)
+        np.cumsum(lens[:-1], out=starts[1:])
+        self.lp.addRows(len(cuts), np.asarray([c[2] for c in cuts], dtype=float),
+                        np.full(len(cuts), _LP_INF), int(sum(lens)), starts,
+                        np.concatenate([c[0] for c in cuts]).astype(np.int32),
+                        np.concatenate([c[1] for c in cuts]).astype(float))
+        self.general = True
+        self._rows = None
+
+    def drop_slack_rows(self, duals: np.ndarray) -> None:
+        """In (5)'s mode: remove every cut row whose dual is 0 at ``duals``."""
+        m = self.lp.getNumRow()
+        d = np.asarray(duals[self.n_base_rows:m])
+        slack = np.nonzero(d == 0.0)[0]
+        if slack.size:
+            self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
+            self._rows = None
 
     def bound_at(self, y: tuple, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """:meth:`bound` at what :meth:`flow_weights` returned (its cut entry included)."""
@@ -446,6 +555,10 @@ class LPSearch:
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
+        large = len(self.coupling) >= GMI_MIN_COUPLING
+        self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
+        self.reliable = RELIABLE_LARGE if large else RELIABLE
+        self.plunge = large
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -558,6 +671,11 @@ class LPSearch:
         stop = t0 + max(SEPARATE_MIN_S, SEPARATE_SHARE * (t0 - self.started))
         if self.deadline is not None:
             stop = min(stop, self.deadline)
+        if self.cuts == "gmi":
+            stop = t0 + GMI_MAX_S
+            if self.deadline is not None:
+                stop = min(stop, self.deadline)
+            return self.separate_gmi(ub, sol, stop)
         for _ in range(flow_cuts.MAX_ROUNDS):
             if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or time.perf_counter() > stop:
                 break
@@ -571,6 +689,32 @@ class LPSearch:
                 break
         if sol is not None and lp.cut_rhs.size and DROP_SLACK:
             lp.drop_slack_cuts(sol[1])
+            sol = lp.solve(ub)
+        return sol
+
+    def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
+        """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``:
+        every candidate allowed, so the cuts are global), until none is violated, a round
+        raises the LP value by less than ``GMI_STALL`` of what the rounds before raised it,
+        ``stop``, or ``GMI_ROUNDS`` rounds; then the cuts with a zero dual are dropped."""
+        lp = self.lp
+        first = lp.value
+        for _ in range(GMI_ROUNDS):
+            if time.perf_counter() > stop:
+                break
+            cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND)
+            if not cuts:
+                break
+            before = lp.value
+            lp.add_general_cuts(cuts)
+            sol = lp.solve(ub)
+            if sol is None:
+                return None
+            gained = lp.value - before
+            if gained < GMI_STALL * max(lp.value - first, 1e-9 * max(1.0, abs(first))):
+                break
+        if DROP_SLACK and lp.general:
+            lp.drop_slack_rows(sol[1])
             sol = lp.solve(ub)
         return sol
 
@@ -778,7 +922,7 @@ class LPSearch:
                 _, i, fast, slow = opt
                 seen = self.pseudo[i]
                 info = (None, None)
-                if seen[2] and seen[2] >= RELIABLE:  # reliable: the average gains observed so far
+                if seen[2] and seen[2] >= self.reliable:  # reliable: the average gains observed so far
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:  # strong branching: solve both children's LPs, and remember the gains
                     kids = [masks[:i] + (c,) + masks[i + 1:] for c in (fast, slow)]
@@ -883,12 +1027,20 @@ class LPSearch:
         root_lb: float | None = None
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
-        cut_at = CUT_FIRST
-        while heap:
-            parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
+        cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
+        dive, dive_left = None, 0  # the child a plunge takes next, and its steps left
+        while heap or dive is not None:
+            if dive is not None:
+                parent_lb, _, masks, parent_y, known = dive
+                dive = None
+            else:
+                parent_lb, _, masks, parent_y, known = heapq.heappop(heap)
+                if parent_lb < exact.best - self.tol():
+                    popped = max(popped, parent_lb)
+                    dive_left = (PLUNGE_DEPTH if self.plunge and self.explored % PLUNGE_EVERY == 0
+                                 else 0)
             if parent_lb >= exact.best - self.tol():
                 continue
-            popped = max(popped, parent_lb)
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
@@ -955,11 +1107,18 @@ class LPSearch:
             if all(m & (m - 1) == 0 for m in masks):  # every coupling node decided: the DP's value
                 self.value(self.fastest(masks))
                 continue
+            kids = []
             for child, known in self.branch(lam, masks, picks, lb):
                 counter += 1
                 key = (known[0] if known is not None
                        else self.child_bound(child, masks, val, mins, raw, lb))
-                heapq.heappush(heap, (key, counter, child, y, known))
+                kids.append((key, counter, child, y, known))
+            if dive_left > 0 and kids:  # plunging: the best child next, not the queue's best
+                dive_left -= 1
+                dive = min(kids, key=lambda t: (t[0], t[1]))
+                kids.remove(dive)
+            for kid in kids:
+                heapq.heappush(heap, kid)
         lower = None
         if timed_out:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)

@@ -1,4 +1,4 @@
-"""Path cover cuts for the flow bound (:mod:`.flow_bound`).
+"""Cuts for the flow bound (:mod:`.flow_bound`): path covers (3) and GMI cuts (4).
 
 **The cuts.** Let P be a path of flow f's DAG (edge delays d(P)), C a set of its nodes and
 θ_v a latency of one of v's candidates for each v ∈ C. If every node of P \\ C at its fastest
@@ -29,9 +29,32 @@ DAG in topological order with labels (length so far, cost so far, thresholds) pe
 Pareto-pruned (longer and cheaper), costs ≥ 1 dropped, at most ``LABELS`` per node
 (a heuristic: a missed cover only leaves the bound weaker). O(Σ_f |G_f| · LABELS · K),
 K the most candidates of a node.
+
+**GMI cuts (4).** A row of the root LP's optimal simplex tableau whose basic variable is a
+λ_{v,k} with fractional value β (distance f0 = β − ⌊β⌋ ∈ (0.01, 0.99)),
+x_B + Σ_{j nonbasic} ā_j x_j = β, with every nonbasic column and row activity moved to its
+bound (x_j = l_j + x'_j or u_j − x'_j, x' ≥ 0), gives the Gomory mixed-integer cut
+(Gomory 1960; Balas, Ceria, Cornuéjols & Natraj, Oper. Res. Lett. 19, 1996)
+
+    Σ_{j int} min(f_j/f0, (1 − f_j)/(1 − f0)) x'_j + Σ_{j cont} max(ā_j/f0, −ā_j/(1 − f0)) x'_j ≥ 1
+
+(f_j the fractional part of ā_j; the λ are integer, finish times and row activities
+continuous), written back over the columns (a row activity through its row of the matrix).
+It holds for every (λ, T) meeting the LP's rows with λ ∈ {0, 1} -- every feasible choice
+with its earliest finish times -- because the root's bounds are global (every λ ≤ 1); later
+rounds cut the LP with the earlier cuts in (rank 2 and up), still valid. Numerical safety
+(the tableau is computed in floating point; Cook, Dash, Fukasawa & Goycoolea, INFORMS J.
+Comput. 21, 2009 discuss the failure modes): rows with f0 within 0.01 of an integer are
+skipped, coefficients below 1e-6 of the largest are removed with their worst case over the
+column's box moved to the right side, and the right side is lowered by 1e-7 relative.
+``tests/test_gmi_cuts.py`` checks every cut of several rounds against every enumerated
+feasible choice. O(nonbasic columns + rows) per tableau row (one B⁻¹ row and one B⁻¹A row
+from HiGHS), one row per fractional basic λ.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -115,3 +138,91 @@ def _pareto(labels: list[tuple[float, float, tuple]]) -> list[tuple[float, float
         idx = np.linspace(0, len(keep) - 1, LABELS).round().astype(int)
         keep = [keep[i] for i in sorted(set(idx.tolist()))]
     return keep
+
+
+GMI_F0 = 0.01  # least distance of a basic λ's value from 0 and 1 for its row to give a cut
+GMI_DYNAMISM = 1e6  # a cut whose largest |coefficient| exceeds this times its smallest is dropped
+GMI_SAFETY = 1e-7  # the right side lowered by this (relative): far above the tableau's rounding
+
+
+def gmi_cuts(highs, n_lam: int, col_cap: np.ndarray, most: int = 100
+             ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Gomory mixed-integer cuts (4) of the LP ``highs`` holds, solved, at *global* bounds
+    (the root: every λ's upper bound 1), read from the optimal simplex tableau (see the
+    module docstring): each as (columns, coefficients, right side) of ``Σ a x ≥ rhs``,
+    the most violated first (violation over ‖a‖), at most ``most``. Columns below
+    ``n_lam`` are the integer λ; the others (finish times) continuous with upper bounds
+    ``col_cap`` (used only to drop a negligible coefficient safely). O(rows · nonzeros of a
+    tableau row)."""
+    a = highs.getLp()
+    n, m = highs.getNumCol(), highs.getNumRow()
+    cl, cu = np.asarray(a.col_lower_), np.asarray(a.col_upper_)
+    rl, ru = np.asarray(a.row_lower_), np.asarray(a.row_upper_)
+    sol = highs.getSolution()
+    x, act = np.asarray(sol.col_value), np.asarray(sol.row_value)
+    basis = highs.getBasis()
+    basic = highs.getBasicVariables()[1]
+    ent_col, ent_row, ent_val = matrix_entries(a.a_matrix_, n)
+    col_basic = np.asarray([int(s) == 1 for s in basis.col_status])  # HighsBasisStatus.kBasic
+    row_basic = np.asarray([int(s) == 1 for s in basis.row_status])
+    cap = np.minimum(cu, np.concatenate([np.ones(n_lam), col_cap]))
+    col_low = np.abs(x - cl) <= np.abs(x - cu)  # a nonbasic column at its lower bound
+    row_low = np.abs(act - rl) <= np.abs(act - ru)
+    row_free = (rl == ru) | row_basic  # equalities (their logical is fixed) and basic rows
+    is_int = np.arange(n) < n_lam
+    out = []
+    for r, var in enumerate(np.asarray(basic).tolist()):
+        if not 0 <= var < n_lam:
+            continue
+        f0 = x[var] - math.floor(x[var])
+        if not GMI_F0 < f0 < 1 - GMI_F0:
+            continue
+        red = np.asarray(highs.getReducedRow(r)[1])  # row r of B⁻¹A
+        binv = np.asarray(highs.getBasisInverseRow(r)[1])  # row r of B⁻¹
+        # x_B + Σ_j red_j x_j − Σ_i binv_i (Ax)_i = 0 (HiGHS's logicals are −Ax): substitute
+        # each nonbasic at its bound (x = l + x' or u − x', x' ≥ 0) and take the GMI
+        # coefficient of each x', then back to the columns (row activities via A)
+        cj = np.where(col_basic | (np.abs(red) <= 1e-11), 0.0, red)
+        cj[var] = 0.0
+        ap = np.where(col_low, cj, -cj)
+        frac = ap - np.floor(ap)
+        g = np.where(is_int, np.where(frac <= f0, frac / f0, (1 - frac) / (1 - f0)),
+                     np.where(ap >= 0, ap / f0, -ap / (1 - f0)))
+        g[cj == 0.0] = 0.0
+        ri = np.where(row_free | (np.abs(binv) <= 1e-11), 0.0, -binv)
+        rp = np.where(row_low, ri, -ri)
+        h = np.where(rp >= 0, rp / f0, -rp / (1 - f0))
+        h[ri == 0.0] = 0.0
+        # Σ g x' + Σ h s' ≥ 1 with x' = x − l or u − x, s' = Ax − rl or ru − Ax
+        coef = np.where(col_low, g, -g)
+        on = g != 0
+        rhs = 1.0 + float(np.where(col_low[on], g[on] * cl[on], -g[on] * cu[on]).sum())
+        hr = np.where(row_low, h, -h)
+        if (h != 0).any():
+            coef = coef + np.bincount(ent_col, weights=ent_val * hr[ent_row], minlength=n)
+            on = h != 0
+            rhs += float(np.where(row_low[on], h[on] * rl[on], -h[on] * ru[on]).sum())
+        big = np.abs(coef).max()
+        if not big > 0 or not np.isfinite(rhs):
+            continue
+        # drop negligible coefficients, each by its worst case over the column's box
+        tiny = (coef != 0) & (np.abs(coef) < big / GMI_DYNAMISM)
+        if tiny.any():
+            rhs -= float(np.maximum(coef[tiny] * cl[tiny], coef[tiny] * cap[tiny]).sum())
+            coef[tiny] = 0.0
+        rhs -= GMI_SAFETY * max(1.0, abs(rhs))
+        nz = np.nonzero(coef)[0]
+        norm = float(np.linalg.norm(coef[nz]))
+        viol = (rhs - float(coef[nz] @ x[nz])) / norm
+        if viol > 1e-6 and np.isfinite(viol):
+            out.append((viol, nz, coef[nz], rhs))
+    out.sort(key=lambda t: -t[0])
+    return [(nz, c, rhs) for _, nz, c, rhs in out[:most]]
+
+
+def matrix_entries(mat, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A HiGHS column-wise matrix as (column, row, value) of each entry (numpy only: products
+    Aᵀμ by ``np.bincount``)."""
+    start = np.asarray(mat.start_, dtype=np.int64)
+    col = np.repeat(np.arange(n), np.diff(start[:n + 1]))
+    return col, np.asarray(mat.index_, dtype=np.int64)[:col.size], np.asarray(mat.value_)[:col.size]

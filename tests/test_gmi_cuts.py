@@ -1,0 +1,190 @@
+"""GMI cuts (4) of the flow LP and the general Lagrangian bound (5) (fa2opt.reductions.flow_cuts
+.gmi_cuts, FlowLP.lagrange_weights): every cut, of every round (rank ≥ 2 included), holds at
+every choice that meets the SLAs by the spec's rule (enumerated) with its earliest finish
+times; the bound (5) at the LP's duals equals the LP's value and at any multipliers stays
+below brute force's optimum; fa2 with GMI rounds at the root equals brute force and the
+MILP."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import fa2opt
+from fa2opt.reductions import flow_cuts
+from fa2opt.reductions.flow_bound import FlowLP, LPSearch
+from fa2opt.pareto import pareto_remainder
+
+from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+from test_flow_bound import decoupled, drawn_instance, two_flow_instance  # noqa: E402
+from test_flow_cuts import _feasible_choices  # noqa: E402
+
+SEARCH = sys.modules["fa2opt.reductions.search"]
+FB = sys.modules["fa2opt.reductions.flow_bound"]
+
+
+def _point(lp: FlowLP, cols: np.ndarray) -> np.ndarray:
+    """The LP's column vector of a choice (one λ column per node): λ its indicator, each
+    finish time T_{f,v} the earliest (the longest path ending at v, in topological order)."""
+    x = np.zeros(lp.n_col)
+    x[cols] = 1.0
+    L = lp.lat[cols][lp.slot_node]
+    T = np.zeros(L.size)
+    for s, ins in enumerate(lp.ins):
+        T[s] = max((T[u] + d for u, d in ins), default=0.0) + L[s]
+    x[lp.n_lam:] = T
+    return x
+
+
+def _rounds(s: LPSearch, rounds: int = 4) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """``rounds`` GMI rounds at the root (each round's cuts added, the LP solved again):
+    every cut found, in order."""
+    lp = s.lp
+    ub = np.ones(lp.n_lam)
+    found = []
+    if lp.solve(ub) is None:
+        return found
+    for _ in range(rounds):
+        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap)
+        if not cuts:
+            break
+        found += cuts
+        lp.add_general_cuts(cuts)
+        if lp.solve(ub) is None:
+            break
+    return found
+
+
+def _instances(seed: int, count: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        inst = two_flow_instance(rng) if rng.random() < 0.4 else random_dag_instance(
+            rng, rng.randint(4, 7), 3, rng.uniform(0.35, 0.8))
+        _, dp = decoupled(inst)
+        if any(not c.positions for c in dp.candidates.values()):
+            continue
+        yield inst, dp
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_every_gmi_cut_holds_for_every_feasible_choice(seed, shared):
+    inst = drawn_instance(seed, shared, max_nodes=7)
+    _, dp = decoupled(inst)
+    if any(not c.positions for c in dp.candidates.values()):
+        return
+    graphs = [f.graph for f in dp.flows]
+    s = LPSearch(dp, graphs, pareto_remainder, None)
+    if int(np.prod(np.diff(s.lp.ptr))) > 20_000:
+        return
+    feasible = [_point(s.lp, c) for c in _feasible_choices(dp, s.lp)]
+    for idx, coef, rhs in _rounds(s):
+        for x in feasible:
+            lhs = float(coef @ x[idx])
+            assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
+
+
+def test_gmi_cuts_are_found_and_raise_the_lp_and_the_bound_stays_below_the_optimum():
+    """Cuts are found and raise the LP on small instances (so the test above can fail); with
+    them in, (5) at the LP's duals equals the LP's value, and at noisy multipliers (any sign
+    on any row: clipped) it stays below brute force's optimum, as does the LP's value."""
+    found = raised = checked = 0
+    for inst, dp in _instances(3, 60):
+        s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+        ub = np.ones(s.lp.n_lam)
+        if s.lp.solve(ub) is None:
+            continue
+        before = s.lp.value
+        cuts = _rounds(s)
+        sol = s.lp.solve(ub)
+        if not cuts or sol is None:
+            continue
+        opt = fa2opt.solve(inst, "brute-force")
+        found += 1
+        raised += s.lp.value > before + 1e-6
+        y = s.lp.flow_weights(sol[1])  # (5): GMI cuts are in
+        assert y[2] is None and s.lp.general
+        assert s.lp.bound_at(y, ub)[0] == pytest.approx(s.lp.value, rel=1e-7, abs=1e-6)
+        assert s.lp.value <= opt.cost * (1 + 1e-9)
+        nprng = np.random.default_rng(found)
+        for _ in range(5):
+            noisy = sol[1] * nprng.uniform(0, 3, sol[1].size) + nprng.normal(0, 0.5, sol[1].size)
+            assert s.lp.bound_at(s.lp.flow_weights(noisy), ub)[0] <= opt.cost * (1 + 1e-12)
+            checked += 1
+    assert found >= 10 and raised >= 5 and checked >= 50
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_fa2_with_gmi_cuts_at_the_root_equals_brute_force(seed, shared):
+    inst = drawn_instance(seed, shared)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(FB, "CUTS", "gmi")
+        mp.setattr(FB, "GMI_MIN_COUPLING", 1)
+        mp.setattr(FB, "CUT_FIRST_GMI", 1)
+        mp.setattr(FB, "PLUNGE_EVERY", 2)  # dives from every other node popped
+        check_against(inst)
+
+
+def test_fa2_with_gmi_cuts_on_generated_graphs_equals_the_milp(monkeypatch):
+    """Generated lattices, random and dense DAGs and series-parallel graphs with edge
+    latencies (searches of several nodes after the cuts): fa2 = the MILP on every one."""
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "CUTS", "gmi")
+    monkeypatch.setattr(FB, "GMI_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "PLUNGE_EVERY", 3)
+    cases = [("lattice", (4, 4)), ("lattice", (3, 6)), ("random", (20,)), ("dense", (10, 0.3)),
+             ("vsp", (30,))]
+    for seed in range(3):
+        for family, size in cases:
+            inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            got = fa2opt.solve(inst, "fa2", time_limit=60)
+            want = fa2opt.solve(inst, "milp", time_limit=60)
+            assert got.status == want.status and matches(got, want), (family, size, seed)
+
+
+def test_a_gmi_search_stopped_by_the_deadline_keeps_a_valid_lower_bound(monkeypatch):
+    """Searches with GMI cuts, reliability 4 and plunges on generated graphs, stopped after a
+    few nodes (the deadline passes once ``stop_after`` nodes are explored, so a dive may be
+    under way): ``timed_out`` with a lower bound not above the MILP's optimum and a cost not
+    below it."""
+    import time as _time
+    from fa2opt.generate import FAMILIES
+
+    monkeypatch.setattr(FB, "GMI_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "PLUNGE_EVERY", 2)
+    stopped = 0
+    cases = [("lattice", (5, 5)), ("random", (30,)), ("vsp", (40,)), ("lattice", (4, 6))]
+    for seed in range(4):
+        for family, size in cases:
+            inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            _, dp = decoupled(inst)
+            if len(dp.flows) != 1 or dp.free or len(dp.coupling) < 2:
+                continue
+            s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+            stop_after = 2 + (seed % 3)
+            real = s.propagate
+
+            def propagate(masks, s=s, real=real, stop_after=stop_after):
+                if s.explored >= stop_after:
+                    s.deadline = _time.perf_counter() - 1.0  # checked at the next pop
+                return real(masks)
+
+            s.propagate = propagate
+            res = s.run()
+            if res is None or not res.timed_out:
+                continue
+            stopped += 1
+            opt = fa2opt.solve(inst, "milp", time_limit=60)
+            assert opt.status == "optimal"
+            assert res.lower_bound <= opt.cost * (1 + 1e-9) + 1e-9, (family, seed, res.lower_bound)
+            assert res.cost >= opt.cost * (1 - 1e-9) - 1e-9
+    assert stopped >= 4
