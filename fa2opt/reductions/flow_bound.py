@@ -83,7 +83,7 @@ from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
-from . import flow_cuts
+from . import flow_cuts, residues
 from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 from .dp_bound import DPBound
 
@@ -424,6 +424,7 @@ class LPSearch:
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
+        self.residues = residues.split(self.lp.cost, self.lp.ptr)  # off the grain at a few nodes
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
         self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
         # the budgets widened by the float margin (propagation must not drop a fitting row);
@@ -842,12 +843,16 @@ class LPSearch:
         return max(lb, raw + add)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
-                            raw: float) -> tuple[int, ...] | None:
+                            raw: float, ub: np.ndarray | None = None) -> tuple[int, ...] | None:
         """Drop every candidate whose forced bound ``raw + r`` reaches the incumbent (``raw``:
         bound (1) at the y that gave the reduced costs r -- not a larger bound inherited from
         an ancestor, which plus r bounds nothing); None when a node keeps none (the subtree
-        cannot beat the incumbent)."""
-        limit = self.exact.best - self.tol() - raw
+        cannot beat the incumbent). With ``ub`` (the search node's) and costs off the grain
+        at a few nodes, "reaches" after rounding to the subtree's classes (.residues)."""
+        limit = self.exact.best - self.tol()
+        if ub is not None and self.residues is not None:
+            limit = residues.threshold(self.residues, limit, ub)
+        limit -= raw
         drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
         if not drop.size:
             return masks
@@ -926,6 +931,8 @@ class LPSearch:
             masks = narrowed
             raw, val, mins = self.lp.bound_at(y, ub)
             lb = max(raw, parent_lb)
+            if self.residues is not None:  # the totals' classes modulo the grain (.residues)
+                lb = residues.round_up(self.residues, lb, ub)
             if root_lb is None:
                 root_lb = lb
             if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
@@ -945,7 +952,7 @@ class LPSearch:
                 continue
             if exact.best < INF:
                 # (1) at this y plus r bounds a forced candidate; the ancestors' lb does not
-                tightened = self.fix_by_reduced_cost(masks, val, mins, raw)
+                tightened = self.fix_by_reduced_cost(masks, val, mins, raw, ub)
                 if tightened is None:
                     continue
                 if tightened != masks:

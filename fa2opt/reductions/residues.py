@@ -1,0 +1,166 @@
+"""Residue rounding: the grain argument for costs that are on a grain except at a few nodes.
+
+When every cost is a multiple of a grain g, every choice's total is too, so a lower bound
+rounds up to the next multiple of g (:func:`.flow_bound.cost_grain`). Accuracy prices
+(the row objective c − w·a/s of the ``accuracy`` extension, :mod:`fa2opt.extensions.
+accuracy`) break that at the few nodes whose rows differ in accuracy: there the objective
+has a fractional part, so the grain of all costs drops to ~1e-6 and the search must close
+the last gap below the incumbent by branching alone (``vsp`` 100 at weight 1: 28,004 search
+nodes; the base problem 54).
+
+**The rounding.** Split each candidate's cost as ``r_{v,k} = g·n_{v,k} + f_{v,k}`` with
+n integral and the residue ``f_{v,k} ∈ [0, g)``; at an *on-grain* node every f is 0. A
+choice's total is then ``g·N + Σ_v f_{v,k_v}`` with N integral, so within a subtree (each
+node restricted to its allowed candidates) the totals lie in
+
+    g·ℤ + S,      S = {Σ_{v off-grain} f_{v,k_v} mod g : k_v allowed}                  (1)
+
+(a sumset modulo g, built node by node). A lower bound LB of the subtree therefore rises to
+the least point of (1) that is ≥ LB. With every node on the grain S = {0}: the plain grain
+argument. Residues are snapped to a grid of g·1e-9 so (1) is built in exact integer
+arithmetic; the snapping error of the worst choice (Σ_v max_k of each node's error) and the
+floating error of the totals are subtracted from the rounded bound, so it never exceeds the
+least total of the subtree by more than the search's own tolerance.
+
+The accuracy values of a node's rows are few (its model variants), so its residues repeat
+and S stays small once the search has narrowed the off-grain nodes; S is abandoned (the
+bound kept) when it exceeds ``MAX_RESIDUES`` points. O(Σ_{v off-grain} |S|·K_v) per bound,
+K_v the node's candidates. This is the integrality of the objective used by MILP solvers
+(an objective whose coefficients are integral on the integer variables takes integral
+values), extended to a bounded number of classes modulo g.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_RESIDUES = 256  # points of S (1) beyond which the rounding is skipped at a search node
+MAX_OFF = 64  # off-grain nodes beyond which no rounding is attempted (S would be too large)
+UNITS = 10 ** 9  # the residue grid: g / UNITS
+SIMPLE = 12  # a node is on the grain when its own is p/q of the reference grain, q ≤ SIMPLE
+
+
+@dataclass(frozen=True)
+class Residues:
+    """The split (1) of one search's candidate costs (columns in CSR order, ``ptr``)."""
+
+    grain: float  # g
+    off: tuple[tuple[int, int], ...]  # column ranges of the off-grain nodes
+    units: np.ndarray  # per column its residue in grid units (int64)
+    shift: int  # Σ of the residues of the nodes with one residue (grid units, mod UNITS)
+    margin: float  # the most a rounded bound may overshoot (snapping + floating error)
+
+
+def split(cost: np.ndarray, ptr: np.ndarray) -> Residues | None:
+    """The split (1) of ``cost`` (node i's candidates at ``cost[ptr[i]:ptr[i+1]]``), or
+    None where it adds nothing: every node on one grain (the grain argument already prunes),
+    no common grain among the nodes, or more than ``MAX_OFF`` nodes off it.
+
+    The grain g: the common grain (:func:`.flow_bound.cost_grain`) of the nodes whose own
+    grain (of their costs less the least) is p/q (q ≤ ``SIMPLE``) of a reference node grain:
+    the one with most node grains in a ratio p/q with p, q ≤ ``SIMPLE`` to it -- the on-grain majority; a priced
+    node's grain (c − w·a: 2.0808, 0.005) is not. Any g > 0 gives a valid bound; this one
+    keeps the priced nodes off it and S small. O(G·n) for G distinct node grains."""
+    from .flow_bound import cost_grain  # the one definition of a grain
+
+    spans = [(int(ptr[i]), int(ptr[i + 1])) for i in range(len(ptr) - 1)]
+    spans = [(a, b) for a, b in spans if b > a]
+    # a node's own grain: of its costs relative to its least (a constant shift per node is
+    # a multiple of nothing; it moves every choice's total alike: folded into the residue)
+    own = [cost_grain(cost[a:b] - cost[a:b].min()) if b - a > 1 else np.inf for a, b in spans]
+    finite = [x for x in own if np.isfinite(x)]
+    if not finite:
+        return None
+    # the node grain most others are in a simple ratio p/q with (p, q ≤ SIMPLE; ties: the
+    # coarsest): not a tiny one that everything is a multiple of
+    grains = sorted({x for x in finite if x > 0}, reverse=True)
+    if not grains:
+        return None
+    ref = max(grains, key=lambda r: sum(_simple(x / r) and _simple(r / x) for x in finite if x > 0))
+    on = [s for s, x in zip(spans, own) if 0 < x < np.inf and _simple(x / ref)]
+    g = cost_grain(np.concatenate([cost[a:b] - cost[a:b].min() for a, b in on]))
+    if g <= 0:
+        return None
+    q = cost / g
+    n = np.floor(q)
+    frac = q - n  # in [0, 1)
+    units = np.rint(frac * UNITS).astype(np.int64) % UNITS
+    # snapping error per column, in cost units: |r − g·(n + units/UNITS)| (units wrapped to
+    # 0 from UNITS stand for n + 1)
+    snapped = g * (n + np.where(np.rint(frac * UNITS) >= UNITS, 1.0, units / UNITS))
+    err = np.abs(cost - snapped)
+    off = []
+    shift = 0  # the residues of the nodes with one residue at every candidate: a constant
+    worst = 0.0
+    for a, b in spans:
+        worst += float(err[a:b].max())
+        if np.any(units[a:b] != units[a]):
+            off.append((a, b))
+        else:
+            shift = (shift + int(units[a])) % UNITS
+    if not off or len(off) > MAX_OFF:
+        return None
+    total = float(sum(np.abs(cost[a:b]).max() for a, b in spans))
+    margin = worst + 1e-12 * (1.0 + total)  # floating sums of up to |spans| terms
+    return Residues(g, tuple(off), units, shift, margin)
+
+
+def _simple(ratio: float) -> bool:
+    """Whether ``ratio`` is p/q with q ≤ ``SIMPLE`` (within 1e-9 relative)."""
+    return any(abs(ratio * q - round(ratio * q)) <= 1e-9 * ratio * q and round(ratio * q) > 0
+               for q in range(1, SIMPLE + 1))
+
+
+def _classes(res: Residues, ub: np.ndarray) -> np.ndarray | None:
+    """S of (1) in grid units (sorted), for the candidates with ``ub > 0``; None when it
+    exceeds ``MAX_RESIDUES`` points or a node has no candidate left."""
+    s = np.full(1, res.shift, dtype=np.int64)
+    for a, b in res.off:
+        r = np.unique(res.units[a:b][ub[a:b] > 0])
+        if not r.size:
+            return None
+        s = np.unique((s[:, None] + r[None, :]).ravel() % UNITS)
+        if s.size > MAX_RESIDUES:
+            return None
+    return s
+
+
+def round_up(res: Residues, lb: float, ub: np.ndarray) -> float:
+    """``lb`` (a lower bound on every total of a subtree) raised to the least point of (1)
+    not below it, less ``res.margin``; ``ub[k] > 0`` where candidate k is allowed in the
+    subtree. ``lb`` itself when S exceeds ``MAX_RESIDUES`` points or lb is not finite."""
+    if not np.isfinite(lb):
+        return lb
+    s = _classes(res, ub)
+    if s is None:
+        return lb
+    g = res.grain
+    # every total T of the subtree is within margin of a point of (1) (its snapped total),
+    # and T ≥ lb: so that point is ≥ lb − margin, and T ≥ (least such point) − margin
+    low = lb - res.margin
+    points = np.floor(low / g) * g + s * (g / UNITS)
+    points = np.where(points >= low, points, points + g)
+    return max(lb, float(points.min()) - res.margin)
+
+
+def threshold(res: Residues, limit: float, ub: np.ndarray) -> float:
+    """The least value t ≤ ``limit`` such that every lower bound ≥ t of a subtree within
+    ``ub`` rounds (:func:`round_up`) to at least ``limit``: just above the greatest point of
+    (1) below ``limit`` (plus the margins), where no point of (1) lies in between. For tests
+    of the form ``bound ≥ limit`` on many bounds of one subtree (reduced-cost fixing: every
+    forced child's classes are among the subtree's). ``limit`` itself when S is too large."""
+    if not np.isfinite(limit):
+        return limit
+    s = _classes(res, ub)
+    if s is None:
+        return limit
+    g = res.grain
+    # round_up(lb) ≥ limit ⇔ no point of (1) in [lb − margin, limit + margin)
+    high = limit + res.margin
+    points = np.floor(high / g) * g + s * (g / UNITS)
+    points = np.where(points < high, points, points - g)
+    below = float(points.max())  # the greatest point below high
+    # strictly above below + margin, by more than the points' floating error
+    return min(limit, below + res.margin + 1e-12 * max(1.0, abs(below)))
