@@ -932,7 +932,7 @@ class LPSearch:
             raw, val, mins = self.lp.bound_at(y, ub)
             lb = max(raw, parent_lb)
             if self.residues is not None:  # the totals' classes modulo the grain (.residues)
-                lb = residues.round_up(self.residues, lb, ub)
+                lb = residues.round_up(self.residues, lb, ub, exact.best - self.tol())
             if root_lb is None:
                 root_lb = lb
             if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
@@ -966,6 +966,9 @@ class LPSearch:
                 counter += 1
                 key = (known[0] if known is not None
                        else self.child_bound(child, masks, val, mins, raw, lb))
+                if self.residues is not None:  # rounded now: a child it prunes is never solved
+                    key = residues.round_up(self.residues, key, self.upper_bounds(child),
+                                            exact.best - self.tol())
                 heapq.heappush(heap, (key, counter, child, y, known))
         lower = None
         if timed_out:

@@ -32,13 +32,14 @@ values), extended to a bounded number of classes modulo g.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 MAX_RESIDUES = 256  # points of S (1) beyond which the rounding is skipped at a search node
 MAX_OFF = 64  # off-grain nodes beyond which no rounding is attempted (S would be too large)
 UNITS = 10 ** 9  # the residue grid: g / UNITS
+MEMO = 100_000  # subtrees' class sets kept (cleared when full)
 SIMPLE = 12  # a node is on the grain when its own is p/q of the reference grain, q ≤ SIMPLE
 
 
@@ -51,6 +52,14 @@ class Residues:
     units: np.ndarray  # per column its residue in grid units (int64)
     shift: int  # Σ of the residues of the nodes with one residue (grid units, mod UNITS)
     margin: float  # the most a rounded bound may overshoot (snapping + floating error)
+    # per off-grain node its distinct residues; the off-grain columns (concatenated), each
+    # one's bit (1 << index of its residue) and where each node's columns start: a subtree's
+    # allowed residues are one reduceat of bits, and S is memoised on them
+    values: tuple[np.ndarray, ...] = ()
+    cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    bits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    memo: dict = field(default_factory=dict, compare=False)
 
 
 def split(cost: np.ndarray, ptr: np.ndarray) -> Residues | None:
@@ -104,7 +113,17 @@ def split(cost: np.ndarray, ptr: np.ndarray) -> Residues | None:
         return None
     total = float(sum(np.abs(cost[a:b]).max() for a, b in spans))
     margin = worst + 1e-12 * (1.0 + total)  # floating sums of up to |spans| terms
-    return Residues(g, tuple(off), units, shift, margin)
+    values, bits = [], []
+    for a, b in off:
+        v, j = np.unique(units[a:b], return_inverse=True)
+        if v.size > 62:  # the bits of one node's residues fit an int64
+            return None
+        values.append(v)
+        bits.append(np.left_shift(np.int64(1), j.astype(np.int64)))
+    cols = np.concatenate([np.arange(a, b) for a, b in off]).astype(np.int64)
+    starts = np.cumsum([0] + [b - a for a, b in off[:-1]]).astype(np.int64)
+    return Residues(g, tuple(off), units, shift, margin, tuple(values), cols,
+                    np.concatenate(bits), starts)
 
 
 def _simple(ratio: float) -> bool:
@@ -116,22 +135,33 @@ def _simple(ratio: float) -> bool:
 def _classes(res: Residues, ub: np.ndarray) -> np.ndarray | None:
     """S of (1) in grid units (sorted), for the candidates with ``ub > 0``; None when it
     exceeds ``MAX_RESIDUES`` points or a node has no candidate left."""
-    s = np.full(1, res.shift, dtype=np.int64)
-    for a, b in res.off:
-        r = np.unique(res.units[a:b][ub[a:b] > 0])
+    masks = np.bitwise_or.reduceat(np.where(ub[res.cols] > 0, res.bits, 0), res.starts)
+    key = masks.tobytes()
+    if key in res.memo:
+        return res.memo[key]
+    s: np.ndarray | None = np.full(1, res.shift, dtype=np.int64)
+    for v, m in zip(res.values, masks.tolist()):
+        r = v[[j for j in range(v.size) if (m >> j) & 1]]
         if not r.size:
-            return None
+            s = None
+            break
         s = np.unique((s[:, None] + r[None, :]).ravel() % UNITS)
         if s.size > MAX_RESIDUES:
-            return None
+            s = None
+            break
+    if len(res.memo) >= MEMO:
+        res.memo.clear()
+    res.memo[key] = s
     return s
 
 
-def round_up(res: Residues, lb: float, ub: np.ndarray) -> float:
+def round_up(res: Residues, lb: float, ub: np.ndarray, limit: float = np.inf) -> float:
     """``lb`` (a lower bound on every total of a subtree) raised to the least point of (1)
     not below it, less ``res.margin``; ``ub[k] > 0`` where candidate k is allowed in the
-    subtree. ``lb`` itself when S exceeds ``MAX_RESIDUES`` points or lb is not finite."""
-    if not np.isfinite(lb):
+    subtree. ``lb`` itself when S exceeds ``MAX_RESIDUES`` points or lb is not finite, or
+    when it is more than a grain below ``limit`` (the incumbent, for a search that only
+    prunes: the rounding raises a bound by less than g + margin, so it could not reach it)."""
+    if not np.isfinite(lb) or lb + res.grain + res.margin < limit < np.inf:
         return lb
     s = _classes(res, ub)
     if s is None:
