@@ -6,14 +6,19 @@ it equals enumeration and the MILP on priced instances."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import random
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from fa2opt.extensions.realistic import with_keys
+from fa2opt.generate import FAMILIES
 from fa2opt.pareto import pareto_remainder
+from fa2opt.solver import available_methods, checked, get_solver
 from fa2opt.problem import Problem
 from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel, residues
 from fa2opt.reductions.flow_bound import LPSearch
@@ -165,3 +170,49 @@ def test_flow_bound_search_on_priced_costs_equals_enumeration():
         assert got.cost == pytest.approx(min(values), rel=1e-9, abs=1e-9)
         searched += 1
     assert searched >= 30 and rounded >= 10, (searched, rounded)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+HAVE_MILP = "milp" in available_methods()
+
+
+def bench_instance(family: str, size: tuple, rep: int, weight: float):
+    """Instance ``rep`` of the bench's ``family`` grid (``scripts/bench_decision.py``'s
+    ``family_rng``) with the accuracy weight ``weight`` (scale 100, the measured profiles')."""
+    spec = importlib.util.spec_from_file_location("bench_decision",
+                                                  ROOT / "scripts" / "bench_decision.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    inst = FAMILIES[family].generator(bench.family_rng(family, size, rep), *size)
+    return with_keys(inst, {"accuracy": {"scale": 100, "weight": weight}})
+
+
+def check_priced(inst, max_nodes: int) -> None:
+    """fa2 = the MILP (status and objective, both verified), within ``max_nodes`` search
+    nodes."""
+    problem = Problem.from_instance(inst)
+    ours = checked(problem, get_solver("fa2", time_limit=60).solve(problem))
+    ref = checked(problem, get_solver("milp", time_limit=120).solve(problem))
+    assert ours.status == ref.status == "optimal", (ours.status, ref.status)
+    assert ours.objective == pytest.approx(ref.objective, rel=1e-9, abs=1e-9)
+    assert ours.extra["search_nodes"] <= max_nodes, ours.extra["search_nodes"]
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_the_priced_vsp_100_instance_matches_the_milp_without_blowing_up():
+    """The issue's repro: vsp 100 instance 0 at accuracy weight 1 took 28,004 search nodes
+    (~20 s; the base problem 54) before residue rounding, 184 with it. No smaller vsp
+    instance of the bench grid blew up (sizes 50-90, 6-10 instances each: at most 1.1x the
+    nodes), so the repro itself is the test (~0.5 s for fa2, ~1.2 s for the MILP)."""
+    check_priced(bench_instance("vsp", (100,), 0, 1.0), 2_000)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+@pytest.mark.parametrize("size, rep, weight, max_nodes", [
+    ((100,), 0, 0.5, 2_000),  # before: time limit at 30 s (16,018 nodes)
+    ((100,), 0, 2.0, 2_000),  # before: 11,687 nodes
+    ((90,), 2, 1.0, 5_000),  # before: time limit at 60 s (96,865 nodes); with it 1,397
+])
+def test_other_priced_vsp_instances_that_blew_up(size, rep, weight, max_nodes):
+    check_priced(bench_instance("vsp", size, rep, weight), max_nodes)
