@@ -31,7 +31,9 @@ the parent's y, still a valid bound.
 ``LB + r_{w,k} ≥ incumbent`` cannot improve on the incumbent and leaves the subtree.
 **Propagation**: a candidate that breaks a budget even with every other node at its fastest
 allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when every cost is a
-multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
+multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes; when they are
+on a grain except at a few nodes (accuracy prices c − w·a), bounds round up to the totals'
+classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
 (:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
