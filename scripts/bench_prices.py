@@ -49,10 +49,10 @@ def main() -> None:
                     same = f.status == m.status and (
                         f.objective is None or m.objective is None
                         or abs(f.objective - m.objective) <= 1e-9 * max(1.0, abs(m.objective)))
+                    diff = "" if same else f" <<DIFF {(f.objective, m.objective)}"
                     print(f"{fam} {size} r{rep} w={w:g}: fa2 {f.status} {f.solve_ms:.0f}ms "
                           f"nodes {f.extra.get('search_nodes')} | milp {m.status} "
-                          f"{m.solve_ms:.0f}ms{'' if same else ' <<DIFF ' + str((f.objective, m.objective))}",
-                          flush=True)
+                          f"{m.solve_ms:.0f}ms{diff}", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ the last gap below the incumbent by branching alone (``vsp`` 100 at weight 1: 28
 nodes; the base problem 54).
 
 **The rounding.** Split each candidate's cost as ``r_{v,k} = g·n_{v,k} + f_{v,k}`` with
-n integral and the residue ``f_{v,k} ∈ [0, g)``; at an *on-grain* node every f is 0. A
+n integral and the residue ``f_{v,k} ∈ [0, g)``; at an *on-grain* node every f is one
+constant (folded into S). A
 choice's total is then ``g·N + Σ_v f_{v,k_v}`` with N integral, so within a subtree (each
 node restricted to its allowed candidates) the totals lie in
 
@@ -20,14 +21,17 @@ the least point of (1) that is ≥ LB. With every node on the grain S = {0}: the
 argument. Residues are snapped to a grid of g·1e-9 so (1) is built in exact integer
 arithmetic; the snapping error of the worst choice (Σ_v max_k of each node's error) and the
 floating error of the totals are subtracted from the rounded bound, so it never exceeds the
-least total of the subtree by more than the search's own tolerance.
+least total of the subtree. :func:`threshold` turns the same test around for many bounds
+of one subtree (reduced-cost fixing): the incumbent lowered to just above the greatest point
+of (1) below it.
 
 The accuracy values of a node's rows are few (its model variants), so its residues repeat
 and S stays small once the search has narrowed the off-grain nodes; S is abandoned (the
 bound kept) when it exceeds ``MAX_RESIDUES`` points. O(Σ_{v off-grain} |S|·K_v) per bound,
-K_v the node's candidates. This is the integrality of the objective used by MILP solvers
-(an objective whose coefficients are integral on the integer variables takes integral
-values), extended to a bounded number of classes modulo g.
+K_v the node's candidates, memoised on the off-grain nodes' allowed residues. This is the
+integrality of the objective used by MILP solvers (an objective whose coefficients are
+integral on the integer variables takes integral values), extended to a bounded number of
+classes modulo g.
 """
 
 from __future__ import annotations
