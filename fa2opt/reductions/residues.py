@@ -27,11 +27,11 @@ of (1) below it.
 
 The accuracy values of a node's rows are few (its model variants), so its residues repeat
 and S stays small once the search has narrowed the off-grain nodes; S is abandoned (the
-bound kept) when it exceeds ``MAX_RESIDUES`` points. O(Σ_{v off-grain} |S|·K_v) per bound,
-K_v the node's candidates, memoised on the off-grain nodes' allowed residues. This is the
-integrality of the objective used by MILP solvers (an objective whose coefficients are
-integral on the integer variables takes integral values), extended to a bounded number of
-classes modulo g.
+bound kept) when it exceeds ``MAX_RESIDUES`` points (or building it ``MAX_WORK`` sums).
+O(Σ_{v off-grain} |S|·K_v) per bound, K_v the node's candidates, memoised on the off-grain
+nodes' allowed residues. This is the integrality of the objective used by MILP solvers (an
+objective whose coefficients are integral on the integer variables takes integral values),
+extended to a bounded number of classes modulo g.
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MAX_RESIDUES = 256  # points of S (1) beyond which the rounding is skipped at a search node
+# points of S (1), and sums formed building it, beyond which the rounding is skipped at a
+# search node: vsp 90 #2 at accuracy weight 1 took 1,397 search nodes with 256 points, 99
+# with 4,096 (3.2 -> 0.3 s), 31 with 16,384 (0.4 s: each bound dearer); the work cap keeps
+# one bound to a few ms where many off-grain nodes leave S large
+MAX_RESIDUES = 4096
+MAX_WORK = 1 << 18
 MAX_OFF = 64  # off-grain nodes beyond which no rounding is attempted (S would be too large)
 UNITS = 10 ** 9  # the residue grid: g / UNITS
 MEMO = 100_000  # subtrees' class sets kept (cleared when full)
@@ -164,15 +169,17 @@ def _simple(ratio: np.ndarray) -> np.ndarray:
 
 def _classes(res: Residues, ub: np.ndarray) -> np.ndarray | None:
     """S of (1) in grid units (sorted), for the candidates with ``ub > 0``; None when it
-    exceeds ``MAX_RESIDUES`` points or a node has no candidate left."""
+    exceeds ``MAX_RESIDUES`` points or ``MAX_WORK`` sums, or a node has no candidate left."""
     masks = np.bitwise_or.reduceat(np.where(ub[res.cols] > 0, res.bits, 0), res.starts)
     key = masks.tobytes()
     if key in res.memo:
         return res.memo[key]
     s: np.ndarray | None = np.full(1, res.shift, dtype=np.int64)
+    work = 0
     for v, m in zip(res.values, masks.tolist()):
         r = v[[j for j in range(v.size) if (m >> j) & 1]]
-        if not r.size:
+        work += s.size * r.size
+        if not r.size or work > MAX_WORK:
             s = None
             break
         s = np.unique((s[:, None] + r[None, :]).ravel() % UNITS)
