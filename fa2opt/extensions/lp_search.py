@@ -73,6 +73,7 @@ from .. import spec
 from ..dag_batch import DagStructure, evaluate_fixings_numpy
 from ..problem import Problem
 from ..reductions.flow_bound import FlowLP, cost_grain
+from ..reductions import residues
 from ..reductions.search import PRUNE_TOL
 from .leaf import BudgetArrays, Leaf, _slack
 
@@ -282,6 +283,7 @@ class _Search:
         self.blp_use_matrix = np.vstack(blp.use) if blp.use else np.zeros((0, lp.n_lam))
         self.pseudo = np.zeros((len(lp.nodes), 3))
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
+        self.residues = residues.split(lp.cost, lp.ptr)  # off the grain at a few nodes
 
     # -- masks ---------------------------------------------------------------------------
     def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
@@ -568,10 +570,15 @@ class _Search:
             if lam is not None:
                 n = stats["lp_nodes"]
                 self.roundings(lam, mult[2], m, n & (n - 1) == 0 or n % IMPROVE_EVERY == 0)
-            if lb >= best[0] - self.tol():
+            top = best[0] - self.tol()
+            if self.residues is not None:  # the objectives' classes modulo the grain
+                lb = residues.round_up(self.residues, lb, ub, top)
+            if lb >= top:
                 continue
             if math.isfinite(best[0]):  # reduced-cost fixing
-                keep = m & (w - mins[lp.owner] < best[0] - self.tol() - own)
+                if self.residues is not None:
+                    top = residues.threshold(self.residues, top, ub)
+                keep = m & (w - mins[lp.owner] < top - own)
                 if not self.count(keep).all():
                     continue
                 if (keep != m).any():  # rows left: the LP again on what remains

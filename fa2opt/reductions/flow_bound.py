@@ -31,7 +31,9 @@ the parent's y, still a valid bound.
 ``LB + r_{w,k} ≥ incumbent`` cannot improve on the incumbent and leaves the subtree.
 **Propagation**: a candidate that breaks a budget even with every other node at its fastest
 allowed one leaves it too (:meth:`LPSearch.propagate`). **Cost grain**: when every cost is a
-multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes.
+multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes; when they are
+on a grain except at a few nodes (accuracy prices c − w·a), bounds round up to the totals'
+classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
 (:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
@@ -94,7 +96,7 @@ from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
-from . import flow_cuts
+from . import flow_cuts, residues
 from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
 from .dp_bound import DPBound
 
@@ -533,6 +535,7 @@ class LPSearch:
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
+        self.residues = residues.split(self.lp.cost, self.lp.ptr)  # off the grain at a few nodes
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
         self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
         # the budgets widened by the float margin (propagation must not drop a fitting row);
@@ -986,12 +989,16 @@ class LPSearch:
         return max(lb, raw + add)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
-                            raw: float) -> tuple[int, ...] | None:
+                            raw: float, ub: np.ndarray | None = None) -> tuple[int, ...] | None:
         """Drop every candidate whose forced bound ``raw + r`` reaches the incumbent (``raw``:
         bound (1) at the y that gave the reduced costs r -- not a larger bound inherited from
         an ancestor, which plus r bounds nothing); None when a node keeps none (the subtree
-        cannot beat the incumbent)."""
-        limit = self.exact.best - self.tol() - raw
+        cannot beat the incumbent). With ``ub`` (the search node's) and costs off the grain
+        at a few nodes, "reaches" after rounding to the subtree's classes (.residues)."""
+        limit = self.exact.best - self.tol()
+        if ub is not None and self.residues is not None:
+            limit = residues.threshold(self.residues, limit, ub)
+        limit -= raw
         drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
         if not drop.size:
             return masks
@@ -1078,6 +1085,8 @@ class LPSearch:
             masks = narrowed
             raw, val, mins = self.lp.bound_at(y, ub)
             lb = max(raw, parent_lb)
+            if self.residues is not None:  # the totals' classes modulo the grain (.residues)
+                lb = residues.round_up(self.residues, lb, ub, exact.best - self.tol())
             if root_lb is None:
                 root_lb = lb
             if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
@@ -1097,7 +1106,7 @@ class LPSearch:
                 continue
             if exact.best < INF:
                 # (1) at this y plus r bounds a forced candidate; the ancestors' lb does not
-                tightened = self.fix_by_reduced_cost(masks, val, mins, raw)
+                tightened = self.fix_by_reduced_cost(masks, val, mins, raw, ub)
                 if tightened is None:
                     continue
                 if tightened != masks:
@@ -1112,6 +1121,9 @@ class LPSearch:
                 counter += 1
                 key = (known[0] if known is not None
                        else self.child_bound(child, masks, val, mins, raw, lb))
+                if self.residues is not None:  # rounded now: a child it prunes is never solved
+                    key = residues.round_up(self.residues, key, self.upper_bounds(child),
+                                            exact.best - self.tol())
                 kids.append((key, counter, child, y, known))
             if dive_left > 0 and kids:  # plunging: the best child next, not the queue's best
                 dive_left -= 1
