@@ -63,14 +63,15 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 import time
 from types import SimpleNamespace
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from .. import spec
-from ..dag_batch import DagStructure, evaluate_fixings_numpy
+from .. import cpu_kernels, spec
+from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import Problem
 from ..reductions.flow_bound import FlowLP, cost_grain
 from ..reductions.search import PRUNE_TOL
@@ -81,13 +82,18 @@ LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); 
 # ... and from this many its root LP comes before the plain DP (a dual-ray proof then saves
 # the DP; on smaller ones the DP is cheap and usually ends it: budgets that do not bind)
 LP_FIRST_NODES = 50
-STRONG = 4  # branching candidates scored by their children's LP values (as the flow bound)
+STRONG = 8  # branching candidates scored by their children's LP values (as the flow bound)
 LEAF_CHOICES = 4096  # a subproblem of at most this many choices is enumerated (.leaf)
 IMPROVE_STEPS = 200  # local-search steps of the primal (improve)
 IMPROVE_BATCH = 256  # best-scored moves checked against the SLAs per step
 PAIR_MOVES = 32  # pair moves: from the most saving, least using and fastest singles, each
 IMPROVE_EVERY = 8  # the local search at subproblems 1, 2, 4, 8, 16, 24, ... (and without incumbent)
-RELIABLE = 2  # ... until a node has this many observations; then its average rises
+RELIABLE = 8  # ... until a node has this many observations; then its average rises (2 -> 8:
+# random-100 capacity 3,196 -> 1,663 nodes, lattice 8x8 2,404 -> 1,760; 16 gained no more)
+# seconds of search after which the compiled SLA pass (dag_batch.evaluate_fixings: same bits
+# as the numpy twin) is used: its ~1 ms per call on a 100-node DAG's 50 levels drops to
+# ~20 µs, but loading Numba costs ~0.3-0.5 s in a fresh process, which short searches never repay
+NUMBA_AFTER_S = 0.5
 INF = math.inf
 
 
@@ -255,6 +261,7 @@ class _Search:
 
     def __init__(self, problem, budgets, slack_limit, allowed, best, offer, relax, leaf,
                  deadline, stats, leaf_choices, blp=None):
+        self.started = time.perf_counter()
         self.problem, self.budgets, self.best, self.offer = problem, budgets, best, offer
         self.relax, self.leaf, self.deadline, self.stats = relax, leaf, deadline, stats
         self.leaf_choices = leaf_choices
@@ -282,6 +289,15 @@ class _Search:
         self.blp_use_matrix = np.vstack(blp.use) if blp.use else np.zeros((0, lp.n_lam))
         self.pseudo = np.zeros((len(lp.nodes), 3))
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
+
+    def evaluate(self, lat: np.ndarray):
+        """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
+        compiled kernel once Numba is loaded or the search has run ``NUMBA_AFTER_S``, else
+        the numpy twin (same bits either way)."""
+        if cpu_kernels.available() and ("numba" in sys.modules
+                                         or time.perf_counter() - self.started > NUMBA_AFTER_S):
+            return evaluate_fixings(self.dag, lat, np.zeros_like(lat))
+        return evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
 
     # -- masks ---------------------------------------------------------------------------
     def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
@@ -357,11 +373,10 @@ class _Search:
                 lag = lag + mm * u
         picks = np.unique(np.vstack([self.argmin(key, fits)
                                      for key in (lag, lp.cost, self.use_all, -lam)]), axis=0)
-        ev = evaluate_fixings_numpy(self.dag, lp.lat[picks], lp.cost[picks])
-        for cols in picks[ev.ok]:  # the rule itself on the few that pass; offer: budgets
+        for cols in picks:  # at most four: the rule itself (a batch pass costs more here)
             x = self.choice(cols)
             if self.problem.meets_slas(x):
-                self.offer(x)
+                self.offer(x)  # (checks the budgets)
         if improve or not math.isfinite(self.best[0]):
             self.improve(self.argmin(lag, fits), m)
 
@@ -406,7 +421,7 @@ class _Search:
                 idx = idx[np.argsort(score[idx], kind="stable")][:IMPROVE_BATCH]
                 lat = np.tile(lp.lat[cur], (len(idx), 1))
                 lat[np.arange(len(idx)), owner[mv[idx]]] = lp.lat[mv[idx]]
-                ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+                ev = self.evaluate(lat)
                 if ev.ok.any():
                     c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move meeting the SLAs
                     cur[owner[c]] = c
@@ -455,7 +470,7 @@ class _Search:
         r = np.arange(len(idx))
         lat[r, owner[mv[a[idx]]]] = lp.lat[mv[a[idx]]]
         lat[r, owner[mv[b[idx]]]] = lp.lat[mv[b[idx]]]
-        ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+        ev = self.evaluate(lat)
         if not ev.ok.any():
             return False
         j = idx[int(np.argmax(ev.ok))]
