@@ -91,10 +91,17 @@ IMPROVE_EVERY = 8  # the local search at subproblems 1, 2, 4, 8, 16, 24, ... (an
 RELIABLE = 8  # ... until a node has this many observations; then its average rises (2 -> 8:
 # random-100 capacity 3,196 -> 1,663 nodes, lattice 8x8 2,404 -> 1,760; 16 gained no more)
 # seconds of search after which the compiled SLA pass (dag_batch.evaluate_fixings: same bits
-# as the numpy twin) is used: its ~1 ms per call on a 100-node DAG's 50 levels drops to
-# ~20 µs, but loading Numba costs ~0.3-0.5 s in a fresh process, which short searches never repay
-NUMBA_AFTER_S = 0.5
+# as the numpy twin) is used, unless it is compiled in this process already: ~0.06 ms a call
+# instead of 0.4-1 ms on a 100-node DAG's 50 levels, but its first call loads Numba's cache
+# (~0.7 s), which only searches of seconds repay (shared-large 100x5 capacity: 0.9 -> 1.7 s)
+NUMBA_AFTER_S = 2.0
 INF = math.inf
+
+
+def _compiled() -> bool:
+    """Whether the compiled SLA pass has run in this process (its cache loaded)."""
+    nb = sys.modules.get("fa2opt.dag_batch_numba")
+    return nb is not None and bool(getattr(nb.evaluate, "signatures", ()))
 
 
 def applies(problem: Problem) -> bool:
@@ -292,10 +299,10 @@ class _Search:
 
     def evaluate(self, lat: np.ndarray):
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
-        compiled kernel once Numba is loaded or the search has run ``NUMBA_AFTER_S``, else
+        compiled kernel once the search has run ``NUMBA_AFTER_S`` or it is compiled already, else
         the numpy twin (same bits either way)."""
-        if cpu_kernels.available() and ("numba" in sys.modules
-                                         or time.perf_counter() - self.started > NUMBA_AFTER_S):
+        if cpu_kernels.available() and (time.perf_counter() - self.started > NUMBA_AFTER_S
+                                         or _compiled()):
             return evaluate_fixings(self.dag, lat, np.zeros_like(lat))
         return evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
 
