@@ -324,7 +324,9 @@ class _Search:
         k = np.where(m, key, INF)
         low = np.minimum.reduceat(k, self.starts)
         hit = np.flatnonzero(k <= low[self.lp.owner])
-        _, first = np.unique(self.lp.owner[hit], return_index=True)
+        own = self.lp.owner[hit]  # non-decreasing: the first hit of each node starts a run
+        first = np.ones(len(hit), dtype=bool)
+        first[1:] = own[1:] != own[:-1]
         return hit[first]
 
     def tol(self) -> float:
@@ -378,14 +380,32 @@ class _Search:
         for mm, u in zip(mu.tolist(), self.blp.use):
             if mm > 0:
                 lag = lag + mm * u
-        picks = np.unique(np.vstack([self.argmin(key, fits)
-                                     for key in (lag, lp.cost, self.use_all, -lam)]), axis=0)
-        for cols in picks:  # at most four: the rule itself (a batch pass costs more here)
+        picks = {self.argmin(key, fits).tobytes(): None
+                 for key in (lag, lp.cost, self.use_all, -lam)}  # the distinct ones, in order
+        for raw in picks:  # at most four: the rule itself (a batch pass costs more here)
+            cols = np.frombuffer(raw, dtype=np.int64)
+            if self.hopeless(cols):
+                continue
             x = self.choice(cols)
             if self.problem.meets_slas(x):
                 self.offer(x)  # (checks the budgets)
         if improve or not math.isfinite(self.best[0]):
             self.improve(self.argmin(lag, fits), m)
+
+    def hopeless(self, cols: np.ndarray) -> bool:
+        """Whether the choice ``cols`` (one column per LP node) certainly cannot become the
+        incumbent: its objective is not below the incumbent's, or it breaks a budget, each
+        by more than a bound on the rounding of the sums (:func:`.leaf._slack`), so
+        ``offer``, which sums in its own order, would refuse it too. Saves the SLA test."""
+        n = len(cols)
+        c = self.lp.cost[cols]
+        if float(c.sum()) >= self.best[0] + _slack(n, float(np.abs(c).sum()) + abs(self.best[0])):
+            return True
+        for u, _, limit in self.bud:
+            x = u[cols]
+            if float(x.sum()) > limit + _slack(n, float(np.abs(x).sum()) + abs(limit)):
+                return True
+        return False
 
     def improve(self, cols: np.ndarray, m: np.ndarray) -> None:
         """Local search from a choice meeting the SLAs (one column per LP node): while some
