@@ -505,16 +505,26 @@ class _Search:
         cur[owner[mv[b[j]]]] = mv[b[j]]
         return True
 
-    def lp_value(self, m: np.ndarray) -> float:
-        return self.lp.objective(m.astype(float))
+    def probe(self, m: np.ndarray) -> tuple[float, float | None]:
+        """The LP of the subproblem ``m`` for strong branching: (its value, to score the
+        branch; the bound (1) at its duals, valid for that subproblem whatever the LP's
+        tolerances, inf when a dual ray proves it empty, None when unknown)."""
+        ub = m.astype(float)
+        sol = self.lp.solve(ub)
+        if sol is None:
+            return INF, (INF if self.blp.infeasible(ub) else None)
+        return self.lp.value, self.blp.bound(sol[1], ub, None)[0]
 
-    def branch(self, m: np.ndarray, lam: np.ndarray | None, lb: float) -> list[np.ndarray]:
+    def branch(self, m: np.ndarray, lam: np.ndarray | None, lb: float
+               ) -> list[tuple[np.ndarray, float | None]]:
         """Two children cutting off the LP point, at a node where λ is fractional: its rows
         (table order, i.e. by L) up to the middle of the λ mass, and the rest. The node:
         among the ``STRONG`` most fractional, the one whose children's LP values rise most
         (product), by strong branching until it has ``RELIABLE`` observations, then by its
         average observed rises (reliability branching, as the flow bound does). Without a
-        fractional node (or an LP), the node with most rows is halved."""
+        fractional node (or an LP), the node with most rows is halved. Each child comes
+        with its bound (1) where strong branching solved its LP (else None): the caller
+        drops a child whose bound reaches the incumbent and queues the others by it."""
         lp = self.lp
         cuts = []  # (fractionality, node index, first child's mask)
         if lam is not None:
@@ -532,25 +542,28 @@ class _Search:
                 cuts.append((float(frac[i]), i, low, cut, a, b))
         if cuts:
             cuts.sort(key=lambda c: -c[0])
-            best_c, best_score = cuts[0], -1.0
+            best_c, best_score, best_bounds = cuts[0], -1.0, (None, None)
             for c in cuts[:STRONG] if len(cuts) > 1 else ():
                 _, i, low, cut, a, b = c
                 high = m.copy()
                 high[a:cut + 1] = False
                 seen = self.pseudo[i]
+                bounds: tuple = (None, None)
                 if seen[2] >= RELIABLE:
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:
-                    gains = tuple(min(max(self.lp_value(k) - lb, 1e-9), 1e9) for k in (low, high))
+                    probes = [self.probe(k) for k in (low, high)]
+                    gains = tuple(min(max(v - lb, 1e-9), 1e9) for v, _ in probes)
+                    bounds = tuple(bd for _, bd in probes)
                     self.pseudo[i] += (gains[0], gains[1], 1)
                     self.stats["lp_strong"] = self.stats.get("lp_strong", 0) + 1
                 score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
                 if score > best_score:
-                    best_c, best_score = c, score
+                    best_c, best_score, best_bounds = c, score, bounds
             _, i, low, cut, a, b = best_c
             high = m.copy()
             high[a:cut + 1] = False
-            return [low, high]
+            return [(low, best_bounds[0]), (high, best_bounds[1])]
         cnt = self.count(m)
         i = int(np.argmax(cnt))
         if cnt[i] < 2:
@@ -560,7 +573,7 @@ class _Search:
         low, high = m.copy(), m.copy()
         low[on[len(on) // 2:]] = False
         high[on[:len(on) // 2]] = False
-        return [low, high]
+        return [(low, None), (high, None)]
 
     def run(self) -> tuple[str, float | None]:
         lp, best, stats = self.lp, self.best, self.stats
@@ -620,8 +633,13 @@ class _Search:
                     heapq.heappush(heap, (lb, tick, keep, mult))
                     tick += 1
                     continue
-            for child in self.branch(m, lam, own):
-                heapq.heappush(heap, (lb, tick, child, mult))
+            for child, child_lb in self.branch(m, lam, own):
+                if child_lb is not None:
+                    if child_lb >= best[0] - self.tol():
+                        stats["lp_strong_pruned"] = stats.get("lp_strong_pruned", 0) + 1
+                        continue  # its own LP's bound (1) already prunes it
+                    child_lb = max(lb, child_lb)
+                heapq.heappush(heap, (lb if child_lb is None else child_lb, tick, child, mult))
                 tick += 1
         if math.isfinite(best[0]) and "lp_root_bound" in stats:
             stats["lp_root_gap"] = (best[0] - stats["lp_root_bound"]) / max(1.0, abs(best[0]))
