@@ -306,8 +306,8 @@ class _Search:
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
         compiled kernel once the search has run ``NUMBA_AFTER_S`` or it is compiled already, else
         the numpy twin (same bits either way)."""
-        if cpu_kernels.available() and (time.perf_counter() - self.started > NUMBA_AFTER_S
-                                         or _compiled()):
+        if (time.perf_counter() - self.started > NUMBA_AFTER_S or _compiled()) \
+                and cpu_kernels.available():  # (available() imports Numba: ~0.3 s)
             return evaluate_fixings(self.dag, lat, np.zeros_like(lat))
         return evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
 
@@ -396,7 +396,7 @@ class _Search:
                 self.offer(x)  # (checks the budgets)
         if improve or not math.isfinite(self.best[0]):
             self.improve(self.argmin(lag, fits), m)
-        if not math.isfinite(self.best[0]):  # no incumbent yet: repair the least-use rounding too
+        if not math.isfinite(self.best[0]):  # still no incumbent: repair the least-use rounding
             self.improve(self.argmin(self.use_all, fits), m)
 
     def hopeless(self, cols: np.ndarray) -> bool:
