@@ -38,10 +38,15 @@ LP (HiGHS dual simplex, warm-started) → (1), or the dual-ray proof; reduced-co
 row whose forced bound ``LB + w_vk − min_k w_vk`` reaches the incumbent leaves; the LP again
 on what is left); the primal: roundings of the LP point (each node at the allowed row no
 slower than its LP latency ``ℓ_v = Σ_k λ_vk L_vk`` -- no path gets longer than in the LP --
-with the least Lagrangian weight ``c + μ·use``, objective or use), checked by the SLA rule
-in one batch, and a batched local search (:meth:`_Search.improve`) at subproblems 1, 2, 4,
-8, 16, 24, … and while there is no incumbent; ``offer`` checks every budget in its one
-summation order. A subproblem ends when its bound reaches the incumbent (less ``PRUNE_TOL``
+with the least Lagrangian weight ``c + μ·use``, objective or use; those that cannot beat
+the incumbent or meet the budgets skipped, :meth:`_Search.hopeless`), checked by the SLA
+rule, and a batched local search (:meth:`_Search.improve`) at subproblems 1, 2, 4, 8, … and
+every ``IMPROVE_EVERY`` (an interval that doubles after each call finding nothing, up to
+``IMPROVE_EVERY_MAX``, and resets on success), and while there is no incumbent (then from
+the least-use rounding too); ``offer`` checks every budget in its one summation order. The
+batched SLA pass is the numpy twin until the search has run ``NUMBA_AFTER_S`` (or the
+compiled kernel has run in this process), then the compiled one -- same bits. A
+subproblem ends when its bound reaches the incumbent (less ``PRUNE_TOL``
 relative, or almost the cost grain), when it holds at most ``LEAF_CHOICES`` choices (the
 exact enumeration leaf, :class:`.leaf.Leaf`), or when every node whose rows differ in some
 budget's use is decided: the budgets are then constants and the rest is the base problem,
@@ -49,6 +54,10 @@ decided by the DP (``relax``). Otherwise it is split at a node where λ is fract
 rows in table order (by L) up to the middle of the λ mass, and the rest -- both children cut
 off the LP point; the node among the ``STRONG`` most fractional by its children's LP values
 (strong branching until ``RELIABLE`` observations, then their averages), as the flow bound.
+A child whose LP strong branching solved carries (1) at that LP's duals (:meth:`_Search.
+probe`; a verified dual ray: inf): it is dropped when that reaches the incumbent, else
+queued by it (Achterberg, Koch & Martin 2005, "Branching rules revisited", for reliability
+branching; the child bound is the same Lagrangian bound (1), so it is valid for the child).
 
 Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
 or the DP with the budgets constant); an LP that reports no optimum without a verified
