@@ -38,10 +38,15 @@ LP (HiGHS dual simplex, warm-started) → (1), or the dual-ray proof; reduced-co
 row whose forced bound ``LB + w_vk − min_k w_vk`` reaches the incumbent leaves; the LP again
 on what is left); the primal: roundings of the LP point (each node at the allowed row no
 slower than its LP latency ``ℓ_v = Σ_k λ_vk L_vk`` -- no path gets longer than in the LP --
-with the least Lagrangian weight ``c + μ·use``, objective or use), checked by the SLA rule
-in one batch, and a batched local search (:meth:`_Search.improve`) at subproblems 1, 2, 4,
-8, 16, 24, … and while there is no incumbent; ``offer`` checks every budget in its one
-summation order. A subproblem ends when its bound reaches the incumbent (less ``PRUNE_TOL``
+with the least Lagrangian weight ``c + μ·use``, objective or use; those that cannot beat
+the incumbent or meet the budgets skipped, :meth:`_Search.hopeless`), checked by the SLA
+rule, and a batched local search (:meth:`_Search.improve`) at subproblems 1, 2, 4, 8, … and
+every ``IMPROVE_EVERY`` (an interval that doubles after each call finding nothing, up to
+``IMPROVE_EVERY_MAX``, and resets on success), and while there is no incumbent (then from
+the least-use rounding too); ``offer`` checks every budget in its one summation order. The
+batched SLA pass is the numpy twin until the search has run ``NUMBA_AFTER_S`` (or the
+compiled kernel has run in this process), then the compiled one -- same bits. A
+subproblem ends when its bound reaches the incumbent (less ``PRUNE_TOL``
 relative, or almost the cost grain), when it holds at most ``LEAF_CHOICES`` choices (the
 exact enumeration leaf, :class:`.leaf.Leaf`), or when every node whose rows differ in some
 budget's use is decided: the budgets are then constants and the rest is the base problem,
@@ -49,6 +54,10 @@ decided by the DP (``relax``). Otherwise it is split at a node where λ is fract
 rows in table order (by L) up to the middle of the λ mass, and the rest -- both children cut
 off the LP point; the node among the ``STRONG`` most fractional by its children's LP values
 (strong branching until ``RELIABLE`` observations, then their averages), as the flow bound.
+A child whose LP strong branching solved carries (1) at that LP's duals (:meth:`_Search.
+probe`; a verified dual ray: inf): it is dropped when that reaches the incumbent, else
+queued by it (Achterberg, Koch & Martin 2005, "Branching rules revisited", for reliability
+branching; the child bound is the same Lagrangian bound (1), so it is valid for the child).
 
 Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
 or the DP with the budgets constant); an LP that reports no optimum without a verified
@@ -63,14 +72,15 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 import time
 from types import SimpleNamespace
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from .. import spec
-from ..dag_batch import DagStructure, evaluate_fixings_numpy
+from .. import cpu_kernels, spec
+from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import Problem
 from ..reductions.flow_bound import FlowLP, cost_grain
 from ..reductions import residues
@@ -82,14 +92,31 @@ LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); 
 # ... and from this many its root LP comes before the plain DP (a dual-ray proof then saves
 # the DP; on smaller ones the DP is cheap and usually ends it: budgets that do not bind)
 LP_FIRST_NODES = 50
-STRONG = 4  # branching candidates scored by their children's LP values (as the flow bound)
+STRONG = 8  # branching candidates scored by their children's LP values (as the flow bound)
 LEAF_CHOICES = 4096  # a subproblem of at most this many choices is enumerated (.leaf)
 IMPROVE_STEPS = 200  # local-search steps of the primal (improve)
 IMPROVE_BATCH = 256  # best-scored moves checked against the SLAs per step
 PAIR_MOVES = 32  # pair moves: from the most saving, least using and fastest singles, each
-IMPROVE_EVERY = 8  # the local search at subproblems 1, 2, 4, 8, 16, 24, ... (and without incumbent)
-RELIABLE = 2  # ... until a node has this many observations; then its average rises
+# the local search at subproblems 1, 2, 4, 8, ... and every IMPROVE_EVERY (and without
+# incumbent); the interval doubles after each call that found nothing, up to
+# IMPROVE_EVERY_MAX, and is reset when one improves the incumbent (on random-100 capacity
+# 4 of ~190 calls improved it, and they took a third of the search)
+IMPROVE_EVERY = 8
+IMPROVE_EVERY_MAX = 64
+RELIABLE = 8  # ... until a node has this many observations; then its average rises (2 -> 8:
+# random-100 capacity 3,196 -> 1,663 nodes, lattice 8x8 2,404 -> 1,760; 16 gained no more)
+# seconds of search after which the compiled SLA pass (dag_batch.evaluate_fixings: same bits
+# as the numpy twin) is used, unless it is compiled in this process already: ~0.06 ms a call
+# instead of 0.4-1 ms on a 100-node DAG's 50 levels, but its first call loads Numba's cache
+# (~0.7 s), which only searches of seconds repay (shared-large 100x5 capacity: 0.9 -> 1.7 s)
+NUMBA_AFTER_S = 2.0
 INF = math.inf
+
+
+def _compiled() -> bool:
+    """Whether the compiled SLA pass has run in this process (its cache loaded)."""
+    nb = sys.modules.get("fa2opt.dag_batch_numba")
+    return nb is not None and bool(getattr(nb.evaluate, "signatures", ()))
 
 
 def applies(problem: Problem) -> bool:
@@ -256,6 +283,7 @@ class _Search:
 
     def __init__(self, problem, budgets, slack_limit, allowed, best, offer, relax, leaf,
                  deadline, stats, leaf_choices, blp=None):
+        self.started = time.perf_counter()
         self.problem, self.budgets, self.best, self.offer = problem, budgets, best, offer
         self.relax, self.leaf, self.deadline, self.stats = relax, leaf, deadline, stats
         self.leaf_choices = leaf_choices
@@ -285,6 +313,15 @@ class _Search:
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
         self.residues = residues.split(lp.cost, lp.ptr)  # off the grain at a few nodes
 
+    def evaluate(self, lat: np.ndarray):
+        """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
+        compiled kernel once the search has run ``NUMBA_AFTER_S`` or it is compiled already, else
+        the numpy twin (same bits either way)."""
+        if (time.perf_counter() - self.started > NUMBA_AFTER_S or _compiled()) \
+                and cpu_kernels.available():  # (available() imports Numba: ~0.3 s)
+            return evaluate_fixings(self.dag, lat, np.zeros_like(lat))
+        return evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+
     # -- masks ---------------------------------------------------------------------------
     def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
         lp = self.lp
@@ -303,7 +340,9 @@ class _Search:
         k = np.where(m, key, INF)
         low = np.minimum.reduceat(k, self.starts)
         hit = np.flatnonzero(k <= low[self.lp.owner])
-        _, first = np.unique(self.lp.owner[hit], return_index=True)
+        own = self.lp.owner[hit]  # non-decreasing: the first hit of each node starts a run
+        first = np.ones(len(hit), dtype=bool)
+        first[1:] = own[1:] != own[:-1]
         return hit[first]
 
     def tol(self) -> float:
@@ -357,15 +396,34 @@ class _Search:
         for mm, u in zip(mu.tolist(), self.blp.use):
             if mm > 0:
                 lag = lag + mm * u
-        picks = np.unique(np.vstack([self.argmin(key, fits)
-                                     for key in (lag, lp.cost, self.use_all, -lam)]), axis=0)
-        ev = evaluate_fixings_numpy(self.dag, lp.lat[picks], lp.cost[picks])
-        for cols in picks[ev.ok]:  # the rule itself on the few that pass; offer: budgets
+        picks = {self.argmin(key, fits).tobytes(): None
+                 for key in (lag, lp.cost, self.use_all, -lam)}  # the distinct ones, in order
+        for raw in picks:  # at most four: the rule itself (a batch pass costs more here)
+            cols = np.frombuffer(raw, dtype=np.int64)
+            if self.hopeless(cols):
+                continue
             x = self.choice(cols)
             if self.problem.meets_slas(x):
-                self.offer(x)
+                self.offer(x)  # (checks the budgets)
         if improve or not math.isfinite(self.best[0]):
             self.improve(self.argmin(lag, fits), m)
+        if not math.isfinite(self.best[0]):  # still no incumbent: repair the least-use rounding
+            self.improve(self.argmin(self.use_all, fits), m)
+
+    def hopeless(self, cols: np.ndarray) -> bool:
+        """Whether the choice ``cols`` (one column per LP node) certainly cannot become the
+        incumbent: its objective is not below the incumbent's, or it breaks a budget, each
+        by more than a bound on the rounding of the sums (:func:`.leaf._slack`), so
+        ``offer``, which sums in its own order, would refuse it too. Saves the SLA test."""
+        n = len(cols)
+        c = self.lp.cost[cols]
+        if float(c.sum()) >= self.best[0] + _slack(n, float(np.abs(c).sum()) + abs(self.best[0])):
+            return True
+        for u, _, limit in self.bud:
+            x = u[cols]
+            if float(x.sum()) > limit + _slack(n, float(np.abs(x).sum()) + abs(limit)):
+                return True
+        return False
 
     def improve(self, cols: np.ndarray, m: np.ndarray) -> None:
         """Local search from a choice meeting the SLAs (one column per LP node): while some
@@ -408,7 +466,7 @@ class _Search:
                 idx = idx[np.argsort(score[idx], kind="stable")][:IMPROVE_BATCH]
                 lat = np.tile(lp.lat[cur], (len(idx), 1))
                 lat[np.arange(len(idx)), owner[mv[idx]]] = lp.lat[mv[idx]]
-                ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+                ev = self.evaluate(lat)
                 if ev.ok.any():
                     c = mv[idx[int(np.argmax(ev.ok))]]  # the best-scored move meeting the SLAs
                     cur[owner[c]] = c
@@ -457,7 +515,7 @@ class _Search:
         r = np.arange(len(idx))
         lat[r, owner[mv[a[idx]]]] = lp.lat[mv[a[idx]]]
         lat[r, owner[mv[b[idx]]]] = lp.lat[mv[b[idx]]]
-        ev = evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+        ev = self.evaluate(lat)
         if not ev.ok.any():
             return False
         j = idx[int(np.argmax(ev.ok))]
@@ -465,16 +523,26 @@ class _Search:
         cur[owner[mv[b[j]]]] = mv[b[j]]
         return True
 
-    def lp_value(self, m: np.ndarray) -> float:
-        return self.lp.objective(m.astype(float))
+    def probe(self, m: np.ndarray) -> tuple[float, float | None]:
+        """The LP of the subproblem ``m`` for strong branching: (its value, to score the
+        branch; the bound (1) at its duals, valid for that subproblem whatever the LP's
+        tolerances, inf when a dual ray proves it empty, None when unknown)."""
+        ub = m.astype(float)
+        sol = self.lp.solve(ub)
+        if sol is None:
+            return INF, (INF if self.blp.infeasible(ub) else None)
+        return self.lp.value, self.blp.bound(sol[1], ub, None)[0]
 
-    def branch(self, m: np.ndarray, lam: np.ndarray | None, lb: float) -> list[np.ndarray]:
+    def branch(self, m: np.ndarray, lam: np.ndarray | None, lb: float
+               ) -> list[tuple[np.ndarray, float | None]]:
         """Two children cutting off the LP point, at a node where λ is fractional: its rows
         (table order, i.e. by L) up to the middle of the λ mass, and the rest. The node:
         among the ``STRONG`` most fractional, the one whose children's LP values rise most
         (product), by strong branching until it has ``RELIABLE`` observations, then by its
         average observed rises (reliability branching, as the flow bound does). Without a
-        fractional node (or an LP), the node with most rows is halved."""
+        fractional node (or an LP), the node with most rows is halved. Each child comes
+        with its bound (1) where strong branching solved its LP (else None): the caller
+        drops a child whose bound reaches the incumbent and queues the others by it."""
         lp = self.lp
         cuts = []  # (fractionality, node index, first child's mask)
         if lam is not None:
@@ -492,25 +560,28 @@ class _Search:
                 cuts.append((float(frac[i]), i, low, cut, a, b))
         if cuts:
             cuts.sort(key=lambda c: -c[0])
-            best_c, best_score = cuts[0], -1.0
+            best_c, best_score, best_bounds = cuts[0], -1.0, (None, None)
             for c in cuts[:STRONG] if len(cuts) > 1 else ():
                 _, i, low, cut, a, b = c
                 high = m.copy()
                 high[a:cut + 1] = False
                 seen = self.pseudo[i]
+                bounds: tuple = (None, None)
                 if seen[2] >= RELIABLE:
                     gains = (seen[0] / seen[2], seen[1] / seen[2])
                 else:
-                    gains = tuple(min(max(self.lp_value(k) - lb, 1e-9), 1e9) for k in (low, high))
+                    probes = [self.probe(k) for k in (low, high)]
+                    gains = tuple(min(max(v - lb, 1e-9), 1e9) for v, _ in probes)
+                    bounds = tuple(bd for _, bd in probes)
                     self.pseudo[i] += (gains[0], gains[1], 1)
                     self.stats["lp_strong"] = self.stats.get("lp_strong", 0) + 1
                 score = max(gains[0], 1e-9) * max(gains[1], 1e-9)
                 if score > best_score:
-                    best_c, best_score = c, score
+                    best_c, best_score, best_bounds = c, score, bounds
             _, i, low, cut, a, b = best_c
             high = m.copy()
             high[a:cut + 1] = False
-            return [low, high]
+            return [(low, best_bounds[0]), (high, best_bounds[1])]
         cnt = self.count(m)
         i = int(np.argmax(cnt))
         if cnt[i] < 2:
@@ -520,7 +591,7 @@ class _Search:
         low, high = m.copy(), m.copy()
         low[on[len(on) // 2:]] = False
         high[on[:len(on) // 2]] = False
-        return [low, high]
+        return [(low, None), (high, None)]
 
     def run(self) -> tuple[str, float | None]:
         lp, best, stats = self.lp, self.best, self.stats
@@ -529,6 +600,7 @@ class _Search:
         heap: list = [(-INF, 0, root, None)]
         tick = 1
         timed_out = False
+        every, next_improve = IMPROVE_EVERY, IMPROVE_EVERY  # the local search's schedule
         while heap:
             parent_lb, _, m, parent = heapq.heappop(heap)
             if parent_lb >= best[0] - self.tol():
@@ -569,7 +641,12 @@ class _Search:
                 stats["lp_root_bound"] = lb
             if lam is not None:
                 n = stats["lp_nodes"]
-                self.roundings(lam, mult[2], m, n & (n - 1) == 0 or n % IMPROVE_EVERY == 0)
+                local = n & (n - 1) == 0 or n >= next_improve
+                before = best[0]
+                self.roundings(lam, mult[2], m, local)
+                if local:
+                    every = IMPROVE_EVERY if best[0] < before else min(2 * every, IMPROVE_EVERY_MAX)
+                    next_improve = n + every
             top = best[0] - self.tol()
             if self.residues is not None:  # the objectives' classes modulo the grain
                 lb = residues.round_up(self.residues, lb, ub, top)
@@ -585,8 +662,13 @@ class _Search:
                     heapq.heappush(heap, (lb, tick, keep, mult))
                     tick += 1
                     continue
-            for child in self.branch(m, lam, own):
-                heapq.heappush(heap, (lb, tick, child, mult))
+            for child, child_lb in self.branch(m, lam, own):
+                if child_lb is not None:
+                    if child_lb >= best[0] - self.tol():
+                        stats["lp_strong_pruned"] = stats.get("lp_strong_pruned", 0) + 1
+                        continue  # its own LP's bound (1) already prunes it
+                    child_lb = max(lb, child_lb)
+                heapq.heappush(heap, (lb if child_lb is None else child_lb, tick, child, mult))
                 tick += 1
         if math.isfinite(best[0]) and "lp_root_bound" in stats:
             stats["lp_root_gap"] = (best[0] - stats["lp_root_bound"]) / max(1.0, abs(best[0]))
