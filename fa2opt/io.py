@@ -20,7 +20,7 @@ import re
 import reprlib
 import stat
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import yaml
@@ -467,8 +467,16 @@ def _config(chk: _Checker, row: Mapping[str, Any], where: str, sep: str = ".") -
         latency_ms=chk.number(row.get("latency_ms"), f"{where}{sep}latency_ms", positive=True,
                               within=spec.LATENCY_MS_RANGE),
         variant=variant,
-        accuracy=None if accuracy is None else chk.number(accuracy, f"{where}{sep}accuracy"),
+        accuracy=None if accuracy is None else chk.number(accuracy, f"{where}{sep}accuracy",
+                                                          positive=True),
     )
+
+
+def row_without_accuracy(configs: Sequence[Config]) -> int | None:
+    """The first row without an accuracy in a profile where other rows have one (the spec:
+    an input error whether or not the accuracy extension is declared), else None."""
+    given = [c.accuracy is not None for c in configs]
+    return given.index(False) if any(given) and not all(given) else None
 
 
 def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
@@ -499,6 +507,10 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
             raise owner.fail(empty_where, f"rows {seen[c.identity]} and {j} have the same identity "
                              f"(batch={b}, hardware={quote(h)}, units={u:g}, variant={quote(var)})")
         seen[c.identity] = j
+    missing = row_without_accuracy(configs)
+    if missing is not None:
+        raise chk.fail(f"{where}.accuracy", f"row {missing} has no accuracy while other rows "
+                       f"of the node do")
     mult = raw.get("multiplier")  # null: the default, as for max_replicas and max_batch
     mult = 1.0 if mult is None else mult
     return Node(

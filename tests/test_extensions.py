@@ -261,6 +261,33 @@ def test_partial_accuracy_columns_are_an_input_error(tmp_path) -> None:
     assert err.value.field == "nodes[b].accuracy" and "row 1" in str(err.value)
 
 
+@pytest.mark.parametrize("formulation", [[], ["--formulation", "base"]])
+def test_partial_accuracy_columns_are_an_input_error_without_the_extension(
+        tmp_path, capsys, formulation) -> None:
+    # the spec's "a node where only some rows have one is an input error" is a rule of the
+    # file, not of the extension: a base instance (or --formulation base) is refused too
+    doc = _doc()
+    del doc["nodes"][1]["configs"][1]["accuracy"]
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps(doc))
+    assert cli_main(["solve", str(path), "--json", *formulation]) == 2
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["status"] == "error"
+    assert "nodes[b].accuracy: row 1 has no accuracy" in answer["message"]
+    del doc["nodes"][1]["configs"][0]["accuracy"]  # none on b: a = 1, a valid base instance
+    path.write_text(json.dumps(doc))
+    assert cli_main(["solve", str(path), "--json", *formulation]) == 0
+
+
+@pytest.mark.parametrize("value", [0, -60])
+def test_an_accuracy_that_is_not_positive_is_an_input_error(value) -> None:
+    doc = _doc()  # a = accuracy / s must lie in (0, 1] for every scale s > 0
+    doc["nodes"][0]["configs"][1]["accuracy"] = value
+    with pytest.raises(InputError) as err:
+        instance_from_dict(doc, source="x.json")
+    assert err.value.field == "nodes[a].configs[1].accuracy"
+
+
 def test_milp_only_formulations_are_marked_and_refused_by_other_methods() -> None:
     import pyomo.environ as pyo
 

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import spec
-from ..io import InputError, label, quote
+from ..io import InputError, label, quote, row_without_accuracy
 from . import Block, FlowBudget, RowFilter, RowTerm
 
 KEY = "accuracy"
@@ -81,14 +81,13 @@ def parse(instance: Any) -> dict[str, Any]:
         floors[f] = a
     acc: dict[str, list[float]] = {}
     for node in instance.nodes:
-        given = [c.accuracy is not None for c in node.configs]
-        if not any(given):
+        if all(c.accuracy is None for c in node.configs):
             acc[node.name] = [1.0] * len(node.configs)
             continue
-        if not all(given):
+        missing = row_without_accuracy(node.configs)  # io refuses it too; an Instance built
+        if missing is not None:                       # in code reaches it here
             raise InputError(src, f"nodes[{label(node.name)}].accuracy",
-                             f"row {given.index(False)} has no accuracy while other rows of "
-                             f"the node do")
+                             f"row {missing} has no accuracy while other rows of the node do")
         for j, c in enumerate(node.configs):
             if not 0 < c.accuracy / scale <= 1:
                 raise InputError(src, f"nodes[{label(node.name)}].accuracy",
