@@ -3,7 +3,7 @@ configs: same answers."""
 import copy, json, os, random, sys
 sys.path.insert(0, os.path.dirname(__file__))
 from gen import draw
-from fuzz import solve, WORK
+from fuzz import differing, WORK
 seed, count = int(sys.argv[1]), int(sys.argv[2])
 rng = random.Random(seed)
 d = f"{WORK}/csv{seed}"; os.makedirs(f"{d}/prof", exist_ok=True)
@@ -30,11 +30,7 @@ for i in range(count):
     a, b = f"{d}/c{i}.json", f"{d}/c{i}_csv.json"
     json.dump(inst, open(a, "w")); json.dump(c, open(b, "w"))
     pj.append(a); pc.append(b)
-bad = 0
-rj, _ = solve(pj, "fa2"); rc, _ = solve(pc, "fa2")
-for a, x, y in zip(pj, rj, rc):
-    kx = (x["status"], x.get("cost"), x.get("objective"), json.dumps(x.get("nodes"), sort_keys=True))
-    ky = (y["status"], y.get("cost"), y.get("objective"), json.dumps(y.get("nodes"), sort_keys=True))
-    if kx != ky:
-        bad += 1; print(a, kx[:3], ky[:3], y.get("message", "")[:200])
-print(seed, "csv vs inline differ:", bad, "of", count)
+bad = differing(pj, pc)
+for row in bad:
+    print(*row)
+print(seed, "csv vs inline differ:", len(bad), "of", count)

@@ -42,6 +42,17 @@ def solve(paths, method, extra=()):
     return [json.loads(l) for l in lines], p.stderr
 
 
+def differing(paths_a, paths_b, method="fa2"):
+    """Pairs of files that should give one answer (the same instance written two ways) whose
+    answers differ in status, cost, objective or decision: [(path_a, key_a, key_b, message)]."""
+    def key(x):
+        return (x["status"], x.get("cost"), x.get("objective"),
+                json.dumps(x.get("nodes"), sort_keys=True))
+    (ra, _), (rb, _) = solve(paths_a, method), solve(paths_b, method)
+    return [(a, key(x)[:3], key(y)[:3], y.get("message", "")[:200])
+            for a, x, y in zip(paths_a, ra, rb) if key(x) != key(y)]
+
+
 def main():
     seed, count = int(sys.argv[1]), int(sys.argv[2])
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 40

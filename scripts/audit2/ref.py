@@ -239,3 +239,25 @@ class Ctx:
         if lb is not None and lb > obj + REL * max(1.0, abs(obj)):
             P.append(f"lower_bound {lb!r} > objective {obj!r}")
         return P
+
+    def choice_of(self, ans):
+        """An answer's decision as node -> row index (rows found by their identity)."""
+        ch = {}
+        for v in self.names:
+            d = ans["nodes"][v]
+            idt = (d["batch"], d["hardware"], float(d["units"]), d.get("variant"))
+            ch[v] = [r["ident"] for r in self.rows[v]].index(idt)
+        return ch
+
+    def decision_problems(self, ans):
+        """Problems with an answer's decision judged without an optimum: it is valid, its
+        reported objective is the recomputed one and its lower bound lies below it."""
+        ok, cost, obj, flat, why = self.evaluate(self.choice_of(ans))
+        P = [] if ok else [f"decision invalid {why[:3]}"]
+        rep = ans.get("objective", ans.get("cost"))
+        if abs(rep - obj) > REL * max(1, abs(obj)):
+            P.append(f"objective {rep!r} != {obj!r}")
+        lb = ans.get("lower_bound")
+        if lb is not None and lb > obj + REL * max(1, abs(obj)):
+            P.append(f"lower_bound {lb!r} > objective {obj!r}")
+        return P

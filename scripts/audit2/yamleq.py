@@ -2,7 +2,7 @@
 import json, os, random, sys, yaml
 sys.path.insert(0, os.path.dirname(__file__))
 from gen import draw
-from fuzz import solve, WORK
+from fuzz import differing, WORK
 seed, count = int(sys.argv[1]), int(sys.argv[2])
 rng = random.Random(seed)
 d = f"{WORK}/yaml{seed}"; os.makedirs(d, exist_ok=True)
@@ -12,11 +12,7 @@ for i in range(count):
     a, b = f"{d}/y{i}.json", f"{d}/y{i}.yaml"
     json.dump(inst, open(a, "w")); yaml.safe_dump(inst, open(b, "w"))
     pj.append(a); py.append(b)
-bad = 0
-rj, _ = solve(pj, "fa2"); ry, _ = solve(py, "fa2")
-for a, x, y in zip(pj, rj, ry):
-    kx = (x["status"], x.get("cost"), x.get("objective"), json.dumps(x.get("nodes"), sort_keys=True))
-    ky = (y["status"], y.get("cost"), y.get("objective"), json.dumps(y.get("nodes"), sort_keys=True))
-    if kx != ky:
-        bad += 1; print(a, kx[:3], ky[:3], y.get("message", "")[:200])
-print(seed, "yaml vs json differ:", bad, "of", count)
+bad = differing(pj, py)
+for row in bad:
+    print(*row)
+print(seed, "yaml vs json differ:", len(bad), "of", count)
