@@ -93,14 +93,70 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
            mode: str, length: int, record: bool = True,
            need: tuple[int, int] | None = None) -> tuple[Any, tuple | None]:
     """:func:`_curve_steps` run on a :func:`~fa2opt.reductions.sptree.trampoline` (the
-    tree nests as deep as the graph: no recursion), with one memo for the call: a
-    sub-expression shared by several places (node reduction's copies) is evaluated once per
-    wanted budget window -- the same curve each time, so the same values bit for bit, in
-    O(distinct sub-trees · T) time and memory instead of O(leaf occurrences · T). A shared
-    sub-tree is evaluated on every budget (its places want different windows), an unshared
-    one on its window only, as without the memo."""
+    tree nests as deep as the graph: no recursion), with one memo for the call
+    (:class:`_Memo`): a sub-expression shared by several places (node reduction's copies) is
+    evaluated once, on every budget -- the same curve each time, so the same values bit for
+    bit, in O(distinct sub-trees · T) time instead of O(leaf occurrences · T); an unshared
+    one on its window only, as without the memo. Memory: O(distinct sub-trees · T) with
+    ``record`` (backtracking reads every recorded curve), else the curves still to be used."""
     return trampoline(_curve_steps(tree, tabs, steps, grid_ms, mode, length, record, need,
-                                   _Memo(shared_subtrees(tree))))
+                                   _Memo(shared_subtrees(tree), record)))
+
+
+class _Memo:
+    """The curves ``(curve, record)`` of the shared sub-trees of one :func:`_curve`, by id.
+
+    ``places[id]``: how many places a shared sub-tree (:func:`shared_subtrees`) is a part of;
+    it is evaluated at its first place on every budget and reused at the others. Without
+    ``record`` a curve is dropped after its last place has read it (with a record,
+    backtracking reads it again)."""
+
+    def __init__(self, places: dict[int, int], record: bool):
+        self.places, self.record = places, record
+        self.curves: dict[int, tuple[Any, tuple | None]] = {}
+        self.left: dict[int, int] = {}
+
+    def window(self, tree: SPTree, need: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The window ``tree`` is evaluated on at a place that wants ``need``: every budget
+        (None) for a shared sub-tree, whose places want different windows."""
+        return None if id(tree) in self.places else need
+
+    def take(self, tree: SPTree) -> tuple[Any, tuple | None] | None:
+        """The curve of ``tree`` if already evaluated (this place counted as read), else None."""
+        i = id(tree)
+        hit = self.curves.get(i)
+        if hit is not None:
+            self.left[i] -= 1
+            if not self.left[i] and not self.record:
+                del self.curves[i]
+        return hit
+
+    def put(self, tree: SPTree, out: tuple[Any, tuple | None]) -> None:
+        """Keep a shared sub-tree's curve for its other places."""
+        i = id(tree)
+        if i in self.places:
+            self.curves[i] = out
+            self.left[i] = self.places[i] - 1
+
+
+def shared_subtrees(tree: SPTree) -> dict[int, int]:
+    """Ids of the composite sub-trees (Series, Parallel) that are a part at more than one
+    place -- of two parents, or twice of one (node reduction's copies share sub-expressions
+    by identity) -- with their number of places among distinct parents. One visit per
+    distinct sub-tree, explicit stack. O(distinct sub-trees)."""
+    refs: dict[int, int] = {}
+    seen = {id(tree)}
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        for p in t.parts:
+            if type(p) is Series or type(p) is Parallel:
+                i = id(p)
+                refs[i] = refs.get(i, 0) + 1
+                if i not in seen:
+                    seen.add(i)
+                    stack.append(p)
+    return {i: n for i, n in refs.items() if n > 1}
 
 
 @dataclass(frozen=True)
@@ -159,39 +215,6 @@ def fix_steps(tree: SPTree, fixed_steps: Mapping[str, int], grid_ms: float, mode
     return memo[id(tree)]
 
 
-class _Memo(dict):
-    """The memo of one :func:`_curve`: ``(id(sub-tree), window) → (curve, record)``, and the
-    ids of the sub-trees that occur at several places (``shared``: evaluated on every budget,
-    window None, so each is evaluated once)."""
-
-    def __init__(self, shared: set[int]):
-        super().__init__()
-        self.shared = shared
-
-    def window(self, tree: SPTree, need: tuple[int, int] | None) -> tuple[int, int] | None:
-        """The window ``tree`` is evaluated on when its place wants ``need``."""
-        return None if id(tree) in self.shared else need
-
-
-def shared_subtrees(tree: SPTree) -> set[int]:
-    """Ids of the composite sub-trees (Series, Parallel) that are a part of more than one
-    place: of two parents, or twice of one (node reduction's copies share sub-expressions by
-    identity). One visit per distinct sub-tree, explicit stack. O(distinct sub-trees)."""
-    refs: dict[int, int] = {}
-    seen = {id(tree)}
-    stack = [tree]
-    while stack:
-        t = stack.pop()
-        for p in t.parts:
-            if type(p) is Series or type(p) is Parallel:
-                i = id(p)
-                refs[i] = refs.get(i, 0) + 1
-                if i not in seen:
-                    seen.add(i)
-                    stack.append(p)
-    return {i for i, n in refs.items() if n > 1}
-
-
 def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
                  mode: str, length: int, record: bool, need: tuple[int, int] | None,
                  memo: _Memo) -> Generator:
@@ -212,23 +235,21 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
     the leaf-folds compute: the last leaf of a flow computes one budget per item, the ones
     before it a widening window. Backtracking reads only these ranges.
 
-    ``memo``: ``(id(sub-tree), need) → (curve, record)`` of the sub-trees evaluated so far in
-    this pass; a part found there is not evaluated again (curves are never changed in place,
-    records only read).
+    ``memo``: the shared sub-trees' curves (:class:`_Memo`); a part found there is not
+    evaluated again (curves are never changed in place, records only read).
     """
     xp, B = tabs.xp, tabs.batch
     if isinstance(tree, Parallel):
         curves = []
         for p in tree.parts:
-            w = memo.window(p, need)
-            hit = memo.get((id(p), w))
-            curves.append(hit if hit is not None else
-                          (yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record, w, memo)))
+            hit = memo.take(p)
+            curves.append(hit if hit is not None else (yield _curve_steps(
+                p, tabs, steps, grid_ms, mode, length, record, memo.window(p, need), memo)))
         total = curves[0][0]
         for c, _ in curves[1:]:
             total = kernels.parallel(total, c, xp)
         out = total, (("par", [r for _, r in curves]) if record else None)
-        memo[(id(tree), need)] = out
+        memo.put(tree, out)
         return out
     parts = tree.parts if isinstance(tree, Series) else (tree,)
     nested = [p for p in parts if not isinstance(p, (Leaf, Delay, Steps))]
@@ -243,12 +264,11 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
     rec: tuple | None
     if nested:  # series of sub-curves: (min,+) convolutions, then the delays and leaves
         inner = (max(0, lo - delay), max(0, hi - delay)) if len(nested) == 1 else None
-        inner = memo.window(nested[0], inner)
-        hit = memo.get((id(nested[0]), inner))
-        acc, rec = hit if hit is not None else \
-            (yield _curve_steps(nested[0], tabs, steps, grid_ms, mode, length, record, inner, memo))
+        hit = memo.take(nested[0])
+        acc, rec = hit if hit is not None else (yield _curve_steps(
+            nested[0], tabs, steps, grid_ms, mode, length, record, memo.window(nested[0], inner), memo))
         for p in nested[1:]:
-            hit = memo.get((id(p), None))
+            hit = memo.take(p)
             other, orec = hit if hit is not None else \
                 (yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record, None, memo))
             new, _ = kernels.minplus_conv(acc, other, xp, with_arg=False)
@@ -266,7 +286,7 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
         if record:
             rec = ("leaf", node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
         acc = new
-    memo[(id(tree), need)] = acc, rec
+    memo.put(tree, (acc, rec))
     return acc, rec
 
 
