@@ -115,6 +115,17 @@ class _Memo:
         self.places, self.record = places, record
         self.curves: dict[int, tuple[Any, tuple | None]] = {}
         self.left: dict[int, int] = {}
+        self.columns: dict[str, tuple] = {}  # per node: its undominated columns (_series_folds)
+        self._ranges: dict[int, tuple[Any, tuple[int, int]]] = {}
+
+    def step_range(self, u: Any, c: Any) -> tuple[int, int]:
+        """:func:`_step_range` of a fold's steps, once per steps array (held here, so its id
+        is not reused)."""
+        hit = self._ranges.get(id(u))
+        if hit is None or hit[0] is not u:
+            hit = (u, _step_range(u, c))
+            self._ranges[id(u)] = hit
+        return hit[1]
 
     def window(self, tree: SPTree, need: tuple[int, int] | None) -> tuple[int, int] | None:
         """The window ``tree`` is evaluated on at a place that wants ``need``: every budget
@@ -253,12 +264,12 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
         return out
     parts = tree.parts if isinstance(tree, Series) else (tree,)
     nested = [p for p in parts if not isinstance(p, (Leaf, Delay, Steps))]
-    folds, delay = _series_folds(parts, tabs, steps, grid_ms, mode, bool(nested))
+    folds, delay = _series_folds(parts, tabs, steps, grid_ms, mode, bool(nested), memo.columns)
     lo, hi = need if need is not None else (0, length)
     needs: list[tuple[int, int]] = []
     for _, u, c, _ in reversed(folds):  # wanted budgets of each fold's output, backwards
         needs.append((lo, hi))
-        umin, umax = _step_range(u, c)
+        umin, umax = memo.step_range(u, c)
         lo, hi = max(0, lo - umax), max(0, hi - umin)
     needs.reverse()
     rec: tuple | None
@@ -291,17 +302,25 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
 
 
 def _series_folds(parts: Sequence[SPTree], tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
-                  mode: str, nested: bool) -> tuple[list[tuple[str, Any, Any, list[int]]], int]:
+                  mode: str, nested: bool, columns: dict[str, tuple] | None = None
+                  ) -> tuple[list[tuple[str, Any, Any, list[int]]], int]:
     """A series' leaves as folds ``(node, steps u, costs c, kept columns)`` (each leaf's
     undominated columns) and the steps of its delays (each rounded on its own). Without
     ``nested`` parts the delays join the first leaf's steps — folding the zero curve
-    shifted by d with steps u is folding it with u + d — and 0 steps are left."""
+    shifted by d with steps u is folding it with u + d — and 0 steps are left.
+    ``columns``: a node's undominated columns ``(kept, u, c)`` by name, filled and reused
+    (a pass's tables do not change; a duplicated node has many leaves)."""
     delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) if isinstance(p, Delay) else p.steps
                 for p in parts if isinstance(p, (Delay, Steps)))
     folds = []
     for p in parts:
         if isinstance(p, Leaf):
-            keep, u, c = undominated(steps[p.node], tabs.cost[p.node], tabs.xp)
+            hit = None if columns is None else columns.get(p.node)
+            if hit is None:
+                hit = undominated(steps[p.node], tabs.cost[p.node], tabs.xp)
+                if columns is not None:
+                    columns[p.node] = hit
+            keep, u, c = hit
             folds.append((p.node, u, c, keep))
     if delay and folds and not nested:
         node, u, c, keep = folds[0]
