@@ -181,3 +181,28 @@ def test_grid_time_limit_answers_time_limit_with_a_valid_lower_bound(tmp_path, c
     assert main(["solve", str(path), "-m", "fa2-grid", "--time-limit", "1e-9", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["status"] == "time_limit" and answer["lower_bound"] <= ref.cost * (1 + 1e-9)
+
+
+@pytest.mark.slow
+def test_grid_time_limit_stops_a_long_search_with_the_down_pass_root_bound():
+    """A 3x12 lattice (the large families' generator) whose grid search runs for minutes:
+    with a 1 s limit fa2-grid answers ``time_limit`` in about that time (generous slack on a
+    shared machine), with a lower bound between the relaxation without SLAs and fa2's
+    proven optimum -- the down pass's root bound, not the fallback."""
+    import zlib
+
+    import numpy as np
+
+    from fa2opt.extensions import declare, relaxed_bound
+    from fa2opt.generate.families import FAMILIES
+
+    rng = np.random.default_rng([2026, zlib.crc32(b"lattice(3, 12)"), 0])
+    inst = FAMILIES["lattice"].generator(rng, 3, 12)
+    exact = fa2opt.solve(inst, "fa2")
+    assert exact.status == "optimal"
+    stopped = fa2opt.solve(inst, "fa2-grid", time_limit=1.0)
+    assert stopped.status == "time_limit", stopped.message
+    assert stopped.solve_ms < 1000 + 4000
+    problem = Problem.from_instance(inst)
+    floor = relaxed_bound(problem, declare(problem, ()))
+    assert floor < stopped.lower_bound <= exact.cost * (1 + 1e-9) <= stopped.cost * (1 + 1e-9)

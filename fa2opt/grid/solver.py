@@ -45,9 +45,9 @@ class GridSolver(Solver):
     ``time_limit`` (seconds, default none): the searches stop there (checked between the
     DP solves of the coupling search; one DP is O(distinct sub-trees · grid steps)) and the
     answer is ``time_limit`` with the up pass's incumbent (or the all-fastest choice) and a
-    lower bound: the down pass's optimum or, stopped, its bound; when no time is left for
-    the down pass, none here and :meth:`fa2opt.solver.Solver._solve`'s relaxation without
-    SLAs (:func:`fa2opt.extensions.relaxed_bound`).
+    lower bound: the down pass's optimum or, stopped, its search's bound (the down pass runs
+    even after the deadline: stopped at once, it still bounds at its root, one DP per flow
+    -- the overrun past the limit).
     """
 
     name = "fa2-grid"
@@ -87,30 +87,26 @@ class GridSolver(Solver):
         limit = self.options.get("time_limit")
         deadline = None if limit is None else t0 + float(limit)
         up, choice, dp = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp, deadline)
-        stopped = up is not None and up.timed_out
-        down: SearchResult | None = None
-        if deadline is None or time.perf_counter() < deadline:
-            down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp, deadline)
-            if down is None:  # cannot happen: the relaxation holds the all-fastest choice
-                return Decision("error", message="fa2-grid: no decision on the down-rounded "
-                                "grid of a feasible instance")
-            stopped |= down.timed_out
-        else:
-            stopped = True
+        # the down pass runs even when the deadline has passed: stopped at once, its search
+        # still gives its root bound (one DP per flow), far above the relaxation without SLAs
+        down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp, deadline)
+        if down is None:  # cannot happen: the relaxation holds the all-fastest choice
+            return Decision("error", message="fa2-grid: no decision on the down-rounded grid "
+                            "of a feasible instance")
+        stopped = (up is not None and up.timed_out) or down.timed_out
         message = None
         if choice is None or not problem.meets_slas(choice):  # (the latter: a safety net)
             choice = problem.fastest_choice()
             if not stopped:
                 message = "the up-rounded grid has no decision: answering the all-fastest choice"
         cost = problem.cost(choice)
-        # the down pass's optimum, or a bound of it when stopped; none when it never ran
-        # (Solver._solve then gives the relaxation without SLAs)
-        lb = None if down is None else min(down.lower_bound if down.timed_out else down.cost, cost)
+        # the down pass's optimum, or (stopped) the bound its search had reached
+        lb = min(down.lower_bound if down.timed_out else down.cost, cost)
         parts = [FlowPart(f.name, f.tree, f.budget_ms, g) for f, g in zip(dp.flows, problem.flows)]
         extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
                  "device": "gpu" if kernels.is_cupy(xp) else "cpu",
                  "coupling_nodes": len(dp.coupling),
-                 "search_nodes": (up.explored if up else 0) + (down.explored if down else 0)}
+                 "search_nodes": (up.explored if up else 0) + down.explored}
         if stopped:
             return Decision("time_limit", choice, lower_bound=lb, extra=extra,
                             message=f"fa2-grid: coupling-node search stopped after {limit} s "
