@@ -16,7 +16,10 @@ what it can do, so callers read capabilities instead of probing the solver:
   indices, fork indices) | None | NOT_FLAT`` (NOT_FLAT: it declines; the remainder decides);
   None when the arithmetic has none (the plan then calls ``remainder``);
 * ``exact`` -- the remainder's value is the optimum of its arithmetic (an inexact one makes
-  the search a heuristic).
+  the search a heuristic);
+* ``value`` -- the same remainder returning its value with an empty choice, where that is
+  cheaper (the grid DP without its backtracking); the equal split's bounds read only
+  values. None: the search calls ``remainder``.
 
 An ``Arithmetic`` is itself callable as its remainder solver, so it can be passed wherever a
 plain remainder function was; a plain function is taken as an arithmetic that declares
@@ -38,6 +41,7 @@ class Arithmetic:
     prices: bool = False
     flat: Callable[..., Any] | None = None
     exact: bool = True
+    value: Callable[..., Any] | None = None
 
     def __call__(self, tree: Any, budget_ms: float, candidates: Mapping[str, Any],
                  fixed: Mapping[str, int] | None = None,

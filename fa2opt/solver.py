@@ -104,7 +104,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
                             help="bound of the coupling-node search")},
     "fa2-grid": {"grid_ms": Option(float, 1.0, positive=True, help="grid step Δ (ms)"),
                  "device": Option(str, "cpu", choices=("cpu", "gpu", "auto"),
-                                  help="array device")},
+                                  help="array device"),
+                 "time_limit": _TIME_LIMIT},
     "milp": {"time_limit": _TIME_LIMIT,
              "formulation": Option(str, "extended", choices=_formulation_names,
                                    help="MILP formulation (formulations/; 'extended': every "

@@ -74,7 +74,8 @@ def test_int_bool_and_choice_options_are_checked():
 @pytest.mark.parametrize("argv, flag", [
     (["-m", "greedy", "--grid-ms", "5"], "--grid-ms"),
     (["-m", "fa2", "--formulation", "nonsense"], "formulation"),  # every method takes it: a bad value
-    (["-m", "fa2-grid", "--time-limit", "5"], "--time-limit"),
+    (["-m", "greedy", "--time-limit", "5"], "--time-limit"),  # a baseline takes no time limit
+    (["-m", "fa2-grid", "--time-limit", "0"], "time_limit"),
     (["-m", "fa2", "--time-limit", "0"], "time_limit"),
     (["-m", "fa2", "--time-limit", "-1"], "time_limit"),
     (["-m", "fa2", "--time-limit", "nan"], "time_limit"),

@@ -31,7 +31,7 @@ from ..reductions.sp_decompose import SPFlow, SPProblem
 from ..reductions.sptree import SPTree, count_leaves, leaves
 from .columns import useful_columns
 from .curves import CurveTables
-from .flow_dp import FlowPart, count_terms, flow_pass, tree_pass
+from .flow_dp import FlowPart, Steps, count_terms, fix_steps, flow_pass, leaf_nodes, tree_pass
 from .rounding import MODES, budget_steps, latency_steps
 
 
@@ -62,7 +62,7 @@ class GridRemainder:
     def _shape(self, tree: SPTree) -> tuple[int, tuple[str, ...]]:
         hit = self._terms.get(id(tree))
         if hit is None or hit[0] is not tree:
-            hit = (tree, count_terms(tree), tuple(dict.fromkeys(leaves(tree))))
+            hit = (tree, count_terms(tree), leaf_nodes(tree))
             self._terms[id(tree)] = hit
         return hit[1], hit[2]
 
@@ -75,40 +75,49 @@ class GridRemainder:
         T = int(budget_steps(budget_ms, self.grid_ms, self.mode, terms))
         if T < 0:
             return None
+        if fixed:  # fixed leaves folded on the grid first: the DP then sees only free ones
+            tree = fix_steps(tree, {v: int(latency_steps(candidates[v].latency[k], self.grid_ms,
+                                                         self.mode)) for v, k in fixed.items()},
+                             self.grid_ms, self.mode, T + 1)
+            if type(tree) is Steps:
+                return (0.0, {}) if tree.steps <= T else None
+            nodes = leaf_nodes(tree)
         lat, cost = {}, {}
         for v in nodes:
             cv = candidates[v]
-            if v in fixed:
-                lat[v] = xp.asarray([[cv.latency[fixed[v]]]], dtype=xp.float64)
-                cost[v] = xp.zeros((1, 1), dtype=xp.float64)
-            else:
-                lat[v] = xp.asarray([cv.latency], dtype=xp.float64)
-                c = xp.asarray([cv.cost], dtype=xp.float64)
-                w = weight.get(v)
-                cost[v] = c if w is None else c * w
+            lat[v] = xp.asarray([cv.latency], dtype=xp.float64)
+            c = xp.asarray([cv.cost], dtype=xp.float64)
+            w = weight.get(v)
+            cost[v] = c if w is None else c * w
         tabs = CurveTables(lat, cost, xp)
         steps = {v: latency_steps(lat[v], self.grid_ms, self.mode, xp) for v in nodes}
         cost, choice = tree_pass(tree, tabs, steps, self.grid_ms, self.mode, xp.asarray([T]), self.backtrack)
         value = float(kernels.to_numpy(cost)[0])
         if not np.isfinite(value):
             return None
-        return value, {v: int(kernels.to_numpy(k)[0]) for v, k in choice.items() if v not in fixed}
+        return value, {v: int(kernels.to_numpy(k)[0]) for v, k in choice.items()}
 
 
 def grid_arithmetic(grid_ms: float, mode: str, xp: ModuleType = np,
                     backtrack: bool = True) -> Arithmetic:
     """FA2's grid of Δ = ``grid_ms`` on backend ``xp``, one rounding ``mode``, as a declared
     :class:`~fa2opt.arithmetic.Arithmetic`: exact for its rounding, no per-candidate prices
-    (the search bounds by the equal split), no flat sweep."""
-    return Arithmetic(f"grid {grid_ms:g} ms {mode}", GridRemainder(grid_ms, mode, xp, backtrack))
+    (the search bounds by the equal split), no flat sweep; its ``value`` is the DP without
+    backtracking (the bounds' solves)."""
+    value = GridRemainder(grid_ms, mode, xp, backtrack=False)
+    return Arithmetic(f"grid {grid_ms:g} ms {mode}",
+                      GridRemainder(grid_ms, mode, xp, backtrack) if backtrack else value,
+                      value=value)
 
 
 def grid_search(dp: DecoupledProblem, grid_ms: float, mode: str, xp: ModuleType = np,
-                backtrack: bool = True) -> SearchResult | None:
+                backtrack: bool = True, deadline: float | None = None) -> SearchResult | None:
     """The exact optimum of one rounding over a decoupled problem: the colleague's branch
     and bound over the coupling nodes (:func:`fa2opt.reductions.search.search`) with the
-    grid arithmetic (:func:`grid_arithmetic`). None: no decision on this grid."""
-    return search(dp, grid_arithmetic(grid_ms, mode, xp, backtrack))
+    grid arithmetic (:func:`grid_arithmetic`). None: no decision on this grid. ``deadline``
+    (a ``time.perf_counter()`` value): the search stops there (``timed_out``, the incumbent
+    and a lower bound of this rounding's optimum)."""
+    return search(dp, grid_arithmetic(grid_ms, mode, xp, backtrack), deadline)
 
 
 # -- coupling nodes in a batch ------------------------------------------------------------------

@@ -47,30 +47,188 @@ class FlowPart:
 
 
 def count_terms(tree: SPTree) -> int:
-    """Leaves and delays of an expression (the rounding terms of its budget); an explicit
-    stack, as the tree nests as deep as the graph."""
-    n = 0
+    """Leaves and delays of an expression (the rounding terms of its budget), counted at
+    every place they occur. Node reduction's trees share sub-expressions by identity (a
+    52-node dense DAG's tree has ~10⁶ leaf occurrences but ~1,400 distinct sub-trees), so
+    each distinct sub-tree is counted once, in post-order on an explicit stack (the tree
+    nests as deep as the graph): O(distinct sub-trees and their parts)."""
+    memo: dict[int, int] = {}
+    stack: list = [tree]
+    while stack:
+        t = stack.pop()
+        if type(t) is tuple:  # (composite,): its parts are counted
+            t = t[0]
+            memo[id(t)] = sum(memo[id(p)] for p in t.parts)
+            continue
+        if id(t) in memo:
+            continue
+        if isinstance(t, (Leaf, Delay)):
+            memo[id(t)] = 1
+        else:
+            stack.append((t,))
+            stack.extend(p for p in t.parts if id(p) not in memo)
+    return memo[id(tree)]
+
+
+def leaf_nodes(tree: SPTree) -> tuple[str, ...]:
+    """The distinct nodes of the leaves, in no promised order: each distinct sub-tree visited
+    once (explicit stack), so O(distinct sub-trees), not O(leaf occurrences) as
+    :func:`~fa2opt.reductions.sptree.leaves` on node reduction's shared sub-trees."""
+    out: dict[str, None] = {}
+    seen: set[int] = set()
     stack = [tree]
     while stack:
         t = stack.pop()
-        if isinstance(t, (Leaf, Delay)):
-            n += 1
-        else:
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if type(t) is Leaf:
+            out[t.node] = None
+        elif type(t) is Series or type(t) is Parallel:
             stack.extend(t.parts)
-    return n
+    return tuple(out)
 
 
 def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
            mode: str, length: int, record: bool = True,
            need: tuple[int, int] | None = None) -> tuple[Any, tuple | None]:
     """:func:`_curve_steps` run on a :func:`~fa2opt.reductions.sptree.trampoline` (the
-    tree nests as deep as the graph: no recursion)."""
-    return trampoline(_curve_steps(tree, tabs, steps, grid_ms, mode, length, record, need))
+    tree nests as deep as the graph: no recursion), with one memo for the call
+    (:class:`_Memo`): a sub-expression shared by several places (node reduction's copies) is
+    evaluated once, on every budget -- the same curve each time, so the same values bit for
+    bit, in O(distinct sub-trees · T) time instead of O(leaf occurrences · T); an unshared
+    one on its window only, as without the memo. Memory: O(distinct sub-trees · T) with
+    ``record`` (backtracking reads every recorded curve), else the curves still to be used."""
+    return trampoline(_curve_steps(tree, tabs, steps, grid_ms, mode, length, record, need,
+                                   _Memo(shared_subtrees(tree), record)))
+
+
+class _Memo:
+    """The curves ``(curve, record)`` of the shared sub-trees of one :func:`_curve`, by id.
+
+    ``places[id]``: how many places a shared sub-tree (:func:`shared_subtrees`) is a part of;
+    it is evaluated at its first place on every budget and reused at the others. Without
+    ``record`` a curve is dropped after its last place has read it (with a record,
+    backtracking reads it again)."""
+
+    def __init__(self, places: dict[int, int], record: bool):
+        self.places, self.record = places, record
+        self.curves: dict[int, tuple[Any, tuple | None]] = {}
+        self.left: dict[int, int] = {}
+        self.columns: dict[str, tuple] = {}  # per node: its undominated columns (_series_folds)
+        self._ranges: dict[int, tuple[Any, tuple[int, int]]] = {}
+
+    def step_range(self, u: Any, c: Any) -> tuple[int, int]:
+        """:func:`_step_range` of a fold's steps, once per steps array (held here, so its id
+        is not reused)."""
+        hit = self._ranges.get(id(u))
+        if hit is None or hit[0] is not u:
+            hit = (u, _step_range(u, c))
+            self._ranges[id(u)] = hit
+        return hit[1]
+
+    def window(self, tree: SPTree, need: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The window ``tree`` is evaluated on at a place that wants ``need``: every budget
+        (None) for a shared sub-tree, whose places want different windows."""
+        return None if id(tree) in self.places else need
+
+    def take(self, tree: SPTree) -> tuple[Any, tuple | None] | None:
+        """The curve of ``tree`` if already evaluated (this place counted as read), else None."""
+        i = id(tree)
+        hit = self.curves.get(i)
+        if hit is not None:
+            self.left[i] -= 1
+            if not self.left[i] and not self.record:
+                del self.curves[i]
+        return hit
+
+    def put(self, tree: SPTree, out: tuple[Any, tuple | None]) -> None:
+        """Keep a shared sub-tree's curve for its other places."""
+        i = id(tree)
+        if i in self.places:
+            self.curves[i] = out
+            self.left[i] = self.places[i] - 1
+
+
+def shared_subtrees(tree: SPTree) -> dict[int, int]:
+    """Ids of the composite sub-trees (Series, Parallel) that are a part at more than one
+    place -- of two parents, or twice of one (node reduction's copies share sub-expressions
+    by identity) -- with their number of places among distinct parents. One visit per
+    distinct sub-tree, explicit stack. O(distinct sub-trees)."""
+    refs: dict[int, int] = {}
+    seen = {id(tree)}
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        for p in t.parts:
+            if type(p) is Series or type(p) is Parallel:
+                i = id(p)
+                refs[i] = refs.get(i, 0) + 1
+                if i not in seen:
+                    seen.add(i)
+                    stack.append(p)
+    return {i: n for i, n in refs.items() if n > 1}
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A fixed latency already on the grid: ``steps`` whole steps (what :func:`fix_steps`
+    folds fixed leaves and delays into). The DP treats it as a delay that needs no rounding."""
+
+    steps: int
+
+
+def fix_steps(tree: SPTree, fixed_steps: Mapping[str, int], grid_ms: float, mode: str,
+              cap: int) -> SPTree:
+    """``tree`` with the leaves of the nodes in ``fixed_steps`` (their one column's latency in
+    steps, rounded by ``mode``) and every delay (rounded on its own, as the DP rounds it)
+    folded away on the grid: a series' fixed terms summed into one :class:`Steps`, a
+    parallel's into their maximum, a part without free leaves into one ``Steps``.
+
+    The DP's curve is the same, bit for bit, on every budget t ≤ T = ``cap`` − 1: a fixed leaf
+    (one column, cost 0) folds as an exact shift by its steps, shifts commute with the other
+    leaf-folds and (min,+) convolutions, and a parallel part without free leaves is 0 from
+    its steps on and inf before, so such parts add as their maximum. Sums are clamped at
+    ``cap`` (any constant ≥ T + 1 makes its place infeasible at every budget, clamped or
+    not). The budget's rounding terms must still be counted on the original tree
+    (:func:`count_terms`). Sub-expressions shared by several places are folded once
+    (memoised by identity; the result shares them too). No recursion; O(distinct
+    sub-expressions). The grid counterpart of :func:`~fa2opt.reductions.sptree.fix_leaves`,
+    which folds in ms and would round a fixed sum once instead of each term."""
+    memo: dict[int, SPTree] = {}
+    stack: list = [tree]
+    while stack:
+        t = stack.pop()
+        if type(t) is tuple:
+            t = t[0]
+            parts = [memo[id(p)] for p in t.parts]
+            const = [p.steps for p in parts if type(p) is Steps]
+            rest = [p for p in parts if type(p) is not Steps]
+            if type(t) is Series:
+                d = min(sum(const), cap)
+                parts = rest if rest and d == 0 else rest + [Steps(d)]
+            else:
+                parts = rest + ([Steps(max(const))] if const else [])
+            memo[id(t)] = parts[0] if len(parts) == 1 else type(t)(tuple(parts))
+            continue
+        if id(t) in memo:
+            continue
+        tp = type(t)
+        if tp is Leaf:
+            memo[id(t)] = Steps(min(fixed_steps[t.node], cap)) if t.node in fixed_steps else t
+        elif tp is Delay:
+            memo[id(t)] = Steps(min(int(latency_steps(t.latency_ms, grid_ms, mode)), cap))
+        elif tp is Steps:
+            memo[id(t)] = t
+        else:
+            stack.append((t,))
+            stack.extend(p for p in t.parts if id(p) not in memo)
+    return memo[id(tree)]
 
 
 def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
-                 mode: str, length: int, record: bool = True,
-                 need: tuple[int, int] | None = None) -> Generator:
+                 mode: str, length: int, record: bool, need: tuple[int, int] | None,
+                 memo: _Memo) -> Generator:
     """The cost curve of ``tree`` (B, length) and, with ``record``, what backtracking needs.
 
     A series is evaluated as: (min,+) convolution of its nested sub-expressions, one shift by
@@ -87,32 +245,43 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
     leaf i's input is wanted on [lo − max u_i, hi − min u_i) (its live steps), which is what
     the leaf-folds compute: the last leaf of a flow computes one budget per item, the ones
     before it a widening window. Backtracking reads only these ranges.
+
+    ``memo``: the shared sub-trees' curves (:class:`_Memo`); a part found there is not
+    evaluated again (curves are never changed in place, records only read).
     """
     xp, B = tabs.xp, tabs.batch
     if isinstance(tree, Parallel):
         curves = []
         for p in tree.parts:
-            curves.append((yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record, need)))
+            hit = memo.take(p)
+            curves.append(hit if hit is not None else (yield _curve_steps(
+                p, tabs, steps, grid_ms, mode, length, record, memo.window(p, need), memo)))
         total = curves[0][0]
         for c, _ in curves[1:]:
             total = kernels.parallel(total, c, xp)
-        return total, (("par", [r for _, r in curves]) if record else None)
+        out = total, (("par", [r for _, r in curves]) if record else None)
+        memo.put(tree, out)
+        return out
     parts = tree.parts if isinstance(tree, Series) else (tree,)
-    nested = [p for p in parts if not isinstance(p, (Leaf, Delay))]
-    folds, delay = _series_folds(parts, tabs, steps, grid_ms, mode, bool(nested))
+    nested = [p for p in parts if not isinstance(p, (Leaf, Delay, Steps))]
+    folds, delay = _series_folds(parts, tabs, steps, grid_ms, mode, bool(nested), memo.columns)
     lo, hi = need if need is not None else (0, length)
     needs: list[tuple[int, int]] = []
     for _, u, c, _ in reversed(folds):  # wanted budgets of each fold's output, backwards
         needs.append((lo, hi))
-        umin, umax = _step_range(u, c)
+        umin, umax = memo.step_range(u, c)
         lo, hi = max(0, lo - umax), max(0, hi - umin)
     needs.reverse()
     rec: tuple | None
     if nested:  # series of sub-curves: (min,+) convolutions, then the delays and leaves
         inner = (max(0, lo - delay), max(0, hi - delay)) if len(nested) == 1 else None
-        acc, rec = yield _curve_steps(nested[0], tabs, steps, grid_ms, mode, length, record, inner)
+        hit = memo.take(nested[0])
+        acc, rec = hit if hit is not None else (yield _curve_steps(
+            nested[0], tabs, steps, grid_ms, mode, length, record, memo.window(nested[0], inner), memo))
         for p in nested[1:]:
-            other, orec = yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record)
+            hit = memo.take(p)
+            other, orec = hit if hit is not None else \
+                (yield _curve_steps(p, tabs, steps, grid_ms, mode, length, record, None, memo))
             new, _ = kernels.minplus_conv(acc, other, xp, with_arg=False)
             rec = ("conv", acc, other, rec, orec) if record else None
             acc = new
@@ -128,20 +297,30 @@ def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid
         if record:
             rec = ("leaf", node, acc, u, c, rec, xp.asarray(np.asarray(keep, dtype=np.int64)))
         acc = new
+    memo.put(tree, (acc, rec))
     return acc, rec
 
 
 def _series_folds(parts: Sequence[SPTree], tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
-                  mode: str, nested: bool) -> tuple[list[tuple[str, Any, Any, list[int]]], int]:
+                  mode: str, nested: bool, columns: dict[str, tuple] | None = None
+                  ) -> tuple[list[tuple[str, Any, Any, list[int]]], int]:
     """A series' leaves as folds ``(node, steps u, costs c, kept columns)`` (each leaf's
     undominated columns) and the steps of its delays (each rounded on its own). Without
     ``nested`` parts the delays join the first leaf's steps — folding the zero curve
-    shifted by d with steps u is folding it with u + d — and 0 steps are left."""
-    delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) for p in parts if isinstance(p, Delay))
+    shifted by d with steps u is folding it with u + d — and 0 steps are left.
+    ``columns``: a node's undominated columns ``(kept, u, c)`` by name, filled and reused
+    (a pass's tables do not change; a duplicated node has many leaves)."""
+    delay = sum(int(latency_steps(p.latency_ms, grid_ms, mode)) if isinstance(p, Delay) else p.steps
+                for p in parts if isinstance(p, (Delay, Steps)))
     folds = []
     for p in parts:
         if isinstance(p, Leaf):
-            keep, u, c = undominated(steps[p.node], tabs.cost[p.node], tabs.xp)
+            hit = None if columns is None else columns.get(p.node)
+            if hit is None:
+                hit = undominated(steps[p.node], tabs.cost[p.node], tabs.xp)
+                if columns is not None:
+                    columns[p.node] = hit
+            keep, u, c = hit
             folds.append((p.node, u, c, keep))
     if delay and folds and not nested:
         node, u, c, keep = folds[0]
@@ -163,13 +342,25 @@ def _backtrack(rec: tuple, t: Any, ok: Any, out: dict[str, Any], xp: ModuleType)
     The argmins are recomputed at t only (:func:`kernels.leaf_fold_argmin`,
     :func:`kernels.minplus_conv_argmin`): the first minimiser, as the kernels' scans keep.
     Depth first, left part before right, on an explicit stack: a series' leaf records are
-    nested one per leaf, so the walk is as deep as the flow is long."""
+    nested one per leaf, so the walk is as deep as the flow is long.
+
+    A record shared by several places (a sub-expression node reduction copied,
+    :func:`_curve`) is walked once per budget vector t: a second walk would write the same
+    columns again. So the walk is O(distinct records · distinct budgets), not O(leaf
+    occurrences). Only a duplicated node's entry can differ from a walk of every place
+    (which copy writes last); its copies are a coupling node's, which the callers fix (or
+    read only as a relaxation's choice)."""
     stack = [(rec, t)]
+    seen: set[tuple[int, bytes]] = set()
     while stack:
         rec, t = stack.pop()
         kind = rec[0]
         if kind == "zero":
             continue
+        key = (id(rec), kernels.to_numpy(t).tobytes())
+        if key in seen:
+            continue
+        seen.add(key)
         if kind == "par":
             stack.extend((r, t) for r in reversed(rec[1]))
             continue
@@ -229,7 +420,7 @@ def tree_pass(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms
 def _chain(tree: SPTree) -> tuple[SPTree, ...] | None:
     """The parts of a series of leaves and delays with at least one leaf (a chain), else None."""
     parts = tree.parts if isinstance(tree, Series) else (tree,)
-    if all(isinstance(p, (Leaf, Delay)) for p in parts) and any(isinstance(p, Leaf) for p in parts):
+    if all(isinstance(p, (Leaf, Delay, Steps)) for p in parts) and any(isinstance(p, Leaf) for p in parts):
         return parts
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from types import ModuleType
 from typing import Any
@@ -40,6 +41,13 @@ class GridSolver(Solver):
 
     ``optimal`` when the two meet (1e-9 relative); ``feasible`` with ``lower_bound`` otherwise;
     the all-fastest choice (with a message) when the up grid has no decision.
+
+    ``time_limit`` (seconds, default none): the searches stop there (checked between the
+    DP solves of the coupling search; one DP is O(distinct sub-trees · grid steps)) and the
+    answer is ``time_limit`` with the up pass's incumbent (or the all-fastest choice) and a
+    lower bound: the down pass's optimum or, stopped, its search's bound (the down pass runs
+    even after the deadline: stopped at once, it still bounds at its root, one DP per flow
+    -- the overrun past the limit).
     """
 
     name = "fa2-grid"
@@ -53,18 +61,20 @@ class GridSolver(Solver):
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ("grid_ms", "device")
+        return ("grid_ms", "device", "time_limit")
 
     def _pass(self, problem: Problem, prune: ParetoPrune, grid_ms: float, mode: str,
-              xp: ModuleType) -> tuple[SearchResult | None, dict[str, int] | None, DecoupledProblem]:
+              xp: ModuleType, deadline: float | None = None
+              ) -> tuple[SearchResult | None, dict[str, int] | None, DecoupledProblem]:
         pruned, inv_prune = prune.apply(problem)
         dp, inv_rest = self._rest.apply(pruned)
-        res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"))
+        res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"), deadline=deadline)
         if res is None or mode == "down":
             return res, None, dp
         return res, prune.invert(self._rest.invert(res.choice, inv_rest), inv_prune), dp
 
     def decide(self, problem: Problem) -> Decision:
+        t0 = time.perf_counter()
         grid_ms = check_grid_ms(self.options.get("grid_ms"))
         xp = kernels.get_array_module(self.options.get("device") or "cpu")
         if not problem.is_feasible():  # the spec's exact test
@@ -74,23 +84,34 @@ class GridSolver(Solver):
         too_long = grid_too_long(steps, grid_ms)
         if too_long:
             return Decision("error", message=f"fa2-grid: {too_long}")
-        up, choice, dp = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp)
-        down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp)
+        limit = self.options.get("time_limit")
+        deadline = None if limit is None else t0 + float(limit)
+        up, choice, dp = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp, deadline)
+        # the down pass runs even when the deadline has passed: stopped at once, its search
+        # still gives its root bound (one DP per flow), far above the relaxation without SLAs
+        down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp, deadline)
         if down is None:  # cannot happen: the relaxation holds the all-fastest choice
             return Decision("error", message="fa2-grid: no decision on the down-rounded grid "
                             "of a feasible instance")
+        stopped = (up is not None and up.timed_out) or down.timed_out
         message = None
         if choice is None or not problem.meets_slas(choice):  # (the latter: a safety net)
             choice = problem.fastest_choice()
-            message = "the up-rounded grid has no decision: answering the all-fastest choice"
+            if not stopped:
+                message = "the up-rounded grid has no decision: answering the all-fastest choice"
         cost = problem.cost(choice)
-        lb = min(down.cost, cost)
-        status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
+        # the down pass's optimum, or (stopped) the bound its search had reached
+        lb = min(down.lower_bound if down.timed_out else down.cost, cost)
         parts = [FlowPart(f.name, f.tree, f.budget_ms, g) for f, g in zip(dp.flows, problem.flows)]
         extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
                  "device": "gpu" if kernels.is_cupy(xp) else "cpu",
                  "coupling_nodes": len(dp.coupling),
                  "search_nodes": (up.explored if up else 0) + down.explored}
+        if stopped:
+            return Decision("time_limit", choice, lower_bound=lb, extra=extra,
+                            message=f"fa2-grid: coupling-node search stopped after {limit} s "
+                                    f"({len(dp.coupling)} coupling nodes)")
+        status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
         return Decision(status, choice, lower_bound=lb, message=message, extra=extra)
 
 

@@ -47,6 +47,12 @@ the split above without the ascent -- with coupling nodes branched in the decoup
 (most leaves first) and remainder results memoised per flow on its own coupling nodes'
 (partial) fixing.
 
+**Single candidates.** A coupling node left with one candidate (after pruning) is fixed to
+it before either search, not branched on: a level with one child decides nothing, and in
+the equal split its leaves' shares of c_w already add to c_w, so its bound is the same; on a
+dense DAG whose nodes mostly have one row that was a level per node, each bound a DP over
+every flow (:func:`pinned`).
+
 Both are exact: a subtree is pruned only when a valid lower bound is not below the
 incumbent (less a 1e-10 relative tolerance). Worst case exponential in the number of
 coupling nodes (the problem with shared nodes is NP-hard like the discrete time-cost
@@ -163,9 +169,10 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
             from .flow_bound import lp_search
             res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline, cut)
         elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
-            res = _LagrangianSearch(sub, remainder, deadline, cut).run()
+            res = _LagrangianSearch(sub, remainder, deadline, cut, pinned(sub)).run()
         else:
-            res = _equal_split_search(sub, remainder, deadline, cut)
+            res = _equal_split_search(sub, remainder, deadline, cut, pinned(sub),
+                                      arithmetic.value)
         if res is None:
             return None
         total += res.cost
@@ -196,6 +203,13 @@ def _use_flow_bound(dp: DecoupledProblem) -> bool:
     and its bound weakens as flows share or duplicate more nodes (measured in docs/fa2.md:
     shared 60-120-node graphs 0.3-10 s with it, 0.01-1.9 s with the flow bound)."""
     return len(dp.coupling) >= FLOW_MIN_COUPLING and all(f.graph is not None for f in dp.flows)
+
+
+def pinned(dp: DecoupledProblem) -> dict[str, int]:
+    """The coupling nodes with a single candidate, each at it (index 0): fixed before the
+    search instead of branched on (a level with one child). O(coupling nodes)."""
+    cands = dp.candidates
+    return {w: 0 for w in dp.coupling if len(cands[w]) == 1}
 
 
 def _space(dp: DecoupledProblem) -> float:
@@ -302,8 +316,9 @@ class _LagrangianSearch:
     """Branch and bound with the Lagrangian cost split (see the module docstring)."""
 
     def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, deadline: float | None,
-                 cutoff: float = INF):
+                 cutoff: float = INF, pinned: Mapping[str, int] | None = None):
         self.dp, self.remainder, self.deadline = dp, remainder, deadline
+        self.pinned = dict(pinned or {})  # single-candidate coupling nodes: fixed at the root
         self.exact = _Exact(dp, remainder, cutoff)
         self.cands = dp.candidates
         F = len(dp.flows)
@@ -489,7 +504,7 @@ class _LagrangianSearch:
         there are coupling nodes, which grows with the graph)."""
         self.explored += 1
         status, lb, q, res = self.ascend(fixed, fixed_cost, q, res, iters)
-        if fixed == {}:
+        if len(fixed) == len(self.pinned):  # the root (every node below fixes one more)
             self.root_lb = lb
         if status != "branch":
             return
@@ -524,7 +539,8 @@ class _LagrangianSearch:
 
     def run(self) -> SearchResult | None:
         try:
-            trampoline(self.node({}, 0.0, self.initial_prices(), None, ROOT_ITERS))
+            cost = sum(self.cands[w].cost[k] for w, k in self.pinned.items())
+            trampoline(self.node(dict(self.pinned), cost, self.initial_prices(), None, ROOT_ITERS))
         except _Deadline:
             lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
             return self.exact.result(self.explored, self.solves, True, lb)
@@ -547,11 +563,19 @@ def _equal_split_bound(dp: DecoupledProblem, remainder: RemainderSolver) -> floa
 
 
 def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
-                        deadline: float | None, cutoff: float = INF) -> SearchResult | None:
-    """Depth-first branch and bound with the equal split (for any remainder solver)."""
+                        deadline: float | None, cutoff: float = INF,
+                        pinned: Mapping[str, int] | None = None,
+                        value: RemainderSolver | None = None) -> SearchResult | None:
+    """Depth-first branch and bound with the equal split (for any remainder solver).
+    ``pinned``: coupling nodes fixed before the search (:func:`pinned`), never branched on;
+    ``value``: the remainder's value-only twin (:attr:`fa2opt.arithmetic.Arithmetic.value`)
+    for the bounds, which read no choice (full fixings use ``remainder``: their choice is the
+    answer's)."""
     cands = dp.candidates
-    coupling = dp.coupling
+    pinned = dict(pinned or {})
+    coupling = [w for w in dp.coupling if w not in pinned]
     share = {w: 1.0 / dp.leaf_count[w] for w in coupling}
+    bound_remainder = value or remainder
     exact = _Exact(dp, remainder, cutoff)
     budgets = exact.budgets
     memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
@@ -566,7 +590,7 @@ def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
         fx = {w: fixed[w] for w in cw if w in fixed}
         wt = {w: share[w] for w in cw if w not in fixed}
         counters["solves"] += 1
-        r = remainder(dp.flows[i].tree, budgets[i], cands, fx, wt)
+        r = (bound_remainder if wt else remainder)(dp.flows[i].tree, budgets[i], cands, fx, wt)
         m[key] = r
         if not wt:  # a full fixing: the exact value, shared with the incumbent's bookkeeping
             exact.memo[i][tuple(fixed[w] for w in cw)] = r
@@ -607,9 +631,15 @@ def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
                 yield dfs(depth + 1, fixed, fixed_cost + cw.cost[k])
             del fixed[w]
 
+    root_cost = sum(cands[w].cost[k] for w, k in pinned.items())
     try:
-        trampoline(dfs(0, {}, 0.0))
+        if coupling:
+            trampoline(dfs(0, dict(pinned), root_cost))
+        else:  # every coupling node pinned: one full fixing, its exact value
+            b = bound(pinned, root_cost)
+            if b < exact.best:
+                exact.best, exact.best_fix = b, dict(pinned)
     except _Deadline:
         return exact.result(counters["explored"], counters["solves"], True,
-                            bound({}, 0.0))
+                            bound(pinned, root_cost))
     return exact.result(counters["explored"], counters["solves"])
