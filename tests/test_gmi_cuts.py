@@ -225,8 +225,9 @@ def test_gmi_cuts_on_top_of_cover_cuts_hold_for_every_feasible_choice(seed, shar
 @given(seed=st.integers(0, 10**6), shared=st.booleans(), stacked=st.booleans(),
        queueing=st.sampled_from(("batch-fill", "none", "worst-case")), rho=st.sampled_from((1.0, 0.9, 0.6)))
 def test_fa2_with_gmi_rounds_at_a_stall_equals_brute_force(seed, shared, stacked, queueing, rho):
-    """The GMI trigger forced at the 2nd search node of a small component (about one drawn
-    instance in ten searches past it with open nodes; ``stacked``: covers
+    """The GMI trigger forced at the 2nd search node of a small one-flow component (about one
+    drawn instance in ten searches past it with open nodes; with two flows it must not fire,
+    and the search is the covers' one; ``stacked``: covers
     forced at the 2nd node by the stall rule, GMI at the 3rd on top of them): the rounds are
     separated mid-search at the root's LP, the open nodes re-keyed by (5) and those reaching
     the incumbent dropped; fa2 still equals brute force under each queueing model and
