@@ -31,15 +31,20 @@ rewritten after every run, so a long campaign leaves what it finished.
     python scripts/stress_families.py [--draws 300] [--time-limit 60] [--seed 0] [--out DIR]
     python scripts/stress_families.py --beyond [--seeds 2] [--only random lattice] [--out DIR]
     python scripts/stress_families.py --one random 300 1 [--edge K] [--time-limit 60]
+    python scripts/stress_families.py --one random 100 1 --bench --queueing worst-case [--max-utilization 0.9]
 
 ``--one FAMILY SIZE SEED`` solves one instance (``FAMILIES[FAMILY].generator(default_rng(SEED),
 *SIZE)``, SIZE as in the CSV: ``300``, ``12x12``, ``35x0.1``) with both methods side by side, as
-drawn and, with ``--edge K``, at the SLA edge shifted by K ulps (the CSV's ``edge+K`` variant).
+drawn and, with ``--edge K``, at the SLA edge shifted by K ulps (the CSV's ``edge+K`` variant);
+``--queueing`` and ``--max-utilization`` replace those fields of the drawn instance (the SLAs
+stay as drawn, so worst-case queueing may make it infeasible); ``--bench`` takes SEED as the
+benchmark's instance of that size (``bench_decision.family_rng``, as ``bench_decision.py`` draws it).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import statistics
 import sys
@@ -120,11 +125,21 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
 
 
 def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None, which: str | None,
-                  time_limit: float) -> list[dict[str, Any]]:
-    """The runs of one instance (``FAMILIES[family].generator(default_rng(seed), *size)``):
+                  time_limit: float, settings: dict[str, Any] | None = None,
+                  bench: bool = False) -> list[dict[str, Any]]:
+    """The runs of one instance (``FAMILIES[family].generator(default_rng(seed), *size)``;
+    ``bench``: the benchmark's instance ``seed`` of that size, ``bench_decision.family_rng``;
+    with the instance fields ``settings`` replaced, e.g. ``queueing``, ``max_utilization``):
     as drawn, at the SLA edge shifted by k ulps (None: not), and with extension set ``which``
     (families of :data:`EXTENDED`; None: none)."""
-    base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+    if bench:
+        from bench_decision import family_rng  # scripts/: the benchmark's instance streams
+        rng = family_rng(family, size, seed)
+    else:
+        rng = np.random.default_rng(seed)
+    base = FAMILIES[family].generator(rng, *size)
+    if settings:
+        base = dataclasses.replace(base, **settings)
     name = f"{family}-{'x'.join(map(str, size))}-{seed}"
     rows = []
 
@@ -216,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="one instance, e.g. --one random 300 1 (SIZE as in the CSV: 12x12)")
     ap.add_argument("--edge", type=int, default=None, metavar="K",
                     help="--one: also the SLA-edge variant shifted by K ulps")
+    ap.add_argument("--queueing", default=None, choices=("batch-fill", "none", "worst-case"),
+                    help="--one: the instance under this queueing model (default: as drawn)")
+    ap.add_argument("--bench", action="store_true",
+                    help="--one: SEED is the benchmark's instance (bench_decision.family_rng)")
+    ap.add_argument("--max-utilization", type=float, default=None, metavar="RHO",
+                    help="--one: the instance with this utilisation cap (default: as drawn)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     print(f"{'draw':<34} {'variant':<10} {'milp':<11} {'fa2':<11} {'match':<8} "
@@ -225,8 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     if args.one is not None:
         family, size, seed = args.one
+        settings = {key: v for key, v in (("queueing", args.queueing),
+                                           ("max_utilization", args.max_utilization))
+                    if v is not None}
         rows = instance_rows(0, family, parse_size(size), int(seed), args.edge, None,
-                             args.time_limit)
+                             args.time_limit, settings, args.bench)
         if args.out is not None and rows:
             save(rows, args.out / "runs.csv")
         return 1 if any(r["match"] == "NO" for r in rows) else 0

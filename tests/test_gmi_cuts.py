@@ -2,8 +2,9 @@
 .gmi_cuts, FlowLP.lagrange_weights): every cut, of every round (rank ≥ 2 included), holds at
 every choice that meets the SLAs by the spec's rule (enumerated) with its earliest finish
 times; the bound (5) at the LP's duals equals the LP's value and at any multipliers stays
-below brute force's optimum; fa2 with GMI rounds at the root equals brute force and the
-MILP."""
+below brute force's optimum; fa2 with GMI rounds at the root, or mid-search when a smaller
+component's search stalls (``GMI_STALLED``, on top of covers too, under every queueing model
+and utilisation cap), equals brute force and the MILP."""
 
 from __future__ import annotations
 
@@ -188,3 +189,84 @@ def test_a_gmi_search_stopped_by_the_deadline_keeps_a_valid_lower_bound(monkeypa
             assert res.lower_bound <= opt.cost * (1 + 1e-9) + 1e-9, (family, seed, res.lower_bound)
             assert res.cost >= opt.cost * (1 - 1e-9) - 1e-9
     assert stopped >= 4
+
+
+# the stall trigger (flow_bound.GMI_STALLED): GMI rounds mid-search in components below
+# GMI_MIN_COUPLING, under every queueing model and utilisation cap of the spec
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans(),
+       queueing=st.sampled_from(("batch-fill", "none", "worst-case")), rho=st.sampled_from((1.0, 0.9, 0.6)))
+def test_gmi_cuts_on_top_of_cover_cuts_hold_for_every_feasible_choice(seed, shared, queueing, rho):
+    """At a stall after covers (3) were separated, the GMI rounds read a tableau with the
+    cover rows in (their slacks continuous): every cut of those rounds holds at every
+    enumerated feasible choice with its earliest finish times."""
+    from dataclasses import replace
+
+    inst = replace(drawn_instance(seed, shared, max_nodes=7), queueing=queueing, max_utilization=rho)
+    _, dp = decoupled(inst)
+    if any(not c.positions for c in dp.candidates.values()):
+        return
+    s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+    if int(np.prod(np.diff(s.lp.ptr))) > 20_000:
+        return
+    every = np.ones(s.lp.n_lam)
+    if s.separate(every, s.lp.solve(every)) is None:  # covers (the search's first cut family)
+        return
+    feasible = [_point(s.lp, c) for c in _feasible_choices(dp, s.lp)]
+    for idx, coef, rhs in _rounds(s):
+        for x in feasible:
+            lhs = float(coef @ x[idx])
+            assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans(), stacked=st.booleans(),
+       queueing=st.sampled_from(("batch-fill", "none", "worst-case")), rho=st.sampled_from((1.0, 0.9, 0.6)))
+def test_fa2_with_gmi_rounds_at_a_stall_equals_brute_force(seed, shared, stacked, queueing, rho):
+    """The GMI trigger forced at the 2nd search node of a small one-flow component (about one
+    drawn instance in ten searches past it with open nodes; with two flows it must not fire,
+    and the search is the covers' one; ``stacked``: covers
+    forced at the 2nd node by the stall rule, GMI at the 3rd on top of them): the rounds are
+    separated mid-search at the root's LP, the open nodes re-keyed by (5) and those reaching
+    the incumbent dropped; fa2 still equals brute force under each queueing model and
+    utilisation cap."""
+    from dataclasses import replace
+
+    inst = replace(drawn_instance(seed, shared), queueing=queueing, max_utilization=rho)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(FB, "GMI_STALLED", 3 if stacked else 2)
+        if stacked:
+            mp.setattr(FB, "CUT_EARLY", 2)
+            mp.setattr(FB, "CUT_STALL", 1.0)
+        check_against(inst)
+
+
+def test_gmi_rounds_at_a_stall_on_generated_graphs_equal_the_milp(monkeypatch):
+    """Generated lattices, random DAGs and series-parallel graphs with edge latencies under
+    worst-case queueing and a 0.6 utilisation cap, the GMI trigger at the 2nd search node:
+    the rounds run mid-search with open nodes to re-key (so the test can fail), and fa2 = the
+    MILP on every instance."""
+    from dataclasses import replace
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    fired = []
+    real = FB.LPSearch.rekey
+    monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
+        (self.cuts, len(heap))) or real(self, heap, sol))
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "GMI_STALLED", 2)
+    cases = [("lattice", (4, 4)), ("random", (20,)), ("vsp", (30,)), ("dense", (10, 0.3))]
+    settings_ = [{"queueing": "worst-case"}, {"max_utilization": 0.6}]
+    for seed in range(3):
+        for family, size in cases:
+            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            for extra in settings_:
+                inst = replace(base, **extra)
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+                want = fa2opt.solve(inst, "milp", time_limit=60)
+                assert got.status == want.status and matches(got, want), (family, size, seed, extra)
+    assert sum(cuts == "gmi" and n > 0 for cuts, n in fired) >= 3

@@ -40,7 +40,11 @@ classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
 (1) stays a bound for any π. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
 Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separated at the
-root (:func:`.flow_cuts.gmi_cuts`); they have finish-time columns, which (1)'s flows cannot
+root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
+still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
+covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
+needs (1));
+they have finish-time columns, which (1)'s flows cannot
 price, so the bound is then the general Lagrangian relaxation (5) of every row but the
 convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
 each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a formula valid for
@@ -132,6 +136,15 @@ GMI_MIN_COUPLING = 250
 # and cost ~10 ms on a 50-node DAG; at most GMI_ROUNDS rounds of GMI_PER_ROUND cuts, until
 # a round gains less than GMI_STALL of what the rounds before gained
 CUT_FIRST_GMI = 1
+# ... and in smaller one-flow components, once the search is still open at its
+# GMI_STALLED-th node (the root gap not closed by 128 nodes of branching: random 100 seed 1
+# under worst-case queueing ran 2,299 nodes without them, 243 with them; docs/fa2.md), unless
+# the one-flow-exact bound (2) is kept (it needs (1)'s per-flow weights). Not with several
+# flows: on the 3-6-flow family the rounds cost more than they saved wherever they fired
+# (and shared-large 100x5 went 0.35 -> 4.1 s with them at the root). 64 searched fewer nodes
+# than 128 (random DAGs 5,291 -> 4,032 nodes over 28 searches) but cost lattices and vsp graphs
+# that close within 64-128 nodes 20-80 ms each (docs/fa2.md)
+GMI_STALLED = 128
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
@@ -1035,6 +1048,9 @@ class LPSearch:
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
         cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
+        # GMI rounds (4) when a smaller component's search is still open at its GMI_STALLED-th node
+        gmi_at = (GMI_STALLED if CUTS == "gmi" and self.cuts == "cover" and GMI_STALLED
+                  and len(self.lp.flows) == 1 else INF)
         dive, dive_left = None, 0  # the child a plunge takes next, and its steps left
         while heap or dive is not None:
             if dive is not None:
@@ -1056,6 +1072,10 @@ class LPSearch:
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
+            if self.explored == gmi_at and self.dpb.kept is None:  # (5) would switch (2) off
+                # still open: GMI rounds now (below; on top of covers separated at a stall
+                # before), and no covers after them
+                self.cuts, cut_at = "gmi", gmi_at
             narrowed = self.propagate(masks)
             if narrowed is None:
                 continue
