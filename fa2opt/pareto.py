@@ -49,6 +49,7 @@ from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
+_NDARRAY = np.ndarray
 
 _LEAF, _FIXED, _COMB = 0, 1, 2
 Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
@@ -90,22 +91,23 @@ def pareto_prune_points(lat: np.ndarray, cost: np.ndarray, order: np.ndarray) ->
 
 def series(a: Front, b: Front, cap: float) -> Front:
     """(min, +) convolution of two fronts, keeping latencies ≤ cap."""
-    na, nb = len(a), len(b)
+    al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
+    na, nb = len(al), len(bl)
     if na * nb <= NUMPY_PAIRS:
-        al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
-        ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
-        bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
-        bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
+        if type(al) is _NDARRAY:  # a numpy front: its lists (`type` is cheaper than isinstance)
+            al, ac = al.tolist(), ac.tolist()
+        if type(bl) is _NDARRAY:
+            bl, bc = bl.tolist(), bc.tolist()
         if nb == 1:  # a shift: already a front
             lb, cb = bl[0], bc[0]
-            lat, cost = [], []
-            for la in al:
-                s = la + lb
-                if s > cap:
-                    break
-                lat.append(s)
-            m = len(lat)
-            return Front(lat, [c + cb for c in ac[:m]], _COMB, None, a, b, list(range(m)), [0] * m)
+            lat = [la + lb for la in al]
+            m = na
+            while m and lat[m - 1] > cap:  # the sums rise with la: a prefix fits
+                m -= 1
+            if m < na:
+                del lat[m:]
+                ac = ac[:m]
+            return Front(lat, [c + cb for c in ac], _COMB, None, a, b, list(range(m)), [0] * m)
         # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
         L = [la + lb for lb in bl for la in al]
         C = [ca + cb for cb in bc for ca in ac]
@@ -125,9 +127,7 @@ def series(a: Front, b: Front, cap: float) -> Front:
                     lat.append(s)
                     cost.append(c)
                     K.append(k)
-        I = [k % na for k in K]
-        J = [k // na for k in K]
-        return Front(lat, cost, _COMB, None, a, b, I, J)
+        return Front(lat, cost, _COMB, None, a, b, [k % na for k in K], [k // na for k in K])
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
     if na * nb > MERGE_PAIRS and na >= MERGE_ROW:
@@ -189,12 +189,13 @@ def _series_rows(al: np.ndarray, ac: np.ndarray, bl: np.ndarray, bc: np.ndarray,
 
 def parallel(a: Front, b: Front) -> Front:
     """Pointwise sum: both branches within the same latency t, for each breakpoint t."""
-    na, nb = len(a), len(b)
+    al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
+    na, nb = len(al), len(bl)
     if na + nb <= 2 * NUMPY_PAIRS:
-        al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
-        ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
-        bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
-        bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
+        if type(al) is _NDARRAY:
+            al, ac = al.tolist(), ac.tolist()
+        if type(bl) is _NDARRAY:
+            bl, bc = bl.tolist(), bc.tolist()
         lat, cost, I, J = [], [], [], []
         i = j = -1
         while True:
@@ -275,12 +276,26 @@ class _Context:
         else:
             self.composites += 1
             depth += 1
+            mins, cands, fixed = self.mins, self.candidates, self.fixed
+            ms = []
+            for p in tree.parts:  # (a leaf's or a delay's inline: a call each saved)
+                tq = type(p)
+                if tq is Leaf:
+                    v = p.node
+                    lat = cands[v].latency
+                    x = lat[fixed[v]] if fixed and v in fixed else lat[0] if len(lat) else INF
+                    mins[id(p)] = x
+                elif tq is Delay:
+                    x = mins[id(p)] = p.latency_ms
+                else:
+                    x = self.min_latency(p, depth)
+                ms.append(x)
             if tp is Series:
                 m = 0.0
-                for p in tree.parts:
-                    m += self.min_latency(p, depth)
+                for x in ms:
+                    m += x
             else:
-                m = max([self.min_latency(p, depth) for p in tree.parts])
+                m = max(ms)
         self.mins[id(tree)] = m
         return m
 
@@ -335,8 +350,9 @@ class _Context:
                 if m == 0:
                     return None
                 w = self.weight.get(v, 1.0) if self.weight else 1.0
-                if w == 1.0:  # (a plain cost: the hot path)
-                    f = Front(lat[:m] if m < len(lat) else lat, c.cost[:m], _LEAF, v)
+                if w == 1.0:  # (a plain cost: the hot path; a whole list is shared, not copied)
+                    f = (Front(lat[:m], c.cost[:m], _LEAF, v) if m < len(lat) else
+                         Front(lat, c.cost, _LEAF, v))
                 elif isinstance(w, (int, float)):
                     f = Front(lat[:m], [x * w for x in c.cost[:m]], _LEAF, v)
                 else:
@@ -357,6 +373,17 @@ class _Context:
                     return None
                 acc = f if acc is None else _merge(acc, f, bd)
             return acc if bd is None else _bounded(acc, bd)
+        if bd is None:  # part_fronts and fold_caps inline (the hot path of small trees)
+            mins = self.mins
+            ms = [mins[id(p)] for p in parts]
+            base = cap - sum(ms)
+            fronts = []
+            for p, m in zip(parts, ms):
+                f = self.front(p, base + m)
+                if f is None:
+                    return None
+                fronts.append(f)
+            return _fold(fronts, [cap - r for r in _suffix_sums(ms)], work=self.work)
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
@@ -505,12 +532,13 @@ class _Context:
         index. Parallel parts are independent here (each its own cheapest within cap);
         long series use the Lagrangian-bounded fold (:func:`_fold_bounded`), or, with a
         bound ``bd``, the bounded fold of :meth:`front`."""
-        if isinstance(t, (Leaf, Delay)):
+        tp = type(t)
+        if tp is Leaf or tp is Delay:
             f = self.front(t, cap, bd)
-            return None if f is None else (f, len(f) - 1)
+            return None if f is None else (f, len(f.lat) - 1)
         if self.tall and id(t) in self.tall:
             return trampoline(self._nested(t, cap, True, bd))
-        if isinstance(t, Parallel):
+        if tp is Parallel:
             picks = []
             for p, pb in zip(t.parts, self.split(t, bd)):
                 r = self.cheapest(p, cap, pb)
@@ -533,9 +561,9 @@ class _Context:
             f = _fold_bounded(fronts, caps, cap, self.work)
         else:
             f = _fold(fronts, caps, cheapest=True, work=self.work)
-        if f is None or len(f) == 0:
+        if f is None or not len(f.lat):
             return None
-        return f, len(f) - 1
+        return f, len(f.lat) - 1
 
     def _nested(self, t: Series | Parallel, cap: float, cheap: bool,
                 bd: Bound | None = None) -> Generator:
@@ -614,10 +642,11 @@ def series_min(a: Front, b: Front, cap: float) -> Front | None:
     """The cheapest point of ``series(a, b, cap)`` only (a one-point front with its
     back-pointers), by a two-pointer sweep: for a's points by rising latency the cheapest
     fitting b point is the slowest one within ``cap - l_a``. O(|a| + |b|), no sort."""
-    al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
-    ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
-    bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
-    bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
+    al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
+    if type(al) is _NDARRAY:
+        al, ac = al.tolist(), ac.tolist()
+    if type(bl) is _NDARRAY:
+        bl, bc = bl.tolist(), bc.tolist()
     hit = _pair_min(al, ac, bl, bc, cap, INF)
     if hit is None:
         return None
@@ -633,20 +662,20 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
     acc = fronts[0]
     if caps[0] < INF:
         acc = _cut(acc, caps[0])
-    if bounds is not None and len(acc):
+    if bounds is not None and len(acc.lat):
         acc = _bounded(acc, bounds[0])
     last = len(fronts) - 1
     for i in range(1, last + 1):
-        if acc is None or len(acc) == 0:
+        if acc is None or not len(acc.lat):  # (len of the list: Front.__len__ is a call more)
             return None
         if cheapest and i == last:
             return series_min(acc, fronts[i], caps[i])
         if work is not None:
-            _spend(work, len(acc) * len(fronts[i]))
+            _spend(work, len(acc.lat) * len(fronts[i].lat))
         acc = series(acc, fronts[i], caps[i])
-        if bounds is not None and len(acc):
+        if bounds is not None and len(acc.lat):
             acc = _bounded(acc, bounds[i])
-    return acc if acc is not None and len(acc) else None
+    return acc if acc is not None and len(acc.lat) else None
 
 
 _UNSOLVED = object()  # pareto_remainder: no answer yet
