@@ -111,8 +111,9 @@ def series(a: Front, b: Front, cap: float) -> Front:
         # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
         L = [la + lb for lb in bl for la in al]
         C = [ca + cb for cb in bc for ca in ac]
-        lat, cost, K = [], [], []
+        K = []
         best = INF
+        last = None  # the latency of the last point kept
         for k in sorted(range(len(L)), key=L.__getitem__):
             c = C[k]
             if c < best:
@@ -120,14 +121,13 @@ def series(a: Front, b: Front, cap: float) -> Front:
                 if s > cap:
                     break
                 best = c
-                if lat and lat[-1] == s:  # same latency, cheaper: replaces the last point
-                    cost[-1] = c
+                if s == last:  # same latency, cheaper: replaces the last point
                     K[-1] = k
                 else:
-                    lat.append(s)
-                    cost.append(c)
                     K.append(k)
-        return Front(lat, cost, _COMB, None, a, b, [k % na for k in K], [k // na for k in K])
+                    last = s
+        return Front([L[k] for k in K], [C[k] for k in K], _COMB, None, a, b,
+                     [k % na for k in K], [k // na for k in K])
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
     if na * nb > MERGE_PAIRS and na >= MERGE_ROW:
@@ -660,7 +660,7 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
     with ``bounds``, the points pruned by bounds[i], :func:`_bounded`). ``work``: [pairs
     left] (:func:`_spend`)."""
     acc = fronts[0]
-    if caps[0] < INF:
+    if caps[0] < INF and len(acc.lat) and acc.lat[-1] > caps[0]:  # (most need no cut)
         acc = _cut(acc, caps[0])
     if bounds is not None and len(acc.lat):
         acc = _bounded(acc, bounds[0])
@@ -836,11 +836,12 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
     stack = [(front, r)]
     while stack:
         f, r = stack.pop()
-        if f.kind == _LEAF:
-            choice[f.node] = r
-        elif f.kind == _COMB:
-            stack.append((f.a, int(f.I[r])))
-            stack.append((f.b, int(f.J[r])))
+        kind = f.kind
+        if kind == _COMB:
+            stack.append((f.a, f.I[r]))
+            stack.append((f.b, f.J[r]))
+        elif kind == _LEAF:
+            choice[f.node] = int(r)  # (a numpy front's index: a Python int, once per leaf)
     return choice
 
 
