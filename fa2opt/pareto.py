@@ -374,16 +374,8 @@ class _Context:
                 acc = f if acc is None else _merge(acc, f, bd)
             return acc if bd is None else _bounded(acc, bd)
         if bd is None:  # part_fronts and fold_caps inline (the hot path of small trees)
-            mins = self.mins
-            ms = [mins[id(p)] for p in parts]
-            base = cap - sum(ms)
-            fronts = []
-            for p, m in zip(parts, ms):
-                f = self.front(p, base + m)
-                if f is None:
-                    return None
-                fronts.append(f)
-            return _fold(fronts, [cap - r for r in _suffix_sums(ms)], work=self.work)
+            r = self._part_fronts(parts, cap)
+            return None if r is None else _fold(r[0], r[1], work=self.work)
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
@@ -394,6 +386,26 @@ class _Context:
         """Each series part's cap: the cap minus the other parts' least latencies."""
         total = sum(self.mins[id(p)] for p in parts)
         return [cap - (total - self.mins[id(p)]) for p in parts]
+
+    def _part_fronts(self, parts: tuple, cap: float) -> tuple[list[Front], list[float]] | None:
+        """:meth:`part_fronts` without a bound and the series' :meth:`fold_caps` (the same
+        sums, one pass for both: the hot path of small trees)."""
+        mins = self.mins
+        ms = [mins[id(p)] for p in parts]
+        base = cap - sum(ms)
+        front = self.front
+        fronts = []
+        for p, m in zip(parts, ms):
+            f = front(p, base + m)
+            if f is None:
+                return None
+            fronts.append(f)
+        caps = [0.0] * len(ms)  # cap less the later parts' minima
+        acc = 0.0
+        for i in range(len(ms) - 1, -1, -1):  # the sums of _suffix_sums, in its order
+            caps[i] = cap - acc
+            acc += ms[i]
+        return fronts, caps
 
     def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
@@ -546,6 +558,16 @@ class _Context:
                     return None
                 picks.append(r)
             return _pick_parallel(picks)
+        if bd is None:  # (the hot path: part fronts and fold caps in one pass)
+            r = self._part_fronts(t.parts, cap)
+            if r is None:
+                return None
+            fronts, caps = r
+            if len(fronts) >= LAGRANGE_PARTS:
+                f = _fold_bounded(fronts, caps, cap, self.work)
+            else:
+                f = _fold(fronts, caps, cheapest=True, work=self.work)
+            return None if f is None or not len(f.lat) else (f, len(f.lat) - 1)
         fronts = self.part_fronts(t.parts, cap, bd)
         if fronts is None:
             return None
