@@ -196,23 +196,43 @@ def parallel(a: Front, b: Front) -> Front:
             al, ac = al.tolist(), ac.tolist()
         if type(bl) is _NDARRAY:
             bl, bc = bl.tolist(), bc.tolist()
-        lat, cost, I, J = [], [], [], []
-        i = j = -1
+        if not na or not nb:
+            return Front([], [], _COMB, None, a, b, [], [])
+        # from the first breakpoint where both have a point, each breakpoint of either in
+        # turn; i, j: the last point of each within it
+        t = al[0] if al[0] > bl[0] else bl[0]
+        i = j = 0
+        while i + 1 < na and al[i + 1] <= t:
+            i += 1
+        while j + 1 < nb and bl[j + 1] <= t:
+            j += 1
+        lat, cost, I, J = [t], [ac[i] + bc[j]], [i], [j]
+        na -= 1
+        nb -= 1
         while True:
-            la = al[i + 1] if i + 1 < na else INF
-            lb = bl[j + 1] if j + 1 < nb else INF
-            t = la if la < lb else lb
-            if t == INF:
-                break
-            if la == t:
-                i += 1
-            if lb == t:
+            if i < na:
+                la = al[i + 1]
+                if j < nb:
+                    lb = bl[j + 1]
+                    if la < lb:
+                        i += 1
+                    elif lb < la:
+                        j += 1
+                        la = lb
+                    else:
+                        i += 1
+                        j += 1
+                else:
+                    i += 1
+            elif j < nb:
                 j += 1
-            if i >= 0 and j >= 0:
-                lat.append(t)
-                cost.append(ac[i] + bc[j])
-                I.append(i)
-                J.append(j)
+                la = bl[j]
+            else:
+                break
+            lat.append(la)
+            cost.append(ac[i] + bc[j])
+            I.append(i)
+            J.append(j)
         return Front(lat, cost, _COMB, None, a, b, I, J)
     return _parallel_arrays(a, b)
 
