@@ -114,7 +114,8 @@ def series(a: Front, b: Front, cap: float) -> Front:
         K = []
         best = INF
         last = None  # the latency of the last point kept
-        for k in sorted(range(len(L)), key=L.__getitem__):
+        # (one point of a: the sums already rise with j, and a stable sort keeps them so)
+        for k in range(nb) if na == 1 else sorted(range(len(L)), key=L.__getitem__):
             c = C[k]
             if c < best:
                 s = L[k]
@@ -257,6 +258,9 @@ def _parallel_arrays(a: Front, b: Front) -> Front:
 
 class _Context:
     """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
+
+    __slots__ = ("candidates", "fixed", "weight", "mins", "tall", "deep", "composites", "hulls",
+                 "work")  # (slots: cheaper to set and read, on every decision)
 
     def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
                  fixed: Mapping[str, int] | None, weight: Mapping[str, float] | None):
