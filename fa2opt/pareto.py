@@ -111,7 +111,7 @@ def series(a: Front, b: Front, cap: float) -> Front:
         # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
         L = [la + lb for lb in bl for la in al]
         C = [ca + cb for cb in bc for ca in ac]
-        K = []
+        lat, cost, I, J = [], [], [], []
         best = INF
         last = None  # the latency of the last point kept
         # (one point of a: the sums already rise with j, and a stable sort keeps them so)
@@ -123,12 +123,16 @@ def series(a: Front, b: Front, cap: float) -> Front:
                     break
                 best = c
                 if s == last:  # same latency, cheaper: replaces the last point
-                    K[-1] = k
+                    cost[-1] = c
+                    I[-1] = k % na
+                    J[-1] = k // na
                 else:
-                    K.append(k)
+                    lat.append(s)
+                    cost.append(c)
+                    I.append(k % na)
+                    J.append(k // na)
                     last = s
-        return Front([L[k] for k in K], [C[k] for k in K], _COMB, None, a, b,
-                     [k % na for k in K], [k // na for k in K])
+        return Front(lat, cost, _COMB, None, a, b, I, J)
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
     if na * nb > MERGE_PAIRS and na >= MERGE_ROW:
