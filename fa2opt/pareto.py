@@ -393,6 +393,15 @@ class _Context:
             return trampoline(self._nested(t, cap, False, bd))
         parts = t.parts
         if tp is Parallel:
+            if bd is None:  # (the hot path: no bounds to split, the plain merge)
+                front = self.front
+                acc = None
+                for p in parts:
+                    f = front(p, cap)
+                    if f is None:
+                        return None
+                    acc = f if acc is None else parallel(acc, f)
+                return acc
             bds = self.split(t, bd)
             acc = None
             for p, pb in zip(parts, bds):
@@ -580,7 +589,7 @@ class _Context:
             return trampoline(self._nested(t, cap, True, bd))
         if tp is Parallel:
             picks = []
-            for p, pb in zip(t.parts, self.split(t, bd)):
+            for p, pb in zip(t.parts, self.split(t, bd) if bd is not None else repeat(None)):
                 r = self.cheapest(p, cap, pb)
                 if r is None:
                     return None
