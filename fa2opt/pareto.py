@@ -305,7 +305,8 @@ class _Context:
             self.composites += 1
             depth += 1
             mins, cands, fixed = self.mins, self.candidates, self.fixed
-            ms = []
+            series = tp is Series
+            m = 0.0 if series else -INF
             for p in tree.parts:  # (a leaf's or a delay's inline: a call each saved)
                 tq = type(p)
                 if tq is Leaf:
@@ -317,13 +318,10 @@ class _Context:
                     x = mins[id(p)] = p.latency_ms
                 else:
                     x = self.min_latency(p, depth)
-                ms.append(x)
-            if tp is Series:
-                m = 0.0
-                for x in ms:
+                if series:  # the sum left to right; a parallel's max (the first of equals)
                     m += x
-            else:
-                m = max(ms)
+                elif x > m:
+                    m = x
         self.mins[id(tree)] = m
         return m
 
