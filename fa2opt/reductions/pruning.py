@@ -155,12 +155,17 @@ def fronts(problem: Problem, slack: bool = True) -> dict[str, tuple[list[float],
     table's fastest row, its position 0), then each table's front under its node's limit
     (:func:`front_rows` on the table's own lists, ``NodeTable.lists``)."""
     tables = problem.tables
-    limits = (dict.fromkeys(tables, _INF) if not slack else
-              _limits(problem.flows, {v: t.lists[2][0] if t.lists[2] else 0.0
-                                      for v, t in tables.items()}))
+    if slack:
+        fast = {}
+        for v, t in tables.items():
+            lat = t.lists[2]
+            fast[v] = lat[0] if lat else 0.0
+        limits = _limits(problem.flows, fast)
+    else:
+        limits = dict.fromkeys(tables, _INF)
     out = {}
     for v, t in tables.items():
-        lat, cost = t.lists[2], t.lists[3]
+        _, _, lat, cost = t.lists
         out[v] = front_rows(lat, cost, limits[v],
                             (t.latency_ms, t.cost) if len(lat) > _NUMPY_ROWS else None)
     return out
