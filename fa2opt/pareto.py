@@ -893,12 +893,15 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
     stack = [(front, r)]
     while stack:
         f, r = stack.pop()
-        kind = f.kind
-        if kind == _COMB:
-            stack.append((f.a, f.I[r]))
-            stack.append((f.b, f.J[r]))
-        elif kind == _LEAF:
-            choice[f.node] = int(r)  # (a numpy front's index: a Python int, once per leaf)
+        while True:  # down the b side at once (the order of the pops: b, then a)
+            kind = f.kind
+            if kind == _COMB:
+                stack.append((f.a, f.I[r]))
+                f, r = f.b, f.J[r]
+            else:
+                if kind == _LEAF:
+                    choice[f.node] = int(r)  # (a numpy front's index: a Python int)
+                break
     return choice
 
 
