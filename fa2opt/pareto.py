@@ -49,6 +49,7 @@ from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
+_NDARRAY = np.ndarray
 
 _LEAF, _FIXED, _COMB = 0, 1, 2
 Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
@@ -90,43 +91,47 @@ def pareto_prune_points(lat: np.ndarray, cost: np.ndarray, order: np.ndarray) ->
 
 def series(a: Front, b: Front, cap: float) -> Front:
     """(min, +) convolution of two fronts, keeping latencies ≤ cap."""
-    na, nb = len(a), len(b)
+    al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
+    na, nb = len(al), len(bl)
     if na * nb <= NUMPY_PAIRS:
-        al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
-        ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
-        bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
-        bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
+        if type(al) is _NDARRAY:  # a numpy front: its lists (`type` is cheaper than isinstance)
+            al, ac = al.tolist(), ac.tolist()
+        if type(bl) is _NDARRAY:
+            bl, bc = bl.tolist(), bc.tolist()
         if nb == 1:  # a shift: already a front
             lb, cb = bl[0], bc[0]
-            lat, cost = [], []
-            for la in al:
-                s = la + lb
-                if s > cap:
-                    break
-                lat.append(s)
-            m = len(lat)
-            return Front(lat, [c + cb for c in ac[:m]], _COMB, None, a, b, list(range(m)), [0] * m)
+            lat = [la + lb for la in al]
+            m = na
+            while m and lat[m - 1] > cap:  # the sums rise with la: a prefix fits
+                m -= 1
+            if m < na:
+                del lat[m:]
+                ac = ac[:m]
+            return Front(lat, [c + cb for c in ac], _COMB, None, a, b, list(range(m)), [0] * m)
         # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
         L = [la + lb for lb in bl for la in al]
         C = [ca + cb for cb in bc for ca in ac]
-        lat, cost, K = [], [], []
+        lat, cost, I, J = [], [], [], []
         best = INF
-        for k in sorted(range(len(L)), key=L.__getitem__):
+        last = None  # the latency of the last point kept
+        # (one point of a: the sums already rise with j, and a stable sort keeps them so)
+        for k in range(nb) if na == 1 else sorted(range(len(L)), key=L.__getitem__):
             c = C[k]
             if c < best:
                 s = L[k]
                 if s > cap:
                     break
                 best = c
-                if lat and lat[-1] == s:  # same latency, cheaper: replaces the last point
+                if s == last:  # same latency, cheaper: replaces the last point
                     cost[-1] = c
-                    K[-1] = k
+                    I[-1] = k % na
+                    J[-1] = k // na
                 else:
                     lat.append(s)
                     cost.append(c)
-                    K.append(k)
-        I = [k % na for k in K]
-        J = [k // na for k in K]
+                    I.append(k % na)
+                    J.append(k // na)
+                    last = s
         return Front(lat, cost, _COMB, None, a, b, I, J)
     al, ac = np.asarray(a.lat, float), np.asarray(a.cost, float)
     bl, bc = np.asarray(b.lat, float), np.asarray(b.cost, float)
@@ -189,29 +194,50 @@ def _series_rows(al: np.ndarray, ac: np.ndarray, bl: np.ndarray, bc: np.ndarray,
 
 def parallel(a: Front, b: Front) -> Front:
     """Pointwise sum: both branches within the same latency t, for each breakpoint t."""
-    na, nb = len(a), len(b)
+    al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
+    na, nb = len(al), len(bl)
     if na + nb <= 2 * NUMPY_PAIRS:
-        al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
-        ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
-        bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
-        bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
-        lat, cost, I, J = [], [], [], []
-        i = j = -1
+        if type(al) is _NDARRAY:
+            al, ac = al.tolist(), ac.tolist()
+        if type(bl) is _NDARRAY:
+            bl, bc = bl.tolist(), bc.tolist()
+        if not na or not nb:
+            return Front([], [], _COMB, None, a, b, [], [])
+        # from the first breakpoint where both have a point, each breakpoint of either in
+        # turn; i, j: the last point of each within it
+        t = al[0] if al[0] > bl[0] else bl[0]
+        i = j = 0
+        while i + 1 < na and al[i + 1] <= t:
+            i += 1
+        while j + 1 < nb and bl[j + 1] <= t:
+            j += 1
+        lat, cost, I, J = [t], [ac[i] + bc[j]], [i], [j]
+        na -= 1
+        nb -= 1
         while True:
-            la = al[i + 1] if i + 1 < na else INF
-            lb = bl[j + 1] if j + 1 < nb else INF
-            t = la if la < lb else lb
-            if t == INF:
-                break
-            if la == t:
-                i += 1
-            if lb == t:
+            if i < na:
+                la = al[i + 1]
+                if j < nb:
+                    lb = bl[j + 1]
+                    if la < lb:
+                        i += 1
+                    elif lb < la:
+                        j += 1
+                        la = lb
+                    else:
+                        i += 1
+                        j += 1
+                else:
+                    i += 1
+            elif j < nb:
                 j += 1
-            if i >= 0 and j >= 0:
-                lat.append(t)
-                cost.append(ac[i] + bc[j])
-                I.append(i)
-                J.append(j)
+                la = bl[j]
+            else:
+                break
+            lat.append(la)
+            cost.append(ac[i] + bc[j])
+            I.append(i)
+            J.append(j)
         return Front(lat, cost, _COMB, None, a, b, I, J)
     return _parallel_arrays(a, b)
 
@@ -236,6 +262,9 @@ def _parallel_arrays(a: Front, b: Front) -> Front:
 
 class _Context:
     """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
+
+    __slots__ = ("candidates", "fixed", "weight", "mins", "tall", "deep", "composites", "hulls",
+                 "work")  # (slots: cheaper to set and read, on every decision)
 
     def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
                  fixed: Mapping[str, int] | None, weight: Mapping[str, float] | None):
@@ -275,12 +304,24 @@ class _Context:
         else:
             self.composites += 1
             depth += 1
-            if tp is Series:
-                m = 0.0
-                for p in tree.parts:
-                    m += self.min_latency(p, depth)
-            else:
-                m = max([self.min_latency(p, depth) for p in tree.parts])
+            mins, cands, fixed = self.mins, self.candidates, self.fixed
+            series = tp is Series
+            m = 0.0 if series else -INF
+            for p in tree.parts:  # (a leaf's or a delay's inline: a call each saved)
+                tq = type(p)
+                if tq is Leaf:
+                    v = p.node
+                    lat = cands[v].latency
+                    x = lat[fixed[v]] if fixed and v in fixed else lat[0] if len(lat) else INF
+                    mins[id(p)] = x
+                elif tq is Delay:
+                    x = mins[id(p)] = p.latency_ms
+                else:
+                    x = self.min_latency(p, depth)
+                if series:  # the sum left to right; a parallel's max (the first of equals)
+                    m += x
+                elif x > m:
+                    m = x
         self.mins[id(tree)] = m
         return m
 
@@ -335,8 +376,9 @@ class _Context:
                 if m == 0:
                     return None
                 w = self.weight.get(v, 1.0) if self.weight else 1.0
-                if w == 1.0:  # (a plain cost: the hot path)
-                    f = Front(lat[:m] if m < len(lat) else lat, c.cost[:m], _LEAF, v)
+                if w == 1.0:  # (a plain cost: the hot path; a whole list is shared, not copied)
+                    f = (Front(lat[:m], c.cost[:m], _LEAF, v) if m < len(lat) else
+                         Front(lat, c.cost, _LEAF, v))
                 elif isinstance(w, (int, float)):
                     f = Front(lat[:m], [x * w for x in c.cost[:m]], _LEAF, v)
                 else:
@@ -349,6 +391,15 @@ class _Context:
             return trampoline(self._nested(t, cap, False, bd))
         parts = t.parts
         if tp is Parallel:
+            if bd is None:  # (the hot path: no bounds to split, the plain merge)
+                front = self.front
+                acc = None
+                for p in parts:
+                    f = front(p, cap)
+                    if f is None:
+                        return None
+                    acc = f if acc is None else parallel(acc, f)
+                return acc
             bds = self.split(t, bd)
             acc = None
             for p, pb in zip(parts, bds):
@@ -357,6 +408,9 @@ class _Context:
                     return None
                 acc = f if acc is None else _merge(acc, f, bd)
             return acc if bd is None else _bounded(acc, bd)
+        if bd is None:  # part_fronts and fold_caps inline (the hot path of small trees)
+            r = self._part_fronts(parts, cap)
+            return None if r is None else _fold(r[0], r[1], work=self.work)
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
@@ -367,6 +421,26 @@ class _Context:
         """Each series part's cap: the cap minus the other parts' least latencies."""
         total = sum(self.mins[id(p)] for p in parts)
         return [cap - (total - self.mins[id(p)]) for p in parts]
+
+    def _part_fronts(self, parts: tuple, cap: float) -> tuple[list[Front], list[float]] | None:
+        """:meth:`part_fronts` without a bound and the series' :meth:`fold_caps` (the same
+        sums, one pass for both: the hot path of small trees)."""
+        mins = self.mins
+        ms = [mins[id(p)] for p in parts]
+        base = cap - sum(ms)
+        front = self.front
+        fronts = []
+        for p, m in zip(parts, ms):
+            f = front(p, base + m)
+            if f is None:
+                return None
+            fronts.append(f)
+        caps = [0.0] * len(ms)  # cap less the later parts' minima
+        acc = 0.0
+        for i in range(len(ms) - 1, -1, -1):  # the sums of _suffix_sums, in its order
+            caps[i] = cap - acc
+            acc += ms[i]
+        return fronts, caps
 
     def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
@@ -505,19 +579,30 @@ class _Context:
         index. Parallel parts are independent here (each its own cheapest within cap);
         long series use the Lagrangian-bounded fold (:func:`_fold_bounded`), or, with a
         bound ``bd``, the bounded fold of :meth:`front`."""
-        if isinstance(t, (Leaf, Delay)):
+        tp = type(t)
+        if tp is Leaf or tp is Delay:
             f = self.front(t, cap, bd)
-            return None if f is None else (f, len(f) - 1)
+            return None if f is None else (f, len(f.lat) - 1)
         if self.tall and id(t) in self.tall:
             return trampoline(self._nested(t, cap, True, bd))
-        if isinstance(t, Parallel):
+        if tp is Parallel:
             picks = []
-            for p, pb in zip(t.parts, self.split(t, bd)):
+            for p, pb in zip(t.parts, self.split(t, bd) if bd is not None else repeat(None)):
                 r = self.cheapest(p, cap, pb)
                 if r is None:
                     return None
                 picks.append(r)
             return _pick_parallel(picks)
+        if bd is None:  # (the hot path: part fronts and fold caps in one pass)
+            r = self._part_fronts(t.parts, cap)
+            if r is None:
+                return None
+            fronts, caps = r
+            if len(fronts) >= LAGRANGE_PARTS:
+                f = _fold_bounded(fronts, caps, cap, self.work)
+            else:
+                f = _fold(fronts, caps, cheapest=True, work=self.work)
+            return None if f is None or not len(f.lat) else (f, len(f.lat) - 1)
         fronts = self.part_fronts(t.parts, cap, bd)
         if fronts is None:
             return None
@@ -533,9 +618,9 @@ class _Context:
             f = _fold_bounded(fronts, caps, cap, self.work)
         else:
             f = _fold(fronts, caps, cheapest=True, work=self.work)
-        if f is None or len(f) == 0:
+        if f is None or not len(f.lat):
             return None
-        return f, len(f) - 1
+        return f, len(f.lat) - 1
 
     def _nested(self, t: Series | Parallel, cap: float, cheap: bool,
                 bd: Bound | None = None) -> Generator:
@@ -614,10 +699,11 @@ def series_min(a: Front, b: Front, cap: float) -> Front | None:
     """The cheapest point of ``series(a, b, cap)`` only (a one-point front with its
     back-pointers), by a two-pointer sweep: for a's points by rising latency the cheapest
     fitting b point is the slowest one within ``cap - l_a``. O(|a| + |b|), no sort."""
-    al = a.lat.tolist() if isinstance(a.lat, np.ndarray) else a.lat
-    ac = a.cost.tolist() if isinstance(a.cost, np.ndarray) else a.cost
-    bl = b.lat.tolist() if isinstance(b.lat, np.ndarray) else b.lat
-    bc = b.cost.tolist() if isinstance(b.cost, np.ndarray) else b.cost
+    al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
+    if type(al) is _NDARRAY:
+        al, ac = al.tolist(), ac.tolist()
+    if type(bl) is _NDARRAY:
+        bl, bc = bl.tolist(), bc.tolist()
     hit = _pair_min(al, ac, bl, bc, cap, INF)
     if hit is None:
         return None
@@ -631,22 +717,22 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
     with ``bounds``, the points pruned by bounds[i], :func:`_bounded`). ``work``: [pairs
     left] (:func:`_spend`)."""
     acc = fronts[0]
-    if caps[0] < INF:
+    if caps[0] < INF and len(acc.lat) and acc.lat[-1] > caps[0]:  # (most need no cut)
         acc = _cut(acc, caps[0])
-    if bounds is not None and len(acc):
+    if bounds is not None and len(acc.lat):
         acc = _bounded(acc, bounds[0])
     last = len(fronts) - 1
     for i in range(1, last + 1):
-        if acc is None or len(acc) == 0:
+        if acc is None or not len(acc.lat):  # (len of the list: Front.__len__ is a call more)
             return None
         if cheapest and i == last:
             return series_min(acc, fronts[i], caps[i])
         if work is not None:
-            _spend(work, len(acc) * len(fronts[i]))
+            _spend(work, len(acc.lat) * len(fronts[i].lat))
         acc = series(acc, fronts[i], caps[i])
-        if bounds is not None and len(acc):
+        if bounds is not None and len(acc.lat):
             acc = _bounded(acc, bounds[i])
-    return acc if acc is not None and len(acc) else None
+    return acc if acc is not None and len(acc.lat) else None
 
 
 _UNSOLVED = object()  # pareto_remainder: no answer yet
@@ -807,11 +893,15 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
     stack = [(front, r)]
     while stack:
         f, r = stack.pop()
-        if f.kind == _LEAF:
-            choice[f.node] = r
-        elif f.kind == _COMB:
-            stack.append((f.a, int(f.I[r])))
-            stack.append((f.b, int(f.J[r])))
+        while True:  # down the b side at once (the order of the pops: b, then a)
+            kind = f.kind
+            if kind == _COMB:
+                stack.append((f.a, f.I[r]))
+                f, r = f.b, f.J[r]
+            else:
+                if kind == _LEAF:
+                    choice[f.node] = int(r)  # (a numpy front's index: a Python int)
+                break
     return choice
 
 

@@ -168,7 +168,7 @@ class Plan:
                     explored += 1
                     continue
             if cands is None:
-                cands = {v: Candidates(v, *f) for v, f in front.items()}
+                cands = {v: Candidates(v, lat, cost, pos) for v, (lat, cost, pos) in front.items()}
             if comp.strategy != SEARCH:
                 i = comp.flows[0]
                 r = arithmetic.remainder(self.trees[i], flows[i].budget_ms, cands, None, None)
