@@ -29,7 +29,8 @@ import numpy as np
 from .. import cpu_kernels, kernels, spec
 from ..problem import FlowGraph, Problem
 from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
-from ..reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, leaves, trampoline
+from ..reductions.sptree import (Delay, Leaf, Parallel, Series, SPTree, fold_constants, leaves,
+                                 trampoline)
 from .columns import undominated
 from .curves import CurveTables
 from .rounding import budget_steps, latency_steps
@@ -193,37 +194,17 @@ def fix_steps(tree: SPTree, fixed_steps: Mapping[str, int], grid_ms: float, mode
     not). The budget's rounding terms must still be counted on the original tree
     (:func:`count_terms`). Sub-expressions shared by several places are folded once
     (memoised by identity; the result shares them too). No recursion; O(distinct
-    sub-expressions). The grid counterpart of :func:`~fa2opt.reductions.sptree.fix_leaves`,
-    which folds in ms and would round a fixed sum once instead of each term."""
-    memo: dict[int, SPTree] = {}
-    stack: list = [tree]
-    while stack:
-        t = stack.pop()
-        if type(t) is tuple:
-            t = t[0]
-            parts = [memo[id(p)] for p in t.parts]
-            const = [p.steps for p in parts if type(p) is Steps]
-            rest = [p for p in parts if type(p) is not Steps]
-            if type(t) is Series:
-                d = min(sum(const), cap)
-                parts = rest if rest and d == 0 else rest + [Steps(d)]
-            else:
-                parts = rest + ([Steps(max(const))] if const else [])
-            memo[id(t)] = parts[0] if len(parts) == 1 else type(t)(tuple(parts))
-            continue
-        if id(t) in memo:
-            continue
-        tp = type(t)
-        if tp is Leaf:
-            memo[id(t)] = Steps(min(fixed_steps[t.node], cap)) if t.node in fixed_steps else t
-        elif tp is Delay:
-            memo[id(t)] = Steps(min(int(latency_steps(t.latency_ms, grid_ms, mode)), cap))
-        elif tp is Steps:
-            memo[id(t)] = t
-        else:
-            stack.append((t,))
-            stack.extend(p for p in t.parts if id(p) not in memo)
-    return memo[id(tree)]
+    sub-expressions) (:func:`~fa2opt.reductions.sptree.fold_constants`, the skeleton of
+    ``fix_leaves`` too, which folds in ms and would round a fixed sum once instead of each
+    term)."""
+    def leaf(t: SPTree) -> SPTree:
+        if type(t) is Leaf:
+            return Steps(min(fixed_steps[t.node], cap)) if t.node in fixed_steps else t
+        if type(t) is Delay:
+            return Steps(min(int(latency_steps(t.latency_ms, grid_ms, mode)), cap))
+        return t
+
+    return fold_constants(tree, leaf, Steps, lambda steps: min(sum(steps), cap))
 
 
 def _curve_steps(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,

@@ -25,8 +25,9 @@ so nothing here recurses: traversals use an explicit stack (:func:`reduce_tree`,
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable, Generator, Iterator, Mapping, NamedTuple, Union
 
 
@@ -143,13 +144,17 @@ def substitute(tree: SPTree, fixed: Mapping[str, float]) -> SPTree:
                        lambda t: t, lambda t, vals: type(t)(tuple(vals)))
 
 
-def fix_leaves(tree: SPTree, latency: Mapping[str, float]) -> SPTree:
-    """``tree`` with the leaves of the nodes in ``latency`` replaced by their latencies and
-    folded away: a series' delays summed into one, a parallel's into their maximum, a part
-    without free leaves into one Delay -- the same value for every choice of the other
-    leaves, with only those leaves left (what a remainder DP needs when most nodes are
-    fixed). Sub-expressions shared by several places (node reduction's copies) are folded
-    once (memoised by identity). Without recursion; O(distinct sub-expressions)."""
+def fold_constants(tree: SPTree, leaf: Callable[[SPTree], SPTree], const: type,
+                   series_total: Callable[[list], Any] = sum) -> SPTree:
+    """``tree`` with each leaf-like part (a :class:`Leaf`, a :class:`Delay`, or any other
+    non-composite part) replaced by ``leaf(part)`` and the constant parts (of type
+    ``const``, one field) folded away: a series' constants into one ``const(series_total(
+    values))`` (left out when it is 0 beside free parts), a parallel's into their maximum, a
+    part without free leaves into one constant. Sub-expressions shared by several places
+    (node reduction's copies) are folded once (memoised by identity; the result shares them
+    too). Without recursion; O(distinct sub-expressions). The one skeleton of
+    :func:`fix_leaves` (constants in ms) and the grid's ``fix_steps`` (in whole steps)."""
+    value = operator.attrgetter(fields(const)[0].name)
     memo: dict[int, SPTree] = {}
     stack: list = [tree]
     while stack:
@@ -157,29 +162,34 @@ def fix_leaves(tree: SPTree, latency: Mapping[str, float]) -> SPTree:
         if type(t) is tuple:
             t = t[0]
             parts = [memo[id(p)] for p in t.parts]
-            delays = [p.latency_ms for p in parts if type(p) is Delay]
-            rest = [p for p in parts if type(p) is not Delay]
+            consts = [value(p) for p in parts if type(p) is const]
+            rest = [p for p in parts if type(p) is not const]
             if type(t) is Series:
-                d = sum(delays) if delays else 0.0
-                if rest and d == 0.0:
-                    parts = rest
-                else:
-                    parts = rest + [Delay(d)]
+                d = series_total(consts)
+                parts = rest if rest and d == 0 else rest + [const(d)]
             else:
-                parts = rest + ([Delay(max(delays))] if delays else [])
+                parts = rest + ([const(max(consts))] if consts else [])
             memo[id(t)] = parts[0] if len(parts) == 1 else type(t)(tuple(parts))
-            continue
-        if id(t) in memo:
-            continue
-        tp = type(t)
-        if tp is Leaf:
-            memo[id(t)] = Delay(latency[t.node]) if t.node in latency else t
-        elif tp is Delay:
-            memo[id(t)] = t
-        else:
-            stack.append((t,))
-            stack.extend(p for p in t.parts if id(p) not in memo)
+        elif id(t) not in memo:
+            if type(t) is Series or type(t) is Parallel:
+                stack.append((t,))
+                stack.extend(p for p in t.parts if id(p) not in memo)
+            else:
+                memo[id(t)] = leaf(t)
     return memo[id(tree)]
+
+
+def fix_leaves(tree: SPTree, latency: Mapping[str, float]) -> SPTree:
+    """``tree`` with the leaves of the nodes in ``latency`` replaced by their latencies and
+    folded away: a series' delays summed into one, a parallel's into their maximum, a part
+    without free leaves into one Delay -- the same value for every choice of the other
+    leaves, with only those leaves left (what a remainder DP needs when most nodes are
+    fixed). Shared sub-expressions are folded once; O(distinct sub-expressions)
+    (:func:`fold_constants`)."""
+    def leaf(t: SPTree) -> SPTree:
+        return Delay(latency[t.node]) if type(t) is Leaf and t.node in latency else t
+
+    return fold_constants(tree, leaf, Delay)
 
 
 def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parallel: Callable):
