@@ -39,18 +39,26 @@ def _feasible_choices(dp, lp: FlowLP) -> list[np.ndarray]:
     return out
 
 
+def _enumerable_search(inst, max_choices: int = 20_000):
+    """``(dp, LPSearch)`` of ``inst``'s decoupled problem when :func:`_feasible_choices` can
+    enumerate it (every node has a candidate, at most ``max_choices`` choices), else None."""
+    _, dp = decoupled(inst)
+    if any(not c.positions for c in dp.candidates.values()):
+        return None
+    s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+    if int(np.prod(np.diff(s.lp.ptr))) > max_choices:
+        return None
+    return dp, s
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_every_cut_holds_for_every_feasible_choice(seed, shared):
-    inst = drawn_instance(seed, shared, max_nodes=7)
-    _, dp = decoupled(inst)
-    if any(not c.positions for c in dp.candidates.values()):
+    got = _enumerable_search(drawn_instance(seed, shared, max_nodes=7))
+    if got is None:
         return
-    graphs = [f.graph for f in dp.flows]
-    lp = FlowLP(dp, graphs)
-    if int(np.prod(np.diff(lp.ptr))) > 20_000:
-        return
-    s = LPSearch(dp, graphs, pareto_remainder, None)
+    dp, s = got
+    lp = s.lp
     feasible = _feasible_choices(dp, lp)
     nprng = np.random.default_rng(seed)
     sol = lp.solve(np.ones(lp.n_lam))

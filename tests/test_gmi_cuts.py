@@ -22,7 +22,7 @@ from fa2opt.pareto import pareto_remainder
 
 from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 from test_flow_bound import decoupled, drawn_instance, two_flow_instance  # noqa: E402
-from test_flow_cuts import _feasible_choices  # noqa: E402
+from test_flow_cuts import _enumerable_search, _feasible_choices  # noqa: E402
 
 SEARCH = sys.modules["fa2opt.reductions.search"]
 FB = sys.modules["fa2opt.reductions.flow_bound"]
@@ -60,6 +60,16 @@ def _rounds(s: LPSearch, rounds: int = 4) -> list[tuple[np.ndarray, np.ndarray, 
     return found
 
 
+def _assert_rounds_hold(dp, s: LPSearch) -> None:
+    """Every cut of :func:`_rounds` on ``s`` holds at every enumerated feasible choice (with
+    its earliest finish times)."""
+    feasible = [_point(s.lp, c) for c in _feasible_choices(dp, s.lp)]
+    for idx, coef, rhs in _rounds(s):
+        for x in feasible:
+            lhs = float(coef @ x[idx])
+            assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
+
+
 def _instances(seed: int, count: int):
     rng = random.Random(seed)
     for _ in range(count):
@@ -74,19 +84,9 @@ def _instances(seed: int, count: int):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_every_gmi_cut_holds_for_every_feasible_choice(seed, shared):
-    inst = drawn_instance(seed, shared, max_nodes=7)
-    _, dp = decoupled(inst)
-    if any(not c.positions for c in dp.candidates.values()):
-        return
-    graphs = [f.graph for f in dp.flows]
-    s = LPSearch(dp, graphs, pareto_remainder, None)
-    if int(np.prod(np.diff(s.lp.ptr))) > 20_000:
-        return
-    feasible = [_point(s.lp, c) for c in _feasible_choices(dp, s.lp)]
-    for idx, coef, rhs in _rounds(s):
-        for x in feasible:
-            lhs = float(coef @ x[idx])
-            assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
+    got = _enumerable_search(drawn_instance(seed, shared, max_nodes=7))
+    if got is not None:
+        _assert_rounds_hold(*got)
 
 
 def test_gmi_cuts_are_found_and_raise_the_lp_and_the_bound_stays_below_the_optimum():
@@ -205,20 +205,14 @@ def test_gmi_cuts_on_top_of_cover_cuts_hold_for_every_feasible_choice(seed, shar
     from dataclasses import replace
 
     inst = replace(drawn_instance(seed, shared, max_nodes=7), queueing=queueing, max_utilization=rho)
-    _, dp = decoupled(inst)
-    if any(not c.positions for c in dp.candidates.values()):
+    got = _enumerable_search(inst)
+    if got is None:
         return
-    s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
-    if int(np.prod(np.diff(s.lp.ptr))) > 20_000:
-        return
+    dp, s = got
     every = np.ones(s.lp.n_lam)
     if s.separate(every, s.lp.solve(every)) is None:  # covers (the search's first cut family)
         return
-    feasible = [_point(s.lp, c) for c in _feasible_choices(dp, s.lp)]
-    for idx, coef, rhs in _rounds(s):
-        for x in feasible:
-            lhs = float(coef @ x[idx])
-            assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
+    _assert_rounds_hold(dp, s)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
