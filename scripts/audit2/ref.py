@@ -217,9 +217,8 @@ class Ctx:
             for k, want in (("latency_ms", r["L"]), ("cost", r["c"]), ("profile_latency_ms", r["p"])):
                 if abs(d[k] - want) > REL * max(1.0, abs(want)):
                     P.append(f"{v}: {k} {d[k]!r} != {want!r}")
-        ok, cost, obj, flat, why = self.evaluate(ch, ext=ext)
-        if not ok:
-            P.append("decision infeasible: " + "; ".join(why))
+        Q, cost, obj, flat = self._judged(ans, ch, ext)
+        P += Q
         if ans.get("cost") is None or abs(ans["cost"] - cost) > REL * max(1.0, abs(cost)):
             P.append(f"cost {ans.get('cost')!r} != recomputed {cost!r}")
         for name, x in flat.items():
@@ -228,16 +227,10 @@ class Ctx:
                 P.append(f"flow_latency {name} {got!r} != {x!r}")
         if set(ans.get("flow_latency_ms", {})) != set(flat):
             P.append("flow_latency keys differ")
-        rep = ans.get("objective", ans.get("cost"))
         if "objective" not in ans and abs(obj - cost) > REL * max(1.0, abs(obj)):
             P.append(f"objective missing but objective {obj!r} != cost {cost!r}")
-        if rep is not None and abs(rep - obj) > REL * max(1.0, abs(obj)):
-            P.append(f"reported objective {rep!r} != recomputed {obj!r}")
         if abs(obj - best) > REL * max(1.0, abs(best)):
             P.append(f"objective {obj!r} != brute optimum {best!r}")
-        lb = ans.get("lower_bound")
-        if lb is not None and lb > obj + REL * max(1.0, abs(obj)):
-            P.append(f"lower_bound {lb!r} > objective {obj!r}")
         return P
 
     def choice_of(self, ans):
@@ -252,12 +245,18 @@ class Ctx:
     def decision_problems(self, ans):
         """Problems with an answer's decision judged without an optimum: it is valid, its
         reported objective is the recomputed one and its lower bound lies below it."""
-        ok, cost, obj, flat, why = self.evaluate(self.choice_of(ans))
-        P = [] if ok else [f"decision invalid {why[:3]}"]
+        return self._judged(ans, self.choice_of(ans))[0]
+
+    def _judged(self, ans, ch, ext=True):
+        """(problems, cost, objective, flow latencies) of the decision ``ch`` (node -> row
+        index) an answer reports: valid, its reported objective the recomputed one, its lower
+        bound below it -- what :meth:`check_answer` and :meth:`decision_problems` share."""
+        ok, cost, obj, flat, why = self.evaluate(ch, ext=ext)
+        P = [] if ok else ["decision infeasible: " + "; ".join(why[:3])]
         rep = ans.get("objective", ans.get("cost"))
-        if abs(rep - obj) > REL * max(1, abs(obj)):
-            P.append(f"objective {rep!r} != {obj!r}")
+        if rep is None or abs(rep - obj) > REL * max(1.0, abs(obj)):
+            P.append(f"reported objective {rep!r} != recomputed {obj!r}")
         lb = ans.get("lower_bound")
-        if lb is not None and lb > obj + REL * max(1, abs(obj)):
+        if lb is not None and lb > obj + REL * max(1.0, abs(obj)):
             P.append(f"lower_bound {lb!r} > objective {obj!r}")
-        return P
+        return P, cost, obj, flat
