@@ -33,7 +33,7 @@ import time
 from .arithmetic import Arithmetic
 from .edge import decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
-from .plan import Plan, plan_for
+from .plan import Plan, plan_for, pruned
 from .problem import Problem
 from .solver import Decision, Solver
 
@@ -109,15 +109,21 @@ class FA2Solver(Solver):
     def decide_dp(self, problem: Problem, t0: float | None = None,
                   cutoff: float = float("inf")) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
-        structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`)."""
+        structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`).
+        Pruning comes first: an infeasible problem is answered without compiling a plan."""
         t1 = time.perf_counter()
-        plan = plan_for(problem, self._cache)
+        front = pruned(problem)
         t2 = time.perf_counter()
+        if front is None:
+            return Decision("infeasible", extra={"prune_ms": (t2 - t1) * 1e3})
+        plan = plan_for(problem, self._cache)
+        t3 = time.perf_counter()
         limit = self.options.get("time_limit")
         d = plan.decide(problem, self.arithmetic,
                         None if limit is None else (t1 if t0 is None else t0) + float(limit),
-                        cutoff)
-        d.extra["transform_ms"] = (t2 - t1) * 1e3
+                        cutoff, front)
+        d.extra["prune_ms"] = (t2 - t1) * 1e3
+        d.extra["transform_ms"] = (t3 - t2) * 1e3
         if d.status == "time_limit":
             d.message = (f"coupling-node search stopped after {limit} s "
                          f"({len(plan.coupling)} coupling nodes)")

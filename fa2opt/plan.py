@@ -102,7 +102,8 @@ class Plan:
     flat: FlatShape | None = None  # the one flat sweep's shape when that is the whole plan
 
     def decide(self, problem: Problem, arithmetic: Arithmetic,
-               deadline: float | None = None, cutoff: float = INF) -> Decision:
+               deadline: float | None = None, cutoff: float = INF,
+               front: Mapping[str, tuple[list, list, list]] | None = None) -> Decision:
         """Prune → each component's strategy → invert, on ``problem`` (of this plan's
         structure) with ``arithmetic``. ``deadline`` (a ``time.perf_counter()`` value) stops
         the coupling search there: ``time_limit`` with the incumbent and a lower bound.
@@ -112,12 +113,12 @@ class Plan:
         A decision keeps the flows' own budgets (``FlowGraph.budget_ms``); status
         ``infeasible`` when pruning leaves a node without candidates (the all-fastest
         choice breaks an SLA), ``error`` when a strategy finds nothing (cannot happen on a
-        feasible problem). Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``,
-        ``search_nodes``."""
+        feasible problem). ``front``: :func:`pruned`'s candidates when the caller pruned
+        already. Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``, ``search_nodes``."""
         t0 = time.perf_counter()
-        front = fronts(problem)
-        for x in front.values():
-            if not x[2]:
+        if front is None:
+            front = pruned(problem)
+            if front is None:
                 return Decision("infeasible")
         t1 = time.perf_counter()
         flows = problem.flows
@@ -219,6 +220,18 @@ class Plan:
         per_flow = tuple(tuple(sorted(self.flow_coupling[i], key=rank.__getitem__))
                          for i in comp.flows)
         return DecoupledProblem(cands, sp, tuple(order), per_flow, counts, ())
+
+
+def pruned(problem: Problem) -> dict[str, tuple[list, list, list]] | None:
+    """Each node's candidates (:func:`~fa2opt.reductions.pruning.fronts`), or None when
+    pruning leaves a node without any: the all-fastest choice breaks an SLA (exactly the
+    spec's test, ``Problem.is_feasible``) -- known before any plan is compiled. O(rows +
+    flow edges)."""
+    front = fronts(problem)
+    for x in front.values():
+        if not x[2]:
+            return None
+    return front
 
 
 def _nothing() -> Decision:
