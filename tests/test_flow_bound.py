@@ -296,7 +296,8 @@ def test_mask_arrays_equal_the_python_loops():
 @given(seed=st.integers(0, 10**6), shared=st.booleans(), flow_bound=st.booleans())
 def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
     """``decide_dp`` with a cutoff (what the SLA edge's enumeration asks of its subproblems):
-    above the optimum it returns the optimum; at the optimum nothing (status ``cutoff``), by
+    above the optimum (also just above, off the cost grain) it returns the optimum; at the
+    optimum nothing (status ``cutoff``), by
     the flow bound and by the copy split alike (seed 5604: an ulp below)."""
     from fa2opt.solver import get_solver
 
@@ -314,6 +315,10 @@ def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
         opt = problem.cost(plain.choice)
         above = solver.decide_dp(problem, cutoff=opt + 0.5)
         assert above.status == "optimal" and problem.cost(above.choice) == pytest.approx(opt)
+        # a cutoff just above the optimum, off the cost grain: the search prunes as an
+        # incumbent at the next grain point would, so the optimum is still found
+        just = solver.decide_dp(problem, cutoff=opt + 1e-6 * max(1.0, opt))
+        assert just.status == "optimal" and problem.cost(just.choice) == pytest.approx(opt)
         at = solver.decide_dp(problem, cutoff=opt)
         # nothing cheaper than the optimum: no choice (the coupling search), or one that costs
         # the optimum (the tree DP ignores the cutoff; a search's float sum of the optimum may

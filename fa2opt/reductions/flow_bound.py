@@ -742,9 +742,16 @@ class LPSearch:
         if b == INF:
             return 0.0
         scale = max(1.0, abs(b))
-        if self.exact.best_fix is None:  # a cutoff, no choice behind it: maybe off the grain
+        g = self.grain
+        if self.exact.best_fix is None and g > 0:
+            # a cutoff c, no choice behind it, maybe off the grain: the totals wanted are the
+            # multiples of g below c, i.e. below b' = g·⌈c/g⌉ (c on the grain up to the sums'
+            # rounding: taken as on it), so prune as an incumbent b' would
+            on = g * math.ceil(b / g * (1.0 - 1e-12))
+            return max(PRUNE_TOL * scale, b - on + g - 1e-9 * scale)
+        if self.exact.best_fix is None:
             return PRUNE_TOL * scale
-        return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
+        return max(PRUNE_TOL * scale, g - 1e-9 * scale)
 
     def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
         """λ's upper bounds of a search node: 0 for the candidates its masks exclude, else 1."""
