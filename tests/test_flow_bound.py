@@ -26,6 +26,7 @@ from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/te
 from helpers import with_drawn_slas  # noqa: E402  (tests/helpers.py)
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
+FB = sys.modules["fa2opt.reductions.flow_bound"]
 
 
 def solve_with_flow_bound(inst: Instance, **options) -> fa2opt.Answer:
@@ -335,3 +336,66 @@ def test_a_cutoff_at_the_optimum_summed_in_another_order():
     """The example hypothesis found: the copy split's float sum of the optimum lands an ulp
     below the cutoff (the optimum summed by Problem.cost)."""
     test_a_cutoff_keeps_exactly_what_beats_it.hypothesis.inner_test(5604, False, False)
+
+
+def _iterations(s: LPSearch, ub: np.ndarray) -> tuple[float, int]:
+    """The LP value at ``ub`` and HiGHS's simplex iterations for it."""
+    assert s.lp.solve(ub) is not None
+    return s.lp.value, s.lp.lp.getInfo().simplex_iteration_count
+
+
+def test_a_search_on_the_same_graphs_starts_from_the_last_root_basis():
+    """The SLA edge's enumeration searches many subproblems on the same flow graphs: each
+    search's LP starts from the last one's root basis (:meth:`LPSearch.warm_start`), so the
+    same LP again takes no simplex iteration where a cold start takes some, and a subproblem
+    with a node's rows cut reaches the same LP value as a cold start."""
+    rng = random.Random(23)
+    checked = 0
+    for _ in range(12):
+        inst = random_dag_instance(rng, rng.randint(10, 14), 4, 0.5)
+        _, dp = decoupled(inst)
+        if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+            continue
+        graphs = [f.graph for f in dp.flows]
+        first = LPSearch(dp, graphs, pareto_remainder, None)
+        every = np.ones(first.lp.n_lam)
+        value, cold = _iterations(first, every)
+        if cold == 0:
+            continue
+        first.keep_root_basis()
+        again = LPSearch(dp, graphs, pareto_remainder, None)
+        v2, warm = _iterations(again, every)
+        assert warm == 0 and v2 == pytest.approx(value, rel=1e-9, abs=1e-9)
+        # a copy of the graphs is not the same graphs: a cold start
+        copies = [replace(g) for g in graphs]
+        other = LPSearch(dp, copies, pareto_remainder, None)
+        assert _iterations(other, every)[1] == cold
+        # a subproblem: a coupling node without its cheapest candidate
+        a, b = max(first.wcols, key=lambda w: w[1] - w[0])
+        ub = every.copy()
+        ub[b - 1] = 0.0
+        first.keep_root_basis()
+        cut = LPSearch(dp, graphs, pareto_remainder, None)
+        fresh = LPSearch(dp, [replace(g) for g in graphs], pareto_remainder, None)
+        assert _iterations(cut, ub)[0] == pytest.approx(_iterations(fresh, ub)[0], rel=1e-9, abs=1e-9)
+        checked += 1
+    assert checked >= 4
+
+
+def test_the_slots_of_the_same_graphs_are_reused_and_equal():
+    """FlowLP's structure-only arrays (slots, edges) are taken from the last FlowLP on the
+    same flow graphs: equal to those computed afresh."""
+    rng = random.Random(29)
+    for _ in range(5):
+        inst = two_flow_instance(rng)
+        _, dp = decoupled(inst)
+        graphs = [f.graph for f in dp.flows]
+        FlowLP(dp, graphs)
+        lp = FlowLP(dp, graphs)
+        fresh = FlowLP(dp, [replace(g) for g in graphs])
+        for name in FB._SLOT_ATTRS:
+            a, b = getattr(lp, name), getattr(fresh, name)
+            if isinstance(a, np.ndarray):
+                assert np.array_equal(a, b), name
+            else:
+                assert a == b, name

@@ -164,6 +164,23 @@ RELIABLE_LARGE = 4
 DP_BOUND_FROM = 6
 
 
+# the root LP's basis of the last search, for the next search on the same flow graphs (the
+# SLA edge's enumeration solves dozens of subproblems that differ in a few nodes' rows):
+# (the graphs, kept alive so their ids stay theirs; {(node, latency, cost): λ column status};
+# the finish-time columns' statuses; the path and convexity rows' statuses)
+_ROOT_BASIS: list = [None]
+# the structure-only arrays of the last FlowLP and LPSearch (the slots and edges of the flows'
+# DAGs, the DagStructure), for the next on the same flow graphs: (graphs, FlowLP slot
+# attributes, DagStructure)
+_STRUCTURE: list = [None]
+
+
+def _same_graphs(last: tuple | None, graphs: tuple) -> bool:
+    """Whether ``last`` (a cached entry's graphs) are ``graphs`` themselves (identity)."""
+    return last is not None and len(last) == len(graphs) and all(
+        a is b for a, b in zip(last, graphs))
+
+
 def _csr(lists: list[list[tuple[int, float]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-slot lists of (slot, delay) as CSR arrays (pointers, slots, delays), in order."""
     ptr = np.zeros(len(lists) + 1, dtype=np.int64)
@@ -184,6 +201,11 @@ def _kernels(started: float) -> object | None:
         return None
     from . import flow_numba
     return flow_numba
+
+
+_SLOT_ATTRS = ("slot_node", "slot_flow", "first_out", "sink", "e_u", "e_v", "e_row", "e_d",
+               "src_slot", "src_row", "ins", "outs", "out_edges", "in_ptr", "in_src", "in_d",
+               "out_ptr", "out_dst", "out_d")
 
 
 class FlowLP:
@@ -278,9 +300,15 @@ class FlowLP:
         self.cut_rhs = np.zeros(0)
         self.optimal = highs.HighsModelStatus.kOptimal
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
-        self._slots()
+        graphs = tuple(graphs)
+        last = _STRUCTURE[0]
+        if last is not None and _same_graphs(last[0], graphs):  # the same DAGs: their slots
+            self.__dict__.update(last[1])
+        else:
+            self._slots()
+            _STRUCTURE[0] = (graphs, {k: getattr(self, k) for k in _SLOT_ATTRS}, None)
 
-    def _slots(self) -> None:
+    def _slots(self) -> None:  # sets _SLOT_ATTRS
         """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
         for the passes over the DAGs."""
         slot_node, slot_flow, sink, first_out = [], [], [], []
@@ -550,7 +578,13 @@ class LPSearch:
         self.grain = cost_grain(self.lp.cost)
         self.residues = residues.split(self.lp.cost, self.lp.ptr)  # off the grain at a few nodes
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
-        self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
+        last = _STRUCTURE[0]
+        if last is not None and last[2] is not None and _same_graphs(last[0], tuple(graphs)):
+            self.dag = last[2]
+        else:
+            self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
+            if last is not None and _same_graphs(last[0], tuple(graphs)):
+                _STRUCTURE[0] = (last[0], last[1], self.dag)
         # the budgets widened by the float margin (propagation must not drop a fitting row);
         # each λ column's coupling slot (−1: not a coupling node's)
         self.slack_budget = np.asarray(
@@ -571,10 +605,51 @@ class LPSearch:
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
+        self.graphs = tuple(graphs)
+        self.warm_start()
         large = len(self.coupling) >= GMI_MIN_COUPLING
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
         self.reliable = RELIABLE_LARGE if large else RELIABLE
         self.plunge = large
+
+    def col_keys(self) -> list[tuple]:
+        """Each λ column as (node, latency, cost): what identifies a candidate across
+        subproblems whose tables are cut differently (their positions are not)."""
+        lp = self.lp
+        return list(zip(lp.owner.tolist(), lp.lat.tolist(), lp.cost.tolist()))
+
+    def keep_root_basis(self) -> None:
+        """Remember the root LP's basis for the next search on the same flow graphs."""
+        import highspy._core as highs
+
+        basis = self.lp.lp.getBasis()
+        if not basis.valid:
+            return
+        n_lam, base = self.lp.n_lam, self.lp.n_base_rows
+        cols, rows = list(basis.col_status), list(basis.row_status)
+        lam = dict(zip(self.col_keys(), cols[:n_lam]))
+        _ROOT_BASIS[0] = (self.graphs, lam, cols[n_lam:], rows[:base], highs.HighsBasisStatus.kLower)
+
+    def warm_start(self) -> None:
+        """Start the LP from the last search's root basis when it was on the same flow graphs
+        (same rows but the cuts; λ columns matched by :meth:`col_keys`, new ones nonbasic at
+        0), given to HiGHS as an *alien* basis (it repairs a wrong count of basic variables).
+        Only the LP's first solve changes: every bound is still computed from the duals
+        HiGHS returns, so the search stays exact whatever basis it starts from. O(columns)."""
+        import highspy._core as highs
+
+        last = _ROOT_BASIS[0]
+        if last is None or not _same_graphs(last[0], self.graphs):
+            return
+        _, lam, t_status, row_status, lower = last
+        if len(t_status) != self.lp.n_col - self.lp.n_lam or len(row_status) != self.lp.n_base_rows:
+            return
+        basis = highs.HighsBasis()
+        basis.col_status = [lam.get(k, lower) for k in self.col_keys()] + list(t_status)
+        basis.row_status = list(row_status)
+        basis.alien = True
+        basis.valid = True
+        self.lp.lp.setBasis(basis)
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -1102,6 +1177,8 @@ class LPSearch:
                     if cut_sol is not None:
                         heap = self.rekey(heap, cut_sol)
                     sol = self.lp.solve(ub)
+                if sol is not None and self.explored == 1:
+                    self.keep_root_basis()
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)
