@@ -159,6 +159,10 @@ RELIABLE = 1  # strong-branching observations of a node after which its average 
 # 3.6 s; random 400 seed 1: 15,730 -> 8,446 nodes, 48 -> 25 s); on the benchmark families
 # 4 searched fewer nodes but took longer as often as not (docs/fa2.md)
 RELIABLE_LARGE = 4
+# ... and in smaller one-flow components from the GMI_STALLED-th node on (with the GMI
+# rounds there): such a search runs long, where more observations pay (vsp 200 #3 at rho 0.6:
+# 3,017 -> 1,772 nodes; docs/fa2.md)
+RELIABLE_STALLED = True
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
@@ -1156,8 +1160,11 @@ class LPSearch:
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
             if self.explored == gmi_at and self.dpb.kept is None:  # (5) would switch (2) off
                 # still open: GMI rounds now (below; on top of covers separated at a stall
-                # before), and no covers after them
+                # before), and no covers after them; a long search: pseudocosts trusted
+                # after RELIABLE_LARGE observations from now on, as in large components
                 self.cuts, cut_at = "gmi", gmi_at
+                if RELIABLE_STALLED:
+                    self.reliable = max(self.reliable, RELIABLE_LARGE)
             narrowed = self.propagate(masks)
             if narrowed is None:
                 continue
