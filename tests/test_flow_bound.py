@@ -399,3 +399,35 @@ def test_the_slots_of_the_same_graphs_are_reused_and_equal():
                 assert np.array_equal(a, b), name
             else:
                 assert a == b, name
+
+
+def test_a_node_lp_stopped_at_the_incumbent_prunes_exactly(monkeypatch):
+    """A search node's LP ends once HiGHS's dual objective reaches the incumbent
+    (``EARLY_STOP``): the node is pruned at those duals, or its LP is finished. On generated
+    lattices, random DAGs and vsp graphs (searches of tens of nodes) fa2 equals the MILP with
+    it off, on, and stopping 2 % below the incumbent (where the duals' bound must not prune:
+    the LP is finished), and stopped LPs occur."""
+    from fa2opt.generate import FAMILIES
+
+    stopped, lower = [], [0.0]
+    real = FlowLP._run
+
+    def run(self, ub, stop=float("inf")):
+        # lower: stop well below the incumbent, where the bound at the duals must not prune
+        ok = real(self, ub, stop - lower[0] * abs(stop) if stop < float("inf") else stop)
+        stopped.append(self.stopped)
+        return ok
+
+    monkeypatch.setattr(FlowLP, "_run", run)
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    cases = [("lattice", (5, 5)), ("random", (30,)), ("vsp", (40,))]
+    for seed in range(3):
+        for family, size in cases:
+            inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            want = fa2opt.solve(inst, "milp", time_limit=60)
+            for early, below in ((True, 0.0), (True, 0.02), (False, 0.0)):
+                monkeypatch.setattr(FB, "EARLY_STOP", early)
+                lower[0] = below
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+                assert got.status == want.status and matches(got, want), (family, seed, early)
+    assert sum(stopped) >= 3

@@ -163,6 +163,9 @@ RELIABLE_LARGE = 4
 # rounds there): such a search runs long, where more observations pay (vsp 200 #3 at rho 0.6:
 # 3,017 -> 1,772 nodes; docs/fa2.md)
 RELIABLE_STALLED = True
+# a search node's LP ends once HiGHS's dual objective reaches the incumbent (less the pruning
+# tolerance): the node is pruned at those duals without the rest of the simplex iterations
+EARLY_STOP = True
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
@@ -303,6 +306,8 @@ class FlowLP:
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
         self.cut_rhs = np.zeros(0)
         self.optimal = highs.HighsModelStatus.kOptimal
+        self.at_bound = highs.HighsModelStatus.kObjectiveBound
+        self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
         graphs = tuple(graphs)
         last = _STRUCTURE[0]
@@ -353,21 +358,31 @@ class FlowLP:
         self.in_ptr, self.in_src, self.in_d = _csr(self.ins)
         self.out_ptr, self.out_dst, self.out_d = _csr(self.outs)
 
-    def _run(self, ub: np.ndarray) -> bool:
+    def _run(self, ub: np.ndarray, stop: float = INF) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
-        from the last basis; whether HiGHS reports an optimum."""
+        from the last basis; whether HiGHS reports an optimum (or, with a finite ``stop``,
+        that its dual simplex reached ``stop``: ``stopped``)."""
         changed = np.nonzero(ub != self.last_ub)[0]
         if changed.size:
             self.lp.changeColsBounds(changed.size, changed.astype(np.int32), np.zeros(changed.size),
                                      ub[changed])
             self.last_ub = ub
+        if stop != self._stop:
+            self.lp.setOptionValue("objective_bound", stop if stop < INF else math.inf)
+            self._stop = stop
         self.lp.run()
-        return self.lp.getModelStatus() == self.optimal
+        status = self.lp.getModelStatus()
+        self.stopped = stop < INF and status == self.at_bound
+        return status == self.optimal or self.stopped
 
-    def solve(self, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def solve(self, ub: np.ndarray, stop: float = INF) -> tuple[np.ndarray, np.ndarray] | None:
         """(λ, row duals) of the LP with upper bounds ``ub`` (its value kept in ``value``),
-        or None when HiGHS reports no optimum."""
-        if not self._run(ub):
+        or None when HiGHS reports no optimum. ``stop``: HiGHS's dual simplex may end as
+        soon as its objective reaches ``stop`` (its ``objective_bound``; then ``stopped``):
+        its duals are then feasible but not optimal -- (1) and (5) are bounds at any
+        multipliers, so they still bound, and where the search prunes at ``stop`` they
+        prune -- and λ is no LP optimum."""
+        if not self._run(ub, stop):
             return None
         sol = self.lp.getSolution()
         self.value = self.lp.getInfo().objective_function_value
@@ -1173,7 +1188,18 @@ class LPSearch:
             if known is not None and narrowed == masks:  # its LP is solved already
                 _, y, lam, self.lp.value = known
             else:
-                sol = self.lp.solve(ub)
+                limit = exact.best - self.tol()
+                sol = self.lp.solve(ub, limit if EARLY_STOP and self.explored < cut_at else INF)
+                if sol is not None and self.lp.stopped:
+                    # the dual simplex reached the incumbent: the bound at its duals prunes
+                    # (it is one at any multipliers); else the LP is solved to its optimum
+                    y = self.lp.flow_weights(sol[1], True)
+                    lb = max(self.lp.bound_at(y, ub)[0], parent_lb)
+                    if self.residues is not None:
+                        lb = residues.round_up(self.residues, lb, ub, limit)
+                    if lb >= limit:
+                        continue
+                    sol = self.lp.solve(ub)
                 if sol is not None and self.explored >= cut_at:
                     # separate at the root's LP (every candidate allowed): its covers are
                     # global, and every node solved from now on has them (once: at the
