@@ -378,6 +378,13 @@ def test_a_search_on_the_same_graphs_starts_from_the_last_root_basis():
         cut = LPSearch(dp, graphs, pareto_remainder, None)
         fresh = LPSearch(dp, [replace(g) for g in graphs], pareto_remainder, None)
         assert _iterations(cut, ub)[0] == pytest.approx(_iterations(fresh, ub)[0], rel=1e-9, abs=1e-9)
+        # run() keeps its root basis only when searching below a cutoff (an enumeration's
+        # subproblem), so a plain decision pays nothing for it
+        FB._ROOT_BASIS[0] = None
+        LPSearch(dp, copies, pareto_remainder, None).run()
+        assert FB._ROOT_BASIS[0] is None
+        LPSearch(dp, copies, pareto_remainder, None, cutoff=1e12).run()
+        assert FB._ROOT_BASIS[0] is not None and FB._ROOT_BASIS[0][0][0] is copies[0]
         checked += 1
     assert checked >= 4
 

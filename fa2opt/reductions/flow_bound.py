@@ -625,6 +625,9 @@ class LPSearch:
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
         self.graphs = tuple(graphs)
+        # a search with a cutoff is a subproblem of an enumeration (the SLA edge's, the
+        # extensions'): its root basis is kept for the next one (a plain decision pays nothing)
+        self.keeps_basis = cutoff < INF
         self.warm_start()
         large = len(self.coupling) >= GMI_MIN_COUPLING
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
@@ -1210,7 +1213,7 @@ class LPSearch:
                     if cut_sol is not None:
                         heap = self.rekey(heap, cut_sol)
                     sol = self.lp.solve(ub)
-                if sol is not None and self.explored == 1:
+                if sol is not None and self.explored == 1 and self.keeps_basis:
                     self.keep_root_basis()
                 if sol is not None:
                     lam = sol[0]
