@@ -78,6 +78,16 @@ incumbent is improved by local search whose
 moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
 over one instance's subproblems).
 
+**LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
+once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
+objective limit to the cutoff; ``EARLY_STOP``): the node is then pruned at those
+(dual-feasible, not optimal) duals when (1)/(5) at them prunes, else its LP is finished. A
+search below a cutoff -- one of the subproblems the SLA edge's enumeration
+(:func:`fa2opt.edge.decide_exact`) solves on the same flow graphs -- starts its LP from the
+previous such search's root basis (given as an alien basis, columns matched by node, latency
+and cost) and reuses its structure-only arrays. A cutoff c is pruned against as an incumbent
+at the next cost-grain point g·⌈c/g⌉ would be (the totals are multiples of g).
+
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
 relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
 value is not below it (``tests/test_flow_bound.py`` checks both bounds, and that the
