@@ -26,6 +26,7 @@ from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/te
 from helpers import with_drawn_slas  # noqa: E402  (tests/helpers.py)
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
+FB = sys.modules["fa2opt.reductions.flow_bound"]
 
 
 def solve_with_flow_bound(inst: Instance, **options) -> fa2opt.Answer:
@@ -296,7 +297,8 @@ def test_mask_arrays_equal_the_python_loops():
 @given(seed=st.integers(0, 10**6), shared=st.booleans(), flow_bound=st.booleans())
 def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
     """``decide_dp`` with a cutoff (what the SLA edge's enumeration asks of its subproblems):
-    above the optimum it returns the optimum; at the optimum nothing (status ``cutoff``), by
+    above the optimum (also just above, off the cost grain) it returns the optimum; at the
+    optimum nothing (status ``cutoff``), by
     the flow bound and by the copy split alike (seed 5604: an ulp below)."""
     from fa2opt.solver import get_solver
 
@@ -314,6 +316,10 @@ def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
         opt = problem.cost(plain.choice)
         above = solver.decide_dp(problem, cutoff=opt + 0.5)
         assert above.status == "optimal" and problem.cost(above.choice) == pytest.approx(opt)
+        # a cutoff just above the optimum, off the cost grain: the search prunes as an
+        # incumbent at the next grain point would, so the optimum is still found
+        just = solver.decide_dp(problem, cutoff=opt + 1e-6 * max(1.0, opt))
+        assert just.status == "optimal" and problem.cost(just.choice) == pytest.approx(opt)
         at = solver.decide_dp(problem, cutoff=opt)
         # nothing cheaper than the optimum: no choice (the coupling search), or one that costs
         # the optimum (the tree DP ignores the cutoff; a search's float sum of the optimum may
@@ -330,3 +336,105 @@ def test_a_cutoff_at_the_optimum_summed_in_another_order():
     """The example hypothesis found: the copy split's float sum of the optimum lands an ulp
     below the cutoff (the optimum summed by Problem.cost)."""
     test_a_cutoff_keeps_exactly_what_beats_it.hypothesis.inner_test(5604, False, False)
+
+
+def _iterations(s: LPSearch, ub: np.ndarray) -> tuple[float, int]:
+    """The LP value at ``ub`` and HiGHS's simplex iterations for it."""
+    assert s.lp.solve(ub) is not None
+    return s.lp.value, s.lp.lp.getInfo().simplex_iteration_count
+
+
+def test_a_search_on_the_same_graphs_starts_from_the_last_root_basis():
+    """The SLA edge's enumeration searches many subproblems on the same flow graphs: each
+    search's LP starts from the last one's root basis (:meth:`LPSearch.warm_start`), so the
+    same LP again takes no simplex iteration where a cold start takes some, and a subproblem
+    with a node's rows cut reaches the same LP value as a cold start."""
+    rng = random.Random(23)
+    checked = 0
+    for _ in range(12):
+        inst = random_dag_instance(rng, rng.randint(10, 14), 4, 0.5)
+        _, dp = decoupled(inst)
+        if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+            continue
+        graphs = [f.graph for f in dp.flows]
+        first = LPSearch(dp, graphs, pareto_remainder, None)
+        every = np.ones(first.lp.n_lam)
+        value, cold = _iterations(first, every)
+        if cold == 0:
+            continue
+        first.keep_root_basis()
+        again = LPSearch(dp, graphs, pareto_remainder, None)
+        v2, warm = _iterations(again, every)
+        assert warm == 0 and v2 == pytest.approx(value, rel=1e-9, abs=1e-9)
+        # a copy of the graphs is not the same graphs: a cold start
+        copies = [replace(g) for g in graphs]
+        other = LPSearch(dp, copies, pareto_remainder, None)
+        assert _iterations(other, every)[1] == cold
+        # a subproblem: a coupling node without its cheapest candidate
+        a, b = max(first.wcols, key=lambda w: w[1] - w[0])
+        ub = every.copy()
+        ub[b - 1] = 0.0
+        first.keep_root_basis()
+        cut = LPSearch(dp, graphs, pareto_remainder, None)
+        fresh = LPSearch(dp, [replace(g) for g in graphs], pareto_remainder, None)
+        assert _iterations(cut, ub)[0] == pytest.approx(_iterations(fresh, ub)[0], rel=1e-9, abs=1e-9)
+        # run() keeps its root basis only when searching below a cutoff (an enumeration's
+        # subproblem), so a plain decision pays nothing for it
+        FB._ROOT_BASIS[0] = None
+        LPSearch(dp, copies, pareto_remainder, None).run()
+        assert FB._ROOT_BASIS[0] is None
+        LPSearch(dp, copies, pareto_remainder, None, cutoff=1e12).run()
+        assert FB._ROOT_BASIS[0] is not None and FB._ROOT_BASIS[0][0][0] is copies[0]
+        checked += 1
+    assert checked >= 4
+
+
+def test_the_slots_of_the_same_graphs_are_reused_and_equal():
+    """FlowLP's structure-only arrays (slots, edges) are taken from the last FlowLP on the
+    same flow graphs: equal to those computed afresh."""
+    rng = random.Random(29)
+    for _ in range(5):
+        inst = two_flow_instance(rng)
+        _, dp = decoupled(inst)
+        graphs = [f.graph for f in dp.flows]
+        FlowLP(dp, graphs)
+        lp = FlowLP(dp, graphs)
+        fresh = FlowLP(dp, [replace(g) for g in graphs])
+        for name in FB._SLOT_ATTRS:
+            a, b = getattr(lp, name), getattr(fresh, name)
+            if isinstance(a, np.ndarray):
+                assert np.array_equal(a, b), name
+            else:
+                assert a == b, name
+
+
+def test_a_node_lp_stopped_at_the_incumbent_prunes_exactly(monkeypatch):
+    """A search node's LP ends once HiGHS's dual objective reaches the incumbent
+    (``EARLY_STOP``): the node is pruned at those duals, or its LP is finished. On generated
+    lattices, random DAGs and vsp graphs (searches of tens of nodes) fa2 equals the MILP with
+    it off, on, and stopping 2 % below the incumbent (where the duals' bound must not prune:
+    the LP is finished), and stopped LPs occur."""
+    from fa2opt.generate import FAMILIES
+
+    stopped, lower = [], [0.0]
+    real = FlowLP._run
+
+    def run(self, ub, stop=float("inf")):
+        # lower: stop well below the incumbent, where the bound at the duals must not prune
+        ok = real(self, ub, stop - lower[0] * abs(stop) if stop < float("inf") else stop)
+        stopped.append(self.stopped)
+        return ok
+
+    monkeypatch.setattr(FlowLP, "_run", run)
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    cases = [("lattice", (5, 5)), ("random", (30,)), ("vsp", (40,))]
+    for seed in range(3):
+        for family, size in cases:
+            inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            want = fa2opt.solve(inst, "milp", time_limit=60)
+            for early, below in ((True, 0.0), (True, 0.02), (False, 0.0)):
+                monkeypatch.setattr(FB, "EARLY_STOP", early)
+                lower[0] = below
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+                assert got.status == want.status and matches(got, want), (family, seed, early)
+    assert sum(stopped) >= 3

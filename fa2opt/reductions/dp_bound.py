@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Mapping
 
 import numpy as np
 
@@ -54,6 +55,12 @@ SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
 MAX_LEAVES_PER_NODE = 1.25
 
 
+def _counts(f) -> Mapping[str, int]:
+    """Leaves per node of flow ``f``'s tree: the plan's counts (``SPFlow.leaf_count``, the
+    same multiplicities) when it carries them, else counted (:func:`.sptree.count_leaves`)."""
+    return f.leaf_count if f.leaf_count is not None else count_leaves(f.tree)
+
+
 class DPBound:
     """Bound (2) for the search nodes of :class:`~.flow_bound.LPSearch` (its FlowLP ``lp``)."""
 
@@ -67,7 +74,7 @@ class DPBound:
         self.tried: list[bool] = []
         self.ok = True
         for f in dp.flows:
-            counts = count_leaves(f.tree)  # the tree's own leaves (counted, not unfolded)
+            counts = _counts(f)  # the tree's own leaves (counted, not unfolded)
             nodes, total = set(counts), sum(counts.values())
             if any(v not in lp.index for v in nodes):  # a leaf the LP does not know: off
                 self.ok = False
@@ -82,7 +89,7 @@ class DPBound:
         aliases, [(alias, LP node, share)], not-in-flow mask, budget), built once."""
         if self.flows[i] is None:
             lp, dp, f = self.lp, self.dp, self.dp.flows[i]
-            counts = count_leaves(f.tree)
+            counts = _counts(f)
             dup = {v for v, m in counts.items() if m > 1}
             tree, cands = f.tree, dp.candidates
             names = [(v, v) for v in counts if v not in dup]

@@ -78,6 +78,16 @@ incumbent is improved by local search whose
 moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
 over one instance's subproblems).
 
+**LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
+once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
+objective limit to the cutoff; ``EARLY_STOP``): the node is then pruned at those
+(dual-feasible, not optimal) duals when (1)/(5) at them prunes, else its LP is finished. A
+search below a cutoff -- one of the subproblems the SLA edge's enumeration
+(:func:`fa2opt.edge.decide_exact`) solves on the same flow graphs -- starts its LP from the
+previous such search's root basis (given as an alien basis, columns matched by node, latency
+and cost) and reuses its structure-only arrays. A cutoff c is pruned against as an incumbent
+at the next cost-grain point g·⌈c/g⌉ would be (the totals are multiples of g).
+
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
 relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
 value is not below it (``tests/test_flow_bound.py`` checks both bounds, and that the
@@ -159,9 +169,33 @@ RELIABLE = 1  # strong-branching observations of a node after which its average 
 # 3.6 s; random 400 seed 1: 15,730 -> 8,446 nodes, 48 -> 25 s); on the benchmark families
 # 4 searched fewer nodes but took longer as often as not (docs/fa2.md)
 RELIABLE_LARGE = 4
+# ... and in smaller one-flow components from the GMI_STALLED-th node on (with the GMI
+# rounds there): such a search runs long, where more observations pay (vsp 200 #3 at rho 0.6:
+# 3,017 -> 1,772 nodes; docs/fa2.md)
+RELIABLE_STALLED = True
+# a search node's LP ends once HiGHS's dual objective reaches the incumbent (less the pruning
+# tolerance): the node is pruned at those duals without the rest of the simplex iterations
+EARLY_STOP = True
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
+
+
+# the root LP's basis of the last search, for the next search on the same flow graphs (the
+# SLA edge's enumeration solves dozens of subproblems that differ in a few nodes' rows):
+# (the graphs, kept alive so their ids stay theirs; {(node, latency, cost): λ column status};
+# the finish-time columns' statuses; the path and convexity rows' statuses)
+_ROOT_BASIS: list = [None]
+# the structure-only arrays of the last FlowLP and LPSearch (the slots and edges of the flows'
+# DAGs, the DagStructure), for the next on the same flow graphs: (graphs, FlowLP slot
+# attributes, DagStructure)
+_STRUCTURE: list = [None]
+
+
+def _same_graphs(last: tuple | None, graphs: tuple) -> bool:
+    """Whether ``last`` (a cached entry's graphs) are ``graphs`` themselves (identity)."""
+    return last is not None and len(last) == len(graphs) and all(
+        a is b for a, b in zip(last, graphs))
 
 
 def _csr(lists: list[list[tuple[int, float]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,6 +218,11 @@ def _kernels(started: float) -> object | None:
         return None
     from . import flow_numba
     return flow_numba
+
+
+_SLOT_ATTRS = ("slot_node", "slot_flow", "first_out", "sink", "e_u", "e_v", "e_row", "e_d",
+               "src_slot", "src_row", "ins", "outs", "out_edges", "in_ptr", "in_src", "in_d",
+               "out_ptr", "out_dst", "out_d")
 
 
 class FlowLP:
@@ -277,10 +316,18 @@ class FlowLP:
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
         self.cut_rhs = np.zeros(0)
         self.optimal = highs.HighsModelStatus.kOptimal
+        self.at_bound = highs.HighsModelStatus.kObjectiveBound
+        self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
-        self._slots()
+        graphs = tuple(graphs)
+        last = _STRUCTURE[0]
+        if last is not None and _same_graphs(last[0], graphs):  # the same DAGs: their slots
+            self.__dict__.update(last[1])
+        else:
+            self._slots()
+            _STRUCTURE[0] = (graphs, {k: getattr(self, k) for k in _SLOT_ATTRS}, None)
 
-    def _slots(self) -> None:
+    def _slots(self) -> None:  # sets _SLOT_ATTRS
         """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
         for the passes over the DAGs."""
         slot_node, slot_flow, sink, first_out = [], [], [], []
@@ -321,21 +368,31 @@ class FlowLP:
         self.in_ptr, self.in_src, self.in_d = _csr(self.ins)
         self.out_ptr, self.out_dst, self.out_d = _csr(self.outs)
 
-    def _run(self, ub: np.ndarray) -> bool:
+    def _run(self, ub: np.ndarray, stop: float = INF) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
-        from the last basis; whether HiGHS reports an optimum."""
+        from the last basis; whether HiGHS reports an optimum (or, with a finite ``stop``,
+        that its dual simplex reached ``stop``: ``stopped``)."""
         changed = np.nonzero(ub != self.last_ub)[0]
         if changed.size:
             self.lp.changeColsBounds(changed.size, changed.astype(np.int32), np.zeros(changed.size),
                                      ub[changed])
             self.last_ub = ub
+        if stop != self._stop:
+            self.lp.setOptionValue("objective_bound", stop if stop < INF else math.inf)
+            self._stop = stop
         self.lp.run()
-        return self.lp.getModelStatus() == self.optimal
+        status = self.lp.getModelStatus()
+        self.stopped = stop < INF and status == self.at_bound
+        return status == self.optimal or self.stopped
 
-    def solve(self, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def solve(self, ub: np.ndarray, stop: float = INF) -> tuple[np.ndarray, np.ndarray] | None:
         """(λ, row duals) of the LP with upper bounds ``ub`` (its value kept in ``value``),
-        or None when HiGHS reports no optimum."""
-        if not self._run(ub):
+        or None when HiGHS reports no optimum. ``stop``: HiGHS's dual simplex may end as
+        soon as its objective reaches ``stop`` (its ``objective_bound``; then ``stopped``):
+        its duals are then feasible but not optimal -- (1) and (5) are bounds at any
+        multipliers, so they still bound, and where the search prunes at ``stop`` they
+        prune -- and λ is no LP optimum."""
+        if not self._run(ub, stop):
             return None
         sol = self.lp.getSolution()
         self.value = self.lp.getInfo().objective_function_value
@@ -550,7 +607,13 @@ class LPSearch:
         self.grain = cost_grain(self.lp.cost)
         self.residues = residues.split(self.lp.cost, self.lp.ptr)  # off the grain at a few nodes
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
-        self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
+        last = _STRUCTURE[0]
+        if last is not None and last[2] is not None and _same_graphs(last[0], tuple(graphs)):
+            self.dag = last[2]
+        else:
+            self.dag = DagStructure.from_flows(self.lp.nodes, graphs)
+            if last is not None and _same_graphs(last[0], tuple(graphs)):
+                _STRUCTURE[0] = (last[0], last[1], self.dag)
         # the budgets widened by the float margin (propagation must not drop a fitting row);
         # each λ column's coupling slot (−1: not a coupling node's)
         self.slack_budget = np.asarray(
@@ -571,10 +634,54 @@ class LPSearch:
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
+        self.graphs = tuple(graphs)
+        # a search with a cutoff is a subproblem of an enumeration (the SLA edge's, the
+        # extensions'): its root basis is kept for the next one (a plain decision pays nothing)
+        self.keeps_basis = cutoff < INF
+        self.warm_start()
         large = len(self.coupling) >= GMI_MIN_COUPLING
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
         self.reliable = RELIABLE_LARGE if large else RELIABLE
         self.plunge = large
+
+    def col_keys(self) -> list[tuple]:
+        """Each λ column as (node, latency, cost): what identifies a candidate across
+        subproblems whose tables are cut differently (their positions are not)."""
+        lp = self.lp
+        return list(zip(lp.owner.tolist(), lp.lat.tolist(), lp.cost.tolist()))
+
+    def keep_root_basis(self) -> None:
+        """Remember the root LP's basis for the next search on the same flow graphs."""
+        import highspy._core as highs
+
+        basis = self.lp.lp.getBasis()
+        if not basis.valid:
+            return
+        n_lam, base = self.lp.n_lam, self.lp.n_base_rows
+        cols, rows = list(basis.col_status), list(basis.row_status)
+        lam = dict(zip(self.col_keys(), cols[:n_lam]))
+        _ROOT_BASIS[0] = (self.graphs, lam, cols[n_lam:], rows[:base], highs.HighsBasisStatus.kLower)
+
+    def warm_start(self) -> None:
+        """Start the LP from the last search's root basis when it was on the same flow graphs
+        (same rows but the cuts; λ columns matched by :meth:`col_keys`, new ones nonbasic at
+        0), given to HiGHS as an *alien* basis (it repairs a wrong count of basic variables).
+        Only the LP's first solve changes: every bound is still computed from the duals
+        HiGHS returns, so the search stays exact whatever basis it starts from. O(columns)."""
+        import highspy._core as highs
+
+        last = _ROOT_BASIS[0]
+        if last is None or not _same_graphs(last[0], self.graphs):
+            return
+        _, lam, t_status, row_status, lower = last
+        if len(t_status) != self.lp.n_col - self.lp.n_lam or len(row_status) != self.lp.n_base_rows:
+            return
+        basis = highs.HighsBasis()
+        basis.col_status = [lam.get(k, lower) for k in self.col_keys()] + list(t_status)
+        basis.row_status = list(row_status)
+        basis.alien = True
+        basis.valid = True
+        self.lp.lp.setBasis(basis)
 
     def propagate(self, masks: tuple[int, ...]) -> tuple[int, ...] | None:
         """Drop each coupling node's candidates that break a flow's budget even with every
@@ -742,9 +849,16 @@ class LPSearch:
         if b == INF:
             return 0.0
         scale = max(1.0, abs(b))
-        if self.exact.best_fix is None:  # a cutoff, no choice behind it: maybe off the grain
+        g = self.grain
+        if self.exact.best_fix is None and g > 0:
+            # a cutoff c, no choice behind it, maybe off the grain: the totals wanted are the
+            # multiples of g below c, i.e. below b' = g·⌈c/g⌉ (c on the grain up to the sums'
+            # rounding: taken as on it), so prune as an incumbent b' would
+            on = g * math.ceil(b / g * (1.0 - 1e-12))
+            return max(PRUNE_TOL * scale, b - on + g - 1e-9 * scale)
+        if self.exact.best_fix is None:
             return PRUNE_TOL * scale
-        return max(PRUNE_TOL * scale, self.grain - 1e-9 * scale)
+        return max(PRUNE_TOL * scale, g - 1e-9 * scale)
 
     def upper_bounds(self, masks: tuple[int, ...]) -> np.ndarray:
         """λ's upper bounds of a search node: 0 for the candidates its masks exclude, else 1."""
@@ -1074,8 +1188,11 @@ class LPSearch:
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
             if self.explored == gmi_at and self.dpb.kept is None:  # (5) would switch (2) off
                 # still open: GMI rounds now (below; on top of covers separated at a stall
-                # before), and no covers after them
+                # before), and no covers after them; a long search: pseudocosts trusted
+                # after RELIABLE_LARGE observations from now on, as in large components
                 self.cuts, cut_at = "gmi", gmi_at
+                if RELIABLE_STALLED:
+                    self.reliable = max(self.reliable, RELIABLE_LARGE)
             narrowed = self.propagate(masks)
             if narrowed is None:
                 continue
@@ -1084,7 +1201,18 @@ class LPSearch:
             if known is not None and narrowed == masks:  # its LP is solved already
                 _, y, lam, self.lp.value = known
             else:
-                sol = self.lp.solve(ub)
+                limit = exact.best - self.tol()
+                sol = self.lp.solve(ub, limit if EARLY_STOP and self.explored < cut_at else INF)
+                if sol is not None and self.lp.stopped:
+                    # the dual simplex reached the incumbent: the bound at its duals prunes
+                    # (it is one at any multipliers); else the LP is solved to its optimum
+                    y = self.lp.flow_weights(sol[1], True)
+                    lb = max(self.lp.bound_at(y, ub)[0], parent_lb)
+                    if self.residues is not None:
+                        lb = residues.round_up(self.residues, lb, ub, limit)
+                    if lb >= limit:
+                        continue
+                    sol = self.lp.solve(ub)
                 if sol is not None and self.explored >= cut_at:
                     # separate at the root's LP (every candidate allowed): its covers are
                     # global, and every node solved from now on has them (once: at the
@@ -1095,6 +1223,8 @@ class LPSearch:
                     if cut_sol is not None:
                         heap = self.rekey(heap, cut_sol)
                     sol = self.lp.solve(ub)
+                if sol is not None and self.explored == 1 and self.keeps_basis:
+                    self.keep_root_basis()
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)
