@@ -44,14 +44,14 @@ import numpy as np
 
 from .arithmetic import Arithmetic
 from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow, truncate
-from .reductions.pruning import Candidates, front_rows
+from .reductions.pruning import LEAF as _LEAF, Candidates, front_rows
 from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
 _NDARRAY = np.ndarray
 
-_LEAF, _FIXED, _COMB = 0, 1, 2
+_FIXED, _COMB = 1, 2  # a Front's kind; a leaf's (_LEAF, 0) is its Candidates' own
 Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
 BOUND_TOL = 1e-9  # relative slack of the bound's limit (rounding in the sums of Φ, latencies)
 
@@ -376,9 +376,8 @@ class _Context:
                 if m == 0:
                     return None
                 w = self.weight.get(v, 1.0) if self.weight else 1.0
-                if w == 1.0:  # (a plain cost: the hot path; a whole list is shared, not copied)
-                    f = (Front(lat[:m], c.cost[:m], _LEAF, v) if m < len(lat) else
-                         Front(lat, c.cost, _LEAF, v))
+                if w == 1.0:  # (a plain cost: the hot path; the candidates are the front)
+                    f = Front(lat[:m], c.cost[:m], _LEAF, v) if m < len(lat) else c
                 elif isinstance(w, (int, float)):
                     f = Front(lat[:m], [x * w for x in c.cost[:m]], _LEAF, v)
                 else:
