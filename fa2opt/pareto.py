@@ -263,14 +263,15 @@ def _parallel_arrays(a: Front, b: Front) -> Front:
 class _Context:
     """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
 
-    __slots__ = ("candidates", "fixed", "weight", "mins", "tall", "deep", "composites", "hulls",
-                 "work")  # (slots: cheaper to set and read, on every decision)
+    __slots__ = ("candidates", "fixed", "weight", "plain", "mins", "tall", "deep", "composites",
+                 "hulls", "work")  # (slots: cheaper to set and read, on every decision)
 
     def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
                  fixed: Mapping[str, int] | None, weight: Mapping[str, float] | None):
         self.candidates = candidates
         self.fixed = fixed or {}
         self.weight = weight or {}
+        self.plain = not fixed and not weight  # every leaf's front: its candidates (cut at a cap)
         self.mins: dict[int, float] = {}
         self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
         self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
@@ -391,12 +392,20 @@ class _Context:
         parts = t.parts
         if tp is Parallel:
             if bd is None:  # (the hot path: no bounds to split, the plain merge)
-                front = self.front
+                front, cands, plain = self.front, self.candidates, self.plain
                 acc = None
                 for p in parts:
-                    f = front(p, cap)
-                    if f is None:
-                        return None
+                    if plain and type(p) is Leaf:  # (the Leaf case above, inline: a call saved)
+                        c = cands[p.node]
+                        lat = c.lat
+                        m = bisect_right(lat, cap)
+                        if m == 0:
+                            return None
+                        f = c if m == len(lat) else Front(lat[:m], c.cost[:m], _LEAF, c.node)
+                    else:
+                        f = front(p, cap)
+                        if f is None:
+                            return None
                     acc = f if acc is None else parallel(acc, f)
                 return acc
             bds = self.split(t, bd)
@@ -427,12 +436,20 @@ class _Context:
         mins = self.mins
         ms = [mins[id(p)] for p in parts]
         base = cap - sum(ms)
-        front = self.front
+        front, cands, plain = self.front, self.candidates, self.plain
         fronts = []
         for p, m in zip(parts, ms):
-            f = front(p, base + m)
-            if f is None:
-                return None
+            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
+                c = cands[p.node]
+                lat = c.lat
+                k = bisect_right(lat, base + m)
+                if k == 0:
+                    return None
+                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
+            else:
+                f = front(p, base + m)
+                if f is None:
+                    return None
             fronts.append(f)
         caps = [0.0] * len(ms)  # cap less the later parts' minima
         acc = 0.0
