@@ -51,14 +51,16 @@ NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python b
 INF = float("inf")
 _NDARRAY = np.ndarray
 
-_FIXED, _COMB = 1, 2  # a Front's kind; a leaf's (_LEAF, 0) is its Candidates' own
+_FIXED, _COMB, _SHIFT = 1, 2, 3  # a Front's kind; a leaf's (_LEAF, 0) is its Candidates' own
 Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
 BOUND_TOL = 1e-9  # relative slack of the bound's limit (rounding in the sums of Φ, latencies)
 
 
 class Front:
     """A Pareto front plus how to walk back: a leaf's point i is candidate i of ``node``;
-    a combined point r came from ``a``'s point ``I[r]`` and ``b``'s point ``J[r]``."""
+    a combined point r came from ``a``'s point ``I[r]`` and ``b``'s point ``J[r]``; a
+    shifted one (kind ``_SHIFT``: ``a`` in series with the one point of ``b``, e.g. a
+    series' edge delay) from ``a``'s point r and ``b``'s point 0, without index lists."""
 
     __slots__ = ("lat", "cost", "kind", "node", "a", "b", "I", "J")
 
@@ -69,6 +71,11 @@ class Front:
 
     def __len__(self) -> int:
         return len(self.lat)
+
+    def pair(self, r: int) -> tuple[int, int]:
+        """A combined point's back-pointers: the indices of the points of ``a`` and ``b`` that
+        point r came from (what :func:`backtrack` follows)."""
+        return (r, 0) if self.kind == _SHIFT else (int(self.I[r]), int(self.J[r]))
 
 
 # -- pruning -------------------------------------------------------------------------------
@@ -98,7 +105,7 @@ def series(a: Front, b: Front, cap: float) -> Front:
             al, ac = al.tolist(), ac.tolist()
         if type(bl) is _NDARRAY:
             bl, bc = bl.tolist(), bc.tolist()
-        if nb == 1:  # a shift: already a front
+        if nb == 1:  # a shift: already a front (point r: a's r and b's 0, no index lists)
             lb, cb = bl[0], bc[0]
             lat = [la + lb for la in al]
             m = na
@@ -107,7 +114,8 @@ def series(a: Front, b: Front, cap: float) -> Front:
             if m < na:
                 del lat[m:]
                 ac = ac[:m]
-            return Front(lat, [c + cb for c in ac], _COMB, None, a, b, list(range(m)), [0] * m)
+            # (a delay costs nothing: a's costs as they are, c + 0.0 being c)
+            return Front(lat, [c + cb for c in ac] if cb else ac, _SHIFT, None, a, b)
         # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
         L = [la + lb for lb in bl for la in al]
         C = [ca + cb for cb in bc for ca in ac]
@@ -914,6 +922,10 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
             if kind == _COMB:
                 stack.append((f.a, f.I[r]))
                 f, r = f.b, f.J[r]
+            elif kind == _SHIFT:
+                if f.b.kind != _FIXED:  # (a delay has no choice to recover)
+                    stack.append((f.b, 0))
+                f = f.a
             else:
                 if kind == _LEAF:
                     choice[f.node] = int(r)  # (a numpy front's index: a Python int)
