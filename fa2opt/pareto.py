@@ -424,9 +424,8 @@ class _Context:
                     return None
                 acc = f if acc is None else _merge(acc, f, bd)
             return acc if bd is None else _bounded(acc, bd)
-        if bd is None:  # part_fronts and fold_caps inline (the hot path of small trees)
-            r = self._part_fronts(parts, cap)
-            return None if r is None else _fold(r[0], r[1], work=self.work)
+        if bd is None:  # (the hot path of small trees)
+            return self._series_front(parts, cap)
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
@@ -465,6 +464,44 @@ class _Context:
             caps[i] = cap - acc
             acc += ms[i]
         return fronts, caps
+
+    def _series_front(self, parts: tuple, cap: float) -> Front | None:
+        """:meth:`front` of a series without a bound: :meth:`_part_fronts` and :func:`_fold`
+        in one loop, each part's front folded in as it comes (the same caps, the same
+        series, left to right; None as soon as the fold or a part is empty)."""
+        mins = self.mins
+        ms = [mins[id(p)] for p in parts]
+        base = cap - sum(ms)
+        n = len(ms)
+        caps = [0.0] * n  # the fold's: cap less the later parts' minima (_part_fronts' sums)
+        rest = 0.0
+        for i in range(n - 1, -1, -1):
+            caps[i] = cap - rest
+            rest += ms[i]
+        front, cands, plain, work = self.front, self.candidates, self.plain, self.work
+        acc = None
+        for i in range(n):
+            p = parts[i]
+            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
+                c = cands[p.node]
+                lat = c.lat
+                k = bisect_right(lat, base + ms[i])
+                if k == 0:
+                    return None
+                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
+            else:
+                f = front(p, base + ms[i])
+                if f is None:
+                    return None
+            if acc is None:  # (_fold's first part: cut at its fold cap when it reaches past)
+                acc = _cut(f, caps[0]) if len(f.lat) and f.lat[-1] > caps[0] else f
+            else:
+                if work is not None:
+                    _spend(work, len(acc.lat) * len(f.lat))
+                acc = series(acc, f, caps[i])
+            if not len(acc.lat):
+                return None
+        return acc
 
     def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
