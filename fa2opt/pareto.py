@@ -465,10 +465,12 @@ class _Context:
             acc += ms[i]
         return fronts, caps
 
-    def _series_front(self, parts: tuple, cap: float) -> Front | None:
+    def _series_front(self, parts: tuple, cap: float, cheapest: bool = False) -> Front | None:
         """:meth:`front` of a series without a bound: :meth:`_part_fronts` and :func:`_fold`
         in one loop, each part's front folded in as it comes (the same caps, the same
-        series, left to right; None as soon as the fold or a part is empty)."""
+        series, left to right; None as soon as the fold or a part is empty). ``cheapest``:
+        the last part by :func:`series_min` (``_fold(cheapest=True)``: the cheapest point
+        only, a one-point front)."""
         mins = self.mins
         ms = [mins[id(p)] for p in parts]
         base = cap - sum(ms)
@@ -495,6 +497,8 @@ class _Context:
                     return None
             if acc is None:  # (_fold's first part: cut at its fold cap when it reaches past)
                 acc = _cut(f, caps[0]) if len(f.lat) and f.lat[-1] > caps[0] else f
+            elif cheapest and i == n - 1:
+                return series_min(acc, f, caps[i])
             else:
                 if work is not None:
                     _spend(work, len(acc.lat) * len(f.lat))
@@ -655,14 +659,13 @@ class _Context:
                 picks.append(r)
             return _pick_parallel(picks)
         if bd is None:  # (the hot path: part fronts and fold caps in one pass)
-            r = self._part_fronts(t.parts, cap)
-            if r is None:
-                return None
-            fronts, caps = r
-            if len(fronts) >= LAGRANGE_PARTS:
-                f = _fold_bounded(fronts, caps, cap, self.work)
+            if len(t.parts) < LAGRANGE_PARTS:  # folded as they come, the last by series_min
+                f = self._series_front(t.parts, cap, True)
             else:
-                f = _fold(fronts, caps, cheapest=True, work=self.work)
+                r = self._part_fronts(t.parts, cap)
+                if r is None:
+                    return None
+                f = _fold_bounded(r[0], r[1], cap, self.work)
             return None if f is None or not len(f.lat) else (f, len(f.lat) - 1)
         fronts = self.part_fronts(t.parts, cap, bd)
         if fronts is None:
