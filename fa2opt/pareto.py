@@ -467,45 +467,48 @@ class _Context:
 
     def _series_front(self, parts: tuple, cap: float, cheapest: bool = False) -> Front | None:
         """:meth:`front` of a series without a bound: :meth:`_part_fronts` and :func:`_fold`
-        in one loop, each part's front folded in as it comes (the same caps, the same
-        series, left to right; None as soon as the fold or a part is empty). ``cheapest``:
-        the last part by :func:`series_min` (``_fold(cheapest=True)``: the cheapest point
-        only, a one-point front)."""
+        in one method (the same caps, the same series, left to right; every part's front
+        first, so an empty one ends it before any series is formed). ``cheapest``: the
+        last part by :func:`series_min` (``_fold(cheapest=True)``: the cheapest point only,
+        a one-point front)."""
         mins = self.mins
         ms = [mins[id(p)] for p in parts]
         base = cap - sum(ms)
+        front, cands, plain = self.front, self.candidates, self.plain
+        fronts = []
+        for p, m in zip(parts, ms):
+            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
+                c = cands[p.node]
+                lat = c.lat
+                k = bisect_right(lat, base + m)
+                if k == 0:
+                    return None
+                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
+            else:
+                f = front(p, base + m)
+                if f is None:
+                    return None
+            fronts.append(f)
         n = len(ms)
         caps = [0.0] * n  # the fold's: cap less the later parts' minima (_part_fronts' sums)
         rest = 0.0
         for i in range(n - 1, -1, -1):
             caps[i] = cap - rest
             rest += ms[i]
-        front, cands, plain, work = self.front, self.candidates, self.plain, self.work
-        acc = None
-        for i in range(n):
-            p = parts[i]
-            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
-                c = cands[p.node]
-                lat = c.lat
-                k = bisect_right(lat, base + ms[i])
-                if k == 0:
-                    return None
-                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
-            else:
-                f = front(p, base + ms[i])
-                if f is None:
-                    return None
-            if acc is None:  # (_fold's first part: cut at its fold cap when it reaches past)
-                acc = _cut(f, caps[0]) if len(f.lat) and f.lat[-1] > caps[0] else f
-            elif cheapest and i == n - 1:
-                return series_min(acc, f, caps[i])
-            else:
-                if work is not None:
-                    _spend(work, len(acc.lat) * len(f.lat))
-                acc = series(acc, f, caps[i])
+        acc = fronts[0]  # (_fold: the first part cut at its fold cap when it reaches past)
+        if len(acc.lat) and acc.lat[-1] > caps[0]:
+            acc = _cut(acc, caps[0])
+        work = self.work
+        for i in range(1, n):
             if not len(acc.lat):
                 return None
-        return acc
+            f = fronts[i]
+            if cheapest and i == n - 1:
+                return series_min(acc, f, caps[i])
+            if work is not None:
+                _spend(work, len(acc.lat) * len(f.lat))
+            acc = series(acc, f, caps[i])
+        return acc if len(acc.lat) else None
 
     def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
