@@ -437,40 +437,13 @@ class _Context:
         total = sum(self.mins[id(p)] for p in parts)
         return [cap - (total - self.mins[id(p)]) for p in parts]
 
-    def _part_fronts(self, parts: tuple, cap: float) -> tuple[list[Front], list[float]] | None:
-        """:meth:`part_fronts` without a bound and the series' :meth:`fold_caps` (the same
-        sums, one pass for both: the hot path of small trees)."""
-        mins = self.mins
-        ms = [mins[id(p)] for p in parts]
-        base = cap - sum(ms)
-        front, cands, plain = self.front, self.candidates, self.plain
-        fronts = []
-        for p, m in zip(parts, ms):
-            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
-                c = cands[p.node]
-                lat = c.lat
-                k = bisect_right(lat, base + m)
-                if k == 0:
-                    return None
-                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
-            else:
-                f = front(p, base + m)
-                if f is None:
-                    return None
-            fronts.append(f)
-        caps = [0.0] * len(ms)  # cap less the later parts' minima
-        acc = 0.0
-        for i in range(len(ms) - 1, -1, -1):  # the sums of _suffix_sums, in its order
-            caps[i] = cap - acc
-            acc += ms[i]
-        return fronts, caps
-
     def _series_front(self, parts: tuple, cap: float, cheapest: bool = False) -> Front | None:
-        """:meth:`front` of a series without a bound: :meth:`_part_fronts` and :func:`_fold`
-        in one method (the same caps, the same series, left to right; every part's front
-        first, so an empty one ends it before any series is formed). ``cheapest``: the
-        last part by :func:`series_min` (``_fold(cheapest=True)``: the cheapest point only,
-        a one-point front)."""
+        """A series without a bound (the hot path of small trees): :meth:`part_fronts`,
+        :meth:`fold_caps` and :func:`_fold` in one method -- the same caps, the same series,
+        left to right, every part's front first (an empty one ends it before any series is
+        formed). ``cheapest``: only a front holding the cheapest point, as
+        :meth:`series_cheapest` -- the last part by :func:`series_min`, or a series of at
+        least ``LAGRANGE_PARTS`` parts by :func:`_fold_bounded`."""
         mins = self.mins
         ms = [mins[id(p)] for p in parts]
         base = cap - sum(ms)
@@ -490,11 +463,13 @@ class _Context:
                     return None
             fronts.append(f)
         n = len(ms)
-        caps = [0.0] * n  # the fold's: cap less the later parts' minima (_part_fronts' sums)
+        caps = [0.0] * n  # the fold's: cap less the later parts' minima (fold_caps' sums)
         rest = 0.0
         for i in range(n - 1, -1, -1):
             caps[i] = cap - rest
             rest += ms[i]
+        if cheapest and n >= LAGRANGE_PARTS:
+            return _fold_bounded(fronts, caps, cap, self.work)
         acc = fronts[0]  # (_fold: the first part cut at its fold cap when it reaches past)
         if len(acc.lat) and acc.lat[-1] > caps[0]:
             acc = _cut(acc, caps[0])
@@ -662,13 +637,7 @@ class _Context:
                 picks.append(r)
             return _pick_parallel(picks)
         if bd is None:  # (the hot path: part fronts and fold caps in one pass)
-            if len(t.parts) < LAGRANGE_PARTS:  # folded as they come, the last by series_min
-                f = self._series_front(t.parts, cap, True)
-            else:
-                r = self._part_fronts(t.parts, cap)
-                if r is None:
-                    return None
-                f = _fold_bounded(r[0], r[1], cap, self.work)
+            f = self._series_front(t.parts, cap, True)
             return None if f is None or not len(f.lat) else (f, len(f.lat) - 1)
         fronts = self.part_fronts(t.parts, cap, bd)
         if fronts is None:
