@@ -268,6 +268,10 @@ def _parallel_arrays(a: Front, b: Front) -> Front:
 
 # -- the DP over an expression tree ---------------------------------------------------------
 
+_NONE: Mapping = {}  # an empty mapping, never written to (_Context's defaults)
+_NO_IDS: frozenset = frozenset()
+
+
 class _Context:
     """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
 
@@ -277,14 +281,15 @@ class _Context:
     def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
                  fixed: Mapping[str, int] | None, weight: Mapping[str, float] | None):
         self.candidates = candidates
-        self.fixed = fixed or {}
-        self.weight = weight or {}
+        self.fixed = fixed or _NONE  # (read only: one shared empty mapping, no dict per solve)
+        self.weight = weight or _NONE
         self.plain = not fixed and not weight  # every leaf's front: its candidates (cut at a cap)
         self.mins: dict[int, float] = {}
-        self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
+        self.tall: set[int] = _NO_IDS  # composites (by id) higher than DIRECT_HEIGHT (a set
+        # of its own once one is found: deep_min_latency)
         self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
         self.composites = 0  # series and parallel occurrences (when to bound: pareto_remainder)
-        self.hulls: dict = {}  # sub-expression (by id) -> its Hull (:meth:`root_bound`)
+        self.hulls: dict = _NONE  # sub-expression (by id) -> its Hull (set by :meth:`root_bound`)
         self.work: list | None = None  # [pairs the plain DP may still form] (pareto_remainder)
         self.min_latency(tree)
         if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
@@ -360,6 +365,8 @@ class _Context:
             mins[id(t)] = sum(vals) if type(t) is Series else max(vals)
             h = heights[id(t)] = 1 + max(heights.get(id(p), 0) for p in t.parts)
             if h > DIRECT_HEIGHT:
+                if self.tall is _NO_IDS:
+                    self.tall = set()
                 self.tall.add(id(t))
         return mins[id(tree)]
 
