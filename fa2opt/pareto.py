@@ -947,7 +947,7 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
                 f = f.a
             else:
                 if kind == _LEAF:
-                    choice[f.node] = int(r)  # (a numpy front's index: a Python int)
+                    choice[f.node] = r if type(r) is int else int(r)  # (a numpy index: int)
                 break
     return choice
 
