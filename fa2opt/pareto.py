@@ -14,8 +14,10 @@ descending: point i is the cheapest way to finish within ``lat[i]``. For an expr
 Latencies are exact floats -- no grid, no discretisation error. Every front is cut at a
 *cap*: a sub-expression's latency can be at most the budget minus the least latency of
 everything in series with it (monotone, so the cut is exact) -- this keeps fronts short.
-Each combined point remembers the indices (i, j) of the two points it came from, so the
-choice of every leaf is recovered by walking back from the chosen root point.
+Each combined point remembers the indices (i, j) of the two points it came from (a shift by
+a one-point front, e.g. a series' edge delay, implicitly: (r, 0)), so the choice of every
+leaf is recovered by walking back from the chosen root point. A leaf's front is its node's
+:class:`~fa2opt.reductions.pruning.Candidates` itself (cut at the cap only when it reaches past).
 
 Small fronts are combined in plain Python (faster below a few hundred pairs); larger ones
 with numpy (pairs by broadcasting, a stable sort that exploits the |B| sorted runs, a
