@@ -14,8 +14,10 @@ descending: point i is the cheapest way to finish within ``lat[i]``. For an expr
 Latencies are exact floats -- no grid, no discretisation error. Every front is cut at a
 *cap*: a sub-expression's latency can be at most the budget minus the least latency of
 everything in series with it (monotone, so the cut is exact) -- this keeps fronts short.
-Each combined point remembers the indices (i, j) of the two points it came from, so the
-choice of every leaf is recovered by walking back from the chosen root point.
+Each combined point remembers the indices (i, j) of the two points it came from (a shift by
+a one-point front, e.g. a series' edge delay, implicitly: (r, 0)), so the choice of every
+leaf is recovered by walking back from the chosen root point. A leaf's front is its node's
+:class:`~fa2opt.reductions.pruning.Candidates` itself (cut at the cap only when it reaches past).
 
 Small fronts are combined in plain Python (faster below a few hundred pairs); larger ones
 with numpy (pairs by broadcasting, a stable sort that exploits the |B| sorted runs, a
@@ -44,21 +46,23 @@ import numpy as np
 
 from .arithmetic import Arithmetic
 from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow, truncate
-from .reductions.pruning import Candidates, front_rows
+from .reductions.pruning import LEAF as _LEAF, Candidates, front_rows
 from .reductions.sptree import Delay, Leaf, Parallel, Series, SPTree, trampoline
 
 NUMPY_PAIRS = 512  # combine in numpy when |A|·|B| exceeds this (plain Python below)
 INF = float("inf")
 _NDARRAY = np.ndarray
 
-_LEAF, _FIXED, _COMB = 0, 1, 2
+_FIXED, _COMB, _SHIFT = 1, 2, 3  # a Front's kind; a leaf's (_LEAF, 0) is its Candidates' own
 Bound = tuple  # (μ, lim): keep a front's points with c + μ·l ≤ lim (fa2opt.pareto_bound)
 BOUND_TOL = 1e-9  # relative slack of the bound's limit (rounding in the sums of Φ, latencies)
 
 
 class Front:
     """A Pareto front plus how to walk back: a leaf's point i is candidate i of ``node``;
-    a combined point r came from ``a``'s point ``I[r]`` and ``b``'s point ``J[r]``."""
+    a combined point r came from ``a``'s point ``I[r]`` and ``b``'s point ``J[r]``; a
+    shifted one (kind ``_SHIFT``: ``a`` in series with the one point of ``b``, e.g. a
+    series' edge delay) from ``a``'s point r and ``b``'s point 0, without index lists."""
 
     __slots__ = ("lat", "cost", "kind", "node", "a", "b", "I", "J")
 
@@ -69,6 +73,11 @@ class Front:
 
     def __len__(self) -> int:
         return len(self.lat)
+
+    def pair(self, r: int) -> tuple[int, int]:
+        """A combined point's back-pointers: the indices of the points of ``a`` and ``b`` that
+        point r came from (what :func:`backtrack` follows)."""
+        return (r, 0) if self.kind == _SHIFT else (int(self.I[r]), int(self.J[r]))
 
 
 # -- pruning -------------------------------------------------------------------------------
@@ -98,7 +107,7 @@ def series(a: Front, b: Front, cap: float) -> Front:
             al, ac = al.tolist(), ac.tolist()
         if type(bl) is _NDARRAY:
             bl, bc = bl.tolist(), bc.tolist()
-        if nb == 1:  # a shift: already a front
+        if nb == 1:  # a shift: already a front (point r: a's r and b's 0, no index lists)
             lb, cb = bl[0], bc[0]
             lat = [la + lb for la in al]
             m = na
@@ -107,7 +116,8 @@ def series(a: Front, b: Front, cap: float) -> Front:
             if m < na:
                 del lat[m:]
                 ac = ac[:m]
-            return Front(lat, [c + cb for c in ac], _COMB, None, a, b, list(range(m)), [0] * m)
+            # (a delay costs nothing: a's costs as they are, c + 0.0 being c)
+            return Front(lat, [c + cb for c in ac] if cb else ac, _SHIFT, None, a, b)
         # pair k = j·na + i; sort the sums, keep each point cheaper than all faster ones
         L = [la + lb for lb in bl for la in al]
         C = [ca + cb for cb in bc for ca in ac]
@@ -260,22 +270,28 @@ def _parallel_arrays(a: Front, b: Front) -> Front:
 
 # -- the DP over an expression tree ---------------------------------------------------------
 
+_NONE: Mapping = {}  # an empty mapping, never written to (_Context's defaults)
+_NO_IDS: frozenset = frozenset()
+
+
 class _Context:
     """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
 
-    __slots__ = ("candidates", "fixed", "weight", "mins", "tall", "deep", "composites", "hulls",
-                 "work")  # (slots: cheaper to set and read, on every decision)
+    __slots__ = ("candidates", "fixed", "weight", "plain", "mins", "tall", "deep", "composites",
+                 "hulls", "work")  # (slots: cheaper to set and read, on every decision)
 
     def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
                  fixed: Mapping[str, int] | None, weight: Mapping[str, float] | None):
         self.candidates = candidates
-        self.fixed = fixed or {}
-        self.weight = weight or {}
+        self.fixed = fixed or _NONE  # (read only: one shared empty mapping, no dict per solve)
+        self.weight = weight or _NONE
+        self.plain = not fixed and not weight  # every leaf's front: its candidates (cut at a cap)
         self.mins: dict[int, float] = {}
-        self.tall: set[int] = set()  # composites (by id) higher than DIRECT_HEIGHT
+        self.tall: set[int] = _NO_IDS  # composites (by id) higher than DIRECT_HEIGHT (a set
+        # of its own once one is found: deep_min_latency)
         self.deep = False  # the tree is deeper than DIRECT_HEIGHT somewhere
         self.composites = 0  # series and parallel occurrences (when to bound: pareto_remainder)
-        self.hulls: dict = {}  # sub-expression (by id) -> its Hull (:meth:`root_bound`)
+        self.hulls: dict = _NONE  # sub-expression (by id) -> its Hull (set by :meth:`root_bound`)
         self.work: list | None = None  # [pairs the plain DP may still form] (pareto_remainder)
         self.min_latency(tree)
         if self.deep:  # mark every tall composite (the ancestors of the deep parts too)
@@ -351,6 +367,8 @@ class _Context:
             mins[id(t)] = sum(vals) if type(t) is Series else max(vals)
             h = heights[id(t)] = 1 + max(heights.get(id(p), 0) for p in t.parts)
             if h > DIRECT_HEIGHT:
+                if self.tall is _NO_IDS:
+                    self.tall = set()
                 self.tall.add(id(t))
         return mins[id(tree)]
 
@@ -376,9 +394,8 @@ class _Context:
                 if m == 0:
                     return None
                 w = self.weight.get(v, 1.0) if self.weight else 1.0
-                if w == 1.0:  # (a plain cost: the hot path; a whole list is shared, not copied)
-                    f = (Front(lat[:m], c.cost[:m], _LEAF, v) if m < len(lat) else
-                         Front(lat, c.cost, _LEAF, v))
+                if w == 1.0:  # (a plain cost: the hot path; the candidates are the front)
+                    f = Front(lat[:m], c.cost[:m], _LEAF, v) if m < len(lat) else c
                 elif isinstance(w, (int, float)):
                     f = Front(lat[:m], [x * w for x in c.cost[:m]], _LEAF, v)
                 else:
@@ -392,12 +409,20 @@ class _Context:
         parts = t.parts
         if tp is Parallel:
             if bd is None:  # (the hot path: no bounds to split, the plain merge)
-                front = self.front
+                front, cands, plain = self.front, self.candidates, self.plain
                 acc = None
                 for p in parts:
-                    f = front(p, cap)
-                    if f is None:
-                        return None
+                    if plain and type(p) is Leaf:  # (the Leaf case above, inline: a call saved)
+                        c = cands[p.node]
+                        lat = c.lat
+                        m = bisect_right(lat, cap)
+                        if m == 0:
+                            return None
+                        f = c if m == len(lat) else Front(lat[:m], c.cost[:m], _LEAF, c.node)
+                    else:
+                        f = front(p, cap)
+                        if f is None:
+                            return None
                     acc = f if acc is None else parallel(acc, f)
                 return acc
             bds = self.split(t, bd)
@@ -408,9 +433,8 @@ class _Context:
                     return None
                 acc = f if acc is None else _merge(acc, f, bd)
             return acc if bd is None else _bounded(acc, bd)
-        if bd is None:  # part_fronts and fold_caps inline (the hot path of small trees)
-            r = self._part_fronts(parts, cap)
-            return None if r is None else _fold(r[0], r[1], work=self.work)
+        if bd is None:  # (the hot path of small trees)
+            return self._series_front(parts, cap)
         fronts = self.part_fronts(parts, cap, bd)
         if fronts is None:
             return None
@@ -422,25 +446,53 @@ class _Context:
         total = sum(self.mins[id(p)] for p in parts)
         return [cap - (total - self.mins[id(p)]) for p in parts]
 
-    def _part_fronts(self, parts: tuple, cap: float) -> tuple[list[Front], list[float]] | None:
-        """:meth:`part_fronts` without a bound and the series' :meth:`fold_caps` (the same
-        sums, one pass for both: the hot path of small trees)."""
+    def _series_front(self, parts: tuple, cap: float, cheapest: bool = False) -> Front | None:
+        """A series without a bound (the hot path of small trees): :meth:`part_fronts`,
+        :meth:`fold_caps` and :func:`_fold` in one method -- the same caps, the same series,
+        left to right, every part's front first (an empty one ends it before any series is
+        formed). ``cheapest``: only a front holding the cheapest point, as
+        :meth:`series_cheapest` -- the last part by :func:`series_min`, or a series of at
+        least ``LAGRANGE_PARTS`` parts by :func:`_fold_bounded`."""
         mins = self.mins
         ms = [mins[id(p)] for p in parts]
         base = cap - sum(ms)
-        front = self.front
+        front, cands, plain = self.front, self.candidates, self.plain
         fronts = []
         for p, m in zip(parts, ms):
-            f = front(p, base + m)
-            if f is None:
-                return None
+            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
+                c = cands[p.node]
+                lat = c.lat
+                k = bisect_right(lat, base + m)
+                if k == 0:
+                    return None
+                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
+            else:
+                f = front(p, base + m)
+                if f is None:
+                    return None
             fronts.append(f)
-        caps = [0.0] * len(ms)  # cap less the later parts' minima
-        acc = 0.0
-        for i in range(len(ms) - 1, -1, -1):  # the sums of _suffix_sums, in its order
-            caps[i] = cap - acc
-            acc += ms[i]
-        return fronts, caps
+        n = len(ms)
+        caps = [0.0] * n  # the fold's: cap less the later parts' minima (fold_caps' sums)
+        rest = 0.0
+        for i in range(n - 1, -1, -1):
+            caps[i] = cap - rest
+            rest += ms[i]
+        if cheapest and n >= LAGRANGE_PARTS:
+            return _fold_bounded(fronts, caps, cap, self.work)
+        acc = fronts[0]  # (_fold: the first part cut at its fold cap when it reaches past)
+        if len(acc.lat) and acc.lat[-1] > caps[0]:
+            acc = _cut(acc, caps[0])
+        work = self.work
+        for i in range(1, n):
+            if not len(acc.lat):
+                return None
+            f = fronts[i]
+            if cheapest and i == n - 1:
+                return series_min(acc, f, caps[i])
+            if work is not None:
+                _spend(work, len(acc.lat) * len(f.lat))
+            acc = series(acc, f, caps[i])
+        return acc if len(acc.lat) else None
 
     def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
@@ -594,14 +646,7 @@ class _Context:
                 picks.append(r)
             return _pick_parallel(picks)
         if bd is None:  # (the hot path: part fronts and fold caps in one pass)
-            r = self._part_fronts(t.parts, cap)
-            if r is None:
-                return None
-            fronts, caps = r
-            if len(fronts) >= LAGRANGE_PARTS:
-                f = _fold_bounded(fronts, caps, cap, self.work)
-            else:
-                f = _fold(fronts, caps, cheapest=True, work=self.work)
+            f = self._series_front(t.parts, cap, True)
             return None if f is None or not len(f.lat) else (f, len(f.lat) - 1)
         fronts = self.part_fronts(t.parts, cap, bd)
         if fronts is None:
@@ -898,9 +943,13 @@ def backtrack(front: Front, r: int) -> dict[str, int]:
             if kind == _COMB:
                 stack.append((f.a, f.I[r]))
                 f, r = f.b, f.J[r]
+            elif kind == _SHIFT:
+                if f.b.kind != _FIXED:  # (a delay has no choice to recover)
+                    stack.append((f.b, 0))
+                f = f.a
             else:
                 if kind == _LEAF:
-                    choice[f.node] = int(r)  # (a numpy front's index: a Python int)
+                    choice[f.node] = r if type(r) is int else int(r)  # (a numpy index: int)
                 break
     return choice
 

@@ -202,7 +202,7 @@ def test_series_and_parallel_equal_their_definitions(n):
                             for lb, cb in zip(b.lat, b.cost) if la + lb <= cap])
         assert list(zip(np.asarray(got.lat).tolist(), np.asarray(got.cost).tolist())) == want
         for r in range(len(got)):  # back-pointers reproduce the point
-            i, j = int(got.I[r]), int(got.J[r])
+            i, j = got.pair(r)  # (a shift by b's one point has no index lists)
             assert a.lat[i] + b.lat[j] == got.lat[r] and a.cost[i] + b.cost[j] == got.cost[r]
         got = parallel(a, b)
         want = brute_front([(max(la, lb), ca + cb) for la, ca in zip(a.lat, a.cost)
