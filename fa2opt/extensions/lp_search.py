@@ -59,6 +59,14 @@ probe`; a verified dual ray: inf): it is dropped when that reaches the incumbent
 queued by it (Achterberg, Koch & Martin 2005, "Branching rules revisited", for reliability
 branching; the child bound is the same Lagrangian bound (1), so it is valid for the child).
 
+**GMI cuts** (issue 13): once a search is still open at its ``GMI_AT``-th subproblem, rounds
+of GMI cuts (:func:`fa2opt.reductions.flow_cuts.gmi_cuts`, by
+:func:`fa2opt.reductions.flow_bound.gmi_rounds`) are separated at the root's LP (every bound
+global: each cut holds for every choice of the subproblem meeting the SLAs and budgets) and
+stay in the LP; from then on the bound is (5) of :meth:`FlowLP.lagrange_weights`, which
+relaxes every row but the convexity rows -- the budget rows at the same μ as (1) -- and is a
+lower bound for any sign-clipped multipliers (docs/fa2.md, "GMI cuts in the budget LP").
+
 Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
 or the DP with the budgets constant); an LP that reports no optimum without a verified
 ray leaves the parent's bound and the subproblem is split. Empty heap: the incumbent is
