@@ -59,6 +59,14 @@ probe`; a verified dual ray: inf): it is dropped when that reaches the incumbent
 queued by it (Achterberg, Koch & Martin 2005, "Branching rules revisited", for reliability
 branching; the child bound is the same Lagrangian bound (1), so it is valid for the child).
 
+**GMI cuts** (issue 13): once a search is still open at its ``GMI_AT``-th subproblem, rounds
+of GMI cuts (:func:`fa2opt.reductions.flow_cuts.gmi_cuts`, by
+:func:`fa2opt.reductions.flow_bound.gmi_rounds`) are separated at the root's LP (every bound
+global: each cut holds for every choice of the subproblem meeting the SLAs and budgets) and
+stay in the LP; from then on the bound is (5) of :meth:`FlowLP.lagrange_weights`, which
+relaxes every row but the convexity rows -- the budget rows at the same μ as (1) -- and is a
+lower bound for any sign-clipped multipliers (docs/fa2.md, "GMI cuts in the budget LP").
+
 Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
 or the DP with the budgets constant); an LP that reports no optimum without a verified
 ray leaves the parent's bound and the subproblem is split. Empty heap: the incumbent is
@@ -82,6 +90,7 @@ import numpy as np
 from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import Problem
+from ..reductions import flow_bound
 from ..reductions.flow_bound import FlowLP, cost_grain
 from ..reductions import residues
 from ..reductions.search import PRUNE_TOL
@@ -110,6 +119,14 @@ RELIABLE = 8  # ... until a node has this many observations; then its average ri
 # instead of 0.4-1 ms on a 100-node DAG's 50 levels, but its first call loads Numba's cache
 # (~0.7 s), which only searches of seconds repay (shared-large 100x5 capacity: 0.9 -> 1.7 s)
 NUMBA_AFTER_S = 2.0
+# GMI cuts (4) (flow_cuts.gmi_cuts, rounds by flow_bound.gmi_rounds) separated at the root's
+# LP once a search is still open at its GMI_AT-th subproblem, then the bound (5). At 128
+# (CPU time, one run each, docs/fa2.md): random-100-0 + combined 3.9 -> 1.3 s (3,017 -> 652
+# subproblems), + capacity 1.8 -> 1.1 s; at the root (1) lattices 8x8 and shared-large
+# 100x5 + capacity lost 20-120 % (searches of 100-500 subproblems that close without them)
+GMI = True
+GMI_MIN_NODES = 0  # (every problem the LP search takes: it has LP_MIN_NODES nodes or more)
+GMI_AT = 128
 INF = math.inf
 
 
@@ -177,6 +194,7 @@ class BudgetLP:
             lp.lp.addRows(len(self.use), np.full(len(self.use), -1e30), self.limits, len(idx),
                           np.asarray(starts, np.int32), np.asarray(idx, np.int32),
                           np.asarray(val, float))
+        lp.n_base_rows = lp.lp.getNumRow()  # cuts follow the budget rows (never dropped)
         # the column of each (node, table position), for turning choices into columns
         self.col = {v: {int(k): int(lp.ptr[lp.index[v]] + j) for j, k in enumerate(self.pos[v])}
                     for v in problem.tables}
@@ -205,45 +223,58 @@ class BudgetLP:
             return False
         ray = np.asarray(ray, dtype=float)
         for r in (ray, -ray):
-            Y, const, mu = self.multipliers(r)
-            _, mins = self.columns(Y, mu, ub, costs=False)
-            gap = float(mins.sum()) + const - float(np.dot(mu, self.limits))
-            mag = float(np.abs(mins).sum()) + abs(const) + float(np.dot(mu, np.abs(self.limits)))
+            Y, const, mu, shift = self.multipliers(r)
+            _, mins = self.columns(Y, mu, ub, costs=False, shift=shift)
+            lim = 0.0 if shift is not None else float(np.dot(mu, self.limits))
+            gap = float(mins.sum()) + const - lim
+            mag = float(np.abs(mins).sum()) + abs(const) + abs(lim)
             if gap > 1e-9 * mag:
                 return True
         return False
 
     def bound(self, duals: np.ndarray | None, ub: np.ndarray, parent: tuple | None
               ) -> tuple[float, np.ndarray, np.ndarray, tuple]:
-        """(1) at the LP's duals (or the parent's multipliers, or zero, when ``duals`` is
-        None): the bound, each column's weight (inf where excluded), each node's minimum,
-        and the multipliers (Y, const, μ)."""
+        """(1) -- or (5) once GMI cuts are in the LP -- at the LP's duals (or the parent's
+        multipliers, or zero, when ``duals`` is None): the bound, each column's weight (inf
+        where excluded), each node's minimum, and the multipliers (Y, const, μ, shift)."""
         if duals is not None:
-            Y, const, mu = self.multipliers(duals)
+            Y, const, mu, shift = self.multipliers(duals)
         elif parent is not None:
-            Y, const, mu = parent
+            Y, const, mu, shift = parent
         else:
-            Y, const, mu = np.zeros(len(self.lp.nodes)), 0.0, np.zeros(len(self.use))
-        w, mins = self.columns(Y, mu, ub)
-        lb = float(mins.sum()) + const - float(np.dot(mu, self.limits))
-        return lb, w, mins, (Y, const, mu)
+            Y, const, mu, shift = np.zeros(len(self.lp.nodes)), 0.0, np.zeros(len(self.use)), None
+        w, mins = self.columns(Y, mu, ub, shift=shift)
+        lim = 0.0 if shift is not None else float(np.dot(mu, self.limits))
+        lb = float(mins.sum()) + const - lim
+        return lb, w, mins, (Y, const, mu, shift)
 
-    def multipliers(self, duals: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-        """(Y, const, μ) of (1) from row duals (or a dual ray): the flows' weights and
-        constant (:meth:`FlowLP.flow_weights`) and the budgets' μ ≥ 0."""
-        Y, const = self.lp.flow_weights(duals)
+    def multipliers(self, duals: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray | None]:
+        """(Y, const, μ, shift) from row duals (or a dual ray). Without GMI cuts: (1)'s flows'
+        weights and constant (:meth:`FlowLP.flow_weights`), the budgets' μ ≥ 0 and no shift.
+        With them (``lp.general``): the bound (5) of :meth:`FlowLP.lagrange_weights`, which
+        relaxes every row but the convexity rows -- the budget rows among them, at the same
+        μ_b = max(0, −dual): their μ_b·use_b is in the shift and −μ_b·limit''_b in the
+        constant -- so Y = 0 and μ is kept only for the roundings' keys."""
         mu = np.maximum(-duals[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
-        return Y, const, mu
+        if self.lp.general:
+            Y, const, _, shift = self.lp.lagrange_weights(duals)
+            return Y, const, mu, shift
+        Y, const = self.lp.flow_weights(duals)
+        return Y, const, mu, None
 
-    def columns(self, Y: np.ndarray, mu: np.ndarray, ub: np.ndarray, costs: bool = True
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def columns(self, Y: np.ndarray, mu: np.ndarray, ub: np.ndarray, costs: bool = True,
+                shift: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Each column's weight in (1), ``c + Y_v L + Σ_b μ_b use_b`` (without c for a
-        ray), inf where ``ub`` excludes it, and each node's minimum."""
+        ray), or in (5), ``c + shift`` (the budgets' part inside the shift), inf where ``ub``
+        excludes it, and each node's minimum."""
         lp = self.lp
         w = (lp.cost if costs else 0.0) + Y[lp.owner] * lp.lat
-        for m, u in zip(mu.tolist(), self.use):
-            if m > 0:
-                w = w + m * u
+        if shift is not None:
+            w = w + shift
+        else:
+            for m, u in zip(mu.tolist(), self.use):
+                if m > 0:
+                    w = w + m * u
         w = np.where(ub > 0, w, INF)
         return w, np.minimum.reduceat(w, lp.ptr[:-1])
 
@@ -312,6 +343,24 @@ class _Search:
         self.pseudo = np.zeros((len(lp.nodes), 3))
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
         self.residues = residues.split(lp.cost, lp.ptr)  # off the grain at a few nodes
+        self.gmi = GMI and len(lp.nodes) >= GMI_MIN_NODES  # GMI rounds still to come
+        self.root_ub: np.ndarray | None = None
+
+    def separate(self, ub: np.ndarray, sol: tuple) -> tuple | None:
+        """GMI rounds (4) at the root (:func:`~fa2opt.reductions.flow_bound.gmi_rounds`;
+        ``ub``: the root's bounds, every row of the caller's subproblem the exact tests left,
+        so every cut holds for every choice of it meeting the SLAs and budgets), within
+        ``GMI_MAX_S`` and the deadline. From then on the bound is (5). Returns the last
+        (λ, duals), or None when HiGHS reports no optimum."""
+        t0 = time.perf_counter()
+        self.stats["lp_root_lp"] = self.lp.value
+        stop = t0 + flow_bound.GMI_MAX_S
+        if self.deadline is not None:
+            stop = min(stop, self.deadline)
+        sol = flow_bound.gmi_rounds(self.lp, ub, sol, stop)
+        self.stats["lp_gmi_rows"] = self.lp.lp.getNumRow() - self.lp.n_base_rows
+        self.stats["lp_gmi_s"] = time.perf_counter() - t0
+        return sol
 
     def evaluate(self, lat: np.ndarray):
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
@@ -546,6 +595,9 @@ class _Search:
         lp = self.lp
         cuts = []  # (fractionality, node index, first child's mask)
         if lam is not None:
+            # within the primal tolerance a basic column fixed at 0 may hold ~1e-8: only the
+            # subproblem's columns count, so that both children are strictly smaller
+            lam = np.where(m, lam, 0.0)
             frac = 1.0 - np.maximum.reduceat(lam, self.starts)
             for i in np.flatnonzero(frac > 1e-9).tolist():
                 a, b = int(lp.ptr[i]), int(lp.ptr[i + 1])
@@ -630,6 +682,13 @@ class _Search:
                     self.offer(x)
                 continue
             ub = m.astype(float)
+            if self.root_ub is None:
+                self.root_ub = ub  # the root's bounds: where the GMI rounds are separated
+            if self.gmi and stats["lp_nodes"] >= GMI_AT:
+                self.gmi = False  # once
+                root = lp.solve(self.root_ub)
+                if root is not None:
+                    self.separate(self.root_ub, root)
             sol = lp.solve(ub)
             lam, duals = (sol if sol is not None else (None, None))
             if sol is None and self.blp.infeasible(ub):

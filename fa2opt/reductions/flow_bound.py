@@ -578,6 +578,34 @@ def cost_grain(costs: np.ndarray) -> float:
     return 0.0
 
 
+def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
+    """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``: the
+    root's bounds, so the cuts are global), until none is violated, a round raises the LP
+    value by less than ``GMI_STALL`` of what the rounds before raised it, ``stop``, or
+    ``GMI_ROUNDS`` rounds; then the cuts with a zero dual are dropped. Returns the last
+    (λ, duals), or None when HiGHS reports no optimum. Shared by :class:`LPSearch` and the
+    extensions' LP search (:mod:`fa2opt.extensions.lp_search`)."""
+    first = lp.value
+    for _ in range(GMI_ROUNDS):
+        if time.perf_counter() > stop:
+            break
+        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND)
+        if not cuts:
+            break
+        before = lp.value
+        lp.add_general_cuts(cuts)
+        sol = lp.solve(ub)
+        if sol is None:
+            return None
+        gained = lp.value - before
+        if gained < GMI_STALL * max(lp.value - first, 1e-9 * max(1.0, abs(first))):
+            break
+    if DROP_SLACK and lp.general:
+        lp.drop_slack_rows(sol[1])
+        sol = lp.solve(ub)
+    return sol
+
+
 class LPSearch:
     """Branch and bound over one component's coupling nodes with the bound of :class:`FlowLP`
     (see the module docstring). A search node is a tuple of bit masks, one per coupling node
@@ -816,30 +844,8 @@ class LPSearch:
         return sol
 
     def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
-        """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``:
-        every candidate allowed, so the cuts are global), until none is violated, a round
-        raises the LP value by less than ``GMI_STALL`` of what the rounds before raised it,
-        ``stop``, or ``GMI_ROUNDS`` rounds; then the cuts with a zero dual are dropped."""
-        lp = self.lp
-        first = lp.value
-        for _ in range(GMI_ROUNDS):
-            if time.perf_counter() > stop:
-                break
-            cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND)
-            if not cuts:
-                break
-            before = lp.value
-            lp.add_general_cuts(cuts)
-            sol = lp.solve(ub)
-            if sol is None:
-                return None
-            gained = lp.value - before
-            if gained < GMI_STALL * max(lp.value - first, 1e-9 * max(1.0, abs(first))):
-                break
-        if DROP_SLACK and lp.general:
-            lp.drop_slack_rows(sol[1])
-            sol = lp.solve(ub)
-        return sol
+        """:func:`gmi_rounds` on this search's LP."""
+        return gmi_rounds(self.lp, ub, sol, stop)
 
     def tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
