@@ -41,9 +41,10 @@ def _point(lp: FlowLP, cols: np.ndarray) -> np.ndarray:
     return x
 
 
-def _rounds(s: LPSearch, rounds: int = 4) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """``rounds`` GMI rounds at the root (each round's cuts added, the LP solved again):
-    every cut found, in order."""
+def _rounds(s, rounds: int = 4) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """``rounds`` GMI rounds at the root LP ``s.lp`` of an :class:`LPSearch` or of the
+    extensions' ``BudgetLP`` (every row at bound 1; each round's cuts added, the LP solved
+    again): every cut found, in order."""
     lp = s.lp
     ub = np.ones(lp.n_lam)
     found = []

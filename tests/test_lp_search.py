@@ -131,34 +131,42 @@ def test_lp_search_on_random_subproblems_and_the_bound(inst, data) -> None:
     assert got == want or abs(got - want) <= 1e-9 * max(1.0, abs(want)), (got, want)
 
 
-@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
-@pytest.mark.parametrize("family,size", [("shared", (15, 2)), ("small", (6, "non-sp")),
-                                         ("small", (8, "tree")), ("small", (7, "fork-join"))])
-def test_lp_search_equals_the_milp_on_generated_families(family, size) -> None:
-    """Issue 13's families with every extension set, the LP search forced: fa2 = MILP."""
+def extended_runs_match_the_milp(family: str, size: tuple, seed: int, constants: dict,
+                                 ran_key: str) -> int:
+    """fa2 with the module ``constants`` forced (:func:`forced`) = the MILP on two generated
+    instances of ``family`` at ``size`` (stream ``seed``) under every extension set of
+    :mod:`fa2opt.extensions.realistic`, each answer verified; returns how many of the runs
+    report ``extra[ran_key] > 0`` (so a caller can check that the forced path ran)."""
     import zlib
 
     from fa2opt.extensions.realistic import EXTENSION_SETS, extended as with_set
     from fa2opt.generate import FAMILIES
 
-    generator = FAMILIES[family][0]
     ran = 0
     for rep in range(2):
-        rng = np.random.default_rng([7, zlib.crc32(f"{family}{size}".encode()), rep])
-        base = generator(rng, *size)
+        rng = np.random.default_rng([seed, zlib.crc32(f"{family}{size}".encode()), rep])
+        base = FAMILIES[family][0](rng, *size)
         for which in EXTENSION_SETS:
             inst = with_set(base, which)
             if inst is None:
                 continue
             milp = solve(inst, "milp")
-            with forced(**FORCED["lp"]):
+            with forced(**constants):
                 fa2 = solve(inst, "fa2", time_limit=60)
             assert fa2.status == milp.status and fa2.status in ("optimal", "infeasible"), \
                 (inst.name, which, fa2.status, milp.status)
             if fa2.has_decision:
                 assert verify(inst, fa2).ok and matches(fa2, milp), (which, value(fa2), value(milp))
-            ran += fa2.extra.get("lp_nodes", 0) > 0
-    assert ran  # the LP search did run
+            ran += fa2.extra.get(ran_key, 0) > 0
+    return ran
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
+@pytest.mark.parametrize("family,size", [("shared", (15, 2)), ("small", (6, "non-sp")),
+                                         ("small", (8, "tree")), ("small", (7, "fork-join"))])
+def test_lp_search_equals_the_milp_on_generated_families(family, size) -> None:
+    """Issue 13's families with every extension set, the LP search forced: fa2 = MILP."""
+    assert extended_runs_match_the_milp(family, size, 7, FORCED["lp"], "lp_nodes")  # it ran
 
 
 def test_lp_search_at_a_deadline_keeps_a_valid_answer() -> None:

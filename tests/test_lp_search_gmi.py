@@ -23,13 +23,12 @@ import fa2opt.extensions.search as search
 from fa2opt import available_methods, solve, verify
 from fa2opt.extensions import budget_use
 from fa2opt.extensions.leaf import BudgetArrays
-from fa2opt.reductions import flow_cuts
 from fa2opt.verify import matches
 
 from test_extension_search import _brute, _subproblem, value
 from test_extensions import extended
-from test_gmi_cuts import _point
-from test_lp_search import FORCED, binding, forced
+from test_gmi_cuts import _point, _rounds
+from test_lp_search import FORCED, binding, extended_runs_match_the_milp, forced
 
 HAVE_MILP = "milp" in available_methods()
 # the LP search forced, the enumeration leaf off (every subproblem an LP), GMI rounds from
@@ -54,25 +53,6 @@ def _feasible(sub, moved, allowed) -> list[dict[str, int]]:
         if sub.meets_slas(x) and all(budget_use(b, x) <= b.limit for b in moved):
             out.append(x)
     return out
-
-
-def _rounds(blp: lp_search.BudgetLP, rounds: int = 4) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """``rounds`` GMI rounds at the subproblem's root LP (every allowed row at bound 1),
-    each round's cuts added and the LP solved again: every cut found, in order."""
-    lp = blp.lp
-    ub = np.ones(lp.n_lam)
-    found: list = []
-    if lp.solve(ub) is None:
-        return found
-    for _ in range(rounds):
-        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap)
-        if not cuts:
-            break
-        found += cuts
-        lp.add_general_cuts(cuts)
-        if lp.solve(ub) is None:
-            break
-    return found
 
 
 def _subproblem_in_flows(inst, data):
@@ -192,25 +172,7 @@ def test_lp_search_with_gmi_cuts_equals_brute_force(where, inst) -> None:
 def test_lp_search_with_gmi_cuts_on_generated_graphs_equals_the_milp() -> None:
     """Generated random, dense, lattice and shared graphs with every extension set, the LP
     search forced with GMI rounds at the root: fa2 = the MILP, and the rounds ran."""
-    from fa2opt.extensions.realistic import EXTENSION_SETS, extended as with_set
-    from fa2opt.generate import FAMILIES
-
-    ran = 0
-    for family, size in [("random", (20,)), ("dense", (12, 0.3)), ("lattice", (4, 4)),
-                         ("shared", (15, 2))]:
-        for rep in range(2):
-            rng = np.random.default_rng([11, zlib.crc32(f"{family}{size}".encode()), rep])
-            base = FAMILIES[family][0](rng, *size)
-            for which in EXTENSION_SETS:
-                inst = with_set(base, which)
-                if inst is None:
-                    continue
-                milp = solve(inst, "milp")
-                with forced(**GMI_FORCED["root"]):
-                    fa2 = solve(inst, "fa2", time_limit=60)
-                assert fa2.status == milp.status and fa2.status in ("optimal", "infeasible"), \
-                    (inst.name, which, fa2.status, milp.status)
-                if fa2.has_decision:
-                    assert verify(inst, fa2).ok and matches(fa2, milp), (which, value(fa2), value(milp))
-                ran += fa2.extra.get("lp_gmi_rows", 0) > 0
+    ran = sum(extended_runs_match_the_milp(family, size, 11, GMI_FORCED["root"], "lp_gmi_rows")
+              for family, size in [("random", (20,)), ("dense", (12, 0.3)), ("lattice", (4, 4)),
+                                   ("shared", (15, 2))])
     assert ran >= 3  # the rounds ran and kept cuts
