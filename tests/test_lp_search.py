@@ -86,13 +86,19 @@ def binding(draw: st.DrawFn) -> Instance:
 @settings(max_examples=80, deadline=None)
 @given(inst=st.one_of(extended(), binding()))
 def test_lp_search_equals_brute_force(path, inst) -> None:
+    forced_equals_brute_force(inst, FORCED[path], path)
+
+
+def forced_equals_brute_force(inst, constants: dict, where: str) -> None:
+    """fa2 with the module ``constants`` forced (:func:`forced`) answers ``inst`` as brute
+    force does: the same status, a verified decision of the same value."""
     ref = solve(inst, "brute-force")
-    with forced(**FORCED[path]):
+    with forced(**constants):
         ans = solve(inst, "fa2")
-    assert ans.status == ref.status, (path, ans.status, ref.status, ans.message, ans.extra)
+    assert ans.status == ref.status, (where, ans.status, ref.status, ans.message, ans.extra)
     if ans.has_decision:
         assert verify(inst, ans).ok, verify(inst, ans).summary()
-        assert matches(ans, ref), (path, value(ans), value(ref))
+        assert matches(ans, ref), (where, value(ans), value(ref))
 
 
 @settings(max_examples=80, deadline=None)

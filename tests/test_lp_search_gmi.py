@@ -20,15 +20,14 @@ from hypothesis import strategies as st
 
 import fa2opt.extensions.lp_search as lp_search
 import fa2opt.extensions.search as search
-from fa2opt import available_methods, solve, verify
+from fa2opt import available_methods
 from fa2opt.extensions import budget_use
 from fa2opt.extensions.leaf import BudgetArrays
-from fa2opt.verify import matches
 
-from test_extension_search import _brute, _subproblem, value
+from test_extension_search import _brute, _subproblem
 from test_extensions import extended
 from test_gmi_cuts import _point, _rounds
-from test_lp_search import FORCED, binding, extended_runs_match_the_milp, forced
+from test_lp_search import FORCED, binding, extended_runs_match_the_milp, forced_equals_brute_force
 
 HAVE_MILP = "milp" in available_methods()
 # the LP search forced, the enumeration leaf off (every subproblem an LP), GMI rounds from
@@ -159,13 +158,7 @@ def test_gmi_cuts_are_found_raise_the_budget_lp_and_are_tight() -> None:
 @settings(max_examples=80, deadline=None)
 @given(inst=st.one_of(extended(), binding()))
 def test_lp_search_with_gmi_cuts_equals_brute_force(where, inst) -> None:
-    ref = solve(inst, "brute-force")
-    with forced(**GMI_FORCED[where]):
-        ans = solve(inst, "fa2")
-    assert ans.status == ref.status, (where, ans.status, ref.status, ans.message, ans.extra)
-    if ans.has_decision:
-        assert verify(inst, ans).ok, verify(inst, ans).summary()
-        assert matches(ans, ref), (where, value(ans), value(ref))
+    forced_equals_brute_force(inst, GMI_FORCED[where], where)
 
 
 @pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
