@@ -155,6 +155,13 @@ CUT_FIRST_GMI = 1
 # than 128 (random DAGs 5,291 -> 4,032 nodes over 28 searches) but cost lattices and vsp graphs
 # that close within 64-128 nodes 20-80 ms each (docs/fa2.md)
 GMI_STALLED = 128
+# ... and in components of several flows when, by then, the search's bound is flat: the
+# bounds popped from node GMI_STALLED // 2 to GMI_STALLED closed less than GMI_FLAT of the
+# gap left at GMI_STALLED // 2 (shared-large 200x10 seed 0: 0 % of it, 594 nodes without the
+# rounds, 206 with them; where the bound still moves, 33-50 % on shared-large 150x6 and 200x10
+# seed 1, the rounds cost nodes: 256 -> 449 on 150x6; docs/fa2.md). The rounds then switch the
+# one-flow-exact bound (2) off, as in one-flow components they would.
+GMI_FLAT = 0.1
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
@@ -1170,7 +1177,9 @@ class LPSearch:
         cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
         # GMI rounds (4) when a smaller component's search is still open at its GMI_STALLED-th node
         gmi_at = (GMI_STALLED if CUTS == "gmi" and self.cuts == "cover" and GMI_STALLED
-                  and len(self.lp.flows) == 1 else INF)
+                  else INF)
+        several = len(self.lp.flows) > 1
+        half_popped = -INF  # the search's bound at node gmi_at // 2 (several flows' flat test)
         dive, dive_left = None, 0  # the child a plunge takes next, and its steps left
         while heap or dive is not None:
             if dive is not None:
@@ -1192,7 +1201,15 @@ class LPSearch:
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
-            if self.explored == gmi_at and self.dpb.kept is None:  # (5) would switch (2) off
+            if self.explored == gmi_at // 2:
+                half_popped = popped
+            if self.explored == gmi_at and (
+                    # one flow: not where (2) is kept ((5) would switch it off); several: where
+                    # the bound is flat (GMI_FLAT), whether (2) is kept or not
+                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)
+                    if several
+                    else self.dpb.kept is None):
+                self.dpb.kept = None  # (5) has no per-flow weights: (2) is off from here
                 # still open: GMI rounds now (below; on top of covers separated at a stall
                 # before), and no covers after them; a long search: pseudocosts trusted
                 # after RELIABLE_LARGE observations from now on, as in large components
