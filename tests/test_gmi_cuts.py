@@ -282,7 +282,7 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
         (self.cuts, len(self.lp.flows), len(heap), self.dpb.kept)) or real(self, heap, sol))
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
-    monkeypatch.setattr(FB, "GMI_STALLED", 4)
+    monkeypatch.setattr(FB, "GMI_STALLED_SEVERAL", 4)
     monkeypatch.setattr(FB, "GMI_FLAT", float("inf"))
     cases = [("shared", (12, 3)), ("shared-large", (30, 3)), ("shared-large", (40, 4))]
     settings_ = [{}, {"queueing": "worst-case"}, {"max_utilization": 0.6}]

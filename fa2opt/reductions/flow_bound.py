@@ -43,7 +43,8 @@ Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separa
 root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
 still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
 covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
-needs (1));
+needs (1)), and components of several flows whose search's bound is flat at their
+``GMI_STALLED_SEVERAL``-th node (``GMI_FLAT``; (2) is switched off there);
 they have finish-time columns, which (1)'s flows cannot
 price, so the bound is then the general Lagrangian relaxation (5) of every row but the
 convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
@@ -155,13 +156,14 @@ CUT_FIRST_GMI = 1
 # than 128 (random DAGs 5,291 -> 4,032 nodes over 28 searches) but cost lattices and vsp graphs
 # that close within 64-128 nodes 20-80 ms each (docs/fa2.md)
 GMI_STALLED = 128
-# ... and in components of several flows when, by then, the search's bound is flat: the
-# bounds popped from node GMI_STALLED // 2 to GMI_STALLED closed less than GMI_FLAT of the
-# gap left at GMI_STALLED // 2 (shared-large 200x10 seed 0: 0 % of it, 594 nodes without the
-# rounds, 206 with them; where the bound still moves, 33-50 % on shared-large 150x6 and 200x10
-# seed 1, the rounds cost nodes: 256 -> 449 on 150x6; docs/fa2.md). The rounds then switch the
-# one-flow-exact bound (2) off, as in one-flow components they would.
-GMI_FLAT = 0.1
+# ... and in components of several flows at their GMI_STALLED_SEVERAL-th node, only where the
+# search's bound is flat by then: the bounds popped from node GMI_STALLED_SEVERAL // 2 on
+# closed less than GMI_FLAT of the gap left there (shared-large 200x10 seed 0: none of it,
+# 594 nodes without the rounds, 101 with them at 64, 206 at 128; where the bound still
+# moves, 25-50 % on shared-large 150x6 and 200x10 seed 1, the rounds cost nodes: 256 -> 449
+# on 150x6 at 128; at 32 the 3-6-flow family lost, 120x6 #0 rho 0.6 66 -> 142; docs/fa2.md).
+# The rounds then switch the one-flow-exact bound (2) off: (5) has no per-flow weights.
+GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
@@ -1175,10 +1177,11 @@ class LPSearch:
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
         cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
-        # GMI rounds (4) when a smaller component's search is still open at its GMI_STALLED-th node
-        gmi_at = (GMI_STALLED if CUTS == "gmi" and self.cuts == "cover" and GMI_STALLED
-                  else INF)
+        # GMI rounds (4) when a smaller component's search is still open at its GMI_STALLED-th
+        # node (one flow) or flat at its GMI_STALLED_SEVERAL-th (several)
         several = len(self.lp.flows) > 1
+        stalled = GMI_STALLED_SEVERAL if several else GMI_STALLED
+        gmi_at = stalled if CUTS == "gmi" and self.cuts == "cover" and stalled else INF
         half_popped = -INF  # the search's bound at node gmi_at // 2 (several flows' flat test)
         dive, dive_left = None, 0  # the child a plunge takes next, and its steps left
         while heap or dive is not None:
