@@ -150,8 +150,8 @@ CUT_FIRST_GMI = 1
 # ... and in smaller one-flow components, once the search is still open at its
 # GMI_STALLED-th node (the root gap not closed by 128 nodes of branching: random 100 seed 1
 # under worst-case queueing ran 2,299 nodes without them, 243 with them; docs/fa2.md), unless
-# the one-flow-exact bound (2) is kept (it needs (1)'s per-flow weights). Not with several
-# flows: on the 3-6-flow family the rounds cost more than they saved wherever they fired
+# the one-flow-exact bound (2) is kept (it needs (1)'s per-flow weights). Not so with several
+# flows (only at a flat bound, below): on the 3-6-flow family the rounds cost more than they saved wherever they fired
 # (and shared-large 100x5 went 0.35 -> 4.1 s with them at the root). 64 searched fewer nodes
 # than 128 (random DAGs 5,291 -> 4,032 nodes over 28 searches) but cost lattices and vsp graphs
 # that close within 64-128 nodes 20-80 ms each (docs/fa2.md)
