@@ -221,8 +221,8 @@ def test_gmi_cuts_on_top_of_cover_cuts_hold_for_every_feasible_choice(seed, shar
        queueing=st.sampled_from(("batch-fill", "none", "worst-case")), rho=st.sampled_from((1.0, 0.9, 0.6)))
 def test_fa2_with_gmi_rounds_at_a_stall_equals_brute_force(seed, shared, stacked, queueing, rho):
     """The GMI trigger forced at the 2nd search node of a small one-flow component (about one
-    drawn instance in ten searches past it with open nodes; with two flows it must not fire,
-    and the search is the covers' one; ``stacked``: covers
+    drawn instance in ten searches past it with open nodes; with two flows it fires only
+    where the bound is flat, never at the 2nd node, and the search is the covers' one; ``stacked``: covers
     forced at the 2nd node by the stall rule, GMI at the 3rd on top of them): the rounds are
     separated mid-search at the root's LP, the open nodes re-keyed by (5) and those reaching
     the incumbent dropped; fa2 still equals brute force under each queueing model and
@@ -265,3 +265,36 @@ def test_gmi_rounds_at_a_stall_on_generated_graphs_equal_the_milp(monkeypatch):
                 want = fa2opt.solve(inst, "milp", time_limit=60)
                 assert got.status == want.status and matches(got, want), (family, size, seed, extra)
     assert sum(cuts == "gmi" and n > 0 for cuts, n in fired) >= 3
+
+
+def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatch):
+    """Components of several flows get the rounds where the search's bound is flat
+    (``GMI_FLAT``); forced here (the trigger at the 4th node, every bound counted as flat) on
+    generated shared-flow graphs under each queueing model and a 0.6 cap: the rounds run with
+    several flows and open nodes to re-key, switching off the one-flow-exact bound (2)
+    where it was kept, and fa2 = the MILP on every instance (so re-keying wrongly, or
+    keeping (2) at (5)'s multipliers, can fail it)."""
+    from dataclasses import replace
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    fired = []
+    real = FB.LPSearch.rekey
+    monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
+        (self.cuts, len(self.lp.flows), len(heap), self.dpb.kept)) or real(self, heap, sol))
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(FB, "GMI_STALLED_SEVERAL", 4)
+    monkeypatch.setattr(FB, "GMI_FLAT", float("inf"))
+    cases = [("shared", (12, 3)), ("shared-large", (30, 3)), ("shared-large", (40, 4))]
+    settings_ = [{}, {"queueing": "worst-case"}, {"max_utilization": 0.6}]
+    for seed in range(3):
+        for family, size in cases:
+            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            for extra in settings_:
+                inst = replace(base, **extra)
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+                want = fa2opt.solve(inst, "milp", time_limit=60)
+                assert got.status == want.status and matches(got, want), (family, size, seed, extra)
+    several = [f for f in fired if f[0] == "gmi" and f[1] > 1 and f[2] > 0]
+    assert len(several) >= 3, fired
+    assert all(kept is None for *_, kept in several)

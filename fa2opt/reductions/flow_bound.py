@@ -43,7 +43,8 @@ Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separa
 root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
 still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
 covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
-needs (1));
+needs (1)), and components of several flows whose search's bound is flat at their
+``GMI_STALLED_SEVERAL``-th node (``GMI_FLAT``; (2) is switched off there);
 they have finish-time columns, which (1)'s flows cannot
 price, so the bound is then the general Lagrangian relaxation (5) of every row but the
 convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
@@ -149,12 +150,20 @@ CUT_FIRST_GMI = 1
 # ... and in smaller one-flow components, once the search is still open at its
 # GMI_STALLED-th node (the root gap not closed by 128 nodes of branching: random 100 seed 1
 # under worst-case queueing ran 2,299 nodes without them, 243 with them; docs/fa2.md), unless
-# the one-flow-exact bound (2) is kept (it needs (1)'s per-flow weights). Not with several
-# flows: on the 3-6-flow family the rounds cost more than they saved wherever they fired
+# the one-flow-exact bound (2) is kept (it needs (1)'s per-flow weights). Not so with several
+# flows (only at a flat bound, below): on the 3-6-flow family the rounds cost more than they saved wherever they fired
 # (and shared-large 100x5 went 0.35 -> 4.1 s with them at the root). 64 searched fewer nodes
 # than 128 (random DAGs 5,291 -> 4,032 nodes over 28 searches) but cost lattices and vsp graphs
 # that close within 64-128 nodes 20-80 ms each (docs/fa2.md)
 GMI_STALLED = 128
+# ... and in components of several flows at their GMI_STALLED_SEVERAL-th node, only where the
+# search's bound is flat by then: the bounds popped from node GMI_STALLED_SEVERAL // 2 on
+# closed less than GMI_FLAT of the gap left there (shared-large 200x10 seed 0: none of it,
+# 594 nodes without the rounds, 101 with them at 64, 206 at 128; where the bound still
+# moves, 25-50 % on shared-large 150x6 and 200x10 seed 1, the rounds cost nodes: 256 -> 449
+# on 150x6 at 128; at 32 the 3-6-flow family lost, 120x6 #0 rho 0.6 66 -> 142; docs/fa2.md).
+# The rounds then switch the one-flow-exact bound (2) off: (5) has no per-flow weights.
+GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
@@ -1168,9 +1177,12 @@ class LPSearch:
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
         cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
-        # GMI rounds (4) when a smaller component's search is still open at its GMI_STALLED-th node
-        gmi_at = (GMI_STALLED if CUTS == "gmi" and self.cuts == "cover" and GMI_STALLED
-                  and len(self.lp.flows) == 1 else INF)
+        # GMI rounds (4) when a smaller component's search is still open at its GMI_STALLED-th
+        # node (one flow) or flat at its GMI_STALLED_SEVERAL-th (several)
+        several = len(self.lp.flows) > 1
+        stalled = GMI_STALLED_SEVERAL if several else GMI_STALLED
+        gmi_at = stalled if CUTS == "gmi" and self.cuts == "cover" and stalled else INF
+        half_popped = -INF  # the search's bound at node gmi_at // 2 (several flows' flat test)
         dive, dive_left = None, 0  # the child a plunge takes next, and its steps left
         while heap or dive is not None:
             if dive is not None:
@@ -1192,7 +1204,15 @@ class LPSearch:
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
-            if self.explored == gmi_at and self.dpb.kept is None:  # (5) would switch (2) off
+            if self.explored == gmi_at // 2:
+                half_popped = popped
+            if self.explored == gmi_at and (
+                    # one flow: not where (2) is kept ((5) would switch it off); several: where
+                    # the bound is flat (GMI_FLAT), whether (2) is kept or not
+                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)
+                    if several
+                    else self.dpb.kept is None):
+                self.dpb.kept = None  # (5) has no per-flow weights: (2) is off from here
                 # still open: GMI rounds now (below; on top of covers separated at a stall
                 # before), and no covers after them; a long search: pseudocosts trusted
                 # after RELIABLE_LARGE observations from now on, as in large components
