@@ -71,6 +71,24 @@ def _assert_rounds_hold(dp, s: LPSearch) -> None:
             assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
 
 
+def _generated_equal_the_milp(cases: list[tuple[str, tuple]], settings_: list[dict]) -> None:
+    """fa2 = the MILP (60 s each) on instances 0-2 of each generated family at each size, under
+    each of ``settings_`` (``dataclasses.replace`` of the instance: queueing, utilisation cap;
+    ``{}``: as generated)."""
+    from dataclasses import replace
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    for seed in range(3):
+        for family, size in cases:
+            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            for extra in settings_:
+                inst = replace(base, **extra)
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+                want = fa2opt.solve(inst, "milp", time_limit=60)
+                assert got.status == want.status and matches(got, want), (family, size, seed, extra)
+
+
 def _instances(seed: int, count: int):
     rng = random.Random(seed)
     for _ in range(count):
@@ -136,21 +154,12 @@ def test_fa2_with_gmi_cuts_at_the_root_equals_brute_force(seed, shared):
 def test_fa2_with_gmi_cuts_on_generated_graphs_equals_the_milp(monkeypatch):
     """Generated lattices, random and dense DAGs and series-parallel graphs with edge
     latencies (searches of several nodes after the cuts): fa2 = the MILP on every one."""
-    from fa2opt.generate import FAMILIES
-    from fa2opt.verify import matches
-
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
     monkeypatch.setattr(FB, "CUTS", "gmi")
     monkeypatch.setattr(FB, "GMI_MIN_COUPLING", 1)
     monkeypatch.setattr(FB, "PLUNGE_EVERY", 3)
-    cases = [("lattice", (4, 4)), ("lattice", (3, 6)), ("random", (20,)), ("dense", (10, 0.3)),
-             ("vsp", (30,))]
-    for seed in range(3):
-        for family, size in cases:
-            inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
-            got = fa2opt.solve(inst, "fa2", time_limit=60)
-            want = fa2opt.solve(inst, "milp", time_limit=60)
-            assert got.status == want.status and matches(got, want), (family, size, seed)
+    _generated_equal_the_milp([("lattice", (4, 4)), ("lattice", (3, 6)), ("random", (20,)),
+                               ("dense", (10, 0.3)), ("vsp", (30,))], [{}])
 
 
 def test_a_gmi_search_stopped_by_the_deadline_keeps_a_valid_lower_bound(monkeypatch):
@@ -244,26 +253,15 @@ def test_gmi_rounds_at_a_stall_on_generated_graphs_equal_the_milp(monkeypatch):
     worst-case queueing and a 0.6 utilisation cap, the GMI trigger at the 2nd search node:
     the rounds run mid-search with open nodes to re-key (so the test can fail), and fa2 = the
     MILP on every instance."""
-    from dataclasses import replace
-    from fa2opt.generate import FAMILIES
-    from fa2opt.verify import matches
-
     fired = []
     real = FB.LPSearch.rekey
     monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
         (self.cuts, len(heap))) or real(self, heap, sol))
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
     monkeypatch.setattr(FB, "GMI_STALLED", 2)
-    cases = [("lattice", (4, 4)), ("random", (20,)), ("vsp", (30,)), ("dense", (10, 0.3))]
-    settings_ = [{"queueing": "worst-case"}, {"max_utilization": 0.6}]
-    for seed in range(3):
-        for family, size in cases:
-            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
-            for extra in settings_:
-                inst = replace(base, **extra)
-                got = fa2opt.solve(inst, "fa2", time_limit=60)
-                want = fa2opt.solve(inst, "milp", time_limit=60)
-                assert got.status == want.status and matches(got, want), (family, size, seed, extra)
+    _generated_equal_the_milp([("lattice", (4, 4)), ("random", (20,)), ("vsp", (30,)),
+                               ("dense", (10, 0.3))],
+                              [{"queueing": "worst-case"}, {"max_utilization": 0.6}])
     assert sum(cuts == "gmi" and n > 0 for cuts, n in fired) >= 3
 
 
@@ -274,10 +272,6 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     several flows and open nodes to re-key, switching off the one-flow-exact bound (2)
     where it was kept, and fa2 = the MILP on every instance (so re-keying wrongly, or
     keeping (2) at (5)'s multipliers, can fail it)."""
-    from dataclasses import replace
-    from fa2opt.generate import FAMILIES
-    from fa2opt.verify import matches
-
     fired = []
     real = FB.LPSearch.rekey
     monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
@@ -285,16 +279,9 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
     monkeypatch.setattr(FB, "GMI_STALLED_SEVERAL", 4)
     monkeypatch.setattr(FB, "GMI_FLAT", float("inf"))
-    cases = [("shared", (12, 3)), ("shared-large", (30, 3)), ("shared-large", (40, 4))]
-    settings_ = [{}, {"queueing": "worst-case"}, {"max_utilization": 0.6}]
-    for seed in range(3):
-        for family, size in cases:
-            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
-            for extra in settings_:
-                inst = replace(base, **extra)
-                got = fa2opt.solve(inst, "fa2", time_limit=60)
-                want = fa2opt.solve(inst, "milp", time_limit=60)
-                assert got.status == want.status and matches(got, want), (family, size, seed, extra)
+    _generated_equal_the_milp([("shared", (12, 3)), ("shared-large", (30, 3)),
+                               ("shared-large", (40, 4))],
+                              [{}, {"queueing": "worst-case"}, {"max_utilization": 0.6}])
     several = [f for f in fired if f[0] == "gmi" and f[1] > 1 and f[2] > 0]
     assert len(several) >= 3, fired
     assert all(kept is None for *_, kept in several)
