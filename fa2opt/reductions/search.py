@@ -85,6 +85,10 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # set-up; measured side by side on the dense and shared families and small non-SP DAGs,
 # docs/fa2.md)
 FLOW_MIN_COUPLING = 6
+# Components whose coupling space (Π_w candidates) is at most this, every tree small, are
+# decided by evaluating every fixing on shared fronts (.fixing) when the arithmetic declares
+# ``fronts`` (measured against the searches in docs/fa2.md)
+FIXING_MAX_SPACE = 64
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -155,6 +159,9 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         res.stats["components"] = res.explored = len(dp.flows)  # a component per flow
         return res
     lagrange = arithmetic.prices
+    fronts = arithmetic.fronts
+    if fronts:  # (imported here: fixing uses the Pareto DP, which imports this package)
+        from .fixing import fits as _fits, fixing_search as _fixing_search
     total, lower, choice = 0.0, 0.0, {}
     explored = solves = 0
     timed_out = False
@@ -165,6 +172,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         cut = cutoff - total - free_cost if j == len(parts) - 1 else INF
         if not sub.coupling:
             res = _independent(sub, remainder)
+        elif fronts and _space(sub) <= FIXING_MAX_SPACE and _fits(sub):
+            res = _fixing_search(sub, deadline, cut)
         elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
             res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline, cut)
