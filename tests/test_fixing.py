@@ -68,7 +68,8 @@ def test_fixing_dp_equals_brute_force_and_the_searches(inst):
     fixings equals the Lagrangian / equal-split search on it, and the whole decision equals
     brute force."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 10 ** 9)  # every small tree, whatever its space
+        mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)  # every small tree, whatever its space
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 10 ** 9)
         problem, dp, inverse = _decoupled(inst)
         ref = fa2opt.solve(inst, "brute-force")
         if dp is None:
@@ -85,6 +86,7 @@ def test_fixing_dp_on_dense_dags_with_duplicated_nodes():
     rng = random.Random(7)
     used = 0
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)
         mp.setattr(SEARCH, "FIXING_MAX_SPACE", 10 ** 9)
         for _ in range(30):
             inst = dense_dag_instance(rng, rng.randint(5, 8), rng.randint(3, 4), rng.uniform(0.3, 0.6))
@@ -168,8 +170,8 @@ def test_fa2_at_the_sla_edge_equals_brute_force(inst):
 
 
 def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
-    """``search`` evaluates fixings exactly when the space is at most FIXING_MAX_SPACE, the
-    trees are small and the arithmetic declares ``fronts``."""
+    """``search`` evaluates fixings exactly when the space is within FIXING_MIN_SPACE and
+    FIXING_MAX_SPACE, the trees are small and the arithmetic declares ``fronts``."""
     calls = []
     real = fixing_search
 
@@ -182,7 +184,7 @@ def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
     inst = dense_dag_instance(rng, 7, 4, 0.5)
     _, dp, _ = _decoupled(inst)
     space = SEARCH._space(dp)
-    assert dp.coupling and space > 1
+    assert dp.coupling and space >= SEARCH.FIXING_MIN_SPACE
     monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", space)
     a = SEARCH.search(dp, EXACT_FRONTS)
     assert calls
@@ -190,5 +192,9 @@ def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
     b = SEARCH.search(dp, SEARCHES_ONLY)
     monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", space - 1)
     c = SEARCH.search(dp, EXACT_FRONTS)
+    assert not calls
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", space)
+    monkeypatch.setattr(SEARCH, "FIXING_MIN_SPACE", space + 1)
+    SEARCH.search(dp, EXACT_FRONTS)
     assert not calls
     assert a.cost == pytest.approx(b.cost, rel=1e-9) and c.cost == pytest.approx(b.cost, rel=1e-9)

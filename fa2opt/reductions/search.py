@@ -85,10 +85,12 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # set-up; measured side by side on the dense and shared families and small non-SP DAGs,
 # docs/fa2.md)
 FLOW_MIN_COUPLING = 6
-# Components whose coupling space (Π_w candidates) is at most this, every tree small, are
+# Components whose coupling space (Π_w candidates) is within these, every tree small, are
 # decided by evaluating every fixing on shared fronts (.fixing) when the arithmetic declares
-# ``fronts`` (measured against the searches in docs/fa2.md)
-FIXING_MAX_SPACE = 64
+# ``fronts``: 0.1-0.9x the searches' time from 3 to 1,152 fixings, 0.9-1.15x at 1-2 (one or
+# two remainder solves: nothing to share) (scripts/bench_fixing.py, docs/fa2.md)
+FIXING_MIN_SPACE = 3
+FIXING_MAX_SPACE = 256
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -172,7 +174,7 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         cut = cutoff - total - free_cost if j == len(parts) - 1 else INF
         if not sub.coupling:
             res = _independent(sub, remainder)
-        elif fronts and _space(sub) <= FIXING_MAX_SPACE and _fits(sub):
+        elif fronts and FIXING_MIN_SPACE <= _space(sub) <= FIXING_MAX_SPACE and _fits(sub):
             res = _fixing_search(sub, deadline, cut)
         elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
