@@ -87,10 +87,11 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 FLOW_MIN_COUPLING = 6
 # Components whose coupling space (Π_w candidates) is within these, every tree small, are
 # decided by evaluating every fixing on shared fronts (.fixing) when the arithmetic declares
-# ``fronts``: 0.1-0.9x the searches' time from 3 to 1,152 fixings, 0.9-1.15x at 1-2 (one or
-# two remainder solves: nothing to share) (scripts/bench_fixing.py, docs/fa2.md)
+# ``fronts``: median 0.2-0.6x the searches' time from 3 to 1,024 fixings (one component of 28
+# at 1.4x), 0.8x median but up to 2.6x above, 0.8-1.2x at 1-2 (one or two remainder solves:
+# nothing to share) (scripts/bench_fixing.py, docs/fa2.md)
 FIXING_MIN_SPACE = 3
-FIXING_MAX_SPACE = 256
+FIXING_MAX_SPACE = 1024
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
