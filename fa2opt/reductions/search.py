@@ -47,6 +47,11 @@ the split above without the ascent -- with coupling nodes branched in the decoup
 (most leaves first) and remainder results memoised per flow on its own coupling nodes'
 (partial) fixing.
 
+**Every fixing** (an arithmetic that declares ``fronts``, the exact one): a component whose
+coupling space is between ``FIXING_MIN_SPACE`` and ``FIXING_MAX_SPACE`` and whose trees are
+small is decided by evaluating its fixings on fronts shared between them instead
+(:mod:`fa2opt.reductions.fixing`).
+
 **Single candidates.** A coupling node left with one candidate (after pruning) is fixed to
 it before either search, not branched on: a level with one child decides nothing, and in
 the equal split its leaves' shares of c_w already add to c_w, so its bound is the same; on a
