@@ -55,6 +55,7 @@ from typing import Mapping
 
 from ..pareto import (BOUND_COMPOSITES, LAGRANGE_PARTS, Front, _Context, _fold_bounded,
                       _pick_parallel, backtrack, parallel, series, series_min)
+from . import sp_decompose
 from .decouple import DecoupledProblem
 from .search import INF, SearchResult, _Deadline, _equal_split_bound, _Exact
 from .sptree import Delay, Leaf, Parallel, Series, SPTree
@@ -120,6 +121,9 @@ def _structure(tree: SPTree, coupling: frozenset[str]) -> tuple | None:
     if len(_STRUCTS) > _STRUCT_MAX:
         del _STRUCTS[next(iter(_STRUCTS))]
     return out
+
+
+sp_decompose._DERIVED.append(_STRUCTS.clear)  # clear_cache() forgets the structures too
 
 
 class _Flow:
@@ -190,9 +194,9 @@ class _Flow:
                         picks.append(r)
                     else:
                         out = _pick_parallel(picks)
-        elif len(free) > 1 and len(free) + len(coupled) + (1 if lats else 0) >= LAGRANGE_PARTS:
-            # a long series: the Pareto DP's bounded fold per fixing (its free parts' full
-            # front would be long, and _fold_bounded forms only what can be cheapest)
+        elif len(free) >= LAGRANGE_PARTS:
+            # many free parts: the Pareto DP's bounded fold per fixing (their full front
+            # would be long, and _fold_bounded forms only what can be cheapest)
             fronts = [self.free_front(p) for p in free]
             fronts += [self.front(p, fixing) for p in coupled]
             if lats:
