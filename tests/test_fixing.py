@@ -198,3 +198,30 @@ def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
     SEARCH.search(dp, EXACT_FRONTS)
     assert not calls
     assert a.cost == pytest.approx(b.cost, rel=1e-9) and c.cost == pytest.approx(b.cost, rel=1e-9)
+
+
+def test_a_deadline_after_the_first_fixing_keeps_it_as_the_incumbent(monkeypatch):
+    """The clock passes the deadline after the first fixing (every coupling node fastest):
+    that fixing's value is the answer, ``timed_out``, with a lower bound not above it nor
+    above the optimum."""
+    fixing = sys.modules["fa2opt.reductions.fixing"]
+    rng = random.Random(9)
+    checked = 0
+    for _ in range(10):
+        inst = dense_dag_instance(rng, 7, 4, 0.5)
+        problem, dp, inverse = _decoupled(inst)
+        ref = fa2opt.solve(inst, "brute-force")
+        for sub in components(dp):
+            if not sub.coupling or not fits(sub) or SEARCH._space(sub) < 2:
+                continue
+            ticks = iter([0.0] + [2.0] * 1000)  # the first check in time, then past it
+            monkeypatch.setattr(fixing.time, "perf_counter", lambda: next(ticks))
+            res = fixing_search(sub, deadline=1.0)
+            monkeypatch.undo()
+            assert res.timed_out and res.explored == 2
+            assert res.lower_bound <= res.cost and res.lower_bound <= ref.cost * (1 + 1e-9)
+            assert problem.meets_slas(CHAIN.invert(res.choice, inverse))
+            opt = fixing_search(sub)
+            assert res.cost >= opt.cost * (1 - 1e-9) and res.lower_bound <= opt.cost * (1 + 1e-9)
+            checked += 1
+    assert checked >= 5
