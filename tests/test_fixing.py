@@ -225,3 +225,88 @@ def test_a_deadline_after_the_first_fixing_keeps_it_as_the_incumbent(monkeypatch
             assert res.cost >= opt.cost * (1 - 1e-9) and res.lower_bound <= opt.cost * (1 + 1e-9)
             checked += 1
     assert checked >= 5
+
+
+def _family(name: str, shape: str | None = None):
+    """Issue 13's family ``name`` (``FAMILIES``), two instances per size (the benchmarks'
+    streams)."""
+    import zlib
+
+    import numpy as np
+    from fa2opt.generate import FAMILIES
+    gen, sizes = FAMILIES[name]
+    for size in sizes:
+        if shape is not None and size[1] != shape:
+            continue
+        for rep in range(2):
+            rng = np.random.default_rng([2026, zlib.crc32(f"{name}{tuple(size)}".encode()), rep])
+            yield gen(rng, *size)
+
+
+@pytest.mark.parametrize("scale", [0.9, 1.0, 1.15, 1.4])
+def test_fixing_dp_equals_the_searches_on_the_small_family(scale):
+    """Issue 13's small non-SP graphs (2-12 nodes; two coupling leaves in one series, fixed
+    leaves beside free parts, long series), SLAs scaled: the fixing DP forced on every
+    component equals the searches, and its choice meets the SLAs."""
+    used = 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 10 ** 9)
+        for inst in _family("small", "non-sp"):
+            inst = inst.with_slas({f.name: f.sla_ms * scale for f in inst.flows})
+            problem, dp, inverse = _decoupled(inst)
+            if dp is None:
+                continue
+            for sub in components(dp):
+                if not sub.coupling or not fits(sub):
+                    continue
+                used += 1
+                mine, theirs = fixing_search(sub), SEARCH.search(sub, SEARCHES_ONLY)
+                assert (mine is None) == (theirs is None)
+                if mine is not None:
+                    assert mine.cost == pytest.approx(theirs.cost, rel=1e-9, abs=1e-9)
+            res = SEARCH.search(dp, EXACT_FRONTS)
+            ref = SEARCH.search(dp, SEARCHES_ONLY)
+            assert res.cost == pytest.approx(ref.cost, rel=1e-9)
+            positions = CHAIN.invert(res.choice, inverse)
+            assert problem.meets_slas(positions)
+            assert problem.cost(positions) == pytest.approx(ref.cost, rel=1e-9)
+    assert used >= 8
+
+
+def _fork_shared(rng: random.Random) -> Instance:
+    """Flow ``pair`` is the two nodes b, c side by side (its tree: Parallel(b, c), both
+    coupling leaves: its root's fixed leaves are one point, their maximum); flow ``main``
+    is a → {b, c}. Random rows, SLAs between each flow's all-fastest and 1.5x it."""
+    nodes = []
+    for v in "abc":
+        base = rng.uniform(5, 40)
+        rows = sorted({(u, round(base * (0.2 + 0.8 / u) * rng.uniform(0.8, 1.2), 3))
+                       for u in rng.sample([1, 2, 3, 4, 6, 8], 4)})
+        nodes.append(Node(v, tuple(Config(1, "cpu", float(u), lat) for u, lat in rows)))
+    edges = (Edge("a", "b", float(rng.choice([0, 2]))), Edge("a", "c"))
+    inst = Instance("fork-shared", tuple(nodes), edges,
+                    (Flow("main", 1.0, 1.0, ("a", "b", "c")), Flow("pair", 1.0, 1.0, ("b", "c"))))
+    problem = Problem.from_instance(inst)
+    fast = problem.flow_latencies(problem.fastest_choice())
+    return inst.with_slas({f: round(x * rng.uniform(1.0, 1.5), 3) for f, x in fast.items()})
+
+
+def test_a_parallel_of_coupling_leaves_at_a_root():
+    """Two coupling leaves side by side at a flow's root (the cheapest point of a parallel
+    with fixed leaves): fa2 equals brute force, the fixing DP equals the searches."""
+    rng = random.Random(17)
+    used = 0
+    for _ in range(40):
+        inst = _fork_shared(rng)
+        problem, dp, inverse = _decoupled(inst)
+        ref = fa2opt.solve(inst, "brute-force")
+        ans = fa2opt.solve(inst, "fa2")
+        assert ans.status == ref.status
+        if dp is None:
+            continue
+        assert verify(inst, ans).ok and matches(ans, ref), (ans.cost, ref.cost)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)
+            used += _check_component_by_component(problem, dp, inverse, ref)
+    assert used >= 30
