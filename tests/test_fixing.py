@@ -157,13 +157,15 @@ def test_ties_between_fixings(sla):
         assert verify(inst, ans).ok and matches(ans, ref), (ans.cost, ref.cost)
 
 
-@settings(max_examples=60, deadline=None)
-@given(edge_instances(max_nodes=5, max_configs=4))
+@settings(max_examples=100, deadline=None)
+@given(edge_instances(max_nodes=6, max_configs=4))
 def test_fa2_at_the_sla_edge_equals_brute_force(inst):
-    """SLAs at the spec's tolerance edge: fa2 (whose small coupling components now take the
-    fixing DP, the cutoffs of the edge's enumeration included) equals brute force."""
+    """SLAs at the spec's tolerance edge: fa2 with the fixing DP on every coupled component
+    with small trees (the cutoffs of the edge's enumeration included) equals brute force."""
     ref = fa2opt.solve(inst, "brute-force")
-    ans = fa2opt.solve(inst, "fa2")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)
+        ans = fa2opt.solve(inst, "fa2")
     assert ans.status == ref.status, (ans.status, ans.message)
     if ref.status == "optimal":
         assert verify(inst, ans).ok and matches(ans, ref), (ans.cost, ref.cost)
