@@ -16,21 +16,28 @@ the Lagrangian search per primal). Most of a tree does not depend on a given cou
   point (latency, 0): its cost is counted once, in Σ_w c_w), so a series of free parts and
   fixed leaves is the free parts' front shifted.
 
-So for a flow with root front F_f(k) (cut at its budget; its last point is the cheapest)
+A flow's root needs only its cheapest point within the budget (as in
+:func:`fa2opt.pareto.pareto_remainder`): a parallel's parts each at their own cheapest (a
+free part's once for every fixing), a series' last step against its free parts' shared front
+by the two-pointer :func:`~fa2opt.pareto.series_min` (a series of at least
+``LAGRANGE_PARTS`` free parts: the Pareto DP's bounded fold per fixing instead). So
 
-    OPT = min over k of  Σ_w c_w(k_w) + Σ_f cost of the last point of F_f(k|C_f)
+    OPT = min over k of  Σ_w c_w(k_w) + Σ_f cheapest point of flow f's root for k|C_f
 
-with C_f flow f's coupling nodes; the fixings are enumerated depth-first over the
-component's coupling nodes, each node's candidates cheapest first, and a branch is cut as
-soon as its Σ c_w reaches the best value found (the costs rise along a node's candidates, so
-the rest of that node's candidates are cut with it). The choice is backtracked
-(:func:`fa2opt.pareto.backtrack`) from the winning fixing's root fronts. The arithmetic is
+with C_f flow f's coupling nodes. The fixings are enumerated depth-first over the coupling
+nodes with more than one candidate, each node's candidates cheapest first. A partial
+fixing is completed with every unfixed node at its fastest candidate: a fixing like any
+other, and its flows' remainder R a lower bound for every completion (a faster coupling
+node only loosens the budgets), so a branch is cut when Σ_fixed c_w + Σ_unfixed min c_w + R
+reaches the best value found (with the root's R, the least of all, the rest of a node's
+candidates are cut at once: their costs rise). The choice is backtracked
+(:func:`fa2opt.pareto.backtrack`) from the winning fixing's root points. The arithmetic is
 the Pareto DP's own (:func:`fa2opt.pareto.series`, :func:`~fa2opt.pareto.parallel`); caps
 (budget minus the least latency in series with a part) are taken with every coupling leaf
 at its fastest candidate, a valid cap for every fixing, so that one front serves them all.
 
-Exact: every fixing that is not cut is evaluated by exact fronts, and a cut fixing's Σ c_w
-alone already reaches a feasible value. **Complexity**: front operations over Σ over the
+Exact: every fixing that is not cut is evaluated by exact fronts, and a cut one has a valid
+lower bound at or above a feasible value. **Complexity**: front operations over Σ over the
 coupled sub-trees t of Π_{w ∈ C(t)} |cand_w| (each free sub-tree once), plus the enumeration,
 at most Π_w |cand_w| fixings of Σ_f O(1) look-ups each. This is the dynamic programming
 over a tree decomposition whose bags carry the coupling nodes (Bodlaender, "A tourist guide
@@ -39,13 +46,14 @@ per sub-tree indexed by the states of the shared variables it sees; here the sub
 the series-parallel decomposition are the bags and a state is a whole Pareto front. For
 the time-cost trade-off on series-parallel networks with node reduction see the references
 in :mod:`fa2opt.reductions.search` (Demeulemeester, Herroelen & Elmaghraby 1996; Bein,
-Kamburowski & Stallmann 1992).
+Kamburowski & Stallmann 1992). It generalises the plan's ``_enumerate`` (flat trees only,
+each flow swept per combination: still faster there) to any tree.
 
-Used by :func:`~fa2opt.reductions.search.search` on components whose coupling space is at
-most :data:`~fa2opt.reductions.search.FIXING_MAX_SPACE` and whose trees are small
-(:func:`fits`), when the arithmetic declares ``fronts`` (the exact one; the grid's fronts are
-another arithmetic). The per-fixing recursion is as deep as a tree, bounded by
-:func:`fits`.
+Used by :func:`~fa2opt.reductions.search.search` on components whose coupling space is
+between :data:`~fa2opt.reductions.search.FIXING_MIN_SPACE` and ``FIXING_MAX_SPACE`` and whose
+trees are small (:func:`fits`), when the arithmetic declares ``fronts`` (the exact one; the
+grid's fronts are another arithmetic). The per-fixing recursion is as deep as a tree,
+bounded by :func:`fits`; the enumeration's by log2 of the space.
 """
 
 from __future__ import annotations
