@@ -312,3 +312,22 @@ def test_a_parallel_of_coupling_leaves_at_a_root():
             mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)
             used += _check_component_by_component(problem, dp, inverse, ref)
     assert used >= 30
+
+
+def test_fixing_dp_on_flows_sharing_most_nodes():
+    """Two to four flows over windows of one small graph (``helpers.shared_instances``: most
+    nodes shared, so components of several flows and several coupling nodes): the fixing
+    DP forced on every component equals the searches and brute force."""
+    from helpers import shared_instances
+    used = 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FIXING_MIN_SPACE", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 10 ** 9)
+        for inst in shared_instances(12, 5, nodes=(4, 7), configs=(3, 5)):
+            problem, dp, inverse = _decoupled(inst)
+            ref = fa2opt.solve(inst, "brute-force")
+            if dp is None:
+                assert ref.status == "infeasible"
+                continue
+            used += _check_component_by_component(problem, dp, inverse, ref)
+    assert used >= 8
