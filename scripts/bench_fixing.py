@@ -13,7 +13,7 @@ median of ``--reps`` calls each; both values are checked equal. Prints one line 
 component (``--verbose``) and a table per coupling-space bucket: components, the median and
 the worst of the per-component time ratios fixing / search::
 
-    python scripts/bench_fixing.py --reps 20 --more-dense 12 --max-space 8192
+    python scripts/bench_fixing.py --reps 20 --more-dense 12 --small-shared 40 --max-space 8192
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ BUCKETS = ((1, 1), (2, 2), (3, 4), (5, 8), (9, 16), (17, 32), (33, 64), (65, 128
            (129, 256), (257, 1024), (1025, 10 ** 9))
 
 
-def instances(more_dense: int = 0):
+def instances(more_dense: int = 0, small_shared: int = 0):
     """(family, instance) pairs: small, dense, shared (bench_decision's streams), pipelines;
     ``more_dense``: that many more dense DAGs of each of 8, 10 and 12 nodes (``dense+``,
-    ``fa2opt.generate.dense_dag`` from seed 1), where coupling spaces of 3-10,000 occur."""
+    ``fa2opt.generate.dense_dag`` from seed 1), where coupling spaces of 3-10,000 occur;
+    ``small_shared``: that many flows-over-windows instances of 4-8 nodes, 3-12 rows per node
+    (``shared-small``: ``tests/helpers.shared_instances(N, 11, nodes=(4, 8), configs=(3,
+    12))``, components of 2-4 flows with small trees)."""
     from bench_decision import family_rng
     from fa2opt.generate import DENSE_CASES, FAMILIES, dense_dag, shared_flows
     from fa2opt.io import load_instance
@@ -58,6 +61,9 @@ def instances(more_dense: int = 0):
     for n, p in ((8, 0.4), (10, 0.35), (12, 0.3)):
         for _ in range(more_dense):
             yield "dense+", dense_dag(rng, n, p)
+    for i in range(small_shared):
+        yield "shared-small", shared_flows(np.random.default_rng([11, i]), (4, 8),
+                                           name=f"shared-{i}", configs=(3, 12))
 
 
 def median_us(fn, reps: int) -> float:
@@ -74,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=50, help="calls per component and method (each half)")
     ap.add_argument("--max-space", type=float, default=1024, help="larger spaces left out")
     ap.add_argument("--more-dense", type=int, default=0, help="dense+ DAGs per size (8, 10, 12 nodes)")
+    ap.add_argument("--small-shared", type=int, default=0, help="shared-small instances")
     ap.add_argument("--verbose", action="store_true", help="one line per component")
     args = ap.parse_args(argv)
     from fa2opt.pareto import EXACT_FRONTS
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     searches = dataclasses.replace(EXACT_FRONTS, fronts=False)
     rows = []
-    for family, inst in instances(args.more_dense):
+    for family, inst in instances(args.more_dense, args.small_shared):
         problem = Problem.from_instance(inst)
         front = pruned(problem)
         if front is None:

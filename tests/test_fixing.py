@@ -172,8 +172,9 @@ def test_fa2_at_the_sla_edge_equals_brute_force(inst):
 
 
 def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
-    """``search`` evaluates fixings exactly when the space is within FIXING_MIN_SPACE and
-    FIXING_MAX_SPACE, the trees are small and the arithmetic declares ``fronts``."""
+    """``search`` evaluates fixings exactly when the space is at most FIXING_MAX_SPACE (and
+    at least FIXING_MIN_SPACE with a single coupling node), the trees are small and the
+    arithmetic declares ``fronts``."""
     calls = []
     real = fixing_search
 
@@ -198,7 +199,8 @@ def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
     monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", space)
     monkeypatch.setattr(SEARCH, "FIXING_MIN_SPACE", space + 1)
     SEARCH.search(dp, EXACT_FRONTS)
-    assert not calls
+    assert bool(calls) == (len(dp.coupling) > 1)  # below the least space: only several nodes
+    assert SEARCH._use_fixing(dp) == (len(dp.coupling) > 1)
     assert a.cost == pytest.approx(b.cost, rel=1e-9) and c.cost == pytest.approx(b.cost, rel=1e-9)
 
 

@@ -48,8 +48,8 @@ the split above without the ascent -- with coupling nodes branched in the decoup
 (partial) fixing.
 
 **Every fixing** (an arithmetic that declares ``fronts``, the exact one): a component whose
-coupling space is between ``FIXING_MIN_SPACE`` and ``FIXING_MAX_SPACE`` and whose trees are
-small is decided by evaluating its fixings on fronts shared between them instead
+coupling space is at most ``FIXING_MAX_SPACE`` (and at least ``FIXING_MIN_SPACE`` when it
+has a single coupling node) and whose trees are small is decided by evaluating its fixings on fronts shared between them instead
 (:mod:`fa2opt.reductions.fixing`).
 
 **Single candidates.** A coupling node left with one candidate (after pruning) is fixed to
@@ -90,11 +90,13 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # set-up; measured side by side on the dense and shared families and small non-SP DAGs,
 # docs/fa2.md)
 FLOW_MIN_COUPLING = 6
-# Components whose coupling space (Π_w candidates) is within these, every tree small, are
-# decided by evaluating every fixing on shared fronts (.fixing) when the arithmetic declares
-# ``fronts``: median 0.2-0.6x the searches' time from 3 to 1,024 fixings (one component of 28
-# at 1.4x), 0.8x median but up to 2.6x above, 0.8-1.2x at 1-2 (one or two remainder solves:
-# nothing to share) (scripts/bench_fixing.py, docs/fa2.md)
+# Components whose coupling space (Π_w candidates) is at most FIXING_MAX_SPACE, every tree
+# small, are decided by evaluating every fixing on shared fronts (.fixing) when the
+# arithmetic declares ``fronts`` -- unless the space is below FIXING_MIN_SPACE with a single
+# coupling node (one or two remainder solves either way: nothing to share, 0.7-1.2x the
+# search). Measured by scripts/bench_fixing.py (docs/fa2.md): median 0.2-0.5x the searches'
+# time from 3 to 1,024 fixings (worst 1.4x on one of 63 components), 0.04-0.86x at 1-2
+# fixings over several coupling nodes, median 0.7x but up to 2.7x above 1,024
 FIXING_MIN_SPACE = 3
 FIXING_MAX_SPACE = 1024
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
@@ -180,7 +182,7 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         cut = cutoff - total - free_cost if j == len(parts) - 1 else INF
         if not sub.coupling:
             res = _independent(sub, remainder)
-        elif fronts and FIXING_MIN_SPACE <= _space(sub) <= FIXING_MAX_SPACE and _fits(sub):
+        elif fronts and _use_fixing(sub) and _fits(sub):
             res = _fixing_search(sub, deadline, cut)
         elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
@@ -227,6 +229,13 @@ def pinned(dp: DecoupledProblem) -> dict[str, int]:
     search instead of branched on (a level with one child). O(coupling nodes)."""
     cands = dp.candidates
     return {w: 0 for w in dp.coupling if len(cands[w]) == 1}
+
+
+def _use_fixing(dp: DecoupledProblem) -> bool:
+    """The fixing DP's range of coupling spaces (``FIXING_MIN_SPACE``, ``FIXING_MAX_SPACE``:
+    a small space over several coupling nodes too)."""
+    space = _space(dp)
+    return space <= FIXING_MAX_SPACE and (space >= FIXING_MIN_SPACE or len(dp.coupling) > 1)
 
 
 def _space(dp: DecoupledProblem) -> float:
