@@ -17,6 +17,9 @@ what it can do, so callers read capabilities instead of probing the solver:
   None when the arithmetic has none (the plan then calls ``remainder``);
 * ``exact`` -- the remainder's value is the optimum of its arithmetic (an inexact one makes
   the search a heuristic);
+* ``fronts`` -- the remainder is the exact Pareto DP of :mod:`fa2opt.pareto`: the coupling
+  search may evaluate a small coupling space on its fronts, sharing what does not depend on
+  the fixing (:mod:`fa2opt.reductions.fixing`);
 * ``value`` -- the same remainder returning its value with an empty choice, where that is
   cheaper (the grid DP without its backtracking); the equal split's bounds read only
   values. None: the search calls ``remainder``.
@@ -42,6 +45,7 @@ class Arithmetic:
     flat: Callable[..., Any] | None = None
     exact: bool = True
     value: Callable[..., Any] | None = None
+    fronts: bool = False
 
     def __call__(self, tree: Any, budget_ms: float, candidates: Mapping[str, Any],
                  fixed: Mapping[str, int] | None = None,

@@ -24,7 +24,9 @@ structure (cached per structure key, bounded, :func:`plan_for`):
     the exact one is :func:`fa2opt.pareto.flat_cheapest`), else a tree DP;
   - ``tree DP`` -- one flow, no coupling node: one remainder solve of its tree;
   - ``coupling search`` -- flows linked by coupling nodes: the branch and bound
-    :func:`~fa2opt.reductions.search.search` on that component; or, when every tree of
+    :func:`~fa2opt.reductions.search.search` on that component (which evaluates every
+    fixing on shared fronts when the coupling space is small, :mod:`~fa2opt.reductions.
+    fixing`); or, when every tree of
     the component is flat with its coupling nodes fixed (they become known latencies) and
     this decision's candidates give at most :data:`ENUMERATE_MAX` (256) combinations of them,
     every combination with each flow swept (:func:`_enumerate`; the shipped shared-detector

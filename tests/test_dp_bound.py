@@ -90,6 +90,7 @@ def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(mo
     = brute force (objective cost − w · Σ accuracy, verified), and (2) was used below the
     root on some instances."""
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     monkeypatch.setattr(dp_bound, "MIN_GAIN", -np.inf)
     monkeypatch.setattr(dp_bound, "MAX_LEAVES_PER_NODE", np.inf)  # non-SP flows tried too
     monkeypatch.setattr(dp_bound, "SHARE", np.inf)  # every node's DP, however long it takes

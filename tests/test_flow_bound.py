@@ -34,6 +34,7 @@ def solve_with_flow_bound(inst: Instance, **options) -> fa2opt.Answer:
     large ones)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         return fa2opt.solve(inst, "fa2", **options)
 
 
@@ -42,6 +43,7 @@ def check_with_flow_bound(inst: Instance) -> None:
     forced as in :func:`solve_with_flow_bound`."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         check_against(inst)
 
 
@@ -308,6 +310,7 @@ def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
     ref = fa2opt.solve(inst, "brute-force")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1 if flow_bound else 10**9)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         solver = get_solver("fa2")
         plain = solver.decide_dp(problem)
         if ref.status != "optimal" or plain.status != "optimal" or \
@@ -427,6 +430,7 @@ def test_a_node_lp_stopped_at_the_incumbent_prunes_exactly(monkeypatch):
 
     monkeypatch.setattr(FlowLP, "_run", run)
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     cases = [("lattice", (5, 5)), ("random", (30,)), ("vsp", (40,))]
     for seed in range(3):
         for family, size in cases:

@@ -111,6 +111,7 @@ def test_fa2_with_cuts_at_every_node_equals_brute_force(seed, shared):
     inst = drawn_instance(seed, shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         mp.setattr(FB, "CUT_FIRST", 1)
         check_against(inst)
 
@@ -124,6 +125,7 @@ def test_fa2_with_early_cuts_and_rekeyed_open_nodes_equals_brute_force(seed, sha
     inst = drawn_instance(seed, shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         mp.setattr(FB, "CUT_EARLY", 2)
         mp.setattr(FB, "CUT_STALL", 1.0)
         check_against(inst)
@@ -171,6 +173,7 @@ def test_early_cuts_and_rekeying_on_generated_graphs_equal_the_milp(monkeypatch)
     monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: dropped.append(
         len(heap) - len(out := real(self, heap, sol))) or out)
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     monkeypatch.setattr(FB, "CUT_EARLY", 2)
     monkeypatch.setattr(FB, "CUT_STALL", 1.0)
     cases = [("lattice", (4, 4)), ("lattice", (3, 5)), ("random", (16,)), ("dense", (10, 0.3))]

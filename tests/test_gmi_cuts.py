@@ -144,6 +144,7 @@ def test_fa2_with_gmi_cuts_at_the_root_equals_brute_force(seed, shared):
     inst = drawn_instance(seed, shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         mp.setattr(FB, "CUTS", "gmi")
         mp.setattr(FB, "GMI_MIN_COUPLING", 1)
         mp.setattr(FB, "CUT_FIRST_GMI", 1)
@@ -155,6 +156,7 @@ def test_fa2_with_gmi_cuts_on_generated_graphs_equals_the_milp(monkeypatch):
     """Generated lattices, random and dense DAGs and series-parallel graphs with edge
     latencies (searches of several nodes after the cuts): fa2 = the MILP on every one."""
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     monkeypatch.setattr(FB, "CUTS", "gmi")
     monkeypatch.setattr(FB, "GMI_MIN_COUPLING", 1)
     monkeypatch.setattr(FB, "PLUNGE_EVERY", 3)
@@ -241,6 +243,7 @@ def test_fa2_with_gmi_rounds_at_a_stall_equals_brute_force(seed, shared, stacked
     inst = replace(drawn_instance(seed, shared), queueing=queueing, max_utilization=rho)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         mp.setattr(FB, "GMI_STALLED", 3 if stacked else 2)
         if stacked:
             mp.setattr(FB, "CUT_EARLY", 2)
@@ -258,6 +261,7 @@ def test_gmi_rounds_at_a_stall_on_generated_graphs_equal_the_milp(monkeypatch):
     monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
         (self.cuts, len(heap))) or real(self, heap, sol))
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     monkeypatch.setattr(FB, "GMI_STALLED", 2)
     _generated_equal_the_milp([("lattice", (4, 4)), ("random", (20,)), ("vsp", (30,)),
                                ("dense", (10, 0.3))],
@@ -277,6 +281,7 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
         (self.cuts, len(self.lp.flows), len(heap), self.dpb.kept)) or real(self, heap, sol))
     monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     monkeypatch.setattr(FB, "GMI_STALLED_SEVERAL", 4)
     monkeypatch.setattr(FB, "GMI_FLAT", float("inf"))
     _generated_equal_the_milp([("shared", (12, 3)), ("shared-large", (30, 3)),

@@ -320,6 +320,7 @@ def test_lagrangian_search_equals_enumeration_and_brute_force(monkeypatch):
     and with the naive priced enumeration, against brute force, on flows sharing most
     nodes; the equal split gives the same optimum."""
     monkeypatch.setattr(SEARCH, "LAGRANGE_MIN_SPACE", 0)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     chain = Chain([ParetoPrune(), SeriesParallel(), Decouple()])
     lagrangian_runs = 0
     for inst in shared_instances(12, 3, nodes=(4, 7), configs=(3, 6)):
@@ -454,6 +455,7 @@ def test_lagrangian_search_with_duplicated_nodes_equals_brute_force(monkeypatch)
     search with the Pareto DP (and, on the smallest, the naive priced enumeration, and the
     naive one without prices, i.e. the equal split) equals brute force; the Lagrangian split is forced on every component."""
     monkeypatch.setattr(SEARCH, "LAGRANGE_MIN_SPACE", 0)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
     chain = Chain([ParetoPrune(), SeriesParallel(), Decouple()])
     fa2opt = __import__("fa2opt")
     rng = random.Random(21)

@@ -47,6 +47,11 @@ the split above without the ascent -- with coupling nodes branched in the decoup
 (most leaves first) and remainder results memoised per flow on its own coupling nodes'
 (partial) fixing.
 
+**Every fixing** (an arithmetic that declares ``fronts``, the exact one): a component whose
+coupling space is at most ``FIXING_MAX_SPACE`` (and at least ``FIXING_MIN_SPACE`` when it
+has a single coupling node) and whose trees are small is decided by evaluating its fixings on fronts shared between them instead
+(:mod:`fa2opt.reductions.fixing`).
+
 **Single candidates.** A coupling node left with one candidate (after pruning) is fixed to
 it before either search, not branched on: a level with one child decides nothing, and in
 the equal split its leaves' shares of c_w already add to c_w, so its bound is the same; on a
@@ -85,6 +90,15 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # set-up; measured side by side on the dense and shared families and small non-SP DAGs,
 # docs/fa2.md)
 FLOW_MIN_COUPLING = 6
+# Components whose coupling space (Π_w candidates) is at most FIXING_MAX_SPACE, every tree
+# small, are decided by evaluating every fixing on shared fronts (.fixing) when the
+# arithmetic declares ``fronts`` -- unless the space is below FIXING_MIN_SPACE with a single
+# coupling node (one or two remainder solves either way: nothing to share, 0.7-1.2x the
+# search). Measured by scripts/bench_fixing.py (docs/fa2.md): median 0.2-0.5x the searches'
+# time from 3 to 1,024 fixings (worst 1.4x on one of 63 components), 0.04-0.86x at 1-2
+# fixings over several coupling nodes, median 0.7x but up to 2.7x above 1,024
+FIXING_MIN_SPACE = 3
+FIXING_MAX_SPACE = 1024
 PRUNE_TOL = 1e-10  # relative: prune when bound ≥ incumbent − tol (matching allows 1e-9)
 
 
@@ -155,6 +169,9 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         res.stats["components"] = res.explored = len(dp.flows)  # a component per flow
         return res
     lagrange = arithmetic.prices
+    fronts = arithmetic.fronts
+    if fronts:  # (imported here: fixing uses the Pareto DP, which imports this package)
+        from .fixing import fits as _fits, fixing_search as _fixing_search
     total, lower, choice = 0.0, 0.0, {}
     explored = solves = 0
     timed_out = False
@@ -165,6 +182,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         cut = cutoff - total - free_cost if j == len(parts) - 1 else INF
         if not sub.coupling:
             res = _independent(sub, remainder)
+        elif fronts and _use_fixing(sub) and _fits(sub):
+            res = _fixing_search(sub, deadline, cut)
         elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
             res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline, cut)
@@ -210,6 +229,13 @@ def pinned(dp: DecoupledProblem) -> dict[str, int]:
     search instead of branched on (a level with one child). O(coupling nodes)."""
     cands = dp.candidates
     return {w: 0 for w in dp.coupling if len(cands[w]) == 1}
+
+
+def _use_fixing(dp: DecoupledProblem) -> bool:
+    """The fixing DP's range of coupling spaces (``FIXING_MIN_SPACE``, ``FIXING_MAX_SPACE``:
+    a small space over several coupling nodes too)."""
+    space = _space(dp)
+    return space <= FIXING_MAX_SPACE and (space >= FIXING_MIN_SPACE or len(dp.coupling) > 1)
 
 
 def _space(dp: DecoupledProblem) -> float:
