@@ -291,8 +291,14 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                     merged = _parallel(old[0], label)
                     oa[b] = (merged, old[1] if merged is old[0]
                              else size if merged is label else old[1] + size)
-            work.append(a)
-            work.append(b)
+            # a or b (or both) may be series vertices now; pushed only if so (a vertex's
+            # degrees change only here or below, where it is pushed again: a stale entry
+            # would be skipped when popped)
+            ia, oa = inn[a], out[a]
+            if len(ia) == 1 and len(oa) == 1:
+                work.append(a)
+            if len(inn[b]) == 1 and len(out[b]) == 1:
+                work.append(b)
         if not alive:
             break
         # Stalled. A complete bipartite join (vertices with the same out- or in-neighbours
