@@ -51,7 +51,7 @@ from typing import Mapping, Sequence
 from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
-from .sptree import Delay, Leaf, Parallel, Series, SPTree, count_leaves, leaves
+from .sptree import Delay, Leaf, Parallel, Series, SPTree, count_leaves
 
 CACHE_SIZE = 4096
 
@@ -446,25 +446,30 @@ def flow_decomposition(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int, C
     """:func:`flow_tree` plus the tree's leaves per node (cached together)."""
     if not cache:
         tree, red = decompose(g.nodes, g.preds)
-        return tree, red, _leaf_count(tree, red)
+        return tree, red, _leaf_count(tree, red, g.nodes)
     key = g.structure
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
     tree, red = decompose(g.nodes, g.preds)
-    hit = (tree, red, _leaf_count(tree, red))
+    hit = (tree, red, _leaf_count(tree, red, g.nodes))
     _CACHE[key] = hit
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return hit
 
 
-def _leaf_count(tree: SPTree, reductions: int) -> Counter:
-    """Leaves per node: a tree whose node reductions copied no leaves shares no sub-tree
-    holding one, so it is counted by walking it (fastest on small trees); otherwise
-    :func:`~.sptree.count_leaves` (each shared sub-tree once)."""
-    return count_leaves(tree) if reductions else Counter(leaves(tree))
+def _leaf_count(tree: SPTree, reductions: int, nodes: Sequence[str]) -> Counter:
+    """Leaves per node. A tree whose node reductions copied no leaves (``reductions`` 0)
+    holds every node exactly once: each node's leaf is made once, only node reduction
+    copies a label that holds one, and a parallel merge drops a branch only when it is
+    None, a delay, or made of sub-expressions that occur in the other branch too (the same
+    objects: a copy) -- so its counts are the nodes' (in ``nodes``' order), without a walk
+    of the tree. Otherwise :func:`~.sptree.count_leaves` (each shared sub-tree once)."""
+    if reductions:
+        return count_leaves(tree)
+    return Counter(dict.fromkeys(nodes, 1))
 
 
 def leaf_counts(flows: Sequence[SPFlow]) -> Counter:
