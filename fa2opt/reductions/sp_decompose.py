@@ -192,8 +192,10 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
         raise ValueError("a flow needs at least one node")
     index = {v: i for i, v in enumerate(nodes)}
     n = 2 + 2 * len(nodes)  # 0 = s, 1 = t, 2+2i = v_in, 3+2i = v_out
-    out: list[dict[int, tuple[SPTree | None, int]]] = [{} for _ in range(n)]
-    inn: list[dict[int, None]] = [{} for _ in range(n)]
+    # a vertex's dicts are made with it (a v_in only for a node of several in-arcs)
+    out: list[dict[int, tuple[SPTree | None, int]]] = [None] * n  # type: ignore[list-item]
+    inn: list[dict[int, None]] = [None] * n  # type: ignore[list-item]
+    out[0], inn[0], out[1], inn[1] = {}, {}, {}, {}
 
     def add(a: int, b: int, label: SPTree | None, size: int) -> None:
         """Arc a→b, merged in parallel with an existing one (after the first stall: the
@@ -230,11 +232,14 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     work: list[int] = []  # ascending here; reversed below, so popped smallest first
     for i, v in enumerate(nodes):
         vout = 3 + 2 * i
+        out[vout] = {}
+        inn[vout] = {}
         p = preds[v]
         if len(p) > 1:
             vin = vout - 1
             work.append(vin)
-            out[vin][vout] = (Leaf(v), 1)
+            out[vin] = {vout: (Leaf(v), 1)}
+            inn[vin] = {}
             inn[vout][vin] = None
             for u, d in p:
                 j = index[u]
@@ -407,9 +412,10 @@ class _JoinIndex:
                             del groups[old]
                 if x in alive and len(nbrs[x]) >= 2:
                     if s == 0:
-                        k = tuple(sorted((y, _label_key(out[x][y][0])) for y in nbrs[x]))
+                        arcs = out[x]
+                        k = tuple(sorted([(y, _label_key(arcs[y][0])) for y in arcs]))
                     else:
-                        k = tuple(sorted((y, _label_key(out[y][x][0])) for y in nbrs[x]))
+                        k = tuple(sorted([(y, _label_key(out[y][x][0])) for y in nbrs[x]]))
                     keys[x] = k
                     g = groups.setdefault(k, set())
                     g.add(x)
