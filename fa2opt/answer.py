@@ -123,10 +123,13 @@ assert [f.name for f in fields(NodeDecision)] == [
 
 def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str, method: str,
                     lower_bound: float | None = None, message: str | None = None,
-                    extra: Mapping[str, Any] | None = None) -> Answer:
+                    extra: Mapping[str, Any] | None = None,
+                    flow_latency_ms: Mapping[str, float] | None = None) -> Answer:
     """Build an answer from a choice of one table position per node, reading every derived
     number from the configuration tables (never re-deriving them). One pass over the nodes
-    collects the decisions, the total cost and the node latencies for the flows' paths."""
+    collects the decisions, the total cost and the node latencies for the flows' paths.
+    ``flow_latency_ms``: the flows' latencies for this choice when the caller's SLA check
+    computed them by the same rule (:meth:`Problem.sla_latencies`); else computed here."""
     inst = problem.instance
     index, spec = inst.node_index, inst.nodes
     nodes: dict[str, NodeDecision] = {}
@@ -148,8 +151,9 @@ def decision_answer(problem: Problem, choice: Mapping[str, int], *, status: str,
         nodes[v] = nd
         latency_of[v] = lat
         total += c
-    return Answer(status, method, 0.0, total, nodes,
-                  {g.name: g.longest_path(latency_of) for g in problem.flows},
+    if flow_latency_ms is None:
+        flow_latency_ms = {g.name: g.longest_path(latency_of) for g in problem.flows}
+    return Answer(status, method, 0.0, total, nodes, flow_latency_ms,
                   lower_bound, message, extra if extra is not None else {}, inst.name)
 
 

@@ -114,14 +114,22 @@ def violated_path(problem: Problem, x: Choice) -> list[str]:
     return min(paths, key=len)
 
 
-def decide_exact(problem: Problem, decide: Decide) -> tuple[str, Choice | None, float | None, int]:
+def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float] | None = None
+                 ) -> tuple[str, Choice | None, float | None, int]:
     """The optimum of ``problem`` under the spec's SLA rule, by the steps of the module doc.
     Returns (status, choice, lower_bound, DP solves); status ``optimal``, ``infeasible`` or
-    ``time_limit`` (choice: an incumbent that meets the rule, or None)."""
+    ``time_limit`` (choice: an incumbent that meets the rule, or None). ``flow_latency``: a
+    dict that receives the returned choice's flow latencies when the rule's check of the
+    first solve accepted it (:meth:`~fa2opt.problem.Problem.sla_latencies`: the answer then
+    reuses them); left empty on every other return."""
     wide = with_margin(problem, +1)
     status, x, lb = decide(wide, INF)
-    if x is not None and problem.meets_slas(x):
-        return status, x, lb, 1
+    if x is not None:
+        met = problem.sla_latencies(x)
+        if met is not None:
+            if flow_latency is not None:
+                flow_latency.update(met)
+            return status, x, lb, 1
     fastest = problem.fastest_choice()
     if fastest is None or not problem.meets_slas(fastest):
         return "infeasible", None, None, 1

@@ -82,14 +82,16 @@ class FA2Solver(Solver):
                 return d.status, d.choice, d.lower_bound
             return "optimal", d.choice if d.status == "optimal" else None, None
 
-        status, choice, lb, solves = decide_exact(problem, dp)
-        extra = dict(first[0].extra) if first else {}
+        lat: dict[str, float] = {}
+        status, choice, lb, solves = decide_exact(problem, dp, lat)
+        extra = first[0].extra if first else {}  # (the first DP's own fresh dict)
         extra["dp_solves"] = solves
         if status == "time_limit":
-            return Decision(status, choice, lower_bound=lb, message=first[0].message, extra=extra)
+            return Decision(status, choice, lower_bound=lb, message=first[0].message,
+                            extra=extra, flow_latency_ms=lat or None)
         if status == "error":
             return Decision(status, message="fa2: no decision on a feasible instance", extra=extra)
-        return Decision(status, choice, extra=extra)
+        return Decision(status, choice, extra=extra, flow_latency_ms=lat or None)
 
     def exact_base(self, problem: Problem) -> tuple[str, dict[str, int] | None, float | None]:
         """The optimum of a base problem under the spec's SLA rule (the DP through

@@ -120,8 +120,21 @@ class Problem:
 
     def meets_slas(self, choice: Mapping[str, int]) -> bool:
         """The spec's SLA test (:mod:`fa2opt.spec`) on every flow."""
+        return self.sla_latencies(choice) is not None
+
+    def sla_latencies(self, choice: Mapping[str, int]) -> dict[str, float] | None:
+        """Each flow's latency by the spec's rule (``{flow: latency}``, the problem's flow
+        order) when ``choice`` meets every SLA, else None: :meth:`meets_slas`'s one test,
+        returning what it computed, so a checked decision's answer need not compute the
+        same flow latencies again (:func:`fa2opt.edge.decide_exact`). O(V + E) per flow."""
         lat = self.latencies(choice)
-        return all(g.meets_sla(lat) for g in self.flows)
+        out: dict[str, float] = {}
+        for g in self.flows:
+            x = g.longest_path(lat)
+            if not spec.meets(x, g.sla_ms):
+                return None
+            out[g.name] = x
+        return out
 
     def is_feasible(self) -> bool:
         """Exact feasibility: every flow's latency only grows with each node's L, so the

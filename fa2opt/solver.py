@@ -39,6 +39,9 @@ class Decision:
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     objective: float | None = None  # set when the extended objective is not the cost
+    # each flow's latency for ``choice`` by the spec's rule, when the method's SLA check
+    # computed them (Problem.sla_latencies); the answer reuses them, None: it computes them
+    flow_latency_ms: Mapping[str, float] | None = None
 
 
 # -- options: declared once per method, validated the same way for all of them -------------
@@ -197,7 +200,8 @@ class Solver:
                  else extended_decide(self, problem, names))
         if d.choice is not None and d.status in DECISION_STATUSES:
             ans = decision_answer(problem, d.choice, status=d.status, method=self.name,
-                                  lower_bound=d.lower_bound, message=d.message, extra=d.extra)
+                                  lower_bound=d.lower_bound, message=d.message, extra=d.extra,
+                                  flow_latency_ms=d.flow_latency_ms)
         else:
             ans = empty_answer(d.status, self.name, lower_bound=d.lower_bound,
                                message=d.message, instance=problem.instance.name, **d.extra)

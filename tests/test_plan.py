@@ -412,3 +412,32 @@ def test_enumerated_coupling_equals_the_search_and_brute_force(monkeypatch):
             monkeypatch.setattr(plan_module, "ENUMERATE_MAX", limit)
             assert_plan_optimal(problem)
     assert enumerable >= 5
+
+
+@pytest.mark.slow
+def test_bench_cold_path_runs_and_restores_what_it_times():
+    """scripts/bench_cold_path.py (the cold path's split and in-situ timers) runs on this
+    checkout, reports every step, and leaves the functions it wraps as they were."""
+    import importlib.util
+    from pathlib import Path
+
+    from fa2opt import edge, fa2 as fa2_module, plan as plan_module
+    from fa2opt.reductions import sp_decompose as sp_module
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_cold_path",
+                                                  root / "scripts" / "bench_cold_path.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    before = (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide, edge.with_margin)
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert mod.main(["--reps", "1", "--small-instances", "1", "--repo", str(root)]) == 0
+    text = out.getvalue()
+    for word in ("split (51 instances", "compile", "in situ, cold", "in situ, warm",
+                 "decompose", "answer", "rest"):
+        assert word in text, (word, text)
+    assert before == (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide,
+                      edge.with_margin)

@@ -121,6 +121,25 @@ def test_decomposition_evaluates_to_the_longest_path(seed, n, p, scan):
         assert evaluate(tree, lat) == pytest.approx(longest(nodes, preds, lat), abs=1e-9)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 12), st.floats(0.1, 0.9))
+def test_leaf_counts_of_a_decomposition_are_its_leaves(seed, n, p):
+    """flow_decomposition's counts are the tree's leaves per node (count_leaves); without a
+    node reduction that copied leaves they are taken as "every node once" without walking
+    the tree, which this checks against the walk (also on graphs with parallel joins and
+    zero-cost reductions)."""
+    from fa2opt.problem import FlowGraph
+    from fa2opt.reductions.sptree import count_leaves
+
+    rng = random.Random(seed)
+    nodes, preds = random_dag(rng, n, p)
+    tree, red, counts = sp_decompose_module.flow_decomposition(
+        FlowGraph("f", 10.0, tuple(nodes), preds), cache=False)
+    assert counts == count_leaves(tree)
+    if red == 0:
+        assert counts == {v: 1 for v in nodes}
+
+
 def test_series_parallel_shapes_need_no_duplication():
     chain = (["a", "b", "c"], {"a": (), "b": (("a", 2.0),), "c": (("b", 0.0),)})
     tree, red = decompose(*chain)

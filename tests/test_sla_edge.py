@@ -16,6 +16,7 @@ from fa2opt import solve, spec
 from fa2opt.edge import decide_exact, with_margin
 from fa2opt.io import instance_from_dict
 from fa2opt.problem import Problem
+from fa2opt.solver import get_solver
 from fa2opt.verify import matches, verify
 from strategies import edge_instances
 
@@ -82,6 +83,32 @@ def test_enumeration_finds_the_optimum_when_the_dp_errs():
     assert solves > 2  # the enumeration ran
     assert status == "optimal" and problem.meets_slas(choice)
     assert math.isclose(problem.cost(choice), ref.cost) and ref.cost == 3.0
+
+
+def test_flow_latencies_of_the_rule_check_are_returned_once_accepted():
+    """``Problem.sla_latencies`` is ``meets_slas`` returning the flow latencies it computed
+    (None exactly when an SLA is broken); ``decide_exact`` hands them on only when the first
+    solve's choice passed the check, and fa2's answer carries the same latencies as the
+    rule computes afresh."""
+    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
+                     [["a", "b"]], 2.0 - 5e-7 - 1e-6)
+    problem = Problem.from_instance(inst)
+    for x in itertools.product(range(2), range(2)):
+        choice = dict(zip("ab", x))
+        got = problem.sla_latencies(choice)
+        assert (got is not None) == problem.meets_slas(choice)
+        if got is not None:
+            assert got == problem.flow_latencies(choice)
+    lat: dict = {}
+    status, choice, _, solves = decide_exact(problem, sloppy, lat)
+    assert solves > 2 and lat == {}  # accepted by the enumeration: nothing handed on
+    ok = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])], [["a", "b"]], 3.0)
+    problem = Problem.from_instance(ok)
+    status, choice, _, solves = decide_exact(problem, sloppy, lat)
+    assert solves == 1 and lat == problem.flow_latencies(choice)
+    d = get_solver("fa2").decide(problem)
+    assert d.flow_latency_ms == problem.flow_latencies(d.choice)
+    assert solve(ok, "fa2").flow_latency_ms == d.flow_latency_ms
 
 
 def test_enumeration_splits_on_the_violated_path_only():

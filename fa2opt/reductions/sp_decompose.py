@@ -51,7 +51,7 @@ from typing import Mapping, Sequence
 from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
-from .sptree import Delay, Leaf, Parallel, Series, SPTree, count_leaves, leaves
+from .sptree import Delay, Leaf, Parallel, Series, SPTree, count_leaves
 
 CACHE_SIZE = 4096
 
@@ -179,105 +179,144 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     """Expression tree of the longest path of a DAG given in topological order with
     ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions that copied
     leaves)``.
-    Near-linear for series-parallel graphs; a stall costs O(changed arcs · log)."""
+    Near-linear for series-parallel graphs; a stall costs O(changed arcs · log).
+
+    Data: ``out[a]`` maps each successor b to the arc's ``(label, size)`` (size: its node
+    leaves, what a node reduction would copy), ``inn[b]`` holds b's predecessors (as dict
+    keys: insertion-ordered, O(1) delete). Until the first stall (every series-parallel
+    graph) the loop below does only its series reductions, with the arc insertion inline and
+    nothing tracked; the join index and the duplication-cost heap exist from the first stall
+    on. A reduced vertex's own dicts are left as they were: no live arc points at it and
+    nothing reads them again."""
     if not nodes:
         raise ValueError("a flow needs at least one node")
     index = {v: i for i, v in enumerate(nodes)}
     n = 2 + 2 * len(nodes)  # 0 = s, 1 = t, 2+2i = v_in, 3+2i = v_out
-    out: list[dict[int, None]] = [{} for _ in range(n)]
-    inn: list[dict[int, None]] = [{} for _ in range(n)]
-    arcs: dict[tuple[int, int], tuple[SPTree | None, int]] = {}
-
-    # After the first stall, the vertices whose arcs change are tracked (``tracked_add``,
-    # ``tracked_remove``): the join index and the node reductions' costs are re-keyed for
-    # those only. Until then (every series-parallel graph) nothing is tracked.
-    joins = _JoinIndex()
-    dirty = joins.dirty  # the vertices whose arcs changed since the last join search
-    touched: set[int] = set()  # ... since the last node reduction's choice (their dup_cost)
-    costs: dict[int, tuple[int, int, int]] = {}
-    heap: list[tuple[int, int, int]] = []  # dup_cost entries; stale ones skipped when popped
+    # a vertex's dicts are made with it (a v_in only for a node of several in-arcs)
+    out: list[dict[int, tuple[SPTree | None, int]]] = [None] * n  # type: ignore[list-item]
+    inn: list[dict[int, None]] = [None] * n  # type: ignore[list-item]
+    out[0], inn[0], out[1], inn[1] = {}, {}, {}, {}
 
     def add(a: int, b: int, label: SPTree | None, size: int) -> None:
-        old = arcs.get((a, b))
+        """Arc a→b, merged in parallel with an existing one (after the first stall: the
+        changed vertices tracked for the join index and the duplication costs)."""
+        if tracking:
+            dirty.add(a)
+            dirty.add(b)
+            touched.add(a)
+            touched.add(b)
+        oa = out[a]
+        old = oa.get(b)
         if old is None:
-            arcs[(a, b)] = (label, size)
-            out[a][b] = None
+            oa[b] = (label, size)
             inn[b][a] = None
             return
         merged = _parallel(old[0], label)
-        msize = old[1] if merged is old[0] else size if merged is label else old[1] + size
-        arcs[(a, b)] = (merged, msize)
+        oa[b] = (merged, old[1] if merged is old[0] else size if merged is label else old[1] + size)
 
     def remove(a: int, b: int) -> tuple[SPTree | None, int]:
-        del out[a][b], inn[b][a]
-        return arcs.pop((a, b))
-
-    plain_add, plain_remove = add, remove
-
-    def tracked_add(a: int, b: int, label: SPTree | None, size: int) -> None:
-        dirty.add(a)
+        dirty.add(a)  # (called after the first stall only)
         dirty.add(b)
         touched.add(a)
         touched.add(b)
-        plain_add(a, b, label, size)
-
-    def tracked_remove(a: int, b: int) -> tuple[SPTree | None, int]:
-        dirty.add(a)
-        dirty.add(b)
-        touched.add(a)
-        touched.add(b)
-        return plain_remove(a, b)
+        del inn[b][a]
+        return out[a].pop(b)
 
     # A node with one in-arc (one predecessor, or a source fed by s) needs no v_in vertex:
     # its leaf goes on that arc, after the edge's delay (the series reduction of v_in,
-    # done here; it halves the vertices of chains and trees).
-    has_succ: set[str] = set()
+    # done here; it halves the vertices of chains and trees). A fresh arc is inserted inline;
+    # only a repeated predecessor (a parallel edge) goes through add's merge.
+    tracking = False
+    has_succ = [False] * len(nodes)
     alive: set[int] = set()
+    work: list[int] = []  # ascending here; reversed below, so popped smallest first
     for i, v in enumerate(nodes):
         vout = 3 + 2 * i
-        alive.add(vout)
+        out[vout] = {}
+        inn[vout] = {}
         p = preds[v]
         if len(p) > 1:
-            alive.add(vout - 1)
-            add(vout - 1, vout, Leaf(v), 1)
+            vin = vout - 1
+            work.append(vin)
+            out[vin] = {vout: (Leaf(v), 1)}
+            inn[vin] = {}
+            inn[vout][vin] = None
             for u, d in p:
-                add(3 + 2 * index[u], vout - 1, Delay(float(d)) if d else None, 0)
-                has_succ.add(u)
+                j = index[u]
+                uout = 3 + 2 * j
+                label = Delay(float(d)) if d else None
+                if vin in out[uout]:
+                    add(uout, vin, label, 0)
+                else:
+                    out[uout][vin] = (label, 0)
+                    inn[vin][uout] = None
+                has_succ[j] = True
         elif p:
             u, d = p[0]
-            add(3 + 2 * index[u], vout, Series((Leaf(v), Delay(float(d)))) if d else Leaf(v), 1)
-            has_succ.add(u)
+            j = index[u]
+            uout = 3 + 2 * j
+            out[uout][vout] = (Series((Leaf(v), Delay(float(d)))) if d else Leaf(v), 1)
+            inn[vout][uout] = None
+            has_succ[j] = True
         else:
-            add(0, vout, Leaf(v), 1)
-    for i, v in enumerate(nodes):
-        if v not in has_succ:
-            add(3 + 2 * i, 1, None, 0)
+            out[0][vout] = (Leaf(v), 1)
+            inn[vout][0] = None
+        work.append(vout)
+    for i, s in enumerate(has_succ):
+        if not s:
+            out[3 + 2 * i][1] = (None, 0)
+            inn[1][3 + 2 * i] = None
+    alive.update(work)
+    work.reverse()
 
-    work = sorted(alive, reverse=True)
     node_reductions = 0
     while alive:
         while work:
             x = work.pop()
-            if x not in alive or len(inn[x]) != 1 or len(out[x]) != 1:
+            if x not in alive:
                 continue
-            (a,), (b,) = inn[x], out[x]
-            del out[a][x], inn[x][a], out[x][b], inn[b][x]  # (remove, inline: hot loop)
-            la, sa = arcs.pop((a, x))
-            lb, sb = arcs.pop((x, b))
+            ix, ox = inn[x], out[x]
+            if len(ix) != 1 or len(ox) != 1:
+                continue
+            (a,), ((b, (lb, sb)),) = ix, ox.items()
+            la, sa = out[a].pop(x)
+            del inn[b][x]
             alive.discard(x)
-            dirty.add(x)  # (its keys leave the join index)
-            add(a, b, _series(la, lb), sa + sb)
-            work.append(a)
-            work.append(b)
+            if tracking:
+                dirty.add(x)  # (its keys leave the join index)
+                add(a, b, _series(la, lb), sa + sb)
+            else:  # add(), inline: the hot loop of every series-parallel graph
+                label, size = _series(la, lb), sa + sb
+                oa = out[a]
+                old = oa.get(b)
+                if old is None:
+                    oa[b] = (label, size)
+                    inn[b][a] = None
+                else:
+                    merged = _parallel(old[0], label)
+                    oa[b] = (merged, old[1] if merged is old[0]
+                             else size if merged is label else old[1] + size)
+            # a or b (or both) may be series vertices now; pushed only if so (a vertex's
+            # degrees change only here or below, where it is pushed again: a stale entry
+            # would be skipped when popped)
+            ia, oa = inn[a], out[a]
+            if len(ia) == 1 and len(oa) == 1:
+                work.append(a)
+            if len(inn[b]) == 1 and len(out[b]) == 1:
+                work.append(b)
         if not alive:
             break
         # Stalled. A complete bipartite join (vertices with the same out- or in-neighbours
         # and the same label towards each) gets a junction vertex: exact, no duplication.
-        if add is plain_add:  # the first stall: every live vertex keyed, changes tracked
-            add, remove = tracked_add, tracked_remove
+        if not tracking:  # the first stall: every live vertex keyed, changes tracked
+            tracking = True
+            joins = _JoinIndex()
+            dirty = joins.dirty  # the vertices whose arcs changed since the last join search
             dirty.update(alive)
-            touched.update(alive)
-        junction = joins.find(alive, out, inn, arcs)
+            touched = set(alive)  # ... since the last node reduction's choice (their dup_cost)
+            costs: dict[int, tuple[int, int, int]] = {}
+            heap: list[tuple[int, int, int]] = []  # dup_cost entries; stale ones skipped
+        junction = joins.find(alive, out, inn)
         if junction is not None:
             group, side = junction
             j = len(out)
@@ -306,8 +345,8 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
         for x in touched:
             if x in alive:
                 p, q = len(inn[x]), len(out[x])
-                ins = sum(arcs[(a, x)][1] for a in inn[x])
-                outs = sum(arcs[(x, b)][1] for b in out[x])
+                ins = sum(out[a][x][1] for a in inn[x])
+                outs = sum(s for _, s in out[x].values())
                 c = costs[x] = ((q - 1) * ins + (p - 1) * outs, p * q, x)
                 heapq.heappush(heap, c)
         touched.clear()
@@ -326,8 +365,9 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                 add(a, b, _series(la, lb), sa + sb)
         work.extend(a for a, _ in ins)
         work.extend(b for b, _ in outs)
-    tree = arcs[(0, 1)][0]
-    assert tree is not None and len(arcs) == 1
+    assert len(out[0]) == 1 and 1 in out[0], "decompose: not reduced to the single arc s → t"
+    tree = out[0][1][0]
+    assert tree is not None
     return tree, node_reductions
 
 
@@ -355,8 +395,8 @@ class _JoinIndex:
         self.groups: tuple[dict, dict] = ({}, {})  # side -> {key: vertices}
         self.joins: tuple[set, set] = (set(), set())  # side -> keys held by ≥ 2 vertices
 
-    def find(self, alive: set[int], out: list[dict[int, None]], inn: list[dict[int, None]],
-             arcs: dict) -> tuple[list[int], str] | None:
+    def find(self, alive: set[int], out: list[dict[int, tuple]],
+             inn: list[dict[int, None]]) -> tuple[list[int], str] | None:
         """A join (its vertices, ascending, and its side; the one holding the least vertex,
         "out" before "in"), or None."""
         for s, nbrs in enumerate((out, inn)):
@@ -372,9 +412,10 @@ class _JoinIndex:
                             del groups[old]
                 if x in alive and len(nbrs[x]) >= 2:
                     if s == 0:
-                        k = tuple(sorted((y, _label_key(arcs[(x, y)][0])) for y in nbrs[x]))
+                        arcs = out[x]
+                        k = tuple(sorted([(y, _label_key(arcs[y][0])) for y in arcs]))
                     else:
-                        k = tuple(sorted((y, _label_key(arcs[(y, x)][0])) for y in nbrs[x]))
+                        k = tuple(sorted([(y, _label_key(out[y][x][0])) for y in nbrs[x]]))
                     keys[x] = k
                     g = groups.setdefault(k, set())
                     g.add(x)
@@ -411,25 +452,30 @@ def flow_decomposition(g: FlowGraph, cache: bool = True) -> tuple[SPTree, int, C
     """:func:`flow_tree` plus the tree's leaves per node (cached together)."""
     if not cache:
         tree, red = decompose(g.nodes, g.preds)
-        return tree, red, _leaf_count(tree, red)
+        return tree, red, _leaf_count(tree, red, g.nodes)
     key = g.structure
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
     tree, red = decompose(g.nodes, g.preds)
-    hit = (tree, red, _leaf_count(tree, red))
+    hit = (tree, red, _leaf_count(tree, red, g.nodes))
     _CACHE[key] = hit
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return hit
 
 
-def _leaf_count(tree: SPTree, reductions: int) -> Counter:
-    """Leaves per node: a tree whose node reductions copied no leaves shares no sub-tree
-    holding one, so it is counted by walking it (fastest on small trees); otherwise
-    :func:`~.sptree.count_leaves` (each shared sub-tree once)."""
-    return count_leaves(tree) if reductions else Counter(leaves(tree))
+def _leaf_count(tree: SPTree, reductions: int, nodes: Sequence[str]) -> Counter:
+    """Leaves per node. A tree whose node reductions copied no leaves (``reductions`` 0)
+    holds every node exactly once: each node's leaf is made once, only node reduction
+    copies a label that holds one, and a parallel merge drops a branch only when it is
+    None, a delay, or made of sub-expressions that occur in the other branch too (the same
+    objects: a copy) -- so its counts are the nodes' (in ``nodes``' order), without a walk
+    of the tree. Otherwise :func:`~.sptree.count_leaves` (each shared sub-tree once)."""
+    if reductions:
+        return count_leaves(tree)
+    return Counter(dict.fromkeys(nodes, 1))
 
 
 def leaf_counts(flows: Sequence[SPFlow]) -> Counter:

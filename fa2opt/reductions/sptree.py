@@ -73,34 +73,40 @@ def count_leaves(tree: SPTree) -> Counter:
     sub-expressions (a 300-node random DAG's tree has ~200,000 leaves but a few thousand
     distinct sub-trees). Each distinct sub-tree (by identity) is visited once in post-order
     (explicit stack), then its multiplicity is passed from parents to parts in reverse
-    post-order (a topological order). O(distinct sub-trees and their parts)."""
+    post-order (a topological order). O(distinct sub-trees and their parts). (On the stack,
+    ``(t,)`` marks a composite whose parts are done; the counts are summed in a plain dict,
+    whose order the Counter keeps: a Counter's own ``+=`` costs a Python-level call per
+    leaf.)"""
     order: list[SPTree] = []
     seen: set[int] = set()
-    stack: list[tuple[SPTree, bool]] = [(tree, False)]
+    stack: list = [tree]
     while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
+        t = stack.pop()
+        tp = type(t)
+        if tp is tuple:
+            order.append(t[0])
             continue
-        if id(t) in seen:
+        i = id(t)
+        if i in seen:
             continue
-        seen.add(id(t))
-        if type(t) is Series or type(t) is Parallel:
-            stack.append((t, True))
-            stack.extend((p, False) for p in reversed(t.parts) if id(p) not in seen)
+        seen.add(i)
+        if tp is Series or tp is Parallel:
+            stack.append((t,))
+            stack.extend([p for p in reversed(t.parts) if id(p) not in seen])
         else:
             order.append(t)
     mult = {id(tree): 1}
-    counts: Counter = Counter()
+    counts: dict[str, int] = {}
     for t in reversed(order):  # every parent before its parts
         m = mult[id(t)]
         tp = type(t)
         if tp is Leaf:
-            counts[t.node] += m
+            counts[t.node] = counts.get(t.node, 0) + m
         elif tp is Series or tp is Parallel:
             for p in t.parts:
-                mult[id(p)] = mult.get(id(p), 0) + m
-    return counts
+                i = id(p)
+                mult[i] = mult.get(i, 0) + m
+    return Counter(counts)
 
 
 def reduce_tree(tree: SPTree, leaf: Callable[[Leaf], Any], delay: Callable[[Delay], Any],

@@ -1,0 +1,154 @@
+#!/usr/bin/env python
+"""Where a first decision on a new structure spends its time, on issue 13's small family
+(``FAMILIES["small"]``: 2-12 nodes × every shape, ``--small-instances`` per size, the seeds of
+``scripts/bench_decision.py --only small``). Per instance the median of ``--reps`` rounds,
+then the median over the instances (µs), with ``clear_cache()`` before every cold call:
+
+* ``split`` -- ``plan_for`` on a cleared cache (the compile), the first ``Plan.decide`` on
+  that fresh plan and a second one, a cold ``Solver.solve`` and a warm one;
+* ``in situ`` -- one cold and one warm ``Solver.solve`` with timers around its steps
+  (pruning; the compile and, inside it, ``decompose`` and the leaf counts; ``Plan.decide``;
+  the margins of ``fa2opt.edge``; the rule's check; the answer). The timers wrap module
+  functions for the run (≈ 0.1-0.2 µs each, in ``rest``), so the steps are timed where they
+  run, with the caches as a first decision leaves them.
+
+The cyclic garbage collector is paused around each timed call (as ``Solver.solve`` does).
+``--repo DIR`` imports ``fa2opt`` from another checkout (an A/B run of two revisions with
+one script: alternate the runs, compare medians)::
+
+    python scripts/bench_cold_path.py
+    python scripts/bench_cold_path.py --repo ../main
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repo", type=Path, default=REPO, help="checkout to import fa2opt from")
+    ap.add_argument("--small-instances", type=int, default=2, help="instances per size")
+    ap.add_argument("--reps", type=int, default=30, help="rounds per instance")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(args.repo.resolve()))
+    sys.path.insert(0, str(REPO / "scripts"))
+    import fa2opt
+    from bench_decision import family_rng
+    from fa2opt import edge, fa2 as fa2_module, plan as plan_module, problem as problem_module
+    from fa2opt import solver as solver_module
+    from fa2opt.generate import FAMILIES
+    from fa2opt.problem import Problem
+    from fa2opt.reductions import clear_cache, sp_decompose
+
+    print(f"fa2opt from {Path(fa2opt.__file__).parent}")
+    gen, sizes = FAMILIES["small"]
+    problems = [Problem.from_instance(gen(family_rng("small", size, rep), *size))
+                for size in sizes for rep in range(args.small_instances)]
+    solver = solver_module.get_solver("fa2")
+    clock = time.perf_counter
+
+    def medians(rows: list[list[float]]) -> list[float]:
+        return [statistics.median(c) for c in zip(*rows)]
+
+    # -- split ---------------------------------------------------------------------------
+    rows = []
+    for p in problems:
+        solver.solve(p)
+        runs = []
+        for _ in range(args.reps):
+            clear_cache()
+            gc.disable()
+            t0 = clock()
+            plan = plan_module.plan_for(p)
+            t1 = clock()
+            plan.decide(p, solver.arithmetic)
+            t2 = clock()
+            plan.decide(p, solver.arithmetic)
+            t3 = clock()
+            gc.enable()
+            clear_cache()
+            t4 = clock()
+            solver.solve(p)
+            t5 = clock()
+            solver.solve(p)
+            t6 = clock()
+            runs.append([t1 - t0, t2 - t1, t3 - t2, t5 - t4, t6 - t5])
+        rows.append([x * 1e6 for x in medians(runs)])
+    m = medians(rows)
+    print(f"split ({len(problems)} instances, µs): compile {m[0]:.1f}, first Plan.decide "
+          f"{m[1]:.1f}, second {m[2]:.1f}; Solver.solve cold {m[3]:.1f}, warm {m[4]:.1f}")
+
+    # -- in situ -------------------------------------------------------------------------
+    spent: dict[str, float] = {}
+    wrapped: list[tuple[object, str, object]] = []  # restored at the end
+
+    def timed(owner, name: str, label: str) -> None:
+        f = getattr(owner, name)
+        wrapped.append((owner, name, f))
+
+        def wrapper(*a, **k):
+            t = clock()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + clock() - t
+
+        setattr(owner, name, wrapper)
+
+    check = "sla_latencies" if hasattr(Problem, "sla_latencies") else "meets_slas"
+    timed(fa2_module, "pruned", "prune")
+    timed(fa2_module, "plan_for", "compile")
+    timed(sp_decompose, "decompose", "decompose")
+    timed(sp_decompose, "_leaf_count", "leaf counts")
+    timed(plan_module.Plan, "decide", "Plan.decide")
+    timed(edge, "with_margin", "margins")
+    timed(problem_module.Problem, check, "rule check")
+    timed(solver_module, "decision_answer", "answer")
+    labels = ["prune", "compile", "decompose", "leaf counts", "Plan.decide", "margins",
+              "rule check", "answer"]
+    try:
+        in_situ(problems, solver, spent, labels, args.reps, clear_cache, medians)
+    finally:
+        for owner, name, f in wrapped:
+            setattr(owner, name, f)
+    return 0
+
+
+def in_situ(problems, solver, spent, labels, reps, clear_cache, medians) -> None:
+    """A cold and a warm ``Solver.solve`` per instance, ``spent`` filled by the timers."""
+    clock = time.perf_counter
+    for mode in ("cold", "warm"):
+        rows = []
+        for p in problems:
+            runs = []
+            if mode == "warm":
+                solver.solve(p)  # (the cold rounds cleared every plan but the last one)
+            for _ in range(reps):
+                if mode == "cold":
+                    clear_cache()
+                spent.clear()
+                gc.disable()
+                t = clock()
+                solver.solve(p)
+                total = clock() - t
+                gc.enable()
+                runs.append([total] + [spent.get(k, 0.0) for k in labels])
+            rows.append([x * 1e6 for x in medians(runs)])
+        m = medians(rows)
+        parts = dict(zip(labels, m[1:]))
+        rest = m[0] - sum(v for k, v in parts.items() if k not in ("decompose", "leaf counts"))
+        print(f"in situ, {mode} Solver.solve {m[0]:.1f} µs: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in parts.items()) + f", rest {rest:.1f} "
+            "(decompose and leaf counts are part of compile)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
