@@ -3,6 +3,7 @@ batched over rates equals solving each rate alone; on numpy and (where present) 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fa2opt
-from fa2opt import kernels
+from fa2opt import cpu_kernels, kernels
 from fa2opt.cli import main
 from fa2opt.grid import CurveTables, decide_batch, flow_parts
 from fa2opt.model import Config, Flow, Instance, Node
@@ -100,6 +101,18 @@ def test_infeasible_exactly_when_all_fastest_breaks_the_sla():
     inst = _one_node([Config(1, "cpu", 1.0, 10.3)], sla=10.3)
     ans = fa2opt.solve(inst, "fa2-grid")
     assert ans.status == "optimal" and ans.cost == 1.0
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_one_node_flow_on_either_cpu_path(compiled):
+    """A one-node flow's tree is a bare leaf. The compiled chain DP takes it; the dense-curve
+    path (the numpy twins without Numba, and CuPy) once assumed a composite root and failed
+    on it (AttributeError in ``shared_subtrees``)."""
+    inst = _one_node([Config(1, "gpu", 5.0, 10.3), Config(1, "cpu", 1.0, 10.6)], sla=11.0)
+    with (contextlib.nullcontext() if compiled else cpu_kernels.disabled()):
+        ans = fa2opt.solve(inst, "fa2-grid", grid_ms=1.0)
+    assert ans.status == "optimal" and ans.cost == 1.0
+    assert matches(ans, _exact(inst))
 
 
 @pytest.mark.parametrize("device", DEVICES)

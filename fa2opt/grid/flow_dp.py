@@ -158,7 +158,7 @@ def shared_subtrees(tree: SPTree) -> dict[int, int]:
     distinct sub-tree, explicit stack. O(distinct sub-trees)."""
     refs: dict[int, int] = {}
     seen = {id(tree)}
-    stack = [tree]
+    stack = [tree] if type(tree) is Series or type(tree) is Parallel else []  # (a one-node flow)
     while stack:
         t = stack.pop()
         for p in t.parts:
