@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from fa2opt import generate as gen
-from fa2opt import spec
+from fa2opt import cpu_kernels, spec
 from fa2opt.cli import main
 from fa2opt.grid.flow_dp import count_terms
 from fa2opt.io import instance_from_dict, load_instance
@@ -38,7 +38,10 @@ HEADROOM = 150  # frames above the test's own depth that a solve may use (numpy,
 
 @contextmanager
 def shallow_stack(headroom: int = HEADROOM) -> Iterator[None]:
-    """Run the body with the recursion limit at the current stack depth + ``headroom``."""
+    """Run the body with the recursion limit at the current stack depth + ``headroom``.
+    The compiled kernels are compiled (or loaded from Numba's cache) first: Numba's compiler
+    recurses deeper than the headroom, and a fresh machine has no cache yet."""
+    cpu_kernels.warm_up()
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(len(inspect.stack(0)) + headroom)
     try:
