@@ -285,27 +285,12 @@ class _Flow:
             out = acc
             for p in coupled:
                 f = self.front(p, fixing)
-                if f is None or not len(f.lat):
-                    out = None
-                    break
+                out = None if f is None or not len(f.lat) else _join(t, out, f, cap)
                 if out is None:
-                    out = f
-                else:
-                    out = series(out, f, cap) if type(t) is Series else parallel(out, f)
-                if not len(out.lat):
-                    out = None
                     break
             else:
                 if d is not None:
-                    point = Front([d], [0.0])
-                    if d > cap:
-                        out = None
-                    elif out is None:
-                        out = point
-                    else:
-                        out = series(out, point, cap) if type(t) is Series else parallel(out, point)
-                if out is not None and not len(out.lat):
-                    out = None
+                    out = None if d > cap else _join(t, out, Front([d], [0.0]), cap)
         memo[key] = out
         return out
 
@@ -322,18 +307,18 @@ class _Flow:
             cap -= sum(mins[id(p)] for p in t.parts) - sum(mins[id(p)] for p in free)
         for p in free:
             f = self.ctx.front(p, self.caps[id(p)])
-            if f is None or not len(f.lat):
-                acc = None
-                break
+            acc = None if f is None or not len(f.lat) else _join(t, acc, f, cap)
             if acc is None:
-                acc = f
-            else:
-                acc = series(acc, f, cap) if type(t) is Series else parallel(acc, f)
-            if not len(acc.lat):
-                acc = None
                 break
         memo[k] = acc
         return acc
+
+
+def _join(t: Series | Parallel, acc: Front | None, f: Front, cap: float) -> Front | None:
+    """``f`` (non-empty) combined into ``acc`` as ``t`` combines its parts (in series cut at
+    ``cap``, or in parallel); ``acc`` None: ``f`` itself. None when no point is left."""
+    out = f if acc is None else series(acc, f, cap) if type(t) is Series else parallel(acc, f)
+    return out if len(out.lat) else None
 
 
 def fixing_search(dp: DecoupledProblem, deadline: float | None = None, cutoff: float = INF
