@@ -175,6 +175,14 @@ def _parallel(a: SPTree | None, b: SPTree | None) -> SPTree | None:
     return Parallel(pa + pb)
 
 
+def _merged(old: tuple[SPTree | None, int], label: SPTree | None, size: int
+            ) -> tuple[SPTree | None, int]:
+    """An arc ``old`` = (label, size) merged in parallel with a new one: the merged label and
+    its size (node leaves: a dropped branch's are gone, both kept when both stay)."""
+    merged = _parallel(old[0], label)
+    return merged, old[1] if merged is old[0] else size if merged is label else old[1] + size
+
+
 def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]]]) -> tuple[SPTree, int]:
     """Expression tree of the longest path of a DAG given in topological order with
     ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions that copied
@@ -211,8 +219,7 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
             oa[b] = (label, size)
             inn[b][a] = None
             return
-        merged = _parallel(old[0], label)
-        oa[b] = (merged, old[1] if merged is old[0] else size if merged is label else old[1] + size)
+        oa[b] = _merged(old, label, size)
 
     def remove(a: int, b: int) -> tuple[SPTree | None, int]:
         dirty.add(a)  # (called after the first stall only)
@@ -293,9 +300,7 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                     oa[b] = (label, size)
                     inn[b][a] = None
                 else:
-                    merged = _parallel(old[0], label)
-                    oa[b] = (merged, old[1] if merged is old[0]
-                             else size if merged is label else old[1] + size)
+                    oa[b] = _merged(old, label, size)
             # a or b (or both) may be series vertices now; pushed only if so (a vertex's
             # degrees change only here or below, where it is pushed again: a stale entry
             # would be skipped when popped)
