@@ -62,7 +62,7 @@ import time
 from typing import Mapping
 
 from ..pareto import (BOUND_COMPOSITES, LAGRANGE_PARTS, Front, _Context, _fold_bounded,
-                      _pick_parallel, backtrack, parallel, series, series_min)
+                      _pick_parallel, _suffix_sums, backtrack, parallel, series, series_min)
 from . import sp_decompose
 from .decouple import DecoupledProblem
 from .search import INF, SearchResult, _Deadline, _equal_split_bound, _Exact
@@ -210,12 +210,9 @@ class _Flow:
             if lats:
                 fronts.append(Front([sum(lats)], [0.0]))
             if all(f is not None for f in fronts):
-                caps, rest = [0.0] * len(fronts), 0.0
-                for i in range(len(fronts) - 1, -1, -1):  # cap less the later parts' least
-                    caps[i] = cap - rest
-                    rest += fronts[i].lat[0]
-                if rest <= cap:
-                    f = _fold_bounded(fronts, caps, cap)
+                later = _suffix_sums([f.lat[0] for f in fronts])  # the later parts' least
+                if later[0] + fronts[0].lat[0] <= cap:
+                    f = _fold_bounded(fronts, [cap - r for r in later], cap)
                     if f is not None and len(f.lat):
                         out = (f, len(f.lat) - 1)
         else:
