@@ -225,7 +225,7 @@ class BudgetLP:
         for r in (ray, -ray):
             Y, const, mu, shift = self.multipliers(r)
             _, mins = self.columns(Y, mu, ub, costs=False, shift=shift)
-            lim = 0.0 if shift is not None else float(np.dot(mu, self.limits))
+            lim = self.budget_term(mu, shift)
             gap = float(mins.sum()) + const - lim
             mag = float(np.abs(mins).sum()) + abs(const) + abs(lim)
             if gap > 1e-9 * mag:
@@ -244,9 +244,13 @@ class BudgetLP:
         else:
             Y, const, mu, shift = np.zeros(len(self.lp.nodes)), 0.0, np.zeros(len(self.use)), None
         w, mins = self.columns(Y, mu, ub, shift=shift)
-        lim = 0.0 if shift is not None else float(np.dot(mu, self.limits))
-        lb = float(mins.sum()) + const - lim
+        lb = float(mins.sum()) + const - self.budget_term(mu, shift)
         return lb, w, mins, (Y, const, mu, shift)
+
+    def budget_term(self, mu: np.ndarray, shift: np.ndarray | None) -> float:
+        """The budgets' μ·limit that (1) subtracts; 0 in (5) (``shift`` given), whose
+        constant holds it already (:meth:`multipliers`)."""
+        return 0.0 if shift is not None else float(np.dot(mu, self.limits))
 
     def multipliers(self, duals: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray | None]:
         """(Y, const, μ, shift) from row duals (or a dual ray). Without GMI cuts: (1)'s flows'
