@@ -274,6 +274,17 @@ _NONE: Mapping = {}  # an empty mapping, never written to (_Context's defaults)
 _NO_IDS: frozenset = frozenset()
 
 
+def _plain_leaf(c: Candidates, cap: float) -> Front | Candidates | None:
+    """A leaf's front without a fixing or a weight: its node's candidates themselves, cut at
+    ``cap`` when they reach past it (None: none fits). :meth:`_Context.front`'s plain Leaf
+    case, called directly by the series and parallel merges (a dispatch saved per leaf)."""
+    lat = c.lat
+    m = bisect_right(lat, cap)
+    if m == 0:
+        return None
+    return c if m == len(lat) else Front(lat[:m], c.cost[:m], _LEAF, c.node)
+
+
 class _Context:
     """What one remainder solve shares: candidates, fixed nodes, weights, least latencies."""
 
@@ -412,17 +423,10 @@ class _Context:
                 front, cands, plain = self.front, self.candidates, self.plain
                 acc = None
                 for p in parts:
-                    if plain and type(p) is Leaf:  # (the Leaf case above, inline: a call saved)
-                        c = cands[p.node]
-                        lat = c.lat
-                        m = bisect_right(lat, cap)
-                        if m == 0:
-                            return None
-                        f = c if m == len(lat) else Front(lat[:m], c.cost[:m], _LEAF, c.node)
-                    else:
-                        f = front(p, cap)
-                        if f is None:
-                            return None
+                    f = (_plain_leaf(cands[p.node], cap) if plain and type(p) is Leaf
+                         else front(p, cap))
+                    if f is None:
+                        return None
                     acc = f if acc is None else parallel(acc, f)
                 return acc
             bds = self.split(t, bd)
@@ -459,17 +463,10 @@ class _Context:
         front, cands, plain = self.front, self.candidates, self.plain
         fronts = []
         for p, m in zip(parts, ms):
-            if plain and type(p) is Leaf:  # (front's Leaf case, inline: a call saved)
-                c = cands[p.node]
-                lat = c.lat
-                k = bisect_right(lat, base + m)
-                if k == 0:
-                    return None
-                f = c if k == len(lat) else Front(lat[:k], c.cost[:k], _LEAF, c.node)
-            else:
-                f = front(p, base + m)
-                if f is None:
-                    return None
+            f = (_plain_leaf(cands[p.node], base + m) if plain and type(p) is Leaf
+                 else front(p, base + m))
+            if f is None:
+                return None
             fronts.append(f)
         n = len(ms)
         caps = [0.0] * n  # the fold's: cap less the later parts' minima (fold_caps' sums)
