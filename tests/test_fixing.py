@@ -333,3 +333,31 @@ def test_fixing_dp_on_flows_sharing_most_nodes():
                 continue
             used += _check_component_by_component(problem, dp, inverse, ref)
     assert used >= 8
+
+
+def test_costs_twenty_orders_apart_do_not_cancel():
+    """Found by CI (tests/test_extreme_ranges.py): coupling nodes whose fastest costs are
+    1e15 and 0.01. The enumeration's 'rest at the fastest' was once a difference of sums,
+    1e15 + 0.01 - 1e15 = 0, so a fixing paying 0.01 looked as cheap as one paying 1e-15 and
+    won. Each sum is now formed by addition only; fa2 equals brute force and the MILP."""
+    big, tiny = 1e15, 1e-15
+
+    def node(name: str, *rows: tuple[float, float], **kw) -> Node:
+        return Node(name, tuple(Config(1, "cpu", u, lat) for u, lat in rows), **kw)
+
+    nodes = (node("v0", (big, tiny), (tiny, big)),
+             node("v1", (tiny, tiny), (big, tiny), (1.0, tiny)),
+             node("v2", (0.01, tiny), (tiny, big)),
+             node("v3", (tiny, tiny), max_replicas=1))
+    edges = tuple(Edge(a, b) for a, b in (("v0", "v1"), ("v0", "v2"), ("v1", "v2"), ("v1", "v3")))
+    inst = Instance("extreme", nodes, edges, (Flow("f", tiny, 1e30, ("v0", "v1", "v2", "v3")),),
+                    queueing="none")
+    problem, dp, _ = _decoupled(inst)
+    (sub,) = [s for s in components(dp) if s.coupling]
+    assert fixing_search(sub).cost == pytest.approx(SEARCH.search(sub, SEARCHES_ONLY).cost,
+                                                    rel=1e-9)
+    ref = fa2opt.solve(inst, "brute-force")
+    ans = fa2opt.solve(inst, "fa2")
+    assert ref.cost == pytest.approx(4 * tiny, rel=1e-9)
+    assert verify(inst, ans).ok and matches(ans, ref), (ans.cost, ref.cost)
+    assert matches(fa2opt.solve(inst, "milp"), ref)

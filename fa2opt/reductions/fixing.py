@@ -340,10 +340,15 @@ def fixing_search(dp: DecoupledProblem, deadline: float | None = None, cutoff: f
     fixing = {w: 0 for w in dp.coupling}
     order = [w for w in dp.coupling if len(cands[w]) > 1]
     costs = [cands[w].cost for w in order]
-    fast = sum(cands[w].cost[0] for w in dp.coupling)  # every node at its fastest
-    least = [0.0] * (len(order) + 1)  # Σ of the least costs of order[d:]
+    pin = sum(cands[w].cost[0] for w in dp.coupling if len(cands[w]) == 1)
+    # Σ of the least / the fastest costs of order[d:], each summed (never a difference of
+    # sums: costs spanning 1e-15..1e15 would cancel, e.g. 1e15 + 0.01 - 1e15 = 0)
+    least = [0.0] * (len(order) + 1)
+    fast_from = [0.0] * (len(order) + 1)
     for d in range(len(order) - 1, -1, -1):
         least[d] = least[d + 1] + costs[d][-1]
+        fast_from[d] = fast_from[d + 1] + costs[d][0]
+    fast = pin + fast_from[0]  # every node at its fastest
     state = {"best": cutoff, "fix": None, "roots": None, "explored": 0}
 
     def remainder() -> tuple[float, list] | None:
@@ -360,12 +365,12 @@ def fixing_search(dp: DecoupledProblem, deadline: float | None = None, cutoff: f
             roots.append((r[1], r[2]))
         return total, roots
 
-    def dfs(d: int, fixed_cost: float, fast_rest: float, rem: float) -> None:
+    def dfs(d: int, fixed_cost: float, rem: float) -> None:
         """Branch on ``order[d]``; ``fixed_cost``: Σ c of order[:d] and the single-candidate
-        nodes; ``fast_rest``: Σ c_0 of order[d:]; ``rem``: R of this partial fixing (the
-        others fastest). Depth ≤ log2(FIXING_MAX_SPACE)."""
+        nodes; ``rem``: R of this partial fixing (the others fastest). Depth ≤
+        log2(FIXING_MAX_SPACE)."""
         w, cw = order[d], costs[d]
-        fast_rest -= cw[0]
+        fast_rest = fast_from[d + 1]
         for k in range(len(cw) - 1, -1, -1):  # cheapest first: c_w rises
             c = fixed_cost + cw[k]
             if c + least[d + 1] + root_rem >= state["best"]:
@@ -381,7 +386,7 @@ def fixing_search(dp: DecoupledProblem, deadline: float | None = None, cutoff: f
                 if c + fast_rest + r < state["best"]:  # the completion at the fastest
                     state.update(best=c + fast_rest + r, fix=dict(fixing), roots=hit[1])
             if d + 1 < len(order) and c + least[d + 1] + r < state["best"]:
-                dfs(d + 1, c, fast_rest, r)
+                dfs(d + 1, c, r)
         fixing[w] = 0
 
     root_rem = INF
@@ -392,8 +397,7 @@ def fixing_search(dp: DecoupledProblem, deadline: float | None = None, cutoff: f
             if fast + root_rem < state["best"]:
                 state.update(best=fast + root_rem, fix=dict(fixing), roots=hit[1])
             if order:
-                pin = sum(cands[w].cost[0] for w in dp.coupling if len(cands[w]) == 1)
-                dfs(0, pin, fast - pin, root_rem)
+                dfs(0, pin, root_rem)
     except _Deadline:
         lb = _equal_split_bound(dp, pareto_remainder)
         if state["fix"] is None:
