@@ -8,7 +8,7 @@ and extension); ref.py is an independent checker and brute force from the spec t
 (no fa2opt imports). Each script runs the CLI of this checkout (PYTHONPATH = repo root) and
 reports every disagreement; failing instances are kept in $AUDIT2_OUT/fail/.
 
-    python scripts/audit2/fuzz.py SEED COUNT [BATCH] [big]  # fa2 + milp vs brute force
+    python scripts/audit2/fuzz.py SEED COUNT [BATCH] [big|wide]  # fa2 + milp vs brute force
     python scripts/audit2/mutate.py SEED GROUPS [PER]       # one structure, many variants per call
     python scripts/audit2/medium.py SEED COUNT TL_FA2 [TL_MILP] [hard]  # 30-120 nodes, fa2 vs milp
     python scripts/audit2/others.py SEED COUNT [big]        # every other method, tiny time limits
@@ -57,6 +57,7 @@ def main():
     seed, count = int(sys.argv[1]), int(sys.argv[2])
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 40
     big = len(sys.argv) > 4 and sys.argv[4] == "big"  # 20-90 nodes, <= 7 of them with 2-3 rows
+    wide = len(sys.argv) > 4 and sys.argv[4] == "wide"  # magnitudes 20 decades apart
     os.makedirs(OUT, exist_ok=True)
     d = f"{WORK}/run{seed}"
     os.makedirs(d, exist_ok=True)
@@ -66,7 +67,8 @@ def main():
     for b0 in range(0, count, batch):
         insts, paths = [], []
         for i in range(b0, min(count, b0 + batch)):
-            inst = draw(rng, n_lo=20, n_hi=90, multi=7, medium=True) if big else draw(rng)
+            inst = (draw(rng, n_lo=20, n_hi=90, multi=7, medium=True) if big
+                    else draw(rng, wide=wide))
             p = f"{d}/i{i}.json"
             with open(p, "w") as fh:
                 json.dump(inst, fh)

@@ -83,7 +83,9 @@ def draw_flows(rng, names, edges):
 
 
 def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=False, multi=None,
-         tight=False):
+         tight=False, wide=False):
+    """``wide``: each node's drawn units and latencies scaled by its own powers of ten
+    (10^-10..10^10): costs and latencies of one instance twenty decades apart."""
     n = rng.randint(n_lo, n_hi)
     shape = rng.choice(["chain", "fan", "manysrc", "empty", "bip", "rand", "rand"])
     names = [f"v{i}" for i in range(n)]
@@ -140,13 +142,14 @@ def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=Fals
         if multi_set is not None:
             k = rng.randint(2, 3) if v in multi_set else 1
         budget = max(1, budget // k)
+        su, sp = (10.0 ** rng.randint(-10, 10), 10.0 ** rng.randint(-10, 10)) if wide else (1, 1)
         rows, ids = [], set()
         for _ in range(k * 2):
             if len(rows) >= k:
                 break
             b = rng.choice([1, 1, 2, 3, 4, 8, 16])
             h = rng.choice(hws)
-            u = rng.choice([1, 1, 2, 4, 0.5, 1.5])
+            u = rng.choice([1, 1, 2, 4, 0.5, 1.5]) * su
             var = rng.choice([None, None, "x", "y"])
             if tie and rows and rng.random() < 0.6:
                 o = rng.choice(rows)
@@ -173,7 +176,7 @@ def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=Fals
                 elif r < 0.6:
                     p = math.nextafter(p, 0)
             else:
-                p = nice(rng, 1, 120)
+                p = nice(rng, 1, 120) * sp
             if p <= 0 or p > 1e15 or p < 1e-15:
                 continue
             row = {"batch": b, "hardware": h, "units": u, "latency_ms": p}
