@@ -327,9 +327,11 @@ def _sweep(flat, shape: FlatShape, front: Mapping, budget: float, fixed: Mapping
 def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]) -> list | None:
     """A coupling search component decided by enumeration when its coupling space is at most
     :data:`ENUMERATE_MAX` combinations: for each, Σ_w c_w + Σ_f (flow f swept with the
-    coupling nodes fixed), the least kept (ties: the first, fastest candidates first; a
-    combination is dropped as soon as its partial sum reaches the best). Exact: every
-    combination is evaluated by an exact sweep. Returns ``[(shape, fixing, sweep result)]``
+    coupling nodes fixed), the least kept (ties: the first; combinations in lexicographic
+    order of the candidates, cheapest first). A combination is dropped as soon as its
+    partial sum plus the rest's floor (each remaining flow's nodes at their cheapest
+    candidates) reaches the best. Exact: every combination is evaluated by an exact sweep
+    or cut by that valid bound. Returns ``[(shape, fixing, sweep result)]``
     per flow ([] when nothing fits), or None for the search (space too large, or a sweep
     declined)."""
     ws = comp.coupling
@@ -342,16 +344,24 @@ def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]
     parts = [(shape, flows[i].budget_ms,
               ([front[v] for v in shape.series], [front[v] for v in shape.fork]))
              for i, shape in zip(comp.flows, comp.shapes)]  # the same lists for every fixing
+    # floor[j]: Σ over parts j.. of their nodes' cheapest costs (no fixing makes a flow
+    # cheaper), summed from the last part (a sum, never a difference of sums)
+    floor = [0.0] * (len(parts) + 1)
+    for j in range(len(parts) - 1, -1, -1):
+        lists = parts[j][2]
+        floor[j] = floor[j + 1] + sum(x[1][-1] for x in lists[0]) + sum(x[1][-1] for x in lists[1])
     best, pick = INF, None
-    for combo in product(*map(range, sizes)):
+    # cheapest candidates first (each list runs fastest to cheapest): with the floors, a
+    # loose budget settles at the first combinations and cuts the rest
+    for combo in product(*[range(k - 1, -1, -1) for k in sizes]):
         fixed = dict(zip(ws, combo))
         total = 0.0
         for w, k in fixed.items():
             total += front[w][1][k]
-        if total >= best:
+        if total + floor[0] >= best:
             continue
         hits = []
-        for shape, budget, lists in parts:
+        for j, (shape, budget, lists) in enumerate(parts):
             r = _sweep(flat, shape, front, budget, fixed, lists)
             if r is NOT_FLAT:
                 return None
@@ -359,7 +369,8 @@ def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]
                 total = INF
                 break
             total += r[0]
-            if total >= best:
+            if total + floor[j + 1] >= best:
+                total = INF  # (the other parts cannot bring it below the best)
                 break
             hits.append((shape, fixed, r))
         if total < best:
