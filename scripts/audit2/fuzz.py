@@ -13,6 +13,7 @@ reports every disagreement; failing instances are kept in $AUDIT2_OUT/fail/.
     python scripts/audit2/medium.py SEED COUNT TL_FA2 [TL_MILP] [hard]  # 30-120 nodes, fa2 vs milp
     python scripts/audit2/others.py SEED COUNT [big]        # every other method, tiny time limits
     python scripts/audit2/yamleq.py SEED COUNT; python scripts/audit2/csveq.py SEED COUNT
+    python scripts/audit2/strategies.py SEED COUNT small|flow  # wide magnitudes, searches forced
 """
 from __future__ import annotations
 

@@ -305,7 +305,11 @@ def draw(rng, n_lo=1, n_hi=7, max_comb=3000, ext_p=0.35, medium=False, hard=Fals
             S = x - 1e-6
             while S + 1e-6 < x:
                 S = math.nextafter(S, math.inf)
-            while math.nextafter(S, 0) + 1e-6 >= x:
+            # (x within a few ulps of 1e-6 or below it -- the wide draws -- makes every small
+            # S admit x: the ulp walk towards 0 would not end, so it is capped)
+            for _ in range(10_000):
+                if math.nextafter(S, 0) + 1e-6 < x:
+                    break
                 S = math.nextafter(S, 0)
             if rng.random() < 0.1:
                 S = math.nextafter(S, 0)
