@@ -240,3 +240,34 @@ def test_long_series_bounded_fold_vs_brute_force(seed: int, parts: int):
     choice = P.backtrack(got, len(got) - 1)
     assert sum(f.cost[choice[f.node]] for f in fronts) == pytest.approx(best, rel=1e-12)
     assert sum(f.lat[choice[f.node]] for f in fronts) <= cap + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_series_with_a_bound_equals_the_bound_after_it(seed: int) -> None:
+    """series(a, b, cap, bd) drops the pairs beyond the bound before its sort: the same
+    points and back-pointers as _bounded(series(a, b, cap), bd), on fronts large enough for
+    the numpy path, for bounds that cut nothing, some or everything."""
+    Front, _bounded, series = P.Front, P._bounded, P.series
+    rng = np.random.default_rng(seed)
+
+    def front(n: int) -> Front:
+        lat = np.cumsum(rng.uniform(0.1, 3.0, n))
+        cost = np.cumsum(rng.uniform(0.1, 5.0, n))[::-1]
+        return Front(lat.tolist(), cost.tolist())
+
+    a, b = front(int(rng.integers(30, 60))), front(int(rng.integers(30, 60)))
+    assert len(a.lat) * len(b.lat) > P.NUMPY_PAIRS
+    cap = float(a.lat[-1] + b.lat[-1]) * rng.uniform(0.4, 1.0)
+    whole = series(a, b, cap)
+    for mu in (0.0, 0.5, 2.0, 10.0):
+        values = np.asarray(whole.cost) + mu * np.asarray(whole.lat)
+        for lim in (values.min() - 1.0, float(np.median(values)), values.max() + 1.0):
+            want = _bounded(whole, (mu, lim))
+            got = series(a, b, cap, (mu, lim))
+            got = _bounded(got, (mu, lim)) if len(got.lat) else None
+            if want is None:
+                assert got is None
+                continue
+            assert got is not None
+            assert np.array_equal(got.lat, want.lat) and np.array_equal(got.cost, want.cost)
+            assert np.array_equal(got.I, want.I) and np.array_equal(got.J, want.J)
