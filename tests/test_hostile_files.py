@@ -482,7 +482,8 @@ def hostile_files(draw: st.DrawFn) -> tuple[str, bytes, bytes]:
                                    "add-key", "scale", "scale"]))
         if op == "scale":  # mostly valid: an ordinary instance, sometimes infeasible
             v = parent[key]
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
+            # (an "extreme" op before may have set an integer too large for a float: kept)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e300:
                 parent[key] = v * draw(st.sampled_from([0.01, 0.3, 3.0, 100.0]))
         elif op == "add-key" and isinstance(parent, dict):
             key = draw(st.sampled_from(["batch", "units", "multiplier", "max_batch", "flows",
