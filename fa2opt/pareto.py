@@ -775,12 +775,10 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
             return series_min(acc, fronts[i], caps[i])
         if work is not None:
             _spend(work, len(acc.lat) * len(fronts[i].lat))
-        if bounds is None:
-            acc = series(acc, fronts[i], caps[i])
-        else:
-            acc = series(acc, fronts[i], caps[i], bounds[i])
-            if len(acc.lat):
-                acc = _bounded(acc, bounds[i])
+        bd = None if bounds is None else bounds[i]
+        acc = series(acc, fronts[i], caps[i], bd)
+        if bd is not None and len(acc.lat):
+            acc = _bounded(acc, bd)  # (series drops pairs beyond bd only on its numpy path)
     return acc if acc is not None and len(acc.lat) else None
 
 
