@@ -110,6 +110,16 @@ def fp_margin_ms(budget: float, terms: int) -> float:
     return 8.0 * (terms + 4) * UNIT_ROUNDOFF * abs(budget)
 
 
+def sum_slack(terms: int, magnitude: Any) -> Any:
+    """A bound on how far a value computed in doubles with at most ``terms`` roundings on
+    any one chain of operations (a sum of ``terms`` + 1 values added in any order, each
+    within ``terms``·ε·Σ|x| of the exact sum; ε = 2u), whose operands have total magnitude
+    ``magnitude``, can be from its value in real arithmetic -- twice that, plus room for a
+    few more operations on the result. Bounds computed in doubles subtract it to stay
+    bounds (:mod:`.reductions.flow_bound`, :mod:`.extensions.leaf`). Works on arrays."""
+    return 4.0 * (terms + 3) * UNIT_ROUNDOFF * magnitude + 1e-300
+
+
 # -- representable range -------------------------------------------------------------------
 # The spec asks only for finite numbers, positive rates/SLAs/latencies/units/multipliers and
 # non-negative prices and edge latencies. These bounds are not the MILP's comfort zone: they

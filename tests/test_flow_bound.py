@@ -4,6 +4,7 @@ is found exactly, and the search equals brute force (and keeps a valid bound at 
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 import time
@@ -442,3 +443,58 @@ def test_a_node_lp_stopped_at_the_incumbent_prunes_exactly(monkeypatch):
                 got = fa2opt.solve(inst, "fa2", time_limit=60)
                 assert got.status == want.status and matches(got, want), (family, seed, early)
     assert sum(stopped) >= 3
+
+
+def _critical_path_duals(lp: FlowLP, cols: np.ndarray, size: int, weight: float) -> np.ndarray:
+    """Row duals that route ``weight`` along one longest path of each flow (latencies of the
+    columns ``cols``, one per node): its source row and its edge rows, every other row 0."""
+    duals = np.zeros(size)
+    lat = lp.lat[cols]
+    for plan, _ in lp.flows:
+        finish, back = [], []
+        for v, src, ins, _, _ in plan:
+            best, arg = (0.0, None) if src >= 0 else (-np.inf, None)
+            for pos, row, d in ins:
+                if finish[pos] + d > best:
+                    best, arg = finish[pos] + d, (pos, row)
+            finish.append(best + lat[v])
+            back.append((arg, src))
+        j = max((j for j, p in enumerate(plan) if p[4]), key=finish.__getitem__)
+        while back[j][0] is not None:
+            (pos, row), _ = back[j]
+            duals[row] = weight
+            j = pos
+        duals[back[j][1]] = weight
+    return duals
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bound_holds_at_multipliers_far_larger_than_the_costs(seed):
+    """(1) in doubles stays a lower bound when Y·L dwarfs the costs: edge or row latencies
+    offset by up to 1e12 ms, each flow's SLA its all-fastest latency, only the fastest
+    candidates allowed (so the one choice left costs C), and multipliers of up to 1e12 routed
+    along a longest path (where (1) is tight: C in real arithmetic). Without the rounding
+    allowance (FlowLP.total) the doubles' error (~ε·Y·L) put the bound up to 7e7·C above C."""
+    rng = random.Random(seed)
+    inst = two_flow_instance(rng) if seed % 2 else random_dag_instance(
+        rng, rng.randint(5, 8), 3, rng.uniform(0.35, 0.7))
+    offset = 10 ** rng.uniform(6, 12)
+    if seed % 4 < 2:  # on every edge (only edges), or on every profile row
+        inst = replace(inst, edges=tuple(replace(e, latency_ms=e.latency_ms + offset)
+                                         for e in inst.edges))
+    else:
+        inst = replace(inst, nodes=tuple(
+            replace(v, configs=tuple(replace(c, latency_ms=c.latency_ms + offset) for c in v.configs))
+            for v in inst.nodes))
+    problem = Problem.from_instance(inst)
+    inst = inst.with_slas(problem.flow_latencies(problem.fastest_choice()))
+    problem, dp = decoupled(inst)
+    lp = FlowLP(dp, [f.graph for f in dp.flows])
+    cols = np.asarray([a + int(np.argmin(lp.lat[a:b])) for a, b in zip(lp.ptr[:-1], lp.ptr[1:])])
+    ub = np.zeros(lp.n_lam)
+    ub[cols] = 1.0
+    total = math.fsum(lp.cost[cols].tolist())
+    rows = lp.n_base_rows
+    for weight in (1.0, 1e3, 1e6, 1e9, 1e12):
+        Y, const = lp.flow_weights(_critical_path_duals(lp, cols, rows, weight))
+        assert lp.bound(Y, const, ub)[0] <= total

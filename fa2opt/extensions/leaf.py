@@ -15,7 +15,7 @@ the objective, with budgets ``budget_sum(use_j[v][x_v] for v in nodes_j) ≤ lim
   (objective), a row whose budget sum exceeds the limit (whose objective cannot beat the
   incumbent) is dropped. The sums are formed as ``total − min_v + value`` in O(1) per row,
   so they carry rounding; a row is dropped only when it loses by more than a bound on that
-  rounding (:func:`_slack`: ``2(n + 3)·ε·Σ|terms|``), which keeps the test exact (it only
+  rounding (:func:`fa2opt.spec.sum_slack`: ``2(n + 3)·ε·Σ|terms|``), which keeps the test exact (it only
   drops rows the exact order would drop too). O(Σ_v K_v·m) per subproblem.
 - **Enumeration leaf** (:meth:`Leaf.best`): the subproblem's choices formed node by node,
   depth-first in batches (a batch: up to ``CHUNK`` partial choices, as rows of a (B, V)
@@ -57,20 +57,13 @@ import numpy as np
 
 from ..dag_batch import Candidates, DagStructure, evaluate_fixings_numpy
 from ..problem import Problem
+from ..spec import sum_slack
 
 Choice = dict[str, int]
 
-EPS = np.finfo(float).eps
 CHUNK = 1024  # rows per batch of the leaf
 FLAT_CHOICES = 1024  # at most this many choices: one batch, no pruning
 DIVE_CHUNK = 128  # ... until the first complete choices: a narrow first dive finds an incumbent
-
-
-def _slack(n: int, magnitude: np.ndarray | float) -> np.ndarray | float:
-    """A bound on the difference between a sum of n + 1 floats of total magnitude
-    ``magnitude`` added in two different orders (each within n·ε·Σ|x| of the exact sum),
-    plus room for the subtraction and the addition of ``total − min + value``."""
-    return 2.0 * (n + 3) * EPS * magnitude + 1e-300
 
 
 class BudgetArrays:
@@ -118,7 +111,7 @@ def tighten(problem: Problem, budgets: Sequence[BudgetArrays], allowed: Mapping[
         for v in b.nodes:
             u = b.use[v][out[v]]
             s = total - lows[v] + u
-            keep = s <= b.limit + _slack(len(b.nodes), mag + np.abs(u))
+            keep = s <= b.limit + sum_slack(len(b.nodes), mag + np.abs(u))
             if not keep.all():
                 out[v] = out[v][keep]
                 if not len(out[v]):
@@ -130,7 +123,7 @@ def tighten(problem: Problem, budgets: Sequence[BudgetArrays], allowed: Mapping[
         mag = math.fsum(abs(x) for x in lows.values())
         n = len(lows)
         for v, c in costs.items():
-            keep = total - lows[v] + c < incumbent + _slack(n, mag + np.abs(c) + abs(incumbent))
+            keep = total - lows[v] + c < incumbent + sum_slack(n, mag + np.abs(c) + abs(incumbent))
             if not keep.all():
                 out[v] = out[v][keep]
                 if not len(out[v]):

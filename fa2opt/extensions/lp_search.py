@@ -94,7 +94,7 @@ from ..reductions import flow_bound
 from ..reductions.flow_bound import FlowLP, cost_grain
 from ..reductions import residues
 from ..reductions.search import PRUNE_TOL
-from .leaf import BudgetArrays, Leaf, _slack
+from .leaf import BudgetArrays, Leaf
 
 Choice = dict[str, int]
 LP_MIN_NODES = 15  # from this many nodes (measured side by side, docs/fa2.md); tests force 0
@@ -184,6 +184,7 @@ class BudgetLP:
                 u[lp.ptr[i]:lp.ptr[i + 1]] = b.use[v][self.pos[v]]
             self.use.append(u)
         self.limits = np.asarray(limits, dtype=float)
+        self.use_abs = np.asarray([float(np.abs(u).sum()) for u in self.use])
         idx, val, starts = [], [], []
         for u in self.use:
             starts.append(len(idx))
@@ -244,7 +245,9 @@ class BudgetLP:
         else:
             Y, const, mu, shift = np.zeros(len(self.lp.nodes)), 0.0, np.zeros(len(self.use)), None
         w, mins = self.columns(Y, mu, ub, shift=shift)
-        lb = float(mins.sum()) + const - self.budget_term(mu, shift)
+        # from below (FlowLP.total), the budgets' μ·use and μ·limit'' as extra operands
+        mag = 0.0 if shift is not None else float(mu @ (np.abs(self.limits) + 2.0 * self.use_abs))
+        lb = self.lp.total(mins, const - self.budget_term(mu, shift), mag)
         return lb, w, mins, (Y, const, mu, shift)
 
     def budget_term(self, mu: np.ndarray, shift: np.ndarray | None) -> float:
@@ -422,7 +425,7 @@ class _Search:
             if not math.isfinite(total):
                 return None  # a node of the budget has no row left
             lows = np.where(inside, low[owner], 0.0)
-            keep = total - lows + u <= limit + _slack(len(nodes), mag + np.abs(u))
+            keep = total - lows + u <= limit + spec.sum_slack(len(nodes), mag + np.abs(u))
             m = m & (keep | ~inside)
         cnt = self.count(m)
         if not cnt.all():
@@ -466,15 +469,15 @@ class _Search:
     def hopeless(self, cols: np.ndarray) -> bool:
         """Whether the choice ``cols`` (one column per LP node) certainly cannot become the
         incumbent: its objective is not below the incumbent's, or it breaks a budget, each
-        by more than a bound on the rounding of the sums (:func:`.leaf._slack`), so
+        by more than a bound on the rounding of the sums (:func:`fa2opt.spec.sum_slack`), so
         ``offer``, which sums in its own order, would refuse it too. Saves the SLA test."""
         n = len(cols)
         c = self.lp.cost[cols]
-        if float(c.sum()) >= self.best[0] + _slack(n, float(np.abs(c).sum()) + abs(self.best[0])):
+        if float(c.sum()) >= self.best[0] + spec.sum_slack(n, float(np.abs(c).sum()) + abs(self.best[0])):
             return True
         for u, _, limit in self.bud:
             x = u[cols]
-            if float(x.sum()) > limit + _slack(n, float(np.abs(x).sum()) + abs(limit)):
+            if float(x.sum()) > limit + spec.sum_slack(n, float(np.abs(x).sum()) + abs(limit)):
                 return True
         return False
 
@@ -718,7 +721,9 @@ class _Search:
             if math.isfinite(best[0]):  # reduced-cost fixing
                 if self.residues is not None:
                     top = residues.threshold(self.residues, top, ub)
-                keep = m & (w - mins[lp.owner] < top - own)
+                extra = 4.0 * sum((x * np.abs(u) for x, u in zip(mult[2].tolist(), self.blp.use)
+                                   if x > 0), np.zeros(lp.n_lam))  # the budgets' μ·use
+                keep = m & (w - mins[lp.owner] - lp.reduced_slack(w, mins, extra) < top - own)
                 if not self.count(keep).all():
                     continue
                 if (keep != m).any():  # rows left: the LP again on what remains

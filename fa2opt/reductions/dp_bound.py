@@ -130,8 +130,10 @@ class DPBound:
         self.spent += time.perf_counter() - t
         if r is None:
             return np.inf  # flow i meets its SLA with no allowed choice: nothing here is feasible
-        rest = float(np.minimum.reduceat(val, ptr[:-1])[outside].sum())
-        return r[0] + rest + float(cf[others].sum())
+        # (2) from below: cf is lowered already (FlowLP.flow_weights); the DP's value and the
+        # minima outside flow i as in FlowLP.total, with r[0] standing for f_i's minima
+        mins = np.minimum.reduceat(val, ptr[:-1])[outside]
+        return lp.total(np.append(mins, r[0]), float(cf[others].sum()), 2.0 * lp.cost_abs)
 
     def root(self, y: tuple, ub: np.ndarray, lb: float, best: float) -> float:
         """At the first search node that measures: (2) for the ``ROOT_FLOWS`` flows with the

@@ -257,6 +257,11 @@ class FlowLP:
         self.lat = np.asarray([x for v in nodes for x in cands[v].latency], dtype=float)
         self.cost = np.asarray([x for v in nodes for x in cands[v].cost], dtype=float)
         self.owner = np.repeat(np.arange(len(nodes)), np.diff(ptr))  # node of each λ column
+        # each node's largest |cost| and their sum: what bounds |c| in the rounding
+        # allowance of a value c + Y·L (|c| + Y·L ≤ |c + Y·L| + 2|c|; :meth:`total`)
+        self.cost_abs_node = (np.maximum.reduceat(np.abs(self.cost), ptr[:-1]) if len(nodes)
+                              else np.zeros(0))
+        self.cost_abs = float(self.cost_abs_node.sum())
         self.n_lam = n_lam = int(ptr[-1])
         rows: list[list[tuple[int, float]]] = []  # row-wise matrix
         row_lo: list[float] = []
@@ -480,19 +485,27 @@ class FlowLP:
         value_in = np.bincount(self.slot_flow[self.src_slot], weights=y[self.src_row], minlength=F)
         value_out = np.bincount(self.slot_flow[self.sink], weights=inflow[self.sink], minlength=F)
         # conservation holds up to rounding: the larger value keeps (1) a lower bound
-        const = float(np.dot(edge, self.e_d) - np.dot(np.maximum(value_in, value_out), self.budget))
+        value = np.maximum(value_in, value_out)
+        # every constant is lowered by its rounding allowance (:meth:`slack`; Σ y_e d_e and
+        # |y|·B also bound the error of y's own conservation, times any path's latency)
+        spent = float(np.dot(edge, self.e_d))
+        const = spent - float(np.dot(value, self.budget))
+        const -= self.slack(spent + float(np.dot(value, np.abs(self.budget))))
         extra = None
         if per_flow:
             N = len(self.nodes)
             Yf = np.bincount(self.slot_flow * N + self.slot_node, weights=inflow, minlength=F * N)
-            cf = (np.bincount(self.slot_flow[self.e_u], weights=edge * self.e_d, minlength=F)
-                  - np.maximum(value_in, value_out) * self.budget)
+            spent_f = np.bincount(self.slot_flow[self.e_u], weights=edge * self.e_d, minlength=F)
+            cf = spent_f - value * self.budget
+            cf -= self.slack(spent_f + value * np.abs(self.budget))
             extra = (Yf.reshape(F, N), cf)
         if not self.cut_rhs.size:
             return (Y, const) if extra is None else (Y, const, extra)
         pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
         shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
-        return Y, const - float(pi @ self.cut_rhs), extra, shift
+        const -= float(pi @ self.cut_rhs) + self.slack(float(pi @ np.abs(self.cut_rhs))
+                                                       + float(shift.sum()))
+        return Y, const, extra, shift
 
     def rows(self) -> tuple:
         """((column, row, value) of every matrix entry, row lower bounds, row upper bounds) of
@@ -526,10 +539,13 @@ class FlowLP:
         mu[ge & le] = 0.0  # the convexity rows (equalities): each node's min takes them
         mu[~ge & ~le] = 0.0
         side = np.where(mu > 0, lo, np.where(mu < 0, hi, 0.0))
-        const = float(mu @ side)
-        atmu = np.bincount(ent_col, weights=ent_val * mu[ent_row], minlength=self.n_col)
-        rc_t = -atmu[self.n_lam:]
-        const += float(np.minimum(rc_t, 0.0) @ self.t_cap)
+        terms = ent_val * mu[ent_row]
+        atmu = np.bincount(ent_col, weights=terms, minlength=self.n_col)
+        rc_t = np.minimum(-atmu[self.n_lam:], 0.0)
+        const = float(mu @ side) + float(rc_t @ self.t_cap)
+        # lowered by the rounding allowance of its terms and of every A^T μ entry (:meth:`slack`)
+        const -= self.slack(float(np.abs(mu) @ np.abs(side)) - float(rc_t @ self.t_cap)
+                            + float(np.abs(terms).sum()))
         return np.zeros(len(self.nodes)), const, None, -atmu[:self.n_lam]
 
     def add_general_cuts(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
@@ -563,14 +579,47 @@ class FlowLP:
 
     def bound(self, Y: np.ndarray, const: float, ub: np.ndarray,
               shift: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
-        """(1) over the allowed candidates (``ub`` > 0): the bound, each column's value
-        c + Y·L (+ the cuts' π·α, ``shift``) (inf where excluded) and each node's minimum."""
+        """(1) over the allowed candidates (``ub`` > 0): the bound (:meth:`total`: below
+        (1)'s value in real arithmetic), each column's value c + Y·L (+ the cuts' π·α,
+        ``shift``) (inf where excluded) and each node's minimum."""
         val = self.cost + Y[self.owner] * self.lat
         if shift is not None:
             val = val + shift
         val = np.where(ub > 0, val, INF)
         mins = np.minimum.reduceat(val, self.ptr[:-1])
-        return float(mins.sum()) + const, val, mins
+        return self.total(mins, const), val, mins
+
+    # -- rounding: (1) and (5) are bounds in real arithmetic; computed in doubles, each sum
+    # is lowered by a bound on its rounding error. Its terms can dwarf the bound itself
+    # (Y·L ≫ c when latencies are large and the LP's slopes steep: errors of 1e-4 of the cost
+    # were measured without it, against PRUNE_TOL = 1e-10), so the allowance scales with
+    # the terms' magnitude, not with the bound's.
+
+    def slack(self, magnitude: np.ndarray | float) -> np.ndarray | float:
+        """The rounding allowance (:func:`fa2opt.spec.sum_slack`) of a value computed in
+        this LP's bounds from operands of total magnitude ``magnitude``: no chain of their
+        operations (y's propagation, A^T μ, the sums over nodes) is longer than the LP's
+        columns plus rows."""
+        return spec.sum_slack(self.n_col + self.lp.getNumRow(), magnitude)
+
+    def total(self, mins: np.ndarray, const: float, magnitude: float = 0.0) -> float:
+        """Σ ``mins`` + ``const`` from below (``const`` already lowered by its own
+        allowance): the doubles' sum less the allowance of the mins -- each c + Y·L (+ a
+        shift of its own), whose operands are at most |min| + 2|c| -- and of ``magnitude``
+        (any other operands the caller added)."""
+        s = float(mins.sum()) + const
+        if not math.isfinite(s):
+            return s
+        return s - self.slack(float(np.abs(mins).sum()) + 2.0 * self.cost_abs + magnitude)
+
+    def reduced_slack(self, val: np.ndarray, mins: np.ndarray,
+                      extra: np.ndarray | float = 0.0) -> np.ndarray:
+        """Per column, the rounding allowance of its reduced cost ``val − mins[owner]``
+        (excluded columns, valued inf, count 0; ``extra``: per column, the magnitude of
+        operands in ``val`` beyond c + Y·L)."""
+        v = np.abs(np.where(np.isfinite(val), val, 0.0))
+        m = np.abs(np.where(np.isfinite(mins), mins, 0.0))[self.owner]
+        return self.slack(v + m + 4.0 * self.cost_abs_node[self.owner] + extra)
 
 
 def cost_grain(costs: np.ndarray) -> float:
@@ -994,7 +1043,9 @@ class LPSearch:
             return lb
         if lagrange is not None:
             val, mins, const = lagrange
-            lb = max(lb, const + float(val[cols].sum()) + float(mins[self.free].sum()))
+            mins = mins.copy()
+            mins[self.slot] = val[cols]
+            lb = max(lb, lp.total(mins, const))
             if lb >= limit:
                 return lb
         if self.free.size:
@@ -1121,14 +1172,17 @@ class LPSearch:
         """A child's bound before its own LP: (1) at the parent's y over the child's allowed
         candidates (``raw`` plus, at each coupling node the child narrows, its least reduced
         cost left), and never below the parent's ``lb``."""
-        add = 0.0
+        add = mag = 0.0
         for i, (c, m) in enumerate(zip(child, masks)):
             if c != m:
                 a, b = self.wcols[i]
                 s_ = self.slot[i]
                 least = min(float(val[a + k]) for k in range(b - a) if (c >> k) & 1)
                 add += least - float(mins[s_])
-        return max(lb, raw + add)
+                mag += abs(least) + abs(float(mins[s_])) + 4.0 * float(self.lp.cost_abs_node[s_])
+        if add == INF:
+            return INF
+        return max(lb, raw + add - self.lp.slack(mag))  # raw: lowered already (FlowLP.total)
 
     def fix_by_reduced_cost(self, masks: tuple[int, ...], val: np.ndarray, mins: np.ndarray,
                             raw: float, ub: np.ndarray | None = None) -> tuple[int, ...] | None:
@@ -1141,7 +1195,8 @@ class LPSearch:
         if ub is not None and self.residues is not None:
             limit = residues.threshold(self.residues, limit, ub)
         limit -= raw
-        drop = self.cc[(val[self.cc] - mins[self.lp.owner[self.cc]]) >= limit]
+        cc = self.cc
+        drop = cc[(val[cc] - mins[self.lp.owner[cc]]) - self.lp.reduced_slack(val, mins)[cc] >= limit]
         if not drop.size:
             return masks
         return self.without(masks, drop)
