@@ -223,6 +223,11 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
                 return None
             val, over = offer(y)
             bound = val + sum(m * g for m, g in zip(mu, over))
+            # from below: the DP minimised sums of weights whose μ·use may dwarf the
+            # objective, so y is the minimiser only up to their rounding (spec.sum_slack)
+            mag = abs(val) + sum(abs(float(weight[v][y[v]])) for v in order)
+            mag += sum(m * (abs(g + lim) + abs(lim)) for m, g, lim in zip(mu, over, slack_limit))
+            bound -= spec.sum_slack(len(order) + len(mu), mag)
             if bound > top[0]:
                 top[:] = [bound, y, list(mu)]
             return y, val, over
