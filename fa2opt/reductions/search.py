@@ -76,7 +76,7 @@ from typing import Any, Generator, Mapping, Protocol
 from ..arithmetic import as_arithmetic
 from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
-from .sptree import Delay, SPTree, count_leaves, fix_leaves, leaves, split_leaves, trampoline
+from .sptree import Delay, SPTree, count_leaves, leaf_fixer, leaves, split_leaves, trampoline
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -282,6 +282,9 @@ class _Exact:
         self.dp, self.remainder = dp, remainder
         self.budgets = [f.budget_ms for f in dp.flows]
         self.memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
+        # each flow's folding of its coupling leaves, compiled at its first fixing (the same
+        # nodes at every fixing; sptree.leaf_fixer)
+        self.fixers: list = [None] * len(dp.flows)
         self.solves = 0
         # the incumbent's value starts at the cutoff: only cheaper fixings are kept or explored
         self.best, self.best_fix = cutoff, None
@@ -295,7 +298,10 @@ class _Exact:
         self.solves += 1
         cands = self.dp.candidates
         # the fixed leaves folded into delays first: the DP then sees only the free ones
-        tree = fix_leaves(self.dp.flows[i].tree, {w: cands[w].latency[fixing[w]] for w in cw})
+        fix = self.fixers[i]
+        if fix is None:
+            fix = self.fixers[i] = leaf_fixer(self.dp.flows[i].tree, cw)
+        tree = fix({w: cands[w].latency[fixing[w]] for w in cw})
         if type(tree) is Delay:
             r = (0.0, {}) if tree.latency_ms <= self.budgets[i] else None
         else:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Generator, Iterator, Mapping, NamedTuple, Union
+from typing import Any, Callable, Collection, Generator, Iterator, Mapping, NamedTuple, Union
 
 
 @dataclass(frozen=True)
@@ -168,14 +168,8 @@ def fold_constants(tree: SPTree, leaf: Callable[[SPTree], SPTree], const: type,
         if type(t) is tuple:
             t = t[0]
             parts = [memo[id(p)] for p in t.parts]
-            consts = [value(p) for p in parts if type(p) is const]
-            rest = [p for p in parts if type(p) is not const]
-            if type(t) is Series:
-                d = series_total(consts)
-                parts = rest if rest and d == 0 else rest + [const(d)]
-            else:
-                parts = rest + ([const(max(consts))] if consts else [])
-            memo[id(t)] = parts[0] if len(parts) == 1 else type(t)(tuple(parts))
+            memo[id(t)] = _fold_step(type(t) is Series, [value(p) for p in parts if type(p) is const],
+                                     [p for p in parts if type(p) is not const], const, series_total)
         elif id(t) not in memo:
             if type(t) is Series or type(t) is Parallel:
                 stack.append((t,))
@@ -190,12 +184,92 @@ def fix_leaves(tree: SPTree, latency: Mapping[str, float]) -> SPTree:
     folded away: a series' delays summed into one, a parallel's into their maximum, a part
     without free leaves into one Delay -- the same value for every choice of the other
     leaves, with only those leaves left (what a remainder DP needs when most nodes are
-    fixed). Shared sub-expressions are folded once; O(distinct sub-expressions)
-    (:func:`fold_constants`)."""
-    def leaf(t: SPTree) -> SPTree:
-        return Delay(latency[t.node]) if type(t) is Leaf and t.node in latency else t
+    fixed). Shared sub-expressions are folded once; O(distinct sub-expressions). It is
+    :func:`fold_constants` with those leaves as Delays, compiled for the nodes of
+    ``latency`` (:func:`leaf_fixer`, which callers fixing the same nodes many times keep)."""
+    return leaf_fixer(tree, latency)(latency)
 
-    return fold_constants(tree, leaf, Delay)
+
+def leaf_fixer(tree: SPTree, fixed: Collection[str]) -> Callable[[Mapping[str, float]], SPTree]:
+    """:func:`fix_leaves` compiled for one set of ``fixed`` nodes: ``leaf_fixer(tree,
+    fixed)(latency)`` is ``fix_leaves(tree, latency)`` (the same tree, the same bits, the
+    same sharing) for every ``latency`` over ``fixed``. What does not depend on the fixed
+    latencies is found once: which sub-expressions fold to a constant, the folded form of
+    those without a fixed leaf, and the order of every sum and maximum; a call then runs a
+    flat program over the sub-expressions that hold a fixed leaf (a constant per part
+    without free leaves, a composite rebuilt per part with both). For the coupling search,
+    whose fixed set is the same at every fixing it values (:class:`.search._Exact`).
+    O(distinct sub-expressions) to compile, O(those with a fixed leaf) per call."""
+    fixed = frozenset(fixed)
+    # vals: a float for a part that folds to a constant, else its folded tree; static
+    # entries are filled here, the others by the program's steps (index, op, a, b)
+    vals: list = []
+    steps: list[tuple] = []
+    # per distinct sub-expression: (index into vals, constant?, depends on a fixed latency?)
+    info: dict[int, tuple[int, bool, bool]] = {}
+
+    def slot(value: Any) -> int:
+        vals.append(value)
+        return len(vals) - 1
+
+    stack: list = [tree]
+    while stack:
+        t = stack.pop()
+        if type(t) is tuple:
+            t = t[0]
+            parts = [info[id(p)] for p in t.parts]
+            consts = [i for i, c, _ in parts if c]
+            rest = [i for i, c, _ in parts if not c]
+            series = type(t) is Series
+            if not any(d for _, _, d in parts):  # no fixed leaf below: folded once, here
+                v = _fold_step(series, [vals[i] for i in consts], [vals[i] for i in rest])
+                info[id(t)] = (slot(v.latency_ms if type(v) is Delay else v), type(v) is Delay, False)
+            elif not rest:  # a constant: the parts' sum or maximum
+                i = slot(None)
+                steps.append((i, sum if series else max, consts, None))
+                info[id(t)] = (i, True, True)
+            else:  # free parts beside constants: rebuilt per call
+                i = slot(None)
+                steps.append((i, series, consts, rest))
+                info[id(t)] = (i, False, True)
+        elif id(t) not in info:
+            if type(t) is Series or type(t) is Parallel:
+                stack.append((t,))
+                stack.extend(p for p in t.parts if id(p) not in info)
+            elif type(t) is Leaf and t.node in fixed:
+                i = slot(None)
+                steps.append((i, None, t.node, None))
+                info[id(t)] = (i, True, True)
+            else:
+                info[id(t)] = (slot(t.latency_ms if type(t) is Delay else t), type(t) is Delay, False)
+    root, root_const, _ = info[id(tree)]
+    base = vals
+
+    def fix(latency: Mapping[str, float]) -> SPTree:
+        vals = base.copy()
+        for i, op, a, b in steps:
+            if op is None:  # a fixed leaf
+                vals[i] = latency[a]
+            elif b is None:  # sum or max of constants (left to right, as fold_constants)
+                vals[i] = op([vals[j] for j in a])
+            else:
+                vals[i] = _fold_step(op, [vals[j] for j in a], [vals[j] for j in b])
+        v = vals[root]
+        return Delay(v) if root_const else v
+
+    return fix
+
+
+def _fold_step(series: bool, consts: list, rest: list[SPTree], const: type = Delay,
+               series_total: Callable[[list], Any] = sum) -> SPTree:
+    """One composite of :func:`fold_constants`: its constant parts' values and its other
+    parts' folded trees (each in order) → its folded form."""
+    if series:
+        d = series_total(consts)
+        parts = rest if rest and d == 0 else rest + [const(d)]
+        return parts[0] if len(parts) == 1 else Series(tuple(parts))
+    parts = rest + ([const(max(consts))] if consts else [])
+    return parts[0] if len(parts) == 1 else Parallel(tuple(parts))
 
 
 def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parallel: Callable):
