@@ -71,12 +71,29 @@ def count_leaves(tree: SPTree) -> Counter:
     """How many leaves each node has, counted as :func:`leaves` yields them (a sub-expression
     shared by several places counts at each), without unfolding: node reduction's trees share
     sub-expressions (a 300-node random DAG's tree has ~200,000 leaves but a few thousand
-    distinct sub-trees). Each distinct sub-tree (by identity) is visited once in post-order
-    (explicit stack), then its multiplicity is passed from parents to parts in reverse
-    post-order (a topological order). O(distinct sub-trees and their parts). (On the stack,
-    ``(t,)`` marks a composite whose parts are done; the counts are summed in a plain dict,
-    whose order the Counter keeps: a Counter's own ``+=`` costs a Python-level call per
-    leaf.)"""
+    distinct sub-trees). Each distinct sub-tree (by identity) is visited once
+    (:func:`postorder`), its multiplicity passed from parents to parts in reverse post-order
+    (a topological order). O(distinct sub-trees and their parts). (The counts are summed in
+    a plain dict, whose order the Counter keeps: a Counter's own ``+=`` costs a
+    Python-level call per leaf.)"""
+    mult = {id(tree): 1}
+    counts: dict[str, int] = {}
+    for t in reversed(postorder(tree)):  # every parent before its parts
+        m = mult[id(t)]
+        tp = type(t)
+        if tp is Leaf:
+            counts[t.node] = counts.get(t.node, 0) + m
+        elif tp is Series or tp is Parallel:
+            for p in t.parts:
+                i = id(p)
+                mult[i] = mult.get(i, 0) + m
+    return Counter(counts)
+
+
+def postorder(tree: SPTree) -> list[SPTree]:
+    """Each distinct sub-expression of ``tree`` (by identity: node reduction's copies share
+    them) once, after its parts -- the order the folds below evaluate in. Explicit stack;
+    O(distinct sub-expressions and their parts)."""
     order: list[SPTree] = []
     seen: set[int] = set()
     stack: list = [tree]
@@ -95,18 +112,7 @@ def count_leaves(tree: SPTree) -> Counter:
             stack.extend([p for p in reversed(t.parts) if id(p) not in seen])
         else:
             order.append(t)
-    mult = {id(tree): 1}
-    counts: dict[str, int] = {}
-    for t in reversed(order):  # every parent before its parts
-        m = mult[id(t)]
-        tp = type(t)
-        if tp is Leaf:
-            counts[t.node] = counts.get(t.node, 0) + m
-        elif tp is Series or tp is Parallel:
-            for p in t.parts:
-                i = id(p)
-                mult[i] = mult.get(i, 0) + m
-    return Counter(counts)
+    return order
 
 
 def reduce_tree(tree: SPTree, leaf: Callable[[Leaf], Any], delay: Callable[[Delay], Any],
@@ -162,20 +168,13 @@ def fold_constants(tree: SPTree, leaf: Callable[[SPTree], SPTree], const: type,
     :func:`fix_leaves` (constants in ms) and the grid's ``fix_steps`` (in whole steps)."""
     value = operator.attrgetter(fields(const)[0].name)
     memo: dict[int, SPTree] = {}
-    stack: list = [tree]
-    while stack:
-        t = stack.pop()
-        if type(t) is tuple:
-            t = t[0]
+    for t in postorder(tree):
+        if type(t) is Series or type(t) is Parallel:
             parts = [memo[id(p)] for p in t.parts]
             memo[id(t)] = _fold_step(type(t) is Series, [value(p) for p in parts if type(p) is const],
                                      [p for p in parts if type(p) is not const], const, series_total)
-        elif id(t) not in memo:
-            if type(t) is Series or type(t) is Parallel:
-                stack.append((t,))
-                stack.extend(p for p in t.parts if id(p) not in memo)
-            else:
-                memo[id(t)] = leaf(t)
+        else:
+            memo[id(t)] = leaf(t)
     return memo[id(tree)]
 
 
@@ -212,11 +211,8 @@ def leaf_fixer(tree: SPTree, fixed: Collection[str]) -> Callable[[Mapping[str, f
         vals.append(value)
         return len(vals) - 1
 
-    stack: list = [tree]
-    while stack:
-        t = stack.pop()
-        if type(t) is tuple:
-            t = t[0]
+    for t in postorder(tree):
+        if type(t) is Series or type(t) is Parallel:
             parts = [info[id(p)] for p in t.parts]
             consts = [i for i, c, _ in parts if c]
             rest = [i for i, c, _ in parts if not c]
@@ -232,16 +228,12 @@ def leaf_fixer(tree: SPTree, fixed: Collection[str]) -> Callable[[Mapping[str, f
                 i = slot(None)
                 steps.append((i, series, consts, rest))
                 info[id(t)] = (i, False, True)
-        elif id(t) not in info:
-            if type(t) is Series or type(t) is Parallel:
-                stack.append((t,))
-                stack.extend(p for p in t.parts if id(p) not in info)
-            elif type(t) is Leaf and t.node in fixed:
-                i = slot(None)
-                steps.append((i, None, t.node, None))
-                info[id(t)] = (i, True, True)
-            else:
-                info[id(t)] = (slot(t.latency_ms if type(t) is Delay else t), type(t) is Delay, False)
+        elif type(t) is Leaf and t.node in fixed:
+            i = slot(None)
+            steps.append((i, None, t.node, None))
+            info[id(t)] = (i, True, True)
+        else:
+            info[id(t)] = (slot(t.latency_ms if type(t) is Delay else t), type(t) is Delay, False)
     root, root_const, _ = info[id(tree)]
     base = vals
 
