@@ -92,8 +92,9 @@ class Instance:
 
     @cached_property
     def _flow_rate_sums(self) -> dict[str, Any]:
-        """Σ_{f ∋ v} λ_f per node, summed in flow order (as ``sum`` would): one pass over the
-        flows, so every node's rate together costs O(Σ_f |f|), not O(V · Σ_f |f|)."""
+        """Σ_{f ∋ v} λ_f per node, added left to right in flow order (the order of
+        :func:`fa2opt.spec.rate_sum`; rates may be arrays, for decision tables): one pass over
+        the flows, so every node's rate together costs O(Σ_f |f|), not O(V · Σ_f |f|)."""
         sums: dict[str, Any] = {}
         for f in self.flows:
             for v in f.nodes:

@@ -179,3 +179,12 @@ def budget_sum(values: Iterable[float]) -> float:
     for x in values:
         total += x
     return total
+
+
+def rate_sum(rates: Iterable[float]) -> float:
+    """A node's Σ_{f ∋ v} λ_f as every part of the project adds it (the spec gives no order):
+    the flows' rates in the instance's flow order, left to right from 0.0 (the order of
+    :func:`budget_sum`) -- what a loop or numpy does, and Python's ``sum`` before 3.12; from
+    3.12 ``sum`` compensates, which from three flows on can differ in the last bit, and a
+    last bit of λ_v moves a batch-fill delay ``1000 (b − 1) / λ_v`` across an SLA's edge."""
+    return budget_sum(rates)

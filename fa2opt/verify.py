@@ -81,7 +81,8 @@ def verify(instance: Instance, answer: Answer) -> Verification:
             problems.append(f"{node.name}: no profile row {ident}")
             continue
         row = rows[0]
-        lam = node.multiplier * sum(f.rate_rps for f in instance.flows if node.name in f.nodes)
+        lam = node.multiplier * spec.rate_sum(f.rate_rps for f in instance.flows
+                                              if node.name in f.nodes)
         mu = 1000.0 * row.batch / row.latency_ms
         n = max(1, math.ceil(lam / (rho * mu) - REPLICA_EPS))
         if node.max_replicas is not None and n > node.max_replicas:

@@ -140,3 +140,35 @@ def test_infeasible_claim_is_checked() -> None:
     assert checked(p, empty_answer("infeasible", "x")).status == "error"
     tight = Problem.from_instance(_inst().with_slas({"main": 1.0}))
     assert checked(tight, empty_answer("infeasible", "x")).status == "infeasible"
+
+
+def test_node_rate_is_added_left_to_right_whatever_pythons_sum_does(monkeypatch) -> None:
+    """λ_v = m·Σ_{f ∋ v} λ_f is added in flow order, left to right (``spec.rate_sum``), by the
+    tables and by ``verify`` alike, so Python's ``sum`` -- compensated from 3.12 -- never
+    decides. Rates 0.1, 0.2, 0.3: left to right 0.6000000000000001, compensated 0.6; with a
+    batch-fill delay 1000·(b − 1)/λ_v and each SLA at the last ulp the optimum meets, the two
+    λ_v put the latency on either side of the edge. ``sum`` is made compensated here (as on
+    3.12+) so the test means the same on every Python."""
+    import builtins
+    import math
+
+    from fa2opt import spec
+
+    rates = (0.1, 0.2, 0.3)
+    assert spec.rate_sum(rates) == (0.1 + 0.2) + 0.3 != math.fsum(rates)
+    node = Node("shared", (Config(4, "cpu", 1.0, 7.0), Config(1, "cpu", 2.0, 9.0)))
+    flows = tuple(Flow(f"f{i}", r, 1e9, ("shared",)) for i, r in enumerate(rates))
+    inst = Instance("rates", (node,), (), flows, queueing="batch-fill")
+    problem = Problem.from_instance(inst)
+    lat = problem.tables["shared"].latency_ms[_row(problem, "shared", 4)]
+    slow = 7.0 + 1000.0 * 3 / math.fsum(rates)  # the latency a compensated λ_v gives
+    assert slow > lat  # the two λ_v are on either side of an edge at lat
+    sla = lat - spec.SLA_TOL_MS
+    while spec.budget_ms(sla) < lat:  # the last SLA whose budget the batch-4 row meets
+        sla = math.nextafter(sla, math.inf)
+    inst = inst.with_slas({f.name: sla for f in flows})
+    answer = solve(inst, "fa2")
+    assert answer.status == "optimal" and answer.nodes["shared"].batch == 4
+    monkeypatch.setattr(builtins, "sum", lambda xs, start=0: start + math.fsum(xs))
+    check = verify(inst, answer)
+    assert check.ok, check

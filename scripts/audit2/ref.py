@@ -40,7 +40,11 @@ def derive(inst):
     out = {}
     for v in inst["nodes"]:
         m = float(v.get("multiplier", 1.0))
-        lam = m * sum(r for (_, r, _, mem) in fl if v["name"] in mem)
+        lam = 0.0  # the flows' rates left to right (Python's sum compensates from 3.12)
+        for (_, r, _, mem) in fl:
+            if v["name"] in mem:
+                lam += r
+        lam = m * lam
         rows = []
         for r in v["configs"]:
             b, p, u = int(r["batch"]), float(r["latency_ms"]), float(r["units"])
