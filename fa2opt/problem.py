@@ -112,7 +112,9 @@ class Problem:
         return {v: self.tables[v].lists[2][k] for v, k in choice.items()}
 
     def cost(self, choice: Mapping[str, int]) -> float:
-        return float(sum(self.tables[v].lists[3][k] for v, k in choice.items()))
+        """Σ_v c_v of ``choice``, added left to right in its order (:func:`fa2opt.spec.left_sum`:
+        the same bits on every Python)."""
+        return float(spec.left_sum(self.tables[v].lists[3][k] for v, k in choice.items()))
 
     def flow_latencies(self, choice: Mapping[str, int]) -> dict[str, float]:
         lat = self.latencies(choice)

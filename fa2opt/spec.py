@@ -168,23 +168,30 @@ ACCURACY_TOL = 1e-9  # product: Σ ln a_v ≥ ln A_f − 1e-9;  min: a_v ≥ A_f
 OBJECTIVE_TERM_RANGE = (0.0, 1e17)
 
 
-def budget_sum(values: Iterable[float]) -> float:
-    """The one summation order of every additive extension budget (units in use, −ln
-    accuracy): the values of the block's nodes (a flow's in topological order, global
-    budgets in the instance's node order) added left to right from 0.0. Solvers, the
-    MILP's exact re-check and :func:`fa2opt.verify.verify` all add in this order, so a
-    limit at its tolerance edge is decided identically to the last bit (float addition is
-    monotone, so the sum only grows with each term)."""
+def left_sum(values: Iterable[float]) -> float:
+    """``values`` added left to right from 0.0: the order of every float sum the project
+    compares to the last bit (a cost, a node's rate, a budget's use). Python's ``sum`` adds
+    so only before 3.12; from 3.12 it compensates, so its last bit depends on the version."""
     total = 0.0
     for x in values:
         total += x
     return total
 
 
+def budget_sum(values: Iterable[float]) -> float:
+    """The one summation order of every additive extension budget (units in use, −ln
+    accuracy): the values of the block's nodes (a flow's in topological order, global
+    budgets in the instance's node order) added left to right from 0.0 (:func:`left_sum`).
+    Solvers, the MILP's exact re-check and :func:`fa2opt.verify.verify` all add in this
+    order, so a limit at its tolerance edge is decided identically to the last bit (float
+    addition is monotone, so the sum only grows with each term)."""
+    return left_sum(values)
+
+
 def rate_sum(rates: Iterable[float]) -> float:
     """A node's Σ_{f ∋ v} λ_f as every part of the project adds it (the spec gives no order):
-    the flows' rates in the instance's flow order, left to right from 0.0 (the order of
-    :func:`budget_sum`) -- what a loop or numpy does, and Python's ``sum`` before 3.12; from
+    the flows' rates in the instance's flow order, left to right from 0.0
+    (:func:`left_sum`) -- what a loop or numpy does, and Python's ``sum`` before 3.12; from
     3.12 ``sum`` compensates, which from three flows on can differ in the last bit, and a
     last bit of λ_v moves a batch-fill delay ``1000 (b − 1) / λ_v`` across an SLA's edge."""
-    return budget_sum(rates)
+    return left_sum(rates)
