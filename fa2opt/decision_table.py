@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import cpu_kernels, kernels
+from . import cpu_kernels, kernels, spec
 from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
@@ -111,7 +111,7 @@ class DecisionTable:
         return self.flow is None and len(self.instance.flows) > 1
 
     def scale(self, rate: Any) -> Any:
-        base = sum(f.rate_rps for f in self.instance.flows)
+        base = spec.left_sum(f.rate_rps for f in self.instance.flows)  # (bits: any Python)
         return np.asarray(rate, dtype=float) / base
 
     def instance_at(self, rate: Any, sla_ms: Any = None) -> Instance:
