@@ -33,6 +33,16 @@ WORK = os.environ.get("AUDIT2_OUT", "/tmp/audit2")  # drawn instances; failures 
 OUT = f"{WORK}/fail"
 
 
+def keep_failure(stats, problems, label, path, inst, shown=3):
+    """A check's problems, if any: counted in ``stats["fail"]``, the instance kept at
+    ``path`` (JSON), the first ``shown`` problems printed (every audit script's report)."""
+    if problems:
+        stats["fail"] += 1
+        with open(path, "w") as fh:
+            json.dump(inst, fh)
+        print(label, path, problems[:shown], flush=True)
+
+
 def solve(paths, method, extra=()):
     env = dict(os.environ, PYTHONPATH=WT)
     p = subprocess.run([sys.executable, "-m", "fa2opt", "solve", *paths, "--json", "-m", method, *extra],
@@ -99,13 +109,8 @@ def main():
                 with open(f"{OUT}/exact_{os.path.basename(p)}", "w") as fh:
                     json.dump(inst, fh)
             for m, r in res.items():
-                probs = ctx.check_answer(r[j], best)
-                if probs:
-                    stats["fail"] += 1
-                    name = f"{OUT}/{m}_{seed}_{os.path.basename(p)}"
-                    with open(name, "w") as fh:
-                        json.dump(inst, fh)
-                    print(m, name, probs[:3], flush=True)
+                keep_failure(stats, ctx.check_answer(r[j], best), m,
+                             f"{OUT}/{m}_{seed}_{os.path.basename(p)}", inst)
             if base_res is not None and any(k in inst for k in ("capacity", "accuracy", "current")):
                 stats["base_runs"] += 1
                 bb, _ = ctx.brute(ext=False)

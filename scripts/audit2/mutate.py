@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from gen import draw  # noqa: E402
 from ref import Ctx  # noqa: E402
-from fuzz import solve, OUT, WORK  # noqa: E402
+from fuzz import keep_failure, solve, OUT, WORK  # noqa: E402
 
 
 def mutate(rng, inst):
@@ -123,13 +123,8 @@ def main():
                 if m == "fa2":
                     st["n"] += 1
                     st["infeasible"] += best is None
-                probs = ctx.check_answer(ans, best)
-                if probs:
-                    st["fail"] += 1
-                    name = f"{OUT}/mut_{m}_{seed}_{os.path.basename(p)}"
-                    with open(name, "w") as fh:
-                        json.dump(it, fh)
-                    print(m, name, probs[:3], flush=True)
+                keep_failure(st, ctx.check_answer(ans, best), m,
+                             f"{OUT}/mut_{m}_{seed}_{os.path.basename(p)}", it)
     print(seed, st, f"{time.time() - t0:.0f}s", flush=True)
 
 

@@ -21,6 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from gen import draw  # noqa: E402
 from ref import Ctx  # noqa: E402
+from fuzz import keep_failure  # noqa: E402
 
 WT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, WT)
@@ -71,13 +72,8 @@ def main() -> int:
             for k, v in {**DEFAULT, **setting}.items():
                 setattr(S, k, v)
             ans = fa2opt.solve(inst, "fa2")
-            problems = ctx.check_answer(json.loads(ans.dumps()), best)
-            if problems:
-                stats["fail"] += 1
-                path = f"{OUT}/strategies_{kind}_{seed}_{i}_{mode}.json"
-                with open(path, "w") as fh:
-                    json.dump(doc, fh)
-                print(mode, path, problems[:2], flush=True)
+            keep_failure(stats, ctx.check_answer(json.loads(ans.dumps()), best), mode,
+                         f"{OUT}/strategies_{kind}_{seed}_{i}_{mode}.json", doc, shown=2)
     print(seed, kind, {**stats, **calls})
     return 1 if stats["fail"] else 0
 
