@@ -498,12 +498,12 @@ def test_lagrangian_search_with_duplicated_nodes_equals_brute_force(monkeypatch)
     assert duplicated >= 25
 
 
-def test_fix_leaves_keeps_the_value_and_only_the_free_leaves():
-    """``sptree.fix_leaves`` (what the search's exact values fold before the DP) on the
+def test_leaf_fixer_keeps_the_value_and_only_the_free_leaves():
+    """``sptree.leaf_fixer`` (what the search's exact values fold before the DP) on the
     decompositions of random non-SP DAGs with delays: for any latencies, its value equals the
     tree's with the fixed nodes at their latencies (up to the order of the float sums), and
     only the unfixed nodes keep leaves."""
-    from fa2opt.reductions.sptree import evaluate, fix_leaves, leaves
+    from fa2opt.reductions.sptree import evaluate, leaf_fixer, leaves
     from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 
     rng = random.Random(12)
@@ -514,7 +514,7 @@ def test_fix_leaves_keeps_the_value_and_only_the_free_leaves():
         names = sorted(set(leaves(tree)))
         lat = {v: rng.uniform(0.5, 40.0) for v in names}
         fixed = {v: lat[v] for v in names if rng.random() < 0.6}
-        folded = fix_leaves(tree, fixed)
+        folded = leaf_fixer(tree, fixed)(fixed)
         assert set(leaves(folded)) == set(names) - set(fixed)
         assert evaluate(folded, lat) == pytest.approx(evaluate(tree, lat), rel=1e-12)
 
@@ -545,11 +545,10 @@ def _dag_encoding(tree) -> list:
     return out
 
 
-def test_leaf_fixer_is_fix_leaves_compiled():
+def test_leaf_fixer_is_the_generic_fold_compiled():
     """``sptree.leaf_fixer(tree, fixed)(latency)`` -- the folding compiled once per fixed set
-    (the coupling search's; ``fix_leaves`` is it too) -- is the generic ``fold_constants``
-    with the fixed leaves as Delays: the same tree, the same bits, the same shared
-    sub-expressions, for every subset fixed (none, some, all) and latencies spread over 20
+    (the coupling search's) -- is the generic ``fold_constants`` with the fixed leaves as
+    Delays: the same tree, the same bits, the same shared sub-expressions, for every subset fixed (none, some, all) and latencies spread over 20
     decades, on non-SP decompositions with and without zero delays."""
     from fa2opt.reductions.sptree import Delay, Leaf, fold_constants, leaf_fixer, leaves
     from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)

@@ -195,7 +195,7 @@ def fix_steps(tree: SPTree, fixed_steps: Mapping[str, int], grid_ms: float, mode
     (:func:`count_terms`). Sub-expressions shared by several places are folded once
     (memoised by identity; the result shares them too). No recursion; O(distinct
     sub-expressions) (:func:`~fa2opt.reductions.sptree.fold_constants`, the skeleton of
-    ``fix_leaves`` too, which folds in ms and would round a fixed sum once instead of each
+    ``leaf_fixer`` too, which folds in ms and would round a fixed sum once instead of each
     term)."""
     def leaf(t: SPTree) -> SPTree:
         if type(t) is Leaf:

@@ -165,7 +165,8 @@ def fold_constants(tree: SPTree, leaf: Callable[[SPTree], SPTree], const: type,
     part without free leaves into one constant. Sub-expressions shared by several places
     (node reduction's copies) are folded once (memoised by identity; the result shares them
     too). Without recursion; O(distinct sub-expressions). The one skeleton of
-    :func:`fix_leaves` (constants in ms) and the grid's ``fix_steps`` (in whole steps)."""
+    :func:`leaf_fixer` (constants in ms, compiled) and the grid's ``fix_steps`` (in whole
+    steps)."""
     value = operator.attrgetter(fields(const)[0].name)
     memo: dict[int, SPTree] = {}
     for t in postorder(tree):
@@ -178,21 +179,14 @@ def fold_constants(tree: SPTree, leaf: Callable[[SPTree], SPTree], const: type,
     return memo[id(tree)]
 
 
-def fix_leaves(tree: SPTree, latency: Mapping[str, float]) -> SPTree:
-    """``tree`` with the leaves of the nodes in ``latency`` replaced by their latencies and
-    folded away: a series' delays summed into one, a parallel's into their maximum, a part
-    without free leaves into one Delay -- the same value for every choice of the other
-    leaves, with only those leaves left (what a remainder DP needs when most nodes are
-    fixed). Shared sub-expressions are folded once; O(distinct sub-expressions). It is
-    :func:`fold_constants` with those leaves as Delays, compiled for the nodes of
-    ``latency`` (:func:`leaf_fixer`, which callers fixing the same nodes many times keep)."""
-    return leaf_fixer(tree, latency)(latency)
-
-
 def leaf_fixer(tree: SPTree, fixed: Collection[str]) -> Callable[[Mapping[str, float]], SPTree]:
-    """:func:`fix_leaves` compiled for one set of ``fixed`` nodes: ``leaf_fixer(tree,
-    fixed)(latency)`` is ``fix_leaves(tree, latency)`` (the same tree, the same bits, the
-    same sharing) for every ``latency`` over ``fixed``. What does not depend on the fixed
+    """``leaf_fixer(tree, fixed)(latency)``: ``tree`` with the leaves of the ``fixed`` nodes
+    replaced by their ``latency`` and folded away -- a series' delays summed into one, a
+    parallel's into their maximum, a part without free leaves into one Delay: the same value
+    for every choice of the other leaves, with only those leaves left (what a remainder DP
+    needs when most nodes are fixed). It is :func:`fold_constants` with those leaves as
+    Delays (the same tree, the same bits, the same sharing), compiled for one set of
+    ``fixed`` nodes. What does not depend on the fixed
     latencies is found once: which sub-expressions fold to a constant, the folded form of
     those without a fixed leaf, and the order of every sum and maximum; a call then runs a
     flat program over the sub-expressions that hold a fixed leaf (a constant per part
