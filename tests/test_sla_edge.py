@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fa2opt import solve, spec
-from fa2opt.edge import decide_exact, with_margin
+import numpy as np
+
+from fa2opt.edge import decide_exact, orthant_partition, with_margin
 from fa2opt.io import instance_from_dict
 from fa2opt.problem import Problem
 from fa2opt.solver import get_solver
@@ -125,6 +127,62 @@ def test_enumeration_splits_on_the_violated_path_only():
     assert status == "optimal" and problem.meets_slas(choice)
     assert math.isclose(problem.cost(choice), ref.cost)
     assert solves == 2 + 2  # wide, narrow, then one child per node of the path a → b
+
+
+def test_enumeration_splits_off_the_slower_orthant_of_the_path():
+    """The no-good is the orthant of choices at least as slow as x at each path node, not
+    x's rows alone: with three rows per node (x at the middle one), a child keeps only
+    strictly faster rows at its split node and rows at least as slow as x's before it, so
+    no child holds a choice as slow as x at both path nodes."""
+    rows = [(1.5, 1), (1.0, 2), (0.5, 4)]
+    inst = _instance([("a", rows), ("b", rows)], [["a", "b"]], 2.0 - 5e-7 - 1e-6)
+    problem = Problem.from_instance(inst)
+    ref = solve(inst, "brute-force")
+    seen = []
+
+    def logged(p: Problem, cutoff: float = math.inf):
+        out = sloppy(p, cutoff)
+        seen.append(p)
+        return out
+
+    status, choice, _, solves = decide_exact(problem, logged)
+    assert status == "optimal" and problem.meets_slas(choice)
+    assert math.isclose(problem.cost(choice), ref.cost)
+    assert solves > 2  # the enumeration ran
+    # the children of the first split (x = 1.0 ms at a and b; the path in either order):
+    # the first: one node strictly faster than 1.0 ms, the other free; the second: that node
+    # at least as slow as 1.0 ms and the other strictly faster
+    first, second = (dict((v, t.latency_ms.tolist()) for v, t in p.tables.items())
+                     for p in seen[2:4])
+    u, w = ("a", "b") if max(first["a"]) < 1.0 else ("b", "a")
+    assert max(first[u]) < 1.0 and first[w] == [0.5, 1.0, 1.5]
+    assert min(second[u]) >= 1.0 and max(second[w]) < 1.0
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_orthant_partition_is_the_subproblem_minus_the_orthant(data):
+    """The children are disjoint, hold no choice of the orthant (every node of the order at
+    least as slow as x) and, with the orthant, every choice of the subproblem."""
+    n = data.draw(st.integers(1, 4))
+    names = [f"v{i}" for i in range(n)]
+    use = {v: np.asarray(data.draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0]),
+                                            min_size=1, max_size=4))) for v in names}
+    allowed = {v: np.asarray(sorted(data.draw(st.sets(st.integers(0, len(use[v]) - 1),
+                                                      min_size=1)))) for v in names}
+    x = {v: int(data.draw(st.sampled_from(allowed[v].tolist()))) for v in names}
+    order = data.draw(st.permutations(names))[:data.draw(st.integers(1, n))]
+    children = list(orthant_partition(allowed, x, order, use))
+    owners: dict[tuple, int] = {}
+    for i, child in enumerate(children):
+        assert all(len(child[v]) for v in names)
+        for combo in itertools.product(*(child[v].tolist() for v in names)):
+            assert combo not in owners  # disjoint
+            owners[combo] = i
+    for combo in itertools.product(*(allowed[v].tolist() for v in names)):
+        y = dict(zip(names, combo))
+        in_orthant = all(use[v][y[v]] >= use[v][x[v]] for v in order)
+        assert (combo in owners) != in_orthant
 
 
 @settings(max_examples=300)

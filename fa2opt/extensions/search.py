@@ -79,7 +79,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .. import spec
-from ..edge import partition
+from ..edge import orthant_partition, partition
 from ..problem import Problem
 from ..tables import NodeTable
 from . import Budget, lp_search
@@ -435,24 +435,6 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         return search_tree()
     except _Stopped:  # the DP stopped early (time limit): the incumbent, and no bound
         return Result("time_limit", best[1], None, stats)
-
-
-def orthant_partition(allowed: Mapping[str, np.ndarray], x: Mapping[str, int], order: list[str],
-                      use: Mapping[str, np.ndarray]):
-    """The subproblem minus every choice using at least as much of a budget as ``x`` at each
-    of its nodes (x breaks the budget, and the sum only grows with each node's use, so they
-    all break it): child i keeps the nodes before i at uses ≥ x's and node i at uses < x's.
-    The children are disjoint and hold every other choice. Splitting off this orthant rather
-    than x alone (:func:`fa2opt.edge.partition`) removes many over-budget choices per split."""
-    rest = dict(allowed)
-    for v in order:
-        if v not in use:
-            continue
-        a, u = rest[v], use[v]
-        low = a[u[a] < u[x[v]]]
-        if len(low):
-            yield {**rest, v: low}
-        rest[v] = a[u[a] >= u[x[v]]]
 
 
 def dichotomy(allowed: Mapping[str, np.ndarray], y: Mapping[str, int], mu: Sequence[float],
