@@ -229,6 +229,85 @@ def _kernels(started: float) -> object | None:
     return flow_numba
 
 
+class _Layout:
+    """What the LP of :class:`FlowLP` takes from the flow graphs alone (cached per graphs with
+    the slots, ``_STRUCTURE``): the nodes in column order, each flow's topological plan, and
+    per path row (flows one after another, nodes in topological order: a source row, then
+    one row per in-edge) the node whose ℓ it subtracts, its finish-time column and its
+    predecessor's (−1 at a source; both counted from the first finish-time column) and its
+    lower side (0 or d_uv). O(Σ_f |G_f|)."""
+
+    def __init__(self, graphs: tuple[FlowGraph, ...]):
+        nodes = list(dict.fromkeys(v for g in graphs for v in g.nodes))
+        self.nodes = nodes
+        self.index = index = {v: i for i, v in enumerate(nodes)}
+        row_node: list[int] = []
+        row_t: list[int] = []
+        row_tu: list[int] = []
+        row_lo: list[float] = []
+
+        def row(v: int, t: int, tu: int, lo: float) -> int:
+            row_node.append(v)
+            row_t.append(t)
+            row_tu.append(tu)
+            row_lo.append(lo)
+            return len(row_node) - 1
+
+        sink: list[bool] = []
+        t_flow: list[int] = []
+        self.plans: list[list[tuple]] = []
+        for f, g in enumerate(graphs):
+            t0 = len(sink)
+            pos = {v: j for j, v in enumerate(g.nodes)}
+            plan: list[list] = []
+            for j, v in enumerate(g.nodes):
+                vi, src, ins = index[v], -1, []
+                if not g.preds[v]:  # T_v − ℓ_v ≥ 0
+                    src = row(vi, t0 + j, -1, 0.0)
+                for u, d in g.preds[v]:  # T_v − T_u − ℓ_v ≥ d
+                    r = row(vi, t0 + j, t0 + pos[u], float(d))
+                    ins.append((pos[u], r, float(d)))
+                    if plan[pos[u]][3] < 0:
+                        plan[pos[u]][3] = r
+                plan.append([vi, src, ins, -1, not g.succs[v]])
+                sink.append(not g.succs[v])
+                t_flow.append(f)
+            self.plans.append([tuple(x) for x in plan])
+        i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
+        self.row_node, self.row_t, self.row_tu = i64(row_node), i64(row_t), i64(row_tu)
+        self.row_lo = np.asarray(row_lo, dtype=float)
+        self.sink, self.t_flow = np.asarray(sink, dtype=bool), i64(t_flow)
+
+    def entries(self, ptr: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The LP's rows as HiGHS takes them (row starts, column indices, values), for
+        candidates ``ptr`` (node i's λ columns ptr[i]:ptr[i+1]) of latencies ``lat``: each
+        path row ``T_v (− T_u) − Σ_k L_{v,k} λ_{v,k}`` in that order, then each node's
+        convexity row ``Σ_k λ_{v,k}``. O(nonzeros), in numpy."""
+        n_lam = int(ptr[-1])
+        cnt = np.diff(ptr)
+        n_t = np.where(self.row_tu >= 0, 2, 1)
+        lam_n = cnt[self.row_node]
+        lens = n_t + lam_n
+        R = len(lens)
+        start = np.zeros(R + len(cnt), dtype=np.int64)
+        np.cumsum(lens[:-1], out=start[1:R])
+        flow_nnz = int(lens.sum())
+        start[R:] = flow_nnz + ptr[:-1]
+        index = np.empty(flow_nnz + n_lam, dtype=np.int32)
+        value = np.empty(flow_nnz + n_lam)
+        head = start[:R]
+        index[head], value[head] = n_lam + self.row_t, 1.0
+        e = self.row_tu >= 0
+        index[head[e] + 1], value[head[e] + 1] = n_lam + self.row_tu[e], -1.0
+        lam_row = np.repeat(np.arange(R), lam_n)
+        within = np.arange(len(lam_row)) - np.repeat(np.cumsum(lam_n) - lam_n, lam_n)
+        col = ptr[:-1][self.row_node][lam_row] + within
+        at = (head + n_t)[lam_row] + within
+        index[at], value[at] = col, -lat[col]
+        index[flow_nnz:], value[flow_nnz:] = np.arange(n_lam), 1.0
+        return start.astype(np.int32), index, value
+
+
 _SLOT_ATTRS = ("slot_node", "slot_flow", "first_out", "sink", "e_u", "e_v", "e_row", "e_d",
                "src_slot", "src_row", "ins", "outs", "out_edges", "in_ptr", "in_src", "in_d",
                "out_ptr", "out_dst", "out_d")
@@ -248,9 +327,13 @@ class FlowLP:
         import highspy._core as highs  # the raw class: the wrapper prints a banner on stdout
 
         cands = dp.candidates
-        nodes = list(dict.fromkeys(v for g in graphs for v in g.nodes))
+        graphs = tuple(graphs)
+        last = _STRUCTURE[0]
+        cached = last is not None and _same_graphs(last[0], graphs)
+        layout = last[1]["layout"] if cached else _Layout(graphs)
+        nodes = layout.nodes
         self.nodes = nodes
-        self.index = {v: i for i, v in enumerate(nodes)}
+        self.index = layout.index
         ptr = np.zeros(len(nodes) + 1, dtype=np.int64)
         np.cumsum([len(cands[v]) for v in nodes], out=ptr[1:])
         self.ptr = ptr
@@ -263,41 +346,14 @@ class FlowLP:
                               else np.zeros(0))
         self.cost_abs = float(self.cost_abs_node.sum())
         self.n_lam = n_lam = int(ptr[-1])
-        rows: list[list[tuple[int, float]]] = []  # row-wise matrix
-        row_lo: list[float] = []
-        t_ub: list[float] = []
+        self.budget = np.asarray([f.budget_ms for f in dp.flows], dtype=float)
         # per flow, in topological order: (node index, source row or -1,
         # [(pred position, edge row, d)], first out-edge row or -1, is sink)
-        self.flows: list[tuple[list, float]] = []
-        self.budget = np.asarray([f.budget_ms for f in dp.flows], dtype=float)
-        for g, budget in zip(graphs, self.budget.tolist()):
-            t0 = n_lam + len(t_ub)
-            pos = {v: j for j, v in enumerate(g.nodes)}
-            plan: list[list] = []
-            for j, v in enumerate(g.nodes):
-                a, b = int(ptr[self.index[v]]), int(ptr[self.index[v] + 1])
-                minus_ell = [(k, -float(self.lat[k])) for k in range(a, b)]
-                src, ins = -1, []
-                if not g.preds[v]:  # T_v − ℓ_v ≥ 0
-                    src = len(rows)
-                    rows.append([(t0 + j, 1.0)] + minus_ell)
-                    row_lo.append(0.0)
-                for u, d in g.preds[v]:  # T_v − T_u − ℓ_v ≥ d
-                    r = len(rows)
-                    rows.append([(t0 + j, 1.0), (t0 + pos[u], -1.0)] + minus_ell)
-                    row_lo.append(float(d))
-                    ins.append((pos[u], r, float(d)))
-                    if plan[pos[u]][3] < 0:
-                        plan[pos[u]][3] = r
-                sink = not g.succs[v]
-                plan.append([self.index[v], src, ins, -1, sink])
-                t_ub.append(budget if sink else _LP_INF)
-            self.flows.append(([tuple(x) for x in plan], budget))
-        n_flow_rows = len(rows)
-        for i in range(len(nodes)):  # Σ_k λ_{v,k} = 1
-            rows.append([(k, 1.0) for k in range(int(ptr[i]), int(ptr[i + 1]))])
-            row_lo.append(1.0)
-        row_hi = [_LP_INF] * n_flow_rows + [1.0] * len(nodes)
+        self.flows: list[tuple[list, float]] = list(zip(layout.plans, self.budget.tolist()))
+        t_ub = np.where(layout.sink, self.budget[layout.t_flow], _LP_INF)
+        start, index, value = layout.entries(ptr, self.lat)
+        row_lo = np.concatenate([layout.row_lo, np.ones(len(nodes))])
+        row_hi = np.concatenate([np.full(len(layout.row_lo), _LP_INF), np.ones(len(nodes))])
         lp = highs._Highs()
         lp.setOptionValue("output_flag", False)
         lp.setOptionValue("threads", 1)
@@ -308,14 +364,9 @@ class FlowLP:
         lp.setOptionValue("large_matrix_value", math.inf)
         n_col = n_lam + len(t_ub)
         lp.addCols(n_col, np.concatenate([self.cost, np.zeros(len(t_ub))]), np.zeros(n_col),
-                   np.concatenate([np.ones(n_lam), np.asarray(t_ub, dtype=float)]),
+                   np.concatenate([np.ones(n_lam), t_ub]),
                    0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-        starts = np.zeros(len(rows), dtype=np.int32)
-        np.cumsum([len(r) for r in rows[:-1]], out=starts[1:])
-        status = lp.addRows(len(rows), np.asarray(row_lo, float), np.asarray(row_hi, float),
-                            sum(len(r) for r in rows), starts,
-                            np.asarray([j for r in rows for j, _ in r], np.int32),
-                            np.asarray([a for r in rows for _, a in r], float))
+        status = lp.addRows(len(row_lo), row_lo, row_hi, len(index), start, index, value)
         if status == highs.HighsStatus.kError:  # never silently an LP without its rows
             raise RuntimeError("HiGHS refused the flow LP's rows")
         self.lp = lp
@@ -325,7 +376,7 @@ class FlowLP:
         self.n_col = n_col
         self.general = False  # a cut with finish-time columns (GMI) is in: (5), not (1)
         self._rows = None  # (row matrix, lower, upper) of the LP as HiGHS holds it, cached
-        self.n_base_rows = len(rows)  # path and convexity rows; the cuts (3) follow them
+        self.n_base_rows = len(row_lo)  # path and convexity rows; the cuts (3) follow them
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
         self.cut_rhs = np.zeros(0)
@@ -333,13 +384,12 @@ class FlowLP:
         self.at_bound = highs.HighsModelStatus.kObjectiveBound
         self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
-        graphs = tuple(graphs)
-        last = _STRUCTURE[0]
-        if last is not None and _same_graphs(last[0], graphs):  # the same DAGs: their slots
+        if cached:  # the same DAGs: their slots
             self.__dict__.update(last[1])
         else:
             self._slots()
-            _STRUCTURE[0] = (graphs, {k: getattr(self, k) for k in _SLOT_ATTRS}, None)
+            _STRUCTURE[0] = (graphs, {"layout": layout, **{k: getattr(self, k) for k in _SLOT_ATTRS}},
+                             None)
 
     def _slots(self) -> None:  # sets _SLOT_ATTRS
         """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
