@@ -412,6 +412,56 @@ def test_the_slots_of_the_same_graphs_are_reused_and_equal():
                 assert a == b, name
 
 
+def test_the_lp_rows_are_the_documented_ones_whatever_the_candidates():
+    """FlowLP's matrix as HiGHS holds it (assembled from the per-graphs layout, cached
+    across LPs on the same graphs) is, entry for entry, the documented LP: per flow and node
+    ``T_v − ℓ_v ≥ 0`` at a source and ``T_v − T_u − ℓ_v ≥ d_uv`` per in-edge (ℓ_v =
+    Σ_k L_{v,k} λ_{v,k}), then ``Σ_k λ_{v,k} = 1`` per node -- also for a second LP on the
+    same graphs with fewer candidates at some nodes."""
+    from types import SimpleNamespace
+
+    from fa2opt.reductions.pruning import Candidates
+
+    rng = random.Random(31)
+    for _ in range(6):
+        inst = two_flow_instance(rng)
+        _, dp = decoupled(inst)
+        graphs = [f.graph for f in dp.flows]
+        fewer = {}
+        for v, c in dp.candidates.items():
+            n = max(1, len(c) - rng.randint(0, 2))
+            fewer[v] = Candidates(v, c.latency[:n], c.cost[:n], c.positions[:n])
+        for cands in (dp.candidates, fewer):
+            lp = FlowLP(SimpleNamespace(candidates=cands, flows=dp.flows), graphs)
+            nodes = list(dict.fromkeys(v for g in graphs for v in g.nodes))
+            col, n_lam = {}, 0
+            for v in nodes:
+                col[v] = range(n_lam, n_lam + len(cands[v].latency))
+                n_lam += len(col[v])
+            want, lo, t = {}, [], n_lam
+            for g in graphs:
+                tcol = {v: t + j for j, v in enumerate(g.nodes)}
+                t += len(g.nodes)
+                for v in g.nodes:
+                    ell = {(k, -float(cands[v].latency[i])) for i, k in enumerate(col[v])}
+                    if not g.preds[v]:
+                        want[len(lo)] = {(tcol[v], 1.0)} | ell
+                        lo.append(0.0)
+                    for u, d in g.preds[v]:
+                        want[len(lo)] = {(tcol[v], 1.0), (tcol[u], -1.0)} | ell
+                        lo.append(float(d))
+            for v in nodes:
+                want[len(lo)] = {(k, 1.0) for k in col[v]}
+                lo.append(1.0)
+            lp.solve(np.ones(lp.n_lam))  # (HiGHS holds the matrix column-wise from then on)
+            (c_, r_, val), row_lo, _ = lp.rows()
+            got: dict[int, set] = {}
+            for c, r, x in zip(c_.tolist(), r_.tolist(), val.tolist()):
+                got.setdefault(r, set()).add((c, x))
+            assert got == want
+            assert row_lo.tolist() == lo and lp.n_base_rows == len(lo)
+
+
 def test_a_node_lp_stopped_at_the_incumbent_prunes_exactly(monkeypatch):
     """A search node's LP ends once HiGHS's dual objective reaches the incumbent
     (``EARLY_STOP``): the node is pruned at those duals, or its LP is finished. On generated
