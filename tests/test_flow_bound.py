@@ -336,6 +336,60 @@ def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
     assert opt == pytest.approx(ref.cost)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff(seed, shared):
+    """An enumeration's subproblem (the plain decision's tables cut as the SLA edge cuts
+    them: an orthant split around its choice) is settled by the root multipliers of the
+    plain decision (``LPSearch.settled_at_root``) only when the search itself, run without
+    them, finds nothing below the cutoff either; and some are settled."""
+    from fa2opt.edge import orthant_partition, restricted
+    from fa2opt.solver import get_solver
+
+    rng = random.Random(seed)
+    inst = two_flow_instance(rng) if shared else random_dag_instance(rng, rng.randint(4, 8), 3, 0.5)
+    problem = Problem.from_instance(inst)
+    settled: list[tuple] = []
+    init = LPSearch.__init__
+
+    def spy(self, dp, graphs, remainder, deadline, cutoff=math.inf):
+        init(self, dp, graphs, remainder, deadline, cutoff)
+        if self.settled:
+            settled.append((dp, list(graphs), remainder, cutoff))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
+        mp.setattr(LPSearch, "__init__", spy)
+        solver = get_solver("fa2")
+        plain = solver.decide_dp(problem)
+        if plain.status != "optimal" or not plain.extra.get("coupling_nodes"):
+            return
+        x, opt = plain.choice, problem.cost(plain.choice)
+        full = {v: np.arange(len(t)) for v, t in problem.tables.items()}
+        order = rng.sample(sorted(problem.tables), min(4, len(problem.tables)))
+        latency = {v: problem.tables[v].latency_ms for v in order}
+        for child in orthant_partition(full, x, order, latency):
+            for cutoff in (opt, opt + 1.0, opt * 1.5):
+                solver.decide_dp(restricted(problem, child), cutoff=cutoff)
+        mp.setattr(FB, "_ROOT_WEIGHTS", [])
+        for dp, graphs, remainder, cutoff in settled:
+            assert LPSearch(dp, graphs, remainder, None, cutoff).run() is None
+    note_settled.append(len(settled))
+
+
+note_settled: list[int] = []
+
+
+def test_some_searches_are_settled_at_the_root_multipliers():
+    """The property above is not vacuous: over its draws, searches were settled."""
+    note_settled.clear()
+    test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff.hypothesis.inner_test(1, True)
+    for seed in range(2, 12):
+        test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff.hypothesis.inner_test(seed, seed % 2 == 0)
+    assert sum(note_settled) > 0
+
+
 def test_a_cutoff_at_the_optimum_summed_in_another_order():
     """The example hypothesis found: the copy split's float sum of the optimum lands an ulp
     below the cutoff (the optimum summed by Problem.cost)."""

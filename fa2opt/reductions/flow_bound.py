@@ -199,6 +199,13 @@ _ROOT_BASIS: list = [None]
 # DAGs, the DagStructure), for the next on the same flow graphs: (graphs, FlowLP slot
 # attributes, DagStructure)
 _STRUCTURE: list = [None]
+# the multipliers y (weights Y and constant of (1)) at the root LPs of the last few searches
+# without a cutoff, for the searches with one on the same flow graphs after them (the
+# subproblems of an enumeration: :meth:`LPSearch.settled_at_root`): (graphs, (Y, const)),
+# the latest first (several: the SLA edge's narrowed solve comes between its relaxed
+# solve and the children, on other graphs)
+_ROOT_WEIGHTS: list = []
+ROOT_WEIGHTS_KEPT = 4
 
 
 def _same_graphs(last: tuple | None, graphs: tuple) -> bool:
@@ -741,6 +748,11 @@ class LPSearch:
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.grain = cost_grain(self.lp.cost)
+        self.graphs = tuple(graphs)
+        # a subproblem of an enumeration that its parent's root multipliers already settle
+        self.settled = cutoff < INF and self.settled_at_root()
+        if self.settled:
+            return
         self.residues = residues.split(self.lp.cost, self.lp.ptr)  # off the grain at a few nodes
         self.pseudo = [[0.0, 0.0, 0] for _ in self.coupling]  # Σ fast gain, Σ slow gain, count
         last = _STRUCTURE[0]
@@ -770,7 +782,6 @@ class LPSearch:
         self.cc_bit = self.cc - np.asarray([a for a, _ in self.wcols], dtype=np.int64)[self.cc_slot]
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
-        self.graphs = tuple(graphs)
         # a search with a cutoff is a subproblem of an enumeration (the SLA edge's, the
         # extensions'): its root basis is kept for the next one (a plain decision pays nothing)
         self.keeps_basis = cutoff < INF
@@ -779,6 +790,19 @@ class LPSearch:
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
         self.reliable = RELIABLE_LARGE if large else RELIABLE
         self.plunge = large
+
+    def settled_at_root(self) -> bool:
+        """Whether nothing below the cutoff is left: the bound (1) at the root multipliers of
+        a recent search without a cutoff on the same flow graphs (:data:`_ROOT_WEIGHTS`: an
+        enumeration's parent problem; (1) bounds at any conservative flow y and the budgets
+        are the graphs' own), with every candidate of this search allowed, reaches it. Then
+        the search is not built any further: an edge enumeration's children differ from
+        their parent at a few nodes (:func:`fa2opt.edge.orthant_partition`), and one whose
+        split nodes all cost more at those multipliers is settled for the price of building
+        this LP. O(Σ candidates)."""
+        y = next((y for graphs, y in _ROOT_WEIGHTS if _same_graphs(graphs, self.graphs)), None)
+        return y is not None and (self.lp.bound(*y, np.ones(self.lp.n_lam))[0]
+                                  >= self.exact.best - self.tol())
 
     def col_keys(self) -> list[tuple]:
         """Each λ column as (node, latency, cost): what identifies a candidate across
@@ -1274,6 +1298,8 @@ class LPSearch:
         return out
 
     def run(self) -> SearchResult | None:
+        if self.settled:
+            return None
         exact = self.exact
         counter = 0
         # (bound, tie, masks, the parent's y, what strong branching solved of this node)
@@ -1359,6 +1385,10 @@ class LPSearch:
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)
+                    if self.explored == 1 and not self.keeps_basis and len(y) < 4:  # no cuts
+                        _ROOT_WEIGHTS[:] = [(self.graphs, (y[0], y[1]))] + [
+                            e for e in _ROOT_WEIGHTS[:ROOT_WEIGHTS_KEPT - 1]
+                            if not _same_graphs(e[0], self.graphs)]
                 elif parent_y is not None:  # any y bounds: keep the parent's
                     y = parent_y
                 else:
