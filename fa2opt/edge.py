@@ -31,10 +31,12 @@ choice) so that its answer is the optimum *under the rule*:
    split over all |V| nodes would: a 30-node DAG whose optimum sat at the edge took 2,336
    DP solves that way; nor only the completions of x's rows on P, :func:`partition`: the
    six slowest edge draws of ``experiments/stress.yaml`` took 15-37 solves that way and
-   8-25 with the orthant), so this ends after a few solves. A child is decided with the incumbent's cost
-   as a *cutoff* (``Decide``'s second argument): its search starts from that value, so it
-   only explores what could beat it and answers no choice when nothing does (a 50-node
-   random DAG: 27 solves took 35 s without, 0.24 s with; the MILP 0.27 s).
+   8-25 with the orthant), so this ends after a few solves. A child is decided with the
+   incumbent's cost as a *cutoff* (``Decide``'s second argument): its search starts from
+   that value, so it only explores what could beat it and answers no choice when nothing
+   does (a 50-node random DAG: 27 solves took 35 s without, 0.24 s with; the MILP 0.27 s),
+   and a child that its parent's root multipliers already settle ends there
+   (:meth:`fa2opt.reductions.flow_bound.LPSearch.settled_at_root`).
 
 Cost: one DP plus one O(V + E) check per flow on ordinary instances.
 """

@@ -285,7 +285,8 @@ class _Layout:
         self.row_lo = np.asarray(row_lo, dtype=float)
         self.sink, self.t_flow = np.asarray(sink, dtype=bool), i64(t_flow)
 
-    def entries(self, ptr: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def entries(self, ptr: np.ndarray, lat: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The LP's rows as HiGHS takes them (row starts, column indices, values), for
         candidates ``ptr`` (node i's λ columns ptr[i]:ptr[i+1]) of latencies ``lat``: each
         path row ``T_v (− T_u) − Σ_k L_{v,k} λ_{v,k}`` in that order, then each node's
@@ -395,8 +396,8 @@ class FlowLP:
             self.__dict__.update(last[1])
         else:
             self._slots()
-            _STRUCTURE[0] = (graphs, {"layout": layout, **{k: getattr(self, k) for k in _SLOT_ATTRS}},
-                             None)
+            slots = {k: getattr(self, k) for k in _SLOT_ATTRS}
+            _STRUCTURE[0] = (graphs, {"layout": layout, **slots}, None)
 
     def _slots(self) -> None:  # sets _SLOT_ATTRS
         """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
