@@ -336,13 +336,12 @@ def test_a_cutoff_keeps_exactly_what_beats_it(seed, shared, flow_bound):
     assert opt == pytest.approx(ref.cost)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), shared=st.booleans())
-def test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff(seed, shared):
-    """An enumeration's subproblem (the plain decision's tables cut as the SLA edge cuts
-    them: an orthant split around its choice) is settled by the root multipliers of the
-    plain decision (``LPSearch.settled_at_root``) only when the search itself, run without
-    them, finds nothing below the cutoff either; and some are settled."""
+def settled_searches_hold_nothing_below_their_cutoff(seed: int, shared: bool) -> int:
+    """An enumeration's subproblems (the plain decision's tables cut as the SLA edge cuts
+    them: an orthant split around its choice, at cutoffs from its optimum up) are settled by
+    the plain decision's root multipliers (``LPSearch.settled_at_root``) only where the
+    search itself, run without them, finds nothing below the cutoff either (asserted).
+    Returns how many were settled."""
     from fa2opt.edge import orthant_partition, restricted
     from fa2opt.solver import get_solver
 
@@ -364,7 +363,7 @@ def test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff
         solver = get_solver("fa2")
         plain = solver.decide_dp(problem)
         if plain.status != "optimal" or not plain.extra.get("coupling_nodes"):
-            return
+            return 0
         x, opt = plain.choice, problem.cost(plain.choice)
         full = {v: np.arange(len(t)) for v, t in problem.tables.items()}
         order = rng.sample(sorted(problem.tables), min(4, len(problem.tables)))
@@ -375,19 +374,19 @@ def test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff
         mp.setattr(FB, "_ROOT_WEIGHTS", [])
         for dp, graphs, remainder, cutoff in settled:
             assert LPSearch(dp, graphs, remainder, None, cutoff).run() is None
-    note_settled.append(len(settled))
+    return len(settled)
 
 
-note_settled: list[int] = []
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff(seed, shared):
+    settled_searches_hold_nothing_below_their_cutoff(seed, shared)
 
 
 def test_some_searches_are_settled_at_the_root_multipliers():
-    """The property above is not vacuous: over its draws, searches were settled."""
-    note_settled.clear()
-    test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff.hypothesis.inner_test(1, True)
-    for seed in range(2, 12):
-        test_a_search_settled_at_the_root_multipliers_holds_nothing_below_its_cutoff.hypothesis.inner_test(seed, seed % 2 == 0)
-    assert sum(note_settled) > 0
+    """The property above is not vacuous: on a few draws, searches are settled."""
+    assert sum(settled_searches_hold_nothing_below_their_cutoff(seed, seed % 2 == 0)
+               for seed in range(1, 12)) > 0
 
 
 def test_a_cutoff_at_the_optimum_summed_in_another_order():
