@@ -158,12 +158,30 @@ def chain_dp(u: np.ndarray, c: np.ndarray, T: np.ndarray, backtrack: bool
 
 @cache
 def warm_up() -> bool:
-    """Compile (or load from Numba's disk cache) every kernel now, on tiny inputs, so that
-    the first decision's time does not include it; once per process. Returns available()."""
+    """Compile (or load from Numba's disk cache) every kernel now, on tiny inputs of the
+    types the callers pass, so that the first decision's time does not include it; once per
+    process. The grid DP's kernels (this module), the batched SLA pass
+    (:func:`fa2opt.dag_batch.evaluate_fixings`) and the flow-bound search's passes
+    (:mod:`fa2opt.reductions.flow_numba`), which that search takes as soon as Numba is
+    imported: without this, the first flow-bound search after some other method imported
+    Numba paid the passes' cache load (0.4-1.6 s measured on a decision of 25 ms).
+    Returns available()."""
     if not available():
         return False
     g, u, c = np.zeros((1, 2)), np.zeros((1, 1), np.int64), np.zeros((1, 1))
     leaf_fold_min(g, u, c, 0, 2)
     minplus_conv_min(g, g)
     chain_dp(u[None], c[None], np.zeros(1, np.int64), True)
+    from types import SimpleNamespace
+
+    from .dag_batch import DagStructure, evaluate_fixings
+    from .reductions import flow_numba
+
+    flow = SimpleNamespace(name="f", nodes=("a", "b"), preds={"a": [], "b": [("a", 0.0)]},
+                           budget_ms=1.0)
+    evaluate_fixings(DagStructure.from_flows(("a", "b"), [flow]), np.ones((1, 2)), np.ones((1, 2)))
+    i, f = np.zeros(2, np.int64), np.zeros(2)
+    ptr = np.zeros(3, np.int64)
+    flow_numba.start_tail(f, ptr, i, f, ptr, i, f, np.empty(2), np.empty(2))
+    flow_numba.fill(i, np.ones(2, np.bool_), f, f, i, i, i, np.ones(1), ptr, i, f, ptr, i, f)
     return True

@@ -71,6 +71,28 @@ def test_numba_is_not_loaded_for_short_searches(monkeypatch):
     assert (FB._kernels(s.started) is not None) == cpu_kernels.available()
 
 
+@needs_numba
+def test_warm_up_loads_the_signatures_the_searches_call(monkeypatch):
+    """``cpu_kernels.warm_up`` compiles (or loads) the flow-bound passes and the batched SLA
+    pass for the argument types the searches pass: a search afterwards, compiled passes
+    forced, adds no signature (it would compile or load again inside a timed decision)."""
+    from fa2opt import dag_batch_numba
+    from fa2opt.reductions import flow_numba
+
+    cpu_kernels.warm_up()
+    kernels = (flow_numba.start_tail, flow_numba.fill, dag_batch_numba.evaluate)
+    before = [len(k.signatures) for k in kernels]
+    assert all(before)
+    monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)
+    for s in _searches()[:4]:
+        lp = s.lp
+        pick = lp.ptr[:-1].copy()
+        s.start_tail(lp.lat[pick])
+        s.fill(pick, np.ones(lp.n_lam, dtype=bool))
+        FB.evaluate_fixings(s.dag, lp.lat[pick][None, :], np.zeros((1, len(pick))))
+    assert [len(k.signatures) for k in kernels] == before
+
+
 def test_count_leaves_equals_the_unfolded_count():
     checked = 0
     for inst in [drawn_instance(s, s % 2 == 0, max_nodes=9) for s in range(20)] + [

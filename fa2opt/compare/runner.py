@@ -30,6 +30,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .. import cpu_kernels
 from ..answer import Answer
 from ..model import Config, Edge, Flow, Instance, Node
 from ..problem import Problem
@@ -96,9 +97,14 @@ def _tiny_instance() -> Instance:
 
 
 def _warm_up(spec: MethodSpec, solver_options: dict[str, Any]) -> None:
+    """Each method's first-call costs paid before its timed runs, once per process: every
+    compiled kernel loaded (:func:`fa2opt.cpu_kernels.warm_up`: otherwise the first fa2
+    search after ``fa2-grid`` imported Numba paid the flow-bound passes' load, 1.2 s on a
+    regression instance decided in 25 ms) and a tiny instance solved."""
     if spec.label in _WARMED:
         return
     _WARMED.add(spec.label)
+    cpu_kernels.warm_up()
     try:
         get_solver(spec.name, **solver_options).solve(Problem.from_instance(_tiny_instance()))
     except Exception:  # noqa: BLE001 -- the timed run reports any real error
