@@ -195,9 +195,9 @@ DP_BOUND_FROM = 6
 # (the graphs, kept alive so their ids stay theirs; {(node, latency, cost): λ column status};
 # the finish-time columns' statuses; the path and convexity rows' statuses)
 _ROOT_BASIS: list = [None]
-# the structure-only arrays of the last FlowLP and LPSearch (the slots and edges of the flows'
-# DAGs, the DagStructure), for the next on the same flow graphs: (graphs, FlowLP slot
-# attributes, DagStructure)
+# the structure-only parts of the last FlowLP and LPSearch (the LP's layout with the slots and
+# edges of the flows' DAGs, the DagStructure), for the next on the same flow graphs: (graphs,
+# _Layout, DagStructure)
 _STRUCTURE: list = [None]
 # the multipliers y (weights Y and constant of (1)) at the root LPs of the last few searches
 # without a cutoff, for the searches with one on the same flow graphs after them (the
@@ -237,8 +237,9 @@ def _kernels(started: float) -> object | None:
 
 
 class _Layout:
-    """What the LP of :class:`FlowLP` takes from the flow graphs alone (cached per graphs with
-    the slots, ``_STRUCTURE``): the nodes in column order, each flow's topological plan, and
+    """What :class:`FlowLP` takes from the flow graphs alone (cached per graphs,
+    ``_STRUCTURE``): the nodes in column order, each flow's topological plan, its slots
+    (:func:`_slot_arrays`), and
     per path row (flows one after another, nodes in topological order: a source row, then
     one row per in-edge) the node whose ℓ it subtracts, its finish-time column and its
     predecessor's (−1 at a source; both counted from the first finish-time column) and its
@@ -260,11 +261,9 @@ class _Layout:
             row_lo.append(lo)
             return len(row_node) - 1
 
-        sink: list[bool] = []
-        t_flow: list[int] = []
         self.plans: list[list[tuple]] = []
-        for f, g in enumerate(graphs):
-            t0 = len(sink)
+        t0 = 0
+        for g in graphs:
             pos = {v: j for j, v in enumerate(g.nodes)}
             plan: list[list] = []
             for j, v in enumerate(g.nodes):
@@ -277,13 +276,12 @@ class _Layout:
                     if plan[pos[u]][3] < 0:
                         plan[pos[u]][3] = r
                 plan.append([vi, src, ins, -1, not g.succs[v]])
-                sink.append(not g.succs[v])
-                t_flow.append(f)
             self.plans.append([tuple(x) for x in plan])
+            t0 += len(plan)
         i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
         self.row_node, self.row_t, self.row_tu = i64(row_node), i64(row_t), i64(row_tu)
         self.row_lo = np.asarray(row_lo, dtype=float)
-        self.sink, self.t_flow = np.asarray(sink, dtype=bool), i64(t_flow)
+        self.slots = _slot_arrays(self.plans)
 
     def entries(self, ptr: np.ndarray, lat: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -316,6 +314,50 @@ class _Layout:
         return start.astype(np.int32), index, value
 
 
+def _slot_arrays(plans: list[list[tuple]]) -> dict[str, object]:
+    """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
+    for the passes over the DAGs (the attributes :data:`_SLOT_ATTRS` of a FlowLP), from
+    each flow's topological plan."""
+    slot_node, slot_flow, sink, first_out = [], [], [], []
+    e_u, e_v, e_row, e_d, src_slot, src_row = [], [], [], [], [], []
+    for f, plan in enumerate(plans):
+        base = len(slot_node)
+        for j, (vi, src, ins, first, is_sink) in enumerate(plan):
+            slot_node.append(vi)
+            slot_flow.append(f)
+            sink.append(is_sink)
+            first_out.append(first)
+            if src >= 0:
+                src_slot.append(base + j)
+                src_row.append(src)
+            for u, r, d in ins:
+                e_u.append(base + u)
+                e_v.append(base + j)
+                e_row.append(r)
+                e_d.append(d)
+    i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
+    # per slot, in topological order (flows one after another): its in-edges (tail slot,
+    # d), out-edges (head slot, d) and out-edge indices -- plain lists, since a pass over a
+    # few hundred edges in Python costs less than a few numpy calls per hop level
+    S = len(slot_node)
+    ins: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+    outs: list[list[tuple[int, float]]] = [[] for _ in range(S)]
+    out_edges: list[list[tuple[int, int]]] = [[] for _ in range(S)]
+    for e, (u, v, d) in enumerate(zip(e_u, e_v, e_d)):
+        ins[v].append((u, d))
+        outs[u].append((v, d))
+        out_edges[u].append((e, v))
+    # the same in- and out-edges as CSR arrays, for the compiled passes (.flow_numba)
+    in_ptr, in_src, in_d = _csr(ins)
+    out_ptr, out_dst, out_d = _csr(outs)
+    return {"slot_node": i64(slot_node), "slot_flow": i64(slot_flow), "first_out": i64(first_out),
+            "sink": np.asarray(sink, dtype=bool), "e_u": i64(e_u), "e_v": i64(e_v),
+            "e_row": i64(e_row), "e_d": np.asarray(e_d, dtype=float), "src_slot": i64(src_slot),
+            "src_row": i64(src_row), "ins": ins, "outs": outs, "out_edges": out_edges,
+            "in_ptr": in_ptr, "in_src": in_src, "in_d": in_d, "out_ptr": out_ptr,
+            "out_dst": out_dst, "out_d": out_d}
+
+
 _SLOT_ATTRS = ("slot_node", "slot_flow", "first_out", "sink", "e_u", "e_v", "e_row", "e_d",
                "src_slot", "src_row", "ins", "outs", "out_edges", "in_ptr", "in_src", "in_d",
                "out_ptr", "out_dst", "out_d")
@@ -338,7 +380,8 @@ class FlowLP:
         graphs = tuple(graphs)
         last = _STRUCTURE[0]
         cached = last is not None and _same_graphs(last[0], graphs)
-        layout = last[1]["layout"] if cached else _Layout(graphs)
+        layout = last[1] if cached else _Layout(graphs)
+        self.__dict__.update(layout.slots)
         nodes = layout.nodes
         self.nodes = nodes
         self.index = layout.index
@@ -358,7 +401,7 @@ class FlowLP:
         # per flow, in topological order: (node index, source row or -1,
         # [(pred position, edge row, d)], first out-edge row or -1, is sink)
         self.flows: list[tuple[list, float]] = list(zip(layout.plans, self.budget.tolist()))
-        t_ub = np.where(layout.sink, self.budget[layout.t_flow], _LP_INF)
+        t_ub = np.where(self.sink, self.budget[self.slot_flow], _LP_INF)
         start, index, value = layout.entries(ptr, self.lat)
         row_lo = np.concatenate([layout.row_lo, np.ones(len(nodes))])
         row_hi = np.concatenate([np.full(len(layout.row_lo), _LP_INF), np.ones(len(nodes))])
@@ -392,53 +435,8 @@ class FlowLP:
         self.at_bound = highs.HighsModelStatus.kObjectiveBound
         self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
-        if cached:  # the same DAGs: their slots
-            self.__dict__.update(last[1])
-        else:
-            self._slots()
-            slots = {k: getattr(self, k) for k in _SLOT_ATTRS}
-            _STRUCTURE[0] = (graphs, {"layout": layout, **slots}, None)
-
-    def _slots(self) -> None:  # sets _SLOT_ATTRS
-        """The flows' (flow, node) *slots* as flat arrays, and per slot its in- and out-edges
-        for the passes over the DAGs."""
-        slot_node, slot_flow, sink, first_out = [], [], [], []
-        e_u, e_v, e_row, e_d, src_slot, src_row = [], [], [], [], [], []
-        for f, (plan, _) in enumerate(self.flows):
-            base = len(slot_node)
-            for j, (vi, src, ins, first, is_sink) in enumerate(plan):
-                slot_node.append(vi)
-                slot_flow.append(f)
-                sink.append(is_sink)
-                first_out.append(first)
-                if src >= 0:
-                    src_slot.append(base + j)
-                    src_row.append(src)
-                for u, r, d in ins:
-                    e_u.append(base + u)
-                    e_v.append(base + j)
-                    e_row.append(r)
-                    e_d.append(d)
-        i64 = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
-        self.slot_node, self.slot_flow, self.first_out = i64(slot_node), i64(slot_flow), i64(first_out)
-        self.sink = np.asarray(sink, dtype=bool)
-        self.e_u, self.e_v, self.e_row = i64(e_u), i64(e_v), i64(e_row)
-        self.e_d = np.asarray(e_d, dtype=float)
-        self.src_slot, self.src_row = i64(src_slot), i64(src_row)
-        # per slot, in topological order (flows one after another): its in-edges (tail slot,
-        # d), out-edges (head slot, d) and out-edge indices -- plain lists, since a pass over a
-        # few hundred edges in Python costs less than a few numpy calls per hop level
-        S = len(slot_node)
-        self.ins: list[list[tuple[int, float]]] = [[] for _ in range(S)]
-        self.outs: list[list[tuple[int, float]]] = [[] for _ in range(S)]
-        self.out_edges: list[list[tuple[int, int]]] = [[] for _ in range(S)]
-        for e, (u, v, d) in enumerate(zip(e_u, e_v, e_d)):
-            self.ins[v].append((u, d))
-            self.outs[u].append((v, d))
-            self.out_edges[u].append((e, v))
-        # the same in- and out-edges as CSR arrays, for the compiled passes (.flow_numba)
-        self.in_ptr, self.in_src, self.in_d = _csr(self.ins)
-        self.out_ptr, self.out_dst, self.out_d = _csr(self.outs)
+        if not cached:
+            _STRUCTURE[0] = (graphs, layout, None)
 
     def _run(self, ub: np.ndarray, stop: float = INF) -> bool:
         """Solve the LP with λ's upper bounds ``ub`` (0: candidate excluded), warm-started
