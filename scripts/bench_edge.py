@@ -74,8 +74,9 @@ def compare(now: list[dict], before: list[dict]) -> None:
     pairs = [(old[str(r["draw"])], r) for r in now if str(r["draw"]) in old]
     differ = [b["draw"] for a, b in pairs
               if a["status"] != b["status"] or str(a["cost"]) != str(b["cost"])]
-    enum = [(a, b) for a, b in pairs if int(a["dp_solves"] or 1) > 1 or int(b["dp_solves"] or 1) > 1]
-    rest = [(a, b) for a, b in pairs if (a, b) not in enum]
+    enum, rest = [], []
+    for a, b in pairs:
+        (enum if int(a["dp_solves"] or 1) > 1 or int(b["dp_solves"] or 1) > 1 else rest).append((a, b))
 
     def total(rows: list, key: str) -> float:
         return sum(float(r[key]) for r in rows)

@@ -548,8 +548,9 @@ def _dag_encoding(tree) -> list:
 def test_leaf_fixer_is_the_generic_fold_compiled():
     """``sptree.leaf_fixer(tree, fixed)(latency)`` -- the folding compiled once per fixed set
     (the coupling search's) -- is the generic ``fold_constants`` with the fixed leaves as
-    Delays: the same tree, the same bits, the same shared sub-expressions, for every subset fixed (none, some, all) and latencies spread over 20
-    decades, on non-SP decompositions with and without zero delays."""
+    Delays: the same tree, the same bits, the same shared sub-expressions, for every subset
+    fixed (none, some, all) and latencies spread over 20 decades, on non-SP decompositions
+    with and without zero delays."""
     from fa2opt.reductions.sptree import Delay, Leaf, fold_constants, leaf_fixer, leaves
     from test_fa2 import random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 
