@@ -26,6 +26,9 @@ from .tables import ReplicaRangeError
 SUBCOMMAND_MODULES = ("fa2opt.generate", "fa2opt.decision_table", "fa2opt.compare",
                       "fa2opt.simulate.cli")
 
+# Commands defined here: a call to one of them does not load SUBCOMMAND_MODULES.
+BUILTIN_COMMANDS = ("solve", "validate", "info")
+
 # CLI flag (dest) -> solver option name; passed only to methods that take it.
 SOLVER_FLAGS = {"time_limit": "time_limit", "formulation": "formulation", "grid_ms": "grid_ms",
                 "max_combinations": "max_combinations", "device": "device"}
@@ -244,7 +247,9 @@ def option_help(option: str) -> str:
     return f"{what} (default {defaults}; other methods refuse it)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command`` one of the built-in commands, without the other
+    modules' subcommands (importing them costs ``fa2opt solve`` half a second: pandas)."""
     p = _Parser(prog="fa2opt", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"fa2opt {version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -274,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)
 
-    for mod in SUBCOMMAND_MODULES:
+    for mod in () if command in BUILTIN_COMMANDS else SUBCOMMAND_MODULES:
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -296,7 +301,8 @@ def _known_method(name: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if args.command == "solve" and not _known_method(args.method):
         parser.error(f"unknown method {args.method!r} (available: {', '.join(available_methods())})")

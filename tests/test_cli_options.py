@@ -5,6 +5,9 @@ does not take them, and shown in ``solve --help``; ``--version``; the text table
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,8 @@ from fa2opt.problem import Problem
 from fa2opt.solver import OPTIONS, Decision, Solver, available_methods, check_options, register, solver_class
 
 from devices import SPEC  # tests/devices.py: the spec's examples
+
+REPO = Path(__file__).resolve().parents[1]
 
 CHAIN = f"{SPEC}/chain.json"
 
@@ -100,6 +105,20 @@ def test_version_and_solve_help(capsys):
     for m in available_methods():
         assert m in text, m
     assert "(default fa2)" in text and "fa2-grid: 1.0" in text
+
+
+def test_solve_does_not_load_the_other_commands_modules():
+    """``fa2opt solve`` builds the built-in commands' parser only: the comparison's pandas
+    (half a second of a one-instance call) stays unloaded; the full parser still lists the
+    other modules' commands."""
+    code = ("import sys; from fa2opt.cli import main; "
+            "rc = main(['solve', 'datasets/pipelines/nlp_cpu.json', '--json']); "
+            "print(rc, 'pandas' in sys.modules, 'fa2opt.compare' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, check=True).stdout.splitlines()[-1]
+    assert out == "0 False False"
+    text = fa2opt.cli.build_parser().format_help()
+    assert "compare" in text and "generate" in text
 
 
 def test_text_table_columns_fit_long_node_names(tmp_path, capsys):
