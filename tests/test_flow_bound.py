@@ -467,16 +467,21 @@ def test_the_slots_of_the_same_graphs_are_reused_and_equal():
 
 def test_the_lp_rows_are_the_documented_ones_whatever_the_candidates():
     """FlowLP's matrix as HiGHS holds it (assembled from the per-graphs layout, cached
-    across LPs on the same graphs) is, entry for entry, the documented LP: per flow and node
-    ``T_v − ℓ_v ≥ 0`` at a source and ``T_v − T_u − ℓ_v ≥ d_uv`` per in-edge (ℓ_v =
-    Σ_k L_{v,k} λ_{v,k}), then ``Σ_k λ_{v,k} = 1`` per node -- also for a second LP on the
-    same graphs with fewer candidates at some nodes."""
+    across LPs on the same graphs) is, entry for entry, the documented LP: a finish-time
+    column per flow and node, in order, but at a node of one out-edge and at most one
+    in-edge (substituted); per flow and kept node v, for its source side and each in-edge,
+    the chain back through substituted nodes to a kept node u (or to a source):
+    ``T_v (− T_u) − Σ_{w in the chain, v included} ℓ_w ≥ Σ d`` (ℓ_w = Σ_k L_{w,k} λ_{w,k}),
+    then ``Σ_k λ_{v,k} = 1`` per node -- also for a second LP on the same graphs with fewer
+    candidates at some nodes; the rows are fewer than the graphs' nodes and edges where
+    substituted nodes occur."""
     from types import SimpleNamespace
 
     from fa2opt.reductions.pruning import Candidates
 
     rng = random.Random(31)
-    for _ in range(6):
+    substituted = 0
+    for _ in range(8):
         inst = two_flow_instance(rng)
         _, dp = decoupled(inst)
         graphs = [f.graph for f in dp.flows]
@@ -491,28 +496,44 @@ def test_the_lp_rows_are_the_documented_ones_whatever_the_candidates():
             for v in nodes:
                 col[v] = range(n_lam, n_lam + len(cands[v].latency))
                 n_lam += len(col[v])
-            want, lo, t = {}, [], n_lam
+
+            def ell(v):
+                return {(k, -float(cands[v].latency[i])) for i, k in enumerate(col[v])}
+
+            want, t = [], n_lam
             for g in graphs:
-                tcol = {v: t + j for j, v in enumerate(g.nodes)}
-                t += len(g.nodes)
+                through = {v for v in g.nodes if len(g.succs[v]) == 1 and len(g.preds[v]) <= 1}
+                substituted += len(through)
+                tcol = {}
                 for v in g.nodes:
-                    ell = {(k, -float(cands[v].latency[i])) for i, k in enumerate(col[v])}
-                    if not g.preds[v]:
-                        want[len(lo)] = {(tcol[v], 1.0)} | ell
-                        lo.append(0.0)
-                    for u, d in g.preds[v]:
-                        want[len(lo)] = {(tcol[v], 1.0), (tcol[u], -1.0)} | ell
-                        lo.append(float(d))
-            for v in nodes:
-                want[len(lo)] = {(k, 1.0) for k in col[v]}
-                lo.append(1.0)
+                    if v not in through:
+                        tcol[v] = t
+                        t += 1
+                for v in tcol:
+                    ends = [(None, 0.0)] if not g.preds[v] else list(g.preds[v])
+                    for u, d in ends:
+                        entries, ds = {(tcol[v], 1.0)} | ell(v), [float(d)]
+                        while u is not None and u in through:
+                            entries |= ell(u)
+                            u, d = g.preds[u][0] if g.preds[u] else (None, 0.0)
+                            ds.append(float(d))
+                        if u is not None:
+                            entries.add((tcol[u], -1.0))
+                        lo = 0.0
+                        for d in reversed(ds):  # summed along the chain
+                            lo += d
+                        want.append((sorted(entries), lo))
             lp.solve(np.ones(lp.n_lam))  # (HiGHS holds the matrix column-wise from then on)
             (c_, r_, val), row_lo, _ = lp.rows()
             got: dict[int, set] = {}
             for c, r, x in zip(c_.tolist(), r_.tolist(), val.tolist()):
                 got.setdefault(r, set()).add((c, x))
-            assert got == want
-            assert row_lo.tolist() == lo and lp.n_base_rows == len(lo)
+            P = len(want)
+            assert lp.n_base_rows == P + len(nodes) and lp.n_col == t
+            assert sorted((sorted(got[r]), row_lo[r]) for r in range(P)) == sorted(want)
+            for i, v in enumerate(nodes):
+                assert got[P + i] == {(k, 1.0) for k in col[v]} and row_lo[P + i] == 1.0
+    assert substituted > 0
 
 
 def test_a_node_lp_stopped_at_the_incumbent_prunes_exactly(monkeypatch):

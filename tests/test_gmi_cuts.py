@@ -30,14 +30,15 @@ FB = sys.modules["fa2opt.reductions.flow_bound"]
 
 def _point(lp: FlowLP, cols: np.ndarray) -> np.ndarray:
     """The LP's column vector of a choice (one λ column per node): λ its indicator, each
-    finish time T_{f,v} the earliest (the longest path ending at v, in topological order)."""
+    finish time T_{f,v} the earliest (the longest path ending at v, in topological order;
+    the LP has the columns of the slots ``t_slot``)."""
     x = np.zeros(lp.n_col)
     x[cols] = 1.0
     L = lp.lat[cols][lp.slot_node]
     T = np.zeros(L.size)
     for s, ins in enumerate(lp.ins):
         T[s] = max((T[u] + d for u, d in ins), default=0.0) + L[s]
-    x[lp.n_lam:] = T
+    x[lp.n_lam:] = T[lp.t_slot]
     return x
 
 
