@@ -249,8 +249,9 @@ class _Layout:
     nothing (T appears on the lower side of its one out-row alone, so the LP may set it to
     its least value). Its rows merge with the out-row's into one row over the whole chain,
     and each edge and source still lies in exactly one row (``e_row``, ``src_row``). Flows
-    along shared chains (the ``shared`` families: 90-99 % of the slots) so give LPs of a few
-    rows per flow, every solve of which costs a fraction of the full one's. O(Σ_f |G_f|)."""
+    along long shared chains (the tree-like draws of the ``shared`` families: 90-99 % of the
+    slots) so give LPs of a few rows per flow, every solve of which costs a fraction of the
+    full one's. O(Σ_f |G_f|)."""
 
     def __init__(self, graphs: tuple[FlowGraph, ...]):
         nodes = list(dict.fromkeys(v for g in graphs for v in g.nodes))
