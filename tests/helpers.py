@@ -80,3 +80,20 @@ def module_constants(modules: Sequence[ModuleType], **values: Any) -> Iterator[N
     finally:
         for m, k, v in old:
             setattr(m, k, v)
+
+
+@contextmanager
+def registered_methods(methods: dict[str, type]) -> Iterator[None]:
+    """Throw-away solvers registered under their names for the block only. A module that
+    registered them at import would leave them to every later test in the process, even
+    when none of its own tests ran (``-m slow`` collects it and deselects them all), and
+    the experiments that run every registered method would meet them."""
+    from fa2opt.solver import register, unregister
+
+    for name, cls in methods.items():
+        register(name, cls)
+    try:
+        yield
+    finally:
+        for name in methods:
+            unregister(name)

@@ -18,9 +18,10 @@ from fa2opt.generate import Sizes, random_instance
 from fa2opt.io import dump_instance
 from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
-from fa2opt.solver import OPTIONS, Decision, Solver, available_methods, check_options, register, solver_class
+from fa2opt.solver import OPTIONS, Decision, Solver, available_methods, check_options, solver_class
 
 from devices import SPEC  # tests/devices.py: the spec's examples
+from helpers import registered_methods
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -148,7 +149,10 @@ class _StoppedSolver(Solver):
         return Decision("time_limit")
 
 
-register("test-stopped", _StoppedSolver)
+@pytest.fixture(autouse=True, scope="module")
+def _test_methods():
+    with registered_methods({"test-stopped": _StoppedSolver}):
+        yield
 
 
 def test_time_limit_answer_without_a_bound_gets_the_relaxed_one():

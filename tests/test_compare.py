@@ -22,7 +22,8 @@ from fa2opt.compare.summary import markdown_table, summarize
 from fa2opt.compare.table import TIMING_COLUMNS, annotate, read_table
 from fa2opt.io import dump_instance
 from fa2opt.model import Config, Edge, Flow, Instance, Node
-from fa2opt.solver import Decision, Solver, register, unregister
+from fa2opt.solver import Decision, Solver
+from helpers import registered_methods
 from strategies import instances
 
 REF = "brute-force"
@@ -98,11 +99,6 @@ class SleepySolver(Solver):
         time.sleep(1.0)
         return Decision("infeasible") if not problem.is_feasible() else \
             Decision("feasible", problem.fastest_choice())
-
-
-register("test-sleepy", SleepySolver)
-register("test-fastest", FastestSolver)
-register("test-liar", LiarSolver)
 
 
 # -- labels ------------------------------------------------------------------------------------
@@ -364,19 +360,17 @@ class ErrorSolver(Solver):
         return Decision("error", message="test-error: always")
 
 
-register("test-broken", BrokenSolver)
-register("test-error", ErrorSolver)
-TEST_METHODS = ("test-sleepy", "test-fastest", "test-liar", "test-broken", "test-error")
+TEST_METHODS = {"test-sleepy": SleepySolver, "test-fastest": FastestSolver,
+                "test-liar": LiarSolver, "test-broken": BrokenSolver, "test-error": ErrorSolver}
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _forget_test_methods():
-    """The throw-away solvers above leave the registry with this module: experiments that
-    run every available method in the same process (tests/test_experiments.py) must not
-    meet them."""
-    yield
-    for name in TEST_METHODS:
-        unregister(name)
+def _test_methods():
+    """The throw-away solvers of this module, registered while its tests run (experiments
+    that run every available method in the same process, tests/test_experiments.py, must
+    not meet them)."""
+    with registered_methods(TEST_METHODS):
+        yield
 
 
 def _cli(out: Path, suite_dir: Path, methods: str, reference: str = REF, *extra: str) -> int:

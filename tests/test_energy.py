@@ -17,9 +17,10 @@ from fa2opt.cli import main
 from fa2opt.extensions.energy import joules
 from fa2opt.extensions.realistic import chosen_rows, with_keys
 from fa2opt.io import instance_to_dict
-from fa2opt.solver import Decision, Solver, register
+from fa2opt.solver import Decision, Solver
 from fa2opt.testing import assert_matches_milp, match_report
 from fa2opt.verify import matches, verify
+from helpers import registered_methods
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = ROOT / "datasets" / "pipelines"
@@ -118,7 +119,10 @@ class FastestSolver(Solver):
         return Decision("feasible", {v: 0 for v in problem.tables})
 
 
-register("test-fastest-energy", FastestSolver)
+@pytest.fixture(autouse=True, scope="module")
+def _test_methods():
+    with registered_methods({"test-fastest-energy": FastestSolver}):
+        yield
 
 
 def test_match_report_and_assert_catch_a_method_that_misses():
