@@ -325,9 +325,11 @@ class _Layout:
         cnt = np.diff(ptr)
         n_t = np.where(self.row_tu >= 0, 2, 1)
         R = len(n_t)
-        # per (row, chain node) entry: its node's λ columns, one block after another
+        # per (row, chain node) entry, a block: its node's λ columns, one block after another
         node = self.chain_node
-        lam_n = np.add.reduceat(cnt[node], self.chain_ptr[:-1]) if node.size else np.zeros(R, np.int64)
+        block_n = cnt[node]
+        block_start = np.cumsum(block_n) - block_n  # among all the rows' λ entries
+        lam_n = np.add.reduceat(block_n, self.chain_ptr[:-1]) if node.size else np.zeros(R, np.int64)
         lens = n_t + lam_n
         start = np.zeros(R + len(cnt), dtype=np.int64)
         np.cumsum(lens[:-1], out=start[1:R])
@@ -339,12 +341,10 @@ class _Layout:
         index[head], value[head] = n_lam + self.row_t, 1.0
         e = self.row_tu >= 0
         index[head[e] + 1], value[head[e] + 1] = n_lam + self.row_tu[e], -1.0
-        block_n = cnt[node]  # the λ columns of each chain entry
         block_row = np.repeat(np.arange(R), np.diff(self.chain_ptr))
-        # where each block starts: after its row's T entries and the blocks before it
-        before = np.cumsum(block_n) - block_n - (np.cumsum(lam_n) - lam_n)[block_row]
-        block_at = (head + n_t)[block_row] + before
-        k = np.arange(int(block_n.sum())) - np.repeat(np.cumsum(block_n) - block_n, block_n)
+        # where each block starts: after its row's T entries and the row's blocks before it
+        block_at = (head + n_t)[block_row] + block_start - block_start[self.chain_ptr[:-1]][block_row]
+        k = np.arange(int(block_n.sum())) - np.repeat(block_start, block_n)
         col = np.repeat(ptr[:-1][node], block_n) + k
         at = np.repeat(block_at, block_n) + k
         index[at], value[at] = col, -lat[col]
