@@ -23,6 +23,11 @@ what it can do, so callers read capabilities instead of probing the solver:
 * ``value`` -- the same remainder returning its value with an empty choice, where that is
   cheaper (the grid DP without its backtracking); the equal split's bounds read only
   values. None: the search calls ``remainder``.
+* ``tree`` -- a compiled DP of a whole flow's tree in the same arithmetic,
+  ``tree(program, tables, budget) -> (cost, {node: table position}) | None | DECLINED``
+  (:func:`fa2opt.tree_kernel.solve`): a plan that is one flow's tree decides by one call
+  of it, without the pruning pass; None, or DECLINED (no kernel, fronts too large): the
+  plan's steps decide.
 
 An ``Arithmetic`` is itself callable as its remainder solver, so it can be passed wherever a
 plain remainder function was; a plain function is taken as an arithmetic that declares
@@ -46,6 +51,7 @@ class Arithmetic:
     exact: bool = True
     value: Callable[..., Any] | None = None
     fronts: bool = False
+    tree: Callable[..., Any] | None = None
 
     def __call__(self, tree: Any, budget_ms: float, candidates: Mapping[str, Any],
                  fixed: Mapping[str, int] | None = None,

@@ -162,9 +162,10 @@ def warm_up() -> bool:
     types the callers pass, so that the first decision's time does not include it; once per
     process. The grid DP's kernels (this module), the batched SLA pass
     (:func:`fa2opt.dag_batch.evaluate_fixings`) and the flow-bound search's passes
-    (:mod:`fa2opt.reductions.flow_numba`), which that search takes as soon as Numba is
-    imported: without this, the first flow-bound search after some other method imported
-    Numba paid the passes' cache load (0.4-1.6 s measured on a decision of 25 ms).
+    (:mod:`fa2opt.reductions.flow_numba`) and the compiled tree DP
+    (:mod:`fa2opt.tree_kernel`), which fa2 takes as soon as Numba is imported: without
+    this, the first flow-bound search after some other method imported Numba paid the
+    passes' cache load (0.4-1.6 s measured on a decision of 25 ms).
     Returns available()."""
     if not available():
         return False
@@ -184,4 +185,9 @@ def warm_up() -> bool:
     ptr = np.zeros(3, np.int64)
     flow_numba.start_tail(f, ptr, i, f, ptr, i, f, np.empty(2), np.empty(2))
     flow_numba.fill(i, np.ones(2, np.bool_), f, f, i, i, i, np.ones(1), ptr, i, f, ptr, i, f)
+    from . import tree_kernel
+    from .reductions.sptree import Leaf, Series
+    tree_kernel.solve(tree_kernel.compile_program(Series((Leaf("a"), Leaf("b"))), ("a", "b")),
+                      {v: SimpleNamespace(latency_ms=np.ones(1), cost=np.ones(1), lists=([0],))
+                       for v in "ab"}, 2.0)
     return True

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import time
 
+from . import tree_kernel
 from .arithmetic import Arithmetic
 from .edge import decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
-from .plan import Plan, plan_for, pruned
+from .plan import Plan, cached_plan, plan_for, pruned
 from .problem import Problem
 from .solver import Decision, Solver
 
@@ -112,19 +113,26 @@ class FA2Solver(Solver):
                   cutoff: float = float("inf")) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
         structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`).
-        Pruning comes first: an infeasible problem is answered without compiling a plan."""
+        Pruning comes first, so an infeasible problem is answered without compiling a
+        plan -- except on a cached plan that the compiled tree DP decides whole
+        (:attr:`Plan.whole`, :func:`fa2opt.tree_kernel.kernel`): it needs no pruning pass."""
         t1 = time.perf_counter()
-        front = pruned(problem)
+        plan = cached_plan(problem) if self._cache else None
+        front = None
+        if plan is None or not plan.whole or tree_kernel.kernel() is None:
+            front = pruned(problem)
+            if front is None:
+                return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})
         t2 = time.perf_counter()
-        if front is None:
-            return Decision("infeasible", extra={"prune_ms": (t2 - t1) * 1e3})
-        plan = plan_for(problem, self._cache)
+        if plan is None:
+            plan = plan_for(problem, self._cache)
         t3 = time.perf_counter()
         limit = self.options.get("time_limit")
         d = plan.decide(problem, self.arithmetic,
                         None if limit is None else (t1 if t0 is None else t0) + float(limit),
                         cutoff, front)
-        d.extra["prune_ms"] = (t2 - t1) * 1e3
+        if front is not None:
+            d.extra["prune_ms"] = (t2 - t1) * 1e3
         d.extra["transform_ms"] = (t3 - t2) * 1e3
         if d.status == "time_limit":
             d.message = (f"coupling-node search stopped after {limit} s "

@@ -44,6 +44,7 @@ from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
+from . import tree_kernel
 from .arithmetic import Arithmetic
 from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow, truncate
 from .reductions.pruning import LEAF as _LEAF, Candidates, front_rows
@@ -1204,8 +1205,8 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
 # The exact arithmetic, declared: per-candidate prices accepted (the coupling search's
 # Lagrangian split), flat single flows swept on the candidate lists.
 EXACT_FRONTS = Arithmetic("exact fronts", pareto_remainder, prices=True, flat=flat_cheapest,
-                          fronts=True)
+                          fronts=True, tree=tree_kernel.solve)
 # The same arithmetic with the equal split in the coupling search (fa2's ``bound="equal"``,
 # the bound before the Lagrangian split; kept for comparison).
 EXACT_FRONTS_EQUAL_SPLIT = Arithmetic("exact fronts, equal split", pareto_remainder,
-                                      prices=False, flat=flat_cheapest)
+                                      prices=False, flat=flat_cheapest, tree=tree_kernel.solve)

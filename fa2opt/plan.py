@@ -50,8 +50,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from itertools import product
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
+from . import tree_kernel
 from .arithmetic import Arithmetic
 from .pareto import NOT_FLAT
 from .problem import FlowGraph, Problem
@@ -62,6 +63,7 @@ from .reductions.search import search
 from .reductions.sp_decompose import SPFlow, flow_decomposition
 from .reductions.sptree import FlatShape, SPTree, flat_shape
 from .solver import Decision
+from .tree_kernel import TreeProgram
 
 FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
 CACHE_SIZE = 4096  # plans kept (the oldest compiled goes first)
@@ -102,6 +104,11 @@ class Plan:
     free: tuple[str, ...]
     components: tuple[Component, ...]
     flat: FlatShape | None = None  # the one flat sweep's shape when that is the whole plan
+    # one flow's tree holding every node once (strategy flat sweep or tree DP, no free
+    # node): an arithmetic declaring a compiled tree DP may decide it in one call, on the
+    # program compiled from the tree on its first such decision (fa2opt.tree_kernel)
+    whole: bool = False
+    program: TreeProgram | None = None
 
     def decide(self, problem: Problem, arithmetic: Arithmetic,
                deadline: float | None = None, cutoff: float = INF,
@@ -118,6 +125,10 @@ class Plan:
         feasible problem). ``front``: :func:`pruned`'s candidates when the caller pruned
         already. Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``, ``search_nodes``."""
         t0 = time.perf_counter()
+        if self.whole and arithmetic.tree is not None:
+            d = self._compiled(problem, arithmetic.tree)
+            if d is not None:
+                return d
         if front is None:
             front = pruned(problem)
             if front is None:
@@ -207,6 +218,24 @@ class Plan:
             return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
         return Decision("optimal", choice, extra=extra)
 
+    def _compiled(self, problem: Problem, tree: Callable) -> Decision | None:
+        """The whole decision by the arithmetic's compiled tree DP (``Arithmetic.tree``, no
+        pruning pass: its leaves scan the tables under their caps), or None where it
+        declines (no kernel, or fronts too large: the steps below decide)."""
+        t0 = time.perf_counter()
+        if self.program is None:
+            if tree_kernel.kernel() is None:
+                return None
+            self.program = tree_kernel.compile_program(self.trees[0], self.nodes)
+        r = tree(self.program, problem.tables, problem.flows[0].budget_ms)
+        if r is tree_kernel.DECLINED:
+            return None
+        extra = {"prune_ms": 0.0, "dp_ms": (time.perf_counter() - t0) * 1e3,
+                 "coupling_nodes": 0, "search_nodes": 1, "compiled": True}
+        if r is None:  # no choice within the budget: some node has no candidate left
+            return Decision("infeasible", extra=extra)
+        return Decision("optimal", r[1], extra=extra)
+
     def decoupled(self, problem: Problem, comp: Component,
                   cands: Mapping[str, Candidates]) -> DecoupledProblem:
         """A ``coupling search`` component as the search's
@@ -261,7 +290,7 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
             flat = shape is not None and _sweepable(shape)
             comp = Component((0,), (), FLAT if flat else TREE, (shape,) if flat else None)
             return Plan(tuple(nodes), (tree,), (red,), (counts,), counts, coupling, (coupling,),
-                        free, (comp,), shape if flat and not free else None)
+                        free, (comp,), shape if flat and not free else None, not free)
         per_flow: tuple[frozenset[str], ...] = (coupling,)
         groups = [[0]]
     else:
@@ -379,6 +408,11 @@ def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]
 
 
 _PLANS: "dict[tuple, Plan]" = {}
+
+
+def cached_plan(problem: Problem) -> Plan | None:
+    """The plan of ``problem``'s structure if one is cached (none is compiled here)."""
+    return _PLANS.get(structure_key(problem))
 
 
 def plan_for(problem: Problem, cache: bool = True) -> Plan:

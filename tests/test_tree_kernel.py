@@ -1,0 +1,208 @@
+"""The compiled tree DP (fa2opt.tree_kernel, fa2opt.tree_numba): the optimum of brute force
+and of the reference Pareto DP (fa2opt.pareto) on random series-parallel trees, compiled and
+as plain Python; its declines; and fa2's decisions with it equal to those without it."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fa2opt import cpu_kernels, get_solver, tree_kernel
+from fa2opt.generate import FAMILIES
+from fa2opt.pareto import pareto_remainder
+from fa2opt.plan import plan_for
+from fa2opt.problem import Problem
+from fa2opt.reductions.pruning import Candidates, front_rows
+from fa2opt.reductions.sptree import Delay, Leaf, Parallel, Series, evaluate, leaves
+from fa2opt.solver import checked
+
+from test_extreme_ranges import extreme_documents  # noqa: E402  (tests/test_extreme_ranges.py)
+from test_extreme_ranges import test_fa2_matches_brute_force_at_the_extremes as _extremes  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available")
+
+
+def _modules():
+    from fa2opt import tree_numba
+    return {"compiled": tree_numba, "python": SimpleNamespace(tree_dp=tree_numba.tree_dp.py_func)}
+
+
+@st.composite
+def trees(draw, max_leaves: int = 5):
+    """A series-parallel tree of at most ``max_leaves`` leaves (distinct nodes n0, n1, …)
+    with delays, and its nodes."""
+    names = iter(f"n{i}" for i in range(100))
+    budget = [max_leaves]
+
+    def build(depth: int):
+        kinds = ["leaf", "delay"] + (["series", "parallel"] if depth < 3 and budget[0] > 1 else [])
+        kind = draw(st.sampled_from(kinds))
+        if kind == "leaf" and budget[0] > 0:
+            budget[0] -= 1
+            return Leaf(next(names))
+        if kind in ("leaf", "delay"):
+            return Delay(float(draw(st.integers(0, 6))))
+        parts = tuple(build(depth + 1) for _ in range(draw(st.integers(2, 3))))
+        return (Series if kind == "series" else Parallel)(parts)
+
+    tree = build(0)
+    if budget[0] == max_leaves:  # no leaf drawn: one in series
+        tree = Series((tree, Leaf(next(names))))
+    return tree, tuple(dict.fromkeys(leaves(tree)))
+
+
+@st.composite
+def tables(draw, nodes, integral: bool = True):
+    """A configuration table per node: 1-5 rows sorted by (latency, cost); integral values
+    (exact sums) or arbitrary floats."""
+    out = {}
+    num = (st.integers(1, 20).map(float) if integral
+           else st.floats(0.01, 50.0, allow_nan=False, allow_infinity=False))
+    for v in nodes:
+        rows = sorted(draw(st.lists(st.tuples(num, num), min_size=1, max_size=5)))
+        lat, cost = [r[0] for r in rows], [r[1] for r in rows]
+        out[v] = SimpleNamespace(latency_ms=np.array(lat), cost=np.array(cost),
+                                 lists=(list(range(len(rows))), [1] * len(rows), lat, cost))
+    return out
+
+
+def brute_force(tree, nodes, tabs, budget):
+    best = None
+    for combo in itertools.product(*[range(len(tabs[v].lists[0])) for v in nodes]):
+        lat = {v: tabs[v].lists[2][k] for v, k in zip(nodes, combo)}
+        if evaluate(tree, lat) <= budget:
+            c = sum(tabs[v].lists[3][k] for v, k in zip(nodes, combo))
+            best = c if best is None else min(best, c)
+    return best
+
+
+def reference(tree, tabs, budget):
+    cands = {v: Candidates(v, *front_rows(t.lists[2], t.lists[3])) for v, t in tabs.items()}
+    r = pareto_remainder(tree, budget, cands)
+    return None if r is None else r[0]
+
+
+def check_answer(r, tree, nodes, tabs, budget, want, tol=0.0):
+    if want is None:
+        assert r is None
+        return
+    assert r is not None and r is not tree_kernel.DECLINED
+    cost, choice = r
+    assert set(choice) == set(nodes)
+    lat = {v: tabs[v].lists[2][k] for v, k in choice.items()}
+    assert evaluate(tree, lat) <= budget * (1 + tol)
+    assert cost == pytest.approx(sum(tabs[v].lists[3][k] for v, k in choice.items()), rel=1e-12)
+    assert cost == pytest.approx(want, rel=tol, abs=0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_brute_force_and_reference_dp(data):
+    tree, nodes = data.draw(trees())
+    tabs = data.draw(tables(nodes))
+    lo = evaluate(tree, {v: tabs[v].lists[2][0] for v in nodes})
+    budget = float(data.draw(st.integers(int(lo) - 2, int(lo) + 40)))
+    want = brute_force(tree, nodes, tabs, budget)
+    assert want == reference(tree, tabs, budget)
+    program = tree_kernel.compile_program(tree, nodes)
+    for module in _modules().values():
+        check_answer(tree_kernel.solve(program, tabs, budget, module), tree, nodes, tabs, budget, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_float_tables_against_reference_dp(data):
+    tree, nodes = data.draw(trees(max_leaves=8))
+    tabs = data.draw(tables(nodes, integral=False))
+    lo = evaluate(tree, {v: tabs[v].lists[2][0] for v in nodes})
+    budget = lo * data.draw(st.floats(0.9, 3.0))
+    want = reference(tree, tabs, budget)
+    program = tree_kernel.compile_program(tree, nodes)
+    for module in _modules().values():
+        check_answer(tree_kernel.solve(program, tabs, budget, module), tree, nodes, tabs, budget,
+                     want, tol=1e-9)
+
+
+def test_program_is_binary_post_order():
+    tree = Series((Leaf("a"), Parallel((Leaf("b"), Delay(2.0), Leaf("c"))), Leaf("d")))
+    p = tree_kernel.compile_program(tree, ("a", "b", "c", "d"))
+    K = tree_kernel
+    assert p.kind.tolist() == [K.LEAF, K.LEAF, K.DELAY, K.LEAF, K.PARALLEL, K.PARALLEL,
+                               K.LEAF, K.SERIES, K.SERIES]
+    assert (p.left.tolist()[4], p.right.tolist()[4]) == (1, 2)  # b | 2 ms
+    assert (p.left.tolist()[5], p.right.tolist()[5]) == (4, 3)  # (b | 2) | c
+    assert (p.left.tolist()[7], p.right.tolist()[7]) == (0, 5)  # a + (…)
+    assert (p.left.tolist()[8], p.right.tolist()[8]) == (7, 6)  # (a + …) + d
+    assert p.arg.tolist()[6] == 3 and p.delay.tolist() == [2.0]
+
+
+def test_declines_above_max_points(monkeypatch):
+    """Fronts larger than MAX_POINTS: solve declines, and fa2's plan decides on its Python
+    path with the same answer."""
+    inst = FAMILIES["small"].generator(np.random.default_rng(3), 12, "chain")
+    problem = Problem.from_instance(inst)
+    cpu_kernels.warm_up()
+    want = get_solver("fa2").solve(problem)
+    assert want.extra.get("compiled") is True
+    plan = plan_for(problem)
+    monkeypatch.setattr(tree_kernel, "MAX_POINTS", 2)
+    assert tree_kernel.solve(plan.program, problem.tables, problem.flows[0].budget_ms) \
+        is tree_kernel.DECLINED
+    got = checked(problem, get_solver("fa2").solve(problem))
+    assert "compiled" not in got.extra and got.cost == want.cost
+
+
+def test_infeasible_budget():
+    tree = Series((Leaf("a"), Delay(3.0)))
+    tabs = {"a": SimpleNamespace(latency_ms=np.array([2.0]), cost=np.array([1.0]),
+                                 lists=([0], [1], [2.0], [1.0]))}
+    program = tree_kernel.compile_program(tree, ("a",))
+    for module in _modules().values():
+        assert tree_kernel.solve(program, tabs, 4.9, module) is None
+        assert tree_kernel.solve(program, tabs, 5.0, module) == (1.0, {"a": 0})
+
+
+def test_kernel_only_where_numba_runs():
+    cpu_kernels.warm_up()
+    assert tree_kernel.kernel() is not None
+    with cpu_kernels.disabled():
+        assert tree_kernel.kernel() is None
+        assert tree_kernel.solve(None, {}, 1.0) is tree_kernel.DECLINED
+
+
+@pytest.mark.parametrize("shape", ["chain", "fork-join", "nested-sp", "tree", "non-sp"])
+def test_fa2_with_and_without_the_kernel(shape):
+    """fa2 on generated single-flow graphs of every shape (2-12 nodes, each at its drawn
+    SLA and at tighter ones): the same status and cost with the compiled tree DP as on the
+    Python path, every answer verified; the compiled DP decides the whole-tree plans."""
+    cpu_kernels.warm_up()
+    used = 0
+    for n in range(2, 13):
+        inst = FAMILIES["small"].generator(np.random.default_rng(n), n, shape)
+        for scale in (1.0, 0.8, 0.6):
+            problem = Problem.from_instance(
+                inst.with_slas({f.name: f.sla_ms * scale for f in inst.flows}))
+            a = checked(problem, get_solver("fa2").solve(problem))
+            with cpu_kernels.disabled():
+                b = checked(problem, get_solver("fa2").solve(problem))
+            assert a.status == b.status
+            if a.status == "optimal":
+                assert a.cost == pytest.approx(b.cost, rel=1e-12)
+            used += bool(a.extra.get("compiled"))
+            assert "compiled" not in b.extra
+    if shape != "non-sp":
+        assert used > 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(extreme_documents())
+def test_compiled_at_the_extremes(doc):
+    """tests/test_extreme_ranges.py's brute-force comparison (values twenty decades apart,
+    SLAs up to 1e300) with the compiled tree DP loaded, so single SP flows take it."""
+    cpu_kernels.warm_up()
+    _extremes.hypothesis.inner_test(doc)
