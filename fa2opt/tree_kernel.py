@@ -57,13 +57,14 @@ so before timing, and a one-off ``fa2opt solve`` never pays Numba's load) and no
 from __future__ import annotations
 
 import sys
-from itertools import accumulate
 from dataclasses import dataclass
+from itertools import accumulate
 from types import ModuleType
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from . import cpu_kernels
 from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
 
 LEAF, DELAY, SERIES, PARALLEL = 0, 1, 2, 3  # a program's operations
@@ -130,13 +131,16 @@ def kernel() -> ModuleType | None:
     """The compiled kernel module, or None: only when the compiled kernels run
     (:func:`fa2opt.cpu_kernels.available`) and Numba is already imported (loading it costs
     ~1 s in a fresh process, more than a one-off decision)."""
-    if "numba" not in sys.modules:
+    if "numba" not in sys.modules or not cpu_kernels.available():
         return None
-    from . import cpu_kernels
-    if not cpu_kernels.available():
-        return None
-    from . import tree_numba
-    return tree_numba
+    global _MODULE
+    if _MODULE is None:
+        from . import tree_numba
+        _MODULE = tree_numba
+    return _MODULE
+
+
+_MODULE: ModuleType | None = None  # fa2opt.tree_numba once imported
 
 
 def solve(program: TreeProgram, tables: Mapping, budget_ms: float, module: ModuleType | None = None
