@@ -23,11 +23,11 @@ what it can do, so callers read capabilities instead of probing the solver:
 * ``value`` -- the same remainder returning its value with an empty choice, where that is
   cheaper (the grid DP without its backtracking); the equal split's bounds read only
   values. None: the search calls ``remainder``.
-* ``tree`` -- a compiled DP of a whole flow's tree in the same arithmetic,
-  ``tree(program, tables, budget) -> (cost, {node: table position}) | None | DECLINED``
-  (:func:`fa2opt.tree_kernel.solve`): a plan that is one flow's tree decides by one call
-  of it, without the pruning pass; None, or DECLINED (no kernel, fronts too large): the
-  plan's steps decide.
+* ``tree`` -- a compiled DP of a plan's component in the same arithmetic (its flows' trees,
+  its coupling nodes' candidates enumerated), ``tree(program, tables, budgets, candidates)
+  -> (cost, {node: table position}) | None | DECLINED`` (:func:`fa2opt.tree_kernel.solve`):
+  a plan decides by one call of it per component; DECLINED (no kernel, fronts too large):
+  the plan's steps decide.
 
 An ``Arithmetic`` is itself callable as its remainder solver, so it can be passed wherever a
 plain remainder function was; a plain function is taken as an arithmetic that declares

@@ -187,7 +187,9 @@ def warm_up() -> bool:
     flow_numba.fill(i, np.ones(2, np.bool_), f, f, i, i, i, np.ones(1), ptr, i, f, ptr, i, f)
     from . import tree_kernel
     from .reductions.sptree import Leaf, Series
-    tree_kernel.solve(tree_kernel.compile_program(Series((Leaf("a"), Leaf("b"))), ("a", "b")),
-                      {v: SimpleNamespace(latency_ms=np.ones(1), cost=np.ones(1), lists=([0],))
-                       for v in "ab"}, 2.0)
+    tables = {v: SimpleNamespace(latency_ms=np.ones(1), cost=np.ones(1), lists=([0],)) for v in "ab"}
+    tree = Series((Leaf("a"), Leaf("b")))
+    tree_kernel.solve(tree_kernel.compile_program([tree], ("a", "b")), tables, [2.0])
+    tree_kernel.solve(tree_kernel.compile_program([tree, tree], ("a", "b"), ("a",)), tables,
+                      [2.0, 2.0], {"a": [0]})
     return True

@@ -42,6 +42,12 @@ stay usable alone; the plan only does their structural work once. Per decision t
 the pruning (O(Σ rows) plus O(V + E) per flow for the latency limits) and the strategies;
 the only data-dependent ordering kept per decision is the coupling search's node order
 (most leaves first, then fewest candidates). Nothing here recurses.
+
+Where the arithmetic declares a compiled tree DP (``Arithmetic.tree``) and the compiled
+kernels run, :meth:`Plan.decide` first tries that instead: one call per component on its
+trees compiled once per plan (:mod:`fa2opt.tree_kernel`; a component's coupling nodes'
+pruned candidates enumerated, at most ``MAX_COMBINATIONS`` combinations), no pruning pass
+without coupling nodes; where it declines, the steps above decide.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ from .pareto import NOT_FLAT
 from .problem import FlowGraph, Problem
 from .reductions import sp_decompose
 from .reductions.decouple import DecoupledProblem, linked_flows
-from .reductions.pruning import Candidates, fronts
+from .reductions.pruning import Candidates, front_rows, fronts
 from .reductions.search import search
 from .reductions.sp_decompose import SPFlow, flow_decomposition
 from .reductions.sptree import FlatShape, SPTree, flat_shape
@@ -104,11 +110,9 @@ class Plan:
     free: tuple[str, ...]
     components: tuple[Component, ...]
     flat: FlatShape | None = None  # the one flat sweep's shape when that is the whole plan
-    # one flow's tree holding every node once (strategy flat sweep or tree DP, no free
-    # node): an arithmetic declaring a compiled tree DP may decide it in one call, on the
-    # program compiled from the tree on its first such decision (fa2opt.tree_kernel)
-    whole: bool = False
-    program: TreeProgram | None = None
+    # per component, its trees compiled for an arithmetic that declares a compiled tree DP
+    # (fa2opt.tree_kernel), on the plan's first such decision (None until then)
+    programs: list[TreeProgram] | None = None
 
     def decide(self, problem: Problem, arithmetic: Arithmetic,
                deadline: float | None = None, cutoff: float = INF,
@@ -125,8 +129,8 @@ class Plan:
         feasible problem). ``front``: :func:`pruned`'s candidates when the caller pruned
         already. Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``, ``search_nodes``."""
         t0 = time.perf_counter()
-        if self.whole and arithmetic.tree is not None:
-            d = self._compiled(problem, arithmetic.tree)
+        if arithmetic.tree is not None and tree_kernel.kernel() is not None:
+            d, front = self._compiled(problem, arithmetic.tree, front)
             if d is not None:
                 return d
         if front is None:
@@ -218,23 +222,53 @@ class Plan:
             return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
         return Decision("optimal", choice, extra=extra)
 
-    def _compiled(self, problem: Problem, tree: Callable) -> Decision | None:
-        """The whole decision by the arithmetic's compiled tree DP (``Arithmetic.tree``, no
-        pruning pass: its leaves scan the tables under their caps), or None where it
-        declines (no kernel, or fronts too large: the steps below decide)."""
+    def _compiled(self, problem: Problem, tree: Callable, front: Mapping | None
+                  ) -> tuple[Decision | None, Mapping | None]:
+        """The decision by the arithmetic's compiled tree DP (``Arithmetic.tree``), one call
+        per component (its flows' trees; its coupling nodes' pruned candidates enumerated),
+        nodes in no flow at their cheapest row; or None where it declines: fronts too
+        large, or a component with more than :data:`~fa2opt.tree_kernel.MAX_COMBINATIONS`
+        combinations of its coupling nodes' candidates (then the steps below decide).
+        No pruning pass runs but for the coupling nodes' candidates (unless ``front`` is
+        given): the kernel's leaves scan the tables under their caps. Returns ``front`` as
+        given, for the steps below."""
         t0 = time.perf_counter()
-        if self.program is None:
-            if tree_kernel.kernel() is None:
-                return None
-            self.program = tree_kernel.compile_program(self.trees[0], self.nodes)
-        r = tree(self.program, problem.tables, problem.flows[0].budget_ms)
-        if r is tree_kernel.DECLINED:
-            return None
-        extra = {"prune_ms": 0.0, "dp_ms": (time.perf_counter() - t0) * 1e3,
-                 "coupling_nodes": 0, "search_nodes": 1, "compiled": True}
-        if r is None:  # no choice within the budget: some node has no candidate left
-            return Decision("infeasible", extra=extra)
-        return Decision("optimal", r[1], extra=extra)
+        cands = front
+        if self.coupling:
+            if cands is None:  # the coupling nodes' candidates alone (the one pruning scan)
+                cands = fronts(problem, nodes=self.coupling)
+                if any(not x[2] for x in cands.values()):
+                    return Decision("infeasible"), None
+            for comp in self.components:
+                space = 1
+                for w in comp.coupling:
+                    space *= len(cands[w][2])
+                if space > tree_kernel.MAX_COMBINATIONS:
+                    return None, front
+        if self.programs is None:  # each over its component's nodes (in the plan's order)
+            self.programs = []
+            for c in self.components:
+                mine = set().union(*(self.leaves[i] for i in c.flows))
+                self.programs.append(tree_kernel.compile_program(
+                    [self.trees[i] for i in c.flows], [v for v in self.nodes if v in mine],
+                    c.coupling))
+        flows, tables = problem.flows, problem.tables
+        choice: dict[str, int] = {}
+        for comp, program in zip(self.components, self.programs):
+            r = tree(program, tables, [flows[i].budget_ms for i in comp.flows],
+                     {w: cands[w][2] for w in comp.coupling} if comp.coupling else None)
+            if r is tree_kernel.DECLINED:
+                return None, front
+            if r is None:  # no choice within the budgets: some node has no candidate left
+                return Decision("infeasible", extra={"compiled": True}), front
+            choice.update(r[1])
+        for v in self.free:  # in no flow: its cheapest row (pruning's last candidate)
+            t = tables[v].lists
+            choice[v] = (front[v] if front is not None else front_rows(t[2], t[3]))[2][-1]
+        return Decision("optimal", choice, extra={
+            "prune_ms": 0.0, "dp_ms": (time.perf_counter() - t0) * 1e3,
+            "coupling_nodes": len(self.coupling), "search_nodes": len(self.components),
+            "compiled": True}), front
 
     def decoupled(self, problem: Problem, comp: Component,
                   cands: Mapping[str, Candidates]) -> DecoupledProblem:
@@ -290,7 +324,7 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
             flat = shape is not None and _sweepable(shape)
             comp = Component((0,), (), FLAT if flat else TREE, (shape,) if flat else None)
             return Plan(tuple(nodes), (tree,), (red,), (counts,), counts, coupling, (coupling,),
-                        free, (comp,), shape if flat and not free else None, not free)
+                        free, (comp,), shape if flat and not free else None)
         per_flow: tuple[frozenset[str], ...] = (coupling,)
         groups = [[0]]
     else:

@@ -1,14 +1,25 @@
-"""A single flow's whole decision as one compiled call: the exact Pareto DP of its
-series-parallel tree on the configuration tables, with no pruning pass and no Python per
-point.
+"""A plan's components decided by one compiled call each: the exact Pareto DP of their
+series-parallel trees on the configuration tables, with no Python per point.
 
-A plan whose only component is one flow's tree (:mod:`fa2opt.plan`: strategy ``tree DP`` or
-``flat sweep``, every node a leaf of it once, no coupling node) compiles that tree once into
-a :class:`TreeProgram` -- binary operations in post-order, a series or parallel of k parts
-becoming a balanced tree of k − 1 binary ones (pairwise rounds: a 10,000-node chain merges
-fronts of sub-chains, never a front of a long prefix with one leaf at a time) -- and, where
-the compiled kernels run (:func:`kernel`), decides with :func:`solve`: one call of
-:func:`fa2opt.tree_numba.tree_dp` on the tables packed as two arrays. The recurrences are
+Each component of a plan (:mod:`fa2opt.plan`: flows linked by coupling nodes, or one flow
+alone) compiles its flows' trees once into a :class:`TreeProgram` -- binary operations in
+post-order, a series or parallel of k parts becoming a balanced tree of k − 1 binary ones
+(pairwise rounds: a 10,000-node chain merges fronts of sub-chains, never a front of a long
+prefix with one leaf at a time) -- and, where the compiled kernels run (:func:`kernel`),
+:func:`solve` decides it with one call on the tables packed as two arrays:
+
+* a component without coupling nodes (one flow whose graph is series-parallel): its tree's
+  DP, :func:`fa2opt.tree_numba.tree_dp`, with no pruning pass at all (the leaves scan the
+  tables under their caps);
+* with coupling nodes (nodes duplicated by the node reduction of a non-SP flow, nodes
+  shared by flows): every combination of their pruned candidates, cheapest first, is their
+  costs plus each tree's DP with them fixed (their leaves become fixed latencies),
+  :func:`fa2opt.tree_numba.forest_dp`: the enumeration of
+  :func:`fa2opt.plan._enumerate`, for any trees (not only flat ones), with the floors of the
+  later trees cutting combinations and the best so far bounding each tree's DP; at most
+  :data:`MAX_COMBINATIONS` combinations (more: the coupling search decides).
+
+The recurrences are
 those of :mod:`fa2opt.pareto` (FA2's DP, Razavi et al., RTAS 2022, on exact fronts):
 
 * leaf v, cap κ: the table's rows with latency ≤ κ strictly cheaper than every faster one
@@ -25,7 +36,8 @@ those of :mod:`fa2opt.pareto` (FA2's DP, Razavi et al., RTAS 2022, on exact fron
 with caps top-down, κ(part of a series) = κ(series) − (least latency of the other part)
 (each level loosened by 1e-9 of the budget: a point too many is harmless), κ(root) = the
 flow's budget; the answer is the root's cheapest point within the budget, backtracked
-through each point's two parts (an explicit stack).
+through each point's two parts (an explicit stack; a sub-expression node reduction shares
+between copies holds only coupling leaves and is one operation, never descended into).
 
 **Cost bound.** Points that cannot be in an optimal choice are dropped as they are made: an
 upper bound ``ub`` is the cheapest Lagrangian greedy choice within the budget (each leaf at
@@ -34,14 +46,16 @@ slower rows while the budget holds); for a point (l, c) of sub-expression i,
 c + λ·l + rest_i ≤ c(x) + λ·(lat(x) − budget) ≤ c(x) for every feasible x through it, where
 rest_i sums a Lagrangian lower bound of each series sibling on i's path to the root and the
 cheapest cost of each parallel sibling, less λ·budget. A point above ``ub`` (loosened by
-1e-9 of it) is dropped, and so is everything it dominates. (Non-finite values switch the
-bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-node chain in
+1e-9 of it) is dropped, and so is everything it dominates; in an enumeration ``ub`` is
+also at most what the best combination so far leaves the tree. (Non-finite values switch
+the bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-node chain in
 ~25 ms, a 1,000-node nested SP in 20-40 ms (the Python DP: 1.0-1.4 s and 0.2-0.3 s).
 
 Every point the caps and the bound drop is in no choice within the budget cheaper than
 ``ub``, so the optimum is the reference DP's: the same optimal cost (the choice may differ
 among equal-cost optima), compared with brute force, :func:`fa2opt.pareto.pareto_remainder`
-and fa2's Python path in ``tests/test_tree_kernel.py``. Like every DP here it decides on the
+and fa2's Python path in ``tests/test_tree_kernel.py`` (random trees; random instances of
+every shape with several flows and non-SP graphs; every small generated shape). Like every DP here it decides on the
 widened budget and :func:`fa2opt.edge.decide_exact` applies the spec's rule.
 
 :func:`solve` declines (:data:`DECLINED`; the plan's Python path decides) where the fronts
@@ -60,7 +74,7 @@ import sys
 from dataclasses import dataclass
 from itertools import accumulate
 from types import ModuleType
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -72,15 +86,20 @@ TOO_BIG = -2.0  # tree_dp's answer when the fronts would exceed max_points
 # solve() declines when the fronts would hold more than POINTS_PER_NODE points per node
 # (at least 64 nodes' worth), or MAX_POINTS (64 MiB) in all
 POINTS_PER_NODE, MAX_POINTS = 256, 1 << 21
+MAX_COMBINATIONS = 4096  # coupling nodes' candidate combinations the kernel enumerates
 GREEDY_STEPS = 16  # bisection steps of the Lagrangian greedy bound (tree_numba._greedy_bound)
+ENABLED = True  # False: kernel() answers None (the tests' default, tests/conftest.py)
 DECLINED = object()  # solve(): the kernel declines (too big); the Python DP decides
 
 
 @dataclass(frozen=True, slots=True)
 class TreeProgram:
-    """A tree as binary operations in post-order (the root last): ``kind``, ``left``/
-    ``right`` (operand indices of a series or parallel), ``arg`` (a leaf's index into
-    ``nodes``, a delay's into ``delay``)."""
+    """Trees as binary operations in post-order, one after another (tree f's root at
+    ``roots[f]``): ``kind``, ``left``/``right`` (operand indices of a series or parallel),
+    ``arg`` (a leaf's index into ``nodes``, a delay's into ``delay``), ``free`` (how many
+    leaves of nodes not in ``coupling`` lie below: the kernel descends only where some
+    do). ``coupling``: indices into ``nodes`` of the nodes every tree must give one row
+    (node reduction's copies, nodes shared by flows; none for one flow's plain tree)."""
 
     nodes: tuple[str, ...]
     kind: np.ndarray
@@ -88,50 +107,63 @@ class TreeProgram:
     right: np.ndarray
     arg: np.ndarray
     delay: np.ndarray
+    free: np.ndarray
+    roots: np.ndarray
+    coupling: np.ndarray
 
 
-def compile_program(tree: SPTree, nodes: Sequence[str]) -> TreeProgram:
-    """``tree`` (whose leaves are ``nodes``, each once) as a :class:`TreeProgram`. O(tree);
-    an explicit post-order (:func:`~fa2opt.reductions.sptree.postorder`), no recursion."""
+def compile_program(trees: Sequence[SPTree], nodes: Sequence[str],
+                    coupling: Collection[str] = ()) -> TreeProgram:
+    """``trees`` (whose leaves are ``nodes``: those not in ``coupling`` each once over all
+    trees) as a :class:`TreeProgram`. O(distinct sub-expressions); an explicit post-order
+    (:func:`~fa2opt.reductions.sptree.postorder`), no recursion; a sub-expression shared
+    within a tree (node reduction's copies) is one operation."""
     index = {v: i for i, v in enumerate(nodes)}
     kind: list[int] = []
     left: list[int] = []
     right: list[int] = []
     arg: list[int] = []
+    free: list[int] = []
     delays: list[float] = []
-    op: dict[int, int] = {}  # sub-expression (by identity) → its operation
+    roots: list[int] = []
 
-    def emit(k: int, a: int, b: int, x: int) -> int:
+    def emit(k: int, a: int, b: int, x: int, f: int) -> int:
         kind.append(k)
         left.append(a)
         right.append(b)
         arg.append(x)
+        free.append(f)
         return len(kind) - 1
 
-    for t in postorder(tree):
-        tp = type(t)
-        if tp is Leaf:
-            op[id(t)] = emit(LEAF, -1, -1, index[t.node])
-        elif tp is Delay:
-            delays.append(float(t.latency_ms))
-            op[id(t)] = emit(DELAY, -1, -1, len(delays) - 1)
-        else:  # pairwise rounds: a balanced binary tree of the parts, in their order
-            k = SERIES if tp is Series else PARALLEL
-            ops = [op[id(p)] for p in t.parts]
-            while len(ops) > 1:
-                ops = [emit(k, ops[j], ops[j + 1], -1) if j + 1 < len(ops) else ops[j]
-                       for j in range(0, len(ops), 2)]
-            op[id(t)] = ops[0]
+    for tree in trees:
+        op: dict[int, int] = {}  # sub-expression (by identity) → its operation
+        for t in postorder(tree):
+            tp = type(t)
+            if tp is Leaf:
+                op[id(t)] = emit(LEAF, -1, -1, index[t.node], int(t.node not in coupling))
+            elif tp is Delay:
+                delays.append(float(t.latency_ms))
+                op[id(t)] = emit(DELAY, -1, -1, len(delays) - 1, 0)
+            else:  # pairwise rounds: a balanced binary tree of the parts, in their order
+                k = SERIES if tp is Series else PARALLEL
+                ops = [op[id(p)] for p in t.parts]
+                while len(ops) > 1:
+                    ops = [emit(k, ops[j], ops[j + 1], -1, free[ops[j]] + free[ops[j + 1]])
+                           if j + 1 < len(ops) else ops[j] for j in range(0, len(ops), 2)]
+                op[id(t)] = ops[0]
+        roots.append(op[id(tree)])
     i64 = np.int64
     return TreeProgram(tuple(nodes), np.array(kind, i64), np.array(left, i64),
-                       np.array(right, i64), np.array(arg, i64), np.array(delays, float))
+                       np.array(right, i64), np.array(arg, i64), np.array(delays, float),
+                       np.array(free, i64), np.array(roots, i64),
+                       np.array(sorted(index[v] for v in coupling), i64))
 
 
 def kernel() -> ModuleType | None:
     """The compiled kernel module, or None: only when the compiled kernels run
     (:func:`fa2opt.cpu_kernels.available`) and Numba is already imported (loading it costs
     ~1 s in a fresh process, more than a one-off decision)."""
-    if "numba" not in sys.modules or not cpu_kernels.available():
+    if not ENABLED or "numba" not in sys.modules or not cpu_kernels.available():
         return None
     global _MODULE
     if _MODULE is None:
@@ -143,12 +175,15 @@ def kernel() -> ModuleType | None:
 _MODULE: ModuleType | None = None  # fa2opt.tree_numba once imported
 
 
-def solve(program: TreeProgram, tables: Mapping, budget_ms: float, module: ModuleType | None = None
+def solve(program: TreeProgram, tables: Mapping, budgets: Sequence[float],
+          candidates: Mapping[str, Sequence[int]] | None = None, module: ModuleType | None = None
           ) -> tuple[float, dict[str, int]] | None | object:
-    """The least cost within ``budget_ms`` and each node's table position, None when no
-    choice fits, :data:`DECLINED` when the kernel does not run (:func:`kernel`) or the
-    fronts would exceed :data:`MAX_POINTS`. ``module``: the kernel module (default
-    :func:`kernel`; the tests also pass one running the plain Python functions)."""
+    """The least cost with every tree within its budget (``budgets[f]``) and each node's
+    table position; the coupling nodes (if any) at one of their ``candidates`` (table
+    positions, fastest first) in every tree. None when no choice fits; :data:`DECLINED`
+    when the kernel does not run (:func:`kernel`) or the fronts would exceed their limit.
+    ``module``: the kernel module (default :func:`kernel`; the tests also pass one
+    running the plain Python functions)."""
     m = module or kernel()
     if m is None:
         return DECLINED
@@ -157,9 +192,20 @@ def solve(program: TreeProgram, tables: Mapping, budget_ms: float, module: Modul
     packed = np.concatenate([t.latency_ms for t in ts] + [t.cost for t in ts])
     rows = int(row_ptr[-1])
     pick = np.empty(len(ts), np.int64)
-    total = m.tree_dp(program.kind, program.left, program.right, program.arg, program.delay,
-                      packed[:rows], packed[rows:], row_ptr, float(budget_ms),
-                      min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64)), pick)
+    limit = min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64))
+    p = program
+    if not len(p.coupling):
+        total = m.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, packed[:rows],
+                          packed[rows:], row_ptr, float(budgets[0]), limit, pick)
+    else:
+        assert candidates is not None
+        names = [program.nodes[j] for j in p.coupling.tolist()]
+        cand_ptr = np.array([0, *accumulate([len(candidates[v]) for v in names])], np.int64)
+        cand = np.array([int(row_ptr[j]) + k for j, v in zip(p.coupling.tolist(), names)
+                         for k in candidates[v]], np.int64)
+        total = m.forest_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, p.roots,
+                            np.array(budgets, float), packed[:rows], packed[rows:], row_ptr,
+                            p.coupling, cand_ptr, cand, limit, pick)
     if total == TOO_BIG:
         return DECLINED
     if total < 0.0:

@@ -2,8 +2,14 @@
 the program format, the recurrences and why the result is exact). Imported only when Numba
 runs (:func:`fa2opt.cpu_kernels.available`); compiled on first call and cached on disk.
 
-Every function here is also plain Python (``tree_dp.py_func``), which the tests run beside
-the compiled one against brute force and the reference DP of :mod:`fa2opt.pareto`."""
+Every function here is also plain Python (``tree_dp.py_func``, ``forest_dp.py_func``),
+which the tests run beside the compiled ones against brute force, the reference DP of
+:mod:`fa2opt.pareto` and fa2's Python path.
+
+Throughout, ``fixed[v]`` is the table row (absolute, into ``lat``/``cost``) node v is fixed
+at, or -1: a fixed node's leaves take that row alone and cost nothing here (the forest adds
+its cost once); ``free[i]`` counts the unfixed leaves below operation i -- operations
+without any (node reduction's shared copies are such) are never descended into."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import numpy as np
 from .tree_kernel import DELAY, GREEDY_STEPS, LEAF, SERIES, TOO_BIG
 
 _jit = numba.njit(cache=True, nogil=True)
+_inline = numba.njit(cache=True, nogil=True, inline="always")
 
 
 @_jit
@@ -23,6 +30,14 @@ def _grow(a, n):
     b = np.empty(max(n, 2 * a.shape[0]), a.dtype)
     b[:a.shape[0]] = a
     return b
+
+
+@_inline
+def _span(v, fixed, row_ptr):
+    """The rows node v's leaves may take: [s, e)."""
+    if fixed[v] >= 0:
+        return fixed[v], fixed[v] + 1
+    return row_ptr[v], row_ptr[v + 1]
 
 
 @_jit
@@ -65,50 +80,54 @@ def _pop(hl, hc, hy, h):
 
 
 @_jit
-def _greedy_latency(kind, left, right, arg, delay, lat, cost, row_ptr, cap, lam, val, rows):
-    """Each leaf at its row within its cap least in cost + lam * latency (ties: the
-    faster), into ``rows`` (per node); returns (the root's latency, the choice's cost).
-    ``val``: each sub-expression's latency."""
+def _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
+                    lam, val, rows):
+    """Operations lo..hi: each free leaf at its row within its cap least in cost + lam *
+    latency (ties: the faster), into ``rows`` (per node); returns (the root's latency, the
+    choice's cost). ``val``: each operation's latency."""
     total = 0.0
-    for i in range(kind.shape[0]):
+    for i in range(lo, hi + 1):
         k = kind[i]
-        if k == 0:
-            s = row_ptr[arg[i]]
+        if k == LEAF:
+            v = arg[i]
+            s, e = _span(v, fixed, row_ptr)
             b, bv = s, cost[s] + lam * lat[s]
-            for r in range(s + 1, row_ptr[arg[i] + 1]):
+            for r in range(s + 1, e):
                 if lat[r] > cap[i]:
                     break
                 w = cost[r] + lam * lat[r]
                 if w < bv:
                     b, bv = r, w
-            rows[arg[i]] = b
+            rows[v] = b
             val[i] = lat[b]
-            total += cost[b]
-        elif k == 1:
+            if fixed[v] < 0:
+                total += cost[b]
+        elif k == DELAY:
             val[i] = delay[arg[i]]
-        elif k == 2:
+        elif k == SERIES:
             val[i] = val[left[i]] + val[right[i]]
         else:
             val[i] = max(val[left[i]], val[right[i]])
-    return val[kind.shape[0] - 1], total
+    return val[hi], total
 
 
 @_jit
-def _fill(kind, left, right, arg, delay, lat, cost, row_ptr, budget, rows, val):
-    """Slack filling of the choice ``rows`` (per node; ``val``: its sub-expressions'
-    latencies): top-down from the root's ``budget``, each leaf moved to its cheapest row
-    within what it may take; a series' left part first, given what its right part takes
-    now, then the right part, given what the left took; a parallel's parts each within
-    the parallel's allowance. Updates ``rows`` and ``val``. An explicit stack of
-    (sub-expression, allowance, phase): no recursion, whatever the depth."""
-    P = kind.shape[0]
-    so, sa, sp = np.empty(P, np.int64), np.empty(P), np.empty(P, np.int64)
-    so[0], sa[0], sp[0] = P - 1, budget, 0
+def _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, rows, val):
+    """Slack filling of the choice ``rows`` (per node; ``val``: its operations' latencies)
+    of the tree rooted at ``hi``: top-down from the root's ``budget``, each free leaf moved
+    to its cheapest row within what it may take; a series' left part first, given what its
+    right part takes now, then the right part, given what the left took; a parallel's
+    parts each within the parallel's allowance. Updates ``rows`` and ``val``. An explicit
+    stack of (operation, allowance, phase): no recursion, whatever the depth."""
+    so, sa, sp = np.empty(hi + 1, np.int64), np.empty(hi + 1), np.empty(hi + 1, np.int64)
+    so[0], sa[0], sp[0] = hi, budget, 0
     top = 1
     while top > 0:
         i, allow, phase = so[top - 1], sa[top - 1], sp[top - 1]
         k = kind[i]
-        if k == 0:
+        if free[i] == 0:  # nothing to move below (fixed leaves, delays)
+            top -= 1
+        elif k == LEAF:
             b = rows[arg[i]]
             for r in range(b + 1, row_ptr[arg[i] + 1]):
                 if lat[r] > allow:
@@ -118,98 +137,101 @@ def _fill(kind, left, right, arg, delay, lat, cost, row_ptr, budget, rows, val):
             rows[arg[i]] = b
             val[i] = lat[b]
             top -= 1
-        elif k == 1:
-            top -= 1
         elif phase == 0:  # the left part first
             sp[top - 1] = 1
-            so[top], sa[top], sp[top] = left[i], allow - val[right[i]] if k == 2 else allow, 0
+            so[top], sa[top], sp[top] = left[i], allow - val[right[i]] if k == SERIES else allow, 0
             top += 1
         elif phase == 1:  # then the right part
             sp[top - 1] = 2
-            so[top], sa[top], sp[top] = right[i], allow - val[left[i]] if k == 2 else allow, 0
+            so[top], sa[top], sp[top] = right[i], allow - val[left[i]] if k == SERIES else allow, 0
             top += 1
         else:
-            val[i] = val[left[i]] + val[right[i]] if k == 2 else max(val[left[i]], val[right[i]])
+            val[i] = val[left[i]] + val[right[i]] if k == SERIES else max(val[left[i]], val[right[i]])
             top -= 1
 
 
 @_jit
-def _greedy_bound(kind, left, right, arg, delay, lat, cost, row_ptr, cap, budget, val):
+def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, cap,
+                  budget, val):
     """(ub, lam): the least cost of the Lagrangian greedy choices (:func:`_greedy_latency`)
     within ``budget`` over a bisection on the multiplier, the best then slack-filled
     (:func:`_fill`; kept when it still fits), and its multiplier ((inf, 0) if none fits).
-    ``val``: the sub-expressions' latencies in the last choice evaluated."""
-    P = kind.shape[0]
+    ``val``: scratch (the operations' latencies)."""
     rows = np.empty(row_ptr.shape[0] - 1, np.int64)
     best = np.empty_like(rows)
-    L, C = _greedy_latency(kind, left, right, arg, delay, lat, cost, row_ptr, cap, 0.0, val, rows)
+    L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
+                           0.0, val, rows)
     if L <= budget:
         return C, 0.0
     ub, lam = np.inf, 0.0
-    hi = 1.0
+    hi_lam = 1.0
     for _ in range(64):  # a multiplier that fits (the fastest rows fit if anything does)
-        L, C = _greedy_latency(kind, left, right, arg, delay, lat, cost, row_ptr, cap, hi, val, rows)
+        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
+                               cap, hi_lam, val, rows)
         if L <= budget:
-            ub, lam = C, hi
+            ub, lam = C, hi_lam
             best[:] = rows
             break
-        hi *= 8.0
+        hi_lam *= 8.0
     if ub == np.inf:
         return ub, 0.0
-    lo = 0.0
+    lo_lam = 0.0
     for _ in range(GREEDY_STEPS):
-        mid = 0.5 * (lo + hi)
-        L, C = _greedy_latency(kind, left, right, arg, delay, lat, cost, row_ptr, cap, mid, val, rows)
+        mid = 0.5 * (lo_lam + hi_lam)
+        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
+                               cap, mid, val, rows)
         if L <= budget:
-            hi = mid
+            hi_lam = mid
             if C < ub:
                 ub, lam = C, mid
                 best[:] = rows
         else:
-            lo = mid
+            lo_lam = mid
     # the best choice's latencies, then its slack filled and checked by its own sums
-    for i in range(P):
+    for i in range(lo, hi + 1):
         k = kind[i]
-        if k == 0:
+        if k == LEAF:
             val[i] = lat[best[arg[i]]]
-        elif k == 1:
+        elif k == DELAY:
             val[i] = delay[arg[i]]
-        elif k == 2:
+        elif k == SERIES:
             val[i] = val[left[i]] + val[right[i]]
         else:
             val[i] = max(val[left[i]], val[right[i]])
-    _fill(kind, left, right, arg, delay, lat, cost, row_ptr, budget, best, val)
+    _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, best, val)
     total = 0.0
-    for i in range(P):
+    for i in range(lo, hi + 1):
         k = kind[i]
-        if k == 0:
+        if k == LEAF:
             val[i] = lat[best[arg[i]]]
-            total += cost[best[arg[i]]]
-        elif k == 1:
+            if fixed[arg[i]] < 0:
+                total += cost[best[arg[i]]]
+        elif k == DELAY:
             val[i] = delay[arg[i]]
-        elif k == 2:
+        elif k == SERIES:
             val[i] = val[left[i]] + val[right[i]]
         else:
             val[i] = max(val[left[i]], val[right[i]])
-    if val[P - 1] <= budget and total < ub:
+    if val[hi] <= budget and total < ub:
         ub = total
     return ub, lam
 
 
 @_jit
-def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_points, pick):
-    """The exact (latency, cost) Pareto DP of one program (:mod:`fa2opt.tree_kernel`) on
-    tables packed as ``lat``/``cost`` (node v's rows at ``row_ptr[v]:row_ptr[v+1]``, sorted
-    by (latency, cost)). Writes each leaf node's table position into ``pick`` and returns
-    the least cost within ``budget``; -1.0 when there is none, ``TOO_BIG`` when the fronts
-    would hold more than ``max_points`` points (then ``pick`` is not written)."""
-    P = kind.shape[0]
-    mn = np.empty(P)  # least latency of each sub-expression (fastest rows; + and max)
-    for i in range(P):
+def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, budget,
+          ext_ub, max_points, pick):
+    """The exact DP of the tree of operations lo..hi (root hi) on ``budget``: the least
+    cost of its free leaves, each free node's table position written into ``pick``; -1.0
+    when no choice fits, or none costs at most ``ext_ub`` (an external bound: a choice
+    above it is not wanted); ``TOO_BIG`` past ``max_points`` points (``pick`` then
+    unwritten)."""
+    n_ops = hi + 1
+    mn = np.empty(n_ops)  # least latency of each operation (fastest rows; + and max)
+    for i in range(lo, hi + 1):
         k = kind[i]
         if k == LEAF:
-            s = row_ptr[arg[i]]
-            if row_ptr[arg[i] + 1] == s:
+            s, e = _span(arg[i], fixed, row_ptr)
+            if e == s:
                 return -1.0
             mn[i] = lat[s]
         elif k == DELAY:
@@ -219,38 +241,44 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
         else:
             mn[i] = max(mn[left[i]], mn[right[i]])
     # caps, top-down: what a part may take with its series siblings at their fastest; each
-    # level loosened by tol (keeping a point too many is harmless, dropping one is not)
-    tol = 1e-9 * (abs(budget) + abs(mn[P - 1])) + 1e-300
-    cap = np.empty(P)
-    cap[P - 1] = budget + tol
-    for i in range(P - 1, -1, -1):
+    # level loosened by tol (keeping a point too many is harmless, dropping one is not); an
+    # operation shared by several parents (node reduction's copies) takes the loosest
+    tol = 1e-9 * (abs(budget) + abs(mn[hi])) + 1e-300
+    cap = np.full(n_ops, -np.inf)
+    cap[hi] = budget + tol
+    for i in range(hi, lo - 1, -1):
         if kind[i] == SERIES:
-            cap[left[i]] = cap[i] - mn[right[i]] + tol
-            cap[right[i]] = cap[i] - mn[left[i]] + tol
+            cap[left[i]] = max(cap[left[i]], cap[i] - mn[right[i]] + tol)
+            cap[right[i]] = max(cap[right[i]], cap[i] - mn[left[i]] + tol)
         elif kind[i] > SERIES:
-            cap[left[i]] = cap[i]
-            cap[right[i]] = cap[i]
-    # Lagrangian cost bound. ub: a feasible choice's cost, lam: its multiplier
-    # (_greedy_bound). For any choice x through point p = (l, c) of sub-expression i,
+            cap[left[i]] = max(cap[left[i]], cap[i])
+            cap[right[i]] = max(cap[right[i]], cap[i])
+    # Lagrangian cost bound. ub: a feasible choice's cost (or ext_ub, if less), lam: its
+    # multiplier (_greedy_bound). For any choice x through point p = (l, c) of operation i,
     #   c(x) + lam (lat(x) - budget)  >=  c + lam l + rest[i],
     # rest[i] = -lam budget + Σ g[s] over i's series siblings on the path to the root
     # + Σ sub[s] over its parallel siblings (a parallel's latency is at least each
-    # branch's); sub[s] = Σ cheapest rows within caps, g[s] ≤ min c + lam lat over s. So p
-    # is in no feasible choice costing ≤ ub when c + lam l + rest[i] > ub (loosened by
-    # 1e-9 of ub), and neither is any point it dominates
-    val = np.empty(P)
-    ub, lam = _greedy_bound(kind, left, right, arg, delay, lat, cost, row_ptr, cap, budget, val)
-    sub, g = np.empty(P), np.empty(P)
-    for i in range(P):
+    # branch's); sub[s] = Σ cheapest rows within caps, g[s] ≤ min c + lam lat over s (the
+    # least over an operation's parents where it has several). So p is in no feasible
+    # choice costing ≤ ub when c + lam l + rest[i] > ub (loosened by 1e-9 of ub), and
+    # neither is any point it dominates
+    val = np.empty(n_ops)
+    ub, lam = _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr,
+                            fixed, cap, budget, val)
+    ub = min(ub, ext_ub)
+    sub, g = np.empty(n_ops), np.empty(n_ops)
+    for i in range(lo, hi + 1):
         k = kind[i]
         if k == LEAF:
-            s = row_ptr[arg[i]]
+            v = arg[i]
+            s, e = _span(v, fixed, row_ptr)
             best, bg = np.inf, np.inf
-            for r in range(s, row_ptr[arg[i] + 1]):
+            for r in range(s, e):
                 if lat[r] > cap[i]:
                     break
-                best = min(best, cost[r])
-                bg = min(bg, cost[r] + lam * lat[r])
+                c = cost[r] if fixed[v] < 0 else 0.0
+                best = min(best, c)
+                bg = min(bg, c + lam * lat[r])
             if best == np.inf:
                 return -1.0
             sub[i], g[i] = best, bg
@@ -261,37 +289,39 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
         else:
             sub[i] = sub[left[i]] + sub[right[i]]
             g[i] = max(g[left[i]] + sub[right[i]], sub[left[i]] + g[right[i]])
-    rest = np.empty(P)
-    rest[P - 1] = -lam * budget
-    for i in range(P - 1, -1, -1):
+    rest = np.full(n_ops, np.inf)
+    rest[hi] = -lam * budget
+    for i in range(hi, lo - 1, -1):
         if kind[i] == SERIES:
-            rest[left[i]] = rest[i] + g[right[i]]
-            rest[right[i]] = rest[i] + g[left[i]]
+            rest[left[i]] = min(rest[left[i]], rest[i] + g[right[i]])
+            rest[right[i]] = min(rest[right[i]], rest[i] + g[left[i]])
         elif kind[i] > SERIES:
-            rest[left[i]] = rest[i] + sub[right[i]]
-            rest[right[i]] = rest[i] + sub[left[i]]
+            rest[left[i]] = min(rest[left[i]], rest[i] + sub[right[i]])
+            rest[right[i]] = min(rest[right[i]], rest[i] + sub[left[i]])
     lim = ub + 1e-9 * abs(ub) + 1e-300
     finite = lim < np.inf
-    for i in range(P):
+    for i in range(lo, hi + 1):
         finite = finite and abs(rest[i]) < np.inf
     if not finite:  # no bound (nothing fits the greedy, or extreme values overflow)
-        lam, lim = 0.0, np.inf
+        lam = 0.0
         rest[:] = 0.0
+        lim = ext_ub + 1e-9 * abs(ext_ub) + 1e-300 if abs(ext_ub) < np.inf else np.inf
     # fronts, bottom-up, in one pool: latency ascending, cost strictly descending; fa/fb
     # are a point's parts (pool indices; a leaf's table position in fa)
     m = 64
     fl, fc = np.empty(m), np.empty(m)
     fa, fb = np.empty(m, np.int64), np.empty(m, np.int64)
-    start, end = np.empty(P, np.int64), np.empty(P, np.int64)
+    start, end = np.empty(n_ops, np.int64), np.empty(n_ops, np.int64)
     hl, hc = np.empty(0), np.empty(0)  # the series merge's heap, and each row's pointer
     hy, px = np.empty(0, np.int64), np.empty(0, np.int64)
     n = 0
-    for i in range(P):
+    for i in range(lo, hi + 1):
         k = kind[i]
         c = cap[i]
         start[i] = n
         if k == LEAF:
-            s, e = row_ptr[arg[i]], row_ptr[arg[i] + 1]
+            v = arg[i]
+            s, e = _span(v, fixed, row_ptr)
             if n + e - s > fl.shape[0]:
                 fl, fc = _grow(fl, n + e - s), _grow(fc, n + e - s)
                 fa, fb = _grow(fa, n + e - s), _grow(fb, n + e - s)
@@ -299,13 +329,14 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
             for r in range(s, e):
                 if lat[r] > c:
                     break
-                if cost[r] < best:
-                    best = cost[r]
-                    if cost[r] + lam * lat[r] + rest[i] <= lim:
-                        fl[n], fc[n], fa[n], fb[n] = lat[r], cost[r], r - s, -1
+                cr = cost[r] if fixed[v] < 0 else 0.0
+                if cr < best:
+                    best = cr
+                    if cr + lam * lat[r] + rest[i] <= lim:
+                        fl[n], fc[n], fa[n], fb[n] = lat[r], cr, r - row_ptr[v], -1
                         n += 1
         elif k == DELAY:
-            if delay[arg[i]] <= c:
+            if delay[arg[i]] <= c and lam * delay[arg[i]] + rest[i] <= lim:
                 if n + 1 > fl.shape[0]:
                     fl, fc, fa, fb = _grow(fl, n + 1), _grow(fc, n + 1), _grow(fa, n + 1), _grow(fb, n + 1)
                 fl[n], fc[n], fa[n], fb[n] = delay[arg[i]], 0.0, -1, -1
@@ -313,12 +344,12 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
         else:
             a0, a1, b0, b1 = start[left[i]], end[left[i]], start[right[i]], end[right[i]]
             if k == SERIES:
-                # Pareto front of the pairs within the cap, output-sensitive: each point y
-                # of B walks A (latency up, cost down) from its pointer px[y]; a heap on
-                # (latency, cost) pops the pairs in latency order; a pair cheaper than all
-                # before is kept, and its row jumps (bisection: A's costs descend) to the
-                # first x whose pair is cheaper than the best so far -- the skipped pairs
-                # are dominated now and stay so, as the best only falls
+                # Pareto front of the pairs within the cap: each point y of B walks A
+                # (latency up, cost down) from its pointer px[y]; a heap on (latency, cost)
+                # pops the pairs in latency order; a pair cheaper than all before is kept
+                # (when it passes the bound), and its row jumps (bisection: A's costs
+                # descend) to the first x whose pair is cheaper than the best so far -- the
+                # skipped pairs are dominated now and stay so, as the best only falls
                 nb = b1 - b0
                 if hy.shape[0] < nb:
                     hl, hc = np.empty(2 * nb), np.empty(2 * nb)
@@ -343,25 +374,22 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
                                 fl, fc, fa, fb = _grow(fl, n + 1), _grow(fc, n + 1), _grow(fa, n + 1), _grow(fb, n + 1)
                             fl[n], fc[n], fa[n], fb[n] = L, C, x, y
                             n += 1
-                    lo, hi = x + 1, a1  # first x' > x with fc[x'] + fc[y] < best
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
+                    lo_x, hi_x = x + 1, a1  # first x' > x with fc[x'] + fc[y] < best
+                    while lo_x < hi_x:
+                        mid = (lo_x + hi_x) >> 1
                         if fc[mid] + fc[y] < best:
-                            hi = mid
+                            hi_x = mid
                         else:
-                            lo = mid + 1
-                    if lo < a1 and fl[lo] + fl[y] <= c:
-                        px[y - b0] = lo
-                        h = _push(hl, hc, hy, h, fl[lo] + fl[y], fc[lo] + fc[y], y)
+                            lo_x = mid + 1
+                    if lo_x < a1 and fl[lo_x] + fl[y] <= c:
+                        px[y - b0] = lo_x
+                        h = _push(hl, hc, hy, h, fl[lo_x] + fl[y], fc[lo_x] + fc[y], y)
             else:
                 # parallel: at each latency threshold the last point of each front within
                 # it (the cheapest), advancing the front whose next point is faster
-                if a1 == a0 or b1 == b0:
-                    end[i] = n
-                    return -1.0
-                if n + (a1 - a0) + (b1 - b0) > max_points:
-                    return TOO_BIG
                 need = n + (a1 - a0) + (b1 - b0)
+                if need > max_points:
+                    return TOO_BIG
                 if need > fl.shape[0]:
                     fl, fc, fa, fb = _grow(fl, need), _grow(fc, need), _grow(fa, need), _grow(fb, need)
                 x, y = a0, b0
@@ -387,20 +415,22 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
         if n > max_points:
             return TOO_BIG
     # the root's cheapest point within the budget: its last with latency ≤ budget
-    r = end[P - 1] - 1
-    while r >= start[P - 1] and fl[r] > budget:
+    r = end[hi] - 1
+    while r >= start[hi] and fl[r] > budget:
         r -= 1
-    if r < start[P - 1]:
+    if r < start[hi]:
         return -1.0
     total = fc[r]
-    # backtrack: (sub-expression, point) pairs on an explicit stack
-    so, sp = np.empty(P, np.int64), np.empty(P, np.int64)
-    so[0], sp[0] = P - 1, r
+    # backtrack: (operation, point) pairs on an explicit stack, into free operations only
+    so, sp = np.empty(n_ops, np.int64), np.empty(n_ops, np.int64)
+    so[0], sp[0] = hi, r
     top = 1
     while top > 0:
         top -= 1
         i, x = so[top], sp[top]
         k = kind[i]
+        if free[i] == 0:
+            continue
         if k == LEAF:
             pick[arg[i]] = fa[x]
         elif k != DELAY:
@@ -408,3 +438,89 @@ def tree_dp(kind, left, right, arg, delay, lat, cost, row_ptr, budget, max_point
             so[top + 1], sp[top + 1] = right[i], fb[x]
             top += 2
     return total
+
+
+@_jit
+def tree_dp(kind, left, right, arg, delay, free, lat, cost, row_ptr, budget, max_points, pick):
+    """One tree (the whole program, root last), no node fixed: the least cost within
+    ``budget`` and each node's table position in ``pick``; -1.0 when nothing fits,
+    ``TOO_BIG`` past ``max_points`` points."""
+    fixed = np.full(row_ptr.shape[0] - 1, -1, np.int64)
+    return _tree(0, kind.shape[0] - 1, kind, left, right, arg, delay, free, lat, cost, row_ptr,
+                 fixed, budget, np.inf, max_points, pick)
+
+
+@_jit
+def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, row_ptr,
+              coupling, cand_ptr, cand, max_points, pick):
+    """Several trees (tree f: the operations after root f-1 up to ``roots[f]``, budget
+    ``budgets[f]``) linked by the ``coupling`` nodes (node reduction's copies, nodes shared
+    by flows), each to take one of its candidate rows ``cand[cand_ptr[j]:cand_ptr[j+1]]``
+    (absolute rows, fastest first) in every tree: every combination, cheapest candidates
+    first, is the coupling nodes' costs plus each tree's DP with them fixed (:func:`_tree`);
+    the least total is kept (ties: the first). A combination is dropped once its partial
+    sum plus the rest's floor (each later tree's free leaves at their cheapest rows)
+    reaches the best, and each tree's DP is bounded by what the best leaves it
+    (``ext_ub``). Writes every node's table position into ``pick``; returns the least
+    total, -1.0 when nothing fits, ``TOO_BIG`` past ``max_points`` points in one tree."""
+    V = row_ptr.shape[0] - 1
+    T = roots.shape[0]
+    W = coupling.shape[0]
+    fixed = np.full(V, -1, np.int64)
+    for j in range(W):
+        fixed[coupling[j]] = cand[cand_ptr[j + 1] - 1]
+    # floor[f]: Σ over trees f.. of their free leaves' cheapest rows (a sum, from the last)
+    floor = np.zeros(T + 1)
+    for f in range(T - 1, -1, -1):
+        lo = roots[f - 1] + 1 if f > 0 else 0
+        s = 0.0
+        for i in range(lo, roots[f] + 1):
+            if kind[i] == LEAF and fixed[arg[i]] < 0:
+                v = arg[i]
+                cmin = np.inf
+                for r in range(row_ptr[v], row_ptr[v + 1]):
+                    cmin = min(cmin, cost[r])
+                s += cmin
+        floor[f] = floor[f + 1] + s
+    digit = np.zeros(W, np.int64)  # combination: candidate cand_ptr[j+1]-1-digit[j] of node j
+    trial = np.empty(V, np.int64)
+    best = np.inf
+    while True:
+        base = 0.0
+        for j in range(W):
+            r = cand[cand_ptr[j + 1] - 1 - digit[j]]
+            fixed[coupling[j]] = r
+            base += cost[r]
+        if base + floor[0] < best:
+            total = base
+            for f in range(T):
+                lo = roots[f - 1] + 1 if f > 0 else 0
+                c = _tree(lo, roots[f], kind, left, right, arg, delay, free, lat, cost, row_ptr,
+                          fixed, budgets[f], best - total - floor[f + 1], max_points, trial)
+                if c == TOO_BIG:
+                    return TOO_BIG
+                if c < 0.0:
+                    total = np.inf
+                    break
+                total += c
+                if total + floor[f + 1] >= best:
+                    total = np.inf
+                    break
+            if total < best:
+                best = total
+                for v in range(V):
+                    if fixed[v] < 0:
+                        pick[v] = trial[v]
+                for j in range(W):
+                    pick[coupling[j]] = fixed[coupling[j]] - row_ptr[coupling[j]]
+        # the next combination (mixed radix, the last coupling node fastest)
+        j = W - 1
+        while j >= 0:
+            digit[j] += 1
+            if digit[j] < cand_ptr[j + 1] - cand_ptr[j]:
+                break
+            digit[j] = 0
+            j -= 1
+        if j < 0:
+            break
+    return best if best < np.inf else -1.0

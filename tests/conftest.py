@@ -7,3 +7,20 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("fa2opt", deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("fa2opt")
+
+
+import pytest  # noqa: E402
+
+from fa2opt import tree_kernel  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _python_paths_unless_marked_compiled(request, monkeypatch):
+    """fa2's compiled DP of a plan's components (fa2opt.tree_kernel) runs wherever Numba is
+    imported, so which path a test exercised would depend on the tests before it (the
+    first to import Numba). Every test takes fa2's Python paths (the coupling search, the
+    sweeps, the fixing DP, which most tests were written for) unless marked ``compiled``
+    (tests/test_tree_kernel.py: the compiled DP against brute force, the reference DP and
+    the Python paths)."""
+    if request.node.get_closest_marker("compiled") is None:
+        monkeypatch.setattr(tree_kernel, "ENABLED", False)

@@ -21,15 +21,20 @@ from fa2opt.reductions.pruning import Candidates, front_rows
 from fa2opt.reductions.sptree import Delay, Leaf, Parallel, Series, evaluate, leaves
 from fa2opt.solver import checked
 
+from strategies import edge_instances, instances  # noqa: E402  (tests/strategies.py)
+from test_extensions import extended  # noqa: E402
+from test_extensions import test_fa2_equals_milp_and_brute_force_on_extended_instances as _extensions_agree  # noqa: E402
+
 from test_extreme_ranges import extreme_documents  # noqa: E402  (tests/test_extreme_ranges.py)
 from test_extreme_ranges import test_fa2_matches_brute_force_at_the_extremes as _extremes  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available")
+pytestmark = [pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available"),
+              pytest.mark.compiled]
 
 
 def _modules():
     from fa2opt import tree_numba
-    return {"compiled": tree_numba, "python": SimpleNamespace(tree_dp=tree_numba.tree_dp.py_func)}
+    return {"compiled": tree_numba}
 
 
 @st.composite
@@ -109,9 +114,9 @@ def test_brute_force_and_reference_dp(data):
     budget = float(data.draw(st.integers(int(lo) - 2, int(lo) + 40)))
     want = brute_force(tree, nodes, tabs, budget)
     assert want == reference(tree, tabs, budget)
-    program = tree_kernel.compile_program(tree, nodes)
+    program = tree_kernel.compile_program([tree], nodes)
     for module in _modules().values():
-        check_answer(tree_kernel.solve(program, tabs, budget, module), tree, nodes, tabs, budget, want)
+        check_answer(tree_kernel.solve(program, tabs, [budget], None, module), tree, nodes, tabs, budget, want)
 
 
 @settings(max_examples=100, deadline=None)
@@ -122,15 +127,15 @@ def test_float_tables_against_reference_dp(data):
     lo = evaluate(tree, {v: tabs[v].lists[2][0] for v in nodes})
     budget = lo * data.draw(st.floats(0.9, 3.0))
     want = reference(tree, tabs, budget)
-    program = tree_kernel.compile_program(tree, nodes)
+    program = tree_kernel.compile_program([tree], nodes)
     for module in _modules().values():
-        check_answer(tree_kernel.solve(program, tabs, budget, module), tree, nodes, tabs, budget,
+        check_answer(tree_kernel.solve(program, tabs, [budget], None, module), tree, nodes, tabs, budget,
                      want, tol=1e-9)
 
 
 def test_program_is_binary_post_order():
     tree = Series((Leaf("a"), Parallel((Leaf("b"), Delay(2.0), Leaf("c"))), Leaf("d")))
-    p = tree_kernel.compile_program(tree, ("a", "b", "c", "d"))
+    p = tree_kernel.compile_program([tree], ("a", "b", "c", "d"))
     K = tree_kernel
     assert p.kind.tolist() == [K.LEAF, K.LEAF, K.DELAY, K.LEAF, K.PARALLEL, K.PARALLEL,
                                K.LEAF, K.SERIES, K.SERIES]
@@ -151,7 +156,7 @@ def test_declines_above_max_points(monkeypatch):
     assert want.extra.get("compiled") is True
     plan = plan_for(problem)
     monkeypatch.setattr(tree_kernel, "MAX_POINTS", 2)
-    assert tree_kernel.solve(plan.program, problem.tables, problem.flows[0].budget_ms) \
+    assert tree_kernel.solve(plan.programs[0], problem.tables, [problem.flows[0].budget_ms]) \
         is tree_kernel.DECLINED
     got = checked(problem, get_solver("fa2").solve(problem))
     assert "compiled" not in got.extra and got.cost == want.cost
@@ -161,10 +166,10 @@ def test_infeasible_budget():
     tree = Series((Leaf("a"), Delay(3.0)))
     tabs = {"a": SimpleNamespace(latency_ms=np.array([2.0]), cost=np.array([1.0]),
                                  lists=([0], [1], [2.0], [1.0]))}
-    program = tree_kernel.compile_program(tree, ("a",))
+    program = tree_kernel.compile_program([tree], ("a",))
     for module in _modules().values():
-        assert tree_kernel.solve(program, tabs, 4.9, module) is None
-        assert tree_kernel.solve(program, tabs, 5.0, module) == (1.0, {"a": 0})
+        assert tree_kernel.solve(program, tabs, [4.9], None, module) is None
+        assert tree_kernel.solve(program, tabs, [5.0], None, module) == (1.0, {"a": 0})
 
 
 def test_kernel_only_where_numba_runs():
@@ -172,7 +177,7 @@ def test_kernel_only_where_numba_runs():
     assert tree_kernel.kernel() is not None
     with cpu_kernels.disabled():
         assert tree_kernel.kernel() is None
-        assert tree_kernel.solve(None, {}, 1.0) is tree_kernel.DECLINED
+        assert tree_kernel.solve(None, {}, [1.0]) is tree_kernel.DECLINED
 
 
 @pytest.mark.parametrize("shape", ["chain", "fork-join", "nested-sp", "tree", "non-sp"])
@@ -195,8 +200,7 @@ def test_fa2_with_and_without_the_kernel(shape):
                 assert a.cost == pytest.approx(b.cost, rel=1e-12)
             used += bool(a.extra.get("compiled"))
             assert "compiled" not in b.extra
-    if shape != "non-sp":
-        assert used > 0
+    assert used > 0
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -206,3 +210,60 @@ def test_compiled_at_the_extremes(doc):
     SLAs up to 1e300) with the compiled tree DP loaded, so single SP flows take it."""
     cpu_kernels.warm_up()
     _extremes.hypothesis.inner_test(doc)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(instances(max_nodes=7, max_configs=4))
+def test_components_with_coupling_nodes_against_brute_force(inst):
+    """Random instances of every shape (non-SP flows, several flows sharing nodes, edge
+    delays, every queueing model): fa2 with the compiled kernels (each component in one
+    call, its coupling nodes enumerated) equals brute force and fa2's Python path."""
+    _against_brute_force(inst)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edge_instances(max_nodes=6, max_configs=4))
+def test_at_the_sla_edge_against_brute_force(inst):
+    """The same with every SLA at the spec's tolerance edge (a few ulps either side)."""
+    _against_brute_force(inst)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(extended())
+def test_extended_instances(inst):
+    """tests/test_extensions.py's comparison (fa2 = MILP = brute force with capacity,
+    accuracy and switch costs: the extensions' search decides base problems by fa2's DP)
+    with the compiled DP loaded."""
+    cpu_kernels.warm_up()
+    _extensions_agree.hypothesis.inner_test(inst)
+
+
+def _against_brute_force(inst):
+    cpu_kernels.warm_up()
+    problem = Problem.from_instance(inst)
+    want = checked(problem, get_solver("brute-force").solve(problem))
+    got = checked(problem, get_solver("fa2").solve(problem))
+    with cpu_kernels.disabled():
+        py = checked(problem, get_solver("fa2").solve(problem))
+    assert got.status == want.status == py.status
+    if want.status == "optimal":
+        assert got.cost == pytest.approx(want.cost, rel=1e-9)
+        assert py.cost == pytest.approx(want.cost, rel=1e-9)
+
+
+def test_forest_program_and_enumeration():
+    """Two flows sharing node s (a ⇒ s, s ⇒ b): the program holds both trees (roots),
+    marks s as coupling (no free leaf below it) and the enumeration picks s once."""
+    trees = [Series((Leaf("a"), Leaf("s"))), Series((Leaf("s"), Leaf("b")))]
+    p = tree_kernel.compile_program(trees, ("a", "b", "s"), ("s",))
+    assert p.roots.tolist() == [2, 5] and p.coupling.tolist() == [2]
+    assert p.free.tolist() == [1, 0, 1, 0, 1, 1]
+    row = lambda lat, cost: SimpleNamespace(latency_ms=np.array(lat), cost=np.array(cost),  # noqa: E731
+                                            lists=(list(range(len(lat))), [1] * len(lat), lat, cost))
+    tabs = {"a": row([1.0, 4.0], [5.0, 1.0]), "b": row([1.0, 4.0], [5.0, 1.0]),
+            "s": row([1.0, 3.0], [9.0, 2.0])}
+    # budgets 5 and 8: s slow (3) leaves a only 2 (a fast, 5), b 5 (b slow, 1): 2 + 5 + 1 = 8;
+    # s fast (1): a slow, b slow: 9 + 1 + 1 = 11
+    r = tree_kernel.solve(p, tabs, [5.0, 8.0], {"s": [0, 1]})
+    assert r == (8.0, {"a": 0, "b": 1, "s": 1})
+    assert tree_kernel.solve(p, tabs, [1.5, 8.0], {"s": [0, 1]}) is None
