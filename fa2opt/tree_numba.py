@@ -80,28 +80,16 @@ def _pop(hl, hc, hy, h):
 
 
 @_jit
-def _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
-                    lam, val, rows):
-    """Operations lo..hi: each free leaf at its row within its cap least in cost + lam *
-    latency (ties: the faster), into ``rows`` (per node); returns (the root's latency, the
-    choice's cost). ``val``: each operation's latency."""
+def _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, rows, val):
+    """The choice ``rows`` (a row per node) on operations lo..hi: each operation's latency
+    into ``val``; returns (the root's latency, the free leaves' cost)."""
     total = 0.0
     for i in range(lo, hi + 1):
         k = kind[i]
         if k == LEAF:
-            v = arg[i]
-            s, e = _span(v, fixed, row_ptr)
-            b, bv = s, cost[s] + lam * lat[s]
-            for r in range(s + 1, e):
-                if lat[r] > cap[i]:
-                    break
-                w = cost[r] + lam * lat[r]
-                if w < bv:
-                    b, bv = r, w
-            rows[v] = b
-            val[i] = lat[b]
-            if fixed[v] < 0:
-                total += cost[b]
+            val[i] = lat[rows[arg[i]]]
+            if fixed[arg[i]] < 0:
+                total += cost[rows[arg[i]]]
         elif k == DELAY:
             val[i] = delay[arg[i]]
         elif k == SERIES:
@@ -109,6 +97,26 @@ def _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, f
         else:
             val[i] = max(val[left[i]], val[right[i]])
     return val[hi], total
+
+
+@_jit
+def _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
+                    lam, val, rows):
+    """Operations lo..hi: each free leaf at its row within its cap least in cost + lam *
+    latency (ties: the faster), into ``rows`` (per node); returns (the root's latency, the
+    choice's cost) (:func:`_evaluate`, into ``val``)."""
+    for i in range(lo, hi + 1):
+        if kind[i] == LEAF:
+            s, e = _span(arg[i], fixed, row_ptr)
+            b, bv = s, cost[s] + lam * lat[s]
+            for r in range(s + 1, e):
+                if lat[r] > cap[i]:
+                    break
+                w = cost[r] + lam * lat[r]
+                if w < bv:
+                    b, bv = r, w
+            rows[arg[i]] = b
+    return _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, rows, val)
 
 
 @_jit
@@ -188,31 +196,10 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
         else:
             lo_lam = mid
     # the best choice's latencies, then its slack filled and checked by its own sums
-    for i in range(lo, hi + 1):
-        k = kind[i]
-        if k == LEAF:
-            val[i] = lat[best[arg[i]]]
-        elif k == DELAY:
-            val[i] = delay[arg[i]]
-        elif k == SERIES:
-            val[i] = val[left[i]] + val[right[i]]
-        else:
-            val[i] = max(val[left[i]], val[right[i]])
+    _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, best, val)
     _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, best, val)
-    total = 0.0
-    for i in range(lo, hi + 1):
-        k = kind[i]
-        if k == LEAF:
-            val[i] = lat[best[arg[i]]]
-            if fixed[arg[i]] < 0:
-                total += cost[best[arg[i]]]
-        elif k == DELAY:
-            val[i] = delay[arg[i]]
-        elif k == SERIES:
-            val[i] = val[left[i]] + val[right[i]]
-        else:
-            val[i] = max(val[left[i]], val[right[i]])
-    if val[hi] <= budget and total < ub:
+    L, total = _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, best, val)
+    if L <= budget and total < ub:
         ub = total
     return ub, lam
 
@@ -226,20 +213,15 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     above it is not wanted); ``TOO_BIG`` past ``max_points`` points (``pick`` then
     unwritten)."""
     n_ops = hi + 1
-    mn = np.empty(n_ops)  # least latency of each operation (fastest rows; + and max)
+    mn = np.empty(n_ops)  # least latency of each operation: every leaf at its fastest row
+    fast = np.empty(row_ptr.shape[0] - 1, np.int64)
     for i in range(lo, hi + 1):
-        k = kind[i]
-        if k == LEAF:
+        if kind[i] == LEAF:
             s, e = _span(arg[i], fixed, row_ptr)
             if e == s:
                 return -1.0
-            mn[i] = lat[s]
-        elif k == DELAY:
-            mn[i] = delay[arg[i]]
-        elif k == SERIES:
-            mn[i] = mn[left[i]] + mn[right[i]]
-        else:
-            mn[i] = max(mn[left[i]], mn[right[i]])
+            fast[arg[i]] = s
+    _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, fast, mn)
     # caps, top-down: what a part may take with its series siblings at their fastest; each
     # level loosened by tol (keeping a point too many is harmless, dropping one is not); an
     # operation shared by several parents (node reduction's copies) takes the loosest
