@@ -160,11 +160,13 @@ def _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, rows, va
 
 @_jit
 def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, cap,
-                  budget, val):
+                  budget, val, lam_hint):
     """(ub, lam): the least cost of the Lagrangian greedy choices (:func:`_greedy_latency`)
     within ``budget`` over a bisection on the multiplier, the best then slack-filled
     (:func:`_fill`; kept when it still fits), and its multiplier ((inf, 0) if none fits).
-    ``val``: scratch (the operations' latencies)."""
+    ``lam_hint`` ≥ 0: that multiplier alone, no bisection (an enumeration's later
+    combinations reuse the first's: any multiplier gives valid bounds; (inf, lam_hint)
+    if its choice does not fit). ``val``: scratch (the operations' latencies)."""
     rows = np.empty(row_ptr.shape[0] - 1, np.int64)
     best = np.empty_like(rows)
     L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
@@ -172,10 +174,18 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
     if L <= budget:
         return C, 0.0
     ub, lam = np.inf, 0.0
-    hi_lam = 1.0
-    for _ in range(64):  # a multiplier that fits (the fastest rows fit if anything does)
+    if lam_hint >= 0.0:
         L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
-                               cap, hi_lam, val, rows)
+                               cap, lam_hint, val, rows)
+        if L > budget:
+            return np.inf, lam_hint
+        ub, lam = C, lam_hint
+        best[:] = rows
+    hi_lam = 1.0 if lam_hint < 0.0 else lam_hint
+    # a multiplier that fits (the fastest rows fit if anything does), then the bisection
+    for _ in range(64 if lam_hint < 0.0 else 0):
+        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
+                               fixed, cap, hi_lam, val, rows)
         if L <= budget:
             ub, lam = C, hi_lam
             best[:] = rows
@@ -184,7 +194,7 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
     if ub == np.inf:
         return ub, 0.0
     lo_lam = 0.0
-    for _ in range(GREEDY_STEPS):
+    for _ in range(GREEDY_STEPS if lam_hint < 0.0 else 0):
         mid = 0.5 * (lo_lam + hi_lam)
         L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
                                cap, mid, val, rows)
@@ -206,12 +216,13 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
 
 @_jit
 def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, budget,
-          ext_ub, max_points, pick):
+          ext_ub, max_points, pick, lam_hint, lam_out):
     """The exact DP of the tree of operations lo..hi (root hi) on ``budget``: the least
     cost of its free leaves, each free node's table position written into ``pick``; -1.0
     when no choice fits, or none costs at most ``ext_ub`` (an external bound: a choice
     above it is not wanted); ``TOO_BIG`` past ``max_points`` points (``pick`` then
-    unwritten)."""
+    unwritten). ``lam_hint``: :func:`_greedy_bound`'s; the multiplier used goes into
+    ``lam_out[0]``."""
     n_ops = hi + 1
     mn = np.empty(n_ops)  # least latency of each operation: every leaf at its fastest row
     fast = np.empty(row_ptr.shape[0] - 1, np.int64)
@@ -246,7 +257,8 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     # neither is any point it dominates
     val = np.empty(n_ops)
     ub, lam = _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr,
-                            fixed, cap, budget, val)
+                            fixed, cap, budget, val, lam_hint)
+    lam_out[0] = lam
     ub = min(ub, ext_ub)
     sub, g = np.empty(n_ops), np.empty(n_ops)
     for i in range(lo, hi + 1):
@@ -429,7 +441,7 @@ def tree_dp(kind, left, right, arg, delay, free, lat, cost, row_ptr, budget, max
     ``TOO_BIG`` past ``max_points`` points."""
     fixed = np.full(row_ptr.shape[0] - 1, -1, np.int64)
     return _tree(0, kind.shape[0] - 1, kind, left, right, arg, delay, free, lat, cost, row_ptr,
-                 fixed, budget, np.inf, max_points, pick)
+                 fixed, budget, np.inf, max_points, pick, -1.0, np.empty(1))
 
 
 @_jit
@@ -466,6 +478,7 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
         floor[f] = floor[f + 1] + s
     digit = np.zeros(W, np.int64)  # combination: candidate cand_ptr[j+1]-1-digit[j] of node j
     trial = np.empty(V, np.int64)
+    lams, lam_out = np.full(T, -1.0), np.empty(1)  # per tree: its greedy's multiplier
     best = np.inf
     while True:
         base = 0.0
@@ -478,7 +491,10 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
             for f in range(T):
                 lo = roots[f - 1] + 1 if f > 0 else 0
                 c = _tree(lo, roots[f], kind, left, right, arg, delay, free, lat, cost, row_ptr,
-                          fixed, budgets[f], best - total - floor[f + 1], max_points, trial)
+                          fixed, budgets[f], best - total - floor[f + 1], max_points, trial,
+                          lams[f], lam_out)
+                if lams[f] < 0.0 and lam_out[0] > 0.0:  # the first bisection's multiplier
+                    lams[f] = lam_out[0]                 # serves the later combinations
                 if c == TOO_BIG:
                     return TOO_BIG
                 if c < 0.0:
