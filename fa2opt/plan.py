@@ -96,9 +96,9 @@ class Plan:
     """Everything a decision needs that depends only on the structure (see the module
     docstring). ``trees[i]``, ``reductions[i]``, ``leaves[i]`` (leaves per node) and
     ``flow_coupling[i]`` belong to flow i (the problem's flow order); ``leaf_count`` merges
-    the flows' leaves; ``free``: nodes in no flow. Read-only once compiled (a plain
-    dataclass: built on every first decision of a structure, where a frozen one's
-    constructor costs a µs)."""
+    the flows' leaves; ``free``: nodes in no flow. Read-only once compiled but for
+    ``programs``, set on the first compiled decision (a plain dataclass: built on every
+    first decision of a structure, where a frozen one's constructor costs a µs)."""
 
     nodes: tuple[str, ...]
     trees: tuple[SPTree, ...]
