@@ -119,44 +119,38 @@ def compile_program(trees: Sequence[SPTree], nodes: Sequence[str],
     (:func:`~fa2opt.reductions.sptree.postorder`), no recursion; a sub-expression shared
     within a tree (node reduction's copies) is one operation."""
     index = {v: i for i, v in enumerate(nodes)}
-    kind: list[int] = []
-    left: list[int] = []
-    right: list[int] = []
-    arg: list[int] = []
-    free: list[int] = []
+    ops: list[tuple[int, int, int, int, int]] = []  # (kind, left, right, arg, free)
     delays: list[float] = []
     roots: list[int] = []
-
-    def emit(k: int, a: int, b: int, x: int, f: int) -> int:
-        kind.append(k)
-        left.append(a)
-        right.append(b)
-        arg.append(x)
-        free.append(f)
-        return len(kind) - 1
-
     for tree in trees:
         op: dict[int, int] = {}  # sub-expression (by identity) → its operation
         for t in postorder(tree):
             tp = type(t)
             if tp is Leaf:
-                op[id(t)] = emit(LEAF, -1, -1, index[t.node], int(t.node not in coupling))
+                ops.append((LEAF, -1, -1, index[t.node], t.node not in coupling))
             elif tp is Delay:
+                ops.append((DELAY, -1, -1, len(delays), 0))
                 delays.append(float(t.latency_ms))
-                op[id(t)] = emit(DELAY, -1, -1, len(delays) - 1, 0)
             else:  # pairwise rounds: a balanced binary tree of the parts, in their order
                 k = SERIES if tp is Series else PARALLEL
-                ops = [op[id(p)] for p in t.parts]
-                while len(ops) > 1:
-                    ops = [emit(k, ops[j], ops[j + 1], -1, free[ops[j]] + free[ops[j + 1]])
-                           if j + 1 < len(ops) else ops[j] for j in range(0, len(ops), 2)]
-                op[id(t)] = ops[0]
+                parts = [op[id(p)] for p in t.parts]
+                while len(parts) > 1:
+                    nxt = []
+                    for j in range(0, len(parts) - 1, 2):
+                        a, b = parts[j], parts[j + 1]
+                        ops.append((k, a, b, -1, ops[a][4] + ops[b][4]))
+                        nxt.append(len(ops) - 1)
+                    if len(parts) % 2:
+                        nxt.append(parts[-1])
+                    parts = nxt
+                op[id(t)] = parts[0]
+                continue
+            op[id(t)] = len(ops) - 1
         roots.append(op[id(tree)])
-    i64 = np.int64
-    return TreeProgram(tuple(nodes), np.array(kind, i64), np.array(left, i64),
-                       np.array(right, i64), np.array(arg, i64), np.array(delays, float),
-                       np.array(free, i64), np.array(roots, i64),
-                       np.array(sorted(index[v] for v in coupling), i64))
+    cols = np.array(ops, np.int64).reshape(-1, 5).T.copy()  # rows: C-contiguous columns
+    return TreeProgram(tuple(nodes), cols[0], cols[1], cols[2], cols[3],
+                       np.array(delays, float), cols[4], np.array(roots, np.int64),
+                       np.array(sorted(index[v] for v in coupling), np.int64))
 
 
 def kernel() -> ModuleType | None:
