@@ -7,6 +7,9 @@ dispatch can be forced (what the CLI-driven fuzz.py cannot do):
     python scripts/audit2/strategies.py SEED COUNT small  # 4-10 nodes; each search forced in turn
     python scripts/audit2/strategies.py SEED COUNT flow   # 10-18 nodes (<= 7 with 2-3 rows),
                                                           # default dispatch; counts flow-bound searches
+    python scripts/audit2/strategies.py SEED COUNT compiled  # 4-10 nodes, the compiled component
+                                                             # DP loaded (fa2opt.tree_kernel); counts
+                                                             # the answers it gave
 
 Failing instances are written to $AUDIT2_OUT (default /tmp/audit2) as JSON.
 """
@@ -49,11 +52,15 @@ def main() -> int:
         return lp_search(*a, **k)
 
     FB.lp_search = counted
-    modes = MODES if kind == "small" else {"default": {}}
+    if kind == "compiled":  # loaded as the comparison harness does (else Python paths)
+        from fa2opt import cpu_kernels
+        cpu_kernels.warm_up()
+        calls["compiled"] = 0
+    modes = MODES if kind == "small" else {kind: {}} if kind == "compiled" else {"default": {}}
     stats = {"n": 0, "feasible": 0, "fail": 0}
     os.makedirs(OUT, exist_ok=True)
     for i in range(count):
-        if kind == "small":
+        if kind in ("small", "compiled"):
             doc = draw(rng, n_lo=4, n_hi=10, max_comb=4000, ext_p=0.0, wide=True)
         else:
             doc = draw(rng, n_lo=10, n_hi=18, max_comb=10**9, ext_p=0.0, multi=7, medium=True,
@@ -72,6 +79,8 @@ def main() -> int:
             for k, v in {**DEFAULT, **setting}.items():
                 setattr(S, k, v)
             ans = fa2opt.solve(inst, "fa2")
+            if "compiled" in calls:
+                calls["compiled"] += bool(ans.extra.get("compiled"))
             keep_failure(stats, ctx.check_answer(json.loads(ans.dumps()), best), mode,
                          f"{OUT}/strategies_{kind}_{seed}_{i}_{mode}.json", doc, shown=2)
     print(seed, kind, {**stats, **calls})
