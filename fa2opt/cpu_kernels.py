@@ -189,7 +189,6 @@ def warm_up() -> bool:
     from .reductions.sptree import Leaf, Series
     tables = {v: SimpleNamespace(latency_ms=np.ones(1), cost=np.ones(1), lists=([0],)) for v in "ab"}
     tree = Series((Leaf("a"), Leaf("b")))
-    tree_kernel.solve(tree_kernel.compile_program([tree], ("a", "b")), tables, [2.0])
     tree_kernel.solve(tree_kernel.compile_program([tree, tree], ("a", "b"), ("a",)), tables,
                       [2.0, 2.0], {"a": [0]})
     return True

@@ -9,15 +9,16 @@ prefix with one leaf at a time) -- and, where the compiled kernels run (:func:`k
 :func:`solve` decides it with one call on the tables packed as two arrays:
 
 * a component without coupling nodes (one flow whose graph is series-parallel): its tree's
-  DP, :func:`fa2opt.tree_numba.tree_dp`, with no pruning pass at all (the leaves scan the
-  tables under their caps);
+  DP once, with no pruning pass at all (the leaves scan the tables under their caps);
 * with coupling nodes (nodes duplicated by the node reduction of a non-SP flow, nodes
   shared by flows): every combination of their pruned candidates, cheapest first, is their
-  costs plus each tree's DP with them fixed (their leaves become fixed latencies),
-  :func:`fa2opt.tree_numba.forest_dp`: the enumeration of
+  costs plus each tree's DP with them fixed (their leaves become fixed latencies): the
+  enumeration of
   :func:`fa2opt.plan._enumerate`, for any trees (not only flat ones), with the floors of the
   later trees cutting combinations and the best so far bounding each tree's DP; at most
-  :data:`MAX_COMBINATIONS` combinations (more: the coupling search decides).
+  :data:`MAX_COMBINATIONS` combinations (more: the coupling search decides);
+
+both by :func:`fa2opt.tree_numba.forest_dp` (no coupling node: one combination).
 
 The recurrences are
 those of :mod:`fa2opt.pareto` (FA2's DP, Razavi et al., RTAS 2022, on exact fronts):
@@ -82,7 +83,7 @@ from . import cpu_kernels
 from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
 
 LEAF, DELAY, SERIES, PARALLEL = 0, 1, 2, 3  # a program's operations
-TOO_BIG = -2.0  # tree_dp's answer when the fronts would exceed max_points
+TOO_BIG = -2.0  # forest_dp's answer when the fronts would exceed max_points
 # solve() declines when the fronts would hold more than POINTS_PER_NODE points per node
 # (at least 64 nodes' worth), or MAX_POINTS (64 MiB) in all
 POINTS_PER_NODE, MAX_POINTS = 256, 1 << 21
@@ -179,8 +180,7 @@ def solve(program: TreeProgram, tables: Mapping, budgets: Sequence[float],
     table position; the coupling nodes (if any) at one of their ``candidates`` (table
     positions, fastest first) in every tree. None when no choice fits; :data:`DECLINED`
     when the kernel does not run (:func:`kernel`) or the fronts would exceed their limit.
-    ``module``: the kernel module (default :func:`kernel`; the tests also pass one
-    running the plain Python functions)."""
+    ``module``: the kernel module (default :func:`kernel`)."""
     m = module or kernel()
     if m is None:
         return DECLINED
@@ -189,20 +189,15 @@ def solve(program: TreeProgram, tables: Mapping, budgets: Sequence[float],
     packed = np.concatenate([t.latency_ms for t in ts] + [t.cost for t in ts])
     rows = int(row_ptr[-1])
     pick = np.empty(len(ts), np.int64)
-    limit = min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64))
     p = program
-    if not len(p.coupling):
-        total = m.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, packed[:rows],
-                          packed[rows:], row_ptr, float(budgets[0]), limit, pick)
-    else:
-        assert candidates is not None
-        names = [program.nodes[j] for j in p.coupling.tolist()]
-        cand_ptr = np.array([0, *accumulate([len(candidates[v]) for v in names])], np.int64)
-        cand = np.array([int(row_ptr[j]) + k for j, v in zip(p.coupling.tolist(), names)
-                         for k in candidates[v]], np.int64)
-        total = m.forest_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, p.roots,
-                            np.array(budgets, float), packed[:rows], packed[rows:], row_ptr,
-                            p.coupling, cand_ptr, cand, limit, pick)
+    names = [p.nodes[j] for j in p.coupling.tolist()]
+    cand_ptr = np.array([0, *accumulate([len(candidates[v]) for v in names])], np.int64)
+    cand = np.array([int(row_ptr[j]) + k for j, v in zip(p.coupling.tolist(), names)
+                     for k in candidates[v]], np.int64)
+    total = m.forest_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, p.roots,
+                        np.array(budgets, float), packed[:rows], packed[rows:], row_ptr,
+                        p.coupling, cand_ptr, cand,
+                        min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64)), pick)
     if total == TOO_BIG:
         return DECLINED
     if total < 0.0:

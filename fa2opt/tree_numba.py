@@ -2,9 +2,8 @@
 the program format, the recurrences and why the result is exact). Imported only when Numba
 runs (:func:`fa2opt.cpu_kernels.available`); compiled on first call and cached on disk.
 
-Every function here is also plain Python (``tree_dp.py_func``, ``forest_dp.py_func``),
-which the tests run beside the compiled ones against brute force, the reference DP of
-:mod:`fa2opt.pareto` and fa2's Python path.
+``forest_dp`` is the one entry point; the tests compare it with brute force, the reference
+DP of :mod:`fa2opt.pareto` and fa2's Python path.
 
 Throughout, ``fixed[v]`` is the table row (absolute, into ``lat``/``cost``) node v is fixed
 at, or -1: a fixed node's leaves take that row alone and cost nothing here (the forest adds
@@ -173,38 +172,38 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
                            0.0, val, rows)
     if L <= budget:
         return C, 0.0
-    ub, lam = np.inf, 0.0
-    if lam_hint >= 0.0:
+    if lam_hint >= 0.0:  # that multiplier alone
         L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
                                cap, lam_hint, val, rows)
         if L > budget:
             return np.inf, lam_hint
         ub, lam = C, lam_hint
         best[:] = rows
-    hi_lam = 1.0 if lam_hint < 0.0 else lam_hint
-    # a multiplier that fits (the fastest rows fit if anything does), then the bisection
-    for _ in range(64 if lam_hint < 0.0 else 0):
-        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
-                               fixed, cap, hi_lam, val, rows)
-        if L <= budget:
-            ub, lam = C, hi_lam
-            best[:] = rows
-            break
-        hi_lam *= 8.0
-    if ub == np.inf:
-        return ub, 0.0
-    lo_lam = 0.0
-    for _ in range(GREEDY_STEPS if lam_hint < 0.0 else 0):
-        mid = 0.5 * (lo_lam + hi_lam)
-        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
-                               cap, mid, val, rows)
-        if L <= budget:
-            hi_lam = mid
-            if C < ub:
-                ub, lam = C, mid
+    else:  # a multiplier that fits (the fastest rows fit if anything does), then bisection
+        ub, lam = np.inf, 0.0
+        hi_lam = 1.0
+        for _ in range(64):
+            L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
+                                   fixed, cap, hi_lam, val, rows)
+            if L <= budget:
+                ub, lam = C, hi_lam
                 best[:] = rows
-        else:
-            lo_lam = mid
+                break
+            hi_lam *= 8.0
+        if ub == np.inf:
+            return ub, 0.0
+        lo_lam = 0.0
+        for _ in range(GREEDY_STEPS):
+            mid = 0.5 * (lo_lam + hi_lam)
+            L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
+                                   fixed, cap, mid, val, rows)
+            if L <= budget:
+                hi_lam = mid
+                if C < ub:
+                    ub, lam = C, mid
+                    best[:] = rows
+            else:
+                lo_lam = mid
     # the best choice's latencies, then its slack filled and checked by its own sums
     _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, best, val)
     _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, best, val)
@@ -435,37 +434,29 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
 
 
 @_jit
-def tree_dp(kind, left, right, arg, delay, free, lat, cost, row_ptr, budget, max_points, pick):
-    """One tree (the whole program, root last), no node fixed: the least cost within
-    ``budget`` and each node's table position in ``pick``; -1.0 when nothing fits,
-    ``TOO_BIG`` past ``max_points`` points."""
-    fixed = np.full(row_ptr.shape[0] - 1, -1, np.int64)
-    return _tree(0, kind.shape[0] - 1, kind, left, right, arg, delay, free, lat, cost, row_ptr,
-                 fixed, budget, np.inf, max_points, pick, -1.0, np.empty(1))
-
-
-@_jit
 def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, row_ptr,
               coupling, cand_ptr, cand, max_points, pick):
-    """Several trees (tree f: the operations after root f-1 up to ``roots[f]``, budget
-    ``budgets[f]``) linked by the ``coupling`` nodes (node reduction's copies, nodes shared
-    by flows), each to take one of its candidate rows ``cand[cand_ptr[j]:cand_ptr[j+1]]``
-    (absolute rows, fastest first) in every tree: every combination, cheapest candidates
-    first, is the coupling nodes' costs plus each tree's DP with them fixed (:func:`_tree`);
-    the least total is kept (ties: the first). A combination is dropped once its partial
-    sum plus the rest's floor (each later tree's free leaves at their cheapest rows)
-    reaches the best, and each tree's DP is bounded by what the best leaves it
-    (``ext_ub``). Writes every node's table position into ``pick``; returns the least
-    total, -1.0 when nothing fits, ``TOO_BIG`` past ``max_points`` points in one tree."""
+    """One or several trees (tree f: the operations after root f-1 up to ``roots[f]``,
+    budget ``budgets[f]``) linked by the ``coupling`` nodes (node reduction's copies, nodes
+    shared by flows; none: one flow's tree decided once), each to take one of its candidate
+    rows ``cand[cand_ptr[j]:cand_ptr[j+1]]`` (absolute rows, fastest first) in every tree:
+    every combination, cheapest candidates first, is the coupling nodes' costs plus each
+    tree's DP with them fixed (:func:`_tree`); the least total is kept (ties: the first). A
+    combination is dropped once its partial sum plus the rest's floor (each later tree's
+    free leaves at their cheapest rows) reaches the best, and each tree's DP is bounded by
+    what the best leaves it (``ext_ub``). Writes every node's table position into
+    ``pick``; returns the least total, -1.0 when nothing fits, ``TOO_BIG`` past
+    ``max_points`` points in one tree."""
     V = row_ptr.shape[0] - 1
     T = roots.shape[0]
     W = coupling.shape[0]
     fixed = np.full(V, -1, np.int64)
     for j in range(W):
         fixed[coupling[j]] = cand[cand_ptr[j + 1] - 1]
-    # floor[f]: Σ over trees f.. of their free leaves' cheapest rows (a sum, from the last)
+    # floor[f]: Σ over trees f.. of their free leaves' cheapest rows (a sum, from the last;
+    # without coupling nodes there is one combination, which nothing compares with: zeros)
     floor = np.zeros(T + 1)
-    for f in range(T - 1, -1, -1):
+    for f in range(T - 1 if W else -1, -1, -1):
         lo = roots[f - 1] + 1 if f > 0 else 0
         s = 0.0
         for i in range(lo, roots[f] + 1):

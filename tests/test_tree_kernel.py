@@ -1,6 +1,6 @@
-"""The compiled tree DP (fa2opt.tree_kernel, fa2opt.tree_numba): the optimum of brute force
-and of the reference Pareto DP (fa2opt.pareto) on random series-parallel trees, compiled and
-as plain Python; its declines; and fa2's decisions with it equal to those without it."""
+"""The compiled component DP (fa2opt.tree_kernel, fa2opt.tree_numba): the optimum of brute
+force and of the reference Pareto DP (fa2opt.pareto) on random series-parallel trees; its
+declines; and fa2's decisions with it equal to brute force and to those without it."""
 
 from __future__ import annotations
 
@@ -30,11 +30,6 @@ from test_extreme_ranges import test_fa2_matches_brute_force_at_the_extremes as 
 
 pytestmark = [pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available"),
               pytest.mark.compiled]
-
-
-def _modules():
-    from fa2opt import tree_numba
-    return {"compiled": tree_numba}
 
 
 @st.composite
@@ -115,8 +110,7 @@ def test_brute_force_and_reference_dp(data):
     want = brute_force(tree, nodes, tabs, budget)
     assert want == reference(tree, tabs, budget)
     program = tree_kernel.compile_program([tree], nodes)
-    for module in _modules().values():
-        check_answer(tree_kernel.solve(program, tabs, [budget], None, module), tree, nodes, tabs, budget, want)
+    check_answer(tree_kernel.solve(program, tabs, [budget]), tree, nodes, tabs, budget, want)
 
 
 @settings(max_examples=100, deadline=None)
@@ -128,9 +122,8 @@ def test_float_tables_against_reference_dp(data):
     budget = lo * data.draw(st.floats(0.9, 3.0))
     want = reference(tree, tabs, budget)
     program = tree_kernel.compile_program([tree], nodes)
-    for module in _modules().values():
-        check_answer(tree_kernel.solve(program, tabs, [budget], None, module), tree, nodes, tabs, budget,
-                     want, tol=1e-9)
+    check_answer(tree_kernel.solve(program, tabs, [budget]), tree, nodes, tabs, budget, want,
+                 tol=1e-9)
 
 
 def test_program_is_binary_post_order():
@@ -167,9 +160,8 @@ def test_infeasible_budget():
     tabs = {"a": SimpleNamespace(latency_ms=np.array([2.0]), cost=np.array([1.0]),
                                  lists=([0], [1], [2.0], [1.0]))}
     program = tree_kernel.compile_program([tree], ("a",))
-    for module in _modules().values():
-        assert tree_kernel.solve(program, tabs, [4.9], None, module) is None
-        assert tree_kernel.solve(program, tabs, [5.0], None, module) == (1.0, {"a": 0})
+    assert tree_kernel.solve(program, tabs, [4.9]) is None
+    assert tree_kernel.solve(program, tabs, [5.0]) == (1.0, {"a": 0})
 
 
 def test_kernel_only_where_numba_runs():
