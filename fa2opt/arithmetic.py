@@ -25,9 +25,9 @@ what it can do, so callers read capabilities instead of probing the solver:
   values. None: the search calls ``remainder``.
 * ``tree`` -- a compiled DP of a plan's component in the same arithmetic (its flows' trees,
   its coupling nodes' candidates enumerated), ``tree(program, tables, budgets, candidates)
-  -> (cost, {node: table position}) | None | DECLINED`` (:func:`fa2opt.tree_kernel.solve`):
-  a plan decides by one call of it per component; DECLINED (no kernel, fronts too large):
-  the plan's steps decide.
+  -> (cost, {node: table position}) | None | DECLINED`` (:func:`fa2opt.tree_kernel.solve`;
+  ``candidates`` None: it finds them): a plan decides by one call of it per component;
+  DECLINED (no kernel, fronts too large, too many combinations): the plan's steps decide.
 
 An ``Arithmetic`` is itself callable as its remainder solver, so it can be passed wherever a
 plain remainder function was; a plain function is taken as an arithmetic that declares

@@ -114,12 +114,12 @@ class FA2Solver(Solver):
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
         structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`).
         Pruning comes first, so an infeasible problem is answered without compiling a
-        plan -- except on a cached plan without coupling nodes when the compiled tree DP
-        runs (:func:`fa2opt.tree_kernel.kernel`): it needs no pruning pass."""
+        plan -- except on a cached plan when the compiled tree DP runs
+        (:func:`fa2opt.tree_kernel.kernel`): it needs no pruning pass."""
         t1 = time.perf_counter()
         plan = cached_plan(problem) if self._cache else None
         front = None
-        if plan is None or plan.coupling or tree_kernel.kernel() is None:
+        if plan is None or tree_kernel.kernel() is None:
             front = pruned(problem)
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})

@@ -229,22 +229,10 @@ class Plan:
         nodes in no flow at their cheapest row; or None where it declines: fronts too
         large, or a component with more than :data:`~fa2opt.tree_kernel.MAX_COMBINATIONS`
         combinations of its coupling nodes' candidates (then the steps below decide).
-        No pruning pass runs but for the coupling nodes' candidates (unless ``front`` is
-        given): the kernel's leaves scan the tables under their caps. Returns ``front`` as
-        given, for the steps below."""
+        No pruning pass runs: the kernel's leaves scan the tables under their caps, and it
+        finds the coupling nodes' candidates itself (``front``'s when given). Returns
+        ``front`` as given, for the steps below."""
         t0 = time.perf_counter()
-        cands = front
-        if self.coupling:
-            if cands is None:  # the coupling nodes' candidates alone (the one pruning scan)
-                cands = fronts(problem, nodes=self.coupling)
-                if any(not x[2] for x in cands.values()):
-                    return Decision("infeasible"), None
-            for comp in self.components:
-                space = 1
-                for w in comp.coupling:
-                    space *= len(cands[w][2])
-                if space > tree_kernel.MAX_COMBINATIONS:
-                    return None, front
         if self.programs is None:  # each over its component's nodes (in the plan's order)
             self.programs = []
             for c in self.components:
@@ -256,7 +244,8 @@ class Plan:
         choice: dict[str, int] = {}
         for comp, program in zip(self.components, self.programs):
             r = tree(program, tables, [flows[i].budget_ms for i in comp.flows],
-                     {w: cands[w][2] for w in comp.coupling} if comp.coupling else None)
+                     {w: front[w][2] for w in comp.coupling}
+                     if comp.coupling and front is not None else None)
             if r is tree_kernel.DECLINED:
                 return None, front
             if r is None:  # no choice within the budgets: some node has no candidate left

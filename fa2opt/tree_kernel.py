@@ -84,6 +84,7 @@ from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
 
 LEAF, DELAY, SERIES, PARALLEL = 0, 1, 2, 3  # a program's operations
 TOO_BIG = -2.0  # forest_dp's answer when the fronts would exceed max_points
+TOO_MANY = -3.0  # ... when its coupling nodes' candidates give more than max_combinations
 # solve() declines when the fronts would hold more than POINTS_PER_NODE points per node
 # (at least 64 nodes' worth), or MAX_POINTS (64 MiB) in all
 POINTS_PER_NODE, MAX_POINTS = 256, 1 << 21
@@ -178,9 +179,12 @@ def solve(program: TreeProgram, tables: Mapping, budgets: Sequence[float],
           ) -> tuple[float, dict[str, int]] | None | object:
     """The least cost with every tree within its budget (``budgets[f]``) and each node's
     table position; the coupling nodes (if any) at one of their ``candidates`` (table
-    positions, fastest first) in every tree. None when no choice fits; :data:`DECLINED`
-    when the kernel does not run (:func:`kernel`) or the fronts would exceed their limit.
-    ``module``: the kernel module (default :func:`kernel`)."""
+    positions, fastest first) in every tree -- without ``candidates``, their pruned rows,
+    found by the kernel from the trees' caps (``tree_numba._candidates``: no pruning pass).
+    None when no choice fits; :data:`DECLINED` when the kernel does not run
+    (:func:`kernel`), the fronts would exceed their limit or the candidates give more than
+    :data:`MAX_COMBINATIONS` combinations. ``module``: the kernel module (default
+    :func:`kernel`)."""
     m = module or kernel()
     if m is None:
         return DECLINED
@@ -190,16 +194,23 @@ def solve(program: TreeProgram, tables: Mapping, budgets: Sequence[float],
     rows = int(row_ptr[-1])
     pick = np.empty(len(ts), np.int64)
     p = program
-    names = [p.nodes[j] for j in p.coupling.tolist()]
-    cand_ptr = np.array([0, *accumulate([len(candidates[v]) for v in names])], np.int64)
-    cand = np.array([int(row_ptr[j]) + k for j, v in zip(p.coupling.tolist(), names)
-                     for k in candidates[v]], np.int64)
+    if candidates is None or not len(p.coupling):
+        cand_ptr = cand = _NONE
+    else:
+        names = [p.nodes[j] for j in p.coupling.tolist()]
+        cand_ptr = np.array([0, *accumulate([len(candidates[v]) for v in names])], np.int64)
+        cand = np.array([int(row_ptr[j]) + k for j, v in zip(p.coupling.tolist(), names)
+                         for k in candidates[v]], np.int64)
     total = m.forest_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, p.roots,
                         np.array(budgets, float), packed[:rows], packed[rows:], row_ptr,
                         p.coupling, cand_ptr, cand,
-                        min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64)), pick)
-    if total == TOO_BIG:
+                        min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64)), MAX_COMBINATIONS,
+                        pick)
+    if total == TOO_BIG or total == TOO_MANY:
         return DECLINED
     if total < 0.0:
         return None
     return total, dict(zip(program.nodes, pick.tolist()))
+
+
+_NONE = np.zeros(0, np.int64)  # no candidates given (forest_dp finds them)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .tree_kernel import DELAY, GREEDY_STEPS, LEAF, SERIES, TOO_BIG
+from .tree_kernel import DELAY, GREEDY_STEPS, LEAF, SERIES, TOO_BIG, TOO_MANY
 
 _jit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, nogil=True, inline="always")
@@ -214,6 +214,35 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
 
 
 @_jit
+def _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budget, cap):
+    """Each operation's cap into ``cap``, top-down from the root's ``budget``: what it may
+    take with its series siblings at their least latency (every leaf at its fastest row);
+    each level loosened by tol (keeping a point too many is harmless, dropping one is not);
+    an operation shared by several parents (node reduction's copies) takes the loosest.
+    False when some leaf has no row at all."""
+    mn = np.empty(hi + 1)  # least latency of each operation
+    fast = np.empty(row_ptr.shape[0] - 1, np.int64)
+    for i in range(lo, hi + 1):
+        if kind[i] == LEAF:
+            s, e = _span(arg[i], fixed, row_ptr)
+            if e == s:
+                return False
+            fast[arg[i]] = s
+    _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, fast, mn)
+    tol = 1e-9 * (abs(budget) + abs(mn[hi])) + 1e-300
+    cap[lo:hi + 1] = -np.inf
+    cap[hi] = budget + tol
+    for i in range(hi, lo - 1, -1):
+        if kind[i] == SERIES:
+            cap[left[i]] = max(cap[left[i]], cap[i] - mn[right[i]] + tol)
+            cap[right[i]] = max(cap[right[i]], cap[i] - mn[left[i]] + tol)
+        elif kind[i] > SERIES:
+            cap[left[i]] = max(cap[left[i]], cap[i])
+            cap[right[i]] = max(cap[right[i]], cap[i])
+    return True
+
+
+@_jit
 def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, budget,
           ext_ub, max_points, pick, lam_hint, lam_out):
     """The exact DP of the tree of operations lo..hi (root hi) on ``budget``: the least
@@ -223,28 +252,9 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     unwritten). ``lam_hint``: :func:`_greedy_bound`'s; the multiplier used goes into
     ``lam_out[0]``."""
     n_ops = hi + 1
-    mn = np.empty(n_ops)  # least latency of each operation: every leaf at its fastest row
-    fast = np.empty(row_ptr.shape[0] - 1, np.int64)
-    for i in range(lo, hi + 1):
-        if kind[i] == LEAF:
-            s, e = _span(arg[i], fixed, row_ptr)
-            if e == s:
-                return -1.0
-            fast[arg[i]] = s
-    _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, fast, mn)
-    # caps, top-down: what a part may take with its series siblings at their fastest; each
-    # level loosened by tol (keeping a point too many is harmless, dropping one is not); an
-    # operation shared by several parents (node reduction's copies) takes the loosest
-    tol = 1e-9 * (abs(budget) + abs(mn[hi])) + 1e-300
-    cap = np.full(n_ops, -np.inf)
-    cap[hi] = budget + tol
-    for i in range(hi, lo - 1, -1):
-        if kind[i] == SERIES:
-            cap[left[i]] = max(cap[left[i]], cap[i] - mn[right[i]] + tol)
-            cap[right[i]] = max(cap[right[i]], cap[i] - mn[left[i]] + tol)
-        elif kind[i] > SERIES:
-            cap[left[i]] = max(cap[left[i]], cap[i])
-            cap[right[i]] = max(cap[right[i]], cap[i])
+    cap = np.empty(n_ops)
+    if not _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budget, cap):
+        return -1.0
     # Lagrangian cost bound. ub: a feasible choice's cost (or ext_ub, if less), lam: its
     # multiplier (_greedy_bound). For any choice x through point p = (l, c) of operation i,
     #   c(x) + lam (lat(x) - budget)  >=  c + lam l + rest[i],
@@ -434,8 +444,49 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
 
 
 @_jit
+def _candidates(kind, left, right, arg, delay, roots, budgets, lat, cost, row_ptr, coupling,
+                fixed):
+    """The coupling nodes' candidate rows (absolute, fastest first) as (cand_ptr, cand), as
+    :func:`fa2opt.reductions.pruning.front_rows` scans them: the rows within the node's
+    limit -- the least of its leaves' caps over every tree (:func:`_caps`, the other nodes
+    free: each leaf must keep within its cap in every feasible choice) -- strictly cheaper
+    than every faster row. ``cand_ptr[0]`` = -1 when a coupling node has no candidate (no
+    choice fits). ``fixed``: all -1 (scratch for the caps)."""
+    V, W = row_ptr.shape[0] - 1, coupling.shape[0]
+    limit = np.full(V, np.inf)
+    cap = np.empty(roots[roots.shape[0] - 1] + 1)
+    for f in range(roots.shape[0]):
+        lo = roots[f - 1] + 1 if f > 0 else 0
+        if not _caps(lo, roots[f], kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
+                     budgets[f], cap):
+            limit[:] = -np.inf
+            break
+        for i in range(lo, roots[f] + 1):
+            if kind[i] == LEAF:
+                limit[arg[i]] = min(limit[arg[i]], cap[i])
+    cand_ptr = np.zeros(W + 1, np.int64)
+    cand = np.empty(row_ptr[V], np.int64)
+    n = 0
+    for j in range(W):
+        v = coupling[j]
+        best = np.inf
+        for r in range(row_ptr[v], row_ptr[v + 1]):
+            if lat[r] > limit[v]:
+                break
+            if cost[r] < best:
+                best = cost[r]
+                cand[n] = r
+                n += 1
+        if n == cand_ptr[j]:
+            cand_ptr[0] = -1
+            return cand_ptr, cand
+        cand_ptr[j + 1] = n
+    return cand_ptr, cand[:n]
+
+
+@_jit
 def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, row_ptr,
-              coupling, cand_ptr, cand, max_points, pick):
+              coupling, cand_ptr, cand, max_points, max_combinations, pick):
     """One or several trees (tree f: the operations after root f-1 up to ``roots[f]``,
     budget ``budgets[f]``) linked by the ``coupling`` nodes (node reduction's copies, nodes
     shared by flows; none: one flow's tree decided once), each to take one of its candidate
@@ -446,11 +497,23 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
     free leaves at their cheapest rows) reaches the best, and each tree's DP is bounded by
     what the best leaves it (``ext_ub``). Writes every node's table position into
     ``pick``; returns the least total, -1.0 when nothing fits, ``TOO_BIG`` past
-    ``max_points`` points in one tree."""
+    ``max_points`` points in one tree, ``TOO_MANY`` (nothing decided) past
+    ``max_combinations`` combinations. Without ``cand_ptr`` (empty) the candidates are
+    found here (:func:`_candidates`)."""
     V = row_ptr.shape[0] - 1
     T = roots.shape[0]
     W = coupling.shape[0]
     fixed = np.full(V, -1, np.int64)
+    if W and cand_ptr.shape[0] == 0:
+        cand_ptr, cand = _candidates(kind, left, right, arg, delay, roots, budgets, lat, cost,
+                                     row_ptr, coupling, fixed)
+        if cand_ptr[0] < 0:
+            return -1.0
+    space = 1
+    for j in range(W):
+        space *= cand_ptr[j + 1] - cand_ptr[j]
+        if space > max_combinations:
+            return TOO_MANY
     for j in range(W):
         fixed[coupling[j]] = cand[cand_ptr[j + 1] - 1]
     # floor[f]: Σ over trees f.. of their free leaves' cheapest rows (a sum, from the last;

@@ -155,6 +155,22 @@ def test_declines_above_max_points(monkeypatch):
     assert "compiled" not in got.extra and got.cost == want.cost
 
 
+def test_declines_above_max_combinations(monkeypatch):
+    """A non-SP flow whose coupling nodes' candidates give more combinations than
+    MAX_COMBINATIONS: the kernel declines on the first and on a repeated decision (its own
+    candidates), and fa2 decides on its Python path with the kernel's answer."""
+    cpu_kernels.warm_up()
+    inst = FAMILIES["small"].generator(np.random.default_rng(5), 8, "non-sp")
+    problem = Problem.from_instance(inst)
+    assert plan_for(problem).coupling
+    want = checked(problem, get_solver("fa2").solve(problem))
+    assert want.extra.get("compiled") is True
+    monkeypatch.setattr(tree_kernel, "MAX_COMBINATIONS", 0)
+    for _ in range(2):
+        got = checked(problem, get_solver("fa2").solve(problem))
+        assert "compiled" not in got.extra and got.cost == want.cost
+
+
 def test_infeasible_budget():
     tree = Series((Leaf("a"), Delay(3.0)))
     tabs = {"a": SimpleNamespace(latency_ms=np.array([2.0]), cost=np.array([1.0]),
@@ -235,12 +251,14 @@ def _against_brute_force(inst):
     problem = Problem.from_instance(inst)
     want = checked(problem, get_solver("brute-force").solve(problem))
     got = checked(problem, get_solver("fa2").solve(problem))
+    # again, on the cached plan: no pruning pass, the kernel finds the coupling candidates
+    again = checked(problem, get_solver("fa2").solve(problem))
     with cpu_kernels.disabled():
         py = checked(problem, get_solver("fa2").solve(problem))
-    assert got.status == want.status == py.status
+    assert got.status == want.status == py.status == again.status
     if want.status == "optimal":
-        assert got.cost == pytest.approx(want.cost, rel=1e-9)
-        assert py.cost == pytest.approx(want.cost, rel=1e-9)
+        for a in (got, again, py):
+            assert a.cost == pytest.approx(want.cost, rel=1e-9)
 
 
 def test_forest_program_and_enumeration():
@@ -259,3 +277,14 @@ def test_forest_program_and_enumeration():
     r = tree_kernel.solve(p, tabs, [5.0, 8.0], {"s": [0, 1]})
     assert r == (8.0, {"a": 0, "b": 1, "s": 1})
     assert tree_kernel.solve(p, tabs, [1.5, 8.0], {"s": [0, 1]}) is None
+    # without candidates the kernel finds them: s's rows within both flows' caps
+    assert tree_kernel.solve(p, tabs, [5.0, 8.0]) == r
+    assert tree_kernel.solve(p, tabs, [1.5, 8.0]) is None
+    # flow 1 at 3.5 leaves s at most 2.5 (a at least 1): only s's fast row, a fast, b slow
+    assert tree_kernel.solve(p, tabs, [3.5, 8.0]) == (15.0, {"a": 0, "b": 1, "s": 0})
+    # more combinations than MAX_COMBINATIONS: declined, whoever found the candidates
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(tree_kernel, "MAX_COMBINATIONS", 1)
+        assert tree_kernel.solve(p, tabs, [5.0, 8.0]) is tree_kernel.DECLINED
+        assert tree_kernel.solve(p, tabs, [5.0, 8.0], {"s": [0, 1]}) is tree_kernel.DECLINED
+        assert tree_kernel.solve(p, tabs, [3.5, 8.0]) == (15.0, {"a": 0, "b": 1, "s": 0})
