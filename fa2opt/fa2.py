@@ -113,13 +113,14 @@ class FA2Solver(Solver):
                   cutoff: float = float("inf")) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
         structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`).
-        Pruning comes first, so an infeasible problem is answered without compiling a
-        plan -- except on a cached plan when the compiled tree DP runs
-        (:func:`fa2opt.tree_kernel.kernel`): it needs no pruning pass."""
+        Where the compiled tree DP runs (the arithmetic declares one and
+        :func:`fa2opt.tree_kernel.kernel` loads) there is no pruning pass: the kernel finds
+        what it needs and answers infeasibility itself. Elsewhere pruning comes first, so an
+        infeasible problem is answered without compiling a plan."""
         t1 = time.perf_counter()
         plan = cached_plan(problem) if self._cache else None
         front = None
-        if plan is None or tree_kernel.kernel() is None:
+        if self.arithmetic.tree is None or tree_kernel.kernel() is None:
             front = pruned(problem)
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})
