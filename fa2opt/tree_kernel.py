@@ -82,7 +82,9 @@ import numpy as np
 from . import cpu_kernels
 from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
 
-LEAF, DELAY, SERIES, PARALLEL = 0, 1, 2, 3  # a program's operations
+# a program's operations, and forest_dp's codes below: fa2opt.tree_numba compiles these
+# values in, and Numba's disk cache only notices a change to that file, so it checks them
+LEAF, DELAY, SERIES, PARALLEL = 0, 1, 2, 3
 TOO_BIG = -2.0  # forest_dp's answer when the fronts would exceed max_points
 TOO_MANY = -3.0  # ... when its coupling nodes' candidates give more than max_combinations
 # solve() declines when the fronts would hold more than POINTS_PER_NODE points per node
@@ -92,7 +94,6 @@ POINTS_PER_NODE, MAX_POINTS = 256, 1 << 21
 # non-SP draws it took 0.20-0.97x the search's time up to 972 combinations, 0.48-4.6x at
 # 1,296-2,592 (each combination a DP of every tree)
 MAX_COMBINATIONS = 1024
-GREEDY_STEPS = 16  # bisection steps of the Lagrangian greedy bound (tree_numba._greedy_bound)
 ENABLED = True  # False: kernel() answers None (the tests' default, tests/conftest.py)
 DECLINED = object()  # solve(): the kernel declines (too big); the Python DP decides
 

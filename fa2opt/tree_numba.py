@@ -15,8 +15,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .tree_kernel import DELAY, GREEDY_STEPS, LEAF, SERIES, TOO_BIG, TOO_MANY
+from .tree_kernel import DELAY, LEAF, PARALLEL, SERIES, TOO_BIG, TOO_MANY
 
+# Compiled functions take module globals as constants, and Numba's disk cache is keyed on this
+# file alone: a change to these values in tree_kernel.py would run stale machine code. So a
+# change must be made here as well (which invalidates the cache), or this import fails.
+if (LEAF, DELAY, SERIES, PARALLEL, TOO_BIG, TOO_MANY) != (0, 1, 2, 3, -2.0, -3.0):
+    raise ImportError("fa2opt.tree_kernel's program codes changed: update fa2opt/tree_numba.py")
+GREEDY_STEPS = 16  # bisection steps of the Lagrangian greedy bound (_greedy_bound)
 _jit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, nogil=True, inline="always")
 
