@@ -24,7 +24,7 @@ what it can do, so callers read capabilities instead of probing the solver:
   cheaper (the grid DP without its backtracking); the equal split's bounds read only
   values. None: the search calls ``remainder``.
 * ``tree`` -- a compiled DP of a plan's component in the same arithmetic (its flows' trees,
-  its coupling nodes' candidates enumerated), ``tree(program, tables, budgets, candidates)
+  its coupling nodes' candidates enumerated), ``tree(program, packed, budgets, candidates)
   -> (cost, {node: table position}) | None | DECLINED`` (:func:`fa2opt.tree_kernel.solve`;
   ``candidates`` None: it finds them): a plan decides by one call of it per component;
   DECLINED (no kernel, fronts too large, too many combinations): the plan's steps decide.

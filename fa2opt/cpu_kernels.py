@@ -186,9 +186,10 @@ def warm_up() -> bool:
     flow_numba.start_tail(f, ptr, i, f, ptr, i, f, np.empty(2), np.empty(2))
     flow_numba.fill(i, np.ones(2, np.bool_), f, f, i, i, i, np.ones(1), ptr, i, f, ptr, i, f)
     from . import tree_kernel
+    from .tables import pack_tables
     from .reductions.sptree import Leaf, Series
     tables = {v: SimpleNamespace(latency_ms=np.ones(1), cost=np.ones(1), lists=([0],)) for v in "ab"}
     tree = Series((Leaf("a"), Leaf("b")))
-    tree_kernel.solve(tree_kernel.compile_program([tree, tree], ("a", "b"), ("a",)), tables,
-                      [2.0, 2.0], {"a": [0]})
+    tree_kernel.solve(tree_kernel.compile_program([tree, tree], ("a", "b"), ("a",)),
+                      pack_tables(tables), [2.0, 2.0], {"a": [0]})
     return True

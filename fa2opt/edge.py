@@ -77,7 +77,7 @@ def with_margin(problem: Problem, sign: int) -> Problem:
         h.__dict__.update(g.__dict__)  # frozen dataclass's __init__ costs a µs per flow)
         h.__dict__["budget_ms"] = budget
         flows.append(h)
-    return Problem(problem.instance, problem.tables, tuple(flows))
+    return Problem(problem.instance, problem.tables, tuple(flows), problem.packed)
 
 
 def subset(table: NodeTable, keep: np.ndarray) -> NodeTable:

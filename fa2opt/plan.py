@@ -69,6 +69,7 @@ from .reductions.search import search
 from .reductions.sp_decompose import SPFlow, flow_decomposition
 from .reductions.sptree import FlatShape, SPTree, flat_shape
 from .solver import Decision
+from .tables import pack_tables
 from .tree_kernel import TreeProgram
 
 FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
@@ -233,17 +234,15 @@ class Plan:
         finds the coupling nodes' candidates itself (``front``'s when given). Returns
         ``front`` as given, for the steps below."""
         t0 = time.perf_counter()
-        if self.programs is None:  # each over its component's nodes (in the plan's order)
-            self.programs = []
-            for c in self.components:
-                mine = set().union(*(self.leaves[i] for i in c.flows))
-                self.programs.append(tree_kernel.compile_program(
-                    [self.trees[i] for i in c.flows], [v for v in self.nodes if v in mine],
-                    c.coupling))
+        if self.programs is None:  # each on the tables in the plan's order
+            self.programs = [tree_kernel.compile_program([self.trees[i] for i in c.flows],
+                                                         self.nodes, c.coupling)
+                             for c in self.components]
         flows, tables = problem.flows, problem.tables
+        packed = problem.packed if problem.packed is not None else pack_tables(tables)
         choice: dict[str, int] = {}
         for comp, program in zip(self.components, self.programs):
-            r = tree(program, tables, [flows[i].budget_ms for i in comp.flows],
+            r = tree(program, packed, [flows[i].budget_ms for i in comp.flows],
                      {w: front[w][2] for w in comp.coupling}
                      if comp.coupling and front is not None else None)
             if r is tree_kernel.DECLINED:

@@ -6,13 +6,13 @@ spec times every decision) and answer with a choice of one table position per no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
 from . import spec
 from .model import Instance
-from .tables import NodeTable, node_tables
+from .tables import NodeTable, PackedTables, node_tables, pack_tables
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,14 @@ class Problem:
     instance: Instance
     tables: Mapping[str, NodeTable]
     flows: tuple[FlowGraph, ...]
+    # ``tables`` packed (made with them by from_instance; None: packed where needed). A
+    # problem made from another with the same tables passes it on, one with new tables not
+    packed: PackedTables | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_instance(cls, instance: Instance) -> "Problem":
-        return cls(instance, node_tables(instance), flow_graphs(instance))
+        tables = node_tables(instance)
+        return cls(instance, tables, flow_graphs(instance), pack_tables(tables))
 
     @property
     def node_names(self) -> tuple[str, ...]:

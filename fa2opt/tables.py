@@ -17,7 +17,7 @@ rates, which is what the batched grid DP and decision tables use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -164,3 +164,29 @@ def node_table(instance: Instance, node: Node) -> NodeTable:
 def node_tables(instance: Instance) -> dict[str, NodeTable]:
     """Every node's configuration table, keyed by node name (in declaration order)."""
     return {n.name: node_table(instance, n) for n in instance.nodes}
+
+
+@dataclass(frozen=True)
+class PackedTables:
+    """Every node's table one after another, in the tables' order: node ``nodes[i]``'s
+    positions are ``row_ptr[i]:row_ptr[i + 1]`` of ``latency_ms`` and ``cost`` (the compiled
+    kernels' layout, :mod:`fa2opt.tree_kernel`). Made with the tables
+    (:meth:`fa2opt.problem.Problem.from_instance`), as their ``lists`` are, so no timed
+    decision repacks them."""
+
+    nodes: tuple[str, ...]
+    row_ptr: np.ndarray  # int64, len(nodes) + 1
+    latency_ms: np.ndarray
+    cost: np.ndarray
+
+
+def pack_tables(tables: Mapping[str, NodeTable]) -> PackedTables:
+    """``tables`` as one :class:`PackedTables`. O(rows)."""
+    ts = list(tables.values())
+    row_ptr = np.zeros(len(ts) + 1, np.int64)
+    np.cumsum([len(t.cost) for t in ts], out=row_ptr[1:])
+    if not ts:
+        return PackedTables((), row_ptr, np.zeros(0), np.zeros(0))
+    return PackedTables(tuple(tables), row_ptr,
+                        np.concatenate([t.latency_ms for t in ts]).astype(float, copy=False),
+                        np.concatenate([t.cost for t in ts]).astype(float, copy=False))

@@ -81,6 +81,7 @@ import numpy as np
 
 from . import cpu_kernels
 from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
+from .tables import PackedTables
 
 # a program's operations, and forest_dp's codes below: fa2opt.tree_numba compiles these
 # values in, and Numba's disk cache only notices a change to that file, so it checks them
@@ -102,12 +103,16 @@ DECLINED = object()  # solve(): the kernel declines (too big); the Python DP dec
 class TreeProgram:
     """Trees as binary operations in post-order, one after another (tree f's root at
     ``roots[f]``): ``kind``, ``left``/``right`` (operand indices of a series or parallel),
-    ``arg`` (a leaf's index into ``nodes``, a delay's into ``delay``), ``free`` (how many
+    ``arg`` (a leaf's node index, a delay's index into ``delay``), ``free`` (how many
     leaves of nodes not in ``coupling`` lie below: the kernel descends only where some
-    do). ``coupling``: indices into ``nodes`` of the nodes every tree must give one row
-    (node reduction's copies, nodes shared by flows; none for one flow's plain tree)."""
+    do). Node indices are positions in ``order``, the tables' order the program reads
+    (:class:`fa2opt.tables.PackedTables`); ``nodes`` are the trees' own nodes and
+    ``index`` their positions. ``coupling``: indices of the nodes every tree must give one
+    row (node reduction's copies, nodes shared by flows; none for one flow's plain tree)."""
 
+    order: tuple[str, ...]
     nodes: tuple[str, ...]
+    index: np.ndarray
     kind: np.ndarray
     left: np.ndarray
     right: np.ndarray
@@ -118,22 +123,26 @@ class TreeProgram:
     coupling: np.ndarray
 
 
-def compile_program(trees: Sequence[SPTree], nodes: Sequence[str],
+def compile_program(trees: Sequence[SPTree], order: Sequence[str],
                     coupling: Collection[str] = ()) -> TreeProgram:
-    """``trees`` (whose leaves are ``nodes``: those not in ``coupling`` each once over all
-    trees) as a :class:`TreeProgram`. O(distinct sub-expressions); an explicit post-order
-    (:func:`~fa2opt.reductions.sptree.postorder`), no recursion; a sub-expression shared
-    within a tree (node reduction's copies) is one operation."""
-    index = {v: i for i, v in enumerate(nodes)}
+    """``trees`` (whose leaves are nodes of ``order``, the tables' order: those not in
+    ``coupling`` each once over all trees) as a :class:`TreeProgram`. O(distinct
+    sub-expressions); an explicit post-order (:func:`~fa2opt.reductions.sptree.postorder`),
+    no recursion; a sub-expression shared within a tree (node reduction's copies) is one
+    operation."""
+    index = {v: i for i, v in enumerate(order)}
     ops: list[tuple[int, int, int, int, int]] = []  # (kind, left, right, arg, free)
     delays: list[float] = []
     roots: list[int] = []
+    mine: set[int] = set()
     for tree in trees:
         op: dict[int, int] = {}  # sub-expression (by identity) → its operation
         for t in postorder(tree):
             tp = type(t)
             if tp is Leaf:
-                ops.append((LEAF, -1, -1, index[t.node], t.node not in coupling))
+                j = index[t.node]
+                mine.add(j)
+                ops.append((LEAF, -1, -1, j, t.node not in coupling))
             elif tp is Delay:
                 ops.append((DELAY, -1, -1, len(delays), 0))
                 delays.append(float(t.latency_ms))
@@ -154,7 +163,9 @@ def compile_program(trees: Sequence[SPTree], nodes: Sequence[str],
             op[id(t)] = len(ops) - 1
         roots.append(op[id(tree)])
     cols = np.array(ops, np.int64).reshape(-1, 5).T.copy()  # rows: C-contiguous columns
-    return TreeProgram(tuple(nodes), cols[0], cols[1], cols[2], cols[3],
+    members = sorted(mine)
+    return TreeProgram(tuple(order), tuple(order[j] for j in members),
+                       np.array(members, np.int64), cols[0], cols[1], cols[2], cols[3],
                        np.array(delays, float), cols[4], np.array(roots, np.int64),
                        np.array(sorted(index[v] for v in coupling), np.int64))
 
@@ -175,43 +186,42 @@ def kernel() -> ModuleType | None:
 _MODULE: ModuleType | None = None  # fa2opt.tree_numba once imported
 
 
-def solve(program: TreeProgram, tables: Mapping, budgets: Sequence[float],
+def solve(program: TreeProgram, packed: PackedTables, budgets: Sequence[float],
           candidates: Mapping[str, Sequence[int]] | None = None, module: ModuleType | None = None
           ) -> tuple[float, dict[str, int]] | None | object:
-    """The least cost with every tree within its budget (``budgets[f]``) and each node's
-    table position; the coupling nodes (if any) at one of their ``candidates`` (table
-    positions, fastest first) in every tree -- without ``candidates``, their pruned rows,
-    found by the kernel from the trees' caps (``tree_numba._candidates``: no pruning pass).
-    None when no choice fits; :data:`DECLINED` when the kernel does not run
-    (:func:`kernel`), the fronts would exceed their limit or the candidates give more than
-    :data:`MAX_COMBINATIONS` combinations. ``module``: the kernel module (default
-    :func:`kernel`)."""
+    """The least cost with every tree within its budget (``budgets[f]``) and each of the
+    program's nodes' table position, on the tables ``packed`` (in the program's ``order``);
+    the coupling nodes (if any) at one of their ``candidates`` (table positions, fastest
+    first) in every tree -- without ``candidates``, their pruned rows, found by the kernel
+    from the trees' caps (``tree_numba._candidates``: no pruning pass). None when no choice
+    fits; :data:`DECLINED` when the kernel does not run (:func:`kernel`), the fronts would
+    exceed their limit or the candidates give more than :data:`MAX_COMBINATIONS`
+    combinations. ``module``: the kernel module (default :func:`kernel`)."""
     m = module or kernel()
     if m is None:
         return DECLINED
-    ts = [tables[v] for v in program.nodes]
-    row_ptr = np.array([0, *accumulate([len(t.lists[0]) for t in ts])], np.int64)
-    packed = np.concatenate([t.latency_ms for t in ts] + [t.cost for t in ts])
-    rows = int(row_ptr[-1])
-    pick = np.empty(len(ts), np.int64)
     p = program
+    if packed.nodes != p.order:
+        raise ValueError("tree_kernel.solve: the tables are not packed in the program's order")
+    row_ptr = packed.row_ptr
     if candidates is None or not len(p.coupling):
         cand_ptr = cand = _NONE
     else:
-        names = [p.nodes[j] for j in p.coupling.tolist()]
+        names = [p.order[j] for j in p.coupling.tolist()]
         cand_ptr = np.array([0, *accumulate([len(candidates[v]) for v in names])], np.int64)
         cand = np.array([int(row_ptr[j]) + k for j, v in zip(p.coupling.tolist(), names)
                          for k in candidates[v]], np.int64)
+    pick = np.empty(len(p.order), np.int64)
     total = m.forest_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free, p.roots,
-                        np.array(budgets, float), packed[:rows], packed[rows:], row_ptr,
+                        np.array(budgets, float), packed.latency_ms, packed.cost, row_ptr,
                         p.coupling, cand_ptr, cand,
-                        min(MAX_POINTS, POINTS_PER_NODE * max(len(ts), 64)), MAX_COMBINATIONS,
-                        pick)
+                        min(MAX_POINTS, POINTS_PER_NODE * max(len(p.nodes), 64)),
+                        MAX_COMBINATIONS, pick)
     if total == TOO_BIG or total == TOO_MANY:
         return DECLINED
     if total < 0.0:
         return None
-    return total, dict(zip(program.nodes, pick.tolist()))
+    return total, dict(zip(p.nodes, pick[p.index].tolist()))
 
 
 _NONE = np.zeros(0, np.int64)  # no candidates given (forest_dp finds them)

@@ -75,6 +75,21 @@ def test_table_sorted_fastest_first() -> None:
     assert np.all(np.diff(t.latency_ms) >= 0)
 
 
+def test_packed_tables_hold_every_row_in_table_order() -> None:
+    """Problem.from_instance packs its tables (the compiled kernels' layout); a problem with
+    the same tables and new budgets passes the packing on, one with new tables has none."""
+    from fa2opt.edge import restricted, with_margin
+    p = Problem.from_instance(_inst())
+    k = p.packed
+    assert k is not None and k.nodes == tuple(p.tables)
+    for i, (v, t) in enumerate(p.tables.items()):
+        assert k.latency_ms[k.row_ptr[i]:k.row_ptr[i + 1]].tolist() == t.latency_ms.tolist()
+        assert k.cost[k.row_ptr[i]:k.row_ptr[i + 1]].tolist() == t.cost.tolist()
+    assert k.row_ptr[-1] == sum(len(t) for t in p.tables.values())
+    assert with_margin(p, 1).packed is k
+    assert restricted(p, {"a": np.array([0])}).packed is None
+
+
 def test_verify_accepts_and_rejects() -> None:
     inst = _inst()
     p = Problem.from_instance(inst)

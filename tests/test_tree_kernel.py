@@ -20,6 +20,7 @@ from fa2opt.problem import Problem
 from fa2opt.reductions.pruning import Candidates, front_rows
 from fa2opt.reductions.sptree import Delay, Leaf, Parallel, Series, evaluate, leaves
 from fa2opt.solver import checked
+from fa2opt.tables import pack_tables
 
 from strategies import edge_instances, instances  # noqa: E402  (tests/strategies.py)
 from test_extensions import extended  # noqa: E402
@@ -110,7 +111,7 @@ def test_brute_force_and_reference_dp(data):
     want = brute_force(tree, nodes, tabs, budget)
     assert want == reference(tree, tabs, budget)
     program = tree_kernel.compile_program([tree], nodes)
-    check_answer(tree_kernel.solve(program, tabs, [budget]), tree, nodes, tabs, budget, want)
+    check_answer(tree_kernel.solve(program, pack_tables(tabs), [budget]), tree, nodes, tabs, budget, want)
 
 
 @settings(max_examples=100, deadline=None)
@@ -122,7 +123,7 @@ def test_float_tables_against_reference_dp(data):
     budget = lo * data.draw(st.floats(0.9, 3.0))
     want = reference(tree, tabs, budget)
     program = tree_kernel.compile_program([tree], nodes)
-    check_answer(tree_kernel.solve(program, tabs, [budget]), tree, nodes, tabs, budget, want,
+    check_answer(tree_kernel.solve(program, pack_tables(tabs), [budget]), tree, nodes, tabs, budget, want,
                  tol=1e-9)
 
 
@@ -149,7 +150,7 @@ def test_declines_above_max_points(monkeypatch):
     assert want.extra.get("compiled") is True
     plan = plan_for(problem)
     monkeypatch.setattr(tree_kernel, "MAX_POINTS", 2)
-    assert tree_kernel.solve(plan.programs[0], problem.tables, [problem.flows[0].budget_ms]) \
+    assert tree_kernel.solve(plan.programs[0], problem.packed, [problem.flows[0].budget_ms]) \
         is tree_kernel.DECLINED
     got = checked(problem, get_solver("fa2").solve(problem))
     assert "compiled" not in got.extra and got.cost == want.cost
@@ -176,8 +177,10 @@ def test_infeasible_budget():
     tabs = {"a": SimpleNamespace(latency_ms=np.array([2.0]), cost=np.array([1.0]),
                                  lists=([0], [1], [2.0], [1.0]))}
     program = tree_kernel.compile_program([tree], ("a",))
-    assert tree_kernel.solve(program, tabs, [4.9]) is None
-    assert tree_kernel.solve(program, tabs, [5.0]) == (1.0, {"a": 0})
+    assert tree_kernel.solve(program, pack_tables(tabs), [4.9]) is None
+    assert tree_kernel.solve(program, pack_tables(tabs), [5.0]) == (1.0, {"a": 0})
+    with pytest.raises(ValueError, match="order"):  # tables packed in another order
+        tree_kernel.solve(program, pack_tables({"b": tabs["a"], **tabs}), [5.0])
 
 
 def test_kernel_only_where_numba_runs():
@@ -274,17 +277,17 @@ def test_forest_program_and_enumeration():
             "s": row([1.0, 3.0], [9.0, 2.0])}
     # budgets 5 and 8: s slow (3) leaves a only 2 (a fast, 5), b 5 (b slow, 1): 2 + 5 + 1 = 8;
     # s fast (1): a slow, b slow: 9 + 1 + 1 = 11
-    r = tree_kernel.solve(p, tabs, [5.0, 8.0], {"s": [0, 1]})
+    r = tree_kernel.solve(p, pack_tables(tabs), [5.0, 8.0], {"s": [0, 1]})
     assert r == (8.0, {"a": 0, "b": 1, "s": 1})
-    assert tree_kernel.solve(p, tabs, [1.5, 8.0], {"s": [0, 1]}) is None
+    assert tree_kernel.solve(p, pack_tables(tabs), [1.5, 8.0], {"s": [0, 1]}) is None
     # without candidates the kernel finds them: s's rows within both flows' caps
-    assert tree_kernel.solve(p, tabs, [5.0, 8.0]) == r
-    assert tree_kernel.solve(p, tabs, [1.5, 8.0]) is None
+    assert tree_kernel.solve(p, pack_tables(tabs), [5.0, 8.0]) == r
+    assert tree_kernel.solve(p, pack_tables(tabs), [1.5, 8.0]) is None
     # flow 1 at 3.5 leaves s at most 2.5 (a at least 1): only s's fast row, a fast, b slow
-    assert tree_kernel.solve(p, tabs, [3.5, 8.0]) == (15.0, {"a": 0, "b": 1, "s": 0})
+    assert tree_kernel.solve(p, pack_tables(tabs), [3.5, 8.0]) == (15.0, {"a": 0, "b": 1, "s": 0})
     # more combinations than MAX_COMBINATIONS: declined, whoever found the candidates
     with pytest.MonkeyPatch.context() as m:
         m.setattr(tree_kernel, "MAX_COMBINATIONS", 1)
-        assert tree_kernel.solve(p, tabs, [5.0, 8.0]) is tree_kernel.DECLINED
-        assert tree_kernel.solve(p, tabs, [5.0, 8.0], {"s": [0, 1]}) is tree_kernel.DECLINED
-        assert tree_kernel.solve(p, tabs, [3.5, 8.0]) == (15.0, {"a": 0, "b": 1, "s": 0})
+        assert tree_kernel.solve(p, pack_tables(tabs), [5.0, 8.0]) is tree_kernel.DECLINED
+        assert tree_kernel.solve(p, pack_tables(tabs), [5.0, 8.0], {"s": [0, 1]}) is tree_kernel.DECLINED
+        assert tree_kernel.solve(p, pack_tables(tabs), [3.5, 8.0]) == (15.0, {"a": 0, "b": 1, "s": 0})
