@@ -80,7 +80,7 @@ from typing import Collection, Mapping, Sequence
 import numpy as np
 
 from . import cpu_kernels
-from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
+from .reductions.sptree import Delay, Leaf, Series, SPTree
 from .tables import PackedTables
 
 # a program's operations, and forest_dp's codes below: fa2opt.tree_numba compiles these
@@ -127,47 +127,74 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
                     coupling: Collection[str] = ()) -> TreeProgram:
     """``trees`` (whose leaves are nodes of ``order``, the tables' order: those not in
     ``coupling`` each once over all trees) as a :class:`TreeProgram`. O(distinct
-    sub-expressions); an explicit post-order (:func:`~fa2opt.reductions.sptree.postorder`),
-    no recursion; a sub-expression shared within a tree (node reduction's copies) is one
-    operation."""
+    sub-expressions and their parts); one post-order walk on an explicit stack (as
+    :func:`~fa2opt.reductions.sptree.postorder`), no recursion; a sub-expression shared
+    within a tree (node reduction's copies) is one operation."""
     index = {v: i for i, v in enumerate(order)}
-    ops: list[tuple[int, int, int, int, int]] = []  # (kind, left, right, arg, free)
+    coupled = set(coupling)
+    kind: list[int] = []
+    left: list[int] = []
+    right: list[int] = []
+    arg: list[int] = []
+    free: list[int] = []
     delays: list[float] = []
     roots: list[int] = []
     mine: set[int] = set()
     for tree in trees:
         op: dict[int, int] = {}  # sub-expression (by identity) → its operation
-        for t in postorder(tree):
+        stack: list = [tree]
+        while stack:
+            t = stack.pop()
             tp = type(t)
-            if tp is Leaf:
-                j = index[t.node]
-                mine.add(j)
-                ops.append((LEAF, -1, -1, j, t.node not in coupling))
-            elif tp is Delay:
-                ops.append((DELAY, -1, -1, len(delays), 0))
-                delays.append(float(t.latency_ms))
-            else:  # pairwise rounds: a balanced binary tree of the parts, in their order
-                k = SERIES if tp is Series else PARALLEL
+            if tp is tuple:  # (t,): its parts are done; a balanced binary tree of them
+                t = t[0]
+                k = SERIES if type(t) is Series else PARALLEL
                 parts = [op[id(p)] for p in t.parts]
-                while len(parts) > 1:
+                while len(parts) > 1:  # pairwise rounds, in the parts' order
                     nxt = []
                     for j in range(0, len(parts) - 1, 2):
                         a, b = parts[j], parts[j + 1]
-                        ops.append((k, a, b, -1, ops[a][4] + ops[b][4]))
-                        nxt.append(len(ops) - 1)
+                        nxt.append(len(kind))
+                        kind.append(k)
+                        left.append(a)
+                        right.append(b)
+                        arg.append(-1)
+                        free.append(free[a] + free[b])
                     if len(parts) % 2:
                         nxt.append(parts[-1])
                     parts = nxt
                 op[id(t)] = parts[0]
                 continue
-            op[id(t)] = len(ops) - 1
+            i = id(t)
+            if i in op:
+                continue
+            if tp is Leaf:
+                j = index[t.node]
+                mine.add(j)
+                op[i] = len(kind)
+                kind.append(LEAF)
+                arg.append(j)
+                free.append(t.node not in coupled)
+            elif tp is Delay:
+                op[i] = len(kind)
+                kind.append(DELAY)
+                arg.append(len(delays))
+                free.append(0)
+                delays.append(float(t.latency_ms))
+            else:
+                stack.append((t,))
+                stack.extend([p for p in reversed(t.parts) if id(p) not in op])
+                continue
+            left.append(-1)
+            right.append(-1)
         roots.append(op[id(tree)])
-    cols = np.array(ops, np.int64).reshape(-1, 5).T.copy()  # rows: C-contiguous columns
     members = sorted(mine)
-    return TreeProgram(tuple(order), tuple(order[j] for j in members),
-                       np.array(members, np.int64), cols[0], cols[1], cols[2], cols[3],
-                       np.array(delays, float), cols[4], np.array(roots, np.int64),
-                       np.array(sorted(index[v] for v in coupling), np.int64))
+    return TreeProgram(tuple(order), tuple([order[j] for j in members]),
+                       np.array(members, np.int64), np.array(kind, np.int64),
+                       np.array(left, np.int64), np.array(right, np.int64),
+                       np.array(arg, np.int64), np.array(delays, float),
+                       np.array(free, np.int64), np.array(roots, np.int64),
+                       np.array(sorted([index[v] for v in coupled]), np.int64))
 
 
 def kernel() -> ModuleType | None:
