@@ -263,13 +263,17 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
         return -1.0
     # Lagrangian cost bound. ub: a feasible choice's cost (or ext_ub, if less), lam: its
     # multiplier (_greedy_bound). For any choice x through point p = (l, c) of operation i,
-    #   c(x) + lam (lat(x) - budget)  >=  c + lam l + rest[i],
-    # rest[i] = -lam budget + Σ g[s] over i's series siblings on the path to the root
-    # + Σ sub[s] over its parallel siblings (a parallel's latency is at least each
-    # branch's); sub[s] = Σ cheapest rows within caps, g[s] ≤ min c + lam lat over s (the
-    # least over an operation's parents where it has several). So p is in no feasible
-    # choice costing ≤ ub when c + lam l + rest[i] > ub (loosened by 1e-9 of ub), and
-    # neither is any point it dominates
+    #   c(x) + lam (lat(x) - budget)  >=  c + max(lam l + rest[i], rn[i]),
+    # with sub[s] = Σ cheapest rows within caps and g[s] ≤ min c + lam lat over s, and
+    # top-down from the root's rest = rn = -lam budget: a series' part A (sibling D) has
+    #   rest[A] = rest + g[D],  rn[A] = rn + sub[D]
+    # (the series' latency l + l_D is paid, or not: c_D + lam l_D ≥ g[D], c_D ≥ sub[D]), a
+    # parallel's part A has
+    #   rest[A] = rest + sub[D],  rn[A] = max(rn + sub[D], rest + g[D])
+    # (max(l, l_D) ≥ l, or ≥ l_D: the latency paid by A, by D, or not at all); an operation
+    # with several parents (node reduction's copies) takes the least of each. So p is in no
+    # feasible choice costing ≤ ub when c + lam l + rest[i] or c + rn[i] exceeds ub
+    # (loosened by 1e-9 of ub), and neither is any point it dominates
     val = np.empty(n_ops)
     ub, lam = _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr,
                             fixed, cap, budget, val, lam_hint)
@@ -298,22 +302,29 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
         else:
             sub[i] = sub[left[i]] + sub[right[i]]
             g[i] = max(g[left[i]] + sub[right[i]], sub[left[i]] + g[right[i]])
-    rest = np.full(n_ops, np.inf)
-    rest[hi] = -lam * budget
+    rest, rn = np.full(n_ops, np.inf), np.full(n_ops, np.inf)
+    rest[hi] = rn[hi] = -lam * budget
     for i in range(hi, lo - 1, -1):
         if kind[i] == SERIES:
-            rest[left[i]] = min(rest[left[i]], rest[i] + g[right[i]])
-            rest[right[i]] = min(rest[right[i]], rest[i] + g[left[i]])
+            a, d = left[i], right[i]
+            rest[a] = min(rest[a], rest[i] + g[d])
+            rest[d] = min(rest[d], rest[i] + g[a])
+            rn[a] = min(rn[a], rn[i] + sub[d])
+            rn[d] = min(rn[d], rn[i] + sub[a])
         elif kind[i] > SERIES:
-            rest[left[i]] = min(rest[left[i]], rest[i] + sub[right[i]])
-            rest[right[i]] = min(rest[right[i]], rest[i] + sub[left[i]])
+            a, d = left[i], right[i]
+            rest[a] = min(rest[a], rest[i] + sub[d])
+            rest[d] = min(rest[d], rest[i] + sub[a])
+            rn[a] = min(rn[a], max(rn[i] + sub[d], rest[i] + g[d]))
+            rn[d] = min(rn[d], max(rn[i] + sub[a], rest[i] + g[a]))
     lim = ub + 1e-9 * abs(ub) + 1e-300
     finite = lim < np.inf
     for i in range(lo, hi + 1):
-        finite = finite and abs(rest[i]) < np.inf
+        finite = finite and abs(rest[i]) < np.inf and abs(rn[i]) < np.inf
     if not finite:  # no bound (nothing fits the greedy, or extreme values overflow)
         lam = 0.0
         rest[:] = 0.0
+        rn[:] = 0.0
         lim = ext_ub + 1e-9 * abs(ext_ub) + 1e-300 if abs(ext_ub) < np.inf else np.inf
     # fronts, bottom-up, in one pool: latency ascending, cost strictly descending; fa/fb
     # are a point's parts (pool indices; a leaf's table position in fa)
@@ -341,11 +352,11 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
                 cr = cost[r] if fixed[v] < 0 else 0.0
                 if cr < best:
                     best = cr
-                    if cr + lam * lat[r] + rest[i] <= lim:
+                    if cr + lam * lat[r] + rest[i] <= lim and cr + rn[i] <= lim:
                         fl[n], fc[n], fa[n], fb[n] = lat[r], cr, r - row_ptr[v], -1
                         n += 1
         elif k == DELAY:
-            if delay[arg[i]] <= c and lam * delay[arg[i]] + rest[i] <= lim:
+            if delay[arg[i]] <= c and lam * delay[arg[i]] + rest[i] <= lim and rn[i] <= lim:
                 if n + 1 > fl.shape[0]:
                     fl, fc, fa, fb = _grow(fl, n + 1), _grow(fc, n + 1), _grow(fa, n + 1), _grow(fb, n + 1)
                 fl[n], fc[n], fa[n], fb[n] = delay[arg[i]], 0.0, -1, -1
@@ -368,8 +379,8 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
                     if fl[a0] + fl[y] <= c:
                         h = _push(hl, hc, hy, h, fl[a0] + fl[y], fc[a0] + fc[y], y)
                         px[y - b0] = a0
-                # (no pair costs less than lim - rest - lam * the least pair latency)
-                best = lim - rest[i] - lam * (fl[a0] + fl[b0])
+                # (no pair kept costs lim - rest - lam * the least pair latency, or lim - rn, or more)
+                best = min(lim - rest[i] - lam * (fl[a0] + fl[b0]), lim - rn[i])
                 while h > 0:
                     L, C, y = hl[0], hc[0], hy[0]
                     h = _pop(hl, hc, hy, h)
@@ -405,7 +416,7 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
                 while True:
                     L = max(fl[x], fl[y])
                     C = fc[x] + fc[y]
-                    if C + lam * L + rest[i] <= lim:
+                    if C + lam * L + rest[i] <= lim and C + rn[i] <= lim:
                         if n > start[i] and fl[n - 1] == L:
                             n -= 1  # same latency, cheaper: replaces the last point
                         fl[n], fc[n], fa[n], fb[n] = L, C, x, y
