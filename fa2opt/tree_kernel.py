@@ -46,8 +46,10 @@ its row least in c + λ·latency, bisection on λ), slack-filled (leaves moved t
 slower rows while the budget holds); for a point (l, c) of sub-expression i,
 c + λ·l + rest_i ≤ c(x) + λ·(lat(x) − budget) ≤ c(x) for every feasible x through it, where
 rest_i sums a Lagrangian lower bound of each series sibling on i's path to the root and the
-cheapest cost of each parallel sibling, less λ·budget. A point above ``ub`` (loosened by
-1e-9 of it) is dropped, and so is everything it dominates; in an enumeration ``ub`` is
+cheapest cost of each parallel sibling, less λ·budget; and c + rn_i ≤ c(x) too, where at
+a parallel the sibling's Lagrangian bound pays the latency instead (``tree_numba._tree``).
+A point above ``ub`` by either (loosened by 1e-9 of it) is dropped, and so is everything
+it dominates; in an enumeration ``ub`` is
 also at most what the best combination so far leaves the tree. (Non-finite values switch
 the bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-node chain in
 ~25 ms, a 1,000-node nested SP in 20-40 ms (the Python DP: 1.0-1.4 s and 0.2-0.3 s).
