@@ -46,8 +46,9 @@ the only data-dependent ordering kept per decision is the coupling search's node
 Where the arithmetic declares a compiled tree DP (``Arithmetic.tree``) and the compiled
 kernels run, :meth:`Plan.decide` first tries that instead: one call per component on its
 trees compiled once per plan (:mod:`fa2opt.tree_kernel`; a component's coupling nodes'
-pruned candidates enumerated, at most ``MAX_COMBINATIONS`` combinations), no pruning pass
-without coupling nodes; where it declines, the steps above decide.
+pruned candidates, which the kernel finds, enumerated: at most ``MAX_COMBINATIONS``
+combinations) on the problem's packed tables, with no pruning pass; where it declines, the
+steps above decide.
 """
 
 from __future__ import annotations
