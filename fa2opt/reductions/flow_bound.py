@@ -1451,7 +1451,7 @@ class LPSearch:
                 self.improve()
             if lb < exact.best - self.tol() and self.explored >= DP_BOUND_FROM:  # (.dp_bound)
                 lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == DP_BOUND_FROM
-                         else self.dpb.node(y, ub))
+                         else self.dpb.node(y, ub, self.explored))
                 root_lb = lb if self.explored == 1 else root_lb
             if lb >= exact.best - self.tol():
                 continue
