@@ -50,18 +50,21 @@ from .sptree import count_leaves, split_leaves
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
 ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
-# The DPs' budget, in work units rather than seconds (so the nodes a search explores do not
-# depend on the machine, its load, or whether Numba runs the search's passes): a search node
-# earns ``LPSearch``'s λ columns plus its passes' slots (n_lam + Σ_f |G_f|); a DP costs its
-# tree's leaf-candidates plus the pairs its series form (:data:`fa2opt.pareto.PAIRS`) /
-# PAIRS_PER_UNIT; a node's DP runs while the DPs have cost at most SHARE times what the
-# search's nodes earned. Measured on shared-large 60x3-120x6 (Numba loaded, 2026-12-02): a
-# node's other work ~2-6 µs per unit (2.3-10 ms a node), a DP 1.4-11 ms at 450-41,000 pairs:
-# ~4 µs a leaf-candidate and ~0.25 µs a pair. SHARE 1.0 against 0.5 (side by side, docs/fa2.md):
-# 0.5 starved the DPs where they pay (60x3 seed 0: 112 search nodes instead of 26);
-# the time budget it replaces was 0.5 of seconds, which let a 80-node tree's DP (~20 ms
-# without Numba's passes) run at nearly every node
-SHARE = 1.0
+# The DPs' budget, in work units rather than seconds, so the nodes a search explores do not
+# depend on the machine, its load, or whether Numba runs the search's passes (with the time
+# budget it replaces, 0.5 of the search's other seconds, shared-large 60x3 seed 0 explored
+# 40-89 nodes from run to run with Numba, 22-64 without). A search node earns FlowLP.work
+# (λ columns + DAG slots); a DP costs its tree's leaf-candidates plus the pairs its series
+# form (fa2opt.pareto.PAIRS) / PAIRS_PER_UNIT; a node's DP runs while the DPs have cost at
+# most SHARE times what the search's nodes earned. Measured on shared-large 60x3-200x10, cost
+# and weighted accuracy (2026-12-02, Numba loaded): a DP 1-10 ms at 450-39,000 pairs (~4 µs
+# a leaf-candidate, ~0.25 µs a pair), a node 1.1-13 ms at 2.5-17 µs a unit; the estimated
+# DP/node ratio came within 0.45-3.3x of the timed one. SHARE side by side (docs/fa2.md):
+# 0.5 and 1 starved the DPs where they pay (cost, 60x3 seed 0: 112 and 26 nodes against 14;
+# accuracy-weighted 80x4 seed 1: 9,641 nodes into the time limit at 0.5; 150x6 seed 1: 455
+# nodes at 1 against 222); 2 lost accuracy-weighted 60x3 seed 0 (107 nodes, 61 DPs against
+# 38, 16 at 1.5), 3 its seed 2 (94 nodes, 52 DPs against 101, 24: 0.42 against 0.22 s)
+SHARE = 1.5
 PAIRS_PER_UNIT = 16
 # flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
 # reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
@@ -98,7 +101,7 @@ class DPBound:
         self.kept: int | None = None  # the flow whose (2) is used below the root
         # the DPs' budget in work units (SHARE): each search node earns the LP's λ columns
         # plus the passes' slots, each DP costs its leaf-candidates and series pairs
-        self.node_work = lp.n_lam + len(lp.slot_flow)
+        self.node_work = lp.work
         self.spent = 0.0  # the DPs' work so far
 
     def flow_parts(self, i: int) -> tuple:
