@@ -99,6 +99,12 @@ def pareto_prune_points(lat: np.ndarray, cost: np.ndarray, order: np.ndarray) ->
 
 # -- front arithmetic ----------------------------------------------------------------------
 
+# pairs formed by :func:`series` so far (never reset; a caller takes differences): the
+# DP's work in a unit that does not depend on the machine (the one-flow-exact bound's
+# budget, :mod:`fa2opt.reductions.dp_bound`, counts its DPs' work by it)
+PAIRS = [0]
+
+
 def series(a: Front, b: Front, cap: float, bd: Bound | None = None) -> Front:
     """(min, +) convolution of two fronts, keeping latencies ≤ cap. With a bound ``bd`` =
     (μ, lim), μ ≥ 0 (the bounded DP's fold), the pairs formed in numpy drop those with
@@ -107,6 +113,7 @@ def series(a: Front, b: Front, cap: float, bd: Bound | None = None) -> Front:
     bound too); 0.92-0.94x the time of nested SP graphs of 1,000 nodes (alternating runs)."""
     al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
     na, nb = len(al), len(bl)
+    PAIRS[0] += na * nb
     if na * nb <= NUMPY_PAIRS:
         if type(al) is _NDARRAY:  # a numpy front: its lists (`type` is cheaper than isinstance)
             al, ac = al.tolist(), ac.tolist()

@@ -98,7 +98,7 @@ def test_fa2_with_the_dp_bound_forced_equals_brute_force_on_weighted_accuracy(mo
     calls = []
     real = dp_bound.DPBound.node
     monkeypatch.setattr(dp_bound.DPBound, "node",
-                        lambda self, y, ub: calls.append(self.kept) or real(self, y, ub))
+                        lambda self, y, ub, explored: calls.append(self.kept) or real(self, y, ub, explored))
     rng = random.Random(100)
     for _ in range(60):
         u = rng.random()
@@ -136,3 +136,35 @@ def test_root_keeps_the_bound_only_where_it_closes_the_gap(monkeypatch):
             assert got == -np.inf
             dropped += 1
     assert kept >= 1 and dropped >= 1
+
+
+def test_search_nodes_do_not_depend_on_the_clock(monkeypatch):
+    """The DPs' budget (SHARE) and the separation rounds are counted in work, not seconds: a
+    clock that jumps a second at every reading (a slow, loaded machine) leaves the same search
+    (shared-large 60x3 seed 0, where (2) is kept and its budget binds; no time limit)."""
+    import time
+
+    from fa2opt.generate import FAMILIES
+    from fa2opt.reductions import clear_cache
+    from fa2opt.solver import get_solver
+
+    problem = fa2opt.Problem.from_instance(FAMILIES["shared-large"].generator(np.random.default_rng(0), 60, 3))
+    calls = []
+    real = dp_bound.DPBound.flow_bound
+    monkeypatch.setattr(dp_bound.DPBound, "flow_bound",
+                        lambda self, i, y, ub: calls.append(i) or real(self, i, y, ub))
+    fa2 = get_solver("fa2")
+    clear_cache()
+    a = fa2.solve(problem)
+    used = len(calls)
+    now = [time.perf_counter()]
+
+    def jumpy() -> float:
+        now[0] += 1.0
+        return now[0]
+
+    monkeypatch.setattr(time, "perf_counter", jumpy)
+    clear_cache()
+    b = fa2.solve(problem)
+    assert used > 2  # (2) ran below the root
+    assert (b.cost, b.extra["search_nodes"], len(calls) - used) == (a.cost, a.extra["search_nodes"], used)

@@ -357,14 +357,11 @@ class _Search:
         """GMI rounds (4) at the root (:func:`~fa2opt.reductions.flow_bound.gmi_rounds`;
         ``ub``: the root's bounds, every row of the caller's subproblem the exact tests left,
         so every cut holds for every choice of it meeting the SLAs and budgets), within
-        ``GMI_MAX_S`` and the deadline. From then on the bound is (5). Returns the last
-        (λ, duals), or None when HiGHS reports no optimum."""
+        the deadline. From then on the bound is (5). Returns the last (λ, duals), or None
+        when HiGHS reports no optimum."""
         t0 = time.perf_counter()
         self.stats["lp_root_lp"] = self.lp.value
-        stop = t0 + flow_bound.GMI_MAX_S
-        if self.deadline is not None:
-            stop = min(stop, self.deadline)
-        sol = flow_bound.gmi_rounds(self.lp, ub, sol, stop)
+        sol = flow_bound.gmi_rounds(self.lp, ub, sol, self.deadline)
         self.stats["lp_gmi_rows"] = self.lp.lp.getNumRow() - self.lp.n_base_rows
         self.stats["lp_gmi_s"] = time.perf_counter() - t0
         return sol

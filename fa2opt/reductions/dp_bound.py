@@ -27,20 +27,22 @@ Cost: one DP over flow i's tree per search node (O(tree · front); ~20 ms on an 
 against ~1.3 ms for the LP), so :class:`DPBound` is measured once, at the search's
 ``flow_bound.DP_BOUND_FROM``-th node (searches the LP closes sooner never pay), for the
 ``ROOT_FLOWS`` flows with the most LP flow, and the best flow kept only when it closes
-``MIN_GAIN`` of the gap there; below, a node's DP runs while the DPs have used at most
-``SHARE`` times the rest of the search's time. Flows with many non-SP copies are not tried
+``MIN_GAIN`` of the gap there; below, a node's DP runs while the DPs' work has been at most
+``SHARE`` times the search's, both counted in deterministic units (leaf-candidates and
+series pairs of the DPs, LP columns and DAG slots per search node; not seconds, so the
+search explores the same nodes on any machine, loaded or not, with Numba or without). Flows with many non-SP copies are not tried
 (``MAX_LEAVES_PER_NODE``). Measured in docs/fa2.md: the weighted-accuracy shared graphs that
 ran into any time limit now close in tens of nodes; cost-only shared graphs gain too.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Mapping
 
 import numpy as np
 
+from .. import pareto
 from .decouple import DecoupledProblem
 from .search import RemainderSolver
 from .sptree import count_leaves, split_leaves
@@ -48,7 +50,22 @@ from .sptree import count_leaves, split_leaves
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
 ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
-SHARE = 0.5  # the DPs' time at most this many times the rest of the search's
+# The DPs' budget, in work units rather than seconds, so the nodes a search explores do not
+# depend on the machine, its load, or whether Numba runs the search's passes (with the time
+# budget it replaces, 0.5 of the search's other seconds, shared-large 60x3 seed 0 explored
+# 40-89 nodes from run to run with Numba, 22-64 without). A search node earns FlowLP.work
+# (λ columns + DAG slots); a DP costs its tree's leaf-candidates plus the pairs its series
+# form (fa2opt.pareto.PAIRS) / PAIRS_PER_UNIT; a node's DP runs while the DPs have cost at
+# most SHARE times what the search's nodes earned. Measured on shared-large 60x3-200x10, cost
+# and weighted accuracy (2026-12-02, Numba loaded): a DP 1-10 ms at 450-39,000 pairs (~4 µs
+# a leaf-candidate, ~0.25 µs a pair), a node 1.1-13 ms at 2.5-17 µs a unit; the estimated
+# DP/node ratio came within 0.45-3.3x of the timed one. SHARE side by side (docs/fa2.md):
+# 0.5 and 1 starved the DPs where they pay (cost, 60x3 seed 0: 112 and 26 nodes against 14;
+# accuracy-weighted 80x4 seed 1: 9,641 nodes into the time limit at 0.5; 150x6 seed 1: 455
+# nodes at 1 against 222); 2 lost accuracy-weighted 60x3 seed 0 (107 nodes, 61 DPs against
+# 38, 16 at 1.5), 3 its seed 2 (94 nodes, 52 DPs against 101, 24: 0.42 against 0.22 s)
+SHARE = 1.5
+PAIRS_PER_UNIT = 16
 # flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
 # reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
 # lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)
@@ -82,7 +99,10 @@ class DPBound:
             self.tried.append(total <= MAX_LEAVES_PER_NODE * len(nodes))
             self.flows.append(None)
         self.kept: int | None = None  # the flow whose (2) is used below the root
-        self.t0, self.spent = time.perf_counter(), 0.0  # the search's start, seconds in DPs
+        # the DPs' budget in work units (SHARE): each search node earns the LP's λ columns
+        # plus the passes' slots, each DP costs its leaf-candidates and series pairs
+        self.node_work = lp.work
+        self.spent = 0.0  # the DPs' work so far
 
     def flow_parts(self, i: int) -> tuple:
         """Flow i's (tree with each duplicated leaf its own alias, candidates with the
@@ -103,7 +123,8 @@ class DPBound:
             slots = [(a, lp.index[v], 1.0 / leaves_of[v]) for a, v in names]
             outside = np.ones(len(lp.nodes), dtype=bool)
             outside[[lp.index[v] for v in counts]] = False
-            self.flows[i] = (tree, cands, slots, outside, f.budget_ms)
+            work = sum(len(cands[a].latency) for a, _, _ in slots)  # the DP's leaf-candidates
+            self.flows[i] = (tree, cands, slots, outside, f.budget_ms, work)
         return self.flows[i]
 
     def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:
@@ -122,12 +143,12 @@ class DPBound:
         Y_other = Yf[others].sum(axis=0)
         val = lp.cost + Y_other[lp.owner] * lp.lat
         val = np.where(ub > 0, val, BIG)
-        tree, cands, slots, outside, budget = self.flow_parts(i)
+        tree, cands, slots, outside, budget, work = self.flow_parts(i)
         ptr = lp.ptr
         weight = {a: (val[ptr[j]:ptr[j + 1]] * share).tolist() for a, j, share in slots}
-        t = time.perf_counter()
+        pairs = pareto.PAIRS[0]
         r = self.remainder(tree, budget, cands, None, weight)
-        self.spent += time.perf_counter() - t
+        self.spent += work + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
         if r is None:
             return np.inf  # flow i meets its SLA with no allowed choice: nothing here is feasible
         # (2) from below: cf is lowered already (FlowLP.flow_weights); the DP's value and the
@@ -158,13 +179,14 @@ class DPBound:
         # not kept: not used here either (one rule: (2) bounds a node only where it is on)
         return -np.inf
 
-    def node(self, y: tuple, ub: np.ndarray) -> float:
-        """(2) at a later search node (−inf when it is off, or while the DPs have taken
-        more than ``SHARE`` times the rest of the search's time: they then wait for the LP
-        search to catch up, so a search they do not shorten is at most about 1 + SHARE
-        times slower)."""
+    def node(self, y: tuple, ub: np.ndarray, explored: int) -> float:
+        """(2) at a later search node, the search's ``explored``-th (−inf when it is off, or
+        while the DPs' work exceeds ``SHARE`` times the search's: they then wait for the LP
+        search to catch up). Counted in work units, not seconds, so the nodes searched do
+        not depend on the machine's speed or load (or on whether Numba speeds the search's
+        passes up)."""
         if self.kept is None:
             return -np.inf
-        if self.spent > SHARE * (time.perf_counter() - self.t0 - self.spent):
+        if self.spent > SHARE * explored * self.node_work:
             return -np.inf
         return self.flow_bound(self.kept, y, ub)

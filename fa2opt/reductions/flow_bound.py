@@ -38,7 +38,10 @@ classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
 (:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
 duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
-(1) stays a bound for any π. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
+(1) stays a bound for any π; the rounds stop within ``SEPARATE_SHARE`` of the search's work
+so far, counted in units (λ columns and DAG slots a node, ``SEPARATE_ROUND`` a slot a round)
+rather than seconds, so that the cuts, and the search after them, are the same on any
+machine. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
 Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separated at the
 root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
 still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
@@ -130,7 +133,17 @@ CUT_FIRST = 256
 # on the fuzzed 5x5 lattice that ran 105,560 nodes without cuts 9 % (docs/fa2.md)
 CUT_EARLY = 32
 CUT_STALL = 0.25
-SEPARATE_SHARE, SEPARATE_MIN_S = 0.25, 0.1  # separation rounds' time budget (LPSearch.separate)
+# cover-cut separation rounds (LPSearch.separate), in work units, not seconds (so the cuts,
+# and the nodes after them, do not depend on the machine's speed or load): a search node
+# earns FlowLP.work (λ columns + DAG slots), a round costs SEPARATE_ROUND units a DAG slot
+# (its pass over the DAGs with up to flow_cuts.LABELS labels a node, and an LP re-solve);
+# rounds while they have cost at most SEPARATE_SHARE of what the nodes explored so far
+# earned, or SEPARATE_MIN_WORK. Measured with Numba (2026-12-02): a node ~9-12 µs a unit, a
+# round 8-19 units a slot (the stalled 5x5 lattice: 36 rounds of 2.4 ms at node 32; shared-
+# large 150x6 seed 1: 130 ms a round, 110 of them the pass). The time budget these replace
+# was a quarter of the search's time, at least 0.1 s (~10,000 units): the lattice's 36
+# rounds fit (14,400 units), six flows over 150 nodes get ~7 rounds at node 256 (~0.9 s)
+SEPARATE_SHARE, SEPARATE_MIN_WORK, SEPARATE_ROUND = 0.25, 16_000, 16
 NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 # the cut family separated: "gmi" (GMI cuts (4) from the root's tableau, bound (5)) or
@@ -166,8 +179,7 @@ GMI_STALLED = 128
 GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
-# on the machine's load), within GMI_MAX_S (~20-60 ms a round on 300-400 nodes)
-GMI_MAX_S = 2.0
+# on the machine's load; ~20-60 ms a round on 300-400 nodes), only the deadline stops them sooner
 # plunges (components of at least GMI_MIN_COUPLING coupling nodes): every PLUNGE_EVERY-th
 # search node popped from the queue starts a dive of up to PLUNGE_DEPTH steps, each into the
 # best child of the node before (its LP near integral, its rounding a better primal)
@@ -476,6 +488,9 @@ class FlowLP:
         self.at_bound = highs.HighsModelStatus.kObjectiveBound
         self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
         self.last_ub = np.ones(n_lam)  # λ's upper bounds in the LP now
+        # a search node's work units (the budgets of SEPARATE_SHARE and dp_bound.SHARE): the
+        # λ columns and the DAG slots its LP and passes go over
+        self.work = n_lam + len(self.slot_flow)
         if not cached:
             _STRUCTURE[0] = (graphs, layout, None)
 
@@ -733,16 +748,17 @@ def cost_grain(costs: np.ndarray) -> float:
     return 0.0
 
 
-def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
+def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
     """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``: the
     root's bounds, so the cuts are global), until none is violated, a round raises the LP
-    value by less than ``GMI_STALL`` of what the rounds before raised it, ``stop``, or
-    ``GMI_ROUNDS`` rounds; then the cuts with a zero dual are dropped. Returns the last
+    value by less than ``GMI_STALL`` of what the rounds before raised it, the deadline
+    ``stop`` (``perf_counter`` seconds; None: none), or ``GMI_ROUNDS`` rounds; then the cuts
+    with a zero dual are dropped. Returns the last
     (λ, duals), or None when HiGHS reports no optimum. Shared by :class:`LPSearch` and the
     extensions' LP search (:mod:`fa2opt.extensions.lp_search`)."""
     first = lp.value
     for _ in range(GMI_ROUNDS):
-        if time.perf_counter() > stop:
+        if stop is not None and time.perf_counter() > stop:
             break
         cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND)
         if not cuts:
@@ -987,20 +1003,17 @@ class LPSearch:
         lp = self.lp
         if sol is None:
             return None
-        # separation time at most SEPARATE_SHARE of the search's so far (at least
-        # SEPARATE_MIN_S): six flows over 150 nodes took 2.4 s of rounds after a 1.9 s search
-        # that they did not shorten; the stalled lattice's took 0.07 s
-        t0 = time.perf_counter()
-        stop = t0 + max(SEPARATE_MIN_S, SEPARATE_SHARE * (t0 - self.started))
-        if self.deadline is not None:
-            stop = min(stop, self.deadline)
         if self.cuts == "gmi":
-            stop = t0 + GMI_MAX_S
-            if self.deadline is not None:
-                stop = min(stop, self.deadline)
-            return self.separate_gmi(ub, sol, stop)
-        for _ in range(flow_cuts.MAX_ROUNDS):
-            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or time.perf_counter() > stop:
+            return self.separate_gmi(ub, sol, self.deadline)
+        # rounds within SEPARATE_SHARE of the search's work so far, at least
+        # SEPARATE_MIN_WORK (six flows over 150 nodes took 2.4 s of rounds after a 1.9 s
+        # search that they did not shorten; the stalled lattice's 36 took 0.07 s)
+        budget = max(SEPARATE_MIN_WORK, SEPARATE_SHARE * self.explored * lp.work)
+        round_work = SEPARATE_ROUND * len(lp.slot_flow)
+        for r in range(flow_cuts.MAX_ROUNDS):
+            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or (r + 1) * round_work > budget:
+                break
+            if self.deadline is not None and time.perf_counter() > self.deadline:
                 break
             cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget, sol[0])
             if not cuts:
@@ -1015,7 +1028,7 @@ class LPSearch:
             sol = lp.solve(ub)
         return sol
 
-    def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float) -> tuple | None:
+    def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
         """:func:`gmi_rounds` on this search's LP."""
         return gmi_rounds(self.lp, ub, sol, stop)
 
@@ -1451,7 +1464,7 @@ class LPSearch:
                 self.improve()
             if lb < exact.best - self.tol() and self.explored >= DP_BOUND_FROM:  # (.dp_bound)
                 lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == DP_BOUND_FROM
-                         else self.dpb.node(y, ub))
+                         else self.dpb.node(y, ub, self.explored))
                 root_lb = lb if self.explored == 1 else root_lb
             if lb >= exact.best - self.tol():
                 continue
