@@ -82,7 +82,7 @@ from typing import Collection, Mapping, Sequence
 import numpy as np
 
 from . import cpu_kernels
-from .reductions.sptree import Delay, Leaf, Series, SPTree
+from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
 from .tables import PackedTables
 
 # a program's operations, and forest_dp's codes below: fa2opt.tree_numba compiles these
@@ -129,9 +129,10 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
                     coupling: Collection[str] = ()) -> TreeProgram:
     """``trees`` (whose leaves are nodes of ``order``, the tables' order: those not in
     ``coupling`` each once over all trees) as a :class:`TreeProgram`. O(distinct
-    sub-expressions and their parts); one post-order walk on an explicit stack (as
-    :func:`~fa2opt.reductions.sptree.postorder`), no recursion; a sub-expression shared
-    within a tree (node reduction's copies) is one operation."""
+    sub-expressions and their parts); an explicit post-order
+    (:func:`~fa2opt.reductions.sptree.postorder`), no recursion; a sub-expression shared
+    within a tree (node reduction's copies) is one operation. The operations' columns are
+    built as lists, one array each (a list of tuples made one array cost twice as much)."""
     index = {v: i for i, v in enumerate(order)}
     coupled = set(coupling)
     kind: list[int] = []
@@ -144,15 +145,23 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
     mine: set[int] = set()
     for tree in trees:
         op: dict[int, int] = {}  # sub-expression (by identity) → its operation
-        stack: list = [tree]
-        while stack:
-            t = stack.pop()
+        for t in postorder(tree):
             tp = type(t)
-            if tp is tuple:  # (t,): its parts are done; a balanced binary tree of them
-                t = t[0]
-                k = SERIES if type(t) is Series else PARALLEL
+            if tp is Leaf:
+                j = index[t.node]
+                mine.add(j)
+                kind.append(LEAF)
+                arg.append(j)
+                free.append(t.node not in coupled)
+            elif tp is Delay:
+                kind.append(DELAY)
+                arg.append(len(delays))
+                free.append(0)
+                delays.append(float(t.latency_ms))
+            else:  # pairwise rounds: a balanced binary tree of the parts, in their order
+                k = SERIES if tp is Series else PARALLEL
                 parts = [op[id(p)] for p in t.parts]
-                while len(parts) > 1:  # pairwise rounds, in the parts' order
+                while len(parts) > 1:
                     nxt = []
                     for j in range(0, len(parts) - 1, 2):
                         a, b = parts[j], parts[j + 1]
@@ -167,28 +176,9 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
                     parts = nxt
                 op[id(t)] = parts[0]
                 continue
-            i = id(t)
-            if i in op:
-                continue
-            if tp is Leaf:
-                j = index[t.node]
-                mine.add(j)
-                op[i] = len(kind)
-                kind.append(LEAF)
-                arg.append(j)
-                free.append(t.node not in coupled)
-            elif tp is Delay:
-                op[i] = len(kind)
-                kind.append(DELAY)
-                arg.append(len(delays))
-                free.append(0)
-                delays.append(float(t.latency_ms))
-            else:
-                stack.append((t,))
-                stack.extend([p for p in reversed(t.parts) if id(p) not in op])
-                continue
             left.append(-1)
             right.append(-1)
+            op[id(t)] = len(kind) - 1
         roots.append(op[id(tree)])
     members = sorted(mine)
     return TreeProgram(tuple(order), tuple([order[j] for j in members]),
