@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import time
 
-from . import tree_kernel
 from .arithmetic import Arithmetic
 from .edge import decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
-from .plan import Plan, cached_plan, plan_for, pruned
+from .plan import Plan, cached_plan, compiled_path, plan_for, pruned
 from .problem import Problem
 from .solver import Decision, Solver
 
@@ -113,14 +112,14 @@ class FA2Solver(Solver):
                   cutoff: float = float("inf")) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
         structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`).
-        Where the compiled tree DP runs (the arithmetic declares one and
-        :func:`fa2opt.tree_kernel.kernel` loads) there is no pruning pass: the kernel finds
-        what it needs and answers infeasibility itself. Elsewhere pruning comes first, so an
-        infeasible problem is answered without compiling a plan."""
+        Where the compiled tree DP runs (:func:`fa2opt.plan.compiled_path`) there is no
+        pruning pass: the kernel finds what it needs and answers infeasibility itself.
+        Elsewhere pruning comes first, so an infeasible problem is answered without
+        compiling a plan."""
         t1 = time.perf_counter()
         plan = cached_plan(problem) if self._cache else None
         front = None
-        if self.arithmetic.tree is None or tree_kernel.kernel() is None:
+        if not compiled_path(self.arithmetic):
             front = pruned(problem)
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})

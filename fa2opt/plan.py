@@ -131,8 +131,8 @@ class Plan:
         feasible problem). ``front``: :func:`pruned`'s candidates when the caller pruned
         already. Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``, ``search_nodes``."""
         t0 = time.perf_counter()
-        if arithmetic.tree is not None and tree_kernel.kernel() is not None:
-            d, front = self._compiled(problem, arithmetic.tree, front)
+        if compiled_path(arithmetic):
+            d = self._compiled(problem, arithmetic.tree)
             if d is not None:
                 return d
         if front is None:
@@ -224,16 +224,14 @@ class Plan:
             return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
         return Decision("optimal", choice, extra=extra)
 
-    def _compiled(self, problem: Problem, tree: Callable, front: Mapping | None
-                  ) -> tuple[Decision | None, Mapping | None]:
+    def _compiled(self, problem: Problem, tree: Callable) -> Decision | None:
         """The decision by the arithmetic's compiled tree DP (``Arithmetic.tree``), one call
         per component (its flows' trees; its coupling nodes' pruned candidates enumerated),
         nodes in no flow at their cheapest row; or None where it declines: fronts too
         large, or a component with more than :data:`~fa2opt.tree_kernel.MAX_COMBINATIONS`
         combinations of its coupling nodes' candidates (then the steps below decide).
         No pruning pass runs: the kernel's leaves scan the tables under their caps, and it
-        finds the coupling nodes' candidates itself (``front``'s when given). Returns
-        ``front`` as given, for the steps below."""
+        finds the coupling nodes' candidates itself."""
         t0 = time.perf_counter()
         if self.programs is None:  # each on the tables in the plan's order
             self.programs = [tree_kernel.compile_program([self.trees[i] for i in c.flows],
@@ -243,21 +241,19 @@ class Plan:
         packed = problem.packed if problem.packed is not None else pack_tables(tables)
         choice: dict[str, int] = {}
         for comp, program in zip(self.components, self.programs):
-            r = tree(program, packed, [flows[i].budget_ms for i in comp.flows],
-                     {w: front[w][2] for w in comp.coupling}
-                     if comp.coupling and front is not None else None)
+            r = tree(program, packed, [flows[i].budget_ms for i in comp.flows])
             if r is tree_kernel.DECLINED:
-                return None, front
+                return None
             if r is None:  # no choice within the budgets: some node has no candidate left
-                return Decision("infeasible", extra={"compiled": True}), front
+                return Decision("infeasible", extra={"compiled": True})
             choice.update(r[1])
         for v in self.free:  # in no flow: its cheapest row (pruning's last candidate)
             t = tables[v].lists
-            choice[v] = (front[v] if front is not None else front_rows(t[2], t[3]))[2][-1]
+            choice[v] = front_rows(t[2], t[3])[2][-1]
         return Decision("optimal", choice, extra={
             "prune_ms": 0.0, "dp_ms": (time.perf_counter() - t0) * 1e3,
             "coupling_nodes": len(self.coupling), "search_nodes": len(self.components),
-            "compiled": True}), front
+            "compiled": True})
 
     def decoupled(self, problem: Problem, comp: Component,
                   cands: Mapping[str, Candidates]) -> DecoupledProblem:
@@ -274,6 +270,13 @@ class Plan:
         per_flow = tuple(tuple(sorted(self.flow_coupling[i], key=rank.__getitem__))
                          for i in comp.flows)
         return DecoupledProblem(cands, sp, tuple(order), per_flow, counts, ())
+
+
+def compiled_path(arithmetic: Arithmetic) -> bool:
+    """Whether :meth:`Plan.decide` decides by the compiled tree DP first (then with no
+    pruning pass): the arithmetic declares one and its kernel runs
+    (:func:`fa2opt.tree_kernel.kernel`)."""
+    return arithmetic.tree is not None and tree_kernel.kernel() is not None
 
 
 def pruned(problem: Problem) -> dict[str, tuple[list, list, list]] | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import ClassVar, Collection, Mapping, Sequence
+from typing import ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -164,14 +164,12 @@ def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, f
     return limit
 
 
-def fronts(problem: Problem, slack: bool = True, nodes: Collection[str] | None = None
-           ) -> dict[str, tuple[list[float], list[float], list[int]]]:
-    """Per node (of ``nodes``, default all), its candidates as lists ``(latency, cost,
-    table positions)`` -- what :class:`ParetoPrune` wraps into :class:`Candidates` (and a
-    plan's flat sweep uses as they are): the latency limits first (with ``slack``;
-    :func:`latency_limits` needs only each table's fastest row, its position 0), then each
-    table's front under its node's limit (:func:`front_rows` on the table's own lists,
-    ``NodeTable.lists``)."""
+def fronts(problem: Problem, slack: bool = True) -> dict[str, tuple[list[float], list[float], list[int]]]:
+    """Per node, its candidates as lists ``(latency, cost, table positions)`` -- what
+    :class:`ParetoPrune` wraps into :class:`Candidates` (and a plan's flat sweep uses as they
+    are): the latency limits first (with ``slack``; :func:`latency_limits` needs only each
+    table's fastest row, its position 0), then each table's front under its node's limit
+    (:func:`front_rows` on the table's own lists, ``NodeTable.lists``)."""
     tables = problem.tables
     if slack:
         fast = {}
@@ -182,8 +180,8 @@ def fronts(problem: Problem, slack: bool = True, nodes: Collection[str] | None =
     else:
         limits = dict.fromkeys(tables, _INF)
     out = {}
-    for v in tables if nodes is None else nodes:
-        _, _, lat, cost = (t := tables[v]).lists
+    for v, t in tables.items():
+        _, _, lat, cost = t.lists
         out[v] = front_rows(lat, cost, limits[v],
                             (t.latency_ms, t.cost) if len(lat) > _NUMPY_ROWS else None)
     return out
