@@ -31,6 +31,8 @@ SMALL: dict[str, list[tuple[tuple, dict]]] = {
     "lattice": [((2, 3), FEW), ((3, 2), FEW), ((3, 3), FEW), ((2, 4), FEW)],
     "vsp": [((n, 0.3), FEW) for n in (6, 7, 8, 9)],
     "shared-large": [((n, 3), FEW) for n in (6, 8, 9)],
+    "many-flows": [((3, 2, 4), {**FEW, "p_latency": 0.3}), ((2, 3, 5), FEW),
+                   ((3, 3, 6), {**FEW, "p_skip": 0.0})],
     "small": [((n, s), FEW) for s in fam.SMALL_SHAPES for n in (2, 5, 8)
               if gen.MIN_NODES[s] <= n],
 }
@@ -199,6 +201,22 @@ def test_shared_flows_share_most_nodes_and_carry_some_edge_latencies(size):
         assert any(e.latency_ms > 0 for e in inst.edges)
 
 
+@pytest.mark.parametrize("size", [(6, 5, 20), (12, 10, 60)])
+def test_many_flows_are_chains_through_one_pool_that_share_models(size):
+    stages, width, apps = size
+    for seed in range(3):
+        inst = fam.many_flows(np.random.default_rng([seed, apps]), *size, configs=(2, 3))
+        stage = {v.name: int(v.name[1:v.name.index("m")]) for v in inst.nodes}
+        assert len(inst.flows) == apps and len(inst.nodes) <= stages * width
+        assert all(stage[e.src] < stage[e.dst] for e in inst.edges)  # stage order: a DAG
+        used = [v for f in inst.flows for v in f.nodes]
+        assert set(used) == set(stage)  # every model some application's
+        for f in inst.flows:  # one model per stage it keeps, at least two stages
+            assert len({stage[v] for v in f.nodes}) == len(f.nodes) >= 2
+        assert max(used.count(v) for v in stage) >= apps / width  # models are shared
+        assert any(e.latency_ms > 0 for e in inst.edges)
+
+
 def test_shared_flows_defaults_have_no_edge_latencies_like_the_former_builder():
     for seed in range(5):
         inst = fam.shared_flows(np.random.default_rng([2026, seed]))
@@ -260,6 +278,7 @@ MID: dict[str, list[tuple[tuple, dict]]] = {
     "lattice": [((4, 4), {}), ((5, 5), {}), ((3, 8), {})],
     "vsp": [((n, 0.1), {}) for n in (20, 30)],
     "shared-large": [((n, f), {}) for n, f in ((30, 3), (40, 3))],
+    "many-flows": [((5, 4, 12), {}), ((6, 5, 20), {})],
     "small": [((12, s), {}) for s in fam.SMALL_SHAPES],
 }
 

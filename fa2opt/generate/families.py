@@ -16,6 +16,8 @@ Why each is hard for the FA2 reduction:
 - :func:`vsp_edge_latency`: series-parallel, but ~15 % of the edges of series joins carry
   their own latency, so those joins no longer reduce (coupling nodes);
 - :func:`shared_flows`: several flows over mostly the same nodes, one coupled choice per node;
+- :func:`many_flows`: dozens of chains (applications) through one pool of models, each
+  with its own SLA: nearly every node coupled, as many path rows as flows;
 - :func:`small_single_flow`: 2-12 nodes of every shape, no search at all: the per-decision
   overhead.
 
@@ -297,6 +299,40 @@ def shared_flows(rng: np.random.Generator, n: int | Range = (15, 30), flows: int
     return place_slas(inst, positions, decimals=SLA_DECIMALS)
 
 
+def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
+               p_skip: float = 0.2, configs: Range = (10, 40), p_measured: float = 0.5,
+               p_latency: float = 0.2, name: str | None = None) -> Instance:
+    """Many applications over one pool of models (a model zoo): ``stages`` stages of
+    ``width`` models each (detectors, then classifiers, then …), and ``apps`` flows, each a
+    chain that takes one model per stage (drawn uniformly) and skips a stage with probability
+    ``p_skip`` (at least two stages kept, or one when ``stages`` is 1). The graph is the
+    union of the chains (a DAG: edges go from a stage to a later one); a model no
+    application uses is left out. Profiles, rates and SLAs as :func:`shared_flows` (SLAs at
+    t ~ U(0.02, 0.6) of each flow's frontier); a transfer latency U(0.5, 10) ms on each edge
+    with probability ``p_latency``.
+
+    Hard for fa2 as no family above is: dozens of flows, each with its own SLA, share
+    every model they meet, so nearly every node is a coupling node of one component and
+    the search's bound is the LP over as many path rows as flows."""
+    pick = rng_pick(rng)
+    pool = [[f"s{a}m{b}" for b in range(width)] for a in range(stages)]
+    chains = []
+    for _ in range(apps):
+        kept = [a for a in range(stages) if rng.uniform() >= p_skip]
+        while len(kept) < min(2, stages):  # too few stages kept: add back random ones
+            kept = sorted(set(kept) | {pick(0, stages - 1)})
+        chains.append(tuple(pool[a][pick(0, width - 1)] for a in kept))
+    used = {v for c in chains for v in c}
+    nodes = tuple(v for stage in pool for v in stage if v in used)
+    pairs = sorted({(x, y) for c in chains for x, y in zip(c, c[1:])},
+                   key=lambda e: (nodes.index(e[0]), nodes.index(e[1])))
+    topo = Topology("multi-flow", nodes, tuple((x, y, g) for g, (x, y) in enumerate(pairs)),
+                    tuple(tuple(v for v in nodes if v in c) for c in chains), "many-flows")
+    return _instance(rng, topo, name or f"many-flows-{stages}x{width}-{apps}",
+                     configs=configs, p_measured=p_measured,
+                     group_latency=_edge_latencies(rng, topo, p_latency))
+
+
 SMALL_SHAPES = ("chain", "fork-join", "nested-sp", "non-sp", "tree")
 
 
@@ -334,6 +370,8 @@ FAMILIES: Mapping[str, Family] = {
     "vsp": Family(vsp_edge_latency, ((60,), (100,), (150,), (200,))),
     "shared-large": Family(partial(shared_flows, p_latency=0.25),
                            ((60, 3), (80, 4), (100, 5), (120, 6))),
+    # many flows (not one of issue 13's targets: where fa2 still loses to the MILP)
+    "many-flows": Family(many_flows, ((6, 5, 20), (8, 6, 30), (10, 8, 40), (12, 10, 60))),
     # small single-flow graphs (first decision ≥ 200x the MILP; repeated p50 ≤ 0.05 ms)
     "small": Family(small_single_flow, tuple((n, s) for n in range(2, 13) for s in SMALL_SHAPES
                                              if MIN_NODES[s] <= n)),
