@@ -224,8 +224,8 @@ def _doc(**extra: Any) -> dict:
     ({"current": {"a": {"batch": 2, "hardware": "cpu", "units": 1, "variant": "s"}}},
      "current.a"),  # no such row
     ({"current": {"a": {"batch": 1, "hardware": "cpu"}}}, "current.a.units"),
-    ({"current": {"a": {"batch": 1, "hardware": "cpu", "units": 1, "colour": 1}}},
-     "current.a.colour"),
+    ({"current": {"a": {"batch": 1, "hardware": "cpu", "colour": 1}}},  # (colour ignored)
+     "current.a.units"),
     ({"current": {"a": {"batch": 1, "hardware": "cpu", "units": "one"}}}, "current.a.units"),
     ({"current": {"a": {"batch": 1.5, "hardware": "cpu", "units": 1}}}, "current.a.batch"),
     ({"switch_cost": -1}, "switch_cost"),

@@ -19,7 +19,6 @@ from ..io import InputError, label, quote
 from . import RowTerm
 
 KEY = "switch"
-_ROW_KEYS = {"batch", "hardware", "units", "variant"}
 
 
 def parse(instance: Any) -> dict[str, Any]:
@@ -38,11 +37,12 @@ def parse(instance: Any) -> dict[str, Any]:
         if not isinstance(row, Mapping):
             raise InputError(src, field, f"must be an object with batch, hardware, units"
                                          f"[, variant] (got {type(row).__name__})")
-        unknown = sorted(set(row) - _ROW_KEYS)
+        # other keys are ignored, as the spec ignores keys it does not define: a previous
+        # answer's node object (its replicas, latencies and cost beside the identity) is
+        # taken as the deployed row as it is
         missing = sorted({"batch", "hardware", "units"} - set(row))
-        if unknown or missing:
-            raise InputError(src, f"{field}.{label(str((unknown or missing)[0]))}",
-                             "unknown key" if unknown else "missing")
+        if missing:
+            raise InputError(src, f"{field}.{missing[0]}", "missing")
         checks = {"batch": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
                   and math.isfinite(x) and float(x).is_integer(),  # 4.0 as a profile takes it
                   "hardware": lambda x: isinstance(x, str),
