@@ -206,3 +206,39 @@ def test_grid_time_limit_stops_a_long_search_with_the_down_pass_root_bound():
     problem = Problem.from_instance(inst)
     floor = relaxed_bound(problem, declare(problem, ()))
     assert floor < stopped.lower_bound <= exact.cost * (1 + 1e-9) <= stopped.cost * (1 + 1e-9)
+
+
+def test_the_equal_split_search_stops_between_the_bounds_of_one_node():
+    """A search node bounds each candidate of its coupling node by a DP per flow (the grid's
+    take seconds on large trees): the deadline is checked before each, not only when a node
+    is entered, so a stopped search overruns by one DP, not by a node's candidates (an
+    audit's 42-node instance: ``--time-limit 5`` answered after 14.8 s)."""
+    import random
+    import sys
+    import time
+
+    from fa2opt.pareto import pareto_remainder
+
+    from test_fa2 import random_dag_instance
+    from test_flow_bound import decoupled
+
+    for seed in range(400):  # a drawn non-SP graph whose first coupling node has 4+ candidates
+        _, dp = decoupled(random_dag_instance(random.Random(seed), 8, 6, 0.6))
+        if (dp.coupling and len(dp.candidates[dp.coupling[0]]) >= 4
+                and all(c.positions for c in dp.candidates.values())):
+            break
+    else:
+        pytest.fail("no drawn graph with a coupling node of 4 candidates")
+    calls = []
+
+    def slow(*args):
+        calls.append(time.perf_counter())
+        time.sleep(0.05)
+        return pareto_remainder(*args)
+
+    t0 = time.perf_counter()
+    res = sys.modules["fa2opt.reductions.search"]._equal_split_search(dp, slow, t0 + 0.07)
+    assert res is not None and res.timed_out
+    # the first node's candidates: 2 bounds until the deadline, then the root's bound (a
+    # DP per flow); without the check every candidate's bound would run first
+    assert len(calls) < len(dp.candidates[dp.coupling[0]]) + len(dp.flows), len(calls)

@@ -647,6 +647,9 @@ def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
         cw = cands[w]
         children = []
         for k in range(len(cw)):
+            if k and deadline is not None and time.perf_counter() > deadline:
+                del fixed[w]  # (each bound may be a long DP: the grid's take seconds)
+                raise _Deadline
             fixed[w] = k
             b = bound(fixed, fixed_cost + cw.cost[k])
             if b < exact.best:
