@@ -68,7 +68,7 @@ def test_every_cut_holds_for_every_feasible_choice(seed, shared):
         x += 1e-9
         points.append(x / np.add.reduceat(x, lp.ptr[:-1])[lp.owner])
     for lam in points:
-        for cols, rhs in flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, s.slack_budget, lam):
+        for cols, rhs in flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, s.slack_budget, lam)[0]:
             assert float(lam[cols].sum()) > rhs  # separated: violated at the point
             for choice in feasible:
                 assert np.isin(choice, cols).sum() <= rhs
@@ -128,6 +128,22 @@ def test_fa2_with_early_cuts_and_rekeyed_open_nodes_equals_brute_force(seed, sha
         mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
         mp.setattr(FB, "CUT_EARLY", 2)
         mp.setattr(FB, "CUT_STALL", 1.0)
+        check_against(inst)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_fa2_with_a_trial_round_that_always_pays_equals_brute_force(seed, shared):
+    """The trial round forced at the 2nd search node, its first round counted as paying
+    (``TRIAL_GAIN`` 0) and the budget unbounded (rounds until none is violated or the LP
+    stalls), the open nodes re-keyed: nothing better than the optimum is lost."""
+    inst = drawn_instance(seed, shared)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
+        mp.setattr(FB, "CUT_TRY", 2)
+        mp.setattr(FB, "TRIAL_GAIN", 0.0)
+        mp.setattr(FB, "SEPARATE_MIN_WORK", 10**12)
         check_against(inst)
 
 
@@ -204,3 +220,46 @@ def test_rekey_runs_and_a_stalled_lattice_closes_at_its_cuts(monkeypatch):
     assert got.status == want.status == "optimal" and matches(got, want)
     assert calls and calls[0] > 0  # separated mid-search, with open nodes to re-key
     assert got.extra["search_nodes"] <= 4 * FB.CUT_EARLY
+
+
+def test_a_trial_round_that_pays_closes_many_flows_over_one_pool_of_models(monkeypatch):
+    """Many applications over one pool of models (``fa2opt.generate.many_flows``): the trial
+    round at node ``CUT_TRY`` closes at least ``TRIAL_GAIN`` of the gap, the rounds go on,
+    and the search closes in fewer nodes than without the trial; fa2 = the MILP on each.
+    On a lattice whose search runs as long, the trial's first round does not pay: one pass."""
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    passes = []
+    real_cuts = flow_cuts.cover_cuts
+    monkeypatch.setattr(flow_cuts, "cover_cuts",
+                        lambda *a, **k: passes.append(1) or real_cuts(*a, **k))
+    trials = []  # the passes of each trial
+    real = FB.LPSearch.separate
+
+    def separate(self, ub, sol, trial=False):
+        before = len(passes)
+        out = real(self, ub, sol, trial)
+        if trial:
+            trials.append(len(passes) - before)
+        return out
+
+    monkeypatch.setattr(FB.LPSearch, "separate", separate)
+    for seed in (0, 1):
+        inst = FAMILIES["many-flows"].generator(np.random.default_rng(seed), 10, 8, 40)
+        nodes = {}
+        for try_at in (0, FB.CUT_TRY):  # 0: no trial (the search never reaches node 0)
+            monkeypatch.setattr(FB, "CUT_TRY", try_at)
+            trials.clear()
+            got = fa2opt.solve(inst, "fa2", time_limit=60)
+            nodes[try_at] = got.extra["search_nodes"]
+            assert got.status == "optimal"
+        assert len(trials) == 1 and trials[0] >= 3, (seed, trials)  # it paid: rounds went on
+        assert nodes[FB.CUT_TRY] < nodes[0] / 2, (seed, nodes)
+        want = fa2opt.solve(inst, "milp", time_limit=60)
+        assert matches(got, want), (seed, got.cost, want.cost)
+    trials.clear()
+    inst = FAMILIES["lattice"].generator(np.random.default_rng(0), 8, 8)
+    got = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert got.status == "optimal" and got.extra["search_nodes"] > 2 * FB.CUT_TRY
+    assert trials == [1]

@@ -39,9 +39,11 @@ classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 (:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
 duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
 (1) stays a bound for any π; the rounds stop within ``SEPARATE_SHARE`` of the search's work
-so far, counted in units (λ columns and DAG slots a node, ``SEPARATE_ROUND`` a slot a round)
+so far, counted in units (λ columns and DAG slots a node, the labels its pass makes a round)
 rather than seconds, so that the cuts, and the search after them, are the same on any
-machine. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
+machine. One trial round comes first, at the ``CUT_TRY``-th node; the rounds go on at once
+where it closes ``TRIAL_GAIN`` of the gap (many flows through one pool of models), else the
+schedule stands. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
 Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separated at the
 root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
 still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
@@ -135,15 +137,24 @@ CUT_EARLY = 32
 CUT_STALL = 0.25
 # cover-cut separation rounds (LPSearch.separate), in work units, not seconds (so the cuts,
 # and the nodes after them, do not depend on the machine's speed or load): a search node
-# earns FlowLP.work (λ columns + DAG slots), a round costs SEPARATE_ROUND units a DAG slot
-# (its pass over the DAGs with up to flow_cuts.LABELS labels a node, and an LP re-solve);
-# rounds while they have cost at most SEPARATE_SHARE of what the nodes explored so far
-# earned, or SEPARATE_MIN_WORK. Measured with Numba (2026-12-02): a node ~9-12 µs a unit, a
-# round 8-19 units a slot (the stalled 5x5 lattice: 36 rounds of 2.4 ms at node 32; shared-
-# large 150x6 seed 1: 130 ms a round, 110 of them the pass). The time budget these replace
-# was a quarter of the search's time, at least 0.1 s (~10,000 units): the lattice's 36
-# rounds fit (14,400 units), six flows over 150 nodes get ~7 rounds at node 256 (~0.9 s)
-SEPARATE_SHARE, SEPARATE_MIN_WORK, SEPARATE_ROUND = 0.25, 16_000, 16
+# earns FlowLP.work (λ columns + DAG slots), a round costs the labels its pass made
+# (flow_cuts.cover_cuts: ~2-4 µs each, a node's unit ~3-10 µs); rounds while they have cost
+# at most SEPARATE_SHARE of what the nodes explored so far earned, or SEPARATE_MIN_WORK (the
+# last round's labels the estimate of the next). The pass's cost per DAG slot varies 10x with
+# the flows' shapes (60 chains over 120 nodes: ~5 labels a slot, 12 ms a round; vsp 200: 37,
+# 17 ms; shared-large 100x5: 47, 35 ms), which a fixed cost per slot missed both ways
+SEPARATE_SHARE, SEPARATE_MIN_WORK = 0.25, 16_000
+# ... and a trial round comes first, at the CUT_TRY-th node: the rounds go on (within the
+# budget above) only where the first closes at least TRIAL_GAIN of the gap left to the
+# incumbent (many flows, each a short path through a pool of models: 30-65 % of the gap
+# there, against 1-20 % on random DAGs, lattices, vsp and shared-large graphs; docs/fa2.md),
+# else its one pass is all it costs and the schedule of CUT_FIRST / CUT_EARLY stands
+CUT_TRY, TRIAL_GAIN = 8, 0.2
+# ... and only where its pass is cheap: at most TRIAL_WORK nodes' work in labels, else it
+# stops there without cuts (the pass costs 3 nodes' work on those 60 chains, 5-8 on vsp
+# graphs of 60-200 nodes, 21 on shared-large 100x5, where its 20-50 ms doubled searches
+# of 10-15 nodes)
+TRIAL_WORK = 4
 NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 # the cut family separated: "gmi" (GMI cuts (4) from the root's tableau, bound (5)) or
@@ -995,11 +1006,13 @@ class LPSearch:
         fix = {w: int(idx[s] - lp.ptr[s]) for w, s in zip(self.coupling, self.slot)}
         exact.value(fix)
 
-    def separate(self, ub: np.ndarray, sol: tuple) -> tuple | None:
+    def separate(self, ub: np.ndarray, sol: tuple, trial: bool = False) -> tuple | None:
         """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) violated by the LP's λ,
         each added to the LP (globally: they hold for every choice meeting the budgets) and
-        the LP solved again, until none is found, the LP value stalls, or ``MAX_CUTS`` are in.
-        Returns the last (λ, duals), or None when HiGHS reports no optimum."""
+        the LP solved again, until none is found, the LP value stalls, ``MAX_CUTS`` are in,
+        or the rounds have spent their budget (``trial``: also when the first round closes
+        less than ``TRIAL_GAIN`` of the gap left to the incumbent). Returns the last
+        (λ, duals), or None when HiGHS reports no optimum."""
         lp = self.lp
         if sol is None:
             return None
@@ -1009,13 +1022,16 @@ class LPSearch:
         # SEPARATE_MIN_WORK (six flows over 150 nodes took 2.4 s of rounds after a 1.9 s
         # search that they did not shorten; the stalled lattice's 36 took 0.07 s)
         budget = max(SEPARATE_MIN_WORK, SEPARATE_SHARE * self.explored * lp.work)
-        round_work = SEPARATE_ROUND * len(lp.slot_flow)
+        spent = last = 0
         for r in range(flow_cuts.MAX_ROUNDS):
-            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or (r + 1) * round_work > budget:
+            if lp.cut_rhs.size >= flow_cuts.MAX_CUTS or spent + last > budget:
                 break
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 break
-            cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget, sol[0])
+            cuts, last = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget, sol[0],
+                                              max_labels=TRIAL_WORK * lp.work if trial and r == 0
+                                              else math.inf)
+            spent += last
             if not cuts:
                 break
             before = lp.value
@@ -1023,6 +1039,8 @@ class LPSearch:
             sol = lp.solve(ub)
             if sol is None or lp.value - before < 1e-6 * max(1.0, abs(before)):
                 break
+            if trial and r == 0 and lp.value - before < TRIAL_GAIN * (self.exact.best - before):
+                break  # (an infinite incumbent: no gap to judge, the trial stops)
         if sol is not None and lp.cut_rhs.size and DROP_SLACK:
             lp.drop_slack_cuts(sol[1])
             sol = lp.solve(ub)
@@ -1388,6 +1406,12 @@ class LPSearch:
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
+            if self.explored == CUT_TRY and cut_at > CUT_TRY and self.cuts == "cover":
+                # the trial round (TRIAL_GAIN): at the root's LP, its cuts kept whatever it gains
+                root = np.ones(self.lp.n_lam)
+                cut_sol = self.separate(root, self.lp.solve(root), trial=True)
+                if cut_sol is not None:
+                    heap = self.rekey(heap, cut_sol)
             if self.explored == gmi_at // 2:
                 half_popped = popped
             if self.explored == gmi_at and (

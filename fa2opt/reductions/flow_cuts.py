@@ -28,7 +28,8 @@ exceeding the budget; the cut is violated when that sum is below 1. One pass ove
 DAG in topological order with labels (length so far, cost so far, thresholds) per node,
 Pareto-pruned (longer and cheaper), costs ≥ 1 dropped, at most ``LABELS`` per node
 (a heuristic: a missed cover only leaves the bound weaker). O(Σ_f |G_f| · LABELS · K),
-K the most candidates of a node.
+K the most candidates of a node; the labels made are its work (2-4 µs each in CPython: 3,000 a
+pass on 60 chains over 120 nodes, 7,000-20,000 on vsp 200 and shared-large 100×5).
 
 **GMI cuts (4).** A row of the root LP's optimal simplex tableau whose basic variable is a
 λ_{v,k} with fractional value β (distance f0 = β − ⌊β⌋ ∈ (0.01, 0.99)),
@@ -65,8 +66,11 @@ MAX_CUTS = 1000  # cuts kept in the LP at most
 
 
 def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.ndarray,
-               lam: np.ndarray, most: int = 50) -> list[tuple[list[int], float]]:
-    """Violated cuts (3) at ``lam``: each as (its λ columns, its right side |C| − 1).
+               lam: np.ndarray, most: int = 50, max_labels: float = math.inf
+               ) -> tuple[list[tuple[list[int], float]], int]:
+    """Violated cuts (3) at ``lam``, each as (its λ columns, its right side |C| − 1), and the
+    labels the pass made (its work: what the search's separation budget counts); no cuts
+    once the labels exceed ``max_labels`` (the pass stops there).
 
     ``lat``/``ptr``: the candidates' latencies and each node's column range (FlowLP's);
     ``flows``: FlowLP.flows (per flow its topological plan: node index, source row,
@@ -87,6 +91,7 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
             o.append((th, max(0.0, 1.0 - float(lam[list(cols)].sum())), cols))
         opts.append(o)
     found: dict[tuple, tuple[float, list[int], float]] = {}
+    made = 0
     for (plan, _), cap in zip(flows, slack_budget.tolist()):
         labels: list[list[tuple[float, float, tuple]]] = []
         for vi, src, ins, _first, is_sink in plan:
@@ -100,6 +105,9 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
                 if cost < 1.0 - VIOLATION:
                     out.extend((ln + th, c + cost, ch + ((vi, th),)) for ln, c, ch in inc
                                if c + cost < 1.0 - VIOLATION)
+            made += len(out)
+            if made > max_labels:
+                return [], made
             out = _pareto(out)
             labels.append(out)
             if is_sink:
@@ -122,7 +130,7 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
                     break
         cols = [col for vi in chosen for th, _c, cs in opts[vi] if th == chosen[vi] for col in cs]
         cuts.append((cols, float(len(chosen) - 1)))
-    return cuts
+    return cuts, made
 
 
 def _pareto(labels: list[tuple[float, float, tuple]]) -> list[tuple[float, float, tuple]]:
