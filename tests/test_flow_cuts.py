@@ -116,34 +116,26 @@ def test_fa2_with_cuts_at_every_node_equals_brute_force(seed, shared):
         check_against(inst)
 
 
+# cuts separated mid-search at the 2nd search node (any gap left): by the stall trigger, or
+# by the trial round counted as paying (TRIAL_GAIN 0) with an unbounded budget (rounds until
+# none is violated or the LP stalls)
+FORCED = {"stall": {"CUT_EARLY": 2, "CUT_STALL": 1.0},
+          "trial": {"CUT_TRY": 2, "TRIAL_GAIN": 0.0, "SEPARATE_MIN_WORK": 10**12}}
+
+
+@pytest.mark.parametrize("forced", FORCED.values(), ids=list(FORCED))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
-def test_fa2_with_early_cuts_and_rekeyed_open_nodes_equals_brute_force(seed, shared):
-    """The stall trigger forced at the 2nd search node (any gap left): cuts separated
-    mid-search, the open nodes re-keyed by bound (1) at the root's new multipliers and
-    those reaching the incumbent dropped -- nothing better than the optimum is lost."""
+def test_fa2_with_cuts_mid_search_and_rekeyed_open_nodes_equals_brute_force(forced, seed, shared):
+    """Cuts separated at the 2nd search node (:data:`FORCED`), the open nodes re-keyed by
+    bound (1) at the root's new multipliers and those reaching the incumbent dropped --
+    nothing better than the optimum is lost."""
     inst = drawn_instance(seed, shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
         mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
-        mp.setattr(FB, "CUT_EARLY", 2)
-        mp.setattr(FB, "CUT_STALL", 1.0)
-        check_against(inst)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), shared=st.booleans())
-def test_fa2_with_a_trial_round_that_always_pays_equals_brute_force(seed, shared):
-    """The trial round forced at the 2nd search node, its first round counted as paying
-    (``TRIAL_GAIN`` 0) and the budget unbounded (rounds until none is violated or the LP
-    stalls), the open nodes re-keyed: nothing better than the optimum is lost."""
-    inst = drawn_instance(seed, shared)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
-        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
-        mp.setattr(FB, "CUT_TRY", 2)
-        mp.setattr(FB, "TRIAL_GAIN", 0.0)
-        mp.setattr(FB, "SEPARATE_MIN_WORK", 10**12)
+        for name, value in forced.items():
+            mp.setattr(FB, name, value)
         check_against(inst)
 
 
