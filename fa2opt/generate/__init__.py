@@ -25,8 +25,9 @@ Three layers, each usable on its own (tests and ``tests/strategies.py`` use the 
 
 :mod:`.families` holds the large and hard families of issue 13 (dense and random DAGs,
 lattices, series-parallel graphs with per-edge latencies, flows sharing most nodes, many
-applications over one pool of models, small single-flow graphs of every shape), one seeded generator each and the :data:`FAMILIES`
-registry the decision benchmark and the tests iterate over.
+applications over one pool of models, small single-flow graphs of every shape), one seeded
+generator each and the :data:`FAMILIES` registry the decision benchmark and the tests
+iterate over.
 
 :mod:`.draws` holds the random-draw helpers the layers share. Every public name is
 re-exported here, so ``from fa2opt.generate import ...`` works for all of them. See

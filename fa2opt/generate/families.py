@@ -324,8 +324,9 @@ def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
         chains.append(tuple(pool[a][pick(0, width - 1)] for a in kept))
     used = {v for c in chains for v in c}
     nodes = tuple(v for stage in pool for v in stage if v in used)
+    at = {v: i for i, v in enumerate(nodes)}
     pairs = sorted({(x, y) for c in chains for x, y in zip(c, c[1:])},
-                   key=lambda e: (nodes.index(e[0]), nodes.index(e[1])))
+                   key=lambda e: (at[e[0]], at[e[1]]))
     topo = Topology("multi-flow", nodes, tuple((x, y, g) for g, (x, y) in enumerate(pairs)),
                     tuple(tuple(v for v in nodes if v in c) for c in chains), "many-flows")
     return _instance(rng, topo, name or f"many-flows-{stages}x{width}-{apps}",
