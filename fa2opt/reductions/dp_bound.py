@@ -100,8 +100,7 @@ class DPBound:
             self.flows.append(None)
         self.kept: int | None = None  # the flow whose (2) is used below the root
         # the DPs' budget in work units (SHARE): each search node earns the LP's λ columns
-        # plus the passes' slots, each DP costs its leaf-candidates and series pairs
-        self.node_work = lp.work
+        # plus the passes' slots (FlowLP.work), each DP costs its leaf-candidates and pairs
         self.spent = 0.0  # the DPs' work so far
 
     def flow_parts(self, i: int) -> tuple:
@@ -187,6 +186,6 @@ class DPBound:
         passes up)."""
         if self.kept is None:
             return -np.inf
-        if self.spent > SHARE * explored * self.node_work:
+        if self.spent > SHARE * explored * self.lp.work:
             return -np.inf
         return self.flow_bound(self.kept, y, ub)

@@ -1017,7 +1017,7 @@ class LPSearch:
         if sol is None:
             return None
         if self.cuts == "gmi":
-            return self.separate_gmi(ub, sol, self.deadline)
+            return gmi_rounds(lp, ub, sol, self.deadline)
         # rounds within SEPARATE_SHARE of the search's work so far, at least
         # SEPARATE_MIN_WORK (six flows over 150 nodes took 2.4 s of rounds after a 1.9 s
         # search that they did not shorten; the stalled lattice's 36 took 0.07 s)
@@ -1045,10 +1045,6 @@ class LPSearch:
             lp.drop_slack_cuts(sol[1])
             sol = lp.solve(ub)
         return sol
-
-    def separate_gmi(self, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
-        """:func:`gmi_rounds` on this search's LP."""
-        return gmi_rounds(self.lp, ub, sol, stop)
 
     def tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
@@ -1346,6 +1342,13 @@ class LPSearch:
             return masks
         return self.without(masks, drop)
 
+    def cut_root(self, heap: list, trial: bool = False) -> list:
+        """Cuts separated at the root's LP (:meth:`separate`; ``trial``: its trial round),
+        then the open nodes ``heap`` re-keyed by them (:meth:`rekey`): the new heap."""
+        root = np.ones(self.lp.n_lam)
+        cut_sol = self.separate(root, self.lp.solve(root), trial)
+        return heap if cut_sol is None else self.rekey(heap, cut_sol)
+
     def rekey(self, heap: list, root_sol: tuple) -> list:
         """After cuts are separated at the root: the root's rounding with them valued (where
         they close the gap it is often the optimum), and every open search node's key raised
@@ -1407,11 +1410,7 @@ class LPSearch:
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
             if self.explored == CUT_TRY and cut_at > CUT_TRY and self.cuts == "cover":
-                # the trial round (TRIAL_GAIN): at the root's LP, its cuts kept whatever it gains
-                root = np.ones(self.lp.n_lam)
-                cut_sol = self.separate(root, self.lp.solve(root), trial=True)
-                if cut_sol is not None:
-                    heap = self.rekey(heap, cut_sol)
+                heap = self.cut_root(heap, trial=True)  # its cuts kept whatever it gains
             if self.explored == gmi_at // 2:
                 half_popped = popped
             if self.explored == gmi_at and (
@@ -1452,10 +1451,7 @@ class LPSearch:
                     # global, and every node solved from now on has them (once: at the
                     # first node from cut_at whose LP is solved here)
                     cut_at = INF
-                    root = np.ones(self.lp.n_lam)
-                    cut_sol = self.separate(root, self.lp.solve(root))
-                    if cut_sol is not None:
-                        heap = self.rekey(heap, cut_sol)
+                    heap = self.cut_root(heap)
                     sol = self.lp.solve(ub)
                 if sol is not None and self.explored == 1 and self.keeps_basis:
                     self.keep_root_basis()
