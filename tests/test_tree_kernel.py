@@ -5,6 +5,7 @@ declines; and fa2's decisions with it equal to brute force and to those without 
 from __future__ import annotations
 
 import itertools
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -88,7 +89,7 @@ def reference(tree, tabs, budget):
     return None if r is None else r[0]
 
 
-def check_answer(r, tree, nodes, tabs, budget, want, tol=0.0):
+def check_answer(r, tree, nodes, tabs, budget, want):
     if want is None:
         assert r is None
         return
@@ -96,9 +97,9 @@ def check_answer(r, tree, nodes, tabs, budget, want, tol=0.0):
     cost, choice = r
     assert set(choice) == set(nodes)
     lat = {v: tabs[v].lists[2][k] for v, k in choice.items()}
-    assert evaluate(tree, lat) <= budget * (1 + tol)
+    assert evaluate(tree, lat) <= budget
     assert cost == pytest.approx(sum(tabs[v].lists[3][k] for v, k in choice.items()), rel=1e-12)
-    assert cost == pytest.approx(want, rel=tol, abs=0)
+    assert cost == want
 
 
 @settings(max_examples=150, deadline=None)
@@ -121,10 +122,24 @@ def test_float_tables_against_reference_dp(data):
     tabs = data.draw(tables(nodes, integral=False))
     lo = evaluate(tree, {v: tabs[v].lists[2][0] for v in nodes})
     budget = lo * data.draw(st.floats(0.9, 3.0))
-    want = reference(tree, tabs, budget)
     program = tree_kernel.compile_program([tree], nodes)
-    check_answer(tree_kernel.solve(program, pack_tables(tabs), [budget]), tree, nodes, tabs, budget, want,
-                 tol=1e-9)
+    r = tree_kernel.solve(program, pack_tables(tabs), [budget])
+    # float sums grouped differently may disagree about a choice within an ulp of the budget
+    # (a delay of 1.0 and a row of 1.01 against 2.01): the kernel's optimum is bracketed by
+    # the reference's at the budget narrowed and widened by 1e-9 of it
+    narrow, wide = (reference(tree, tabs, budget * (1 + s * 1e-9)) for s in (-1, 1))
+    if wide is None:
+        assert r is None
+        return
+    if narrow is not None:
+        assert r is not None
+    if r is not None:
+        assert r is not tree_kernel.DECLINED
+        cost, choice = r
+        lat = {v: tabs[v].lists[2][k] for v, k in choice.items()}
+        assert evaluate(tree, lat) <= budget * (1 + 1e-9)
+        assert cost == pytest.approx(sum(tabs[v].lists[3][k] for v, k in choice.items()), rel=1e-12)
+        assert wide * (1 - 1e-12) <= cost <= (math.inf if narrow is None else narrow * (1 + 1e-12))
 
 
 def test_program_is_binary_post_order():
