@@ -183,7 +183,7 @@ def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(sys.modules["fa2opt.reductions.fixing"], "fixing_search", spy)
-    rng = random.Random(11)
+    rng = random.Random(12)  # a draw whose coupling space (8) is at least FIXING_MIN_SPACE
     inst = dense_dag_instance(rng, 7, 4, 0.5)
     _, dp, _ = _decoupled(inst)
     space = SEARCH._space(dp)

@@ -140,6 +140,25 @@ def test_leaf_counts_of_a_decomposition_are_its_leaves(seed, n, p):
         assert counts == {v: 1 for v in nodes}
 
 
+def test_node_reduction_prefers_a_vertex_whose_new_arcs_merge_at_once():
+    """In the bridge-like graph 0→1, 0→2, 1→3, 2→3, 2→4, 3→5, 4→5 every node reduction
+    copies one leaf; reducing 2 makes the arc 0 → 3 that 1's branch already has (a parallel
+    merge at once), after which the rest reduces: 2 is the one coupling node. The first
+    vertex in order copied 0, then 3 (two coupling nodes, 7 × 1 kernel combinations where 2
+    has 5 candidates, on a 6-node graph of the bench)."""
+    from fa2opt.reductions.sptree import count_leaves
+
+    nodes = ["n0", "n1", "n2", "n3", "n4", "n5"]
+    preds = {"n0": (), "n1": (("n0", 0.0),), "n2": (("n0", 0.0),),
+             "n3": (("n1", 0.0), ("n2", 0.0)), "n4": (("n2", 0.0),),
+             "n5": (("n3", 0.0), ("n4", 0.0))}
+    tree, red = decompose(nodes, preds)
+    assert red == 1
+    assert {v for v, k in count_leaves(tree).items() if k > 1} == {"n2"}
+    lat = {v: float(i + 1) for i, v in enumerate(nodes)}
+    assert evaluate(tree, lat) == longest(nodes, preds, lat)
+
+
 def test_series_parallel_shapes_need_no_duplication():
     chain = (["a", "b", "c"], {"a": (), "b": (("a", 2.0),), "c": (("b", 0.0),)})
     tree, red = decompose(*chain)

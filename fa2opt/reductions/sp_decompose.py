@@ -29,8 +29,13 @@ Valdes–Tarjan–Lawler / Bein–Kamburowski–Stallmann):
    (*node reduction*, for non-SP flows) an inner vertex x with arcs a_i → x (A_i) and
    x → b_j (B_j) is replaced by arcs a_i → b_j labelled ``Series(A_i, B_j)``: every path
    through x keeps its length, so the expression stays exact, but the A_i (B_j) now occur
-   in several places. The vertex chosen is the one duplicating the fewest node leaves;
-   the duplicated nodes are the *coupling* nodes that :mod:`.decouple` hands to the search.
+   in several places. The vertex chosen is the one duplicating the fewest node leaves,
+   ties broken by the most new arcs a_i → b_j that exist already (each merges in parallel
+   at once, and may let series reductions follow: in the 6-node graph of edges 0→1, 0→2,
+   1→3, 2→3, 2→4, 3→5, 4→5, where every reduction copies one leaf, reducing 2 merges
+   2's copy into 0 → 3 and leaves 2 the one coupling node, while the first vertex in
+   order copied 0 and then 3); the duplicated nodes are the *coupling* nodes that
+   :mod:`.decouple` hands to the search.
    From the first stall on, the joins (:class:`_JoinIndex`) and the vertices' duplication
    costs (a heap) are re-keyed only where arcs changed: O(changed arcs · log) per stall
    instead of a scan of every vertex's arcs (a 300-node random DAG stalls ~400 times).
@@ -319,8 +324,8 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
             dirty = joins.dirty  # the vertices whose arcs changed since the last join search
             dirty.update(alive)
             touched = set(alive)  # ... since the last node reduction's choice (their dup_cost)
-            costs: dict[int, tuple[int, int, int]] = {}
-            heap: list[tuple[int, int, int]] = []  # dup_cost entries; stale ones skipped
+            costs: dict[int, tuple[int, int, int, int]] = {}
+            heap: list[tuple[int, int, int, int]] = []  # dup_cost entries; stale ones skipped
         junction = joins.find(alive, out, inn)
         if junction is not None:
             group, side = junction
@@ -345,19 +350,21 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
             work.append(j)
             continue
         # Not series-parallel: reduce the vertex that duplicates the fewest leaves (its cost
-        # (q−1)·leaves in + (p−1)·leaves out, then p·q, then x; kept on a heap, recomputed
-        # only for the vertices whose arcs changed: a 300-node random DAG reduces ~400 times)
+        # (q−1)·leaves in + (p−1)·leaves out, then the most new arcs that merge at once
+        # (_merges), then p·q, then x; kept on a heap, recomputed only for the vertices whose
+        # arcs changed: a 300-node random DAG reduces ~400 times)
         for x in touched:
             if x in alive:
-                p, q = len(inn[x]), len(out[x])
-                ins = sum(out[a][x][1] for a in inn[x])
-                outs = sum(s for _, s in out[x].values())
-                c = costs[x] = ((q - 1) * ins + (p - 1) * outs, p * q, x)
+                ix, ox = inn[x], out[x]
+                p, q = len(ix), len(ox)
+                ins = sum(out[a][x][1] for a in ix)
+                outs = sum(s for _, s in ox.values())
+                c = costs[x] = ((q - 1) * ins + (p - 1) * outs, -_merges(ix, ox, out), p * q, x)
                 heapq.heappush(heap, c)
         touched.clear()
         while True:
             c = heapq.heappop(heap)
-            x = c[2]
+            x = c[3]
             if x in alive and costs[x] == c:
                 break
         if c[0] > 0:
@@ -374,6 +381,21 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     tree = out[0][1][0]
     assert tree is not None
     return tree, node_reductions
+
+
+def _merges(ix: Mapping[int, None], ox: Mapping[int, object], out: list[dict]) -> int:
+    """How many of the arcs a → b (a in ``ix``, b in ``ox``) that reducing their middle
+    vertex would add exist already: each merges in parallel at once. O(Σ_a min(|out[a]|,
+    |ox|)), at most the p·q arcs the reduction itself makes. (A count taken when the vertex's
+    own arcs last changed: a tie-break, so a stale one costs no exactness.)"""
+    n = 0
+    for a in ix:
+        oa = out[a]
+        if len(oa) < len(ox):
+            n += sum([b in ox for b in oa])
+        else:
+            n += sum([b in oa for b in ox])
+    return n
 
 
 def _label_key(label: SPTree | None) -> object:
