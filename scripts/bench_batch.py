@@ -33,10 +33,9 @@ import argparse
 import contextlib
 import platform
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +46,7 @@ from fa2opt.model import Config, Edge, Flow, Instance, Node
 from fa2opt.problem import Problem
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script's timing helpers
-from bench_kernel import clock, save_rows, timed  # noqa: E402
+from bench_kernel import save_rows, timed  # noqa: E402
 
 DEVICES = ("numpy", "numba", "cupy")
 

@@ -8,14 +8,12 @@ import importlib.util
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import fa2opt
 from fa2opt.experiments import stats
 from fa2opt.experiments.config import config_hash, load_config
 from fa2opt.io import InputError, load_instance

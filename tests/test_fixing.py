@@ -10,7 +10,6 @@ import sys
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import fa2opt
 from fa2opt.model import Config, Edge, Flow, Instance, Node

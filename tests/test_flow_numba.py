@@ -4,7 +4,6 @@ without unfolding (fa2opt.reductions.sptree.count_leaves) equal an unfolding cou
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 
 import numpy as np

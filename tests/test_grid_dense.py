@@ -22,7 +22,7 @@ from fa2opt.problem import Problem
 from fa2opt.reductions import Candidates, Chain, Decouple, ParetoPrune, SeriesParallel
 from fa2opt.reductions.search import search
 from fa2opt.reductions.sp_decompose import decompose
-from fa2opt.reductions.sptree import Leaf, Parallel, Series, SPTree, count_leaves, reduce_tree
+from fa2opt.reductions.sptree import Leaf, SPTree, count_leaves, reduce_tree
 
 SEARCH = sys.modules["fa2opt.reductions.search"]  # the package re-exports the function
 

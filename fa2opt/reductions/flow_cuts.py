@@ -163,7 +163,7 @@ def gmi_cuts(highs, n_lam: int, col_cap: np.ndarray, most: int = 100
     ``col_cap`` (used only to drop a negligible coefficient safely). O(rows · nonzeros of a
     tableau row)."""
     a = highs.getLp()
-    n, m = highs.getNumCol(), highs.getNumRow()
+    n = highs.getNumCol()
     cl, cu = np.asarray(a.col_lower_), np.asarray(a.col_upper_)
     rl, ru = np.asarray(a.row_lower_), np.asarray(a.row_upper_)
     sol = highs.getSolution()
