@@ -446,8 +446,8 @@ def plan_p50_ms(fa2, problem: Problem, reps: int) -> tuple[float, float]:
     decisions each. (Blocks, not single decisions: a repeated decision follows the last one,
     as an autoscaler re-deciding at each new rate does. Alternating one by one timed each
     compiled decision right after a Python one, whose objects had just displaced the
-    kernel's data from the CPU's caches: 0.078 ms at worst on 102 small graphs where the
-    same decisions back to back take 0.03 ms.)"""
+    kernel's data from the CPU's caches: ten of 102 small graphs were over 0.05 ms that way,
+    three with blocks, on the same code.)"""
     plan = fa2.plan(problem)
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(max(reps // PLAN_BLOCK, 3)):
