@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import time
 
 import pytest
 
@@ -213,12 +214,6 @@ def test_the_equal_split_search_stops_between_the_bounds_of_one_node():
     take seconds on large trees): the deadline is checked before each, not only when a node
     is entered, so a stopped search overruns by one DP, not by a node's candidates (an
     audit's 42-node instance: ``--time-limit 5`` answered after 14.8 s)."""
-    import random
-    import sys
-    import time
-
-    from fa2opt.pareto import pareto_remainder
-
     from test_fa2 import random_dag_instance
     from test_flow_bound import decoupled
 
@@ -237,7 +232,7 @@ def test_the_equal_split_search_stops_between_the_bounds_of_one_node():
         return pareto_remainder(*args)
 
     t0 = time.perf_counter()
-    res = sys.modules["fa2opt.reductions.search"]._equal_split_search(dp, slow, t0 + 0.07)
+    res = SEARCH._equal_split_search(dp, slow, t0 + 0.07)
     assert res is not None and res.timed_out
     # the first node's candidates: 2 bounds until the deadline, then the root's bound (a
     # DP per flow); without the check every candidate's bound would run first
