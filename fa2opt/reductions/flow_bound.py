@@ -84,6 +84,23 @@ incumbent is improved by local search whose
 moves are evaluated in one batch (:func:`fa2opt.dag_batch.evaluate_fixings`, the batch axis
 over one instance's subproblems).
 
+**Handing over to the copy split.** With several flows, a search still open at its
+``COPY_SPLIT_AT``-th node bounds the root once more by the copy split of :mod:`.search`
+(every flow kept exact by its own DP, each shared node's cost split between the flows'
+copies, the split improved by subgradient steps), started not from the equal split but from
+the root LP's flows: ``q_{w,j}(k) = (c_{w,k} + Y_w L_{w,k}) / n_w − Y_{f_j,w} L_{w,k} / m``
+(:meth:`~.search._LagrangianSearch.latency_prices`; m: flow f_j's copies of w), at which
+every flow's copies rank w's candidates as the LP does, so with each node once in each
+flow the split's bound is at least (1) at the root's y before its first step. Where that
+bound leaves at most ``COPY_SPLIT_GAP`` of the gap this search has left, the copy split
+searches the rest of the component from it (one incumbent, one memo of fixings); else this
+search goes on. This closes the shape whose LP bound stalls: few flows, each a long path
+through one pool of models, under loose SLAs (every flow's path knapsack is far from its
+convex hull; the split keeps each one integral). The steps after the first are taken only
+where they cost at most ``COPY_SPLIT_SHARE`` of the work this search's nodes have earned
+(:mod:`.dp_bound`'s units), so a component whose flows are large trees does not pay for
+them.
+
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
 objective limit to the cutoff; ``EARLY_STOP``): the node is then pruned at those
@@ -109,15 +126,18 @@ import heapq
 import math
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 
-from .. import cpu_kernels, spec
+from .. import cpu_kernels, pareto, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
-from . import flow_cuts, residues
-from .search import INF, PRUNE_TOL, RemainderSolver, SearchResult, _Exact
+from . import dp_bound, flow_cuts, residues
+from .search import (INF, PRUNE_TOL, RemainderSolver, SearchResult, _Deadline, _Exact,
+                     ROOT_ITERS, _LagrangianSearch, pinned)
+from .sptree import count_leaves
 from .dp_bound import DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
@@ -188,6 +208,16 @@ GMI_STALLED = 128
 # on 150x6 at 128; at 32 the 3-6-flow family lost, 120x6 #0 rho 0.6 66 -> 142; docs/fa2.md).
 # The rounds then switch the one-flow-exact bound (2) off: (5) has no per-flow weights.
 GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
+# several flows: a search still open at its COPY_SPLIT_AT-th node bounds the root by the copy
+# split (.search._LagrangianSearch: every flow exact by its own DP, shared costs split between
+# the flows, the split started from the root LP's flows) and hands the rest of the component
+# over to it where that bound leaves at most COPY_SPLIT_GAP of the gap left to this search;
+# the ascent's steps after the first only where they cost at most COPY_SPLIT_SHARE of the
+# work this search's nodes have earned (dp_bound's units). Few flows, each a long path
+# through a pool of models, loose SLAs: the LP bound stalls there (12x8x10: root 450.4, 3,296
+# nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
+COPY_SPLIT_AT = 64
+COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load; ~20-60 ms a round on 300-400 nodes), only the deadline stops them sooner
@@ -814,6 +844,8 @@ class LPSearch:
         self.col_index = np.arange(self.lp.n_lam)
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
+        self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
+        self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
         self.graphs = tuple(graphs)
         # a subproblem of an enumeration that its parent's root multipliers already settle
@@ -1371,6 +1403,57 @@ class LPSearch:
         heapq.heapify(out)
         return out
 
+    def hand_over(self, heap: list, parent_lb: float) -> SearchResult | None | bool:
+        """The copy split's turn: a component of several flows still open at this search's
+        ``COPY_SPLIT_AT``-th node. The copy split (:class:`.search._LagrangianSearch`, sharing
+        this search's incumbent and memoised fixings) bounds the root, starting from the split
+        of the root LP's flows (:meth:`copy_weights`), with its first ascent step and then the
+        rest of its ``ROOT_ITERS`` where they cost at most ``COPY_SPLIT_SHARE`` of what this
+        search's nodes earned (work units as :mod:`.dp_bound` counts them). Where the bound
+        leaves at most ``COPY_SPLIT_GAP`` of the gap this search has left (its incumbent less
+        the least open bound, the current node's included), the rest of the component is
+        searched by the copy split from that root and its result is the answer; else False:
+        this search goes on (its lower bound at a deadline then takes the root's too)."""
+        exact = self.exact
+        open_lb = min([parent_lb] + [h[0] for h in heap])
+        lag = _LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
+                                pinned(exact.dp), exact)
+        try:
+            pairs = pareto.PAIRS[0]
+            root = lag.root(self.copy_weights(lag), 1)
+            work = (sum(len(lag.flow_cands[i][v].latency) * m for i, t in enumerate(lag.trees)
+                        for v, m in count_leaves(t).items())
+                    + (pareto.PAIRS[0] - pairs) / dp_bound.PAIRS_PER_UNIT)
+            if (root[0] == "branch" and (ROOT_ITERS - 1) * work
+                    <= COPY_SPLIT_SHARE * self.explored * self.lp.work):
+                root = lag.root(iters=ROOT_ITERS - 1, start=root)
+        except _Deadline:
+            return exact.result(self.explored + lag.explored, lag.solves, True,
+                                max(open_lb, lag.root_lb, self.trivial))
+        self.copy_split_root = root[1]
+        if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * (exact.best - open_lb):
+            return False
+        res = lag.run(root)
+        if res is not None:
+            res.explored += self.explored
+            res.stats["handed_over"] = self.explored
+            if res.timed_out:
+                res.lower_bound = min(res.cost, max(res.lower_bound, open_lb, self.trivial))
+        return res
+
+    def copy_weights(self, lag: _LagrangianSearch) -> dict[str, list[float]] | None:
+        """Each copy's latency weight for :meth:`.search._LagrangianSearch.latency_prices`:
+        the root LP's flow y_f through the copy's node in its flow, over that flow's copies
+        of it (None when the root's multipliers have no per-flow part: bound (5))."""
+        if self.root_flows is None:
+            return None
+        ix = self.lp.index
+        psi = {}
+        for w, copies in lag.copies.items():
+            m = Counter(i for i, _ in copies)
+            psi[w] = [float(self.root_flows[i, ix[w]]) / m[i] for i, _ in copies]
+        return psi
+
     def run(self) -> SearchResult | None:
         if self.settled:
             return None
@@ -1413,6 +1496,10 @@ class LPSearch:
                 heap = self.cut_root(heap, trial=True)  # its cuts kept whatever it gains
             if self.explored == gmi_at // 2:
                 half_popped = popped
+            if several and self.explored == COPY_SPLIT_AT:
+                handed = self.hand_over(heap, parent_lb)
+                if handed is not False:
+                    return handed
             if self.explored == gmi_at and (
                     # one flow: not where (2) is kept ((5) would switch it off); several: where
                     # the bound is flat (GMI_FLAT), whether (2) is kept or not
@@ -1458,6 +1545,8 @@ class LPSearch:
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)
+                    if self.explored == 1 and len(y) > 2 and y[2] is not None:
+                        self.root_flows = y[2][0]  # Y_{f,v}: the copy split's start (hand_over)
                     if self.explored == 1 and not self.keeps_basis and len(y) < 4:  # no cuts
                         _ROOT_WEIGHTS[:] = [(self.graphs, (y[0], y[1]))] + [
                             e for e in _ROOT_WEIGHTS[:ROOT_WEIGHTS_KEPT - 1]
@@ -1517,7 +1606,8 @@ class LPSearch:
                 heapq.heappush(heap, kid)
         lower = None
         if timed_out:
-            lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial)
+            lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial,
+                        self.copy_split_root)
         res = exact.result(self.explored, 0, timed_out, lower)
         if res is not None and root_lb is not None and not timed_out:
             res.stats["root_gap"] = (res.cost - root_lb) / max(1.0, abs(res.cost))

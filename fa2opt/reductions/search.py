@@ -41,6 +41,11 @@ most (largest cost spread), one child per candidate, each child bounded with the
 split (warm start; only the flows containing the fixed node are re-solved), visited in
 bound order and then tightened by ``NODE_ITERS`` more steps (``ROOT_ITERS`` at the root).
 
+The ascent starts from the equal split (each copy pays ``c_w / n_w``), or -- when the
+flow-bound search hands a component over (:meth:`.flow_bound.LPSearch.hand_over`) -- from
+the split its root LP's flows give (:meth:`_LagrangianSearch.latency_prices`), which is at
+least the LP's bound before the first step.
+
 **Equal split** (any other arithmetic or plain remainder solver, e.g. the grid DP): each
 leaf of an unfixed coupling node w chooses freely at cost ``c_w / n_w`` (n_w = w's leaves over all flows) --
 the split above without the ascent -- with coupling nodes branched in the decoupling's order
@@ -348,10 +353,13 @@ class _LagrangianSearch:
     """Branch and bound with the Lagrangian cost split (see the module docstring)."""
 
     def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, deadline: float | None,
-                 cutoff: float = INF, pinned: Mapping[str, int] | None = None):
+                 cutoff: float = INF, pinned: Mapping[str, int] | None = None,
+                 exact: _Exact | None = None):
         self.dp, self.remainder, self.deadline = dp, remainder, deadline
         self.pinned = dict(pinned or {})  # single-candidate coupling nodes: fixed at the root
-        self.exact = _Exact(dp, remainder, cutoff)
+        # the incumbent and the memo of full fixings: its own, or those of a search that
+        # hands the component over (.flow_bound.LPSearch.hand_over)
+        self.exact = exact if exact is not None else _Exact(dp, remainder, cutoff)
         self.cands = dp.candidates
         F = len(dp.flows)
         counts = [f.leaf_count if f.leaf_count is not None else count_leaves(f.tree)
@@ -530,12 +538,15 @@ class _LagrangianSearch:
         return next((w for w in self.dp.coupling if w not in fixed), None)
 
     def node(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
-             iters: int) -> Generator:
-        """One search node: bound it, then branch; a child node is visited by yielding its
-        generator (:func:`~fa2opt.reductions.sptree.trampoline`: the search is as deep as
-        there are coupling nodes, which grows with the graph)."""
-        self.explored += 1
-        status, lb, q, res = self.ascend(fixed, fixed_cost, q, res, iters)
+             iters: int, bounded: tuple | None = None) -> Generator:
+        """One search node: bound it (unless ``bounded``: :meth:`ascend`'s result for it),
+        then branch; a child node is visited by yielding its generator
+        (:func:`~fa2opt.reductions.sptree.trampoline`: the search is as deep as there are
+        coupling nodes, which grows with the graph)."""
+        if bounded is None:
+            self.explored += 1
+            bounded = self.ascend(fixed, fixed_cost, q, res, iters)
+        status, lb, q, res = bounded
         if len(fixed) == len(self.pinned):  # the root (every node below fixes one more)
             self.root_lb = lb
         if status != "branch":
@@ -569,10 +580,46 @@ class _LagrangianSearch:
             yield self.node(fixed, fixed_cost + cw[k], q, child_res, NODE_ITERS)
             del fixed[w]
 
-    def run(self) -> SearchResult | None:
+    def latency_prices(self, psi: Mapping[str, list[float]]) -> dict[str, list[list[float]]]:
+        """The split ``q_{w,j}(k) = (c_w(k) + Ψ_w L_{w,k}) / n_w − ψ_{w,j} L_{w,k}`` from
+        latency weights ψ ≥ 0 per copy (``psi[w][j]``, Ψ_w = Σ_j ψ_{w,j}, n_w copies): the
+        copies' prices add up to c_w whatever ψ is. With ψ the LP's flows through each copy
+        (a flow's y_f through w, over its copies) every flow's copies value k as
+        (c_w(k) + Ψ_w L_{w,k}) / n_w plus that flow's own latency term, so each flow's DP is
+        at least its share of the flow bound (:mod:`.flow_bound` (1)) at the same y: the
+        ascent starts at or above the LP's bound instead of the equal split's."""
+        out = {}
+        for w in self.dp.coupling:
+            c, L, ps = self.cands[w].cost, self.cands[w].latency, psi[w]
+            n, tot = len(ps), sum(ps)
+            qw = [[(ck + tot * lk) / n - pj * lk for ck, lk in zip(c, L)] for pj in ps]
+            for k, ck in enumerate(c):  # Σ_j q_{w,j}(k) = c_w(k) exactly
+                qw[-1][k] = ck - sum(qw[j][k] for j in range(n - 1))
+            out[w] = qw
+        return out
+
+    def root(self, psi: Mapping[str, list[float]] | None = None, iters: int = ROOT_ITERS,
+             start: tuple | None = None) -> tuple:
+        """The root's bound: ``iters`` steps of :meth:`ascend` from the equal split, from the
+        split of latency weights ``psi`` (:meth:`latency_prices`), or on from ``start`` (an
+        earlier, shorter ascent's result); raises ``_Deadline``."""
+        if start is None:
+            self.explored += 1
+            q, res = (self.initial_prices() if psi is None else self.latency_prices(psi)), None
+        else:
+            q, res = start[2], start[3]
+        bounded = self.ascend(dict(self.pinned), self.pinned_cost(), q, res, iters)
+        self.root_lb = bounded[1]  # (at least start's: its relaxed solutions come first)
+        return bounded
+
+    def pinned_cost(self) -> float:
+        return sum(self.cands[w].cost[k] for w, k in self.pinned.items())
+
+    def run(self, root: tuple | None = None) -> SearchResult | None:
+        """The search (``root``: :meth:`root`'s result, when already computed)."""
         try:
-            cost = sum(self.cands[w].cost[k] for w, k in self.pinned.items())
-            trampoline(self.node(dict(self.pinned), cost, self.initial_prices(), None, ROOT_ITERS))
+            trampoline(self.node(dict(self.pinned), self.pinned_cost(), self.initial_prices(),
+                                 None, ROOT_ITERS, root))
         except _Deadline:
             lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
             return self.exact.result(self.explored, self.solves, True, lb)

@@ -1,0 +1,157 @@
+"""The flow-bound search hands a stalled several-flow component over to the copy split
+(fa2opt.reductions.flow_bound.LPSearch.hand_over): the LP-started split adds up to the costs
+and starts at or above the LP's bound, and a forced hand-over -- at the root, at every
+node count, and cut off by a deadline -- stays exact against brute force and the MILP."""
+
+from __future__ import annotations
+
+import random
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import fa2opt
+from fa2opt.generate.families import many_flows
+from fa2opt.pareto import pareto_remainder
+from fa2opt.reductions.flow_bound import LPSearch
+from fa2opt.verify import matches, verify
+
+from test_fa2 import HAVE_MILP, check_against  # noqa: E402  (tests/test_fa2.py)
+from test_flow_bound import decoupled, two_flow_instance  # noqa: E402
+
+SEARCH = sys.modules["fa2opt.reductions.search"]  # the module (the package exports the function)
+FB = sys.modules["fa2opt.reductions.flow_bound"]
+
+
+def force_hand_over(mp: pytest.MonkeyPatch, at: int = 2) -> list:
+    """The flow-bound search on every component with a coupling node, handing over at its
+    ``at``-th node whatever the bounds and the work; returns the list the hand-overs append
+    their outcome to (False: declined)."""
+    mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
+    mp.setattr(FB, "COPY_SPLIT_AT", at)
+    mp.setattr(FB, "COPY_SPLIT_GAP", float("inf"))
+    mp.setattr(FB, "COPY_SPLIT_SHARE", float("inf"))
+    seen = []
+    real = LPSearch.hand_over
+    mp.setattr(LPSearch, "hand_over",
+               lambda self, heap, lb: seen.append(real(self, heap, lb)) or seen[-1])
+    return seen
+
+
+def pool_instance(seed: int, stages: int = 8, width: int = 4, apps: int = 8):
+    """A small many-flows instance: a few chains through one pool of models (no flow has a
+    node twice, so the LP-started split is at least the LP's bound)."""
+    return many_flows(np.random.default_rng(seed), stages, width, apps, configs=(3, 6))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), at=st.integers(1, 4))
+def test_a_forced_hand_over_equals_brute_force(seed, at):
+    """Handed over at the root (equal-split start: no LP yet) or after 1-3 nodes (the root
+    LP's split), on two flows sharing a window of a non-SP DAG with per-edge delays."""
+    with pytest.MonkeyPatch.context() as mp:
+        force_hand_over(mp, at)
+        check_against(two_flow_instance(random.Random(seed)))
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_a_forced_hand_over_equals_the_milp_on_model_pools():
+    """Chains through one pool of models under each queueing model and a 0.6 cap: each hand-over
+    is taken (the search is open at its 2nd node on most), and fa2 = the MILP."""
+    from dataclasses import replace
+    handed = 0
+    for seed in range(6):
+        base = pool_instance(seed)
+        for extra in ({}, {"queueing": "worst-case"}, {"max_utilization": 0.6}):
+            inst = replace(base, **extra)
+            with pytest.MonkeyPatch.context() as mp:
+                seen = force_hand_over(mp)
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+            want = fa2opt.solve(inst, "milp", time_limit=60)
+            assert got.status == want.status and matches(got, want), (seed, extra)
+            if got.has_decision:
+                assert verify(inst, got).ok
+            handed += sum(r is not False for r in seen)
+    assert handed >= 6
+
+
+def test_the_lp_started_split_adds_up_and_starts_at_the_lp_bound():
+    """``latency_prices`` from the root LP's flows: every candidate's prices add up to its
+    cost exactly, and the copy split at that split (every flow's DP at its prices) is at
+    least the flow bound (1) at the same multipliers when no flow has a node twice."""
+    checked = 0
+    for seed in range(12):
+        _, dp = decoupled(pool_instance(seed))
+        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
+            continue
+        s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+        ub = s.upper_bounds(tuple((1 << (b - a)) - 1 for a, b in s.wcols))
+        sol = s.lp.solve(ub)
+        if sol is None:
+            continue
+        y = s.lp.flow_weights(sol[1], True)
+        s.root_flows = y[2][0]
+        lag = SEARCH._LagrangianSearch(dp, pareto_remainder, None)
+        assert not lag.dup_in_flow
+        q = lag.latency_prices(s.copy_weights(lag))
+        for w, qw in q.items():
+            assert [sum(col) for col in zip(*qw)] == list(dp.candidates[w].cost)
+        relaxed = [lag.relax_flow(i, {}, q) for i in range(len(dp.flows))]
+        if any(r is None for r in relaxed):
+            continue
+        split = sum(r[0] for r in relaxed)
+        lp_bound = s.lp.bound_at(y, ub)[0]
+        assert split >= lp_bound - 1e-9 * max(1.0, abs(lp_bound)), (seed, split, lp_bound)
+        checked += 1
+    assert checked >= 6
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_a_hand_over_cut_off_by_the_deadline_keeps_a_valid_lower_bound(monkeypatch):
+    """The copy split's search stopped after a few bounds: the incumbent with a lower bound
+    between the optimum and it, and a verified decision."""
+    seen = force_hand_over(monkeypatch)
+    calls = {"n": 0}
+
+    def stop_soon(self):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise SEARCH._Deadline
+
+    monkeypatch.setattr(SEARCH._LagrangianSearch, "check_deadline", stop_soon)
+    done = 0
+    for seed in range(20):
+        inst = pool_instance(seed)
+        _, dp = decoupled(inst)
+        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
+            continue
+        calls["n"] = 0
+        del seen[:]
+        res = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None).run()
+        if not seen or res is None or not res.timed_out:
+            continue
+        opt = fa2opt.solve(inst, "milp", time_limit=60)
+        assert res.lower_bound <= opt.cost * (1 + 1e-12) <= res.cost * (1 + 2e-12)
+        done += 1
+    assert done >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_long_paths_through_a_pool_are_handed_over_and_equal_the_milp(monkeypatch):
+    """The documented shape (docs/fa2.md): 20 stages of 4 models, 10 chains, Amdahl profiles.
+    The flow-bound search alone ran 3,704 nodes (5.4 s); it hands over at its 64th node."""
+    seen = []
+    real = LPSearch.hand_over
+    monkeypatch.setattr(LPSearch, "hand_over",
+                        lambda self, heap, lb: seen.append(real(self, heap, lb)) or seen[-1])
+    rng = np.random.default_rng([2026, zlib.crc32(b"many-flows(20, 4, 10)"), 0])
+    inst = many_flows(rng, 20, 4, 10, p_measured=0.0)
+    got = fa2opt.solve(inst, "fa2", time_limit=60)
+    want = fa2opt.solve(inst, "milp", time_limit=60)
+    assert got.status == want.status == "optimal" and matches(got, want)
+    assert any(r is not False for r in seen)
