@@ -41,8 +41,9 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   at 1.5 x the limit + 2 s: status ``killed``), medians, worst, MILP/fa2 and HiGHS/fa2,
   match (only when both answers are proven). Target: fa2 no slower than the MILP, median
   and worst. ``many-flows.csv`` -- 20-60 flows, each a chain through one pool of models
-  (``fa2opt.generate.many_flows``; not one of issue 13's families): judged by the same
-  target. The dense and shared sections print their target too (hard: fa2 median
+  (``fa2opt.generate.many_flows``; not one of issue 13's families), and ``long-paths.csv``
+  -- 10-16 flows, each a chain through 12-20 stages of one pool (Amdahl profiles): judged
+  by the same target. The dense and shared sections print their target too (hard: fa2 median
   ≤ 1/3 of the MILP's, worst ≤ the MILP's worst).
 
 * ``small.csv`` -- single-flow graphs of 2-12 nodes of every shape: fa2's first decision on
@@ -359,6 +360,9 @@ FAMILY_SECTIONS = {
     "many-flows": ("many-flows", "Many flows (20-60 applications, each a chain of one model per "
                    "stage through a pool of 5-10 models x 6-12 stages; 20% of edges with a "
                    "transfer latency)", "large", ((6, 5, 20), (8, 6, 30))),
+    "long-paths": ("long-paths", "Long paths (10-16 applications, each a chain of one model per "
+                   "stage through a pool of 4-10 models x 12-20 stages; Amdahl profiles only)",
+                   "large", ((12, 8, 10), (20, 4, 10))),
 }
 SECTIONS = ("pipelines", "scaling", "shared", "dense", "deep", *FAMILY_SECTIONS, "small")
 

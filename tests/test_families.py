@@ -33,6 +33,7 @@ SMALL: dict[str, list[tuple[tuple, dict]]] = {
     "shared-large": [((n, 3), FEW) for n in (6, 8, 9)],
     "many-flows": [((3, 2, 4), {**FEW, "p_latency": 0.3}), ((2, 3, 5), FEW),
                    ((3, 3, 6), {**FEW, "p_skip": 0.0})],
+    "long-paths": [((4, 2, 3), FEW), ((5, 2, 3), {**FEW, "p_skip": 0.0}), ((3, 3, 4), FEW)],
     "small": [((n, s), FEW) for s in fam.SMALL_SHAPES for n in (2, 5, 8)
               if gen.MIN_NODES[s] <= n],
 }
@@ -279,6 +280,7 @@ MID: dict[str, list[tuple[tuple, dict]]] = {
     "vsp": [((n, 0.1), {}) for n in (20, 30)],
     "shared-large": [((n, f), {}) for n, f in ((30, 3), (40, 3))],
     "many-flows": [((5, 4, 12), {}), ((6, 5, 20), {})],
+    "long-paths": [((8, 4, 6), {}), ((10, 4, 8), {})],
     "small": [((12, s), {}) for s in fam.SMALL_SHAPES],
 }
 

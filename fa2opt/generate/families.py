@@ -301,14 +301,15 @@ def shared_flows(rng: np.random.Generator, n: int | Range = (15, 30), flows: int
 
 def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
                p_skip: float = 0.2, configs: Range = (10, 40), p_measured: float = 0.5,
-               p_latency: float = 0.2, name: str | None = None) -> Instance:
+               p_latency: float = 0.2, sla: tuple[float, float] = (0.02, 0.6),
+               name: str | None = None) -> Instance:
     """Many applications over one pool of models (a model zoo): ``stages`` stages of
     ``width`` models each (detectors, then classifiers, then …), and ``apps`` flows, each a
     chain that takes one model per stage (drawn uniformly) and skips a stage with probability
     ``p_skip`` (at least two stages kept, or one when ``stages`` is 1). The graph is the
     union of the chains (a DAG: edges go from a stage to a later one); a model no
     application uses is left out. Profiles, rates and SLAs as :func:`shared_flows` (SLAs at
-    t ~ U(0.02, 0.6) of each flow's frontier); a transfer latency U(0.5, 10) ms on each edge
+    t ~ U(``sla``) of each flow's frontier); a transfer latency U(0.5, 10) ms on each edge
     with probability ``p_latency``.
 
     Hard for fa2 as no family above is: dozens of flows, each with its own SLA, share
@@ -331,7 +332,7 @@ def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
                     tuple(tuple(v for v in nodes if v in c) for c in chains), "many-flows")
     return _instance(rng, topo, name or f"many-flows-{stages}x{width}-{apps}",
                      configs=configs, p_measured=p_measured,
-                     group_latency=_edge_latencies(rng, topo, p_latency))
+                     group_latency=_edge_latencies(rng, topo, p_latency), sla=(float(sla[0]), float(sla[1])))
 
 
 SMALL_SHAPES = ("chain", "fork-join", "nested-sp", "non-sp", "tree")
@@ -373,6 +374,10 @@ FAMILIES: Mapping[str, Family] = {
                            ((60, 3), (80, 4), (100, 5), (120, 6))),
     # many flows (not one of issue 13's targets: where fa2 still loses to the MILP)
     "many-flows": Family(many_flows, ((6, 5, 20), (8, 6, 30), (10, 8, 40), (12, 10, 60))),
+    # ... and few of them, each a long path (12-20 stages) through the pool, profiles of the
+    # Amdahl model only: the shape whose LP bound stalls (docs/fa2.md)
+    "long-paths": Family(partial(many_flows, p_measured=0.0),
+                         ((12, 8, 10), (14, 8, 16), (16, 10, 12), (20, 4, 10))),
     # small single-flow graphs (first decision ≥ 200x the MILP; repeated p50 ≤ 0.05 ms)
     "small": Family(small_single_flow, tuple((n, s) for n in range(2, 13) for s in SMALL_SHAPES
                                              if MIN_NODES[s] <= n)),
