@@ -6,6 +6,7 @@ hypothesis property over seeds and sizes, larger sizes under ``-m slow``)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -216,6 +217,15 @@ def test_many_flows_are_chains_through_one_pool_that_share_models(size):
             assert len({stage[v] for v in f.nodes}) == len(f.nodes) >= 2
         assert max(used.count(v) for v in stage) >= apps / width  # models are shared
         assert any(e.latency_ms > 0 for e in inst.edges)
+
+
+def test_long_paths_are_many_flows_with_amdahl_profiles_under_their_own_name():
+    for seed in range(3):
+        a = fam.long_paths(np.random.default_rng(seed), 12, 8, 10)
+        b = fam.many_flows(np.random.default_rng(seed), 12, 8, 10, p_measured=0.0)
+        assert a.name == "long-paths-12x8-10" and a.name != b.name
+        assert gen.instance_json(replace(a, name=b.name)) == gen.instance_json(b)
+        assert len(a.flows) == 10 and max(len(f.nodes) for f in a.flows) >= 8
 
 
 def test_shared_flows_defaults_have_no_edge_latencies_like_the_former_builder():

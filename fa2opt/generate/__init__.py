@@ -38,9 +38,9 @@ from __future__ import annotations
 
 from .cli import add_parser, cmd_generate
 from .families import (DENSE_CASES, FAMILIES, SHARED_SHAPES, SMALL_SHAPES, Family, dense_dag,
-                       lattice, lattice_topology, many_flows, own_latency_edges, random_dag,
-                       random_dag_topology, shared_flows, small_single_flow, vsp_edge_latency,
-                       vsp_edge_latency_topology)
+                       lattice, lattice_topology, long_paths, many_flows, own_latency_edges,
+                       random_dag, random_dag_topology, shared_flows, small_single_flow,
+                       vsp_edge_latency, vsp_edge_latency_topology)
 from .instances import (SCALING_SHAPES, SLA_DECIMALS, SPEC_QUEUEING, Generated, Sizes, assemble,
                         flow_frontier, flow_names, place_slas, random_instance, scaling_family,
                         scaling_instance, sla_at)
@@ -70,7 +70,7 @@ __all__ = [
     # families (issue 13)
     "FAMILIES", "Family", "DENSE_CASES", "SHARED_SHAPES", "SMALL_SHAPES", "dense_dag",
     "random_dag", "random_dag_topology", "lattice", "lattice_topology", "own_latency_edges",
-    "vsp_edge_latency", "vsp_edge_latency_topology", "shared_flows", "many_flows",
+    "vsp_edge_latency", "vsp_edge_latency_topology", "shared_flows", "many_flows", "long_paths",
     "small_single_flow",
     # suites
     "SUITES", "SUITE_SIZES", "FILE_PATTERN", "MANIFEST", "MANIFEST_COLUMNS", "README", "generate_suite",

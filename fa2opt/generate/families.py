@@ -335,6 +335,18 @@ def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
                      group_latency=_edge_latencies(rng, topo, p_latency), sla=(float(sla[0]), float(sla[1])))
 
 
+def long_paths(rng: np.random.Generator, stages: int, width: int, apps: int,
+               **options) -> Instance:
+    """:func:`many_flows` with every profile from the Amdahl model (``p_measured=0``), named
+    ``long-paths-…``: few flows, each a long chain through the pool (12-20 stages in the
+    family's sizes). Each flow is a long multiple-choice path knapsack, far from its convex
+    hull, and about ten of them share the pool: the flow search's LP bound stalls there
+    (docs/fa2.md)."""
+    options.setdefault("p_measured", 0.0)
+    options.setdefault("name", f"long-paths-{stages}x{width}-{apps}")
+    return many_flows(rng, stages, width, apps, **options)
+
+
 SMALL_SHAPES = ("chain", "fork-join", "nested-sp", "non-sp", "tree")
 
 
@@ -376,8 +388,7 @@ FAMILIES: Mapping[str, Family] = {
     "many-flows": Family(many_flows, ((6, 5, 20), (8, 6, 30), (10, 8, 40), (12, 10, 60))),
     # ... and few of them, each a long path (12-20 stages) through the pool, profiles of the
     # Amdahl model only: the shape whose LP bound stalls (docs/fa2.md)
-    "long-paths": Family(partial(many_flows, p_measured=0.0),
-                         ((12, 8, 10), (14, 8, 16), (16, 10, 12), (20, 4, 10))),
+    "long-paths": Family(long_paths, ((12, 8, 10), (14, 8, 16), (16, 10, 12), (20, 4, 10))),
     # small single-flow graphs (first decision ≥ 200x the MILP; repeated p50 ≤ 0.05 ms)
     "small": Family(small_single_flow, tuple((n, s) for n in range(2, 13) for s in SMALL_SHAPES
                                              if MIN_NODES[s] <= n)),
