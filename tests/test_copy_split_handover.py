@@ -155,3 +155,26 @@ def test_long_paths_through_a_pool_are_handed_over_and_equal_the_milp(monkeypatc
     want = fa2opt.solve(inst, "milp", time_limit=60)
     assert got.status == want.status == "optimal" and matches(got, want)
     assert any(r is not False for r in seen)
+
+
+def test_the_root_ascent_stops_where_it_is_told_to_give_up():
+    """``give_up`` is asked after each step and ends the ascent at once: status ``branch``,
+    the best bound so far (not above the full ascent's), one relaxed solve per flow a step."""
+    checked = 0
+    for seed in range(12):
+        _, dp = decoupled(pool_instance(seed))
+        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
+            continue
+        F = len(dp.flows)
+        full = SEARCH._LagrangianSearch(dp, pareto_remainder, None)
+        done = full.root()
+        if full.solves <= 3 * F:  # pruned or solved within three steps: nothing to stop
+            continue
+        asked = []
+        lag = SEARCH._LagrangianSearch(dp, pareto_remainder, None)
+        out = lag.root(give_up=lambda steps, lb: asked.append((steps, lb)) or steps == 3)
+        assert [s for s, _ in asked] == [1, 2, 3]
+        assert out[0] == "branch" and out[1] == asked[-1][1] <= done[1]
+        assert lag.solves == 3 * F < full.solves
+        checked += 1
+    assert checked >= 3

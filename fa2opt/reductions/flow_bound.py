@@ -99,7 +99,9 @@ through one pool of models, under loose SLAs (every flow's path knapsack is far 
 convex hull; the split keeps each one integral). The steps after the first are taken only
 where they cost at most ``COPY_SPLIT_SHARE`` of the work this search's nodes have earned
 (:mod:`.dp_bound`'s units), so a component whose flows are large trees does not pay for
-them.
+them, and they stop at the ``COPY_SPLIT_TRIAL[0]``-th step where the bound still leaves more
+than ``COPY_SPLIT_TRIAL[1]`` times the search's gap (sixty flows' DPs a step do not pay for
+thirty steps that would not be taken).
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -218,6 +220,10 @@ GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 # nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
 COPY_SPLIT_AT = 64
 COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
+# ... and the ascent gives up after COPY_SPLIT_TRIAL[0] steps when its bound still leaves more
+# than COPY_SPLIT_TRIAL[1] times the search's gap (every hand-over taken on the probes had left
+# at most 1.12 times it by then; 7 of the 14 declined more than 2.6 times; docs/fa2.md)
+COPY_SPLIT_TRIAL = (10, 1.5)
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load; ~20-60 ms a round on 300-400 nodes), only the deadline stops them sooner
@@ -1424,14 +1430,17 @@ class LPSearch:
             work = (sum(len(lag.flow_cands[i][v].latency) * m for i, t in enumerate(lag.trees)
                         for v, m in count_leaves(t).items())
                     + (pareto.PAIRS[0] - pairs) / dp_bound.PAIRS_PER_UNIT)
+            gap = exact.best - open_lb
+            trial, slack = COPY_SPLIT_TRIAL
             if (root[0] == "branch" and (ROOT_ITERS - 1) * work
                     <= COPY_SPLIT_SHARE * self.explored * self.lp.work):
-                root = lag.root(iters=ROOT_ITERS - 1, start=root)
+                root = lag.root(iters=ROOT_ITERS - 1, start=root, give_up=lambda steps, lb: (
+                    steps + 1 == trial and exact.best - lb > slack * gap))
         except _Deadline:
             return exact.result(self.explored + lag.explored, lag.solves, True,
                                 max(open_lb, lag.root_lb, self.trivial))
         self.copy_split_root = root[1]
-        if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * (exact.best - open_lb):
+        if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap:
             return False
         res = lag.run(root)
         if res is not None:

@@ -76,7 +76,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Generator, Mapping, Protocol
+from typing import Any, Callable, Generator, Mapping, Protocol
 
 from ..arithmetic import as_arithmetic
 from .decouple import DecoupledProblem, linked_flows
@@ -432,11 +432,12 @@ class _LagrangianSearch:
             raise _Deadline
 
     def ascend(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
-               iters: int) -> tuple[str, float, dict, list | None]:
+               iters: int, give_up: Callable[[int, float], bool] | None = None
+               ) -> tuple[str, float, dict, list | None]:
         """Subgradient ascent from split ``q`` (``res``: the flows' relaxed solutions at q, if
         known). Returns (status, best bound, its split, its relaxed solutions); status is
         ``infeasible``, ``pruned``, ``solved`` (the subtree's optimum is the incumbent) or
-        ``branch``."""
+        ``branch`` -- also when ``give_up(steps done, best bound)`` says so after a step."""
         free = [w for w in self.dp.coupling if w not in fixed]
         F = len(self.dp.flows)
         # never more steps than branching on all but the largest free node would take
@@ -450,7 +451,7 @@ class _LagrangianSearch:
         best_lb, best_q, best_res = -INF, q, res
         theta, stall = 1.0, 0
         exact = self.exact
-        for _ in range(max(1, iters)):
+        for it in range(max(1, iters)):
             self.check_deadline()
             if res is None:
                 res = []
@@ -499,6 +500,8 @@ class _LagrangianSearch:
                     exact.value({**fixing, **slow})
                 if best_lb >= exact.best - self.tol():
                     return "pruned", best_lb, best_q, best_res
+            if give_up is not None and give_up(it + 1, best_lb):
+                return "branch", best_lb, best_q, best_res
             gap = exact.best - lb if exact.best < INF else 0.1 * max(1.0, abs(lb))
             t = theta * gap / norm2
             q = dict(q)
@@ -599,16 +602,17 @@ class _LagrangianSearch:
         return out
 
     def root(self, psi: Mapping[str, list[float]] | None = None, iters: int = ROOT_ITERS,
-             start: tuple | None = None) -> tuple:
-        """The root's bound: ``iters`` steps of :meth:`ascend` from the equal split, from the
-        split of latency weights ``psi`` (:meth:`latency_prices`), or on from ``start`` (an
-        earlier, shorter ascent's result); raises ``_Deadline``."""
+             start: tuple | None = None,
+             give_up: Callable[[int, float], bool] | None = None) -> tuple:
+        """The root's bound: ``iters`` steps of :meth:`ascend` (until ``give_up``) from the
+        equal split, from the split of latency weights ``psi`` (:meth:`latency_prices`), or on
+        from ``start`` (an earlier, shorter ascent's result); raises ``_Deadline``."""
         if start is None:
             self.explored += 1
             q, res = (self.initial_prices() if psi is None else self.latency_prices(psi)), None
         else:
             q, res = start[2], start[3]
-        bounded = self.ascend(dict(self.pinned), self.pinned_cost(), q, res, iters)
+        bounded = self.ascend(dict(self.pinned), self.pinned_cost(), q, res, iters, give_up)
         self.root_lb = bounded[1]  # (at least start's: its relaxed solutions come first)
         return bounded
 
