@@ -32,6 +32,8 @@ Kim 1987): with ``x_{w,f}(k) = 1`` when f's copy of w picked k, the step
 ``q_{w,f}(k) += t (x_{w,f}(k) − mean_g x_{w,g}(k))`` (keeping the sums) raises the price of
 what a copy picked where the others did not; Polyak steps ``t = θ (UB − LB) / ‖d‖²``,
 θ halved after ``STALL`` iterations without improvement; the best split found is kept.
+A step moves only the prices of nodes whose copies disagree, so only the flows with a copy
+of one are solved again (the others' relaxed solutions stand).
 Each relaxed solution gives a feasible one for free: every coupling node takes the
 *fastest* of its copies' choices (no flow's latency rises, so every flow's relaxed choice
 stays within its SLA) and the remainders are re-solved -- the upper bound UB. When all
@@ -454,12 +456,15 @@ class _LagrangianSearch:
         for it in range(max(1, iters)):
             self.check_deadline()
             if res is None:
-                res = []
+                res = [None] * F
+            if None in res:  # the flows whose copies' prices moved (all, at the start)
+                res = list(res)
                 for i in range(F):
-                    r = self.relax_flow(i, fixed, q)
-                    if r is None:
-                        return "infeasible", INF, q, None
-                    res.append(r)
+                    if res[i] is None:
+                        r = self.relax_flow(i, fixed, q)
+                        if r is None:
+                            return "infeasible", INF, q, None
+                        res[i] = r
             lb = fixed_cost + sum(r[0] for r in res)
             improved = lb > best_lb
             if improved:
@@ -516,7 +521,10 @@ class _LagrangianSearch:
                 last = len(qw) - 1
                 for k, c in enumerate(self.cands[w].cost):
                     qw[last][k] = c - sum(qw[j][k] for j in range(last))
-            res = None
+            # only the flows with a copy of a moved node are solved again: the others'
+            # prices, hence their relaxed solutions, are unchanged
+            stale = {i for w in touched for i in self.owners[w]}
+            res = [None if i in stale else r for i, r in enumerate(res)]
         return "branch", best_lb, best_q, best_res
 
     def branching_node(self, fixed: Mapping[str, int], res: list) -> str | None:
