@@ -1415,7 +1415,8 @@ class LPSearch:
         this search's incumbent and memoised fixings) bounds the root, starting from the split
         of the root LP's flows (:meth:`copy_weights`), with its first ascent step and then the
         rest of its ``ROOT_ITERS`` where they cost at most ``COPY_SPLIT_SHARE`` of what this
-        search's nodes earned (work units as :mod:`.dp_bound` counts them). Where the bound
+        search's nodes earned (work units as :mod:`.dp_bound` counts them), given up at
+        ``COPY_SPLIT_TRIAL``'s step where they still leave too much of the gap. Where the bound
         leaves at most ``COPY_SPLIT_GAP`` of the gap this search has left (its incumbent less
         the least open bound, the current node's included), the rest of the component is
         searched by the copy split from that root and its result is the answer; else False:
