@@ -35,6 +35,11 @@ def force_hand_over(mp: pytest.MonkeyPatch, at: int = 2) -> list:
     mp.setattr(FB, "COPY_SPLIT_AT", at)
     mp.setattr(FB, "COPY_SPLIT_GAP", float("inf"))
     mp.setattr(FB, "COPY_SPLIT_SHARE", float("inf"))
+    return record_hand_overs(mp)
+
+
+def record_hand_overs(mp: pytest.MonkeyPatch) -> list:
+    """The list each hand-over appends its outcome to (False: declined)."""
     seen = []
     real = LPSearch.hand_over
     mp.setattr(LPSearch, "hand_over",
@@ -146,10 +151,7 @@ def test_a_hand_over_cut_off_by_the_deadline_keeps_a_valid_lower_bound(monkeypat
 def test_long_paths_through_a_pool_are_handed_over_and_equal_the_milp(monkeypatch):
     """The documented shape (docs/fa2.md): 20 stages of 4 models, 10 chains, Amdahl profiles.
     The flow-bound search alone ran 3,704 nodes (5.4 s); it hands over at its 64th node."""
-    seen = []
-    real = LPSearch.hand_over
-    monkeypatch.setattr(LPSearch, "hand_over",
-                        lambda self, heap, lb: seen.append(real(self, heap, lb)) or seen[-1])
+    seen = record_hand_overs(monkeypatch)
     rng = np.random.default_rng([2026, zlib.crc32(b"many-flows(20, 4, 10)"), 0])
     inst = many_flows(rng, 20, 4, 10, p_measured=0.0)
     got = fa2opt.solve(inst, "fa2", time_limit=60)

@@ -17,7 +17,7 @@ from fa2opt.problem import Problem
 from fa2opt.reductions import (Candidates, Chain, Decouple, Leaf, ParetoPrune, SeriesParallel, SPFlow,
                                clear_cache, decompose, evaluate, flow_tree, leaf_counts, leaves,
                                front_rows, search)
-from fa2opt.reductions.sptree import Delay, Parallel, Series, SPTree
+from fa2opt.reductions.sptree import Delay, Parallel, Series, SPTree, count_leaves
 
 sp_decompose_module = sys.modules["fa2opt.reductions.sp_decompose"]
 
@@ -129,7 +129,6 @@ def test_leaf_counts_of_a_decomposition_are_its_leaves(seed, n, p):
     the tree, which this checks against the walk (also on graphs with parallel joins and
     zero-cost reductions)."""
     from fa2opt.problem import FlowGraph
-    from fa2opt.reductions.sptree import count_leaves
 
     rng = random.Random(seed)
     nodes, preds = random_dag(rng, n, p)
@@ -146,8 +145,6 @@ def test_node_reduction_prefers_a_vertex_whose_new_arcs_merge_at_once():
     merge at once), after which the rest reduces: 2 is the one coupling node. The first
     vertex in order copied 0, then 3 (two coupling nodes, 7 × 1 kernel combinations where 2
     has 5 candidates, on a 6-node graph of the bench)."""
-    from fa2opt.reductions.sptree import count_leaves
-
     nodes = ["n0", "n1", "n2", "n3", "n4", "n5"]
     preds = {"n0": (), "n1": (("n0", 0.0),), "n2": (("n0", 0.0),),
              "n3": (("n1", 0.0), ("n2", 0.0)), "n4": (("n2", 0.0),),

@@ -332,7 +332,8 @@ def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
                     tuple(tuple(v for v in nodes if v in c) for c in chains), "many-flows")
     return _instance(rng, topo, name or f"many-flows-{stages}x{width}-{apps}",
                      configs=configs, p_measured=p_measured,
-                     group_latency=_edge_latencies(rng, topo, p_latency), sla=(float(sla[0]), float(sla[1])))
+                     group_latency=_edge_latencies(rng, topo, p_latency),
+                     sla=(float(sla[0]), float(sla[1])))
 
 
 def long_paths(rng: np.random.Generator, stages: int, width: int, apps: int,

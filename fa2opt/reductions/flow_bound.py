@@ -136,11 +136,10 @@ from .. import cpu_kernels, pareto, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
-from . import dp_bound, flow_cuts, residues
+from . import flow_cuts, residues
 from .search import (INF, PRUNE_TOL, RemainderSolver, SearchResult, _Deadline, _Exact,
                      ROOT_ITERS, _LagrangianSearch, pinned)
-from .sptree import count_leaves
-from .dp_bound import DPBound
+from .dp_bound import PAIRS_PER_UNIT, DPBound, _counts
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
@@ -1428,9 +1427,10 @@ class LPSearch:
         try:
             pairs = pareto.PAIRS[0]
             root = lag.root(self.copy_weights(lag), 1)
-            work = (sum(len(lag.flow_cands[i][v].latency) * m for i, t in enumerate(lag.trees)
-                        for v, m in count_leaves(t).items())
-                    + (pareto.PAIRS[0] - pairs) / dp_bound.PAIRS_PER_UNIT)
+            cands = exact.dp.candidates  # its cost: the flows' leaf-candidates and pairs
+            work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
+                        for v, m in _counts(f).items())
+                    + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
             gap = exact.best - open_lb
             trial, slack = COPY_SPLIT_TRIAL
             if (root[0] == "branch" and (ROOT_ITERS - 1) * work

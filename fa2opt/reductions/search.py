@@ -630,8 +630,8 @@ class _LagrangianSearch:
     def run(self, root: tuple | None = None) -> SearchResult | None:
         """The search (``root``: :meth:`root`'s result, when already computed)."""
         try:
-            trampoline(self.node(dict(self.pinned), self.pinned_cost(), self.initial_prices(),
-                                 None, ROOT_ITERS, root))
+            q = self.initial_prices() if root is None else root[2]
+            trampoline(self.node(dict(self.pinned), self.pinned_cost(), q, None, ROOT_ITERS, root))
         except _Deadline:
             lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
             return self.exact.result(self.explored, self.solves, True, lb)
