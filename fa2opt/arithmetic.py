@@ -28,6 +28,12 @@ what it can do, so callers read capabilities instead of probing the solver:
   -> (cost, {node: table position}) | None | DECLINED`` (:func:`fa2opt.tree_kernel.solve`;
   ``candidates`` None: it finds them): a plan decides by one call of it per component;
   DECLINED (no kernel, fronts too large, too many combinations): the plan's steps decide.
+* ``compile`` -- the remainder compiled once per tree, for the coupling search, which solves
+  each flow's tree at every search node with other fixings and prices:
+  ``compile(tree, candidates) -> solve(budget_ms, fixed, weight) | None``, ``solve``
+  answering as ``remainder`` on that tree, or DECLINED (then ``remainder`` decides); None
+  where it does not run now (:func:`fa2opt.tree_kernel.compile_remainder`: only where the
+  compiled kernels are loaded).
 
 An ``Arithmetic`` is itself callable as its remainder solver, so it can be passed wherever a
 plain remainder function was; a plain function is taken as an arithmetic that declares
@@ -38,6 +44,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+
+
+DECLINED = object()  # a compiled solve's answer where it declines (``tree``, ``compile``)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Arithmetic:
     value: Callable[..., Any] | None = None
     fronts: bool = False
     tree: Callable[..., Any] | None = None
+    compile: Callable[..., Any] | None = None
 
     def __call__(self, tree: Any, budget_ms: float, candidates: Mapping[str, Any],
                  fixed: Mapping[str, int] | None = None,

@@ -162,8 +162,8 @@ def warm_up() -> bool:
     types the callers pass, so that the first decision's time does not include it; once per
     process. The grid DP's kernels (this module), the batched SLA pass
     (:func:`fa2opt.dag_batch.evaluate_fixings`) and the flow-bound search's passes
-    (:mod:`fa2opt.reductions.flow_numba`) and the compiled tree DP
-    (:mod:`fa2opt.tree_kernel`), which fa2 takes as soon as Numba is imported: without
+    (:mod:`fa2opt.reductions.flow_numba`) and the compiled tree DPs
+    (:mod:`fa2opt.tree_kernel`: a plan's components, the coupling search's flows), which fa2 takes as soon as Numba is imported: without
     this, the first flow-bound search after some other method imported Numba paid the
     passes' cache load (0.4-1.6 s measured on a decision of 25 ms).
     Returns available()."""
@@ -192,4 +192,8 @@ def warm_up() -> bool:
     tree = Series((Leaf("a"), Leaf("b")))
     tree_kernel.solve(tree_kernel.compile_program([tree, tree], ("a", "b"), ("a",)),
                       pack_tables(tables), [2.0, 2.0], {"a": [0]})
+    one = SimpleNamespace(latency=[1.0], cost=[1.0])
+    remainder = tree_kernel.compile_remainder(tree, {"a": one, "b": one})
+    if remainder is not None:  # (None where tree_kernel.ENABLED is off)
+        remainder(2.0, {"a": 0}, {"b": [1.0]})
     return True

@@ -1212,8 +1212,10 @@ def pareto_remainder(tree: SPTree, budget_ms: float, candidates: Mapping[str, Ca
 # The exact arithmetic, declared: per-candidate prices accepted (the coupling search's
 # Lagrangian split), flat single flows swept on the candidate lists.
 EXACT_FRONTS = Arithmetic("exact fronts", pareto_remainder, prices=True, flat=flat_cheapest,
-                          fronts=True, tree=tree_kernel.solve)
+                          fronts=True, tree=tree_kernel.solve,
+                          compile=tree_kernel.compile_remainder)
 # The same arithmetic with the equal split in the coupling search (fa2's ``bound="equal"``,
 # the bound before the Lagrangian split; kept for comparison).
 EXACT_FRONTS_EQUAL_SPLIT = Arithmetic("exact fronts, equal split", pareto_remainder,
-                                      prices=False, flat=flat_cheapest, tree=tree_kernel.solve)
+                                      prices=False, flat=flat_cheapest, tree=tree_kernel.solve,
+                                      compile=tree_kernel.compile_remainder)

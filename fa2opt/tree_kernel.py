@@ -77,13 +77,17 @@ import sys
 from dataclasses import dataclass
 from itertools import accumulate
 from types import ModuleType
-from typing import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 import numpy as np
 
 from . import cpu_kernels
-from .reductions.sptree import Delay, Leaf, Series, SPTree, postorder
+from .arithmetic import DECLINED
+from .reductions.sptree import Delay, Leaf, Series, SPTree, count_leaves, postorder
 from .tables import PackedTables
+
+if TYPE_CHECKING:
+    from .reductions.pruning import Candidates
 
 # a program's operations, and forest_dp's codes below: fa2opt.tree_numba compiles these
 # values in, and Numba's disk cache only notices a change to that file, so it checks them
@@ -98,7 +102,7 @@ POINTS_PER_NODE, MAX_POINTS = 256, 1 << 21
 # 1,296-2,592 (each combination a DP of every tree)
 MAX_COMBINATIONS = 1024
 ENABLED = True  # False: kernel() answers None (the tests' default, tests/conftest.py)
-DECLINED = object()  # solve(): the kernel declines (too big); the Python DP decides
+# DECLINED (fa2opt.arithmetic): solve() or a TreeRemainder declines; the Python DP decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,3 +248,91 @@ def solve(program: TreeProgram, packed: PackedTables, budgets: Sequence[float],
 
 
 _NONE = np.zeros(0, np.int64)  # no candidates given (forest_dp finds them)
+
+
+class TreeRemainder:
+    """One flow's tree compiled once for many remainder solves: the coupling search solves
+    the same tree at every search node with other fixings and other prices
+    (:mod:`fa2opt.reductions.search`'s copy split, its exact values of fixings, and those of
+    :mod:`fa2opt.reductions.flow_bound`). Called as the
+    :class:`~fa2opt.reductions.search.RemainderSolver` on that tree, ``(budget_ms, fixed,
+    weight)``: the least cost of the unfixed leaves (a fixed leaf costs nothing here), each
+    leaf of v paying ``weight[v][k]`` for candidate k where ``weight[v]`` is a sequence of
+    prices (any reals), ``weight[v] · cost`` where it is a number -- by one call of
+    :func:`fa2opt.tree_numba.tree_dp` on arrays packed once (candidates' latencies, their
+    costs; a call copies the costs and writes the priced nodes' rows), where the Python DP
+    (:func:`fa2opt.pareto.pareto_remainder`) folds fronts point by point. The same
+    recurrences and so the same optimum (``tests/test_tree_remainder.py`` compares them);
+    :data:`DECLINED` where the kernel's fronts would pass their limit, or a node with
+    several leaves (node reduction's copies) is not fixed (the kernel charges each leaf).
+
+    Negative prices (the copy split's moves them anywhere) are shifted: each priced node's
+    rows by their least price when it is negative, the total back by the shifts' sum (one
+    leaf of the node in the tree, one row chosen: the choice is unchanged), as the kernel
+    reads a negative total as "nothing fits". O(leaves + rows) to pack a call, the DP's own
+    cost to solve it."""
+
+    __slots__ = ("program", "module", "order", "index", "span", "several", "lat", "cost",
+                 "max_points")
+
+    def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
+                 module: ModuleType) -> None:
+        order = list(dict.fromkeys(t.node for t in postorder(tree) if type(t) is Leaf))
+        self.program = compile_program([tree], order)
+        self.module, self.order = module, order
+        self.index = {v: i for i, v in enumerate(order)}
+        sizes = [len(candidates[v].latency) for v in order]
+        ptr = np.zeros(len(order) + 1, np.int64)
+        np.cumsum(sizes, out=ptr[1:])
+        self.span = ptr
+        self.several = {v for v, n in count_leaves(tree).items() if n > 1}
+        self.lat = np.array([x for v in order for x in candidates[v].latency], float)
+        self.cost = np.array([x for v in order for x in candidates[v].cost], float)
+        self.max_points = min(MAX_POINTS, POINTS_PER_NODE * max(len(order), 64))
+
+    def __call__(self, budget_ms: float, fixed: Mapping[str, int] | None = None,
+                 weight: Mapping[str, object] | None = None
+                 ) -> tuple[float, dict[str, int]] | None | object:
+        fixed = fixed or {}
+        if any(v not in fixed for v in self.several):
+            return DECLINED
+        index, ptr = self.index, self.span
+        rows = np.full(len(self.order), -1, np.int64)
+        for v, k in fixed.items():
+            i = index.get(v)
+            if i is not None:
+                rows[i] = ptr[i] + k
+        cost, shift = self.cost, 0.0
+        if weight:
+            cost = cost.copy()
+            for v, w in weight.items():
+                i = index.get(v)
+                if i is None or v in fixed:
+                    continue
+                s, e = ptr[i], ptr[i + 1]
+                if isinstance(w, (int, float)):
+                    cost[s:e] *= w
+                else:
+                    cost[s:e] = w
+                lo = cost[s:e].min()
+                if lo < 0.0:
+                    cost[s:e] -= lo
+                    shift += float(lo)
+        p = self.program
+        pick = np.empty(len(self.order), np.int64)
+        total = self.module.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free,
+                                    int(p.roots[0]), float(budget_ms), self.lat, cost, ptr,
+                                    rows, self.max_points, pick)
+        if total == TOO_BIG:
+            return DECLINED
+        if total < 0.0:
+            return None
+        return total + shift, dict(zip(self.order, pick.tolist()))
+
+
+def compile_remainder(tree: SPTree, candidates: Mapping[str, Candidates]
+                      ) -> TreeRemainder | None:
+    """``tree`` as a :class:`TreeRemainder` on ``candidates``, or None where the compiled
+    kernels do not run (:func:`kernel`)."""
+    m = kernel()
+    return None if m is None else TreeRemainder(tree, candidates, m)

@@ -593,3 +593,16 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
         if j < 0:
             break
     return best if best < np.inf else -1.0
+
+
+@_jit
+def tree_dp(kind, left, right, arg, delay, free, root, budget, lat, cost, row_ptr, fixed,
+            max_points, pick):
+    """One tree's exact DP (operations 0..``root``; :func:`_tree`) with each node v where
+    ``fixed[v]`` ≥ 0 held at that row, at no cost: the least cost of the other leaves,
+    every leaf's table position written into ``pick``; -1.0 when nothing fits,
+    ``TOO_BIG`` past ``max_points`` points. The remainder solve of
+    :class:`fa2opt.tree_kernel.TreeRemainder` (costs ≥ 0: -1.0 is no cost)."""
+    lam_out = np.empty(1)
+    return _tree(0, root, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed,
+                 budget, np.inf, max_points, pick, -1.0, lam_out)

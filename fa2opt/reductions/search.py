@@ -80,7 +80,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Mapping, Protocol
 
-from ..arithmetic import as_arithmetic
+from ..arithmetic import DECLINED, as_arithmetic
 from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
 from .sptree import Delay, SPTree, count_leaves, leaf_fixer, leaves, split_leaves, trampoline
@@ -193,11 +193,11 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
             res = _fixing_search(sub, deadline, cut)
         elif lagrange and FLOW_BOUND and _use_flow_bound(sub):
             from .flow_bound import lp_search
-            res = lp_search(sub, [f.graph for f in sub.flows], remainder, deadline, cut)
+            res = lp_search(sub, [f.graph for f in sub.flows], arithmetic, deadline, cut)
         elif lagrange and _space(sub) > LAGRANGE_MIN_SPACE:
-            res = _LagrangianSearch(sub, remainder, deadline, cut, pinned(sub)).run()
+            res = _LagrangianSearch(sub, arithmetic, deadline, cut, pinned(sub)).run()
         else:
-            res = _equal_split_search(sub, remainder, deadline, cut, pinned(sub),
+            res = _equal_split_search(sub, arithmetic, deadline, cut, pinned(sub),
                                       arithmetic.value)
         if res is None:
             return None
@@ -281,13 +281,45 @@ def _independent(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResu
     return SearchResult(total, choice, 1, len(dp.flows))
 
 
+class _FlowPrograms:
+    """Each flow's tree compiled once by the arithmetic's ``compile``
+    (:class:`fa2opt.tree_kernel.TreeRemainder`), at its first solve where it runs: the search
+    solves the same trees at every node, with other fixings and prices. A tree whose compile
+    is not available yet (the compiled kernels load during a long search) is tried again at
+    its next solve."""
+
+    __slots__ = ("compile", "trees", "cands", "done")
+
+    def __init__(self, compile: Callable | None, trees: list[SPTree],
+                 cands: list[Mapping[str, Candidates]]) -> None:
+        self.compile, self.trees, self.cands = compile, trees, cands
+        self.done: list = [None] * len(trees)
+
+    def solve(self, i: int, budget_ms: float, fixed: Mapping[str, int] | None,
+              weight: Mapping[str, Any] | None) -> tuple[float, dict[str, int]] | None | object:
+        """Flow i's remainder by its compiled tree; DECLINED where there is none (or it
+        declines): the caller's remainder decides."""
+        f = self.done[i]
+        if f is None:
+            if self.compile is None:
+                return DECLINED
+            f = self.done[i] = self.compile(self.trees[i], self.cands[i])
+            if f is None:
+                return DECLINED
+        return f(budget_ms, fixed, weight)
+
+
 class _Exact:
     """Exact values of full fixings of a component's coupling nodes (memoised per flow), and
     the incumbent."""
 
     def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, cutoff: float = INF):
-        self.dp, self.remainder = dp, remainder
+        arithmetic = as_arithmetic(remainder)
+        self.dp, self.remainder, self.compile = dp, arithmetic.remainder, arithmetic.compile
         self.budgets = [f.budget_ms for f in dp.flows]
+        # each flow's tree compiled once (Arithmetic.compile): a fixing's value is one call
+        self.programs = _FlowPrograms(self.compile, [f.tree for f in dp.flows],
+                                      [dp.candidates] * len(dp.flows))
         self.memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
         # each flow's folding of its coupling leaves, compiled at its first fixing (the same
         # nodes at every fixing; sptree.leaf_fixer)
@@ -303,6 +335,10 @@ class _Exact:
         if key in m:
             return m[key]
         self.solves += 1
+        r = self.programs.solve(i, self.budgets[i], fixing, None)
+        if r is not DECLINED:
+            m[key] = r
+            return r
         cands = self.dp.candidates
         # the fixed leaves folded into delays first: the DP then sees only the free ones
         fix = self.fixers[i]
@@ -357,7 +393,8 @@ class _LagrangianSearch:
     def __init__(self, dp: DecoupledProblem, remainder: RemainderSolver, deadline: float | None,
                  cutoff: float = INF, pinned: Mapping[str, int] | None = None,
                  exact: _Exact | None = None):
-        self.dp, self.remainder, self.deadline = dp, remainder, deadline
+        self.dp, self.deadline = dp, deadline
+        self.remainder = as_arithmetic(remainder).remainder
         self.pinned = dict(pinned or {})  # single-candidate coupling nodes: fixed at the root
         # the incumbent and the memo of full fixings: its own, or those of a search that
         # hands the component over (.flow_bound.LPSearch.hand_over)
@@ -395,6 +432,7 @@ class _LagrangianSearch:
         # some node has several copies in one flow: the fastest of the copies' choices is a
         # weaker primal there (a flow's own copies agreed on the slack), so also try the slowest
         self.dup_in_flow = any(len(self.copies[w]) > len(self.owners[w]) for w in dp.coupling)
+        self.programs = _FlowPrograms(self.exact.compile, self.trees, self.flow_cands)
         self.explored = self.solves = 0
         self.root_lb = -INF
 
@@ -423,7 +461,10 @@ class _LagrangianSearch:
         if not wt:
             return self.exact.flow(i, fixed)
         self.solves += 1
-        return self.remainder(self.trees[i], self.exact.budgets[i], self.flow_cands[i], fx, wt)
+        r = self.programs.solve(i, self.exact.budgets[i], fx, wt)
+        if r is DECLINED:
+            r = self.remainder(self.trees[i], self.exact.budgets[i], self.flow_cands[i], fx, wt)
+        return r
 
     def copy_choices(self, w: str, res: list) -> list[int]:
         """The candidate each copy of w picked in the relaxed solutions ``res``."""
@@ -666,8 +707,9 @@ def _equal_split_search(dp: DecoupledProblem, remainder: RemainderSolver,
     pinned = dict(pinned or {})
     coupling = [w for w in dp.coupling if w not in pinned]
     share = {w: 1.0 / dp.leaf_count[w] for w in coupling}
-    bound_remainder = value or remainder
     exact = _Exact(dp, remainder, cutoff)
+    remainder = exact.remainder
+    bound_remainder = value or remainder
     budgets = exact.budgets
     memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
     counters = {"explored": 0, "solves": 0}

@@ -1,0 +1,141 @@
+"""A flow's tree compiled once for the coupling search's remainder solves
+(fa2opt.tree_kernel.TreeRemainder): the reference Pareto DP's optimum (fa2opt.pareto) under
+random fixings, cost multipliers and per-candidate prices of any sign; its declines; and the
+searches that use it (copy split, flow bound, hand-over) equal to brute force, the MILP and
+themselves without it."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fa2opt import cpu_kernels, get_solver, tree_kernel
+from fa2opt.arithmetic import DECLINED
+from fa2opt.generate.families import long_paths
+from fa2opt.pareto import EXACT_FRONTS, pareto_remainder
+from fa2opt.problem import Problem
+from fa2opt.reductions.pruning import Candidates, front_rows
+from fa2opt.reductions.sptree import Leaf, Parallel, Series, evaluate
+from fa2opt.solver import checked
+
+from test_copy_split_handover import force_hand_over  # noqa: E402
+from test_fa2 import HAVE_MILP, check_against  # noqa: E402  (tests/test_fa2.py)
+from test_flow_bound import two_flow_instance  # noqa: E402
+from test_tree_kernel import tables, trees  # noqa: E402
+
+pytestmark = [pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available"),
+              pytest.mark.compiled]
+
+
+def count_calls(mp: pytest.MonkeyPatch) -> list:
+    """The list every compiled remainder solve appends to."""
+    calls: list = []
+    real = tree_kernel.TreeRemainder.__call__
+    mp.setattr(tree_kernel.TreeRemainder, "__call__",
+               lambda self, *args: calls.append(1) or real(self, *args))
+    return calls
+
+
+def candidates(tabs) -> dict[str, Candidates]:
+    return {v: Candidates(v, *front_rows(t.lists[2], t.lists[3])) for v, t in tabs.items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_equals_the_reference_dp_under_fixings_and_prices(data):
+    """Random trees and tables; some nodes fixed, the others at their costs, a multiple of
+    them, or per-candidate prices (integers of either sign: exact sums): the same optimum as
+    pareto_remainder, a choice within the budget that costs it, the fixed nodes as fixed."""
+    cpu_kernels.warm_up()
+    tree, nodes = data.draw(trees(max_leaves=6))
+    cands = candidates(data.draw(tables(nodes)))
+    fixed, weight = {}, {}
+    for v in nodes:
+        how = data.draw(st.sampled_from(["free", "fixed", "times", "prices"]))
+        if how == "fixed":
+            fixed[v] = data.draw(st.integers(0, len(cands[v].latency) - 1))
+        elif how == "times":
+            weight[v] = float(data.draw(st.integers(0, 3)))
+        elif how == "prices":
+            weight[v] = [float(x) for x in data.draw(st.lists(
+                st.integers(-30, 30), min_size=len(cands[v].latency),
+                max_size=len(cands[v].latency)))]
+    lo = evaluate(tree, {v: cands[v].latency[fixed.get(v, 0)] for v in nodes})
+    budget = float(data.draw(st.integers(int(lo) - 2, int(lo) + 40)))
+    want = pareto_remainder(tree, budget, cands, fixed, weight)
+    got = tree_kernel.compile_remainder(tree, cands)(budget, fixed, weight)
+    assert got is not DECLINED
+    if want is None:
+        assert got is None
+        return
+    cost, choice = got
+    assert cost == want[0]
+    assert all(choice[v] == k for v, k in fixed.items())
+    assert evaluate(tree, {v: cands[v].latency[k] for v, k in choice.items()}) <= budget
+
+    def paid(v: str, k: int) -> float:
+        w = weight.get(v, 1.0)
+        return 0.0 if v in fixed else w[k] if isinstance(w, list) else w * cands[v].cost[k]
+    assert sum(paid(v, k) for v, k in choice.items()) == cost
+
+
+def test_declines_a_node_of_several_leaves_unless_fixed():
+    """Node reduction's copies (one node, several leaves) must be fixed: the kernel would
+    charge each leaf; fixed, the answer is the reference's."""
+    cpu_kernels.warm_up()
+    c = {v: Candidates(v, [1.0, 2.0], [5.0, 3.0], [0, 1]) for v in "abc"}
+    a = Leaf("a")
+    tree = Series((Parallel((Series((a, Leaf("b"))), a)), Leaf("c")))
+    solve = tree_kernel.compile_remainder(tree, c)
+    assert solve(10.0) is DECLINED
+    assert solve(10.0, {"a": 1})[0] == pareto_remainder(tree, 10.0, c, {"a": 1})[0]
+
+
+def test_only_where_the_kernels_run():
+    cpu_kernels.warm_up()
+    c = {"a": Candidates("a", [1.0], [1.0], [0])}
+    assert tree_kernel.compile_remainder(Leaf("a"), c) is not None
+    assert EXACT_FRONTS.compile is tree_kernel.compile_remainder
+    with cpu_kernels.disabled():
+        assert tree_kernel.compile_remainder(Leaf("a"), c) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), at=st.integers(1, 4))
+def test_the_searches_with_it_equal_brute_force(seed, at):
+    """Two flows sharing a window of a non-SP DAG with per-edge delays, handed over to the
+    copy split at the root or after 1-3 nodes of the flow-bound search: the remainders of
+    both searches by the compiled trees, the answer = brute force."""
+    cpu_kernels.warm_up()
+    with pytest.MonkeyPatch.context() as mp:
+        force_hand_over(mp, at)
+        mp.setattr(tree_kernel, "MAX_COMBINATIONS", 0)  # the search, not the plan's kernel
+        check_against(two_flow_instance(random.Random(seed)))
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+@pytest.mark.parametrize("seed", range(3))
+def test_long_paths_with_and_without_it_equal_the_milp(seed):
+    """Chains through one pool of models, handed over to the copy split at the flow-bound
+    search's 2nd node (each flow's tree solved at every step of its ascent): fa2 with the
+    compiled trees = fa2 without = the MILP."""
+    cpu_kernels.warm_up()
+    problem = Problem.from_instance(long_paths(np.random.default_rng(seed), 10, 4, 6,
+                                               configs=(3, 6)))
+    with pytest.MonkeyPatch.context() as mp:
+        seen = force_hand_over(mp, 2)
+        mp.setattr(tree_kernel, "MAX_COMBINATIONS", 0)  # the search, not the plan's kernel
+        calls = count_calls(mp)
+        a = checked(problem, get_solver("fa2").solve(problem))
+        assert calls and seen
+        with cpu_kernels.disabled():
+            b = checked(problem, get_solver("fa2").solve(problem))
+    m = checked(problem, get_solver("milp").solve(problem))
+    assert a.status == b.status == m.status
+    if a.status == "optimal":
+        assert a.cost == pytest.approx(m.cost, rel=1e-9)
+        assert b.cost == pytest.approx(m.cost, rel=1e-9)
