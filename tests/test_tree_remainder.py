@@ -22,10 +22,11 @@ from fa2opt.reductions.pruning import Candidates, front_rows
 from fa2opt.reductions.sptree import Leaf, Parallel, Series, evaluate
 from fa2opt.solver import checked
 
-from test_copy_split_handover import force_hand_over  # noqa: E402
+from test_copy_split_handover import SEARCH, force_hand_over  # noqa: E402
 from test_fa2 import HAVE_MILP, check_against  # noqa: E402  (tests/test_fa2.py)
 from test_flow_bound import two_flow_instance  # noqa: E402
-from test_tree_kernel import tables, trees  # noqa: E402
+from strategies import edge_instances, instances  # noqa: E402  (tests/strategies.py)
+from test_tree_kernel import _against_brute_force, tables, trees  # noqa: E402
 
 pytestmark = [pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available"),
               pytest.mark.compiled]
@@ -115,6 +116,27 @@ def test_the_searches_with_it_equal_brute_force(seed, at):
         force_hand_over(mp, at)
         mp.setattr(tree_kernel, "MAX_COMBINATIONS", 0)  # the search, not the plan's kernel
         check_against(two_flow_instance(random.Random(seed)))
+
+
+@pytest.mark.parametrize("searched_by", ["flow bound", "copy split"])
+@settings(max_examples=150, deadline=None)
+@given(inst=st.one_of(instances(max_nodes=7, max_configs=4),
+                      edge_instances(max_nodes=6, max_configs=4)))
+def test_random_instances_searched_with_it_equal_brute_force(searched_by, inst):
+    """Random instances of every shape (non-SP flows, several flows sharing nodes, edge
+    delays, every queueing model; as drawn or every SLA a few ulps from the spec's
+    tolerance edge), each component with a coupling node searched (neither the plan's
+    kernel nor the fixing DP enumerates it) by the flow-bound search or the copy split:
+    fa2 = brute force = its Python path. (About one draw in nine has a coupling node.)"""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tree_kernel, "MAX_COMBINATIONS", 0)
+        mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)
+        if searched_by == "flow bound":
+            mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+        else:
+            mp.setattr(SEARCH, "FLOW_BOUND", False)
+            mp.setattr(SEARCH, "LAGRANGE_MIN_SPACE", 0)
+        _against_brute_force(inst)
 
 
 @pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
