@@ -96,6 +96,26 @@ def test_declines_a_node_of_several_leaves_unless_fixed():
     assert solve(10.0, {"a": 1})[0] == pareto_remainder(tree, 10.0, c, {"a": 1})[0]
 
 
+def test_a_tree_that_declined_once_is_left_to_the_python_dp(monkeypatch):
+    """Fronts past the kernel's limit are found only after building them: a flow whose
+    compiled solve declined is not compiled or solved by the kernel again."""
+    cpu_kernels.warm_up()
+    c = {v: Candidates(v, [1.0, 2.0, 3.0], [5.0, 3.0, 1.0], [0, 1, 2]) for v in "abc"}
+    tree = Series((Leaf("a"), Parallel((Leaf("b"), Leaf("c")))))
+    compiled = []
+
+    def compile(t, cands):
+        compiled.append(tree_kernel.compile_remainder(t, cands))
+        return compiled[-1]
+    programs = SEARCH._FlowPrograms(compile, [tree], [c])
+    assert programs.solve(0, 5.0, None, None)[0] == pareto_remainder(tree, 5.0, c)[0]
+    calls = count_calls(monkeypatch)
+    compiled[0].max_points = 0  # every front now past the kernel's limit
+    assert programs.solve(0, 5.0, None, None) is DECLINED
+    assert programs.solve(0, 6.0, {"a": 0}, None) is DECLINED
+    assert len(calls) == 1 and len(compiled) == 1
+
+
 def test_only_where_the_kernels_run():
     cpu_kernels.warm_up()
     c = {"a": Candidates("a", [1.0], [1.0], [0])}

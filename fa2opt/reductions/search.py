@@ -286,7 +286,8 @@ class _FlowPrograms:
     (:class:`fa2opt.tree_kernel.TreeRemainder`), at its first solve where it runs: the search
     solves the same trees at every node, with other fixings and prices. A tree whose compile
     is not available yet (the compiled kernels load during a long search) is tried again at
-    its next solve."""
+    its next solve; one whose compiled solve declined once (fronts past the kernel's limit,
+    found only after building them) is left to the caller's remainder from then on."""
 
     __slots__ = ("compile", "trees", "cands", "done")
 
@@ -306,7 +307,12 @@ class _FlowPrograms:
             f = self.done[i] = self.compile(self.trees[i], self.cands[i])
             if f is None:
                 return DECLINED
-        return f(budget_ms, fixed, weight)
+        elif f is False:
+            return DECLINED
+        r = f(budget_ms, fixed, weight)
+        if r is DECLINED:
+            self.done[i] = False
+        return r
 
 
 class _Exact:
