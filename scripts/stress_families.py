@@ -20,7 +20,9 @@ Every answer goes through ``verify``; a pair matches when both are proven and ag
 tolerance), ``unproven`` when either hit ``--time-limit``. Prints a table per family and
 variant (count, matches, fa2 and MILP medians and worst, the worst per-instance MILP/fa2)
 and the draws where fa2 was slower than the MILP, with their seeds (``--out``: a CSV of every
-run). Not a test: timings vary by machine; the counts do not.
+run). Not a test: timings vary by machine; the counts do not. The compiled kernels are
+loaded before the first run, as the benchmarks load them (``--no-compiled``: fa2 on its
+Python paths alone; before 2026-12-02 12:15 the script did not load them).
 
 ``--beyond`` solves a fixed grid *beyond* the benchmarks' sizes instead (:data:`BEYOND`: each
 family at 1.5-3x its largest size in :data:`fa2opt.generate.FAMILIES`), ``--seeds`` instances
@@ -57,7 +59,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fa2opt import Problem, get_solver  # noqa: E402
+from fa2opt import Problem, cpu_kernels, get_solver  # noqa: E402
 from fa2opt.extensions.realistic import EXTENSION_SETS, extended  # noqa: E402
 from fa2opt.generate import FAMILIES  # noqa: E402
 from fa2opt.solver import checked  # noqa: E402
@@ -237,8 +239,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="--one: SEED is the benchmark's instance (bench_decision.family_rng)")
     ap.add_argument("--max-utilization", type=float, default=None, metavar="RHO",
                     help="--one: the instance with this utilisation cap (default: as drawn)")
+    ap.add_argument("--no-compiled", action="store_true",
+                    help="do not load the compiled kernels (fa2 on its Python paths alone)")
     args = ap.parse_args(argv)
+    # the compiled kernels (fa2's tree DPs, the flow-bound passes) loaded before the first
+    # run, as the benchmarks and the comparison harness load them; without this a search that
+    # ran past flow_bound.NUMBA_AFTER_S loaded them midway and every later run took them
+    if args.no_compiled:
+        with cpu_kernels.disabled():
+            return _run(args, False)
+    return _run(args, cpu_kernels.warm_up())
+
+
+def _run(args: argparse.Namespace, compiled: bool) -> int:
     rng = np.random.default_rng(args.seed)
+    print(f"# compiled kernels: {'loaded before the first run' if compiled else 'off (Python paths)'}")
     print(f"{'draw':<34} {'variant':<10} {'milp':<11} {'fa2':<11} {'match':<8} "
           f"{'fa2 ms':>10} {'milp ms':>10}")
     warm = Problem.from_instance(FAMILIES["small"].generator(np.random.default_rng(0), 4, "chain"))
