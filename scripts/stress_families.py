@@ -22,7 +22,7 @@ variant (count, matches, fa2 and MILP medians and worst, the worst per-instance 
 and the draws where fa2 was slower than the MILP, with their seeds (``--out``: a CSV of every
 run). Not a test: timings vary by machine; the counts do not. The compiled kernels are
 loaded before the first run, as the benchmarks load them (``--no-compiled``: fa2 on its
-Python paths alone; before 2026-12-02 12:15 the script did not load them).
+Python paths alone; before git abb77cb the script did not load them).
 
 ``--beyond`` solves a fixed grid *beyond* the benchmarks' sizes instead (:data:`BEYOND`: each
 family at 1.5-3x its largest size in :data:`fa2opt.generate.FAMILIES`), ``--seeds`` instances
