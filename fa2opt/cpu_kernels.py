@@ -65,6 +65,18 @@ def available() -> bool:
     return not getattr(_OFF, "on", False) and _numba() is not None
 
 
+_WARM = False  # warm_up() has compiled (or loaded) the kernels in this process
+
+
+def warmed() -> bool:
+    """Whether :func:`warm_up` has compiled or loaded the kernels in this process and they
+    run (:func:`available`). fa2's compiled tree DPs (:func:`fa2opt.tree_kernel.kernel`) wait
+    for it: their first compilation after an install takes ~10 s, which a process that
+    merely imported Numba (a long flow-bound search does, :data:`fa2opt.reductions.flow_bound.
+    NUMBA_AFTER_S`) must not pay in the middle of a decision."""
+    return _WARM and available()
+
+
 @contextmanager
 def disabled() -> Iterator[None]:
     """Within the block (this thread), the numpy twins run instead: for side-by-side
@@ -163,10 +175,10 @@ def warm_up() -> bool:
     process. The grid DP's kernels (this module), the batched SLA pass
     (:func:`fa2opt.dag_batch.evaluate_fixings`) and the flow-bound search's passes
     (:mod:`fa2opt.reductions.flow_numba`) and the compiled tree DPs
-    (:mod:`fa2opt.tree_kernel`: a plan's components, the coupling search's flows), which fa2 takes as soon as Numba is imported: without
-    this, the first flow-bound search after some other method imported Numba paid the
-    passes' cache load (0.4-1.6 s measured on a decision of 25 ms).
-    Returns available()."""
+    (:mod:`fa2opt.tree_kernel`: a plan's components, the coupling search's flows), which fa2
+    takes only once this has run (:func:`warmed`). Without it, the first flow-bound search
+    after some other method imported Numba paid the passes' cache load (0.4-1.6 s measured
+    on a decision of 25 ms). Returns available()."""
     if not available():
         return False
     g, u, c = np.zeros((1, 2)), np.zeros((1, 1), np.int64), np.zeros((1, 1))
@@ -185,6 +197,8 @@ def warm_up() -> bool:
     ptr = np.zeros(3, np.int64)
     flow_numba.start_tail(f, ptr, i, f, ptr, i, f, np.empty(2), np.empty(2))
     flow_numba.fill(i, np.ones(2, np.bool_), f, f, i, i, i, np.ones(1), ptr, i, f, ptr, i, f)
+    global _WARM
+    _WARM = True  # (the tree DPs below run only once it is set: tree_kernel.kernel)
     from . import tree_kernel
     from .tables import pack_tables
     from .reductions.sptree import Leaf, Series

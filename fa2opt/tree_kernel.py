@@ -64,16 +64,16 @@ widened budget and :func:`fa2opt.edge.decide_exact` applies the spec's rule.
 :func:`solve` declines (:data:`DECLINED`; the plan's Python path decides) where the fronts
 would hold more than :data:`POINTS_PER_NODE` points per node (or :data:`MAX_POINTS` in all):
 trees whose bound stays weak, e.g. a graph nested 1,000 levels deep with 3 rows per node
-(declined after ~0.1 s; the Python DP then takes ~1 s). Like the flow-bound search's
-compiled passes, the kernel runs only where Numba is already imported
-(:func:`fa2opt.cpu_kernels.warm_up` loads it: the comparison harness and the benchmarks do
-so before timing, and a one-off ``fa2opt solve`` never pays Numba's load) and not inside
-:func:`fa2opt.cpu_kernels.disabled`.
+(declined after ~0.1 s; the Python DP then takes ~1 s). The kernel runs only where
+:func:`fa2opt.cpu_kernels.warm_up` has loaded the kernels in this process (the comparison
+harness, the benchmarks, the stress script and the grid solver do so before timing; a
+one-off ``fa2opt solve`` never pays Numba's load, and a long search that imports Numba for
+its passes midway does not switch to this kernel, whose first compilation after an install
+takes ~10 s) and not inside :func:`fa2opt.cpu_kernels.disabled`.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from itertools import accumulate
 from types import ModuleType
@@ -194,10 +194,11 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
 
 
 def kernel() -> ModuleType | None:
-    """The compiled kernel module, or None: only when the compiled kernels run
-    (:func:`fa2opt.cpu_kernels.available`) and Numba is already imported (loading it costs
-    ~1 s in a fresh process, more than a one-off decision)."""
-    if not ENABLED or "numba" not in sys.modules or not cpu_kernels.available():
+    """The compiled kernel module, or None: only where :func:`fa2opt.cpu_kernels.warm_up`
+    has loaded the kernels in this process (:func:`fa2opt.cpu_kernels.warmed`: loading Numba
+    and their disk cache costs ~0.3-1 s in a fresh process, their first compilation after an
+    install ~10 s, more than a one-off decision) and they run."""
+    if not ENABLED or not cpu_kernels.warmed():
         return None
     global _MODULE
     if _MODULE is None:

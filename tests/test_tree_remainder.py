@@ -125,6 +125,16 @@ def test_only_where_the_kernels_run():
         assert tree_kernel.compile_remainder(Leaf("a"), c) is None
 
 
+def test_not_where_numba_is_imported_but_the_kernels_were_not_warmed_up(monkeypatch):
+    """A long flow-bound search imports Numba for its passes midway (NUMBA_AFTER_S): the
+    tree DPs must not then compile (~10 s after an install) inside the decision."""
+    pytest.importorskip("numba")  # imported, as such a search leaves it
+    monkeypatch.setattr(cpu_kernels, "_WARM", False)
+    c = {"a": Candidates("a", [1.0], [1.0], [0])}
+    assert tree_kernel.kernel() is None
+    assert tree_kernel.compile_remainder(Leaf("a"), c) is None
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10**6), at=st.integers(1, 4))
 def test_the_searches_with_it_equal_brute_force(seed, at):
