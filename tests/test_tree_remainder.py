@@ -28,6 +28,7 @@ from test_flow_bound import two_flow_instance  # noqa: E402
 from strategies import edge_instances, instances  # noqa: E402  (tests/strategies.py)
 from test_tree_kernel import _against_brute_force, tables, trees  # noqa: E402
 
+# (marked compiled: each test runs with the kernels warmed up, tests/conftest.py)
 pytestmark = [pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available"),
               pytest.mark.compiled]
 
@@ -51,7 +52,6 @@ def test_equals_the_reference_dp_under_fixings_and_prices(data):
     """Random trees and tables; some nodes fixed, the others at their costs, a multiple of
     them, or per-candidate prices (integers of either sign: exact sums): the same optimum as
     pareto_remainder, a choice within the budget that costs it, the fixed nodes as fixed."""
-    cpu_kernels.warm_up()
     tree, nodes = data.draw(trees(max_leaves=6))
     cands = candidates(data.draw(tables(nodes)))
     fixed, weight = {}, {}
@@ -87,7 +87,6 @@ def test_equals_the_reference_dp_under_fixings_and_prices(data):
 def test_declines_a_node_of_several_leaves_unless_fixed():
     """Node reduction's copies (one node, several leaves) must be fixed: the kernel would
     charge each leaf; fixed, the answer is the reference's."""
-    cpu_kernels.warm_up()
     c = {v: Candidates(v, [1.0, 2.0], [5.0, 3.0], [0, 1]) for v in "abc"}
     a = Leaf("a")
     tree = Series((Parallel((Series((a, Leaf("b"))), a)), Leaf("c")))
@@ -99,7 +98,6 @@ def test_declines_a_node_of_several_leaves_unless_fixed():
 def test_a_tree_that_declined_once_is_left_to_the_python_dp(monkeypatch):
     """Fronts past the kernel's limit are found only after building them: a flow whose
     compiled solve declined is not compiled or solved by the kernel again."""
-    cpu_kernels.warm_up()
     c = {v: Candidates(v, [1.0, 2.0, 3.0], [5.0, 3.0, 1.0], [0, 1, 2]) for v in "abc"}
     tree = Series((Leaf("a"), Parallel((Leaf("b"), Leaf("c")))))
     compiled = []
@@ -117,7 +115,6 @@ def test_a_tree_that_declined_once_is_left_to_the_python_dp(monkeypatch):
 
 
 def test_only_where_the_kernels_run():
-    cpu_kernels.warm_up()
     c = {"a": Candidates("a", [1.0], [1.0], [0])}
     assert tree_kernel.compile_remainder(Leaf("a"), c) is not None
     assert EXACT_FRONTS.compile is tree_kernel.compile_remainder
@@ -141,7 +138,6 @@ def test_the_searches_with_it_equal_brute_force(seed, at):
     """Two flows sharing a window of a non-SP DAG with per-edge delays, handed over to the
     copy split at the root or after 1-3 nodes of the flow-bound search: the remainders of
     both searches by the compiled trees, the answer = brute force."""
-    cpu_kernels.warm_up()
     with pytest.MonkeyPatch.context() as mp:
         force_hand_over(mp, at)
         mp.setattr(tree_kernel, "MAX_COMBINATIONS", 0)  # the search, not the plan's kernel
@@ -175,7 +171,6 @@ def test_long_paths_with_and_without_it_equal_the_milp(seed):
     """Chains through one pool of models, handed over to the copy split at the flow-bound
     search's 2nd node (each flow's tree solved at every step of its ascent): fa2 with the
     compiled trees = fa2 without = the MILP."""
-    cpu_kernels.warm_up()
     problem = Problem.from_instance(long_paths(np.random.default_rng(seed), 10, 4, 6,
                                                configs=(3, 6)))
     with pytest.MonkeyPatch.context() as mp:
