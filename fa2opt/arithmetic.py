@@ -33,7 +33,7 @@ what it can do, so callers read capabilities instead of probing the solver:
   ``compile(tree, candidates) -> solve(budget_ms, fixed, weight) | None``, ``solve``
   answering as ``remainder`` on that tree, or DECLINED (then ``remainder`` decides); None
   where it does not run now (:func:`fa2opt.tree_kernel.compile_remainder`: only where the
-  compiled kernels are loaded).
+  compiled kernels are warmed up in the process).
 
 An ``Arithmetic`` is itself callable as its remainder solver, so it can be passed wherever a
 plain remainder function was; a plain function is taken as an arithmetic that declares

@@ -278,7 +278,8 @@ class TreeRemainder:
 
     def __init__(self, tree: SPTree, candidates: Mapping[str, Candidates],
                  module: ModuleType) -> None:
-        order = list(dict.fromkeys(t.node for t in postorder(tree) if type(t) is Leaf))
+        counts = count_leaves(tree)  # (its nodes, in any order: the arrays' order)
+        order = list(counts)
         self.program = compile_program([tree], order)
         self.module, self.order = module, order
         self.index = {v: i for i, v in enumerate(order)}
@@ -286,7 +287,7 @@ class TreeRemainder:
         ptr = np.zeros(len(order) + 1, np.int64)
         np.cumsum(sizes, out=ptr[1:])
         self.span = ptr
-        self.several = {v for v, n in count_leaves(tree).items() if n > 1}
+        self.several = {v for v, n in counts.items() if n > 1}
         self.lat = np.array([x for v in order for x in candidates[v].latency], float)
         self.cost = np.array([x for v in order for x in candidates[v].cost], float)
         self.max_points = min(MAX_POINTS, POINTS_PER_NODE * max(len(order), 64))

@@ -283,11 +283,11 @@ def _independent(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResu
 
 class _FlowPrograms:
     """Each flow's tree compiled once by the arithmetic's ``compile``
-    (:class:`fa2opt.tree_kernel.TreeRemainder`), at its first solve where it runs: the search
-    solves the same trees at every node, with other fixings and prices. A tree whose compile
-    is not available yet (the compiled kernels load during a long search) is tried again at
-    its next solve; one whose compiled solve declined once (fronts past the kernel's limit,
-    found only after building them) is left to the caller's remainder from then on."""
+    (:class:`fa2opt.tree_kernel.TreeRemainder`), at its first solve: the search solves the
+    same trees at every node, with other fixings and prices. A flow without a program (no
+    ``compile``, or the kernels not warmed up in this process) or whose compiled solve
+    declined once (fronts past the kernel's limit, found only after building them) is left
+    to the caller's remainder from then on (``done[i]`` False)."""
 
     __slots__ = ("compile", "trees", "cands", "done")
 
@@ -302,12 +302,9 @@ class _FlowPrograms:
         declines): the caller's remainder decides."""
         f = self.done[i]
         if f is None:
-            if self.compile is None:
-                return DECLINED
-            f = self.done[i] = self.compile(self.trees[i], self.cands[i])
-            if f is None:
-                return DECLINED
-        elif f is False:
+            made = None if self.compile is None else self.compile(self.trees[i], self.cands[i])
+            f = self.done[i] = False if made is None else made
+        if f is False:
             return DECLINED
         r = f(budget_ms, fixed, weight)
         if r is DECLINED:
