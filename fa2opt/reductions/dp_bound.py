@@ -38,14 +38,13 @@ ran into any time limit now close in tens of nodes; cost-only shared graphs gain
 from __future__ import annotations
 
 from collections import Counter
-from typing import Mapping
 
 import numpy as np
 
 from .. import pareto
 from .decouple import DecoupledProblem
 from .search import RemainderSolver
-from .sptree import count_leaves, split_leaves
+from .sptree import split_leaves
 
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
 MIN_GAIN = 0.1  # (2) stays on when, where measured, it closes this share of the gap
@@ -72,12 +71,6 @@ PAIRS_PER_UNIT = 16
 MAX_LEAVES_PER_NODE = 1.25
 
 
-def _counts(f) -> Mapping[str, int]:
-    """Leaves per node of flow ``f``'s tree: the plan's counts (``SPFlow.leaf_count``, the
-    same multiplicities) when it carries them, else counted (:func:`.sptree.count_leaves`)."""
-    return f.leaf_count if f.leaf_count is not None else count_leaves(f.tree)
-
-
 class DPBound:
     """Bound (2) for the search nodes of :class:`~.flow_bound.LPSearch` (its FlowLP ``lp``)."""
 
@@ -91,7 +84,7 @@ class DPBound:
         self.tried: list[bool] = []
         self.ok = True
         for f in dp.flows:
-            counts = _counts(f)  # the tree's own leaves (counted, not unfolded)
+            counts = f.node_leaves  # the tree's own leaves (counted, not unfolded)
             nodes, total = set(counts), sum(counts.values())
             if any(v not in lp.index for v in nodes):  # a leaf the LP does not know: off
                 self.ok = False
@@ -108,7 +101,7 @@ class DPBound:
         aliases, [(alias, LP node, share)], not-in-flow mask, budget), built once."""
         if self.flows[i] is None:
             lp, dp, f = self.lp, self.dp, self.dp.flows[i]
-            counts = _counts(f)
+            counts = f.node_leaves
             dup = {v for v, m in counts.items() if m > 1}
             tree, cands = f.tree, dp.candidates
             names = [(v, v) for v in counts if v not in dup]

@@ -139,7 +139,7 @@ from .decouple import DecoupledProblem
 from . import flow_cuts, residues
 from .search import (INF, PRUNE_TOL, RemainderSolver, SearchResult, _Deadline, _Exact,
                      ROOT_ITERS, _LagrangianSearch, pinned)
-from .dp_bound import PAIRS_PER_UNIT, DPBound, _counts
+from .dp_bound import PAIRS_PER_UNIT, DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
@@ -1429,7 +1429,7 @@ class LPSearch:
             root = lag.root(self.copy_weights(lag), 1)
             cands = exact.dp.candidates  # its cost: the flows' leaf-candidates and pairs
             work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
-                        for v, m in _counts(f).items())
+                        for v, m in f.node_leaves.items())
                     + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
             gap = exact.best - open_lb
             trial, slack = COPY_SPLIT_TRIAL

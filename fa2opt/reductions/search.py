@@ -83,7 +83,7 @@ from typing import Any, Callable, Generator, Mapping, Protocol
 from ..arithmetic import DECLINED, as_arithmetic
 from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
-from .sptree import Delay, SPTree, count_leaves, leaf_fixer, leaves, split_leaves, trampoline
+from .sptree import Delay, SPTree, leaf_fixer, leaves, split_leaves, trampoline
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -404,8 +404,7 @@ class _LagrangianSearch:
         self.exact = exact if exact is not None else _Exact(dp, remainder, cutoff)
         self.cands = dp.candidates
         F = len(dp.flows)
-        counts = [f.leaf_count if f.leaf_count is not None else count_leaves(f.tree)
-                  for f in dp.flows]
+        counts = [f.node_leaves for f in dp.flows]
         self.mult = [{w: counts[i][w] for w in dp.flow_coupling[i]} for i in range(F)]
         self.owners = {w: [i for i in range(F) if w in self.mult[i]] for w in dp.coupling}
         # copies: one per (flow, leaf) of a coupling node duplicated inside a flow (its

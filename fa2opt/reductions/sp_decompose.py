@@ -80,11 +80,16 @@ class SPFlow:
         return self.node_reductions == 0
 
     @cached_property
+    def node_leaves(self) -> Mapping[str, int]:
+        """Leaves per node of ``tree``: ``leaf_count`` when given (the plan's counts, the
+        same multiplicities), else counted once (:func:`.sptree.count_leaves`)."""
+        return self.leaf_count if self.leaf_count is not None else count_leaves(self.tree)
+
+    @cached_property
     def duplicated(self) -> tuple[str, ...]:
         """The nodes with several leaves in ``tree`` (structure only: computed once per
         cached flow), in leaf order."""
-        counts = self.leaf_count if self.leaf_count is not None else count_leaves(self.tree)
-        return tuple(v for v, k in counts.items() if k > 1)
+        return tuple(v for v, k in self.node_leaves.items() if k > 1)
 
 
 @dataclass(frozen=True)
@@ -509,7 +514,7 @@ def leaf_counts(flows: Sequence[SPFlow]) -> Counter:
     """How many leaves each node has over all flows' trees (> 1: a coupling node)."""
     c: Counter = Counter()
     for f in flows:
-        c.update(f.leaf_count if f.leaf_count is not None else count_leaves(f.tree))
+        c.update(f.node_leaves)
     return c
 
 
