@@ -175,8 +175,8 @@ def warm_up() -> bool:
     process. The grid DP's kernels (this module), the batched SLA pass
     (:func:`fa2opt.dag_batch.evaluate_fixings`) and the flow-bound search's passes
     (:mod:`fa2opt.reductions.flow_numba`) and the compiled tree DPs
-    (:mod:`fa2opt.tree_kernel`: a plan's components, the coupling search's flows), which fa2
-    takes only once this has run (:func:`warmed`). Without it, the first flow-bound search
+    (:mod:`fa2opt.tree_kernel`: a plan's components, the coupling search's flows, a flow's
+    program from its graph), which fa2 takes only once this has run (:func:`warmed`). Without it, the first flow-bound search
     after some other method imported Numba paid the passes' cache load (0.4-1.6 s measured
     on a decision of 25 ms). Returns available()."""
     if not available():
@@ -206,6 +206,7 @@ def warm_up() -> bool:
     tree = Series((Leaf("a"), Leaf("b")))
     tree_kernel.solve(tree_kernel.compile_program([tree, tree], ("a", "b"), ("a",)),
                       pack_tables(tables), [2.0, 2.0], {"a": [0]})
+    tree_kernel.graph_program(flow, ("a", "b"))
     one = SimpleNamespace(latency=[1.0], cost=[1.0])
     remainder = tree_kernel.compile_remainder(tree, {"a": one, "b": one})
     if remainder is not None:  # (None where tree_kernel.ENABLED is off)

@@ -119,13 +119,14 @@ class FA2Solver(Solver):
         t1 = time.perf_counter()
         plan = cached_plan(problem) if self._cache else None
         front = None
-        if not compiled_path(self.arithmetic):
+        compiled = compiled_path(self.arithmetic)
+        if not compiled:
             front = pruned(problem)
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})
         t2 = time.perf_counter()
         if plan is None:
-            plan = plan_for(problem, self._cache)
+            plan = plan_for(problem, self._cache, compiled)
         t3 = time.perf_counter()
         limit = self.options.get("time_limit")
         d = plan.decide(problem, self.arithmetic,

@@ -48,7 +48,9 @@ kernels run, :meth:`Plan.decide` first tries that instead: one call per componen
 trees compiled once per plan (:mod:`fa2opt.tree_kernel`; a component's coupling nodes'
 pruned candidates, which the kernel finds, enumerated: at most ``MAX_COMBINATIONS``
 combinations) on the problem's packed tables, with no pruning pass; where it declines, the
-steps above decide.
+steps above decide. There a plan of one flow whose graph the kernel's series and parallel
+reductions take is compiled from the graph alone (:func:`~fa2opt.tree_kernel.graph_program`,
+no tree built); :meth:`Plan.complete` adds the rest when the Python path first needs it.
 """
 
 from __future__ import annotations
@@ -100,10 +102,13 @@ class Plan:
     ``flow_coupling[i]`` belong to flow i (the problem's flow order); ``leaf_count`` merges
     the flows' leaves; ``free``: nodes in no flow. Read-only once compiled but for
     ``programs``, set on the first compiled decision (a plain dataclass: built on every
-    first decision of a structure, where a frozen one's constructor costs a µs)."""
+    first decision of a structure, where a frozen one's constructor costs a µs).
+    A plan compiled by the kernel's reductions (:func:`compile_plan` with ``compiled``) holds
+    its one program and no ``trees`` (None) until a decision needs the Python path: then
+    :meth:`complete` decomposes the flow."""
 
     nodes: tuple[str, ...]
-    trees: tuple[SPTree, ...]
+    trees: tuple[SPTree, ...] | None
     reductions: tuple[int, ...]
     leaves: tuple[Counter, ...]
     leaf_count: Counter
@@ -135,6 +140,8 @@ class Plan:
             d = self._compiled(problem, arithmetic.tree)
             if d is not None:
                 return d
+        if self.trees is None:
+            self.complete(problem.flows)
         if front is None:
             front = pruned(problem)
             if front is None:
@@ -224,6 +231,15 @@ class Plan:
             return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
         return Decision("optimal", choice, extra=extra)
 
+    def complete(self, flows: Sequence[FlowGraph]) -> None:
+        """The Python path's part of a plan compiled by the kernel's reductions: the flows'
+        decompositions, their leaves and each component's strategy (:func:`compile_plan`),
+        the program kept."""
+        full = compile_plan(self.nodes, flows)
+        for name in ("trees", "reductions", "leaves", "leaf_count", "coupling",
+                     "flow_coupling", "free", "components", "flat"):
+            setattr(self, name, getattr(full, name))
+
     def _compiled(self, problem: Problem, tree: Callable) -> Decision | None:
         """The decision by the arithmetic's compiled tree DP (``Arithmetic.tree``), one call
         per component (its flows' trees; its coupling nodes' pruned candidates enumerated),
@@ -301,11 +317,22 @@ def structure_key(problem: Problem) -> tuple:
     return tuple(problem.tables), tuple([g.structure for g in problem.flows])
 
 
-def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool = True) -> Plan:
+def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool = True,
+                 compiled: bool = False) -> Plan:
     """The plan of a structure: the flows' decompositions (from the decompositions' own
     cache unless ``cache`` is False), coupling nodes, components (union-find over flows
     sharing a coupling node, O(Σ_f |coupling_f|)) and each component's strategy.
-    O(V + E) per series-parallel flow plus the node reductions of non-SP ones."""
+    O(V + E) per series-parallel flow plus the node reductions of non-SP ones.
+    ``compiled`` (the compiled tree DP decides first, :func:`compiled_path`): one flow
+    whose graph the kernel's series and parallel reductions take
+    (:func:`~fa2opt.tree_kernel.graph_program`) gets its program only, the rest when the
+    Python path first needs it (:meth:`Plan.complete`)."""
+    if compiled and len(flows) == 1:
+        program = tree_kernel.graph_program(flows[0], nodes)
+        if program is not None:
+            counts = Counter(dict.fromkeys(nodes, 1))
+            return Plan(tuple(nodes), None, (0,), (counts,), counts, frozenset(),
+                        (frozenset(),), (), (Component((0,), (), TREE),), None, [program])
     decs = [flow_decomposition(g, cache) for g in flows]
     if len(decs) == 1:  # one flow (most pipelines): its own counts, one component
         tree, red, counts = decs[0]
@@ -441,16 +468,16 @@ def cached_plan(problem: Problem) -> Plan | None:
     return _PLANS.get(structure_key(problem))
 
 
-def plan_for(problem: Problem, cache: bool = True) -> Plan:
+def plan_for(problem: Problem, cache: bool = True, compiled: bool = False) -> Plan:
     """The plan of ``problem``'s structure: from the cache (the last ``CACHE_SIZE`` plans
     compiled, keyed by :func:`structure_key`) unless ``cache`` is False (then compiled afresh, decompositions
-    too)."""
+    too). ``compiled``: :func:`compile_plan`'s."""
     if not cache:
-        return compile_plan(tuple(problem.tables), problem.flows, cache=False)
+        return compile_plan(tuple(problem.tables), problem.flows, False, compiled)
     key = (tuple(problem.tables), tuple([g.structure for g in problem.flows]))
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = compile_plan(key[0], problem.flows)
+        plan = _PLANS[key] = compile_plan(key[0], problem.flows, True, compiled)
         if len(_PLANS) > CACHE_SIZE:  # oldest first (a dict keeps insertion order)
             del _PLANS[next(iter(_PLANS))]
     return plan

@@ -606,3 +606,237 @@ def tree_dp(kind, left, right, arg, delay, free, root, budget, lat, cost, row_pt
     lam_out = np.empty(1)
     return _tree(0, root, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed,
                  budget, np.inf, max_points, pick, -1.0, lam_out)
+
+
+# -- a flow's program straight from its graph ------------------------------------------------
+
+@_jit
+def _label_series(a, b, kind, left, right, arg, free, delay, n, nd):
+    """The label of arc a then arc b (-1: no label, the identity) as (op, ops, delays): a
+    new SERIES, or one DELAY for two delays (their sum)."""
+    if a < 0:
+        return b, n, nd
+    if b < 0:
+        return a, n, nd
+    if kind[a] == DELAY and kind[b] == DELAY:
+        delay[nd] = delay[arg[a]] + delay[arg[b]]
+        kind[n], left[n], right[n], arg[n], free[n] = DELAY, -1, -1, nd, 0
+        return n, n + 1, nd + 1
+    kind[n], left[n], right[n], arg[n], free[n] = SERIES, a, b, -1, free[a] + free[b]
+    return n, n + 1, nd
+
+
+@_jit
+def _label_parallel(a, b, kind, left, right, arg, free, delay, n):
+    """The label of arcs a and b with the same ends, as (op, ops): no label or the same
+    label gives the other (latencies are ≥ 0), two delays their larger, else a PARALLEL."""
+    if b < 0 or a == b:
+        return a, n
+    if a < 0:
+        return b, n
+    if kind[a] == DELAY and kind[b] == DELAY:
+        return (a if delay[arg[a]] >= delay[arg[b]] else b), n
+    kind[n], left[n], right[n], arg[n], free[n] = PARALLEL, a, b, -1, free[a] + free[b]
+    return n, n + 1
+
+
+@_jit
+def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
+    """A flow's program (:class:`fa2opt.tree_kernel.TreeProgram`'s columns) straight from
+    its graph, where the graph is series-parallel after the node split: the series and
+    parallel reductions of :func:`fa2opt.reductions.sp_decompose.decompose` (step 2 of its
+    docstring: node i an arc in_i → out_i labelled with its leaf, a node of one predecessor
+    without in_i, edges labelled with their delays, a super-source and super-sink; a vertex
+    of one arc in and one out replaced by their series, arcs with the same ends merged in
+    parallel as they are made) on arrays, each label an operation. Nodes in topological
+    order, ``pred_src[pred_ptr[i]:pred_ptr[i+1]]`` node i's predecessors (their positions
+    in that order) with delays ``pred_delay``; ``leaf_arg[i]``: node i's index in the
+    tables' order. A vertex's one in- or out-neighbour is the sum of its neighbours' ids
+    while its degree is 1, so a reduction is O(1) dictionary operations: O(V + E) in all.
+    Returns (kind, left, right, arg, delay, free) with the root last, series and parallels
+    of k parts as balanced binary trees (:func:`_balanced`); empty arrays when the
+    reductions stall (a join or node reduction is needed: the Python decomposition then
+    runs)."""
+    N, E = leaf_arg.shape[0], pred_src.shape[0]
+    V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i
+    cap = 6 * N + 2 * E + 8  # leaves, delays, a leaf's series with its edge's delay,
+    # repeated edges' merges, and at most two operations per reduction (V of them)
+    kind, left = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    right, arg = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    free, delay = np.empty(cap, np.int64), np.empty(cap)
+    n = nd = 0
+    arcs = numba.typed.Dict.empty(key_type=numba.types.int64, value_type=numba.types.int64)
+    indeg, outdeg = np.zeros(V, np.int64), np.zeros(V, np.int64)
+    insum, outsum = np.zeros(V, np.int64), np.zeros(V, np.int64)
+    work = np.empty(3 * V, np.int64)  # V at first, then at most two per reduction
+    nw = 0
+    has_succ = np.zeros(N, np.bool_)
+    for i in range(N):
+        out_i = 3 + 2 * i
+        kind[n], left[n], right[n], arg[n], free[n] = LEAF, -1, -1, leaf_arg[i], 1
+        leaf = n
+        n += 1
+        lo, hi = pred_ptr[i], pred_ptr[i + 1]
+        if hi - lo > 1:
+            targets = out_i - 1
+            arcs[targets * V + out_i] = leaf
+            outdeg[targets] += 1
+            outsum[targets] += out_i
+            indeg[out_i] += 1
+            insum[out_i] += targets
+            work[nw] = targets
+            nw += 1
+        else:
+            targets = out_i
+        for e in range(lo, hi):
+            u = 3 + 2 * pred_src[e]
+            has_succ[pred_src[e]] = True
+            lab = -1
+            if pred_delay[e] != 0.0:
+                delay[nd] = pred_delay[e]
+                kind[n], left[n], right[n], arg[n], free[n] = DELAY, -1, -1, nd, 0
+                lab = n
+                n += 1
+                nd += 1
+            if hi - lo == 1:
+                lab, n, nd = _label_series(leaf, lab, kind, left, right, arg, free, delay, n, nd)
+            key = u * V + targets
+            if key in arcs:  # a repeated edge
+                arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free,
+                                               delay, n)
+            else:
+                arcs[key] = lab
+                outdeg[u] += 1
+                outsum[u] += targets
+                indeg[targets] += 1
+                insum[targets] += u
+        if hi == lo:  # a source
+            arcs[out_i] = leaf  # (0 * V + out_i: from s)
+            outdeg[0] += 1
+            outsum[0] += out_i
+            indeg[out_i] += 1
+            insum[out_i] += 0
+        work[nw] = out_i
+        nw += 1
+    for i in range(N):
+        if not has_succ[i]:  # a sink, to t
+            u = 3 + 2 * i
+            arcs[u * V + 1] = -1
+            outdeg[u] += 1
+            outsum[u] += 1
+            indeg[1] += 1
+            insum[1] += u
+    work[:nw] = work[:nw][::-1].copy()  # popped in ascending order, as decompose does
+    alive = np.ones(V, np.bool_)
+    while nw > 0:
+        nw -= 1
+        x = work[nw]
+        if x < 2 or not alive[x] or indeg[x] != 1 or outdeg[x] != 1:
+            continue
+        a, b = insum[x], outsum[x]
+        la, lb = arcs[a * V + x], arcs[x * V + b]
+        del arcs[a * V + x]
+        del arcs[x * V + b]
+        alive[x] = False
+        outdeg[a] -= 1
+        outsum[a] -= x
+        indeg[b] -= 1
+        insum[b] -= x
+        lab, n, nd = _label_series(la, lb, kind, left, right, arg, free, delay, n, nd)
+        key = a * V + b
+        if key in arcs:
+            arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free, delay, n)
+        else:
+            arcs[key] = lab
+            outdeg[a] += 1
+            outsum[a] += b
+            indeg[b] += 1
+            insum[b] += a
+        if indeg[a] == 1 and outdeg[a] == 1:
+            work[nw] = a
+            nw += 1
+        if indeg[b] == 1 and outdeg[b] == 1:
+            work[nw] = b
+            nw += 1
+    if len(arcs) != 1 or 1 not in arcs:  # stalled: not series-parallel by these reductions
+        e = np.zeros(0, np.int64)
+        return e, e, e, e, np.zeros(0), e
+    return _balanced(arcs[1], kind, left, right, arg, delay, nd)
+
+
+@_jit
+def _balanced(root, kind, left, right, arg, delay, nd):
+    """The operations below ``root`` again, in post-order with the root last (the reductions'
+    spare operations, e.g. a delay merged away, left out), each maximal run of one kind (a
+    series or parallel of k parts, grown one reduction at a time) as a balanced binary tree
+    of k − 1 operations, as :func:`fa2opt.tree_kernel.compile_program` makes it: a long
+    chain's DP then merges fronts of sub-chains, not a long prefix's front with one leaf at
+    a time. Each operation is read once (a reduction's operation has one parent). An
+    explicit stack: a chain of 10,000 nodes nests that deep."""
+    m = kind.shape[0]
+    K, L, R = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
+    A, F = np.empty(m, np.int64), np.empty(m, np.int64)
+    D = np.empty(nd)
+    n = nd2 = 0
+    task = np.empty(2 * m + 2, np.int64)  # ≥ 0: visit that operation; < 0: combine -task-1 parts
+    tkind = np.empty(2 * m + 2, np.int64)
+    nt = 1
+    task[0] = root
+    vals = np.empty(m, np.int64)  # the emitted operations waiting to be combined
+    nv = 0
+    parts = np.empty(m, np.int64)
+    gather = np.empty(m, np.int64)
+    while nt > 0:
+        nt -= 1
+        t = task[nt]
+        if t < 0:  # combine the last k values, pairwise rounds
+            k, op = -t - 1, tkind[nt]
+            nv -= k
+            parts[:k] = vals[nv:nv + k]
+            while k > 1:
+                j2 = 0
+                for j in range(0, k - 1, 2):
+                    K[n], L[n], R[n], A[n] = op, parts[j], parts[j + 1], -1
+                    F[n] = F[parts[j]] + F[parts[j + 1]]
+                    parts[j2] = n
+                    j2 += 1
+                    n += 1
+                if k % 2:
+                    parts[j2] = parts[k - 1]
+                    j2 += 1
+                k = j2
+            vals[nv] = parts[0]
+            nv += 1
+            continue
+        if kind[t] == LEAF or kind[t] == DELAY:
+            K[n], L[n], R[n] = kind[t], -1, -1
+            if kind[t] == DELAY:
+                D[nd2] = delay[arg[t]]
+                A[n], F[n] = nd2, 0
+                nd2 += 1
+            else:
+                A[n], F[n] = arg[t], 1
+            vals[nv] = n
+            nv += 1
+            n += 1
+            continue
+        op = kind[t]  # the run's parts, left to right: children of another kind
+        ng, k = 1, 0
+        gather[0] = t
+        while ng > 0:
+            ng -= 1
+            g = gather[ng]
+            if kind[g] == op:
+                gather[ng] = right[g]
+                gather[ng + 1] = left[g]
+                ng += 2
+            else:
+                parts[k] = g
+                k += 1
+        task[nt] = -k - 1
+        tkind[nt] = op
+        nt += 1
+        for j in range(k - 1, -1, -1):  # visited left to right
+            task[nt] = parts[j]
+            nt += 1
+    return K[:n], L[:n], R[:n], A[:n], D[:nd2], F[:n]

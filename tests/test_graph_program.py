@@ -1,0 +1,147 @@
+"""A flow's program straight from its graph (fa2opt.tree_kernel.graph_program, the compiled
+series and parallel reductions of fa2opt.tree_numba.sp_program): its value is the flow's
+longest path for any latencies, it takes every graph the reductions take (and declines the
+rest, which the Python decomposition then decides), and fa2's plans compiled by it decide
+as brute force and the Python path do, also where the kernel declines and the plan is
+completed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fa2opt import cpu_kernels, get_solver, plan, tree_kernel
+from fa2opt.generate import FAMILIES
+from fa2opt.generate.instances import scaling_instance
+from fa2opt.problem import FlowGraph, Problem
+from fa2opt.reductions.sp_decompose import clear_cache, decompose
+from fa2opt.solver import checked
+
+from strategies import instances  # noqa: E402  (tests/strategies.py)
+
+# (marked compiled: each test runs with the kernels warmed up, tests/conftest.py)
+pytestmark = [pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available"),
+              pytest.mark.compiled]
+
+
+def evaluate(p: tree_kernel.TreeProgram, lat: np.ndarray) -> float:
+    """The program's value for node latencies ``lat`` (in its order), operation by
+    operation; each operation's parts come before it."""
+    val = np.empty(len(p.kind))
+    for i, k in enumerate(p.kind.tolist()):
+        if k == tree_kernel.LEAF:
+            val[i] = lat[p.arg[i]]
+        elif k == tree_kernel.DELAY:
+            val[i] = p.delay[p.arg[i]]
+        else:
+            a, b = p.left[i], p.right[i]
+            assert a < i and b < i
+            val[i] = val[a] + val[b] if k == tree_kernel.SERIES else max(val[a], val[b])
+    return float(val[p.roots[0]])
+
+
+def leaves_below(p: tree_kernel.TreeProgram) -> list[int]:
+    n: list[int] = []
+    for i, k in enumerate(p.kind.tolist()):
+        n.append(1 if k == tree_kernel.LEAF else 0 if k == tree_kernel.DELAY
+                 else n[p.left[i]] + n[p.right[i]])
+    return n
+
+
+@st.composite
+def dags(draw, max_nodes: int = 9):
+    """A DAG in topological order (``n0`` first), each node's predecessors drawn among the
+    earlier ones (repeated edges allowed), every edge without or with a delay."""
+    n = draw(st.integers(1, max_nodes))
+    nodes = tuple(f"n{i}" for i in range(n))
+    preds = {}
+    for i, v in enumerate(nodes):
+        ps = draw(st.lists(st.integers(0, i - 1), max_size=3)) if i else []
+        preds[v] = tuple((nodes[j], float(draw(st.sampled_from([0, 0, 1, 2.5, 7]))))
+                         for j in ps)
+    return FlowGraph("f", 1.0, nodes, preds, 1.0)
+
+
+@settings(max_examples=400, deadline=None)
+@given(dags(), st.data())
+def test_value_is_the_longest_path(g, data):
+    """Where it takes the graph: a binary post-order program with the root last and every
+    node one leaf, whose value is the longest path (the spec's rule) for random latencies,
+    in any table order; and the Python decomposition finds the graph series-parallel too."""
+    order = data.draw(st.permutations(g.nodes))
+    p = tree_kernel.graph_program(g, tuple(order))
+    if p is None:
+        return
+    assert decompose(g.nodes, g.preds)[1] == 0
+    assert p.roots.tolist() == [len(p.kind) - 1]
+    assert sorted(p.arg[p.kind == tree_kernel.LEAF].tolist()) == list(range(len(order)))
+    assert p.free.tolist() == leaves_below(p) and not len(p.coupling)
+    for _ in range(3):
+        lat = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0, 10.0]),
+                                          min_size=len(order), max_size=len(order))))
+        assert evaluate(p, lat) == pytest.approx(g.longest_path(dict(zip(order, lat))),
+                                                 rel=1e-12)
+
+
+def test_takes_every_edge_series_parallel_shape_and_declines_the_rest():
+    """Chains, trees and fork-joins of 2-12 nodes reduce; graphs that need a node reduction
+    (non-SP) are declined; and a 10,000-node chain reduces, its series balanced (depth
+    ~log2, not a 10,000-long prefix)."""
+    for shape, want in (("chain", True), ("tree", True), ("fork-join", True), ("non-sp", False)):
+        for n in range(4, 13):
+            inst = FAMILIES["small"].generator(np.random.default_rng(n), n, shape)
+            g = Problem.from_instance(inst).flows[0]
+            assert (tree_kernel.graph_program(g, g.nodes) is not None) is want, (shape, n)
+    g = Problem.from_instance(scaling_instance("chain", 10_000, 2)).flows[0]
+    p = tree_kernel.graph_program(g, g.nodes)
+    depth = [0] * len(p.kind)
+    for i, k in enumerate(p.kind.tolist()):
+        if k >= tree_kernel.SERIES:
+            depth[i] = 1 + max(depth[p.left[i]], depth[p.right[i]])
+    assert depth[-1] <= 20
+
+
+def test_declines_without_the_kernels_or_with_nodes_outside_the_flow():
+    g = FlowGraph("f", 1.0, ("a", "b"), {"a": (), "b": (("a", 0.0),)}, 1.0)
+    assert tree_kernel.graph_program(g, ("a", "b")) is not None
+    assert tree_kernel.graph_program(g, ("a", "b", "c")) is None
+    with cpu_kernels.disabled():
+        assert tree_kernel.graph_program(g, ("a", "b")) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances(max_nodes=7, max_configs=4))
+def test_plans_compiled_from_the_graph_decide_as_brute_force(inst):
+    """fa2's first decision on a fresh structure (its plan compiled from the graph where
+    one flow's reductions take it) equals brute force and the Python path."""
+    problem = Problem.from_instance(inst)
+    clear_cache()
+    got = checked(problem, get_solver("fa2").solve(problem))
+    want = checked(problem, get_solver("brute-force").solve(problem))
+    with cpu_kernels.disabled():
+        py = checked(problem, get_solver("fa2").solve(problem))
+    assert got.status == want.status == py.status
+    if want.status == "optimal":
+        assert got.cost == pytest.approx(want.cost, rel=1e-9)
+
+
+def test_the_python_path_completes_a_plan_the_kernel_declines(monkeypatch):
+    """Where the kernel declines (fronts past its limit, forced here), the plan compiled
+    from the graph gets its tree, strategy and leaves (Plan.complete) and the Python path
+    decides: the same cost as a plan compiled by the decomposition."""
+    inst = FAMILIES["small"].generator(np.random.default_rng(3), 10, "tree")
+    problem = Problem.from_instance(inst)
+    clear_cache()
+    p = plan.plan_for(problem, compiled=True)
+    assert p.trees is None and p.programs is not None
+    monkeypatch.setattr(tree_kernel, "MAX_POINTS", 0)
+    got = checked(problem, get_solver("fa2").solve(problem))
+    assert "compiled" not in got.extra and p.trees is not None
+    full = plan.compile_plan(p.nodes, problem.flows)
+    assert (p.components, p.leaf_count, p.flat) == (full.components, full.leaf_count, full.flat)
+    monkeypatch.undo()
+    with cpu_kernels.disabled():
+        want = checked(problem, get_solver("fa2").solve(problem))
+    assert got.status == want.status and got.cost == pytest.approx(want.cost, rel=1e-12)
