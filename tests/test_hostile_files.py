@@ -425,6 +425,8 @@ def test_quote_is_bounded() -> None:
     (None, "", "not found"),
     ("batch,hardware,latency_ms\n1,cpu,40\n", "units", "missing column"),
     ("batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,abc\n", "line 3: latency_ms", "not a number"),
+    ("batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,1_0\n", "line 3: latency_ms", "not a number"),
+    ("batch,hardware,units,latency_ms\n1_0,cpu,1,40\n", "line 2: batch", "not a number"),
     ("batch,hardware,units,latency_ms\n1,cpu,1,1e300\n", "line 2: latency_ms", "out of range"),
 ])
 def test_profile_errors_name_instance_and_csv(tmp_path: Path, csv, field, reason) -> None:
