@@ -48,8 +48,8 @@ kernels run, :meth:`Plan.decide` first tries that instead: one call per componen
 trees compiled once per plan (:mod:`fa2opt.tree_kernel`; a component's coupling nodes'
 pruned candidates, which the kernel finds, enumerated: at most ``MAX_COMBINATIONS``
 combinations) on the problem's packed tables, with no pruning pass; where it declines, the
-steps above decide. There a plan of one flow whose graph the kernel's series and parallel
-reductions take is compiled from the graph alone (:func:`~fa2opt.tree_kernel.graph_program`,
+steps above decide. There a plan of one series-parallel flow is compiled from the graph
+alone (:func:`~fa2opt.tree_kernel.graph_program`: the decomposition's reductions compiled,
 no tree built); :meth:`Plan.complete` adds the rest when the Python path first needs it.
 """
 
@@ -323,10 +323,10 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
     cache unless ``cache`` is False), coupling nodes, components (union-find over flows
     sharing a coupling node, O(Σ_f |coupling_f|)) and each component's strategy.
     O(V + E) per series-parallel flow plus the node reductions of non-SP ones.
-    ``compiled`` (the compiled tree DP decides first, :func:`compiled_path`): one flow
-    whose graph the kernel's series and parallel reductions take
-    (:func:`~fa2opt.tree_kernel.graph_program`) gets its program only, the rest when the
-    Python path first needs it (:meth:`Plan.complete`)."""
+    ``compiled`` (the compiled tree DP decides first, :func:`compiled_path`): one
+    series-parallel flow gets its program from the graph only
+    (:func:`~fa2opt.tree_kernel.graph_program`), the rest when the Python path first needs
+    it (:meth:`Plan.complete`)."""
     if compiled and len(flows) == 1:
         program = tree_kernel.graph_program(flows[0], nodes)
         if program is not None:

@@ -57,13 +57,14 @@ the bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-nod
 **A flow's program straight from its graph.** A plan's first decision on a new structure
 spent most of its time building the flow's expression tree and compiling it into a
 program (~55 µs of ~0.12 ms on 2-12-node graphs). Where one flow holds every node and
-its graph reduces by series and parallel reductions alone, :func:`graph_program` runs
-those reductions compiled (:func:`fa2opt.tree_numba.sp_program`: the labels are the
-program's operations, each reduction makes at most two) and rebalances each run of one
-kind into pairwise rounds, as :func:`compile_program` does: O(V + E), ~7 µs on those
-graphs and 10 ms instead of ~110 ms on a 10,000-node chain. Graphs that need a join or a
-node reduction stall there (declined; the Python decomposition decides), and so does a
-plan whose kernel declines: :meth:`fa2opt.plan.Plan.complete` then decomposes the flow.
+its graph is series-parallel (after the node split and its complete bipartite joins),
+:func:`graph_program` runs the decomposition's series and parallel reductions and joins
+compiled (:func:`fa2opt.tree_numba.sp_program`: the labels are the program's operations)
+and rebalances each run of one kind into pairwise rounds, as :func:`compile_program` does:
+~7 µs on those graphs, 10 ms instead of ~110 ms on a 10,000-node chain, 3 ms instead of
+~22 ms on a 1,000-node nested SP graph. Graphs that need a node reduction (non-SP) are
+declined (the Python decomposition decides), and a plan whose kernel declines is
+completed by it (:meth:`fa2opt.plan.Plan.complete`).
 
 Every point the caps and the bound drop is in no choice within the budget cheaper than
 ``ub``, so the optimum is the reference DP's: the same optimal cost (the choice may differ
@@ -207,12 +208,12 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
 
 def graph_program(flow: FlowGraph, order: Sequence[str]) -> TreeProgram | None:
     """One flow's :class:`TreeProgram` straight from its graph, by the compiled series and
-    parallel reductions (:func:`fa2opt.tree_numba.sp_program`): what
+    parallel reductions and joins (:func:`fa2opt.tree_numba.sp_program`): what
     :func:`compile_program` makes of the flow's decomposition, without building the tree
     (on a 2-12-node graph ~7 µs instead of ~55 µs for the decomposition and its
     compilation). None where the kernels do not run (:func:`kernel`), the flow does not
-    hold every node of ``order``, or the reductions stall (a join or a node reduction is
-    needed: :func:`~fa2opt.reductions.sp_decompose.decompose` decides the tree)."""
+    hold every node of ``order``, or the graph needs a node reduction (not
+    series-parallel: :func:`~fa2opt.reductions.sp_decompose.decompose` decides the tree)."""
     m = kernel()
     if m is None or len(flow.nodes) != len(order):
         return None

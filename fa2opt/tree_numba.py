@@ -643,32 +643,35 @@ def _label_parallel(a, b, kind, left, right, arg, free, delay, n):
 @_jit
 def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
     """A flow's program (:class:`fa2opt.tree_kernel.TreeProgram`'s columns) straight from
-    its graph, where the graph is series-parallel after the node split: the series and
-    parallel reductions of :func:`fa2opt.reductions.sp_decompose.decompose` (step 2 of its
-    docstring: node i an arc in_i → out_i labelled with its leaf, a node of one predecessor
-    without in_i, edges labelled with their delays, a super-source and super-sink; a vertex
-    of one arc in and one out replaced by their series, arcs with the same ends merged in
-    parallel as they are made) on arrays, each label an operation. Nodes in topological
-    order, ``pred_src[pred_ptr[i]:pred_ptr[i+1]]`` node i's predecessors (their positions
-    in that order) with delays ``pred_delay``; ``leaf_arg[i]``: node i's index in the
-    tables' order. A vertex's one in- or out-neighbour is the sum of its neighbours' ids
-    while its degree is 1, so a reduction is O(1) dictionary operations: O(V + E) in all.
-    Returns (kind, left, right, arg, delay, free) with the root last, series and parallels
-    of k parts as balanced binary trees (:func:`_balanced`); empty arrays when the
-    reductions stall (a join or node reduction is needed: the Python decomposition then
-    runs)."""
+    its graph, where the graph is series-parallel after the node split and its complete
+    bipartite joins: the series and parallel reductions and the joins of
+    :func:`fa2opt.reductions.sp_decompose.decompose` (steps 1-3 of its docstring: node i an
+    arc in_i → out_i labelled with its leaf, a node of one predecessor without in_i, edges
+    labelled with their delays, a super-source and super-sink; a vertex of one arc in and one
+    out replaced by their series, arcs with the same ends merged in parallel as they are
+    made; when that stalls, a join (:func:`_join`) gets a junction vertex) on arrays, each
+    label an operation. Nodes in topological order,
+    ``pred_src[pred_ptr[i]:pred_ptr[i+1]]`` node i's predecessors (their positions in that
+    order) with delays ``pred_delay``; ``leaf_arg[i]``: node i's index in the tables' order.
+    A vertex's one in- or out-neighbour is the sum of its neighbours' ids while its degree
+    is 1, so a reduction is O(1) dictionary operations: O(V + E) for a graph without joins,
+    O(E log E) more per join. Returns (kind, left, right, arg, delay, free) with the root
+    last, series and parallels of k parts as balanced binary trees (:func:`_balanced`);
+    empty arrays when the reductions stall with no join left (a node reduction is needed:
+    the Python decomposition then runs)."""
     N, E = leaf_arg.shape[0], pred_src.shape[0]
-    V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i
-    cap = 6 * N + 2 * E + 8  # leaves, delays, a leaf's series with its edge's delay,
-    # repeated edges' merges, and at most two operations per reduction (V of them)
+    V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i, then junctions
+    VC = V + N + 2  # room for N + 2 junctions (more: declined)
+    cap = 8 * N + 2 * E + 16  # leaves, delays, a leaf's series with its edge's delay,
+    # repeated edges' merges, and at most two operations per reduction (VC of them)
     kind, left = np.empty(cap, np.int64), np.empty(cap, np.int64)
     right, arg = np.empty(cap, np.int64), np.empty(cap, np.int64)
     free, delay = np.empty(cap, np.int64), np.empty(cap)
     n = nd = 0
     arcs = numba.typed.Dict.empty(key_type=numba.types.int64, value_type=numba.types.int64)
-    indeg, outdeg = np.zeros(V, np.int64), np.zeros(V, np.int64)
-    insum, outsum = np.zeros(V, np.int64), np.zeros(V, np.int64)
-    work = np.empty(3 * V, np.int64)  # V at first, then at most two per reduction
+    indeg, outdeg = np.zeros(VC, np.int64), np.zeros(VC, np.int64)
+    insum, outsum = np.zeros(VC, np.int64), np.zeros(VC, np.int64)
+    work = np.empty(3 * VC, np.int64)  # V at first, then one net per reduction (joins: _grow)
     nw = 0
     has_succ = np.zeros(N, np.bool_)
     for i in range(N):
@@ -679,7 +682,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
         lo, hi = pred_ptr[i], pred_ptr[i + 1]
         if hi - lo > 1:
             targets = out_i - 1
-            arcs[targets * V + out_i] = leaf
+            arcs[targets * VC + out_i] = leaf
             outdeg[targets] += 1
             outsum[targets] += out_i
             indeg[out_i] += 1
@@ -700,7 +703,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
                 nd += 1
             if hi - lo == 1:
                 lab, n, nd = _label_series(leaf, lab, kind, left, right, arg, free, delay, n, nd)
-            key = u * V + targets
+            key = u * VC + targets
             if key in arcs:  # a repeated edge
                 arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free,
                                                delay, n)
@@ -711,7 +714,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
                 indeg[targets] += 1
                 insum[targets] += u
         if hi == lo:  # a source
-            arcs[out_i] = leaf  # (0 * V + out_i: from s)
+            arcs[out_i] = leaf  # (0 * VC + out_i: from s)
             outdeg[0] += 1
             outsum[0] += out_i
             indeg[out_i] += 1
@@ -721,47 +724,183 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
     for i in range(N):
         if not has_succ[i]:  # a sink, to t
             u = 3 + 2 * i
-            arcs[u * V + 1] = -1
+            arcs[u * VC + 1] = -1
             outdeg[u] += 1
             outsum[u] += 1
             indeg[1] += 1
             insum[1] += u
     work[:nw] = work[:nw][::-1].copy()  # popped in ascending order, as decompose does
-    alive = np.ones(V, np.bool_)
-    while nw > 0:
-        nw -= 1
-        x = work[nw]
-        if x < 2 or not alive[x] or indeg[x] != 1 or outdeg[x] != 1:
-            continue
-        a, b = insum[x], outsum[x]
-        la, lb = arcs[a * V + x], arcs[x * V + b]
-        del arcs[a * V + x]
-        del arcs[x * V + b]
-        alive[x] = False
-        outdeg[a] -= 1
-        outsum[a] -= x
-        indeg[b] -= 1
-        insum[b] -= x
-        lab, n, nd = _label_series(la, lb, kind, left, right, arg, free, delay, n, nd)
-        key = a * V + b
-        if key in arcs:
-            arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free, delay, n)
-        else:
-            arcs[key] = lab
-            outdeg[a] += 1
-            outsum[a] += b
-            indeg[b] += 1
-            insum[b] += a
-        if indeg[a] == 1 and outdeg[a] == 1:
-            work[nw] = a
-            nw += 1
-        if indeg[b] == 1 and outdeg[b] == 1:
-            work[nw] = b
-            nw += 1
-    if len(arcs) != 1 or 1 not in arcs:  # stalled: not series-parallel by these reductions
-        e = np.zeros(0, np.int64)
-        return e, e, e, e, np.zeros(0), e
-    return _balanced(arcs[1], kind, left, right, arg, delay, nd)
+    alive = np.zeros(VC, np.bool_)
+    alive[2:V] = True
+    nv = V  # vertices so far (the next junction's id)
+    while True:
+        while nw > 0:
+            nw -= 1
+            x = work[nw]
+            if not alive[x] or indeg[x] != 1 or outdeg[x] != 1:
+                continue
+            a, b = insum[x], outsum[x]
+            la, lb = arcs[a * VC + x], arcs[x * VC + b]
+            del arcs[a * VC + x]
+            del arcs[x * VC + b]
+            alive[x] = False
+            outdeg[a] -= 1
+            outsum[a] -= x
+            indeg[b] -= 1
+            insum[b] -= x
+            lab, n, nd = _label_series(la, lb, kind, left, right, arg, free, delay, n, nd)
+            key = a * VC + b
+            if key in arcs:
+                arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free,
+                                               delay, n)
+            else:
+                arcs[key] = lab
+                outdeg[a] += 1
+                outsum[a] += b
+                indeg[b] += 1
+                insum[b] += a
+            if indeg[a] == 1 and outdeg[a] == 1:
+                work[nw] = a
+                nw += 1
+            if indeg[b] == 1 and outdeg[b] == 1:
+                work[nw] = b
+                nw += 1
+        if len(arcs) == 1 and 1 in arcs:  # the single arc s → t
+            return _balanced(arcs[1], kind, left, right, arg, delay, nd)
+        work, nw, nv = _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg,
+                             delay, work)
+        if nw == 0:  # stalled with no join: not series-parallel (a node reduction is needed)
+            break
+    e = np.zeros(0, np.int64)
+    return e, e, e, e, np.zeros(0), e
+
+
+@_jit
+def _same_label(a, b, kind, arg, delay):
+    """Two arcs' labels alike for a join: the same operation, or delays of the same value
+    (no label, -1, is never a delay: delays of 0 get none)."""
+    if a == b:
+        return True
+    return (a >= 0 and b >= 0 and kind[a] == DELAY and kind[b] == DELAY
+            and delay[arg[a]] == delay[arg[b]])
+
+
+@_jit
+def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, work):
+    """The complete bipartite joins of the live vertices (:class:`~fa2opt.reductions.
+    sp_decompose._JoinIndex`'s: two or more vertices whose arcs go to the same ≥ 2 vertices
+    with alike labels towards each, side "out"; or come from them, side "in"), as many as
+    share no vertex, each given a junction vertex (ids from ``nv`` while below ``VC``): each
+    member's arcs to (from) the shared neighbours replaced by one unlabelled arc to (from)
+    the junction, and the junction's arcs to (from) them with their labels -- every path
+    keeps its length. Returns the work list with the members, neighbours and junctions on
+    it (to be tried for series reductions), its length (0: no join) and the next free id.
+    O(E log E) a call: the arcs sorted by (member, neighbour), members bucketed by a hash of
+    their neighbours, candidates compared exactly; a join's vertices are left alone by the
+    rest of the call (their arcs changed)."""
+    m = len(arcs)
+    src, dst, lab = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
+    i = 0
+    for key, l in arcs.items():
+        src[i], dst[i], lab[i] = key // VC, key % VC, l
+        i += 1
+    touched = np.zeros(VC, np.bool_)
+    nw = 0
+    for side in range(2):
+        own, nbr = (src, dst) if side == 0 else (dst, src)
+        order = np.argsort(own * VC + nbr)
+        start = np.zeros(VC, np.int64)  # each owner's first arc in ``order``
+        deg = np.zeros(VC, np.int64)
+        for r in range(m):
+            x = own[order[r]]
+            if deg[x] == 0:
+                start[x] = r
+            deg[x] += 1
+        cand = np.empty(VC, np.int64)
+        h = np.empty(VC, np.int64)
+        nc = 0
+        for x in range(2, VC):
+            if alive[x] and deg[x] >= 2:
+                hx = deg[x]
+                for r in range(start[x], start[x] + deg[x]):
+                    hx = (hx * 1000003) ^ nbr[order[r]]
+                cand[nc] = x
+                h[nc] = hx
+                nc += 1
+        by = np.argsort(h[:nc], kind="mergesort")  # equal hashes together, ascending ids
+        group = np.empty(max(nc, 1), np.int64)
+        r0 = 0
+        while r0 < nc and nv < VC:
+            r1 = r0 + 1
+            while r1 < nc and h[by[r1]] == h[by[r0]]:
+                r1 += 1
+            for li in range(r0, r1 - 1):  # each member in turn leads (ties of the hash)
+                x = cand[by[li]]
+                if touched[x] or nv == VC:
+                    continue
+                clean = True
+                for t in range(deg[x]):
+                    clean = clean and not touched[nbr[order[start[x] + t]]]
+                if not clean:
+                    continue
+                group[0] = x
+                k = 1
+                for oi in range(li + 1, r1):
+                    y = cand[by[oi]]
+                    if deg[y] != deg[x] or touched[y]:
+                        continue
+                    same = True
+                    for t in range(deg[x]):
+                        ax, ay = order[start[x] + t], order[start[y] + t]
+                        if nbr[ax] != nbr[ay] or not _same_label(lab[ax], lab[ay], kind, arg,
+                                                                 delay):
+                            same = False
+                            break
+                    if same:
+                        group[k] = y
+                        k += 1
+                if k < 2:
+                    continue
+                j = nv
+                nv += 1
+                # (+ VC: the reductions after this call push at most one net entry each)
+                work = _grow(work, nw + k + deg[x] + 1 + VC)
+                alive[j] = touched[j] = True
+                for g in range(k):
+                    y = group[g]
+                    touched[y] = True
+                    for t in range(deg[x]):
+                        z = nbr[order[start[x] + t]]
+                        a, b = (y, z) if side == 0 else (z, y)
+                        del arcs[a * VC + b]
+                        outdeg[a] -= 1
+                        outsum[a] -= b
+                        indeg[b] -= 1
+                        insum[b] -= a
+                    a, b = (y, j) if side == 0 else (j, y)
+                    arcs[a * VC + b] = -1
+                    outdeg[a] += 1
+                    outsum[a] += b
+                    indeg[b] += 1
+                    insum[b] += a
+                    work[nw] = y
+                    nw += 1
+                for t in range(deg[x]):
+                    r = order[start[x] + t]
+                    z = nbr[r]
+                    touched[z] = True
+                    a, b = (j, z) if side == 0 else (z, j)
+                    arcs[a * VC + b] = lab[r]
+                    outdeg[a] += 1
+                    outsum[a] += b
+                    indeg[b] += 1
+                    insum[b] += a
+                    work[nw] = z
+                    nw += 1
+                work[nw] = j
+                nw += 1
+            r0 = r1
+    return work, nw, nv
 
 
 @_jit
