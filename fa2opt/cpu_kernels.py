@@ -176,9 +176,9 @@ def warm_up() -> bool:
     (:func:`fa2opt.dag_batch.evaluate_fixings`) and the flow-bound search's passes
     (:mod:`fa2opt.reductions.flow_numba`) and the compiled tree DPs
     (:mod:`fa2opt.tree_kernel`: a plan's components, the coupling search's flows, a flow's
-    program from its graph), which fa2 takes only once this has run (:func:`warmed`). Without it, the first flow-bound search
-    after some other method imported Numba paid the passes' cache load (0.4-1.6 s measured
-    on a decision of 25 ms). Returns available()."""
+    program from its graph), which fa2 takes only once this has run (:func:`warmed`).
+    Without it, the first flow-bound search after some other method imported Numba paid the
+    passes' cache load (0.4-1.6 s measured on a decision of 25 ms). Returns available()."""
     if not available():
         return False
     g, u, c = np.zeros((1, 2)), np.zeros((1, 1), np.int64), np.zeros((1, 1))

@@ -640,6 +640,38 @@ def _label_parallel(a, b, kind, left, right, arg, free, delay, n):
     return n, n + 1
 
 
+@_inline
+def _link(a, b, k, outdeg, outsum, indeg, insum):
+    """Arc a→b counted in (k = 1) or out (k = -1) of both ends' degrees and neighbour sums."""
+    outdeg[a] += k
+    outsum[a] += k * b
+    indeg[b] += k
+    insum[b] += k * a
+
+
+@_jit
+def _put(arcs, VC, a, b, lab, kind, left, right, arg, free, delay, n, outdeg, outsum, indeg,
+         insum):
+    """Arc a→b labelled ``lab``, merged in parallel with the arc a→b already there if any;
+    returns the operations' count."""
+    key = a * VC + b
+    if key in arcs:
+        arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free, delay, n)
+    else:
+        arcs[key] = lab
+        _link(a, b, 1, outdeg, outsum, indeg, insum)
+    return n
+
+
+@_jit
+def _cut(arcs, VC, a, b, outdeg, outsum, indeg, insum):
+    """Arc a→b removed; returns its label."""
+    lab = arcs[a * VC + b]
+    del arcs[a * VC + b]
+    _link(a, b, -1, outdeg, outsum, indeg, insum)
+    return lab
+
+
 @_jit
 def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
     """A flow's program (:class:`fa2opt.tree_kernel.TreeProgram`'s columns) straight from
@@ -682,11 +714,8 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
         lo, hi = pred_ptr[i], pred_ptr[i + 1]
         if hi - lo > 1:
             targets = out_i - 1
-            arcs[targets * VC + out_i] = leaf
-            outdeg[targets] += 1
-            outsum[targets] += out_i
-            indeg[out_i] += 1
-            insum[out_i] += targets
+            n = _put(arcs, VC, targets, out_i, leaf, kind, left, right, arg, free, delay, n,
+                     outdeg, outsum, indeg, insum)
             work[nw] = targets
             nw += 1
         else:
@@ -703,32 +732,17 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
                 nd += 1
             if hi - lo == 1:
                 lab, n, nd = _label_series(leaf, lab, kind, left, right, arg, free, delay, n, nd)
-            key = u * VC + targets
-            if key in arcs:  # a repeated edge
-                arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free,
-                                               delay, n)
-            else:
-                arcs[key] = lab
-                outdeg[u] += 1
-                outsum[u] += targets
-                indeg[targets] += 1
-                insum[targets] += u
-        if hi == lo:  # a source
-            arcs[out_i] = leaf  # (0 * VC + out_i: from s)
-            outdeg[0] += 1
-            outsum[0] += out_i
-            indeg[out_i] += 1
-            insum[out_i] += 0
+            n = _put(arcs, VC, u, targets, lab, kind, left, right, arg, free, delay, n,
+                     outdeg, outsum, indeg, insum)  # (a repeated edge merges)
+        if hi == lo:  # a source, from s
+            n = _put(arcs, VC, 0, out_i, leaf, kind, left, right, arg, free, delay, n,
+                     outdeg, outsum, indeg, insum)
         work[nw] = out_i
         nw += 1
     for i in range(N):
         if not has_succ[i]:  # a sink, to t
-            u = 3 + 2 * i
-            arcs[u * VC + 1] = -1
-            outdeg[u] += 1
-            outsum[u] += 1
-            indeg[1] += 1
-            insum[1] += u
+            n = _put(arcs, VC, 3 + 2 * i, 1, -1, kind, left, right, arg, free, delay, n,
+                     outdeg, outsum, indeg, insum)
     work[:nw] = work[:nw][::-1].copy()  # popped in ascending order, as decompose does
     alive = np.zeros(VC, np.bool_)
     alive[2:V] = True
@@ -740,25 +754,12 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
             if not alive[x] or indeg[x] != 1 or outdeg[x] != 1:
                 continue
             a, b = insum[x], outsum[x]
-            la, lb = arcs[a * VC + x], arcs[x * VC + b]
-            del arcs[a * VC + x]
-            del arcs[x * VC + b]
+            la = _cut(arcs, VC, a, x, outdeg, outsum, indeg, insum)
+            lb = _cut(arcs, VC, x, b, outdeg, outsum, indeg, insum)
             alive[x] = False
-            outdeg[a] -= 1
-            outsum[a] -= x
-            indeg[b] -= 1
-            insum[b] -= x
             lab, n, nd = _label_series(la, lb, kind, left, right, arg, free, delay, n, nd)
-            key = a * VC + b
-            if key in arcs:
-                arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free,
-                                               delay, n)
-            else:
-                arcs[key] = lab
-                outdeg[a] += 1
-                outsum[a] += b
-                indeg[b] += 1
-                insum[b] += a
+            n = _put(arcs, VC, a, b, lab, kind, left, right, arg, free, delay, n,
+                     outdeg, outsum, indeg, insum)
             if indeg[a] == 1 and outdeg[a] == 1:
                 work[nw] = a
                 nw += 1
@@ -872,17 +873,10 @@ def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, w
                     for t in range(deg[x]):
                         z = nbr[order[start[x] + t]]
                         a, b = (y, z) if side == 0 else (z, y)
-                        del arcs[a * VC + b]
-                        outdeg[a] -= 1
-                        outsum[a] -= b
-                        indeg[b] -= 1
-                        insum[b] -= a
+                        _cut(arcs, VC, a, b, outdeg, outsum, indeg, insum)
                     a, b = (y, j) if side == 0 else (j, y)
-                    arcs[a * VC + b] = -1
-                    outdeg[a] += 1
-                    outsum[a] += b
-                    indeg[b] += 1
-                    insum[b] += a
+                    arcs[a * VC + b] = -1  # (new: j is)
+                    _link(a, b, 1, outdeg, outsum, indeg, insum)
                     work[nw] = y
                     nw += 1
                 for t in range(deg[x]):
@@ -891,10 +885,7 @@ def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, w
                     touched[z] = True
                     a, b = (j, z) if side == 0 else (z, j)
                     arcs[a * VC + b] = lab[r]
-                    outdeg[a] += 1
-                    outsum[a] += b
-                    indeg[b] += 1
-                    insum[b] += a
+                    _link(a, b, 1, outdeg, outsum, indeg, insum)
                     work[nw] = z
                     nw += 1
                 work[nw] = j
