@@ -48,9 +48,9 @@ kernels run, :meth:`Plan.decide` first tries that instead: one call per componen
 trees compiled once per plan (:mod:`fa2opt.tree_kernel`; a component's coupling nodes'
 pruned candidates, which the kernel finds, enumerated: at most ``MAX_COMBINATIONS``
 combinations) on the problem's packed tables, with no pruning pass; where it declines, the
-steps above decide. There a plan of one series-parallel flow is compiled from the graph
-alone (:func:`~fa2opt.tree_kernel.graph_program`: the decomposition's reductions compiled,
-no tree built); :meth:`Plan.complete` adds the rest when the Python path first needs it.
+steps above decide. There a plan of one flow is compiled from the graph alone
+(:func:`~fa2opt.tree_kernel.graph_program`: the decomposition compiled, no tree built);
+:meth:`Plan.complete` adds the rest when the Python path first needs it.
 """
 
 from __future__ import annotations
@@ -323,16 +323,19 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
     cache unless ``cache`` is False), coupling nodes, components (union-find over flows
     sharing a coupling node, O(Σ_f |coupling_f|)) and each component's strategy.
     O(V + E) per series-parallel flow plus the node reductions of non-SP ones.
-    ``compiled`` (the compiled tree DP decides first, :func:`compiled_path`): one
-    series-parallel flow gets its program from the graph only
-    (:func:`~fa2opt.tree_kernel.graph_program`), the rest when the Python path first needs
-    it (:meth:`Plan.complete`)."""
+    ``compiled`` (the compiled tree DP decides first, :func:`compiled_path`): one flow
+    gets its program from the graph only (:func:`~fa2opt.tree_kernel.graph_program`; its
+    coupling nodes those with several leaves), the rest when the Python path first needs it
+    (:meth:`Plan.complete`)."""
     if compiled and len(flows) == 1:
-        program = tree_kernel.graph_program(flows[0], nodes)
-        if program is not None:
-            counts = Counter(dict.fromkeys(nodes, 1))
-            return Plan(tuple(nodes), None, (0,), (counts,), counts, frozenset(),
-                        (frozenset(),), (), (Component((0,), (), TREE),), None, [program])
+        made = tree_kernel.graph_program(flows[0], nodes)
+        if made is not None:
+            program, leaves = made
+            counts = Counter(leaves)
+            coupling = frozenset([v for v, k in leaves.items() if k > 1])
+            comp = Component((0,), tuple(sorted(coupling)), SEARCH if coupling else TREE)
+            return Plan(tuple(nodes), None, (int(bool(coupling)),), (counts,), counts,
+                        coupling, (coupling,), (), (comp,), None, [program])
     decs = [flow_decomposition(g, cache) for g in flows]
     if len(decs) == 1:  # one flow (most pipelines): its own counts, one component
         tree, red, counts = decs[0]

@@ -56,15 +56,15 @@ the bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-nod
 
 **A flow's program straight from its graph.** A plan's first decision on a new structure
 spent most of its time building the flow's expression tree and compiling it into a
-program (~55 µs of ~0.12 ms on 2-12-node graphs). Where one flow holds every node and
-its graph is series-parallel (after the node split and its complete bipartite joins),
-:func:`graph_program` runs the decomposition's series and parallel reductions and joins
-compiled (:func:`fa2opt.tree_numba.sp_program`: the labels are the program's operations)
-and rebalances each run of one kind into pairwise rounds, as :func:`compile_program` does:
-~7 µs on those graphs, 10 ms instead of ~110 ms on a 10,000-node chain, 3 ms instead of
-~22 ms on a 1,000-node nested SP graph. Graphs that need a node reduction (non-SP) are
-declined (the Python decomposition decides), and a plan whose kernel declines is
-completed by it (:meth:`fa2opt.plan.Plan.complete`).
+program (~55 µs of ~0.12 ms on 2-12-node graphs). Where one flow holds every node,
+:func:`graph_program` runs the decomposition compiled (:func:`fa2opt.tree_numba.sp_program`:
+the series and parallel reductions, the joins, and up to :data:`MAX_NODE_REDUCTIONS` node
+reductions, each label a program operation, copies shared) and rebalances each run of one
+kind into pairwise rounds, as :func:`compile_program` does: ~7-15 µs on those graphs,
+10 ms instead of ~110 ms on a 10,000-node chain, 3 ms instead of ~22 ms on a 1,000-node
+nested SP graph. A graph past the cap is declined (its coupling nodes would pass the
+kernel's combinations anyway; the Python decomposition decides), and a plan whose kernel
+declines is completed by it (:meth:`fa2opt.plan.Plan.complete`).
 
 Every point the caps and the bound drop is in no choice within the budget cheaper than
 ``ub``, so the optimum is the reference DP's: the same optimal cost (the choice may differ
@@ -114,6 +114,10 @@ POINTS_PER_NODE, MAX_POINTS = 256, 1 << 21
 # non-SP draws it took 0.20-0.97x the search's time up to 972 combinations, 0.48-4.6x at
 # 1,296-2,592 (each combination a DP of every tree)
 MAX_COMBINATIONS = 1024
+# graph_program declines a graph past this many node reductions: each copies leaves, so
+# its coupling nodes would pass MAX_COMBINATIONS combinations (2^10 at two candidates
+# each) and the kernel decline it anyway (the Python decomposition then decides)
+MAX_NODE_REDUCTIONS = 20
 ENABLED = True  # False: kernel() answers None (the tests' default, tests/conftest.py)
 # DECLINED (fa2opt.arithmetic): solve() or a TreeRemainder declines; the Python DP decides
 
@@ -206,14 +210,16 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
                        np.array(sorted([index[v] for v in coupled]), np.int64))
 
 
-def graph_program(flow: FlowGraph, order: Sequence[str]) -> TreeProgram | None:
-    """One flow's :class:`TreeProgram` straight from its graph, by the compiled series and
-    parallel reductions and joins (:func:`fa2opt.tree_numba.sp_program`): what
-    :func:`compile_program` makes of the flow's decomposition, without building the tree
-    (on a 2-12-node graph ~7 µs instead of ~55 µs for the decomposition and its
-    compilation). None where the kernels do not run (:func:`kernel`), the flow does not
-    hold every node of ``order``, or the graph needs a node reduction (not
-    series-parallel: :func:`~fa2opt.reductions.sp_decompose.decompose` decides the tree)."""
+def graph_program(flow: FlowGraph, order: Sequence[str]
+                  ) -> tuple[TreeProgram, dict[str, int]] | None:
+    """One flow's :class:`TreeProgram` straight from its graph, by the compiled
+    decomposition (:func:`fa2opt.tree_numba.sp_program`), and each node's leaves (> 1: the
+    program's coupling nodes): what :func:`compile_program` makes of the flow's
+    decomposition, without building the tree (on a 2-12-node graph ~7-15 µs instead of
+    ~55 µs for the decomposition and its compilation). None where the kernels do not run
+    (:func:`kernel`), the flow does not hold every node of ``order``, or the graph needs more
+    than :data:`MAX_NODE_REDUCTIONS` node reductions
+    (:func:`~fa2opt.reductions.sp_decompose.decompose` decides its tree)."""
     m = kernel()
     if m is None or len(flow.nodes) != len(order):
         return None
@@ -225,13 +231,15 @@ def graph_program(flow: FlowGraph, order: Sequence[str]) -> TreeProgram | None:
             lat.append(d)
         ptr.append(len(src))
     where = {v: i for i, v in enumerate(order)}
-    kind, left, right, arg, delay, free = m.sp_program(
+    kind, left, right, arg, delay, free, count = m.sp_program(
         np.array(ptr, np.int64), np.array(src, np.int64), np.array(lat, float),
-        np.array([where[v] for v in flow.nodes], np.int64))
+        np.array([where[v] for v in flow.nodes], np.int64), MAX_NODE_REDUCTIONS)
     if not len(kind):
         return None
+    counts = dict(zip(order, count.astype(np.int64).tolist()))
     return TreeProgram(tuple(order), tuple(order), np.arange(len(order)), kind, left, right,
-                       arg, delay, free, np.array([len(kind) - 1], np.int64), _NONE)
+                       arg, delay, free, np.array([len(kind) - 1], np.int64),
+                       np.flatnonzero(count > 1.0).astype(np.int64)), counts
 
 
 def kernel() -> ModuleType | None:

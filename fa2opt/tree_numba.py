@@ -673,24 +673,27 @@ def _cut(arcs, VC, a, b, outdeg, outsum, indeg, insum):
 
 
 @_jit
-def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
+def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     """A flow's program (:class:`fa2opt.tree_kernel.TreeProgram`'s columns) straight from
-    its graph, where the graph is series-parallel after the node split and its complete
-    bipartite joins: the series and parallel reductions and the joins of
-    :func:`fa2opt.reductions.sp_decompose.decompose` (steps 1-3 of its docstring: node i an
-    arc in_i → out_i labelled with its leaf, a node of one predecessor without in_i, edges
-    labelled with their delays, a super-source and super-sink; a vertex of one arc in and one
-    out replaced by their series, arcs with the same ends merged in parallel as they are
-    made; when that stalls, a join (:func:`_join`) gets a junction vertex) on arrays, each
-    label an operation. Nodes in topological order,
-    ``pred_src[pred_ptr[i]:pred_ptr[i+1]]`` node i's predecessors (their positions in that
-    order) with delays ``pred_delay``; ``leaf_arg[i]``: node i's index in the tables' order.
-    A vertex's one in- or out-neighbour is the sum of its neighbours' ids while its degree
-    is 1, so a reduction is O(1) dictionary operations: O(V + E) for a graph without joins,
-    O(E log E) more per join. Returns (kind, left, right, arg, delay, free) with the root
-    last, series and parallels of k parts as balanced binary trees (:func:`_balanced`);
-    empty arrays when the reductions stall with no join left (a node reduction is needed:
-    the Python decomposition then runs)."""
+    its graph: the steps of :func:`fa2opt.reductions.sp_decompose.decompose` on arrays, each
+    label an operation. (1) Node i is an arc in_i → out_i labelled with its leaf (a node of
+    one predecessor has no in_i), an edge an arc labelled with its delay, with a
+    super-source and a super-sink. (2) A vertex of one arc in and one out is replaced by
+    their series; arcs with the same ends merge in parallel as they are made. (3) When that
+    stalls, the complete bipartite joins get junction vertices (:func:`_join`). (4) With no
+    join left, the graph is not series-parallel: the vertex whose node reduction copies the
+    fewest leaves (:func:`_cheapest_vertex`) is reduced, every arc a → x → b becoming
+    a → b with x's labels shared (the copies' nodes become coupling nodes). Only plain
+    dominance is applied (no label, the same label, the larger delay), so a graph may keep
+    a coupling node the Python decomposition's dominance drops; more than
+    ``max_reductions`` node reductions: declined (empty arrays). Nodes in topological
+    order, ``pred_src[pred_ptr[i]:pred_ptr[i+1]]`` node i's predecessors (their positions in
+    that order) with delays ``pred_delay``; ``leaf_arg[i]``: node i's index in the tables'
+    order. A vertex's one in- or out-neighbour is the sum of its neighbours' ids while its
+    degree is 1, so a series reduction is O(1) dictionary operations: O(V + E) for a
+    series-parallel graph, O(E log E) more per join round and O(E + p·q) per node
+    reduction. Returns (kind, left, right, arg, delay, free, count) from
+    :func:`_balanced`."""
     N, E = leaf_arg.shape[0], pred_src.shape[0]
     V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i, then junctions
     VC = V + N + 2  # room for N + 2 junctions (more: declined)
@@ -747,6 +750,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
     alive = np.zeros(VC, np.bool_)
     alive[2:V] = True
     nv = V  # vertices so far (the next junction's id)
+    reductions = 0
     while True:
         while nw > 0:
             nw -= 1
@@ -767,13 +771,73 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg):
                 work[nw] = b
                 nw += 1
         if len(arcs) == 1 and 1 in arcs:  # the single arc s → t
-            return _balanced(arcs[1], kind, left, right, arg, delay, nd)
+            return _balanced(arcs[1], kind, left, right, arg, delay, N)
         work, nw, nv = _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg,
                              delay, work)
-        if nw == 0:  # stalled with no join: not series-parallel (a node reduction is needed)
-            break
+        if nw > 0:
+            continue
+        # no join: not series-parallel; node reduction of the vertex duplicating the fewest
+        # leaves (decompose's step 4): every arc a → x → b becomes a → b, its labels shared
+        x = _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free)
+        reductions += 1
+        if x < 0 or reductions > max_reductions:  # (x < 0 cannot happen: a live vertex is
+            break                                  # left while s → t is not one arc)
+        p, q = indeg[x], outdeg[x]
+        need = n + 2 * p * q + 2
+        kind, left, right = _grow(kind, need), _grow(left, need), _grow(right, need)
+        arg, free, delay = _grow(arg, need), _grow(free, need), _grow(delay, nd + p * q + 1)
+        work = _grow(work, p + q + VC)
+        ins, outs = np.empty(p, np.int64), np.empty(q, np.int64)
+        lins, louts = np.empty(p, np.int64), np.empty(q, np.int64)
+        i = j = 0
+        for key in arcs.keys():
+            a, b = key // VC, key % VC
+            if b == x:
+                ins[i] = a
+                i += 1
+            elif a == x:
+                outs[j] = b
+                j += 1
+        for i in range(p):
+            lins[i] = _cut(arcs, VC, ins[i], x, outdeg, outsum, indeg, insum)
+        for j in range(q):
+            louts[j] = _cut(arcs, VC, x, outs[j], outdeg, outsum, indeg, insum)
+        alive[x] = False
+        for i in range(p):
+            for j in range(q):
+                lab, n, nd = _label_series(lins[i], louts[j], kind, left, right, arg, free,
+                                           delay, n, nd)
+                n = _put(arcs, VC, ins[i], outs[j], lab, kind, left, right, arg, free, delay,
+                         n, outdeg, outsum, indeg, insum)
+        for i in range(p):
+            work[nw] = ins[i]
+            nw += 1
+        for j in range(q):
+            work[nw] = outs[j]
+            nw += 1
     e = np.zeros(0, np.int64)
-    return e, e, e, e, np.zeros(0), e
+    return e, e, e, e, np.zeros(0), e, np.zeros(0)
+
+
+@_jit
+def _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free):
+    """The live vertex whose node reduction copies the fewest node leaves: the least
+    (q − 1)·(leaves on its p arcs in) + (p − 1)·(leaves on its q arcs out), then the
+    fewest new arcs p·q, then the least id (decompose's choice without its tie-break on arcs
+    that exist already). A label's leaves are its ``free`` count (each copy counted)."""
+    ins, outs = np.zeros(VC), np.zeros(VC)  # (floats: copies multiply)
+    for key, lab in arcs.items():
+        if lab >= 0:
+            outs[key // VC] += free[lab]
+            ins[key % VC] += free[lab]
+    best, best_x, best_pq = np.inf, -1, 0
+    for x in range(2, nv):
+        if alive[x]:
+            p, q = indeg[x], outdeg[x]
+            c = (q - 1) * ins[x] + (p - 1) * outs[x]
+            if c < best or (c == best and p * q < best_pq):
+                best, best_x, best_pq = c, x, p * q
+    return best_x
 
 
 @_jit
@@ -895,27 +959,39 @@ def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, w
 
 
 @_jit
-def _balanced(root, kind, left, right, arg, delay, nd):
+def _balanced(root, kind, left, right, arg, delay, n_nodes):
     """The operations below ``root`` again, in post-order with the root last (the reductions'
     spare operations, e.g. a delay merged away, left out), each maximal run of one kind (a
     series or parallel of k parts, grown one reduction at a time) as a balanced binary tree
     of k − 1 operations, as :func:`fa2opt.tree_kernel.compile_program` makes it: a long
     chain's DP then merges fronts of sub-chains, not a long prefix's front with one leaf at
-    a time. Each operation is read once (a reduction's operation has one parent). An
-    explicit stack: a chain of 10,000 nodes nests that deep."""
-    m = kind.shape[0]
+    a time. An operation with several parents (a label node reduction copied) is emitted
+    once and ends the runs through it. Returns the columns (kind, left, right, arg, delay,
+    free) and each node's leaves (``count[v]``, each copy counted; > 1: a coupling node,
+    whose leaves ``free`` does not count, as :func:`~fa2opt.tree_kernel.compile_program`'s
+    ``free``). Explicit stacks: a chain of 10,000 nodes nests that deep."""
+    m = root + 1  # (an operation's parts come before it)
+    parents = np.zeros(m, np.int64)
+    reach = np.zeros(m, np.bool_)
+    reach[root] = True
+    for i in range(root, -1, -1):
+        if reach[i] and kind[i] >= SERIES:
+            parents[left[i]] += 1
+            parents[right[i]] += 1
+            reach[left[i]] = reach[right[i]] = True
     K, L, R = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
-    A, F = np.empty(m, np.int64), np.empty(m, np.int64)
-    D = np.empty(nd)
-    n = nd2 = 0
+    A = np.empty(m, np.int64)
+    D = np.empty(m)
+    made = np.full(m, -1, np.int64)  # each operation's new index once emitted
+    n = nd = 0
     task = np.empty(2 * m + 2, np.int64)  # ≥ 0: visit that operation; < 0: combine -task-1 parts
-    tkind = np.empty(2 * m + 2, np.int64)
+    tkind, torig = np.empty(2 * m + 2, np.int64), np.empty(2 * m + 2, np.int64)
     nt = 1
     task[0] = root
     vals = np.empty(m, np.int64)  # the emitted operations waiting to be combined
     nv = 0
     parts = np.empty(m, np.int64)
-    gather = np.empty(m, np.int64)
+    gather = np.empty(m + 1, np.int64)
     while nt > 0:
         nt -= 1
         t = task[nt]
@@ -927,7 +1003,6 @@ def _balanced(root, kind, left, right, arg, delay, nd):
                 j2 = 0
                 for j in range(0, k - 1, 2):
                     K[n], L[n], R[n], A[n] = op, parts[j], parts[j + 1], -1
-                    F[n] = F[parts[j]] + F[parts[j + 1]]
                     parts[j2] = n
                     j2 += 1
                     n += 1
@@ -935,38 +1010,59 @@ def _balanced(root, kind, left, right, arg, delay, nd):
                     parts[j2] = parts[k - 1]
                     j2 += 1
                 k = j2
+            made[torig[nt]] = parts[0]
             vals[nv] = parts[0]
             nv += 1
             continue
+        if made[t] >= 0:  # a shared operation, emitted already
+            vals[nv] = made[t]
+            nv += 1
+            continue
         if kind[t] == LEAF or kind[t] == DELAY:
-            K[n], L[n], R[n] = kind[t], -1, -1
+            K[n], L[n], R[n], A[n] = kind[t], -1, -1, arg[t]
             if kind[t] == DELAY:
-                D[nd2] = delay[arg[t]]
-                A[n], F[n] = nd2, 0
-                nd2 += 1
-            else:
-                A[n], F[n] = arg[t], 1
+                D[nd] = delay[arg[t]]
+                A[n] = nd
+                nd += 1
+            made[t] = n
             vals[nv] = n
             nv += 1
             n += 1
             continue
-        op = kind[t]  # the run's parts, left to right: children of another kind
+        op = kind[t]  # the run's parts, left to right: children of another kind, or shared
         ng, k = 1, 0
         gather[0] = t
         while ng > 0:
             ng -= 1
             g = gather[ng]
-            if kind[g] == op:
+            if kind[g] == op and (g == t or parents[g] == 1):
                 gather[ng] = right[g]
                 gather[ng + 1] = left[g]
                 ng += 2
             else:
                 parts[k] = g
                 k += 1
-        task[nt] = -k - 1
-        tkind[nt] = op
+        task[nt], tkind[nt], torig[nt] = -k - 1, op, t
         nt += 1
         for j in range(k - 1, -1, -1):  # visited left to right
             task[nt] = parts[j]
             nt += 1
-    return K[:n], L[:n], R[:n], A[:n], D[:nd2], F[:n]
+    # each node's leaves: multiplicities from the root down (parents after their parts)
+    mult = np.zeros(n)
+    mult[n - 1] = 1.0
+    count = np.zeros(n_nodes)
+    for i in range(n - 1, -1, -1):
+        if K[i] >= SERIES:
+            mult[L[i]] += mult[i]
+            mult[R[i]] += mult[i]
+        elif K[i] == LEAF:
+            count[A[i]] += mult[i]
+    F = np.empty(n, np.int64)
+    for i in range(n):
+        if K[i] == LEAF:
+            F[i] = 1 if count[A[i]] == 1.0 else 0
+        elif K[i] == DELAY:
+            F[i] = 0
+        else:
+            F[i] = min(F[L[i]] + F[R[i]], 1 << 40)
+    return K[:n], L[:n], R[:n], A[:n], D[:nd], F, count

@@ -1,9 +1,10 @@
-"""A flow's program straight from its graph (fa2opt.tree_kernel.graph_program, the compiled
-series and parallel reductions of fa2opt.tree_numba.sp_program): its value is the flow's
-longest path for any latencies, it takes every graph the reductions take (and declines the
-rest, which the Python decomposition then decides), and fa2's plans compiled by it decide
-as brute force and the Python path do, also where the kernel declines and the plan is
-completed."""
+"""A flow's program straight from its graph (fa2opt.tree_kernel.graph_program: the
+decomposition's reductions, joins and node reductions compiled, fa2opt.tree_numba.
+sp_program): its value is the flow's longest path for any latencies, its coupling nodes are
+exactly the nodes with several leaves (and nothing shared holds another), it declines graphs
+past its node-reduction cap (the Python decomposition then decides), and fa2's plans
+compiled by it decide as brute force and the Python path do, also where the kernel declines
+and the plan is completed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from fa2opt.generate import FAMILIES
 from fa2opt.generate.instances import scaling_instance
 from fa2opt.problem import FlowGraph, Problem
 from fa2opt.reductions.sp_decompose import clear_cache, decompose
+from fa2opt.reductions.sptree import count_leaves
 from fa2opt.solver import checked
 
 from strategies import instances  # noqa: E402  (tests/strategies.py)
@@ -42,12 +44,32 @@ def evaluate(p: tree_kernel.TreeProgram, lat: np.ndarray) -> float:
     return float(val[p.roots[0]])
 
 
-def leaves_below(p: tree_kernel.TreeProgram) -> list[int]:
-    n: list[int] = []
+def check_structure(p: tree_kernel.TreeProgram, counts: dict, order: tuple) -> None:
+    """A binary post-order program, root last, one leaf operation per node; ``counts`` each
+    node's leaves with every copy counted (multiplicities from the root down); coupling
+    nodes exactly those with several; ``free`` the non-coupling leaves below each operation,
+    0 below every operation with several parents (the kernel never descends into those)."""
+    n = len(p.kind)
+    assert p.roots.tolist() == [n - 1]
+    leaf_ops = np.flatnonzero(p.kind == tree_kernel.LEAF)
+    assert sorted(p.arg[leaf_ops].tolist()) == list(range(len(order)))
+    mult, parents = np.zeros(n), np.zeros(n, int)
+    mult[n - 1] = 1
+    for i in range(n - 1, -1, -1):
+        if p.kind[i] >= tree_kernel.SERIES:
+            for c in (p.left[i], p.right[i]):
+                assert c < i
+                mult[c] += mult[i]
+                parents[c] += 1
+    want = {order[p.arg[i]]: int(mult[i]) for i in leaf_ops}
+    assert counts == want
+    assert sorted(p.coupling.tolist()) == sorted(order.index(v) for v, k in want.items() if k > 1)
+    free: list[int] = []
     for i, k in enumerate(p.kind.tolist()):
-        n.append(1 if k == tree_kernel.LEAF else 0 if k == tree_kernel.DELAY
-                 else n[p.left[i]] + n[p.right[i]])
-    return n
+        free.append((1 if want[order[p.arg[i]]] == 1 else 0) if k == tree_kernel.LEAF
+                    else 0 if k == tree_kernel.DELAY else free[p.left[i]] + free[p.right[i]])
+    assert p.free.tolist() == free
+    assert all(free[i] == 0 for i in range(n) if parents[i] > 1)
 
 
 @st.composite
@@ -67,17 +89,17 @@ def dags(draw, max_nodes: int = 9):
 @settings(max_examples=500, deadline=None)
 @given(dags(), st.data())
 def test_value_is_the_longest_path(g, data):
-    """Where it takes the graph: a binary post-order program with the root last and every
-    node one leaf, whose value is the longest path (the spec's rule) for random latencies,
-    in any table order; and the Python decomposition finds the graph series-parallel too."""
-    order = data.draw(st.permutations(g.nodes))
-    p = tree_kernel.graph_program(g, tuple(order))
-    if p is None:
-        return
-    assert decompose(g.nodes, g.preds)[1] == 0
-    assert p.roots.tolist() == [len(p.kind) - 1]
-    assert sorted(p.arg[p.kind == tree_kernel.LEAF].tolist()) == list(range(len(order)))
-    assert p.free.tolist() == leaves_below(p) and not len(p.coupling)
+    """Every graph of up to 9 nodes is taken (at most 20 node reductions): a program of the
+    right structure (:func:`check_structure`) whose value is the longest path (the spec's
+    rule) for random latencies, in any table order; without coupling nodes exactly where the
+    Python decomposition finds the graph series-parallel."""
+    order = tuple(data.draw(st.permutations(g.nodes)))
+    made = tree_kernel.graph_program(g, order)
+    assert made is not None
+    p, counts = made
+    check_structure(p, counts, order)
+    if decompose(g.nodes, g.preds)[1] == 0:
+        assert not len(p.coupling)
     for _ in range(3):
         lat = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0, 10.0]),
                                           min_size=len(order), max_size=len(order))))
@@ -104,8 +126,9 @@ def test_joins_between_layers(widths, delay):
     """Complete bipartite joins (every node of a layer feeds every node of the next) get
     junctions, so layered graphs reduce without node reduction, to their longest path."""
     g = layered(widths, delay)
-    p = tree_kernel.graph_program(g, g.nodes)
-    assert p is not None and decompose(g.nodes, g.preds)[1] == 0
+    p, counts = tree_kernel.graph_program(g, g.nodes)
+    assert not len(p.coupling) and set(counts.values()) == {1}
+    assert decompose(g.nodes, g.preds)[1] == 0
     rng = np.random.default_rng(len(widths))
     for _ in range(5):
         lat = rng.exponential(3.0, len(g.nodes))
@@ -113,18 +136,31 @@ def test_joins_between_layers(widths, delay):
                                                  rel=1e-12)
 
 
-def test_takes_every_series_parallel_shape_and_declines_the_rest():
-    """Chains, trees, fork-joins and nested SP graphs of 2-12 nodes reduce; graphs that
-    need a node reduction (non-SP) are declined; and a 3,000-node chain reduces, its
-    series balanced (depth ~log2, not a 3,000-long prefix)."""
-    for shape, want in (("chain", True), ("tree", True), ("fork-join", True),
-                        ("nested-sp", True), ("non-sp", False)):
+def test_every_small_shape_and_the_node_reduction_cap(monkeypatch):
+    """Every generated shape of 4-12 nodes is taken, non-SP graphs with their node
+    reduction's copies as coupling nodes (the Python decomposition's, or one more: only
+    plain dominance is applied); a graph past ``MAX_NODE_REDUCTIONS`` node reductions is
+    declined; and a 3,000-node chain's series is balanced (depth ~log2, not a 3,000-long
+    prefix)."""
+    for shape in ("chain", "tree", "fork-join", "nested-sp", "non-sp"):
         for n in range(4, 13):
             inst = FAMILIES["small"].generator(np.random.default_rng(n), n, shape)
             g = Problem.from_instance(inst).flows[0]
-            assert (tree_kernel.graph_program(g, g.nodes) is not None) is want, (shape, n)
+            p, counts = tree_kernel.graph_program(g, g.nodes)
+            check_structure(p, counts, g.nodes)
+            tree, red = decompose(g.nodes, g.preds)
+            python = sum(k > 1 for k in count_leaves(tree).values())
+            assert python <= len(p.coupling) <= python + 1, (shape, n)
+            assert (red == 0) is (shape != "non-sp")
+    inst = FAMILIES["dense"].generator(np.random.default_rng(0), 30, 0.12)
+    g = Problem.from_instance(inst).flows[0]
+    assert tree_kernel.graph_program(g, g.nodes) is None
+    monkeypatch.setattr(tree_kernel, "MAX_NODE_REDUCTIONS", 10_000)
+    p, counts = tree_kernel.graph_program(g, g.nodes)
+    check_structure(p, counts, g.nodes)
+    monkeypatch.undo()
     g = Problem.from_instance(scaling_instance("chain", 3_000, 2)).flows[0]
-    p = tree_kernel.graph_program(g, g.nodes)
+    p, _ = tree_kernel.graph_program(g, g.nodes)
     depth = [0] * len(p.kind)
     for i, k in enumerate(p.kind.tolist()):
         if k >= tree_kernel.SERIES:
