@@ -984,8 +984,10 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
     D = np.empty(m)
     made = np.full(m, -1, np.int64)  # each operation's new index once emitted
     n = nd = 0
-    task = np.empty(2 * m + 2, np.int64)  # ≥ 0: visit that operation; < 0: combine -task-1 parts
-    tkind, torig = np.empty(2 * m + 2, np.int64), np.empty(2 * m + 2, np.int64)
+    # ≥ 0: visit that operation; < 0: combine -task-1 parts. At most one visit per reference
+    # (two per operation) and one combine per operation are ever pushed
+    task = np.empty(3 * m + 2, np.int64)
+    tkind, torig = np.empty(3 * m + 2, np.int64), np.empty(3 * m + 2, np.int64)
     nt = 1
     task[0] = root
     vals = np.empty(m, np.int64)  # the emitted operations waiting to be combined

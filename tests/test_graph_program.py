@@ -156,8 +156,15 @@ def test_every_small_shape_and_the_node_reduction_cap(monkeypatch):
     g = Problem.from_instance(inst).flows[0]
     assert tree_kernel.graph_program(g, g.nodes) is None
     monkeypatch.setattr(tree_kernel, "MAX_NODE_REDUCTIONS", 10_000)
-    p, counts = tree_kernel.graph_program(g, g.nodes)
-    check_structure(p, counts, g.nodes)
+    rng = np.random.default_rng(5)
+    for inst in [inst] + [FAMILIES["dense"].generator(rng, n, 0.25) for n in (14, 18, 22)]:
+        g = Problem.from_instance(inst).flows[0]  # many node reductions, shared labels
+        p, counts = tree_kernel.graph_program(g, g.nodes)
+        check_structure(p, counts, g.nodes)
+        for _ in range(3):
+            lat = rng.exponential(3.0, len(g.nodes))
+            assert evaluate(p, lat) == pytest.approx(g.longest_path(dict(zip(g.nodes, lat))),
+                                                     rel=1e-12)
     monkeypatch.undo()
     g = Problem.from_instance(scaling_instance("chain", 3_000, 2)).flows[0]
     p, _ = tree_kernel.graph_program(g, g.nodes)
