@@ -70,10 +70,10 @@ class Decouple(Reduction):
     def apply(self, sp: SPProblem) -> tuple[DecoupledProblem, None]:
         flows = sp.flows
         cands = sp.candidates
-        if len(flows) == 1 and flows[0].leaf_count is not None:
+        if len(flows) == 1:
             # one flow: its own (cached, hence read-only here) counts, no merging, and its
             # duplicated nodes (cached with it) are the coupling nodes
-            counts = MappingProxyType(flows[0].leaf_count)
+            counts = MappingProxyType(flows[0].node_leaves)
             coupling = list(flows[0].duplicated)
         else:
             counts = leaf_counts(flows)
