@@ -224,22 +224,20 @@ def graph_program(flow: FlowGraph, order: Sequence[str]
     if m is None or len(flow.nodes) != len(order):
         return None
     pos = {v: i for i, v in enumerate(flow.nodes)}
-    ptr, src, lat = [0], [], []
-    for v in flow.nodes:
-        for u, d in flow.preds[v]:
-            src.append(pos[u])
-            lat.append(d)
-        ptr.append(len(src))
+    preds = [flow.preds[v] for v in flow.nodes]
     where = {v: i for i, v in enumerate(order)}
-    kind, left, right, arg, delay, free, count = m.sp_program(
-        np.array(ptr, np.int64), np.array(src, np.int64), np.array(lat, float),
+    ops, delay, count, coupling = m.sp_program(
+        np.array([0, *accumulate(map(len, preds))], np.int64), np.array([pos[u] for p in preds for u, _ in p], np.int64),
+        np.array([d for p in preds for _, d in p], float),
         np.array([where[v] for v in flow.nodes], np.int64), MAX_NODE_REDUCTIONS)
-    if not len(kind):
+    n = ops.shape[1]
+    if not n:
         return None
-    counts = dict(zip(order, count.astype(np.int64).tolist()))
-    return TreeProgram(tuple(order), tuple(order), np.arange(len(order)), kind, left, right,
-                       arg, delay, free, np.array([len(kind) - 1], np.int64),
-                       np.flatnonzero(count > 1.0).astype(np.int64)), counts
+    kind, left, right, arg, free = ops
+    order = tuple(order)
+    return TreeProgram(order, order, np.arange(len(order)), kind, left, right, arg, delay,
+                       free, np.array([n - 1], np.int64), coupling), \
+        dict(zip(order, count.tolist()))
 
 
 def kernel() -> ModuleType | None:

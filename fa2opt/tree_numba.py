@@ -610,7 +610,7 @@ def tree_dp(kind, left, right, arg, delay, free, root, budget, lat, cost, row_pt
 
 # -- a flow's program straight from its graph ------------------------------------------------
 
-@_jit
+@_inline
 def _label_series(a, b, kind, left, right, arg, free, delay, n, nd):
     """The label of arc a then arc b (-1: no label, the identity) as (op, ops, delays): a
     new SERIES, or one DELAY for two delays (their sum)."""
@@ -626,7 +626,7 @@ def _label_series(a, b, kind, left, right, arg, free, delay, n, nd):
     return n, n + 1, nd
 
 
-@_jit
+@_inline
 def _label_parallel(a, b, kind, left, right, arg, free, delay, n):
     """The label of arcs a and b with the same ends, as (op, ops): no label or the same
     label gives the other (latencies are ≥ 0), two delays their larger, else a PARALLEL."""
@@ -649,25 +649,108 @@ def _link(a, b, k, outdeg, outsum, indeg, insum):
     insum[b] += k * a
 
 
+# The arcs: a hash table in one array (open addressing, linear probing), ``arcs[s]`` =
+# (key a·VC + b, label) or key EMPTY / GONE (a deleted arc), ``meta`` = (live arcs, slots
+# not EMPTY). A power-of-two size at least 4x the live arcs keeps probes short; a Numba
+# typed dictionary cost ~70 ns an operation, most of a small graph's program.
+EMPTY, GONE = -1, -2
+
+
+@_inline
+def _home(key, mask):
+    x = key * 0x9E3779B97F4A7C1  # (Fibonacci hashing: the product wraps; its high bits
+    return (x ^ (x >> 29)) & mask  # folded onto the low ones the mask keeps)
+
+
 @_jit
-def _put(arcs, VC, a, b, lab, kind, left, right, arg, free, delay, n, outdeg, outsum, indeg,
-         insum):
+def _arc_table(live):
+    """An empty table for ``live`` arcs: (arcs, meta)."""
+    size = 16
+    while size < 4 * live:
+        size *= 2
+    return np.full((size, 2), EMPTY, np.int64), np.zeros(2, np.int64)
+
+
+@_inline
+def _arc_slot(arcs, key):
+    """The slot holding ``key``, or -1."""
+    mask = arcs.shape[0] - 1
+    s = _home(key, mask)
+    while arcs[s, 0] != EMPTY:
+        if arcs[s, 0] == key:
+            return s
+        s = (s + 1) & mask
+    return -1
+
+
+@_jit
+def _arc_add(arcs, meta, key, lab):
+    """Insert ``key`` (not in the table) with label ``lab``. Past half the slots used, the
+    table is rebuilt in place without its GONE slots (the live arcs stay ≤ a quarter:
+    :func:`_arc_reserve`)."""
+    mask = arcs.shape[0] - 1
+    if 2 * (meta[1] + 1) > arcs.shape[0]:
+        live = np.empty((meta[0], 2), np.int64)
+        r = 0
+        for s in range(arcs.shape[0]):
+            if arcs[s, 0] >= 0:
+                live[r, 0], live[r, 1] = arcs[s, 0], arcs[s, 1]
+                r += 1
+            arcs[s, 0] = EMPTY
+        meta[1] = 0
+        for r in range(live.shape[0]):
+            s = _home(live[r, 0], mask)
+            while arcs[s, 0] != EMPTY:
+                s = (s + 1) & mask
+            arcs[s, 0], arcs[s, 1] = live[r, 0], live[r, 1]
+            meta[1] += 1
+    s = _home(key, mask)
+    while arcs[s, 0] >= 0:
+        s = (s + 1) & mask
+    if arcs[s, 0] == EMPTY:
+        meta[1] += 1
+    arcs[s, 0], arcs[s, 1] = key, lab
+    meta[0] += 1
+
+
+@_jit
+def _arc_reserve(arcs, meta, more):
+    """The table, rebuilt with room for ``more`` arcs beyond the live ones (a node
+    reduction's p·q), or shrunk to fit them when they are a sixteenth of its size (so
+    scans stay O(live arcs))."""
+    size = arcs.shape[0]
+    need = meta[0] + more
+    if 4 * need <= size and (16 * need >= size or size == 16):
+        return arcs, meta
+    new, nmeta = _arc_table(need)
+    for s in range(size):
+        if arcs[s, 0] >= 0:
+            _arc_add(new, nmeta, arcs[s, 0], arcs[s, 1])
+    return new, nmeta
+
+
+@_inline
+def _put(arcs, meta, VC, a, b, lab, kind, left, right, arg, free, delay, n, outdeg, outsum,
+         indeg, insum):
     """Arc a→b labelled ``lab``, merged in parallel with the arc a→b already there if any;
     returns the operations' count."""
     key = a * VC + b
-    if key in arcs:
-        arcs[key], n = _label_parallel(arcs[key], lab, kind, left, right, arg, free, delay, n)
+    s = _arc_slot(arcs, key)
+    if s >= 0:
+        arcs[s, 1], n = _label_parallel(arcs[s, 1], lab, kind, left, right, arg, free, delay, n)
     else:
-        arcs[key] = lab
+        _arc_add(arcs, meta, key, lab)
         _link(a, b, 1, outdeg, outsum, indeg, insum)
     return n
 
 
-@_jit
-def _cut(arcs, VC, a, b, outdeg, outsum, indeg, insum):
+@_inline
+def _cut(arcs, meta, VC, a, b, outdeg, outsum, indeg, insum):
     """Arc a→b removed; returns its label."""
-    lab = arcs[a * VC + b]
-    del arcs[a * VC + b]
+    s = _arc_slot(arcs, a * VC + b)
+    lab = arcs[s, 1]
+    arcs[s, 0] = GONE
+    meta[0] -= 1
     _link(a, b, -1, outdeg, outsum, indeg, insum)
     return lab
 
@@ -690,10 +773,10 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     order, ``pred_src[pred_ptr[i]:pred_ptr[i+1]]`` node i's predecessors (their positions in
     that order) with delays ``pred_delay``; ``leaf_arg[i]``: node i's index in the tables'
     order. A vertex's one in- or out-neighbour is the sum of its neighbours' ids while its
-    degree is 1, so a series reduction is O(1) dictionary operations: O(V + E) for a
+    degree is 1, so a series reduction is O(1) table operations: O(V + E) for a
     series-parallel graph, O(E log E) more per join round and O(E + p·q) per node
-    reduction. Returns (kind, left, right, arg, delay, free, count) from
-    :func:`_balanced`."""
+    reduction. Returns :func:`_balanced`'s (kind, left, right, arg and free as the rows of
+    one array; delay; count; coupling); no operation when declined."""
     N, E = leaf_arg.shape[0], pred_src.shape[0]
     V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i, then junctions
     VC = V + N + 2  # room for N + 2 junctions (more: declined)
@@ -703,7 +786,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     right, arg = np.empty(cap, np.int64), np.empty(cap, np.int64)
     free, delay = np.empty(cap, np.int64), np.empty(cap)
     n = nd = 0
-    arcs = numba.typed.Dict.empty(key_type=numba.types.int64, value_type=numba.types.int64)
+    arcs, meta = _arc_table(3 * N + E + 2)  # leaf arcs, edges, from s, to t
     indeg, outdeg = np.zeros(VC, np.int64), np.zeros(VC, np.int64)
     insum, outsum = np.zeros(VC, np.int64), np.zeros(VC, np.int64)
     work = np.empty(3 * VC, np.int64)  # V at first, then one net per reduction (joins: _grow)
@@ -717,7 +800,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
         lo, hi = pred_ptr[i], pred_ptr[i + 1]
         if hi - lo > 1:
             targets = out_i - 1
-            n = _put(arcs, VC, targets, out_i, leaf, kind, left, right, arg, free, delay, n,
+            n = _put(arcs, meta, VC, targets, out_i, leaf, kind, left, right, arg, free, delay, n,
                      outdeg, outsum, indeg, insum)
             work[nw] = targets
             nw += 1
@@ -735,16 +818,16 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
                 nd += 1
             if hi - lo == 1:
                 lab, n, nd = _label_series(leaf, lab, kind, left, right, arg, free, delay, n, nd)
-            n = _put(arcs, VC, u, targets, lab, kind, left, right, arg, free, delay, n,
+            n = _put(arcs, meta, VC, u, targets, lab, kind, left, right, arg, free, delay, n,
                      outdeg, outsum, indeg, insum)  # (a repeated edge merges)
         if hi == lo:  # a source, from s
-            n = _put(arcs, VC, 0, out_i, leaf, kind, left, right, arg, free, delay, n,
+            n = _put(arcs, meta, VC, 0, out_i, leaf, kind, left, right, arg, free, delay, n,
                      outdeg, outsum, indeg, insum)
         work[nw] = out_i
         nw += 1
     for i in range(N):
         if not has_succ[i]:  # a sink, to t
-            n = _put(arcs, VC, 3 + 2 * i, 1, -1, kind, left, right, arg, free, delay, n,
+            n = _put(arcs, meta, VC, 3 + 2 * i, 1, -1, kind, left, right, arg, free, delay, n,
                      outdeg, outsum, indeg, insum)
     work[:nw] = work[:nw][::-1].copy()  # popped in ascending order, as decompose does
     alive = np.zeros(VC, np.bool_)
@@ -758,11 +841,11 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
             if not alive[x] or indeg[x] != 1 or outdeg[x] != 1:
                 continue
             a, b = insum[x], outsum[x]
-            la = _cut(arcs, VC, a, x, outdeg, outsum, indeg, insum)
-            lb = _cut(arcs, VC, x, b, outdeg, outsum, indeg, insum)
+            la = _cut(arcs, meta, VC, a, x, outdeg, outsum, indeg, insum)
+            lb = _cut(arcs, meta, VC, x, b, outdeg, outsum, indeg, insum)
             alive[x] = False
             lab, n, nd = _label_series(la, lb, kind, left, right, arg, free, delay, n, nd)
-            n = _put(arcs, VC, a, b, lab, kind, left, right, arg, free, delay, n,
+            n = _put(arcs, meta, VC, a, b, lab, kind, left, right, arg, free, delay, n,
                      outdeg, outsum, indeg, insum)
             if indeg[a] == 1 and outdeg[a] == 1:
                 work[nw] = a
@@ -770,9 +853,10 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
             if indeg[b] == 1 and outdeg[b] == 1:
                 work[nw] = b
                 nw += 1
-        if len(arcs) == 1 and 1 in arcs:  # the single arc s → t
-            return _balanced(arcs[1], kind, left, right, arg, delay, N)
-        work, nw, nv = _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg,
+        if meta[0] == 1 and _arc_slot(arcs, 1) >= 0:  # the single arc s → t
+            return _balanced(arcs[_arc_slot(arcs, 1), 1], kind, left, right, arg, delay, N)
+        arcs, meta = _arc_reserve(arcs, meta, 0)  # (shrunk as the graph shrinks)
+        work, nw, nv = _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg,
                              delay, work)
         if nw > 0:
             continue
@@ -789,8 +873,12 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
         work = _grow(work, p + q + VC)
         ins, outs = np.empty(p, np.int64), np.empty(q, np.int64)
         lins, louts = np.empty(p, np.int64), np.empty(q, np.int64)
+        arcs, meta = _arc_reserve(arcs, meta, p * q)
         i = j = 0
-        for key in arcs.keys():
+        for s in range(arcs.shape[0]):
+            key = arcs[s, 0]
+            if key < 0:
+                continue
             a, b = key // VC, key % VC
             if b == x:
                 ins[i] = a
@@ -798,16 +886,18 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
             elif a == x:
                 outs[j] = b
                 j += 1
+        ins.sort()  # (the table's order is its hash's: the new arcs in vertex order)
+        outs.sort()
         for i in range(p):
-            lins[i] = _cut(arcs, VC, ins[i], x, outdeg, outsum, indeg, insum)
+            lins[i] = _cut(arcs, meta, VC, ins[i], x, outdeg, outsum, indeg, insum)
         for j in range(q):
-            louts[j] = _cut(arcs, VC, x, outs[j], outdeg, outsum, indeg, insum)
+            louts[j] = _cut(arcs, meta, VC, x, outs[j], outdeg, outsum, indeg, insum)
         alive[x] = False
         for i in range(p):
             for j in range(q):
                 lab, n, nd = _label_series(lins[i], louts[j], kind, left, right, arg, free,
                                            delay, n, nd)
-                n = _put(arcs, VC, ins[i], outs[j], lab, kind, left, right, arg, free, delay,
+                n = _put(arcs, meta, VC, ins[i], outs[j], lab, kind, left, right, arg, free, delay,
                          n, outdeg, outsum, indeg, insum)
         for i in range(p):
             work[nw] = ins[i]
@@ -816,7 +906,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
             work[nw] = outs[j]
             nw += 1
     e = np.zeros(0, np.int64)
-    return e, e, e, e, np.zeros(0), e, np.zeros(0)
+    return np.zeros((5, 0), np.int64), np.zeros(0), e, e
 
 
 @_jit
@@ -826,8 +916,9 @@ def _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free):
     fewest new arcs p·q, then the least id (decompose's choice without its tie-break on arcs
     that exist already). A label's leaves are its ``free`` count (each copy counted)."""
     ins, outs = np.zeros(VC), np.zeros(VC)  # (floats: copies multiply)
-    for key, lab in arcs.items():
-        if lab >= 0:
+    for s in range(arcs.shape[0]):
+        key, lab = arcs[s, 0], arcs[s, 1]
+        if key >= 0 and lab >= 0:
             outs[key // VC] += free[lab]
             ins[key % VC] += free[lab]
     best, best_x, best_pq = np.inf, -1, 0
@@ -851,7 +942,7 @@ def _same_label(a, b, kind, arg, delay):
 
 
 @_jit
-def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, work):
+def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, work):
     """The complete bipartite joins of the live vertices (:class:`~fa2opt.reductions.
     sp_decompose._JoinIndex`'s: two or more vertices whose arcs go to the same ≥ 2 vertices
     with alike labels towards each, side "out"; or come from them, side "in"), as many as
@@ -863,12 +954,14 @@ def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, w
     O(E log E) a call: the arcs sorted by (member, neighbour), members bucketed by a hash of
     their neighbours, candidates compared exactly; a join's vertices are left alone by the
     rest of the call (their arcs changed)."""
-    m = len(arcs)
+    m = meta[0]
     src, dst, lab = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
     i = 0
-    for key, l in arcs.items():
-        src[i], dst[i], lab[i] = key // VC, key % VC, l
-        i += 1
+    for s in range(arcs.shape[0]):
+        key = arcs[s, 0]
+        if key >= 0:
+            src[i], dst[i], lab[i] = key // VC, key % VC, arcs[s, 1]
+            i += 1
     touched = np.zeros(VC, np.bool_)
     nw = 0
     for side in range(2):
@@ -937,9 +1030,9 @@ def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, w
                     for t in range(deg[x]):
                         z = nbr[order[start[x] + t]]
                         a, b = (y, z) if side == 0 else (z, y)
-                        _cut(arcs, VC, a, b, outdeg, outsum, indeg, insum)
+                        _cut(arcs, meta, VC, a, b, outdeg, outsum, indeg, insum)
                     a, b = (y, j) if side == 0 else (j, y)
-                    arcs[a * VC + b] = -1  # (new: j is)
+                    _arc_add(arcs, meta, a * VC + b, -1)  # (new: j is)
                     _link(a, b, 1, outdeg, outsum, indeg, insum)
                     work[nw] = y
                     nw += 1
@@ -948,7 +1041,7 @@ def _join(arcs, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, w
                     z = nbr[r]
                     touched[z] = True
                     a, b = (j, z) if side == 0 else (z, j)
-                    arcs[a * VC + b] = lab[r]
+                    _arc_add(arcs, meta, a * VC + b, lab[r])
                     _link(a, b, 1, outdeg, outsum, indeg, insum)
                     work[nw] = z
                     nw += 1
@@ -966,10 +1059,12 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
     of k − 1 operations, as :func:`fa2opt.tree_kernel.compile_program` makes it: a long
     chain's DP then merges fronts of sub-chains, not a long prefix's front with one leaf at
     a time. An operation with several parents (a label node reduction copied) is emitted
-    once and ends the runs through it. Returns the columns (kind, left, right, arg, delay,
-    free) and each node's leaves (``count[v]``, each copy counted; > 1: a coupling node,
-    whose leaves ``free`` does not count, as :func:`~fa2opt.tree_kernel.compile_program`'s
-    ``free``). Explicit stacks: a chain of 10,000 nodes nests that deep."""
+    once and ends the runs through it. Returns the integer columns as the rows of one array
+    (kind, left, right, arg, free: five arrays returned to Python cost more than their
+    rows' views), the delays, each node's leaves (``count[v]``, each copy counted) and the
+    nodes with more than one, in ascending order: the coupling nodes, whose leaves ``free``
+    does not count, as :func:`~fa2opt.tree_kernel.compile_program`'s ``free``. Explicit
+    stacks: a chain of 10,000 nodes nests that deep."""
     m = root + 1  # (an operation's parts come before it)
     parents = np.zeros(m, np.int64)
     reach = np.zeros(m, np.bool_)
@@ -979,8 +1074,8 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
             parents[left[i]] += 1
             parents[right[i]] += 1
             reach[left[i]] = reach[right[i]] = True
-    K, L, R = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
-    A = np.empty(m, np.int64)
+    ops = np.empty((5, m), np.int64)
+    K, L, R, A, F = ops[0], ops[1], ops[2], ops[3], ops[4]
     D = np.empty(m)
     made = np.full(m, -1, np.int64)  # each operation's new index once emitted
     n = nd = 0
@@ -1059,7 +1154,6 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
             mult[R[i]] += mult[i]
         elif K[i] == LEAF:
             count[A[i]] += mult[i]
-    F = np.empty(n, np.int64)
     for i in range(n):
         if K[i] == LEAF:
             F[i] = 1 if count[A[i]] == 1.0 else 0
@@ -1067,4 +1161,4 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
             F[i] = 0
         else:
             F[i] = min(F[L[i]] + F[R[i]], 1 << 40)
-    return K[:n], L[:n], R[:n], A[:n], D[:nd], F, count
+    return ops[:, :n], D[:nd], count.astype(np.int64), np.flatnonzero(count > 1.0)
