@@ -33,7 +33,7 @@ import time
 from .arithmetic import Arithmetic
 from .edge import decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
-from .plan import Plan, cached_plan, compiled_path, plan_for, pruned
+from .plan import Plan, compiled_path, plan_for, pruned
 from .problem import Problem
 from .solver import Decision, Solver
 
@@ -117,7 +117,6 @@ class FA2Solver(Solver):
         Elsewhere pruning comes first, so an infeasible problem is answered without
         compiling a plan."""
         t1 = time.perf_counter()
-        plan = cached_plan(problem) if self._cache else None
         front = None
         compiled = compiled_path(self.arithmetic)
         if not compiled:
@@ -125,8 +124,7 @@ class FA2Solver(Solver):
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})
         t2 = time.perf_counter()
-        if plan is None:
-            plan = plan_for(problem, self._cache, compiled)
+        plan = plan_for(problem, self._cache, compiled)
         t3 = time.perf_counter()
         limit = self.options.get("time_limit")
         d = plan.decide(problem, self.arithmetic,

@@ -466,18 +466,13 @@ def _enumerate(flat, comp: Component, front: Mapping, flows: Sequence[FlowGraph]
 _PLANS: "dict[tuple, Plan]" = {}
 
 
-def cached_plan(problem: Problem) -> Plan | None:
-    """The plan of ``problem``'s structure if one is cached (none is compiled here)."""
-    return _PLANS.get(structure_key(problem))
-
-
 def plan_for(problem: Problem, cache: bool = True, compiled: bool = False) -> Plan:
     """The plan of ``problem``'s structure: from the cache (the last ``CACHE_SIZE`` plans
     compiled, keyed by :func:`structure_key`) unless ``cache`` is False (then compiled afresh, decompositions
     too). ``compiled``: :func:`compile_plan`'s."""
     if not cache:
         return compile_plan(tuple(problem.tables), problem.flows, False, compiled)
-    key = (tuple(problem.tables), tuple([g.structure for g in problem.flows]))
+    key = structure_key(problem)
     plan = _PLANS.get(key)
     if plan is None:
         plan = _PLANS[key] = compile_plan(key[0], problem.flows, True, compiled)
