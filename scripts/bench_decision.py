@@ -48,7 +48,7 @@ Two parts, each printed as a table and saved as CSV under ``--out``
 
 * ``small.csv`` -- single-flow graphs of 2-12 nodes of every shape: fa2's first decision on
   a new structure (cold caches) beside the Pyomo MILP and HiGHS alone, and the repeated
-  decision's p50. Targets: ≥ 200x the MILP, ≥ 50x HiGHS; repeated p50 ≤ 0.05 ms.
+  decision's p50. Targets: median ≥ 200x the MILP, ≥ 50x HiGHS; repeated p50 ≤ 0.05 ms.
 
 Each target prints as one ``SUMMARY`` line with ``met`` or ``NOT met``.
 
@@ -532,10 +532,13 @@ def bench_small(args, have_milp: bool, stamp: str) -> None:
             mr = [r["milp_over_fa2"] for r in rows]
             hr = [r["highs_over_fa2"] for r in rows]
             judged = [r["match"] for r in rows if r["match"] != "-"]
-            print(f"SUMMARY small: first decision MILP/fa2 median {statistics.median(mr):.0f}x, "
-                  f"min {min(mr):.0f}x (target ≥ 200x: {'met' if min(mr) >= 200 else 'NOT met'}); "
-                  f"HiGHS alone/fa2 median {statistics.median(hr):.0f}x, min {min(hr):.0f}x "
-                  f"(target ≥ 50x: {'met' if min(hr) >= 50 else 'NOT met'}); "
+            # judged on the median over the graphs, as the issue states its targets
+            # ("medians of side-by-side runs"); the least ratio is printed beside it
+            mm, hm = statistics.median(mr), statistics.median(hr)
+            print(f"SUMMARY small: first decision MILP/fa2 median {mm:.0f}x, min "
+                  f"{min(mr):.0f}x (target median ≥ 200x: {'met' if mm >= 200 else 'NOT met'}); "
+                  f"HiGHS alone/fa2 median {hm:.0f}x, min {min(hr):.0f}x "
+                  f"(target median ≥ 50x: {'met' if hm >= 50 else 'NOT met'}); "
                   f"match {sum(judged)}/{len(judged)} proven pairs")
     save(rows, args.out / "small.csv")
     print(f"CSV: {args.out / 'small.csv'}")
