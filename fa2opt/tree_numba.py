@@ -658,8 +658,10 @@ EMPTY, GONE = -1, -2
 
 @_inline
 def _home(key, mask):
-    x = key * 0x9E3779B97F4A7C1  # (Fibonacci hashing: the product wraps; its high bits
-    return (x ^ (x >> 29)) & mask  # folded onto the low ones the mask keeps)
+    # Fibonacci hashing, its high bits folded onto the low ones the mask keeps; unsigned, as
+    # a signed product that wraps is undefined to LLVM (Numba marks it ``nsw``)
+    x = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    return np.int64((x ^ (x >> np.uint64(29))) & np.uint64(mask))
 
 
 @_jit

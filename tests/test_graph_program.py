@@ -217,3 +217,32 @@ def test_the_python_path_completes_a_plan_the_kernel_declines(monkeypatch):
     with cpu_kernels.disabled():
         want = checked(problem, get_solver("fa2").solve(problem))
     assert got.status == want.status and got.cost == pytest.approx(want.cost, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 60), st.integers(-1, 99)),
+                max_size=400),
+       st.integers(1, 40))
+def test_arc_table_is_a_dictionary(ops, live) -> None:
+    """sp_program's arc table (open addressing, GONE slots, rebuilt in place past half full,
+    regrown or shrunk by _arc_reserve) holds what a dictionary holds under any sequence of
+    inserts of absent keys, label updates and deletes."""
+    from fa2opt import tree_numba as m
+
+    arcs, meta = m._arc_table(live)
+    ref: dict[int, int] = {}
+    for add, key, lab in ops:
+        if add and key not in ref:
+            arcs, meta = m._arc_reserve(arcs, meta, 1)
+            m._arc_add(arcs, meta, key, lab)
+            ref[key] = lab
+        elif not add and key in ref:
+            s = m._arc_slot(arcs, key)
+            arcs[s, 0] = m.GONE  # (as _cut deletes)
+            meta[0] -= 1
+            del ref[key]
+        assert meta[0] == len(ref) and 4 * meta[0] <= len(arcs) and 2 * meta[1] <= len(arcs)
+    held = {int(k): int(v) for k, v in arcs if k >= 0}
+    assert held == ref
+    assert all(m._arc_slot(arcs, k) >= 0 for k in ref)
+    assert all(m._arc_slot(arcs, k) < 0 for k in range(61) if k not in ref)
