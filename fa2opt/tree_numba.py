@@ -977,13 +977,13 @@ def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, de
                 start[x] = r
             deg[x] += 1
         cand = np.empty(VC, np.int64)
-        h = np.empty(VC, np.int64)
+        h = np.empty(VC, np.uint64)  # (unsigned: the products wrap)
         nc = 0
         for x in range(2, VC):
             if alive[x] and deg[x] >= 2:
-                hx = deg[x]
+                hx = np.uint64(deg[x])
                 for r in range(start[x], start[x] + deg[x]):
-                    hx = (hx * 1000003) ^ nbr[order[r]]
+                    hx = (hx * np.uint64(1000003)) ^ np.uint64(nbr[order[r]])
                 cand[nc] = x
                 h[nc] = hx
                 nc += 1
