@@ -444,6 +444,27 @@ def test_resume_keeps_only_rows_of_the_same_code_and_settings(tmp_path, suite_di
     assert timed["resumed"]["rows"] == 0 and timed["resumed"]["recomputed"] == 9
 
 
+def test_resume_recomputes_rows_of_an_edited_instance(tmp_path):
+    """A row is kept only for the instance it was computed on: an instance file edited
+    between runs (here its SLA made unreachable) is solved again, not reported stale."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    doc = {"name": "x", "sla_ms": 100, "rate_rps": 1, "queueing": "none",
+           "nodes": [{"name": "a", "configs": [{"batch": 1, "hardware": "cpu", "units": 1,
+                                                "latency_ms": 10.0}]}], "edges": []}
+    for name in ("x", "y"):
+        (suite / f"{name}.json").write_text(json.dumps({**doc, "name": name}))
+    out = tmp_path / "out"
+    first = _run(out, suite, workers=1, methods=[REF], plots=False)
+    assert set(first["table"]["status"]) == {"optimal"}
+    (suite / "x.json").write_text(json.dumps({**doc, "sla_ms": 5}))
+    again = _run(out, suite, workers=1, methods=[REF], plots=False)
+    assert again["resumed"]["rows"] == 1 and again["resumed"]["recomputed"] == 1
+    assert "changed since" in again["resumed"]["text"]
+    status = again["table"].set_index("instance")["status"]
+    assert status.to_dict() == {"x": "infeasible", "y": "optimal"}
+
+
 def test_quick_and_full_runs_write_to_different_folders(monkeypatch):
     from fa2opt.compare import cli as compare_cli
 

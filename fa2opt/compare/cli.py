@@ -35,7 +35,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io import InputError, output_dir
+from ..io import InputError, instance_to_dict, output_dir
+from ..model import Instance
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
 from .floors import record_floors
 from .plots import make_plots
@@ -108,13 +109,16 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     for spec in specs:  # bad values fail here, once, not as an error row per instance
         check_options(spec.name, method_options(spec, common),
                       solver_class(spec.name).option_names())
+    inputs = {t.key: input_id(t.instance) for t in tasks}
     done, resumed = resumable(previous, tasks, labels, code=code, settings=settings,
-                              resume_any=resume_any, source=table_path)
+                              inputs=inputs, resume_any=resume_any, source=table_path)
     if resumed["rows"] or resumed["recomputed"]:
         print(f"fa2opt compare: {resumed['text']}", file=sys.stderr, flush=True)
 
     def append(rows: list[dict[str, Any]]) -> None:
-        append_rows(table_path, [{**r, "code": code, "settings": settings} for r in rows], COLUMNS)
+        append_rows(table_path, [{**r, "code": code, "settings": settings,
+                                  "input": inputs[(r["suite"], r["instance"])]} for r in rows],
+                    COLUMNS)
 
     run_tasks(tasks, specs, done=done, common_options=common, workers=workers,
               scheduler=scheduler, progress=progress, method_timeout=method_timeout,
@@ -168,13 +172,24 @@ def settings_id(**settings: Any) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
+def input_id(instance: Instance) -> str:
+    """A short hash of an instance as it is solved (every key of its document, profiles
+    inline, the rates the suite set): what a row was computed on."""
+    text = json.dumps(instance_to_dict(instance), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
 def resumable(previous: pd.DataFrame, tasks: Sequence[Task], labels: Sequence[str], *,
-              code: str, settings: str, resume_any: bool, source: Path) -> tuple[set, dict[str, Any]]:
+              code: str, settings: str, inputs: dict[tuple[str, str], str], resume_any: bool,
+              source: Path) -> tuple[set, dict[str, Any]]:
     """The (suite, instance, method) keys a rerun may keep, and what to say about it. Rows
     count only when this run asks for them; a row of other code or settings (or of unknown
-    code, outside a git checkout) is recomputed unless ``resume_any``."""
+    code, outside a git checkout), or of another input (``inputs``: :func:`input_id` per
+    (suite, instance); the file was edited since), is recomputed unless ``resume_any``."""
     mine = previous.loc[requested(previous, tasks, labels)]
+    here = [inputs[(a, b)] for a, b in zip(mine["suite"], mine["instance"])]
     same = (mine["code"].astype(str) == code) & (mine["settings"].astype(str) == settings) \
+        & (mine["input"].astype(str) == pd.Series(here, index=mine.index, dtype=str)) \
         & (code != "unknown")
     keep = mine if resume_any else mine.loc[same.to_numpy(dtype=bool)]
     n, stale = len(keep), len(mine) - len(keep)
@@ -187,8 +202,8 @@ def resumable(previous: pd.DataFrame, tasks: Sequence[Task], labels: Sequence[st
     else:
         text = f"resumed {n} rows from {source} (same code {code} and settings {settings})"
         if stale:
-            text += (f"; recomputed {stale} rows there that other code or settings computed "
-                     f"(--resume-any keeps them)")
+            text += (f"; recomputed {stale} rows there that other code or settings computed, "
+                     f"or on an instance changed since (--resume-any keeps them)")
     done = set(map(tuple, keep[KEY].itertuples(index=False, name=None)))
     return done, {"rows": n, "recomputed": stale, "text": text}
 

@@ -40,9 +40,11 @@ from .runner import RAW_COLUMNS
 
 DERIVED_COLUMNS = ("ref_status", "ref_cost", "proven", "match", "gap", "lb_ok",
                    "infeasible_agree", "speedup")
-# Which code and settings computed a row (set by the run, not the worker): a rerun resumes
-# only rows whose provenance is its own (fa2opt.compare.cli.run_compare).
-PROVENANCE_COLUMNS = ("code", "settings")
+# Which code and settings computed a row, and on which input (a hash of the instance as
+# solved: fa2opt.compare.cli.input_id), set by the run, not the worker: a rerun resumes only
+# rows whose provenance is its own (fa2opt.compare.cli.run_compare), so an instance file
+# edited between runs is solved again.
+PROVENANCE_COLUMNS = ("code", "settings", "input")
 COLUMNS = RAW_COLUMNS + PROVENANCE_COLUMNS + DERIVED_COLUMNS
 KEY = ["suite", "instance", "method"]
 PROVEN = ("optimal", "infeasible")
@@ -125,7 +127,8 @@ def read_table(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={"suite": str, "instance": str, "method": str,
                                   "status": str, "check": str, "message": str,
                                   "formulation": str,
-                                  "breakdown_ms": str, "code": str, "settings": str})
+                                  "breakdown_ms": str, "code": str, "settings": str,
+                                  "input": str})
     missing = [c for c in RAW_COLUMNS if c not in df.columns
                and c not in ("formulation", "objective")]  # older tables lack these two
     if missing:
