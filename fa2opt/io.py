@@ -129,7 +129,7 @@ class _Checker:
         if within is not None and not (within[0] <= x <= within[1] or (zero_ok and x == 0)):
             zero = "0 or " if zero_ok else ""
             raise self.fail(field, f"out of range: must be {zero}in [{within[0]:g}, {within[1]:g}] "
-                            f"(got {x:g})")
+                            f"(got {x!r})")
         return x
 
     def positive_int(self, value: Any, field: str,
@@ -146,7 +146,7 @@ class _Checker:
             raise self.fail(field, f"must be {kind} (got {quote(value)})")
         if not within[0] <= x <= within[1]:
             raise self.fail(field, f"out of range: must be an integer in [{within[0]:g}, "
-                            f"{within[1]:g}] (got {x:g})")
+                            f"{within[1]:g}] (got {x!r})")
         return int(x)
 
     def name(self, value: Any, field: str) -> str:
@@ -552,7 +552,7 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
                        f"(known: {', '.join(queueing.names())})")
     rho = chk.number(data.get("max_utilization", 1.0), "max_utilization")
     if not 0 < rho <= 1:
-        raise chk.fail("max_utilization", f"must be in (0, 1] (got {rho:g})")
+        raise chk.fail("max_utilization", f"must be in (0, 1] (got {rho!r})")
     chk.number(rho, "max_utilization", within=spec.MAX_UTILIZATION_RANGE)
     prices: dict[str, float] = {}
     for h, p in chk.mapping(data.get("prices", {}), "prices").items():

@@ -253,6 +253,19 @@ def test_malformed_extension_keys_are_input_errors(tmp_path, capsys, extra, fiel
         assert doc["status"] == "optimal" and doc["formulation"] == [], (method, doc)
 
 
+def test_range_messages_show_the_number_as_read() -> None:
+    """A value just past a range's end is named as read, not rounded to the end itself
+    (``:g`` printed "accuracy 100 / scale 100 is not in (0, 1]" for 100.000000001)."""
+    doc = _doc(accuracy={"scale": 100})
+    doc["nodes"][0]["configs"][0]["accuracy"] = 100.000000001
+    with pytest.raises(InputError) as err:
+        validate_extensions(instance_from_dict(doc, source="x.json"))
+    assert "accuracy 100.000000001 / scale 100.0" in str(err.value)
+    with pytest.raises(InputError) as err:
+        instance_from_dict({**_doc(), "max_utilization": 1.0000001}, source="x.json")
+    assert "got 1.0000001" in str(err.value)
+
+
 def test_partial_accuracy_columns_are_an_input_error(tmp_path) -> None:
     doc = _doc(accuracy={"scale": 100})
     del doc["nodes"][1]["configs"][1]["accuracy"]

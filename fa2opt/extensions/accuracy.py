@@ -59,13 +59,13 @@ def parse(instance: Any) -> dict[str, Any]:
         raise fail("aggregate", f"must be one of {', '.join(AGGREGATES)} (got {quote(aggregate)})")
     scale = number(raw.get("scale", 1.0), "scale")
     if scale <= 0:
-        raise fail("scale", f"must be > 0 (got {scale:g})")
+        raise fail("scale", f"must be > 0 (got {scale!r})")
     weight = number(raw.get("weight", 0.0), "weight")
     if weight < 0:
-        raise fail("weight", f"must be >= 0 (got {weight:g})")
+        raise fail("weight", f"must be >= 0 (got {weight!r})")
     if weight > spec.OBJECTIVE_TERM_RANGE[1]:
         raise fail("weight", f"out of range: must be in [0, {spec.OBJECTIVE_TERM_RANGE[1]:g}] "
-                             f"(got {weight:g})")
+                             f"(got {weight!r})")
     floors_raw = raw.get("min", {})
     if not isinstance(floors_raw, Mapping):
         raise fail("min", f"must be an object mapping flow to a floor (got "
@@ -77,7 +77,7 @@ def parse(instance: Any) -> dict[str, Any]:
             raise fail(f"min.{label(str(f))}", f"unknown flow (flows: {quote(sorted(flows))})")
         a = number(a, f"min.{label(f)}")
         if not 0 < a <= 1:
-            raise fail(f"min.{label(f)}", f"must be in (0, 1] (a fraction; got {a:g})")
+            raise fail(f"min.{label(f)}", f"must be in (0, 1] (a fraction; got {a!r})")
         floors[f] = a
     acc: dict[str, list[float]] = {}
     for node in instance.nodes:
@@ -91,7 +91,7 @@ def parse(instance: Any) -> dict[str, Any]:
         for j, c in enumerate(node.configs):
             if not 0 < c.accuracy / scale <= 1:
                 raise InputError(src, f"nodes[{label(node.name)}].accuracy",
-                                 f"row {j}: accuracy {c.accuracy:g} / scale {scale:g} is not "
+                                 f"row {j}: accuracy {float(c.accuracy)!r} / scale {scale!r} is not "
                                  f"in (0, 1] (set '{KEY}.scale', e.g. 100 for percentages)")
         acc[node.name] = [c.accuracy / scale for c in node.configs]
     return {"floors": floors, "aggregate": aggregate, "scale": scale, "weight": weight,

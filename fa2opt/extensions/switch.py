@@ -82,7 +82,7 @@ def _cost(src: str, field: str, value: Any) -> float:
         raise InputError(src, field, f"must be a finite number >= 0 (got {quote(value)})")
     if value > spec.OBJECTIVE_TERM_RANGE[1]:
         raise InputError(src, field, f"out of range: must be in [0, "
-                                     f"{spec.OBJECTIVE_TERM_RANGE[1]:g}] (got {value:g})")
+                                     f"{spec.OBJECTIVE_TERM_RANGE[1]:g}] (got {value!r})")
     return float(value)
 
 
