@@ -72,9 +72,8 @@ def with_margin(problem: Problem, sign: int) -> Problem:
     flows = []
     for g in problem.flows:
         budget = spec.budget_ms(g.sla_ms) + sign * margin_ms(g)
-        g.succs, g.structure  # noqa: B018  structure-only cached properties: computed once
-        h = object.__new__(FlowGraph)  # a copy of g's fields and cached properties (a
-        h.__dict__.update(g.__dict__)  # frozen dataclass's __init__ costs a µs per flow)
+        h = object.__new__(FlowGraph)  # a copy of g's fields and its shared structure cache
+        h.__dict__.update(g.__dict__)  # (a frozen dataclass's __init__ costs a µs per flow)
         h.__dict__["budget_ms"] = budget
         flows.append(h)
     return Problem(problem.instance, problem.tables, tuple(flows), problem.packed)

@@ -7,7 +7,6 @@ spec times every decision) and answer with a choice of one table position per no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Mapping
 
 from . import spec
@@ -31,19 +30,30 @@ class FlowGraph:
     def __post_init__(self) -> None:
         if self.budget_ms != self.budget_ms:  # NaN: not given
             object.__setattr__(self, "budget_ms", spec.budget_ms(self.sla_ms))
+        # what depends on the graph alone (succs, terms, structure), made on first use and
+        # shared with every copy of this graph with other budgets (fa2opt.edge.with_margin
+        # copies the instance dict, hence this one by reference): made once per graph,
+        # wherever first needed, not forced on every copy's original in advance
+        object.__setattr__(self, "_derived", {})
 
-    @cached_property
+    @property
     def succs(self) -> dict[str, tuple[tuple[str, float], ...]]:
-        out: dict[str, list[tuple[str, float]]] = {v: [] for v in self.nodes}
-        for v in self.nodes:
-            for u, d in self.preds[v]:
-                out[u].append((v, d))
-        return {v: tuple(s) for v, s in out.items()}
+        out = self._derived.get("succs")
+        if out is None:
+            lists: dict[str, list[tuple[str, float]]] = {v: [] for v in self.nodes}
+            for v in self.nodes:
+                for u, d in self.preds[v]:
+                    lists[u].append((v, d))
+            out = self._derived["succs"] = {v: tuple(s) for v, s in lists.items()}
+        return out
 
-    @cached_property
+    @property
     def terms(self) -> int:
         """Nodes plus edges: the terms of a path sum (for the float margin, spec.fp_margin_ms)."""
-        return len(self.nodes) + sum(len(p) for p in self.preds.values())
+        n = self._derived.get("terms")
+        if n is None:
+            n = self._derived["terms"] = len(self.nodes) + sum(map(len, self.preds.values()))
+        return n
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -53,11 +63,14 @@ class FlowGraph:
     def sinks(self) -> tuple[str, ...]:
         return tuple(v for v in self.nodes if not self.succs[v])
 
-    @cached_property
+    @property
     def structure(self) -> tuple[tuple[str, ...], tuple[tuple[tuple[str, float], ...], ...]]:
         """The graph alone (nodes in order, each one's predecessor list): the key under which
         its series-parallel decomposition is cached (:mod:`fa2opt.reductions.sp_decompose`)."""
-        return self.nodes, tuple(self.preds[v] for v in self.nodes)
+        key = self._derived.get("structure")
+        if key is None:
+            key = self._derived["structure"] = (self.nodes, tuple([self.preds[v] for v in self.nodes]))
+        return key
 
     def longest_path(self, node_latency: Mapping[str, float]) -> float:
         """Longest source→sink path by the spec's one rule (:func:`fa2opt.spec.longest_path`)."""
