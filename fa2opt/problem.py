@@ -69,7 +69,8 @@ class FlowGraph:
         its series-parallel decomposition is cached (:mod:`fa2opt.reductions.sp_decompose`)."""
         key = self._derived.get("structure")
         if key is None:
-            key = self._derived["structure"] = (self.nodes, tuple([self.preds[v] for v in self.nodes]))
+            key = (self.nodes, tuple([self.preds[v] for v in self.nodes]))
+            self._derived["structure"] = key
         return key
 
     def longest_path(self, node_latency: Mapping[str, float]) -> float:

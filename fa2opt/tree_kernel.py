@@ -227,7 +227,8 @@ def graph_program(flow: FlowGraph, order: Sequence[str]
     preds = [flow.preds[v] for v in flow.nodes]
     where = {v: i for i, v in enumerate(order)}
     ops, delay, count, coupling = m.sp_program(
-        np.array([0, *accumulate(map(len, preds))], np.int64), np.array([pos[u] for p in preds for u, _ in p], np.int64),
+        np.array([0, *accumulate(map(len, preds))], np.int64),
+        np.array([pos[u] for p in preds for u, _ in p], np.int64),
         np.array([d for p in preds for _, d in p], float),
         np.array([where[v] for v in flow.nodes], np.int64), MAX_NODE_REDUCTIONS)
     n = ops.shape[1]

@@ -651,8 +651,8 @@ def _link(a, b, k, outdeg, outsum, indeg, insum):
 
 # The arcs: a hash table in one array (open addressing, linear probing), ``arcs[s]`` =
 # (key a·VC + b, label) or key EMPTY / GONE (a deleted arc), ``meta`` = (live arcs, slots
-# not EMPTY). A power-of-two size at least 4x the live arcs keeps probes short; a Numba
-# typed dictionary cost ~70 ns an operation, most of a small graph's program.
+# not EMPTY). A power-of-two size at least 4x the live arcs keeps probes short. (It replaced
+# a Numba typed dictionary: sp_program 7.2 -> 3.5 us on a 2-node chain, docs/fa2.md.)
 EMPTY, GONE = -1, -2
 
 

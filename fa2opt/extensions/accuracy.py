@@ -91,8 +91,9 @@ def parse(instance: Any) -> dict[str, Any]:
         for j, c in enumerate(node.configs):
             if not 0 < c.accuracy / scale <= 1:
                 raise InputError(src, f"nodes[{label(node.name)}].accuracy",
-                                 f"row {j}: accuracy {float(c.accuracy)!r} / scale {scale!r} is not "
-                                 f"in (0, 1] (set '{KEY}.scale', e.g. 100 for percentages)")
+                                 f"row {j}: accuracy {float(c.accuracy)!r} / scale {scale!r} "
+                                 f"is not in (0, 1] (set '{KEY}.scale', e.g. 100 for "
+                                 f"percentages)")
         acc[node.name] = [c.accuracy / scale for c in node.configs]
     return {"floors": floors, "aggregate": aggregate, "scale": scale, "weight": weight,
             "acc": acc}
