@@ -104,8 +104,9 @@ class Plan:
     ``programs``, set on the first compiled decision (a plain dataclass: built on every
     first decision of a structure, where a frozen one's constructor costs a µs).
     A plan compiled by the kernel's reductions (:func:`compile_plan` with ``compiled``) holds
-    its one program and no ``trees`` (None) until a decision needs the Python path: then
-    :meth:`complete` decomposes the flow."""
+    its one program, no ``trees`` (None) and no ``reductions`` (the Python decomposition's
+    counts, which only the Python path reads: empty, so a read before then fails) until a
+    decision needs the Python path: then :meth:`complete` decomposes the flow."""
 
     nodes: tuple[str, ...]
     trees: tuple[SPTree, ...] | None
@@ -334,7 +335,7 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
             counts = Counter(leaves)
             coupling = frozenset([v for v, k in leaves.items() if k > 1])
             comp = Component((0,), tuple(sorted(coupling)), SEARCH if coupling else TREE)
-            return Plan(tuple(nodes), None, (int(bool(coupling)),), (counts,), counts,
+            return Plan(tuple(nodes), None, (), (counts,), counts,
                         coupling, (coupling,), (), (comp,), None, [program])
     decs = [flow_decomposition(g, cache) for g in flows]
     if len(decs) == 1:  # one flow (most pipelines): its own counts, one component

@@ -207,12 +207,13 @@ def test_the_python_path_completes_a_plan_the_kernel_declines(monkeypatch):
     problem = Problem.from_instance(inst)
     clear_cache()
     p = plan.plan_for(problem, compiled=True)
-    assert p.trees is None and p.programs is not None
+    assert p.trees is None and p.reductions == () and p.programs is not None
     monkeypatch.setattr(tree_kernel, "MAX_POINTS", 0)
     got = checked(problem, get_solver("fa2").solve(problem))
     assert "compiled" not in got.extra and p.trees is not None
     full = plan.compile_plan(p.nodes, problem.flows)
-    assert (p.components, p.leaf_count, p.flat) == (full.components, full.leaf_count, full.flat)
+    assert (p.components, p.leaf_count, p.flat, p.reductions) == \
+        (full.components, full.leaf_count, full.flat, full.reductions)
     monkeypatch.undo()
     with cpu_kernels.disabled():
         want = checked(problem, get_solver("fa2").solve(problem))
