@@ -463,6 +463,15 @@ def test_resume_recomputes_rows_of_an_edited_instance(tmp_path):
     assert "changed since" in again["resumed"]["text"]
     status = again["table"].set_index("instance")["status"]
     assert status.to_dict() == {"x": "infeasible", "y": "optimal"}
+    # a profile CSV the instance reads, edited: that instance is solved again too
+    (suite / "y.csv").write_text("batch,hardware,units,latency_ms\n1,cpu,1,10.0\n")
+    (suite / "y.json").write_text(json.dumps({**doc, "name": "y", "nodes": [
+        {"name": "a", "profile": "y.csv"}]}))
+    _run(out, suite, workers=1, methods=[REF], plots=False)  # (the file's own edit)
+    (suite / "y.csv").write_text("batch,hardware,units,latency_ms\n1,cpu,1,200.0\n")
+    last = _run(out, suite, workers=1, methods=[REF], plots=False)
+    assert last["resumed"]["rows"] == 1 and last["resumed"]["recomputed"] == 1
+    assert last["table"].set_index("instance")["status"]["y"] == "infeasible"
 
 
 def test_quick_and_full_runs_write_to_different_folders(monkeypatch):
