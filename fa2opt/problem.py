@@ -7,11 +7,27 @@ spec times every decision) and answer with a choice of one table position per no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from . import spec
 from .model import Instance
 from .tables import NodeTable, PackedTables, node_tables, pack_tables
+
+
+def _per_graph(make: Callable[[Any], Any]) -> property:
+    """A property of a :class:`FlowGraph` made on first use into the dict its copies share
+    (``_derived``, see ``FlowGraph.__post_init__``): a ``cached_property`` whose value
+    every copy with other budgets sees."""
+    name = make.__name__
+
+    def get(self: Any) -> Any:
+        derived = self._derived
+        if name not in derived:
+            derived[name] = make(self)
+        return derived[name]
+
+    get.__doc__ = make.__doc__
+    return property(get)
 
 
 @dataclass(frozen=True)
@@ -36,24 +52,18 @@ class FlowGraph:
         # wherever first needed, not forced on every copy's original in advance
         object.__setattr__(self, "_derived", {})
 
-    @property
+    @_per_graph
     def succs(self) -> dict[str, tuple[tuple[str, float], ...]]:
-        out = self._derived.get("succs")
-        if out is None:
-            lists: dict[str, list[tuple[str, float]]] = {v: [] for v in self.nodes}
-            for v in self.nodes:
-                for u, d in self.preds[v]:
-                    lists[u].append((v, d))
-            out = self._derived["succs"] = {v: tuple(s) for v, s in lists.items()}
-        return out
+        out: dict[str, list[tuple[str, float]]] = {v: [] for v in self.nodes}
+        for v in self.nodes:
+            for u, d in self.preds[v]:
+                out[u].append((v, d))
+        return {v: tuple(s) for v, s in out.items()}
 
-    @property
+    @_per_graph
     def terms(self) -> int:
         """Nodes plus edges: the terms of a path sum (for the float margin, spec.fp_margin_ms)."""
-        n = self._derived.get("terms")
-        if n is None:
-            n = self._derived["terms"] = len(self.nodes) + sum(map(len, self.preds.values()))
-        return n
+        return len(self.nodes) + sum(len(p) for p in self.preds.values())
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -63,15 +73,11 @@ class FlowGraph:
     def sinks(self) -> tuple[str, ...]:
         return tuple(v for v in self.nodes if not self.succs[v])
 
-    @property
+    @_per_graph
     def structure(self) -> tuple[tuple[str, ...], tuple[tuple[tuple[str, float], ...], ...]]:
         """The graph alone (nodes in order, each one's predecessor list): the key under which
         its series-parallel decomposition is cached (:mod:`fa2opt.reductions.sp_decompose`)."""
-        key = self._derived.get("structure")
-        if key is None:
-            key = (self.nodes, tuple([self.preds[v] for v in self.nodes]))
-            self._derived["structure"] = key
-        return key
+        return self.nodes, tuple([self.preds[v] for v in self.nodes])
 
     def longest_path(self, node_latency: Mapping[str, float]) -> float:
         """Longest source→sink path by the spec's one rule (:func:`fa2opt.spec.longest_path`)."""
