@@ -333,7 +333,7 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
         if made is not None:
             program, leaves = made
             counts = Counter(leaves)
-            coupling = frozenset([v for v, k in leaves.items() if k > 1])
+            coupling = frozenset([program.order[j] for j in program.coupling.tolist()])
             comp = Component((0,), tuple(sorted(coupling)), SEARCH if coupling else TREE)
             return Plan(tuple(nodes), None, (), (counts,), counts,
                         coupling, (coupling,), (), (comp,), None, [program])
