@@ -28,6 +28,16 @@ _inline = numba.njit(cache=True, nogil=True, inline="always")
 
 
 @_jit
+def _grow_columns(a, n):
+    """The 2-D ``a`` with room for at least ``n`` columns (doubling; the first kept)."""
+    if n <= a.shape[1]:
+        return a
+    b = np.empty((a.shape[0], max(n, 2 * a.shape[1])), a.dtype)
+    b[:, :a.shape[1]] = a
+    return b
+
+
+@_jit
 def _grow(a, n):
     """``a`` with room for at least ``n`` entries (doubling; the first len(a) kept)."""
     if n <= a.shape[0]:
@@ -609,44 +619,62 @@ def tree_dp(kind, left, right, arg, delay, free, root, budget, lat, cost, row_pt
 
 
 # -- a flow's program straight from its graph ------------------------------------------------
+# sp_program's working state: the operations' columns as the rows of one array (as
+# _balanced returns them) and the vertices' degrees and neighbour sums as the rows of
+# another. Its helpers take these two arrays, not nine: Numba increments and decrements the
+# reference count of each array an inlined helper with a branch takes, atomically, on every
+# call (its pruning misses the pairs once LLVM has merged the branches' decrements), and
+# with nine arrays those took ~70% of sp_program's time (perf); two arrays: the median over
+# the 2-12-node graphs 10.9 -> 7.9 us, a 10,000-node chain 9.4 -> 7.2 ms (docs/fa2.md).
+KIND, LEFT, RIGHT, ARG, FREE = 0, 1, 2, 3, 4  # rows of ``ops``
+IN, OUT, INSUM, OUTSUM = 0, 1, 2, 3  # rows of ``vdeg``: in/out degree, in/out neighbour sums
+
+
 
 @_inline
-def _label_series(a, b, kind, left, right, arg, free, delay, n, nd):
+def _op(ops, n, kind, left, right, arg, free):
+    """Operation n of ``ops`` set to (kind, left, right, arg, free)."""
+    ops[KIND, n], ops[LEFT, n], ops[RIGHT, n] = kind, left, right
+    ops[ARG, n], ops[FREE, n] = arg, free
+
+
+@_inline
+def _label_series(a, b, ops, delay, n, nd):
     """The label of arc a then arc b (-1: no label, the identity) as (op, ops, delays): a
     new SERIES, or one DELAY for two delays (their sum)."""
     if a < 0:
         return b, n, nd
     if b < 0:
         return a, n, nd
-    if kind[a] == DELAY and kind[b] == DELAY:
-        delay[nd] = delay[arg[a]] + delay[arg[b]]
-        kind[n], left[n], right[n], arg[n], free[n] = DELAY, -1, -1, nd, 0
+    if ops[KIND, a] == DELAY and ops[KIND, b] == DELAY:
+        delay[nd] = delay[ops[ARG, a]] + delay[ops[ARG, b]]
+        _op(ops, n, DELAY, -1, -1, nd, 0)
         return n, n + 1, nd + 1
-    kind[n], left[n], right[n], arg[n], free[n] = SERIES, a, b, -1, free[a] + free[b]
+    _op(ops, n, SERIES, a, b, -1, ops[FREE, a] + ops[FREE, b])
     return n, n + 1, nd
 
 
 @_inline
-def _label_parallel(a, b, kind, left, right, arg, free, delay, n):
+def _label_parallel(a, b, ops, delay, n):
     """The label of arcs a and b with the same ends, as (op, ops): no label or the same
     label gives the other (latencies are ≥ 0), two delays their larger, else a PARALLEL."""
     if b < 0 or a == b:
         return a, n
     if a < 0:
         return b, n
-    if kind[a] == DELAY and kind[b] == DELAY:
-        return (a if delay[arg[a]] >= delay[arg[b]] else b), n
-    kind[n], left[n], right[n], arg[n], free[n] = PARALLEL, a, b, -1, free[a] + free[b]
+    if ops[KIND, a] == DELAY and ops[KIND, b] == DELAY:
+        return (a if delay[ops[ARG, a]] >= delay[ops[ARG, b]] else b), n
+    _op(ops, n, PARALLEL, a, b, -1, ops[FREE, a] + ops[FREE, b])
     return n, n + 1
 
 
 @_inline
-def _link(a, b, k, outdeg, outsum, indeg, insum):
+def _link(a, b, k, vdeg):
     """Arc a→b counted in (k = 1) or out (k = -1) of both ends' degrees and neighbour sums."""
-    outdeg[a] += k
-    outsum[a] += k * b
-    indeg[b] += k
-    insum[b] += k * a
+    vdeg[OUT, a] += k
+    vdeg[OUTSUM, a] += k * b
+    vdeg[IN, b] += k
+    vdeg[INSUM, b] += k * a
 
 
 # The arcs: a hash table in one array (open addressing, linear probing), ``arcs[s]`` =
@@ -732,28 +760,27 @@ def _arc_reserve(arcs, meta, more):
 
 
 @_inline
-def _put(arcs, meta, VC, a, b, lab, kind, left, right, arg, free, delay, n, outdeg, outsum,
-         indeg, insum):
+def _put(arcs, meta, VC, a, b, lab, ops, delay, n, vdeg):
     """Arc a→b labelled ``lab``, merged in parallel with the arc a→b already there if any;
     returns the operations' count."""
     key = a * VC + b
     s = _arc_slot(arcs, key)
     if s >= 0:
-        arcs[s, 1], n = _label_parallel(arcs[s, 1], lab, kind, left, right, arg, free, delay, n)
+        arcs[s, 1], n = _label_parallel(arcs[s, 1], lab, ops, delay, n)
     else:
         _arc_add(arcs, meta, key, lab)
-        _link(a, b, 1, outdeg, outsum, indeg, insum)
+        _link(a, b, 1, vdeg)
     return n
 
 
 @_inline
-def _cut(arcs, meta, VC, a, b, outdeg, outsum, indeg, insum):
+def _cut(arcs, meta, VC, a, b, vdeg):
     """Arc a→b removed; returns its label."""
     s = _arc_slot(arcs, a * VC + b)
     lab = arcs[s, 1]
     arcs[s, 0] = GONE
     meta[0] -= 1
-    _link(a, b, -1, outdeg, outsum, indeg, insum)
+    _link(a, b, -1, vdeg)
     return lab
 
 
@@ -784,26 +811,22 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     VC = V + N + 2  # room for N + 2 junctions (more: declined)
     cap = 8 * N + 2 * E + 16  # leaves, delays, a leaf's series with its edge's delay,
     # repeated edges' merges, and at most two operations per reduction (VC of them)
-    kind, left = np.empty(cap, np.int64), np.empty(cap, np.int64)
-    right, arg = np.empty(cap, np.int64), np.empty(cap, np.int64)
-    free, delay = np.empty(cap, np.int64), np.empty(cap)
+    ops, delay = np.empty((5, cap), np.int64), np.empty(cap)  # (rows KIND .. FREE)
     n = nd = 0
     arcs, meta = _arc_table(3 * N + E + 2)  # leaf arcs, edges, from s, to t
-    indeg, outdeg = np.zeros(VC, np.int64), np.zeros(VC, np.int64)
-    insum, outsum = np.zeros(VC, np.int64), np.zeros(VC, np.int64)
+    vdeg = np.zeros((4, VC), np.int64)  # (rows IN, OUT, INSUM, OUTSUM)
     work = np.empty(3 * VC, np.int64)  # V at first, then one net per reduction (joins: _grow)
     nw = 0
     has_succ = np.zeros(N, np.bool_)
     for i in range(N):
         out_i = 3 + 2 * i
-        kind[n], left[n], right[n], arg[n], free[n] = LEAF, -1, -1, leaf_arg[i], 1
+        _op(ops, n, LEAF, -1, -1, leaf_arg[i], 1)
         leaf = n
         n += 1
         lo, hi = pred_ptr[i], pred_ptr[i + 1]
         if hi - lo > 1:
             targets = out_i - 1
-            n = _put(arcs, meta, VC, targets, out_i, leaf, kind, left, right, arg, free, delay, n,
-                     outdeg, outsum, indeg, insum)
+            n = _put(arcs, meta, VC, targets, out_i, leaf, ops, delay, n, vdeg)
             work[nw] = targets
             nw += 1
         else:
@@ -814,23 +837,20 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
             lab = -1
             if pred_delay[e] != 0.0:
                 delay[nd] = pred_delay[e]
-                kind[n], left[n], right[n], arg[n], free[n] = DELAY, -1, -1, nd, 0
+                _op(ops, n, DELAY, -1, -1, nd, 0)
                 lab = n
                 n += 1
                 nd += 1
             if hi - lo == 1:
-                lab, n, nd = _label_series(leaf, lab, kind, left, right, arg, free, delay, n, nd)
-            n = _put(arcs, meta, VC, u, targets, lab, kind, left, right, arg, free, delay, n,
-                     outdeg, outsum, indeg, insum)  # (a repeated edge merges)
+                lab, n, nd = _label_series(leaf, lab, ops, delay, n, nd)
+            n = _put(arcs, meta, VC, u, targets, lab, ops, delay, n, vdeg)  # (a repeated edge merges)
         if hi == lo:  # a source, from s
-            n = _put(arcs, meta, VC, 0, out_i, leaf, kind, left, right, arg, free, delay, n,
-                     outdeg, outsum, indeg, insum)
+            n = _put(arcs, meta, VC, 0, out_i, leaf, ops, delay, n, vdeg)
         work[nw] = out_i
         nw += 1
     for i in range(N):
         if not has_succ[i]:  # a sink, to t
-            n = _put(arcs, meta, VC, 3 + 2 * i, 1, -1, kind, left, right, arg, free, delay, n,
-                     outdeg, outsum, indeg, insum)
+            n = _put(arcs, meta, VC, 3 + 2 * i, 1, -1, ops, delay, n, vdeg)
     work[:nw] = work[:nw][::-1].copy()  # popped in ascending order, as decompose does
     alive = np.zeros(VC, np.bool_)
     alive[2:V] = True
@@ -840,38 +860,35 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
         while nw > 0:
             nw -= 1
             x = work[nw]
-            if not alive[x] or indeg[x] != 1 or outdeg[x] != 1:
+            if not alive[x] or vdeg[IN, x] != 1 or vdeg[OUT, x] != 1:
                 continue
-            a, b = insum[x], outsum[x]
-            la = _cut(arcs, meta, VC, a, x, outdeg, outsum, indeg, insum)
-            lb = _cut(arcs, meta, VC, x, b, outdeg, outsum, indeg, insum)
+            a, b = vdeg[INSUM, x], vdeg[OUTSUM, x]
+            la = _cut(arcs, meta, VC, a, x, vdeg)
+            lb = _cut(arcs, meta, VC, x, b, vdeg)
             alive[x] = False
-            lab, n, nd = _label_series(la, lb, kind, left, right, arg, free, delay, n, nd)
-            n = _put(arcs, meta, VC, a, b, lab, kind, left, right, arg, free, delay, n,
-                     outdeg, outsum, indeg, insum)
-            if indeg[a] == 1 and outdeg[a] == 1:
+            lab, n, nd = _label_series(la, lb, ops, delay, n, nd)
+            n = _put(arcs, meta, VC, a, b, lab, ops, delay, n, vdeg)
+            if vdeg[IN, a] == 1 and vdeg[OUT, a] == 1:
                 work[nw] = a
                 nw += 1
-            if indeg[b] == 1 and outdeg[b] == 1:
+            if vdeg[IN, b] == 1 and vdeg[OUT, b] == 1:
                 work[nw] = b
                 nw += 1
         if meta[0] == 1 and _arc_slot(arcs, 1) >= 0:  # the single arc s → t
-            return _balanced(arcs[_arc_slot(arcs, 1), 1], kind, left, right, arg, delay, N)
+            return _balanced(arcs[_arc_slot(arcs, 1), 1], ops, delay, N)
         arcs, meta = _arc_reserve(arcs, meta, 0)  # (shrunk as the graph shrinks)
-        work, nw, nv = _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg,
-                             delay, work)
+        work, nw, nv = _join(arcs, meta, VC, nv, alive, vdeg, ops, delay, work)
         if nw > 0:
             continue
         # no join: not series-parallel; node reduction of the vertex duplicating the fewest
         # leaves (decompose's step 4): every arc a → x → b becomes a → b, its labels shared
-        x = _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free)
+        x = _cheapest_vertex(arcs, VC, nv, alive, vdeg, ops)
         reductions += 1
         if x < 0 or reductions > max_reductions:  # (x < 0 cannot happen: a live vertex is
             break                                  # left while s → t is not one arc)
-        p, q = indeg[x], outdeg[x]
+        p, q = vdeg[IN, x], vdeg[OUT, x]
         need = n + 2 * p * q + 2
-        kind, left, right = _grow(kind, need), _grow(left, need), _grow(right, need)
-        arg, free, delay = _grow(arg, need), _grow(free, need), _grow(delay, nd + p * q + 1)
+        ops, delay = _grow_columns(ops, need), _grow(delay, nd + p * q + 1)
         work = _grow(work, p + q + VC)
         ins, outs = np.empty(p, np.int64), np.empty(q, np.int64)
         lins, louts = np.empty(p, np.int64), np.empty(q, np.int64)
@@ -891,16 +908,14 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
         ins.sort()  # (the table's order is its hash's: the new arcs in vertex order)
         outs.sort()
         for i in range(p):
-            lins[i] = _cut(arcs, meta, VC, ins[i], x, outdeg, outsum, indeg, insum)
+            lins[i] = _cut(arcs, meta, VC, ins[i], x, vdeg)
         for j in range(q):
-            louts[j] = _cut(arcs, meta, VC, x, outs[j], outdeg, outsum, indeg, insum)
+            louts[j] = _cut(arcs, meta, VC, x, outs[j], vdeg)
         alive[x] = False
         for i in range(p):
             for j in range(q):
-                lab, n, nd = _label_series(lins[i], louts[j], kind, left, right, arg, free,
-                                           delay, n, nd)
-                n = _put(arcs, meta, VC, ins[i], outs[j], lab, kind, left, right, arg, free, delay,
-                         n, outdeg, outsum, indeg, insum)
+                lab, n, nd = _label_series(lins[i], louts[j], ops, delay, n, nd)
+                n = _put(arcs, meta, VC, ins[i], outs[j], lab, ops, delay, n, vdeg)
         for i in range(p):
             work[nw] = ins[i]
             nw += 1
@@ -912,7 +927,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
 
 
 @_jit
-def _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free):
+def _cheapest_vertex(arcs, VC, nv, alive, vdeg, ops):
     """The live vertex whose node reduction copies the fewest node leaves: the least
     (q − 1)·(leaves on its p arcs in) + (p − 1)·(leaves on its q arcs out), then the
     fewest new arcs p·q, then the least id (decompose's choice without its tie-break on arcs
@@ -921,12 +936,12 @@ def _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free):
     for s in range(arcs.shape[0]):
         key, lab = arcs[s, 0], arcs[s, 1]
         if key >= 0 and lab >= 0:
-            outs[key // VC] += free[lab]
-            ins[key % VC] += free[lab]
+            outs[key // VC] += ops[FREE, lab]
+            ins[key % VC] += ops[FREE, lab]
     best, best_x, best_pq = np.inf, -1, 0
     for x in range(2, nv):
         if alive[x]:
-            p, q = indeg[x], outdeg[x]
+            p, q = vdeg[IN, x], vdeg[OUT, x]
             c = (q - 1) * ins[x] + (p - 1) * outs[x]
             if c < best or (c == best and p * q < best_pq):
                 best, best_x, best_pq = c, x, p * q
@@ -934,17 +949,17 @@ def _cheapest_vertex(arcs, VC, nv, alive, indeg, outdeg, free):
 
 
 @_jit
-def _same_label(a, b, kind, arg, delay):
+def _same_label(a, b, ops, delay):
     """Two arcs' labels alike for a join: the same operation, or delays of the same value
     (no label, -1, is never a delay: delays of 0 get none)."""
     if a == b:
         return True
-    return (a >= 0 and b >= 0 and kind[a] == DELAY and kind[b] == DELAY
-            and delay[arg[a]] == delay[arg[b]])
+    return (a >= 0 and b >= 0 and ops[KIND, a] == DELAY and ops[KIND, b] == DELAY
+            and delay[ops[ARG, a]] == delay[ops[ARG, b]])
 
 
 @_jit
-def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, delay, work):
+def _join(arcs, meta, VC, nv, alive, vdeg, ops, delay, work):
     """The complete bipartite joins of the live vertices (:class:`~fa2opt.reductions.
     sp_decompose._JoinIndex`'s: two or more vertices whose arcs go to the same ≥ 2 vertices
     with alike labels towards each, side "out"; or come from them, side "in"), as many as
@@ -1012,8 +1027,7 @@ def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, de
                     same = True
                     for t in range(deg[x]):
                         ax, ay = order[start[x] + t], order[start[y] + t]
-                        if nbr[ax] != nbr[ay] or not _same_label(lab[ax], lab[ay], kind, arg,
-                                                                 delay):
+                        if nbr[ax] != nbr[ay] or not _same_label(lab[ax], lab[ay], ops, delay):
                             same = False
                             break
                     if same:
@@ -1032,10 +1046,10 @@ def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, de
                     for t in range(deg[x]):
                         z = nbr[order[start[x] + t]]
                         a, b = (y, z) if side == 0 else (z, y)
-                        _cut(arcs, meta, VC, a, b, outdeg, outsum, indeg, insum)
+                        _cut(arcs, meta, VC, a, b, vdeg)
                     a, b = (y, j) if side == 0 else (j, y)
                     _arc_add(arcs, meta, a * VC + b, -1)  # (new: j is)
-                    _link(a, b, 1, outdeg, outsum, indeg, insum)
+                    _link(a, b, 1, vdeg)
                     work[nw] = y
                     nw += 1
                 for t in range(deg[x]):
@@ -1044,7 +1058,7 @@ def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, de
                     touched[z] = True
                     a, b = (j, z) if side == 0 else (z, j)
                     _arc_add(arcs, meta, a * VC + b, lab[r])
-                    _link(a, b, 1, outdeg, outsum, indeg, insum)
+                    _link(a, b, 1, vdeg)
                     work[nw] = z
                     nw += 1
                 work[nw] = j
@@ -1054,7 +1068,7 @@ def _join(arcs, meta, VC, nv, alive, indeg, outdeg, insum, outsum, kind, arg, de
 
 
 @_jit
-def _balanced(root, kind, left, right, arg, delay, n_nodes):
+def _balanced(root, src, delay, n_nodes):
     """The operations below ``root`` again, in post-order with the root last (the reductions'
     spare operations, e.g. a delay merged away, left out), each maximal run of one kind (a
     series or parallel of k parts, grown one reduction at a time) as a balanced binary tree
@@ -1072,10 +1086,10 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
     reach = np.zeros(m, np.bool_)
     reach[root] = True
     for i in range(root, -1, -1):
-        if reach[i] and kind[i] >= SERIES:
-            parents[left[i]] += 1
-            parents[right[i]] += 1
-            reach[left[i]] = reach[right[i]] = True
+        if reach[i] and src[KIND, i] >= SERIES:
+            parents[src[LEFT, i]] += 1
+            parents[src[RIGHT, i]] += 1
+            reach[src[LEFT, i]] = reach[src[RIGHT, i]] = True
     ops = np.empty((5, m), np.int64)
     K, L, R, A, F = ops[0], ops[1], ops[2], ops[3], ops[4]
     D = np.empty(m)
@@ -1117,10 +1131,10 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
             vals[nv] = made[t]
             nv += 1
             continue
-        if kind[t] == LEAF or kind[t] == DELAY:
-            K[n], L[n], R[n], A[n] = kind[t], -1, -1, arg[t]
-            if kind[t] == DELAY:
-                D[nd] = delay[arg[t]]
+        if src[KIND, t] == LEAF or src[KIND, t] == DELAY:
+            K[n], L[n], R[n], A[n] = src[KIND, t], -1, -1, src[ARG, t]
+            if src[KIND, t] == DELAY:
+                D[nd] = delay[src[ARG, t]]
                 A[n] = nd
                 nd += 1
             made[t] = n
@@ -1128,15 +1142,15 @@ def _balanced(root, kind, left, right, arg, delay, n_nodes):
             nv += 1
             n += 1
             continue
-        op = kind[t]  # the run's parts, left to right: children of another kind, or shared
+        op = src[KIND, t]  # the run's parts, left to right: children of another kind, or shared
         ng, k = 1, 0
         gather[0] = t
         while ng > 0:
             ng -= 1
             g = gather[ng]
-            if kind[g] == op and (g == t or parents[g] == 1):
-                gather[ng] = right[g]
-                gather[ng + 1] = left[g]
+            if src[KIND, g] == op and (g == t or parents[g] == 1):
+                gather[ng] = src[RIGHT, g]
+                gather[ng + 1] = src[LEFT, g]
                 ng += 2
             else:
                 parts[k] = g
