@@ -630,7 +630,6 @@ KIND, LEFT, RIGHT, ARG, FREE = 0, 1, 2, 3, 4  # rows of ``ops``
 IN, OUT, INSUM, OUTSUM = 0, 1, 2, 3  # rows of ``vdeg``: in/out degree, in/out neighbour sums
 
 
-
 @_inline
 def _op(ops, n, kind, left, right, arg, free):
     """Operation n of ``ops`` set to (kind, left, right, arg, free)."""
