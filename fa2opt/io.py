@@ -75,6 +75,15 @@ def label(name: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def text_float(text: str) -> float:
+    """A number written in a CSV cell, as ``float`` reads it except what no other CSV
+    reader takes: digit-group underscores (``1_0``) and digits other than ASCII ones
+    (``١٢``, ``１``). ValueError otherwise."""
+    if "_" in text or not text.isascii():
+        raise ValueError(text)
+    return float(text)
+
+
 class _HugeNumber:
     """An integer literal too long to convert (Python refuses > 4300 digits, and any beyond
     MAX_NUMBER_DIGITS lies outside every range): kept as its length, rejected by the checks."""
@@ -107,10 +116,8 @@ class _Checker:
         if isinstance(value, _HugeNumber):
             raise self.fail(field, f"out of range (an integer of {value.digits} digits)")
         if isinstance(value, str) and self.text_numbers:
-            try:  # (Python's float reads "1_0" as 10: no CSV reader elsewhere does)
-                if "_" in value:
-                    raise ValueError(value)
-                x = float(value)
+            try:
+                x = text_float(value)
             except ValueError:
                 raise self.fail(field, f"not a number (got {quote(value)})") from None
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -173,10 +180,18 @@ class _Checker:
 
 
 # -- files ---------------------------------------------------------------------------------
+def input_path(path: str | Path) -> Path:
+    """``path`` as a Path, refusing an empty one (which Path reads as ".", so the message
+    would name the current folder rather than what was given)."""
+    if isinstance(path, str) and not path:
+        raise InputError("''", "", "empty path (expected a file name)")
+    return Path(path)
+
+
 def read_text(path: str | Path, shown: str | None = None, what: str = "file") -> str:
     """A regular file's text (UTF-8, a leading BOM dropped), refusing directories, devices,
     pipes (opened without blocking) and anything over MAX_FILE_BYTES before reading it whole."""
-    path = Path(path)
+    path = input_path(path)
     shown = str(path) if shown is None else shown
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer (it would hang); on a
@@ -392,7 +407,7 @@ def _load_yaml(text: str, shown: str) -> Any:
 
 def read_document(path: str | Path) -> dict[str, Any]:
     """Parse a JSON or YAML file into a dict (raising InputError for anything else)."""
-    path = Path(path)
+    path = input_path(path)
     shown = str(path)
     text = read_text(path)
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -418,7 +433,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
 
 
 def load_instance(path: str | Path) -> Instance:
-    path = Path(path)
+    path = input_path(path)
     return instance_from_dict(read_document(path), source=str(path), base_dir=path.parent,
                               default_name=path.stem)
 

@@ -243,8 +243,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         extra["termination"] = str(tc.name)
         if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
             if cutoff is not None and not settled_infeasible and presolve == "off":
-                return decision("error", message=beyond + "without them there is no "
-                                                          "decision; use --method fa2")
+                return decision("error", message=beyond + "without them HiGHS finds no "
+                                "decision (whether the instance has one is not settled: "
+                                "it may be infeasible); use --method fa2")
             if settled_infeasible or presolve == "off":
                 return decision("infeasible")
             presolve = "off"

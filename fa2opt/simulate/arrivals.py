@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import InputError
+from ..io import InputError, input_path, text_float
 
 ARRIVAL_MODES = ("poisson", "even")
+MAX_REQUESTS = 20_000_000  # per flow and trace: more would need gigabytes of arrival times
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def load_trace(path: str | Path, column: str = "rps") -> Trace:
 
     Seconds must be 0, 1, 2, … in order; rates finite and ≥ 0; at least one rate > 0.
     """
-    path = Path(path)
+    path = input_path(path)
     shown = str(path)
     try:
         with open(path, newline="", encoding="utf-8") as fh:
@@ -71,7 +72,7 @@ def load_trace(path: str | Path, column: str = "rps") -> Trace:
             for line, row in enumerate(reader, start=2):
                 sec, val = (row.get("second") or "").strip(), (row.get(column) or "").strip()
                 try:
-                    s, r = float(sec), float(val)
+                    s, r = text_float(sec), text_float(val)
                 except ValueError:
                     raise InputError(shown, f"line {line}",
                                      f"not a number (second={sec!r}, {column}={val!r})") from None
@@ -93,6 +94,16 @@ def load_trace(path: str | Path, column: str = "rps") -> Trace:
     return Trace(path.stem, arr)
 
 
+def check_requests(expected: float, seconds: int) -> None:
+    """ValueError unless a trace's ``expected`` requests (Σ rates) over ``seconds`` are at
+    most :data:`MAX_REQUESTS` (a rate like 1e9 req/s would otherwise ask numpy for
+    gigabytes, or more than it can index)."""
+    if not expected <= MAX_REQUESTS:
+        raise ValueError(f"{expected:.3g} requests expected over {seconds} s, more than the "
+                         f"simulator takes ({MAX_REQUESTS:.0e} per flow): lower --rate-scale "
+                         f"or --seconds")
+
+
 def arrival_times_ms(trace: Trace, mode: str = "poisson",
                      rng: np.random.Generator | None = None) -> np.ndarray:
     """Sorted arrival times (ms) of one flow's requests over the trace (see module doc)."""
@@ -101,6 +112,7 @@ def arrival_times_ms(trace: Trace, mode: str = "poisson",
     rates = np.asarray(trace.rates, dtype=float)
     cum = np.concatenate(([0.0], np.cumsum(rates)))  # Λ at integer seconds
     total = cum[-1]
+    check_requests(total, len(rates))
     if mode == "even":
         marks = np.arange(0.0, total - 1e-9)  # k-th request (k = 0, 1, …) at Λ⁻¹(k)
     else:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from ..io import InputError, load_instance, output_dir
 from ..solver import available_methods, check_options, solver_class
-from .arrivals import ARRIVAL_MODES, Trace, load_trace
+from .arrivals import ARRIVAL_MODES, Trace, check_requests, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
 from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
 from .predictors import PREDICTORS, Predictor
@@ -27,15 +27,39 @@ from .service import DEFAULT_CV, DEFAULT_JITTER, SERVICE_KINDS, ServiceModel, pr
 
 def parse_traces(specs: Sequence[str], column: str, scale: float,
                  seconds: int | None) -> dict[str, Trace]:
-    """``--trace CSV`` (every flow) or ``--trace FLOW=CSV`` (one flow) -> traces by flow."""
+    """``--trace CSV`` (every flow) or ``--trace FLOW=CSV`` (one flow) -> traces by flow,
+    their rates times ``scale``, the first ``seconds`` of each (None: all). InputError
+    naming the file and column when a trace asks for more requests than the simulator
+    takes (:func:`~fa2opt.simulate.arrivals.check_requests`)."""
     out: dict[str, Trace] = {}
     for spec in specs:
         flow, sep, path = spec.partition("=")
         if not sep or Path(spec).exists():
             flow, path = "*", spec
         tr = load_trace(path, column).scaled(scale)
-        out[flow] = tr.window(0, seconds) if seconds else tr
+        tr = tr.window(0, seconds) if seconds is not None else tr
+        try:
+            check_requests(float(tr.rates.sum()), len(tr.rates))
+        except ValueError as exc:
+            raise InputError(str(path), column, str(exc)) from None
+        out[flow] = tr
     return out
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """The numeric flags that no later step checks, before any file is read: ValueError
+    naming the flag (NaN, infinities and out-of-range values would otherwise run, and
+    print NaN metrics or simulate another window than asked)."""
+    def bad(flag: str, must: str, got: Any) -> ValueError:
+        return ValueError(f"{flag} must be {must} (got {got!r})")
+
+    if not 0.0 < args.rate_scale < float("inf"):
+        raise bad("--rate-scale", "a finite number > 0", args.rate_scale)
+    if args.seconds is not None and args.seconds < 1:
+        raise bad("--seconds", "an integer >= 1", args.seconds)
+    for flag, value in (("--warmup", args.warmup), ("--startup", args.startup)):
+        if not 0.0 <= value < float("inf"):
+            raise bad(flag, "a finite number >= 0", value)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -159,11 +183,16 @@ def switch_variants(methods: Sequence[str], switch_cost: float | None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    try:
+        check_numbers(args)
+    except ValueError as exc:
+        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
+        return 2
     instance = load_instance(args.instance)
     if args.out:
         output_dir(args.out)
     traces = parse_traces(args.trace, args.column, args.rate_scale,
-                          args.seconds + args.history if args.seconds else None)
+                          args.seconds + args.history if args.seconds is not None else None)
     methods = args.method or default_methods()
     known = set(available_methods())
     unknown = [m for m in methods if m not in known]
@@ -175,6 +204,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         options = sim_options(args, args.instance)
         predictor = Predictor(args.predictor, args.window, args.quantile, args.headroom)
         workload = make_workload(instance, traces, args.arrivals, args.seed, args.history)
+        if args.warmup >= workload.horizon_s:
+            raise ValueError(f"--warmup must be shorter than the {workload.horizon_s} s "
+                             f"simulated (got {args.warmup!r})")
     except ValueError as exc:
         if isinstance(exc, InputError):
             raise

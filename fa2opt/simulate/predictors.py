@@ -37,8 +37,8 @@ class Predictor:
             raise ValueError(f"predictor window must be >= 1 s (got {self.window_s})")
         if not 0.0 <= self.quantile <= 1.0:
             raise ValueError(f"quantile must be in [0, 1] (got {self.quantile})")
-        if self.headroom < 0:
-            raise ValueError(f"headroom must be >= 0 (got {self.headroom})")
+        if not (0.0 <= self.headroom < float("inf")):  # (NaN too)
+            raise ValueError(f"headroom must be a finite number >= 0 (got {self.headroom})")
 
     @property
     def label(self) -> str:
