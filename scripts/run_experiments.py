@@ -23,6 +23,7 @@ from typing import Sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fa2opt.compare.runner import MAX_WORKERS  # noqa: E402
 from fa2opt.experiments.config import load_config  # noqa: E402
 from fa2opt.experiments.runner import out_dir, record, run_config  # noqa: E402
 from fa2opt.io import InputError  # noqa: E402
@@ -49,8 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not paths:
         print("run_experiments: give config files or --all", file=sys.stderr)
         return 2
-    if args.workers is not None and args.workers < 1:
-        print("run_experiments: --workers: must be >= 1", file=sys.stderr)
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        print(f"run_experiments: --workers: must be an integer in [1, {MAX_WORKERS}] "
+              f"(got {args.workers})", file=sys.stderr)
         return 2
     profile = "quick" if args.quick else "smoke" if args.smoke else None
     try:  # validate every config before running any

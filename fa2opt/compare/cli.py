@@ -41,7 +41,7 @@ from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_m
 from .floors import record_floors
 from .plots import make_plots
 from ..solver import check_options, solver_class
-from .runner import append_rows, method_options, run_tasks
+from .runner import MAX_WORKERS, append_rows, method_options, run_tasks
 from .suites import DATASETS_DIR, DEFAULT_PERCENTILES, DEFAULT_SUITES, Task, load_suites
 from .summary import code_revision, environment, failures, markdown_report, summarize
 from .table import COLUMNS, KEY, annotate, read_table, write_table
@@ -286,8 +286,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         QUICK["time_limit"] if quick else DEFAULT_TIME_LIMIT_S)
     method_timeout = args.method_timeout if args.method_timeout is not None else (
         QUICK["method_timeout"] if quick else DEFAULT_METHOD_TIMEOUT_S)
-    if args.workers is not None and args.workers < 1:
-        print("fa2opt compare: --workers must be >= 1", file=sys.stderr)
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        print(f"fa2opt compare: --workers must be an integer in [1, {MAX_WORKERS}] "
+              f"(got {args.workers})", file=sys.stderr)
         return 2
     if limit is not None and limit < 1:
         print("fa2opt compare: --limit must be >= 1", file=sys.stderr)

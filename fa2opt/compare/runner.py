@@ -198,8 +198,14 @@ def solve_task(task: Task, specs: Sequence[MethodSpec], common_options: dict[str
 
 
 # -- executors -------------------------------------------------------------------------------
-def make_executor(workers: int | None = None, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
-    """(executor, close): dask's executor for ``scheduler``, a process pool, or serial."""
+MAX_WORKERS = 256  # local worker processes at most (--workers): each is a Python with Pyomo
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None,
+                  tasks: int | None = None) -> tuple[Executor, Callable[[], None]]:
+    """(executor, close): dask's executor for ``scheduler``, a process pool, or serial. The
+    pool has ``workers`` processes (default: the CPU count), never more than ``tasks`` (a
+    forking pool starts them all at once) nor :data:`MAX_WORKERS` (ValueError)."""
     if scheduler:
         try:
             from distributed import Client
@@ -208,6 +214,10 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> t
         client = Client(scheduler)
         return client.get_executor(pure=False), client.close
     n = workers if workers is not None else (os.cpu_count() or 1)
+    if not 1 <= n <= MAX_WORKERS:
+        raise ValueError(f"--workers must be an integer in [1, {MAX_WORKERS}] (got {n})")
+    if tasks is not None:
+        n = min(n, tasks)
     if n <= 1:
         return SerialExecutor(), lambda: None
     pool = ProcessPoolExecutor(max_workers=n)
@@ -235,7 +245,7 @@ def run_tasks(tasks: Sequence[Task], specs: Sequence[MethodSpec], *,
         return rows
     if progress is None:
         progress = sys.stderr.isatty()
-    executor, close = make_executor(workers, scheduler)
+    executor, close = make_executor(workers, scheduler, len(jobs))
     try:
         from tqdm import tqdm
 

@@ -53,7 +53,7 @@ def fan_out(fn: Callable[..., list[dict[str, Any]]], tasks: Sequence[tuple], *,
             ) -> Iterator[list[dict[str, Any]]]:
     """Run ``fn(*task)`` for every task on the comparison's executor
     (:func:`fa2opt.compare.runner.make_executor`) and yield each task's rows as it finishes."""
-    executor, close = make_executor(workers, scheduler)
+    executor, close = make_executor(workers, scheduler, len(tasks))
     try:
         from tqdm import tqdm
 

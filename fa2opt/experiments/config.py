@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from ..compare.runner import MAX_WORKERS
 from ..io import InputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,9 +53,11 @@ class _Fields:
             raise self.fail(field, f"must be <= {hi:g} (got {value!r})")
         return x
 
-    def integer(self, value: Any, field: str, lo: int = 0) -> int:
+    def integer(self, value: Any, field: str, lo: int = 0, hi: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise self.fail(field, f"must be an integer >= {lo} (got {value!r})")
+        if hi is not None and value > hi:
+            raise self.fail(field, f"must be an integer in [{lo}, {hi}] (got {value!r})")
         return int(value)
 
     def text(self, value: Any, field: str, choices: tuple[str, ...] | None = None) -> str:
@@ -130,7 +133,7 @@ def _schema(kind: str, f: _Fields) -> dict[str, tuple[Check, Any]]:
         "kind": (lambda v, p: f.text(v, p, KINDS), ...),
         "description": (lambda v, p: f.text(v, p), ""),
         "seeds": (lambda v, p: f.items(v, p, lambda x, q: f.integer(x, q, 0)), [0]),
-        "workers": (lambda v, p: f.integer(v, p, 1), None),
+        "workers": (lambda v, p: f.integer(v, p, 1, MAX_WORKERS), None),
         "profiles": (lambda v, p: f.mapping(v, p, PROFILES), {}),
     }
     if kind == "savings-grid":
