@@ -328,7 +328,14 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=cmd_table)
 
 
+MAX_PROBES = 10_000_000  # --probe: lookups at most (each may solve)
+
+
 def cmd_table(args: argparse.Namespace) -> int:
+    if not 0 <= args.probe <= MAX_PROBES:
+        raise InputError("--probe", "", f"must be an integer in [0, {MAX_PROBES}] (got {args.probe})")
+    if args.seed < 0:
+        raise InputError("--seed", "", f"must be an integer >= 0 (got {args.seed})")
     inst = load_instance(args.instance)
     rates = parse_range(args.rates, "--rates", within=RATE_RPS_RANGE)
     slas = None if args.sla_ms is None else parse_range(args.sla_ms, "--sla-ms")
@@ -338,7 +345,10 @@ def cmd_table(args: argparse.Namespace) -> int:
                                     grid_ms=args.grid_ms, device=args.device)
     except ReplicaRangeError as exc:  # a rate of the range makes some row's replicas explode
         raise InputError("--rates", "", f"{args.instance}: {exc}") from None
-    table.write(args.out)
+    try:
+        table.write(args.out)
+    except OSError as exc:  # (output_file checked what it can before the work)
+        raise InputError(args.out, "--out", f"cannot write ({exc.strerror or exc})") from None
     counts = {s: int(np.sum(table.status == s)) for s in ("optimal", "feasible", "infeasible")}
     print(f"{args.out}: {len(table.rate_rps)} rows ({', '.join(f'{n} {s}' for s, n in counts.items())}) "
           f"in {table.build_ms:.1f} ms on {table.device}, grid {table.grid_ms:g} ms")

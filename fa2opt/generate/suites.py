@@ -24,7 +24,7 @@ import numpy as np
 from dataclasses import replace
 
 from ..extensions.realistic import EXTENSION_SETS, extended
-from ..io import InputError, instance_to_dict
+from ..io import InputError, instance_to_dict, output_dir
 from ..model import Instance
 from .draws import choice
 from .instances import SPEC_QUEUEING, Generated, Sizes, random_instance
@@ -116,13 +116,12 @@ def write_suite(name: str, count: int, seed: int, out: str | Path, force: bool =
     ``manifest.csv`` (one row per instance) and ``README.md`` (how it was generated).
 
     ``out`` may hold other files; generated-looking files (``NNNN-shape.json``, the
-    manifest) already there are an error unless ``force``, which deletes them first so no
-    stale instance survives a smaller count."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), "--out", "exists and is not a directory")
+    manifest) and a ``README.md`` already there are an error unless ``force``, which
+    deletes them first so no stale instance survives a smaller count."""
+    out = output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
-    old = sorted(p for p in out.iterdir() if FILE_PATTERN.match(p.name) or p.name == MANIFEST)
+    old = sorted(p for p in out.iterdir()
+                 if FILE_PATTERN.match(p.name) or p.name in (MANIFEST, README))
     if old and not force:
         raise InputError(str(out), "--out", f"already holds generated files ({old[0].name}, …); "
                          "use --force to replace them")
