@@ -123,7 +123,9 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
 
 
 def sim_options(args: argparse.Namespace, instance_path: str | Path | None = None) -> SimOptions:
-    """:class:`SimOptions` from :func:`add_sim_options` flags (ValueError on bad values)."""
+    """:class:`SimOptions` from :func:`add_sim_options` flags (ValueError on bad values,
+    ``--jitter`` and ``--cv`` also where ``--service`` leaves them unused, as ``--quantile``)."""
+    ServiceModel(jitter=args.jitter, cv=args.cv)  # their ranges (a NaN ran silently)
     service = ServiceModel(args.service, args.jitter if args.service == "jitter" else 0.0,
                            profile_ranges(instance_path) if args.service == "range" and instance_path else {},
                            cv=args.cv if args.service == "lognormal" else 0.0)
