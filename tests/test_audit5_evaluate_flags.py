@@ -39,3 +39,10 @@ def test_an_out_of_range_loop_flag_is_refused_by_name(tmp_path, capsys, flag, va
 def test_jitter_and_cv_are_checked_whatever_the_service(tmp_path, capsys, flag, value, expected):
     """They ran silently (and were ignored) under the default --service mean."""
     assert _evaluate(tmp_path, capsys, flag, value) == f"fa2opt evaluate: {expected}"
+
+
+def test_a_switch_cost_past_the_spec_range_is_refused_before_any_run(tmp_path, capsys):
+    """It was refused only at the first switching decision, after the plain runs, as
+    'fa2 switch=1e+308: <instance>: switch_cost: out of range' (naming the instance)."""
+    assert _evaluate(tmp_path, capsys, "--switch-cost", "1e308") == \
+        "fa2opt evaluate: --switch-cost must be in [0, 1e+17] (got 1e+308)"

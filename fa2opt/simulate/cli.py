@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from ..io import InputError, load_instance, output_dir
 from ..solver import available_methods, check_options, solver_class
+from ..spec import OBJECTIVE_TERM_RANGE
 from .arrivals import ARRIVAL_MODES, Trace, check_requests, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
 from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
@@ -179,11 +180,16 @@ class Progress:
 def switch_variants(methods: Sequence[str], switch_cost: float | None
                     ) -> list[tuple[str, str, float | None]]:
     """(label, method, switch cost) of every run: each method as is and, with a switch cost,
-    again deciding with the deployed configuration as ``current`` (ValueError for S < 0)."""
+    again deciding with the deployed configuration as ``current`` (ValueError for S outside
+    the spec's range of ``switch_cost``)."""
     if switch_cost is None:
         return [(m, m, None) for m in methods]
     if not switch_cost >= 0 or switch_cost == float("inf"):
         raise ValueError(f"--switch-cost must be a finite number >= 0 (got {switch_cost:g})")
+    if switch_cost > OBJECTIVE_TERM_RANGE[1]:  # the spec's range of switch_cost (else refused
+        # only at the first switching decision, after the plain runs, naming the instance)
+        raise ValueError(f"--switch-cost must be in [0, {OBJECTIVE_TERM_RANGE[1]:g}] "
+                         f"(got {switch_cost:g})")
     return [run for m in methods for run in ((m, m, None), (f"{m} switch={switch_cost:g}", m,
                                                             switch_cost))]
 
