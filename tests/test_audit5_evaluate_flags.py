@@ -46,3 +46,23 @@ def test_a_switch_cost_past_the_spec_range_is_refused_before_any_run(tmp_path, c
     'fa2 switch=1e+308: <instance>: switch_cost: out of range' (naming the instance)."""
     assert _evaluate(tmp_path, capsys, "--switch-cost", "1e308") == \
         "fa2opt evaluate: --switch-cost must be in [0, 1e+17] (got 1e+308)"
+
+
+@pytest.mark.parametrize("specs,expected", [
+    # an unknown FLOW was ignored beside the right one, or reported as the instance's flow
+    # having no trace
+    (["main={t}", "bogus={t}"], "--trace bogus={t}: no flow 'bogus' in the instance (flows: main)"),
+    (["={t}"], "--trace ={t}: no flow '' in the instance (flows: main)"),
+    # a second trace for a flow silently replaced the first
+    (["main={t}", "main={t}"], "--trace main={t}: flow 'main' has a trace already"),
+    (["{t}", "{t}"], "--trace {t}: every flow has a trace already"),
+    # CSV (every flow) beside FLOW=CSV: the CSV was ignored
+    (["main={t}", "{t}"], "--trace {t}: a CSV for every flow and FLOW=CSV together "
+                          "(give one or the other)"),
+])
+def test_a_trace_mapping_that_does_not_fit_the_flows_is_refused(tmp_path, capsys, specs, expected):
+    inst, trace = _files(tmp_path)
+    argv = ["evaluate", str(inst), "-m", "fa2", "--no-progress"]
+    for spec in specs:
+        argv += ["--trace", spec.format(t=trace)]
+    assert _refused(capsys, argv) == f"fa2opt evaluate: {expected.format(t=trace)}"

@@ -27,16 +27,31 @@ from .service import DEFAULT_CV, DEFAULT_JITTER, SERVICE_KINDS, ServiceModel, pr
 
 
 def parse_traces(specs: Sequence[str], column: str, scale: float,
-                 seconds: int | None) -> dict[str, Trace]:
+                 seconds: int | None, flows: Sequence[str] | None = None) -> dict[str, Trace]:
     """``--trace CSV`` (every flow) or ``--trace FLOW=CSV`` (one flow) -> traces by flow,
     their rates times ``scale``, the first ``seconds`` of each (None: all). InputError
     naming the file and column when a trace asks for more requests than the simulator
-    takes (:func:`~fa2opt.simulate.arrivals.check_requests`)."""
-    out: dict[str, Trace] = {}
+    takes (:func:`~fa2opt.simulate.arrivals.check_requests`); before any file is read, a
+    ValueError naming the ``--trace`` for a FLOW not among ``flows`` (the instance's), a
+    flow given a trace twice, or a CSV for every flow beside FLOW=CSV (each was ignored, or
+    one trace silently replaced another)."""
+    given: list[tuple[str, str, str]] = []
     for spec in specs:
         flow, sep, path = spec.partition("=")
         if not sep or Path(spec).exists():
             flow, path = "*", spec
+        if flows is not None and flow != "*" and flow not in flows:
+            shown = ", ".join(flows[:10]) + (f", ... ({len(flows)} flows)" if len(flows) > 10 else "")
+            raise ValueError(f"--trace {spec}: no flow {flow!r} in the instance (flows: {shown})")
+        if any(f == flow for f, _, _ in given):
+            raise ValueError(f"--trace {spec}: " + ("every flow has a trace already"
+                             if flow == "*" else f"flow {flow!r} has a trace already"))
+        if given and "*" in (flow, given[0][0]):
+            raise ValueError(f"--trace {spec}: a CSV for every flow and FLOW=CSV together "
+                             "(give one or the other)")
+        given.append((flow, path, spec))
+    out: dict[str, Trace] = {}
+    for flow, path, _ in given:
         tr = load_trace(path, column).scaled(scale)
         tr = tr.window(0, seconds) if seconds is not None else tr
         try:
@@ -203,8 +218,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     instance = load_instance(args.instance)
     if args.out:
         output_dir(args.out)
-    traces = parse_traces(args.trace, args.column, args.rate_scale,
-                          args.seconds + args.history if args.seconds is not None else None)
+    try:
+        traces = parse_traces(args.trace, args.column, args.rate_scale,
+                              args.seconds + args.history if args.seconds is not None else None,
+                              [f.name for f in instance.flows])
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
+        return 2
     methods = args.method or default_methods()
     known = set(available_methods())
     unknown = [m for m in methods if m not in known]
