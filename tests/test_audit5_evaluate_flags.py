@@ -66,3 +66,18 @@ def test_a_trace_mapping_that_does_not_fit_the_flows_is_refused(tmp_path, capsys
     for spec in specs:
         argv += ["--trace", spec.format(t=trace)]
     assert _refused(capsys, argv) == f"fa2opt evaluate: {expected.format(t=trace)}"
+
+
+def test_json_rows_are_strict_json_when_no_request_is_measured(tmp_path, capsys):
+    """A run that measured no request printed ``NaN`` (not JSON) for its percentiles and
+    violation rates; they are ``null`` now, as the text table's ``nan``."""
+    inst, trace = _files(tmp_path, rate=1e-12, seconds=3)  # even arrivals: no request at all
+    assert main(["evaluate", str(inst), "--trace", str(trace), "-m", "fa2", "--arrivals",
+                 "even", "--json", "--no-progress"]) == 0
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in --json output")
+
+    row = json.loads(capsys.readouterr().out.splitlines()[0], parse_constant=refuse)
+    assert row["requests"] == 0 and row["p99_ms"] is None and row["violation_pct"] is None
+    assert row["cost_s"] == 3.0

@@ -8,7 +8,6 @@ silences both."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from .arrivals import ARRIVAL_MODES, Trace, check_requests, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
 from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
 from .predictors import PREDICTORS, Predictor
-from .report import format_table, save_run_outputs
+from .report import format_table, json_row, save_run_outputs
 from .run import Run, SimOptions, evaluate, make_workload
 from .service import DEFAULT_CV, DEFAULT_JITTER, SERVICE_KINDS, ServiceModel, profile_ranges
 
@@ -270,7 +269,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         progress.close()
     if args.json:
         for r in runs:
-            print(json.dumps(r.row, default=float))
+            print(json_row(r.row))
     else:
         print(f"{instance.name}: {workload.horizon_s} s, predictor {predictor.label}, "
               f"interval {args.interval} s, start-up {args.startup:g} s, {args.arrivals} arrivals, "

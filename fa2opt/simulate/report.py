@@ -4,6 +4,8 @@ CSV + PNG outputs (summary, per-flow rows, the decision log, plots)."""
 from __future__ import annotations
 
 import csv
+import json
+import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -38,6 +40,17 @@ def format_table(rows: Sequence[Mapping[str, Any]], extra: Iterable[str] = ()) -
     widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
                      for line in cells)
+
+
+def json_row(row: Mapping[str, Any]) -> str:
+    """A summary row as one line of strict JSON: a metric the run leaves undefined (NaN:
+    percentiles and violation rates when no request was measured) is ``null``, as the text
+    table's ``nan`` (``json.dumps`` wrote ``NaN``, which JSON parsers refuse)."""
+    def value(x: Any) -> Any:
+        x = x.item() if hasattr(x, "item") else x
+        return None if isinstance(x, float) and not math.isfinite(x) else x
+
+    return json.dumps({k: value(v) for k, v in row.items()}, allow_nan=False)
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
