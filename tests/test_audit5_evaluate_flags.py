@@ -81,3 +81,21 @@ def test_json_rows_are_strict_json_when_no_request_is_measured(tmp_path, capsys)
     row = json.loads(capsys.readouterr().out.splitlines()[0], parse_constant=refuse)
     assert row["requests"] == 0 and row["p99_ms"] is None and row["violation_pct"] is None
     assert row["cost_s"] == 3.0
+
+
+@pytest.mark.parametrize("value,reason", [
+    ("150", "must be numbers in [0, 100], comma-separated (got '150')"),  # numpy's message
+    ("nan", "must be numbers in [0, 100], comma-separated (got 'nan')"),
+    (",", "must be numbers in [0, 100], comma-separated (got ',')"),  # ran the defaults
+    ("50,5e1", "a percentile given twice (got '50,5e1')"),  # 'pipelines: suite: duplicate id'
+    ("50,50.0000001", "a percentile given twice (got '50,50.0000001')"),
+])
+def test_compare_refuses_bad_percentiles(tmp_path, capsys, value, reason):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as exc:  # (argparse's exit, one line: fa2opt.cli._Parser)
+        main(["compare", "--suite", "pipelines", "--methods", "fa2", "--reference", "fa2",
+              "--workers", "1", "--no-plots", "--out", str(out), "--percentiles", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"fa2opt compare: argument --percentiles: {reason}"]
+    assert not out.exists()

@@ -215,6 +215,20 @@ def _floats(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
 
 
+def _percentiles(text: str) -> tuple[float, ...]:
+    """``--percentiles``: distinct numbers in [0, 100], at least one (an empty list ran the
+    defaults, 150 or NaN failed as numpy's message naming no flag, a repeat as a duplicate
+    instance id of the suite)."""
+    values = _floats(text)
+    bad = next((q for q in values if not 0.0 <= q <= 100.0), None)
+    if not values or bad is not None:
+        raise argparse.ArgumentTypeError(f"must be numbers in [0, 100], comma-separated "
+                                         f"(got {text!r})")
+    if len({f"{q:g}" for q in values}) < len(values):  # (as instance ids name them: p50)
+        raise argparse.ArgumentTypeError(f"a percentile given twice (got {text!r})")
+    return values
+
+
 def _split(values: Sequence[str] | None) -> list[str] | None:
     if not values:
         return None
@@ -250,7 +264,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many instances per suite (seeded subset)")
     p.add_argument("--only", action="append", metavar="ID",
                    help="run only these instance ids (comma-separated or repeated)")
-    p.add_argument("--percentiles", type=_floats,
+    p.add_argument("--percentiles", type=_percentiles,
                    help="rate percentiles of each trace window for the pipelines suite "
                         "(default 5,50,95,100)")
     p.add_argument("--trace-column", choices=("rps_raw", "rps"),
