@@ -99,3 +99,17 @@ def test_compare_refuses_bad_percentiles(tmp_path, capsys, value, reason):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"fa2opt compare: argument --percentiles: {reason}"]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf", "1e300"])
+def test_compare_refuses_a_method_timeout_out_of_range(tmp_path, capsys, value):
+    """Each ran, and every method on every instance became an 'error' row (SIGALRM's timer
+    refused the value: 'OverflowError: timestamp out of range for platform time_t'), so the
+    run FAILED as if the methods had crashed."""
+    out = tmp_path / "o"
+    line = _refused(capsys, ["compare", "--suite", "pipelines", "--methods", "fa2",
+                             "--reference", "fa2", "--workers", "1", "--no-plots",
+                             "--out", str(out), "--method-timeout", value])
+    assert line == (f"fa2opt compare: --method-timeout must be a number of seconds in "
+                    f"[0, 1e+09] (0 = none; got {float(value)!r})")
+    assert not out.exists()

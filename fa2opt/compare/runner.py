@@ -65,6 +65,18 @@ class MethodTimeout(BaseException):
     solver's own ``except Exception`` cannot swallow it)."""
 
 
+MAX_METHOD_TIMEOUT_S = 1e9  # --method-timeout at most (~32 years; SIGALRM's timer overflows
+# past ~1e10 s here, and NaN or a negative value is refused by it: an error row per method)
+
+
+def check_method_timeout(seconds: float | None) -> None:
+    """ValueError naming ``--method-timeout`` unless it is None or in [0,
+    :data:`MAX_METHOD_TIMEOUT_S`] (0 = none)."""
+    if seconds is not None and not 0.0 <= seconds <= MAX_METHOD_TIMEOUT_S:
+        raise ValueError(f"--method-timeout must be a number of seconds in [0, "
+                         f"{MAX_METHOD_TIMEOUT_S:g}] (0 = none; got {seconds!r})")
+
+
 @contextmanager
 def deadline(seconds: float | None) -> Iterator[None]:
     """Stop the enclosed call after ``seconds`` of wall time with :class:`MethodTimeout`
