@@ -113,3 +113,47 @@ def test_compare_refuses_a_method_timeout_out_of_range(tmp_path, capsys, value):
     assert line == (f"fa2opt compare: --method-timeout must be a number of seconds in "
                     f"[0, 1e+09] (0 = none; got {float(value)!r})")
     assert not out.exists()
+
+
+_HEADER = ("suite,instance,method,formulation,nodes,edges,flows,configs,log10_combinations,"
+           "status,cost,objective,lower_bound,solve_ms,verified,check,message,breakdown_ms,"
+           "code,settings,input\n")
+_ROW = "pipelines,x@bursty-p50,fa2,base,2,1,1,20,2.0,optimal,184.0,184.0,,0.2,True,ok,,,c,s,i\n"
+
+
+@pytest.mark.parametrize("text,expected", [
+    # pandas' or Python's message naming no file; a folder was a traceback
+    (b"\x00\xff\xfe binary\n", ": cannot read the comparison table (UnicodeDecodeError; "),
+    (_HEADER + _ROW + '"unterminated,\n', ": cannot read the comparison table (ParserError; "),
+    (_HEADER + _ROW.strip() + ",x,y,z\n", ": cannot read the comparison table (ParserWarning; "),
+    (None, ": exists and is not a file (the comparison writes it)"),
+    # rows resumed (--resume-any) as computed: a row cut short, a status, flag or number no
+    # run writes (the run FAILED on a 'failed check', or passed with a NaN cost)
+    (_HEADER + _ROW[:40], ": row 1.status: not a status (got nothing; "),
+    (_HEADER + _ROW.replace("optimal", "bogus"), ": row 1.status: not a status (got 'bogus'; "),
+    (_HEADER + _ROW.replace("True", "maybe"), ": row 1.verified: not true or false (got 'maybe'; "),
+    (_HEADER + _ROW.replace("184.0,184.0", "abc,184.0"), ": row 1.cost: not a finite number (got 'abc'; "),
+    (_HEADER + _ROW.replace("184.0,184.0", "184.0,inf"), ": row 1.objective: not a finite number (got 'inf'; "),
+    (_HEADER + _ROW.replace("184.0,184.0", ",184.0"), ": row 1.cost: missing (got nothing; "),
+])
+def test_compare_refuses_a_corrupted_table_to_resume(tmp_path, capsys, text, expected):
+    out = tmp_path / "o"
+    out.mkdir()
+    table = out / "instances.csv"
+    if text is None:
+        table.mkdir()
+    else:
+        table.write_bytes(text if isinstance(text, bytes) else text.encode())
+    line = _refused(capsys, ["compare", "--suite", "pipelines", "--limit", "1", "--percentiles",
+                             "50", "--methods", "fa2", "--reference", "fa2", "--workers", "1",
+                             "--no-plots", "--no-progress", "--out", str(out), "--resume-any"])
+    assert line.startswith(f"{table}{expected}"), line
+
+
+def test_an_empty_table_file_has_no_rows_as_the_runner_takes_it(tmp_path):
+    """The runner writes a header into a 0-byte table (a new one); reading it was pandas'
+    'No columns to parse from file', naming no file."""
+    from fa2opt.compare.table import read_table
+
+    (tmp_path / "instances.csv").write_bytes(b"")
+    assert read_table(tmp_path / "instances.csv").empty

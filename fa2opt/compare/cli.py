@@ -98,6 +98,10 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / TABLE_FILE
+    for name in (TABLE_FILE, "summary.md", "summary.csv", "run.json"):  # a foreign folder's
+        if (out / name).exists() and not (out / name).is_file():  # (a traceback, at the end)
+            raise InputError(str(out / name), "", "exists and is not a file (the comparison "
+                                                  "writes it)")
     if fresh and table_path.exists():
         table_path.unlink()
     previous = read_table(table_path) if table_path.exists() else pd.DataFrame(columns=list(COLUMNS))

@@ -27,13 +27,14 @@ the same way as a fresh one):
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..answer import Answer
+from ..answer import STATUSES, Answer
 from ..spec import REL_TOL
 from ..verify import matches
 from .runner import RAW_COLUMNS
@@ -123,20 +124,67 @@ def annotate(raw: pd.DataFrame, reference: str, method_order: Sequence[str] = ()
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A per-instance table written by :func:`write_table` or appended by the runner."""
-    df = pd.read_csv(path, dtype={"suite": str, "instance": str, "method": str,
-                                  "status": str, "check": str, "message": str,
-                                  "formulation": str,
-                                  "breakdown_ms": str, "code": str, "settings": str,
-                                  "input": str})
+    """A per-instance table written by :func:`write_table` or appended by the runner (an
+    empty file: no rows, as the runner takes it). InputError naming the file (and row) for
+    one that is no such table -- unreadable, not CSV, a foreign header, more fields than
+    the header, or a row no run writes (:func:`check_rows`): it would be resumed as
+    computed rows (``--resume-any``: whatever computed them) or fail with pandas' message."""
+    from ..io import InputError
+
+    try:
+        if path.is_file() and path.stat().st_size == 0:
+            return pd.DataFrame(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS))
+        with warnings.catch_warnings():  # more fields than the header: data lost, an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(path, index_col=False,
+                             dtype={"suite": str, "instance": str, "method": str,
+                                    "status": str, "check": str, "message": str,
+                                    "formulation": str, "breakdown_ms": str, "code": str,
+                                    "settings": str, "input": str})
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            pd.errors.ParserWarning) as exc:
+        raise InputError(str(path), "", f"cannot read the comparison table "
+                                        f"({exc.__class__.__name__}; --fresh starts over)") from None
     missing = [c for c in RAW_COLUMNS if c not in df.columns
                and c not in ("formulation", "objective")]  # older tables lack these two
     if missing:
-        from ..io import InputError
-
         raise InputError(str(path), missing[0], "missing column (not a comparison table)")
     df = df.reindex(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS))  # older tables: no provenance
+    check_rows(df, str(path))
     return df.drop_duplicates(subset=KEY, keep="last")
+
+
+NUMBER_COLUMNS = ("nodes", "edges", "flows", "configs", "log10_combinations", "cost",
+                  "objective", "lower_bound", "solve_ms")
+# what solve_row writes: the spec's statuses and the harness's own two
+ROW_STATUSES = STATUSES + ("timeout", "refused")
+
+
+def check_rows(df: pd.DataFrame, shown: str) -> None:
+    """InputError naming the first row (1 = the first after the header) no run writes: an
+    empty suite, instance or method, a status not in :data:`ROW_STATUSES` (a row cut short
+    has none), ``verified`` not true/false, a number column holding text or an infinity, or
+    an ``optimal``/``feasible`` row without a cost."""
+    from ..io import InputError
+
+    def fail(mask: Any, column: str, reason: str) -> None:
+        bad = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if bad.size:
+            i = int(bad[0])
+            x = df[column].iloc[i]
+            got = "nothing" if pd.isna(x) else repr(str(x))
+            raise InputError(shown, f"row {i + 1}.{column}", f"{reason} (got {got}; not a row "
+                             f"a comparison writes: fix or delete it, or --fresh starts over)")
+
+    for c in KEY:
+        fail(df[c].isna(), c, "missing")
+    fail(~df["status"].isin(ROW_STATUSES), "status", "not a status")
+    fail(~df["verified"].map(lambda x: str(x).strip().lower() in ("true", "false")),
+         "verified", "not true or false")
+    for c in NUMBER_COLUMNS:
+        num = pd.to_numeric(df[c], errors="coerce")
+        fail((df[c].notna() & num.isna()) | np.isinf(num.astype(float)), c, "not a finite number")
+    fail(df["status"].isin(("optimal", "feasible")) & df["cost"].isna(), "cost", "missing")
 
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
