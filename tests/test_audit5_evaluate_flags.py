@@ -157,3 +157,22 @@ def test_an_empty_table_file_has_no_rows_as_the_runner_takes_it(tmp_path):
 
     (tmp_path / "instances.csv").write_bytes(b"")
     assert read_table(tmp_path / "instances.csv").empty
+
+
+def test_an_empty_column_is_refused_by_name(tmp_path, capsys):
+    """It was '<trace>: missing column', naming no column."""
+    assert _evaluate(tmp_path, capsys, "--column", "") == \
+        "fa2opt evaluate: --column must be a column name (got '')"
+
+
+@pytest.mark.parametrize("interval", ["3", "5"])
+def test_a_startup_not_shorter_than_the_interval_is_refused_by_name(tmp_path, capsys, interval):
+    """It was refused by the plan, once per method after its loop had run, as 'fa2: start-up
+    delay must be in [0, adaptation interval) (got 5000.0 ms)'. A single decision (an
+    interval as long as the window) still runs with any start-up."""
+    assert _evaluate(tmp_path, capsys, "--interval", interval) == (
+        f"fa2opt evaluate: --startup must be shorter than --interval ({interval} s) when "
+        "there is more than one decision (got 5.0)")
+    inst, trace = _files(tmp_path)
+    assert main(["evaluate", str(inst), "--trace", str(trace), "-m", "fa2", "--no-progress",
+                 "--interval", "30", "--startup", "40"]) == 0

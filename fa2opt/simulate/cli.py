@@ -76,6 +76,8 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise bad("--interval", "an integer >= 1", args.interval)
     if args.seed < 0:  # (numpy's own 'expected non-negative integer' named no flag)
         raise bad("--seed", "an integer >= 0", args.seed)
+    if not args.column.strip():  # (was '<trace>: missing column', naming none)
+        raise bad("--column", "a column name", args.column)
     for flag, value in (("--warmup", args.warmup), ("--startup", args.startup)):
         if not 0.0 <= value < float("inf"):
             raise bad(flag, "a finite number >= 0", value)
@@ -240,6 +242,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.warmup >= workload.horizon_s:
             raise ValueError(f"--warmup must be shorter than the {workload.horizon_s} s "
                              f"simulated (got {args.warmup!r})")
+        if args.startup >= args.interval and workload.horizon_s > args.interval:
+            # (the plan's own check, once per method after its loop ran, named no flag)
+            raise ValueError(f"--startup must be shorter than --interval ({args.interval} s) "
+                             f"when there is more than one decision (got {args.startup!r})")
     except ValueError as exc:
         if isinstance(exc, InputError):
             raise
