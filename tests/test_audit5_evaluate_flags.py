@@ -176,3 +176,10 @@ def test_a_startup_not_shorter_than_the_interval_is_refused_by_name(tmp_path, ca
     inst, trace = _files(tmp_path)
     assert main(["evaluate", str(inst), "--trace", str(trace), "-m", "fa2", "--no-progress",
                  "--interval", "30", "--startup", "40"]) == 0
+
+
+def test_a_history_warm_start_without_history_is_refused_by_name(tmp_path, capsys):
+    """It was 'fa2: warm start 'history' needs a workload with history
+    (make_workload(history_s=...) > 0)': the library's words, after the workload was drawn."""
+    assert _evaluate(tmp_path, capsys, "--warm-start", "history") == \
+        "fa2opt evaluate: --warm-start history needs --history >= 1 (got 0)"

@@ -242,6 +242,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.warmup >= workload.horizon_s:
             raise ValueError(f"--warmup must be shorter than the {workload.horizon_s} s "
                              f"simulated (got {args.warmup!r})")
+        if args.warm_start == "history" and args.history < 1:  # (was the library's message,
+            # naming make_workload, once per method after the workload was drawn)
+            raise ValueError(f"--warm-start history needs --history >= 1 (got {args.history})")
         if args.startup >= args.interval and workload.horizon_s > args.interval:
             # (the plan's own check, once per method after its loop ran, named no flag)
             raise ValueError(f"--startup must be shorter than --interval ({args.interval} s) "
