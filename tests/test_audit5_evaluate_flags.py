@@ -183,3 +183,15 @@ def test_a_history_warm_start_without_history_is_refused_by_name(tmp_path, capsy
     (make_workload(history_s=...) > 0)': the library's words, after the workload was drawn."""
     assert _evaluate(tmp_path, capsys, "--warm-start", "history") == \
         "fa2opt evaluate: --warm-start history needs --history >= 1 (got 0)"
+
+
+def test_a_flow_without_a_trace_is_refused_naming_the_flag(tmp_path, capsys):
+    """It was make_workload's 'no trace for flow(s) ['b']', after every file was read."""
+    inst, trace = _files(tmp_path)
+    doc = json.loads(inst.read_text())
+    doc["flows"] = [{"name": "a", "rate_rps": 10, "sla_ms": 300, "nodes": ["a"]},
+                    {"name": "b", "rate_rps": 10, "sla_ms": 300, "nodes": ["a"]}]
+    inst.write_text(json.dumps(doc))
+    assert _refused(capsys, ["evaluate", str(inst), "--trace", f"a={trace}", "-m", "fa2"]) == (
+        "fa2opt evaluate: --trace: no trace for flow 'b' (give FLOW=CSV for every flow, or "
+        "one CSV for all)")

@@ -32,8 +32,8 @@ def parse_traces(specs: Sequence[str], column: str, scale: float,
     naming the file and column when a trace asks for more requests than the simulator
     takes (:func:`~fa2opt.simulate.arrivals.check_requests`); before any file is read, a
     ValueError naming the ``--trace`` for a FLOW not among ``flows`` (the instance's), a
-    flow given a trace twice, or a CSV for every flow beside FLOW=CSV (each was ignored, or
-    one trace silently replaced another)."""
+    flow given a trace twice, a CSV for every flow beside FLOW=CSV (each was ignored, or one
+    trace silently replaced another), or a flow without a trace."""
     given: list[tuple[str, str, str]] = []
     for spec in specs:
         flow, sep, path = spec.partition("=")
@@ -49,6 +49,11 @@ def parse_traces(specs: Sequence[str], column: str, scale: float,
             raise ValueError(f"--trace {spec}: a CSV for every flow and FLOW=CSV together "
                              "(give one or the other)")
         given.append((flow, path, spec))
+    named = {f for f, _, _ in given}
+    missing = [] if "*" in named else [f for f in flows or () if f not in named]
+    if missing:  # (was make_workload's 'no trace for flow(s) [...]', after reading the files)
+        raise ValueError(f"--trace: no trace for flow {missing[0]!r} (give FLOW=CSV for every "
+                         f"flow, or one CSV for all)")
     out: dict[str, Trace] = {}
     for flow, path, _ in given:
         tr = load_trace(path, column).scaled(scale)
