@@ -180,11 +180,13 @@ class _Checker:
 
 
 # -- files ---------------------------------------------------------------------------------
-def input_path(path: str | Path) -> Path:
-    """``path`` as a Path, refusing an empty one (which Path reads as ".", so the message
-    would name the current folder rather than what was given)."""
+def input_path(path: str | Path, field: str = "",
+               reason: str = "empty path (expected a file name)") -> Path:
+    """``path`` as a Path, refusing an empty string (which Path reads as ".", so a message
+    would name the current folder rather than what was given); ``field`` names the option
+    for an output path. A Path passes through: it was checked when it was made."""
     if isinstance(path, str) and not path:
-        raise InputError("''", "", "empty path (expected a file name)")
+        raise InputError("''", field, reason)
     return Path(path)
 
 
@@ -221,22 +223,16 @@ def read_text(path: str | Path, shown: str | None = None, what: str = "file") ->
         raise InputError(shown, "", f"not UTF-8 text (byte {exc.start})") from None
 
 
-def _given(path: str | Path, option: str) -> Path:
-    """An output path as a Path, refusing an empty one (Path reads it as ".")."""
-    if isinstance(path, str) and not path:
-        raise InputError("''", option, "empty path")
-    return Path(path)
-
-
 def output_file(path: str | Path, option: str = "--out") -> Path:
     """An output file path that can be written: not a directory, its folder exists (a clean
     input error before any work, rather than IsADirectoryError after it), where this
     process may create and write files (a read-only file system, /sys, is refused)."""
-    path = _given(path, option)
+    path = input_path(path, option, "empty path")
     if path.is_dir():
         raise InputError(str(path), option, "is a directory (expected a file name)")
     if not path.parent.is_dir():
-        raise InputError(str(path), option, "folder does not exist")
+        raise InputError(str(path), option, f"{path.parent} is not a folder"
+                         if path.parent.exists() else "folder does not exist")
     if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists()
                                                         and not os.access(path, os.W_OK)):
         raise InputError(str(path), option, "cannot be written here (permission or a "
@@ -246,7 +242,7 @@ def output_file(path: str | Path, option: str = "--out") -> Path:
 
 def output_dir(path: str | Path, option: str = "--out") -> Path:
     """An output folder path: absent (it will be made) or an existing directory."""
-    path = _given(path, option)
+    path = input_path(path, option, "empty path")
     if path.exists() and not path.is_dir():
         raise InputError(str(path), option, "exists and is not a directory")
     return path
