@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..extensions.realistic import EXTENSION_SETS
-from .suites import SUITES, write_suite
+from .suites import MAX_COUNT, SUITES, write_suite
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "for SEED), with manifest.csv and README.md.")
     p.add_argument("--suite", required=True, choices=list(SUITES), metavar="NAME",
                    help="one of: " + ", ".join(SUITES))
-    p.add_argument("--count", required=True, type=int, metavar="N")
+    p.add_argument("--count", required=True, type=int, metavar="N",
+                   help=f"1 to {MAX_COUNT}")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="default 0")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--extensions", choices=list(EXTENSION_SETS), metavar="SET",
@@ -31,8 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write the suite; 0 on success, 2 (one line on stderr) on a bad argument or output."""
-    if args.count < 1:
-        print(f"--count: must be a positive integer (got {args.count})", file=sys.stderr)
+    if not 1 <= args.count <= MAX_COUNT:
+        print(f"--count: must be an integer in [1, {MAX_COUNT}] (got {args.count})",
+              file=sys.stderr)
         return 2
     if args.seed < 0:
         print(f"--seed: must be >= 0 (got {args.seed})", file=sys.stderr)

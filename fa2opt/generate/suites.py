@@ -46,6 +46,9 @@ SUITE_SIZES: Mapping[str, Sizes] = {
 FILE_PATTERN = re.compile(r"^\d{4,}-[a-z-]+\.json$")
 MANIFEST = "manifest.csv"
 README = "README.md"
+# --count at most: a suite is generated whole in memory before it is written, and the
+# large suites take seconds and megabytes an instance (long-chain ~6 s, ~9 MB)
+MAX_COUNT = 10_000
 
 
 def _instance_rng(suite: str, seed: int, index: int) -> np.random.Generator:
