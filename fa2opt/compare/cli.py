@@ -234,10 +234,16 @@ def _percentiles(text: str) -> tuple[float, ...]:
     return values
 
 
-def _split(values: Sequence[str] | None) -> list[str] | None:
-    if not values:
+def _split(values: Sequence[str] | None, option: str) -> list[str] | None:
+    """The comma-separated or repeated values of ``option``; None when it is not given,
+    an InputError when it is given but names nothing (``--methods=`` must not run the
+    defaults as if it were absent)."""
+    if values is None:
         return None
-    return [x.strip() for v in values for x in v.split(",") if x.strip()]
+    items = [x.strip() for v in values for x in v.split(",") if x.strip()]
+    if not items:
+        raise InputError(option, "", "names nothing (an empty list)")
+    return items
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -321,15 +327,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     output_dir(out)
     try:
         result = run_compare(
-            out, suites=_split(args.suite) or list(DEFAULT_SUITES),
-            methods=_split(args.methods), reference=args.reference, seed=args.seed,
+            out, suites=_split(args.suite, "--suite") or list(DEFAULT_SUITES),
+            methods=_split(args.methods, "--methods"), reference=args.reference, seed=args.seed,
             limit=limit, percentiles=percentiles, time_limit=time_limit,
             method_timeout=method_timeout or None,
             workers=args.workers, scheduler=args.scheduler,
             progress=False if args.no_progress else None, plots=not args.no_plots,
             fresh=args.fresh, datasets=args.datasets, trace_column=args.trace_column,
             record_floors_to=args.record_floors, floors_set=args.floors_set,
-            only=_split(args.only), floors_note=args.floors_note, resume_any=args.resume_any,
+            only=_split(args.only, "--only"), floors_note=args.floors_note, resume_any=args.resume_any,
             command="fa2opt compare " + " ".join(shlex.quote(a) for a in sys.argv[2:])
             if sys.argv[1:2] == ["compare"] else " ".join(shlex.quote(a) for a in sys.argv))
     except ValueError as exc:  # unknown method/option (InputError is handled by fa2opt.cli)
