@@ -339,7 +339,9 @@ def cmd_table(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
     rates = parse_range(args.rates, "--rates", within=RATE_RPS_RANGE)
     slas = None if args.sla_ms is None else parse_range(args.sla_ms, "--sla-ms")
-    output_file(args.out)  # before the work, not after it
+    if output_file(args.out).suffix not in (".csv", ".parquet"):  # before the work
+        raise InputError(args.out, "--out", "must end in .csv or .parquet (the format "
+                                            "is chosen by the name)")
     try:
         table = DecisionTable.build(inst, rates, flow=args.flow, sla_ms=slas,
                                     grid_ms=args.grid_ms, device=args.device)

@@ -33,7 +33,7 @@ from ..reductions.sptree import (Delay, Leaf, Parallel, Series, SPTree, fold_con
                                  trampoline)
 from .columns import undominated
 from .curves import CurveTables
-from .rounding import budget_steps, latency_steps
+from .rounding import STEP_CAP, budget_steps, latency_steps
 
 
 @dataclass(frozen=True)
@@ -454,6 +454,9 @@ def grid_too_long(steps: int, grid_ms: float) -> str | None:
     e.g. batch-fill delays of hours at a tiny rate — get here: a coarser Δ is the remedy."""
     if steps <= MAX_GRID_STEPS:
         return None
+    if steps >= STEP_CAP:  # capped by the rounding: the true count is not known, only huge
+        return (f"the latency grid would need more than {STEP_CAP:.3g} steps of {grid_ms:g} "
+                f"ms (at most {MAX_GRID_STEPS:.0e} are taken); use a coarser --grid-ms")
     return (f"the latency grid would need {steps:.3g} steps of {grid_ms:g} ms (more than "
             f"{MAX_GRID_STEPS:.0e}): the profiles reach {steps * grid_ms:.3g} ms; "
             f"use a coarser --grid-ms")

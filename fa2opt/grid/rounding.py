@@ -33,7 +33,8 @@ STEP_CAP = float(2**52)
 
 def latency_steps(latency_ms: Any, grid_ms: float, mode: str, xp: ModuleType = np) -> Any:
     """A latency in grid steps: ``up`` → ⌈L/Δ − δ⌉, ``down`` → ⌊L/Δ + δ⌋ (int64, ≥ 0)."""
-    x = xp.asarray(latency_ms, dtype=xp.float64) / grid_ms
+    with np.errstate(over="ignore"):  # a tiny Δ: x = inf, capped below
+        x = xp.asarray(latency_ms, dtype=xp.float64) / grid_ms
     s = xp.ceil(x - SNAP) if mode == "up" else xp.floor(x + SNAP)
     return xp.minimum(xp.maximum(s, 0), STEP_CAP).astype(xp.int64)
 
@@ -48,7 +49,8 @@ def budget_steps(budget_ms: Any, grid_ms: float, mode: str, terms: int,
     ``down``: T = ⌊(S + tol)/Δ + terms·δ⌋. A path with Σ L_i ≤ S + tol has steps
     u_i ≤ L_i/Δ + δ, so Σ u_i ≤ T: every feasible decision stays feasible (a relaxation).
     """
-    x = xp.asarray(budget_ms, dtype=xp.float64) / grid_ms
+    with np.errstate(over="ignore"):  # a tiny Δ: x = inf, clipped to ±STEP_CAP below
+        x = xp.asarray(budget_ms, dtype=xp.float64) / grid_ms
     # δ per term, plus the float error of the terms' sum and of L/Δ at this magnitude (which
     # outgrows δ once budgets pass ~10⁷ steps)
     slack = terms * SNAP + spec.fp_margin_ms(x, terms)
