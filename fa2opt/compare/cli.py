@@ -85,6 +85,11 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     check_method_timeout(method_timeout)  # (NaN, < 0, huge: an error row per method, instance)
     specs, ref = resolve_methods(methods, reference)
     labels = [s.label for s in specs]
+    common = {"time_limit": time_limit} if time_limit is not None else {}
+    for spec in specs:  # bad values fail here, once and before --out is made, not as an
+        # error row per instance
+        check_options(spec.name, method_options(spec, common),
+                      solver_class(spec.name).option_names())
     tasks: list[Task] = load_suites(suites, datasets=datasets, seed=seed,
                                     percentiles=percentiles, limit=limit,
                                     trace_column=trace_column)
@@ -110,10 +115,6 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     code = code_revision()
     settings = settings_id(time_limit=time_limit, method_timeout=method_timeout,
                            trace_column=trace_column, datasets=datasets)
-    common = {"time_limit": time_limit} if time_limit is not None else {}
-    for spec in specs:  # bad values fail here, once, not as an error row per instance
-        check_options(spec.name, method_options(spec, common),
-                      solver_class(spec.name).option_names())
     inputs = {t.key: input_id(t.instance) for t in tasks}
     done, resumed = resumable(previous, tasks, labels, code=code, settings=settings,
                               inputs=inputs, resume_any=resume_any, source=table_path)
