@@ -184,7 +184,8 @@ def input_path(path: str | Path, field: str = "",
                reason: str = "empty path (expected a file name)") -> Path:
     """``path`` as a Path, refusing an empty string (which Path reads as ".", so a message
     would name the current folder rather than what was given); ``field`` names the option
-    for an output path. A Path passes through: it was checked when it was made."""
+    for an output path. A Path passes through unchanged (so a chain of readers
+    checks the string once, where it enters)."""
     if isinstance(path, str) and not path:
         raise InputError("''", field, reason)
     return Path(path)
