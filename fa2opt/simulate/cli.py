@@ -216,31 +216,22 @@ def switch_variants(methods: Sequence[str], switch_cost: float | None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    # every check before the first run, in order; a bad value is one line and exit 2 (an
+    # InputError, naming a file, is printed by fa2opt.cli)
     try:
         check_numbers(args)
-    except ValueError as exc:
-        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
-        return 2
-    instance = load_instance(args.instance)
-    if args.out:
-        output_dir(args.out)
-    try:
+        instance = load_instance(args.instance)
+        if args.out:
+            output_dir(args.out)
         traces = parse_traces(args.trace, args.column, args.rate_scale,
                               args.seconds + args.history if args.seconds is not None else None,
                               [f.name for f in instance.flows])
-    except ValueError as exc:
-        if isinstance(exc, InputError):
-            raise
-        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
-        return 2
-    methods = args.method or default_methods()
-    known = set(available_methods())
-    unknown = [m for m in methods if m not in known]
-    if unknown:
-        print(f"fa2opt evaluate: unknown method {unknown[0]!r} (available: "
-              f"{', '.join(sorted(known))})", file=sys.stderr)
-        return 2
-    try:
+        methods = args.method or default_methods()
+        known = set(available_methods())
+        unknown = [m for m in methods if m not in known]
+        if unknown:
+            raise ValueError(f"unknown method {unknown[0]!r} (available: "
+                             f"{', '.join(sorted(known))})")
         options = sim_options(args, args.instance)
         predictor = Predictor(args.predictor, args.window, args.quantile, args.headroom)
         workload = make_workload(instance, traces, args.arrivals, args.seed, args.history)
@@ -254,15 +245,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             # (the plan's own check, once per method after its loop ran, named no flag)
             raise ValueError(f"--startup must be shorter than --interval ({args.interval} s) "
                              f"when there is more than one decision (got {args.startup!r})")
-    except ValueError as exc:
-        if isinstance(exc, InputError):
-            raise
-        print(f"fa2opt evaluate: {exc}", file=sys.stderr)
-        return 2
-    try:
         method_opts = {m: method_options(m, args.time_limit) for m in methods}
         variants = switch_variants(methods, args.switch_cost)
     except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
         print(f"fa2opt evaluate: {exc}", file=sys.stderr)
         return 2
     runs: list[Run] = []
