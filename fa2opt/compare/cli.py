@@ -47,6 +47,7 @@ from .summary import code_revision, environment, failures, markdown_report, summ
 from .table import COLUMNS, KEY, annotate, read_table, write_table
 
 TABLE_FILE = "instances.csv"
+SUMMARY_MD, SUMMARY_CSV, RUN_JSON = "summary.md", "summary.csv", "run.json"
 DEFAULT_OUT = Path("results/compare")
 QUICK_OUT = Path("results/compare-quick")  # apart from a full run's outputs
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -103,7 +104,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / TABLE_FILE
-    for name in (TABLE_FILE, "summary.md", "summary.csv", "run.json"):  # a foreign folder's
+    for name in (TABLE_FILE, SUMMARY_MD, SUMMARY_CSV, RUN_JSON):  # a foreign folder's
         if (out / name).exists() and not (out / name).is_file():  # (a traceback, at the end)
             raise InputError(str(out / name), "", "exists and is not a file (the comparison "
                                                   "writes it)")
@@ -148,9 +149,9 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     failed = failures(summary, ref.label)
     run["failed"] = failed
     report = markdown_report(summary, env, run)
-    (out / "summary.md").write_text(report, encoding="utf-8")
-    summary.to_csv(out / "summary.csv", index=False)
-    (out / "run.json").write_text(json.dumps({"run": run, "environment": env}, indent=1) + "\n",
+    (out / SUMMARY_MD).write_text(report, encoding="utf-8")
+    summary.to_csv(out / SUMMARY_CSV, index=False)
+    (out / RUN_JSON).write_text(json.dumps({"run": run, "environment": env}, indent=1) + "\n",
                                   encoding="utf-8")
     pngs = make_plots(table, summary, labels, out) if plots else []
     floors = None
