@@ -31,10 +31,10 @@ def test_an_out_of_range_loop_flag_is_refused_by_name(tmp_path, capsys, flag, va
 
 
 @pytest.mark.parametrize("flag,value,expected", [
-    ("--jitter", "nan", "jitter must be in [0, 1) (got nan)"),
-    ("--jitter", "1", "jitter must be in [0, 1) (got 1.0)"),
-    ("--cv", "-1", "cv must be in [0, 10] (got -1.0)"),
-    ("--cv", "inf", "cv must be in [0, 10] (got inf)"),
+    ("--jitter", "nan", "--jitter: jitter must be in [0, 1) (got nan)"),
+    ("--jitter", "1", "--jitter: jitter must be in [0, 1) (got 1.0)"),
+    ("--cv", "-1", "--cv: cv must be in [0, 10] (got -1.0)"),
+    ("--cv", "inf", "--cv: cv must be in [0, 10] (got inf)"),
 ])
 def test_jitter_and_cv_are_checked_whatever_the_service(tmp_path, capsys, flag, value, expected):
     """They ran silently (and were ignored) under the default --service mean."""

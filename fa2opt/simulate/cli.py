@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..io import InputError, load_instance, output_dir
 from ..solver import available_methods, check_options, solver_class
@@ -79,13 +79,30 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise bad("--seconds", "an integer >= 1", args.seconds)
     if args.interval < 1:  # (else refused only once the workload is drawn, naming no flag)
         raise bad("--interval", "an integer >= 1", args.interval)
+    if args.history < 0:
+        raise bad("--history", "an integer >= 0", args.history)
     if args.seed < 0:  # (numpy's own 'expected non-negative integer' named no flag)
         raise bad("--seed", "an integer >= 0", args.seed)
     if not args.column.strip():  # (was '<trace>: missing column', naming none)
         raise bad("--column", "a column name", args.column)
+    if args.column.strip() == "second":  # (the time column: read as rates 0, 1, 2, ...)
+        raise bad("--column", "a rate column (rps, rps_raw), not the time column", args.column)
     for flag, value in (("--warmup", args.warmup), ("--startup", args.startup)):
         if not 0.0 <= value < float("inf"):
             raise bad(flag, "a finite number >= 0", value)
+    flag_checks((("--window", lambda: Predictor(window_s=args.window)),
+                 ("--quantile", lambda: Predictor(quantile=args.quantile)),
+                 ("--headroom", lambda: Predictor(headroom=args.headroom))))
+
+
+def flag_checks(checks: Sequence[tuple[str, Callable[[], object]]]) -> None:
+    """Each flag's value checked alone by the class that owns its rule (``build`` makes one
+    with that value only), so the message names the flag, not only the setting."""
+    for flag, build in checks:
+        try:
+            build()
+        except ValueError as exc:
+            raise ValueError(f"{flag}: {exc}") from None
 
 
 def add_parser(subparsers: Any) -> None:
@@ -109,7 +126,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--arrivals", choices=ARRIVAL_MODES, default="poisson")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the metrics")
-    p.add_argument("--time-limit", type=float, help="MILP time limit per decision (s)")
+    p.add_argument("--time-limit", type=float,
+                   help="time limit per decision (s) of the methods that take one")
     p.add_argument("--switch-cost", type=float, metavar="S",
                    help="also run each method deciding with the deployed configuration as "
                         "'current' and switch cost S per node-row change (label 'M switch=S'; "
@@ -147,7 +165,8 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
 def sim_options(args: argparse.Namespace, instance_path: str | Path | None = None) -> SimOptions:
     """:class:`SimOptions` from :func:`add_sim_options` flags (ValueError on bad values,
     ``--jitter`` and ``--cv`` also where ``--service`` leaves them unused, as ``--quantile``)."""
-    ServiceModel(jitter=args.jitter, cv=args.cv)  # their ranges (a NaN ran silently)
+    flag_checks((("--jitter", lambda: ServiceModel(jitter=args.jitter)),
+                 ("--cv", lambda: ServiceModel(cv=args.cv))))  # whatever --service is
     service = ServiceModel(args.service, args.jitter if args.service == "jitter" else 0.0,
                            profile_ranges(instance_path) if args.service == "range" and instance_path else {},
                            cv=args.cv if args.service == "lognormal" else 0.0)
@@ -234,6 +253,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                              f"{', '.join(sorted(known))})")
         options = sim_options(args, args.instance)
         predictor = Predictor(args.predictor, args.window, args.quantile, args.headroom)
+        shortest = min(len(t.rates) for t in traces.values())
+        if args.history >= shortest:  # (make_workload's own check named no flag)
+            raise ValueError(f"--history must be shorter than the traces ({shortest} s"
+                             f"{' with --seconds' if args.seconds is not None else ''}; "
+                             f"got {args.history})")
         workload = make_workload(instance, traces, args.arrivals, args.seed, args.history)
         if args.warmup >= workload.horizon_s:
             raise ValueError(f"--warmup must be shorter than the {workload.horizon_s} s "
@@ -246,6 +270,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise ValueError(f"--startup must be shorter than --interval ({args.interval} s) "
                              f"when there is more than one decision (got {args.startup!r})")
         method_opts = {m: method_options(m, args.time_limit) for m in methods}
+        if args.time_limit is not None and not any("time_limit" in o for o in method_opts.values()):
+            # (as solve refuses it; with several methods it applies to those that take one)
+            raise ValueError(f"--time-limit: none of the methods ({', '.join(methods)}) "
+                             "takes a time limit")
         variants = switch_variants(methods, args.switch_cost)
     except ValueError as exc:
         if isinstance(exc, InputError):

@@ -1,0 +1,52 @@
+"""``fa2opt evaluate``'s leftovers of the fifth audit: every refused value names its flag
+(the predictor's and the history's messages named only the setting), a flag that applies to
+none of the chosen methods or reads the wrong column is refused, and ``--json`` records the
+seconds simulated (the shortest trace)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fa2opt.cli import main
+from test_audit3_evaluate_input import _files, _refused
+from test_audit5_evaluate_flags import _evaluate
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (["--window", "0"], "--window: predictor window must be >= 1 s (got 0)"),
+    (["--quantile", "1.5"], "--quantile: quantile must be in [0, 1] (got 1.5)"),
+    (["--quantile", "nan"], "--quantile: quantile must be in [0, 1] (got nan)"),
+    (["--headroom", "-1"], "--headroom: headroom must be a finite number >= 0 (got -1.0)"),
+    (["--history", "-3"], "--history must be an integer >= 0 (got -3)"),
+    # the time column read as rates (0, 1, 2, ...) ran silently
+    (["--column", "second"],
+     "--column must be a rate column (rps, rps_raw), not the time column (got 'second')"),
+])
+def test_a_bad_value_names_its_flag(tmp_path, capsys, flags, expected):
+    assert _evaluate(tmp_path, capsys, *flags) == f"fa2opt evaluate: {expected}"
+
+
+def test_a_history_as_long_as_the_traces_names_the_flag(tmp_path, capsys):
+    # (the trace of _files has 30 seconds)
+    assert _evaluate(tmp_path, capsys, "--history", "30") == \
+        "fa2opt evaluate: --history must be shorter than the traces (30 s; got 30)"
+
+
+def test_a_time_limit_no_chosen_method_takes_is_refused(tmp_path, capsys):
+    """As ``fa2opt solve -m greedy --time-limit`` refuses it; it was ignored silently."""
+    inst, trace = _files(tmp_path)
+    msg = _refused(capsys, ["evaluate", str(inst), "--trace", str(trace), "-m", "greedy",
+                            "-m", "slack-split", "--time-limit", "5", "--no-progress"])
+    assert msg == ("fa2opt evaluate: --time-limit: none of the methods (greedy, slack-split) "
+                   "takes a time limit")
+
+
+def test_json_rows_record_the_seconds_simulated(tmp_path, capsys):
+    inst, trace = _files(tmp_path)
+    assert main(["evaluate", str(inst), "--trace", str(trace), "-m", "greedy", "-m", "fa2",
+                 "--time-limit", "5", "--seconds", "12", "--json", "--no-progress"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["method"] for r in rows] == ["greedy", "fa2"]
+    assert [r["seconds"] for r in rows] == [12, 12]
