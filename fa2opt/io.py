@@ -191,9 +191,10 @@ def input_path(path: str | Path, field: str = "",
     return Path(path)
 
 
-def read_text(path: str | Path, shown: str | None = None, what: str = "file") -> str:
+def read_text(path: str | Path, shown: str | None = None, what: str = "file",
+              limit: int = MAX_FILE_BYTES) -> str:
     """A regular file's text (UTF-8, a leading BOM dropped), refusing directories, devices,
-    pipes (opened without blocking) and anything over MAX_FILE_BYTES before reading it whole."""
+    pipes (opened without blocking) and anything over ``limit`` bytes before reading it whole."""
     path = input_path(path)
     shown = str(path) if shown is None else shown
     try:
@@ -209,15 +210,15 @@ def read_text(path: str | Path, shown: str | None = None, what: str = "file") ->
             if not stat.S_ISREG(mode):
                 kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
                 raise InputError(shown, "", f"is {kind} (expected a {what})")
-            data = fh.read(MAX_FILE_BYTES + 1)
+            data = fh.read(limit + 1)
     except FileNotFoundError:
         raise InputError(shown, "", f"{what} not found") from None
     except IsADirectoryError:
         raise InputError(shown, "", f"is a directory (expected a {what})") from None
     except OSError as exc:
         raise InputError(shown, "", f"cannot read {what} ({exc.__class__.__name__})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(shown, "", f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+    if len(data) > limit:
+        raise InputError(shown, "", f"larger than {limit // 2**20} MiB")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

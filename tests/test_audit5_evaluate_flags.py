@@ -123,7 +123,7 @@ _ROW = "pipelines,x@bursty-p50,fa2,base,2,1,1,20,2.0,optimal,184.0,184.0,,0.2,Tr
 
 @pytest.mark.parametrize("text,expected", [
     # pandas' or Python's message naming no file; a folder was a traceback
-    (b"\x00\xff\xfe binary\n", ": cannot read the comparison table (UnicodeDecodeError; "),
+    (b"\x00\xff\xfe binary\n", ": cannot read the comparison table (not UTF-8 text (byte 1); "),
     (_HEADER + _ROW + '"unterminated,\n', ": cannot read the comparison table (ParserError; "),
     (_HEADER + _ROW.strip() + ",x,y,z\n", ": cannot read the comparison table (ParserWarning; "),
     (None, ": exists and is not a file (the comparison writes it)"),

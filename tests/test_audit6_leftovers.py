@@ -69,3 +69,22 @@ def test_compare_refuses_a_bad_time_limit_before_making_out(tmp_path, capsys):
     assert _one_line(capsys) == ("fa2opt compare: method 'milp': option time_limit must be a "
                                  "finite number > 0 (got -1.0)")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_resumed_table_is_read_without_blocking_and_within_a_size_limit(tmp_path, monkeypatch):
+    """instances.csv was read by pandas directly: a named pipe in its place blocked the
+    run, and a file of any size was loaded whole. It is now read through io.read_text."""
+    import os
+
+    from fa2opt.compare import table
+    from fa2opt.io import InputError
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        table.read_table(fifo)
+    big = tmp_path / "big.csv"
+    big.write_text("suite,instance\n" + "x,y\n" * 100)
+    monkeypatch.setattr(table, "TABLE_MAX_BYTES", 64)
+    with pytest.raises(InputError, match="larger than"):
+        table.read_table(big)

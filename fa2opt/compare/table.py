@@ -27,6 +27,7 @@ the same way as a fresh one):
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -38,6 +39,9 @@ from ..answer import STATUSES, Answer
 from ..spec import REL_TOL
 from ..verify import matches
 from .runner import RAW_COLUMNS
+
+# a resumed table larger than this is refused unread (~1M rows of a run; pandas holds it whole)
+TABLE_MAX_BYTES = 512 * 2**20
 
 DERIVED_COLUMNS = ("ref_status", "ref_cost", "proven", "match", "gap", "lb_ok",
                    "infeasible_agree", "speedup")
@@ -129,22 +133,28 @@ def read_table(path: Path) -> pd.DataFrame:
     one that is no such table -- unreadable, not CSV, a foreign header, more fields than
     the header, or a row no run writes (:func:`check_rows`): it would be resumed as
     computed rows (``--resume-any``: whatever computed them) or fail with pandas' message."""
-    from ..io import InputError
+    from ..io import InputError, read_text
 
+    hint = "--fresh starts over"
+    try:  # read_text: a pipe must not block, a file past TABLE_MAX_BYTES is refused unread
+        text = read_text(path, what="comparison table", limit=TABLE_MAX_BYTES)
+    except InputError as exc:
+        raise InputError(str(path), "", f"cannot read the comparison table ({exc.reason}; "
+                                        f"{hint})") from None
+    if not text:
+        return pd.DataFrame(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS))
     try:
-        if path.is_file() and path.stat().st_size == 0:
-            return pd.DataFrame(columns=list(RAW_COLUMNS + PROVENANCE_COLUMNS))
         with warnings.catch_warnings():  # more fields than the header: data lost, an error
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(path, index_col=False,
+            df = pd.read_csv(io.StringIO(text), index_col=False,
                              dtype={"suite": str, "instance": str, "method": str,
                                     "status": str, "check": str, "message": str,
                                     "formulation": str, "breakdown_ms": str, "code": str,
                                     "settings": str, "input": str})
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+    except (pd.errors.ParserError, pd.errors.EmptyDataError,
             pd.errors.ParserWarning) as exc:
         raise InputError(str(path), "", f"cannot read the comparison table "
-                                        f"({exc.__class__.__name__}; --fresh starts over)") from None
+                                        f"({exc.__class__.__name__}; {hint})") from None
     missing = [c for c in RAW_COLUMNS if c not in df.columns
                and c not in ("formulation", "objective")]  # older tables lack these two
     if missing:
