@@ -448,24 +448,27 @@ def load_instance(path: str | Path) -> Instance:
                               default_name=path.stem)
 
 
-def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
-    """Rows of a profile CSV as dicts of strings (empty cells dropped)."""
-    text = read_text(path, shown, "profile file")
+def read_csv_rows(path: str | Path, shown: str, what: str,
+                  columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of a CSV file as dicts of stripped strings (empty cells dropped; ``_line``: the
+    row's last physical line), read by :func:`read_text`. InputError naming the file (and
+    column or line) for a missing one of ``columns``, a column named twice (DictReader would
+    keep the later cell without a word) or a row with more cells than the header (an unquoted
+    comma: refused rather than dropped). Profiles and rate traces are read through it."""
+    text = read_text(path, shown, f"{what} file")
     try:
         reader = csv.DictReader(_io.StringIO(text, newline=""))
         header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in PROFILE_COLUMNS if c not in header]
+        missing = [c for c in columns if c not in header]
         if missing:
             raise InputError(shown, missing[0], "missing column")
         twice = _first_duplicate([h for h in header if h])
-        if twice is not None:  # DictReader would keep the later cell without a word
+        if twice is not None:
             raise InputError(shown, label(twice), "column named twice in the header")
         reader.fieldnames = header
         rows = []
         for row in reader:
-            i = reader.line_num  # the row's last physical line (blank lines, quoted newlines)
-            # cells beyond the header (DictReader's None key), e.g. an unquoted comma in a
-            # variant: refused rather than dropped; empty trailing cells are no cells
+            i = reader.line_num  # (blank lines and quoted newlines counted)
             if any(str(x).strip() for x in row.get(None) or ()):  # type: ignore[call-overload]
                 raise InputError(shown, f"line {i}", f"more cells than columns "
                                                      f"({len(header)} in the header)")
@@ -475,7 +478,12 @@ def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
             rows.append(cleaned)
         return rows
     except csv.Error as exc:
-        raise InputError(shown, "", f"cannot read profile ({quote(str(exc))})") from None
+        raise InputError(shown, "", f"cannot read {what} ({quote(str(exc))})") from None
+
+
+def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
+    """Rows of a profile CSV as dicts of strings (empty cells dropped; :func:`read_csv_rows`)."""
+    return read_csv_rows(path, shown, "profile", PROFILE_COLUMNS)
 
 
 # -- the instance ----------------------------------------------------------------------------

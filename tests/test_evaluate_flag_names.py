@@ -50,3 +50,23 @@ def test_json_rows_record_the_seconds_simulated(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["method"] for r in rows] == ["greedy", "fa2"]
     assert [r["seconds"] for r in rows] == [12, 12]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # DictReader kept the later 'rps' cell without a word
+    ("second,rps,rps\n0,5,7\n", "rps: column named twice in the header"),
+    # an unquoted extra cell was dropped
+    ("second,rps\n0,5,9\n", "line 2: more cells than columns (2 in the header)"),
+    # the file's own line (a blank line counted; it was the row's number, line 4)
+    ("second,rps\n0,5\n\n1,6\n2\n", "line 5: not a number (second='2', rps='')"),
+])
+def test_a_trace_is_read_by_the_profiles_csv_rules(tmp_path, text, expected):
+    """Traces and profiles share io.read_csv_rows (missing, doubled column, extra cells)."""
+    from fa2opt.io import InputError
+    from fa2opt.simulate import load_trace
+
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        load_trace(path)
+    assert str(err.value) == f"{path}: {expected}"

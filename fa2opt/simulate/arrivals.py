@@ -14,14 +14,12 @@ or timestamps are replayed as given (``replay``). Times are in milliseconds from
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..io import InputError, input_path, read_text, text_float
+from ..io import InputError, input_path, read_csv_rows, text_float
 
 ARRIVAL_MODES = ("poisson", "even")
 MAX_REQUESTS = 20_000_000  # per flow and trace: more would need gigabytes of arrival times
@@ -57,35 +55,26 @@ def load_trace(path: str | Path, column: str = "rps") -> Trace:
     """Read a trace CSV with a ``second`` column and a rate column (default ``rps``: the
     damped rates of ``datasets/traces/``; ``rps_raw`` for the undamped ones).
 
-    Seconds must be 0, 1, 2, … in order; rates finite and ≥ 0; at least one rate > 0.
+    Seconds must be 0, 1, 2, … in order; rates finite and ≥ 0; at least one rate > 0; the
+    header names no column twice and no row has more cells (:func:`fa2opt.io.read_csv_rows`).
     """
     path = input_path(path)
     shown = str(path)
-    # read_text: a FIFO must not block, a huge or non-UTF-8 file is refused before parsing
-    text = read_text(path, shown, "trace file")
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        for col in ("second", column):
-            if col not in header:
-                raise InputError(shown, col, "missing column")
-        reader.fieldnames = header
-        rates = []
-        for line, row in enumerate(reader, start=2):
-            sec, val = (row.get("second") or "").strip(), (row.get(column) or "").strip()
-            try:
-                s, r = text_float(sec), text_float(val)
-            except ValueError:
-                raise InputError(shown, f"line {line}",
-                                 f"not a number (second={sec!r}, {column}={val!r})") from None
-            if s != len(rates):
-                raise InputError(shown, f"line {line}.second",
-                                 f"expected {len(rates)} (seconds must be 0, 1, 2, ... in order)")
-            if not np.isfinite(r) or r < 0:
-                raise InputError(shown, f"line {line}.{column}", f"must be finite and >= 0 (got {val!r})")
-            rates.append(r)
-    except csv.Error as exc:
-        raise InputError(shown, "", f"cannot read trace ({exc.__class__.__name__})") from None
+    rates = []
+    for row in read_csv_rows(path, shown, "trace", ("second", column)):
+        line = row["_line"]
+        sec, val = row.get("second", ""), row.get(column, "")
+        try:
+            s, r = text_float(sec), text_float(val)
+        except ValueError:
+            raise InputError(shown, f"line {line}",
+                             f"not a number (second={sec!r}, {column}={val!r})") from None
+        if s != len(rates):
+            raise InputError(shown, f"line {line}.second",
+                             f"expected {len(rates)} (seconds must be 0, 1, 2, ... in order)")
+        if not np.isfinite(r) or r < 0:
+            raise InputError(shown, f"line {line}.{column}", f"must be finite and >= 0 (got {val!r})")
+        rates.append(r)
     if not rates:
         raise InputError(shown, column, "no rows")
     arr = np.asarray(rates, dtype=float)
