@@ -70,3 +70,19 @@ def test_a_trace_is_read_by_the_profiles_csv_rules(tmp_path, text, expected):
     with pytest.raises(InputError) as err:
         load_trace(path)
     assert str(err.value) == f"{path}: {expected}"
+
+
+def test_compare_reads_trace_windows_by_the_same_rules(tmp_path):
+    """compare's windows had their own reader: a NaN or negative rate was taken (its
+    percentiles NaN), seconds were not checked. Both now go through load_trace."""
+    from fa2opt.compare.suites import load_trace_windows
+    from fa2opt.io import InputError
+
+    (tmp_path / "twitter_a.csv").write_text("second,rps\n0,5\n1,nan\n")
+    with pytest.raises(InputError, match=r"line 3\.rps: must be finite and >= 0"):
+        load_trace_windows(tmp_path)
+    (tmp_path / "twitter_a.csv").write_text("second,rps,rps_raw\n0,5,50\n1,6,60\n")
+    (tmp_path / "twitter_b.csv").write_text("second,rps\n0,7\n")
+    got = {w.name: w.rps.tolist() for w in load_trace_windows(tmp_path)}
+    assert got == {"a": [50.0, 60.0], "b": [7.0]}  # rps_raw where the file has it
+    assert [w.rps.tolist() for w in load_trace_windows(tmp_path, "rps")] == [[5.0, 6.0], [7.0]]

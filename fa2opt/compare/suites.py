@@ -38,7 +38,6 @@ ids in sorted order, re-sorted -- the same seed and suite give the same instance
 
 from __future__ import annotations
 
-import csv
 import importlib
 import inspect
 import random
@@ -91,21 +90,18 @@ class TraceWindow:
 
 def load_trace_windows(traces_dir: Path, column: str | None = None) -> list[TraceWindow]:
     """Every ``*.csv`` window in ``traces_dir``, sorted by name: the per-second rates of
-    ``column`` (default ``rps_raw`` when the file has it, else ``rps``)."""
+    ``column`` (default ``rps_raw`` when the file has it, else ``rps``), read and checked
+    by :func:`fa2opt.simulate.arrivals.load_trace` (the one trace reader)."""
+    from ..simulate.arrivals import load_trace
+
     windows = []
     for path in sorted(Path(traces_dir).glob("*.csv")):
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            col = column or ("rps_raw" if "rps_raw" in header else "rps")
-            if col not in header:
-                raise InputError(str(path), col, "missing column")
-            try:
-                rps = np.array([float(r[col]) for r in reader], dtype=float)
-            except (TypeError, ValueError):
-                raise InputError(str(path), col, "not a number") from None
-        if len(rps) == 0:
-            raise InputError(str(path), "", "empty trace")
+        try:
+            rps = load_trace(path, column or "rps_raw").rates
+        except InputError as exc:
+            if column or (exc.field, exc.reason) != ("rps_raw", "missing column"):
+                raise
+            rps = load_trace(path, "rps").rates
         name = path.stem.removeprefix("twitter_")
         windows.append(TraceWindow(name, rps))
     if not windows:
