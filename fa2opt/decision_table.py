@@ -85,6 +85,24 @@ def parse_range(text: str, option: str,
     return values
 
 
+def refuse_extensions(instance: Instance, formulation: str | None) -> None:
+    """InputError naming the first extension key of ``instance`` unless ``formulation`` is
+    ``"base"``: a decision table cannot honour extensions (spec: a method that cannot honour
+    an extension present answers an error naming the key, never the base problem's answer)."""
+    if formulation not in (None, "base"):
+        raise InputError("--formulation", "", f"a decision table solves only the base problem "
+                         f"(got {quote(formulation)}; use 'base')")
+    if formulation == "base":
+        return
+    from .extensions import INSTANCE_KEYS  # noqa: PLC0415
+
+    keys = [k for k in instance.extra if k in INSTANCE_KEYS]
+    if keys:
+        raise InputError(instance.source, keys[0],
+                         "a decision table (the batched grid DP) solves only the base problem "
+                         "and cannot honour this extension key (--formulation base ignores it)")
+
+
 @dataclass
 class DecisionTable:
     """The grid DP's decisions over a rate (× SLA) grid; one row per (rate, SLA)."""
@@ -135,8 +153,14 @@ class DecisionTable:
     @classmethod
     def build(cls, instance: Instance, rates: Sequence[float], *, flow: str | None = None,
               sla_ms: Sequence[float] | None = None, grid_ms: float = DEFAULT_GRID_MS,
-              device: str = "cpu") -> "DecisionTable":
-        """Solve every (rate, SLA) of the grid in batched passes of the grid DP."""
+              device: str = "cpu", formulation: str | None = None) -> "DecisionTable":
+        """Solve every (rate, SLA) of the grid in batched passes of the grid DP.
+
+        The table solves the base problem only (its batched DP knows no extension), so an
+        instance carrying extension keys is refused with an InputError naming the key, as
+        the spec asks of any method that cannot honour one, unless ``formulation="base"``
+        (``--formulation base``) says to ignore them."""
+        refuse_extensions(instance, formulation)
         if flow is not None and flow not in {f.name for f in instance.flows}:
             raise InputError("--flow", "", f"no flow named {quote(flow)} "
                              f"(flows: {quote([f.name for f in instance.flows])})")
@@ -233,7 +257,7 @@ class DecisionTable:
                 self.stats["hits"] += 1
                 return ans
         self.stats["solves"] += 1
-        ans = GridSolver(grid_ms=self.grid_ms).solve(problem)
+        ans = GridSolver(grid_ms=self.grid_ms, formulation="base").solve(problem)
         return checked(problem, ans.with_(extra={**ans.extra, "source": "solve"}))
 
     @property
@@ -325,6 +349,10 @@ def add_parser(subparsers: Any) -> None:
                    help="look up N random rates in the range and report how often the table sufficed")
     p.add_argument("--seed", type=int, default=0, help="seed of --probe")
     p.add_argument("--out", required=True, help="output file (.csv, or .parquet)")
+    p.add_argument("--formulation", choices=["base"], default=None,
+                   help="'base': ignore the instance's extension keys (capacity, accuracy, "
+                        "current, switch_cost, energy); without it an instance carrying one "
+                        "is refused, since the table cannot honour them")
     p.set_defaults(func=cmd_table)
 
 
@@ -337,6 +365,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError("--seed", "", f"must be an integer >= 0 (got {args.seed})")
     inst = load_instance(args.instance)
+    refuse_extensions(inst, args.formulation)  # before the work
     rates = parse_range(args.rates, "--rates", within=RATE_RPS_RANGE)
     slas = None if args.sla_ms is None else parse_range(args.sla_ms, "--sla-ms")
     if output_file(args.out).suffix not in (".csv", ".parquet"):  # before the work
@@ -344,7 +373,8 @@ def cmd_table(args: argparse.Namespace) -> int:
                                             "is chosen by the name)")
     try:
         table = DecisionTable.build(inst, rates, flow=args.flow, sla_ms=slas,
-                                    grid_ms=args.grid_ms, device=args.device)
+                                    grid_ms=args.grid_ms, device=args.device,
+                                    formulation=args.formulation)
     except ReplicaRangeError as exc:  # a rate of the range makes some row's replicas explode
         raise InputError("--rates", "", f"{args.instance}: {exc}") from None
     try:
