@@ -160,8 +160,37 @@ def instance_info(problem: Problem) -> dict[str, Any]:
                    "feasible": spec.meets(fast_lat.get(f.name, float("inf")), f.sla_ms)}
                   for f in inst.flows],
         **_combinations(_prod(len(t) for t in problem.tables.values())),
-        "feasible": problem.is_feasible(),
+        **_feasibility(problem),
     }
+
+
+def _feasibility(problem: Problem) -> dict[str, Any]:
+    """``feasible``: True / False when decided, None when it is not decided here.
+
+    Without extension keys the all-fastest test decides it (spec). With them the
+    extensions' row filters are applied first (a node left without rows, or an all-fastest
+    choice of the allowed rows that breaks an SLA, makes the instance infeasible); budgets
+    (capacity, accuracy floors by product, energy) make feasibility a question to prove like
+    optimality (spec), so it is left open (None) unless the SLAs alone already rule the
+    instance out. ``extensions`` names the extensions whose keys the instance carries."""
+    from .extensions import allowed_rows, budgets, declare, extensions_of  # noqa: PLC0415
+    from .extensions.search import reshaped  # noqa: PLC0415
+
+    names = list(extensions_of(problem.instance))
+    base = problem.is_feasible()
+    if not names or not base:
+        return {"feasible": base, "extensions": names}
+    try:
+        blocks = declare(problem, names)
+    except InputError:  # a malformed extension key: solve and validate name it
+        return {"feasible": None, "extensions": names}
+    allowed = allowed_rows(problem, blocks)
+    if any(len(a) == 0 for a in allowed.values()):
+        return {"feasible": False, "extensions": names}
+    costs = {v: t.cost for v, t in problem.tables.items()}
+    if not reshaped(problem, allowed, costs)[0].is_feasible():
+        return {"feasible": False, "extensions": names}
+    return {"feasible": None if budgets(blocks) else True, "extensions": names}
 
 
 def _combinations(total: int) -> dict[str, Any]:
@@ -190,9 +219,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info))
             continue
+        verdict = {True: "feasible", False: "INFEASIBLE"}.get(
+            info["feasible"], "SLAs feasible; " + ", ".join(info["extensions"])
+            + ": feasibility not decided here (fa2opt solve decides)")
         print(f"{path}: {info['name']}  queueing={info['queueing']}  "
-              f"max_utilization={info['max_utilization']:g}  "
-              f"{'feasible' if info['feasible'] else 'INFEASIBLE'}")
+              f"max_utilization={info['max_utilization']:g}  {verdict}")
         print(f"  {len(info['nodes'])} nodes, {len(info['edges'])} edges, "
               + (f"{info['combinations']:.3g}" if info["combinations"] is not None
                  else f"10^{info['log10_combinations']:.1f}") + " configuration combinations")

@@ -83,3 +83,47 @@ def test_table_without_extension_keys_is_unchanged(tmp_path, capsys):
     out = tmp_path / "t.csv"
     assert main(["table", str(path), "--rates", "40", "--out", str(out)]) == 0
     assert float(next(csv.DictReader(out.open()))["cost"]) == 5.0
+
+
+# -- info: "feasible" only where it is decided ------------------------------------------------
+def _info(capsys, path: Path) -> tuple[dict, str]:
+    assert main(["info", "--json", str(path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert main(["info", str(path)]) == 0
+    return data, capsys.readouterr().out.splitlines()[0]
+
+
+def test_info_does_not_call_an_instance_infeasible_by_its_capacity_feasible(tmp_path, capsys):
+    # the SLAs hold at the all-fastest choice, but no decision fits 0 gpu units: infeasible
+    path = _instance(tmp_path, capacity={"gpu": 0})
+    assert main(["solve", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "infeasible"
+    data, line = _info(capsys, path)
+    assert data["feasible"] is None and data["extensions"] == ["capacity"]
+    assert line.endswith("SLAs feasible; capacity: feasibility not decided here "
+                         "(fa2opt solve decides)")
+
+
+@pytest.mark.parametrize("extra, feasible", [
+    ({}, True),
+    ({"current": {"a": {"batch": 1, "hardware": "cpu", "units": 1}}, "switch_cost": 2}, True),
+    # min-aggregate floors are row filters: decided exactly (a's rows 0.5, b's 0.9 < 0.95)
+    ({"accuracy": {"min": {"main": 0.95}, "aggregate": "min"}}, False),
+    ({"accuracy": {"min": {"main": 0.5}, "aggregate": "min"}}, True),
+    ({"sla_ms": 1.0}, False),  # the SLAs alone rule it out, whatever the extensions
+    ({"sla_ms": 1.0, "capacity": {"cpu": 5}}, False),
+])
+def test_info_decides_feasibility_where_it_can(tmp_path, capsys, extra, feasible):
+    path = _instance(tmp_path, **extra)
+    if "accuracy" in extra:
+        doc = json.loads(path.read_text())
+        for node, acc in zip(doc["nodes"], (0.5, 0.9)):
+            for row in node["configs"]:
+                row["accuracy"] = acc
+        path.write_text(json.dumps(doc))
+    assert main(["solve", str(path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)["status"]
+    assert status == ("optimal" if feasible else "infeasible")
+    data, line = _info(capsys, path)
+    assert data["feasible"] is feasible
+    assert line.endswith("  feasible" if feasible else "  INFEASIBLE")
