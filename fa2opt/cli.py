@@ -168,13 +168,12 @@ def _feasibility(problem: Problem) -> dict[str, Any]:
     """``feasible``: True / False when decided, None when it is not decided here.
 
     Without extension keys the all-fastest test decides it (spec). With them the
-    extensions' row filters are applied first (a node left without rows, or an all-fastest
-    choice of the allowed rows that breaks an SLA, makes the instance infeasible); budgets
-    (capacity, accuracy floors by product, energy) make feasibility a question to prove like
-    optimality (spec), so it is left open (None) unless the SLAs alone already rule the
-    instance out. ``extensions`` names the extensions whose keys the instance carries."""
-    from .extensions import allowed_rows, budgets, declare, extensions_of  # noqa: PLC0415
-    from .extensions.search import reshaped  # noqa: PLC0415
+    extensions' rows are applied first (:func:`fa2opt.extensions.ruled_out`: a node left
+    without rows, or an all-fastest choice of the rows left that breaks an SLA, makes the
+    instance infeasible); budgets (capacity, accuracy floors by product, energy) otherwise
+    make feasibility a question to prove like optimality (spec), so it is left open (None).
+    ``extensions`` names the extensions whose keys the instance carries."""
+    from .extensions import budgets, declare, extensions_of, ruled_out  # noqa: PLC0415
 
     names = list(extensions_of(problem.instance))
     base = problem.is_feasible()
@@ -184,11 +183,7 @@ def _feasibility(problem: Problem) -> dict[str, Any]:
         blocks = declare(problem, names)
     except InputError:  # a malformed extension key: solve and validate name it
         return {"feasible": None, "extensions": names}
-    allowed = allowed_rows(problem, blocks)
-    if any(len(a) == 0 for a in allowed.values()):
-        return {"feasible": False, "extensions": names}
-    costs = {v: t.cost for v, t in problem.tables.items()}
-    if not reshaped(problem, allowed, costs)[0].is_feasible():
+    if ruled_out(problem, blocks):
         return {"feasible": False, "extensions": names}
     return {"feasible": None if budgets(blocks) else True, "extensions": names}
 

@@ -157,6 +157,15 @@ class MILPSolver(Solver):
             return Decision("infeasible", extra=extra,
                             message="the all-fastest choice breaks an SLA (or a node has no "
                                     "available row); no model built")
+        if self.options.get("short_circuit", True) and not form.milp_only \
+                and _extensions_rule_out(problem, self.extension_names(problem)):
+            # proven without HiGHS, whose objective scaling at the extremes (rows left out
+            # beyond the span it resolves) could otherwise leave it unsettled
+            extra.update(build_ms=0.0, highs_ms=0.0, short_circuit=True, restricted=True)
+            return Decision("infeasible", extra=extra,
+                            message="the extensions' rows leave a node without a row it may "
+                                    "take, or their all-fastest choice breaks an SLA; no "
+                                    "model built")
         from pyomo.common.gc_manager import PauseGC
 
         # Pyomo creates several objects per model term; the cyclic garbage collector would
@@ -170,6 +179,15 @@ class MILPSolver(Solver):
             threads = process_threads(self.options.get("threads"))
             return solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
                                  extra)
+
+
+def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:
+    """:func:`fa2opt.extensions.ruled_out` on the extensions solved (False without any)."""
+    if not names:
+        return False
+    from fa2opt.extensions import declare, ruled_out
+
+    return ruled_out(problem, declare(problem, names))
 
 
 def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, threads: int,

@@ -94,8 +94,9 @@ def _info(capsys, path: Path) -> tuple[dict, str]:
 
 
 def test_info_does_not_call_an_instance_infeasible_by_its_capacity_feasible(tmp_path, capsys):
-    # the SLAs hold at the all-fastest choice, but no decision fits 0 gpu units: infeasible
-    path = _instance(tmp_path, capacity={"gpu": 0})
+    # the SLAs hold at the all-fastest choice and every row fits the limits by itself, but
+    # a's cpu row needs 2 cpu units (> 1), so a takes 1 gpu unit and b another: 2 > 1
+    path = _instance(tmp_path, capacity={"gpu": 1, "cpu": 1})
     assert main(["solve", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "infeasible"
     data, line = _info(capsys, path)
@@ -110,6 +111,8 @@ def test_info_does_not_call_an_instance_infeasible_by_its_capacity_feasible(tmp_
     # min-aggregate floors are row filters: decided exactly (a's rows 0.5, b's 0.9 < 0.95)
     ({"accuracy": {"min": {"main": 0.95}, "aggregate": "min"}}, False),
     ({"accuracy": {"min": {"main": 0.5}, "aggregate": "min"}}, True),
+    ({"capacity": {"gpu": 0}}, False),  # b's one row needs 1 gpu unit: no row left
+    ({"capacity": {"gpu": 1}}, True),  # (a on cpu; budgets left: not decided here)
     ({"sla_ms": 1.0}, False),  # the SLAs alone rule it out, whatever the extensions
     ({"sla_ms": 1.0, "capacity": {"cpu": 5}}, False),
 ])
@@ -125,5 +128,54 @@ def test_info_decides_feasibility_where_it_can(tmp_path, capsys, extra, feasible
     status = json.loads(capsys.readouterr().out)["status"]
     assert status == ("optimal" if feasible else "infeasible")
     data, line = _info(capsys, path)
+    if feasible and "capacity" in extra:
+        assert data["feasible"] is None  # a budget: proven by solve, not here
+        return
     assert data["feasible"] is feasible
     assert line.endswith("  feasible" if feasible else "  INFEASIBLE")
+
+
+# -- milp: infeasibility the extensions' rows prove is not left to HiGHS's objective scaling --
+def _ruled_out_by_a_floor(tmp_path: Path) -> Path:
+    """Every row of a has accuracy < the floor (min aggregate): infeasible whatever the
+    objective; a 1e17 switch cost on b made the MILP leave rows out beyond the objective
+    span HiGHS resolves, and it answered error ("not settled: it may be infeasible")."""
+    doc = {"name": "x", "rate_rps": 10, "sla_ms": 1000,
+           "nodes": [{"name": "a", "configs": [
+                         {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10,
+                          "accuracy": 0.3},
+                         {"batch": 2, "hardware": "cpu", "units": 1, "latency_ms": 12,
+                          "accuracy": 0.4}]},
+                     {"name": "b", "configs": [
+                         {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10},
+                         {"batch": 1, "hardware": "gpu", "units": 1, "latency_ms": 5}]}],
+           "edges": [["a", "b"]],
+           "accuracy": {"min": {"main": 0.5}, "aggregate": "min"},
+           "current": {"b": {"batch": 1, "hardware": "gpu", "units": 1}}, "switch_cost": 1e17}
+    path = tmp_path / "floor.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("method", ["milp", "fa2", "brute-force"])
+def test_every_exact_method_proves_a_floor_that_no_row_meets_infeasible(tmp_path, capsys, method):
+    path = _ruled_out_by_a_floor(tmp_path)
+    assert main(["solve", str(path), "-m", method, "--json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["status"] == "infeasible", ans
+    assert ans["formulation"] == ["accuracy", "switch"]
+    assert ans["cost"] is None and ans["nodes"] == {}
+    data, line = _info(capsys, path)
+    assert data["feasible"] is False and line.endswith("  INFEASIBLE")
+
+
+def test_the_milp_still_solves_when_the_rows_rule_nothing_out(tmp_path, capsys):
+    path = _ruled_out_by_a_floor(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["accuracy"]["min"]["main"] = 0.4  # a's batch-2 row meets it
+    path.write_text(json.dumps(doc))
+    assert main(["solve", str(path), "-m", "milp", "--json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["status"] == "optimal"
+    assert ans["nodes"]["a"]["batch"] == 2 and ans["nodes"]["b"]["hardware"] == "gpu"
+    assert ans["cost"] == 2.0 and ans["objective"] == 2.0

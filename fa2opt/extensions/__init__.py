@@ -169,6 +169,26 @@ def allowed_rows(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.nd
     return {v: np.flatnonzero(k) for v, k in keep.items()}
 
 
+def ruled_out(problem: "Problem", blocks: Sequence[Block]) -> bool:
+    """True when the extensions' rows alone prove the instance infeasible, whatever the
+    objective: after the row filters, and without the rows whose own use exceeds a budget
+    all of whose uses are ≥ 0 (the budget's left-to-right sum can only grow past that
+    use), a node has no row left, or the all-fastest choice of what is left breaks an SLA
+    (a flow's latency only grows with each node's L, spec). Exact, O(rows); False says
+    nothing (budgets may still rule every decision out)."""
+    allowed = allowed_rows(problem, blocks)
+    for b in budgets(blocks):
+        if not all(bool(np.all(np.asarray(b.use[v]) >= 0)) for v in b.nodes):
+            continue
+        for v in b.nodes:
+            keep = allowed[v]
+            allowed[v] = keep[~(np.asarray(b.use[v], dtype=float)[keep] > b.limit)]
+    if any(len(a) == 0 for a in allowed.values()):
+        return True
+    # table positions are sorted by (L, cost): an allowed set's first is its fastest
+    return not problem.meets_slas({v: int(a[0]) for v, a in allowed.items()})
+
+
 def row_objective(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
     """Per node and table position: cost plus every :class:`RowTerm` (the objective's rows)."""
     out = {v: np.array(t.cost, dtype=float) for v, t in problem.tables.items()}
@@ -232,6 +252,6 @@ def keys_of(blocks: Iterable[Block]) -> list[str]:
 
 
 __all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
-           "MODULES", "allowed_rows", "budget_use", "budgets", "declare", "extensions_of",
+           "MODULES", "allowed_rows", "ruled_out", "budget_use", "budgets", "declare", "extensions_of",
            "has_terms", "keys_of", "module", "objective", "register", "requested", "row_objective",
            "validate", "violations"]
