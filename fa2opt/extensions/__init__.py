@@ -252,6 +252,6 @@ def keys_of(blocks: Iterable[Block]) -> list[str]:
 
 
 __all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
-           "MODULES", "allowed_rows", "ruled_out", "budget_use", "budgets", "declare", "extensions_of",
+           "MODULES", "allowed_rows", "budget_use", "budgets", "declare", "extensions_of",
            "has_terms", "keys_of", "module", "objective", "register", "requested", "row_objective",
-           "validate", "violations"]
+           "ruled_out", "validate", "violations"]
