@@ -44,3 +44,53 @@ def test_milp_time_limit_counts_the_model_build() -> None:
     assert time.perf_counter() - t0 < 2.0
     # without a limit the same solver finishes
     assert fa2opt.solve(instance_from_dict(_chain()), "milp").status == "optimal"
+
+
+def test_fa2_grid_stops_inside_a_long_dp_at_the_time_limit(monkeypatch) -> None:
+    """fa2-grid checked its time limit only between DPs, and one DP of a large flow runs for
+    minutes (T² per (min,+) convolution): on a 100-node dense DAG (p = 0.3, 20,582 grid
+    steps) ``--time-limit 5`` answered after 565 s. Each DP now stops part-way: here every
+    convolution is slowed to 0.3 s, so one DP takes several seconds."""
+    import numpy as np
+
+    from fa2opt import kernels
+    from fa2opt.generate import dense_dag
+    from fa2opt.grid.solver import grace_s
+
+    inst = dense_dag(np.random.default_rng(3), 16, 0.5)
+    conv = kernels.minplus_conv
+
+    def slow_conv(*args, **kwargs):
+        time.sleep(0.3)
+        return conv(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "minplus_conv", slow_conv)
+    limit = 0.2
+    answer = fa2opt.solve(inst, "fa2-grid", time_limit=limit)
+    assert answer.status == "time_limit", (answer.status, answer.message)
+    # the deadline, the down pass's grace, and one convolution in flight at each (before:
+    # the up pass's DP and the down pass's root DP ran whole, 24 convolutions, 7.5 s)
+    assert answer.solve_ms / 1e3 < limit + grace_s(limit) + 2 * 0.3 + 0.5, answer.solve_ms
+    assert "up" in answer.extra["dp_stopped"]
+    assert answer.has_decision  # the all-fastest choice (fa2opt.solve verified it)
+    assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
+
+
+def test_tree_pass_raises_past_its_deadline() -> None:
+    import numpy as np
+    import pytest
+
+    from fa2opt.grid.curves import CurveTables
+    from fa2opt.grid.flow_dp import GridDeadline, tree_pass
+    from fa2opt.grid.rounding import latency_steps
+    from fa2opt.reductions.sptree import Leaf, Parallel, Series
+
+    tree = Series((Leaf("a"), Parallel((Series((Leaf("b"), Leaf("c"))), Leaf("d")))))
+    lat = {v: np.asarray([[1.0, 2.0]]) for v in "abcd"}
+    tabs = CurveTables(lat, {v: np.asarray([[2.0, 1.0]]) for v in "abcd"}, np)
+    steps = {v: latency_steps(lat[v], 1.0, "up", np) for v in "abcd"}
+    with pytest.raises(GridDeadline):
+        tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]), deadline=time.perf_counter() - 1)
+    cost, _ = tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]),
+                        deadline=time.perf_counter() + 60)
+    assert float(cost[0]) == 4.0

@@ -18,7 +18,7 @@ from ..reductions.search import SearchResult
 from ..solver import Decision, Solver
 from ..spec import REL_TOL
 from .coupling import grid_search
-from .flow_dp import FlowPart, grid_steps, grid_too_long, reachable_ms
+from .flow_dp import FlowPart, GridDeadline, grid_steps, grid_too_long, reachable_ms
 from .rounding import budget_steps
 
 DEFAULT_GRID_MS = 1.0
@@ -47,7 +47,11 @@ class GridSolver(Solver):
     answer is ``time_limit`` with the up pass's incumbent (or the all-fastest choice) and a
     lower bound: the down pass's optimum or, stopped, its search's bound (the down pass runs
     even after the deadline: stopped at once, it still bounds at its root, one DP per flow
-    -- the overrun past the limit).
+    -- the overrun past the limit, at most :func:`grace_s` more). One DP of a large flow
+    can take minutes (a 100-node dense DAG: 9 minutes past a 5 s limit), so every DP also
+    stops part-way: the up pass's at the deadline (the answer is then the all-fastest
+    choice), the down pass's at the deadline plus the grace (the bound is then the
+    relaxation without SLAs, :mod:`fa2opt.solver`'s fallback).
     """
 
     name = "fa2-grid"
@@ -64,14 +68,20 @@ class GridSolver(Solver):
         return ("grid_ms", "device", "time_limit")
 
     def _pass(self, problem: Problem, prune: ParetoPrune, grid_ms: float, mode: str,
-              xp: ModuleType, deadline: float | None = None
-              ) -> tuple[SearchResult | None, dict[str, int] | None, DecoupledProblem]:
+              xp: ModuleType, deadline: float | None = None, dp_deadline: float | None = None
+              ) -> tuple[SearchResult | None, dict[str, int] | None, DecoupledProblem, bool]:
+        """The pass's search result, its choice (up) and decoupled problem, and whether a DP
+        was stopped part-way at ``dp_deadline`` (then no result)."""
         pruned, inv_prune = prune.apply(problem)
         dp, inv_rest = self._rest.apply(pruned)
-        res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"), deadline=deadline)
+        try:
+            res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"), deadline=deadline,
+                              dp_deadline=dp_deadline)
+        except GridDeadline:
+            return None, None, dp, True
         if res is None or mode == "down":
-            return res, None, dp
-        return res, prune.invert(self._rest.invert(res.choice, inv_rest), inv_prune), dp
+            return res, None, dp, False
+        return res, prune.invert(self._rest.invert(res.choice, inv_rest), inv_prune), dp, False
 
     def decide(self, problem: Problem) -> Decision:
         t0 = time.perf_counter()
@@ -86,33 +96,47 @@ class GridSolver(Solver):
             return Decision("error", message=f"fa2-grid: {too_long}")
         limit = self.options.get("time_limit")
         deadline = None if limit is None else t0 + float(limit)
-        up, choice, dp = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp, deadline)
+        up, choice, dp, up_cut = self._pass(grid_problem, self._prune_up, grid_ms, "up", xp,
+                                            deadline, deadline)
         # the down pass runs even when the deadline has passed: stopped at once, its search
         # still gives its root bound (one DP per flow), far above the relaxation without SLAs
-        down, _, _ = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp, deadline)
-        if down is None:  # cannot happen: the relaxation holds the all-fastest choice
+        # -- unless that DP outlasts the grace too
+        down, _, _, down_cut = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp,
+                                          deadline, None if deadline is None
+                                          else deadline + grace_s(float(limit)))
+        if down is None and not down_cut:  # cannot happen: the relaxation holds the all-fastest choice
             return Decision("error", message="fa2-grid: no decision on the down-rounded grid "
                             "of a feasible instance")
-        stopped = (up is not None and up.timed_out) or down.timed_out
+        stopped = (up_cut or down_cut or (up is not None and up.timed_out)
+                   or down.timed_out)
         message = None
         if choice is None or not problem.meets_slas(choice):  # (the latter: a safety net)
             choice = problem.fastest_choice()
             if not stopped:
                 message = "the up-rounded grid has no decision: answering the all-fastest choice"
         cost = problem.cost(choice)
-        # the down pass's optimum, or (stopped) the bound its search had reached
-        lb = min(down.lower_bound if down.timed_out else down.cost, cost)
+        # the down pass's optimum, or (stopped) the bound its search had reached; None when
+        # its DP was cut off (the base class then takes the relaxation without SLAs)
+        lb = None if down is None else min(down.lower_bound if down.timed_out else down.cost,
+                                           cost)
         parts = [FlowPart(f.name, f.tree, f.budget_ms, g) for f, g in zip(dp.flows, problem.flows)]
         extra = {"grid_ms": grid_ms, "grid_steps": grid_steps(parts, grid_ms),
                  "device": "gpu" if kernels.is_cupy(xp) else "cpu",
                  "coupling_nodes": len(dp.coupling),
-                 "search_nodes": (up.explored if up else 0) + down.explored}
+                 "search_nodes": (up.explored if up else 0) + (down.explored if down else 0)}
+        if up_cut or down_cut:
+            extra["dp_stopped"] = [m for m, cut in (("up", up_cut), ("down", down_cut)) if cut]
         if stopped:
             return Decision("time_limit", choice, lower_bound=lb, extra=extra,
                             message=f"fa2-grid: coupling-node search stopped after {limit} s "
                                     f"({len(dp.coupling)} coupling nodes)")
         status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
         return Decision(status, choice, lower_bound=lb, message=message, extra=extra)
+
+
+def grace_s(limit: float) -> float:
+    """Seconds past the time limit the down pass's DPs may run to give their root bound."""
+    return min(max(1.0, 0.1 * limit), 10.0)
 
 
 def _capped(problem: Problem, grid_ms: float) -> Problem:

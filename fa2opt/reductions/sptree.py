@@ -271,7 +271,7 @@ def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parall
     return reduce_tree(tree, lambda t: leaf(t.node), lambda t: delay(t.latency_ms), compose)
 
 
-def trampoline(gen: Generator) -> Any:
+def trampoline(gen: Generator, check: Callable[[], None] | None = None) -> Any:
     """Run a recursion written as generators, on an explicit stack instead of Python's.
 
     A generator stands for one call: where the recursive code would call itself it yields
@@ -279,10 +279,19 @@ def trampoline(gen: Generator) -> Any:
     recursive evaluation keeps its code, its order of operations (hence its results, bit
     for bit) and its early exits, while its depth -- that of the expression tree or of a
     search, which grows with the graph -- no longer meets the interpreter's recursion
-    limit. Returns the outermost generator's return value; exceptions propagate."""
+    limit. Returns the outermost generator's return value; exceptions propagate.
+    ``check``: called before every step (it may raise to stop the evaluation, e.g. at a
+    deadline; the generators on the stack are then closed)."""
     stack = [gen]
     value = None
     while True:
+        if check is not None:
+            try:
+                check()
+            except BaseException:
+                for g in reversed(stack):
+                    g.close()
+                raise
         try:
             child = stack[-1].send(value)
         except StopIteration as stop:
