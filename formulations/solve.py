@@ -38,7 +38,10 @@ path against ``fl(S + 1e-6)``). So HiGHS's decision is never trusted as is:
    looser tolerance). An ``infeasible`` claim is re-checked without presolve unless the
    base problem's exact all-fastest test already proves it.
 5. *Time limit.* ``time_limit`` keeps HiGHS's dual bound as ``lower_bound`` (valid: the
-   model with any cuts is a relaxation) and the incumbent only if it passes the rule.
+   model with any cuts is a relaxation) and the incumbent only if it passes the rule. It
+   counts from before the model build. HiGHS's run is waited for at most its limit plus
+   :func:`run_grace` and then abandoned (``highs_abandoned``; HiGHS 1.16 was seen spinning
+   past its own limit), answering ``time_limit``.
 
 The extras report ``highs_solves``, ``cuts``, ``presolve`` (``choose`` or ``off``),
 ``feasibility_tolerance`` and, when a recovery happened, ``recovered`` (why). The objective
@@ -72,6 +75,7 @@ the binaries into a choice and the exact re-check).
 from __future__ import annotations
 
 import math
+import threading
 import time
 import warnings
 from typing import Any
@@ -83,6 +87,12 @@ from fa2opt.solver import Decision, Solver
 import formulations
 
 DEFAULT_THREADS = 1
+# HiGHS 1.16 can spin past its own time limit without reaching any interrupt callback (seen
+# inside HighsNodeQueue::link_estim on a 1,000-node chain with capacity, accuracy and switch
+# keys, presolve on and tolerances 1e-9: --time-limit 20 never answered). With a time limit,
+# HiGHS's run is therefore waited for at most its limit plus this grace, then abandoned.
+RUN_GRACE_S = 2.0
+RUN_GRACE_FRACTION = 0.1
 TOLERANCES = ("mip_feasibility_tolerance", "primal_feasibility_tolerance")
 LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without presolve
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
@@ -208,7 +218,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
 
     t_start = time.perf_counter() if started is None else started
     deadline = None if time_limit is None else t_start + time_limit
-    highs = Highs()
+    highs = _guarded(Highs)()
     model.no_good = pyo.ConstraintList()
     checks = getattr(model, "rule_checks", None) or [
         lambda choice: base.sla_violations(problem, model, choice)]
@@ -257,10 +267,21 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                  "time limit reached while building the model, before HiGHS ran") +
                 ("" if last_bound is not None else "; HiGHS gave no lower bound")))
         t2 = time.perf_counter()
-        results = highs.solve(
-            model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-            time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
-            solver_options={**dict.fromkeys(TOLERANCES, tolerance), "presolve": presolve})
+        highs.run_wait = None if left is None else left + run_grace(left)
+        try:
+            results = highs.solve(
+                model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                time_limit=left, threads=threads, rel_gap=0.0, abs_gap=0.0,
+                solver_options={**dict.fromkeys(TOLERANCES, tolerance), "presolve": presolve})
+        except HighsOverran as exc:
+            # HiGHS is left running in its (daemon) thread; this model and interface are
+            # not touched again
+            solves += 1
+            highs_s += time.perf_counter() - t2
+            extra["termination"] = "maxTimeLimit"
+            extra["highs_abandoned"] = True
+            return decision("time_limit", bound=last_bound, message=(
+                f"{exc}" + ("" if last_bound is not None else "; HiGHS gave no lower bound")))
         solves += 1
         highs_s += time.perf_counter() - t2
         run_s = float(getattr(results.timing_info, "highs_time", 0.0))  # HiGHS: cumulative
@@ -354,6 +375,71 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             model.no_good.add(base.linear([model.x[u, k] for u, ks in v.cut.items() for k in ks],
                                           [1.0] * sum(len(ks) for ks in v.cut.values()))
                               <= len(v.cut) - 1)
+
+
+class HighsOverran(RuntimeError):
+    """HiGHS's run outlasted its time limit plus :func:`run_grace` and was abandoned."""
+
+
+def run_grace(limit: float) -> float:
+    """Seconds a HiGHS run may outlast its own time limit before it is abandoned."""
+    return RUN_GRACE_S + RUN_GRACE_FRACTION * limit
+
+
+_GUARDED: dict[type, type] = {}
+
+
+def _guarded(interface: type) -> type:
+    """Pyomo's HiGHS interface class with HiGHS's run waited for at most ``run_wait``
+    seconds (None: as long as it takes). The run goes to a daemon thread (highspy releases
+    the GIL), so a HiGHS that never returns is left behind: :class:`HighsOverran` is raised
+    in the caller, leaving Pyomo's output capture (``capture_output``, which redirects the
+    process's file descriptors while HiGHS runs) through its normal exit, and the process
+    can still answer and exit. Only HiGHS's own ``run`` is wrapped: Pyomo's loading,
+    options and result reading stay on the calling thread."""
+    if interface in _GUARDED:
+        return _GUARDED[interface]
+
+    class Guarded(interface):  # type: ignore[misc, valid-type]
+        run_wait: float | None = None
+
+        def _solve(self):  # Pyomo's call around HiGHS's run (pyomo.contrib.solver 6.x)
+            h = getattr(self, "_solver_model", None)
+            if h is not None and "run" not in vars(h):
+                h.run = lambda h=h: _run_with_wait(h, self.run_wait)
+            return super()._solve()
+
+    Guarded.__name__ = Guarded.__qualname__ = f"Guarded{interface.__name__}"
+    _GUARDED[interface] = Guarded
+    return Guarded
+
+
+def _run_with_wait(h: Any, wait: float | None) -> Any:
+    """``h.run()`` (the class's HiGHS run), waited for at most ``wait`` seconds."""
+    run = type(h).run
+    if wait is None:
+        return run(h)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["status"] = run(h)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="highs-run", daemon=True)
+    worker.start()
+    worker.join(wait)
+    if worker.is_alive():
+        try:
+            h.cancelSolve()  # honoured only if HiGHS reaches an interrupt callback again
+        except Exception:
+            pass
+        raise HighsOverran(f"HiGHS ran {wait:.1f} s, past its time limit, without stopping; "
+                           "abandoned (left running in the background)")
+    if "error" in box:
+        raise box["error"]
+    return box["status"]
 
 
 def _objective_warning(problem: Problem, choice: dict[str, int], table_objective: Any,

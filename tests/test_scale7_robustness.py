@@ -94,3 +94,55 @@ def test_tree_pass_raises_past_its_deadline() -> None:
     cost, _ = tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]),
                         deadline=time.perf_counter() + 60)
     assert float(cost[0]) == 4.0
+
+
+def test_milp_abandons_a_highs_run_that_ignores_its_time_limit(monkeypatch, tmp_path, capsys) -> None:
+    """HiGHS 1.16 spun inside HighsNodeQueue::link_estim past its own time limit, reaching no
+    interrupt callback (a 1,000-node chain with capacity, accuracy and switch keys:
+    ``--time-limit 20`` had not answered after 300 s). The run is now waited for at most its
+    limit plus a grace and then abandoned: the answer is ``time_limit`` with the relaxation's
+    bound, and the CLI's JSON still reaches stdout (Pyomo redirects the file descriptors
+    while HiGHS runs). Here HiGHS's run is made to sleep past the grace."""
+    import json
+
+    import highspy
+
+    from fa2opt.cli import main
+    from formulations.solve import run_grace
+
+    limit = 0.3
+    run = highspy.Highs.run
+
+    def stuck_run(self):
+        time.sleep(run_grace(limit) + 3.0)
+        return run(self)
+
+    monkeypatch.setattr(highspy.Highs, "run", stuck_run)
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(_chain(4)))
+    t0 = time.perf_counter()
+    assert main(["solve", str(path), "--method", "milp", "--time-limit", str(limit), "--json"]) == 0
+    assert time.perf_counter() - t0 < limit + run_grace(limit) + 1.5
+    answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert answer["status"] == "time_limit" and answer["highs_abandoned"] is True
+    assert answer["lower_bound"] is not None and answer["cost"] is None
+    monkeypatch.undo()
+    # HiGHS still answers in the same process afterwards
+    assert fa2opt.solve(instance_from_dict(_chain(4)), "milp", time_limit=30).status == "optimal"
+
+
+def test_milp_run_without_a_time_limit_is_not_threaded(monkeypatch) -> None:
+    import threading
+
+    import highspy
+
+    seen = []
+    run = highspy.Highs.run
+
+    def spy(self):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return run(self)
+
+    monkeypatch.setattr(highspy.Highs, "run", spy)
+    assert fa2opt.solve(instance_from_dict(_chain(3)), "milp").status == "optimal"
+    assert seen and all(seen)
