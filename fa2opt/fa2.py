@@ -32,13 +32,18 @@ import time
 
 from .arithmetic import Arithmetic
 from .edge import decide_exact
-from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
+from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT, DPDeadline, dp_deadline
 from .plan import Plan, compiled_path, plan_for, pruned
 from .problem import Problem
 from .solver import Decision, Solver
 
 # fa2's ``bound`` option: the arithmetic's declared capabilities choose the search's bound
 ARITHMETIC = {"lagrange": EXACT_FRONTS, "equal": EXACT_FRONTS_EQUAL_SPLIT}
+
+
+def grace_s(limit: float) -> float:
+    """Seconds past the time limit a single DP may run before it stops part-way."""
+    return min(max(1.0, 0.1 * limit), 10.0)
 
 
 class FA2Solver(Solver):
@@ -87,6 +92,10 @@ class FA2Solver(Solver):
         extra = first[0].extra if first else {}  # (the first DP's own fresh dict)
         extra["dp_solves"] = solves
         if status == "time_limit":
+            if choice is None:  # stopped inside the first DP: the all-fastest choice, if it
+                fastest = problem.fastest_choice()  # meets the rule, is an incumbent
+                if fastest is not None and problem.meets_slas(fastest):
+                    choice = fastest
             return Decision(status, choice, lower_bound=lb, message=first[0].message,
                             extra=extra, flow_latency_ms=lat or None)
         if status == "error":
@@ -127,9 +136,16 @@ class FA2Solver(Solver):
         plan = plan_for(problem, self._cache, compiled)
         t3 = time.perf_counter()
         limit = self.options.get("time_limit")
-        d = plan.decide(problem, self.arithmetic,
-                        None if limit is None else (t1 if t0 is None else t0) + float(limit),
-                        cutoff, front)
+        deadline = None if limit is None else (t1 if t0 is None else t0) + float(limit)
+        try:
+            # the search checks ``deadline`` between DPs; a single DP stops a grace later
+            # (one whose fronts explode can otherwise run for minutes)
+            with dp_deadline(None if deadline is None else deadline + grace_s(float(limit))):
+                d = plan.decide(problem, self.arithmetic, deadline, cutoff, front)
+        except DPDeadline:
+            return Decision("time_limit", extra={
+                "transform_ms": (t3 - t2) * 1e3, "dp_stopped": True},
+                message=f"the DP stopped at the time limit ({limit} s) before a decision")
         if front is not None:
             d.extra["prune_ms"] = (t2 - t1) * 1e3
         d.extra["transform_ms"] = (t3 - t2) * 1e3

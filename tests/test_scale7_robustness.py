@@ -146,3 +146,61 @@ def test_milp_run_without_a_time_limit_is_not_threaded(monkeypatch) -> None:
     monkeypatch.setattr(highspy.Highs, "run", spy)
     assert fa2opt.solve(instance_from_dict(_chain(3)), "milp").status == "optimal"
     assert seen and all(seen)
+
+
+def _keen_chain(n: int = 40) -> dict:
+    """A chain whose rows carry accuracies, with an accuracy weight of 1e6 (the rule that
+    ``fa2opt generate --extensions`` uses to find the most accurate choice)."""
+    import random
+
+    rng = random.Random(0)
+    return {"name": "keen", "rate_rps": 20, "sla_ms": n * 60.0,
+            "accuracy": {"scale": 100, "weight": 1e6},
+            "nodes": [{"name": f"n{i}", "configs": [
+                {"batch": b, "hardware": "cpu", "units": u,
+                 "latency_ms": round(rng.uniform(5, 60) * b ** 0.5 / u ** 0.5, 3),
+                 "accuracy": round(rng.uniform(70, 99), 2)}
+                for b in (1, 2, 4) for u in (1, 2)]} for i in range(n)],
+            "edges": [[f"n{i}", f"n{i + 1}"] for i in range(n - 1)]}
+
+
+def test_fa2_stops_inside_a_long_pareto_dp_at_the_time_limit(monkeypatch) -> None:
+    """fa2 checked its time limit only between DPs. With an accuracy weight the objective is
+    real-valued and a long chain's Pareto fronts grow past 10^5 points: on a 6,207-node
+    chain (``fa2opt generate --suite long-chain``, weight 1e6) ``--time-limit 20`` ran 53 s
+    and ended in 'ran out of memory' (exit 2). The DP now stops a grace after the limit and
+    the answer is ``time_limit`` with the all-fastest choice. Here each series step of the
+    DP is slowed to 0.1 s."""
+    from fa2opt import pareto
+    from fa2opt.fa2 import grace_s
+
+    series = pareto.series
+
+    def slow_series(*args, **kwargs):
+        time.sleep(0.1)
+        return series(*args, **kwargs)
+
+    monkeypatch.setattr(pareto, "series", slow_series)
+    limit = 0.3
+    inst = instance_from_dict(_keen_chain())
+    answer = fa2opt.solve(inst, "fa2", time_limit=limit)
+    assert answer.status == "time_limit", (answer.status, answer.message)
+    assert answer.solve_ms / 1e3 < limit + grace_s(limit) + 0.6, answer.solve_ms
+    assert answer.has_decision and answer.objective is not None  # the all-fastest choice
+    assert answer.lower_bound is not None and answer.lower_bound <= answer.objective
+    monkeypatch.undo()
+    best = fa2opt.solve(inst, "fa2")
+    assert best.status == "optimal" and answer.lower_bound <= best.objective <= answer.objective
+
+
+def test_pareto_dp_deadline_is_scoped() -> None:
+    import pytest
+
+    from fa2opt.pareto import DPDeadline, _check_deadline, dp_deadline
+
+    with dp_deadline(time.perf_counter() - 1.0):
+        with pytest.raises(DPDeadline):
+            _check_deadline()
+        with dp_deadline(None):
+            _check_deadline()  # an inner block without a deadline
+    _check_deadline()  # none outside
