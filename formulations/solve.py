@@ -93,6 +93,7 @@ DEFAULT_THREADS = 1
 # HiGHS's run is therefore waited for at most its limit plus this grace, then abandoned.
 RUN_GRACE_S = 2.0
 RUN_GRACE_FRACTION = 0.1
+RUN_GRACE_MAX_S = 5.0
 TOLERANCES = ("mip_feasibility_tolerance", "primal_feasibility_tolerance")
 LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without presolve
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
@@ -383,7 +384,7 @@ class HighsOverran(RuntimeError):
 
 def run_grace(limit: float) -> float:
     """Seconds a HiGHS run may outlast its own time limit before it is abandoned."""
-    return RUN_GRACE_S + RUN_GRACE_FRACTION * limit
+    return min(RUN_GRACE_S + RUN_GRACE_FRACTION * limit, RUN_GRACE_MAX_S)
 
 
 _GUARDED: dict[type, type] = {}
