@@ -55,7 +55,7 @@ def test_fa2_grid_stops_inside_a_long_dp_at_the_time_limit(monkeypatch) -> None:
 
     from fa2opt import kernels
     from fa2opt.generate import dense_dag
-    from fa2opt.grid.solver import grace_s
+    from fa2opt.solver import dp_grace_s as grace_s
 
     inst = dense_dag(np.random.default_rng(3), 16, 0.5)
     conv = kernels.minplus_conv
@@ -70,7 +70,8 @@ def test_fa2_grid_stops_inside_a_long_dp_at_the_time_limit(monkeypatch) -> None:
     assert answer.status == "time_limit", (answer.status, answer.message)
     # the deadline, the down pass's grace, and one convolution in flight at each (before:
     # the up pass's DP and the down pass's root DP ran whole, 24 convolutions, 7.5 s)
-    assert answer.solve_ms / 1e3 < limit + grace_s(limit) + 2 * 0.3 + 0.5, answer.solve_ms
+    # (a wide margin for a loaded CI machine: still half of the 7.5 s it took before)
+    assert answer.solve_ms / 1e3 < limit + grace_s(limit) + 2 * 0.3 + 2.0, answer.solve_ms
     assert "up" in answer.extra["dp_stopped"]
     assert answer.has_decision  # the all-fastest choice (fa2opt.solve verified it)
     assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
@@ -172,7 +173,7 @@ def test_fa2_stops_inside_a_long_pareto_dp_at_the_time_limit(monkeypatch) -> Non
     the answer is ``time_limit`` with the all-fastest choice. Here each series step of the
     DP is slowed to 0.1 s."""
     from fa2opt import pareto
-    from fa2opt.fa2 import grace_s
+    from fa2opt.solver import dp_grace_s as grace_s
 
     series = pareto.series
 
@@ -185,7 +186,8 @@ def test_fa2_stops_inside_a_long_pareto_dp_at_the_time_limit(monkeypatch) -> Non
     inst = instance_from_dict(_keen_chain())
     answer = fa2opt.solve(inst, "fa2", time_limit=limit)
     assert answer.status == "time_limit", (answer.status, answer.message)
-    assert answer.solve_ms / 1e3 < limit + grace_s(limit) + 0.6, answer.solve_ms
+    # (a margin for a loaded CI machine; the whole DP takes >= 3.9 s here)
+    assert answer.solve_ms / 1e3 < limit + grace_s(limit) + 1.2, answer.solve_ms
     assert answer.has_decision and answer.objective is not None  # the all-fastest choice
     assert answer.lower_bound is not None and answer.lower_bound <= answer.objective
     monkeypatch.undo()

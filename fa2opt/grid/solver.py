@@ -15,7 +15,7 @@ from ..problem import Problem
 from ..reductions import Chain, Decouple, ParetoPrune, SeriesParallel
 from ..reductions.decouple import DecoupledProblem
 from ..reductions.search import SearchResult
-from ..solver import Decision, Solver
+from ..solver import Decision, Solver, dp_grace_s
 from ..spec import REL_TOL
 from .coupling import grid_search
 from .flow_dp import FlowPart, GridDeadline, grid_steps, grid_too_long, reachable_ms
@@ -47,7 +47,7 @@ class GridSolver(Solver):
     answer is ``time_limit`` with the up pass's incumbent (or the all-fastest choice) and a
     lower bound: the down pass's optimum or, stopped, its search's bound (the down pass runs
     even after the deadline: stopped at once, it still bounds at its root, one DP per flow
-    -- the overrun past the limit, at most :func:`grace_s` more). One DP of a large flow
+    -- the overrun past the limit, at most :func:`~fa2opt.solver.dp_grace_s` more). One DP of a large flow
     can take minutes (a 100-node dense DAG: 9 minutes past a 5 s limit), so every DP also
     stops part-way: the up pass's at the deadline (the answer is then the all-fastest
     choice), the down pass's at the deadline plus the grace (the bound is then the
@@ -103,7 +103,7 @@ class GridSolver(Solver):
         # -- unless that DP outlasts the grace too
         down, _, _, down_cut = self._pass(grid_problem, self._prune_down, grid_ms, "down", xp,
                                           deadline, None if deadline is None
-                                          else deadline + grace_s(float(limit)))
+                                          else deadline + dp_grace_s(float(limit)))
         if down is None and not down_cut:  # cannot happen: the relaxation holds the all-fastest choice
             return Decision("error", message="fa2-grid: no decision on the down-rounded grid "
                             "of a feasible instance")
@@ -132,11 +132,6 @@ class GridSolver(Solver):
                                     f"({len(dp.coupling)} coupling nodes)")
         status = "optimal" if abs(cost - lb) <= REL_TOL * max(1.0, abs(cost)) else "feasible"
         return Decision(status, choice, lower_bound=lb, message=message, extra=extra)
-
-
-def grace_s(limit: float) -> float:
-    """Seconds past the time limit the down pass's DPs may run to give their root bound."""
-    return min(max(1.0, 0.1 * limit), 10.0)
 
 
 def _capped(problem: Problem, grid_ms: float) -> Problem:
