@@ -339,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except MemoryError:  # any command (solve answers per path above): one line, no traceback
+        print(f"fa2opt {args.command}: ran out of memory", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. `fa2opt solve … | head`: the reader left, stop quietly
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -206,3 +206,18 @@ def test_pareto_dp_deadline_is_scoped() -> None:
         with dp_deadline(None):
             _check_deadline()  # an inner block without a deadline
     _check_deadline()  # none outside
+
+
+def test_a_command_out_of_memory_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys) -> None:
+    """``fa2opt generate --suite long-chain --extensions combined`` grew fa2's fronts until
+    a MemoryError traceback (8 GB limit, scale7 audit). Any command now ends in one line."""
+    from fa2opt.cli import main
+    from fa2opt.generate import cli as generate_cli
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(generate_cli, "write_suite", exhausted)
+    assert main(["generate", "--suite", "chain", "--count", "1", "--out",
+                 str(tmp_path / "g")]) == 2
+    assert capsys.readouterr().err == "fa2opt generate: ran out of memory\n"
