@@ -94,9 +94,9 @@ def refuse_extensions(instance: Instance, formulation: str | None) -> None:
                          f"(got {quote(formulation)}; use 'base')")
     if formulation == "base":
         return
-    from .extensions import INSTANCE_KEYS  # noqa: PLC0415
+    from .extensions import extension_keys  # noqa: PLC0415
 
-    keys = [k for k in instance.extra if k in INSTANCE_KEYS]
+    keys = extension_keys(instance)
     if keys:
         raise InputError(instance.source, keys[0],
                          "a decision table (the batched grid DP) solves only the base problem "

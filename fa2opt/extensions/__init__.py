@@ -110,12 +110,14 @@ def module(name: str) -> Any:
     return importlib.import_module(MODULES[name])
 
 
+def extension_keys(instance: "Instance") -> list[str]:
+    """The extension keys the instance carries, in its own order."""
+    return [k for k in instance.extra or () if k in INSTANCE_KEYS]
+
+
 def extensions_of(instance: "Instance") -> tuple[str, ...]:
     """The extensions whose keys the instance carries (registry order)."""
-    extra = instance.extra
-    if not extra:
-        return ()
-    present = {INSTANCE_KEYS[k] for k in extra if k in INSTANCE_KEYS}
+    present = {INSTANCE_KEYS[k] for k in extension_keys(instance)}
     return tuple(n for n in MODULES if n in present)
 
 
@@ -252,6 +254,6 @@ def keys_of(blocks: Iterable[Block]) -> list[str]:
 
 
 __all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
-           "MODULES", "allowed_rows", "budget_use", "budgets", "declare", "extensions_of",
-           "has_terms", "keys_of", "module", "objective", "register", "requested", "row_objective",
-           "ruled_out", "validate", "violations"]
+           "MODULES", "allowed_rows", "budget_use", "budgets", "declare", "extension_keys",
+           "extensions_of", "has_terms", "keys_of", "module", "objective", "register",
+           "requested", "row_objective", "ruled_out", "validate", "violations"]
