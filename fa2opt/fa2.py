@@ -32,11 +32,12 @@ import time
 from contextlib import nullcontext
 
 from .arithmetic import Arithmetic
+from .deadline import DPDeadline, dp_grace_s, stop_at
 from .edge import decide_exact
-from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT, DPDeadline, dp_deadline
+from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
 from .plan import Plan, compiled_path, plan_for, pruned
 from .problem import Problem
-from .solver import Decision, Solver, dp_grace_s
+from .solver import Decision, Solver
 
 # fa2's ``bound`` option: the arithmetic's declared capabilities choose the search's bound
 ARITHMETIC = {"lagrange": EXACT_FRONTS, "equal": EXACT_FRONTS_EQUAL_SPLIT}
@@ -138,7 +139,7 @@ class FA2Solver(Solver):
             # (one whose fronts explode can otherwise run for minutes). Without a limit no
             # context is entered: a repeated decision takes ~0.02 ms, a context ~1 µs
             with (nullcontext() if deadline is None
-                  else dp_deadline(deadline + dp_grace_s(float(limit)))):
+                  else stop_at(deadline + dp_grace_s(float(limit)))):
                 d = plan.decide(problem, self.arithmetic, deadline, cutoff, front)
         except DPDeadline:
             return Decision("time_limit", extra={

@@ -40,14 +40,12 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from contextlib import contextmanager
-from contextvars import ContextVar
 from itertools import repeat
-from typing import Any, Generator, Iterator, Mapping, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from . import tree_kernel
+from . import deadline, tree_kernel
 from .arithmetic import Arithmetic
 from .pareto_bound import greedy_choice, leaf_hull, parallel_hull, series_hull, split_flow, truncate
 from .reductions.pruning import LEAF as _LEAF, Candidates, front_rows
@@ -106,40 +104,6 @@ def pareto_prune_points(lat: np.ndarray, cost: np.ndarray, order: np.ndarray) ->
 # DP's work in a unit that does not depend on the machine (the one-flow-exact bound's
 # budget, :mod:`fa2opt.reductions.dp_bound`, counts its DPs' work by it)
 PAIRS = [0]
-
-
-class DPDeadline(Exception):
-    """A Pareto DP passed the deadline set by :func:`dp_deadline` and stopped part-way."""
-
-
-# The wall-clock time (``time.perf_counter()``) past which a Pareto DP stops, or None. A
-# coupling search checks its deadline between DPs, but one DP alone can run for minutes
-# when its fronts grow to 10^5 points and more (a 6,207-node chain with an accuracy weight:
-# real-valued objectives, no two sums equal), so the DPs check too.
-_DEADLINE: ContextVar[float | None] = ContextVar("fa2opt_pareto_deadline", default=None)
-
-
-@contextmanager
-def dp_deadline(deadline: float | None) -> Iterator[None]:
-    """Within the block, every Pareto DP raises :class:`DPDeadline` once ``deadline`` (a
-    ``time.perf_counter()`` value; None: none) has passed, checked between its series
-    steps and nested sub-trees."""
-    token = _DEADLINE.set(deadline)
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
-
-
-def _check_deadline() -> None:
-    stop = _DEADLINE.get()
-    if stop is not None and time.perf_counter() > stop:
-        raise DPDeadline
-
-
-def _deadline_check():
-    """:func:`_check_deadline` for :func:`trampoline` when a deadline is set, else None."""
-    return None if _DEADLINE.get() is None else _check_deadline
 
 
 def series(a: Front, b: Front, cap: float, bd: Bound | None = None) -> Front:
@@ -465,7 +429,7 @@ class _Context:
             f = Front([t.latency_ms], [0.0]) if t.latency_ms <= cap else None
             return f if bd is None or f is None else _bounded(f, bd)
         if self.tall and id(t) in self.tall:
-            return trampoline(self._nested(t, cap, False, bd), _deadline_check())
+            return trampoline(self._nested(t, cap, False, bd), deadline.checker())
         parts = t.parts
         if tp is Parallel:
             if bd is None:  # (the hot path: no bounds to split, the plain merge)
@@ -682,7 +646,7 @@ class _Context:
             f = self.front(t, cap, bd)
             return None if f is None else (f, len(f.lat) - 1)
         if self.tall and id(t) in self.tall:
-            return trampoline(self._nested(t, cap, True, bd), _deadline_check())
+            return trampoline(self._nested(t, cap, True, bd), deadline.checker())
         if tp is Parallel:
             picks = []
             for p, pb in zip(t.parts, self.split(t, bd) if bd is not None else repeat(None)):
@@ -813,12 +777,12 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
     if bounds is not None and len(acc.lat):
         acc = _bounded(acc, bounds[0])
     last = len(fronts) - 1
-    stop = _DEADLINE.get()
+    stop = deadline.current()
     for i in range(1, last + 1):
         if acc is None or not len(acc.lat):  # (len of the list: Front.__len__ is a call more)
             return None
         if stop is not None and time.perf_counter() > stop:
-            raise DPDeadline
+            raise deadline.DPDeadline
         if cheapest and i == last:
             return series_min(acc, fronts[i], caps[i])
         if work is not None:

@@ -231,13 +231,6 @@ class Solver:
         return ans
 
 
-def dp_grace_s(limit: float) -> float:
-    """Seconds past its ``time_limit`` a method's single DP may run before it stops part-way
-    (fa2's Pareto DP, fa2-grid's down pass giving its root bound): the search checks the
-    limit between DPs, but one DP whose fronts or grid explode can run for minutes."""
-    return min(max(1.0, 0.1 * limit), 10.0)
-
-
 def _relaxed_bound(problem: Problem, names: Iterable[str]) -> float | None:
     """:func:`fa2opt.extensions.relaxed_bound` of the extensions solved (None for a
     MILP-only formulation, whose objective the vocabulary does not know)."""

@@ -55,7 +55,7 @@ def test_fa2_grid_stops_inside_a_long_dp_at_the_time_limit(monkeypatch) -> None:
 
     from fa2opt import kernels
     from fa2opt.generate import dense_dag
-    from fa2opt.solver import dp_grace_s as grace_s
+    from fa2opt.deadline import dp_grace_s as grace_s
 
     inst = dense_dag(np.random.default_rng(3), 16, 0.5)
     conv = kernels.minplus_conv
@@ -82,7 +82,8 @@ def test_tree_pass_raises_past_its_deadline() -> None:
     import pytest
 
     from fa2opt.grid.curves import CurveTables
-    from fa2opt.grid.flow_dp import GridDeadline, tree_pass
+    from fa2opt.deadline import DPDeadline, stop_at
+    from fa2opt.grid.flow_dp import tree_pass
     from fa2opt.grid.rounding import latency_steps
     from fa2opt.reductions.sptree import Leaf, Parallel, Series
 
@@ -90,11 +91,12 @@ def test_tree_pass_raises_past_its_deadline() -> None:
     lat = {v: np.asarray([[1.0, 2.0]]) for v in "abcd"}
     tabs = CurveTables(lat, {v: np.asarray([[2.0, 1.0]]) for v in "abcd"}, np)
     steps = {v: latency_steps(lat[v], 1.0, "up", np) for v in "abcd"}
-    with pytest.raises(GridDeadline):
-        tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]), deadline=time.perf_counter() - 1)
-    cost, _ = tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]),
-                        deadline=time.perf_counter() + 60)
+    with pytest.raises(DPDeadline), stop_at(time.perf_counter() - 1):
+        tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]))
+    with stop_at(time.perf_counter() + 60):
+        cost, _ = tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]))
     assert float(cost[0]) == 4.0
+    assert float(tree_pass(tree, tabs, steps, 1.0, "up", np.asarray([10]))[0][0]) == 4.0
 
 
 def test_milp_abandons_a_highs_run_that_ignores_its_time_limit(monkeypatch, tmp_path, capsys) -> None:
@@ -173,7 +175,7 @@ def test_fa2_stops_inside_a_long_pareto_dp_at_the_time_limit(monkeypatch) -> Non
     the answer is ``time_limit`` with the all-fastest choice. Here each series step of the
     DP is slowed to 0.1 s."""
     from fa2opt import pareto
-    from fa2opt.solver import dp_grace_s as grace_s
+    from fa2opt.deadline import dp_grace_s as grace_s
 
     series = pareto.series
 
@@ -195,17 +197,20 @@ def test_fa2_stops_inside_a_long_pareto_dp_at_the_time_limit(monkeypatch) -> Non
     assert best.status == "optimal" and answer.lower_bound <= best.objective <= answer.objective
 
 
-def test_pareto_dp_deadline_is_scoped() -> None:
+def test_dp_deadline_is_scoped() -> None:
     import pytest
 
-    from fa2opt.pareto import DPDeadline, _check_deadline, dp_deadline
+    from fa2opt.deadline import DPDeadline, check, checker, stop_at
 
-    with dp_deadline(time.perf_counter() - 1.0):
+    assert checker() is None  # no deadline: the trampolines check nothing
+    with stop_at(time.perf_counter() - 1.0):
         with pytest.raises(DPDeadline):
-            _check_deadline()
-        with dp_deadline(None):
-            _check_deadline()  # an inner block without a deadline
-    _check_deadline()  # none outside
+            check()
+        with pytest.raises(DPDeadline):
+            checker()()
+        with stop_at(None):
+            check()  # an inner block without a deadline
+    check()  # none outside
 
 
 def test_a_command_out_of_memory_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys) -> None:

@@ -52,12 +52,10 @@ class GridRemainder:
     ``backtrack=False`` returns only the value (the lower-bound pass).
     """
 
-    def __init__(self, grid_ms: float, mode: str, xp: ModuleType = np, backtrack: bool = True,
-                 deadline: float | None = None):
+    def __init__(self, grid_ms: float, mode: str, xp: ModuleType = np, backtrack: bool = True):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.grid_ms, self.mode, self.xp, self.backtrack = grid_ms, mode, xp, backtrack
-        self.deadline = deadline  # each DP raises GridDeadline past it (tree_pass)
         self._terms: dict[int, tuple[SPTree, int, tuple[str, ...]]] = {}
         self.solves = 0
 
@@ -93,8 +91,8 @@ class GridRemainder:
             cost[v] = c if w is None else c * w
         tabs = CurveTables(lat, cost, xp)
         steps = {v: latency_steps(lat[v], self.grid_ms, self.mode, xp) for v in nodes}
-        cost, choice = tree_pass(tree, tabs, steps, self.grid_ms, self.mode, xp.asarray([T]), self.backtrack,
-                                 self.deadline)
+        cost, choice = tree_pass(tree, tabs, steps, self.grid_ms, self.mode, xp.asarray([T]),
+                                 self.backtrack)
         value = float(kernels.to_numpy(cost)[0])
         if not np.isfinite(value):
             return None
@@ -102,29 +100,26 @@ class GridRemainder:
 
 
 def grid_arithmetic(grid_ms: float, mode: str, xp: ModuleType = np,
-                    backtrack: bool = True, dp_deadline: float | None = None) -> Arithmetic:
+                    backtrack: bool = True) -> Arithmetic:
     """FA2's grid of Δ = ``grid_ms`` on backend ``xp``, one rounding ``mode``, as a declared
     :class:`~fa2opt.arithmetic.Arithmetic`: exact for its rounding, no per-candidate prices
     (the search bounds by the equal split), no flat sweep; its ``value`` is the DP without
-    backtracking (the bounds' solves). ``dp_deadline``: every DP stops there
-    (:class:`~fa2opt.grid.flow_dp.GridDeadline`)."""
-    value = GridRemainder(grid_ms, mode, xp, backtrack=False, deadline=dp_deadline)
+    backtracking (the bounds' solves)."""
+    value = GridRemainder(grid_ms, mode, xp, backtrack=False)
     return Arithmetic(f"grid {grid_ms:g} ms {mode}",
-                      GridRemainder(grid_ms, mode, xp, backtrack, dp_deadline) if backtrack else value,
+                      GridRemainder(grid_ms, mode, xp, backtrack) if backtrack else value,
                       value=value)
 
 
 def grid_search(dp: DecoupledProblem, grid_ms: float, mode: str, xp: ModuleType = np,
-                backtrack: bool = True, deadline: float | None = None,
-                dp_deadline: float | None = None) -> SearchResult | None:
+                backtrack: bool = True, deadline: float | None = None) -> SearchResult | None:
     """The exact optimum of one rounding over a decoupled problem: the colleague's branch
     and bound over the coupling nodes (:func:`fa2opt.reductions.search.search`) with the
     grid arithmetic (:func:`grid_arithmetic`). None: no decision on this grid. ``deadline``
     (a ``time.perf_counter()`` value): the search stops there (``timed_out``, the incumbent
-    and a lower bound of this rounding's optimum). ``dp_deadline``: a DP still running
-    then raises :class:`~fa2opt.grid.flow_dp.GridDeadline` (the search checks ``deadline``
-    only between DPs, and one DP of a large flow can take minutes)."""
-    return search(dp, grid_arithmetic(grid_ms, mode, xp, backtrack, dp_deadline), deadline)
+    and a lower bound of this rounding's optimum), checked between DPs; a DP still running
+    stops at the deadline in force (:func:`fa2opt.deadline.stop_at`), if any."""
+    return search(dp, grid_arithmetic(grid_ms, mode, xp, backtrack), deadline)
 
 
 # -- coupling nodes in a batch ------------------------------------------------------------------

@@ -20,14 +20,13 @@ Latencies and budgets are rounded as :mod:`fa2opt.grid.rounding` describes (pass
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
-from .. import cpu_kernels, kernels, spec
+from .. import cpu_kernels, deadline, kernels, spec
 from ..problem import FlowGraph, Problem
 from ..reductions.sp_decompose import SPFlow, flow_tree, leaf_counts
 from ..reductions.sptree import (Delay, Leaf, Parallel, Series, SPTree, fold_constants, leaves,
@@ -35,24 +34,6 @@ from ..reductions.sptree import (Delay, Leaf, Parallel, Series, SPTree, fold_con
 from .columns import undominated
 from .curves import CurveTables
 from .rounding import STEP_CAP, budget_steps, latency_steps
-
-
-class GridDeadline(Exception):
-    """A grid DP passed its ``deadline`` (:func:`tree_pass`) and stopped part-way: one DP of
-    a large flow (T² per (min,+) convolution, T = S/Δ steps) can take minutes, so a time
-    limit checked only between DPs was overrun by that much."""
-
-
-def _deadline_check(deadline: float | None):
-    """A ``check`` for :func:`~fa2opt.reductions.sptree.trampoline` that raises
-    :class:`GridDeadline` after ``deadline`` (a ``time.perf_counter()`` value); None: none."""
-    if deadline is None:
-        return None
-
-    def check() -> None:
-        if time.perf_counter() > deadline:
-            raise GridDeadline
-    return check
 
 
 @dataclass(frozen=True)
@@ -111,8 +92,7 @@ def leaf_nodes(tree: SPTree) -> tuple[str, ...]:
 
 def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float,
            mode: str, length: int, record: bool = True,
-           need: tuple[int, int] | None = None,
-           deadline: float | None = None) -> tuple[Any, tuple | None]:
+           need: tuple[int, int] | None = None) -> tuple[Any, tuple | None]:
     """:func:`_curve_steps` run on a :func:`~fa2opt.reductions.sptree.trampoline` (the
     tree nests as deep as the graph: no recursion), with one memo for the call
     (:class:`_Memo`): a sub-expression shared by several places (node reduction's copies) is
@@ -120,10 +100,11 @@ def _curve(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: f
     bit, in O(distinct sub-trees · T) time instead of O(leaf occurrences · T); an unshared
     one on its window only, as without the memo. Memory: O(distinct sub-trees · T) with
     ``record`` (backtracking reads every recorded curve), else the curves still to be used.
-    ``deadline``: checked before every sub-tree step; past it, :class:`GridDeadline`."""
+    A deadline in force (:func:`fa2opt.deadline.stop_at`) is checked before every sub-tree
+    step."""
     return trampoline(_curve_steps(tree, tabs, steps, grid_ms, mode, length, record, need,
                                    _Memo(shared_subtrees(tree), record)),
-                      _deadline_check(deadline))
+                      deadline.checker())
 
 
 class _Memo:
@@ -398,24 +379,22 @@ def flow_pass(part: FlowPart, tabs: CurveTables, grid_ms: float, mode: str,
 
 
 def tree_pass(tree: SPTree, tabs: CurveTables, steps: Mapping[str, Any], grid_ms: float, mode: str,
-              T: Any, backtrack: bool = True,
-              deadline: float | None = None) -> tuple[Any, dict[str, Any]]:
+              T: Any, backtrack: bool = True) -> tuple[Any, dict[str, Any]]:
     """Least cost (B,) of an expression within budgets ``T`` (B,) steps (max ≥ 0) and the
     chosen column per node ((B,), −1 where the cost is inf; empty without ``backtrack``):
     a chain on the CPU by the compiled sparse-curve DP (:func:`_chain_pass`), anything
     else by dense curves (:func:`_curve`, :func:`_backtrack`) — the same answers.
-    ``deadline`` (a ``time.perf_counter()`` value, default none): :class:`GridDeadline`
-    when it has passed, checked before the DP and between its sub-tree steps."""
+    A deadline in force (:func:`fa2opt.deadline.stop_at`) raises
+    :class:`~fa2opt.deadline.DPDeadline` once passed, checked before the DP and between its
+    sub-tree steps."""
     xp = tabs.xp
-    check = _deadline_check(deadline)
-    if check is not None:
-        check()
+    deadline.check()
     chain = _chain(tree)
     if chain is not None and xp is np and cpu_kernels.available():
         return _chain_pass(chain, tabs, steps, grid_ms, mode, np.asarray(T), backtrack)
     tmax = int(T.max())
     need = (max(0, int(T.min())), tmax + 1)  # only the budgets T are read
-    curve, rec = _curve(tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need, deadline)
+    curve, rec = _curve(tree, tabs, steps, grid_ms, mode, tmax + 1, backtrack, need)
     Tc = xp.maximum(T, 0)
     cost = xp.where(T >= 0, kernels.gather_rows(curve, Tc, xp), xp.inf)
     if not backtrack:

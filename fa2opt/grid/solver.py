@@ -10,15 +10,16 @@ from typing import Any
 import numpy as np
 
 from .. import cpu_kernels, kernels
+from ..deadline import DPDeadline, dp_grace_s, stop_at
 from ..io import InputError
 from ..problem import Problem
 from ..reductions import Chain, Decouple, ParetoPrune, SeriesParallel
 from ..reductions.decouple import DecoupledProblem
 from ..reductions.search import SearchResult
-from ..solver import Decision, Solver, dp_grace_s
+from ..solver import Decision, Solver
 from ..spec import REL_TOL
 from .coupling import grid_search
-from .flow_dp import FlowPart, GridDeadline, grid_steps, grid_too_long, reachable_ms
+from .flow_dp import FlowPart, grid_steps, grid_too_long, reachable_ms
 from .rounding import budget_steps
 
 DEFAULT_GRID_MS = 1.0
@@ -47,7 +48,7 @@ class GridSolver(Solver):
     answer is ``time_limit`` with the up pass's incumbent (or the all-fastest choice) and a
     lower bound: the down pass's optimum or, stopped, its search's bound (the down pass runs
     even after the deadline: stopped at once, it still bounds at its root, one DP per flow
-    -- the overrun past the limit, at most :func:`~fa2opt.solver.dp_grace_s` more). One DP of a large flow
+    -- the overrun past the limit, at most :func:`~fa2opt.deadline.dp_grace_s` more). One DP of a large flow
     can take minutes (a 100-node dense DAG: 9 minutes past a 5 s limit), so every DP also
     stops part-way: the up pass's at the deadline (the answer is then the all-fastest
     choice), the down pass's at the deadline plus the grace (the bound is then the
@@ -75,9 +76,9 @@ class GridSolver(Solver):
         pruned, inv_prune = prune.apply(problem)
         dp, inv_rest = self._rest.apply(pruned)
         try:
-            res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"), deadline=deadline,
-                              dp_deadline=dp_deadline)
-        except GridDeadline:
+            with stop_at(dp_deadline):
+                res = grid_search(dp, grid_ms, mode, xp, backtrack=(mode == "up"), deadline=deadline)
+        except DPDeadline:
             return None, None, dp, True
         if res is None or mode == "down":
             return res, None, dp, False
