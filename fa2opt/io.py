@@ -95,6 +95,34 @@ class _HugeNumber:
         return f"<integer of {self.digits} digits>"
 
 
+class _PastDoubles(float):
+    """A number literal past the double range, as a double (inf, or 0.0 for a nonzero
+    literal below the least subnormal) that keeps the literal, so a message quotes what the
+    file says (``1e400``) rather than ``inf``."""
+
+    def __new__(cls, text: str, value: float) -> "_PastDoubles":
+        self = super().__new__(cls, value)
+        self.text = text if len(text) <= 24 else text[:21] + "..."
+        return self
+
+    def __repr__(self) -> str:
+        return f"{self.text}, {float.__repr__(self)} as a double"
+
+    def __getnewargs__(self) -> tuple[str, float]:  # (pickle: __new__ takes the literal too)
+        return self.text, float(self)
+
+
+def _float_literal(text: str) -> float:
+    """A JSON/YAML float literal as ``float`` reads it, kept as :class:`_PastDoubles` where
+    the double range changes it (overflow to inf, a nonzero literal underflowing to 0)."""
+    x = float(text)
+    mantissa = re.split("[eE]", text, maxsplit=1)[0]
+    if math.isinf(x) and not text.lstrip("+-").lower().startswith(("inf", ".inf")) or (
+            x == 0 and any(c in "123456789" for c in mantissa)):
+        return _PastDoubles(text, x)
+    return x
+
+
 # -- scalar checks -------------------------------------------------------------------------
 class _Checker:
     """Field checks bound to one file, so every error names it. ``text_numbers``: the file is
@@ -136,7 +164,7 @@ class _Checker:
         if within is not None and not (within[0] <= x <= within[1] or (zero_ok and x == 0)):
             zero = "0 or " if zero_ok else ""
             raise self.fail(field, f"out of range: must be {zero}in [{within[0]:g}, {within[1]:g}] "
-                            f"(got {x!r})")
+                            f"(got {quote(value) if isinstance(value, _PastDoubles) else repr(x)})")
         return x
 
     def positive_int(self, value: Any, field: str,
@@ -388,7 +416,15 @@ class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
         return _HugeNumber(text) if len(text) > MAX_NUMBER_DIGITS else super().construct_yaml_int(node)
 
 
+    def construct_yaml_float(self, node: Any) -> float:
+        x = super().construct_yaml_float(node)
+        text = str(node.value).replace("_", "")
+        past = (math.isinf(x) or x == 0) and "inf" not in text.lower()  # (not .inf itself)
+        return _float_literal(text) if past else x
+
+
 _YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_yaml_int)
+_YamlLoader.add_constructor("tag:yaml.org,2002:float", _YamlLoader.construct_yaml_float)
 # YAML 1.2 reads ``1e9`` as a number; PyYAML's 1.1 rules read it as the string "1e9", which
 # the strict types would then refuse (numbers are written as numbers, not as strings)
 _YamlLoader.add_implicit_resolver(
@@ -430,7 +466,8 @@ def read_document(path: str | Path) -> dict[str, Any]:
             raise InputError(shown, "", f"more than {MAX_JSON_VALUES} JSON values")
         found: list[int] = []
         try:
-            data = json.loads(text, object_pairs_hook=_json_pairs(found), parse_int=_json_int)
+            data = json.loads(text, object_pairs_hook=_json_pairs(found), parse_int=_json_int,
+                              parse_float=_float_literal)
         except json.JSONDecodeError as exc:
             raise InputError(shown, "", f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
         except RecursionError:  # json_shape should have caught it; never a traceback

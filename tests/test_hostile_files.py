@@ -199,6 +199,30 @@ def test_huge_integer_literals_are_refused(tmp_path: Path, digits: int, suffix: 
     _refused(_write(tmp_path, text, "i" + suffix), "rate_rps", f"{digits} digits")
 
 
+@pytest.mark.parametrize("literal,field,reason,shown", [
+    ("1e400", "rate_rps", "must be finite", "1e400, inf as a double"),
+    ("-1.5e999", "rate_rps", "must be finite", "-1.5e999, -inf as a double"),
+    ("1e-400", "rate_rps", "must be > 0", "1e-400, 0.0 as a double"),
+])
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_literals_past_the_double_range_are_quoted(tmp_path: Path, literal: str, field: str,
+                                                   reason: str, shown: str, suffix: str) -> None:
+    """A literal past the double range is refused quoting the file's own literal, not the
+    inf or 0.0 that a double makes of it (scale7 audit)."""
+    doc = _set(_doc(), ["rate_rps"], 12345)
+    text = json.dumps(doc) if suffix == ".json" else yaml.safe_dump(doc)
+    _refused(_write(tmp_path, text.replace("12345", literal), "p" + suffix), field, reason, shown)
+
+
+def test_a_literal_that_underflows_is_zero_where_zero_is_allowed(tmp_path: Path) -> None:
+    """Where 0 is allowed (an edge's latency), a literal below the least subnormal is the
+    double it reads as, 0.0, and the instance loads as if it said 0."""
+    doc = _doc()
+    doc["edges"][0] = [*doc["edges"][0][:2], 7.5]
+    inst = load_instance(_write(tmp_path, json.dumps(doc).replace("7.5", "1e-400")))
+    assert inst.edges[0].latency_ms == 0.0 and type(inst.edges[0].latency_ms) is float
+
+
 def test_too_many_replicas_names_the_node_and_the_fields(tmp_path: Path) -> None:
     """λ·p/(ρ·1000·b) beyond MAX_ROW_REPLICAS: rate and latency each in range, together not."""
     lam = spec.RATE_RPS_RANGE[1]
