@@ -271,3 +271,43 @@ def test_series_with_a_bound_equals_the_bound_after_it(seed: int) -> None:
             assert got is not None
             assert np.array_equal(got.lat, want.lat) and np.array_equal(got.cost, want.cost)
             assert np.array_equal(got.I, want.I) and np.array_equal(got.J, want.J)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.integers(20, 150), st.sampled_from([0.02, 0.2, 0.6]))
+def test_long_series_deepened_bound_equals_the_plain_fold(seed: int, parts: int, slack: float):
+    """On long series (20-150 parts, where near-ties abound) the bounded fold, whose limit
+    starts below UB and deepens (``DEEPEN``), finds the plain fold's optimum."""
+    rng = random.Random(seed)
+    fronts = [P.Front(*random_front(rng, rng.randint(1, 6)), P._LEAF, f"v{i}") for i in range(parts)]
+    least = sum(f.lat[0] for f in fronts)
+    cap = least + 1e-9 + slack * (sum(f.lat[-1] for f in fronts) - least)
+    caps = [cap - r for r in P._suffix_sums([f.lat[0] for f in fronts])]
+    plain = P._fold(fronts, caps, cheapest=True)
+    got = P._fold_bounded(fronts, caps, cap)
+    assert got is not None and plain is not None
+    assert got.cost[-1] == pytest.approx(plain.cost[-1], rel=1e-12, abs=1e-12)
+    choice = P.backtrack(got, len(got) - 1)
+    assert sum(f.lat[choice[f.node]] for f in fronts) <= cap + 1e-9
+
+
+def test_deepening_stops_at_the_first_limit_that_holds_the_optimum(monkeypatch):
+    """The folds run under rising limits stop as soon as one returns a point within its
+    limit: here the second of the schedule's four (the optimum lies near the LP bound)."""
+    rng = random.Random(4)
+    fronts = [P.Front(*random_front(rng, 5), P._LEAF, f"v{i}") for i in range(120)]
+    least = sum(f.lat[0] for f in fronts)
+    cap = least + 0.3 * (sum(f.lat[-1] for f in fronts) - least)
+    caps = [cap - r for r in P._suffix_sums([f.lat[0] for f in fronts])]
+    folds = []
+    real = P._fold
+
+    def counted(*args, **kwargs):
+        folds.append(kwargs.get("bounds") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(P, "_fold", counted)
+    got = P._fold_bounded(fronts, caps, cap)
+    monkeypatch.undo()
+    assert got.cost[-1] == pytest.approx(P._fold(fronts, caps, cheapest=True).cost[-1], rel=1e-12)
+    assert all(folds) and 1 < len(folds) < P.DEEPEN_STEPS + 1
