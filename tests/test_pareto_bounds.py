@@ -274,10 +274,21 @@ def test_series_with_a_bound_equals_the_bound_after_it(seed: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 10**6), st.integers(20, 150), st.sampled_from([0.02, 0.2, 0.6]))
-def test_long_series_deepened_bound_equals_the_plain_fold(seed: int, parts: int, slack: float):
-    """On long series (20-150 parts, where near-ties abound) the bounded fold, whose limit
-    starts below UB and deepens (``DEEPEN``), finds the plain fold's optimum."""
+@given(st.integers(0, 10**6), st.integers(20, 150), st.sampled_from([0.02, 0.2, 0.6]),
+       st.sampled_from([0, 1, P.DEEPEN_PAIRS]))
+def test_long_series_deepened_bound_equals_the_plain_fold(seed: int, parts: int, slack: float,
+                                                          pairs: int):
+    """On long series (20-150 parts, where near-ties abound) the bounded fold finds the
+    plain fold's optimum, also when its fold at UB is abandoned for limits that start below
+    UB and deepen (``DEEPEN_PAIRS`` 0 or 1: at once or early)."""
+    old, P.DEEPEN_PAIRS = P.DEEPEN_PAIRS, pairs
+    try:
+        _deepened_vs_plain(seed, parts, slack)
+    finally:
+        P.DEEPEN_PAIRS = old
+
+
+def _deepened_vs_plain(seed: int, parts: int, slack: float) -> None:
     rng = random.Random(seed)
     fronts = [P.Front(*random_front(rng, rng.randint(1, 6)), P._LEAF, f"v{i}") for i in range(parts)]
     least = sum(f.lat[0] for f in fronts)
@@ -293,7 +304,8 @@ def test_long_series_deepened_bound_equals_the_plain_fold(seed: int, parts: int,
 
 def test_deepening_stops_at_the_first_limit_that_holds_the_optimum(monkeypatch):
     """The folds run under rising limits stop as soon as one returns a point within its
-    limit: here the second of the schedule's four (the optimum lies near the LP bound)."""
+    limit: here the second of the schedule's four (the optimum lies near the LP bound),
+    after the fold at UB abandoned at once (``DEEPEN_PAIRS`` 0)."""
     rng = random.Random(4)
     fronts = [P.Front(*random_front(rng, 5), P._LEAF, f"v{i}") for i in range(120)]
     least = sum(f.lat[0] for f in fronts)
@@ -307,7 +319,29 @@ def test_deepening_stops_at_the_first_limit_that_holds_the_optimum(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(P, "_fold", counted)
+    monkeypatch.setattr(P, "DEEPEN_PAIRS", 0)
     got = P._fold_bounded(fronts, caps, cap)
     monkeypatch.undo()
     assert got.cost[-1] == pytest.approx(P._fold(fronts, caps, cheapest=True).cost[-1], rel=1e-12)
-    assert all(folds) and 1 < len(folds) < P.DEEPEN_STEPS + 1
+    assert all(folds) and len(folds) == 1 + 2 < 1 + P.DEEPEN_STEPS + 1
+
+
+@pytest.mark.parametrize("base", [0.0, 1e13, 3e14, 1e15, 1e20])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deepening_ends_when_its_steps_are_below_the_ulp(monkeypatch, base: float, seed: int) -> None:
+    """Costs around ``base``: the gap UB − LP is below the spacing of doubles at the LP
+    bound, so LP + gap/64 rounds back to LP (the first version of the deepening then never
+    rose and looped for ever on the coupling search's 1e15 prices); the limits still rise
+    to UB and the fold finds the plain fold's optimum."""
+    monkeypatch.setattr(P, "DEEPEN_PAIRS", 0)  # deepen at once
+    rng = random.Random(seed)
+    fronts = []
+    for i in range(30):
+        lat, cost = random_front(rng, 4)
+        fronts.append(P.Front(lat, [base + c for c in cost], P._LEAF, f"v{i}"))
+    least = sum(f.lat[0] for f in fronts)
+    cap = least + 0.3 * (sum(f.lat[-1] for f in fronts) - least)
+    caps = [cap - r for r in P._suffix_sums([f.lat[0] for f in fronts])]
+    got = P._fold_bounded(fronts, caps, cap)
+    want = P._fold(fronts, caps, cheapest=True)
+    assert got is not None and got.cost[-1] == want.cost[-1]
