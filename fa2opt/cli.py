@@ -61,9 +61,10 @@ def _solve_one(path: str, method: str, solver: Solver) -> Answer:
         answer = solver.solve(problem)
     except InputError as exc:  # e.g. an extension formulation reading a bad extra key
         return empty_answer("error", method, message=str(exc), instance=problem.instance.name)
-    except MemoryError:  # spec: one answer per path; the next paths still get theirs
+    except MemoryError as exc:  # spec: one answer per path; the next paths still get theirs
+        why = f" ({exc})" if str(exc) else ""  # (a DP's own guard says how much)
         return empty_answer("error", method, instance=problem.instance.name, message=(
-            f"{path}: method {method} ran out of memory"))
+            f"{path}: method {method} ran out of memory{why}"))
     answer = checked(problem, answer)
     if answer.status == "error" and not (answer.message or "").startswith(f"{path}: "):
         # spec: an error names the file; a method's own refusal (a grid bound, HiGHS, a

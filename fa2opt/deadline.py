@@ -1,4 +1,5 @@
-"""The wall-clock deadline a single DP checks part-way: one rule for every method's DPs.
+"""The limits a single DP checks part-way, one rule for every method's DPs: a wall-clock
+deadline, and the machine's memory.
 
 A search checks its time limit between DPs, but one DP alone can run for minutes: fa2's
 Pareto fronts grow to 10^5 points and more when no two sums are equal (a 6,207-node chain
@@ -8,10 +9,19 @@ with an accuracy weight), and fa2-grid's dense curves cost T² per (min,+) convo
 between its steps (series steps, sub-trees on the trampoline); outside any block nothing is
 checked and a DP pays nothing. :func:`dp_grace_s` is how long past its limit a method lets
 one DP run.
+
+Memory: a long series' DP keeps every step's front for its backtracking, so real-valued
+objectives can hold 10^5 points per step over thousands of steps (an 8,490-node chain with
+an accuracy weight of 1e6: 18 GB before its 120 s limit stopped it). Past
+:data:`MEMORY_SHARE` of the memory the process may use (the machine's, or its cgroup's
+limit), :func:`check_memory` raises :class:`DPMemory`, a ``MemoryError``: the method then
+answers ``error`` ("ran out of memory") at once, where the kernel's out-of-memory killer
+would end the process without a word.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -60,3 +70,51 @@ def dp_grace_s(limit: float) -> float:
     """Seconds past its ``time_limit`` a method's single DP may run before it stops part-way
     (fa2's Pareto DP, fa2-grid's down pass giving its root bound)."""
     return min(max(1.0, 0.1 * limit), 10.0)
+
+
+class DPMemory(MemoryError):
+    """A DP's process passed :data:`MEMORY_SHARE` of the memory it may use."""
+
+
+MEMORY_SHARE = 0.8  # of the machine's (or the cgroup's) memory a DP may fill before it stops
+
+
+def memory_limit_bytes() -> float:
+    """The memory this process may use: the machine's, or its cgroup's limit if lower (v2
+    ``memory.max``, v1 ``memory.limit_in_bytes``); inf where unknown."""
+    try:
+        limit = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        limit = float("inf")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limit = min(limit, float(text))
+    return limit
+
+
+def resident_bytes() -> float:
+    """This process's resident memory (Linux ``/proc/self/statm``; 0 where unknown)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return float(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
+_LIMIT: list[float] = []  # memory_limit_bytes(), read once
+
+
+def check_memory() -> None:
+    """Raise :class:`DPMemory` when the process holds more than :data:`MEMORY_SHARE` of
+    :func:`memory_limit_bytes` (~10 µs: a DP calls it every few hundred steps)."""
+    if not _LIMIT:
+        _LIMIT.append(memory_limit_bytes())
+    used = resident_bytes()
+    if used > MEMORY_SHARE * _LIMIT[0]:
+        raise DPMemory(f"the DP's fronts outgrew the memory: {used / 2**30:.1f} GiB of "
+                       f"{_LIMIT[0] / 2**30:.1f} GiB")

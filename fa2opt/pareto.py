@@ -784,6 +784,8 @@ def _fold(fronts: list[Front], caps: list[float], cheapest: bool = False,
             return None
         if stop is not None and time.perf_counter() > stop:
             raise deadline.DPDeadline
+        if not i & MEMORY_STEPS:  # every step's front is kept for the backtracking
+            deadline.check_memory()
         if cheapest and i == last:
             return series_min(acc, fronts[i], caps[i])
         if work is not None:
@@ -847,6 +849,7 @@ def _cut(f: Front, cap: float) -> Front:
 BOUND_COMPOSITES = 32  # trees of at least this many series/parallels whose plain DP ...
 BOUND_PAIRS = 100_000  # ... forms more pairs than this (then aborted): the bounded DP
 LAGRANGE_PARTS = 6  # series with at least this many parts use the bounded fold
+MEMORY_STEPS = 255  # a fold checks the process's memory every 256 steps (deadline.check_memory)
 DEEPEN_PAIRS = 400  # a bounded fold forming more pairs per front point deepens its limit ...
 DEEPEN, DEEPEN_STEPS = 4.0, 3  # ... from LP + (UB − LP) / 4^3, then 4× closer to UB each fold
 
