@@ -113,12 +113,13 @@ class _PastDoubles(float):
 
 
 def _float_literal(text: str) -> float:
-    """A JSON/YAML float literal as ``float`` reads it, kept as :class:`_PastDoubles` where
-    the double range changes it (overflow to inf, a nonzero literal underflowing to 0)."""
+    """A JSON/YAML number literal (digits, not ``.inf``) as ``float`` reads it, kept as
+    :class:`_PastDoubles` where the double range changes it (overflow to inf, a nonzero
+    literal underflowing to 0). Every float of a file passes here: the common case costs
+    one ``float`` and two comparisons."""
     x = float(text)
-    mantissa = re.split("[eE]", text, maxsplit=1)[0]
-    if math.isinf(x) and not text.lstrip("+-").lower().startswith(("inf", ".inf")) or (
-            x == 0 and any(c in "123456789" for c in mantissa)):
+    if math.isinf(x) or (x == 0 and any(c in "123456789"
+                                        for c in re.split("[eE]", text, maxsplit=1)[0])):
         return _PastDoubles(text, x)
     return x
 
