@@ -24,6 +24,17 @@ def _chain(n: int = 3) -> dict:
             "edges": [[f"n{i}", f"n{i + 1}"] for i in range(n - 1)]}
 
 
+def _slowed(monkeypatch, module, name: str, seconds: float) -> None:
+    """``module.name`` made to sleep ``seconds`` before each call (a DP step made long)."""
+    real = getattr(module, name)
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slow)
+
+
 def test_milp_time_limit_counts_the_model_build() -> None:
     """The MILP's time limit started after the Pyomo build, so the build (1-3 s on a
     10,000-node chain) came on top of it: ``--time-limit 20`` answered after 22.7 s of
@@ -54,17 +65,11 @@ def test_fa2_grid_stops_inside_a_long_dp_at_the_time_limit(monkeypatch) -> None:
     import numpy as np
 
     from fa2opt import kernels
-    from fa2opt.generate import dense_dag
     from fa2opt.deadline import dp_grace_s as grace_s
+    from fa2opt.generate import dense_dag
 
     inst = dense_dag(np.random.default_rng(3), 16, 0.5)
-    conv = kernels.minplus_conv
-
-    def slow_conv(*args, **kwargs):
-        time.sleep(0.3)
-        return conv(*args, **kwargs)
-
-    monkeypatch.setattr(kernels, "minplus_conv", slow_conv)
+    _slowed(monkeypatch, kernels, "minplus_conv", 0.3)
     limit = 0.2
     answer = fa2opt.solve(inst, "fa2-grid", time_limit=limit)
     assert answer.status == "time_limit", (answer.status, answer.message)
@@ -114,13 +119,7 @@ def test_milp_abandons_a_highs_run_that_ignores_its_time_limit(monkeypatch, tmp_
     from formulations.solve import run_grace
 
     limit = 0.3
-    run = highspy.Highs.run
-
-    def stuck_run(self):
-        time.sleep(run_grace(limit) + 3.0)
-        return run(self)
-
-    monkeypatch.setattr(highspy.Highs, "run", stuck_run)
+    _slowed(monkeypatch, highspy.Highs, "run", run_grace(limit) + 3.0)
     path = tmp_path / "chain.json"
     path.write_text(json.dumps(_chain(4)))
     t0 = time.perf_counter()
@@ -177,13 +176,7 @@ def test_fa2_stops_inside_a_long_pareto_dp_at_the_time_limit(monkeypatch) -> Non
     from fa2opt import pareto
     from fa2opt.deadline import dp_grace_s as grace_s
 
-    series = pareto.series
-
-    def slow_series(*args, **kwargs):
-        time.sleep(0.1)
-        return series(*args, **kwargs)
-
-    monkeypatch.setattr(pareto, "series", slow_series)
+    _slowed(monkeypatch, pareto, "series", 0.1)
     limit = 0.3
     inst = instance_from_dict(_keen_chain())
     answer = fa2opt.solve(inst, "fa2", time_limit=limit)
