@@ -74,6 +74,7 @@ the binaries into a choice and the exact re-check).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -387,9 +388,7 @@ def run_grace(limit: float) -> float:
     return min(RUN_GRACE_S + RUN_GRACE_FRACTION * limit, RUN_GRACE_MAX_S)
 
 
-_GUARDED: dict[type, type] = {}
-
-
+@functools.cache  # one subclass per interface class
 def _guarded(interface: type) -> type:
     """Pyomo's HiGHS interface class with HiGHS's run waited for at most ``run_wait``
     seconds (None: as long as it takes). The run goes to a daemon thread (highspy releases
@@ -398,9 +397,6 @@ def _guarded(interface: type) -> type:
     process's file descriptors while HiGHS runs) through its normal exit, and the process
     can still answer and exit. Only HiGHS's own ``run`` is wrapped: Pyomo's loading,
     options and result reading stay on the calling thread."""
-    if interface in _GUARDED:
-        return _GUARDED[interface]
-
     class Guarded(interface):  # type: ignore[misc, valid-type]
         run_wait: float | None = None
 
@@ -411,7 +407,6 @@ def _guarded(interface: type) -> type:
             return super()._solve()
 
     Guarded.__name__ = Guarded.__qualname__ = f"Guarded{interface.__name__}"
-    _GUARDED[interface] = Guarded
     return Guarded
 
 
