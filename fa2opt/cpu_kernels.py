@@ -57,12 +57,17 @@ def _numba() -> ModuleType | None:
     return numba
 
 
-_OFF = threading.local()
+class _Off(threading.local):
+    on = False  # a class default: getattr with a default on a bare threading.local costs
+    # ~1 µs (it raises and catches AttributeError), and a small decision asks several times
+
+
+_OFF = _Off()
 
 
 def available() -> bool:
     """Whether the compiled kernels run (Numba importable, not disabled)."""
-    return not getattr(_OFF, "on", False) and _numba() is not None
+    return not _OFF.on and _numba() is not None
 
 
 _WARM = False  # warm_up() has compiled (or loaded) the kernels in this process
@@ -81,7 +86,7 @@ def warmed() -> bool:
 def disabled() -> Iterator[None]:
     """Within the block (this thread), the numpy twins run instead: for side-by-side
     measurements and for tests that check both give the same answers."""
-    before = getattr(_OFF, "on", False)
+    before = _OFF.on
     _OFF.on = True
     try:
         yield

@@ -6,14 +6,17 @@ then the median over the instances (µs), with ``clear_cache()`` before every co
 
 * ``split`` -- ``plan_for`` on a cleared cache (the compile), the first ``Plan.decide`` on
   that fresh plan and a second one, a cold ``Solver.solve`` and a warm one;
-* ``in situ`` -- one cold and one warm ``Solver.solve`` with timers around its steps
+* ``in situ`` -- a first, a cold and a warm ``Solver.solve`` with timers around its steps
   (pruning; the compile and, inside it, ``decompose`` and the leaf counts; ``Plan.decide``;
-  the margins of ``fa2opt.edge``; the rule's check; the answer). The timers wrap module
-  functions for the run (≈ 0.1-0.2 µs each, in ``rest``), so the steps are timed where they
-  run, with the caches as a first decision leaves them.
+  the margins of ``fa2opt.edge``; the rule's check; the answer). ``first`` runs on a problem
+  made afresh from the instance (outside the timer), as ``scripts/bench_decision.py``
+  times issue 13's first decision; ``cold`` on the same problem again. The timers wrap
+  module functions for the run (≈ 0.1-0.2 µs each, in ``rest``), so the steps are timed
+  where they run, with the caches as a first decision leaves them.
 
-The cyclic garbage collector is paused around each timed call (as ``Solver.solve`` does).
-``--repo DIR`` imports ``fa2opt`` from another checkout (an A/B run of two revisions with
+The compiled kernels are loaded first, as ``scripts/bench_decision.py`` does
+(``--no-compiled``: the Python path alone). The cyclic garbage collector is paused around
+each timed call (as ``Solver.solve`` does). ``--repo DIR`` imports ``fa2opt`` from another checkout (an A/B run of two revisions with
 one script: alternate the runs, compare medians)::
 
     python scripts/bench_cold_path.py
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, default=REPO, help="checkout to import fa2opt from")
     ap.add_argument("--small-instances", type=int, default=2, help="instances per size")
     ap.add_argument("--reps", type=int, default=30, help="rounds per instance")
+    ap.add_argument("--no-compiled", action="store_true",
+                    help="the Python path only (as scripts/bench_decision.py --no-compiled)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.repo.resolve()))
     sys.path.insert(0, str(REPO / "scripts"))
@@ -46,12 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     from fa2opt import solver as solver_module
     from fa2opt.generate import FAMILIES
     from fa2opt.problem import Problem
+    from fa2opt import cpu_kernels
     from fa2opt.reductions import clear_cache, sp_decompose
 
-    print(f"fa2opt from {Path(fa2opt.__file__).parent}")
+    # as scripts/bench_decision.py: the compiled kernels are loaded before timing
+    compiled = not args.no_compiled and cpu_kernels.warm_up()
+
+    print(f"fa2opt from {Path(fa2opt.__file__).parent}; compiled kernels "
+          f"{'loaded' if compiled else 'off (the Python path)'}")
     gen, sizes = FAMILIES["small"]
-    problems = [Problem.from_instance(gen(family_rng("small", size, rep), *size))
-                for size in sizes for rep in range(args.small_instances)]
+    instances = [gen(family_rng("small", size, rep), *size)
+                 for size in sizes for rep in range(args.small_instances)]
+    problems = [Problem.from_instance(inst) for inst in instances]
     solver = solver_module.get_solver("fa2")
     clock = time.perf_counter
 
@@ -115,24 +126,30 @@ def main(argv: list[str] | None = None) -> int:
     labels = ["prune", "compile", "decompose", "leaf counts", "Plan.decide", "margins",
               "rule check", "answer"]
     try:
-        in_situ(problems, solver, spent, labels, args.reps, clear_cache, medians)
+        in_situ(problems, solver, spent, labels, args.reps, clear_cache, medians,
+                [lambda inst=inst: Problem.from_instance(inst) for inst in instances])
     finally:
         for owner, name, f in wrapped:
             setattr(owner, name, f)
     return 0
 
 
-def in_situ(problems, solver, spent, labels, reps, clear_cache, medians) -> None:
-    """A cold and a warm ``Solver.solve`` per instance, ``spent`` filled by the timers."""
+def in_situ(problems, solver, spent, labels, reps, clear_cache, medians, remake) -> None:
+    """A first decision, a cold and a warm ``Solver.solve`` per instance, ``spent`` filled by
+    the timers. ``first``: on a problem made afresh from the instance (``remake[i]()``,
+    outside the timer) after ``clear_cache()``, as ``scripts/bench_decision.py`` times a
+    first decision; ``cold``: the same problem again after ``clear_cache()``."""
     clock = time.perf_counter
-    for mode in ("cold", "warm"):
+    for mode in ("first", "cold", "warm"):
         rows = []
-        for p in problems:
+        for i, p in enumerate(problems):
             runs = []
             if mode == "warm":
                 solver.solve(p)  # (the cold rounds cleared every plan but the last one)
             for _ in range(reps):
-                if mode == "cold":
+                if mode == "first":
+                    p = remake[i]()
+                if mode != "warm":
                     clear_cache()
                 spent.clear()
                 gc.disable()
