@@ -16,8 +16,8 @@ then the median over the instances (µs), with ``clear_cache()`` before every co
 
 The compiled kernels are loaded first, as ``scripts/bench_decision.py`` does
 (``--no-compiled``: the Python path alone). The cyclic garbage collector is paused around
-each timed call (as ``Solver.solve`` does). ``--repo DIR`` imports ``fa2opt`` from another checkout (an A/B run of two revisions with
-one script: alternate the runs, compare medians)::
+each timed call (as ``Solver.solve`` does). ``--repo DIR`` imports ``fa2opt`` from another
+checkout (an A/B run of two revisions with one script: alternate the runs, compare medians)::
 
     python scripts/bench_cold_path.py
     python scripts/bench_cold_path.py --repo ../main
