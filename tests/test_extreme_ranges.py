@@ -360,7 +360,6 @@ def test_milp_scales_costs_beyond_highs_infinity(tmp_path: Path,
     objective is shifted per node and divided by a power of two, and the decision is still
     brute force's (a slow: 1e29 + 3e29 beats 2.5e29 + 2e29)."""
     import formulations
-    from formulations import base
 
     doc = _two_node_chain(2.5e29, 1e29, 3e29, 2e29)
     inst = instance_from_dict(doc)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import random
 
 from ref import Ctx, flows_of, derive
 
