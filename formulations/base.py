@@ -46,8 +46,10 @@ solver can also short-circuit with the all-fastest test).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
@@ -248,6 +250,24 @@ OBJECTIVE_MAX = 2.0 ** 50  # ≈ 1.1e15: a larger coefficient is shifted and sca
 # allows; 1e6 gave none. Ordinary instances stay below it (their model is unchanged).
 OBJECTIVE_SPAN = 1e6
 OBJECTIVE_FINE = 1e-6  # a row difference below this × max(1, least) triggers the same path
+# A proven lower bound on the optimum objective, above the least possible one, that widens
+# the span (span_limit(max(least, floor))): a restricted model that left rows out and then
+# found nothing below its cutoff proves the optimum >= the cutoff, and formulations.solve
+# rebuilds with that floor (each round lets 1e6x more in) instead of answering `error`
+# (prices 0.02 and 2.2e8 in one instance, the only decision using the dear kind, did).
+_OBJECTIVE_FLOOR: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "objective_floor", default=-math.inf)
+
+
+@contextlib.contextmanager
+def objective_floor(floor: float) -> Iterator[None]:
+    """Models built inside take ``floor`` as a proven lower bound on the optimum objective
+    (:func:`objective_for_highs`)."""
+    token = _OBJECTIVE_FLOOR.set(floor)
+    try:
+        yield
+    finally:
+        _OBJECTIVE_FLOOR.reset(token)
 
 
 def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
@@ -289,7 +309,8 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
     low = {v: min((use[v][k] for k in free[v]), default=0.0) for v in m.V}
     diffs = [use[v][k] - low[v] for v in m.V for k in free[v]]
     least = math.fsum(low.values())
-    wide = max(diffs, default=0.0) > span_limit(least)
+    floor = max(least, _OBJECTIVE_FLOOR.get())  # a proven lower bound on the optimum
+    wide = max(diffs, default=0.0) > span_limit(floor)
     # a difference HiGHS's absolute tolerances (1e-7 on reduced costs) would not see, though
     # the spec's 1e-9 × max(1, |objective|) does (a switch cost of 1e-8 was ignored)
     fine = any(0.0 < d < OBJECTIVE_FINE * max(1.0, least) for d in diffs)
@@ -301,7 +322,7 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
                 use[v][k] -= low[v]
         m.objective_offset = offset = math.fsum(low.values())
         spread = max((c for cs in use.values() for c in cs), default=0.0)
-        limit = span_limit(offset)
+        limit = span_limit(max(offset, floor))
         if spread > limit and prune:
             # restrict: rows beyond the span leave the model; a decision of the restricted
             # model proves optimal iff its objective is below offset + limit (each row left

@@ -97,6 +97,9 @@ RUN_GRACE_FRACTION = 0.1
 RUN_GRACE_MAX_S = 5.0
 TOLERANCES = ("mip_feasibility_tolerance", "primal_feasibility_tolerance")
 LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without presolve
+# rebuilds with a raised objective floor (base.objective_floor): each lets 1e6x more span in,
+# and row objectives span at most ~1e62 (fa2opt.spec's ranges), so 16 always suffice
+MAX_FLOOR_ROUNDS = 16
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
 _process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
@@ -183,16 +186,32 @@ class MILPSolver(Solver):
         # Pyomo creates several objects per model term; the cyclic garbage collector would
         # rescan them over and over (it dominated the build of 10^4-term models), so it is
         # paused while the model is built and solved, as Pyomo's own writers do.
+        from formulations import base
+
         with PauseGC():
             t0 = time.perf_counter()
-            model = form.build(problem)  # may raise InputError for bad extension keys
-            t1 = time.perf_counter()
-            extra["build_ms"] = (t1 - t0) * 1e3
             threads = process_threads(self.options.get("threads"))
-            # the time limit counts from before the build (solve_ms does): on a 10,000-node
-            # chain the build took 1-3 s that HiGHS's own limit then came on top of
-            return solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
-                                 extra, started=t0)
+            floor, build_s = -math.inf, 0.0
+            for _ in range(MAX_FLOOR_ROUNDS):
+                t1 = time.perf_counter()
+                with base.objective_floor(floor):
+                    model = form.build(problem)  # may raise InputError for bad extension keys
+                build_s += time.perf_counter() - t1
+                extra["build_ms"] = build_s * 1e3
+                # the time limit counts from before the build (solve_ms does): on a
+                # 10,000-node chain the build took 1-3 s that HiGHS's own limit then came on
+                # top of
+                found = solve_exactly(problem, form, model, threads,
+                                      self.options.get("time_limit"), extra, started=t0)
+                # rows left out beyond the objective span, and nothing found below the
+                # cutoff: the optimum is at least the cutoff; rebuild with it as the floor,
+                # which lets rows up to 1e6 x it in (base.objective_floor)
+                raised = extra.pop("proven_floor", None)
+                if raised is None or raised <= floor:
+                    return found
+                floor = raised
+                extra["floor_rounds"] = extra.get("floor_rounds", 0) + 1
+            return found
 
 
 def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:
@@ -291,6 +310,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         extra["termination"] = str(tc.name)
         if tc in (TC.provenInfeasible, TC.infeasibleOrUnbounded):
             if cutoff is not None and not settled_infeasible and presolve == "off":
+                extra["proven_floor"] = cutoff  # every decision holds a row left out
                 return decision("error", message=beyond + "without them HiGHS finds no "
                                 "decision (whether the instance has one is not settled: "
                                 "it may be infeasible); use --method fa2")
@@ -346,6 +366,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         if not violations and cutoff is not None:
             value = problem.cost(choice) if table_objective is None else table_objective(choice)
             if status == "optimal" and not value <= cutoff:
+                extra["proven_floor"] = cutoff  # min(value, any decision with a row left out)
                 return decision("error", message=beyond + f"the best decision without them "
                                                           f"({value:.3g}) may not be optimal; "
                                                           f"use --method fa2")
