@@ -80,7 +80,7 @@ def test_int_bool_and_choice_options_are_checked():
 @pytest.mark.parametrize("argv, flag", [
     (["-m", "greedy", "--grid-ms", "5"], "--grid-ms"),
     (["-m", "fa2", "--formulation", "nonsense"], "formulation"),  # every method takes it: a bad value
-    (["-m", "greedy", "--time-limit", "5"], "--time-limit"),  # a baseline takes no time limit
+    (["-m", "slack-split", "--time-limit", "5"], "--time-limit"),  # a one-pass rule takes none
     (["-m", "fa2-grid", "--time-limit", "0"], "time_limit"),
     (["-m", "fa2", "--time-limit", "0"], "time_limit"),
     (["-m", "fa2", "--time-limit", "-1"], "time_limit"),

@@ -35,11 +35,11 @@ def test_a_history_as_long_as_the_traces_names_the_flag(tmp_path, capsys):
 
 
 def test_a_time_limit_no_chosen_method_takes_is_refused(tmp_path, capsys):
-    """As ``fa2opt solve -m greedy --time-limit`` refuses it; it was ignored silently."""
+    """As ``fa2opt solve -m nexus --time-limit`` refuses it; it was ignored silently."""
     inst, trace = _files(tmp_path)
-    msg = _refused(capsys, ["evaluate", str(inst), "--trace", str(trace), "-m", "greedy",
+    msg = _refused(capsys, ["evaluate", str(inst), "--trace", str(trace), "-m", "nexus",
                             "-m", "slack-split", "--time-limit", "5", "--no-progress"])
-    assert msg == ("fa2opt evaluate: --time-limit: none of the methods (greedy, slack-split) "
+    assert msg == ("fa2opt evaluate: --time-limit: none of the methods (nexus, slack-split) "
                    "takes a time limit")
 
 

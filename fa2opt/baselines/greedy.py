@@ -21,11 +21,17 @@ Replicas are never a separate action: they follow the spec's rule for the chosen
 total cost strictly, so the loop ends; each step costs O(Σ_v K_v · F·(V+E)) for the SLA checks
 (flow longest paths, the problem's own). The result is a local optimum, answered
 ``feasible`` (never ``optimal``).
+
+``time_limit`` (seconds, default none): those SLA checks make one step cost seconds on a
+graph of thousands of nodes and the whole climb hours, so the climb stops there (checked
+before each SLA check) and answers ``time_limit`` with the last complete step's choice --
+every step keeps the SLAs, so it is an incumbent -- and the base class's lower bound.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 from ..problem import Problem
 from ..solver import Decision, Solver
@@ -62,11 +68,13 @@ class GreedySolver(Solver):
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ("max_steps",)
+        return ("max_steps", "time_limit")
 
     def decide(self, problem: Problem) -> Decision:
         if (d := proven_infeasible(problem)) is not None:
             return d
+        limit = self.options.get("time_limit")
+        deadline = math.inf if limit is None else time.perf_counter() + float(limit)
         max_steps = int(self.options.get("max_steps", 100_000))
         moves = {v: _moves(problem, v) for v in problem.node_names}
         choice = dict(problem.fastest_choice() or {})
@@ -81,6 +89,9 @@ class GreedySolver(Solver):
                     score = math.inf if spent <= 0 else saving / spent
                     if best is not None and (score, saving) <= best[:2]:
                         continue
+                    if time.perf_counter() > deadline:  # the step half-done is dropped
+                        return Decision("time_limit", choice, extra={"greedy_steps": steps},
+                                        message=f"greedy: stopped after {limit} s ({steps} steps)")
                     trial = {**choice, v: k}
                     if problem.meets_slas(trial):
                         best = (score, saving, v, k)
