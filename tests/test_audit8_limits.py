@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 import fa2opt
 from fa2opt.cli import main
 from fa2opt.io import instance_from_dict
@@ -49,3 +51,46 @@ def test_greedy_takes_time_limit_from_the_cli(tmp_path: Path, capsys) -> None:
     answer = json.loads(capsys.readouterr().out)
     assert answer["status"] == "feasible"  # (the limit not reached: the climb's own end)
     assert answer["cost"] == fa2opt.solve(instance_from_dict(_chain(4)), "greedy").cost
+
+
+def _layered(n: int, seed: int) -> dict:
+    """A layered DAG (each node fed by two of the layer before): not series-parallel, so
+    its decomposition stalls ~1.4 times per node."""
+    import random
+
+    rng, width = random.Random(seed), 6
+    layers = [list(range(i, min(n, i + width))) for i in range(0, n, width)]
+    edges = {(u, v) for a, b in zip(layers, layers[1:]) for v in b for u in rng.sample(a, 2)}
+    rows = [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10.0},
+            {"batch": 4, "hardware": "cpu", "units": 1, "latency_ms": 25.0}]
+    return {"sla_ms": 1000.0, "rate_rps": 50,
+            "nodes": [{"name": f"n{i}", "configs": rows} for i in range(n)],
+            "edges": [[f"n{u}", f"n{v}"] for u, v in sorted(edges)]}
+
+
+@pytest.mark.parametrize("method", ["fa2", "fa2-grid"])
+def test_the_decomposition_stops_at_the_time_limit(monkeypatch, method: str) -> None:
+    """The series-parallel decomposition ran outside the deadline: on a 4,000-node non-SP DAG
+    with 4 flows, fa2 --time-limit 0.5 answered after 11.5 s of solve_ms (fa2-grid 13 s, its
+    two passes decomposing twice). It now stops at the grace past the limit, as a DP does,
+    and answers the all-fastest choice with the relaxation's bound."""
+    from fa2opt.deadline import dp_grace_s
+    from fa2opt.reductions import sp_decompose
+
+    sp_decompose.clear_cache()
+    real = sp_decompose._JoinIndex.find
+
+    def slow(self, *args):  # each of its ~80 stalls made long: a big graph's decomposition
+        time.sleep(0.05)
+        return real(self, *args)
+
+    monkeypatch.setattr(sp_decompose._JoinIndex, "find", slow)
+    limit = 0.2
+    answer = fa2opt.solve(instance_from_dict(_layered(60, seed=1)), method,
+                          time_limit=limit)
+    assert answer.status == "time_limit", (answer.status, answer.message)
+    assert "decomposition" in answer.message or "transformation" in answer.message
+    # (before: ~80 stalls x 0.05 s = 4 s per decomposition; a margin for a loaded machine)
+    assert answer.solve_ms / 1e3 < limit + dp_grace_s(limit) + 1.0, answer.solve_ms
+    assert answer.has_decision  # the all-fastest choice, verified by fa2opt.solve
+    assert answer.lower_bound is not None and answer.lower_bound <= answer.cost

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Sequence
 
+from .. import deadline
 from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
@@ -197,7 +198,8 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     """Expression tree of the longest path of a DAG given in topological order with
     ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions that copied
     leaves)``.
-    Near-linear for series-parallel graphs; a stall costs O(changed arcs · log).
+    Near-linear for series-parallel graphs; a stall costs O(changed arcs · log). Raises
+    :class:`~fa2opt.deadline.DPDeadline` at a stall once a deadline in force has passed.
 
     Data: ``out[a]`` maps each successor b to the arc's ``(label, size)`` (size: its node
     leaves, what a node reduction would copy), ``inn[b]`` holds b's predecessors (as dict
@@ -321,6 +323,9 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                 work.append(b)
         if not alive:
             break
+        # a non-SP graph of thousands of nodes stalls thousands of times (seconds): a
+        # method's deadline in force (fa2opt.deadline.stop_at) stops it here
+        deadline.check()
         # Stalled. A complete bipartite join (vertices with the same out- or in-neighbours
         # and the same label towards each) gets a junction vertex: exact, no duplication.
         if not tracking:  # the first stall: every live vertex keyed, changes tracked
