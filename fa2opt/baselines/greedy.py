@@ -76,9 +76,18 @@ class GreedySolver(Solver):
         limit = self.options.get("time_limit")
         deadline = math.inf if limit is None else time.perf_counter() + float(limit)
         max_steps = int(self.options.get("max_steps", 100_000))
-        moves = {v: _moves(problem, v) for v in problem.node_names}
         choice = dict(problem.fastest_choice() or {})
         steps = 0
+
+        def stopped() -> Decision:  # the step half-done is dropped
+            return Decision("time_limit", choice, extra={"greedy_steps": steps},
+                            message=f"greedy: stopped after {limit} s ({steps} steps)")
+
+        moves: dict[str, list[list[int]]] = {}
+        for v in problem.node_names:  # (O(K²) a node: 1.4 s for 4,000 nodes of 30 rows)
+            if time.perf_counter() > deadline:
+                return stopped()
+            moves[v] = _moves(problem, v)
         while steps < max_steps:
             best: tuple[float, float, str, int] | None = None
             for v in problem.node_names:
@@ -89,9 +98,8 @@ class GreedySolver(Solver):
                     score = math.inf if spent <= 0 else saving / spent
                     if best is not None and (score, saving) <= best[:2]:
                         continue
-                    if time.perf_counter() > deadline:  # the step half-done is dropped
-                        return Decision("time_limit", choice, extra={"greedy_steps": steps},
-                                        message=f"greedy: stopped after {limit} s ({steps} steps)")
+                    if time.perf_counter() > deadline:
+                        return stopped()
                     trial = {**choice, v: k}
                     if problem.meets_slas(trial):
                         best = (score, saving, v, k)
