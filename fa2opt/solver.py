@@ -55,6 +55,7 @@ class Option:
     default: Any = None             # None: no default (e.g. no time limit)
     positive: bool = False          # numbers: finite and > 0
     minimum: int | None = None      # ints: at least this
+    maximum: float | None = None    # floats: at most this
     choices: tuple[str, ...] | Callable[[], Iterable[str]] | None = None
     help: str = ""
 
@@ -86,6 +87,8 @@ class Option:
             raise bad("a finite number > 0")
         if not math.isfinite(value):
             raise bad("a finite number")
+        if self.maximum is not None and value > self.maximum:
+            raise bad(f"at most {self.maximum:g}")
         return value
 
 
@@ -95,7 +98,10 @@ def _formulation_names() -> list[str]:
     return list(formulations.names())
 
 
-_TIME_LIMIT = Option(float, positive=True,
+# at most ~32 years, as compare's --method-timeout: a thread's wait (the MILP's guard on
+# HiGHS's run) overflows the platform's time_t past ~9e9 s, a traceback at --time-limit 1e10
+MAX_TIME_LIMIT_S = 1e9
+_TIME_LIMIT = Option(float, positive=True, maximum=MAX_TIME_LIMIT_S,
                      help="stop after this many seconds and answer time_limit with the "
                           "incumbent and a lower bound")
 # Every registered method's options. A method registered without an entry here (e.g. by a

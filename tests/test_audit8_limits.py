@@ -94,3 +94,18 @@ def test_the_decomposition_stops_at_the_time_limit(monkeypatch, method: str) -> 
     assert answer.solve_ms / 1e3 < limit + dp_grace_s(limit) + 1.0, answer.solve_ms
     assert answer.has_decision  # the all-fastest choice, verified by fa2opt.solve
     assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
+
+
+@pytest.mark.parametrize("method", ["milp", "fa2", "fa2-grid", "greedy"])
+def test_a_time_limit_past_the_range_is_refused_in_one_line(tmp_path: Path, capsys,
+                                                            method: str) -> None:
+    """``milp --time-limit 1e10`` ended in a traceback (OverflowError: the guard's wait on
+    HiGHS's run overflows the platform's time_t past ~9e9 s). Every method now refuses a
+    limit above 1e9 s (~32 years, as compare's --method-timeout) by name; 1e9 solves."""
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(_chain(3)))
+    assert main(["solve", str(path), "-m", method, "--time-limit", "1e10", "--json"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1 and "time_limit" in out.err
+    assert main(["solve", str(path), "-m", method, "--time-limit", "1e9", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] in ("optimal", "feasible")
