@@ -414,12 +414,32 @@ class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
 
     def construct_yaml_int(self, node: Any) -> int | _HugeNumber:
         text = str(node.value).replace("_", "")
-        return _HugeNumber(text) if len(text) > MAX_NUMBER_DIGITS else super().construct_yaml_int(node)
+        if len(text) > MAX_NUMBER_DIGITS:
+            return _HugeNumber(text)
+        value = super().construct_yaml_int(node)
+        self._refuse_ambiguous(node, text, value)
+        return value
+
+    def _refuse_ambiguous(self, node: Any, text: str, value: Any) -> None:
+        """Refuse a number YAML 1.1 (PyYAML) and YAML 1.2 read differently: ``sla_ms: 0500``
+        is octal 320 to the first and 500 to the second, ``8:20`` (base 60) and ``0b101``
+        are numbers only to the first -- a silent misread either way. (0x1F, 1e3: alike.)"""
+        digits = text.lstrip("+-")
+        if ":" in digits or digits[:2].lower() == "0b":
+            other = "text"
+        elif len(digits) > 1 and digits[0] == "0" and digits.isdigit() and int(digits) != abs(value):
+            other = f"{int(text)} (decimal)"
+        else:
+            return
+        raise InputError(self.shown, f"line {node.start_mark.line + 1}",
+                         f"ambiguous number {quote(str(node.value))}: YAML 1.1 reads it as "
+                         f"{value!r}, YAML 1.2 as {other}; write it in decimal")
 
 
     def construct_yaml_float(self, node: Any) -> float:
         x = super().construct_yaml_float(node)
         text = str(node.value).replace("_", "")
+        self._refuse_ambiguous(node, text, x)  # (a base-60 float: 1:30.5)
         past = (math.isinf(x) or x == 0) and "inf" not in text.lower()  # (not .inf itself)
         return _float_literal(text) if past else x
 

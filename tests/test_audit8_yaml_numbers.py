@@ -1,0 +1,50 @@
+"""Audit 8: a YAML number that YAML 1.1 (PyYAML) and YAML 1.2 read differently is refused,
+never silently taken in one reading: ``sla_ms: 0500`` was an SLA of 320 ms (octal)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fa2opt.cli import main
+from fa2opt.io import load_instance
+from helpers import BAD_INPUT_BASE, BAD_INPUT_CSV
+
+
+def _write(tmp_path: Path, line: str) -> Path:
+    key = line.split(":")[0]
+    doc = {k: v for k, v in BAD_INPUT_BASE.items() if k != key}
+    (tmp_path / "a.csv").write_text(BAD_INPUT_CSV)
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(doc) + line + "\n")
+    return path
+
+
+@pytest.mark.parametrize("line,was", [
+    ("sla_ms: 0500", 320),      # YAML 1.1 octal; 500 in YAML 1.2
+    ("rate_rps: 010", 8),
+    ("sla_ms: -0500", -320),
+    ("sla_ms: 8:20", 500),      # YAML 1.1 base 60; text in YAML 1.2
+    ("sla_ms: 8:20.5", 500.5),
+    ("rate_rps: 0b110010", 50),  # YAML 1.1 binary; text in YAML 1.2
+])
+def test_numbers_read_differently_by_yaml_1_1_and_1_2_are_refused(tmp_path: Path, capsys,
+                                                                   line: str, was: float) -> None:
+    path = _write(tmp_path, line)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"{path}: line ") and "ambiguous number" in err
+    assert f"reads it as {was!r}" in err
+    assert main(["solve", str(path), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["status"] == "error"
+
+
+@pytest.mark.parametrize("line,value", [
+    ("sla_ms: 500", 500.0), ("sla_ms: 0x1F4", 500.0), ("sla_ms: 5e2", 500.0),
+    ("sla_ms: 00500.0", 500.0), ("sla_ms: 1_000", 1000.0),
+])
+def test_numbers_both_read_alike_are_taken(tmp_path: Path, line: str, value: float) -> None:
+    assert load_instance(_write(tmp_path, line)).flows[0].sla_ms == value
