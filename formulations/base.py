@@ -75,6 +75,9 @@ def build(problem: Problem, prune: bool = False) -> pyo.ConcreteModel:
     return m
 
 
+MAX_SCALE_EXPONENT = 1023  # sys.float_info.max_exp - 1
+
+
 def row_scale(bound: float, coef_max: float) -> float:
     """The power of two (≥ 1) that a row's coefficients and bound are divided by, so its
     values are at most about 1 for HiGHS. Dividing by a power of two is exact, and HiGHS's
@@ -82,7 +85,9 @@ def row_scale(bound: float, coef_max: float) -> float:
     unscaled, 1e-9 is below their ulp (HiGHS reports errors or false infeasibility), while a
     tolerance raised to match lets binaries sit 1e-5 off 0/1 and returns suboptimal choices."""
     _, exponent = math.frexp(max(1.0, abs(bound), abs(coef_max)))
-    return math.ldexp(1.0, exponent)
+    # at most 2^1023, the largest power of two in a double: a budget past it (a capacity or
+    # energy limit of 1e308, finite as the spec asks) overflowed ldexp, a traceback
+    return math.ldexp(1.0, min(exponent, MAX_SCALE_EXPONENT))
 
 
 def row_margin(bound: float, terms: int, scale: float) -> float:

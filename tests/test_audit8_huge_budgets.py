@@ -1,0 +1,38 @@
+"""Audit 8: extension budgets anywhere in the range the spec allows (finite, >= 0) build a
+MILP. A capacity or energy limit of 1e308 ended ``milp`` in a traceback: OverflowError from
+the row scaling, math.ldexp(1.0, 1024). (An SLA there, beside them, already built.)"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from fa2opt.cli import main
+from test_audit_extension_input import BASE
+
+
+@pytest.mark.parametrize("keys,value", [
+    (["capacity"], {"cpu": 1.7e308}),
+    (["capacity"], {"cpu": 1e308, "gpu": 1.7976931348623157e308}),
+    (["energy", "max_j"], {"f": 1.7e308}),
+    (["flows", 0, "sla_ms"], 1.7e308),
+])
+def test_milp_builds_rows_with_budgets_near_the_double_range(tmp_path: Path, capsys, keys,
+                                                             value) -> None:
+    doc = copy.deepcopy(BASE)
+    target = doc
+    for k in keys[:-1]:
+        target = target[k]
+    target[keys[-1]] = value
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    answers = []
+    for method in ("milp", "fa2"):
+        assert main(["solve", str(path), "-m", method, "--json"]) == 0
+        answers.append(json.loads(capsys.readouterr().out))
+    milp, fa2 = answers
+    assert milp["status"] == fa2["status"] == "optimal"
+    assert milp["objective"] == pytest.approx(fa2["objective"], rel=1e-9)
