@@ -109,3 +109,50 @@ def test_a_time_limit_past_the_range_is_refused_in_one_line(tmp_path: Path, caps
     assert out.out == "" and len(out.err.strip().splitlines()) == 1 and "time_limit" in out.err
     assert main(["solve", str(path), "-m", method, "--time-limit", "1e9", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] in ("optimal", "feasible")
+
+
+def test_the_budget_search_checks_the_limit_before_each_dp(monkeypatch) -> None:
+    """fa2's branch and bound over budgets checked its deadline only between subproblems, but
+    one subproblem (its multiplier ascent, each budget's least-use choice) makes dozens of DP
+    solves: capacity on a 2,000-node DAG answered after 8.4 s of a 1 s limit. It now stops
+    before any DP solve past the deadline."""
+    from fa2opt.fa2 import FA2Solver
+
+    real, calls = FA2Solver.exact_base, []
+
+    def slow(self, problem):  # a large graph's DP, made long on a small one
+        calls.append(1)
+        time.sleep(0.3)
+        return real(self, problem)
+
+    monkeypatch.setattr(FA2Solver, "exact_base", slow)
+    doc = _chain(12)
+    doc["capacity"] = {"cpu": 10}  # the plain optimum breaks it: a second DP is needed
+    answer = fa2opt.solve(instance_from_dict(doc), "fa2", time_limit=0.1)
+    assert answer.status == "time_limit", (answer.status, answer.extra)
+    assert len(calls) == 1  # (before: 2 DP solves and ``optimal``, 0.6 s past 0.1 s)
+    assert answer.lower_bound is not None
+
+
+def test_the_root_lp_of_the_budget_search_runs_under_the_limit(monkeypatch) -> None:
+    """The budget search's root LP (graphs of >= 50 nodes) ran HiGHS without a time limit:
+    4.6 s past a 1 s limit on a 2,000-node DAG with capacity; stopped, it then asked HiGHS
+    for a dual ray (25 s). HiGHS now gets the time left, only for the root."""
+    from fa2opt.extensions import lp_search
+    from fa2opt.reductions.flow_bound import FlowLP
+
+    monkeypatch.setattr(lp_search, "LP_FIRST_NODES", 1)  # (the root LP on a small graph)
+    monkeypatch.setattr(lp_search, "LP_MIN_NODES", 1)
+    real, limits = FlowLP.solve, []
+
+    def record(self, *args, **kwargs):
+        limits.append(self.lp.getOptionValue("time_limit")[1])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(FlowLP, "solve", record)
+    doc = _chain(12)
+    doc["capacity"] = {"cpu": 10}
+    answer = fa2opt.solve(instance_from_dict(doc), "fa2", time_limit=30)
+    assert answer.status in ("optimal", "time_limit"), (answer.status, answer.message)
+    assert limits and 0 < limits[0] <= 30  # the root's run
+    assert all(x == float("inf") for x in limits[1:])  # the search's own runs: as before

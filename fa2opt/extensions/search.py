@@ -182,6 +182,10 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
         """The exact optimum of ``weight`` over the subproblem (None: no choice meets the
         SLAs); raises :class:`_Stopped` when the DP did not prove its answer optimal (its time
         limit), since a bound from it would not be valid."""
+        if deadline is not None and time.perf_counter() > deadline:
+            # (checked per DP, not only between subproblems: a subproblem's multiplier
+            # ascent makes dozens of them, 8 s past a 1 s limit on a 2,000-node DAG)
+            raise _Stopped("time_limit")
         sub, pos, _ = reshaped(problem, allow, weight)
         stats["bb_dp_solves"] += 1
         status, y, _ = exact(sub)
@@ -329,7 +333,7 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     blp = None  # the LP of .lp_search; on the largest problems its root comes before any DP
     if use_lp and len(order) >= lp_search.LP_FIRST_NODES:
         full = undominated(problem, arrays, full)
-        blp = lp_search.root_lp(problem, arrays, slack_limit, full)
+        blp = lp_search.root_lp(problem, arrays, slack_limit, full, deadline)
         if blp is None:  # the root LP's dual ray proves that no choice meets SLAs and budgets
             stats["lp_farkas"] = 1
             return Result("infeasible", None, None, stats)
