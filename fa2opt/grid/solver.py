@@ -122,7 +122,7 @@ class GridSolver(Solver):
         # its DP was cut off (the base class then takes the relaxation without SLAs)
         lb = None if down is None else min(down.lower_bound if down.timed_out else down.cost,
                                            cost)
-        dp = dp or down_dp  # (None: both decompositions stopped)
+        dp = dp if dp is not None else down_dp  # (None: both decompositions stopped)
         parts = [] if dp is None else [FlowPart(f.name, f.tree, f.budget_ms, g)
                                        for f, g in zip(dp.flows, problem.flows)]
         where = ("in the series-parallel decomposition" if dp is None
