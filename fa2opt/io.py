@@ -427,7 +427,8 @@ class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
         digits = text.lstrip("+-")
         if ":" in digits or digits[:2].lower() == "0b":
             other = "text"
-        elif len(digits) > 1 and digits[0] == "0" and digits.isdigit() and int(digits) != abs(value):
+        elif (len(digits) > 1 and digits[0] == "0" and digits.isdigit()
+              and int(digits) != abs(value)):
             other = f"{int(text)} (decimal)"
         else:
             return

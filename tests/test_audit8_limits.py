@@ -16,7 +16,8 @@ from fa2opt.problem import Problem
 
 
 def _chain(n: int = 12) -> dict:
-    rows = [{"batch": b, "hardware": h, "units": u, "latency_ms": 10.0 * b / u * (0.5 if h == "gpu" else 1)}
+    rows = [{"batch": b, "hardware": h, "units": u,
+             "latency_ms": 10.0 * b / u * (0.5 if h == "gpu" else 1)}
             for b in (1, 2, 4, 8) for h in ("cpu", "gpu") for u in (1, 2)]
     return {"sla_ms": 40.0 * n, "rate_rps": 50, "prices": {"gpu": 3.0},
             "nodes": [{"name": f"n{i}", "configs": rows} for i in range(n)],
