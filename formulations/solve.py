@@ -202,7 +202,8 @@ class MILPSolver(Solver):
                 # 10,000-node chain the build took 1-3 s that HiGHS's own limit then came on
                 # top of
                 found = solve_exactly(problem, form, model, threads,
-                                      self.options.get("time_limit"), extra, started=t0)
+                                      self.options.get("time_limit"), extra, started=t0,
+                                      floor=floor)
                 # rows left out beyond the objective span, and nothing found below the
                 # cutoff: the optimum is at least the cutoff; rebuild with it as the floor,
                 # which lets rows up to 1e6 x it in (base.objective_floor)
@@ -225,12 +226,14 @@ def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:
 
 def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, threads: int,
                   time_limit: float | None, extra: dict[str, Any],
-                  started: float | None = None) -> Decision:
+                  started: float | None = None, floor: float = -math.inf) -> Decision:
     """Solve ``model`` with HiGHS until its decision passes every rule of the spec (see the
     module's docstring): cut off what the exact check rejects, re-solve without presolve
     when HiGHS answers outside its own model or claims infeasibility that is not certain.
     ``time_limit`` counts from ``started`` (a ``time.perf_counter()`` value; default: now),
-    so a caller that built the model first can charge the build to the limit."""
+    so a caller that built the model first can charge the build to the limit. ``floor``: a
+    proven lower bound on the optimum objective (an earlier round's cutoff,
+    :func:`base.objective_floor`), the least ``lower_bound`` of a ``time_limit`` answer."""
     import pyomo.environ as pyo
     from pyomo.contrib.solver.common.results import TerminationCondition as TC
     from pyomo.contrib.solver.solvers.highs import Highs
@@ -261,6 +264,8 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                      presolve=presolve, feasibility_tolerance=tolerance, **more)
         if recovered:
             extra["recovered"] = "; ".join(recovered)[:500]
+        if status == "time_limit" and floor > -math.inf and (bound is None or bound < floor):
+            bound = floor  # (the messages say "no lower bound" only where floor is -inf)
         objective = None  # the tables' value (lower_bound then bounds the objective)
         if table_objective is not None and choice is not None:
             objective = table_objective(choice)
@@ -270,6 +275,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             extra["restricted"] = True
         return Decision(status, choice, lower_bound=bound if status == "time_limit" else None,
                         message=message, extra=extra, objective=objective)
+
+    def no_bound() -> str:  # what a time_limit message adds when no lower bound is known
+        return "" if last_bound is not None or floor > -math.inf else "; HiGHS gave no lower bound"
 
     if getattr(model, "objective_error", None):
         return decision("error", message=model.objective_error)
@@ -286,7 +294,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             return decision("time_limit", bound=last_bound, message=(
                 ("time limit reached while re-solving" if solves else
                  "time limit reached while building the model, before HiGHS ran") +
-                ("" if last_bound is not None else "; HiGHS gave no lower bound")))
+                no_bound()))
         t2 = time.perf_counter()
         highs.run_wait = None if left is None else left + run_grace(left)
         try:
@@ -302,7 +310,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             extra["termination"] = "maxTimeLimit"
             extra["highs_abandoned"] = True
             return decision("time_limit", bound=last_bound, message=(
-                f"{exc}" + ("" if last_bound is not None else "; HiGHS gave no lower bound")))
+                f"{exc}" + no_bound()))
         solves += 1
         highs_s += time.perf_counter() - t2
         run_s = float(getattr(results.timing_info, "highs_time", 0.0))  # HiGHS: cumulative

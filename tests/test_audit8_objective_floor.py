@@ -61,3 +61,33 @@ def test_milp_lets_rows_beyond_the_span_back_in(doc: dict, tmp_path: Path,
     assert main(["solve", str(path), "-m", "milp", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "optimal" and out["cost"] == reference.cost
+
+
+def test_a_time_limit_in_a_later_round_keeps_the_proven_floor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The time limit stopping a rebuilt round: ``lower_bound`` is the earlier round's
+    cutoff (the optimum is proven at least that), not the least possible objective, and
+    the message does not say there is none."""
+    import time
+
+    from formulations import solve as milp_solve
+
+    real = milp_solve.solve_exactly
+    floors: list[float] = []
+
+    def stopped_in_later_rounds(problem, form, model, threads, time_limit, extra,
+                                started=None, floor=float("-inf")):
+        floors.append(floor)
+        if floor == float("-inf"):
+            return real(problem, form, model, threads, time_limit, extra, started, floor)
+        # the limit already past when the rebuilt model is handed over
+        return real(problem, form, model, threads, 1e-9, extra, time.perf_counter() - 1.0,
+                    floor)
+
+    monkeypatch.setattr(milp_solve, "solve_exactly", stopped_in_later_rounds)
+    inst = instance_from_dict(ALL_NEED_A_DEAR_ROW)
+    optimum = fa2opt.solve(inst, "brute-force").cost
+    answer = fa2opt.solve(inst, "milp", time_limit=30.0)
+    assert answer.status == "time_limit" and len(floors) == 2
+    assert answer.lower_bound == floors[1] and 1.0 < floors[1] <= optimum
+    assert "no lower bound" not in (answer.message or "")
