@@ -150,7 +150,8 @@ class _Checker:
             except ValueError:
                 raise self.fail(field, f"not a number (got {quote(value)})") from None
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = "; write numbers without quotes" if isinstance(value, str) else ""
+            # (quoted "5", or YAML text such as 5ms or 0o17, which YAML 1.1 reads as text)
+            hint = "; write it as a plain decimal number" if isinstance(value, str) else ""
             raise self.fail(field, f"not a number (got {quote(value)}{hint})")
         elif isinstance(value, int) and abs(value) > 2**1000:
             raise self.fail(field, f"out of range (got {quote(value)})")

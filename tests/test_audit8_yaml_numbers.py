@@ -48,3 +48,14 @@ def test_numbers_read_differently_by_yaml_1_1_and_1_2_are_refused(tmp_path: Path
 ])
 def test_numbers_both_read_alike_are_taken(tmp_path: Path, line: str, value: float) -> None:
     assert load_instance(_write(tmp_path, line)).flows[0].sla_ms == value
+
+
+@pytest.mark.parametrize("line", ["sla_ms: 0o764", "sla_ms: 500ms", 'sla_ms: "500"'])
+def test_text_where_a_number_goes_asks_for_a_plain_decimal(tmp_path: Path, capsys,
+                                                           line: str) -> None:
+    """YAML 1.1 reads 0o764 (octal to YAML 1.2) and 500ms as text, as it reads a quoted
+    "500": one hint fits all three (not "without quotes", where there are none)."""
+    assert main(["validate", str(_write(tmp_path, line))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sla_ms: not a number" in err
+    assert "write it as a plain decimal number" in err
