@@ -513,11 +513,13 @@ def read_csv_rows(path: str | Path, shown: str, what: str,
     """Rows of a CSV file as dicts of stripped strings (empty cells dropped; ``_line``: the
     row's last physical line), read by :func:`read_text`. InputError naming the file (and
     column or line) for a missing one of ``columns``, a column named twice (DictReader would
-    keep the later cell without a word) or a row with more cells than the header (an unquoted
-    comma: refused rather than dropped). Profiles and rate traces are read through it."""
+    keep the later cell without a word), a row with more cells than the header (an unquoted
+    comma: refused rather than dropped) or a quote left open or followed by text. Profiles and rate traces are read through it."""
     text = read_text(path, shown, f"{what} file")
     try:
-        reader = csv.DictReader(_io.StringIO(text, newline=""))
+        # strict: an unclosed quote (the rest of the file one cell) or text after a closing
+        # quote ("cpu"x read as cpux) is an error, not a silent misreading
+        reader = csv.DictReader(_io.StringIO(text, newline=""), strict=True)
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in columns if c not in header]
         if missing:
@@ -538,7 +540,9 @@ def read_csv_rows(path: str | Path, shown: str, what: str,
             rows.append(cleaned)
         return rows
     except csv.Error as exc:
-        raise InputError(shown, "", f"cannot read {what} ({quote(str(exc))})") from None
+        # (line_num counts the lines of the records read whole: the bad one starts after)
+        raise InputError(shown, f"line {reader.line_num + 1}",
+                         f"cannot read {what} ({exc})") from None
 
 
 def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:

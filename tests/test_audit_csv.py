@@ -28,6 +28,12 @@ def _instance(tmp_path: Path, csv_text: str) -> Path:
     ("batch,hardware,units,latency_ms\n1,cpu,1,20,99\n", "line 2", "more cells than columns"),
     ("batch,hardware,units,latency_ms,variant\n1,cpu,1,20,a\n2,cpu,1,30,a,b\n", "line 3",
      "more cells than columns"),
+    # a quote left open made the rest of the file one cell (a later row's error, or none);
+    # text after a closing quote was glued on ("cpu"x read as cpux)
+    ("batch,hardware,units,latency_ms\n1,cpu,1,20\n2,\"cpu,1,30\n3,cpu,1,40\n", "line 3",
+     "cannot read profile (unexpected end of data)"),
+    ("batch,hardware,units,latency_ms\n1,\"cpu\"x,1,20\n", "line 2",
+     "cannot read profile (',' expected after '\"')"),
 ])
 def test_ambiguous_csv_is_refused(tmp_path: Path, csv_text: str, field: str, reason: str,
                                   capsys: pytest.CaptureFixture[str]) -> None:
