@@ -81,6 +81,7 @@ import time
 import warnings
 from typing import Any
 
+from fa2opt.deadline import DPDeadline, dp_grace_s, stop_at
 from fa2opt.extensions import extensions_of
 from fa2opt.problem import Problem
 from fa2opt.solver import Decision, Solver
@@ -192,10 +193,21 @@ class MILPSolver(Solver):
             t0 = time.perf_counter()
             threads = process_threads(self.options.get("threads"))
             floor, build_s = -math.inf, 0.0
+            limit = self.options.get("time_limit")
+            build_deadline = None if limit is None else t0 + limit + dp_grace_s(limit)
             for _ in range(MAX_FLOOR_ROUNDS):
                 t1 = time.perf_counter()
-                with base.objective_floor(floor):
-                    model = form.build(problem)  # may raise InputError for bad extension keys
+                try:
+                    # the build checks the limit too (base.checked), a grace after it
+                    with base.objective_floor(floor), stop_at(build_deadline):
+                        model = form.build(problem)  # may raise InputError (extension keys)
+                except DPDeadline:
+                    extra["build_ms"] = (build_s + time.perf_counter() - t1) * 1e3
+                    extra["termination"] = "maxTimeLimit"
+                    return Decision("time_limit", lower_bound=None if floor == -math.inf
+                                    else floor, extra=extra, message=(
+                                        "time limit reached while building the model, "
+                                        "before HiGHS ran"))
                 build_s += time.perf_counter() - t1
                 extra["build_ms"] = build_s * 1e3
                 # the time limit counts from before the build (solve_ms does): on a

@@ -157,3 +157,30 @@ def test_the_root_lp_of_the_budget_search_runs_under_the_limit(monkeypatch) -> N
     assert answer.status in ("optimal", "time_limit"), (answer.status, answer.message)
     assert limits and 0 < limits[0] <= 30  # the root's run
     assert all(x == float("inf") for x in limits[1:])  # the search's own runs: as before
+
+
+def test_milp_stops_building_its_model_at_the_time_limit(monkeypatch, capsys) -> None:
+    """The MILP's build ignored the limit: 3,000 flows over 300 nodes took 31 s to build
+    under ``--time-limit 0.5``. The finish-time rules now check the limit (a grace after
+    it, here none), so the build stops and the answer is ``time_limit`` with the
+    relaxation's lower bound, and no Pyomo error lines on stderr."""
+    pytest.importorskip("pyomo")
+    from formulations import solve as milp_solve
+
+    rows = [{"batch": b, "hardware": "cpu", "units": 1, "latency_ms": 5.0 * b} for b in (1, 2, 4)]
+    names = [f"n{i}" for i in range(60)]
+    inst = instance_from_dict({
+        "nodes": [{"name": v, "configs": rows} for v in names],
+        "edges": [[names[i], names[j]] for i in range(60) for j in (i + 1, i + 2) if j < 60],
+        "flows": [{"name": f"f{k}", "rate_rps": 5.0, "sla_ms": 600.0, "nodes": names}
+                  for k in range(40)]})
+    whole = fa2opt.solve(inst, "milp")  # without a limit nothing is checked
+    assert whole.status == "optimal"
+    monkeypatch.setattr(milp_solve, "dp_grace_s", lambda limit: 0.0, raising=False)
+    a = fa2opt.solve(inst, "milp", time_limit=1e-4)
+    assert a.status == "time_limit" and "while building the model" in a.message
+    assert a.lower_bound is not None and a.lower_bound <= whole.cost
+    # stopped part-way, before HiGHS was handed anything (a build run to its end went on to
+    # solve_exactly, which found the limit past and answered with HiGHS's extras)
+    assert "highs_ms" not in a.extra and a.extra["build_ms"] < whole.extra["build_ms"]
+    assert "DPDeadline" not in capsys.readouterr().err
