@@ -6,8 +6,9 @@ Pareto fronts grow to 10^5 points and more when no two sums are equal (a 6,207-n
 with an accuracy weight), and fa2-grid's dense curves cost T² per (min,+) convolution (a
 100-node dense DAG: minutes). So the DPs check too. A method sets the deadline for a block
 (:func:`stop_at`); every DP inside raises :class:`DPDeadline` once it has passed, checked
-between its steps (series steps, sub-trees on the trampoline); outside any block nothing is
-checked and a DP pays nothing. :func:`dp_grace_s` is how long past its limit a method lets
+between its steps (series steps, sub-trees on the trampoline); so do the series-parallel
+decomposition (at each stall) and the MILP's model build (every 1,024 finish-time rows,
+``formulations.base.checked``). Outside any block nothing is checked and a DP pays nothing. :func:`dp_grace_s` is how long past its limit a method lets
 one DP run.
 
 Memory: a long series' DP keeps every step's front for its backtracking, so real-valued
