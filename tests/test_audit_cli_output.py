@@ -66,8 +66,9 @@ def test_lone_surrogates_in_names_are_one_line_input_errors(tmp_path: Path, args
 
 def test_every_error_answer_names_the_file(tmp_path: Path) -> None:
     """Spec: ``error`` comes "with message naming the file, the field and the reason". A
-    method's own refusal (here fa2-grid's grid bound at latencies of ~2e17 ms) named only the
-    method, so among several INSTANCE paths nothing said which file it was about."""
+    method's own refusal (here fa2-grid's grid bound at latencies of ~2e17 ms, with the step
+    given: without it the step is coarsened to fit) named only the method, so among several
+    INSTANCE paths nothing said which file it was about."""
     from test_audit_huge_latency import DOC
 
     good = tmp_path / "good.json"
@@ -79,13 +80,14 @@ def test_every_error_answer_names_the_file(tmp_path: Path) -> None:
     # machine's first run, which under load outlasted the timeout (a CI run, 2026-12-03)
     env = {**os.environ, "FA2OPT_NUMBA": "0"}
     proc = subprocess.run([sys.executable, "-m", "fa2opt", "solve", str(good), str(huge),
-                           "-m", "fa2-grid", "--json"],
+                           "-m", "fa2-grid", "--grid-ms", "1", "--json"],
                           cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     ok, err = (json.loads(line) for line in proc.stdout.splitlines())
     assert ok["status"] == "optimal" and err["status"] == "error"
     assert err["message"].startswith(f"{huge}: ") and "--grid-ms" in err["message"]
-    proc = subprocess.run([sys.executable, "-m", "fa2opt", "solve", str(huge), "-m", "fa2-grid"],
+    proc = subprocess.run([sys.executable, "-m", "fa2opt", "solve", str(huge), "-m", "fa2-grid",
+                           "--grid-ms", "1"],
                           cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 2 and proc.stderr.startswith(f"{huge}: ")
     assert proc.stderr.count("\n") == 1
