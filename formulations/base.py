@@ -214,6 +214,11 @@ def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
     # finish times in units of the flow's row_scale (t_fv · scale_f ms)
     m.t = pyo.Var(m.TI, bounds=checked(lambda m, f, v: (0.0, m.sla_rhs[f] / scale[f])))
     inv = {f: 1.0 / s for f, s in scale.items()}  # exact: powers of two
+    # the least positive coefficient of the finish-time rows (formulations.solve turns
+    # HiGHS's presolve off below TINY_COEF: it cut off feasible choices there)
+    m.least_coef = min((inv[g.name] * x for g in flows for v in g.nodes
+                        for x in [*usable_lat[v], *(d for _, d in g.preds[v])] if x > 0),
+                       default=1.0)
     m.SRC = pyo.Set(initialize=[(g.name, v) for g in flows for v in g.nodes if not g.preds[v]],
                     dimen=2, ordered=True)
     m.EI = pyo.Set(initialize=[(g.name, u, v) for g in flows for v in g.nodes

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import formulations
 from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
+from fa2opt.io import instance_from_dict
 from fa2opt.answer import Answer
 from fa2opt.solver import Decision, Solver, checked
 from fa2opt.tables import ReplicaRangeError
@@ -410,3 +411,23 @@ def test_rows_of_1e9_ms_keep_binaries_integral() -> None:
                     queueing="none")
     ans = assert_exact(inst)
     assert ans.extra["feasibility_tolerance"] == 1e-9
+
+
+def test_milp_keeps_a_choice_that_highs_presolve_cut_off():
+    """Found by the extreme-numbers property test (CI, 2026-12-03): latencies of 1e-6 ms
+    beside 33.333 ms edge delays give finish-time rows with coefficients of ~1.6e-8, and
+    HiGHS 1.16's presolve at the 1e-9 feasibility tolerance cut off the optimum (cost 11:
+    n3 at its 0.3 ms row, its path exactly at the SLA's edge like n2's) and answered 17 as
+    optimal. Such models are solved without presolve (``formulations.solve.TINY_COEF``)."""
+    rows = [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
+            for u, p in ((1, 0.3), (7, 3e-6), (10000, 1e-6))]
+    one = lambda p: [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": p}]
+    inst = instance_from_dict({
+        "rate_rps": 1e-6, "sla_ms": 33.633002999999995, "queueing": "none",
+        "nodes": [{"name": "n0", "configs": rows}, {"name": "n1", "configs": one(1e-6)},
+                  {"name": "n2", "configs": one(0.3)}, {"name": "n3", "configs": rows},
+                  {"name": "n4", "configs": one(1e-6)}],
+        "edges": [["n0", "n1"], ["n0", "n2", 33.333], ["n0", "n3", 33.333], ["n1", "n4"],
+                  ["n2", "n4"], ["n3", "n4"]]})
+    got = assert_exact(inst)
+    assert got.cost == 11.0 and got.extra["presolve"] == "off"
