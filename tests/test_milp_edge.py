@@ -418,7 +418,8 @@ def test_milp_keeps_a_choice_that_highs_presolve_cut_off():
     beside 33.333 ms edge delays give finish-time rows with coefficients of ~1.6e-8, and
     HiGHS 1.16's presolve at the 1e-9 feasibility tolerance cut off the optimum (cost 11:
     n3 at its 0.3 ms row, its path exactly at the SLA's edge like n2's) and answered 17 as
-    optimal. Such models are solved without presolve (``formulations.solve.TINY_COEF``)."""
+    optimal. Such models are solved with and without presolve (``formulations.solve.
+    TINY_COEF``), the cheaper verified decision kept."""
     rows = [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
             for u, p in ((1, 0.3), (7, 3e-6), (10000, 1e-6))]
     one = lambda p: [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": p}]
@@ -430,4 +431,22 @@ def test_milp_keeps_a_choice_that_highs_presolve_cut_off():
         "edges": [["n0", "n1"], ["n0", "n2", 33.333], ["n0", "n3", 33.333], ["n1", "n4"],
                   ["n2", "n4"], ["n3", "n4"]]})
     got = assert_exact(inst)
-    assert got.cost == 11.0 and got.extra["presolve"] == "off"
+    assert got.cost == 11.0 and got.extra["presolve_both"]
+
+
+def test_milp_keeps_a_choice_that_highs_cut_off_without_presolve():
+    """The same property test's next find (seed 3, after the first fix solved such models
+    without presolve only): 1,000 ms rows beside 3e-6 ms ones, the SLA at 1,000.000003 ms;
+    without presolve HiGHS's search cut off the optimum 22 and answered 10009 (with
+    presolve it finds 22). Both are run, the cheaper verified decision kept."""
+    rows = lambda *lat: [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
+                         for u, p in zip((1, 7, 10000), lat)]
+    inst = instance_from_dict({
+        "rate_rps": 1e-6, "sla_ms": 1000.000003, "queueing": "none",
+        "nodes": [{"name": "n0", "configs": rows(1000.0, 3e-6)},
+                  {"name": "n1", "configs": rows(1000.0, 3e-6, 1e-6)},
+                  {"name": "n2", "configs": rows(1e-6)},
+                  {"name": "n3", "configs": rows(1000.0, 0.3, 1e-6)}],
+        "edges": [["n0", "n1"], ["n0", "n2"], ["n1", "n3"], ["n2", "n3"]]})
+    got = assert_exact(inst)
+    assert got.cost == 22.0 and got.extra["presolve_both"]
