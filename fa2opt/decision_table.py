@@ -66,7 +66,8 @@ def parse_range(text: str, option: str,
             start, stop, step = parts
             if not all(map(math.isfinite, parts)) or step <= 0 or stop < start:
                 raise InputError(option, "", f"needs finite START <= STOP and STEP > 0 (got {shown})")
-            count = math.floor((stop - start) / step + 1e-9) + 1
+            span = (stop - start) / step  # may overflow to inf (1:1e308:1e-308): count it as huge
+            count = math.floor(span + 1e-9) + 1 if math.isfinite(span) else math.inf
             if count > MAX_RANGE_VALUES:
                 raise InputError(option, "", f"{count:.3g} values (at most {MAX_RANGE_VALUES}); "
                                  f"use a larger STEP (got {shown})")
@@ -368,6 +369,10 @@ def cmd_table(args: argparse.Namespace) -> int:
     refuse_extensions(inst, args.formulation)  # before the work
     rates = parse_range(args.rates, "--rates", within=RATE_RPS_RANGE)
     slas = None if args.sla_ms is None else parse_range(args.sla_ms, "--sla-ms")
+    if slas is not None and len(rates) * len(slas) > MAX_RANGE_VALUES:  # one row per pair
+        raise InputError("--sla-ms", "", f"{len(rates)} rates x {len(slas)} SLAs = "
+                         f"{len(rates) * len(slas):.3g} rows (at most {MAX_RANGE_VALUES}); "
+                         "use fewer values")
     if output_file(args.out).suffix not in (".csv", ".parquet"):  # before the work
         raise InputError(args.out, "--out", "must end in .csv or .parquet (the format "
                                             "is chosen by the name)")

@@ -277,6 +277,16 @@ def output_dir(path: str | Path, option: str = "--out") -> Path:
     path = input_path(path, option, "empty path")
     if path.exists() and not path.is_dir():
         raise InputError(str(path), option, "exists and is not a directory")
+    if not path.exists():
+        # made and taken away again, so a folder that cannot be made (under a file, /proc,
+        # /sys) is refused before the work rather than as a traceback after it
+        made = [p for p in (path, *path.parents) if not p.exists()]
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(str(path), option, f"cannot be made ({exc.strerror or exc})") from None
+        for p in made:  # deepest first
+            p.rmdir()
     return path
 
 

@@ -291,6 +291,11 @@ def load_config(path: str | Path, profile: str | None = None) -> dict[str, Any]:
         raise f.fail("grid_ms", "missing (give grid_ms and/or grid_rel)")
     if "reference" in out and out["reference"] not in out["methods"]:
         raise f.fail("reference", f"{out['reference']!r} is not among the methods")
+    if "reference" in out and not set(out["methods"]) - {out["reference"]}:
+        # the savings compare each other method with the reference: with none, the run
+        # failed after its work (a KeyError drawing the empty heatmaps)
+        raise f.fail("methods", f"must name a method besides the reference "
+                                f"{out['reference']!r} (got {', '.join(out['methods'])})")
     out["profile"] = profile or "full"
     from .common import rel_path
 

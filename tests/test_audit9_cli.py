@@ -1,0 +1,70 @@
+"""Adversarial audit (2026-12-03, ninth) of ``table``, ``evaluate``, ``compare``, ``generate``
+and the experiment configs: ``table --rates 1:1e308:1e-308`` was an OverflowError traceback,
+``--rates`` × ``--sla-ms`` had no bound on their product (11 × 10^6 rows ran on), an
+``--out`` folder that could not be made (under a file, /proc) was a traceback after the work,
+and a savings-grid config with no method besides its reference failed after its run."""
+
+from __future__ import annotations
+
+import pytest
+
+from fa2opt.cli import main
+from fa2opt.decision_table import MAX_RANGE_VALUES
+from fa2opt.experiments.config import load_config
+from fa2opt.io import InputError
+
+from test_audit4_cli_options import _chain, _one_line
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (["--rates", "1:1e308:1e-308"], "--rates: inf values"),
+    (["--rates", "10", "--sla-ms", "1:1e308:1e-308"], "--sla-ms: inf values"),
+])
+def test_a_range_whose_count_overflows_is_refused_in_one_line(tmp_path, capsys, flags, expected):
+    assert main(["table", str(_chain(tmp_path)), *flags, "--out", str(tmp_path / "t.csv")]) == 2
+    assert _one_line(capsys).startswith(expected)
+
+
+def test_rates_times_slas_is_bounded(tmp_path, capsys):
+    slas = f"1:{MAX_RANGE_VALUES}:1"  # 10^6 SLAs, within the bound alone
+    assert main(["table", str(_chain(tmp_path)), "--rates", "10,20", "--sla-ms", slas,
+                 "--out", str(tmp_path / "t.csv")]) == 2
+    assert _one_line(capsys) == (f"--sla-ms: 2 rates x {MAX_RANGE_VALUES} SLAs = 2e+06 rows "
+                                 f"(at most {MAX_RANGE_VALUES}); use fewer values")
+    assert not (tmp_path / "t.csv").exists()
+
+
+def _trace(tmp_path):
+    path = tmp_path / "trace.csv"
+    path.write_text("second,rps\n0,10\n1,12\n")
+    return path
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compare", "generate"])
+def test_an_out_folder_that_cannot_be_made_is_one_line_before_the_work(tmp_path, capsys, command):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "sub"
+    argv = {"evaluate": ["evaluate", str(_chain(tmp_path)), "--trace", str(_trace(tmp_path)),
+                         "-m", "fa2", "--no-progress"],
+            "compare": ["compare", "--suite", str(_chain(tmp_path)), "--methods", "fa2",
+                        "--workers", "1", "--no-plots", "--no-progress"],
+            "generate": ["generate", "--suite", "chain", "--count", "1"]}[command]
+    assert main([*argv, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [f"{out}: --out: cannot be made (Not a directory)"]
+    assert captured.out == ""  # (evaluate had printed its table before failing)
+
+
+def test_an_out_folder_checked_is_not_left_behind(tmp_path, capsys):
+    out = tmp_path / "a" / "b"
+    assert main(["compare", "--quick", "--time-limit", "-1", "--out", str(out)]) == 2
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_config_with_no_method_besides_the_reference_is_refused(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("name: x\nkind: savings-grid\npipelines: [video_cpu]\nmethods: [fa2]\n"
+                    "sla_k: [2]\nload: {cpu: [1]}\n")
+    with pytest.raises(InputError, match=r"methods: must name a method besides the reference "
+                                         r"'fa2' \(got fa2\)"):
+        load_config(path)
