@@ -68,3 +68,13 @@ def test_a_config_with_no_method_besides_the_reference_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"methods: must name a method besides the reference "
                                          r"'fa2' \(got fa2\)"):
         load_config(path)
+
+
+def test_a_decision_past_the_simulators_replicas_is_one_line(tmp_path, capsys):
+    """--headroom 1e10 made a decision of 10^9 replicas, whose heap of free times asked for
+    gigabytes: a bare 'ran out of memory' (or the memory itself, on a large machine)."""
+    assert main(["evaluate", str(_chain(tmp_path)), "--trace", str(_trace(tmp_path)), "-m", "fa2",
+                 "--no-progress", "--headroom", "1e10"]) == 2
+    line = _one_line(capsys)
+    assert line.startswith("fa2opt evaluate: fa2: node 'a': the decision at ") and \
+        "more than the simulator takes (1e+06 per node): lower --headroom" in line

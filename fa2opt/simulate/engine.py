@@ -66,6 +66,10 @@ APPLY_BATCH_MODES = ("immediate", "when-ready")
 BATCH_TIMEOUTS = ("node", "replica")  # a per-replica batcher waits the node's or its own fill time
 PARTIAL_MODES = ("padded", "profile")  # a partial batch takes p(b), or p of the profiled size
 FANOUT_MODES = ("all", "first")  # a request has finished v when all / the first of its items have
+# replicas of one node the simulator takes: it keeps an entry per replica (a heap of free
+# times, per-replica queues), so a decision of 10^9 replicas (e.g. --headroom 1e10) asked
+# for gigabytes and ended as a bare MemoryError
+MAX_SIM_REPLICAS = 1_000_000
 Event = tuple[float, str, "NodeSetting", float]  # (time, adjust|switch, setting, added replicas ready)
 
 
@@ -121,6 +125,10 @@ def node_settings(instance: Instance, answer: Answer, rates: Mapping[str, float]
     at = instance.with_rates(rates=rates)
     out = {}
     for v, d in answer.nodes.items():
+        if int(d.replicas) > MAX_SIM_REPLICAS:
+            raise ValueError(f"node {v!r}: the decision at {at.node_rate(v):.3g} rps needs "
+                             f"{int(d.replicas):.3g} replicas, more than the simulator takes "
+                             f"({MAX_SIM_REPLICAS:.0e} per node): lower --headroom or --rate-scale")
         lo, hi = service.bounds_ms(v, d)
         lam = at.node_rate(v)
         out[v] = NodeSetting(batch=int(d.batch), replicas=int(d.replicas), service_lo_ms=lo,
