@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except InputError as exc:
             print(exc, file=sys.stderr)
             return 2
+        except ValueError as exc:  # a run's own check of a value the config passed (e.g. a
+            # headroom whose decisions need more replicas than the simulator takes): one line
+            print(f"{c['config_path']}: {exc}", file=sys.stderr)
+            return 2
         print(f"{c['name']} ({c['profile']}): {info['wall_s']:.1f} s -> {out_dir(c, args.out_root)}")
         if args.record:
             dest = out_dir(c, ROOT / "docs" / "recorded")

@@ -77,4 +77,22 @@ def test_a_decision_past_the_simulators_replicas_is_one_line(tmp_path, capsys):
                  "--no-progress", "--headroom", "1e10"]) == 2
     line = _one_line(capsys)
     assert line.startswith("fa2opt evaluate: fa2: node 'a': the decision at ") and \
-        "more than the simulator takes (1e+06 per node): lower --headroom" in line
+        "more than the simulator takes (1e+06 per node): lower the headroom" in line
+
+
+def test_an_experiment_whose_run_refuses_a_value_is_one_line(tmp_path, capsys):
+    """The same through an experiment config: a ValueError traceback from the worker."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "run_experiments.py"
+    spec = importlib.util.spec_from_file_location("run_experiments", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = tmp_path / "x.yaml"
+    path.write_text("name: x\nkind: equal-violations\npipelines: [video_cpu]\nmethods: [fa2, "
+                    "slack-split]\ntraces: [bursty]\nseconds: 20\nrho: [1]\nheadroom: [1.0e+10]\n")
+    assert mod.main([str(path), "--workers", "1", "--no-progress",
+                     "--out-root", str(tmp_path / "out")]) == 2
+    line = _one_line(capsys)
+    assert line.startswith(f"{path}: node ") and "more than the simulator takes" in line

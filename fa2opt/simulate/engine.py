@@ -128,7 +128,7 @@ def node_settings(instance: Instance, answer: Answer, rates: Mapping[str, float]
         if int(d.replicas) > MAX_SIM_REPLICAS:
             raise ValueError(f"node {v!r}: the decision at {at.node_rate(v):.3g} rps needs "
                              f"{int(d.replicas):.3g} replicas, more than the simulator takes "
-                             f"({MAX_SIM_REPLICAS:.0e} per node): lower --headroom or --rate-scale")
+                             f"({MAX_SIM_REPLICAS:.0e} per node): lower the headroom or the rates")
         lo, hi = service.bounds_ms(v, d)
         lam = at.node_rate(v)
         out[v] = NodeSetting(batch=int(d.batch), replicas=int(d.replicas), service_lo_ms=lo,
