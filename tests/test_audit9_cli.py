@@ -96,3 +96,15 @@ def test_an_experiment_whose_run_refuses_a_value_is_one_line(tmp_path, capsys):
                      "--out-root", str(tmp_path / "out")]) == 2
     line = _one_line(capsys)
     assert line.startswith(f"{path}: node ") and "more than the simulator takes" in line
+
+
+def test_an_experiment_window_past_the_traces_is_refused(tmp_path):
+    """seconds: 10^12 simulated the traces' 1,200 s while summary.md said 'first 10^12 s'."""
+    path = tmp_path / "x.yaml"
+    path.write_text("name: x\nkind: equal-violations\npipelines: [video_cpu]\nmethods: [fa2, "
+                    "slack-split]\ntraces: [bursty]\nseconds: 1000000000000\n")
+    with pytest.raises(InputError, match=r"seconds: must be at most the traces' 1200 s "
+                                         r"\(got 1000000000000\)"):
+        load_config(path)
+    path.write_text(path.read_text().replace("1000000000000", "1200"))
+    assert load_config(path)["seconds"] == 1200

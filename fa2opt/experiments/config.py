@@ -289,6 +289,15 @@ def load_config(path: str | Path, profile: str | None = None) -> dict[str, Any]:
         out["simulator"] = _simulator(f, {}, "simulator")
     if kind == "tightest-match" and not (out["grid_ms"] or out["grid_rel"]):
         raise f.fail("grid_ms", "missing (give grid_ms and/or grid_rel)")
+    if kind == "equal-violations":  # a window of the traces: past their end the run
+        # simulated only the trace (1,200 s) while summary.md said 'first {seconds} s'
+        from ..simulate import load_trace
+
+        length = min(len(load_trace(TRACES_DIR / f"twitter_{w}.csv", out["column"]).rates)
+                     for w in out["traces"])
+        if out["seconds"] > length:
+            raise f.fail("seconds", f"must be at most the traces' {length} s "
+                                    f"(got {out['seconds']})")
     if "reference" in out and out["reference"] not in out["methods"]:
         raise f.fail("reference", f"{out['reference']!r} is not among the methods")
     if "reference" in out and not set(out["methods"]) - {out["reference"]}:
