@@ -108,3 +108,16 @@ def test_an_experiment_window_past_the_traces_is_refused(tmp_path):
         load_config(path)
     path.write_text(path.read_text().replace("1000000000000", "1200"))
     assert load_config(path)["seconds"] == 1200
+
+
+@pytest.mark.parametrize("suite,expected", [
+    ("generated:chain:1000000000", "generated:chain: count must be an integer in [0, 10000] "
+                                   "(got 1000000000)"),
+    ("generated:nope:1", "generated:nope: unknown suite 'nope' (known: "),
+])
+def test_compare_bounds_a_generated_suite_and_quotes_no_message(tmp_path, capsys, suite, expected):
+    """generated:chain:10^9 drew instances for hours (generate --count is bounded, the
+    suite spec was not); an unknown name was shown in quotes (a KeyError's str)."""
+    assert main(["compare", "--suite", suite, "--methods", "fa2", "--workers", "1",
+                 "--no-plots", "--no-progress", "--out", str(tmp_path / "o")]) == 2
+    assert _one_line(capsys).startswith(expected)

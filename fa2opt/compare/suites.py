@@ -175,7 +175,8 @@ def generated_suite(name: str, count: int, seed: int) -> list[Task]:
     try:
         instances = list(fn(name, **kwargs))
     except (KeyError, ValueError) as exc:
-        raise InputError(f"generated:{name}", "", str(exc)) from None
+        # (a KeyError's str() is its message in quotes)
+        raise InputError(f"generated:{name}", "", str(exc.args[0] if exc.args else exc)) from None
     suite = f"generated-{name}"
     return [Task(suite, inst.name or f"{i:04d}", inst) for i, inst in enumerate(instances)]
 
