@@ -121,3 +121,17 @@ def test_compare_bounds_a_generated_suite_and_quotes_no_message(tmp_path, capsys
     assert main(["compare", "--suite", suite, "--methods", "fa2", "--workers", "1",
                  "--no-plots", "--no-progress", "--out", str(tmp_path / "o")]) == 2
     assert _one_line(capsys).startswith(expected)
+
+
+def test_the_match_table_counts_error_answers_apart():
+    """A grid step too fine for the point (an error answer) showed as a plain 0 % match."""
+    import pandas as pd
+
+    from fa2opt.experiments.match import rates
+
+    points = pd.DataFrame({"method": ["fa2-grid"] * 2, "step": ["1e-300 ms"] * 2,
+                           "opt_status": ["optimal"] * 2, "status": ["error", "optimal"],
+                           "match": [False, True], "excess_pct": [float("nan"), 0.0],
+                           "rule_match": [False, True]})
+    row = rates(points, ["step"]).iloc[0]
+    assert (row.points, row.matches, row.errors, row.match_pct) == (2, 1, 1, 50.0)

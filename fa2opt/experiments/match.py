@@ -122,6 +122,9 @@ def rates(points: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         out.append({**dict(zip(["method", *by], key)), "points": len(feas),
                     "infeasible_points": int((g.opt_status == "infeasible").sum()),
                     "matches": int(feas.match.sum()),
+                    # error answers are misses too, but say so: a grid step too fine for a
+                    # point's SLA read as a plain 0 % match
+                    "errors": int((feas.status == "error").sum()),
                     "match_pct": 100.0 * float(feas.match.mean()) if len(feas) else np.nan,
                     "mean_excess_pct": float(feas.excess_pct.mean()) if len(feas) else np.nan,
                     "rule_match_pct": 100.0 * float(feas.rule_match.mean()) if len(feas) else np.nan})
