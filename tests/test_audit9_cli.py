@@ -135,3 +135,11 @@ def test_the_match_table_counts_error_answers_apart():
                            "rule_match": [False, True]})
     row = rates(points, ["step"]).iloc[0]
     assert (row.points, row.matches, row.errors, row.match_pct) == (2, 1, 1, 50.0)
+
+
+def test_probes_that_are_all_infeasible_print_no_nan(tmp_path, capsys):
+    assert main(["table", str(_chain(tmp_path)), "--rates", "10:30:10", "--sla-ms", "1e-300",
+                 "--probe", "4", "--out", str(tmp_path / "t.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "lookup: 0 of 0 feasible probes answered from the table (no feasible probe), 0 direct " \
+           "solves, 4 infeasible" in out and "nan" not in out
