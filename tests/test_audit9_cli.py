@@ -143,3 +143,18 @@ def test_probes_that_are_all_infeasible_print_no_nan(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "lookup: 0 of 0 feasible probes answered from the table (no feasible probe), 0 direct " \
            "solves, 4 infeasible" in out and "nan" not in out
+
+
+def test_a_method_that_errors_at_every_decision_says_so_in_its_row(tmp_path, capsys):
+    """greedy cannot honour capacity: its row matched fa2's (which proved the instance
+    infeasible) with nothing saying that every one of its decisions was an error."""
+    import json
+
+    inst = json.loads(_chain(tmp_path).read_text())
+    inst["capacity"] = {"cpu": 0}
+    path = tmp_path / "cap.json"
+    path.write_text(json.dumps(inst))
+    assert main(["evaluate", str(path), "--trace", str(_trace(tmp_path)), "-m", "fa2", "-m",
+                 "greedy", "--no-progress", "--json"]) == 0
+    rows = {r["method"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert (rows["fa2"]["errors"], rows["greedy"]["errors"]) == (0, rows["greedy"]["decisions"])

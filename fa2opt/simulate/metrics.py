@@ -116,6 +116,9 @@ def summary_row(loop: LoopResult, sim: SimResult, horizon_s: float,
         "row_changes": row_changes(loop),
         "decisions": len(loop.steps), "kept": outcomes.count("kept"),
         "fallback": outcomes.count("fallback"),
+        # decisions the method answered with an error (e.g. an extension it cannot honour):
+        # kept/fallback alone read like proven infeasibility
+        "errors": sum(s.status == "error" for s in loop.steps),
         "decide_ms_mean": float(np.mean([s.decide_ms for s in loop.steps])),
     }
     for hw, x in sorted(unit_s.items()):
