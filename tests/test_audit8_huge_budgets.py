@@ -4,14 +4,13 @@ the row scaling, math.ldexp(1.0, 1024). (An SLA there, beside them, already buil
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
 
 from fa2opt.cli import main
-from test_audit_extension_input import BASE
+from test_audit_extension_input import _write
 
 
 @pytest.mark.parametrize("keys,value", [
@@ -22,13 +21,7 @@ from test_audit_extension_input import BASE
 ])
 def test_milp_builds_rows_with_budgets_near_the_double_range(tmp_path: Path, capsys, keys,
                                                              value) -> None:
-    doc = copy.deepcopy(BASE)
-    target = doc
-    for k in keys[:-1]:
-        target = target[k]
-    target[keys[-1]] = value
-    path = tmp_path / "inst.json"
-    path.write_text(json.dumps(doc))
+    path = _write(tmp_path, keys, value)
     answers = []
     for method in ("milp", "fa2"):
         assert main(["solve", str(path), "-m", method, "--json"]) == 0
