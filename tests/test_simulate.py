@@ -206,6 +206,11 @@ def test_switch_keeps_old_replicas_until_new_serve_and_bills_overlap():
     unit_s, cost_s = billing(plan, 20.0)
     assert unit_s["cpu"] == pytest.approx(2 * 1 * 10 + 1 * 2 * 10 + 2 * 1 * 2)
     assert cost_s == pytest.approx(3.0 * unit_s["cpu"])
+    # a warm-up bills from its end, as the latencies are measured: before the switch, into
+    # the start-up overlap, past it
+    for warmup, cpu in ((5.0, 2 * 5 + 2 * 10 + 2 * 2), (11.0, 2 * 9 + 2 * 1), (15.0, 2 * 5)):
+        unit_s, cost_s = billing(plan, 20.0, warmup)
+        assert unit_s["cpu"] == pytest.approx(cpu) and cost_s == pytest.approx(3.0 * cpu)
 
 
 def test_plan_rejects_startup_longer_than_interval():

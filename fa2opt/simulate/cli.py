@@ -125,7 +125,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--startup", type=float, default=5.0, help="replica start-up delay (s)")
     p.add_argument("--arrivals", choices=ARRIVAL_MODES, default="poisson")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the metrics")
+    p.add_argument("--warmup", type=float, default=0.0,
+                   help="seconds left out of the metrics (latencies and cost)")
     p.add_argument("--time-limit", type=float,
                    help="time limit per decision (s) of the methods that take one")
     p.add_argument("--switch-cost", type=float, metavar="S",

@@ -29,17 +29,21 @@ from .engine import Plan, SimResult
 PERCENTILES = (50, 95, 99)
 
 
-def billing(plan: Plan, horizon_s: float) -> tuple[dict[str, float], float]:
-    """(unit·s per hardware kind, cost-time = Σ price·unit·s) of a plan over [0, horizon)."""
+def billing(plan: Plan, horizon_s: float, warmup_s: float = 0.0) -> tuple[dict[str, float], float]:
+    """(unit·s per hardware kind, cost-time = Σ price·unit·s) of a plan over [warmup,
+    horizon): the window the latency metrics measure (:func:`measured`). A deployment
+    replaced at t is billed on as well until t + the start-up delay (both run meanwhile)."""
+    lo = 1000.0 * warmup_s
     ends = list(plan.times_ms[1:]) + [1000.0 * horizon_s]
     unit_s: dict[str, float] = defaultdict(float)
     cost_s = 0.0
     for k, (t, end) in enumerate(zip(plan.times_ms, ends)):
-        dur = max(0.0, end - t) / 1000.0
+        dur = max(0.0, end - max(t, lo)) / 1000.0
         for v, s in plan.settings[k].items():
             bills = [(s, dur)]
             if k > 0 and plan.settings[k - 1][v].deployment != s.deployment:
-                bills.append((plan.settings[k - 1][v], min(plan.startup_ms / 1000.0, dur)))
+                overlap = min(t + plan.startup_ms, end) - max(t, lo)
+                bills.append((plan.settings[k - 1][v], max(0.0, overlap) / 1000.0))
             for st, d in bills:
                 unit_s[st.hardware] += st.replicas * st.units * d
                 cost_s += st.replicas * st.units * st.price * d
@@ -93,7 +97,9 @@ def flow_rows(sim: SimResult, horizon_s: float, warmup_s: float = 0.0) -> list[d
 def summary_row(loop: LoopResult, sim: SimResult, horizon_s: float,
                 warmup_s: float = 0.0) -> dict[str, Any]:
     """One method's run in one row: pooled violations and percentiles, worst flow's
-    violation rate, resource-time per hardware kind, cost, reconfigurations, decisions."""
+    violation rate, resource-time per hardware kind, cost, reconfigurations, decisions;
+    requests, latencies and cost over [warmup, horizon), reconfigurations and decisions
+    over the whole run."""
     lat = [measured(sim, f, warmup_s, horizon_s) for f in sim.flows]
     n = sum(len(x) for x in lat)
     viol = sum(int(np.count_nonzero(x > budget_ms(rec.sla_ms)))
@@ -101,7 +107,7 @@ def summary_row(loop: LoopResult, sim: SimResult, horizon_s: float,
     per_flow = flow_rows(sim, horizon_s, warmup_s)
     pooled = np.concatenate(lat) if lat else np.zeros(0)
     pct = np.percentile(pooled, PERCENTILES) if n else [float("nan")] * len(PERCENTILES)
-    unit_s, cost_s = billing(sim.plan, horizon_s)
+    unit_s, cost_s = billing(sim.plan, horizon_s, warmup_s)
     outcomes = [s.outcome for s in loop.steps]
     model_costs = [s.answer.cost for s in loop.steps if s.answer.cost is not None]
     row: dict[str, Any] = {
@@ -110,7 +116,7 @@ def summary_row(loop: LoopResult, sim: SimResult, horizon_s: float,
         "worst_flow_violation_pct": max((r["violation_pct"] for r in per_flow), default=float("nan")),
         **{f"p{q}_ms": float(x) for q, x in zip(PERCENTILES, pct)},
         "max_ms": float(pooled.max()) if n else float("nan"),
-        "cost_s": cost_s, "mean_cost": cost_s / horizon_s,
+        "cost_s": cost_s, "mean_cost": cost_s / (horizon_s - warmup_s),
         "mean_model_cost": float(np.mean(model_costs)) if model_costs else float("nan"),
         "reconfigurations": reconfigurations(sim.plan),
         "row_changes": row_changes(loop),
