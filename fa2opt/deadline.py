@@ -8,8 +8,8 @@ with an accuracy weight), and fa2-grid's dense curves cost T² per (min,+) convo
 (:func:`stop_at`); every DP inside raises :class:`DPDeadline` once it has passed, checked
 between its steps (series steps, sub-trees on the trampoline); so do the series-parallel
 decomposition (at each stall) and the MILP's model build (every 1,024 finish-time rows,
-``formulations.base.checked``). Outside any block nothing is checked and a DP pays nothing. :func:`dp_grace_s` is how long past its limit a method lets
-one DP run.
+``formulations.base.checked``). Outside any block nothing is checked and a DP pays
+nothing. :func:`dp_grace_s` is how long past its limit a method lets one DP run.
 
 Memory: a long series' DP keeps every step's front for its backtracking, so real-valued
 objectives can hold 10^5 points per step over thousands of steps (an 8,490-node chain with

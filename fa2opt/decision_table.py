@@ -400,7 +400,8 @@ def cmd_table(args: argparse.Namespace) -> int:
                 print(f"rate {r:g}: {ans.message}", file=sys.stderr)
                 return 2
         st = table.stats
-        share = f"{table.hit_rate:.1%}" if st["hits"] + st["solves"] else "no feasible probe"  # (was 'nan%')
+        # (no feasible probe: the rate is 0/0, printed as 'nan%' before)
+        share = f"{table.hit_rate:.1%}" if st["hits"] + st["solves"] else "no feasible probe"
         print(f"lookup: {st['hits']} of {st['hits'] + st['solves']} feasible probes answered from "
               f"the table ({share}), {st['solves']} direct solves, "
               f"{st['infeasible']} infeasible")

@@ -524,7 +524,8 @@ def read_csv_rows(path: str | Path, shown: str, what: str,
     row's last physical line), read by :func:`read_text`. InputError naming the file (and
     column or line) for a missing one of ``columns``, a column named twice (DictReader would
     keep the later cell without a word), a row with more cells than the header (an unquoted
-    comma: refused rather than dropped) or a quote left open or followed by text. Profiles and rate traces are read through it."""
+    comma: refused rather than dropped) or a quote left open or followed by text. Profiles
+    and rate traces are read through it."""
     text = read_text(path, shown, f"{what} file")
     try:
         # strict: an unclosed quote (the rest of the file one cell) or text after a closing

@@ -101,7 +101,7 @@ LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without pre
 # rebuilds with a raised objective floor (base.objective_floor): each lets 1e6x more span in,
 # and row objectives span at most ~1e62 (fa2opt.spec's ranges), so 16 always suffice
 MAX_FLOOR_ROUNDS = 16
-TINY_COEF = 1e-6  # a finish-time row coefficient below this: HiGHS's presolve is turned off
+TINY_COEF = 1e-6  # a finish-time row coefficient below this: solved with and without presolve
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
 _process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
@@ -214,9 +214,8 @@ class MILPSolver(Solver):
                 # the time limit counts from before the build (solve_ms does): on a
                 # 10,000-node chain the build took 1-3 s that HiGHS's own limit then came on
                 # top of
-                found = solve_exactly(problem, form, model, threads,
-                                      self.options.get("time_limit"), extra, started=t0,
-                                      floor=floor)
+                found = solve_exactly(problem, form, model, threads, limit, extra,
+                                      started=t0, floor=floor)
                 # rows left out beyond the objective span, and nothing found below the
                 # cutoff: the optimum is at least the cutoff; rebuild with it as the floor,
                 # which lets rows up to 1e6 x it in (base.objective_floor)
@@ -224,27 +223,31 @@ class MILPSolver(Solver):
                 if raised is None or raised <= floor:
                     if getattr(model, "least_coef", 1.0) < TINY_COEF \
                             and found.status in ("optimal", "infeasible"):
-                        found = self._without_presolve(problem, form, threads, found, t0, floor)
+                        found = self._without_presolve(problem, form, threads, found, t0,
+                                                       floor, build_deadline)
                     return found
                 floor = raised
                 extra["floor_rounds"] = extra.get("floor_rounds", 0) + 1
             return found
 
-
     def _without_presolve(self, problem: Problem, form: formulations.Formulation,
                           threads: int, found: Decision, started: float,
-                          floor: float) -> Decision:
+                          floor: float, build_deadline: float | None) -> Decision:
         """``found`` or, if better, the decision of the same model solved without HiGHS's
         presolve. HiGHS 1.16 at the 1e-9 tolerance, on finish-time rows with coefficients
         below :data:`TINY_COEF`, cut off a feasible optimum with its presolve on one model
         (latencies of 1e-6 ms beside 33 ms delays: 11 answered as 17) and without it on
         another (10009 for 22; tests/test_milp_edge.py). Both decisions pass the rule's
         exact check, so the cheaper one is the better answer; such models are extreme
-        (latencies of micro- to nanoseconds beside the budget), the second solve is rare."""
+        (latencies of micro- to nanoseconds beside the budget), the second solve is rare.
+        Its build stops at ``build_deadline`` as the first's does (``found`` kept)."""
         from formulations import base
 
-        with base.objective_floor(floor):
-            model = form.build(problem)
+        try:
+            with base.objective_floor(floor), stop_at(build_deadline):
+                model = form.build(problem)
+        except DPDeadline:
+            return found
         more: dict[str, Any] = {}
         other = solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
                               more, started=started, floor=floor, presolve="off")
