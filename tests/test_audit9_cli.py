@@ -14,6 +14,7 @@ from fa2opt.experiments.config import load_config
 from fa2opt.io import InputError
 
 from test_audit4_cli_options import _chain, _one_line
+from test_experiments import _script
 
 
 @pytest.mark.parametrize("flags,expected", [
@@ -82,17 +83,10 @@ def test_a_decision_past_the_simulators_replicas_is_one_line(tmp_path, capsys):
 
 def test_an_experiment_whose_run_refuses_a_value_is_one_line(tmp_path, capsys):
     """The same through an experiment config: a ValueError traceback from the worker."""
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "scripts" / "run_experiments.py"
-    spec = importlib.util.spec_from_file_location("run_experiments", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     path = tmp_path / "x.yaml"
     path.write_text("name: x\nkind: equal-violations\npipelines: [video_cpu]\nmethods: [fa2, "
                     "slack-split]\ntraces: [bursty]\nseconds: 20\nrho: [1]\nheadroom: [1.0e+10]\n")
-    assert mod.main([str(path), "--workers", "1", "--no-progress",
+    assert _script().main([str(path), "--workers", "1", "--no-progress",
                      "--out-root", str(tmp_path / "out")]) == 2
     line = _one_line(capsys)
     assert line.startswith(f"{path}: node ") and "more than the simulator takes" in line

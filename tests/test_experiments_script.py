@@ -3,7 +3,6 @@ project's own entry points — same code, same outputs — and reject bad runs i
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,17 +12,11 @@ import pytest
 from fa2opt.experiments.config import load_config
 from fa2opt.experiments.script import ENTRIES, entry_main
 from fa2opt.io import InputError
+from test_experiments import _script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT_CONFIGS = [p for p in sorted((REPO / "experiments").glob("*.yaml"))
                   if load_config(p)["kind"] == "script"]
-
-
-def _runner():
-    spec = importlib.util.spec_from_file_location("run_experiments", REPO / "scripts" / "run_experiments.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_every_entry_point_loads() -> None:
@@ -43,7 +36,7 @@ def test_each_profile_validates_and_writes_into_its_runs(config: Path) -> None:
 
 def test_the_config_gives_what_the_script_gives(tmp_path: Path) -> None:
     """The baselines config's smoke run and the script called directly write the same table."""
-    assert _runner().main(["experiments/baselines.yaml", "--smoke", "--out-root", str(tmp_path),
+    assert _script().main(["experiments/baselines.yaml", "--smoke", "--out-root", str(tmp_path),
                            "--no-progress"]) == 0
     cfg = load_config(REPO / "experiments" / "baselines.yaml", "smoke")
     args = [a.replace("{out}", str(tmp_path / "direct")) for a in cfg["runs"][0]["args"]]
@@ -73,7 +66,7 @@ def test_bad_script_config_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest
                                                   text: str, field: str, reason: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    assert _runner().main([str(path), "--out-root", str(tmp_path / "out")]) == 2
+    assert _script().main([str(path), "--out-root", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err
     assert str(path) in err and field in err and reason in err
@@ -83,7 +76,7 @@ def test_a_failing_run_is_exit_2_naming_the_run(tmp_path: Path, capsys: pytest.C
     path = tmp_path / "bad-run.yaml"
     path.write_text("name: bad-run\nkind: script\nentry: baselines\n"
                     "runs: [{name: a, args: [--column, nonsense, --out, '{out}']}]\n")
-    assert _runner().main([str(path), "--out-root", str(tmp_path / "out")]) == 2
+    assert _script().main([str(path), "--out-root", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # argparse's usage lines come first
     assert str(path) in err and "runs[0]" in err and "exited with 2" in err
 
