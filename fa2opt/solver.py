@@ -123,7 +123,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
              "short_circuit": Option(bool, True, help="answer infeasible from the all-fastest "
                                                       "test without building the model")},
     "brute-force": {"max_combinations": Option(int, 2_000_000, minimum=1,
-                                               help="guard: no_solution beyond this many")},
+                                               help="guard: no_solution beyond this many"),
+                    "time_limit": _TIME_LIMIT},
     "slack-split": {},
     "greedy": {"max_steps": Option(int, 100_000, minimum=1, help="upgrade steps at most"),
                "time_limit": _TIME_LIMIT},
