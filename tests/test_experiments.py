@@ -21,6 +21,7 @@ from fa2opt.io import InputError, load_instance
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "experiments").glob("*.yaml"))
 REGRESSION = REPO / "datasets" / "suites" / "regression"
+SHARED = "datasets/pipelines/shared_services.json"  # two flows share nodes
 
 
 def _script():
@@ -173,6 +174,10 @@ BAD = [
      "simulator.startup_s", "below the adaptation interval"),
     ("name: x\nkind: tightest-match\ninstances: [nowhere]\nsla_k: [2]\ngrid_ms: [1]\n",
      "instances[0]", "no such file"),
+    (f"name: x\nkind: tightest-match\ninstances: [{SHARED}]\nsla_k: [2]\ngrid_ms: [5, 1.0e-300]\n",
+     "grid_ms[1]", "too fine"),
+    (f"name: x\nkind: tightest-match\ninstances: [{SHARED}]\nsla_k: [2]\ngrid_rel: [1.0e-9]\n",
+     "grid_rel[0]", "too fine"),
     ("name: x\nkind: savings-grid\npipelines: [video_cpu\n", "line", "not valid YAML"),
 ]
 
@@ -187,6 +192,26 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captur
     assert "\n" not in err and "Traceback" not in err
     assert str(path) in err and field in err and reason in err
     assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_tightest_match_refuses_at_reading_a_grid_step_the_grid_refuses(tmp_path: Path) -> None:
+    """A step fa2-grid refuses at a point (its grid too long) was only counted as error
+    answers after the run; the config's reader names the field, by fa2-grid's own rule."""
+    import fa2opt
+    from fa2opt.experiments.common import at_point
+
+    path = tmp_path / "x.yaml"
+    text = f"name: x\nkind: tightest-match\ninstances: [{SHARED}]\nsla_k: [1.5, 3]\nload: [1]\n"
+    path.write_text(text + "grid_ms: [1, 1.0e-4]\n")  # the profiles reach ~180 ms: 1.8e6 steps
+    with pytest.raises(InputError, match=r"grid_ms\[1\]: 0.0001 ms is too fine at "
+                                         r"datasets/pipelines/shared_services.json, load 1, k 1.5"):
+        load_config(path)
+    point = at_point(load_instance(REPO / SHARED), 1.0, 1.5)
+    assert fa2opt.solve(point, "fa2-grid", grid_ms=1e-4).status == "error"  # the same rule
+    assert fa2opt.solve(point, "fa2-grid", grid_ms=1e-3).status != "error"
+    assert load_config(path, check_points=False)["grid_ms"] == [1.0, 1e-4]  # fields only
+    path.write_text(text + "grid_ms: [1, 1.0e-3]\ngrid_rel: [0.01]\n")
+    assert load_config(path)["grid_rel"] == [0.01]
 
 
 def test_missing_profile_is_an_error(tmp_path: Path) -> None:

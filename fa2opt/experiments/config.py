@@ -252,9 +252,13 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path, profile: str | None = None) -> dict[str, Any]:
+def load_config(path: str | Path, profile: str | None = None, *,
+                check_points: bool = True) -> dict[str, Any]:
     """Read and validate an experiment config; ``profile`` (``quick``/``smoke``) applies that
-    block's overrides first. Returns the resolved config (plain data, defaults filled)."""
+    block's overrides first. Returns the resolved config (plain data, defaults filled).
+    ``check_points=False`` skips checking values against every point of the experiment
+    (tightest-match's grid steps: seconds on the full suite), for a reader of the fields
+    only (the setup table)."""
     path = Path(path)
     f = _Fields(str(path))
     try:
@@ -289,6 +293,11 @@ def load_config(path: str | Path, profile: str | None = None) -> dict[str, Any]:
         out["simulator"] = _simulator(f, {}, "simulator")
     if kind == "tightest-match" and not (out["grid_ms"] or out["grid_rel"]):
         raise f.fail("grid_ms", "missing (give grid_ms and/or grid_rel)")
+    if kind == "tightest-match" and check_points:  # a step the grid refuses: errors after the run
+        from .match import refused_step
+
+        if (refused := refused_step(out)) is not None:
+            raise f.fail(*refused)
     if kind == "equal-violations":  # a window of the traces: past their end the run
         # simulated only the trace (1,200 s) while summary.md said 'first {seconds} s'
         from ..simulate import load_trace

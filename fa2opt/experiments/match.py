@@ -69,6 +69,42 @@ def tasks(config: Mapping[str, Any]) -> list[tuple]:
     return out
 
 
+def step_ms(kind: str, x: float, inst: Instance) -> float:
+    """A grid step in ms at a point: ``grid_ms`` (``kind`` "ms") as given, ``grid_rel``
+    ("rel") r as r × the point's least flow SLA."""
+    return x if kind == "ms" else x * min(f.sla_ms for f in inst.flows)
+
+
+def refused_step(config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first grid step the grid methods refuse at some point of the experiment, as
+    (its config field, why), or None. Asked for explicitly, a step whose latency grid is too
+    long (:func:`fa2opt.grid.grid_refusal`: a step of 10⁻³⁰⁰ ms, or one too fine for a
+    point's SLA and profiles) is an ``error`` answer at every such point: counted only as
+    errors after the whole run, where the config's reader can name the field at once.
+    Infeasible points are skipped: the grid methods answer them before they build a grid."""
+    from ..grid import grid_refusal
+    from ..problem import Problem
+    from .common import rel_path
+
+    steps = ([("ms", f"grid_ms[{i}]", float(g)) for i, g in enumerate(config["grid_ms"])]
+             + [("rel", f"grid_rel[{i}]", float(r)) for i, r in enumerate(config["grid_rel"])])
+    for path in instance_files(config):
+        base_inst = load_instance(path)
+        for load in config["load"]:
+            for k in config["sla_k"]:
+                inst = at_point(base_inst, load, k)
+                problem = None if inst is None else Problem.from_instance(inst)
+                if problem is None or not problem.is_feasible():
+                    continue
+                for kind, field, x in steps:
+                    why = grid_refusal(problem, step_ms(kind, x, inst))
+                    if why is not None:
+                        return field, (f"{x:g}{' ms' if kind == 'ms' else ''} is too fine at "
+                                       f"{rel_path(path)}, load {load:g}, k {k:g}: "
+                                       f"{why.split('; use')[0]}")
+    return None
+
+
 def match_task(path: str, load: float, ks: Sequence[float], steps: Sequence[float],
                milp_checks: Sequence[bool]) -> list[dict[str, Any]]:
     """Worker: one instance at one load, every k: the optimum (fa2), optionally the MILP,
@@ -90,7 +126,7 @@ def match_task(path: str, load: float, ks: Sequence[float], steps: Sequence[floa
             m = solve(inst, "milp")
             milp_ok = None if m.status == "time_limit" else matches(opt, m)
         for kind, x in steps:
-            g = x if kind == "ms" else x * min(f.sla_ms for f in inst.flows)
+            g = step_ms(kind, x, inst)
             step = f"{x:g} ms" if kind == "ms" else f"SLA/{1 / x:g}"
             got = {}
             for meth in GRID_METHODS:

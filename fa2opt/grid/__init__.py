@@ -21,7 +21,7 @@ Modules:
 * :mod:`~fa2opt.grid.batch` — :func:`decide_batch` / :class:`BatchDecision` for every item of
   a batch (the decision tables of :mod:`fa2opt.decision_table`), :func:`chunk_size`;
 * :mod:`~fa2opt.grid.solver` — :class:`GridSolver` (method ``fa2-grid``, registered as
-  ``fa2opt.grid:GridSolver``), :func:`check_grid_ms`.
+  ``fa2opt.grid:GridSolver``), :func:`check_grid_ms`, :func:`grid_refusal`.
 
 Everything is batched over a leading axis B and runs on numpy or CuPy (``device``).
 """
@@ -34,7 +34,7 @@ from .coupling import GridRemainder, batch_item_search, candidates_at, grid_pass
 from .curves import CurveTables
 from .flow_dp import FlowPart, count_terms, flow_parts, flow_pass, grid_steps
 from .rounding import MODES, SNAP, budget_steps, latency_steps
-from .solver import DEFAULT_GRID_MS, GridSolver, check_grid_ms
+from .solver import DEFAULT_GRID_MS, GridSolver, check_grid_ms, grid_refusal
 
 # ENUMERATE_MAX is deliberately not re-exported: it is read by grid_pass in
 # fa2opt.grid.coupling, so a tuning override must be set there (a copy here would be ignored).
@@ -42,6 +42,6 @@ __all__ = [
     "BatchDecision", "CHUNK_ENTRIES", "CurveTables", "DEFAULT_GRID_MS", "FlowPart", "GridRemainder",
     "GridSolver", "MODES", "SNAP", "batch_item_search", "budget_steps", "candidates_at",
     "check_grid_ms", "chunk_size", "count_terms", "decide_batch", "distinct_items", "flow_latencies",
-    "flow_parts", "flow_pass", "grid_pass", "grid_search", "grid_steps", "latency_steps",
+    "flow_parts", "flow_pass", "grid_pass", "grid_refusal", "grid_search", "grid_steps", "latency_steps",
     "undominated", "useful_columns",
 ]

@@ -161,6 +161,13 @@ def _grid_problem(problem: Problem, grid_ms: float) -> tuple[Problem, str | None
     return capped, grid_too_long(steps, grid_ms)
 
 
+def grid_refusal(problem: Problem, grid_ms: float) -> str | None:
+    """Why ``fa2-grid`` refuses a step of ``grid_ms`` on ``problem`` when that step is asked
+    for (its latency grid would be too long: an ``error`` answer), or None: the one rule,
+    for callers that check a step before a run (the tightest-match experiment's config)."""
+    return _grid_problem(problem, grid_ms)[1]
+
+
 def _coarser(grid_ms: float) -> float:
     """The next step of the 1-2-5 series above ``grid_ms`` (1 → 2 → 5 → 10 → …)."""
     e = math.floor(math.log10(grid_ms) + 1e-9)
