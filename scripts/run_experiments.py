@@ -9,8 +9,9 @@
 
 Each run writes into ``results/experiments/NAME[-quick|-smoke]/`` (``--out-root``):
 CSV and Parquet tables, PNG figures, ``summary.md`` and ``run.json`` (git revision, dirty
-flag, config hash, seeds, package versions, machine, wall time). A bad config is one line
-on stderr naming the file, the field and the reason, and exit code 2.
+flag, config hash, seeds, package versions, machine, wall time, the files written). A rerun
+into a folder first removes the files the earlier run.json lists (nothing else). A bad
+config is one line on stderr naming the file, the field and the reason, and exit code 2.
 """
 
 from __future__ import annotations

@@ -1,8 +1,18 @@
 """Run one experiment config end to end: tables (CSV and Parquet), plots (PNG), a
-``summary.md`` and ``run.json`` in ``OUT_ROOT/NAME[-quick|-smoke]/``."""
+``summary.md`` and ``run.json`` in ``OUT_ROOT/NAME[-quick|-smoke]/``.
+
+A run into a folder that holds an earlier run replaces it: before the new run starts, the
+files the earlier ``run.json`` lists (``outputs``, run.json itself included) are removed
+(:func:`clear_earlier_run`), so no table or figure of the earlier run -- a pipeline or a
+script run this one no longer has -- is left beside this run's for a reader to take for
+its own. Files no run.json lists (the researcher's own notes) are never touched. A run that
+stops part-way leaves its files so far and no run.json: the folder then says it holds no
+complete run.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -164,9 +174,45 @@ def record(folder: Path, dest: Path) -> list[str]:
     return kept
 
 
+def earlier_outputs(folder: Path) -> list[Path]:
+    """The files an earlier run wrote into ``folder``, by its ``run.json``'s ``outputs``:
+    none without a readable run.json, and only names that stay inside the folder."""
+    try:
+        listed = json.loads((folder / "run.json").read_text(encoding="utf-8")).get("outputs")
+    except (OSError, ValueError, AttributeError):
+        return []
+    root = folder.resolve()
+    out = []
+    for name in listed if isinstance(listed, list) else []:
+        if not isinstance(name, str) or not name:
+            continue
+        p = folder / name
+        if p.resolve().is_relative_to(root) and p.resolve() != root:
+            out.append(p)
+    return out
+
+
+def clear_earlier_run(folder: Path) -> list[str]:
+    """Remove the files an earlier run into ``folder`` listed (:func:`earlier_outputs`) and
+    the sub-folders that leaves empty; return their names (relative to ``folder``). Nothing
+    else is removed: a file the earlier run did not list is not the runner's to delete."""
+    removed = []
+    for p in earlier_outputs(folder):
+        if p.is_file() or p.is_symlink():
+            p.unlink()
+            removed.append(str(p.relative_to(folder)))
+            parent = p.parent
+            while parent != folder and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    return sorted(removed)
+
+
 def run_config(config: Mapping[str, Any], root: Path, *, workers: int | None = None,
                scheduler: str | None = None, progress: bool = False) -> dict[str, Any]:
-    """Run one resolved config; returns its run.json contents."""
+    """Run one resolved config; returns its run.json contents. An earlier run in the same
+    folder is cleared first (:func:`clear_earlier_run`)."""
+    clear_earlier_run(out_dir(config, root))
     out = Outputs(out_dir(config, root))
     workers = workers if workers is not None else config.get("workers")
     started, git, t0 = now_utc(), git_state(), time.perf_counter()
