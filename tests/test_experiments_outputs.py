@@ -30,7 +30,8 @@ def _earlier_run(folder: Path, listed: list[str], files: list[str]) -> None:
     (folder / "run.json").write_text(json.dumps({"outputs": listed + ["run.json"]}))
 
 
-def test_a_rerun_removes_the_earlier_runs_files_and_nothing_else(tmp_path: Path, config: dict) -> None:
+def test_a_rerun_removes_the_earlier_runs_files_and_nothing_else(tmp_path: Path,
+                                                                config: dict) -> None:
     root = tmp_path / "out"
     folder = out_dir(config, root)
     (tmp_path / "outside.csv").write_text("not the runner's\n")

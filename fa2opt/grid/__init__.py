@@ -42,6 +42,6 @@ __all__ = [
     "BatchDecision", "CHUNK_ENTRIES", "CurveTables", "DEFAULT_GRID_MS", "FlowPart", "GridRemainder",
     "GridSolver", "MODES", "SNAP", "batch_item_search", "budget_steps", "candidates_at",
     "check_grid_ms", "chunk_size", "count_terms", "decide_batch", "distinct_items", "flow_latencies",
-    "flow_parts", "flow_pass", "grid_pass", "grid_refusal", "grid_search", "grid_steps", "latency_steps",
-    "undominated", "useful_columns",
+    "flow_parts", "flow_pass", "grid_pass", "grid_refusal", "grid_search", "grid_steps",
+    "latency_steps", "undominated", "useful_columns",
 ]
