@@ -11,7 +11,7 @@ import pytest
 
 from fa2opt.experiments import runner
 from fa2opt.experiments.config import load_config
-from fa2opt.experiments.runner import clear_earlier_run, earlier_outputs, out_dir, run_config
+from fa2opt.experiments.runner import clear_earlier_run, listed_outputs, out_dir, run_config
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_a_run_that_stops_part_way_leaves_no_run_json(tmp_path: Path, config: di
 def test_an_unreadable_run_json_removes_nothing(tmp_path: Path, text: str) -> None:
     (tmp_path / "keep.csv").write_text("x\n")
     (tmp_path / "run.json").write_text(text)
-    assert earlier_outputs(tmp_path) == [] and clear_earlier_run(tmp_path) == []
+    assert listed_outputs(tmp_path) == [] and clear_earlier_run(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv", "run.json"]
 
 

@@ -90,11 +90,16 @@ def test_load_rejects_unknown_profile_keys(tmp_path: Path) -> None:
 
 
 def test_record_keeps_small_text_outputs_only(tmp_path: Path) -> None:
+    """Only what run.json lists is recorded (not a note of the researcher's, not an
+    unlisted leftover), and of that only small text files."""
     from fa2opt.experiments.runner import RECORD_MAX_BYTES, record
 
     run = tmp_path / "run"
     (run / "a").mkdir(parents=True)
-    (run / "run.json").write_text("{}")
+    (run / "run.json").write_text(json.dumps(
+        {"outputs": ["a/summary.csv", "a/plot.png", "a/big.csv", "run.json"]}))
+    (run / "notes.md").write_text("mine")
+    (run / "a" / "old.csv").write_text("x\n0\n")
     (run / "a" / "summary.csv").write_text("x\n1\n")
     (run / "a" / "plot.png").write_bytes(b"\x89PNG")
     (run / "a" / "big.csv").write_text("x" * (RECORD_MAX_BYTES + 1))

@@ -159,13 +159,16 @@ RECORD_MAX_BYTES = 256 * 1024
 def record(folder: Path, dest: Path) -> list[str]:
     """Copy a run's small text outputs (summaries, tables, run.json; no plots, nothing over
     ``RECORD_MAX_BYTES``) into ``dest`` (``docs/recorded/NAME``), replacing what was there, so
-    the figures the docs quote keep their numbers and provenance in git."""
+    the figures the docs quote keep their numbers and provenance in git. Only the files this
+    run's ``run.json`` lists (:func:`listed_outputs`, run.json included) are copied: a
+    researcher's own notes or an interrupted earlier run's leftovers in the folder are not
+    this run's to record."""
     import shutil
 
     if dest.exists():
         shutil.rmtree(dest)
     kept = []
-    for p in sorted(folder.rglob("*")):
+    for p in sorted(listed_outputs(folder)):
         if p.is_file() and p.suffix in RECORD_SUFFIXES and p.stat().st_size <= RECORD_MAX_BYTES:
             target = dest / p.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -174,9 +177,10 @@ def record(folder: Path, dest: Path) -> list[str]:
     return kept
 
 
-def earlier_outputs(folder: Path) -> list[Path]:
-    """The files an earlier run wrote into ``folder``, by its ``run.json``'s ``outputs``:
-    none without a readable run.json, and only names that stay inside the folder."""
+def listed_outputs(folder: Path) -> list[Path]:
+    """The files the run in ``folder`` wrote, by its ``run.json``'s ``outputs`` (run.json
+    lists itself): none without a readable run.json, and only names that stay inside the
+    folder."""
     try:
         listed = json.loads((folder / "run.json").read_text(encoding="utf-8")).get("outputs")
     except (OSError, ValueError, AttributeError):
@@ -193,11 +197,11 @@ def earlier_outputs(folder: Path) -> list[Path]:
 
 
 def clear_earlier_run(folder: Path) -> list[str]:
-    """Remove the files an earlier run into ``folder`` listed (:func:`earlier_outputs`) and
+    """Remove the files an earlier run into ``folder`` listed (:func:`listed_outputs`) and
     the sub-folders that leaves empty; return their names (relative to ``folder``). Nothing
     else is removed: a file the earlier run did not list is not the runner's to delete."""
     removed = []
-    for p in earlier_outputs(folder):
+    for p in listed_outputs(folder):
         if p.is_file() or p.is_symlink():
             p.unlink()
             removed.append(str(p.relative_to(folder)))
