@@ -405,10 +405,13 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         else:
             return decision("error", message=f"HiGHS stopped with {tc.name} "
                                              f"({'with' if has_incumbent else 'no'} incumbent)")
-        no_bound = "" if bound is not None else "; HiGHS has no lower bound yet"
+        # (a name of its own: ``no_bound`` is the function above, which a later round of
+        # this loop calls when its deadline passes -- rebinding it to this text made that
+        # call a TypeError that ended the whole CLI run, audit 10)
+        no_lb = "" if bound is not None else "; HiGHS has no lower bound yet"
         if not has_incumbent:
             return decision(status, bound=bound,
-                            message="time limit reached before HiGHS found a solution" + no_bound)
+                            message="time limit reached before HiGHS found a solution" + no_lb)
         t_load = time.perf_counter()
         results.solution_loader.load_vars()  # reading values back into Pyomo: part of highs_ms
         t3 = time.perf_counter()
@@ -435,13 +438,13 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                                         None if results.incumbent_objective is None
                                         else float(results.incumbent_objective) * obj_scale
                                         + obj_offset),
-                     "time limit reached" + no_bound if status == "time_limit" else None]
+                     "time limit reached" + no_lb if status == "time_limit" else None]
             return decision(status, choice, bound,
                             message="; ".join(n for n in notes if n) or None)
         if status == "time_limit":
             return decision(status, bound=bound, message=(
                 f"time limit reached; HiGHS's incumbent breaks the rule ({violations[0].what}) "
-                f"and was dropped" + no_bound))
+                f"and was dropped" + no_lb))
         if any(not v.cut for v in violations):
             recovered.append(next(v.what for v in violations if not v.cut) +
                              ", and so does every choice")
