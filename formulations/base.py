@@ -357,14 +357,20 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
     # the spec's 1e-9 × max(1, |objective|) does (a switch cost of 1e-8 was ignored)
     fine = any(0.0 < d < OBJECTIVE_FINE * max(1.0, least) for d in diffs)
     if big > OBJECTIVE_MAX or wide or fine:
-        if prune:
-            _prune_above_fastest(m, use, free, low)
+        upper = _prune_above_fastest(m, use, free, low) if prune else None
         for v in m.V:
             for k in free[v]:
                 use[v][k] -= low[v]
         m.objective_offset = offset = math.fsum(low.values())
         spread = max((c for cs in use.values() for c in cs), default=0.0)
-        limit = span_limit(max(offset, floor))
+        # the tolerance scale max(1, |optimum|) is at least max(offset, floor) when that is
+        # positive, and at least -upper when a decision passing every rule (the all-fastest
+        # one) has a negative objective upper < 0: then optimum <= upper < 0. Without the
+        # second, an accuracy weight making every objective negative kept the span at 1e6 in
+        # every floor round (the floor stayed negative), and the MILP answered `error` on a
+        # 2-node chain whose optimum is -1.9e12 (audit 10)
+        limit = span_limit(max(offset, floor, -upper if upper is not None and upper < 0
+                               else -math.inf))
         if spread > limit and prune:
             # restrict: rows beyond the span leave the model; a decision of the restricted
             # model proves optimal iff its objective is below offset + limit (each row left
@@ -395,17 +401,19 @@ def span_limit(least: float) -> float:
 
 
 def _prune_above_fastest(m: pyo.ConcreteModel, use: dict[str, list[float]],
-                         free: dict[str, list[int]], low: Mapping[str, float]) -> None:
+                         free: dict[str, list[int]], low: Mapping[str, float]
+                         ) -> float | None:
     """Exact pruning before scaling: when the all-fastest choice (position 0 everywhere)
     passes every exact rule check, its objective U bounds the optimum, and a row with
     ``use_vk − low_v > U − Σ_w low_w`` cannot be in an optimal decision (every decision with
     it costs more than U): it is fixed to 0 and leaves the objective (shrinking the span
-    HiGHS must resolve). A margin of 1e-9 relative keeps rounding from pruning a tie."""
+    HiGHS must resolve). A margin of 1e-9 relative keeps rounding from pruning a tie.
+    Returns U (None when the all-fastest choice is not in the model or breaks a rule)."""
     if any(not free[v] or free[v][0] != 0 for v in m.V):
-        return
+        return None
     fastest = {v: 0 for v in m.V}
     if any(check(fastest) for check in getattr(m, "rule_checks", [])):
-        return
+        return None
     upper = math.fsum(use[v][0] for v in m.V)
     base = math.fsum(low.values())
     gap = upper - base
@@ -419,6 +427,7 @@ def _prune_above_fastest(m: pyo.ConcreteModel, use: dict[str, list[float]],
             else:
                 keep.append(k)
         free[v] = keep
+    return upper
 
 
 def normalizing_scale(spread: float) -> float:
