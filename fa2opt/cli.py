@@ -53,6 +53,19 @@ def make_solver(method: str, flags: dict[str, Any]) -> Solver:
 
 
 def _solve_one(path: str, method: str, solver: Solver) -> Answer:
+    """The checked answer of ``method`` on the instance file ``path``: an ``error`` answer
+    naming the file for bad input, memory exhausted or an internal failure (a bug: its
+    exception named), so that one path's failure never costs the later paths their answers
+    (spec: one JSON object per line, in the given order)."""
+    try:
+        return _answer_one(path, method, solver)
+    except Exception as exc:  # noqa: BLE001 -- a bug, answered as such (InputError is not one)
+        return empty_answer("error", method, instance=path, message=(
+            f"{path}: internal error in method {method}: {type(exc).__name__}: {exc} "
+            f"(a bug in fa2opt; please report it with this instance)"))
+
+
+def _answer_one(path: str, method: str, solver: Solver) -> Answer:
     try:
         problem = Problem.from_instance(load_instance(path))
     except InputError as exc:
