@@ -188,7 +188,9 @@ class _Checker:
 
     def name(self, value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(field, f"must be a non-empty string (got {quote(value)})")
+            what = "a string with a character other than whitespace" if isinstance(value, str) \
+                and value else "a non-empty string"
+            raise self.fail(field, f"must be {what} (got {quote(value)})")
         try:  # JSON's \ud800 escapes decode to lone surrogates, which no UTF-8 output
             value.encode("utf-8")  # (a terminal, a CSV, a parquet table) can write
         except UnicodeEncodeError:
