@@ -1,7 +1,7 @@
-"""CLI answers audit 10 asked for. An internal failure of a method on one instance (a bug, not bad input) is answered as
-that path's ``error`` and the later paths still get their answers (spec: one JSON object
-per line, in the given order). Audit 10: a TypeError inside the MILP's time-limit handling
-ended a whole multi-path run with a traceback."""
+"""CLI answers audit 10 asked for. An internal failure of a method on one instance (a bug,
+not bad input) is answered as that path's ``error`` and the later paths still get their
+answers (spec: one JSON object per line, in the given order): a TypeError inside the MILP's
+time-limit handling had ended a whole multi-path run with a traceback."""
 
 from __future__ import annotations
 
