@@ -301,15 +301,48 @@ _OBJECTIVE_FLOOR: contextvars.ContextVar[float] = contextvars.ContextVar(
     "objective_floor", default=-math.inf)
 
 
+# A proven upper bound on the optimum objective: the objective of a decision that passes every
+# rule (found by an earlier round, formulations.solve). When it is negative, the optimum is
+# at most it, so the spec's tolerance scale max(1, |optimum|) is at least -ceiling and the
+# span may be OBJECTIVE_SPAN x -ceiling (objective_floor cannot widen it while the floor is
+# negative: an accuracy weight of 1e12 makes every objective about -1e12, audit 10).
+_OBJECTIVE_CEILING: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "objective_ceiling", default=math.inf)
+# Models built inside whole_model(...) keep every usable row (formulations.solve's solve of
+# the whole model when a restricted one settles nothing): "zero" gives them objective 0
+# (a feasibility problem, nothing to resolve), "approximate" the objective scaled as usual
+# but with no row left out (HiGHS's optimum is then only approximate: its decision is a
+# valid upper bound once it passes every rule, never an answer).
+_WHOLE_MODEL: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "whole_model", default=None)
+
+
 @contextlib.contextmanager
-def objective_floor(floor: float) -> Iterator[None]:
+def objective_floor(floor: float, ceiling: float = math.inf) -> Iterator[None]:
     """Models built inside take ``floor`` as a proven lower bound on the optimum objective
-    (:func:`objective_for_highs`)."""
+    and ``ceiling`` as a proven upper bound (the objective of a decision passing every
+    rule; :func:`objective_for_highs`)."""
     token = _OBJECTIVE_FLOOR.set(floor)
+    token_c = _OBJECTIVE_CEILING.set(ceiling)
     try:
         yield
     finally:
+        _OBJECTIVE_CEILING.reset(token_c)
         _OBJECTIVE_FLOOR.reset(token)
+
+
+@contextlib.contextmanager
+def whole_model(objective: str) -> Iterator[None]:
+    """Models built inside keep every usable row, with objective 0 (``objective`` "zero")
+    or the objective unrestricted ("approximate"); ``m.objective_approximate`` is set: HiGHS's
+    bound and optimality then say nothing exact about the objective."""
+    if objective not in ("zero", "approximate"):
+        raise ValueError(f"whole_model: objective {objective!r}")
+    token = _WHOLE_MODEL.set(objective)
+    try:
+        yield
+    finally:
+        _WHOLE_MODEL.reset(token)
 
 
 def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
@@ -333,15 +366,23 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
       with ``prune``, the rows beyond ``limit`` are fixed to 0 and
       ``m.objective_cutoff`` = Σ_v low_v + limit: a decision of this restricted model whose
       objective is below it is optimal for the whole (every decision holding a row left out
-      costs more), otherwise -- or when the restricted model is infeasible -- the MILP
-      answers ``error``; without ``prune``, ``m.objective_error`` says why it answers
-      ``error`` at once.
+      costs more), otherwise -- or when the restricted model is infeasible -- the optimum
+      is at least the cutoff, and :mod:`formulations.solve` rebuilds with a wider span
+      (:func:`objective_floor`: a floor or a negative ceiling bounding |optimum| further from
+      0; the whole model solved once for a decision or a proof of infeasibility), answering
+      ``error`` when nothing widens it; without ``prune``, ``m.objective_error`` says why it
+      answers ``error`` at once.
 
     Ordinary instances: offset 0, scale 1, the model as written.
 
     The answer's cost and objective are recomputed from the tables, never read from HiGHS."""
     m.objective_scale, m.objective_offset, m.objective_error = 1.0, 0.0, None
-    m.objective_cutoff = None
+    m.objective_cutoff = m.span_basis = None
+    whole = _WHOLE_MODEL.get()
+    m.objective_approximate = whole is not None
+    if whole == "zero":
+        xs = [x for v in m.V for x in m.xs[v]]
+        return linear(xs, [0.0] * len(xs))
     free = {v: [k for k, x in enumerate(m.xs[v]) if x.ub is None or x.ub > 0] for v in m.V}
     use = {v: [0.0] * len(coef[v]) for v in m.V}
     for v in m.V:
@@ -365,13 +406,16 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
         spread = max((c for cs in use.values() for c in cs), default=0.0)
         # the tolerance scale max(1, |optimum|) is at least max(offset, floor) when that is
         # positive, and at least -upper when a decision passing every rule (the all-fastest
-        # one) has a negative objective upper < 0: then optimum <= upper < 0. Without the
-        # second, an accuracy weight making every objective negative kept the span at 1e6 in
-        # every floor round (the floor stayed negative), and the MILP answered `error` on a
-        # 2-node chain whose optimum is -1.9e12 (audit 10)
-        limit = span_limit(max(offset, floor, -upper if upper is not None and upper < 0
-                               else -math.inf))
-        if spread > limit and prune:
+        # one, or an earlier round's: the ceiling) has a negative objective upper < 0: then
+        # optimum <= upper < 0. Without the second, an accuracy weight making every objective
+        # negative kept the span at 1e6 in every floor round (the floor stayed negative), and
+        # the MILP answered `error` on a 2-node chain whose optimum is -1.9e12 (audit 10)
+        upper = min(math.inf if upper is None else upper, _OBJECTIVE_CEILING.get())
+        m.span_basis = basis = max(offset, floor, -upper if upper < 0 else -math.inf)
+        limit = span_limit(basis)
+        if whole is not None:
+            pass  # every row stays: HiGHS's optimum is only approximate (whole_model)
+        elif spread > limit and prune:
             # restrict: rows beyond the span leave the model; a decision of the restricted
             # model proves optimal iff its objective is below offset + limit (each row left
             # out makes every decision holding it cost more): formulations.solve checks

@@ -74,6 +74,7 @@ the binaries into a choice and the exact re-check).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -99,7 +100,11 @@ RUN_GRACE_MAX_S = 5.0
 TOLERANCES = ("mip_feasibility_tolerance", "primal_feasibility_tolerance")
 LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without presolve
 # rebuilds with a raised objective floor (base.objective_floor): each lets 1e6x more span in,
-# and row objectives span at most ~1e62 (fa2opt.spec's ranges), so 16 always suffice
+# and row objectives span at most ~1e62 (fa2opt.spec's ranges), so 16 always suffice. With a
+# negative floor (an accuracy weight), a decision passing every rule with a negative objective
+# V widens the span instead (the ceiling: optimum <= V < 0); when the restricted model finds
+# none, the whole model is solved once for one, or for a proof of infeasibility
+# (MILPSolver._solve_whole). A round that would not widen the span is not run.
 MAX_FLOOR_ROUNDS = 16
 TINY_COEF = 1e-6  # a finish-time row coefficient below this: solved with and without presolve
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
@@ -193,24 +198,38 @@ class MILPSolver(Solver):
         with PauseGC():
             t0 = time.perf_counter()
             threads = process_threads(self.options.get("threads"))
-            floor, build_s = -math.inf, 0.0
+            floor, ceiling, build_s = -math.inf, math.inf, 0.0
+            whole_solved, known = False, None  # known: a whole-model decision's objective
             limit = self.options.get("time_limit")
             build_deadline = None if limit is None else t0 + limit + dp_grace_s(limit)
-            for _ in range(MAX_FLOOR_ROUNDS):
+
+            def build(whole: str | None = None) -> Any:
+                """The model (None when the time limit passed while building it)."""
+                nonlocal build_s
                 t1 = time.perf_counter()
                 try:
                     # the build checks the limit too (base.checked), a grace after it
-                    with base.objective_floor(floor), stop_at(build_deadline):
-                        model = form.build(problem)  # may raise InputError (extension keys)
+                    with base.objective_floor(floor, ceiling), stop_at(build_deadline), \
+                            (base.whole_model(whole) if whole
+                             else contextlib.nullcontext()):
+                        return form.build(problem)  # may raise InputError (extension keys)
                 except DPDeadline:
-                    extra["build_ms"] = (build_s + time.perf_counter() - t1) * 1e3
-                    extra["termination"] = "maxTimeLimit"
-                    return Decision("time_limit", lower_bound=None if floor == -math.inf
-                                    else floor, extra=extra, message=(
-                                        "time limit reached while building the model, "
-                                        "before HiGHS ran"))
-                build_s += time.perf_counter() - t1
-                extra["build_ms"] = build_s * 1e3
+                    return None
+                finally:
+                    build_s += time.perf_counter() - t1
+                    extra["build_ms"] = build_s * 1e3
+
+            def built_late() -> Decision:
+                extra["termination"] = "maxTimeLimit"
+                return Decision("time_limit", lower_bound=None if floor == -math.inf
+                                else floor, extra=extra, message=(
+                                    "time limit reached while building the model, "
+                                    "before HiGHS ran"))
+
+            for _ in range(MAX_FLOOR_ROUNDS):
+                model = build()
+                if model is None:
+                    return built_late()
                 # the time limit counts from before the build (solve_ms does): on a
                 # 10,000-node chain the build took 1-3 s that HiGHS's own limit then came on
                 # top of
@@ -218,21 +237,89 @@ class MILPSolver(Solver):
                                       started=t0, floor=floor)
                 # rows left out beyond the objective span, and nothing found below the
                 # cutoff: the optimum is at least the cutoff; rebuild with it as the floor,
-                # which lets rows up to 1e6 x it in (base.objective_floor)
+                # which lets rows up to 1e6 x it in (base.objective_floor), or with the
+                # objective of a decision found that passes every rule as the ceiling, which
+                # lets rows up to 1e6 x -it in when it is negative
                 raised = extra.pop("proven_floor", None)
-                if raised is None or raised <= floor:
+                upper = extra.pop("proven_upper", None)
+                if raised is None:
                     if getattr(model, "least_coef", 1.0) < TINY_COEF \
                             and found.status in ("optimal", "infeasible"):
                         found = self._without_presolve(problem, form, threads, found, t0,
-                                                       floor, build_deadline)
+                                                       floor, ceiling, build_deadline)
                     return found
-                floor = raised
+                floor = max(floor, raised)
+                if upper is not None:
+                    ceiling = min(ceiling, upper)
+                basis = max(1.0, getattr(model, "span_basis", None) or 1.0)
+                if upper is None and not whole_solved \
+                        and not _span_basis(floor, ceiling) > basis:
+                    # the restricted model has no decision and the floor does not widen the
+                    # span (it is negative): solve the whole model once, every row kept, for
+                    # a decision passing every rule (its objective bounds the optimum from
+                    # above, widening the span when negative) or a proof that none exists
+                    whole_solved = True
+                    seen = self._solve_whole(problem, form, threads, extra, build, t0, floor)
+                    if seen is None:
+                        return built_late()
+                    if seen.status != "optimal" or seen.choice is None:
+                        return seen  # infeasible (proven), time_limit (bound: floor), error
+                    known = (problem.cost(seen.choice) if seen.objective is None
+                             else seen.objective)
+                    if known < 0:
+                        ceiling = min(ceiling, known)
+                if not _span_basis(floor, ceiling) > basis:
+                    if known is not None and upper is None:
+                        # (the optimum may be near 0 while rows differ by up to 1e12 or more)
+                        high = min(ceiling, known)
+                        found.message = (
+                            f"HiGHS cannot resolve this objective: rows whose objective "
+                            f"exceeds the least possible one by more than "
+                            f"{base.OBJECTIVE_SPAN:.0e} x max(1, it) were left out, and "
+                            f"without them HiGHS finds no decision; the whole model has one "
+                            f"with objective {high:.6g}, so the optimum lies in "
+                            f"[{floor:.6g}, {high:.6g}], a range that does not keep "
+                            f"|optimum| far enough from 0 for HiGHS to resolve rows that far "
+                            f"apart; use --method fa2")
+                    return found
                 extra["floor_rounds"] = extra.get("floor_rounds", 0) + 1
             return found
 
+    def _solve_whole(self, problem: Problem, form: formulations.Formulation, threads: int,
+                     extra: dict[str, Any], build: Any, started: float, floor: float
+                     ) -> Decision | None:
+        """The whole model (every usable row; :func:`base.whole_model`) solved by
+        :func:`solve_exactly` (rule checks and cuts as ever) when a restricted model found
+        no decision: first with the objective unrestricted, whose decision -- HiGHS's
+        optimum only approximately, as the rows' objectives are too far apart -- passes every
+        rule and so bounds the optimum from above; when that solve finds none, once more
+        with objective 0, a feasibility problem HiGHS settles exactly: its ``infeasible``
+        (re-solved without presolve before it is trusted, as always) is the answer. Its
+        ``optimal`` is never the answer: the caller takes the decision's objective.
+        None when the time limit passed while building."""
+        extra["whole_model_solves"] = 0
+        seen = None
+        for objective in ("approximate", "zero"):
+            model = build(objective)
+            if model is None:
+                return None
+            extra["whole_model_solves"] += 1
+            seen = solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
+                                 extra, started=started, floor=floor)
+            extra.pop("proven_floor", None)
+            extra.pop("proven_upper", None)
+            if seen.status not in ("infeasible", "error"):
+                return seen
+        if seen.status == "infeasible":
+            seen.message = "; ".join(m for m in (seen.message, (
+                "a restricted model found no decision, and no decision of the whole model "
+                "(solved with objective 0) passes every rule")) if m)
+        return seen
+
     def _without_presolve(self, problem: Problem, form: formulations.Formulation,
                           threads: int, found: Decision, started: float,
-                          floor: float, build_deadline: float | None) -> Decision:
+                          floor: float, ceiling: float, build_deadline: float | None
+                          ) -> Decision:
         """``found`` or, if better, the decision of the same model solved without HiGHS's
         presolve. HiGHS 1.16 at the 1e-9 tolerance, on finish-time rows with coefficients
         below :data:`TINY_COEF`, cut off a feasible optimum with its presolve on one model
@@ -244,7 +331,7 @@ class MILPSolver(Solver):
         from formulations import base
 
         try:
-            with base.objective_floor(floor), stop_at(build_deadline):
+            with base.objective_floor(floor, ceiling), stop_at(build_deadline):
                 model = form.build(problem)
         except DPDeadline:
             return found
@@ -261,8 +348,15 @@ class MILPSolver(Solver):
         if other.status != "optimal" or not value(other) < value(found):
             return found
         more.pop("proven_floor", None)
+        more.pop("proven_upper", None)
         other.extra = {**found.extra, **more, "presolve_both": True}
         return other
+
+
+def _span_basis(floor: float, ceiling: float) -> float:
+    """The tolerance scale max(1, |optimum|) that a proven ``floor <= optimum <= ceiling``
+    guarantees (:func:`formulations.base.objective_for_highs` uses it for the span)."""
+    return max(1.0, floor, -ceiling if ceiling < 0 else -math.inf)
 
 
 def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:
@@ -336,6 +430,8 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     # rows beyond the objective span HiGHS resolves were left out (base.objective_for_highs):
     # the restricted model's answer holds only below this objective
     cutoff = getattr(model, "objective_cutoff", None)
+    # the whole model solved for a decision only (base.whole_model): no bound, no optimality
+    feasibility = getattr(model, "objective_approximate", False)
     beyond = ("HiGHS cannot resolve this objective: rows whose objective exceeds the least "
               f"possible one by more than {base.OBJECTIVE_SPAN:.0e} x max(1, it) "
               "were left out, and ")
@@ -387,7 +483,9 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
         # the model with any of the cuts is a relaxation of the spec's problem (its rows
         # widened, each cut removing only decisions the rule rejects): its bound stays valid
         last_bound = bound = bound if bound is not None else last_bound
-        if cutoff is not None:  # the restricted model's bound does not bound the whole
+        # the restricted model's bound does not bound the whole; a whole model solved for a
+        # decision only (objective 0 or approximate) bounds nothing exactly
+        if cutoff is not None or feasibility:
             last_bound = bound = None
         if tc == TC.convergenceCriteriaSatisfied and has_incumbent:
             status = "optimal"
@@ -430,12 +528,14 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             value = problem.cost(choice) if table_objective is None else table_objective(choice)
             if status == "optimal" and not value <= cutoff:
                 extra["proven_floor"] = cutoff  # min(value, any decision with a row left out)
+                extra["proven_upper"] = value  # the decision passes every rule
                 return decision("error", message=beyond + f"the best decision without them "
                                                           f"({value:.3g}) may not be optimal; "
                                                           f"use --method fa2")
         if not violations:
             notes = [_objective_warning(problem, choice, table_objective,
                                         None if results.incumbent_objective is None
+                                        or feasibility
                                         else float(results.incumbent_objective) * obj_scale
                                         + obj_offset),
                      "time limit reached" + no_lb if status == "time_limit" else None]
