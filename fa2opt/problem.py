@@ -88,17 +88,30 @@ class FlowGraph:
 
 
 def flow_graphs(instance: Instance) -> tuple[FlowGraph, ...]:
-    order = instance.topological_order
+    """Each flow's graph: its nodes in the instance's topological order, and per node its
+    in-flow predecessors in the instance's edge order (:meth:`Instance.flow_edges`'s).
+    From each node's in-edges, made once: O(E) plus O(Σ_{v ∈ f} (1 + in-degree v) +
+    |f| log |f|) per flow (scanning every edge per flow was O(F · E): 0.9 s on 3,000 flows
+    over 300 nodes). A node whose every in-edge comes from inside the flow (most nodes of
+    flows sharing a graph) shares one predecessor tuple with every such flow."""
+    rank = {v: i for i, v in enumerate(instance.topological_order)}
+    into: dict[str, list[tuple[str, float]]] = {}
+    for e in instance.edges:
+        into.setdefault(e.dst, []).append((e.src, e.latency_ms))
+    whole = {v: tuple(p) for v, p in into.items()}
+    tails = {v: frozenset([u for u, _ in p]) for v, p in into.items()}
     graphs = []
     for f in instance.flows:
-        members = set(f.nodes)
-        preds: dict[str, list[tuple[str, float]]] = {v: [] for v in members}
-        for e in instance.flow_edges(f):
-            preds[e.dst].append((e.src, e.latency_ms))
+        members = frozenset(f.nodes)
+        preds = {}
+        for v in members:
+            t = tails.get(v)
+            preds[v] = (() if t is None else whole[v] if t <= members
+                        else tuple([(u, d) for u, d in whole[v] if u in members]))
         graphs.append(FlowGraph(
             name=f.name, sla_ms=f.sla_ms,
-            nodes=tuple(v for v in order if v in members),
-            preds={v: tuple(p) for v, p in preds.items()},
+            nodes=tuple(sorted(members, key=rank.__getitem__)),
+            preds=preds,
         ))
     return tuple(graphs)
 
