@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from . import spec
+from .flow_matrix import flow_matrix
 from .model import Instance
 from .tables import NodeTable, PackedTables, node_tables, pack_tables
 
@@ -155,6 +158,9 @@ class Problem:
 
     def flow_latencies(self, choice: Mapping[str, int]) -> dict[str, float]:
         lat = self.latencies(choice)
+        matrix = flow_matrix(self.flows)  # many flows: all at once (the same bits)
+        if matrix is not None:
+            return dict(zip([g.name for g in self.flows], matrix.longest_paths(lat).tolist()))
         return {g.name: g.longest_path(lat) for g in self.flows}
 
     def meets_slas(self, choice: Mapping[str, int]) -> bool:
@@ -165,8 +171,16 @@ class Problem:
         """Each flow's latency by the spec's rule (``{flow: latency}``, the problem's flow
         order) when ``choice`` meets every SLA, else None: :meth:`meets_slas`'s one test,
         returning what it computed, so a checked decision's answer need not compute the
-        same flow latencies again (:func:`fa2opt.edge.decide_exact`). O(V + E) per flow."""
+        same flow latencies again (:func:`fa2opt.edge.decide_exact`). O(V + E) per flow; from
+        :data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows on every flow at once by the rule's
+        matrices (:mod:`fa2opt.flow_matrix`: the same bits, O(V) numpy steps)."""
         lat = self.latencies(choice)
+        matrix = flow_matrix(self.flows)
+        if matrix is not None:
+            paths = matrix.longest_paths(lat)
+            if not spec.meets(paths, np.asarray([g.sla_ms for g in self.flows])).all():
+                return None
+            return dict(zip([g.name for g in self.flows], paths.tolist()))
         out: dict[str, float] = {}
         for g in self.flows:
             x = g.longest_path(lat)

@@ -65,3 +65,61 @@ def test_the_backward_pass_gives_the_tails() -> None:
                                    3 + 2 + 4 + 0.25 + 5, 4 + 0.25 + 5, 5.0]
     assert tail[2, 1] == -np.inf and start[2, 1] == 0.0
     assert tail[0, 1] == 1 + 0.5 + 2 + 4 + 0.25 + 5 and start[0, 1] == 0.5 + 2 + 4 + 0.25 + 5
+
+
+def _loops(monkeypatch) -> None:
+    """From here on the per-flow loops decide (no flow count reaches the matrices)."""
+    monkeypatch.setattr(spec, "MATRIX_MIN_FLOWS", 10**9)
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_the_problem_s_checks_and_the_pruning_give_the_loops_bits(monkeypatch, k: int) -> None:
+    from fa2opt.flow_matrix import flow_matrix
+    from fa2opt.problem import Problem
+    from fa2opt.reductions import pruning
+
+    problem = Problem.from_instance(_instances()[k])
+    assert flow_matrix(problem.flows) is not None
+    rng = np.random.default_rng(k)
+    choices = [{v: int(rng.integers(len(t))) for v, t in problem.tables.items()}
+               for _ in range(6)] + [problem.fastest_choice()]
+    fast = {v: float(rng.uniform(0.1, 50.0)) for v in problem.tables}
+
+    def checks() -> tuple:
+        return ([problem.flow_latencies(c) for c in choices],
+                [problem.sla_latencies(c) for c in choices],
+                pruning._limits(problem.flows, fast), pruning.fronts(problem))
+
+    got = checks()
+    _loops(monkeypatch)
+    want = checks()
+    assert got == want
+    assert got[1][-1] is not None  # (the generated SLAs are feasible)
+
+
+def test_the_matrix_is_made_once_per_graphs_and_shared_by_their_copies() -> None:
+    from fa2opt.edge import with_margin
+    from fa2opt.flow_matrix import flow_matrix
+    from fa2opt.problem import Problem
+
+    problem = Problem.from_instance(_instances()[0])
+    m = flow_matrix(problem.flows)
+    assert flow_matrix(with_margin(problem, +1).flows) is m
+    assert flow_matrix(problem.flows[1:]) is not m  # other graphs: another matrix
+
+
+def test_graphs_that_are_not_induced_subgraphs_take_the_loops() -> None:
+    """A flow's graph lacking an edge of the union between two of its nodes: the matrices
+    would count it, so there are none."""
+    from dataclasses import replace
+
+    from fa2opt.flow_matrix import flow_matrix
+    from fa2opt.problem import Problem
+
+    problem = Problem.from_instance(_instances()[2])
+    flows = list(problem.flows)
+    g = flows[0]
+    v = next(v for v in g.nodes if g.preds[v])
+    flows[0] = replace(g, preds={**g.preds, v: g.preds[v][1:]})
+    assert flow_matrix(tuple(flows)) is None
+    assert flow_matrix(problem.flows) is not None
