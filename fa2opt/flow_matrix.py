@@ -12,7 +12,9 @@ That holds when every flow's graph is the union's subgraph induced on its nodes 
 :func:`fa2opt.problem.flow_graphs` makes: the instance's edges between the flow's nodes).
 :func:`flow_matrix` checks it (each flow's predecessor count equals the union edges
 between its nodes) and answers None otherwise, or for fewer than
-:data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows, or a union with a cycle: the caller then loops.
+:data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows, a union with a cycle, or where the loops are
+faster (:func:`fa2opt.spec.matrix_pays`: few nodes per flow over many edges): the caller
+then loops.
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ class FlowMatrix:
 
 def flow_matrix(flows: Sequence[Any]) -> FlowMatrix | None:
     """The :class:`FlowMatrix` of ``flows`` (:class:`fa2opt.problem.FlowGraph`\\ s), or None
-    where the loops decide (see the module doc). Made once per tuple of graphs: kept in the
-    first graph's shared cache (``_derived``, which its copies with other budgets share,
-    :func:`fa2opt.edge.with_margin`), with the other graphs' caches to recognise them by
-    identity -- O(F) per lookup. Made in O(V + E + Σ_f |f|), the last in C."""
+    where the loops decide (see the module doc). Made (or found wanting) once per tuple of
+    graphs: kept in the first graph's shared cache (``_derived``, which its copies with other
+    budgets share, :func:`fa2opt.edge.with_margin`), with the other graphs' caches to
+    recognise them by identity -- O(F) per lookup. Made in O(V + E + Σ_f |f|), the last in C."""
     if len(flows) < spec.MATRIX_MIN_FLOWS:
         return None
     derived = getattr(flows[0], "_derived", None)
@@ -87,6 +89,9 @@ def _build(flows: Sequence[Any]) -> FlowMatrix | None:
         count[j] = sum(map(len, g.preds.values()))
     names = sorted({v for v, _ in pairs})
     edges = sorted({(u, v, float(d)) for v, p in pairs for u, d in p})
+    slots = sum(map(len, [g.nodes for g in flows]))
+    if not spec.matrix_pays(len(names), len(edges), len(flows), slots + int(count.sum())):
+        return None  # (sparse flows over many edges: the loops are faster)
     order = topological_order(names, [(u, v) for u, v, _ in edges])
     if len(order) != len(names):  # a cycle in the union: the loops decide
         return None

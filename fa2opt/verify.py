@@ -5,8 +5,9 @@ delay, node latency, cost and every flow's longest path from the raw profile row
 plain scalar arithmetic, so a bug in the shared configuration table cannot hide itself.
 (Queueing models beyond the spec's three come from the registry.) Each flow's longest path
 is the spec's rule (:mod:`fa2opt.spec`) on the flow's subgraph rebuilt from the raw edges;
-from :data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows on, every flow's at once (the rule's
-matrices: the same bits, in O(V) numpy steps rather than O(Σ_f |f|) Python ones).
+for many flows sharing a graph, every flow's at once (the rule's matrices,
+:func:`fa2opt.spec.matrix_pays`: the same bits, in O(V) numpy steps rather than
+O(Σ_f |f|) Python ones).
 """
 
 from __future__ import annotations
@@ -155,13 +156,16 @@ class _Arrays:
 
 
 def _arrays(instance: Instance) -> _Arrays | None:
-    """:class:`_Arrays` of the instance from :data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows on
-    (None below, or when the graph has a cycle: then the per-flow loops). O(V + E + Σ_f |f|),
-    the last in C (``numpy.fromiter`` over a map)."""
-    if len(instance.flows) < spec.MATRIX_MIN_FLOWS:
+    """:class:`_Arrays` of the instance where the matrices pay (:func:`fa2opt.spec.
+    matrix_pays`, with 2 Σ_f |f| for the loops' steps); None elsewhere, or when the graph has a
+    cycle: then the per-flow loops. O(V + E + Σ_f |f|), the last in C (``numpy.fromiter``
+    over a map)."""
+    flows, edges = instance.flows, instance.edges
+    # (the loops here make three dicts per flow's node: two of the loops' steps each)
+    if len(flows) < spec.MATRIX_MIN_FLOWS or not spec.matrix_pays(
+            len(instance.nodes), len(edges), len(flows), 2 * sum(len(f.nodes) for f in flows)):
         return None
     names = [n.name for n in instance.nodes]
-    edges = instance.edges
     order = topological_order(names, [(e.src, e.dst) for e in edges])
     if len(order) != len(names):
         return None
