@@ -171,9 +171,9 @@ class Problem:
         """Each flow's latency by the spec's rule (``{flow: latency}``, the problem's flow
         order) when ``choice`` meets every SLA, else None: :meth:`meets_slas`'s one test,
         returning what it computed, so a checked decision's answer need not compute the
-        same flow latencies again (:func:`fa2opt.edge.decide_exact`). O(V + E) per flow; from
-        :data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows on every flow at once by the rule's
-        matrices (:mod:`fa2opt.flow_matrix`: the same bits, O(V) numpy steps)."""
+        same flow latencies again (:func:`fa2opt.edge.decide_exact`). O(V + E) per flow; for
+        many flows sharing a graph every flow at once by the rule's matrices
+        (:mod:`fa2opt.flow_matrix`: the same bits, O(V) numpy steps)."""
         lat = self.latencies(choice)
         matrix = flow_matrix(self.flows)
         if matrix is not None:

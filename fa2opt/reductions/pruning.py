@@ -141,9 +141,9 @@ def latency_limits(problem: Problem) -> dict[str, float]:
 
 
 def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, float]:
-    """:func:`latency_limits` from the nodes' fastest latencies ``fast``: per flow, or from
-    :data:`~fa2opt.spec.MATRIX_MIN_FLOWS` flows on for every flow at once
-    (:func:`_matrix_limits`, the same bits)."""
+    """:func:`latency_limits` from the nodes' fastest latencies ``fast``: per flow, or for
+    many flows sharing a graph every flow at once (:func:`_matrix_limits`, the same bits;
+    :mod:`fa2opt.flow_matrix`)."""
     matrix = flow_matrix(flows)
     if matrix is not None:
         return _matrix_limits(matrix, flows, fast)
