@@ -70,6 +70,7 @@ from typing import Any, Mapping, NamedTuple, Protocol, Sequence
 import numpy as np
 
 from . import cpu_kernels, kernels
+from .deadline import check_stage
 from .kernels import KernelCall, is_cupy
 
 
@@ -121,6 +122,7 @@ class DagStructure:
         pred_delay: list[float] = []
         sink_ptr, sink_slot = [0], []
         for g in flows:
+            check_stage()  # (a search's set-up: past a stage deadline in force it stops)
             base = len(slot_node)
             at = {v: base + i for i, v in enumerate(g.nodes)}
             has_succ = set()

@@ -91,8 +91,10 @@ class FA2Solver(Solver):
         if status == "time_limit":
             if choice is None:  # stopped inside the first DP: the all-fastest choice, if it
                 fastest = problem.fastest_choice()  # meets the rule, is an incumbent
-                if fastest is not None and problem.meets_slas(fastest):
+                met = None if fastest is None else problem.sla_latencies(fastest)
+                if met is not None:
                     choice = fastest
+                    lat = met  # (the answer's flow latencies, computed once)
             return Decision(status, choice, lower_bound=lb, message=first[0].message,
                             extra=extra, flow_latency_ms=lat or None)
         if status == "error":
@@ -125,21 +127,26 @@ class FA2Solver(Solver):
         t1 = time.perf_counter()
         front = None
         compiled = compiled_path(self.arithmetic)
+        limit = self.options.get("time_limit")
+        deadline = None if limit is None else (t1 if t0 is None else t0) + float(limit)
         if not compiled:
             front = pruned(problem)
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})
         t2 = time.perf_counter()
+        if deadline is not None and t2 > deadline:  # (pruning proves infeasibility, not more)
+            return Decision("time_limit", extra={"prune_ms": (t2 - t1) * 1e3}, message=(
+                f"stopped at the time limit ({limit} s) after the pruning, before a decision"))
         t3 = None
-        limit = self.options.get("time_limit")
-        deadline = None if limit is None else (t1 if t0 is None else t0) + float(limit)
         try:
             # the search checks ``deadline`` between DPs; a single DP stops a grace later
-            # (one whose fronts explode can otherwise run for minutes), and so does the
-            # transformation (a 4,000-node non-SP DAG's decomposition: 11 s). Without a
-            # limit no context is entered: a repeated decision takes ~0.02 ms, a context ~1 µs
+            # (one whose fronts explode can otherwise run for minutes). The stages between
+            # DPs stop at ``deadline`` itself (the transformation -- a 4,000-node non-SP
+            # DAG's decomposition: 11 s -- and the search's set-up: past it the search
+            # stops at once). Without a limit no context is entered: a repeated decision
+            # takes ~0.02 ms, a context ~1 µs
             with (nullcontext() if deadline is None
-                  else stop_at(deadline + dp_grace_s(float(limit)))):
+                  else stop_at(deadline + dp_grace_s(float(limit)), deadline)):
                 plan = plan_for(problem, self._cache, compiled)
                 t3 = time.perf_counter()
                 d = plan.decide(problem, self.arithmetic, deadline, cutoff, front)

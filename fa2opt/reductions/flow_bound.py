@@ -133,6 +133,7 @@ from collections import Counter
 import numpy as np
 
 from .. import cpu_kernels, pareto, spec
+from ..deadline import check_stage
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
@@ -331,6 +332,7 @@ class _Layout:
         self.plans: list[list[tuple]] = []
         base = 0  # the flow's first slot
         for g in graphs:
+            check_stage()  # (a set-up: 3,000 flows' layouts took 5 s past the limit)
             pos = {v: j for j, v in enumerate(g.nodes)}
             plan: list[list] = []
             t_of: list[int] = []  # per position: its finish-time column, −1 when substituted
@@ -417,6 +419,7 @@ def _slot_arrays(plans: list[list[tuple]]) -> dict[str, object]:
     slot_node, slot_flow, sink, first_out = [], [], [], []
     e_u, e_v, e_row, e_d, src_slot, src_row = [], [], [], [], [], []
     for f, plan in enumerate(plans):
+        check_stage()
         base = len(slot_node)
         for j, (vi, src, ins, first, is_sink) in enumerate(plan):
             slot_node.append(vi)

@@ -324,8 +324,8 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
         if not alive:
             break
         # a non-SP graph of thousands of nodes stalls thousands of times (seconds): a
-        # method's deadline in force (fa2opt.deadline.stop_at) stops it here
-        deadline.check()
+        # method's deadline in force for its stages (fa2opt.deadline.stop_at) stops it here
+        deadline.check_stage()
         # Stalled. A complete bipartite join (vertices with the same out- or in-neighbours
         # and the same label towards each) gets a junction vertex: exact, no duplication.
         if not tracking:  # the first stall: every live vertex keyed, changes tracked

@@ -1,0 +1,92 @@
+"""The work between DPs stops at the stage deadline (:func:`fa2opt.deadline.check_stage`).
+
+On 3,000 flows sharing a 300-node graph, ``fa2 --time-limit 0.5`` answered after 15 s of
+``solve_ms``: the decompositions of 3,000 flows, the search LP's layout and the incumbent's
+valuation ran unchecked (the DP grace covered only single DPs). fa2 now sets its stage
+deadline at the limit itself; these tests check that stages stop there *without doing the
+work* (a deadline already past), so they do not depend on this machine's speed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import fa2opt
+from fa2opt import plan as plan_module
+from fa2opt.dag_batch import DagStructure
+from fa2opt.deadline import DPDeadline, check_stage, stop_at
+from fa2opt.generate import many_flows, shared_flows
+from fa2opt.problem import Problem
+from fa2opt.reductions import clear_cache
+from fa2opt.reductions.flow_bound import _Layout
+
+
+def _shared() -> Problem:
+    return Problem.from_instance(shared_flows(np.random.default_rng(4), 60, 30))
+
+
+def test_check_stage_reads_the_stage_deadline_else_the_dp_one() -> None:
+    check_stage()  # nothing in force: nothing checked
+    now = time.perf_counter()
+    with stop_at(now + 60, stages=now - 1):
+        with pytest.raises(DPDeadline):
+            check_stage()
+    with stop_at(now - 1):  # no stage deadline: the DP deadline
+        with pytest.raises(DPDeadline):
+            check_stage()
+    with stop_at(now + 60):
+        check_stage()
+        with stop_at(None):  # an inner block without a deadline checks nothing
+            check_stage()
+
+
+def test_the_set_up_stages_stop_before_any_flow(monkeypatch) -> None:
+    """Past the stage deadline (the DP deadline far ahead), the plan's compilation, the LP's
+    layout and the batch structure raise before their first flow."""
+    problem = _shared()
+    seen: list[str] = []
+    real = plan_module.flow_decomposition
+    monkeypatch.setattr(plan_module, "flow_decomposition",
+                        lambda g, cache=True: seen.append(g.name) or real(g, cache))
+    now = time.perf_counter()
+    for stage in (lambda: plan_module.compile_plan(tuple(problem.tables), problem.flows, False),
+                  lambda: _Layout(problem.flows),
+                  lambda: DagStructure.from_problem(problem)):
+        with stop_at(now + 60, stages=now - 1), pytest.raises(DPDeadline):
+            stage()
+    assert seen == []
+    with stop_at(now + 60, stages=now + 60):  # (and they run before it)
+        plan_module.compile_plan(tuple(problem.tables), problem.flows, False)
+    assert len(seen) == len(problem.flows)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fa2_past_a_tiny_limit_answers_at_once_without_compiling(monkeypatch,
+                                                                 compiled: bool) -> None:
+    """A limit that has passed when the pruning ends (or, where the compiled tree DP
+    decides first, before the transformation): ``time_limit`` at once, no flow decomposed,
+    the all-fastest choice as the incumbent (verified by ``fa2opt.solve``) and the
+    relaxation's lower bound."""
+    from fa2opt import cpu_kernels, tree_kernel
+
+    if compiled and not cpu_kernels.warm_up():
+        pytest.skip("the compiled kernels do not run here")
+    monkeypatch.setattr(tree_kernel, "ENABLED", compiled)  # (off by default in the tests)
+    assert plan_module.compiled_path(fa2opt.get_solver("fa2").arithmetic) == compiled
+    assert (tree_kernel.kernel() is not None) == compiled
+    problem = _shared()
+    clear_cache()
+    seen: list[str] = []
+    real = plan_module.flow_decomposition
+    monkeypatch.setattr(plan_module, "flow_decomposition",
+                        lambda g, cache=True: seen.append(g.name) or real(g, cache))
+    answer = fa2opt.solve(problem, "fa2", time_limit=1e-9)
+    assert answer.status == "time_limit", (answer.status, answer.message)
+    assert seen == []
+    assert "pruning" in answer.message or "transformation" in answer.message
+    assert answer.has_decision and answer.cost == problem.cost(problem.fastest_choice())
+    assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
+    best = fa2opt.solve(problem, "fa2")  # (and without a limit the optimum, above the bound)
+    assert best.status == "optimal" and answer.lower_bound <= best.cost <= answer.cost
