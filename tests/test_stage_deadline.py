@@ -90,3 +90,37 @@ def test_fa2_past_a_tiny_limit_answers_at_once_without_compiling(monkeypatch,
     assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
     best = fa2opt.solve(problem, "fa2")  # (and without a limit the optimum, above the bound)
     assert best.status == "optimal" and answer.lower_bound <= best.cost <= answer.cost
+
+
+def test_the_lp_search_stops_inside_a_node_past_its_deadline(monkeypatch) -> None:
+    """A search node of a large component runs its LP, cut rounds, roundings (each a pass
+    over every flow per move) and strong branching: 0.4-0.8 s past a 0.5 s limit on 300 to
+    1,000 flows. The node now checks the deadline before its primal heuristics and before
+    its branching: here its LP ends past the deadline (slowed), so nothing after it runs,
+    and the answer keeps the node's bound."""
+    from fa2opt.reductions import flow_bound
+
+    problem = Problem.from_instance(many_flows(np.random.default_rng(2), 4, 4, 20))
+    limit = 0.3
+    real, calls = flow_bound.FlowLP.solve, []
+
+    def slow(self, *args, **kwargs):  # the root LP ends past the deadline
+        out = real(self, *args, **kwargs)
+        if not calls:
+            time.sleep(limit + 0.05)
+        calls.append(1)
+        return out
+
+    after: list[str] = []
+    monkeypatch.setattr(flow_bound.FlowLP, "solve", slow)
+    for name in ("rounding", "branch", "improve"):
+        monkeypatch.setattr(flow_bound.LPSearch, name,
+                            lambda *a, _n=name, **k: after.append(_n) or pytest.fail(_n))
+    answer = fa2opt.solve(problem, "fa2", time_limit=limit)
+    assert answer.status == "time_limit", (answer.status, answer.message)
+    assert "coupling-node search" in answer.message and after == [] and len(calls) == 1
+    assert answer.has_decision  # (the coupling nodes at their fastest, verified)
+    assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
+    monkeypatch.undo()
+    best = fa2opt.solve(problem, "fa2")
+    assert best.status == "optimal" and answer.lower_bound <= best.cost <= answer.cost

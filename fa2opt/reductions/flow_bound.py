@@ -809,7 +809,7 @@ def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tu
     for _ in range(GMI_ROUNDS):
         if stop is not None and time.perf_counter() > stop:
             break
-        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND)
+        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND, stop)
         if not cuts:
             break
         before = lp.value
@@ -1086,6 +1086,12 @@ class LPSearch:
             sol = lp.solve(ub)
         return sol
 
+    def past_deadline(self) -> bool:
+        """Whether the search's deadline (if any) has passed: checked before each node and
+        twice within one (before its primal heuristics and before its branching), so a
+        node of a large component does not run a second past the limit."""
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
     def tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree: PRUNE_TOL, or
         almost the cost grain when every cost is a multiple of it (nothing better than the
@@ -1149,6 +1155,8 @@ class LPSearch:
                     lp.out_ptr, lp.out_dst, lp.out_d)
             return pick
         for _ in range(len(lp.nodes)):
+            if self.past_deadline():  # (each move is a pass over every flow; the moves so
+                break  # far keep the choice within the budgets)
             start, tail = self.start_tail(lat[pick])
             room_slot = self.tight_budget[lp.slot_flow] - start - tail
             room = np.full(len(lp.nodes), INF)
@@ -1399,7 +1407,8 @@ class LPSearch:
         coupling candidates)."""
         lam, duals = root_sol
         every = np.ones(self.lp.n_lam)
-        self.value(self.rounding(lam, every))
+        if not self.past_deadline():  # (a primal heuristic: not past the limit)
+            self.value(self.rounding(lam, every))
         raw, val, mins = self.lp.bound_at(self.lp.flow_weights(duals, True), every)
         full = tuple((1 << (b - a)) - 1 for a, b in self.wcols)
         limit = self.exact.best - self.tol()
@@ -1577,6 +1586,10 @@ class LPSearch:
                 root_lb = lb
             if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
                 continue
+            if self.past_deadline():  # (a node's primal and branching can take a second)
+                heapq.heappush(heap, (lb, 0, masks, y, None))  # its bound stays a bound
+                timed_out = True
+                break
             picks = self.rounding(lam, ub) if lam is not None else self.fastest(masks)
             before = exact.best
             if (self.value(picks, (val, mins, y[1])) is None and lam is not None
@@ -1590,6 +1603,10 @@ class LPSearch:
                 root_lb = lb if self.explored == 1 else root_lb
             if lb >= exact.best - self.tol():
                 continue
+            if self.past_deadline():  # before strong branching's LPs
+                heapq.heappush(heap, (lb, 0, masks, y, None))
+                timed_out = True
+                break
             if exact.best < INF:
                 # (1) at this y plus r bounds a forced candidate; the ancestors' lb does not
                 tightened = self.fix_by_reduced_cost(masks, val, mins, raw, ub)
