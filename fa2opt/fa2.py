@@ -136,7 +136,7 @@ class FA2Solver(Solver):
         t2 = time.perf_counter()
         if deadline is not None and t2 > deadline:  # (pruning proves infeasibility, not more)
             return Decision("time_limit", extra={"prune_ms": (t2 - t1) * 1e3}, message=(
-                f"stopped at the time limit ({limit} s) after the pruning, before a decision"))
+                f"stopped at the time limit ({limit} s) before the transformation"))
         t3 = None
         try:
             # the search checks ``deadline`` between DPs; a single DP stops a grace later
