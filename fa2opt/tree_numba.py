@@ -258,6 +258,112 @@ def _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budg
     return True
 
 
+_DONE, _ROOM, _EMPTY, _TOO_BIG = 0, 1, 2, 3  # _fronts' outcomes
+
+
+@_jit
+def _fronts(i0, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap, rest, rn,
+            lam, lim, max_points, fl, fc, fa, fb, hl, hc, hy, px, start, end):
+    """The fronts of operations i0..hi into the pool from its point ``n`` on (:func:`_tree`'s
+    DP; it computes ``cap``, ``rest``, ``rn``, ``lam`` and ``lim``). Returns (outcome, i, n):
+    ``_DONE`` (n: the points in all), ``_EMPTY`` (operation i has no point), ``_TOO_BIG``,
+    or ``_ROOM``: operation i wants a pool (and heap) of n points -- grown, its front is
+    made again from start[i]. The arrays are never reassigned here (see :func:`_tree`)."""
+    for i in range(i0, hi + 1):
+        k = kind[i]
+        c = cap[i]
+        start[i] = n
+        if k == LEAF:
+            v = arg[i]
+            s, e = _span(v, fixed, row_ptr)
+            if n + e - s > fl.shape[0]:
+                return _ROOM, i, n + e - s
+            best = np.inf
+            for r in range(s, e):
+                if lat[r] > c:
+                    break
+                cr = cost[r] if fixed[v] < 0 else 0.0
+                if cr < best:
+                    best = cr
+                    if cr + lam * lat[r] + rest[i] <= lim and cr + rn[i] <= lim:
+                        fl[n], fc[n], fa[n], fb[n] = lat[r], cr, r - row_ptr[v], -1
+                        n += 1
+        elif k == DELAY:
+            if delay[arg[i]] <= c and lam * delay[arg[i]] + rest[i] <= lim and rn[i] <= lim:
+                if n + 1 > fl.shape[0]:
+                    return _ROOM, i, n + 1
+                fl[n], fc[n], fa[n], fb[n] = delay[arg[i]], 0.0, -1, -1
+                n += 1
+        else:
+            a0, a1, b0, b1 = start[left[i]], end[left[i]], start[right[i]], end[right[i]]
+            if k == SERIES:
+                # Pareto front of the pairs within the cap: each point y of B walks A
+                # (latency up, cost down) from its pointer px[y]; a heap on (latency, cost)
+                # pops the pairs in latency order; a pair cheaper than all before is kept
+                # (when it passes the bound), and its row jumps (bisection: A's costs
+                # descend) to the first x whose pair is cheaper than the best so far -- the
+                # skipped pairs are dominated now and stay so, as the best only falls
+                h = 0  # (the heap's b1 - b0 entries fit: they are fewer than the points)
+                for y in range(b0, b1):
+                    if fl[a0] + fl[y] <= c:
+                        h = _push(hl, hc, hy, h, fl[a0] + fl[y], fc[a0] + fc[y], y)
+                        px[y - b0] = a0
+                # (no pair kept costs lim - rest - lam * the least pair latency, or lim - rn, or more)
+                best = min(lim - rest[i] - lam * (fl[a0] + fl[b0]), lim - rn[i])
+                while h > 0:
+                    L, C, y = hl[0], hc[0], hy[0]
+                    h = _pop(hl, hc, hy, h)
+                    x = px[y - b0]
+                    if C < best:
+                        best = C
+                        if C + lam * L + rest[i] <= lim:
+                            if n == fl.shape[0]:
+                                return (_TOO_BIG if n >= max_points else _ROOM), i, n + 1
+                            fl[n], fc[n], fa[n], fb[n] = L, C, x, y
+                            n += 1
+                    lo_x, hi_x = x + 1, a1  # first x' > x with fc[x'] + fc[y] < best
+                    while lo_x < hi_x:
+                        mid = (lo_x + hi_x) >> 1
+                        if fc[mid] + fc[y] < best:
+                            hi_x = mid
+                        else:
+                            lo_x = mid + 1
+                    if lo_x < a1 and fl[lo_x] + fl[y] <= c:
+                        px[y - b0] = lo_x
+                        h = _push(hl, hc, hy, h, fl[lo_x] + fl[y], fc[lo_x] + fc[y], y)
+            else:
+                # parallel: at each latency threshold the last point of each front within
+                # it (the cheapest), advancing the front whose next point is faster
+                need = n + (a1 - a0) + (b1 - b0)
+                if need > max_points:
+                    return _TOO_BIG, i, n
+                if need > fl.shape[0]:
+                    return _ROOM, i, need
+                x, y = a0, b0
+                while True:
+                    L = max(fl[x], fl[y])
+                    C = fc[x] + fc[y]
+                    if C + lam * L + rest[i] <= lim and C + rn[i] <= lim:
+                        if n > start[i] and fl[n - 1] == L:
+                            n -= 1  # same latency, cheaper: replaces the last point
+                        fl[n], fc[n], fa[n], fb[n] = L, C, x, y
+                        n += 1
+                    nx = fl[x + 1] if x + 1 < a1 else np.inf
+                    ny = fl[y + 1] if y + 1 < b1 else np.inf
+                    if nx == np.inf and ny == np.inf:
+                        break
+                    if nx <= ny:
+                        x += 1
+                    if ny <= nx:
+                        y += 1
+        end[i] = n
+        if n == start[i]:
+            return _EMPTY, i, n
+        if n > max_points:
+            return _TOO_BIG, i, n
+    return _DONE, hi, n
+
+
 @_jit
 def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, budget,
           ext_ub, max_points, pick, lam_hint, lam_out):
@@ -337,113 +443,32 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
         rn[:] = 0.0
         lim = ext_ub + 1e-9 * abs(ext_ub) + 1e-300 if abs(ext_ub) < np.inf else np.inf
     # fronts, bottom-up, in one pool: latency ascending, cost strictly descending; fa/fb
-    # are a point's parts (pool indices; a leaf's table position in fa)
-    m = 64
+    # are a point's parts (pool indices; a leaf's table position in fa). The pool and the
+    # series merge's heap (hl, hc, hy: its entries; px: each row's pointer) are grown
+    # here, between calls of _fronts, which resumes at the operation that ran out of room:
+    # an array variable reassigned inside the operations' loop made Numba count references
+    # (atomically) on every pass through it, ~40% of the DP's time on small trees
+    m = max(256, 4 * n_ops)
     fl, fc = np.empty(m), np.empty(m)
     fa, fb = np.empty(m, np.int64), np.empty(m, np.int64)
+    hl, hc = np.empty(m), np.empty(m)
+    hy, px = np.empty(m, np.int64), np.empty(m, np.int64)
     start, end = np.empty(n_ops, np.int64), np.empty(n_ops, np.int64)
-    hl, hc = np.empty(0), np.empty(0)  # the series merge's heap, and each row's pointer
-    hy, px = np.empty(0, np.int64), np.empty(0, np.int64)
-    n = 0
-    for i in range(lo, hi + 1):
-        k = kind[i]
-        c = cap[i]
-        start[i] = n
-        if k == LEAF:
-            v = arg[i]
-            s, e = _span(v, fixed, row_ptr)
-            if n + e - s > fl.shape[0]:
-                fl, fc = _grow(fl, n + e - s), _grow(fc, n + e - s)
-                fa, fb = _grow(fa, n + e - s), _grow(fb, n + e - s)
-            best = np.inf
-            for r in range(s, e):
-                if lat[r] > c:
-                    break
-                cr = cost[r] if fixed[v] < 0 else 0.0
-                if cr < best:
-                    best = cr
-                    if cr + lam * lat[r] + rest[i] <= lim and cr + rn[i] <= lim:
-                        fl[n], fc[n], fa[n], fb[n] = lat[r], cr, r - row_ptr[v], -1
-                        n += 1
-        elif k == DELAY:
-            if delay[arg[i]] <= c and lam * delay[arg[i]] + rest[i] <= lim and rn[i] <= lim:
-                if n + 1 > fl.shape[0]:
-                    fl, fc, fa, fb = _grow(fl, n + 1), _grow(fc, n + 1), _grow(fa, n + 1), _grow(fb, n + 1)
-                fl[n], fc[n], fa[n], fb[n] = delay[arg[i]], 0.0, -1, -1
-                n += 1
-        else:
-            a0, a1, b0, b1 = start[left[i]], end[left[i]], start[right[i]], end[right[i]]
-            if k == SERIES:
-                # Pareto front of the pairs within the cap: each point y of B walks A
-                # (latency up, cost down) from its pointer px[y]; a heap on (latency, cost)
-                # pops the pairs in latency order; a pair cheaper than all before is kept
-                # (when it passes the bound), and its row jumps (bisection: A's costs
-                # descend) to the first x whose pair is cheaper than the best so far -- the
-                # skipped pairs are dominated now and stay so, as the best only falls
-                nb = b1 - b0
-                if hy.shape[0] < nb:
-                    hl, hc = np.empty(2 * nb), np.empty(2 * nb)
-                    hy, px = np.empty(2 * nb, np.int64), np.empty(2 * nb, np.int64)
-                h = 0
-                for y in range(b0, b1):
-                    if fl[a0] + fl[y] <= c:
-                        h = _push(hl, hc, hy, h, fl[a0] + fl[y], fc[a0] + fc[y], y)
-                        px[y - b0] = a0
-                # (no pair kept costs lim - rest - lam * the least pair latency, or lim - rn, or more)
-                best = min(lim - rest[i] - lam * (fl[a0] + fl[b0]), lim - rn[i])
-                while h > 0:
-                    L, C, y = hl[0], hc[0], hy[0]
-                    h = _pop(hl, hc, hy, h)
-                    x = px[y - b0]
-                    if C < best:
-                        best = C
-                        if C + lam * L + rest[i] <= lim:
-                            if n == fl.shape[0]:
-                                if n >= max_points:
-                                    return TOO_BIG
-                                fl, fc, fa, fb = _grow(fl, n + 1), _grow(fc, n + 1), _grow(fa, n + 1), _grow(fb, n + 1)
-                            fl[n], fc[n], fa[n], fb[n] = L, C, x, y
-                            n += 1
-                    lo_x, hi_x = x + 1, a1  # first x' > x with fc[x'] + fc[y] < best
-                    while lo_x < hi_x:
-                        mid = (lo_x + hi_x) >> 1
-                        if fc[mid] + fc[y] < best:
-                            hi_x = mid
-                        else:
-                            lo_x = mid + 1
-                    if lo_x < a1 and fl[lo_x] + fl[y] <= c:
-                        px[y - b0] = lo_x
-                        h = _push(hl, hc, hy, h, fl[lo_x] + fl[y], fc[lo_x] + fc[y], y)
-            else:
-                # parallel: at each latency threshold the last point of each front within
-                # it (the cheapest), advancing the front whose next point is faster
-                need = n + (a1 - a0) + (b1 - b0)
-                if need > max_points:
-                    return TOO_BIG
-                if need > fl.shape[0]:
-                    fl, fc, fa, fb = _grow(fl, need), _grow(fc, need), _grow(fa, need), _grow(fb, need)
-                x, y = a0, b0
-                while True:
-                    L = max(fl[x], fl[y])
-                    C = fc[x] + fc[y]
-                    if C + lam * L + rest[i] <= lim and C + rn[i] <= lim:
-                        if n > start[i] and fl[n - 1] == L:
-                            n -= 1  # same latency, cheaper: replaces the last point
-                        fl[n], fc[n], fa[n], fb[n] = L, C, x, y
-                        n += 1
-                    nx = fl[x + 1] if x + 1 < a1 else np.inf
-                    ny = fl[y + 1] if y + 1 < b1 else np.inf
-                    if nx == np.inf and ny == np.inf:
-                        break
-                    if nx <= ny:
-                        x += 1
-                    if ny <= nx:
-                        y += 1
-        end[i] = n
-        if n == start[i]:
+    i, n = lo, 0
+    while True:
+        status, i, n = _fronts(i, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
+                               fixed, cap, rest, rn, lam, lim, max_points, fl, fc, fa, fb, hl,
+                               hc, hy, px, start, end)
+        if status == _DONE:
+            break
+        if status == _EMPTY:
             return -1.0
-        if n > max_points:
+        if status == _TOO_BIG:
             return TOO_BIG
+        m = max(2 * fl.shape[0], n)  # (_ROOM: n points wanted; op i from start[i] again)
+        fl, fc, fa, fb = _grow(fl, m), _grow(fc, m), _grow(fa, m), _grow(fb, m)
+        hl, hc, hy, px = _grow(hl, m), _grow(hc, m), _grow(hy, m), _grow(px, m)
+        n = start[i]
     # the root's cheapest point within the budget: its last with latency ≤ budget
     r = end[hi] - 1
     while r >= start[hi] and fl[r] > budget:
