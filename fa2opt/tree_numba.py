@@ -22,7 +22,6 @@ from .tree_kernel import DELAY, LEAF, PARALLEL, SERIES, TOO_BIG, TOO_MANY
 # change must be made here as well (which invalidates the cache), or this import fails.
 if (LEAF, DELAY, SERIES, PARALLEL, TOO_BIG, TOO_MANY) != (0, 1, 2, 3, -2.0, -3.0):
     raise ImportError("fa2opt.tree_kernel's program codes changed: update fa2opt/tree_numba.py")
-GREEDY_STEPS = 16  # bisection steps of the Lagrangian greedy bound (_greedy_bound)
 _jit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, nogil=True, inline="always")
 
@@ -115,34 +114,66 @@ def _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, rows, val
 
 
 @_jit
-def _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
+def _hulls(lo, hi, kind, arg, lat, cost, row_ptr, fixed, cap, hp, he, hv, hs, sl):
+    """Each leaf's rows within its cap (its fastest row always) that are alone the least in
+    cost + lam * latency for some lam ≥ 0, or are the faster of a tie: the lower convex
+    hull of its Pareto rows, fastest first, leaf i's as ``hv[hp[i]:he[i]]`` (rows), with
+    ``hs[t]`` the multiplier at which vertex t and the next (slower, cheaper) one tie --
+    decreasing along a hull. Every such multiplier also into ``sl``; returns their number."""
+    K = ns = 0
+    for i in range(lo, hi + 1):
+        if kind[i] != LEAF:
+            continue
+        s, e = _span(arg[i], fixed, row_ptr)
+        hp[i] = K
+        hv[K] = s
+        K += 1
+        for r in range(s + 1, e):
+            if lat[r] > cap[i]:
+                break
+            if cost[r] >= cost[hv[K - 1]]:  # (rows sorted by (latency, cost): not cheaper)
+                continue
+            while K - hp[i] >= 2:  # the last vertex on or above the segment to r: not one
+                x, y = hv[K - 2], hv[K - 1]
+                if (cost[y] - cost[x]) * (lat[r] - lat[x]) >= (cost[r] - cost[x]) * (lat[y] - lat[x]):
+                    K -= 1
+                else:
+                    break
+            hv[K] = r
+            K += 1
+        he[i] = K
+        for t in range(hp[i], K - 1):
+            hs[t] = (cost[hv[t]] - cost[hv[t + 1]]) / (lat[hv[t + 1]] - lat[hv[t]])
+            sl[ns] = hs[t]
+            ns += 1
+    return ns
+
+
+@_jit
+def _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, hp, he, hv, hs,
                     lam, val, rows):
-    """Operations lo..hi: each free leaf at its row within its cap least in cost + lam *
-    latency (ties: the faster), into ``rows`` (per node); returns (the root's latency, the
-    choice's cost) (:func:`_evaluate`, into ``val``)."""
+    """Operations lo..hi: each leaf at the vertex of its hull (:func:`_hulls`) least in
+    cost + lam * latency (ties: the faster), into ``rows`` (per node); returns (the root's
+    latency, the choice's cost) (:func:`_evaluate`, into ``val``). Both are monotone in lam
+    (each leaf's row only gets faster and dearer as lam grows)."""
     for i in range(lo, hi + 1):
         if kind[i] == LEAF:
-            s, e = _span(arg[i], fixed, row_ptr)
-            b, bv = s, cost[s] + lam * lat[s]
-            for r in range(s + 1, e):
-                if lat[r] > cap[i]:
-                    break
-                w = cost[r] + lam * lat[r]
-                if w < bv:
-                    b, bv = r, w
-            rows[arg[i]] = b
+            t = hp[i]
+            while t + 1 < he[i] and lam < hs[t]:
+                t += 1
+            rows[arg[i]] = hv[t]
     return _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, rows, val)
 
 
 @_jit
-def _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, rows, val):
+def _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, rows, val, so, sa, sp):
     """Slack filling of the choice ``rows`` (per node; ``val``: its operations' latencies)
     of the tree rooted at ``hi``: top-down from the root's ``budget``, each free leaf moved
     to its cheapest row within what it may take; a series' left part first, given what its
     right part takes now, then the right part, given what the left took; a parallel's
     parts each within the parallel's allowance. Updates ``rows`` and ``val``. An explicit
-    stack of (operation, allowance, phase): no recursion, whatever the depth."""
-    so, sa, sp = np.empty(hi + 1, np.int64), np.empty(hi + 1), np.empty(hi + 1, np.int64)
+    stack of (operation, allowance, phase) in ``so``, ``sa``, ``sp`` (≥ hi + 1 entries
+    each): no recursion, whatever the depth."""
     so[0], sa[0], sp[0] = hi, budget, 0
     top = 1
     while top > 0:
@@ -175,54 +206,55 @@ def _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, rows, va
 
 @_jit
 def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, cap,
-                  budget, val, lam_hint):
+                  budget, val, lam_hint, rows, best, hp, he, hv, hs, sl, so, sa, sp):
     """(ub, lam): the least cost of the Lagrangian greedy choices (:func:`_greedy_latency`)
-    within ``budget`` over a bisection on the multiplier, the best then slack-filled
-    (:func:`_fill`; kept when it still fits), and its multiplier ((inf, 0) if none fits).
-    ``lam_hint`` ≥ 0: that multiplier alone, no bisection (an enumeration's later
-    combinations reuse the first's: any multiplier gives valid bounds; (inf, lam_hint)
-    if its choice does not fit). ``val``: scratch (the operations' latencies)."""
-    rows = np.empty(row_ptr.shape[0] - 1, np.int64)
-    best = np.empty_like(rows)
-    L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
-                           0.0, val, rows)
+    within ``budget``, the best then slack-filled (:func:`_fill`; kept when it still fits),
+    and its multiplier ((inf, 0) if none fits). The choice only changes where two vertices
+    of a leaf's hull tie (:func:`_hulls`), and its cost only grows with the multiplier: the
+    cheapest within the budget is at the least such multiplier (or 0) where it fits, found
+    by bisection on their sorted list -- ~log2(hull edges) passes. ``lam_hint`` ≥ 0: that
+    multiplier alone, no search (an enumeration's later combinations reuse the first's:
+    any multiplier gives valid bounds; (inf, lam_hint) if its choice does not fit).
+    ``val``, ``rows``, ``best`` (a row per node), ``hp``, ``he`` (per operation), ``hv``,
+    ``hs``, ``sl`` (as many as the leaves' rows), ``so``, ``sa``, ``sp``: scratch."""
+    ns = _hulls(lo, hi, kind, arg, lat, cost, row_ptr, fixed, cap, hp, he, hv, hs, sl)
+    L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, hp, he, hv,
+                           hs, 0.0, val, rows)
     if L <= budget:
         return C, 0.0
     if lam_hint >= 0.0:  # that multiplier alone
-        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
-                               cap, lam_hint, val, rows)
+        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, hp, he,
+                               hv, hs, lam_hint, val, rows)
         if L > budget:
             return np.inf, lam_hint
         ub, lam = C, lam_hint
         best[:] = rows
-    else:  # a multiplier that fits (the fastest rows fit if anything does), then bisection
-        ub, lam = np.inf, 0.0
-        hi_lam = 1.0
-        for _ in range(64):
-            L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
-                                   fixed, cap, hi_lam, val, rows)
+    else:  # the largest multiplier (every leaf at its fastest row), then bisection
+        if ns == 0:
+            return np.inf, 0.0
+        sl[:ns].sort()
+        L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, hp, he,
+                               hv, hs, sl[ns - 1], val, rows)
+        if L > budget:
+            return np.inf, 0.0
+        ub, lam = C, sl[ns - 1]
+        best[:] = rows
+        a, b = -1, ns - 1  # sl[a] (0 at -1) does not fit, sl[b] does
+        while b - a > 1:
+            mid = (a + b) >> 1
+            L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, hp,
+                                   he, hv, hs, sl[mid], val, rows)
             if L <= budget:
-                ub, lam = C, hi_lam
+                b = mid
+                ub, lam = C, sl[mid]
                 best[:] = rows
-                break
-            hi_lam *= 8.0
-        if ub == np.inf:
-            return ub, 0.0
-        lo_lam = 0.0
-        for _ in range(GREEDY_STEPS):
-            mid = 0.5 * (lo_lam + hi_lam)
-            L, C = _greedy_latency(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
-                                   fixed, cap, mid, val, rows)
-            if L <= budget:
-                hi_lam = mid
-                if C < ub:
-                    ub, lam = C, mid
-                    best[:] = rows
             else:
-                lo_lam = mid
+                a = mid
+        if not abs(lam) < np.inf:  # (extreme costs: a multiplier with no use as a bound)
+            lam = 0.0
     # the best choice's latencies, then its slack filled and checked by its own sums
     _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, best, val)
-    _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, best, val)
+    _fill(hi, kind, left, right, arg, free, lat, cost, row_ptr, budget, best, val, so, sa, sp)
     L, total = _evaluate(lo, hi, kind, left, right, arg, delay, lat, cost, fixed, best, val)
     if L <= budget and total < ub:
         ub = total
@@ -230,14 +262,14 @@ def _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_pt
 
 
 @_jit
-def _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budget, cap):
+def _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budget, cap, mn,
+          fast):
     """Each operation's cap into ``cap``, top-down from the root's ``budget``: what it may
     take with its series siblings at their least latency (every leaf at its fastest row);
     each level loosened by tol (keeping a point too many is harmless, dropping one is not);
     an operation shared by several parents (node reduction's copies) takes the loosest.
-    False when some leaf has no row at all."""
-    mn = np.empty(hi + 1)  # least latency of each operation
-    fast = np.empty(row_ptr.shape[0] - 1, np.int64)
+    False when some leaf has no row at all. ``mn`` (per operation: its least latency),
+    ``fast`` (per node): scratch."""
     for i in range(lo, hi + 1):
         if kind[i] == LEAF:
             s, e = _span(arg[i], fixed, row_ptr)
@@ -365,17 +397,67 @@ def _fronts(i0, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
 
 
 @_jit
+def _lower(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap, lam, sub, g):
+    """Each operation's lower bounds (:func:`_tree`): ``sub`` (its free leaves at their
+    cheapest rows within their caps) and ``g`` (≤ the least cost + lam * latency of its
+    choices within the caps). False when some leaf has no row within its cap."""
+    for i in range(lo, hi + 1):
+        k = kind[i]
+        if k == LEAF:
+            v = arg[i]
+            s, e = _span(v, fixed, row_ptr)
+            best, bg = np.inf, np.inf
+            for r in range(s, e):
+                if lat[r] > cap[i]:
+                    break
+                c = cost[r] if fixed[v] < 0 else 0.0
+                best = min(best, c)
+                bg = min(bg, c + lam * lat[r])
+            if best == np.inf:
+                return False
+            sub[i], g[i] = best, bg
+        elif k == DELAY:
+            sub[i], g[i] = 0.0, lam * delay[arg[i]]
+        elif k == SERIES:
+            sub[i], g[i] = sub[left[i]] + sub[right[i]], g[left[i]] + g[right[i]]
+        else:
+            sub[i] = sub[left[i]] + sub[right[i]]
+            g[i] = max(g[left[i]] + sub[right[i]], sub[left[i]] + g[right[i]])
+    return True
+
+
+@_jit
+def _workspace(kind, arg, row_ptr, n_ops):
+    """Scratch for :func:`_tree` on the trees of operations 0..n_ops-1, made once per call
+    of the kernel, not once per tree (each array was an allocation, ~30 a tree): per
+    operation 8 float and 8 integer rows, per node 3 integer rows, for the hulls
+    (:func:`_hulls`) as many entries as the leaves' rows, and the pool's first rows (4
+    float, 4 integer: _tree grows its own copy when it needs more)."""
+    M = 0
+    for i in range(n_ops):
+        if kind[i] == LEAF:
+            M += row_ptr[arg[i] + 1] - row_ptr[arg[i]]
+    m = max(256, 4 * n_ops)
+    V = row_ptr.shape[0] - 1
+    return (np.empty((8, n_ops)), np.empty((8, n_ops), np.int64), np.empty((3, V), np.int64),
+            np.empty(M, np.int64), np.empty(M), np.empty(M), np.empty((4, m)),
+            np.empty((4, m), np.int64))
+
+
+@_jit
 def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed, budget,
-          ext_ub, max_points, pick, lam_hint, lam_out):
+          ext_ub, max_points, pick, lam_hint, lam_out, ws):
     """The exact DP of the tree of operations lo..hi (root hi) on ``budget``: the least
     cost of its free leaves, each free node's table position written into ``pick``; -1.0
     when no choice fits, or none costs at most ``ext_ub`` (an external bound: a choice
     above it is not wanted); ``TOO_BIG`` past ``max_points`` points (``pick`` then
     unwritten). ``lam_hint``: :func:`_greedy_bound`'s; the multiplier used goes into
-    ``lam_out[0]``."""
-    n_ops = hi + 1
-    cap = np.empty(n_ops)
-    if not _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budget, cap):
+    ``lam_out[0]``. ``ws``: scratch (:func:`_workspace`)."""
+    wf, wi, wv, hv, hs, sl, pf, pi = ws
+    cap, val, sub, g, rest, rn, mn, sa = wf[0], wf[1], wf[2], wf[3], wf[4], wf[5], wf[6], wf[7]
+    start, end, so, sp, hp, he, fso, fsp = wi[0], wi[1], wi[2], wi[3], wi[4], wi[5], wi[6], wi[7]
+    if not _caps(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, budget, cap,
+                 mn, wv[2]):
         return -1.0
     # Lagrangian cost bound. ub: a feasible choice's cost (or ext_ub, if less), lam: its
     # multiplier (_greedy_bound). For any choice x through point p = (l, c) of operation i,
@@ -390,35 +472,33 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     # with several parents (node reduction's copies) takes the least of each. So p is in no
     # feasible choice costing ≤ ub when c + lam l + rest[i] or c + rn[i] exceeds ub
     # (loosened by 1e-9 of ub), and neither is any point it dominates
-    val = np.empty(n_ops)
-    ub, lam = _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr,
-                            fixed, cap, budget, val, lam_hint)
-    lam_out[0] = lam
+    #
+    # With an external bound (an enumeration's best so far), the tree's own lower bounds
+    # first: sub[root] (every free leaf at its cheapest row within its cap) and, with the
+    # enumeration's multiplier, g[root] - lam budget; a tree that cannot beat ext_ub by
+    # them is done before its greedy and its fronts (-1.0: none costs at most ext_ub)
+    lam = max(lam_hint, 0.0)
+    if abs(ext_ub) < np.inf:
+        if not _lower(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
+                      lam, sub, g):
+            return -1.0
+        xlim = ext_ub + 1e-9 * abs(ext_ub) + 1e-300
+        if sub[hi] > xlim or g[hi] - lam * budget > xlim:
+            return -1.0
+    else:
+        lam = -1.0  # (nothing computed yet)
+    ub, lam_g = _greedy_bound(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr,
+                              fixed, cap, budget, val, lam_hint, wv[0], wv[1], hp, he, hv, hs,
+                              sl, fso, sa, fsp)
+    lam_out[0] = lam_g
     ub = min(ub, ext_ub)
-    sub, g = np.empty(n_ops), np.empty(n_ops)
-    for i in range(lo, hi + 1):
-        k = kind[i]
-        if k == LEAF:
-            v = arg[i]
-            s, e = _span(v, fixed, row_ptr)
-            best, bg = np.inf, np.inf
-            for r in range(s, e):
-                if lat[r] > cap[i]:
-                    break
-                c = cost[r] if fixed[v] < 0 else 0.0
-                best = min(best, c)
-                bg = min(bg, c + lam * lat[r])
-            if best == np.inf:
-                return -1.0
-            sub[i], g[i] = best, bg
-        elif k == DELAY:
-            sub[i], g[i] = 0.0, lam * delay[arg[i]]
-        elif k == SERIES:
-            sub[i], g[i] = sub[left[i]] + sub[right[i]], g[left[i]] + g[right[i]]
-        else:
-            sub[i] = sub[left[i]] + sub[right[i]]
-            g[i] = max(g[left[i]] + sub[right[i]], sub[left[i]] + g[right[i]])
-    rest, rn = np.full(n_ops, np.inf), np.full(n_ops, np.inf)
+    if lam_g != lam:
+        lam = lam_g
+        if not _lower(lo, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap,
+                      lam, sub, g):
+            return -1.0
+    rest[lo:hi + 1] = np.inf
+    rn[lo:hi + 1] = np.inf
     rest[hi] = rn[hi] = -lam * budget
     for i in range(hi, lo - 1, -1):
         if kind[i] == SERIES:
@@ -448,12 +528,8 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     # here, between calls of _fronts, which resumes at the operation that ran out of room:
     # an array variable reassigned inside the operations' loop made Numba count references
     # (atomically) on every pass through it, ~40% of the DP's time on small trees
-    m = max(256, 4 * n_ops)
-    fl, fc = np.empty(m), np.empty(m)
-    fa, fb = np.empty(m, np.int64), np.empty(m, np.int64)
-    hl, hc = np.empty(m), np.empty(m)
-    hy, px = np.empty(m, np.int64), np.empty(m, np.int64)
-    start, end = np.empty(n_ops, np.int64), np.empty(n_ops, np.int64)
+    fl, fc, hl, hc = pf[0], pf[1], pf[2], pf[3]
+    fa, fb, hy, px = pi[0], pi[1], pi[2], pi[3]
     i, n = lo, 0
     while True:
         status, i, n = _fronts(i, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
@@ -465,10 +541,14 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
             return -1.0
         if status == _TOO_BIG:
             return TOO_BIG
-        m = max(2 * fl.shape[0], n)  # (_ROOM: n points wanted; op i from start[i] again)
-        fl, fc, fa, fb = _grow(fl, m), _grow(fc, m), _grow(fa, m), _grow(fb, m)
-        hl, hc, hy, px = _grow(hl, m), _grow(hc, m), _grow(hy, m), _grow(px, m)
-        n = start[i]
+        # _ROOM: n points wanted; the pool (this tree's own copy) grown, op i made again
+        n, m = start[i], max(2 * pf.shape[1], n)
+        pf2, pi2 = np.empty((4, m)), np.empty((4, m), np.int64)
+        pf2[:2, :n] = pf[:2, :n]
+        pi2[:2, :n] = pi[:2, :n]
+        pf, pi = pf2, pi2
+        fl, fc, hl, hc = pf[0], pf[1], pf[2], pf[3]
+        fa, fb, hy, px = pi[0], pi[1], pi[2], pi[3]
     # the root's cheapest point within the budget: its last with latency ≤ budget
     r = end[hi] - 1
     while r >= start[hi] and fl[r] > budget:
@@ -477,7 +557,6 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
         return -1.0
     total = fc[r]
     # backtrack: (operation, point) pairs on an explicit stack, into free operations only
-    so, sp = np.empty(n_ops, np.int64), np.empty(n_ops, np.int64)
     so[0], sp[0] = hi, r
     top = 1
     while top > 0:
@@ -506,11 +585,12 @@ def _candidates(kind, left, right, arg, delay, roots, budgets, lat, cost, row_pt
     choice fits). ``fixed``: all -1 (scratch for the caps)."""
     V, W = row_ptr.shape[0] - 1, coupling.shape[0]
     limit = np.full(V, np.inf)
-    cap = np.empty(roots[roots.shape[0] - 1] + 1)
+    cap, mn = np.empty(roots[roots.shape[0] - 1] + 1), np.empty(roots[roots.shape[0] - 1] + 1)
+    fast = np.empty(V, np.int64)
     for f in range(roots.shape[0]):
         lo = roots[f - 1] + 1 if f > 0 else 0
         if not _caps(lo, roots[f], kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
-                     budgets[f], cap):
+                     budgets[f], cap, mn, fast):
             limit[:] = -np.inf
             break
         for i in range(lo, roots[f] + 1):
@@ -585,6 +665,7 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
     digit = np.zeros(W, np.int64)  # combination: candidate cand_ptr[j+1]-1-digit[j] of node j
     trial = np.empty(V, np.int64)
     lams, lam_out = np.full(T, -1.0), np.empty(1)  # per tree: its greedy's multiplier
+    ws = _workspace(kind, arg, row_ptr, roots[T - 1] + 1)
     best = np.inf
     while True:
         base = 0.0
@@ -598,7 +679,7 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
                 lo = roots[f - 1] + 1 if f > 0 else 0
                 c = _tree(lo, roots[f], kind, left, right, arg, delay, free, lat, cost, row_ptr,
                           fixed, budgets[f], best - total - floor[f + 1], max_points, trial,
-                          lams[f], lam_out)
+                          lams[f], lam_out, ws)
                 if lams[f] < 0.0 and lam_out[0] > 0.0:  # the first bisection's multiplier
                     lams[f] = lam_out[0]                 # serves the later combinations
                 if c == TOO_BIG:
@@ -640,7 +721,8 @@ def tree_dp(kind, left, right, arg, delay, free, root, budget, lat, cost, row_pt
     :class:`fa2opt.tree_kernel.TreeRemainder` (costs ≥ 0: -1.0 is no cost)."""
     lam_out = np.empty(1)
     return _tree(0, root, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed,
-                 budget, np.inf, max_points, pick, -1.0, lam_out)
+                 budget, np.inf, max_points, pick, -1.0, lam_out,
+                 _workspace(kind, arg, row_ptr, root + 1))
 
 
 # -- a flow's program straight from its graph ------------------------------------------------
