@@ -42,7 +42,8 @@ between copies holds only coupling leaves and is one operation, never descended 
 
 **Cost bound.** Points that cannot be in an optimal choice are dropped as they are made: an
 upper bound ``ub`` is the cheapest Lagrangian greedy choice within the budget (each leaf at
-its row least in c + λ·latency, bisection on λ), slack-filled (leaves moved to cheaper,
+its row least in c + λ·latency, λ the least tie multiplier of a leaf's lower convex hull
+at which the choice fits, by bisection), slack-filled (leaves moved to cheaper,
 slower rows while the budget holds); for a point (l, c) of sub-expression i,
 c + λ·l + rest_i ≤ c(x) + λ·(lat(x) − budget) ≤ c(x) for every feasible x through it, where
 rest_i sums a Lagrangian lower bound of each series sibling on i's path to the root and the
@@ -50,8 +51,10 @@ cheapest cost of each parallel sibling, less λ·budget; and c + rn_i ≤ c(x) t
 a parallel the sibling's Lagrangian bound pays the latency instead (``tree_numba._tree``).
 A point above ``ub`` by either (loosened by 1e-9 of it) is dropped, and so is everything
 it dominates; in an enumeration ``ub`` is
-also at most what the best combination so far leaves the tree. (Non-finite values switch
-the bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-node chain in
+also at most what the best combination so far leaves the tree, and a tree whose own lower
+bounds (its free leaves' cheapest rows within their caps; the Lagrangian bound with the
+enumeration's λ) exceed that is dropped before its greedy and its DP. (Non-finite values
+switch the bound off.) On the deep cases of ``scripts/bench_decision.py``: a 10,000-node chain in
 ~25 ms, a 1,000-node nested SP in 20-40 ms (the Python DP: 1.0-1.4 s and 0.2-0.3 s).
 
 **A flow's program straight from its graph.** A plan's first decision on a new structure
