@@ -411,7 +411,7 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
         # negative kept the span at 1e6 in every floor round (the floor stayed negative), and
         # the MILP answered `error` on a 2-node chain whose optimum is -1.9e12 (audit 10)
         upper = min(math.inf if upper is None else upper, _OBJECTIVE_CEILING.get())
-        m.span_basis = basis = max(offset, floor, -upper if upper < 0 else -math.inf)
+        m.span_basis = basis = max(offset, span_basis(floor, upper))
         limit = span_limit(basis)
         if whole is not None:
             pass  # every row stays: HiGHS's optimum is only approximate (whole_model)
@@ -435,6 +435,19 @@ def objective_for_highs(m: pyo.ConcreteModel, coef: Mapping[str, list[float]],
         m.objective_scale = scale = normalizing_scale(spread)
         use = {v: [c / scale for c in cs] for v, cs in use.items()}
     return linear([x for v in m.V for x in m.xs[v]], [c for v in m.V for c in use[v]])
+
+
+def span_basis(floor: float, ceiling: float) -> float:
+    """The tolerance scale max(1, |optimum|) that a proven ``floor <= optimum <= ceiling``
+    guarantees: the floor when positive, -ceiling when the ceiling is negative, else 1."""
+    return max(1.0, floor, -ceiling if ceiling < 0 else -math.inf)
+
+
+# what an `error` answer says when rows left out of a restricted model (beyond the span)
+# leave the optimum unsettled (formulations.solve completes the sentence)
+ROWS_LEFT_OUT = ("HiGHS cannot resolve this objective: rows whose objective exceeds the least "
+                 f"possible one by more than {OBJECTIVE_SPAN:.0e} x max(1, it) were left "
+                 "out, and ")
 
 
 def span_limit(least: float) -> float:

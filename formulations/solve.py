@@ -253,7 +253,7 @@ class MILPSolver(Solver):
                     ceiling = min(ceiling, upper)
                 basis = max(1.0, getattr(model, "span_basis", None) or 1.0)
                 if upper is None and not whole_solved \
-                        and not _span_basis(floor, ceiling) > basis:
+                        and not base.span_basis(floor, ceiling) > basis:
                     # the restricted model has no decision and the floor does not widen the
                     # span (it is negative): solve the whole model once, every row kept, for
                     # a decision passing every rule (its objective bounds the optimum from
@@ -268,14 +268,11 @@ class MILPSolver(Solver):
                              else seen.objective)
                     if known < 0:
                         ceiling = min(ceiling, known)
-                if not _span_basis(floor, ceiling) > basis:
+                if not base.span_basis(floor, ceiling) > basis:
                     if known is not None and upper is None:
                         # (the optimum may be near 0 while rows differ by up to 1e12 or more)
                         high = min(ceiling, known)
-                        found.message = (
-                            f"HiGHS cannot resolve this objective: rows whose objective "
-                            f"exceeds the least possible one by more than "
-                            f"{base.OBJECTIVE_SPAN:.0e} x max(1, it) were left out, and "
+                        found.message = base.ROWS_LEFT_OUT + (
                             f"without them HiGHS finds no decision; the whole model has one "
                             f"with objective {high:.6g}, so the optimum lies in "
                             f"[{floor:.6g}, {high:.6g}], a range that does not keep "
@@ -353,12 +350,6 @@ class MILPSolver(Solver):
         return other
 
 
-def _span_basis(floor: float, ceiling: float) -> float:
-    """The tolerance scale max(1, |optimum|) that a proven ``floor <= optimum <= ceiling``
-    guarantees (:func:`formulations.base.objective_for_highs` uses it for the span)."""
-    return max(1.0, floor, -ceiling if ceiling < 0 else -math.inf)
-
-
 def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:
     """:func:`fa2opt.extensions.ruled_out` on the extensions solved (False without any)."""
     if not names:
@@ -432,9 +423,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     cutoff = getattr(model, "objective_cutoff", None)
     # the whole model solved for a decision only (base.whole_model): no bound, no optimality
     feasibility = getattr(model, "objective_approximate", False)
-    beyond = ("HiGHS cannot resolve this objective: rows whose objective exceeds the least "
-              f"possible one by more than {base.OBJECTIVE_SPAN:.0e} x max(1, it) "
-              "were left out, and ")
+    beyond = base.ROWS_LEFT_OUT
     while True:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
