@@ -12,7 +12,11 @@ then the median over the instances (µs), with ``clear_cache()`` before every co
   made afresh from the instance (outside the timer), as ``scripts/bench_decision.py``
   times issue 13's first decision; ``cold`` on the same problem again. The timers wrap
   module functions for the run (≈ 0.1-0.2 µs each, in ``rest``), so the steps are timed
-  where they run, with the caches as a first decision leaves them.
+  where they run, with the caches as a first decision leaves them. ``new`` is a first
+  decision on a problem made from a newly generated instance (the generator's run and the
+  loading outside the timer; the same seed, so the same graph and rows): the interpreter's
+  and CPU's caches as a user's first decision finds them after loading a file, where
+  ``first`` reuses the instance's objects and finds them warm.
 
 The compiled kernels are loaded first, as ``scripts/bench_decision.py`` does
 (``--no-compiled``: the Python path alone). The cyclic garbage collector is paused around
@@ -127,28 +131,33 @@ def main(argv: list[str] | None = None) -> int:
               "rule check", "answer"]
     try:
         in_situ(problems, solver, spent, labels, args.reps, clear_cache, medians,
-                [lambda inst=inst: Problem.from_instance(inst) for inst in instances])
+                [lambda inst=inst: Problem.from_instance(inst) for inst in instances],
+                [lambda size=size, rep=rep: Problem.from_instance(
+                    gen(family_rng("small", size, rep), *size))
+                 for size in sizes for rep in range(args.small_instances)])
     finally:
         for owner, name, f in wrapped:
             setattr(owner, name, f)
     return 0
 
 
-def in_situ(problems, solver, spent, labels, reps, clear_cache, medians, remake) -> None:
+def in_situ(problems, solver, spent, labels, reps, clear_cache, medians, remake,
+            regenerate) -> None:
     """A first decision, a cold and a warm ``Solver.solve`` per instance, ``spent`` filled by
     the timers. ``first``: on a problem made afresh from the instance (``remake[i]()``,
     outside the timer) after ``clear_cache()``, as ``scripts/bench_decision.py`` times a
-    first decision; ``cold``: the same problem again after ``clear_cache()``."""
+    first decision; ``new``: the same on a newly generated instance (``regenerate[i]()``);
+    ``cold``: the same problem again after ``clear_cache()``."""
     clock = time.perf_counter
-    for mode in ("first", "cold", "warm"):
+    for mode in ("first", "new", "cold", "warm"):
         rows = []
         for i, p in enumerate(problems):
             runs = []
             if mode == "warm":
                 solver.solve(p)  # (the cold rounds cleared every plan but the last one)
             for _ in range(reps):
-                if mode == "first":
-                    p = remake[i]()
+                if mode in ("first", "new"):
+                    p = (remake if mode == "first" else regenerate)[i]()
                 if mode != "warm":
                     clear_cache()
                 spent.clear()

@@ -436,7 +436,7 @@ def test_bench_cold_path_runs_and_restores_what_it_times():
     with contextlib.redirect_stdout(out):
         assert mod.main(["--reps", "1", "--small-instances", "1", "--repo", str(root)]) == 0
     text = out.getvalue()
-    for word in ("split (51 instances", "compile", "in situ, first", "in situ, cold", "in situ, warm",
+    for word in ("split (51 instances", "compile", "in situ, first", "in situ, new", "in situ, cold", "in situ, warm",
                  "decompose", "answer", "rest"):
         assert word in text, (word, text)
     assert before == (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide,
