@@ -27,7 +27,8 @@ import yaml
 
 from . import queueing, spec
 from .model import MAIN_FLOW, QUEUEING_DEFAULT, Config, Edge, Flow, Instance, Node
-from .tables import ProfileArrays, replicas_needed, row_available
+from .extensions import extension_keys
+from .tables import ProfileArrays, evaluate, replicas_needed, row_available
 
 PROFILE_COLUMNS = ("batch", "hardware", "units", "latency_ms")
 KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "prices", "nodes",
@@ -755,7 +756,8 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
     """The derived bound: at the instance's rates no available profile row may need more
     than spec.MAX_ROW_REPLICAS replicas (so replica counts stay exact integers in a double
     and int64, and costs <= 1e45); a row above max_replicas or max_batch is never taken, so
-    it may. One vectorised pass over all rows."""
+    it may, and so may one an in-range row dominates in the base problem (no extension keys:
+    the tables leave it out). One vectorised pass over all rows."""
     owners = [n for n in inst.nodes for _ in n.configs]
     rows = [c for n in inst.nodes for c in n.configs]
     prof = ProfileArrays(batch=np.array([c.batch for c in rows], dtype=np.int64),
@@ -773,6 +775,8 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
     available = row_available(need, prof.batch, max_replicas, max_batch,  # type: ignore[arg-type]
                               need.shape)
     bad = np.flatnonzero((need > spec.MAX_ROW_REPLICAS) & available)
+    if bad.size and not extension_keys(inst):
+        bad = _undominated(inst, owners, bad)
     if bad.size:
         k = int(bad[0])
         node, row = owners[k], rows[k]
@@ -781,6 +785,25 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
                        f"{need[k]:.3g} replicas (more than {spec.MAX_ROW_REPLICAS:.0e}) at "
                        f"rate_rps x multiplier = {lam[k]:.3g} rps, max_utilization "
                        f"{inst.max_utilization:g}: lower the rate or multiplier, or drop the row")
+
+
+def _undominated(inst: Instance, owners: list[Node], bad: np.ndarray) -> np.ndarray:
+    """Of the rows ``bad`` (flat indices over every node's rows, ``owners[i]`` the node of
+    row i), those the base problem cannot leave out: no in-range row of their node dominates
+    them (:func:`fa2opt.tables.drop_dominated_out_of_range`, as the tables apply it)."""
+    start = {}
+    for i, n in enumerate(owners):
+        start.setdefault(n.name, i)
+    out = []
+    for name in dict.fromkeys(owners[int(k)].name for k in bad):
+        node = inst.node(name)
+        ev = evaluate(ProfileArrays.of(node, inst), inst.node_rate(name),
+                      max_utilization=inst.max_utilization, queueing_model=inst.queueing,
+                      max_replicas=node.max_replicas, max_batch=node.max_batch,
+                      drop_dominated=True, guard=False)
+        left = np.flatnonzero(ev["available"] & (ev["replicas"] > spec.MAX_ROW_REPLICAS))
+        out.extend(start[name] + left)
+    return np.array(sorted(out), dtype=np.int64)
 
 
 def _find_cycle(names: list[str], edges: list[Edge]) -> list[str] | None:

@@ -233,7 +233,8 @@ COUNT_RANGE = (1, 2**53)  # max_replicas
 MAX_BATCH_RANGE = (0, 2**53)  # max_batch: 0 leaves the node without rows (infeasible)
 # The one derived guard: n_k of every *available* row ≤ 1e15 (a round bound below 2^53 ≈
 # 9.007e15), so replica counts are exact integers in a double and in int64 and c_k ≤ 1e45.
-# A row above max_replicas or max_batch is never taken, so it may need more.
+# A row above max_replicas or max_batch is never taken, so it may need more; so may one an
+# in-range row dominates in the base problem (tables.drop_dominated_out_of_range).
 MAX_ROW_REPLICAS = 1e15
 
 

@@ -9,7 +9,8 @@ For configuration k = (b, h, u, p) of node v (``../shared/spec/problem.md``):
     L_k = p + q_k                                  node latency (ms)
     c_k = n_k · u · price(h)                       node cost
 
-A row with n_k > max_replicas or b > max_batch is not available. Every solver reads
+A row with n_k > max_replicas or b > max_batch is not available (nor, in the base problem,
+one past MAX_ROW_REPLICAS that an in-range row dominates). Every solver reads
 these tables; none re-derives them. :func:`evaluate` broadcasts over a leading axis of
 rates, which is what the batched grid DP and decision tables use.
 """
@@ -22,6 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import queueing
+from .extensions import extension_keys
 from .model import Instance, Node
 from .spec import MAX_ROW_REPLICAS, REPLICA_EPS
 
@@ -72,6 +74,23 @@ def guard_replicas(replicas: Any, rate_rps: Any, xp: Any = np) -> None:
                                 f"{MAX_ROW_REPLICAS:.0e}) at node rate up to {rate:.3g} rps")
 
 
+def drop_dominated_out_of_range(replicas: Any, latency: Any, cost: Any, available: Any,
+                                xp: Any = np) -> Any:
+    """``available`` less every row that needs more than MAX_ROW_REPLICAS replicas but is
+    dominated by an in-range available row of its node (at the same rate): one with
+    ``L_j <= L_k`` and ``c_j <= c_k``. Exact for the base problem: in any decision that takes
+    such a row k, taking j instead keeps every flow's latency and lowers no cost, so the
+    optimum and feasibility are those of the full table (ties are matches, spec). Rows of
+    shape (K,) or (R, K); O(K^2) per rate, run only where some row is out of range."""
+    big = available & (replicas > MAX_ROW_REPLICAS)
+    if not bool(big.any()):
+        return available
+    keep = available & ~big
+    dominated = (keep[..., None, :] & (latency[..., None, :] <= latency[..., :, None])
+                 & (cost[..., None, :] <= cost[..., :, None])).any(axis=-1)
+    return available & ~(big & dominated)
+
+
 def row_available(replicas: Any, batch: Any, max_replicas: int | None, max_batch: int | None,
                   shape: Any, xp: Any = np) -> Any:
     """The spec's availability: not n_k > max_replicas and not b > max_batch (bool array of
@@ -92,10 +111,17 @@ def evaluate(
     queueing_model: str,
     max_replicas: int | None = None,
     max_batch: int | None = None,
+    drop_dominated: bool = False,
+    guard: bool = True,
     xp: Any = np,
 ) -> dict[str, Any]:
     """Replicas, queueing delay, node latency, cost and availability of every profile row at
     node rate(s) ``rate_rps`` (a scalar, or an array of shape (R, 1) giving (R, K) results).
+    An available row needing more than MAX_ROW_REPLICAS replicas raises
+    :class:`ReplicaRangeError`, unless ``drop_dominated`` (base problem only: the instance
+    has no extension keys) and an in-range row dominates it
+    (:func:`drop_dominated_out_of_range`): then it is left out as unavailable. (``guard``
+    False: no raise, for the input check that names the row, :mod:`fa2opt.io`.)
 
     ``xp`` is the array module (numpy or cupy); ``prof`` arrays are moved to it by the caller.
     """
@@ -106,8 +132,11 @@ def evaluate(
     latency = p + q
     cost = replicas * xp.asarray(prof.units) * xp.asarray(prof.price)
     available = row_available(replicas, b, max_replicas, max_batch, latency.shape, xp)
+    if drop_dominated:
+        available = drop_dominated_out_of_range(replicas, latency, cost, available, xp)
     # only rows a node can take must stay in range: an unavailable row's count is never used
-    guard_replicas(xp.where(available, replicas, 1.0), rate_rps, xp)
+    if guard:
+        guard_replicas(xp.where(available, replicas, 1.0), rate_rps, xp)
     return {"replicas": replicas, "queue_ms": q, "latency_ms": latency, "cost": cost,
             "available": available}
 
@@ -148,7 +177,7 @@ def node_table(instance: Instance, node: Node) -> NodeTable:
     prof = ProfileArrays.of(node, instance)
     ev = evaluate(prof, lam, max_utilization=instance.max_utilization,
                   queueing_model=instance.queueing, max_replicas=node.max_replicas,
-                  max_batch=node.max_batch)
+                  max_batch=node.max_batch, drop_dominated=not extension_keys(instance))
     rows = np.flatnonzero(ev["available"])
     order = rows[np.lexsort((ev["cost"][rows], ev["latency_ms"][rows]))]
     rows = order.astype(np.int64)

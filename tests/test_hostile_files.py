@@ -224,10 +224,11 @@ def test_a_literal_that_underflows_is_zero_where_zero_is_allowed(tmp_path: Path)
 
 
 def test_too_many_replicas_names_the_node_and_the_fields(tmp_path: Path) -> None:
-    """λ·p/(ρ·1000·b) beyond MAX_ROW_REPLICAS: rate and latency each in range, together not."""
+    """λ·p/(ρ·1000·b) beyond MAX_ROW_REPLICAS: rate and latency each in range, together not
+    (and the row the node's cheapest, units 1e-9, so no in-range row dominates it)."""
     lam = spec.RATE_RPS_RANGE[1]
     p = 1000.0 * spec.MAX_ROW_REPLICAS * 10 / lam  # needs 10x the bound at batch 1
-    doc = _set(_set(_doc(), ["rate_rps"], lam), ROW + ["latency_ms"], p)
+    doc = _set(_set(_set(_doc(), ["rate_rps"], lam), ROW + ["latency_ms"], p), ROW + ["units"], 1e-9)
     doc["sla_ms"] = 10 * p
     err = _refused(_write(tmp_path, json.dumps(doc)), "nodes[b]", "replicas", "rate", "multiplier")
     assert f"{spec.MAX_ROW_REPLICAS:.0e}" in err
