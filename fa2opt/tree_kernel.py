@@ -358,19 +358,34 @@ class TreeRemainder:
         cost, shift = self.cost, 0.0
         if weight:
             cost = cost.copy()
+            priced, prices = [], []  # nodes given a sequence of prices, and those prices
             for v, w in weight.items():
                 i = index.get(v)
                 if i is None or v in fixed:
                     continue
-                s, e = ptr[i], ptr[i + 1]
                 if isinstance(w, (int, float)):
+                    s, e = ptr[i], ptr[i + 1]
                     cost[s:e] *= w
+                    lo = cost[s:e].min()
+                    if lo < 0.0:
+                        cost[s:e] -= lo
+                        shift += float(lo)
                 else:
-                    cost[s:e] = w
-                lo = cost[s:e].min()
-                if lo < 0.0:
-                    cost[s:e] -= lo
-                    shift += float(lo)
+                    priced.append(i)
+                    prices.extend(w)
+            if priced:  # written at once: the same values as node by node, in the same order
+                nodes = np.asarray(priced, np.int64)
+                starts, sizes = ptr[nodes], ptr[nodes + 1] - ptr[nodes]
+                offsets = np.zeros(len(priced), np.int64)
+                np.cumsum(sizes[:-1], out=offsets[1:])
+                vals = np.asarray(prices, float)
+                lows = np.minimum.reduceat(vals, offsets)
+                neg = lows < 0.0
+                if neg.any():
+                    vals -= np.repeat(np.where(neg, lows, 0.0), sizes)
+                    for lo in lows[neg].tolist():
+                        shift += lo
+                cost[np.repeat(starts - offsets, sizes) + np.arange(len(vals))] = vals
         p = self.program
         pick = np.empty(len(self.order), np.int64)
         total = self.module.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free,

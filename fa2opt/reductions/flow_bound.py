@@ -224,6 +224,15 @@ COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 # than COPY_SPLIT_TRIAL[1] times the search's gap (every hand-over taken on the probes had left
 # at most 1.12 times it by then; 7 of the 14 declined more than 2.6 times; docs/fa2.md)
 COPY_SPLIT_TRIAL = (10, 1.5)
+# ... and a search still open after a try declined tries again at twice its nodes (128, 256,
+# ...), the ascent going on from the split the last try left for up to COPY_SPLIT_RETRY more
+# steps within the same budget (COPY_SPLIT_SHARE of the work earned, all tries together),
+# while the split's bound is above this search's least open bound or the budget cut its
+# ascent short: 100 flows over a 200-node pool (many_flows(20, 10, 100) seed 1) took the
+# hand-over at its 5th try, 16,750 -> 1,217 nodes; 20 long paths with the Python DPs (the
+# kernels not warmed up: a step's work there declined the first try's ascent) at the 2nd,
+# unproven at 60 s -> 247 nodes (docs/fa2.md). 0: tried once
+COPY_SPLIT_RETRY = ROOT_ITERS
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load; ~20-60 ms a round on 300-400 nodes), only the deadline stops them sooner
@@ -853,6 +862,10 @@ class LPSearch:
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
+        # between the copy split's tries: [the split's search, its root, a step's work, the
+        # work spent] (hand_over), and the search node of the next try
+        self.split: list | None = None
+        self.next_split = COPY_SPLIT_AT
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
         self.graphs = tuple(graphs)
@@ -1431,29 +1444,49 @@ class LPSearch:
         leaves at most ``COPY_SPLIT_GAP`` of the gap this search has left (its incumbent less
         the least open bound, the current node's included), the rest of the component is
         searched by the copy split from that root and its result is the answer; else False:
-        this search goes on (its lower bound at a deadline then takes the root's too)."""
+        this search goes on (its lower bound at a deadline then takes the root's too), and
+        tries again at twice its nodes (``self.next_split``) while the split's bound is above
+        its open bound or the budget cut the ascent short -- a try after the first goes on
+        with up to ``COPY_SPLIT_RETRY`` more steps from the split the last one left, within
+        the same budget (all tries together)."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
-        lag = _LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
-                                pinned(exact.dp), exact)
+        gap = exact.best - open_lb
+        budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
+        state = self.split
+        lag = None if state is None else state[0]
         try:
-            pairs = pareto.PAIRS[0]
-            root = lag.root(self.copy_weights(lag), 1)
-            cands = exact.dp.candidates  # its cost: the flows' leaf-candidates and pairs
-            work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
-                        for v, m in f.node_leaves.items())
-                    + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
-            gap = exact.best - open_lb
-            trial, slack = COPY_SPLIT_TRIAL
-            if (root[0] == "branch" and (ROOT_ITERS - 1) * work
-                    <= COPY_SPLIT_SHARE * self.explored * self.lp.work):
-                root = lag.root(iters=ROOT_ITERS - 1, start=root, give_up=lambda steps, lb: (
-                    steps + 1 == trial and exact.best - lb > slack * gap))
+            if state is None:
+                lag = _LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
+                                        pinned(exact.dp), exact)
+                pairs = pareto.PAIRS[0]
+                root = lag.root(self.copy_weights(lag), 1)
+                cands = exact.dp.candidates  # its cost: the flows' leaf-candidates and pairs
+                work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
+                            for v, m in f.node_leaves.items())
+                        + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
+                state = self.split = [lag, root, work, work]
+                trial, slack = COPY_SPLIT_TRIAL
+                short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
+                if root[0] == "branch" and not short:
+                    root = lag.root(iters=ROOT_ITERS - 1, start=root, give_up=lambda steps, lb: (
+                        steps + 1 == trial and exact.best - lb > slack * gap))
+                    state[3] += (ROOT_ITERS - 1) * work
+            else:  # a retry: the ascent goes on from the split the last try left
+                root, work = state[1], state[2]
+                steps = max(0, min(COPY_SPLIT_RETRY, int((budget - state[3]) // work)))
+                short = steps < COPY_SPLIT_RETRY
+                if root[0] == "branch" and steps:
+                    root = lag.root(iters=steps, start=root)
+                    state[3] += steps * work
+            state[1] = root
         except _Deadline:
             return exact.result(self.explored + lag.explored, lag.solves, True,
                                 max(open_lb, lag.root_lb, self.trivial))
-        self.copy_split_root = root[1]
+        self.copy_split_root = max(self.copy_split_root, root[1])
         if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap:
+            if COPY_SPLIT_RETRY and (root[1] > open_lb or short):
+                self.next_split = 2 * self.explored
             return False
         res = lag.run(root)
         if res is not None:
@@ -1518,7 +1551,7 @@ class LPSearch:
                 heap = self.cut_root(heap, trial=True)  # its cuts kept whatever it gains
             if self.explored == gmi_at // 2:
                 half_popped = popped
-            if several and self.explored == COPY_SPLIT_AT:
+            if several and self.explored == self.next_split:
                 handed = self.hand_over(heap, parent_lb)
                 if handed is not False:
                     return handed
