@@ -182,3 +182,44 @@ def test_the_root_ascent_stops_where_it_is_told_to_give_up():
         assert F <= lag.solves <= 3 * F and lag.solves < full.solves
         checked += 1
     assert checked >= 3
+
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_a_hand_over_retried_after_declines_equals_the_milp():
+    """The copy split's tries after a declined one (``COPY_SPLIT_RETRY``): the first
+    ``declined`` tries of a search are declined whatever the bound, the next is taken; with a
+    budget that cuts the ascents short every retry is asked for, at the 1st, 2nd, 4th, ...
+    node, the ascent going on from the last try's split. fa2 = the MILP on chains through
+    one pool of models, and most searches take a retry."""
+    taken_late = 0
+    for seed in range(6):
+        inst = pool_instance(seed, 10, 5, 10)
+        want = fa2opt.solve(inst, "milp", time_limit=60)
+        for declined in (1, 2, 3):
+            runs, outcomes = [], []  # each search's tries (its first at node 1); taken or not
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+                mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)
+                mp.setattr(FB, "COPY_SPLIT_AT", 1)
+                mp.setattr(FB, "COPY_SPLIT_SHARE", 4.0)
+                mp.setattr(FB, "COPY_SPLIT_RETRY", 5)
+                real = LPSearch.hand_over
+
+                def hand_over(self, heap, lb):
+                    if self.explored == 1:
+                        runs.append([])
+                    runs[-1].append(self.explored)
+                    mp.setattr(FB, "COPY_SPLIT_GAP",
+                               -1.0 if len(runs[-1]) <= declined else float("inf"))
+                    out = real(self, heap, lb)
+                    outcomes.append(out is not False)
+                    return out
+
+                mp.setattr(LPSearch, "hand_over", hand_over)
+                got = fa2opt.solve(inst, "fa2", time_limit=60)
+            assert got.status == want.status and matches(got, want), (seed, declined)
+            for r in runs:
+                assert r == [2 ** i for i in range(len(r))], (seed, declined, runs)
+            taken_late += int(any(len(r) > 1 for r in runs) and outcomes[-1])
+    assert taken_late >= 6

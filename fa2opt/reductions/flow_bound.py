@@ -101,7 +101,12 @@ where they cost at most ``COPY_SPLIT_SHARE`` of the work this search's nodes hav
 (:mod:`.dp_bound`'s units), so a component whose flows are large trees does not pay for
 them, and they stop at the ``COPY_SPLIT_TRIAL[0]``-th step where the bound still leaves more
 than ``COPY_SPLIT_TRIAL[1]`` times the search's gap (sixty flows' DPs a step do not pay for
-thirty steps that would not be taken).
+thirty steps that would not be taken). A search still open after a declined try tries again
+at twice its nodes (up to ``COPY_SPLIT_LAST``), the ascent going on from the split the last
+try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together),
+while the split's bound leads this search's open bound, gained more than it since the last
+try, or was cut short by the budget: on a hundred flows the split closes on the optimum over
+hundreds of steps, not thirty.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -224,15 +229,16 @@ COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 # than COPY_SPLIT_TRIAL[1] times the search's gap (every hand-over taken on the probes had left
 # at most 1.12 times it by then; 7 of the 14 declined more than 2.6 times; docs/fa2.md)
 COPY_SPLIT_TRIAL = (10, 1.5)
-# ... and a search still open after a try declined tries again at twice its nodes (128, 256,
-# ...), the ascent going on from the split the last try left for up to COPY_SPLIT_RETRY more
-# steps within the same budget (COPY_SPLIT_SHARE of the work earned, all tries together),
-# while the split's bound is above this search's least open bound or the budget cut its
-# ascent short: 100 flows over a 200-node pool (many_flows(20, 10, 100) seed 1) took the
-# hand-over at its 5th try, 16,750 -> 1,217 nodes; 20 long paths with the Python DPs (the
-# kernels not warmed up: a step's work there declined the first try's ascent) at the 2nd,
-# unproven at 60 s -> 247 nodes (docs/fa2.md). 0: tried once
-COPY_SPLIT_RETRY = ROOT_ITERS
+# ... and a search still open after a declined try tries again at twice its nodes (128, 256,
+# ... up to COPY_SPLIT_LAST), the ascent going on from the split the last try left by up to
+# COPY_SPLIT_RETRY more steps within the same budget (COPY_SPLIT_SHARE of the work earned, all
+# tries together), while the split's bound is above this search's least open bound, rose more
+# than it since the last try, or had its steps cut short by the budget: 100 flows over a
+# 200-node pool (many_flows(20, 10, 100) seed 1) took the hand-over at its 5th try, 16,750 ->
+# 1,217 nodes, 34 -> 10 s; 20 long paths with the Python DPs (the kernels not warmed up: a
+# step's work counted there cut the first try's ascent to one step) at its 2nd, unproven at
+# 60 s -> 7.8 s; the families' searches never reach a retry (docs/fa2.md). 0: one try
+COPY_SPLIT_RETRY, COPY_SPLIT_LAST = ROOT_ITERS, 32 * COPY_SPLIT_AT
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load; ~20-60 ms a round on 300-400 nodes), only the deadline stops them sooner
@@ -1465,7 +1471,7 @@ class LPSearch:
                 work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
                             for v, m in f.node_leaves.items())
                         + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
-                state = self.split = [lag, root, work, work]
+                state = self.split = [lag, root, work, work, -INF, open_lb]
                 trial, slack = COPY_SPLIT_TRIAL
                 short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
                 if root[0] == "branch" and not short:
@@ -1485,8 +1491,11 @@ class LPSearch:
                                 max(open_lb, lag.root_lb, self.trivial))
         self.copy_split_root = max(self.copy_split_root, root[1])
         if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap:
-            if COPY_SPLIT_RETRY and (root[1] > open_lb or short):
+            # again later while the split leads, or gains on this search, or was cut short
+            if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST and (
+                    root[1] > open_lb or short or root[1] - state[4] > open_lb - state[5]):
                 self.next_split = 2 * self.explored
+            state[4], state[5] = root[1], open_lb
             return False
         res = lag.run(root)
         if res is not None:
