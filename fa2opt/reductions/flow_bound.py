@@ -104,9 +104,9 @@ than ``COPY_SPLIT_TRIAL[1]`` times the search's gap (sixty flows' DPs a step do 
 thirty steps that would not be taken). A search still open after a declined try tries again
 at twice its nodes (up to ``COPY_SPLIT_LAST``), the ascent going on from the split the last
 try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together),
-while the split's bound leads this search's open bound, gained more than it since the last
-try, or was cut short by the budget: on a hundred flows the split closes on the optimum over
-hundreds of steps, not thirty.
+while the split's bound leads this search's open bound or its steps were cut short by the
+budget: on a hundred flows the split closes on the optimum over hundreds of steps, not
+thirty.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -232,8 +232,8 @@ COPY_SPLIT_TRIAL = (10, 1.5)
 # ... and a search still open after a declined try tries again at twice its nodes (128, 256,
 # ... up to COPY_SPLIT_LAST), the ascent going on from the split the last try left by up to
 # COPY_SPLIT_RETRY more steps within the same budget (COPY_SPLIT_SHARE of the work earned, all
-# tries together), while the split's bound is above this search's least open bound, rose more
-# than it since the last try, or had its steps cut short by the budget: 100 flows over a
+# tries together), while the split's bound is above this search's least open bound or had its
+# steps cut short by the budget: 100 flows over a
 # 200-node pool (many_flows(20, 10, 100) seed 1) took the hand-over at its 5th try, 16,750 ->
 # 1,217 nodes, 34 -> 10 s; 20 long paths with the Python DPs (the kernels not warmed up: a
 # step's work counted there cut the first try's ascent to one step) at its 2nd, unproven at
@@ -1471,7 +1471,7 @@ class LPSearch:
                 work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
                             for v, m in f.node_leaves.items())
                         + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
-                state = self.split = [lag, root, work, work, -INF, open_lb]
+                state = self.split = [lag, root, work, work]
                 trial, slack = COPY_SPLIT_TRIAL
                 short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
                 if root[0] == "branch" and not short:
@@ -1491,11 +1491,10 @@ class LPSearch:
                                 max(open_lb, lag.root_lb, self.trivial))
         self.copy_split_root = max(self.copy_split_root, root[1])
         if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap:
-            # again later while the split leads, or gains on this search, or was cut short
+            # again later while the split leads this search's bound or was cut short
             if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST and (
-                    root[1] > open_lb or short or root[1] - state[4] > open_lb - state[5]):
+                    root[1] > open_lb or short):
                 self.next_split = 2 * self.explored
-            state[4], state[5] = root[1], open_lb
             return False
         res = lag.run(root)
         if res is not None:
