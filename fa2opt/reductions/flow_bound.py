@@ -134,6 +134,7 @@ import math
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -841,6 +842,17 @@ def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tu
     return sol
 
 
+@dataclass
+class _SplitTry:
+    """The copy split between :meth:`LPSearch.hand_over`'s tries: its search, the root its
+    ascent has reached, one ascent step's work and the work all tries have spent."""
+
+    lag: _LagrangianSearch
+    root: tuple
+    work: float
+    spent: float
+
+
 class LPSearch:
     """Branch and bound over one component's coupling nodes with the bound of :class:`FlowLP`
     (see the module docstring). A search node is a tuple of bit masks, one per coupling node
@@ -868,9 +880,8 @@ class LPSearch:
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
         self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
-        # between the copy split's tries: [the split's search, its root, a step's work, the
-        # work spent] (hand_over), and the search node of the next try
-        self.split: list | None = None
+        # the copy split between its tries (hand_over), and the search node of the next try
+        self.split: _SplitTry | None = None
         self.next_split = COPY_SPLIT_AT
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
@@ -1460,32 +1471,31 @@ class LPSearch:
         gap = exact.best - open_lb
         budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
         state = self.split
-        lag = None if state is None else state[0]
+        lag = (_LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
+                                 pinned(exact.dp), exact) if state is None else state.lag)
         try:
             if state is None:
-                lag = _LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
-                                        pinned(exact.dp), exact)
                 pairs = pareto.PAIRS[0]
                 root = lag.root(self.copy_weights(lag), 1)
                 cands = exact.dp.candidates  # its cost: the flows' leaf-candidates and pairs
                 work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
                             for v, m in f.node_leaves.items())
                         + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
-                state = self.split = [lag, root, work, work]
+                state = self.split = _SplitTry(lag, root, work, work)
                 trial, slack = COPY_SPLIT_TRIAL
                 short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
                 if root[0] == "branch" and not short:
                     root = lag.root(iters=ROOT_ITERS - 1, start=root, give_up=lambda steps, lb: (
                         steps + 1 == trial and exact.best - lb > slack * gap))
-                    state[3] += (ROOT_ITERS - 1) * work
+                    state.spent += (ROOT_ITERS - 1) * work
             else:  # a retry: the ascent goes on from the split the last try left
-                root, work = state[1], state[2]
-                steps = max(0, min(COPY_SPLIT_RETRY, int((budget - state[3]) // work)))
+                root, work = state.root, state.work
+                steps = max(0, min(COPY_SPLIT_RETRY, int((budget - state.spent) // work)))
                 short = steps < COPY_SPLIT_RETRY
                 if root[0] == "branch" and steps:
                     root = lag.root(iters=steps, start=root)
-                    state[3] += steps * work
-            state[1] = root
+                    state.spent += steps * work
+            state.root = root
         except _Deadline:
             return exact.result(self.explored + lag.explored, lag.solves, True,
                                 max(open_lb, lag.root_lb, self.trivial))
