@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, default=REPO, help="checkout to import fa2opt from")
     ap.add_argument("--small-instances", type=int, default=2, help="instances per size")
     ap.add_argument("--reps", type=int, default=30, help="rounds per instance")
+    ap.add_argument("--milp-rounds", type=int, default=5,
+                    help="rounds per instance of 'after the MILP' (0: skip it)")
+    ap.add_argument("--idle-ms", type=float, default=50.0,
+                    help="the pause between the MILP and the first decisions in its second run")
     ap.add_argument("--no-compiled", action="store_true",
                     help="the Python path only (as scripts/bench_decision.py --no-compiled)")
     args = ap.parse_args(argv)
@@ -138,7 +142,37 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for owner, name, f in wrapped:
             setattr(owner, name, f)
+    if args.milp_rounds > 0:
+        milp = solver_module.get_solver("milp")
+        for idle_ms in (0.0, args.idle_ms):
+            pos = after_milp(instances, solver, milp, args.milp_rounds, idle_ms, clear_cache)
+            print(f"after the MILP{f' and {idle_ms:g} ms idle' if idle_ms else ''}, first "
+                  "decisions 1 / 2 / 3 in a row (µs): " + " / ".join(f"{x:.1f}" for x in pos))
     return 0
+
+
+def after_milp(instances, solver, milp, rounds: int, idle_ms: float, clear_cache
+               ) -> list[float]:
+    """Per instance and round: ``milp`` decides the instance, ``idle_ms`` of sleep, then
+    three first decisions in a row on problems made afresh (``clear_cache()`` before each);
+    the median over the instances of each position's median over the rounds (µs)."""
+    from fa2opt.problem import Problem
+
+    per_instance = []
+    for inst in instances:
+        runs = []
+        for _ in range(rounds):
+            milp.solve(Problem.from_instance(inst))
+            if idle_ms:
+                time.sleep(idle_ms / 1000.0)
+            row = []
+            for _ in range(3):
+                p = Problem.from_instance(inst)
+                clear_cache()
+                row.append(solver.solve(p).solve_ms * 1000.0)
+            runs.append(row)
+        per_instance.append([statistics.median(c) for c in zip(*runs)])
+    return [statistics.median(c) for c in zip(*per_instance)]
 
 
 def in_situ(problems, solver, spent, labels, reps, clear_cache, medians, remake,

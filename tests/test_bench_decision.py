@@ -65,3 +65,6 @@ def test_family_and_small_sections_run_and_write_their_csv(bench, tmp_path, monk
     small = list(csv.DictReader((tmp_path / "small.csv").open()))
     assert {r["nodes"] for r in small} == {"3"} and len(small) == 3  # chain, nested-sp, tree
     assert all(float(r["fa2_first_ms"]) > 0 and float(r["fa2_repeat_p50_ms"]) > 0 for r in small)
+    # the first decision is the median of the three in a row, each kept
+    assert all(float(r["fa2_first_ms"]) == sorted(float(r[f"fa2_first{i}_ms"]) for i in (1, 2, 3))[1]
+               for r in small)

@@ -416,8 +416,8 @@ def test_enumerated_coupling_equals_the_search_and_brute_force(monkeypatch):
 
 @pytest.mark.slow
 def test_bench_cold_path_runs_and_restores_what_it_times():
-    """scripts/bench_cold_path.py (the cold path's split and in-situ timers) runs on this
-    checkout, reports every step, and leaves the functions it wraps as they were."""
+    """scripts/bench_cold_path.py (the cold path's split and in-situ timers, and the first
+    decisions after a MILP) runs on this checkout, reports every step, and leaves the functions it wraps as they were."""
     import importlib.util
     from pathlib import Path
 
@@ -434,10 +434,12 @@ def test_bench_cold_path_runs_and_restores_what_it_times():
     import io
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert mod.main(["--reps", "1", "--small-instances", "1", "--repo", str(root)]) == 0
+        assert mod.main(["--reps", "1", "--small-instances", "1", "--milp-rounds", "1",
+                         "--idle-ms", "1", "--repo", str(root)]) == 0
     text = out.getvalue()
     for word in ("split (51 instances", "compile", "in situ, first", "in situ, new", "in situ, cold", "in situ, warm",
-                 "decompose", "answer", "rest"):
+                 "decompose", "answer", "rest", "after the MILP, first decisions 1 / 2 / 3",
+                 "after the MILP and 1 ms idle"):
         assert word in text, (word, text)
     assert before == (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide,
                       edge.with_margin)
