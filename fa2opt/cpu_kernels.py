@@ -202,6 +202,7 @@ def warm_up() -> bool:
     ptr = np.zeros(3, np.int64)
     flow_numba.start_tail(f, ptr, i, f, ptr, i, f, np.empty(2), np.empty(2))
     flow_numba.fill(i, np.ones(2, np.bool_), f, f, i, i, i, np.ones(1), ptr, i, f, ptr, i, f)
+    flow_numba.push_flow(np.zeros(2), f, ptr, i, i, np.zeros(2))
     global _WARM
     _WARM = True  # (the tree DPs below run only once it is set: tree_kernel.kernel)
     from . import tree_kernel

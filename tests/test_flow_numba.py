@@ -60,6 +60,53 @@ def test_compiled_passes_equal_the_python_loops(monkeypatch):
     assert checked >= 60
 
 
+@needs_numba
+def test_compiled_flow_weights_equal_the_python_loop(monkeypatch):
+    """The flows y read from the LP's duals (FlowLP.flow_weights: the pass down each flow
+    compiled, .flow_numba.push_flow) equal the Python loop's bit for bit, at the root LP's
+    duals and at random non-negative duals (zeros among them: slots that send nothing)."""
+    monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)
+    rng = np.random.default_rng(7)
+    checked = 0
+    for s in _searches():
+        lp = s.lp
+        sol = lp.solve(np.ones(lp.n_lam))
+        draws = [sol[1]] + [np.where(rng.random(sol[1].size) < 0.3, 0.0, rng.random(sol[1].size))
+                            for _ in range(4)]
+        for duals in draws:
+            got = lp.flow_weights(duals, True)
+            with cpu_kernels.disabled():
+                want = lp.flow_weights(duals, True)
+            assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+            assert np.array_equal(got[2][0], want[2][0]) and np.array_equal(got[2][1], want[2][1])
+            checked += 1
+    assert checked >= 40
+
+
+def test_masks_without_columns_equal_the_loop(monkeypatch):
+    """LPSearch.without (the bits to clear ORed per node in numpy, for masks of at most 62
+    candidates) gives the masks of the loop over the columns, None included (a node left
+    with none)."""
+    rng = np.random.default_rng(11)
+    checked = nones = 0
+    for s in _searches():
+        assert s.narrow
+        for _ in range(20):
+            masks = tuple(int(m) for m in rng.integers(1, 2 ** np.minimum(
+                np.asarray([b - a for a, b in s.wcols]), 62), dtype=np.int64))
+            cols = np.sort(rng.choice(s.cc, size=min(s.cc.size, int(rng.integers(9, 40))),
+                                      replace=False))
+            got = s.without(masks, cols)
+            monkeypatch.setattr(s, "narrow", False)  # the loop
+            want = s.without(masks, cols)
+            monkeypatch.setattr(s, "narrow", True)
+            assert got == want
+            assert got is None or all(type(m) is int for m in got)
+            checked += 1
+            nones += got is None
+    assert checked >= 100 and 0 < nones < checked
+
+
 def test_numba_is_not_loaded_for_short_searches(monkeypatch):
     """Short searches keep the Python loops unless Numba is already imported (loading it
     costs ~0.3 s in a fresh process); past NUMBA_AFTER_S they take the compiled passes."""
@@ -79,7 +126,8 @@ def test_warm_up_loads_the_signatures_the_searches_call(monkeypatch):
     from fa2opt.reductions import flow_numba
 
     cpu_kernels.warm_up()
-    kernels = (flow_numba.start_tail, flow_numba.fill, dag_batch_numba.evaluate)
+    kernels = (flow_numba.start_tail, flow_numba.fill, flow_numba.push_flow,
+               dag_batch_numba.evaluate)
     before = [len(k.signatures) for k in kernels]
     assert all(before)
     monkeypatch.setattr(FB, "NUMBA_AFTER_S", 0.0)
@@ -89,6 +137,7 @@ def test_warm_up_loads_the_signatures_the_searches_call(monkeypatch):
         s.start_tail(lp.lat[pick])
         s.fill(pick, np.ones(lp.n_lam, dtype=bool))
         FB.evaluate_fixings(s.dag, lp.lat[pick][None, :], np.zeros((1, len(pick))))
+        lp.flow_weights(lp.solve(np.ones(lp.n_lam))[1], True)
     assert [len(k.signatures) for k in kernels] == before
 
 

@@ -465,17 +465,18 @@ def _slot_arrays(plans: list[list[tuple]]) -> dict[str, object]:
     # the same in- and out-edges as CSR arrays, for the compiled passes (.flow_numba)
     in_ptr, in_src, in_d = _csr(ins)
     out_ptr, out_dst, out_d = _csr(outs)
+    out_eid = np.asarray([e for x in out_edges for e, _ in x], dtype=np.int64)  # (out_ptr's order)
     return {"slot_node": i64(slot_node), "slot_flow": i64(slot_flow), "first_out": i64(first_out),
             "sink": np.asarray(sink, dtype=bool), "e_u": i64(e_u), "e_v": i64(e_v),
             "e_row": i64(e_row), "e_d": np.asarray(e_d, dtype=float), "src_slot": i64(src_slot),
             "src_row": i64(src_row), "ins": ins, "outs": outs, "out_edges": out_edges,
             "in_ptr": in_ptr, "in_src": in_src, "in_d": in_d, "out_ptr": out_ptr,
-            "out_dst": out_dst, "out_d": out_d}
+            "out_dst": out_dst, "out_d": out_d, "out_eid": out_eid}
 
 
 _SLOT_ATTRS = ("slot_node", "slot_flow", "first_out", "sink", "e_u", "e_v", "e_row", "e_d",
                "src_slot", "src_row", "ins", "outs", "out_edges", "in_ptr", "in_src", "in_d",
-               "out_ptr", "out_dst", "out_d")
+               "out_ptr", "out_dst", "out_d", "out_eid")
 
 
 class FlowLP:
@@ -493,6 +494,7 @@ class FlowLP:
         """``graphs[i]``: the DAG of ``dp.flows[i]`` (its budget is the SPFlow's)."""
         import highspy._core as highs  # the raw class: the wrapper prints a banner on stdout
 
+        self.started = time.perf_counter()  # (when the compiled passes may load: _kernels)
         cands = dp.candidates
         graphs = tuple(graphs)
         last = _STRUCTURE[0]
@@ -646,17 +648,23 @@ class FlowLP:
                          (self.e_row == self.first_out[self.e_u]).astype(float))
         inflow_a = np.zeros(S)
         inflow_a[self.src_slot] = y[self.src_row]
-        inflow, r = inflow_a.tolist(), ratio.tolist()
-        edge = [0.0] * len(r)
-        for s, outs in enumerate(self.out_edges):  # topological: a slot's inflow is complete
-            x = inflow[s]
-            if x:
-                for e, v in outs:
-                    f = x * r[e]
-                    edge[e] = f
-                    inflow[v] += f
-        inflow = np.asarray(inflow)
-        edge = np.asarray(edge)
+        nb = _kernels(self.started)
+        if nb is not None:  # the same operations in the same order, compiled (.flow_numba)
+            inflow, edge = inflow_a, np.zeros(ratio.size)
+            nb.push_flow(inflow, np.ascontiguousarray(ratio, dtype=float), self.out_ptr,
+                         self.out_dst, self.out_eid, edge)
+        else:
+            inflow, r = inflow_a.tolist(), ratio.tolist()
+            edge = [0.0] * len(r)
+            for s, outs in enumerate(self.out_edges):  # topological: a slot's inflow is complete
+                x = inflow[s]
+                if x:
+                    for e, v in outs:
+                        f = x * r[e]
+                        edge[e] = f
+                        inflow[v] += f
+            inflow = np.asarray(inflow)
+            edge = np.asarray(edge)
         F = len(self.flows)
         Y = np.bincount(self.slot_node, weights=inflow, minlength=len(self.nodes))
         value_in = np.bincount(self.slot_flow[self.src_slot], weights=y[self.src_row], minlength=F)
@@ -912,6 +920,7 @@ class LPSearch:
             col_slot[a:b] = i
         self.coupled_col = col_slot >= 0
         self.col_slot = col_slot.tolist()
+        self.cc_slot_of = col_slot  # (as an array: LPSearch.without)
         # the coupled columns, their slots and bits: masks <-> bounds in a few numpy calls
         # (masks of up to 62 candidates fit an int64; wider ones take the Python loop)
         self.cc = np.nonzero(self.coupled_col)[0]
@@ -1000,7 +1009,18 @@ class LPSearch:
         return self.without(masks, bad)
 
     def without(self, masks: tuple[int, ...], cols: np.ndarray) -> tuple[int, ...] | None:
-        """``masks`` less the candidates of columns ``cols``; None when a node keeps none."""
+        """``masks`` less the candidates of columns ``cols`` (coupling nodes' columns); None
+        when a node keeps none. Masks of at most 62 candidates: the bits to clear ORed per
+        node in one numpy call (the same masks as the loop over the columns, which wider
+        ones take). O(coupling nodes + |cols|)."""
+        if self.narrow and cols.size > 8:
+            slots = self.cc_slot_of[cols]
+            clear = np.zeros(len(masks), dtype=np.int64)
+            np.bitwise_or.at(clear, slots, np.left_shift(1, cols - self.wstart[slots]))
+            m = np.asarray(masks, dtype=np.int64) & ~clear
+            if not m.all():
+                return None
+            return tuple(m.tolist())
         out = list(masks)
         for c in cols.tolist():
             i = self.col_slot[c]
@@ -1326,7 +1346,10 @@ class LPSearch:
                     continue
                 x = lam[a:b]
                 split = float(x @ lat[a:b])
-                fast = sum(1 << k for k in range(b - a) if (m >> k) & 1 and lat[a + k] <= split)
+                fast = 0
+                for k in np.flatnonzero(lat[a:b] <= split).tolist():
+                    fast |= 1 << k
+                fast &= m
                 if fast and m & ~fast:
                     options.append((cost[a + picks[i]] - float(x @ cost[a:b]), i, fast, m & ~fast))
         if options:
