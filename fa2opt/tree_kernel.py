@@ -373,19 +373,10 @@ class TreeRemainder:
                 else:
                     priced.append(i)
                     prices.extend(w)
-            if priced:  # written at once: the same values as node by node, in the same order
-                nodes = np.asarray(priced, np.int64)
-                starts, sizes = ptr[nodes], ptr[nodes + 1] - ptr[nodes]
-                offsets = np.zeros(len(priced), np.int64)
-                np.cumsum(sizes[:-1], out=offsets[1:])
-                vals = np.asarray(prices, float)
-                lows = np.minimum.reduceat(vals, offsets)
-                neg = lows < 0.0
-                if neg.any():
-                    vals -= np.repeat(np.where(neg, lows, 0.0), sizes)
-                    for lo in lows[neg].tolist():
-                        shift += lo
-                cost[np.repeat(starts - offsets, sizes) + np.arange(len(vals))] = vals
+            if priced:  # written in one compiled pass: the same values as node by node,
+                # in the same order (tree_numba.pack_prices)
+                shift = self.module.pack_prices(cost, ptr, np.asarray(priced, np.int64),
+                                                np.asarray(prices, float), shift)
         p = self.program
         pick = np.empty(len(self.order), np.int64)
         total = self.module.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free,

@@ -1284,3 +1284,32 @@ def _balanced(root, src, delay, n_nodes):
         else:
             F[i] = min(F[L[i]] + F[R[i]], 1 << 40)
     return ops[:, :n], D[:nd], count.astype(np.int64), np.flatnonzero(count > 1.0)
+
+
+@_jit
+def pack_prices(cost, ptr, nodes, vals, shift):
+    """A :class:`fa2opt.tree_kernel.TreeRemainder` call's prices written into ``cost`` (a copy
+    of the packed costs) in place: node ``nodes[j]``'s rows get the j-th run of ``vals`` (one
+    price per row, the nodes' runs one after another), each run shifted up by its least price
+    when that is negative, and ``shift`` plus those least prices, in the nodes' order, is
+    returned -- the same operations, in the same order, as the numpy version it replaces
+    (``np.minimum.reduceat``, the subtraction, the sum over the negative ones in order).
+    O(Σ rows of the priced nodes)."""
+    off = 0
+    for j in range(nodes.size):
+        s = ptr[nodes[j]]
+        m = ptr[nodes[j] + 1] - s
+        lo = vals[off]
+        for k in range(1, m):
+            x = vals[off + k]
+            if lo == lo and (x != x or x < lo):  # np.minimum: a NaN wins
+                lo = x
+        if lo < 0.0:
+            for k in range(m):
+                cost[s + k] = vals[off + k] - lo
+            shift += lo
+        else:
+            for k in range(m):
+                cost[s + k] = vals[off + k]
+        off += m
+    return shift

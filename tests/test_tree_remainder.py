@@ -186,3 +186,48 @@ def test_long_paths_with_and_without_it_equal_the_milp(seed):
     if a.status == "optimal":
         assert a.cost == pytest.approx(m.cost, rel=1e-9)
         assert b.cost == pytest.approx(m.cost, rel=1e-9)
+
+
+def _pack_by_numpy(cost, ptr, priced, prices, shift):
+    """The prices' packing as it was written in numpy (the reference of pack_prices)."""
+    nodes = np.asarray(priced, np.int64)
+    starts, sizes = ptr[nodes], ptr[nodes + 1] - ptr[nodes]
+    offsets = np.zeros(len(priced), np.int64)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    vals = np.asarray(prices, float)
+    lows = np.minimum.reduceat(vals, offsets)
+    neg = lows < 0.0
+    if neg.any():
+        vals -= np.repeat(np.where(neg, lows, 0.0), sizes)
+        for lo in lows[neg].tolist():
+            shift += lo
+    cost[np.repeat(starts - offsets, sizes) + np.arange(len(vals))] = vals
+    return shift
+
+
+def test_compiled_packing_of_prices_equals_the_numpy_one():
+    """tree_numba.pack_prices (a TreeRemainder call's prices written into its costs, the
+    negative ones shifted) gives the numpy version's costs and shift bit for bit: random
+    nodes in random order, prices of either sign, zeros and -0.0 among them."""
+    from fa2opt import tree_numba
+
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        n = int(rng.integers(1, 12))
+        ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(rng.integers(1, 6, n), out=ptr[1:])
+        cost = rng.normal(0, 100, int(ptr[-1]))
+        priced = rng.permutation(n)[:int(rng.integers(1, n + 1))].tolist()
+        prices = []
+        for i in priced:
+            p = rng.normal(0, 50, int(ptr[i + 1] - ptr[i])) * rng.choice([1e-9, 1.0, 1e6])
+            p[rng.random(p.size) < 0.15] = rng.choice([0.0, -0.0])
+            prices.extend(p.tolist())
+        shift = float(rng.normal(0, 10))
+        want_cost = cost.copy()
+        want = _pack_by_numpy(want_cost, ptr, priced, prices, shift)
+        got_cost = cost.copy()
+        got = tree_numba.pack_prices(got_cost, ptr, np.asarray(priced, np.int64),
+                                     np.asarray(prices, float), shift)
+        assert got == want or (got != got and want != want)
+        assert np.array_equal(got_cost.view(np.int64), want_cost.view(np.int64))
