@@ -86,11 +86,22 @@ def _answer_one(path: str, method: str, solver: Solver) -> Answer:
     return answer
 
 
+def one_line(text: Any) -> str:
+    """``text`` with each non-printable character (a newline, a carriage return, a lone
+    surrogate from a file name that is not UTF-8, ...) written as its escape: a file path or
+    a name holding one must not break an error (spec: one line on stderr) or a table row
+    across lines. Printable text, backslashes included, is left as it is."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _print_answer(ans: Answer, path: str) -> None:
     if ans.status == "error":
-        print(ans.message, file=sys.stderr)
+        print(one_line(ans.message), file=sys.stderr)
         return
-    head = f"{path}: {ans.status}"
+    head = f"{one_line(path)}: {ans.status}"
     if ans.cost is not None:
         head += f"  cost {ans.cost:g}"
     if ans.objective is not None:  # extensions (issue 14): the objective is not the cost
@@ -101,12 +112,13 @@ def _print_answer(ans: Answer, path: str) -> None:
         head += f"  [{', '.join(ans.formulation)}{'; MILP-only' if ans.extra.get('milp_only') else ''}]"
     print(f"{head}  ({ans.method}, {ans.solve_ms:.3f} ms)")
     if ans.message:
-        print(f"  {ans.message}")
+        print(f"  {one_line(ans.message)}")
     for flow, lat in ans.flow_latency_ms.items():
-        print(f"  flow {flow}: {lat:.3f} ms")
+        print(f"  flow {one_line(flow)}: {lat:.3f} ms")
     if ans.nodes:
         head = ("node", "batch", "hardware", "units", "variant", "replicas", "p_ms", "L_ms", "cost")
-        rows = [(v, str(d.batch), d.hardware, f"{d.units:g}", str(d.variant or "-"),
+        rows = [(one_line(v), str(d.batch), one_line(d.hardware), f"{d.units:g}",
+                 one_line(d.variant or "-"),
                  str(d.replicas), f"{d.profile_latency_ms:.3f}", f"{d.latency_ms:.3f}",
                  f"{d.cost:g}") for v, d in ans.nodes.items()]
         print(format_columns(head, rows, left=("node", "hardware", "variant"), indent="  "))
@@ -150,10 +162,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             inst = load_instance(path)
             validate_extensions(inst)  # the extension keys too (a base solve ignores them)
         except InputError as exc:
-            print(exc, file=sys.stderr)
+            print(one_line(exc), file=sys.stderr)
             status = 2
             continue
-        print(f"{path}: ok ({len(inst.nodes)} nodes, {len(inst.edges)} edges, "
+        print(f"{one_line(path)}: ok ({len(inst.nodes)} nodes, {len(inst.edges)} edges, "
               f"{len(inst.flows)} flow(s))")
     return status
 
@@ -222,7 +234,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             info = instance_info(Problem.from_instance(load_instance(path)))
         except InputError as exc:
-            print(exc, file=sys.stderr)
+            print(one_line(exc), file=sys.stderr)
             status = 2
             continue
         if args.json:
@@ -349,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (InputError, ReplicaRangeError) as exc:  # bad input: one line, never a traceback
-        print(exc, file=sys.stderr)
+        print(one_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
