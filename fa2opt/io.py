@@ -523,8 +523,9 @@ def load_instance(path: str | Path) -> Instance:
 
 def read_csv_rows(path: str | Path, shown: str, what: str,
                   columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of a CSV file as dicts of stripped strings (empty cells dropped; ``_line``: the
-    row's last physical line), read by :func:`read_text`. InputError naming the file (and
+    """Rows of a CSV file as dicts of stripped strings (empty cells dropped, a row of empty
+    cells skipped like a blank line; ``_line``: the row's last physical line), read by
+    :func:`read_text`. InputError naming the file (and
     column or line) for a missing one of ``columns``, a column named twice (DictReader would
     keep the later cell without a word), a row with more cells than the header (an unquoted
     comma: refused rather than dropped) or a quote left open or followed by text. Profiles
@@ -550,6 +551,8 @@ def read_csv_rows(path: str | Path, shown: str, what: str,
                                                      f"({len(header)} in the header)")
             cleaned = {k: v.strip() for k, v in row.items()
                        if isinstance(k, str) and isinstance(v, str) and v.strip() != ""}
+            if not cleaned:  # every cell empty (",,," of a spreadsheet, a line of spaces):
+                continue     # no row, as a blank line is none
             cleaned["_line"] = i
             rows.append(cleaned)
         return rows
