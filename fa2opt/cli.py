@@ -58,11 +58,27 @@ def _solve_one(path: str, method: str, solver: Solver) -> Answer:
     exception named), so that one path's failure never costs the later paths their answers
     (spec: one JSON object per line, in the given order)."""
     try:
-        return _answer_one(path, method, solver)
+        ans = _answer_one(path, method, solver)
     except Exception as exc:  # noqa: BLE001 -- a bug, answered as such (InputError is not one)
-        return empty_answer("error", method, instance=path, message=(
+        ans = empty_answer("error", method, instance=path, message=(
             f"{path}: internal error in method {method}: {type(exc).__name__}: {exc} "
             f"(a bug in fa2opt; please report it with this instance)"))
+    return _valid_unicode(ans)
+
+
+def _valid_unicode(ans: Answer) -> Answer:
+    """The answer with a lone surrogate in ``message`` or ``instance`` written as its escape
+    text (``\\udcff``): a file name that is not UTF-8 reaches them as one (Python's
+    surrogateescape), and JSON's ``"\\udcff"`` is no Unicode text -- strict readers (Rust's
+    serde_json, a UTF-8 encoder) refuse it. Names in a file are valid Unicode already."""
+    def fix(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    message, instance = fix(ans.message), fix(ans.instance)
+    if message == ans.message and instance == ans.instance:
+        return ans
+    return ans.with_(message=message, instance=instance)
 
 
 def _answer_one(path: str, method: str, solver: Solver) -> Answer:
