@@ -600,7 +600,8 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
     chk.mapping(raw, where)
     name = chk.name(raw.get("name"), f"{where}.name")
     where = f"nodes[{label(name)}]"
-    has_profile, has_configs = "profile" in raw, "configs" in raw
+    # null is the key absent, as for the node's other keys and the top level's
+    has_profile, has_configs = raw.get("profile") is not None, raw.get("configs") is not None
     if has_profile == has_configs:
         raise chk.fail(where, "needs exactly one of 'profile' (CSV path) or 'configs' (rows)")
     if has_profile:
