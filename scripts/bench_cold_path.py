@@ -145,13 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.milp_rounds > 0:
         milp = solver_module.get_solver("milp")
         for idle_ms in (0.0, args.idle_ms):
-            pos = after_milp(instances, solver, milp, args.milp_rounds, idle_ms, clear_cache)
+            pos = after_milp(instances, solver, milp, args.milp_rounds, idle_ms, clear_cache,
+                             medians)
             print(f"after the MILP{f' and {idle_ms:g} ms idle' if idle_ms else ''}, first "
                   "decisions 1 / 2 / 3 in a row (µs): " + " / ".join(f"{x:.1f}" for x in pos))
     return 0
 
 
-def after_milp(instances, solver, milp, rounds: int, idle_ms: float, clear_cache
+def after_milp(instances, solver, milp, rounds: int, idle_ms: float, clear_cache, medians
                ) -> list[float]:
     """Per instance and round: ``milp`` decides the instance, ``idle_ms`` of sleep, then
     three first decisions in a row on problems made afresh (``clear_cache()`` before each);
@@ -171,8 +172,8 @@ def after_milp(instances, solver, milp, rounds: int, idle_ms: float, clear_cache
                 clear_cache()
                 row.append(solver.solve(p).solve_ms * 1000.0)
             runs.append(row)
-        per_instance.append([statistics.median(c) for c in zip(*runs)])
-    return [statistics.median(c) for c in zip(*per_instance)]
+        per_instance.append(medians(runs))
+    return medians(per_instance)
 
 
 def in_situ(problems, solver, spent, labels, reps, clear_cache, medians, remake,
