@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from functools import cache
 from types import ModuleType
@@ -55,10 +56,10 @@ def _flag(name: str, default: str) -> bool:
 
 def warm_up_requested() -> bool:
     """``FA2OPT_WARM_UP=1``: ``fa2opt solve`` loads the kernels (:func:`warm_up`) before its
-    first decision, as the comparison harness and the benchmarks do. Off by default: loading
+    first decision, as the comparison harness and the benchmarks do. Not by default: loading
     costs ~0.5 s in a fresh process (the first compilation after an install 20-45 s), more
-    than most one-off decisions, while a long search on a hard instance runs several times
-    faster with the compiled tree DPs (docs/fa2.md, "beyond the grid's sizes")."""
+    than most one-off decisions; a long search loads them itself where Numba's disk cache
+    holds them (:func:`load_when_cached`), unless ``FA2OPT_WARM_UP=0``."""
     return _flag("FA2OPT_WARM_UP", "0")
 
 
@@ -234,3 +235,66 @@ def warm_up() -> bool:
     if remainder is not None:  # (None where tree_kernel.ENABLED is off)
         remainder(2.0, {"a": 0}, {"b": [1.0]})
     return True
+
+
+# -- a long search loads the kernels where their compilation is cached ------------------------
+# seconds of one search after which load_when_cached() looks: about what looking and
+# loading cost (~0.3-0.6 s), the ski-rental rule -- a search that ends just after pays
+# at most twice what it would have with the right choice made at its start
+LOAD_AFTER_S = 0.5
+_KERNEL_MODULES = ("numba_kernels", "dag_batch_numba", "reductions.flow_numba", "tree_numba")
+_LOOKED = False  # load_when_cached() has looked in this process
+
+
+def load_when_cached(started: float) -> None:
+    """Where a search (started at ``started``, a ``time.perf_counter()`` value) has run
+    :data:`LOAD_AFTER_S` in a process whose kernels are not loaded: load them
+    (:func:`warm_up`, ~0.4 s) if Numba's disk cache holds them all (:func:`cached`), so the
+    compiled tree DPs serve the rest of the search (the coupling search's flows take them at
+    their next solve, :class:`fa2opt.reductions.search._FlowPrograms`); never compile here
+    (20-45 s after an install or an edit). Looks once per process, and not where
+    ``FA2OPT_WARM_UP`` is off. A ``many_flows(20, 10, 100)`` instance as a one-off
+    command: 28.6 -> 7.9 s (docs/fa2.md, "A long search loads the compiled kernels").
+    O(1) until it looks."""
+    global _LOOKED
+    if _WARM or _LOOKED or time.perf_counter() - started < LOAD_AFTER_S:
+        return
+    _LOOKED = True
+    if not _flag("FA2OPT_WARM_UP", "1") or not available():
+        return
+    if cached():
+        warm_up()
+
+
+def cached() -> bool:
+    """Whether Numba's disk cache holds every kernel compiled for this Numba version, this
+    machine and the kernels' current source, so that :func:`warm_up` loads rather than
+    compiles. Numba's own test, read from each kernel's cache index
+    (``numba.core.caching``: the index's Numba version and source stamp, then an entry with
+    this machine's target and the function's bytecode): a kernel Python calls (no leading
+    underscore) must have one; a helper may have no index at all (compiled into its callers
+    only), but not a stale one. Reads Numba internals: anything unexpected answers False.
+    Imports Numba and the kernels' modules (~0.35 s in a fresh process), compiles nothing."""
+    if not available():
+        return False
+    try:
+        import importlib
+
+        from numba.core.registry import CPUDispatcher  # type: ignore[import-not-found]
+
+        found = 0
+        for name in _KERNEL_MODULES:
+            module = importlib.import_module(f"{__package__}.{name}")
+            for attr, f in vars(module).items():
+                if not isinstance(f, CPUDispatcher) or getattr(f, "_cache", None) is None \
+                        or not hasattr(f._cache, "_cache_file"):  # (not cache=True)
+                    continue
+                index_file = f._cache._cache_file
+                want = f._cache._index_key(None, f.targetctx.codegen())[1:]
+                if any(key[1:] == want for key in index_file._load_index()):
+                    found += 1
+                elif not attr.startswith("_") or os.path.exists(index_file._index_path):
+                    return False
+        return found > 0
+    except Exception:
+        return False

@@ -303,6 +303,7 @@ def _kernels(started: float) -> object | None:
     ``perf_counter``) has run ``NUMBA_AFTER_S``: loading Numba and the kernels' cache costs
     ~0.3 s in a fresh process (a CLI call solving a 5x5 lattice: 14 -> 322 ms) and the
     passes gain 10-20 % of a search, so only long searches pay for it."""
+    cpu_kernels.load_when_cached(started)  # (every kernel, where Numba's cache holds them)
     if "numba" not in sys.modules and time.perf_counter() - started < NUMBA_AFTER_S:
         return None
     if not cpu_kernels.available():

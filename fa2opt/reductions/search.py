@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Mapping, Protocol
 
 from ..arithmetic import DECLINED, as_arithmetic
+from ..cpu_kernels import load_when_cached
 from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
 from .sptree import Delay, SPTree, leaf_fixer, leaves, split_leaves, trampoline
@@ -287,7 +288,9 @@ class _FlowPrograms:
     same trees at every node, with other fixings and prices. A flow without a program (no
     ``compile``, or the kernels not warmed up in this process) or whose compiled solve
     declined once (fronts past the kernel's limit, found only after building them) is left
-    to the caller's remainder from then on (``done[i]`` False)."""
+    to the caller's remainder from then on (``done[i]`` False); one without a program only
+    because the kernels are not loaded yet asks again at its next solve (a long search may
+    load them: :func:`fa2opt.cpu_kernels.load_when_cached`)."""
 
     __slots__ = ("compile", "trees", "cands", "done")
 
@@ -302,9 +305,14 @@ class _FlowPrograms:
         declines): the caller's remainder decides."""
         f = self.done[i]
         if f is None:
-            made = None if self.compile is None else self.compile(self.trees[i], self.cands[i])
-            f = self.done[i] = False if made is None else made
-        if f is False:
+            if self.compile is None:
+                self.done[i] = False
+                return DECLINED
+            f = self.compile(self.trees[i], self.cands[i])
+            if f is None:  # (the kernels not loaded: ~0.3 µs to ask again)
+                return DECLINED
+            self.done[i] = f
+        elif f is False:
             return DECLINED
         r = f(budget_ms, fixed, weight)
         if r is DECLINED:
@@ -437,6 +445,7 @@ class _LagrangianSearch:
         self.programs = _FlowPrograms(self.exact.compile, self.trees, self.flow_cands)
         self.explored = self.solves = 0
         self.root_lb = -INF
+        self.started = time.perf_counter()
 
     def tol(self) -> float:
         b = self.exact.best
@@ -475,6 +484,7 @@ class _LagrangianSearch:
     def check_deadline(self) -> None:
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise _Deadline
+        load_when_cached(self.started)
 
     def ascend(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
                iters: int, give_up: Callable[[int, float], bool] | None = None

@@ -1,0 +1,88 @@
+"""A long search loads the compiled kernels where Numba's disk cache holds them
+(``cpu_kernels.load_when_cached``, ``cpu_kernels.cached``), and the coupling search's flows
+take their compiled trees once loaded (``search._FlowPrograms``)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fa2opt import cpu_kernels
+from fa2opt.arithmetic import DECLINED
+from fa2opt.reductions.search import _FlowPrograms
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """A process that has neither loaded the kernels nor looked; warm_up and cached recorded."""
+    monkeypatch.setattr(cpu_kernels, "_WARM", False)
+    monkeypatch.setattr(cpu_kernels, "_LOOKED", False)
+    monkeypatch.delenv("FA2OPT_WARM_UP", raising=False)
+    calls: list[str] = []
+    monkeypatch.setattr(cpu_kernels, "warm_up", lambda: calls.append("warm_up") or True)
+    monkeypatch.setattr(cpu_kernels, "available", lambda: True)
+    return calls
+
+
+def test_loads_once_after_the_threshold_when_cached(fresh, monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "cached", lambda: fresh.append("cached") or True)
+    now = time.perf_counter()
+    cpu_kernels.load_when_cached(now)  # a search that has just started: nothing yet
+    assert fresh == []
+    cpu_kernels.load_when_cached(now - cpu_kernels.LOAD_AFTER_S - 0.01)
+    assert fresh == ["cached", "warm_up"]
+    cpu_kernels.load_when_cached(now - 100.0)  # looked already: once per process
+    assert fresh == ["cached", "warm_up"]
+
+
+def test_never_compiles_where_the_cache_does_not_hold_them(fresh, monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "cached", lambda: fresh.append("cached") or False)
+    cpu_kernels.load_when_cached(time.perf_counter() - 100.0)
+    assert fresh == ["cached"]
+
+
+@pytest.mark.parametrize("value", ["0", "off", "no"])
+def test_fa2opt_warm_up_off_never_loads(fresh, monkeypatch, value):
+    monkeypatch.setenv("FA2OPT_WARM_UP", value)
+    monkeypatch.setattr(cpu_kernels, "cached", lambda: fresh.append("cached") or True)
+    cpu_kernels.load_when_cached(time.perf_counter() - 100.0)
+    assert fresh == []
+
+
+def test_cached_reads_numba_s_index(monkeypatch):
+    """True once warm_up has compiled or loaded the kernels here; False where a kernel
+    Python calls has no entry for this machine and source (a stale or missing index)."""
+    if not cpu_kernels.warm_up():
+        pytest.skip("Numba is not available")
+    assert cpu_kernels.cached()
+    from numba.core.caching import IndexDataCacheFile
+
+    monkeypatch.setattr(IndexDataCacheFile, "_load_index", lambda self: {})
+    assert not cpu_kernels.cached()
+
+
+def test_cached_is_false_without_numba(monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "available", lambda: False)
+    assert not cpu_kernels.cached()
+
+
+def test_a_flow_takes_its_compiled_tree_once_the_kernels_load():
+    """compile answers None while the kernels are not loaded: the flow asks again at its
+    next solve (it used to give up for the rest of the search); a declined solve still
+    leaves the flow to the caller's remainder for good."""
+    loaded = []
+    calls = []
+
+    def program(budget, fixed, weight):
+        calls.append(budget)
+        return DECLINED if budget < 0 else (1.0, {})
+
+    programs = _FlowPrograms(lambda tree, cands: program if loaded else None, ["t"], [{}])
+    assert programs.solve(0, 5.0, None, None) is DECLINED
+    loaded.append(True)
+    assert programs.solve(0, 5.0, None, None) == (1.0, {})
+    assert programs.solve(0, -1.0, None, None) is DECLINED  # declined: for good
+    assert programs.solve(0, 5.0, None, None) is DECLINED
+    assert calls == [5.0, -1.0]
+    assert _FlowPrograms(None, ["t"], [{}]).solve(0, 5.0, None, None) is DECLINED
