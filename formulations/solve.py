@@ -50,6 +50,7 @@ it) is recomputed from the tables (``model.table_objective``), never read from H
 relative adds a warning ``message``).
 
 HiGHS settings: ``mip_rel_gap = mip_abs_gap = 0`` (a proven optimum, not a near one);
+presolve off below :data:`PRESOLVE_FROM` binaries (:func:`first_presolve`);
 feasibility and integrality tolerances ``model.feas_tol`` = 1e-9, on rows divided by a power
 of two so their values are at most about 1 (:func:`formulations.base.row_scale`: values near
 1e9 ms have ulps of 1e-7, at which HiGHS reports errors or false infeasibility, and raising
@@ -107,6 +108,22 @@ LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without pre
 # (MILPSolver._solve_whole). A round that would not widen the span is not run.
 MAX_FLOOR_ROUNDS = 16
 TINY_COEF = 1e-6  # a finish-time row coefficient below this: solved with and without presolve
+# HiGHS's presolve runs on models of at least this many binaries only. Below, it saves
+# nothing (issue 13's small graphs, 16-149 binaries: median 6.8 ms with it, 7.1 without),
+# and it is the part of HiGHS with a record of wrong kOptimal answers: 1.16.0 proved 6 the
+# optimum of a 7-binary chain whose optimum is 5 (1.15.1 and 1.12 find 5; tests/
+# test_milp_edge.py), as 1.14.0 did on other tiny models (ERGO-Code/HiGHS#2957, #3043,
+# #3073, #3094). Above it presolve pays (dense 96-360 binaries: 12 vs 18 ms, worst 19 vs
+# 94; lattices and random DAGs of 600-1,300: 2-3x) and stays on.
+PRESOLVE_FROM = 150
+
+
+def first_presolve(model: Any) -> str:
+    """HiGHS's presolve option for ``model``'s first solve: "off" below
+    :data:`PRESOLVE_FROM` binaries (``model.x``, the choice binaries), else "choose" (HiGHS
+    decides; also for a user formulation's model without ``x``)."""
+    x = getattr(model, "x", None)
+    return "off" if x is not None and len(x) < PRESOLVE_FROM else "choose"
 MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
 _process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
@@ -234,7 +251,7 @@ class MILPSolver(Solver):
                 # 10,000-node chain the build took 1-3 s that HiGHS's own limit then came on
                 # top of
                 found = solve_exactly(problem, form, model, threads, limit, extra,
-                                      started=t0, floor=floor)
+                                      started=t0, floor=floor, presolve=first_presolve(model))
                 # rows left out beyond the objective span, and nothing found below the
                 # cutoff: the optimum is at least the cutoff; rebuild with it as the floor,
                 # which lets rows up to 1e6 x it in (base.objective_floor), or with the
@@ -245,8 +262,9 @@ class MILPSolver(Solver):
                 if raised is None:
                     if getattr(model, "least_coef", 1.0) < TINY_COEF \
                             and found.status in ("optimal", "infeasible"):
-                        found = self._without_presolve(problem, form, threads, found, t0,
-                                                       floor, ceiling, build_deadline)
+                        found = self._other_presolve(problem, form, threads, found, t0,
+                                                     floor, ceiling, build_deadline,
+                                                     first_presolve(model))
                     return found
                 floor = max(floor, raised)
                 if upper is not None:
@@ -302,7 +320,8 @@ class MILPSolver(Solver):
                 return None
             extra["whole_model_solves"] += 1
             seen = solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
-                                 extra, started=started, floor=floor)
+                                 extra, started=started, floor=floor,
+                                 presolve=first_presolve(model))
             extra.pop("proven_floor", None)
             extra.pop("proven_upper", None)
             if seen.status not in ("infeasible", "error"):
@@ -313,12 +332,12 @@ class MILPSolver(Solver):
                 "(solved with objective 0) passes every rule")) if m)
         return seen
 
-    def _without_presolve(self, problem: Problem, form: formulations.Formulation,
-                          threads: int, found: Decision, started: float,
-                          floor: float, ceiling: float, build_deadline: float | None
-                          ) -> Decision:
-        """``found`` or, if better, the decision of the same model solved without HiGHS's
-        presolve. HiGHS 1.16 at the 1e-9 tolerance, on finish-time rows with coefficients
+    def _other_presolve(self, problem: Problem, form: formulations.Formulation,
+                        threads: int, found: Decision, started: float,
+                        floor: float, ceiling: float, build_deadline: float | None,
+                        first: str) -> Decision:
+        """``found`` (solved with presolve ``first``) or, if better, the decision of the same
+        model solved with the other setting. HiGHS 1.16 at the 1e-9 tolerance, on finish-time rows with coefficients
         below :data:`TINY_COEF`, cut off a feasible optimum with its presolve on one model
         (latencies of 1e-6 ms beside 33 ms delays: 11 answered as 17) and without it on
         another (10009 for 22; tests/test_milp_edge.py). Both decisions pass the rule's
@@ -334,7 +353,8 @@ class MILPSolver(Solver):
             return found
         more: dict[str, Any] = {}
         other = solve_exactly(problem, form, model, threads, self.options.get("time_limit"),
-                              more, started=started, floor=floor, presolve="off")
+                              more, started=started, floor=floor,
+                              presolve="choose" if first == "off" else "off")
 
         def value(d: Decision) -> float:
             if d.choice is None:

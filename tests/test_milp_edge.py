@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Mapping
 
 import pytest
@@ -300,10 +301,11 @@ def _small() -> Instance:
     return chain([[(10.0, 1.0), (20.0, 0.5), (30.0, 0.25)]] * 3, [1.0, 1.0], 200.0)
 
 
-def test_rejected_decisions_are_cut_until_one_passes() -> None:
+def test_rejected_decisions_are_cut_until_one_passes(monkeypatch) -> None:
     """A rule rejecting every decision: each is cut off and the model re-solved, so all 27
     combinations are tried and the answer is infeasible (for that formulation), which is
-    re-checked without presolve."""
+    re-checked without presolve (presolve on from the first solve, as on a large model)."""
+    monkeypatch.setattr(milp_solve, "PRESOLVE_FROM", 0)
     _register("test-reject-all", "all")
     ans = solve(_small(), "milp", formulation="test-reject-all")
     assert ans.status == "infeasible" and ans.extra["restricted"] is True
@@ -319,7 +321,8 @@ def test_hitting_the_cut_bound_is_an_error_without_a_decision(monkeypatch) -> No
     assert ans.nodes == {} and ans.flow_latency_ms == {} and ans.cost is None
 
 
-def test_a_solution_outside_the_model_is_re_solved_without_presolve() -> None:
+def test_a_solution_outside_the_model_is_re_solved_without_presolve(monkeypatch) -> None:
+    monkeypatch.setattr(milp_solve, "PRESOLVE_FROM", 0)  # (presolve on at first)
     _register("test-reject-first", "first")
     ans = solve(_small(), "milp", formulation="test-reject-first")
     plain = solve(_small(), "milp")
@@ -328,7 +331,8 @@ def test_a_solution_outside_the_model_is_re_solved_without_presolve() -> None:
     assert ans.cost >= plain.cost  # the first (optimal) decision was cut off
 
 
-def test_infeasible_extension_claims_are_rechecked_without_presolve() -> None:
+def test_infeasible_extension_claims_are_rechecked_without_presolve(monkeypatch) -> None:
+    monkeypatch.setattr(milp_solve, "PRESOLVE_FROM", 0)  # (presolve on at first)
     inst = replace(_small(), extra={"capacity": {"cpu": 0.5}})  # no row fits 0.5 units × 3
     ans = solve(inst, "milp", formulation="capacity")
     assert ans.status == "infeasible" and ans.extra["presolve"] == "off"
@@ -450,3 +454,29 @@ def test_milp_keeps_a_choice_that_highs_cut_off_without_presolve():
         "edges": [["n0", "n1"], ["n0", "n2"], ["n1", "n3"], ["n2", "n3"]]})
     got = assert_exact(inst)
     assert got.cost == 22.0 and got.extra["presolve_both"]
+
+
+def test_small_models_are_solved_without_presolve():
+    """HiGHS 1.16.0's presolve proved 6 the optimum of this 7-binary model (a chain of four
+    nodes, two flows at the SLA's edge), whose optimum is 5 (1.15.1 and 1.12 find 5; found
+    by test_milp_equals_brute_force_at_the_sla_edge). Below PRESOLVE_FROM binaries the MILP
+    runs HiGHS without presolve (formulations.solve.first_presolve)."""
+    two = [(0.3, 1.0), (0.15, 2.0)]
+    inst = instance_from_dict({
+        "flows": [{"name": "main", "rate_rps": 1.0, "sla_ms": 33.932998999999995,
+                   "nodes": ["n0", "n1", "n2", "n3"]},
+                  {"name": "sub", "rate_rps": 1.0, "sla_ms": 33.632999,
+                   "nodes": ["n0", "n1", "n2"]}],
+        "queueing": "none",
+        "edges": [["n0", "n1"], ["n1", "n2"], ["n2", "n3"]],
+        "nodes": [{"name": v, "configs": [{"batch": 1, "hardware": "cpu", "units": u,
+                                           "latency_ms": p} for p, u in rows]}
+                  for v, rows in (("n0", two), ("n1", two),
+                                  ("n2", [(33.333, 1.0), (0.3, 2.0)]), ("n3", [(0.3, 1.0)]))]})
+    ans = assert_exact(inst)
+    assert ans.cost == 5.0 and ans.extra["presolve"] == "off"
+    assert milp_solve.first_presolve(base.build(Problem.from_instance(inst))) == "off"
+    n = milp_solve.PRESOLVE_FROM  # (only the binaries' count is read)
+    assert milp_solve.first_presolve(SimpleNamespace(x=range(n - 1))) == "off"
+    assert milp_solve.first_presolve(SimpleNamespace(x=range(n))) == "choose"
+    assert milp_solve.first_presolve(SimpleNamespace()) == "choose"  # (a model without x)
