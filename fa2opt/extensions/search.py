@@ -78,7 +78,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .. import cpu_kernels, spec
+from .. import spec
 from ..edge import orthant_partition, partition
 from ..problem import Problem
 from ..tables import NodeTable
@@ -164,7 +164,6 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
     leaf = Leaf(problem, arrays, slack_limit)
     best: list = [math.inf, None]  # incumbent objective, choice
     donor: list = [None]  # a choice within the budgets (the last least-use one), for repair
-    started = time.perf_counter()  # (a long search loads the compiled kernels: relax)
 
     def used(j: int, x: Mapping[str, int]) -> float:
         nodes, use, _ = lists[j]
@@ -187,7 +186,6 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
             # (checked per DP, not only between subproblems: a subproblem's multiplier
             # ascent makes dozens of them, 8 s past a 1 s limit on a 2,000-node DAG)
             raise _Stopped("time_limit")
-        cpu_kernels.load_when_cached(started)  # (its DPs then take the compiled tree DPs)
         sub, pos, _ = reshaped(problem, allow, weight)
         stats["bb_dp_solves"] += 1
         status, y, _ = exact(sub)
