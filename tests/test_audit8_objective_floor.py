@@ -76,13 +76,14 @@ def test_a_time_limit_in_a_later_round_keeps_the_proven_floor(
     floors: list[float] = []
 
     def stopped_in_later_rounds(problem, form, model, threads, time_limit, extra,
-                                started=None, floor=float("-inf")):
+                                started=None, floor=float("-inf"), presolve="choose"):
         floors.append(floor)
         if floor == float("-inf"):
-            return real(problem, form, model, threads, time_limit, extra, started, floor)
+            return real(problem, form, model, threads, time_limit, extra, started, floor,
+                        presolve)
         # the limit already past when the rebuilt model is handed over
         return real(problem, form, model, threads, 1e-9, extra, time.perf_counter() - 1.0,
-                    floor)
+                    floor, presolve)
 
     monkeypatch.setattr(milp_solve, "solve_exactly", stopped_in_later_rounds)
     inst = instance_from_dict(ALL_NEED_A_DEAR_ROW)
