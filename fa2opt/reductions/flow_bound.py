@@ -693,6 +693,13 @@ class FlowLP:
                                                        + float(shift.sum()))
         return Y, const, extra, shift
 
+    def widened_budgets(self, sign: float) -> np.ndarray:
+        """Each flow's budget moved by ``sign`` times the spec's float margin of its
+        plan's terms (+1: widened, so that propagation and covers drop no fitting row; −1:
+        narrowed)."""
+        return np.asarray([budget + sign * spec.fp_margin_ms(budget, len(plan) + sum(
+            len(x[2]) for x in plan)) for plan, budget in self.flows], dtype=float)
+
     def rows(self) -> tuple:
         """((column, row, value) of every matrix entry, row lower bounds, row upper bounds) of
         the LP as HiGHS holds it now (cuts included); rebuilt only after the rows change."""
@@ -910,12 +917,8 @@ class LPSearch:
                 _STRUCTURE[0] = (last[0], last[1], self.dag)
         # the budgets widened by the float margin (propagation must not drop a fitting row);
         # each λ column's coupling slot (−1: not a coupling node's)
-        self.slack_budget = np.asarray(
-            [budget + spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
-             for plan, budget in self.lp.flows], dtype=float)
-        self.tight_budget = np.asarray(
-            [budget - spec.fp_margin_ms(budget, len(plan) + sum(len(x[2]) for x in plan))
-             for plan, budget in self.lp.flows], dtype=float)
+        self.slack_budget = self.lp.widened_budgets(1.0)
+        self.tight_budget = self.lp.widened_budgets(-1.0)
         col_slot = np.full(self.lp.n_lam, -1, dtype=np.int64)
         for i, (a, b) in enumerate(self.wcols):
             col_slot[a:b] = i
