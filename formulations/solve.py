@@ -116,6 +116,8 @@ TINY_COEF = 1e-6  # a finish-time row coefficient below this: solved with and wi
 # #3073, #3094). Above it presolve pays (dense 96-360 binaries: 12 vs 18 ms, worst 19 vs
 # 94; lattices and random DAGs of 600-1,300: 2-3x) and stays on.
 PRESOLVE_FROM = 150
+MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
+_process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
 
 def first_presolve(model: Any) -> str:
@@ -124,8 +126,6 @@ def first_presolve(model: Any) -> str:
     decides; also for a user formulation's model without ``x``)."""
     x = getattr(model, "x", None)
     return "off" if x is not None and len(x) < PRESOLVE_FROM else "choose"
-MAX_CUTS = 1000  # bound on the no-good cuts of one solve (each removes ≥ 1 rejected decision)
-_process_threads: int | None = None  # HiGHS's thread count, fixed by the first solve
 
 
 def process_threads(requested: int | None) -> int:
@@ -337,12 +337,13 @@ class MILPSolver(Solver):
                         floor: float, ceiling: float, build_deadline: float | None,
                         first: str) -> Decision:
         """``found`` (solved with presolve ``first``) or, if better, the decision of the same
-        model solved with the other setting. HiGHS 1.16 at the 1e-9 tolerance, on finish-time rows with coefficients
-        below :data:`TINY_COEF`, cut off a feasible optimum with its presolve on one model
-        (latencies of 1e-6 ms beside 33 ms delays: 11 answered as 17) and without it on
-        another (10009 for 22; tests/test_milp_edge.py). Both decisions pass the rule's
-        exact check, so the cheaper one is the better answer; such models are extreme
-        (latencies of micro- to nanoseconds beside the budget), the second solve is rare.
+        model solved with the other setting. HiGHS 1.16 at the 1e-9 tolerance, on finish-time
+        rows with coefficients below :data:`TINY_COEF`, cut off a feasible optimum with its
+        presolve on one model (latencies of 1e-6 ms beside 33 ms delays: 11 answered as
+        17) and without it on another (10009 for 22; tests/test_milp_edge.py). Both
+        decisions pass the rule's exact check, so the cheaper one is the better answer; such
+        models are extreme (latencies of micro- to nanoseconds beside the budget), the
+        second solve is rare.
         Its build stops at ``build_deadline`` as the first's does (``found`` kept)."""
         from formulations import base
 
