@@ -46,6 +46,8 @@ from typing import Iterator
 
 import numpy as np
 
+from .deadline import stage_deadline
+
 
 def _flag(name: str, default: str) -> bool:
     """An environment variable read as a switch (0 / false / no / off: off; unset or empty:
@@ -242,6 +244,7 @@ def warm_up() -> bool:
 # loading cost (~0.3-0.6 s), the ski-rental rule -- a search that ends just after pays
 # at most twice what it would have with the right choice made at its start
 LOAD_AFTER_S = 0.5
+LOAD_MIN_LEFT_S = 2.0  # ... and not with less than this left to the time limit in force
 _KERNEL_MODULES = ("numba_kernels", "dag_batch_numba", "reductions.flow_numba", "tree_numba")
 _LOOKED = False  # load_when_cached() has looked in this process
 
@@ -252,12 +255,18 @@ def load_when_cached(started: float) -> None:
     (:func:`warm_up`, ~0.4 s) if Numba's disk cache holds them all (:func:`cached`), so the
     compiled tree DPs serve the rest of the search (the coupling search's flows take them at
     their next solve, :class:`fa2opt.reductions.search._FlowPrograms`); never compile here
-    (20-45 s after an install or an edit). Looks once per process, and not where
-    ``FA2OPT_WARM_UP`` is off. A ``many_flows(20, 10, 100)`` instance as a one-off
+    (20-45 s after an install or an edit). Looks once per process, not where
+    ``FA2OPT_WARM_UP`` is off, and not within :data:`LOAD_MIN_LEFT_S` of the time limit in
+    force (:func:`fa2opt.deadline.stage_deadline`: the look and the load would overrun it;
+    a later search may still look). A ``many_flows(20, 10, 100)`` instance as a one-off
     command: 28.6 -> 7.9 s (docs/fa2.md, "A long search loads the compiled kernels").
     O(1) until it looks."""
     global _LOOKED
-    if _WARM or _LOOKED or time.perf_counter() - started < LOAD_AFTER_S:
+    now = time.perf_counter()
+    if _WARM or _LOOKED or now - started < LOAD_AFTER_S:
+        return
+    stop = stage_deadline()
+    if stop is not None and stop - now < LOAD_MIN_LEFT_S:
         return
     _LOOKED = True
     if not _flag("FA2OPT_WARM_UP", "1") or not available():

@@ -66,6 +66,12 @@ def current() -> float | None:
     return _DEADLINE.get()
 
 
+def stage_deadline() -> float | None:
+    """The stages' deadline in force (the time limit itself, where :func:`current` is it
+    plus a grace), or None."""
+    return _STAGES.get()
+
+
 def check() -> None:
     """Raise :class:`DPDeadline` when the deadline in force has passed."""
     stop = _DEADLINE.get()

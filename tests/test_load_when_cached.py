@@ -36,6 +36,21 @@ def test_loads_once_after_the_threshold_when_cached(fresh, monkeypatch):
     assert fresh == ["cached", "warm_up"]
 
 
+def test_no_look_close_to_the_time_limit(fresh, monkeypatch):
+    """Within LOAD_MIN_LEFT_S of the time limit in force the look and the load would overrun
+    it: no look, and a later search (with time left) may still look."""
+    from fa2opt.deadline import stop_at
+
+    monkeypatch.setattr(cpu_kernels, "cached", lambda: fresh.append("cached") or True)
+    long_ago = time.perf_counter() - 100.0
+    with stop_at(None, time.perf_counter() + cpu_kernels.LOAD_MIN_LEFT_S / 2):
+        cpu_kernels.load_when_cached(long_ago)
+    assert fresh == []
+    with stop_at(None, time.perf_counter() + cpu_kernels.LOAD_MIN_LEFT_S * 10):
+        cpu_kernels.load_when_cached(long_ago)
+    assert fresh == ["cached", "warm_up"]
+
+
 def test_never_compiles_where_the_cache_does_not_hold_them(fresh, monkeypatch):
     monkeypatch.setattr(cpu_kernels, "cached", lambda: fresh.append("cached") or False)
     cpu_kernels.load_when_cached(time.perf_counter() - 100.0)
