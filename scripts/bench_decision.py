@@ -44,7 +44,9 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   (``fa2opt.generate.many_flows``; not one of issue 13's families), and ``long-paths.csv``
   -- 10-16 flows, each a chain through 12-20 stages of one pool (Amdahl profiles): judged
   by the same target. The dense and shared sections print their target too (hard: fa2 median
-  ≤ 1/3 of the MILP's, worst ≤ the MILP's worst).
+  ≤ 1/3 of the MILP's, worst ≤ the MILP's worst). ``ladder.csv`` -- ladders of 15-100
+  rungs (``fa2opt.generate.ladder``: two rails, diagonals; not one of issue 13's families,
+  found by a sweep of other shapes): the same target.
 
 * ``small.csv`` -- single-flow graphs of 2-12 nodes of every shape: fa2's first decision on
   a new structure (cold caches) beside the Pyomo MILP and HiGHS alone, and the repeated
@@ -363,6 +365,9 @@ FAMILY_SECTIONS = {
     "long-paths": ("long-paths", "Long paths (10-16 applications, each a chain of one model per "
                    "stage through a pool of 4-10 models x 12-20 stages; Amdahl profiles only)",
                    "large", ((12, 8, 10), (20, 4, 10))),
+    "ladder": ("ladder", "Ladders (two rails of 15-100 nodes each, a diagonal a_i -> b_i+1 at "
+               "every step and b_i -> a_i+1 at half of them, one flow; 30% of edges with a "
+               "transfer latency)", "large", ((30,), (60,))),
 }
 SECTIONS = ("pipelines", "scaling", "shared", "dense", "deep", *FAMILY_SECTIONS, "small")
 

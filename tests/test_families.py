@@ -30,6 +30,7 @@ SMALL: dict[str, list[tuple[tuple, dict]]] = {
     "shared": [((n, (2, 3)), {**FEW, "p_latency": 0.3}) for n in (6, 7, 8, 9)],
     "random": [((n,), {**FEW, "window": 3}) for n in (6, 7, 8, 9)],
     "lattice": [((2, 3), FEW), ((3, 2), FEW), ((3, 3), FEW), ((2, 4), FEW)],
+    "ladder": [((3,), FEW), ((4,), {**FEW, "p_cross": 0.0}), ((5,), FEW)],
     "vsp": [((n, 0.3), FEW) for n in (6, 7, 8, 9)],
     "shared-large": [((n, 3), FEW) for n in (6, 8, 9)],
     "many-flows": [((3, 2, 4), {**FEW, "p_latency": 0.3}), ((2, 3, 5), FEW),
@@ -125,6 +126,28 @@ def test_lattice_has_right_and_down_edges_only(rows, cols):
     vs = [v.name for v in inst.nodes]
     # series-parallel (for longest paths) only when one side is 1, or 2 x 2 (a fork-join)
     assert gen.has_induced_n(vs, pairs(inst)) == (min(rows, cols) >= 2 and max(rows, cols) >= 3)
+
+
+@pytest.mark.parametrize("rungs", [1, 2, 5, 30])
+def test_ladder_has_rails_diagonals_and_drawn_back_diagonals(rungs):
+    for seed in range(3):
+        inst = fam.ladder(np.random.default_rng([seed, rungs]), rungs, configs=(2, 3))
+        got = set(pairs(inst))
+        want = {("a0", "b0")}
+        for i in range(rungs - 1):
+            want |= {(f"a{i}", f"a{i + 1}"), (f"b{i}", f"b{i + 1}"), (f"a{i}", f"b{i + 1}")}
+        back = got - want
+        assert want <= got and len(inst.edges) == len(got)
+        assert back <= {(f"b{i}", f"a{i + 1}") for i in range(rungs - 1)}
+        assert len(inst.nodes) == 2 * rungs and len(inst.flows) == 1
+        assert inst.name == f"ladder-{rungs}"
+    every = fam.ladder(np.random.default_rng(0), 4, p_cross=1.0, configs=(2, 3))
+    none = fam.ladder(np.random.default_rng(0), 4, p_cross=0.0, configs=(2, 3))
+    assert len(every.edges) == 1 + 4 * 3 and len(none.edges) == 1 + 3 * 3
+    # the diagonals make it non-series-parallel (an induced N) unless every back diagonal is
+    # drawn: then each rung's pair precedes the next one's (series, up to transitive edges)
+    assert gen.has_induced_n([v.name for v in none.nodes], pairs(none))
+    assert not gen.has_induced_n([v.name for v in every.nodes], pairs(every))
 
 
 @pytest.mark.parametrize("n", [6, 50, 120])
@@ -287,6 +310,7 @@ MID: dict[str, list[tuple[tuple, dict]]] = {
     "shared": [((n, f), {}) for n, f in ((15, 2), (20, 3))],
     "random": [((n,), {}) for n in (20, 30)],
     "lattice": [((4, 4), {}), ((5, 5), {}), ((3, 8), {})],
+    "ladder": [((10,), {}), ((20,), {})],
     "vsp": [((n, 0.1), {}) for n in (20, 30)],
     "shared-large": [((n, f), {}) for n, f in ((30, 3), (40, 3))],
     "many-flows": [((5, 4, 12), {}), ((6, 5, 20), {})],

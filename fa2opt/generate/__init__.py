@@ -24,7 +24,7 @@ Three layers, each usable on its own (tests and ``tests/strategies.py`` use the 
    crc32(suite), i])``; same seed -> byte-identical files).
 
 :mod:`.families` holds the large and hard families of issue 13 (dense and random DAGs,
-lattices, series-parallel graphs with per-edge latencies, flows sharing most nodes, many
+lattices, ladders, series-parallel graphs with per-edge latencies, flows sharing most nodes, many
 applications over one pool of models, small single-flow graphs of every shape), one seeded
 generator each and the :data:`FAMILIES` registry the decision benchmark and the tests
 iterate over.
@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from .cli import add_parser, cmd_generate
 from .families import (DENSE_CASES, FAMILIES, SHARED_SHAPES, SMALL_SHAPES, Family, dense_dag,
-                       lattice, lattice_topology, long_paths, many_flows, own_latency_edges,
+                       ladder, ladder_topology, lattice, lattice_topology, long_paths, many_flows, own_latency_edges,
                        random_dag, random_dag_topology, shared_flows, small_single_flow,
                        vsp_edge_latency, vsp_edge_latency_topology)
 from .instances import (SCALING_SHAPES, SLA_DECIMALS, SPEC_QUEUEING, Generated, Sizes, assemble,
@@ -69,7 +69,8 @@ __all__ = [
     "scaling_instance", "scaling_family",
     # families (issue 13)
     "FAMILIES", "Family", "DENSE_CASES", "SHARED_SHAPES", "SMALL_SHAPES", "dense_dag",
-    "random_dag", "random_dag_topology", "lattice", "lattice_topology", "own_latency_edges",
+    "random_dag", "random_dag_topology", "lattice", "lattice_topology", "ladder",
+    "ladder_topology", "own_latency_edges",
     "vsp_edge_latency", "vsp_edge_latency_topology", "shared_flows", "many_flows", "long_paths",
     "small_single_flow",
     # suites

@@ -196,6 +196,40 @@ def lattice(rng: np.random.Generator, rows: int, cols: int, *, p_latency: float 
                      p_measured=p_measured, group_latency=latency)
 
 
+def ladder_topology(rng: np.random.Generator, rungs: int, p_cross: float = 0.5) -> Topology:
+    """Two rails ``a0 → … → a{rungs-1}`` and ``b0 → … → b{rungs-1}``, the rung ``a0 → b0``,
+    a diagonal ``a{i} → b{i+1}`` at every step and one ``b{i} → a{i+1}`` with probability
+    ``p_cross``: one source (a0), two sinks, 2 · rungs nodes. From three rungs on the
+    diagonals hold an induced N (not series-parallel) unless every back diagonal is drawn
+    (then each rung's pair precedes the next one's: series up to transitive edges, which
+    their own latencies still keep from reducing); its path width is at most 3: the shape of a two-lane pipeline whose
+    stages hand work across lanes. Each edge is its own group. O(rungs)."""
+    assert rungs >= 1
+    a, b = [f"a{i}" for i in range(rungs)], [f"b{i}" for i in range(rungs)]
+    pairs = [(a[0], b[0])]
+    for i in range(rungs - 1):
+        pairs += [(a[i], a[i + 1]), (b[i], b[i + 1]), (a[i], b[i + 1])]
+        if rng.uniform() < p_cross:
+            pairs.append((b[i], a[i + 1]))
+    return Topology("ladder", tuple(a + b), tuple((s, d, g) for g, (s, d) in enumerate(pairs)),
+                    variant=f"cross-{p_cross:g}")
+
+
+def ladder(rng: np.random.Generator, rungs: int, *, p_cross: float = 0.5,
+           p_latency: float = 0.3, configs: Range = (5, 30), p_measured: float = 0.5,
+           name: str | None = None) -> Instance:
+    """One flow over a ladder of ``rungs`` rungs with random back diagonals
+    (:func:`ladder_topology`), a transfer latency U(0.5, 10) ms on each edge with probability
+    ``p_latency``, measured or Amdahl profiles, SLA at t ~ U(0.02, 0.6) of the frontier.
+    Found by a sweep of shapes the other families never draw (docs/fa2.md, "A ladder"):
+    node reduction leaves nearly every node coupled, and from ~100 rungs on the search's LP
+    bound needs many nodes to close."""
+    topo = ladder_topology(rng, rungs, p_cross)
+    latency = _edge_latencies(rng, topo, p_latency)
+    return _instance(rng, topo, name or f"ladder-{rungs}", configs=configs,
+                     p_measured=p_measured, group_latency=latency)
+
+
 def own_latency_edges(rng: np.random.Generator, topo: Topology,
                       frac: float) -> tuple[Topology, dict[tuple[str, str], int]]:
     """``topo`` with round(frac · |E|) edges moved to groups of their own (a fresh group
@@ -382,6 +416,9 @@ FAMILIES: Mapping[str, Family] = {
     # large (fa2 no slower than the MILP, median and worst)
     "random": Family(random_dag, ((50,), (100,), (200,))),
     "lattice": Family(lattice, ((5, 5), (7, 7), (8, 8), (10, 10), (3, 12))),
+    # found beyond issue 13's list (a sweep of other shapes, docs/fa2.md "A ladder"): not one
+    # of its targets, a family where fa2 still loses to the MILP from ~100 rungs on
+    "ladder": Family(ladder, ((15,), (30,), (60,), (100,))),
     "vsp": Family(vsp_edge_latency, ((60,), (100,), (150,), (200,))),
     "shared-large": Family(partial(shared_flows, p_latency=0.25),
                            ((60, 3), (80, 4), (100, 5), (120, 6))),
