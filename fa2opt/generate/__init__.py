@@ -24,10 +24,10 @@ Three layers, each usable on its own (tests and ``tests/strategies.py`` use the 
    crc32(suite), i])``; same seed -> byte-identical files).
 
 :mod:`.families` holds the large and hard families of issue 13 (dense and random DAGs,
-lattices, ladders, series-parallel graphs with per-edge latencies, flows sharing most nodes, many
-applications over one pool of models, small single-flow graphs of every shape), one seeded
-generator each and the :data:`FAMILIES` registry the decision benchmark and the tests
-iterate over.
+lattices, ladders, series-parallel graphs with per-edge latencies, flows sharing most
+nodes, many applications over one pool of models, small single-flow graphs of every shape),
+one seeded generator each and the :data:`FAMILIES` registry the decision benchmark and the
+tests iterate over.
 
 :mod:`.draws` holds the random-draw helpers the layers share. Every public name is
 re-exported here, so ``from fa2opt.generate import ...`` works for all of them. See
@@ -38,9 +38,10 @@ from __future__ import annotations
 
 from .cli import add_parser, cmd_generate
 from .families import (DENSE_CASES, FAMILIES, SHARED_SHAPES, SMALL_SHAPES, Family, dense_dag,
-                       ladder, ladder_topology, lattice, lattice_topology, long_paths, many_flows, own_latency_edges,
-                       random_dag, random_dag_topology, shared_flows, small_single_flow,
-                       vsp_edge_latency, vsp_edge_latency_topology)
+                       ladder, ladder_topology, lattice, lattice_topology, long_paths,
+                       many_flows, own_latency_edges, random_dag, random_dag_topology,
+                       shared_flows, small_single_flow, vsp_edge_latency,
+                       vsp_edge_latency_topology)
 from .instances import (SCALING_SHAPES, SLA_DECIMALS, SPEC_QUEUEING, Generated, Sizes, assemble,
                         flow_frontier, flow_names, place_slas, random_instance, scaling_family,
                         scaling_instance, sla_at)

@@ -199,11 +199,11 @@ def lattice(rng: np.random.Generator, rows: int, cols: int, *, p_latency: float 
 def ladder_topology(rng: np.random.Generator, rungs: int, p_cross: float = 0.5) -> Topology:
     """Two rails ``a0 → … → a{rungs-1}`` and ``b0 → … → b{rungs-1}``, the rung ``a0 → b0``,
     a diagonal ``a{i} → b{i+1}`` at every step and one ``b{i} → a{i+1}`` with probability
-    ``p_cross``: one source (a0), two sinks, 2 · rungs nodes. From three rungs on the
-    diagonals hold an induced N (not series-parallel) unless every back diagonal is drawn
-    (then each rung's pair precedes the next one's: series up to transitive edges, which
-    their own latencies still keep from reducing); its path width is at most 3: the shape of a two-lane pipeline whose
-    stages hand work across lanes. Each edge is its own group. O(rungs)."""
+    ``p_cross``: one source (a0), two sinks, 2 · rungs nodes -- a two-lane pipeline whose
+    stages hand work across lanes. From three rungs on the diagonals hold an induced N (not
+    series-parallel) unless every back diagonal is drawn (then each rung's pair precedes the
+    next one's: series up to transitive edges, which their own latencies keep from
+    reducing); the path width is at most 3. Each edge is its own group. O(rungs)."""
     assert rungs >= 1
     a, b = [f"a{i}" for i in range(rungs)], [f"b{i}" for i in range(rungs)]
     pairs = [(a[0], b[0])]
@@ -221,9 +221,10 @@ def ladder(rng: np.random.Generator, rungs: int, *, p_cross: float = 0.5,
     """One flow over a ladder of ``rungs`` rungs with random back diagonals
     (:func:`ladder_topology`), a transfer latency U(0.5, 10) ms on each edge with probability
     ``p_latency``, measured or Amdahl profiles, SLA at t ~ U(0.02, 0.6) of the frontier.
-    Found by a sweep of shapes the other families never draw (docs/fa2.md, "A ladder"):
-    node reduction leaves nearly every node coupled, and from ~100 rungs on the search's LP
-    bound needs many nodes to close."""
+    Found by a sweep of shapes the other families never draw (docs/fa2.md, "other shapes, and
+    a ladder"): node reduction leaves nearly every node coupled; on the default sizes fa2
+    is faster than the MILP, but from 150 rungs on a few draws need thousands of search
+    nodes."""
     topo = ladder_topology(rng, rungs, p_cross)
     latency = _edge_latencies(rng, topo, p_latency)
     return _instance(rng, topo, name or f"ladder-{rungs}", configs=configs,
@@ -416,8 +417,8 @@ FAMILIES: Mapping[str, Family] = {
     # large (fa2 no slower than the MILP, median and worst)
     "random": Family(random_dag, ((50,), (100,), (200,))),
     "lattice": Family(lattice, ((5, 5), (7, 7), (8, 8), (10, 10), (3, 12))),
-    # found beyond issue 13's list (a sweep of other shapes, docs/fa2.md "A ladder"): not one
-    # of its targets, a family where fa2 still loses to the MILP from ~100 rungs on
+    # found beyond issue 13's list (a sweep of other shapes, docs/fa2.md): not one of its
+    # targets; met on these sizes, lost on some draws from 150 rungs on
     "ladder": Family(ladder, ((15,), (30,), (60,), (100,))),
     "vsp": Family(vsp_edge_latency, ((60,), (100,), (150,), (200,))),
     "shared-large": Family(partial(shared_flows, p_latency=0.25),
