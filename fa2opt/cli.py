@@ -83,7 +83,9 @@ def _valid_unicode(ans: Answer) -> Answer:
 
 def _answer_one(path: str, method: str, solver: Solver) -> Answer:
     try:
-        problem = Problem.from_instance(load_instance(path))
+        # --formulation base ignores extension keys (spec): loaded without them
+        base = solver.options.get("formulation") == "base"
+        problem = Problem.from_instance(load_instance(path, extensions=not base))
     except InputError as exc:
         return empty_answer("error", method, message=str(exc), instance=path)
     try:

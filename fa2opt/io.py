@@ -27,7 +27,7 @@ import yaml
 
 from . import queueing, spec
 from .model import MAIN_FLOW, QUEUEING_DEFAULT, Config, Edge, Flow, Instance, Node
-from .extensions import extension_keys
+from .extensions import INSTANCE_KEYS, extension_keys
 from .tables import ProfileArrays, evaluate, replicas_needed, row_available
 
 PROFILE_COLUMNS = ("batch", "hardware", "units", "latency_ms")
@@ -515,10 +515,11 @@ def read_document(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_instance(path: str | Path) -> Instance:
+def load_instance(path: str | Path, extensions: bool = True) -> Instance:
+    """The instance in ``path`` (:func:`instance_from_dict`; ``extensions``: its)."""
     path = input_path(path)
     return instance_from_dict(read_document(path), source=str(path), base_dir=path.parent,
-                              default_name=path.stem)
+                              default_name=path.stem, extensions=extensions)
 
 
 def read_csv_rows(path: str | Path, shown: str, what: str,
@@ -652,8 +653,12 @@ def _first_duplicate(names: list[str]) -> str | None:
 
 
 def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
-                       base_dir: Path | str = ".", default_name: str = "instance") -> Instance:
-    """Validate a parsed instance document and build an :class:`Instance` (linear time)."""
+                       base_dir: Path | str = ".", default_name: str = "instance",
+                       extensions: bool = True) -> Instance:
+    """Validate a parsed instance document and build an :class:`Instance` (linear time).
+    ``extensions`` False (``--formulation base``, which ignores extension keys, spec): the
+    extension keys are left out, as if absent -- the replica guard and the tables then treat
+    the instance as the base problem it is solved as."""
     chk = _Checker(source)
     base_dir = Path(base_dir)
     chk.mapping(data, "")
@@ -745,7 +750,8 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
     inst = Instance(
         name=name, nodes=tuple(nodes), edges=tuple(edges), flows=tuple(flows),
         prices=prices, queueing=q, max_utilization=rho,
-        extra={k: v for k, v in data.items() if k not in KNOWN_KEYS},
+        extra={k: v for k, v in data.items()
+               if k not in KNOWN_KEYS and (extensions or k not in INSTANCE_KEYS)},
         source=source,
     )
     _check_replicas(chk, inst)
