@@ -352,8 +352,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="output file (.csv, or .parquet)")
     p.add_argument("--formulation", choices=["base"], default=None,
                    help="'base': ignore the instance's extension keys (capacity, accuracy, "
-                        "current, switch_cost, energy); without it an instance carrying one "
-                        "is refused, since the table cannot honour them")
+                        "current, switch_cost); without it an instance carrying one is "
+                        "refused, since the table cannot honour them")
     p.set_defaults(func=cmd_table)
 
 

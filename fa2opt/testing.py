@@ -72,13 +72,15 @@ def match_report(method: str, instances: Instances, *, reference: str = "milp",
                  percentiles: Sequence[float] = (50.0, 100.0),
                  **options: Any) -> list[MatchRow]:
     """One :class:`MatchRow` per instance: ``method`` (with ``options``) against
-    ``reference``. ``instances``: a suite spec as ``fa2opt compare --suite`` takes (with
-    ``limit``/``seed``/``percentiles``), an instance file, an Instance, or a list of those."""
+    ``reference`` (with the same ``formulation``, if one is given). ``instances``: a suite
+    spec as ``fa2opt compare --suite`` takes (with ``limit``/``seed``/``percentiles``), an
+    instance file, an Instance, or a list of those."""
+    ref_options = {k: v for k, v in options.items() if k == "formulation"}
     rows = []
     for name, inst in _named(instances, limit=limit, seed=seed, percentiles=percentiles):
         problem = Problem.from_instance(inst)
         got = checked(problem, get_solver(method, **options).solve(problem))
-        ref = checked(problem, get_solver(reference).solve(problem))
+        ref = checked(problem, get_solver(reference, **ref_options).solve(problem))
         proven = ref.status in PROVEN
         rows.append(MatchRow(name, got.status, ref.status, _value(got), _value(ref),
                              got.solve_ms, ref.solve_ms, proven,

@@ -122,7 +122,7 @@ def verify(instance: Instance, answer: Answer) -> Verification:
         if not spec.meets(flow_lat[f.name], f.sla_ms):
             problems.append(f"flow {f.name}: latency {flow_lat[f.name]:.6f} ms > SLA {f.sla_ms} ms")
     value, terms = total, False
-    present = extensions.extensions_of(instance)
+    present = extensions.extensions_of(instance, answer.formulation)
     for name in answer.formulation:  # each extension solved, recomputed from the raw rows
         if name not in present:  # (a MILP-only formulation, or a key this instance lacks)
             continue

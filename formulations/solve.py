@@ -179,7 +179,7 @@ class MILPSolver(Solver):
             return ()
         if form.milp_only:
             return (form.name,)
-        present = extensions_of(problem.instance)
+        present = extensions_of(problem.instance, form.extensions or ())
         return present if form.extensions is None else tuple(
             n for n in present if n in form.extensions)
 

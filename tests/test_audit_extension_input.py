@@ -62,6 +62,9 @@ HOSTILE = [
     ("switch-cost-list", ["switch_cost"], BIG_LIST, "switch_cost"),
     ("switch-cost-node-string", ["switch_cost", "a"], LONG, "switch_cost.a"),
     ("switch-cost-unknown-node", ["switch_cost"], {"n\n" * 10**4: 1}, "switch_cost."),
+]
+# the worked example's key: honoured only under --formulation energy (extensions.OPT_IN)
+ENERGY_HOSTILE = [
     ("energy-power", ["energy", "power_w", "cpu"], BIG_LIST, "energy.power_w.cpu"),
     ("energy-unknown-flow", ["energy", "max_j"], {"g\n" * 10**4: 1}, "energy.max_j."),
 ]
@@ -97,7 +100,9 @@ def test_base_document_solves(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["solve", str(path), "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["status"] == "optimal"
-    assert answer["formulation"] == ["capacity", "accuracy", "switch", "energy"]
+    assert answer["formulation"] == ["capacity", "accuracy", "switch"]  # energy: opt-in
+    assert main(["solve", str(path), "--json", "--formulation", "energy"]) == 0
+    assert json.loads(capsys.readouterr().out)["formulation"] == ["energy"]
 
 
 def test_a_previous_answers_nodes_are_taken_as_the_current_rows(
@@ -125,6 +130,22 @@ def test_hostile_extension_values_give_one_short_line(tmp_path: Path, case,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     _, keys, value, field = case
     _refused(_write(tmp_path, keys, value), field, capsys)
+
+
+@pytest.mark.parametrize("case", ENERGY_HOSTILE, ids=[c[0] for c in ENERGY_HOSTILE])
+def test_hostile_energy_values_count_only_where_energy_is_named(
+        tmp_path: Path, case, capsys: pytest.CaptureFixture[str]) -> None:
+    """By default ``energy`` is a key the spec does not define: ignored, the other
+    extensions solved; named, it is parsed and refused in one short line."""
+    _, keys, value, field = case
+    path = _write(tmp_path, keys, value)
+    assert main(["solve", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["formulation"] == ["capacity", "accuracy", "switch"]
+    assert main(["solve", str(path), "--json", "--formulation", "energy"]) == 2
+    answer = json.loads(capsys.readouterr().out)
+    msg = answer["message"]
+    assert answer["status"] == "error" and msg.startswith(f"{path}: {field}"), msg[:200]
+    assert "\n" not in msg and len(msg) < len(str(path)) + MAX_MESSAGE, (len(msg), msg[:400])
 
 
 # -- objective terms inside HiGHS's range -------------------------------------------------------

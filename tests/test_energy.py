@@ -45,19 +45,28 @@ def budgeted(inst: fa2opt.Instance, share: float) -> fa2opt.Instance:
 @pytest.mark.parametrize("name", ["video_gpu", "sum-qa_cpu", "nlp_cpu", "shared_services_gpu"])
 def test_fa2_matches_the_milp_on_energy_budgets(name):
     inst = fa2opt.load_instance(PIPELINES / f"{name}.json")
-    rows = assert_matches_milp("fa2", [budgeted(inst, s) for s in SHARES])
+    rows = assert_matches_milp("fa2", [budgeted(inst, s) for s in SHARES], formulation="energy")
     assert rows[0].status == "optimal"  # the base optimum meets its own energy
-    answers = [fa2opt.solve(budgeted(inst, s), "fa2") for s in SHARES]
+    answers = [fa2opt.solve(budgeted(inst, s), "fa2", formulation="energy") for s in SHARES]
     assert all(a.formulation == ("energy",) for a in answers)
     costs = [a.cost for a in answers if a.has_decision]
     assert costs == sorted(costs)  # a tighter budget never makes it cheaper
+
+
+def test_by_default_the_energy_key_is_ignored_as_the_spec_ignores_keys_it_does_not_define():
+    inst = fa2opt.load_instance(PIPELINES / "video_gpu.json")
+    tight = budgeted(inst, 0.9)
+    plain, named = fa2opt.solve(tight, "fa2"), fa2opt.solve(tight, "fa2", formulation="energy")
+    assert plain.formulation == () and plain.cost == fa2opt.solve(inst, "fa2").cost
+    assert named.formulation == ("energy",) and named.cost > plain.cost
+    assert verify(tight, plain).ok  # checked as the base problem it solved
 
 
 def test_a_binding_budget_changes_the_decision_and_is_met():
     inst = fa2opt.load_instance(PIPELINES / "video_gpu.json")
     base = fa2opt.solve(inst, "fa2")
     tight = budgeted(inst, 0.9)
-    ans = fa2opt.solve(tight, "fa2")
+    ans = fa2opt.solve(tight, "fa2", formulation="energy")
     assert ans.status == "optimal" and ans.cost > base.cost
     assert verify(tight, ans).ok
     # the base optimum breaks the budget: verify catches it when it claims energy
@@ -71,14 +80,14 @@ def test_brute_force_agrees_on_small_instances():
     for share in SHARES:
         e = budgeted(inst, share)
         problem = Problem.from_instance(e)
-        a = fa2opt.solve(problem, "fa2")
-        b = fa2opt.solve(problem, "brute-force")
+        a = fa2opt.solve(problem, "fa2", formulation="energy")
+        b = fa2opt.solve(problem, "brute-force", formulation="energy")
         assert b.status in ("optimal", "infeasible") and matches(a, b)
 
 
 def test_methods_without_an_exact_base_refuse_it():
     e = budgeted(fa2opt.load_instance(PIPELINES / "video_gpu.json"), 0.9)
-    ans = fa2opt.solve(e, "greedy")
+    ans = fa2opt.solve(e, "greedy", formulation="energy")
     assert ans.status == "error" and "energy" in ans.message
     assert fa2opt.solve(e, "greedy", formulation="base").status != "error"
 
@@ -95,7 +104,7 @@ def test_bad_energy_keys_are_one_line_input_errors(tmp_path, capsys, energy, fie
     doc = instance_to_dict(with_keys(inst, {"energy": energy}))
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc))
-    assert main(["solve", str(path), "--method", "fa2"]) == 2
+    assert main(["solve", str(path), "--method", "fa2", "--formulation", "energy"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{field}:" in err[0] and str(path) in err[0]
 
@@ -104,8 +113,8 @@ def test_the_milp_solves_energy_alone():
     e = budgeted(fa2opt.load_instance(PIPELINES / "video_gpu.json"), 0.9)
     e = with_keys(e, {"capacity": {"gpu-pascal": 0}})
     alone = fa2opt.solve(e, "milp", formulation="energy")
-    both = fa2opt.solve(e, "milp")
-    assert alone.formulation == ("energy",) and set(both.formulation) == {"capacity", "energy"}
+    default = fa2opt.solve(e, "milp")  # the spec's extensions only: energy is opt-in
+    assert alone.formulation == ("energy",) and default.formulation == ("capacity",)
     assert matches(alone, fa2opt.solve(e, "fa2", formulation="energy"))
 
 
