@@ -516,7 +516,8 @@ def read_document(path: str | Path) -> dict[str, Any]:
 
 
 def load_instance(path: str | Path, extensions: bool = True) -> Instance:
-    """The instance in ``path`` (:func:`instance_from_dict`; ``extensions``: its)."""
+    """The instance in ``path`` (:func:`instance_from_dict`); ``extensions`` False: without
+    its extension keys (``--formulation base``)."""
     path = input_path(path)
     return instance_from_dict(read_document(path), source=str(path), base_dir=path.parent,
                               default_name=path.stem, extensions=extensions)

@@ -140,8 +140,8 @@ def validate(instance: "Instance") -> None:
 def requested(instance: "Instance", formulation: str | None) -> tuple[str, ...]:
     """What a method solves: every extension present (``formulation`` None, the default, or
     ``"extended"``; not the :data:`OPT_IN` ones), none (``"base"``), or the one named that
-    is present (an opt-in one too). KeyError for a
-    name that is not an extension (e.g. a MILP-only formulation)."""
+    is present (an opt-in one too). KeyError for a name that is not an extension (e.g. a
+    MILP-only formulation)."""
     if formulation is None or formulation == "extended":
         return extensions_of(instance)
     if formulation == "base":
@@ -263,6 +263,6 @@ def keys_of(blocks: Iterable[Block]) -> list[str]:
 
 
 __all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
-           "MODULES", "OPT_IN", "allowed_rows", "budget_use", "budgets", "declare", "extension_keys",
-           "extensions_of", "has_terms", "keys_of", "module", "objective", "register",
+           "MODULES", "OPT_IN", "allowed_rows", "budget_use", "budgets", "declare",
+           "extension_keys", "extensions_of", "has_terms", "keys_of", "module", "objective", "register",
            "requested", "row_objective", "ruled_out", "validate", "violations"]
