@@ -456,6 +456,27 @@ def test_milp_keeps_a_choice_that_highs_cut_off_without_presolve():
     assert got.cost == 22.0 and got.extra["presolve_both"]
 
 
+def test_milp_keeps_a_choice_that_highs_cut_off_at_a_coefficient_of_1_6e_6():
+    """The capacity edge property test's find (2026-12-04, Python 3.12): 1e-4 ms rows beside
+    a 33.333 ms delay (least finish-time coefficient 1.6e-6, above the former TINY_COEF
+    1e-6); without presolve HiGHS at the 1e-9 tolerance answered 1.3 as optimal where 0.8
+    meets every rule. Such models are now solved both ways, the cheaper verified kept."""
+    cfg = lambda *rows: tuple(Config(1, "cpu", u, p) for u, p in rows)
+    fast = ((0.1, 0.7), (0.2, 0.15), (0.7, 0.0001))
+    nodes = (Node("n0", cfg(*fast)), Node("n1", cfg((0.1, 0.7), (0.2, 0.1), (0.7, 0.0001))),
+             Node("n2", cfg((0.1, 0.3), (0.2, 0.15))),
+             Node("n3", cfg((0.1, 0.3), (0.2, 0.15), (0.7, 0.0001))),
+             Node("n4", cfg((0.1, 0.7), (0.2, 0.1), (0.7, 0.0001))))
+    edges = (Edge("n0", "n1", 0.3), Edge("n0", "n2", 0.0), Edge("n0", "n3", 0.0),
+             Edge("n1", "n4", 33.333), Edge("n2", "n4", 0.0), Edge("n3", "n4", 0.0))
+    inst = Instance("edge", nodes, edges, (Flow("main", 1.0, 34.333198999999986,
+                                                ("n0", "n1", "n2", "n3", "n4")),),
+                    queueing="none", extra={"capacity": {"cpu": 2.999999999}})
+    got = solve(inst, "milp")
+    assert got.status == "optimal" and got.cost == pytest.approx(0.8, abs=1e-12)
+    assert got.extra["presolve_both"] and matches(got, solve(inst, "brute-force"))
+
+
 def test_small_models_are_solved_without_presolve():
     """HiGHS 1.16.0's presolve proved 6 the optimum of this 7-binary model (a chain of four
     nodes, two flows at the SLA's edge), whose optimum is 5 (1.15.1 and 1.12 find 5; found
