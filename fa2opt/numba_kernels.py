@@ -105,14 +105,35 @@ def leaf_fold(g, u, c, lo, hi, out):
         _sweep(ct, cv, m, lo, hi, row)
 
 
+SPARSE_BELOW = 16  # the candidate lists while c has fewer than T1 / 16 breakpoints
+
+
 @_jit
 def minplus_conv(a, c, out):
+    """Over the breakpoints' pairs, sorted (O(P_a·P_c·log) and as much memory) while c has
+    few; otherwise each breakpoint p of a writes ``a[p] + c[t − p]`` over c's segments
+    (O(P_a·T), no candidate list: 1e8 pairs took 1.6 GB and seconds, audit 16). Both take
+    the same sums, so the same bits."""
     B, T1 = a.shape
     pa, va = np.empty(T1, np.int64), np.empty(T1)
     pc, vc = np.empty(T1, np.int64), np.empty(T1)
     for b in range(B):
         na = _breakpoints(a[b], 0, T1, pa, va)
         nc = _breakpoints(c[b], 0, T1, pc, vc)
+        if nc * SPARSE_BELOW >= T1:
+            row = out[b]
+            row[:] = np.inf
+            for i in range(na):
+                for j in range(nc):
+                    lo = pa[i] + pc[j]
+                    if lo >= T1:
+                        break
+                    hi = min(T1, pa[i] + pc[j + 1]) if j + 1 < nc else T1
+                    v = va[i] + vc[j]
+                    for t in range(lo, hi):
+                        if v < row[t]:
+                            row[t] = v
+            continue
         ct = np.empty(na * nc, np.int64)
         cv = np.empty(na * nc)
         m = 0

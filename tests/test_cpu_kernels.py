@@ -161,3 +161,29 @@ def test_chain_dp_equals_dense_folds_and_argmins(case):
     value_only, none = cpu_kernels.chain_dp(u, c, T, backtrack=False)
     assert none is None
     np.testing.assert_array_equal(value_only, cost)
+
+
+@pytest.mark.parametrize("steps_c", [3, 40, 499])
+def test_minplus_on_long_curves_equals_the_numpy_twin(steps_c):
+    """Curves of 500 budgets whose second operand has few breakpoints (the sorted candidate
+    lists) or many (each breakpoint of the first written over the second's segments:
+    ``numba_kernels.SPARSE_BELOW``; audit 16: 1e8 candidate pairs took 1.6 GB), ties and
+    an inf prefix included."""
+    rng = np.random.default_rng(steps_c)
+    T1 = 500
+
+    def curve(steps: int) -> np.ndarray:
+        row = np.full(T1, np.inf)
+        start = int(rng.integers(0, 20))
+        drops = np.sort(rng.choice(np.arange(start + 1, T1), size=min(steps, T1 - start - 1),
+                                   replace=False))
+        level, row[start:] = 1e4, 1e4
+        for s in drops:
+            level -= float(rng.integers(0, 3)) + 0.125  # ties are only at equal sums
+            row[s:] = level
+        return row
+
+    a = np.stack([curve(300), curve(5)])
+    c = np.stack([curve(steps_c), curve(steps_c)])
+    ref, _ = kernels.minplus_conv(a, c, np)
+    np.testing.assert_array_equal(cpu_kernels.minplus_conv_min(a, c), ref)
