@@ -1,0 +1,114 @@
+"""The MILP's second solve of a model with tiny finish-time coefficients is capped (audit 16).
+
+Models whose least finish-time coefficient is below ``formulations.solve.TINY_COEF`` are
+solved with and without HiGHS's presolve and the cheaper verified decision kept. Generated
+graphs with short transfer latencies reach such coefficients too, and uncapped the second
+solve ran past 400 s on a 200-node, 8-flow instance the first had proven in 29 s. It may now
+take as long as everything before it (at least ``OTHER_MIN_S``), within the time limit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fa2opt import Problem, solve, verify
+from fa2opt.io import instance_from_dict
+from formulations import solve as milp_solve
+
+
+def tiny_coefficient_instance():
+    """Latencies of 1e-6 ms beside 33.333 ms edge delays (tests/test_milp_edge.py): the
+    optimum 11 (HiGHS with presolve answered 17)."""
+    rows = [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
+            for u, p in ((1, 0.3), (7, 3e-6), (10000, 1e-6))]
+    one = lambda p: [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": p}]
+    return instance_from_dict({
+        "rate_rps": 1e-6, "sla_ms": 33.633002999999995, "queueing": "none",
+        "nodes": [{"name": "n0", "configs": rows}, {"name": "n1", "configs": one(1e-6)},
+                  {"name": "n2", "configs": one(0.3)}, {"name": "n3", "configs": rows},
+                  {"name": "n4", "configs": one(1e-6)}],
+        "edges": [["n0", "n1"], ["n0", "n2", 33.333], ["n0", "n3", 33.333], ["n1", "n4"],
+                  ["n2", "n4"], ["n3", "n4"]]})
+
+
+def cut_off_without_presolve_instance():
+    """1,000 ms rows beside 3e-6 ms ones (tests/test_milp_edge.py): without presolve (the
+    first solve of a model this small) HiGHS answers 10009, with presolve the optimum 22."""
+    rows = lambda *lat: [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
+                         for u, p in zip((1, 7, 10000), lat)]
+    return instance_from_dict({
+        "rate_rps": 1e-6, "sla_ms": 1000.000003, "queueing": "none",
+        "nodes": [{"name": "n0", "configs": rows(1000.0, 3e-6)},
+                  {"name": "n1", "configs": rows(1000.0, 3e-6, 1e-6)},
+                  {"name": "n2", "configs": rows(1e-6)},
+                  {"name": "n3", "configs": rows(1000.0, 0.3, 1e-6)}],
+        "edges": [["n0", "n1"], ["n0", "n2"], ["n1", "n3"], ["n2", "n3"]]})
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Every solve_exactly call's (presolve, time_limit), the real solve run."""
+    seen: list[tuple[str, float | None]] = []
+    real = milp_solve.solve_exactly
+
+    def spy(problem, form, model, threads, time_limit, extra, **kw):
+        seen.append((kw.get("presolve", "choose"), time_limit))
+        return real(problem, form, model, threads, time_limit, extra, **kw)
+
+    monkeypatch.setattr(milp_solve, "solve_exactly", spy)
+    return seen
+
+
+@pytest.mark.parametrize("limit", [None, 30.0])
+def test_the_second_solve_gets_a_capped_time_limit(calls, limit):
+    inst = tiny_coefficient_instance()
+    got = solve(inst, "milp", **({} if limit is None else {"time_limit": limit}))
+    assert got.status == "optimal" and got.cost == 11.0 and got.extra["presolve_both"] is True
+    assert len(calls) == 2 and calls[0][0] != calls[1][0]
+    first_limit, second_limit = calls[0][1], calls[1][1]
+    assert first_limit == limit
+    # everything before the second solve took well under OTHER_MIN_S here
+    assert second_limit is not None and second_limit <= milp_solve.OTHER_MIN_S + 1e-9
+    assert verify(inst, got).ok
+
+
+def test_a_stopped_second_solve_leaves_the_first_decision(monkeypatch):
+    """The second solve stopped by its cap with nothing cheaper: the first solve's
+    decision stands, marked ``presolve_both: "stopped"``."""
+    inst = tiny_coefficient_instance()
+    monkeypatch.setattr(milp_solve, "OTHER_MIN_S", 0.0)
+    monkeypatch.setattr(milp_solve, "OTHER_SHARE", 0.0)
+    first = {}
+    real = milp_solve.solve_exactly
+
+    def record(problem, form, model, threads, time_limit, extra, **kw):
+        d = real(problem, form, model, threads, time_limit, extra, **kw)
+        first.setdefault("cost", Problem.from_instance(inst).cost(d.choice))
+        return d
+
+    monkeypatch.setattr(milp_solve, "solve_exactly", record)
+    got = solve(inst, "milp")
+    assert got.extra["presolve_both"] == "stopped"
+    assert got.cost == first["cost"] and verify(inst, got).ok
+
+
+def test_a_cheaper_decision_of_a_stopped_second_solve_is_answered_feasible(monkeypatch):
+    """The second solve stopped by its cap holding a cheaper decision that passes the
+    rule: the first solve's optimum is disproven, so that decision is answered with status
+    ``feasible`` (simulated: the real second solve's answer relabelled ``time_limit``)."""
+    inst = cut_off_without_presolve_instance()
+    real = milp_solve.solve_exactly
+    count = [0]
+
+    def second_stops(problem, form, model, threads, time_limit, extra, **kw):
+        d = real(problem, form, model, threads, time_limit, extra, **kw)
+        count[0] += 1
+        if count[0] == 2:
+            d.status, d.lower_bound = "time_limit", 5.0
+        return d
+
+    monkeypatch.setattr(milp_solve, "solve_exactly", second_stops)
+    got = solve(inst, "milp")
+    assert count[0] == 2
+    assert got.status == "feasible" and got.cost == 22.0 and got.lower_bound == 5.0
+    assert got.extra["presolve_both"] == "stopped" and verify(inst, got).ok
