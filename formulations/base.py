@@ -214,8 +214,9 @@ def add_flow_latency(m: pyo.ConcreteModel, problem: Problem) -> None:
     # finish times in units of the flow's row_scale (t_fv · scale_f ms)
     m.t = pyo.Var(m.TI, bounds=checked(lambda m, f, v: (0.0, m.sla_rhs[f] / scale[f])))
     inv = {f: 1.0 / s for f, s in scale.items()}  # exact: powers of two
-    # the least positive coefficient of the finish-time rows (formulations.solve turns
-    # HiGHS's presolve off below TINY_COEF: it cut off feasible choices there)
+    # the least positive coefficient of the finish-time rows (a model is solved with and
+    # without presolve where it is tiny, formulations.solve.both_ways: HiGHS cut off
+    # feasible choices there)
     m.least_coef = min((inv[g.name] * x for g in flows for v in g.nodes
                         for x in [*usable_lat[v], *(d for _, d in g.preds[v])] if x > 0),
                        default=1.0)

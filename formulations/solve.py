@@ -107,9 +107,13 @@ LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without pre
 # none, the whole model is solved once for one, or for a proof of infeasibility
 # (MILPSolver._solve_whole). A round that would not widen the span is not run.
 MAX_FLOOR_ROUNDS = 16
-TINY_COEF = 1e-4  # a finish-time row coefficient below this: solved with and without presolve
-# (1e-6 until a 1e-4 ms row beside a 33 ms delay, coefficient 1.6e-6, was answered 1.3 for
-# 0.8 without presolve: tests/test_milp_edge.py; the shipped pipelines' least is 8.7e-3)
+TINY_COEF = 1e-6  # a finish-time row coefficient below this: solved with and without presolve
+TINY_COEF_SMALL = 1e-4  # the same for models solved first without presolve (PRESOLVE_FROM)
+# (1e-6 for all until a 1e-4 ms row beside a 33 ms delay, coefficient 1.6e-6, was answered
+# 1.3 for 0.8 by a small model without presolve: tests/test_milp_edge.py. Every wrong answer
+# seen was a small model's, whose second solve takes milliseconds; 1e-4 for all doubled the
+# MILP's time on most generated large graphs, whose 0.01-0.1 ms transfer latencies beside
+# budgets of seconds give coefficients of 1e-6-1e-5. The shipped pipelines' least is 8.7e-3.)
 # The second solve of such a model may take OTHER_SHARE x the time spent so far (at least
 # OTHER_MIN_S), within the time limit; where it stops first, the first solve's decision
 # stands. (Uncapped, a 200-node, 8-flow model with a 0.05 ms transfer latency solved in 29 s
@@ -135,6 +139,14 @@ def first_presolve(model: Any) -> str:
     decides; also for a user formulation's model without ``x``)."""
     x = getattr(model, "x", None)
     return "off" if x is not None and len(x) < PRESOLVE_FROM else "choose"
+
+
+def both_ways(model: Any) -> bool:
+    """Whether ``model`` is solved with and without presolve (the cheaper verified decision
+    kept): its least finish-time coefficient is below :data:`TINY_COEF`, or below
+    :data:`TINY_COEF_SMALL` on a model small enough to be solved first without presolve."""
+    coef = getattr(model, "least_coef", 1.0)
+    return coef < TINY_COEF or (coef < TINY_COEF_SMALL and first_presolve(model) == "off")
 
 
 def process_threads(requested: int | None) -> int:
@@ -269,8 +281,7 @@ class MILPSolver(Solver):
                 raised = extra.pop("proven_floor", None)
                 upper = extra.pop("proven_upper", None)
                 if raised is None:
-                    if getattr(model, "least_coef", 1.0) < TINY_COEF \
-                            and found.status in ("optimal", "infeasible"):
+                    if both_ways(model) and found.status in ("optimal", "infeasible"):
                         found = self._other_presolve(problem, form, threads, found, t0,
                                                      floor, ceiling, build_deadline,
                                                      first_presolve(model))
@@ -346,8 +357,8 @@ class MILPSolver(Solver):
                         floor: float, ceiling: float, build_deadline: float | None,
                         first: str) -> Decision:
         """``found`` (solved with presolve ``first``) or, if better, the decision of the same
-        model solved with the other setting. HiGHS 1.16 at the 1e-9 tolerance, on finish-time
-        rows with coefficients below :data:`TINY_COEF`, cut off a feasible optimum with its
+        model solved with the other setting (:func:`both_ways`). HiGHS 1.16 at the 1e-9
+        tolerance, on finish-time rows with tiny coefficients, cut off a feasible optimum with its
         presolve on one model (latencies of 1e-6 ms beside 33 ms delays: 11 answered as
         17) and without it on another (10009 for 22; tests/test_milp_edge.py). Both
         decisions pass the rule's exact check, so the cheaper one is the better answer.

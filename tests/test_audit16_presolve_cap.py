@@ -1,6 +1,6 @@
 """The MILP's second solve of a model with tiny finish-time coefficients is capped (audit 16).
 
-Models whose least finish-time coefficient is below ``formulations.solve.TINY_COEF`` are
+Models whose least finish-time coefficient is tiny (``formulations.solve.both_ways``) are
 solved with and without HiGHS's presolve and the cheaper verified decision kept. Generated
 graphs with short transfer latencies reach such coefficients too, and uncapped the second
 solve ran past 400 s on a 200-node, 8-flow instance the first had proven in 29 s. It may now
@@ -8,6 +8,8 @@ take as long as everything before it (at least ``OTHER_MIN_S``), within the time
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -112,3 +114,15 @@ def test_a_cheaper_decision_of_a_stopped_second_solve_is_answered_feasible(monke
     assert count[0] == 2
     assert got.status == "feasible" and got.cost == 22.0 and got.lower_bound == 5.0
     assert got.extra["presolve_both"] == "stopped" and verify(inst, got).ok
+
+
+@pytest.mark.parametrize("binaries,coef,both", [
+    (20, 1.6e-6, True),     # a small model (first solve without presolve): below 1e-4
+    (20, 5e-5, True),
+    (20, 2e-4, False),
+    (600, 5e-6, False),     # a large generated graph's 0.01 ms transfer latency: solved once
+    (600, 5e-7, True),      # below 1e-6: both ways whatever the size
+])
+def test_which_models_are_solved_both_ways(binaries, coef, both):
+    model = SimpleNamespace(x=range(binaries), least_coef=coef)
+    assert milp_solve.both_ways(model) is both
