@@ -108,12 +108,14 @@ LOOSE_FACTOR = 100.0  # a retry after HiGHS stops with an error even without pre
 # (MILPSolver._solve_whole). A round that would not widen the span is not run.
 MAX_FLOOR_ROUNDS = 16
 TINY_COEF = 1e-6  # a finish-time row coefficient below this: solved with and without presolve
-TINY_COEF_SMALL = 1e-4  # the same for models solved first without presolve (PRESOLVE_FROM)
-# (1e-6 for all until a 1e-4 ms row beside a 33 ms delay, coefficient 1.6e-6, was answered
-# 1.3 for 0.8 by a small model without presolve: tests/test_milp_edge.py. Every wrong answer
-# seen was a small model's, whose second solve takes milliseconds; 1e-4 for all doubled the
-# MILP's time on most generated large graphs, whose 0.01-0.1 ms transfer latencies beside
-# budgets of seconds give coefficients of 1e-6-1e-5. The shipped pipelines' least is 8.7e-3.)
+# (and every small model, PRESOLVE_FROM: both ways, :func:`both_ways`). HiGHS 1.16 at the 1e-9
+# tolerance answered wrong optima on small models without presolve (1.3 for 0.8 at a
+# coefficient of 1.6e-6; 0.6 for 0.5 on a 3-node chain of 8 binaries far from every edge,
+# coefficient 7.8e-4: tests/test_milp_edge.py) and with it (6 for 5 on 7 binaries), so a
+# small model is solved both ways, each in milliseconds. Large models only below 1e-6: the
+# 0.01-0.1 ms transfer latencies of generated graphs beside budgets of seconds give
+# coefficients of 1e-6-1e-5, where no wrong answer was seen and a second solve doubles the
+# time (1e-4 for all, f9cdeb8 to a2dc3c6). The shipped pipelines' least is 8.7e-3.
 # The second solve of such a model may take OTHER_SHARE x the time spent so far (at least
 # OTHER_MIN_S), within the time limit; where it stops first, the first solve's decision
 # stands. (Uncapped, a 200-node, 8-flow model with a 0.05 ms transfer latency solved in 29 s
@@ -143,10 +145,9 @@ def first_presolve(model: Any) -> str:
 
 def both_ways(model: Any) -> bool:
     """Whether ``model`` is solved with and without presolve (the cheaper verified decision
-    kept): its least finish-time coefficient is below :data:`TINY_COEF`, or below
-    :data:`TINY_COEF_SMALL` on a model small enough to be solved first without presolve."""
-    coef = getattr(model, "least_coef", 1.0)
-    return coef < TINY_COEF or (coef < TINY_COEF_SMALL and first_presolve(model) == "off")
+    kept): a small model (solved first without presolve, :data:`PRESOLVE_FROM`), or one
+    whose least finish-time coefficient is below :data:`TINY_COEF`."""
+    return first_presolve(model) == "off" or getattr(model, "least_coef", 1.0) < TINY_COEF
 
 
 def process_threads(requested: int | None) -> int:

@@ -14,37 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 from fa2opt import Problem, solve, verify
-from fa2opt.io import instance_from_dict
 from formulations import solve as milp_solve
-
-
-def tiny_coefficient_instance():
-    """Latencies of 1e-6 ms beside 33.333 ms edge delays (tests/test_milp_edge.py): the
-    optimum 11 (HiGHS with presolve answered 17)."""
-    rows = [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
-            for u, p in ((1, 0.3), (7, 3e-6), (10000, 1e-6))]
-    one = lambda p: [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": p}]
-    return instance_from_dict({
-        "rate_rps": 1e-6, "sla_ms": 33.633002999999995, "queueing": "none",
-        "nodes": [{"name": "n0", "configs": rows}, {"name": "n1", "configs": one(1e-6)},
-                  {"name": "n2", "configs": one(0.3)}, {"name": "n3", "configs": rows},
-                  {"name": "n4", "configs": one(1e-6)}],
-        "edges": [["n0", "n1"], ["n0", "n2", 33.333], ["n0", "n3", 33.333], ["n1", "n4"],
-                  ["n2", "n4"], ["n3", "n4"]]})
-
-
-def cut_off_without_presolve_instance():
-    """1,000 ms rows beside 3e-6 ms ones (tests/test_milp_edge.py): without presolve (the
-    first solve of a model this small) HiGHS answers 10009, with presolve the optimum 22."""
-    rows = lambda *lat: [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
-                         for u, p in zip((1, 7, 10000), lat)]
-    return instance_from_dict({
-        "rate_rps": 1e-6, "sla_ms": 1000.000003, "queueing": "none",
-        "nodes": [{"name": "n0", "configs": rows(1000.0, 3e-6)},
-                  {"name": "n1", "configs": rows(1000.0, 3e-6, 1e-6)},
-                  {"name": "n2", "configs": rows(1e-6)},
-                  {"name": "n3", "configs": rows(1000.0, 0.3, 1e-6)}],
-        "edges": [["n0", "n1"], ["n0", "n2"], ["n1", "n3"], ["n2", "n3"]]})
+from test_milp_edge import cut_off_without_presolve_instance, presolve_cut_off_instance
 
 
 @pytest.fixture
@@ -63,7 +34,7 @@ def calls(monkeypatch):
 
 @pytest.mark.parametrize("limit", [None, 30.0])
 def test_the_second_solve_gets_a_capped_time_limit(calls, limit):
-    inst = tiny_coefficient_instance()
+    inst = presolve_cut_off_instance()
     got = solve(inst, "milp", **({} if limit is None else {"time_limit": limit}))
     assert got.status == "optimal" and got.cost == 11.0 and got.extra["presolve_both"] is True
     assert len(calls) == 2 and calls[0][0] != calls[1][0]
@@ -77,7 +48,7 @@ def test_the_second_solve_gets_a_capped_time_limit(calls, limit):
 def test_a_stopped_second_solve_leaves_the_first_decision(monkeypatch):
     """The second solve stopped by its cap with nothing cheaper: the first solve's
     decision stands, marked ``presolve_both: "stopped"``."""
-    inst = tiny_coefficient_instance()
+    inst = presolve_cut_off_instance()
     monkeypatch.setattr(milp_solve, "OTHER_MIN_S", 0.0)
     monkeypatch.setattr(milp_solve, "OTHER_SHARE", 0.0)
     first = {}
@@ -117,9 +88,8 @@ def test_a_cheaper_decision_of_a_stopped_second_solve_is_answered_feasible(monke
 
 
 @pytest.mark.parametrize("binaries,coef,both", [
-    (20, 1.6e-6, True),     # a small model (first solve without presolve): below 1e-4
-    (20, 5e-5, True),
-    (20, 2e-4, False),
+    (20, 1.6e-6, True),     # a small model (first solve without presolve): always both ways
+    (20, 1.0, True),
     (600, 5e-6, False),     # a large generated graph's 0.01 ms transfer latency: solved once
     (600, 5e-7, True),      # below 1e-6: both ways whatever the size
 ])

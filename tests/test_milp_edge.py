@@ -417,24 +417,43 @@ def test_rows_of_1e9_ms_keep_binaries_integral() -> None:
     assert ans.extra["feasibility_tolerance"] == 1e-9
 
 
-def test_milp_keeps_a_choice_that_highs_presolve_cut_off():
-    """Found by the extreme-numbers property test (CI, 2026-12-03): latencies of 1e-6 ms
-    beside 33.333 ms edge delays give finish-time rows with coefficients of ~1.6e-8, and
-    HiGHS 1.16's presolve at the 1e-9 feasibility tolerance cut off the optimum (cost 11:
-    n3 at its 0.3 ms row, its path exactly at the SLA's edge like n2's) and answered 17 as
-    optimal. Such models are solved with and without presolve (``formulations.solve.
-    TINY_COEF``), the cheaper verified decision kept."""
+def presolve_cut_off_instance() -> Instance:
+    """Latencies of 1e-6 ms beside 33.333 ms edge delays: optimum 11 (HiGHS 1.16's presolve
+    answered 17)."""
     rows = [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
             for u, p in ((1, 0.3), (7, 3e-6), (10000, 1e-6))]
     one = lambda p: [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": p}]
-    inst = instance_from_dict({
+    return instance_from_dict({
         "rate_rps": 1e-6, "sla_ms": 33.633002999999995, "queueing": "none",
         "nodes": [{"name": "n0", "configs": rows}, {"name": "n1", "configs": one(1e-6)},
                   {"name": "n2", "configs": one(0.3)}, {"name": "n3", "configs": rows},
                   {"name": "n4", "configs": one(1e-6)}],
         "edges": [["n0", "n1"], ["n0", "n2", 33.333], ["n0", "n3", 33.333], ["n1", "n4"],
                   ["n2", "n4"], ["n3", "n4"]]})
-    got = assert_exact(inst)
+
+
+def cut_off_without_presolve_instance() -> Instance:
+    """1,000 ms rows beside 3e-6 ms ones: optimum 22 (HiGHS without presolve answered
+    10009)."""
+    rows = lambda *lat: [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
+                         for u, p in zip((1, 7, 10000), lat)]
+    return instance_from_dict({
+        "rate_rps": 1e-6, "sla_ms": 1000.000003, "queueing": "none",
+        "nodes": [{"name": "n0", "configs": rows(1000.0, 3e-6)},
+                  {"name": "n1", "configs": rows(1000.0, 3e-6, 1e-6)},
+                  {"name": "n2", "configs": rows(1e-6)},
+                  {"name": "n3", "configs": rows(1000.0, 0.3, 1e-6)}],
+        "edges": [["n0", "n1"], ["n0", "n2"], ["n1", "n3"], ["n2", "n3"]]})
+
+
+def test_milp_keeps_a_choice_that_highs_presolve_cut_off():
+    """Found by the extreme-numbers property test (CI, 2026-12-03): latencies of 1e-6 ms
+    beside 33.333 ms edge delays give finish-time rows with coefficients of ~1.6e-8, and
+    HiGHS 1.16's presolve at the 1e-9 feasibility tolerance cut off the optimum (cost 11:
+    n3 at its 0.3 ms row, its path exactly at the SLA's edge like n2's) and answered 17 as
+    optimal. Such models are solved with and without presolve (``formulations.solve.
+    both_ways``), the cheaper verified decision kept."""
+    got = assert_exact(presolve_cut_off_instance())
     assert got.cost == 11.0 and got.extra["presolve_both"]
 
 
@@ -443,22 +462,13 @@ def test_milp_keeps_a_choice_that_highs_cut_off_without_presolve():
     without presolve only): 1,000 ms rows beside 3e-6 ms ones, the SLA at 1,000.000003 ms;
     without presolve HiGHS's search cut off the optimum 22 and answered 10009 (with
     presolve it finds 22). Both are run, the cheaper verified decision kept."""
-    rows = lambda *lat: [{"batch": 1, "hardware": "cpu", "units": u, "latency_ms": p}
-                         for u, p in zip((1, 7, 10000), lat)]
-    inst = instance_from_dict({
-        "rate_rps": 1e-6, "sla_ms": 1000.000003, "queueing": "none",
-        "nodes": [{"name": "n0", "configs": rows(1000.0, 3e-6)},
-                  {"name": "n1", "configs": rows(1000.0, 3e-6, 1e-6)},
-                  {"name": "n2", "configs": rows(1e-6)},
-                  {"name": "n3", "configs": rows(1000.0, 0.3, 1e-6)}],
-        "edges": [["n0", "n1"], ["n0", "n2"], ["n1", "n3"], ["n2", "n3"]]})
-    got = assert_exact(inst)
+    got = assert_exact(cut_off_without_presolve_instance())
     assert got.cost == 22.0 and got.extra["presolve_both"]
 
 
 def test_milp_keeps_a_choice_that_highs_cut_off_at_a_coefficient_of_1_6e_6():
     """The capacity edge property test's find (2026-12-04, Python 3.12): 1e-4 ms rows beside
-    a 33.333 ms delay (least finish-time coefficient 1.6e-6, above the former TINY_COEF
+    a 33.333 ms delay (least finish-time coefficient 1.6e-6, above the former threshold
     1e-6); without presolve HiGHS at the 1e-9 tolerance answered 1.3 as optimal where 0.8
     meets every rule. Such models are now solved both ways, the cheaper verified kept."""
     cfg = lambda *rows: tuple(Config(1, "cpu", u, p) for u, p in rows)
@@ -475,6 +485,23 @@ def test_milp_keeps_a_choice_that_highs_cut_off_at_a_coefficient_of_1_6e_6():
     got = solve(inst, "milp")
     assert got.status == "optimal" and got.cost == pytest.approx(0.8, abs=1e-12)
     assert got.extra["presolve_both"] and matches(got, solve(inst, "brute-force"))
+
+
+def test_milp_keeps_a_choice_highs_cut_off_far_from_every_edge():
+    """The capacity edge property test's find (2026-12-04, Python 3.11; the capacity binds
+    nothing): a 3-node chain of 8 binaries, the SLA nearly twice the cheapest choice's
+    latency, least finish-time coefficient 7.8e-4. HiGHS 1.16 without presolve at the 1e-9
+    tolerance answered 0.6 as optimal (with presolve, or at 1e-7, 0.5). Every small model is
+    now solved both ways, the cheaper verified decision kept (``formulations.solve.
+    both_ways``)."""
+    cfg = lambda *rows: tuple(Config(1, "cpu", u, p) for u, p in rows)
+    nodes = (Node("n0", cfg((0.1, 0.2), (0.2, 0.1))),
+             Node("n1", cfg((0.1, 33.333), (0.2, 0.3), (0.7, 0.1))),
+             Node("n2", cfg((0.1, 33.333), (0.2, 1.1), (0.7, 0.1))))
+    inst = Instance("edge", nodes, (Edge("n0", "n1", 33.333), Edge("n1", "n2", 0.7)),
+                    (Flow("main", 1.0, 67.665999, ("n0", "n1", "n2")),), queueing="none")
+    got = assert_exact(inst)
+    assert got.cost == pytest.approx(0.5, abs=1e-12) and got.extra["presolve_both"] is True
 
 
 def test_small_models_are_solved_without_presolve():
