@@ -29,9 +29,12 @@ FB = sys.modules["fa2opt.reductions.flow_bound"]
 
 
 def _point(lp: FlowLP, cols: np.ndarray) -> np.ndarray:
-    """The LP's column vector of a choice (one λ column per node): λ its indicator, each
-    finish time T_{f,v} the earliest (the longest path ending at v, in topological order;
-    the LP has the columns of the slots ``t_slot``)."""
+    """The LP's column vector of a choice (one λ column per node, in any order): λ its
+    indicator, each finish time T_{f,v} the earliest (the longest path ending at v, in
+    topological order; the LP has the columns of the slots ``t_slot``)."""
+    # each node's columns are one range, in the LP's node order: sorting the choice's columns
+    # puts them in that order (``slot_node`` indexes it), whatever order the caller's nodes had
+    cols = np.sort(cols)
     x = np.zeros(lp.n_col)
     x[cols] = 1.0
     L = lp.lat[cols][lp.slot_node]

@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 import fa2opt.extensions.lp_search as lp_search
 import fa2opt.extensions.search as search
-from fa2opt import available_methods
-from fa2opt.extensions import budget_use
+from fa2opt import Config, Edge, Flow, Instance, Node, Problem, available_methods
+from fa2opt.extensions import (allowed_rows, budget_use, budgets, declare, extensions_of,
+                               row_objective)
 from fa2opt.extensions.leaf import BudgetArrays
+from fa2opt.extensions.solve import _moved
 
 from test_extension_search import _brute, _subproblem
 from test_extensions import extended
@@ -67,7 +69,11 @@ def test_every_gmi_cut_of_the_budget_lp_holds_at_every_feasible_choice(inst, dat
     got = _subproblem_in_flows(inst, data)
     if got is None:
         return
-    sub, moved, allowed = got
+    _assert_cuts_hold(*got)
+
+
+def _assert_cuts_hold(sub, moved, allowed) -> int:
+    """Every cut of the budget LP's GMI rounds holds at every feasible choice; the cuts."""
     blp = _budget_lp(sub, moved, allowed)
     cuts = _rounds(blp)
     points = [_point(blp.lp, np.asarray([blp.col[v][k] for v, k in x.items()]))
@@ -76,6 +82,34 @@ def test_every_gmi_cut_of_the_budget_lp_holds_at_every_feasible_choice(inst, dat
         for x in points:
             lhs = float(coef @ x[idx])
             assert lhs >= rhs - 1e-9 * max(1.0, abs(rhs)), (lhs, rhs)
+    return len(cuts)
+
+
+def test_gmi_cuts_hold_where_the_lp_orders_the_nodes_otherwise() -> None:
+    """The example hypothesis drew (CI at e9db989): the subproblem lists n2 before n3, the
+    LP (topological order) n3 before n2, and a tight cut (-2λ - 1.5λ - 1.5λ - 3.75λ -
+    4.5·T ≥ -10.772, equal at the optimum) looked violated only because the test's point
+    read the choice's latencies in the subproblem's node order."""
+    c = lambda units, ms, variant=None: Config(1, "cpu", units, ms, variant, 0.5)  # noqa: E731
+    one = (c(1.0, 1.0),)
+    nodes = (Node("n0", one), Node("n1", one),
+             Node("n2", (c(1.0, 1.0), c(1.0, 1.2, "small"), c(2.0, 0.616))),
+             Node("n3", one), Node("n4", one),
+             Node("n5", (c(1.0, 1.0), c(1.0, 0.6, "small"), c(1.0, 1.5, "large"))))
+    edges = tuple(Edge(a, b, 0.0) for a, b in
+                  [("n0", "n2"), ("n1", "n2"), ("n2", "n4"), ("n2", "n5"), ("n3", "n4"), ("n3", "n5")])
+    inst = Instance("gmi-order", nodes, edges, (Flow("main", 1.0, 2.616, tuple(f"n{i}" for i in range(6))),),
+                    prices={"cpu": 1.0}, queueing="batch-fill",
+                    extra={"capacity": {"cpu": 7.0},
+                           "accuracy": {"aggregate": "product", "min": {"main": 0.015625}}})
+    problem = Problem.from_instance(inst)
+    blocks = declare(problem, extensions_of(inst))
+    sub, pos, _ = search.reshaped(problem, allowed_rows(problem, blocks), row_objective(problem, blocks))
+    moved = [_moved(b, pos) for b in budgets(blocks)]
+    allowed = {v: np.arange(len(t)) for v, t in sub.tables.items()}
+    lp_order = list(_budget_lp(sub, moved, allowed).lp.nodes)
+    assert list(sub.tables) != lp_order  # the case this test is for
+    assert _assert_cuts_hold(sub, moved, allowed) >= 1
 
 
 @settings(max_examples=80, deadline=None)
@@ -114,9 +148,6 @@ def test_gmi_cuts_are_found_raise_the_budget_lp_and_are_tight() -> None:
     fail."""
     from fa2opt.extensions.realistic import EXTENSION_SETS, extended as with_set
     from fa2opt.generate import FAMILIES
-    from fa2opt import Problem
-    from fa2opt.extensions import allowed_rows, budgets, declare, extensions_of, row_objective
-    from fa2opt.extensions.solve import _moved
 
     found = raised = tight = 0
     for shape in ("non-sp", "fork-join", "tree", "nested-sp"):
