@@ -8,7 +8,8 @@
 #   scripts/gpu_check.sh [RESULT_FILE]        (default results/gpu_check.txt)
 #
 # Budget: a few minutes on an H100/H200 (the numpy side of the benchmark is the slow part;
-# its work is capped by --cap-cpu). Exit code: non-zero when the tests fail.
+# its work is capped by --cap-cpu); BATCH_S and KERNEL_S (seconds, default 240 and 420) cap
+# the two benchmarks. Exit code: non-zero when the tests or the CLI check fail.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-results/gpu_check.txt}"
@@ -35,20 +36,51 @@ PY
 python -m pytest tests/test_kernels.py tests/test_grid.py tests/test_decision_table.py \
   tests/test_batch.py tests/test_cuda_source.py -m "gpu or not slow" -q -p no:cacheprovider >> "$OUT" 2>&1
 TESTS=$?
+echo "pytest exit code: $TESTS" >> "$OUT"
 {
-  echo "pytest exit code: $TESTS"
+  echo
+  echo "## CLI: fa2-grid --device gpu against --device cpu and fa2 on the shipped pipelines"
+} >> "$OUT"
+# the same answer (status, cost, lower bound, decision) from the GPU kernel as from the CPU
+python - >> "$OUT" 2>&1 <<'PY'
+import contextlib, glob, io, json, sys
+from fa2opt.cli import main
+def answer(path, *opts):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        try:
+            main(["solve", path, "--json", *opts])
+        except SystemExit:
+            pass
+    a = json.loads(buf.getvalue().splitlines()[0])
+    return {k: a.get(k) for k in ("status", "cost", "lower_bound", "nodes")}, a.get("solve_ms")
+bad = 0
+for path in sorted(glob.glob("datasets/pipelines/*.json")):
+    gpu, ms_gpu = answer(path, "--method", "fa2-grid", "--grid-ms", "1", "--device", "gpu")
+    cpu, ms_cpu = answer(path, "--method", "fa2-grid", "--grid-ms", "1", "--device", "cpu")
+    exact, _ = answer(path)
+    same = gpu == cpu
+    bad += not same
+    print(f"{path}: gpu {gpu['status']} {gpu['cost']} ({ms_gpu} ms), cpu {cpu['status']} {cpu['cost']} "
+          f"({ms_cpu} ms), fa2 {exact['status']} {exact['cost']}: {'same' if same else 'DIFFERENT'}")
+print("CLI check:", "ok" if not bad else f"{bad} differ")
+sys.exit(1 if bad else 0)
+PY
+CLI=$?
+[ "$TESTS" -eq 0 ] && TESTS=$CLI
+{
   echo
   echo "## large-instance benchmark (scripts/bench_batch.py), CSV: $BATCH_CSV"
 } >> "$OUT"
 # one 200-node DAG, B = 1 … 65,536 fixings / multiplier vectors, numpy vs Numba vs CuPy (≈ 1 min)
-timeout 240 python scripts/bench_batch.py --devices numpy,numba,cupy \
+timeout "${BATCH_S:-240}" python scripts/bench_batch.py --devices numpy,numba,cupy \
   --batches 1,16,256,4096,65536 --repeats 3 --budget-s 2 --cap-cpu 65536 --out "$BATCH_CSV" >> "$OUT" 2>&1
 echo "bench_batch exit code: $?" >> "$OUT"
 {
   echo
   echo "## benchmark (scripts/bench_kernel.py), CSV: $CSV"
 } >> "$OUT"
-timeout 420 python scripts/bench_kernel.py --devices cpu,cpu-numpy,gpu \
+timeout "${KERNEL_S:-420}" python scripts/bench_kernel.py --devices cpu,cpu-numpy,gpu \
   --batches 1,10,100,1000,10000,100000 --grids 500,2000,20000 --repeats 5 \
   --cap-cpu 2e7 --cap-gpu 4e8 --out "$CSV" >> "$OUT" 2>&1
 echo "bench exit code: $?" >> "$OUT"
