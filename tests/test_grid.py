@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,7 +191,7 @@ def test_shared_services_pipeline_is_fast_and_brackets_fa2():
     """The real shared-detector pipeline (3 flows share object_detection): the grid decision
     comes from the search (a handful of search nodes, not every detector row), is verified,
     and brackets fa2's exact optimum. (Its speed is measured by scripts/bench_kernel.py.)"""
-    inst = fa2opt.load_instance("datasets/pipelines/shared_services.json")
+    inst = fa2opt.load_instance(Path(__file__).resolve().parents[1] / "datasets/pipelines/shared_services.json")
     ans = fa2opt.solve(inst, "fa2-grid")
     ref = fa2opt.solve(inst, "fa2")
     assert ans.status in ("optimal", "feasible") and verify(inst, ans).ok
@@ -242,3 +243,30 @@ def test_a_grid_too_long_for_the_default_step_is_coarsened_not_refused():
     assert a.lower_bound <= exact.cost * (1 + 1e-9) and exact.cost <= a.cost * (1 + 1e-9)
     refused = fa2opt.solve(inst, "fa2-grid", grid_ms=1.0)
     assert refused.status == "error" and "use a coarser --grid-ms" in refused.message
+
+
+class _DeviceArray:
+    """A stand-in for a CuPy array on the CPU: ``.get()`` copies it to the host, an implicit
+    conversion to numpy is refused (as CuPy does: the first GPU run found grid_steps using
+    one on the budgets that CurveTables on the GPU cap)."""
+
+    def __init__(self, a) -> None:
+        self._a = np.asarray(a)
+
+    def get(self) -> np.ndarray:
+        return self._a.copy()
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed")
+
+
+def test_grid_steps_reads_device_budgets_on_the_host() -> None:
+    from fa2opt.grid.flow_dp import grid_steps
+
+    inst = fa2opt.load_instance(Path(__file__).resolve().parents[1] / "datasets/pipelines/shared_services.json")
+    parts, _ = flow_parts(Problem.from_instance(inst))
+    want = grid_steps(parts, 0.5)
+    on_device = [replace(p, budget_ms=_DeviceArray(np.full(3, p.budget_ms))) for p in parts]
+    with pytest.raises(TypeError):
+        np.asarray(on_device[0].budget_ms)
+    assert grid_steps(on_device, 0.5) == want

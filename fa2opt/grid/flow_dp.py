@@ -470,8 +470,10 @@ def grid_too_long(steps: int, grid_ms: float) -> str | None:
 
 
 def grid_steps(parts: Sequence[FlowPart], grid_ms: float) -> int:
-    """The longest curve (budget steps + 1) of the down pass (the larger one)."""
-    return int(max(int(np.max(budget_steps(p.budget_ms, grid_ms, "down", count_terms(p.tree))))
+    """The longest curve (budget steps + 1) of the down pass (the larger one). A budget may
+    be a device array (capped at what the GPU's curve tables reach): read on the host."""
+    return int(max(int(np.max(budget_steps(kernels.to_numpy(p.budget_ms), grid_ms, "down",
+                                           count_terms(p.tree))))
                    for p in parts)) + 1
 
 
