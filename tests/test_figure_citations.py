@@ -5,8 +5,8 @@ A figure is an image (``![...](...)``; a row of them on consecutive lines is one
 Markdown table. Its citation is a reference ``experiments/NAME.yaml`` to an existing config
 in its caption: the text between it and the figure or heading before it (the heading
 included) or the figure or heading after it — so each figure needs its own, before or after. A table that
-is not a measurement (a reference table of options, fields, rules) or a GPU target never
-measured says so right above it with ``<!-- no experiment: REASON -->``.
+is not a measurement (a reference table of options, fields, rules) or a GPU figure measured by
+``scripts/gpu_check.sh`` outside the runner says so right above it with ``<!-- no experiment: REASON -->``.
 """
 
 from __future__ import annotations
