@@ -38,8 +38,13 @@ class Verification:
         return "ok" if self.ok else "; ".join(self.problems)
 
 
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b)) + 1e-9
+def _close(a: float, b: float, scale: float = 0.0) -> bool:
+    """Equal up to rounding: within ``REL_TOL`` of the larger of 1, |a|, |b| and ``scale``
+    (plus 1e-9). ``scale``: the magnitude of the terms a sum adds (Σ|x_i|), where terms of
+    both signs may cancel -- a sum's rounding error grows with Σ|x_i|, not with the sum
+    (|fl(Σ x) − Σ x| ≤ (n − 1)·u·Σ|x_i|, u = 2⁻⁵³), so an objective Σc − w·Σa near 0 with
+    terms of 1e7 differs by ~1e-9 between two summation orders."""
+    return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b), scale) + 1e-9
 
 
 def _queue_ms(model: str, b: int, p: float, lam: float) -> float:
@@ -122,6 +127,7 @@ def verify(instance: Instance, answer: Answer) -> Verification:
         if not spec.meets(flow_lat[f.name], f.sla_ms):
             problems.append(f"flow {f.name}: latency {flow_lat[f.name]:.6f} ms > SLA {f.sla_ms} ms")
     value, terms = total, False
+    magnitude = total  # Σ|x| over the objective's terms: costs ≥ 0, each extension's term
     present = extensions.extensions_of(instance, answer.formulation)
     for name in answer.formulation:  # each extension solved, recomputed from the raw rows
         if name not in present:  # (a MILP-only formulation, or a key this instance lacks)
@@ -132,12 +138,13 @@ def verify(instance: Instance, answer: Answer) -> Verification:
         problems += broken
         terms = terms or mod.has_term(settings)
         value += term
-    if terms and (answer.objective is None or not _close(answer.objective, value)):
+        magnitude += abs(term)  # (a term's own summands share its sign: −w·a_v, s_v ≥ 0)
+    if terms and (answer.objective is None or not _close(answer.objective, value, magnitude)):
         problems.append(f"objective {answer.objective}, recomputed {value}")
     if not terms and answer.objective is not None and not _close(answer.objective, total):
         problems.append(f"objective {answer.objective} is not the cost {total}")
     if answer.lower_bound is not None and \
-            answer.lower_bound > value + REL_TOL * max(1.0, abs(value)) + 1e-9:
+            answer.lower_bound > value + REL_TOL * max(1.0, abs(value), magnitude) + 1e-9:
         problems.append(f"lower_bound {answer.lower_bound} exceeds the objective {value}")
     return Verification(not problems, problems, total, flow_lat)
 
