@@ -15,6 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .reductions.transitive import MAX_NODES as TRANSITIVE_MAX_NODES
 from .tree_kernel import DELAY, LEAF, PARALLEL, SERIES, TOO_BIG, TOO_MANY
 
 # Compiled functions take module globals as constants, and Numba's disk cache is keyed on this
@@ -22,6 +23,8 @@ from .tree_kernel import DELAY, LEAF, PARALLEL, SERIES, TOO_BIG, TOO_MANY
 # change must be made here as well (which invalidates the cache), or this import fails.
 if (LEAF, DELAY, SERIES, PARALLEL, TOO_BIG, TOO_MANY) != (0, 1, 2, 3, -2.0, -3.0):
     raise ImportError("fa2opt.tree_kernel's program codes changed: update fa2opt/tree_numba.py")
+if TRANSITIVE_MAX_NODES != 20_000:
+    raise ImportError("fa2opt.reductions.transitive.MAX_NODES changed: update fa2opt/tree_numba.py")
 _jit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, nogil=True, inline="always")
 
@@ -891,6 +894,80 @@ def _cut(arcs, meta, VC, a, b, vdeg):
 
 
 @_jit
+def _dominated_dropped(pred_ptr, pred_src, pred_delay):
+    """The graph without the edges another path dominates: the rule and its proof of
+    :mod:`fa2opt.reductions.transitive` (``drop_dominated``), on arrays -- descendant
+    bitsets (N × ⌈N/64⌉ words) in reverse topological order, then per node its successors
+    by delay, descending, an edge (u, w, d) dropped iff w is below a successor x with
+    d_ux ≥ d. The arrays themselves when nothing is dropped, no node has two successors, or
+    N > 20,000 (``TRANSITIVE_MAX_NODES``)."""
+    N, E = pred_ptr.shape[0] - 1, pred_src.shape[0]
+    sptr = np.zeros(N + 1, np.int64)  # successors as CSR
+    for e in range(E):
+        sptr[pred_src[e] + 1] += 1
+    branching = False
+    for i in range(N):
+        branching |= sptr[i + 1] > 1
+        sptr[i + 1] += sptr[i]
+    if not branching or N > TRANSITIVE_MAX_NODES:
+        return pred_ptr, pred_src, pred_delay
+    sdst, seid, fill = np.empty(E, np.int64), np.empty(E, np.int64), sptr[:-1].copy()
+    for i in range(N):
+        for e in range(pred_ptr[i], pred_ptr[i + 1]):
+            u = pred_src[e]
+            sdst[fill[u]] = i
+            seid[fill[u]] = e
+            fill[u] += 1
+    W = (N + 63) // 64
+    below = np.zeros((N, W), np.uint64)
+    one = np.uint64(1)
+    for i in range(N - 1, -1, -1):
+        for k in range(sptr[i], sptr[i + 1]):
+            j = sdst[k]
+            for w in range(W):
+                below[i, w] |= below[j, w]
+            below[i, j >> 6] |= one << np.uint64(j & 63)
+    keep = np.ones(E, np.bool_)
+    union = np.empty(W, np.uint64)
+    dropped = 0
+    for i in range(N):
+        lo, hi = sptr[i], sptr[i + 1]
+        if hi - lo < 2:
+            continue
+        d = np.empty(hi - lo)
+        for k in range(lo, hi):
+            d[k - lo] = pred_delay[seid[k]]
+        order = np.argsort(-d)  # by delay, descending
+        union[:] = 0
+        a = 0
+        while a < hi - lo:  # a group of equal delays: every successor with a delay ≥ d in
+            b = a
+            while b < hi - lo and d[order[b]] == d[order[a]]:
+                j = sdst[lo + order[b]]
+                for w in range(W):
+                    union[w] |= below[j, w]
+                b += 1
+            for t in range(a, b):
+                j = sdst[lo + order[t]]
+                if (union[j >> 6] >> np.uint64(j & 63)) & one:
+                    keep[seid[lo + order[t]]] = False
+                    dropped += 1
+            a = b
+    if dropped == 0:
+        return pred_ptr, pred_src, pred_delay
+    ptr, src, dl = np.zeros(N + 1, np.int64), np.empty(E - dropped, np.int64), np.empty(E - dropped)
+    m = 0
+    for i in range(N):
+        for e in range(pred_ptr[i], pred_ptr[i + 1]):
+            if keep[e]:
+                src[m] = pred_src[e]
+                dl[m] = pred_delay[e]
+                m += 1
+        ptr[i + 1] = m
+    return ptr, src, dl
+
+
+@_jit
 def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     """A flow's program (:class:`fa2opt.tree_kernel.TreeProgram`'s columns) straight from
     its graph: the steps of :func:`fa2opt.reductions.sp_decompose.decompose` on arrays, each
@@ -911,7 +988,9 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     degree is 1, so a series reduction is O(1) table operations: O(V + E) for a
     series-parallel graph, O(E log E) more per join round and O(E + p·q) per node
     reduction. Returns :func:`_balanced`'s (kind, left, right, arg and free as the rows of
-    one array; delay; count; coupling); no operation when declined."""
+    one array; delay; count; coupling); no operation when declined. The edges another path
+    dominates are dropped first (:func:`_dominated_dropped`), as ``decompose`` drops them."""
+    pred_ptr, pred_src, pred_delay = _dominated_dropped(pred_ptr, pred_src, pred_delay)
     N, E = leaf_arg.shape[0], pred_src.shape[0]
     V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i, then junctions
     VC = V + N + 2  # room for N + 2 junctions (more: declined)

@@ -19,14 +19,15 @@ from fa2opt.verify import matches
 
 
 def dense_two_flows(n: int = 95, p: float = 0.7, seed: int = 4) -> Problem:
-    """A random DAG (edge i→j, i < j, with probability p), two rows per node, a flow over
+    """A random DAG (edge i→j, i < j, with probability p, delay j − i: no edge dominated by
+    another path, :mod:`fa2opt.reductions.transitive`), two rows per node, a flow over
     every node and one of v0 alone, loose SLAs."""
     rng = random.Random(seed)
     row = [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10},
            {"batch": 1, "hardware": "cpu", "units": 2, "latency_ms": 5}]
     names = [f"v{i}" for i in range(n)]
     doc = {"queueing": "none", "nodes": [{"name": v, "configs": row} for v in names],
-           "edges": [[names[i], names[j]] for i in range(n) for j in range(i + 1, n)
+           "edges": [[names[i], names[j], float(j - i)] for i in range(n) for j in range(i + 1, n)
                      if rng.random() < p],
            "flows": [{"name": "all", "rate_rps": 1, "sla_ms": 1e9, "nodes": names},
                      {"name": "one", "rate_rps": 1, "sla_ms": 1e9, "nodes": ["v0"]}]}

@@ -18,7 +18,9 @@ Steps (each ``apply(problem) -> (simpler, inverse data)``, ``invert(solution, da
   SLAs -> :class:`Candidates` (fastest first). Solutions: candidate index -> table position.
 * :class:`SeriesParallel` (``sp_decompose``): each flow -> an :class:`SPFlow` whose
   expression tree (``sptree``: Leaf/Delay/Series/Parallel) equals its longest path; non-SP
-  flows are made SP by node reduction (duplicated leaves). Cached per graph structure.
+  flows are made SP by node reduction (duplicated leaves), after the edges another path
+  dominates are dropped (``transitive``: the same longest path, bit for bit). Cached per
+  graph structure.
 * :class:`Decouple` (``decouple``): names the coupling nodes (shared by flows or
   duplicated) -> :class:`DecoupledProblem`.
 * :func:`search` (``search``): branch and bound over the coupling nodes' candidates with a

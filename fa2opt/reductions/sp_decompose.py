@@ -58,6 +58,7 @@ from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
 from .sptree import Delay, Leaf, Parallel, Series, SPTree, count_leaves
+from .transitive import drop_dominated
 
 CACHE_SIZE = 4096
 
@@ -210,6 +211,7 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     nothing reads them again."""
     if not nodes:
         raise ValueError("a flow needs at least one node")
+    preds = drop_dominated(nodes, preds)  # (the same longest path, bit for bit: .transitive)
     index = {v: i for i, v in enumerate(nodes)}
     n = 2 + 2 * len(nodes)  # 0 = s, 1 = t, 2+2i = v_in, 3+2i = v_out
     # a vertex's dicts are made with it (a v_in only for a node of several in-arcs)
