@@ -583,3 +583,31 @@ def test_leaf_fixer_is_the_generic_fold_compiled():
                 ref = fold_constants(tree, lambda t: Delay(lat[t.node]) if type(t) is Leaf
                                      and t.node in lat else t, Delay)
                 assert _dag_encoding(fix(lat)) == _dag_encoding(ref)
+
+
+_LABELS = st.one_of(st.none(), st.builds(Leaf, st.sampled_from("abc")),
+                    st.builds(Delay, st.sampled_from([0.1, 0.2, 0.3, 1e-9, 7.0])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_LABELS, st.lists(_LABELS, min_size=2, max_size=4)), max_size=8))
+def test_a_series_run_is_the_left_fold_of_its_labels(raw):
+    """``_series_run`` (a run of series vertices reduced at once) builds the very tree the
+    one-at-a-time reductions build: the left fold of ``_series``, parts and delay sums alike
+    (a list item is first folded into a label of its own, so labels may be Series)."""
+    from functools import reduce
+    from fa2opt.reductions.sp_decompose import _series, _series_run
+
+    labels = [reduce(_series, x, None) if isinstance(x, list) else x for x in raw]
+    assert repr(_series_run(labels)) == repr(reduce(_series, labels, None))
+
+
+def test_a_long_chain_is_one_series_of_its_leaves():
+    """A 100,000-node chain, its series reduced as one run (~1 s here; each step used to copy
+    the run's parts so far, O(n²): 2.4 s at 50,000 nodes): one Series of every leaf in order
+    and the delays' sum."""
+    nodes = tuple(f"v{i}" for i in range(100_000))
+    preds = {v: ((nodes[i - 1], 0.5),) if i else () for i, v in enumerate(nodes)}
+    tree, red = decompose(nodes, preds)
+    assert red == 0 and type(tree) is Series
+    assert [p.node for p in tree.parts if type(p) is Leaf] == list(nodes)

@@ -127,6 +127,35 @@ def _series(a: SPTree | None, b: SPTree | None) -> SPTree | None:
     return Series(pa + pb)
 
 
+def _series_run(labels: Sequence[SPTree | None]) -> SPTree | None:
+    """``_series(…_series(_series(l0, l1), l2)…, lk)``, the same tree (the same parts, the
+    same delay sums in the same order), its parts gathered in one list: O(Σ parts) where
+    the left fold copies the parts so far at every step."""
+    acc: SPTree | None = None
+    parts: list | None = None
+    for b in labels:
+        if b is None:
+            continue
+        if acc is None and parts is None:
+            acc = b
+            continue
+        if parts is None:
+            parts = list(acc.parts) if type(acc) is Series else [acc]
+        pb = b.parts if type(b) is Series else (b,)
+        da, db = parts[-1], pb[-1]
+        if type(da) is Delay:
+            parts.pop()
+            if type(db) is Delay:
+                parts.extend(pb[:-1])
+                parts.append(Delay(da.latency_ms + db.latency_ms))
+            else:
+                parts.extend(pb)
+                parts.append(da)
+        else:
+            parts.extend(pb)
+    return acc if parts is None else Series(tuple(parts))
+
+
 def _is_subsequence(small: tuple, big: tuple) -> bool:
     j, n = 0, len(big)
     for x in small:
@@ -307,7 +336,19 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
                 dirty.add(x)  # (its keys leave the join index)
                 add(a, b, _series(la, lb), sa + sb)
             else:  # add(), inline: the hot loop of every series-parallel graph
-                label, size = _series(la, lb), sa + sb
+                # b a series vertex too (its one in-arc was x's): the run x, b, c, … is
+                # reduced at once, as the pops below would one by one (b is pushed last,
+                # so popped next), its labels folded left in one list (_series_run) -- one
+                # at a time, each fold copied the run's parts so far: O(n²) on a chain
+                labels, size = [la, lb], sa + sb
+                while not inn[b] and b in alive and len(out[b]) == 1:
+                    ((c, (lc, sc)),) = out[b].items()
+                    del inn[c][b]
+                    alive.discard(b)
+                    labels.append(lc)
+                    size += sc
+                    b = c
+                label = _series_run(labels)
                 oa = out[a]
                 old = oa.get(b)
                 if old is None:
