@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from .reductions.transitive import MAX_NODES as TRANSITIVE_MAX_NODES
+from .reductions.transitive import MIN_EDGES_PER_NODE as TRANSITIVE_MIN_EDGES_PER_NODE
 from .tree_kernel import DELAY, LEAF, PARALLEL, SERIES, TOO_BIG, TOO_MANY
 
 # Compiled functions take module globals as constants, and Numba's disk cache is keyed on this
@@ -23,8 +24,8 @@ from .tree_kernel import DELAY, LEAF, PARALLEL, SERIES, TOO_BIG, TOO_MANY
 # change must be made here as well (which invalidates the cache), or this import fails.
 if (LEAF, DELAY, SERIES, PARALLEL, TOO_BIG, TOO_MANY) != (0, 1, 2, 3, -2.0, -3.0):
     raise ImportError("fa2opt.tree_kernel's program codes changed: update fa2opt/tree_numba.py")
-if TRANSITIVE_MAX_NODES != 20_000:
-    raise ImportError("fa2opt.reductions.transitive.MAX_NODES changed: update fa2opt/tree_numba.py")
+if (TRANSITIVE_MAX_NODES, TRANSITIVE_MIN_EDGES_PER_NODE) != (20_000, 3):
+    raise ImportError("fa2opt.reductions.transitive's limits changed: update fa2opt/tree_numba.py")
 _jit = numba.njit(cache=True, nogil=True)
 _inline = numba.njit(cache=True, nogil=True, inline="always")
 
@@ -894,14 +895,16 @@ def _cut(arcs, meta, VC, a, b, vdeg):
 
 
 @_jit
-def _dominated_dropped(pred_ptr, pred_src, pred_delay):
+def _dominated_dropped(pred_ptr, pred_src, pred_delay, min_edges_per_node):
     """The graph without the edges another path dominates: the rule and its proof of
     :mod:`fa2opt.reductions.transitive` (``drop_dominated``), on arrays -- descendant
     bitsets (N × ⌈N/64⌉ words) in reverse topological order, then per node its successors
     by delay, descending, an edge (u, w, d) dropped iff w is below a successor x with
-    d_ux ≥ d. The arrays themselves when nothing is dropped, no node has two successors, or
-    N > 20,000 (``TRANSITIVE_MAX_NODES``)."""
+    d_ux ≥ d. The arrays themselves when nothing is dropped, no node has two successors,
+    N > 20,000 (``TRANSITIVE_MAX_NODES``) or E < ``min_edges_per_node``·N (its gate)."""
     N, E = pred_ptr.shape[0] - 1, pred_src.shape[0]
+    if E < min_edges_per_node * N:
+        return pred_ptr, pred_src, pred_delay
     sptr = np.zeros(N + 1, np.int64)  # successors as CSR
     for e in range(E):
         sptr[pred_src[e] + 1] += 1
@@ -990,7 +993,8 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     reduction. Returns :func:`_balanced`'s (kind, left, right, arg and free as the rows of
     one array; delay; count; coupling); no operation when declined. The edges another path
     dominates are dropped first (:func:`_dominated_dropped`), as ``decompose`` drops them."""
-    pred_ptr, pred_src, pred_delay = _dominated_dropped(pred_ptr, pred_src, pred_delay)
+    pred_ptr, pred_src, pred_delay = _dominated_dropped(pred_ptr, pred_src, pred_delay,
+                                                        TRANSITIVE_MIN_EDGES_PER_NODE)
     N, E = leaf_arg.shape[0], pred_src.shape[0]
     V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i, then junctions
     VC = V + N + 2  # room for N + 2 junctions (more: declined)

@@ -28,7 +28,7 @@ def _ends(nodes, preds) -> tuple[set, set]:
 @settings(max_examples=400, deadline=None)
 @given(dags(max_nodes=10), st.data())
 def test_the_longest_path_keeps_its_bits(g: FlowGraph, data):
-    kept = drop_dominated(g.nodes, g.preds)
+    kept = drop_dominated(g.nodes, g.preds, 0)  # (the rule itself: no density gate)
     assert set(_edges(g.nodes, kept)) <= set(_edges(g.nodes, g.preds))
     assert _ends(g.nodes, kept) == _ends(g.nodes, g.preds)
     for _ in range(4):  # latencies > 0 (spec), some of them far apart
@@ -55,16 +55,16 @@ def test_an_edge_is_dropped_only_under_a_path_whose_first_delay_is_as_large():
     for first, direct, dropped in ((1.0, 5.0, False), (5.0, 5.0, True), (7.0, 5.0, True),
                                    (0.0, 0.0, True), (0.0, 1e-12, False)):
         preds = {"u": (), "x": (("u", first),), "w": (("x", 0.0), ("u", direct))}
-        kept = drop_dominated(nodes, preds)
+        kept = drop_dominated(nodes, preds, 0)
         assert (("u", direct) not in kept["w"]) is dropped, (first, direct)
     chain = {"u": (), "x": (("u", 0.0),), "w": (("x", 0.0),)}
-    assert drop_dominated(nodes, chain) is chain  # nothing to drop: the same mapping
+    assert drop_dominated(nodes, chain, 0) is chain  # nothing to drop: the same mapping
 
 
 @pytest.mark.skipif(not cpu_kernels.available(), reason="Numba is not installed")
 @settings(max_examples=300, deadline=None)
-@given(dags(max_nodes=12))
-def test_the_compiled_twin_drops_the_same_edges(g: FlowGraph):
+@given(dags(max_nodes=12), st.sampled_from([0.0, 2.0]))
+def test_the_compiled_twin_drops_the_same_edges(g: FlowGraph, gate: float):
     from fa2opt import tree_numba
 
     pos = {v: i for i, v in enumerate(g.nodes)}
@@ -72,8 +72,8 @@ def test_the_compiled_twin_drops_the_same_edges(g: FlowGraph):
     ptr = np.array([0, *np.cumsum([len(p) for p in preds])], np.int64)
     src = np.array([pos[u] for p in preds for u, _ in p], np.int64)
     delay = np.array([d for p in preds for _, d in p], float)
-    p2, s2, d2 = tree_numba._dominated_dropped(ptr, src, delay)
-    kept = drop_dominated(g.nodes, g.preds)
+    p2, s2, d2 = tree_numba._dominated_dropped(ptr, src, delay, gate)
+    kept = drop_dominated(g.nodes, g.preds, gate)
     want = [(pos[u], d) for v in g.nodes for u, d in kept[v]]
     assert list(zip(s2.tolist(), d2.tolist())) == want
     assert p2.tolist() == [0, *np.cumsum([len(kept[v]) for v in g.nodes]).tolist()]
