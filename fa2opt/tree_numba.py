@@ -895,16 +895,14 @@ def _cut(arcs, meta, VC, a, b, vdeg):
 
 
 @_jit
-def _dominated_dropped(pred_ptr, pred_src, pred_delay, min_edges_per_node):
+def _dominated_dropped(pred_ptr, pred_src, pred_delay):
     """The graph without the edges another path dominates: the rule and its proof of
     :mod:`fa2opt.reductions.transitive` (``drop_dominated``), on arrays -- descendant
     bitsets (N × ⌈N/64⌉ words) in reverse topological order, then per node its successors
     by delay, descending, an edge (u, w, d) dropped iff w is below a successor x with
     d_ux ≥ d. The arrays themselves when nothing is dropped, no node has two successors,
-    N > 20,000 (``TRANSITIVE_MAX_NODES``) or E < ``min_edges_per_node``·N (its gate)."""
+    or N > 20,000 (``TRANSITIVE_MAX_NODES``)."""
     N, E = pred_ptr.shape[0] - 1, pred_src.shape[0]
-    if E < min_edges_per_node * N:
-        return pred_ptr, pred_src, pred_delay
     sptr = np.zeros(N + 1, np.int64)  # successors as CSR
     for e in range(E):
         sptr[pred_src[e] + 1] += 1
@@ -972,6 +970,21 @@ def _dominated_dropped(pred_ptr, pred_src, pred_delay, min_edges_per_node):
 
 @_jit
 def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
+    """:func:`_sp_program` of the graph without the edges another path dominates
+    (:func:`_dominated_dropped`) where that leaves no coupling node or the graph is dense
+    (≥ ``TRANSITIVE_MIN_EDGES_PER_NODE`` edges per node), else of the graph as it is: the
+    rule of :func:`fa2opt.reductions.sp_decompose.decompose`."""
+    ptr, src, dl = _dominated_dropped(pred_ptr, pred_src, pred_delay)
+    if src.shape[0] < pred_src.shape[0]:
+        made = _sp_program(ptr, src, dl, leaf_arg, max_reductions)
+        dense = pred_src.shape[0] >= TRANSITIVE_MIN_EDGES_PER_NODE * leaf_arg.shape[0]
+        if dense or (made[0].shape[1] > 0 and made[3].shape[0] == 0):
+            return made
+    return _sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions)
+
+
+@_jit
+def _sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     """A flow's program (:class:`fa2opt.tree_kernel.TreeProgram`'s columns) straight from
     its graph: the steps of :func:`fa2opt.reductions.sp_decompose.decompose` on arrays, each
     label an operation. (1) Node i is an arc in_i → out_i labelled with its leaf (a node of
@@ -991,10 +1004,7 @@ def sp_program(pred_ptr, pred_src, pred_delay, leaf_arg, max_reductions):
     degree is 1, so a series reduction is O(1) table operations: O(V + E) for a
     series-parallel graph, O(E log E) more per join round and O(E + p·q) per node
     reduction. Returns :func:`_balanced`'s (kind, left, right, arg and free as the rows of
-    one array; delay; count; coupling); no operation when declined. The edges another path
-    dominates are dropped first (:func:`_dominated_dropped`), as ``decompose`` drops them."""
-    pred_ptr, pred_src, pred_delay = _dominated_dropped(pred_ptr, pred_src, pred_delay,
-                                                        TRANSITIVE_MIN_EDGES_PER_NODE)
+    one array; delay; count; coupling); no operation when declined."""
     N, E = leaf_arg.shape[0], pred_src.shape[0]
     V = 2 + 2 * N  # 0 = s, 1 = t, 2+2i = in_i, 3+2i = out_i, then junctions
     VC = V + N + 2  # room for N + 2 junctions (more: declined)

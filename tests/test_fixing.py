@@ -182,7 +182,7 @@ def test_the_search_takes_the_fixing_dp_only_below_the_threshold(monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(sys.modules["fa2opt.reductions.fixing"], "fixing_search", spy)
-    rng = random.Random(12)  # a draw whose coupling space (8) is at least FIXING_MIN_SPACE
+    rng = random.Random(0)  # a draw whose coupling space (4) is at least FIXING_MIN_SPACE
     inst = dense_dag_instance(rng, 7, 4, 0.5)
     _, dp, _ = _decoupled(inst)
     space = SEARCH._space(dp)
@@ -348,7 +348,9 @@ def test_costs_twenty_orders_apart_do_not_cancel():
              node("v1", (tiny, tiny), (big, tiny), (1.0, tiny)),
              node("v2", (0.01, tiny), (tiny, big)),
              node("v3", (tiny, tiny), max_replicas=1))
-    edges = tuple(Edge(a, b) for a, b in (("v0", "v1"), ("v0", "v2"), ("v1", "v2"), ("v1", "v3")))
+    # (v0 → v2 with a delay, so the path v0 → v1 → v2 does not dominate it: a coupling node)
+    edges = tuple(Edge(a, b, d) for a, b, d in (("v0", "v1", 0.0), ("v0", "v2", tiny),
+                                                ("v1", "v2", 0.0), ("v1", "v3", 0.0)))
     inst = Instance("extreme", nodes, edges, (Flow("f", tiny, 1e30, ("v0", "v1", "v2", "v3")),),
                     queueing="none")
     problem, dp, _ = _decoupled(inst)

@@ -151,7 +151,8 @@ def test_every_small_shape_and_the_node_reduction_cap(monkeypatch):
             tree, red = decompose(g.nodes, g.preds)
             python = sum(k > 1 for k in count_leaves(tree).values())
             assert python <= len(p.coupling) <= python + 1, (shape, n)
-            assert (red == 0) is (shape != "non-sp")
+            # (a non-SP shape may reduce without copies once its dominated edges are dropped)
+            assert red == 0 or shape == "non-sp"
     inst = FAMILIES["dense"].generator(np.random.default_rng(0), 30, 0.12)
     g = Problem.from_instance(inst).flows[0]
     assert tree_kernel.graph_program(g, g.nodes) is None

@@ -58,7 +58,7 @@ from ..problem import FlowGraph
 from .base import Choice, Reduction
 from .pruning import Candidates, PrunedProblem
 from .sptree import Delay, Leaf, Parallel, Series, SPTree, count_leaves
-from .transitive import drop_dominated
+from .transitive import dense, drop_dominated
 
 CACHE_SIZE = 4096
 
@@ -225,6 +225,21 @@ def _merged(old: tuple[SPTree | None, int], label: SPTree | None, size: int
 
 
 def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]]]) -> tuple[SPTree, int]:
+    """:func:`_reduce` of the graph without the edges another path dominates
+    (:func:`~.transitive.drop_dominated`: the same longest path, bit for bit) where that
+    leaves no copies or the graph is dense (:func:`~.transitive.dense`), else of the graph
+    as it is (see :mod:`.transitive` for why: measured, not proven)."""
+    if not nodes:
+        raise ValueError("a flow needs at least one node")
+    kept = drop_dominated(nodes, preds)
+    if kept is not preds:
+        tree, copies = _reduce(nodes, kept)
+        if copies == 0 or dense(nodes, preds):
+            return tree, copies
+    return _reduce(nodes, preds)
+
+
+def _reduce(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]]]) -> tuple[SPTree, int]:
     """Expression tree of the longest path of a DAG given in topological order with
     ``preds[v] = ((u, d_uv), …)``; returns ``(tree, number of node reductions that copied
     leaves)``.
@@ -238,9 +253,6 @@ def decompose(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, floa
     nothing tracked; the join index and the duplication-cost heap exist from the first stall
     on. A reduced vertex's own dicts are left as they were: no live arc points at it and
     nothing reads them again."""
-    if not nodes:
-        raise ValueError("a flow needs at least one node")
-    preds = drop_dominated(nodes, preds)  # (the same longest path, bit for bit: .transitive)
     index = {v: i for i, v in enumerate(nodes)}
     n = 2 + 2 * len(nodes)  # 0 = s, 1 = t, 2+2i = v_in, 3+2i = v_out
     # a vertex's dicts are made with it (a v_in only for a node of several in-arcs)

@@ -23,16 +23,18 @@ node its successors by delay, descending, with prefix unions of their descendant
 edge (u, w, d) is dropped iff w lies in the union over u's successors x with d_ux ≥ d.
 O(V + E) big-int operations on ≤ V bits, O((V + E)·V/64) word operations, V²/8 bytes.
 Returned unchanged (the same mapping) when no node has two successors in the flow (no edge
-can be dominated: chains, in-trees), past :data:`MAX_NODES` nodes, or below
-:data:`MIN_EDGES_PER_NODE` edges per node. That last gate is measured, not proven: on sparse
-graphs the pass changes which node reductions the decomposition makes, and while it always
-copied fewer leaves (a 50-node random DAG of issue 13's family: 593 → 216), the coupling
-search on random DAGs (E ≈ 2V) then explored more nodes more often than fewer (50 → 385 on
-one benchmark draw; 7 draws worse and 4 better of 46) -- why fewer copies make that search
-larger is open. Dense graphs (complete DAGs, skip connections to ≥ 3 later stages) are where
-the decomposition's own dominance tests cost O(V³) and the pass pays. The transitive
-reduction of a DAG: Aho, Garey and Ullman, "The transitive reduction of a directed graph",
-SIAM J. Comput. 1(2), 1972.
+can be dominated: chains, in-trees) or past :data:`MAX_NODES` nodes.
+
+When the decomposition uses the reduced graph is measured, not proven
+(:func:`~.sp_decompose.decompose`): where it leaves no copies (then no search at all:
+stacked diamonds with zero-latency cross edges, 181 nodes, > 120 s → 4 ms) or the graph is
+:func:`dense` (where the decomposition's own dominance tests cost O(V³)); otherwise the graph
+as it is. Reduced sparse graphs that stay non-series-parallel always copied fewer leaves (a
+50-node random DAG of issue 13's family: 593 → 216), but the coupling search then explored
+more nodes more often than fewer (50 → 385 on one benchmark draw; 7 draws worse and 4 better
+of 46) -- why fewer copies make that search larger is open. The transitive reduction of a
+DAG: Aho, Garey and Ullman, "The transitive reduction of a directed graph", SIAM J. Comput.
+1(2), 1972.
 """
 
 from __future__ import annotations
@@ -43,18 +45,20 @@ from typing import Mapping, Sequence
 Preds = Mapping[str, Sequence[tuple[str, float]]]
 
 MAX_NODES = 20_000  # bitsets of V bits per node: V²/8 bytes (50 MB here)
-MIN_EDGES_PER_NODE = 3  # the pass runs where E ≥ 3·V (module doc: measured on the families)
+MIN_EDGES_PER_NODE = 3  # dense: E ≥ 3·V (module doc: measured on the families)
 
 
-def drop_dominated(nodes: Sequence[str], preds: Preds,
-                   min_edges_per_node: float = MIN_EDGES_PER_NODE) -> Preds:
+def dense(nodes: Sequence[str], preds: Preds) -> bool:
+    """At least :data:`MIN_EDGES_PER_NODE` edges per node: the reduced graph is used even
+    where it still needs copies (module doc)."""
+    return sum(len(preds[v]) for v in nodes) >= MIN_EDGES_PER_NODE * len(nodes)
+
+
+def drop_dominated(nodes: Sequence[str], preds: Preds) -> Preds:
     """``preds`` (``preds[v] = ((u, d_uv), …)``, ``nodes`` in topological order) without
     the edges another path dominates (module doc), each node's kept predecessors in their
-    order; ``preds`` itself when none is dropped, or when the graph has fewer than
-    ``min_edges_per_node`` edges per node (0: always try)."""
+    order; ``preds`` itself when none is dropped."""
     if len(nodes) > MAX_NODES:
-        return preds
-    if sum(len(p) for p in preds.values()) < min_edges_per_node * len(nodes):
         return preds
     index = {v: i for i, v in enumerate(nodes)}
     succs: list[list[tuple[float, int]]] = [[] for _ in nodes]
