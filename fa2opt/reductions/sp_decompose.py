@@ -136,7 +136,7 @@ def _series_run(labels: Sequence[SPTree | None]) -> SPTree | None:
     for b in labels:
         if b is None:
             continue
-        if acc is None and parts is None:
+        if acc is None:  # (the first label; parts exist only from the second on)
             acc = b
             continue
         if parts is None:
