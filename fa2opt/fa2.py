@@ -77,8 +77,9 @@ class FA2Solver(Solver):
         t0 = time.perf_counter()
         first: list[Decision] = []
 
-        def dp(p: Problem, cutoff: float) -> tuple[str, dict[str, int] | None, float | None]:
-            d = self.decide_dp(p, t0, cutoff)
+        def dp(p: Problem, cutoff: float, stop: float | None = None
+               ) -> tuple[str, dict[str, int] | None, float | None]:
+            d = self.decide_dp(p, t0, cutoff, stop)
             first.append(d)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
@@ -107,8 +108,9 @@ class FA2Solver(Solver):
         subproblem (:mod:`fa2opt.extensions.search`)."""
         t0 = time.perf_counter()
 
-        def dp(p: Problem, cutoff: float) -> tuple[str, dict[str, int] | None, float | None]:
-            d = self.decide_dp(p, t0, cutoff)
+        def dp(p: Problem, cutoff: float, stop: float | None = None
+               ) -> tuple[str, dict[str, int] | None, float | None]:
+            d = self.decide_dp(p, t0, cutoff, stop)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
             return "optimal", d.choice if d.status == "optimal" else None, None
@@ -117,9 +119,11 @@ class FA2Solver(Solver):
         return status, choice, lb
 
     def decide_dp(self, problem: Problem, t0: float | None = None,
-                  cutoff: float = float("inf")) -> Decision:
+                  cutoff: float = float("inf"), stop: float | None = None) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
-        structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`).
+        structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`);
+        ``stop`` (a ``time.perf_counter()`` value): this DP's own time limit, as the solver's
+        ``time_limit`` counted from ``t0`` is (the earlier of the two holds).
         Where the compiled tree DP runs (:func:`fa2opt.plan.compiled_path`) there is no
         pruning pass: the kernel finds what it needs and answers infeasibility itself.
         Elsewhere pruning comes first, so an infeasible problem is answered without
@@ -129,6 +133,8 @@ class FA2Solver(Solver):
         compiled = compiled_path(self.arithmetic)
         limit = self.options.get("time_limit")
         deadline = None if limit is None else (t1 if t0 is None else t0) + float(limit)
+        if stop is not None and (deadline is None or stop < deadline):
+            deadline, limit = stop, stop - t1  # (the grace and the messages: its length)
         if not compiled:
             front = pruned(problem)
             if front is None:
