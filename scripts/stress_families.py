@@ -5,7 +5,9 @@ The benchmarks (``bench_decision.py``, ``bench_extensions.py``) time a fixed gri
 instances per size; a researcher's instances are draws the grid never saw. This campaign
 draws ``--draws`` instances (seeded: family, size and instance seed from one generator) of
 the families of :data:`fa2opt.generate.FAMILIES` at small and middle sizes
-(:data:`SIZES`), and solves each with both methods in up to three variants:
+(:data:`SIZES`; ``ladder``, ``long-paths`` and ``many-flows`` since 2026-12-04, git after
+d7d625a: the campaign's records before that drew the other seven), and solves each with both
+methods in up to three variants:
 
 * ``base`` -- the instance as drawn;
 * ``edge`` -- every flow's SLA moved to the tolerance edge of the MILP optimum's latency L_f:
@@ -75,6 +77,10 @@ SIZES: dict[str, list[tuple]] = {
     "vsp": [(40,), (60,)],
     "shared-large": [(40, 3)],
     "small": [s for s in FAMILIES["small"].sizes if s[0] <= 8],
+    # the families added after the campaign (2026-12-04): their two smaller sizes
+    "ladder": [(15,), (30,)],
+    "long-paths": [(12, 8, 10), (14, 8, 16)],
+    "many-flows": [(6, 5, 20), (8, 6, 30)],
 }
 # beyond the benchmarks' grid (issue 13's checks run sizes the grid never saw): 1.5-3x each
 # family's largest size (random 200, lattice 10x10 / 3x12, vsp 200, 120 x 6, dense 30, shared 30 x 4)
