@@ -72,15 +72,19 @@ def sloppy(p: Problem, cutoff: float = math.inf, stop: float | None = None):
     return "optimal", (None if best is None else best[1]), None
 
 
+def _sloppy_pair() -> tuple[Problem, object]:
+    """The two-node chain whose SLA sits 5e-7 ms below the 2.0 ms choice, where ``sloppy``
+    errs, and its brute-force answer."""
+    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
+                     [["a", "b"]], 2.0 - 5e-7 - 1e-6)
+    return Problem.from_instance(inst), solve(inst, "brute-force")
+
+
 def test_enumeration_finds_the_optimum_when_the_dp_errs():
     """A DP whose sums err by far more than the margin is still made exact by the
     enumeration: here a 'DP' that is brute force on its budgets with 1e-6 ms of error, so it
     keeps choosing a choice 5e-7 ms over the budget, in the relaxed and the narrowed solve."""
-    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
-                     [["a", "b"]], 2.0 - 5e-7 - 1e-6)
-    problem = Problem.from_instance(inst)
-
-    ref = solve(inst, "brute-force")
+    problem, ref = _sloppy_pair()
     status, choice, _, solves = decide_exact(problem, sloppy)
     assert solves > 2  # the enumeration ran
     assert status == "optimal" and problem.meets_slas(choice)
@@ -240,10 +244,7 @@ def test_a_child_stopped_by_the_deadline_is_not_a_proof(with_incumbent):
     with or without a choice), the answer is ``time_limit`` with a lower bound at most the
     optimum -- not ``optimal`` (a child stopped with no choice is not proven empty) and not
     without a bound (issue 13: time_limit answers keep a valid lower bound)."""
-    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
-                     [["a", "b"]], 2.0 - 5e-7 - 1e-6)
-    problem = Problem.from_instance(inst)
-    ref = solve(inst, "brute-force")
+    problem, ref = _sloppy_pair()
     calls = []
 
     def stops(p: Problem, cutoff: float = math.inf, stop: float | None = None):
@@ -266,10 +267,7 @@ def test_the_restriction_is_capped_and_the_enumeration_decides(with_incumbent):
     ``stop``, and when it stops there (``time_limit``, with or without an incumbent) the
     enumeration still finds the optimum, proven. The incumbent here is the all-fastest
     choice: it meets the rule but costs more than the optimum."""
-    inst = _instance([("a", [(1.0, 1), (0.5, 2)]), ("b", [(1.0, 1), (0.5, 2)])],
-                     [["a", "b"]], 2.0 - 5e-7 - 1e-6)
-    problem = Problem.from_instance(inst)
-    ref = solve(inst, "brute-force")
+    problem, ref = _sloppy_pair()
     stops = []
 
     def capped(p: Problem, cutoff: float = math.inf, stop: float | None = None):
