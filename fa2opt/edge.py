@@ -19,8 +19,8 @@ choice) so that its answer is the optimum *under the rule*:
    This solve only brings an incumbent, and it can cost far more than the relaxed one: the
    narrowed budgets cut the relaxed optimum and every choice within a few ulps of the edge,
    while the search's bounds cannot tell ulps apart (a 60-node vertex series-parallel
-   draw at 2 ulps below its edge: the relaxed solve 0.1 s, the narrowed one past 60 s with
-   54,000 search nodes). So it stops at :data:`RESTRICTION_FACTOR` times what the relaxed
+   draw at 2 ulps below its edge: the relaxed solve 0.1 s, the narrowed one past 60 s, with
+   54,000 search nodes in its first 30 s). So it stops at :data:`RESTRICTION_FACTOR` times what the relaxed
    solve took (at least :data:`RESTRICTION_MIN_S`; ski rental: at most that factor more than
    the enumeration would have cost without it) and keeps the incumbent it has, which meets
    the rule all the same; the enumeration below does not need it to be optimal (that draw:
