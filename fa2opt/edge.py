@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Callable, Mapping
+from typing import Mapping, Protocol
 
 import numpy as np
 
@@ -63,13 +63,20 @@ from .problem import FlowGraph, Problem
 from .tables import NodeTable
 
 Choice = dict[str, int]
-# a DP on a problem and a cutoff → (status, choice or None, lower bound or None); status
-# "optimal" or "time_limit" (then the choice is its incumbent). With a finite cutoff only a
-# choice cheaper than it is wanted: the DP may answer no choice when it proves none is. The
-# keyword ``stop`` (a ``time.perf_counter()`` value, or None) stops that one DP there, as its
-# time limit would: ``time_limit`` with its incumbent
-Decide = Callable[..., tuple[str, "Choice | None", "float | None"]]
 INF = float("inf")
+
+
+class Decide(Protocol):
+    """A DP on a problem and a cutoff → (status, choice or None, lower bound or None); status
+    "optimal" or "time_limit" (then the choice is its incumbent). With a finite cutoff only
+    a choice cheaper than it is wanted: the DP may answer no choice when it proves none is.
+    ``stop`` (a ``time.perf_counter()`` value, or None) stops that one DP there, as its time
+    limit would: ``time_limit`` with its incumbent."""
+
+    def __call__(self, problem: Problem, cutoff: float, stop: float | None = None
+                 ) -> tuple[str, Choice | None, float | None]: ...
+
+
 RESTRICTION_FACTOR = 2.0  # the restriction's cap: this many times the relaxed solve's time ...
 RESTRICTION_MIN_S = 0.05  # ... and at least this (s): fast instances never reach it
 

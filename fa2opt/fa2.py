@@ -33,7 +33,7 @@ from contextlib import nullcontext
 
 from .arithmetic import Arithmetic
 from .deadline import DPDeadline, dp_grace_s, stop_at
-from .edge import decide_exact
+from .edge import Decide, decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
 from .plan import Plan, compiled_path, plan_for, pruned
 from .problem import Problem
@@ -74,19 +74,10 @@ class FA2Solver(Solver):
         """The DP below, made exact under the spec's SLA rule by :func:`fa2opt.edge.decide_exact`
         (one DP with budgets widened by the float margin, then the rule's check; more solves
         only at the SLA's edge)."""
-        t0 = time.perf_counter()
         first: list[Decision] = []
-
-        def dp(p: Problem, cutoff: float, stop: float | None = None
-               ) -> tuple[str, dict[str, int] | None, float | None]:
-            d = self.decide_dp(p, t0, cutoff, stop)
-            first.append(d)
-            if d.status == "time_limit":
-                return d.status, d.choice, d.lower_bound
-            return "optimal", d.choice if d.status == "optimal" else None, None
-
         lat: dict[str, float] = {}
-        status, choice, lb, solves = decide_exact(problem, dp, lat)
+        status, choice, lb, solves = decide_exact(
+            problem, self._exact_dp(time.perf_counter(), first), lat)
         extra = first[0].extra if first else {}  # (the first DP's own fresh dict)
         extra["dp_solves"] = solves
         if status == "time_limit":
@@ -106,17 +97,23 @@ class FA2Solver(Solver):
         """The optimum of a base problem under the spec's SLA rule (the DP through
         :func:`fa2opt.edge.decide_exact`): what the extensions' branch and bound calls on each
         subproblem (:mod:`fa2opt.extensions.search`)."""
-        t0 = time.perf_counter()
+        status, choice, lb, _ = decide_exact(problem, self._exact_dp(time.perf_counter()))
+        return status, choice, lb
+
+    def _exact_dp(self, t0: float, seen: list[Decision] | None = None) -> Decide:
+        """:meth:`decide_dp` as :func:`fa2opt.edge.decide_exact` calls it (the time limit
+        counted from ``t0``); ``seen``: a list that receives each DP's decision."""
 
         def dp(p: Problem, cutoff: float, stop: float | None = None
                ) -> tuple[str, dict[str, int] | None, float | None]:
             d = self.decide_dp(p, t0, cutoff, stop)
+            if seen is not None:
+                seen.append(d)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
             return "optimal", d.choice if d.status == "optimal" else None, None
 
-        status, choice, lb, _ = decide_exact(problem, dp)
-        return status, choice, lb
+        return dp
 
     def decide_dp(self, problem: Problem, t0: float | None = None,
                   cutoff: float = float("inf"), stop: float | None = None) -> Decision:
