@@ -10,7 +10,10 @@ choice) so that its answer is the optimum *under the rule*:
 1. **relaxation**: decide with every budget widened by δ_f = :func:`fa2opt.spec.fp_margin_ms`
    (≥ the largest difference between the DP's and the rule's sums). Every choice the rule
    accepts is within the widened budget, so the result x⁻ costs at most the optimum; if x⁻
-   meets the rule it is optimal. This is the only step taken on all but edge instances.
+   meets the rule it is optimal. This is the only step taken on all but edge instances,
+   and on many of those too: the flow-bound coupling search judges its leaves by the rule
+   and cuts off its no-goods (:mod:`fa2opt.reductions.flow_bound`, "The SLA rule at the
+   leaves"), so its x⁻ meets the rule unless it stopped judging.
    No x⁻ at all proves infeasibility. Otherwise:
 2. infeasible ⇔ the all-fastest choice breaks the rule (float addition and max are
    monotone, so it is the least latency of every flow);
@@ -199,34 +202,62 @@ def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float
         return "optimal", best, bound, solves
     # best-first enumeration; a subproblem: per node the allowed table positions
     full = {v: np.arange(len(t)) for v, t in problem.tables.items()}
+    latency = {v: t.latency_ms for v, t in problem.tables.items()}
+
+    def solve(child: dict[str, np.ndarray], cutoff: float):
+        s, y, _ = decide(restricted(wide, child), cutoff)
+        if y is None:
+            return s, None, INF
+        y = {w: int(child[w][k]) for w, k in y.items()}  # back to the full tables
+        return s, y, problem.cost(y)
+
+    status, best, bound, n = enumerate_orthants(full, x, bound, best, best_cost, solve,
+                                                problem.meets_slas,
+                                                lambda y: violated_path(problem, y), latency)
+    return status, best, bound, solves + n
+
+
+def enumerate_orthants(full: dict[str, np.ndarray], x: Choice, bound: float,
+                       best: Choice | None, best_cost: float, solve, meets, path,
+                       latency: Mapping[str, np.ndarray]
+                       ) -> tuple[str, Choice | None, float | None, int]:
+    """Step 4 of the module doc on any space: node → allowed positions, ``full`` the whole
+    space, whose relaxed optimum x, of cost ``bound``, breaks the rule. Best first, each
+    popped subproblem whose relaxed optimum breaks the rule split by :func:`orthant_partition`
+    along ``path(x)``, the nodes on which its no-good lies. ``solve(child, cutoff)`` →
+    (status, the child's relaxed optimum in full positions or None, its cost); ``meets(y)``:
+    whether y meets the rule; ``latency[v]``: v's latency per position (nodes without one
+    are fixed: the split passes them by). ``best``/``best_cost``: an incumbent meeting the
+    rule, or None/inf. Returns (status, choice, lower bound, solves): ``optimal``;
+    ``time_limit`` when a solve stops or the enumeration passes :data:`MAX_SUBPROBLEMS`;
+    ``error`` when the space holds no choice meeting the rule (the callers know one).
+    Used by :func:`decide_exact` on a problem and by the coupling search on one flow's
+    remainder (:meth:`fa2opt.reductions.search._Exact.rule`)."""
     heap: list[tuple[float, int, dict[str, np.ndarray], Choice]] = [(bound, 0, full, x)]
-    tick = 1
+    solves = tick = 0
     while heap and solves < MAX_SUBPROBLEMS:
         bound, _, allowed, x = heapq.heappop(heap)
         if bound >= best_cost:
             return "optimal", best, best_cost, solves
-        if problem.meets_slas(x):
+        if meets(x):
             return "optimal", x, bound, solves
-        path = violated_path(problem, x)
-        latency = {v: problem.tables[v].latency_ms for v in path}
-        for child in orthant_partition(allowed, x, path, latency):
-            sub = restricted(wide, child)
-            s, y, _ = decide(sub, best_cost)  # only what beats the incumbent matters
+        for child in orthant_partition(allowed, x, path(x), latency):
+            s, y, c = solve(child, best_cost)  # only what beats the incumbent matters
             solves += 1
             if s != "optimal":
                 # stopped at the deadline, with or without a choice: nothing is proven of
                 # this child; every choice left is in the popped subproblem (its relaxed
                 # optimum ``bound`` bounds its children) or in the heap (keys ≥ bound)
                 return "time_limit", best, min(bound, best_cost), solves
-            if y is None:
+            if y is None or not c < best_cost:
                 continue
-            y = {w: int(child[w][k]) for w, k in y.items()}  # back to the full tables
-            c = problem.cost(y)
-            if problem.meets_slas(y) and c < best_cost:
+            if meets(y):
                 best, best_cost = y, c
-            if c < best_cost:
-                heapq.heappush(heap, (c, tick, child, y))
+            else:
                 tick += 1
+                heapq.heappush(heap, (c, tick, child, y))
+    if heap:  # past the guard: what is left is in the heap, at keys ≥ bound
+        return "time_limit", best, min(bound, best_cost), solves
     if best is None:
         return "error", None, None, solves
-    return ("optimal" if not heap else "time_limit"), best, (best_cost if not heap else bound), solves
+    return "optimal", best, best_cost, solves

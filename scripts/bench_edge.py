@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             w.writerows(rows)
         print(f"CSV: {args.out}")
     if args.against:
-        compare([{k: str(v) for k, v in r.items()} for r in rows], read(args.against))
+        # as the CSV holds them (no cost: "", not "None", or an infeasible draw "differs")
+        compare([{k: "" if v is None else str(v) for k, v in r.items()} for r in rows],
+                read(args.against))
     return 0
 
 

@@ -118,6 +118,25 @@ previous such search's root basis (given as an alien basis, columns matched by n
 and cost) and reuses its structure-only arrays. A cutoff c is pruned against as an incumbent
 at the next cost-grain point g·⌈c/g⌉ would be (the totals are multiples of g).
 
+**The SLA rule at the leaves.** The search's budgets are those of the DP it serves, which
+:func:`fa2opt.edge.decide_exact` widens by the float margin; the flows' sums then admit
+choices an ulp over an SLA, and with many flows at their edge at once the enumeration
+around the search split their no-goods one flow at a time (many-flows 8x6x30 #294346716
+three ulps below its edge: 2,656 DP solves, 12 s, against the MILP's 0.37 s). So this
+search judges its leaves by the rule itself (:meth:`.search._Exact.rule`: a flow's
+remainder is replaced by the least one the rule accepts, or rejected), and every no-good it
+meets -- a path P whose latencies θ break the rule, as does every choice at least as slow
+on all of P -- enters the LP as the cut Σ_{v ∈ P} Σ_{k: L_{v,k} ≥ θ_v} λ_{v,k} ≤ |P| − 1
+(:meth:`LPSearch.add_nogoods`: a cover (3) that the widened budgets cannot separate; the
+MILP adds the same rows, ``formulations/solve.py``), kept when slack. Its bound (1) stays
+a bound on every choice the rule accepts, so the answer is the rule's optimum (that draw:
+one search, 36 nodes, 0.08 s). Where the LP's optimum is shared by many choices the rule
+rejects and one it accepts, the roundings keep landing on rejected fixings; after
+``JUDGE_STALL`` search nodes without a better incumbent (:meth:`LPSearch.judge_stall`) the
+leaves take the widened budgets again (the rule's rejections forgotten, its cuts kept), and
+the answer -- at most the rule's optimum -- goes back to the enumeration as before. The
+copy split (:meth:`LPSearch.hand_over`) is blind to the cuts: judging stops there too.
+
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
 relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
 value is not below it (``tests/test_flow_bound.py`` checks both bounds, and that the
@@ -224,6 +243,7 @@ GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 # work this search's nodes have earned (dp_bound's units). Few flows, each a long path
 # through a pool of models, loose SLAs: the LP bound stalls there (12x8x10: root 450.4, 3,296
 # nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
+JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
 COPY_SPLIT_AT = 64
 COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 # ... and the ascent gives up after COPY_SPLIT_TRIAL[0] steps when its bound still leaves more
@@ -552,6 +572,7 @@ class FlowLP:
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
         self.cut_rhs = np.zeros(0)
+        self.cut_kept = np.zeros(0, dtype=bool)  # cuts never dropped (the rule's no-goods)
         self.optimal = highs.HighsModelStatus.kOptimal
         self.at_bound = highs.HighsModelStatus.kObjectiveBound
         self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
@@ -597,10 +618,15 @@ class FlowLP:
         optimum): for choosing a branch only, never as a bound."""
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
-    def add_cuts(self, cuts: list[tuple[list[int], float]]) -> None:
+    def add_cuts(self, cuts: list[tuple[list[int], float]], kept: bool = False) -> None:
         """Add cover cuts (3) of :mod:`.flow_cuts` (each: its λ columns, all coefficient 1,
-        and its right side) as rows ``Σ λ ≤ rhs`` of the LP."""
+        and its right side) as rows ``Σ λ ≤ rhs`` of the LP; ``kept``: never dropped as
+        slack (:meth:`drop_slack_cuts`: a dropped cover is separated again, these are not)."""
         if not cuts:
+            return
+        if self.general:  # (5)'s mode reads every row from HiGHS: the same rows, as ≥
+            self.add_general_cuts([(np.asarray(c, dtype=np.int64), -np.ones(len(c)), -r)
+                                   for c, r in cuts])
             return
         lens = [len(c) for c, _ in cuts]
         idx = np.asarray([j for c, _ in cuts for j in c], dtype=np.int64)
@@ -613,12 +639,13 @@ class FlowLP:
         self.cut_idx = np.concatenate([self.cut_idx, idx])
         self.cut_row = np.concatenate([self.cut_row, np.repeat(np.arange(first, first + len(cuts)), lens)])
         self.cut_rhs = np.concatenate([self.cut_rhs, rhs])
+        self.cut_kept = np.concatenate([self.cut_kept, np.full(len(cuts), kept)])
 
     def drop_slack_cuts(self, duals: np.ndarray) -> None:
         """Remove the cuts whose multiplier π is 0 at ``duals`` (not binding: they only make
         every later LP solve slower)."""
         pi = -np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size])
-        slack = np.nonzero(pi <= 0)[0]
+        slack = np.nonzero((pi <= 0) & ~self.cut_kept)[0]
         if not slack.size:
             return
         self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
@@ -627,7 +654,7 @@ class FlowLP:
         renum = np.cumsum(keep) - 1
         entry = keep[self.cut_row]
         self.cut_idx, self.cut_row = self.cut_idx[entry], renum[self.cut_row[entry]]
-        self.cut_rhs = self.cut_rhs[keep]
+        self.cut_rhs, self.cut_kept = self.cut_rhs[keep], self.cut_kept[keep]
 
     def flow_weights(self, duals: np.ndarray, per_flow: bool = False) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
@@ -869,6 +896,14 @@ class _SplitTry:
     spent: float
 
 
+def fastest_meets_rule(dp: DecoupledProblem, graphs: list[FlowGraph]) -> bool:
+    """Whether every flow meets the spec's SLA rule with each node at its fastest candidate:
+    whether any choice of ``dp`` does (the rule is monotone in every latency), so that the
+    search, whose leaves the rule judges, has an answer. O(Σ_f |G_f|)."""
+    cands = dp.candidates
+    return all(g.meets_sla({v: cands[v].latency[0] for v in g.nodes}) for g in graphs)
+
+
 class LPSearch:
     """Branch and bound over one component's coupling nodes with the bound of :class:`FlowLP`
     (see the module docstring). A search node is a tuple of bit masks, one per coupling node
@@ -878,7 +913,7 @@ class LPSearch:
                  deadline: float | None, cutoff: float = INF):
         self.deadline = deadline
         self.started = time.perf_counter()
-        self.exact = _Exact(dp, remainder, cutoff)
+        self.exact = _Exact(dp, remainder, cutoff, judged=True)  # the LP takes its no-goods
         self.lp = FlowLP(dp, graphs)
         self.coupling = list(dp.coupling)
         ix = self.lp.index
@@ -895,6 +930,8 @@ class LPSearch:
         self.col_index = np.arange(self.lp.n_lam)
         self.wstart = np.asarray([a for a, _ in self.wcols], dtype=np.int64)
         self.explored = 0
+        self.nogoods_added: set[tuple] = set()  # the rule's no-goods in the LP (add_nogoods)
+        self.judged_best, self.judged_at = INF, 0  # the incumbent judge_stall saw improve last
         self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
         # the copy split between its tries (hand_over), and the search node of the next try
         self.split: _SplitTry | None = None
@@ -902,8 +939,11 @@ class LPSearch:
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
         self.graphs = tuple(graphs)
-        # a subproblem of an enumeration that its parent's root multipliers already settle
-        self.settled = cutoff < INF and self.settled_at_root()
+        # nothing meets the rule, or (a subproblem of an enumeration) its parent's root
+        # multipliers settle it: no choice (a judged search would exhaust the widened
+        # choices to prove the first: an infeasible many-flows draw at its edge, 2.9 -> 18 ms)
+        self.settled = (not fastest_meets_rule(dp, graphs)
+                        or cutoff < INF and self.settled_at_root())
         if self.settled:
             return
         self.residues = residues.split(self.lp.cost, self.lp.ptr)  # off the grain at a few nodes
@@ -940,6 +980,47 @@ class LPSearch:
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
         self.reliable = RELIABLE_LARGE if large else RELIABLE
         self.plunge = large
+
+    def judge_stall(self) -> None:
+        """Leaves judged by the rule (:class:`.search._Exact`) until ``JUDGE_STALL`` search
+        nodes pass without a better incumbent: where many choices at the LP's bound break
+        the rule by an ulp and only one meets it, the rounding keeps landing on rejected
+        fixings (a 20-flow many-flows draw: 36,000 of them over 25,666 nodes, all at bound
+        1,640.94 against the optimum 1,641). From there the leaves take the widened budgets
+        alone and the search answers their optimum, at most the rule's (its no-good cuts
+        hold for every choice the rule accepts), which the SLA edge's enumeration settles
+        (:func:`fa2opt.edge.decide_exact`) as before judging existed. (Going on judging
+        where the stall is the bound's, not the rule's, was tried: a long-paths 14x8x16
+        draw at its edge then spent 10 s, 20,841 search nodes, before handing over anyway.)"""
+        best = self.exact.best
+        if best < self.judged_best:
+            self.judged_best, self.judged_at = best, self.explored
+        elif self.explored - self.judged_at >= JUDGE_STALL:
+            self.exact.stop_judging()
+
+    def add_nogoods(self) -> None:
+        """The SLA rule's no-goods that the leaves met (:meth:`.search._Exact.rule`) as cuts
+        of the LP: a path P whose nodes at latencies θ_v break the rule is broken by every
+        choice at least as slow at each of them (float addition and max are monotone), so
+        every choice meeting the rule has Σ_{v ∈ P} Σ_{k: L_{v,k} ≥ θ_v} λ_{v,k} ≤ |P| − 1,
+        a cover (3) of :mod:`.flow_cuts` that the widened budgets' covers cannot find (it
+        is an ulp over the SLA, within the margin); the MILP adds the same rows
+        (``formulations/solve.py``). They enter (1) by their duals as every cover does."""
+        lp, cands = self.lp, self.exact.dp.candidates
+        cuts = []
+        for path, theta in self.exact.nogoods:
+            if (path, theta) in self.nogoods_added:
+                continue
+            self.nogoods_added.add((path, theta))
+            cols = []
+            for v, t in zip(path, theta):
+                a = int(lp.ptr[lp.index[v]])
+                lat = cands[v].latency
+                k = next(k for k in range(len(lat)) if lat[k] >= t)
+                cols.extend(range(a + k, a + len(lat)))
+            cuts.append((cols, float(len(path) - 1)))
+        self.exact.nogoods.clear()
+        lp.add_cuts(cuts, kept=True)
 
     def settled_at_root(self) -> bool:
         """Whether nothing below the cutoff is left: the bound (1) at the root multipliers of
@@ -1533,6 +1614,7 @@ class LPSearch:
                     root[1] > open_lb or short):
                 self.next_split = 2 * self.explored
             return False
+        exact.stop_judging()  # the split's bound is blind to the rule's no-goods (_Exact)
         res = lag.run(root)
         if res is not None:
             res.explored += self.explored
@@ -1589,6 +1671,8 @@ class LPSearch:
                 timed_out = True
                 break
             self.explored += 1
+            if exact.judged:
+                self.judge_stall()
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
@@ -1613,6 +1697,8 @@ class LPSearch:
                 self.cuts, cut_at = "gmi", gmi_at
                 if RELIABLE_STALLED:
                     self.reliable = max(self.reliable, RELIABLE_LARGE)
+            if exact.nogoods:
+                self.add_nogoods()
             narrowed = self.propagate(masks)
             if narrowed is None:
                 continue

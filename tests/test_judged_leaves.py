@@ -1,0 +1,203 @@
+"""The flow-bound search judges its leaves by the spec's SLA rule and cuts off the rule's
+no-goods (fa2opt.reductions.search._Exact.rule, flow_bound.LPSearch.add_nogoods): many flows
+at their SLA's edge are settled inside one search instead of by the enumeration around it
+(fa2opt.edge.decide_exact), exactly (brute force, the MILP) and with cuts that every choice
+the rule accepts satisfies."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import sys
+
+import numpy as np
+import pytest
+
+import fa2opt
+from fa2opt.edge import enumerate_orthants, with_margin
+from fa2opt.pareto import pareto_remainder
+from fa2opt.problem import Problem
+from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel
+from fa2opt.verify import matches, verify
+
+from strategies import _ulps  # noqa: E402  (tests/strategies.py)
+from test_flow_bound import decoupled, drawn_instance  # noqa: E402  (tests/test_flow_bound.py)
+
+SEARCH = sys.modules["fa2opt.reductions.search"]
+FB = sys.modules["fa2opt.reductions.flow_bound"]
+EDGE = sys.modules["fa2opt.edge"]
+
+
+def at_the_edge(inst, rng: random.Random):
+    """``inst`` with every flow's SLA within ±3 ulps of ``L − 1e-6`` for one random choice's
+    flow latencies L (tests/strategies.edge_instances on any instance)."""
+    problem = Problem.from_instance(inst)
+    choice = {v: rng.randrange(len(t)) for v, t in problem.tables.items()}
+    lat = problem.flow_latencies(choice)
+    return inst.with_slas({f: max(1e-9, _ulps(x - 1e-6, rng.randint(-3, 3)))
+                           for f, x in lat.items()})
+
+
+def test_judged_search_equals_brute_force_at_the_edge_and_its_no_goods_hold(monkeypatch):
+    """500 non-series-parallel DAGs with per-edge delays (half with a second flow sharing a
+    window of nodes) at the SLA's edge, the flow bound forced on every component with a
+    coupling node: fa2 = brute force, verified; every no-good the search added as a cut is
+    met by every choice the rule accepts (some node of its path strictly faster); and the
+    draws reach both of the rule's verdicts on a leaf (a fixing rejected outright, and a
+    remainder replaced by the least one the rule accepts)."""
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)
+    seen = {"rejected": 0, "replaced": 0}
+    rule = SEARCH._Exact.rule
+
+    def counting(self, i, fixing, r):
+        out = rule(self, i, fixing, r)
+        if self.judged and r is not None and out is not r:
+            seen["rejected" if out is None else "replaced"] += 1
+        return out
+
+    monkeypatch.setattr(SEARCH._Exact, "rule", counting)
+    added: list = []
+    add = FB.LPSearch.add_nogoods
+
+    def keeping(self):
+        added.extend(self.exact.nogoods)
+        add(self)
+
+    monkeypatch.setattr(FB.LPSearch, "add_nogoods", keeping)
+    checked_cuts = 0
+    for seed in range(500):
+        rng = random.Random(seed)
+        inst = at_the_edge(drawn_instance(seed, seed % 2 == 0), rng)
+        added.clear()
+        ans, ref = fa2opt.solve(inst, "fa2"), fa2opt.solve(inst, "brute-force")
+        assert ans.status == ref.status and matches(ans, ref), (seed, ans.cost, ref.cost)
+        if ans.has_decision:
+            assert verify(inst, ans).ok
+        if not added:
+            continue
+        problem = Problem.from_instance(inst)
+        tables = problem.tables
+        for rows in itertools.product(*(range(len(t)) for t in tables.values())):
+            choice = dict(zip(tables, rows))
+            if not problem.meets_slas(choice):
+                continue
+            lat = problem.latencies(choice)
+            for path, theta in added:
+                assert any(lat[v] < t for v, t in zip(path, theta)), (seed, path)
+                checked_cuts += 1
+    assert seen["rejected"] >= 10 and seen["replaced"] >= 2, seen
+    assert checked_cuts > 1000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_many_flows_at_the_edge_are_settled_by_one_search(seed):
+    """many-flows 6x5x20 (20 flows through one pool) with every SLA 3 ulps below the edge
+    of its optimum: the enumeration around the search took 98, 322 and 28 DP solves
+    (0.09-0.7 s); the judged search settles it in one (it cannot fail to: one solve means
+    its answer met the rule), equal to the MILP."""
+    from fa2opt.generate import FAMILIES
+
+    base = FAMILIES["many-flows"].generator(np.random.default_rng(seed), 6, 5, 20)
+    first = fa2opt.solve(base, "fa2")
+    assert first.status == "optimal"
+    inst = base.with_slas({f: _ulps(x - 1e-6, -3) for f, x in first.flow_latency_ms.items()})
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert ans.extra["dp_solves"] == 1
+    assert ans.cost > first.cost  # the old optimum breaks every flow's SLA by ulps
+    if "milp" in fa2opt.solver.available_methods():
+        assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
+def test_a_stalled_judged_search_hands_the_rest_to_the_enumeration(monkeypatch):
+    """many-flows 6x5x20 #1 one ulp below its edge: the judged search's incumbent stalls (its
+    roundings keep landing on fixings the rule rejects: 25,666 search nodes, 5.5 s); after
+    JUDGE_STALL nodes it stops judging, forgets those rejections, and the enumeration
+    around it settles the optimum in a few DP solves -- equal to the MILP."""
+    from fa2opt.generate import FAMILIES
+
+    stops = []
+    stop = SEARCH._Exact.stop_judging
+
+    def counting(self):
+        stops.append((len(self.rejected), self.judged))
+        stop(self)
+        assert not self.rejected and not self.judged
+
+    monkeypatch.setattr(SEARCH._Exact, "stop_judging", counting)
+    base = FAMILIES["many-flows"].generator(np.random.default_rng(1), 6, 5, 20)
+    first = fa2opt.solve(base, "fa2")
+    inst = base.with_slas({f: _ulps(x - 1e-6, -1) for f, x in first.flow_latency_ms.items()})
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert stops and stops[0][0] > 0 and stops[0][1]  # rejections were forgotten
+    assert ans.extra["dp_solves"] > 1  # the enumeration finished it
+    if "milp" in fa2opt.solver.available_methods():
+        assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
+def test_stop_judging_values_the_rejected_fixings_again():
+    """A fixing the rule rejected is memoised as None only while judging; after
+    ``stop_judging`` its flows are valued by the widened budgets again."""
+    rng = random.Random(5)
+    for seed in range(300):
+        inst = at_the_edge(drawn_instance(seed, True), rng)
+        wide = with_margin(Problem.from_instance(inst), +1)  # as decide_exact's relaxation
+        dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(wide)
+        if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+            continue
+        exact = SEARCH._Exact(dp, pareto_remainder, judged=True)
+        sizes = [len(dp.candidates[w]) for w in dp.coupling]
+        for picks in itertools.product(*(range(n) for n in sizes)):
+            exact.value(dict(zip(dp.coupling, picks)))
+        if not exact.rejected:
+            continue
+        i, key = exact.rejected[0]
+        fixing = dict(zip(dp.flow_coupling[i], key))
+        assert exact.memo[i][key] is None
+        exact.stop_judging()
+        assert key not in exact.memo[i]
+        assert exact.flow(i, fixing) is not None  # within the budget, an ulp over the SLA
+        return
+    pytest.fail("no draw had a fixing the rule alone rejects")
+
+
+def test_kept_cuts_are_not_dropped_as_slack():
+    """``FlowLP.drop_slack_cuts`` removes covers whose multiplier is 0, never the rule's
+    no-goods (``add_cuts(..., kept=True)``: a dropped cover is separated again, a no-good
+    would not be)."""
+    for seed in range(50):
+        inst = drawn_instance(seed, True)
+        _, dp = decoupled(inst)
+        if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+            continue
+        lp = FB.FlowLP(dp, [f.graph for f in dp.flows])
+        first = int(lp.ptr[0])
+        lp.add_cuts([([first], 1.0)])
+        lp.add_cuts([([first], 1.0), ([first + 1], 1.0)], kept=True)
+        lp.drop_slack_cuts(np.zeros(lp.n_base_rows + 3))  # every multiplier 0: all slack
+        assert list(lp.cut_kept) == [True, True] and lp.cut_rhs.size == 2
+        assert lp.lp.getNumRow() == lp.n_base_rows + 2
+        return
+    pytest.fail("no draw with a coupling node")
+
+
+def test_the_enumeration_past_its_guard_is_a_time_limit_not_an_error(monkeypatch):
+    """With nothing meeting the rule found when the guard stops it, the enumeration answers
+    ``time_limit`` with a lower bound (what is left is in its heap), not ``error`` (which
+    claims the space holds no choice the rule accepts: the coupling search would then drop
+    a feasible fixing)."""
+    monkeypatch.setattr(EDGE, "MAX_SUBPROBLEMS", 3)
+    full = {"a": np.arange(4), "b": np.arange(4)}
+
+    def solve(child, cutoff):  # a child's relaxed optimum: its slowest rows (the cheapest)
+        y = {v: int(a[-1]) for v, a in child.items()}
+        return "optimal", y, 20.0 - sum(y.values())
+
+    status, choice, bound, solves = enumerate_orthants(
+        full, {"a": 3, "b": 3}, 14.0, None, math.inf, solve, lambda y: False,
+        lambda y: ["a", "b"], {"a": np.arange(4.0), "b": np.arange(4.0)})
+    assert status == "time_limit" and choice is None
+    assert solves >= 3 and bound is not None and 14.0 <= bound <= 20.0
