@@ -111,31 +111,67 @@ def test_many_flows_at_the_edge_are_settled_by_one_search(seed):
         assert matches(ans, fa2opt.solve(inst, "milp"))
 
 
-def test_a_stalled_judged_search_hands_the_rest_to_the_enumeration(monkeypatch):
-    """many-flows 6x5x20 #1 one ulp below its edge: the judged search's incumbent stalls (its
-    roundings keep landing on fixings the rule rejects: 25,666 search nodes, 5.5 s); after
-    JUDGE_STALL nodes it stops judging, forgets those rejections, and the enumeration
-    around it settles the optimum in a few DP solves -- equal to the MILP."""
+def _edge_of(family: str, size: tuple, seed: int, k: int, method: str = "fa2"):
+    """A family draw with every SLA ``k`` ulps off the edge of ``method``'s optimum's flow
+    latencies (scripts/stress_families.py's edge runs use the MILP's)."""
     from fa2opt.generate import FAMILIES
 
-    stops = []
-    stop = SEARCH._Exact.stop_judging
+    base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+    first = fa2opt.solve(base, method)
+    assert first.status == "optimal"
+    return base.with_slas({f: _ulps(x - 1e-6, k) for f, x in first.flow_latency_ms.items()})
 
-    def counting(self):
-        stops.append((len(self.rejected), self.judged))
+
+def _watching(monkeypatch) -> tuple[list, list]:
+    """Lists that receive each LPSearch's judged flag when built, and a mark at each stall
+    (``_Exact.stop_judging`` outside the copy split's hand-over)."""
+    built, stalls = [], []
+    init, stop = FB.LPSearch.__init__, SEARCH._Exact.stop_judging
+
+    def building(self, *args, **kw):
+        init(self, *args, **kw)
+        built.append(self.exact.judged)
+
+    def stopping(self):
+        stalls.append(len(self.rejected))
         stop(self)
         assert not self.rejected and not self.judged
 
-    monkeypatch.setattr(SEARCH._Exact, "stop_judging", counting)
-    base = FAMILIES["many-flows"].generator(np.random.default_rng(1), 6, 5, 20)
-    first = fa2opt.solve(base, "fa2")
-    inst = base.with_slas({f: _ulps(x - 1e-6, -1) for f, x in first.flow_latency_ms.items()})
+    monkeypatch.setattr(FB.LPSearch, "__init__", building)
+    monkeypatch.setattr(SEARCH._Exact, "stop_judging", stopping)
+    return built, stalls
+
+
+def test_a_stalled_judged_search_hands_the_rest_to_the_enumeration(monkeypatch):
+    """many-flows 6x5x20 #1 one ulp below its edge: the judged search's incumbent stalls (its
+    roundings keep landing on fixings the rule rejects: 25,666 search nodes, 5.5 s); after
+    JUDGE_STALL nodes the leaves take the widened budgets alone, the rule's rejections
+    forgotten, and the enumeration around the search settles the optimum in a few DP solves
+    -- equal to the MILP."""
+    inst = _edge_of("many-flows", (6, 5, 20), 1, -1)
+    built, stalls = _watching(monkeypatch)
     ans = fa2opt.solve(inst, "fa2", time_limit=60)
     assert ans.status == "optimal" and verify(inst, ans).ok
-    assert stops and stops[0][0] > 0 and stops[0][1]  # rejections were forgotten
+    assert built[0] and stalls and stalls[0] > 0  # judged at first; rejections forgotten
     assert ans.extra["dp_solves"] > 1  # the enumeration finished it
     if "milp" in fa2opt.solver.available_methods():
         assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
+def test_a_search_still_open_after_its_stall_starts_again_without_judging(monkeypatch):
+    """long-paths 12x8x10 #730555604 one ulp below the edge of the MILP's optimum (a run of
+    experiments/stress.yaml): with the rule's cuts kept after the stall, the widened
+    optimum was as hard to prove as the rule's (past 60 s, bound 1,508.9 against 1,510);
+    JUDGE_RESTART nodes later the component is searched again without judging or cuts, and
+    the enumeration settles it (2.6 s; 13.8 s before judging existed) -- equal to the MILP."""
+    if "milp" not in fa2opt.solver.available_methods():
+        pytest.skip("the draw's SLAs are those of the MILP's optimum")
+    inst = _edge_of("long-paths", (12, 8, 10), 730555604, -1, "milp")
+    built, stalls = _watching(monkeypatch)
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert built[:2] == [True, False] and stalls  # stalled, then searched again unjudged
+    assert matches(ans, fa2opt.solve(inst, "milp"))
 
 
 def test_stop_judging_values_the_rejected_fixings_again():

@@ -133,9 +133,12 @@ a bound on every choice the rule accepts, so the answer is the rule's optimum (t
 one search, 36 nodes, 0.08 s). Where the LP's optimum is shared by many choices the rule
 rejects and one it accepts, the roundings keep landing on rejected fixings; after
 ``JUDGE_STALL`` search nodes without a better incumbent (:meth:`LPSearch.judge_stall`) the
-leaves take the widened budgets again (the rule's rejections forgotten, its cuts kept), and
-the answer -- at most the rule's optimum -- goes back to the enumeration as before. The
-copy split (:meth:`LPSearch.hand_over`) is blind to the cuts: judging stops there too.
+leaves take the widened budgets alone (the cuts kept), and ``JUDGE_RESTART`` nodes later the
+component is searched again without judging or cuts; the widened optimum either answers
+goes back to the enumeration as before. The copy split (:meth:`LPSearch.hand_over`) is blind to the cuts:
+judging stops there (the leaves from then on valued by the widened budgets, the rule's
+rejections forgotten: :meth:`.search._Exact.stop_judging`). A judged search whose fastest
+candidates break the rule answers "no choice" at once.
 
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
 relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
@@ -244,6 +247,7 @@ GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 # through a pool of models, loose SLAs: the LP bound stalls there (12x8x10: root 450.4, 3,296
 # nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
 JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
+JUDGE_RESTART = 2000  # search nodes after that stall before searching again without judging
 COPY_SPLIT_AT = 64
 COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 # ... and the ascent gives up after COPY_SPLIT_TRIAL[0] steps when its bound still leaves more
@@ -896,6 +900,11 @@ class _SplitTry:
     spent: float
 
 
+class _JudgeStalled(Exception):
+    """A judged search's incumbent stalled (:meth:`LPSearch.judge_stall`): :func:`lp_search`
+    searches again without judging."""
+
+
 def fastest_meets_rule(dp: DecoupledProblem, graphs: list[FlowGraph]) -> bool:
     """Whether every flow meets the spec's SLA rule with each node at its fastest candidate:
     whether any choice of ``dp`` does (the rule is monotone in every latency), so that the
@@ -910,10 +919,10 @@ class LPSearch:
     (bit k: candidate k allowed)."""
 
     def __init__(self, dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
-                 deadline: float | None, cutoff: float = INF):
+                 deadline: float | None, cutoff: float = INF, judged: bool = True):
         self.deadline = deadline
         self.started = time.perf_counter()
-        self.exact = _Exact(dp, remainder, cutoff, judged=True)  # the LP takes its no-goods
+        self.exact = _Exact(dp, remainder, cutoff, judged)  # judged: the LP takes its no-goods
         self.lp = FlowLP(dp, graphs)
         self.coupling = list(dp.coupling)
         ix = self.lp.index
@@ -932,6 +941,7 @@ class LPSearch:
         self.explored = 0
         self.nogoods_added: set[tuple] = set()  # the rule's no-goods in the LP (add_nogoods)
         self.judged_best, self.judged_at = INF, 0  # the incumbent judge_stall saw improve last
+        self.stalled_at: int | None = None  # the search node at which judging stalled
         self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
         # the copy split between its tries (hand_over), and the search node of the next try
         self.split: _SplitTry | None = None
@@ -942,7 +952,7 @@ class LPSearch:
         # nothing meets the rule, or (a subproblem of an enumeration) its parent's root
         # multipliers settle it: no choice (a judged search would exhaust the widened
         # choices to prove the first: an infeasible many-flows draw at its edge, 2.9 -> 18 ms)
-        self.settled = (not fastest_meets_rule(dp, graphs)
+        self.settled = (judged and not fastest_meets_rule(dp, graphs)
                         or cutoff < INF and self.settled_at_root())
         if self.settled:
             return
@@ -987,16 +997,23 @@ class LPSearch:
         the rule by an ulp and only one meets it, the rounding keeps landing on rejected
         fixings (a 20-flow many-flows draw: 36,000 of them over 25,666 nodes, all at bound
         1,640.94 against the optimum 1,641). From there the leaves take the widened budgets
-        alone and the search answers their optimum, at most the rule's (its no-good cuts
-        hold for every choice the rule accepts), which the SLA edge's enumeration settles
-        (:func:`fa2opt.edge.decide_exact`) as before judging existed. (Going on judging
-        where the stall is the bound's, not the rule's, was tried: a long-paths 14x8x16
-        draw at its edge then spent 10 s, 20,841 search nodes, before handing over anyway.)"""
+        alone (the rule's rejections forgotten, its cuts kept) and the search answers their
+        optimum, at most the rule's, which the SLA edge's enumeration settles
+        (:func:`fa2opt.edge.decide_exact`): with the cuts in, that optimum often meets the
+        rule already (long-paths 16x10x12 #617905944 three ulps below its edge: 1.2 s, one
+        DP solve). But the cuts can make it as hard to prove as the rule's (long-paths
+        12x8x10 #730555604, one ulp below: past 60 s, 120,015 nodes, bound 1,508.9 against
+        1,510), so ``JUDGE_RESTART`` nodes after the stall :func:`lp_search` searches again
+        without judging or cuts, for the widened optimum as before judging existed (that
+        draw: 8.6 s, as 13.8 s before judging). Judging on where the stall is the bound's
+        rather than the rule's was tried too (a long-paths 14x8x16 draw: 10 s before handing
+        back anyway)."""
         best = self.exact.best
         if best < self.judged_best:
             self.judged_best, self.judged_at = best, self.explored
         elif self.explored - self.judged_at >= JUDGE_STALL:
             self.exact.stop_judging()
+            self.stalled_at = self.explored
 
     def add_nogoods(self) -> None:
         """The SLA rule's no-goods that the leaves met (:meth:`.search._Exact.rule`) as cuts
@@ -1673,6 +1690,8 @@ class LPSearch:
             self.explored += 1
             if exact.judged:
                 self.judge_stall()
+            elif self.stalled_at is not None and self.explored - self.stalled_at >= JUDGE_RESTART:
+                raise _JudgeStalled  # (judge_stall) the widened optimum, as without judging
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
                     and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
@@ -1817,4 +1836,7 @@ def lp_search(dp: DecoupledProblem, graphs: list[FlowGraph], remainder: Remainde
               deadline: float | None, cutoff: float = INF) -> SearchResult | None:
     """Exact search over ``dp``'s coupling nodes (one component) with the flow bound
     (``cutoff``: see :func:`.search.search`)."""
-    return LPSearch(dp, graphs, remainder, deadline, cutoff).run()
+    try:
+        return LPSearch(dp, graphs, remainder, deadline, cutoff).run()
+    except _JudgeStalled:  # (LPSearch.judge_stall) the widened optimum, as without judging
+        return LPSearch(dp, graphs, remainder, deadline, cutoff, judged=False).run()

@@ -344,8 +344,8 @@ class _Exact:
         # judged: each flow's remainder made the least under the spec's rule (:meth:`rule`),
         # where the flow's DAG is known; only for a search whose bound takes the no-goods
         # this meets (an LP's cuts, .flow_bound): a bound blind to them cannot close on an
-        # optimum an ulp above the relaxed one (many-flows 8x6x30 at its edge: 232,557
-        # search nodes, no proof at 60 s)
+        # optimum an ulp above the relaxed one (many-flows 8x6x30 at its edge without the
+        # cuts: 232,557 search nodes, no proof at 60 s)
         self.judged = judged
         self.graphs = [f.graph for f in dp.flows]
         # the rule's no-goods met so far (rule): (path, its nodes' latencies), each a valid
@@ -387,9 +387,10 @@ class _Exact:
         return out
 
     def stop_judging(self) -> None:
-        """Leaves valued by the widened budgets alone from now on: the fixings the rule
-        alone rejected are valued again when met (the other judged values may stay: each
-        is at most what the rule accepts, hence still a bound, and exact where kept)."""
+        """Leaves valued by the widened budgets alone from now on (the copy split's turn,
+        :meth:`.flow_bound.LPSearch.hand_over`): the fixings the rule alone rejected are
+        valued again when met (the other judged values may stay: each is at most what the
+        rule accepts, hence still a bound, and exact where kept)."""
         self.judged = False
         for i, key in self.rejected:
             del self.memo[i][key]
