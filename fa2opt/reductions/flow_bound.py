@@ -134,9 +134,9 @@ one search, 36 nodes, 0.08 s). Where the LP's optimum is shared by many choices 
 rejects and one it accepts, the roundings keep landing on rejected fixings; after
 ``JUDGE_STALL`` search nodes without a better incumbent (:meth:`LPSearch.judge_stall`) the
 leaves take the widened budgets alone (the cuts kept), and ``JUDGE_RESTART`` nodes later the
-component is searched again without judging or cuts; the widened optimum either answers
-goes back to the enumeration as before. The copy split (:meth:`LPSearch.hand_over`) is blind to the cuts:
-judging stops there (the leaves from then on valued by the widened budgets, the rule's
+component is searched again without judging or cuts; the widened optimum that either
+search answers goes back to the enumeration as before. The copy split
+(:meth:`LPSearch.hand_over`) is blind to the cuts: judging stops there (the leaves from then on valued by the widened budgets, the rule's
 rejections forgotten: :meth:`.search._Exact.stop_judging`). A judged search whose fastest
 candidates break the rule answers "no choice" at once.
 
@@ -1005,7 +1005,7 @@ class LPSearch:
         12x8x10 #730555604, one ulp below: past 60 s, 120,015 nodes, bound 1,508.9 against
         1,510), so ``JUDGE_RESTART`` nodes after the stall :func:`lp_search` searches again
         without judging or cuts, for the widened optimum as before judging existed (that
-        draw: 8.6 s, as 13.8 s before judging). Judging on where the stall is the bound's
+        draw: 2.6 s; 13.8 s before judging, 8.6 s restarting at the stall itself). Judging on where the stall is the bound's
         rather than the rule's was tried too (a long-paths 14x8x16 draw: 10 s before handing
         back anyway)."""
         best = self.exact.best
