@@ -91,35 +91,34 @@ def test_judged_search_equals_brute_force_at_the_edge_and_its_no_goods_hold(monk
     assert checked_cuts > 1000
 
 
+def _edge_of(family: str, size: tuple, seed: int, k: int):
+    """A family draw with every SLA ``k`` ulps off the edge of its optimum's flow latencies,
+    and that optimum: the MILP's, as scripts/stress_families.py's edge runs take it (where
+    optima of equal cost tie, fa2's pick can depend on what ran before in the process; the
+    MILP's does not), else fa2's."""
+    from fa2opt.generate import FAMILIES
+
+    method = "milp" if "milp" in fa2opt.solver.available_methods() else "fa2"
+    base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+    first = fa2opt.solve(base, method)
+    assert first.status == "optimal"
+    slas = {f: _ulps(x - 1e-6, k) for f, x in first.flow_latency_ms.items()}
+    return base.with_slas(slas), first
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_many_flows_at_the_edge_are_settled_by_one_search(seed):
     """many-flows 6x5x20 (20 flows through one pool) with every SLA 3 ulps below the edge
     of its optimum: the enumeration around the search took 98, 322 and 28 DP solves
-    (0.09-0.7 s); the judged search settles it in one (it cannot fail to: one solve means
-    its answer met the rule), equal to the MILP."""
-    from fa2opt.generate import FAMILIES
-
-    base = FAMILIES["many-flows"].generator(np.random.default_rng(seed), 6, 5, 20)
-    first = fa2opt.solve(base, "fa2")
-    assert first.status == "optimal"
-    inst = base.with_slas({f: _ulps(x - 1e-6, -3) for f, x in first.flow_latency_ms.items()})
+    (0.09-0.7 s, at fa2's optimum's edge); the judged search settles it in one: its answer
+    met the rule as it came. Equal to the MILP."""
+    inst, first = _edge_of("many-flows", (6, 5, 20), seed, -3)
     ans = fa2opt.solve(inst, "fa2", time_limit=60)
     assert ans.status == "optimal" and verify(inst, ans).ok
     assert ans.extra["dp_solves"] == 1
     assert ans.cost > first.cost  # the old optimum breaks every flow's SLA by ulps
     if "milp" in fa2opt.solver.available_methods():
         assert matches(ans, fa2opt.solve(inst, "milp"))
-
-
-def _edge_of(family: str, size: tuple, seed: int, k: int, method: str = "fa2"):
-    """A family draw with every SLA ``k`` ulps off the edge of ``method``'s optimum's flow
-    latencies (scripts/stress_families.py's edge runs use the MILP's)."""
-    from fa2opt.generate import FAMILIES
-
-    base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
-    first = fa2opt.solve(base, method)
-    assert first.status == "optimal"
-    return base.with_slas({f: _ulps(x - 1e-6, k) for f, x in first.flow_latency_ms.items()})
 
 
 def _watching(monkeypatch) -> tuple[list, list]:
@@ -148,7 +147,7 @@ def test_a_stalled_judged_search_hands_the_rest_to_the_enumeration(monkeypatch):
     JUDGE_STALL nodes the leaves take the widened budgets alone, the rule's rejections
     forgotten, and the enumeration around the search settles the optimum in a few DP solves
     -- equal to the MILP."""
-    inst = _edge_of("many-flows", (6, 5, 20), 1, -1)
+    inst, _ = _edge_of("many-flows", (6, 5, 20), 1, -1)
     built, stalls = _watching(monkeypatch)
     ans = fa2opt.solve(inst, "fa2", time_limit=60)
     assert ans.status == "optimal" and verify(inst, ans).ok
@@ -166,7 +165,7 @@ def test_a_search_still_open_after_its_stall_starts_again_without_judging(monkey
     the enumeration settles it (2.6 s; 13.8 s before judging existed) -- equal to the MILP."""
     if "milp" not in fa2opt.solver.available_methods():
         pytest.skip("the draw's SLAs are those of the MILP's optimum")
-    inst = _edge_of("long-paths", (12, 8, 10), 730555604, -1, "milp")
+    inst, _ = _edge_of("long-paths", (12, 8, 10), 730555604, -1)
     built, stalls = _watching(monkeypatch)
     ans = fa2opt.solve(inst, "fa2", time_limit=60)
     assert ans.status == "optimal" and verify(inst, ans).ok
