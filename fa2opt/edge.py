@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
 
@@ -218,7 +218,10 @@ def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float
 
 
 def enumerate_orthants(full: dict[str, np.ndarray], x: Choice, bound: float,
-                       best: Choice | None, best_cost: float, solve, meets, path,
+                       best: Choice | None, best_cost: float,
+                       solve: Callable[[dict[str, np.ndarray], float],
+                                       tuple[str, Choice | None, float]],
+                       meets: Callable[[Choice], bool], path: Callable[[Choice], list[str]],
                        latency: Mapping[str, np.ndarray]
                        ) -> tuple[str, Choice | None, float | None, int]:
     """Step 4 of the module doc on any space: node → allowed positions, ``full`` the whole

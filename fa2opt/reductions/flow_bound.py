@@ -151,6 +151,7 @@ DAGs and lattices. At the deadline: the incumbent, with the least open bound as 
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import sys
@@ -1032,9 +1033,8 @@ class LPSearch:
             cols = []
             for v, t in zip(path, theta):
                 a = int(lp.ptr[lp.index[v]])
-                lat = cands[v].latency
-                k = next(k for k in range(len(lat)) if lat[k] >= t)
-                cols.extend(range(a + k, a + len(lat)))
+                lat = cands[v].latency  # fastest first: the rows at least as slow as θ_v
+                cols.extend(range(a + bisect.bisect_left(lat, t), a + len(lat)))
             cuts.append((cols, float(len(path) - 1)))
         self.exact.nogoods.clear()
         lp.add_cuts(cuts, kept=True)

@@ -366,16 +366,21 @@ class _Exact:
         if r is not DECLINED:
             return self.judge(i, key, fixing, r)
         cands = self.dp.candidates
-        # the fixed leaves folded into delays first: the DP then sees only the free ones
-        fix = self.fixers[i]
-        if fix is None:
-            fix = self.fixers[i] = leaf_fixer(self.dp.flows[i].tree, cw)
-        tree = fix({w: cands[w].latency[fixing[w]] for w in cw})
+        tree = self.folded(i, {w: cands[w].latency[fixing[w]] for w in cw})
         if type(tree) is Delay:
             r = (0.0, {}) if tree.latency_ms <= self.budgets[i] else None
         else:
             r = self.remainder(tree, self.budgets[i], cands, None, None)
         return self.judge(i, key, fixing, r)
+
+    def folded(self, i: int, fixed: Mapping[str, float]) -> SPTree:
+        """Flow i's tree with its coupling leaves folded into delays (``fixed``: their
+        latencies): the remainder DP then sees only the free ones (each flow's folding
+        compiled at its first fixing, :func:`.sptree.leaf_fixer`)."""
+        fix = self.fixers[i]
+        if fix is None:
+            fix = self.fixers[i] = leaf_fixer(self.dp.flows[i].tree, self.dp.flow_coupling[i])
+        return fix(fixed)
 
     def judge(self, i: int, key: tuple, fixing: Mapping[str, int],
               r: tuple[float, dict[str, int]] | None) -> tuple[float, dict[str, int]] | None:
@@ -437,10 +442,7 @@ class _Exact:
         if not free:
             path(free)
             return None
-        fix = self.fixers[i]
-        if fix is None:
-            fix = self.fixers[i] = leaf_fixer(self.dp.flows[i].tree, self.dp.flow_coupling[i])
-        tree = fix(fixed)
+        tree = self.folded(i, fixed)
         full = {v: np.arange(len(cands[v])) for v in free}
         latency = {v: np.asarray(cands[v].latency) for v in free}
 
@@ -473,7 +475,7 @@ class _Exact:
                 if len(self.nogoods) == ruled:  # a budget, not the rule: nothing more to learn
                     return None
                 out = True  # the rule: the other flows' no-goods are worth knowing too
-            elif not out:
+            else:
                 total += r[0]
         if out:
             return None
