@@ -43,7 +43,7 @@ def record_hand_overs(mp: pytest.MonkeyPatch) -> list:
     seen = []
     real = LPSearch.hand_over
     mp.setattr(LPSearch, "hand_over",
-               lambda self, heap, lb: seen.append(real(self, heap, lb)) or seen[-1])
+               lambda self, heap, lb, *a: seen.append(real(self, heap, lb, *a)) or seen[-1])
     return seen
 
 
@@ -160,6 +160,31 @@ def test_long_paths_through_a_pool_are_handed_over_and_equal_the_milp(monkeypatc
     assert any(r is not False for r in seen)
 
 
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+@pytest.mark.parametrize("size, seed", [((14, 8, 16), 4), ((20, 4, 10), 3)])
+def test_a_flat_bound_hands_long_paths_over_at_a_later_try(monkeypatch, size, seed):
+    """Long paths through a pool whose copy split declines its first try (its root bound
+    leaves more of the gap than the LP search's): the LP search's bound then closes ~10 % of
+    the gap a doubling of its nodes and ran into 20 s time limits, where the split closes
+    them in under a second. A later try hands over on the flat bound (``SPLIT_FLAT``), and
+    fa2 = the MILP."""
+    tries = []
+    real = LPSearch.hand_over
+
+    def hand_over(self, heap, lb, *a):
+        out = real(self, heap, lb, *a)
+        tries.append((self.explored, out is not False))
+        return out
+
+    monkeypatch.setattr(LPSearch, "hand_over", hand_over)
+    inst = fa2opt.generate.long_paths(np.random.default_rng(seed), *size)
+    got = fa2opt.solve(inst, "fa2", time_limit=30)
+    want = fa2opt.solve(inst, "milp", time_limit=60)
+    assert got.status == want.status == "optimal" and matches(got, want)
+    assert verify(inst, got).ok
+    assert tries[0] == (64, False) and tries[-1][1] and tries[-1][0] > 64, tries
+
+
 def test_the_root_ascent_stops_where_it_is_told_to_give_up():
     """``give_up`` is asked after each step and ends the ascent at once: status ``branch``,
     the best bound so far (not above the full ascent's), at most one relaxed solve per flow a
@@ -204,15 +229,16 @@ def test_a_hand_over_retried_after_declines_equals_the_milp():
                 mp.setattr(FB, "COPY_SPLIT_AT", 1)
                 mp.setattr(FB, "COPY_SPLIT_SHARE", 4.0)
                 mp.setattr(FB, "COPY_SPLIT_RETRY", 5)
+                mp.setattr(FB, "SPLIT_FLAT", 0.0)  # declined means declined: no flat test
                 real = LPSearch.hand_over
 
-                def hand_over(self, heap, lb):
+                def hand_over(self, heap, lb, *a):
                     if self.explored == 1:
                         runs.append([])
                     runs[-1].append(self.explored)
                     mp.setattr(FB, "COPY_SPLIT_GAP",
                                -1.0 if len(runs[-1]) <= declined else float("inf"))
-                    out = real(self, heap, lb)
+                    out = real(self, heap, lb, *a)
                     outcomes.append(out is not False)
                     return out
 

@@ -103,10 +103,13 @@ them, and they stop at the ``COPY_SPLIT_TRIAL[0]``-th step where the bound still
 than ``COPY_SPLIT_TRIAL[1]`` times the search's gap (sixty flows' DPs a step do not pay for
 thirty steps that would not be taken). A search still open after a declined try tries again
 at twice its nodes (up to ``COPY_SPLIT_LAST``), the ascent going on from the split the last
-try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together),
+try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together)
 while the split's bound leads this search's open bound or its steps were cut short by the
 budget: on a hundred flows the split closes on the optimum over hundreds of steps, not
-thirty.
+thirty. A try after the first hands over whatever the split's bound where this search's own
+bound is flat (it closed less than ``SPLIT_FLAT`` of its gap since the last try): the gap is
+then in the flows' private nodes, which branching on coupling nodes does not close and the
+split, every flow exact, does.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -250,6 +253,16 @@ GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
 JUDGE_RESTART = 2000  # search nodes after that stall before searching again without judging
 COPY_SPLIT_AT = 64
+# ... and a try from the second on hands over wherever this search's bound is flat: the bound
+# popped since the last try (the nodes doubled) closed less than SPLIT_FLAT of the gap left
+# there, whatever the split's root bound. Few long paths through a pool: the split's root
+# (10 steps) looked worse than this search's bound, which then closed 10-16 % of the gap a
+# doubling, on into 20-60 s time limits (long-paths 14x8x16 #322969530: 1,472.1 -> 1,474.5 of
+# 1,485 in 16,000 nodes; #4, 20x4x10 #3), where the split's search closes them in 0.3-4 s
+# (every flow exact by its DP sees the gap in the flows' private nodes that this search's
+# branching on coupling nodes does not). The first try leaves a flat bound to the GMI rounds
+# (GMI_STALLED_SEVERAL). 0: never
+SPLIT_FLAT = 0.25
 COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 # ... and the ascent gives up after COPY_SPLIT_TRIAL[0] steps when its bound still leaves more
 # than COPY_SPLIT_TRIAL[1] times the search's gap (every hand-over taken on the probes had left
@@ -899,6 +912,7 @@ class _SplitTry:
     root: tuple
     work: float
     spent: float
+    ascend: bool = True  # the next try's ascent goes on (the split led, or was cut short)
 
 
 class _JudgeStalled(Exception):
@@ -947,6 +961,7 @@ class LPSearch:
         # the copy split between its tries (hand_over), and the search node of the next try
         self.split: _SplitTry | None = None
         self.next_split = COPY_SPLIT_AT
+        self.split_popped = -INF  # the search's bound at the last try (hand_over)
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
         self.graphs = tuple(graphs)
@@ -1575,7 +1590,8 @@ class LPSearch:
         heapq.heapify(out)
         return out
 
-    def hand_over(self, heap: list, parent_lb: float) -> SearchResult | None | bool:
+    def hand_over(self, heap: list, parent_lb: float,
+                  popped: float = -INF) -> SearchResult | None | bool:
         """The copy split's turn: a component of several flows still open at this search's
         ``COPY_SPLIT_AT``-th node. The copy split (:class:`.search._LagrangianSearch`, sharing
         this search's incumbent and memoised fixings) bounds the root, starting from the split
@@ -1587,10 +1603,12 @@ class LPSearch:
         the least open bound, the current node's included), the rest of the component is
         searched by the copy split from that root and its result is the answer; else False:
         this search goes on (its lower bound at a deadline then takes the root's too), and
-        tries again at twice its nodes (``self.next_split``) while the split's bound is above
-        its open bound or the budget cut the ascent short -- a try after the first goes on
-        with up to ``COPY_SPLIT_RETRY`` more steps from the split the last one left, within
-        the same budget (all tries together)."""
+        tries again at twice its nodes (``self.next_split``, up to ``COPY_SPLIT_LAST``). A
+        try after the first goes on with up to ``COPY_SPLIT_RETRY`` more steps from the split
+        the last one left, within the same budget (all tries together), where the split's
+        bound was above this search's open bound or the budget cut the ascent short; and it
+        hands over whatever the split's bound where ``popped``, this search's bound, closed
+        less than ``SPLIT_FLAT`` of the gap left at the last try."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
         gap = exact.best - open_lb
@@ -1615,8 +1633,9 @@ class LPSearch:
                     state.spent += (ROOT_ITERS - 1) * work
             else:  # a retry: the ascent goes on from the split the last try left
                 root, work = state.root, state.work
-                steps = max(0, min(COPY_SPLIT_RETRY, int((budget - state.spent) // work)))
-                short = steps < COPY_SPLIT_RETRY
+                steps = (max(0, min(COPY_SPLIT_RETRY, int((budget - state.spent) // work)))
+                         if state.ascend else 0)
+                short = state.ascend and steps < COPY_SPLIT_RETRY
                 if root[0] == "branch" and steps:
                     root = lag.root(iters=steps, start=root)
                     state.spent += steps * work
@@ -1625,11 +1644,17 @@ class LPSearch:
             return exact.result(self.explored + lag.explored, lag.solves, True,
                                 max(open_lb, lag.root_lb, self.trivial))
         self.copy_split_root = max(self.copy_split_root, root[1])
-        if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap:
-            # again later while the split leads this search's bound or was cut short
-            if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST and (
-                    root[1] > open_lb or short):
+        # this search's bound flat since the last try (from the second try on: the first
+        # leaves a flat bound to the GMI rounds, GMI_STALLED_SEVERAL)
+        flat = (SPLIT_FLAT > 0 and exact.best < INF and self.split_popped > -INF
+                and popped - self.split_popped < SPLIT_FLAT * (exact.best - self.split_popped))
+        if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap and not flat:
+            # again later; the ascent goes on there while the split leads this search's
+            # bound or was cut short
+            if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST:
                 self.next_split = 2 * self.explored
+                state.ascend = root[1] > open_lb or short
+            self.split_popped = popped
             return False
         exact.stop_judging()  # the split's bound is blind to the rule's no-goods (_Exact)
         res = lag.run(root)
@@ -1700,7 +1725,7 @@ class LPSearch:
             if self.explored == gmi_at // 2:
                 half_popped = popped
             if several and self.explored == self.next_split:
-                handed = self.hand_over(heap, parent_lb)
+                handed = self.hand_over(heap, parent_lb, popped)
                 if handed is not False:
                     return handed
             if self.explored == gmi_at and (
