@@ -84,6 +84,64 @@ def test_a_forced_hand_over_equals_the_milp_on_model_pools():
     assert handed >= 6
 
 
+def race_always(mp: pytest.MonkeyPatch) -> list:
+    """Every component with a coupling node searched by the flow bound, judging stopped at
+    once, and every try from the second on a race (``SPLIT_FLAT``), tried at nodes 1, 2, 4,
+    ..., each race given one node (the split suspended and resumed at every race): returns
+    the list of the copy split's runs, (nodes asked for, out of them or not)."""
+    mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)
+    mp.setattr(FB, "JUDGE_STALL", 0)
+    mp.setattr(FB, "COPY_SPLIT_AT", 1)
+    mp.setattr(FB, "COPY_SPLIT_GAP", -1.0)
+    mp.setattr(FB, "SPLIT_FLAT", 2.0)  # the bound's gain is always below twice the gap
+    runs = []
+    real = SEARCH._LagrangianSearch.run
+
+    def run(self, root=None, nodes=None):
+        nodes = None if nodes is None else 1
+        try:
+            out = real(self, root, nodes)
+        except SEARCH._OutOfNodes:
+            runs.append((nodes, True))
+            raise
+        runs.append((nodes, False))
+        return out
+
+    mp.setattr(SEARCH._LagrangianSearch, "run", run)
+    return runs
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6))
+def test_a_raced_split_equals_brute_force(seed):
+    """Races at every try: the split's search suspended when out of nodes and resumed at the
+    next race, the flow-LP search going on between them (incumbents shared), on two flows
+    sharing a window of a non-SP DAG with per-edge delays."""
+    with pytest.MonkeyPatch.context() as mp:
+        race_always(mp)
+        check_against(two_flow_instance(random.Random(seed)))
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_a_raced_split_suspended_and_resumed_equals_the_milp_on_model_pools():
+    """Chains through one pool of models with races at every try: some races run out of
+    nodes and the split goes on from where it stopped at a later one; fa2 = the MILP."""
+    suspended = resumed = 0
+    for seed in range(8):
+        inst = pool_instance(seed, 10, 5, 10)
+        with pytest.MonkeyPatch.context() as mp:
+            runs = race_always(mp)
+            got = fa2opt.solve(inst, "fa2", time_limit=60)
+        want = fa2opt.solve(inst, "milp", time_limit=60)
+        assert got.status == want.status and matches(got, want), seed
+        if got.has_decision:
+            assert verify(inst, got).ok
+        suspended += sum(out for _, out in runs)
+        resumed += sum(a[1] and b[0] is not None for a, b in zip(runs, runs[1:]))
+    assert suspended >= 3 and resumed >= 3
+
+
 def test_the_lp_started_split_adds_up_and_starts_at_the_lp_bound():
     """``latency_prices`` from the root LP's flows: every candidate's prices add up to its
     cost (to rounding), and the copy split at that split (every flow's DP at its prices) is at

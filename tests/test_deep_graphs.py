@@ -396,3 +396,35 @@ def test_depth_1000_solves(tmp_path, capsys):
 def test_chain_of_10000_nodes_solves(tmp_path, capsys):
     inst = gen.scaling_instance("chain", 10_000, 3, seed=1)
     _cli_checks(inst, tmp_path, capsys)
+
+
+def test_a_paused_trampoline_goes_on_where_it_stopped():
+    """``pause`` stops the run with its stack kept (:class:`~fa2opt.reductions.sptree.Suspended`);
+    going on from there, any number of times, gives the uninterrupted run's result and order
+    of steps."""
+    from fa2opt.reductions.sptree import Suspended, trampoline
+
+    def walk(n, seen):  # a recursion as generators: the sum over a binary tree of depth n
+        seen.append(n)
+        if n == 0:
+            return 1
+        left = yield walk(n - 1, seen)
+        right = yield walk(n - 1, seen)
+        return left + right + n
+
+    whole = []
+    want = trampoline(walk(10, whole))
+    for every in (1, 3, 50):
+        seen, steps, out, pauses = [], [0], None, 0
+
+        def pause():
+            steps[0] += 1
+            return steps[0] % every == 0
+
+        out = walk(10, seen)
+        while True:
+            out = trampoline(out, pause=pause)
+            if not isinstance(out, Suspended):
+                break
+            pauses += 1
+        assert out == want and seen == whole and pauses > 0

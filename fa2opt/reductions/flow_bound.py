@@ -106,10 +106,15 @@ at twice its nodes (up to ``COPY_SPLIT_LAST``), the ascent going on from the spl
 try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together)
 while the split's bound leads this search's open bound or its steps were cut short by the
 budget: on a hundred flows the split closes on the optimum over hundreds of steps, not
-thirty. A try after the first hands over whatever the split's bound where this search's own
-bound is flat (it closed less than ``SPLIT_FLAT`` of its gap since the last try): the gap is
-then in the flows' private nodes, which branching on coupling nodes does not close and the
-split, every flow exact, does.
+thirty. A try after the first, where this search's own bound is flat (it closed less than
+``SPLIT_FLAT`` of its gap since the last try), races the split whatever its bound: the
+split's search runs for as many nodes as this search explored since the last race, and where
+it does not finish it is suspended (its stack of generators kept,
+:class:`.sptree.Suspended`) and this search goes on, the incumbent shared, until the next
+race resumes it. Where the gap is in the flows' private nodes, which branching on coupling
+nodes does not close and the split (every flow exact) does, the split wins; elsewhere the
+race costs at most the nodes this search explores. Races start only once judging has
+stopped without a no-good (the split is blind to the rule) and not below a cutoff.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -171,7 +176,7 @@ from ..problem import FlowGraph
 from .decouple import DecoupledProblem
 from . import flow_cuts, residues
 from .search import (INF, PRUNE_TOL, RemainderSolver, SearchResult, _Deadline, _Exact,
-                     ROOT_ITERS, _LagrangianSearch, pinned)
+                     ROOT_ITERS, _LagrangianSearch, _OutOfNodes, pinned)
 from .dp_bound import PAIRS_PER_UNIT, DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
@@ -253,15 +258,16 @@ GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
 JUDGE_RESTART = 2000  # search nodes after that stall before searching again without judging
 COPY_SPLIT_AT = 64
-# ... and a try from the second on hands over wherever this search's bound is flat: the bound
-# popped since the last try (the nodes doubled) closed less than SPLIT_FLAT of the gap left
-# there, whatever the split's root bound. Few long paths through a pool: the split's root
-# (10 steps) looked worse than this search's bound, which then closed 10-16 % of the gap a
-# doubling, on into 20-60 s time limits (long-paths 14x8x16 #322969530: 1,472.1 -> 1,474.5 of
-# 1,485 in 16,000 nodes; #4, 20x4x10 #3), where the split's search closes them in 0.3-4 s
-# (every flow exact by its DP sees the gap in the flows' private nodes that this search's
-# branching on coupling nodes does not). The first try leaves a flat bound to the GMI rounds
-# (GMI_STALLED_SEVERAL). 0: never
+# ... and a try from the second on races the split (hand_over) where this search's bound is
+# flat: the bound popped since the last try (the nodes doubled) closed less than SPLIT_FLAT of
+# the gap left there. Few long paths through a pool: the split's root (10 steps) looked worse
+# than this search's bound, which then closed 10-16 % of the gap a doubling, on into 20-60 s
+# time limits (long-paths 14x8x16 #322969530: 1,472.1 -> 1,474.5 of 1,485 in 16,000 nodes;
+# default_rng draws 14x8x16 #4, 20x4x10 #3), where the split's search (every flow exact by its
+# DP sees the gap in the flows' private nodes) closes them in 0.3-4 s. A race, not a
+# hand-over: handed over outright, long-paths draws at their SLA edge whose flow-LP search
+# was about to close went from 0.4-2.8 s to 17 s - 60 s time limits (docs/fa2.md). The first
+# try leaves a flat bound to the GMI rounds (GMI_STALLED_SEVERAL). 0: never
 SPLIT_FLAT = 0.25
 COPY_SPLIT_GAP, COPY_SPLIT_SHARE = 0.5, 1.5
 # ... and the ascent gives up after COPY_SPLIT_TRIAL[0] steps when its bound still leaves more
@@ -962,6 +968,8 @@ class LPSearch:
         self.split: _SplitTry | None = None
         self.next_split = COPY_SPLIT_AT
         self.split_popped = -INF  # the search's bound at the last try (hand_over)
+        self.raced = 0  # the copy split's nodes in races this search went on after
+        self.split_at = 0  # this search's nodes at the last race
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
         self.graphs = tuple(graphs)
@@ -1646,9 +1654,13 @@ class LPSearch:
         self.copy_split_root = max(self.copy_split_root, root[1])
         # this search's bound flat since the last try (from the second try on: the first
         # leaves a flat bound to the GMI rounds, GMI_STALLED_SEVERAL)
+        # (only once judging has stopped, without a no-good met: the split is blind to the
+        # rule; and not below a cutoff, in one of the SLA edge's enumeration's subproblems)
         flat = (SPLIT_FLAT > 0 and exact.best < INF and self.split_popped > -INF
+                and not exact.judged and not exact.nogoods and not self.keeps_basis
                 and popped - self.split_popped < SPLIT_FLAT * (exact.best - self.split_popped))
-        if root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap and not flat:
+        race = root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap
+        if race and not flat:
             # again later; the ascent goes on there while the split leads this search's
             # bound or was cut short
             if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST:
@@ -1657,7 +1669,16 @@ class LPSearch:
             self.split_popped = popped
             return False
         exact.stop_judging()  # the split's bound is blind to the rule's no-goods (_Exact)
-        res = lag.run(root)
+        # a flat bound's hand-over is a race: the split's search, for as many nodes as this
+        # search explored since the last try; where it does not finish, it is suspended and
+        # this search goes on (with the split's incumbent), to go on again at twice its nodes
+        try:
+            res = lag.run(root, self.explored - self.split_at if race else None)
+        except _OutOfNodes:
+            self.raced, self.split_at = lag.explored, self.explored
+            self.next_split = 2 * self.explored
+            self.split_popped = popped
+            return False
         if res is not None:
             res.explored += self.explored
             res.stats["handed_over"] = self.explored
@@ -1851,7 +1872,7 @@ class LPSearch:
         if timed_out:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial,
                         self.copy_split_root)
-        res = exact.result(self.explored, 0, timed_out, lower)
+        res = exact.result(self.explored + self.raced, 0, timed_out, lower)
         if res is not None and root_lb is not None and not timed_out:
             res.stats["root_gap"] = (res.cost - root_lb) / max(1.0, abs(res.cost))
         return res

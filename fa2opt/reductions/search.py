@@ -88,7 +88,8 @@ from ..edge import enumerate_orthants
 from ..spec import critical_path
 from .decouple import DecoupledProblem, linked_flows
 from .pruning import Candidates
-from .sptree import Delay, SPTree, leaf_fixer, leaves, split_leaves, trampoline
+from .sptree import (Delay, SPTree, Suspended, leaf_fixer, leaves, split_leaves,
+                     trampoline)
 
 INF = float("inf")
 ROOT_ITERS = 30  # subgradient steps at the root of a component's search
@@ -147,6 +148,11 @@ class SearchResult:
     stats: dict = field(default_factory=dict)
     timed_out: bool = False  # stopped at the deadline: ``choice`` is the incumbent
     lower_bound: float | None = None  # set when timed out
+
+
+class _OutOfNodes(Exception):
+    """A copy-split search ran out of the nodes it was raced for
+    (:meth:`.flow_bound.LPSearch.hand_over`)."""
 
 
 class _Deadline(Exception):
@@ -550,6 +556,7 @@ class _LagrangianSearch:
         self.dup_in_flow = any(len(self.copies[w]) > len(self.owners[w]) for w in dp.coupling)
         self.programs = _FlowPrograms(self.exact.compile, self.trees, self.flow_cands)
         self.explored = self.solves = 0
+        self.suspended: Suspended | None = None  # the search a race paused (run's nodes)
         self.root_lb = -INF
         self.started = time.perf_counter()
 
@@ -786,11 +793,24 @@ class _LagrangianSearch:
     def pinned_cost(self) -> float:
         return sum(self.cands[w].cost[k] for w, k in self.pinned.items())
 
-    def run(self, root: tuple | None = None) -> SearchResult | None:
-        """The search (``root``: :meth:`root`'s result, when already computed)."""
+    def run(self, root: tuple | None = None, nodes: int | None = None) -> SearchResult | None:
+        """The search (``root``: :meth:`root`'s result, when already computed). ``nodes``:
+        raise :class:`_OutOfNodes` once that many more search nodes are explored, the search
+        kept suspended; the next call goes on from where it stopped (a race,
+        :meth:`.flow_bound.LPSearch.hand_over`; the incumbent it meets meanwhile prunes)."""
+        limit = None if nodes is None else self.explored + nodes
         try:
-            q = self.initial_prices() if root is None else root[2]
-            trampoline(self.node(dict(self.pinned), self.pinned_cost(), q, None, ROOT_ITERS, root))
+            if self.suspended is None:
+                q = self.initial_prices() if root is None else root[2]
+                start = self.node(dict(self.pinned), self.pinned_cost(), q, None, ROOT_ITERS,
+                                  root)
+            else:
+                start, self.suspended = self.suspended, None
+            out = trampoline(start, pause=None if limit is None
+                             else lambda: self.explored >= limit)
+            if isinstance(out, Suspended):
+                self.suspended = out
+                raise _OutOfNodes
         except _Deadline:
             lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
             return self.exact.result(self.explored, self.solves, True, lb)

@@ -271,7 +271,17 @@ def fold(tree: SPTree, leaf: Callable, delay: Callable, series: Callable, parall
     return reduce_tree(tree, lambda t: leaf(t.node), lambda t: delay(t.latency_ms), compose)
 
 
-def trampoline(gen: Generator, check: Callable[[], None] | None = None) -> Any:
+@dataclass
+class Suspended:
+    """A :func:`trampoline` run stopped by its ``pause``: its stack of generators and the
+    value to send next. ``trampoline(suspended)`` goes on from there."""
+
+    stack: list
+    value: Any
+
+
+def trampoline(gen: Generator | Suspended, check: Callable[[], None] | None = None,
+               pause: Callable[[], bool] | None = None) -> Any:
     """Run a recursion written as generators, on an explicit stack instead of Python's.
 
     A generator stands for one call: where the recursive code would call itself it yields
@@ -281,10 +291,15 @@ def trampoline(gen: Generator, check: Callable[[], None] | None = None) -> Any:
     search, which grows with the graph -- no longer meets the interpreter's recursion
     limit. Returns the outermost generator's return value; exceptions propagate.
     ``check``: called before every step (it may raise to stop the evaluation, e.g. at a
-    deadline; the generators on the stack are then closed)."""
-    stack = [gen]
-    value = None
+    deadline; the generators on the stack are then closed). ``pause``: asked before every
+    step after the first; where it says True the run returns a :class:`Suspended` with its
+    stack kept open."""
+    stack, value = (gen.stack, gen.value) if isinstance(gen, Suspended) else ([gen], None)
+    stepped = False  # (a run goes at least one step, so one paused at once still moves on)
     while True:
+        if stepped and pause is not None and pause():
+            return Suspended(stack, value)
+        stepped = True
         if check is not None:
             try:
                 check()
