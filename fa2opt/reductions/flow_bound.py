@@ -1614,9 +1614,9 @@ class LPSearch:
         tries again at twice its nodes (``self.next_split``, up to ``COPY_SPLIT_LAST``). A
         try after the first goes on with up to ``COPY_SPLIT_RETRY`` more steps from the split
         the last one left, within the same budget (all tries together), where the split's
-        bound was above this search's open bound or the budget cut the ascent short; and it
-        hands over whatever the split's bound where ``popped``, this search's bound, closed
-        less than ``SPLIT_FLAT`` of the gap left at the last try."""
+        bound was above this search's open bound or the budget cut the ascent short; and where
+        ``popped``, this search's bound, closed less than ``SPLIT_FLAT`` of the gap left at the
+        last try, it races the split whatever the split's bound (the module's docstring)."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
         gap = exact.best - open_lb
@@ -1659,8 +1659,8 @@ class LPSearch:
         flat = (SPLIT_FLAT > 0 and exact.best < INF and self.split_popped > -INF
                 and not exact.judged and not exact.nogoods and not self.keeps_basis
                 and popped - self.split_popped < SPLIT_FLAT * (exact.best - self.split_popped))
-        race = root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap
-        if race and not flat:
+        weak = root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap
+        if weak and not flat:
             # again later; the ascent goes on there while the split leads this search's
             # bound or was cut short
             if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST:
@@ -1669,11 +1669,11 @@ class LPSearch:
             self.split_popped = popped
             return False
         exact.stop_judging()  # the split's bound is blind to the rule's no-goods (_Exact)
-        # a flat bound's hand-over is a race: the split's search, for as many nodes as this
-        # search explored since the last try; where it does not finish, it is suspended and
-        # this search goes on (with the split's incumbent), to go on again at twice its nodes
+        # a weak split's turn on a flat bound is a race: its search, for as many nodes as this
+        # search explored since the last race; where it does not finish, it is suspended and
+        # this search goes on (with the split's incumbent) to the next try, which resumes it
         try:
-            res = lag.run(root, self.explored - self.split_at if race else None)
+            res = lag.run(root, self.explored - self.split_at if weak else None)
         except _OutOfNodes:
             self.raced, self.split_at = lag.explored, self.explored
             self.next_split = 2 * self.explored
