@@ -144,9 +144,10 @@ rejects and one it accepts, the roundings keep landing on rejected fixings; afte
 leaves take the widened budgets alone (the cuts kept), and ``JUDGE_RESTART`` nodes later the
 component is searched again without judging or cuts; the widened optimum that either
 search answers goes back to the enumeration as before. The copy split
-(:meth:`LPSearch.hand_over`) is blind to the cuts: judging stops there (the leaves from then on valued by the widened budgets, the rule's
-rejections forgotten: :meth:`.search._Exact.stop_judging`). A judged search whose fastest
-candidates break the rule answers "no choice" at once.
+(:meth:`LPSearch.hand_over`) is blind to the cuts: judging stops there (the leaves from then
+on valued by the widened budgets, the rule's rejections forgotten:
+:meth:`.search._Exact.stop_judging`). A judged search whose fastest candidates break the
+rule answers "no choice" at once.
 
 Exact: a subtree is dropped only when (1) is not below the incumbent (less ``PRUNE_TOL``
 relative, as in :mod:`.search`), and a fixing is not valued only when a lower bound of its
@@ -1007,8 +1008,9 @@ class LPSearch:
         self.narrow = all(b - a <= 62 for a, b in self.wcols)
         self.dpb = DPBound(dp, self.lp, remainder)
         # a search with a cutoff is a subproblem of an enumeration (the SLA edge's, the
-        # extensions'): its root basis is kept for the next one (a plain decision pays nothing)
-        self.keeps_basis = cutoff < INF
+        # extensions'): its root basis is kept for the next one (a plain decision pays
+        # nothing), and it races no copy split (hand_over)
+        self.subproblem = cutoff < INF
         self.warm_start()
         large = len(self.coupling) >= GMI_MIN_COUPLING
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
@@ -1029,9 +1031,9 @@ class LPSearch:
         12x8x10 #730555604, one ulp below: past 60 s, 120,015 nodes, bound 1,508.9 against
         1,510), so ``JUDGE_RESTART`` nodes after the stall :func:`lp_search` searches again
         without judging or cuts, for the widened optimum as before judging existed (that
-        draw: 2.6 s; 13.8 s before judging, 8.6 s restarting at the stall itself). Judging on where the stall is the bound's
-        rather than the rule's was tried too (a long-paths 14x8x16 draw: 10 s before handing
-        back anyway)."""
+        draw: 2.6 s; 13.8 s before judging, 8.6 s restarting at the stall itself). Judging
+        on where the stall is the bound's rather than the rule's was tried too (a long-paths
+        14x8x16 draw: 10 s before handing back anyway)."""
         best = self.exact.best
         if best < self.judged_best:
             self.judged_best, self.judged_at = best, self.explored
@@ -1652,12 +1654,11 @@ class LPSearch:
             return exact.result(self.explored + lag.explored, lag.solves, True,
                                 max(open_lb, lag.root_lb, self.trivial))
         self.copy_split_root = max(self.copy_split_root, root[1])
-        # this search's bound flat since the last try (from the second try on: the first
-        # leaves a flat bound to the GMI rounds, GMI_STALLED_SEVERAL)
-        # (only once judging has stopped, without a no-good met: the split is blind to the
-        # rule; and not below a cutoff, in one of the SLA edge's enumeration's subproblems)
+        # this search's bound flat since the last try: from the second try on (the first
+        # leaves a flat bound to the GMI rounds, GMI_STALLED_SEVERAL), once judging has
+        # stopped without a no-good met (the split is blind to the rule), not in a subproblem
         flat = (SPLIT_FLAT > 0 and exact.best < INF and self.split_popped > -INF
-                and not exact.judged and not exact.nogoods and not self.keeps_basis
+                and not exact.judged and not exact.nogoods and not self.subproblem
                 and popped - self.split_popped < SPLIT_FLAT * (exact.best - self.split_popped))
         weak = root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap
         if weak and not flat:
@@ -1791,14 +1792,14 @@ class LPSearch:
                     cut_at = INF
                     heap = self.cut_root(heap)
                     sol = self.lp.solve(ub)
-                if sol is not None and self.explored == 1 and self.keeps_basis:
+                if sol is not None and self.explored == 1 and self.subproblem:
                     self.keep_root_basis()
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)
                     if self.explored == 1 and len(y) > 2 and y[2] is not None:
                         self.root_flows = y[2][0]  # Y_{f,v}: the copy split's start (hand_over)
-                    if self.explored == 1 and not self.keeps_basis and len(y) < 4:  # no cuts
+                    if self.explored == 1 and not self.subproblem and len(y) < 4:  # no cuts
                         _ROOT_WEIGHTS[:] = [(self.graphs, (y[0], y[1]))] + [
                             e for e in _ROOT_WEIGHTS[:ROOT_WEIGHTS_KEPT - 1]
                             if not _same_graphs(e[0], self.graphs)]
