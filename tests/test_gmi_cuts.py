@@ -294,3 +294,24 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     several = [f for f in fired if f[0] == "gmi" and f[1] > 1 and f[2] > 0]
     assert len(several) >= 3, fired
     assert all(kept is None for *_, kept in several)
+
+
+def test_a_bound_flat_after_node_64_gets_the_gmi_rounds_at_a_later_doubling(monkeypatch):
+    """shared-large 100x5 ``default_rng(2)``: its bound closed 10.2 % of the gap from node 32
+    to 64 (just above ``GMI_FLAT``), then 3 % a doubling; without the rounds the search and
+    the copy split's race ran into 20-60 s time limits, where HiGHS's root cuts close the gap.
+    The flat test is asked again at every doubling until it holds: the rounds fire at node 128,
+    and fa2 = the MILP."""
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches, verify
+
+    fired = []
+    real = FB.LPSearch.cut_root
+    monkeypatch.setattr(FB.LPSearch, "cut_root", lambda self, heap, trial=False: fired.append(
+        (self.explored, self.cuts)) or real(self, heap, trial))
+    inst = FAMILIES["shared-large"].generator(np.random.default_rng(2), 100, 5)
+    got = fa2opt.solve(inst, "fa2", time_limit=20)
+    want = fa2opt.solve(inst, "milp", time_limit=60)
+    assert got.status == want.status == "optimal" and matches(got, want)
+    assert verify(inst, got).ok
+    assert (128, "gmi") in fired, fired

@@ -49,7 +49,7 @@ root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their s
 still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
 covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
 needs (1)), and components of several flows whose search's bound is flat at their
-``GMI_STALLED_SEVERAL``-th node (``GMI_FLAT``; (2) is switched off there);
+``GMI_STALLED_SEVERAL``-th node or a doubling of it (``GMI_FLAT``; (2) is switched off there);
 they have finish-time columns, which (1)'s flows cannot
 price, so the bound is then the general Lagrangian relaxation (5) of every row but the
 convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
@@ -246,6 +246,9 @@ GMI_STALLED = 128
 # 594 nodes without the rounds, 101 with them at 64, 206 at 128; where the bound still
 # moves, 25-50 % on shared-large 150x6 and 200x10 seed 1, the rounds cost nodes: 256 -> 449
 # on 150x6 at 128; at 32 the 3-6-flow family lost, 120x6 #0 rho 0.6 66 -> 142; docs/fa2.md).
+# Where the bound still moved there, the test is asked again at each doubling of the nodes
+# (128, 256, ...: the bounds popped since the last test) until it holds (shared-large 100x5
+# default_rng(2): 10.2 % from 32 to 64, 3 % from 64 to 128; 20-60 s time limits -> 0.5 s).
 # The rounds then switch the one-flow-exact bound (2) off: (5) has no per-flow weights.
 GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 # several flows: a search still open at its COPY_SPLIT_AT-th node bounds the root by the copy
@@ -1750,12 +1753,12 @@ class LPSearch:
                 handed = self.hand_over(heap, parent_lb, popped)
                 if handed is not False:
                     return handed
-            if self.explored == gmi_at and (
-                    # one flow: not where (2) is kept ((5) would switch it off); several: where
-                    # the bound is flat (GMI_FLAT), whether (2) is kept or not
-                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)
-                    if several
-                    else self.dpb.kept is None):
+            if self.explored == gmi_at and several and not (
+                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)):
+                half_popped, gmi_at = popped, 2 * gmi_at  # still moving: the test again there
+            elif self.explored == gmi_at and (several or self.dpb.kept is None):
+                # one flow: not where (2) is kept ((5) would switch it off); several: where
+                # the bound is flat (GMI_FLAT), whether (2) is kept or not
                 self.dpb.kept = None  # (5) has no per-flow weights: (2) is off from here
                 # still open: GMI rounds now (below; on top of covers separated at a stall
                 # before), and no covers after them; a long search: pseudocosts trusted
