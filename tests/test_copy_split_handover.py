@@ -243,6 +243,34 @@ def test_a_flat_bound_hands_long_paths_over_at_a_later_try(monkeypatch, size, se
     assert tries[0] == (64, False) and tries[-1][1] and tries[-1][0] > 64, tries
 
 
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_the_retries_ascent_overtakes_the_lp_search_bound_on_long_paths(monkeypatch):
+    """Long-paths 14x8x16 #322969530: the copy split's first try (1,453.8 after its ten
+    steps) is below the LP search's bound (1,472.1), which then stays flat up to 1,473.5 of
+    the optimum 1,485. The retries' ascent goes on there whatever the split's bound, θ
+    halved only after ``SPLIT_STALL`` steps without gain, and the split's bound overtakes
+    the LP search's: the split is handed the search at a later try (7.4 s, a race after
+    2,048 nodes, before), and fa2 = the MILP."""
+    tries = []
+    real = LPSearch.hand_over
+
+    def hand_over(self, heap, lb, *a):
+        out = real(self, heap, lb, *a)
+        tries.append((self.explored, a[0], self.copy_split_root, out is not False))
+        return out
+
+    monkeypatch.setattr(LPSearch, "hand_over", hand_over)
+    inst = fa2opt.generate.long_paths(np.random.default_rng(322969530), 14, 8, 16)
+    got = fa2opt.solve(inst, "fa2", time_limit=30)
+    want = fa2opt.solve(inst, "milp", time_limit=60)
+    assert got.status == want.status == "optimal" and matches(got, want)
+    assert verify(inst, got).ok
+    (first, popped, split_root, taken), *_ = tries
+    assert first == 64 and not taken and split_root < popped, tries
+    *_, (last, _, split_root, taken) = tries
+    assert taken and last <= 512 and split_root > popped, tries
+
+
 def test_the_root_ascent_stops_where_it_is_told_to_give_up():
     """``give_up`` is asked after each step and ends the ascent at once: status ``branch``,
     the best bound so far (not above the full ascent's), at most one relaxed solve per flow a

@@ -103,15 +103,15 @@ them, and they stop at the ``COPY_SPLIT_TRIAL[0]``-th step where the bound still
 than ``COPY_SPLIT_TRIAL[1]`` times the search's gap (sixty flows' DPs a step do not pay for
 thirty steps that would not be taken). A search still open after a declined try tries again
 at twice its nodes (up to ``COPY_SPLIT_LAST``), the ascent going on from the split the last
-try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together)
-while the split's bound leads this search's open bound or its steps were cut short by the
-budget: on a hundred flows the split closes on the optimum over hundreds of steps, not
-thirty. A try after the first, where this search's own bound is flat (it closed less than
-``SPLIT_FLAT`` of its gap since the last try), races the split whatever its bound: the
-split's search runs for as many nodes as this search explored since the last race, and where
-it does not finish it is suspended (its stack of generators kept,
-:class:`.sptree.Suspended`) and this search goes on, the incumbent shared, until the next
-race resumes it. Where the gap is in the flows' private nodes, which branching on coupling
+try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries together),
+θ halved only after ``SPLIT_STALL`` steps without a better bound: on a hundred flows, or
+long paths, the split closes on the optimum over hundreds of steps, not thirty, and a split
+behind this search's bound at the first try may lead it at a later one. A try after the
+first, where this search's own bound is flat (it closed less than ``SPLIT_FLAT`` of its gap
+since the last try), races the split whatever its bound: the split's search runs for as
+many nodes as this search explored since the last race, and where it does not finish it is
+suspended (its stack of generators kept, :class:`.sptree.Suspended`) and this search goes
+on, the incumbent shared, until the next race resumes it. Where the gap is in the flows' private nodes, which branching on coupling
 nodes does not close and the split (every flow exact) does, the split wins; elsewhere the
 race costs at most the nodes this search explores. Races start only once judging has
 stopped without a no-good (the split is blind to the rule) and not below a cutoff.
@@ -281,13 +281,20 @@ COPY_SPLIT_TRIAL = (10, 1.5)
 # ... and a search still open after a declined try tries again at twice its nodes (128, 256,
 # ... up to COPY_SPLIT_LAST), the ascent going on from the split the last try left by up to
 # COPY_SPLIT_RETRY more steps within the same budget (COPY_SPLIT_SHARE of the work earned, all
-# tries together), while the split's bound is above this search's least open bound or had its
-# steps cut short by the budget: 100 flows over a
-# 200-node pool (many_flows(20, 10, 100) seed 1) took the hand-over at its 5th try, 16,750 ->
-# 1,217 nodes, 34 -> 10 s; 20 long paths with the Python DPs (the kernels not warmed up: a
+# tries together): 100 flows over a 200-node pool (many_flows(20, 10, 100) seed 1) took the
+# hand-over at its 5th try, 16,750 -> 1,217 nodes, 34 -> 10 s; 20 long paths with the Python DPs (the kernels not warmed up: a
 # step's work counted there cut the first try's ascent to one step) at its 2nd, unproven at
 # 60 s -> 7.8 s; the families' searches never reach a retry (docs/fa2.md). 0: one try
-COPY_SPLIT_RETRY, COPY_SPLIT_LAST = ROOT_ITERS, 32 * COPY_SPLIT_AT
+# The retries' ascent halves its step factor θ only after SPLIT_STALL steps without a better
+# bound (the searches' STALL = 4 shrinks θ 2^-25 in 100 steps). Long-paths 14x8x16 #322969530
+# from the root LP's split: 1,473.9 after 300 or 1,000 steps at STALL 4, 1,481.6 / 1,483.7 at
+# 16 (optimum 1,485, grain 1); there the split led the LP search at the 2nd try and took over
+# at the 3rd, 7.4 -> 1.2 s; many_flows(20, 10, 100) #0: 60 s time limit -> 39 s. The retries
+# went on ascending only while the split led the LP search's bound, and with at most 30 steps
+# (ROOT_ITERS), before. The first try keeps STALL: with 16 there, long-paths draws that hand
+# over at 128 went 0.12 -> 0.42 s (docs/fa2.md)
+COPY_SPLIT_RETRY, COPY_SPLIT_LAST = 10 * ROOT_ITERS, 32 * COPY_SPLIT_AT
+SPLIT_STALL = 16
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
 # on the machine's load; ~20-60 ms a round on 300-400 nodes), only the deadline stops them sooner
@@ -922,7 +929,6 @@ class _SplitTry:
     root: tuple
     work: float
     spent: float
-    ascend: bool = True  # the next try's ascent goes on (the split led, or was cut short)
 
 
 class _JudgeStalled(Exception):
@@ -1618,9 +1624,8 @@ class LPSearch:
         this search goes on (its lower bound at a deadline then takes the root's too), and
         tries again at twice its nodes (``self.next_split``, up to ``COPY_SPLIT_LAST``). A
         try after the first goes on with up to ``COPY_SPLIT_RETRY`` more steps from the split
-        the last one left, within the same budget (all tries together), where the split's
-        bound was above this search's open bound or the budget cut the ascent short; and where
-        ``popped``, this search's bound, closed less than ``SPLIT_FLAT`` of the gap left at the
+        the last one left, within the same budget (all tries together; θ halved after
+        ``SPLIT_STALL`` steps without gain); and where ``popped``, this search's bound, closed less than ``SPLIT_FLAT`` of the gap left at the
         last try, it races the split whatever the split's bound (the module's docstring)."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
@@ -1646,11 +1651,9 @@ class LPSearch:
                     state.spent += (ROOT_ITERS - 1) * work
             else:  # a retry: the ascent goes on from the split the last try left
                 root, work = state.root, state.work
-                steps = (max(0, min(COPY_SPLIT_RETRY, int((budget - state.spent) // work)))
-                         if state.ascend else 0)
-                short = state.ascend and steps < COPY_SPLIT_RETRY
+                steps = max(0, min(COPY_SPLIT_RETRY, int((budget - state.spent) // work)))
                 if root[0] == "branch" and steps:
-                    root = lag.root(iters=steps, start=root)
+                    root = lag.root(iters=steps, start=root, stall=SPLIT_STALL)
                     state.spent += steps * work
             state.root = root
         except _Deadline:
@@ -1665,11 +1668,9 @@ class LPSearch:
                 and popped - self.split_popped < SPLIT_FLAT * (exact.best - self.split_popped))
         weak = root[0] == "branch" and exact.best - root[1] > COPY_SPLIT_GAP * gap
         if weak and not flat:
-            # again later; the ascent goes on there while the split leads this search's
-            # bound or was cut short
+            # again later, the ascent going on there
             if COPY_SPLIT_RETRY and 2 * self.explored <= COPY_SPLIT_LAST:
                 self.next_split = 2 * self.explored
-                state.ascend = root[1] > open_lb or short
             self.split_popped = popped
             return False
         exact.stop_judging()  # the split's bound is blind to the rule's no-goods (_Exact)

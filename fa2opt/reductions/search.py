@@ -31,7 +31,8 @@ subgradient ascent on the agreement constraints (Lagrangian decomposition; Guign
 Kim 1987): with ``x_{w,f}(k) = 1`` when f's copy of w picked k, the step
 ``q_{w,f}(k) += t (x_{w,f}(k) − mean_g x_{w,g}(k))`` (keeping the sums) raises the price of
 what a copy picked where the others did not; Polyak steps ``t = θ (UB − LB) / ‖d‖²``,
-θ halved after ``STALL`` iterations without improvement; the best split found is kept.
+θ halved after ``STALL`` iterations without improvement (``stall_after``: the copy split's
+retries in :meth:`.flow_bound.LPSearch.hand_over` wait longer); the best split found is kept.
 A step moves only the prices of nodes whose copies disagree, so only the flows with a copy
 of one are solved again (the others' relaxed solutions stand).
 Each relaxed solution gives a feasible one for free: every coupling node takes the
@@ -600,8 +601,8 @@ class _LagrangianSearch:
         load_when_cached(self.started)
 
     def ascend(self, fixed: dict[str, int], fixed_cost: float, q: dict, res: list | None,
-               iters: int, give_up: Callable[[int, float], bool] | None = None
-               ) -> tuple[str, float, dict, list | None]:
+               iters: int, give_up: Callable[[int, float], bool] | None = None,
+               stall_after: int = STALL) -> tuple[str, float, dict, list | None]:
         """Subgradient ascent from split ``q`` (``res``: the flows' relaxed solutions at q, if
         known). Returns (status, best bound, its split, its relaxed solutions); status is
         ``infeasible``, ``pruned``, ``solved`` (the subtree's optimum is the incumbent) or
@@ -639,7 +640,7 @@ class _LagrangianSearch:
                 best_lb, best_q, best_res = lb, q, res
             else:
                 stall += 1
-                if stall >= STALL:
+                if stall >= stall_after:
                     theta, stall = theta * 0.5, 0
             if best_lb >= exact.best - self.tol():
                 return "pruned", best_lb, best_q, best_res
@@ -777,7 +778,7 @@ class _LagrangianSearch:
 
     def root(self, psi: Mapping[str, list[float]] | None = None, iters: int = ROOT_ITERS,
              start: tuple | None = None,
-             give_up: Callable[[int, float], bool] | None = None) -> tuple:
+             give_up: Callable[[int, float], bool] | None = None, stall: int = STALL) -> tuple:
         """The root's bound: ``iters`` steps of :meth:`ascend` (until ``give_up``) from the
         equal split, from the split of latency weights ``psi`` (:meth:`latency_prices`), or on
         from ``start`` (an earlier, shorter ascent's result); raises ``_Deadline``."""
@@ -786,7 +787,8 @@ class _LagrangianSearch:
             q, res = (self.initial_prices() if psi is None else self.latency_prices(psi)), None
         else:
             q, res = start[2], start[3]
-        bounded = self.ascend(dict(self.pinned), self.pinned_cost(), q, res, iters, give_up)
+        bounded = self.ascend(dict(self.pinned), self.pinned_cost(), q, res, iters, give_up,
+                              stall)
         self.root_lb = bounded[1]  # (at least start's: its relaxed solutions come first)
         return bounded
 
