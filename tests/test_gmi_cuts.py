@@ -20,7 +20,7 @@ from fa2opt.reductions import flow_cuts
 from fa2opt.reductions.flow_bound import FlowLP, LPSearch
 from fa2opt.pareto import pareto_remainder
 
-from test_fa2 import check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
+from test_fa2 import HAVE_MILP, check_against, random_dag_instance  # noqa: E402  (tests/test_fa2.py)
 from test_flow_bound import decoupled, drawn_instance, two_flow_instance  # noqa: E402
 from test_flow_cuts import _enumerable_search, _feasible_choices  # noqa: E402
 
@@ -296,22 +296,53 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     assert all(kept is None for *_, kept in several)
 
 
+def _cut_rounds(monkeypatch) -> list[tuple[int, str, bool]]:
+    """Every separation at the root's LP from now on: (search node, cut family, trial)."""
+    fired = []
+    real = FB.LPSearch.cut_root
+    monkeypatch.setattr(FB.LPSearch, "cut_root", lambda self, heap, trial=False: fired.append(
+        (self.explored, self.cuts, trial)) or real(self, heap, trial))
+    return fired
+
+
+def _after_64_covers_first(fired: list[tuple[int, str, bool]]) -> bool:
+    """GMI rounds after the first flat test (node 64) only once the cover rounds have run."""
+    covers = [n for n, cuts, trial in fired if cuts == "cover" and not trial]
+    return all(covers and covers[0] < n for n, cuts, _ in fired if cuts == "gmi" and n > 64)
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
 def test_a_bound_flat_after_node_64_gets_the_gmi_rounds_at_a_later_doubling(monkeypatch):
     """shared-large 100x5 ``default_rng(2)``: its bound closed 10.2 % of the gap from node 32
     to 64 (just above ``GMI_FLAT``), then 3 % a doubling; without the rounds the search and
     the copy split's race ran into 20-60 s time limits, where HiGHS's root cuts close the gap.
-    The flat test is asked again at every doubling until it holds: the rounds fire at node 128,
-    and fa2 = the MILP."""
+    The flat test is asked again at every doubling, once the cover rounds have run (here at
+    node 32, the bound stalled), until it holds: the rounds fire at node 128, fa2 = the MILP."""
     from fa2opt.generate import FAMILIES
     from fa2opt.verify import matches, verify
 
-    fired = []
-    real = FB.LPSearch.cut_root
-    monkeypatch.setattr(FB.LPSearch, "cut_root", lambda self, heap, trial=False: fired.append(
-        (self.explored, self.cuts)) or real(self, heap, trial))
+    fired = _cut_rounds(monkeypatch)
     inst = FAMILIES["shared-large"].generator(np.random.default_rng(2), 100, 5)
     got = fa2opt.solve(inst, "fa2", time_limit=20)
     want = fa2opt.solve(inst, "milp", time_limit=60)
     assert got.status == want.status == "optimal" and matches(got, want)
     assert verify(inst, got).ok
-    assert (128, "gmi") in fired, fired
+    assert (128, "gmi", False) in fired and _after_64_covers_first(fired), fired
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_the_later_flat_tests_wait_for_the_cover_rounds(monkeypatch):
+    """long-paths 14x8x16 #946296371 two ulps below its edge: flat from node 64 to 128 with
+    its cover rounds still to come (``CUT_FIRST``, node 256). The rounds at 128 replaced them
+    and cost 446 -> 1,881 nodes (0.5 -> 1.8 s); the later tests wait for the covers, which
+    close it. fa2 = the MILP."""
+    from fa2opt.verify import matches, verify
+    from test_judged_leaves import _edge_of  # noqa: E402  (tests/test_judged_leaves.py)
+
+    inst, _ = _edge_of("long-paths", (14, 8, 16), 946296371, -2)
+    fired = _cut_rounds(monkeypatch)
+    got = fa2opt.solve(inst, "fa2", time_limit=60)
+    want = fa2opt.solve(inst, "milp", time_limit=60)
+    assert got.status == want.status == "optimal" and matches(got, want)
+    assert verify(inst, got).ok
+    assert _after_64_covers_first(fired) and any(not t for _, c, t in fired), fired

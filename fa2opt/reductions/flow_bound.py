@@ -248,7 +248,9 @@ GMI_STALLED = 128
 # on 150x6 at 128; at 32 the 3-6-flow family lost, 120x6 #0 rho 0.6 66 -> 142; docs/fa2.md).
 # Where the bound still moved there, the test is asked again at each doubling of the nodes
 # (128, 256, ...: the bounds popped since the last test) until it holds (shared-large 100x5
-# default_rng(2): 10.2 % from 32 to 64, 3 % from 64 to 128; 20-60 s time limits -> 0.5 s).
+# default_rng(2): 10.2 % from 32 to 64, 3 % from 64 to 128; 20-60 s time limits -> 0.5 s),
+# once the cover rounds have run (CUT_FIRST): rounds that replace them cost long-paths
+# 14x8x16 #946296371 two ulps below its edge 446 -> 1,881 nodes.
 # The rounds then switch the one-flow-exact bound (2) off: (5) has no per-flow weights.
 GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 # several flows: a search still open at its COPY_SPLIT_AT-th node bounds the root by the copy
@@ -1755,8 +1757,11 @@ class LPSearch:
                 if handed is not False:
                     return handed
             if self.explored == gmi_at and several and not (
-                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)):
-                half_popped, gmi_at = popped, 2 * gmi_at  # still moving: the test again there
+                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)
+                    and (gmi_at == stalled or cut_at == INF)):
+                # still moving, or (after the first test) the cover rounds still to come: the
+                # test again at the next doubling
+                half_popped, gmi_at = popped, 2 * gmi_at
             elif self.explored == gmi_at and (several or self.dpb.kept is None):
                 # one flow: not where (2) is kept ((5) would switch it off); several: where
                 # the bound is flat (GMI_FLAT), whether (2) is kept or not
