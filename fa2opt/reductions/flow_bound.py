@@ -111,9 +111,10 @@ first, where this search's own bound is flat (it closed less than ``SPLIT_FLAT``
 since the last try), races the split whatever its bound: the split's search runs for as
 many nodes as this search explored since the last race, and where it does not finish it is
 suspended (its stack of generators kept, :class:`.sptree.Suspended`) and this search goes
-on, the incumbent shared, until the next race resumes it. Where the gap is in the flows' private nodes, which branching on coupling
-nodes does not close and the split (every flow exact) does, the split wins; elsewhere the
-race costs at most the nodes this search explores. Races start only once judging has
+on, the incumbent shared, until the next race resumes it. Where the gap is in the flows'
+private nodes, which branching on coupling nodes does not close and the split (every flow
+exact) does, the split wins; elsewhere the race costs at most the nodes this search
+explores. Races start only once judging has
 stopped without a no-good (the split is blind to the rule) and not below a cutoff.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
@@ -284,9 +285,9 @@ COPY_SPLIT_TRIAL = (10, 1.5)
 # ... up to COPY_SPLIT_LAST), the ascent going on from the split the last try left by up to
 # COPY_SPLIT_RETRY more steps within the same budget (COPY_SPLIT_SHARE of the work earned, all
 # tries together): 100 flows over a 200-node pool (many_flows(20, 10, 100) seed 1) took the
-# hand-over at its 5th try, 16,750 -> 1,217 nodes, 34 -> 10 s; 20 long paths with the Python DPs (the kernels not warmed up: a
-# step's work counted there cut the first try's ascent to one step) at its 2nd, unproven at
-# 60 s -> 7.8 s; the families' searches never reach a retry (docs/fa2.md). 0: one try
+# hand-over at its 5th try, 16,750 -> 1,217 nodes, 34 -> 10 s; 20 long paths with the Python
+# DPs (the kernels not warmed up: a step's work counted there cut the first try's ascent to
+# one step) at its 2nd, unproven at 60 s -> 7.8 s (docs/fa2.md). 0: one try
 # The retries' ascent halves its step factor θ only after SPLIT_STALL steps without a better
 # bound (the searches' STALL = 4 shrinks θ 2^-25 in 100 steps). Long-paths 14x8x16 #322969530
 # from the root LP's split: 1,473.9 after 300 or 1,000 steps at STALL 4, 1,481.6 / 1,483.7 at
@@ -1627,8 +1628,9 @@ class LPSearch:
         tries again at twice its nodes (``self.next_split``, up to ``COPY_SPLIT_LAST``). A
         try after the first goes on with up to ``COPY_SPLIT_RETRY`` more steps from the split
         the last one left, within the same budget (all tries together; θ halved after
-        ``SPLIT_STALL`` steps without gain); and where ``popped``, this search's bound, closed less than ``SPLIT_FLAT`` of the gap left at the
-        last try, it races the split whatever the split's bound (the module's docstring)."""
+        ``SPLIT_STALL`` steps without gain); and where ``popped``, this search's bound, closed
+        less than ``SPLIT_FLAT`` of the gap left at the last try, it races the split whatever
+        the split's bound (the module's docstring)."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
         gap = exact.best - open_lb
@@ -1655,7 +1657,7 @@ class LPSearch:
                 root, work = state.root, state.work
                 steps = max(0, min(COPY_SPLIT_RETRY, int((budget - state.spent) // work)))
                 if root[0] == "branch" and steps:
-                    root = lag.root(iters=steps, start=root, stall=SPLIT_STALL)
+                    root = lag.root(iters=steps, start=root, stall_after=SPLIT_STALL)
                     state.spent += steps * work
             state.root = root
         except _Deadline:

@@ -778,7 +778,8 @@ class _LagrangianSearch:
 
     def root(self, psi: Mapping[str, list[float]] | None = None, iters: int = ROOT_ITERS,
              start: tuple | None = None,
-             give_up: Callable[[int, float], bool] | None = None, stall: int = STALL) -> tuple:
+             give_up: Callable[[int, float], bool] | None = None,
+             stall_after: int = STALL) -> tuple:
         """The root's bound: ``iters`` steps of :meth:`ascend` (until ``give_up``) from the
         equal split, from the split of latency weights ``psi`` (:meth:`latency_prices`), or on
         from ``start`` (an earlier, shorter ascent's result); raises ``_Deadline``."""
@@ -788,7 +789,7 @@ class _LagrangianSearch:
         else:
             q, res = start[2], start[3]
         bounded = self.ascend(dict(self.pinned), self.pinned_cost(), q, res, iters, give_up,
-                              stall)
+                              stall_after)
         self.root_lb = bounded[1]  # (at least start's: its relaxed solutions come first)
         return bounded
 
