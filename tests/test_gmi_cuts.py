@@ -346,3 +346,31 @@ def test_the_later_flat_tests_wait_for_the_cover_rounds(monkeypatch):
     assert got.status == want.status == "optimal" and matches(got, want)
     assert verify(inst, got).ok
     assert _after_64_covers_first(fired) and any(not t for _, c, t in fired), fired
+
+
+def test_the_gmi_rounds_keep_the_kept_rows_and_drop_the_slack_ones():
+    """The rounds' end drops every cut row with a zero dual (``drop_slack_rows``) but the
+    kept ones, the rule's no-goods (never separated again): a kept cover added before the
+    rounds and one added after them (in (5)'s mode) stay in the LP whatever their duals,
+    slack covers and GMI cuts go."""
+    checked = 0
+    for inst, dp in _instances(5, 40):
+        s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+        lp, ub = s.lp, np.ones(s.lp.n_lam)
+        if lp.solve(ub) is None:
+            continue
+        # two slack covers (every column of a node's simplex: Σ λ ≤ 1 holds with room), one
+        # kept and one not, then the rounds, then another kept one
+        a, b = int(lp.ptr[0]), int(lp.ptr[1])
+        lp.add_cuts([(list(range(a, b)), 1.0)], kept=True)
+        lp.add_cuts([(list(range(a, b)), 1.0)])
+        sol = FB.gmi_rounds(lp, ub, lp.solve(ub), None)
+        if sol is None or not lp.general:
+            continue
+        lp.add_cuts([(list(range(a, b)), 1.0)], kept=True)
+        rows = lp.lp.getNumRow() - lp.n_base_rows
+        assert lp.row_kept.size == rows
+        lp.drop_slack_rows(np.zeros(lp.lp.getNumRow()))  # every dual zero: all slack
+        assert lp.lp.getNumRow() - lp.n_base_rows == 2 and lp.row_kept.all()
+        checked += 1
+    assert checked >= 3

@@ -664,7 +664,7 @@ class FlowLP:
             return
         if self.general:  # (5)'s mode reads every row from HiGHS: the same rows, as ≥
             self.add_general_cuts([(np.asarray(c, dtype=np.int64), -np.ones(len(c)), -r)
-                                   for c, r in cuts])
+                                   for c, r in cuts], kept)
             return
         lens = [len(c) for c, _ in cuts]
         idx = np.asarray([j for c, _ in cuts for j in c], dtype=np.int64)
@@ -806,12 +806,16 @@ class FlowLP:
                             + float(np.abs(terms).sum()))
         return np.zeros(len(self.nodes)), const, None, -atmu[:self.n_lam]
 
-    def add_general_cuts(self, cuts: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
+    def add_general_cuts(self, cuts: list[tuple[np.ndarray, np.ndarray, float]],
+                         kept: bool = False) -> None:
         """Add cuts ``Σ a x ≥ rhs`` over any columns (λ and finish times: GMI cuts (4) of
         :func:`.flow_cuts.gmi_cuts`, each as (columns, coefficients, rhs)); from then on the
-        bound is (5)."""
+        bound is (5). ``kept``: never dropped as slack (:meth:`drop_slack_rows`)."""
         if not cuts:
             return
+        if not self.general:  # the cover rows (3) come first, each kept or not as added
+            self.row_kept = self.cut_kept.copy()
+        self.row_kept = np.concatenate([self.row_kept, np.full(len(cuts), kept)])
         lens = [len(c[0]) for c in cuts]
         starts = np.zeros(len(cuts), dtype=np.int32)
         np.cumsum(lens[:-1], out=starts[1:])
@@ -823,12 +827,14 @@ class FlowLP:
         self._rows = None
 
     def drop_slack_rows(self, duals: np.ndarray) -> None:
-        """In (5)'s mode: remove every cut row whose dual is 0 at ``duals``."""
+        """In (5)'s mode: remove every cut row whose dual is 0 at ``duals``, but the kept
+        ones (the rule's no-goods: not separated again)."""
         m = self.lp.getNumRow()
         d = np.asarray(duals[self.n_base_rows:m])
-        slack = np.nonzero(d == 0.0)[0]
+        slack = np.nonzero((d == 0.0) & ~self.row_kept)[0]
         if slack.size:
             self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
+            self.row_kept = np.delete(self.row_kept, slack)
             self._rows = None
 
     def bound_at(self, y: tuple, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
