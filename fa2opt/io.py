@@ -200,11 +200,15 @@ class _Checker:
         return value
 
     def mapping(self, value: Any, field: str) -> Mapping[str, Any]:
+        if value is None:  # absent, or JSON null
+            raise self.fail(field, "missing or null")
         if not isinstance(value, dict):
             raise self.fail(field, f"must be an object (got {type(value).__name__})")
         return value
 
     def sequence(self, value: Any, field: str, *, nonempty: bool = True) -> list[Any]:
+        if value is None:
+            raise self.fail(field, "missing or null")
         if not isinstance(value, list):
             raise self.fail(field, f"must be a list (got {type(value).__name__})")
         if nonempty and not value:

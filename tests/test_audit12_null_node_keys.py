@@ -44,3 +44,23 @@ def test_null_profile_or_configs_is_absent(tmp_path, capsys):
 def test_neither_or_both_is_still_an_input_error(tmp_path, node):
     with pytest.raises(InputError, match=r"nodes\[b\]: needs exactly one of"):
         load_instance(_instance(tmp_path, [{"name": "a", "configs": ROWS}, node]))
+
+
+@pytest.mark.parametrize("drop, field", [("nodes", r"nodes: missing or null"),
+                                         ("flow-nodes", r"flows\[main\]\.nodes: missing or null")])
+def test_a_missing_list_says_missing(tmp_path, capsys, drop, field):
+    """An outside sweep (2026-12-05): a file without ``nodes`` was refused as "nodes: must be
+    a list (got NoneType)"; a missing (or null) list or object now says so, exit code 2."""
+    data = {"rate_rps": 40, "sla_ms": 200, "edges": [["a", "b"]],
+            "nodes": [{"name": "a", "configs": ROWS}, {"name": "b", "configs": ROWS}]}
+    if drop == "nodes":
+        del data["nodes"]
+    else:
+        data["flows"] = [{"name": "main", "rate_rps": 40, "sla_ms": 200, "nodes": None}]
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=field):
+        load_instance(str(path))
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "missing or null" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
