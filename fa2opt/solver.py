@@ -132,8 +132,22 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "fixed-batch": {"batch": Option(int, 1, minimum=1, help="batch of every node"),
                     "units": Option(float, 1.0, positive=True, help="units of every replica")},
 }
-_FORMULATION = Option(str, None, help="'base', 'extended' (default: every extension key the "
-                                      "instance has) or one extension's name")
+
+
+def _known_formulations() -> list[str]:
+    """Every name some method solves: 'base', 'extended', the extensions and the MILP's
+    registry (a MILP-only one, e.g. a researcher's, is answered ``error`` per instance by the
+    other methods, as the spec asks; a name none knows is refused as an option)."""
+    try:
+        milp = _formulation_names()
+    except ImportError:  # no MILP stack: the extensions' names alone
+        milp = []
+    return sorted({"base", "extended", *extensions.MODULES, *milp})
+
+
+_FORMULATION = Option(str, None, choices=_known_formulations,
+                      help="'base', 'extended' (default: every extension key the instance "
+                           "has) or one extension's name")
 for _method, _table in OPTIONS.items():
     _table.setdefault("formulation", _FORMULATION)
 

@@ -80,6 +80,11 @@ def test_int_bool_and_choice_options_are_checked():
 @pytest.mark.parametrize("argv, flag", [
     (["-m", "greedy", "--grid-ms", "5"], "--grid-ms"),
     (["-m", "fa2", "--formulation", "nonsense"], "formulation"),  # every method takes it: a bad value
+    # ... refused as an option by every method alike, --json or not (an outside sweep,
+    # 2026-12-05: fa2 answered it per instance in JSON, milp in one stderr line)
+    (["-m", "fa2", "--formulation", "nonsense", "--json"], "formulation"),
+    (["-m", "greedy", "--formulation", "nonsense", "--json"], "formulation"),
+    (["-m", "milp", "--formulation", "nonsense", "--json"], "formulation"),
     (["-m", "slack-split", "--time-limit", "5"], "--time-limit"),  # a one-pass rule takes none
     (["-m", "fa2-grid", "--time-limit", "0"], "time_limit"),
     (["-m", "fa2", "--time-limit", "0"], "time_limit"),
