@@ -611,6 +611,7 @@ class FlowLP:
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
         self.cut_rhs = np.zeros(0)
         self.cut_kept = np.zeros(0, dtype=bool)  # cuts never dropped (the rule's no-goods)
+        self.row_kept = self.cut_kept  # (5)'s mode: the same flag for every cut row, in order
         self.optimal = highs.HighsModelStatus.kOptimal
         self.at_bound = highs.HighsModelStatus.kObjectiveBound
         self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
