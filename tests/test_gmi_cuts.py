@@ -369,8 +369,8 @@ def test_the_gmi_rounds_keep_the_kept_rows_and_drop_the_slack_ones():
             continue
         lp.add_cuts([(list(range(a, b)), 1.0)], kept=True)
         rows = lp.lp.getNumRow() - lp.n_base_rows
-        assert lp.row_kept.size == rows
+        assert lp.cut_kept.size == rows
         lp.drop_slack_rows(np.zeros(lp.lp.getNumRow()))  # every dual zero: all slack
-        assert lp.lp.getNumRow() - lp.n_base_rows == 2 and lp.row_kept.all()
+        assert lp.lp.getNumRow() - lp.n_base_rows == 2 and lp.cut_kept.all()
         checked += 1
     assert checked >= 3

@@ -114,8 +114,8 @@ suspended (its stack of generators kept, :class:`.sptree.Suspended`) and this se
 on, the incumbent shared, until the next race resumes it. Where the gap is in the flows'
 private nodes, which branching on coupling nodes does not close and the split (every flow
 exact) does, the split wins; elsewhere the race costs at most the nodes this search
-explores. Races start only once judging has
-stopped without a no-good (the split is blind to the rule) and not below a cutoff.
+explores. Races start only once judging has stopped without a no-good (the split is blind
+to the rule) and not below a cutoff.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -610,8 +610,9 @@ class FlowLP:
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
         self.cut_rhs = np.zeros(0)
-        self.cut_kept = np.zeros(0, dtype=bool)  # cuts never dropped (the rule's no-goods)
-        self.row_kept = self.cut_kept  # (5)'s mode: the same flag for every cut row, in order
+        # every cut row's flag, in row order (the covers, then in (5)'s mode every row): never
+        # dropped as slack (the rule's no-goods)
+        self.cut_kept = np.zeros(0, dtype=bool)
         self.optimal = highs.HighsModelStatus.kOptimal
         self.at_bound = highs.HighsModelStatus.kObjectiveBound
         self._stop, self.stopped = INF, False  # the objective_bound set, and whether it ended a solve
@@ -814,9 +815,7 @@ class FlowLP:
         bound is (5). ``kept``: never dropped as slack (:meth:`drop_slack_rows`)."""
         if not cuts:
             return
-        if not self.general:  # the cover rows (3) come first, each kept or not as added
-            self.row_kept = self.cut_kept.copy()
-        self.row_kept = np.concatenate([self.row_kept, np.full(len(cuts), kept)])
+        self.cut_kept = np.concatenate([self.cut_kept, np.full(len(cuts), kept)])
         lens = [len(c[0]) for c in cuts]
         starts = np.zeros(len(cuts), dtype=np.int32)
         np.cumsum(lens[:-1], out=starts[1:])
@@ -832,10 +831,10 @@ class FlowLP:
         ones (the rule's no-goods: not separated again)."""
         m = self.lp.getNumRow()
         d = np.asarray(duals[self.n_base_rows:m])
-        slack = np.nonzero((d == 0.0) & ~self.row_kept)[0]
+        slack = np.nonzero((d == 0.0) & ~self.cut_kept)[0]
         if slack.size:
             self.lp.deleteRows(slack.size, (self.n_base_rows + slack).astype(np.int32))
-            self.row_kept = np.delete(self.row_kept, slack)
+            self.cut_kept = np.delete(self.cut_kept, slack)
             self._rows = None
 
     def bound_at(self, y: tuple, ub: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
