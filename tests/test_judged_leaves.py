@@ -176,6 +176,35 @@ def test_a_search_still_open_after_its_stall_starts_again_without_judging(monkey
     assert matches(ans, fa2opt.solve(inst, "milp"))
 
 
+def test_a_stall_without_a_no_good_does_not_search_again(monkeypatch):
+    """vsp 60 #720637111 as drawn (one flow; the rule rejects none of its leaves), with the
+    stall and the restart after 2 and 4 nodes of a search that runs hundreds: the judged
+    search stops judging at its stall but, having met no no-good, goes on to the end -- a
+    restart would have been the same search again, node for node (vsp 200 default_rng(15):
+    4,464 nodes twice). Equal to the MILP."""
+    from fa2opt.generate import FAMILIES
+
+    monkeypatch.setattr(FB, "JUDGE_STALL", 2)
+    monkeypatch.setattr(FB, "JUDGE_RESTART", 4)
+    built, stalls = _watching(monkeypatch)
+    explored = []
+    run = FB.LPSearch.run
+
+    def counted(self):
+        out = run(self)
+        explored.append((self.explored, len(self.exact.nogoods)))
+        return out
+
+    monkeypatch.setattr(FB.LPSearch, "run", counted)
+    inst = FAMILIES["vsp"].generator(np.random.default_rng(720637111), 60)
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert built == [True] and stalls == [0]  # judged, stalled once, never built again
+    assert explored[0][0] > 2 + 4 and explored[0][1] == 0, explored
+    if "milp" in fa2opt.solver.available_methods():
+        assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
 def test_stop_judging_values_the_rejected_fixings_again():
     """A fixing the rule rejected is memoised as None only while judging; after
     ``stop_judging`` its flows are valued by the widened budgets again."""
