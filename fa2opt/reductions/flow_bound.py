@@ -1053,8 +1053,8 @@ class LPSearch:
         draw: 2.6 s; 13.8 s before judging, 8.6 s restarting at the stall itself) -- where
         the rule has met a no-good by the stall: where it rejected nothing, no rule's cut is
         in and no leaf was valued otherwise, so this search is already the one a restart
-        would run, node for node, and goes on (vsp 200 default_rng(15): 4,464 nodes twice,
-        16.1 s, before). Judging
+        would run, node for node but for the copy split's races (which wait for judging to
+        stop), and goes on (vsp 200 default_rng(15): 4,464 nodes twice, 16.1 s, before). Judging
         on where the stall is the bound's rather than the rule's was tried too (a long-paths
         14x8x16 draw: 10 s before handing back anyway)."""
         best = self.exact.best
