@@ -180,7 +180,7 @@ def test_a_gmi_search_stopped_by_the_deadline_keeps_a_valid_lower_bound(monkeypa
     monkeypatch.setattr(FB, "PLUNGE_EVERY", 2)
     stopped = 0
     cases = [("lattice", (5, 5)), ("random", (30,)), ("vsp", (40,)), ("lattice", (4, 6))]
-    for seed in range(4):
+    for seed in range(6):
         for family, size in cases:
             inst = FAMILIES[family].generator(np.random.default_rng(seed), *size)
             _, dp = decoupled(inst)

@@ -36,7 +36,9 @@ on a grain except at a few nodes (accuracy prices c − w·a), bounds round up t
 classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
-(:mod:`.flow_cuts`) are separated at the root's LP and kept in the LP; they enter (1) by their
+(:mod:`.flow_cuts`), with the cliques (6) of their pairwise conflicts (at most one of a set
+of nodes is slow where any two slow break a path), are separated at the root's LP and kept
+in the LP; they enter (1) by their
 duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
 (1) stays a bound for any π; the rounds stop within ``SEPARATE_SHARE`` of the search's work
 so far, counted in units (λ columns and DAG slots a node, the labels its pass makes a round)
@@ -44,8 +46,8 @@ rather than seconds, so that the cuts, and the search after them, are the same o
 machine. One trial round comes first, at the ``CUT_TRY``-th node; the rounds go on at once
 where it closes ``TRIAL_GAIN`` of the gap (many flows through one pool of models), else the
 schedule stands. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
-Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead, separated at the
-root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
+Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead (each round with
+the violated cliques (6)), separated at the root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
 still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
 covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
 needs (1)), and components of several flows whose search's bound is flat at their
@@ -607,6 +609,7 @@ class FlowLP:
         self.n_col = n_col
         self.general = False  # a cut with finish-time columns (GMI) is in: (5), not (1)
         self._rows = None  # (row matrix, lower, upper) of the LP as HiGHS holds it, cached
+        self._conflicts: tuple | None = None  # (conflicts(),) once made
         self.n_base_rows = len(row_lo)  # path and convexity rows; the cuts (3) follow them
         self.cut_idx = np.zeros(0, dtype=np.int64)  # the cuts' λ columns, concatenated
         self.cut_row = np.zeros(0, dtype=np.int64)  # the cut of each entry of cut_idx
@@ -761,6 +764,14 @@ class FlowLP:
                                                        + float(shift.sum()))
         return Y, const, extra, shift
 
+    def conflicts(self) -> np.ndarray | None:
+        """The path knapsacks' pairwise conflicts (:func:`.flow_cuts.conflict_rooms`, at the
+        widened budgets), made on first use."""
+        if self._conflicts is None:
+            self._conflicts = (flow_cuts.conflict_rooms(self.lat, self.ptr, self.flows,
+                                                        self.widened_budgets(1.0)),)
+        return self._conflicts[0]
+
     def widened_budgets(self, sign: float) -> np.ndarray:
         """Each flow's budget moved by ``sign`` times the spec's float margin of its
         plan's terms (+1: widened, so that propagation and covers drop no fitting row; −1:
@@ -902,21 +913,26 @@ def cost_grain(costs: np.ndarray) -> float:
 
 
 def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
-    """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`) at the root's LP (``ub``: the
-    root's bounds, so the cuts are global), until none is violated, a round raises the LP
+    """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`), each with the violated cliques
+    (6) (:func:`.flow_cuts.clique_cuts`), at the root's LP (``ub``: the root's bounds, so
+    the cuts are global), until none is violated, a round raises the LP
     value by less than ``GMI_STALL`` of what the rounds before raised it, the deadline
     ``stop`` (``perf_counter`` seconds; None: none), or ``GMI_ROUNDS`` rounds; then the cuts
     with a zero dual are dropped. Returns the last
     (λ, duals), or None when HiGHS reports no optimum. Shared by :class:`LPSearch` and the
     extensions' LP search (:mod:`fa2opt.extensions.lp_search`)."""
     first = lp.value
+    room = lp.conflicts()
     for _ in range(GMI_ROUNDS):
         if stop is not None and time.perf_counter() > stop:
             break
+        cliques = ([] if room is None else
+                   flow_cuts.clique_cuts(lp.lat, lp.ptr, room, sol[0], GMI_PER_ROUND))
         cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND, stop)
-        if not cuts:
+        if not cuts and not cliques:
             break
         before = lp.value
+        lp.add_cuts(cliques)
         lp.add_general_cuts(cuts)
         sol = lp.solve(ub)
         if sol is None:
@@ -1248,7 +1264,8 @@ class LPSearch:
         exact.value(fix)
 
     def separate(self, ub: np.ndarray, sol: tuple, trial: bool = False) -> tuple | None:
-        """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) violated by the LP's λ,
+        """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) and cliques (6)
+        (:func:`.flow_cuts.clique_cuts`) violated by the LP's λ,
         each added to the LP (globally: they hold for every choice meeting the budgets) and
         the LP solved again, until none is found, the LP value stalls, ``MAX_CUTS`` are in,
         or the rounds have spent their budget (``trial``: also when the first round closes
@@ -1273,6 +1290,9 @@ class LPSearch:
                                               max_labels=TRIAL_WORK * lp.work if trial and r == 0
                                               else math.inf)
             spent += last
+            room = lp.conflicts()
+            if room is not None:
+                cuts += flow_cuts.clique_cuts(lp.lat, lp.ptr, room, sol[0])
             if not cuts:
                 break
             before = lp.value

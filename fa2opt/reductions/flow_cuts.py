@@ -1,4 +1,5 @@
-"""Cuts for the flow bound (:mod:`.flow_bound`): path covers (3) and GMI cuts (4).
+"""Cuts for the flow bound (:mod:`.flow_bound`): path covers (3), GMI cuts (4) and the
+cliques (6) of the covers' pairwise conflicts.
 
 **The cuts.** Let P be a path of flow f's DAG (edge delays d(P)), C a set of its nodes and
 θ_v a latency of one of v's candidates for each v ∈ C. If every node of P \\ C at its fastest
@@ -30,6 +31,17 @@ Pareto-pruned (longer and cheaper), costs ≥ 1 dropped, at most ``LABELS`` per 
 (a heuristic: a missed cover only leaves the bound weaker). O(Σ_f |G_f| · LABELS · K),
 K the most candidates of a node; the labels made are its work (2-4 µs each in CPython: 3,000 a
 pass on 60 chains over 120 nodes, 7,000-20,000 on vsp 200 and shared-large 100×5).
+
+**Cliques (6).** Two thresholds (u, θ_u), (v, θ_v) *conflict* when some path through both
+breaks the widened budget with u and v at them and every other node at its fastest
+candidate: the covers (3) with |C| = 2. A set of pairwise conflicting thresholds, one per
+node, is a clique of that conflict graph, and at most one of its nodes is that slow in a
+feasible choice -- (6), where the pairs' covers only sum to |C|/2. The table of the pairs'
+room (:func:`conflict_rooms`: the budget less the longest fastest path through both, least
+over the flows) is made once per LP. A clique may gather nodes that no one path holds
+together (u and v on one path, v and w on a second, u and w on a third), which no cover of
+one path expresses. Separated with the covers and with each round of GMI cuts
+(:func:`clique_cuts`).
 
 **GMI cuts (4).** A row of the root LP's optimal simplex tableau whose basic variable is a
 λ_{v,k} with fractional value β (distance f0 = β − ⌊β⌋ ∈ (0.01, 0.99)),
@@ -239,3 +251,118 @@ def matrix_entries(mat, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     start = np.asarray(mat.start_, dtype=np.int64)
     col = np.repeat(np.arange(n), np.diff(start[:n + 1]))
     return col, np.asarray(mat.index_, dtype=np.int64)[:col.size], np.asarray(mat.value_)[:col.size]
+
+
+CLIQUE_MAX_NODES = 2000  # nodes above which no conflict table is made (n² doubles)
+CLIQUE_SEEDS = 200  # thresholds a greedy clique is grown from (the heaviest at the LP's λ)
+
+
+def conflict_rooms(lat: np.ndarray, ptr: np.ndarray, flows: list,
+                   slack_budget: np.ndarray) -> np.ndarray | None:
+    """The pairwise conflicts of the path knapsacks: R[u, v] such that u at a candidate
+    e_u slower than its fastest and v at one e_v slower than its fastest break some flow's
+    widened budget exactly when e_u + e_v > R[u, v] -- the budget (with the covers' margin)
+    less the longest path through u and v with every node at its fastest candidate, least
+    over the flows (inf where no flow has a path through both; the diagonal inf: one node
+    takes one candidate). None above ``CLIQUE_MAX_NODES`` nodes. Per flow of m slots
+    O(m · its edges) (the longest fastest path between every pair, one pass down the DAG
+    with a column of m at each edge)."""
+    n = len(ptr) - 1
+    if n > CLIQUE_MAX_NODES:
+        return None
+    fastest = np.minimum.reduceat(lat, ptr[:-1])
+    room = np.full((n, n), np.inf)
+    for (plan, _), cap in zip(flows, slack_budget.tolist()):
+        ix = np.asarray([p[0] for p in plan], dtype=np.int64)
+        m = ix.size
+        lm = fastest[ix]
+        pre, post = lm.copy(), lm.copy()  # longest fastest path ending / starting at each slot
+        dist = np.full((m, m), -np.inf)  # dist[i, j]: longest from slot i to slot j, both in
+        dist[np.arange(m), np.arange(m)] = lm
+        for j, (_, _, ins, _, _) in enumerate(plan):
+            for u, _r, d in ins:
+                pre[j] = max(pre[j], pre[u] + d + lm[j])
+                np.maximum(dist[:, j], dist[:, u] + (d + lm[j]), out=dist[:, j])
+        for j in range(m - 1, -1, -1):
+            for u, _r, d in plan[j][2]:
+                post[u] = max(post[u], lm[u] + d + post[j])
+        through = pre[:, None] + dist + post[None, :] - lm[:, None] - lm[None, :]
+        through = np.maximum(through, through.T)
+        np.fill_diagonal(through, -np.inf)
+        sub = room[np.ix_(ix, ix)]
+        room[np.ix_(ix, ix)] = np.minimum(sub, cap * (1 + 1e-12) + 1e-12 - through)
+    return room
+
+
+def clique_cuts(lat: np.ndarray, ptr: np.ndarray, room: np.ndarray, lam: np.ndarray,
+                most: int = 100) -> list[tuple[list[int], float]]:
+    """Violated clique cuts of the path knapsacks' conflicts at ``lam``, each as (its λ
+    columns, right side 1) like :func:`cover_cuts`: a set C of (node, threshold θ_v) pairs,
+    pairwise in conflict (``room``: :func:`conflict_rooms`), gives
+
+        Σ_{v ∈ C} Σ_{k: L_{v,k} ≥ θ_v} λ_{v,k} ≤ 1                                         (6)
+
+    (no choice meeting the budgets has two of them slow) -- where the covers (3) of the
+    pairs sum to |C|/2 at best. The clique inequalities of the conflict graph (Padberg 1973;
+    the conflict graph as MIP solvers build it from probing: Atamtürk, Nemhauser &
+    Savelsbergh, EJOR 121, 2000). Separation is greedy over the thresholds of positive weight
+    x_v(θ) = Σ_{k: L ≥ θ} λ_{v,k}: from each of the ``CLIQUE_SEEDS`` heaviest not yet in a
+    clique found (and whose conflicts weigh enough for a violated one), add the heaviest one
+    in conflict with every one so far (one per node); a
+    clique is kept where its weight exceeds 1 + ``VIOLATION``. Then it is extended by
+    weightless thresholds in conflict with all of it, and each threshold lowered while it
+    stays in conflict with the others (a larger left side: a stronger cut). O(P² + seeds ·
+    |C| · P + cuts · |C| · thresholds), P the thresholds of positive weight."""
+    n = len(ptr) - 1
+    fastest = np.minimum.reduceat(lat, ptr[:-1])
+    owner = np.repeat(np.arange(n), np.diff(ptr))
+    # the thresholds: each node's distinct latencies above its fastest, with their weights
+    key = np.lexsort((lat, owner))
+    o, L = owner[key], lat[key]
+    tail = np.cumsum(lam[key][::-1])[::-1]  # Σ λ from here to the node's end (sorted by L)
+    end = np.r_[tail[ptr[1:][:-1]], 0.0][o] if n else tail
+    first = np.r_[True, (o[1:] != o[:-1]) | (L[1:] != L[:-1])]
+    keep = first & (L > fastest[o])
+    tv, te, tw = o[keep], (L - fastest[o])[keep], (tail - end)[keep]
+    heavy = np.nonzero(tw > 1e-9)[0]
+    heavy = heavy[np.argsort(-tw[heavy], kind="stable")]
+    pv, pe = tv[heavy], te[heavy]
+    conflict = (pe[:, None] + pe[None, :] > room[np.ix_(pv, pv)]) & (pv[:, None] != pv[None, :])
+    pw = tw[heavy]
+    # a seed's cliques weigh at most its own weight and those of all it conflicts with
+    promising = np.nonzero(pw + conflict @ pw > 1.0 + VIOLATION)[0][:CLIQUE_SEEDS]
+    found: dict[tuple, float] = {}
+    used = np.zeros(heavy.size, dtype=bool)
+    for s in promising.tolist():
+        if used[s]:
+            continue
+        members, ok = [s], conflict[s].copy()
+        while ok.any():
+            nxt = int(np.argmax(ok))  # the heaviest left (sorted by weight)
+            members.append(nxt)
+            ok &= conflict[nxt]
+        weight = float(pw[members].sum())
+        if len(members) > 1 and weight > 1.0 + VIOLATION:
+            found.setdefault(tuple(sorted(members)), weight)
+            used[members] = True
+    cuts = []
+    for members, _w in sorted(found.items(), key=lambda kv: -kv[1])[:most]:
+        chosen = {int(pv[i]): float(pe[i]) for i in members}
+        ok = np.ones(tv.size, dtype=bool)
+        for v, e in chosen.items():
+            ok &= (te + e > room[tv, v]) & (tv != v)
+        while ok.any():  # the weightless thresholds in conflict with the whole clique
+            nxt = int(np.argmax(ok))
+            v, e = int(tv[nxt]), float(te[nxt])
+            chosen[v] = e
+            ok &= (te + e > room[tv, v]) & (tv != v)
+        for v in sorted(chosen, key=lambda v: -chosen[v]):
+            lower = [e for e in (lat[ptr[v]:ptr[v + 1]] - fastest[v]).tolist()
+                     if 0 < e < chosen[v]
+                     and all(e + eu > room[v, u] for u, eu in chosen.items() if u != v)]
+            if lower:
+                chosen[v] = min(lower)
+        cuts.append(([int(ptr[v]) + k for v, e in chosen.items()
+                      for k in range(int(ptr[v + 1] - ptr[v]))
+                      if lat[ptr[v] + k] - fastest[v] >= e], 1.0))
+    return cuts
