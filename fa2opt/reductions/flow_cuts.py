@@ -306,9 +306,11 @@ def clique_cuts(lat: np.ndarray, ptr: np.ndarray, room: np.ndarray, lam: np.ndar
     pairs sum to |C|/2 at best. The clique inequalities of the conflict graph (Padberg 1973;
     the conflict graph as MIP solvers build it from probing: Atamtürk, Nemhauser &
     Savelsbergh, EJOR 121, 2000). Separation is greedy over the thresholds of positive weight
-    x_v(θ) = Σ_{k: L ≥ θ} λ_{v,k}: from each of the ``CLIQUE_SEEDS`` heaviest not yet in a
-    clique found (and whose conflicts weigh enough for a violated one), add the heaviest one
-    in conflict with every one so far (one per node); a
+    x_v(θ) = Σ_{k: L ≥ θ} λ_{v,k} (of a node's thresholds of one weight only the slowest,
+    which conflicts with the most): from each of the ``CLIQUE_SEEDS`` heaviest not yet in a
+    clique found (and whose weight with each other node's heaviest threshold in conflict
+    with it could make a violated one), add the heaviest one in conflict with every one so
+    far (one per node); a
     clique is kept where its weight exceeds 1 + ``VIOLATION``. Then it is extended by
     weightless thresholds in conflict with all of it, and each threshold lowered while it
     stays in conflict with the others (a larger left side: a stronger cut). O(P² + seeds ·
@@ -324,13 +326,23 @@ def clique_cuts(lat: np.ndarray, ptr: np.ndarray, room: np.ndarray, lam: np.ndar
     first = np.r_[True, (o[1:] != o[:-1]) | (L[1:] != L[:-1])]
     keep = first & (L > fastest[o])
     tv, te, tw = o[keep], (L - fastest[o])[keep], (tail - end)[keep]
-    heavy = np.nonzero(tw > 1e-9)[0]
+    # of a node's thresholds of one weight, the slowest conflicts with the most: the others
+    # are left to the lowering below
+    last = np.r_[(tv[1:] != tv[:-1]) | (tw[:-1] - tw[1:] > 1e-12), True]
+    heavy = np.nonzero((tw > 1e-9) & last)[0]
     heavy = heavy[np.argsort(-tw[heavy], kind="stable")]
     pv, pe = tv[heavy], te[heavy]
     conflict = (pe[:, None] + pe[None, :] > room[np.ix_(pv, pv)]) & (pv[:, None] != pv[None, :])
     pw = tw[heavy]
-    # a seed's cliques weigh at most its own weight and those of all it conflicts with
-    promising = np.nonzero(pw + conflict @ pw > 1.0 + VIOLATION)[0][:CLIQUE_SEEDS]
+    # a seed's cliques weigh at most its own weight and, per other node, the heaviest
+    # threshold there in conflict with it (one per node)
+    by_node = np.argsort(pv, kind="stable")
+    starts = np.r_[0, np.nonzero(np.diff(pv[by_node]))[0] + 1] if pv.size else np.zeros(0, int)
+    reach = pw.copy()
+    if pv.size:
+        reach += np.maximum.reduceat(np.where(conflict[:, by_node], pw[by_node], 0.0), starts,
+                                     axis=1).sum(axis=1)
+    promising = np.nonzero(reach > 1.0 + VIOLATION)[0][:CLIQUE_SEEDS]
     found: dict[tuple, float] = {}
     used = np.zeros(heavy.size, dtype=bool)
     for s in promising.tolist():
