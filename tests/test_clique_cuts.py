@@ -19,7 +19,8 @@ from fa2opt.reductions import flow_cuts
 
 from test_fa2 import HAVE_MILP  # noqa: E402  (tests/test_fa2.py)
 from test_flow_bound import drawn_instance  # noqa: E402
-from test_flow_cuts import _enumerable_search, _feasible_choices  # noqa: E402
+from test_flow_cuts import (_assert_separated_cuts_hold, _enumerable_search,  # noqa: E402
+                             _points)
 
 FB = sys.modules["fa2opt.reductions.flow_bound"]
 
@@ -39,16 +40,6 @@ def _paths(graph) -> list[list[tuple[str, float]]]:
     for s in graph.sources:
         walk(s, 0.0, [])
     return out
-
-
-def _points(lp, sol, seed: int) -> list[np.ndarray]:
-    """The LP's λ and four random points of the convexified box (many more cuts violated)."""
-    nprng = np.random.default_rng(seed)
-    points = [] if sol is None else [sol[0]]
-    for _ in range(4):
-        x = nprng.exponential(1.0, lp.n_lam) * (nprng.random(lp.n_lam) < 0.6) + 1e-9
-        points.append(x / np.add.reduceat(x, lp.ptr[:-1])[lp.owner])
-    return points
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,18 +79,12 @@ def test_the_conflicts_are_the_pairs_that_break_a_path(seed, shared):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_every_clique_cut_holds_for_every_feasible_choice(seed, shared):
-    got = _enumerable_search(drawn_instance(seed, shared, max_nodes=7))
-    if got is None:
-        return
-    dp, s = got
-    lp = s.lp
-    feasible = _feasible_choices(dp, lp)
-    room = lp.conflicts()
-    for lam in _points(lp, lp.solve(np.ones(lp.n_lam)), seed):
-        for cols, rhs in flow_cuts.clique_cuts(lp.lat, lp.ptr, room, lam):
-            assert rhs == 1.0 and float(lam[cols].sum()) > rhs  # separated: violated
-            for choice in feasible:
-                assert np.isin(choice, cols).sum() <= rhs
+    def separate(s, lam):
+        cuts = flow_cuts.clique_cuts(s.lp.lat, s.lp.ptr, s.lp.conflicts(), lam)
+        assert all(rhs == 1.0 for _, rhs in cuts)
+        return cuts
+
+    _assert_separated_cuts_hold(seed, shared, separate)
 
 
 def test_clique_cuts_are_found_beyond_the_covers():

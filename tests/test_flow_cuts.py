@@ -51,24 +51,36 @@ def _enumerable_search(inst, max_choices: int = 20_000):
     return dp, s
 
 
+def _points(lp: FlowLP, sol, seed: int) -> list[np.ndarray]:
+    """The LP's λ (``sol``: its solution, or None) and four random points of the
+    convexified box, where many more cuts are violated."""
+    nprng = np.random.default_rng(seed)
+    points = [] if sol is None else [sol[0]]
+    for _ in range(4):
+        x = nprng.exponential(1.0, lp.n_lam) * (nprng.random(lp.n_lam) < 0.6) + 1e-9
+        points.append(x / np.add.reduceat(x, lp.ptr[:-1])[lp.owner])
+    return points
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shared=st.booleans())
 def test_every_cut_holds_for_every_feasible_choice(seed, shared):
+    _assert_separated_cuts_hold(seed, shared, lambda s, lam: flow_cuts.cover_cuts(
+        s.lp.lat, s.lp.ptr, s.lp.flows, s.slack_budget, lam)[0])
+
+
+def _assert_separated_cuts_hold(seed: int, shared: bool, separate) -> None:
+    """Every cut ``separate(search, λ)`` finds (each: its λ columns, all coefficient 1, and
+    its right side) at :func:`_points` of a :func:`drawn_instance` is violated there and
+    holds for every enumerated choice that meets the SLAs."""
     got = _enumerable_search(drawn_instance(seed, shared, max_nodes=7))
     if got is None:
         return
     dp, s = got
     lp = s.lp
     feasible = _feasible_choices(dp, lp)
-    nprng = np.random.default_rng(seed)
-    sol = lp.solve(np.ones(lp.n_lam))
-    points = [] if sol is None else [sol[0]]
-    for _ in range(4):  # random points of the convexified box: many more covers violated
-        x = nprng.exponential(1.0, lp.n_lam) * (nprng.random(lp.n_lam) < 0.6)
-        x += 1e-9
-        points.append(x / np.add.reduceat(x, lp.ptr[:-1])[lp.owner])
-    for lam in points:
-        for cols, rhs in flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, s.slack_budget, lam)[0]:
+    for lam in _points(lp, lp.solve(np.ones(lp.n_lam)), seed):
+        for cols, rhs in separate(s, lam):
             assert float(lam[cols].sum()) > rhs  # separated: violated at the point
             for choice in feasible:
                 assert np.isin(choice, cols).sum() <= rhs
