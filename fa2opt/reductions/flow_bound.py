@@ -38,8 +38,8 @@ classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
 **Cuts.** When the search reaches its ``CUT_FIRST``-th node, cover cuts of the path rows
 (:mod:`.flow_cuts`), with the cliques (6) of their pairwise conflicts (at most one of a set
 of nodes is slow where any two slow break a path), are separated at the root's LP and kept
-in the LP; they enter (1) by their
-duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the candidates' values, −π·β to the constant), so
+in the LP; they enter (1) by their duals π ≥ 0 (each cut α·λ ≤ β adds π·α to the
+candidates' values, −π·β to the constant), so
 (1) stays a bound for any π; the rounds stop within ``SEPARATE_SHARE`` of the search's work
 so far, counted in units (λ columns and DAG slots a node, the labels its pass makes a round)
 rather than seconds, so that the cuts, and the search after them, are the same on any
@@ -47,8 +47,8 @@ machine. One trial round comes first, at the ``CUT_TRY``-th node; the rounds go 
 where it closes ``TRIAL_GAIN`` of the gap (many flows through one pool of models), else the
 schedule stands. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
 Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead (each round with
-the violated cliques (6)), separated at the root (:func:`.flow_cuts.gmi_cuts`) -- and smaller one-flow ones too once their search is
-still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
+the violated cliques (6)), separated at the root (:func:`.flow_cuts.gmi_cuts`) -- and
+smaller one-flow ones too once their search is still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
 covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
 needs (1)), and components of several flows whose search's bound is flat at their
 ``GMI_STALLED_SEVERAL``-th node or a doubling of it (``GMI_FLAT``; (2) is switched off there);
@@ -146,8 +146,8 @@ rejects and one it accepts, the roundings keep landing on rejected fixings; afte
 ``JUDGE_STALL`` search nodes without a better incumbent (:meth:`LPSearch.judge_stall`) the
 leaves take the widened budgets alone (the cuts kept), and ``JUDGE_RESTART`` nodes later the
 component is searched again without judging or cuts (where the rule met a no-good: else this
-search is that one already); the widened optimum that either
-search answers goes back to the enumeration as before. The copy split
+search is that one already); the widened optimum that either search answers goes back to
+the enumeration as before. The copy split
 (:meth:`LPSearch.hand_over`) is blind to the cuts: judging stops there (the leaves from then
 on valued by the widened budgets, the rule's rejections forgotten:
 :meth:`.search._Exact.stop_judging`). A judged search whose fastest candidates break the
@@ -915,8 +915,7 @@ def cost_grain(costs: np.ndarray) -> float:
 def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
     """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`), each with the violated cliques
     (6) (:func:`.flow_cuts.clique_cuts`), at the root's LP (``ub``: the root's bounds, so
-    the cuts are global), until none is violated, a round raises the LP
-    value by less than ``GMI_STALL`` of what the rounds before raised it, the deadline
+    the cuts are global), until none is violated, a round raises the LP value by less than ``GMI_STALL`` of what the rounds before raised it, the deadline
     ``stop`` (``perf_counter`` seconds; None: none), or ``GMI_ROUNDS`` rounds; then the cuts
     with a zero dual are dropped. Returns the last
     (λ, duals), or None when HiGHS reports no optimum. Shared by :class:`LPSearch` and the
@@ -1070,8 +1069,8 @@ class LPSearch:
         the rule has met a no-good by the stall: where it rejected nothing, no rule's cut is
         in and no leaf was valued otherwise, so this search is already the one a restart
         would run, node for node but for the copy split's races (which wait for judging to
-        stop), and goes on (vsp 200 default_rng(15): 4,464 nodes twice, 16.1 s, before). Judging
-        on where the stall is the bound's rather than the rule's was tried too (a long-paths
+        stop), and goes on (vsp 200 default_rng(15): 4,464 nodes twice, 16.1 s, before).
+        Judging on where the stall is the bound's rather than the rule's was tried too (a long-paths
         14x8x16 draw: 10 s before handing back anyway)."""
         best = self.exact.best
         if best < self.judged_best:
@@ -1265,8 +1264,7 @@ class LPSearch:
 
     def separate(self, ub: np.ndarray, sol: tuple, trial: bool = False) -> tuple | None:
         """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) and cliques (6)
-        (:func:`.flow_cuts.clique_cuts`) violated by the LP's λ,
-        each added to the LP (globally: they hold for every choice meeting the budgets) and
+        (:func:`.flow_cuts.clique_cuts`) violated by the LP's λ, each added to the LP (globally: they hold for every choice meeting the budgets) and
         the LP solved again, until none is found, the LP value stalls, ``MAX_CUTS`` are in,
         or the rounds have spent their budget (``trial``: also when the first round closes
         less than ``TRIAL_GAIN`` of the gap left to the incumbent). Returns the last

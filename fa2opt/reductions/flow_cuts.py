@@ -310,11 +310,11 @@ def clique_cuts(lat: np.ndarray, ptr: np.ndarray, room: np.ndarray, lam: np.ndar
     which conflicts with the most): from each of the ``CLIQUE_SEEDS`` heaviest not yet in a
     clique found (and whose weight with each other node's heaviest threshold in conflict
     with it could make a violated one), add the heaviest one in conflict with every one so
-    far (one per node); a
-    clique is kept where its weight exceeds 1 + ``VIOLATION``. Then it is extended by
-    weightless thresholds in conflict with all of it, and each threshold lowered while it
-    stays in conflict with the others (a larger left side: a stronger cut). O(P² + seeds ·
-    |C| · P + cuts · |C| · thresholds), P the thresholds of positive weight."""
+    far (one per node); a clique is kept where its weight exceeds 1 + ``VIOLATION``. Then it
+    is extended by the (weightless) thresholds of other nodes in conflict with all of it, and
+    each threshold lowered while it stays in conflict with the others (a larger left side: a
+    stronger cut). O(P² + seeds · |C| · P + cuts · |C| · thresholds), P the thresholds of
+    positive weight."""
     n = len(ptr) - 1
     fastest = np.minimum.reduceat(lat, ptr[:-1])
     owner = np.repeat(np.arange(n), np.diff(ptr))
@@ -363,7 +363,7 @@ def clique_cuts(lat: np.ndarray, ptr: np.ndarray, room: np.ndarray, lam: np.ndar
         ok = np.ones(tv.size, dtype=bool)
         for v, e in chosen.items():
             ok &= (te + e > room[tv, v]) & (tv != v)
-        while ok.any():  # the weightless thresholds in conflict with the whole clique
+        while ok.any():  # other nodes' thresholds in conflict with the whole clique
             nxt = int(np.argmax(ok))
             v, e = int(tv[nxt]), float(te[nxt])
             chosen[v] = e
