@@ -48,16 +48,17 @@ where it closes ``TRIAL_GAIN`` of the gap (many flows through one pool of models
 schedule stands. Components of at least ``GMI_MIN_COUPLING`` coupling nodes get
 Gomory mixed-integer cuts (4) from the root LP's optimal tableau instead (each round with
 the violated cliques (6)), separated at the root (:func:`.flow_cuts.gmi_cuts`) -- and
-smaller one-flow ones too once their search is still open at its ``GMI_STALLED``-th node (then at that node, at the root's LP, on top of any
-covers and instead of the later ones; not where the one-flow-exact bound (2) is kept, which
-needs (1)), and components of several flows whose search's bound is flat at their
-``GMI_STALLED_SEVERAL``-th node or a doubling of it (``GMI_FLAT``; (2) is switched off there);
-they have finish-time columns, which (1)'s flows cannot
-price, so the bound is then the general Lagrangian relaxation (5) of every row but the
-convexity rows, at the LP's duals clipped to their sign, over λ in each node's simplex and
-each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a formula valid for
-any multipliers, computed in the same form as (1) (a value per candidate and a constant), so
-reduced-cost fixing, the children's keys and the fixing bound use it unchanged.
+smaller one-flow ones too once their search is still open at its ``GMI_STALLED``-th node
+(then at that node, at the root's LP, on top of any covers and instead of the later ones;
+not where the one-flow-exact bound (2) is kept, which needs (1)), and components of
+several flows whose search's bound is flat at their ``GMI_STALLED_SEVERAL``-th node or a
+doubling of it (``GMI_FLAT``; (2) is switched off there); they have finish-time columns,
+which (1)'s flows cannot price, so the bound is then the general Lagrangian relaxation (5)
+of every row but the convexity rows, at the LP's duals clipped to their sign, over λ in each
+node's simplex and each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a
+formula valid for any multipliers, computed in the same form as (1) (a value per candidate
+and a constant), so reduced-cost fixing, the children's keys and the fixing bound use it
+unchanged.
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
@@ -772,6 +773,12 @@ class FlowLP:
                                                         self.widened_budgets(1.0)),)
         return self._conflicts[0]
 
+    def cliques(self, lam: np.ndarray, most: int = 100) -> list[tuple[list[int], float]]:
+        """The cliques (6) violated at ``lam`` (:func:`.flow_cuts.clique_cuts` over
+        :meth:`conflicts`; none where no table is made)."""
+        room = self.conflicts()
+        return [] if room is None else flow_cuts.clique_cuts(self.lat, self.ptr, room, lam, most)
+
     def widened_budgets(self, sign: float) -> np.ndarray:
         """Each flow's budget moved by ``sign`` times the spec's float margin of its
         plan's terms (+1: widened, so that propagation and covers drop no fitting row; −1:
@@ -914,19 +921,18 @@ def cost_grain(costs: np.ndarray) -> float:
 
 def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
     """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`), each with the violated cliques
-    (6) (:func:`.flow_cuts.clique_cuts`), at the root's LP (``ub``: the root's bounds, so
-    the cuts are global), until none is violated, a round raises the LP value by less than ``GMI_STALL`` of what the rounds before raised it, the deadline
-    ``stop`` (``perf_counter`` seconds; None: none), or ``GMI_ROUNDS`` rounds; then the cuts
-    with a zero dual are dropped. Returns the last
-    (λ, duals), or None when HiGHS reports no optimum. Shared by :class:`LPSearch` and the
+    (6) (:meth:`FlowLP.cliques`), at the root's LP (``ub``: the root's bounds, so
+    the cuts are global), until none is violated, a round raises the LP value by less than
+    ``GMI_STALL`` of what the rounds before raised it, the deadline ``stop``
+    (``perf_counter`` seconds; None: none), or ``GMI_ROUNDS`` rounds; then the cuts with a
+    zero dual are dropped. Returns the last (λ, duals), or None when HiGHS reports no
+    optimum. Shared by :class:`LPSearch` and the
     extensions' LP search (:mod:`fa2opt.extensions.lp_search`)."""
     first = lp.value
-    room = lp.conflicts()
     for _ in range(GMI_ROUNDS):
         if stop is not None and time.perf_counter() > stop:
             break
-        cliques = ([] if room is None else
-                   flow_cuts.clique_cuts(lp.lat, lp.ptr, room, sol[0], GMI_PER_ROUND))
+        cliques = lp.cliques(sol[0], GMI_PER_ROUND)
         cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND, stop)
         if not cuts and not cliques:
             break
@@ -1264,11 +1270,12 @@ class LPSearch:
 
     def separate(self, ub: np.ndarray, sol: tuple, trial: bool = False) -> tuple | None:
         """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) and cliques (6)
-        (:func:`.flow_cuts.clique_cuts`) violated by the LP's λ, each added to the LP (globally: they hold for every choice meeting the budgets) and
-        the LP solved again, until none is found, the LP value stalls, ``MAX_CUTS`` are in,
-        or the rounds have spent their budget (``trial``: also when the first round closes
-        less than ``TRIAL_GAIN`` of the gap left to the incumbent). Returns the last
-        (λ, duals), or None when HiGHS reports no optimum."""
+        (:meth:`FlowLP.cliques`) violated by the LP's λ, each added to the LP (globally:
+        they hold for every choice meeting the budgets) and the LP solved again, until none
+        is found, the LP value stalls, ``MAX_CUTS`` are in, or the rounds have spent their
+        budget (``trial``: also when the first round closes less than ``TRIAL_GAIN`` of the
+        gap left to the incumbent). Returns the last (λ, duals), or None when HiGHS reports
+        no optimum."""
         lp = self.lp
         if sol is None:
             return None
@@ -1288,9 +1295,7 @@ class LPSearch:
                                               max_labels=TRIAL_WORK * lp.work if trial and r == 0
                                               else math.inf)
             spent += last
-            room = lp.conflicts()
-            if room is not None:
-                cuts += flow_cuts.clique_cuts(lp.lat, lp.ptr, room, sol[0])
+            cuts += lp.cliques(sol[0])
             if not cuts:
                 break
             before = lp.value
