@@ -92,6 +92,7 @@ from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import Problem
 from ..reductions import flow_bound
 from ..reductions.flow_bound import FlowLP, cost_grain
+from ..reductions.pruning import latency_limits
 from ..reductions import residues
 from ..reductions.search import PRUNE_TOL
 from .leaf import BudgetArrays, Leaf
@@ -214,7 +215,11 @@ class BudgetLP:
         dropped, (1) at (y, μ) is ``g = Σ_v min_k (Y_v L_vk + Σ_b μ_b use_bvk) + Σ_f (Σ_e
         y_fe d_e − |y_f| B_f) − Σ_b μ_b limit''_b``, and (1) at t·(y, μ) is at least
         ``Σ_v min_k c_vk + t·g``; g > 0 (beyond rounding) makes the bound unbounded as
-        t → ∞. Both signs of the ray are tried (any one that passes is a proof)."""
+        t → ∞. Both signs of the ray are tried (any one that passes is a proof), each in
+        (1)'s form and in (5)'s (every row at its clipped multiplier: (1)'s conservative
+        flows lost the path rows of a ray that (5) keeps -- the 10×10 lattice #0 with a
+        capacity, its rows within their latency limits: 6,779 subproblems instead of the
+        root's proof)."""
         lp = self.lp
         try:
             _, has, ray = lp.lp.getDualRay()
@@ -224,13 +229,14 @@ class BudgetLP:
             return False
         ray = np.asarray(ray, dtype=float)
         for r in (ray, -ray):
-            Y, const, mu, shift = self.multipliers(r)
-            _, mins = self.columns(Y, mu, ub, costs=False, shift=shift)
-            lim = self.budget_term(mu, shift)
-            gap = float(mins.sum()) + const - lim
-            mag = float(np.abs(mins).sum()) + abs(const) + abs(lim)
-            if gap > 1e-9 * mag:
-                return True
+            for general in {self.lp.general, True}:
+                Y, const, mu, shift = self.multipliers(r, general)
+                _, mins = self.columns(Y, mu, ub, costs=False, shift=shift)
+                lim = self.budget_term(mu, shift)
+                gap = float(mins.sum()) + const - lim
+                mag = float(np.abs(mins).sum()) + abs(const) + abs(lim)
+                if gap > 1e-9 * mag:
+                    return True
         return False
 
     def bound(self, duals: np.ndarray | None, ub: np.ndarray, parent: tuple | None
@@ -255,15 +261,17 @@ class BudgetLP:
         constant holds it already (:meth:`multipliers`)."""
         return 0.0 if shift is not None else float(np.dot(mu, self.limits))
 
-    def multipliers(self, duals: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray | None]:
+    def multipliers(self, duals: np.ndarray, general: bool | None = None
+                    ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray | None]:
         """(Y, const, μ, shift) from row duals (or a dual ray). Without GMI cuts: (1)'s flows'
         weights and constant (:meth:`FlowLP.flow_weights`), the budgets' μ ≥ 0 and no shift.
         With them (``lp.general``): the bound (5) of :meth:`FlowLP.lagrange_weights`, which
         relaxes every row but the convexity rows -- the budget rows among them, at the same
         μ_b = max(0, −dual): their μ_b·use_b is in the shift and −μ_b·limit''_b in the
-        constant -- so Y = 0 and μ is kept only for the roundings' keys."""
+        constant -- so Y = 0 and μ is kept only for the roundings' keys. ``general``: (5)
+        even before any GMI cut (None: as the LP is)."""
         mu = np.maximum(-duals[self.n_rows_base:self.n_rows_base + len(self.use)], 0.0)
-        if self.lp.general:
+        if self.lp.general if general is None else general:
             Y, const, _, shift = self.lp.lagrange_weights(duals)
             return Y, const, mu, shift
         Y, const = self.lp.flow_weights(duals)
@@ -425,7 +433,10 @@ class _Search:
         """The per-row budget bounds (a row that breaks a budget with every other node at
         its least use leaves; compared with a margin over the sums' rounding, as
         :func:`.leaf.tighten`), then the exact tests: every budget at its least use (in its
-        summation order), the SLAs at the fastest allowed rows. None: no choice left."""
+        summation order), the SLAs at the fastest allowed rows; then the latency limits
+        (:func:`~fa2opt.reductions.pruning.latency_limits`) at the fastest allowed rows: a
+        row that breaks a flow's widened budget with every other node at its fastest allowed
+        row leaves. None: no choice left."""
         owner = self.lp.owner
         for (u, nodes, limit), inside in zip(self.bud, self.inside):
             low = np.minimum.reduceat(np.where(m, u, INF), self.starts)
@@ -446,7 +457,10 @@ class _Search:
         first = np.minimum.reduceat(np.where(m, np.arange(len(m)), len(m)), self.starts)
         if not self.problem.meets_slas(self.choice(first)):
             return None
-        return m
+        # the latency limits at the subproblem's fastest rows (columns are in table order)
+        limit = latency_limits(self.problem, dict(zip(self.lp.nodes, self.lp.lat[first].tolist())))
+        m = m & (self.lp.lat <= np.asarray([limit[v] for v in self.lp.nodes])[owner])
+        return m if self.count(m).all() else None
 
     # -- the steps of a subproblem -------------------------------------------------------
     def roundings(self, lam: np.ndarray, mu: np.ndarray, m: np.ndarray, improve: bool) -> None:

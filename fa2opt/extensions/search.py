@@ -83,7 +83,8 @@ from ..edge import orthant_partition, partition
 from ..problem import Problem
 from ..tables import NodeTable
 from . import Budget, lp_search
-from .leaf import FLAT_CHOICES, BudgetArrays, Leaf, choices, tighten, undominated
+from .leaf import (FLAT_CHOICES, BudgetArrays, Leaf, choices, tighten, undominated,
+                   within_limits)
 
 Choice = dict[str, int]
 # an exact base solver: problem → (status, choice or None, lower bound or None)
@@ -324,8 +325,8 @@ def branch_and_bound(problem: Problem, budgets: Sequence[Budget], exact: Exact,
                 a_z, b_z = a_w, b_w
         return True
 
-    full = {v: np.arange(len(t)) for v, t in problem.tables.items()} if allowed is None \
-        else dict(allowed)
+    full = within_limits(problem, {v: np.arange(len(t)) for v, t in problem.tables.items()}
+                         if allowed is None else allowed)
     if any(len(a) == 0 for a in full.values()):
         return Result("infeasible", None, None, stats)
     use_lp = LP_SEARCH and bool(lists) and choices(full, order) > LEAF_CHOICES \

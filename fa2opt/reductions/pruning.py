@@ -132,12 +132,15 @@ def front_rows(latency: Sequence[float], cost: Sequence[float], max_latency: flo
     return kl, kc, keep
 
 
-def latency_limits(problem: Problem) -> dict[str, float]:
+def latency_limits(problem: Problem, fast: Mapping[str, float] | None = None) -> dict[str, float]:
     """Per node, the largest latency L_k any feasible choice can give it: the minimum over
     its flows f of ``S_f + tol - (through_f(v) - L_v^fast)`` (others at their fastest).
-    Nodes in no flow get +inf. O(V + E) per flow (one forward and one backward pass)."""
-    fast = {v: float(t.latency_ms[0]) if len(t) else 0.0 for v, t in problem.tables.items()}
-    return _limits(problem.flows, fast)
+    Nodes in no flow get +inf. ``fast``: each node's fastest latency where a subproblem
+    allows only some rows (default: each table's fastest). O(V + E) per flow (one forward
+    and one backward pass)."""
+    if fast is None:
+        fast = {v: float(t.latency_ms[0]) if len(t) else 0.0 for v, t in problem.tables.items()}
+    return _limits(problem.flows, dict(fast))
 
 
 def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, float]:
