@@ -31,10 +31,12 @@ HAVE_MILP = "milp" in available_methods()
 
 # the LP search on every problem whose budgets bind; "lp" without the enumeration leaf (the
 # LP, roundings, branching, DP leaves and dual-ray proofs do all the work), "lp-leaf" with it,
-# "lp-first" with the root LP (and its infeasibility proof) before the plain DP
+# "lp-first" with the root LP (and its infeasibility proof) before the plain DP, "lp-covers"
+# with the root's cover rounds on one flow too
 FORCED = {"lp": dict(LP_MIN_NODES=0, LEAF_CHOICES=0),
           "lp-leaf": dict(LP_MIN_NODES=0, LEAF_CHOICES=8),
-          "lp-first": dict(LP_MIN_NODES=0, LEAF_CHOICES=0, LP_FIRST_NODES=0)}
+          "lp-first": dict(LP_MIN_NODES=0, LEAF_CHOICES=0, LP_FIRST_NODES=0),
+          "lp-covers": dict(LP_MIN_NODES=0, LEAF_CHOICES=0, COVER_MIN_FLOWS=0)}
 
 
 def forced(**values):

@@ -67,6 +67,18 @@ stay in the LP; from then on the bound is (5) of :meth:`FlowLP.lagrange_weights`
 relaxes every row but the convexity rows -- the budget rows at the same μ as (1) -- and is a
 lower bound for any sign-clipped multipliers (docs/fa2.md, "GMI cuts in the budget LP").
 
+**Latency limits and cover rounds** (issue 13, "pools with budgets"). The caller's rows
+are those within each node's latency limit (:func:`.leaf.within_limits`); per subproblem,
+after the exact tests, a row slower than its limit at the subproblem's fastest allowed rows
+(:func:`fa2opt.reductions.pruning.latency_limits`: it breaks a flow's widened budget with
+every other node at its fastest allowed row) leaves too -- the LP put weight on such rows
+before. On problems of at least ``COVER_MIN_FLOWS`` flows, the root's first LP gets rounds
+of the flow bound's path covers (3) and cliques (6) and of each budget row's covers (the
+row is a multiple-choice knapsack as a path is; :meth:`_Search.cover_rounds`), global cuts,
+then bound (5). Many-flows 12x10x60 #1 + capacity (120 nodes, 60 flows): root bound 1,051 →
+1,144 (limits) → 1,264 (covers) of 1,297 on the search's costs; a 60 s ``time_limit`` (20,000
+subproblems) → ~3 s (docs/fa2.md, "Pools with budgets").
+
 Exact: rows leave only by valid bounds or exact tests; leaves are exact (the enumeration,
 or the DP with the budgets constant); an LP that reports no optimum without a verified
 ray leaves the parent's bound and the subproblem is split. Empty heap: the incumbent is
@@ -90,7 +102,7 @@ import numpy as np
 from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import Problem
-from ..reductions import flow_bound
+from ..reductions import flow_bound, flow_cuts
 from ..reductions.flow_bound import FlowLP, cost_grain
 from ..reductions.pruning import latency_limits
 from ..reductions import residues
@@ -128,6 +140,12 @@ NUMBA_AFTER_S = 2.0
 GMI = True
 GMI_MIN_NODES = 0  # (every problem the LP search takes: it has LP_MIN_NODES nodes or more)
 GMI_AT = 128
+# rounds of path covers, budget covers and cliques at the root's first LP (_Search.
+# cover_rounds) on problems of at least COVER_MIN_FLOWS flows: many-flows 12x10x60 #1 +
+# capacity, root bound 1,144 -> 1,264 of 1,297 (the covers of the 60 flows' paths: most of
+# it); on one flow (random, lattice, vsp, ladder) they cost as much as they saved (docs/fa2.md)
+COVERS = True
+COVER_MIN_FLOWS = 2
 INF = math.inf
 
 
@@ -371,6 +389,15 @@ class _Search:
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
         self.residues = residues.split(lp.cost, lp.ptr)  # off the grain at a few nodes
         self.gmi = GMI and len(lp.nodes) >= GMI_MIN_NODES  # GMI rounds still to come
+        # the cover rounds at the root's first LP still to come
+        self.covers = COVERS and len(problem.flows) >= COVER_MIN_FLOWS
+        # per budget whose uses are all ≥ 0: its use per column, its nodes as a chain in the
+        # plan form of FlowLP.flows (what cover_cuts walks), and its row's limit''
+        self.budget_chains = [
+            (u, ([(i, 0 if j == 0 else -1, [] if j == 0 else [(j - 1, 0, 0.0)], -1,
+                   j == len(nodes) - 1) for j, i in enumerate(nodes)], 0.0), float(limit))
+            for (u, nodes, _), limit in zip(self.bud, blp.limits.tolist())
+            if nodes and (u >= 0).all()]
         self.root_ub: np.ndarray | None = None
 
     def separate(self, ub: np.ndarray, sol: tuple) -> tuple | None:
@@ -384,6 +411,47 @@ class _Search:
         sol = flow_bound.gmi_rounds(self.lp, ub, sol, self.deadline)
         self.stats["lp_gmi_rows"] = self.lp.lp.getNumRow() - self.lp.n_base_rows
         self.stats["lp_gmi_s"] = time.perf_counter() - t0
+        return sol
+
+    def cover_rounds(self, ub: np.ndarray, sol: tuple) -> tuple | None:
+        """Rounds of cuts at the root's first LP (``ub``: its bounds): the flow bound's path
+        covers (3) and cliques (6) (:func:`~fa2opt.reductions.flow_cuts.cover_cuts`,
+        :meth:`FlowLP.cliques`) and the covers of each budget row (the same ``cover_cuts``
+        over a chain of the budget's nodes, their uses as the lengths: a budget row is a
+        multiple-choice knapsack as a path is). Every cut is global (its fastest rows are
+        the LP's, whatever ``ub``). Each round is added to the LP (in (5)'s mode) and the LP
+        solved again, until none is violated, a round raises the value by less than
+        ``GMI_STALL`` of what the rounds before raised it, ``MAX_CUTS`` are in or the
+        deadline; then the slack ones are dropped. Returns the last (λ, duals), or None
+        when HiGHS reports no optimum."""
+        lp = self.lp
+        widened = lp.widened_budgets(1.0)
+        first, added = lp.value, 0
+        for _ in range(flow_cuts.MAX_ROUNDS):
+            if added >= flow_cuts.MAX_CUTS or (
+                    self.deadline is not None and time.perf_counter() > self.deadline):
+                break
+            lam = sol[0]
+            cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, widened, lam)[0]
+            for u, chain, limit in self.budget_chains:
+                cuts += flow_cuts.cover_cuts(u, lp.ptr, [chain], np.asarray([limit]), lam)[0]
+            cuts += lp.cliques(lam)
+            if not cuts:
+                break
+            before = lp.value
+            lp.add_cuts(cuts, general=True)
+            added += len(cuts)
+            sol = lp.solve(ub)
+            if sol is None:
+                return None
+            if lp.value - before < flow_bound.GMI_STALL * max(lp.value - first,
+                                                              1e-9 * max(1.0, abs(first))):
+                break  # (as gmi_rounds: a round that adds little to what the rounds gained)
+        if added:
+            lp.drop_slack_rows(sol[1])
+            sol = lp.solve(ub)
+        self.stats["lp_cover_rows"] = added
+        self.stats["lp_cover_gain"] = (lp.value - first) if sol is not None else None
         return sol
 
     def evaluate(self, lat: np.ndarray):
@@ -720,6 +788,9 @@ class _Search:
                 if root is not None:
                     self.separate(self.root_ub, root)
             sol = lp.solve(ub)
+            if self.covers and sol is not None:  # the root's first LP
+                self.covers = False
+                sol = self.cover_rounds(ub, sol)
             lam, duals = (sol if sol is not None else (None, None))
             if sol is None and self.blp.infeasible(ub):
                 stats["lp_farkas"] = stats.get("lp_farkas", 0) + 1

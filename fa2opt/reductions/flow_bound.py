@@ -663,13 +663,16 @@ class FlowLP:
         optimum): for choosing a branch only, never as a bound."""
         return self.lp.getInfo().objective_function_value if self._run(ub) else INF
 
-    def add_cuts(self, cuts: list[tuple[list[int], float]], kept: bool = False) -> None:
+    def add_cuts(self, cuts: list[tuple[list[int], float]], kept: bool = False,
+                 general: bool = False) -> None:
         """Add cover cuts (3) of :mod:`.flow_cuts` (each: its λ columns, all coefficient 1,
         and its right side) as rows ``Σ λ ≤ rhs`` of the LP; ``kept``: never dropped as
-        slack (:meth:`drop_slack_cuts`: a dropped cover is separated again, these are not)."""
+        slack (:meth:`drop_slack_cuts`: a dropped cover is separated again, these are not);
+        ``general``: in (5)'s mode even before any GMI cut (the extensions' LP, whose
+        bound (1) has no part for cuts)."""
         if not cuts:
             return
-        if self.general:  # (5)'s mode reads every row from HiGHS: the same rows, as ≥
+        if self.general or general:  # (5)'s mode reads every row from HiGHS: the same rows, as ≥
             self.add_general_cuts([(np.asarray(c, dtype=np.int64), -np.ones(len(c)), -r)
                                    for c, r in cuts], kept)
             return
