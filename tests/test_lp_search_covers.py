@@ -8,7 +8,6 @@ the search without them ran out of time closes."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -16,46 +15,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fa2opt.extensions.lp_search as lp_search
-import fa2opt.extensions.search as search
 from fa2opt import available_methods, solve, verify
-from fa2opt.extensions import budget_use
-from fa2opt.extensions.leaf import BudgetArrays, Leaf, within_limits
+from fa2opt.extensions.leaf import within_limits
 from fa2opt.reductions import flow_cuts
 from fa2opt.verify import matches
 
-from test_extension_search import _subproblem
 from test_extensions import extended
+from test_flow_cuts import _points
+from test_lp_search_branching import _search
 from test_lp_search import binding
+from test_lp_search_gmi import _feasible, _subproblem_in_flows
 
 HAVE_MILP = "milp" in available_methods()
-
-
-def _feasible(sub, moved, allowed) -> list[dict[str, int]]:
-    """Every choice of the subproblem that meets the SLAs and the budgets."""
-    order = list(sub.tables)
-    out = []
-    for pick in itertools.product(*(allowed[v].tolist() for v in order)):
-        x = dict(zip(order, pick))
-        if sub.meets_slas(x) and all(budget_use(b, x) <= b.limit for b in moved):
-            out.append(x)
-    return out
-
-
-def _search(sub, moved, allowed) -> lp_search._Search:
-    arrays = [BudgetArrays(b.nodes, b.use, b.limit) for b in moved]
-    limits = [search.effective_limit(b) for b in moved]
-    return lp_search._Search(sub, arrays, limits, allowed, [math.inf, None], lambda x: None,
-                             lambda allow: None, Leaf(sub, arrays, limits), None, {}, 0)
 
 
 def _drawn(inst, data):
     """A random subproblem of ``inst`` (None where it has no budget or a node in no flow)
     and every choice of it that meets the SLAs and budgets."""
-    sub, moved, allowed = _subproblem(inst, data)
-    if not moved or not all(v in {u for g in sub.flows for u in g.nodes} for v in sub.tables):
-        return None
-    return sub, moved, allowed, _feasible(sub, moved, allowed)
+    got = _subproblem_in_flows(inst, data)
+    return None if got is None else (*got, _feasible(*got))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -89,13 +67,8 @@ def test_budget_covers_hold_for_every_feasible_choice(inst, data) -> None:
     sub, moved, allowed, feasible = drawn
     s = _search(sub, moved, allowed)
     cols = [np.asarray([s.blp.col[v][x[v]] for v in s.lp.nodes]) for x in feasible]
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
-    sol = s.lp.solve(np.ones(s.lp.n_lam))
-    points = [] if sol is None else [sol[0]]
-    for _ in range(4):
-        x = rng.exponential(1.0, s.lp.n_lam) * (rng.random(s.lp.n_lam) < 0.6) + 1e-9
-        points.append(x / np.add.reduceat(x, s.lp.ptr[:-1])[s.lp.owner])
-    for lam in points:
+    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+    for lam in _points(s.lp, s.lp.solve(np.ones(s.lp.n_lam)), seed):
         for u, chain, limit in s.budget_chains:
             for cut, rhs in flow_cuts.cover_cuts(u, s.lp.ptr, [chain], np.asarray([limit]),
                                                  lam)[0]:
