@@ -128,3 +128,20 @@ def test_an_infeasible_capacity_is_proven_at_the_root() -> None:
     assert fa2.extra.get("lp_farkas") == 1 and "lp_nodes" not in fa2.extra, fa2.extra
     if HAVE_MILP:
         assert solve(inst, "milp", time_limit=60).status == "infeasible"
+
+
+def test_the_cached_rows_follow_every_row_change() -> None:
+    """FlowLP.rows() (what (5)'s form of the ray check reads, also before any general cut)
+    is read again after cuts are added or dropped in (1)'s mode: a stale copy would pair
+    a ray's entries with the wrong rows."""
+    from test_flow_bound import drawn_instance
+    from test_flow_cuts import _enumerable_search
+
+    got = next(g for g in (_enumerable_search(drawn_instance(seed, False, max_nodes=6))
+                           for seed in range(50)) if g is not None)
+    lp = got[1].lp
+    n = lp.rows()[1].size
+    lp.add_cuts([([0], 0.0), ([1], 1.0)])
+    assert lp.rows()[1].size == n + 2
+    lp.drop_slack_cuts(np.zeros(lp.lp.getNumRow()))  # every cut slack
+    assert lp.rows()[1].size == n

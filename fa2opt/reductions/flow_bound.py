@@ -688,6 +688,8 @@ class FlowLP:
         self.cut_row = np.concatenate([self.cut_row, np.repeat(np.arange(first, first + len(cuts)), lens)])
         self.cut_rhs = np.concatenate([self.cut_rhs, rhs])
         self.cut_kept = np.concatenate([self.cut_kept, np.full(len(cuts), kept)])
+        self._rows = None  # (read again by lagrange_weights: the extensions' ray check reads
+        # them before any general cut)
 
     def drop_slack_cuts(self, duals: np.ndarray) -> None:
         """Remove the cuts whose multiplier π is 0 at ``duals`` (not binding: they only make
@@ -703,6 +705,7 @@ class FlowLP:
         entry = keep[self.cut_row]
         self.cut_idx, self.cut_row = self.cut_idx[entry], renum[self.cut_row[entry]]
         self.cut_rhs, self.cut_kept = self.cut_rhs[keep], self.cut_kept[keep]
+        self._rows = None
 
     def flow_weights(self, duals: np.ndarray, per_flow: bool = False) -> tuple:
         """Exactly conservative flows y_f from the LP's row duals (one pass down every flow in
