@@ -145,3 +145,22 @@ def test_the_cached_rows_follow_every_row_change() -> None:
     assert lp.rows()[1].size == n + 2
     lp.drop_slack_cuts(np.zeros(lp.lp.getNumRow()))  # every cut slack
     assert lp.rows()[1].size == n
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
+@pytest.mark.parametrize("family,size,seed,which", [
+    ("shared", (20, 3), 1, "accuracy"), ("shared", (20, 3), 1, "capacity"),
+    ("shared", (20, 3), 2, "accuracy"), ("long-paths", (12, 8, 10), 2, "capacity"),
+    ("many-flows", (8, 6, 30), 0, "accuracy"), ("many-flows", (8, 6, 30), 2, "accuracy")])
+def test_rows_fixed_at_the_root_keep_the_optimum(family, size, seed, which) -> None:
+    """Draws where the root's reduced-cost fixing (``fix_at_root``) removes rows for every
+    subproblem: fa2 still equals the MILP."""
+    from fa2opt.extensions.realistic import extended as with_set
+    from fa2opt.generate import FAMILIES
+
+    inst = with_set(FAMILIES[family].generator(np.random.default_rng(seed), *size), which)
+    fa2 = solve(inst, "fa2", time_limit=20)
+    assert fa2.status == "optimal" and verify(inst, fa2).ok, (fa2.status, fa2.extra)
+    assert fa2.extra.get("lp_root_fixed", 0) > 0, fa2.extra
+    milp = solve(inst, "milp", time_limit=60)
+    assert milp.status == "optimal" and matches(fa2, milp), (fa2.cost, milp.cost)

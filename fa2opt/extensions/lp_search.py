@@ -146,6 +146,10 @@ GMI_AT = 128
 # it); on one flow (random, lattice, vsp, ladder) they cost as much as they saved (docs/fa2.md)
 COVERS = True
 COVER_MIN_FLOWS = 2
+# reduced-cost fixing at the root's multipliers for every subproblem, at each better
+# incumbent (_Search.fix_at_root): many-flows 12x10x60 #3 + accuracy 3,633 -> ~670
+# subproblems, ladder(100) #2 + accuracy 7,561 -> ~5,800 (docs/fa2.md)
+ROOT_FIXING = True
 INF = math.inf
 
 
@@ -399,6 +403,11 @@ class _Search:
             for (u, nodes, _), limit in zip(self.bud, blp.limits.tolist())
             if nodes and (u >= 0).all()]
         self.root_ub: np.ndarray | None = None
+        # the rows that may still be in a choice better than the incumbent (fix_at_root), and
+        # the root's (weights, least weight per node, bound, budgets' allowance) they are
+        # judged by
+        self.keep = np.ones(lp.n_lam, dtype=bool)
+        self.root_fix: tuple | None = None
 
     def separate(self, ub: np.ndarray, sol: tuple) -> tuple | None:
         """GMI rounds (4) at the root (:func:`~fa2opt.reductions.flow_bound.gmi_rounds`;
@@ -453,6 +462,36 @@ class _Search:
         self.stats["lp_cover_rows"] = added
         self.stats["lp_cover_gain"] = (lp.value - first) if sol is not None else None
         return sol
+
+    def root_multipliers(self, duals: np.ndarray) -> tuple:
+        """``root_fix`` from the root's duals: (1) or (5) at them over the root's rows."""
+        lb, w, mins, mult = self.blp.bound(duals, self.root_ub, None)
+        return w, mins, lb, self.budget_extra(mult[2])
+
+    def budget_extra(self, mu: np.ndarray) -> np.ndarray:
+        """The budgets' μ·|use| per column, 4 times: what reduced-cost fixing adds to a
+        value's rounding allowance (:meth:`FlowLP.reduced_slack`)."""
+        return 4.0 * sum((x * np.abs(u) for x, u in zip(mu.tolist(), self.blp.use) if x > 0),
+                         np.zeros(self.lp.n_lam))
+
+    def fix_at_root(self) -> bool:
+        """Reduced-cost fixing at the root's multipliers (``root_fix``: each column's weight,
+        each node's least, the bound, the budgets' allowance) against the incumbent, for
+        every subproblem: a row whose forced bound reaches the incumbent (less ``tol``) is in
+        no better choice of the root, so in none of any subproblem's (HiGHS fixes at its
+        root likewise before it restarts). Rows only leave ``keep``; False when a node has
+        none left: no choice beats the incumbent."""
+        lp = self.lp
+        w, mins, own, extra = self.root_fix
+        top = self.best[0] - self.tol()
+        if self.residues is not None:
+            top = residues.threshold(self.residues, top, self.root_ub)
+        keep = self.keep & (w - mins[lp.owner] - lp.reduced_slack(w, mins, extra) < top - own)
+        if not self.count(keep).all():
+            return False
+        self.stats["lp_root_fixed"] = int((~keep).sum())
+        self.keep = keep
+        return True
 
     def evaluate(self, lat: np.ndarray):
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
@@ -751,6 +790,7 @@ class _Search:
         tick = 1
         timed_out = False
         every, next_improve = IMPROVE_EVERY, IMPROVE_EVERY  # the local search's schedule
+        fixed_at = INF  # the incumbent fix_at_root last judged by
         while heap:
             parent_lb, _, m, parent = heapq.heappop(heap)
             if parent_lb >= best[0] - self.tol():
@@ -760,7 +800,11 @@ class _Search:
                 timed_out = True
                 break
             stats["lp_nodes"] = stats.get("lp_nodes", 0) + 1
-            m = self.tighten(m)
+            if ROOT_FIXING and self.root_fix is not None and best[0] < fixed_at:
+                fixed_at = best[0]
+                if not self.fix_at_root():
+                    break  # no row of some node can be in a better choice: the incumbent is optimal
+            m = self.tighten(m & self.keep)
             if m is None:
                 continue
             cnt = self.count(m)
@@ -786,7 +830,10 @@ class _Search:
                 self.gmi = False  # once
                 root = lp.solve(self.root_ub)
                 if root is not None:
-                    self.separate(self.root_ub, root)
+                    root = self.separate(self.root_ub, root)
+                if root is not None:  # the root's bound with the cuts: judge the rows again
+                    self.root_fix = self.root_multipliers(root[1])
+                    fixed_at = INF
             sol = lp.solve(ub)
             if self.covers and sol is not None:  # the root's first LP
                 self.covers = False
@@ -797,6 +844,8 @@ class _Search:
                 continue  # proven: no choice of this subproblem meets the SLAs and budgets
             lb, w, mins, mult = self.blp.bound(duals, ub, parent)
             own, lb = lb, max(lb, parent_lb)  # fixing needs the bound of these multipliers
+            if self.root_fix is None and duals is not None and ub is self.root_ub:
+                self.root_fix = (w, mins, own, self.budget_extra(mult[2]))
             if "lp_root_bound" not in stats:
                 stats["lp_root_bound"] = lb
             if lam is not None:
@@ -815,8 +864,7 @@ class _Search:
             if math.isfinite(best[0]):  # reduced-cost fixing
                 if self.residues is not None:
                     top = residues.threshold(self.residues, top, ub)
-                extra = 4.0 * sum((x * np.abs(u) for x, u in zip(mult[2].tolist(), self.blp.use)
-                                   if x > 0), np.zeros(lp.n_lam))  # the budgets' μ·use
+                extra = self.budget_extra(mult[2])
                 keep = m & (w - mins[lp.owner] - lp.reduced_slack(w, mins, extra) < top - own)
                 if not self.count(keep).all():
                     continue
