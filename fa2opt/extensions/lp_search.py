@@ -404,8 +404,7 @@ class _Search:
             if nodes and (u >= 0).all()]
         self.root_ub: np.ndarray | None = None
         # the rows that may still be in a choice better than the incumbent (fix_at_root), and
-        # the root's (weights, least weight per node, bound, budgets' allowance) they are
-        # judged by
+        # the root's (weights, least weight per node, bound, budgets' μ) they are judged by
         self.keep = np.ones(lp.n_lam, dtype=bool)
         self.root_fix: tuple | None = None
 
@@ -466,27 +465,32 @@ class _Search:
     def root_multipliers(self, duals: np.ndarray) -> tuple:
         """``root_fix`` from the root's duals: (1) or (5) at them over the root's rows."""
         lb, w, mins, mult = self.blp.bound(duals, self.root_ub, None)
-        return w, mins, lb, self.budget_extra(mult[2])
+        return w, mins, lb, mult[2]
 
-    def budget_extra(self, mu: np.ndarray) -> np.ndarray:
-        """The budgets' μ·|use| per column, 4 times: what reduced-cost fixing adds to a
-        value's rounding allowance (:meth:`FlowLP.reduced_slack`)."""
-        return 4.0 * sum((x * np.abs(u) for x, u in zip(mu.tolist(), self.blp.use) if x > 0),
-                         np.zeros(self.lp.n_lam))
+    def unfixed(self, w: np.ndarray, mins: np.ndarray, own: float, mu: np.ndarray,
+                ub: np.ndarray) -> np.ndarray:
+        """Reduced-cost fixing at multipliers whose bound is ``own`` (``w``: each column's
+        weight, ``mins``: each node's least, ``mu``: the budgets' multipliers) over the
+        subproblem ``ub``: per column, whether its forced bound ``own + w − min`` (less the
+        rounding allowance, the budgets' 4·μ·|use| in it: :meth:`FlowLP.reduced_slack`) stays
+        below the incumbent less ``tol`` (the residues' threshold where the objectives are
+        on a grain but at a few nodes)."""
+        lp = self.lp
+        top = self.best[0] - self.tol()
+        if self.residues is not None:
+            top = residues.threshold(self.residues, top, ub)
+        extra = 4.0 * sum((x * np.abs(u) for x, u in zip(mu.tolist(), self.blp.use) if x > 0),
+                          np.zeros(lp.n_lam))
+        return w - mins[lp.owner] - lp.reduced_slack(w, mins, extra) < top - own
 
     def fix_at_root(self) -> bool:
-        """Reduced-cost fixing at the root's multipliers (``root_fix``: each column's weight,
-        each node's least, the bound, the budgets' allowance) against the incumbent, for
-        every subproblem: a row whose forced bound reaches the incumbent (less ``tol``) is in
+        """Reduced-cost fixing (:meth:`unfixed`) at the root's multipliers (``root_fix``: each
+        column's weight, each node's least, the bound, the budgets' μ) against the incumbent,
+        for every subproblem: a row whose forced bound reaches the incumbent (less ``tol``) is in
         no better choice of the root, so in none of any subproblem's (HiGHS fixes at its
         root likewise before it restarts). Rows only leave ``keep``; False when a node has
         none left: no choice beats the incumbent."""
-        lp = self.lp
-        w, mins, own, extra = self.root_fix
-        top = self.best[0] - self.tol()
-        if self.residues is not None:
-            top = residues.threshold(self.residues, top, self.root_ub)
-        keep = self.keep & (w - mins[lp.owner] - lp.reduced_slack(w, mins, extra) < top - own)
+        keep = self.keep & self.unfixed(*self.root_fix, self.root_ub)
         if not self.count(keep).all():
             return False
         self.stats["lp_root_fixed"] = int((~keep).sum())
@@ -845,7 +849,7 @@ class _Search:
             lb, w, mins, mult = self.blp.bound(duals, ub, parent)
             own, lb = lb, max(lb, parent_lb)  # fixing needs the bound of these multipliers
             if self.root_fix is None and duals is not None and ub is self.root_ub:
-                self.root_fix = (w, mins, own, self.budget_extra(mult[2]))
+                self.root_fix = (w, mins, own, mult[2])
             if "lp_root_bound" not in stats:
                 stats["lp_root_bound"] = lb
             if lam is not None:
@@ -862,10 +866,7 @@ class _Search:
             if lb >= top:
                 continue
             if math.isfinite(best[0]):  # reduced-cost fixing
-                if self.residues is not None:
-                    top = residues.threshold(self.residues, top, ub)
-                extra = self.budget_extra(mult[2])
-                keep = m & (w - mins[lp.owner] - lp.reduced_slack(w, mins, extra) < top - own)
+                keep = m & self.unfixed(w, mins, own, mult[2], ub)
                 if not self.count(keep).all():
                     continue
                 if (keep != m).any():  # rows left: the LP again on what remains
