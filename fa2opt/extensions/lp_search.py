@@ -427,37 +427,26 @@ class _Search:
         :meth:`FlowLP.cliques`) and the covers of each budget row (the same ``cover_cuts``
         over a chain of the budget's nodes, their uses as the lengths: a budget row is a
         multiple-choice knapsack as a path is). Every cut is global (its fastest rows are
-        the LP's, whatever ``ub``). Each round is added to the LP (in (5)'s mode) and the LP
-        solved again, until none is violated, a round raises the value by less than
-        ``GMI_STALL`` of what the rounds before raised it, ``MAX_CUTS`` are in or the
-        deadline; then the slack ones are dropped. Returns the last (λ, duals), or None
-        when HiGHS reports no optimum."""
+        the LP's, whatever ``ub``). The rounds are :func:`~fa2opt.reductions.flow_bound.
+        cut_rounds`' (each added in (5)'s mode; at most ``MAX_ROUNDS`` rounds and
+        ``MAX_CUTS`` cuts; the slack ones dropped after). Returns the last (λ, duals), or
+        None when HiGHS reports no optimum."""
         lp = self.lp
         widened = lp.widened_budgets(1.0)
         first, added = lp.value, 0
-        for _ in range(flow_cuts.MAX_ROUNDS):
-            if added >= flow_cuts.MAX_CUTS or (
-                    self.deadline is not None and time.perf_counter() > self.deadline):
-                break
-            lam = sol[0]
+
+        def separate(lam: np.ndarray) -> int:
+            nonlocal added
             cuts = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, widened, lam)[0]
             for u, chain, limit in self.budget_chains:
                 cuts += flow_cuts.cover_cuts(u, lp.ptr, [chain], np.asarray([limit]), lam)[0]
             cuts += lp.cliques(lam)
-            if not cuts:
-                break
-            before = lp.value
             lp.add_cuts(cuts, general=True)
             added += len(cuts)
-            sol = lp.solve(ub)
-            if sol is None:
-                return None
-            if lp.value - before < flow_bound.GMI_STALL * max(lp.value - first,
-                                                              1e-9 * max(1.0, abs(first))):
-                break  # (as gmi_rounds: a round that adds little to what the rounds gained)
-        if added:
-            lp.drop_slack_rows(sol[1])
-            sol = lp.solve(ub)
+            return len(cuts)
+
+        sol = flow_bound.cut_rounds(lp, ub, sol, separate, self.deadline, flow_cuts.MAX_ROUNDS,
+                                    flow_cuts.MAX_CUTS)
         self.stats["lp_cover_rows"] = added
         self.stats["lp_cover_gain"] = (lp.value - first) if sol is not None else None
         return sol

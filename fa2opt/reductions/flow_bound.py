@@ -172,6 +172,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -925,36 +926,49 @@ def cost_grain(costs: np.ndarray) -> float:
     return 0.0
 
 
-def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
-    """Rounds of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`), each with the violated cliques
-    (6) (:meth:`FlowLP.cliques`), at the root's LP (``ub``: the root's bounds, so
-    the cuts are global), until none is violated, a round raises the LP value by less than
-    ``GMI_STALL`` of what the rounds before raised it, the deadline ``stop``
-    (``perf_counter`` seconds; None: none), or ``GMI_ROUNDS`` rounds; then the cuts with a
-    zero dual are dropped. Returns the last (λ, duals), or None when HiGHS reports no
-    optimum. Shared by :class:`LPSearch` and the
-    extensions' LP search (:mod:`fa2opt.extensions.lp_search`)."""
-    first = lp.value
-    for _ in range(GMI_ROUNDS):
-        if stop is not None and time.perf_counter() > stop:
-            break
-        cliques = lp.cliques(sol[0], GMI_PER_ROUND)
-        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND, stop)
-        if not cuts and not cliques:
+def cut_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, separate: Callable[[np.ndarray], int],
+               stop: float | None, rounds: int, most: float = INF) -> tuple | None:
+    """Rounds of cuts at the root's LP (``ub``: the root's bounds, so the cuts are global):
+    ``separate(λ)`` adds the cuts it finds violated by λ to ``lp`` and returns how many;
+    the LP is solved again after each round, until a round finds none, raises the LP value
+    by less than ``GMI_STALL`` of what the rounds before raised it, ``most`` cuts are in,
+    the deadline ``stop`` (``perf_counter`` seconds; None: none) or ``rounds`` rounds; then,
+    in (5)'s mode, the cuts with a zero dual are dropped. Returns the last (λ, duals), or
+    None when HiGHS reports no optimum. The loop of :func:`gmi_rounds` and of the
+    extensions' cover rounds (:meth:`fa2opt.extensions.lp_search._Search.cover_rounds`)."""
+    first, added = lp.value, 0
+    for _ in range(rounds):
+        if added >= most or (stop is not None and time.perf_counter() > stop):
             break
         before = lp.value
-        lp.add_cuts(cliques)
-        lp.add_general_cuts(cuts)
+        found = separate(sol[0])
+        if not found:
+            break
+        added += found
         sol = lp.solve(ub)
         if sol is None:
             return None
-        gained = lp.value - before
-        if gained < GMI_STALL * max(lp.value - first, 1e-9 * max(1.0, abs(first))):
+        if lp.value - before < GMI_STALL * max(lp.value - first, 1e-9 * max(1.0, abs(first))):
             break
     if DROP_SLACK and lp.general:
         lp.drop_slack_rows(sol[1])
         sol = lp.solve(ub)
     return sol
+
+
+def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tuple | None:
+    """Rounds (:func:`cut_rounds`) of GMI cuts (4) (:func:`.flow_cuts.gmi_cuts`), each with
+    the violated cliques (6) (:meth:`FlowLP.cliques`), at most ``GMI_ROUNDS`` of
+    ``GMI_PER_ROUND`` cuts. Shared by :class:`LPSearch` and the extensions' LP search
+    (:mod:`fa2opt.extensions.lp_search`)."""
+    def separate(lam: np.ndarray) -> int:
+        cliques = lp.cliques(lam, GMI_PER_ROUND)
+        cuts = flow_cuts.gmi_cuts(lp.lp, lp.n_lam, lp.t_cap, GMI_PER_ROUND, stop)
+        lp.add_cuts(cliques)
+        lp.add_general_cuts(cuts)
+        return len(cliques) + len(cuts)
+
+    return cut_rounds(lp, ub, sol, separate, stop, GMI_ROUNDS)
 
 
 @dataclass
