@@ -58,7 +58,10 @@ of every row but the convexity rows, at the LP's duals clipped to their sign, ov
 node's simplex and each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a
 formula valid for any multipliers, computed in the same form as (1) (a value per candidate
 and a constant), so reduced-cost fixing, the children's keys and the fixing bound use it
-unchanged.
+unchanged. After the root's rounds, a search node whose LP point is integral at every
+coupling node but fractional at a node the DPs decide (stuck: branching cannot move it)
+gets one round of the same global covers and cliques, a few of each, while their rows and
+work stay within ``STUCK_MAX_ROWS`` and ``SEPARATE_SHARE`` (:meth:`LPSearch.stuck_covers`).
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
@@ -221,6 +224,16 @@ CUT_TRY, TRIAL_GAIN = 8, 0.2
 # graphs of 60-200 nodes, 21 on shared-large 100x5, where its 20-50 ms doubled searches
 # of 10-15 nodes)
 TRIAL_WORK = 4
+# rounds of covers and cliques at a search node whose LP point is integral at every coupling
+# node but not at a node the DPs decide (LPSearch.stuck_covers), once the root's rounds are
+# done (0: none); at most STUCK_CUTS of each family a round, while the LP holds fewer than
+# STUCK_MAX_ROWS cut rows. Without the caps a one-flow ladder of 60 with an accuracy weight
+# of 1e6 piled up 1,023 rows of 110,000 nonzeros and its LPs took 3.5 instead of 0.5 ms;
+# more rounds a node, or rounds from the 2nd node on, moved its searches both ways
+# (docs/fa2.md)
+STUCK_ROUNDS = 1
+STUCK_CUTS = 5
+STUCK_MAX_ROWS = 200
 NUMBA_AFTER_S = 2.0  # seconds of search after which the compiled passes are loaded (_kernels)
 DROP_SLACK = True  # remove the cuts not binding at the root's last LP
 # the cut family separated: "gmi" (GMI cuts (4) from the root's tableau, bound (5)) or
@@ -1076,6 +1089,7 @@ class LPSearch:
         self.cuts = "gmi" if CUTS == "gmi" and large else "cover"
         self.reliable = RELIABLE_LARGE if large else RELIABLE
         self.plunge = large
+        self.stuck_work = 0  # the labels of the cover passes at stuck nodes (stuck_covers)
 
     def judge_stall(self) -> None:
         """Leaves judged by the rule (:class:`.search._Exact`) until ``JUDGE_STALL`` search
@@ -1328,6 +1342,38 @@ class LPSearch:
         if sol is not None and lp.cut_rhs.size and DROP_SLACK:
             lp.drop_slack_cuts(sol[1])
             sol = lp.solve(ub)
+        return sol
+
+    def stuck_covers(self, ub: np.ndarray, sol: tuple) -> tuple | None:
+        """Cover cuts (3) and cliques (6) at a search node whose LP point is integral at every
+        coupling node but not at some other node (a node the DPs decide): branching cannot
+        move that point (:meth:`branch` partitions the subtree around it, and each part
+        keeps the other nodes' fractions), so without cuts only the leaves' DPs close the
+        gap those fractions open -- a one-flow ladder of 60 nodes with an accuracy weight of
+        10⁶ (a row's cost is then its accuracy's: a sliver of a slow, accurate row pays for
+        a fast one elsewhere) ran 45,000 nodes into the time limit. The cuts are global (the
+        root's rounds' families); up to ``STUCK_ROUNDS`` rounds here, the LP solved again
+        after each, while the rounds' labels stay within ``SEPARATE_SHARE`` of the search's
+        work and the LP holds fewer than ``MAX_CUTS`` cuts. Returns the node's (λ, duals)
+        (None when HiGHS reports no optimum)."""
+        lp = self.lp
+        for _ in range(STUCK_ROUNDS):
+            support = np.add.reduceat((sol[0] > 1e-9).astype(np.int64), lp.ptr[:-1])
+            if (support[self.slot] >= 2).any() or not (support >= 2).any():
+                return sol
+            if (lp.lp.getNumRow() - lp.n_base_rows >= STUCK_MAX_ROWS
+                    or self.stuck_work > SEPARATE_SHARE * self.explored * lp.work):
+                return sol
+            cuts, labels = flow_cuts.cover_cuts(lp.lat, lp.ptr, lp.flows, self.slack_budget,
+                                                sol[0], STUCK_CUTS)
+            self.stuck_work += labels
+            cuts += lp.cliques(sol[0], STUCK_CUTS)
+            if not cuts:
+                return sol
+            lp.add_cuts(cuts)
+            sol = lp.solve(ub)
+            if sol is None:
+                return None
         return sol
 
     def past_deadline(self) -> bool:
@@ -1860,6 +1906,8 @@ class LPSearch:
                     sol = self.lp.solve(ub)
                 if sol is not None and self.explored == 1 and self.subproblem:
                     self.keep_root_basis()
+                if sol is not None and cut_at == INF and STUCK_ROUNDS:
+                    sol = self.stuck_covers(ub, sol)
                 if sol is not None:
                     lam = sol[0]
                     y = self.lp.flow_weights(sol[1], True)

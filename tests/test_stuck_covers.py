@@ -1,0 +1,138 @@
+"""Cover cuts at stuck search nodes (fa2opt.reductions.flow_bound.LPSearch.stuck_covers): a
+node whose LP point is integral at every coupling node but fractional at a node the DPs
+decide gets a round of global covers and cliques. fa2 with them forced from the 2nd search
+node on (the root's rounds moved to the root) equals brute force on weighted-accuracy
+instances, the rounds fire and cut on generated graphs whose answers equal the MILP's, and a
+one-flow lattice with an accuracy weight of 10⁶ closes in far fewer nodes than without
+them."""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import fa2opt
+
+from test_dp_bound import with_accuracy  # noqa: E402  (tests/test_dp_bound.py)
+from test_fa2 import HAVE_MILP, check_against  # noqa: E402  (tests/test_fa2.py)
+from test_flow_bound import drawn_instance  # noqa: E402
+from test_flow_cuts import _enumerable_search, _feasible_choices, _points  # noqa: E402
+
+SEARCH = sys.modules["fa2opt.reductions.search"]
+FB = sys.modules["fa2opt.reductions.flow_bound"]
+
+
+def _forced(mp: pytest.MonkeyPatch) -> list[int]:
+    """The LP search on every component, its GMI rounds at the root (so the stuck nodes'
+    covers run from the 2nd node on); returns a list that collects, per call of
+    ``stuck_covers``, the cut rows it added."""
+    mp.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    mp.setattr(SEARCH, "FIXING_MAX_SPACE", 0)  # the search itself, not the fixing DP
+    mp.setattr(FB, "GMI_MIN_COUPLING", 0)
+    added: list[int] = []
+    real = FB.LPSearch.stuck_covers
+
+    def counted(self, ub, sol):
+        before = self.lp.lp.getNumRow()
+        out = real(self, ub, sol)
+        added.append(self.lp.lp.getNumRow() - before)
+        return out
+
+    mp.setattr(FB.LPSearch, "stuck_covers", counted)
+    return added
+
+
+def _stuck_cuts_hold(seed: int, shared: bool) -> int:
+    """Points of the convexified box (three draws of ``_points``) made integral at every
+    coupling node: every cut ``stuck_covers`` adds at them holds for every choice meeting
+    the SLAs (enumerated). Returns how many cuts were checked."""
+    got = _enumerable_search(drawn_instance(seed, shared, max_nodes=7))
+    if got is None:
+        return 0
+    dp, s = got
+    lp = s.lp
+    choices = _feasible_choices(dp, lp)
+    added: list = []
+    real = lp.add_cuts
+    lp.add_cuts = lambda cuts, *a, **k: added.extend(cuts) or real(cuts, *a, **k)
+    s.explored = 10**6  # (the work budget: never the limit here)
+    ub = np.ones(lp.n_lam)
+    nprng = np.random.default_rng(seed)
+    for x in [x for k in range(3) for x in _points(lp, None, seed + k)]:
+        for a, b in s.wcols:  # each coupling node at one of its columns
+            x[a:b] = 0.0
+            x[a + int(nprng.integers(b - a))] = 1.0
+        s.stuck_covers(ub, (x, None))
+    for cols, rhs in added:
+        cut = np.zeros(lp.n_lam)
+        cut[np.asarray(cols)] = 1.0
+        for c in choices:
+            assert cut[c].sum() <= rhs + 1e-9, (cols, rhs, c)
+    return len(added)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans())
+def test_every_cut_at_a_stuck_point_holds_for_every_feasible_choice(seed, shared):
+    """Every cut the stuck nodes' rounds add holds for every feasible choice (drawn)."""
+    _stuck_cuts_hold(seed, shared)
+
+
+def test_the_stuck_points_get_cuts_to_check():
+    """The same on 40 fixed draws, where the rounds add cuts (so the check can fail)."""
+    assert sum(_stuck_cuts_hold(seed, seed % 2 == 0) for seed in range(40)) >= 10
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shared=st.booleans(),
+       weight=st.sampled_from((1.0, 100.0, 1e6)))
+def test_fa2_with_covers_at_stuck_nodes_equals_brute_force(seed, shared, weight):
+    """Drawn non-SP DAGs (one flow, or a second over a window of it) with row accuracies
+    and an accuracy weight up to 10⁶ (the regime where the stuck nodes pile up): fa2 with
+    the covers at every stuck node from the 2nd search node on equals brute force."""
+    inst = with_accuracy(drawn_instance(seed, shared), random.Random(seed), weight)
+    with pytest.MonkeyPatch.context() as mp:
+        _forced(mp)
+        check_against(inst)
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs pyomo + highspy")
+def test_covers_at_stuck_nodes_fire_and_equal_the_milp(monkeypatch):
+    """Generated lattices and ladders with an accuracy weight of 10⁶, the covers forced
+    from the 2nd node: they cut at stuck nodes (19 times on ``ladder(15)`` #0, so the test
+    can fail), and fa2 = the MILP on every instance."""
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    added = _forced(monkeypatch)
+    for family, size in (("lattice", (5, 5)), ("ladder", (8,)), ("ladder", (15,))):
+        for seed in range(3):
+            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+            inst = replace(base, extra={**base.extra,
+                                        "accuracy": {"scale": 100, "weight": 1e6}})
+            got = fa2opt.solve(inst, "fa2", time_limit=60)
+            want = fa2opt.solve(inst, "milp", time_limit=60)
+            assert got.status == want.status and matches(got, want), (family, size, seed)
+    assert sum(n > 0 for n in added) >= 3, added
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs pyomo + highspy")
+def test_a_keen_lattice_closes_with_covers_at_stuck_nodes():
+    """``lattice(10, 10)`` #2 with an accuracy weight of 10⁶ (one flow, 98 coupling nodes):
+    4,234 search nodes without the covers at stuck nodes, ~720 with them (docs/fa2.md), and
+    the answer equals the MILP's."""
+    from fa2opt.generate import FAMILIES
+    from fa2opt.verify import matches
+
+    base = FAMILIES["lattice"].generator(np.random.default_rng(2), 10, 10)
+    inst = replace(base, extra={**base.extra, "accuracy": {"scale": 100, "weight": 1e6}})
+    got = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert got.status == "optimal"
+    assert got.extra["search_nodes"] < 1_500, got.extra["search_nodes"]
+    want = fa2opt.solve(inst, "milp", time_limit=60)
+    assert want.status == "optimal" and matches(got, want)
