@@ -1353,9 +1353,10 @@ class LPSearch:
         10⁶ (a row's cost is then its accuracy's: a sliver of a slow, accurate row pays for
         a fast one elsewhere) ran 45,000 nodes into the time limit. The cuts are global (the
         root's rounds' families); up to ``STUCK_ROUNDS`` rounds here, the LP solved again
-        after each, while the rounds' labels stay within ``SEPARATE_SHARE`` of the search's
-        work and the LP holds fewer than ``MAX_CUTS`` cuts. Returns the node's (λ, duals)
-        (None when HiGHS reports no optimum)."""
+        after each, ``STUCK_CUTS`` of each family a round, while the rounds' labels stay
+        within ``SEPARATE_SHARE`` of the search's work and the LP holds fewer than
+        ``STUCK_MAX_ROWS`` cut rows. Returns the node's (λ, duals) (None when HiGHS reports
+        no optimum: the node then keeps its parent's bound, as any such node does)."""
         lp = self.lp
         for _ in range(STUCK_ROUNDS):
             support = np.add.reduceat((sol[0] > 1e-9).astype(np.int64), lp.ptr[:-1])
