@@ -185,7 +185,7 @@ def _search_and_fixings(inst: Instance):
     if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
         return None
     s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
-    sizes = [b - a for a, b in s.wcols]
+    sizes = [b - a for a, b in s.wcols[:s.n_c]]  # (the masks' other nodes: the DPs')
     if int(np.prod(sizes)) > 400:
         return None
     ub = np.ones(s.lp.n_lam)
@@ -234,13 +234,15 @@ def test_fixing_bound_never_exceeds_a_fixings_exact_value():
 
 def test_child_bound_never_exceeds_the_childs_optimum():
     """A child enters the queue with (1) at its parent's y over its own candidates: never
-    above the best exact value of a fixing in the child (brute force over its fixings)."""
+    above the best exact value of a fixing in the child (brute force over its fixings; the
+    child narrows coupling nodes only, as the fixings' values leave the others free)."""
     rng = random.Random(5)
     checked = 0
     for s, (val, mins, const, raw), values in _small_searches(12, 60):
         full = tuple((1 << (b - a)) - 1 for a, b in s.wcols)
         for _ in range(10):
-            child = tuple(m if rng.random() < 0.5 else (rng.randrange(1, m + 1) or 1) for m in full)
+            child = tuple(m if i >= s.n_c or rng.random() < 0.5 else (rng.randrange(1, m + 1) or 1)
+                          for i, m in enumerate(full))
             inside = [v for p, v in values.items()
                       if v is not None and all((c >> k) & 1 for c, k in zip(child, p))]
             key = s.child_bound(child, full, val, mins, raw, raw)
@@ -257,18 +259,19 @@ def test_an_lp_integral_node_is_partitioned_around_its_fixing():
     rng = random.Random(9)
     checked = 0
     for s, _, _ in _small_searches(13, 80):
-        masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols)
+        masks = tuple(rng.randrange(1, 1 << (b - a)) for a, b in s.wcols[:s.n_c])
         if all(m & (m - 1) == 0 for m in masks):
             continue
         F = [rng.choice([k for k in range(m.bit_length()) if (m >> k) & 1]) for m in masks]
         lam = np.zeros(s.lp.n_lam)
         lam[s.lp.ptr[:-1]] = 1.0  # other nodes: their fastest, whole
+        masks += tuple((1 << (b - a)) - 1 for a, b in s.wcols[s.n_c:])  # (theirs: all)
         for (a, b), k in zip(s.wcols, F):
             lam[a:b] = 0.0
             lam[a + k] = 1.0
         kids = [c for c, _ in s.branch(lam, masks, list(F), -np.inf)]
         inside = lambda ms, p: all((m >> k) & 1 for m, k in zip(ms, p))  # noqa: E731
-        for p in itertools.product(*(range(m.bit_length()) for m in masks)):
+        for p in itertools.product(*(range(m.bit_length()) for m in masks[:s.n_c])):
             if not inside(masks, p):
                 continue
             n = sum(inside(c, p) for c in kids)

@@ -317,10 +317,13 @@ def test_a_bound_flat_after_node_64_gets_the_gmi_rounds_at_a_later_doubling(monk
     to 64 (just above ``GMI_FLAT``), then 3 % a doubling; without the rounds the search and
     the copy split's race ran into 20-60 s time limits, where HiGHS's root cuts close the gap.
     The flat test is asked again at every doubling, once the cover rounds have run (here at
-    node 32, the bound stalled), until it holds: the rounds fire at node 128, fa2 = the MILP."""
+    node 32, the bound stalled), until it holds: the rounds fire at node 128, fa2 = the MILP.
+    (Without branching at stuck nodes on the nodes the DPs decide, ``FREE_BRANCH``: with it
+    the bound is flat by node 64 already and the rounds fire there.)"""
     from fa2opt.generate import FAMILIES
     from fa2opt.verify import matches, verify
 
+    monkeypatch.setattr(FB, "FREE_BRANCH", False)
     fired = _cut_rounds(monkeypatch)
     inst = FAMILIES["shared-large"].generator(np.random.default_rng(2), 100, 5)
     got = fa2opt.solve(inst, "fa2", time_limit=20)
