@@ -61,7 +61,8 @@ and a constant), so reduced-cost fixing, the children's keys and the fixing boun
 unchanged. After the root's rounds, a search node whose LP point is integral at every
 coupling node but fractional at a node the DPs decide (stuck: branching cannot move it)
 gets one round of the same global covers and cliques, a few of each, while their rows and
-work stay within ``STUCK_MAX_ROWS`` and ``SEPARATE_SHARE`` (:meth:`LPSearch.stuck_covers`).
+work stay within ``STUCK_MAX_ROWS`` and ``SEPARATE_SHARE`` (:meth:`LPSearch.stuck_covers`),
+and is branched on such a node (``FREE_BRANCH``, :meth:`LPSearch.branch`).
 
 **The search.** Branch and bound over the coupling nodes' candidate sets (bit masks), best
 bound first. At each search node: the LP → y → LB (1) and fixing; the primal: each node at
