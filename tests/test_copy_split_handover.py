@@ -225,7 +225,11 @@ def test_a_flat_bound_hands_long_paths_over_at_a_later_try(monkeypatch, size, se
     leaves more of the gap than the LP search's): the LP search's bound then closes ~10 % of
     the gap a doubling of its nodes and ran into 20 s time limits, where the split closes
     them in under a second. A later try hands over on the flat bound (``SPLIT_FLAT``), and
-    fa2 = the MILP."""
+    fa2 = the MILP. (Without what the LP search's stuck nodes get, covers and a branch on
+    the flows' private nodes, ``STUCK_ROUNDS`` and ``FREE_BRANCH``, with which it closes
+    these draws itself: the split's scenario.)"""
+    monkeypatch.setattr(FB, "STUCK_ROUNDS", 0)
+    monkeypatch.setattr(FB, "FREE_BRANCH", False)
     tries = []
     real = LPSearch.hand_over
 
@@ -250,7 +254,8 @@ def test_the_retries_ascent_overtakes_the_lp_search_bound_on_long_paths(monkeypa
     the optimum 1,485. The retries' ascent goes on there whatever the split's bound, θ
     halved only after ``SPLIT_STALL`` steps without gain, and the split's bound overtakes
     the LP search's: the split is handed the search at a later try (7.4 s, a race after
-    2,048 nodes, before), and fa2 = the MILP."""
+    2,048 nodes, before), and fa2 = the MILP. (Without ``FREE_BRANCH``, as above.)"""
+    monkeypatch.setattr(FB, "FREE_BRANCH", False)
     tries = []
     real = LPSearch.hand_over
 

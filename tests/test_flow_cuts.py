@@ -167,7 +167,8 @@ def test_rekeyed_bounds_never_exceed_a_nodes_optimum():
         with_cuts += s.lp.cut_rhs.size > 0
         s.value = lambda *a, **k: None  # no incumbent: every node kept, its key checked
         full = tuple((1 << (b - a)) - 1 for a, b in s.wcols)
-        nodes = {tuple(m if rng.random() < 0.4 else rng.randrange(1, m + 1) for m in full)
+        nodes = {tuple(m if i >= s.n_c or rng.random() < 0.4 else rng.randrange(1, m + 1)
+                       for i, m in enumerate(full))  # (coupling masks: see values)
                  for _ in range(12)}
         heap = [(-np.inf, i, masks, None, None) for i, masks in enumerate(sorted(nodes))]
         out = {masks: key for key, _, masks, _, _ in s.rekey(heap, sol)}
@@ -210,10 +211,12 @@ def test_rekey_runs_and_a_stalled_lattice_closes_at_its_cuts(monkeypatch):
     """A generated 5x5 lattice (FAMILIES, default_rng(64774287)) whose root gap (7.5 %) the
     LP bound barely closes (9 % by the 32nd node; 105,560 nodes into a 60 s limit without
     cuts, 2,805 with cuts at node 256): the stall trigger separates at node 32, the open
-    nodes re-keyed by the cuts are dropped, and the answer equals the MILP's."""
+    nodes re-keyed by the cuts are dropped, and the answer equals the MILP's. (Without the
+    branch at stuck nodes, ``FREE_BRANCH``, with which the lattice closes before node 32.)"""
     from fa2opt.generate import FAMILIES
     from fa2opt.verify import matches
 
+    monkeypatch.setattr(FB, "FREE_BRANCH", False)
     calls = []
     real = FB.LPSearch.rekey
     monkeypatch.setattr(FB.LPSearch, "rekey",
