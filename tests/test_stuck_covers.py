@@ -117,50 +117,40 @@ def test_covers_at_stuck_nodes_fire_and_equal_the_milp(monkeypatch):
     """Generated lattices and ladders with an accuracy weight of 10⁶, the covers forced
     from the 2nd node: they cut at stuck nodes and the search branches on the DPs' nodes
     there (so the test can fail), and fa2 = the MILP on every instance."""
-    from fa2opt.generate import FAMILIES
     from fa2opt.verify import matches
 
     added, free = _forced(monkeypatch)
     for family, size in (("lattice", (5, 5)), ("ladder", (8,)), ("ladder", (15,))):
         for seed in range(3):
-            base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
-            inst = replace(base, extra={**base.extra,
-                                        "accuracy": {"scale": 100, "weight": 1e6}})
+            inst = _keen(family, size, seed)
             got = fa2opt.solve(inst, "fa2", time_limit=60)
             want = fa2opt.solve(inst, "milp", time_limit=60)
             assert got.status == want.status and matches(got, want), (family, size, seed)
     assert sum(n > 0 for n in added) >= 1 and sum(n > 0 for n in free) >= 1, (added, free)
 
 
-@pytest.mark.skipif(not HAVE_MILP, reason="needs pyomo + highspy")
-def test_a_keen_lattice_closes_with_covers_at_stuck_nodes():
-    """``lattice(10, 10)`` #2 with an accuracy weight of 10⁶ (one flow, 98 coupling nodes):
-    4,234 search nodes without the covers at stuck nodes, ~720 with them, ~150 with the branch
-    on the DPs' nodes too (docs/fa2.md), and the answer equals the MILP's."""
+def _keen(family: str, size: tuple, seed: int):
+    """A generated instance with an accuracy weight of 10⁶ (``extension_keys``' weight)."""
     from fa2opt.generate import FAMILIES
-    from fa2opt.verify import matches
 
-    base = FAMILIES["lattice"].generator(np.random.default_rng(2), 10, 10)
-    inst = replace(base, extra={**base.extra, "accuracy": {"scale": 100, "weight": 1e6}})
-    got = fa2opt.solve(inst, "fa2", time_limit=60)
-    assert got.status == "optimal"
-    assert got.extra["search_nodes"] < 1_500, got.extra["search_nodes"]
-    want = fa2opt.solve(inst, "milp", time_limit=60)
-    assert want.status == "optimal" and matches(got, want)
+    base = FAMILIES[family].generator(np.random.default_rng(seed), *size)
+    return replace(base, extra={**base.extra, "accuracy": {"scale": 100, "weight": 1e6}})
 
 
 @pytest.mark.skipif(not HAVE_MILP, reason="needs pyomo + highspy")
-def test_a_keen_ladder_closes_by_branching_at_stuck_nodes():
-    """``ladder(60)`` #0 with an accuracy weight of 10⁶ (one flow, 108 coupling nodes): 45,000
-    search nodes into a 60 s limit before the stuck nodes' covers, 12,396 with them, 29 with
-    the branch on the DPs' nodes (docs/fa2.md); the answer equals the MILP's."""
-    from fa2opt.generate import FAMILIES
+@pytest.mark.parametrize("family, size, seed, most", [("lattice", (10, 10), 2, 1_500),
+                                                      ("ladder", (60,), 0, 500)])
+def test_keen_draws_close_at_their_stuck_nodes(family, size, seed, most):
+    """One-flow draws with an accuracy weight of 10⁶ (docs/fa2.md): ``lattice(10, 10)`` #2
+    (98 coupling nodes) took 4,234 search nodes before the stuck nodes' covers, ~720 with
+    them, ~150 with the branch on the DPs' nodes too; ``ladder(60)`` #0 (108) ran 45,000
+    nodes into a 60 s limit before the covers, 12,396 with them, 29 with the branch. Each
+    closes in fewer than ``most`` nodes, and its answer equals the MILP's."""
     from fa2opt.verify import matches
 
-    base = FAMILIES["ladder"].generator(np.random.default_rng(0), 60)
-    inst = replace(base, extra={**base.extra, "accuracy": {"scale": 100, "weight": 1e6}})
+    inst = _keen(family, size, seed)
     got = fa2opt.solve(inst, "fa2", time_limit=60)
     assert got.status == "optimal"
-    assert got.extra["search_nodes"] < 500, got.extra["search_nodes"]
+    assert got.extra["search_nodes"] < most, got.extra["search_nodes"]
     want = fa2opt.solve(inst, "milp", time_limit=60)
     assert want.status == "optimal" and matches(got, want)
