@@ -427,10 +427,10 @@ class _Search:
         :meth:`FlowLP.cliques`) and the covers of each budget row (the same ``cover_cuts``
         over a chain of the budget's nodes, their uses as the lengths: a budget row is a
         multiple-choice knapsack as a path is). Every cut is global (its fastest rows are
-        the LP's, whatever ``ub``). The rounds are :func:`~fa2opt.reductions.flow_bound.
-        cut_rounds`' (each added in (5)'s mode; at most ``MAX_ROUNDS`` rounds and
-        ``MAX_CUTS`` cuts; the slack ones dropped after). Returns the last (λ, duals), or
-        None when HiGHS reports no optimum."""
+        the LP's, whatever ``ub``). The rounds are those of
+        :func:`~fa2opt.reductions.flow_bound.cut_rounds` (each added in (5)'s mode; at most
+        ``MAX_ROUNDS`` rounds and ``MAX_CUTS`` cuts; the slack ones dropped after). Returns
+        the last (λ, duals), or None when HiGHS reports no optimum."""
         lp = self.lp
         widened = lp.widened_budgets(1.0)
         first, added = lp.value, 0

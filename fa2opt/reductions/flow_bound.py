@@ -1597,7 +1597,8 @@ class LPSearch:
         lat, cost = self.lp.lat, self.lp.cost
         options = []  # (rounding loss, coupling slot, fast mask, slow mask)
         if lam is not None:
-            # the coupling nodes with at least two candidates in the LP's support
+            # the masked nodes (coupling nodes first) with two or more candidates in the LP's
+            # support
             support = np.add.reduceat((lam > 1e-9).astype(np.int64), self.lp.ptr[:-1])[self.slot]
             frac = np.nonzero(support >= 2)[0]
             if frac.size and frac[0] < self.n_c:
