@@ -77,9 +77,12 @@ def add_blocks(m: pyo.ConcreteModel, problem: Problem, blocks: Sequence[extensio
     m.rule_checks.append(lambda choice: violations(m, blocks, choice))
     # the objective rebuilt on the final model (base.objective_for_highs): rows the blocks
     # fixed to 0 leave it, and every row now has its exact check, so pruning is safe
-    if not terms:
+    # (one call only: a second would reset the first's m.objective_cutoff while keeping the
+    # rows it left out -- a switch term of 0 on every row did that, and a restricted model's
+    # `infeasible` was taken for the whole's)
+    if not any(isinstance(b, extensions.RowTerm) for b in blocks):
         m.cost.expr = base.cost_expression(m, problem, prune=True)
-    if any(isinstance(b, extensions.RowTerm) for b in blocks):
+    else:
         m.cost.deactivate()
         m.objective = pyo.Objective(
             expr=base.cost_expression(m, problem, terms, prune=True), sense=pyo.minimize)

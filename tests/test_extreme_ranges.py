@@ -420,6 +420,31 @@ def test_base_build_refuses_rather_than_restricts() -> None:
     assert all(x.ub is None or x.ub > 0 for x in m.x.values())
 
 
+
+def test_a_zero_switch_term_keeps_the_restricted_models_cutoff() -> None:
+    """Found by test_extensions_match_at_the_extremes (switch, t = 0): v0's only row is its
+    current one, so the switch block adds a term of 0 everywhere. formulations.extended
+    built the objective twice: the first call left v2's fast row (cost 1e15, 30 decades
+    above the others) out and set the cutoff, the second reset the cutoff and kept the row
+    out, so the MILP took the restricted model's infeasibility for the instance's (the only
+    feasible decision needs that row: path 1e15 + 1e-15 rounds to exactly the SLA)."""
+    def row(units: float, latency: float) -> dict[str, Any]:
+        return {"batch": 1, "hardware": "cpu", "units": units, "latency_ms": latency}
+    doc = {"name": "x", "queueing": "none", "max_utilization": 1.0, "prices": {},
+           "rate_rps": LO, "sla_ms": HI,
+           "nodes": [{"name": "v0", "configs": [row(LO, LO)], "max_replicas": 1},
+                     {"name": "v1", "configs": [row(LO, LO)]},
+                     {"name": "v2", "configs": [row(HI, LO), row(LO, HI)], "max_replicas": 1},
+                     {"name": "v3", "configs": [row(LO, LO)], "max_replicas": 1}],
+           "edges": [["v0", "v1", 0.0], ["v0", "v2", HI]],
+           "current": {"v0": {"batch": 1, "hardware": "cpu", "units": LO}}, "switch_cost": 1e-8}
+    inst = instance_from_dict(doc, source="x.json")
+    reference = fa2opt.solve(inst, "brute-force")
+    assert reference.status == "optimal" and reference.cost == HI
+    for method in ("milp", "fa2"):
+        answer = fa2opt.solve(inst, method)
+        assert answer.status == "optimal" and matches(answer, reference), (method, answer.status)
+
 # Found by drawing extreme instances for every method: fa2-grid and nexus cast latencies
 # divided by their grid step to int64 without a bound first (fa2opt/grid/rounding.py
 # budget_steps, fa2opt/baselines/nexus.py _steps): numpy warns "invalid value encountered in
