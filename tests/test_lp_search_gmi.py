@@ -33,9 +33,11 @@ from test_lp_search import FORCED, binding, extended_runs_match_the_milp, forced
 
 HAVE_MILP = "milp" in available_methods()
 # the LP search forced, the enumeration leaf off (every subproblem an LP), GMI rounds from
-# the root's LP at the root ("root") or at the 3rd subproblem ("mid": open nodes keep their
-# keys from the bound (1), the later ones get (5))
-GMI_FORCED = {"root": dict(FORCED["lp"], GMI=True, GMI_MIN_NODES=0, GMI_AT=1),
+# the root's LP at the root ("root": by the size rule, GMI_ROOT_NODES, the count never
+# reached) or at the 3rd subproblem ("mid": open nodes keep their keys from the bound (1),
+# the later ones get (5))
+GMI_FORCED = {"root": dict(FORCED["lp"], GMI=True, GMI_MIN_NODES=0, GMI_AT=10**9,
+                           GMI_ROOT_NODES=0),
               "mid": dict(FORCED["lp"], GMI=True, GMI_MIN_NODES=0, GMI_AT=3)}
 
 

@@ -59,7 +59,8 @@ probe`; a verified dual ray: inf): it is dropped when that reaches the incumbent
 queued by it (Achterberg, Koch & Martin 2005, "Branching rules revisited", for reliability
 branching; the child bound is the same Lagrangian bound (1), so it is valid for the child).
 
-**GMI cuts** (issue 13): once a search is still open at its ``GMI_AT``-th subproblem, rounds
+**GMI cuts** (issue 13): once a search is still open at its ``GMI_AT``-th subproblem (at its
+first on problems of ``GMI_ROOT_NODES`` nodes or more), rounds
 of GMI cuts (:func:`fa2opt.reductions.flow_cuts.gmi_cuts`, by
 :func:`fa2opt.reductions.flow_bound.gmi_rounds`) are separated at the root's LP (every bound
 global: each cut holds for every choice of the subproblem meeting the SLAs and budgets) and
@@ -140,6 +141,12 @@ NUMBA_AFTER_S = 2.0
 GMI = True
 GMI_MIN_NODES = 0  # (every problem the LP search takes: it has LP_MIN_NODES nodes or more)
 GMI_AT = 128
+# ... and at the root itself (the first subproblem) on problems of at least this many nodes,
+# where the long searches are: 2026-12-05, on 36 draws of ladder, many-flows, random,
+# shared-large and vsp of 100-240 nodes with accuracy floors or capacities, fa2's total
+# 55 -> 39 s (ladder(100) + accuracy 1,494 -> 128 subproblems, 3.5 -> 0.9 s; the MILP 0.8 s);
+# below 100 nodes the root's rounds cost more than they saved (lattices 5x5, vsp 60: +20-160 %)
+GMI_ROOT_NODES = 100
 # rounds of path covers, budget covers and cliques at the root's first LP (_Search.
 # cover_rounds) on problems of at least COVER_MIN_FLOWS flows: many-flows 12x10x60 #1 +
 # capacity, root bound 1,144 -> 1,264 of 1,297 (the covers of the 60 flows' paths: most of
@@ -393,6 +400,7 @@ class _Search:
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
         self.residues = residues.split(lp.cost, lp.ptr)  # off the grain at a few nodes
         self.gmi = GMI and len(lp.nodes) >= GMI_MIN_NODES  # GMI rounds still to come
+        self.gmi_at = 1 if len(lp.nodes) >= GMI_ROOT_NODES else GMI_AT
         # the cover rounds at the root's first LP still to come
         self.covers = COVERS and len(problem.flows) >= COVER_MIN_FLOWS
         # per budget whose uses are all ≥ 0: its use per column, its nodes as a chain in the
@@ -819,7 +827,7 @@ class _Search:
             ub = m.astype(float)
             if self.root_ub is None:
                 self.root_ub = ub  # the root's bounds: where the GMI rounds are separated
-            if self.gmi and stats["lp_nodes"] >= GMI_AT:
+            if self.gmi and stats["lp_nodes"] >= self.gmi_at:
                 self.gmi = False  # once
                 root = lp.solve(self.root_ub)
                 if root is not None:
