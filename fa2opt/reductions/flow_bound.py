@@ -286,7 +286,11 @@ GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
 # through a pool of models, loose SLAs: the LP bound stalls there (12x8x10: root 450.4, 3,296
 # nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
 JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
-JUDGE_RESTART = 2000  # search nodes after that stall before searching again without judging
+JUDGE_RESTART = 500  # search nodes after that stall before searching again without judging
+# (2,000 until 2026-12-05: the draw that asked for it, long-paths 12x8x10 #730555604, no
+# longer stalls; of the stress record's 299 edge draws two do: 14x8x16 #484308527 at -2
+# 4.4 -> 2.1 s (1.0 s at 0), #420148472 at -3 0.6 s either way (its search ends 424 nodes
+# after the stall; at 0: 1.9 s, 19 DP solves), docs/fa2.md)
 COPY_SPLIT_AT = 64
 # ... and a try from the second on races the split (hand_over) where this search's bound is
 # flat: the bound popped since the last try (the nodes doubled) closed less than SPLIT_FLAT of
