@@ -420,7 +420,6 @@ def test_base_build_refuses_rather_than_restricts() -> None:
     assert all(x.ub is None or x.ub > 0 for x in m.x.values())
 
 
-
 def test_a_zero_switch_term_keeps_the_restricted_models_cutoff() -> None:
     """Found by test_extensions_match_at_the_extremes (switch, t = 0): v0's only row is its
     current one, so the switch block adds a term of 0 everywhere. formulations.extended
@@ -444,6 +443,7 @@ def test_a_zero_switch_term_keeps_the_restricted_models_cutoff() -> None:
     for method in ("milp", "fa2"):
         answer = fa2opt.solve(inst, method)
         assert answer.status == "optimal" and matches(answer, reference), (method, answer.status)
+
 
 # Found by drawing extreme instances for every method: fa2-grid and nexus cast latencies
 # divided by their grid step to int64 without a bound first (fa2opt/grid/rounding.py

@@ -142,10 +142,11 @@ GMI = True
 GMI_MIN_NODES = 0  # (every problem the LP search takes: it has LP_MIN_NODES nodes or more)
 GMI_AT = 128
 # ... and at the root itself (the first subproblem) on problems of at least this many nodes,
-# where the long searches are: 2026-12-05, on 36 draws of ladder, many-flows, random,
-# shared-large and vsp of 100-240 nodes with accuracy floors or capacities, fa2's total
-# 55 -> 39 s (ladder(100) + accuracy 1,494 -> 128 subproblems, 3.5 -> 0.9 s; the MILP 0.8 s);
-# below 100 nodes the root's rounds cost more than they saved (lattices 5x5, vsp 60: +20-160 %)
+# where the long searches are: 2026-12-05, scripts/bench_extensions.py's 72 draws of six large
+# families with accuracy floors, capacities or both (its 30 of 120-200 nodes changed), fa2's
+# total 55 -> 39 s (ladder(100) + accuracy 1,494 -> 128 subproblems, 3.5 -> 0.9 s; the MILP
+# 0.8 s); below 100 nodes the root's rounds cost more than they saved (lattices 5x5, vsp 60:
+# +20-160 %; docs/fa2.md)
 GMI_ROOT_NODES = 100
 # rounds of path covers, budget covers and cliques at the root's first LP (_Search.
 # cover_rounds) on problems of at least COVER_MIN_FLOWS flows: many-flows 12x10x60 #1 +
