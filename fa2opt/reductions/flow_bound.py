@@ -681,6 +681,11 @@ class FlowLP:
         self.value = self.lp.getInfo().objective_function_value
         return np.asarray(sol.col_value)[:self.n_lam], np.asarray(sol.row_dual)
 
+    def support(self, lam: np.ndarray) -> np.ndarray:
+        """Per node, how many of its candidates carry weight (> 1e-9) in the LP point λ: a
+        node with two or more is fractional there."""
+        return np.add.reduceat((lam > 1e-9).astype(np.int64), self.ptr[:-1])
+
     def objective(self, ub: np.ndarray) -> float:
         """The LP's optimal value with upper bounds ``ub`` (inf when it reports no
         optimum): for choosing a branch only, never as a bound."""
@@ -1376,7 +1381,7 @@ class LPSearch:
         no optimum: the node then keeps its parent's bound, as any such node does)."""
         lp = self.lp
         for _ in range(STUCK_ROUNDS):
-            support = np.add.reduceat((sol[0] > 1e-9).astype(np.int64), lp.ptr[:-1])
+            support = lp.support(sol[0])
             if (support[self.cslot] >= 2).any() or not (support >= 2).any():
                 return sol
             if (lp.lp.getNumRow() - lp.n_base_rows >= STUCK_MAX_ROWS
@@ -1603,7 +1608,7 @@ class LPSearch:
         if lam is not None:
             # the masked nodes (coupling nodes first) with two or more candidates in the LP's
             # support
-            support = np.add.reduceat((lam > 1e-9).astype(np.int64), self.lp.ptr[:-1])[self.slot]
+            support = self.lp.support(lam)[self.slot]
             frac = np.nonzero(support >= 2)[0]
             if frac.size and frac[0] < self.n_c:
                 frac = frac[frac < self.n_c]  # the DPs' nodes only at a stuck point
