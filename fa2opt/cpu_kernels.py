@@ -211,12 +211,16 @@ def warm_up() -> bool:
     chain_dp(u[None], c[None], np.zeros(1, np.int64), True)
     from types import SimpleNamespace
 
-    from .dag_batch import DagStructure, evaluate_fixings
+    from .dag_batch import Candidates, DagStructure, evaluate_fixings, lagrangian_bound
     from .reductions import flow_numba
 
     flow = SimpleNamespace(name="f", nodes=("a", "b"), preds={"a": [], "b": [("a", 0.0)]},
                            budget_ms=1.0)
     evaluate_fixings(DagStructure.from_flows(("a", "b"), [flow]), np.ones((1, 2)), np.ones((1, 2)))
+    # (no decision calls it, but cached() asks for every kernel Python calls: without it a
+    # fresh install's cache never counted as complete and load_when_cached never loaded)
+    lagrangian_bound(Candidates(np.arange(3, dtype=np.int64), np.ones(2), np.ones(2)),
+                     np.zeros((1, 2)))
     i, f = np.zeros(2, np.int64), np.zeros(2)
     ptr = np.zeros(3, np.int64)
     flow_numba.start_tail(f, ptr, i, f, ptr, i, f, np.empty(2), np.empty(2))
@@ -269,10 +273,16 @@ def load_when_cached(started: float) -> None:
     if stop is not None and stop - now < LOAD_MIN_LEFT_S:
         return
     _LOOKED = True
-    if not _flag("FA2OPT_WARM_UP", "1") or not available():
-        return
-    if cached():
+    load_if_cached()
+
+
+def load_if_cached() -> bool:
+    """:func:`warm_up` where ``FA2OPT_WARM_UP`` is not off and Numba's disk cache holds every
+    kernel (:func:`cached`): a load (~0.5 s), never a compilation (20-45 s after an install or
+    an edit: more than a one-off decision). Returns :func:`warmed`."""
+    if not _WARM and _flag("FA2OPT_WARM_UP", "1") and available() and cached():
         warm_up()
+    return warmed()
 
 
 def cached() -> bool:

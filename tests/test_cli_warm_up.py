@@ -42,3 +42,37 @@ def test_the_switch_reads_like_fa2opt_numba(monkeypatch, value, on):
     else:
         monkeypatch.setenv("FA2OPT_X", value)
     assert cpu_kernels._flag("FA2OPT_X", "1") is on
+
+
+@pytest.mark.parametrize("in_cache", [False, True])
+def test_a_one_off_grid_decision_loads_the_kernels_only_from_the_cache(
+        tmp_path, monkeypatch, capsys, in_cache):
+    # fa2-grid's solver compiled every kernel when it was made: after an install a one-off
+    # `fa2opt solve -m fa2-grid` took 35 s of CPU (70 s on a loaded machine) for a decision
+    # of 20 ms. Now it loads them where Numba's disk cache holds them, else its decisions
+    # take the numpy twins (here no grid kernel may be called unless loaded)
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps({"rate_rps": 40, "sla_ms": 200, "edges": [["a", "b"]],
+                                "nodes": [{"name": v, "configs": ROWS} for v in "ab"]}))
+    monkeypatch.delenv("FA2OPT_WARM_UP", raising=False)
+    monkeypatch.setattr(cpu_kernels, "_WARM", False)
+    monkeypatch.setattr(cpu_kernels, "cached", lambda: in_cache)
+    calls = []
+
+    def warm_up():  # stands in for loading: the kernels count as loaded, none is compiled
+        calls.append(1)
+        cpu_kernels._WARM = True
+        return True
+
+    def compiled():
+        if not cpu_kernels._WARM:
+            raise AssertionError("a one-off grid decision called a kernel that was not loaded")
+        return real()
+
+    real = cpu_kernels._compiled
+    monkeypatch.setattr(cpu_kernels, "warm_up", warm_up)
+    monkeypatch.setattr(cpu_kernels, "_compiled", compiled)
+    assert main(["solve", str(path), "--json", "-m", "fa2-grid"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["status"] == "optimal" and answer["cost"] > 0
+    assert calls == ([1] if in_cache and cpu_kernels.available() else [])

@@ -77,6 +77,29 @@ def test_cached_reads_numba_s_index(monkeypatch):
     assert not cpu_kernels.cached()
 
 
+@pytest.mark.compiled  # (tree_kernel.ENABLED: its kernels run)
+def test_warm_up_loads_every_kernel_cached_asks_for(monkeypatch):
+    """cached() asks for an index entry of every kernel Python calls, so warm_up must compile
+    or load each of them: dag_batch_numba.node_min (the batched Lagrangian bound, which no
+    decision calls) was left out, and after an install, command 1 or an FA2OPT_WARM_UP=1 run
+    the cache never counted as complete (load_when_cached never loaded; this module's other
+    tests passed only where an earlier test had compiled it)."""
+    # warm_up's body again (it runs once per process, maybe first in a test with the tree
+    # kernels off: tests/conftest.py)
+    monkeypatch.setattr(cpu_kernels, "_WARM", False)
+    if not cpu_kernels.warm_up.__wrapped__():
+        pytest.skip("Numba is not available")
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    unloaded = [f"{name}.{attr}" for name in cpu_kernels._KERNEL_MODULES
+                for attr, f in vars(importlib.import_module(f"fa2opt.{name}")).items()
+                if isinstance(f, CPUDispatcher) and not attr.startswith("_")
+                and not f.signatures]
+    assert unloaded == []
+
+
 def test_cached_is_false_without_numba(monkeypatch):
     monkeypatch.setattr(cpu_kernels, "available", lambda: False)
     assert not cpu_kernels.cached()

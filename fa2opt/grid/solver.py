@@ -63,7 +63,10 @@ class GridSolver(Solver):
         self._prune_up, self._prune_down = ParetoPrune(), ParetoPrune(slack=False)
         self._rest = Chain([SeriesParallel(), Decouple()])
         if self.options.get("device") in (None, "cpu", "auto"):
-            cpu_kernels.warm_up()  # compilation is set-up, not decision time (solve_ms)
+            # loading the compiled kernels is set-up, not decision time (solve_ms); compiling
+            # them is not done here: 35 s of CPU after an install, for a one-off CLI decision
+            # of milliseconds (the numpy twins then decide: decide())
+            cpu_kernels.load_if_cached()
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -88,6 +91,15 @@ class GridSolver(Solver):
         return res, prune.invert(self._rest.invert(res.choice, inv_rest), inv_prune), dp, False
 
     def decide(self, problem: Problem) -> Decision:
+        """By the compiled kernels where they are loaded (:func:`fa2opt.cpu_kernels.warm_up`,
+        :func:`~fa2opt.cpu_kernels.load_if_cached`), else by their numpy twins (the same bits):
+        a decision never waits for a compilation."""
+        if cpu_kernels.warmed():
+            return self._decide(problem)
+        with cpu_kernels.disabled():
+            return self._decide(problem)
+
+    def _decide(self, problem: Problem) -> Decision:
         t0 = time.perf_counter()
         grid_ms = check_grid_ms(self.options.get("grid_ms"))
         xp = kernels.get_array_module(self.options.get("device") or "cpu")
