@@ -265,23 +265,26 @@ def load_when_cached(started: float) -> None:
     a later search may still look). A ``many_flows(20, 10, 100)`` instance as a one-off
     command: 28.6 -> 7.9 s (docs/fa2.md, "A long search loads the compiled kernels").
     O(1) until it looks."""
-    global _LOOKED
     now = time.perf_counter()
     if _WARM or _LOOKED or now - started < LOAD_AFTER_S:
         return
     stop = stage_deadline()
     if stop is not None and stop - now < LOAD_MIN_LEFT_S:
         return
-    _LOOKED = True
     load_if_cached()
 
 
 def load_if_cached() -> bool:
     """:func:`warm_up` where ``FA2OPT_WARM_UP`` is not off and Numba's disk cache holds every
     kernel (:func:`cached`): a load (~0.5 s), never a compilation (20-45 s after an install or
-    an edit: more than a one-off decision). Returns :func:`warmed`."""
-    if not _WARM and _flag("FA2OPT_WARM_UP", "1") and available() and cached():
-        warm_up()
+    an edit: more than a one-off decision). Looks once per process (a look that finds no
+    cache reads every kernel's index, ~0.3 ms: each ``fa2-grid`` solver made would repeat
+    it); only :func:`warm_up` can fill the cache meanwhile. Returns :func:`warmed`."""
+    global _LOOKED
+    if not _WARM and not _LOOKED:
+        _LOOKED = True
+        if _flag("FA2OPT_WARM_UP", "1") and available() and cached():
+            warm_up()
     return warmed()
 
 

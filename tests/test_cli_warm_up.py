@@ -56,6 +56,7 @@ def test_a_one_off_grid_decision_loads_the_kernels_only_from_the_cache(
                                 "nodes": [{"name": v, "configs": ROWS} for v in "ab"]}))
     monkeypatch.delenv("FA2OPT_WARM_UP", raising=False)
     monkeypatch.setattr(cpu_kernels, "_WARM", False)
+    monkeypatch.setattr(cpu_kernels, "_LOOKED", False)
     monkeypatch.setattr(cpu_kernels, "cached", lambda: in_cache)
     calls = []
 
