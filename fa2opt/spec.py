@@ -198,6 +198,17 @@ def sum_slack(terms: int, magnitude: Any) -> Any:
     return 4.0 * (terms + 3) * UNIT_ROUNDOFF * magnitude + 1e-300
 
 
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a·b`` as numpy's pairwise sum of the exact products: the same bits on every CPU.
+    ``a @ b`` and ``np.dot`` call BLAS, whose kernel is picked by the CPU (OpenBLAS's
+    Haswell, Zen, SkylakeX ...) and groups the additions its own way, so a bound's last bits
+    -- and through near-ties a search's branching -- differed between machines:
+    ``vsp_edge_latency(300)`` seed 1 took 1,443 search nodes with OpenBLAS's Haswell and Zen
+    kernels and 2,353 with SkylakeX's (docs/fa2.md, "Search nodes on every machine").
+    The search's bounds, cuts and branching scores take their dot products from here. O(n)."""
+    return float(np.add.reduce(np.multiply(a, b)))
+
 # -- representable range -------------------------------------------------------------------
 # The spec asks only for finite numbers, positive rates/SLAs/latencies/units/multipliers and
 # non-negative prices and edge latencies. These bounds are not the MILP's comfort zone: they

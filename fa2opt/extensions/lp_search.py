@@ -282,14 +282,14 @@ class BudgetLP:
             Y, const, mu, shift = np.zeros(len(self.lp.nodes)), 0.0, np.zeros(len(self.use)), None
         w, mins = self.columns(Y, mu, ub, shift=shift)
         # from below (FlowLP.total), the budgets' μ·use and μ·limit'' as extra operands
-        mag = 0.0 if shift is not None else float(mu @ (np.abs(self.limits) + 2.0 * self.use_abs))
+        mag = 0.0 if shift is not None else spec.dot(mu, np.abs(self.limits) + 2.0 * self.use_abs)
         lb = self.lp.total(mins, const - self.budget_term(mu, shift), mag)
         return lb, w, mins, (Y, const, mu, shift)
 
     def budget_term(self, mu: np.ndarray, shift: np.ndarray | None) -> float:
         """The budgets' μ·limit that (1) subtracts; 0 in (5) (``shift`` given), whose
         constant holds it already (:meth:`multipliers`)."""
-        return 0.0 if shift is not None else float(np.dot(mu, self.limits))
+        return 0.0 if shift is not None else spec.dot(mu, self.limits)
 
     def multipliers(self, duals: np.ndarray, general: bool | None = None
                     ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray | None]:

@@ -780,9 +780,9 @@ class FlowLP:
         value = np.maximum(value_in, value_out)
         # every constant is lowered by its rounding allowance (:meth:`slack`; Σ y_e d_e and
         # |y|·B also bound the error of y's own conservation, times any path's latency)
-        spent = float(np.dot(edge, self.e_d))
-        const = spent - float(np.dot(value, self.budget))
-        const -= self.slack(spent + float(np.dot(value, np.abs(self.budget))))
+        spent = spec.dot(edge, self.e_d)
+        const = spent - spec.dot(value, self.budget)
+        const -= self.slack(spent + spec.dot(value, np.abs(self.budget)))
         extra = None
         if per_flow:
             N = len(self.nodes)
@@ -795,8 +795,8 @@ class FlowLP:
             return (Y, const) if extra is None else (Y, const, extra)
         pi = np.maximum(-np.asarray(duals[self.n_base_rows:self.n_base_rows + self.cut_rhs.size]), 0.0)
         shift = np.bincount(self.cut_idx, weights=pi[self.cut_row], minlength=self.n_lam)
-        const -= float(pi @ self.cut_rhs) + self.slack(float(pi @ np.abs(self.cut_rhs))
-                                                       + float(shift.sum()))
+        const -= spec.dot(pi, self.cut_rhs) + self.slack(spec.dot(pi, np.abs(self.cut_rhs))
+                                                     + float(shift.sum()))
         return Y, const, extra, shift
 
     def conflicts(self) -> np.ndarray | None:
@@ -855,9 +855,9 @@ class FlowLP:
         terms = ent_val * mu[ent_row]
         atmu = np.bincount(ent_col, weights=terms, minlength=self.n_col)
         rc_t = np.minimum(-atmu[self.n_lam:], 0.0)
-        const = float(mu @ side) + float(rc_t @ self.t_cap)
+        const = spec.dot(mu, side) + spec.dot(rc_t, self.t_cap)
         # lowered by the rounding allowance of its terms and of every A^T μ entry (:meth:`slack`)
-        const -= self.slack(float(np.abs(mu) @ np.abs(side)) - float(rc_t @ self.t_cap)
+        const -= self.slack(spec.dot(np.abs(mu), np.abs(side)) - spec.dot(rc_t, self.t_cap)
                             + float(np.abs(terms).sum()))
         return np.zeros(len(self.nodes)), const, None, -atmu[:self.n_lam]
 
@@ -1617,13 +1617,13 @@ class LPSearch:
                 if m & (m - 1) == 0:
                     continue
                 x = lam[a:b]
-                split = float(x @ lat[a:b])
+                split = spec.dot(x, lat[a:b])
                 fast = 0
                 for k in np.flatnonzero(lat[a:b] <= split).tolist():
                     fast |= 1 << k
                 fast &= m
                 if fast and m & ~fast:
-                    options.append((cost[a + picks[i]] - float(x @ cost[a:b]), i, fast, m & ~fast))
+                    options.append((cost[a + picks[i]] - spec.dot(x, cost[a:b]), i, fast, m & ~fast))
         if options:
             options.sort(reverse=True)
             best, best_score, best_info = options[0], -1.0, (None, None)

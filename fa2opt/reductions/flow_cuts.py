@@ -72,6 +72,8 @@ import time
 
 import numpy as np
 
+from .. import spec
+
 LABELS = 24  # labels kept per DAG node in the separation pass
 VIOLATION = 0.02  # least violation of a cut worth adding
 MAX_ROUNDS = 100  # separation rounds at the root
@@ -237,8 +239,8 @@ def gmi_cuts(highs, n_lam: int, col_cap: np.ndarray, most: int = 100,
             coef[tiny] = 0.0
         rhs -= GMI_SAFETY * max(1.0, abs(rhs))
         nz = np.nonzero(coef)[0]
-        norm = float(np.linalg.norm(coef[nz]))
-        viol = (rhs - float(coef[nz] @ x[nz])) / norm
+        norm = math.sqrt(spec.dot(coef[nz], coef[nz]))
+        viol = (rhs - spec.dot(coef[nz], x[nz])) / norm
         if viol > 1e-6 and np.isfinite(viol):
             out.append((viol, nz, coef[nz], rhs))
     out.sort(key=lambda t: -t[0])
