@@ -66,6 +66,8 @@ def test_run_json_provenance(smoke: Path) -> None:
         assert run["seeds"] == cfg["seeds"]
         assert run["versions"]["numpy"] == np.__version__ and run["versions"]["python"]
         assert run["machine"]["cpus"] and run["wall_s"] >= 0
+        if Path("/proc/cpuinfo").exists():  # the CPU's model, which platform leaves empty there
+            assert run["machine"]["processor"]
         assert run["started_utc"] <= run["finished_utc"]
 
 

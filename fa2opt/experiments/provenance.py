@@ -48,10 +48,22 @@ def versions() -> dict[str, str | None]:
     return out
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux: /proc/cpuinfo; elsewhere ``platform.processor()``, which
+    is empty on Linux). Timings differ by CPU, and before the search's dot products left
+    BLAS (:func:`fa2opt.spec.dot`) so could its node counts (docs/fa2.md)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def machine() -> dict[str, Any]:
     return {"node": platform.node(), "system": platform.system(), "release": platform.release(),
-            "machine": platform.machine(), "processor": platform.processor() or None,
-            "cpus": os.cpu_count()}
+            "machine": platform.machine(), "processor": cpu_model(), "cpus": os.cpu_count()}
 
 
 def now_utc() -> str:
