@@ -20,6 +20,7 @@ last bits. Solvers therefore decide with budgets widened or narrowed by
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -198,7 +199,6 @@ def sum_slack(terms: int, magnitude: Any) -> Any:
     return 4.0 * (terms + 3) * UNIT_ROUNDOFF * magnitude + 1e-300
 
 
-
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     """``a·b`` as numpy's pairwise sum of the exact products: the same bits on every CPU.
     ``a @ b`` and ``np.dot`` call BLAS, whose kernel is picked by the CPU (OpenBLAS's
@@ -206,8 +206,24 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     -- and through near-ties a search's branching -- differed between machines:
     ``vsp_edge_latency(300)`` seed 1 took 1,443 search nodes with OpenBLAS's Haswell and Zen
     kernels and 2,353 with SkylakeX's (docs/fa2.md, "Search nodes on every machine").
-    The search's bounds, cuts and branching scores take their dot products from here. O(n)."""
-    return float(np.add.reduce(np.multiply(a, b)))
+    The search's bounds, cuts and branching scores take their dot products from here.
+    Silent on overflow (a flow's amount times an SLA of 1e308 is inf), as BLAS is. O(n)."""
+    with np.errstate(all="ignore"):
+        return float(np.add.reduce(np.multiply(a, b)))
+
+
+def norm(a: np.ndarray) -> float:
+    """``‖a‖₂`` from :func:`dot` (the same bits on every CPU, where ``np.linalg.norm`` calls
+    BLAS); where the squares under- or overflow, of ``a`` scaled by its largest ``|a_i|``
+    first, as BLAS's ``dnrm2`` does, so a nonzero finite vector never has norm 0 or inf. O(n)."""
+    n = math.sqrt(dot(a, a))
+    if n == 0.0 or n == math.inf:
+        big = float(np.abs(a).max(initial=0.0))
+        if 0.0 < big < math.inf:
+            scaled = a / big
+            n = big * math.sqrt(dot(scaled, scaled))
+    return n
+
 
 # -- representable range -------------------------------------------------------------------
 # The spec asks only for finite numbers, positive rates/SLAs/latencies/units/multipliers and

@@ -60,3 +60,21 @@ def test_the_flow_bound_is_the_same_bits_whatever_blas_kernel():
                     "(not OpenBLAS, or not x86): nothing to tell apart")
     assert runs[0]["bounds"] > 0  # the search formed bounds (1)
     assert runs[1] == runs[0]
+
+
+def test_norm_and_dot_survive_extreme_magnitudes():
+    import math
+    import warnings
+
+    import numpy as np
+
+    from fa2opt import spec
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # silent, as BLAS is
+        assert spec.dot(np.array([1e300, 1.0]), np.array([1e300, 1.0])) == math.inf
+        for scale in (1e-170, 1.0, 1e200):  # squares that underflow, fit, overflow
+            a = np.array([3.0, -4.0]) * scale
+            assert spec.norm(a) == pytest.approx(5.0 * scale, rel=1e-15, abs=0.0)
+    assert spec.norm(np.zeros(3)) == 0.0 and spec.norm(np.array([])) == 0.0
+    assert spec.norm(np.array([3.0, 4.0])) == 5.0

@@ -239,8 +239,7 @@ def gmi_cuts(highs, n_lam: int, col_cap: np.ndarray, most: int = 100,
             coef[tiny] = 0.0
         rhs -= GMI_SAFETY * max(1.0, abs(rhs))
         nz = np.nonzero(coef)[0]
-        norm = math.sqrt(spec.dot(coef[nz], coef[nz]))
-        viol = (rhs - spec.dot(coef[nz], x[nz])) / norm
+        viol = (rhs - spec.dot(coef[nz], x[nz])) / spec.norm(coef[nz])
         if viol > 1e-6 and np.isfinite(viol):
             out.append((viol, nz, coef[nz], rhs))
     out.sort(key=lambda t: -t[0])
