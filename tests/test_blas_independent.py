@@ -6,11 +6,16 @@ machine"). Each run is a subprocess, one under ``OPENBLAS_CORETYPE=Prescott``.""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
+import warnings
 
+import numpy as np
 import pytest
+
+from fa2opt import spec
 
 SCRIPT = r"""
 import hashlib, json
@@ -63,13 +68,6 @@ def test_the_flow_bound_is_the_same_bits_whatever_blas_kernel():
 
 
 def test_norm_and_dot_survive_extreme_magnitudes():
-    import math
-    import warnings
-
-    import numpy as np
-
-    from fa2opt import spec
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # silent, as BLAS is
         assert spec.dot(np.array([1e300, 1.0]), np.array([1e300, 1.0])) == math.inf
