@@ -421,3 +421,30 @@ def test_fa2_time_limit_on_an_extended_instance_keeps_a_verified_incumbent_and_b
     full = solve(ext, "fa2")
     assert full.status == "optimal" and matches(full, solve(ext, "milp"))
     assert ans.lower_bound is None or ans.lower_bound <= full.cost + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(extended(), st.integers(0, 2**32 - 1))
+def test_relaxed_bound_on_packed_tables_is_the_per_node_minimum(inst: Instance, seed: int) -> None:
+    """:func:`fa2opt.extensions.relaxed_bound` (a ``time_limit`` answer's fallback bound),
+    computed on the packed tables, is its definition to the bit: Σ_v min over v's allowed
+    rows of cost plus every row term, added in table order; ``inf`` where a filter leaves a
+    node no row. On the instance's own blocks and on drawn filters and terms besides."""
+    import numpy as np
+
+    from fa2opt.extensions import (RowFilter, RowTerm, allowed_rows, declare, relaxed_bound,
+                                   row_objective)
+    problem = Problem.from_instance(inst)
+    rng = np.random.default_rng(seed)
+    drawn = [RowFilter("f", {v: rng.random(len(t)) < 0.8 for v, t in problem.tables.items()}),
+             RowTerm("t", {v: rng.normal(0, 100, len(t)) for v, t in problem.tables.items()})]
+    blocks = list(declare(problem, extensions_of(inst))) + drawn[:int(rng.integers(0, 3))]
+    obj, allowed = row_objective(problem, blocks), allowed_rows(problem, blocks)
+    want = 0.0
+    for v, keep in allowed.items():
+        if len(keep) == 0:
+            want = math.inf
+            break
+        want += float(np.min(obj[v][keep]))
+    got = relaxed_bound(problem, blocks)
+    assert got == want, (got, want)

@@ -153,3 +153,21 @@ def test_fa2_on_many_flows_sharing_a_graph_answers_near_its_limit() -> None:
     assert answer.lower_bound is not None and answer.lower_bound <= answer.cost
     assert answer.solve_ms / 1e3 < limit + dp_grace_s(limit) + 1.5, answer.solve_ms
     assert elapsed < limit + dp_grace_s(limit) + 2.5, elapsed
+
+
+def _fan(n: int) -> tuple[list[str], dict[str, tuple]]:
+    """n parallel nodes after a root (a series-parallel fan: no stall in its decomposition)."""
+    nodes = ["root"] + [f"v{i}" for i in range(n)]
+    return nodes, {"root": (), **{v: (("root", 0.0),) for v in nodes[1:]}}
+
+
+def test_a_series_parallel_decomposition_stops_at_the_stage_deadline() -> None:
+    """The decomposition's series reductions check the stage deadline too (every 4,096
+    steps), not only its stalls: a 100,000-node fan ran a minute past ``--time-limit 5``."""
+    from fa2opt.reductions.sp_decompose import decompose
+    nodes, preds = _fan(10_000)
+    decompose(nodes, preds)  # nothing in force: decomposed
+    now = time.perf_counter()
+    with stop_at(now + 60, stages=now - 1):
+        with pytest.raises(DPDeadline):
+            decompose(nodes, preds)

@@ -214,13 +214,31 @@ def relaxed_bound(problem: "Problem", blocks: Sequence[Block]) -> float | None:
     """A lower bound on the objective of every feasible decision: drop every SLA and budget,
     and the objective (cost plus row terms) separates by node, so Σ_v min_k over each
     node's allowed rows bounds it. ``inf`` when a node has no allowed row: then the
-    relaxation, and with it the instance, is infeasible. O(total rows)."""
-    obj = row_objective(problem, blocks)
+    relaxation, and with it the instance, is infeasible. O(total rows), on the packed
+    tables in a few numpy calls (per node it took ~10 µs: a second on 100,000 nodes, the
+    fallback bound of a ``time_limit`` answer); the minima added in table order."""
+    from ..tables import pack_tables  # (not at the top: fa2opt.tables imports this package)
+
+    packed = problem.packed if problem.packed is not None else pack_tables(problem.tables)
+    ptr, nodes = packed.row_ptr, packed.nodes
+    obj = np.array(packed.cost, dtype=float)
+    allowed = np.ones(obj.size, dtype=bool)
+    at = {v: int(ptr[i]) for i, v in enumerate(nodes)}
+    for b in blocks:
+        if isinstance(b, RowTerm):
+            for v, term in b.term.items():
+                obj[at[v]:at[v] + len(term)] += term
+        elif isinstance(b, RowFilter):
+            for v, ok in b.allowed.items():
+                allowed[at[v]:at[v] + len(ok)] &= ok
+    seen = np.concatenate(([0], np.cumsum(allowed)))
+    if (seen[ptr[1:]] == seen[ptr[:-1]]).any():  # a node with no allowed row
+        return float("inf")
+    if not nodes:
+        return 0.0
     total = 0.0
-    for v, keep in allowed_rows(problem, blocks).items():
-        if len(keep) == 0:
-            return float("inf")
-        total += float(np.min(obj[v][keep]))
+    for x in np.minimum.reduceat(np.where(allowed, obj, np.inf), ptr[:-1]).tolist():
+        total += x
     return total
 
 
