@@ -338,10 +338,12 @@ def test_the_later_flat_tests_wait_for_the_cover_rounds(monkeypatch):
     """long-paths 14x8x16 #946296371 two ulps below its edge: flat from node 64 to 128 with
     its cover rounds still to come (``CUT_FIRST``, node 256). The rounds at 128 replaced them
     and cost 446 -> 1,881 nodes (0.5 -> 1.8 s); the later tests wait for the covers, which
-    close it. fa2 = the MILP."""
+    close it. fa2 = the MILP. (Without the pool of multipliers, ``POOL_SIZE``, which closes
+    this search at its 66th node, before any of these tests.)"""
     from fa2opt.verify import matches, verify
     from test_judged_leaves import _edge_of  # noqa: E402  (tests/test_judged_leaves.py)
 
+    monkeypatch.setattr(FB, "POOL_SIZE", 0)
     inst, _ = _edge_of("long-paths", (14, 8, 16), 946296371, -2)
     fired = _cut_rounds(monkeypatch)
     got = fa2opt.solve(inst, "fa2", time_limit=60)
