@@ -165,7 +165,7 @@ class _Checker:
         if nonneg and x < 0:
             raise self.fail(field, f"must be >= 0 (got {quote(value)})")
         if within is not None and not (within[0] <= x <= within[1] or (zero_ok and x == 0)):
-            zero = "0 or " if zero_ok else ""
+            zero = "0 or " if zero_ok and within[0] > 0 else ""  # ("0 or in [0, ..]": once)
             raise self.fail(field, f"out of range: must be {zero}in [{within[0]:g}, {within[1]:g}] "
                             f"(got {quote(value) if isinstance(value, _PastDoubles) else repr(x)})")
         return x

@@ -499,3 +499,21 @@ def test_null_base_keys_mean_absent(key: str) -> None:
     doc["sla_ms"] = None
     with pytest.raises(InputError, match="sla_ms"):
         instance_from_dict(doc)
+
+
+@pytest.mark.parametrize("field, value, says", [
+    (["edges", 0, 2], HI * 10, "must be in [0, 1e+15]"),  # (0 allowed: said once, not "0 or in [0, ..]")
+    (["prices", "cpu"], HI * 10, "must be 0 or in ["),
+])
+def test_a_range_error_says_its_range_once(field: list, value: Any, says: str) -> None:
+    doc = {"rate_rps": 1.0, "sla_ms": 100.0, "prices": {"cpu": 1.0},
+           "nodes": [{"name": n, "configs": [{"batch": 1, "hardware": "cpu", "units": 1,
+                                             "latency_ms": 10.0}]} for n in "ab"],
+           "edges": [["a", "b", 1.0]]}
+    target: Any = doc
+    for key in field[:-1]:
+        target = target[key]
+    target[field[-1]] = value
+    with pytest.raises(InputError) as err:
+        instance_from_dict(doc)
+    assert says in str(err.value), str(err.value)
