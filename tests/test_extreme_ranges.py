@@ -289,13 +289,19 @@ def test_the_ends_of_the_range_are_accepted_by_the_cli(tmp_path: Path,
 def test_beyond_the_range_is_an_input_error(field: list, value: Any) -> None:
     doc = {"rate_rps": 1.0, "sla_ms": 100.0, "nodes": [{"name": "a", "configs": [
         {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10.0}]}]}
+    err = _refused(doc, field, value)
+    assert str(field[-1]) in err.field
+
+
+def _refused(doc: dict, field: list, value: Any) -> InputError:
+    """The input error of ``doc`` with ``value`` at the path ``field``."""
     target: Any = doc
     for key in field[:-1]:
         target = target[key]
     target[field[-1]] = value
     with pytest.raises(InputError) as err:
         instance_from_dict(doc)
-    assert str(field[-1]) in err.value.field
+    return err.value
 
 
 @pytest.mark.parametrize("method", ["fa2", "milp", "brute-force"])
@@ -510,10 +516,5 @@ def test_a_range_error_says_its_range_once(field: list, value: Any, says: str) -
            "nodes": [{"name": n, "configs": [{"batch": 1, "hardware": "cpu", "units": 1,
                                              "latency_ms": 10.0}]} for n in "ab"],
            "edges": [["a", "b", 1.0]]}
-    target: Any = doc
-    for key in field[:-1]:
-        target = target[key]
-    target[field[-1]] = value
-    with pytest.raises(InputError) as err:
-        instance_from_dict(doc)
-    assert says in str(err.value), str(err.value)
+    err = _refused(doc, field, value)
+    assert says in str(err), str(err)

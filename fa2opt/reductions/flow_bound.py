@@ -30,9 +30,10 @@ the parent's y, still a valid bound.
 ``r_{w,k} = c_{w,k} + Y_w L_{w,k} − min_j (c_{w,j} + Y_w L_{w,j})``; a candidate with
 ``LB + r_{w,k} ≥ incumbent`` cannot improve on the incumbent and leaves the subtree.
 **Propagation**: a candidate that breaks a budget even with every other node at its fastest
-allowed one leaves it too (:meth:`LPSearch.propagate`). **A pool of multipliers**: (1) bounds
-every node at any y, so the y of the last ``POOL_SIZE`` search nodes prune and fix by their
-reduced costs at each later node before its LP (:class:`DualPool`). **Cost grain**: when every cost is a
+allowed one leaves it too (:meth:`LPSearch.propagate`). **A pool of multipliers**: (1)
+bounds every node at any y, so the root's y and those of the last search nodes prune and
+fix by their reduced costs at each later node before its LP (:class:`DualPool`). **Cost
+grain**: when every cost is a
 multiple of g (:func:`cost_grain`), a bound above incumbent − g already prunes; when they are
 on a grain except at a few nodes (accuracy prices c − w·a), bounds round up to the totals'
 classes modulo the grain (:mod:`.residues`), and reduced-cost fixing with them.
@@ -350,9 +351,9 @@ EARLY_STOP = True
 # the search node from which the one-flow-exact bound (.dp_bound) is measured (and then kept
 # where it pays): searches the LP bound closes in fewer nodes never pay its DPs
 DP_BOUND_FROM = 6
-# the multipliers y of the last POOL_SIZE search nodes, applied at every later node before its
-# LP (DualPool): bound (1) at each y prunes, reduced costs at each y fix (vsp 200 seed 4:
-# 2,581 -> 1,605 search nodes; 0 switches the pool off)
+# the multipliers y kept (the root's and the last POOL_SIZE - 1 search nodes'), applied at
+# every later node before its LP (DualPool): bound (1) at each y prunes, reduced costs at each
+# y fix (vsp 200 seed 4: 2,581 -> 1,613 search nodes; docs/fa2.md); 0 switches the pool off
 POOL_SIZE = 16
 
 
@@ -952,8 +953,9 @@ class FlowLP:
 
 
 class DualPool:
-    """The multipliers y of the last :data:`POOL_SIZE` search nodes (Y, the constant and the
-    cuts' shift of (1) or (5), :meth:`FlowLP.flow_weights`), kept as rows of arrays. (1) is
+    """The multipliers y of the root and of the last ``size`` − 1 search nodes (Y, the
+    constant and the cuts' shift of (1) or (5), :meth:`FlowLP.flow_weights`), kept as rows of
+    arrays. (1) is
     a lower bound at *any* y over *any* node's candidates (every cut in the LP is global),
     so a y that proved one node's bound proves at another node whatever its masks: before a
     node's LP, :meth:`LPSearch.pooled` prunes it where (1) at some pooled y reaches the
