@@ -206,22 +206,12 @@ def _dominated(y: SPTree | None, x: SPTree | None) -> bool:
     return False
 
 
-def _parallel(a: SPTree | None, b: SPTree | None) -> SPTree | None:
-    if _dominated(b, a):
-        return a
-    if _dominated(a, b):
-        return b
-    pa = a.parts if type(a) is Parallel else (a,)
-    pb = b.parts if type(b) is Parallel else (b,)
-    return Parallel(pa + pb)
-
-
 def _merged(old: tuple[SPTree | None, int], label: SPTree | None, size: int
             ) -> tuple[SPTree | None, int]:
     """An arc ``old`` = (label, size) merged in parallel with a new one: the merged label and
-    its size (node leaves: a dropped branch's are gone, both kept when both stay)."""
-    merged = _parallel(old[0], label)
-    return merged, old[1] if merged is old[0] else size if merged is label else old[1] + size
+    its size (node leaves: a dropped branch's are gone, both kept when both stay) --
+    :func:`_merged_all` of the one arc."""
+    return _merged_all(old, [(label, size)])
 
 
 class _Fan:
@@ -236,10 +226,11 @@ class _Fan:
 
 def _merged_all(old: tuple[SPTree | None, int], new: list[tuple[SPTree | None, int]]
                 ) -> tuple[SPTree | None, int]:
-    """:func:`_merged` of ``old`` with each of ``new`` in turn -- the same label and size --
-    with one :class:`Parallel` made at the end instead of one a merge: k arcs merged one at
-    a time into a growing parallel copied its parts each time, O(k²) (a fan of 100,000
-    nodes: a minute). O(k) here, each merge's dominance tests as in :func:`_parallel`."""
+    """``old`` = (label, size) merged in parallel with each arc of ``new`` in turn: a label
+    another dominates (:func:`_dominated`) is dropped with its leaves, else both are kept,
+    their parts side by side. One :class:`Parallel` is made at the end, not one a merge: k
+    arcs merged one at a time into a growing parallel copied its parts each time, O(k²) (a
+    fan of 100,000 nodes: a minute); O(k) here."""
     label, size = old
     fan = None
     for b, sb in new:
