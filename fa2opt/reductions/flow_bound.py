@@ -933,14 +933,10 @@ class FlowLP:
         allowance): the doubles' sum less the allowance of the mins -- each c + Y·L (+ a
         shift of its own), whose operands are at most |min| + 2|c| -- and of ``magnitude``
         (any other operands the caller added)."""
-        if mins.ndim > 1:  # several y (rows): a bound each
-            s = mins.sum(axis=-1) + const
-            allowance = self.slack(np.abs(mins).sum(axis=-1) + 2.0 * self.cost_abs + magnitude)
-            return s - np.where(np.isfinite(s), allowance, 0.0)  # (inf stays inf)
-        s = float(mins.sum()) + const
-        if not math.isfinite(s):
-            return s
-        return s - self.slack(float(np.abs(mins).sum()) + 2.0 * self.cost_abs + magnitude)
+        s = mins.sum(axis=-1) + const  # (several y, rows of mins: a bound each)
+        allowance = self.slack(np.abs(mins).sum(axis=-1) + 2.0 * self.cost_abs + magnitude)
+        out = s - np.where(np.isfinite(s), allowance, 0.0)  # (inf stays inf)
+        return float(out) if mins.ndim == 1 else out
 
     def reduced_slack(self, val: np.ndarray, mins: np.ndarray,
                       extra: np.ndarray | float = 0.0) -> np.ndarray:
