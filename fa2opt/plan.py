@@ -73,7 +73,6 @@ from .reductions.search import search
 from .reductions.sp_decompose import SPFlow, flow_decomposition
 from .reductions.sptree import FlatShape, SPTree, flat_shape
 from .solver import Decision
-from .tables import pack_tables
 from .tree_kernel import TreeProgram
 
 FLAT, TREE, SEARCH = "flat sweep", "tree DP", "coupling search"
@@ -257,7 +256,7 @@ class Plan:
                                                          self.nodes, c.coupling)
                              for c in self.components]
         flows, tables = problem.flows, problem.tables
-        packed = problem.packed if problem.packed is not None else pack_tables(tables)
+        packed = problem.packed_tables()
         choice: dict[str, int] = {}
         for comp, program in zip(self.components, self.programs):
             r = tree(program, packed, [flows[i].budget_ms for i in comp.flows])

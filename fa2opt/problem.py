@@ -133,6 +133,11 @@ class Problem:
         tables = node_tables(instance)
         return cls(instance, tables, flow_graphs(instance), pack_tables(tables))
 
+    def packed_tables(self) -> PackedTables:
+        """``tables`` packed: the pack made with them, else one made now (a problem made
+        with new tables carries none)."""
+        return self.packed if self.packed is not None else pack_tables(self.tables)
+
     @property
     def node_names(self) -> tuple[str, ...]:
         return tuple(self.tables)

@@ -217,9 +217,7 @@ def relaxed_bound(problem: "Problem", blocks: Sequence[Block]) -> float | None:
     relaxation, and with it the instance, is infeasible. O(total rows), on the packed
     tables in a few numpy calls (per node it took ~10 µs: a second on 100,000 nodes, the
     fallback bound of a ``time_limit`` answer); the minima added in table order."""
-    from ..tables import pack_tables  # (not at the top: fa2opt.tables imports this package)
-
-    packed = problem.packed if problem.packed is not None else pack_tables(problem.tables)
+    packed = problem.packed_tables()
     ptr, nodes = packed.row_ptr, packed.nodes
     obj = np.array(packed.cost, dtype=float)
     allowed = np.ones(obj.size, dtype=bool)
