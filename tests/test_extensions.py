@@ -425,11 +425,15 @@ def test_fa2_time_limit_on_an_extended_instance_keeps_a_verified_incumbent_and_b
 
 @settings(max_examples=150, deadline=None)
 @given(extended(), st.integers(0, 2**32 - 1))
-def test_relaxed_bound_on_packed_tables_is_the_per_node_minimum(inst: Instance, seed: int) -> None:
-    """:func:`fa2opt.extensions.relaxed_bound` (a ``time_limit`` answer's fallback bound),
-    computed on the packed tables, is its definition to the bit: Σ_v min over v's allowed
-    rows of cost plus every row term, added in table order; ``inf`` where a filter leaves a
-    node no row. On the instance's own blocks and on drawn filters and terms besides."""
+def test_rows_of_the_blocks_on_packed_tables_are_their_per_node_definition(
+        inst: Instance, seed: int) -> None:
+    """The blocks' rows read on the packed tables (:func:`fa2opt.extensions.packed_rows`)
+    are their per-node definition to the bit: ``row_objective`` is each node's cost plus
+    every row term (blocks in order), ``allowed_rows`` the positions every filter allows,
+    and :func:`~fa2opt.extensions.relaxed_bound` (a ``time_limit`` answer's fallback bound)
+    Σ_v min over v's allowed rows of that objective, added in table order; ``inf`` where a
+    filter leaves a node no row. On the instance's own blocks and on drawn filters and
+    terms besides."""
     import numpy as np
 
     from fa2opt.extensions import (RowFilter, RowTerm, allowed_rows, declare, relaxed_bound,
@@ -439,12 +443,16 @@ def test_relaxed_bound_on_packed_tables_is_the_per_node_minimum(inst: Instance, 
     drawn = [RowFilter("f", {v: rng.random(len(t)) < 0.8 for v, t in problem.tables.items()}),
              RowTerm("t", {v: rng.normal(0, 100, len(t)) for v, t in problem.tables.items()})]
     blocks = list(declare(problem, extensions_of(inst))) + drawn[:int(rng.integers(0, 3))]
-    obj, allowed = row_objective(problem, blocks), allowed_rows(problem, blocks)
     want = 0.0
-    for v, keep in allowed.items():
-        if len(keep) == 0:
-            want = math.inf
-            break
-        want += float(np.min(obj[v][keep]))
+    for v, t in problem.tables.items():  # the definition, node by node
+        obj, keep = np.array(t.cost, dtype=float), np.ones(len(t), dtype=bool)
+        for b in blocks:
+            if isinstance(b, RowTerm) and v in b.term:
+                obj = obj + b.term[v]
+            elif isinstance(b, RowFilter) and v in b.allowed:
+                keep &= b.allowed[v]
+        assert np.array_equal(row_objective(problem, blocks)[v], obj)
+        assert np.array_equal(allowed_rows(problem, blocks)[v], np.flatnonzero(keep))
+        want += float(np.min(obj[keep])) if keep.any() else math.inf
     got = relaxed_bound(problem, blocks)
     assert got == want, (got, want)

@@ -170,14 +170,31 @@ def has_terms(blocks: Sequence[Block]) -> bool:
     return any(isinstance(b, RowTerm) for b in blocks)
 
 
+def packed_rows(problem: "Problem", blocks: Sequence[Block]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks' rows on the packed tables (:meth:`Problem.packed_tables`): their
+    ``row_ptr`` and, per row, the objective (cost plus every :class:`RowTerm`, blocks in
+    order) and whether every :class:`RowFilter` allows it. The one reading of filters and
+    terms; O(total rows) in a few numpy calls per block."""
+    packed = problem.packed_tables()
+    ptr = packed.row_ptr
+    obj = np.array(packed.cost, dtype=float)
+    allowed = np.ones(obj.size, dtype=bool)
+    at = {v: int(ptr[i]) for i, v in enumerate(packed.nodes)}
+    for b in blocks:
+        if isinstance(b, RowTerm):
+            for v, term in b.term.items():
+                obj[at[v]:at[v] + len(term)] += term
+        elif isinstance(b, RowFilter):
+            for v, ok in b.allowed.items():
+                allowed[at[v]:at[v] + len(ok)] &= ok
+    return ptr, obj, allowed
+
+
 def allowed_rows(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
     """Per node, the table positions every :class:`RowFilter` allows (ascending)."""
-    keep = {v: np.ones(len(t), dtype=bool) for v, t in problem.tables.items()}
-    for b in blocks:
-        if isinstance(b, RowFilter):
-            for v, ok in b.allowed.items():
-                keep[v] &= ok
-    return {v: np.flatnonzero(k) for v, k in keep.items()}
+    ptr, _, allowed = packed_rows(problem, blocks)
+    return {v: np.flatnonzero(allowed[ptr[i]:ptr[i + 1]]) for i, v in enumerate(problem.tables)}
 
 
 def ruled_out(problem: "Problem", blocks: Sequence[Block]) -> bool:
@@ -202,12 +219,8 @@ def ruled_out(problem: "Problem", blocks: Sequence[Block]) -> bool:
 
 def row_objective(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
     """Per node and table position: cost plus every :class:`RowTerm` (the objective's rows)."""
-    out = {v: np.array(t.cost, dtype=float) for v, t in problem.tables.items()}
-    for b in blocks:
-        if isinstance(b, RowTerm):
-            for v, term in b.term.items():
-                out[v] = out[v] + term
-    return out
+    ptr, obj, _ = packed_rows(problem, blocks)
+    return {v: obj[ptr[i]:ptr[i + 1]] for i, v in enumerate(problem.tables)}
 
 
 def relaxed_bound(problem: "Problem", blocks: Sequence[Block]) -> float | None:
@@ -217,22 +230,11 @@ def relaxed_bound(problem: "Problem", blocks: Sequence[Block]) -> float | None:
     relaxation, and with it the instance, is infeasible. O(total rows), on the packed
     tables in a few numpy calls (per node it took ~10 µs: a second on 100,000 nodes, the
     fallback bound of a ``time_limit`` answer); the minima added in table order."""
-    packed = problem.packed_tables()
-    ptr, nodes = packed.row_ptr, packed.nodes
-    obj = np.array(packed.cost, dtype=float)
-    allowed = np.ones(obj.size, dtype=bool)
-    at = {v: int(ptr[i]) for i, v in enumerate(nodes)}
-    for b in blocks:
-        if isinstance(b, RowTerm):
-            for v, term in b.term.items():
-                obj[at[v]:at[v] + len(term)] += term
-        elif isinstance(b, RowFilter):
-            for v, ok in b.allowed.items():
-                allowed[at[v]:at[v] + len(ok)] &= ok
+    ptr, obj, allowed = packed_rows(problem, blocks)
     seen = np.concatenate(([0], np.cumsum(allowed)))
     if (seen[ptr[1:]] == seen[ptr[:-1]]).any():  # a node with no allowed row
         return float("inf")
-    if not nodes:
+    if not problem.tables:
         return 0.0
     total = 0.0
     for x in np.minimum.reduceat(np.where(allowed, obj, np.inf), ptr[:-1]).tolist():
