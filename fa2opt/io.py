@@ -19,8 +19,9 @@ import os
 import re
 import reprlib
 import stat
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import yaml
@@ -41,6 +42,7 @@ MAX_YAML_EVENTS = 1_000_000  # a YAML file of more nodes is refused (PyYAML buil
 MAX_NUMBER_DIGITS = 300  # longer integer literals are out of every range (and slow to parse)
 QUOTE_CHARS = 80  # at most this many characters of user data in a message
 CYCLE_SHOWN = 6  # a cycle message names this many nodes, then the cycle's length
+EMPTY_CELL = "the cell is empty"  # why a CSV cell has no value (read_csv_rows drops empty cells)
 
 
 class InputError(ValueError):
@@ -142,7 +144,8 @@ class _Checker:
         """A finite number (JSON/YAML number; text only in a CSV), optionally > 0, >= 0, and
         in ``within`` (or exactly 0 with ``zero_ok``)."""
         if value is None:
-            raise self.fail(field, "missing")
+            raise self.fail(field, f"must be a number ({EMPTY_CELL})" if self.text_numbers
+                            else "missing")
         if isinstance(value, _HugeNumber):
             raise self.fail(field, f"out of range (an integer of {value.digits} digits)")
         if isinstance(value, str) and self.text_numbers:
@@ -191,7 +194,8 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             what = "a string with a character other than whitespace" if isinstance(value, str) \
                 and value else "a non-empty string"
-            raise self.fail(field, f"must be {what} (got {quote(value)})")
+            got = EMPTY_CELL if value is None and self.text_numbers else f"got {quote(value)}"
+            raise self.fail(field, f"must be {what} ({got})")
         try:  # JSON's \ud800 escapes decode to lone surrogates, which no UTF-8 output
             value.encode("utf-8")  # (a terminal, a CSV, a parquet table) can write
         except UnicodeEncodeError:
@@ -568,28 +572,33 @@ def read_csv_rows(path: str | Path, shown: str, what: str,
                          f"cannot read {what} ({exc})") from None
 
 
+def csv_field(line: int, column: str) -> str:
+    """A CSV cell's field in a message, ``line 3: rps`` (InputError adds ``: reason``): how
+    profiles and traces name their cells."""
+    return f"line {line}: {column}"
+
+
 def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
     """Rows of a profile CSV as dicts of strings (empty cells dropped; :func:`read_csv_rows`)."""
     return read_csv_rows(path, shown, "profile", PROFILE_COLUMNS)
 
 
 # -- the instance ----------------------------------------------------------------------------
-def _config(chk: _Checker, row: Mapping[str, Any], where: str, sep: str = ".") -> Config:
-    """One profile row; a field is named ``{where}{sep}{column}``."""
-    chk.mapping(row, where)
+def _config(chk: _Checker, row: Mapping[str, Any], cell: Callable[[str], str]) -> Config:
+    """One profile row; ``cell(column)`` names its field in a message."""
     variant = row.get("variant")
     if variant is not None:
-        variant = chk.name(variant, f"{where}{sep}variant")
+        variant = chk.name(variant, cell("variant"))
     accuracy = row.get("accuracy")
     return Config(
-        batch=chk.positive_int(row.get("batch"), f"{where}{sep}batch", spec.BATCH_RANGE),
-        hardware=chk.name(row.get("hardware"), f"{where}{sep}hardware"),
-        units=chk.number(row.get("units"), f"{where}{sep}units", positive=True,
+        batch=chk.positive_int(row.get("batch"), cell("batch"), spec.BATCH_RANGE),
+        hardware=chk.name(row.get("hardware"), cell("hardware")),
+        units=chk.number(row.get("units"), cell("units"), positive=True,
                          within=spec.UNITS_RANGE),
-        latency_ms=chk.number(row.get("latency_ms"), f"{where}{sep}latency_ms", positive=True,
+        latency_ms=chk.number(row.get("latency_ms"), cell("latency_ms"), positive=True,
                               within=spec.LATENCY_MS_RANGE),
         variant=variant,
-        accuracy=None if accuracy is None else chk.number(accuracy, f"{where}{sep}accuracy",
+        accuracy=None if accuracy is None else chk.number(accuracy, cell("accuracy"),
                                                           positive=True),
     )
 
@@ -615,11 +624,13 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
         # a CSV problem names the instance, the node's field and the CSV, in that order
         csv_chk = _Checker(f"{chk.file}: {where}.profile ({quote(rel)[1:-1]})", text_numbers=True)
         rows_raw = read_profile_csv(base_dir / rel, csv_chk.file)
-        configs = [_config(csv_chk, r, f"line {r['_line']}", ": ") for r in rows_raw]
+        configs = [_config(csv_chk, r, partial(csv_field, r["_line"])) for r in rows_raw]
         empty_where, owner = "", csv_chk
     else:
         rows_raw = chk.sequence(raw["configs"], f"{where}.configs", nonempty=False)
-        configs = [_config(chk, r, f"{where}.configs[{j}]") for j, r in enumerate(rows_raw)]
+        configs = [_config(chk, chk.mapping(r, f"{where}.configs[{j}]"),
+                           partial("{}.{}".format, f"{where}.configs[{j}]"))
+                   for j, r in enumerate(rows_raw)]
         empty_where, owner = f"{where}.configs", chk
     if not configs:
         raise owner.fail(empty_where, "empty profile (no configuration rows)")
@@ -631,6 +642,9 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
                              f"(batch={b}, hardware={quote(h)}, units={u:g}, variant={quote(var)})")
         seen[c.identity] = j
     missing = row_without_accuracy(configs)
+    if missing is not None and has_profile:
+        raise csv_chk.fail(csv_field(rows_raw[missing]["_line"], "accuracy"),
+                           f"missing while other rows of the node give one ({EMPTY_CELL})")
     if missing is not None:
         raise chk.fail(f"{where}.accuracy", f"row {missing} has no accuracy while other rows "
                        f"of the node do")

@@ -33,7 +33,7 @@ def test_rows_of_empty_cells_are_skipped(tmp_path, capsys, tail):
 
 def test_a_row_with_a_cell_is_still_checked(tmp_path):
     path = _write(tmp_path, "batch,hardware,units,latency_ms,note\n1,cpu,1,20,\n,,,,x\n")
-    with pytest.raises(InputError, match="line 3: batch: missing"):
+    with pytest.raises(InputError, match=r"line 3: batch: must be a number \(the cell is empty\)"):
         load_instance(path)
 
 

@@ -453,6 +453,14 @@ def test_quote_is_bounded() -> None:
     ("batch,hardware,units,latency_ms\n1,cpu,1,40\n2,cpu,2,1_0\n", "line 3: latency_ms", "not a number"),
     ("batch,hardware,units,latency_ms\n1_0,cpu,1,40\n", "line 2: batch", "not a number"),
     ("batch,hardware,units,latency_ms\n1,cpu,1,1e300\n", "line 2: latency_ms", "out of range"),
+    # an empty cell is said to be one, in every column (not "got None" or "missing")
+    ("batch,hardware,units,latency_ms\n,cpu,1,40\n", "line 2: batch", "(the cell is empty)"),
+    ("batch,hardware,units,latency_ms\n1,,1,40\n", "line 2: hardware",
+     "must be a non-empty string (the cell is empty)"),
+    ("batch,hardware,units,latency_ms\n1,cpu, ,40\n", "line 2: units", "(the cell is empty)"),
+    ("batch,hardware,units,latency_ms\n1,cpu,1,\n", "line 2: latency_ms", "(the cell is empty)"),
+    ("batch,hardware,units,latency_ms,variant,accuracy\n1,cpu,1,40,v,0.5\n2,cpu,1,40,w,\n",
+     "line 3: accuracy", "(the cell is empty)"),
 ])
 def test_profile_errors_name_instance_and_csv(tmp_path: Path, csv, field, reason) -> None:
     path = _write(tmp_path, json.dumps(_doc()), csv=csv or "")
@@ -460,6 +468,14 @@ def test_profile_errors_name_instance_and_csv(tmp_path: Path, csv, field, reason
         (tmp_path / "a.csv").unlink()
     err = _refused(path, "nodes[a].profile (a.csv)", field, reason)
     assert err.index("inst.json") < err.index("a.csv")
+    assert "None" not in err, err
+
+
+def test_an_empty_variant_cell_is_no_variant(tmp_path: Path) -> None:
+    """The README: an empty cell in an optional column (variant) means absent."""
+    csv = "batch,hardware,units,latency_ms,variant\n1,cpu,1,40,\n2,cpu,2,45,v\n"
+    inst = load_instance(_write(tmp_path, json.dumps(_doc()), csv=csv))
+    assert [c.variant for c in inst.nodes[0].configs] == [None, "v"]
 
 
 # -- 7. property test: mutated files ------------------------------------------------------------
