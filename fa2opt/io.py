@@ -98,6 +98,15 @@ class _HugeNumber:
         return f"<integer of {self.digits} digits>"
 
 
+def _huge_int(text: str) -> _HugeNumber | None:
+    """An integer literal (JSON's, YAML's or a CSV cell's) as a :class:`_HugeNumber` when it
+    is longer than MAX_NUMBER_DIGITS, else None."""
+    return _HugeNumber(text) if len(text) > MAX_NUMBER_DIGITS else None
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")  # a CSV cell holding an integer literal
+
+
 class _PastDoubles(float):
     """A number literal past the double range, as a double (inf, or 0.0 for a nonzero
     literal below the least subnormal) that keeps the literal, so a message quotes what the
@@ -146,6 +155,8 @@ class _Checker:
         if value is None:
             raise self.fail(field, f"must be a number ({EMPTY_CELL})" if self.text_numbers
                             else "missing")
+        if isinstance(value, str) and self.text_numbers and _INTEGER_TEXT.fullmatch(value):
+            value = _huge_int(value) or value  # as JSON reads it: out of range, not inf
         if isinstance(value, _HugeNumber):
             raise self.fail(field, f"out of range (an integer of {value.digits} digits)")
         if isinstance(value, str) and self.text_numbers:
@@ -356,7 +367,7 @@ def _duplicate_path(data: Any) -> str:
 
 
 def _json_int(text: str) -> int | _HugeNumber:
-    return int(text) if len(text) <= MAX_NUMBER_DIGITS else _HugeNumber(text)
+    return _huge_int(text) or int(text)
 
 
 _YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
@@ -436,8 +447,9 @@ class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
 
     def construct_yaml_int(self, node: Any) -> int | _HugeNumber:
         text = str(node.value).replace("_", "")
-        if len(text) > MAX_NUMBER_DIGITS:
-            return _HugeNumber(text)
+        huge = _huge_int(text)
+        if huge is not None:
+            return huge
         value = super().construct_yaml_int(node)
         self._refuse_ambiguous(node, text, value)
         return value
