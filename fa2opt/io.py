@@ -71,11 +71,11 @@ def quote(value: Any) -> str:
     return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 3] + "..."
 
 
-def label(name: str) -> str:
-    """A user-given name as it appears inside a field (``nodes[NAME]``): cut to 40 chars,
-    escaped when it holds a newline or other non-printable character (one line)."""
-    text = name if name.isprintable() else repr(name[:80])[1:-1]
-    return text if len(text) <= 40 else text[:37] + "..."
+def label(name: str, width: int = 40) -> str:
+    """A user-given name as it appears inside a field (``nodes[NAME]``): cut to ``width``
+    chars, escaped when it holds a newline or other non-printable character (one line)."""
+    text = name if name.isprintable() else repr(name[:2 * width])[1:-1]
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def text_float(text: str) -> float:
@@ -488,6 +488,14 @@ _YamlLoader.add_implicit_resolver(
     re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """PyYAML's reason for refusing a file as one short line ("" where it gives none)."""
+    problem = str(getattr(exc, "problem", None) or "")
+    if problem == "but found another document":  # (its context: "expected a single document")
+        return "more than one document"
+    return label(problem, QUOTE_CHARS)
+
+
 def _load_yaml(text: str, shown: str) -> Any:
     loader = None
     try:
@@ -497,6 +505,8 @@ def _load_yaml(text: str, shown: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
+        reason = _yaml_reason(exc)
+        where += f": {reason}" if reason else ""
         raise InputError(shown, "", f"malformed YAML{where}") from None
     except (ValueError, TypeError) as exc:  # a constructor refusing a value (e.g. a bad date)
         if isinstance(exc, InputError):

@@ -137,6 +137,8 @@ def test_bad_input_is_one_line_with_file_field_reason(tmp_path: Path, case, caps
 @pytest.mark.parametrize("text,suffix,reason", [
     ("{\"nodes\": [", ".json", "malformed JSON"),
     ("nodes: [a, b\n", ".yaml", "malformed YAML"),
+    ("nodes: [a, b\n", ".yml", "expected ',' or ']'"),  # PyYAML's reason, said
+    ("name: x\n---\nname: y\n", ".yaml", "malformed YAML at line 2: more than one document"),
     ("[1, 2, 3]", ".json", "not an object"),
     ("- a\n- b\n", ".yml", "not an object"),
 ])
