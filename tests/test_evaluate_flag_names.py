@@ -59,6 +59,9 @@ def test_json_rows_record_the_seconds_simulated(tmp_path, capsys):
     ("second,rps\n0,5,9\n", "line 2: more cells than columns (2 in the header)"),
     # the file's own line (a blank line counted; it was the row's number, line 4)
     ("second,rps\n0,5\n\n1,6\n2\n", "line 5: not a number (second='2', rps='')"),
+    # a cell is named as a profile's is ("line 3: rps: ..."), not "line 3.rps"
+    ("second,rps\n0,5\n1,-3\n", "line 3: rps: must be finite and >= 0 (got '-3')"),
+    ("second,rps\n0,5\n2,6\n", "line 3: second: expected 1 (seconds must be 0, 1, 2, ... in order)"),
 ])
 def test_a_trace_is_read_by_the_profiles_csv_rules(tmp_path, text, expected):
     """Traces and profiles share io.read_csv_rows (missing, doubled column, extra cells)."""
@@ -79,7 +82,7 @@ def test_compare_reads_trace_windows_by_the_same_rules(tmp_path):
     from fa2opt.io import InputError
 
     (tmp_path / "twitter_a.csv").write_text("second,rps\n0,5\n1,nan\n")
-    with pytest.raises(InputError, match=r"line 3\.rps: must be finite and >= 0"):
+    with pytest.raises(InputError, match=r"line 3: rps: must be finite and >= 0"):
         load_trace_windows(tmp_path)
     (tmp_path / "twitter_a.csv").write_text("second,rps,rps_raw\n0,5,50\n1,6,60\n")
     (tmp_path / "twitter_b.csv").write_text("second,rps\n0,7\n")

@@ -246,7 +246,7 @@ def test_arrivals_follow_the_trace():
 def test_bad_trace_is_one_line_input_error(tmp_path):
     bad = tmp_path / "t.csv"
     bad.write_text("second,rps\n0,5\n2,6\n")
-    with pytest.raises(InputError, match=r"t\.csv: line 3\.second"):
+    with pytest.raises(InputError, match=r"t\.csv: line 3: second: expected 1"):
         load_trace(bad)
     bad.write_text("second,rate\n0,5\n")
     with pytest.raises(InputError, match="rps: missing column"):
@@ -342,3 +342,7 @@ def test_range_service_times_from_profile_columns(tmp_path):
     lo, hi = ranges[("a", ans.nodes["a"].batch, "cpu", 1.0, None)]
     dur = rec.batch_finish_ms - rec.batch_start_ms
     assert dur.min() >= lo - 1e-9 and dur.max() <= hi + 1e-9 and dur.std() > 0
+    (tmp_path / "p.csv").write_text("batch,hardware,units,latency_ms,latency_min_ms,latency_max_ms\n"
+                                    "1,cpu,1,20,15,30\n2,cpu,1,35,50,40\n")
+    with pytest.raises(InputError, match=r"p\.csv: line 3: latency_min_ms: need 0 < min <= max"):
+        profile_ranges(tmp_path / "i.json")  # (a cell named as in a profile, not "line 3.")

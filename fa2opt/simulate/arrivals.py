@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import InputError, input_path, read_csv_rows, text_float
+from ..io import InputError, csv_field, input_path, read_csv_rows, text_float
 
 ARRIVAL_MODES = ("poisson", "even")
 MAX_REQUESTS = 20_000_000  # per flow and trace: more would need gigabytes of arrival times
@@ -70,10 +70,11 @@ def load_trace(path: str | Path, column: str = "rps") -> Trace:
             raise InputError(shown, f"line {line}",
                              f"not a number (second={sec!r}, {column}={val!r})") from None
         if s != len(rates):
-            raise InputError(shown, f"line {line}.second",
+            raise InputError(shown, csv_field(line, "second"),
                              f"expected {len(rates)} (seconds must be 0, 1, 2, ... in order)")
         if not np.isfinite(r) or r < 0:
-            raise InputError(shown, f"line {line}.{column}", f"must be finite and >= 0 (got {val!r})")
+            raise InputError(shown, csv_field(line, column),
+                             f"must be finite and >= 0 (got {val!r})")
         rates.append(r)
     if not rates:
         raise InputError(shown, column, "no rows")

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..answer import NodeDecision
-from ..io import InputError, read_document, read_profile_csv
+from ..io import InputError, csv_field, read_document, read_profile_csv
 
 SERVICE_KINDS = ("mean", "jitter", "range", "lognormal")
 DEFAULT_JITTER = 0.1  # half-width of ``jitter`` when none is given
@@ -100,6 +100,8 @@ def profile_ranges(instance_path: str | Path) -> dict[RowKey, tuple[float, float
             except (TypeError, ValueError, KeyError):
                 raise InputError(shown, where, "latency_min_ms/latency_max_ms/batch/units not numbers") from None
             if not 0 < lo <= hi:
-                raise InputError(shown, f"{where}.latency_min_ms", f"need 0 < min <= max (got {lo}, {hi})")
+                field = (csv_field(row["_line"], "latency_min_ms") if "_line" in row
+                         else f"{where}.latency_min_ms")
+                raise InputError(shown, field, f"need 0 < min <= max (got {lo}, {hi})")
             out[key] = (lo, hi)
     return out
