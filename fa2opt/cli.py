@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from . import cpu_kernels, spec
 from .answer import Answer, empty_answer
 from .extensions import validate as validate_extensions
-from .io import InputError, load_instance
+from .io import InputError, InputErrors, load_instance
 from .problem import Problem
 from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
 from .tables import ReplicaRangeError
@@ -381,7 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (InputError, ReplicaRangeError) as exc:  # bad input: one line, never a traceback
-        print(one_line(exc), file=sys.stderr)
+        for err in exc.errors if isinstance(exc, InputErrors) else (exc,):  # (one per file)
+            print(one_line(err), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -21,7 +21,7 @@ import reprlib
 import stat
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import yaml
@@ -51,6 +51,39 @@ class InputError(ValueError):
     def __init__(self, file: str, field: str, reason: str):
         self.file, self.field, self.reason = str(file), field, reason
         super().__init__(f"{self.file}: {field}: {reason}" if field else f"{self.file}: {reason}")
+
+
+class InputErrors(InputError):
+    """Several input errors reported together (e.g. every bad file of a suite folder):
+    ``errors`` holds them, its text is theirs one per line (the CLI prints each as its own
+    line; a caller printing ``str()`` drops none). Made by :func:`check_each`."""
+
+    def __init__(self, errors: Sequence[InputError]):
+        super().__init__(errors[0].file, errors[0].field, errors[0].reason)
+        self.errors = tuple(errors)
+        self.args = ("\n".join(map(str, self.errors)),)
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def check_each(items: Iterable[_T], read: Callable[[_T], _R]) -> list[_R]:
+    """``read(item)`` for every item, its InputErrors collected rather than stopping at the
+    first: raised after the last item, one as it is and several as :class:`InputErrors`
+    (one error each, nested ones flattened)."""
+    out: list[_R] = []
+    errors: list[InputError] = []
+    for item in items:
+        try:
+            out.append(read(item))
+        except InputError as exc:
+            errors.extend(exc.errors if isinstance(exc, InputErrors) else (exc,))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
+    return out
 
 
 _REPR = reprlib.Repr()

@@ -178,6 +178,32 @@ def test_unknown_suite_is_an_input_error(tmp_path, capsys):
     assert rc == 2 and "bogus" in capsys.readouterr().err
 
 
+def test_every_bad_file_of_a_suite_folder_is_reported_before_any_solve(tmp_path, capsys):
+    """A folder with several bad instance files: one line per bad file on stderr, exit 2,
+    nothing solved or written (it stopped at the first one); one bad file: its message as
+    before, alone."""
+    suite, out = tmp_path / "suite", tmp_path / "o"
+    suite.mkdir()
+    doc = {"rate_rps": 1, "sla_ms": 100, "nodes": [
+        {"name": "a", "configs": [{"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 10}]}]}
+    (suite / "a.json").write_text(json.dumps(doc))
+    (suite / "b.json").write_text("{bad")
+    argv = ["compare", "--suite", str(suite), "--methods", REF, "--reference", REF,
+            "--out", str(out), "--workers", "1", "--no-progress", "--no-plots"]
+    assert main(argv) == 2
+    one = capsys.readouterr().err
+    assert one == f"{suite / 'b.json'}: malformed JSON: Expecting property name enclosed in " \
+                  "double quotes at line 1\n"
+    (suite / "c.json").write_text(json.dumps({**doc, "nodes": [{"name": "a", "profile": "p.csv"}]}))
+    (suite / "d.yaml").write_text("name: x\n---\nname: y\n")
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == one.strip() and len(lines) == 3, lines
+    assert lines[1].startswith(f"{suite / 'c.json'}: nodes[a].profile (p.csv)")
+    assert lines[2].startswith(f"{suite / 'd.yaml'}: malformed YAML")
+    assert not out.exists() or not any(out.iterdir())  # nothing solved
+
+
 # -- judging -----------------------------------------------------------------------------------
 def _row(instance, method, status, cost=None, lb=None, ms=1.0, verified=True):
     return {"suite": "s", "instance": instance, "method": method, "nodes": 2, "edges": 1,

@@ -48,7 +48,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..extensions.realistic import EXTENSION_SETS, extended
-from ..io import InputError, load_instance
+from ..io import InputError, check_each, load_instance
 from ..model import Instance
 
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
@@ -144,15 +144,16 @@ def directory_suite(name: str, directory: Path) -> list[Task]:
     files = _instance_files(directory)
     if not files:
         raise InputError(str(directory), "", "no instance files (*.json, *.yaml)")
-    return [Task(name, p.stem, load_instance(p)) for p in files]
+    # every file read before any is solved, every bad one reported (not the first alone)
+    return [Task(name, p.stem, inst) for p, inst in zip(files, check_each(files, load_instance))]
 
 
 def pipelines_suite(datasets: Path, percentiles: Sequence[float],
                     trace_column: str | None = None) -> list[Task]:
     windows = load_trace_windows(datasets / "traces", trace_column)
     tasks = []
-    for path in _instance_files(datasets / "pipelines"):
-        inst = load_instance(path)
+    files = _instance_files(datasets / "pipelines")
+    for path, inst in zip(files, check_each(files, load_instance)):
         for suffix, rates in rate_points(inst, windows, percentiles):
             if any(r <= 0 for r in rates.values()):
                 continue  # a window with idle seconds: no instance at rate 0 (rates must be > 0)
@@ -242,7 +243,6 @@ def extended_suite(tasks: Sequence[Task], which: str) -> list[Task]:
 
 
 def load_suites(specs: Iterable[str], **kwargs) -> list[Task]:
-    tasks: list[Task] = []
-    for spec in specs:
-        tasks.extend(load_suite(spec, **kwargs))
-    return tasks
+    """The tasks of every suite; InputError(s) naming every suite or file that cannot be read."""
+    return [t for tasks in check_each(specs, lambda spec: load_suite(spec, **kwargs))
+            for t in tasks]
