@@ -18,6 +18,7 @@ from . import cpu_kernels, spec
 from .answer import Answer, empty_answer
 from .extensions import validate as validate_extensions
 from .io import InputError, InputErrors, load_instance
+from .model import Instance
 from .problem import Problem
 from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
 from .tables import ReplicaRangeError
@@ -81,11 +82,19 @@ def _valid_unicode(ans: Answer) -> Answer:
     return ans.with_(message=message, instance=instance)
 
 
+def read_instance(path: str, extensions: bool = True) -> Instance:
+    """The instance in ``path`` for a command (:func:`fa2opt.io.load_instance`), each warning
+    about it (keys it ignores) printed as one line on stderr: once per file a command reads,
+    never into stdout or an answer."""
+    return load_instance(path, extensions=extensions,
+                         warn=lambda text: print(one_line(text), file=sys.stderr))
+
+
 def _answer_one(path: str, method: str, solver: Solver) -> Answer:
     try:
         # --formulation base ignores extension keys (spec): loaded without them
         base = solver.options.get("formulation") == "base"
-        problem = Problem.from_instance(load_instance(path, extensions=not base))
+        problem = Problem.from_instance(read_instance(path, extensions=not base))
     except InputError as exc:
         return empty_answer("error", method, message=str(exc), instance=path)
     try:
@@ -179,7 +188,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.instances:
         try:
-            inst = load_instance(path)
+            inst = read_instance(path)
             validate_extensions(inst)  # the extension keys too (a base solve ignores them)
         except InputError as exc:
             print(one_line(exc), file=sys.stderr)
@@ -252,7 +261,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     status = 0
     for path in args.instances:
         try:
-            info = instance_info(Problem.from_instance(load_instance(path)))
+            info = instance_info(Problem.from_instance(read_instance(path)))
         except InputError as exc:
             print(one_line(exc), file=sys.stderr)
             status = 2

@@ -38,7 +38,8 @@ from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
 from .grid.flow_dp import capped, grid_too_long
-from .io import InputError, load_instance, output_file, quote
+from .cli import read_instance
+from .io import InputError, output_file, quote
 from .model import Instance
 from .problem import Problem
 from .solver import checked
@@ -365,7 +366,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         raise InputError("--probe", "", f"must be an integer in [0, {MAX_PROBES}] (got {args.probe})")
     if args.seed < 0:
         raise InputError("--seed", "", f"must be an integer >= 0 (got {args.seed})")
-    inst = load_instance(args.instance)
+    inst = read_instance(args.instance)
     refuse_extensions(inst, args.formulation)  # before the work
     rates = parse_range(args.rates, "--rates", within=RATE_RPS_RANGE)
     slas = None if args.sla_ms is None else parse_range(args.sla_ms, "--sla-ms")

@@ -45,12 +45,18 @@ CYCLE_SHOWN = 6  # a cycle message names this many nodes, then the cycle's lengt
 EMPTY_CELL = "the cell is empty"  # why a CSV cell has no value (read_csv_rows drops empty cells)
 
 
+def message(file: str, field: str, reason: str) -> str:
+    """``file: field: reason`` (``file: reason`` without a field): how input errors and
+    warnings name what they are about."""
+    return f"{file}: {field}: {reason}" if field else f"{file}: {reason}"
+
+
 class InputError(ValueError):
     """Bad input: ``file: field: reason``."""
 
     def __init__(self, file: str, field: str, reason: str):
         self.file, self.field, self.reason = str(file), field, reason
-        super().__init__(f"{self.file}: {field}: {reason}" if field else f"{self.file}: {reason}")
+        super().__init__(message(self.file, field, reason))
 
 
 class InputErrors(InputError):
@@ -578,12 +584,13 @@ def read_document(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_instance(path: str | Path, extensions: bool = True) -> Instance:
-    """The instance in ``path`` (:func:`instance_from_dict`); ``extensions`` False: without
-    its extension keys (``--formulation base``)."""
+def load_instance(path: str | Path, extensions: bool = True,
+                  warn: Callable[[str], None] | None = None) -> Instance:
+    """The instance in ``path`` (:func:`instance_from_dict`, which calls ``warn`` for keys it
+    ignores); ``extensions`` False: without its extension keys (``--formulation base``)."""
     path = input_path(path)
     return instance_from_dict(read_document(path), source=str(path), base_dir=path.parent,
-                              default_name=path.stem, extensions=extensions)
+                              default_name=path.stem, extensions=extensions, warn=warn)
 
 
 def read_csv_rows(path: str | Path, shown: str, what: str,
@@ -728,11 +735,14 @@ def _first_duplicate(names: list[str]) -> str | None:
 
 def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
                        base_dir: Path | str = ".", default_name: str = "instance",
-                       extensions: bool = True) -> Instance:
+                       extensions: bool = True,
+                       warn: Callable[[str], None] | None = None) -> Instance:
     """Validate a parsed instance document and build an :class:`Instance` (linear time).
     ``extensions`` False (``--formulation base``, which ignores extension keys, spec): the
     extension keys are left out, as if absent -- the replica guard and the tables then treat
-    the instance as the base problem it is solved as."""
+    the instance as the base problem it is solved as. ``warn``, when given, is called with
+    one line (``file: field: reason``) for a valid document's keys that are ignored: the
+    top-level ``rate_rps``/``sla_ms`` beside ``flows``, which replace them (spec)."""
     chk = _Checker(source)
     base_dir = Path(base_dir)
     chk.mapping(data, "")
@@ -829,6 +839,9 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
         source=source,
     )
     _check_replicas(chk, inst)
+    ignored = [k for k in ("rate_rps", "sla_ms") if k in data and "flows" in data]
+    if ignored and warn is not None:  # (after every check: a refused file gets its error alone)
+        warn(message(source, ", ".join(ignored), "ignored beside flows (each flow gives its own)"))
     # Extension keys are not validated here: the spec's `--formulation base` ignores them,
     # so a malformed one must not fail a base solve. They are parsed (InputError naming the
     # field) when an extension is solved (fa2opt.extensions.declare), verified

@@ -189,6 +189,7 @@ def test_a_flow_without_a_trace_is_refused_naming_the_flag(tmp_path, capsys):
     """It was make_workload's 'no trace for flow(s) ['b']', after every file was read."""
     inst, trace = _files(tmp_path)
     doc = json.loads(inst.read_text())
+    del doc["rate_rps"], doc["sla_ms"]  # (the flows replace them; kept, they get a warning line)
     doc["flows"] = [{"name": "a", "rate_rps": 10, "sla_ms": 300, "nodes": ["a"]},
                     {"name": "b", "rate_rps": 10, "sla_ms": 300, "nodes": ["a"]}]
     inst.write_text(json.dumps(doc))

@@ -180,3 +180,37 @@ def test_several_instances_one_bad(tmp_path: Path, capsys) -> None:
     assert main(["solve", str(good), str(bad), "--method", "brute-force", "--json"]) == 2
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(x)["status"] for x in lines] == ["optimal", "error"]
+
+
+@pytest.mark.parametrize("keys", [("rate_rps", "sla_ms"), ("sla_ms",)])
+def test_top_level_rate_and_sla_beside_flows_are_warned_once_and_ignored(
+        tmp_path: Path, capsys, keys: tuple[str, ...]) -> None:
+    """The spec: flows *replace* the top-level rate_rps/sla_ms. Such a file is accepted and
+    solved as without them, with one warning line on stderr per command and file (never on
+    stdout or in the --json answer); the library itself prints nothing."""
+    doc = copy.deepcopy(BASE)
+    _flows(doc)
+    plain = _write(tmp_path, doc)
+    doc.update({k: v for k, v in (("rate_rps", 999), ("sla_ms", 1)) if k in keys})
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(doc))
+    warning = f"{both}: {', '.join(keys)}: ignored beside flows (each flow gives its own)\n"
+
+    assert load_instance(both).flows == load_instance(plain).flows
+    assert capsys.readouterr() == ("", "")
+    assert main(["solve", str(plain), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main(["solve", str(both), "--json"]) == 0
+    out, err = capsys.readouterr()
+    answer = json.loads(out)
+    assert err == warning and "ignored" not in out
+    assert (answer["status"], answer["cost"], answer["nodes"]) == (
+        expected["status"], expected["cost"], expected["nodes"])
+    for command in (["validate"], ["info"], ["info", "--json"]):
+        assert main([*command, str(both)]) == 0
+        out, err = capsys.readouterr()
+        assert err == warning and "ignored" not in out, command
+    assert main(["solve", str(plain), str(both), str(both)]) == 0  # once per file given
+    assert capsys.readouterr().err == 2 * warning
+    assert main(["table", str(both), "--rates", "10:20:5", "--out", str(tmp_path / "t.csv")]) == 0
+    assert capsys.readouterr().err == warning

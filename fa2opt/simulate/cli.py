@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..io import InputError, load_instance, output_dir
+from ..cli import read_instance
+from ..io import InputError, output_dir
 from ..solver import available_methods, check_options, solver_class
 from ..spec import OBJECTIVE_TERM_RANGE
 from .arrivals import ARRIVAL_MODES, Trace, check_requests, load_trace
@@ -240,7 +241,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # InputError, naming a file, is printed by fa2opt.cli)
     try:
         check_numbers(args)
-        instance = load_instance(args.instance)
+        instance = read_instance(args.instance)
         if args.out:
             output_dir(args.out)
         traces = parse_traces(args.trace, args.column, args.rate_scale,
