@@ -237,7 +237,7 @@ class _Checker:
             raise self.fail(field, f"must be {kind} (got {quote(value)})")
         if not within[0] <= x <= within[1]:
             raise self.fail(field, f"out of range: must be an integer in [{within[0]:g}, "
-                            f"{within[1]:g}] (got {x!r})")
+                            f"{within[1]:g}] (got {quote(x)})")
         return int(x)
 
     def name(self, value: Any, field: str) -> str:

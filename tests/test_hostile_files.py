@@ -199,6 +199,20 @@ def test_huge_integer_literals_are_refused(tmp_path: Path, digits: int, suffix: 
     _refused(_write(tmp_path, text, "i" + suffix), "rate_rps", f"{digits} digits")
 
 
+@pytest.mark.parametrize("where", ["json", "csv"])
+def test_a_long_integer_below_the_digit_cut_is_quoted_short(tmp_path: Path, where: str) -> None:
+    """A 300-digit batch (just inside MAX_NUMBER_DIGITS, so an int, not a _HugeNumber) is out
+    of range; the message quotes it through quote(), not all 300 digits."""
+    big = "9" * 300
+    doc, csv = _doc(), CSV
+    if where == "json":
+        text = json.dumps(doc).replace('"batch": 1', f'"batch": {big}', 1)
+    else:
+        text, csv = json.dumps(doc), CSV.replace("\n1,cpu", f"\n{big},cpu", 1)
+    err = _refused(_write(tmp_path, text, csv=csv), "batch", "out of range")
+    assert "9" * QUOTE_CHARS not in err, err
+
+
 @pytest.mark.parametrize("literal,field,reason,shown", [
     ("1e400", "rate_rps", "must be finite", "1e400, inf as a double"),
     ("-1.5e999", "rate_rps", "must be finite", "-1.5e999, -inf as a double"),
