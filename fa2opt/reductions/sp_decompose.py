@@ -312,6 +312,7 @@ def _reduce(nodes: Sequence[str], preds: Mapping[str, Sequence[tuple[str, float]
     # done here; it halves the vertices of chains and trees). A fresh arc is inserted inline;
     # only a repeated predecessor (a parallel edge) goes through add's merge.
     tracking = False
+    dirty: set[int] = set()  # (the join index's, from the first stall on: tracking)
     has_succ = [False] * len(nodes)
     alive: set[int] = set()
     work: list[int] = []  # ascending here; reversed below, so popped smallest first
