@@ -254,6 +254,16 @@ def test_bad_trace_is_one_line_input_error(tmp_path):
     bad.write_text("second,rps\n0,-1\n")
     with pytest.raises(InputError, match="must be finite and >= 0"):
         load_trace(bad)
+    # cells named as a profile's are, said empty when they are, quoted short when long
+    for row, message in (("1,", r"line 3: rps: must be a number \(the cell is empty\)"),
+                         (" ,5", r"line 3: second: must be a number \(the cell is empty\)"),
+                         ("1,abc", r"line 3: rps: must be a number \(got 'abc'\)"),
+                         ("1," + "x" * 500, r"line 3: rps: must be a number \(got 'xxx"),
+                         ("1," + "9" * 500, r"line 3: rps: must be finite and >= 0 \(got '999")):
+        bad.write_text(f"second,rps\n0,5\n{row}\n")
+        with pytest.raises(InputError, match=message) as exc:
+            load_trace(bad)
+        assert len(str(exc.value)) < 200, str(exc.value)
 
 
 # -- the loop end to end ------------------------------------------------------------------
@@ -346,3 +356,9 @@ def test_range_service_times_from_profile_columns(tmp_path):
                                     "1,cpu,1,20,15,30\n2,cpu,1,35,50,40\n")
     with pytest.raises(InputError, match=r"p\.csv: line 3: latency_min_ms: need 0 < min <= max"):
         profile_ranges(tmp_path / "i.json")  # (a cell named as in a profile, not "line 3.")
+    for lo, hi in (("15", "1e400"), ("1e400", "1e400"), ("15", "9" * 400)):
+        # an infinite range is refused here (the simulator's engine raised IndexError on it)
+        (tmp_path / "p.csv").write_text("batch,hardware,units,latency_ms,latency_min_ms,"
+                                        f"latency_max_ms\n1,cpu,1,20,{lo},{hi}\n")
+        with pytest.raises(InputError, match=r"line 2: latency_min_ms: need 0 < min <= max, finite"):
+            profile_ranges(tmp_path / "i.json")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import InputError, csv_field, input_path, read_csv_rows, text_float
+from ..io import EMPTY_CELL, InputError, csv_field, input_path, quote, read_csv_rows, text_float
 
 ARRIVAL_MODES = ("poisson", "even")
 MAX_REQUESTS = 20_000_000  # per flow and trace: more would need gigabytes of arrival times
@@ -51,6 +51,18 @@ class Trace:
         return cls(name, np.full(int(seconds), float(rate_rps)))
 
 
+def _cell(shown: str, line: int, column: str, text: str) -> float:
+    """A trace cell as a number; InputError naming its line and column where it is empty or
+    no number (the profiles' wording, :func:`fa2opt.io.csv_field`)."""
+    if not text.strip():
+        raise InputError(shown, csv_field(line, column), f"must be a number ({EMPTY_CELL})")
+    try:
+        return text_float(text)
+    except ValueError:
+        raise InputError(shown, csv_field(line, column),
+                         f"must be a number (got {quote(text)})") from None
+
+
 def load_trace(path: str | Path, column: str = "rps") -> Trace:
     """Read a trace CSV with a ``second`` column and a rate column (default ``rps``: the
     damped rates of ``datasets/traces/``; ``rps_raw`` for the undamped ones).
@@ -64,17 +76,13 @@ def load_trace(path: str | Path, column: str = "rps") -> Trace:
     for row in read_csv_rows(path, shown, "trace", ("second", column)):
         line = row["_line"]
         sec, val = row.get("second", ""), row.get(column, "")
-        try:
-            s, r = text_float(sec), text_float(val)
-        except ValueError:
-            raise InputError(shown, f"line {line}",
-                             f"not a number (second={sec!r}, {column}={val!r})") from None
+        s, r = _cell(shown, line, "second", sec), _cell(shown, line, column, val)
         if s != len(rates):
             raise InputError(shown, csv_field(line, "second"),
                              f"expected {len(rates)} (seconds must be 0, 1, 2, ... in order)")
         if not np.isfinite(r) or r < 0:
             raise InputError(shown, csv_field(line, column),
-                             f"must be finite and >= 0 (got {val!r})")
+                             f"must be finite and >= 0 (got {quote(val)})")
         rates.append(r)
     if not rates:
         raise InputError(shown, column, "no rows")

@@ -99,9 +99,9 @@ def profile_ranges(instance_path: str | Path) -> dict[RowKey, tuple[float, float
                        None if row.get("variant") is None else str(row["variant"]))
             except (TypeError, ValueError, KeyError):
                 raise InputError(shown, where, "latency_min_ms/latency_max_ms/batch/units not numbers") from None
-            if not 0 < lo <= hi:
+            if not 0 < lo <= hi < math.inf:
                 field = (csv_field(row["_line"], "latency_min_ms") if "_line" in row
                          else f"{where}.latency_min_ms")
-                raise InputError(shown, field, f"need 0 < min <= max (got {lo}, {hi})")
+                raise InputError(shown, field, f"need 0 < min <= max, finite (got {lo}, {hi})")
             out[key] = (lo, hi)
     return out
