@@ -85,9 +85,18 @@ def _valid_unicode(ans: Answer) -> Answer:
 def read_instance(path: str, extensions: bool = True) -> Instance:
     """The instance in ``path`` for a command (:func:`fa2opt.io.load_instance`), each warning
     about it (keys it ignores) printed as one line on stderr: once per file a command reads,
-    never into stdout or an answer."""
-    return load_instance(path, extensions=extensions,
-                         warn=lambda text: print(one_line(text), file=sys.stderr))
+    never into stdout or an answer, and only for a file that passes its checks -- its
+    extension keys' too where they are read -- so a file refused gets its one error line."""
+    notes: list[str] = []
+    inst = load_instance(path, extensions=extensions, warn=notes.append)
+    if notes and extensions:
+        try:
+            validate_extensions(inst)
+        except InputError:
+            return inst  # (the command refuses it, with the error alone)
+    for text in notes:
+        print(one_line(text), file=sys.stderr)
+    return inst
 
 
 def _answer_one(path: str, method: str, solver: Solver) -> Answer:

@@ -214,3 +214,9 @@ def test_top_level_rate_and_sla_beside_flows_are_warned_once_and_ignored(
     assert capsys.readouterr().err == 2 * warning
     assert main(["table", str(both), "--rates", "10:20:5", "--out", str(tmp_path / "t.csv")]) == 0
     assert capsys.readouterr().err == warning
+    doc["capacity"] = {"cpu": -1}  # a file refused for another reason: its error line alone
+    both.write_text(json.dumps(doc))
+    for command in (["solve"], ["solve", "--json"], ["validate"]):
+        assert main([*command, str(both)]) == 2
+        err = capsys.readouterr().err
+        assert "ignored" not in err and err.count("\n") == (command != ["solve", "--json"]), command
