@@ -131,7 +131,7 @@ class _HugeNumber:
     MAX_NUMBER_DIGITS lies outside every range): kept as its length, rejected by the checks."""
 
     def __init__(self, text: str):
-        self.digits = len(text.lstrip("+-"))
+        self.digits = len(text.lstrip("+-").lstrip("0"))
 
     def __repr__(self) -> str:
         return f"<integer of {self.digits} digits>"
@@ -139,8 +139,9 @@ class _HugeNumber:
 
 def _huge_int(text: str) -> _HugeNumber | None:
     """An integer literal (JSON's, YAML's or a CSV cell's) as a :class:`_HugeNumber` when it
-    is longer than MAX_NUMBER_DIGITS, else None."""
-    return _HugeNumber(text) if len(text) > MAX_NUMBER_DIGITS else None
+    has more than MAX_NUMBER_DIGITS significant digits (a CSV's ``000…040`` is 40), else None."""
+    huge = _HugeNumber(text)
+    return huge if huge.digits > MAX_NUMBER_DIGITS else None
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")  # a CSV cell holding an integer literal
@@ -502,12 +503,12 @@ class _YamlLoader(_YAML_BASE):  # type: ignore[misc, valid-type]
             other = "text"
         elif (len(digits) > 1 and digits[0] == "0" and digits.isdigit()
               and int(digits) != abs(value)):
-            other = f"{int(text)} (decimal)"
+            other = f"{quote(int(text))} (decimal)"
         else:
             return
         raise InputError(self.shown, f"line {node.start_mark.line + 1}",
                          f"ambiguous number {quote(str(node.value))}: YAML 1.1 reads it as "
-                         f"{value!r}, YAML 1.2 as {other}; write it in decimal")
+                         f"{quote(value)}, YAML 1.2 as {other}; write it in decimal")
 
 
     def construct_yaml_float(self, node: Any) -> float:

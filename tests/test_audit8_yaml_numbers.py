@@ -42,6 +42,16 @@ def test_numbers_read_differently_by_yaml_1_1_and_1_2_are_refused(tmp_path: Path
     assert json.loads(capsys.readouterr().out)["status"] == "error"
 
 
+@pytest.mark.parametrize("line", ["sla_ms: 0" + "7" * 299, "sla_ms: " + "59:" * 60 + "59"])
+def test_a_long_ambiguous_number_is_quoted_short(tmp_path: Path, capsys, line: str) -> None:
+    """Both readings of a long ambiguous literal are quoted short (the message printed every
+    digit of both: 781 characters for 300 digits)."""
+    path = _write(tmp_path, line)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ambiguous number" in err and len(err) < 300 + len(str(path)), err
+
+
 @pytest.mark.parametrize("line,value", [
     ("sla_ms: 500", 500.0), ("sla_ms: 0x1F4", 500.0), ("sla_ms: 5e2", 500.0),
     ("sla_ms: 00500.0", 500.0), ("sla_ms: 1_000", 1000.0),

@@ -491,6 +491,14 @@ def test_profile_errors_name_instance_and_csv(tmp_path: Path, csv, field, reason
     assert "None" not in err and "must be finite" not in err, err
 
 
+def test_a_zero_padded_integer_cell_is_its_value(tmp_path: Path) -> None:
+    """Leading zeros are no digits of a CSV cell's integer: ``000…040`` (400 characters) is 40,
+    as ``000…040.0`` is, not "an integer of 400 digits"."""
+    csv = f"batch,hardware,units,latency_ms\n{'0' * 398}40,cpu,1,{'0' * 398}40\n"
+    inst = load_instance(_write(tmp_path, json.dumps(_doc()), csv=csv))
+    assert (inst.nodes[0].configs[0].batch, inst.nodes[0].configs[0].latency_ms) == (40, 40.0)
+
+
 def test_an_empty_variant_cell_is_no_variant(tmp_path: Path) -> None:
     """The README: an empty cell in an optional column (variant) means absent."""
     csv = "batch,hardware,units,latency_ms,variant\n1,cpu,1,40,\n2,cpu,2,45,v\n"
