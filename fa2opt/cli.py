@@ -71,12 +71,14 @@ def _valid_unicode(ans: Answer) -> Answer:
     """The answer with a lone surrogate in ``message`` or ``instance`` written as its escape
     text (``\\udcff``): a file name that is not UTF-8 reaches them as one (Python's
     surrogateescape), and JSON's ``"\\udcff"`` is no Unicode text -- strict readers (Rust's
-    serde_json, a UTF-8 encoder) refuse it. Names in a file are valid Unicode already."""
+    serde_json, a UTF-8 encoder) refuse it. Names in a file are valid Unicode already. The
+    message is one line as on stderr (:func:`one_line`: a newline in a file name escaped)."""
     def fix(text: Any) -> Any:
         if not isinstance(text, str):
             return text
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     message, instance = fix(ans.message), fix(ans.instance)
+    message = one_line(message) if isinstance(message, str) else message
     if message == ans.message and instance == ans.instance:
         return ans
     return ans.with_(message=message, instance=instance)

@@ -54,3 +54,14 @@ def test_json_answers_are_unchanged(tmp_path, capsys):
     assert main(["solve", str(good), "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert list(answer["nodes"]) == ["new\nline"]
+
+
+def test_a_json_error_message_is_one_line(tmp_path, capsys):
+    """An error answer's message names the file as stderr does, escapes included: a file
+    named with a newline made a two-line ``message`` (an outside check, 2026-12-05)."""
+    bad = tmp_path / "bad\nname.json"
+    bad.write_text(json.dumps(_instance(units=-1)))
+    assert main(["solve", str(bad), "--json"]) == 2
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["status"] == "error" and "\n" not in answer["message"]
+    assert answer["message"].endswith("bad\\nname.json: nodes[a].configs[0].units: must be > 0 (got -1)")
