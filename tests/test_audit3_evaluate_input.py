@@ -99,7 +99,7 @@ def test_a_trace_rate_in_other_digits_is_not_a_number(tmp_path, capsys, cell):
     inst, trace = _files(tmp_path)
     trace.write_text(f"second,rps\n0,{cell}\n1,40\n", encoding="utf-8")
     line = _refused(capsys, ["evaluate", str(inst), "--trace", str(trace), "-m", "fa2"])
-    assert line.startswith(f"{trace}: line 2: not a number")
+    assert line.startswith(f"{trace}: line 2: rps: must be a number (got ")
 
 
 def test_an_empty_path_is_named_as_given(tmp_path, capsys):

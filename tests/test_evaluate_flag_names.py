@@ -58,7 +58,7 @@ def test_json_rows_record_the_seconds_simulated(tmp_path, capsys):
     # an unquoted extra cell was dropped
     ("second,rps\n0,5,9\n", "line 2: more cells than columns (2 in the header)"),
     # the file's own line (a blank line counted; it was the row's number, line 4)
-    ("second,rps\n0,5\n\n1,6\n2\n", "line 5: not a number (second='2', rps='')"),
+    ("second,rps\n0,5\n\n1,6\n2\n", "line 5: rps: must be a number (the cell is empty)"),
     # a cell is named as a profile's is ("line 3: rps: ..."), not "line 3.rps"
     ("second,rps\n0,5\n1,-3\n", "line 3: rps: must be finite and >= 0 (got '-3')"),
     ("second,rps\n0,5\n2,6\n", "line 3: second: expected 1 (seconds must be 0, 1, 2, ... in order)"),
