@@ -140,6 +140,8 @@ class _HugeNumber:
 def _huge_int(text: str) -> _HugeNumber | None:
     """An integer literal (JSON's, YAML's or a CSV cell's) as a :class:`_HugeNumber` when it
     has more than MAX_NUMBER_DIGITS significant digits (a CSV's ``000…040`` is 40), else None."""
+    if len(text) <= MAX_NUMBER_DIGITS:  # (every number of a file: no object made)
+        return None
     huge = _HugeNumber(text)
     return huge if huge.digits > MAX_NUMBER_DIGITS else None
 
