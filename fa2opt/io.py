@@ -197,7 +197,8 @@ class _Checker:
         if value is None:
             raise self.fail(field, f"must be a number ({EMPTY_CELL})" if self.text_numbers
                             else "missing")
-        if isinstance(value, str) and self.text_numbers and _INTEGER_TEXT.fullmatch(value):
+        if (isinstance(value, str) and self.text_numbers and len(value) > MAX_NUMBER_DIGITS
+                and _INTEGER_TEXT.fullmatch(value)):  # (the length first: no regex per cell)
             value = _huge_int(value) or value  # as JSON reads it: out of range, not inf
         if isinstance(value, _HugeNumber):
             raise self.fail(field, f"out of range (an integer of {value.digits} digits)")
