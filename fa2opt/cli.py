@@ -84,17 +84,21 @@ def _valid_unicode(ans: Answer) -> Answer:
     return ans.with_(message=message, instance=instance)
 
 
-def read_instance(path: str, extensions: bool = True) -> Instance:
+def read_instance(path: str, extensions: bool = True, validate: bool = False) -> Instance:
     """The instance in ``path`` for a command (:func:`fa2opt.io.load_instance`), each warning
     about it (keys it ignores) printed as one line on stderr: once per file a command reads,
     never into stdout or an answer, and only for a file that passes its checks -- its
-    extension keys' too where they are read -- so a file refused gets its one error line."""
+    extension keys' too where they are read -- so a file refused gets its one error line.
+    ``validate``: the extension keys are checked here (InputError), as ``validate`` and
+    ``info`` need (``solve`` checks them in the method that reads them)."""
     notes: list[str] = []
     inst = load_instance(path, extensions=extensions, warn=notes.append)
-    if notes and extensions:
+    if extensions and (validate or notes):
         try:
             validate_extensions(inst)
         except InputError:
+            if validate:
+                raise
             return inst  # (the command refuses it, with the error alone)
     for text in notes:
         print(one_line(text), file=sys.stderr)
@@ -199,8 +203,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.instances:
         try:
-            inst = read_instance(path)
-            validate_extensions(inst)  # the extension keys too (a base solve ignores them)
+            inst = read_instance(path, validate=True)  # extension keys too
         except InputError as exc:
             print(one_line(exc), file=sys.stderr)
             status = 2
@@ -245,10 +248,7 @@ def _feasibility(problem: Problem) -> dict[str, Any]:
     base = problem.is_feasible()
     if not names or not base:
         return {"feasible": base, "extensions": names}
-    try:
-        blocks = declare(problem, names)
-    except InputError:  # a malformed extension key: solve and validate name it
-        return {"feasible": None, "extensions": names}
+    blocks = declare(problem, names)  # (cmd_info has checked the keys)
     if ruled_out(problem, blocks):
         return {"feasible": False, "extensions": names}
     return {"feasible": None if budgets(blocks) else True, "extensions": names}
@@ -272,7 +272,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     status = 0
     for path in args.instances:
         try:
-            info = instance_info(Problem.from_instance(read_instance(path)))
+            info = instance_info(Problem.from_instance(read_instance(path, validate=True)))
         except InputError as exc:
             print(one_line(exc), file=sys.stderr)
             status = 2

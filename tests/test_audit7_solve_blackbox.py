@@ -135,6 +135,22 @@ def test_info_decides_feasibility_where_it_can(tmp_path, capsys, extra, feasible
     assert line.endswith("  feasible" if feasible else "  INFEASIBLE")
 
 
+@pytest.mark.parametrize("key, value, why", [
+    ("capacity", {"cpu": -1}, "capacity.cpu: must be finite and >= 0 (got -1)"),
+    ("accuracy", {"min": {"nope": 0.5}}, "accuracy.min.nope: unknown flow (flows: ['main'])"),
+])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_info_refuses_a_malformed_extension_key_as_validate_does(tmp_path, capsys, key, value,
+                                                                 why, as_json):
+    """Bad input is one line and exit 2 in every command (``info`` described such a file)."""
+    path = _instance(tmp_path, **{key: value})
+    assert main(["info", str(path), *(["--json"] if as_json else [])]) == 2
+    assert _one_line(capsys) == f"{path}: {why}"
+    assert capsys.readouterr().out == ""
+    assert main(["validate", str(path)]) == 2
+    assert _one_line(capsys) == f"{path}: {why}"
+
+
 # -- milp: infeasibility the extensions' rows prove is not left to HiGHS's objective scaling --
 def _ruled_out_by_a_floor(tmp_path: Path) -> Path:
     """Every row of a has accuracy < the floor (min aggregate): infeasible whatever the
