@@ -132,6 +132,7 @@ class _HugeNumber:
 
     def __init__(self, text: str):
         self.digits = len(text.lstrip("+-").lstrip("0"))
+        self.reason = f"out of range (an integer of {self.digits} digits)"
 
     def __repr__(self) -> str:
         return f"<integer of {self.digits} digits>"
@@ -147,6 +148,18 @@ def _huge_int(text: str) -> _HugeNumber | None:
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")  # a CSV cell holding an integer literal
+
+
+def huge_cell(text: str) -> str | None:
+    """Why a CSV cell is refused when it holds an integer literal of more than
+    MAX_NUMBER_DIGITS significant digits (as JSON's is: "out of range (an integer of N
+    digits)", where converting it gives inf or Python refuses), else None. The length is
+    tested first: no regex on an ordinary cell."""
+    huge = (_huge_int(text) if len(text) > MAX_NUMBER_DIGITS and _INTEGER_TEXT.fullmatch(text)
+            else None)
+    return None if huge is None else huge.reason
+
+
 
 
 class _PastDoubles(float):
@@ -197,11 +210,10 @@ class _Checker:
         if value is None:
             raise self.fail(field, f"must be a number ({EMPTY_CELL})" if self.text_numbers
                             else "missing")
-        if (isinstance(value, str) and self.text_numbers and len(value) > MAX_NUMBER_DIGITS
-                and _INTEGER_TEXT.fullmatch(value)):  # (the length first: no regex per cell)
-            value = _huge_int(value) or value  # as JSON reads it: out of range, not inf
-        if isinstance(value, _HugeNumber):
-            raise self.fail(field, f"out of range (an integer of {value.digits} digits)")
+        huge = (value.reason if isinstance(value, _HugeNumber)
+                else huge_cell(value) if isinstance(value, str) and self.text_numbers else None)
+        if huge is not None:  # (a CSV's as JSON reads it: out of range, not inf)
+            raise self.fail(field, huge)
         if isinstance(value, str) and self.text_numbers:
             try:
                 x = text_float(value)
@@ -797,6 +809,12 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
              if len(raw) == 3 else 0.0)
         edges.append(Edge(src, dst, d))
 
+    # the top-level rate and SLA: the one flow's without flows. Beside flows they are not read
+    # (the spec: flows replace them), yet still numbers as the spec defines them ("every
+    # number is finite; rates, SLAs ... are > 0"): a NaN or -5 there is bad input all the same
+    top = {k: chk.number(data.get(k), k, positive=True,
+                         within=spec.RATE_RPS_RANGE if k == "rate_rps" else None)
+           for k in ("rate_rps", "sla_ms") if k in data or "flows" not in data}
     flows: list[Flow] = []
     if "flows" in data:
         for i, raw in enumerate(chk.sequence(data["flows"], "flows")):
@@ -818,11 +836,7 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
         if dup is not None:
             raise chk.fail("flows", f"duplicate flow name {quote(dup)}")
     else:
-        flows.append(Flow(MAIN_FLOW,
-                          chk.number(data.get("rate_rps"), "rate_rps", positive=True,
-                                     within=spec.RATE_RPS_RANGE),
-                          chk.number(data.get("sla_ms"), "sla_ms", positive=True),
-                          tuple(names)))
+        flows.append(Flow(MAIN_FLOW, top["rate_rps"], top["sla_ms"], tuple(names)))
     covered = {v for f in flows for v in f.nodes}
     orphans = [v for v in names if v not in covered]
     if orphans:
@@ -843,7 +857,7 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
         source=source,
     )
     _check_replicas(chk, inst)
-    ignored = [k for k in ("rate_rps", "sla_ms") if k in data and "flows" in data]
+    ignored = list(top) if "flows" in data else []
     if ignored and warn is not None:  # (after every check: a refused file gets its error alone)
         warn(message(source, ", ".join(ignored), "ignored beside flows (each flow gives its own)"))
     # Extension keys are not validated here: the spec's `--formulation base` ignores them,

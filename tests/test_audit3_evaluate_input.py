@@ -102,6 +102,17 @@ def test_a_trace_rate_in_other_digits_is_not_a_number(tmp_path, capsys, cell):
     assert line.startswith(f"{trace}: line 2: rps: must be a number (got ")
 
 
+@pytest.mark.parametrize("cell, digits", [("9" * 400, 400), ("-" + "9" * 400, 400),
+                                           (" " + "0" * 300 + "4" * 320, 320)])
+def test_a_trace_rate_of_hundreds_of_digits_is_out_of_range_as_in_a_profile(
+        tmp_path, capsys, cell, digits):
+    """As a profile's cell and JSON's number say it (it read "must be finite and >= 0")."""
+    inst, trace = _files(tmp_path)
+    trace.write_text(f"second,rps\n0,{cell}\n1,40\n", encoding="utf-8")
+    line = _refused(capsys, ["evaluate", str(inst), "--trace", str(trace), "-m", "fa2"])
+    assert line == f"{trace}: line 2: rps: out of range (an integer of {digits} digits)"
+
+
 def test_an_empty_path_is_named_as_given(tmp_path, capsys):
     assert _refused(capsys, ["solve", ""]) == "'': empty path (expected a file name)"
     inst, _ = _files(tmp_path)

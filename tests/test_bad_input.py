@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -180,6 +181,27 @@ def test_several_instances_one_bad(tmp_path: Path, capsys) -> None:
     assert main(["solve", str(good), str(bad), "--method", "brute-force", "--json"]) == 2
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(x)["status"] for x in lines] == ["optimal", "error"]
+
+
+@pytest.mark.parametrize("key, value, why", [
+    ("sla_ms", -5, "must be > 0 (got -5)"),
+    ("rate_rps", "abc", "not a number (got 'abc'; write it as a plain decimal number)"),
+    ("sla_ms", float("nan"), "must be finite (got nan)"),
+    ("rate_rps", 0, "must be > 0 (got 0)"),
+])
+def test_top_level_rate_and_sla_beside_flows_are_still_checked(tmp_path: Path, capsys, key,
+                                                                value, why) -> None:
+    """Not read beside flows, but still numbers as the spec defines them: one line, exit 2
+    (they were accepted whatever they held)."""
+    doc = copy.deepcopy(BASE)
+    _flows(doc)
+    doc[key] = value
+    path = _write(tmp_path, doc)
+    with pytest.raises(InputError, match=re.escape(f"{path}: {key}: {why}")):
+        load_instance(path)
+    for command in (["solve"], ["validate"], ["info"]):
+        assert main([*command, str(path)]) == 2
+        assert capsys.readouterr().err == f"{path}: {key}: {why}\n", command
 
 
 @pytest.mark.parametrize("keys", [("rate_rps", "sla_ms"), ("sla_ms",)])

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import EMPTY_CELL, InputError, csv_field, input_path, quote, read_csv_rows, text_float
+from ..io import (EMPTY_CELL, InputError, csv_field, huge_cell, input_path, quote, read_csv_rows,
+                  text_float)
 
 ARRIVAL_MODES = ("poisson", "even")
 MAX_REQUESTS = 20_000_000  # per flow and trace: more would need gigabytes of arrival times
@@ -56,6 +57,9 @@ def _cell(shown: str, line: int, column: str, text: str) -> float:
     no number (the profiles' wording, :func:`fa2opt.io.csv_field`)."""
     if not text.strip():
         raise InputError(shown, csv_field(line, column), f"must be a number ({EMPTY_CELL})")
+    huge = huge_cell(text.strip())
+    if huge is not None:
+        raise InputError(shown, csv_field(line, column), huge)
     try:
         return text_float(text)
     except ValueError:
