@@ -191,9 +191,14 @@ def packed_rows(problem: "Problem", blocks: Sequence[Block]
     return ptr, obj, allowed
 
 
-def allowed_rows(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
-    """Per node, the table positions every :class:`RowFilter` allows (ascending)."""
-    ptr, _, allowed = packed_rows(problem, blocks)
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # packed_rows's (row_ptr, objective, allowed)
+
+
+def allowed_rows(problem: "Problem", blocks: Sequence[Block], rows: Rows | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Per node, the table positions every :class:`RowFilter` allows (ascending); ``rows``:
+    :func:`packed_rows`'s when the caller has them."""
+    ptr, _, allowed = rows or packed_rows(problem, blocks)
     return {v: np.flatnonzero(allowed[ptr[i]:ptr[i + 1]]) for i, v in enumerate(problem.tables)}
 
 
@@ -217,9 +222,11 @@ def ruled_out(problem: "Problem", blocks: Sequence[Block]) -> bool:
     return not problem.meets_slas({v: int(a[0]) for v, a in allowed.items()})
 
 
-def row_objective(problem: "Problem", blocks: Sequence[Block]) -> dict[str, np.ndarray]:
-    """Per node and table position: cost plus every :class:`RowTerm` (the objective's rows)."""
-    ptr, obj, _ = packed_rows(problem, blocks)
+def row_objective(problem: "Problem", blocks: Sequence[Block], rows: Rows | None = None
+                  ) -> dict[str, np.ndarray]:
+    """Per node and table position: cost plus every :class:`RowTerm` (the objective's rows);
+    ``rows``: :func:`packed_rows`'s when the caller has them."""
+    ptr, obj, _ = rows or packed_rows(problem, blocks)
     return {v: obj[ptr[i]:ptr[i + 1]] for i, v in enumerate(problem.tables)}
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from ..problem import Problem
 from . import Block, budgets, declare, has_terms, keys_of, objective, row_objective
-from . import allowed_rows
+from . import allowed_rows, packed_rows
 from .search import branch_and_bound, reshaped
 
 
@@ -38,10 +38,11 @@ def decide(solver: Any, problem: Problem, names: Sequence[str]) -> Any:
                                          f"(budgets need an exact method: fa2, milp or "
                                          f"brute-force; --formulation base ignores it)",
                         extra={"refused": keys_of(limits)})
-    allowed = allowed_rows(problem, blocks)
+    rows = packed_rows(problem, blocks)  # (read once: filters and terms alike)
+    allowed = allowed_rows(problem, blocks, rows)
     restricting = bool(limits) or any(len(a) < len(problem.tables[v])
                                       for v, a in allowed.items())
-    sub, pos, const = reshaped(problem, allowed, row_objective(problem, blocks))
+    sub, pos, const = reshaped(problem, allowed, row_objective(problem, blocks, rows))
     if limits:
         moved = [_moved(b, pos) for b in limits]
         limit = getattr(solver, "options", {}).get("time_limit")
