@@ -191,8 +191,58 @@ def node_table(instance: Instance, node: Node) -> NodeTable:
 
 
 def node_tables(instance: Instance) -> dict[str, NodeTable]:
-    """Every node's configuration table, keyed by node name (in declaration order)."""
-    return {n.name: node_table(instance, n) for n in instance.nodes}
+    """Every node's configuration table, keyed by node name (in declaration order): what
+    :func:`node_table` makes of each node, with every node's rows evaluated at once
+    (:func:`evaluate` broadcast over a per-row rate, ``max_replicas`` and ``max_batch``) and
+    sorted at once by (node, L, cost, row), then split; a call per node cost ~80 µs of numpy
+    overhead (1.6 s on 20,000 nodes), this O(rows log rows) in a few calls. A node with an
+    available row past MAX_ROW_REPLICAS takes :func:`node_table` itself (the dominated ones
+    dropped or the error raised, per node)."""
+    nodes = instance.nodes
+    sizes = np.array([len(n.configs) for n in nodes], np.int64)
+    if not sizes.size:
+        return {}
+    configs = [c for n in nodes for c in n.configs]
+    prof = ProfileArrays(
+        batch=np.array([c.batch for c in configs], np.int64),
+        units=np.array([c.units for c in configs], np.float64),
+        latency_ms=np.array([c.latency_ms for c in configs], np.float64),
+        price=np.array([instance.price(c.hardware) for c in configs], np.float64))
+    per_row = lambda xs: np.repeat(np.array(xs, np.float64), sizes)  # noqa: E731
+    rates = [instance.node_rate(n.name) for n in nodes]
+    no_limit = float("inf")
+    ev = evaluate(prof, per_row(rates), max_utilization=instance.max_utilization,
+                  queueing_model=instance.queueing, guard=False,
+                  max_replicas=per_row([no_limit if n.max_replicas is None else n.max_replicas
+                                        for n in nodes]),
+                  max_batch=per_row([no_limit if n.max_batch is None else n.max_batch
+                                     for n in nodes]))
+    node_of = np.repeat(np.arange(len(nodes)), sizes)
+    avail = ev["available"]
+    out_of_range = np.unique(node_of[avail & (ev["replicas"] > MAX_ROW_REPLICAS)])
+    if out_of_range.size:
+        avail = avail & ~np.isin(node_of, out_of_range)
+    order = np.flatnonzero(avail)
+    order = order[np.lexsort((ev["cost"][order], ev["latency_ms"][order], node_of[order]))]
+    start = np.zeros(len(nodes) + 1, np.int64)
+    np.cumsum(sizes, out=start[1:])
+    rows = order - start[node_of[order]]
+    replicas = ev["replicas"][order].astype(np.int64)
+    queue = np.asarray(ev["queue_ms"], dtype=float)[order]
+    latency, cost = ev["latency_ms"][order], ev["cost"][order]
+    for a in (rows, replicas, queue, latency, cost):
+        a.flags.writeable = False  # (each table's arrays are views of these)
+    lists = rows.tolist(), replicas.tolist(), latency.tolist(), cost.tolist()
+    ends = np.zeros(len(nodes) + 1, np.int64)
+    np.cumsum(np.bincount(node_of[order], minlength=len(nodes)), out=ends[1:])
+    tables = {}
+    for n, lam, a, b in zip(nodes, rates, ends[:-1].tolist(), ends[1:].tolist()):
+        tables[n.name] = NodeTable(n.name, lam, rows[a:b], replicas[a:b], queue[a:b],
+                                   latency[a:b], cost[a:b], (lists[0][a:b], lists[1][a:b],
+                                                             lists[2][a:b], lists[3][a:b]))
+    for i in out_of_range.tolist():
+        tables[nodes[i].name] = node_table(instance, nodes[i])
+    return tables
 
 
 @dataclass(frozen=True)

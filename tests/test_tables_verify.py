@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from fa2opt import Config, Edge, Flow, Instance, Node, Problem, solve, verify
 from fa2opt.answer import decision_answer
 from fa2opt.io import instance_from_dict, instance_to_dict
-from fa2opt.tables import ProfileArrays, evaluate
+from fa2opt.tables import ProfileArrays, evaluate, node_table, node_tables
+from strategies import instances
 
 
 def _inst(queueing: str = "batch-fill", rho: float = 1.0, **node_kw) -> Instance:
@@ -187,3 +189,29 @@ def test_node_rate_is_added_left_to_right_whatever_pythons_sum_does(monkeypatch)
     monkeypatch.setattr(builtins, "sum", lambda xs, start=0: start + math.fsum(xs))
     check = verify(inst, answer)
     assert check.ok, check
+
+
+@settings(max_examples=150, deadline=None)
+@given(inst=instances(max_nodes=6, max_configs=5))
+def test_node_tables_at_once_are_each_nodes_table(inst: Instance) -> None:
+    """Every node's rows evaluated and sorted at once (``node_tables``) give what the one
+    node's definition (``node_table``) gives: the same rows, order, numbers and types."""
+    at_once = node_tables(inst)
+    assert list(at_once) == [n.name for n in inst.nodes]
+    for n in inst.nodes:
+        one, both = node_table(inst, n), at_once[n.name]
+        assert (one.node, one.rate_rps, one.lists) == (both.node, both.rate_rps, both.lists)
+        for name in ("rows", "replicas", "queue_ms", "latency_ms", "cost"):
+            x, y = getattr(one, name), getattr(both, name)
+            assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def test_node_tables_drop_or_refuse_rows_past_the_replica_range_per_node() -> None:
+    """A node with an available row past MAX_ROW_REPLICAS takes the one node's rule: the
+    row dropped where an in-range row dominates it (base problem), the others untouched."""
+    a = Node("a", (Config(10**6, "cpu", 1, 1.0), Config(1, "cpu", 1, 1e6)), multiplier=1e6)
+    b = Node("b", (Config(1, "cpu", 1, 1.0), Config(2, "cpu", 1, 1.5)))
+    inst = Instance("t", (a, b), (Edge("a", "b"),), (Flow("main", 1e9, 1e9, ("a", "b")),))
+    tables = node_tables(inst)
+    assert tables["a"].rows.tolist() == [0] and tables["a"].replicas.tolist() == [10**6]
+    assert tables["b"].lists == node_table(inst, b).lists and len(tables["b"]) == 2
