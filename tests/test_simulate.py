@@ -259,7 +259,9 @@ def test_bad_trace_is_one_line_input_error(tmp_path):
                          (" ,5", r"line 3: second: must be a number \(the cell is empty\)"),
                          ("1,abc", r"line 3: rps: must be a number \(got 'abc'\)"),
                          ("1," + "x" * 500, r"line 3: rps: must be a number \(got 'xxx"),
-                         ("1," + "9" * 500, r"line 3: rps: must be finite and >= 0 \(got '999")):
+                         # as a profile's and JSON's (it read "must be finite and >= 0")
+                         ("1," + "9" * 500,
+                          r"line 3: rps: out of range \(an integer of 500 digits\)$")):
         bad.write_text(f"second,rps\n0,5\n{row}\n")
         with pytest.raises(InputError, match=message) as exc:
             load_trace(bad)
