@@ -29,7 +29,7 @@ import yaml
 from . import queueing, spec
 from .model import MAIN_FLOW, QUEUEING_DEFAULT, Config, Edge, Flow, Instance, Node
 from .extensions import INSTANCE_KEYS, extension_keys
-from .tables import ProfileArrays, evaluate, replicas_needed, row_available
+from .tables import ProfileArrays, evaluate, evaluate_all
 
 PROFILE_COLUMNS = ("batch", "hardware", "units", "latency_ms")
 KNOWN_KEYS = {"name", "sla_ms", "rate_rps", "queueing", "max_utilization", "prices", "nodes",
@@ -158,8 +158,6 @@ def huge_cell(text: str) -> str | None:
     huge = (_huge_int(text) if len(text) > MAX_NUMBER_DIGITS and _INTEGER_TEXT.fullmatch(text)
             else None)
     return None if huge is None else huge.reason
-
-
 
 
 class _PastDoubles(float):
@@ -873,51 +871,37 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
     and int64, and costs <= 1e45); a row above max_replicas or max_batch is never taken, so
     it may, and so may one an in-range row dominates in the base problem (no extension keys:
     the tables leave it out). One vectorised pass over all rows."""
-    owners = [n for n in inst.nodes for _ in n.configs]
-    rows = [c for n in inst.nodes for c in n.configs]
-    prof = ProfileArrays(batch=np.array([c.batch for c in rows], dtype=np.int64),
-                         units=np.array([c.units for c in rows], dtype=np.float64),
-                         latency_ms=np.array([c.latency_ms for c in rows], dtype=np.float64),
-                         price=np.ones(len(rows)))
-    rates = {n.name: inst.node_rate(n.name) for n in inst.nodes}
-    lam = np.array([rates[n.name] for n in owners], dtype=np.float64)
-    need = replicas_needed(prof, lam, inst.max_utilization)
-    no_limit = float("inf")
-    max_replicas = np.array([no_limit if n.max_replicas is None else n.max_replicas
-                             for n in owners], dtype=np.float64)
-    max_batch = np.array([no_limit if n.max_batch is None else n.max_batch for n in owners],
-                         dtype=np.float64)
-    available = row_available(need, prof.batch, max_replicas, max_batch,  # type: ignore[arg-type]
-                              need.shape)
-    bad = np.flatnonzero((need > spec.MAX_ROW_REPLICAS) & available)
+    start, rates, ev = evaluate_all(inst)
+    need = ev["replicas"]
+    bad = np.flatnonzero((need > spec.MAX_ROW_REPLICAS) & ev["available"])
     if bad.size and not extension_keys(inst):
-        bad = _undominated(inst, owners, bad)
+        bad = _undominated(inst, start, bad)
     if bad.size:
         k = int(bad[0])
-        node, row = owners[k], rows[k]
+        i = int(np.searchsorted(start, k, side="right")) - 1  # (its node)
+        node = inst.nodes[i]
+        row = node.configs[k - int(start[i])]
         raise chk.fail(f"nodes[{label(node.name)}]",
                        f"the row batch={row.batch}, latency_ms={row.latency_ms:g} would need "
                        f"{need[k]:.3g} replicas (more than {spec.MAX_ROW_REPLICAS:.0e}) at "
-                       f"rate_rps x multiplier = {lam[k]:.3g} rps, max_utilization "
+                       f"rate_rps x multiplier = {rates[i]:.3g} rps, max_utilization "
                        f"{inst.max_utilization:g}: lower the rate or multiplier, or drop the row")
 
 
-def _undominated(inst: Instance, owners: list[Node], bad: np.ndarray) -> np.ndarray:
-    """Of the rows ``bad`` (flat indices over every node's rows, ``owners[i]`` the node of
-    row i), those the base problem cannot leave out: no in-range row of their node dominates
-    them (:func:`fa2opt.tables.drop_dominated_out_of_range`, as the tables apply it)."""
-    start = {}
-    for i, n in enumerate(owners):
-        start.setdefault(n.name, i)
+def _undominated(inst: Instance, start: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Of the rows ``bad`` (flat indices over every node's rows, node i's at
+    ``start[i]:start[i + 1]``), those the base problem cannot leave out: no in-range row of
+    their node dominates them (:func:`fa2opt.tables.drop_dominated_out_of_range`, as the
+    tables apply it)."""
     out = []
-    for name in dict.fromkeys(owners[int(k)].name for k in bad):
-        node = inst.node(name)
-        ev = evaluate(ProfileArrays.of(node, inst), inst.node_rate(name),
+    for i in dict.fromkeys((np.searchsorted(start, bad, side="right") - 1).tolist()):
+        node = inst.nodes[i]
+        ev = evaluate(ProfileArrays.of(node, inst), inst.node_rate(node.name),
                       max_utilization=inst.max_utilization, queueing_model=inst.queueing,
                       max_replicas=node.max_replicas, max_batch=node.max_batch,
                       drop_dominated=True, guard=False)
         left = np.flatnonzero(ev["available"] & (ev["replicas"] > spec.MAX_ROW_REPLICAS))
-        out.extend(start[name] + left)
+        out.extend((int(start[i]) + left).tolist())
     return np.array(sorted(out), dtype=np.int64)
 
 
