@@ -355,8 +355,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON answer per line")
     s.add_argument("--time-limit", type=float, metavar="S", help=option_help("time_limit"))
     s.add_argument("--formulation", help="what to solve: by default every extension key the "
-                   "instance carries; 'base' ignores them (every method); milp also takes a "
-                   "formulation name (capacity, accuracy, switch, or a MILP-only one)")
+                   "instance carries; 'base' ignores them; an extension's name (capacity, "
+                   "accuracy, switch, energy) solves that one alone (every method); milp also "
+                   "takes a MILP-only formulation's name")
     s.add_argument("--grid-ms", type=float, metavar="MS", help=option_help("grid_ms"))
     s.add_argument("--max-combinations", type=int, metavar="N", help=option_help("max_combinations"))
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), help=option_help("device"))
