@@ -238,8 +238,8 @@ def node_tables(instance: Instance) -> dict[str, NodeTable]:
     replicas = ev["replicas"][order].astype(np.int64)
     queue = np.asarray(ev["queue_ms"], dtype=float)[order]
     latency, cost = ev["latency_ms"][order], ev["cost"][order]
-    for a in (rows, replicas, queue, latency, cost):
-        a.flags.writeable = False  # (each table's arrays are views of these)
+    # (each table's arrays are disjoint slices of these: writable, as a table's own were --
+    # read-only ones would give the compiled kernels another signature to compile)
     lists = rows.tolist(), replicas.tolist(), latency.tolist(), cost.tolist()
     ends = np.zeros(len(nodes) + 1, np.int64)
     np.cumsum(np.bincount(node_of[order], minlength=len(nodes)), out=ends[1:])
