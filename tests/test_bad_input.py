@@ -183,6 +183,21 @@ def test_several_instances_one_bad(tmp_path: Path, capsys) -> None:
     assert [json.loads(x)["status"] for x in lines] == ["optimal", "error"]
 
 
+def test_compare_prints_the_flows_warning_once_per_file(tmp_path: Path, capsys) -> None:
+    """``fa2opt compare --suite DIR`` warns about top-level keys beside flows as the other
+    commands do (it loaded its suites silently), one line on stderr per file."""
+    doc = copy.deepcopy(BASE)
+    _flows(doc)
+    doc["sla_ms"] = 100
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    path = _write(suite, doc)
+    assert main(["compare", "--suite", str(suite), "--methods", "fa2", "--reference", "fa2",
+                 "--out", str(tmp_path / "o"), "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"{path}: sla_ms: ignored beside flows (each flow gives its own)\n") == 1
+
+
 @pytest.mark.parametrize("key, value, why", [
     ("sla_ms", -5, "must be > 0 (got -5)"),
     ("rate_rps", "abc", "not a number (got 'abc'; write it as a plain decimal number)"),

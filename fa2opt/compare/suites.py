@@ -43,7 +43,8 @@ import inspect
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from functools import partial
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -140,20 +141,24 @@ def _instance_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix.lower() in INSTANCE_SUFFIXES)
 
 
-def directory_suite(name: str, directory: Path) -> list[Task]:
+Warn = Callable[[str], None] | None  # receives each warning about a file read (keys ignored)
+
+
+def directory_suite(name: str, directory: Path, warn: Warn = None) -> list[Task]:
     files = _instance_files(directory)
     if not files:
         raise InputError(str(directory), "", "no instance files (*.json, *.yaml)")
     # every file read before any is solved, every bad one reported (not the first alone)
-    return [Task(name, p.stem, inst) for p, inst in zip(files, check_each(files, load_instance))]
+    return [Task(name, p.stem, inst)
+            for p, inst in zip(files, check_each(files, partial(load_instance, warn=warn)))]
 
 
 def pipelines_suite(datasets: Path, percentiles: Sequence[float],
-                    trace_column: str | None = None) -> list[Task]:
+                    trace_column: str | None = None, warn: Warn = None) -> list[Task]:
     windows = load_trace_windows(datasets / "traces", trace_column)
     tasks = []
     files = _instance_files(datasets / "pipelines")
-    for path, inst in zip(files, check_each(files, load_instance)):
+    for path, inst in zip(files, check_each(files, partial(load_instance, warn=warn))):
         for suffix, rates in rate_points(inst, windows, percentiles):
             if any(r <= 0 for r in rates.values()):
                 continue  # a window with idle seconds: no instance at rate 0 (rates must be > 0)
@@ -193,21 +198,23 @@ def subset(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
 
 def load_suite(spec: str, *, datasets: Path = DATASETS_DIR, seed: int = 0,
                percentiles: Sequence[float] = DEFAULT_PERCENTILES,
-               limit: int | None = None, trace_column: str | None = None) -> list[Task]:
-    """The tasks of one suite spec (see the module doc); InputError if it cannot be read."""
+               limit: int | None = None, trace_column: str | None = None,
+               warn: Warn = None) -> list[Task]:
+    """The tasks of one suite spec (see the module doc); InputError if it cannot be read.
+    ``warn``: receives each warning about an instance file read (as ``load_instance``'s)."""
     base, plus, which = spec.rpartition("+")
     if plus and which in EXTENSION_SETS:
         return extended_suite(load_suite(base, datasets=datasets, seed=seed,
                                          percentiles=percentiles, limit=limit,
-                                         trace_column=trace_column), which)
+                                         trace_column=trace_column, warn=warn), which)
     datasets = Path(datasets)
     if spec == "regression":
         directory = datasets / "suites" / "regression"
         if not directory.is_dir():
             raise InputError(str(directory), "", "regression suite not found")
-        tasks = directory_suite("regression", directory)
+        tasks = directory_suite("regression", directory, warn)
     elif spec == "pipelines":
-        tasks = pipelines_suite(datasets, percentiles, trace_column)
+        tasks = pipelines_suite(datasets, percentiles, trace_column, warn)
     elif spec.startswith("generated:"):
         parts = spec.split(":")
         try:
@@ -218,9 +225,10 @@ def load_suite(spec: str, *, datasets: Path = DATASETS_DIR, seed: int = 0,
     else:
         path = Path(spec)
         if path.is_dir():
-            tasks = directory_suite(path.name, path)
+            tasks = directory_suite(path.name, path, warn)
         elif path.is_file():
-            tasks = [Task(path.parent.name or "files", path.stem, load_instance(path))]
+            tasks = [Task(path.parent.name or "files", path.stem,
+                          load_instance(path, warn=warn))]
         else:
             raise InputError(spec, "suite", "unknown suite (regression, pipelines, "
                              "generated:NAME[:COUNT], or a directory/file of instances; "
