@@ -18,13 +18,13 @@ rates, which is what the batched grid DP and decision tables use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from . import queueing
 from .extensions import extension_keys
-from .model import Instance, Node
+from .model import Config, Instance, Node
 from .spec import MAX_ROW_REPLICAS, REPLICA_EPS
 
 
@@ -39,12 +39,16 @@ class ProfileArrays:
 
     @classmethod
     def of(cls, node: Node, instance: Instance) -> "ProfileArrays":
-        cs = node.configs
+        return cls.of_rows(node.configs, instance)
+
+    @classmethod
+    def of_rows(cls, configs: Sequence[Config], instance: Instance) -> "ProfileArrays":
+        """Any profile rows (one node's, or every node's one after another)."""
         return cls(
-            batch=np.array([c.batch for c in cs], dtype=np.int64),
-            units=np.array([c.units for c in cs], dtype=np.float64),
-            latency_ms=np.array([c.latency_ms for c in cs], dtype=np.float64),
-            price=np.array([instance.price(c.hardware) for c in cs], dtype=np.float64),
+            batch=np.array([c.batch for c in configs], dtype=np.int64),
+            units=np.array([c.units for c in configs], dtype=np.float64),
+            latency_ms=np.array([c.latency_ms for c in configs], dtype=np.float64),
+            price=np.array([instance.price(c.hardware) for c in configs], dtype=np.float64),
         )
 
 
@@ -200,12 +204,7 @@ def evaluate_all(instance: Instance) -> tuple[np.ndarray, list[float], dict[str,
     sizes = np.array([len(n.configs) for n in nodes], np.int64)
     start = np.zeros(len(nodes) + 1, np.int64)
     np.cumsum(sizes, out=start[1:])
-    configs = [c for n in nodes for c in n.configs]
-    prof = ProfileArrays(
-        batch=np.array([c.batch for c in configs], np.int64),
-        units=np.array([c.units for c in configs], np.float64),
-        latency_ms=np.array([c.latency_ms for c in configs], np.float64),
-        price=np.array([instance.price(c.hardware) for c in configs], np.float64))
+    prof = ProfileArrays.of_rows([c for n in nodes for c in n.configs], instance)
     per_row = lambda xs: np.repeat(np.array(xs, np.float64), sizes)  # noqa: E731
     rates = [instance.node_rate(n.name) for n in nodes]
     no_limit = float("inf")

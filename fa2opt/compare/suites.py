@@ -42,8 +42,8 @@ import importlib
 import inspect
 import random
 from dataclasses import dataclass
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
