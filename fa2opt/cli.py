@@ -101,8 +101,14 @@ def read_instance(path: str, extensions: bool = True, validate: bool = False) ->
                 raise
             return inst  # (the command refuses it, with the error alone)
     for text in notes:
-        print(one_line(text), file=sys.stderr)
+        print_warning(text)
     return inst
+
+
+def print_warning(text: str) -> None:
+    """A warning about an input file (keys it ignores), as every command prints one: one
+    line on stderr, never on stdout or in an answer."""
+    print(one_line(text), file=sys.stderr, flush=True)
 
 
 def _answer_one(path: str, method: str, solver: Solver) -> Answer:

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..cli import one_line
+from ..cli import print_warning
 from ..io import InputError, instance_to_dict, output_dir
 from ..model import Instance
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
@@ -55,12 +55,6 @@ DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_METHOD_TIMEOUT_S = 600.0
 # --quick: a few minutes on two cores.
 QUICK = {"limit": 30, "percentiles": (50.0, 100.0), "time_limit": 20.0, "method_timeout": 60.0}
-
-
-def _warn(text: str) -> None:
-    """A warning about an instance file (keys it ignores): one line on stderr, as every
-    command prints them (:func:`fa2opt.cli.read_instance`)."""
-    print(one_line(text), file=sys.stderr, flush=True)
 
 
 def resolve_methods(methods: Sequence[str] | None, reference: str,
@@ -100,7 +94,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
                       solver_class(spec.name).option_names())
     tasks: list[Task] = load_suites(suites, datasets=datasets, seed=seed,
                                     percentiles=percentiles, limit=limit,
-                                    trace_column=trace_column, warn=_warn)
+                                    trace_column=trace_column, warn=print_warning)
     if only:
         unknown = sorted(set(only) - {t.instance_id for t in tasks})
         if unknown:
