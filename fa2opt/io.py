@@ -875,7 +875,7 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
     need = ev["replicas"]
     bad = np.flatnonzero((need > spec.MAX_ROW_REPLICAS) & ev["available"])
     if bad.size and not extension_keys(inst):
-        bad = _undominated(inst, start, bad)
+        bad = _undominated(inst, start, rates, bad)
     if bad.size:
         k = int(bad[0])
         i = int(np.searchsorted(start, k, side="right")) - 1  # (its node)
@@ -888,15 +888,16 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
                        f"{inst.max_utilization:g}: lower the rate or multiplier, or drop the row")
 
 
-def _undominated(inst: Instance, start: np.ndarray, bad: np.ndarray) -> np.ndarray:
+def _undominated(inst: Instance, start: np.ndarray, rates: list[float], bad: np.ndarray
+                 ) -> np.ndarray:
     """Of the rows ``bad`` (flat indices over every node's rows, node i's at
-    ``start[i]:start[i + 1]``), those the base problem cannot leave out: no in-range row of
-    their node dominates them (:func:`fa2opt.tables.drop_dominated_out_of_range`, as the
-    tables apply it)."""
+    ``start[i]:start[i + 1]``, its rate ``rates[i]``: :func:`fa2opt.tables.evaluate_all`'s),
+    those the base problem cannot leave out: no in-range row of their node dominates them
+    (:func:`fa2opt.tables.drop_dominated_out_of_range`, as the tables apply it)."""
     out = []
     for i in dict.fromkeys((np.searchsorted(start, bad, side="right") - 1).tolist()):
         node = inst.nodes[i]
-        ev = evaluate(ProfileArrays.of(node, inst), inst.node_rate(node.name),
+        ev = evaluate(ProfileArrays.of(node, inst), rates[i],
                       max_utilization=inst.max_utilization, queueing_model=inst.queueing,
                       max_replicas=node.max_replicas, max_batch=node.max_batch,
                       drop_dominated=True, guard=False)

@@ -221,7 +221,7 @@ def node_tables(instance: Instance) -> dict[str, NodeTable]:
     """Every node's configuration table, keyed by node name (in declaration order): what
     :func:`node_table` makes of each node, from every row evaluated at once
     (:func:`evaluate_all`) and sorted at once by (node, L, cost, row), then split (a table
-    a node: 1.1 s on 20,000 nodes, 0.4 s so). A node with an available row past
+    a node: ``Problem.from_instance`` of a 20,000-node fan 0.81 s, 0.28 s so). A node with an available row past
     MAX_ROW_REPLICAS takes :func:`node_table` itself (the dominated ones dropped, or the
     error raised)."""
     nodes = instance.nodes
