@@ -331,14 +331,17 @@ class TreeRemainder:
                  module: ModuleType) -> None:
         counts = count_leaves(tree)  # (its nodes, in any order: the arrays' order)
         order = list(counts)
-        self.program = compile_program([tree], order)
+        self.several = {v for v, n in counts.items() if n > 1}
+        # the nodes of several leaves are fixed at every call: compiled as coupling nodes,
+        # so the kernel never descends into the sub-expressions node reduction shares
+        # (they hold only such nodes), which a walk from the root would meet once per path
+        self.program = compile_program([tree], order, self.several)
         self.module, self.order = module, order
         self.index = {v: i for i, v in enumerate(order)}
         sizes = [len(candidates[v].latency) for v in order]
         ptr = np.zeros(len(order) + 1, np.int64)
         np.cumsum(sizes, out=ptr[1:])
         self.span = ptr
-        self.several = {v for v, n in counts.items() if n > 1}
         self.lat = np.array([x for v in order for x in candidates[v].latency], float)
         self.cost = np.array([x for v in order for x in candidates[v].cost], float)
         self.max_points = min(MAX_POINTS, POINTS_PER_NODE * max(len(order), 64))
@@ -351,10 +354,12 @@ class TreeRemainder:
             return DECLINED
         index, ptr = self.index, self.span
         rows = np.full(len(self.order), -1, np.int64)
+        pick = np.empty(len(self.order), np.int64)  # (the kernel writes the free nodes')
         for v, k in fixed.items():
             i = index.get(v)
             if i is not None:
                 rows[i] = ptr[i] + k
+                pick[i] = k
         cost, shift = self.cost, 0.0
         if weight:
             cost = cost.copy()
@@ -378,7 +383,6 @@ class TreeRemainder:
                 shift = self.module.pack_prices(cost, ptr, np.asarray(priced, np.int64),
                                                 np.asarray(prices, float), shift)
         p = self.program
-        pick = np.empty(len(self.order), np.int64)
         total = self.module.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free,
                                     int(p.roots[0]), float(budget_ms), self.lat, cost, ptr,
                                     rows, self.max_points, pick)
