@@ -73,6 +73,24 @@ def two_flow_instance(rng: random.Random) -> Instance:
     return with_drawn_slas(inst, rng, 0.8)
 
 
+def test_an_lp_solve_stops_where_a_dp_does():
+    """Each LP solve is given HiGHS's time limit up to the DP deadline in force (the time
+    limit and its grace, fa2opt.deadline), none outside such a block (a 5,000-node DAG's root
+    LP ran 3 s past a 3 s limit); the answer within the time is the LP's."""
+    from fa2opt.deadline import stop_at
+
+    problem, dp = decoupled(random_dag_instance(random.Random(5), 7, 3, 0.5))
+    lp = FlowLP(dp, [f.graph for f in dp.flows])
+    ub = np.ones(lp.n_lam)
+    free = lp.solve(ub)
+    assert free is not None and lp.lp.getOptionValue("time_limit")[1] == math.inf
+    value = lp.value
+    with stop_at(time.perf_counter() + 100.0):
+        assert lp.solve(ub) is not None and lp.value == value
+        assert 0.0 < lp.lp.getOptionValue("time_limit")[1] <= 100.0
+    assert lp.solve(ub) is not None and lp.lp.getOptionValue("time_limit")[1] == math.inf
+
+
 def test_bound_is_below_the_optimum_for_any_multipliers_and_equals_the_lp_at_its_duals():
     rng = random.Random(3)
     checked = 0
