@@ -171,3 +171,27 @@ def test_a_series_parallel_decomposition_stops_at_the_stage_deadline() -> None:
     with stop_at(now + 60, stages=now - 1):
         with pytest.raises(DPDeadline):
             decompose(nodes, preds)
+
+
+def test_a_search_stopped_without_an_incumbent_values_nothing_past_the_dp_deadline() -> None:
+    """At its deadline without an incumbent a search values the coupling nodes at their
+    fastest (a DP per flow: 100 flows over a 3,000-node pool took 2 s past a 3 s limit);
+    past the DPs' deadline (the limit and its grace) it answers every node's fastest row
+    instead, valuing nothing."""
+    from fa2opt.pareto import pareto_remainder
+    from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel
+    from fa2opt.reductions.search import _Exact
+
+    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(_shared())
+    assert dp.coupling
+    late = _Exact(dp, pareto_remainder)
+    with stop_at(time.perf_counter() - 1.0):
+        r = late.result(0, 0, timed_out=True, lower_bound=0.0)
+    assert late.solves == 0 and r.timed_out and r.lower_bound == 0.0
+    assert set(r.choice.values()) == {0}
+    assert r.cost == sum(dp.candidates[v].cost[0] for v in r.choice)
+    valued = _Exact(dp, pareto_remainder)
+    with stop_at(time.perf_counter() + 600.0):
+        v = valued.result(0, 0, timed_out=True, lower_bound=0.0)
+    assert valued.solves > 0 and v.cost <= r.cost
+    assert all(v.choice[w] == 0 for w in dp.coupling)
