@@ -19,10 +19,10 @@ step of such work: on 3,000 flows sharing 300 nodes fa2's decompositions, its LP
 and its incumbent's valuation ran 15 s past a 0.5 s limit, none of it checked.
 
 Steps that no DP check reaches take the DP deadline too: each LP solve of fa2's search is
-given HiGHS's time limit up to it (:class:`~fa2opt.reductions.flow_bound.FlowLP`), and a
-search stopped without an incumbent values the coupling nodes at their fastest (a DP per
-flow, compiled ones unchecked) only before it (:func:`passed`), else answers every node's
-fastest row.
+given HiGHS's time limit up to it (:class:`~fa2opt.reductions.flow_bound.FlowLP`), its
+local search checks it between blocks of moves, and a search stopped without an incumbent
+values the coupling nodes at their fastest (a DP per flow, compiled ones unchecked) only
+while it holds (:func:`passed`, before each flow), else answers every node's fastest row.
 
 Memory: a long series' DP keeps every step's front for its backtracking, so real-valued
 objectives can hold 10^5 points per step over thousands of steps (an 8,490-node chain with

@@ -195,3 +195,28 @@ def test_a_search_stopped_without_an_incumbent_values_nothing_past_the_dp_deadli
         v = valued.result(0, 0, timed_out=True, lower_bound=0.0)
     assert valued.solves > 0 and v.cost <= r.cost
     assert all(v.choice[w] == 0 for w in dp.coupling)
+
+
+def test_the_local_search_evaluates_nothing_past_the_dp_deadline(monkeypatch) -> None:
+    """The local search from an incumbent evaluates its moves in blocks, the DPs' deadline
+    checked before each: one round of 20,000 moves over 1,000 flows took a second past a
+    3 s limit and its grace. Past the deadline it evaluates no move and values nothing;
+    without one, the same search evaluates its moves."""
+    from fa2opt.pareto import pareto_remainder
+    from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel, flow_bound
+
+    problem = Problem.from_instance(many_flows(np.random.default_rng(2), 4, 4, 20))
+    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
+    s = flow_bound.LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+    assert s.exact.value({w: 0 for w in s.coupling}) is not None  # an incumbent
+    calls: list[int] = []
+    for name in ("evaluate_fixings", "evaluate_fixings_numpy"):
+        real = getattr(flow_bound, name)
+        monkeypatch.setattr(flow_bound, name,
+                            lambda *a, _f=real, **k: calls.append(1) or _f(*a, **k))
+    solves, best = s.exact.solves, s.exact.best
+    with stop_at(time.perf_counter() - 1.0):
+        s.improve()
+    assert calls == [] and (s.exact.solves, s.exact.best) == (solves, best)
+    s.improve()
+    assert calls and s.exact.best <= best

@@ -184,7 +184,7 @@ from typing import Callable
 import numpy as np
 
 from .. import cpu_kernels, pareto, spec
-from ..deadline import check_stage, current as deadline_in_force
+from ..deadline import check_stage, current as deadline_in_force, passed as past_dp_deadline
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
 from ..problem import FlowGraph
 from .decouple import DecoupledProblem
@@ -196,6 +196,7 @@ from .dp_bound import PAIRS_PER_UNIT, DPBound
 _LP_INF = 1e30  # HiGHS's infinity
 LOCAL_SEARCH_MIN = 16  # coupling nodes from which a better incumbent is improved by local search
 MAX_PAIRS = 20_000  # pair moves evaluated per local-search round (the most saving ones)
+IMPROVE_BLOCK = 1024  # moves evaluated at once between the local search's deadline checks
 STRONG = 8  # branching candidates scored (by their children's LPs until RELIABLE, then by pseudocosts)
 # cover cuts (3) are separated at the root's LP when the CUT_FIRST-th search node is explored
 # (0: never): where the plain LP bound closes the gap within a few hundred nodes, separating
@@ -1371,14 +1372,21 @@ class LPSearch:
             # the compiled kernel once Numba is loaded; else the numpy twin (same bits), so a
             # single decision does not pay for loading Numba's cache
             evaluate = evaluate_fixings if "numba" in sys.modules else evaluate_fixings_numpy
-            ev = evaluate(self.dag, lp.lat[moves], lp.cost[moves], budget=lp.budget)
-            total = np.where(ev.ok, ev.total, INF)
+            # in blocks, the DPs' deadline checked between them: one round's 20,000 moves over
+            # 1,000 flows took a second, past a 3 s limit and its grace (the same values)
+            total = np.empty(B)
+            for a in range(0, B, IMPROVE_BLOCK):
+                if past_dp_deadline():
+                    return
+                z = moves[a:a + IMPROVE_BLOCK]
+                ev = evaluate(self.dag, lp.lat[z], lp.cost[z], budget=lp.budget)
+                total[a:a + len(z)] = np.where(ev.ok, ev.total, INF)
             b = int(np.argmin(total))
             if not total[b] < cur - 1e-12 * max(1.0, cur):
                 break
             idx = moves[b]
         fix = {w: int(idx[s] - lp.ptr[s]) for w, s in zip(self.coupling, self.slot)}
-        exact.value(fix)
+        exact.value(fix, past_dp_deadline)
 
     def separate(self, ub: np.ndarray, sol: tuple, trial: bool = False) -> tuple | None:
         """Rounds of cover cuts (3) (:func:`.flow_cuts.cover_cuts`) and cliques (6)
