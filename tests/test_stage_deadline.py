@@ -22,6 +22,8 @@ from fa2opt.problem import Problem
 from fa2opt.reductions import clear_cache
 from fa2opt.reductions.flow_bound import _Layout
 
+from test_flow_bound import decoupled  # noqa: E402  (tests/test_flow_bound.py)
+
 
 def _shared() -> Problem:
     return Problem.from_instance(shared_flows(np.random.default_rng(4), 60, 30))
@@ -179,10 +181,9 @@ def test_a_search_stopped_without_an_incumbent_values_nothing_past_the_dp_deadli
     past the DPs' deadline (the limit and its grace) it answers every node's fastest row
     instead, valuing nothing."""
     from fa2opt.pareto import pareto_remainder
-    from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel
     from fa2opt.reductions.search import _Exact
 
-    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(_shared())
+    _, dp = decoupled(_shared().instance)
     assert dp.coupling
     late = _Exact(dp, pareto_remainder)
     with stop_at(time.perf_counter() - 1.0):
@@ -203,10 +204,9 @@ def test_the_local_search_evaluates_nothing_past_the_dp_deadline(monkeypatch) ->
     3 s limit and its grace. Past the deadline it evaluates no move and values nothing;
     without one, the same search evaluates its moves."""
     from fa2opt.pareto import pareto_remainder
-    from fa2opt.reductions import Chain, Decouple, ParetoPrune, SeriesParallel, flow_bound
+    from fa2opt.reductions import flow_bound
 
-    problem = Problem.from_instance(many_flows(np.random.default_rng(2), 4, 4, 20))
-    dp, _ = Chain([ParetoPrune(), SeriesParallel(), Decouple()]).apply(problem)
+    _, dp = decoupled(many_flows(np.random.default_rng(2), 4, 4, 20))
     s = flow_bound.LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
     assert s.exact.value({w: 0 for w in s.coupling}) is not None  # an incumbent
     calls: list[int] = []
