@@ -21,7 +21,7 @@ import reprlib
 import stat
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar, Union
 
 import numpy as np
 import yaml
@@ -190,6 +190,10 @@ def _float_literal(text: str) -> float:
 
 
 # -- scalar checks -------------------------------------------------------------------------
+_MAX_INT = 2**1000  # an integer beyond is out of every range (and float() of it overflows)
+Field = Union[str, Callable[[], str]]  # a field's name, or what makes it (only for a message)
+
+
 class _Checker:
     """Field checks bound to one file, so every error names it. ``text_numbers``: the file is
     a CSV, whose cells are text by nature, so numbers come as strings there (and only there)."""
@@ -198,21 +202,23 @@ class _Checker:
         self.file = file
         self.text_numbers = text_numbers
 
-    def fail(self, field: str, reason: str) -> InputError:
-        return InputError(self.file, field, reason)
+    def fail(self, field: Field, reason: str) -> InputError:
+        return InputError(self.file, field if isinstance(field, str) else field(), reason)
 
     def number(self, value: Any, field: str, *, positive: bool = False, nonneg: bool = False,
                within: tuple[float, float] | None = None, zero_ok: bool = False) -> float:
         """A finite number (JSON/YAML number; text only in a CSV), optionally > 0, >= 0, and
         in ``within`` (or exactly 0 with ``zero_ok``)."""
-        if value is None:
+        t = type(value)  # (a plain double first: every number of a 64,000-row file)
+        if t is float or (t is int and -_MAX_INT <= value <= _MAX_INT):
+            x = float(value)
+        elif value is None:
             raise self.fail(field, f"must be a number ({EMPTY_CELL})" if self.text_numbers
                             else "missing")
-        huge = (value.reason if isinstance(value, _HugeNumber)
-                else huge_cell(value) if isinstance(value, str) and self.text_numbers else None)
-        if huge is not None:  # (a CSV's as JSON reads it: out of range, not inf)
-            raise self.fail(field, huge)
-        if isinstance(value, str) and self.text_numbers:
+        elif (huge := value.reason if isinstance(value, _HugeNumber) else huge_cell(value)
+              if isinstance(value, str) and self.text_numbers else None) is not None:
+            raise self.fail(field, huge)  # (a CSV's as JSON reads it: out of range, not inf)
+        elif isinstance(value, str) and self.text_numbers:
             try:
                 x = text_float(value)
             except ValueError:
@@ -221,7 +227,7 @@ class _Checker:
             # (quoted "5", or YAML text such as 5ms or 0o17, which YAML 1.1 reads as text)
             hint = "; write it as a plain decimal number" if isinstance(value, str) else ""
             raise self.fail(field, f"not a number (got {quote(value)}{hint})")
-        elif isinstance(value, int) and abs(value) > 2**1000:
+        elif isinstance(value, int) and abs(value) > _MAX_INT:
             raise self.fail(field, f"out of range (got {quote(value)})")
         else:
             x = float(value)
@@ -661,20 +667,21 @@ def read_profile_csv(path: Path, shown: str) -> list[dict[str, Any]]:
 
 # -- the instance ----------------------------------------------------------------------------
 def _config(chk: _Checker, row: Mapping[str, Any], cell: Callable[[str], str]) -> Config:
-    """One profile row; ``cell(column)`` names its field in a message."""
+    """One profile row; ``cell(column)`` names its field in a message (made only for one:
+    formatting five names a row was a fifth of loading 64,000 rows)."""
     variant = row.get("variant")
     if variant is not None:
-        variant = chk.name(variant, cell("variant"))
+        variant = chk.name(variant, partial(cell, "variant"))
     accuracy = row.get("accuracy")
     return Config(
-        batch=chk.positive_int(row.get("batch"), cell("batch"), spec.BATCH_RANGE),
-        hardware=chk.name(row.get("hardware"), cell("hardware")),
-        units=chk.number(row.get("units"), cell("units"), positive=True,
+        batch=chk.positive_int(row.get("batch"), partial(cell, "batch"), spec.BATCH_RANGE),
+        hardware=chk.name(row.get("hardware"), partial(cell, "hardware")),
+        units=chk.number(row.get("units"), partial(cell, "units"), positive=True,
                          within=spec.UNITS_RANGE),
-        latency_ms=chk.number(row.get("latency_ms"), cell("latency_ms"), positive=True,
-                              within=spec.LATENCY_MS_RANGE),
+        latency_ms=chk.number(row.get("latency_ms"), partial(cell, "latency_ms"),
+                              positive=True, within=spec.LATENCY_MS_RANGE),
         variant=variant,
-        accuracy=None if accuracy is None else chk.number(accuracy, cell("accuracy"),
+        accuracy=None if accuracy is None else chk.number(accuracy, partial(cell, "accuracy"),
                                                           positive=True),
     )
 
