@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 import textwrap
 from typing import Any, Sequence
@@ -198,10 +199,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
         ans = _solve_one(path, args.method, solver)
         if ans.status == "error":
             status = 2
-        if args.json:
-            print(ans.dumps(), flush=True)
-        else:
-            _print_answer(ans, path)
+        try:
+            if args.json:
+                print(ans.dumps())
+            else:
+                _print_answer(ans, path)
+            sys.stdout.flush()  # (each answer as it is made; a write's failure shows here)
+        except BrokenPipeError:  # `fa2opt solve … | head`: the reader left; the answers
+            _drop_stdout()       # made so far give the exit code (an error among them: 2)
+            return status
     return status
 
 
@@ -405,8 +411,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "solve" and not _known_method(args.method):
         parser.error(f"unknown method {args.method!r} (available: {', '.join(available_methods())})")
+    if sys.stdout is None:  # (started with stdout closed: print() would drop every line)
+        print(f"fa2opt {args.command}: cannot write the output: stdout is closed",
+              file=sys.stderr)
+        return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a write's failure here, not at the interpreter's exit
+        return status
     except (InputError, ReplicaRangeError) as exc:  # bad input: one line, never a traceback
         for err in exc.errors if isinstance(exc, InputErrors) else (exc,):  # (one per file)
             print(one_line(err), file=sys.stderr)
@@ -416,10 +428,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:  # any command (solve answers per path above): one line, no traceback
         print(f"fa2opt {args.command}: ran out of memory", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `fa2opt solve … | head`: the reader left, stop quietly
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # e.g. `fa2opt info … | head`: the reader left, stop quietly
+        _drop_stdout()
         return 0
+    except OSError as exc:  # writing the output failed (a full disk, /dev/full): one line
+        _drop_stdout()
+        print(f"fa2opt {args.command}: cannot write the output ({one_line(exc)})",
+              file=sys.stderr)
+        return 2
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device once writing to it failed, so what its buffer still
+    holds fails no more (at the interpreter's exit: a second error and exit code 120)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # (no file descriptor: nothing to flush at exit either)
+        pass
 
 
 if __name__ == "__main__":
