@@ -8,8 +8,9 @@ the objective, with budgets ``budget_sum(use_j[v][x_v] for v in nodes_j) ≤ lim
   k' of v has L ≤, objective ≤ and use ≤ on every budget (the first of identical rows is
   kept). Exact: each flow's latency (float additions and max along paths), each budget sum
   and the objective are monotone in every term, so putting k' for k in any choice keeps it
-  within the SLAs and budgets at no larger objective. Pairwise, O(K²·(2 + m)) per node for K
-  rows and m budgets, done once at the root. On the generated mixed suite with every
+  within the SLAs and budgets at no larger objective. A sweep in lexicographic order
+  (:func:`undominated_rows`), O(K·F·(2 + m)) per node for K rows, F of them kept and m
+  budgets, in memory O(F + K) per block of rows, done once at the root. On the generated mixed suite with every
   extension it keeps 800 of 295,680 choices (4·5·2·4·5 of 10·8·12·14·22 rows).
 - **Latency limits** (:func:`within_limits`): a row slower than its node's latency limit
   (:func:`fa2opt.reductions.pruning.latency_limits`: with every other node at its fastest
@@ -94,16 +95,47 @@ def undominated(problem: Problem, budgets: Sequence[BudgetArrays],
             out[v] = a
             continue
         cols = [t.latency_ms[a], t.cost[a]] + [b.use[v][a] for b in budgets if v in b.use]
-        le = np.ones((len(a), len(a)), dtype=bool)  # le[j, k]: row j ≤ row k everywhere
-        lt = np.triu(np.ones_like(le), 1)  # j < k: of identical rows the first dominates
-        for c in cols:  # one (K, K) comparison per dimension (fast, unlike a reduction over d)
-            c = c + 0.0  # −0.0 → 0.0
-            le &= c[:, None] <= c[None, :]
-            lt |= c[:, None] < c[None, :]
-        dom = le & lt  # j dominates k: ≤ everywhere and < somewhere, or equal and first
-        np.fill_diagonal(dom, False)
-        out[v] = a[~dom.any(axis=0)]
+        out[v] = a[undominated_rows(cols)]
     return out
+
+
+BLOCK = 512  # rows compared at once in undominated_rows (with up to BLOCK kept rows)
+
+
+def undominated_rows(cols: Sequence[np.ndarray]) -> np.ndarray:
+    """The mask of the rows no other row dominates, over columns ``cols`` (equal lengths K):
+    row j dominates row k when it is ≤ in every column and < in one, or equal in all and
+    j < k (so of identical rows the first is kept).
+
+    In lexicographic order of (columns..., position) a row can be dominated only by a row
+    before it, and then by one of the rows kept before it (dominance is transitive, and an
+    earlier row ≤ in every column dominates). So the sorted rows are taken in blocks of
+    :data:`BLOCK`, each compared with the rows kept so far and within itself (the earlier
+    of each pair): O(K·F·d) for F kept rows and d columns, memory O(BLOCK²) per comparison
+    -- where the pairwise K×K masks took 3.4 GB a mask at K = 60,000 (audit 18)."""
+    x = np.column_stack([np.asarray(c, dtype=float) + 0.0 for c in cols])  # (−0.0 → 0.0)
+    k, d = x.shape
+    order = np.lexsort([np.arange(k)] + [x[:, i] for i in range(d - 1, -1, -1)])
+    y = x[order]
+    kept = np.zeros(k, dtype=bool)
+    front = y[:0]
+    for s in range(0, k, BLOCK):
+        rows = y[s:s + BLOCK]
+        dominated = np.zeros(len(rows), dtype=bool)
+        for f in range(0, len(front), BLOCK):  # by a row kept in an earlier block
+            le = np.ones((min(BLOCK, len(front) - f), len(rows)), dtype=bool)
+            for i in range(d):
+                le &= front[f:f + BLOCK, i, None] <= rows[None, :, i]
+            dominated |= le.any(axis=0)
+        le = np.triu(np.ones((len(rows), len(rows)), dtype=bool), 1)  # by an earlier one here
+        for i in range(d):
+            le &= rows[:, i, None] <= rows[None, :, i]
+        dominated |= le.any(axis=0)
+        kept[s:s + BLOCK] = ~dominated
+        front = np.concatenate([front, rows[~dominated]])
+    mask = np.zeros(k, dtype=bool)
+    mask[order[kept]] = True
+    return mask
 
 
 def within_limits(problem: Problem, allowed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
