@@ -643,3 +643,28 @@ def test_bound_holds_at_multipliers_far_larger_than_the_costs(seed):
     for weight in (1.0, 1e3, 1e6, 1e9, 1e12):
         Y, const = lp.flow_weights(_critical_path_duals(lp, cols, rows, weight))
         assert lp.bound(Y, const, ub)[0] <= total
+
+
+def test_the_root_lps_rounding_is_an_incumbent_before_its_cut_rounds(monkeypatch):
+    """A search of at least ``GMI_MIN_COUPLING`` coupling nodes separates GMI cuts at its
+    root, and valued a rounding only after them: on a 5,000-node random DAG the rounds took
+    10 s of a 20 s limit and the rounding of the cut LP broke the SLA, so the answer was
+    the all-fastest choice (94,553; the root LP's own rounding: 30,840, the bound 30,097).
+    The root LP's rounding is now valued before the rounds (here with the threshold
+    lowered to 1, on a 50-node random DAG: an incumbent when the root separates)."""
+    from fa2opt.generate import random_dag
+    from fa2opt.reductions import flow_bound
+
+    monkeypatch.setattr(flow_bound, "GMI_MIN_COUPLING", 1)
+    seen = []
+    separate = LPSearch.separate
+
+    def spy(self, *args, **kwargs):
+        seen.append((self.explored, self.exact.best))
+        return separate(self, *args, **kwargs)
+
+    monkeypatch.setattr(LPSearch, "separate", spy)
+    inst = random_dag(np.random.default_rng([2026, 50, 0]), 50)
+    answer = solve_with_flow_bound(inst)
+    assert answer.status == "optimal"
+    assert seen and seen[0][0] == 1 and seen[0][1] < math.inf, seen
