@@ -23,6 +23,9 @@ given HiGHS's time limit up to it (:class:`~fa2opt.reductions.flow_bound.FlowLP`
 local search checks it between blocks of moves, and a search stopped without an incumbent
 values the coupling nodes at their fastest (a DP per flow, compiled ones unchecked) only
 while it holds (:func:`passed`, before each flow), else answers every node's fastest row.
+A Python DP checks it in its set-up too (the Pareto root bound's passes), and the LP search
+ends at a :class:`DPDeadline` raised inside it as at its own deadline, keeping its
+incumbent (:meth:`fa2opt.reductions.flow_bound.LPSearch.run`).
 
 Memory: a long series' DP keeps every step's front for its backtracking, so real-valued
 objectives can hold 10^5 points per step over thousands of steps (an 8,490-node chain with

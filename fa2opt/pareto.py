@@ -576,7 +576,9 @@ class _Context:
         mins = self.mins
         caps: dict[int, float] = {}
         stack = [(tree, budget)]
+        check = deadline.check  # (a copy split's tree of 10⁵ places: seconds; ~0.1 µs each)
         while stack:
+            check()
             t, cap = stack.pop()
             if caps.get(id(t), -INF) >= cap:
                 continue
@@ -598,7 +600,9 @@ class _Context:
         hulls = self.hulls = {}
         full: dict[int, Front] = {}
         stack: list = [tree]
+        check = deadline.check
         while stack:  # post-order, explicit stack, shared sub-expressions once
+            check()
             t = stack.pop()
             if type(t) is tuple:
                 t = t[0]
@@ -629,7 +633,8 @@ class _Context:
             f = full[id(t)]
             return f.lat, f.cost
 
-        g = greedy_choice(tree, budget, lambda t: hulls[id(t)], leaf, lambda t: type(t) is Series)
+        g = greedy_choice(tree, budget, lambda t: hulls[id(t)], leaf, lambda t: type(t) is Series,
+                          deadline.checker())
         if g is None or not g[0] <= budget:
             return None
         ub = g[1]

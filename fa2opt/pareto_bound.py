@@ -185,7 +185,8 @@ def split_flow(parts: Sequence[Hull], t: float, mu: float) -> list[float]:
 
 def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
                   leaf: Callable[[Any], tuple[Sequence[float], Sequence[float]]],
-                  is_series: Callable[[Any], bool]) -> tuple[float, float] | None:
+                  is_series: Callable[[Any], bool], check: Callable[[], None] | None = None
+                  ) -> tuple[float, float] | None:
     """A feasible choice near the relaxation's optimum, as (its latency, its cost), or None.
 
     1. Targets go down the tree: the root's is the budget; a series' target t is decomposed
@@ -197,7 +198,8 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
        it already refilled), each leaf its cheapest point within that.
     Latencies are evaluated as the DP does (series summed left to right, parallel max);
     both passes are generators on :func:`~fa2opt.reductions.sptree.trampoline` (the tree
-    nests as deep as the graph). O(tree · log K)."""
+    nests as deep as the graph; ``check`` is called before each step, e.g.
+    :func:`fa2opt.deadline.checker`'s). O(tree · log K)."""
     picks: list[int] = []  # per leaf occurrence, left to right: its point
     old: list[float] = []  # per occurrence, pre-order: its latency after pass 1 ...
     span: list[int] = []  # ... and the number of occurrences in its subtree
@@ -263,12 +265,12 @@ def greedy_choice(tree: Any, budget: float, hull: Callable[[Any], Hull],
         old[k] = v
         return v
 
-    filled = trampoline(down(tree, budget))
+    filled = trampoline(down(tree, budget), check)
     if not filled <= budget:
         return None
     leaf_of = {k: i for i, k in enumerate(k for k, n in enumerate(span) if n == 1)}  # -> picks
     keep = list(picks)
-    v = trampoline(fill(tree, 0, budget))
+    v = trampoline(fill(tree, 0, budget), check)
     if v <= budget:
         filled = v
     else:  # (rounding) keep pass 1's choice

@@ -220,3 +220,53 @@ def test_the_local_search_evaluates_nothing_past_the_dp_deadline(monkeypatch) ->
     assert calls == [] and (s.exact.solves, s.exact.best) == (solves, best)
     s.improve()
     assert calls and s.exact.best <= best
+
+
+def test_a_dp_past_the_dp_deadline_inside_the_lp_search_keeps_its_incumbent(monkeypatch) -> None:
+    """A DP that passes the DPs' deadline inside the LP search (the copy split's, on a
+    227-node graph of two flows at a 5 s limit) raised through the whole decision, which
+    then answered the all-fastest choice (2,085 against an incumbent of ~1,419) and the
+    relaxation's bound. The search now stops there as at its own deadline: its incumbent,
+    its root's bound. Here the local search after the first incumbent raises it."""
+    from fa2opt.reductions import flow_bound
+
+    problem = Problem.from_instance(many_flows(np.random.default_rng(2), 4, 4, 20))
+    best = fa2opt.solve(problem, "fa2")
+    raised: list[float] = []
+
+    def late(self, *args, **kwargs):
+        raised.append(self.exact.best)
+        raise DPDeadline
+
+    monkeypatch.setattr(flow_bound, "LOCAL_SEARCH_MIN", 1)
+    monkeypatch.setattr(flow_bound.LPSearch, "improve", late)
+    answer = fa2opt.solve(problem, "fa2", time_limit=600)
+    assert raised, "the local search was not reached"
+    assert answer.status == "time_limit", (answer.status, answer.message)
+    assert answer.message.startswith("coupling-node search stopped"), answer.message
+    assert answer.cost == raised[0]  # (verified by solve)
+    assert answer.lower_bound is not None and answer.lower_bound <= best.cost <= answer.cost
+
+
+def test_the_pareto_bound_and_the_copy_split_set_up_stop_at_their_deadlines() -> None:
+    """What ran unchecked before a Python DP's first step: the root bound's caps, hulls and
+    greedy choice (``pareto._Context.root_bound``) and the copy split's leaf aliases
+    (``sptree.split_leaves``, a tree unfolded per place): a 227-node graph's copy split
+    answered 29 s after a 5 s limit. Each now stops at its deadline (here already past)."""
+    from fa2opt import pareto
+    from fa2opt.pareto_bound import greedy_choice
+    from fa2opt.reductions.sptree import split_leaves
+
+    _, dp = decoupled(many_flows(np.random.default_rng(2), 4, 4, 20))
+    flow = dp.flows[0]
+    ctx = pareto._Context(flow.tree, dp.candidates, None, None)
+    assert ctx.root_bound(flow.tree, flow.budget_ms) is not None  # (no deadline: a bound)
+    now = time.perf_counter()
+    with stop_at(now - 1.0), pytest.raises(DPDeadline):
+        pareto._Context(flow.tree, dp.candidates, None, None).root_bound(flow.tree,
+                                                                         flow.budget_ms)
+    with stop_at(now + 60, stages=now - 1.0), pytest.raises(DPDeadline):
+        split_leaves(flow.tree, set(dp.coupling))
+    with stop_at(now - 1.0), pytest.raises(DPDeadline):
+        greedy_choice(flow.tree, flow.budget_ms, lambda t: None, lambda t: None,
+                      lambda t: True, check_stage)
