@@ -494,9 +494,12 @@ class _Context:
         if len(acc.lat) and acc.lat[-1] > caps[0]:
             acc = _cut(acc, caps[0])
         work = self.work
+        stop = deadline.current()  # (as _fold: a 179-node graph's series ran 100 s past it)
         for i in range(1, n):
             if not len(acc.lat):
                 return None
+            if stop is not None and time.perf_counter() > stop:
+                raise deadline.DPDeadline
             f = fronts[i]
             if cheapest and i == n - 1:
                 return series_min(acc, f, caps[i])

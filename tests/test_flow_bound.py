@@ -668,3 +668,31 @@ def test_the_root_lps_rounding_is_an_incumbent_before_its_cut_rounds(monkeypatch
     answer = solve_with_flow_bound(inst)
     assert answer.status == "optimal"
     assert seen and seen[0][0] == 1 and seen[0][1] < math.inf, seen
+
+
+def test_the_copy_split_is_not_tried_when_one_step_exceeds_its_budget(monkeypatch):
+    """The copy split's turn (``LPSearch.hand_over``) took its first ascent step whatever
+    it cost: on a 227-node graph of two flows (node reduction's copies, each a leaf of its
+    own) a step was 10⁶ work units against a budget of 6·10⁴ and ran past a 5 s limit, and
+    the search, which would have proven the optimum in 3.4 s, never went on. Now the turn
+    passes (until the budget grows past a step) -- here with the budget made tiny -- and
+    the search alone finds the same optimum."""
+    from fa2opt.generate import many_flows
+    from fa2opt.reductions import flow_bound
+    from fa2opt.reductions.search import _LagrangianSearch
+
+    inst = many_flows(np.random.default_rng(2), 6, 5, 20)
+    best = fa2opt.solve(inst, "fa2")
+    made = []
+    real = _LagrangianSearch.__init__
+    monkeypatch.setattr(_LagrangianSearch, "__init__",
+                        lambda self, *a, **k: made.append(1) or real(self, *a, **k))
+    turns = []
+    hand_over = flow_bound.LPSearch.hand_over
+    monkeypatch.setattr(flow_bound.LPSearch, "hand_over",
+                        lambda self, *a, **k: turns.append(self.explored) or hand_over(self, *a, **k))
+    monkeypatch.setattr(flow_bound, "COPY_SPLIT_AT", 2)
+    monkeypatch.setattr(flow_bound, "COPY_SPLIT_SHARE", 1e-12)
+    answer = fa2opt.solve(inst, "fa2")
+    assert turns and not made, (turns, made)
+    assert answer.status == "optimal" and matches(answer, best)

@@ -249,10 +249,12 @@ def test_a_dp_past_the_dp_deadline_inside_the_lp_search_keeps_its_incumbent(monk
 
 
 def test_the_pareto_bound_and_the_copy_split_set_up_stop_at_their_deadlines() -> None:
-    """What ran unchecked before a Python DP's first step: the root bound's caps, hulls and
-    greedy choice (``pareto._Context.root_bound``) and the copy split's leaf aliases
-    (``sptree.split_leaves``, a tree unfolded per place): a 227-node graph's copy split
-    answered 29 s after a 5 s limit. Each now stops at its deadline (here already past)."""
+    """What ran unchecked: before a Python DP's first step the root bound's caps, hulls and
+    greedy choice (``pareto._Context.root_bound``), the series folds of the DP's hot path
+    (``_series_front``: a 179-node graph's DP ran 100 s past its deadline) and the copy
+    split's leaf aliases (``sptree.split_leaves``, a tree unfolded per place): a 227-node
+    graph's copy split answered 29 s after a 5 s limit. Each now stops at its deadline
+    (here already past)."""
     from fa2opt import pareto
     from fa2opt.pareto_bound import greedy_choice
     from fa2opt.reductions.sptree import split_leaves
@@ -265,6 +267,8 @@ def test_the_pareto_bound_and_the_copy_split_set_up_stop_at_their_deadlines() ->
     with stop_at(now - 1.0), pytest.raises(DPDeadline):
         pareto._Context(flow.tree, dp.candidates, None, None).root_bound(flow.tree,
                                                                          flow.budget_ms)
+    with stop_at(now - 1.0), pytest.raises(DPDeadline):  # a series' fold (the hot path's)
+        pareto._Context(flow.tree, dp.candidates, None, None).front(flow.tree, flow.budget_ms)
     with stop_at(now + 60, stages=now - 1.0), pytest.raises(DPDeadline):
         split_leaves(flow.tree, set(dp.coupling))
     with stop_at(now - 1.0), pytest.raises(DPDeadline):

@@ -1079,6 +1079,13 @@ def fastest_meets_rule(dp: DecoupledProblem, graphs: list[FlowGraph]) -> bool:
     return all(g.meets_sla({v: cands[v].latency[0] for v in g.nodes}) for g in graphs)
 
 
+def _split_work(dp: DecoupledProblem) -> float:
+    """The work units of one step of the copy split's ascent before its pairs: every leaf's
+    candidates, over every flow (each copy of a node its own leaf)."""
+    cands = dp.candidates
+    return float(sum(len(cands[v].latency) * m for f in dp.flows for v, m in f.node_leaves.items()))
+
+
 class LPSearch:
     """Branch and bound over one component's coupling nodes with the bound of :class:`FlowLP`
     (see the module docstring). A search node is a tuple of bit masks, one per coupling node
@@ -1850,22 +1857,29 @@ class LPSearch:
         the last one left, within the same budget (all tries together; θ halved after
         ``SPLIT_STALL`` steps without gain); and where ``popped``, this search's bound, closed
         less than ``SPLIT_FLAT`` of the gap left at the last try, it races the split whatever
-        the split's bound (the module's docstring)."""
+        the split's bound (the module's docstring). Where one step of the ascent alone
+        costs more than the budget (:func:`_split_work`), the turn passes to the next
+        doubling without a step."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
         gap = exact.best - open_lb
         budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
         state = self.split
+        if state is None and _split_work(exact.dp) > budget:
+            # not even one ascent step within the budget (node reduction's copies, each a
+            # leaf of its own: a 227-node graph of two flows, 10⁶ units a step against
+            # 6·10⁴, one step past a 5 s limit): again at twice the nodes
+            if 2 * self.explored <= COPY_SPLIT_LAST:
+                self.next_split = 2 * self.explored
+            return False
         lag = (_LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
                                  pinned(exact.dp), exact) if state is None else state.lag)
         try:
             if state is None:
                 pairs = pareto.PAIRS[0]
                 root = lag.root(self.copy_weights(lag), 1)
-                cands = exact.dp.candidates  # its cost: the flows' leaf-candidates and pairs
-                work = (sum(len(cands[v].latency) * m for f in exact.dp.flows
-                            for v, m in f.node_leaves.items())
-                        + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT)
+                # its cost: the flows' leaf-candidates and pairs
+                work = _split_work(exact.dp) + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
                 state = self.split = _SplitTry(lag, root, work, work)
                 trial, slack = COPY_SPLIT_TRIAL
                 short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
