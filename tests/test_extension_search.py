@@ -229,7 +229,8 @@ def _pairwise_undominated(cols: list[np.ndarray]) -> np.ndarray:
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.data(), d=st.integers(1, 4), n=st.integers(1, 40), block=st.sampled_from([1, 3, 7, 512]))
+@given(data=st.data(), d=st.integers(1, 4), n=st.integers(1, 40),
+       block=st.sampled_from([1, 3, 7, 512]))
 def test_undominated_rows_is_the_pairwise_definition(data, d: int, n: int, block: int) -> None:
     """The sweep in blocks (:func:`fa2opt.extensions.leaf.undominated_rows`) keeps exactly
     the rows the pairwise definition keeps: ties, −0.0 beside 0.0, identical rows (the

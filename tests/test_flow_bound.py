@@ -690,7 +690,8 @@ def test_the_copy_split_is_not_tried_when_one_step_exceeds_its_budget(monkeypatc
     turns = []
     hand_over = flow_bound.LPSearch.hand_over
     monkeypatch.setattr(flow_bound.LPSearch, "hand_over",
-                        lambda self, *a, **k: turns.append(self.explored) or hand_over(self, *a, **k))
+                        lambda self, *a, **k: turns.append(self.explored)
+                        or hand_over(self, *a, **k))
     monkeypatch.setattr(flow_bound, "COPY_SPLIT_AT", 2)
     monkeypatch.setattr(flow_bound, "COPY_SPLIT_SHARE", 1e-12)
     answer = fa2opt.solve(inst, "fa2")

@@ -10,8 +10,9 @@ the objective, with budgets ``budget_sum(use_j[v][x_v] for v in nodes_j) ≤ lim
   and the objective are monotone in every term, so putting k' for k in any choice keeps it
   within the SLAs and budgets at no larger objective. A sweep in lexicographic order
   (:func:`undominated_rows`), O(K·F·(2 + m)) per node for K rows, F of them kept and m
-  budgets, in memory O(F + K) per block of rows, done once at the root. On the generated mixed suite with every
-  extension it keeps 800 of 295,680 choices (4·5·2·4·5 of 10·8·12·14·22 rows).
+  budgets, in memory O(K·(2 + m) + BLOCK²), done once at the root. On the generated mixed
+  suite with every extension it keeps 800 of 295,680 choices (4·5·2·4·5 of 10·8·12·14·22
+  rows).
 - **Latency limits** (:func:`within_limits`): a row slower than its node's latency limit
   (:func:`fa2opt.reductions.pruning.latency_limits`: with every other node at its fastest
   row, the row breaks some flow's budget widened by the float margin) is in no choice that

@@ -1083,7 +1083,8 @@ def _split_work(dp: DecoupledProblem) -> float:
     """The work units of one step of the copy split's ascent before its pairs: every leaf's
     candidates, over every flow (each copy of a node its own leaf)."""
     cands = dp.candidates
-    return float(sum(len(cands[v].latency) * m for f in dp.flows for v, m in f.node_leaves.items()))
+    return float(sum(len(cands[v].latency) * m
+                     for f in dp.flows for v, m in f.node_leaves.items()))
 
 
 class LPSearch:
