@@ -431,10 +431,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `fa2opt info … | head`: the reader left, stop quietly
         _drop_stdout()
         return 0
-    except OSError as exc:  # writing the output failed (a full disk, /dev/full): one line
-        _drop_stdout()
-        print(f"fa2opt {args.command}: cannot write the output ({one_line(exc)})",
-              file=sys.stderr)
+    except OSError as exc:  # writing stdout failed (a full disk, /dev/full), or a file: one line
+        if exc.filename is None:  # (stdout's errors name no file)
+            _drop_stdout()
+            print(f"fa2opt {args.command}: cannot write the output ({one_line(exc)})",
+                  file=sys.stderr)
+        else:
+            print(f"fa2opt {args.command}: {one_line(exc.filename)}: {one_line(exc.strerror)}",
+                  file=sys.stderr)
         return 2
 
 

@@ -75,3 +75,18 @@ def test_a_closed_stdout_is_one_line_and_exit_2(tmp_path: Path) -> None:
                           cwd=REPO, capture_output=True, text=True, timeout=120, env=ENV)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.stderr == "fa2opt solve: cannot write the output: stdout is closed\n"
+
+
+def test_another_os_error_names_its_file_in_one_line(monkeypatch, capsys, tmp_path: Path) -> None:
+    """An OSError that reaches the CLI from a file (not stdout) is one line naming the file,
+    exit 2 -- not "cannot write the output"."""
+    from fa2opt import cli
+
+    ok, _ = _files(tmp_path)
+
+    def failing(args):
+        raise PermissionError(13, "Permission denied", "results/x.csv")
+
+    monkeypatch.setattr(cli, "cmd_solve", failing)  # (main builds its parser afresh)
+    assert cli.main(["solve", str(ok)]) == 2
+    assert capsys.readouterr().err == "fa2opt solve: results/x.csv: Permission denied\n"
