@@ -205,7 +205,7 @@ class _Checker:
     def fail(self, field: Field, reason: str) -> InputError:
         return InputError(self.file, field if isinstance(field, str) else field(), reason)
 
-    def number(self, value: Any, field: str, *, positive: bool = False, nonneg: bool = False,
+    def number(self, value: Any, field: Field, *, positive: bool = False, nonneg: bool = False,
                within: tuple[float, float] | None = None, zero_ok: bool = False) -> float:
         """A finite number (JSON/YAML number; text only in a CSV), optionally > 0, >= 0, and
         in ``within`` (or exactly 0 with ``zero_ok``)."""
@@ -243,7 +243,7 @@ class _Checker:
                             f"(got {quote(value) if isinstance(value, _PastDoubles) else repr(x)})")
         return x
 
-    def positive_int(self, value: Any, field: str,
+    def positive_int(self, value: Any, field: Field,
                      within: tuple[float, float] = spec.COUNT_RANGE) -> int:
         """An integer in ``within`` (its lower end 1: a positive integer; 0: >= 0)."""
         x: float | int = self.number(value, field)
@@ -260,7 +260,7 @@ class _Checker:
                             f"{within[1]:g}] (got {quote(x)})")
         return int(x)
 
-    def name(self, value: Any, field: str) -> str:
+    def name(self, value: Any, field: Field) -> str:
         if not isinstance(value, str) or not value.strip():
             what = "a string with a character other than whitespace" if isinstance(value, str) \
                 and value else "a non-empty string"

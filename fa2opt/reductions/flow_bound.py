@@ -1125,7 +1125,7 @@ class LPSearch:
         self.judged_best, self.judged_at = INF, 0  # the incumbent judge_stall saw improve last
         self.stalled_at: int | None = None  # the search node at which judging stalled
         self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
-        self.root_lb = -INF  # the root node's bound, once known (valid for the whole search)
+        self.root_lb: float | None = None  # the root node's bound (valid for the whole search)
         # the copy split between its tries (hand_over), and the search node of the next try
         self.split: _SplitTry | None = None
         self.next_split = COPY_SPLIT_AT
@@ -1866,7 +1866,8 @@ class LPSearch:
         gap = exact.best - open_lb
         budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
         state = self.split
-        if state is None and _split_work(exact.dp) > budget:
+        step = _split_work(exact.dp) if state is None else 0.0  # (a first try's ascent step)
+        if state is None and step > budget:
             # not even one ascent step within the budget (node reduction's copies, each a
             # leaf of its own: a 227-node graph of two flows, 10⁶ units a step against
             # 6·10⁴, one step past a 5 s limit): again at twice the nodes
@@ -1880,7 +1881,7 @@ class LPSearch:
                 pairs = pareto.PAIRS[0]
                 root = lag.root(self.copy_weights(lag), 1)
                 # its cost: the flows' leaf-candidates and pairs
-                work = _split_work(exact.dp) + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
+                work = step + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
                 state = self.split = _SplitTry(lag, root, work, work)
                 trial, slack = COPY_SPLIT_TRIAL
                 short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
@@ -1953,7 +1954,8 @@ class LPSearch:
         try:
             return self._run()
         except DPDeadline:
-            lower = max(self.root_lb, self.trivial, self.copy_split_root)
+            root = -INF if self.root_lb is None else self.root_lb
+            lower = max(root, self.trivial, self.copy_split_root)
             return self.exact.result(self.explored + self.raced, 0, True, lower)
 
     def _run(self) -> SearchResult | None:
@@ -1963,7 +1965,6 @@ class LPSearch:
         counter = 0
         # (bound, tie, masks, the parent's y, what strong branching solved of this node)
         heap: list = [(-INF, counter, tuple((1 << (b - a)) - 1 for a, b in self.wcols), None, None)]
-        root_lb: float | None = None
         popped = -INF  # the largest bound popped so far (best first: the search's lower bound)
         timed_out = False
         cut_at = CUT_FIRST_GMI if self.cuts == "gmi" else CUT_FIRST
@@ -1995,8 +1996,9 @@ class LPSearch:
                 self.judge_stall()
             elif self.stalled_at is not None and self.explored - self.stalled_at >= JUDGE_RESTART:
                 raise _JudgeStalled  # (judge_stall) the widened optimum, as without judging
-            if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and root_lb is not None
-                    and exact.best < INF and popped - root_lb < CUT_STALL * (exact.best - root_lb)):
+            if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and self.root_lb is not None
+                    and exact.best < INF
+                    and popped - self.root_lb < CUT_STALL * (exact.best - self.root_lb)):
                 cut_at = CUT_EARLY  # the bound stalls: separate now (below), not at CUT_FIRST
             if self.explored == CUT_TRY and cut_at > CUT_TRY and self.cuts == "cover":
                 heap = self.cut_root(heap, trial=True)  # its cuts kept whatever it gains
@@ -2082,8 +2084,8 @@ class LPSearch:
             lb = max(raw, parent_lb)
             if self.residues is not None:  # the totals' classes modulo the grain (.residues)
                 lb = residues.round_up(self.residues, lb, ub, exact.best - self.tol())
-            if root_lb is None:
-                root_lb = self.root_lb = lb
+            if self.root_lb is None:
+                self.root_lb = lb
             if lb >= exact.best - self.tol():  # nothing here beats the incumbent: no primal
                 continue
             if self.past_deadline():  # (a node's primal and branching can take a second)
@@ -2106,7 +2108,7 @@ class LPSearch:
                 lb = max(lb, self.dpb.root(y, ub, lb, exact.best) if self.explored == DP_BOUND_FROM
                          else self.dpb.node(y, ub, self.explored))
                 if self.explored == 1:
-                    root_lb = self.root_lb = lb
+                    self.root_lb = lb
             if lb >= exact.best - self.tol():
                 continue
             if self.past_deadline():  # before strong branching's LPs
@@ -2145,8 +2147,8 @@ class LPSearch:
             lower = max(min([h[0] for h in heap] + [exact.best]), self.trivial,
                         self.copy_split_root)
         res = exact.result(self.explored + self.raced, 0, timed_out, lower)
-        if res is not None and root_lb is not None and not timed_out:
-            res.stats["root_gap"] = (res.cost - root_lb) / max(1.0, abs(res.cost))
+        if res is not None and self.root_lb is not None and not timed_out:
+            res.stats["root_gap"] = (res.cost - self.root_lb) / max(1.0, abs(res.cost))
         return res
 
 
