@@ -103,8 +103,12 @@ def pareto_prune_points(lat: np.ndarray, cost: np.ndarray, order: np.ndarray) ->
 
 # pairs formed by :func:`series` so far (never reset; a caller takes differences): the
 # DP's work in a unit that does not depend on the machine (the one-flow-exact bound's
-# budget, :mod:`fa2opt.reductions.dp_bound`, counts its DPs' work by it)
+# budget, :mod:`fa2opt.reductions.dp_bound`, and the copy split's,
+# :meth:`fa2opt.reductions.flow_bound.LPSearch.hand_over`, count their DPs' work by it;
+# the compiled DP adds its own, :class:`fa2opt.tree_kernel.TreeRemainder`); PAIRS_PER_UNIT
+# of them make one of the searches' work units (a leaf-candidate of the Python DP, ~4 µs)
 PAIRS = [0]
+PAIRS_PER_UNIT = 16
 
 
 def series(a: Front, b: Front, cap: float, bd: Bound | None = None) -> Front:

@@ -96,7 +96,7 @@ from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 import numpy as np
 
-from . import cpu_kernels
+from . import cpu_kernels, pareto
 from .arithmetic import DECLINED
 from .reductions.sptree import Delay, Leaf, Series, SPTree, count_leaves, postorder
 from .tables import PackedTables
@@ -301,6 +301,16 @@ def solve(program: TreeProgram, packed: PackedTables, budgets: Sequence[float],
 
 _NONE = np.zeros(0, np.int64)  # no candidates given (forest_dp finds them)
 
+# A compiled remainder solve's work, in the Python DP's pairs (fa2opt.pareto.PAIRS, 16 a
+# work unit of the searches' budgets): CALL_PAIRS for its call (packing the prices and the
+# call itself, ~20-40 µs), one for each candidate of the tree's nodes and one for each pair
+# its series pop or step its parallels take (~0.2-0.5 µs each: about a Python pair's cost,
+# where the Python DP's leaf-candidates are whole units, ~4 µs). Measured 2026-12-06 on two
+# flows of 152 stacked-diamond nodes (42 ms a solve, 76,000 pairs) and on a hundred flows
+# through a pool (64 µs a solve, 58 candidates and 126 pairs): 2-9 µs a unit, beside the
+# flow-LP search's 4-7 µs a unit (docs/fa2.md)
+CALL_PAIRS = 80
+
 
 class TreeRemainder:
     """One flow's tree compiled once for many remainder solves: the coupling search solves
@@ -383,9 +393,12 @@ class TreeRemainder:
                 shift = self.module.pack_prices(cost, ptr, np.asarray(priced, np.int64),
                                                 np.asarray(prices, float), shift)
         p = self.program
+        work = np.zeros(1)
         total = self.module.tree_dp(p.kind, p.left, p.right, p.arg, p.delay, p.free,
                                     int(p.roots[0]), float(budget_ms), self.lat, cost, ptr,
-                                    rows, self.max_points, pick)
+                                    rows, self.max_points, pick, work)
+        # its work, in the Python DP's pairs (the searches' budgets count the DPs' work)
+        pareto.PAIRS[0] += CALL_PAIRS + self.lat.size + int(work[0])
         if total == TOO_BIG:
             return DECLINED
         if total < 0.0:

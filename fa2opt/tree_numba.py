@@ -299,12 +299,14 @@ _DONE, _ROOM, _EMPTY, _TOO_BIG = 0, 1, 2, 3  # _fronts' outcomes
 
 @_jit
 def _fronts(i0, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed, cap, rest, rn,
-            lam, lim, max_points, fl, fc, fa, fb, hl, hc, hy, px, start, end):
+            lam, lim, max_points, fl, fc, fa, fb, hl, hc, hy, px, start, end, lam_out):
     """The fronts of operations i0..hi into the pool from its point ``n`` on (:func:`_tree`'s
     DP; it computes ``cap``, ``rest``, ``rn``, ``lam`` and ``lim``). Returns (outcome, i, n):
     ``_DONE`` (n: the points in all), ``_EMPTY`` (operation i has no point), ``_TOO_BIG``,
     or ``_ROOM``: operation i wants a pool (and heap) of n points -- grown, its front is
-    made again from start[i]. The arrays are never reassigned here (see :func:`_tree`)."""
+    made again from start[i]. The arrays are never reassigned here (see :func:`_tree`).
+    The pairs a series pops and the steps a parallel takes are added to ``lam_out[1]``
+    (the DP's work, :class:`fa2opt.tree_kernel.TreeRemainder`)."""
     for i in range(i0, hi + 1):
         k = kind[i]
         c = cap[i]
@@ -349,6 +351,7 @@ def _fronts(i0, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
                 while h > 0:
                     L, C, y = hl[0], hc[0], hy[0]
                     h = _pop(hl, hc, hy, h)
+                    lam_out[1] += 1.0
                     x = px[y - b0]
                     if C < best:
                         best = C
@@ -376,6 +379,7 @@ def _fronts(i0, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr, fixed,
                 if need > fl.shape[0]:
                     return _ROOM, i, need
                 x, y = a0, b0
+                lam_out[1] += (a1 - a0) + (b1 - b0)
                 while True:
                     L = max(fl[x], fl[y])
                     C = fc[x] + fc[y]
@@ -456,7 +460,8 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     when no choice fits, or none costs at most ``ext_ub`` (an external bound: a choice
     above it is not wanted); ``TOO_BIG`` past ``max_points`` points (``pick`` then
     unwritten). ``lam_hint``: :func:`_greedy_bound`'s; the multiplier used goes into
-    ``lam_out[0]``. ``ws``: scratch (:func:`_workspace`)."""
+    ``lam_out[0]``, and the fronts' work is added to ``lam_out[1]`` (:func:`_fronts`).
+    ``ws``: scratch (:func:`_workspace`)."""
     wf, wi, wv, hv, hs, sl, pf, pi = ws
     cap, val, sub, g, rest, rn, mn, sa = wf[0], wf[1], wf[2], wf[3], wf[4], wf[5], wf[6], wf[7]
     start, end, so, sp, hp, he, fso, fsp = wi[0], wi[1], wi[2], wi[3], wi[4], wi[5], wi[6], wi[7]
@@ -538,7 +543,7 @@ def _tree(lo, hi, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed
     while True:
         status, i, n = _fronts(i, n, hi, kind, left, right, arg, delay, lat, cost, row_ptr,
                                fixed, cap, rest, rn, lam, lim, max_points, fl, fc, fa, fb, hl,
-                               hc, hy, px, start, end)
+                               hc, hy, px, start, end, lam_out)
         if status == _DONE:
             break
         if status == _EMPTY:
@@ -668,7 +673,7 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
         floor[f] = floor[f + 1] + s
     digit = np.zeros(W, np.int64)  # combination: candidate cand_ptr[j+1]-1-digit[j] of node j
     trial = np.empty(V, np.int64)
-    lams, lam_out = np.full(T, -1.0), np.empty(1)  # per tree: its greedy's multiplier
+    lams, lam_out = np.full(T, -1.0), np.zeros(2)  # per tree: its greedy's multiplier
     ws = _workspace(kind, arg, row_ptr, roots[T - 1] + 1)
     best = np.inf
     while True:
@@ -717,16 +722,19 @@ def forest_dp(kind, left, right, arg, delay, free, roots, budgets, lat, cost, ro
 
 @_jit
 def tree_dp(kind, left, right, arg, delay, free, root, budget, lat, cost, row_ptr, fixed,
-            max_points, pick):
+            max_points, pick, work):
     """One tree's exact DP (operations 0..``root``; :func:`_tree`) with each node v where
     ``fixed[v]`` ≥ 0 held at that row, at no cost: the least cost of the other leaves,
     every leaf's table position written into ``pick``; -1.0 when nothing fits,
-    ``TOO_BIG`` past ``max_points`` points. The remainder solve of
+    ``TOO_BIG`` past ``max_points`` points. The pairs its series popped and the steps its
+    parallels took are added to ``work[0]``. The remainder solve of
     :class:`fa2opt.tree_kernel.TreeRemainder` (costs ≥ 0: -1.0 is no cost)."""
-    lam_out = np.empty(1)
-    return _tree(0, root, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed,
-                 budget, np.inf, max_points, pick, -1.0, lam_out,
-                 _workspace(kind, arg, row_ptr, root + 1))
+    lam_out = np.zeros(2)
+    total = _tree(0, root, kind, left, right, arg, delay, free, lat, cost, row_ptr, fixed,
+                  budget, np.inf, max_points, pick, -1.0, lam_out,
+                  _workspace(kind, arg, row_ptr, root + 1))
+    work[0] += lam_out[1]
+    return total
 
 
 # -- a flow's program straight from its graph ------------------------------------------------

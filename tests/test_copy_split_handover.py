@@ -98,16 +98,20 @@ def race_always(mp: pytest.MonkeyPatch) -> list:
     runs = []
     real = SEARCH._LagrangianSearch.run
 
-    def run(self, root=None, nodes=None):
-        nodes = None if nodes is None else 1
+    def run(self, root=None, pause=None):
+        nodes = None if pause is None else 1
+        if pause is not None:
+            start = self.explored
+            pause = lambda: self.explored >= start + 1  # noqa: E731
         try:
-            out = real(self, root, nodes)
-        except SEARCH._OutOfNodes:
+            out = real(self, root, pause)
+        except SEARCH._Paused:
             runs.append((nodes, True))
             raise
         runs.append((nodes, False))
         return out
 
+    run.__wrapped__ = real
     mp.setattr(SEARCH._LagrangianSearch, "run", run)
     return runs
 
@@ -140,6 +144,41 @@ def test_a_raced_split_suspended_and_resumed_equals_the_milp_on_model_pools():
         suspended += sum(out for _, out in runs)
         resumed += sum(a[1] and b[0] is not None for a, b in zip(runs, runs[1:]))
     assert suspended >= 3 and resumed >= 3
+
+
+@pytest.mark.skipif(not HAVE_MILP, reason="needs the MILP (pyomo + highspy)")
+def test_a_race_stops_when_its_work_is_spent():
+    """Races at every try, each given its work, not a node count: a race is paused only once
+    the split's DPs (their pairs, candidates and calls) have spent its share of the flow-LP
+    search's work, all races together, and that share grows with the search's nodes; fa2 =
+    the MILP."""
+    paused = 0
+    for seed in range(16):
+        inst = pool_instance(seed, 10, 5, 10)
+        races = []
+        with pytest.MonkeyPatch.context() as mp:
+            race_always(mp)
+            mp.setattr(SEARCH._LagrangianSearch, "run", SEARCH._LagrangianSearch.run.__wrapped__)
+            real = LPSearch.race
+
+            def race(self, state, budget, *a):
+                before = state.race_work
+                out = real(self, state, budget, *a)
+                races.append((budget, before, state.race_work, out is False))
+                return out
+
+            mp.setattr(LPSearch, "race", race)
+            got = fa2opt.solve(inst, "fa2", time_limit=60)
+        want = fa2opt.solve(inst, "milp", time_limit=60)
+        assert got.status == want.status and matches(got, want), seed
+        for (budget, before, after, out), nxt in zip(races, races[1:] + [None]):
+            assert after >= before
+            if out:  # paused: past its budget, and the next race resumes from that work
+                paused += 1
+                assert after > budget, races
+                if nxt is not None:
+                    assert nxt[1] == after and nxt[0] > budget, races
+    assert paused >= 3
 
 
 def test_the_lp_started_split_adds_up_and_starts_at_the_lp_bound():

@@ -85,6 +85,26 @@ def test_equals_the_reference_dp_under_fixings_and_prices(data):
     assert sum(paid(v, k) for v, k in choice.items()) == cost
 
 
+def test_counts_its_pairs_as_work():
+    """A solve adds its work to ``pareto.PAIRS`` as the Python DP adds its pairs: its call,
+    its candidates and the pairs its series popped (and its parallels' steps): the copy
+    split's budgets count the compiled DPs' work (uncounted, the split on two flows through
+    stacked diamonds spent ten times its share and ran into a 20 s limit that the flow-LP
+    search alone meets in 1 s)."""
+    from fa2opt import pareto
+    c = {v: Candidates(v, [1.0, 2.0, 3.0, 4.0], [9.0, 7.0, 5.0, 3.0], [0, 1, 2, 3])
+         for v in "abcd"}
+    tree = Series((Leaf("a"), Parallel((Leaf("b"), Leaf("c"))), Leaf("d")))
+    solve = tree_kernel.compile_remainder(tree, c)
+    want = pareto_remainder(tree, 100.0, c)[0]
+    before = pareto.PAIRS[0]
+    assert solve(100.0)[0] == want
+    popped = pareto.PAIRS[0] - before - tree_kernel.CALL_PAIRS - 16  # (a call, 16 candidates)
+    # the parallel's 8 steps, and per series at most all pairs of its parts' fronts (≤ 4·4
+    # then ≤ 7·4 points: the kernel prunes by its bounds, so at least one pair a series)
+    assert 2 <= popped <= 8 + 16 + 28
+
+
 def test_declines_a_node_of_several_leaves_unless_fixed():
     """Node reduction's copies (one node, several leaves) must be fixed: the kernel would
     charge each leaf; fixed, the answer is the reference's."""

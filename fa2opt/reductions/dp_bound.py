@@ -64,7 +64,7 @@ ROOT_FLOWS = 2  # flows measured (those with the most LP flow)
 # nodes at 1 against 222); 2 lost accuracy-weighted 60x3 seed 0 (107 nodes, 61 DPs against
 # 38, 16 at 1.5), 3 its seed 2 (94 nodes, 52 DPs against 101, 24: 0.42 against 0.22 s)
 SHARE = 1.5
-PAIRS_PER_UNIT = 16
+PAIRS_PER_UNIT = pareto.PAIRS_PER_UNIT
 # flows whose tree has more leaves than this many times its nodes are not tried: the non-SP
 # reduction's copies, free to disagree, make (2) weak and its DP slow there (random, vsp and
 # lattice graphs: 5-28 leaves a node, (2) below (1) at the root, up to 0.2 s a DP)

@@ -118,14 +118,18 @@ try left by up to ``COPY_SPLIT_RETRY`` steps within the same budget (all tries t
 long paths, the split closes on the optimum over hundreds of steps, not thirty, and a split
 behind this search's bound at the first try may lead it at a later one. A try after the
 first, where this search's own bound is flat (it closed less than ``SPLIT_FLAT`` of its gap
-since the last try), races the split whatever its bound: the split's search runs for as
-many nodes as this search explored since the last race, and where it does not finish it is
-suspended (its stack of generators kept, :class:`.sptree.Suspended`) and this search goes
-on, the incumbent shared, until the next race resumes it. Where the gap is in the flows'
-private nodes, which branching on coupling nodes does not close and the split (every flow
-exact) does, the split wins; elsewhere the race costs at most the nodes this search
-explores. Races start only once judging has stopped without a no-good (the split is blind
-to the rule) and not below a cutoff.
+since the last try), races the split whatever its bound: the split's search runs while the
+work of all its races stays within ``COPY_SPLIT_SHARE`` of this search's, and where it does
+not finish it is suspended (its stack of generators kept, :class:`.sptree.Suspended`) and
+this search goes on, the incumbent shared, until the next race resumes it. Where the gap is
+in the flows' private nodes, which branching on coupling nodes does not close and the split
+(every flow exact) does, the split wins; elsewhere the race costs at most
+``COPY_SPLIT_SHARE`` of this search's work. The budgets count the DPs' work as
+:mod:`.dp_bound` does, the compiled DP's included (its pairs and candidates,
+:data:`fa2opt.tree_kernel.CALL_PAIRS` a call): uncounted, the split on two flows through
+stacked diamonds (a DP 42 ms) ran ten times its share, into a 20 s limit. Races start only
+once judging has stopped without a no-good (the split is blind to the rule) and not below a
+cutoff.
 
 **LP work.** A search node's LP is HiGHS's dual simplex from the last basis, told to stop
 once its objective reaches the incumbent (``objective_bound``, as MIP solvers set the LP's
@@ -191,7 +195,7 @@ from ..problem import FlowGraph
 from .decouple import DecoupledProblem
 from . import flow_cuts, residues
 from .search import (INF, PRUNE_TOL, RemainderSolver, SearchResult, _Deadline, _Exact,
-                     ROOT_ITERS, _LagrangianSearch, _OutOfNodes, pinned)
+                     ROOT_ITERS, _LagrangianSearch, _Paused, pinned)
 from .dp_bound import PAIRS_PER_UNIT, DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
@@ -299,7 +303,10 @@ JUDGE_RESTART = 500  # search nodes after that stall before searching again with
 COPY_SPLIT_AT = 64
 # ... and a try from the second on races the split (hand_over) where this search's bound is
 # flat: the bound popped since the last try (the nodes doubled) closed less than SPLIT_FLAT of
-# the gap left there. Few long paths through a pool: the split's root (10 steps) looked worse
+# the gap left there; the split's search runs while all its races' work stays within
+# COPY_SPLIT_SHARE of this search's (until 2026-12-06: for as many nodes as this search
+# explored since the last race, a split node costing 26 DPs of 11 ms on stacked diamonds).
+# Few long paths through a pool: the split's root (10 steps) looked worse
 # than this search's bound, which then closed 10-16 % of the gap a doubling, on into 20-60 s
 # time limits (long-paths 14x8x16 #322969530: 1,472.1 -> 1,474.5 of 1,485 in 16,000 nodes;
 # default_rng draws 14x8x16 #4, 20x4x10 #3), where the split's search (every flow exact by its
@@ -1058,12 +1065,14 @@ def gmi_rounds(lp: FlowLP, ub: np.ndarray, sol: tuple, stop: float | None) -> tu
 @dataclass
 class _SplitTry:
     """The copy split between :meth:`LPSearch.hand_over`'s tries: its search, the root its
-    ascent has reached, one ascent step's work and the work all tries have spent."""
+    ascent has reached, one ascent step's work, the work all tries' ascents have spent and
+    that of its search's races."""
 
     lag: _LagrangianSearch
     root: tuple
     work: float
     spent: float
+    race_work: float = 0.0
 
 
 class _JudgeStalled(Exception):
@@ -1131,7 +1140,6 @@ class LPSearch:
         self.next_split = COPY_SPLIT_AT
         self.split_popped = -INF  # the search's bound at the last try (hand_over)
         self.raced = 0  # the copy split's nodes in races this search went on after
-        self.split_at = 0  # this search's nodes at the last race
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
         self.grain = cost_grain(self.lp.cost)
         self.graphs = tuple(graphs)
@@ -1858,7 +1866,7 @@ class LPSearch:
         the last one left, within the same budget (all tries together; θ halved after
         ``SPLIT_STALL`` steps without gain); and where ``popped``, this search's bound, closed
         less than ``SPLIT_FLAT`` of the gap left at the last try, it races the split whatever
-        the split's bound (the module's docstring). Where one step of the ascent alone
+        the split's bound (:meth:`race`). Where one step of the ascent alone
         costs more than the budget (:func:`_split_work`), the turn passes to the next
         doubling without a step."""
         exact = self.exact
@@ -1880,8 +1888,8 @@ class LPSearch:
             if state is None:
                 pairs = pareto.PAIRS[0]
                 root = lag.root(self.copy_weights(lag), 1)
-                # its cost: the flows' leaf-candidates and pairs
-                work = step + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
+                # its cost: the flows' DPs' work (leaf-candidates and pairs)
+                work = (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
                 state = self.split = _SplitTry(lag, root, work, work)
                 trial, slack = COPY_SPLIT_TRIAL
                 short = root[0] == "branch" and (ROOT_ITERS - 1) * work > budget
@@ -1914,13 +1922,28 @@ class LPSearch:
             self.split_popped = popped
             return False
         exact.stop_judging()  # the split's bound is blind to the rule's no-goods (_Exact)
-        # a weak split's turn on a flat bound is a race: its search, for as many nodes as this
-        # search explored since the last race; where it does not finish, it is suspended and
-        # this search goes on (with the split's incumbent) to the next try, which resumes it
+        # a split whose bound leaves at most COPY_SPLIT_GAP of the gap takes the rest; a weak
+        # one on a flat bound races this search
+        return self.race(state, budget if weak else INF, open_lb, popped)
+
+    def race(self, state: _SplitTry, budget: float, open_lb: float, popped: float
+             ) -> SearchResult | None | bool:
+        """The split's search raced against this one: it runs (or resumes) while the work of
+        all its races -- its DPs' leaf-candidates and pairs (:mod:`.dp_bound`'s units) --
+        stays within ``budget``; where it does not finish there it is suspended and this
+        search goes on, with the split's incumbent, to its next try (at twice its nodes),
+        which resumes it (False). Its result otherwise."""
+        lag = state.lag
+        pairs, raced = pareto.PAIRS[0], state.race_work
+
+        def spent_all() -> bool:
+            state.race_work = raced + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
+            return state.race_work > budget
+
         try:
-            res = lag.run(root, self.explored - self.split_at if weak else None)
-        except _OutOfNodes:
-            self.raced, self.split_at = lag.explored, self.explored
+            res = lag.run(state.root, spent_all)
+        except _Paused:
+            self.raced = lag.explored
             self.next_split = 2 * self.explored
             self.split_popped = popped
             return False

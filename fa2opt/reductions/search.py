@@ -83,6 +83,7 @@ from typing import Any, Callable, Generator, Mapping, Protocol
 
 import numpy as np
 
+from .. import pareto
 from ..arithmetic import DECLINED, as_arithmetic
 from ..cpu_kernels import load_when_cached
 from ..deadline import passed as past_dp_deadline
@@ -152,8 +153,8 @@ class SearchResult:
     lower_bound: float | None = None  # set when timed out
 
 
-class _OutOfNodes(Exception):
-    """A copy-split search ran out of the nodes it was raced for
+class _Paused(Exception):
+    """A copy-split search spent the work it was raced for
     (:meth:`.flow_bound.LPSearch.hand_over`)."""
 
 
@@ -563,6 +564,7 @@ class _LagrangianSearch:
         # weaker primal there (a flow's own copies agreed on the slack), so also try the slowest
         self.dup_in_flow = any(len(self.copies[w]) > len(self.owners[w]) for w in dp.coupling)
         self.programs = _FlowPrograms(self.exact.compile, self.trees, self.flow_cands)
+        self.leaf_cands: list[int | None] = [None] * len(dp.flows)  # (leaf_candidates)
         self.explored = self.solves = 0
         self.suspended: Suspended | None = None  # the search a race paused (run's nodes)
         self.root_lb = -INF
@@ -595,8 +597,18 @@ class _LagrangianSearch:
         self.solves += 1
         r = self.programs.solve(i, self.exact.budgets[i], fx, wt)
         if r is DECLINED:
+            # the Python DP counts its pairs; its leaf-candidates are a work unit each
+            pareto.PAIRS[0] += pareto.PAIRS_PER_UNIT * self.leaf_candidates(i)
             r = self.remainder(self.trees[i], self.exact.budgets[i], self.flow_cands[i], fx, wt)
         return r
+
+    def leaf_candidates(self, i: int) -> int:
+        """The candidates of flow i's leaves (each copy of a node its own leaf)."""
+        if self.leaf_cands[i] is None:
+            cands = self.dp.candidates
+            self.leaf_cands[i] = sum(len(cands[v].latency) * m
+                                     for v, m in self.dp.flows[i].node_leaves.items())
+        return self.leaf_cands[i]
 
     def copy_choices(self, w: str, res: list) -> list[int]:
         """The candidate each copy of w picked in the relaxed solutions ``res``."""
@@ -803,12 +815,12 @@ class _LagrangianSearch:
     def pinned_cost(self) -> float:
         return sum(self.cands[w].cost[k] for w, k in self.pinned.items())
 
-    def run(self, root: tuple | None = None, nodes: int | None = None) -> SearchResult | None:
-        """The search (``root``: :meth:`root`'s result, when already computed). ``nodes``:
-        raise :class:`_OutOfNodes` once that many more search nodes are explored, the search
-        kept suspended; the next call goes on from where it stopped (a race,
+    def run(self, root: tuple | None = None, pause: Callable[[], bool] | None = None
+            ) -> SearchResult | None:
+        """The search (``root``: :meth:`root`'s result, when already computed). ``pause``:
+        asked between the search's steps; where it says True, :class:`_Paused` is raised, the
+        search kept suspended, and the next call goes on from where it stopped (a race,
         :meth:`.flow_bound.LPSearch.hand_over`; the incumbent it meets meanwhile prunes)."""
-        limit = None if nodes is None else self.explored + nodes
         try:
             if self.suspended is None:
                 q = self.initial_prices() if root is None else root[2]
@@ -816,11 +828,10 @@ class _LagrangianSearch:
                                   root)
             else:
                 start, self.suspended = self.suspended, None
-            out = trampoline(start, pause=None if limit is None
-                             else lambda: self.explored >= limit)
+            out = trampoline(start, pause=pause)
             if isinstance(out, Suspended):
                 self.suspended = out
-                raise _OutOfNodes
+                raise _Paused
         except _Deadline:
             lb = self.root_lb if self.root_lb > -INF else _equal_split_bound(self.dp, self.remainder)
             return self.exact.result(self.explored, self.solves, True, lb)
