@@ -212,6 +212,10 @@ class MILPSolver(Solver):
         extra: dict[str, Any] = {"milp_formulation": form.name}
         if form.milp_only:
             extra["milp_only"] = True  # outside the vocabulary: no other method solves it
+        # the extension keys it solves are read before any answer (InputError naming the
+        # field), as fa2 reads them: an invalid key is an input error whatever the SLA, not
+        # an `infeasible` from the short circuits below that build nothing
+        _parse_extensions(problem, self.extension_names(problem))
         if self.options.get("short_circuit", True) and form.restricts_base \
                 and not problem.is_feasible():
             extra.update(build_ms=0.0, highs_ms=0.0, short_circuit=True)
@@ -410,6 +414,16 @@ class MILPSolver(Solver):
         more.pop("proven_upper", None)
         other.extra = {**found.extra, **more, "presolve_both": True}
         return other
+
+
+def _parse_extensions(problem: Problem, names: tuple[str, ...]) -> None:
+    """Each named extension's keys parsed (:class:`fa2opt.io.InputError` where one is
+    invalid); a MILP-only formulation outside the registry reads its own in its build."""
+    from fa2opt.extensions import MODULES, module
+
+    for name in names:
+        if name in MODULES:
+            module(name).parse(problem.instance)
 
 
 def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:

@@ -194,3 +194,50 @@ def test_current_row_identity_takes_numbers_as_the_profile_does(
     doc["current"]["a"]["batch"] = 4.5
     path.write_text(json.dumps(doc))
     _refused(path, "current.a.batch", capsys)
+
+
+def test_a_power_past_the_magnitude_window_is_refused_not_infeasible(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A power of 1e307 W made every row's joules m·u·P·p overflow to inf: fa2, the MILP
+    and brute force answered `infeasible` (exit 0) to a feasible instance. Powers lie in
+    the spec's magnitude window, as prices do; at its top the instance still solves."""
+    for power, status in ((1e307, None), (1e16, None), (1e-300, None), (1e15, "optimal"),
+                          (0, "optimal")):
+        path = _write(tmp_path, ["energy"], {"power_w": {"cpu": power, "gpu": power},
+                                             "max_j": {"f": 1e300}})
+        for method in ("fa2", "milp"):
+            rc = main(["solve", str(path), "--json", "--formulation", "energy", "-m", method])
+            answer = json.loads(capsys.readouterr().out)
+            if status is None:
+                assert rc == 2 and answer["status"] == "error", (power, method, answer)
+                assert answer["message"].startswith(f"{path}: energy.power_w.cpu: out of range")
+            else:
+                assert rc == 0 and answer["status"] == status, (power, method, answer)
+
+
+@pytest.mark.parametrize("keys, value, field", [
+    (["current", "a"], {"batch": 8, "hardware": "cpu", "units": 1}, "current.a"),
+    (["capacity", "cpu"], -3, "capacity.cpu"),
+    (["nodes"], None, "nodes[a].accuracy"),
+])
+def test_the_milp_refuses_bad_extension_keys_on_an_infeasible_instance(
+        tmp_path: Path, keys, value, field, capsys: pytest.CaptureFixture[str]) -> None:
+    """An SLA the all-fastest choice breaks: the MILP's short circuit answered `infeasible`
+    (exit 0) before reading the extension keys, where fa2 refuses them (exit 2); both now
+    refuse them, naming the field."""
+    doc = copy.deepcopy(BASE)
+    doc["flows"][0]["sla_ms"] = 5  # below every path's fastest latency
+    if value is None:
+        doc["nodes"][0]["configs"][0]["accuracy"] = 1.5  # outside (0, 1] at scale 1
+    else:
+        doc[keys[0]][keys[1]] = value
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    for method in ("fa2", "milp"):
+        assert main(["solve", str(path), "--json", "-m", method]) == 2, method
+        answer = json.loads(capsys.readouterr().out)
+        assert answer["status"] == "error" and answer["message"].startswith(f"{path}: {field}")
+    doc["flows"][0]["sla_ms"] = 500
+    path.write_text(json.dumps(doc))
+    assert main(["solve", str(path), "--json", "-m", "milp"]) == 2  # (as it already was)
+    capsys.readouterr()

@@ -22,6 +22,10 @@ from fa2opt.io import InputError, label, quote
 
 KEY = "energy"
 TOL_J = 1e-9  # absolute tolerance of the budget, as the spec's capacity rule has
+# a power figure: 0 or within the spec's magnitude window, as prices are, so that a request's
+# joules m·u·P·p/1000/b (each factor ≤ 1e15) stay finite: 1e307 W made every row's energy
+# inf and answered `infeasible` to a feasible instance
+POWER_W_RANGE = spec.MAGNITUDE_RANGE
 
 
 def parse(instance: Any) -> dict[str, dict[str, float]]:
@@ -37,10 +41,14 @@ def parse(instance: Any) -> dict[str, dict[str, float]]:
         if not isinstance(values, Mapping):
             raise InputError(src, f"{KEY}.{part}", "must be an object of numbers")
         for name, x in values.items():
+            field = f"{KEY}.{part}.{label(str(name))}"
             if isinstance(x, bool) or not isinstance(x, (int, float)) \
                     or not math.isfinite(x) or x < 0:
-                raise InputError(src, f"{KEY}.{part}.{label(str(name))}",
-                                 f"must be a finite number >= 0 (got {quote(x)})")
+                raise InputError(src, field, f"must be a finite number >= 0 (got {quote(x)})")
+            lo, hi = POWER_W_RANGE
+            if part == "power_w" and x != 0 and not lo <= x <= hi:
+                raise InputError(src, field, f"out of range: must be 0 or in [{lo:g}, {hi:g}] "
+                                             f"(got {quote(x)})")
         out[part] = {str(k): float(x) for k, x in values.items()}
     flows = {f.name: f for f in instance.flows}
     for name in out["max_j"]:
