@@ -12,6 +12,7 @@ representable range of :mod:`fa2opt.spec`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io as _io
 import json
 import math
@@ -369,6 +370,31 @@ def output_dir(path: str | Path, option: str = "--out") -> Path:
         for p in made:  # deepest first
             p.rmdir()
     return path
+
+
+# what a stem derived from a user-given name may hold: no separator, no NUL, nothing a
+# shell or another system reads specially
+_FILE_STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# the suffix a changed name gets; a name already ending so is changed too, so a kept name
+# never equals a changed one
+_FILE_STEM_HASHED = re.compile(r"-[0-9a-f]{10}\Z")
+FILE_STEM_MAX = 80  # characters, hash included: well inside any file-name limit
+
+
+def file_stem(name: str) -> str:
+    """``name`` (user data: an instance's name) made safe as the start of an output file
+    name, so the file lands inside its folder whatever the name holds (``../x``, ``/tmp/x``,
+    a NUL, 300 characters): characters other than ``A-Za-z0-9._-`` become ``_``, leading
+    dots and dashes go (no hidden file, nothing a shell takes for an option), and the
+    result is cut to :data:`FILE_STEM_MAX` characters. A name so changed ends in ``-`` and
+    10 hex digits of its SHA-256, so two names never share a stem; a name that needs no
+    change is kept as it is."""
+    safe = _FILE_STEM_UNSAFE.sub("_", name).lstrip(".-")
+    if safe == name and name and len(name) <= FILE_STEM_MAX and not _FILE_STEM_HASHED.search(name):
+        return name
+    # surrogatepass: a JSON string may hold a lone surrogate, which UTF-8 refuses
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{safe[:FILE_STEM_MAX - 11] or 'name'}-{digest}"
 
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')

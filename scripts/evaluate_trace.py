@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fa2opt import Config, Flow, Instance, Node, available_methods, load_instance, solve  # noqa: E402
+from fa2opt.io import file_stem  # noqa: E402
 from fa2opt.simulate import (MethodDecider, Plan, Predictor, Trace, evaluate, load_trace, make_workload, node_settings, simulate)
 from fa2opt.simulate.cli import add_sim_options, sim_options, switch_variants  # noqa: E402
 from fa2opt.simulate.plots import plot_latency_cdf, plot_timeline  # noqa: E402
@@ -103,7 +104,8 @@ def run_experiment(exp: dict[str, Any], args: argparse.Namespace) -> tuple[list[
             print(f"  {exp['pipeline']:<22} {exp['trace']:<12} {predictor.label:<8} {label:<12} "
                   f"viol {run.row['violation_pct']:6.2f}%  mean cost {run.row['mean_cost']:9.2f}  "
                   f"sim {run.row['sim_s']:.2f}s", flush=True)
-        stem = f"{exp['pipeline']}__{exp['trace']}__{predictor.kind}"
+        # (--pipelines takes any name: one with a '/' would put the plots outside --out)
+        stem = file_stem(f"{exp['pipeline']}__{exp['trace']}__{predictor.kind}")
         title = f"{exp['pipeline']} / {exp['trace']} / {predictor.label}"
         plot_timeline(runs, work, out / f"{stem}_timeline.png", title)
         plot_latency_cdf(runs, out / f"{stem}_cdf.png", title)

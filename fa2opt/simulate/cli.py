@@ -307,6 +307,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f"simulator {options.label}")
         print(format_table([r.row for r in runs]))
     if args.out:
-        save_run_outputs(runs, workload, Path(args.out), instance.name)
-        print(f"results in {args.out}", file=sys.stderr)
+        stem = save_run_outputs(runs, workload, Path(args.out), instance.name)
+        print(f"results in {args.out} ({stem}_*)", file=sys.stderr)
     return 0

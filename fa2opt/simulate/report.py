@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..io import file_stem
 from .plots import plot_latency_cdf, plot_timeline
 from .run import Run, Workload
 
@@ -80,11 +81,16 @@ def step_rows(run: Run) -> list[dict[str, Any]]:
     return out
 
 
-def save_run_outputs(runs: Sequence[Run], workload: Workload, out: Path, label: str) -> None:
-    """``{label}_summary.csv``, ``_flows.csv``, ``_steps.csv``, ``_timeline.png``, ``_cdf.png``."""
+def save_run_outputs(runs: Sequence[Run], workload: Workload, out: Path, label: str) -> str:
+    """``{stem}_summary.csv``, ``_flows.csv``, ``_steps.csv``, ``_timeline.png``, ``_cdf.png``
+    in ``out``; returns the stem, :func:`~fa2opt.io.file_stem` of ``label`` (user data, an
+    instance's name: used raw, ``../x`` or ``/tmp/x`` wrote outside ``out``). The plots'
+    titles show ``label`` as it is."""
     out.mkdir(parents=True, exist_ok=True)
-    write_csv([r.row for r in runs], out / f"{label}_summary.csv")
-    write_csv([f for r in runs for f in r.flows], out / f"{label}_flows.csv")
-    write_csv([s for r in runs for s in step_rows(r)], out / f"{label}_steps.csv")
-    plot_timeline(runs, workload, out / f"{label}_timeline.png", title=label)
-    plot_latency_cdf(runs, out / f"{label}_cdf.png", title=label)
+    stem = file_stem(label)
+    write_csv([r.row for r in runs], out / f"{stem}_summary.csv")
+    write_csv([f for r in runs for f in r.flows], out / f"{stem}_flows.csv")
+    write_csv([s for r in runs for s in step_rows(r)], out / f"{stem}_steps.csv")
+    plot_timeline(runs, workload, out / f"{stem}_timeline.png", title=label)
+    plot_latency_cdf(runs, out / f"{stem}_cdf.png", title=label)
+    return stem
