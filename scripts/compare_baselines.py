@@ -54,6 +54,7 @@ from fa2opt.compare.plots import finish_panels  # noqa: E402
 from fa2opt.compare.suites import TraceWindow, load_trace_windows  # noqa: E402
 from fa2opt.io import InputError, load_instance  # noqa: E402
 from fa2opt.model import Instance  # noqa: E402
+from fa2opt.plotting import literal_text, pyplot  # noqa: E402
 from fa2opt.problem import Problem  # noqa: E402
 from fa2opt.solver import available_methods, solve  # noqa: E402
 BASELINES = ("slack-split", "greedy", "nexus", "fixed-batch")
@@ -200,10 +201,9 @@ def savings_by_pipeline(df: pd.DataFrame, methods: Sequence[str]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+@literal_text  # pipeline names (instance names) are drawn as written
 def plot(df: pd.DataFrame, methods: Sequence[str], path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sel = df[(df.window == PLOT_WINDOW) | (df.window == "own")]
     pipes = sorted(sel.pipeline.unique())

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..plotting import literal_text, pyplot
 from .methods import parse_method
 from .summary import PAPER_MATCH_PCT
 
@@ -15,15 +16,7 @@ PLOT_FILES = ("match_rate_vs_grid.png", "decision_time_by_method.png",
               "decision_time_vs_size.png")
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
+@literal_text  # legend labels and the title come from the caller's data
 def finish_panels(fig, axes, used: int, title: str, path, *, dpi: int, legend: dict,
                   title_size: float, rect: tuple | None = None) -> None:
     """Finish a grid of panels: the panels past the first ``used`` hidden, one figure legend
@@ -36,7 +29,7 @@ def finish_panels(fig, axes, used: int, title: str, path, *, dpi: int, legend: d
     fig.suptitle(title, fontsize=title_size)
     fig.tight_layout(**({} if rect is None else {"rect": rect}))
     fig.savefig(path, dpi=dpi)
-    _plt().close(fig)
+    pyplot().close(fig)
 
 
 def _grid_ms(label: str) -> float | None:
@@ -47,13 +40,14 @@ def _grid_ms(label: str) -> float | None:
     return spec.grid_ms if spec.name == "fa2-grid" and len(spec.options) == 1 else None
 
 
+@literal_text  # suite names (a suite folder's name) are user data
 def plot_match_vs_grid(summary: pd.DataFrame, path: Path) -> bool:
     """Match rate of ``fa2-grid`` versus grid step, one line per suite; exact ``fa2`` and
     the paper's 96.8% as references. False (no file) when no grid method ran."""
     grid = summary.assign(grid_ms=summary["method"].map(_grid_ms)).dropna(subset=["grid_ms"])
     if grid.empty:
         return False
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, (suite, g) in enumerate(grid.groupby("suite", sort=True)):
         g = g.sort_values("grid_ms")
@@ -78,6 +72,7 @@ def plot_match_vs_grid(summary: pd.DataFrame, path: Path) -> bool:
     return True
 
 
+@literal_text  # method labels
 def plot_time_by_method(table: pd.DataFrame, methods: Sequence[str], path: Path) -> bool:
     """Distribution of decision time per method (box plot, log scale)."""
     data, labels = [], []
@@ -89,7 +84,7 @@ def plot_time_by_method(table: pd.DataFrame, methods: Sequence[str], path: Path)
             labels.append(m)
     if not data:
         return False
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(6.4, 0.8 * len(labels)), 4.2))
     ax.boxplot(data, whis=(5, 95), showfliers=True, flierprops={"markersize": 2})
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right")
@@ -103,6 +98,7 @@ def plot_time_by_method(table: pd.DataFrame, methods: Sequence[str], path: Path)
     return True
 
 
+@literal_text
 def plot_time_vs_size(table: pd.DataFrame, methods: Sequence[str], path: Path) -> bool:
     """Decision time versus graph size: per method the median (line) over instances with
     the same node count (left) and over log-spaced bins of Σ_v K_v, the available
@@ -111,7 +107,7 @@ def plot_time_vs_size(table: pd.DataFrame, methods: Sequence[str], path: Path) -
     t = t[t["solve_ms"] > 0]
     if t.empty:
         return False
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True)
     rng = np.random.default_rng(0)  # jitter only spreads overlapping dots
     configs = t["configs"].astype(float)

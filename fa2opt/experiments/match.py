@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..io import load_instance
 from ..model import Instance
+from ..plotting import literal_text, pyplot
 from ..solver import available_methods, solve
 from ..verify import matches
 from .common import SOLVED, at_point, collect
@@ -167,13 +168,10 @@ def rates(points: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@literal_text  # method names from the config
 def plot_match(by_step_k: pd.DataFrame, path_of: Any) -> list[str]:
     """Match rate vs SLA tightness k, one line per grid step, a panel per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     methods = list(dict.fromkeys(by_step_k.method))
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.0), squeeze=False, sharey=True)
     for ax, m in zip(axes[0], methods):

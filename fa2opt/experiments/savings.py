@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..plotting import literal_text, pyplot
 from ..solver import solve
 from .common import SOLVED, at_point, collect, hardware_class, pipeline
 
@@ -84,14 +85,12 @@ def summarize(points: pd.DataFrame, reference: str, by: Sequence[str]) -> pd.Dat
     return pd.DataFrame(out)
 
 
+@literal_text  # method names from the config
 def plot_heatmaps(cells: pd.DataFrame, path_of: Any) -> list[str]:
     """One PNG per hardware class: a heat map of fa2's saving (%) per baseline, k × load;
     each cell prints the saving and, when any, ``ns N`` = points the baseline left without a
     solution (excluded from its saving). Returns the file names written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     written = []
     for hw, part in cells.groupby("hardware"):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..compare.plots import finish_panels
+from ..plotting import literal_text, pyplot
 from ..simulate import MethodDecider, Predictor, evaluate, load_trace, make_workload
 from ..simulate.service import ServiceModel
 from .common import at_point, collect, hardware_class, pipeline
@@ -146,16 +147,14 @@ def equal_violation_savings(at: pd.DataFrame, reference: str) -> tuple[pd.DataFr
     return pd.DataFrame(by_pipe), pd.DataFrame(by_class)
 
 
+@literal_text  # pipeline, window and method names from the config
 def plot_curves(points: pd.DataFrame, levels: Sequence[float], path_of: Any) -> list[str]:
     """One PNG per hardware class: mean cost vs violation % per method, one panel per
     (pipeline, window): a marker per headroom setting (error bars = 95 % t-intervals over
     seeds on both axes) and a line along the frontier of the means, read as
     :func:`~.stats.cost_at_violation` reads it (what the method needs at each violation
     level)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     written = []
     for hw, part in points.groupby("hardware"):
@@ -192,12 +191,10 @@ def plot_curves(points: pd.DataFrame, levels: Sequence[float], path_of: Any) -> 
     return written
 
 
+@literal_text
 def plot_savings(by_class: pd.DataFrame, path_of: Any) -> list[str]:
     """fa2's saving at each violation level per baseline and class, with 95 % CIs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if by_class.empty:
         return []

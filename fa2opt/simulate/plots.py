@@ -8,20 +8,15 @@ from typing import Sequence
 
 import numpy as np
 
+from ..plotting import literal_text, pyplot
 from .run import Run, Workload
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
+@literal_text  # flow names and the title (the instance's name) are user data
 def plot_timeline(runs: Sequence[Run], workload: Workload, path: str | Path, title: str = "") -> None:
     """Top: observed requests/s per flow and each method's forecast (summed over flows);
     bottom: total replicas (all nodes) each method keeps over time."""
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     for f, obs in workload.observed.items():
         ax1.plot(np.arange(len(obs)), obs, lw=0.6, alpha=0.6, label=f"observed {f}")
@@ -39,10 +34,11 @@ def plot_timeline(runs: Sequence[Run], workload: Workload, path: str | Path, tit
     _finish(plt, fig, ax1, path, title)
 
 
+@literal_text
 def plot_latency_cdf(runs: Sequence[Run], path: str | Path, title: str = "") -> None:
     """Empirical CDF of end-to-end latency (all flows pooled) per method; dashed lines at
     each flow's SLA."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     slas = set()
     for r in runs:
