@@ -39,8 +39,8 @@ from ..cli import print_warning
 from ..io import InputError, instance_to_dict, output_dir
 from ..model import Instance
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
-from .floors import record_floors
-from .plots import make_plots
+from .floors import check_floors_file, record_floors
+from .plots import _grid_ms, make_plots
 from ..solver import check_options, solver_class
 from .runner import MAX_WORKERS, append_rows, check_method_timeout, method_options, run_tasks
 from .suites import DATASETS_DIR, DEFAULT_PERCENTILES, DEFAULT_SUITES, Task, load_suites
@@ -87,6 +87,11 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     check_method_timeout(method_timeout)  # (NaN, < 0, huge: an error row per method, instance)
     specs, ref = resolve_methods(methods, reference)
     labels = [s.label for s in specs]
+    if record_floors_to is not None:  # refused before the run, not after it
+        if not any(_grid_ms(label) is not None for label in labels):
+            raise InputError("--record-floors", "", "no fa2-grid method to record floors "
+                                                    "from (add one to --methods, e.g. fa2-grid-5ms)")
+        check_floors_file(record_floors_to)
     common = {"time_limit": time_limit} if time_limit is not None else {}
     for spec in specs:  # bad values fail here, once and before --out is made, not as an
         # error row per instance

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..io import InputError, output_file, read_text
 from .plots import _grid_ms
 
 FLOORS_FILE = Path(__file__).resolve().parents[2] / "datasets" / "regression_floors.json"
@@ -27,8 +28,38 @@ ABOUT = ("fa2-grid match-rate floors (percent of instances with a proven MILP an
          "(fa2opt compare ... --record-floors).")
 
 
+OPTION = "--record-floors"
+
+
 def load_floors(path: Path = FLOORS_FILE) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def check_floors_file(path: Path) -> dict[str, Any]:
+    """The floors document ``--record-floors PATH`` adds a set to: the existing file's,
+    checked, or a new one where there is none. Called before the comparison runs (a file of
+    the wrong shape failed only after it, as a traceback); InputError naming the file and
+    the option otherwise."""
+    path = output_file(path, OPTION)
+    if not path.exists():
+        return {"about": ABOUT, "sets": {}}
+    try:
+        text = read_text(path, what="floors file")
+    except InputError as exc:  # (missing, a directory, a FIFO, not UTF-8: say which option)
+        raise InputError(exc.file, OPTION, exc.reason) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), OPTION, f"malformed JSON ({exc.msg}: line {exc.lineno} "
+                                            f"column {exc.colno})") from None
+    except (ValueError, RecursionError):  # (a 5,000-digit number, nesting deeper than the parser)
+        raise InputError(str(path), OPTION, "malformed JSON") from None
+    if not isinstance(doc, dict):
+        raise InputError(str(path), OPTION, f"not a floors file (the top level must be an "
+                                            f"object, not {type(doc).__name__})")
+    if not isinstance(doc.get("sets", {}), dict):
+        raise InputError(str(path), OPTION, "sets: must be an object (of floors sets by name)")
+    return doc
 
 
 def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
@@ -58,7 +89,7 @@ def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
     path = Path(path)
     if note:
         entry["note"] = note
-    doc = load_floors(path) if path.exists() else {"about": ABOUT, "sets": {}}
+    doc = check_floors_file(path)  # (again: the file may have changed during the run)
     doc["about"] = ABOUT
     doc.setdefault("sets", {})[set_name] = entry
     path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")

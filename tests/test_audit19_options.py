@@ -1,0 +1,66 @@
+"""Bad-input audit (2026-12-06, a34c) of the less-used options: ``compare --record-floors``
+onto an existing file of the wrong shape was a traceback after the whole run (malformed JSON
+or non-UTF-8 text a message naming neither file nor option), ``--scheduler`` failures read as
+an output failure, integer options quoted 5,000-digit values whole, ``compare --seed -1``
+gave numpy's message and ``table --probe`` accepted an hour of lookups."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fa2opt.cli import main
+from fa2opt.compare import cli as compare_cli
+
+from test_audit4_cli_options import _chain, _one_line
+
+EXAMPLES = Path(__file__).parent / "data" / "spec_examples"
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    """A one-instance suite folder (the spec's chain example and its profile)."""
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for name in ("chain.json", "resnet50_cpu.csv"):
+        shutil.copy(EXAMPLES / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison must be refused before any method runs."""
+    def run_tasks(*args, **kwargs):
+        raise AssertionError("the comparison ran before the option was refused")
+
+    monkeypatch.setattr(compare_cli, "run_tasks", run_tasks)
+
+
+def _compare(tmp_path: Path, suite: Path, *extra: str, methods: str = "fa2,fa2-grid-5ms") -> int:
+    return main(["compare", "--suite", str(suite), "--methods", methods, "--reference", "fa2",
+                 "--workers", "1", "--no-plots", "--no-progress", "--out", str(tmp_path / "o"),
+                 *extra])
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"[1, 2]", "not a floors file (the top level must be an object, not list)"),
+    (b'{"sets": []}', "sets: must be an object (of floors sets by name)"),
+    (b'{"about": 1, "sets": {"full": 1}\n', "malformed JSON (Expecting ',' delimiter: line 2 column 1)"),
+    (b"\xff\xfe\x00{}", "not UTF-8 text (byte 0)"),
+])
+def test_a_bad_floors_file_is_refused_before_the_run(tmp_path, suite, no_run, capsys, content,
+                                                    reason):
+    floors = tmp_path / "floors.json"
+    floors.write_bytes(content)
+    assert _compare(tmp_path, suite, "--record-floors", str(floors)) == 2
+    assert _one_line(capsys) == f"{floors}: --record-floors: {reason}"
+    assert floors.read_bytes() == content
+
+
+def test_record_floors_without_a_grid_method_is_refused_before_the_run(tmp_path, suite, no_run,
+                                                                      capsys):
+    assert _compare(tmp_path, suite, "--record-floors", str(tmp_path / "f.json"),
+                    methods="fa2") == 2
+    assert _one_line(capsys).startswith("--record-floors: no fa2-grid method to record floors")
