@@ -64,3 +64,14 @@ def test_record_floors_without_a_grid_method_is_refused_before_the_run(tmp_path,
     assert _compare(tmp_path, suite, "--record-floors", str(tmp_path / "f.json"),
                     methods="fa2") == 2
     assert _one_line(capsys).startswith("--record-floors: no fa2-grid method to record floors")
+
+
+def test_table_probe_is_bounded_to_seconds_of_lookups(tmp_path, capsys):
+    from fa2opt.decision_table import MAX_PROBES
+
+    assert MAX_PROBES == 10_000  # (about 4 s on a one-node chain; 10^7 was about an hour)
+    out = tmp_path / "t.csv"
+    assert main(["table", str(_chain(tmp_path)), "--rates", "10:50:20", "--out", str(out),
+                 "--probe", "10001"]) == 2
+    assert _one_line(capsys) == "--probe: must be an integer in [0, 10000] (got 10001)"
+    assert not out.exists()

@@ -60,8 +60,8 @@ def _one_line(capsys) -> str:
 
 
 @pytest.mark.parametrize("flags,expected", [
-    (["--probe", "-1"], "--probe: must be an integer in [0, 10000000] (got -1)"),
-    (["--probe", "99999999999999999999"], "--probe: must be an integer in [0, 10000000]"),
+    (["--probe", "-1"], "--probe: must be an integer in [0, 10000] (got -1)"),
+    (["--probe", "99999999999999999999"], "--probe: must be an integer in [0, 10000]"),
     (["--probe", "3", "--seed", "-1"], "--seed: must be an integer >= 0 (got -1)"),
 ])
 def test_table_refuses_probe_and_seed_out_of_range(tmp_path, capsys, flags, expected):
