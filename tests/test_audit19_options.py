@@ -75,3 +75,17 @@ def test_table_probe_is_bounded_to_seconds_of_lookups(tmp_path, capsys):
                  "--probe", "10001"]) == 2
     assert _one_line(capsys) == "--probe: must be an integer in [0, 10000] (got 10001)"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("address,reason", [
+    ("::::", "invalid address '::::'; maybe: ipv6 needs brackets like [::1]"),
+    ("tcp://127.0.0.1:1", "Timed out trying to connect to tcp://127.0.0.1:1 after 1 s"),
+])
+def test_a_scheduler_that_cannot_be_reached_is_named(tmp_path, suite, capsys, address, reason):
+    pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert _compare(tmp_path, suite, "--scheduler", address, methods="fa2") == 2
+    # (an OSError naming no file read as "cannot write the output (...)")
+    assert _one_line(capsys) == f"fa2opt compare: --scheduler {address}: cannot connect ({reason})"

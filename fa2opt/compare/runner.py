@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .. import cpu_kernels
 from ..answer import Answer
+from ..io import QUOTE_CHARS, label
 from ..model import Config, Edge, Flow, Instance, Node
 from ..problem import Problem
 from ..solver import checked, get_solver, solver_class
@@ -223,7 +224,12 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
             from distributed import Client
         except ImportError:
             raise RuntimeError("--scheduler needs dask.distributed (pip install 'fa2opt[dask]')") from None
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)
+        except (OSError, ValueError, TypeError) as exc:  # unreachable (OSError without a
+            # file name: fa2opt.cli took it for a failed write of stdout) or a garbage address
+            raise RuntimeError(f"--scheduler {label(scheduler, QUOTE_CHARS)}: cannot connect "
+                               f"({label(str(exc), 2 * QUOTE_CHARS)})") from None
         return client.get_executor(pure=False), client.close
     n = workers if workers is not None else (os.cpu_count() or 1)
     if not 1 <= n <= MAX_WORKERS:
