@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from . import cpu_kernels, spec
 from .answer import Answer, empty_answer
 from .extensions import validate as validate_extensions
-from .io import InputError, InputErrors, load_instance
+from .io import MAX_NUMBER_DIGITS, InputError, InputErrors, load_instance, quote
 from .model import Instance
 from .problem import Problem
 from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
@@ -329,6 +329,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
+def integer(text: str) -> int:
+    """argparse type of every integer option: ``int(text)``, or an error quoting at most
+    ~80 characters of it. (``type=int`` quoted the whole text: a 5,000-digit value, over
+    Python's int-digit limit, was a 5,000-character 'invalid int value' line.)"""
+    digits = text.strip().lstrip("+-")
+    if digits.isascii() and digits.isdigit() and len(digits) > MAX_NUMBER_DIGITS:
+        raise argparse.ArgumentTypeError(f"out of range (an integer of {len(digits)} digits)")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer (got {quote(text)})") from None
+
+
 def version() -> str:
     """The installed distribution's version (the package's own when not installed)."""
     from importlib import metadata
@@ -371,7 +384,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    "accuracy, switch, energy) solves that one alone (every method); milp also "
                    "takes a MILP-only formulation's name")
     s.add_argument("--grid-ms", type=float, metavar="MS", help=option_help("grid_ms"))
-    s.add_argument("--max-combinations", type=int, metavar="N", help=option_help("max_combinations"))
+    s.add_argument("--max-combinations", type=integer, metavar="N", help=option_help("max_combinations"))
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), help=option_help("device"))
     s.set_defaults(func=cmd_solve)
 

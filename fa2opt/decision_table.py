@@ -38,7 +38,7 @@ from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
 from .grid.flow_dp import capped, grid_too_long
-from .cli import read_instance
+from .cli import integer, read_instance
 from .io import InputError, output_file, quote
 from .model import Instance
 from .problem import Problem
@@ -353,11 +353,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--flow", help="vary this flow's rate (default: scale every flow by one factor)")
     p.add_argument("--device", choices=kernels.DEVICES, default="cpu")
     p.add_argument("--grid-ms", type=float, default=DEFAULT_GRID_MS, help="grid step Δ (ms)")
-    p.add_argument("--probe", type=int, default=0, metavar="N",
+    p.add_argument("--probe", type=integer, default=0, metavar="N",
                    help=f"look up N random rates in the range and report how often the table "
                         f"sufficed (at most {MAX_PROBES}: each lookup builds and checks the "
                         f"problem in Python, ~0.5 ms or more)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --probe")
+    p.add_argument("--seed", type=integer, default=0, help="seed of --probe")
     p.add_argument("--out", required=True, help="output file (.csv, or .parquet)")
     p.add_argument("--formulation", choices=["base"], default=None,
                    help="'base': ignore the instance's extension keys (capacity, accuracy, "

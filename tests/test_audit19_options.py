@@ -89,3 +89,32 @@ def test_a_scheduler_that_cannot_be_reached_is_named(tmp_path, suite, capsys, ad
         assert _compare(tmp_path, suite, "--scheduler", address, methods="fa2") == 2
     # (an OSError naming no file read as "cannot write the output (...)")
     assert _one_line(capsys) == f"fa2opt compare: --scheduler {address}: cannot connect ({reason})"
+
+
+HUGE = "9" * 5000  # an integer over Python's 4,300-digit int() limit
+
+
+@pytest.mark.parametrize("argv", [
+    ["generate", "--suite", "chain", "--count", HUGE, "--out", "{tmp}/g"],
+    ["solve", "{chain}", "-m", "brute-force", "--max-combinations", HUGE],
+    ["table", "{chain}", "--rates", "10", "--seed", "-" + HUGE, "--out", "{tmp}/t.csv"],
+    ["compare", "--seed", HUGE, "--out", "{tmp}/c"],
+    ["evaluate", "{chain}", "--trace", "{tmp}/t.csv", "--seed", HUGE],
+])
+def test_integer_options_quote_at_most_80_characters(tmp_path, capsys, argv):
+    chain = _chain(tmp_path)
+    argv = [a.format(tmp=tmp_path, chain=chain) for a in argv]
+    with pytest.raises(SystemExit) as exc:  # (argparse refuses it: parser.error exits)
+        main(argv)
+    assert exc.value.code == 2
+    line = _one_line(capsys)
+    assert line.endswith("out of range (an integer of 5000 digits)") and len(line) < 120, line
+
+
+def test_a_non_integer_option_is_quoted_short(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--suite", "chain", "--count", "x" * 5000, "--out", str(tmp_path / "g")])
+    assert exc.value.code == 2
+    line = _one_line(capsys)
+    assert line.startswith("fa2opt generate: argument --count: not an integer (got 'xxx")
+    assert len(line) < 160, line

@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..cli import print_warning
+from ..cli import integer, print_warning
 from ..io import InputError, instance_to_dict, output_dir
 from ..model import Instance
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
@@ -271,7 +271,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="ground-truth method whose optimal/infeasible answers count (default milp)")
     p.add_argument("--out", type=Path, help=f"output directory (default {DEFAULT_OUT}; "
                                             f"{QUICK_OUT} with --quick)")
-    p.add_argument("--workers", type=int, help="local worker processes (default: CPU count; 1 = in process)")
+    p.add_argument("--workers", type=integer, help="local worker processes (default: CPU count; 1 = in process)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address "
                    "(e.g. tcp://host:8786): fan out over that cluster instead")
     p.add_argument("--quick", action="store_true",
@@ -279,8 +279,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         f"percentiles {','.join(f'{q:g}' for q in QUICK['percentiles'])}, "
                         f"MILP time limit {QUICK['time_limit']:g} s, method timeout "
                         f"{QUICK['method_timeout']:g} s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of subsets and generated suites (default 0)")
-    p.add_argument("--limit", type=int, help="at most this many instances per suite (seeded subset)")
+    p.add_argument("--seed", type=integer, default=0, help="seed of subsets and generated suites (default 0)")
+    p.add_argument("--limit", type=integer, help="at most this many instances per suite (seeded subset)")
     p.add_argument("--only", action="append", metavar="ID",
                    help="run only these instance ids (comma-separated or repeated)")
     p.add_argument("--percentiles", type=_percentiles,

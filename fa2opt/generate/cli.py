@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli import integer
 from ..extensions.realistic import EXTENSION_SETS
 from .suites import MAX_COUNT, SUITES, write_suite
 
@@ -18,9 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "for SEED), with manifest.csv and README.md.")
     p.add_argument("--suite", required=True, choices=list(SUITES), metavar="NAME",
                    help="one of: " + ", ".join(SUITES))
-    p.add_argument("--count", required=True, type=int, metavar="N",
+    p.add_argument("--count", required=True, type=integer, metavar="N",
                    help=f"1 to {MAX_COUNT}")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="default 0")
+    p.add_argument("--seed", type=integer, default=0, metavar="S", help="default 0")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--extensions", choices=list(EXTENSION_SETS), metavar="SET",
                    help="add the extension keys a real deployment would have (spec, "

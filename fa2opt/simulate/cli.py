@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..cli import read_instance
+from ..cli import integer, read_instance
 from ..io import InputError, output_dir
 from ..solver import available_methods, check_options, solver_class
 from ..spec import OBJECTIVE_TERM_RANGE
@@ -114,18 +114,18 @@ def add_parser(subparsers: Any) -> None:
                    help="rate trace (columns second,<column>); FLOW=CSV for one flow")
     p.add_argument("--column", default="rps", help="trace column to read (rps, rps_raw)")
     p.add_argument("--rate-scale", type=float, default=1.0, help="multiply trace rates")
-    p.add_argument("--seconds", type=int, help="only the first N seconds of the trace")
+    p.add_argument("--seconds", type=integer, help="only the first N seconds of the trace")
     p.add_argument("--method", "-m", action="append",
                    help="method(s) to compare (repeatable; default: every available method "
                         "except brute-force)")
     p.add_argument("--predictor", choices=PREDICTORS, default="max")
-    p.add_argument("--window", type=int, help="predictor window (s)")
+    p.add_argument("--window", type=integer, help="predictor window (s)")
     p.add_argument("--quantile", type=float, default=0.95)
     p.add_argument("--headroom", type=float, default=0.0, help="scale forecasts by 1+h")
-    p.add_argument("--interval", type=int, default=10, help="adaptation interval (s)")
+    p.add_argument("--interval", type=integer, default=10, help="adaptation interval (s)")
     p.add_argument("--startup", type=float, default=5.0, help="replica start-up delay (s)")
     p.add_argument("--arrivals", choices=ARRIVAL_MODES, default="poisson")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=integer, default=0)
     p.add_argument("--warmup", type=float, default=0.0,
                    help="seconds left out of the metrics (latencies and cost)")
     p.add_argument("--time-limit", type=float,
@@ -156,7 +156,7 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
                    help="a new batch size applies at once or when the replicas it needs are ready")
     p.add_argument("--warm-start", choices=WARM_STARTS, default="peek",
                    help="first decision: the trace's first interval (peek), the --history seconds, or the floor rate")
-    p.add_argument("--history", type=int, default=0,
+    p.add_argument("--history", type=integer, default=0,
                    help="seconds at the trace's start observed before t = 0 (not simulated)")
     p.add_argument("--partial-batch", choices=PARTIAL_MODES, default="padded",
                    help="a batch of fewer than b items takes p(b) (padded) or the profiled time of its size")
