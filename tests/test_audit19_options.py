@@ -118,3 +118,12 @@ def test_a_non_integer_option_is_quoted_short(tmp_path, capsys):
     line = _one_line(capsys)
     assert line.startswith("fa2opt generate: argument --count: not an integer (got 'xxx")
     assert len(line) < 160, line
+
+
+@pytest.mark.parametrize("generated", [True, False])
+def test_compare_refuses_a_negative_seed_naming_it(tmp_path, suite, no_run, capsys, generated):
+    # (a generated suite gave numpy's 'expected non-negative integer'; a folder ran on)
+    where = "generated:chain:2" if generated else str(suite)
+    assert main(["compare", "--suite", where, "--seed", "-1", "--methods", "fa2", "--reference",
+                 "fa2", "--no-plots", "--no-progress", "--out", str(tmp_path / "c")]) == 2
+    assert _one_line(capsys) == "fa2opt compare: --seed must be an integer >= 0 (got -1)"

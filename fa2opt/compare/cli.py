@@ -326,6 +326,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if limit is not None and limit < 1:
         print("fa2opt compare: --limit must be >= 1", file=sys.stderr)
         return 2
+    if args.seed < 0:  # (a generated suite failed as numpy's message, naming no flag)
+        print(f"fa2opt compare: --seed must be an integer >= 0 (got {args.seed})",
+              file=sys.stderr)
+        return 2
     out = args.out or (QUICK_OUT if quick else DEFAULT_OUT)
     output_dir(out)
     try:
