@@ -328,7 +328,9 @@ def read_text(path: str | Path, shown: str | None = None, what: str = "file",
     except IsADirectoryError:
         raise InputError(shown, "", f"is a directory (expected a {what})") from None
     except OSError as exc:
-        raise InputError(shown, "", f"cannot read {what} ({exc.__class__.__name__})") from None
+        # the OS's reason (File name too long, Permission denied), else the exception's name
+        raise InputError(shown, "", f"cannot read {what} "
+                                    f"({exc.strerror or exc.__class__.__name__})") from None
     if len(data) > limit:
         raise InputError(shown, "", f"larger than {limit // 2**20} MiB")
     try:

@@ -127,3 +127,14 @@ def test_compare_refuses_a_negative_seed_naming_it(tmp_path, suite, no_run, caps
     assert main(["compare", "--suite", where, "--seed", "-1", "--methods", "fa2", "--reference",
                  "fa2", "--no-plots", "--no-progress", "--out", str(tmp_path / "c")]) == 2
     assert _one_line(capsys) == "fa2opt compare: --seed must be an integer >= 0 (got -1)"
+
+
+def test_a_profile_path_too_long_says_why(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps({"sla_ms": 500, "rate_rps": 80,
+                                "nodes": [{"name": "a", "profile": "a" * 5000}]}))
+    assert main(["validate", str(path)]) == 2
+    line = _one_line(capsys)  # (was '... (OSError)')
+    assert line.endswith(": cannot read profile file (File name too long)") and len(line) < 300
