@@ -745,12 +745,17 @@ def _node(chk: _Checker, raw: Any, i: int, base_dir: Path) -> Node:
         empty_where, owner = f"{where}.configs", chk
     if not configs:
         raise owner.fail(empty_where, "empty profile (no configuration rows)")
+    def row(j: int) -> str:  # as a row's other errors name it (a CSV's 0-based 'rows 0
+        # and 1' were its lines 2 and 3)
+        return f"line {rows_raw[j]['_line']}" if has_profile else f"configs[{j}]"
+
     seen: dict[tuple, int] = {}
     for j, c in enumerate(configs):
         if c.identity in seen:
             b, h, u, var = c.identity
-            raise owner.fail(empty_where, f"rows {seen[c.identity]} and {j} have the same identity "
-                             f"(batch={b}, hardware={quote(h)}, units={u:g}, variant={quote(var)})")
+            raise owner.fail(row(j) if has_profile else f"{where}.{row(j)}",
+                             f"same identity as {row(seen[c.identity])} (batch={b}, "
+                             f"hardware={quote(h)}, units={u:g}, variant={quote(var)})")
         seen[c.identity] = j
     missing = row_without_accuracy(configs)
     if missing is not None and has_profile:

@@ -138,3 +138,16 @@ def test_a_profile_path_too_long_says_why(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     line = _one_line(capsys)  # (was '... (OSError)')
     assert line.endswith(": cannot read profile file (File name too long)") and len(line) < 300
+
+
+def test_a_repeated_profile_row_is_named_by_its_line(tmp_path, capsys):
+    import json
+
+    # (a blank line between: the CSV's rows 0 and 1 are its lines 2 and 4)
+    (tmp_path / "p.csv").write_text("batch,hardware,units,latency_ms\n1,cpu,1,40\n\n1,cpu,1,41\n")
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps({"sla_ms": 500, "rate_rps": 80,
+                                "nodes": [{"name": "a", "profile": "p.csv"}]}))
+    assert main(["validate", str(path)]) == 2
+    assert _one_line(capsys) == (f"{path}: nodes[a].profile (p.csv): line 4: same identity as "
+                                 f"line 2 (batch=1, hardware='cpu', units=1, variant=None)")
