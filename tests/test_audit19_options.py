@@ -151,3 +151,13 @@ def test_a_repeated_profile_row_is_named_by_its_line(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     assert _one_line(capsys) == (f"{path}: nodes[a].profile (p.csv): line 4: same identity as "
                                  f"line 2 (batch=1, hardware='cpu', units=1, variant=None)")
+
+
+def test_generate_force_names_a_folder_in_the_way(tmp_path, capsys):
+    (tmp_path / "g" / "manifest.csv").mkdir(parents=True)
+    (tmp_path / "g" / "0000-chain.json").write_text("{}")
+    assert main(["generate", "--suite", "chain", "--count", "2", "--out", str(tmp_path / "g"),
+                 "--force"]) == 2
+    assert _one_line(capsys) == (f"{tmp_path / 'g' / 'manifest.csv'}: --out: exists and is not "
+                                 f"a file (generate writes this name)")
+    assert (tmp_path / "g" / "0000-chain.json").read_text() == "{}"  # nothing deleted

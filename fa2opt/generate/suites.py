@@ -129,6 +129,11 @@ def write_suite(name: str, count: int, seed: int, out: str | Path, force: bool =
     if old and not force:
         raise InputError(str(out), "--out", f"already holds generated files ({old[0].name}, …); "
                          "use --force to replace them")
+    in_the_way = next((p for p in old if not p.is_file()), None)
+    if in_the_way is not None:  # (checked before deleting any: unlink failed on it, and the
+        # message named --out's folder, not the folder in the way)
+        raise InputError(str(in_the_way), "--out", "exists and is not a file (generate "
+                                                   "writes this name)")
     for p in old:
         p.unlink()
     profile_files = measured_profile_files()
