@@ -161,3 +161,21 @@ def test_generate_force_names_a_folder_in_the_way(tmp_path, capsys):
     assert _one_line(capsys) == (f"{tmp_path / 'g' / 'manifest.csv'}: --out: exists and is not "
                                  f"a file (generate writes this name)")
     assert (tmp_path / "g" / "0000-chain.json").read_text() == "{}"  # nothing deleted
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("184.0,184.0", "-1.5,184.0", "row 1.cost: must be >= 0 (got '-1.5'; "),
+    (",0.2,", ",-0.2,", "row 1.solve_ms: must be >= 0 (got '-0.2'; "),
+    ("True,ok", "True,weird", "row 1.check: not what a verified row's check says ('ok') (got 'weird'; "),
+    ("ok,,,", 'ok,,{bad json,', "row 1.breakdown_ms: not a JSON object of milliseconds (got '{bad json'; "),
+])
+def test_compare_refuses_resumed_rows_no_run_writes(tmp_path, suite, no_run, capsys, old, new,
+                                                    expected):
+    from test_audit5_evaluate_flags import _HEADER, _ROW
+
+    assert old in _ROW
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "instances.csv").write_text(_HEADER + _ROW.replace(old, new))
+    assert _compare(tmp_path, suite, "--resume-any", methods="fa2") == 2
+    assert _one_line(capsys).startswith(f"{out / 'instances.csv'}: {expected}")

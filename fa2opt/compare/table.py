@@ -28,6 +28,7 @@ the same way as a fresh one):
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -173,8 +174,9 @@ ROW_STATUSES = STATUSES + ("timeout", "refused")
 def check_rows(df: pd.DataFrame, shown: str) -> None:
     """InputError naming the first row (1 = the first after the header) no run writes: an
     empty suite, instance or method, a status not in :data:`ROW_STATUSES` (a row cut short
-    has none), ``verified`` not true/false, a number column holding text or an infinity, or
-    an ``optimal``/``feasible`` row without a cost."""
+    has none), ``verified`` not true/false, a number column holding text or an infinity, an
+    ``optimal``/``feasible`` row without a cost, a negative cost or time, a verified row
+    whose check is not 'ok', or a ``breakdown_ms`` that is not a JSON object of numbers."""
     from ..io import InputError
 
     def fail(mask: Any, column: str, reason: str) -> None:
@@ -195,6 +197,26 @@ def check_rows(df: pd.DataFrame, shown: str) -> None:
         num = pd.to_numeric(df[c], errors="coerce")
         fail((df[c].notna() & num.isna()) | np.isinf(num.astype(float)), c, "not a finite number")
     fail(df["status"].isin(("optimal", "feasible")) & df["cost"].isna(), "cost", "missing")
+    for c in ("cost", "solve_ms"):  # (a cost is a sum of prices times replicas)
+        fail(pd.to_numeric(df[c], errors="coerce") < 0, c, "must be >= 0")
+    # a verified row's check is 'ok' ('not checked (refused)' for a refusal); other text is
+    # a failed check's message, which only an unverified row carries
+    verified = df["verified"].map(lambda x: str(x).strip().lower() == "true")
+    fail(verified & ~df["check"].isin(("ok", "not checked (refused)")), "check",
+         "not what a verified row's check says ('ok')")
+    fail(df["breakdown_ms"].map(lambda x: not pd.isna(x) and not _breakdown(x)),
+         "breakdown_ms", "not a JSON object of milliseconds")
+
+
+def _breakdown(text: Any) -> bool:
+    """Whether ``text`` has the form solve_row writes as ``breakdown_ms``: a JSON object of
+    numbers (milliseconds by step name)."""
+    try:
+        value = json.loads(str(text))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
 
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
