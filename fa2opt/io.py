@@ -905,6 +905,12 @@ def instance_from_dict(data: Mapping[str, Any], *, source: str = "<memory>",
     return inst
 
 
+def check_replicas(inst: Instance, shown: str) -> None:
+    """:func:`_check_replicas` for an instance made in code from a file (a suite swept to a
+    trace's rates): InputError naming ``shown`` and the node, as a file read is refused."""
+    _check_replicas(_Checker(shown), inst)
+
+
 def _check_replicas(chk: _Checker, inst: Instance) -> None:
     """The derived bound: at the instance's rates no available profile row may need more
     than spec.MAX_ROW_REPLICAS replicas (so replica counts stay exact integers in a double

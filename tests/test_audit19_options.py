@@ -179,3 +179,26 @@ def test_compare_refuses_resumed_rows_no_run_writes(tmp_path, suite, no_run, cap
     (out / "instances.csv").write_text(_HEADER + _ROW.replace(old, new))
     assert _compare(tmp_path, suite, "--resume-any", methods="fa2") == 2
     assert _one_line(capsys).startswith(f"{out / 'instances.csv'}: {expected}")
+
+
+def test_a_pipeline_swept_past_the_replica_bound_is_named(tmp_path, suite, no_run, capsys):
+    datasets = tmp_path / "ds"
+    shutil.copytree(suite, datasets / "pipelines")
+    (datasets / "traces").mkdir()
+    (datasets / "traces" / "huge.csv").write_text("second,rps_raw,rps\n0,1e300,1\n1,1e300,1\n")
+    assert _compare(tmp_path, "pipelines", "--datasets", str(datasets), methods="fa2") == 2
+    line = _one_line(capsys)  # (was the bound alone, naming no file, once solving)
+    assert line.startswith(f"{datasets / 'pipelines' / 'chain.json'} at huge-p5 of "
+                           f"{datasets / 'traces'}: nodes[detector]: the row batch=1"), line
+
+
+def test_evaluate_names_the_instance_and_flags_behind_a_replica_bound(tmp_path, capsys):
+    trace = tmp_path / "t.csv"
+    trace.write_text("second,rps\n" + "".join(f"{s},20\n" for s in range(30)))
+    assert main(["evaluate", str(_chain(tmp_path)), "--trace", str(trace), "-m", "greedy",
+                 "--no-progress", "--headroom", "1e300"]) == 2
+    line = _one_line(capsys)
+    assert line.startswith(f"fa2opt evaluate: greedy: {tmp_path / 'c.json'}: a profile row "
+                           f"would need "), line
+    assert line.endswith("(a forecast rate: the traces' rates times --rate-scale, times "
+                         "1 + --headroom)"), line

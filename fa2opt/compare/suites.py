@@ -49,7 +49,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..extensions.realistic import EXTENSION_SETS, extended
-from ..io import InputError, check_each, load_instance
+from ..io import InputError, check_each, check_replicas, load_instance
 from ..model import Instance
 
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
@@ -163,6 +163,9 @@ def pipelines_suite(datasets: Path, percentiles: Sequence[float],
             if any(r <= 0 for r in rates.values()):
                 continue  # a window with idle seconds: no instance at rate 0 (rates must be > 0)
             swept = inst.with_rates(rates=rates)
+            # a trace's rate may need more replicas than a row may have: refused here naming
+            # the instance, node and rate point, not once solving, naming none
+            check_replicas(swept, f"{path} at {suffix} of {datasets / 'traces'}")
             tasks.append(Task("pipelines", f"{path.stem}@{suffix}", swept))
     return tasks
 

@@ -17,6 +17,7 @@ from ..cli import integer, read_instance
 from ..io import InputError, output_dir
 from ..solver import available_methods, check_options, solver_class
 from ..spec import OBJECTIVE_TERM_RANGE
+from ..tables import ReplicaRangeError
 from .arrivals import ARRIVAL_MODES, Trace, check_requests, load_trace
 from .autoscale import WARM_STARTS, MethodDecider
 from .engine import APPLY_BATCH_MODES, BATCH_TIMEOUTS, DISPATCH_MODES, FANOUT_MODES, PARTIAL_MODES
@@ -293,7 +294,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                      interval_s=args.interval, startup_s=args.startup,
                                      seed=args.seed, warmup_s=args.warmup, options=options))
             except ValueError as exc:
-                print(f"fa2opt evaluate: {label}: {exc}", file=sys.stderr)
+                # (a replica bound named no file or flag: the rate it met is a forecast)
+                why = (f"{args.instance}: {exc} (a forecast rate: the traces' rates times "
+                       f"--rate-scale, times 1 + --headroom)"
+                       if isinstance(exc, ReplicaRangeError) else exc)
+                print(f"fa2opt evaluate: {label}: {why}", file=sys.stderr)
                 return 2
             progress.finish(label)
     finally:
