@@ -342,6 +342,16 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer (got {quote(text)})") from None
 
 
+def number(text: str) -> float:
+    """argparse type of every number option: ``float(text)`` (range checks are each
+    option's own), or an error quoting at most ~80 characters of the text (``type=float``
+    quoted all of it)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number (got {quote(text)})") from None
+
+
 def version() -> str:
     """The installed distribution's version (the package's own when not installed)."""
     from importlib import metadata
@@ -378,12 +388,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--method", "-m", default="fa2", metavar="METHOD",
                    help=f"one of {', '.join(method_names())} (default fa2)")
     s.add_argument("--json", action="store_true", help="one JSON answer per line")
-    s.add_argument("--time-limit", type=float, metavar="S", help=option_help("time_limit"))
+    s.add_argument("--time-limit", type=number, metavar="S", help=option_help("time_limit"))
     s.add_argument("--formulation", help="what to solve: by default every extension key the "
                    "instance carries; 'base' ignores them; an extension's name (capacity, "
                    "accuracy, switch, energy) solves that one alone (every method); milp also "
                    "takes a MILP-only formulation's name")
-    s.add_argument("--grid-ms", type=float, metavar="MS", help=option_help("grid_ms"))
+    s.add_argument("--grid-ms", type=number, metavar="MS", help=option_help("grid_ms"))
     s.add_argument("--max-combinations", type=integer, metavar="N", help=option_help("max_combinations"))
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), help=option_help("device"))
     s.set_defaults(func=cmd_solve)

@@ -38,7 +38,7 @@ from .answer import Answer, decision_answer, empty_answer
 from .grid import (DEFAULT_GRID_MS, CurveTables, GridSolver, check_grid_ms, chunk_size, count_terms,
                    decide_batch, flow_parts, grid_steps)
 from .grid.flow_dp import capped, grid_too_long
-from .cli import integer, read_instance
+from .cli import integer, number, read_instance
 from .io import InputError, output_file, quote
 from .model import Instance
 from .problem import Problem
@@ -352,7 +352,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--sla-ms", help="SLA value(s): one, a comma list or START:STOP:STEP")
     p.add_argument("--flow", help="vary this flow's rate (default: scale every flow by one factor)")
     p.add_argument("--device", choices=kernels.DEVICES, default="cpu")
-    p.add_argument("--grid-ms", type=float, default=DEFAULT_GRID_MS, help="grid step Δ (ms)")
+    p.add_argument("--grid-ms", type=number, default=DEFAULT_GRID_MS, help="grid step Δ (ms)")
     p.add_argument("--probe", type=integer, default=0, metavar="N",
                    help=f"look up N random rates in the range and report how often the table "
                         f"sufficed (at most {MAX_PROBES}: each lookup builds and checks the "

@@ -202,3 +202,18 @@ def test_evaluate_names_the_instance_and_flags_behind_a_replica_bound(tmp_path, 
                            f"would need "), line
     assert line.endswith("(a forecast rate: the traces' rates times --rate-scale, times "
                          "1 + --headroom)"), line
+
+
+@pytest.mark.parametrize("argv", [
+    ["solve", "{chain}", "--time-limit", "x" * 5000],
+    ["table", "{chain}", "--rates", "10", "--grid-ms", "x" * 5000, "--out", "{tmp}/t.csv"],
+    ["compare", "--method-timeout", "x" * 5000, "--out", "{tmp}/c"],
+    ["evaluate", "{chain}", "--trace", "{tmp}/t.csv", "--headroom", "x" * 5000],
+])
+def test_number_options_quote_at_most_80_characters(tmp_path, capsys, argv):
+    chain = _chain(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(tmp=tmp_path, chain=chain) for a in argv])
+    assert exc.value.code == 2
+    line = _one_line(capsys)  # (argparse's 'invalid float value' quoted all 5,000)
+    assert ": not a number (got 'xxx" in line and len(line) < 160, line

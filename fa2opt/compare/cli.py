@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..cli import integer, print_warning
+from ..cli import integer, number, print_warning
 from ..io import InputError, instance_to_dict, output_dir
 from ..model import Instance
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
@@ -289,9 +289,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--trace-column", choices=("rps_raw", "rps"),
                    help="trace column the pipelines are swept over (default rps_raw, the "
                         "undamped rates the pipelines' defaults use; rps = damped by 8)")
-    p.add_argument("--time-limit", type=float,
+    p.add_argument("--time-limit", type=number,
                    help=f"time limit (s) for methods that take one (default {DEFAULT_TIME_LIMIT_S:g})")
-    p.add_argument("--method-timeout", type=float,
+    p.add_argument("--method-timeout", type=number,
                    help="stop a method still running on one instance after this many seconds "
                         f"(status timeout; default {DEFAULT_METHOD_TIMEOUT_S:g}, 0 = none; "
                         "local workers only)")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..cli import integer, read_instance
+from ..cli import integer, number, read_instance
 from ..io import InputError, output_dir
 from ..solver import available_methods, check_options, solver_class
 from ..spec import OBJECTIVE_TERM_RANGE
@@ -114,24 +114,24 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--trace", action="append", required=True, metavar="[FLOW=]CSV",
                    help="rate trace (columns second,<column>); FLOW=CSV for one flow")
     p.add_argument("--column", default="rps", help="trace column to read (rps, rps_raw)")
-    p.add_argument("--rate-scale", type=float, default=1.0, help="multiply trace rates")
+    p.add_argument("--rate-scale", type=number, default=1.0, help="multiply trace rates")
     p.add_argument("--seconds", type=integer, help="only the first N seconds of the trace")
     p.add_argument("--method", "-m", action="append",
                    help="method(s) to compare (repeatable; default: every available method "
                         "except brute-force)")
     p.add_argument("--predictor", choices=PREDICTORS, default="max")
     p.add_argument("--window", type=integer, help="predictor window (s)")
-    p.add_argument("--quantile", type=float, default=0.95)
-    p.add_argument("--headroom", type=float, default=0.0, help="scale forecasts by 1+h")
+    p.add_argument("--quantile", type=number, default=0.95)
+    p.add_argument("--headroom", type=number, default=0.0, help="scale forecasts by 1+h")
     p.add_argument("--interval", type=integer, default=10, help="adaptation interval (s)")
-    p.add_argument("--startup", type=float, default=5.0, help="replica start-up delay (s)")
+    p.add_argument("--startup", type=number, default=5.0, help="replica start-up delay (s)")
     p.add_argument("--arrivals", choices=ARRIVAL_MODES, default="poisson")
     p.add_argument("--seed", type=integer, default=0)
-    p.add_argument("--warmup", type=float, default=0.0,
+    p.add_argument("--warmup", type=number, default=0.0,
                    help="seconds left out of the metrics (latencies and cost)")
-    p.add_argument("--time-limit", type=float,
+    p.add_argument("--time-limit", type=number,
                    help="time limit per decision (s) of the methods that take one")
-    p.add_argument("--switch-cost", type=float, metavar="S",
+    p.add_argument("--switch-cost", type=number, metavar="S",
                    help="also run each method deciding with the deployed configuration as "
                         "'current' and switch cost S per node-row change (label 'M switch=S'; "
                         "spec, Extensions: switch)")
@@ -147,8 +147,8 @@ def add_parser(subparsers: Any) -> None:
 def add_sim_options(p: argparse.ArgumentParser) -> None:
     """The simulator's model options as flags (defaults: the original model)."""
     p.add_argument("--service", choices=SERVICE_KINDS, default="mean", help="service-time model")
-    p.add_argument("--jitter", type=float, default=DEFAULT_JITTER, help="half-width for --service jitter")
-    p.add_argument("--cv", type=float, default=DEFAULT_CV, help="coefficient of variation for --service lognormal")
+    p.add_argument("--jitter", type=number, default=DEFAULT_JITTER, help="half-width for --service jitter")
+    p.add_argument("--cv", type=number, default=DEFAULT_CV, help="coefficient of variation for --service lognormal")
     p.add_argument("--dispatch", choices=DISPATCH_MODES, default="central",
                    help="one queue per node, or round-robin to per-replica batchers")
     p.add_argument("--batch-timeout", choices=BATCH_TIMEOUTS, default="node",
