@@ -394,7 +394,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    "accuracy, switch, energy) solves that one alone (every method); milp also "
                    "takes a MILP-only formulation's name")
     s.add_argument("--grid-ms", type=number, metavar="MS", help=option_help("grid_ms"))
-    s.add_argument("--max-combinations", type=integer, metavar="N", help=option_help("max_combinations"))
+    s.add_argument("--max-combinations", type=integer, metavar="N",
+                   help=option_help("max_combinations"))
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), help=option_help("device"))
     s.set_defaults(func=cmd_solve)
 

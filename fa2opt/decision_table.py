@@ -356,7 +356,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--probe", type=integer, default=0, metavar="N",
                    help=f"look up N random rates in the range and report how often the table "
                         f"sufficed (at most {MAX_PROBES}: each lookup builds and checks the "
-                        f"problem in Python, ~0.5 ms or more)")
+                        f"problem in Python, ~0.4 ms or more)")
     p.add_argument("--seed", type=integer, default=0, help="seed of --probe")
     p.add_argument("--out", required=True, help="output file (.csv, or .parquet)")
     p.add_argument("--formulation", choices=["base"], default=None,
@@ -364,8 +364,6 @@ def add_parser(subparsers: Any) -> None:
                         "current, switch_cost); without it an instance carrying one is "
                         "refused, since the table cannot honour them")
     p.set_defaults(func=cmd_table)
-
-
 
 
 def cmd_table(args: argparse.Namespace) -> int:

@@ -47,7 +47,8 @@ def _compare(tmp_path: Path, suite: Path, *extra: str, methods: str = "fa2,fa2-g
 @pytest.mark.parametrize("content,reason", [
     (b"[1, 2]", "not a floors file (the top level must be an object, not list)"),
     (b'{"sets": []}', "sets: must be an object (of floors sets by name)"),
-    (b'{"about": 1, "sets": {"full": 1}\n', "malformed JSON (Expecting ',' delimiter: line 2 column 1)"),
+    (b'{"about": 1, "sets": {"full": 1}\n',
+     "malformed JSON (Expecting ',' delimiter: line 2 column 1)"),
     (b"\xff\xfe\x00{}", "not UTF-8 text (byte 0)"),
 ])
 def test_a_bad_floors_file_is_refused_before_the_run(tmp_path, suite, no_run, capsys, content,
@@ -166,8 +167,10 @@ def test_generate_force_names_a_folder_in_the_way(tmp_path, capsys):
 @pytest.mark.parametrize("old,new,expected", [
     ("184.0,184.0", "-1.5,184.0", "row 1.cost: must be >= 0 (got '-1.5'; "),
     (",0.2,", ",-0.2,", "row 1.solve_ms: must be >= 0 (got '-0.2'; "),
-    ("True,ok", "True,weird", "row 1.check: not what a verified row's check says ('ok') (got 'weird'; "),
-    ("ok,,,", 'ok,,{bad json,', "row 1.breakdown_ms: not a JSON object of milliseconds (got '{bad json'; "),
+    ("True,ok", "True,weird",
+     "row 1.check: not what a verified row's check says ('ok') (got 'weird'; "),
+    ("ok,,,", "ok,,{bad json,",
+     "row 1.breakdown_ms: not a JSON object of milliseconds (got '{bad json'; "),
 ])
 def test_compare_refuses_resumed_rows_no_run_writes(tmp_path, suite, no_run, capsys, old, new,
                                                     expected):

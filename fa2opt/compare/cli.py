@@ -89,8 +89,8 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
     labels = [s.label for s in specs]
     if record_floors_to is not None:  # refused before the run, not after it
         if not any(_grid_ms(label) is not None for label in labels):
-            raise InputError("--record-floors", "", "no fa2-grid method to record floors "
-                                                    "from (add one to --methods, e.g. fa2-grid-5ms)")
+            raise InputError("--record-floors", "", "no fa2-grid method to record floors from "
+                             "(add one to --methods, e.g. fa2-grid-5ms)")
         check_floors_file(record_floors_to)
     common = {"time_limit": time_limit} if time_limit is not None else {}
     for spec in specs:  # bad values fail here, once and before --out is made, not as an
@@ -271,7 +271,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="ground-truth method whose optimal/infeasible answers count (default milp)")
     p.add_argument("--out", type=Path, help=f"output directory (default {DEFAULT_OUT}; "
                                             f"{QUICK_OUT} with --quick)")
-    p.add_argument("--workers", type=integer, help="local worker processes (default: CPU count; 1 = in process)")
+    p.add_argument("--workers", type=integer,
+                   help="local worker processes (default: CPU count; 1 = in process)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address "
                    "(e.g. tcp://host:8786): fan out over that cluster instead")
     p.add_argument("--quick", action="store_true",
@@ -279,8 +280,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         f"percentiles {','.join(f'{q:g}' for q in QUICK['percentiles'])}, "
                         f"MILP time limit {QUICK['time_limit']:g} s, method timeout "
                         f"{QUICK['method_timeout']:g} s)")
-    p.add_argument("--seed", type=integer, default=0, help="seed of subsets and generated suites (default 0)")
-    p.add_argument("--limit", type=integer, help="at most this many instances per suite (seeded subset)")
+    p.add_argument("--seed", type=integer, default=0,
+                   help="seed of subsets and generated suites (default 0)")
+    p.add_argument("--limit", type=integer,
+                   help="at most this many instances per suite (seeded subset)")
     p.add_argument("--only", action="append", metavar="ID",
                    help="run only these instance ids (comma-separated or repeated)")
     p.add_argument("--percentiles", type=_percentiles,

@@ -147,8 +147,10 @@ def add_parser(subparsers: Any) -> None:
 def add_sim_options(p: argparse.ArgumentParser) -> None:
     """The simulator's model options as flags (defaults: the original model)."""
     p.add_argument("--service", choices=SERVICE_KINDS, default="mean", help="service-time model")
-    p.add_argument("--jitter", type=number, default=DEFAULT_JITTER, help="half-width for --service jitter")
-    p.add_argument("--cv", type=number, default=DEFAULT_CV, help="coefficient of variation for --service lognormal")
+    p.add_argument("--jitter", type=number, default=DEFAULT_JITTER,
+                   help="half-width for --service jitter")
+    p.add_argument("--cv", type=number, default=DEFAULT_CV,
+                   help="coefficient of variation for --service lognormal")
     p.add_argument("--dispatch", choices=DISPATCH_MODES, default="central",
                    help="one queue per node, or round-robin to per-replica batchers")
     p.add_argument("--batch-timeout", choices=BATCH_TIMEOUTS, default="node",
