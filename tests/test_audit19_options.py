@@ -60,6 +60,16 @@ def test_a_bad_floors_file_is_refused_before_the_run(tmp_path, suite, no_run, ca
     assert floors.read_bytes() == content
 
 
+@pytest.mark.parametrize("path,reason", [
+    ("", "'': --record-floors: empty path"),  # (type=Path made it '.')
+    ("/proc/x.json", "/proc/x.json: --record-floors: cannot be written"),  # (root passed os.access)
+])
+def test_a_floors_file_that_cannot_be_written_is_refused_before_the_run(tmp_path, suite, no_run,
+                                                                       capsys, path, reason):
+    assert _compare(tmp_path, suite, "--record-floors", path) == 2
+    assert _one_line(capsys).startswith(reason)
+
+
 def test_record_floors_without_a_grid_method_is_refused_before_the_run(tmp_path, suite, no_run,
                                                                       capsys):
     assert _compare(tmp_path, suite, "--record-floors", str(tmp_path / "f.json"),

@@ -77,7 +77,7 @@ def run_compare(out: Path, *, suites: Sequence[str] = DEFAULT_SUITES,
                 workers: int | None = None, scheduler: str | None = None,
                 progress: bool | None = None, plots: bool = True, fresh: bool = False,
                 datasets: Path = DATASETS_DIR, trace_column: str | None = None,
-                record_floors_to: Path | None = None, floors_set: str | None = None,
+                record_floors_to: str | Path | None = None, floors_set: str | None = None,
                 only: Sequence[str] | None = None, floors_note: str | None = None,
                 command: str = "", resume_any: bool = False) -> dict[str, Any]:
     """Run (or resume) a comparison into ``out``; returns the table, summary, file paths and
@@ -303,7 +303,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--resume-any", action="store_true",
                    help="resume every row of an existing table, whatever code or settings "
                         "computed it (default: only rows of the same code and settings)")
-    p.add_argument("--record-floors", type=Path, metavar="PATH",
+    p.add_argument("--record-floors", metavar="PATH",  # (not type=Path: '' would be '.')
                    help="write this run's fa2-grid match rates as the floors the optimality "
                         "regression asserts (e.g. datasets/regression_floors.json; one suite)")
     p.add_argument("--floors-set", help="name of the floors set (default: full, or subset with --limit)")

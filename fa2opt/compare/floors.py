@@ -35,13 +35,21 @@ def load_floors(path: Path = FLOORS_FILE) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def check_floors_file(path: Path) -> dict[str, Any]:
+def check_floors_file(path: str | Path) -> dict[str, Any]:
     """The floors document ``--record-floors PATH`` adds a set to: the existing file's,
     checked, or a new one where there is none. Called before the comparison runs (a file of
     the wrong shape failed only after it, as a traceback); InputError naming the file and
     the option otherwise."""
     path = output_file(path, OPTION)
-    if not path.exists():
+    existed = path.exists()
+    try:  # opened for appending (and a new one taken away again): os.access cannot tell
+        # (as root, /proc passed it), and the write is at the end of the run
+        open(path, "ab").close()
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise InputError(str(path), OPTION, f"cannot be written ({exc.strerror or exc})") from None
+    if not existed:
         return {"about": ABOUT, "sets": {}}
     try:
         text = read_text(path, what="floors file")
@@ -62,7 +70,7 @@ def check_floors_file(path: Path) -> dict[str, Any]:
     return doc
 
 
-def record_floors(path: Path, set_name: str, *, suite: str, table: pd.DataFrame,
+def record_floors(path: str | Path, set_name: str, *, suite: str, table: pd.DataFrame,
                   summary: pd.DataFrame, run: dict[str, Any], env: dict[str, Any],
                   note: str | None = None) -> dict[str, Any]:
     """Write (or replace) one set's floors from a finished run; returns that entry.
