@@ -84,7 +84,7 @@ import warnings
 from typing import Any
 
 from fa2opt.deadline import DPDeadline, dp_grace_s, stop_at
-from fa2opt.extensions import extensions_of
+from fa2opt.extensions import extensions_of, validate as validate_extensions
 from fa2opt.problem import Problem
 from fa2opt.solver import Decision, Solver
 
@@ -215,7 +215,8 @@ class MILPSolver(Solver):
         # the extension keys it solves are read before any answer (InputError naming the
         # field), as fa2 reads them: an invalid key is an input error whatever the SLA, not
         # an `infeasible` from the short circuits below that build nothing
-        _parse_extensions(problem, self.extension_names(problem))
+        names = self.extension_names(problem)
+        validate_extensions(problem.instance, names)
         if self.options.get("short_circuit", True) and form.restricts_base \
                 and not problem.is_feasible():
             extra.update(build_ms=0.0, highs_ms=0.0, short_circuit=True)
@@ -223,7 +224,7 @@ class MILPSolver(Solver):
                             message="the all-fastest choice breaks an SLA (or a node has no "
                                     "available row); no model built")
         if self.options.get("short_circuit", True) and not form.milp_only \
-                and _extensions_rule_out(problem, self.extension_names(problem)):
+                and _extensions_rule_out(problem, names):
             # proven without HiGHS, whose objective scaling at the extremes (rows left out
             # beyond the span it resolves) could otherwise leave it unsettled
             extra.update(build_ms=0.0, highs_ms=0.0, short_circuit=True, restricted=True)
@@ -414,16 +415,6 @@ class MILPSolver(Solver):
         more.pop("proven_upper", None)
         other.extra = {**found.extra, **more, "presolve_both": True}
         return other
-
-
-def _parse_extensions(problem: Problem, names: tuple[str, ...]) -> None:
-    """Each named extension's keys parsed (:class:`fa2opt.io.InputError` where one is
-    invalid); a MILP-only formulation outside the registry reads its own in its build."""
-    from fa2opt.extensions import MODULES, module
-
-    for name in names:
-        if name in MODULES:
-            module(name).parse(problem.instance)
 
 
 def _extensions_rule_out(problem: Problem, names: tuple[str, ...]) -> bool:

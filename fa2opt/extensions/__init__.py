@@ -129,12 +129,15 @@ def extensions_of(instance: "Instance", named: Iterable[str] = ()) -> tuple[str,
     return tuple(n for n in MODULES if n in present)
 
 
-def validate(instance: "Instance") -> None:
-    """Parse every extension key present (InputError naming the field otherwise). Loading
-    does not call it (``--formulation base`` ignores extension keys, spec); ``fa2opt
-    validate`` does, and solving an extension parses its keys through :func:`declare`."""
-    for name in extensions_of(instance):
-        module(name).parse(instance)
+def validate(instance: "Instance", names: Iterable[str] | None = None) -> None:
+    """Parse every extension key present, or those of the extensions ``names`` (a name not
+    registered, e.g. a MILP-only formulation's, is left to its reader): InputError naming
+    the field otherwise. Loading does not call it (``--formulation base`` ignores extension
+    keys, spec); ``fa2opt validate`` does, the MILP before its short circuits, and solving
+    an extension parses its keys through :func:`declare`."""
+    for name in extensions_of(instance) if names is None else names:
+        if name in MODULES:
+            module(name).parse(instance)
 
 
 def requested(instance: "Instance", formulation: str | None) -> tuple[str, ...]:

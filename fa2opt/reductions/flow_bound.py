@@ -195,7 +195,7 @@ from ..problem import FlowGraph
 from .decouple import DecoupledProblem
 from . import flow_cuts, residues
 from .search import (INF, PRUNE_TOL, RemainderSolver, SearchResult, _Deadline, _Exact,
-                     ROOT_ITERS, _LagrangianSearch, _Paused, pinned)
+                     ROOT_ITERS, _LagrangianSearch, _Paused, leaf_candidates, pinned)
 from .dp_bound import PAIRS_PER_UNIT, DPBound
 
 _LP_INF = 1e30  # HiGHS's infinity
@@ -1089,11 +1089,9 @@ def fastest_meets_rule(dp: DecoupledProblem, graphs: list[FlowGraph]) -> bool:
 
 
 def _split_work(dp: DecoupledProblem) -> float:
-    """The work units of one step of the copy split's ascent before its pairs: every leaf's
-    candidates, over every flow (each copy of a node its own leaf)."""
-    cands = dp.candidates
-    return float(sum(len(cands[v].latency) * m
-                     for f in dp.flows for v, m in f.node_leaves.items()))
+    """The work units of one step of the copy split's ascent before its pairs: every flow's
+    :func:`.search.leaf_candidates`."""
+    return float(sum(leaf_candidates(dp, i) for i in range(len(dp.flows))))
 
 
 class LPSearch:
@@ -1874,8 +1872,7 @@ class LPSearch:
         gap = exact.best - open_lb
         budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
         state = self.split
-        step = _split_work(exact.dp) if state is None else 0.0  # (a first try's ascent step)
-        if state is None and step > budget:
+        if state is None and _split_work(exact.dp) > budget:
             # not even one ascent step within the budget (node reduction's copies, each a
             # leaf of its own: a 227-node graph of two flows, 10⁶ units a step against
             # 6·10⁴, one step past a 5 s limit): again at twice the nodes

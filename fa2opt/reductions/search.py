@@ -603,11 +603,9 @@ class _LagrangianSearch:
         return r
 
     def leaf_candidates(self, i: int) -> int:
-        """The candidates of flow i's leaves (each copy of a node its own leaf)."""
+        """:func:`leaf_candidates` of flow i, once."""
         if self.leaf_cands[i] is None:
-            cands = self.dp.candidates
-            self.leaf_cands[i] = sum(len(cands[v].latency) * m
-                                     for v, m in self.dp.flows[i].node_leaves.items())
+            self.leaf_cands[i] = leaf_candidates(self.dp, i)
         return self.leaf_cands[i]
 
     def copy_choices(self, w: str, res: list) -> list[int]:
@@ -839,6 +837,13 @@ class _LagrangianSearch:
         if res is not None and self.root_lb > -INF:
             res.stats["root_gap"] = (res.cost - self.root_lb) / max(1.0, abs(res.cost))
         return res
+
+
+def leaf_candidates(dp: DecoupledProblem, i: int) -> int:
+    """The candidates of flow i's leaves (each copy of a node its own leaf): a Python DP's
+    work units before its pairs (:mod:`.dp_bound`)."""
+    cands = dp.candidates
+    return sum(len(cands[v].latency) * m for v, m in dp.flows[i].node_leaves.items())
 
 
 def _equal_split_bound(dp: DecoupledProblem, remainder: RemainderSolver) -> float:
