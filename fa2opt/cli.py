@@ -21,7 +21,8 @@ from .extensions import validate as validate_extensions
 from .io import MAX_NUMBER_DIGITS, InputError, InputErrors, load_instance, quote
 from .model import Instance
 from .problem import Problem
-from .solver import OPTIONS, Solver, available_methods, checked, method_names, solver_class
+from .solver import (OPTIONS, TIME_LIMIT, Solver, available_methods, checked, method_names,
+                     solver_class)
 from .tables import ReplicaRangeError
 
 # Modules that add a subcommand through ``add_parser(subparsers)`` (absent ones are skipped).
@@ -51,6 +52,10 @@ def make_solver(method: str, flags: dict[str, Any]) -> Solver:
         takes = [_flag(d) for d, opt in SOLVER_FLAGS.items() if opt in takes_opts]
         raise ValueError(f"method {method!r} takes no option {_flag(refused[0])} "
                          f"(its options: {', '.join(takes) or 'none'})")
+    table = OPTIONS.get(method, {})
+    for dest, v in given.items():  # a bad value refused naming the flag, not the option
+        if SOLVER_FLAGS[dest] in table:
+            table[SOLVER_FLAGS[dest]].check(method, _flag(dest), v)
     return cls(**{SOLVER_FLAGS[dest]: v for dest, v in given.items()})
 
 
@@ -350,6 +355,15 @@ def number(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number (got {quote(text)})") from None
+
+
+def time_limit_flag(value: float | None) -> float | None:
+    """``--time-limit``'s value checked as every method checks its ``time_limit``
+    (:data:`fa2opt.solver.TIME_LIMIT`), refused naming the flag: ValueError (one line)."""
+    try:
+        return None if value is None else TIME_LIMIT.normalise(value)
+    except ValueError as exc:
+        raise ValueError(f"--time-limit {exc}") from None
 
 
 def version() -> str:

@@ -61,8 +61,17 @@ class Option:
 
     def check(self, method: str, name: str, value: Any) -> Any:
         """The value, normalised to ``kind``; ValueError naming method, option and reason."""
+        try:
+            return self.normalise(value)
+        except ValueError as exc:
+            raise ValueError(f"method {method!r}: option {name} {exc}") from None
+
+    def normalise(self, value: Any) -> Any:
+        """The value, normalised to ``kind``; ValueError "must be ... (got ...)" (what
+        :meth:`check` and the command line's ``--time-limit``, :func:`fa2opt.cli.time_limit_flag`,
+        say)."""
         def bad(reason: str) -> ValueError:
-            return ValueError(f"method {method!r}: option {name} must be {reason} (got {value!r})")
+            return ValueError(f"must be {reason} (got {value!r})")
 
         if self.kind is bool:
             if not isinstance(value, bool):
@@ -101,21 +110,21 @@ def _formulation_names() -> list[str]:
 # at most ~32 years, as compare's --method-timeout: a thread's wait (the MILP's guard on
 # HiGHS's run) overflows the platform's time_t past ~9e9 s, a traceback at --time-limit 1e10
 MAX_TIME_LIMIT_S = 1e9
-_TIME_LIMIT = Option(float, positive=True, maximum=MAX_TIME_LIMIT_S,
-                     help="stop after this many seconds and answer time_limit with the "
-                          "incumbent and a lower bound")
+TIME_LIMIT = Option(float, positive=True, maximum=MAX_TIME_LIMIT_S,
+                    help="stop after this many seconds and answer time_limit with the "
+                         "incumbent and a lower bound")
 # Every registered method's options. A method registered without an entry here (e.g. by a
 # test) is checked for option names only (its class's option_names()).
 OPTIONS: dict[str, dict[str, Option]] = {
-    "fa2": {"time_limit": _TIME_LIMIT,
+    "fa2": {"time_limit": TIME_LIMIT,
             "cache": Option(bool, True, help="reuse each structure's compiled plan across decisions"),
             "bound": Option(str, "lagrange", choices=("lagrange", "equal"),
                             help="bound of the coupling-node search")},
     "fa2-grid": {"grid_ms": Option(float, 1.0, positive=True, help="grid step Δ (ms)"),
                  "device": Option(str, "cpu", choices=("cpu", "gpu", "auto"),
                                   help="array device"),
-                 "time_limit": _TIME_LIMIT},
-    "milp": {"time_limit": _TIME_LIMIT,
+                 "time_limit": TIME_LIMIT},
+    "milp": {"time_limit": TIME_LIMIT,
              "formulation": Option(str, "extended", choices=_formulation_names,
                                    help="MILP formulation (formulations/; 'extended': every "
                                         "extension key present, 'base': none)"),
@@ -124,10 +133,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
                                                       "test without building the model")},
     "brute-force": {"max_combinations": Option(int, 2_000_000, minimum=1,
                                                help="guard: no_solution beyond this many"),
-                    "time_limit": _TIME_LIMIT},
+                    "time_limit": TIME_LIMIT},
     "slack-split": {},
     "greedy": {"max_steps": Option(int, 100_000, minimum=1, help="upgrade steps at most"),
-               "time_limit": _TIME_LIMIT},
+               "time_limit": TIME_LIMIT},
     "nexus": {"slo_steps": Option(int, 500, minimum=1, help="latency-split steps")},
     "fixed-batch": {"batch": Option(int, 1, minimum=1, help="batch of every node"),
                     "units": Option(float, 1.0, positive=True, help="units of every replica")},

@@ -66,8 +66,8 @@ def test_table_out_names_a_writable_format_and_folder(tmp_path, capsys, name, re
 def test_compare_refuses_a_bad_time_limit_before_making_out(tmp_path, capsys):
     """Refused, but only after the --out folder had been made (the fifth audit)."""
     assert main(["compare", "--quick", "--time-limit", "-1", "--out", str(tmp_path / "o")]) == 2
-    assert _one_line(capsys) == ("fa2opt compare: method 'milp': option time_limit must be a "
-                                 "finite number > 0 (got -1.0)")
+    assert _one_line(capsys) == ("fa2opt compare: --time-limit must be a finite number > 0 "
+                                 "(got -1.0)")
     assert not (tmp_path / "o").exists()
 
 

@@ -107,7 +107,7 @@ def test_a_time_limit_past_the_range_is_refused_in_one_line(tmp_path: Path, caps
     path.write_text(json.dumps(_chain(3)))
     assert main(["solve", str(path), "-m", method, "--time-limit", "1e10", "--json"]) == 2
     out = capsys.readouterr()
-    assert out.out == "" and len(out.err.strip().splitlines()) == 1 and "time_limit" in out.err
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1 and "--time-limit" in out.err
     assert main(["solve", str(path), "-m", method, "--time-limit", "1e9", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] in ("optimal", "feasible")
 

@@ -187,4 +187,4 @@ def test_cli_takes_time_limit(tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["status"] == "time_limit" and out["lower_bound"] <= 60
     assert main(["solve", str(path), "-m", "brute-force", "--time-limit", "0"]) == 2
-    assert "time_limit" in capsys.readouterr().err
+    assert "--time-limit" in capsys.readouterr().err

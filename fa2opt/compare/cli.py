@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..cli import integer, number, print_warning
+from ..cli import integer, number, print_warning, time_limit_flag
 from ..io import InputError, instance_to_dict, output_dir
 from ..model import Instance
 from .methods import DEFAULT_GRID_STEPS_MS, MethodSpec, default_methods, parse_methods
@@ -318,6 +318,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     quick = bool(args.quick)
     limit = args.limit if args.limit is not None else (QUICK["limit"] if quick else None)
     percentiles = args.percentiles or (QUICK["percentiles"] if quick else DEFAULT_PERCENTILES)
+    try:  # (refused by each method's check before, naming its option time_limit)
+        time_limit_flag(args.time_limit)
+    except ValueError as exc:
+        print(f"fa2opt compare: {exc}", file=sys.stderr)
+        return 2
     time_limit = args.time_limit if args.time_limit is not None else (
         QUICK["time_limit"] if quick else DEFAULT_TIME_LIMIT_S)
     method_timeout = args.method_timeout if args.method_timeout is not None else (

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..cli import integer, number, read_instance
+from ..cli import integer, number, read_instance, time_limit_flag
 from ..io import InputError, output_dir
 from ..solver import available_methods, check_options, solver_class
 from ..spec import OBJECTIVE_TERM_RANGE
@@ -274,7 +274,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             # (the plan's own check, once per method after its loop ran, named no flag)
             raise ValueError(f"--startup must be shorter than --interval ({args.interval} s) "
                              f"when there is more than one decision (got {args.startup!r})")
-        method_opts = {m: method_options(m, args.time_limit) for m in methods}
+        method_opts = {m: method_options(m, time_limit_flag(args.time_limit)) for m in methods}
         if args.time_limit is not None and not any("time_limit" in o for o in method_opts.values()):
             # (as solve refuses it; with several methods it applies to those that take one)
             raise ValueError(f"--time-limit: none of the methods ({', '.join(methods)}) "
