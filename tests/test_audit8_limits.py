@@ -138,19 +138,21 @@ def test_the_budget_search_checks_the_limit_before_each_dp(monkeypatch) -> None:
 def test_the_root_lp_of_the_budget_search_runs_under_the_limit(monkeypatch) -> None:
     """The budget search's root LP (graphs of >= 50 nodes) ran HiGHS without a time limit:
     4.6 s past a 1 s limit on a 2,000-node DAG with capacity; stopped, it then asked HiGHS
-    for a dual ray (25 s). HiGHS now gets the time left, only for the root."""
+    for a dual ray (25 s). HiGHS now gets the time left, only for the root (the deadline
+    in force there: ``fa2opt.extensions.search.staged``, read by ``FlowLP._run``)."""
     from fa2opt.extensions import lp_search
     from fa2opt.reductions.flow_bound import FlowLP
 
     monkeypatch.setattr(lp_search, "LP_FIRST_NODES", 1)  # (the root LP on a small graph)
     monkeypatch.setattr(lp_search, "LP_MIN_NODES", 1)
-    real, limits = FlowLP.solve, []
+    real, limits = FlowLP._run, []
 
     def record(self, *args, **kwargs):
-        limits.append(self.lp.getOptionValue("time_limit")[1])
-        return real(self, *args, **kwargs)
+        solved = real(self, *args, **kwargs)
+        limits.append(self.lp.getOptionValue("time_limit")[1])  # (what that run had)
+        return solved
 
-    monkeypatch.setattr(FlowLP, "solve", record)
+    monkeypatch.setattr(FlowLP, "_run", record)
     doc = _chain(12)
     doc["capacity"] = {"cpu": 10}
     answer = fa2opt.solve(instance_from_dict(doc), "fa2", time_limit=30)

@@ -246,6 +246,27 @@ def test_undominated_rows_is_the_pairwise_definition(data, d: int, n: int, block
     assert (got == _pairwise_undominated([c + 0.0 for c in cols])).all()
 
 
+def test_the_dominance_pass_and_the_root_lp_stop_at_the_deadline(monkeypatch) -> None:
+    """Audit 18's leftover: the dominance pass over a node's rows (60,000 rows in an
+    antichain: ~8 s) checked no deadline. It checks the deadline in force once per block,
+    and the budget search runs it (and its root LP) under its own (``staged``): past it,
+    ``_Stopped`` (the search answers ``time_limit``); with no deadline nothing is checked."""
+    import time
+
+    from fa2opt.deadline import DPDeadline, stop_at
+
+    cols = [np.arange(3 * leaf_module.BLOCK, dtype=float), -np.arange(3 * leaf_module.BLOCK,
+                                                                      dtype=float)]
+    with stop_at(time.perf_counter() - 1.0), pytest.raises(DPDeadline):
+        leaf_module.undominated_rows(cols)
+    assert leaf_module.undominated_rows(cols).all()  # (an antichain: every row kept)
+    passed = time.perf_counter() - 1.0
+    with pytest.raises(search._Stopped):
+        search.staged(passed, lambda: leaf_module.undominated_rows(cols))
+    assert search.staged(None, lambda: 7) == 7
+    assert search.staged(time.perf_counter() + 60.0, lambda: 7) == 7
+
+
 def test_a_node_of_many_rows_is_filtered_in_little_memory() -> None:
     """Audit 18: 30,000 rows on one node with a capacity the cheapest plan breaks took
     3.6 GB and 8 s under a 1 s limit (the K×K masks); 60,000 ran out of memory. Now the

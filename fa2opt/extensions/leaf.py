@@ -63,6 +63,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..deadline import check_stage
 from ..dag_batch import Candidates, DagStructure, evaluate_fixings_numpy
 from ..problem import Problem
 from ..reductions.pruning import latency_limits
@@ -121,6 +122,7 @@ def undominated_rows(cols: Sequence[np.ndarray]) -> np.ndarray:
     kept = np.zeros(k, dtype=bool)
     front = y[:0]
     for s in range(0, k, BLOCK):
+        check_stage()  # (a deadline in force: fa2opt.extensions.search.staged)
         rows = y[s:s + BLOCK]
         dominated = np.zeros(len(rows), dtype=bool)
         for f in range(0, len(front), BLOCK):  # by a row kept in an earlier block

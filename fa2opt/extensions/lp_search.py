@@ -325,26 +325,20 @@ class BudgetLP:
 
 
 def root_lp(problem: Problem, budgets: Sequence[BudgetArrays], slack_limit: Sequence[float],
-            allowed: Mapping[str, np.ndarray], deadline: float | None = None) -> "BudgetLP | None":
+            allowed: Mapping[str, np.ndarray]) -> "BudgetLP | None":
     """The :class:`BudgetLP` of the subproblem ``allowed``, its root solved (warm for the
     search); None when its dual ray proves that no choice meets the SLAs and the budgets
     (:meth:`BudgetLP.infeasible`) -- before any DP: on a 120-node graph with six flows
-    whose capacity cannot be met, one LP instead of a 2 s base decision. HiGHS stops at
-    ``deadline`` (a ``time.perf_counter()`` value; the root of a 2,000-node DAG's took 4.6 s
-    past a 1 s limit): then no proof, and the caller's search stops at its own check."""
+    whose capacity cannot be met, one LP instead of a 2 s base decision. HiGHS stops at the
+    deadline in force (:func:`fa2opt.deadline.stop_at`, as every LP of :class:`FlowLP`
+    does; the root of a 2,000-node DAG's took 4.6 s past a 1 s limit): then no proof, and
+    the caller's search stops at its own check."""
     blp = BudgetLP(problem, budgets, [bound_limit(b, lim) for b, lim in zip(budgets, slack_limit)],
                    allowed)
     ub = np.ones(blp.lp.n_lam)
-    highs = blp.lp.lp
-    if deadline is not None:
-        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
-    try:
-        solved = blp.lp.solve(ub) is not None
-        # stopped: no ray to look for (HiGHS computes one for a stopped LP: 25 s there)
-        stopped = not solved and highs.getModelStatus().name == "kTimeLimit"
-    finally:
-        if deadline is not None:  # the search's own runs are bounded between its nodes
-            highs.setOptionValue("time_limit", math.inf)
+    solved = blp.lp.solve(ub) is not None
+    # stopped: no ray to look for (HiGHS computes one for a stopped LP: 25 s there)
+    stopped = not solved and blp.lp.lp.getModelStatus().name == "kTimeLimit"
     if not solved and not stopped and blp.infeasible(ub):
         return None
     return blp
