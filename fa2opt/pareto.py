@@ -469,12 +469,12 @@ class _Context:
         return [cap - (total - self.mins[id(p)]) for p in parts]
 
     def _series_front(self, parts: tuple, cap: float, cheapest: bool = False) -> Front | None:
-        """A series without a bound (the hot path of small trees): :meth:`part_fronts`,
-        :meth:`fold_caps` and :func:`_fold` in one method -- the same caps, the same series,
-        left to right, every part's front first (an empty one ends it before any series is
-        formed). ``cheapest``: only a front holding the cheapest point, as
-        :meth:`series_cheapest` -- the last part by :func:`series_min`, or a series of at
-        least ``LAGRANGE_PARTS`` parts by :func:`_fold_bounded`."""
+        """A series without a bound (the hot path of small trees): :meth:`part_fronts` and
+        :meth:`fold_caps` in one pass, then :func:`_fold` -- the same caps, every part's
+        front first (an empty one ends it before any series is formed). ``cheapest``: only
+        a front holding the cheapest point, as :meth:`series_cheapest` -- the last part by
+        :func:`series_min`, or a series of at least ``LAGRANGE_PARTS`` parts by
+        :func:`_fold_bounded`."""
         mins = self.mins
         ms = [mins[id(p)] for p in parts]
         base = cap - sum(ms)
@@ -494,23 +494,7 @@ class _Context:
             rest += ms[i]
         if cheapest and n >= LAGRANGE_PARTS:
             return _fold_bounded(fronts, caps, cap, self.work)
-        acc = fronts[0]  # (_fold: the first part cut at its fold cap when it reaches past)
-        if len(acc.lat) and acc.lat[-1] > caps[0]:
-            acc = _cut(acc, caps[0])
-        work = self.work
-        stop = deadline.current()  # (as _fold: a 179-node graph's series ran 100 s past it)
-        for i in range(1, n):
-            if not len(acc.lat):
-                return None
-            if stop is not None and time.perf_counter() > stop:
-                raise deadline.DPDeadline
-            f = fronts[i]
-            if cheapest and i == n - 1:
-                return series_min(acc, f, caps[i])
-            if work is not None:
-                _spend(work, len(acc.lat) * len(f.lat))
-            acc = series(acc, f, caps[i])
-        return acc if len(acc.lat) else None
+        return _fold(fronts, caps, cheapest, work=self.work)
 
     def part_fronts(self, parts: tuple, cap: float, bd: Bound | None = None) -> list[Front] | None:
         """Each series part's front, cut at its :meth:`part_caps` cap (None: one is empty);
