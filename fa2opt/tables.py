@@ -194,12 +194,17 @@ def node_table(instance: Instance, node: Node) -> NodeTable:
     )
 
 
-def evaluate_all(instance: Instance) -> tuple[np.ndarray, list[float], dict[str, Any]]:
+def evaluate_all(instance: Instance) -> tuple[np.ndarray, tuple[float, ...], dict[str, Any]]:
     """Every node's profile rows one after another (node i's at ``start[i]:start[i + 1]``),
     evaluated at once: :func:`evaluate` broadcast over each row's node rate, ``max_replicas``
     and ``max_batch`` (no guard, no dominated row dropped). Returns (start, each node's rate
     λ_v, evaluate's dict). A few numpy calls over all rows, where a call per node costs ~50
-    µs of numpy overhead (a second on 20,000 nodes)."""
+    µs of numpy overhead (a second on 20,000 nodes). Kept on the instance (as its cached
+    properties are; the arrays read-only): the load's replica check
+    (:func:`fa2opt.io.load_instance`) and :func:`node_tables` evaluate the rows once."""
+    kept = instance.__dict__.get("_evaluated_rows")
+    if kept is not None:
+        return kept
     nodes = instance.nodes
     sizes = np.array([len(n.configs) for n in nodes], np.int64)
     start = np.zeros(len(nodes) + 1, np.int64)
@@ -214,7 +219,11 @@ def evaluate_all(instance: Instance) -> tuple[np.ndarray, list[float], dict[str,
                                         for n in nodes]),
                   max_batch=per_row([no_limit if n.max_batch is None else n.max_batch
                                      for n in nodes]))
-    return start, rates, ev
+    for a in (start, *ev.values()):
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+    instance.__dict__["_evaluated_rows"] = kept = (start, tuple(rates), ev)
+    return kept
 
 
 def node_tables(instance: Instance) -> dict[str, NodeTable]:
