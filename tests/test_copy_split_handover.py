@@ -379,3 +379,57 @@ def test_a_hand_over_retried_after_declines_equals_the_milp():
                 assert r == [2 ** i for i in range(len(r))], (seed, declined, runs)
             taken_late += int(any(len(r) > 1 for r in runs) and outcomes[-1])
     assert taken_late >= 6
+
+
+def test_a_split_whose_step_is_past_its_cap_is_never_tried(monkeypatch):
+    """``COPY_SPLIT_MAX_WORK``: a split whose one ascent step is past it is not built, and the
+    turn does not come again (audit 18's h1_9505: 1.5·10⁶ units a step, its first step still
+    running 90 s after node 1,024). Here every step is past a cap of 0, the budget infinite:
+    each search declines its one turn without a split, and fa2 = brute force."""
+    seen = force_hand_over(monkeypatch)
+    monkeypatch.setattr(FB, "COPY_SPLIT_MAX_WORK", 0)
+    built = []
+    real = FB._LagrangianSearch
+    monkeypatch.setattr(FB, "_LagrangianSearch", lambda *a, **k: built.append(1) or real(*a, **k))
+    tried = 0
+    for seed in range(40):
+        del seen[:]
+        check_against(two_flow_instance(random.Random(seed)))
+        assert all(r is False for r in seen) and len(seen) <= 1, seen
+        tried += len(seen)
+    assert tried >= 3 and not built
+
+
+def test_a_dp_past_the_deadline_leaves_the_open_nodes_bound(monkeypatch):
+    """A DP that passes the deadline ends the flow-LP search (``LPSearch.run``) with its
+    incumbent and, since 2026-12-06, the least bound of its open nodes rather than the
+    root's (h1_9505 at 20 s: 302.1 -> 306.5 of 307.5): between the root's and the optimum."""
+    from fa2opt.deadline import DPDeadline
+
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)
+    real, calls = LPSearch.value, {"n": 0, "stop": 0}
+
+    def value(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] > calls["stop"]:
+            raise DPDeadline
+        return real(self, *a, **k)
+
+    raised = 0
+    for seed in range(30):
+        inst = pool_instance(seed)
+        _, dp = decoupled(inst)
+        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
+            continue
+        want = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None).run()
+        with monkeypatch.context() as mp:
+            mp.setattr(LPSearch, "value", value)
+            calls.update(n=0, stop=6)
+            s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
+            res = s.run()
+        if res is None or not res.timed_out or s.root_lb is None:
+            continue
+        assert s.root_lb - 1e-9 <= res.lower_bound <= want.cost * (1 + 1e-12), seed
+        raised += res.lower_bound > s.root_lb + 1e-9
+    assert raised >= 2

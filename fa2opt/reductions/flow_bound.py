@@ -336,6 +336,15 @@ COPY_SPLIT_TRIAL = (10, 1.5)
 # (ROOT_ITERS), before. The first try keeps STALL: with 16 there, long-paths draws that hand
 # over at 128 went 0.12 -> 0.42 s (docs/fa2.md)
 COPY_SPLIT_RETRY, COPY_SPLIT_LAST = 10 * ROOT_ITERS, 32 * COPY_SPLIT_AT
+# ... and never where one step of the split's ascent (_split_work: every flow's leaves'
+# candidates, each copy of a node its own leaf) is past COPY_SPLIT_MAX_WORK units, whatever
+# the budget: a 179-node random DAG of two flows (audit 18's h1_9505) unfolds to 345,683
+# leaves, 1.5·10⁶ units a step; tried at node 1,024, its first step was still running 90 s
+# later (fronts past the compiled DP's max_points, so the Python DP), past a 60 s limit,
+# while the flow-LP search alone raised the bound 302.1 -> 306.8 (optimum 307.5) in the
+# same 60 s. The split's steps on the benchmarks' families and audit 18's other files cost
+# 2·10³-1.1·10⁵ units (docs/fa2.md)
+COPY_SPLIT_MAX_WORK = 2 ** 19
 SPLIT_STALL = 16
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
 # the GMI rounds stop by the counts above, not by the time spent (so a search does not depend
@@ -1866,17 +1875,19 @@ class LPSearch:
         less than ``SPLIT_FLAT`` of the gap left at the last try, it races the split whatever
         the split's bound (:meth:`race`). Where one step of the ascent alone
         costs more than the budget (:func:`_split_work`), the turn passes to the next
-        doubling without a step."""
+        doubling without a step; past ``COPY_SPLIT_MAX_WORK``, to none."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
         gap = exact.best - open_lb
         budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
         state = self.split
-        if state is None and _split_work(exact.dp) > budget:
+        step = _split_work(exact.dp) if state is None else 0.0
+        if step > min(budget, COPY_SPLIT_MAX_WORK):
             # not even one ascent step within the budget (node reduction's copies, each a
             # leaf of its own: a 227-node graph of two flows, 10⁶ units a step against
-            # 6·10⁴, one step past a 5 s limit): again at twice the nodes
-            if 2 * self.explored <= COPY_SPLIT_LAST:
+            # 6·10⁴, one step past a 5 s limit): again at twice the nodes -- never past
+            # COPY_SPLIT_MAX_WORK
+            if 2 * self.explored <= COPY_SPLIT_LAST and step <= COPY_SPLIT_MAX_WORK:
                 self.next_split = 2 * self.explored
             return False
         lag = (_LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
@@ -1971,11 +1982,14 @@ class LPSearch:
         does, with the incumbent and the root's bound: abandoning the whole decision there
         lost the incumbent (a 227-node graph of two flows, `time_limit` 5 s: the copy split's
         DPs ran to 29 s, then answered the all-fastest 2,085 against an incumbent of ~1,419)."""
+        self.open_nodes: tuple[list, float] = ([], -INF)  # (_run's queue, its node's bound)
         try:
             return self._run()
         except DPDeadline:
             root = -INF if self.root_lb is None else self.root_lb
-            lower = max(root, self.trivial, self.copy_split_root)
+            heap, node_lb = self.open_nodes  # every open node: the queue and the one popped
+            open_lb = min([node_lb, self.exact.best] + [h[0] for h in heap])
+            lower = max(root, self.trivial, self.copy_split_root, open_lb)
             return self.exact.result(self.explored + self.raced, 0, True, lower)
 
     def _run(self) -> SearchResult | None:
@@ -2007,6 +2021,10 @@ class LPSearch:
                                  else 0)
             if parent_lb >= exact.best - self.tol():
                 continue
+            # (a DP past the deadline ends the search in run(): its bound, the open nodes'.
+            # The queue a root cut round replaces keeps every node open then, at keys no
+            # higher, and the children pushed meanwhile are above this node's bound)
+            self.open_nodes = (heap, parent_lb)
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 heapq.heappush(heap, (parent_lb, 0, masks, parent_y, known))
                 timed_out = True
