@@ -342,8 +342,9 @@ COPY_SPLIT_RETRY, COPY_SPLIT_LAST = 10 * ROOT_ITERS, 32 * COPY_SPLIT_AT
 # leaves, 1.5·10⁶ units a step; tried at node 1,024, its first step was still running 90 s
 # later (fronts past the compiled DP's max_points, so the Python DP), past a 60 s limit,
 # while the flow-LP search alone raised the bound 302.1 -> 306.8 (optimum 307.5) in the
-# same 60 s. The split's steps on the benchmarks' families and audit 18's other files cost
-# 2·10³-1.1·10⁵ units (docs/fa2.md)
+# same 60 s. The split's steps cost at most 2·10³ units on the benchmarks' families, 6·10³
+# on many_flows(20, 10, 100), 2·10³-4.6·10⁵ on audit 18's other files (one at 1.0·10⁶, whose
+# search ends before its turn; docs/fa2.md)
 COPY_SPLIT_MAX_WORK = 2 ** 19
 SPLIT_STALL = 16
 GMI_ROUNDS, GMI_PER_ROUND, GMI_STALL = 20, 100, 0.02
@@ -1979,9 +1980,10 @@ class LPSearch:
     def run(self) -> SearchResult | None:
         """The search (:meth:`_run`). A DP inside that passes the DPs' deadline (the time
         limit and its grace: :mod:`fa2opt.deadline`) ends it as the search's own deadline
-        does, with the incumbent and the root's bound: abandoning the whole decision there
-        lost the incumbent (a 227-node graph of two flows, `time_limit` 5 s: the copy split's
-        DPs ran to 29 s, then answered the all-fastest 2,085 against an incumbent of ~1,419)."""
+        does, with the incumbent and the least bound of its open nodes: abandoning the whole
+        decision there lost the incumbent (a 227-node graph of two flows, `time_limit` 5 s:
+        the copy split's DPs ran to 29 s, then answered the all-fastest 2,085 against an
+        incumbent of ~1,419)."""
         self.open_nodes: tuple[list, float] = ([], -INF)  # (_run's queue, its node's bound)
         try:
             return self._run()
