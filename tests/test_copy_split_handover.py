@@ -53,6 +53,16 @@ def pool_instance(seed: int, stages: int = 8, width: int = 4, apps: int = 8):
     return many_flows(np.random.default_rng(seed), stages, width, apps, configs=(3, 6))
 
 
+def pool_components(seeds: range):
+    """(seed, instance, decoupled problem) of the pool instances of ``seeds`` with at least
+    two coupling nodes and a row for every node (what a flow-bound search can run on)."""
+    for seed in seeds:
+        inst = pool_instance(seed)
+        _, dp = decoupled(inst)
+        if len(dp.coupling) >= 2 and all(c.positions for c in dp.candidates.values()):
+            yield seed, inst, dp
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), at=st.integers(1, 4))
 def test_a_forced_hand_over_equals_brute_force(seed, at):
@@ -186,10 +196,7 @@ def test_the_lp_started_split_adds_up_and_starts_at_the_lp_bound():
     cost (to rounding), and the copy split at that split (every flow's DP at its prices) is at
     least the flow bound (1) at the same multipliers when no flow has a node twice."""
     checked = 0
-    for seed in range(12):
-        _, dp = decoupled(pool_instance(seed))
-        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
-            continue
+    for seed, _, dp in pool_components(range(12)):
         s = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None)
         ub = s.upper_bounds(tuple((1 << (b - a)) - 1 for a, b in s.wcols))
         sol = s.lp.solve(ub)
@@ -227,11 +234,7 @@ def test_a_hand_over_cut_off_by_the_deadline_keeps_a_valid_lower_bound(monkeypat
 
     monkeypatch.setattr(SEARCH._LagrangianSearch, "check_deadline", stop_soon)
     done = 0
-    for seed in range(20):
-        inst = pool_instance(seed)
-        _, dp = decoupled(inst)
-        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
-            continue
+    for _, inst, dp in pool_components(range(20)):
         calls["n"] = 0
         del seen[:]
         res = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None).run()
@@ -320,10 +323,7 @@ def test_the_root_ascent_stops_where_it_is_told_to_give_up():
     the best bound so far (not above the full ascent's), at most one relaxed solve per flow a
     step (after the first, only the flows whose prices moved)."""
     checked = 0
-    for seed in range(12):
-        _, dp = decoupled(pool_instance(seed))
-        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
-            continue
+    for seed, _, dp in pool_components(range(12)):
         F = len(dp.flows)
         full, steps = SEARCH._LagrangianSearch(dp, pareto_remainder, None), []
         done = full.root(give_up=lambda s, lb: steps.append(s) or False)
@@ -417,11 +417,7 @@ def test_a_dp_past_the_deadline_leaves_the_open_nodes_bound(monkeypatch):
         return real(self, *a, **k)
 
     raised = 0
-    for seed in range(30):
-        inst = pool_instance(seed)
-        _, dp = decoupled(inst)
-        if len(dp.coupling) < 2 or any(not c.positions for c in dp.candidates.values()):
-            continue
+    for seed, _, dp in pool_components(range(30)):
         want = LPSearch(dp, [f.graph for f in dp.flows], pareto_remainder, None).run()
         with monkeypatch.context() as mp:
             mp.setattr(LPSearch, "value", value)
