@@ -245,7 +245,7 @@ class _Checker:
         return x
 
     def positive_int(self, value: Any, field: Field,
-                     within: tuple[float, float] = spec.COUNT_RANGE) -> int:
+                     within: tuple[float, float] = spec.MAX_REPLICAS_RANGE) -> int:
         """An integer in ``within`` (its lower end 1: a positive integer; 0: >= 0)."""
         x: float | int = self.number(value, field)
         # compare an integer literal itself: float() rounds 2^53 + 1 into the range

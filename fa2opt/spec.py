@@ -256,8 +256,12 @@ EDGE_LATENCY_MS_RANGE = (0.0, MAGNITUDE_RANGE[1])
 MAX_UTILIZATION_RANGE = (MAGNITUDE_RANGE[0], 1.0)  # ρ (the spec's (0, 1])
 # integers: exact in a double (every table column is float64) and in int64
 BATCH_RANGE = (1, 2**53)  # a profile row's batch
-COUNT_RANGE = (1, 2**53)  # max_replicas
-MAX_BATCH_RANGE = (0, 2**53)  # max_batch: 0 leaves the node without rows (infeasible)
+# limits: any integer up to 1e100. Past every row's need -- no available row may
+# need more than MAX_ROW_REPLICAS replicas, no batch is past 2^53 -- a limit says "none"
+# (10^18 or 2^63 - 1 written for unlimited were refused as past 2^53 until 2026-12-06);
+# tables.row_available compares it as a double
+MAX_REPLICAS_RANGE = (1, 1e100)  # max_replicas
+MAX_BATCH_RANGE = (0, 1e100)  # max_batch: 0 leaves the node without rows (infeasible)
 # The one derived guard: n_k of every *available* row ≤ 1e15 (a round bound below 2^53 ≈
 # 9.007e15), so replica counts are exact integers in a double and in int64 and c_k ≤ 1e45.
 # A row above max_replicas or max_batch is never taken, so it may need more; so may one an

@@ -98,12 +98,15 @@ def drop_dominated_out_of_range(replicas: Any, latency: Any, cost: Any, availabl
 def row_available(replicas: Any, batch: Any, max_replicas: int | None, max_batch: int | None,
                   shape: Any, xp: Any = np) -> Any:
     """The spec's availability: not n_k > max_replicas and not b > max_batch (bool array of
-    ``shape``; the one place this rule is written)."""
+    ``shape``; the one place this rule is written). An integer limit is compared as a double
+    (one past 2^53, e.g. 10^18 for "unlimited", is past every count and batch there is;
+    an int64 array against a Python int past its range is an error in older numpy)."""
     available = xp.ones(shape, dtype=bool)
     if max_replicas is not None:
-        available &= replicas <= max_replicas
+        available &= replicas <= (float(max_replicas) if isinstance(max_replicas, int)
+                                  else max_replicas)
     if max_batch is not None:
-        available &= batch <= max_batch
+        available &= batch <= (float(max_batch) if isinstance(max_batch, int) else max_batch)
     return available
 
 

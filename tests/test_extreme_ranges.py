@@ -61,7 +61,7 @@ def documents(draw: st.DrawFn, max_nodes: int = 4, max_rows: int = 3) -> dict[st
         if draw(st.integers(0, 9)) == 0:
             node["max_batch"] = draw(st.sampled_from([0, 1, 4, spec.MAX_BATCH_RANGE[1]]))
         if draw(st.integers(0, 9)) == 0:
-            node["max_replicas"] = draw(st.sampled_from([1, 1000, spec.COUNT_RANGE[1]]))
+            node["max_replicas"] = draw(st.sampled_from([1, 1000, 2**53, 2**63 - 1]))
         nodes.append(node)
     edges = []
     for j in range(1, n):
@@ -518,3 +518,33 @@ def test_a_range_error_says_its_range_once(field: list, value: Any, says: str) -
            "edges": [["a", "b", 1.0]]}
     err = _refused(doc, field, value)
     assert says in str(err), str(err)
+
+
+@pytest.mark.parametrize("limit", [2**53 + 1, 10**18, 2**63 - 1, 2**64, 1e18, 1e100])
+def test_a_limit_written_for_unlimited_is_no_limit(tmp_path: Path, limit) -> None:
+    """``max_replicas`` and ``max_batch`` past 2⁵³ -- 10¹⁸ or 2⁶³ − 1 written for "unlimited"
+    -- were refused as out of range (an outside audit, 2026-12-06: the spec bounds neither).
+    Past every count and batch there is, such a limit changes nothing: every method answers
+    as without it (and a row that needs more replicas than a small limit is still left out).
+    Above 1e100 still out of range."""
+    rows = [{"batch": b, "hardware": "cpu", "units": 1, "latency_ms": 4.0 * b} for b in (1, 2, 4)]
+    doc: dict[str, Any] = {"rate_rps": 400.0, "sla_ms": 30.0, "edges": [["a", "b"]],
+                           "nodes": [{"name": "a", "configs": rows},
+                                     {"name": "b", "configs": rows}]}
+    plain = instance_from_dict(doc)
+    for node in doc["nodes"]:
+        node.update(max_replicas=limit, max_batch=limit)
+    path = tmp_path / "unlimited.json"
+    path.write_text(json.dumps(doc))
+    limited = fa2opt.load_instance(path)
+    assert limited.nodes[0].max_replicas == int(limit)
+    for method in ("fa2", "milp", "brute-force"):
+        if method not in fa2opt.available_methods():
+            continue
+        a, b = fa2opt.solve(plain, method), fa2opt.solve(limited, method)
+        assert a.status == b.status == "optimal" and matches(a, b), (method, a, b)
+        assert a.nodes == b.nodes
+    doc["nodes"][0]["max_replicas"] = 1e101
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="out of range"):
+        fa2opt.load_instance(path)

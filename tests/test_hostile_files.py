@@ -179,7 +179,7 @@ OUT_OF_RANGE = [
     ("multiplier-above", ["nodes", 1, "multiplier"], spec.MULTIPLIER_RANGE[1] * 2, "nodes[b].multiplier"),
     ("multiplier-below", ["nodes", 1, "multiplier"], spec.MULTIPLIER_RANGE[0] / 2, "nodes[b].multiplier"),
     ("edge-above", ["edges", 0, 2], spec.EDGE_LATENCY_MS_RANGE[1] * 2, "edges[0].latency_ms"),
-    ("max-replicas-above", ["nodes", 1, "max_replicas"], spec.COUNT_RANGE[1] * 4, "nodes[b].max_replicas"),
+    ("max-replicas-above", ["nodes", 1, "max_replicas"], spec.MAX_REPLICAS_RANGE[1] * 4, "nodes[b].max_replicas"),
     ("max-batch-above", ["nodes", 1, "max_batch"], spec.MAX_BATCH_RANGE[1] * 4, "nodes[b].max_batch"),
 ]
 
