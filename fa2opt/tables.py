@@ -102,11 +102,9 @@ def row_available(replicas: Any, batch: Any, max_replicas: int | None, max_batch
     (one past 2^53, e.g. 10^18 for "unlimited", is past every count and batch there is;
     an int64 array against a Python int past its range is an error in older numpy)."""
     available = xp.ones(shape, dtype=bool)
-    if max_replicas is not None:
-        available &= replicas <= (float(max_replicas) if isinstance(max_replicas, int)
-                                  else max_replicas)
-    if max_batch is not None:
-        available &= batch <= (float(max_batch) if isinstance(max_batch, int) else max_batch)
+    for values, limit in ((replicas, max_replicas), (batch, max_batch)):
+        if limit is not None:
+            available &= values <= (float(limit) if isinstance(limit, int) else limit)
     return available
 
 

@@ -45,10 +45,10 @@ def _compare(tmp_path: Path, suite: Path, *extra: str, methods: str = "fa2,fa2-g
 
 
 @pytest.mark.parametrize("content,reason", [
-    (b"[1, 2]", "not a floors file (the top level must be an object, not list)"),
+    (b"[1, 2]", "not an object (top level is list)"),
     (b'{"sets": []}', "sets: must be an object (of floors sets by name)"),
     (b'{"about": 1, "sets": {"full": 1}\n',
-     "malformed JSON (Expecting ',' delimiter: line 2 column 1)"),
+     "malformed JSON: Expecting ',' delimiter at line 2"),
     (b"\xff\xfe\x00{}", "not UTF-8 text (byte 0)"),
 ])
 def test_a_bad_floors_file_is_refused_before_the_run(tmp_path, suite, no_run, capsys, content,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import InputError, output_file, read_text
+from ..io import InputError, output_file, read_document
 from .plots import _grid_ms
 
 FLOORS_FILE = Path(__file__).resolve().parents[2] / "datasets" / "regression_floors.json"
@@ -51,20 +51,10 @@ def check_floors_file(path: str | Path) -> dict[str, Any]:
         raise InputError(str(path), OPTION, f"cannot be written ({exc.strerror or exc})") from None
     if not existed:
         return {"about": ABOUT, "sets": {}}
-    try:
-        text = read_text(path, what="floors file")
-    except InputError as exc:  # (missing, a directory, a FIFO, not UTF-8: say which option)
+    try:  # (one reader of JSON documents: io's, as for instances)
+        doc = read_document(path)
+    except InputError as exc:  # (malformed, not UTF-8, not an object: say which option)
         raise InputError(exc.file, OPTION, exc.reason) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), OPTION, f"malformed JSON ({exc.msg}: line {exc.lineno} "
-                                            f"column {exc.colno})") from None
-    except (ValueError, RecursionError):  # (a 5,000-digit number, nesting deeper than the parser)
-        raise InputError(str(path), OPTION, "malformed JSON") from None
-    if not isinstance(doc, dict):
-        raise InputError(str(path), OPTION, f"not a floors file (the top level must be an "
-                                            f"object, not {type(doc).__name__})")
     if not isinstance(doc.get("sets", {}), dict):
         raise InputError(str(path), OPTION, "sets: must be an object (of floors sets by name)")
     return doc
