@@ -296,6 +296,28 @@ def test_gmi_rounds_at_a_flat_bound_with_several_flows_equal_the_milp(monkeypatc
     assert all(kept is None for *_, kept in several)
 
 
+def test_gmi_rounds_in_a_long_several_flow_search_equal_the_milp(monkeypatch):
+    """A several-flow search still open at a doubling of ``GMI_LONG`` nodes or more gets the
+    rounds whether or not its bound is flat (``GMI_FLAT``): forced here (``GMI_LONG`` at the
+    4th node, no bound counted as flat, so only the long-search rule can fire them) on the
+    generated shared-flow graphs of the test above; fa2 = the MILP on every instance and the
+    rounds ran with several flows and open nodes."""
+    fired = []
+    real = FB.LPSearch.rekey
+    monkeypatch.setattr(FB.LPSearch, "rekey", lambda self, heap, sol: fired.append(
+        (self.cuts, len(self.lp.flows), len(heap), self.dpb.kept)) or real(self, heap, sol))
+    monkeypatch.setattr(SEARCH, "FLOW_MIN_COUPLING", 1)
+    monkeypatch.setattr(SEARCH, "FIXING_MAX_SPACE", 0)
+    monkeypatch.setattr(FB, "GMI_STALLED_SEVERAL", 4)
+    monkeypatch.setattr(FB, "GMI_FLAT", 0.0)
+    monkeypatch.setattr(FB, "GMI_LONG", 4)
+    _generated_equal_the_milp([("shared", (12, 3)), ("shared-large", (30, 3)),
+                               ("shared-large", (40, 4))],
+                              [{}, {"queueing": "worst-case"}, {"max_utilization": 0.6}])
+    several = [f for f in fired if f[0] == "gmi" and f[1] > 1 and f[2] > 0]
+    assert len(several) >= 3, fired
+
+
 def _cut_rounds(monkeypatch) -> list[tuple[int, str, bool]]:
     """Every separation at the root's LP from now on: (search node, cut family, trial)."""
     fired = []

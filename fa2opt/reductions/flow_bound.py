@@ -55,7 +55,8 @@ smaller one-flow ones too once their search is still open at its ``GMI_STALLED``
 (then at that node, at the root's LP, on top of any covers and instead of the later ones;
 not where the one-flow-exact bound (2) is kept, which needs (1)), and components of
 several flows whose search's bound is flat at their ``GMI_STALLED_SEVERAL``-th node or a
-doubling of it (``GMI_FLAT``; (2) is switched off there); they have finish-time columns,
+doubling of it (``GMI_FLAT``), or that are still open at a doubling from ``GMI_LONG`` nodes
+on ((2) is switched off there); they have finish-time columns,
 which (1)'s flows cannot price, so the bound is then the general Lagrangian relaxation (5)
 of every row but the convexity rows, at the LP's duals clipped to their sign, over λ in each
 node's simplex and each finish time in [0, B_f] (:meth:`FlowLP.lagrange_weights`): again a
@@ -286,6 +287,13 @@ GMI_STALLED = 128
 # 14x8x16 #946296371 two ulps below its edge 446 -> 1,881 nodes.
 # The rounds then switch the one-flow-exact bound (2) off: (5) has no per-flow weights.
 GMI_STALLED_SEVERAL, GMI_FLAT = 64, 0.1
+# ... and, flat or not, at the first of those tests from GMI_LONG nodes on (the covers run by
+# then): a bound that closes 20-25 % of the gap a doubling never counts as flat, but each
+# doubling doubles the nodes (audit 18's h1_9505, two flows: 306.4 at node 2,000, 306.6 at
+# 4,000, 306.85 at 8,000 of the optimum 307.5, unproven at 60 s; proven in 18 s with the
+# rounds at 512). 44 several-flow files of 100-400 nodes (20 s limits): 10 searched other
+# nodes, median 0.90x the time, 122 -> 113 s in all (docs/fa2.md)
+GMI_LONG = 512
 # several flows: a search still open at its COPY_SPLIT_AT-th node bounds the root by the copy
 # split (.search._LagrangianSearch: every flow exact by its own DP, shared costs split between
 # the flows, the split started from the root LP's flows) and hands the rest of the component
@@ -2049,14 +2057,16 @@ class LPSearch:
                 if handed is not False:
                     return handed
             if self.explored == gmi_at and several and not (
-                    exact.best < INF and popped - half_popped < GMI_FLAT * (exact.best - half_popped)
+                    exact.best < INF and (gmi_at >= GMI_LONG or popped - half_popped
+                                          < GMI_FLAT * (exact.best - half_popped))
                     and (gmi_at == stalled or cut_at == INF)):
-                # still moving, or (after the first test) the cover rounds still to come: the
-                # test again at the next doubling
+                # still moving short of GMI_LONG nodes, or (after the first test) the cover
+                # rounds still to come: the test again at the next doubling
                 half_popped, gmi_at = popped, 2 * gmi_at
             elif self.explored == gmi_at and (several or self.dpb.kept is None):
                 # one flow: not where (2) is kept ((5) would switch it off); several: where
-                # the bound is flat (GMI_FLAT), whether (2) is kept or not
+                # the bound is flat (GMI_FLAT) or the search long (GMI_LONG), whether (2) is
+                # kept or not
                 self.dpb.kept = None  # (5) has no per-flow weights: (2) is off from here
                 # still open: GMI rounds now (below; on top of covers separated at a stall
                 # before), and no covers after them; a long search: pseudocosts trusted
