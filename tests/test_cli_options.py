@@ -157,9 +157,19 @@ class _StoppedSolver(Solver):
         return Decision("time_limit")
 
 
+class _WeakBoundSolver(Solver):
+    """Answers time_limit with a valid but weak bound (0: as HiGHS stopped early)."""
+
+    name = "test-weak-bound"
+
+    def decide(self, problem: Problem) -> Decision:
+        return Decision("time_limit", lower_bound=0.0)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _test_methods():
-    with registered_methods({"test-stopped": _StoppedSolver}):
+    with registered_methods({"test-stopped": _StoppedSolver,
+                             "test-weak-bound": _WeakBoundSolver}):
         yield
 
 
@@ -172,6 +182,16 @@ def test_time_limit_answer_without_a_bound_gets_the_relaxed_one():
     assert ans.status == "time_limit"
     assert ans.lower_bound == sum(min(t.cost) for t in problem.tables.values())
     assert ans.lower_bound <= fa2opt.solve(inst, "brute-force").cost
+
+
+def test_time_limit_answer_with_a_weaker_bound_gets_the_relaxed_one():
+    # a bound below the relaxation's (the MILP's HiGHS stopped early gave 476.5 where every
+    # node's cheapest row sums to 1,566: an outside audit) is raised to it in the base problem
+    inst = fa2opt.load_instance(CHAIN)
+    ans = fa2opt.solve(inst, "test-weak-bound")
+    problem = Problem.from_instance(inst)
+    assert ans.status == "time_limit"
+    assert ans.lower_bound == sum(min(t.cost) for t in problem.tables.values()) > 0.0
 
 
 def _bound_or_said(ans) -> None:
