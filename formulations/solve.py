@@ -645,8 +645,8 @@ def _guarded(interface: type) -> type:
     :class:`HighsOverran` is raised in the caller, leaving Pyomo's output capture
     (``capture_output``, which redirects the process's file descriptors while HiGHS runs)
     through its normal exit, and the process can still answer and exit. Only HiGHS's own
-    ``run`` is wrapped: Pyomo's loading, options and result reading stay on the calling
-    thread."""
+    ``run`` goes to that thread: Pyomo's loading, options and result reading stay on the
+    calling thread."""
     class Guarded(interface):  # type: ignore[misc, valid-type]
         run_deadline: float | None = None
 
