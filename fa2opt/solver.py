@@ -245,20 +245,23 @@ class Solver:
             # HiGHS, stopped early, gave 476.5 where every node's cheapest row sums to
             # 1,566: an outside audit); both sum in table order, so it stays <= every
             # decision's cost to the last bit (with row terms the objective sums otherwise)
-            bound = _relaxed_bound(problem, names)
             if ans.lower_bound is not None:
-                if not names and bound != math.inf and bound > ans.lower_bound:
-                    ans = ans.with_(lower_bound=bound)
-            elif bound == math.inf:
-                ans = empty_answer("infeasible", self.name, message=(
-                    "a node has no row it may take (max_replicas, max_batch or an "
-                    "extension's filter; proven when the time limit stopped the method)"), instance=problem.instance.name,
-                    **{**d.extra, "restricted": bool(names)})
-            elif bound is not None:
-                ans = ans.with_(lower_bound=bound)
+                if not names:
+                    bound = _relaxed_bound(problem, names)
+                    if bound != math.inf and bound > ans.lower_bound:
+                        ans = ans.with_(lower_bound=bound)
             else:
-                note = "no lower bound known when the time limit stopped the method"
-                ans = ans.with_(message=f"{ans.message}; {note}" if ans.message else note)
+                bound = _relaxed_bound(problem, names)
+                if bound == math.inf:
+                    ans = empty_answer("infeasible", self.name, message=(
+                        "a node has no row it may take (max_replicas, max_batch or an "
+                        "extension's filter; proven when the time limit stopped the method)"),
+                        instance=problem.instance.name, **{**d.extra, "restricted": bool(names)})
+                elif bound is not None:
+                    ans = ans.with_(lower_bound=bound)
+                else:
+                    note = "no lower bound known when the time limit stopped the method"
+                    ans = ans.with_(message=f"{ans.message}; {note}" if ans.message else note)
         # set on the fresh (frozen) answer in place: dataclasses.replace would add its own
         # cost to the very time it reports
         object.__setattr__(ans, "solve_ms", (time.perf_counter() - t0) * 1000.0)
