@@ -447,6 +447,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     t_start = time.perf_counter() if started is None else started
     deadline = None if time_limit is None else t_start + time_limit
     highs = _guarded(Highs)()
+    highs.run_deadline = deadline  # (the loading and each run: what is left of it then)
     model.no_good = pyo.ConstraintList()
     checks = getattr(model, "rule_checks", None) or [
         lambda choice: base.sla_violations(problem, model, choice)]
@@ -500,7 +501,6 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                  "time limit reached while building the model, before HiGHS ran") +
                 no_bound()))
         t2 = time.perf_counter()
-        highs.run_deadline = deadline  # (the run's own limit: what is left after loading)
         try:
             results = highs.solve(
                 model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
