@@ -929,7 +929,7 @@ def _check_replicas(chk: _Checker, inst: Instance) -> None:
         row = node.configs[k - int(start[i])]
         raise chk.fail(f"nodes[{label(node.name)}]",
                        f"the row batch={row.batch}, latency_ms={row.latency_ms:g} would need "
-                       f"{need[k]:.3g} replicas (more than {spec.MAX_ROW_REPLICAS:.0e}) at "
+                       f"{need[k]:.16g} replicas (more than {spec.MAX_ROW_REPLICAS:.0e}) at "
                        f"rate_rps x multiplier = {rates[i]:.3g} rps, max_utilization "
                        f"{inst.max_utilization:g}: lower the rate or multiplier, or drop the row")
 

@@ -74,7 +74,7 @@ def guard_replicas(replicas: Any, rate_rps: Any, xp: Any = np) -> None:
     worst = float(xp.max(replicas))
     if worst > MAX_ROW_REPLICAS:
         rate = float(xp.max(xp.asarray(rate_rps)))
-        raise ReplicaRangeError(f"a profile row would need {worst:.3g} replicas (more than "
+        raise ReplicaRangeError(f"a profile row would need {worst:.16g} replicas (more than "
                                 f"{MAX_ROW_REPLICAS:.0e}) at node rate up to {rate:.3g} rps")
 
 

@@ -73,3 +73,17 @@ def test_dominated_rows_beyond_the_replica_bound_are_refused_with_extension_keys
     doc["capacity"] = {"cpu": 1e30}
     with pytest.raises(InputError, match="replicas"):
         instance_from_dict(doc)
+
+
+def test_the_refusal_names_a_count_just_past_the_bound_exactly(tmp_path, capsys) -> None:
+    """Audit 37: a row needing 1,000,001,000,000,000 replicas was refused as needing "1e+15
+    replicas (more than 1e+15)" -- the count rounded to three digits read as the bound. The
+    message now prints the count's integer digits (below 1e16, exact in a double)."""
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({
+        "queueing": "none", "rate_rps": 1000001000000.0, "sla_ms": 1e16,
+        "nodes": [{"name": "a", "configs": [
+            {"batch": 1, "hardware": "cpu", "units": 1.0, "latency_ms": 1e6}]}], "edges": []}))
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "would need 1000001000000000 replicas (more than 1e+15)" in err, err
