@@ -41,7 +41,8 @@ path against ``fl(S + 1e-6)``). So HiGHS's decision is never trusted as is:
    model with any cuts is a relaxation) and the incumbent only if it passes the rule. It
    counts from before the model build. HiGHS's run is waited for at most its limit plus
    :func:`run_grace` and then abandoned (``highs_abandoned``; HiGHS 1.16 was seen spinning
-   past its own limit), answering ``time_limit``.
+   past its own limit), answering ``time_limit`` with the last improving solution HiGHS
+   reported before (its ``cbMipImprovingSolution`` event) where that passes the rule.
 
 The extras report ``highs_solves``, ``cuts``, ``presolve`` (``choose`` or ``off``),
 ``feasibility_tolerance`` and, when a recovery happened, ``recovered`` (why). The objective
@@ -517,6 +518,17 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
             highs_s += time.perf_counter() - t2
             extra["termination"] = "maxTimeLimit"
             extra["highs_abandoned"] = True
+            # its last improving solution, if it reported one, kept where it passes the rule
+            # (a 1,000-node chain with accuracy and switch keys: HiGHS had one at 10 s, then
+            # spun; without it a 30 s limit answered no decision where 10 s answered one)
+            if exc.solution is not None and _load_columns(highs, exc.solution):
+                try:
+                    choice = form.read_back(problem, model)
+                except ValueError:
+                    choice = None
+                if choice is not None and not [v for check in checks for v in check(choice)]:
+                    return decision("time_limit", choice, last_bound, message=(
+                        f"{exc}; its last improving solution kept" + no_bound()))
             return decision("time_limit", bound=last_bound, message=(
                 f"{exc}" + no_bound()))
         solves += 1
@@ -624,7 +636,28 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
 
 
 class HighsOverran(RuntimeError):
-    """HiGHS's run outlasted its time limit plus :func:`run_grace` and was abandoned."""
+    """HiGHS's run outlasted its time limit plus :func:`run_grace` and was abandoned;
+    ``solution``: the column values of the last improving solution HiGHS reported before
+    (its ``cbMipImprovingSolution`` event), or None."""
+
+    def __init__(self, message: str, solution: Any = None) -> None:
+        super().__init__(message)
+        self.solution = solution
+
+
+def _load_columns(interface: Any, columns: Any) -> bool:
+    """Column values (HiGHS's order) into the Pyomo variables of ``interface`` (Pyomo's HiGHS
+    interface: its variable-to-column map, as its own ``_get_primals`` reads it); whether
+    they could be (False, nothing trusted, where the map is not there or the sizes differ)."""
+    try:
+        cols = interface._pyomo_var_to_solver_var_map
+        if len(columns) != len(cols):
+            return False
+        for v_id, (var, *_) in interface._vars.items():
+            var.set_value(float(columns[cols[v_id]]), skip_validation=True)
+        return True
+    except Exception:  # (another Pyomo's private layout: the answer keeps no incumbent)
+        return False
 
 
 def run_grace(limit: float) -> float:
@@ -695,6 +728,15 @@ def _run_with_wait(h: Any, deadline: float | None) -> Any:
         except BaseException as exc:  # handed to the caller
             box["error"] = exc
 
+    found: list = []  # the last improving solution HiGHS reported (for an abandoned run)
+
+    def keep(event: Any) -> None:  # on HiGHS's thread, holding the GIL
+        found[:] = [list(event.data_out.mip_solution)]
+
+    try:
+        h.cbMipImprovingSolution.subscribe(keep)
+    except Exception:  # (no event API: an abandoned run then keeps no incumbent)
+        keep = None  # type: ignore[assignment]
     worker = threading.Thread(target=target, name="highs-run", daemon=True)
     worker.start()
     worker.join(wait)
@@ -704,7 +746,10 @@ def _run_with_wait(h: Any, deadline: float | None) -> Any:
         except Exception:
             pass
         raise HighsOverran(f"HiGHS ran {wait:.1f} s, past its time limit, without stopping; "
-                           "abandoned (left running in the background)")
+                           "abandoned (left running in the background)",
+                           found[-1] if found else None)
+    if keep is not None:
+        h.cbMipImprovingSolution.unsubscribe(keep)
     if "error" in box:
         raise box["error"]
     return box["status"]

@@ -13,6 +13,7 @@ import fa2opt
 from fa2opt.io import instance_from_dict
 from fa2opt.problem import Problem
 from fa2opt.solver import solver_class
+from fa2opt.verify import verify
 
 
 def _chain(n: int = 3) -> dict:
@@ -168,6 +169,35 @@ def test_milp_abandons_a_highs_run_that_ignores_its_time_limit(monkeypatch, tmp_
     monkeypatch.undo()
     # HiGHS still answers in the same process afterwards
     assert fa2opt.solve(instance_from_dict(_chain(4)), "milp", time_limit=30).status == "optimal"
+
+
+def test_an_abandoned_highs_run_keeps_its_last_improving_solution(monkeypatch) -> None:
+    """Audit 37: on a 1,000-node chain with accuracy and switch keys HiGHS had a solution at
+    10 s and then spun; abandoned at 30 s, the answer held no decision (a longer limit gave a
+    worse answer). The run's improving solutions are now kept as HiGHS reports them
+    (``cbMipImprovingSolution``): here HiGHS solves, then its run is made to sleep past the
+    grace; the answer is ``time_limit`` with HiGHS's solution (it passes the rule and
+    ``verify``: the optimum here), and the relaxation's bound below it."""
+    import highspy
+
+    from formulations.solve import run_grace
+
+    limit = 0.5
+    real = highspy.Highs.run
+
+    def solved_then_spins(h):
+        status = real(h)
+        time.sleep(run_grace(limit) + 3.0)
+        return status
+
+    inst = instance_from_dict(_chain(6))
+    want = fa2opt.solve(inst, "milp", time_limit=30)
+    monkeypatch.setattr(highspy.Highs, "run", solved_then_spins)
+    answer = fa2opt.solve(inst, "milp", time_limit=limit)
+    assert answer.status == "time_limit" and answer.extra["highs_abandoned"] is True
+    assert "its last improving solution kept" in answer.message
+    assert answer.has_decision and verify(inst, answer).ok
+    assert answer.cost == want.cost and answer.lower_bound <= answer.cost
 
 
 def test_milp_run_without_a_time_limit_is_not_threaded(monkeypatch) -> None:
