@@ -452,6 +452,10 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
     model.no_good = pyo.ConstraintList()
     checks = getattr(model, "rule_checks", None) or [
         lambda choice: base.sla_violations(problem, model, choice)]
+
+    def broken(choice: dict[str, int]) -> list:  # what the rule's checks reject in choice
+        return [v for check in checks for v in check(choice)]
+
     table_objective = getattr(model, "table_objective", None)  # None: the objective is cost
     # the base problem's exact test settles an infeasible answer of any formulation that
     # only restricts it; otherwise HiGHS's claim is re-checked without presolve
@@ -526,7 +530,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                     choice = form.read_back(problem, model)
                 except ValueError:
                     choice = None
-                if choice is not None and not [v for check in checks for v in check(choice)]:
+                if choice is not None and not broken(choice):
                     return decision("time_limit", choice, last_bound, message=(
                         f"{exc}; its last improving solution kept" + no_bound()))
             return decision("time_limit", bound=last_bound, message=(
@@ -594,7 +598,7 @@ def solve_exactly(problem: Problem, form: formulations.Formulation, model: Any, 
                 recovered.append(f"unreadable solution ({exc}); re-solved without presolve")
                 continue
             return decision("error", message=f"reading the solution back: {exc}")
-        violations = [v for check in checks for v in check(choice)]
+        violations = broken(choice)
         extra["readback_ms"] = (time.perf_counter() - t3) * 1e3
         if not violations and cutoff is not None:
             value = problem.cost(choice) if table_objective is None else table_objective(choice)
@@ -728,15 +732,16 @@ def _run_with_wait(h: Any, deadline: float | None) -> Any:
         except BaseException as exc:  # handed to the caller
             box["error"] = exc
 
-    found: list = []  # the last improving solution HiGHS reported (for an abandoned run)
+    latest: list = [None]  # the last improving solution HiGHS reported (for an abandoned run)
 
     def keep(event: Any) -> None:  # on HiGHS's thread, holding the GIL
-        found[:] = [list(event.data_out.mip_solution)]
+        latest[0] = list(event.data_out.mip_solution)
 
     try:
         h.cbMipImprovingSolution.subscribe(keep)
+        subscribed = True
     except Exception:  # (no event API: an abandoned run then keeps no incumbent)
-        keep = None  # type: ignore[assignment]
+        subscribed = False
     worker = threading.Thread(target=target, name="highs-run", daemon=True)
     worker.start()
     worker.join(wait)
@@ -746,9 +751,8 @@ def _run_with_wait(h: Any, deadline: float | None) -> Any:
         except Exception:
             pass
         raise HighsOverran(f"HiGHS ran {wait:.1f} s, past its time limit, without stopping; "
-                           "abandoned (left running in the background)",
-                           found[-1] if found else None)
-    if keep is not None:
+                           "abandoned (left running in the background)", latest[0])
+    if subscribed:
         h.cbMipImprovingSolution.unsubscribe(keep)
     if "error" in box:
         raise box["error"]
