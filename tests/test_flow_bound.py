@@ -697,3 +697,19 @@ def test_the_copy_split_is_not_tried_when_one_step_exceeds_its_budget(monkeypatc
     answer = fa2opt.solve(inst, "fa2")
     assert turns and not made, (turns, made)
     assert answer.status == "optimal" and matches(answer, best)
+
+
+def test_wide_masks_convert_to_bits_and_back():
+    """Masks wider than 62 candidates (merged runs' fronts) go to bit arrays and back
+    through bytes: the same bits as a loop over them."""
+    import random
+
+    from fa2opt.reductions.flow_bound import bits_mask, mask_bits
+
+    rng = random.Random(3)
+    for width in (1, 7, 8, 9, 62, 63, 64, 65, 128, 2048):
+        for _ in range(20):
+            m = rng.getrandbits(width)
+            bits = mask_bits(m, width)
+            assert bits.tolist() == [bool((m >> k) & 1) for k in range(width)]
+            assert bits_mask(bits) == m
