@@ -6,8 +6,12 @@ optimum in 96.8% of cases; here the DP works on exact (latency, cost) Pareto fro
 graphs FA2 handles approximately (non-series-parallel flows, flows sharing nodes) are solved
 by an exact branch and bound over the few coupling nodes.
 
-Pipeline: plan → search → arithmetic.
+Pipeline: plan → search → arithmetic, after one reduction of the problem itself:
 
+0. :class:`~fa2opt.reductions.series_runs.SeriesRuns` -- each run of series nodes that the
+   same flows share becomes one node whose rows are the run's series Pareto front (FA2's
+   series reduction across the flows; the answer is inverted to the run's nodes; option
+   ``series_runs=False`` skips it);
 1. :func:`fa2opt.plan.plan_for` -- the transformation compiled once per graph structure
    (series-parallel decomposition, node reduction, coupling nodes, components and a
    strategy for each), reused for every rate, SLA and profile (``cache=False``: compiled
@@ -23,7 +27,8 @@ Pipeline: plan → search → arithmetic.
 ``solve_ms`` (timed by :class:`~fa2opt.solver.Solver`) covers all steps and building the
 answer. The answer carries a breakdown: ``prune_ms``, ``transform_ms`` (the plan's lookup,
 or its compilation), ``dp_ms`` (the strategies), ``coupling_nodes``, ``search_nodes``,
-``dp_solves``.
+``dp_solves``, and ``merged_runs`` (the nodes step 0 made, where it made any; the coupling
+nodes are then the merged problem's).
 """
 
 from __future__ import annotations
@@ -37,10 +42,12 @@ from .edge import Decide, decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
 from .plan import Plan, compiled_path, plan_for, pruned
 from .problem import Problem
+from .reductions.series_runs import SeriesRuns
 from .solver import Decision, Solver
 
 # fa2's ``bound`` option: the arithmetic's declared capabilities choose the search's bound
 ARITHMETIC = {"lagrange": EXACT_FRONTS, "equal": EXACT_FRONTS_EQUAL_SPLIT}
+SERIES_RUNS = SeriesRuns()
 
 
 class FA2Solver(Solver):
@@ -50,13 +57,16 @@ class FA2Solver(Solver):
     search there and answer ``time_limit`` with the incumbent and a lower bound (the search
     is exponential in the coupling nodes in the worst case); ``bound`` (``"lagrange"``, the
     default, or ``"equal"``): how the coupling search bounds (Lagrangian cost split over the
-    flows, or the equal split per leaf it replaced -- kept for comparison)."""
+    flows, or the equal split per leaf it replaced -- kept for comparison); ``series_runs``
+    (bool, default True): merge each run of series nodes that the same flows share into one
+    node before the plan (:mod:`fa2opt.reductions.series_runs`; False: the ablation)."""
 
     name = "fa2"
 
     def __init__(self, **options):
         super().__init__(**options)
         self._cache = bool(self.options.get("cache", True))
+        self._merge = bool(self.options.get("series_runs", True))
         bound = self.options.get("bound", "lagrange")
         if bound not in ARITHMETIC:
             raise ValueError(f"fa2: bound must be one of {sorted(ARITHMETIC)}, not {bound!r}")
@@ -64,7 +74,7 @@ class FA2Solver(Solver):
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ("cache", "time_limit", "bound")
+        return ("cache", "time_limit", "bound", "series_runs")
 
     def plan(self, problem: Problem) -> Plan:
         """The compiled plan of ``problem``'s structure (cached unless ``cache=False``)."""
@@ -117,6 +127,21 @@ class FA2Solver(Solver):
 
     def decide_dp(self, problem: Problem, t0: float | None = None,
                   cutoff: float = float("inf"), stop: float | None = None) -> Decision:
+        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): its runs of shared
+        series nodes merged first (:class:`~fa2opt.reductions.series_runs.SeriesRuns`; the
+        answer inverted to the problem's nodes), then :meth:`_decide_plan`."""
+        if not self._merge:
+            return self._decide_plan(problem, t0, cutoff, stop)
+        merged, runs = SERIES_RUNS.apply(problem)
+        d = self._decide_plan(merged, t0, cutoff, stop)
+        if runs is not None:
+            d.extra["merged_runs"] = len(runs)
+            if d.choice is not None:
+                d.choice = SERIES_RUNS.invert(d.choice, runs)
+        return d
+
+    def _decide_plan(self, problem: Problem, t0: float | None = None,
+                     cutoff: float = float("inf"), stop: float | None = None) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
         structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`);
         ``stop`` (a ``time.perf_counter()`` value): this DP's own time limit, as the solver's

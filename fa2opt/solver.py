@@ -119,7 +119,9 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "fa2": {"time_limit": TIME_LIMIT,
             "cache": Option(bool, True, help="reuse each structure's compiled plan across decisions"),
             "bound": Option(str, "lagrange", choices=("lagrange", "equal"),
-                            help="bound of the coupling-node search")},
+                            help="bound of the coupling-node search"),
+            "series_runs": Option(bool, True, help="merge each run of series nodes that the "
+                                                   "same flows share into one node first")},
     "fa2-grid": {"grid_ms": Option(float, 1.0, positive=True, help="grid step Δ (ms)"),
                  "device": Option(str, "cpu", choices=("cpu", "gpu", "auto"),
                                   help="array device"),

@@ -46,7 +46,9 @@ Two parts, each printed as a table and saved as CSV under ``--out``
   by the same target. The dense and shared sections print their target too (hard: fa2 median
   ≤ 1/3 of the MILP's, worst ≤ the MILP's worst). ``ladder.csv`` -- ladders of 15-100
   rungs (``fa2opt.generate.ladder``: two rails, diagonals; not one of issue 13's families,
-  found by a sweep of other shapes): the same target.
+  found by a sweep of other shapes): the same target. ``chain-windows.csv`` -- 8 flows over
+  windows of one 300-2,000-node chain (``fa2opt.generate.chain_windows``; the 37th
+  session's outside audit): the same target.
 
 * ``small.csv`` -- single-flow graphs of 2-12 nodes of every shape: fa2's first decision on
   a new structure (cold caches) beside the Pyomo MILP and HiGHS alone, and the repeated
@@ -359,6 +361,9 @@ FAMILY_SECTIONS = {
     "shared-large": ("shared-large", "Shared, large (3-6 flows over windows of one 60-120-node "
                      "graph, 25% of edge groups with a transfer latency)", "large",
                      ((60, 3), (80, 4))),
+    "chain-windows": ("chain-windows", "Chain windows (8 flows, each a window of 20-60% of one "
+                      "300-2,000-node chain; 25% of edges with a transfer latency)", "large",
+                      ((300, 8),)),
     "many-flows": ("many-flows", "Many flows (20-60 applications, each a chain of one model per "
                    "stage through a pool of 5-10 models x 6-12 stages; 20% of edges with a "
                    "transfer latency)", "large", ((6, 5, 20), (8, 6, 30))),

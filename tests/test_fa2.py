@@ -227,8 +227,11 @@ def test_heavy_overlap_instances_decide_optimal_and_equal_the_milp():
                         sizes=Sizes(nodes=(8, 30), configs=(10, 60)))
     insts = [g.instance] + shared_instances(4, 7)
     for inst in insts:
-        ans = check_against(inst, "milp", time_limit=60)
+        # the search over them (their shared runs unmerged), then with the runs merged
+        ans = check_against(inst, "milp", time_limit=60, series_runs=False)
         assert ans.status == "optimal" and ans.extra["coupling_nodes"] >= 15
+        merged = check_against(inst, "milp", time_limit=60)
+        assert merged.extra["coupling_nodes"] < ans.extra["coupling_nodes"]
 
 
 @pytest.mark.slow

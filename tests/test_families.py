@@ -33,6 +33,7 @@ SMALL: dict[str, list[tuple[tuple, dict]]] = {
     "ladder": [((3,), FEW), ((4,), {**FEW, "p_cross": 0.0}), ((5,), FEW)],
     "vsp": [((n, 0.3), FEW) for n in (6, 7, 8, 9)],
     "shared-large": [((n, 3), FEW) for n in (6, 8, 9)],
+    "chain-windows": [((n, f), {**FEW, "window": (0.4, 0.9)}) for n, f in ((6, 2), (8, 3), (9, 3))],
     "many-flows": [((3, 2, 4), {**FEW, "p_latency": 0.3}), ((2, 3, 5), FEW),
                    ((3, 3, 6), {**FEW, "p_skip": 0.0})],
     "long-paths": [((4, 2, 3), FEW), ((5, 2, 3), {**FEW, "p_skip": 0.0}), ((3, 3, 4), FEW)],
@@ -226,6 +227,24 @@ def test_shared_flows_share_most_nodes_and_carry_some_edge_latencies(size):
         assert any(e.latency_ms > 0 for e in inst.edges)
 
 
+def test_chain_windows_are_windows_of_one_chain_with_shared_runs():
+    from fa2opt.reductions.series_runs import runs_of
+
+    for seed in range(3):
+        inst = fam.chain_windows(np.random.default_rng([seed, 300]), 300, 8, configs=(2, 3))
+        order = [v.name for v in inst.nodes]
+        at = {v: i for i, v in enumerate(order)}
+        assert len(inst.flows) == 8 and len(order) <= 300
+        for e in inst.edges:  # the chain's edges between covered nodes
+            assert at[e.dst] == at[e.src] + 1
+        for f in inst.flows:  # a window: consecutive chain nodes, 20-60 % of 300
+            idx = [at[v] for v in f.nodes]
+            assert idx == list(range(idx[0], idx[0] + len(idx))) and 60 <= len(idx) <= 180
+        assert {v for f in inst.flows for v in f.nodes} == set(order)
+        runs = runs_of(Problem.from_instance(inst))
+        assert runs is not None and sum(map(len, runs.runs)) >= 0.3 * len(order)
+
+
 @pytest.mark.parametrize("size", [(6, 5, 20), (12, 10, 60)])
 def test_many_flows_are_chains_through_one_pool_that_share_models(size):
     stages, width, apps = size
@@ -313,6 +332,7 @@ MID: dict[str, list[tuple[tuple, dict]]] = {
     "ladder": [((10,), {}), ((20,), {})],
     "vsp": [((n, 0.1), {}) for n in (20, 30)],
     "shared-large": [((n, f), {}) for n, f in ((30, 3), (40, 3))],
+    "chain-windows": [((60, 4), {}), ((120, 6), {})],
     "many-flows": [((5, 4, 12), {}), ((6, 5, 20), {})],
     "long-paths": [((8, 4, 6), {}), ((10, 4, 8), {})],
     "small": [((12, s), {}) for s in fam.SMALL_SHAPES],

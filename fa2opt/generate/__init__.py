@@ -37,8 +37,8 @@ re-exported here, so ``from fa2opt.generate import ...`` works for all of them. 
 from __future__ import annotations
 
 from .cli import add_parser, cmd_generate
-from .families import (DENSE_CASES, FAMILIES, SHARED_SHAPES, SMALL_SHAPES, Family, dense_dag,
-                       ladder, ladder_topology, lattice, lattice_topology, long_paths,
+from .families import (DENSE_CASES, FAMILIES, SHARED_SHAPES, SMALL_SHAPES, Family, chain_windows,
+                       dense_dag, ladder, ladder_topology, lattice, lattice_topology, long_paths,
                        many_flows, own_latency_edges, random_dag, random_dag_topology,
                        shared_flows, small_single_flow, vsp_edge_latency,
                        vsp_edge_latency_topology)
@@ -72,7 +72,8 @@ __all__ = [
     "FAMILIES", "Family", "DENSE_CASES", "SHARED_SHAPES", "SMALL_SHAPES", "dense_dag",
     "random_dag", "random_dag_topology", "lattice", "lattice_topology", "ladder",
     "ladder_topology", "own_latency_edges",
-    "vsp_edge_latency", "vsp_edge_latency_topology", "shared_flows", "many_flows", "long_paths",
+    "vsp_edge_latency", "vsp_edge_latency_topology", "shared_flows", "chain_windows", "many_flows",
+    "long_paths",
     "small_single_flow",
     # suites
     "SUITES", "SUITE_SIZES", "FILE_PATTERN", "MANIFEST", "MANIFEST_COLUMNS", "README", "generate_suite",

@@ -16,6 +16,8 @@ Why each is hard for the FA2 reduction:
 - :func:`vsp_edge_latency`: series-parallel, but ~15 % of the edges of series joins carry
   their own latency, so those joins no longer reduce (coupling nodes);
 - :func:`shared_flows`: several flows over mostly the same nodes, one coupled choice per node;
+- :func:`chain_windows`: flows over overlapping windows of one long chain: long runs of
+  nodes that the same flows share;
 - :func:`many_flows`: dozens of chains (applications) through one pool of models, each
   with its own SLA: nearly every node coupled, as many path rows as flows;
 - :func:`small_single_flow`: 2-12 nodes of every shape, no search at all: the per-decision
@@ -334,6 +336,38 @@ def shared_flows(rng: np.random.Generator, n: int | Range = (15, 30), flows: int
     return place_slas(inst, positions, decimals=SLA_DECIMALS)
 
 
+def chain_windows(rng: np.random.Generator, n: int, flows: int, *,
+                  window: tuple[float, float] = (0.2, 0.6), configs: Range = (10, 60),
+                  p_measured: float = 0.5, p_latency: float = 0.25,
+                  name: str | None = None) -> Instance:
+    """Flows over overlapping windows of one long chain (a model chain that several
+    applications enter and leave at different stages): ``flows`` windows, each of
+    ``round(n·U(window))`` consecutive nodes at a uniform start; nodes no window covers
+    are left out. Profiles, rates, edge latencies (probability ``p_latency`` per edge) and
+    SLAs as :func:`shared_flows`.
+
+    Hard for the coupling search as it stood: with 8 windows of a 2,000-node chain most
+    nodes lie in two flows or more, so they were 1,700 coupling nodes (the outside audit of
+    the 37th session: fa2 unproven at 60 s, the MILP 3-6 s); a run of nodes that the same
+    flows share is one node after :mod:`fa2opt.reductions.series_runs`, and ~12 coupling
+    nodes are left."""
+    pick = rng_pick(rng)
+    chain = build("chain", n, pick)
+    order = list(chain.nodes)
+    members = []
+    for _ in range(flows):
+        length = max(1, int(round(n * rng.uniform(*window))))
+        a = pick(0, n - length)
+        members.append(tuple(order[a:a + length]))
+    used = {v for m in members for v in m}
+    nodes = tuple(v for v in order if v in used)
+    edges = tuple(e for e in chain.edges if e[0] in used and e[1] in used)
+    topo = Topology("multi-flow", nodes, edges, tuple(members), "chain-windows")
+    return _instance(rng, topo, name or f"chain-windows-{n}-{flows}", configs=configs,
+                     p_measured=p_measured,
+                     group_latency=_edge_latencies(rng, topo, p_latency))
+
+
 def many_flows(rng: np.random.Generator, stages: int, width: int, apps: int, *,
                p_skip: float = 0.2, configs: Range = (10, 40), p_measured: float = 0.5,
                p_latency: float = 0.2, sla: tuple[float, float] = (0.02, 0.6),
@@ -423,6 +457,8 @@ FAMILIES: Mapping[str, Family] = {
     "vsp": Family(vsp_edge_latency, ((60,), (100,), (150,), (200,))),
     "shared-large": Family(partial(shared_flows, p_latency=0.25),
                            ((60, 3), (80, 4), (100, 5), (120, 6))),
+    # windows of one long chain shared by 8 flows (the 37th session's outside audit)
+    "chain-windows": Family(chain_windows, ((300, 8), (1000, 8), (2000, 8))),
     # many flows (not one of issue 13's targets: where fa2 still loses to the MILP)
     "many-flows": Family(many_flows, ((6, 5, 20), (8, 6, 30), (10, 8, 40), (12, 10, 60))),
     # ... and few of them, each a long path (12-20 stages) through the pool, profiles of the

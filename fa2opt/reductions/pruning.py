@@ -197,19 +197,24 @@ def _matrix_limits(matrix: FlowMatrix, flows: Sequence[FlowGraph], fast: dict[st
     return limit
 
 
-def fronts(problem: Problem, slack: bool = True) -> dict[str, tuple[list[float], list[float], list[int]]]:
+def fronts(problem: Problem, slack: bool = True, limits: dict[str, float] | None = None
+           ) -> dict[str, tuple[list[float], list[float], list[int]]]:
     """Per node, its candidates as lists ``(latency, cost, table positions)`` -- what
     :class:`ParetoPrune` wraps into :class:`Candidates` (and a plan's flat sweep uses as they
     are): the latency limits first (with ``slack``; :func:`latency_limits` needs only each
     table's fastest row, its position 0), then each table's front under its node's limit
-    (:func:`front_rows` on the table's own lists, ``NodeTable.lists``)."""
+    (:func:`front_rows` on the table's own lists, ``NodeTable.lists``). ``limits``: a dict
+    that receives the limits (with ``slack``)."""
     tables = problem.tables
     if slack:
         fast = {}
         for v, t in tables.items():
             lat = t.lists[2]
             fast[v] = lat[0] if lat else 0.0
-        limits = _limits(problem.flows, fast)
+        found = _limits(problem.flows, fast)
+        if limits is not None:
+            limits.update(found)
+        limits = found
     else:
         limits = dict.fromkeys(tables, _INF)
     out = {}

@@ -106,6 +106,7 @@ FLOW_BOUND = True  # large components: the flow-bound search (.flow_bound)
 # set-up; measured side by side on the dense and shared families and small non-SP DAGs,
 # docs/fa2.md)
 FLOW_MIN_COUPLING = 6
+FLOW_WIDE = 62  # ... or from a coupling node with more candidates than this (_use_flow_bound)
 # Components whose coupling space (Π_w candidates) is at most FIXING_MAX_SPACE, every tree
 # small, are decided by evaluating every fixing on shared fronts (.fixing) when the
 # arithmetic declares ``fronts`` -- unless the space is below FIXING_MIN_SPACE with a single
@@ -238,11 +239,17 @@ def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
 
 
 def _use_flow_bound(dp: DecoupledProblem) -> bool:
-    """At least FLOW_MIN_COUPLING coupling nodes (and the flows' DAGs known): the flow
-    bound searches. The copy split needs DP solves over every flow's tree per search node,
-    and its bound weakens as flows share or duplicate more nodes (measured in docs/fa2.md:
-    shared 60-120-node graphs 0.3-10 s with it, 0.01-1.9 s with the flow bound)."""
-    return len(dp.coupling) >= FLOW_MIN_COUPLING and all(f.graph is not None for f in dp.flows)
+    """At least FLOW_MIN_COUPLING coupling nodes, or one of more than FLOW_WIDE candidates
+    (and the flows' DAGs known): the flow bound searches. The copy split needs DP solves
+    over every flow's tree per search node, and its bound weakens as flows share or
+    duplicate more nodes (measured in docs/fa2.md: shared 60-120-node graphs 0.3-10 s with
+    it, 0.01-1.9 s with the flow bound); and it halves a coupling node's candidates per
+    branch, where a merged run's front of hundreds of points took it hundreds of search
+    nodes (:mod:`.series_runs`; shared 30×3 #1: 123 nodes, 0.28 s)."""
+    cands = dp.candidates
+    return ((len(dp.coupling) >= FLOW_MIN_COUPLING
+             or any(len(cands[w]) > FLOW_WIDE for w in dp.coupling))
+            and all(f.graph is not None for f in dp.flows))
 
 
 def pinned(dp: DecoupledProblem) -> dict[str, int]:
