@@ -55,6 +55,16 @@ class FlowGraph:
         # wherever first needed, not forced on every copy's original in advance
         object.__setattr__(self, "_derived", {})
 
+    def replaced(self, **fields: object) -> "FlowGraph":
+        """This graph with ``fields`` (name, SLA, budget) replaced, sharing its structure
+        cache (``_derived``): where only those change, the copies of one graph compute its
+        successors, terms and structure once (a frozen dataclass's ``__init__`` would cost
+        a µs per flow and start a new cache)."""
+        h = object.__new__(FlowGraph)
+        h.__dict__.update(self.__dict__)
+        h.__dict__.update(fields)
+        return h
+
     @_per_graph
     def succs(self) -> dict[str, tuple[tuple[str, float], ...]]:
         out: dict[str, list[tuple[str, float]]] = {v: [] for v in self.nodes}

@@ -1112,7 +1112,6 @@ def _split_work(dp: DecoupledProblem) -> float:
     return float(sum(leaf_candidates(dp, i) for i in range(len(dp.flows))))
 
 
-
 WIDE_COLS = 64  # LPSearch.without clears more columns than this slot by slot, not bit by bit
 
 
@@ -1127,6 +1126,7 @@ def mask_bits(m: int, width: int) -> np.ndarray:
 def bits_mask(bits: np.ndarray) -> int:
     """:func:`mask_bits`'s inverse: a bool array as a mask."""
     return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
 
 class LPSearch:
     """Branch and bound over one component's coupling nodes with the bound of :class:`FlowLP`

@@ -114,8 +114,8 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
         th, cost = ls[first], np.maximum(0.0, 1.0 - x[first])
         thresholds.append(th)
         costs.append(cost)
-        later = np.minimum.accumulate(np.concatenate((cost[::-1], [np.inf]))[:-1])[::-1]
-        later = np.concatenate((later[1:], [np.inf]))  # the least cost after each threshold
+        # the least cost after each threshold
+        later = np.append(np.minimum.accumulate(cost[::-1])[::-1][1:], np.inf)
         keep = np.flatnonzero((cost < later) & (cost < limit))
         steps.append(list(zip(th[keep].tolist(), cost[keep].tolist())))
     found: dict[tuple, tuple[float, list[int], float]] = {}

@@ -204,13 +204,10 @@ class SeriesRuns(Reduction):
             graphs = made.merged[pieces] = merged_flows(problem.flows, pieces)
             if len(made.merged) > MERGED_KEPT:
                 del made.merged[next(iter(made.merged))]
-        flows = []
-        for g, h in zip(problem.flows, graphs):
-            m = object.__new__(FlowGraph)  # the merged graph with this problem's flow's name,
-            m.__dict__.update(h.__dict__)  # SLA and budget, sharing the graph's structure
-            m.__dict__.update(name=g.name, sla_ms=g.sla_ms, budget_ms=g.budget_ms)  # cache
-            flows.append(m)
-        return Problem(problem.instance, tables, tuple(flows)), inverse
+        # each merged graph with this problem's flow's name, SLA and budget
+        flows = tuple(h.replaced(name=g.name, sla_ms=g.sla_ms, budget_ms=g.budget_ms)
+                      for g, h in zip(problem.flows, graphs))
+        return Problem(problem.instance, tables, flows), inverse
 
     def invert(self, solution: Choice, inverse_data: list | None) -> dict[str, int]:
         out = dict(solution)
