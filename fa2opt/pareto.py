@@ -41,8 +41,9 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_right
+from contextlib import contextmanager
 from itertools import repeat
-from typing import Any, Generator, Mapping, Sequence
+from typing import Any, Generator, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -109,6 +110,28 @@ def pareto_prune_points(lat: np.ndarray, cost: np.ndarray, order: np.ndarray) ->
 # of them make one of the searches' work units (a leaf-candidate of the Python DP, ~4 µs)
 PAIRS = [0]
 PAIRS_PER_UNIT = 16
+# the PAIRS count past which series() stops with WorkSpent: a caller's cap on the work of one
+# block of DPs (capped); inf outside any
+PAIRS_CAP = [math.inf]
+
+
+class WorkSpent(Exception):
+    """The DPs inside :func:`capped` formed more pairs than it allowed."""
+
+
+@contextmanager
+def capped(units: float) -> Iterator[None]:
+    """Within the block, :func:`series` raises :class:`WorkSpent` once the DPs have formed
+    more than ``units`` work units' pairs (PAIRS_PER_UNIT each) since it began: a bound on
+    one block's work that, unlike a clock, gives the same search on every machine (nested
+    blocks: the tighter cap holds). A compiled DP is not stopped part-way; its pairs, counted
+    after it, stop the next series()."""
+    outer = PAIRS_CAP[0]
+    PAIRS_CAP[0] = min(outer, PAIRS[0] + units * PAIRS_PER_UNIT)
+    try:
+        yield
+    finally:
+        PAIRS_CAP[0] = outer
 
 
 def series(a: Front, b: Front, cap: float, bd: Bound | None = None) -> Front:
@@ -120,6 +143,8 @@ def series(a: Front, b: Front, cap: float, bd: Bound | None = None) -> Front:
     al, ac, bl, bc = a.lat, a.cost, b.lat, b.cost
     na, nb = len(al), len(bl)
     PAIRS[0] += na * nb
+    if PAIRS[0] > PAIRS_CAP[0]:
+        raise WorkSpent
     if na * nb <= NUMPY_PAIRS:
         if type(al) is _NDARRAY:  # a numpy front: its lists (`type` is cheaper than isinstance)
             al, ac = al.tolist(), ac.tolist()

@@ -429,3 +429,30 @@ def test_a_dp_past_the_deadline_leaves_the_open_nodes_bound(monkeypatch):
         assert s.root_lb - 1e-9 <= res.lower_bound <= want.cost * (1 + 1e-12), seed
         raised += res.lower_bound > s.root_lb + 1e-9
     assert raised >= 2
+
+
+def test_a_first_step_past_its_cap_is_stopped_and_the_search_goes_on(monkeypatch):
+    """The estimate of a step (``_split_work``: its leaves' candidates) does not foresee the
+    relaxed flows' fronts: 8 flows over merged runs of a 2,000-node chain (chain-windows
+    2000x8 #0) took 3.9·10⁷ units and 32 s for one step against a budget of 2·10⁶, where the
+    flow-LP search alone ended in 3.5 s. Now the first step runs under the cap
+    (``pareto.capped``) and a step past it is stopped: the turn is declined, the cap
+    remembered (``step_over``), and the search goes on to the same optimum as brute force.
+    Here every estimate is 0 and the cap one unit."""
+    seen = force_hand_over(monkeypatch)
+    monkeypatch.setattr(FB, "COPY_SPLIT_MAX_WORK", 1)
+    monkeypatch.setattr(FB, "_split_work", lambda dp: 0.0)
+    over = []
+    real = LPSearch.hand_over
+
+    def hand_over(self, *a):
+        out = real(self, *a)
+        over.append(self.step_over)
+        return out
+
+    monkeypatch.setattr(LPSearch, "hand_over", hand_over)
+    for seed in range(40):
+        check_against(two_flow_instance(random.Random(seed)))
+        assert FB.pareto.PAIRS_CAP[0] == float("inf")  # the block's cap is lifted after it
+    assert all(r is False for r in seen), seen
+    assert over.count(1) >= 3, over

@@ -341,11 +341,17 @@ def test_a_bound_flat_after_node_64_gets_the_gmi_rounds_at_a_later_doubling(monk
     The flat test is asked again at every doubling, once the cover rounds have run (here at
     node 32, the bound stalled), until it holds: the rounds fire at node 128, fa2 = the MILP.
     (Without branching at stuck nodes on the nodes the DPs decide, ``FREE_BRANCH``: with it
-    the bound is flat by node 64 already and the rounds fire there.)"""
+    the bound is flat by node 64 already and the rounds fire there; and with the copy
+    split's first step at node 64 uncapped: its primal's better incumbent narrows the gap
+    the test measures, where the capped step, ``pareto.capped``, stops before it and the
+    rounds fire at 64.)"""
+    from contextlib import nullcontext
+
     from fa2opt.generate import FAMILIES
     from fa2opt.verify import matches, verify
 
     monkeypatch.setattr(FB, "FREE_BRANCH", False)
+    monkeypatch.setattr(FB.pareto, "capped", lambda units: nullcontext())
     fired = _cut_rounds(monkeypatch)
     inst = FAMILIES["shared-large"].generator(np.random.default_rng(2), 100, 5)
     # (its runs unmerged: merged, the search ends at its 18th node, before any doubling)

@@ -345,3 +345,30 @@ def test_deepening_ends_when_its_steps_are_below_the_ulp(monkeypatch, base: floa
     got = P._fold_bounded(fronts, caps, cap)
     want = P._fold(fronts, caps, cheapest=True)
     assert got is not None and got.cost[-1] == want.cost[-1]
+
+
+def test_a_capped_block_stops_its_dps_past_the_cap_and_restores_the_outer_cap() -> None:
+    """pareto.capped(units): series() raises WorkSpent once the block's pairs pass
+    units·PAIRS_PER_UNIT (not before); nested blocks keep the tighter cap; the cap in force
+    before is back after the block, whether it ended normally or by WorkSpent."""
+    a = P.Front([1.0, 2.0, 3.0, 4.0], [8.0, 4.0, 2.0, 1.0])
+    b = P.Front([1.0, 2.0, 3.0, 4.0], [8.0, 4.0, 2.0, 1.0])  # 16 pairs a series: one unit
+    assert P.PAIRS_CAP[0] == float("inf")
+    with P.capped(2):
+        P.series(a, b, 100.0)
+        P.series(a, b, 100.0)  # exactly the cap: not past it
+        with pytest.raises(P.WorkSpent):
+            P.series(a, b, 100.0)
+    assert P.PAIRS_CAP[0] == float("inf")
+    with P.capped(3):
+        outer = P.PAIRS_CAP[0]
+        with P.capped(10):  # the outer, tighter cap holds
+            assert P.PAIRS_CAP[0] == outer
+        with P.capped(1):
+            assert P.PAIRS_CAP[0] == P.PAIRS[0] + P.PAIRS_PER_UNIT
+            P.series(a, b, 100.0)
+            with pytest.raises(P.WorkSpent):
+                P.series(a, b, 100.0)
+        assert P.PAIRS_CAP[0] == outer
+    assert P.PAIRS_CAP[0] == float("inf")
+    assert len(P.series(a, b, 100.0).lat) == 7  # no cap: any number of pairs

@@ -1170,6 +1170,7 @@ class LPSearch:
         # the copy split between its tries (hand_over), and the search node of the next try
         self.split: _SplitTry | None = None
         self.next_split = COPY_SPLIT_AT
+        self.step_over = 0.0  # a first ascent step was stopped past this many units (hand_over)
         self.split_popped = -INF  # the search's bound at the last try (hand_over)
         self.raced = 0  # the copy split's nodes in races this search went on after
         self.root_flows: np.ndarray | None = None  # the root LP's flow per flow and node
@@ -1906,20 +1907,22 @@ class LPSearch:
         ``SPLIT_STALL`` steps without gain); and where ``popped``, this search's bound, closed
         less than ``SPLIT_FLAT`` of the gap left at the last try, it races the split whatever
         the split's bound (:meth:`race`). Where one step of the ascent alone
-        costs more than the budget (:func:`_split_work`), the turn passes to the next
-        doubling without a step; past ``COPY_SPLIT_MAX_WORK``, to none."""
+        costs more than the budget -- by :func:`_split_work`'s estimate, or stopped there
+        (:func:`.pareto.capped`) -- the turn passes to the next doubling without a step;
+        past ``COPY_SPLIT_MAX_WORK``, to none."""
         exact = self.exact
         open_lb = min([parent_lb] + [h[0] for h in heap])
         gap = exact.best - open_lb
         budget = COPY_SPLIT_SHARE * self.explored * self.lp.work
         state = self.split
-        step = _split_work(exact.dp) if state is None else 0.0
-        if step > min(budget, COPY_SPLIT_MAX_WORK):
+        cap = min(budget, COPY_SPLIT_MAX_WORK)
+        step = max(_split_work(exact.dp), self.step_over) if state is None else 0.0
+        if step >= cap:
             # not even one ascent step within the budget (node reduction's copies, each a
             # leaf of its own: a 227-node graph of two flows, 10⁶ units a step against
             # 6·10⁴, one step past a 5 s limit): again at twice the nodes -- never past
             # COPY_SPLIT_MAX_WORK
-            if 2 * self.explored <= COPY_SPLIT_LAST and step <= COPY_SPLIT_MAX_WORK:
+            if 2 * self.explored <= COPY_SPLIT_LAST and step < COPY_SPLIT_MAX_WORK:
                 self.next_split = 2 * self.explored
             return False
         lag = (_LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
@@ -1927,7 +1930,16 @@ class LPSearch:
         try:
             if state is None:
                 pairs = pareto.PAIRS[0]
-                root = lag.root(self.copy_weights(lag), 1)
+                try:
+                    with pareto.capped(cap):
+                        root = lag.root(self.copy_weights(lag), 1)
+                except pareto.WorkSpent:
+                    # the step's DPs outgrew the cap, which _split_work's leaves do not
+                    # foresee: the relaxed flows' fronts (8 flows over merged runs of a
+                    # 2,000-node chain, chain-windows 2000x8 #0: 3.9·10⁷ units, 32 s, where
+                    # the budget was 2·10⁶ and this search took 3.5 s in all)
+                    self.step_over = cap
+                    return self.hand_over(heap, parent_lb, popped)
                 # its cost: the flows' DPs' work (leaf-candidates and pairs)
                 work = (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
                 state = self.split = _SplitTry(lag, root, work, work)
