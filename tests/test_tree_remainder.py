@@ -314,3 +314,37 @@ def test_compiled_packing_of_prices_equals_the_numpy_one():
                                      np.asarray(prices, float), shift)
         assert got == want or (got != got and want != want)
         assert np.array_equal(got_cost.view(np.int64), want_cost.view(np.int64))
+
+
+def test_the_one_flow_exact_bound_by_the_compiled_tree_equals_the_python_dp():
+    """dp_bound.DPBound solves (2)'s kept flow by the flow's compiled tree (its aliases of
+    duplicated leaves each their own node) where the kernels run, as the copy split and the
+    exact values do: the same bound as the Python DP's for every flow, at the LP's duals and
+    at random ones, over random masks (the compiled call was the one made)."""
+    from fa2opt.pareto import EXACT_FRONTS
+    from fa2opt.reductions.flow_bound import LPSearch
+    from test_flow_bound import _small_instances, decoupled  # noqa: E402
+
+    rng = np.random.default_rng(5)
+    compiled = checked = 0
+    for inst in _small_instances(23, 60):
+        _, dp = decoupled(inst)
+        if not dp.coupling or any(not c.positions for c in dp.candidates.values()):
+            continue
+        s = LPSearch(dp, [f.graph for f in dp.flows], EXACT_FRONTS, None)
+        sol = s.lp.solve(np.ones(s.lp.n_lam))
+        if sol is None or not s.dpb.ok:
+            continue
+        for trial in range(4):
+            duals = sol[1] if trial == 0 else sol[1] * rng.uniform(0, 3, sol[1].size)
+            y = s.lp.flow_weights(duals, True)
+            ub = (rng.random(s.lp.n_lam) < 0.8).astype(float) if trial > 1 else np.ones(s.lp.n_lam)
+            for i in range(len(dp.flows)):
+                got = s.dpb.flow_bound(i, y, ub)
+                compiled += s.dpb.programs.done[i] not in (None, False)
+                done, s.dpb.programs.done[i] = s.dpb.programs.done[i], False  # the Python DP
+                want = s.dpb.flow_bound(i, y, ub)
+                s.dpb.programs.done[i] = done
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (inst.name, i, trial)
+                checked += 1
+    assert checked >= 100 and compiled >= checked // 2, (checked, compiled)

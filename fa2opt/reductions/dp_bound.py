@@ -42,8 +42,9 @@ from collections import Counter
 import numpy as np
 
 from .. import pareto
+from ..arithmetic import DECLINED, as_arithmetic
 from .decouple import DecoupledProblem
-from .search import RemainderSolver
+from .search import RemainderSolver, _FlowPrograms
 from .sptree import split_leaves
 
 BIG = 1e15  # the price of an excluded candidate (any choice taking it is beyond every incumbent)
@@ -76,6 +77,10 @@ class DPBound:
 
     def __init__(self, dp: DecoupledProblem, lp, remainder: RemainderSolver):
         self.lp, self.remainder = lp, remainder
+        # each flow's tree compiled at its first DP (the trees and candidates set by
+        # flow_parts): the same tree at every search node, other prices
+        self.programs = _FlowPrograms(as_arithmetic(remainder).compile, [None] * len(dp.flows),
+                                      [None] * len(dp.flows))
         # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow
         # mask, budget), built when first used (None until then), and whether the root tries
         # it; flows not tried are never unfolded (a non-SP tree unfolds to 10^5 leaves)
@@ -117,6 +122,7 @@ class DPBound:
             outside[[lp.index[v] for v in counts]] = False
             work = sum(len(cands[a].latency) for a, _, _ in slots)  # the DP's leaf-candidates
             self.flows[i] = (tree, cands, slots, outside, f.budget_ms, work)
+            self.programs.trees[i], self.programs.cands[i] = tree, cands
         return self.flows[i]
 
     def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:
@@ -139,8 +145,11 @@ class DPBound:
         ptr = lp.ptr
         weight = {a: (val[ptr[j]:ptr[j + 1]] * share).tolist() for a, j, share in slots}
         pairs = pareto.PAIRS[0]
-        r = self.remainder(tree, budget, cands, None, weight)
-        self.spent += work + (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
+        r = self.programs.solve(i, budget, None, weight)
+        if r is DECLINED:  # the Python DP: its leaf-candidates a unit each, and its pairs
+            self.spent += work
+            r = self.remainder(tree, budget, cands, None, weight)
+        self.spent += (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
         if r is None:
             return np.inf  # flow i meets its SLA with no allowed choice: nothing here is feasible
         # (2) from below: cf is lowered already (FlowLP.flow_weights); the DP's value and the
