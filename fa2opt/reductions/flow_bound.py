@@ -1925,8 +1925,11 @@ class LPSearch:
             if 2 * self.explored <= COPY_SPLIT_LAST and step < COPY_SPLIT_MAX_WORK:
                 self.next_split = 2 * self.explored
             return False
+        # (the split prunes by this search's margin: a bound above the incumbent less the
+        # cost grain proves it, as here)
         lag = (_LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
-                                 pinned(exact.dp), exact) if state is None else state.lag)
+                                 pinned(exact.dp), exact, self.tol) if state is None
+               else state.lag)
         try:
             if state is None:
                 pairs = pareto.PAIRS[0]
