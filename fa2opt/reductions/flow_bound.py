@@ -1920,11 +1920,8 @@ class LPSearch:
         if step >= cap:
             # not even one ascent step within the budget (node reduction's copies, each a
             # leaf of its own: a 227-node graph of two flows, 10⁶ units a step against
-            # 6·10⁴, one step past a 5 s limit): again at twice the nodes -- never past
-            # COPY_SPLIT_MAX_WORK
-            if 2 * self.explored <= COPY_SPLIT_LAST and step < COPY_SPLIT_MAX_WORK:
-                self.next_split = 2 * self.explored
-            return False
+            # 6·10⁴, one step past a 5 s limit)
+            return self.pass_turn(step)
         # (the split prunes by this search's margin: a bound above the incumbent less the
         # cost grain proves it, as here)
         lag = (_LagrangianSearch(exact.dp, exact.remainder, self.deadline, exact.best,
@@ -1942,7 +1939,7 @@ class LPSearch:
                     # 2,000-node chain, chain-windows 2000x8 #0: 3.9·10⁷ units, 32 s, where
                     # the budget was 2·10⁶ and this search took 3.5 s in all)
                     self.step_over = cap
-                    return self.hand_over(heap, parent_lb, popped)
+                    return self.pass_turn(cap)
                 # its cost: the flows' DPs' work (leaf-candidates and pairs)
                 work = (pareto.PAIRS[0] - pairs) / PAIRS_PER_UNIT
                 state = self.split = _SplitTry(lag, root, work, work)
@@ -1980,6 +1977,14 @@ class LPSearch:
         # a split whose bound leaves at most COPY_SPLIT_GAP of the gap takes the rest; a weak
         # one on a flat bound races this search
         return self.race(state, budget if weak else INF, open_lb, popped)
+
+    def pass_turn(self, step: float) -> bool:
+        """The copy split's turn passes without a step that costs ``step`` work units: again
+        at twice the nodes (a larger budget) -- never past ``COPY_SPLIT_LAST`` nodes, nor
+        for a step of ``COPY_SPLIT_MAX_WORK`` or more. False (:meth:`hand_over`'s answer)."""
+        if 2 * self.explored <= COPY_SPLIT_LAST and step < COPY_SPLIT_MAX_WORK:
+            self.next_split = 2 * self.explored
+        return False
 
     def race(self, state: _SplitTry, budget: float, open_lb: float, popped: float
              ) -> SearchResult | None | bool:
