@@ -313,12 +313,6 @@ def _nothing() -> Decision:
     return Decision("error", message="fa2: no decision on a feasible instance")
 
 
-def structure_key(problem: Problem) -> tuple:
-    """What a plan depends on: the node names (table order) and each flow's graph
-    (``FlowGraph.structure``: nodes in topological order, predecessor lists with delays)."""
-    return tuple(problem.tables), tuple([g.structure for g in problem.flows])
-
-
 def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool = True,
                  compiled: bool = False) -> Plan:
     """The plan of a structure: the flows' decompositions (from the decompositions' own
@@ -499,11 +493,11 @@ _PLANS: "dict[tuple, Plan]" = {}
 
 def plan_for(problem: Problem, cache: bool = True, compiled: bool = False) -> Plan:
     """The plan of ``problem``'s structure: from the cache (the last ``CACHE_SIZE`` plans
-    compiled, keyed by :func:`structure_key`) unless ``cache`` is False (then compiled afresh, decompositions
-    too). ``compiled``: :func:`compile_plan`'s."""
+    compiled, keyed by :meth:`Problem.structure_key`) unless ``cache`` is False (then
+    compiled afresh, decompositions too). ``compiled``: :func:`compile_plan`'s."""
     if not cache:
         return compile_plan(tuple(problem.tables), problem.flows, False, compiled)
-    key = structure_key(problem)
+    key = problem.structure_key()
     plan = _PLANS.get(key)
     if plan is None:
         plan = _PLANS[key] = compile_plan(key[0], problem.flows, True, compiled)

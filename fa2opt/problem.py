@@ -148,6 +148,13 @@ class Problem:
         with new tables carries none)."""
         return self.packed if self.packed is not None else pack_tables(self.tables)
 
+    def structure_key(self) -> tuple:
+        """What depends on the structure alone is keyed by (a plan, a structure's runs of
+        series nodes): the node names (table order) and each flow's graph
+        (``FlowGraph.structure``: nodes in topological order, predecessor lists with
+        delays)."""
+        return tuple(self.tables), tuple([g.structure for g in self.flows])
+
     @property
     def node_names(self) -> tuple[str, ...]:
         return tuple(self.tables)

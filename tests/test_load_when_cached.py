@@ -116,11 +116,11 @@ def test_a_flow_takes_its_compiled_tree_once_the_kernels_load():
         calls.append(budget)
         return DECLINED if budget < 0 else (1.0, {})
 
-    programs = _FlowPrograms(lambda tree, cands: program if loaded else None, ["t"], [{}])
+    programs = _FlowPrograms(lambda tree, cands: program if loaded else None, lambda i: ("t", {}), 1)
     assert programs.solve(0, 5.0, None, None) is DECLINED
     loaded.append(True)
     assert programs.solve(0, 5.0, None, None) == (1.0, {})
     assert programs.solve(0, -1.0, None, None) is DECLINED  # declined: for good
     assert programs.solve(0, 5.0, None, None) is DECLINED
     assert calls == [5.0, -1.0]
-    assert _FlowPrograms(None, ["t"], [{}]).solve(0, 5.0, None, None) is DECLINED
+    assert _FlowPrograms(None, lambda i: ("t", {}), 1).solve(0, 5.0, None, None) is DECLINED

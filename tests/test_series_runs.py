@@ -79,7 +79,7 @@ def test_a_runs_front_is_the_brute_force_front_and_inverts_to_its_rows():
     run = [f"v{i}" for i in range(5)]
     delays = [0.7, 0.0, 2.25, 0.1]
     cands = [Candidates(v, *lists[v]) for v in run]
-    (start, end, front), = run_pieces(cands, delays, math.inf, max_rows=10**9)
+    (start, end, front), = run_pieces(cands, delays, [math.inf] * 5, max_rows=10**9)
     assert (start, end) == (0, 5)
     points = {}
     for pick in itertools.product(*[range(len(c)) for c in cands]):
@@ -109,9 +109,9 @@ def test_a_run_whose_front_passes_max_rows_is_cut_into_pieces(monkeypatch):
     problem = Problem.from_instance(inst)
     lists = fronts(problem, slack=False)
     cands = [Candidates(f"v{i}", *lists[f"v{i}"]) for i in range(8)]
-    whole = run_pieces(cands, [0.25] * 7, math.inf, max_rows=10**9)
+    whole = run_pieces(cands, [0.25] * 7, [math.inf] * 8, max_rows=10**9)
     assert len(whole) == 1 and len(whole[0][2]) > 12
-    pieces = run_pieces(cands, [0.25] * 7, math.inf, max_rows=12)
+    pieces = run_pieces(cands, [0.25] * 7, [math.inf] * 8, max_rows=12)
     assert len(pieces) > 1 and [a for a, _, _ in pieces] == sorted(a for a, _, _ in pieces)
     assert pieces[0][0] == 0 and pieces[-1][1] == 8
     assert all(b == c for (_, b, _), (c, _, _) in zip(pieces, pieces[1:]))

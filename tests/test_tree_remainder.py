@@ -188,7 +188,7 @@ def test_a_tree_that_declined_once_is_left_to_the_python_dp(monkeypatch):
     def compile(t, cands):
         compiled.append(tree_kernel.compile_remainder(t, cands))
         return compiled[-1]
-    programs = SEARCH._FlowPrograms(compile, [tree], [c])
+    programs = SEARCH._FlowPrograms(compile, lambda i: (tree, c), 1)
     assert programs.solve(0, 5.0, None, None)[0] == pareto_remainder(tree, 5.0, c)[0]
     calls = count_calls(monkeypatch)
     compiled[0].max_points = 0  # every front now past the kernel's limit

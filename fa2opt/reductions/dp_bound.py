@@ -79,10 +79,10 @@ class DPBound:
 
     def __init__(self, dp: DecoupledProblem, lp, remainder: RemainderSolver):
         self.lp, self.remainder = lp, remainder
-        # each flow's tree compiled at its first DP (the trees and candidates set by
+        # each flow's tree compiled at its first DP (its tree and candidates from
         # flow_parts): the same tree at every search node, other prices
-        self.programs = _FlowPrograms(as_arithmetic(remainder).compile, [None] * len(dp.flows),
-                                      [None] * len(dp.flows))
+        self.programs = _FlowPrograms(as_arithmetic(remainder).compile,
+                                      lambda i: self.flow_parts(i)[:2], len(dp.flows))
         # per flow: (tree, candidates with aliases, [(alias, LP node, share)], not-in-flow
         # mask, budget), built when first used (None until then), and whether the root tries
         # it; flows not tried are never unfolded (a non-SP tree unfolds to 10^5 leaves)
@@ -124,7 +124,6 @@ class DPBound:
             outside[[lp.index[v] for v in counts]] = False
             work = sum(len(cands[a].latency) for a, _, _ in slots)  # the DP's leaf-candidates
             self.flows[i] = (tree, cands, slots, outside, f.budget_ms, work)
-            self.programs.trees[i], self.programs.cands[i] = tree, cands
         return self.flows[i]
 
     def per_flow(self, y: tuple) -> tuple[np.ndarray, np.ndarray] | None:

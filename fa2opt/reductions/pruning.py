@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import ClassVar, Mapping, Sequence
+from typing import ClassVar, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -197,14 +197,16 @@ def _matrix_limits(matrix: FlowMatrix, flows: Sequence[FlowGraph], fast: dict[st
     return limit
 
 
-def fronts(problem: Problem, slack: bool = True, limits: dict[str, float] | None = None
+def fronts(problem: Problem, slack: bool = True, limits: dict[str, float] | None = None,
+           nodes: Iterable[str] | None = None
            ) -> dict[str, tuple[list[float], list[float], list[int]]]:
     """Per node, its candidates as lists ``(latency, cost, table positions)`` -- what
     :class:`ParetoPrune` wraps into :class:`Candidates` (and a plan's flat sweep uses as they
     are): the latency limits first (with ``slack``; :func:`latency_limits` needs only each
     table's fastest row, its position 0), then each table's front under its node's limit
     (:func:`front_rows` on the table's own lists, ``NodeTable.lists``). ``limits``: a dict
-    that receives the limits (with ``slack``)."""
+    that receives the limits (with ``slack``); ``nodes``: only these nodes' candidates
+    (default every node's)."""
     tables = problem.tables
     if slack:
         fast = {}
@@ -218,7 +220,8 @@ def fronts(problem: Problem, slack: bool = True, limits: dict[str, float] | None
     else:
         limits = dict.fromkeys(tables, _INF)
     out = {}
-    for v, t in tables.items():
+    for v in tables if nodes is None else nodes:
+        t = tables[v]
         _, _, lat, cost = t.lists
         out[v] = front_rows(lat, cost, limits[v],
                             (t.latency_ms, t.cost) if len(lat) > _NUMPY_ROWS else None)

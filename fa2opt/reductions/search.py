@@ -305,19 +305,21 @@ def _independent(dp: DecoupledProblem, remainder: RemainderSolver) -> SearchResu
 class _FlowPrograms:
     """Each flow's tree compiled once by the arithmetic's ``compile``
     (:class:`fa2opt.tree_kernel.TreeRemainder`), at its first solve: the search solves the
-    same trees at every node, with other fixings and prices. A flow without a program (no
+    same trees at every node, with other fixings and prices. ``parts(i)``: flow i's (tree,
+    candidates), asked for at its first compilation only. A flow without a program (no
     ``compile``, or the kernels not warmed up in this process) or whose compiled solve
     declined once (fronts past the kernel's limit, found only after building them) is left
     to the caller's remainder from then on (``done[i]`` False); one without a program only
     because the kernels are not loaded yet asks again at its next solve (a long search may
     load them: :func:`fa2opt.cpu_kernels.load_when_cached`)."""
 
-    __slots__ = ("compile", "trees", "cands", "done")
+    __slots__ = ("compile", "parts", "done")
 
-    def __init__(self, compile: Callable | None, trees: list[SPTree],
-                 cands: list[Mapping[str, Candidates]]) -> None:
-        self.compile, self.trees, self.cands = compile, trees, cands
-        self.done: list = [None] * len(trees)
+    def __init__(self, compile: Callable | None,
+                 parts: Callable[[int], tuple[SPTree, Mapping[str, Candidates]]],
+                 flows: int) -> None:
+        self.compile, self.parts = compile, parts
+        self.done: list = [None] * flows
 
     def solve(self, i: int, budget_ms: float, fixed: Mapping[str, int] | None,
               weight: Mapping[str, Any] | None) -> tuple[float, dict[str, int]] | None | object:
@@ -328,7 +330,7 @@ class _FlowPrograms:
             if self.compile is None:
                 self.done[i] = False
                 return DECLINED
-            f = self.compile(self.trees[i], self.cands[i])
+            f = self.compile(*self.parts(i))
             if f is None:  # (the kernels not loaded: ~0.3 µs to ask again)
                 return DECLINED
             self.done[i] = f
@@ -350,8 +352,8 @@ class _Exact:
         self.dp, self.remainder, self.compile = dp, arithmetic.remainder, arithmetic.compile
         self.budgets = [f.budget_ms for f in dp.flows]
         # each flow's tree compiled once (Arithmetic.compile): a fixing's value is one call
-        self.programs = _FlowPrograms(self.compile, [f.tree for f in dp.flows],
-                                      [dp.candidates] * len(dp.flows))
+        self.programs = _FlowPrograms(self.compile, lambda i: (dp.flows[i].tree, dp.candidates),
+                                      len(dp.flows))
         self.memo: list[dict[tuple, tuple[float, dict[str, int]] | None]] = [{} for _ in dp.flows]
         # each flow's folding of its coupling leaves, compiled at its first fixing (the same
         # nodes at every fixing; sptree.leaf_fixer)
@@ -572,7 +574,8 @@ class _LagrangianSearch:
         # some node has several copies in one flow: the fastest of the copies' choices is a
         # weaker primal there (a flow's own copies agreed on the slack), so also try the slowest
         self.dup_in_flow = any(len(self.copies[w]) > len(self.owners[w]) for w in dp.coupling)
-        self.programs = _FlowPrograms(self.exact.compile, self.trees, self.flow_cands)
+        self.programs = _FlowPrograms(self.exact.compile,
+                                      lambda i: (self.trees[i], self.flow_cands[i]), len(dp.flows))
         self.leaf_cands: list[int | None] = [None] * len(dp.flows)  # (leaf_candidates)
         self.explored = self.solves = 0
         self.suspended: Suspended | None = None  # the search a race paused (run's nodes)

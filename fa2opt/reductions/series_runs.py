@@ -118,7 +118,7 @@ def runs_of(problem: Problem) -> Runs | None:
     flows = problem.flows
     if len(flows) < 2:
         return None
-    key = (tuple(problem.tables), tuple([g.structure for g in flows]))
+    key = problem.structure_key()
     if key in _RUNS:
         return _RUNS[key]
     found = find_runs(flows)
@@ -130,22 +130,27 @@ def runs_of(problem: Problem) -> Runs | None:
     return made
 
 
-def run_pieces(cands: Sequence[Candidates], delays: Sequence[float], cap: float,
+def run_pieces(cands: Sequence[Candidates], delays: Sequence[float], limits: Sequence[float],
                max_rows: int = MAX_ROWS) -> list[tuple[int, int, Front | Candidates]]:
     """A run cut into consecutive pieces ``(start, end, front)``: each piece's Pareto front of
     its series composition (its nodes' candidates ``cands`` and the edge latencies
     between them), added left to right by :func:`fa2opt.pareto.series`. A piece ends before
     the node that would make its front longer than ``max_rows`` (a piece of one node is its
-    candidates). ``cap``: the run's largest useful latency; after node j a piece's points
-    slower than ``cap`` less the run's fastest latency outside the piece so far are dropped
-    (latencies are non-negative: they cannot come back under ``cap``). Walk back with
-    :func:`fa2opt.pareto.backtrack` (each node's candidate index).
-    O(Σ_j |front before j| · |cands[j]|) pairs."""
+    candidates). ``limits``: each node's latency limit (pruning's,
+    :func:`~.pruning.latency_limits`); the run's largest useful latency ``cap`` is the
+    largest over its nodes of the limit less the node's fastest latency, plus the run's
+    fastest (equal but for rounding), and a float margin more, so that the cut keeps
+    whatever the limits would. After node j a piece's points slower than ``cap`` less the
+    run's fastest latency outside the piece so far are dropped (latencies are non-negative:
+    they cannot come back under ``cap``). Walk back with :func:`fa2opt.pareto.backtrack`
+    (each node's candidate index). O(Σ_j |front before j| · |cands[j]|) pairs."""
     k = len(cands)
     fast = [c.latency[0] for c in cands]
     rest = [0.0] * k  # rest[j]: the run's fastest latency after node j
     for j in range(k - 2, -1, -1):
         rest[j] = rest[j + 1] + delays[j] + fast[j + 1]
+    room = max(m - x for m, x in zip(limits, fast)) + (fast[0] + rest[0])
+    cap = room + spec.fp_margin_ms(abs(room), 2 * k)
     out = []
     start, before = 0, 0.0  # before: the run's fastest latency before the piece
     f: Front | Candidates = cands[0]
@@ -174,23 +179,14 @@ class SeriesRuns(Reduction):
         if made is None:
             return problem, None
         limits: dict[str, float] = {}
-        lists = fronts(problem, limits=limits)
+        lists = fronts(problem, limits=limits, nodes=[v for run in made.runs for v in run])
         tables = dict(problem.tables)
         inverse = []
         for run, delays in zip(made.runs, made.delays):
             cands = [Candidates(v, *lists[v]) for v in run]
             if not all(cands):  # a node without candidates: infeasible as it stands
                 continue
-            # the run's room: a node's limit less its fastest latency, plus the run's
-            # fastest; the largest over its nodes (equal but for rounding) and a margin
-            # more, so that the cut keeps whatever the limits would
-            fast = [c.latency[0] for c in cands]
-            whole = fast[0]
-            for j in range(1, len(run)):
-                whole = whole + delays[j - 1] + fast[j]
-            room = max(limits[v] - x for v, x in zip(run, fast)) + whole
-            cap = room + spec.fp_margin_ms(abs(room), 2 * len(run))
-            for a, b, front in run_pieces(cands, delays, cap, MAX_ROWS):
+            for a, b, front in run_pieces(cands, delays, [limits[v] for v in run], MAX_ROWS):
                 if b - a > 1:
                     tables[run[a]] = _table(tables[run[a]], front.lat, front.cost)
                     for v in run[a + 1:b]:
