@@ -112,11 +112,20 @@ class FA2Solver(Solver):
 
     def _exact_dp(self, t0: float, seen: list[Decision] | None = None) -> Decide:
         """:meth:`decide_dp` as :func:`fa2opt.edge.decide_exact` calls it (the time limit
-        counted from ``t0``); ``seen``: a list that receives each DP's decision."""
+        counted from ``t0``); ``seen``: a list that receives each DP's decision. Runs of
+        series nodes are merged for the first solve only (the relaxed one, the only solve
+        off the SLA's edge): a search over merged runs does not judge its leaves by the rule
+        (``FlowGraph.rule_exact``), so where its answer breaks the rule, the solves at the
+        edge that follow take the instance's own graphs, whose searches judge theirs (many
+        flows at their edge at once: the enumeration alone splits one flow's no-good at a
+        time, long-paths 14x8x16 #946296371 two ulps below its edge: past 60 s unjudged,
+        0.5 s judged)."""
+        first = [True]
 
         def dp(p: Problem, cutoff: float, stop: float | None = None
                ) -> tuple[str, dict[str, int] | None, float | None]:
-            d = self.decide_dp(p, t0, cutoff, stop)
+            merge, first[0] = first[0], False
+            d = self.decide_dp(p, t0, cutoff, stop, merge)
             if seen is not None:
                 seen.append(d)
             if d.status == "time_limit":
@@ -126,11 +135,13 @@ class FA2Solver(Solver):
         return dp
 
     def decide_dp(self, problem: Problem, t0: float | None = None,
-                  cutoff: float = float("inf"), stop: float | None = None) -> Decision:
+                  cutoff: float = float("inf"), stop: float | None = None,
+                  merge: bool = True) -> Decision:
         """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): its runs of shared
         series nodes merged first (:class:`~fa2opt.reductions.series_runs.SeriesRuns`; the
-        answer inverted to the problem's nodes), then :meth:`_decide_plan`."""
-        if not self._merge:
+        answer inverted to the problem's nodes; not with ``merge`` False), then
+        :meth:`_decide_plan`."""
+        if not (self._merge and merge):
             return self._decide_plan(problem, t0, cutoff, stop)
         merged, runs = SERIES_RUNS.apply(problem)
         d = self._decide_plan(merged, t0, cutoff, stop)

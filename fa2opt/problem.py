@@ -45,6 +45,11 @@ class FlowGraph:
     # what the DP compares path latencies with: fl(S + 1e-6) (spec.budget_ms); solvers widen
     # or narrow it by spec.fp_margin_ms and settle the last bits by meets_sla (fa2opt.edge)
     budget_ms: float = float("nan")
+    # False: a graph whose node latencies are sums grouped otherwise than the spec's rule
+    # adds them (a run of series nodes merged into one, fa2opt.reductions.series_runs), so
+    # the rule checked on it is not the instance's, by an ulp or so: searches that judge
+    # their leaves by the rule (fa2opt.reductions.flow_bound) do not judge on such a graph
+    rule_exact: bool = True
 
     def __post_init__(self) -> None:
         if self.budget_ms != self.budget_ms:  # NaN: not given

@@ -372,8 +372,8 @@ def settled_searches_hold_nothing_below_their_cutoff(seed: int, shared: bool) ->
     settled: list[tuple] = []
     init = LPSearch.__init__
 
-    def spy(self, dp, graphs, remainder, deadline, cutoff=math.inf):
-        init(self, dp, graphs, remainder, deadline, cutoff)
+    def spy(self, dp, graphs, remainder, deadline, cutoff=math.inf, judged=True):
+        init(self, dp, graphs, remainder, deadline, cutoff, judged)
         if self.settled:
             settled.append((dp, list(graphs), remainder, cutoff))
 

@@ -2248,8 +2248,13 @@ class LPSearch:
 def lp_search(dp: DecoupledProblem, graphs: list[FlowGraph], remainder: RemainderSolver,
               deadline: float | None, cutoff: float = INF) -> SearchResult | None:
     """Exact search over ``dp``'s coupling nodes (one component) with the flow bound
-    (``cutoff``: see :func:`.search.search`)."""
+    (``cutoff``: see :func:`.search.search`). Its leaves are judged by the SLA rule only on
+    graphs where the rule is the instance's (``FlowGraph.rule_exact``): on merged series
+    runs the rule could reject, by an ulp, a choice the instance's rule accepts, and the
+    search would then miss the widened optimum that :func:`fa2opt.edge.decide_exact` needs
+    (shared-large 40x3 #705549602 at its SLA's edge: 609 against the optimum 608)."""
+    judged = all(g is None or g.rule_exact for g in graphs)
     try:
-        return LPSearch(dp, graphs, remainder, deadline, cutoff).run()
+        return LPSearch(dp, graphs, remainder, deadline, cutoff, judged=judged).run()
     except _JudgeStalled:  # (LPSearch.judge_stall) the widened optimum, as without judging
         return LPSearch(dp, graphs, remainder, deadline, cutoff, judged=False).run()

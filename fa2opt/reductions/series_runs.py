@@ -101,14 +101,15 @@ def find_runs(flows: Sequence[FlowGraph]) -> list[tuple[list[str], list[float]]]
 def merged_flows(flows: Sequence[FlowGraph], pieces: Sequence[Sequence[str]]
                  ) -> tuple[FlowGraph, ...]:
     """Each flow's graph with every piece it holds as the piece's first node (the piece's
-    last node's successors follow the first)."""
+    last node's successors follow the first); not ``rule_exact``: the piece's latency is its
+    front's sum, grouped otherwise than the rule groups the path's terms."""
     into = {v: p[0] for p in pieces for v in p[1:]}  # a piece's later node -> its first
     last = {p[-1]: p[0] for p in pieces}
     out = []
     for g in flows:
         nodes = tuple(v for v in g.nodes if v not in into)
         preds = {v: tuple((last.get(u, u), d) for u, d in g.preds[v]) for v in nodes}
-        out.append(FlowGraph(g.name, g.sla_ms, nodes, preds, g.budget_ms))
+        out.append(FlowGraph(g.name, g.sla_ms, nodes, preds, g.budget_ms, rule_exact=False))
     return tuple(out)
 
 
