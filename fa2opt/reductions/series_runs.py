@@ -29,7 +29,10 @@ fronts of up to 2,048 points), while fronts of 128 points kept or improved every
 measured. The merged sums group a run's terms differently from the
 spec's left-to-right rule: within the float margin that :func:`fa2opt.edge.decide_exact`
 already allows for any DP, which then settles the last bits by the rule on the original
-problem.
+problem. So the merged flows' graphs are not ``rule_exact`` (:class:`fa2opt.problem.FlowGraph`):
+the rule checked on them could reject, by an ulp, a choice the instance's rule accepts, and
+no search judges its leaves by it there; fa2 merges for ``decide_exact``'s first solve only
+(:meth:`fa2opt.fa2.FA2Solver._exact_dp`; docs/fa2.md, 2026-12-07).
 """
 
 from __future__ import annotations
