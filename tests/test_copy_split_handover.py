@@ -477,6 +477,6 @@ def test_the_split_prunes_by_the_handing_searchs_cost_grain(monkeypatch):
     for seed in range(30):
         check_against(two_flow_instance(random.Random(seed)))
     assert made
-    own = SEARCH._LagrangianSearch.tol
+    own = SEARCH._LagrangianSearch.prune_tol
     assert all(lag.tol() >= own(lag) for lag in made)
     assert sum(lag.tol() > 100 * own(lag) for lag in made) >= len(made) // 2, len(made)

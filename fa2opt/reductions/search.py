@@ -535,8 +535,10 @@ class _LagrangianSearch:
                  cutoff: float = INF, pinned: Mapping[str, int] | None = None,
                  exact: _Exact | None = None, tol: Callable[[], float] | None = None):
         self.dp, self.deadline = dp, deadline
-        if tol is not None:  # the pruning margin of a search handing the component over
-            self.tol = tol  # (.flow_bound.LPSearch.tol: the cost grain's)
+        # how far below the incumbent a bound must be to keep a subtree: PRUNE_TOL's, or
+        # the margin of a search handing the component over (.flow_bound.LPSearch.tol: the
+        # cost grain's)
+        self.tol: Callable[[], float] = tol if tol is not None else self.prune_tol
         self.remainder = as_arithmetic(remainder).remainder
         self.pinned = dict(pinned or {})  # single-candidate coupling nodes: fixed at the root
         # the incumbent and the memo of full fixings: its own, or those of a search that
@@ -582,7 +584,7 @@ class _LagrangianSearch:
         self.root_lb = -INF
         self.started = time.perf_counter()
 
-    def tol(self) -> float:
+    def prune_tol(self) -> float:
         """How far below the incumbent a bound must be to keep a subtree (PRUNE_TOL)."""
         b = self.exact.best
         return PRUNE_TOL * max(1.0, abs(b)) if b < INF else 0.0

@@ -59,11 +59,16 @@ class Runs:
     """A structure's runs (each a tuple of ≥ 2 node names in chain order; ``delays[i]``:
     the edge latencies along ``runs[i]``, one fewer) and the merged flows' graphs of each
     way of cutting them into pieces met so far (``merged``: pieces → graphs, whose budgets
-    each decision copies from its problem's flows)."""
+    each decision copies from its problem's flows); ``nodes``: every run's nodes, one run
+    after another (those a decision prunes)."""
 
     runs: tuple[tuple[str, ...], ...]
     delays: tuple[tuple[float, ...], ...]
     merged: dict = field(default_factory=dict, compare=False)
+    nodes: tuple[str, ...] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", tuple(v for run in self.runs for v in run))
 
 
 _RUNS: dict[tuple, Runs | None] = {}
@@ -183,7 +188,7 @@ class SeriesRuns(Reduction):
         if made is None:
             return problem, None
         limits: dict[str, float] = {}
-        lists = fronts(problem, limits=limits, nodes=[v for run in made.runs for v in run])
+        lists = fronts(problem, limits=limits, nodes=made.nodes)
         tables = dict(problem.tables)
         inverse = []
         for run, delays in zip(made.runs, made.delays):
