@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_left
 
 import numpy as np
 
@@ -92,32 +93,47 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
     [(pred position, row, d)], first out-row, is sink); ``slack_budget``: each flow's budget
     widened by the spec's float margin (a cover must break it)."""
     n = len(ptr) - 1
-    fastest = np.minimum.reduceat(lat, ptr[:-1])
     limit = 1.0 - VIOLATION
     # per node its thresholds above the fastest, ascending, and 1 − x_v(θ) of each (x_v by
     # suffix sums over the candidates sorted by latency: O(K log K), where a sum per
     # threshold was O(K²) -- 28 million steps on one merged run of 12,607 rows); a label
     # extends only by the thresholds no slower one is as cheap as (``steps``: the others'
     # labels are shorter and no cheaper), while ``made`` counts every threshold's labels,
-    # as the separation's budget was set in
-    thresholds: list[np.ndarray] = []
-    costs: list[np.ndarray] = []
+    # as the separation's budget was set in. On Python lists: a node has a few to a few
+    # dozen candidates, where a dozen numpy calls a node cost ~15 µs (a 60-node
+    # series-parallel graph: 60 of its 86 ms decision in this pass); the same sums in the
+    # same order (numpy's cumsum adds left to right), so the same cuts to the bit
+    lat_l, lam_l, starts = lat.tolist(), lam.tolist(), ptr.tolist()
+    fastest: list[float] = []
+    thresholds: list[list[float]] = []
+    cheap: list[list[float]] = []  # each node's threshold costs below ``limit``, ascending
     steps: list[list[tuple[float, float]]] = []
     for v in range(n):
-        a, b = int(ptr[v]), int(ptr[v + 1])
-        L = lat[a:b]
-        order = np.argsort(L, kind="stable")
-        ls = L[order]
-        x = np.cumsum(lam[a:b][order][::-1])[::-1]  # x[i]: λ of the candidates from i on
-        first = np.flatnonzero(np.concatenate(([True], ls[1:] != ls[:-1])))
-        first = first[ls[first] > fastest[v]]
-        th, cost = ls[first], np.maximum(0.0, 1.0 - x[first])
+        order = sorted(range(starts[v], starts[v + 1]), key=lat_l.__getitem__)  # (stable)
+        ls = [lat_l[i] for i in order]
+        x = [0.0] * len(order)  # x[i]: λ of the candidates from i on
+        acc = 0.0
+        for i in range(len(order) - 1, -1, -1):
+            acc = x[i] = acc + lam_l[order[i]]
+        fast = ls[0]
+        fastest.append(fast)
+        th, cost = [], []
+        prev = None
+        for i, t in enumerate(ls):
+            if t != prev and t > fast:
+                th.append(t)
+                cost.append(max(0.0, 1.0 - x[i]))
+            prev = t
         thresholds.append(th)
-        costs.append(cost)
-        # the least cost after each threshold
-        later = np.append(np.minimum.accumulate(cost[::-1])[::-1][1:], np.inf)
-        keep = np.flatnonzero((cost < later) & (cost < limit))
-        steps.append(list(zip(th[keep].tolist(), cost[keep].tolist())))
+        cheap.append(sorted(c for c in cost if c < limit))
+        # the thresholds cheaper than every later one (and than ``limit``)
+        keep, least = [], math.inf
+        for t, c in zip(reversed(th), reversed(cost)):
+            if c < least:
+                if c < limit:
+                    keep.append((t, c))
+                least = c
+        steps.append(keep[::-1])
     found: dict[tuple, tuple[float, list[int], float]] = {}
     made = 0
     for (plan, _), cap in zip(flows, slack_budget.tolist()):
@@ -128,11 +144,12 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
                 inc.append((0.0, 0.0, ()))
             for u, _r, d in ins:
                 inc.extend((ln + d, c, ch) for ln, c, ch in labels[u])
-            out = [(ln + fastest[vi], c, ch) for ln, c, ch in inc]
+            fast = fastest[vi]
+            out = [(ln + fast, c, ch) for ln, c, ch in inc]
             made += len(out)
-            cheap = costs[vi][costs[vi] < limit]
-            if len(cheap):
-                made += sum(int(np.count_nonzero(c + cheap < limit)) for _, c, _ in inc)
+            cs = cheap[vi]
+            if cs:
+                made += sum(_below(cs, c, limit) for _, c, _ in inc)
                 for th, cost in steps[vi]:
                     out.extend((ln + th, c + cost, ch + ((vi, th),)) for ln, c, ch in inc
                                if c + cost < limit)
@@ -152,19 +169,28 @@ def cover_cuts(lat: np.ndarray, ptr: np.ndarray, flows: list, slack_budget: np.n
         # lower each threshold while the cover still breaks the budget (a stronger cut):
         # to the least threshold that keeps it one
         for vi in sorted(chosen, key=lambda v: -chosen[v]):
-            th = thresholds[vi]
-            th = th[th < chosen[vi]]
-            ok = np.flatnonzero(ln - chosen[vi] + th > cap * (1 + 1e-12) + 1e-12)
-            if len(ok):
-                low = float(th[ok[0]])
-                ln += low - chosen[vi]
+            at = chosen[vi]
+            low = next((t for t in thresholds[vi]
+                        if t < at and ln - at + t > cap * (1 + 1e-12) + 1e-12), None)
+            if low is not None:
+                ln += low - at
                 chosen[vi] = low
         cols = []
         for vi, t in chosen.items():
-            a, b = int(ptr[vi]), int(ptr[vi + 1])
-            cols.extend((a + np.flatnonzero(lat[a:b] >= t)).tolist())
+            cols.extend([j for j in range(starts[vi], starts[vi + 1]) if lat_l[j] >= t])
         cuts.append((cols, float(len(chosen) - 1)))
     return cuts, made
+
+
+def _below(ascending: list[float], c: float, limit: float) -> int:
+    """How many y of ``ascending`` have c + y < limit (a prefix: rounded addition is
+    monotone), by bisection and a step or two at the boundary where limit − c rounds."""
+    j = bisect_left(ascending, limit - c)
+    while j and not c + ascending[j - 1] < limit:
+        j -= 1
+    while j < len(ascending) and c + ascending[j] < limit:
+        j += 1
+    return j
 
 
 def _pareto(labels: list[tuple[float, float, tuple]]) -> list[tuple[float, float, tuple]]:
