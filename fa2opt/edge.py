@@ -54,7 +54,8 @@ choice) so that its answer is the optimum *under the rule*:
    and a child that its parent's root multipliers already settle ends there
    (:meth:`fa2opt.reductions.flow_bound.LPSearch.settled_at_root`).
 
-Cost: one DP plus one O(V + E) check per flow on ordinary instances.
+Cost: one DP plus one O(V + E) check per flow on ordinary instances (two with several flows:
+the all-fastest test first).
 """
 
 from __future__ import annotations
