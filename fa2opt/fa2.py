@@ -86,10 +86,10 @@ class FA2Solver(Solver):
         only at the SLA's edge)."""
         first: list[Decision] = []
         lat: dict[str, float] = {}
-        status, choice, lb, solves = decide_exact(
+        status, choice, lb, _ = decide_exact(
             problem, self._exact_dp(time.perf_counter(), first), lat)
         extra = first[0].extra if first else {}  # (the first DP's own fresh dict)
-        extra["dp_solves"] = len(first) or solves  # (every DP: a merged one judged again too)
+        extra["dp_solves"] = len(first)  # (every DP run: a merged one judged again too)
         if status == "time_limit":
             if choice is None:  # stopped inside the first DP: the all-fastest choice, if it
                 fastest = problem.fastest_choice()  # meets the rule, is an incumbent

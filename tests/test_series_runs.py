@@ -24,7 +24,7 @@ from fa2opt.reductions import series_runs
 from fa2opt.reductions.series_runs import SeriesRuns, find_runs, run_pieces, runs_of
 from fa2opt.verify import matches, verify
 
-from strategies import configs
+from strategies import _ulps, configs
 
 
 def _windows(n: int, windows: list[tuple[int, int]], rows: dict, delays: list[float],
@@ -173,13 +173,7 @@ def window_instances(draw: st.DrawFn) -> fa2opt.Instance:
             choice = {v: draw(st.integers(0, len(t) - 1)) for v, t in problem.tables.items()}
             lat = problem.flow_latencies(choice)
             k = draw(st.integers(-2, 2))
-            slas = {}
-            for f, x in lat.items():
-                s = x - 1e-6
-                for _ in range(abs(k)):
-                    s = math.nextafter(s, math.inf if k > 0 else -math.inf)
-                slas[f] = max(1e-9, s)
-            inst = inst.with_slas(slas)
+            inst = inst.with_slas({f: max(1e-9, _ulps(x - 1e-6, k)) for f, x in lat.items()})
     return inst
 
 
@@ -210,13 +204,8 @@ def _at_the_edge(inst: fa2opt.Instance, k: int) -> fa2opt.Instance:
     rule's tolerance equal to the flow's latency there), as experiments/stress.yaml places
     its edge variants."""
     opt = fa2opt.solve(inst, "milp")
-    slas = {}
-    for f, x in opt.flow_latency_ms.items():
-        s = x - 1e-6
-        for _ in range(abs(k)):
-            s = math.nextafter(s, math.inf if k > 0 else -math.inf)
-        slas[f] = max(1e-9, s)
-    return inst.with_slas(slas)
+    return inst.with_slas({f: max(1e-9, _ulps(x - 1e-6, k))
+                           for f, x in opt.flow_latency_ms.items()})
 
 
 @pytest.mark.parametrize("seed, k", [(705549602, 0), (830416711, 1)])

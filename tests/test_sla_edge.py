@@ -20,7 +20,7 @@ from fa2opt.io import instance_from_dict
 from fa2opt.problem import Problem
 from fa2opt.solver import get_solver
 from fa2opt.verify import matches, verify
-from strategies import edge_instances
+from strategies import _ulps, edge_instances
 
 
 def _instance(nodes, edges, sla, queueing="none"):
@@ -342,10 +342,5 @@ def test_several_flows_whose_all_fastest_choice_breaks_the_rule_take_no_dp(k):
 def _below_all_fastest(inst, k):
     """``inst`` with each SLA k ulps below the edge of its all-fastest latency."""
     problem = Problem.from_instance(inst)
-    slas = {}
-    for f, x in problem.flow_latencies(problem.fastest_choice()).items():
-        s = x - 1e-6
-        for _ in range(k):
-            s = math.nextafter(s, -math.inf)
-        slas[f] = s
-    return inst.with_slas(slas)
+    fastest = problem.flow_latencies(problem.fastest_choice())
+    return inst.with_slas({f: _ulps(x - 1e-6, -k) for f, x in fastest.items()})
