@@ -85,7 +85,7 @@ import warnings
 from typing import Any
 
 from fa2opt.deadline import DPDeadline, dp_grace_s, stop_at
-from fa2opt.extensions import extensions_of, validate as validate_extensions
+from fa2opt.extensions import RULED_OUT, extensions_of, validate as validate_extensions
 from fa2opt.problem import Problem
 from fa2opt.solver import Decision, Solver
 
@@ -230,9 +230,7 @@ class MILPSolver(Solver):
             # beyond the span it resolves) could otherwise leave it unsettled
             extra.update(build_ms=0.0, highs_ms=0.0, short_circuit=True, restricted=True)
             return Decision("infeasible", extra=extra,
-                            message="the extensions' rows leave a node without a row it may "
-                                    "take, or their all-fastest choice breaks an SLA; no "
-                                    "model built")
+                            message=f"{RULED_OUT}; no model built")
         from pyomo.common.gc_manager import PauseGC
 
         # Pyomo creates several objects per model term; the cyclic garbage collector would

@@ -143,6 +143,26 @@ def test_binding_extensions_alone_and_combined(extra, status) -> None:
         assert answers["fa2"].extra.get("restricted") is True
 
 
+@pytest.mark.parametrize("extra", [
+    {"capacity": {"cpu": 0, "gpu": 0}},  # every row's own use is over its budget
+    {"accuracy": {"min": {"main": 0.95}, "aggregate": "min", "scale": 100}},  # no row is 95%
+])
+def test_what_the_rows_alone_rule_out_every_method_answers_without_a_search(extra) -> None:
+    """:func:`fa2opt.extensions.ruled_out` is the one test the MILP short-circuits on; fa2
+    (and every method answering through :mod:`fa2opt.extensions.solve`) runs it first too:
+    infeasible with the same message, no branch and bound, no DP."""
+    from fa2opt.extensions import RULED_OUT, declare, ruled_out
+
+    inst = with_extra(_variants(), **extra)
+    problem = Problem.from_instance(inst)
+    assert ruled_out(problem, declare(problem, extensions_of(inst)))
+    answers = assert_exact_methods_agree(inst)
+    for m in ("fa2", "milp"):
+        assert answers[m].status == "infeasible" and answers[m].extra["restricted"] is True
+        assert answers[m].message.startswith(RULED_OUT)
+    assert "bb_dp_solves" not in answers["fa2"].extra and "dp_solves" not in answers["fa2"].extra
+
+
 def test_switch_keeps_the_current_row_unless_the_saving_pays_for_the_switch() -> None:
     cur = {"detector": {"batch": 1, "hardware": "cpu", "units": 2, "variant": "large"}}
     for s, kept in ((0.5, False), (1.5, True)):  # large costs 1 more than small

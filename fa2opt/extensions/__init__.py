@@ -205,14 +205,22 @@ def allowed_rows(problem: "Problem", blocks: Sequence[Block], rows: Rows | None 
     return {v: np.flatnonzero(allowed[ptr[i]:ptr[i + 1]]) for i, v in enumerate(problem.tables)}
 
 
-def ruled_out(problem: "Problem", blocks: Sequence[Block]) -> bool:
+# the message of an answer :func:`ruled_out` settled (every method's alike)
+RULED_OUT = ("the extensions' rows leave a node without a row it may take, or their "
+             "all-fastest choice breaks an SLA")
+
+
+def ruled_out(problem: "Problem", blocks: Sequence[Block],
+              allowed: Mapping[str, np.ndarray] | None = None) -> bool:
     """True when the extensions' rows alone prove the instance infeasible, whatever the
     objective: after the row filters, and without the rows whose own use exceeds a budget
     all of whose uses are ≥ 0 (the budget's left-to-right sum can only grow past that
     use), a node has no row left, or the all-fastest choice of what is left breaks an SLA
     (a flow's latency only grows with each node's L, spec). Exact, O(rows); False says
-    nothing (budgets may still rule every decision out)."""
-    allowed = allowed_rows(problem, blocks)
+    nothing (budgets may still rule every decision out). ``allowed``: :func:`allowed_rows`'s
+    when the caller has them (not changed here). The one test every method's answer runs
+    first (the MILP's short circuit, :func:`fa2opt.extensions.solve.decide` for the others)."""
+    allowed = dict(allowed_rows(problem, blocks) if allowed is None else allowed)
     for b in budgets(blocks):
         if not all(bool(np.all(np.asarray(b.use[v]) >= 0)) for v in b.nodes):
             continue
@@ -293,4 +301,4 @@ def keys_of(blocks: Iterable[Block]) -> list[str]:
 __all__ = ["Block", "Budget", "FlowBudget", "GlobalBudget", "RowFilter", "RowTerm",
            "MODULES", "OPT_IN", "allowed_rows", "budget_use", "budgets", "declare",
            "extension_keys", "extensions_of", "has_terms", "keys_of", "module", "objective", "register",
-           "requested", "row_objective", "ruled_out", "validate", "violations"]
+           "requested", "row_objective", "RULED_OUT", "ruled_out", "validate", "violations"]

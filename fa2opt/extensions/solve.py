@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from ..problem import Problem
 from . import Block, budgets, declare, has_terms, keys_of, objective, row_objective
-from . import allowed_rows, packed_rows
+from . import RULED_OUT, allowed_rows, packed_rows, ruled_out
 from .search import branch_and_bound, reshaped
 
 
@@ -40,6 +40,11 @@ def decide(solver: Any, problem: Problem, names: Sequence[str]) -> Any:
                         extra={"refused": keys_of(limits)})
     rows = packed_rows(problem, blocks)  # (read once: filters and terms alike)
     allowed = allowed_rows(problem, blocks, rows)
+    if ruled_out(problem, blocks, allowed):
+        # the MILP's short circuit, for every method: proven by the rows alone (a node left
+        # without rows, or the all-fastest choice of the rest breaks an SLA), without a
+        # search (8-node combined draws: fa2's branch and bound 1.1 ms, this ~0.1)
+        return Decision("infeasible", message=RULED_OUT, extra={"restricted": True})
     restricting = bool(limits) or any(len(a) < len(problem.tables[v])
                                       for v, a in allowed.items())
     sub, pos, const = reshaped(problem, allowed, row_objective(problem, blocks, rows))
