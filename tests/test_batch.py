@@ -292,6 +292,35 @@ def test_numba_evaluation_is_the_twin(seed):
     _check_fixings(got, tuple(want))
 
 
+def test_loaded_evaluation_loads_nothing_and_is_the_twin(monkeypatch):
+    """``evaluate_fixings_loaded`` (the extensions' enumeration leaf) takes the compiled pass
+    only where this process has it loaded already -- the numpy twin otherwise, never a load
+    of Numba's cache mid-decision -- and gives the twin's bits either way."""
+    rng = np.random.default_rng(7)
+    names, flows = random_dag(rng, 12, 3, 0.3)
+    dag = DagStructure.from_flows(names, flows)
+    lat, cost = random_latencies(rng, 50, 12, False), random_latencies(rng, 50, 12, False)
+    want = tuple(evaluate_fixings_numpy(dag, lat, cost))
+    called = []
+    monkeypatch.setattr(dag_batch, "evaluate_fixings", lambda *a: called.append(a) or
+                        evaluate_fixings(*a))
+    monkeypatch.setattr(dag_batch, "compiled_loaded", lambda: False)
+    _check_fixings(dag_batch.evaluate_fixings_loaded(dag, lat, cost), want)
+    assert not called
+    if cpu_kernels.available():
+        monkeypatch.setattr(dag_batch, "compiled_loaded", lambda: True)
+        _check_fixings(dag_batch.evaluate_fixings_loaded(dag, lat, cost), want)
+        assert len(called) == 1
+
+
+@needs_numba
+def test_compiled_loaded_tells_whether_the_pass_has_run():
+    cpu_kernels.warm_up()  # (loads the compiled SLA pass, as the harness and benchmarks do)
+    assert dag_batch.compiled_loaded()
+    with cpu_kernels.disabled():
+        assert not dag_batch.compiled_loaded()
+
+
 @needs_numba
 @pytest.mark.parametrize("kind", ["none", "shared", "rows"])
 @pytest.mark.parametrize("seed", range(4))

@@ -112,6 +112,42 @@ def test_fa2_equals_milp_and_brute_force_on_extended_instances(inst: Instance) -
     assert_exact_methods_agree(inst)
 
 
+@pytest.mark.parametrize("family, seed", [("small", 4), ("small", 6), ("shared", 0)])
+def test_the_enumeration_leaf_decides_alike_on_either_sla_pass(family, seed) -> None:
+    """The extensions' enumeration leaf evaluates its batches by the compiled SLA pass where
+    the process has it loaded, else by its numpy twin (``dag_batch.evaluate_fixings_loaded``):
+    the same bits, so the same answer to the last digit either way (draws whose search
+    enumerates; the compiled pass must have been called)."""
+    from unittest import mock
+
+    import numpy as np
+
+    from fa2opt import cpu_kernels, dag_batch
+    from fa2opt.extensions.realistic import extended
+    from fa2opt.generate import FAMILIES
+
+    if not cpu_kernels.available():
+        pytest.skip("Numba not available")
+    gen, sizes = FAMILIES[family]
+    base = gen(np.random.default_rng(seed), *sizes[seed % len(sizes)])
+    calls = []
+    compiled = dag_batch.evaluate_fixings
+    for which in ("capacity", "combined", "accuracy"):
+        inst = extended(base, which)
+        if inst is None:
+            continue
+        answers = []
+        for loaded in (False, True):
+            with mock.patch.object(dag_batch, "compiled_loaded", lambda v=loaded: v), \
+                    mock.patch.object(dag_batch, "evaluate_fixings",
+                                      lambda *a, **k: calls.append(1) or compiled(*a, **k)):
+                a = solve(inst, "fa2").to_json()
+            answers.append({k: a.get(k) for k in ("status", "cost", "objective", "nodes",
+                                                  "flow_latency_ms", "lower_bound", "message")})
+        assert answers[0] == answers[1]
+    assert calls  # (the leaf enumerated, by the compiled pass once it was "loaded")
+
+
 # -- hand-made: each extension binds, infeasible by capacity / accuracy ----------------------
 def _variants() -> Instance:
     """detector → classifier; each a cheap 'small' (60%) and a dear 'large' (90%) variant."""

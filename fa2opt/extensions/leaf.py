@@ -35,7 +35,7 @@ the objective, with budgets ``budget_sum(use_j[v][x_v] for v in nodes_j) ≤ lim
   the budgets, for any μ ≥ 0 (:meth:`Leaf.multipliers` maximises it by exact 1-D cutting
   planes; it drops the SLAs, so it needs no DP) — or by the plain objective bound;
   (2) break a budget even with every unfixed node at its least use; (3) break an SLA even
-  with every unfixed node at its fastest row, by :func:`fa2opt.dag_batch.evaluate_fixings_numpy`
+  with every unfixed node at its fastest row, by :func:`fa2opt.dag_batch.evaluate_fixings_loaded`
   (the spec's rule, same bits; latency only grows with each L). Bounds (1) and (2) are
   compared with a 1e-9 relative margin, so rounding never drops a row the exact order keeps.
   Complete choices get the exact checks: the objective added left to right in node order
@@ -64,7 +64,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..deadline import check_stage
-from ..dag_batch import Candidates, DagStructure, evaluate_fixings_numpy
+from ..dag_batch import Candidates, DagStructure, evaluate_fixings_loaded
 from ..problem import Problem
 from ..reductions.pruning import latency_limits
 from ..spec import sum_slack
@@ -330,7 +330,7 @@ class Leaf:
                 use = [a[keep] for a in use]
             if not len(pick):
                 continue
-            ev = evaluate_fixings_numpy(self.dag, lat_c[pick], cost_c[pick])  # unfixed: fastest
+            ev = evaluate_fixings_loaded(self.dag, lat_c[pick], cost_c[pick])  # unfixed: fastest
             if not ev.ok.all():
                 pick, lag, obj = pick[ev.ok], lag[ev.ok], obj[ev.ok]
                 use = [a[ev.ok] for a in use]
@@ -360,7 +360,7 @@ class Leaf:
         for c in range(len(sizes) - 1, -1, -1):
             r, d = np.divmod(r, sizes[c])
             pick[:, c] = ptr[c] + np.asarray(allowed[self.order[c]], dtype=np.int64)[d]
-        ev = evaluate_fixings_numpy(self.dag, self.cands.lat[pick], self.cands.cost[pick])
+        ev = evaluate_fixings_loaded(self.dag, self.cands.lat[pick], self.cands.cost[pick])
         return self._complete(pick, ev.ok, ev.total, incumbent)[0]
 
     def _complete(self, pick: np.ndarray, ok: np.ndarray, total: np.ndarray, incumbent: float

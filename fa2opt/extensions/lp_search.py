@@ -93,7 +93,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import sys
 import time
 from types import SimpleNamespace
 from typing import Callable, Mapping, NamedTuple, Sequence
@@ -101,7 +100,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from .. import cpu_kernels, spec
-from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
+from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_loaded
 from ..problem import Problem
 from ..reductions import flow_bound, flow_cuts
 from ..reductions.flow_bound import FlowLP, cost_grain
@@ -159,12 +158,6 @@ COVER_MIN_FLOWS = 2
 # subproblems, ladder(100) #2 + accuracy 7,561 -> ~5,800 (docs/fa2.md)
 ROOT_FIXING = True
 INF = math.inf
-
-
-def _compiled() -> bool:
-    """Whether the compiled SLA pass has run in this process (its cache loaded)."""
-    nb = sys.modules.get("fa2opt.dag_batch_numba")
-    return nb is not None and bool(getattr(nb.evaluate, "signatures", ()))
 
 
 def applies(problem: Problem) -> bool:
@@ -493,10 +486,10 @@ class _Search:
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
         compiled kernel once the search has run ``NUMBA_AFTER_S`` or it is compiled already, else
         the numpy twin (same bits either way)."""
-        if (time.perf_counter() - self.started > NUMBA_AFTER_S or _compiled()) \
+        if time.perf_counter() - self.started > NUMBA_AFTER_S \
                 and cpu_kernels.available():  # (available() imports Numba: ~0.3 s)
             return evaluate_fixings(self.dag, lat, np.zeros_like(lat))
-        return evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+        return evaluate_fixings_loaded(self.dag, lat, np.zeros_like(lat))
 
     # -- masks ---------------------------------------------------------------------------
     def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
@@ -612,7 +605,7 @@ class _Search:
         budget is broken, the single move (one node to another allowed row) that removes
         most excess per unit of objective; then, within the budgets, the move that saves
         most, or else the best saving pair (:meth:`pair_move`); moves kept only when they meet the SLAs, evaluated in one batch per step by
-        :func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the spec's rule, same bits). The
+        :meth:`evaluate` (the spec's rule, same bits). The
         result is offered (``offer`` re-checks everything exactly). O(steps · moves · (V +
         S + E)); at most ``IMPROVE_STEPS`` steps."""
         lp, owner = self.lp, self.lp.owner

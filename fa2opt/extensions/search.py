@@ -35,7 +35,7 @@ the node no worse in L, objective and every use; exact by monotonicity), every s
 tightened by per-row bounds (a row whose objective, or use of a budget, with every other
 node at its least, cannot beat the incumbent or meet the budget), and a subproblem is
 *solved by enumeration* — all its choices evaluated in batches through
-:func:`fa2opt.dag_batch.evaluate_fixings_numpy` (the SLA rule, same bits), depth-first over
+:func:`fa2opt.dag_batch.evaluate_fixings_loaded` (the SLA rule, same bits), depth-first over
 nodes with pruning by the separable Lagrangian bound (the SLAs dropped, so no DP; its μ by
 exact 1-D cutting planes), by the budgets and by the SLAs at the fastest completion — when
 that finishes within a work cap: always at ≤ ``LEAF_CHOICES`` choices, else within

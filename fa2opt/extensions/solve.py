@@ -3,6 +3,9 @@
 
 - A method with its own handling (``native_extensions``: the MILP, brute force) decides the
   problem itself and reports the objective.
+- For every other method, what the extensions' rows alone rule out
+  (:func:`~fa2opt.extensions.ruled_out`, the MILP's short circuit) is answered
+  ``infeasible`` first, without a search.
 - Every other method decides the :func:`~fa2opt.extensions.search.reshaped` problem (row
   filters and row terms become tables whose cost is the objective), so its own rule,
   exact or heuristic, applies to the extended problem unchanged; answers map back.
