@@ -218,8 +218,9 @@ def ruled_out(problem: "Problem", blocks: Sequence[Block],
     use), a node has no row left, or the all-fastest choice of what is left breaks an SLA
     (a flow's latency only grows with each node's L, spec). Exact, O(rows); False says
     nothing (budgets may still rule every decision out). ``allowed``: :func:`allowed_rows`'s
-    when the caller has them (not changed here). The one test every method's answer runs
-    first (the MILP's short circuit, :func:`fa2opt.extensions.solve.decide` for the others)."""
+    when the caller has them (not changed here). The one test every method runs first where
+    the extensions restrict the rows (the MILP's short circuit,
+    :func:`fa2opt.extensions.solve.decide` for the others)."""
     left: dict[str, Any] = dict(allowed_rows(problem, blocks) if allowed is None else allowed)
     for b in budgets(blocks):
         # (on lists: a dozen numpy calls a node took ~60 µs of an 8-node draw's ~1 ms)
