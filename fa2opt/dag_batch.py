@@ -63,7 +63,6 @@ Usage (what a search imports)::
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Mapping, NamedTuple, Protocol, Sequence
@@ -271,11 +270,11 @@ def evaluate_fixings(dag: DagStructure, lat: Any, cost: Any, xp: ModuleType = np
 
 
 def compiled_loaded() -> bool:
-    """Whether the compiled SLA pass (:func:`evaluate_fixings` on the CPU) has run in this
-    process, so that a call costs no load of Numba's cache (~0.7 s for its first call)."""
-    nb = sys.modules.get("fa2opt.dag_batch_numba")
-    return (nb is not None and bool(getattr(nb.evaluate, "signatures", ()))
-            and cpu_kernels.available())
+    """Whether the compiled SLA pass (:func:`evaluate_fixings` on the CPU) is loaded in this
+    process, so that a call costs no load of Numba's cache (~0.7 s for its first call): the
+    rule the compiled tree DPs keep (:func:`fa2opt.cpu_kernels.warmed`; ``warm_up`` loads
+    this pass with them)."""
+    return cpu_kernels.warmed()
 
 
 def evaluate_fixings_loaded(dag: DagStructure, lat: np.ndarray, cost: np.ndarray) -> Fixings:

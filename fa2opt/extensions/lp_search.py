@@ -128,7 +128,7 @@ IMPROVE_EVERY_MAX = 64
 RELIABLE = 8  # ... until a node has this many observations; then its average rises (2 -> 8:
 # random-100 capacity 3,196 -> 1,663 nodes, lattice 8x8 2,404 -> 1,760; 16 gained no more)
 # seconds of search after which the compiled SLA pass (dag_batch.evaluate_fixings: same bits
-# as the numpy twin) is used, unless it is compiled in this process already: ~0.06 ms a call
+# as the numpy twin) is used, unless the kernels are loaded already: ~0.06 ms a call
 # instead of 0.4-1 ms on a 100-node DAG's 50 levels, but its first call loads Numba's cache
 # (~0.7 s), which only searches of seconds repay (shared-large 100x5 capacity: 0.9 -> 1.7 s)
 NUMBA_AFTER_S = 2.0
@@ -484,7 +484,7 @@ class _Search:
 
     def evaluate(self, lat: np.ndarray):
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
-        compiled kernel once the search has run ``NUMBA_AFTER_S`` or it is compiled already, else
+        compiled kernel once the search has run ``NUMBA_AFTER_S`` or the kernels are loaded, else
         the numpy twin (same bits either way)."""
         if time.perf_counter() - self.started > NUMBA_AFTER_S \
                 and cpu_kernels.available():  # (available() imports Numba: ~0.3 s)
