@@ -40,9 +40,8 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator
+from typing import Callable
 
 
 class DPDeadline(Exception):
@@ -56,16 +55,23 @@ _DEADLINE: ContextVar[float | None] = ContextVar("fa2opt_dp_deadline", default=N
 _STAGES: ContextVar[float | None] = ContextVar("fa2opt_stage_deadline", default=None)
 
 
-@contextmanager
-def stop_at(deadline: float | None, stages: float | None = None) -> Iterator[None]:
+class stop_at:
     """Within the block, every DP raises :class:`DPDeadline` once ``deadline`` (a
     ``time.perf_counter()`` value; None: none) has passed, and every stage between DPs
-    (:func:`check_stage`) once ``stages`` has (None: ``deadline``)."""
-    token = _DEADLINE.set(deadline)
-    staged = _STAGES.set(deadline if stages is None else stages)
-    try:
-        yield
-    finally:
+    (:func:`check_stage`) once ``stages`` has (None: ``deadline``). A plain context manager
+    (a generator's costs ~2 µs more: a decision with a time limit enters one)."""
+
+    __slots__ = ("_deadline", "_stages", "_tokens")
+
+    def __init__(self, deadline: float | None, stages: float | None = None) -> None:
+        self._deadline = deadline
+        self._stages = deadline if stages is None else stages
+
+    def __enter__(self) -> None:
+        self._tokens = _DEADLINE.set(self._deadline), _STAGES.set(self._stages)
+
+    def __exit__(self, *exc: object) -> None:
+        token, staged = self._tokens
         _STAGES.reset(staged)
         _DEADLINE.reset(token)
 

@@ -98,9 +98,9 @@ def margin_ms(g: FlowGraph) -> float:
 
 def with_margin(problem: Problem, sign: int) -> Problem:
     """The problem with every flow's budget widened (+1) or narrowed (−1) by its δ_f."""
-    flows = [g.replaced(budget_ms=spec.budget_ms(g.sla_ms) + sign * margin_ms(g))
-             for g in problem.flows]
-    return Problem(problem.instance, problem.tables, tuple(flows), problem.packed)
+    return problem.with_flows(tuple([
+        g.replaced(budget_ms=spec.budget_ms(g.sla_ms) + sign * margin_ms(g))
+        for g in problem.flows]))
 
 
 def subset(table: NodeTable, keep: np.ndarray) -> NodeTable:

@@ -81,7 +81,7 @@ class FlowGraph:
     @_per_graph
     def terms(self) -> int:
         """Nodes plus edges: the terms of a path sum (for the float margin, spec.fp_margin_ms)."""
-        return len(self.nodes) + sum(len(p) for p in self.preds.values())
+        return len(self.nodes) + sum(map(len, self.preds.values()))
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -147,6 +147,15 @@ class Problem:
     def from_instance(cls, instance: Instance) -> "Problem":
         tables = node_tables(instance)
         return cls(instance, tables, flow_graphs(instance), pack_tables(tables))
+
+    def with_flows(self, flows: tuple[FlowGraph, ...]) -> "Problem":
+        """This problem with ``flows`` (the same graphs with other budgets) and the same
+        tables and pack: a copy without the frozen dataclass's field-by-field ``__init__``
+        (every decision makes one, :func:`fa2opt.edge.with_margin`)."""
+        p = object.__new__(Problem)
+        p.__dict__.update(self.__dict__)
+        p.__dict__["flows"] = flows
+        return p
 
     def packed_tables(self) -> PackedTables:
         """``tables`` packed: the pack made with them, else one made now (a problem made

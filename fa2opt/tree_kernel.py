@@ -125,7 +125,7 @@ ENABLED = True  # False: kernel() answers None (the tests' default, tests/confte
 # DECLINED (fa2opt.arithmetic): solve() or a TreeRemainder declines; the Python DP decides
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (read-only once made; not frozen: a frozen one's __init__ costs a µs)
 class TreeProgram:
     """Trees as binary operations in post-order, one after another (tree f's root at
     ``roots[f]``): ``kind``, ``left``/``right`` (operand indices of a series or parallel),
@@ -296,7 +296,8 @@ def solve(program: TreeProgram, packed: PackedTables, budgets: Sequence[float],
         return DECLINED
     if total < 0.0:
         return None
-    return total, dict(zip(p.nodes, pick[p.index].tolist()))
+    # (a program of every node in table order, graph_program's: no index to gather by)
+    return total, dict(zip(p.nodes, (pick if p.nodes is p.order else pick[p.index]).tolist()))
 
 
 _NONE = np.zeros(0, np.int64)  # no candidates given (forest_dp finds them)

@@ -125,6 +125,8 @@ def extension_keys(instance: "Instance", named: Iterable[str] = ()) -> list[str]
 def extensions_of(instance: "Instance", named: Iterable[str] = ()) -> tuple[str, ...]:
     """The extensions whose keys the instance carries (registry order); an :data:`OPT_IN`
     one only when in ``named``."""
+    if not instance.extra:  # (most instances: no key at all, nothing to look up)
+        return ()
     present = {INSTANCE_KEYS[k] for k in extension_keys(instance, tuple(named))}
     return tuple(n for n in MODULES if n in present)
 

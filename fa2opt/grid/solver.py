@@ -196,7 +196,7 @@ def _capped(problem: Problem, grid_ms: float) -> Problem:
     slowest = {v: t.lists[2][-1] for v, t in problem.tables.items()}
     flows = tuple(replace(g, budget_ms=min(g.budget_ms, float(reachable_ms(g, slowest, grid_ms))))
                   for g in problem.flows)
-    return Problem(problem.instance, problem.tables, flows, problem.packed)
+    return problem.with_flows(flows)
 
 
 def check_grid_ms(value: Any) -> float:
