@@ -48,11 +48,12 @@ class DPDeadline(Exception):
     """A DP passed the deadline set by :func:`stop_at` and stopped part-way."""
 
 
-# the ``time.perf_counter()`` value past which a DP stops, or None (a context variable, so
-# a method's deadline never leaks into another's, nor into another thread's); and the one
-# past which the stages between DPs stop (check_stage)
-_DEADLINE: ContextVar[float | None] = ContextVar("fa2opt_dp_deadline", default=None)
-_STAGES: ContextVar[float | None] = ContextVar("fa2opt_stage_deadline", default=None)
+# (the ``time.perf_counter()`` value past which a DP stops, the one past which the stages
+# between DPs stop (check_stage)), each None where none holds: one context variable, so a
+# method's deadline never leaks into another's, nor into another thread's (one variable,
+# not two: each set or reset copies the context's mapping)
+_LIMITS: ContextVar[tuple[float | None, float | None]] = ContextVar(
+    "fa2opt_deadlines", default=(None, None))
 
 
 class stop_at:
@@ -61,36 +62,33 @@ class stop_at:
     (:func:`check_stage`) once ``stages`` has (None: ``deadline``). A plain context manager
     (a generator's costs ~2 µs more: a decision with a time limit enters one)."""
 
-    __slots__ = ("_deadline", "_stages", "_tokens")
+    __slots__ = ("_limits", "_token")
 
     def __init__(self, deadline: float | None, stages: float | None = None) -> None:
-        self._deadline = deadline
-        self._stages = deadline if stages is None else stages
+        self._limits = deadline, deadline if stages is None else stages
 
     def __enter__(self) -> None:
-        self._tokens = _DEADLINE.set(self._deadline), _STAGES.set(self._stages)
+        self._token = _LIMITS.set(self._limits)
 
     def __exit__(self, *exc: object) -> None:
-        token, staged = self._tokens
-        _STAGES.reset(staged)
-        _DEADLINE.reset(token)
+        _LIMITS.reset(self._token)
 
 
 def current() -> float | None:
     """The deadline in force, or None (a hot loop reads it once and compares itself)."""
-    return _DEADLINE.get()
+    return _LIMITS.get()[0]
 
 
 def stage_deadline() -> float | None:
     """The stages' deadline in force (the time limit itself, where :func:`current` is it
     plus a grace), or None."""
-    return _STAGES.get()
+    return _LIMITS.get()[1]
 
 
 def passed() -> bool:
     """Whether the DP deadline in force (if any) has passed: a step that can be left out
     is left out there (where :func:`check` abandons a DP)."""
-    stop = _DEADLINE.get()
+    stop = _LIMITS.get()[0]
     return stop is not None and time.perf_counter() > stop
 
 
@@ -104,7 +102,7 @@ def check_stage() -> None:
     """Raise :class:`DPDeadline` when the stage deadline in force (:func:`stop_at`'s
     ``stages``, else its DP deadline) has passed: the check of the work between DPs, once
     per flow or step of it (~0.1 µs; nothing in force: a context read)."""
-    stop = _STAGES.get()
+    stop = _LIMITS.get()[1]
     if stop is not None and time.perf_counter() > stop:
         raise DPDeadline
 
@@ -112,7 +110,7 @@ def check_stage() -> None:
 def checker() -> Callable[[], None] | None:
     """:func:`check` for :func:`~fa2opt.reductions.sptree.trampoline` when a deadline is in
     force, else None (the trampoline then checks nothing)."""
-    return None if _DEADLINE.get() is None else check
+    return None if _LIMITS.get()[0] is None else check
 
 
 def dp_grace_s(limit: float) -> float:
