@@ -5,6 +5,7 @@ return a choice the rule rejects."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -52,10 +53,20 @@ def test_issue_examples(inst, method):
 
 
 def test_margin_brackets_the_budget():
-    """The widened and narrowed budgets lie either side of fl(S + 1e-6)."""
+    """The widened and narrowed budgets lie either side of fl(S + 1e-6); each is a copy
+    (``Problem.with_flows``) with the problem's tables, pack and instance, a frozen problem
+    like it, and the problem is left as it was."""
     p = Problem.from_instance(ISSUE_CASES[0])
     b = p.flows[0].budget_ms
-    assert with_margin(p, -1).flows[0].budget_ms < b < with_margin(p, +1).flows[0].budget_ms
+    narrow, wide = with_margin(p, -1), with_margin(p, +1)
+    assert narrow.flows[0].budget_ms < b < wide.flows[0].budget_ms
+    assert p.flows[0].budget_ms == b == spec.budget_ms(p.flows[0].sla_ms)
+    for q in (narrow, wide):
+        assert type(q) is Problem and q is not p and q.flows is not p.flows
+        assert q.instance is p.instance and q.tables is p.tables and q.packed is p.packed
+        assert q.flows[0].structure is p.flows[0].structure  # (the graph's own cache, shared)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            q.flows = p.flows  # type: ignore[misc]
 
 
 def sloppy(p: Problem, cutoff: float = math.inf, stop: float | None = None):
