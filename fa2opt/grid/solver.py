@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
@@ -194,7 +193,7 @@ def _capped(problem: Problem, grid_ms: float) -> Problem:
     (tables are sorted by latency: the last row is a node's slowest), so a huge SLA costs no
     more grid than the profiles reach."""
     slowest = {v: t.lists[2][-1] for v, t in problem.tables.items()}
-    flows = tuple(replace(g, budget_ms=min(g.budget_ms, float(reachable_ms(g, slowest, grid_ms))))
+    flows = tuple(g.replaced(budget_ms=min(g.budget_ms, float(reachable_ms(g, slowest, grid_ms))))
                   for g in problem.flows)
     return problem.with_flows(flows)
 
