@@ -79,9 +79,13 @@ class Decide(Protocol):
     "optimal" or "time_limit" (then the choice is its incumbent). With a finite cutoff only
     a choice cheaper than it is wanted: the DP may answer no choice when it proves none is.
     ``stop`` (a ``time.perf_counter()`` value, or None) stops that one DP there, as its time
-    limit would: ``time_limit`` with its incumbent."""
+    limit would: ``time_limit`` with its incumbent. ``budgets``: the flows' budgets to decide
+    with, in flow order, instead of their own (``FlowGraph.budget_ms``): the widened and
+    narrowed budgets of :func:`decide_exact`, given without a copy of the problem (a DP that
+    needs one makes it, :meth:`~fa2opt.problem.Problem.with_budgets`)."""
 
-    def __call__(self, problem: Problem, cutoff: float, stop: float | None = None
+    def __call__(self, problem: Problem, cutoff: float, stop: float | None = None,
+                 budgets: tuple[float, ...] | None = None
                  ) -> tuple[str, Choice | None, float | None]: ...
 
 
@@ -96,11 +100,14 @@ def margin_ms(g: FlowGraph) -> float:
     return spec.fp_margin_ms(spec.budget_ms(g.sla_ms), g.terms)
 
 
+def margin_budgets(problem: Problem, sign: int) -> tuple[float, ...]:
+    """Every flow's budget widened (+1) or narrowed (−1) by its δ_f, in flow order."""
+    return tuple([spec.budget_ms(g.sla_ms) + sign * margin_ms(g) for g in problem.flows])
+
+
 def with_margin(problem: Problem, sign: int) -> Problem:
-    """The problem with every flow's budget widened (+1) or narrowed (−1) by its δ_f."""
-    return problem.with_flows(tuple([
-        g.replaced(budget_ms=spec.budget_ms(g.sla_ms) + sign * margin_ms(g))
-        for g in problem.flows]))
+    """The problem with :func:`margin_budgets` as its flows' budgets."""
+    return problem.with_budgets(margin_budgets(problem, sign))
 
 
 def subset(table: NodeTable, keep: np.ndarray) -> NodeTable:
@@ -178,8 +185,8 @@ def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float
     several = len(problem.flows) > 1
     if several and not problem.is_feasible():  # (step 2 first: see the module doc)
         return "infeasible", None, None, 0
-    wide = with_margin(problem, +1)
-    status, x, lb = decide(wide, INF)
+    wide = margin_budgets(problem, +1)
+    status, x, lb = decide(problem, INF, budgets=wide)
     if x is not None:
         met = problem.sla_latencies(x)
         if met is not None:
@@ -194,7 +201,7 @@ def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float
     cap = now + max(RESTRICTION_MIN_S, RESTRICTION_FACTOR * (now - started))
     # stopped (at the cap or the time limit) it still hands on an incumbent that meets the
     # rule; at the time limit the enumeration's first child then stops at once
-    _, best, _ = decide(with_margin(problem, -1), INF, stop=cap)
+    _, best, _ = decide(problem, INF, stop=cap, budgets=margin_budgets(problem, -1))
     if best is not None and not problem.meets_slas(best):  # (a DP true to its margin: never)
         best = None
     best_cost = problem.cost(best) if best is not None else float("inf")
@@ -207,7 +214,7 @@ def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float
     latency = {v: t.latency_ms for v, t in problem.tables.items()}
 
     def solve(child: dict[str, np.ndarray], cutoff: float):
-        s, y, _ = decide(restricted(wide, child), cutoff)
+        s, y, _ = decide(restricted(problem, child), cutoff, budgets=wide)
         if y is None:
             return s, None, INF
         y = {w: int(child[w][k]) for w, k in y.items()}  # back to the full tables

@@ -42,7 +42,7 @@ from .edge import Decide, decide_exact
 from .pareto import EXACT_FRONTS, EXACT_FRONTS_EQUAL_SPLIT
 from .plan import Plan, compiled_path, plan_for, pruned
 from .problem import Problem
-from .reductions.series_runs import SeriesRuns
+from .reductions.series_runs import SeriesRuns, runs_of
 from .solver import Decision, Solver
 
 # fa2's ``bound`` option: the arithmetic's declared capabilities choose the search's bound
@@ -125,15 +125,16 @@ class FA2Solver(Solver):
         solve and the enumeration took 11 solves, 1.1 s, the judged one 2)."""
         first = [True]
 
-        def dp(p: Problem, cutoff: float, stop: float | None = None
+        def dp(p: Problem, cutoff: float, stop: float | None = None,
+               budgets: tuple[float, ...] | None = None
                ) -> tuple[str, dict[str, int] | None, float | None]:
             merge, first[0] = first[0], False
-            d = self.decide_dp(p, t0, cutoff, stop, merge)
+            d = self.decide_dp(p, t0, cutoff, stop, merge, budgets)
             if (merge and d.status == "optimal" and "merged_runs" in d.extra
                     and not p.meets_slas(d.choice)):  # (p's flows: the instance's rule)
                 if seen is not None:
                     seen.append(d)
-                d = self.decide_dp(p, t0, cutoff, stop, False)
+                d = self.decide_dp(p, t0, cutoff, stop, False, budgets)
             if seen is not None:
                 seen.append(d)
             if d.status == "time_limit":
@@ -144,15 +145,18 @@ class FA2Solver(Solver):
 
     def decide_dp(self, problem: Problem, t0: float | None = None,
                   cutoff: float = float("inf"), stop: float | None = None,
-                  merge: bool = True) -> Decision:
-        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): its runs of shared
-        series nodes merged first (:class:`~fa2opt.reductions.series_runs.SeriesRuns`; the
-        answer inverted to the problem's nodes; not with ``merge`` False), then
+                  merge: bool = True, budgets: tuple[float, ...] | None = None) -> Decision:
+        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``, or ``budgets`` in flow
+        order): its runs of shared series nodes merged first
+        (:class:`~fa2opt.reductions.series_runs.SeriesRuns`, which keeps the flows and their
+        order; the answer inverted to the problem's nodes; not with ``merge`` False), then
         :meth:`_decide_plan`."""
         if not (self._merge and merge):
-            return self._decide_plan(problem, t0, cutoff, stop)
+            return self._decide_plan(problem, t0, cutoff, stop, budgets)
+        if budgets is not None and runs_of(problem) is not None:
+            problem, budgets = problem.with_budgets(budgets), None  # (runs are cut by them)
         merged, runs = SERIES_RUNS.apply(problem)
-        d = self._decide_plan(merged, t0, cutoff, stop)
+        d = self._decide_plan(merged, t0, cutoff, stop, budgets)
         if runs is not None:
             d.extra["merged_runs"] = len(runs)
             if d.choice is not None:
@@ -160,8 +164,10 @@ class FA2Solver(Solver):
         return d
 
     def _decide_plan(self, problem: Problem, t0: float | None = None,
-                     cutoff: float = float("inf"), stop: float | None = None) -> Decision:
-        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``): the plan of its
+                     cutoff: float = float("inf"), stop: float | None = None,
+                     budgets: tuple[float, ...] | None = None) -> Decision:
+        """One DP on ``problem``'s budgets (``FlowGraph.budget_ms``, or ``budgets`` in flow
+        order: :meth:`Plan.decide`): the plan of its
         structure, decided with the solver's arithmetic (``cutoff``: :meth:`Plan.decide`);
         ``stop`` (a ``time.perf_counter()`` value): this DP's own time limit, as the solver's
         ``time_limit`` counted from ``t0`` is (the earlier of the two holds).
@@ -177,6 +183,8 @@ class FA2Solver(Solver):
         if stop is not None and (deadline is None or stop < deadline):
             deadline, limit = stop, stop - t1  # (the grace and the messages: its length)
         if not compiled:
+            if budgets is not None:  # (pruning's limits are the budgets': a copy with them)
+                problem, budgets = problem.with_budgets(budgets), None
             front = pruned(problem)
             if front is None:
                 return Decision("infeasible", extra={"prune_ms": (time.perf_counter() - t1) * 1e3})
@@ -196,7 +204,7 @@ class FA2Solver(Solver):
                   else stop_at(deadline + dp_grace_s(float(limit)), deadline)):
                 plan = plan_for(problem, self._cache, compiled)
                 t3 = time.perf_counter()
-                d = plan.decide(problem, self.arithmetic, deadline, cutoff, front)
+                d = plan.decide(problem, self.arithmetic, deadline, cutoff, front, budgets)
         except DPDeadline:
             stopped = "the DP" if t3 is not None else "the transformation"
             return Decision("time_limit", extra={

@@ -124,7 +124,8 @@ class Plan:
 
     def decide(self, problem: Problem, arithmetic: Arithmetic,
                deadline: float | None = None, cutoff: float = INF,
-               front: Mapping[str, tuple[list, list, list]] | None = None) -> Decision:
+               front: Mapping[str, tuple[list, list, list]] | None = None,
+               budgets: tuple[float, ...] | None = None) -> Decision:
         """Prune → each component's strategy → invert, on ``problem`` (of this plan's
         structure) with ``arithmetic``. ``deadline`` (a ``time.perf_counter()`` value) stops
         the coupling search there: ``time_limit`` with the incumbent and a lower bound.
@@ -135,12 +136,17 @@ class Plan:
         ``infeasible`` when pruning leaves a node without candidates (the all-fastest
         choice breaks an SLA), ``error`` when a strategy finds nothing (cannot happen on a
         feasible problem). ``front``: :func:`pruned`'s candidates when the caller pruned
-        already. Extra: ``prune_ms``, ``dp_ms``, ``coupling_nodes``, ``search_nodes``."""
+        already. ``budgets``: the flows' budgets (in flow order) instead of their own: the
+        compiled tree DP takes them as they are, the steps below on a copy of the problem with
+        them (:meth:`~fa2opt.problem.Problem.with_budgets`). Extra: ``prune_ms``, ``dp_ms``,
+        ``coupling_nodes``, ``search_nodes``."""
         t0 = time.perf_counter()
         if compiled_path(arithmetic):
-            d = self._compiled(problem, arithmetic.tree)
+            d = self._compiled(problem, arithmetic.tree, budgets)
             if d is not None:
                 return d
+        if budgets is not None:
+            problem = problem.with_budgets(budgets)
         if self.trees is None:
             self.complete(problem.flows)
         if front is None:
@@ -242,8 +248,10 @@ class Plan:
                      "flow_coupling", "free", "components", "flat"):
             setattr(self, name, getattr(full, name))
 
-    def _compiled(self, problem: Problem, tree: Callable) -> Decision | None:
-        """The decision by the arithmetic's compiled tree DP (``Arithmetic.tree``), one call
+    def _compiled(self, problem: Problem, tree: Callable,
+                  budgets: tuple[float, ...] | None = None) -> Decision | None:
+        """The decision by the arithmetic's compiled tree DP (``Arithmetic.tree``) within
+        ``budgets`` (default: the flows' own), one call
         per component (its flows' trees; its coupling nodes' pruned candidates enumerated),
         nodes in no flow at their cheapest row; or None where it declines: fronts too
         large, or a component with more than :data:`~fa2opt.tree_kernel.MAX_COMBINATIONS`
@@ -255,11 +263,13 @@ class Plan:
             self.programs = [tree_kernel.compile_program([self.trees[i] for i in c.flows],
                                                          self.nodes, c.coupling)
                              for c in self.components]
-        flows, tables = problem.flows, problem.tables
+        tables = problem.tables
+        if budgets is None:
+            budgets = tuple([g.budget_ms for g in problem.flows])
         packed = problem.packed_tables()
         choice: dict[str, int] = {}
         for comp, program in zip(self.components, self.programs):
-            r = tree(program, packed, [flows[i].budget_ms for i in comp.flows])
+            r = tree(program, packed, [budgets[i] for i in comp.flows])
             if r is tree_kernel.DECLINED:
                 return None
             if r is None:  # no choice within the budgets: some node has no candidate left

@@ -7,7 +7,7 @@ spec times every decision) and answer with a choice of one table position per no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -156,6 +156,12 @@ class Problem:
         p.__dict__.update(self.__dict__)
         p.__dict__["flows"] = flows
         return p
+
+    def with_budgets(self, budgets: Sequence[float]) -> "Problem":
+        """This problem with its flows' budgets ``budgets`` (in flow order), by
+        :meth:`with_flows` and :meth:`FlowGraph.replaced`."""
+        return self.with_flows(tuple([g.replaced(budget_ms=b)
+                                      for g, b in zip(self.flows, budgets)]))
 
     def packed_tables(self) -> PackedTables:
         """``tables`` packed: the pack made with them, else one made now (a problem made

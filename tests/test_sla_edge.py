@@ -69,9 +69,12 @@ def test_margin_brackets_the_budget():
             q.flows = p.flows  # type: ignore[misc]
 
 
-def sloppy(p: Problem, cutoff: float = math.inf, stop: float | None = None):
-    """A 'DP' that is brute force on its budgets with 1e-6 ms of error: it keeps choosing a
-    choice up to 1e-6 ms over the budget, in the relaxed and the narrowed solve."""
+def sloppy(p: Problem, cutoff: float = math.inf, stop: float | None = None, budgets=None):
+    """A 'DP' that is brute force on its budgets (``budgets``, else the flows' own) with
+    1e-6 ms of error: it keeps choosing a choice up to 1e-6 ms over the budget, in the
+    relaxed and the narrowed solve."""
+    if budgets is not None:
+        p = p.with_budgets(budgets)
     best = None
     for combo in itertools.product(*(range(len(t)) for t in p.tables.values())):
         x = dict(zip(p.tables, combo))
@@ -155,8 +158,8 @@ def test_enumeration_splits_off_the_slower_orthant_of_the_path():
     ref = solve(inst, "brute-force")
     seen = []
 
-    def logged(p: Problem, cutoff: float = math.inf, stop: float | None = None):
-        out = sloppy(p, cutoff)
+    def logged(p: Problem, cutoff: float = math.inf, stop: float | None = None, budgets=None):
+        out = sloppy(p, cutoff, budgets=budgets)
         seen.append(p)
         return out
 
@@ -258,9 +261,9 @@ def test_a_child_stopped_by_the_deadline_is_not_a_proof(with_incumbent):
     problem, ref = _sloppy_pair()
     calls = []
 
-    def stops(p: Problem, cutoff: float = math.inf, stop: float | None = None):
+    def stops(p: Problem, cutoff: float = math.inf, stop: float | None = None, budgets=None):
         calls.append(cutoff)
-        status, x, lb = sloppy(p, cutoff)
+        status, x, lb = sloppy(p, cutoff, budgets=budgets)
         if len(calls) <= 2:  # the relaxed and the narrowed solve finish
             return status, x, lb
         return "time_limit", (x if with_incumbent else None), None
@@ -281,11 +284,11 @@ def test_the_restriction_is_capped_and_the_enumeration_decides(with_incumbent):
     problem, ref = _sloppy_pair()
     stops = []
 
-    def capped(p: Problem, cutoff: float = math.inf, stop: float | None = None):
+    def capped(p: Problem, cutoff: float = math.inf, stop: float | None = None, budgets=None):
         stops.append(stop)
         if stop is not None:  # the restriction: it runs out at its cap
             return "time_limit", (problem.fastest_choice() if with_incumbent else None), None
-        return sloppy(p, cutoff)
+        return sloppy(p, cutoff, budgets=budgets)
 
     status, choice, _, solves = decide_exact(problem, capped)
     assert stops[0] is None and stops[1] is not None and all(s is None for s in stops[2:])
