@@ -214,8 +214,9 @@ def warm_up() -> bool:
     from .dag_batch import Candidates, DagStructure, evaluate_fixings, lagrangian_bound
     from .reductions import flow_numba
 
-    flow = SimpleNamespace(name="f", nodes=("a", "b"), preds={"a": [], "b": [("a", 0.0)]},
-                           budget_ms=1.0)
+    from .problem import FlowGraph
+
+    flow = FlowGraph("f", 1.0, ("a", "b"), {"a": (), "b": (("a", 0.0),)}, 1.0)
     evaluate_fixings(DagStructure.from_flows(("a", "b"), [flow]), np.ones((1, 2)), np.ones((1, 2)))
     # (no decision calls it, but cached() asks for every kernel Python calls: without it a
     # fresh install's cache never counted as complete and load_when_cached never loaded)

@@ -105,14 +105,15 @@ class Plan:
     first decision of a structure, where a frozen one's constructor costs a µs).
     A plan compiled by the kernel's reductions (:func:`compile_plan` with ``compiled``) holds
     its one program, no ``trees`` (None) and no ``reductions`` (the Python decomposition's
-    counts, which only the Python path reads: empty, so a read before then fails) until a
-    decision needs the Python path: then :meth:`complete` decomposes the flow."""
+    counts), no ``leaves`` and no ``leaf_count`` (None) -- what only the Python path reads,
+    so a read before then fails -- until a decision needs the Python path: then
+    :meth:`complete` decomposes the flow."""
 
     nodes: tuple[str, ...]
     trees: tuple[SPTree, ...] | None
     reductions: tuple[int, ...]
     leaves: tuple[Counter, ...]
-    leaf_count: Counter
+    leaf_count: Counter | None
     coupling: frozenset[str]
     flow_coupling: tuple[frozenset[str], ...]
     free: tuple[str, ...]
@@ -336,11 +337,10 @@ def compile_plan(nodes: Sequence[str], flows: Sequence[FlowGraph], cache: bool =
     if compiled and len(flows) == 1:
         made = tree_kernel.graph_program(flows[0], nodes)
         if made is not None:
-            program, leaves = made
-            counts = Counter(leaves)
+            program = made[0]
             coupling = frozenset([program.order[j] for j in program.coupling.tolist()])
             comp = Component((0,), tuple(sorted(coupling)), SEARCH if coupling else TREE)
-            return Plan(tuple(nodes), None, (), (counts,), counts,
+            return Plan(tuple(nodes), None, (), (), None,
                         coupling, (coupling,), (), (comp,), None, [program])
     decs = _decompositions(flows, cache)
     if len(decs) == 1:  # one flow (most pipelines): its own counts, one component

@@ -214,10 +214,10 @@ def compile_program(trees: Sequence[SPTree], order: Sequence[str],
 
 
 def graph_program(flow: FlowGraph, order: Sequence[str]
-                  ) -> tuple[TreeProgram, dict[str, int]] | None:
+                  ) -> tuple[TreeProgram, np.ndarray] | None:
     """One flow's :class:`TreeProgram` straight from its graph, by the compiled
-    decomposition (:func:`fa2opt.tree_numba.sp_program`), and each node's leaves (> 1: the
-    program's coupling nodes): what :func:`compile_program` makes of the flow's
+    decomposition (:func:`fa2opt.tree_numba.sp_program`), and each node's leaves (in
+    ``order``; > 1: the program's coupling nodes): what :func:`compile_program` makes of the flow's
     decomposition, without building the tree (on a 2-12-node graph ~7-15 µs instead of
     ~55 µs for the decomposition and its compilation). None where the kernels do not run
     (:func:`kernel`), the flow does not hold every node of ``order``, or the graph needs more
@@ -226,22 +226,21 @@ def graph_program(flow: FlowGraph, order: Sequence[str]
     m = kernel()
     if m is None or len(flow.nodes) != len(order):
         return None
-    pos = {v: i for i, v in enumerate(flow.nodes)}
-    preds = [flow.preds[v] for v in flow.nodes]
-    where = {v: i for i, v in enumerate(order)}
+    nodes, preds = flow.structure  # (the plan's key: made already)
+    order = tuple(order)
+    pos = {v: i for i, v in enumerate(nodes)}
+    at = pos if order == nodes else {v: i for i, v in enumerate(order)}
     ops, delay, count, coupling = m.sp_program(
         np.array([0, *accumulate(map(len, preds))], np.int64),
         np.array([pos[u] for p in preds for u, _ in p], np.int64),
         np.array([d for p in preds for _, d in p], float),
-        np.array([where[v] for v in flow.nodes], np.int64), MAX_NODE_REDUCTIONS)
+        np.array([at[v] for v in nodes], np.int64), MAX_NODE_REDUCTIONS)
     n = ops.shape[1]
     if not n:
         return None
     kind, left, right, arg, free = ops
-    order = tuple(order)
     return TreeProgram(order, order, np.arange(len(order)), kind, left, right, arg, delay,
-                       free, np.array([n - 1], np.int64), coupling), \
-        dict(zip(order, count.tolist()))
+                       free, np.array([n - 1], np.int64), coupling), count
 
 
 def kernel() -> ModuleType | None:
