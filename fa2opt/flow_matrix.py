@@ -61,7 +61,7 @@ def flow_matrix(flows: Sequence[Any]) -> FlowMatrix | None:
     """The :class:`FlowMatrix` of ``flows`` (:class:`fa2opt.problem.FlowGraph`\\ s), or None
     where the loops decide (see the module doc). Made (or found wanting) once per tuple of
     graphs: kept in the first graph's shared cache (``_derived``, which its copies with other
-    budgets share, :func:`fa2opt.edge.with_margin`), with the other graphs' caches to
+    budgets share, :meth:`fa2opt.problem.Problem.with_budgets`), with the other graphs' caches to
     recognise them by identity -- O(F) per lookup. Made in O(V + E + Σ_f |f|), the last in C."""
     if len(flows) < spec.MATRIX_MIN_FLOWS:
         return None

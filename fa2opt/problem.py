@@ -55,7 +55,7 @@ class FlowGraph:
         if self.budget_ms != self.budget_ms:  # NaN: not given
             object.__setattr__(self, "budget_ms", spec.budget_ms(self.sla_ms))
         # what depends on the graph alone (succs, terms, structure), made on first use and
-        # shared with every copy of this graph with other budgets (fa2opt.edge.with_margin
+        # shared with every copy of this graph with other budgets (FlowGraph.replaced
         # copies the instance dict, hence this one by reference): made once per graph,
         # wherever first needed, not forced on every copy's original in advance
         object.__setattr__(self, "_derived", {})
@@ -151,7 +151,8 @@ class Problem:
     def with_flows(self, flows: tuple[FlowGraph, ...]) -> "Problem":
         """This problem with ``flows`` (the same graphs with other budgets) and the same
         tables and pack: a copy without the frozen dataclass's field-by-field ``__init__``
-        (every decision makes one, :func:`fa2opt.edge.with_margin`)."""
+        (:meth:`with_budgets`: a DP that reads its widened budgets from a copy, fa2-grid's
+        capped copy)."""
         p = object.__new__(Problem)
         p.__dict__.update(self.__dict__)
         p.__dict__["flows"] = flows
