@@ -429,7 +429,8 @@ def test_bench_cold_path_runs_and_restores_what_it_times():
                                                   root / "scripts" / "bench_cold_path.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    before = (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide, edge.with_margin)
+    before = (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide,
+              edge.margin_budgets)
     import contextlib
     import io
     out = io.StringIO()
@@ -442,4 +443,4 @@ def test_bench_cold_path_runs_and_restores_what_it_times():
                  "after the MILP and 1 ms idle"):
         assert word in text, (word, text)
     assert before == (fa2_module.plan_for, sp_module.decompose, plan_module.Plan.decide,
-                      edge.with_margin)
+                      edge.margin_budgets)
