@@ -101,6 +101,7 @@ import numpy as np
 
 from .. import cpu_kernels, spec
 from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_loaded
+from ..edge import violated_path
 from ..problem import Problem
 from ..reductions import flow_bound, flow_cuts
 from ..reductions.flow_bound import FlowLP, cost_grain
@@ -708,6 +709,36 @@ class _Search:
             return INF, (INF if self.blp.infeasible(ub) else None)
         return self.lp.value, self.blp.bound(sol[1], ub, None)[0]
 
+    def edge_split(self, m: np.ndarray, lam: np.ndarray) -> list[np.ndarray] | None:
+        """Where the LP point is integral (one row per node) and that choice x breaks the
+        SLA rule -- it meets the flows' budgets widened by the float margin, not the rule:
+        the SLA's edge -- the children that hold every choice of the subproblem but x's
+        no-good orthant along the path it breaks (:func:`fa2opt.edge.orthant_partition` on
+        the rows' latencies: child i keeps the path's nodes before i at rows no faster than
+        x's and node i at rows faster than x's; every choice at least as slow as x at each
+        node of the path breaks that flow too). Halving a node's rows (:meth:`branch`'s
+        fallback) leaves x in one child, whose LP finds it again: a 76-node instance with
+        its SLAs at the last ulp ran past 60 s so (docs/fa2.md). None where the point is
+        fractional or meets the rule (then :meth:`branch` halves)."""
+        lp = self.lp
+        cols = self.argmin(-np.where(m, lam, 0.0), m)
+        if not np.all(lam[cols] > 1.0 - 1e-9):
+            return None
+        x = self.choice(cols)
+        if self.problem.meets_slas(x):
+            return None
+        children, rest = [], m.copy()
+        for v in violated_path(self.problem, x):
+            i = lp.index[v]
+            a, b = int(lp.ptr[i]), int(lp.ptr[i + 1])
+            faster = lp.lat[a:b] < lp.lat[cols[i]]
+            if (rest[a:b] & faster).any():
+                child = rest.copy()
+                child[a:b] &= faster
+                children.append(child)
+            rest[a:b] &= ~faster
+        return children
+
     def branch(self, m: np.ndarray, lam: np.ndarray | None, lb: float
                ) -> list[tuple[np.ndarray, float | None]]:
         """Two children cutting off the LP point, at a node where λ is fractional: its rows
@@ -760,6 +791,10 @@ class _Search:
             high = m.copy()
             high[a:cut + 1] = False
             return [(low, best_bounds[0]), (high, best_bounds[1])]
+        if lam is not None:
+            edge = self.edge_split(m, lam)
+            if edge is not None:
+                return [(child, None) for child in edge]
         cnt = self.count(m)
         i = int(np.argmax(cnt))
         if cnt[i] < 2:
