@@ -54,6 +54,9 @@ decided by the DP (``relax``). Otherwise it is split at a node where λ is fract
 rows in table order (by L) up to the middle of the λ mass, and the rest -- both children cut
 off the LP point; the node among the ``STRONG`` most fractional by its children's LP values
 (strong branching until ``RELIABLE`` observations, then their averages), as the flow bound.
+An integral LP point whose choice breaks the SLA rule (it meets the widened budgets: the
+SLA's edge) is split off by its no-good orthant along the path it breaks
+(:meth:`_Search.edge_split`, as :func:`fa2opt.edge.decide_exact` enumerates).
 A child whose LP strong branching solved carries (1) at that LP's duals (:meth:`_Search.
 probe`; a verified dual ray: inf): it is dropped when that reaches the incumbent, else
 queued by it (Achterberg, Koch & Martin 2005, "Branching rules revisited", for reliability
