@@ -111,7 +111,9 @@ def test_the_split_at_the_sla_edge_drops_only_choices_that_break_the_rule(inst, 
         m[a:b] = data.draw(st.lists(st.booleans(), min_size=b - a, max_size=b - a))
         if not m[a:b].any():
             m[a] = True
-        cols.append(a + data.draw(st.sampled_from(np.flatnonzero(m[a:b]).tolist())))
+        # slowest rows first (a draw's simplest): faster rows left below x at most nodes,
+        # so the path's split has several children
+        cols.append(a + data.draw(st.sampled_from(np.flatnonzero(m[a:b]).tolist()[::-1])))
     lam = np.zeros(lp.n_lam)
     lam[cols] = 1.0
     x = s.choice(np.asarray(cols, dtype=np.int64))
@@ -120,7 +122,6 @@ def test_the_split_at_the_sla_edge_drops_only_choices_that_break_the_rule(inst, 
         assert children is None
         return
     assert children is not None
-    assert not (sum(c.astype(int) for c in children) > 1).any() if children else True
     order = list(sub.tables)
     held = [s.allow(c) for c in children]
     for pick in itertools.product(*(s.allow(m)[v].tolist() for v in order)):
@@ -133,6 +134,48 @@ def test_the_split_at_the_sla_edge_drops_only_choices_that_break_the_rule(inst, 
     lam[cols[0]] = 0.5  # a fractional point: the halving's
     if len(np.flatnonzero(m[lp.ptr[0]:lp.ptr[1]])) > 1:
         assert s.edge_split(m, lam) is None
+
+
+def test_the_split_at_the_sla_edge_along_a_chain() -> None:
+    """A chain of three nodes, each with a fast row and a slow one, x all slow (breaks the
+    SLA): one child per node of the path -- the nodes before it slow, it fast -- and the
+    dropped orthant is x alone; x at the fastest rows leaves nothing to split off."""
+    from fa2opt.extensions import allowed_rows, budgets, declare, extensions_of, row_objective
+    from fa2opt.extensions.solve import _moved
+    from fa2opt.io import instance_from_dict
+    from fa2opt.problem import Problem
+
+    nodes = [{"name": v, "configs": [{"batch": 1, "hardware": "cpu", "units": 2, "latency_ms": 1.0},
+                                     {"batch": 1, "hardware": "cpu", "units": 1, "latency_ms": 2.0}]}
+             for v in ("a", "b", "c")]
+    inst = instance_from_dict({"nodes": nodes, "edges": [["a", "b"], ["b", "c"]],
+                               "flows": [{"name": "f", "rate_rps": 0.5, "sla_ms": 5.0,
+                                          "nodes": ["a", "b", "c"]}],
+                               "capacity": {"cpu": 100.0}})
+    problem = Problem.from_instance(inst)
+    blocks = declare(problem, extensions_of(inst))
+    sub, pos, _ = search.reshaped(problem, allowed_rows(problem, blocks),
+                                  row_objective(problem, blocks))
+    moved = [_moved(b, pos) for b in budgets(blocks)]
+    s = _search(sub, moved, {v: np.arange(len(t)) for v, t in sub.tables.items()})
+    lp, m = s.lp, np.ones(s.lp.n_lam, dtype=bool)
+    slow = [int(lp.ptr[i]) + int(np.argmax(lp.lat[lp.ptr[i]:lp.ptr[i + 1]]))
+            for i in range(len(lp.nodes))]
+    lam = np.zeros(lp.n_lam)
+    lam[slow] = 1.0
+    children = s.edge_split(m, lam)
+    assert children is not None and len(children) == 3
+    kept = [{v: [float(lp.lat[c]) for c in range(int(lp.ptr[lp.index[v]]), int(lp.ptr[lp.index[v] + 1]))
+                 if child[c]] for v in "abc"} for child in children]
+    def split(path):  # child i: the path's nodes before i slow, node i fast, the rest whole
+        return [{v: [2.0] if v in path[:i] else [1.0] if v == path[i] else [1.0, 2.0]
+                 for v in "abc"} for i in range(3)]
+
+    assert kept in (split("abc"), split("cba")), kept  # (the path's order: critical_path's)
+    lam[:] = 0.0
+    lam[[int(lp.ptr[i]) + int(np.argmin(lp.lat[lp.ptr[i]:lp.ptr[i + 1]]))
+         for i in range(len(lp.nodes))]] = 1.0
+    assert s.edge_split(m, lam) is None  # (all fast: 3 ms, within the SLA)
 
 
 @pytest.mark.skipif(not HAVE_MILP, reason="formulations (Pyomo/HiGHS) not present")
