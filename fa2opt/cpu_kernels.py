@@ -211,13 +211,16 @@ def warm_up() -> bool:
     chain_dp(u[None], c[None], np.zeros(1, np.int64), True)
     from types import SimpleNamespace
 
-    from .dag_batch import Candidates, DagStructure, evaluate_fixings, lagrangian_bound
+    from .dag_batch import (Candidates, DagStructure, evaluate_fixings, lagrangian_bound,
+                            latency_limits)
     from .reductions import flow_numba
 
     from .problem import FlowGraph
 
     flow = FlowGraph("f", 1.0, ("a", "b"), {"a": (), "b": (("a", 0.0),)}, 1.0)
-    evaluate_fixings(DagStructure.from_flows(("a", "b"), [flow]), np.ones((1, 2)), np.ones((1, 2)))
+    dag = DagStructure.from_flows(("a", "b"), [flow])
+    evaluate_fixings(dag, np.ones((1, 2)), np.ones((1, 2)))
+    latency_limits(dag, np.ones(2), np.ones(1))
     # (no decision calls it, but cached() asks for every kernel Python calls: without it a
     # fresh install's cache never counted as complete and load_when_cached never loaded)
     lagrangian_bound(Candidates(np.arange(3, dtype=np.int64), np.ones(2), np.ones(2)),

@@ -269,6 +269,22 @@ def evaluate_fixings(dag: DagStructure, lat: Any, cost: Any, xp: ModuleType = np
     return evaluate_fixings_numpy(dag, lat, cost, bud)
 
 
+def latency_limits(dag: DagStructure, fast: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Per node (``dag.nodes`` order) the largest latency a choice can give it with every
+    other node at its latency ``fast`` (V,) and flow f within ``budget[f]``
+    (:func:`fa2opt.reductions.pruning.limit_budget`): the compiled pass over the slots of
+    :func:`fa2opt.reductions.pruning.latency_limits`, the same bits
+    (``tests/test_batch.py``). Where a search asks at every subproblem, the loops' Python
+    steps were its cost (a 120-node pool of 6 flows: ~1.1 ms a call). Only where the kernels
+    run (:func:`fa2opt.cpu_kernels.available`); callers fall back to the reference."""
+    from . import dag_batch_numba as nb
+    limit = np.empty(len(dag.nodes))
+    nb.latency_limits(np.ascontiguousarray(fast, dtype=np.float64), dag.slot_node, dag.flow_ptr,
+                      dag.pred_ptr, dag.pred_slot, dag.pred_delay,
+                      np.ascontiguousarray(budget, dtype=np.float64), limit)
+    return limit
+
+
 def compiled_loaded() -> bool:
     """Whether the compiled SLA pass (:func:`evaluate_fixings` on the CPU) is loaded in this
     process, so that a call costs no load of Numba's cache (~0.7 s for its first call): the

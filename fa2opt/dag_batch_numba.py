@@ -45,6 +45,42 @@ def evaluate(lat, cost, slot_node, flow_ptr, pred_ptr, pred_slot, pred_delay, bu
 
 
 @_jit
+def latency_limits(fast, slot_node, flow_ptr, pred_ptr, pred_slot, pred_delay, budget, limit):
+    """Per node, the least over its flows of ``budget[f] - ((head + after) - fast)`` (limit
+    (V,); +inf for a node in no flow): :func:`fa2opt.reductions.pruning.latency_limits` on
+    the slots, the same operations (head forward as the rule's finish times; each slot's
+    ``after``, the longest in-flow path after it, scattered backward over the in-flow
+    edges -- max is exact, so the order of the scatter cannot change a bit). O(S + E)."""
+    for v in range(limit.size):
+        limit[v] = np.inf
+    head = np.empty(slot_node.size)
+    after = np.empty(slot_node.size)
+    for f in range(flow_ptr.size - 1):
+        lo, hi = flow_ptr[f], flow_ptr[f + 1]
+        for s in range(lo, hi):
+            start = 0.0
+            for e in range(pred_ptr[s], pred_ptr[s + 1]):
+                x = head[pred_slot[e]] + pred_delay[e]
+                if x > start:
+                    start = x
+            head[s] = start + fast[slot_node[s]]
+            after[s] = 0.0
+        for s in range(hi - 1, lo - 1, -1):
+            v = slot_node[s]
+            fv = fast[v]
+            a = after[s]
+            room = budget[f] - ((head[s] + a) - fv)
+            if room < limit[v]:
+                limit[v] = room
+            tail = a + fv
+            for e in range(pred_ptr[s], pred_ptr[s + 1]):
+                x = tail + pred_delay[e]
+                p = pred_slot[e]
+                if x > after[p]:
+                    after[p] = x
+
+
+@_jit
 def node_min(y, ptr, lat, cost, allowed, val, arg, mins):
     """Per row b and node v: the first strict minimum of cost + y·lat over the allowed
     candidates (``allowed`` (1, C) shared or (B, C)) into mins/arg; val[b] = the minima added

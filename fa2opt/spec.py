@@ -288,6 +288,13 @@ def left_sum(values: Iterable[float]) -> float:
     return total
 
 
+def left_sum_array(values: np.ndarray) -> float:
+    """:func:`left_sum` of a 1-d float array in C: ``np.add.accumulate`` adds left to right
+    (``np.sum`` does not: it sums pairwise), so the same bits but for the sign of a zero sum
+    (which no comparison tells apart). O(n)."""
+    return float(np.add.accumulate(values)[-1]) if len(values) else 0.0
+
+
 def budget_sum(values: Iterable[float]) -> float:
     """The one summation order of every additive extension budget (units in use, −ln
     accuracy): the values of the block's nodes (a flow's in topological order, global

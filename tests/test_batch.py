@@ -292,6 +292,42 @@ def test_numba_evaluation_is_the_twin(seed):
     _check_fixings(got, tuple(want))
 
 
+@needs_numba
+@settings(max_examples=60)
+@given(V=st.integers(1, 14), F=st.integers(1, 10), seed=st.integers(0, 2**32 - 1),
+       p_edge=st.sampled_from([0.0, 0.2, 0.5, 1.0]))
+def test_compiled_latency_limits_are_the_reference(V, F, seed, p_edge):
+    """``dag_batch.latency_limits`` (the compiled pass over the slots) against
+    ``pruning.latency_limits`` (the per-flow loops; with 8 flows or more where they pay, the
+    rule's matrices), bit for bit: SLAs at the tolerance edge of a random row, limits at
+    another (rooms near 0 and below it)."""
+    from types import SimpleNamespace
+
+    from fa2opt.reductions.pruning import latency_limits, limit_budget
+    rng = np.random.default_rng(seed)
+    names, flows = random_dag(rng, V, F, p_edge)
+    flows = with_edge_slas(flows, names, random_latencies(rng, 1, V)[0], rng)
+    fast = random_latencies(rng, 1, V)[0]
+    want = latency_limits(SimpleNamespace(flows=tuple(flows)), dict(zip(names, fast.tolist())))
+    got = dag_batch.latency_limits(DagStructure.from_flows(names, flows), fast,
+                                   np.asarray([limit_budget(g) for g in flows]))
+    _same_bits(got, np.asarray([want[v] for v in names]))
+
+
+def test_left_sum_array_is_left_sum():
+    """``spec.left_sum_array`` (numpy's accumulate) adds as ``spec.left_sum`` does, to the
+    last bit, where a pairwise sum (``np.sum``) differs."""
+    rng = np.random.default_rng(3)
+    pairwise_differs = 0
+    for n in (0, 1, 2, 9, 200, 5000):
+        for scale in (1.0, 1e-9, 1e12):
+            x = rng.random(n) * scale * rng.choice([1.0, -1.0], n) + np.round(rng.random(n), 3)
+            want = spec.left_sum(x.tolist())
+            _same_bits(np.float64(spec.left_sum_array(x)) + 0.0, np.float64(want) + 0.0)
+            pairwise_differs += float(np.sum(x)) != want
+    assert pairwise_differs  # (the test tells the orders apart)
+
+
 def test_loaded_evaluation_loads_nothing_and_is_the_twin(monkeypatch):
     """``evaluate_fixings_loaded`` (the extensions' enumeration leaf) takes the compiled pass
     only where this process has it loaded already -- the numpy twin otherwise, never a load

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fa2opt import available_methods, solve, verify
+from fa2opt import available_methods, cpu_kernels, solve, verify
 from fa2opt.extensions.leaf import within_limits
 from fa2opt.reductions import flow_cuts
 from fa2opt.verify import matches
@@ -54,6 +54,31 @@ def test_latency_limits_keep_every_feasible_choice(inst, data) -> None:
     assert m is not None or not feasible  # None only where no choice is left
     for x in feasible:
         assert m[[s.blp.col[v][x[v]] for v in s.lp.nodes]].all()
+
+
+@pytest.mark.skipif(not cpu_kernels.available(), reason="Numba not available")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=st.one_of(extended(), binding()), data=st.data())
+def test_tighten_compiled_is_the_reference(inst, data) -> None:
+    """``_Search.tighten`` with the compiled passes (the SLA test at the fastest rows, the
+    latency limits: ``dag_batch.latency_limits``) keeps exactly the columns it keeps on the
+    reference's Python loops, on random subproblems and random masks of their columns."""
+    drawn = _subproblem_in_flows(inst, data)
+    if drawn is None:
+        return
+    s = _search(*drawn)
+    cpu_kernels.warm_up()
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    m = rng.random(s.lp.n_lam) < data.draw(st.sampled_from([0.5, 0.8, 1.0]), label="share")
+    m[s.starts[rng.random(len(s.starts)) < 0.9]] = True  # (a node left without rows: None)
+    assert s.compiled()
+    got = s.tighten(m)
+    with cpu_kernels.disabled():
+        assert not s.compiled()
+        want = s.tighten(m)
+    assert (got is None) == (want is None)
+    if got is not None:
+        np.testing.assert_array_equal(got, want)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

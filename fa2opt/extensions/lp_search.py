@@ -103,12 +103,13 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from .. import cpu_kernels, spec
-from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_loaded
+from ..dag_batch import DagStructure, evaluate_fixings, evaluate_fixings_numpy
+from ..dag_batch import latency_limits as latency_limits_compiled
 from ..edge import violated_path
 from ..problem import Problem
 from ..reductions import flow_bound, flow_cuts
 from ..reductions.flow_bound import FlowLP, cost_grain
-from ..reductions.pruning import latency_limits
+from ..reductions.pruning import latency_limits, limit_budget
 from ..reductions import residues
 from ..reductions.search import PRUNE_TOL
 from .leaf import BudgetArrays, Leaf
@@ -387,6 +388,7 @@ class _Search:
         self.inside = [np.isin(lp.owner, nodes) for _, nodes, _ in self.bud]  # columns in each
         self.use_all = sum(blp.use) if blp.use else np.zeros(lp.n_lam)
         self.dag = DagStructure.from_flows(lp.nodes, problem.flows)
+        self.limit_budget = np.asarray([limit_budget(g) for g in problem.flows], dtype=float)
         self.blp_use_matrix = np.vstack(blp.use) if blp.use else np.zeros((0, lp.n_lam))
         self.pseudo = np.zeros((len(lp.nodes), 3))
         self.grain = cost_grain(lp.cost)  # Σ gain down, Σ gain up, observations
@@ -490,10 +492,24 @@ class _Search:
         """The SLA pass of :mod:`fa2opt.dag_batch` over the rows of ``lat`` (B, V): the
         compiled kernel once the search has run ``NUMBA_AFTER_S`` or the kernels are loaded, else
         the numpy twin (same bits either way)."""
-        if time.perf_counter() - self.started > NUMBA_AFTER_S \
-                and cpu_kernels.available():  # (available() imports Numba: ~0.3 s)
+        if self.compiled():
             return evaluate_fixings(self.dag, lat, np.zeros_like(lat))
-        return evaluate_fixings_loaded(self.dag, lat, np.zeros_like(lat))
+        return evaluate_fixings_numpy(self.dag, lat, np.zeros_like(lat))
+
+    def compiled(self) -> bool:
+        """Whether the compiled passes serve this search: loaded in this process, or the
+        search has run ``NUMBA_AFTER_S`` (then a first call may load them)."""
+        return cpu_kernels.warmed() or (time.perf_counter() - self.started > NUMBA_AFTER_S
+                                        and cpu_kernels.available())  # (imports Numba: ~0.3 s)
+
+    def limits(self, fast: np.ndarray) -> np.ndarray:
+        """Each LP node's latency limit with every other node at its latency ``fast`` (LP node
+        order): :func:`~fa2opt.reductions.pruning.latency_limits`, compiled where
+        :meth:`compiled` (:func:`fa2opt.dag_batch.latency_limits`, the same bits)."""
+        if self.compiled():
+            return latency_limits_compiled(self.dag, fast, self.limit_budget)
+        limit = latency_limits(self.problem, dict(zip(self.lp.nodes, fast.tolist())))
+        return np.asarray([limit[v] for v in self.lp.nodes])
 
     # -- masks ---------------------------------------------------------------------------
     def allow(self, m: np.ndarray) -> dict[str, np.ndarray]:
@@ -552,14 +568,13 @@ class _Search:
             return None
         for u, nodes, limit in self.bud:
             low = np.minimum.reduceat(np.where(m, u, INF), self.starts)
-            if spec.budget_sum(float(low[i]) for i in nodes) > limit:
+            if spec.left_sum_array(low[nodes]) > limit:  # (budget_sum's order: nodes')
                 return None
         first = np.minimum.reduceat(np.where(m, np.arange(len(m)), len(m)), self.starts)
-        if not self.problem.meets_slas(self.choice(first)):
+        fast = self.lp.lat[first]  # (columns are in table order: each node's fastest row)
+        if not self.evaluate(fast[None, :]).ok[0]:
             return None
-        # the latency limits at the subproblem's fastest rows (columns are in table order)
-        limit = latency_limits(self.problem, dict(zip(self.lp.nodes, self.lp.lat[first].tolist())))
-        m = m & (self.lp.lat <= np.asarray([limit[v] for v in self.lp.nodes])[owner])
+        m = m & (self.lp.lat <= self.limits(fast)[owner])
         return m if self.count(m).all() else None
 
     # -- the steps of a subproblem -------------------------------------------------------

@@ -143,6 +143,13 @@ def latency_limits(problem: Problem, fast: Mapping[str, float] | None = None) ->
     return _limits(problem.flows, dict(fast))
 
 
+def limit_budget(g: FlowGraph) -> float:
+    """Flow g's budget as the latency limits take it: keeping a row too many is harmless;
+    dropping one because head + tail rounds differently from the rule's longest path is
+    not, so the limits get the float margin."""
+    return g.budget_ms + spec.fp_margin_ms(g.budget_ms, len(g.nodes))
+
+
 def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, float]:
     """:func:`latency_limits` from the nodes' fastest latencies ``fast``: per flow, or for
     many flows sharing a graph every flow at once (:func:`_matrix_limits`, the same bits;
@@ -155,9 +162,7 @@ def _limits(flows: tuple[FlowGraph, ...], fast: dict[str, float]) -> dict[str, f
         nodes, preds, succs = g.nodes, g.preds, g.succs
         head = spec.finish_times(nodes, preds, fast)  # longest path ending with v (L_v in)
         tail: dict[str, float] = {}  # longest path starting with v (L_v included)
-        # keeping a row too many is harmless; dropping one because head + tail rounds
-        # differently from the rule's longest path is not: the limits get the float margin
-        budget = g.budget_ms + spec.fp_margin_ms(g.budget_ms, len(nodes))
+        budget = limit_budget(g)
         for v in reversed(nodes):
             s = 0.0
             for w, d in succs[v]:
@@ -182,8 +187,7 @@ def _matrix_limits(matrix: FlowMatrix, flows: Sequence[FlowGraph], fast: dict[st
     flows of 250 nodes took 2 s."""
     limit = dict.fromkeys(fast, _INF)
     lat = matrix.vector(fast)
-    budget = np.asarray([g.budget_ms + spec.fp_margin_ms(g.budget_ms, len(g.nodes))
-                         for g in flows], dtype=float)
+    budget = np.asarray([limit_budget(g) for g in flows], dtype=float)
     V = len(matrix.order)
     least = np.full(V, _INF)
     for blk in spec.flow_blocks(V, len(flows)):
