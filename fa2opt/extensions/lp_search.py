@@ -77,10 +77,11 @@ after the exact tests, a row slower than its limit at the subproblem's fastest a
 (:func:`fa2opt.reductions.pruning.latency_limits`: it breaks a flow's widened budget with
 every other node at its fastest allowed row) leaves too -- the LP put weight on such rows
 before. The SLA test and the limits there run compiled where :meth:`_Search.compiled`
-(:mod:`fa2opt.dag_batch`, the same bits: a 120-node pool's 4,449 subproblems 41 → 33 s). On problems of at least ``COVER_MIN_FLOWS`` flows, the root's first LP gets rounds
-of the flow bound's path covers (3) and cliques (6) and of each budget row's covers (the
-row is a multiple-choice knapsack as a path is; :meth:`_Search.cover_rounds`), global cuts,
-then bound (5). Many-flows 12x10x60 #1 + capacity (120 nodes, 60 flows): root bound 1,051 →
+(:mod:`fa2opt.dag_batch`, the same bits: a 120-node pool's 4,449 subproblems 41 → 33 s).
+On problems of at least ``COVER_MIN_FLOWS`` flows, the root's first LP gets rounds of the
+flow bound's path covers (3) and cliques (6) and of each budget row's covers (the row is a
+multiple-choice knapsack as a path is; :meth:`_Search.cover_rounds`), global cuts, then
+bound (5). Many-flows 12x10x60 #1 + capacity (120 nodes, 60 flows): root bound 1,051 →
 1,144 (limits) → 1,264 (covers) of 1,297 on the search's costs; a 60 s ``time_limit`` (20,000
 subproblems) → ~3 s (docs/fa2.md, "Pools with budgets").
 
