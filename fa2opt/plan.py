@@ -221,6 +221,7 @@ class Plan:
             choice[v] = front[v][2][-1]
             total += front[v][1][-1]
             lower += front[v][1][-1]
+        judged: dict[str, int] = {}  # the searches' judged incumbents (SearchResult.judged)
         for j, comp in enumerate(searches):
             assert cands is not None
             cut = cutoff - total if j == len(searches) - 1 else INF
@@ -229,6 +230,9 @@ class Plan:
                 return _nothing() if cut == INF else Decision("cutoff")
             for v, k in res.choice.items():
                 choice[v] = cands[v].positions[k]
+            if res.judged is not None:
+                for v, k in res.judged.items():
+                    judged[v] = cands[v].positions[k]
             total += res.cost
             lower += res.lower_bound if res.timed_out else res.cost
             explored += res.explored
@@ -238,7 +242,8 @@ class Plan:
                  "coupling_nodes": len(self.coupling), "search_nodes": explored}
         if timed_out:
             return Decision("time_limit", choice, lower_bound=min(lower, total), extra=extra)
-        return Decision("optimal", choice, extra=extra)
+        return Decision("optimal", choice, extra=extra,
+                        incumbent={**choice, **judged} if judged else None)
 
     def complete(self, flows: Sequence[FlowGraph]) -> None:
         """The Python path's part of a plan compiled by the kernel's reductions: the flows'

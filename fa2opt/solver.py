@@ -42,6 +42,11 @@ class Decision:
     # each flow's latency for ``choice`` by the spec's rule, when the method's SLA check
     # computed them (Problem.sla_latencies); the answer reuses them, None: it computes them
     flow_latency_ms: Mapping[str, float] | None = None
+    # another choice the method met that may meet the spec's SLA rule where ``choice``
+    # (decided within widened budgets) does not: a judged search's incumbent when it
+    # stopped judging (fa2opt.reductions.search.SearchResult.judged); for the SLA edge's
+    # enumeration (fa2opt.edge.decide_exact), which checks it by the rule. Not in the answer
+    incumbent: Mapping[str, int] | None = None
 
 
 # -- options: declared once per method, validated the same way for all of them -------------

@@ -157,6 +157,33 @@ def test_a_stalled_judged_search_hands_the_rest_to_the_enumeration(monkeypatch):
         assert matches(ans, fa2opt.solve(inst, "milp"))
 
 
+def test_a_stalled_judged_search_hands_its_incumbent_to_the_edge(monkeypatch):
+    """many-flows 8x6x30 #284214229 one ulp below its edge (a run of experiments/stress.yaml
+    slower than the MILP): the judged search finds the rule's optimum, stalls, and answers
+    the widened optimum, which breaks the rule. Its judged incumbent goes back with it
+    (``SearchResult.judged``, ``Decision.incumbent``) and meets the rule, so the edge's
+    enumeration starts from it and the narrowed solve is not run (its DP had taken as long
+    as the relaxed one: 0.32 s and 0.33 s). Equal to the MILP."""
+    if "milp" not in fa2opt.solver.available_methods():
+        pytest.skip("the draw's SLAs are those of the MILP's optimum")
+    inst, _ = _edge_of("many-flows", (8, 6, 30), 284214229, -1)
+    built, stalls = _watching(monkeypatch)
+    signs = []
+    margin = EDGE.margin_budgets
+
+    def logged(problem, sign):
+        signs.append(sign)
+        return margin(problem, sign)
+
+    monkeypatch.setattr(EDGE, "margin_budgets", logged)
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert built[0] and stalls  # judged, and it stalled
+    assert ans.extra["dp_solves"] > 1 and -1 not in signs, signs  # no narrowed solve
+    assert "incumbent" not in ans.extra
+    assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
 def test_a_search_still_open_after_its_stall_starts_again_without_judging(monkeypatch):
     """long-paths 12x8x10 #730555604 one ulp below the edge of the MILP's optimum (a run of
     experiments/stress.yaml): with the rule's cuts kept after the stall, the widened

@@ -131,6 +131,35 @@ def test_flow_latencies_of_the_rule_check_are_returned_once_accepted():
     assert solve(ok, "fa2").flow_latency_ms == d.flow_latency_ms
 
 
+def test_a_held_incumbent_that_meets_the_rule_replaces_the_narrowed_solve():
+    """``held``: choices the DP met on the way (a judged search's incumbent when it stopped
+    judging). One that meets the rule is step 3's incumbent: no narrowed solve (no budgets
+    below the flows' own are asked for), and the enumeration still ends at the optimum even
+    when that incumbent is not it; one that breaks the rule is ignored."""
+    problem, ref = _sloppy_pair()
+    tables = problem.tables
+    every = [dict(zip(tables, rows)) for rows in itertools.product(*(range(len(t)) for t in
+                                                                       tables.values()))]
+    meeting = [x for x in every if problem.meets_slas(x)]
+    breaking = [x for x in every if not problem.meets_slas(x)]
+    assert len(meeting) > 1 and breaking
+    worst = max(meeting, key=problem.cost)
+    assert problem.cost(worst) > ref.cost
+    own = [g.budget_ms for g in problem.flows]
+
+    for held, narrowed in (([worst], False), ([breaking[0]], True), ([breaking[0], worst], False)):
+        asked = []
+
+        def logged(p: Problem, cutoff: float = math.inf, stop: float | None = None, budgets=None):
+            asked.append(budgets is not None and any(b < o for b, o in zip(budgets, own)))
+            return sloppy(p, cutoff, stop, budgets)
+
+        status, choice, _, _ = decide_exact(problem, logged, None, list(held))
+        assert status == "optimal" and problem.meets_slas(choice)
+        assert math.isclose(problem.cost(choice), ref.cost)
+        assert any(asked) == narrowed, (held, asked)
+
+
 def test_enumeration_splits_on_the_violated_path_only():
     """The no-good of the enumeration: only the nodes of the broken critical path (a → b) are
     split, not the five side nodes c_i, so the sloppy DP's edge choice costs two children

@@ -1385,9 +1385,7 @@ class LPSearch:
         if exact.best_fix is None:
             return
         lp = self.lp
-        choice = dict(exact.best_fix)
-        for i in range(len(exact.dp.flows)):
-            choice.update(exact.flow(i, exact.best_fix)[1])
+        choice = exact.choice(exact.best_fix)
         idx = np.asarray([lp.ptr[j] + choice.get(v, 0) for j, v in enumerate(lp.nodes)])
         first, owner, cols = lp.ptr[:-1], lp.owner, np.arange(lp.n_lam)
         for _ in range(4 * len(lp.nodes)):
@@ -2254,7 +2252,11 @@ def lp_search(dp: DecoupledProblem, graphs: list[FlowGraph], remainder: Remainde
     search would then miss the widened optimum that :func:`fa2opt.edge.decide_exact` needs
     (shared-large 40x3 #705549602 at its SLA's edge: 609 against the optimum 608)."""
     judged = all(g is None or g.rule_exact for g in graphs)
+    first = LPSearch(dp, graphs, remainder, deadline, cutoff, judged=judged)
     try:
-        return LPSearch(dp, graphs, remainder, deadline, cutoff, judged=judged).run()
+        res = first.run()
     except _JudgeStalled:  # (LPSearch.judge_stall) the widened optimum, as without judging
-        return LPSearch(dp, graphs, remainder, deadline, cutoff, judged=False).run()
+        res = LPSearch(dp, graphs, remainder, deadline, cutoff, judged=False).run()
+    if res is not None:  # (where judging stopped: its incumbent, for the SLA edge)
+        res.judged = first.exact.judged_choice
+    return res

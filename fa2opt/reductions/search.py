@@ -152,6 +152,11 @@ class SearchResult:
     stats: dict = field(default_factory=dict)
     timed_out: bool = False  # stopped at the deadline: ``choice`` is the incumbent
     lower_bound: float | None = None  # set when timed out
+    # a choice of the same nodes that a judged search's leaves accepted by the SLA rule
+    # before it stopped judging (:meth:`_Exact.stop_judging`), where ``choice`` is the
+    # widened optimum it answered after: an incumbent for the SLA edge's enumeration
+    # (:func:`fa2opt.edge.decide_exact`), None when there was none
+    judged: dict[str, int] | None = None
 
 
 class _Paused(Exception):
@@ -197,6 +202,7 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
     total, lower, choice = 0.0, 0.0, {}
     explored = solves = 0
     timed_out = False
+    judged: dict[str, int] = {}  # the parts' judged incumbents (SearchResult.judged)
     parts = components(dp)
     free_cost = sum(cands[v].cost[-1] for v in dp.free)
     for j, sub in enumerate(parts):
@@ -219,6 +225,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         total += res.cost
         lower += res.lower_bound if res.timed_out else res.cost
         choice.update(res.choice)
+        if res.judged is not None:
+            judged.update(res.judged)
         explored += res.explored
         solves += res.solves
         timed_out |= res.timed_out
@@ -227,7 +235,8 @@ def search(dp: DecoupledProblem, remainder: RemainderSolver,
         total += cands[v].cost[-1]
         lower += cands[v].cost[-1]
     return SearchResult(total, choice, explored, solves, {"components": len(parts)},
-                        timed_out=timed_out, lower_bound=min(lower, total) if timed_out else None)
+                        timed_out=timed_out, lower_bound=min(lower, total) if timed_out else None,
+                        judged={**choice, **judged} if judged else None)
 
 
 def _add_free(dp: DecoupledProblem, res: SearchResult) -> None:
@@ -372,6 +381,7 @@ class _Exact:
         self.rejected: list[tuple[int, tuple]] = []  # (flow, memo key) the rule rejected
         # the incumbent's value starts at the cutoff: only cheaper fixings are kept or explored
         self.best, self.best_fix = cutoff, None
+        self.judged_choice: dict[str, int] | None = None  # (stop_judging)
 
     def flow(self, i: int, fixing: Mapping[str, int]) -> tuple[float, dict[str, int]] | None:
         cw = self.dp.flow_coupling[i]
@@ -413,7 +423,12 @@ class _Exact:
         """Leaves valued by the widened budgets alone from now on (the copy split's turn,
         :meth:`.flow_bound.LPSearch.hand_over`): the fixings the rule alone rejected are
         valued again when met (the other judged values may stay: each is at most what the
-        rule accepts, hence still a bound, and exact where kept)."""
+        rule accepts, hence still a bound, and exact where kept). The judged incumbent is
+        kept as ``judged_choice`` (its flows' values are in the memo): the search answers
+        the widened optimum from here, and the SLA edge's enumeration around it can start
+        from this one instead of solving for one (:attr:`SearchResult.judged`)."""
+        if self.judged and self.best_fix is not None:
+            self.judged_choice = self.choice(self.best_fix)
         self.judged = False
         for i, key in self.rejected:
             del self.memo[i][key]
@@ -505,6 +520,13 @@ class _Exact:
             self.best, self.best_fix = total, dict(fixing)
         return total
 
+    def choice(self, fixing: Mapping[str, int]) -> dict[str, int]:
+        """The whole choice of a valued full ``fixing``: it and each flow's remainder."""
+        choice = dict(fixing)
+        for i in range(len(self.dp.flows)):
+            choice.update(self.flow(i, fixing)[1])
+        return choice
+
     def result(self, explored: int, extra_solves: int, timed_out: bool = False,
                lower_bound: float | None = None) -> SearchResult | None:
         """The incumbent as a SearchResult (at the deadline without one: the coupling nodes
@@ -519,10 +541,7 @@ class _Exact:
             choice = {v: 0 for f in self.dp.flows for v in count_leaves(f.tree)}
             cost = sum(self.dp.candidates[v].cost[0] for v in choice)
         else:
-            choice = dict(self.best_fix)
-            for i in range(len(self.dp.flows)):
-                choice.update(self.flow(i, self.best_fix)[1])
-            cost = self.best
+            choice, cost = self.choice(self.best_fix), self.best
         lb = None if lower_bound is None else min(lower_bound, cost)
         return SearchResult(cost, choice, explored, self.solves + extra_solves,
                             timed_out=timed_out, lower_bound=lb)
