@@ -86,9 +86,9 @@ class FA2Solver(Solver):
         only at the SLA's edge)."""
         first: list[Decision] = []
         lat: dict[str, float] = {}
-        met: list[dict[str, int]] = []
+        held: list[dict[str, int]] = []
         status, choice, lb, _ = decide_exact(
-            problem, self._exact_dp(time.perf_counter(), first, met), lat, met)
+            problem, self._exact_dp(time.perf_counter(), first, held), lat, held)
         extra = first[0].extra if first else {}  # (the first DP's own fresh dict)
         extra["dp_solves"] = len(first)  # (every DP run: a merged one judged again too)
         if status == "time_limit":
@@ -108,17 +108,17 @@ class FA2Solver(Solver):
         """The optimum of a base problem under the spec's SLA rule (the DP through
         :func:`fa2opt.edge.decide_exact`): what the extensions' branch and bound calls on each
         subproblem (:mod:`fa2opt.extensions.search`)."""
-        met: list[dict[str, int]] = []
-        status, choice, lb, _ = decide_exact(problem, self._exact_dp(time.perf_counter(), None, met),
-                                             None, met)
+        held: list[dict[str, int]] = []
+        status, choice, lb, _ = decide_exact(
+            problem, self._exact_dp(time.perf_counter(), None, held), None, held)
         return status, choice, lb
 
     def _exact_dp(self, t0: float, seen: list[Decision] | None = None,
-                  met: list[dict[str, int]] | None = None) -> Decide:
+                  held: list[dict[str, int]] | None = None) -> Decide:
         """:meth:`decide_dp` as :func:`fa2opt.edge.decide_exact` calls it (the time limit
-        counted from ``t0``); ``seen``: a list that receives each DP's decision; ``met``: one
-        that receives each DP's :attr:`~fa2opt.solver.Decision.incumbent` (decide_exact's
-        ``held``). Runs of
+        counted from ``t0``); ``seen``: a list that receives each DP's decision; ``held``: one
+        that receives each DP's :attr:`~fa2opt.solver.Decision.incumbent` (for
+        :func:`~fa2opt.edge.decide_exact`). Runs of
         series nodes are merged for the first solve only (the relaxed one, the only solve
         off the SLA's edge): a search over merged runs does not judge its leaves by the rule
         (``FlowGraph.rule_exact``), so where its answer breaks the rule, the same relaxed
@@ -143,8 +143,8 @@ class FA2Solver(Solver):
                 d = self.decide_dp(p, t0, cutoff, stop, False, budgets)
             if seen is not None:
                 seen.append(d)
-            if met is not None and d.incumbent is not None:
-                met.append(dict(d.incumbent))
+            if held is not None and d.incumbent is not None:
+                held.append(d.incumbent)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
             return "optimal", d.choice if d.status == "optimal" else None, None

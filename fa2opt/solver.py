@@ -46,7 +46,7 @@ class Decision:
     # (decided within widened budgets) does not: a judged search's incumbent when it
     # stopped judging (fa2opt.reductions.search.SearchResult.judged); for the SLA edge's
     # enumeration (fa2opt.edge.decide_exact), which checks it by the rule. Not in the answer
-    incumbent: Mapping[str, int] | None = None
+    incumbent: dict[str, int] | None = None
 
 
 # -- options: declared once per method, validated the same way for all of them -------------
