@@ -182,8 +182,9 @@ def decide_exact(problem: Problem, decide: Decide, flow_latency: dict[str, float
     dict that receives the returned choice's flow latencies when the rule's check of the
     first solve accepted it (:meth:`~fa2opt.problem.Problem.sla_latencies`: the answer then
     reuses them); left empty on every other return. ``held``: a list into which ``decide``
-    puts other choices it met that may meet the rule (a judged search's incumbent when it
-    stopped judging: :attr:`fa2opt.solver.Decision.incumbent`); where the relaxed solve's
+    puts, on the relaxed solve, other choices it met that may meet the rule (a judged
+    search's incumbent when it stopped judging: :attr:`fa2opt.solver.Decision.incumbent`),
+    read once that solve returns; where the relaxed solve's
     answer breaks the rule, the cheapest of them that meets it is step 3's incumbent, and
     the narrowed solve is not run (many-flows 8x6x30 #284214229 one ulp below its edge: the
     relaxed solve 0.32 s, the narrowed one 0.33 s, for the incumbent the relaxed one's

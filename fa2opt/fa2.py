@@ -117,8 +117,9 @@ class FA2Solver(Solver):
                   held: list[dict[str, int]] | None = None) -> Decide:
         """:meth:`decide_dp` as :func:`fa2opt.edge.decide_exact` calls it (the time limit
         counted from ``t0``); ``seen``: a list that receives each DP's decision; ``held``: one
-        that receives each DP's :attr:`~fa2opt.solver.Decision.incumbent` (for
-        :func:`~fa2opt.edge.decide_exact`). Runs of
+        that receives the first (relaxed) solve's :attr:`~fa2opt.solver.Decision.incumbent`
+        (for :func:`~fa2opt.edge.decide_exact`; the enumeration's children decide restricted
+        tables, whose positions are not the problem's). Runs of
         series nodes are merged for the first solve only (the relaxed one, the only solve
         off the SLA's edge): a search over merged runs does not judge its leaves by the rule
         (``FlowGraph.rule_exact``), so where its answer breaks the rule, the same relaxed
@@ -143,8 +144,8 @@ class FA2Solver(Solver):
                 d = self.decide_dp(p, t0, cutoff, stop, False, budgets)
             if seen is not None:
                 seen.append(d)
-            if held is not None and d.incumbent is not None:
-                held.append(d.incumbent)
+            if merge and held is not None and d.incumbent is not None:
+                held.append(d.incumbent)  # (the relaxed solve's: in the problem's positions)
             if d.status == "time_limit":
                 return d.status, d.choice, d.lower_bound
             return "optimal", d.choice if d.status == "optimal" else None, None
