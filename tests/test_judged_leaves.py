@@ -184,6 +184,59 @@ def test_a_stalled_judged_search_hands_its_incumbent_to_the_edge(monkeypatch):
     assert matches(ans, fa2opt.solve(inst, "milp"))
 
 
+def _stall_points(monkeypatch) -> list[tuple[int, int, int]]:
+    """A list that receives, where a search stops judging at its own stall
+    (``LPSearch.judge_stall``), its node count then, the node of its last better incumbent
+    and the node where its bound last rose."""
+    points = []
+    judge = FB.LPSearch.judge_stall
+
+    def watched(self, bound):
+        judged = self.exact.judged
+        judge(self, bound)
+        if judged and not self.exact.judged:
+            points.append((self.explored, self.judged_at, self.flat_at))
+
+    monkeypatch.setattr(FB.LPSearch, "judge_stall", watched)
+    return points
+
+
+def test_a_flat_bound_stalls_judging_sooner(monkeypatch):
+    """many-flows 6x5x20 #734493575 one ulp below its edge (a run of experiments/stress.yaml
+    slower than the MILP): the judged search finds the rule's optimum at its 9th node and
+    its bound stays at 704.2 from there; judging more leaves cannot close a gap that the
+    widened choices the rule rejects hold open, so it stops judging JUDGE_FLAT nodes later,
+    not JUDGE_STALL (0.44 -> 0.15 s side by side). Equal to the MILP."""
+    if "milp" not in fa2opt.solver.available_methods():
+        pytest.skip("the draw's SLAs are those of the MILP's optimum")
+    inst, _ = _edge_of("many-flows", (6, 5, 20), 734493575, -1)
+    points = _stall_points(monkeypatch)
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    explored, improved, rose = points[0]
+    assert explored - improved < FB.JUDGE_STALL  # the flat test, not the stall's count
+    assert explored - max(improved, rose) == FB.JUDGE_FLAT, points
+    assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
+def test_a_rising_bound_keeps_judging(monkeypatch):
+    """long-paths 14x8x16 #548828616 two ulps below its edge: the judged search's better
+    incumbents come up to 30 nodes apart (nodes 9, 39, 42) while its bound rises all along,
+    and it proves the rule's optimum in one DP solve. With the node count alone as the
+    flat test (JUDGE_STALL 25) it stopped judging at node 34 and took 19 DP solves; the
+    flat test, the only one left here (JUDGE_STALL out of reach), never fires. Equal to
+    the MILP."""
+    if "milp" not in fa2opt.solver.available_methods():
+        pytest.skip("the draw's SLAs are those of the MILP's optimum")
+    monkeypatch.setattr(FB, "JUDGE_STALL", 10**9)
+    inst, _ = _edge_of("long-paths", (14, 8, 16), 548828616, -2)
+    points = _stall_points(monkeypatch)
+    ans = fa2opt.solve(inst, "fa2", time_limit=60)
+    assert ans.status == "optimal" and verify(inst, ans).ok
+    assert points == [] and ans.extra["dp_solves"] == 1, (points, ans.extra["dp_solves"])
+    assert matches(ans, fa2opt.solve(inst, "milp"))
+
+
 def test_a_search_still_open_after_its_stall_starts_again_without_judging(monkeypatch):
     """long-paths 12x8x10 #730555604 one ulp below the edge of the MILP's optimum (a run of
     experiments/stress.yaml): with the rule's cuts kept after the stall, the widened

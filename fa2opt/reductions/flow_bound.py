@@ -156,7 +156,8 @@ MILP adds the same rows, ``formulations/solve.py``), kept when slack. Its bound 
 a bound on every choice the rule accepts, so the answer is the rule's optimum (that draw:
 one search, 36 nodes, 0.08 s). Where the LP's optimum is shared by many choices the rule
 rejects and one it accepts, the roundings keep landing on rejected fixings; after
-``JUDGE_STALL`` search nodes without a better incumbent (:meth:`LPSearch.judge_stall`) the
+``JUDGE_STALL`` search nodes without a better incumbent, or ``JUDGE_FLAT`` without a better
+incumbent or a higher bound (:meth:`LPSearch.judge_stall`), the
 leaves take the widened budgets alone (the cuts kept), and ``JUDGE_RESTART`` nodes later the
 component is searched again without judging or cuts (where the rule met a no-good: else this
 search is that one already); the widened optimum that either search answers goes back to
@@ -303,6 +304,7 @@ GMI_LONG = 512
 # through a pool of models, loose SLAs: the LP bound stalls there (12x8x10: root 450.4, 3,296
 # nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
 JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
+JUDGE_FLAT = 25  # ... or as many nodes as this, where the search's bound has not risen either
 JUDGE_RESTART = 500  # search nodes after that stall before searching again without judging
 # (2,000 until 2026-12-05: the draw that asked for it, long-paths 12x8x10 #730555604, no
 # longer stalls; of the stress record's 299 edge draws two do: 14x8x16 #484308527 at -2
@@ -1164,6 +1166,7 @@ class LPSearch:
         self.explored = 0
         self.nogoods_added: set[tuple] = set()  # the rule's no-goods in the LP (add_nogoods)
         self.judged_best, self.judged_at = INF, 0  # the incumbent judge_stall saw improve last
+        self.flat_bound, self.flat_at = -INF, 0  # the search's bound judge_stall saw rise last
         self.stalled_at: int | None = None  # the search node at which judging stalled
         self.copy_split_root = -INF  # the copy split's root bound, when computed (hand_over)
         self.root_lb: float | None = None  # the root node's bound (valid for the whole search)
@@ -1221,9 +1224,11 @@ class LPSearch:
         self.plunge = large
         self.stuck_work = 0  # the labels of the cover passes at stuck nodes (stuck_covers)
 
-    def judge_stall(self) -> None:
+    def judge_stall(self, bound: float) -> None:
         """Leaves judged by the rule (:class:`.search._Exact`) until ``JUDGE_STALL`` search
-        nodes pass without a better incumbent: where many choices at the LP's bound break
+        nodes pass without a better incumbent, or ``JUDGE_FLAT`` nodes without a better
+        incumbent or a higher ``bound`` (the search's, the largest popped). Where many
+        choices at the LP's bound break
         the rule by an ulp and only one meets it, the rounding keeps landing on rejected
         fixings (a 20-flow many-flows draw: 36,000 of them over 25,666 nodes, all at bound
         1,640.94 against the optimum 1,641). From there the leaves take the widened budgets
@@ -1240,15 +1245,34 @@ class LPSearch:
         in and no leaf was valued otherwise, so this search is already the one a restart
         would run, node for node but for the copy split's races (which wait for judging to
         stop), and goes on (vsp 200 default_rng(15): 4,464 nodes twice, 16.1 s, before).
-        Judging on where the stall is the bound's rather than the rule's was tried too (a long-paths
-        14x8x16 draw: 10 s before handing back anyway)."""
+        Counting the rule's rejections per node instead of the incumbent's stall was tried too
+        (a long-paths 14x8x16 draw: 10 s before handing back anyway).
+
+        A flat bound stalls sooner where the rule has met a no-good: where neither the
+        incumbent nor the bound has moved in ``JUDGE_FLAT`` nodes, the gap is the widened
+        choices' that the rule rejects by an ulp, which judging more leaves does not close (many-flows 6x5x20 #734493575 one
+        ulp below its edge: the rule's optimum 764 found at node 9, the bound 704.2 from
+        then to the stall at node 209, and again in the enumeration's first child), while a
+        search whose bound still rises may yet find or prove the rule's optimum (long-paths
+        14x8x16 #548828616 at -2: a better incumbent 30 nodes after the last, its bound
+        rising all along; stalling after 25 nodes took it from 1 DP solve to 19). Where the
+        rule has rejected nothing, stopping judging changes no leaf's value but starts the
+        copy split's races (:meth:`hand_over`), so a flat bound there waits for
+        ``JUDGE_STALL`` as before (long-paths 14x8x16 #322969530 as drawn, its bound flat
+        from the 64th node: the split handed the search at node 1,024 instead of 512, 1.8 ->
+        2.3 s)."""
         best = self.exact.best
+        if bound > self.flat_bound:
+            self.flat_bound, self.flat_at = bound, self.explored
         if best < self.judged_best:
             self.judged_best, self.judged_at = best, self.explored
-        elif self.explored - self.judged_at >= JUDGE_STALL:
+            return
+        met = bool(self.nogoods_added or self.exact.nogoods)  # else the rule rejected nothing
+        if self.explored - self.judged_at >= JUDGE_STALL or (
+                met and self.explored - max(self.judged_at, self.flat_at) >= JUDGE_FLAT):
             self.exact.stop_judging()
-            if self.nogoods_added or self.exact.nogoods:  # else the rule rejected nothing:
-                self.stalled_at = self.explored  # this search is the one a restart would run
+            if met:  # (else this search is the one a restart would run)
+                self.stalled_at = self.explored
 
     def add_nogoods(self) -> None:
         """The SLA rule's no-goods that the leaves met (:meth:`.search._Exact.rule`) as cuts
@@ -2082,7 +2106,7 @@ class LPSearch:
                 break
             self.explored += 1
             if exact.judged:
-                self.judge_stall()
+                self.judge_stall(popped)
             elif self.stalled_at is not None and self.explored - self.stalled_at >= JUDGE_RESTART:
                 raise _JudgeStalled  # (judge_stall) the widened optimum, as without judging
             if (self.explored == CUT_EARLY and cut_at > CUT_EARLY and self.root_lb is not None
