@@ -156,8 +156,8 @@ MILP adds the same rows, ``formulations/solve.py``), kept when slack. Its bound 
 a bound on every choice the rule accepts, so the answer is the rule's optimum (that draw:
 one search, 36 nodes, 0.08 s). Where the LP's optimum is shared by many choices the rule
 rejects and one it accepts, the roundings keep landing on rejected fixings; after
-``JUDGE_STALL`` search nodes without a better incumbent, or ``JUDGE_FLAT`` without a better
-incumbent or a higher bound (:meth:`LPSearch.judge_stall`), the
+``JUDGE_STALL`` search nodes without a better incumbent, or (once the rule has met a no-good)
+``JUDGE_FLAT`` without a better incumbent or a higher bound (:meth:`LPSearch.judge_stall`), the
 leaves take the widened budgets alone (the cuts kept), and ``JUDGE_RESTART`` nodes later the
 component is searched again without judging or cuts (where the rule met a no-good: else this
 search is that one already); the widened optimum that either search answers goes back to
@@ -304,7 +304,7 @@ GMI_LONG = 512
 # through a pool of models, loose SLAs: the LP bound stalls there (12x8x10: root 450.4, 3,296
 # nodes to prove 459.45) where the split starts at 459.29 (docs/fa2.md). 0: never
 JUDGE_STALL = 200  # search nodes without a better incumbent that end judging by the rule
-JUDGE_FLAT = 25  # ... or as many nodes as this, where the search's bound has not risen either
+JUDGE_FLAT = 25  # ... or this many, where the bound has not risen either and a no-good was met
 JUDGE_RESTART = 500  # search nodes after that stall before searching again without judging
 # (2,000 until 2026-12-05: the draw that asked for it, long-paths 12x8x10 #730555604, no
 # longer stalls; of the stress record's 299 edge draws two do: 14x8x16 #484308527 at -2
@@ -1226,8 +1226,9 @@ class LPSearch:
 
     def judge_stall(self, bound: float) -> None:
         """Leaves judged by the rule (:class:`.search._Exact`) until ``JUDGE_STALL`` search
-        nodes pass without a better incumbent, or ``JUDGE_FLAT`` nodes without a better
-        incumbent or a higher ``bound`` (the search's, the largest popped). Where many
+        nodes pass without a better incumbent, or, once the rule has met a no-good,
+        ``JUDGE_FLAT`` nodes without a better incumbent or a higher ``bound`` (the search's,
+        the largest popped). Where many
         choices at the LP's bound break
         the rule by an ulp and only one meets it, the rounding keeps landing on rejected
         fixings (a 20-flow many-flows draw: 36,000 of them over 25,666 nodes, all at bound
@@ -1250,9 +1251,10 @@ class LPSearch:
 
         A flat bound stalls sooner where the rule has met a no-good: where neither the
         incumbent nor the bound has moved in ``JUDGE_FLAT`` nodes, the gap is the widened
-        choices' that the rule rejects by an ulp, which judging more leaves does not close (many-flows 6x5x20 #734493575 one
-        ulp below its edge: the rule's optimum 764 found at node 9, the bound 704.2 from
-        then to the stall at node 209, and again in the enumeration's first child), while a
+        choices' that the rule rejects by an ulp, which judging more leaves does not close
+        (many-flows 6x5x20 #734493575 one ulp below its edge: the rule's optimum 764 found
+        at node 9, the bound 704.2 from then to the stall at node 209, and again in the
+        enumeration's first child), while a
         search whose bound still rises may yet find or prove the rule's optimum (long-paths
         14x8x16 #548828616 at -2: a better incumbent 30 nodes after the last, its bound
         rising all along; stalling after 25 nodes took it from 1 DP solve to 19). Where the
