@@ -43,18 +43,34 @@ drawn and, with ``--edge K``, at the SLA edge shifted by K ulps (the CSV's ``edg
 ``--queueing`` and ``--max-utilization`` replace those fields of the drawn instance (the SLAs
 stay as drawn, so worst-case queueing may make it infeasible); ``--bench`` takes SEED as the
 benchmark's instance of that size (``bench_decision.family_rng``, as ``bench_decision.py`` draws it).
+
+``--ab NAME=VALUE`` (with ``--one``; repeatable) measures a tuning constant side by side in one
+process: each of ``--rounds`` rounds solves every variant with the MILP, with fa2 as it is and
+with fa2 under the constants set (``NAME`` a module constant of ``fa2opt``, e.g.
+``fa2opt.reductions.flow_bound.JUDGE_FLAT``; ``VALUE`` a Python literal; set too where another
+``fa2opt`` module imported the same object under that name), the two fa2 runs in alternating
+order; it prints each one's least and median ms, search nodes and DP solves (the nodes and
+solves are the same on every round: the budgets are counted in work units), and every answer
+must match the MILP's::
+
+    python scripts/stress_families.py --one many-flows 6x5x20 734493575 --edge -1 \
+        --ab fa2opt.reductions.flow_bound.JUDGE_FLAT=1_000_000_000 --rounds 4
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import importlib
 import math
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -103,24 +119,94 @@ def ulps(x: float, k: int) -> float:
     return x
 
 
-def pair(problem: Problem, time_limit: float) -> dict[str, Any]:
-    """Both methods on one problem, each answer checked by verify."""
+def pair(problem: Problem, time_limit: float, rounds: int = 1,
+         ab: list[tuple[ModuleType, str, Any]] | None = None) -> dict[str, Any]:
+    """Both methods on one problem, each answer checked by verify; ``rounds`` times (the
+    median ms kept, and the least as ``*_least_ms`` where ``rounds`` > 1), and with ``ab``
+    (:func:`constants`) fa2 once more per round under those settings (``fa2_set``: before
+    the plain run on odd rounds, so neither always runs second). ``match``: every round's
+    fa2 answers against its MILP answer (the last round's answers are kept)."""
+    times: dict[str, list[float]] = {}
     out: dict[str, Any] = {}
-    for method in ("milp", "fa2"):
-        t = time.perf_counter()
-        ans = checked(problem, get_solver(method, time_limit=time_limit).solve(problem))
-        out[method] = ans
-        out[f"{method}_ms"] = round((time.perf_counter() - t) * 1e3, 3)
-    m, f = out["milp"], out["fa2"]
-    proven = m.status in PROVEN and f.status in PROVEN
-    out["match"] = "yes" if proven and matches(f, m) else ("NO" if proven else "unproven")
+    verdicts = []
+    for r in range(rounds):
+        keys = ["milp", "fa2"] + (["fa2_set"] if ab else [])
+        if r % 2:
+            keys[1:] = keys[:0:-1]
+        for key in keys:
+            t = time.perf_counter()
+            with applied(ab if key == "fa2_set" else []):
+                solver = get_solver("milp" if key == "milp" else "fa2", time_limit=time_limit)
+                out[key] = checked(problem, solver.solve(problem))
+            times.setdefault(key, []).append((time.perf_counter() - t) * 1e3)
+        m, fa2s = out["milp"], [out[k] for k in keys if k != "milp"]
+        proven = m.status in PROVEN and all(f.status in PROVEN for f in fa2s)
+        verdicts.append(("yes" if all(matches(f, m) for f in fa2s) else "NO") if proven
+                        else "unproven")
+    for key, ts in times.items():
+        out[f"{key}_ms"] = round(statistics.median(ts), 3)
+        if rounds > 1:
+            out[f"{key}_least_ms"] = round(min(ts), 3)
+    out["match"] = "NO" if "NO" in verdicts else "unproven" if "unproven" in verdicts else "yes"
     return out
 
 
+def constants(settings: list[str]) -> list[tuple[ModuleType, str, Any]]:
+    """``--ab``'s ``NAME=VALUE`` settings as (module, attribute, value), for the module that
+    ``NAME`` names and every other loaded ``fa2opt`` module that binds the same object under
+    that attribute (a constant imported with ``from … import``). Raises ValueError with one
+    line naming the setting and the reason."""
+    out = []
+    for text in settings:
+        name, eq, value = text.partition("=")
+        modname, _, attr = name.strip().rpartition(".")
+        if not eq or not modname.startswith("fa2opt") or not attr:
+            raise ValueError(f"--ab {text!r}: expected fa2opt.MODULE.NAME=VALUE")
+        try:
+            module = importlib.import_module(modname)
+        except ImportError:
+            raise ValueError(f"--ab {text!r}: no module {modname!r}") from None
+        if not hasattr(module, attr):
+            raise ValueError(f"--ab {text!r}: {modname} has no {attr!r}")
+        try:
+            new = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise ValueError(f"--ab {text!r}: the value is not a Python literal") from None
+        old = getattr(module, attr)
+        if not isinstance(new, type(old)) and not (isinstance(old, float) and isinstance(new, int)):
+            raise ValueError(f"--ab {text!r}: {attr} is {type(old).__name__}, not "
+                             f"{type(new).__name__}")
+        holders = [m for n, m in list(sys.modules.items())
+                   if n.startswith("fa2opt") and m is not module
+                   and getattr(m, attr, None) is old]
+        out += [(m, attr, new) for m in (module, *holders)]
+    return out
+
+
+@contextmanager
+def applied(settings: list[tuple[ModuleType, str, Any]]) -> Iterator[None]:
+    """Within the block, the :func:`constants` set; restored after it."""
+    before = [getattr(m, a) for m, a, _ in settings]
+    try:
+        for m, a, v in settings:
+            setattr(m, a, v)
+        yield
+    finally:
+        for (m, a, _), v in zip(settings, before):
+            setattr(m, a, v)
+
+
 def parse_size(text: str) -> tuple:
-    """A size as the CSV writes it (``300``, ``12x12``, ``35x0.1``) back to the generator's
-    arguments (ints where they are ints)."""
-    return tuple(int(x) if x.lstrip("-").isdigit() else float(x) for x in text.split("x"))
+    """A size as the CSV writes it (``300``, ``12x12``, ``35x0.1``, ``4xchain``) back to the
+    generator's arguments (ints where they are ints, floats where floats, else the word)."""
+    def arg(x: str) -> int | float | str:
+        if x.lstrip("-").isdigit():
+            return int(x)
+        try:
+            return float(x)
+        except ValueError:
+            return x  # (the small family's shape)
+    return tuple(arg(x) for x in text.split("x"))
 
 
 def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[dict[str, Any]]:
@@ -134,12 +220,13 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
 
 def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None, which: str | None,
                   time_limit: float, settings: dict[str, Any] | None = None,
-                  bench: bool = False) -> list[dict[str, Any]]:
+                  bench: bool = False, rounds: int = 1,
+                  ab: list[tuple[ModuleType, str, Any]] | None = None) -> list[dict[str, Any]]:
     """The runs of one instance (``FAMILIES[family].generator(default_rng(seed), *size)``;
     ``bench``: the benchmark's instance ``seed`` of that size, ``bench_decision.family_rng``;
     with the instance fields ``settings`` replaced, e.g. ``queueing``, ``max_utilization``):
     as drawn, at the SLA edge shifted by k ulps (None: not), and with extension set ``which``
-    (families of :data:`EXTENDED`; None: none)."""
+    (families of :data:`EXTENDED`; None: none); ``rounds`` and ``ab``: :func:`pair`'s."""
     if bench:
         from bench_decision import family_rng  # scripts/: the benchmark's instance streams
         rng = family_rng(family, size, seed)
@@ -152,7 +239,7 @@ def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None,
     rows = []
 
     def record(variant: str, inst) -> dict[str, Any]:
-        res = pair(Problem.from_instance(inst), time_limit)
+        res = pair(Problem.from_instance(inst), time_limit, rounds, ab)
         m, f = res["milp"], res["fa2"]
         rows.append({"draw": draw, "family": family, "size": "x".join(map(str, size)),
                      "seed": seed, "variant": variant, "nodes": len(inst.nodes),
@@ -164,8 +251,24 @@ def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None,
                      "fa2_search_nodes": f.extra.get("search_nodes"),
                      "fa2_dp_solves": f.extra.get("dp_solves")})
         r = rows[-1]
+        r.update({k: v for k, v in res.items() if k.endswith("_least_ms")})
+        if "fa2_set" in res:  # --ab: fa2 under the constants set
+            g = res["fa2_set"]
+            r.update({"fa2_set_status": g.status, "fa2_set_ms": res["fa2_set_ms"],
+                      "fa2_set_search_nodes": g.extra.get("search_nodes"),
+                      "fa2_set_dp_solves": g.extra.get("dp_solves")})
         print(f"{name:<34} {variant:<10} {r['milp_status']:<11} {r['fa2_status']:<11} "
               f"{r['match']:<8} {r['fa2_ms']:10.1f} {r['milp_ms']:10.1f}", flush=True)
+        if rounds > 1 or "fa2_set" in res:
+            for key, label in (("fa2", "fa2 as it is"), ("fa2_set", "fa2 with --ab"),
+                               ("milp", "the MILP")):
+                if key in res:
+                    a = res[key]
+                    least = res.get(f"{key}_least_ms", res[f"{key}_ms"])
+                    print(f"    {label:<13} least {least:10.1f} ms, median {res[f'{key}_ms']:10.1f}"
+                          f" ms over {rounds} round(s); {a.status}, cost {a.cost}"
+                          + ("" if key == "milp" else f", {a.extra.get('search_nodes')} search "
+                             f"nodes, {a.extra.get('dp_solves')} DP solves"), flush=True)
         return res
 
     res = record("base", base)
@@ -245,9 +348,33 @@ def main(argv: list[str] | None = None) -> int:
                     help="--one: SEED is the benchmark's instance (bench_decision.family_rng)")
     ap.add_argument("--max-utilization", type=float, default=None, metavar="RHO",
                     help="--one: the instance with this utilisation cap (default: as drawn)")
+    ap.add_argument("--ab", action="append", default=[], metavar="NAME=VALUE",
+                    help="--one: fa2 also with this fa2opt module constant set (repeatable), "
+                         "side by side with fa2 as it is, e.g. "
+                         "fa2opt.reductions.flow_bound.JUDGE_FLAT=1_000_000_000")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="--one: solve each variant this many times (least and median)")
     ap.add_argument("--no-compiled", action="store_true",
                     help="do not load the compiled kernels (fa2 on its Python paths alone)")
     args = ap.parse_args(argv)
+    if (args.ab or args.rounds != 1) and args.one is None:
+        ap.error("--ab and --rounds go with --one")
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
+    try:
+        args.ab = constants(args.ab)
+    except ValueError as exc:
+        ap.error(str(exc))
+    if args.one is not None:  # (one line, not a traceback, for a name or size it cannot take)
+        family, size, seed = args.one
+        if family not in FAMILIES:
+            ap.error(f"--one: no family {family!r} (one of {', '.join(sorted(FAMILIES))})")
+        if not seed.isdigit():
+            ap.error(f"--one: the seed {seed!r} is not a non-negative integer")
+        try:
+            FAMILIES[family].generator(np.random.default_rng(0), *parse_size(size))
+        except (TypeError, ValueError, KeyError) as exc:
+            ap.error(f"--one: {size!r} is not a size of {family} ({exc})")
     # the compiled kernels (fa2's tree DPs, the flow-bound passes) loaded before the first
     # run, as the benchmarks and the comparison harness load them; without this a search that
     # ran past flow_bound.NUMBA_AFTER_S loaded them midway and every later run took them
@@ -271,7 +398,7 @@ def _run(args: argparse.Namespace, compiled: bool) -> int:
                                            ("max_utilization", args.max_utilization))
                     if v is not None}
         rows = instance_rows(0, family, parse_size(size), int(seed), args.edge, None,
-                             args.time_limit, settings, args.bench)
+                             args.time_limit, settings, args.bench, args.rounds, args.ab)
         if args.out is not None and rows:
             save(rows, args.out / "runs.csv")
         return 1 if any(r["match"] == "NO" for r in rows) else 0
