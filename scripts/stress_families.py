@@ -218,23 +218,31 @@ def draw_rows(rng: np.random.Generator, draw: int, time_limit: float) -> list[di
     return instance_rows(draw, family, size, seed, k, which, time_limit)
 
 
-def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None, which: str | None,
-                  time_limit: float, settings: dict[str, Any] | None = None,
-                  bench: bool = False, rounds: int = 1,
-                  ab: list[tuple[ModuleType, str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The runs of one instance (``FAMILIES[family].generator(default_rng(seed), *size)``;
-    ``bench``: the benchmark's instance ``seed`` of that size, ``bench_decision.family_rng``;
-    with the instance fields ``settings`` replaced, e.g. ``queueing``, ``max_utilization``):
-    as drawn, at the SLA edge shifted by k ulps (None: not), and with extension set ``which``
-    (families of :data:`EXTENDED`; None: none); ``rounds`` and ``ab``: :func:`pair`'s."""
+def drawn(family: str, size: tuple, seed: int, bench: bool = False,
+          settings: dict[str, Any] | None = None):
+    """The instance ``FAMILIES[family].generator(default_rng(seed), *size)`` (``bench``: the
+    benchmark's instance ``seed`` of that size, ``bench_decision.family_rng``) with the
+    instance fields ``settings`` replaced."""
     if bench:
         from bench_decision import family_rng  # scripts/: the benchmark's instance streams
         rng = family_rng(family, size, seed)
     else:
         rng = np.random.default_rng(seed)
     base = FAMILIES[family].generator(rng, *size)
-    if settings:
-        base = dataclasses.replace(base, **settings)
+    return dataclasses.replace(base, **settings) if settings else base
+
+
+def instance_rows(draw: int, family: str, size: tuple, seed: int, k: int | None, which: str | None,
+                  time_limit: float, settings: dict[str, Any] | None = None,
+                  bench: bool = False, rounds: int = 1,
+                  ab: list[tuple[ModuleType, str, Any]] | None = None,
+                  base: Any = None) -> list[dict[str, Any]]:
+    """The runs of one instance (:func:`drawn`'s, e.g. with ``settings`` ``queueing`` or
+    ``max_utilization`` replaced; ``base``: that instance, drawn already):
+    as drawn, at the SLA edge shifted by k ulps (None: not), and with extension set ``which``
+    (families of :data:`EXTENDED`; None: none); ``rounds`` and ``ab``: :func:`pair`'s."""
+    if base is None:
+        base = drawn(family, size, seed, bench, settings)
     name = f"{family}-{'x'.join(map(str, size))}-{seed}"
     rows = []
 
@@ -371,8 +379,11 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--one: no family {family!r} (one of {', '.join(sorted(FAMILIES))})")
         if not seed.isdigit():
             ap.error(f"--one: the seed {seed!r} is not a non-negative integer")
-        try:
-            FAMILIES[family].generator(np.random.default_rng(0), *parse_size(size))
+        settings = {key: v for key, v in (("queueing", args.queueing),
+                                           ("max_utilization", args.max_utilization))
+                    if v is not None}
+        try:  # (drawn once, here: _run solves this instance)
+            args.base = drawn(family, parse_size(size), int(seed), args.bench, settings)
         except (TypeError, ValueError, KeyError) as exc:
             ap.error(f"--one: {size!r} is not a size of {family} ({exc})")
     # the compiled kernels (fa2's tree DPs, the flow-bound passes) loaded before the first
@@ -394,11 +405,8 @@ def _run(args: argparse.Namespace, compiled: bool) -> int:
     rows: list[dict[str, Any]] = []
     if args.one is not None:
         family, size, seed = args.one
-        settings = {key: v for key, v in (("queueing", args.queueing),
-                                           ("max_utilization", args.max_utilization))
-                    if v is not None}
         rows = instance_rows(0, family, parse_size(size), int(seed), args.edge, None,
-                             args.time_limit, settings, args.bench, args.rounds, args.ab)
+                             args.time_limit, rounds=args.rounds, ab=args.ab, base=args.base)
         if args.out is not None and rows:
             save(rows, args.out / "runs.csv")
         return 1 if any(r["match"] == "NO" for r in rows) else 0
